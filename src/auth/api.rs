@@ -1,0 +1,106 @@
+//! Login and the caller's own profile.
+
+use actix_web::{get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::rules::{dummy_hash, verify_password, Role};
+use super::{store, Caller};
+use crate::error::AppError;
+use crate::http::docs::{E400, E401, E415, E422};
+use crate::http::Json;
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "station-st-tz-001", "password": "echelon-demo"}))]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"access_token": "eyJhbGciOiJIUzI1NiJ9...", "token_type": "Bearer", "expires_in": 28800}))]
+pub struct TokenResponse {
+    pub access_token: String,
+    /// always `Bearer`
+    pub token_type: String,
+    /// seconds until the token expires
+    pub expires_in: i64,
+}
+
+/// Log in
+///
+/// Exchanges a username and password for a bearer token (HS256 JWT). Use it in Swagger UI's
+/// Authorize button.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse), E400, E401, E415, E422)
+)]
+#[post("/auth/login")]
+pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> Result<web::Json<TokenResponse>, AppError> {
+    let LoginRequest { username, password } = body.0;
+    if username.len() > 200 || password.len() > 1000 {
+        return Err(AppError::unauthorized("wrong username or password"));
+    }
+    let found = state
+        .db
+        .read(move |conn| Ok(store::find_by_username(conn, &username)?))
+        .await?;
+    // Verify on the blocking pool: Argon2id takes tens of milliseconds by design.
+    let (user, loc) = web::block(move || {
+        let hash = found.as_ref().map(|(u, _)| u.password_hash.as_str()).unwrap_or(dummy_hash());
+        let ok = verify_password(&password, hash);
+        match found {
+            Some((user, loc)) if ok && user.active => Some((user, loc)),
+            _ => None,
+        }
+    })
+    .await
+    .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?
+    .ok_or_else(|| AppError::unauthorized("wrong username or password"))?;
+    let role: Role = user.role.parse().map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+    let now = state.clock.now().timestamp();
+    let token = state.keys.issue(user.id, &user.username, role, loc, now);
+    Ok(web::Json(TokenResponse {
+        access_token: token,
+        token_type: "Bearer".into(),
+        expires_in: state.keys.ttl_seconds,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"username": "station-st-tz-001", "role": "station", "location": "ST-TZ-001", "display_name": "Taizhou station desk"}))]
+pub struct Me {
+    pub username: String,
+    pub role: Role,
+    /// the location a warehouse, station or technician user belongs to
+    pub location: Option<String>,
+    pub display_name: String,
+}
+
+/// Who am I
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, body = Me), E401),
+    security(("bearer" = []))
+)]
+#[get("/me")]
+pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Me>, AppError> {
+    let username = caller.username.clone();
+    let found = state.db.read(move |conn| Ok(store::find_by_username(conn, &username)?)).await?;
+    match found {
+        Some((user, location)) if user.active => Ok(web::Json(Me {
+            username: user.username,
+            role: caller.role,
+            location,
+            display_name: user.display_name,
+        })),
+        _ => Err(AppError::unauthorized("this user no longer exists or is disabled")),
+    }
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(login).service(me);
+}

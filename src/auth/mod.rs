@@ -1,0 +1,135 @@
+//! Who is calling and what they may see: login, JWT, the `Caller` extractor and scope checks.
+
+pub mod admin;
+pub mod api;
+pub mod rules;
+pub mod store;
+
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+
+use crate::error::AppError;
+use crate::startup::AppState;
+pub use rules::Role;
+
+/// The authenticated caller, from a valid bearer token. Handlers take it as an argument; a
+/// missing or bad token never reaches the handler (401 problem+json).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    /// the code of the location a scoped user belongs to
+    pub location: Option<String>,
+}
+
+impl Caller {
+    /// 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(AppError::forbidden(format!(
+                "the {} role may not do this; it needs one of: {}",
+                self.role,
+                roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            )))
+        }
+    }
+
+    pub fn is(&self, role: Role) -> bool {
+        self.role == role
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = AppError;
+    type Future = Ready<Result<Caller, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(caller_of(req))
+    }
+}
+
+fn caller_of(req: &HttpRequest) -> Result<Caller, AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("app state missing")))?;
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| AppError::unauthorized("an Authorization: Bearer token is required"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| AppError::unauthorized("the Authorization header is not readable"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or_else(|| AppError::unauthorized("the Authorization header must be 'Bearer <token>'"))?;
+    let claims = state.keys.verify(token.trim()).map_err(AppError::unauthorized)?;
+    Ok(Caller { user_id: claims.uid, username: claims.sub, role: claims.role, location: claims.loc })
+}
+
+/// What part of the location tree a caller may see, by materialised path (`/1/5/77/`).
+/// Scoped roles see their own location, everything below it and the chain above it (a
+/// station sees its centre and the central warehouse, never a sibling station); other roles
+/// see everything.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    All,
+    Under { path: String },
+}
+
+impl Scope {
+    /// The scope of a caller, read from its location's path.
+    pub fn of(conn: &mut crate::db::DbConn, caller: &Caller) -> Result<Scope, AppError> {
+        if !caller.role.is_location_scoped() {
+            return Ok(Scope::All);
+        }
+        let code = caller
+            .location
+            .as_deref()
+            .ok_or_else(|| AppError::forbidden("this user belongs to no location"))?;
+        let path = crate::network::store::path_of(conn, code)?
+            .ok_or_else(|| AppError::forbidden("this user's location no longer exists"))?;
+        Ok(Scope::Under { path })
+    }
+
+    /// The object lies at or below the caller's location.
+    pub fn covers(&self, path: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Under { path: own } => path.starts_with(own.as_str()),
+        }
+    }
+
+    /// The location is visible: covered, or one of the caller's ancestors.
+    pub fn sees(&self, path: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Under { path: own } => path.starts_with(own.as_str()) || own.starts_with(path),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_station_sees_its_chain_but_not_its_siblings() {
+        let st = Scope::Under { path: "/1/5/77/".into() };
+        assert!(st.sees("/1/5/77/"));
+        assert!(st.sees("/1/5/"));
+        assert!(st.sees("/1/"));
+        assert!(!st.sees("/1/5/78/"));
+        assert!(!st.sees("/1/6/"));
+        assert!(!st.covers("/1/5/"));
+        // path prefixes are whole segments: /1/5/7/ is not under /1/5/77/
+        assert!(!st.sees("/1/5/7/"));
+        let rc = Scope::Under { path: "/1/5/".into() };
+        assert!(rc.covers("/1/5/77/"));
+        assert!(!rc.covers("/1/50/"));
+    }
+}

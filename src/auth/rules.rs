@@ -1,0 +1,226 @@
+//! Roles, tokens and passwords: no HTTP, no database.
+
+use std::fmt;
+use std::str::FromStr;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// What a user may do (spec section 12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Warehouse,
+    Station,
+    Technician,
+    Agent,
+    Finance,
+    Courier,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Admin,
+        Role::Warehouse,
+        Role::Station,
+        Role::Technician,
+        Role::Agent,
+        Role::Finance,
+        Role::Courier,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Warehouse => "warehouse",
+            Role::Station => "station",
+            Role::Technician => "technician",
+            Role::Agent => "agent",
+            Role::Finance => "finance",
+            Role::Courier => "courier",
+        }
+    }
+
+    /// Roles whose every action is limited to one location (and what lies below it).
+    pub fn is_location_scoped(self) -> bool {
+        matches!(self, Role::Warehouse | Role::Station | Role::Technician)
+    }
+
+    /// Which kind of location a user of this role must belong to, if any.
+    pub fn required_location_kinds(self) -> Option<&'static [&'static str]> {
+        match self {
+            Role::Warehouse => Some(&["central_warehouse", "regional_centre"]),
+            Role::Station | Role::Technician => Some(&["station"]),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| format!("unknown role {s:?}; one of admin, warehouse, station, technician, agent, finance, courier"))
+    }
+}
+
+/// The claims of an echelon access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Claims {
+    /// username
+    pub sub: String,
+    pub uid: i64,
+    pub role: Role,
+    /// the location the user belongs to (its code), for scoped roles
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub loc: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// Signing and checking keys with the pinned algorithm (HS256) and the expected `iss`/`aud`.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl_seconds: i64,
+}
+
+impl TokenKeys {
+    pub fn new(secret: &str, issuer: &str, audience: &str, ttl_seconds: i64) -> TokenKeys {
+        // Only HS256 is accepted: a token naming another algorithm (`none`, RS256 with the
+        // secret as a public key, ...) fails before its signature is looked at.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+            issuer: issuer.to_string(),
+            audience: audience.to_string(),
+            ttl_seconds,
+        }
+    }
+
+    pub fn issue(&self, uid: i64, username: &str, role: Role, loc: Option<String>, now: i64) -> String {
+        let claims = Claims {
+            sub: username.to_string(),
+            uid,
+            role,
+            loc,
+            iat: now,
+            exp: now + self.ttl_seconds,
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .expect("HS256 signing cannot fail")
+    }
+
+    /// Checks signature, algorithm, `exp`, `iss` and `aud`; says why a token is refused.
+    pub fn verify(&self, token: &str) -> Result<Claims, String> {
+        use jsonwebtoken::errors::ErrorKind as K;
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|d| d.claims)
+            .map_err(|e| match e.kind() {
+                K::ExpiredSignature => "the token has expired".to_string(),
+                K::InvalidIssuer => "the token was issued by someone else".to_string(),
+                K::InvalidAudience => "the token is not for this API".to_string(),
+                K::InvalidAlgorithm => "the token's algorithm is not accepted".to_string(),
+                K::InvalidSignature => "the token's signature is invalid".to_string(),
+                K::MissingRequiredClaim(c) => format!("the token lacks the {c} claim"),
+                _ => "the token is malformed".to_string(),
+            })
+    }
+}
+
+/// Argon2id with the crate's default (OWASP) parameters and a random salt.
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashing with default parameters cannot fail")
+        .to_string()
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the user does not exist, so that an unknown username takes
+/// as long to refuse as a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("no-such-user-password"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> TokenKeys {
+        TokenKeys::new("secret-secret-secret-secret-secret", "echelon", "echelon-api", 60)
+    }
+
+    #[test]
+    fn a_token_round_trips() {
+        let now = chrono::Utc::now().timestamp();
+        let t = keys().issue(7, "admin", Role::Admin, None, now);
+        let c = keys().verify(&t).unwrap();
+        assert_eq!(c.uid, 7);
+        assert_eq!(c.role, Role::Admin);
+    }
+
+    #[test]
+    fn expired_foreign_and_tampered_tokens_are_refused() {
+        let now = chrono::Utc::now().timestamp();
+        let old = keys().issue(7, "admin", Role::Admin, None, now - 3600);
+        assert!(keys().verify(&old).unwrap_err().contains("expired"));
+        let other = TokenKeys::new("another-secret-another-secret-xx", "echelon", "echelon-api", 60);
+        let t = other.issue(7, "admin", Role::Admin, None, now);
+        assert!(keys().verify(&t).unwrap_err().contains("signature"));
+        let wrong_aud = TokenKeys::new("secret-secret-secret-secret-secret", "echelon", "other", 60);
+        let t = wrong_aud.issue(7, "admin", Role::Admin, None, now);
+        assert!(keys().verify(&t).unwrap_err().contains("not for this API"));
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("pw");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("pw", &h));
+        assert!(!verify_password("pW", &h));
+        assert!(!verify_password("pw", "not a hash"));
+    }
+
+    #[test]
+    fn roles_parse_and_print() {
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}

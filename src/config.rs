@@ -1,0 +1,157 @@
+//! One `Config` read from the environment and validated once: production refuses the
+//! development secrets.
+
+use std::env;
+
+/// The JWT secret used when none is configured. Fine on a laptop; refused in production.
+pub const DEV_JWT_SECRET: &str = "echelon-development-secret-do-not-use-in-production";
+/// The demo users' password when `ECHELON_DEMO_PASSWORD` is unset.
+pub const DEV_DEMO_PASSWORD: &str = "echelon-demo";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub environment: Environment,
+    pub database_url: String,
+    pub database_read_url: Option<String>,
+    pub bind: String,
+    pub pool_size: u32,
+    pub jwt_secret: String,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub token_ttl_seconds: i64,
+    pub demo_password: String,
+    pub max_body_bytes: usize,
+    pub workers: Option<usize>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("environment", &self.environment)
+            .field("database_url", &crate::db::redact(&self.database_url))
+            .field("bind", &self.bind)
+            .field("pool_size", &self.pool_size)
+            .finish_non_exhaustive()
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> Result<T, String> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| format!("{name}={v:?} is not a valid value")),
+    }
+}
+
+impl Config {
+    /// Reads the environment. Errors say which variable is wrong and how to fix it.
+    pub fn from_env() -> Result<Config, String> {
+        let environment = match var("ECHELON_ENV").as_deref() {
+            None | Some("development") | Some("dev") | Some("test") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                return Err(format!("ECHELON_ENV={other:?}: use development or production"))
+            }
+        };
+        let config = Config {
+            environment,
+            database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://echelon.db".into()),
+            database_read_url: var("DATABASE_READ_URL"),
+            bind: var("ECHELON_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
+            pool_size: parse_var("ECHELON_DB_POOL_SIZE", 16)?,
+            jwt_secret: var("ECHELON_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.into()),
+            jwt_issuer: var("ECHELON_JWT_ISSUER").unwrap_or_else(|| "echelon".into()),
+            jwt_audience: var("ECHELON_JWT_AUDIENCE").unwrap_or_else(|| "echelon-api".into()),
+            token_ttl_seconds: parse_var("ECHELON_TOKEN_TTL_SECONDS", 8 * 3600)?,
+            demo_password: var("ECHELON_DEMO_PASSWORD").unwrap_or_else(|| DEV_DEMO_PASSWORD.into()),
+            max_body_bytes: parse_var("ECHELON_MAX_BODY_BYTES", 1024 * 1024)?,
+            workers: var("ECHELON_WORKERS").map(|w| w.parse()).transpose().map_err(|_| {
+                "ECHELON_WORKERS must be a positive whole number".to_string()
+            })?,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The checks that do not depend on what is being run.
+    pub fn validate(&self) -> Result<(), String> {
+        crate::db::Backend::of(&self.database_url)?;
+        if self.pool_size == 0 {
+            return Err("ECHELON_DB_POOL_SIZE must be at least 1".into());
+        }
+        if self.token_ttl_seconds <= 0 {
+            return Err("ECHELON_TOKEN_TTL_SECONDS must be positive".into());
+        }
+        if self.environment == Environment::Production {
+            if self.jwt_secret == DEV_JWT_SECRET {
+                return Err("refusing to start: ECHELON_ENV=production but ECHELON_JWT_SECRET is \
+                            unset or the development default; set a random secret of at least \
+                            32 bytes"
+                    .into());
+            }
+            if self.jwt_secret.len() < 32 {
+                return Err("refusing to start: ECHELON_JWT_SECRET must be at least 32 bytes in \
+                            production"
+                    .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The demo users get a known password: never in production with the default one.
+    pub fn check_demo_allowed(&self) -> Result<(), String> {
+        if self.environment == Environment::Production && self.demo_password == DEV_DEMO_PASSWORD {
+            return Err("refusing to load demo users: ECHELON_ENV=production with the development \
+                        demo password; set ECHELON_DEMO_PASSWORD"
+                .into());
+        }
+        Ok(())
+    }
+
+    /// A configuration for tests and tools: development defaults with the given database.
+    pub fn for_database(url: &str) -> Config {
+        Config {
+            environment: Environment::Development,
+            database_url: url.to_string(),
+            database_read_url: None,
+            bind: "127.0.0.1:0".into(),
+            pool_size: 8,
+            jwt_secret: DEV_JWT_SECRET.into(),
+            jwt_issuer: "echelon".into(),
+            jwt_audience: "echelon-api".into(),
+            token_ttl_seconds: 3600,
+            demo_password: DEV_DEMO_PASSWORD.into(),
+            max_body_bytes: 1024 * 1024,
+            workers: Some(2),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn production_refuses_the_development_secret() {
+        let mut c = Config::for_database("sqlite://x.db");
+        c.environment = Environment::Production;
+        let err = c.validate().unwrap_err();
+        assert!(err.contains("ECHELON_JWT_SECRET"), "{err}");
+        c.jwt_secret = "short".into();
+        assert!(c.validate().unwrap_err().contains("32 bytes"));
+        c.jwt_secret = "x".repeat(40);
+        assert!(c.validate().is_ok());
+        assert!(c.check_demo_allowed().is_err());
+        c.demo_password = "another".into();
+        assert!(c.check_demo_allowed().is_ok());
+    }
+}

@@ -1,0 +1,282 @@
+//! The database: one `DbConn` over SQLite and PostgreSQL, r2d2 pools, embedded migrations and
+//! the transaction helpers every handler uses (`Db::read` / `Db::write`, run on the blocking
+//! pool through `web::block`, never on the async worker thread).
+
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::AppError;
+
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// One connection type over both engines; queries are written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which engine a `DATABASE_URL` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of(url: &str) -> Result<Backend, String> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") || !url.contains("://") {
+            Ok(Backend::Sqlite)
+        } else {
+            Err(format!(
+                "unsupported DATABASE_URL scheme in {url:?}: use sqlite://FILE or postgres://..."
+            ))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// The file path diesel's SQLite driver wants from `sqlite://echelon.db`, `sqlite:echelon.db`
+/// or a bare path.
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// Opens connections by URL scheme (the derived `establish` would try SQLite on a postgres URL
+/// and create a file of that name) and sets the SQLite pragmas on every new connection.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: String,
+    backend: Backend,
+}
+
+impl Manager {
+    pub fn new(url: &str) -> Result<Manager, String> {
+        Ok(Manager { url: url.to_string(), backend: Backend::of(url)? })
+    }
+
+    pub fn connect_now(&self) -> Result<DbConn, ConnectionError> {
+        match self.backend {
+            Backend::Postgres => Ok(DbConn::Pg(PgConnection::establish(&self.url)?)),
+            Backend::Sqlite => {
+                let mut c = SqliteConnection::establish(sqlite_path(&self.url))?;
+                // WAL lets readers run beside the writer; the busy timeout makes writers queue
+                // for the lock instead of failing; foreign keys are off by default in SQLite.
+                c.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                     PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        self.connect_now().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// The write pool and the pool that serves reports, lists and exports (a streaming replica
+/// when `DATABASE_READ_URL` is set, else the same pool).
+#[derive(Clone)]
+pub struct Db {
+    pub write: Pool,
+    pub read: Pool,
+    pub backend: Backend,
+}
+
+pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
+    let manager = Manager::new(url)?;
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .test_on_check_out(false)
+        .build(manager)
+        .map_err(|e| format!("cannot open the database {}: {e}", redact(url)))
+}
+
+/// A URL fit for logs: the password replaced.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Db {
+    pub fn connect(url: &str, read_url: Option<&str>, size: u32) -> Result<Db, String> {
+        let backend = Backend::of(url)?;
+        let write = build_pool(url, size)?;
+        let read = match read_url {
+            Some(r) if !r.is_empty() => build_pool(r, size)?,
+            _ => write.clone(),
+        };
+        Ok(Db { write, read, backend })
+    }
+
+    /// Runs `f` in one write transaction on the blocking pool.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.write.clone();
+        blocking(move || {
+            let mut conn = pool.get()?;
+            write_tx(&mut conn, f)
+        })
+        .await
+    }
+
+    /// Runs `f` in one read transaction (a consistent snapshot) on the read pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.read.clone();
+        blocking(move || {
+            let mut conn = pool.get()?;
+            <DbConn as Connection>::transaction(&mut conn, f)
+        })
+        .await
+    }
+}
+
+async fn blocking<T, F>(f: F) -> Result<T, AppError>
+where
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    actix_web::web::block(f)
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("blocking task failed: {e}")))?
+}
+
+/// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock up
+/// front: a deferred transaction that reads and then writes fails with SQLITE_BUSY when another
+/// writer got in between, whereas an immediate one waits for the busy timeout and then runs.
+/// Nested calls become savepoints, as with diesel's own `transaction`.
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let outermost = matches!(
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth(),
+        Ok(None)
+    );
+    match conn {
+        DbConn::Sqlite(c) if outermost => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        _ => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            if let Err(e) = <DbConn as Connection>::TransactionManager::commit_transaction(conn) {
+                let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+                return Err(e.into());
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            Err(e)
+        }
+    }
+}
+
+/// Runs the embedded migrations of the connection's dialect. Several processes may start at
+/// once on one database: PostgreSQL serialises them with an advisory lock, SQLite with its
+/// write lock (the migrations then run as savepoints inside one immediate transaction).
+pub fn migrate(conn: &mut DbConn) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("migration failed: {e}");
+    match conn {
+        DbConn::Pg(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(7243001)").map_err(|e| err(&e))?;
+            let result = c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()).map_err(|e| err(&e));
+            c.batch_execute("SELECT pg_advisory_unlock(7243001)").map_err(|e| err(&e))?;
+            result
+        }
+        DbConn::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE").map_err(|e| err(&e))?;
+            let result = c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()).map_err(|e| err(&e));
+            match result {
+                Ok(()) => AnsiTransactionManager::commit_transaction(c).map_err(|e| err(&e)),
+                Err(e) => {
+                    let _ = AnsiTransactionManager::rollback_transaction(c);
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// `SELECT 1`, for `/readyz`.
+pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    conn.batch_execute("SELECT 1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(Backend::of("postgres://u:p@h/db"), Ok(Backend::Postgres));
+        assert_eq!(Backend::of("postgresql://h/db"), Ok(Backend::Postgres));
+        assert_eq!(Backend::of("sqlite://echelon.db"), Ok(Backend::Sqlite));
+        assert_eq!(Backend::of("echelon.db"), Ok(Backend::Sqlite));
+        assert!(Backend::of("mysql://h/db").is_err());
+        assert_eq!(sqlite_path("sqlite://echelon.db"), "echelon.db");
+        assert_eq!(sqlite_path("sqlite:///tmp/x.db"), "/tmp/x.db");
+    }
+
+    #[test]
+    fn redact_hides_the_password_only() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("sqlite://echelon.db"), "sqlite://echelon.db");
+    }
+}

@@ -1,0 +1,194 @@
+//! `Json<T>`: the JSON body extractor every handler uses. Unlike actix's own it says *which*
+//! field is wrong (`errors: [{field, message}]`), and every failure is problem+json:
+//! 415 wrong content type, 413 too large, 400 not JSON, 422 JSON of the wrong shape.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, FieldError};
+
+/// Deepest nesting accepted in a request body (serde_json's own limit is 128).
+const MAX_DEPTH: usize = 32;
+
+pub struct Json<T>(pub T);
+
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Body size limit, set from `ECHELON_MAX_BODY_BYTES` in app data.
+#[derive(Clone, Copy)]
+pub struct BodyLimit(pub usize);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Json<T>, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<web::Data<BodyLimit>>().map(|l| l.0).unwrap_or(1024 * 1024);
+        let content_type_ok = is_json(req);
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(AppError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "the body must be JSON, sent with Content-Type: application/json",
+                ));
+            }
+            let too_large = || {
+                AppError::new(
+                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the body is larger than the limit of {limit} bytes"),
+                )
+            };
+            if declared.is_some_and(|n| n > limit) {
+                return Err(too_large());
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    AppError::bad_request("unreadable_body", format!("the body could not be read: {e}"))
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse(&body).map(Json)
+        })
+    }
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Parses a JSON body into `T`, naming the field at fault.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(AppError::bad_request("malformed_json", "the body is empty; a JSON document is required"));
+    }
+    if nesting_depth(body) > MAX_DEPTH {
+        return Err(AppError::bad_request(
+            "malformed_json",
+            format!("the JSON is nested deeper than {MAX_DEPTH} levels"),
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            use serde_json::error::Category;
+            match inner.classify() {
+                Category::Syntax | Category::Eof | Category::Io => Err(AppError::bad_request(
+                    "malformed_json",
+                    format!("the body is not valid JSON: {inner}"),
+                )),
+                Category::Data => {
+                    let field = if path == "." { "(body)".to_string() } else { path };
+                    Err(AppError::invalid_fields(vec![FieldError::new(field, clean(&inner))]))
+                }
+            }
+        }
+    }
+}
+
+/// serde's message without the " at line 1 column 9" tail.
+fn clean(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// The deepest nesting of arrays/objects, ignoring brackets inside strings.
+fn nesting_depth(body: &[u8]) -> usize {
+    let (mut depth, mut max, mut in_str, mut escaped) = (0usize, 0usize, false, false);
+    for &b in body {
+        if in_str {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_str = true,
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Line {
+        part_code: String,
+        qty: u32,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Req {
+        lines: Vec<Line>,
+    }
+
+    #[test]
+    fn names_the_field_with_the_wrong_type() {
+        let e = parse::<Req>(br#"{"lines":[{"part_code":"X","qty":"two"}]}"#).unwrap_err();
+        assert_eq!(e.status.as_u16(), 422);
+        assert_eq!(e.extra["errors"][0]["field"], "lines[0].qty");
+    }
+
+    #[test]
+    fn syntax_errors_are_400_and_deep_nesting_is_refused() {
+        assert_eq!(parse::<Req>(b"{\"lines\": [").unwrap_err().status.as_u16(), 400);
+        assert_eq!(parse::<Req>(b"").unwrap_err().status.as_u16(), 400);
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert_eq!(parse::<Req>(deep.as_bytes()).unwrap_err().status.as_u16(), 400);
+        assert_eq!(nesting_depth(br#"{"a":"[[[[["}"#), 1);
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let e = parse::<Req>(br#"{"lines":[{"part_cod":"X","qty":1}]}"#).unwrap_err();
+        assert_eq!(e.status.as_u16(), 422);
+        assert!(e.detail.contains("part_cod"), "{}", e.detail);
+    }
+}

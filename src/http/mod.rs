@@ -1,0 +1,177 @@
+//! Shared HTTP pieces: the JSON extractor, pagination, request ids and access logs, metrics,
+//! and the handlers that turn every framework error into problem+json.
+
+pub mod docs;
+pub mod json;
+pub mod metrics;
+pub mod pagination;
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::{ErrorHandlerResponse, Next};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use tracing::Instrument;
+
+use crate::error::{AppError, PROBLEM_JSON};
+use crate::startup::AppState;
+
+pub use json::Json;
+pub use pagination::{Page, PageRequest};
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Gives each request an id (the caller's `X-Request-Id` when sane, else a new one), logs it
+/// in a span with method, route, status and latency, and counts it in the metrics.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let method = req.method().to_string();
+    let span = tracing::info_span!("request", request_id = %id, %method, path = %req.path());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let status = res.status().as_u16();
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+    let elapsed = start.elapsed().as_secs_f64();
+    if let Some(state) = state {
+        state.metrics.observe(&method, &route, status, elapsed);
+    }
+    span.in_scope(|| {
+        tracing::info!(status, route = %route, ms = elapsed * 1000.0, "answered");
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(header::HeaderName::from_static(REQUEST_ID), v);
+    }
+    Ok(res)
+}
+
+/// Last line of defence: any 4xx/5xx that is not already problem+json (actix's own plain-text
+/// errors from routing or extractors) is rewritten as problem+json with the same status.
+pub fn problem_for_framework_errors<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let (req, old) = res.into_parts();
+    let detail = match old.into_body().try_into_bytes() {
+        Ok(b) if !b.is_empty() && b.len() < 512 => String::from_utf8_lossy(&b).into_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let kind = kind_for(status);
+    let new = AppError::new(status, kind, detail).error_response();
+    let res = ServiceResponse::new(req, new).map_into_boxed_body().map_into_right_body();
+    Ok(ErrorHandlerResponse::Response(res))
+}
+
+fn kind_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "bad_request",
+        401 => "unauthorized",
+        403 => "forbidden",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        406 => "not_acceptable",
+        409 => "conflict",
+        413 => "payload_too_large",
+        414 => "uri_too_long",
+        415 => "unsupported_media_type",
+        422 => "validation_failed",
+        431 => "headers_too_large",
+        503 => "unavailable",
+        s if s >= 500 => "internal",
+        _ => "error",
+    }
+}
+
+/// Query strings that do not parse: 400 naming the parameter.
+pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    AppError::bad_request("invalid_query", format!("invalid query parameters: {err}")).into()
+}
+
+/// Path segments that do not parse (a non-numeric id, ...): nothing by that name exists.
+pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    AppError::not_found(format!("no resource at {}: {err}", req.path())).into()
+}
+
+/// The routes of the API with their methods, so that an unknown path is 404 and a known path
+/// with a wrong method is 405 with an `Allow` header.
+pub struct RouteTable(pub Vec<(actix_web::dev::ResourceDef, Vec<Method>)>);
+
+impl RouteTable {
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> RouteTable {
+        let mut routes = Vec::new();
+        for (path, item) in &doc.paths.paths {
+            let mut methods = Vec::new();
+            let ops = [
+                (Method::GET, &item.get),
+                (Method::POST, &item.post),
+                (Method::PUT, &item.put),
+                (Method::PATCH, &item.patch),
+                (Method::DELETE, &item.delete),
+            ];
+            for (m, op) in ops {
+                if op.is_some() {
+                    methods.push(m);
+                }
+            }
+            routes.push((actix_web::dev::ResourceDef::new(path.as_str()), methods));
+        }
+        RouteTable(routes)
+    }
+
+    fn allowed(&self, path: &str) -> Option<&[Method]> {
+        self.0.iter().find(|(def, _)| def.is_match(path)).map(|(_, m)| m.as_slice())
+    }
+}
+
+/// The default service: 405 for a known path with another method, else 404.
+pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
+    let path = req.path();
+    match routes.allowed(path) {
+        Some(methods) if !methods.is_empty() => {
+            let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+            let err = AppError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} is not allowed on {path}; allowed: {allow}", req.method()),
+            )
+            .with_header(header::ALLOW, allow.clone())
+            .with("allowed", allow.split(", ").collect::<Vec<_>>());
+            actix_web::ResponseError::error_response(&err)
+        }
+        _ => actix_web::ResponseError::error_response(&AppError::not_found(format!(
+            "no route {} {path}; see /swagger-ui/ for the API",
+            req.method()
+        ))),
+    }
+}
+
+
+/// For PATCH bodies: an absent field is `None`, `null` is `Some(None)`, a value `Some(Some(v))`
+/// (use with `#[serde(default)]`).
+pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}

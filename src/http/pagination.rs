@@ -1,0 +1,109 @@
+//! Keyset pagination shared by every list: `limit` (default 50, at most 500) and an opaque
+//! `cursor` naming the last key of the previous page.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::AppError;
+
+pub const DEFAULT_LIMIT: i64 = 50;
+pub const MAX_LIMIT: i64 = 500;
+
+/// A validated page request: how many, and after which key.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub limit: i64,
+    pub after: Option<String>,
+}
+
+impl PageRequest {
+    pub fn new(limit: Option<i64>, cursor: Option<&str>) -> Result<PageRequest, AppError> {
+        let limit = limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(AppError::bad_request(
+                "invalid_query",
+                format!("limit must be between 1 and {MAX_LIMIT}, got {limit}"),
+            ));
+        }
+        let after = match cursor {
+            None | Some("") => None,
+            Some(c) => Some(decode_cursor(c)?),
+        };
+        Ok(PageRequest { limit, after })
+    }
+
+    /// Rows to fetch: one more than the page, to know whether another page follows.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+
+    /// The after-key parsed as an id, for lists keyed by id.
+    pub fn after_id(&self) -> Result<Option<i64>, AppError> {
+        self.after
+            .as_deref()
+            .map(|s| s.parse::<i64>().map_err(|_| bad_cursor()))
+            .transpose()
+    }
+
+    /// Cuts the fetched rows to the page and computes the next cursor from the last key.
+    pub fn page<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> String) -> Page<T> {
+        let more = rows.len() as i64 > self.limit;
+        rows.truncate(self.limit as usize);
+        let next_cursor = if more { rows.last().map(|r| encode_cursor(&key(r))) } else { None };
+        Page { items: rows, next_cursor }
+    }
+}
+
+fn bad_cursor() -> AppError {
+    AppError::bad_request("invalid_query", "cursor is not one this API issued")
+}
+
+fn encode_cursor(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("v1:{key}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, AppError> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim_end_matches('=')).map_err(|_| bad_cursor())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad_cursor())?;
+    text.strip_prefix("v1:").map(str::to_string).ok_or_else(bad_cursor)
+}
+
+/// One page of a list; `next_cursor` is absent on the last page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_checked() {
+        assert_eq!(PageRequest::new(None, None).unwrap().limit, 50);
+        assert!(PageRequest::new(Some(0), None).is_err());
+        assert!(PageRequest::new(Some(501), None).is_err());
+        assert!(PageRequest::new(Some(500), None).is_ok());
+        assert!(PageRequest::new(None, Some("%%%")).is_err());
+    }
+
+    #[test]
+    fn cursors_round_trip_and_pages_cut() {
+        let req = PageRequest::new(Some(2), None).unwrap();
+        let page = req.page(vec!["a", "b", "c"], |s| s.to_string());
+        assert_eq!(page.items, vec!["a", "b"]);
+        let next = PageRequest::new(Some(2), page.next_cursor.as_deref()).unwrap();
+        assert_eq!(next.after.as_deref(), Some("b"));
+        let last = next.page(vec!["c"], |s| s.to_string());
+        assert!(last.next_cursor.is_none());
+    }
+}

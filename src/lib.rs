@@ -1,0 +1,15 @@
+//! echelon: the after-sales spare-parts network service.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod money;
+pub mod network;
+pub mod openapi;
+pub mod ops;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,413 @@
+//! HTTP handlers of the network: locations and tiers.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::rules::{self, LocationKind};
+use super::store::{self, LocationChanges, LocationFilter, LocationRow, NewLocation};
+use crate::auth::{Caller, Role, Scope};
+use crate::error::{AppError, FieldError};
+use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::{double_option, Json, Page, PageRequest};
+use crate::money::Money;
+use crate::startup::AppState;
+
+/// A place in the network.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "code": "ST-TZ-001", "name": "Taizhou Jiaojiang service station", "kind": "station",
+    "parent": "RC-HZ", "region": "Zhejiang", "city": "Taizhou", "address": null, "tier": "B",
+    "lead_time_days": 2, "active": true
+}))]
+pub struct LocationOut {
+    pub code: String,
+    pub name: String,
+    pub kind: LocationKind,
+    /// the code of the location above this one in the tree
+    pub parent: Option<String>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub address: Option<String>,
+    /// stations only: the tier in force now
+    pub tier: Option<Tier>,
+    /// days from the parent to this location
+    pub lead_time_days: Option<i32>,
+    pub active: bool,
+}
+
+/// Station tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum Tier {
+    A,
+    B,
+    C,
+    D,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::A => "A",
+            Tier::B => "B",
+            Tier::C => "C",
+            Tier::D => "D",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Tier> {
+        [Tier::A, Tier::B, Tier::C, Tier::D].into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+fn to_out(row: LocationRow, parents: &BTreeMap<i64, String>) -> LocationOut {
+    LocationOut {
+        parent: row.parent_id.and_then(|p| parents.get(&p).cloned()),
+        kind: LocationKind::parse(&row.kind).unwrap_or(LocationKind::Station),
+        tier: row.tier.as_deref().and_then(Tier::parse),
+        code: row.code,
+        name: row.name,
+        region: row.region,
+        city: row.city,
+        address: row.address,
+        lead_time_days: row.lead_time_days,
+        active: row.active,
+    }
+}
+
+fn with_parents(conn: &mut crate::db::DbConn, rows: Vec<LocationRow>) -> Result<Vec<LocationOut>, AppError> {
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.parent_id).collect();
+    let parents = store::codes_of(conn, &ids)?;
+    Ok(rows.into_iter().map(|r| to_out(r, &parents)).collect())
+}
+
+/// Roles that may read the location tree (couriers see addresses on their shipments only).
+const READERS: [Role; 6] =
+    [Role::Admin, Role::Warehouse, Role::Station, Role::Technician, Role::Agent, Role::Finance];
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LocationQuery {
+    /// only this kind
+    pub kind: Option<LocationKind>,
+    /// only the children of this location code
+    pub parent: Option<String>,
+    /// only stations of this tier
+    pub tier: Option<Tier>,
+    pub region: Option<String>,
+    /// text in the code or name
+    pub q: Option<String>,
+    /// page size, 1-500 (default 50)
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page
+    pub cursor: Option<String>,
+}
+
+/// List locations
+///
+/// Scoped users (warehouse, station, technician) see their own location, what lies below it
+/// and the chain above it; a station never sees another station.
+#[utoipa::path(
+    tag = "network",
+    params(LocationQuery),
+    responses((status = 200, description = "One page of locations, ordered by code", body = Page<LocationOut>), E400, E401, E403),
+    security(("bearer" = []))
+)]
+#[get("/locations")]
+pub async fn list_locations(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<LocationQuery>,
+) -> Result<web::Json<Page<LocationOut>>, AppError> {
+    caller.require(&READERS)?;
+    let q = query.into_inner();
+    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let result = state
+        .db
+        .read(move |conn| {
+            let mut filter = LocationFilter {
+                kind: q.kind.map(|k| k.as_str().to_string()),
+                tier: q.tier.map(|t| t.as_str().to_string()),
+                region: q.region,
+                q: q.q,
+                ..Default::default()
+            };
+            if let Some(parent) = q.parent {
+                match store::by_code(conn, &parent)? {
+                    Some(p) => filter.parent_id = Some(p.id),
+                    None => return Ok(Page { items: vec![], next_cursor: None }),
+                }
+            }
+            if let Scope::Under { path } = Scope::of(conn, &caller)? {
+                let ancestors = path.split('/').filter_map(|s| s.parse().ok()).collect();
+                filter.within = Some((path, ancestors));
+            }
+            let rows = store::list(conn, &filter, page.after.as_deref(), page.fetch())?;
+            let page = page.page(rows, |r| r.code.clone());
+            let items = with_parents(conn, page.items)?;
+            Ok(Page { items, next_cursor: page.next_cursor })
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+/// Reads one location in scope, or 404.
+fn visible(conn: &mut crate::db::DbConn, caller: &Caller, code: &str) -> Result<LocationRow, AppError> {
+    let scope = Scope::of(conn, caller)?;
+    match store::by_code(conn, code)? {
+        Some(row) if scope.sees(&row.path) => Ok(row),
+        _ => Err(AppError::not_found(format!("location {code} not found"))),
+    }
+}
+
+/// Read a location
+#[utoipa::path(
+    tag = "network",
+    params(("code" = String, Path, description = "location code, e.g. ST-TZ-001")),
+    responses((status = 200, body = LocationOut), E401, E403, E404),
+    security(("bearer" = []))
+)]
+#[get("/locations/{code}")]
+pub async fn get_location(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+) -> Result<web::Json<LocationOut>, AppError> {
+    caller.require(&READERS)?;
+    let code = code.into_inner();
+    let out = state
+        .db
+        .read(move |conn| {
+            let row = visible(conn, &caller, &code)?;
+            Ok(with_parents(conn, vec![row])?.remove(0))
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// A new location.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "code": "ST-HZ-101", "name": "Hangzhou Xihu station", "kind": "station", "parent": "RC-HZ",
+    "region": "Zhejiang", "city": "Hangzhou", "tier": "C", "lead_time_days": 1
+}))]
+pub struct NewLocationIn {
+    /// upper-case letters, digits and dashes, 2-32 characters
+    pub code: String,
+    pub name: String,
+    pub kind: LocationKind,
+    /// required for regional centres (the central warehouse) and stations (a regional centre)
+    pub parent: Option<String>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub address: Option<String>,
+    /// required for stations
+    pub tier: Option<Tier>,
+    #[schema(minimum = 0, maximum = 365)]
+    pub lead_time_days: Option<i32>,
+}
+
+fn check_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) {
+    if let Some(v) = value {
+        if v.trim().is_empty() {
+            errors.push(FieldError::new(field, "must not be blank"));
+        } else if v.chars().count() > max {
+            errors.push(FieldError::new(field, format!("at most {max} characters")));
+        }
+    }
+}
+
+fn check_lead_time(errors: &mut Vec<FieldError>, value: Option<i32>) {
+    if value.is_some_and(|d| !(0..=365).contains(&d)) {
+        errors.push(FieldError::new("lead_time_days", "must be between 0 and 365"));
+    }
+}
+
+/// Create a location (admin)
+#[utoipa::path(
+    tag = "network",
+    request_body = NewLocationIn,
+    responses((status = 201, description = "Created", body = LocationOut), E400, E401, E403, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/locations")]
+pub async fn create_location(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<NewLocationIn>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Admin])?;
+    let input = body.0;
+    let mut errors = Vec::new();
+    if !rules::valid_code(&input.code) {
+        errors.push(FieldError::new("code", "use 2-32 upper-case letters, digits and single dashes, e.g. ST-HZ-101"));
+    }
+    check_text(&mut errors, "name", Some(&input.name), 200);
+    check_text(&mut errors, "region", input.region.as_deref(), 100);
+    check_text(&mut errors, "city", input.city.as_deref(), 100);
+    check_text(&mut errors, "address", input.address.as_deref(), 500);
+    check_lead_time(&mut errors, input.lead_time_days);
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let now = state.clock.now();
+    let out = state
+        .db
+        .write(move |conn| {
+            if store::by_code(conn, &input.code)?.is_some() {
+                return Err(AppError::conflict("already_exists", format!("location {} already exists", input.code)));
+            }
+            let parent = match &input.parent {
+                Some(p) => Some(store::by_code(conn, p)?.ok_or_else(|| {
+                    AppError::invalid_fields(vec![FieldError::new("parent", format!("no location {p}"))])
+                })?),
+                None => None,
+            };
+            let parent_kind = parent.as_ref().and_then(|p| LocationKind::parse(&p.kind));
+            let central = input.kind == LocationKind::CentralWarehouse && store::central_exists(conn)?;
+            rules::check_placement(input.kind, parent_kind, input.tier.map(Tier::as_str), central)
+                .map_err(|m| AppError::unprocessable("invalid_placement", m))?;
+            let new = NewLocation {
+                code: &input.code,
+                name: input.name.trim(),
+                kind: input.kind.as_str(),
+                parent_id: parent.as_ref().map(|p| p.id),
+                path: "/",
+                region: input.region.as_deref(),
+                city: input.city.as_deref(),
+                address: input.address.as_deref(),
+                tier: input.tier.map(Tier::as_str),
+                lead_time_days: input.lead_time_days,
+                active: true,
+                created_at: now.naive_utc(),
+            };
+            let id = store::insert(conn, &new, parent.as_ref().map(|p| p.path.as_str()))?;
+            if let Some(tier) = input.tier {
+                store::record_tier(conn, id, tier.as_str(), now.date_naive(), Some("created"), Some(&caller.username), now.naive_utc())?;
+            }
+            let row = store::by_id(conn, id)?;
+            Ok(with_parents(conn, vec![row])?.remove(0))
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/locations/{}", out.code)))
+        .json(out))
+}
+
+/// Changes to a location; absent fields stay as they are, `null` clears a field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Taizhou Jiaojiang station", "lead_time_days": 2}))]
+pub struct LocationPatchIn {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub region: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub city: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(minimum = 0, maximum = 365)]
+    pub lead_time_days: Option<Option<i32>>,
+    pub active: Option<bool>,
+}
+
+/// Change a location (admin)
+#[utoipa::path(
+    tag = "network",
+    params(("code" = String, Path, description = "location code")),
+    request_body = LocationPatchIn,
+    responses((status = 200, body = LocationOut), E400, E401, E403, E404, E415, E422),
+    security(("bearer" = []))
+)]
+#[patch("/locations/{code}")]
+pub async fn patch_location(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+    body: Json<LocationPatchIn>,
+) -> Result<web::Json<LocationOut>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let p = body.0;
+    let mut errors = Vec::new();
+    check_text(&mut errors, "name", p.name.as_deref(), 200);
+    check_text(&mut errors, "region", p.region.as_ref().and_then(|r| r.as_deref()), 100);
+    check_text(&mut errors, "city", p.city.as_ref().and_then(|r| r.as_deref()), 100);
+    check_text(&mut errors, "address", p.address.as_ref().and_then(|r| r.as_deref()), 500);
+    check_lead_time(&mut errors, p.lead_time_days.flatten());
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let code = code.into_inner();
+    let out = state
+        .db
+        .write(move |conn| {
+            let row = visible(conn, &caller, &code)?;
+            let changes = LocationChanges {
+                name: p.name.map(|n| n.trim().to_string()),
+                region: p.region,
+                city: p.city,
+                address: p.address,
+                lead_time_days: p.lead_time_days,
+                active: p.active,
+            };
+            store::update(conn, row.id, &changes)?;
+            let row = store::by_id(conn, row.id)?;
+            Ok(with_parents(conn, vec![row])?.remove(0))
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// What a station tier allows.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "tier": "B", "credit_allowance": "60000.00", "may_order_from_hq": true,
+    "allocation_priority": 2, "core_return_days": 15,
+    "labour_rates": {"repair": "80.00", "install": "60.00", "inspection": "30.00"}
+}))]
+pub struct TierOut {
+    pub tier: Tier,
+    /// the most value of parts a station may hold outstanding
+    pub credit_allowance: Money,
+    /// whether the station may request straight from the central warehouse
+    pub may_order_from_hq: bool,
+    /// lower is served first when stock is short
+    pub allocation_priority: i32,
+    /// days to return an old part
+    pub core_return_days: i32,
+    /// labour rate per job type
+    pub labour_rates: BTreeMap<String, Money>,
+}
+
+/// List station tiers
+#[utoipa::path(
+    tag = "network",
+    responses((status = 200, body = Vec<TierOut>), E401),
+    security(("bearer" = []))
+)]
+#[get("/tiers")]
+pub async fn list_tiers(state: web::Data<AppState>, _caller: Caller) -> Result<web::Json<Vec<TierOut>>, AppError> {
+    let tiers = state
+        .db
+        .read(|conn| {
+            Ok(store::tiers(conn)?
+                .into_iter()
+                .map(|(t, rates)| TierOut {
+                    tier: Tier::parse(&t.tier).unwrap_or(Tier::D),
+                    credit_allowance: Money(t.credit_allowance_minor),
+                    may_order_from_hq: t.may_order_from_hq,
+                    allocation_priority: t.allocation_priority,
+                    core_return_days: t.core_return_days,
+                    labour_rates: rates.into_iter().map(|(k, v)| (k, Money(v))).collect(),
+                })
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok(web::Json(tiers))
+}

@@ -1,0 +1,147 @@
+//! The shape of the network: kinds of location, which kind may sit under which, codes.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Echelons of the tree, and the virtual locations the ledger needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LocationKind {
+    CentralWarehouse,
+    RegionalCentre,
+    Station,
+    Supplier,
+    InTransit,
+    Technician,
+    Customer,
+    Defective,
+    Quarantine,
+    Scrap,
+}
+
+impl LocationKind {
+    pub const ALL: [LocationKind; 10] = [
+        LocationKind::CentralWarehouse,
+        LocationKind::RegionalCentre,
+        LocationKind::Station,
+        LocationKind::Supplier,
+        LocationKind::InTransit,
+        LocationKind::Technician,
+        LocationKind::Customer,
+        LocationKind::Defective,
+        LocationKind::Quarantine,
+        LocationKind::Scrap,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LocationKind::CentralWarehouse => "central_warehouse",
+            LocationKind::RegionalCentre => "regional_centre",
+            LocationKind::Station => "station",
+            LocationKind::Supplier => "supplier",
+            LocationKind::InTransit => "in_transit",
+            LocationKind::Technician => "technician",
+            LocationKind::Customer => "customer",
+            LocationKind::Defective => "defective",
+            LocationKind::Quarantine => "quarantine",
+            LocationKind::Scrap => "scrap",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LocationKind> {
+        LocationKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Physical locations hold real goods and can never be negative.
+    pub fn is_physical(self) -> bool {
+        matches!(
+            self,
+            LocationKind::CentralWarehouse | LocationKind::RegionalCentre | LocationKind::Station
+        )
+    }
+
+    /// The kind a location of this kind must hang under (None: a root).
+    pub fn parent_kind(self) -> Option<LocationKind> {
+        match self {
+            LocationKind::RegionalCentre => Some(LocationKind::CentralWarehouse),
+            LocationKind::Station => Some(LocationKind::RegionalCentre),
+            _ => None,
+        }
+    }
+}
+
+/// Station tiers.
+pub const TIERS: [&str; 4] = ["A", "B", "C", "D"];
+
+pub fn is_tier(s: &str) -> bool {
+    TIERS.contains(&s)
+}
+
+/// Location codes: upper-case letters, digits and dashes, 2-32 characters, starting with a
+/// letter or digit (`HQ`, `RC-HZ`, `ST-TZ-001`).
+pub fn valid_code(code: &str) -> bool {
+    (2..=32).contains(&code.len())
+        && code.chars().next().is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        && !code.ends_with('-')
+        && !code.contains("--")
+}
+
+/// What is wrong with a new location's placement, if anything.
+pub fn check_placement(
+    kind: LocationKind,
+    parent_kind: Option<LocationKind>,
+    tier: Option<&str>,
+    central_exists: bool,
+) -> Result<(), String> {
+    match (kind.parent_kind(), parent_kind) {
+        (Some(want), Some(got)) if want != got => {
+            return Err(format!("a {} must be under a {}, not a {}", kind.as_str(), want.as_str(), got.as_str()))
+        }
+        (Some(want), None) => {
+            return Err(format!("a {} needs a parent {}", kind.as_str(), want.as_str()))
+        }
+        (None, Some(_)) => return Err(format!("a {} has no parent", kind.as_str())),
+        _ => {}
+    }
+    if kind == LocationKind::CentralWarehouse && central_exists {
+        return Err("there is already a central warehouse".into());
+    }
+    match (kind == LocationKind::Station, tier) {
+        (true, None) => Err("a station needs a tier (A, B, C or D)".into()),
+        (true, Some(t)) if !is_tier(t) => Err(format!("tier {t:?} is not one of A, B, C, D")),
+        (false, Some(_)) => Err("only stations have a tier".into()),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use LocationKind as K;
+
+    #[test]
+    fn codes() {
+        for ok in ["HQ", "RC-HZ", "ST-TZ-001", "SUPPLIER"] {
+            assert!(valid_code(ok), "{ok}");
+        }
+        for bad in ["", "h", "rc-hz", "RC_HZ", "-RC", "RC-", "RC--HZ", "ST TZ"] {
+            assert!(!valid_code(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn placement() {
+        assert!(check_placement(K::Station, Some(K::RegionalCentre), Some("B"), true).is_ok());
+        assert!(check_placement(K::Station, Some(K::CentralWarehouse), Some("B"), true).is_err());
+        assert!(check_placement(K::Station, Some(K::RegionalCentre), None, true).is_err());
+        assert!(check_placement(K::Station, Some(K::RegionalCentre), Some("E"), true).is_err());
+        assert!(check_placement(K::RegionalCentre, Some(K::CentralWarehouse), None, true).is_ok());
+        assert!(check_placement(K::RegionalCentre, None, None, true).is_err());
+        assert!(check_placement(K::CentralWarehouse, None, None, true).is_err());
+        assert!(check_placement(K::CentralWarehouse, None, None, false).is_ok());
+        assert!(check_placement(K::Supplier, None, None, true).is_ok());
+        assert!(check_placement(K::Supplier, Some(K::Station), None, true).is_err());
+        assert!(check_placement(K::RegionalCentre, Some(K::CentralWarehouse), Some("A"), true).is_err());
+    }
+}

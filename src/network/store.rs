@@ -1,0 +1,251 @@
+//! Locations, tiers and tier history in the database.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{locations, station_tier_history, tier_labour_rates, tiers};
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = locations)]
+pub struct LocationRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub parent_id: Option<i64>,
+    pub path: String,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub address: Option<String>,
+    pub tier: Option<String>,
+    pub lead_time_days: Option<i32>,
+    pub active: bool,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = locations)]
+pub struct NewLocation<'a> {
+    pub code: &'a str,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub parent_id: Option<i64>,
+    pub path: &'a str,
+    pub region: Option<&'a str>,
+    pub city: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub tier: Option<&'a str>,
+    pub lead_time_days: Option<i32>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = locations)]
+pub struct LocationChanges {
+    pub name: Option<String>,
+    pub region: Option<Option<String>>,
+    pub city: Option<Option<String>>,
+    pub address: Option<Option<String>>,
+    pub lead_time_days: Option<Option<i32>>,
+    pub active: Option<bool>,
+}
+
+/// Filters of the location list.
+#[derive(Debug, Default, Clone)]
+pub struct LocationFilter {
+    pub kind: Option<String>,
+    pub parent_id: Option<i64>,
+    pub tier: Option<String>,
+    pub region: Option<String>,
+    /// free text in code or name
+    pub q: Option<String>,
+    /// scoped callers: only this subtree and these ancestors
+    pub within: Option<(String, Vec<i64>)>,
+}
+
+pub fn path_of(conn: &mut DbConn, code: &str) -> QueryResult<Option<String>> {
+    locations::table
+        .filter(locations::code.eq(code))
+        .select(locations::path)
+        .first(conn)
+        .optional()
+}
+
+pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<LocationRow>> {
+    locations::table
+        .filter(locations::code.eq(code))
+        .select(LocationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<LocationRow> {
+    locations::table.find(id).select(LocationRow::as_select()).first(conn)
+}
+
+/// Codes of the given location ids.
+pub fn codes_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(locations::table
+        .filter(locations::id.eq_any(ids))
+        .select((locations::id, locations::code))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// One page of locations ordered by code, after `after` (exclusive).
+pub fn list(
+    conn: &mut DbConn,
+    filter: &LocationFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<LocationRow>> {
+    let mut q = locations::table.select(LocationRow::as_select()).into_boxed();
+    if let Some(k) = &filter.kind {
+        q = q.filter(locations::kind.eq(k.clone()));
+    }
+    if let Some(p) = filter.parent_id {
+        q = q.filter(locations::parent_id.eq(p));
+    }
+    if let Some(t) = &filter.tier {
+        q = q.filter(locations::tier.eq(t.clone()));
+    }
+    if let Some(r) = &filter.region {
+        q = q.filter(locations::region.eq(r.clone()));
+    }
+    if let Some(text) = &filter.q {
+        let pattern = format!("%{}%", escape_like(text));
+        q = q.filter(
+            locations::code
+                .like(pattern.clone())
+                .escape('\\')
+                .or(locations::name.like(pattern).escape('\\')),
+        );
+    }
+    if let Some((path, ancestors)) = &filter.within {
+        q = q.filter(
+            locations::path
+                .like(format!("{}%", escape_like(path)))
+                .escape('\\')
+                .or(locations::id.eq_any(ancestors.clone())),
+        );
+    }
+    if let Some(a) = after {
+        q = q.filter(locations::code.gt(a.to_string()));
+    }
+    q.order(locations::code.asc()).limit(limit).load(conn)
+}
+
+/// `%` and `_` in user text match themselves.
+pub fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+pub fn central_exists(conn: &mut DbConn) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        locations::table.filter(locations::kind.eq("central_warehouse")),
+    ))
+    .get_result(conn)
+}
+
+/// Inserts a location and sets its materialised path from its parent's.
+pub fn insert(conn: &mut DbConn, new: &NewLocation<'_>, parent_path: Option<&str>) -> QueryResult<i64> {
+    let id: i64 = diesel::insert_into(locations::table)
+        .values(new)
+        .returning(locations::id)
+        .get_result(conn)?;
+    let path = format!("{}{id}/", parent_path.unwrap_or("/"));
+    diesel::update(locations::table.find(id)).set(locations::path.eq(path)).execute(conn)?;
+    Ok(id)
+}
+
+pub fn update(conn: &mut DbConn, id: i64, changes: &LocationChanges) -> QueryResult<()> {
+    if changes.name.is_none()
+        && changes.region.is_none()
+        && changes.city.is_none()
+        && changes.address.is_none()
+        && changes.lead_time_days.is_none()
+        && changes.active.is_none()
+    {
+        return Ok(());
+    }
+    diesel::update(locations::table.find(id)).set(changes).execute(conn).map(|_| ())
+}
+
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    locations::table.count().get_result(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tiers)]
+pub struct TierRow {
+    pub tier: String,
+    pub credit_allowance_minor: i64,
+    pub may_order_from_hq: bool,
+    pub allocation_priority: i32,
+    pub core_return_days: i32,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Every tier with its labour rates per job type.
+pub fn tiers(conn: &mut DbConn) -> QueryResult<Vec<(TierRow, BTreeMap<String, i64>)>> {
+    let rows: Vec<TierRow> =
+        tiers::table.select(TierRow::as_select()).order(tiers::tier.asc()).load(conn)?;
+    let rates: Vec<(String, String, i64)> = tier_labour_rates::table
+        .select((tier_labour_rates::tier, tier_labour_rates::job_type, tier_labour_rates::rate_minor))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|t| {
+            let r = rates
+                .iter()
+                .filter(|(tier, _, _)| *tier == t.tier)
+                .map(|(_, job, rate)| (job.clone(), *rate))
+                .collect();
+            (t, r)
+        })
+        .collect())
+}
+
+pub fn insert_tier(conn: &mut DbConn, tier: &TierRow, rates: &BTreeMap<String, i64>) -> QueryResult<()> {
+    diesel::insert_into(tiers::table).values(tier).execute(conn)?;
+    for (job, rate) in rates {
+        diesel::insert_into(tier_labour_rates::table)
+            .values((
+                tier_labour_rates::tier.eq(&tier.tier),
+                tier_labour_rates::job_type.eq(job),
+                tier_labour_rates::rate_minor.eq(rate),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Records a station's tier from a date on.
+pub fn record_tier(
+    conn: &mut DbConn,
+    location_id: i64,
+    tier: &str,
+    from: NaiveDate,
+    reason: Option<&str>,
+    by: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(station_tier_history::table)
+        .values((
+            station_tier_history::location_id.eq(location_id),
+            station_tier_history::tier.eq(tier),
+            station_tier_history::effective_from.eq(from),
+            station_tier_history::reason.eq(reason),
+            station_tier_history::changed_by.eq(by),
+            station_tier_history::changed_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

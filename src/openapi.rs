@@ -1,0 +1,65 @@
+//! The OpenAPI document: metadata, the bearer scheme and the shared schemas. Paths are
+//! collected from the handlers by utoipa-actix-web as they are mounted (`startup::mount`).
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::{FieldError, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "echelon",
+        description = "After-sales spare-parts network: central warehouse, regional centres, repair \
+                       stations, service tickets. Log in with `POST /api/v1/auth/login`, then press \
+                       Authorize and paste the `access_token`. Errors are RFC 9457 problem+json; \
+                       money is a decimal string with two places; times are RFC 3339 UTC.",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(Problem, FieldError)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Login and the caller's profile"),
+        (name = "network", description = "Locations, the echelon tree and station tiers"),
+        (name = "ops", description = "Health, readiness and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The access_token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The whole document, as served at `/api-docs/openapi.json` and committed in
+/// `openapi/openapi.json`.
+pub fn document() -> utoipa::openapi::OpenApi {
+    use utoipa_actix_web::AppExt;
+    let (_, mut doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::startup::mount)
+        .split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc
+}
+
+/// The document as pretty JSON with a trailing newline (the committed file's form).
+pub fn document_json() -> String {
+    let mut s = document().to_pretty_json().expect("the OpenAPI document serialises");
+    s.push('\n');
+    s
+}
