@@ -169,6 +169,7 @@ fn load_demo(db: &Db, config: &Config, must_be_empty: bool) -> Result<(), String
     let now = chrono::Utc::now();
     let password = config.demo_password.clone();
     let loaded = db::write_tx(&mut conn, |c| {
+        db::setup_lock(c)?;
         if !echelon::demo::is_empty(c)? {
             return Ok(None);
         }

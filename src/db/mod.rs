@@ -254,6 +254,15 @@ pub fn migrate(conn: &mut DbConn) -> Result<(), String> {
     }
 }
 
+/// Serialises one-time setup (loading the demo data) between processes starting together:
+/// a transaction-scoped advisory lock on PostgreSQL; SQLite's `BEGIN IMMEDIATE` already is one.
+pub fn setup_lock(conn: &mut DbConn) -> diesel::QueryResult<()> {
+    match conn {
+        DbConn::Pg(c) => c.batch_execute("SELECT pg_advisory_xact_lock(7243002)"),
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
 /// `SELECT 1`, for `/readyz`.
 pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
     conn.batch_execute("SELECT 1")

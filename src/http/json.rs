@@ -94,25 +94,16 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
             format!("the JSON is nested deeper than {MAX_DEPTH} levels"),
         ));
     }
-    let de = &mut serde_json::Deserializer::from_slice(body);
-    match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(v) => Ok(v),
-        Err(err) => {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            use serde_json::error::Category;
-            match inner.classify() {
-                Category::Syntax | Category::Eof | Category::Io => Err(AppError::bad_request(
-                    "malformed_json",
-                    format!("the body is not valid JSON: {inner}"),
-                )),
-                Category::Data => {
-                    let field = if path == "." { "(body)".to_string() } else { path };
-                    Err(AppError::invalid_fields(vec![FieldError::new(field, clean(&inner))]))
-                }
-            }
-        }
-    }
+    // Two steps, so that every syntax error is a 400 and every shape error a 422 naming its
+    // field (serde_json reports some shape errors, e.g. a number where an enum belongs, as
+    // syntax errors when deserialising straight from bytes).
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+        let path = err.path().to_string();
+        let field = if path == "." { "(body)".to_string() } else { path };
+        AppError::invalid_fields(vec![FieldError::new(field, clean(err.inner()))])
+    })
 }
 
 /// serde's message without the " at line 1 column 9" tail.

@@ -1,0 +1,120 @@
+//! Bad input of every kind gets the right 4xx as problem+json, never a 500 or plain text.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::both;
+use crate::helpers::TestApp;
+
+const DEV_SECRET: &str = echelon::config::DEV_JWT_SECRET;
+
+fn token_with(secret: &str, claims: serde_json::Value) -> String {
+    encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+}
+
+fn claims(exp_offset: i64) -> serde_json::Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({"sub": "admin", "uid": 1, "role": "admin", "iat": now, "exp": now + exp_offset,
+           "iss": "echelon", "aud": "echelon-api"})
+}
+
+async fn status_with_token(app: &TestApp, token: &str) -> crate::helpers::Resp {
+    app.send(Method::GET, "/api/v1/me", Some(token), None).await
+}
+
+both!(missing_and_malformed_authorization_is_401, |app| async {
+    let r = app.get("/api/v1/me", None).await;
+    r.problem(401);
+    assert_eq!(r.headers["www-authenticate"], "Bearer realm=\"echelon\"");
+    let r = app
+        .client
+        .get(format!("{}/api/v1/me", app.base))
+        .header("authorization", "Basic YWRtaW46eA==")
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::into_resp(r).await.problem(401);
+    status_with_token(&app, "not-a-jwt").await.problem(401);
+});
+
+both!(expired_tampered_and_forged_tokens_are_401, |app| async {
+    // a good token works, to show the others fail for their flaw alone
+    let good = token_with(DEV_SECRET, claims(600));
+    status_with_token(&app, &good).await.ok();
+
+    let expired = token_with(DEV_SECRET, claims(-600));
+    assert!(status_with_token(&app, &expired).await.problem(401)["detail"].as_str().unwrap().contains("expired"));
+
+    let other_key = token_with("some-other-secret-some-other-secret", claims(600));
+    status_with_token(&app, &other_key).await.problem(401);
+
+    // tampered: the payload changed (role upgraded), the signature kept
+    let real = app.token("station-st-tz-001").await;
+    let parts: Vec<&str> = real.split('.').collect();
+    let mut payload: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    payload["role"] = json!("admin");
+    let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
+    status_with_token(&app, &forged).await.problem(401);
+
+    // alg none
+    let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+    let none = format!("{header}.{}.", URL_SAFE_NO_PAD.encode(claims(600).to_string()));
+    status_with_token(&app, &none).await.problem(401);
+
+    // HS512 with the right secret: the algorithm is pinned
+    let hs512 = encode(&Header::new(Algorithm::HS512), &claims(600), &EncodingKey::from_secret(DEV_SECRET.as_bytes())).unwrap();
+    status_with_token(&app, &hs512).await.problem(401);
+
+    // wrong audience, wrong issuer, no exp
+    let mut c = claims(600);
+    c["aud"] = json!("another-api");
+    status_with_token(&app, &token_with(DEV_SECRET, c)).await.problem(401);
+    let mut c = claims(600);
+    c["iss"] = json!("someone-else");
+    status_with_token(&app, &token_with(DEV_SECRET, c)).await.problem(401);
+    let mut c = claims(600);
+    c.as_object_mut().unwrap().remove("exp");
+    status_with_token(&app, &token_with(DEV_SECRET, c)).await.problem(401);
+});
+
+both!(bodies_that_are_not_json_of_the_right_shape_are_refused, |app| async {
+    let login = "/api/v1/auth/login";
+    let r = app.raw(Method::POST, login, None, "application/json", b"{\"username\": ".to_vec()).await;
+    assert_eq!(r.problem(400)["type"], "/problems/malformed_json");
+    let r = app.raw(Method::POST, login, None, "application/json", Vec::new()).await;
+    r.problem(400);
+    let r = app.raw(Method::POST, login, None, "application/json", br#"{"username": 42, "password": "x"}"#.to_vec()).await;
+    let p = r.problem(422);
+    assert_eq!(p["errors"][0]["field"], "username");
+    let r = app.raw(Method::POST, login, None, "application/json", br#"{"username": "admin"}"#.to_vec()).await;
+    assert!(r.problem(422)["detail"].as_str().unwrap().contains("password"));
+    let r = app.raw(Method::POST, login, None, "text/plain", br#"{"username":"a","password":"b"}"#.to_vec()).await;
+    r.problem(415);
+    let big = format!(r#"{{"username":"{}","password":"x"}}"#, "a".repeat(2 * 1024 * 1024));
+    let r = app.raw(Method::POST, login, None, "application/json", big.into_bytes()).await;
+    r.problem(413);
+    let deep = format!("{}{}", "[".repeat(500), "]".repeat(500));
+    app.raw(Method::POST, login, None, "application/json", deep.into_bytes()).await.problem(400);
+    // a wrong type in a field of a protected endpoint, too
+    let r = app.post("/api/v1/locations", "admin", json!({"code": "ST-X-1", "name": "x", "kind": 7})).await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "kind");
+    let r = app.post("/api/v1/locations", "admin", json!({"code": "ST-X-1", "name": "x", "kind": "station", "colour": "red"})).await;
+    assert!(r.problem(422)["detail"].as_str().unwrap().contains("colour"));
+});
+
+both!(unknown_routes_wrong_methods_and_bad_parameters_are_problems, |app| async {
+    app.get("/api/v1/no-such-thing", Some("admin")).await.problem(404);
+    app.get("/nothing/here", None).await.problem(404);
+    let r = app.send(Method::DELETE, "/api/v1/locations/HQ", Some(&app.token("admin").await), None).await;
+    let p = r.problem(405);
+    assert_eq!(p["allowed"], json!(["GET", "PATCH"]));
+    assert_eq!(r.headers["allow"], "GET, PATCH");
+    app.send(Method::PUT, "/api/v1/auth/login", None, None).await.problem(405);
+    for q in ["limit=0", "limit=501", "limit=abc", "cursor=!!!", "kind=depot", "tier=E", "colour=red"] {
+        app.get(&format!("/api/v1/locations?{q}"), Some("admin")).await.problem(400);
+    }
+    app.get("/api/v1/locations/DOES-NOT-EXIST", Some("admin")).await.problem(404);
+});

@@ -1,0 +1,216 @@
+//! The platform: demo network, login, scoping, locations, tiers, ops endpoints, OpenAPI.
+
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::TestApp;
+
+/// Every location visible to `user`, walking the cursor.
+async fn all_locations(app: &TestApp, user: &str, page: usize) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let r = app.get(&format!("/api/v1/locations?limit={page}{cursor}"), Some(user)).await;
+        let body = r.ok().clone();
+        items.extend(body["items"].as_array().unwrap().iter().cloned());
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = format!("&cursor={c}"),
+            None => return items,
+        }
+    }
+}
+
+fn codes(items: &[Value]) -> Vec<&str> {
+    items.iter().map(|i| i["code"].as_str().unwrap()).collect()
+}
+
+both!(admin_lists_the_whole_demo_network, |app| async {
+    let r = app.get("/api/v1/locations?limit=500", Some("admin")).await;
+    let items = r.ok()["items"].as_array().unwrap().clone();
+    let count = |kind: &str| items.iter().filter(|i| i["kind"] == kind).count();
+    assert_eq!(count("central_warehouse"), 1);
+    assert_eq!(count("regional_centre"), 30);
+    assert!(count("station") >= 200, "a few hundred stations, got {}", count("station"));
+    let c = codes(&items);
+    for code in ["HQ", "RC-HZ", "RC-NB", "RC-SH", "ST-TZ-001"] {
+        assert!(c.contains(&code), "{code} missing");
+    }
+    let tz = items.iter().find(|i| i["code"] == "ST-TZ-001").unwrap();
+    assert_eq!(tz["tier"], "B");
+    assert_eq!(tz["parent"], "RC-HZ");
+    let under_hz: Vec<&Value> = items.iter().filter(|i| i["parent"] == "RC-HZ").collect();
+    for tier in ["A", "B", "C", "D"] {
+        assert!(under_hz.iter().any(|i| i["tier"] == tier), "no tier {tier} station under RC-HZ");
+    }
+    assert!(r.json["next_cursor"].is_null());
+});
+
+both!(pages_walk_every_location_once_in_code_order, |app| async {
+    let whole = app.get("/api/v1/locations?limit=500", Some("admin")).await.ok()["items"].as_array().unwrap().len();
+    let paged = all_locations(&app, "admin", 37).await;
+    let c = codes(&paged);
+    assert_eq!(c.len(), whole);
+    let mut sorted = c.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted, c, "pages are in code order without repeats");
+});
+
+both!(a_station_sees_itself_and_its_chain_but_no_other_station, |app| async {
+    let st = "station-st-tz-001";
+    let r = app.get("/api/v1/locations/ST-TZ-001", Some(st)).await;
+    assert_eq!(r.ok()["code"], "ST-TZ-001");
+    app.get("/api/v1/locations/RC-HZ", Some(st)).await.ok();
+    app.get("/api/v1/locations/HQ", Some(st)).await.ok();
+    let other = app.get("/api/v1/locations/ST-HZ-001", Some(st)).await;
+    other.problem(404);
+    assert!(!other.text.contains("Hangzhou"), "a 404 says nothing about the hidden station");
+    let mine = all_locations(&app, st, 2).await;
+    let mut c = codes(&mine);
+    c.sort();
+    assert_eq!(c, vec!["HQ", "RC-HZ", "ST-TZ-001"]);
+    // the technician of the station sees the same
+    let tech = all_locations(&app, "tech-st-tz-001", 50).await;
+    assert_eq!(tech.len(), 3);
+});
+
+both!(a_centre_sees_its_stations_and_not_another_centre, |app| async {
+    let mine = all_locations(&app, "warehouse-rc-hz", 500).await;
+    let c = codes(&mine);
+    assert!(c.contains(&"ST-TZ-001") && c.contains(&"HQ") && c.contains(&"RC-HZ"));
+    assert!(!c.contains(&"RC-NB"));
+    assert!(mine.iter().all(|l| l["kind"] != "station" || l["parent"] == "RC-HZ"));
+    app.get("/api/v1/locations/RC-NB", Some("warehouse-rc-hz")).await.problem(404);
+    app.get("/api/v1/locations/ST-TZ-001", Some("warehouse-rc-hz")).await.ok();
+    // filters combine with the scope
+    let stations = app.get("/api/v1/locations?kind=station&tier=B&limit=500", Some("warehouse-rc-hz")).await;
+    assert!(stations.ok()["items"].as_array().unwrap().iter().all(|l| l["tier"] == "B" && l["parent"] == "RC-HZ"));
+});
+
+both!(me_names_the_caller_and_its_location, |app| async {
+    let r = app.get("/api/v1/me", Some("station-st-tz-001")).await;
+    assert_eq!(r.ok()["role"], "station");
+    assert_eq!(r.json["location"], "ST-TZ-001");
+    let r = app.get("/api/v1/me", Some("finance")).await;
+    assert_eq!(r.ok()["role"], "finance");
+    assert!(r.json["location"].is_null());
+});
+
+both!(login_refuses_a_wrong_password_and_an_unknown_user_alike, |app| async {
+    for (u, p) in [("admin", "wrong-password"), ("nobody", "echelon-demo")] {
+        let r = app
+            .send(reqwest::Method::POST, "/api/v1/auth/login", None, Some(json!({"username": u, "password": p})))
+            .await;
+        assert_eq!(r.problem(401)["detail"], "wrong username or password");
+    }
+    let r = app
+        .send(reqwest::Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "admin", "password": "echelon-demo"})))
+        .await;
+    assert_eq!(r.ok()["token_type"], "Bearer");
+    assert!(r.json["expires_in"].as_i64().unwrap() > 0);
+});
+
+both!(admin_creates_and_changes_locations_and_others_may_not, |app| async {
+    let new = json!({"code": "ST-HZ-101", "name": "Hangzhou Xihu station", "kind": "station",
+                     "parent": "RC-HZ", "city": "Hangzhou", "tier": "C", "lead_time_days": 1});
+    app.post("/api/v1/locations", "station-st-tz-001", new.clone()).await.problem(403);
+    app.post("/api/v1/locations", "warehouse-rc-hz", new.clone()).await.problem(403);
+    let r = app.post("/api/v1/locations", "admin", new.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.headers["location"], "/api/v1/locations/ST-HZ-101");
+    assert_eq!(r.json["parent"], "RC-HZ");
+    app.post("/api/v1/locations", "admin", new.clone()).await.problem(409);
+    // the new station is in the centre's scope at once, and not in a sibling's
+    app.get("/api/v1/locations/ST-HZ-101", Some("warehouse-rc-hz")).await.ok();
+    app.get("/api/v1/locations/ST-HZ-101", Some("station-st-tz-001")).await.problem(404);
+
+    let bad = app
+        .post("/api/v1/locations", "admin", json!({"code": "ST-HZ-102", "name": "x", "kind": "station", "parent": "HQ", "tier": "C"}))
+        .await;
+    assert!(bad.problem(422)["detail"].as_str().unwrap().contains("regional_centre"));
+    let bad = app.post("/api/v1/locations", "admin", json!({"code": "st hz", "name": " ", "kind": "station", "parent": "RC-HZ", "tier": "C"})).await;
+    let errors = bad.problem(422)["errors"].as_array().unwrap().clone();
+    let fields: Vec<&str> = errors.iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, vec!["code", "name"]);
+    app.post("/api/v1/locations", "admin", json!({"code": "HQ-2", "name": "Second HQ", "kind": "central_warehouse"})).await.problem(422);
+
+    let r = app.patch("/api/v1/locations/ST-HZ-101", "admin", json!({"name": "Xihu station", "city": null, "lead_time_days": 2})).await;
+    assert_eq!(r.ok()["name"], "Xihu station");
+    assert!(r.json["city"].is_null());
+    assert_eq!(r.json["lead_time_days"], 2);
+    app.patch("/api/v1/locations/ST-HZ-101", "admin", json!({"lead_time_days": 9999})).await.problem(422);
+    app.patch("/api/v1/locations/NOPE-1", "admin", json!({"name": "x"})).await.problem(404);
+    app.patch("/api/v1/locations/ST-TZ-001", "station-st-tz-001", json!({"name": "x"})).await.problem(403);
+});
+
+both!(couriers_may_not_browse_the_network, |app| async {
+    app.get("/api/v1/locations", Some("courier-1")).await.problem(403);
+    app.get("/api/v1/locations/HQ", Some("courier-1")).await.problem(403);
+});
+
+both!(tiers_are_listed_with_money_as_exact_strings, |app| async {
+    let r = app.get("/api/v1/tiers", Some("station-st-tz-001")).await;
+    let tiers = r.ok().as_array().unwrap().clone();
+    assert_eq!(tiers.len(), 4);
+    assert_eq!(tiers[0]["tier"], "A");
+    assert_eq!(tiers[0]["credit_allowance"], "200000.00");
+    assert_eq!(tiers[2]["may_order_from_hq"], false);
+    assert_eq!(tiers[1]["labour_rates"]["repair"], "100.00");
+});
+
+both!(health_readiness_and_metrics_answer, |app| async {
+    let r = app.get("/healthz", None).await;
+    assert_eq!(r.ok()["status"], "ok");
+    let r = app.get("/readyz", None).await;
+    assert_eq!(r.ok()["status"], "ready");
+    assert_eq!(r.json["database"], app.backend.name());
+    app.get("/api/v1/locations/HQ", Some("admin")).await.ok();
+    let m = app.get("/metrics", None).await;
+    assert_eq!(m.status, 200);
+    assert!(m.content_type().starts_with("text/plain"));
+    assert!(m.text.contains(r#"echelon_http_requests_total{method="GET",route="/api/v1/locations/{code}",status="200"} 1"#), "{}", m.text);
+    assert!(m.text.contains("echelon_http_request_duration_seconds_bucket"));
+    assert!(m.text.contains("echelon_db_pool_connections"));
+    assert!(r.headers.contains_key("x-request-id"));
+});
+
+both!(the_served_openapi_document_is_the_committed_one, |app| async {
+    let served = app.get("/api-docs/openapi.json", None).await;
+    let doc = served.ok();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).expect("openapi/openapi.json is committed"),
+    )
+    .unwrap();
+    assert!(*doc == committed, "openapi/openapi.json is stale: run `cargo run -- openapi --out openapi/openapi.json`");
+    assert!(doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer");
+    // every operation has a tag, a summary, an example-bearing success body and its errors
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{method} {path} has no tag");
+            assert!(op["summary"].is_string(), "{method} {path} has no summary");
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.keys().any(|k| k.starts_with('2')), "{method} {path} has no success response");
+            if op.get("security").is_some() {
+                assert!(responses.contains_key("401"), "{method} {path} lacks its 401");
+            }
+        }
+    }
+});
+
+both!(swagger_ui_is_served_from_the_binary, |app| async {
+    let page = app.get("/swagger-ui/", None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("swagger-ui"), "{}", page.text);
+    let init = app.get("/swagger-ui/swagger-initializer.js", None).await;
+    assert_eq!(init.status, 200);
+    assert!(init.text.contains("/api-docs/openapi.json"));
+    for asset in ["swagger-ui-bundle.js", "swagger-ui.css", "swagger-ui-standalone-preset.js"] {
+        let r = app.get(&format!("/swagger-ui/{asset}"), None).await;
+        assert_eq!(r.status, 200, "{asset}");
+        assert!(r.text.len() > 1000, "{asset} is served from the binary");
+    }
+    for text in [&page.text, &init.text] {
+        assert!(!text.contains("https://"), "no CDN: the page loads nothing from the network");
+    }
+});

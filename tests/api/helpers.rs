@@ -1,0 +1,283 @@
+//! `TestApp`: echelon served on a random port against a fresh database of either backend,
+//! with the demo network loaded, a client that logs in as any demo role, and an audit that
+//! runs when the test ends.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::{Mutex, OnceLock};
+
+use actix_web::web;
+use diesel::connection::SimpleConnection;
+use echelon::config::Config;
+use echelon::db::{self, Backend, Db};
+use echelon::startup::{AppState, Application};
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+pub use crate::pg::cluster;
+
+pub const PASSWORD: &str = "echelon-demo";
+
+/// Runs a test body on SQLite and on PostgreSQL: `both!(name, |app| async move { ... });`
+/// makes `name::sqlite` and `name::postgres`. Without PostgreSQL binaries the postgres variant
+/// prints why and passes, unless ECHELON_REQUIRE_PG=1.
+#[macro_export]
+macro_rules! both {
+    ($name:ident, |$app:ident| $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            #[actix_web::test]
+            async fn sqlite() {
+                let $app = $crate::helpers::TestApp::spawn(echelon::db::Backend::Sqlite).await;
+                $body.await;
+                $app.finish().await;
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                let Some($app) = $crate::helpers::TestApp::spawn_pg().await else { return };
+                $body.await;
+                $app.finish().await;
+            }
+        }
+    };
+}
+
+/// A fresh database URL of the backend, holding the migrated demo network (copied from a
+/// template made once per test process).
+pub fn fresh_database(backend: Backend) -> String {
+    static TEMPLATES: Mutex<Option<HashMap<&'static str, String>>> = Mutex::new(None);
+    let mut templates = TEMPLATES.lock().unwrap_or_else(|e| e.into_inner());
+    let templates = templates.get_or_insert_with(HashMap::new);
+    let name = format!("t{}", uuid::Uuid::new_v4().simple());
+    match backend {
+        Backend::Sqlite => {
+            let dir = scratch_dir();
+            let template = templates.entry("sqlite").or_insert_with(|| {
+                let path = dir.join("template.db");
+                build_template(&format!("sqlite://{}", path.display()));
+                path.display().to_string()
+            });
+            let path = dir.join(format!("{name}.db"));
+            std::fs::copy(&*template, &path).expect("copy the template database");
+            format!("sqlite://{}", path.display())
+        }
+        Backend::Postgres => {
+            let base = &cluster().expect("PostgreSQL is available").base;
+            templates.entry("postgres").or_insert_with(|| {
+                admin_sql(base, "CREATE DATABASE echelon_template");
+                build_template(&format!("{base}/echelon_template"));
+                "echelon_template".into()
+            });
+            admin_sql(base, &format!("CREATE DATABASE {name} TEMPLATE echelon_template"));
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// An empty database (no migrations, no data).
+pub fn empty_database(backend: Backend) -> String {
+    let name = format!("e{}", uuid::Uuid::new_v4().simple());
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", scratch_dir().join(format!("{name}.db")).display()),
+        Backend::Postgres => {
+            let base = &cluster().expect("PostgreSQL is available").base;
+            admin_sql(base, &format!("CREATE DATABASE {name}"));
+            format!("{base}/{name}")
+        }
+    }
+}
+
+fn scratch_dir() -> &'static std::path::Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::Builder::new().prefix("echelon-test-").tempdir().unwrap()).path()
+}
+
+fn admin_sql(base: &str, sql: &str) {
+    let manager = db::Manager::new(&format!("{base}/postgres")).unwrap();
+    let mut conn = manager.connect_now().expect("connect to the test cluster");
+    conn.batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+fn build_template(url: &str) {
+    let manager = db::Manager::new(url).unwrap();
+    let mut conn = manager.connect_now().expect("connect to the template database");
+    db::migrate(&mut conn).expect("migrate the template");
+    db::write_tx(&mut conn, |c| echelon::demo::load(c, PASSWORD, chrono::Utc::now()).map(|_| ()))
+        .expect("load the demo data");
+    // the connection closes here, so SQLite folds its WAL into the file before it is copied
+}
+
+/// Whether PostgreSQL tests must run (CI) rather than be skipped.
+pub fn pg_required() -> bool {
+    std::env::var("ECHELON_REQUIRE_PG").is_ok_and(|v| v == "1")
+}
+
+/// The PostgreSQL cluster, or `None` (after saying why) when the tests may skip it.
+pub fn pg_or_skip() -> Option<()> {
+    match cluster() {
+        Ok(_) => Some(()),
+        Err(why) if pg_required() => panic!("ECHELON_REQUIRE_PG=1 but PostgreSQL is unavailable: {why}"),
+        Err(why) => {
+            eprintln!("skipping the PostgreSQL variant: {why}");
+            None
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub backend: Backend,
+    pub url: String,
+    pub state: web::Data<AppState>,
+    pub client: reqwest::Client,
+    tokens: Mutex<HashMap<String, String>>,
+}
+
+/// A response as a user sees it.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Resp {
+    pub fn content_type(&self) -> &str {
+        self.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    /// Asserts a problem+json answer with this status; returns the document.
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status, status, "expected {status}, got {}: {}", self.status, self.text);
+        assert!(
+            self.content_type().starts_with("application/problem+json"),
+            "not problem+json: {} {}",
+            self.content_type(),
+            self.text
+        );
+        assert_eq!(self.json["status"], status, "{}", self.text);
+        assert!(self.json["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{}", self.text);
+        assert!(self.json["title"].is_string() && self.json["detail"].is_string(), "{}", self.text);
+        &self.json
+    }
+
+    pub fn ok(&self) -> &Value {
+        assert!((200..300).contains(&self.status), "expected 2xx, got {}: {}", self.status, self.text);
+        &self.json
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let url = fresh_database(backend);
+        TestApp::serve(url, backend)
+    }
+
+    pub async fn spawn_pg() -> Option<TestApp> {
+        pg_or_skip()?;
+        Some(TestApp::spawn(Backend::Postgres).await)
+    }
+
+    /// Serves the API over an existing database URL (migrated on start).
+    pub fn serve(url: String, backend: Backend) -> TestApp {
+        let config = Config::for_database(&url);
+        let db = Db::connect(&url, None, config.pool_size).expect("open the test database");
+        db::migrate(&mut db.write.get().unwrap()).expect("migrate");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let app = Application::build(config, db, Some(listener)).expect("build the app");
+        let base = format!("http://127.0.0.1:{}", app.port);
+        let state = app.state.clone();
+        actix_web::rt::spawn(app.server);
+        TestApp {
+            base,
+            backend,
+            url,
+            state,
+            client: reqwest::Client::new(),
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A bearer token for a demo user (logged in once per test).
+    pub async fn token(&self, user: &str) -> String {
+        if let Some(t) = self.tokens.lock().unwrap().get(user) {
+            return t.clone();
+        }
+        let r = self
+            .send(reqwest::Method::POST, "/api/v1/auth/login", None, Some(serde_json::json!({"username": user, "password": PASSWORD})))
+            .await;
+        let token = r.ok()["access_token"].as_str().expect("a token").to_string();
+        self.tokens.lock().unwrap().insert(user.to_string(), token.clone());
+        token
+    }
+
+    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        into_resp(req.send().await.expect("the server answers")).await
+    }
+
+    /// GET as a demo user (`None`: anonymous).
+    pub async fn get(&self, path: &str, user: Option<&str>) -> Resp {
+        let token = match user {
+            Some(u) => Some(self.token(u).await),
+            None => None,
+        };
+        self.send(reqwest::Method::GET, path, token.as_deref(), None).await
+    }
+
+    pub async fn post(&self, path: &str, user: &str, body: Value) -> Resp {
+        let token = self.token(user).await;
+        self.send(reqwest::Method::POST, path, Some(&token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, user: &str, body: Value) -> Resp {
+        let token = self.token(user).await;
+        self.send(reqwest::Method::PUT, path, Some(&token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, user: &str, body: Value) -> Resp {
+        let token = self.token(user).await;
+        self.send(reqwest::Method::PATCH, path, Some(&token), Some(body)).await
+    }
+
+    /// A request with a raw body and content type.
+    pub async fn raw(&self, method: reqwest::Method, path: &str, user: Option<&str>, content_type: &str, body: Vec<u8>) -> Resp {
+        let mut req = self.client.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        if let Some(u) = user {
+            req = req.bearer_auth(self.token(u).await);
+        }
+        into_resp(req.send().await.expect("the server answers")).await
+    }
+
+    /// Every invariant holds (what `echelon audit` checks).
+    pub async fn audit(&self) {
+        let breaches = self
+            .state
+            .db
+            .read(|conn| Ok(echelon::audit::run(conn)?))
+            .await
+            .expect("the audit runs");
+        assert!(breaches.is_empty(), "audit breaches: {breaches:#?}");
+    }
+
+    /// Ends a test: the audit must be clean.
+    pub async fn finish(self) {
+        self.audit().await;
+    }
+}
+
+pub async fn into_resp(r: reqwest::Response) -> Resp {
+    let status = r.status().as_u16();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp { status, headers, text, json }
+}

@@ -1,0 +1,10 @@
+//! The integration suite: the real HTTP stack on a random port against real SQLite files and a
+//! real PostgreSQL cluster (see helpers.rs and pg.rs).
+
+mod helpers;
+mod pg;
+
+mod errors;
+mod foundation;
+mod processes;
+mod schema;

@@ -1,0 +1,116 @@
+//! A throw-away PostgreSQL cluster for the test run: started once per test process on a free
+//! port (as the `postgres` user when we are root: initdb refuses root), removed when the
+//! process ends by a small watcher process, even if the tests crash. `DATABASE_URL_TEST`
+//! points at an existing server instead.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+pub struct Cluster {
+    /// `postgres://postgres@127.0.0.1:PORT` (no database)
+    pub base: String,
+}
+
+/// The cluster, or why there is none.
+pub fn cluster() -> Result<&'static Cluster, String> {
+    static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+    CLUSTER.get_or_init(start).as_ref().map_err(Clone::clone)
+}
+
+fn pg_bin() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("ECHELON_PG_BIN") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("initdb").exists() && p.join("pg_ctl").exists())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+/// Runs a PostgreSQL tool, as `postgres` when we are root.
+fn pg_command(bin: &Path, tool: &str) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin.join(tool));
+        c
+    } else {
+        Command::new(bin.join(tool))
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start() -> Result<Cluster, String> {
+    if let Ok(url) = std::env::var("DATABASE_URL_TEST") {
+        return Ok(Cluster { base: url.trim_end_matches('/').to_string() });
+    }
+    let bin = pg_bin().ok_or("no PostgreSQL binaries under /usr/lib/postgresql/*/bin")?;
+    let dir = std::env::temp_dir().join(format!("echelon-pg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    if is_root() {
+        let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status();
+        if !ok.map(|s| s.success()).unwrap_or(false) {
+            return Err("cannot hand the cluster directory to the postgres user".into());
+        }
+    }
+    let data = dir.join("data");
+    let out = pg_command(&bin, "initdb")
+        .arg("-D")
+        .arg(&data)
+        .args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--locale=C"])
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("initdb: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("initdb failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let port = free_port();
+    let opts = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+         -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB",
+        dir.display()
+    );
+    let out = pg_command(&bin, "pg_ctl")
+        .arg("-D")
+        .arg(&data)
+        .args(["-o", &opts, "-l"])
+        .arg(dir.join("log"))
+        .args(["-w", "-t", "60", "start"])
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("pg_ctl: {e}"))?;
+    if !out.status.success() {
+        let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+        return Err(format!("pg_ctl start failed: {}{log}", String::from_utf8_lossy(&out.stderr)));
+    }
+    // The watcher outlives this process by at most a second and then removes the cluster.
+    let stop = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runuser}{pg_ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
+        pid = std::process::id(),
+        runuser = if is_root() { "runuser -u postgres -- " } else { "" },
+        pg_ctl = bin.join("pg_ctl").display(),
+        data = data.display(),
+        dir = dir.display(),
+    );
+    Command::new("setsid")
+        .args(["sh", "-c", &stop])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the cluster watcher: {e}"))?;
+    Ok(Cluster { base: format!("postgres://postgres@127.0.0.1:{port}") })
+}

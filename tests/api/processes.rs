@@ -1,0 +1,242 @@
+//! The `echelon` binary as users run it: `serve --demo` on a fresh directory, several
+//! processes on one PostgreSQL database, refusing production with development secrets, and
+//! the `openapi` and `audit` commands.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use echelon::db::Backend;
+use serde_json::{json, Value};
+
+use crate::helpers::{empty_database, fresh_database, pg_or_skip};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_echelon");
+
+/// An `echelon serve` child process, killed when dropped.
+pub struct Served {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `echelon serve ARGS` with the environment given, in `dir`, and waits until
+/// `/readyz` answers 200.
+pub fn serve(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Served {
+    let port = free_port();
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve").args(args).current_dir(dir).env_remove("DATABASE_URL").env_remove("ECHELON_ENV");
+    cmd.env("ECHELON_BIND", format!("127.0.0.1:{port}")).env("ECHELON_LOG", "warn").env("ECHELON_WORKERS", "2");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start echelon");
+    let mut served = Served { child, base: format!("http://127.0.0.1:{port}") };
+    let client = reqwest::blocking::Client::new();
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = client.get(format!("{}/readyz", served.base)).send() {
+            if r.status() == 200 {
+                return served;
+            }
+        }
+        if let Some(status) = served.child.try_wait().unwrap() {
+            let mut err = String::new();
+            served.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            panic!("echelon exited with {status}: {err}");
+        }
+        assert!(start.elapsed() < Duration::from_secs(90), "echelon did not become ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn login(base: &str, user: &str) -> String {
+    let r: Value = reqwest::blocking::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": user, "password": "echelon-demo"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    r["access_token"].as_str().expect("a token").to_string()
+}
+
+fn get(base: &str, path: &str, token: Option<&str>) -> (u16, String, Value) {
+    let mut req = reqwest::blocking::Client::new().get(format!("{base}{path}"));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let r = req.send().unwrap();
+    let status = r.status().as_u16();
+    let ct = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (status, ct, r.json().unwrap_or(Value::Null))
+}
+
+/// What the README's run command shows a new user, on the embedded SQLite default.
+#[test]
+fn serve_demo_on_a_fresh_directory_serves_the_demo_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = serve(dir.path(), &[], &["--demo"]);
+    assert!(dir.path().join("echelon.db").exists(), "the default database is ./echelon.db");
+    assert_eq!(get(&s.base, "/healthz", None).0, 200);
+    assert_eq!(get(&s.base, "/readyz", None).2["database"], "sqlite");
+    let (status, ct, body) = get(&s.base, "/api/v1/locations?limit=500", None);
+    assert_eq!(status, 401);
+    assert!(ct.starts_with("application/problem+json"));
+    assert_eq!(body["status"], 401);
+    let admin = login(&s.base, "admin");
+    let (status, _, body) = get(&s.base, "/api/v1/locations?limit=500", Some(&admin));
+    assert_eq!(status, 200);
+    let items = body["items"].as_array().unwrap();
+    assert!(items.iter().any(|l| l["code"] == "HQ"));
+    assert_eq!(items.iter().filter(|l| l["kind"] == "regional_centre").count(), 30);
+    assert!(items.iter().filter(|l| l["kind"] == "station").count() >= 200);
+    let station = login(&s.base, "station-st-tz-001");
+    let (status, _, body) = get(&s.base, "/api/v1/locations/ST-TZ-001", Some(&station));
+    assert_eq!(status, 200);
+    assert_eq!(body["tier"], "B");
+    let _ = s.child.kill();
+    let mut out = String::new();
+    s.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    assert!(out.contains("/swagger-ui/"), "prints the Swagger URL: {out}");
+    for user in ["admin", "warehouse-hq", "warehouse-rc-hz", "station-st-tz-001", "tech-st-tz-001", "agent", "finance", "courier-1"] {
+        assert!(out.contains(user), "prints demo user {user}: {out}");
+    }
+    assert!(out.contains("echelon-demo"), "prints the demo password");
+
+    // a second start on the same file keeps the data and does not load it twice
+    drop(s);
+    let s = serve(dir.path(), &[], &["--demo"]);
+    let admin = login(&s.base, "admin");
+    let (_, _, body) = get(&s.base, "/api/v1/locations?limit=500&kind=central_warehouse", Some(&admin));
+    assert_eq!(body["items"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn two_serve_processes_on_one_postgres_database_both_answer() {
+    if pg_or_skip().is_none() {
+        return;
+    }
+    let url = empty_database(Backend::Postgres);
+    let dir = tempfile::tempdir().unwrap();
+    // both start at once on the empty database: migrations and the demo load happen once
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| serve(dir.path(), &[("DATABASE_URL", &url)], &["--demo"]));
+        let b = s.spawn(|| serve(dir.path(), &[("DATABASE_URL", &url)], &["--demo"]));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for s in [&a, &b] {
+        assert_eq!(get(&s.base, "/readyz", None).2["database"], "postgres");
+    }
+    // a token from one process works on the other (stateless replicas)
+    let token = login(&a.base, "station-st-tz-001");
+    let (status, _, body) = get(&b.base, "/api/v1/locations/ST-TZ-001", Some(&token));
+    assert_eq!(status, 200, "{body}");
+    let admin = login(&b.base, "admin");
+    let (_, _, body) = get(&a.base, "/api/v1/locations?limit=500&kind=regional_centre", Some(&admin));
+    assert_eq!(body["items"].as_array().unwrap().len(), 30, "the demo was loaded exactly once");
+    let out = Command::new(BIN).arg("audit").env("DATABASE_URL", &url).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn production_refuses_the_development_secret_and_demo_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--demo"])
+        .current_dir(dir.path())
+        .env("ECHELON_ENV", "production")
+        .env_remove("ECHELON_JWT_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refusing to start") && err.contains("ECHELON_JWT_SECRET"), "{err}");
+    assert!(!dir.path().join("echelon.db").exists(), "nothing was created");
+
+    let out = Command::new(BIN)
+        .args(["serve", "--demo"])
+        .current_dir(dir.path())
+        .env("ECHELON_ENV", "production")
+        .env("ECHELON_JWT_SECRET", "a-real-secret-of-enough-length-0123456789")
+        .env_remove("ECHELON_DEMO_PASSWORD")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("demo password"));
+}
+
+#[test]
+fn the_openapi_command_prints_the_committed_document() {
+    let out = Command::new(BIN).arg("openapi").output().unwrap();
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+    assert!(
+        String::from_utf8(out.stdout).unwrap() == committed,
+        "openapi/openapi.json is stale: run `cargo run -- openapi --out openapi/openapi.json`"
+    );
+}
+
+#[test]
+fn audit_is_clean_on_the_demo_and_fails_on_a_breach() {
+    let url = fresh_database(Backend::Sqlite);
+    let out = Command::new(BIN).arg("audit").env("DATABASE_URL", &url).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("audit: clean"));
+    // break an invariant behind echelon's back: a station loses its tier history
+    let manager = echelon::db::Manager::new(&url).unwrap();
+    let mut conn = manager.connect_now().unwrap();
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute("UPDATE locations SET tier = 'A' WHERE code = 'ST-TZ-001'").unwrap();
+    let out = Command::new(BIN).arg("audit").env("DATABASE_URL", &url).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ST-TZ-001"));
+}
+
+#[test]
+fn user_add_creates_a_user_who_can_log_in() {
+    let url = fresh_database(Backend::Sqlite);
+    let mut child = Command::new(BIN)
+        .args(["user", "add", "--username", "station-hz-2", "--role", "station", "--location", "ST-HZ-001"])
+        .env("DATABASE_URL", &url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"a-long-password-1\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let bad = Command::new(BIN)
+        .args(["user", "add", "--username", "x", "--role", "station", "--location", "RC-HZ"])
+        .env("DATABASE_URL", &url)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
+    let r: Value = reqwest::blocking::Client::new()
+        .post(format!("{}/api/v1/auth/login", s.base))
+        .json(&json!({"username": "station-hz-2", "password": "a-long-password-1"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = r["access_token"].as_str().unwrap();
+    assert_eq!(get(&s.base, "/api/v1/locations/ST-HZ-001", Some(token)).0, 200);
+    assert_eq!(get(&s.base, "/api/v1/locations/ST-TZ-001", Some(token)).0, 404);
+}

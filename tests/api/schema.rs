@@ -1,0 +1,20 @@
+//! `src/db/schema.rs` matches the migrations of both dialects: every column it names exists.
+
+use diesel::prelude::*;
+use echelon::db::schema::*;
+
+use crate::both;
+
+fn check(conn: &mut echelon::db::DbConn) -> Result<(), String> {
+    macro_rules! probe {
+        ($($t:ident),* $(,)?) => {$(
+            $t::table.select($t::all_columns).limit(0).execute(conn).map_err(|e| format!("{}: {e}", stringify!($t)))?;
+        )*};
+    }
+    probe!(tiers, tier_labour_rates, locations, station_tier_history, users);
+    Ok(())
+}
+
+both!(every_schema_column_exists_in_the_database, |app| async {
+    app.state.db.read(|conn| Ok(check(conn))).await.unwrap().unwrap();
+});
