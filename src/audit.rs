@@ -25,14 +25,20 @@ pub fn run(conn: &mut DbConn) -> QueryResult<Vec<String>> {
         let parent = r.parent_id.and_then(|p| by_id.get(&p));
         let parent_kind = parent.and_then(|p| LocationKind::parse(&p.kind));
         if kind.parent_kind() != parent_kind {
-            breaches.push(format!("location {} ({}) hangs under {:?}", r.code, r.kind, parent.map(|p| &p.code)));
+            breaches.push(format!(
+                "location {} ({}) hangs under {:?}",
+                r.code,
+                r.kind,
+                parent.map(|p| &p.code)
+            ));
         }
         let want = match parent {
             Some(p) => format!("{}{}/", p.path, r.id),
             None => format!("/{}/", r.id),
         };
         if r.path != want {
-            breaches.push(format!("location {} has path {} but its place in the tree is {want}", r.code, r.path));
+            breaches
+                .push(format!("location {} has path {} but its place in the tree is {want}", r.code, r.path));
         }
         if (kind == LocationKind::Station) != r.tier.is_some() {
             breaches.push(format!("location {} ({}) has tier {:?}", r.code, r.kind, r.tier));
@@ -48,13 +54,10 @@ pub fn run(conn: &mut DbConn) -> QueryResult<Vec<String>> {
         ))
         .load(conn)?;
     for r in rows.iter().filter(|r| r.kind == "station") {
-        let latest = history
-            .iter()
-            .filter(|h| h.0 == r.id)
-            .max_by_key(|h| (h.2, h.3))
-            .map(|h| h.1.clone());
+        let latest = history.iter().filter(|h| h.0 == r.id).max_by_key(|h| (h.2, h.3)).map(|h| h.1.clone());
         if latest != r.tier {
-            breaches.push(format!("station {} has tier {:?} but its history says {:?}", r.code, r.tier, latest));
+            breaches
+                .push(format!("station {} has tier {:?} but its history says {:?}", r.code, r.tier, latest));
         }
     }
     let scoped: Vec<(String, String, Option<i64>)> =

@@ -58,9 +58,7 @@ impl Config {
         let environment = match var("ECHELON_ENV").as_deref() {
             None | Some("development") | Some("dev") | Some("test") => Environment::Development,
             Some("production") | Some("prod") => Environment::Production,
-            Some(other) => {
-                return Err(format!("ECHELON_ENV={other:?}: use development or production"))
-            }
+            Some(other) => return Err(format!("ECHELON_ENV={other:?}: use development or production")),
         };
         let config = Config {
             environment,
@@ -74,9 +72,10 @@ impl Config {
             token_ttl_seconds: parse_var("ECHELON_TOKEN_TTL_SECONDS", 8 * 3600)?,
             demo_password: var("ECHELON_DEMO_PASSWORD").unwrap_or_else(|| DEV_DEMO_PASSWORD.into()),
             max_body_bytes: parse_var("ECHELON_MAX_BODY_BYTES", 1024 * 1024)?,
-            workers: var("ECHELON_WORKERS").map(|w| w.parse()).transpose().map_err(|_| {
-                "ECHELON_WORKERS must be a positive whole number".to_string()
-            })?,
+            workers: var("ECHELON_WORKERS")
+                .map(|w| w.parse())
+                .transpose()
+                .map_err(|_| "ECHELON_WORKERS must be a positive whole number".to_string())?,
         };
         config.validate()?;
         Ok(config)

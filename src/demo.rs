@@ -103,7 +103,11 @@ pub fn load(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<Dem
     let mut ids: HashMap<String, (i64, String)> = HashMap::new();
     let mut summary = DemoSummary::default();
     for l in read::<LocationLine>(LOCATIONS).map_err(bad)? {
-        let parent = opt(&l.parent).map(|p| ids.get(p).cloned().ok_or_else(|| bad(format!("seed: {} before its parent {p}", l.code)))).transpose()?;
+        let parent = opt(&l.parent)
+            .map(|p| {
+                ids.get(p).cloned().ok_or_else(|| bad(format!("seed: {} before its parent {p}", l.code)))
+            })
+            .transpose()?;
         let kind = LocationKind::parse(&l.kind).ok_or_else(|| bad(format!("seed: kind {}", l.kind)))?;
         let new = NewLocation {
             code: &l.code,
@@ -125,7 +129,15 @@ pub fn load(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<Dem
             None => format!("/{id}/"),
         };
         if let Some(tier) = opt(&l.tier) {
-            network::record_tier(conn, id, tier, now.date_naive(), Some("demo data"), Some("seed"), now.naive_utc())?;
+            network::record_tier(
+                conn,
+                id,
+                tier,
+                now.date_naive(),
+                Some("demo data"),
+                Some("seed"),
+                now.naive_utc(),
+            )?;
         }
         match kind {
             LocationKind::RegionalCentre => summary.centres += 1,

@@ -46,14 +46,7 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> AppError {
-        AppError {
-            status,
-            kind,
-            detail: detail.into(),
-            extra: Map::new(),
-            headers: Vec::new(),
-            source: None,
-        }
+        AppError { status, kind, detail: detail.into(), extra: Map::new(), headers: Vec::new(), source: None }
     }
 
     /// Adds an extra member to the problem document.
@@ -94,11 +87,8 @@ impl AppError {
 
     /// A 422 listing what is wrong with each field: `errors: [{field, message}]`.
     pub fn invalid_fields(errors: Vec<FieldError>) -> AppError {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
+        let detail =
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
         AppError::unprocessable("validation_failed", detail).with("errors", errors)
     }
 

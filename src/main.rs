@@ -156,7 +156,14 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
             std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
             let password = line.trim_end_matches(['\r', '\n']);
             let mut conn = db.write.get().map_err(|e| e.to_string())?;
-            echelon::auth::admin::add_user(&mut conn, &username, &role, location.as_deref(), display_name.as_deref(), password)?;
+            echelon::auth::admin::add_user(
+                &mut conn,
+                &username,
+                &role,
+                location.as_deref(),
+                display_name.as_deref(),
+                password,
+            )?;
             println!("user {username} ({role}) added");
             Ok(ExitCode::SUCCESS)
         }
@@ -178,10 +185,15 @@ fn load_demo(db: &Db, config: &Config, must_be_empty: bool) -> Result<(), String
     .map_err(|e| e.to_string())?;
     match loaded {
         Some(s) => {
-            println!("demo data loaded: 1 central warehouse, {} regional centres, {} stations, {} users", s.centres, s.stations, s.users);
+            println!(
+                "demo data loaded: 1 central warehouse, {} regional centres, {} stations, {} users",
+                s.centres, s.stations, s.users
+            );
             Ok(())
         }
-        None if must_be_empty => Err("the database is not empty; demo data is loaded into an empty database only".into()),
+        None if must_be_empty => {
+            Err("the database is not empty; demo data is loaded into an empty database only".into())
+        }
         None => {
             println!("the database already holds data; demo data not loaded again");
             Ok(())
@@ -193,7 +205,8 @@ fn serve(config: Config, db: Db) -> Result<ExitCode, String> {
     let demo_password = config.demo_password.clone();
     let bind = config.bind.clone();
     actix_web::rt::System::new().block_on(async move {
-        let app = Application::build(config, db, None).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+        let app =
+            Application::build(config, db, None).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
         let base = format!("http://{host}:{}", app.port);
         println!("echelon listening on {base}");

@@ -25,10 +25,8 @@ impl Money {
 
     /// Parses "12", "12.3" or "12.30"; more than two places, or beyond i64 minor units, fail.
     pub fn parse(s: &str) -> Result<Money, String> {
-        let d: Decimal = s
-            .trim()
-            .parse()
-            .map_err(|_| format!("{s:?} is not a decimal amount such as \"12.50\""))?;
+        let d: Decimal =
+            s.trim().parse().map_err(|_| format!("{s:?} is not a decimal amount such as \"12.50\""))?;
         Money::from_decimal(d)
     }
 

@@ -54,7 +54,5 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.db.write.state();
     state.metrics.pool_connections.set(pool.connections as i64);
     state.metrics.pool_idle.set(pool.idle_connections as i64);
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
 }

@@ -27,12 +27,25 @@ pub fn add_user(
                 let loc = crate::network::store::by_code(c, code)?
                     .ok_or_else(|| AppError::not_found(format!("no location {code}")))?;
                 if !kinds.contains(&loc.kind.as_str()) {
-                    return Err(AppError::unprocessable("invalid_location", format!("a {role} user belongs to a {}, not a {}", kinds.join(" or "), loc.kind)));
+                    return Err(AppError::unprocessable(
+                        "invalid_location",
+                        format!("a {role} user belongs to a {}, not a {}", kinds.join(" or "), loc.kind),
+                    ));
                 }
                 Some(loc.id)
             }
-            (Some(_), None) => return Err(AppError::unprocessable("invalid_location", format!("a {role} user needs --location"))),
-            (None, Some(_)) => return Err(AppError::unprocessable("invalid_location", format!("a {role} user has no location"))),
+            (Some(_), None) => {
+                return Err(AppError::unprocessable(
+                    "invalid_location",
+                    format!("a {role} user needs --location"),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(AppError::unprocessable(
+                    "invalid_location",
+                    format!("a {role} user has no location"),
+                ))
+            }
             (None, None) => None,
         };
         store::insert(

@@ -39,15 +39,15 @@ pub struct TokenResponse {
     responses((status = 200, body = TokenResponse), E400, E401, E415, E422)
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> Result<web::Json<TokenResponse>, AppError> {
+pub async fn login(
+    state: web::Data<AppState>,
+    body: Json<LoginRequest>,
+) -> Result<web::Json<TokenResponse>, AppError> {
     let LoginRequest { username, password } = body.0;
     if username.len() > 200 || password.len() > 1000 {
         return Err(AppError::unauthorized("wrong username or password"));
     }
-    let found = state
-        .db
-        .read(move |conn| Ok(store::find_by_username(conn, &username)?))
-        .await?;
+    let found = state.db.read(move |conn| Ok(store::find_by_username(conn, &username)?)).await?;
     // Verify on the blocking pool: Argon2id takes tens of milliseconds by design.
     let (user, loc) = web::block(move || {
         let hash = found.as_ref().map(|(u, _)| u.password_hash.as_str()).unwrap_or(dummy_hash());

@@ -60,9 +60,8 @@ fn caller_of(req: &HttpRequest) -> Result<Caller, AppError> {
         .headers()
         .get(header::AUTHORIZATION)
         .ok_or_else(|| AppError::unauthorized("an Authorization: Bearer token is required"))?;
-    let value = value
-        .to_str()
-        .map_err(|_| AppError::unauthorized("the Authorization header is not readable"))?;
+    let value =
+        value.to_str().map_err(|_| AppError::unauthorized("the Authorization header is not readable"))?;
     let token = value
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))

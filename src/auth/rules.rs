@@ -70,10 +70,11 @@ impl fmt::Display for Role {
 impl FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Role, String> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| format!("unknown role {s:?}; one of admin, warehouse, station, technician, agent, finance, courier"))
+        Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            format!(
+                "unknown role {s:?}; one of admin, warehouse, station, technician, agent, finance, courier"
+            )
+        })
     }
 }
 
@@ -134,16 +135,14 @@ impl TokenKeys {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
         };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing cannot fail")
+        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
     }
 
     /// Checks signature, algorithm, `exp`, `iss` and `aud`; says why a token is refused.
     pub fn verify(&self, token: &str) -> Result<Claims, String> {
         use jsonwebtoken::errors::ErrorKind as K;
-        decode::<Claims>(token, &self.decoding, &self.validation)
-            .map(|d| d.claims)
-            .map_err(|e| match e.kind() {
+        decode::<Claims>(token, &self.decoding, &self.validation).map(|d| d.claims).map_err(|e| {
+            match e.kind() {
                 K::ExpiredSignature => "the token has expired".to_string(),
                 K::InvalidIssuer => "the token was issued by someone else".to_string(),
                 K::InvalidAudience => "the token is not for this API".to_string(),
@@ -151,7 +150,8 @@ impl TokenKeys {
                 K::InvalidSignature => "the token's signature is invalid".to_string(),
                 K::MissingRequiredClaim(c) => format!("the token lacks the {c} claim"),
                 _ => "the token is malformed".to_string(),
-            })
+            }
+        })
     }
 }
 

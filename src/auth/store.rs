@@ -31,10 +31,7 @@ pub struct NewUser<'a> {
 }
 
 /// The user and the code of its location.
-pub fn find_by_username(
-    conn: &mut DbConn,
-    name: &str,
-) -> QueryResult<Option<(UserRow, Option<String>)>> {
+pub fn find_by_username(conn: &mut DbConn, name: &str) -> QueryResult<Option<(UserRow, Option<String>)>> {
     users::table
         .left_join(locations::table)
         .filter(users::username.eq(name))

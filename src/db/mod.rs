@@ -37,9 +37,7 @@ impl Backend {
         } else if url.starts_with("sqlite:") || !url.contains("://") {
             Ok(Backend::Sqlite)
         } else {
-            Err(format!(
-                "unsupported DATABASE_URL scheme in {url:?}: use sqlite://FILE or postgres://..."
-            ))
+            Err(format!("unsupported DATABASE_URL scheme in {url:?}: use sqlite://FILE or postgres://..."))
         }
     }
 
@@ -54,9 +52,7 @@ impl Backend {
 /// The file path diesel's SQLite driver wants from `sqlite://echelon.db`, `sqlite:echelon.db`
 /// or a bare path.
 fn sqlite_path(url: &str) -> &str {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url)
+    url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)
 }
 
 /// Opens connections by URL scheme (the derived `establish` would try SQLite on a postgres URL
@@ -203,8 +199,7 @@ where
     E: From<diesel::result::Error>,
 {
     let outermost = matches!(
-        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
-            .transaction_depth(),
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth(),
         Ok(None)
     );
     match conn {

@@ -39,12 +39,66 @@ macro_rules! problem_response {
     };
 }
 
-problem_response!(E400, 400, "malformed_json", "Malformed request (body, query or header)", "the body is not valid JSON: EOF while parsing an object at line 1 column 12");
-problem_response!(E401, 401, "unauthorized", "No token, or an invalid or expired one", "an Authorization: Bearer token is required");
-problem_response!(E403, 403, "forbidden", "The caller's role may not do this", "the station role may not do this; it needs one of: admin");
-problem_response!(E404, 404, "not_found", "Not found, or outside the caller's scope", "location ST-XX-999 not found");
-problem_response!(E409, 409, "conflict", "The object's state does not allow this", "already exists: location RC-HZ");
-problem_response!(E413, 413, "payload_too_large", "The body is larger than the limit", "the body is larger than the limit of 1048576 bytes");
-problem_response!(E415, 415, "unsupported_media_type", "The body is not JSON", "the body must be JSON, sent with Content-Type: application/json");
-problem_response!(E422, 422, "validation_failed", "Valid JSON that breaks a rule; `errors` names each field", "kind: unknown variant `depot`");
-problem_response!(E503, 503, "unavailable", "The database is unreachable", "the database is unavailable; retry shortly");
+problem_response!(
+    E400,
+    400,
+    "malformed_json",
+    "Malformed request (body, query or header)",
+    "the body is not valid JSON: EOF while parsing an object at line 1 column 12"
+);
+problem_response!(
+    E401,
+    401,
+    "unauthorized",
+    "No token, or an invalid or expired one",
+    "an Authorization: Bearer token is required"
+);
+problem_response!(
+    E403,
+    403,
+    "forbidden",
+    "The caller's role may not do this",
+    "the station role may not do this; it needs one of: admin"
+);
+problem_response!(
+    E404,
+    404,
+    "not_found",
+    "Not found, or outside the caller's scope",
+    "location ST-XX-999 not found"
+);
+problem_response!(
+    E409,
+    409,
+    "conflict",
+    "The object's state does not allow this",
+    "already exists: location RC-HZ"
+);
+problem_response!(
+    E413,
+    413,
+    "payload_too_large",
+    "The body is larger than the limit",
+    "the body is larger than the limit of 1048576 bytes"
+);
+problem_response!(
+    E415,
+    415,
+    "unsupported_media_type",
+    "The body is not JSON",
+    "the body must be JSON, sent with Content-Type: application/json"
+);
+problem_response!(
+    E422,
+    422,
+    "validation_failed",
+    "Valid JSON that breaks a rule; `errors` names each field",
+    "kind: unknown variant `depot`"
+);
+problem_response!(
+    E503,
+    503,
+    "unavailable",
+    "The database is unreachable",
+    "the database is unavailable; retry shortly"
+);

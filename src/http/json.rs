@@ -86,7 +86,10 @@ fn is_json(req: &HttpRequest) -> bool {
 /// Parses a JSON body into `T`, naming the field at fault.
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(AppError::bad_request("malformed_json", "the body is empty; a JSON document is required"));
+        return Err(AppError::bad_request(
+            "malformed_json",
+            "the body is empty; a JSON document is required",
+        ));
     }
     if nesting_depth(body) > MAX_DEPTH {
         return Err(AppError::bad_request(

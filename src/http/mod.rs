@@ -165,7 +165,6 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpRe
     }
 }
 
-
 /// For PATCH bodies: an absent field is `None`, `null` is `Some(None)`, a value `Some(Some(v))`
 /// (use with `#[serde(default)]`).
 pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>

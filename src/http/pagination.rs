@@ -41,10 +41,7 @@ impl PageRequest {
 
     /// The after-key parsed as an id, for lists keyed by id.
     pub fn after_id(&self) -> Result<Option<i64>, AppError> {
-        self.after
-            .as_deref()
-            .map(|s| s.parse::<i64>().map_err(|_| bad_cursor()))
-            .transpose()
+        self.after.as_deref().map(|s| s.parse::<i64>().map_err(|_| bad_cursor())).transpose()
     }
 
     /// Cuts the fetched rows to the page and computes the next cursor from the last key.

@@ -245,7 +245,10 @@ pub async fn create_location(
     let input = body.0;
     let mut errors = Vec::new();
     if !rules::valid_code(&input.code) {
-        errors.push(FieldError::new("code", "use 2-32 upper-case letters, digits and single dashes, e.g. ST-HZ-101"));
+        errors.push(FieldError::new(
+            "code",
+            "use 2-32 upper-case letters, digits and single dashes, e.g. ST-HZ-101",
+        ));
     }
     check_text(&mut errors, "name", Some(&input.name), 200);
     check_text(&mut errors, "region", input.region.as_deref(), 100);
@@ -260,7 +263,10 @@ pub async fn create_location(
         .db
         .write(move |conn| {
             if store::by_code(conn, &input.code)?.is_some() {
-                return Err(AppError::conflict("already_exists", format!("location {} already exists", input.code)));
+                return Err(AppError::conflict(
+                    "already_exists",
+                    format!("location {} already exists", input.code),
+                ));
             }
             let parent = match &input.parent {
                 Some(p) => Some(store::by_code(conn, p)?.ok_or_else(|| {
@@ -288,7 +294,15 @@ pub async fn create_location(
             };
             let id = store::insert(conn, &new, parent.as_ref().map(|p| p.path.as_str()))?;
             if let Some(tier) = input.tier {
-                store::record_tier(conn, id, tier.as_str(), now.date_naive(), Some("created"), Some(&caller.username), now.naive_utc())?;
+                store::record_tier(
+                    conn,
+                    id,
+                    tier.as_str(),
+                    now.date_naive(),
+                    Some("created"),
+                    Some(&caller.username),
+                    now.naive_utc(),
+                )?;
             }
             let row = store::by_id(conn, id)?;
             Ok(with_parents(conn, vec![row])?.remove(0))
@@ -392,7 +406,10 @@ pub struct TierOut {
     security(("bearer" = []))
 )]
 #[get("/tiers")]
-pub async fn list_tiers(state: web::Data<AppState>, _caller: Caller) -> Result<web::Json<Vec<TierOut>>, AppError> {
+pub async fn list_tiers(
+    state: web::Data<AppState>,
+    _caller: Caller,
+) -> Result<web::Json<Vec<TierOut>>, AppError> {
     let tiers = state
         .db
         .read(|conn| {

@@ -54,10 +54,7 @@ impl LocationKind {
 
     /// Physical locations hold real goods and can never be negative.
     pub fn is_physical(self) -> bool {
-        matches!(
-            self,
-            LocationKind::CentralWarehouse | LocationKind::RegionalCentre | LocationKind::Station
-        )
+        matches!(self, LocationKind::CentralWarehouse | LocationKind::RegionalCentre | LocationKind::Station)
     }
 
     /// The kind a location of this kind must hang under (None: a root).
@@ -96,11 +93,14 @@ pub fn check_placement(
 ) -> Result<(), String> {
     match (kind.parent_kind(), parent_kind) {
         (Some(want), Some(got)) if want != got => {
-            return Err(format!("a {} must be under a {}, not a {}", kind.as_str(), want.as_str(), got.as_str()))
+            return Err(format!(
+                "a {} must be under a {}, not a {}",
+                kind.as_str(),
+                want.as_str(),
+                got.as_str()
+            ))
         }
-        (Some(want), None) => {
-            return Err(format!("a {} needs a parent {}", kind.as_str(), want.as_str()))
-        }
+        (Some(want), None) => return Err(format!("a {} needs a parent {}", kind.as_str(), want.as_str())),
         (None, Some(_)) => return Err(format!("a {} has no parent", kind.as_str())),
         _ => {}
     }

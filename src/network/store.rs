@@ -67,19 +67,11 @@ pub struct LocationFilter {
 }
 
 pub fn path_of(conn: &mut DbConn, code: &str) -> QueryResult<Option<String>> {
-    locations::table
-        .filter(locations::code.eq(code))
-        .select(locations::path)
-        .first(conn)
-        .optional()
+    locations::table.filter(locations::code.eq(code)).select(locations::path).first(conn).optional()
 }
 
 pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<LocationRow>> {
-    locations::table
-        .filter(locations::code.eq(code))
-        .select(LocationRow::as_select())
-        .first(conn)
-        .optional()
+    locations::table.filter(locations::code.eq(code)).select(LocationRow::as_select()).first(conn).optional()
 }
 
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<LocationRow> {
@@ -122,10 +114,7 @@ pub fn list(
     if let Some(text) = &filter.q {
         let pattern = format!("%{}%", escape_like(text));
         q = q.filter(
-            locations::code
-                .like(pattern.clone())
-                .escape('\\')
-                .or(locations::name.like(pattern).escape('\\')),
+            locations::code.like(pattern.clone()).escape('\\').or(locations::name.like(pattern).escape('\\')),
         );
     }
     if let Some((path, ancestors)) = &filter.within {
@@ -148,18 +137,14 @@ pub fn escape_like(s: &str) -> String {
 }
 
 pub fn central_exists(conn: &mut DbConn) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        locations::table.filter(locations::kind.eq("central_warehouse")),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(locations::table.filter(locations::kind.eq("central_warehouse"))))
+        .get_result(conn)
 }
 
 /// Inserts a location and sets its materialised path from its parent's.
 pub fn insert(conn: &mut DbConn, new: &NewLocation<'_>, parent_path: Option<&str>) -> QueryResult<i64> {
-    let id: i64 = diesel::insert_into(locations::table)
-        .values(new)
-        .returning(locations::id)
-        .get_result(conn)?;
+    let id: i64 =
+        diesel::insert_into(locations::table).values(new).returning(locations::id).get_result(conn)?;
     let path = format!("{}{id}/", parent_path.unwrap_or("/"));
     diesel::update(locations::table.find(id)).set(locations::path.eq(path)).execute(conn)?;
     Ok(id)
@@ -195,8 +180,7 @@ pub struct TierRow {
 
 /// Every tier with its labour rates per job type.
 pub fn tiers(conn: &mut DbConn) -> QueryResult<Vec<(TierRow, BTreeMap<String, i64>)>> {
-    let rows: Vec<TierRow> =
-        tiers::table.select(TierRow::as_select()).order(tiers::tier.asc()).load(conn)?;
+    let rows: Vec<TierRow> = tiers::table.select(TierRow::as_select()).order(tiers::tier.asc()).load(conn)?;
     let rates: Vec<(String, String, i64)> = tier_labour_rates::table
         .select((tier_labour_rates::tier, tier_labour_rates::job_type, tier_labour_rates::rate_minor))
         .load(conn)?;

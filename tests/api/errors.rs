@@ -46,7 +46,10 @@ both!(expired_tampered_and_forged_tokens_are_401, |app| async {
     status_with_token(&app, &good).await.ok();
 
     let expired = token_with(DEV_SECRET, claims(-600));
-    assert!(status_with_token(&app, &expired).await.problem(401)["detail"].as_str().unwrap().contains("expired"));
+    assert!(status_with_token(&app, &expired).await.problem(401)["detail"]
+        .as_str()
+        .unwrap()
+        .contains("expired"));
 
     let other_key = token_with("some-other-secret-some-other-secret", claims(600));
     status_with_token(&app, &other_key).await.problem(401);
@@ -54,7 +57,8 @@ both!(expired_tampered_and_forged_tokens_are_401, |app| async {
     // tampered: the payload changed (role upgraded), the signature kept
     let real = app.token("station-st-tz-001").await;
     let parts: Vec<&str> = real.split('.').collect();
-    let mut payload: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let mut payload: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     payload["role"] = json!("admin");
     let forged = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(payload.to_string()), parts[2]);
     status_with_token(&app, &forged).await.problem(401);
@@ -65,7 +69,12 @@ both!(expired_tampered_and_forged_tokens_are_401, |app| async {
     status_with_token(&app, &none).await.problem(401);
 
     // HS512 with the right secret: the algorithm is pinned
-    let hs512 = encode(&Header::new(Algorithm::HS512), &claims(600), &EncodingKey::from_secret(DEV_SECRET.as_bytes())).unwrap();
+    let hs512 = encode(
+        &Header::new(Algorithm::HS512),
+        &claims(600),
+        &EncodingKey::from_secret(DEV_SECRET.as_bytes()),
+    )
+    .unwrap();
     status_with_token(&app, &hs512).await.problem(401);
 
     // wrong audience, wrong issuer, no exp
@@ -86,12 +95,17 @@ both!(bodies_that_are_not_json_of_the_right_shape_are_refused, |app| async {
     assert_eq!(r.problem(400)["type"], "/problems/malformed_json");
     let r = app.raw(Method::POST, login, None, "application/json", Vec::new()).await;
     r.problem(400);
-    let r = app.raw(Method::POST, login, None, "application/json", br#"{"username": 42, "password": "x"}"#.to_vec()).await;
+    let r = app
+        .raw(Method::POST, login, None, "application/json", br#"{"username": 42, "password": "x"}"#.to_vec())
+        .await;
     let p = r.problem(422);
     assert_eq!(p["errors"][0]["field"], "username");
-    let r = app.raw(Method::POST, login, None, "application/json", br#"{"username": "admin"}"#.to_vec()).await;
+    let r =
+        app.raw(Method::POST, login, None, "application/json", br#"{"username": "admin"}"#.to_vec()).await;
     assert!(r.problem(422)["detail"].as_str().unwrap().contains("password"));
-    let r = app.raw(Method::POST, login, None, "text/plain", br#"{"username":"a","password":"b"}"#.to_vec()).await;
+    let r = app
+        .raw(Method::POST, login, None, "text/plain", br#"{"username":"a","password":"b"}"#.to_vec())
+        .await;
     r.problem(415);
     let big = format!(r#"{{"username":"{}","password":"x"}}"#, "a".repeat(2 * 1024 * 1024));
     let r = app.raw(Method::POST, login, None, "application/json", big.into_bytes()).await;
@@ -101,7 +115,13 @@ both!(bodies_that_are_not_json_of_the_right_shape_are_refused, |app| async {
     // a wrong type in a field of a protected endpoint, too
     let r = app.post("/api/v1/locations", "admin", json!({"code": "ST-X-1", "name": "x", "kind": 7})).await;
     assert_eq!(r.problem(422)["errors"][0]["field"], "kind");
-    let r = app.post("/api/v1/locations", "admin", json!({"code": "ST-X-1", "name": "x", "kind": "station", "colour": "red"})).await;
+    let r = app
+        .post(
+            "/api/v1/locations",
+            "admin",
+            json!({"code": "ST-X-1", "name": "x", "kind": "station", "colour": "red"}),
+        )
+        .await;
     assert!(r.problem(422)["detail"].as_str().unwrap().contains("colour"));
 });
 

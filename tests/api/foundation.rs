@@ -46,7 +46,8 @@ both!(admin_lists_the_whole_demo_network, |app| async {
 });
 
 both!(pages_walk_every_location_once_in_code_order, |app| async {
-    let whole = app.get("/api/v1/locations?limit=500", Some("admin")).await.ok()["items"].as_array().unwrap().len();
+    let whole =
+        app.get("/api/v1/locations?limit=500", Some("admin")).await.ok()["items"].as_array().unwrap().len();
     let paged = all_locations(&app, "admin", 37).await;
     let c = codes(&paged);
     assert_eq!(c.len(), whole);
@@ -84,7 +85,11 @@ both!(a_centre_sees_its_stations_and_not_another_centre, |app| async {
     app.get("/api/v1/locations/ST-TZ-001", Some("warehouse-rc-hz")).await.ok();
     // filters combine with the scope
     let stations = app.get("/api/v1/locations?kind=station&tier=B&limit=500", Some("warehouse-rc-hz")).await;
-    assert!(stations.ok()["items"].as_array().unwrap().iter().all(|l| l["tier"] == "B" && l["parent"] == "RC-HZ"));
+    assert!(stations.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["tier"] == "B" && l["parent"] == "RC-HZ"));
 });
 
 both!(me_names_the_caller_and_its_location, |app| async {
@@ -99,12 +104,22 @@ both!(me_names_the_caller_and_its_location, |app| async {
 both!(login_refuses_a_wrong_password_and_an_unknown_user_alike, |app| async {
     for (u, p) in [("admin", "wrong-password"), ("nobody", "echelon-demo")] {
         let r = app
-            .send(reqwest::Method::POST, "/api/v1/auth/login", None, Some(json!({"username": u, "password": p})))
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": u, "password": p})),
+            )
             .await;
         assert_eq!(r.problem(401)["detail"], "wrong username or password");
     }
     let r = app
-        .send(reqwest::Method::POST, "/api/v1/auth/login", None, Some(json!({"username": "admin", "password": "echelon-demo"})))
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "admin", "password": "echelon-demo"})),
+        )
         .await;
     assert_eq!(r.ok()["token_type"], "Bearer");
     assert!(r.json["expires_in"].as_i64().unwrap() > 0);
@@ -125,16 +140,38 @@ both!(admin_creates_and_changes_locations_and_others_may_not, |app| async {
     app.get("/api/v1/locations/ST-HZ-101", Some("station-st-tz-001")).await.problem(404);
 
     let bad = app
-        .post("/api/v1/locations", "admin", json!({"code": "ST-HZ-102", "name": "x", "kind": "station", "parent": "HQ", "tier": "C"}))
+        .post(
+            "/api/v1/locations",
+            "admin",
+            json!({"code": "ST-HZ-102", "name": "x", "kind": "station", "parent": "HQ", "tier": "C"}),
+        )
         .await;
     assert!(bad.problem(422)["detail"].as_str().unwrap().contains("regional_centre"));
-    let bad = app.post("/api/v1/locations", "admin", json!({"code": "st hz", "name": " ", "kind": "station", "parent": "RC-HZ", "tier": "C"})).await;
+    let bad = app
+        .post(
+            "/api/v1/locations",
+            "admin",
+            json!({"code": "st hz", "name": " ", "kind": "station", "parent": "RC-HZ", "tier": "C"}),
+        )
+        .await;
     let errors = bad.problem(422)["errors"].as_array().unwrap().clone();
     let fields: Vec<&str> = errors.iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, vec!["code", "name"]);
-    app.post("/api/v1/locations", "admin", json!({"code": "HQ-2", "name": "Second HQ", "kind": "central_warehouse"})).await.problem(422);
+    app.post(
+        "/api/v1/locations",
+        "admin",
+        json!({"code": "HQ-2", "name": "Second HQ", "kind": "central_warehouse"}),
+    )
+    .await
+    .problem(422);
 
-    let r = app.patch("/api/v1/locations/ST-HZ-101", "admin", json!({"name": "Xihu station", "city": null, "lead_time_days": 2})).await;
+    let r = app
+        .patch(
+            "/api/v1/locations/ST-HZ-101",
+            "admin",
+            json!({"name": "Xihu station", "city": null, "lead_time_days": 2}),
+        )
+        .await;
     assert_eq!(r.ok()["name"], "Xihu station");
     assert!(r.json["city"].is_null());
     assert_eq!(r.json["lead_time_days"], 2);
@@ -168,7 +205,13 @@ both!(health_readiness_and_metrics_answer, |app| async {
     let m = app.get("/metrics", None).await;
     assert_eq!(m.status, 200);
     assert!(m.content_type().starts_with("text/plain"));
-    assert!(m.text.contains(r#"echelon_http_requests_total{method="GET",route="/api/v1/locations/{code}",status="200"} 1"#), "{}", m.text);
+    assert!(
+        m.text.contains(
+            r#"echelon_http_requests_total{method="GET",route="/api/v1/locations/{code}",status="200"} 1"#
+        ),
+        "{}",
+        m.text
+    );
     assert!(m.text.contains("echelon_http_request_duration_seconds_bucket"));
     assert!(m.text.contains("echelon_db_pool_connections"));
     assert!(r.headers.contains_key("x-request-id"));
@@ -179,10 +222,14 @@ both!(the_served_openapi_document_is_the_committed_one, |app| async {
     let doc = served.ok();
     assert_eq!(doc["openapi"], "3.1.0");
     let committed: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).expect("openapi/openapi.json is committed"),
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json"))
+            .expect("openapi/openapi.json is committed"),
     )
     .unwrap();
-    assert!(*doc == committed, "openapi/openapi.json is stale: run `cargo run -- openapi --out openapi/openapi.json`");
+    assert!(
+        *doc == committed,
+        "openapi/openapi.json is stale: run `cargo run -- openapi --out openapi/openapi.json`"
+    );
     assert!(doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer");
     // every operation has a tag, a summary, an example-bearing success body and its errors
     for (path, item) in doc["paths"].as_object().unwrap() {

@@ -206,14 +206,25 @@ impl TestApp {
             return t.clone();
         }
         let r = self
-            .send(reqwest::Method::POST, "/api/v1/auth/login", None, Some(serde_json::json!({"username": user, "password": PASSWORD})))
+            .send(
+                reqwest::Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(serde_json::json!({"username": user, "password": PASSWORD})),
+            )
             .await;
         let token = r.ok()["access_token"].as_str().expect("a token").to_string();
         self.tokens.lock().unwrap().insert(user.to_string(), token.clone());
         token
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -249,8 +260,19 @@ impl TestApp {
     }
 
     /// A request with a raw body and content type.
-    pub async fn raw(&self, method: reqwest::Method, path: &str, user: Option<&str>, content_type: &str, body: Vec<u8>) -> Resp {
-        let mut req = self.client.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        user: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Resp {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body);
         if let Some(u) = user {
             req = req.bearer_auth(self.token(u).await);
         }
@@ -259,12 +281,8 @@ impl TestApp {
 
     /// Every invariant holds (what `echelon audit` checks).
     pub async fn audit(&self) {
-        let breaches = self
-            .state
-            .db
-            .read(|conn| Ok(echelon::audit::run(conn)?))
-            .await
-            .expect("the audit runs");
+        let breaches =
+            self.state.db.read(|conn| Ok(echelon::audit::run(conn)?)).await.expect("the audit runs");
         assert!(breaches.is_empty(), "audit breaches: {breaches:#?}");
     }
 

@@ -38,7 +38,9 @@ pub fn serve(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Served {
     let port = free_port();
     let mut cmd = Command::new(BIN);
     cmd.arg("serve").args(args).current_dir(dir).env_remove("DATABASE_URL").env_remove("ECHELON_ENV");
-    cmd.env("ECHELON_BIND", format!("127.0.0.1:{port}")).env("ECHELON_LOG", "warn").env("ECHELON_WORKERS", "2");
+    cmd.env("ECHELON_BIND", format!("127.0.0.1:{port}"))
+        .env("ECHELON_LOG", "warn")
+        .env("ECHELON_WORKERS", "2");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -111,7 +113,16 @@ fn serve_demo_on_a_fresh_directory_serves_the_demo_network() {
     let mut out = String::new();
     s.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
     assert!(out.contains("/swagger-ui/"), "prints the Swagger URL: {out}");
-    for user in ["admin", "warehouse-hq", "warehouse-rc-hz", "station-st-tz-001", "tech-st-tz-001", "agent", "finance", "courier-1"] {
+    for user in [
+        "admin",
+        "warehouse-hq",
+        "warehouse-rc-hz",
+        "station-st-tz-001",
+        "tech-st-tz-001",
+        "agent",
+        "finance",
+        "courier-1",
+    ] {
         assert!(out.contains(user), "prints demo user {user}: {out}");
     }
     assert!(out.contains("echelon-demo"), "prints the demo password");
@@ -182,7 +193,8 @@ fn production_refuses_the_development_secret_and_demo_password() {
 fn the_openapi_command_prints_the_committed_document() {
     let out = Command::new(BIN).arg("openapi").output().unwrap();
     assert!(out.status.success());
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json")).unwrap();
     assert!(
         String::from_utf8(out.stdout).unwrap() == committed,
         "openapi/openapi.json is stale: run `cargo run -- openapi --out openapi/openapi.json`"
