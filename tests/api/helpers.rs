@@ -2,6 +2,8 @@
 //! with the demo network loaded, a client that logs in as any demo role, and an audit that
 //! runs when the test ends.
 
+#![allow(dead_code, reason = "helpers serve every test module; not each uses each helper")]
+
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::{Mutex, OnceLock};
