@@ -44,8 +44,11 @@ pub fn run(conn: &mut DbConn) -> QueryResult<Vec<String>> {
             breaches.push(format!("location {} ({}) has tier {:?}", r.code, r.kind, r.tier));
         }
     }
-    // The current tier of a station is the latest entry of its history.
+    // The current tier of a station is the latest entry of its history in force today
+    // (a regrading dated ahead takes effect on its date).
+    let today = chrono::Utc::now().date_naive();
     let history: Vec<(i64, String, chrono::NaiveDate, i64)> = station_tier_history::table
+        .filter(station_tier_history::effective_from.le(today))
         .select((
             station_tier_history::location_id,
             station_tier_history::tier,
@@ -74,5 +77,6 @@ pub fn run(conn: &mut DbConn) -> QueryResult<Vec<String>> {
             }
         }
     }
+    breaches.extend(crate::catalogue::audit(conn)?);
     Ok(breaches)
 }

@@ -167,6 +167,7 @@ pub fn load(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<Dem
         )?;
         summary.users += 1;
     }
+    summary.catalogue = crate::catalogue::seed::load(conn, now)?;
     Ok(summary)
 }
 
@@ -175,4 +176,5 @@ pub struct DemoSummary {
     pub centres: usize,
     pub stations: usize,
     pub users: usize,
+    pub catalogue: crate::catalogue::seed::CatalogueSummary,
 }

@@ -21,6 +21,7 @@ use crate::error::{FieldError, Problem};
     tags(
         (name = "auth", description = "Login and the caller's profile"),
         (name = "network", description = "Locations, the echelon tree and station tiers"),
+        (name = "catalogue", description = "Parts with self-checking codes, product models, compatibility, units sold, installed base"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]

@@ -73,6 +73,7 @@ pub fn mount(cfg: &mut ServiceConfig) {
 fn api_v1(cfg: &mut ServiceConfig) {
     crate::auth::api::routes(cfg);
     crate::network::routes(cfg);
+    crate::catalogue::routes(cfg);
 }
 
 /// A bound, not yet running server.

@@ -65,9 +65,89 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    parts (id) {
+        id -> BigInt,
+        code -> Text,
+        line -> Text,
+        family -> Text,
+        seq -> Integer,
+        name -> Text,
+        unit_of_measure -> Text,
+        unit_cost_minor -> BigInt,
+        sale_price_minor -> BigInt,
+        serialized -> Bool,
+        core_returnable -> Bool,
+        weight_grams -> Integer,
+        lifecycle -> Text,
+        superseded_by -> Nullable<BigInt>,
+        interchangeability -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    product_models (id) {
+        id -> BigInt,
+        code -> Text,
+        line -> Text,
+        name -> Text,
+        launch_date -> Date,
+        end_of_production -> Nullable<Date>,
+        warranty_months -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    model_component_warranties (model_id, family) {
+        model_id -> BigInt,
+        family -> Text,
+        months -> Integer,
+    }
+}
+
+diesel::table! {
+    compatibility (model_id, part_id) {
+        model_id -> BigInt,
+        part_id -> BigInt,
+        qty_per_unit -> Integer,
+    }
+}
+
+diesel::table! {
+    product_units (id) {
+        id -> BigInt,
+        serial -> Text,
+        model_id -> BigInt,
+        ship_date -> Date,
+        region -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    unit_components (id) {
+        id -> BigInt,
+        unit_id -> BigInt,
+        family -> Text,
+        part_id -> Nullable<BigInt>,
+        serial -> Nullable<Text>,
+        production_date -> Nullable<Date>,
+    }
+}
+
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));
+
+diesel::joinable!(model_component_warranties -> product_models (model_id));
+diesel::joinable!(compatibility -> product_models (model_id));
+diesel::joinable!(compatibility -> parts (part_id));
+diesel::joinable!(product_units -> product_models (model_id));
+diesel::joinable!(unit_components -> product_units (unit_id));
+diesel::joinable!(unit_components -> parts (part_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tiers,
@@ -75,4 +155,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     locations,
     station_tier_history,
     users,
+    parts,
+    product_models,
+    model_component_warranties,
+    compatibility,
+    product_units,
+    unit_components,
 );

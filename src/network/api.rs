@@ -156,7 +156,11 @@ pub async fn list_locations(
 }
 
 /// Reads one location in scope, or 404.
-fn visible(conn: &mut crate::db::DbConn, caller: &Caller, code: &str) -> Result<LocationRow, AppError> {
+pub(crate) fn visible(
+    conn: &mut crate::db::DbConn,
+    caller: &Caller,
+    code: &str,
+) -> Result<LocationRow, AppError> {
     let scope = Scope::of(conn, caller)?;
     match store::by_code(conn, code)? {
         Some(row) if scope.sees(&row.path) => Ok(row),

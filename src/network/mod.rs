@@ -2,6 +2,7 @@
 //! locations of the ledger, and station tiers.
 
 pub mod api;
+pub mod grading;
 pub mod rules;
 pub mod store;
 
@@ -12,5 +13,9 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(api::create_location)
         .service(api::get_location)
         .service(api::patch_location)
-        .service(api::list_tiers);
+        .service(api::list_tiers)
+        .service(grading::regrade_station)
+        .service(grading::tier_history)
+        .service(grading::tier_on_date)
+        .service(grading::update_tier);
 }

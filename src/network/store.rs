@@ -233,3 +233,128 @@ pub fn record_tier(
         .execute(conn)
         .map(|_| ())
 }
+
+/// One entry of a station's tier history.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = station_tier_history)]
+pub struct TierHistoryRow {
+    pub id: i64,
+    pub location_id: i64,
+    pub tier: String,
+    pub effective_from: NaiveDate,
+    pub reason: Option<String>,
+    pub changed_by: Option<String>,
+    pub changed_at: NaiveDateTime,
+}
+
+/// A station's tier history, oldest first (by effective date, then by entry).
+pub fn tier_history(conn: &mut DbConn, location_id: i64) -> QueryResult<Vec<TierHistoryRow>> {
+    station_tier_history::table
+        .filter(station_tier_history::location_id.eq(location_id))
+        .select(TierHistoryRow::as_select())
+        .order((station_tier_history::effective_from.asc(), station_tier_history::id.asc()))
+        .load(conn)
+}
+
+/// The tier a station had on a date: the latest entry effective on or before it (settlement
+/// uses the tier in force on the date). `None` before its first grading.
+pub fn tier_on(conn: &mut DbConn, station_id: i64, date: NaiveDate) -> QueryResult<Option<String>> {
+    station_tier_history::table
+        .filter(station_tier_history::location_id.eq(station_id))
+        .filter(station_tier_history::effective_from.le(date))
+        .order((station_tier_history::effective_from.desc(), station_tier_history::id.desc()))
+        .select(station_tier_history::tier)
+        .first(conn)
+        .optional()
+}
+
+/// Brings every station's current tier (`locations.tier`) in line with its history on `today`,
+/// so regradings dated ahead take effect; returns how many stations changed.
+pub fn apply_due_tiers(conn: &mut DbConn, today: NaiveDate) -> QueryResult<usize> {
+    let history: Vec<(i64, String, NaiveDate, i64)> = station_tier_history::table
+        .filter(station_tier_history::effective_from.le(today))
+        .select((
+            station_tier_history::location_id,
+            station_tier_history::tier,
+            station_tier_history::effective_from,
+            station_tier_history::id,
+        ))
+        .load(conn)?;
+    let mut due: BTreeMap<i64, (NaiveDate, i64, String)> = BTreeMap::new();
+    for (loc, tier, from, id) in history {
+        let e = due.entry(loc).or_insert((from, id, tier.clone()));
+        if (from, id) > (e.0, e.1) {
+            *e = (from, id, tier);
+        }
+    }
+    let current: Vec<(i64, Option<String>)> = locations::table
+        .filter(locations::kind.eq("station"))
+        .select((locations::id, locations::tier))
+        .load(conn)?;
+    let mut changed = 0;
+    for (id, tier) in current {
+        if let Some((_, _, want)) = due.get(&id) {
+            if tier.as_deref() != Some(want.as_str()) {
+                diesel::update(locations::table.find(id)).set(locations::tier.eq(want)).execute(conn)?;
+                changed += 1;
+            }
+        }
+    }
+    Ok(changed)
+}
+
+/// Replaces what a tier allows and its labour rates.
+pub fn update_tier(conn: &mut DbConn, tier: &TierRow, rates: &BTreeMap<String, i64>) -> QueryResult<()> {
+    diesel::update(tiers::table.find(&tier.tier))
+        .set((
+            tiers::credit_allowance_minor.eq(tier.credit_allowance_minor),
+            tiers::may_order_from_hq.eq(tier.may_order_from_hq),
+            tiers::allocation_priority.eq(tier.allocation_priority),
+            tiers::core_return_days.eq(tier.core_return_days),
+            tiers::updated_at.eq(tier.updated_at),
+        ))
+        .execute(conn)?;
+    diesel::delete(tier_labour_rates::table.filter(tier_labour_rates::tier.eq(&tier.tier))).execute(conn)?;
+    for (job, rate) in rates {
+        diesel::insert_into(tier_labour_rates::table)
+            .values((
+                tier_labour_rates::tier.eq(&tier.tier),
+                tier_labour_rates::job_type.eq(job),
+                tier_labour_rates::rate_minor.eq(rate),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The ids of the locations a scope sees (its subtree and its ancestors); `None` for all.
+pub fn visible_ids(conn: &mut DbConn, scope: &crate::auth::Scope) -> QueryResult<Option<Vec<i64>>> {
+    match scope {
+        crate::auth::Scope::All => Ok(None),
+        crate::auth::Scope::Under { path } => {
+            let mut ids = subtree_ids(conn, path)?;
+            ids.extend(path.split('/').filter_map(|s| s.parse::<i64>().ok()));
+            ids.sort_unstable();
+            ids.dedup();
+            Ok(Some(ids))
+        }
+    }
+}
+
+/// The ids of a location and everything below it, by materialised path.
+pub fn subtree_ids(conn: &mut DbConn, path: &str) -> QueryResult<Vec<i64>> {
+    locations::table
+        .filter(locations::path.like(format!("{}%", escape_like(path))).escape('\\'))
+        .select(locations::id)
+        .load(conn)
+}
+
+/// The id of the first location of a kind (the central warehouse).
+pub fn by_code_kind(conn: &mut DbConn, kind: &str) -> QueryResult<Option<i64>> {
+    locations::table
+        .filter(locations::kind.eq(kind))
+        .select(locations::id)
+        .order(locations::id.asc())
+        .first(conn)
+        .optional()
+}

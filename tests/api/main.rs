@@ -4,6 +4,7 @@
 mod helpers;
 mod pg;
 
+mod catalogue;
 mod errors;
 mod foundation;
 mod processes;

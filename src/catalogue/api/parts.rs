@@ -1,0 +1,382 @@
+//! `/parts`: list, create, read and change parts.
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{check_text, fail_if_any, part_out, parts_out, PartOut};
+use crate::auth::{Caller, Role};
+use crate::catalogue::codes::{self, PartCode};
+use crate::catalogue::resolve::{self, SuccessorOut};
+use crate::catalogue::rules::{self, Interchangeability, Lifecycle};
+use crate::catalogue::store::parts::{self as store, NewPart, PartChanges, PartFilter, PartRow};
+use crate::db::DbConn;
+use crate::error::{AppError, FieldError};
+use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::{double_option, Json, Page, PageRequest};
+use crate::money::Money;
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PartQuery {
+    /// product line, e.g. RF
+    pub line: Option<String>,
+    /// part family, e.g. CMP
+    pub family: Option<String>,
+    pub lifecycle: Option<Lifecycle>,
+    /// only parts compatible with this product model code
+    pub model: Option<String>,
+    /// text in the name or code
+    pub q: Option<String>,
+    /// page size, 1-500 (default 50)
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page
+    pub cursor: Option<String>,
+}
+
+/// List parts
+#[utoipa::path(
+    tag = "catalogue",
+    params(PartQuery),
+    responses((status = 200, description = "One page of parts, in code order", body = Page<PartOut>), E400, E401, E422),
+    security(("bearer" = []))
+)]
+#[get("/parts")]
+pub async fn list_parts(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: web::Query<PartQuery>,
+) -> Result<web::Json<Page<PartOut>>, AppError> {
+    let q = query.into_inner();
+    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let result = state
+        .db
+        .read(move |conn| {
+            let model = resolve::model_context(conn, q.model.as_deref())?;
+            let filter = PartFilter {
+                line: q.line,
+                family: q.family,
+                lifecycle: q.lifecycle.map(|l| l.as_str().to_string()),
+                model_id: model.map(|m| m.id),
+                q: q.q.filter(|t| !t.trim().is_empty()),
+            };
+            let rows = store::list(conn, &filter, page.after.as_deref(), page.fetch())?;
+            let page = page.page(rows, |r| r.code.clone());
+            Ok(Page { items: parts_out(conn, page.items)?, next_cursor: page.next_cursor })
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+/// A part with what it fits and what serves a request for it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartDetail {
+    #[serde(flatten)]
+    pub part: PartOut,
+    /// when superseded: the final successor, which serves requests for this part
+    pub successor: Option<SuccessorOut>,
+    /// codes of the product models this part fits
+    pub compatible_models: Vec<String>,
+}
+
+fn detail(conn: &mut DbConn, row: PartRow) -> Result<PartDetail, AppError> {
+    let successor = resolve::resolve_successor(conn, row.clone())?.out();
+    let compatible_models = store::models_of(conn, row.id)?;
+    Ok(PartDetail { part: part_out(conn, row)?, successor, compatible_models })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PartContext {
+    /// the product model in context: a wrong code gets suggestions among its parts only
+    pub model: Option<String>,
+}
+
+/// Read a part
+///
+/// A malformed code, or one whose check character fails, is 422 `invalid_part_code`; a valid
+/// code that names no part is 404 `unknown_part_code`. Both carry `suggestions`: the nearest
+/// existing codes (compatible with `model` when given), best first.
+#[utoipa::path(
+    tag = "catalogue",
+    params(("code" = String, Path, description = "part code, e.g. RF-CMP-00417I"), PartContext),
+    responses((status = 200, body = PartDetail), E400, E401, E404, E422),
+    security(("bearer" = []))
+)]
+#[get("/parts/{code}")]
+pub async fn get_part(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    code: web::Path<String>,
+    query: web::Query<PartContext>,
+) -> Result<web::Json<PartDetail>, AppError> {
+    let code = code.into_inner();
+    let model = query.into_inner().model;
+    let out = state
+        .db
+        .read(move |conn| {
+            let row = resolve::lookup_part(conn, &code, model.as_deref())?;
+            detail(conn, row)
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// A new part; echelon gives it the next code of its line and family.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "line": "RF", "family": "CMP", "name": "Compressor 130 W R600a", "unit_of_measure": "pcs",
+    "unit_cost": "430.00", "sale_price": "720.00", "serialized": true, "core_returnable": true,
+    "weight_grams": 9900
+}))]
+pub struct NewPartIn {
+    /// 2 upper-case letters
+    pub line: String,
+    /// 3 upper-case letters
+    pub family: String,
+    pub name: String,
+    /// 1-10 lower-case letters, e.g. pcs
+    pub unit_of_measure: String,
+    pub unit_cost: Money,
+    pub sale_price: Money,
+    pub serialized: bool,
+    pub core_returnable: bool,
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub weight_grams: i32,
+    /// default `active`
+    pub lifecycle: Option<Lifecycle>,
+    pub superseded_by: Option<String>,
+    /// required with `superseded_by`
+    pub interchangeability: Option<Interchangeability>,
+}
+
+fn check_values(
+    errors: &mut Vec<FieldError>,
+    uom: Option<&str>,
+    money: [(&str, Option<Money>); 2],
+    weight: Option<i32>,
+) {
+    if uom.is_some_and(|u| !rules::valid_unit_of_measure(u)) {
+        errors.push(FieldError::new("unit_of_measure", "use 1-10 lower-case letters, e.g. pcs"));
+    }
+    for (field, m) in money {
+        if m.is_some_and(|m| m.0 < 0) {
+            errors.push(FieldError::new(field, "must not be negative"));
+        }
+    }
+    if weight.is_some_and(|w| !(0..=rules::MAX_WEIGHT_GRAMS).contains(&w)) {
+        errors.push(FieldError::new("weight_grams", format!("between 0 and {}", rules::MAX_WEIGHT_GRAMS)));
+    }
+}
+
+/// Resolves a successor code given in a body, naming the field when it is wrong.
+fn successor(conn: &mut DbConn, raw: &str) -> Result<PartRow, AppError> {
+    resolve::resolve_part_code(conn, raw, None).map_err(|e| e.with("field", "superseded_by"))
+}
+
+/// Create a part (admin)
+///
+/// The code is issued by echelon from `line`, `family` and the next free sequence number whose
+/// code is not confusable with an existing one (one dropped or added character could not turn
+/// either into the same string), so a typo of a code always suggests that code first.
+#[utoipa::path(
+    tag = "catalogue",
+    request_body = NewPartIn,
+    responses((status = 201, description = "Created", body = PartDetail), E400, E401, E403, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/parts")]
+pub async fn create_part(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<NewPartIn>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Admin])?;
+    let input = body.0;
+    let mut errors = Vec::new();
+    if !codes::valid_line(&input.line) {
+        errors.push(FieldError::new("line", "2 upper-case letters, e.g. RF"));
+    }
+    if !codes::valid_family(&input.family) {
+        errors.push(FieldError::new("family", "3 upper-case letters, e.g. CMP"));
+    }
+    check_text(&mut errors, "name", Some(&input.name), 200);
+    check_values(
+        &mut errors,
+        Some(&input.unit_of_measure),
+        [("unit_cost", Some(input.unit_cost)), ("sale_price", Some(input.sale_price))],
+        Some(input.weight_grams),
+    );
+    if input.superseded_by.is_some() != input.interchangeability.is_some() {
+        errors.push(FieldError::new(
+            "interchangeability",
+            "give superseded_by and interchangeability together",
+        ));
+    }
+    fail_if_any(errors)?;
+    let now = state.clock.now().naive_utc();
+    // two admins creating in one family at once may pick the same number: try again
+    let mut attempt = 0;
+    let out = loop {
+        let input = input.clone();
+        let result = state
+            .db
+            .write(move |conn| {
+                let next = store::max_seq(conn, &input.line, &input.family)?.unwrap_or(0) + 1;
+                let existing = store::all_codes(conn)?;
+                let fresh = |c: &PartCode| !existing.iter().any(|e| rules::confusable(e, c.as_str()));
+                let code = PartCode::next_issuable(&input.line, &input.family, next as u32, fresh)
+                    .ok_or_else(|| {
+                        AppError::conflict(
+                            "sequence_exhausted",
+                            format!("no sequence number left in {}-{}", input.line, input.family),
+                        )
+                    })?;
+                let succ = input.superseded_by.as_deref().map(|s| successor(conn, s)).transpose()?;
+                let new = NewPart {
+                    seq: code.seq() as i32,
+                    code: code.to_string(),
+                    line: input.line,
+                    family: input.family,
+                    name: input.name,
+                    unit_of_measure: input.unit_of_measure,
+                    unit_cost_minor: input.unit_cost.0,
+                    sale_price_minor: input.sale_price.0,
+                    serialized: input.serialized,
+                    core_returnable: input.core_returnable,
+                    weight_grams: input.weight_grams,
+                    lifecycle: input.lifecycle.unwrap_or(Lifecycle::Active).as_str().to_string(),
+                    superseded_by: succ.map(|s| s.id),
+                    interchangeability: input.interchangeability.map(|i| i.as_str().to_string()),
+                    created_at: now,
+                    updated_at: now,
+                };
+                let id = store::insert(conn, &new)?;
+                let row = store::by_id(conn, id)?;
+                detail(conn, row)
+            })
+            .await;
+        match result {
+            Err(e) if e.kind == "already_exists" && attempt < 3 => attempt += 1,
+            other => break other?,
+        }
+    };
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/parts/{}", out.part.code)))
+        .json(out))
+}
+
+/// Changes to a part; absent fields stay, `null` clears `superseded_by`. Code, line and family
+/// never change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"lifecycle": "phase_out", "superseded_by": "RF-CMP-00418G", "interchangeability": "one_way"}))]
+pub struct PartPatchIn {
+    pub name: Option<String>,
+    pub unit_of_measure: Option<String>,
+    pub unit_cost: Option<Money>,
+    pub sale_price: Option<Money>,
+    pub serialized: Option<bool>,
+    pub core_returnable: Option<bool>,
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub weight_grams: Option<i32>,
+    pub lifecycle: Option<Lifecycle>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub superseded_by: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub interchangeability: Option<Option<Interchangeability>>,
+}
+
+/// Change a part (admin)
+///
+/// Setting `superseded_by` needs `interchangeability` (now or already); a successor that is
+/// (eventually) superseded by this part is refused (422 `supersession_cycle`).
+#[utoipa::path(
+    tag = "catalogue",
+    params(("code" = String, Path, description = "part code")),
+    request_body = PartPatchIn,
+    responses((status = 200, body = PartDetail), E400, E401, E403, E404, E415, E422),
+    security(("bearer" = []))
+)]
+#[patch("/parts/{code}")]
+pub async fn patch_part(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+    body: Json<PartPatchIn>,
+) -> Result<web::Json<PartDetail>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let p = body.0;
+    let mut errors = Vec::new();
+    check_text(&mut errors, "name", p.name.as_deref(), 200);
+    check_values(
+        &mut errors,
+        p.unit_of_measure.as_deref(),
+        [("unit_cost", p.unit_cost), ("sale_price", p.sale_price)],
+        p.weight_grams,
+    );
+    fail_if_any(errors)?;
+    let code = code.into_inner();
+    let now = state.clock.now().naive_utc();
+    let out = state
+        .db
+        .write(move |conn| {
+            let row = resolve::lookup_part(conn, &code, None)?;
+            let succ_id = match &p.superseded_by {
+                Some(Some(s)) => {
+                    let s = successor(conn, s)?;
+                    resolve::refuse_cycle(conn, row.id, s.id, &row.code)?;
+                    Some(Some(s.id))
+                }
+                Some(None) => Some(None),
+                None => None,
+            };
+            let has_successor = succ_id.unwrap_or(row.superseded_by).is_some();
+            let inter = match (p.interchangeability, has_successor) {
+                (Some(Some(i)), true) => Some(Some(i.as_str().to_string())),
+                (Some(Some(_)), false) => {
+                    return Err(AppError::invalid_fields(vec![FieldError::new(
+                        "interchangeability",
+                        "only for a superseded part",
+                    )]))
+                }
+                (None, true) if row.interchangeability.is_none() => {
+                    return Err(AppError::invalid_fields(vec![FieldError::new(
+                        "interchangeability",
+                        "required with superseded_by: one_way or two_way",
+                    )]))
+                }
+                (Some(None), true) => {
+                    return Err(AppError::invalid_fields(vec![FieldError::new(
+                        "interchangeability",
+                        "a superseded part needs one; clear superseded_by too",
+                    )]))
+                }
+                (_, false) => row.interchangeability.is_some().then_some(None),
+                (None, true) => None,
+            };
+            let changes = PartChanges {
+                name: p.name,
+                unit_of_measure: p.unit_of_measure,
+                unit_cost_minor: p.unit_cost.map(|m| m.0),
+                sale_price_minor: p.sale_price.map(|m| m.0),
+                serialized: p.serialized,
+                core_returnable: p.core_returnable,
+                weight_grams: p.weight_grams,
+                lifecycle: p.lifecycle.map(|l| l.as_str().to_string()),
+                superseded_by: succ_id,
+                interchangeability: inter,
+                updated_at: Some(now),
+            };
+            store::update(conn, row.id, &changes)?;
+            let row = store::by_id(conn, row.id)?;
+            detail(conn, row)
+        })
+        .await?;
+    Ok(web::Json(out))
+}

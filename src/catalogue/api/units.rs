@@ -1,0 +1,363 @@
+//! `/units`: product units sold with their factory inspection records, and the installed base.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::fail_if_any;
+use crate::auth::{Caller, Role};
+use crate::catalogue::codes;
+use crate::catalogue::resolve;
+use crate::catalogue::rules;
+use crate::catalogue::store::models::{self as model_store, ModelRow};
+use crate::catalogue::store::units::{
+    self as store, InstalledBase, NewComponent, NewUnit, UnitFilter, UnitRow,
+};
+use crate::db::DbConn;
+use crate::error::{AppError, FieldError};
+use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::{Json, Page, PageRequest};
+use crate::startup::AppState;
+
+/// A warranty term and the last day it covers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarrantyOut {
+    /// `unit` for the whole unit, else a part family
+    pub covers: String,
+    pub months: i32,
+    pub until: Option<NaiveDate>,
+    /// covered today
+    pub active: bool,
+}
+
+/// One serialized component fitted at the factory.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentOut {
+    /// part family, e.g. CMP; taken from `part_code` when absent
+    pub family: Option<String>,
+    pub part_code: Option<String>,
+    /// the component's serial number
+    pub serial: Option<String>,
+    pub production_date: Option<NaiveDate>,
+}
+
+/// A product unit sold.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "serial": "RF2409000123", "model": "BCD-539WT", "line": "RF", "ship_date": "2024-09-12",
+    "region": "Zhejiang",
+    "warranty": [{"covers": "unit", "months": 12, "until": "2025-09-11", "active": false},
+                 {"covers": "CMP", "months": 120, "until": "2034-09-11", "active": true}],
+    "components": [{"family": "CMP", "part_code": "RF-CMP-00002U", "serial": "CMP24083100457", "production_date": null},
+                   {"family": "PCB", "part_code": "RF-PCB-00001X", "serial": null, "production_date": "2024-08-20"}]
+}))]
+pub struct UnitOut {
+    pub serial: String,
+    pub model: String,
+    pub line: String,
+    /// warranty runs from this date
+    pub ship_date: NaiveDate,
+    pub region: String,
+    /// the whole-unit term first, then the longer component terms
+    pub warranty: Vec<WarrantyOut>,
+    /// the factory inspection record
+    pub components: Vec<ComponentOut>,
+}
+
+fn units_out(conn: &mut DbConn, rows: Vec<UnitRow>, today: NaiveDate) -> Result<Vec<UnitOut>, AppError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let mut components = store::components_of(conn, &ids)?;
+    let mut models: BTreeMap<i64, (ModelRow, BTreeMap<String, i32>)> = BTreeMap::new();
+    for r in &rows {
+        if let std::collections::btree_map::Entry::Vacant(slot) = models.entry(r.model_id) {
+            let m = model_store::by_id(conn, r.model_id)?;
+            let terms = model_store::warranties(conn, &[m.id])?.remove(&m.id).unwrap_or_default();
+            slot.insert((m, terms));
+        }
+    }
+    let term = |covers: &str, months: i32, ship: NaiveDate| {
+        let until = rules::warranty_until(ship, months);
+        WarrantyOut { covers: covers.to_string(), months, until, active: until.is_some_and(|u| today <= u) }
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let (model, terms) = &models[&r.model_id];
+            let mut warranty = vec![term("unit", model.warranty_months, r.ship_date)];
+            warranty.extend(terms.iter().map(|(f, m)| term(f, *m, r.ship_date)));
+            let components = components
+                .remove(&r.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| ComponentOut {
+                    family: Some(c.family),
+                    part_code: c.part_code,
+                    serial: c.serial,
+                    production_date: c.production_date,
+                })
+                .collect();
+            UnitOut {
+                serial: r.serial,
+                model: model.code.clone(),
+                line: model.line.clone(),
+                ship_date: r.ship_date,
+                region: r.region,
+                warranty,
+                components,
+            }
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UnitQuery {
+    /// only units of this model code
+    pub model: Option<String>,
+    /// only units of this product line
+    pub line: Option<String>,
+    /// only units sold in this region
+    pub region: Option<String>,
+    /// page size, 1-500 (default 50)
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page
+    pub cursor: Option<String>,
+}
+
+/// List product units sold
+#[utoipa::path(
+    tag = "catalogue",
+    params(UnitQuery),
+    responses((status = 200, description = "One page of units, in serial order", body = Page<UnitOut>), E400, E401, E422),
+    security(("bearer" = []))
+)]
+#[get("/units")]
+pub async fn list_units(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: web::Query<UnitQuery>,
+) -> Result<web::Json<Page<UnitOut>>, AppError> {
+    let q = query.into_inner();
+    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let today = state.clock.now().date_naive();
+    let out = state
+        .db
+        .read(move |conn| {
+            let model = resolve::model_context(conn, q.model.as_deref())?;
+            let filter = UnitFilter { model_id: model.map(|m| m.id), line: q.line, region: q.region };
+            let rows = store::list(conn, &filter, page.after.as_deref(), page.fetch())?;
+            let page = page.page(rows, |r| r.serial.clone());
+            Ok(Page { items: units_out(conn, page.items, today)?, next_cursor: page.next_cursor })
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// Read a product unit
+#[utoipa::path(
+    tag = "catalogue",
+    params(("serial" = String, Path, description = "unit serial number")),
+    responses((status = 200, body = UnitOut), E401, E404),
+    security(("bearer" = []))
+)]
+#[get("/units/{serial}")]
+pub async fn get_unit(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    serial: web::Path<String>,
+) -> Result<web::Json<UnitOut>, AppError> {
+    let serial = serial.into_inner();
+    let today = state.clock.now().date_naive();
+    let out = state
+        .db
+        .read(move |conn| {
+            let row = store::by_serial(conn, &serial)?
+                .ok_or_else(|| AppError::not_found(format!("there is no unit {serial}")))?;
+            Ok(units_out(conn, vec![row], today)?.remove(0))
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// A product unit sold, with its factory inspection record.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "serial": "RF2611000001", "model": "BCD-539WT", "ship_date": "2026-11-02", "region": "Zhejiang",
+    "components": [{"part_code": "RF-CMP-00002U", "serial": "CMP26101500031"},
+                   {"part_code": "RF-PCB-00001X", "production_date": "2026-10-01"}]
+}))]
+pub struct NewUnitIn {
+    /// 4-40 letters, digits and dashes
+    pub serial: String,
+    pub model: String,
+    /// on or after the model's launch, not in the future
+    pub ship_date: NaiveDate,
+    /// a region of the network, e.g. Zhejiang
+    pub region: String,
+    /// each needs `family` or `part_code` (a part that fits the model), and `serial` or
+    /// `production_date`
+    #[serde(default)]
+    pub components: Vec<ComponentOut>,
+}
+
+/// Register a product unit sold (admin, agent)
+#[utoipa::path(
+    tag = "catalogue",
+    request_body = NewUnitIn,
+    responses((status = 201, description = "Created", body = UnitOut), E400, E401, E403, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/units")]
+pub async fn create_unit(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<NewUnitIn>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Admin, Role::Agent])?;
+    let input = body.0;
+    let now = state.clock.now();
+    let today = now.date_naive();
+    let mut errors = Vec::new();
+    if !rules::valid_serial(&input.serial) {
+        errors.push(FieldError::new("serial", "4-40 letters, digits and dashes"));
+    }
+    if input.ship_date > today {
+        errors.push(FieldError::new("ship_date", "must not be in the future"));
+    }
+    if input.components.len() > 50 {
+        errors.push(FieldError::new("components", "at most 50"));
+    }
+    for (i, c) in input.components.iter().enumerate() {
+        let field = |f: &str| format!("components[{i}].{f}");
+        if c.family.is_none() && c.part_code.is_none() {
+            errors.push(FieldError::new(field("family"), "give the family or the part_code"));
+        }
+        if c.family.as_deref().is_some_and(|f| !codes::valid_family(f)) {
+            errors.push(FieldError::new(field("family"), "3 upper-case letters, e.g. CMP"));
+        }
+        if c.serial.is_none() && c.production_date.is_none() {
+            errors.push(FieldError::new(field("serial"), "give the serial or the production_date"));
+        }
+        if c.serial.as_deref().is_some_and(|s| !rules::valid_serial(s)) {
+            errors.push(FieldError::new(field("serial"), "4-40 letters, digits and dashes"));
+        }
+        if c.production_date.is_some_and(|d| d > input.ship_date) {
+            errors.push(FieldError::new(field("production_date"), "must not be after the ship date"));
+        }
+    }
+    fail_if_any(errors)?;
+    let out = state
+        .db
+        .write(move |conn| {
+            if store::by_serial(conn, &input.serial)?.is_some() {
+                return Err(AppError::conflict(
+                    "already_exists",
+                    format!("unit {} already exists", input.serial),
+                ));
+            }
+            let model = resolve::model_context(conn, Some(&input.model))?
+                .ok_or_else(|| AppError::not_found("model"))?;
+            let mut errors = Vec::new();
+            if input.ship_date < model.launch_date {
+                errors.push(FieldError::new(
+                    "ship_date",
+                    format!("before the model's launch on {}", model.launch_date),
+                ));
+            }
+            let regions = store::regions(conn)?;
+            if !regions.contains(&input.region) {
+                errors.push(FieldError::new(
+                    "region",
+                    format!("not a region of the network; one of: {}", regions.join(", ")),
+                ));
+            }
+            fail_if_any(errors)?;
+            let mut components = Vec::new();
+            for (i, c) in input.components.into_iter().enumerate() {
+                let (family, part_id) = match &c.part_code {
+                    Some(code) => {
+                        let field = format!("components[{i}].part_code");
+                        let part = resolve::resolve_part_code(conn, code, Some(&model.code))
+                            .map_err(|e| e.with("field", &field))?;
+                        resolve::check_compatible(conn, &part, &model)
+                            .map_err(|e| e.with("field", &field))?;
+                        if c.family.as_ref().is_some_and(|f| *f != part.family) {
+                            return Err(AppError::invalid_fields(vec![FieldError::new(
+                                format!("components[{i}].family"),
+                                format!("part {} is of family {}", part.code, part.family),
+                            )]));
+                        }
+                        (part.family, Some(part.id))
+                    }
+                    None => (c.family.unwrap_or_default(), None),
+                };
+                components.push(NewComponent {
+                    unit_id: 0,
+                    family,
+                    part_id,
+                    serial: c.serial,
+                    production_date: c.production_date,
+                });
+            }
+            let new = NewUnit {
+                serial: input.serial,
+                model_id: model.id,
+                ship_date: input.ship_date,
+                region: input.region,
+                created_at: now.naive_utc(),
+            };
+            let (id, serial) = store::insert_many(conn, &[new])?.remove(0);
+            components.iter_mut().for_each(|c| c.unit_id = id);
+            store::insert_components(conn, &components)?;
+            let row = store::by_serial(conn, &serial)?.ok_or_else(|| AppError::not_found("unit"))?;
+            Ok(units_out(conn, vec![row], today)?.remove(0))
+        })
+        .await?;
+    Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/units/{}", out.serial))).json(out))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct InstalledBaseQuery {
+    /// only this model code
+    pub model: Option<String>,
+    /// only this region
+    pub region: Option<String>,
+    /// units shipped on or before this date (default today)
+    pub on: Option<NaiveDate>,
+}
+
+/// Installed base: units in service per model per region
+///
+/// Derived from the units sold; demand planning uses it.
+#[utoipa::path(
+    tag = "catalogue",
+    params(InstalledBaseQuery),
+    responses((status = 200, description = "Model then region order", body = Vec<InstalledBase>), E400, E401, E422),
+    security(("bearer" = []))
+)]
+#[get("/installed-base")]
+pub async fn installed_base(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: web::Query<InstalledBaseQuery>,
+) -> Result<web::Json<Vec<InstalledBase>>, AppError> {
+    let q = query.into_inner();
+    let on = q.on.unwrap_or_else(|| state.clock.now().date_naive());
+    let out = state
+        .db
+        .read(move |conn| {
+            resolve::model_context(conn, q.model.as_deref())?;
+            Ok(store::installed_base(conn, q.model.as_deref(), q.region.as_deref(), on)?)
+        })
+        .await?;
+    Ok(web::Json(out))
+}

@@ -1,0 +1,310 @@
+//! Station grading: regrading a station (kept as history, effective from a date), the tier in
+//! force on a date, and what each tier allows (`PUT /tiers/{tier}`).
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, put, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::api::{visible, Tier, TierOut};
+use super::rules::LocationKind;
+use super::store::{self, TierRow};
+use crate::auth::{Caller, Role};
+use crate::db::DbConn;
+use crate::error::{AppError, FieldError};
+use crate::http::docs::{E400, E401, E403, E404, E415, E422};
+use crate::http::Json;
+use crate::money::Money;
+use crate::startup::AppState;
+
+/// Roles that may read the location tree (as in `api.rs`).
+const READERS: [Role; 6] =
+    [Role::Admin, Role::Warehouse, Role::Station, Role::Technician, Role::Agent, Role::Finance];
+
+/// How far ahead a regrading may be dated.
+const MAX_DAYS_AHEAD: i64 = 366;
+
+/// One grading of a station.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierEntryOut {
+    pub tier: Tier,
+    pub effective_from: NaiveDate,
+    pub reason: Option<String>,
+    pub changed_by: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// A station's tier now and every grading it had.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "station": "ST-TZ-001", "tier": "B",
+    "history": [{"tier": "B", "effective_from": "2026-11-23", "reason": "demo data", "changed_by": "seed",
+                 "changed_at": "2026-11-23T08:00:00Z"}]
+}))]
+pub struct TierHistoryOut {
+    pub station: String,
+    /// the tier in force today
+    pub tier: Option<Tier>,
+    /// oldest first; an entry dated ahead takes effect on its date
+    pub history: Vec<TierEntryOut>,
+}
+
+/// A visible station, or 404 (422 `not_a_station` for another kind of location).
+fn station(conn: &mut DbConn, caller: &Caller, code: &str) -> Result<super::store::LocationRow, AppError> {
+    let row = visible(conn, caller, code)?;
+    if row.kind != LocationKind::Station.as_str() {
+        return Err(AppError::unprocessable(
+            "not_a_station",
+            format!("{code} is a {}; only stations have tiers", row.kind),
+        ));
+    }
+    Ok(row)
+}
+
+fn history_out(
+    conn: &mut DbConn,
+    row: &super::store::LocationRow,
+    today: NaiveDate,
+) -> Result<TierHistoryOut, AppError> {
+    let history = store::tier_history(conn, row.id)?
+        .into_iter()
+        .map(|h| TierEntryOut {
+            tier: Tier::parse(&h.tier).unwrap_or(Tier::D),
+            effective_from: h.effective_from,
+            reason: h.reason,
+            changed_by: h.changed_by,
+            changed_at: h.changed_at.and_utc(),
+        })
+        .collect();
+    let tier = store::tier_on(conn, row.id, today)?.as_deref().and_then(Tier::parse);
+    Ok(TierHistoryOut { station: row.code.clone(), tier, history })
+}
+
+/// A regrading.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"tier": "A", "effective_from": "2026-12-01", "reason": "new workshop and two more technicians"}))]
+pub struct RegradeIn {
+    pub tier: Tier,
+    /// default today; a past date backdates the grading, a future one takes effect then
+    pub effective_from: Option<NaiveDate>,
+    pub reason: String,
+}
+
+/// Regrade a station (admin)
+///
+/// Adds an entry to the station's tier history; the station's current tier changes when the
+/// entry is in force today. Earlier entries are kept: settlement uses the tier on each date.
+#[utoipa::path(
+    tag = "network",
+    params(("code" = String, Path, description = "station code, e.g. ST-TZ-001")),
+    request_body = RegradeIn,
+    responses((status = 200, body = TierHistoryOut), E400, E401, E403, E404, E415, E422),
+    security(("bearer" = []))
+)]
+#[put("/locations/{code}/tier")]
+pub async fn regrade_station(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+    body: Json<RegradeIn>,
+) -> Result<web::Json<TierHistoryOut>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let input = body.0;
+    let now = state.clock.now();
+    let today = now.date_naive();
+    let from = input.effective_from.unwrap_or(today);
+    let mut errors = Vec::new();
+    if input.reason.trim().is_empty() || input.reason.chars().count() > 500 {
+        errors.push(FieldError::new("reason", "say why, in 1-500 characters"));
+    }
+    if (from - today).num_days() > MAX_DAYS_AHEAD {
+        errors.push(FieldError::new("effective_from", format!("at most {MAX_DAYS_AHEAD} days ahead")));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let code = code.into_inner();
+    let out = state
+        .db
+        .write(move |conn| {
+            let row = station(conn, &caller, &code)?;
+            let reason = input.reason.trim();
+            store::record_tier(
+                conn,
+                row.id,
+                input.tier.as_str(),
+                from,
+                Some(reason),
+                Some(&caller.username),
+                now.naive_utc(),
+            )?;
+            store::apply_due_tiers(conn, today)?;
+            history_out(conn, &row, today)
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// A station's tier history
+#[utoipa::path(
+    tag = "network",
+    params(("code" = String, Path, description = "station code")),
+    responses((status = 200, body = TierHistoryOut), E401, E403, E404, E422),
+    security(("bearer" = []))
+)]
+#[get("/locations/{code}/tier-history")]
+pub async fn tier_history(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+) -> Result<web::Json<TierHistoryOut>, AppError> {
+    caller.require(&READERS)?;
+    let today = state.clock.now().date_naive();
+    let code = code.into_inner();
+    let out = state
+        .db
+        .read(move |conn| {
+            let row = station(conn, &caller, &code)?;
+            history_out(conn, &row, today)
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TierOnQuery {
+    /// the date (default today)
+    pub on: Option<NaiveDate>,
+}
+
+/// The tier of a station on a date.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"station": "ST-TZ-001", "on": "2026-11-23", "tier": "B"}))]
+pub struct TierOnOut {
+    pub station: String,
+    pub on: NaiveDate,
+    /// `null` before the station's first grading
+    pub tier: Option<Tier>,
+}
+
+/// The tier a station had on a date
+#[utoipa::path(
+    tag = "network",
+    params(("code" = String, Path, description = "station code"), TierOnQuery),
+    responses((status = 200, body = TierOnOut), E400, E401, E403, E404, E422),
+    security(("bearer" = []))
+)]
+#[get("/locations/{code}/tier")]
+pub async fn tier_on_date(
+    state: web::Data<AppState>,
+    caller: Caller,
+    code: web::Path<String>,
+    query: web::Query<TierOnQuery>,
+) -> Result<web::Json<TierOnOut>, AppError> {
+    caller.require(&READERS)?;
+    let on = query.on.unwrap_or_else(|| state.clock.now().date_naive());
+    let code = code.into_inner();
+    let out = state
+        .db
+        .read(move |conn| {
+            let row = station(conn, &caller, &code)?;
+            let tier = store::tier_on(conn, row.id, on)?.as_deref().and_then(Tier::parse);
+            Ok(TierOnOut { station: row.code, on, tier })
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// What a tier allows (all fields; this replaces the tier's terms).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "credit_allowance": "90000.00", "may_order_from_hq": true, "allocation_priority": 2,
+    "core_return_days": 15, "labour_rates": {"repair": "100.00", "install": "70.00", "maintenance": "50.00", "inspection": "35.00"}
+}))]
+pub struct TierIn {
+    pub credit_allowance: Money,
+    pub may_order_from_hq: bool,
+    /// lower is served first when stock is short
+    #[schema(minimum = 1, maximum = 99)]
+    pub allocation_priority: i32,
+    #[schema(minimum = 1, maximum = 365)]
+    pub core_return_days: i32,
+    /// job type (lower-case letters and `_`) -> rate
+    pub labour_rates: BTreeMap<String, Money>,
+}
+
+/// Change what a tier allows (admin)
+#[utoipa::path(
+    tag = "network",
+    params(("tier" = Tier, Path, description = "A, B, C or D")),
+    request_body = TierIn,
+    responses((status = 200, body = TierOut), E400, E401, E403, E404, E415, E422),
+    security(("bearer" = []))
+)]
+#[put("/tiers/{tier}")]
+pub async fn update_tier(
+    state: web::Data<AppState>,
+    caller: Caller,
+    tier: web::Path<String>,
+    body: Json<TierIn>,
+) -> Result<web::Json<TierOut>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let tier = Tier::parse(&tier)
+        .ok_or_else(|| AppError::not_found(format!("there is no tier {tier:?}; tiers are A, B, C, D")))?;
+    let t = body.0;
+    let mut errors = Vec::new();
+    if t.credit_allowance.0 < 0 {
+        errors.push(FieldError::new("credit_allowance", "must not be negative"));
+    }
+    if !(1..=99).contains(&t.allocation_priority) {
+        errors.push(FieldError::new("allocation_priority", "between 1 and 99"));
+    }
+    if !(1..=365).contains(&t.core_return_days) {
+        errors.push(FieldError::new("core_return_days", "between 1 and 365"));
+    }
+    for (job, rate) in &t.labour_rates {
+        let ok = (1..=32).contains(&job.len()) && job.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        if !ok {
+            errors.push(FieldError::new(
+                format!("labour_rates.{job}"),
+                "job types are 1-32 lower-case letters or _",
+            ));
+        } else if rate.0 < 0 {
+            errors.push(FieldError::new(format!("labour_rates.{job}"), "must not be negative"));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let now = state.clock.now().naive_utc();
+    let out = state
+        .db
+        .write(move |conn| {
+            let row = TierRow {
+                tier: tier.as_str().to_string(),
+                credit_allowance_minor: t.credit_allowance.0,
+                may_order_from_hq: t.may_order_from_hq,
+                allocation_priority: t.allocation_priority,
+                core_return_days: t.core_return_days,
+                updated_at: now,
+            };
+            let rates = t.labour_rates.iter().map(|(k, v)| (k.clone(), v.0)).collect();
+            store::update_tier(conn, &row, &rates)?;
+            Ok(TierOut {
+                tier,
+                credit_allowance: t.credit_allowance,
+                may_order_from_hq: t.may_order_from_hq,
+                allocation_priority: t.allocation_priority,
+                core_return_days: t.core_return_days,
+                labour_rates: t.labour_rates,
+            })
+        })
+        .await?;
+    Ok(web::Json(out))
+}

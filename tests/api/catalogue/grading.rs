@@ -1,0 +1,74 @@
+//! Station regrading (`PUT /locations/{code}/tier`, kept as history; the tier on a date) and
+//! tier terms (`PUT /tiers/{tier}`).
+
+use chrono::{Days, NaiveDate};
+use serde_json::{json, Value};
+
+use super::today;
+use crate::both;
+
+both!(station_regrading_keeps_history_and_answers_the_tier_on_a_date, |app| async {
+    let t = today();
+    let ahead = t.checked_add_days(Days::new(10)).unwrap();
+    let r = app
+        .put(
+            "/api/v1/locations/ST-TZ-001/tier",
+            "admin",
+            json!({"tier": "A", "effective_from": ahead, "reason": "new workshop"}),
+        )
+        .await;
+    assert_eq!(r.ok()["tier"], "B", "in force today: still B");
+    assert_eq!(r.json["history"].as_array().unwrap().len(), 2);
+    let tier_on = |d: NaiveDate| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/locations/ST-TZ-001/tier?on={d}"), Some("station-st-tz-001")).await.ok()
+                ["tier"]
+                .clone()
+        }
+    };
+    assert_eq!(tier_on(t).await, "B");
+    assert_eq!(tier_on(ahead).await, "A");
+    assert_eq!(tier_on(t.pred_opt().unwrap()).await, Value::Null, "before its first grading");
+
+    let r = app
+        .put("/api/v1/locations/ST-TZ-001/tier", "admin", json!({"tier": "C", "reason": "service record"}))
+        .await;
+    assert_eq!(r.ok()["tier"], "C");
+    assert_eq!(app.get("/api/v1/locations/ST-TZ-001", Some("admin")).await.ok()["tier"], "C");
+    assert_eq!(tier_on(t).await, "C");
+    assert_eq!(tier_on(ahead).await, "A");
+    let history = app.get("/api/v1/locations/ST-TZ-001/tier-history", Some("station-st-tz-001")).await;
+    let tiers: Vec<&str> =
+        history.ok()["history"].as_array().unwrap().iter().map(|h| h["tier"].as_str().unwrap()).collect();
+    assert_eq!(tiers, vec!["B", "C", "A"]);
+    assert_eq!(history.json["history"][1]["changed_by"], "admin");
+
+    app.put("/api/v1/locations/RC-HZ/tier", "admin", json!({"tier": "A", "reason": "x"})).await.problem(422);
+    app.put("/api/v1/locations/ST-TZ-001/tier", "admin", json!({"tier": "E", "reason": "x"}))
+        .await
+        .problem(422);
+    app.put("/api/v1/locations/ST-TZ-001/tier", "admin", json!({"tier": "A", "reason": " "}))
+        .await
+        .problem(422);
+    app.put("/api/v1/locations/ST-XX-999/tier", "admin", json!({"tier": "A", "reason": "x"}))
+        .await
+        .problem(404);
+    app.get("/api/v1/locations/ST-HZ-001/tier-history", Some("station-st-tz-001")).await.problem(404);
+
+    let terms = json!({"credit_allowance": "90000.00", "may_order_from_hq": true, "allocation_priority": 2,
+                       "core_return_days": 15, "labour_rates": {"repair": "105.00", "install": "70.00"}});
+    let r = app.put("/api/v1/tiers/B", "admin", terms.clone()).await;
+    assert_eq!(r.ok()["credit_allowance"], "90000.00");
+    let tiers = app.get("/api/v1/tiers", Some("admin")).await.ok().clone();
+    assert_eq!(tiers[1]["labour_rates"], json!({"repair": "105.00", "install": "70.00"}));
+    app.put("/api/v1/tiers/Z", "admin", terms.clone()).await.problem(404);
+    app.put(
+        "/api/v1/tiers/B",
+        "admin",
+        json!({"credit_allowance": "-1", "may_order_from_hq": true, "allocation_priority": 0,
+        "core_return_days": 0, "labour_rates": {"Repair": "1"}}),
+    )
+    .await
+    .problem(422);
+});

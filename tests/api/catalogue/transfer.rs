@@ -1,0 +1,82 @@
+//! `POST /parts/import` and `GET /parts/export`: a bad row rejects the whole file, a good file
+//! round-trips byte for byte.
+
+use echelon::catalogue::PartCode;
+use reqwest::Method;
+
+use super::{export, import};
+use crate::both;
+
+/// A canonical import file of new parts in family `family` of RF, one superseding another.
+fn new_parts_file(family: &str) -> (String, Vec<String>) {
+    let codes: Vec<String> =
+        (1..=20).filter_map(|s| PartCode::issue("RF", family, s)).take(3).map(|c| c.to_string()).collect();
+    let csv = format!(
+        "{}\n{},Test fan A,RF,{family},pcs,10.00,15.50,false,false,120,phase_out,{},one_way\n\
+         {},\"Test fan B, quiet\",RF,{family},pcs,12.00,18.00,false,false,125,active,,\n\
+         {},Test fan C,RF,{family},set,0.50,1.00,true,true,0,active,,\n",
+        echelon::catalogue::transfer::COLUMNS.join(","),
+        codes[0],
+        codes[1],
+        codes[1],
+        codes[2]
+    );
+    (csv, codes)
+}
+
+both!(a_bad_row_rejects_the_whole_file_and_a_good_file_round_trips, |app| async {
+    let before = export(&app, "admin").await;
+    let count = before.lines().count();
+    let (good, codes) = new_parts_file("TFN");
+    // one bad row in the middle (line 3): a wrong check character and a negative price
+    let mut lines: Vec<String> = good.lines().map(str::to_string).collect();
+    let broken = codes[1][..12].to_string() + if codes[1].ends_with('A') { "B" } else { "A" };
+    lines[2] = lines[2].replacen(&codes[1], &broken, 1).replacen("12.00", "-12.00", 1);
+    let bad = lines.join("\n") + "\n";
+    let r = import(&app, "admin", &bad).await;
+    let errors = r.problem(422)["errors"].as_array().unwrap().clone();
+    assert!(errors.iter().all(|e| e["line"] == 3), "{errors:?}");
+    let columns: Vec<&str> = errors.iter().map(|e| e["column"].as_str().unwrap()).collect();
+    assert!(columns.contains(&"code") && columns.contains(&"unit_cost"), "{columns:?}");
+    assert_eq!(export(&app, "admin").await.lines().count(), count, "nothing was written");
+    app.get(&format!("/api/v1/parts/{}", codes[0]), Some("admin")).await.problem(404);
+
+    // a successor missing from file and catalogue is an error of its line too
+    let orphan = good.replacen(
+        &format!(",{},one_way", codes[1]),
+        &format!(",{},one_way", codes[2].replace("TFN", "TFX")),
+        1,
+    );
+    let r = import(&app, "admin", &orphan).await;
+    assert!(r.problem(422)["errors"][0]["line"] == 2, "{}", r.text);
+
+    let r = import(&app, "admin", &good).await;
+    assert_eq!(r.ok()["created"], 3, "{}", r.text);
+    let after = export(&app, "admin").await;
+    assert_eq!(after.lines().count(), count + 3);
+    let mine: Vec<&str> = after.lines().filter(|l| l.contains("-TFN-")).collect();
+    assert_eq!(mine.join("\n") + "\n", good.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n");
+    let a = app.get(&format!("/api/v1/parts/{}", codes[0]), Some("admin")).await;
+    assert_eq!(a.ok()["successor"]["code"], codes[1].as_str());
+
+    // the whole export imports back unchanged and exports byte for byte the same
+    let r = import(&app, "admin", &after).await;
+    assert_eq!(r.ok()["unchanged"], r.json["rows"], "{}", r.text);
+    assert_eq!(export(&app, "admin").await, after);
+
+    // a changed row updates its part
+    let changed = good.replace("Test fan C", "Test fan C2");
+    assert_eq!(import(&app, "admin", &changed).await.ok()["updated"], 1);
+    assert_eq!(
+        app.get(&format!("/api/v1/parts/{}", codes[2]), Some("admin")).await.ok()["name"],
+        "Test fan C2"
+    );
+
+    // not CSV, or not an admin
+    let r = app
+        .raw(Method::POST, "/api/v1/parts/import", Some("admin"), "application/json", b"{}".to_vec())
+        .await;
+    r.problem(415);
+    import(&app, "station-st-tz-001", &good).await.problem(403);
+    import(&app, "admin", "").await.problem(422);
+});
