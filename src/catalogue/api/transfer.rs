@@ -115,10 +115,8 @@ fn apply(
     now: chrono::NaiveDateTime,
 ) -> Result<ImportResult, AppError> {
     let codes: Vec<String> = rows.iter().map(|r| r.record.code.to_string()).collect();
-    let mut existing: HashMap<String, PartRow> = HashMap::new();
-    for (code, id) in store::ids_of(conn, &codes)? {
-        existing.insert(code, store::by_id(conn, id)?);
-    }
+    let existing: HashMap<String, PartRow> =
+        store::by_codes(conn, &codes)?.into_iter().map(|r| (r.code.clone(), r)).collect();
     // successor links after the import, by code
     let mut links: HashMap<String, String> = HashMap::new();
     let db_links = store::supersessions(conn)?;

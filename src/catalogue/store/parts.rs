@@ -109,6 +109,15 @@ pub fn codes_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, Str
     Ok(out)
 }
 
+/// The parts with the given codes (absent codes are left out).
+pub fn by_codes(conn: &mut DbConn, codes: &[String]) -> QueryResult<Vec<PartRow>> {
+    let mut out = Vec::with_capacity(codes.len());
+    for chunk in codes.chunks(CHUNK) {
+        out.extend(parts::table.filter(parts::code.eq_any(chunk)).select(PartRow::as_select()).load(conn)?);
+    }
+    Ok(out)
+}
+
 /// Ids of the given codes (absent codes are left out).
 pub fn ids_of(conn: &mut DbConn, codes: &[String]) -> QueryResult<BTreeMap<String, i64>> {
     let mut out = BTreeMap::new();
