@@ -46,6 +46,7 @@ for code, name, kind in [
     ("CUSTOMER", "Installed in customers' products", "customer"),
     ("DEFECTIVE", "Old parts awaiting inspection", "defective"),
     ("QUARANTINE", "Damaged goods awaiting a claim", "quarantine"), ("SCRAP", "Scrapped", "scrap"),
+    ("ADJUSTMENT", "Stock-count corrections", "adjustment"),
 ]:
     rows.append((code, name, kind, "", "", "", "", ""))
 

@@ -78,5 +78,6 @@ pub fn run(conn: &mut DbConn) -> QueryResult<Vec<String>> {
         }
     }
     breaches.extend(crate::catalogue::audit(conn)?);
+    breaches.extend(crate::ledger::audit::breaches(conn)?);
     Ok(breaches)
 }

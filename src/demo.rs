@@ -168,6 +168,7 @@ pub fn load(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<Dem
         summary.users += 1;
     }
     summary.catalogue = crate::catalogue::seed::load(conn, now)?;
+    summary.opening_movements = crate::ledger::seed::load(conn, now)?;
     Ok(summary)
 }
 
@@ -177,4 +178,5 @@ pub struct DemoSummary {
     pub stations: usize,
     pub users: usize,
     pub catalogue: crate::catalogue::seed::CatalogueSummary,
+    pub opening_movements: usize,
 }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
+const RETRY: &str = "retry_transaction";
 
 /// The problem document (RFC 9457). `type` is `/problems/<kind>`; extra members such as
 /// `suggestions`, `errors` or `exceeds_by` appear beside the standard ones where useful.
@@ -97,6 +98,21 @@ impl AppError {
             .with_header(header::RETRY_AFTER, "1")
     }
 
+    /// A transaction that lost a race (serialization failure, deadlock, a concurrent insert of
+    /// the same key) and may simply be run again; `Db::write_retrying` does so.
+    pub fn retry_transaction() -> AppError {
+        AppError::unavailable("the database was busy; retry the request").kind_as(RETRY)
+    }
+
+    fn kind_as(mut self, kind: &'static str) -> AppError {
+        self.kind = kind;
+        self
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.kind == RETRY
+    }
+
     pub fn internal(source: anyhow::Error) -> AppError {
         let mut e = AppError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -182,8 +198,9 @@ impl From<diesel::result::Error> for AppError {
                 "constraint_violated",
                 format!("the change would break a stock rule: {}", info.message()),
             ),
-            E::DatabaseError(K::SerializationFailure, _) => {
-                AppError::unavailable("the database was busy; retry the request")
+            E::DatabaseError(K::SerializationFailure, _) => AppError::retry_transaction(),
+            E::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
+                AppError::retry_transaction()
             }
             E::DatabaseError(K::ClosedConnection, _) => {
                 AppError::unavailable("the database connection was lost; retry the request")

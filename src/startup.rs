@@ -74,6 +74,8 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::auth::api::routes(cfg);
     crate::network::routes(cfg);
     crate::catalogue::routes(cfg);
+    crate::ledger::routes(cfg);
+    crate::requests::routes(cfg);
 }
 
 /// A bound, not yet running server.

@@ -164,6 +164,32 @@ impl Db {
         .await
     }
 
+    /// Like `write`, but runs the transaction again (up to five times in all) when it lost a
+    /// race the database reports as retryable: a serialization failure, a deadlock, or a
+    /// concurrent insert of the same idempotency key.
+    pub async fn write_retrying<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: Fn(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.write.clone();
+        blocking(move || {
+            let mut conn = pool.get()?;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match write_tx(&mut conn, &f) {
+                    Err(e) if e.is_retryable() && attempt < 5 => {
+                        std::thread::sleep(std::time::Duration::from_millis(2 * attempt));
+                        continue;
+                    }
+                    result => return result,
+                }
+            }
+        })
+        .await
+    }
+
     /// Runs `f` in one read transaction (a consistent snapshot) on the read pool.
     pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where
@@ -261,6 +287,18 @@ pub fn setup_lock(conn: &mut DbConn) -> diesel::QueryResult<()> {
 /// `SELECT 1`, for `/readyz`.
 pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
     conn.batch_execute("SELECT 1")
+}
+
+/// Runs the same diesel query on the concrete connection of either backend, for the few
+/// statements the multi-backend does not express (`ON CONFLICT DO NOTHING`).
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Pg($c) => $body,
+            $crate::db::DbConn::Sqlite($c) => $body,
+        }
+    };
 }
 
 #[cfg(test)]

@@ -138,6 +138,105 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    lateral_lanes (centre_id, neighbour_id) {
+        centre_id -> BigInt,
+        neighbour_id -> BigInt,
+        priority -> Integer,
+        lead_time_days -> Integer,
+    }
+}
+
+diesel::table! {
+    stock_movements (id) {
+        id -> BigInt,
+        part_id -> BigInt,
+        qty -> BigInt,
+        from_location_id -> BigInt,
+        to_location_id -> BigInt,
+        reason -> Text,
+        reference -> Nullable<Text>,
+        actor -> Nullable<Text>,
+        at -> Timestamp,
+        serials -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    stock_balances (part_id, location_id) {
+        part_id -> BigInt,
+        location_id -> BigInt,
+        on_hand -> BigInt,
+        reserved -> BigInt,
+        physical -> Bool,
+    }
+}
+
+diesel::table! {
+    part_serials (part_id, serial) {
+        part_id -> BigInt,
+        serial -> Text,
+        location_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    parts_requests (id) {
+        id -> BigInt,
+        station_id -> BigInt,
+        ticket_id -> Nullable<BigInt>,
+        urgency -> Text,
+        status -> Text,
+        source_id -> Nullable<BigInt>,
+        value_minor -> BigInt,
+        exceeds_by_minor -> Nullable<BigInt>,
+        requested_by -> Text,
+        decided_by -> Nullable<Text>,
+        decision_note -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    parts_request_lines (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        line_no -> Integer,
+        requested_code -> Text,
+        part_id -> BigInt,
+        qty -> BigInt,
+        unit_cost_minor -> BigInt,
+        backordered -> BigInt,
+    }
+}
+
+diesel::table! {
+    request_allocations (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        line_id -> BigInt,
+        part_id -> BigInt,
+        source_id -> BigInt,
+        qty -> BigInt,
+        status -> Text,
+        serials -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> BigInt,
+        key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));
@@ -149,7 +248,18 @@ diesel::joinable!(product_units -> product_models (model_id));
 diesel::joinable!(unit_components -> product_units (unit_id));
 diesel::joinable!(unit_components -> parts (part_id));
 
+diesel::joinable!(parts_request_lines -> parts_requests (request_id));
+diesel::joinable!(request_allocations -> parts_request_lines (line_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    lateral_lanes,
+    stock_movements,
+    stock_balances,
+    part_serials,
+    parts_requests,
+    parts_request_lines,
+    request_allocations,
+    idempotency_keys,
     tiers,
     tier_labour_rates,
     locations,

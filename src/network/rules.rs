@@ -17,10 +17,12 @@ pub enum LocationKind {
     Defective,
     Quarantine,
     Scrap,
+    /// the other side of stock-count corrections
+    Adjustment,
 }
 
 impl LocationKind {
-    pub const ALL: [LocationKind; 10] = [
+    pub const ALL: [LocationKind; 11] = [
         LocationKind::CentralWarehouse,
         LocationKind::RegionalCentre,
         LocationKind::Station,
@@ -31,6 +33,7 @@ impl LocationKind {
         LocationKind::Defective,
         LocationKind::Quarantine,
         LocationKind::Scrap,
+        LocationKind::Adjustment,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +48,7 @@ impl LocationKind {
             LocationKind::Defective => "defective",
             LocationKind::Quarantine => "quarantine",
             LocationKind::Scrap => "scrap",
+            LocationKind::Adjustment => "adjustment",
         }
     }
 
@@ -55,6 +59,12 @@ impl LocationKind {
     /// Physical locations hold real goods and can never be negative.
     pub fn is_physical(self) -> bool {
         matches!(self, LocationKind::CentralWarehouse | LocationKind::RegionalCentre | LocationKind::Station)
+    }
+
+    /// The outside world (suppliers, customers' products, count corrections): the only
+    /// locations whose balance may go below zero. Everything else holds real goods.
+    pub fn is_external(self) -> bool {
+        matches!(self, LocationKind::Supplier | LocationKind::Customer | LocationKind::Adjustment)
     }
 
     /// The kind a location of this kind must hang under (None: a root).

@@ -301,3 +301,46 @@ pub async fn into_resp(r: reqwest::Response) -> Resp {
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
     Resp { status, headers, text, json }
 }
+
+impl TestApp {
+    /// A new unserialized part with no stock anywhere; returns its code.
+    pub async fn new_part(&self, unit_cost: &str) -> String {
+        let r = self
+            .post(
+                "/api/v1/parts",
+                "admin",
+                serde_json::json!({"line": "RF", "family": "TST", "name": "Test part", "unit_of_measure": "pcs",
+                    "unit_cost": unit_cost, "sale_price": unit_cost, "serialized": false,
+                    "core_returnable": false, "weight_grams": 250}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.json["code"].as_str().unwrap().to_string()
+    }
+
+    /// Sets the counted stock of a part at a location (a stock count by admin).
+    pub async fn set_stock(&self, location: &str, part: &str, qty: i64) {
+        let r = self
+            .post(
+                "/api/v1/stock-counts",
+                "admin",
+                serde_json::json!({"location": location, "part_code": part, "counted_qty": qty, "reason": "test set-up"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+
+    /// (on_hand, reserved, available) of a part at a location.
+    pub async fn stock(&self, location: &str, part: &str) -> (i64, i64, i64) {
+        let r = self.get(&format!("/api/v1/stock?location={location}&part_code={part}"), Some("admin")).await;
+        let items = r.ok()["items"].as_array().unwrap().clone();
+        match items.first() {
+            None => (0, 0, 0),
+            Some(i) => (
+                i["on_hand"].as_i64().unwrap(),
+                i["reserved"].as_i64().unwrap(),
+                i["available"].as_i64().unwrap(),
+            ),
+        }
+    }
+}

@@ -7,5 +7,7 @@ mod pg;
 mod catalogue;
 mod errors;
 mod foundation;
+mod ledger_props;
 mod processes;
+mod requests;
 mod schema;

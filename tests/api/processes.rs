@@ -252,3 +252,82 @@ fn user_add_creates_a_user_who_can_log_in() {
     assert_eq!(get(&s.base, "/api/v1/locations/ST-HZ-001", Some(token)).0, 200);
     assert_eq!(get(&s.base, "/api/v1/locations/ST-TZ-001", Some(token)).0, 404);
 }
+
+/// Issue 5's race across processes: two `echelon serve` on one PostgreSQL database, 64
+/// concurrent requests for one unit each against 10 available at RC-HZ.
+#[test]
+fn two_processes_racing_for_ten_units_promise_exactly_ten() {
+    if pg_or_skip().is_none() {
+        return;
+    }
+    let url = fresh_database(Backend::Postgres);
+    let dir = tempfile::tempdir().unwrap();
+    let a = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
+    let b = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
+    let client = reqwest::blocking::Client::new();
+    let admin = login(&a.base, "admin");
+    let part: Value = client
+        .post(format!("{}/api/v1/parts", a.base))
+        .bearer_auth(&admin)
+        .json(&json!({"line": "RF", "family": "TST", "name": "Race part", "unit_of_measure": "pcs",
+                      "unit_cost": "10.00", "sale_price": "10.00", "serialized": false,
+                      "core_returnable": false, "weight_grams": 100}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let part = part["code"].as_str().unwrap().to_string();
+    let count = client
+        .post(format!("{}/api/v1/stock-counts", b.base))
+        .bearer_auth(&admin)
+        .json(&json!({"location": "RC-HZ", "part_code": part, "counted_qty": 10, "reason": "race set-up"}))
+        .send()
+        .unwrap();
+    assert_eq!(count.status(), 201);
+    let stations = [
+        "ST-TZ-001",
+        "ST-HZ-001",
+        "ST-SX-001",
+        "ST-JH-001",
+        "ST-WZ-001",
+        "ST-HU-001",
+        "ST-JX-001",
+        "ST-LS-001",
+    ];
+    let bases = [a.base.clone(), b.base.clone()];
+    let answers: Vec<Value> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..64)
+            .map(|i| {
+                let (base, admin, part) = (&bases[i % 2], &admin, &part);
+                s.spawn(move || {
+                    let r = reqwest::blocking::Client::new()
+                        .post(format!("{base}/api/v1/parts-requests"))
+                        .bearer_auth(admin)
+                        .json(&json!({"station": stations[i % stations.len()], "lines": [{"part_code": part, "qty": 1}]}))
+                        .send()
+                        .unwrap();
+                    assert_eq!(r.status(), 201);
+                    r.json::<Value>().unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let from_hz = answers
+        .iter()
+        .filter(|r| r["lines"][0]["allocations"].as_array().unwrap().iter().any(|a| a["source"] == "RC-HZ"))
+        .count();
+    assert_eq!(from_hz, 10, "exactly the ten units at RC-HZ were promised");
+    assert_eq!(answers.len() - from_hz, 54);
+    let stock: Value = client
+        .get(format!("{}/api/v1/stock?location=RC-HZ&part_code={part}", a.base))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(stock["items"][0]["available"], 0);
+    assert_eq!(stock["items"][0]["reserved"], 10);
+    let out = Command::new(BIN).arg("audit").env("DATABASE_URL", &url).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}

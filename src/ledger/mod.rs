@@ -1,0 +1,18 @@
+//! The stock ledger (spec section 4): every quantity change is a movement between two
+//! locations; balances are its projection, kept in the same transaction.
+
+pub mod api;
+pub mod audit;
+pub mod rules;
+pub mod seed;
+pub mod store;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(api::create_receipt)
+        .service(api::create_stock_count)
+        .service(api::list_stock)
+        .service(api::list_movements)
+        .service(api::audit);
+}

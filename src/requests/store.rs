@@ -1,0 +1,388 @@
+//! Parts requests, their lines and allocations, lateral lanes and idempotency keys in the
+//! database.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{
+    idempotency_keys, lateral_lanes, locations, parts_request_lines, parts_requests, request_allocations,
+    stock_balances, tiers,
+};
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = parts_requests)]
+pub struct RequestRow {
+    pub id: i64,
+    pub station_id: i64,
+    pub ticket_id: Option<i64>,
+    pub urgency: String,
+    pub status: String,
+    pub source_id: Option<i64>,
+    pub value_minor: i64,
+    pub exceeds_by_minor: Option<i64>,
+    pub requested_by: String,
+    pub decided_by: Option<String>,
+    pub decision_note: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = parts_requests)]
+pub struct NewRequest<'a> {
+    pub station_id: i64,
+    pub ticket_id: Option<i64>,
+    pub urgency: &'a str,
+    pub status: &'a str,
+    pub source_id: Option<i64>,
+    pub value_minor: i64,
+    pub exceeds_by_minor: Option<i64>,
+    pub requested_by: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = parts_request_lines)]
+pub struct LineRow {
+    pub id: i64,
+    pub request_id: i64,
+    pub line_no: i32,
+    pub requested_code: String,
+    pub part_id: i64,
+    pub qty: i64,
+    pub unit_cost_minor: i64,
+    pub backordered: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = request_allocations)]
+pub struct AllocationRow {
+    pub id: i64,
+    pub request_id: i64,
+    pub line_id: i64,
+    pub part_id: i64,
+    pub source_id: i64,
+    pub qty: i64,
+    pub status: String,
+    pub serials: Option<String>,
+}
+
+pub fn insert_request(conn: &mut DbConn, r: &NewRequest<'_>) -> QueryResult<i64> {
+    diesel::insert_into(parts_requests::table).values(r).returning(parts_requests::id).get_result(conn)
+}
+
+pub fn insert_line(
+    conn: &mut DbConn,
+    request_id: i64,
+    line_no: i32,
+    requested_code: &str,
+    part_id: i64,
+    qty: i64,
+    unit_cost_minor: i64,
+) -> QueryResult<i64> {
+    diesel::insert_into(parts_request_lines::table)
+        .values((
+            parts_request_lines::request_id.eq(request_id),
+            parts_request_lines::line_no.eq(line_no),
+            parts_request_lines::requested_code.eq(requested_code),
+            parts_request_lines::part_id.eq(part_id),
+            parts_request_lines::qty.eq(qty),
+            parts_request_lines::unit_cost_minor.eq(unit_cost_minor),
+            parts_request_lines::backordered.eq(0i64),
+        ))
+        .returning(parts_request_lines::id)
+        .get_result(conn)
+}
+
+pub fn set_backordered(conn: &mut DbConn, line_id: i64, backordered: i64) -> QueryResult<()> {
+    diesel::update(parts_request_lines::table.find(line_id))
+        .set(parts_request_lines::backordered.eq(backordered))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn insert_allocation(
+    conn: &mut DbConn,
+    line: &LineRow,
+    source_id: i64,
+    qty: i64,
+    status: &str,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(request_allocations::table)
+        .values((
+            request_allocations::request_id.eq(line.request_id),
+            request_allocations::line_id.eq(line.id),
+            request_allocations::part_id.eq(line.part_id),
+            request_allocations::source_id.eq(source_id),
+            request_allocations::qty.eq(qty),
+            request_allocations::status.eq(status),
+            request_allocations::created_at.eq(at),
+            request_allocations::updated_at.eq(at),
+        ))
+        .returning(request_allocations::id)
+        .get_result(conn)
+}
+
+pub fn set_allocation(
+    conn: &mut DbConn,
+    id: i64,
+    status: &str,
+    serials: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(request_allocations::table.find(id))
+        .set((
+            request_allocations::status.eq(status),
+            request_allocations::serials.eq(serials),
+            request_allocations::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Splits `qty` off an allocation into a new one with another status (a partly damaged
+/// delivery); returns the new allocation's id.
+pub fn split_allocation(
+    conn: &mut DbConn,
+    a: &AllocationRow,
+    qty: i64,
+    status: &str,
+    serials: Option<&str>,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::update(request_allocations::table.find(a.id))
+        .set((request_allocations::qty.eq(a.qty - qty), request_allocations::updated_at.eq(at)))
+        .execute(conn)?;
+    diesel::insert_into(request_allocations::table)
+        .values((
+            request_allocations::request_id.eq(a.request_id),
+            request_allocations::line_id.eq(a.line_id),
+            request_allocations::part_id.eq(a.part_id),
+            request_allocations::source_id.eq(a.source_id),
+            request_allocations::qty.eq(qty),
+            request_allocations::status.eq(status),
+            request_allocations::serials.eq(serials),
+            request_allocations::created_at.eq(at),
+            request_allocations::updated_at.eq(at),
+        ))
+        .returning(request_allocations::id)
+        .get_result(conn)
+}
+
+pub fn request(conn: &mut DbConn, id: i64) -> QueryResult<Option<RequestRow>> {
+    parts_requests::table.find(id).select(RequestRow::as_select()).first(conn).optional()
+}
+
+pub fn lines(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<Vec<LineRow>> {
+    parts_request_lines::table
+        .filter(parts_request_lines::request_id.eq_any(request_ids.to_vec()))
+        .select(LineRow::as_select())
+        .order((parts_request_lines::request_id.asc(), parts_request_lines::line_no.asc()))
+        .load(conn)
+}
+
+pub fn allocations(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<Vec<AllocationRow>> {
+    request_allocations::table
+        .filter(request_allocations::request_id.eq_any(request_ids.to_vec()))
+        .select(AllocationRow::as_select())
+        .order(request_allocations::id.asc())
+        .load(conn)
+}
+
+pub fn set_status(conn: &mut DbConn, id: i64, status: &str, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(parts_requests::table.find(id))
+        .set((parts_requests::status.eq(status), parts_requests::updated_at.eq(at)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_decision(conn: &mut DbConn, id: i64, by: &str, note: Option<&str>) -> QueryResult<()> {
+    diesel::update(parts_requests::table.find(id))
+        .set((parts_requests::decided_by.eq(by), parts_requests::decision_note.eq(note)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Takes a row lock on the station's location row for the rest of the transaction (PostgreSQL;
+/// SQLite already serialises writers), so that two requests of one station cannot both pass
+/// its allowance.
+pub fn lock_station(conn: &mut DbConn, station_id: i64) -> QueryResult<()> {
+    diesel::update(locations::table.find(station_id))
+        .set(locations::active.eq(locations::active))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RequestFilter {
+    pub station_ids: Option<Vec<i64>>,
+    /// warehouse users: requests with an allocation from one of these sources, or from a
+    /// station among `station_ids`
+    pub source_ids: Option<Vec<i64>>,
+    pub status: Option<String>,
+}
+
+/// Newest first, before `before`.
+pub fn list(
+    conn: &mut DbConn,
+    f: &RequestFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<RequestRow>> {
+    use parts_requests::dsl as r;
+    let mut q = parts_requests::table.select(RequestRow::as_select()).into_boxed();
+    match (&f.station_ids, &f.source_ids) {
+        (Some(st), Some(src)) => {
+            let sourced = request_allocations::table
+                .filter(request_allocations::source_id.eq_any(src.clone()))
+                .select(request_allocations::request_id);
+            q = q.filter(r::station_id.eq_any(st.clone()).or(r::id.eq_any(sourced)));
+        }
+        (Some(st), None) => q = q.filter(r::station_id.eq_any(st.clone())),
+        (None, Some(src)) => {
+            let sourced = request_allocations::table
+                .filter(request_allocations::source_id.eq_any(src.clone()))
+                .select(request_allocations::request_id);
+            q = q.filter(r::id.eq_any(sourced));
+        }
+        (None, None) => {}
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(r::status.eq(s.clone()));
+    }
+    if let Some(b) = before {
+        q = q.filter(r::id.lt(b));
+    }
+    q.order(r::id.desc()).limit(limit).load(conn)
+}
+
+/// The lateral centres that may supply `centre_id`, by priority.
+pub fn laterals(conn: &mut DbConn, centre_id: i64) -> QueryResult<Vec<i64>> {
+    lateral_lanes::table
+        .filter(lateral_lanes::centre_id.eq(centre_id))
+        .select(lateral_lanes::neighbour_id)
+        .order((lateral_lanes::priority.asc(), lateral_lanes::neighbour_id.asc()))
+        .load(conn)
+}
+
+pub fn insert_lateral(
+    conn: &mut DbConn,
+    centre_id: i64,
+    neighbour_id: i64,
+    priority: i32,
+    lead: i32,
+) -> QueryResult<()> {
+    diesel::insert_into(lateral_lanes::table)
+        .values((
+            lateral_lanes::centre_id.eq(centre_id),
+            lateral_lanes::neighbour_id.eq(neighbour_id),
+            lateral_lanes::priority.eq(priority),
+            lateral_lanes::lead_time_days.eq(lead),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The tier terms of a station: (credit allowance, may order from HQ, allocation priority).
+pub fn station_terms(conn: &mut DbConn, station_id: i64) -> QueryResult<(i64, bool, i32)> {
+    locations::table
+        .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
+        .filter(locations::id.eq(station_id))
+        .select((tiers::credit_allowance_minor, tiers::may_order_from_hq, tiers::allocation_priority))
+        .first(conn)
+}
+
+/// Value at cost of what a station holds or has coming: its stock (and its technicians'
+/// custody, below it in the tree), its open allocations and its backorders.
+pub fn outstanding_minor(conn: &mut DbConn, station_id: i64, station_path: &str) -> QueryResult<i64> {
+    use crate::db::schema::parts;
+    let below = crate::network::store::subtree_ids(conn, station_path)?;
+    let stock: Vec<(i64, i64)> = stock_balances::table
+        .inner_join(parts::table.on(parts::id.eq(stock_balances::part_id)))
+        .filter(stock_balances::location_id.eq_any(below))
+        .filter(stock_balances::on_hand.gt(0))
+        .select((stock_balances::on_hand, parts::unit_cost_minor))
+        .load(conn)?;
+    let open_statuses = ["pending_approval", "rejected", "cancelled", "closed"];
+    let coming: Vec<(i64, i64)> = request_allocations::table
+        .inner_join(parts_request_lines::table.on(parts_request_lines::id.eq(request_allocations::line_id)))
+        .inner_join(parts_requests::table.on(parts_requests::id.eq(request_allocations::request_id)))
+        .filter(parts_requests::station_id.eq(station_id))
+        .filter(parts_requests::status.ne_all(open_statuses))
+        .filter(request_allocations::status.eq_any(["reserved", "picked", "shipped"]))
+        .select((request_allocations::qty, parts_request_lines::unit_cost_minor))
+        .load(conn)?;
+    let waiting: Vec<(i64, i64)> = parts_request_lines::table
+        .inner_join(parts_requests::table.on(parts_requests::id.eq(parts_request_lines::request_id)))
+        .filter(parts_requests::station_id.eq(station_id))
+        .filter(parts_requests::status.ne_all(open_statuses))
+        .filter(parts_request_lines::backordered.gt(0))
+        .select((parts_request_lines::backordered, parts_request_lines::unit_cost_minor))
+        .load(conn)?;
+    Ok(stock.iter().chain(&coming).chain(&waiting).map(|(q, c)| q.saturating_mul(*c)).sum())
+}
+
+/// Lines waiting for a part, with what decides their turn:
+/// (line, request, urgency, ticket, station, tier priority).
+pub fn waiting_lines(conn: &mut DbConn, part_id: i64) -> QueryResult<Vec<(LineRow, RequestRow, i32)>> {
+    parts_request_lines::table
+        .inner_join(parts_requests::table.on(parts_requests::id.eq(parts_request_lines::request_id)))
+        .inner_join(locations::table.on(locations::id.eq(parts_requests::station_id)))
+        .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
+        .filter(parts_request_lines::part_id.eq(part_id))
+        .filter(parts_request_lines::backordered.gt(0))
+        .filter(parts_requests::status.eq_any([
+            "allocated",
+            "backordered",
+            "received_damaged",
+            "picked",
+            "shipped",
+        ]))
+        .select((LineRow::as_select(), RequestRow::as_select(), tiers::allocation_priority))
+        .load(conn)
+}
+
+pub struct StoredAnswer {
+    pub request_hash: String,
+    pub status: i32,
+    pub body: String,
+}
+
+pub fn idempotent_answer(conn: &mut DbConn, user_id: i64, key: &str) -> QueryResult<Option<StoredAnswer>> {
+    let row: Option<(String, i32, String)> = idempotency_keys::table
+        .find((user_id, key))
+        .select((idempotency_keys::request_hash, idempotency_keys::status, idempotency_keys::body))
+        .first(conn)
+        .optional()?;
+    Ok(row.map(|(request_hash, status, body)| StoredAnswer { request_hash, status, body }))
+}
+
+pub fn claim_key(
+    conn: &mut DbConn,
+    user_id: i64,
+    key: &str,
+    hash: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::user_id.eq(user_id),
+            idempotency_keys::key.eq(key),
+            idempotency_keys::request_hash.eq(hash),
+            idempotency_keys::status.eq(0),
+            idempotency_keys::body.eq(""),
+            idempotency_keys::created_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn store_answer(conn: &mut DbConn, user_id: i64, key: &str, status: i32, body: &str) -> QueryResult<()> {
+    diesel::update(idempotency_keys::table.find((user_id, key)))
+        .set((idempotency_keys::status.eq(status), idempotency_keys::body.eq(body)))
+        .execute(conn)
+        .map(|_| ())
+}

@@ -1,0 +1,391 @@
+//! Parts requests: routing, allowance, reservation under concurrency, idempotency, backorders,
+//! pick/ship/receive and scoping.
+
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::TestApp;
+
+/// The stations under RC-HZ in the demo, by tier.
+const TIER_A: &str = "ST-HZ-001";
+const TIER_B: &str = "ST-TZ-001";
+const TIER_C: &str = "ST-SX-001";
+const TIER_D: &str = "ST-JH-001";
+
+async fn request(app: &TestApp, station: &str, lines: Value, extra: Value) -> crate::helpers::Resp {
+    let mut body = json!({"station": station, "lines": lines});
+    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    app.post("/api/v1/parts-requests", "admin", body).await
+}
+
+fn allocations(r: &Value) -> Vec<(String, i64, String)> {
+    r["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["allocations"].as_array().unwrap().clone())
+        .map(|a| {
+            (
+                a["source"].as_str().unwrap().to_string(),
+                a["qty"].as_i64().unwrap(),
+                a["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+both!(a_station_request_is_reserved_at_its_own_centre, |app| async {
+    let part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 5).await;
+    let r = app
+        .post(
+            "/api/v1/parts-requests",
+            "station-st-tz-001",
+            json!({"lines": [{"part_code": part, "qty": 2}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["status"], "allocated");
+    assert_eq!(r.json["station"], "ST-TZ-001");
+    assert_eq!(r.json["value"], "20.00");
+    assert_eq!(allocations(&r.json), vec![("RC-HZ".to_string(), 2, "reserved".to_string())]);
+    assert_eq!(app.stock("RC-HZ", &part).await, (5, 2, 3));
+    // the station reads its request; another station gets 404
+    let id = r.json["id"].as_i64().unwrap();
+    app.get(&format!("/api/v1/parts-requests/{id}"), Some("station-st-tz-001")).await.ok();
+    app.get(&format!("/api/v1/parts-requests/{id}"), Some("warehouse-rc-hz")).await.ok();
+    app.get(&format!("/api/v1/parts-requests/{id}"), Some("warehouse-hq")).await.ok();
+});
+
+both!(a_station_cannot_see_or_touch_another_stations_request, |app| async {
+    let part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 5).await;
+    let r = request(&app, TIER_A, json!([{"part_code": part, "qty": 1}]), json!({})).await;
+    let id = r.ok()["id"].as_i64().unwrap();
+    let other = app.get(&format!("/api/v1/parts-requests/{id}"), Some("station-st-tz-001")).await;
+    other.problem(404);
+    assert!(!other.text.contains(TIER_A));
+    app.post(&format!("/api/v1/parts-requests/{id}/cancel"), "station-st-tz-001", json!({}))
+        .await
+        .problem(404);
+    let list = app.get("/api/v1/parts-requests", Some("station-st-tz-001")).await;
+    assert!(list.ok()["items"].as_array().unwrap().iter().all(|r| r["station"] == "ST-TZ-001"));
+    // a station may not request for another station
+    app.post(
+        "/api/v1/parts-requests",
+        "station-st-tz-001",
+        json!({"station": TIER_A, "lines": [{"part_code": part, "qty": 1}]}),
+    )
+    .await
+    .problem(403);
+    // couriers and a centre outside the chain see nothing
+    app.get(&format!("/api/v1/parts-requests/{id}"), Some("courier-1")).await.problem(403);
+});
+
+both!(routing_goes_to_hq_only_when_the_tier_allows, |app| async {
+    let part = app.new_part("10.00").await;
+    app.set_stock("HQ", &part, 10).await;
+    // RC-HZ is empty: tier A is served from HQ
+    let a = request(&app, TIER_A, json!([{"part_code": part, "qty": 3}]), json!({})).await;
+    assert_eq!(a.ok()["status"], "allocated");
+    assert_eq!(allocations(&a.json), vec![("HQ".to_string(), 3, "reserved".to_string())]);
+    // tier C may not order from HQ: with no lateral stock it is backordered
+    let c = request(&app, TIER_C, json!([{"part_code": part, "qty": 2}]), json!({})).await;
+    assert_eq!(c.ok()["status"], "backordered");
+    assert!(allocations(&c.json).is_empty());
+    assert_eq!(c.json["lines"][0]["backordered"], 2);
+    // stock arriving at a configured lateral centre (RC-NB) serves the waiting line from there
+    app.set_stock("RC-NB", &part, 1).await;
+    let c = app.get(&format!("/api/v1/parts-requests/{}", c.json["id"]), Some("admin")).await;
+    assert_eq!(allocations(&c.json), vec![("RC-NB".to_string(), 1, "reserved".to_string())]);
+    assert_eq!(c.json["lines"][0]["backordered"], 1);
+    // and a new tier C request takes lateral stock directly
+    app.set_stock("RC-NB", &part, 3).await;
+    let c2 = request(&app, TIER_C, json!([{"part_code": part, "qty": 3}]), json!({})).await;
+    assert_eq!(allocations(&c2.json), vec![("RC-NB".to_string(), 1, "reserved".to_string())]);
+    assert_eq!(c2.json["lines"][0]["backordered"], 2);
+    // a line is split across sources: own centre first, then HQ (the waiting lines are
+    // cancelled first, or the new RC-HZ stock would serve them)
+    for r in [&c, &c2] {
+        app.post(&format!("/api/v1/parts-requests/{}/cancel", r.json["id"]), "admin", json!({})).await.ok();
+    }
+    app.set_stock("RC-HZ", &part, 2).await;
+    let b = request(&app, TIER_B, json!([{"part_code": part, "qty": 5}]), json!({})).await;
+    assert_eq!(
+        allocations(&b.json),
+        vec![("RC-HZ".to_string(), 2, "reserved".to_string()), ("HQ".to_string(), 3, "reserved".to_string())]
+    );
+    // a requested source outside the allowed ones is refused, and nothing is written
+    let before = app.get("/api/v1/parts-requests?limit=500", Some("admin")).await.ok()["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let bad = request(&app, TIER_C, json!([{"part_code": part, "qty": 1}]), json!({"source": "HQ"})).await;
+    assert_eq!(bad.problem(422)["type"], "/problems/source_not_allowed");
+    let after = app.get("/api/v1/parts-requests?limit=500", Some("admin")).await.ok()["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(before, after);
+    // a requested allowed source is the only one tried
+    let only = request(&app, TIER_A, json!([{"part_code": part, "qty": 1}]), json!({"source": "HQ"})).await;
+    assert_eq!(allocations(&only.json), vec![("HQ".to_string(), 1, "reserved".to_string())]);
+});
+
+both!(a_request_over_the_allowance_waits_for_approval_with_the_exact_excess, |app| async {
+    // tier D: 10 000.00 allowance; the demo station holds nothing yet
+    let part = app.new_part("3000.00").await;
+    app.set_stock("RC-HZ", &part, 10).await;
+    let fits = request(&app, TIER_D, json!([{"part_code": part, "qty": 3}]), json!({})).await;
+    assert_eq!(fits.ok()["status"], "allocated");
+    // 9 000.00 outstanding + 6 000.00 requested = 15 000.00: 5 000.00 over
+    let over = request(&app, TIER_D, json!([{"part_code": part, "qty": 2}]), json!({})).await;
+    assert_eq!(over.ok()["status"], "pending_approval");
+    assert_eq!(over.json["exceeds_by"], "5000.00");
+    assert!(allocations(&over.json).is_empty());
+    assert_eq!(app.stock("RC-HZ", &part).await, (10, 3, 7));
+    let id = over.json["id"].as_i64().unwrap();
+    // the station cannot approve its own request; another centre cannot see it
+    app.post(&format!("/api/v1/parts-requests/{id}/approve"), "station-st-tz-001", json!({}))
+        .await
+        .problem(403);
+    let ok = app
+        .post(&format!("/api/v1/parts-requests/{id}/approve"), "warehouse-rc-hz", json!({"note": "campaign"}))
+        .await;
+    assert_eq!(ok.ok()["status"], "allocated");
+    assert_eq!(ok.json["decided_by"], "warehouse-rc-hz");
+    assert_eq!(allocations(&ok.json), vec![("RC-HZ".to_string(), 2, "reserved".to_string())]);
+    // approving twice is a state conflict
+    app.post(&format!("/api/v1/parts-requests/{id}/approve"), "admin", json!({})).await.problem(409);
+    // a rejected request reserves nothing
+    let over2 = request(&app, TIER_D, json!([{"part_code": part, "qty": 1}]), json!({})).await;
+    let id2 = over2.json["id"].as_i64().unwrap();
+    let rej = app.post(&format!("/api/v1/parts-requests/{id2}/reject"), "admin", json!({})).await;
+    assert_eq!(rej.ok()["status"], "rejected");
+    assert_eq!(app.stock("RC-HZ", &part).await, (10, 5, 5));
+});
+
+both!(backorders_are_filled_urgent_ticket_first_then_tier_then_age, |app| async {
+    let part = app.new_part("10.00").await;
+    // three stations wait, oldest first: tier C normal, tier A normal, tier D urgent for a ticket
+    let c = request(&app, TIER_C, json!([{"part_code": part, "qty": 1}]), json!({})).await;
+    let a = request(&app, TIER_A, json!([{"part_code": part, "qty": 1}]), json!({})).await;
+    let d = request(
+        &app,
+        TIER_D,
+        json!([{"part_code": part, "qty": 1}]),
+        json!({"urgency": "urgent", "ticket_id": 7}),
+    )
+    .await;
+    for r in [&c, &a, &d] {
+        assert_eq!(r.ok()["status"], "backordered");
+    }
+    let r = app
+        .post(
+            "/api/v1/receipts",
+            "warehouse-rc-hz",
+            json!({"location": "RC-HZ", "reference": "PO-1", "lines": [{"part_code": part, "qty": 2}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let filled: Vec<i64> = r.json["backorders_filled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["request_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(filled, vec![d.json["id"].as_i64().unwrap(), a.json["id"].as_i64().unwrap()]);
+    let get = |r: &crate::helpers::Resp| format!("/api/v1/parts-requests/{}", r.json["id"]);
+    assert_eq!(app.get(&get(&d), Some("admin")).await.json["status"], "allocated");
+    assert_eq!(app.get(&get(&a), Some("admin")).await.json["status"], "allocated");
+    assert_eq!(app.get(&get(&c), Some("admin")).await.json["status"], "backordered");
+    assert_eq!(app.stock("RC-HZ", &part).await, (2, 2, 0));
+});
+
+both!(pick_ship_receive_moves_stock_through_transit, |app| async {
+    let part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 4).await;
+    let r = app
+        .post(
+            "/api/v1/parts-requests",
+            "station-st-tz-001",
+            json!({"lines": [{"part_code": part, "qty": 3}]}),
+        )
+        .await;
+    let id = r.ok()["id"].as_i64().unwrap();
+    let path = |a: &str| format!("/api/v1/parts-requests/{id}/{a}");
+    // the station cannot pick; receiving before shipping is a conflict
+    app.post(&path("pick"), "station-st-tz-001", json!({})).await.problem(403);
+    app.post(&path("receive"), "station-st-tz-001", json!({})).await.problem(409);
+    assert_eq!(app.post(&path("pick"), "warehouse-rc-hz", json!({})).await.ok()["status"], "picked");
+    app.post(&path("pick"), "warehouse-rc-hz", json!({})).await.problem(409);
+    assert_eq!(app.post(&path("ship"), "warehouse-rc-hz", json!({})).await.ok()["status"], "shipped");
+    assert_eq!(app.stock("RC-HZ", &part).await, (1, 0, 1));
+    app.post(&path("cancel"), "station-st-tz-001", json!({})).await.problem(409);
+    // 2 good, 1 damaged: the damaged unit is quarantined and replaced from RC-HZ's last unit
+    let rec = app
+        .post(
+            &path("receive"),
+            "station-st-tz-001",
+            json!({"lines": [{"line_no": 1, "received_qty": 2, "damaged_qty": 1}]}),
+        )
+        .await;
+    assert_eq!(rec.ok()["request"]["status"], "received_damaged");
+    assert_eq!(rec.json["damaged"][0]["damaged_qty"], 1);
+    assert_eq!(rec.json["damaged"][0]["replacement"][0]["source"], "RC-HZ");
+    assert_eq!(app.stock("ST-TZ-001", &part).await, (2, 0, 2));
+    assert_eq!(app.stock("RC-HZ", &part).await, (1, 1, 0));
+    let q = app
+        .get(&format!("/api/v1/movements?part_code={part}&reason=damaged_in_transit"), Some("admin"))
+        .await;
+    assert_eq!(q.ok()["items"][0]["to"], "QUARANTINE");
+    // the replacement goes the same way, then the request closes
+    app.post(&path("ship"), "warehouse-rc-hz", json!({})).await.ok();
+    let done = app.post(&path("receive"), "station-st-tz-001", json!({})).await;
+    assert_eq!(done.ok()["request"]["status"], "received");
+    assert_eq!(app.post(&path("close"), "station-st-tz-001", json!({})).await.ok()["status"], "closed");
+    assert_eq!(app.stock("ST-TZ-001", &part).await, (3, 0, 3));
+    // a receipt whose numbers do not add up is refused
+    let bad = app
+        .post(&path("receive"), "station-st-tz-001", json!({"lines": [{"line_no": 1, "received_qty": 5}]}))
+        .await;
+    assert_eq!(bad.status, 409, "{}", bad.text);
+});
+
+both!(cancel_releases_every_reservation, |app| async {
+    let part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 2).await;
+    app.set_stock("HQ", &part, 2).await;
+    let r = request(&app, TIER_A, json!([{"part_code": part, "qty": 4}]), json!({})).await;
+    let id = r.ok()["id"].as_i64().unwrap();
+    app.post(&format!("/api/v1/parts-requests/{id}/pick"), "warehouse-rc-hz", json!({})).await.ok();
+    let c = app.post(&format!("/api/v1/parts-requests/{id}/cancel"), "admin", json!({})).await;
+    assert_eq!(c.ok()["status"], "cancelled");
+    assert_eq!(app.stock("RC-HZ", &part).await, (2, 0, 2));
+    assert_eq!(app.stock("HQ", &part).await, (2, 0, 2));
+    app.post(&format!("/api/v1/parts-requests/{id}/cancel"), "admin", json!({})).await.problem(409);
+});
+
+both!(a_wrong_code_is_refused_with_suggestions_and_nothing_is_written, |app| async {
+    let part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 2).await;
+    let typo: String = part.chars().enumerate().filter(|(i, _)| *i != 8).map(|(_, c)| c).collect();
+    let r = app
+        .post(
+            "/api/v1/parts-requests",
+            "station-st-tz-001",
+            json!({"lines": [{"part_code": typo, "qty": 1}]}),
+        )
+        .await;
+    let p = r.problem(422);
+    assert_eq!(p["suggestions"][0], part.as_str(), "{}", r.text);
+    assert_eq!(app.stock("RC-HZ", &part).await, (2, 0, 2));
+    let bad = app
+        .post(
+            "/api/v1/parts-requests",
+            "station-st-tz-001",
+            json!({"lines": [{"part_code": part, "qty": 0}]}),
+        )
+        .await;
+    assert_eq!(bad.problem(422)["errors"][0]["field"], "lines[0].qty");
+    app.post("/api/v1/parts-requests", "station-st-tz-001", json!({"lines": []})).await.problem(422);
+});
+
+both!(a_superseded_part_is_served_by_its_successor, |app| async {
+    let new = app.new_part("12.00").await;
+    let old = app
+        .post(
+            "/api/v1/parts",
+            "admin",
+            json!({"line": "RF", "family": "TST", "name": "Old part", "unit_of_measure": "pcs", "unit_cost": "11.00",
+                   "sale_price": "11.00", "serialized": false, "core_returnable": false, "weight_grams": 250,
+                   "lifecycle": "phase_out", "superseded_by": new, "interchangeability": "one_way"}),
+        )
+        .await;
+    let old = old.ok()["code"].as_str().unwrap().to_string();
+    app.set_stock("RC-HZ", &new, 3).await;
+    let r = app
+        .post("/api/v1/parts-requests", "station-st-tz-001", json!({"lines": [{"part_code": old, "qty": 1}]}))
+        .await;
+    let line = &r.ok()["lines"][0];
+    assert_eq!(line["requested_code"], old.as_str());
+    assert_eq!(line["part_code"], new.as_str());
+    assert_eq!(line["substituted"], true);
+    assert_eq!(app.stock("RC-HZ", &new).await, (3, 1, 2));
+});
+
+both!(one_idempotency_key_creates_one_request_under_20_concurrent_retries, |app| async {
+    let part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 50).await;
+    let token = app.token("station-st-tz-001").await;
+    let body = json!({"lines": [{"part_code": part, "qty": 1}]});
+    let sends = (0..20).map(|_| {
+        app.client
+            .post(format!("{}/api/v1/parts-requests", app.base))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", "order-7f3a")
+            .json(&body)
+            .send()
+    });
+    let answers = futures_util::future::join_all(sends).await;
+    let mut ids = Vec::new();
+    for a in answers {
+        let r = crate::helpers::into_resp(a.unwrap()).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        ids.push(r.json["id"].as_i64().unwrap());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "one request for one key: {ids:?}");
+    assert_eq!(app.stock("RC-HZ", &part).await, (50, 1, 49));
+    // the same key with another body is refused
+    let other = app
+        .client
+        .post(format!("{}/api/v1/parts-requests", app.base))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "order-7f3a")
+        .json(&json!({"lines": [{"part_code": part, "qty": 2}]}))
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::into_resp(other).await.problem(422);
+});
+
+both!(sixty_four_concurrent_requests_for_ten_units_promise_exactly_ten, |app| async {
+    let part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 10).await;
+    let token = app.token("admin").await;
+    let stations = [
+        "ST-TZ-001",
+        "ST-HZ-001",
+        "ST-SX-001",
+        "ST-JH-001",
+        "ST-WZ-001",
+        "ST-HU-001",
+        "ST-JX-001",
+        "ST-LS-001",
+        "ST-QZ-001",
+        "ST-ZS-001",
+    ];
+    let sends = (0..64).map(|i| {
+        app.client
+            .post(format!("{}/api/v1/parts-requests", app.base))
+            .bearer_auth(&token)
+            .json(&json!({"station": stations[i % stations.len()], "lines": [{"part_code": part, "qty": 1}]}))
+            .send()
+    });
+    let mut from_hz = 0;
+    let mut elsewhere_or_waiting = 0;
+    for a in futures_util::future::join_all(sends).await {
+        let r = crate::helpers::into_resp(a.unwrap()).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let alloc = allocations(&r.json);
+        if alloc.iter().any(|(s, _, _)| s == "RC-HZ") {
+            from_hz += 1;
+        } else {
+            elsewhere_or_waiting += 1;
+        }
+    }
+    assert_eq!(from_hz, 10);
+    assert_eq!(elsewhere_or_waiting, 54);
+    assert_eq!(app.stock("RC-HZ", &part).await, (10, 10, 0));
+});
