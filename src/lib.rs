@@ -14,5 +14,6 @@ pub mod network;
 pub mod openapi;
 pub mod ops;
 pub mod requests;
+pub mod shipping;
 pub mod startup;
 pub mod telemetry;

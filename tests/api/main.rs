@@ -11,3 +11,4 @@ mod ledger_props;
 mod processes;
 mod requests;
 mod schema;
+mod shipping;
