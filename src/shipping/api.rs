@@ -37,7 +37,7 @@ pub struct EventOut {
 #[schema(example = json!({"id": 7, "request_id": 42, "origin": "RC-HZ", "destination": "ST-TZ-001",
     "urgency": "normal", "weight_grams": 2400, "deliver_by": "2026-11-25T08:00:00Z", "status": "assigned",
     "courier": "courier-1", "tender_id": 3, "price": "35.00", "picked_up_at": null, "delivered_at": null,
-    "received_at": null, "on_time": null, "damaged_units": 0, "lines": [{"part_code": "RF-CMP-00417I", "qty": 2}], "events": []}))]
+    "received_at": null, "on_time": null, "damaged_units": 0, "lines": [{"part_code": "AC-CAP-00122U", "qty": 2}], "events": []}))]
 pub struct ShipmentOut {
     pub id: i64,
     pub request_id: Option<i64>,
@@ -111,6 +111,7 @@ pub struct ShipmentQuery {
     pub request_id: Option<i64>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
@@ -313,6 +314,7 @@ pub struct TenderQuery {
     pub status: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
@@ -638,6 +640,7 @@ pub struct ClaimOut {
 pub struct ClaimQuery {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
