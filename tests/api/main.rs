@@ -5,6 +5,7 @@ mod helpers;
 mod pg;
 
 mod catalogue;
+mod crash;
 mod errors;
 mod foundation;
 mod ledger_props;
