@@ -78,7 +78,12 @@ pub fn allocate_line(
         if need == 0 {
             break;
         }
-        let took = ledger::reserve_up_to(conn, line.part_id, source, need)?;
+        // the common case in one statement: the whole need is there
+        let took = if ledger::reserve(conn, line.part_id, source, need)? {
+            need
+        } else {
+            ledger::reserve_up_to(conn, line.part_id, source, need)?
+        };
         if took > 0 {
             store::insert_allocation(
                 conn,
@@ -178,13 +183,38 @@ pub fn create(
             updated_at: at.naive_utc(),
         },
     )?;
+    let mut inserted = Vec::with_capacity(resolved.len());
     for (n, (l, part)) in resolved.iter().enumerate() {
-        store::insert_line(conn, id, n as i32 + 1, l.part_code.trim(), part.id, l.qty, part.unit_cost_minor)?;
+        let line_no = n as i32 + 1;
+        let line_id =
+            store::insert_line(conn, id, line_no, l.part_code.trim(), part.id, l.qty, part.unit_cost_minor)?;
+        inserted.push(LineRow {
+            id: line_id,
+            request_id: id,
+            line_no,
+            requested_code: l.part_code.trim().to_string(),
+            part_id: part.id,
+            qty: l.qty,
+            unit_cost_minor: part.unit_cost_minor,
+            backordered: 0,
+        });
     }
     if exceeds.is_none() {
-        let req = store::request(conn, id)?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("request vanished")))?;
-        allocate_request(conn, &req, st, at)?;
+        // lines in part order, so that concurrent requests take row locks in one order
+        inserted.sort_by_key(|l| (l.part_id, l.id));
+        let sources = st.sources(source_id)?;
+        let mut backlog = 0;
+        for line in &inserted {
+            let left = allocate_line(conn, line, line.qty, &sources, at)?;
+            if left > 0 {
+                store::set_backordered(conn, line.id, left)?;
+                backlog += left;
+            }
+        }
+        // inserted as `allocated`; only a backlog changes that
+        if backlog > 0 {
+            store::set_status(conn, id, Status::Backordered.as_str(), at.naive_utc())?;
+        }
     }
     Ok(id)
 }
