@@ -73,7 +73,28 @@ pub fn allocate_line(
     sources: &[i64],
     at: DateTime<Utc>,
 ) -> Result<i64, AppError> {
+    route_line(conn, line, need, sources, at).map(|r| r.left)
+}
+
+/// What routing a line found.
+pub struct Routed {
+    /// units still waiting for stock
+    pub left: i64,
+    /// units reserved at the first source tried
+    pub first_filled: i64,
+}
+
+/// Reserves what the sources hold for a line, in order; says what is left and what the first
+/// source gave.
+pub fn route_line(
+    conn: &mut DbConn,
+    line: &LineRow,
+    need: i64,
+    sources: &[i64],
+    at: DateTime<Utc>,
+) -> Result<Routed, AppError> {
     let mut need = need;
+    let mut first_filled = None;
     for &source in sources {
         if need == 0 {
             break;
@@ -95,8 +116,9 @@ pub fn allocate_line(
             )?;
             need -= took;
         }
+        first_filled.get_or_insert(took);
     }
-    Ok(need)
+    Ok(Routed { left: need, first_filled: first_filled.unwrap_or(0) })
 }
 
 /// Allocates every line of a request (lines in part order, so that concurrent requests take
@@ -111,8 +133,9 @@ fn allocate_request(
     let mut lines = store::lines(conn, &[req.id])?;
     lines.sort_by_key(|l| (l.part_id, l.id));
     for line in &lines {
-        let left = allocate_line(conn, line, line.qty, &sources, at)?;
-        store::set_backordered(conn, line.id, left)?;
+        let routed = route_line(conn, line, line.qty, &sources, at)?;
+        let first = sources.first().copied().unwrap_or_default();
+        store::set_routed(conn, line.id, first, routed.first_filled, routed.left, at.naive_utc())?;
     }
     refresh_status(conn, req.id, false, at)?;
     Ok(())
@@ -205,11 +228,10 @@ pub fn create(
         let sources = st.sources(source_id)?;
         let mut backlog = 0;
         for line in &inserted {
-            let left = allocate_line(conn, line, line.qty, &sources, at)?;
-            if left > 0 {
-                store::set_backordered(conn, line.id, left)?;
-                backlog += left;
-            }
+            let routed = route_line(conn, line, line.qty, &sources, at)?;
+            let first = sources.first().copied().unwrap_or_default();
+            store::set_routed(conn, line.id, first, routed.first_filled, routed.left, at.naive_utc())?;
+            backlog += routed.left;
         }
         // inserted as `allocated`; only a backlog changes that
         if backlog > 0 {

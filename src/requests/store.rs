@@ -96,6 +96,27 @@ pub fn insert_line(
         .get_result(conn)
 }
 
+/// Records a line's routing: what it found at its first-choice source and what is left over.
+pub fn set_routed(
+    conn: &mut DbConn,
+    line_id: i64,
+    source_id: i64,
+    filled: i64,
+    backordered: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(parts_request_lines::table.find(line_id))
+        .set((
+            parts_request_lines::backordered.eq(backordered),
+            parts_request_lines::first_source_id.eq(source_id),
+            parts_request_lines::first_filled.eq(filled),
+            parts_request_lines::first_stockout.eq(filled == 0),
+            parts_request_lines::routed_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn set_backordered(conn: &mut DbConn, line_id: i64, backordered: i64) -> QueryResult<()> {
     diesel::update(parts_request_lines::table.find(line_id))
         .set(parts_request_lines::backordered.eq(backordered))
