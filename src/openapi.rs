@@ -25,6 +25,7 @@ use crate::error::{FieldError, Problem};
         (name = "stock", description = "The stock ledger: receipts, counts, balances, movements, audit"),
         (name = "requests", description = "Parts requests: routing, allowance, reservation, pick/ship/receive"),
         (name = "shipping", description = "Shipments, courier tenders and bids, tracking, carrier claims"),
+        (name = "reports", description = "The network's KPIs and service reports"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]

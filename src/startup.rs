@@ -77,6 +77,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::ledger::routes(cfg);
     crate::requests::routes(cfg);
     crate::shipping::routes(cfg);
+    crate::reports::routes(cfg);
 }
 
 /// A bound, not yet running server.

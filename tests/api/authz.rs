@@ -74,6 +74,7 @@ GET /api/v1/claims AWSFC
 GET /api/v1/couriers AWFC
 GET /api/v1/tender-weights AWFC
 PUT /api/v1/tender-weights A
+GET /api/v1/reports/kpis AWSTGF
 ";
 
 /// Reads or writes of another station's objects that a scoped caller must not reach (404):

@@ -9,6 +9,7 @@ mod catalogue;
 mod crash;
 mod errors;
 mod foundation;
+mod kpis;
 mod ledger_props;
 mod processes;
 mod requests;

@@ -1,0 +1,287 @@
+//! `GET /api/v1/reports/kpis`: the figures the parts-management case judged its reform by —
+//! fill rate, stock-out rate, on-time delivery, stock value and turnover (repair cycle time
+//! joins them with the tickets) — each with its numerator and denominator.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, web};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::rules::{self, Level, Ratio};
+use super::store;
+use crate::auth::{Caller, Role, Scope};
+use crate::db::DbConn;
+use crate::error::{AppError, FieldError};
+use crate::http::docs::{E400, E401, E403, E404, E422};
+use crate::money::Money;
+use crate::network::store as network;
+use crate::startup::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct KpiQuery {
+    /// first day (default: 30 days before `to`)
+    pub from: Option<NaiveDate>,
+    /// last day, inclusive (default: today)
+    pub to: Option<NaiveDate>,
+    /// how to group the figures (default `network`; for a station its own, for a centre's
+    /// staff their centre)
+    pub level: Option<Level>,
+    /// only the group of this location code (a centre or a station) or tier letter
+    #[param(min_length = 1, max_length = 32)]
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FillRate {
+    /// requested units allocated from the first-choice source at request time
+    pub units: Ratio,
+    /// lines fully allocated from the first-choice source at request time
+    pub lines: Ratio,
+    /// requested units that reached the station on a shipment delivered within the lane's
+    /// lead time (`deliver_by`)
+    pub units_within_lead_time: Ratio,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Named {
+    pub name: String,
+    pub on_time: Ratio,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OnTime {
+    /// shipments delivered by their `deliver_by`, of those delivered in the period
+    pub overall: Ratio,
+    pub by_courier: Vec<Named>,
+    pub by_lane: Vec<Named>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EchelonStock {
+    /// central_warehouse, regional_centre or station
+    pub echelon: String,
+    pub value_at_start: Money,
+    pub value_at_end: Money,
+    pub average_value: Money,
+    /// what left the echelon towards customers at cost: shipments out of the warehouse and
+    /// centres, loans and consumption out of stations
+    pub outflow: Money,
+    /// outflow / average value over the period
+    pub turnover: Option<f64>,
+}
+
+/// The figures of one group.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KpiGroup {
+    /// `network`, a centre or station code, or a tier letter
+    pub key: String,
+    pub fill_rate: FillRate,
+    /// (part, first-choice source, day) triples with demand where the source had nothing
+    /// available, of all triples with demand
+    pub stock_out_rate: Ratio,
+    pub on_time_delivery: OnTime,
+    pub stock: Vec<EchelonStock>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"from": "2026-10-24", "to": "2026-11-23", "level": "network", "groups": []}))]
+pub struct KpiReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub level: Level,
+    pub groups: Vec<KpiGroup>,
+}
+
+/// The bounds of a report: [from 00:00, to + 1 day 00:00).
+pub fn period(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<(NaiveDate, NaiveDate), AppError> {
+    let to = to.unwrap_or(today);
+    let from = from.unwrap_or(to - Duration::days(29));
+    if from > to {
+        return Err(AppError::invalid_fields(vec![FieldError::new("from", "must not be after `to`")]));
+    }
+    if (to - from).num_days() > 3660 {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "from",
+            "a report covers at most ten years",
+        )]));
+    }
+    Ok((from, to))
+}
+
+fn bounds(from: NaiveDate, to: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
+    (
+        from.and_hms_opt(0, 0, 0).unwrap_or_default(),
+        (to + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default(),
+    )
+}
+
+/// Computes every group of a level.
+pub fn compute(
+    conn: &mut DbConn,
+    level: Level,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<KpiGroup>, AppError> {
+    let (start, end) = bounds(from, to);
+    let fill = store::fill(conn, level, start, end)?;
+    let in_time = store::filled_in_time(conn, level, start, end)?;
+    let stockouts = store::stockouts(conn, level, start, end)?;
+    let (on_time, couriers, lanes) = store::on_time(conn, level, start, end)?;
+    let value_start = store::stock_value_at(conn, level, start)?;
+    let value_end = store::stock_value_at(conn, level, end)?;
+    let outflow = store::outflow(conn, level, start, end)?;
+    let mut keys: Vec<String> = fill.keys().chain(on_time.keys()).cloned().collect();
+    keys.extend(value_end.keys().chain(value_start.keys()).map(|(k, _)| k.clone()));
+    keys.sort();
+    keys.dedup();
+    let names = key_names(conn, level, &keys)?;
+    let mut groups = Vec::new();
+    for key in keys {
+        let (units, lines) = fill.get(&key).copied().unwrap_or_default();
+        let mut stock = Vec::new();
+        for echelon in ["central_warehouse", "regional_centre", "station"] {
+            let k = (key.clone(), echelon.to_string());
+            let (a, b) = (value_start.get(&k).copied(), value_end.get(&k).copied());
+            if a.is_none() && b.is_none() {
+                continue;
+            }
+            let (a, b) = (a.unwrap_or(0), b.unwrap_or(0));
+            let average = (a + b) / 2;
+            let out = outflow.get(&k).copied().unwrap_or(0);
+            stock.push(EchelonStock {
+                echelon: echelon.to_string(),
+                value_at_start: Money(a),
+                value_at_end: Money(b),
+                average_value: Money(average),
+                outflow: Money(out),
+                turnover: rules::turnover(out, average),
+            });
+        }
+        let pick = |v: &[(String, String, Ratio)]| -> Vec<Named> {
+            v.iter()
+                .filter(|(g, _, _)| *g == key)
+                .map(|(_, n, r)| Named { name: n.clone(), on_time: *r })
+                .collect()
+        };
+        groups.push(KpiGroup {
+            key: names.get(&key).cloned().unwrap_or_else(|| key.clone()),
+            fill_rate: FillRate {
+                units,
+                lines,
+                units_within_lead_time: Ratio::new(
+                    in_time.get(&key).copied().unwrap_or(0),
+                    units.denominator,
+                ),
+            },
+            stock_out_rate: stockouts.get(&key).copied().unwrap_or_default(),
+            on_time_delivery: OnTime {
+                overall: on_time.get(&key).copied().unwrap_or_default(),
+                by_courier: pick(&couriers),
+                by_lane: pick(&lanes),
+            },
+            stock,
+        });
+    }
+    Ok(groups)
+}
+
+/// Location ids of centre and station groups as codes.
+fn key_names(conn: &mut DbConn, level: Level, keys: &[String]) -> Result<BTreeMap<String, String>, AppError> {
+    if !matches!(level, Level::Centre | Level::Station) {
+        return Ok(BTreeMap::new());
+    }
+    let ids: Vec<i64> = keys.iter().filter_map(|k| k.parse().ok()).collect();
+    Ok(network::codes_of(conn, &ids)?.into_iter().map(|(id, code)| (id.to_string(), code)).collect())
+}
+
+/// Which groups a caller may see: all for admin, finance and agents; a warehouse user its own
+/// centre and its stations; a station (or its technician) itself.
+fn allowed(conn: &mut DbConn, caller: &Caller, level: Level) -> Result<Option<Vec<String>>, AppError> {
+    match Scope::of(conn, caller)? {
+        Scope::All => Ok(None),
+        Scope::Under { path } => {
+            let own = network::by_code(conn, caller.location.as_deref().unwrap_or_default())?
+                .ok_or_else(|| AppError::forbidden("this user belongs to no location"))?;
+            match (level, own.kind.as_str()) {
+                (Level::Station, _) => {
+                    let below = network::subtree_ids(conn, &path)?;
+                    let codes = network::codes_of(conn, &below)?;
+                    Ok(Some(codes.into_values().collect()))
+                }
+                (Level::Centre, "regional_centre") => Ok(Some(vec![own.code])),
+                _ => Err(AppError::forbidden(
+                    "your KPIs are those of your own location: use level=station (or centre for a centre)",
+                )),
+            }
+        }
+    }
+}
+
+/// The network's KPIs
+///
+/// Fill rate, stock-out rate, on-time delivery, stock value and turnover per echelon, for a
+/// period, grouped by network, centre, station or tier; every figure carries its numerator
+/// and denominator. A station sees its own figures only; admins and finance see all.
+#[utoipa::path(
+    tag = "reports",
+    params(KpiQuery),
+    responses((status = 200, body = KpiReport), E400, E401, E403, E404, E422),
+    security(("bearer" = []))
+)]
+#[get("/reports/kpis")]
+pub async fn kpis(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<KpiQuery>,
+) -> Result<web::Json<KpiReport>, AppError> {
+    caller.require(&[
+        Role::Admin,
+        Role::Finance,
+        Role::Agent,
+        Role::Warehouse,
+        Role::Station,
+        Role::Technician,
+    ])?;
+    let q = query.into_inner();
+    let (from, to) = period(q.from, q.to, state.clock.now().date_naive())?;
+    let report = state
+        .db
+        .read(move |conn| {
+            // a scoped caller's default is its own level: a station its own figures
+            let level = match (q.level, caller.role) {
+                (Some(l), _) => l,
+                (None, Role::Station | Role::Technician) => Level::Station,
+                (None, Role::Warehouse) => {
+                    let own = network::by_code(conn, caller.location.as_deref().unwrap_or_default())?;
+                    if own.is_some_and(|l| l.kind == "regional_centre") {
+                        Level::Centre
+                    } else {
+                        Level::Network
+                    }
+                }
+                (None, _) => Level::Network,
+            };
+            let visible = allowed(conn, &caller, level)?;
+            let mut groups = compute(conn, level, from, to)?;
+            if let Some(v) = visible {
+                groups.retain(|g| v.contains(&g.key));
+            }
+            if let Some(loc) = &q.location {
+                groups.retain(|g| &g.key == loc);
+                if groups.is_empty() && level != Level::Tier && network::by_code(conn, loc)?.is_none() {
+                    return Err(AppError::not_found(format!("location {loc} not found")));
+                }
+            }
+            Ok(KpiReport { from, to, level, groups })
+        })
+        .await?;
+    Ok(web::Json(report))
+}

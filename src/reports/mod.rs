@@ -1,0 +1,11 @@
+//! Reports: the network's KPIs (spec section 1's figures, issue 13).
+
+pub mod kpis;
+pub mod rules;
+pub mod store;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(kpis::kpis);
+}

@@ -1,0 +1,232 @@
+//! KPI queries: aggregates in SQL, grouped by the level's key (the network, a regional centre,
+//! a station, a tier), so that a year of history is summed by the database, not in Rust.
+//! Timestamps are bound as parameters; raw SQL is written once with `$n` placeholders.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use super::rules::{Level, Ratio};
+use crate::db::{dialect_sql, DbConn};
+
+/// The group key of a location row aliased `l` (a station, or any stocking location).
+fn group_key(level: Level, alias: &str) -> String {
+    match level {
+        Level::Network => "'network'".to_string(),
+        Level::Station => format!("CAST({alias}.id AS TEXT)"),
+        // a station counts for its centre, a centre for itself
+        Level::Centre => format!(
+            "CAST(CASE WHEN {alias}.kind = 'station' THEN {alias}.parent_id ELSE {alias}.id END AS TEXT)"
+        ),
+        Level::Tier => format!("COALESCE({alias}.tier, '-')"),
+    }
+}
+
+#[derive(QueryableByName)]
+struct Row2 {
+    #[diesel(sql_type = Text)]
+    gk: String,
+    #[diesel(sql_type = BigInt)]
+    a: i64,
+    #[diesel(sql_type = BigInt)]
+    b: i64,
+}
+
+#[derive(QueryableByName)]
+struct Row4 {
+    #[diesel(sql_type = Text)]
+    gk: String,
+    #[diesel(sql_type = BigInt)]
+    a: i64,
+    #[diesel(sql_type = BigInt)]
+    b: i64,
+    #[diesel(sql_type = BigInt)]
+    c: i64,
+    #[diesel(sql_type = BigInt)]
+    d: i64,
+}
+
+#[derive(QueryableByName)]
+struct Named {
+    #[diesel(sql_type = Text)]
+    gk: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = BigInt)]
+    a: i64,
+    #[diesel(sql_type = BigInt)]
+    b: i64,
+}
+
+fn run<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
+    conn: &mut DbConn,
+    sql: &str,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<Vec<T>> {
+    let text = dialect_sql(conn, sql);
+    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<Timestamp, _>(from)
+        .bind::<Timestamp, _>(to)
+        .load::<T>(c))
+}
+
+fn grouped(level: Level) -> &'static str {
+    if level == Level::Network {
+        ""
+    } else {
+        " GROUP BY gk"
+    }
+}
+
+/// Request fill, per group: units (first-choice filled / requested) and lines (fully filled from
+/// the first choice / lines), for lines routed in [from, to).
+pub fn fill(
+    conn: &mut DbConn,
+    level: Level,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<BTreeMap<String, (Ratio, Ratio)>> {
+    let sql = format!(
+        "SELECT {gk} AS gk, CAST(COALESCE(SUM(ln.first_filled), 0) AS BIGINT) AS a, \
+           CAST(COALESCE(SUM(ln.qty), 0) AS BIGINT) AS b, \
+           CAST(COALESCE(SUM(CASE WHEN ln.first_filled >= ln.qty THEN 1 ELSE 0 END), 0) AS BIGINT) AS c, \
+           CAST(COUNT(*) AS BIGINT) AS d \
+         FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
+           JOIN locations l ON l.id = r.station_id \
+         WHERE ln.routed_at >= $1 AND ln.routed_at < $2{g}",
+        gk = group_key(level, "l"),
+        g = grouped(level)
+    );
+    Ok(run::<Row4>(conn, &sql, from, to)?
+        .into_iter()
+        .filter(|r| r.d > 0)
+        .map(|r| (r.gk, (Ratio::new(r.a, r.b), Ratio::new(r.c, r.d))))
+        .collect())
+}
+
+/// Units of lines routed in [from, to) that reached the station on a shipment delivered by its
+/// `deliver_by` (the lane's lead time), per group: (such units, requested units).
+pub fn filled_in_time(
+    conn: &mut DbConn,
+    level: Level,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<BTreeMap<String, i64>> {
+    let sql = format!(
+        "SELECT {gk} AS gk, CAST(COALESCE(SUM(a.qty), 0) AS BIGINT) AS a, CAST(0 AS BIGINT) AS b \
+         FROM request_allocations a JOIN parts_request_lines ln ON ln.id = a.line_id \
+           JOIN parts_requests r ON r.id = a.request_id JOIN locations l ON l.id = r.station_id \
+           JOIN shipment_lines sl ON sl.allocation_id = a.id JOIN shipments s ON s.id = sl.shipment_id \
+         WHERE ln.routed_at >= $1 AND ln.routed_at < $2 AND a.status = 'received' \
+           AND s.delivered_at IS NOT NULL AND s.delivered_at <= s.deliver_by{g}",
+        gk = group_key(level, "l"),
+        g = grouped(level)
+    );
+    Ok(run::<Row2>(conn, &sql, from, to)?.into_iter().map(|r| (r.gk, r.a)).collect())
+}
+
+/// Stock-out: of the (part, first-choice source, day) triples that saw demand in [from, to),
+/// those where the source had nothing available; per group of the requesting station.
+pub fn stockouts(
+    conn: &mut DbConn,
+    level: Level,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<BTreeMap<String, Ratio>> {
+    let sql = format!(
+        "SELECT gk, CAST(COALESCE(SUM(so), 0) AS BIGINT) AS a, CAST(COUNT(*) AS BIGINT) AS b FROM ( \
+           SELECT {gk} AS gk, ln.part_id, ln.first_source_id, date(ln.routed_at) AS d, \
+             MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS so \
+           FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
+             JOIN locations l ON l.id = r.station_id \
+           WHERE ln.routed_at >= $1 AND ln.routed_at < $2 \
+           GROUP BY 1, 2, 3, 4) t GROUP BY gk",
+        gk = group_key(level, "l"),
+    );
+    Ok(run::<Row2>(conn, &sql, from, to)?.into_iter().map(|r| (r.gk, Ratio::new(r.a, r.b))).collect())
+}
+
+/// On-time delivery of shipments delivered in [from, to), per group of the destination:
+/// overall, per courier and per lane (origin -> destination).
+pub fn on_time(
+    conn: &mut DbConn,
+    level: Level,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<(BTreeMap<String, Ratio>, Vec<(String, String, Ratio)>, Vec<(String, String, Ratio)>)> {
+    let base = "FROM shipments s JOIN locations l ON l.id = s.destination_id \
+                JOIN locations o ON o.id = s.origin_id LEFT JOIN users u ON u.id = s.courier_id \
+                WHERE s.delivered_at >= $1 AND s.delivered_at < $2";
+    let counts = "CAST(SUM(CASE WHEN s.delivered_at <= s.deliver_by THEN 1 ELSE 0 END) AS BIGINT) AS a, \
+                  CAST(COUNT(*) AS BIGINT) AS b";
+    let gk = group_key(level, "l");
+    let overall =
+        run::<Row2>(conn, &format!("SELECT {gk} AS gk, {counts} {base}{}", grouped(level)), from, to)?
+            .into_iter()
+            .map(|r| (r.gk, Ratio::new(r.a, r.b)))
+            .collect();
+    let per = |conn: &mut DbConn, name: &str| -> QueryResult<Vec<(String, String, Ratio)>> {
+        let sql = format!("SELECT {gk} AS gk, {name} AS name, {counts} {base} GROUP BY 1, 2 ORDER BY 1, 2");
+        Ok(run::<Named>(conn, &sql, from, to)?
+            .into_iter()
+            .map(|r| (r.gk, r.name, Ratio::new(r.a, r.b)))
+            .collect())
+    };
+    let couriers = per(conn, "COALESCE(u.username, '-')")?;
+    let lanes = per(conn, "o.code || ' -> ' || l.code")?;
+    Ok((overall, couriers, lanes))
+}
+
+/// Stock value at cost per group and echelon (location kind) at time `at`: today's balances
+/// minus what moved in after `at`, plus what moved out.
+pub fn stock_value_at(
+    conn: &mut DbConn,
+    level: Level,
+    at: NaiveDateTime,
+) -> QueryResult<BTreeMap<(String, String), i64>> {
+    let gk = group_key(level, "l");
+    let kinds = "l.kind IN ('central_warehouse', 'regional_centre', 'station')";
+    let sql = format!(
+        "SELECT gk, name, CAST(COALESCE(SUM(v), 0) AS BIGINT) AS a, CAST(0 AS BIGINT) AS b FROM ( \
+           SELECT {gk} AS gk, l.kind AS name, b.on_hand * p.unit_cost_minor AS v \
+             FROM stock_balances b JOIN parts p ON p.id = b.part_id JOIN locations l ON l.id = b.location_id \
+             WHERE {kinds} AND b.on_hand <> 0 \
+           UNION ALL SELECT {gk}, l.kind, -m.qty * p.unit_cost_minor FROM stock_movements m \
+             JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.to_location_id \
+             WHERE {kinds} AND m.at >= $1 \
+           UNION ALL SELECT {gk}, l.kind, m.qty * p.unit_cost_minor FROM stock_movements m \
+             JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.from_location_id \
+             WHERE {kinds} AND m.at >= $2 \
+         ) t GROUP BY gk, name"
+    );
+    let text = dialect_sql(conn, &sql);
+    let rows: Vec<Named> = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<Timestamp, _>(at)
+        .bind::<Timestamp, _>(at)
+        .load::<Named>(c))?;
+    Ok(rows.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
+}
+
+/// What left each echelon towards the customer in [from, to), at cost: shipments out of the
+/// warehouse and centres (`transfer_ship`), loans and consumption out of stations.
+pub fn outflow(
+    conn: &mut DbConn,
+    level: Level,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<BTreeMap<(String, String), i64>> {
+    let sql = format!(
+        "SELECT {gk} AS gk, l.kind AS name, CAST(COALESCE(SUM(m.qty * p.unit_cost_minor), 0) AS BIGINT) AS a, \
+           CAST(0 AS BIGINT) AS b \
+         FROM stock_movements m JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.from_location_id \
+         WHERE m.at >= $1 AND m.at < $2 AND ( \
+           (l.kind IN ('central_warehouse', 'regional_centre') AND m.reason = 'transfer_ship') \
+           OR (l.kind = 'station' AND m.reason IN ('loan_out', 'consume'))) \
+         GROUP BY 1, 2",
+        gk = group_key(level, "l"),
+    );
+    Ok(run::<Named>(conn, &sql, from, to)?.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
+}

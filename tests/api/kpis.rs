@@ -1,0 +1,120 @@
+//! The network's KPIs on a scenario whose figures are worked out by hand.
+
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::TestApp;
+
+async fn request(app: &TestApp, part: &str, qty: i64) -> i64 {
+    let r = app
+        .post(
+            "/api/v1/parts-requests",
+            "station-st-tz-001",
+            json!({"lines": [{"part_code": part, "qty": qty}], "urgency": "urgent"}),
+        )
+        .await;
+    r.ok()["id"].as_i64().unwrap()
+}
+
+/// Ships a request (urgent: courier-1 by rate card) and reports it delivered now; returns
+/// the shipment.
+async fn ship_and_deliver(app: &TestApp, id: i64) -> i64 {
+    app.post(&format!("/api/v1/parts-requests/{id}/ship"), "warehouse-rc-hz", json!({})).await.ok();
+    let s = app.get(&format!("/api/v1/shipments?request_id={id}"), Some("admin")).await.ok()["items"][0]
+        ["id"]
+        .as_i64()
+        .unwrap();
+    app.post(&format!("/api/v1/shipments/{s}/events"), "courier-1", json!({"kind": "picked_up"})).await.ok();
+    app.post(&format!("/api/v1/shipments/{s}/events"), "courier-1", json!({"kind": "delivered"})).await.ok();
+    s
+}
+
+fn ratio(v: &Value) -> (i64, i64) {
+    (v["numerator"].as_i64().unwrap(), v["denominator"].as_i64().unwrap())
+}
+
+both!(kpis_of_a_hand_worked_scenario, |app| async {
+    let today = app.state.clock.now().date_naive();
+    let p = app.new_part("10.00").await;
+    let q = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &p, 3).await;
+    app.set_stock("RC-HZ", &q, 5).await;
+    // A: 2 of p, both from RC-HZ (the first choice); B: 2 of p, 1 left at RC-HZ, HQ has none,
+    // 1 backordered; C: 1 of p, RC-HZ empty (a stock-out); D: 1 of q from RC-HZ
+    let a = request(&app, &p, 2).await;
+    let _b = request(&app, &p, 2).await;
+    let _c = request(&app, &p, 1).await;
+    let d = request(&app, &q, 1).await;
+    // A delivered in time and received; D delivered 30 h late (due within 24 h) and received
+    ship_and_deliver(&app, a).await;
+    app.post(&format!("/api/v1/parts-requests/{a}/receive"), "station-st-tz-001", json!({})).await.ok();
+    app.post(&format!("/api/v1/parts-requests/{d}/ship"), "warehouse-rc-hz", json!({})).await.ok();
+    let s = app.get(&format!("/api/v1/shipments?request_id={d}"), Some("admin")).await.ok()["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    app.post(&format!("/api/v1/shipments/{s}/events"), "courier-1", json!({"kind": "picked_up"})).await.ok();
+    app.state.clock.advance(Duration::hours(30));
+    app.post(&format!("/api/v1/shipments/{s}/events"), "courier-1", json!({"kind": "delivered"})).await.ok();
+    app.post(&format!("/api/v1/parts-requests/{d}/receive"), "station-st-tz-001", json!({})).await.ok();
+
+    let range = format!("from={today}&to={}", today + Duration::days(2));
+    let r = app
+        .get(&format!("/api/v1/reports/kpis?level=station&location=ST-TZ-001&{range}"), Some("admin"))
+        .await;
+    let g = &r.ok()["groups"][0];
+    assert_eq!(g["key"], "ST-TZ-001");
+    // units: 2 + 1 + 0 + 1 first-choice of 2 + 2 + 1 + 1 requested
+    assert_eq!(ratio(&g["fill_rate"]["units"]), (4, 6));
+    assert_eq!(g["fill_rate"]["units"]["value"], 0.6667);
+    // lines fully from the first choice: A and D of four
+    assert_eq!(ratio(&g["fill_rate"]["lines"]), (2, 4));
+    // reached the station within the lane's lead time: A's 2 units
+    assert_eq!(ratio(&g["fill_rate"]["units_within_lead_time"]), (2, 6));
+    // (part, source, day) with demand: (p, RC-HZ, today) with a stock-out, (q, RC-HZ, today) without
+    assert_eq!(ratio(&g["stock_out_rate"]), (1, 2));
+    // shipments delivered: A on time, D late
+    assert_eq!(ratio(&g["on_time_delivery"]["overall"]), (1, 2));
+    assert_eq!(
+        g["on_time_delivery"]["by_courier"],
+        json!([{"name": "courier-1", "on_time": {"numerator": 1, "denominator": 2, "value": 0.5}}])
+    );
+    assert_eq!(g["on_time_delivery"]["by_lane"][0]["name"], "RC-HZ -> ST-TZ-001");
+    // the station holds 3 units at 10.00 received in the period, none at its start
+    let stock = g["stock"].as_array().unwrap().iter().find(|s| s["echelon"] == "station").unwrap();
+    assert_eq!(stock["value_at_start"], "0.00");
+    assert_eq!(stock["value_at_end"], "30.00");
+
+    // the centre level counts RC-HZ's stations and RC-HZ's own stock movements
+    let c =
+        app.get(&format!("/api/v1/reports/kpis?level=centre&location=RC-HZ&{range}"), Some("finance")).await;
+    assert_eq!(ratio(&c.ok()["groups"][0]["fill_rate"]["units"]), (4, 6));
+    let centre = c.json["groups"][0]["stock"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["echelon"] == "regional_centre")
+        .unwrap()
+        .clone();
+    // shipped out of RC-HZ at 10.00: A's 2 units of p and D's 1 unit of q (B's unit waits)
+    assert_eq!(centre["outflow"], "30.00");
+    // the network sees the same requests (the demo holds no others)
+    let n = app.get(&format!("/api/v1/reports/kpis?{range}"), Some("admin")).await;
+    assert_eq!(ratio(&n.ok()["groups"][0]["fill_rate"]["units"]), (4, 6));
+});
+
+both!(a_station_sees_its_own_kpis_only, |app| async {
+    app.get("/api/v1/reports/kpis?level=network", Some("station-st-tz-001")).await.problem(403);
+    let default = app.get("/api/v1/reports/kpis", Some("station-st-tz-001")).await;
+    assert_eq!(default.ok()["level"], "station");
+    app.get("/api/v1/reports/kpis?level=tier", Some("warehouse-rc-hz")).await.problem(403);
+    let own = app.get("/api/v1/reports/kpis?level=station", Some("station-st-tz-001")).await;
+    assert!(own.ok()["groups"].as_array().unwrap().iter().all(|g| g["key"] == "ST-TZ-001"));
+    let other =
+        app.get("/api/v1/reports/kpis?level=station&location=ST-HZ-001", Some("station-st-tz-001")).await;
+    assert!(other.ok()["groups"].as_array().unwrap().is_empty());
+    app.get("/api/v1/reports/kpis", Some("courier-1")).await.problem(403);
+    app.get("/api/v1/reports/kpis?level=station", Some("finance")).await.ok();
+    app.get("/api/v1/reports/kpis?from=2026-12-01&to=2026-11-01", Some("admin")).await.problem(422);
+    app.get("/api/v1/reports/kpis?level=galaxy", Some("admin")).await.problem(400);
+});
