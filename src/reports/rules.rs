@@ -20,10 +20,6 @@ impl Ratio {
             .then(|| ((numerator as f64 / denominator as f64) * 10_000.0).round() / 10_000.0);
         Ratio { numerator, denominator, value }
     }
-
-    pub fn add(self, other: Ratio) -> Ratio {
-        Ratio::new(self.numerator + other.numerator, self.denominator + other.denominator)
-    }
 }
 
 impl Default for Ratio {
@@ -69,7 +65,6 @@ mod tests {
         assert_eq!(r.value, Some(0.98));
         assert_eq!(Ratio::new(0, 0).value, None);
         assert_eq!(Ratio::new(1, 3).value, Some(0.3333));
-        assert_eq!(Ratio::new(1, 2).add(Ratio::new(1, 2)), Ratio::new(2, 4));
     }
 
     #[test]

@@ -149,6 +149,9 @@ pub fn stockouts(
     Ok(run::<Row2>(conn, &sql, from, to)?.into_iter().map(|r| (r.gk, Ratio::new(r.a, r.b))).collect())
 }
 
+/// Per group: overall; per (group, courier); per (group, lane).
+pub type OnTimeRows = (BTreeMap<String, Ratio>, Vec<(String, String, Ratio)>, Vec<(String, String, Ratio)>);
+
 /// On-time delivery of shipments delivered in [from, to), per group of the destination:
 /// overall, per courier and per lane (origin -> destination).
 pub fn on_time(
@@ -156,7 +159,7 @@ pub fn on_time(
     level: Level,
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> QueryResult<(BTreeMap<String, Ratio>, Vec<(String, String, Ratio)>, Vec<(String, String, Ratio)>)> {
+) -> QueryResult<OnTimeRows> {
     let base = "FROM shipments s JOIN locations l ON l.id = s.destination_id \
                 JOIN locations o ON o.id = s.origin_id LEFT JOIN users u ON u.id = s.courier_id \
                 WHERE s.delivered_at >= $1 AND s.delivered_at < $2";
