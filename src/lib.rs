@@ -16,3 +16,4 @@ pub mod ops;
 pub mod requests;
 pub mod startup;
 pub mod telemetry;
+pub mod tickets;

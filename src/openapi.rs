@@ -22,6 +22,7 @@ use crate::error::{FieldError, Problem};
         (name = "auth", description = "Login and the caller's profile"),
         (name = "network", description = "Locations, the echelon tree and station tiers"),
         (name = "catalogue", description = "Parts with self-checking codes, product models, compatibility, units sold, installed base"),
+        (name = "tickets", description = "Service tickets: intake with the warranty decision, quotes, dispatch, the visit, sign-off, SLA deadlines; follow-up calls and station scorecards"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]

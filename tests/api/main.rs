@@ -6,8 +6,10 @@ mod pg;
 
 mod catalogue;
 mod errors;
+mod follow_ups;
 mod foundation;
 mod ledger_props;
 mod processes;
 mod requests;
 mod schema;
+mod tickets;

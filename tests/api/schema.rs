@@ -12,6 +12,7 @@ fn check(conn: &mut echelon::db::DbConn) -> Result<(), String> {
         )*};
     }
     probe!(tiers, tier_labour_rates, locations, station_tier_history, users);
+    probe!(tickets, ticket_quotes, ticket_parts, ticket_events, follow_ups);
     Ok(())
 }
 
