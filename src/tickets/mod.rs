@@ -11,6 +11,7 @@
 //!   quote ([`store::accepted_quote`]), for settlement.
 
 pub mod api;
+mod audit;
 pub mod followups;
 pub mod rules;
 pub mod service;
@@ -19,6 +20,7 @@ pub mod store;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub use audit::breaches as audit;
 pub use rules::{decide_warranty, Status, Warranty, WarrantyDecision};
 pub use store::{ticket_model, ticket_warranty};
 

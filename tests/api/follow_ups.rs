@@ -2,11 +2,13 @@
 //! results, the station scorecard and the monthly statistic.
 
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use echelon::db::{Backend, DbConn};
+use echelon::error::AppError;
 use echelon::tickets::store::{self, NewTicket};
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::helpers::TestApp;
+use crate::helpers::{fresh_database, TestApp};
 use crate::tickets::{act, intake, ticket};
 
 /// A closed ticket of the demo unit at ST-TZ-001, completed at `completed`.
@@ -46,34 +48,32 @@ fn completed(unit_id: i64, station_id: i64, technician_id: i64, completed: Naive
     }
 }
 
-/// Inserts `recent` tickets completed within the last 7 days and `old` ones 8-20 days ago, in
-/// one transaction.
+/// Inserts `recent` tickets completed within the 7 days before `now` and `old` ones 8-20 days
+/// before, for the demo unit RF00000001 at ST-TZ-001.
+fn insert_completed(conn: &mut DbConn, now: NaiveDateTime, recent: i64, old: i64) -> Result<(), AppError> {
+    use diesel::prelude::*;
+    use echelon::db::schema::{locations, product_units, users};
+    let unit: i64 = product_units::table
+        .filter(product_units::serial.eq("RF00000001"))
+        .select(product_units::id)
+        .first(conn)?;
+    let station: i64 =
+        locations::table.filter(locations::code.eq("ST-TZ-001")).select(locations::id).first(conn)?;
+    let tech: i64 =
+        users::table.filter(users::username.eq("tech-st-tz-001")).select(users::id).first(conn)?;
+    for i in 0..recent {
+        // spread over the last six days and 23 hours
+        store::insert(conn, &completed(unit, station, tech, now - Duration::minutes(1 + i * 50)))?;
+    }
+    for i in 0..old {
+        store::insert(conn, &completed(unit, station, tech, now - Duration::days(8 + i % 13)))?;
+    }
+    Ok(())
+}
+
 async fn completed_tickets(app: &TestApp, recent: i64, old: i64) {
     let now = app.state.clock.now().naive_utc();
-    app.state
-        .db
-        .write(move |conn| {
-            use diesel::prelude::*;
-            use echelon::db::schema::{locations, product_units, users};
-            let unit: i64 = product_units::table
-                .filter(product_units::serial.eq("RF00000001"))
-                .select(product_units::id)
-                .first(conn)?;
-            let station: i64 =
-                locations::table.filter(locations::code.eq("ST-TZ-001")).select(locations::id).first(conn)?;
-            let tech: i64 =
-                users::table.filter(users::username.eq("tech-st-tz-001")).select(users::id).first(conn)?;
-            for i in 0..recent {
-                // spread over the last six days and 23 hours
-                store::insert(conn, &completed(unit, station, tech, now - Duration::minutes(1 + i * 50)))?;
-            }
-            for i in 0..old {
-                store::insert(conn, &completed(unit, station, tech, now - Duration::days(8 + i % 13)))?;
-            }
-            Ok(())
-        })
-        .await
-        .unwrap();
+    app.state.db.write(move |conn| insert_completed(conn, now, recent, old)).await.unwrap();
 }
 
 fn time(v: &Value) -> DateTime<Utc> {
@@ -183,3 +183,37 @@ both!(one_completed_ticket_still_gets_a_call_and_its_result_feeds_the_scorecard,
     app.get("/api/v1/follow-ups/stats?month=2026-13", Some("agent")).await.problem(400);
     app.get("/api/v1/follow-ups/stats", Some("agent")).await.problem(400);
 });
+
+#[test]
+fn the_followups_command_draws_the_share_asked_for() {
+    let url = fresh_database(Backend::Sqlite);
+    let db = echelon::db::Db::connect(&url, None, 1).unwrap();
+    let mut conn = db.write.get().unwrap();
+    let now = Utc::now().naive_utc() - Duration::minutes(5);
+    echelon::db::write_tx(&mut conn, |c| insert_completed(c, now, 40, 5)).unwrap();
+    drop(conn);
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(crate::processes::BIN)
+            .arg("followups")
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .env("ECHELON_LOG", "warn")
+            .env_remove("ECHELON_ENV")
+            .env_remove("ECHELON_FOLLOWUP_SHARE")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = run(&["--share", "20%"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("between 5% and 10%"), "{err}");
+    let (code, out, err) = run(&["--share", "10%", "--seed", "3"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("40 completed ticket(s) considered, 4 call(s) drawn at 10%"), "{out}");
+    let (_, out, _) = run(&[]);
+    assert!(out.contains("0 completed ticket(s) considered, 0 call(s) drawn at 5%"), "{out}");
+}

@@ -311,6 +311,9 @@ both!(an_urgent_safety_incident_unresolved_after_49_hours_is_overdue, |app| asyn
     assert_eq!(items[0]["id"], safety);
     assert_eq!(items[0]["overdue"], true);
     assert_eq!(items[0]["overdue_clocks"], json!(["resolve"]));
+    let others = app.get("/api/v1/tickets?overdue=false", Some("agent")).await;
+    let ids: Vec<&Value> = others.ok()["items"].as_array().unwrap().iter().map(|t| &t["id"]).collect();
+    assert_eq!(ids, vec![&json!(repair)]);
     let metrics = app.get("/metrics", None).await;
     assert!(metrics.text.contains("echelon_tickets_overdue 1"), "{}", metrics.text);
     // the station and the assigned technician see it among their overdue tickets too

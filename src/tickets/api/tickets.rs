@@ -129,7 +129,7 @@ pub struct TicketQuery {
     /// a station code
     pub station: Option<String>,
     pub category: Option<Category>,
-    /// only tickets past an SLA deadline that was not met
+    /// `true`: only tickets past an SLA deadline that was not met; `false`: only the others
     pub overdue: Option<bool>,
     /// page size, 1-500 (default 50)
     #[param(minimum = 1, maximum = 500)]
@@ -166,7 +166,7 @@ pub async fn list_tickets(
             let mut filter = TicketFilter {
                 status: q.status.map(|s| s.as_str().to_string()),
                 category: q.category.map(|c| c.as_str().to_string()),
-                overdue_at: q.overdue.unwrap_or(false).then_some(now),
+                overdue: q.overdue.map(|o| (o, now)),
                 ..Default::default()
             };
             let scope = Scope::of(conn, &caller)?;

@@ -119,16 +119,25 @@ pub fn advance(conn: &mut DbConn, id: i64, from: &str, changes: &TicketChanges) 
     Ok(diesel::update(target).set(changes).execute(conn)? == 1)
 }
 
-/// Tickets past an SLA deadline that was not met, and not completed, at `$now`.
+/// Tickets past an SLA deadline that was not met, and not completed, at `$now` (the same rule
+/// as `sla::Clocks::overdue`). Each deadline is tested for NULL first, so that the expression
+/// is never NULL and its negation means "not overdue".
 macro_rules! overdue_at {
     ($now:expr) => {{
         let now: NaiveDateTime = $now;
         tickets::completed_at.is_null().and(
             tickets::respond_by
-                .lt(now)
+                .is_not_null()
+                .and(tickets::respond_by.lt(now))
                 .and(tickets::responded_at.is_null())
-                .or(tickets::resolve_by.lt(now).and(tickets::resolved_at.is_null()))
-                .or(tickets::decide_by.lt(now).and(tickets::responded_at.is_null())),
+                .or(tickets::resolve_by
+                    .is_not_null()
+                    .and(tickets::resolve_by.lt(now))
+                    .and(tickets::resolved_at.is_null()))
+                .or(tickets::decide_by
+                    .is_not_null()
+                    .and(tickets::decide_by.lt(now))
+                    .and(tickets::responded_at.is_null())),
         )
     }};
 }
@@ -145,8 +154,8 @@ pub struct TicketFilter {
     pub technician_id: Option<i64>,
     pub status: Option<String>,
     pub category: Option<String>,
-    /// only tickets overdue at this time
-    pub overdue_at: Option<NaiveDateTime>,
+    /// only tickets overdue (`true`) or not overdue (`false`) at this time
+    pub overdue: Option<(bool, NaiveDateTime)>,
 }
 
 /// Newest first, before `before`.
@@ -169,8 +178,10 @@ pub fn list(
     if let Some(c) = &f.category {
         q = q.filter(tickets::category.eq(c.clone()));
     }
-    if let Some(now) = f.overdue_at {
-        q = q.filter(overdue_at!(now));
+    match f.overdue {
+        Some((true, now)) => q = q.filter(overdue_at!(now)),
+        Some((false, now)) => q = q.filter(diesel::dsl::not(overdue_at!(now))),
+        None => {}
     }
     if let Some(b) = before {
         q = q.filter(tickets::id.lt(b));
