@@ -38,8 +38,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(api::actions::close)
         // the fixed paths before `/follow-ups/{id}/...`
         .service(api::followups::sample)
-        .service(api::followups::stats)
+        .service(api::scorecard::stats)
         .service(api::followups::list_follow_ups)
         .service(api::followups::record_result)
-        .service(api::followups::scorecard);
+        .service(api::scorecard::scorecard);
 }

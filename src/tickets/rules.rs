@@ -113,11 +113,11 @@ impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let allowed: Vec<&str> =
             Action::ALL.iter().filter(|a| transition(self.from, **a).is_ok()).map(|a| a.as_str()).collect();
-        write!(f, "a ticket that is {} cannot take {}", self.from, self.action)?;
+        write!(f, "{} is not allowed on a ticket that is {}", self.action, self.from)?;
         if allowed.is_empty() {
-            write!(f, "; nothing more happens to it")
+            write!(f, "; nothing more can happen to it")
         } else {
-            write!(f, "; it can take: {}", allowed.join(", "))
+            write!(f, "; allowed now: {}", allowed.join(", "))
         }
     }
 }

@@ -12,4 +12,5 @@ mod ledger_props;
 mod processes;
 mod requests;
 mod schema;
+mod ticket_access;
 mod tickets;

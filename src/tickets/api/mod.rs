@@ -2,6 +2,7 @@
 
 pub mod actions;
 pub mod followups;
+pub mod scorecard;
 pub mod tickets;
 
 use std::collections::BTreeMap;
@@ -129,7 +130,7 @@ pub struct TicketOut {
     pub cause: Option<String>,
     /// the latest quote (out of warranty)
     pub quote: Option<QuoteOut>,
-    /// the work order's parts of the latest visit
+    /// the parts expected on the work orders, each with its visit
     pub expected_parts: Vec<PartLineOut>,
     pub parts_used: Vec<PartLineOut>,
     /// urgent complaints and safety incidents: answer by (24 h)
@@ -224,8 +225,6 @@ pub fn view(
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let mine: Vec<PartLine> = lines.iter().filter(|l| l.ticket_id == r.id).cloned().collect();
-        let last_visit = mine.iter().filter(|l| l.kind == "expected").map(|l| l.visit).max();
-        let expected = mine.iter().filter(|l| l.kind == "expected" && Some(l.visit) == last_visit);
         let quote = quotes.iter().rfind(|q| q.ticket_id == r.id).map(|q| quote_out(q, &mine));
         let c = clocks(&r);
         let overdue_clocks = c.overdue(now);
@@ -269,7 +268,7 @@ pub fn view(
             job_type: r.job_type.as_deref().and_then(JobType::parse),
             cause: r.cause,
             quote,
-            expected_parts: expected.map(line_out).collect(),
+            expected_parts: mine.iter().filter(|l| l.kind == "expected").map(line_out).collect(),
             parts_used: mine.iter().filter(|l| l.kind == "used").map(line_out).collect(),
             respond_by: r.respond_by.map(utc),
             resolve_by: r.resolve_by.map(utc),
