@@ -56,6 +56,14 @@ both!(bad_intakes_are_clear_problems, |app| async {
     let r = app.post("/api/v1/tickets", "agent", ticket("RF0000001", None, "repair", "normal", None)).await;
     assert_eq!(r.problem(422)["type"], "/problems/unknown_unit");
     assert!(r.json["suggestions"].as_array().unwrap().iter().any(|s| s == UNIT), "{}", r.text);
+    let mut wrong_model = ticket(UNIT, None, "repair", "normal", None);
+    wrong_model["model"] = json!("BCD-470WDPG");
+    let r = app.post("/api/v1/tickets", "agent", wrong_model).await;
+    assert_eq!(r.problem(422)["type"], "/problems/model_mismatch");
+    assert_eq!(r.json["model"], "BCD-539WT");
+    let mut right_model = ticket(UNIT, Some("CMP"), "repair", "normal", None);
+    right_model["model"] = json!("bcd-539wt");
+    assert_eq!(app.post("/api/v1/tickets", "agent", right_model).await.status, 201);
     let r = app.post("/api/v1/tickets", "agent", ticket(UNIT, Some("XYZ"), "repair", "normal", None)).await;
     assert_eq!(r.problem(422)["type"], "/problems/unknown_component_family");
     let r = app.post("/api/v1/tickets", "agent", ticket(UNIT, Some("cmp"), "repair", "normal", None)).await;

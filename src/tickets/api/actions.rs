@@ -143,7 +143,7 @@ pub struct DispatchIn {
     pub technician: String,
     /// the parts the technician should take; each must fit the unit's model (422
     /// `incompatible_part` with the compatible alternatives)
-    #[serde(default)]
+    #[serde(default, alias = "parts")]
     pub expected_parts: Vec<PartLineIn>,
     pub note: Option<String>,
 }
@@ -217,7 +217,7 @@ pub struct ResolveIn {
     /// the cause of the fault, for defect analysis
     pub cause: String,
     /// the parts actually fitted; each must fit the unit's model
-    #[serde(default)]
+    #[serde(default, alias = "parts")]
     pub parts_used: Vec<PartLineIn>,
     pub note: Option<String>,
 }

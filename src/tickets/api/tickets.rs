@@ -30,8 +30,11 @@ pub struct NewTicketIn {
     pub channel: Channel,
     pub customer: Customer,
     /// the product unit's serial (it must exist: an unknown one is 422 with the nearest serials)
-    #[serde(alias = "unit_serial")]
+    #[serde(alias = "unit_serial", alias = "serial_number")]
     pub serial: String,
+    /// the unit's product model as the customer reads it from the label; when given it must be
+    /// the unit's (422 `model_mismatch`)
+    pub model: Option<String>,
     /// the fault as the customer describes it
     #[serde(alias = "fault_description")]
     pub fault: String,
@@ -106,6 +109,7 @@ pub async fn create_ticket(
         customer_address: input.customer.address,
         customer_region: input.customer.region,
         serial: input.serial,
+        model: input.model.map(|m| m.trim().to_ascii_uppercase()),
         fault: input.fault,
         component_family: input.component_family,
         station: input.station,

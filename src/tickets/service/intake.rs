@@ -29,6 +29,8 @@ pub struct Intake {
     pub customer_address: String,
     pub customer_region: String,
     pub serial: String,
+    /// the model the desk was told, checked against the unit's
+    pub model: Option<String>,
     pub fault: String,
     pub component_family: Option<String>,
     pub station: Option<String>,
@@ -88,6 +90,19 @@ pub fn intake(
         },
     };
     let model = model_store::by_id(conn, unit.model_id)?;
+    if input.model.as_ref().is_some_and(|m| *m != model.code) {
+        return Err(AppError::unprocessable(
+            "model_mismatch",
+            format!(
+                "unit {} is a {}, not a {}",
+                unit.serial,
+                model.code,
+                input.model.as_deref().unwrap_or("")
+            ),
+        )
+        .with("field", "model")
+        .with("model", &model.code));
+    }
     if let Some(family) = &input.component_family {
         let families = store::families_of_line(conn, &model.line)?;
         if !families.contains(family) {
