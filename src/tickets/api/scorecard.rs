@@ -28,8 +28,8 @@ pub struct PeriodQuery {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "station": "ST-TZ-001", "tickets": 40, "sla_decided": 36, "sla_kept": 33, "sla_compliance_share": 0.9167,
-    "calls": {"results": 6, "average_satisfaction": 4.33, "poor_conduct_share": 0.0, "fee_reasonable_share": 1.0,
-              "conduct": {"acceptable": 1, "good": 5, "poor": 0}}
+    "results": 6, "average_satisfaction": 4.33, "poor_conduct_share": 0.0, "fee_reasonable_share": 1.0,
+    "conduct": {"acceptable": 1, "good": 5, "poor": 0}
 }))]
 pub struct ScorecardOut {
     pub station: String,
@@ -40,7 +40,8 @@ pub struct ScorecardOut {
     pub sla_kept: usize,
     /// kept / decided
     pub sla_compliance_share: Option<f64>,
-    /// the follow-up call results
+    /// the follow-up call results (flattened: `results`, `average_satisfaction`, ...)
+    #[serde(flatten)]
     pub calls: CallSummary,
 }
 
@@ -106,11 +107,19 @@ pub struct MonthQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct StationMonthOut {
     pub station: Option<String>,
+    #[serde(flatten)]
     pub calls: CallSummary,
 }
 
 /// The follow-up statistic of a month.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "month": "2026-11", "completed": 180, "sampled": 12, "sample_share": 0.0667, "pending": 2,
+    "results": 10, "average_satisfaction": 4.4, "poor_conduct_share": 0.1, "fee_reasonable_share": 1.0,
+    "conduct": {"acceptable": 2, "good": 7, "poor": 1},
+    "stations": [{"station": "ST-TZ-001", "results": 4, "average_satisfaction": 4.75, "poor_conduct_share": 0.0,
+                  "fee_reasonable_share": 1.0, "conduct": {"acceptable": 1, "good": 3, "poor": 0}}]
+}))]
 pub struct MonthStatsOut {
     pub month: String,
     /// tickets completed in the month
@@ -120,6 +129,7 @@ pub struct MonthStatsOut {
     pub sample_share: Option<f64>,
     /// calls still to make
     pub pending: usize,
+    #[serde(flatten)]
     pub calls: CallSummary,
     pub stations: Vec<StationMonthOut>,
 }

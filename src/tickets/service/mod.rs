@@ -88,7 +88,13 @@ fn warranty_of(t: &TicketRow) -> Warranty {
 fn begin(conn: &mut DbConn, caller: &Caller, id: i64, action: Action) -> Result<TicketRow, AppError> {
     require_ticket_role(caller)?;
     if !rules::may(caller.role, action) {
-        return Err(AppError::forbidden(format!("the {} role may not {} a ticket", caller.role, action)));
+        let allowed: Vec<&str> =
+            Action::ALL.iter().filter(|a| rules::may(caller.role, **a)).map(|a| a.as_str()).collect();
+        return Err(AppError::forbidden(format!(
+            "the {} role may not take the {action} action on a ticket; it may take: {}",
+            caller.role,
+            allowed.join(", ")
+        )));
     }
     let t = visible(conn, caller, id)?;
     let from = status_of(&t);
