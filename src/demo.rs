@@ -169,6 +169,7 @@ pub fn load(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<Dem
     }
     summary.catalogue = crate::catalogue::seed::load(conn, now)?;
     summary.opening_movements = crate::ledger::seed::load(conn, now)?;
+    crate::shipping::seed::load(conn)?;
     Ok(summary)
 }
 

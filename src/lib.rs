@@ -14,6 +14,7 @@ pub mod network;
 pub mod openapi;
 pub mod ops;
 pub mod requests;
+pub mod shipping;
 pub mod startup;
 pub mod telemetry;
 pub mod tickets;

@@ -22,6 +22,9 @@ use crate::error::{FieldError, Problem};
         (name = "auth", description = "Login and the caller's profile"),
         (name = "network", description = "Locations, the echelon tree and station tiers"),
         (name = "catalogue", description = "Parts with self-checking codes, product models, compatibility, units sold, installed base"),
+        (name = "stock", description = "The stock ledger: receipts, counts, balances, movements, audit"),
+        (name = "requests", description = "Parts requests: routing, allowance, reservation, pick/ship/receive"),
+        (name = "shipping", description = "Shipments, courier tenders and bids, tracking, carrier claims"),
         (name = "tickets", description = "Service tickets: intake with the warranty decision, quotes, dispatch, the visit, sign-off, SLA deadlines; follow-up calls and station scorecards"),
         (name = "ops", description = "Health, readiness and metrics"),
     )

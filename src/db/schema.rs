@@ -238,6 +238,117 @@ diesel::table! {
 }
 
 diesel::table! {
+    courier_areas (courier_id, region) {
+        courier_id -> BigInt,
+        region -> Text,
+    }
+}
+
+diesel::table! {
+    rate_cards (courier_id, origin_region, dest_region) {
+        courier_id -> BigInt,
+        origin_region -> Text,
+        dest_region -> Text,
+        base_minor -> BigInt,
+        per_kg_minor -> BigInt,
+        transit_hours -> Integer,
+    }
+}
+
+diesel::table! {
+    tender_weights (id) {
+        id -> Integer,
+        price_weight -> Integer,
+        late_weight -> Integer,
+        damage_weight -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tenders (id) {
+        id -> BigInt,
+        origin_id -> BigInt,
+        destination_id -> BigInt,
+        weight_grams -> BigInt,
+        deliver_by -> Timestamp,
+        bid_deadline -> Timestamp,
+        status -> Text,
+        awarded_bid_id -> Nullable<BigInt>,
+        override_reason -> Nullable<Text>,
+        explanation -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    shipments (id) {
+        id -> BigInt,
+        request_id -> Nullable<BigInt>,
+        origin_id -> BigInt,
+        destination_id -> BigInt,
+        urgency -> Text,
+        weight_grams -> BigInt,
+        deliver_by -> Timestamp,
+        status -> Text,
+        courier_id -> Nullable<BigInt>,
+        tender_id -> Nullable<BigInt>,
+        price_minor -> Nullable<BigInt>,
+        picked_up_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        received_at -> Nullable<Timestamp>,
+        damaged_units -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    shipment_lines (shipment_id, allocation_id) {
+        shipment_id -> BigInt,
+        allocation_id -> BigInt,
+        part_id -> BigInt,
+        qty -> BigInt,
+    }
+}
+
+diesel::table! {
+    bids (id) {
+        id -> BigInt,
+        tender_id -> BigInt,
+        courier_id -> BigInt,
+        price_minor -> BigInt,
+        transit_hours -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tracking_events (id) {
+        id -> BigInt,
+        shipment_id -> BigInt,
+        kind -> Text,
+        at -> Timestamp,
+        note -> Nullable<Text>,
+        actor -> Text,
+    }
+}
+
+diesel::table! {
+    claims (id) {
+        id -> BigInt,
+        shipment_id -> BigInt,
+        request_id -> Nullable<BigInt>,
+        courier_id -> Nullable<BigInt>,
+        part_id -> BigInt,
+        qty -> BigInt,
+        amount_minor -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     tickets (id) {
         id -> BigInt,
         channel -> Text,
@@ -365,6 +476,15 @@ diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(follow_ups -> tickets (ticket_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    courier_areas,
+    rate_cards,
+    tender_weights,
+    tenders,
+    shipments,
+    shipment_lines,
+    bids,
+    tracking_events,
+    claims,
     lateral_lanes,
     stock_movements,
     stock_balances,

@@ -49,7 +49,7 @@ pub struct ReceiptLineIn {
 /// Goods received from a supplier into a location.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"location": "HQ", "reference": "PO-2026-1187", "lines": [{"part_code": "RF-CMP-00417K", "qty": 20}]}))]
+#[schema(example = json!({"location": "HQ", "reference": "PO-2026-1187", "lines": [{"part_code": "AC-CAP-00122U", "qty": 20}]}))]
 pub struct ReceiptIn {
     pub location: String,
     /// the supplier's delivery note or purchase order
@@ -68,7 +68,7 @@ pub struct ReceiptOut {
 
 /// One stock movement.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 981, "part_code": "RF-CMP-00417K", "qty": 20, "from": "SUPPLIER", "to": "HQ",
+#[schema(example = json!({"id": 981, "part_code": "AC-CAP-00122U", "qty": 20, "from": "SUPPLIER", "to": "HQ",
     "reason": "purchase_receipt", "reference": "PO-2026-1187", "actor": "warehouse-hq",
     "at": "2026-11-23T08:12:00Z", "serials": []}))]
 pub struct MovementOut {
@@ -188,7 +188,7 @@ pub async fn create_receipt(
 /// A physical count of one part at one location.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"location": "RC-HZ", "part_code": "RF-CMP-00417K", "counted_qty": 7, "reason": "quarterly count"}))]
+#[schema(example = json!({"location": "RC-HZ", "part_code": "AC-CAP-00122U", "counted_qty": 7, "reason": "quarterly count"}))]
 pub struct StockCountIn {
     pub location: String,
     pub part_code: String,
@@ -314,12 +314,13 @@ pub struct StockQuery {
     pub part_code: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(pattern = "^[0-9]{1,18}:[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
 /// Stock of one part at one location.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"location": "RC-HZ", "part_code": "RF-CMP-00417K", "on_hand": 10, "reserved": 3, "available": 7}))]
+#[schema(example = json!({"location": "RC-HZ", "part_code": "AC-CAP-00122U", "on_hand": 10, "reserved": 3, "available": 7}))]
 pub struct StockOut {
     pub location: String,
     pub part_code: String,
@@ -410,6 +411,7 @@ pub struct MovementQuery {
     pub reference: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 

@@ -48,7 +48,7 @@ pub struct RequestLineIn {
 /// A request for parts.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"lines": [{"part_code": "RF-CMP-00417K", "qty": 1}], "urgency": "urgent"}))]
+#[schema(example = json!({"lines": [{"part_code": "AC-CAP-00122U", "qty": 1}], "urgency": "urgent"}))]
 pub struct PartsRequestIn {
     /// the requesting station; a station user's own is the default (warehouse and admin users
     /// name the station they request for)
@@ -93,7 +93,7 @@ pub struct RequestLineOut {
     "id": 42, "station": "ST-TZ-001", "status": "allocated", "urgency": "urgent", "ticket_id": null,
     "source": null, "value": "1280.00", "exceeds_by": null, "requested_by": "station-st-tz-001",
     "decided_by": null, "created_at": "2026-11-23T08:00:00Z", "updated_at": "2026-11-23T08:00:00Z",
-    "lines": [{"line_no": 1, "requested_code": "RF-CMP-00417K", "part_code": "RF-CMP-00417K",
+    "lines": [{"line_no": 1, "requested_code": "AC-CAP-00122U", "part_code": "AC-CAP-00122U",
                "substituted": false, "qty": 1, "unit_cost": "1280.00", "backordered": 0,
                "allocations": [{"source": "RC-HZ", "qty": 1, "status": "reserved"}]}]
 }))]
@@ -228,7 +228,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
 #[utoipa::path(
     tag = "requests",
     request_body = PartsRequestIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried POST return the first answer")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried POST return the first answer: 1-200 visible ASCII characters", pattern = "^[!-~]{1,200}$")),
     responses((status = 201, body = PartsRequestOut), E400, E401, E403, E404, E409, E415, E422),
     security(("bearer" = []))
 )]
@@ -320,6 +320,7 @@ pub struct RequestQuery {
     pub station: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 

@@ -101,7 +101,9 @@ pub fn allowed(from: Status, action: Action) -> bool {
         ),
         A::Pick => matches!(from, S::Allocated | S::Backordered | S::ReceivedDamaged),
         A::Ship => matches!(from, S::Picked | S::Allocated | S::Backordered | S::ReceivedDamaged),
-        A::Receive => matches!(from, S::Shipped | S::Picked | S::Allocated | S::Backordered),
+        A::Receive => {
+            matches!(from, S::Shipped | S::Picked | S::Allocated | S::Backordered | S::ReceivedDamaged)
+        }
         A::Close => from == S::Received,
     }
 }

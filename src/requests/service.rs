@@ -294,7 +294,6 @@ pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
     let req = visible(conn, caller, id)?;
     let status = check(&req, Action::Ship)?;
     let scope = Scope::of(conn, caller)?;
-    let transit = ledger::virtual_place(conn, LocationKind::InTransit)?;
     let mut allocations = store::allocations(conn, &[id])?;
     let any_picked = allocations.iter().any(|a| a.status == AllocationStatus::Picked.as_str());
     // from `picked` only picked allocations leave; otherwise reserved ones are picked and shipped at once
@@ -304,14 +303,39 @@ pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
         AllocationStatus::Reserved
     };
     allocations.retain(|a| a.status == leaving.as_str());
+    let mut mine = Vec::new();
+    for a in allocations {
+        if acts_for(conn, &scope, a.source_id)? {
+            mine.push(a);
+        }
+    }
+    if mine.is_empty() {
+        return Err(AppError::conflict(
+            "nothing_to_ship",
+            "no stock of yours is ready to ship for this request",
+        ));
+    }
+    let shipments = dispatch(conn, &req, &mine, &caller.username, req.urgency == "urgent", at)?;
+    refresh_status(conn, id, false, at)?;
+    Ok(shipments)
+}
+
+/// Moves allocated units from their sources' reservations to `IN-TRANSIT` and creates one
+/// shipment per source; returns the shipments.
+fn dispatch(
+    conn: &mut DbConn,
+    req: &RequestRow,
+    allocations: &[AllocationRow],
+    actor: &str,
+    urgent: bool,
+    at: DateTime<Utc>,
+) -> Result<Vec<i64>, AppError> {
+    let transit = ledger::virtual_place(conn, LocationKind::InTransit)?;
+    let reference = format!("request:{}", req.id);
     let mut shipped = Vec::new();
     for a in allocations {
-        if !acts_for(conn, &scope, a.source_id)? {
-            continue;
-        }
         let source = ledger::place_by_id(conn, a.source_id)?;
         let serials = serials_for(conn, a.part_id, &source, a.qty)?;
-        let reference = format!("request:{id}");
         ledger::post(
             conn,
             &Move {
@@ -321,7 +345,7 @@ pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
                 to: &transit,
                 reason: Reason::TransferShip,
                 reference: Some(&reference),
-                actor: Some(&caller.username),
+                actor: Some(actor),
                 at: at.naive_utc(),
                 serials: &serials,
                 from_reserved: true,
@@ -335,16 +359,23 @@ pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
             serials.as_deref(),
             at.naive_utc(),
         )?;
-        shipped.push(a.id);
+        shipped.push((a.source_id, a.id, a.part_id, a.qty));
     }
-    if shipped.is_empty() {
-        return Err(AppError::conflict(
-            "nothing_to_ship",
-            "no stock of yours is ready to ship for this request",
-        ));
+    shipped.sort_unstable();
+    let mut shipments = Vec::new();
+    for chunk in shipped.chunk_by(|a, b| a.0 == b.0) {
+        let lines: Vec<(i64, i64, i64)> = chunk.iter().map(|&(_, a, p, q)| (a, p, q)).collect();
+        shipments.push(crate::shipping::service::ship_allocations(
+            conn,
+            req.id,
+            chunk[0].0,
+            req.station_id,
+            urgent,
+            &lines,
+            at,
+        )?);
     }
-    refresh_status(conn, id, false, at)?;
-    Ok(shipped)
+    Ok(shipments)
 }
 
 /// The serials of `qty` units of a serialized part at a location (none for other parts).
@@ -380,6 +411,8 @@ pub struct DamageOut {
     pub replacement: Vec<ReplacementOut>,
     /// replacement units still waiting for stock
     pub replacement_backordered: i64,
+    /// the shipments carrying the replacement (re-shipped at once, urgently)
+    pub replacement_shipments: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -481,6 +514,7 @@ pub fn receive(
                 };
             post(good, &dest, Reason::TransferReceive, good_serials)?;
             post(bad, &quarantine, Reason::DamagedInTransit, bad_serials)?;
+            crate::shipping::service::on_receipt(conn, a.id, a.part_id, bad, at)?;
             let json = |s: &[String]| (!s.is_empty()).then(|| serde_json::to_string(s).unwrap_or_default());
             if bad == 0 {
                 store::set_allocation(
@@ -523,8 +557,16 @@ pub fn receive(
             let before = store::allocations(conn, &[id])?.iter().map(|a| a.id).max().unwrap_or(0);
             let left = allocate_line(conn, &line, line_damaged, &sources, at)?;
             store::set_backordered(conn, line.id, line.backordered + left)?;
+            // the replacement is re-shipped at once, urgently, without a new request
+            let fresh: Vec<AllocationRow> =
+                store::allocations(conn, &[id])?.into_iter().filter(|a| a.id > before).collect();
+            let shipments = if fresh.is_empty() {
+                Vec::new()
+            } else {
+                dispatch(conn, &req, &fresh, &caller.username, true, at)?
+            };
             let mut replacement = Vec::new();
-            for a in store::allocations(conn, &[id])?.into_iter().filter(|a| a.id > before) {
+            for a in &fresh {
                 replacement
                     .push(ReplacementOut { source: network::by_id(conn, a.source_id)?.code, qty: a.qty });
             }
@@ -535,6 +577,7 @@ pub fn receive(
                 damaged_qty: line_damaged,
                 replacement,
                 replacement_backordered: left,
+                replacement_shipments: shipments,
             });
         }
     }

@@ -386,3 +386,12 @@ pub fn store_answer(conn: &mut DbConn, user_id: i64, key: &str, status: i32, bod
         .execute(conn)
         .map(|_| ())
 }
+
+/// Days of the lateral lane by which `neighbour_id` supplies `centre_id`, if configured.
+pub fn lateral_days(conn: &mut DbConn, centre_id: i64, neighbour_id: i64) -> QueryResult<Option<i32>> {
+    lateral_lanes::table
+        .find((centre_id, neighbour_id))
+        .select(lateral_lanes::lead_time_days)
+        .first(conn)
+        .optional()
+}

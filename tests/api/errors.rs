@@ -133,8 +133,11 @@ both!(unknown_routes_wrong_methods_and_bad_parameters_are_problems, |app| async 
     assert_eq!(p["allowed"], json!(["GET", "PATCH"]));
     assert_eq!(r.headers["allow"], "GET, PATCH");
     app.send(Method::PUT, "/api/v1/auth/login", None, None).await.problem(405);
-    for q in ["limit=0", "limit=501", "limit=abc", "cursor=!!!", "kind=depot", "tier=E", "colour=red"] {
+    for q in ["limit=0", "limit=501", "limit=abc", "kind=depot", "tier=E", "colour=red"] {
         app.get(&format!("/api/v1/locations?{q}"), Some("admin")).await.problem(400);
     }
+    // an id-keyed list takes an id as its cursor
+    app.get("/api/v1/parts-requests?cursor=abc", Some("admin")).await.problem(400);
+    app.get("/api/v1/stock?cursor=12", Some("admin")).await.problem(400);
     app.get("/api/v1/locations/DOES-NOT-EXIST", Some("admin")).await.problem(404);
 });

@@ -5,6 +5,7 @@ mod helpers;
 mod pg;
 
 mod catalogue;
+mod crash;
 mod errors;
 mod follow_ups;
 mod foundation;
@@ -12,5 +13,6 @@ mod ledger_props;
 mod processes;
 mod requests;
 mod schema;
+mod shipping;
 mod ticket_access;
 mod tickets;

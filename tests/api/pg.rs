@@ -56,8 +56,64 @@ fn start() -> Result<Cluster, String> {
     if let Ok(url) = std::env::var("DATABASE_URL_TEST") {
         return Ok(Cluster { base: url.trim_end_matches('/').to_string() });
     }
+    let own = launch(&format!("echelon-pg-{}", std::process::id()))?;
+    let base = own.base.clone();
+    // kept running for the whole test process: the watcher removes it at exit
+    std::mem::forget(own);
+    Ok(Cluster { base })
+}
+
+/// A cluster of one's own, for tests that stop and start the server; removed when dropped.
+pub struct Private {
+    pub base: String,
+    bin: PathBuf,
+    data: PathBuf,
+    dir: PathBuf,
+    opts: String,
+}
+
+impl Private {
+    pub fn start() -> Result<Private, String> {
+        launch(&format!("echelon-pg-{}-{}", std::process::id(), free_port()))
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> bool {
+        pg_command(&self.bin, "pg_ctl")
+            .arg("-D")
+            .arg(&self.data)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    }
+
+    /// Stops the server at once (`-m immediate`: no checkpoint, as a crash would).
+    pub fn stop(&self) {
+        assert!(self.pg_ctl(&["-m", "immediate", "-w", "stop"]), "pg_ctl stop");
+    }
+
+    pub fn restart(&self) {
+        let log = self.dir.join("log");
+        let log = log.to_str().unwrap();
+        assert!(self.pg_ctl(&["-o", &self.opts, "-l", log, "-w", "-t", "60", "start"]), "pg_ctl start");
+    }
+}
+
+impl Drop for Private {
+    fn drop(&mut self) {
+        if std::mem::take(&mut self.opts).is_empty() {
+            return;
+        }
+        self.pg_ctl(&["-m", "immediate", "stop"]);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn launch(name: &str) -> Result<Private, String> {
     let bin = pg_bin().ok_or("no PostgreSQL binaries under /usr/lib/postgresql/*/bin")?;
-    let dir = std::env::temp_dir().join(format!("echelon-pg-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     if is_root() {
@@ -112,5 +168,5 @@ fn start() -> Result<Cluster, String> {
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start the cluster watcher: {e}"))?;
-    Ok(Cluster { base: format!("postgres://postgres@127.0.0.1:{port}") })
+    Ok(Private { base: format!("postgres://postgres@127.0.0.1:{port}"), bin, data, dir, opts })
 }

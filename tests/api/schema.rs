@@ -12,6 +12,20 @@ fn check(conn: &mut echelon::db::DbConn) -> Result<(), String> {
         )*};
     }
     probe!(tiers, tier_labour_rates, locations, station_tier_history, users);
+    probe!(parts, product_models, model_component_warranties, compatibility, product_units, unit_components);
+    probe!(lateral_lanes, stock_movements, stock_balances, part_serials, parts_requests, parts_request_lines);
+    probe!(request_allocations, idempotency_keys);
+    probe!(
+        courier_areas,
+        rate_cards,
+        tender_weights,
+        tenders,
+        shipments,
+        shipment_lines,
+        bids,
+        tracking_events,
+        claims
+    );
     probe!(tickets, ticket_quotes, ticket_parts, ticket_events, follow_ups);
     Ok(())
 }

@@ -34,6 +34,7 @@ pub struct ModelPartsQuery {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page
+    #[param(min_length = 1, max_length = 64)]
     pub cursor: Option<String>,
 }
 

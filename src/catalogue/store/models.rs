@@ -7,10 +7,11 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::parts::PartRow;
-use super::{on_engine, CHUNK};
+use super::CHUNK;
 use crate::db::schema::{compatibility, model_component_warranties, parts, product_models};
 use crate::db::DbConn;
 use crate::network::store::escape_like;
+use crate::on_backend;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = product_models)]
@@ -93,7 +94,7 @@ pub fn list(
 pub fn insert_many(conn: &mut DbConn, rows: &[NewModel]) -> QueryResult<Vec<(i64, String)>> {
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(CHUNK) {
-        let ids: Vec<(i64, String)> = on_engine!(conn, |c| diesel::insert_into(product_models::table)
+        let ids: Vec<(i64, String)> = on_backend!(conn, |c| diesel::insert_into(product_models::table)
             .values(chunk)
             .returning((product_models::id, product_models::code))
             .get_results(c)?);
@@ -141,7 +142,7 @@ pub fn insert_warranties(conn: &mut DbConn, terms: &[(i64, String, i32)]) -> Que
         })
         .collect();
     for chunk in rows.chunks(CHUNK) {
-        on_engine!(conn, |c| diesel::insert_into(model_component_warranties::table)
+        on_backend!(conn, |c| diesel::insert_into(model_component_warranties::table)
             .values(chunk)
             .execute(c)?);
     }
@@ -214,7 +215,7 @@ pub fn insert_compat_many(conn: &mut DbConn, rows: &[(i64, i64, i32)]) -> QueryR
         })
         .collect();
     for chunk in values.chunks(CHUNK) {
-        on_engine!(conn, |c| diesel::insert_into(compatibility::table).values(chunk).execute(c)?);
+        on_backend!(conn, |c| diesel::insert_into(compatibility::table).values(chunk).execute(c)?);
     }
     Ok(())
 }

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{on_engine, CHUNK};
+use super::CHUNK;
 use crate::db::schema::{compatibility, parts};
 use crate::db::DbConn;
 use crate::network::store::escape_like;
+use crate::on_backend;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = parts)]
@@ -206,7 +207,7 @@ pub fn insert(conn: &mut DbConn, new: &NewPart) -> QueryResult<i64> {
 pub fn insert_many(conn: &mut DbConn, rows: &[NewPart]) -> QueryResult<Vec<(i64, String)>> {
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(CHUNK) {
-        let ids: Vec<(i64, String)> = on_engine!(conn, |c| diesel::insert_into(parts::table)
+        let ids: Vec<(i64, String)> = on_backend!(conn, |c| diesel::insert_into(parts::table)
             .values(chunk)
             .returning((parts::id, parts::code))
             .get_results(c)?);

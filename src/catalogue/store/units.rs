@@ -7,9 +7,10 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{on_engine, CHUNK};
+use super::CHUNK;
 use crate::db::schema::{locations, parts, product_models, product_units, unit_components};
 use crate::db::DbConn;
+use crate::on_backend;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = product_units)]
@@ -96,7 +97,7 @@ pub fn list(
 pub fn insert_many(conn: &mut DbConn, rows: &[NewUnit]) -> QueryResult<Vec<(i64, String)>> {
     let mut out = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(CHUNK) {
-        let ids: Vec<(i64, String)> = on_engine!(conn, |c| diesel::insert_into(product_units::table)
+        let ids: Vec<(i64, String)> = on_backend!(conn, |c| diesel::insert_into(product_units::table)
             .values(chunk)
             .returning((product_units::id, product_units::serial))
             .get_results(c)?);
@@ -107,7 +108,7 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewUnit]) -> QueryResult<Vec<(i64,
 
 pub fn insert_components(conn: &mut DbConn, rows: &[NewComponent]) -> QueryResult<()> {
     for chunk in rows.chunks(CHUNK) {
-        on_engine!(conn, |c| diesel::insert_into(unit_components::table).values(chunk).execute(c)?);
+        on_backend!(conn, |c| diesel::insert_into(unit_components::table).values(chunk).execute(c)?);
     }
     Ok(())
 }

@@ -1,0 +1,9 @@
+DROP TABLE claims;
+DROP TABLE tracking_events;
+DROP TABLE bids;
+DROP TABLE shipment_lines;
+DROP TABLE shipments;
+DROP TABLE tenders;
+DROP TABLE tender_weights;
+DROP TABLE rate_cards;
+DROP TABLE courier_areas;

@@ -1,0 +1,182 @@
+//! Shipping rules: when a shipment is due, how a bid is scored against the courier's record,
+//! what a rate card charges, and the order of tracking events. No HTTP, no database.
+
+use chrono::{Duration, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The due time of a shipment: the lane's lead time in days; an urgent one in half of it,
+/// at least a day.
+pub fn deliver_by(now: NaiveDateTime, lead_days: i64, urgent: bool) -> NaiveDateTime {
+    let hours = if urgent { (lead_days * 12).max(24) } else { lead_days.max(1) * 24 };
+    now + Duration::hours(hours)
+}
+
+/// What a standing rate card charges for a weight: base plus per started kilogram.
+pub fn rate_card_price(base_minor: i64, per_kg_minor: i64, weight_grams: i64) -> i64 {
+    let kg = (weight_grams.max(0) + 999) / 1000;
+    base_minor + per_kg_minor * kg.max(1)
+}
+
+/// A courier's delivery record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, ToSchema)]
+pub struct Record {
+    /// shipments delivered
+    pub delivered: i64,
+    /// of those, delivered by their `deliver_by`
+    pub on_time: i64,
+    /// of those, received with damaged or wrong units
+    pub damaged: i64,
+}
+
+/// Prior weight (in shipments) given to the industry's figures for a courier with little
+/// history: 90% on time, 1% damaged.
+const PRIOR_SHIPMENTS: f64 = 5.0;
+const PRIOR_ON_TIME: f64 = 0.90;
+const PRIOR_DAMAGE: f64 = 0.01;
+
+impl Record {
+    /// The on-time rate, smoothed towards 90% while the record is short.
+    pub fn on_time_rate(&self) -> f64 {
+        (self.on_time as f64 + PRIOR_ON_TIME * PRIOR_SHIPMENTS) / (self.delivered as f64 + PRIOR_SHIPMENTS)
+    }
+
+    /// The damage rate, smoothed towards 1% while the record is short.
+    pub fn damage_rate(&self) -> f64 {
+        (self.damaged as f64 + PRIOR_DAMAGE * PRIOR_SHIPMENTS) / (self.delivered as f64 + PRIOR_SHIPMENTS)
+    }
+}
+
+/// Admin-set weights of a bid's score, in percent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"price_weight": 100, "late_weight": 100, "damage_weight": 300}))]
+pub struct Weights {
+    /// weight of the price relative to the cheapest valid bid
+    #[schema(minimum = 0, maximum = 1000)]
+    pub price_weight: i32,
+    /// weight of the courier's late-delivery rate
+    #[schema(minimum = 0, maximum = 1000)]
+    pub late_weight: i32,
+    /// weight of the courier's damage rate
+    #[schema(minimum = 0, maximum = 1000)]
+    pub damage_weight: i32,
+}
+
+/// A bid's score and how it was reached (lower wins).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Score {
+    /// price / cheapest valid price x price weight
+    pub price_part: f64,
+    /// late rate x late weight
+    pub late_part: f64,
+    /// damage rate x damage weight
+    pub damage_part: f64,
+    pub total: f64,
+}
+
+/// score = w_price x price/cheapest + w_late x (1 - on-time rate) + w_damage x damage rate,
+/// weights in percent: with the defaults (100, 100, 300) one point of damage rate costs as
+/// much as three points of price.
+pub fn score(price: i64, cheapest: i64, record: &Record, w: &Weights) -> Score {
+    let ratio = price as f64 / cheapest.max(1) as f64;
+    let price_part = w.price_weight as f64 / 100.0 * ratio;
+    let late_part = w.late_weight as f64 / 100.0 * (1.0 - record.on_time_rate());
+    let damage_part = w.damage_weight as f64 / 100.0 * record.damage_rate();
+    let round = |x: f64| (x * 10_000.0).round() / 10_000.0;
+    Score {
+        price_part: round(price_part),
+        late_part: round(late_part),
+        damage_part: round(damage_part),
+        total: round(price_part + late_part + damage_part),
+    }
+}
+
+/// Whether a bid promising `transit_hours` from `now` arrives by `deliver_by`.
+pub fn meets(now: NaiveDateTime, transit_hours: i32, deliver_by: NaiveDateTime) -> bool {
+    now + Duration::hours(transit_hours as i64) <= deliver_by
+}
+
+/// Tracking events a courier reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    PickedUp,
+    InTransit,
+    Delivered,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::PickedUp => "picked_up",
+            EventKind::InTransit => "in_transit",
+            EventKind::Delivered => "delivered",
+        }
+    }
+
+    /// The shipment status an event moves to, from the status it may follow.
+    pub fn next(self, status: &str) -> Result<&'static str, String> {
+        match (self, status) {
+            (EventKind::PickedUp, "assigned") => Ok("picked_up"),
+            (EventKind::InTransit, "picked_up" | "in_transit") => Ok("in_transit"),
+            (EventKind::Delivered, "picked_up" | "in_transit") => Ok("delivered"),
+            _ => Err(format!("a shipment that is {status} cannot be reported {}", self.as_str())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn t(h: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap().and_hms_opt(h, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn due_times() {
+        assert_eq!(deliver_by(t(8), 2, false), t(8) + Duration::hours(48));
+        assert_eq!(deliver_by(t(8), 2, true), t(8) + Duration::hours(24));
+        assert_eq!(deliver_by(t(8), 5, true), t(8) + Duration::hours(60));
+        assert_eq!(deliver_by(t(8), 0, false), t(8) + Duration::hours(24));
+    }
+
+    #[test]
+    fn rate_cards_charge_per_started_kilogram() {
+        assert_eq!(rate_card_price(1000, 200, 1), 1200);
+        assert_eq!(rate_card_price(1000, 200, 1000), 1200);
+        assert_eq!(rate_card_price(1000, 200, 1001), 1400);
+    }
+
+    #[test]
+    fn a_cheap_courier_that_breaks_things_loses() {
+        let w = Weights { price_weight: 100, late_weight: 100, damage_weight: 300 };
+        let careless = Record { delivered: 40, on_time: 38, damaged: 12 };
+        let careful = Record { delivered: 40, on_time: 37, damaged: 0 };
+        let cheap = score(10_000, 10_000, &careless, &w);
+        let dear = score(11_000, 10_000, &careful, &w);
+        assert!(dear.total < cheap.total, "{dear:?} vs {cheap:?}");
+        assert_eq!(cheap.price_part, 1.0);
+        // a new courier is judged by the prior: 90% on time, 1% damage
+        let new = Record::default();
+        assert!((new.on_time_rate() - 0.9).abs() < 1e-9);
+        assert!((new.damage_rate() - 0.01).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bids_that_arrive_late_do_not_meet_the_due_time() {
+        assert!(meets(t(8), 24, t(8) + Duration::hours(24)));
+        assert!(!meets(t(8), 25, t(8) + Duration::hours(24)));
+    }
+
+    #[test]
+    fn tracking_follows_the_road() {
+        assert_eq!(EventKind::PickedUp.next("assigned"), Ok("picked_up"));
+        assert_eq!(EventKind::Delivered.next("in_transit"), Ok("delivered"));
+        assert!(EventKind::Delivered.next("assigned").is_err());
+        assert!(EventKind::PickedUp.next("delivered").is_err());
+        assert!(EventKind::InTransit.next("awaiting_tender").is_err());
+    }
+}

@@ -1,0 +1,291 @@
+//! Shipping operations inside the caller's transaction: shipments for what a request ships,
+//! urgent assignment by rate card, tenders, bids and awards, tracking events, and carrier
+//! claims for damaged deliveries.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::rules::{self, EventKind, Score};
+use super::store::{self, NewShipment, ShipmentRow, TenderRow};
+use crate::auth::{Caller, Role, Scope};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::network::store::{self as network, LocationRow};
+
+/// Days along the lane from `origin` to `dest`: the sum of lead times down the tree when the
+/// origin is above the destination, else a lateral lane's days plus the last leg.
+pub fn lane_days(conn: &mut DbConn, origin: &LocationRow, dest: &LocationRow) -> Result<i64, AppError> {
+    if dest.path.starts_with(&origin.path) {
+        let mut days = 0i64;
+        let mut at = dest.clone();
+        while at.id != origin.id {
+            days += at.lead_time_days.unwrap_or(1) as i64;
+            match at.parent_id {
+                Some(p) => at = network::by_id(conn, p)?,
+                None => break,
+            }
+        }
+        return Ok(days.max(1));
+    }
+    let last_leg = dest.lead_time_days.unwrap_or(1) as i64;
+    let lateral = crate::requests::store::lateral_days(conn, dest.parent_id.unwrap_or(dest.id), origin.id)?;
+    Ok(lateral.unwrap_or(2) as i64 + last_leg)
+}
+
+fn region(l: &LocationRow) -> String {
+    l.region.clone().unwrap_or_default()
+}
+
+/// Creates the shipment for what one source ships of a request. An urgent shipment skips the
+/// tender and goes to the courier with the cheapest standing rate card for the lane that
+/// arrives in time (else the fastest); a normal one waits for a tender.
+pub fn ship_allocations(
+    conn: &mut DbConn,
+    request_id: i64,
+    origin_id: i64,
+    dest_id: i64,
+    urgent: bool,
+    lines: &[(i64, i64, i64)],
+    at: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let origin = network::by_id(conn, origin_id)?;
+    let dest = network::by_id(conn, dest_id)?;
+    let mut weight = 0i64;
+    for (_, part_id, qty) in lines {
+        weight += crate::catalogue::store::parts::by_id(conn, *part_id)?.weight_grams as i64 * qty;
+    }
+    let due = rules::deliver_by(at.naive_utc(), lane_days(conn, &origin, &dest)?, urgent);
+    let (status, courier, price) = if urgent {
+        match best_rate_card(conn, &origin, &dest, weight, due, at)? {
+            Some((courier, price)) => ("assigned", Some(courier), Some(price)),
+            None => ("awaiting_tender", None, None),
+        }
+    } else {
+        ("awaiting_tender", None, None)
+    };
+    let id = store::insert_shipment(
+        conn,
+        &NewShipment {
+            request_id: Some(request_id),
+            origin_id,
+            destination_id: dest_id,
+            urgency: if urgent { "urgent" } else { "normal" },
+            weight_grams: weight,
+            deliver_by: due,
+            status,
+            courier_id: courier,
+            price_minor: price,
+            damaged_units: 0,
+            created_at: at.naive_utc(),
+        },
+    )?;
+    for (allocation, part, qty) in lines {
+        store::insert_line(conn, id, *allocation, *part, *qty)?;
+    }
+    Ok(id)
+}
+
+fn best_rate_card(
+    conn: &mut DbConn,
+    origin: &LocationRow,
+    dest: &LocationRow,
+    weight: i64,
+    due: chrono::NaiveDateTime,
+    at: DateTime<Utc>,
+) -> Result<Option<(i64, i64)>, AppError> {
+    let cards = store::rate_cards_for(conn, &region(origin), &region(dest))?;
+    let priced = cards
+        .iter()
+        .map(|(c, base, per_kg, hours)| (*c, rules::rate_card_price(*base, *per_kg, weight), *hours));
+    let (in_time, late): (Vec<_>, Vec<_>) =
+        priced.partition(|(_, _, h)| rules::meets(at.naive_utc(), *h, due));
+    Ok(in_time
+        .iter()
+        .min_by_key(|(c, p, _)| (*p, *c))
+        .or_else(|| late.iter().min_by_key(|(c, _, h)| (*h, *c)))
+        .map(|(c, p, _)| (*c, *p)))
+}
+
+/// Whether a courier serves both ends of a lane.
+pub fn serves(
+    conn: &mut DbConn,
+    courier_id: i64,
+    origin: &LocationRow,
+    dest: &LocationRow,
+) -> Result<bool, AppError> {
+    let areas = store::areas(conn, courier_id)?;
+    Ok(areas.contains(&region(origin)) && areas.contains(&region(dest)))
+}
+
+/// A shipment the caller may see, or 404: a courier its own, scoped users those from or to
+/// their locations, others all.
+pub fn visible_shipment(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<ShipmentRow, AppError> {
+    let not_found = || AppError::not_found(format!("shipment {id} not found"));
+    let s = store::shipment(conn, id)?.ok_or_else(not_found)?;
+    let ok = match caller.role {
+        Role::Courier => s.courier_id == Some(caller.user_id),
+        _ => match Scope::of(conn, caller)? {
+            Scope::All => true,
+            scope => {
+                let o = network::by_id(conn, s.origin_id)?;
+                let d = network::by_id(conn, s.destination_id)?;
+                scope.covers(&o.path) || scope.covers(&d.path)
+            }
+        },
+    };
+    if ok {
+        Ok(s)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Records a tracking event by the assigned courier.
+pub fn report(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    kind: EventKind,
+    at: DateTime<Utc>,
+    note: Option<&str>,
+) -> Result<(), AppError> {
+    caller.require(&[Role::Courier])?;
+    let s = visible_shipment(conn, caller, id)?;
+    let next = kind
+        .next(&s.status)
+        .map_err(|m| AppError::conflict("invalid_transition", m).with("current_status", &s.status))?;
+    store::add_event(conn, id, kind.as_str(), at.naive_utc(), note, &caller.username)?;
+    store::set_status(conn, id, next)?;
+    match kind {
+        EventKind::PickedUp => store::mark_picked_up(conn, id, at.naive_utc())?,
+        EventKind::Delivered => store::mark_delivered(conn, id, at.naive_utc())?,
+        EventKind::InTransit => {}
+    }
+    Ok(())
+}
+
+/// On receipt of an allocation's units: the shipment is delivered (if the courier did not say
+/// so) and received; damaged units open a claim against the courier at their cost.
+pub fn on_receipt(
+    conn: &mut DbConn,
+    allocation_id: i64,
+    part_id: i64,
+    damaged: i64,
+    at: DateTime<Utc>,
+) -> Result<Option<i64>, AppError> {
+    let Some(s) = store::shipment_of_allocation(conn, allocation_id)? else { return Ok(None) };
+    store::mark_delivered(conn, s.id, at.naive_utc())?;
+    store::mark_received(conn, s.id, damaged, at.naive_utc())?;
+    if damaged == 0 {
+        return Ok(None);
+    }
+    let cost = crate::catalogue::store::parts::by_id(conn, part_id)?.unit_cost_minor;
+    let claim = store::insert_claim(
+        conn,
+        s.id,
+        s.request_id,
+        s.courier_id,
+        part_id,
+        damaged,
+        cost * damaged,
+        at.naive_utc(),
+    )?;
+    Ok(Some(claim))
+}
+
+/// One bid with its score, as the award explains it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BidScore {
+    pub bid_id: i64,
+    pub courier: String,
+    pub price: crate::money::Money,
+    pub transit_hours: i32,
+    /// whether the promised transit meets `deliver_by`
+    pub meets_deadline: bool,
+    pub on_time_rate: f64,
+    pub damage_rate: f64,
+    /// absent for bids that miss the deadline
+    pub score: Option<Score>,
+}
+
+/// Scores every bid of a tender (lower wins) at time `at`.
+pub fn score_bids(conn: &mut DbConn, t: &TenderRow, at: DateTime<Utc>) -> Result<Vec<BidScore>, AppError> {
+    let bids = store::bids_of(conn, t.id)?;
+    let weights = store::weights(conn)?;
+    let valid: Vec<&store::BidRow> =
+        bids.iter().filter(|b| rules::meets(at.naive_utc(), b.transit_hours, t.deliver_by)).collect();
+    let cheapest = valid.iter().map(|b| b.price_minor).min().unwrap_or(1);
+    let names: std::collections::HashMap<i64, String> =
+        store::couriers(conn)?.into_iter().map(|(id, name, _)| (id, name)).collect();
+    let mut out = Vec::new();
+    for b in &bids {
+        let record = store::record(conn, b.courier_id)?;
+        let meets = rules::meets(at.naive_utc(), b.transit_hours, t.deliver_by);
+        out.push(BidScore {
+            bid_id: b.id,
+            courier: names.get(&b.courier_id).cloned().unwrap_or_default(),
+            price: crate::money::Money(b.price_minor),
+            transit_hours: b.transit_hours,
+            meets_deadline: meets,
+            on_time_rate: (record.on_time_rate() * 10_000.0).round() / 10_000.0,
+            damage_rate: (record.damage_rate() * 10_000.0).round() / 10_000.0,
+            score: meets.then(|| rules::score(b.price_minor, cheapest, &record, &weights)),
+        });
+    }
+    Ok(out)
+}
+
+/// Awards a tender: the lowest score among bids that meet `deliver_by`, or the named bid
+/// (an override, with a reason). Assigns the courier to every shipment of the tender.
+pub fn award(
+    conn: &mut DbConn,
+    caller: &Caller,
+    t: &TenderRow,
+    chosen: Option<(i64, &str)>,
+    at: DateTime<Utc>,
+) -> Result<Vec<BidScore>, AppError> {
+    if t.status != "open" {
+        return Err(AppError::conflict("tender_closed", format!("tender {} is already {}", t.id, t.status)));
+    }
+    let scores = score_bids(conn, t, at)?;
+    if scores.is_empty() {
+        return Err(AppError::unprocessable("no_valid_bid", "no courier has bid on this tender"));
+    }
+    let best = scores
+        .iter()
+        .filter_map(|s| s.score.as_ref().map(|sc| (sc.total, s.bid_id)))
+        .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+        .map(|(_, id)| id);
+    let (bid_id, reason) = match chosen {
+        Some((id, reason)) => {
+            if !scores.iter().any(|s| s.bid_id == id) {
+                return Err(AppError::unprocessable(
+                    "unknown_bid",
+                    format!("bid {id} is not a bid on this tender"),
+                ));
+            }
+            (id, Some(reason))
+        }
+        None => match best {
+            Some(id) => (id, None),
+            None => {
+                return Err(AppError::unprocessable(
+                    "no_valid_bid",
+                    "no bid arrives by deliver_by; extend the deadline or award one anyway with a reason",
+                )
+                .with("bids", &scores))
+            }
+        },
+    };
+    let bid = store::bids_of(conn, t.id)?.into_iter().find(|b| b.id == bid_id).expect("bid listed above");
+    let explanation = serde_json::to_string(&scores).unwrap_or_default();
+    store::award(conn, t.id, bid_id, reason, &explanation)?;
+    let shipments = store::tender_shipments(conn, t.id)?;
+    let share = bid.price_minor / shipments.len().max(1) as i64;
+    for s in shipments {
+        store::assign(conn, s, bid.courier_id, Some(share), Some(t.id))?;
+    }
+    tracing::info!(tender = t.id, bid = bid_id, by = %caller.username, overridden = reason.is_some(), "tender awarded");
+    Ok(scores)
+}

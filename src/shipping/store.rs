@@ -1,0 +1,513 @@
+//! Shipments, tenders, bids, tracking events, claims and couriers in the database.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::rules::{Record, Weights};
+use crate::db::schema::{
+    bids, claims, courier_areas, rate_cards, shipment_lines, shipments, tender_weights, tenders,
+    tracking_events, users,
+};
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = shipments)]
+pub struct ShipmentRow {
+    pub id: i64,
+    pub request_id: Option<i64>,
+    pub origin_id: i64,
+    pub destination_id: i64,
+    pub urgency: String,
+    pub weight_grams: i64,
+    pub deliver_by: NaiveDateTime,
+    pub status: String,
+    pub courier_id: Option<i64>,
+    pub tender_id: Option<i64>,
+    pub price_minor: Option<i64>,
+    pub picked_up_at: Option<NaiveDateTime>,
+    pub delivered_at: Option<NaiveDateTime>,
+    pub received_at: Option<NaiveDateTime>,
+    pub damaged_units: i64,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = shipments)]
+pub struct NewShipment<'a> {
+    pub request_id: Option<i64>,
+    pub origin_id: i64,
+    pub destination_id: i64,
+    pub urgency: &'a str,
+    pub weight_grams: i64,
+    pub deliver_by: NaiveDateTime,
+    pub status: &'a str,
+    pub courier_id: Option<i64>,
+    pub price_minor: Option<i64>,
+    pub damaged_units: i64,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_shipment(conn: &mut DbConn, s: &NewShipment<'_>) -> QueryResult<i64> {
+    diesel::insert_into(shipments::table).values(s).returning(shipments::id).get_result(conn)
+}
+
+pub fn insert_line(
+    conn: &mut DbConn,
+    shipment_id: i64,
+    allocation_id: i64,
+    part_id: i64,
+    qty: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(shipment_lines::table)
+        .values((
+            shipment_lines::shipment_id.eq(shipment_id),
+            shipment_lines::allocation_id.eq(allocation_id),
+            shipment_lines::part_id.eq(part_id),
+            shipment_lines::qty.eq(qty),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn shipment(conn: &mut DbConn, id: i64) -> QueryResult<Option<ShipmentRow>> {
+    shipments::table.find(id).select(ShipmentRow::as_select()).first(conn).optional()
+}
+
+pub fn shipments_by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<ShipmentRow>> {
+    shipments::table
+        .filter(shipments::id.eq_any(ids.to_vec()))
+        .select(ShipmentRow::as_select())
+        .order(shipments::id.asc())
+        .load(conn)
+}
+
+/// The shipment that carried an allocation.
+pub fn shipment_of_allocation(conn: &mut DbConn, allocation_id: i64) -> QueryResult<Option<ShipmentRow>> {
+    shipment_lines::table
+        .inner_join(shipments::table.on(shipments::id.eq(shipment_lines::shipment_id)))
+        .filter(shipment_lines::allocation_id.eq(allocation_id))
+        .select(ShipmentRow::as_select())
+        .order(shipments::id.desc())
+        .first(conn)
+        .optional()
+}
+
+/// (part, qty) per line of a shipment.
+pub fn lines(conn: &mut DbConn, shipment_id: i64) -> QueryResult<Vec<(i64, i64)>> {
+    shipment_lines::table
+        .filter(shipment_lines::shipment_id.eq(shipment_id))
+        .select((shipment_lines::part_id, shipment_lines::qty))
+        .order(shipment_lines::allocation_id.asc())
+        .load(conn)
+}
+
+#[derive(Debug, Default)]
+pub struct ShipmentFilter {
+    pub courier_id: Option<i64>,
+    /// origin or destination among these
+    pub touching: Option<Vec<i64>>,
+    pub status: Option<String>,
+    pub request_id: Option<i64>,
+}
+
+pub fn list_shipments(
+    conn: &mut DbConn,
+    f: &ShipmentFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<ShipmentRow>> {
+    let mut q = shipments::table.select(ShipmentRow::as_select()).into_boxed();
+    if let Some(c) = f.courier_id {
+        q = q.filter(shipments::courier_id.eq(c));
+    }
+    if let Some(ids) = &f.touching {
+        q = q.filter(
+            shipments::origin_id.eq_any(ids.clone()).or(shipments::destination_id.eq_any(ids.clone())),
+        );
+    }
+    if let Some(s) = &f.status {
+        q = q.filter(shipments::status.eq(s.clone()));
+    }
+    if let Some(r) = f.request_id {
+        q = q.filter(shipments::request_id.eq(r));
+    }
+    if let Some(b) = before {
+        q = q.filter(shipments::id.lt(b));
+    }
+    q.order(shipments::id.desc()).limit(limit).load(conn)
+}
+
+pub fn set_status(conn: &mut DbConn, id: i64, status: &str) -> QueryResult<()> {
+    diesel::update(shipments::table.find(id)).set(shipments::status.eq(status)).execute(conn).map(|_| ())
+}
+
+pub fn assign(
+    conn: &mut DbConn,
+    id: i64,
+    courier_id: i64,
+    price: Option<i64>,
+    tender_id: Option<i64>,
+) -> QueryResult<()> {
+    diesel::update(shipments::table.find(id))
+        .set((
+            shipments::courier_id.eq(courier_id),
+            shipments::price_minor.eq(price),
+            shipments::tender_id.eq(tender_id),
+            shipments::status.eq("assigned"),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn mark_picked_up(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(shipments::table.find(id)).set(shipments::picked_up_at.eq(at)).execute(conn).map(|_| ())
+}
+
+pub fn mark_delivered(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(shipments::table.find(id).filter(shipments::delivered_at.is_null()))
+        .set(shipments::delivered_at.eq(at))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn mark_received(conn: &mut DbConn, id: i64, damaged: i64, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(shipments::table.find(id))
+        .set((
+            shipments::received_at.eq(at),
+            shipments::damaged_units.eq(shipments::damaged_units + damaged),
+            shipments::status.eq("received"),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn add_event(
+    conn: &mut DbConn,
+    shipment_id: i64,
+    kind: &str,
+    at: NaiveDateTime,
+    note: Option<&str>,
+    actor: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(tracking_events::table)
+        .values((
+            tracking_events::shipment_id.eq(shipment_id),
+            tracking_events::kind.eq(kind),
+            tracking_events::at.eq(at),
+            tracking_events::note.eq(note),
+            tracking_events::actor.eq(actor),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// (kind, at, note, actor) of a shipment's events, in order.
+pub type EventRow = (String, NaiveDateTime, Option<String>, String);
+
+pub fn events(conn: &mut DbConn, shipment_id: i64) -> QueryResult<Vec<EventRow>> {
+    tracking_events::table
+        .filter(tracking_events::shipment_id.eq(shipment_id))
+        .select((tracking_events::kind, tracking_events::at, tracking_events::note, tracking_events::actor))
+        .order(tracking_events::id.asc())
+        .load(conn)
+}
+
+/// A courier's record from its delivered shipments.
+pub fn record(conn: &mut DbConn, courier_id: i64) -> QueryResult<Record> {
+    let rows: Vec<(NaiveDateTime, NaiveDateTime, i64)> = shipments::table
+        .filter(shipments::courier_id.eq(courier_id))
+        .filter(shipments::delivered_at.is_not_null())
+        .select((shipments::delivered_at.assume_not_null(), shipments::deliver_by, shipments::damaged_units))
+        .load(conn)?;
+    Ok(Record {
+        delivered: rows.len() as i64,
+        on_time: rows.iter().filter(|(at, by, _)| at <= by).count() as i64,
+        damaged: rows.iter().filter(|(_, _, d)| *d > 0).count() as i64,
+    })
+}
+
+pub fn weights(conn: &mut DbConn) -> QueryResult<Weights> {
+    let (price_weight, late_weight, damage_weight) = tender_weights::table
+        .find(1)
+        .select((tender_weights::price_weight, tender_weights::late_weight, tender_weights::damage_weight))
+        .first(conn)?;
+    Ok(Weights { price_weight, late_weight, damage_weight })
+}
+
+pub fn set_weights(conn: &mut DbConn, w: &Weights, at: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(tender_weights::table.find(1))
+        .set((
+            tender_weights::price_weight.eq(w.price_weight),
+            tender_weights::late_weight.eq(w.late_weight),
+            tender_weights::damage_weight.eq(w.damage_weight),
+            tender_weights::updated_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn areas(conn: &mut DbConn, courier_id: i64) -> QueryResult<Vec<String>> {
+    courier_areas::table
+        .filter(courier_areas::courier_id.eq(courier_id))
+        .select(courier_areas::region)
+        .order(courier_areas::region.asc())
+        .load(conn)
+}
+
+pub fn add_area(conn: &mut DbConn, courier_id: i64, region: &str) -> QueryResult<()> {
+    diesel::insert_into(courier_areas::table)
+        .values((courier_areas::courier_id.eq(courier_id), courier_areas::region.eq(region)))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Couriers: (id, username, display name).
+pub fn couriers(conn: &mut DbConn) -> QueryResult<Vec<(i64, String, String)>> {
+    users::table
+        .filter(users::role.eq("courier"))
+        .filter(users::active.eq(true))
+        .select((users::id, users::username, users::display_name))
+        .order(users::username.asc())
+        .load(conn)
+}
+
+/// Rate cards of every courier for a lane: (courier, base, per kg, transit hours).
+pub fn rate_cards_for(
+    conn: &mut DbConn,
+    origin_region: &str,
+    dest_region: &str,
+) -> QueryResult<Vec<(i64, i64, i64, i32)>> {
+    rate_cards::table
+        .filter(rate_cards::origin_region.eq(origin_region))
+        .filter(rate_cards::dest_region.eq(dest_region))
+        .select((
+            rate_cards::courier_id,
+            rate_cards::base_minor,
+            rate_cards::per_kg_minor,
+            rate_cards::transit_hours,
+        ))
+        .order(rate_cards::courier_id.asc())
+        .load(conn)
+}
+
+pub fn add_rate_card(
+    conn: &mut DbConn,
+    courier_id: i64,
+    from: &str,
+    to: &str,
+    base: i64,
+    per_kg: i64,
+    hours: i32,
+) -> QueryResult<()> {
+    diesel::insert_into(rate_cards::table)
+        .values((
+            rate_cards::courier_id.eq(courier_id),
+            rate_cards::origin_region.eq(from),
+            rate_cards::dest_region.eq(to),
+            rate_cards::base_minor.eq(base),
+            rate_cards::per_kg_minor.eq(per_kg),
+            rate_cards::transit_hours.eq(hours),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tenders)]
+pub struct TenderRow {
+    pub id: i64,
+    pub origin_id: i64,
+    pub destination_id: i64,
+    pub weight_grams: i64,
+    pub deliver_by: NaiveDateTime,
+    pub bid_deadline: NaiveDateTime,
+    pub status: String,
+    pub awarded_bid_id: Option<i64>,
+    pub override_reason: Option<String>,
+    pub explanation: Option<String>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[allow(clippy::too_many_arguments, reason = "one row's columns")]
+pub fn insert_tender(
+    conn: &mut DbConn,
+    origin: i64,
+    dest: i64,
+    weight: i64,
+    deliver_by: NaiveDateTime,
+    deadline: NaiveDateTime,
+    by: &str,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(tenders::table)
+        .values((
+            tenders::origin_id.eq(origin),
+            tenders::destination_id.eq(dest),
+            tenders::weight_grams.eq(weight),
+            tenders::deliver_by.eq(deliver_by),
+            tenders::bid_deadline.eq(deadline),
+            tenders::status.eq("open"),
+            tenders::created_by.eq(by),
+            tenders::created_at.eq(at),
+        ))
+        .returning(tenders::id)
+        .get_result(conn)
+}
+
+pub fn tender(conn: &mut DbConn, id: i64) -> QueryResult<Option<TenderRow>> {
+    tenders::table.find(id).select(TenderRow::as_select()).first(conn).optional()
+}
+
+pub fn list_tenders(
+    conn: &mut DbConn,
+    status: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<TenderRow>> {
+    let mut q = tenders::table.select(TenderRow::as_select()).into_boxed();
+    if let Some(s) = status {
+        q = q.filter(tenders::status.eq(s.to_string()));
+    }
+    if let Some(b) = before {
+        q = q.filter(tenders::id.lt(b));
+    }
+    q.order(tenders::id.desc()).limit(limit).load(conn)
+}
+
+pub fn tender_shipments(conn: &mut DbConn, tender_id: i64) -> QueryResult<Vec<i64>> {
+    shipments::table
+        .filter(shipments::tender_id.eq(tender_id))
+        .select(shipments::id)
+        .order(shipments::id.asc())
+        .load(conn)
+}
+
+pub fn attach_to_tender(conn: &mut DbConn, shipment_id: i64, tender_id: i64) -> QueryResult<()> {
+    diesel::update(shipments::table.find(shipment_id))
+        .set((shipments::tender_id.eq(tender_id), shipments::status.eq("tendered")))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn award(
+    conn: &mut DbConn,
+    tender_id: i64,
+    bid_id: i64,
+    reason: Option<&str>,
+    explanation: &str,
+) -> QueryResult<()> {
+    diesel::update(tenders::table.find(tender_id))
+        .set((
+            tenders::status.eq("awarded"),
+            tenders::awarded_bid_id.eq(bid_id),
+            tenders::override_reason.eq(reason),
+            tenders::explanation.eq(explanation),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = bids)]
+pub struct BidRow {
+    pub id: i64,
+    pub tender_id: i64,
+    pub courier_id: i64,
+    pub price_minor: i64,
+    pub transit_hours: i32,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_bid(
+    conn: &mut DbConn,
+    tender_id: i64,
+    courier_id: i64,
+    price: i64,
+    hours: i32,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(bids::table)
+        .values((
+            bids::tender_id.eq(tender_id),
+            bids::courier_id.eq(courier_id),
+            bids::price_minor.eq(price),
+            bids::transit_hours.eq(hours),
+            bids::created_at.eq(at),
+        ))
+        .returning(bids::id)
+        .get_result(conn)
+}
+
+pub fn bids_of(conn: &mut DbConn, tender_id: i64) -> QueryResult<Vec<BidRow>> {
+    bids::table
+        .filter(bids::tender_id.eq(tender_id))
+        .select(BidRow::as_select())
+        .order(bids::id.asc())
+        .load(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = claims)]
+pub struct ClaimRow {
+    pub id: i64,
+    pub shipment_id: i64,
+    pub request_id: Option<i64>,
+    pub courier_id: Option<i64>,
+    pub part_id: i64,
+    pub qty: i64,
+    pub amount_minor: i64,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[allow(clippy::too_many_arguments, reason = "one row's columns")]
+pub fn insert_claim(
+    conn: &mut DbConn,
+    shipment_id: i64,
+    request_id: Option<i64>,
+    courier_id: Option<i64>,
+    part_id: i64,
+    qty: i64,
+    amount: i64,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(claims::table)
+        .values((
+            claims::shipment_id.eq(shipment_id),
+            claims::request_id.eq(request_id),
+            claims::courier_id.eq(courier_id),
+            claims::part_id.eq(part_id),
+            claims::qty.eq(qty),
+            claims::amount_minor.eq(amount),
+            claims::status.eq("open"),
+            claims::created_at.eq(at),
+        ))
+        .returning(claims::id)
+        .get_result(conn)
+}
+
+pub fn list_claims(
+    conn: &mut DbConn,
+    courier_id: Option<i64>,
+    touching: Option<&[i64]>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<ClaimRow>> {
+    let mut q = claims::table
+        .inner_join(shipments::table.on(shipments::id.eq(claims::shipment_id)))
+        .select(ClaimRow::as_select())
+        .into_boxed();
+    if let Some(c) = courier_id {
+        q = q.filter(claims::courier_id.eq(c));
+    }
+    if let Some(ids) = touching {
+        q = q.filter(
+            shipments::origin_id.eq_any(ids.to_vec()).or(shipments::destination_id.eq_any(ids.to_vec())),
+        );
+    }
+    if let Some(b) = before {
+        q = q.filter(claims::id.lt(b));
+    }
+    q.order(claims::id.desc()).limit(limit).load(conn)
+}

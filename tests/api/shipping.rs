@@ -1,0 +1,284 @@
+//! Shipments, courier tenders, tracking and damaged deliveries.
+
+use chrono::{Duration, Utc};
+use echelon::shipping::store::{self as shipping, NewShipment};
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::TestApp;
+
+/// A request of `qty` units for ST-TZ-001 from RC-HZ, picked and shipped; returns the
+/// request id and its shipment.
+async fn shipped(app: &TestApp, qty: i64, urgency: &str) -> (i64, Value) {
+    let part = app.new_part("20.00").await;
+    app.set_stock("RC-HZ", &part, qty).await;
+    let r = app
+        .post(
+            "/api/v1/parts-requests",
+            "station-st-tz-001",
+            json!({"lines": [{"part_code": part, "qty": qty}], "urgency": urgency}),
+        )
+        .await;
+    let id = r.ok()["id"].as_i64().unwrap();
+    app.post(&format!("/api/v1/parts-requests/{id}/ship"), "warehouse-rc-hz", json!({})).await.ok();
+    let list = app.get(&format!("/api/v1/shipments?request_id={id}"), Some("warehouse-rc-hz")).await;
+    let shipment = list.ok()["items"][0].clone();
+    (id, shipment)
+}
+
+/// Gives a courier a delivery record: `delivered` shipments, `late` of them late and
+/// `damaged` of them damaged (history, written straight to the shipments table).
+async fn history(app: &TestApp, courier: &str, delivered: i64, late: i64, damaged: i64) {
+    let courier = courier.to_string();
+    app.state
+        .db
+        .write(move |conn| {
+            use diesel::prelude::*;
+            use echelon::db::schema::{locations, users};
+            let cid: i64 = users::table.filter(users::username.eq(&courier)).select(users::id).first(conn)?;
+            let hz: i64 =
+                locations::table.filter(locations::code.eq("RC-HZ")).select(locations::id).first(conn)?;
+            let tz: i64 =
+                locations::table.filter(locations::code.eq("ST-TZ-001")).select(locations::id).first(conn)?;
+            let due = (Utc::now() - Duration::days(30)).naive_utc();
+            for i in 0..delivered {
+                let id = shipping::insert_shipment(
+                    conn,
+                    &NewShipment {
+                        request_id: None,
+                        origin_id: hz,
+                        destination_id: tz,
+                        urgency: "normal",
+                        weight_grams: 1000,
+                        deliver_by: due,
+                        status: "received",
+                        courier_id: Some(cid),
+                        price_minor: Some(3000),
+                        damaged_units: if i < damaged { 1 } else { 0 },
+                        created_at: due - Duration::days(2),
+                    },
+                )?;
+                let at = if i < late { due + Duration::hours(5) } else { due - Duration::hours(3) };
+                shipping::mark_delivered(conn, id, at)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+fn bid_of<'a>(tender: &'a Value, courier: &str) -> &'a Value {
+    tender["bids"].as_array().unwrap().iter().find(|b| b["courier"] == courier).unwrap()
+}
+
+both!(the_award_goes_to_the_best_score_not_the_cheapest_careless_courier, |app| async {
+    history(&app, "courier-1", 20, 1, 6).await; // cheap, on time, breaks things
+    history(&app, "courier-2", 20, 2, 0).await;
+    history(&app, "courier-3", 20, 8, 0).await; // often late
+    let (_, s) = shipped(&app, 2, "normal").await;
+    assert_eq!(s["status"], "awaiting_tender");
+    let deadline = (Utc::now() + Duration::hours(2)).to_rfc3339();
+    let t = app
+        .post(
+            "/api/v1/tenders",
+            "warehouse-rc-hz",
+            json!({"shipment_ids": [s["id"]], "bid_deadline": deadline}),
+        )
+        .await;
+    assert_eq!(t.status, 201, "{}", t.text);
+    let tid = t.json["id"].as_i64().unwrap();
+    for (courier, price) in [("courier-1", "30.00"), ("courier-2", "33.00"), ("courier-3", "34.00")] {
+        let r = app
+            .post(
+                &format!("/api/v1/tenders/{tid}/bids"),
+                courier,
+                json!({"price": price, "transit_hours": 20}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        // a courier sees its own bid only
+        assert_eq!(r.json["bids"].as_array().unwrap().len(), 1);
+    }
+    // awarding before the deadline needs "now"
+    app.post(&format!("/api/v1/tenders/{tid}/award"), "warehouse-rc-hz", json!({})).await.problem(409);
+    let a = app.post(&format!("/api/v1/tenders/{tid}/award"), "warehouse-rc-hz", json!({"now": true})).await;
+    let tender = a.ok().clone();
+    assert_eq!(tender["status"], "awarded");
+    let winner = bid_of(&tender, "courier-2");
+    assert_eq!(tender["awarded_bid_id"], winner["bid_id"]);
+    // every bid's score is explained, and the cheapest lost on its damage record
+    let scores: Vec<f64> = ["courier-1", "courier-2", "courier-3"]
+        .iter()
+        .map(|c| bid_of(&tender, c)["score"]["total"].as_f64().unwrap())
+        .collect();
+    assert!(scores[1] < scores[0] && scores[1] < scores[2], "{scores:?}");
+    let cheap = bid_of(&tender, "courier-1");
+    assert_eq!(cheap["score"]["price_part"], 1.0);
+    assert!(
+        cheap["score"]["damage_part"].as_f64().unwrap()
+            > bid_of(&tender, "courier-2")["score"]["damage_part"].as_f64().unwrap()
+    );
+    let shipment = app.get(&format!("/api/v1/shipments/{}", s["id"]), Some("warehouse-rc-hz")).await;
+    assert_eq!(shipment.ok()["courier"], "courier-2");
+    assert_eq!(shipment.json["status"], "assigned");
+    // awarded twice is a conflict
+    app.post(&format!("/api/v1/tenders/{tid}/award"), "warehouse-rc-hz", json!({"now": true}))
+        .await
+        .problem(409);
+});
+
+both!(late_foreign_and_unauthorised_bids_are_refused, |app| async {
+    let (_, s) = shipped(&app, 1, "normal").await;
+    let deadline = (Utc::now() + Duration::hours(1)).to_rfc3339();
+    let t = app
+        .post(
+            "/api/v1/tenders",
+            "warehouse-rc-hz",
+            json!({"shipment_ids": [s["id"]], "bid_deadline": deadline}),
+        )
+        .await;
+    let tid = t.ok()["id"].as_i64().unwrap();
+    let bid = json!({"price": "30.00", "transit_hours": 12});
+    // a station may not bid
+    app.post(&format!("/api/v1/tenders/{tid}/bids"), "station-st-tz-001", bid.clone()).await.problem(403);
+    // a lane outside the courier's area: an HQ (Shandong) shipment for courier-3 (south only)
+    let part = app.new_part("20.00").await;
+    app.set_stock("HQ", &part, 1).await;
+    let r = app
+        .post(
+            "/api/v1/parts-requests",
+            "admin",
+            json!({"station": "ST-HZ-001", "lines": [{"part_code": part, "qty": 1}]}),
+        )
+        .await;
+    let rid = r.ok()["id"].as_i64().unwrap();
+    app.post(&format!("/api/v1/parts-requests/{rid}/ship"), "warehouse-hq", json!({})).await.ok();
+    let hq_ship = app.get(&format!("/api/v1/shipments?request_id={rid}"), Some("warehouse-hq")).await.ok()
+        ["items"][0]
+        .clone();
+    let t2 = app
+        .post(
+            "/api/v1/tenders",
+            "warehouse-hq",
+            json!({"shipment_ids": [hq_ship["id"]], "bid_deadline": deadline}),
+        )
+        .await;
+    let t2 = t2.ok()["id"].as_i64().unwrap();
+    let far = app.post(&format!("/api/v1/tenders/{t2}/bids"), "courier-3", bid.clone()).await;
+    assert_eq!(far.problem(422)["type"], "/problems/outside_service_area");
+    // ... and courier-3 does not even see that tender
+    app.get(&format!("/api/v1/tenders/{t2}"), Some("courier-3")).await.problem(404);
+    // a bid after the deadline
+    app.state.clock.advance(Duration::hours(2));
+    let late = app.post(&format!("/api/v1/tenders/{tid}/bids"), "courier-1", bid.clone()).await;
+    assert_eq!(late.problem(409)["type"], "/problems/tender_closed");
+    // no bid at all: award says why
+    let none = app.post(&format!("/api/v1/tenders/{tid}/award"), "warehouse-rc-hz", json!({})).await;
+    assert_eq!(none.problem(422)["type"], "/problems/no_valid_bid");
+    // an override needs a reason
+    app.post(&format!("/api/v1/tenders/{tid}/award"), "warehouse-rc-hz", json!({"bid_id": 1}))
+        .await
+        .problem(422);
+});
+
+both!(a_delivery_with_one_of_two_units_damaged_is_claimed_and_replaced, |app| async {
+    let (rid, s) = shipped(&app, 2, "urgent").await;
+    // urgent: no tender, the best standing rate card for Zhejiang -> Zhejiang in time (courier-1: 24 h)
+    assert_eq!(s["status"], "assigned");
+    assert_eq!(s["courier"], "courier-1");
+    let part = s["lines"][0]["part_code"].as_str().unwrap().to_string();
+    app.set_stock("HQ", &part, 5).await;
+    let r = app
+        .post(
+            &format!("/api/v1/parts-requests/{rid}/receive"),
+            "station-st-tz-001",
+            json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 1}]}),
+        )
+        .await;
+    assert_eq!(r.ok()["request"]["status"], "received_damaged");
+    assert_eq!(app.stock("ST-TZ-001", &part).await, (1, 0, 1));
+    let quarantine = app
+        .get(&format!("/api/v1/movements?part_code={part}&reason=damaged_in_transit"), Some("admin"))
+        .await;
+    assert_eq!(quarantine.ok()["items"][0]["qty"], 1);
+    assert_eq!(quarantine.json["items"][0]["to"], "QUARANTINE");
+    let claims = app.get("/api/v1/claims", Some("admin")).await;
+    let claim = &claims.ok()["items"][0];
+    assert_eq!(claim["courier"], "courier-1");
+    assert_eq!(claim["qty"], 1);
+    assert_eq!(claim["amount"], "20.00");
+    assert_eq!(claim["shipment_id"], s["id"]);
+    // RC-HZ is now empty: the replacement for 1 unit comes from HQ (tier B may order from HQ),
+    // already shipped
+    let repl = &r.json["damaged"][0];
+    assert_eq!(repl["replacement"], json!([{"source": "HQ", "qty": 1}]));
+    let ships = app.get(&format!("/api/v1/shipments?request_id={rid}"), Some("admin")).await;
+    let items = ships.ok()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2);
+    let replacement = items.iter().find(|i| i["id"] != s["id"]).unwrap();
+    assert_eq!(replacement["lines"], json!([{"part_code": part, "qty": 1}]));
+    assert_eq!(replacement["origin"], "HQ");
+    // the courier sees its claim, another courier does not
+    assert_eq!(app.get("/api/v1/claims", Some("courier-1")).await.ok()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get("/api/v1/claims", Some("courier-2")).await.ok()["items"].as_array().unwrap().len(), 0);
+});
+
+both!(a_late_delivery_lowers_the_couriers_on_time_rate, |app| async {
+    let (_, s) = shipped(&app, 1, "urgent").await;
+    let sid = s["id"].as_i64().unwrap();
+    let rate =
+        |v: &Value| v.as_array().unwrap().iter().find(|c| c["username"] == "courier-1").unwrap().clone();
+    let before = rate(app.get("/api/v1/couriers", Some("admin")).await.ok());
+    // only the assigned courier reports; the order of events is kept
+    app.post(&format!("/api/v1/shipments/{sid}/events"), "courier-2", json!({"kind": "picked_up"}))
+        .await
+        .problem(404);
+    app.post(&format!("/api/v1/shipments/{sid}/events"), "station-st-tz-001", json!({"kind": "picked_up"}))
+        .await
+        .problem(403);
+    app.post(&format!("/api/v1/shipments/{sid}/events"), "courier-1", json!({"kind": "delivered"}))
+        .await
+        .problem(409);
+    app.post(&format!("/api/v1/shipments/{sid}/events"), "courier-1", json!({"kind": "picked_up"}))
+        .await
+        .ok();
+    app.state.clock.advance(Duration::hours(30)); // due in 24 h
+    let d =
+        app.post(&format!("/api/v1/shipments/{sid}/events"), "courier-1", json!({"kind": "delivered"})).await;
+    assert_eq!(d.ok()["status"], "delivered");
+    assert_eq!(d.json["on_time"], false);
+    assert_eq!(d.json["events"].as_array().unwrap().len(), 2);
+    let after = rate(app.get("/api/v1/couriers", Some("admin")).await.ok());
+    assert_eq!(after["record"]["delivered"], before["record"]["delivered"].as_i64().unwrap() + 1);
+    assert_eq!(after["record"]["on_time"], before["record"]["on_time"]);
+    assert!(after["on_time_rate"].as_f64().unwrap() < before["on_time_rate"].as_f64().unwrap());
+    // a courier sees only its own record
+    assert_eq!(app.get("/api/v1/couriers", Some("courier-1")).await.ok().as_array().unwrap().len(), 1);
+});
+
+both!(tender_weights_are_admin_data, |app| async {
+    let w = app.get("/api/v1/tender-weights", Some("warehouse-rc-hz")).await;
+    assert_eq!(w.ok()["damage_weight"], 300);
+    app.put(
+        "/api/v1/tender-weights",
+        "warehouse-rc-hz",
+        json!({"price_weight": 100, "late_weight": 50, "damage_weight": 100}),
+    )
+    .await
+    .problem(403);
+    app.put(
+        "/api/v1/tender-weights",
+        "admin",
+        json!({"price_weight": 100, "late_weight": 5000, "damage_weight": 100}),
+    )
+    .await
+    .problem(422);
+    let ok = app
+        .put(
+            "/api/v1/tender-weights",
+            "admin",
+            json!({"price_weight": 100, "late_weight": 50, "damage_weight": 100}),
+        )
+        .await;
+    assert_eq!(ok.ok()["late_weight"], 50);
+});
