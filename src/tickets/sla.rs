@@ -131,7 +131,7 @@ pub fn parse_share(s: &str) -> Result<u32, String> {
 
 /// A fraction (0.05-0.10) as basis points, or `None` outside the range.
 pub fn share_bp(fraction: Decimal) -> Option<u32> {
-    let bp = (fraction * Decimal::from(10_000)).round();
+    let bp = fraction.checked_mul(Decimal::from(10_000))?.round();
     u32::try_from(bp).ok().filter(|b| (MIN_SHARE_BP..=MAX_SHARE_BP).contains(b))
 }
 
@@ -216,6 +216,8 @@ mod tests {
         assert!(parse_share("11%").is_err());
         assert!(parse_share("five").is_err());
         assert_eq!(share_bp(Decimal::new(5, 2)), Some(500));
+        assert_eq!(share_bp(Decimal::MAX), None);
+        assert!(parse_share("79228162514264337593543950335").is_err());
     }
 
     #[test]

@@ -173,6 +173,7 @@ pub async fn dispatch(
     let mut errors = Vec::new();
     check_lines(&mut errors, "expected_parts", &input.expected_parts);
     check_text(&mut errors, "technician", Some(&input.technician), true, 100);
+    check_text(&mut errors, "station", input.station.as_deref(), false, 64);
     check_text(&mut errors, "note", input.note.as_deref(), false, MAX_NOTE);
     fail_if_any(errors)?;
     let spec = DispatchSpec {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{check_text, fail_if_any};
+use super::{check_text, fail_if_any, plausible_code};
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
@@ -148,8 +148,11 @@ pub struct FollowUpQuery {
     pub status: Option<FollowUpStatus>,
     /// a station code
     pub station: Option<String>,
+    /// page size, 1-500 (default 50)
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// `next_cursor` of the previous page: the id of its last follow-up
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
@@ -175,8 +178,11 @@ pub async fn list_follow_ups(
         .read(move |conn| {
             let mut filter = FollowUpFilter { status: q.status, ..Default::default() };
             if let Some(code) = &q.station {
-                let row = network::by_code(conn, code)?
-                    .ok_or_else(|| AppError::not_found(format!("station {code} not found")))?;
+                let not_found = || AppError::not_found(format!("station {code} not found"));
+                if !plausible_code(code) {
+                    return Err(not_found());
+                }
+                let row = network::by_code(conn, code)?.ok_or_else(not_found)?;
                 filter.station_id = Some(row.id);
             }
             let rows = followups::list(conn, &filter, before, page.fetch())?;

@@ -314,7 +314,8 @@ pub fn check_lines(errors: &mut Vec<FieldError>, field: &str, lines: &[PartLineI
     }
 }
 
-/// A field error when a free text is blank (if required) or too long.
+/// A field error when a free text is blank (if required), too long, or holds a NUL character
+/// (which PostgreSQL cannot store).
 pub fn check_text(
     errors: &mut Vec<FieldError>,
     field: &str,
@@ -330,8 +331,15 @@ pub fn check_text(
         Some(v) if v.chars().count() > max => {
             errors.push(FieldError::new(field, format!("at most {max} characters")))
         }
+        Some(v) if v.contains('\0') => errors.push(FieldError::new(field, "must not contain NUL characters")),
         _ => {}
     }
+}
+
+/// A code that could name something in the database (a station, a serial): no NUL character,
+/// at most 64 characters. Anything else names nothing.
+pub fn plausible_code(s: &str) -> bool {
+    !s.contains('\0') && s.len() <= 64
 }
 
 pub fn fail_if_any(errors: Vec<FieldError>) -> Result<(), AppError> {

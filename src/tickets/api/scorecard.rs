@@ -45,12 +45,10 @@ pub struct ScorecardOut {
     pub calls: CallSummary,
 }
 
-fn period(q: &PeriodQuery) -> Result<Period, AppError> {
-    if q.from.zip(q.to).is_some_and(|(f, t)| f > t) {
-        return Err(AppError::bad_request("invalid_query", "`from` must not be after `to`"));
-    }
+/// The period of the query; `from` after `to` is an empty period (everything counts zero).
+fn period(q: &PeriodQuery) -> Period {
     let midnight = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN);
-    Ok(Period { from: q.from.map(midnight), to: q.to.and_then(|d| d.succ_opt()).map(midnight) })
+    Period { from: q.from.map(midnight), to: q.to.and_then(|d| d.succ_opt()).map(midnight) }
 }
 
 /// A station's scorecard: follow-up results and SLA compliance
@@ -71,12 +69,15 @@ pub async fn scorecard(
 ) -> Result<web::Json<ScorecardOut>, AppError> {
     caller.require(&[Role::Admin, Role::Agent, Role::Finance, Role::Station])?;
     let code = code.into_inner();
-    let period = period(&query)?;
+    let period = period(&query);
     let now = state.clock.now().naive_utc();
     let result = state
         .db
         .read(move |conn| {
             let scope = Scope::of(conn, &caller)?;
+            if !super::plausible_code(&code) {
+                return Err(AppError::not_found(format!("station {code:?} not found")));
+            }
             let row = network::by_code(conn, &code)?
                 .filter(|r| r.kind == LocationKind::Station.as_str() && scope.covers(&r.path))
                 .ok_or_else(|| AppError::not_found(format!("station {code} not found")))?;
@@ -100,6 +101,7 @@ pub async fn scorecard(
 #[serde(deny_unknown_fields)]
 pub struct MonthQuery {
     /// `YYYY-MM`
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
     pub month: String,
 }
 

@@ -5,7 +5,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{check_text, fail_if_any, one, view, Customer, TicketOut};
+use super::{check_text, fail_if_any, one, plausible_code, view, Customer, TicketOut};
 use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::codes;
 use crate::error::{AppError, FieldError};
@@ -66,9 +66,11 @@ fn validate(input: &NewTicketIn) -> Result<(), AppError> {
         errors.push(FieldError::new("customer.phone", "5-30 digits, spaces, +, - or parentheses"));
     }
     check_text(&mut errors, "fault", Some(&input.fault), true, 2000);
-    if input.serial.trim().is_empty() || input.serial.len() > 40 {
+    if input.serial.trim().is_empty() || input.serial.len() > 40 || !plausible_code(&input.serial) {
         errors.push(FieldError::new("serial", "the product unit's serial, 1-40 characters"));
     }
+    check_text(&mut errors, "model", input.model.as_deref(), false, 32);
+    check_text(&mut errors, "station", input.station.as_deref(), false, 64);
     if input.component_family.as_deref().is_some_and(|f| !codes::valid_family(f)) {
         errors.push(FieldError::new("component_family", "a part family: 3 upper-case letters, e.g. CMP"));
     }
@@ -138,7 +140,8 @@ pub struct TicketQuery {
     /// page size, 1-500 (default 50)
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page
+    /// `next_cursor` of the previous page: the id of its last ticket
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 
@@ -184,9 +187,12 @@ pub async fn list_tickets(
                 _ => {}
             }
             if let Some(code) = &q.station {
-                let row = network::by_code(conn, code)?
-                    .filter(|r| scope.covers(&r.path))
-                    .ok_or_else(|| AppError::not_found(format!("station {code} not found")))?;
+                let not_found = || AppError::not_found(format!("station {code} not found"));
+                if !plausible_code(code) {
+                    return Err(not_found());
+                }
+                let row =
+                    network::by_code(conn, code)?.filter(|r| scope.covers(&r.path)).ok_or_else(not_found)?;
                 filter.station_ids = Some(vec![row.id]);
             }
             let rows = store::list(conn, &filter, before, page.fetch())?;
