@@ -75,9 +75,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// An optional JSON body: no body (or only whitespace) is `None`; anything else must be JSON
-/// of the right shape, with the same problems as [`Json`] (unlike `Option<Json<T>>`, which
-/// would silently drop a malformed body).
+/// An optional JSON object as the body: no body (or only whitespace) is `None`; anything else
+/// must be a JSON object of the right shape, with the same problems as [`Json`] (unlike
+/// `Option<Json<T>>`, which would silently drop a malformed body). An array is refused even
+/// where serde would read it as the struct's fields in order.
 pub struct MaybeJson<T>(pub Option<T>);
 
 impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
@@ -112,6 +113,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
                     "unsupported_media_type",
                     "the body must be JSON, sent with Content-Type: application/json",
                 ));
+            }
+            if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(AppError::invalid_fields(vec![FieldError::new(
+                    "(body)",
+                    "expected a JSON object",
+                )]));
             }
             parse(&body).map(|v| MaybeJson(Some(v)))
         })

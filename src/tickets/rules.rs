@@ -12,9 +12,9 @@ use crate::catalogue::rules::warranty_until;
 /// A closed set of snake_case words, stored as text: `as_str`, `parse` and `ALL`.
 macro_rules! words {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
-        $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
+        $(#[$meta])*
         pub enum $name {
             $($(#[$vmeta])* $variant),+
         }
@@ -44,6 +44,7 @@ pub(crate) use words;
 
 words!(
     /// Where a ticket stands.
+    #[schema(as = TicketStatus)]
     Status {
         Open = "open",
         Quoted = "quoted",
@@ -74,11 +75,13 @@ words!(
 words!(
     /// How the issue reached the service desk: by phone, by document (mail, fax, e-mail), by
     /// the product sent in, or by the customer walking in.
+    #[schema(as = TicketChannel)]
     Channel { Phone = "phone", Document = "document", Item = "item", WalkIn = "walk_in" }
 );
 
 words!(
     /// The kind of issue; with the urgency it sets the SLA clocks.
+    #[schema(as = TicketCategory)]
     Category {
         Consultation = "consultation",
         SafetyIncident = "safety_incident",
@@ -89,6 +92,8 @@ words!(
 );
 
 words!(
+    /// An urgent complaint runs on the 24/48-hour clocks.
+    #[schema(as = TicketUrgency)]
     Urgency { Normal = "normal", Urgent = "urgent" }
 );
 

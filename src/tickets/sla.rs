@@ -56,6 +56,7 @@ pub fn deadlines(category: Category, urgency: Urgency, opened: NaiveDateTime) ->
 /// One SLA clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = SlaClock)]
 pub enum Clock {
     /// first answer (a quote or a dispatch) within 24 hours
     Respond,

@@ -44,8 +44,9 @@ where
 /// An optional note with an action.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"note": "customer agreed by phone"}))]
+#[schema(as = TicketNoteIn, example = json!({"note": "customer agreed by phone"}))]
 pub struct NoteIn {
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -68,6 +69,7 @@ pub struct QuoteIn {
     /// parts at their sale price; each must fit the unit's model
     #[serde(default)]
     pub parts: Vec<PartLineIn>,
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -138,13 +140,16 @@ pub async fn accept_quote(
 }))]
 pub struct DispatchIn {
     /// the station; a station user's own by default, else the ticket's
+    #[schema(max_length = 64)]
     pub station: Option<String>,
     /// the username of a technician of that station
+    #[schema(min_length = 1, max_length = 100)]
     pub technician: String,
     /// the parts the technician should take; each must fit the unit's model (422
     /// `incompatible_part` with the compatible alternatives)
     #[serde(default, alias = "parts")]
     pub expected_parts: Vec<PartLineIn>,
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -216,10 +221,12 @@ pub struct ResolveIn {
     /// the labour done, paid by the station tier's rate in settlement
     pub job_type: JobType,
     /// the cause of the fault, for defect analysis
+    #[schema(min_length = 1, max_length = 2000)]
     pub cause: String,
     /// the parts actually fitted; each must fit the unit's model
     #[serde(default, alias = "parts")]
     pub parts_used: Vec<PartLineIn>,
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -260,6 +267,7 @@ pub async fn resolve(
 #[schema(example = json!({"note": "intermittent fault; board replaced, still trips after 20 min; wiring suspected"}))]
 pub struct EscalateIn {
     /// what was found on site (the line, the use, what was tried)
+    #[schema(min_length = 1, max_length = 2000)]
     pub note: String,
 }
 

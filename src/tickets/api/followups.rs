@@ -85,7 +85,8 @@ pub struct SampleIn {
     #[schema(minimum = 0.05, maximum = 0.1)]
     pub share: Option<f64>,
     /// makes the draw repeatable
-    pub seed: Option<u64>,
+    #[schema(minimum = 0)]
+    pub seed: Option<i64>,
 }
 
 /// What a sampling run did.
@@ -119,6 +120,10 @@ pub async fn sample(
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Agent, Role::Admin])?;
     let input = body.0.unwrap_or_default();
+    if input.seed.is_some_and(|s| s < 0) {
+        return Err(AppError::invalid_fields(vec![FieldError::new("seed", "0 or more")]));
+    }
+    let seed = input.seed.map(|s| s.unsigned_abs());
     let share_bp = match input.share {
         None => state.config.followup_share_bp,
         Some(f) => rust_decimal::Decimal::from_f64_retain(f).and_then(sla::share_bp).ok_or_else(|| {
@@ -129,7 +134,7 @@ pub async fn sample(
     let out = state
         .db
         .write_retrying(move |conn| {
-            let run = followups::sample(conn, share_bp, input.seed, &caller.username, now)?;
+            let run = followups::sample(conn, share_bp, seed, &caller.username, now)?;
             let rows = followups::by_ids(conn, &run.created)?;
             Ok(SampleOut {
                 considered: run.considered,
@@ -205,6 +210,7 @@ pub struct ResultIn {
     pub technician_conduct: Conduct,
     /// whether the fee charged was reasonable (null when nothing was charged)
     pub fee_reasonable: Option<bool>,
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 

@@ -25,12 +25,17 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 
 /// The customer of a ticket.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = TicketCustomer)]
 #[serde(deny_unknown_fields)]
 pub struct Customer {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(pattern = "^[0-9 +()-]{5,30}$")]
     pub phone: String,
+    #[schema(min_length = 1, max_length = 300)]
     pub address: String,
     /// a region, e.g. Zhejiang
+    #[schema(min_length = 1, max_length = 100)]
     pub region: String,
 }
 
@@ -38,7 +43,9 @@ pub struct Customer {
 /// quantity.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TicketPartLineIn)]
 pub struct PartLineIn {
+    #[schema(min_length = 1, max_length = 64)]
     pub part_code: String,
     #[schema(minimum = 1, maximum = 1000)]
     pub qty: i64,
@@ -46,6 +53,7 @@ pub struct PartLineIn {
 
 /// A part on a ticket, with its sale price (what an out-of-warranty customer pays).
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = TicketPartLineOut)]
 pub struct PartLineOut {
     pub part_code: String,
     pub name: String,
@@ -57,6 +65,7 @@ pub struct PartLineOut {
 
 /// A quote for out-of-warranty work.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = TicketQuoteOut)]
 pub struct QuoteOut {
     pub id: i64,
     pub job_type: JobType,
@@ -75,6 +84,7 @@ pub struct QuoteOut {
 
 /// One transition of a ticket.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = TicketEventOut)]
 pub struct EventOut {
     /// `intake`, or the action taken
     pub action: String,

@@ -31,21 +31,26 @@ pub struct NewTicketIn {
     pub customer: Customer,
     /// the product unit's serial (it must exist: an unknown one is 422 with the nearest serials)
     #[serde(alias = "unit_serial", alias = "serial_number")]
+    #[schema(min_length = 1, max_length = 40)]
     pub serial: String,
     /// the unit's product model as the customer reads it from the label; when given it must be
     /// the unit's (422 `model_mismatch`)
+    #[schema(max_length = 32)]
     pub model: Option<String>,
     /// the fault as the customer describes it
     #[serde(alias = "fault_description")]
+    #[schema(min_length = 1, max_length = 2000)]
     pub fault: String,
     /// the part family the fault lies in (e.g. CMP), when known: a longer component warranty
     /// term applies to it
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub component_family: Option<String>,
     pub category: Category,
     #[serde(default = "normal")]
     pub urgency: Urgency,
     /// the station that takes the ticket: a station's own (the default for station users); an
     /// agent may leave it for dispatch
+    #[schema(max_length = 64)]
     pub station: Option<String>,
 }
 
