@@ -112,6 +112,9 @@ pub struct Db {
     pub write: Pool,
     pub read: Pool,
     pub backend: Backend,
+    /// SQLite admits one writer at a time; writers of this process queue here in order rather
+    /// than in SQLite's busy handler, whose sleep-and-retry gives long, unfair waits under load.
+    writer: Option<std::sync::Arc<std::sync::Mutex<()>>>,
 }
 
 pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
@@ -147,7 +150,8 @@ impl Db {
             Some(r) if !r.is_empty() => build_pool(r, size)?,
             _ => write.clone(),
         };
-        Ok(Db { write, read, backend })
+        let writer = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(std::sync::Mutex::new(())));
+        Ok(Db { write, read, backend, writer })
     }
 
     /// Runs `f` in one write transaction on the blocking pool.
@@ -157,8 +161,10 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.write.clone();
+        let writer = self.writer.clone();
         blocking(move || {
             let mut conn = pool.get()?;
+            let _turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
             write_tx(&mut conn, f)
         })
         .await
@@ -173,8 +179,10 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.write.clone();
+        let writer = self.writer.clone();
         blocking(move || {
             let mut conn = pool.get()?;
+            let _turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
             let mut attempt = 0;
             loop {
                 attempt += 1;
@@ -281,6 +289,29 @@ pub fn setup_lock(conn: &mut DbConn) -> diesel::QueryResult<()> {
     match conn {
         DbConn::Pg(c) => c.batch_execute("SELECT pg_advisory_xact_lock(7243002)"),
         DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
+/// Raw SQL written with PostgreSQL's `$1, $2, ...` placeholders, in the connection's dialect
+/// (SQLite takes `?`; each placeholder must appear once, in order).
+pub fn dialect_sql<'a>(conn: &DbConn, sql: &'a str) -> std::borrow::Cow<'a, str> {
+    match conn {
+        DbConn::Pg(_) => std::borrow::Cow::Borrowed(sql),
+        DbConn::Sqlite(_) => {
+            let mut out = String::with_capacity(sql.len());
+            let mut chars = sql.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '$' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                    while chars.peek().is_some_and(|d| d.is_ascii_digit()) {
+                        chars.next();
+                    }
+                    out.push('?');
+                } else {
+                    out.push(c);
+                }
+            }
+            std::borrow::Cow::Owned(out)
+        }
     }
 }
 

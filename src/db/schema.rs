@@ -208,6 +208,10 @@ diesel::table! {
         qty -> BigInt,
         unit_cost_minor -> BigInt,
         backordered -> BigInt,
+        first_source_id -> Nullable<BigInt>,
+        first_filled -> BigInt,
+        first_stockout -> Bool,
+        routed_at -> Nullable<Timestamp>,
     }
 }
 

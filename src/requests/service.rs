@@ -73,12 +73,38 @@ pub fn allocate_line(
     sources: &[i64],
     at: DateTime<Utc>,
 ) -> Result<i64, AppError> {
+    route_line(conn, line, need, sources, at).map(|r| r.left)
+}
+
+/// What routing a line found.
+pub struct Routed {
+    /// units still waiting for stock
+    pub left: i64,
+    /// units reserved at the first source tried
+    pub first_filled: i64,
+}
+
+/// Reserves what the sources hold for a line, in order; says what is left and what the first
+/// source gave.
+pub fn route_line(
+    conn: &mut DbConn,
+    line: &LineRow,
+    need: i64,
+    sources: &[i64],
+    at: DateTime<Utc>,
+) -> Result<Routed, AppError> {
     let mut need = need;
+    let mut first_filled = None;
     for &source in sources {
         if need == 0 {
             break;
         }
-        let took = ledger::reserve_up_to(conn, line.part_id, source, need)?;
+        // the common case in one statement: the whole need is there
+        let took = if ledger::reserve(conn, line.part_id, source, need)? {
+            need
+        } else {
+            ledger::reserve_up_to(conn, line.part_id, source, need)?
+        };
         if took > 0 {
             store::insert_allocation(
                 conn,
@@ -90,8 +116,9 @@ pub fn allocate_line(
             )?;
             need -= took;
         }
+        first_filled.get_or_insert(took);
     }
-    Ok(need)
+    Ok(Routed { left: need, first_filled: first_filled.unwrap_or(0) })
 }
 
 /// Allocates every line of a request (lines in part order, so that concurrent requests take
@@ -106,8 +133,9 @@ fn allocate_request(
     let mut lines = store::lines(conn, &[req.id])?;
     lines.sort_by_key(|l| (l.part_id, l.id));
     for line in &lines {
-        let left = allocate_line(conn, line, line.qty, &sources, at)?;
-        store::set_backordered(conn, line.id, left)?;
+        let routed = route_line(conn, line, line.qty, &sources, at)?;
+        let first = sources.first().copied().unwrap_or_default();
+        store::set_routed(conn, line.id, first, routed.first_filled, routed.left, at.naive_utc())?;
     }
     refresh_status(conn, req.id, false, at)?;
     Ok(())
@@ -178,13 +206,37 @@ pub fn create(
             updated_at: at.naive_utc(),
         },
     )?;
+    let mut inserted = Vec::with_capacity(resolved.len());
     for (n, (l, part)) in resolved.iter().enumerate() {
-        store::insert_line(conn, id, n as i32 + 1, l.part_code.trim(), part.id, l.qty, part.unit_cost_minor)?;
+        let line_no = n as i32 + 1;
+        let line_id =
+            store::insert_line(conn, id, line_no, l.part_code.trim(), part.id, l.qty, part.unit_cost_minor)?;
+        inserted.push(LineRow {
+            id: line_id,
+            request_id: id,
+            line_no,
+            requested_code: l.part_code.trim().to_string(),
+            part_id: part.id,
+            qty: l.qty,
+            unit_cost_minor: part.unit_cost_minor,
+            backordered: 0,
+        });
     }
     if exceeds.is_none() {
-        let req = store::request(conn, id)?
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("request vanished")))?;
-        allocate_request(conn, &req, st, at)?;
+        // lines in part order, so that concurrent requests take row locks in one order
+        inserted.sort_by_key(|l| (l.part_id, l.id));
+        let sources = st.sources(source_id)?;
+        let mut backlog = 0;
+        for line in &inserted {
+            let routed = route_line(conn, line, line.qty, &sources, at)?;
+            let first = sources.first().copied().unwrap_or_default();
+            store::set_routed(conn, line.id, first, routed.first_filled, routed.left, at.naive_utc())?;
+            backlog += routed.left;
+        }
+        // inserted as `allocated`; only a backlog changes that
+        if backlog > 0 {
+            store::set_status(conn, id, Status::Backordered.as_str(), at.naive_utc())?;
+        }
     }
     Ok(id)
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{
     idempotency_keys, lateral_lanes, locations, parts_request_lines, parts_requests, request_allocations,
-    stock_balances, tiers,
+    tiers,
 };
 use crate::db::DbConn;
 
@@ -94,6 +94,27 @@ pub fn insert_line(
         ))
         .returning(parts_request_lines::id)
         .get_result(conn)
+}
+
+/// Records a line's routing: what it found at its first-choice source and what is left over.
+pub fn set_routed(
+    conn: &mut DbConn,
+    line_id: i64,
+    source_id: i64,
+    filled: i64,
+    backordered: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(parts_request_lines::table.find(line_id))
+        .set((
+            parts_request_lines::backordered.eq(backordered),
+            parts_request_lines::first_source_id.eq(source_id),
+            parts_request_lines::first_filled.eq(filled),
+            parts_request_lines::first_stockout.eq(filled == 0),
+            parts_request_lines::routed_at.eq(at),
+        ))
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn set_backordered(conn: &mut DbConn, line_id: i64, backordered: i64) -> QueryResult<()> {
@@ -296,33 +317,35 @@ pub fn station_terms(conn: &mut DbConn, station_id: i64) -> QueryResult<(i64, bo
 }
 
 /// Value at cost of what a station holds or has coming: its stock (and its technicians'
-/// custody, below it in the tree), its open allocations and its backorders.
+/// custody, below it in the tree), its open allocations and its backorders. One statement.
 pub fn outstanding_minor(conn: &mut DbConn, station_id: i64, station_path: &str) -> QueryResult<i64> {
-    use crate::db::schema::parts;
-    let below = crate::network::store::subtree_ids(conn, station_path)?;
-    let stock: Vec<(i64, i64)> = stock_balances::table
-        .inner_join(parts::table.on(parts::id.eq(stock_balances::part_id)))
-        .filter(stock_balances::location_id.eq_any(below))
-        .filter(stock_balances::on_hand.gt(0))
-        .select((stock_balances::on_hand, parts::unit_cost_minor))
-        .load(conn)?;
-    let open_statuses = ["pending_approval", "rejected", "cancelled", "closed"];
-    let coming: Vec<(i64, i64)> = request_allocations::table
-        .inner_join(parts_request_lines::table.on(parts_request_lines::id.eq(request_allocations::line_id)))
-        .inner_join(parts_requests::table.on(parts_requests::id.eq(request_allocations::request_id)))
-        .filter(parts_requests::station_id.eq(station_id))
-        .filter(parts_requests::status.ne_all(open_statuses))
-        .filter(request_allocations::status.eq_any(["reserved", "picked", "shipped"]))
-        .select((request_allocations::qty, parts_request_lines::unit_cost_minor))
-        .load(conn)?;
-    let waiting: Vec<(i64, i64)> = parts_request_lines::table
-        .inner_join(parts_requests::table.on(parts_requests::id.eq(parts_request_lines::request_id)))
-        .filter(parts_requests::station_id.eq(station_id))
-        .filter(parts_requests::status.ne_all(open_statuses))
-        .filter(parts_request_lines::backordered.gt(0))
-        .select((parts_request_lines::backordered, parts_request_lines::unit_cost_minor))
-        .load(conn)?;
-    Ok(stock.iter().chain(&coming).chain(&waiting).map(|(q, c)| q.saturating_mul(*c)).sum())
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Total {
+        #[diesel(sql_type = BigInt)]
+        total: i64,
+    }
+    const SQL: &str = "SELECT CAST(COALESCE(SUM(v), 0) AS BIGINT) AS total FROM ( \
+        SELECT b.on_hand * p.unit_cost_minor AS v FROM stock_balances b \
+          JOIN parts p ON p.id = b.part_id JOIN locations l ON l.id = b.location_id \
+          WHERE l.path LIKE $1 ESCAPE '\\' AND b.on_hand > 0 \
+        UNION ALL SELECT a.qty * ln.unit_cost_minor FROM request_allocations a \
+          JOIN parts_request_lines ln ON ln.id = a.line_id JOIN parts_requests r ON r.id = a.request_id \
+          WHERE r.station_id = $2 AND a.status IN ('reserved', 'picked', 'shipped') \
+            AND r.status NOT IN ('pending_approval', 'rejected', 'cancelled', 'closed') \
+        UNION ALL SELECT ln.backordered * ln.unit_cost_minor FROM parts_request_lines ln \
+          JOIN parts_requests r ON r.id = ln.request_id \
+          WHERE r.station_id = $3 AND ln.backordered > 0 \
+            AND r.status NOT IN ('pending_approval', 'rejected', 'cancelled', 'closed') \
+      ) x";
+    let pattern = format!("{}%", crate::network::store::escape_like(station_path));
+    let text = crate::db::dialect_sql(conn, SQL);
+    let row: Total = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<Text, _>(&pattern)
+        .bind::<BigInt, _>(station_id)
+        .bind::<BigInt, _>(station_id)
+        .get_result(c))?;
+    Ok(row.total)
 }
 
 /// Lines waiting for a part, with what decides their turn:

@@ -372,6 +372,7 @@ pub async fn get_tender(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<TenderOut>, AppError> {
+    caller.require(&[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier])?;
     let id = id.into_inner();
     let now = state.clock.now();
     let out = state

@@ -1,0 +1,297 @@
+//! The authorization matrix: every documented operation x every role, on an object in the
+//! caller's scope and on one outside it. Generated from the OpenAPI document plus the table
+//! below; an operation missing from the table fails the test, so a new endpoint must say who
+//! may call it.
+//!
+//! Roles: A admin, W warehouse (RC-HZ), S station (ST-TZ-001), T technician (ST-TZ-001),
+//! G agent, F finance, C courier. `public` needs no token. A role not listed gets 403; a listed
+//! role is not refused (neither 401 nor 403). Then scoped callers reading or changing an
+//! object of another station (ST-NB-001, under RC-NB) get 404.
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::TestApp;
+
+const MATRIX: &str = "
+GET /healthz public
+GET /readyz public
+GET /metrics public
+POST /api/v1/auth/login public
+GET /api/v1/me AWSTGFC
+GET /api/v1/locations AWSTGF
+POST /api/v1/locations A
+GET /api/v1/locations/{code} AWSTGF
+PATCH /api/v1/locations/{code} A
+GET /api/v1/tiers AWSTGFC
+GET /api/v1/locations/{code}/tier AWSTGF
+PUT /api/v1/locations/{code}/tier A
+GET /api/v1/locations/{code}/tier-history AWSTGF
+PUT /api/v1/tiers/{tier} A
+GET /api/v1/parts/export AWSTGFC
+POST /api/v1/parts/import A
+GET /api/v1/parts AWSTGFC
+POST /api/v1/parts A
+GET /api/v1/parts/{code} AWSTGFC
+PATCH /api/v1/parts/{code} A
+GET /api/v1/models AWSTGFC
+POST /api/v1/models A
+GET /api/v1/models/{code} AWSTGFC
+PATCH /api/v1/models/{code} A
+GET /api/v1/models/{code}/parts AWSTGFC
+POST /api/v1/models/{code}/parts A
+GET /api/v1/units AWSTGFC
+POST /api/v1/units AG
+GET /api/v1/units/{serial} AWSTGFC
+GET /api/v1/installed-base AWSTGFC
+POST /api/v1/receipts AW
+POST /api/v1/stock-counts AWS
+GET /api/v1/stock AWSTGF
+GET /api/v1/movements AWSF
+GET /api/v1/audit A
+GET /api/v1/parts-requests AWSTGF
+POST /api/v1/parts-requests AWS
+GET /api/v1/parts-requests/{id} AWSTGF
+POST /api/v1/parts-requests/{id}/approve AW
+POST /api/v1/parts-requests/{id}/reject AW
+POST /api/v1/parts-requests/{id}/cancel AWS
+POST /api/v1/parts-requests/{id}/pick AW
+POST /api/v1/parts-requests/{id}/ship AW
+POST /api/v1/parts-requests/{id}/receive AWS
+POST /api/v1/parts-requests/{id}/close AWS
+GET /api/v1/shipments AWSGFC
+GET /api/v1/shipments/{id} AWSGFC
+POST /api/v1/shipments/{id}/events C
+GET /api/v1/tenders AWFC
+POST /api/v1/tenders AW
+GET /api/v1/tenders/{id} AWFC
+POST /api/v1/tenders/{id}/bids C
+POST /api/v1/tenders/{id}/award AW
+GET /api/v1/claims AWSFC
+GET /api/v1/couriers AWFC
+GET /api/v1/tender-weights AWFC
+PUT /api/v1/tender-weights A
+";
+
+/// Reads or writes of another station's objects that a scoped caller must not reach (404):
+/// (method, path, roles). `{other}` is a request of ST-NB-001, `{other_shipment}` its shipment.
+const OUT_OF_SCOPE: &[(&str, &str, &str)] = &[
+    ("GET", "/api/v1/locations/ST-NB-001", "WST"),
+    ("GET", "/api/v1/locations/ST-NB-001/tier", "WST"),
+    ("GET", "/api/v1/locations/ST-NB-001/tier-history", "WST"),
+    ("GET", "/api/v1/stock?location=ST-NB-001", "WST"),
+    ("GET", "/api/v1/movements?location=ST-NB-001", "WS"),
+    ("GET", "/api/v1/parts-requests?station=ST-NB-001", "WST"),
+    ("GET", "/api/v1/parts-requests/{other}", "WST"),
+    ("POST", "/api/v1/parts-requests/{other}/cancel", "WS"),
+    ("POST", "/api/v1/parts-requests/{other}/approve", "W"),
+    ("POST", "/api/v1/parts-requests/{other}/pick", "W"),
+    ("POST", "/api/v1/parts-requests/{other}/receive", "WS"),
+    ("GET", "/api/v1/shipments/{other_shipment}", "WSC"),
+    ("POST", "/api/v1/shipments/{other_shipment}/events", "C"),
+    ("POST", "/api/v1/parts-requests", "W"),
+];
+
+fn user(role: char) -> &'static str {
+    match role {
+        'A' => "admin",
+        'W' => "warehouse-rc-hz",
+        'S' => "station-st-tz-001",
+        'T' => "tech-st-tz-001",
+        'G' => "agent",
+        'F' => "finance",
+        'C' => "courier-1",
+        _ => unreachable!(),
+    }
+}
+
+const ROLES: [char; 7] = ['A', 'W', 'S', 'T', 'G', 'F', 'C'];
+
+/// The example of an operation's JSON request body, from the document.
+fn example_body(doc: &Value, op: &Value) -> Option<Value> {
+    let content = op.get("requestBody")?.get("content")?;
+    let schema = content.get("application/json")?.get("schema")?;
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(r) => &doc["components"]["schemas"][r.trim_start_matches("#/components/schemas/")],
+        None => schema,
+    };
+    schema
+        .get("example")
+        .cloned()
+        .or_else(|| schema.get("examples").and_then(|e| e.get(0)).cloned())
+        .or(Some(json!({})))
+}
+
+/// Objects in scope of every test user (ST-TZ-001's) and outside the scoped ones' (ST-NB-001's).
+async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
+    let part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 10).await;
+    app.set_stock("RC-NB", &part, 10).await;
+    // the own shipment goes urgently to courier-1 by rate card; the other waits for a tender
+    let mk = |station: &'static str, urgency: &'static str| {
+        let part = part.clone();
+        async move {
+            let r = app
+                .post(
+                    "/api/v1/parts-requests",
+                    "admin",
+                    json!({"station": station, "lines": [{"part_code": part, "qty": 1}], "urgency": urgency}),
+                )
+                .await;
+            let id = r.ok()["id"].as_i64().unwrap();
+            app.post(&format!("/api/v1/parts-requests/{id}/ship"), "admin", json!({})).await.ok();
+            let s = app.get(&format!("/api/v1/shipments?request_id={id}"), Some("admin")).await;
+            (id.to_string(), s.ok()["items"][0]["id"].as_i64().unwrap().to_string())
+        }
+    };
+    let (own, own_shipment) = mk("ST-TZ-001", "urgent").await;
+    let (other, other_shipment) = mk("ST-NB-001", "normal").await;
+    let pending = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &pending, 5).await;
+    let own_open = app
+        .post(
+            "/api/v1/parts-requests",
+            "admin",
+            json!({"station": "ST-TZ-001", "lines": [{"part_code": pending, "qty": 1}]}),
+        )
+        .await;
+    let unit: Value = app.get("/api/v1/units?limit=1", Some("admin")).await.ok().clone();
+    let model: Value = app.get("/api/v1/models?limit=1", Some("admin")).await.ok().clone();
+    let tender = app
+        .post("/api/v1/tenders", "admin", json!({"shipment_ids": [], "bid_deadline": "2099-01-01T00:00:00Z"}))
+        .await;
+    let _ = tender;
+    BTreeMap::from([
+        ("{code}/loc", "ST-TZ-001".to_string()),
+        ("{code}/part", part),
+        ("{code}/model", model["items"][0]["code"].as_str().unwrap().to_string()),
+        ("{serial}", unit["items"][0]["serial"].as_str().unwrap().to_string()),
+        ("{tier}", "B".to_string()),
+        ("{id}/request", own_open.ok()["id"].to_string()),
+        ("{id}/shipped", own),
+        ("{id}/shipment", own_shipment),
+        ("{id}/tender", "1".to_string()),
+        ("{other}", other),
+        ("{other_shipment}", other_shipment),
+    ])
+}
+
+/// The path of an operation with its parameters filled with in-scope objects.
+fn fill(path: &str, fx: &BTreeMap<&'static str, String>) -> String {
+    let get = |k: &str| fx[k].clone();
+    let with = |p: &str, key: &str, val: String| p.replace(key, &val);
+    let mut p = path.to_string();
+    if p.contains("/locations/{code}") {
+        p = with(&p, "{code}", get("{code}/loc"));
+    }
+    if p.contains("/parts/{code}") {
+        p = with(&p, "{code}", get("{code}/part"));
+    }
+    if p.contains("/models/{code}") {
+        p = with(&p, "{code}", get("{code}/model"));
+    }
+    if p.contains("/parts-requests/{id}/receive") {
+        p = with(&p, "{id}", get("{id}/shipped"));
+    }
+    p = with(&p, "/parts-requests/{id}", format!("/parts-requests/{}", get("{id}/request")));
+    p = with(&p, "/shipments/{id}", format!("/shipments/{}", get("{id}/shipment")));
+    p = with(&p, "/tenders/{id}", format!("/tenders/{}", get("{id}/tender")));
+    p = with(&p, "{serial}", get("{serial}"));
+    p = with(&p, "{tier}", get("{tier}"));
+    p = with(&p, "{other}", get("{other}"));
+    with(&p, "{other_shipment}", get("{other_shipment}"))
+}
+
+both!(every_operation_answers_every_role_as_the_matrix_says, |app| async {
+    let doc: Value = app.get("/api-docs/openapi.json", None).await.ok().clone();
+    let table: BTreeMap<(String, String), String> = MATRIX
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            ((f[0].to_string(), f[1].to_string()), f[2].to_string())
+        })
+        .collect();
+    let mut problems = Vec::new();
+    let mut documented = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            documented.push((method.to_uppercase(), path.clone(), op.clone()));
+        }
+    }
+    for (m, p, _) in &documented {
+        if !table.contains_key(&(m.clone(), p.clone())) {
+            problems.push(format!("{m} {p}: no entry in the authorization matrix"));
+        }
+    }
+    for key in table.keys() {
+        if !documented.iter().any(|(m, p, _)| (m, p) == (&key.0, &key.1)) {
+            problems.push(format!("{} {}: in the matrix but not documented", key.0, key.1));
+        }
+    }
+    let fx = fixtures(&app).await;
+    for (method, path, op) in &documented {
+        let Some(allowed) = table.get(&(method.clone(), path.clone())) else { continue };
+        let url = fill(path, &fx);
+        let body = example_body(&doc, op);
+        let m = Method::from_bytes(method.as_bytes()).unwrap();
+        if allowed == "public" {
+            let r = app.send(m.clone(), &url, None, body.clone()).await;
+            if r.status == 401 || r.status == 403 {
+                problems.push(format!("{method} {path} is public but answered {} anonymously", r.status));
+            }
+            continue;
+        }
+        let anon = app.send(m.clone(), &url, None, body.clone()).await;
+        if anon.status != 401 {
+            problems.push(format!("{method} {path} without a token: {} (want 401)", anon.status));
+        }
+        for role in ROLES {
+            let token = app.token(user(role)).await;
+            let r = app.send(m.clone(), &url, Some(&token), body.clone()).await;
+            let may = allowed.contains(role);
+            if may && (r.status == 401 || r.status == 403) {
+                problems.push(format!(
+                    "{method} {url} as {}: {} but the matrix allows it: {}",
+                    user(role),
+                    r.status,
+                    r.text
+                ));
+            }
+            if !may && r.status != 403 {
+                problems.push(format!("{method} {url} as {}: {} (want 403)", user(role), r.status));
+            }
+            if r.status >= 500 {
+                problems.push(format!("{method} {url} as {}: server error {}", user(role), r.text));
+            }
+        }
+    }
+    for (method, path, roles) in OUT_OF_SCOPE {
+        let url = fill(path, &fx);
+        let body = if *method == "POST" && path.ends_with("parts-requests") {
+            Some(json!({"station": "ST-NB-001", "lines": [{"part_code": fx["{code}/part"], "qty": 1}]}))
+        } else if path.ends_with("/events") {
+            Some(json!({"kind": "picked_up"}))
+        } else {
+            method.eq(&"POST").then(|| json!({}))
+        };
+        for role in roles.chars() {
+            let token = app.token(user(role)).await;
+            let r = app
+                .send(Method::from_bytes(method.as_bytes()).unwrap(), &url, Some(&token), body.clone())
+                .await;
+            if r.status != 404 {
+                problems.push(format!(
+                    "{method} {url} as {}: {} (want 404, out of scope): {}",
+                    user(role),
+                    r.status,
+                    r.text
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{} authorization problems:\n{}", problems.len(), problems.join("\n"));
+});
