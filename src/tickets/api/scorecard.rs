@@ -150,14 +150,15 @@ pub struct MonthStatsOut {
 pub async fn stats(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<MonthQuery>,
-) -> Result<web::Json<MonthStatsOut>, AppError> {
+    // the role is checked before the query: a caller without the role learns nothing of it
+    query: Result<web::Query<MonthQuery>, actix_web::Error>,
+) -> Result<web::Json<MonthStatsOut>, actix_web::Error> {
     caller.require(&[Role::Agent, Role::Finance, Role::Admin])?;
-    let month = query.into_inner().month;
+    let month = query?.into_inner().month;
     let bad = || AppError::bad_request("invalid_query", format!("month {month:?} is not YYYY-MM"));
     let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").map_err(|_| bad())?;
     if month.len() != 7 {
-        return Err(bad());
+        return Err(bad().into());
     }
     let next = first.checked_add_months(chrono::Months::new(1)).ok_or_else(bad)?;
     let (from, to) =
