@@ -28,6 +28,8 @@ pub struct Config {
     pub demo_password: String,
     pub max_body_bytes: usize,
     pub workers: Option<usize>,
+    /// the share of completed tickets drawn for follow-up calls, in basis points (500 = 5%)
+    pub followup_share_bp: u32,
 }
 
 impl std::fmt::Debug for Config {
@@ -76,6 +78,11 @@ impl Config {
                 .map(|w| w.parse())
                 .transpose()
                 .map_err(|_| "ECHELON_WORKERS must be a positive whole number".to_string())?,
+            followup_share_bp: match var("ECHELON_FOLLOWUP_SHARE") {
+                None => crate::tickets::sla::DEFAULT_SHARE_BP,
+                Some(v) => crate::tickets::sla::parse_share(&v)
+                    .map_err(|e| format!("ECHELON_FOLLOWUP_SHARE: {e}"))?,
+            },
         };
         config.validate()?;
         Ok(config)
@@ -131,6 +138,7 @@ impl Config {
             demo_password: DEV_DEMO_PASSWORD.into(),
             max_body_bytes: 1024 * 1024,
             workers: Some(2),
+            followup_share_bp: crate::tickets::sla::DEFAULT_SHARE_BP,
         }
     }
 }

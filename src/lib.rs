@@ -18,3 +18,4 @@ pub mod requests;
 pub mod shipping;
 pub mod startup;
 pub mod telemetry;
+pub mod tickets;

@@ -41,6 +41,16 @@ enum Command {
     },
     /// Check every data invariant; exit code 1 on any breach
     Audit,
+    /// Draw the follow-up calls: a random share of the tickets completed in the last 7 days
+    /// that no earlier run considered (run it daily)
+    Followups {
+        /// the share to call: 0.05-0.10 or 5%-10% (default ECHELON_FOLLOWUP_SHARE, else 5%)
+        #[arg(long)]
+        share: Option<String>,
+        /// a seed, to make the draw repeatable
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Manage users
     User {
         #[command(subcommand)]
@@ -165,6 +175,26 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
                 password,
             )?;
             println!("user {username} ({role}) added");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Followups { share, seed } => {
+            let share_bp = match share {
+                Some(s) => echelon::tickets::sla::parse_share(&s).map_err(|e| format!("--share: {e}"))?,
+                None => config.followup_share_bp,
+            };
+            let db = open(&config)?;
+            let mut conn = db.write.get().map_err(|e| e.to_string())?;
+            let now = chrono::Utc::now();
+            let run = db::write_tx(&mut conn, |c| {
+                echelon::tickets::followups::sample(c, share_bp, seed, "echelon followups", now)
+            })
+            .map_err(|e| e.to_string())?;
+            println!(
+                "follow-ups: {} completed ticket(s) considered, {} call(s) drawn at {}%",
+                run.considered,
+                run.created.len(),
+                f64::from(share_bp) / 100.0
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Openapi { .. } => unreachable!("handled before configuration"),

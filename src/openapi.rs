@@ -26,6 +26,7 @@ use crate::error::{FieldError, Problem};
         (name = "requests", description = "Parts requests: routing, allowance, reservation, pick/ship/receive"),
         (name = "shipping", description = "Shipments, courier tenders and bids, tracking, carrier claims"),
         (name = "reports", description = "The network's KPIs and service reports"),
+        (name = "tickets", description = "Service tickets: intake with the warranty decision, quotes, dispatch, the visit, sign-off, SLA deadlines; follow-up calls and station scorecards"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]

@@ -54,5 +54,19 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let pool = state.db.write.state();
     state.metrics.pool_connections.set(pool.connections as i64);
     state.metrics.pool_idle.set(pool.idle_connections as i64);
+    // one cheap COUNT; a database that does not answer leaves the last value and the scrape
+    // still succeeds
+    let read = state.db.read.clone();
+    let now = state.clock.now().naive_utc();
+    let counted = web::block(move || {
+        let mut conn = read.get().map_err(|e| e.to_string())?;
+        crate::tickets::store::count_overdue(&mut conn, now).map_err(|e| e.to_string())
+    })
+    .await;
+    match counted {
+        Ok(Ok(n)) => state.metrics.tickets_overdue.set(n),
+        Ok(Err(e)) => tracing::warn!(error = %e, "cannot count overdue tickets for /metrics"),
+        Err(e) => tracing::warn!(error = %e, "cannot count overdue tickets for /metrics"),
+    }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
 }

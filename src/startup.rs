@@ -78,6 +78,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::requests::routes(cfg);
     crate::shipping::routes(cfg);
     crate::reports::routes(cfg);
+    crate::tickets::routes(cfg);
 }
 
 /// A bound, not yet running server.

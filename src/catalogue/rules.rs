@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::hash::Hash;
 
-use chrono::{Months, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -169,11 +169,18 @@ pub fn would_cycle<T: Clone + Eq + Hash, E>(
     }
 }
 
-/// The last day a warranty of `months` from `ship_date` covers (the day before the same date
-/// `months` later).
+/// The last day a warranty of `months` from `ship_date` covers: the day before the same date
+/// `months` later; when that month has no such date (a term from 31 January, or from 29
+/// February), the term runs to the end of that month.
 pub fn warranty_until(ship_date: NaiveDate, months: i32) -> Option<NaiveDate> {
     let months = u32::try_from(months).ok()?;
-    ship_date.checked_add_months(Months::new(months))?.pred_opt()
+    // chrono clamps a missing day to the month's last day
+    let same = ship_date.checked_add_months(Months::new(months))?;
+    if same.day() == ship_date.day() {
+        same.pred_opt()
+    } else {
+        Some(same)
+    }
 }
 
 /// Product model codes: free format in upper-case letters, digits, dashes and dots, 2-32
@@ -283,7 +290,11 @@ mod tests {
     fn warranty_runs_whole_months_from_the_ship_date() {
         let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
         assert_eq!(warranty_until(d(2025, 1, 15), 12), Some(d(2026, 1, 14)));
-        assert_eq!(warranty_until(d(2024, 1, 31), 1), Some(d(2024, 2, 28)));
+        // no 31 February: the term runs to the end of February
+        assert_eq!(warranty_until(d(2024, 1, 31), 1), Some(d(2024, 2, 29)));
+        assert_eq!(warranty_until(d(2023, 1, 31), 1), Some(d(2023, 2, 28)));
+        assert_eq!(warranty_until(d(2024, 2, 29), 12), Some(d(2025, 2, 28)));
+        assert_eq!(warranty_until(d(2025, 3, 31), 6), Some(d(2025, 9, 30)));
         assert_eq!(warranty_until(d(2024, 3, 1), 0), Some(d(2024, 2, 29)));
         assert_eq!(warranty_until(d(2024, 3, 1), -1), None);
     }

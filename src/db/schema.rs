@@ -352,6 +352,112 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tickets (id) {
+        id -> BigInt,
+        channel -> Text,
+        category -> Text,
+        urgency -> Text,
+        status -> Text,
+        customer_name -> Text,
+        customer_phone -> Text,
+        customer_address -> Text,
+        customer_region -> Text,
+        unit_id -> BigInt,
+        fault -> Text,
+        component_family -> Nullable<Text>,
+        warranty -> Text,
+        warranty_covers -> Text,
+        warranty_until -> Nullable<Date>,
+        warranty_reason -> Text,
+        station_id -> Nullable<BigInt>,
+        technician_id -> Nullable<BigInt>,
+        job_type -> Nullable<Text>,
+        cause -> Nullable<Text>,
+        respond_by -> Nullable<Timestamp>,
+        resolve_by -> Nullable<Timestamp>,
+        decide_by -> Nullable<Timestamp>,
+        responded_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        confirmed_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        followup_sampled_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_quotes (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        job_type -> Text,
+        labour_minor -> BigInt,
+        parts_minor -> BigInt,
+        total_minor -> BigInt,
+        status -> Text,
+        note -> Nullable<Text>,
+        quoted_by -> Text,
+        quoted_at -> Timestamp,
+        accepted_by -> Nullable<Text>,
+        accepted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ticket_parts (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        kind -> Text,
+        quote_id -> Nullable<BigInt>,
+        visit -> Integer,
+        part_id -> BigInt,
+        requested_code -> Text,
+        qty -> BigInt,
+        unit_cost_minor -> BigInt,
+        sale_price_minor -> BigInt,
+        recorded_by -> Text,
+        at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_events (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        action -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Text,
+        actor -> Text,
+        at -> Timestamp,
+        station_id -> Nullable<BigInt>,
+        technician_id -> Nullable<BigInt>,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    follow_ups (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        station_id -> Nullable<BigInt>,
+        technician_id -> Nullable<BigInt>,
+        completed_at -> Timestamp,
+        due_by -> Timestamp,
+        status -> Text,
+        satisfaction -> Nullable<Integer>,
+        technician_conduct -> Nullable<Text>,
+        fee_reasonable -> Nullable<Bool>,
+        note -> Nullable<Text>,
+        sampled_by -> Text,
+        sampled_at -> Timestamp,
+        recorded_by -> Nullable<Text>,
+        recorded_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));
@@ -365,6 +471,13 @@ diesel::joinable!(unit_components -> parts (part_id));
 
 diesel::joinable!(parts_request_lines -> parts_requests (request_id));
 diesel::joinable!(request_allocations -> parts_request_lines (line_id));
+
+diesel::joinable!(tickets -> product_units (unit_id));
+diesel::joinable!(ticket_quotes -> tickets (ticket_id));
+diesel::joinable!(ticket_parts -> tickets (ticket_id));
+diesel::joinable!(ticket_parts -> parts (part_id));
+diesel::joinable!(ticket_events -> tickets (ticket_id));
+diesel::joinable!(follow_ups -> tickets (ticket_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     courier_areas,
@@ -395,4 +508,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     compatibility,
     product_units,
     unit_components,
+    tickets,
+    ticket_quotes,
+    ticket_parts,
+    ticket_events,
+    follow_ups,
 );

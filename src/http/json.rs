@@ -75,6 +75,56 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// An optional JSON object as the body: no body (or only whitespace) is `None`; anything else
+/// must be a JSON object of the right shape, with the same problems as [`Json`] (unlike
+/// `Option<Json<T>>`, which would silently drop a malformed body). An array is refused even
+/// where serde would read it as the struct's fields in order.
+pub struct MaybeJson<T>(pub Option<T>);
+
+impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<MaybeJson<T>, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req.app_data::<web::Data<BodyLimit>>().map(|l| l.0).unwrap_or(1024 * 1024);
+        let content_type_ok = is_json(req);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    AppError::bad_request("unreadable_body", format!("the body could not be read: {e}"))
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(AppError::new(
+                        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        format!("the body is larger than the limit of {limit} bytes"),
+                    ));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            if body.iter().all(u8::is_ascii_whitespace) {
+                return Ok(MaybeJson(None));
+            }
+            if !content_type_ok {
+                return Err(AppError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "the body must be JSON, sent with Content-Type: application/json",
+                ));
+            }
+            if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(AppError::invalid_fields(vec![FieldError::new(
+                    "(body)",
+                    "expected a JSON object",
+                )]));
+            }
+            parse(&body).map(|v| MaybeJson(Some(v)))
+        })
+    }
+}
+
 fn is_json(req: &HttpRequest) -> bool {
     let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;

@@ -11,6 +11,8 @@ pub struct Metrics {
     pub latency: HistogramVec,
     pub pool_connections: IntGauge,
     pub pool_idle: IntGauge,
+    /// tickets past an SLA deadline that was not met, counted at scrape time
+    pub tickets_overdue: IntGauge,
 }
 
 impl Metrics {
@@ -31,15 +33,19 @@ impl Metrics {
             IntGauge::new("db_pool_connections", "open database connections").expect("valid metric");
         let pool_idle =
             IntGauge::new("db_pool_idle_connections", "idle database connections").expect("valid metric");
+        let tickets_overdue =
+            IntGauge::new("tickets_overdue", "service tickets past an SLA deadline that was not met")
+                .expect("valid metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(pool_connections.clone()),
             Box::new(pool_idle.clone()),
+            Box::new(tickets_overdue.clone()),
         ] {
             registry.register(c).expect("metric registered once");
         }
-        Metrics { registry, requests, latency, pool_connections, pool_idle }
+        Metrics { registry, requests, latency, pool_connections, pool_idle, tickets_overdue }
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {

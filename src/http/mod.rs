@@ -19,7 +19,7 @@ use tracing::Instrument;
 use crate::error::{AppError, PROBLEM_JSON};
 use crate::startup::AppState;
 
-pub use json::Json;
+pub use json::{Json, MaybeJson};
 pub use pagination::{Page, PageRequest};
 
 pub const REQUEST_ID: &str = "x-request-id";

@@ -440,7 +440,7 @@ fn note_of(body: Option<Json<DecisionIn>>) -> Result<Option<String>, AppError> {
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
-    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409),
+    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409, E422),
     security(("bearer" = []))
 )]
 #[post("/parts-requests/{id}/approve")]
@@ -461,7 +461,7 @@ pub async fn approve(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
-    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409),
+    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409, E422),
     security(("bearer" = []))
 )]
 #[post("/parts-requests/{id}/reject")]

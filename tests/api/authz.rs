@@ -75,10 +75,27 @@ GET /api/v1/couriers AWFC
 GET /api/v1/tender-weights AWFC
 PUT /api/v1/tender-weights A
 GET /api/v1/reports/kpis AWSTGF
+GET /api/v1/tickets ASTGF
+POST /api/v1/tickets ASG
+GET /api/v1/tickets/{id} ASTGF
+POST /api/v1/tickets/{id}/quote ASG
+POST /api/v1/tickets/{id}/accept-quote ASG
+POST /api/v1/tickets/{id}/dispatch ASG
+POST /api/v1/tickets/{id}/arrive AST
+POST /api/v1/tickets/{id}/resolve AST
+POST /api/v1/tickets/{id}/escalate AST
+POST /api/v1/tickets/{id}/confirm ASTG
+POST /api/v1/tickets/{id}/close ASG
+POST /api/v1/follow-ups/sample AG
+GET /api/v1/follow-ups/stats AGF
+GET /api/v1/follow-ups AG
+POST /api/v1/follow-ups/{id}/result AG
+GET /api/v1/stations/{code}/scorecard ASGF
 ";
 
 /// Reads or writes of another station's objects that a scoped caller must not reach (404):
-/// (method, path, roles). `{other}` is a request of ST-NB-001, `{other_shipment}` its shipment.
+/// (method, path, roles). `{other}` is a request of ST-NB-001, `{other_shipment}` its shipment,
+/// `{other_ticket}` a ticket of ST-NB-001.
 const OUT_OF_SCOPE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/locations/ST-NB-001", "WST"),
     ("GET", "/api/v1/locations/ST-NB-001/tier", "WST"),
@@ -94,6 +111,11 @@ const OUT_OF_SCOPE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/shipments/{other_shipment}", "WSC"),
     ("POST", "/api/v1/shipments/{other_shipment}/events", "C"),
     ("POST", "/api/v1/parts-requests", "W"),
+    ("GET", "/api/v1/tickets/{other_ticket}", "ST"),
+    ("GET", "/api/v1/tickets?station=ST-NB-001", "ST"),
+    ("POST", "/api/v1/tickets/{other_ticket}/arrive", "ST"),
+    ("POST", "/api/v1/tickets/{other_ticket}/close", "S"),
+    ("GET", "/api/v1/stations/ST-NB-001/scorecard", "S"),
 ];
 
 fn user(role: char) -> &'static str {
@@ -165,6 +187,28 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
         .post("/api/v1/tenders", "admin", json!({"shipment_ids": [], "bid_deadline": "2099-01-01T00:00:00Z"}))
         .await;
     let _ = tender;
+    // a ticket of ST-TZ-001 dispatched to its technician; a completed one drawn for a follow-up
+    // call; a ticket of ST-NB-001
+    let ticket = |station: &str| {
+        json!({"channel": "phone", "serial": "RF00000001", "fault": "not cooling", "component_family": "CMP",
+            "category": "repair", "station": station,
+            "customer": {"name": "Wang Fang", "phone": "0576 8888 1234", "address": "1 Jiefang Rd", "region": "Zhejiang"}})
+    };
+    let dispatch = json!({"technician": "tech-st-tz-001"});
+    let own_ticket = app.post("/api/v1/tickets", "agent", ticket("ST-TZ-001")).await.ok()["id"].to_string();
+    app.post(&format!("/api/v1/tickets/{own_ticket}/dispatch"), "agent", dispatch.clone()).await.ok();
+    let done = app.post("/api/v1/tickets", "agent", ticket("ST-TZ-001")).await.ok()["id"].to_string();
+    for (action, body) in [
+        ("dispatch", dispatch),
+        ("arrive", json!({})),
+        ("resolve", json!({"job_type": "repair", "cause": "relay"})),
+        ("confirm", json!({})),
+    ] {
+        app.post(&format!("/api/v1/tickets/{done}/{action}"), "admin", body).await.ok();
+    }
+    let sampled = app.post("/api/v1/follow-ups/sample", "agent", json!({})).await;
+    let follow_up = sampled.ok()["created"][0]["id"].to_string();
+    let other_ticket = app.post("/api/v1/tickets", "agent", ticket("ST-NB-001")).await.ok()["id"].to_string();
     BTreeMap::from([
         ("{code}/loc", "ST-TZ-001".to_string()),
         ("{code}/part", part),
@@ -177,6 +221,9 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
         ("{id}/tender", "1".to_string()),
         ("{other}", other),
         ("{other_shipment}", other_shipment),
+        ("{id}/ticket", own_ticket),
+        ("{id}/follow-up", follow_up),
+        ("{other_ticket}", other_ticket),
     ])
 }
 
@@ -200,6 +247,12 @@ fn fill(path: &str, fx: &BTreeMap<&'static str, String>) -> String {
     p = with(&p, "/parts-requests/{id}", format!("/parts-requests/{}", get("{id}/request")));
     p = with(&p, "/shipments/{id}", format!("/shipments/{}", get("{id}/shipment")));
     p = with(&p, "/tenders/{id}", format!("/tenders/{}", get("{id}/tender")));
+    if p.contains("/stations/{code}") {
+        p = with(&p, "{code}", get("{code}/loc"));
+    }
+    p = with(&p, "/tickets/{id}", format!("/tickets/{}", get("{id}/ticket")));
+    p = with(&p, "/follow-ups/{id}", format!("/follow-ups/{}", get("{id}/follow-up")));
+    p = with(&p, "{other_ticket}", get("{other_ticket}"));
     p = with(&p, "{serial}", get("{serial}"));
     p = with(&p, "{tier}", get("{tier}"));
     p = with(&p, "{other}", get("{other}"));

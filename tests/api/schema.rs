@@ -26,6 +26,7 @@ fn check(conn: &mut echelon::db::DbConn) -> Result<(), String> {
         tracking_events,
         claims
     );
+    probe!(tickets, ticket_quotes, ticket_parts, ticket_events, follow_ups);
     Ok(())
 }
 

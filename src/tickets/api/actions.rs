@@ -1,0 +1,342 @@
+//! `POST /tickets/{id}/<action>`: quote, accept-quote, dispatch, arrive, resolve, escalate,
+//! confirm, close. Each is one transition of the state machine (409 `invalid_transition` with
+//! `current_status` when the state does not allow it), kept in the ticket's history.
+
+use actix_web::{post, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{check_lines, check_text, fail_if_any, one, PartLineIn, TicketOut};
+use crate::auth::Caller;
+use crate::db::DbConn;
+use crate::error::{AppError, FieldError};
+use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::{Json, MaybeJson};
+use crate::money::Money;
+use crate::startup::AppState;
+use crate::tickets::rules::JobType;
+use crate::tickets::service::{self, DispatchSpec, LineSpec, QuoteSpec, ResolveSpec};
+
+const MAX_NOTE: usize = 2000;
+
+fn lines(input: &[PartLineIn]) -> Vec<LineSpec> {
+    input.iter().map(|l| LineSpec { part_code: l.part_code.clone(), qty: l.qty }).collect()
+}
+
+/// Runs one action in a write transaction (retried when it lost a race) and answers the
+/// ticket as it is after it.
+async fn act<F>(state: web::Data<AppState>, f: F) -> Result<web::Json<TicketOut>, AppError>
+where
+    F: Fn(&mut DbConn, DateTime<Utc>) -> Result<i64, AppError> + Send + 'static,
+{
+    let now = state.clock.now();
+    let out = state
+        .db
+        .write_retrying(move |conn| {
+            let id = f(conn, now)?;
+            one(conn, id, now.naive_utc())
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// An optional note with an action.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TicketNoteIn, example = json!({"note": "customer agreed by phone"}))]
+pub struct NoteIn {
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+fn note_of(body: MaybeJson<NoteIn>) -> Result<Option<String>, AppError> {
+    let note = body.0.and_then(|b| b.note);
+    let mut errors = Vec::new();
+    check_text(&mut errors, "note", note.as_deref(), false, MAX_NOTE);
+    fail_if_any(errors)?;
+    Ok(note)
+}
+
+/// A quote for out-of-warranty work.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"job_type": "repair", "parts": [{"part_code": "RF-GSK-00221D", "qty": 1}], "note": "door gasket torn"}))]
+pub struct QuoteIn {
+    pub job_type: JobType,
+    /// the labour charged; default: the station tier's labour rate for the job type
+    pub labour: Option<Money>,
+    /// parts at their sale price; each must fit the unit's model
+    #[serde(default)]
+    pub parts: Vec<PartLineIn>,
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+/// Quote out-of-warranty work (agent, station, admin)
+///
+/// Labour (given, or the station tier's rate for the job type) plus the parts at their sale
+/// price. A ticket in warranty needs no quote (409 `quote_not_needed`). A new quote supersedes
+/// the one on offer. The first quote or dispatch answers the ticket (`responded_at`).
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body = QuoteIn,
+    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/tickets/{id}/quote")]
+pub async fn quote(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Json<QuoteIn>,
+) -> Result<web::Json<TicketOut>, AppError> {
+    let id = id.into_inner();
+    let input = body.0;
+    let mut errors = Vec::new();
+    check_lines(&mut errors, "parts", &input.parts);
+    if input.labour.is_some_and(|m| m.minor() < 0 || m.minor() > 100_000_000) {
+        errors.push(FieldError::new("labour", "between 0.00 and 1000000.00"));
+    }
+    check_text(&mut errors, "note", input.note.as_deref(), false, MAX_NOTE);
+    fail_if_any(errors)?;
+    let spec = QuoteSpec {
+        job_type: input.job_type,
+        labour: input.labour,
+        parts: lines(&input.parts),
+        note: input.note,
+    };
+    act(state, move |conn, now| service::quote(conn, &caller, id, &spec, now).map(|_| id)).await
+}
+
+/// Record the customer's acceptance of the quote (agent, station, admin)
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body(content = Option<NoteIn>, description = "an optional note"),
+    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/tickets/{id}/accept-quote")]
+pub async fn accept_quote(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: MaybeJson<NoteIn>,
+) -> Result<web::Json<TicketOut>, AppError> {
+    let id = id.into_inner();
+    let note = note_of(body)?;
+    act(state, move |conn, now| service::accept_quote(conn, &caller, id, note.as_deref(), now).map(|_| id))
+        .await
+}
+
+/// A work order: the station, its technician and the parts expected.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "station": "ST-TZ-001", "technician": "tech-st-tz-001",
+    "expected_parts": [{"part_code": "RF-CMP-00130B", "qty": 1}]
+}))]
+pub struct DispatchIn {
+    /// the station; a station user's own by default, else the ticket's
+    #[schema(max_length = 64)]
+    pub station: Option<String>,
+    /// the username of a technician of that station
+    #[schema(min_length = 1, max_length = 100)]
+    pub technician: String,
+    /// the parts the technician should take; each must fit the unit's model (422
+    /// `incompatible_part` with the compatible alternatives)
+    #[serde(default, alias = "parts")]
+    pub expected_parts: Vec<PartLineIn>,
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+/// Dispatch a technician (agent, station, admin)
+///
+/// Also the revisit after an escalation, or a change of technician before arrival. An
+/// out-of-warranty ticket needs an accepted quote first (409 `quote_required`). An unknown
+/// technician, or one of another station, is 422 `invalid_technician` with the station's
+/// `technicians`.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body = DispatchIn,
+    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/tickets/{id}/dispatch")]
+pub async fn dispatch(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Json<DispatchIn>,
+) -> Result<web::Json<TicketOut>, AppError> {
+    let id = id.into_inner();
+    let input = body.0;
+    let mut errors = Vec::new();
+    check_lines(&mut errors, "expected_parts", &input.expected_parts);
+    check_text(&mut errors, "technician", Some(&input.technician), true, 100);
+    check_text(&mut errors, "station", input.station.as_deref(), false, 64);
+    check_text(&mut errors, "note", input.note.as_deref(), false, MAX_NOTE);
+    fail_if_any(errors)?;
+    let spec = DispatchSpec {
+        station: input.station,
+        technician: input.technician,
+        expected_parts: lines(&input.expected_parts),
+        note: input.note,
+    };
+    act(state, move |conn, now| service::dispatch(conn, &caller, id, &spec, now).map(|_| id)).await
+}
+
+/// The technician arrived on site (technician, station, admin)
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body(content = Option<NoteIn>, description = "an optional note"),
+    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/tickets/{id}/arrive")]
+pub async fn arrive(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: MaybeJson<NoteIn>,
+) -> Result<web::Json<TicketOut>, AppError> {
+    let id = id.into_inner();
+    let note = note_of(body)?;
+    act(state, move |conn, now| service::arrive(conn, &caller, id, note.as_deref(), now).map(|_| id)).await
+}
+
+/// What was done on a resolving visit.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "job_type": "repair", "cause": "compressor relay burnt out",
+    "parts_used": [{"part_code": "RF-CMP-00130B", "qty": 1}]
+}))]
+pub struct ResolveIn {
+    /// the labour done, paid by the station tier's rate in settlement
+    pub job_type: JobType,
+    /// the cause of the fault, for defect analysis
+    #[schema(min_length = 1, max_length = 2000)]
+    pub cause: String,
+    /// the parts actually fitted; each must fit the unit's model
+    #[serde(default, alias = "parts")]
+    pub parts_used: Vec<PartLineIn>,
+    #[schema(max_length = 2000)]
+    pub note: Option<String>,
+}
+
+/// The fault is fixed (technician, station, admin)
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body = ResolveIn,
+    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/tickets/{id}/resolve")]
+pub async fn resolve(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Json<ResolveIn>,
+) -> Result<web::Json<TicketOut>, AppError> {
+    let id = id.into_inner();
+    let input = body.0;
+    let mut errors = Vec::new();
+    check_lines(&mut errors, "parts_used", &input.parts_used);
+    check_text(&mut errors, "cause", Some(&input.cause), true, MAX_NOTE);
+    check_text(&mut errors, "note", input.note.as_deref(), false, MAX_NOTE);
+    fail_if_any(errors)?;
+    let spec = ResolveSpec {
+        job_type: input.job_type,
+        cause: input.cause,
+        parts_used: lines(&input.parts_used),
+        note: input.note,
+    };
+    act(state, move |conn, now| service::resolve(conn, &caller, id, &spec, now).map(|_| id)).await
+}
+
+/// What the technician found, for technical support.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "intermittent fault; board replaced, still trips after 20 min; wiring suspected"}))]
+pub struct EscalateIn {
+    /// what was found on site (the line, the use, what was tried)
+    #[schema(min_length = 1, max_length = 2000)]
+    pub note: String,
+}
+
+/// The fault was not fixed on site: escalate for technical support (technician, station, admin)
+///
+/// The ticket becomes `unresolved` until it is dispatched again (a revisit).
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body = EscalateIn,
+    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/tickets/{id}/escalate")]
+pub async fn escalate(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Json<EscalateIn>,
+) -> Result<web::Json<TicketOut>, AppError> {
+    let id = id.into_inner();
+    let note = body.0.note;
+    let mut errors = Vec::new();
+    check_text(&mut errors, "note", Some(&note), true, MAX_NOTE);
+    fail_if_any(errors)?;
+    act(state, move |conn, now| service::escalate(conn, &caller, id, &note, now).map(|_| id)).await
+}
+
+/// The customer signed off the work (technician, station, agent, admin)
+///
+/// The ticket is complete: its follow-up window of 7 days starts.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body(content = Option<NoteIn>, description = "an optional note"),
+    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/tickets/{id}/confirm")]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: MaybeJson<NoteIn>,
+) -> Result<web::Json<TicketOut>, AppError> {
+    let id = id.into_inner();
+    let note = note_of(body)?;
+    act(state, move |conn, now| service::confirm(conn, &caller, id, note.as_deref(), now).map(|_| id)).await
+}
+
+/// Close a ticket (agent, station, admin)
+///
+/// After the customer's sign-off; or without a visit, from `open` or `quoted` (answered by
+/// phone, or the customer declined the quote).
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body(content = Option<NoteIn>, description = "an optional note"),
+    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/tickets/{id}/close")]
+pub async fn close(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: MaybeJson<NoteIn>,
+) -> Result<web::Json<TicketOut>, AppError> {
+    let id = id.into_inner();
+    let note = note_of(body)?;
+    act(state, move |conn, now| service::close(conn, &caller, id, note.as_deref(), now).map(|_| id)).await
+}

@@ -1,0 +1,361 @@
+//! HTTP handlers of tickets and follow-ups, and the ticket representation they share.
+
+pub mod actions;
+pub mod followups;
+pub mod scorecard;
+pub mod tickets;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::rules::{Category, Channel, JobType, Status, Urgency, Warranty};
+use super::sla::{Clock, Clocks, Deadlines};
+use super::store::{self, PartLine, QuoteRow, TicketRow};
+use crate::db::DbConn;
+use crate::error::{AppError, FieldError};
+use crate::money::Money;
+use crate::network::store as network;
+
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// The customer of a ticket.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(as = TicketCustomer)]
+#[serde(deny_unknown_fields)]
+pub struct Customer {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    #[schema(pattern = "^[0-9 +()-]{5,30}$")]
+    pub phone: String,
+    #[schema(min_length = 1, max_length = 300)]
+    pub address: String,
+    /// a region, e.g. Zhejiang
+    #[schema(min_length = 1, max_length = 100)]
+    pub region: String,
+}
+
+/// A part line from a client: a part code (checked, and fitted to the ticket's model) and a
+/// quantity.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TicketPartLineIn)]
+pub struct PartLineIn {
+    #[schema(min_length = 1, max_length = 64)]
+    pub part_code: String,
+    #[schema(minimum = 1, maximum = 1000)]
+    pub qty: i64,
+}
+
+/// A part on a ticket, with its sale price (what an out-of-warranty customer pays).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = TicketPartLineOut)]
+pub struct PartLineOut {
+    pub part_code: String,
+    pub name: String,
+    pub qty: i64,
+    pub sale_price: Money,
+    /// the visit it belongs to (1 = first dispatch); 0 for quoted parts
+    pub visit: i32,
+}
+
+/// A quote for out-of-warranty work.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = TicketQuoteOut)]
+pub struct QuoteOut {
+    pub id: i64,
+    pub job_type: JobType,
+    pub labour: Money,
+    pub parts: Vec<PartLineOut>,
+    pub parts_total: Money,
+    pub total: Money,
+    /// `offered` or `accepted`
+    pub status: String,
+    pub note: Option<String>,
+    pub quoted_by: String,
+    pub quoted_at: DateTime<Utc>,
+    pub accepted_by: Option<String>,
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+/// One transition of a ticket.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = TicketEventOut)]
+pub struct EventOut {
+    /// `intake`, or the action taken
+    pub action: String,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    pub station: Option<String>,
+    pub technician: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A service ticket.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 7, "status": "dispatched", "channel": "phone", "category": "repair", "urgency": "normal",
+    "customer": {"name": "Wang Fang", "phone": "+86 576 8888 1234", "address": "12 Jiefang Rd, Jiaojiang", "region": "Zhejiang"},
+    "serial": "RF00000001", "model": "BCD-539WT", "fault": "not cooling; compressor does not start",
+    "component_family": "CMP", "warranty": "in_warranty", "warranty_covers": "CMP", "warranty_until": "2033-12-01",
+    "warranty_reason": "compressor (CMP) covered 120 months from ship date 2023-12-02, until 2033-12-01",
+    "station": "ST-TZ-001", "technician": "tech-st-tz-001", "job_type": null, "cause": null, "quote": null,
+    "expected_parts": [{"part_code": "RF-CMP-00130B", "name": "Compressor 110 W R600a", "qty": 1, "sale_price": "690.00", "visit": 1}],
+    "parts_used": [], "respond_by": null, "resolve_by": null, "decide_by": "2026-11-28T08:00:00Z",
+    "responded_at": "2026-11-23T09:30:00Z", "resolved_at": null, "confirmed_at": null, "closed_at": null,
+    "completed_at": null, "overdue": false, "overdue_clocks": [], "created_by": "agent",
+    "created_at": "2026-11-23T08:00:00Z", "updated_at": "2026-11-23T09:30:00Z"
+}))]
+pub struct TicketOut {
+    pub id: i64,
+    pub status: Status,
+    pub channel: Channel,
+    pub category: Category,
+    pub urgency: Urgency,
+    pub customer: Customer,
+    /// the product unit's serial
+    pub serial: String,
+    /// its product model
+    pub model: String,
+    pub fault: String,
+    /// the part family of the fault, when known
+    pub component_family: Option<String>,
+    /// decided at intake from the unit's ship date and the model's terms
+    pub warranty: Warranty,
+    /// `unit`, or the part family whose longer term decided
+    pub warranty_covers: String,
+    /// the last day the deciding term covers
+    pub warranty_until: Option<NaiveDate>,
+    pub warranty_reason: String,
+    pub station: Option<String>,
+    pub technician: Option<String>,
+    /// the labour done, set on resolution
+    pub job_type: Option<JobType>,
+    pub cause: Option<String>,
+    /// the latest quote (out of warranty)
+    pub quote: Option<QuoteOut>,
+    /// the parts expected on the work orders, each with its visit
+    pub expected_parts: Vec<PartLineOut>,
+    pub parts_used: Vec<PartLineOut>,
+    /// urgent complaints and safety incidents: answer by (24 h)
+    pub respond_by: Option<DateTime<Utc>>,
+    /// urgent complaints and safety incidents: resolve by (48 h)
+    pub resolve_by: Option<DateTime<Utc>>,
+    /// other issues: a handling decision by (5 days)
+    pub decide_by: Option<DateTime<Utc>>,
+    /// the first quote or dispatch
+    pub responded_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    /// confirmed by the customer, or closed
+    pub completed_at: Option<DateTime<Utc>>,
+    /// a deadline has passed unmet
+    pub overdue: bool,
+    pub overdue_clocks: Vec<Clock>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// every transition with its actor and time (on a single ticket)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<Vec<EventOut>>,
+}
+
+/// The clocks of a ticket row.
+pub fn clocks(t: &TicketRow) -> Clocks {
+    Clocks {
+        deadlines: Deadlines { respond_by: t.respond_by, resolve_by: t.resolve_by, decide_by: t.decide_by },
+        responded_at: t.responded_at,
+        resolved_at: t.resolved_at,
+        completed_at: t.completed_at,
+    }
+}
+
+fn line_out(l: &PartLine) -> PartLineOut {
+    PartLineOut {
+        part_code: l.code.clone(),
+        name: l.name.clone(),
+        qty: l.qty,
+        sale_price: Money(l.sale_price_minor),
+        visit: l.visit,
+    }
+}
+
+fn quote_out(q: &QuoteRow, lines: &[PartLine]) -> QuoteOut {
+    QuoteOut {
+        id: q.id,
+        job_type: JobType::parse(&q.job_type).unwrap_or(JobType::Repair),
+        labour: Money(q.labour_minor),
+        parts: lines.iter().filter(|l| l.quote_id == Some(q.id)).map(line_out).collect(),
+        parts_total: Money(q.parts_minor),
+        total: Money(q.total_minor),
+        status: q.status.clone(),
+        note: q.note.clone(),
+        quoted_by: q.quoted_by.clone(),
+        quoted_at: utc(q.quoted_at),
+        accepted_by: q.accepted_by.clone(),
+        accepted_at: q.accepted_at.map(utc),
+    }
+}
+
+/// The API view of tickets (units, places, people, quotes and parts loaded per batch); with
+/// `history`, each ticket's events too.
+pub fn view(
+    conn: &mut DbConn,
+    rows: Vec<TicketRow>,
+    now: NaiveDateTime,
+    history: bool,
+) -> Result<Vec<TicketOut>, AppError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let unit_ids: Vec<i64> = rows.iter().map(|r| r.unit_id).collect();
+    let units: BTreeMap<i64, (String, String)> =
+        store::units_of(conn, &unit_ids)?.into_iter().map(|(id, s, m)| (id, (s, m))).collect();
+    let mut events = BTreeMap::new();
+    if history {
+        for id in &ids {
+            events.insert(*id, store::events(conn, *id)?);
+        }
+    }
+    let mut loc_ids: Vec<i64> = rows.iter().filter_map(|r| r.station_id).collect();
+    let mut user_ids: Vec<i64> = rows.iter().filter_map(|r| r.technician_id).collect();
+    for e in events.values().flatten() {
+        loc_ids.extend(e.station_id);
+        user_ids.extend(e.technician_id);
+    }
+    let locs = network::codes_of(conn, &loc_ids)?;
+    let users: BTreeMap<i64, String> = store::usernames(conn, &user_ids)?.into_iter().collect();
+    let quotes = store::latest_quotes(conn, &ids)?;
+    let lines = store::part_lines(conn, &ids)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let mine: Vec<PartLine> = lines.iter().filter(|l| l.ticket_id == r.id).cloned().collect();
+        let quote = quotes.iter().rfind(|q| q.ticket_id == r.id).map(|q| quote_out(q, &mine));
+        let c = clocks(&r);
+        let overdue_clocks = c.overdue(now);
+        let (serial, model) = units.get(&r.unit_id).cloned().unwrap_or_default();
+        let history = events.remove(&r.id).map(|evs| {
+            evs.into_iter()
+                .map(|e| EventOut {
+                    action: e.action,
+                    from_status: e.from_status.as_deref().and_then(Status::parse),
+                    to_status: Status::parse(&e.to_status).unwrap_or(Status::Open),
+                    actor: e.actor,
+                    at: utc(e.at),
+                    station: e.station_id.and_then(|s| locs.get(&s).cloned()),
+                    technician: e.technician_id.and_then(|u| users.get(&u).cloned()),
+                    note: e.note,
+                })
+                .collect()
+        });
+        out.push(TicketOut {
+            id: r.id,
+            status: Status::parse(&r.status).unwrap_or(Status::Closed),
+            channel: Channel::parse(&r.channel).unwrap_or(Channel::Phone),
+            category: Category::parse(&r.category).unwrap_or(Category::Repair),
+            urgency: Urgency::parse(&r.urgency).unwrap_or(Urgency::Normal),
+            customer: Customer {
+                name: r.customer_name,
+                phone: r.customer_phone,
+                address: r.customer_address,
+                region: r.customer_region,
+            },
+            serial,
+            model,
+            fault: r.fault,
+            component_family: r.component_family,
+            warranty: Warranty::parse(&r.warranty).unwrap_or(Warranty::OutOfWarranty),
+            warranty_covers: r.warranty_covers,
+            warranty_until: r.warranty_until,
+            warranty_reason: r.warranty_reason,
+            station: r.station_id.and_then(|s| locs.get(&s).cloned()),
+            technician: r.technician_id.and_then(|u| users.get(&u).cloned()),
+            job_type: r.job_type.as_deref().and_then(JobType::parse),
+            cause: r.cause,
+            quote,
+            expected_parts: mine.iter().filter(|l| l.kind == "expected").map(line_out).collect(),
+            parts_used: mine.iter().filter(|l| l.kind == "used").map(line_out).collect(),
+            respond_by: r.respond_by.map(utc),
+            resolve_by: r.resolve_by.map(utc),
+            decide_by: r.decide_by.map(utc),
+            responded_at: r.responded_at.map(utc),
+            resolved_at: r.resolved_at.map(utc),
+            confirmed_at: r.confirmed_at.map(utc),
+            closed_at: r.closed_at.map(utc),
+            completed_at: r.completed_at.map(utc),
+            overdue: !overdue_clocks.is_empty(),
+            overdue_clocks,
+            created_by: r.created_by,
+            created_at: utc(r.created_at),
+            updated_at: utc(r.updated_at),
+            history,
+        });
+    }
+    Ok(out)
+}
+
+/// One ticket with its history.
+pub fn one(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<TicketOut, AppError> {
+    let row =
+        store::ticket(conn, id)?.ok_or_else(|| AppError::not_found(format!("ticket {id} not found")))?;
+    Ok(view(conn, vec![row], now, true)?.remove(0))
+}
+
+/// Most part lines in one body.
+pub const MAX_LINES: usize = 50;
+
+/// Field errors of part lines.
+pub fn check_lines(errors: &mut Vec<FieldError>, field: &str, lines: &[PartLineIn]) {
+    if lines.len() > MAX_LINES {
+        errors.push(FieldError::new(field, format!("at most {MAX_LINES} lines")));
+    }
+    for (i, l) in lines.iter().enumerate() {
+        if !(1..=1000).contains(&l.qty) {
+            errors.push(FieldError::new(format!("{field}[{i}].qty"), "between 1 and 1000"));
+        }
+        if l.part_code.trim().is_empty() || l.part_code.len() > 64 {
+            errors.push(FieldError::new(format!("{field}[{i}].part_code"), "1-64 characters"));
+        }
+    }
+}
+
+/// A field error when a free text is blank (if required), too long, or holds a NUL character
+/// (which PostgreSQL cannot store).
+pub fn check_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: Option<&str>,
+    required: bool,
+    max: usize,
+) {
+    match value {
+        None if required => errors.push(FieldError::new(field, "required")),
+        Some(v) if required && v.trim().is_empty() => {
+            errors.push(FieldError::new(field, "must not be blank"))
+        }
+        Some(v) if v.chars().count() > max => {
+            errors.push(FieldError::new(field, format!("at most {max} characters")))
+        }
+        Some(v) if v.contains('\0') => errors.push(FieldError::new(field, "must not contain NUL characters")),
+        _ => {}
+    }
+}
+
+/// A code that could name something in the database (a station, a serial): no NUL character,
+/// at most 64 characters. Anything else names nothing.
+pub fn plausible_code(s: &str) -> bool {
+    !s.contains('\0') && s.len() <= 64
+}
+
+pub fn fail_if_any(errors: Vec<FieldError>) -> Result<(), AppError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::invalid_fields(errors))
+    }
+}

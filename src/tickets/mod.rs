@@ -1,0 +1,45 @@
+//! Service tickets (spec section 7): intake with the warranty decided from the unit's ship date
+//! and the model's terms, quotes for out-of-warranty work, dispatch with the work order's
+//! expected parts, the visit, the customer's sign-off, SLA deadlines from the service
+//! standard, and follow-up calls that feed each station's scorecard.
+//!
+//! The public surface other domains use:
+//! - [`store::ticket_model`]: the unit and model of a ticket, to check parts against it;
+//! - [`store::ticket_warranty`] and [`rules::decide_warranty`]: the warranty decision;
+//! - the ticket row ([`store::TicketRow`]: station, job type, resolution and completion
+//!   times), the parts used with their sale price ([`store::part_lines`]) and the accepted
+//!   quote ([`store::accepted_quote`]), for settlement.
+
+pub mod api;
+mod audit;
+pub mod followups;
+pub mod rules;
+pub mod service;
+pub mod sla;
+pub mod store;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub use audit::breaches as audit;
+pub use rules::{decide_warranty, Status, Warranty, WarrantyDecision};
+pub use store::{ticket_model, ticket_warranty};
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(api::tickets::create_ticket)
+        .service(api::tickets::list_tickets)
+        .service(api::tickets::get_ticket)
+        .service(api::actions::quote)
+        .service(api::actions::accept_quote)
+        .service(api::actions::dispatch)
+        .service(api::actions::arrive)
+        .service(api::actions::resolve)
+        .service(api::actions::escalate)
+        .service(api::actions::confirm)
+        .service(api::actions::close)
+        // the fixed paths before `/follow-ups/{id}/...`
+        .service(api::followups::sample)
+        .service(api::scorecard::stats)
+        .service(api::followups::list_follow_ups)
+        .service(api::followups::record_result)
+        .service(api::scorecard::scorecard);
+}

@@ -1,0 +1,438 @@
+//! The rules of service tickets: their states and the one transition function, who may take
+//! which action, and the warranty decision at intake. No HTTP, no database.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+
+use crate::auth::Role;
+use crate::catalogue::rules::warranty_until;
+
+/// A closed set of snake_case words, stored as text: `as_str`, `parse` and `ALL`.
+macro_rules! words {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word),+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|x| x.as_str() == s)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use words;
+
+words!(
+    /// Where a ticket stands.
+    #[schema(as = TicketStatus)]
+    Status {
+        Open = "open",
+        Quoted = "quoted",
+        QuoteAccepted = "quote_accepted",
+        Dispatched = "dispatched",
+        OnSite = "on_site",
+        Resolved = "resolved",
+        Unresolved = "unresolved",
+        Confirmed = "confirmed",
+        Closed = "closed",
+    }
+);
+
+words!(
+    /// What can be done to a ticket (each is one `POST /tickets/{id}/<action>`).
+    Action {
+        Quote = "quote",
+        AcceptQuote = "accept_quote",
+        Dispatch = "dispatch",
+        Arrive = "arrive",
+        Resolve = "resolve",
+        Escalate = "escalate",
+        Confirm = "confirm",
+        Close = "close",
+    }
+);
+
+words!(
+    /// How the issue reached the service desk: by phone, by document (mail, fax, e-mail), by
+    /// the product sent in, or by the customer walking in.
+    #[schema(as = TicketChannel)]
+    Channel { Phone = "phone", Document = "document", Item = "item", WalkIn = "walk_in" }
+);
+
+words!(
+    /// The kind of issue; with the urgency it sets the SLA clocks.
+    #[schema(as = TicketCategory)]
+    Category {
+        Consultation = "consultation",
+        SafetyIncident = "safety_incident",
+        TechnicalSupport = "technical_support",
+        Repair = "repair",
+        Complaint = "complaint",
+    }
+);
+
+words!(
+    /// An urgent complaint runs on the 24/48-hour clocks.
+    #[schema(as = TicketUrgency)]
+    Urgency { Normal = "normal", Urgent = "urgent" }
+);
+
+words!(
+    /// Free (repair, replace or refund) or paid (a quote must be accepted before dispatch).
+    Warranty { InWarranty = "in_warranty", OutOfWarranty = "out_of_warranty" }
+);
+
+words!(
+    /// The labour done, paid by the station tier's rate for it in settlement.
+    JobType { Repair = "repair", Install = "install", Maintenance = "maintenance", Inspection = "inspection" }
+);
+
+/// Why an action is refused in a state: 409 `invalid_transition`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused {
+    pub from: Status,
+    pub action: Action,
+}
+
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let allowed: Vec<&str> =
+            Action::ALL.iter().filter(|a| transition(self.from, **a).is_ok()).map(|a| a.as_str()).collect();
+        write!(f, "{} is not allowed on a ticket that is {}", self.action, self.from)?;
+        if allowed.is_empty() {
+            write!(f, "; nothing more can happen to it")
+        } else {
+            write!(f, "; allowed now: {}", allowed.join(", "))
+        }
+    }
+}
+
+/// The state machine of a ticket, the one place it is decided:
+///
+/// `open` -> (`quoted` -> `quote_accepted`) -> `dispatched` -> `on_site` -> `resolved` ->
+/// `confirmed` -> `closed`; `on_site` -> `unresolved` (escalated for technical support) ->
+/// `dispatched` again (a revisit). A quote may be revised while `quoted`; a dispatched ticket
+/// may be dispatched again (another technician) before arrival. A ticket handled without a
+/// visit (a consultation answered by phone, a declined quote) is closed from `open` or
+/// `quoted`. Whether an out-of-warranty ticket needs an accepted quote first is
+/// [`dispatch_needs_quote`].
+pub fn transition(from: Status, action: Action) -> Result<Status, Refused> {
+    use Action as A;
+    use Status as S;
+    let to = match (from, action) {
+        (S::Open | S::Quoted, A::Quote) => S::Quoted,
+        (S::Quoted, A::AcceptQuote) => S::QuoteAccepted,
+        (S::Open | S::QuoteAccepted | S::Dispatched | S::Unresolved, A::Dispatch) => S::Dispatched,
+        (S::Dispatched, A::Arrive) => S::OnSite,
+        (S::OnSite, A::Resolve) => S::Resolved,
+        (S::OnSite, A::Escalate) => S::Unresolved,
+        (S::Resolved, A::Confirm) => S::Confirmed,
+        (S::Open | S::Quoted | S::Confirmed, A::Close) => S::Closed,
+        _ => return Err(Refused { from, action }),
+    };
+    Ok(to)
+}
+
+/// An out-of-warranty ticket is dispatched only once the customer accepted a quote (the
+/// service procedure: quote first, dispatch after the customer agrees).
+pub fn dispatch_needs_quote(warranty: Warranty, from: Status) -> bool {
+    warranty == Warranty::OutOfWarranty && matches!(from, Status::Open | Status::Quoted)
+}
+
+/// Which roles take which actions: the desk (agents) quotes, records acceptance, dispatches,
+/// records sign-off and closes; the technician does the field work and records the customer's
+/// sign-off on site; a station does all of it for its own tickets; admin everything.
+pub fn may(role: Role, action: Action) -> bool {
+    use Action as A;
+    match role {
+        Role::Admin | Role::Station => true,
+        Role::Agent => matches!(action, A::Quote | A::AcceptQuote | A::Dispatch | A::Confirm | A::Close),
+        Role::Technician => matches!(action, A::Arrive | A::Resolve | A::Escalate | A::Confirm),
+        Role::Warehouse | Role::Finance | Role::Courier => false,
+    }
+}
+
+/// A human name for a part family, for warranty reasons.
+pub fn family_name(family: &str) -> Option<&'static str> {
+    Some(match family {
+        "CMP" => "compressor",
+        "PCB" => "control board",
+        "DSP" => "display board",
+        "FAN" => "fan motor",
+        "BLW" => "indoor fan motor",
+        "OFM" => "outdoor fan motor",
+        "MTR" => "drive motor",
+        "THS" | "SNS" => "temperature sensor",
+        "DFH" => "defrost heater",
+        "HTR" => "heating element",
+        "GSK" => "door gasket",
+        "SEL" => "tub seal",
+        "VLV" => "valve",
+        "EXV" => "expansion valve",
+        "RVV" => "reversing valve",
+        "ICM" => "ice maker",
+        "LMP" => "lamp",
+        "HNG" => "door hinge",
+        "DLK" => "door lock",
+        "DRW" => "drawer",
+        "SHL" => "shelf",
+        "RMT" => "remote control",
+        "CAP" => "capacitor",
+        "FLT" => "filter",
+        "SWM" => "swing motor",
+        "PMP" => "drain pump",
+        "BRG" => "bearing kit",
+        "BLT" => "drive belt",
+        "SHK" => "shock absorber",
+        "SPR" => "suspension spring",
+        _ => return None,
+    })
+}
+
+fn family_label(family: &str) -> String {
+    match family_name(family) {
+        Some(name) => format!("{name} ({family})"),
+        None => format!("component {family}"),
+    }
+}
+
+/// The warranty decision of a ticket, kept on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarrantyDecision {
+    pub warranty: Warranty,
+    /// `unit`, or the part family whose longer term decided
+    pub covers: String,
+    pub months: i32,
+    /// the last day the deciding term covers
+    pub until: Option<NaiveDate>,
+    pub reason: String,
+}
+
+/// Decides the warranty of a fault on `on` for a unit shipped on `ship_date`: the whole-unit
+/// term, or the term of the fault's component family when the model gives it a longer one
+/// (e.g. 12 months for the unit, 120 for the compressor). A term covers from the ship date
+/// to the day before the same date `months` later ([`warranty_until`]).
+pub fn decide_warranty(
+    ship_date: NaiveDate,
+    on: NaiveDate,
+    unit_months: i32,
+    component_terms: &BTreeMap<String, i32>,
+    family: Option<&str>,
+) -> WarrantyDecision {
+    let longer = family
+        .and_then(|f| component_terms.get(f).map(|m| (f, *m)))
+        .filter(|(_, months)| *months > unit_months);
+    let (covers, label, months) = match longer {
+        Some((f, m)) => (f.to_string(), family_label(f), m),
+        None => ("unit".to_string(), "whole unit".to_string(), unit_months),
+    };
+    let until = warranty_until(ship_date, months);
+    let covered = until.is_some_and(|u| on <= u);
+    let mut reason = match (longer, family) {
+        (None, Some(f)) => format!("{} has no longer term than the whole unit; ", family_label(f)),
+        _ => String::new(),
+    };
+    match until {
+        Some(u) => {
+            reason
+                .push_str(&format!("{label} covered {months} months from ship date {ship_date}, until {u}"));
+            if !covered {
+                let days = (on - u).num_days();
+                let unit = if days == 1 { "day" } else { "days" };
+                reason.push_str(&format!(": expired {days} {unit} before intake on {on}"));
+            }
+        }
+        None => reason.push_str(&format!("{label}: a {months}-month term from {ship_date} cannot be dated")),
+    }
+    WarrantyDecision {
+        warranty: if covered { Warranty::InWarranty } else { Warranty::OutOfWarranty },
+        covers,
+        months,
+        until,
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every (state, action) pair, against the table written out once more by hand.
+    #[test]
+    fn the_transition_table_is_exactly_this() {
+        use Action as A;
+        use Status as S;
+        let allowed = [
+            (S::Open, A::Quote, S::Quoted),
+            (S::Open, A::Dispatch, S::Dispatched),
+            (S::Open, A::Close, S::Closed),
+            (S::Quoted, A::Quote, S::Quoted),
+            (S::Quoted, A::AcceptQuote, S::QuoteAccepted),
+            (S::Quoted, A::Close, S::Closed),
+            (S::QuoteAccepted, A::Dispatch, S::Dispatched),
+            (S::Dispatched, A::Dispatch, S::Dispatched),
+            (S::Dispatched, A::Arrive, S::OnSite),
+            (S::OnSite, A::Resolve, S::Resolved),
+            (S::OnSite, A::Escalate, S::Unresolved),
+            (S::Unresolved, A::Dispatch, S::Dispatched),
+            (S::Resolved, A::Confirm, S::Confirmed),
+            (S::Confirmed, A::Close, S::Closed),
+        ];
+        let mut checked = 0;
+        for &from in Status::ALL {
+            for &action in Action::ALL {
+                let want = allowed.iter().find(|(f, a, _)| *f == from && *a == action).map(|t| t.2);
+                match (transition(from, action), want) {
+                    (Ok(to), Some(w)) => assert_eq!(to, w, "{from} + {action}"),
+                    (Err(r), None) => {
+                        assert_eq!(r, Refused { from, action });
+                        let msg = r.to_string();
+                        assert!(msg.contains(from.as_str()) && msg.contains(action.as_str()), "{msg}");
+                    }
+                    (got, want) => panic!("{from} + {action}: got {got:?}, want {want:?}"),
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 9 * 8);
+        assert!(Refused { from: S::Closed, action: A::Close }.to_string().contains("nothing more"));
+        assert!(Refused { from: S::Open, action: A::Arrive }.to_string().contains("quote, dispatch, close"));
+    }
+
+    #[test]
+    fn every_state_is_reachable_and_closed_is_final() {
+        let mut reached = vec![Status::Open];
+        let mut i = 0;
+        while i < reached.len() {
+            for &a in Action::ALL {
+                if let Ok(to) = transition(reached[i], a) {
+                    if !reached.contains(&to) {
+                        reached.push(to);
+                    }
+                }
+            }
+            i += 1;
+        }
+        assert_eq!(reached.len(), Status::ALL.len());
+        assert!(Action::ALL.iter().all(|a| transition(Status::Closed, *a).is_err()));
+    }
+
+    #[test]
+    fn out_of_warranty_tickets_wait_for_an_accepted_quote() {
+        use Status as S;
+        assert!(dispatch_needs_quote(Warranty::OutOfWarranty, S::Open));
+        assert!(dispatch_needs_quote(Warranty::OutOfWarranty, S::Quoted));
+        assert!(!dispatch_needs_quote(Warranty::OutOfWarranty, S::QuoteAccepted));
+        assert!(!dispatch_needs_quote(Warranty::OutOfWarranty, S::Unresolved));
+        assert!(!dispatch_needs_quote(Warranty::InWarranty, S::Open));
+    }
+
+    #[test]
+    fn roles_take_their_own_actions() {
+        for &a in Action::ALL {
+            assert!(may(Role::Admin, a) && may(Role::Station, a));
+            assert!(!may(Role::Warehouse, a) && !may(Role::Courier, a) && !may(Role::Finance, a));
+        }
+        assert!(may(Role::Agent, Action::Dispatch) && !may(Role::Agent, Action::Resolve));
+        assert!(may(Role::Technician, Action::Resolve) && !may(Role::Technician, Action::Dispatch));
+        assert!(may(Role::Technician, Action::Confirm) && !may(Role::Technician, Action::Close));
+    }
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn a_longer_component_term_decides_for_its_family_only() {
+        let terms = BTreeMap::from([("CMP".to_string(), 120), ("PCB".to_string(), 6)]);
+        let ship = d(2025, 10, 23);
+        let on = d(2026, 11, 23); // 13 months later
+        let cmp = decide_warranty(ship, on, 12, &terms, Some("CMP"));
+        assert_eq!(cmp.warranty, Warranty::InWarranty);
+        assert_eq!((cmp.covers.as_str(), cmp.months, cmp.until), ("CMP", 120, Some(d(2035, 10, 22))));
+        assert_eq!(
+            cmp.reason,
+            "compressor (CMP) covered 120 months from ship date 2025-10-23, until 2035-10-22"
+        );
+        let gsk = decide_warranty(ship, on, 12, &terms, Some("GSK"));
+        assert_eq!(gsk.warranty, Warranty::OutOfWarranty);
+        assert_eq!((gsk.covers.as_str(), gsk.months), ("unit", 12));
+        assert_eq!(
+            gsk.reason,
+            "door gasket (GSK) has no longer term than the whole unit; whole unit covered 12 months \
+             from ship date 2025-10-23, until 2026-10-22: expired 32 days before intake on 2026-11-23"
+        );
+        // a shorter component term never cuts the unit's
+        let pcb = decide_warranty(ship, d(2026, 5, 1), 12, &terms, Some("PCB"));
+        assert_eq!((pcb.warranty, pcb.covers.as_str()), (Warranty::InWarranty, "unit"));
+        let none = decide_warranty(ship, d(2026, 5, 1), 12, &terms, None);
+        assert_eq!(none.reason, "whole unit covered 12 months from ship date 2025-10-23, until 2026-10-22");
+        assert!(decide_warranty(ship, on, 12, &terms, Some("XYZ")).reason.starts_with("component XYZ"));
+    }
+
+    #[test]
+    fn the_last_covered_day_is_in_and_the_next_is_out_even_at_month_ends() {
+        let none = BTreeMap::new();
+        let cases = [
+            // ship date, months, last day covered
+            (d(2025, 1, 15), 12, d(2026, 1, 14)),
+            (d(2025, 12, 31), 12, d(2026, 12, 30)),
+            (d(2025, 3, 1), 12, d(2026, 2, 28)),
+            // the month of expiry has no such day: the term runs to that month's end
+            (d(2024, 1, 31), 1, d(2024, 2, 29)),
+            (d(2023, 1, 31), 1, d(2023, 2, 28)),
+            (d(2023, 8, 31), 6, d(2024, 2, 29)),
+            (d(2024, 2, 29), 12, d(2025, 2, 28)),
+            (d(2025, 3, 31), 6, d(2025, 9, 30)),
+        ];
+        for (ship, months, last) in cases {
+            let on_last = decide_warranty(ship, last, months, &none, None);
+            assert_eq!(on_last.warranty, Warranty::InWarranty, "{ship} +{months} on {last}");
+            assert_eq!(on_last.until, Some(last));
+            let after = decide_warranty(ship, last.succ_opt().unwrap(), months, &none, None);
+            assert_eq!(after.warranty, Warranty::OutOfWarranty, "{ship} +{months} after {last}");
+            let next = last.succ_opt().unwrap();
+            assert!(
+                after.reason.ends_with(&format!("expired 1 day before intake on {next}")),
+                "{}",
+                after.reason
+            );
+        }
+        // a zero-month term covers nothing
+        assert_eq!(
+            decide_warranty(d(2025, 3, 1), d(2025, 3, 1), 0, &none, None).warranty,
+            Warranty::OutOfWarranty
+        );
+    }
+
+    #[test]
+    fn words_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(*s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        assert_eq!(Channel::parse("walk_in"), Some(Channel::WalkIn));
+        assert_eq!(Category::parse("safety_incident"), Some(Category::SafetyIncident));
+        assert!(JobType::parse("cleaning").is_none());
+    }
+}

@@ -1,0 +1,89 @@
+//! The field work: the technician's arrival, the resolving visit with the parts used, an
+//! escalation for technical support, and the customer's sign-off.
+
+use chrono::{DateTime, Utc};
+
+use super::{apply, begin, model_of, record_parts, resolve_lines, EventExtra, LineSpec, PartsOf};
+use crate::auth::Caller;
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::tickets::rules::{Action, JobType};
+use crate::tickets::store::{self, PartKind, TicketChanges};
+
+/// The technician is on site.
+pub fn arrive(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let t = begin(conn, caller, id, Action::Arrive)?;
+    let extra = EventExtra { technician_id: t.technician_id, note, ..Default::default() };
+    apply(conn, caller, &t, Action::Arrive, TicketChanges::default(), extra, now)?;
+    Ok(())
+}
+
+/// What the technician did on a resolving visit.
+#[derive(Debug, Clone)]
+pub struct ResolveSpec {
+    pub job_type: JobType,
+    pub cause: String,
+    pub parts_used: Vec<LineSpec>,
+    pub note: Option<String>,
+}
+
+/// The fault is fixed: the job type (labour for settlement), the cause and the parts used.
+pub fn resolve(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    spec: &ResolveSpec,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let t = begin(conn, caller, id, Action::Resolve)?;
+    let model = model_of(conn, &t)?;
+    let lines = resolve_lines(conn, &spec.parts_used, &model, "parts_used")?;
+    let visit = store::dispatch_count(conn, t.id)? as i32;
+    record_parts(conn, caller, &t, PartsOf { kind: PartKind::Used, quote_id: None, visit }, &lines, now)?;
+    let changes = TicketChanges {
+        job_type: Some(Some(spec.job_type.as_str().into())),
+        cause: Some(Some(spec.cause.clone())),
+        resolved_at: Some(Some(t.resolved_at.unwrap_or(now.naive_utc()))),
+        ..Default::default()
+    };
+    let extra =
+        EventExtra { technician_id: t.technician_id, note: spec.note.as_deref(), ..Default::default() };
+    apply(conn, caller, &t, Action::Resolve, changes, extra, now)?;
+    Ok(())
+}
+
+/// The fault was not fixed on site: escalated for technical support, to be dispatched again.
+pub fn escalate(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let t = begin(conn, caller, id, Action::Escalate)?;
+    let extra = EventExtra { technician_id: t.technician_id, note: Some(note), ..Default::default() };
+    apply(conn, caller, &t, Action::Escalate, TicketChanges::default(), extra, now)?;
+    Ok(())
+}
+
+/// The customer signed off the work: the ticket is complete.
+pub fn confirm(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let t = begin(conn, caller, id, Action::Confirm)?;
+    let at = now.naive_utc();
+    let changes =
+        TicketChanges { confirmed_at: Some(Some(at)), completed_at: Some(Some(at)), ..Default::default() };
+    apply(conn, caller, &t, Action::Confirm, changes, EventExtra { note, ..Default::default() }, now)?;
+    Ok(())
+}
