@@ -68,5 +68,54 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot count overdue tickets for /metrics"),
         Err(e) => tracing::warn!(error = %e, "cannot count overdue tickets for /metrics"),
     }
+    refresh_kpis(&state).await;
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+}
+
+/// The network KPIs of the last 30 days as gauges, recomputed at most once a minute.
+async fn refresh_kpis(state: &web::Data<AppState>) {
+    {
+        let mut at = state.metrics.kpis_at.lock().unwrap_or_else(|e| e.into_inner());
+        if at.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(60)) {
+            return;
+        }
+        *at = Some(std::time::Instant::now());
+    }
+    let read = state.db.read.clone();
+    let today = state.clock.now().date_naive();
+    let computed = web::block(move || {
+        let mut conn = read.get().map_err(|e| e.to_string())?;
+        let from = today - chrono::Duration::days(29);
+        crate::reports::kpis::compute(&mut conn, crate::reports::rules::Level::Network, from, today)
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    let groups = match computed {
+        Ok(Ok(g)) => g,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot compute the KPIs for /metrics");
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot compute the KPIs for /metrics");
+            return;
+        }
+    };
+    let Some(g) = groups.first() else { return };
+    let set = |name: &str, v: Option<f64>| {
+        if let Some(v) = v {
+            state.metrics.kpis.with_label_values(&[name]).set(v);
+        }
+    };
+    set("fill_rate_units", g.fill_rate.units.value);
+    set("fill_rate_lines", g.fill_rate.lines.value);
+    set("fill_rate_within_lead_time", g.fill_rate.units_within_lead_time.value);
+    set("stock_out_rate", g.stock_out_rate.value);
+    set("on_time_delivery", g.on_time_delivery.overall.value);
+    set("repair_cycle_median_hours", g.repair_cycle.all.median_hours);
+    set("repair_cycle_p90_hours", g.repair_cycle.all.p90_hours);
+    for s in &g.stock {
+        set(&format!("turnover_{}", s.echelon), s.turnover);
+        set(&format!("stock_value_{}", s.echelon), Some(s.value_at_end.minor() as f64 / 100.0));
+    }
 }

@@ -13,6 +13,10 @@ pub struct Metrics {
     pub pool_idle: IntGauge,
     /// tickets past an SLA deadline that was not met, counted at scrape time
     pub tickets_overdue: IntGauge,
+    /// network KPIs over the last 30 days, by name (fill_rate_units, stock_out_rate, ...)
+    pub kpis: prometheus::GaugeVec,
+    /// when the KPI gauges were last computed (they are refreshed at most once a minute)
+    pub kpis_at: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
 }
 
 impl Metrics {
@@ -36,8 +40,14 @@ impl Metrics {
         let tickets_overdue =
             IntGauge::new("tickets_overdue", "service tickets past an SLA deadline that was not met")
                 .expect("valid metric");
+        let kpis = prometheus::GaugeVec::new(
+            Opts::new("kpi", "network KPIs over the last 30 days (ratios 0-1, hours, turnover)"),
+            &["name"],
+        )
+        .expect("valid metric");
         for c in [
-            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(kpis.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(requests.clone()),
             Box::new(latency.clone()),
             Box::new(pool_connections.clone()),
             Box::new(pool_idle.clone()),
@@ -45,7 +55,16 @@ impl Metrics {
         ] {
             registry.register(c).expect("metric registered once");
         }
-        Metrics { registry, requests, latency, pool_connections, pool_idle, tickets_overdue }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            pool_connections,
+            pool_idle,
+            tickets_overdue,
+            kpis,
+            kpis_at: Default::default(),
+        }
     }
 
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {

@@ -1,6 +1,6 @@
 //! `GET /api/v1/reports/kpis`: the figures the parts-management case judged its reform by —
-//! fill rate, stock-out rate, on-time delivery, stock value and turnover (repair cycle time
-//! joins them with the tickets) — each with its numerator and denominator.
+//! fill rate, stock-out rate, on-time delivery, repair cycle time, stock value and turnover —
+//! each with its numerator and denominator (or, for times, the count of tickets).
 
 use std::collections::BTreeMap;
 
@@ -74,6 +74,37 @@ pub struct EchelonStock {
     pub turnover: Option<f64>,
 }
 
+/// Hours over a set of tickets.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Hours {
+    pub tickets: i64,
+    pub median_hours: Option<f64>,
+    pub p90_hours: Option<f64>,
+}
+
+impl Hours {
+    fn of(mut v: Vec<f64>) -> Hours {
+        v.sort_by(f64::total_cmp);
+        let round = |x: Option<f64>| x.map(|h| (h * 100.0).round() / 100.0);
+        Hours {
+            tickets: v.len() as i64,
+            median_hours: round(rules::percentile(&v, 50.0)),
+            p90_hours: round(rules::percentile(&v, 90.0)),
+        }
+    }
+}
+
+/// Intake to `resolved`, for tickets resolved in the period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RepairCycle {
+    pub all: Hours,
+    /// tickets that had a parts request
+    pub waited_for_parts: Hours,
+    pub without_parts_wait: Hours,
+    /// the first parts request to the last unit received, for tickets that waited
+    pub parts_wait: Hours,
+}
+
 /// The figures of one group.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct KpiGroup {
@@ -84,16 +115,29 @@ pub struct KpiGroup {
     /// available, of all triples with demand
     pub stock_out_rate: Ratio,
     pub on_time_delivery: OnTime,
+    pub repair_cycle: RepairCycle,
     pub stock: Vec<EchelonStock>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"from": "2026-10-24", "to": "2026-11-23", "level": "network", "groups": []}))]
+#[schema(example = json!({"from": "2026-10-24", "to": "2026-11-23", "level": "network", "groups": [],
+    "links": {"history": "/api/v1/reports/kpis/history?weeks=12"}}))]
 pub struct KpiReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub level: Level,
     pub groups: Vec<KpiGroup>,
+    /// the weekly history of the network KPIs and an SVG sparkline per KPI
+    pub links: BTreeMap<String, String>,
+}
+
+fn links() -> BTreeMap<String, String> {
+    let mut l =
+        BTreeMap::from([("history".to_string(), "/api/v1/reports/kpis/history?weeks=12".to_string())]);
+    for k in ["fill_rate_units", "stock_out_rate", "on_time_delivery", "repair_cycle_median_hours"] {
+        l.insert(format!("sparkline_{k}"), format!("/api/v1/reports/kpis/sparkline?kpi={k}&weeks=12"));
+    }
+    l
 }
 
 /// The bounds of a report: [from 00:00, to + 1 day 00:00).
@@ -138,7 +182,8 @@ pub fn compute(
     let value_start = store::stock_value_at(conn, level, start)?;
     let value_end = store::stock_value_at(conn, level, end)?;
     let outflow = store::outflow(conn, level, start, end)?;
-    let mut keys: Vec<String> = fill.keys().chain(on_time.keys()).cloned().collect();
+    let mut cycles = store::cycles(conn, level, start, end)?;
+    let mut keys: Vec<String> = fill.keys().chain(on_time.keys()).chain(cycles.keys()).cloned().collect();
     keys.extend(value_end.keys().chain(value_start.keys()).map(|(k, _)| k.clone()));
     keys.sort();
     keys.dedup();
@@ -182,6 +227,19 @@ pub fn compute(
                 ),
             },
             stock_out_rate: stockouts.get(&key).copied().unwrap_or_default(),
+            repair_cycle: {
+                let c = cycles.remove(&key).unwrap_or_default();
+                RepairCycle {
+                    all: Hours::of(c.iter().map(|c| c.hours).collect()),
+                    waited_for_parts: Hours::of(
+                        c.iter().filter(|c| c.parts_wait_hours.is_some()).map(|c| c.hours).collect(),
+                    ),
+                    without_parts_wait: Hours::of(
+                        c.iter().filter(|c| c.parts_wait_hours.is_none()).map(|c| c.hours).collect(),
+                    ),
+                    parts_wait: Hours::of(c.iter().filter_map(|c| c.parts_wait_hours).collect()),
+                }
+            },
             on_time_delivery: OnTime {
                 overall: on_time.get(&key).copied().unwrap_or_default(),
                 by_courier: pick(&couriers),
@@ -280,7 +338,7 @@ pub async fn kpis(
                     return Err(AppError::not_found(format!("location {loc} not found")));
                 }
             }
-            Ok(KpiReport { from, to, level, groups })
+            Ok(KpiReport { from, to, level, groups, links: links() })
         })
         .await?;
     Ok(web::Json(report))

@@ -1,5 +1,6 @@
 //! Reports: the network's KPIs (spec section 1's figures, issue 13).
 
+pub mod history;
 pub mod kpis;
 pub mod rules;
 pub mod store;
@@ -7,5 +8,5 @@ pub mod store;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(kpis::kpis);
+    cfg.service(kpis::kpis).service(history::kpi_history).service(history::kpi_sparkline);
 }

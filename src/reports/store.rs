@@ -163,7 +163,8 @@ pub fn on_time(
     let base = "FROM shipments s JOIN locations l ON l.id = s.destination_id \
                 JOIN locations o ON o.id = s.origin_id LEFT JOIN users u ON u.id = s.courier_id \
                 WHERE s.delivered_at >= $1 AND s.delivered_at < $2";
-    let counts = "CAST(SUM(CASE WHEN s.delivered_at <= s.deliver_by THEN 1 ELSE 0 END) AS BIGINT) AS a, \
+    let counts =
+        "CAST(COALESCE(SUM(CASE WHEN s.delivered_at <= s.deliver_by THEN 1 ELSE 0 END), 0) AS BIGINT) AS a, \
                   CAST(COUNT(*) AS BIGINT) AS b";
     let gk = group_key(level, "l");
     let overall =
@@ -232,4 +233,56 @@ pub fn outflow(
         gk = group_key(level, "l"),
     );
     Ok(run::<Named>(conn, &sql, from, to)?.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
+}
+
+#[derive(QueryableByName)]
+struct CycleRow {
+    #[diesel(sql_type = Text)]
+    gk: String,
+    #[diesel(sql_type = Timestamp)]
+    created_at: NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    resolved_at: NaiveDateTime,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
+    requested_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
+    received_at: Option<NaiveDateTime>,
+}
+
+/// A ticket resolved in the period: hours from intake to `resolved`, and the parts wait
+/// (first parts request for the ticket to the last unit received) when it waited for parts.
+pub struct Cycle {
+    pub hours: f64,
+    pub parts_wait_hours: Option<f64>,
+}
+
+/// The repair cycles of tickets resolved in [from, to), per group of the ticket's station.
+pub fn cycles(
+    conn: &mut DbConn,
+    level: Level,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> QueryResult<BTreeMap<String, Vec<Cycle>>> {
+    let sql = format!(
+        "SELECT {gk} AS gk, t.created_at, t.resolved_at, \
+           (SELECT MIN(r.created_at) FROM parts_requests r WHERE r.ticket_id = t.id) AS requested_at, \
+           (SELECT MAX(a.updated_at) FROM request_allocations a JOIN parts_requests r ON r.id = a.request_id \
+              WHERE r.ticket_id = t.id AND a.status = 'received') AS received_at \
+         FROM tickets t JOIN locations l ON l.id = t.station_id \
+         WHERE t.resolved_at >= $1 AND t.resolved_at < $2",
+        gk = group_key(level, "l"),
+    );
+    let hours = |a: NaiveDateTime, b: NaiveDateTime| (b - a).num_seconds() as f64 / 3600.0;
+    let mut out: BTreeMap<String, Vec<Cycle>> = BTreeMap::new();
+    for r in run::<CycleRow>(conn, &sql, from, to)? {
+        let parts_wait_hours = match (r.requested_at, r.received_at) {
+            (Some(a), Some(b)) => Some(hours(a, b).max(0.0)),
+            (Some(a), None) => Some(hours(a, r.resolved_at).max(0.0)),
+            _ => None,
+        };
+        out.entry(r.gk)
+            .or_default()
+            .push(Cycle { hours: hours(r.created_at, r.resolved_at), parts_wait_hours });
+    }
+    Ok(out)
 }

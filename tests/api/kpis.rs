@@ -118,3 +118,86 @@ both!(a_station_sees_its_own_kpis_only, |app| async {
     app.get("/api/v1/reports/kpis?from=2026-12-01&to=2026-11-01", Some("admin")).await.problem(422);
     app.get("/api/v1/reports/kpis?level=galaxy", Some("admin")).await.problem(400);
 });
+
+/// Intake of an in-warranty compressor ticket for ST-TZ-001, dispatched to its technician and
+/// on site; returns the ticket.
+async fn visit(app: &TestApp) -> i64 {
+    use crate::tickets::{act, intake, ticket, UNIT};
+    let id = intake(app, "agent", ticket(UNIT, Some("CMP"), "repair", "normal", Some("ST-TZ-001"))).await;
+    act(app, id, "dispatch", "station-st-tz-001", json!({"technician": "tech-st-tz-001"})).await.ok();
+    act(app, id, "arrive", "tech-st-tz-001", json!({})).await.ok();
+    id
+}
+
+async fn resolve(app: &TestApp, id: i64) {
+    crate::tickets::act(
+        app,
+        id,
+        "resolve",
+        "tech-st-tz-001",
+        json!({"job_type": "repair", "cause": "relay"}),
+    )
+    .await
+    .ok();
+}
+
+both!(repair_cycle_time_splits_tickets_that_waited_for_parts, |app| async {
+    let today = app.state.clock.now().date_naive();
+    let part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 1).await;
+    // T1 and T2 at hour 0; T2 needs a part, requested at once
+    let t1 = visit(&app).await;
+    let t2 = visit(&app).await;
+    let r = app
+        .post(
+            "/api/v1/parts-requests",
+            "station-st-tz-001",
+            json!({"lines": [{"part_code": part, "qty": 1}], "ticket_id": t2}),
+        )
+        .await;
+    let rid = r.ok()["id"].as_i64().unwrap();
+    app.state.clock.advance(Duration::hours(4));
+    let t3 = visit(&app).await; // T3 at hour 4
+    app.state.clock.advance(Duration::hours(4)); // hour 8: T3 resolved after 4 h
+    resolve(&app, t3).await;
+    app.state.clock.advance(Duration::hours(2)); // hour 10: T1 resolved after 10 h
+    resolve(&app, t1).await;
+    app.post(&format!("/api/v1/parts-requests/{rid}/ship"), "warehouse-rc-hz", json!({})).await.ok();
+    app.state.clock.advance(Duration::hours(10)); // hour 20: the part arrives (a 20 h wait)
+    app.post(&format!("/api/v1/parts-requests/{rid}/receive"), "station-st-tz-001", json!({})).await.ok();
+    app.state.clock.advance(Duration::hours(10)); // hour 30: T2 resolved after 30 h
+    resolve(&app, t2).await;
+
+    let range = format!("from={today}&to={}", today + Duration::days(3));
+    let r = app
+        .get(&format!("/api/v1/reports/kpis?level=station&location=ST-TZ-001&{range}"), Some("admin"))
+        .await;
+    let c = &r.ok()["groups"][0]["repair_cycle"];
+    // cycles 4, 10, 30 h: median 10, 90th percentile (nearest rank) 30
+    assert_eq!(c["all"], json!({"tickets": 3, "median_hours": 10.0, "p90_hours": 30.0}));
+    assert_eq!(c["waited_for_parts"], json!({"tickets": 1, "median_hours": 30.0, "p90_hours": 30.0}));
+    assert_eq!(c["without_parts_wait"], json!({"tickets": 2, "median_hours": 4.0, "p90_hours": 10.0}));
+    assert_eq!(c["parts_wait"], json!({"tickets": 1, "median_hours": 20.0, "p90_hours": 20.0}));
+});
+
+both!(kpis_have_a_weekly_trend_and_gauges, |app| async {
+    let part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 1).await;
+    request(&app, &part, 1).await; // fully from the first choice
+    request(&app, &part, 1).await; // a stock-out
+    let h = app.get("/api/v1/reports/kpis/history?weeks=4", Some("finance")).await;
+    let weeks = h.ok()["weeks"].as_array().unwrap().clone();
+    assert_eq!(weeks.len(), 4);
+    assert_eq!(weeks[3]["fill_rate_units"], 0.5);
+    assert!(weeks[0]["fill_rate_units"].is_null());
+    let link = h.json["sparklines"]["fill_rate_units"].as_str().unwrap().to_string();
+    let svg = app.get(&link, Some("finance")).await;
+    assert_eq!(svg.status, 200);
+    assert!(svg.content_type().starts_with("image/svg+xml"));
+    assert!(svg.text.contains("<polyline"));
+    app.get("/api/v1/reports/kpis/history?weeks=99", Some("admin")).await.problem(400);
+    app.get("/api/v1/reports/kpis/history", Some("station-st-tz-001")).await.problem(403);
+    let m = app.get("/metrics", None).await;
+    assert!(m.text.contains(r#"echelon_kpi{name="fill_rate_units"} 0.5"#), "{}", m.text);
+    assert!(m.text.contains(r#"echelon_kpi{name="stock_out_rate"} 1"#), "{}", m.text);
+});
