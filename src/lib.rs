@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod money;
 pub mod network;
 pub mod openapi;
+pub mod planning;
 pub mod ops;
 pub mod requests;
 pub mod startup;

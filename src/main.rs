@@ -46,6 +46,59 @@ enum Command {
         #[command(subcommand)]
         what: UserCommand,
     },
+    /// Replay days of random demand on a generated network under a policy, in memory
+    Simulate {
+        /// baseline, multi-echelon, or both (the baseline tuned to the same measured fill)
+        #[arg(long, default_value = "both")]
+        policy: String,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// days simulated before measuring, so the pipelines fill
+        #[arg(long, default_value_t = 90)]
+        warmup: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 300)]
+        stations: usize,
+        #[arg(long, default_value_t = 2000)]
+        parts: usize,
+        /// the multi-echelon policy's target station fill rate
+        #[arg(long, default_value_t = 0.98)]
+        target_fill: f64,
+        /// the baseline's service level (with --policy baseline)
+        #[arg(long, default_value_t = 0.95)]
+        service: f64,
+        /// the baseline stocks a part at a location selling at least this many a year
+        #[arg(long, default_value_t = 1.0)]
+        min_annual: f64,
+        /// print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmarks
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Sweep both policies on a generated network; write points.csv, curves.svg, summary.json
+    Planning {
+        #[arg(long, default_value_t = 1500)]
+        stations: usize,
+        #[arg(long, default_value_t = 10000)]
+        parts: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        #[arg(long, default_value_t = 90)]
+        warmup: u32,
+        #[arg(long, default_value = "bench/planning")]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -86,6 +139,31 @@ fn main() -> ExitCode {
             }
         };
     }
+    match &cli.command {
+        Command::Simulate {
+            policy, days, warmup, seed, stations, parts, target_fill, service, min_annual, json,
+        } => {
+            let args = echelon::planning::cli::SimArgs {
+                policy: policy.clone(),
+                days: *days,
+                warmup: *warmup,
+                seed: *seed,
+                stations: *stations,
+                parts: *parts,
+                target_fill: *target_fill,
+                service: *service,
+                min_annual: *min_annual,
+                json: *json,
+            };
+            return print_or_fail(echelon::planning::cli::simulate_command(&args));
+        }
+        Command::Bench { what: BenchCommand::Planning { stations, parts, seed, days, warmup, out } } => {
+            return print_or_fail(echelon::planning::cli::bench_command(
+                *stations, *parts, *seed, *days, *warmup, out,
+            ));
+        }
+        _ => {}
+    }
     echelon::telemetry::init();
     let config = match Config::from_env() {
         Ok(c) => c,
@@ -93,6 +171,16 @@ fn main() -> ExitCode {
     };
     match run(cli.command, config) {
         Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}
+
+fn print_or_fail(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(e),
     }
 }
@@ -167,7 +255,9 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
             println!("user {username} ({role}) added");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Openapi { .. } => unreachable!("handled before configuration"),
+        Command::Openapi { .. } | Command::Simulate { .. } | Command::Bench { .. } => {
+            unreachable!("handled before configuration")
+        }
     }
 }
 

@@ -237,6 +237,73 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    demand_history (part_id, location_id, week) {
+        part_id -> BigInt,
+        location_id -> BigInt,
+        week -> Date,
+        qty -> BigInt,
+    }
+}
+
+diesel::table! {
+    failure_rates (part_id, model_id) {
+        part_id -> BigInt,
+        model_id -> BigInt,
+        per_million_years -> BigInt,
+    }
+}
+
+diesel::table! {
+    part_supply_terms (part_id) {
+        part_id -> BigInt,
+        supplier_lead_days -> Integer,
+    }
+}
+
+diesel::table! {
+    planning_runs (id) {
+        id -> BigInt,
+        policy -> Text,
+        scope_location_id -> BigInt,
+        target_fill_bp -> Nullable<Integer>,
+        service_level_bp -> Nullable<Integer>,
+        budget_minor -> Nullable<BigInt>,
+        expected_fill_bp -> Nullable<Integer>,
+        parts -> Integer,
+        locations -> Integer,
+        target_value_minor -> BigInt,
+        transfers -> Integer,
+        purchases -> Integer,
+        proposed_value_minor -> BigInt,
+        duration_ms -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    planning_proposals (id) {
+        id -> BigInt,
+        run_id -> BigInt,
+        kind -> Text,
+        part_id -> BigInt,
+        source_id -> BigInt,
+        destination_id -> BigInt,
+        qty -> BigInt,
+        unit_cost_minor -> BigInt,
+        reorder_point -> BigInt,
+        order_up_to -> BigInt,
+        position -> BigInt,
+        status -> Text,
+        released_qty -> Nullable<BigInt>,
+        released_by -> Nullable<Text>,
+        released_at -> Nullable<Timestamp>,
+        reference -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));
@@ -251,7 +318,14 @@ diesel::joinable!(unit_components -> parts (part_id));
 diesel::joinable!(parts_request_lines -> parts_requests (request_id));
 diesel::joinable!(request_allocations -> parts_request_lines (line_id));
 
+diesel::joinable!(planning_proposals -> planning_runs (run_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    demand_history,
+    failure_rates,
+    part_supply_terms,
+    planning_runs,
+    planning_proposals,
     lateral_lanes,
     stock_movements,
     stock_balances,

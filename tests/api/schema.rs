@@ -12,6 +12,7 @@ fn check(conn: &mut echelon::db::DbConn) -> Result<(), String> {
         )*};
     }
     probe!(tiers, tier_labour_rates, locations, station_tier_history, users);
+    probe!(demand_history, failure_rates, part_supply_terms, planning_runs, planning_proposals);
     Ok(())
 }
 

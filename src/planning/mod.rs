@@ -1,0 +1,15 @@
+//! Replenishment and multi-echelon planning (spec section 9): demand per part and stocking
+//! location from history and from failure rates x installed base (`demand`), a baseline and a
+//! multi-echelon (VARI-METRIC) policy (`policy`, `greedy`, `metric`), planning runs whose
+//! proposals staff review and release into the ledger (`api`, `store`), a synthetic network
+//! generator (`generate`) and a policy simulator (`simulate`).
+
+pub mod bench;
+pub mod cli;
+pub mod demand;
+pub mod generate;
+pub mod greedy;
+pub mod metric;
+pub mod net;
+pub mod policy;
+pub mod simulate;
