@@ -46,6 +46,27 @@ enum Command {
         #[command(subcommand)]
         what: UserCommand,
     },
+    /// Run replenishment planning on the database: a run with its proposals for review
+    Replenish {
+        /// multi-echelon or baseline
+        #[arg(long, default_value = "multi-echelon")]
+        policy: String,
+        /// the multi-echelon policy's target station fill rate
+        #[arg(long)]
+        target_fill: Option<f64>,
+        /// most value of stock to plan (multi-echelon), e.g. 2500000.00
+        #[arg(long)]
+        budget: Option<String>,
+        /// the baseline's service level
+        #[arg(long)]
+        service: Option<f64>,
+        /// the baseline stocks a part at a location selling at least this many a year
+        #[arg(long)]
+        min_annual: Option<f64>,
+        /// the subtree to propose for (default: the central warehouse, the whole network)
+        #[arg(long)]
+        location: Option<String>,
+    },
     /// Replay days of random demand on a generated network under a policy, in memory
     Simulate {
         /// baseline, multi-echelon, or both (the baseline tuned to the same measured fill)
@@ -105,6 +126,15 @@ enum BenchCommand {
 enum SeedCommand {
     /// Load the demo network and users into an empty database
     Demo,
+    /// Generate a reproducible synthetic network into an empty database (for benchmarks)
+    Generate {
+        #[arg(long, default_value_t = 1500)]
+        stations: usize,
+        #[arg(long, default_value_t = 10000)]
+        parts: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -215,6 +245,82 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
         Command::Migrate => {
             open(&config)?;
             println!("migrations applied to {}", db::redact(&config.database_url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seed { what: SeedCommand::Generate { stations, parts, seed } } => {
+            let db = open(&config)?;
+            let started = std::time::Instant::now();
+            let spec = echelon::planning::generate::Spec { stations, parts, seed };
+            let synth = echelon::planning::generate::generate(spec);
+            println!("generated in memory in {:.1} s", started.elapsed().as_secs_f64());
+            let mut conn = db.write.get().map_err(|e| e.to_string())?;
+            let say = |s: &str| println!("  {s} ({:.1} s)", started.elapsed().as_secs_f64());
+            let written = db::write_tx(&mut conn, |c| {
+                db::setup_lock(c)?;
+                if !echelon::demo::is_empty(c)? {
+                    return Ok(None);
+                }
+                echelon::planning::seed::write_synth(c, &synth, chrono::Utc::now(), &say).map(Some)
+            })
+            .map_err(|e| e.to_string())?
+            .ok_or("the database is not empty; a network is generated into an empty database only")?;
+            println!(
+                "generated network (seed {seed}): {} locations, {} parts, {} units sold, {} history rows, {} opening movements in {:.1} s",
+                written.locations,
+                written.parts,
+                written.units,
+                written.history_rows,
+                written.opening_movements,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replenish { policy, target_fill, budget, service, min_annual, location } => {
+            let policy = match policy.as_str() {
+                "multi-echelon" | "multi_echelon" => echelon::planning::service::PolicyKind::MultiEchelon,
+                "baseline" => echelon::planning::service::PolicyKind::Baseline,
+                other => return Err(format!("--policy must be multi-echelon or baseline, not {other:?}")),
+            };
+            let budget = budget.map(|b| echelon::money::Money::parse(&b)).transpose()?;
+            let input = echelon::planning::api::PlanningRunIn {
+                policy: Some(policy),
+                target_fill,
+                budget,
+                service_level: service,
+                min_annual_demand: min_annual,
+                location: None,
+            };
+            let params = echelon::planning::api::params_of(&input).map_err(|e| e.detail)?;
+            let db = open(&config)?;
+            let started = std::time::Instant::now();
+            let mut conn = db.write.get().map_err(|e| e.to_string())?;
+            let bar = echelon::planning::cli::progress("planning parts", false);
+            let run = db::write_tx(&mut conn, |c| {
+                let caller = echelon::auth::Caller {
+                    user_id: 0,
+                    username: "cli".into(),
+                    role: echelon::auth::Role::Admin,
+                    location: None,
+                };
+                let scope = echelon::planning::api::scope_location(c, &caller, location.as_deref())?;
+                echelon::planning::service::run(c, &scope, params, "cli", chrono::Utc::now(), &bar)
+            })
+            .map_err(|e| e.to_string())?;
+            bar.finish_and_clear();
+            println!(
+                "planning run {} ({}): {} parts x {} locations; target stock value {}; expected fill {}; {} transfers and {} purchases worth {}; planned in {} ms, {:.1} s in all",
+                run.id,
+                run.policy,
+                run.parts,
+                run.locations,
+                echelon::money::Money(run.target_value_minor),
+                run.expected_fill_bp.map(|b| format!("{:.2}%", b as f64 / 100.0)).unwrap_or_else(|| "-".into()),
+                run.transfers,
+                run.purchases,
+                echelon::money::Money(run.proposed_value_minor),
+                run.duration_ms,
+                started.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Seed { what: SeedCommand::Demo } => {

@@ -22,6 +22,7 @@ use crate::error::{FieldError, Problem};
         (name = "auth", description = "Login and the caller's profile"),
         (name = "network", description = "Locations, the echelon tree and station tiers"),
         (name = "catalogue", description = "Parts with self-checking codes, product models, compatibility, units sold, installed base"),
+        (name = "planning", description = "Replenishment and multi-echelon planning: runs, proposals, release into the ledger"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]

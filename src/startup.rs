@@ -76,6 +76,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::catalogue::routes(cfg);
     crate::ledger::routes(cfg);
     crate::requests::routes(cfg);
+    crate::planning::routes(cfg);
 }
 
 /// A bound, not yet running server.

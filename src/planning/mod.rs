@@ -4,6 +4,7 @@
 //! proposals staff review and release into the ledger (`api`, `store`), a synthetic network
 //! generator (`generate`) and a policy simulator (`simulate`).
 
+pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod demand;
@@ -12,4 +13,13 @@ pub mod greedy;
 pub mod metric;
 pub mod net;
 pub mod policy;
+pub mod seed;
+pub mod service;
 pub mod simulate;
+pub mod store;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(api::create_run).service(api::get_run).service(api::list_proposals).service(api::release);
+}
