@@ -433,11 +433,23 @@ pub async fn release(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    body: Option<Json<ReleaseIn>>,
+    req: actix_web::HttpRequest,
+    body: web::Bytes,
 ) -> Result<web::Json<ReleaseOut>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse])?;
     let id = id.into_inner();
-    let qty = body.and_then(|b| b.0.qty);
+    // the body is optional; when given it must be JSON of the right shape
+    let qty = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else if !crate::http::json::is_json(&req) {
+        return Err(AppError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the body must be JSON, sent with Content-Type: application/json",
+        ));
+    } else {
+        crate::http::json::parse::<Option<ReleaseIn>>(&body)?.and_then(|b| b.qty)
+    };
     let now = state.clock.now();
     let out = state
         .db

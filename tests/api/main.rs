@@ -8,6 +8,7 @@ mod catalogue;
 mod errors;
 mod foundation;
 mod ledger_props;
+mod planning;
 mod processes;
 mod requests;
 mod schema;
