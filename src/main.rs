@@ -308,7 +308,7 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
             .map_err(|e| e.to_string())?;
             bar.finish_and_clear();
             println!(
-                "planning run {} ({}): {} parts x {} locations; target stock value {}; expected fill {}; {} transfers and {} purchases worth {}; planned in {} ms, {:.1} s in all",
+                "planning run {} ({}): {} parts x {} locations; target stock value {}; expected fill {}; {} transfer and {} purchase orders, {} lines worth {}; {} ms in the run, {:.1} s in all",
                 run.id,
                 run.policy,
                 run.parts,
@@ -317,6 +317,7 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
                 run.expected_fill_bp.map(|b| format!("{:.2}%", b as f64 / 100.0)).unwrap_or_else(|| "-".into()),
                 run.transfers,
                 run.purchases,
+                run.lines,
                 echelon::money::Money(run.proposed_value_minor),
                 run.duration_ms,
                 started.elapsed().as_secs_f64()

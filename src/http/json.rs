@@ -75,7 +75,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-pub fn is_json(req: &HttpRequest) -> bool {
+fn is_json(req: &HttpRequest) -> bool {
     let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };

@@ -1,6 +1,7 @@
 //! HTTP handlers of planning: runs, their proposals, and releasing a proposal into the ledger.
 
 use actix_web::{get, post, web, HttpResponse};
+use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,7 +13,6 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{Json, Page, PageRequest};
-use crate::ledger::api::MovementOut;
 use crate::money::Money;
 use crate::network::store as network;
 use crate::requests::BackorderFill;
@@ -44,7 +44,7 @@ pub struct PlanningRunIn {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": 7, "policy": "multi_echelon", "scope": "HQ", "target_fill": 0.98,
     "service_level": null, "budget": null, "expected_fill": 0.9801, "parts": 294, "locations": 331,
-    "target_stock_value": "418230.00", "transfers": 12, "purchases": 3, "proposed_value": "10432.50",
+    "target_stock_value": "418230.00", "transfers": 12, "purchases": 3, "lines": 40, "proposed_value": "10432.50",
     "duration_ms": 85, "created_by": "admin", "created_at": "2026-11-23T08:00:00Z"}))]
 pub struct PlanningRunOut {
     pub id: i64,
@@ -61,9 +61,14 @@ pub struct PlanningRunOut {
     pub locations: i32,
     /// value of the planned order-up-to levels in scope, at cost
     pub target_stock_value: Money,
+    /// transfer orders proposed
     pub transfers: i32,
+    /// purchase orders proposed (one per product line)
     pub purchases: i32,
-    /// value of all proposals, at cost
+    /// lines over all the orders
+    pub lines: i32,
+    /// value of all proposed lines at cost (a unit bought, then sent down twice, counts three
+    /// times)
     pub proposed_value: Money,
     pub duration_ms: i64,
     pub created_by: String,
@@ -85,6 +90,7 @@ fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
         target_stock_value: Money(r.target_value_minor),
         transfers: r.transfers,
         purchases: r.purchases,
+        lines: r.lines,
         proposed_value: Money(r.proposed_value_minor),
         duration_ms: r.duration_ms,
         created_by: r.created_by,
@@ -253,35 +259,55 @@ pub enum ProposalStatus {
     Superseded,
 }
 
-/// One proposed movement.
+/// One proposed order.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": 31, "run_id": 7, "kind": "transfer", "status": "proposed",
-    "part_code": "RF-CMP-00417K", "source": "RC-HZ", "destination": "ST-TZ-001", "qty": 2,
-    "unit_cost": "1280.00", "value": "2560.00", "reorder_point": 1, "order_up_to": 2, "position": 0,
-    "released_qty": null, "released_by": null, "released_at": null, "reference": null,
-    "created_at": "2026-11-23T08:00:00Z"}))]
+    "source": "RC-HZ", "destination": "ST-TZ-001", "line_count": 2, "units": 3, "value": "2680.00",
+    "released_by": null, "released_at": null, "reference": null, "created_at": "2026-11-23T08:00:00Z"}))]
 pub struct ProposalOut {
     pub id: i64,
     pub run_id: i64,
     pub kind: ProposalKind,
     pub status: ProposalStatus,
-    pub part_code: String,
-    /// the shipping location (`SUPPLIER` for a purchase)
+    /// the shipping location (`SUPPLIER` for a purchase order)
     pub source: String,
     pub destination: String,
-    pub qty: i64,
-    pub unit_cost: Money,
+    pub line_count: i32,
+    pub units: i64,
+    /// at cost
     pub value: Money,
-    /// the destination's planned levels and its stock position when planned
-    pub reorder_point: i64,
-    pub order_up_to: i64,
-    pub position: i64,
-    pub released_qty: Option<i64>,
     pub released_by: Option<String>,
     pub released_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// the ledger reference of the released movements
+    /// the ledger reference of the released movements (`proposal:<id>`)
     pub reference: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One line of an order, with the destination's planned levels.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProposalLineOut {
+    pub part_code: String,
+    pub qty: i64,
+    pub unit_cost: Money,
+    /// the destination reorders at this position (available stock) or below
+    pub reorder_point: i64,
+    /// ... up to this level
+    pub order_up_to: i64,
+    /// the destination's position when planned (available, less what it sends on)
+    pub position: i64,
+}
+
+/// A proposed order with its lines.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 31, "run_id": 7, "kind": "transfer", "status": "proposed",
+    "source": "RC-HZ", "destination": "ST-TZ-001", "line_count": 1, "units": 2, "value": "2560.00",
+    "released_by": null, "released_at": null, "reference": null, "created_at": "2026-11-23T08:00:00Z",
+    "lines": [{"part_code": "RF-CMP-00417K", "qty": 2, "unit_cost": "1280.00", "reorder_point": 1,
+               "order_up_to": 2, "position": 0}]}))]
+pub struct ProposalDetailOut {
+    #[serde(flatten)]
+    pub order: ProposalOut,
+    pub lines: Vec<ProposalLineOut>,
 }
 
 fn proposals_out(conn: &mut DbConn, rows: Vec<ProposalRow>) -> Result<Vec<ProposalOut>, AppError> {
@@ -289,8 +315,6 @@ fn proposals_out(conn: &mut DbConn, rows: Vec<ProposalRow>) -> Result<Vec<Propos
     loc_ids.sort_unstable();
     loc_ids.dedup();
     let locs = network::codes_of(conn, &loc_ids)?;
-    let part_ids: Vec<i64> = rows.iter().map(|r| r.part_id).collect();
-    let parts = crate::catalogue::store::parts::codes_of(conn, &part_ids)?;
     Ok(rows
         .into_iter()
         .map(|r| ProposalOut {
@@ -302,22 +326,46 @@ fn proposals_out(conn: &mut DbConn, rows: Vec<ProposalRow>) -> Result<Vec<Propos
                 "superseded" => ProposalStatus::Superseded,
                 _ => ProposalStatus::Proposed,
             },
-            part_code: parts.get(&r.part_id).cloned().unwrap_or_default(),
             source: locs.get(&r.source_id).cloned().unwrap_or_default(),
             destination: locs.get(&r.destination_id).cloned().unwrap_or_default(),
-            qty: r.qty,
-            unit_cost: Money(r.unit_cost_minor),
-            value: Money(r.qty.saturating_mul(r.unit_cost_minor)),
-            reorder_point: r.reorder_point,
-            order_up_to: r.order_up_to,
-            position: r.position,
-            released_qty: r.released_qty,
+            line_count: r.line_count,
+            units: r.units,
+            value: Money(r.value_minor),
             released_by: r.released_by,
             released_at: r.released_at.map(|t| t.and_utc()),
             reference: r.reference,
             created_at: r.created_at.and_utc(),
         })
         .collect())
+}
+
+fn detail_out(conn: &mut DbConn, row: ProposalRow) -> Result<ProposalDetailOut, AppError> {
+    let lines = row.lines();
+    let ids: Vec<i64> = lines.iter().map(|l| l.part_id()).collect();
+    let mut parts = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, String, i64)> = crate::db::schema::parts::table
+            .filter(crate::db::schema::parts::id.eq_any(chunk))
+            .select((crate::db::schema::parts::id, crate::db::schema::parts::code, crate::db::schema::parts::unit_cost_minor))
+            .load(conn)?;
+        parts.extend(rows.into_iter().map(|(id, code, cost)| (id, (code, cost))));
+    }
+    let lines = lines
+        .into_iter()
+        .map(|l| {
+            let (code, cost) = parts.get(&l.0).cloned().unwrap_or_default();
+            ProposalLineOut {
+                part_code: code,
+                qty: l.1,
+                unit_cost: Money(cost),
+                reorder_point: l.2,
+                order_up_to: l.3,
+                position: l.4,
+            }
+        })
+        .collect();
+    let order = proposals_out(conn, vec![row])?.remove(0);
+    Ok(ProposalDetailOut { order, lines })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -327,6 +375,7 @@ pub struct ProposalQuery {
     pub run_id: Option<i64>,
     pub kind: Option<ProposalKind>,
     pub status: Option<ProposalStatus>,
+    /// orders with a line for this part
     pub part_code: Option<String>,
     /// a location code: proposals shipping from it
     pub source: Option<String>,
@@ -337,9 +386,10 @@ pub struct ProposalQuery {
     pub cursor: Option<String>,
 }
 
-/// List proposals, oldest first
+/// List proposed orders, oldest first
 ///
-/// A warehouse user sees the proposals shipping from or delivering into its subtree.
+/// Orders without their lines (see `GET /proposals/{id}`). A warehouse user sees the orders
+/// shipping from or delivering into its subtree.
 #[utoipa::path(
     tag = "planning",
     params(ProposalQuery),
@@ -396,36 +446,53 @@ pub async fn list_proposals(
     Ok(web::Json(out))
 }
 
-/// How much of a proposal to release (default: all of it).
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"qty": 2}))]
-pub struct ReleaseIn {
-    #[schema(minimum = 1)]
-    pub qty: Option<i64>,
+/// Read a proposed order with its lines
+#[utoipa::path(
+    tag = "planning",
+    params(("id" = i64, Path, description = "proposal id")),
+    responses((status = 200, body = ProposalDetailOut), E401, E403, E404),
+    security(("bearer" = []))
+)]
+#[get("/proposals/{id}")]
+pub async fn get_proposal(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<ProposalDetailOut>, AppError> {
+    caller.require(&[Role::Admin, Role::Warehouse, Role::Finance])?;
+    let id = id.into_inner();
+    let out = state
+        .db
+        .read(move |conn| {
+            let row = service::visible(conn, &caller, id)?;
+            detail_out(conn, row)
+        })
+        .await?;
+    Ok(web::Json(out))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ReleaseOut {
-    pub proposal: ProposalOut,
-    /// the ledger movements it made
-    pub movements: Vec<MovementOut>,
+    pub proposal: ProposalDetailOut,
+    /// how many ledger movements it made (list them with `GET /movements?reference=proposal:<id>`)
+    pub movements: usize,
     /// backordered request lines served from the new stock
     pub backorders_filled: Vec<BackorderFill>,
 }
 
-/// Release a proposal into the ledger
+/// Release a proposed order into the ledger
 ///
-/// A purchase is received from `SUPPLIER` (`purchase_receipt`); a transfer leaves its source
-/// for `IN-TRANSIT` (`transfer_ship`) and is received at its destination
-/// (`transfer_receive`). A transfer never takes more than is available at its source (409
-/// `insufficient_stock`). Waiting backorders are then served from the new stock. Staff of the
-/// shipping location (the receiving one for a purchase) or an admin release.
+/// The whole order moves, line by line: a purchase order is received from `SUPPLIER`
+/// (`purchase_receipt`); a transfer order leaves its source for `IN-TRANSIT`
+/// (`transfer_ship`) and is received at its destination (`transfer_receive`), with the
+/// reference `proposal:<id>`. A transfer never takes more than is available at its source:
+/// 409 `insufficient_stock` lists the short lines and nothing moves. Waiting backorders are
+/// then served from the new stock. Staff of the shipping location (the receiving one for a
+/// purchase) or an admin release; the request has no body.
 #[utoipa::path(
     tag = "planning",
     params(("id" = i64, Path, description = "proposal id")),
-    request_body(content = Option<ReleaseIn>, description = "optional: release fewer units"),
-    responses((status = 200, body = ReleaseOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, body = ReleaseOut), E401, E403, E404, E409),
     security(("bearer" = []))
 )]
 #[post("/proposals/{id}/release")]
@@ -433,43 +500,16 @@ pub async fn release(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    req: actix_web::HttpRequest,
-    body: web::Bytes,
 ) -> Result<web::Json<ReleaseOut>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse])?;
     let id = id.into_inner();
-    // the body is optional; when given it must be JSON of the right shape
-    let qty = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else if !crate::http::json::is_json(&req) {
-        return Err(AppError::new(
-            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "the body must be JSON, sent with Content-Type: application/json",
-        ));
-    } else {
-        crate::http::json::parse::<Option<ReleaseIn>>(&body)?.and_then(|b| b.qty)
-    };
     let now = state.clock.now();
     let out = state
         .db
         .write_retrying(move |conn| {
-            let done = service::release(conn, &caller, id, qty, now)?;
-            let filter = crate::ledger::store::MovementFilter {
-                reference: done.row.reference.clone(),
-                ..Default::default()
-            };
-            let mut rows = crate::ledger::store::movements(conn, &filter, None, 10)?;
-            rows.retain(|m| done.movements.contains(&m.id));
-            rows.reverse();
-            let mut loc_ids: Vec<i64> = rows.iter().flat_map(|m| [m.from_location_id, m.to_location_id]).collect();
-            loc_ids.dedup();
-            let locs = network::codes_of(conn, &loc_ids)?;
-            let parts = crate::catalogue::store::parts::codes_of(conn, &[done.row.part_id])?;
-            let movements =
-                rows.into_iter().map(|m| crate::ledger::api::movement_out(m, &locs, &parts)).collect();
-            let proposal = proposals_out(conn, vec![done.row])?.remove(0);
-            Ok(ReleaseOut { proposal, movements, backorders_filled: done.backorders_filled })
+            let done = service::release(conn, &caller, id, now)?;
+            let proposal = detail_out(conn, done.row)?;
+            Ok(ReleaseOut { proposal, movements: done.movements, backorders_filled: done.backorders_filled })
         })
         .await?;
     Ok(web::Json(out))

@@ -209,7 +209,7 @@ pub fn bench_command(stations: usize, parts: usize, seed: u64, days: u32, warmup
     let net = &w.synth.net;
     let t = Instant::now();
     let bar = progress("multi-echelon greedy", false);
-    let prepared = policy::prepare(net, &w.rates, 0.9995, &bar);
+    let prepared = policy::prepare(net, &w.rates, 0.9999, &bar);
     bar.finish_and_clear();
     let greedy_secs = t.elapsed().as_secs_f64();
     let bar = progress("simulations", false);

@@ -10,7 +10,7 @@
 //! holds `installed(m, r)` units; a station serves its `share` of its region; and each part
 //! has a regional multiplier (lognormal, sd 0.4) that the causal estimate does not know and
 //! the history reveals. Costs are lognormal (median 80.00, sd 1.1 in logs), failure rates
-//! lognormal (median 0.4% a year, sd 1.3), model popularity lognormal (sd 1): a long tail of
+//! lognormal (median 1% a year, sd 1.6), model popularity lognormal (sd 1): a long tail of
 //! slow, cheap-to-expensive parts and a head of fast movers, as in a real catalogue.
 
 use rand::{Rng, SeedableRng};
@@ -233,7 +233,7 @@ pub fn generate(spec: Spec) -> Synth {
         });
         let pop = lognormal(1.0, 1.0).sample(&mut r);
         for (reg, rs) in region_size.iter().enumerate() {
-            if r.gen::<f64>() < 0.75 && *rs > 0.0 {
+            if r.gen::<f64>() < 0.35 && *rs > 0.0 {
                 weights.push((m as u32, reg as u32, pop * lognormal(1.0, 0.6).sample(&mut r) * rs));
             }
         }
@@ -255,7 +255,7 @@ pub fn generate(spec: Spec) -> Synth {
     let mut part_meta = Vec::new();
     let mut compat = Vec::new();
     let cost = lognormal(8000.0, 1.1);
-    let failure = lognormal(0.004, 1.3);
+    let failure = lognormal(0.01, 1.6);
     for p in 0..spec.parts {
         let u: f64 = r.gen();
         let li = if u < LINES[0].1 { 0 } else if u < LINES[0].1 + LINES[1].1 { 1 } else { 2 };
@@ -280,7 +280,7 @@ pub fn generate(spec: Spec) -> Synth {
             name: format!("{fname} type {}", *next),
             weight_grams: r.gen_range(50..5000),
         });
-        let fits = r.gen_range(1..=3);
+        let fits = r.gen_range(1..=2);
         let mut chosen = Vec::new();
         for _ in 0..fits {
             let m = li + 3 * r.gen_range(0..n_models.div_ceil(3));

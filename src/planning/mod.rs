@@ -21,5 +21,9 @@ pub mod store;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(api::create_run).service(api::get_run).service(api::list_proposals).service(api::release);
+    cfg.service(api::create_run)
+        .service(api::get_run)
+        .service(api::list_proposals)
+        .service(api::get_proposal)
+        .service(api::release);
 }

@@ -4,10 +4,11 @@
 //!
 //! A run plans the whole tree (a centre's demand is its stations'), then proposes only within
 //! its scope, bottom-up: each station whose available stock has fallen to its reorder point
-//! gets a transfer from its centre up to its order-up-to level; each centre, after those
-//! transfers leave it, gets a transfer from the central warehouse the same way; the warehouse,
-//! after its transfers, a purchase from the supplier. Proposals of earlier runs still open for
-//! the same destinations are superseded.
+//! gets a line on a transfer order from its centre, up to its order-up-to level; each centre,
+//! after those transfers leave it, a line on a transfer order from the central warehouse the
+//! same way; the warehouse, after its transfers, a line on a purchase order (one per product
+//! line). A proposal is one order: one per source and destination. Proposals of earlier runs
+//! still open for the same destinations are superseded.
 
 use std::time::Instant;
 
@@ -19,7 +20,7 @@ use utoipa::ToSchema;
 
 use super::net::Level;
 use super::policy::{self, Target};
-use super::store::{self, NewProposal, ProposalRow, RunRow};
+use super::store::{self, Line, NewProposal, ProposalRow, RunRow};
 use crate::auth::{Caller, Scope};
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -80,6 +81,7 @@ pub fn run(
     })?;
     let net = &loaded.net;
     let inputs = store::demand_inputs(conn, &loaded, now.date_naive())?;
+    let loaded_ms = started.elapsed().as_millis();
     let rates = super::demand::estimate(net, &inputs);
     let plan = match params.policy {
         PolicyKind::MultiEchelon => policy::multi_echelon(
@@ -93,12 +95,14 @@ pub fn run(
         ),
         PolicyKind::Baseline => policy::baseline(net, &rates, params.service_level, params.min_annual),
     };
+    let planned_ms = started.elapsed().as_millis();
     let available = store::available(conn, &loaded)?;
     let covered: Vec<bool> = loaded.paths.iter().map(|p| p.starts_with(&scope.path)).collect();
     let supplier = ledger::virtual_place(conn, LocationKind::Supplier)?;
     let at = now.naive_utc();
-    // bottom-up needs per part, in parallel; proposals only where the scope covers the source
-    let proposals: Vec<NewProposal> = (0..net.parts.len())
+    // bottom-up needs per part, in parallel; lines only where the scope covers the source
+    type Key = (&'static str, i64, i64, String);
+    let lines: Vec<(Key, Line, i64)> = (0..net.parts.len())
         .into_par_iter()
         .flat_map_iter(|p| {
             let avail = |n: u32| available.get(&(p as u32, n)).copied().unwrap_or(0);
@@ -108,20 +112,10 @@ pub fn run(
             let part = &net.parts[p];
             let mut out = Vec::new();
             let mut emit = |kind: &'static str, from: i64, to: u32, qty: i64, l: Level, pos: i64| {
-                out.push(NewProposal {
-                    run_id: 0,
-                    kind,
-                    part_id: part.db_id,
-                    source_id: from,
-                    destination_id: net.nodes[to as usize].db_id,
-                    qty,
-                    unit_cost_minor: part.unit_cost_minor,
-                    reorder_point: l.reorder as i64,
-                    order_up_to: l.up_to as i64,
-                    position: pos,
-                    status: "proposed",
-                    created_at: at,
-                });
+                // purchase orders one per product line (the code's first two letters)
+                let group = if kind == "purchase" { part.code.chars().take(2).collect() } else { String::new() };
+                let line = Line(part.db_id, qty, l.reorder as i64, l.up_to as i64, pos);
+                out.push(((kind, from, net.nodes[to as usize].db_id, group), line, part.unit_cost_minor));
             };
             let mut outflow = vec![0i64; net.nodes.len()];
             let need = |n: u32, outflow: i64| -> (i64, Level, i64) {
@@ -156,6 +150,28 @@ pub fn run(
             out
         })
         .collect();
+    let n_lines = lines.len();
+    let mut orders: std::collections::BTreeMap<Key, (Vec<Line>, i64)> = std::collections::BTreeMap::new();
+    for (key, line, cost) in lines {
+        let e = orders.entry(key).or_default();
+        e.1 += line.qty() * cost;
+        e.0.push(line);
+    }
+    let proposals: Vec<NewProposal> = orders
+        .into_iter()
+        .map(|((kind, source_id, destination_id, _), (lines, value_minor))| NewProposal {
+            run_id: 0,
+            kind,
+            source_id,
+            destination_id,
+            line_count: lines.len() as i32,
+            units: lines.iter().map(Line::qty).sum(),
+            lines: serde_json::to_string(&lines).unwrap_or_default(),
+            value_minor,
+            status: "proposed",
+            created_at: at,
+        })
+        .collect();
     let in_scope = |n: &usize| covered[*n];
     let target_value: i64 = plan
         .levels
@@ -180,11 +196,13 @@ pub fn run(
         target_value_minor: target_value,
         transfers: proposals.iter().filter(|p| p.kind == "transfer").count() as i32,
         purchases: proposals.iter().filter(|p| p.kind == "purchase").count() as i32,
-        proposed_value_minor: proposals.iter().map(|p| p.qty * p.unit_cost_minor).sum(),
+        lines: n_lines as i32,
+        proposed_value_minor: proposals.iter().map(|p| p.value_minor).sum(),
         duration_ms: 0,
         created_by: actor.to_string(),
         created_at: at,
     };
+    let proposed_ms = started.elapsed().as_millis();
     row.id = store::insert_run(conn, &row)?;
     let destinations: Vec<i64> =
         net.nodes.iter().zip(&covered).filter(|(_, c)| **c).map(|(n, _)| n.db_id).collect();
@@ -192,7 +210,16 @@ pub fn run(
     let proposals: Vec<NewProposal> = proposals.into_iter().map(|p| NewProposal { run_id: row.id, ..p }).collect();
     store::insert_proposals(conn, &proposals)?;
     row.duration_ms = started.elapsed().as_millis() as i64;
-    store::finish_run(conn, row.id, row.transfers, row.purchases, row.proposed_value_minor, row.duration_ms)?;
+    tracing::info!(
+        run = row.id,
+        loaded_ms,
+        planned_ms,
+        proposed_ms,
+        written_ms = row.duration_ms,
+        proposals = proposals.len(),
+        "planning run"
+    );
+    store::finish_run(conn, row.id, row.duration_ms)?;
     Ok(row)
 }
 
@@ -212,20 +239,16 @@ pub fn visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<ProposalRo
 /// What releasing a proposal did.
 pub struct Released {
     pub row: ProposalRow,
-    pub movements: Vec<i64>,
+    pub movements: usize,
     pub backorders_filled: Vec<BackorderFill>,
 }
 
-/// Releases a proposal: a purchase is received from `SUPPLIER` (`purchase_receipt`), a
-/// transfer shipped to `IN-TRANSIT` and received at once (`transfer_ship`,
-/// `transfer_receive`); then waiting backorders are served from the new stock.
-pub fn release(
-    conn: &mut DbConn,
-    caller: &Caller,
-    id: i64,
-    qty: Option<i64>,
-    now: DateTime<Utc>,
-) -> Result<Released, AppError> {
+/// Releases a proposed order whole: a purchase order is received from `SUPPLIER`
+/// (`purchase_receipt`), a transfer order shipped to `IN-TRANSIT` and received at once
+/// (`transfer_ship`, `transfer_receive`), line by line; then waiting backorders are served
+/// from the new stock. A transfer takes no line beyond what its source has available: 409
+/// `insufficient_stock` naming the short lines, and nothing moves.
+pub fn release(conn: &mut DbConn, caller: &Caller, id: i64, now: DateTime<Utc>) -> Result<Released, AppError> {
     let row = visible(conn, caller, id)?;
     let scope = Scope::of(conn, caller)?;
     let (acting, who) = if row.kind == "purchase" {
@@ -243,57 +266,78 @@ pub fn release(
         )
         .with("current_status", &row.status));
     }
-    let qty = qty.unwrap_or(row.qty);
-    if qty < 1 || qty > row.qty {
-        return Err(AppError::invalid_fields(vec![crate::error::FieldError::new(
-            "qty",
-            format!("release 1 to {} units", row.qty),
-        )]));
-    }
     let reference = format!("proposal:{id}");
-    if !store::mark_released(conn, id, qty, &caller.username, now.naive_utc(), &reference)? {
+    if !store::mark_released(conn, id, &caller.username, now.naive_utc(), &reference)? {
         return Err(AppError::conflict("invalid_transition", format!("proposal {id} was released meanwhile")));
     }
-    let part = crate::catalogue::store::parts::by_id(conn, row.part_id)?;
     let source = ledger::place_by_id(conn, row.source_id)?;
     let dest = ledger::place_by_id(conn, row.destination_id)?;
-    let post = |conn: &mut DbConn, from, to, reason, serials: &[String]| {
-        ledger::post(
-            conn,
-            &Move {
-                part_id: part.id,
-                qty,
-                from,
-                to,
-                reason,
-                reference: Some(&reference),
-                actor: Some(&caller.username),
-                at: now.naive_utc(),
-                serials,
-                from_reserved: false,
-            },
-        )
-    };
-    let mut movements = Vec::new();
-    if row.kind == "purchase" {
-        let serials: Vec<String> =
-            if part.serialized { (1..=qty).map(|n| format!("PLN{id}-{n:04}")).collect() } else { Vec::new() };
-        movements.push(post(conn, &source, &dest, Reason::PurchaseReceipt, &serials)?);
-    } else {
-        let serials = if part.serialized {
-            let s = ledger::serials_at(conn, part.id, source.id, qty)?;
-            if (s.len() as i64) < qty {
-                return Err(insufficient(conn, &source, part.id, qty));
+    let lines = row.lines();
+    if row.kind == "transfer" {
+        let mut short = Vec::new();
+        for l in &lines {
+            let available = ledger::available(conn, l.part_id(), source.id)?;
+            if available < l.qty() {
+                let code = crate::catalogue::store::parts::by_id(conn, l.part_id())?.code;
+                short.push(serde_json::json!({"part_code": code, "available": available, "requested": l.qty()}));
             }
-            s
-        } else {
-            Vec::new()
-        };
-        let transit = ledger::virtual_place(conn, LocationKind::InTransit)?;
-        movements.push(post(conn, &source, &transit, Reason::TransferShip, &serials)?);
-        movements.push(post(conn, &transit, &dest, Reason::TransferReceive, &serials)?);
+        }
+        if !short.is_empty() {
+            return Err(AppError::conflict(
+                "insufficient_stock",
+                format!("{} lacks available stock for {} of the {} lines; nothing was moved", source.code, short.len(), lines.len()),
+            )
+            .with("location", &source.code)
+            .with("short", short));
+        }
     }
-    let backorders_filled = crate::requests::fill_backorders(conn, part.id, &dest, now)?;
+    let transit = ledger::virtual_place(conn, LocationKind::InTransit)?;
+    let mut movements = 0;
+    let mut backorders_filled = Vec::new();
+    for l in &lines {
+        let part = crate::catalogue::store::parts::by_id(conn, l.part_id())?;
+        let qty = l.qty();
+        let post = |conn: &mut DbConn, from, to, reason, serials: &[String]| {
+            ledger::post(
+                conn,
+                &Move {
+                    part_id: part.id,
+                    qty,
+                    from,
+                    to,
+                    reason,
+                    reference: Some(&reference),
+                    actor: Some(&caller.username),
+                    at: now.naive_utc(),
+                    serials,
+                    from_reserved: false,
+                },
+            )
+        };
+        if row.kind == "purchase" {
+            let serials: Vec<String> = if part.serialized {
+                (1..=qty).map(|n| format!("PLN{id}-{}-{n:04}", part.id)).collect()
+            } else {
+                Vec::new()
+            };
+            post(conn, &source, &dest, Reason::PurchaseReceipt, &serials)?;
+            movements += 1;
+        } else {
+            let serials = if part.serialized {
+                let s = ledger::serials_at(conn, part.id, source.id, qty)?;
+                if (s.len() as i64) < qty {
+                    return Err(insufficient(conn, &source, part.id, qty));
+                }
+                s
+            } else {
+                Vec::new()
+            };
+            post(conn, &source, &transit, Reason::TransferShip, &serials)?;
+            post(conn, &transit, &dest, Reason::TransferReceive, &serials)?;
+            movements += 2;
+        }
+        backorders_filled.extend(crate::requests::fill_backorders(conn, part.id, &dest, now)?);
+    }
     let row = store::proposal(conn, id)?.ok_or_else(|| AppError::not_found(format!("proposal {id} not found")))?;
     Ok(Released { row, movements, backorders_filled })
 }

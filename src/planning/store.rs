@@ -257,6 +257,7 @@ pub struct RunRow {
     pub target_value_minor: i64,
     pub transfers: i32,
     pub purchases: i32,
+    pub lines: i32,
     pub proposed_value_minor: i64,
     pub duration_ms: i64,
     pub created_by: String,
@@ -278,6 +279,7 @@ pub fn insert_run(conn: &mut DbConn, r: &RunRow) -> QueryResult<i64> {
             planning_runs::target_value_minor.eq(r.target_value_minor),
             planning_runs::transfers.eq(r.transfers),
             planning_runs::purchases.eq(r.purchases),
+            planning_runs::lines.eq(r.lines),
             planning_runs::proposed_value_minor.eq(r.proposed_value_minor),
             planning_runs::duration_ms.eq(r.duration_ms),
             planning_runs::created_by.eq(&r.created_by),
@@ -287,14 +289,9 @@ pub fn insert_run(conn: &mut DbConn, r: &RunRow) -> QueryResult<i64> {
         .get_result(conn)
 }
 
-pub fn finish_run(conn: &mut DbConn, id: i64, transfers: i32, purchases: i32, value: i64, ms: i64) -> QueryResult<()> {
+pub fn finish_run(conn: &mut DbConn, id: i64, ms: i64) -> QueryResult<()> {
     diesel::update(planning_runs::table.find(id))
-        .set((
-            planning_runs::transfers.eq(transfers),
-            planning_runs::purchases.eq(purchases),
-            planning_runs::proposed_value_minor.eq(value),
-            planning_runs::duration_ms.eq(ms),
-        ))
+        .set(planning_runs::duration_ms.eq(ms))
         .execute(conn)
         .map(|_| ())
 }
@@ -309,20 +306,42 @@ pub struct ProposalRow {
     pub id: i64,
     pub run_id: i64,
     pub kind: String,
-    pub part_id: i64,
     pub source_id: i64,
     pub destination_id: i64,
-    pub qty: i64,
-    pub unit_cost_minor: i64,
-    pub reorder_point: i64,
-    pub order_up_to: i64,
-    pub position: i64,
+    pub lines: String,
+    pub line_count: i32,
+    pub units: i64,
+    pub value_minor: i64,
     pub status: String,
-    pub released_qty: Option<i64>,
     pub released_by: Option<String>,
     pub released_at: Option<NaiveDateTime>,
     pub reference: Option<String>,
     pub created_at: NaiveDateTime,
+}
+
+/// One line of an order: a part, how many, and the destination's planned levels and stock
+/// position when planned. Stored as `[part_id, qty, reorder_point, order_up_to, position]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Line(pub i64, pub i64, pub i64, pub i64, pub i64);
+
+impl Line {
+    pub fn part_id(&self) -> i64 {
+        self.0
+    }
+    pub fn qty(&self) -> i64 {
+        self.1
+    }
+}
+
+impl ProposalRow {
+    pub fn lines(&self) -> Vec<Line> {
+        serde_json::from_str(&self.lines).unwrap_or_default()
+    }
+}
+
+/// The text a part's line starts with in `lines`, for the part filter.
+fn line_key(part_id: i64) -> String {
+    format!("%[{part_id},%")
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -330,20 +349,19 @@ pub struct ProposalRow {
 pub struct NewProposal {
     pub run_id: i64,
     pub kind: &'static str,
-    pub part_id: i64,
     pub source_id: i64,
     pub destination_id: i64,
-    pub qty: i64,
-    pub unit_cost_minor: i64,
-    pub reorder_point: i64,
-    pub order_up_to: i64,
-    pub position: i64,
+    pub lines: String,
+    pub line_count: i32,
+    pub units: i64,
+    pub value_minor: i64,
     pub status: &'static str,
     pub created_at: NaiveDateTime,
 }
 
 pub fn insert_proposals(conn: &mut DbConn, rows: &[NewProposal]) -> QueryResult<()> {
-    for chunk in rows.chunks(CHUNK) {
+    // few rows, but long ones: small chunks keep each statement modest
+    for chunk in rows.chunks(50) {
         crate::on_backend!(conn, |c| diesel::insert_into(planning_proposals::table).values(chunk).execute(c))?;
     }
     Ok(())
@@ -395,7 +413,7 @@ pub fn proposals(conn: &mut DbConn, f: &ProposalFilter, after: Option<i64>, limi
         q = q.filter(p::status.eq(s.clone()));
     }
     if let Some(x) = f.part_id {
-        q = q.filter(p::part_id.eq(x));
+        q = q.filter(p::lines.like(line_key(x)));
     }
     if let Some(x) = f.source_id {
         q = q.filter(p::source_id.eq(x));
@@ -413,11 +431,10 @@ pub fn proposals(conn: &mut DbConn, f: &ProposalFilter, after: Option<i64>, limi
 }
 
 /// Marks a proposal released, if it still is proposed; false when another got there first.
-pub fn mark_released(conn: &mut DbConn, id: i64, qty: i64, by: &str, at: NaiveDateTime, reference: &str) -> QueryResult<bool> {
+pub fn mark_released(conn: &mut DbConn, id: i64, by: &str, at: NaiveDateTime, reference: &str) -> QueryResult<bool> {
     let n = diesel::update(planning_proposals::table.find(id).filter(planning_proposals::status.eq("proposed")))
         .set((
             planning_proposals::status.eq("released"),
-            planning_proposals::released_qty.eq(qty),
             planning_proposals::released_by.eq(by),
             planning_proposals::released_at.eq(at),
             planning_proposals::reference.eq(reference),

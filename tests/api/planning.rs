@@ -54,15 +54,25 @@ both!(a_planning_run_proposes_down_the_tree_and_releases_move_stock_through_the_
     let to_station = find(&list, "RC-HZ", "ST-TZ-001").clone();
     assert_eq!(purchase["kind"], "purchase");
     assert_eq!(to_station["kind"], "transfer");
-    assert_eq!(to_station["position"], 0);
-    // the centre's transfer covers what it sends on to the station, the warehouse's purchase both
-    assert!(to_centre["qty"].as_i64().unwrap() >= to_station["qty"].as_i64().unwrap());
-    assert!(purchase["qty"].as_i64().unwrap() >= to_centre["qty"].as_i64().unwrap());
+    // only this part has demand in the demo: every order has its one line
+    assert!(list.iter().all(|o| o["line_count"] == 1), "{list:#?}");
     let (p_id, c_id, s_id) = (purchase["id"].as_i64().unwrap(), to_centre["id"].as_i64().unwrap(), to_station["id"].as_i64().unwrap());
+    let detail = app.get(&format!("/api/v1/proposals/{s_id}"), Some("warehouse-rc-hz")).await;
+    let line = detail.ok()["lines"][0].clone();
+    assert_eq!(line["part_code"], part.as_str());
+    assert_eq!(line["position"], 0);
+    assert_eq!(line["qty"], line["order_up_to"]);
+    assert_eq!(detail.json["units"], line["qty"]);
+    // the centre's transfer covers what it sends on to the station, the warehouse's purchase both
+    let units = |o: &Value| o["units"].as_i64().unwrap();
+    assert!(units(&to_centre) >= units(&to_station));
+    assert!(units(&purchase) >= units(&to_centre));
 
     // RC-HZ holds nothing available yet: its transfer to the station may not take more
     let early = app.post(&format!("/api/v1/proposals/{s_id}/release"), "warehouse-rc-hz", json!({})).await;
     assert_eq!(early.problem(409)["type"], "/problems/insufficient_stock");
+    assert_eq!(early.json["short"][0]["part_code"], part.as_str());
+    assert_eq!(app.stock("RC-HZ", &part).await, (12, 12, 0));
 
     // scope: RC-HZ's staff see the transfers touching RC-HZ but not the purchase into HQ
     let theirs = proposals(&app, "warehouse-rc-hz", &format!("run_id={id}")).await;
@@ -70,23 +80,28 @@ both!(a_planning_run_proposes_down_the_tree_and_releases_move_stock_through_the_
         || p["destination"].as_str().unwrap().starts_with("ST-")), "{theirs:#?}");
     assert!(theirs.iter().all(|p| p["kind"] == "transfer"));
     app.post(&format!("/api/v1/proposals/{p_id}/release"), "warehouse-rc-hz", json!({})).await.problem(404);
+    app.get(&format!("/api/v1/proposals/{p_id}"), Some("warehouse-rc-hz")).await.problem(404);
     app.post(&format!("/api/v1/proposals/{c_id}/release"), "warehouse-rc-hz", json!({})).await.problem(403);
 
     // release in order: purchase at HQ, HQ -> RC-HZ, RC-HZ -> ST-TZ-001
     let got = app.post(&format!("/api/v1/proposals/{p_id}/release"), "warehouse-hq", json!({})).await;
     assert_eq!(got.ok()["proposal"]["status"], "released", "{}", got.text);
-    assert_eq!(got.json["movements"][0]["reason"], "purchase_receipt");
-    let bought = purchase["qty"].as_i64().unwrap();
+    assert_eq!(got.json["movements"], 1);
+    let bought = units(&purchase);
     assert_eq!(app.stock("HQ", &part).await.0, bought);
     let got = app.post(&format!("/api/v1/proposals/{c_id}/release"), "warehouse-hq", json!(null)).await;
-    let reasons: Vec<&str> = got.ok()["movements"].as_array().unwrap().iter().map(|m| m["reason"].as_str().unwrap()).collect();
-    assert_eq!(reasons, vec!["transfer_ship", "transfer_receive"]);
-    let to_c = to_centre["qty"].as_i64().unwrap();
+    assert_eq!(got.ok()["movements"], 2);
+    let moved = app.get(&format!("/api/v1/movements?reference=proposal:{c_id}"), Some("admin")).await;
+    let mut reasons: Vec<String> =
+        moved.ok()["items"].as_array().unwrap().iter().map(|m| m["reason"].as_str().unwrap().to_string()).collect();
+    reasons.sort();
+    assert_eq!(reasons, vec!["transfer_receive", "transfer_ship"]);
+    let to_c = units(&to_centre);
     assert_eq!(app.stock("HQ", &part).await.0, bought - to_c);
     assert_eq!(app.stock("RC-HZ", &part).await, (12 + to_c, 12, to_c));
     let got = app.post(&format!("/api/v1/proposals/{s_id}/release"), "warehouse-rc-hz", json!({})).await;
     assert_eq!(got.ok()["proposal"]["released_by"], "warehouse-rc-hz");
-    let to_s = to_station["qty"].as_i64().unwrap();
+    let to_s = units(&to_station);
     assert_eq!(app.stock("ST-TZ-001", &part).await, (to_s, 0, to_s));
     assert_eq!(app.stock("RC-HZ", &part).await, (12 + to_c - to_s, 12, to_c - to_s));
     // the movements carry the proposal as their reference
@@ -155,10 +170,8 @@ both!(bad_planning_input_gets_a_problem_not_a_500, |app| async {
     let id = run.ok()["id"].as_i64().unwrap();
     let list = proposals(app, "admin", &format!("run_id={id}&part_code={part}&kind=purchase")).await;
     let p = list[0]["id"].as_i64().unwrap();
-    app.post(&format!("/api/v1/proposals/{p}/release"), "admin", json!({"qty": 0})).await.problem(422);
-    app.post(&format!("/api/v1/proposals/{p}/release"), "admin", json!({"qty": 1, "extra": 1})).await.problem(422);
-    // a partial release
-    let got = app.post(&format!("/api/v1/proposals/{p}/release"), "admin", json!({"qty": 1})).await;
-    assert_eq!(got.ok()["proposal"]["released_qty"], 1);
-    assert_eq!(app.stock("HQ", &part).await.0, 1);
+    app.get(&format!("/api/v1/proposals/{p}"), Some("station-st-tz-001")).await.problem(403);
+    app.get("/api/v1/proposals/999999", Some("admin")).await.problem(404);
+    let got = app.post(&format!("/api/v1/proposals/{p}/release"), "admin", json!({})).await;
+    assert_eq!(app.stock("HQ", &part).await.0, got.ok()["proposal"]["units"].as_i64().unwrap());
 });

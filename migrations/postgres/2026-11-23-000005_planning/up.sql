@@ -44,29 +44,31 @@ CREATE TABLE planning_runs (
     target_value_minor   BIGINT  NOT NULL,
     transfers            INTEGER NOT NULL,
     purchases            INTEGER NOT NULL,
+    -- lines over all its orders
+    lines                INTEGER NOT NULL,
     proposed_value_minor BIGINT  NOT NULL,
     duration_ms          BIGINT  NOT NULL,
     created_by           TEXT    NOT NULL,
     created_at           TIMESTAMP NOT NULL
 );
 
--- one proposed movement of one part: a transfer down the tree (source -> destination) or a
--- purchase from SUPPLIER into the central warehouse; released through the ledger
+-- one proposed order: a transfer order down the tree (source -> destination) or a purchase
+-- order from SUPPLIER into the central warehouse, with its lines as a compact JSON array of
+-- [part_id, qty, reorder_point, order_up_to, position] (the destination's planned levels and
+-- its stock position when planned): an initial stocking run on a large network proposes
+-- millions of lines, which as rows would take minutes to write; released whole, through the
+-- ledger
 CREATE TABLE planning_proposals (
     id              BIGSERIAL PRIMARY KEY,
-    run_id          BIGINT NOT NULL REFERENCES planning_runs (id),
-    kind            TEXT   NOT NULL CHECK (kind IN ('transfer', 'purchase')),
-    part_id         BIGINT NOT NULL REFERENCES parts (id),
-    source_id       BIGINT NOT NULL REFERENCES locations (id),
-    destination_id  BIGINT NOT NULL REFERENCES locations (id),
-    qty             BIGINT NOT NULL CHECK (qty > 0),
-    unit_cost_minor BIGINT NOT NULL,
-    -- the destination's levels and its stock position when planned
-    reorder_point   BIGINT NOT NULL,
-    order_up_to     BIGINT NOT NULL,
-    position        BIGINT NOT NULL,
-    status          TEXT   NOT NULL CHECK (status IN ('proposed', 'released', 'superseded')),
-    released_qty    BIGINT,
+    run_id          BIGINT  NOT NULL REFERENCES planning_runs (id),
+    kind            TEXT    NOT NULL CHECK (kind IN ('transfer', 'purchase')),
+    source_id       BIGINT  NOT NULL REFERENCES locations (id),
+    destination_id  BIGINT  NOT NULL REFERENCES locations (id),
+    lines           TEXT    NOT NULL,
+    line_count      INTEGER NOT NULL CHECK (line_count > 0),
+    units           BIGINT  NOT NULL CHECK (units > 0),
+    value_minor     BIGINT  NOT NULL,
+    status          TEXT    NOT NULL CHECK (status IN ('proposed', 'released', 'superseded')),
     released_by     TEXT,
     released_at     TIMESTAMP,
     reference       TEXT,
