@@ -89,7 +89,8 @@ enum Command {
         /// the baseline's service level (with --policy baseline)
         #[arg(long, default_value_t = 0.95)]
         service: f64,
-        /// the baseline stocks a part at a location selling at least this many a year
+        /// the baseline stocks a part at a location selling at least this many a year (with
+        /// --policy baseline; `both` tunes it)
         #[arg(long, default_value_t = 1.0)]
         min_annual: f64,
         /// print JSON instead of a table
@@ -171,7 +172,16 @@ fn main() -> ExitCode {
     }
     match &cli.command {
         Command::Simulate {
-            policy, days, warmup, seed, stations, parts, target_fill, service, min_annual, json,
+            policy,
+            days,
+            warmup,
+            seed,
+            stations,
+            parts,
+            target_fill,
+            service,
+            min_annual,
+            json,
         } => {
             let args = echelon::planning::cli::SimArgs {
                 policy: policy.clone(),

@@ -130,7 +130,9 @@ pub fn params_of(input: &PlanningRunIn) -> Result<RunParams, AppError> {
             }
         }
         PolicyKind::Baseline => {
-            for (name, given) in [("target_fill", input.target_fill.is_some()), ("budget", input.budget.is_some())] {
+            for (name, given) in
+                [("target_fill", input.target_fill.is_some()), ("budget", input.budget.is_some())]
+            {
                 if given {
                     errors.push(FieldError::new(name, "applies to the multi_echelon policy only"));
                 }
@@ -204,7 +206,8 @@ pub async fn create_run(
         .db
         .write(move |conn| {
             let scope = scope_location(conn, &caller, input.location.as_deref())?;
-            let row = service::run(conn, &scope, params, &caller.username, now, &indicatif::ProgressBar::hidden())?;
+            let row =
+                service::run(conn, &scope, params, &caller.username, now, &indicatif::ProgressBar::hidden())?;
             run_out(conn, row)
         })
         .await?;
@@ -346,7 +349,11 @@ fn detail_out(conn: &mut DbConn, row: ProposalRow) -> Result<ProposalDetailOut, 
     for chunk in ids.chunks(500) {
         let rows: Vec<(i64, String, i64)> = crate::db::schema::parts::table
             .filter(crate::db::schema::parts::id.eq_any(chunk))
-            .select((crate::db::schema::parts::id, crate::db::schema::parts::code, crate::db::schema::parts::unit_cost_minor))
+            .select((
+                crate::db::schema::parts::id,
+                crate::db::schema::parts::code,
+                crate::db::schema::parts::unit_cost_minor,
+            ))
             .load(conn)?;
         parts.extend(rows.into_iter().map(|(id, code, cost)| (id, (code, cost))));
     }
@@ -412,7 +419,9 @@ pub async fn list_proposals(
             let scope = Scope::of(conn, &caller)?;
             let mut f = ProposalFilter {
                 run_id: q.run_id,
-                kind: q.kind.map(|k| if k == ProposalKind::Purchase { "purchase" } else { "transfer" }.into()),
+                kind: q
+                    .kind
+                    .map(|k| if k == ProposalKind::Purchase { "purchase" } else { "transfer" }.into()),
                 status: q.status.map(|s| {
                     match s {
                         ProposalStatus::Proposed => "proposed",

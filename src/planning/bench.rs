@@ -26,9 +26,10 @@ pub struct Point {
     pub outcome: Outcome,
 }
 
-pub const ME_TARGETS: [f64; 12] = [0.85, 0.90, 0.93, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995, 0.997, 0.999];
+pub const ME_TARGETS: [f64; 12] =
+    [0.85, 0.90, 0.93, 0.95, 0.96, 0.97, 0.98, 0.985, 0.99, 0.995, 0.997, 0.999];
 pub const SERVICE_LEVELS: [f64; 6] = [0.5, 0.8, 0.9, 0.95, 0.99, 0.999];
-pub const MIN_ANNUAL: [f64; 7] = [0.0, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0];
+pub const MIN_ANNUAL: [f64; 10] = [0.0, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0];
 
 /// Simulates every setting of both policies (two at a time, one per core).
 pub fn sweep(
@@ -39,7 +40,8 @@ pub fn sweep(
     prepared: &Prepared,
     progress: &ProgressBar,
 ) -> Vec<Point> {
-    let mut settings: Vec<(&'static str, String, Box<dyn Fn() -> Plan + Sync + '_>)> = Vec::new();
+    type Setting<'a> = (&'static str, String, Box<dyn Fn() -> Plan + Sync + 'a>);
+    let mut settings: Vec<Setting<'_>> = Vec::new();
     for t in ME_TARGETS {
         settings.push((
             "multi-echelon",

@@ -93,36 +93,42 @@ fn me_plan(w: &World, target: f64, quiet: bool) -> Plan {
     plan
 }
 
-/// The baseline tuned to a measured fill: for each stocking threshold (the given one, then
-/// lower), the smallest service level whose simulated fill reaches `fill`, by bisection.
-pub fn tune_baseline(w: &World, fill: f64, min_annual: f64, warmup: u32) -> Option<(String, Outcome)> {
+/// Stocking thresholds (units a year) the tuning tries for the baseline.
+pub const THRESHOLDS: [f64; 11] = [1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0];
+
+/// The baseline tuned to a measured fill (spec 15): for each stocking threshold, the smallest
+/// service level whose simulated fill reaches `fill` (bisection on the service level's
+/// log-odds); of those, the one with the least average stock value.
+pub fn tune_baseline(w: &World, fill: f64, warmup: u32) -> Option<(String, Outcome)> {
+    use rayon::prelude::*;
     let net = &w.synth.net;
-    let run = |s: f64, m: f64| simulate(net, &policy::baseline(net, &w.rates, s, m), &w.demand, warmup, "baseline");
-    let mut thresholds = vec![min_annual];
-    thresholds.extend([0.5, 0.0].into_iter().filter(|&m| m < min_annual));
-    for m in thresholds {
-        let (mut lo, mut hi) = (0.5f64, 0.9999f64);
-        let mut best = run(hi, m);
-        if best.fill_rate < fill {
-            continue;
-        }
-        let mut best_s = hi;
-        let logit = |p: f64| (p / (1.0 - p)).ln();
-        let inv = |x: f64| 1.0 / (1.0 + (-x).exp());
-        for _ in 0..7 {
-            let mid = inv((logit(lo) + logit(hi)) / 2.0);
-            let o = run(mid, m);
-            if o.fill_rate >= fill {
-                hi = mid;
-                best = o;
-                best_s = mid;
-            } else {
-                lo = mid;
+    let run =
+        |s: f64, m: f64| simulate(net, &policy::baseline(net, &w.rates, s, m), &w.demand, warmup, "baseline");
+    let logit = |p: f64| (p / (1.0 - p)).ln();
+    let inv = |x: f64| 1.0 / (1.0 + (-x).exp());
+    THRESHOLDS
+        .par_iter()
+        .filter_map(|&m| {
+            let (mut lo, mut hi) = (0.5f64, 0.9999f64);
+            let mut best = run(hi, m);
+            if best.fill_rate < fill {
+                return None;
             }
-        }
-        return Some((format!("service={best_s:.4} min_annual={m}"), best));
-    }
-    None
+            for _ in 0..7 {
+                let mid = inv((logit(lo) + logit(hi)) / 2.0);
+                let o = run(mid, m);
+                if o.fill_rate >= fill {
+                    hi = mid;
+                    best = o;
+                } else {
+                    lo = mid;
+                }
+            }
+            Some((format!("service={hi:.4} min_annual={m}"), best))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .min_by(|a, b| a.1.avg_stock_value.total_cmp(&b.1.avg_stock_value))
 }
 
 pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
@@ -148,7 +154,7 @@ pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
     }
     if a.policy == "both" {
         let fill = results[0].fill_rate;
-        match tune_baseline(&w, fill, a.min_annual, a.warmup) {
+        match tune_baseline(&w, fill, a.warmup) {
             Some((s, o)) => {
                 settings.insert(0, s);
                 results.insert(0, o);
@@ -204,7 +210,14 @@ fn table(settings: &[String], results: &[Outcome]) -> String {
 
 /// `echelon bench planning`: the sweep, written to `out` as points.csv, curves.svg and
 /// summary.json; returns the summary as text.
-pub fn bench_command(stations: usize, parts: usize, seed: u64, days: u32, warmup: u32, out: &Path) -> Result<String, String> {
+pub fn bench_command(
+    stations: usize,
+    parts: usize,
+    seed: u64,
+    days: u32,
+    warmup: u32,
+    out: &Path,
+) -> Result<String, String> {
     let w = world(stations, parts, seed, days + warmup, false);
     let net = &w.synth.net;
     let t = Instant::now();
@@ -220,7 +233,8 @@ pub fn bench_command(stations: usize, parts: usize, seed: u64, days: u32, warmup
         std::fs::write(out.join(name), body).map_err(|e| format!("cannot write {name}: {e}"))
     };
     write("points.csv", bench::csv(&points))?;
-    let title = format!("{stations} stations, {parts} parts, seed {seed}: stock value vs station fill ({days} days)");
+    let title =
+        format!("{stations} stations, {parts} parts, seed {seed}: stock value vs station fill ({days} days)");
     write("curves.svg", bench::svg(&points, &title))?;
     let base = bench::frontier(&points, "baseline");
     let me = bench::frontier(&points, "multi-echelon");
@@ -243,7 +257,9 @@ pub fn bench_command(stations: usize, parts: usize, seed: u64, days: u32, warmup
             show(m),
             saving.map(|s| format!("{:.1}%", s * 100.0)).unwrap_or_else(|| "-".into())
         ));
-        summary.push(serde_json::json!({"fill": f, "baseline_value": b, "multi_echelon_value": m, "saving": saving}));
+        summary.push(
+            serde_json::json!({"fill": f, "baseline_value": b, "multi_echelon_value": m, "saving": saving}),
+        );
     }
     write(
         "summary.json",

@@ -56,10 +56,55 @@ pub const CENTRES: [(&str, &str, &str); 30] = [
 ];
 
 /// Product lines with their share of parts, model code prefix and part families.
-const LINES: [(&str, f64, &str, &[(&str, &str)]); 3] = [
-    ("RF", 0.40, "BCD", &[("CMP", "Compressor"), ("PCB", "Control board"), ("THS", "Thermostat"), ("FAN", "Evaporator fan"), ("DFH", "Defrost heater"), ("GSK", "Door gasket"), ("DRW", "Crisper drawer"), ("VLV", "Solenoid valve")]),
-    ("AC", 0.35, "KFR", &[("CMP", "Compressor"), ("PCB", "Control board"), ("BLW", "Fan motor"), ("CAP", "Capacitor"), ("SNS", "Sensor"), ("RMT", "Remote control"), ("VLV", "Reversing valve"), ("FLT", "Filter")]),
-    ("WM", 0.25, "XQG", &[("MTR", "Drive motor"), ("PCB", "Control board"), ("PMP", "Drain pump"), ("BRG", "Drum bearing"), ("BLT", "Belt"), ("DLK", "Door lock"), ("VLV", "Inlet valve"), ("SHK", "Shock absorber")]),
+/// (line, share of parts, model code prefix, families as (code, name))
+type Line = (&'static str, f64, &'static str, &'static [(&'static str, &'static str)]);
+
+const LINES: [Line; 3] = [
+    (
+        "RF",
+        0.40,
+        "BCD",
+        &[
+            ("CMP", "Compressor"),
+            ("PCB", "Control board"),
+            ("THS", "Thermostat"),
+            ("FAN", "Evaporator fan"),
+            ("DFH", "Defrost heater"),
+            ("GSK", "Door gasket"),
+            ("DRW", "Crisper drawer"),
+            ("VLV", "Solenoid valve"),
+        ],
+    ),
+    (
+        "AC",
+        0.35,
+        "KFR",
+        &[
+            ("CMP", "Compressor"),
+            ("PCB", "Control board"),
+            ("BLW", "Fan motor"),
+            ("CAP", "Capacitor"),
+            ("SNS", "Sensor"),
+            ("RMT", "Remote control"),
+            ("VLV", "Reversing valve"),
+            ("FLT", "Filter"),
+        ],
+    ),
+    (
+        "WM",
+        0.25,
+        "XQG",
+        &[
+            ("MTR", "Drive motor"),
+            ("PCB", "Control board"),
+            ("PMP", "Drain pump"),
+            ("BRG", "Drum bearing"),
+            ("BLT", "Belt"),
+            ("DLK", "Door lock"),
+            ("VLV", "Inlet valve"),
+            ("SHK", "Shock absorber"),
+        ],
+    ),
 ];
 
 /// Weeks of demand history generated.
@@ -173,7 +218,15 @@ pub fn generate(spec: Spec) -> Synth {
             c += 1;
         }
         let u: f64 = r.gen();
-        let tier = if u < 0.10 { 0 } else if u < 0.35 { 1 } else if u < 0.70 { 2 } else { 3 };
+        let tier = if u < 0.10 {
+            0
+        } else if u < 0.35 {
+            1
+        } else if u < 0.70 {
+            2
+        } else {
+            3
+        };
         let size = [3.0, 1.8, 1.0, 0.6][tier as usize] * lognormal(1.0, 0.3).sample(&mut r);
         per_centre[c].push((tier, size, r.gen_range(1..=3)));
     }
@@ -210,13 +263,15 @@ pub fn generate(spec: Spec) -> Synth {
     let share: Vec<f64> = nodes
         .iter()
         .enumerate()
-        .map(|(n, node)| {
-            if node.kind == Kind::Station {
-                size[n] / region_size[node.region as usize]
-            } else {
-                0.0
-            }
-        })
+        .map(
+            |(n, node)| {
+                if node.kind == Kind::Station {
+                    size[n] / region_size[node.region as usize]
+                } else {
+                    0.0
+                }
+            },
+        )
         .collect();
     // --- models and where they sold
     let n_models = (spec.parts / 40).max(12);
@@ -258,7 +313,13 @@ pub fn generate(spec: Spec) -> Synth {
     let failure = lognormal(0.01, 1.6);
     for p in 0..spec.parts {
         let u: f64 = r.gen();
-        let li = if u < LINES[0].1 { 0 } else if u < LINES[0].1 + LINES[1].1 { 1 } else { 2 };
+        let li = if u < LINES[0].1 {
+            0
+        } else if u < LINES[0].1 + LINES[1].1 {
+            1
+        } else {
+            2
+        };
         let (line, _, _, families) = LINES[li];
         let (family, fname) = families[r.gen_range(0..families.len())];
         let next = seq.entry((line, family)).or_insert(0);
@@ -307,7 +368,8 @@ pub fn generate(spec: Spec) -> Synth {
         }
         v
     };
-    let per_part: Vec<(Vec<(u32, f64)>, Vec<(u32, u16, u32)>)> = (0..spec.parts)
+    type Drawn = (Vec<(u32, f64)>, Vec<(u32, u16, u32)>);
+    let per_part: Vec<Drawn> = (0..spec.parts)
         .into_par_iter()
         .map(|p| {
             let mut r = part_rng(spec.seed, 2, p);

@@ -325,8 +325,7 @@ pub fn allocate(t: &TreeIn, stop: Stop) -> Allocation {
     // the safe start upstream: the warehouse at its transit demand's lower bound, each centre
     // at its own (the pipeline of a centre is at least its transit demand)
     let start_hq = start_level(tree.rate_0 * t.hq_lead);
-    let start_centres: Vec<u32> =
-        (0..nc).map(|c| start_level(tree.rate_c[c] * t.centre_lead[c])).collect();
+    let start_centres: Vec<u32> = (0..nc).map(|c| start_level(tree.rate_c[c] * t.centre_lead[c])).collect();
     let start_units = start_hq + start_centres.iter().sum::<u32>();
     if start_units > 0 {
         let fill_before = tree.fill();

@@ -56,7 +56,12 @@ impl Pmf {
             let r = mean * mean / (p.var - mean);
             Pmf { log_p: r * q.ln(), k: 0.0, log_factor: (1.0 - q).ln(), r }
         } else {
-            Pmf { log_p: -mean, k: 0.0, log_factor: if mean > 0.0 { mean.ln() } else { f64::NEG_INFINITY }, r: 0.0 }
+            Pmf {
+                log_p: -mean,
+                k: 0.0,
+                log_factor: if mean > 0.0 { mean.ln() } else { f64::NEG_INFINITY },
+                r: 0.0,
+            }
         }
     }
 

@@ -116,7 +116,12 @@ impl Prepared {
 /// expected backorders per unit of money (within a part, never ahead of an earlier step: each
 /// step ranks at the lowest ratio of the steps up to it), taken until the target fill or the
 /// budget is met. Returns the number of steps taken per part and the model's fill.
-pub fn select(allocations: &[Allocation], demand: &[f64], costs: &[f64], target: Target) -> (Vec<usize>, f64) {
+pub fn select(
+    allocations: &[Allocation],
+    demand: &[f64],
+    costs: &[f64],
+    target: Target,
+) -> (Vec<usize>, f64) {
     let total: f64 = demand.iter().sum();
     let mut order: Vec<(f64, u32, u32)> = Vec::new();
     for (p, a) in allocations.iter().enumerate() {

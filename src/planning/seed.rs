@@ -45,7 +45,11 @@ const VIRTUAL: [(&str, &str, &str); 7] = [
     ("ADJUSTMENT", "Stock-count corrections", "adjustment"),
 ];
 
-fn chunks<T>(conn: &mut DbConn, rows: &[T], mut f: impl FnMut(&mut DbConn, &[T]) -> QueryResult<usize>) -> QueryResult<()> {
+fn chunks<T>(
+    conn: &mut DbConn,
+    rows: &[T],
+    mut f: impl FnMut(&mut DbConn, &[T]) -> QueryResult<usize>,
+) -> QueryResult<()> {
     for c in rows.chunks(CHUNK) {
         f(conn, c)?;
     }
@@ -53,13 +57,21 @@ fn chunks<T>(conn: &mut DbConn, rows: &[T], mut f: impl FnMut(&mut DbConn, &[T])
 }
 
 /// Writes the network; the caller checks the database is empty in the same transaction.
-pub fn write_synth(conn: &mut DbConn, s: &Synth, now: DateTime<Utc>, progress: &dyn Fn(&str)) -> Result<Written, AppError> {
+pub fn write_synth(
+    conn: &mut DbConn,
+    s: &Synth,
+    now: DateTime<Utc>,
+    progress: &dyn Fn(&str),
+) -> Result<Written, AppError> {
     let at = now.naive_utc();
     let today = now.date_naive();
     let mut out = Written::default();
-    for (tier, allowance, hq, prio, days) in
-        [("A", 20_000_000, true, 1, 15), ("B", 8_000_000, true, 2, 15), ("C", 3_000_000, false, 3, 10), ("D", 1_000_000, false, 4, 7)]
-    {
+    for (tier, allowance, hq, prio, days) in [
+        ("A", 20_000_000, true, 1, 15),
+        ("B", 8_000_000, true, 2, 15),
+        ("C", 3_000_000, false, 3, 10),
+        ("D", 1_000_000, false, 4, 7),
+    ] {
         let row = TierRow {
             tier: tier.into(),
             credit_allowance_minor: allowance,
@@ -75,7 +87,8 @@ pub fn write_synth(conn: &mut DbConn, s: &Synth, now: DateTime<Utc>, progress: &
     let net = &s.net;
     let mut ids = vec![0i64; net.nodes.len()];
     let mut paths = vec![String::new(); net.nodes.len()];
-    let levels = [vec![0u32], net.centre_nodes().collect::<Vec<_>>(), net.station_nodes().collect::<Vec<_>>()];
+    let levels =
+        [vec![0u32], net.centre_nodes().collect::<Vec<_>>(), net.station_nodes().collect::<Vec<_>>()];
     let kinds = ["central_warehouse", "regional_centre", "station"];
     let centres = super::generate::CENTRES;
     for (level, nodes) in levels.iter().enumerate() {
@@ -91,28 +104,34 @@ pub fn write_synth(conn: &mut DbConn, s: &Synth, now: DateTime<Utc>, progress: &
                     };
                     (
                         locations::code.eq(node.code.clone()),
-                        locations::name.eq(format!("{city} {}", ["central warehouse", "regional centre", "service station"][level])),
+                        locations::name.eq(format!(
+                            "{city} {}",
+                            ["central warehouse", "regional centre", "service station"][level]
+                        )),
                         locations::kind.eq(kinds[level]),
                         locations::parent_id.eq(node.parent.map(|p| ids[p as usize])),
                         locations::path.eq("/"),
                         locations::region.eq(net.regions.get(node.region as usize).cloned()),
                         locations::city.eq(Some(city.to_string())),
-                        locations::tier.eq((level == 2).then(|| ["A", "B", "C", "D"][node.tier as usize].to_string())),
+                        locations::tier
+                            .eq((level == 2).then(|| ["A", "B", "C", "D"][node.tier as usize].to_string())),
                         locations::lead_time_days.eq((level > 0).then_some(node.lead_days as i32)),
                         locations::active.eq(true),
                         locations::created_at.eq(at),
                     )
                 })
                 .collect();
-            let got: Vec<(i64, String)> = crate::on_backend!(conn, |c| diesel::insert_into(locations::table)
-                .values(&rows)
-                .returning((locations::id, locations::code))
-                .get_results(c))?;
+            let got: Vec<(i64, String)> =
+                crate::on_backend!(conn, |c| diesel::insert_into(locations::table)
+                    .values(&rows)
+                    .returning((locations::id, locations::code))
+                    .get_results(c))?;
             let by_code: HashMap<String, i64> = got.into_iter().map(|(id, code)| (code, id)).collect();
             for &n in chunk {
                 let node = &net.nodes[n as usize];
                 ids[n as usize] = by_code[&node.code];
-                let parent_path = node.parent.map(|p| paths[p as usize].clone()).unwrap_or_else(|| "/".into());
+                let parent_path =
+                    node.parent.map(|p| paths[p as usize].clone()).unwrap_or_else(|| "/".into());
                 paths[n as usize] = format!("{parent_path}{}/", ids[n as usize]);
                 diesel::update(locations::table.find(ids[n as usize]))
                     .set(locations::path.eq(&paths[n as usize]))
@@ -156,7 +175,13 @@ pub fn write_synth(conn: &mut DbConn, s: &Synth, now: DateTime<Utc>, progress: &
     })?;
     for (c, lanes) in net.lanes.iter().enumerate() {
         for (i, &(other, lead)) in lanes.iter().enumerate() {
-            crate::requests::store::insert_lateral(conn, ids[c + 1], ids[other as usize], i as i32 + 1, lead as i32)?;
+            crate::requests::store::insert_lateral(
+                conn,
+                ids[c + 1],
+                ids[other as usize],
+                i as i32 + 1,
+                lead as i32,
+            )?;
         }
     }
     progress("locations written");
@@ -174,7 +199,8 @@ pub fn write_synth(conn: &mut DbConn, s: &Synth, now: DateTime<Utc>, progress: &
             created_at: at,
         })
         .collect();
-    let model_ids: HashMap<String, i64> = models::insert_many(conn, &new_models)?.into_iter().map(|(id, c)| (c, id)).collect();
+    let model_ids: HashMap<String, i64> =
+        models::insert_many(conn, &new_models)?.into_iter().map(|(id, c)| (c, id)).collect();
     let model_id: Vec<i64> = s.models.iter().map(|m| model_ids[&m.code]).collect();
     let new_parts: Vec<NewPart> = s
         .part_meta
@@ -199,7 +225,8 @@ pub fn write_synth(conn: &mut DbConn, s: &Synth, now: DateTime<Utc>, progress: &
             updated_at: at,
         })
         .collect();
-    let part_ids: HashMap<String, i64> = parts::insert_many(conn, &new_parts)?.into_iter().map(|(id, c)| (c, id)).collect();
+    let part_ids: HashMap<String, i64> =
+        parts::insert_many(conn, &new_parts)?.into_iter().map(|(id, c)| (c, id)).collect();
     let part_id: Vec<i64> = net.parts.iter().map(|p| part_ids[&p.code]).collect();
     out.parts = part_id.len();
     let compat: Vec<(i64, i64, i32)> =
@@ -216,14 +243,23 @@ pub fn write_synth(conn: &mut DbConn, s: &Synth, now: DateTime<Utc>, progress: &
             )
         })
         .collect();
-    chunks(conn, &rates, |conn, c| crate::on_backend!(conn, |x| diesel::insert_into(failure_rates::table).values(c).execute(x)))?;
+    chunks(conn, &rates, |conn, c| {
+        crate::on_backend!(conn, |x| diesel::insert_into(failure_rates::table).values(c).execute(x))
+    })?;
     let terms: Vec<_> = net
         .parts
         .iter()
         .zip(&part_id)
-        .map(|(p, &id)| (part_supply_terms::part_id.eq(id), part_supply_terms::supplier_lead_days.eq(p.supplier_lead_days as i32)))
+        .map(|(p, &id)| {
+            (
+                part_supply_terms::part_id.eq(id),
+                part_supply_terms::supplier_lead_days.eq(p.supplier_lead_days as i32),
+            )
+        })
         .collect();
-    chunks(conn, &terms, |conn, c| crate::on_backend!(conn, |x| diesel::insert_into(part_supply_terms::table).values(c).execute(x)))?;
+    chunks(conn, &terms, |conn, c| {
+        crate::on_backend!(conn, |x| diesel::insert_into(part_supply_terms::table).values(c).execute(x))
+    })?;
     progress("catalogue written");
     // units sold: the installed base, shipped over the last five years
     let mut units = Vec::new();
@@ -239,7 +275,9 @@ pub fn write_synth(conn: &mut DbConn, s: &Synth, now: DateTime<Utc>, progress: &
         }
     }
     out.units = units.len();
-    chunks(conn, &units, |conn, c| crate::on_backend!(conn, |x| diesel::insert_into(product_units::table).values(c).execute(x)))?;
+    chunks(conn, &units, |conn, c| {
+        crate::on_backend!(conn, |x| diesel::insert_into(product_units::table).values(c).execute(x))
+    })?;
     progress("units sold written");
     // demand history, one row per part, station and week
     let start: NaiveDate = week_start(today) + Days::new(7) - Days::new(7 * HISTORY_WEEKS as u64);
@@ -261,7 +299,9 @@ pub fn write_synth(conn: &mut DbConn, s: &Synth, now: DateTime<Utc>, progress: &
         })
         .collect();
     out.history_rows = rows.len();
-    chunks(conn, &rows, |conn, c| crate::on_backend!(conn, |x| diesel::insert_into(demand_history::table).values(c).execute(x)))?;
+    chunks(conn, &rows, |conn, c| {
+        crate::on_backend!(conn, |x| diesel::insert_into(demand_history::table).values(c).execute(x))
+    })?;
     progress("demand history written");
     // opening stock through the ledger's tables: movements and the balances they sum to
     let supplier = crate::ledger::store::virtual_place(conn, crate::network::rules::LocationKind::Supplier)?;
@@ -282,7 +322,9 @@ pub fn write_synth(conn: &mut DbConn, s: &Synth, now: DateTime<Utc>, progress: &
         })
         .collect();
     out.opening_movements = moves.len();
-    chunks(conn, &moves, |conn, c| crate::on_backend!(conn, |x| diesel::insert_into(stock_movements::table).values(c).execute(x)))?;
+    chunks(conn, &moves, |conn, c| {
+        crate::on_backend!(conn, |x| diesel::insert_into(stock_movements::table).values(c).execute(x))
+    })?;
     let mut supplied: BTreeMap<u32, i64> = BTreeMap::new();
     let mut balances: Vec<(i64, i64, i64, bool)> = s
         .opening
@@ -305,7 +347,9 @@ pub fn write_synth(conn: &mut DbConn, s: &Synth, now: DateTime<Utc>, progress: &
             )
         })
         .collect();
-    chunks(conn, &rows, |conn, c| crate::on_backend!(conn, |x| diesel::insert_into(stock_balances::table).values(c).execute(x)))?;
+    chunks(conn, &rows, |conn, c| {
+        crate::on_backend!(conn, |x| diesel::insert_into(stock_balances::table).values(c).execute(x))
+    })?;
     progress("opening stock written");
     Ok(out)
 }

@@ -113,7 +113,8 @@ pub fn run(
             let mut out = Vec::new();
             let mut emit = |kind: &'static str, from: i64, to: u32, qty: i64, l: Level, pos: i64| {
                 // purchase orders one per product line (the code's first two letters)
-                let group = if kind == "purchase" { part.code.chars().take(2).collect() } else { String::new() };
+                let group =
+                    if kind == "purchase" { part.code.chars().take(2).collect() } else { String::new() };
                 let line = Line(part.db_id, qty, l.reorder as i64, l.up_to as i64, pos);
                 out.push(((kind, from, net.nodes[to as usize].db_id, group), line, part.unit_cost_minor));
             };
@@ -207,7 +208,8 @@ pub fn run(
     let destinations: Vec<i64> =
         net.nodes.iter().zip(&covered).filter(|(_, c)| **c).map(|(n, _)| n.db_id).collect();
     store::supersede(conn, &destinations, row.id)?;
-    let proposals: Vec<NewProposal> = proposals.into_iter().map(|p| NewProposal { run_id: row.id, ..p }).collect();
+    let proposals: Vec<NewProposal> =
+        proposals.into_iter().map(|p| NewProposal { run_id: row.id, ..p }).collect();
     store::insert_proposals(conn, &proposals)?;
     row.duration_ms = started.elapsed().as_millis() as i64;
     tracing::info!(
@@ -248,7 +250,12 @@ pub struct Released {
 /// (`transfer_ship`, `transfer_receive`), line by line; then waiting backorders are served
 /// from the new stock. A transfer takes no line beyond what its source has available: 409
 /// `insufficient_stock` naming the short lines, and nothing moves.
-pub fn release(conn: &mut DbConn, caller: &Caller, id: i64, now: DateTime<Utc>) -> Result<Released, AppError> {
+pub fn release(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Released, AppError> {
     let row = visible(conn, caller, id)?;
     let scope = Scope::of(conn, caller)?;
     let (acting, who) = if row.kind == "purchase" {
@@ -268,7 +275,10 @@ pub fn release(conn: &mut DbConn, caller: &Caller, id: i64, now: DateTime<Utc>) 
     }
     let reference = format!("proposal:{id}");
     if !store::mark_released(conn, id, &caller.username, now.naive_utc(), &reference)? {
-        return Err(AppError::conflict("invalid_transition", format!("proposal {id} was released meanwhile")));
+        return Err(AppError::conflict(
+            "invalid_transition",
+            format!("proposal {id} was released meanwhile"),
+        ));
     }
     let source = ledger::place_by_id(conn, row.source_id)?;
     let dest = ledger::place_by_id(conn, row.destination_id)?;
@@ -279,13 +289,20 @@ pub fn release(conn: &mut DbConn, caller: &Caller, id: i64, now: DateTime<Utc>) 
             let available = ledger::available(conn, l.part_id(), source.id)?;
             if available < l.qty() {
                 let code = crate::catalogue::store::parts::by_id(conn, l.part_id())?.code;
-                short.push(serde_json::json!({"part_code": code, "available": available, "requested": l.qty()}));
+                short.push(
+                    serde_json::json!({"part_code": code, "available": available, "requested": l.qty()}),
+                );
             }
         }
         if !short.is_empty() {
             return Err(AppError::conflict(
                 "insufficient_stock",
-                format!("{} lacks available stock for {} of the {} lines; nothing was moved", source.code, short.len(), lines.len()),
+                format!(
+                    "{} lacks available stock for {} of the {} lines; nothing was moved",
+                    source.code,
+                    short.len(),
+                    lines.len()
+                ),
             )
             .with("location", &source.code)
             .with("short", short));
@@ -338,7 +355,8 @@ pub fn release(conn: &mut DbConn, caller: &Caller, id: i64, now: DateTime<Utc>) 
         }
         backorders_filled.extend(crate::requests::fill_backorders(conn, part.id, &dest, now)?);
     }
-    let row = store::proposal(conn, id)?.ok_or_else(|| AppError::not_found(format!("proposal {id} not found")))?;
+    let row =
+        store::proposal(conn, id)?.ok_or_else(|| AppError::not_found(format!("proposal {id} not found")))?;
     Ok(Released { row, movements, backorders_filled })
 }
 

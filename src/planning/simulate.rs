@@ -343,14 +343,15 @@ pub fn simulate(net: &Net, plan: &Plan, demand: &Demand, warmup: u32, name: &str
     }
     let mut out = sim.out;
     let days = out.days.max(1) as f64;
-    out.fill_rate = if out.demand_units > 0 { out.filled_units as f64 / out.demand_units as f64 } else { 1.0 };
+    out.fill_rate =
+        if out.demand_units > 0 { out.filled_units as f64 / out.demand_units as f64 } else { 1.0 };
     out.backorder_days = sim.waited;
     let unfilled = out.demand_units - out.filled_units;
     out.mean_wait_days = if unfilled > 0 { sim.waited / unfilled as f64 } else { 0.0 };
     out.avg_stock_value = value_days / days;
     out.avg_in_transit_value = transit_days / days;
-    out.turnover = if out.avg_stock_value > 0.0 { consumed * 365.0 / days / out.avg_stock_value } else { 0.0 };
-    out.on_time_delivery =
-        if sim.delivered > 0 { 1.0 - sim.late as f64 / sim.delivered as f64 } else { 1.0 };
+    out.turnover =
+        if out.avg_stock_value > 0.0 { consumed * 365.0 / days / out.avg_stock_value } else { 0.0 };
+    out.on_time_delivery = if sim.delivered > 0 { 1.0 - sim.late as f64 / sim.delivered as f64 } else { 1.0 };
     out
 }

@@ -89,7 +89,13 @@ pub fn load_net(conn: &mut DbConn) -> QueryResult<Option<Loaded>> {
     let hq_lead = hq.7.map(|d| d.max(0) as u32).unwrap_or(DEFAULT_SUPPLIER_LEAD_DAYS);
     let from_hq: HashMap<String, bool> =
         tiers::table.select((tiers::tier, tiers::may_order_from_hq)).load(conn)?.into_iter().collect();
-    let mut b = Builder { net: Net::default(), node_of: HashMap::new(), paths: Vec::new(), region_of: HashMap::new(), from_hq };
+    let mut b = Builder {
+        net: Net::default(),
+        node_of: HashMap::new(),
+        paths: Vec::new(),
+        region_of: HashMap::new(),
+        from_hq,
+    };
     b.push(hq, Kind::Hq, None);
     for r in rows.iter().filter(|r| r.2 == "regional_centre" && r.3 == Some(hq_id)) {
         b.push(r, Kind::Centre, Some(0));
@@ -163,7 +169,12 @@ pub fn demand_inputs(conn: &mut DbConn, l: &Loaded, today: NaiveDate) -> QueryRe
     };
     let stored: Vec<(i64, i64, NaiveDate, i64)> = demand_history::table
         .filter(demand_history::week.ge(start))
-        .select((demand_history::part_id, demand_history::location_id, demand_history::week, demand_history::qty))
+        .select((
+            demand_history::part_id,
+            demand_history::location_id,
+            demand_history::week,
+            demand_history::qty,
+        ))
         .load(conn)?;
     for (p, loc, week, qty) in stored {
         add(p, loc, week, qty);
@@ -216,7 +227,12 @@ pub fn demand_inputs(conn: &mut DbConn, l: &Loaded, today: NaiveDate) -> QueryRe
                 .eq(failure_rates::part_id)
                 .and(compatibility::model_id.eq(failure_rates::model_id))),
         )
-        .select((failure_rates::part_id, failure_rates::model_id, failure_rates::per_million_years, compatibility::qty_per_unit))
+        .select((
+            failure_rates::part_id,
+            failure_rates::model_id,
+            failure_rates::per_million_years,
+            compatibility::qty_per_unit,
+        ))
         .load(conn)?;
     let mut causal = vec![Vec::new(); l.net.parts.len()];
     for (part, model, ppm, qty) in rates {
@@ -234,7 +250,12 @@ pub fn available(conn: &mut DbConn, l: &Loaded) -> QueryResult<HashMap<(u32, u32
     let rows: Vec<(i64, i64, i64, i64)> = stock_balances::table
         .filter(stock_balances::physical.eq(true))
         .filter(stock_balances::on_hand.gt(0))
-        .select((stock_balances::part_id, stock_balances::location_id, stock_balances::on_hand, stock_balances::reserved))
+        .select((
+            stock_balances::part_id,
+            stock_balances::location_id,
+            stock_balances::on_hand,
+            stock_balances::reserved,
+        ))
         .load(conn)?;
     Ok(rows
         .into_iter()
@@ -362,7 +383,9 @@ pub struct NewProposal {
 pub fn insert_proposals(conn: &mut DbConn, rows: &[NewProposal]) -> QueryResult<()> {
     // few rows, but long ones: small chunks keep each statement modest
     for chunk in rows.chunks(50) {
-        crate::on_backend!(conn, |c| diesel::insert_into(planning_proposals::table).values(chunk).execute(c))?;
+        crate::on_backend!(conn, |c| diesel::insert_into(planning_proposals::table)
+            .values(chunk)
+            .execute(c))?;
     }
     Ok(())
 }
@@ -400,7 +423,12 @@ pub struct ProposalFilter {
 }
 
 /// Proposals in id order after `after`.
-pub fn proposals(conn: &mut DbConn, f: &ProposalFilter, after: Option<i64>, limit: i64) -> QueryResult<Vec<ProposalRow>> {
+pub fn proposals(
+    conn: &mut DbConn,
+    f: &ProposalFilter,
+    after: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<ProposalRow>> {
     use planning_proposals::dsl as p;
     let mut q = planning_proposals::table.select(ProposalRow::as_select()).into_boxed();
     if let Some(r) = f.run_id {
@@ -431,14 +459,21 @@ pub fn proposals(conn: &mut DbConn, f: &ProposalFilter, after: Option<i64>, limi
 }
 
 /// Marks a proposal released, if it still is proposed; false when another got there first.
-pub fn mark_released(conn: &mut DbConn, id: i64, by: &str, at: NaiveDateTime, reference: &str) -> QueryResult<bool> {
-    let n = diesel::update(planning_proposals::table.find(id).filter(planning_proposals::status.eq("proposed")))
-        .set((
-            planning_proposals::status.eq("released"),
-            planning_proposals::released_by.eq(by),
-            planning_proposals::released_at.eq(at),
-            planning_proposals::reference.eq(reference),
-        ))
-        .execute(conn)?;
+pub fn mark_released(
+    conn: &mut DbConn,
+    id: i64,
+    by: &str,
+    at: NaiveDateTime,
+    reference: &str,
+) -> QueryResult<bool> {
+    let n =
+        diesel::update(planning_proposals::table.find(id).filter(planning_proposals::status.eq("proposed")))
+            .set((
+                planning_proposals::status.eq("released"),
+                planning_proposals::released_by.eq(by),
+                planning_proposals::released_at.eq(at),
+                planning_proposals::reference.eq(reference),
+            ))
+            .execute(conn)?;
     Ok(n == 1)
 }

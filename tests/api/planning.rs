@@ -38,7 +38,9 @@ fn find<'a>(list: &'a [Value], source: &str, destination: &str) -> &'a Value {
 
 both!(a_planning_run_proposes_down_the_tree_and_releases_move_stock_through_the_ledger, |app| async {
     let part = part_in_demand(&app).await;
-    let r = app.post("/api/v1/planning/runs", "admin", json!({"policy": "multi_echelon", "target_fill": 0.98})).await;
+    let r = app
+        .post("/api/v1/planning/runs", "admin", json!({"policy": "multi_echelon", "target_fill": 0.98}))
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let run = r.json.clone();
     assert_eq!(run["scope"], "HQ");
@@ -56,7 +58,11 @@ both!(a_planning_run_proposes_down_the_tree_and_releases_move_stock_through_the_
     assert_eq!(to_station["kind"], "transfer");
     // only this part has demand in the demo: every order has its one line
     assert!(list.iter().all(|o| o["line_count"] == 1), "{list:#?}");
-    let (p_id, c_id, s_id) = (purchase["id"].as_i64().unwrap(), to_centre["id"].as_i64().unwrap(), to_station["id"].as_i64().unwrap());
+    let (p_id, c_id, s_id) = (
+        purchase["id"].as_i64().unwrap(),
+        to_centre["id"].as_i64().unwrap(),
+        to_station["id"].as_i64().unwrap(),
+    );
     let detail = app.get(&format!("/api/v1/proposals/{s_id}"), Some("warehouse-rc-hz")).await;
     let line = detail.ok()["lines"][0].clone();
     assert_eq!(line["part_code"], part.as_str());
@@ -76,8 +82,12 @@ both!(a_planning_run_proposes_down_the_tree_and_releases_move_stock_through_the_
 
     // scope: RC-HZ's staff see the transfers touching RC-HZ but not the purchase into HQ
     let theirs = proposals(&app, "warehouse-rc-hz", &format!("run_id={id}")).await;
-    assert!(theirs.iter().all(|p| p["source"] == "RC-HZ" || p["destination"] == "RC-HZ"
-        || p["destination"].as_str().unwrap().starts_with("ST-")), "{theirs:#?}");
+    assert!(
+        theirs.iter().all(|p| p["source"] == "RC-HZ"
+            || p["destination"] == "RC-HZ"
+            || p["destination"].as_str().unwrap().starts_with("ST-")),
+        "{theirs:#?}"
+    );
     assert!(theirs.iter().all(|p| p["kind"] == "transfer"));
     app.post(&format!("/api/v1/proposals/{p_id}/release"), "warehouse-rc-hz", json!({})).await.problem(404);
     app.get(&format!("/api/v1/proposals/{p_id}"), Some("warehouse-rc-hz")).await.problem(404);
@@ -92,8 +102,12 @@ both!(a_planning_run_proposes_down_the_tree_and_releases_move_stock_through_the_
     let got = app.post(&format!("/api/v1/proposals/{c_id}/release"), "warehouse-hq", json!(null)).await;
     assert_eq!(got.ok()["movements"], 2);
     let moved = app.get(&format!("/api/v1/movements?reference=proposal:{c_id}"), Some("admin")).await;
-    let mut reasons: Vec<String> =
-        moved.ok()["items"].as_array().unwrap().iter().map(|m| m["reason"].as_str().unwrap().to_string()).collect();
+    let mut reasons: Vec<String> = moved.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["reason"].as_str().unwrap().to_string())
+        .collect();
     reasons.sort();
     assert_eq!(reasons, vec!["transfer_receive", "transfer_ship"]);
     let to_c = units(&to_centre);
@@ -122,7 +136,9 @@ both!(a_planning_run_proposes_down_the_tree_and_releases_move_stock_through_the_
 
 both!(a_centre_plans_its_own_subtree_and_stations_may_not_plan, |app| async {
     let part = part_in_demand(&app).await;
-    let r = app.post("/api/v1/planning/runs", "warehouse-rc-hz", json!({"policy": "baseline", "service_level": 0.9})).await;
+    let r = app
+        .post("/api/v1/planning/runs", "warehouse-rc-hz", json!({"policy": "baseline", "service_level": 0.9}))
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["scope"], "RC-HZ");
     assert_eq!(r.json["service_level"], 0.9);
@@ -152,7 +168,10 @@ both!(bad_planning_input_gets_a_problem_not_a_500, |app| async {
     bad(json!({"budget": "12.345"})).await.problem(422);
     bad(json!({"policy": "magic"})).await.problem(422);
     bad(json!({"surprise": true})).await.problem(422);
-    assert_eq!(bad(json!({"location": "ST-TZ-001"})).await.problem(422)["type"], "/problems/not_a_planning_scope");
+    assert_eq!(
+        bad(json!({"location": "ST-TZ-001"})).await.problem(422)["type"],
+        "/problems/not_a_planning_scope"
+    );
     bad(json!({"location": "NO-SUCH"})).await.problem(404);
     let budget = bad(json!({"budget": "5000.00"})).await;
     assert_eq!(budget.status, 201, "{}", budget.text);
