@@ -8,11 +8,14 @@ pub mod api;
 pub mod bench;
 pub mod cli;
 pub mod demand;
+pub mod draws;
 pub mod generate;
 pub mod greedy;
+pub mod inputs;
 pub mod metric;
 pub mod net;
 pub mod policy;
+pub mod proposals;
 pub mod seed;
 pub mod service;
 pub mod simulate;
@@ -23,7 +26,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(api::create_run)
         .service(api::get_run)
-        .service(api::list_proposals)
-        .service(api::get_proposal)
-        .service(api::release);
+        .service(proposals::list_proposals)
+        .service(proposals::get_proposal)
+        .service(proposals::release);
 }

@@ -13,7 +13,8 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use super::generate::{Synth, HISTORY_WEEKS};
-use super::store::{week_start, CHUNK};
+use super::inputs::week_start;
+use super::store::CHUNK;
 use crate::catalogue::store::models::{self, NewModel};
 use crate::catalogue::store::parts::{self, NewPart};
 use crate::catalogue::store::units::NewUnit;

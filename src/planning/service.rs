@@ -76,11 +76,11 @@ pub fn run(
     progress: &ProgressBar,
 ) -> Result<RunRow, AppError> {
     let started = Instant::now();
-    let loaded = store::load_net(conn)?.ok_or_else(|| {
+    let loaded = super::inputs::load_net(conn)?.ok_or_else(|| {
         AppError::unprocessable("no_network", "the network has no central warehouse to plan")
     })?;
     let net = &loaded.net;
-    let inputs = store::demand_inputs(conn, &loaded, now.date_naive())?;
+    let inputs = super::inputs::demand_inputs(conn, &loaded, now.date_naive())?;
     let loaded_ms = started.elapsed().as_millis();
     let rates = super::demand::estimate(net, &inputs);
     let plan = match params.policy {
@@ -96,7 +96,7 @@ pub fn run(
         PolicyKind::Baseline => policy::baseline(net, &rates, params.service_level, params.min_annual),
     };
     let planned_ms = started.elapsed().as_millis();
-    let available = store::available(conn, &loaded)?;
+    let available = super::inputs::available(conn, &loaded)?;
     let covered: Vec<bool> = loaded.paths.iter().map(|p| p.starts_with(&scope.path)).collect();
     let supplier = ledger::virtual_place(conn, LocationKind::Supplier)?;
     let at = now.naive_utc();

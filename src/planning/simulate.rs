@@ -18,7 +18,7 @@ use std::collections::{HashMap, VecDeque};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::generate::{part_rng, sample_events};
+use super::draws::{part_rng, sample_events};
 use super::net::{Kind, Net, Plan, Rates};
 
 /// Future demand: per day, (part, station node).
