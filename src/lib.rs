@@ -13,6 +13,7 @@ pub mod money;
 pub mod network;
 pub mod openapi;
 pub mod ops;
+pub mod planning;
 pub mod reports;
 pub mod requests;
 pub mod shipping;

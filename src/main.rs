@@ -56,12 +56,96 @@ enum Command {
         #[command(subcommand)]
         what: UserCommand,
     },
+    /// Run replenishment planning on the database: a run with its proposals for review
+    Replenish {
+        /// multi-echelon or baseline
+        #[arg(long, default_value = "multi-echelon")]
+        policy: String,
+        /// the multi-echelon policy's target station fill rate
+        #[arg(long)]
+        target_fill: Option<f64>,
+        /// most value of stock to plan (multi-echelon), e.g. 2500000.00
+        #[arg(long)]
+        budget: Option<String>,
+        /// the baseline's service level
+        #[arg(long)]
+        service: Option<f64>,
+        /// the baseline stocks a part at a location selling at least this many a year
+        #[arg(long)]
+        min_annual: Option<f64>,
+        /// the subtree to propose for (default: the central warehouse, the whole network)
+        #[arg(long)]
+        location: Option<String>,
+    },
+    /// Replay days of random demand on a generated network under a policy, in memory
+    Simulate {
+        /// baseline, multi-echelon, or both (the baseline tuned to the same measured fill)
+        #[arg(long, default_value = "both")]
+        policy: String,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// days simulated before measuring, so the pipelines fill
+        #[arg(long, default_value_t = 90)]
+        warmup: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 300)]
+        stations: usize,
+        #[arg(long, default_value_t = 2000)]
+        parts: usize,
+        /// the multi-echelon policy's target station fill rate
+        #[arg(long, default_value_t = 0.98)]
+        target_fill: f64,
+        /// the baseline's service level (with --policy baseline)
+        #[arg(long, default_value_t = 0.95)]
+        service: f64,
+        /// the baseline stocks a part at a location selling at least this many a year (with
+        /// --policy baseline; `both` tunes it)
+        #[arg(long, default_value_t = 1.0)]
+        min_annual: f64,
+        /// print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmarks
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Sweep both policies on a generated network; write points.csv, curves.svg, summary.json
+    Planning {
+        #[arg(long, default_value_t = 1500)]
+        stations: usize,
+        #[arg(long, default_value_t = 10000)]
+        parts: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        #[arg(long, default_value_t = 90)]
+        warmup: u32,
+        #[arg(long, default_value = "bench/planning")]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
 enum SeedCommand {
     /// Load the demo network and users into an empty database
     Demo,
+    /// Generate a reproducible synthetic network into an empty database (for benchmarks)
+    Generate {
+        #[arg(long, default_value_t = 1500)]
+        stations: usize,
+        #[arg(long, default_value_t = 10000)]
+        parts: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -96,6 +180,40 @@ fn main() -> ExitCode {
             }
         };
     }
+    match &cli.command {
+        Command::Simulate {
+            policy,
+            days,
+            warmup,
+            seed,
+            stations,
+            parts,
+            target_fill,
+            service,
+            min_annual,
+            json,
+        } => {
+            let args = echelon::planning::cli::SimArgs {
+                policy: policy.clone(),
+                days: *days,
+                warmup: *warmup,
+                seed: *seed,
+                stations: *stations,
+                parts: *parts,
+                target_fill: *target_fill,
+                service: *service,
+                min_annual: *min_annual,
+                json: *json,
+            };
+            return print_or_fail(echelon::planning::cli::simulate_command(&args));
+        }
+        Command::Bench { what: BenchCommand::Planning { stations, parts, seed, days, warmup, out } } => {
+            return print_or_fail(echelon::planning::cli::bench_command(
+                *stations, *parts, *seed, *days, *warmup, out,
+            ));
+        }
+        _ => {}
+    }
     echelon::telemetry::init();
     let config = match Config::from_env() {
         Ok(c) => c,
@@ -103,6 +221,16 @@ fn main() -> ExitCode {
     };
     match run(cli.command, config) {
         Ok(code) => code,
+        Err(e) => fail(e),
+    }
+}
+
+fn print_or_fail(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(e),
     }
 }
@@ -137,6 +265,83 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
         Command::Migrate => {
             open(&config)?;
             println!("migrations applied to {}", db::redact(&config.database_url));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seed { what: SeedCommand::Generate { stations, parts, seed } } => {
+            let db = open(&config)?;
+            let started = std::time::Instant::now();
+            let spec = echelon::planning::generate::Spec { stations, parts, seed };
+            let synth = echelon::planning::generate::generate(spec);
+            println!("generated in memory in {:.1} s", started.elapsed().as_secs_f64());
+            let mut conn = db.write.get().map_err(|e| e.to_string())?;
+            let say = |s: &str| println!("  {s} ({:.1} s)", started.elapsed().as_secs_f64());
+            let written = db::write_tx(&mut conn, |c| {
+                db::setup_lock(c)?;
+                if !echelon::demo::is_empty(c)? {
+                    return Ok(None);
+                }
+                echelon::planning::seed::write_synth(c, &synth, chrono::Utc::now(), &say).map(Some)
+            })
+            .map_err(|e| e.to_string())?
+            .ok_or("the database is not empty; a network is generated into an empty database only")?;
+            println!(
+                "generated network (seed {seed}): {} locations, {} parts, {} units sold, {} history rows, {} opening movements in {:.1} s",
+                written.locations,
+                written.parts,
+                written.units,
+                written.history_rows,
+                written.opening_movements,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Replenish { policy, target_fill, budget, service, min_annual, location } => {
+            let policy = match policy.as_str() {
+                "multi-echelon" | "multi_echelon" => echelon::planning::service::PolicyKind::MultiEchelon,
+                "baseline" => echelon::planning::service::PolicyKind::Baseline,
+                other => return Err(format!("--policy must be multi-echelon or baseline, not {other:?}")),
+            };
+            let budget = budget.map(|b| echelon::money::Money::parse(&b)).transpose()?;
+            let input = echelon::planning::api::PlanningRunIn {
+                policy: Some(policy),
+                target_fill,
+                budget,
+                service_level: service,
+                min_annual_demand: min_annual,
+                location: None,
+            };
+            let params = echelon::planning::api::params_of(&input).map_err(|e| e.detail)?;
+            let db = open(&config)?;
+            let started = std::time::Instant::now();
+            let mut conn = db.write.get().map_err(|e| e.to_string())?;
+            let bar = echelon::planning::cli::progress("planning parts", false);
+            let run = db::write_tx(&mut conn, |c| {
+                let caller = echelon::auth::Caller {
+                    user_id: 0,
+                    username: "cli".into(),
+                    role: echelon::auth::Role::Admin,
+                    location: None,
+                };
+                let scope = echelon::planning::api::scope_location(c, &caller, location.as_deref())?;
+                echelon::planning::service::run(c, &scope, params, "cli", chrono::Utc::now(), &bar)
+            })
+            .map_err(|e| e.to_string())?;
+            bar.finish_and_clear();
+            println!(
+                "planning run {} ({}): {} parts x {} locations; target stock value {}; expected fill {}; {} transfer and {} purchase orders, {} lines worth {}; {} ms in the run, {:.1} s in all",
+                run.id,
+                run.policy,
+                run.parts,
+                run.locations,
+                echelon::money::Money(run.target_value_minor),
+                run.expected_fill_bp.map(|b| format!("{:.2}%", b as f64 / 100.0)).unwrap_or_else(|| "-".into()),
+                run.transfers,
+                run.purchases,
+                run.lines,
+                echelon::money::Money(run.proposed_value_minor),
+                run.duration_ms,
+                started.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Seed { what: SeedCommand::Demo } => {
@@ -197,7 +402,9 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::Openapi { .. } => unreachable!("handled before configuration"),
+        Command::Openapi { .. } | Command::Simulate { .. } | Command::Bench { .. } => {
+            unreachable!("handled before configuration")
+        }
     }
 }
 

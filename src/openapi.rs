@@ -27,6 +27,7 @@ use crate::error::{FieldError, Problem};
         (name = "shipping", description = "Shipments, courier tenders and bids, tracking, carrier claims"),
         (name = "reports", description = "The network's KPIs and service reports"),
         (name = "tickets", description = "Service tickets: intake with the warranty decision, quotes, dispatch, the visit, sign-off, SLA deadlines; follow-up calls and station scorecards"),
+        (name = "planning", description = "Replenishment and multi-echelon planning: runs, proposals, release into the ledger"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]

@@ -458,6 +458,71 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    demand_history (part_id, location_id, week) {
+        part_id -> BigInt,
+        location_id -> BigInt,
+        week -> Date,
+        qty -> BigInt,
+    }
+}
+
+diesel::table! {
+    failure_rates (part_id, model_id) {
+        part_id -> BigInt,
+        model_id -> BigInt,
+        per_million_years -> BigInt,
+    }
+}
+
+diesel::table! {
+    part_supply_terms (part_id) {
+        part_id -> BigInt,
+        supplier_lead_days -> Integer,
+    }
+}
+
+diesel::table! {
+    planning_runs (id) {
+        id -> BigInt,
+        policy -> Text,
+        scope_location_id -> BigInt,
+        target_fill_bp -> Nullable<Integer>,
+        service_level_bp -> Nullable<Integer>,
+        budget_minor -> Nullable<BigInt>,
+        expected_fill_bp -> Nullable<Integer>,
+        parts -> Integer,
+        locations -> Integer,
+        target_value_minor -> BigInt,
+        transfers -> Integer,
+        purchases -> Integer,
+        lines -> Integer,
+        proposed_value_minor -> BigInt,
+        duration_ms -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    planning_proposals (id) {
+        id -> BigInt,
+        run_id -> BigInt,
+        kind -> Text,
+        source_id -> BigInt,
+        destination_id -> BigInt,
+        lines -> Text,
+        line_count -> Integer,
+        units -> BigInt,
+        value_minor -> BigInt,
+        status -> Text,
+        released_by -> Nullable<Text>,
+        released_at -> Nullable<Timestamp>,
+        reference -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));
@@ -479,7 +544,14 @@ diesel::joinable!(ticket_parts -> parts (part_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(follow_ups -> tickets (ticket_id));
 
+diesel::joinable!(planning_proposals -> planning_runs (run_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    demand_history,
+    failure_rates,
+    part_supply_terms,
+    planning_runs,
+    planning_proposals,
     courier_areas,
     rate_cards,
     tender_weights,

@@ -75,6 +75,11 @@ GET /api/v1/couriers AWFC
 GET /api/v1/tender-weights AWFC
 PUT /api/v1/tender-weights A
 GET /api/v1/reports/kpis AWSTGF
+POST /api/v1/planning/runs AW
+GET /api/v1/planning/runs/{id} AWF
+GET /api/v1/proposals AWF
+GET /api/v1/proposals/{id} AWF
+POST /api/v1/proposals/{id}/release AW
 GET /api/v1/reports/kpis/history AWGF
 GET /api/v1/reports/kpis/sparkline AWGF
 GET /api/v1/tickets ASTGF
@@ -258,7 +263,9 @@ fn fill(path: &str, fx: &BTreeMap<&'static str, String>) -> String {
     p = with(&p, "{serial}", get("{serial}"));
     p = with(&p, "{tier}", get("{tier}"));
     p = with(&p, "{other}", get("{other}"));
-    with(&p, "{other_shipment}", get("{other_shipment}"))
+    p = with(&p, "{other_shipment}", get("{other_shipment}"));
+    // any other id: a number, so that the role is checked rather than the path refused
+    with(&p, "{id}", "1".to_string())
 }
 
 both!(every_operation_answers_every_role_as_the_matrix_says, |app| async {

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Load benchmark of POST /api/v1/parts-requests (reserve + request + ledger rows) against
+# pgbench's TPC-B-like ceiling on the same throw-away PostgreSQL, in one run, on 127.0.0.1 only.
+# Needs: PostgreSQL server binaries (/usr/lib/postgresql/*/bin), pgbench, wrk, curl, python3.
+# Usage: bench/run.sh [seconds per point, default 15]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-15}"
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort | tail -1)
+cargo build --release -q
+bin="$PWD/target/release/echelon"
+work=$(mktemp -d /tmp/echelon-bench-XXXX)
+chmod 755 "$work"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  as_pg "$pgbin/pg_ctl" -D "$work/pg" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+[ "$(id -u)" = 0 ] && chown postgres "$work"
+pgport=$(free_port)
+as_pg "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
+  -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" start >/dev/null
+pg="postgres://postgres@127.0.0.1:$pgport"
+psql_() { psql -q -h 127.0.0.1 -p "$pgport" -U postgres "$@"; }
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') (default durability settings)"
+
+echo "== pgbench TPC-B-like, scale 10"
+psql_ -c "CREATE DATABASE pgbench" postgres
+pgbench -q -i -s 10 -h 127.0.0.1 -p "$pgport" -U postgres pgbench >/dev/null 2>&1
+declare -A PGBENCH
+for c in 8 32 64; do
+  tps=$(pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$c" -j 2 -T "$secs" -M prepared pgbench 2>/dev/null \
+        | awk '/^tps/ {print $3; exit}')
+  PGBENCH[$c]=$tps
+  echo "pgbench clients=$c tps=$tps"
+done
+
+serve() { # serve URL PORT -> starts echelon in the background
+  (cd "$work" && DATABASE_URL="$1" ECHELON_BIND="127.0.0.1:$2" ECHELON_LOG=warn ECHELON_DB_POOL_SIZE="${POOL:-32}" \
+     exec "$bin" serve >"$work/serve-$2.log" 2>&1) &
+  pids+=($!)
+  for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "echelon did not start"; cat "$work/serve-$2.log"; exit 1
+}
+
+prepare() { # prepare URL PORT: demo network, stock of 40 parts at every centre and HQ
+  (cd "$work" && DATABASE_URL="$1" "$bin" seed demo >/dev/null)
+  serve "$1" "$2"
+  local base="http://127.0.0.1:$2"
+  TOKEN=$(curl -fs -X POST "$base/api/v1/auth/login" -H 'content-type: application/json' \
+    -d '{"username": "admin", "password": "echelon-demo"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  export ECHELON_TOKEN="$TOKEN"
+  PARTS=$(curl -fs "$base/api/v1/parts?limit=500&lifecycle=active" -H "Authorization: Bearer $TOKEN" | python3 -c '
+import json, sys
+items = [p for p in json.load(sys.stdin)["items"] if not p["serialized"] and not p.get("superseded_by")]
+print(",".join(p["code"] for p in items[:40]))')
+  export ECHELON_PARTS="$PARTS"
+  STATIONS=$(curl -fs "$base/api/v1/locations?kind=station&limit=500" -H "Authorization: Bearer $TOKEN" | python3 -c '
+import json, sys; print(",".join(l["code"] for l in json.load(sys.stdin)["items"]))')
+  export ECHELON_STATIONS="$STATIONS"
+  for loc in $(curl -fs "$base/api/v1/locations?limit=500" -H "Authorization: Bearer $TOKEN" | python3 -c '
+import json, sys; print(" ".join(l["code"] for l in json.load(sys.stdin)["items"] if l["kind"] in ("central_warehouse", "regional_centre")))'); do
+    body=$(python3 -c "import json,sys; print(json.dumps({'location': '$loc', 'reference': 'bench', 'lines': [{'part_code': p, 'qty': 100000} for p in '$PARTS'.split(',')]}))")
+    curl -fs -X POST "$base/api/v1/receipts" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d "$body" >/dev/null
+  done
+}
+
+load() { # load PORTS... : wrk against each port with CLIENTS/number-of-ports connections; prints the sums
+  local n=$#; local per=$((CLIENTS / n)); local outs=()
+  for port in "$@"; do
+    out="$work/wrk-$port-$CLIENTS"; outs+=("$out")
+    wrk -t 2 -c "$per" -d "${secs}s" --timeout 10s -s bench/post_request.lua "http://127.0.0.1:$port" >"$out" 2>&1 &
+  done
+  wait $(jobs -p | tail -n "$n") 2>/dev/null || true
+  python3 - "${outs[@]}" <<'PY'
+import re, sys
+rows = []
+for f in sys.argv[1:]:
+    m = re.search(r"RESULT (.*)", open(f).read())
+    rows.append(dict(kv.split("=") for kv in m.group(1).split()))
+rps = sum(float(r["rps"]) for r in rows)
+worst = lambda k: max(float(r[k]) for r in rows)
+print(f"{rps:.1f} {worst('p50_ms'):.2f} {worst('p95_ms'):.2f} {worst('p99_ms'):.2f} {sum(int(r['errors']) for r in rows)}")
+PY
+}
+
+audit() { (cd "$work" && DATABASE_URL="$1" "$bin" audit | tail -1); }
+
+oversold() { # units promised beyond stock: reserved > on_hand anywhere (the CHECK forbids it; counted anyway)
+  psql_ -At -c "SELECT COALESCE(SUM(GREATEST(reserved - on_hand, 0)), 0) FROM stock_balances WHERE physical" "$1"
+}
+
+echo
+echo "== echelon on PostgreSQL: POST /api/v1/parts-requests"
+printf "%-10s %-8s %-10s %-8s %-8s %-8s %-8s %-7s\n" processes clients req/s p50_ms p95_ms p99_ms vs_pgbench errors
+for procs in 1 2; do
+  db="echelon_$procs"
+  psql_ -c "CREATE DATABASE $db" postgres
+  p1=$(free_port); prepare "$pg/$db" "$p1"; ports=("$p1")
+  if [ "$procs" = 2 ]; then p2=$(free_port); serve "$pg/$db" "$p2"; ports+=("$p2"); fi
+  for c in 8 32 64; do
+    CLIENTS=$c
+    read -r rps p50 p95 p99 errors < <(load "${ports[@]}")
+    ratio=$(python3 -c "print(f'{$rps / ${PGBENCH[$c]}:.2f}')")
+    printf "%-10s %-8s %-10s %-8s %-8s %-8s %-8s %-7s\n" "$procs" "$c" "$rps" "$p50" "$p95" "$p99" "$ratio" "$errors"
+  done
+  echo "   oversold units: $(oversold "$db"); $(audit "$pg/$db")"
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pids=()
+  sleep 1
+done
+
+echo
+echo "== echelon on SQLite (one process): POST /api/v1/parts-requests"
+printf "%-10s %-8s %-10s %-8s %-8s %-8s %-7s\n" processes clients req/s p50_ms p95_ms p99_ms errors
+p1=$(free_port); prepare "sqlite://$work/bench.db" "$p1"
+for c in 8 32 64; do
+  CLIENTS=$c
+  read -r rps p50 p95 p99 errors < <(load "$p1")
+  printf "%-10s %-8s %-10s %-8s %-8s %-8s %-7s\n" 1 "$c" "$rps" "$p50" "$p95" "$p99" "$errors"
+done
+echo "   $(audit "sqlite://$work/bench.db")"

@@ -1,0 +1,242 @@
+//! HTTP handlers of planning runs (their proposed orders: `proposals.rs`).
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::service::{self, PolicyKind, RunParams};
+use super::store::{self, RunRow};
+use crate::auth::{Caller, Role, Scope};
+use crate::db::DbConn;
+use crate::error::{AppError, FieldError};
+use crate::http::docs::{E400, E401, E403, E404, E415, E422};
+use crate::http::Json;
+use crate::money::Money;
+use crate::network::store as network;
+use crate::startup::AppState;
+
+/// What a planning run aims at. `target_fill` (default 0.98) or `budget` for the
+/// multi-echelon policy; `service_level` (default 0.95) and `min_annual_demand` (default 1)
+/// for the baseline.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"policy": "multi_echelon", "target_fill": 0.98, "location": "HQ"}))]
+pub struct PlanningRunIn {
+    #[serde(default)]
+    pub policy: Option<PolicyKind>,
+    /// station fill rate to reach, 0.5-0.9999 (multi-echelon)
+    pub target_fill: Option<f64>,
+    /// most value of stock to plan instead of a fill target (multi-echelon)
+    pub budget: Option<Money>,
+    /// each location's chance of not running out over a lead time, 0.5-0.9999 (baseline)
+    pub service_level: Option<f64>,
+    /// the baseline stocks a part at a location that sells at least this many a year
+    pub min_annual_demand: Option<f64>,
+    /// the subtree to propose for: the central warehouse (whole network) or a regional
+    /// centre; default the caller's own location (admin: the central warehouse)
+    pub location: Option<String>,
+}
+
+/// A planning run.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 7, "policy": "multi_echelon", "scope": "HQ", "target_fill": 0.98,
+    "service_level": null, "budget": null, "expected_fill": 0.9801, "parts": 294, "locations": 331,
+    "target_stock_value": "418230.00", "transfers": 12, "purchases": 3, "lines": 40, "proposed_value": "10432.50",
+    "duration_ms": 85, "created_by": "admin", "created_at": "2026-11-23T08:00:00Z"}))]
+pub struct PlanningRunOut {
+    pub id: i64,
+    pub policy: PolicyKind,
+    /// the location whose subtree the run proposes for
+    pub scope: String,
+    pub target_fill: Option<f64>,
+    pub service_level: Option<f64>,
+    pub budget: Option<Money>,
+    /// the model's expected station fill rate (multi-echelon)
+    pub expected_fill: Option<f64>,
+    pub parts: i32,
+    /// stocking locations in scope
+    pub locations: i32,
+    /// value of the planned order-up-to levels in scope, at cost
+    pub target_stock_value: Money,
+    /// transfer orders proposed
+    pub transfers: i32,
+    /// purchase orders proposed (one per product line)
+    pub purchases: i32,
+    /// lines over all the orders
+    pub lines: i32,
+    /// value of all proposed lines at cost (a unit bought, then sent down twice, counts three
+    /// times)
+    pub proposed_value: Money,
+    pub duration_ms: i64,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
+    let frac = |bp: Option<i32>| bp.map(|b| b as f64 / 10_000.0);
+    Ok(PlanningRunOut {
+        id: r.id,
+        policy: PolicyKind::parse(&r.policy).unwrap_or(PolicyKind::MultiEchelon),
+        scope: network::by_id(conn, r.scope_location_id)?.code,
+        target_fill: frac(r.target_fill_bp),
+        service_level: frac(r.service_level_bp),
+        budget: r.budget_minor.map(Money),
+        expected_fill: frac(r.expected_fill_bp),
+        parts: r.parts,
+        locations: r.locations,
+        target_stock_value: Money(r.target_value_minor),
+        transfers: r.transfers,
+        purchases: r.purchases,
+        lines: r.lines,
+        proposed_value: Money(r.proposed_value_minor),
+        duration_ms: r.duration_ms,
+        created_by: r.created_by,
+        created_at: r.created_at.and_utc(),
+    })
+}
+
+/// Checks a run's settings; returns what the run aims at.
+pub fn params_of(input: &PlanningRunIn) -> Result<RunParams, AppError> {
+    let policy = input.policy.unwrap_or(PolicyKind::MultiEchelon);
+    let mut errors = Vec::new();
+    let fraction = |name: &str, v: Option<f64>, errors: &mut Vec<FieldError>| {
+        if v.is_some_and(|v| !(0.5..=0.9999).contains(&v)) {
+            errors.push(FieldError::new(name, "must be between 0.5 and 0.9999"));
+        }
+    };
+    fraction("target_fill", input.target_fill, &mut errors);
+    fraction("service_level", input.service_level, &mut errors);
+    if input.budget.is_some_and(|b| b.0 <= 0) {
+        errors.push(FieldError::new("budget", "must be positive"));
+    }
+    if input.min_annual_demand.is_some_and(|m| !(0.0..=10_000.0).contains(&m)) {
+        errors.push(FieldError::new("min_annual_demand", "must be between 0 and 10000"));
+    }
+    match policy {
+        PolicyKind::MultiEchelon => {
+            if input.target_fill.is_some() && input.budget.is_some() {
+                errors.push(FieldError::new("budget", "give a target_fill or a budget, not both"));
+            }
+            for (name, given) in [
+                ("service_level", input.service_level.is_some()),
+                ("min_annual_demand", input.min_annual_demand.is_some()),
+            ] {
+                if given {
+                    errors.push(FieldError::new(name, "applies to the baseline policy only"));
+                }
+            }
+        }
+        PolicyKind::Baseline => {
+            for (name, given) in
+                [("target_fill", input.target_fill.is_some()), ("budget", input.budget.is_some())]
+            {
+                if given {
+                    errors.push(FieldError::new(name, "applies to the multi_echelon policy only"));
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    Ok(RunParams {
+        policy,
+        target_fill: input.target_fill.unwrap_or(0.98),
+        budget_minor: input.budget.map(|b| b.0),
+        service_level: input.service_level.unwrap_or(0.95),
+        min_annual: input.min_annual_demand.unwrap_or(1.0),
+    })
+}
+
+/// The location a run proposes for: given, or the caller's own (admin: the central warehouse).
+pub fn scope_location(
+    conn: &mut DbConn,
+    caller: &Caller,
+    code: Option<&str>,
+) -> Result<network::LocationRow, AppError> {
+    let scope = Scope::of(conn, caller)?;
+    let code = match (code, &caller.location) {
+        (Some(c), _) => c.to_string(),
+        (None, Some(own)) => own.clone(),
+        (None, None) => network::by_code_kind(conn, "central_warehouse")?
+            .map(|id| network::by_id(conn, id))
+            .transpose()?
+            .map(|r| r.code)
+            .ok_or_else(|| AppError::unprocessable("no_network", "the network has no central warehouse"))?,
+    };
+    let row = network::by_code(conn, &code)?
+        .filter(|r| scope.covers(&r.path))
+        .ok_or_else(|| AppError::not_found(format!("location {code} not found")))?;
+    if !service::plannable(&row.kind) {
+        return Err(AppError::unprocessable(
+            "not_a_planning_scope",
+            format!("{code} is a {}; plan for the central warehouse or a regional centre", row.kind),
+        ));
+    }
+    Ok(row)
+}
+
+/// Run replenishment planning
+///
+/// Estimates demand per part and station (Croston-smoothed history of requests and
+/// consumption, blended with failure rate x installed base), computes stock levels for the
+/// whole tree under the policy, and proposes, within the given location's subtree, transfers
+/// down the tree and purchases from the supplier for review. Proposals of earlier runs still
+/// open for the same locations are superseded.
+#[utoipa::path(
+    tag = "planning",
+    request_body = PlanningRunIn,
+    responses((status = 201, body = PlanningRunOut), E400, E401, E403, E404, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/planning/runs")]
+pub async fn create_run(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<PlanningRunIn>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Admin, Role::Warehouse])?;
+    let input = body.0;
+    let params = params_of(&input)?;
+    let now = state.clock.now();
+    let out = state
+        .db
+        .write(move |conn| {
+            let scope = scope_location(conn, &caller, input.location.as_deref())?;
+            let row =
+                service::run(conn, &scope, params, &caller.username, now, &indicatif::ProgressBar::hidden())?;
+            run_out(conn, row)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// Read a planning run
+#[utoipa::path(
+    tag = "planning",
+    params(("id" = i64, Path, description = "run id")),
+    responses((status = 200, body = PlanningRunOut), E401, E403, E404),
+    security(("bearer" = []))
+)]
+#[get("/planning/runs/{id}")]
+pub async fn get_run(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<PlanningRunOut>, AppError> {
+    caller.require(&[Role::Admin, Role::Warehouse, Role::Finance])?;
+    let id = id.into_inner();
+    let out = state
+        .db
+        .read(move |conn| {
+            let not_found = || AppError::not_found(format!("planning run {id} not found"));
+            let row = store::run(conn, id)?.ok_or_else(not_found)?;
+            let path = network::by_id(conn, row.scope_location_id)?.path;
+            if !Scope::of(conn, &caller)?.covers(&path) {
+                return Err(not_found());
+            }
+            run_out(conn, row)
+        })
+        .await?;
+    Ok(web::Json(out))
+}

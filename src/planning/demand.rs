@@ -1,0 +1,203 @@
+//! Demand per (part, station): a smoothed rate from the consumption history (Croston's method
+//! with the Syntetos-Boylan correction, since station demand for a spare part is intermittent:
+//! most weeks see none), a causal rate from failure rates x the installed base of the
+//! compatible models in the station's region, and their blend.
+//!
+//! The blend is a Gamma-Poisson credibility weight: the causal rate acts as a prior worth
+//! `prior_days` of observation, the history as `history_days` of it, so
+//! rate = w * history + (1 - w) * causal with w = history_days / (history_days + prior_days).
+//! A part-station pair with history but no causal estimate (a part fitted to no model with
+//! units in the region) keeps its history rate; a centre's or the warehouse's demand is the
+//! sum of the stations below it (see `greedy`).
+
+use rayon::prelude::*;
+
+use super::net::{Kind, Net, Rates};
+
+/// Croston's estimate of demand per period for an intermittent series, with the
+/// Syntetos-Boylan bias correction (1 - alpha/2). Zero for a series without demand.
+pub fn croston(series: &[u32], alpha: f64) -> f64 {
+    let mut size: Option<f64> = None;
+    let mut interval = 0.0;
+    let mut since = 0.0;
+    for &d in series {
+        since += 1.0;
+        if d == 0 {
+            continue;
+        }
+        match size {
+            None => {
+                size = Some(d as f64);
+                interval = since;
+            }
+            Some(z) => {
+                size = Some(z + alpha * (d as f64 - z));
+                interval += alpha * (since - interval);
+            }
+        }
+        since = 0.0;
+    }
+    match size {
+        Some(z) if interval > 0.0 => (1.0 - alpha / 2.0) * z / interval,
+        _ => 0.0,
+    }
+}
+
+/// Simple exponential smoothing of a series (per period), started at the series' mean.
+pub fn ses(series: &[u32], alpha: f64) -> f64 {
+    if series.is_empty() {
+        return 0.0;
+    }
+    let mut level = series.iter().map(|&d| d as f64).sum::<f64>() / series.len() as f64;
+    for &d in series {
+        level += alpha * (d as f64 - level);
+    }
+    level
+}
+
+/// The credibility blend of a history rate and a causal rate (both per day).
+pub fn blend(history: f64, history_days: f64, causal: Option<f64>, prior_days: f64) -> f64 {
+    match causal {
+        None => history,
+        Some(c) => {
+            let w = history_days / (history_days + prior_days);
+            w * history + (1.0 - w) * c
+        }
+    }
+}
+
+/// What the estimate is made from.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// weeks of history
+    pub weeks: usize,
+    /// per part: (station node, week 0..weeks, quantity), in any order
+    pub history: Vec<Vec<(u32, u16, u32)>>,
+    /// per part: (region, causal demand per day over the whole region), failure rate x
+    /// installed base
+    pub causal: Vec<Vec<(u32, f64)>>,
+    /// per node: a station's share of its region's service volume (sums to 1 per region)
+    pub share: Vec<f64>,
+}
+
+/// Smoothing constant of Croston's method on weekly buckets.
+pub const ALPHA: f64 = 0.1;
+/// Worth of the causal estimate, in days of history.
+pub const PRIOR_DAYS: f64 = 365.0;
+
+/// Each station's share of its region: its history volume over all parts plus a prior by
+/// tier (A 3, B 2, C 1.2, D 0.8 times the region's average), normalised per region.
+pub fn shares(net: &Net, history: &[Vec<(u32, u16, u32)>]) -> Vec<f64> {
+    let mut volume = vec![0.0; net.nodes.len()];
+    for h in history {
+        for &(node, _, qty) in h {
+            volume[node as usize] += qty as f64;
+        }
+    }
+    let mut region_volume = vec![0.0; net.regions.len()];
+    let mut region_count = vec![0.0; net.regions.len()];
+    for n in net.station_nodes() {
+        let r = net.nodes[n as usize].region as usize;
+        region_volume[r] += volume[n as usize];
+        region_count[r] += 1.0;
+    }
+    let tier_weight = [3.0, 2.0, 1.2, 0.8];
+    let mut raw = vec![0.0; net.nodes.len()];
+    let mut total = vec![0.0; net.regions.len()];
+    for n in net.station_nodes() {
+        let node = &net.nodes[n as usize];
+        let r = node.region as usize;
+        let avg = if region_count[r] > 0.0 { region_volume[r] / region_count[r] } else { 0.0 };
+        let w = tier_weight.get(node.tier as usize).copied().unwrap_or(1.0);
+        raw[n as usize] = volume[n as usize] + w * avg.max(1.0);
+        total[r] += raw[n as usize];
+    }
+    for n in net.station_nodes() {
+        let r = net.nodes[n as usize].region as usize;
+        if total[r] > 0.0 {
+            raw[n as usize] /= total[r];
+        }
+    }
+    raw
+}
+
+/// The blended daily rate per part per station.
+pub fn estimate(net: &Net, inputs: &Inputs) -> Rates {
+    let stations_of_region: Vec<Vec<u32>> = {
+        let mut v = vec![Vec::new(); net.regions.len()];
+        for n in net.station_nodes() {
+            v[net.nodes[n as usize].region as usize].push(n);
+        }
+        v
+    };
+    let history_days = inputs.weeks as f64 * 7.0;
+    let per_part = (0..net.parts.len())
+        .into_par_iter()
+        .map(|p| {
+            let mut hist = inputs.history.get(p).cloned().unwrap_or_default();
+            hist.sort_unstable();
+            let mut out: Vec<(u32, f64)> = Vec::new();
+            // causal rates for every station of every region where the part has an installed base
+            let mut causal: Vec<(u32, f64)> = Vec::new();
+            for &(region, rate) in inputs.causal.get(p).map(Vec::as_slice).unwrap_or(&[]) {
+                for &n in &stations_of_region[region as usize] {
+                    causal.push((n, rate * inputs.share[n as usize]));
+                }
+            }
+            causal.sort_unstable_by_key(|c| c.0);
+            let mut series = vec![0u32; inputs.weeks];
+            let (mut i, mut k) = (0, 0);
+            while i < hist.len() || k < causal.len() {
+                let node = match (hist.get(i), causal.get(k)) {
+                    (Some(h), Some(c)) => h.0.min(c.0),
+                    (Some(h), None) => h.0,
+                    (None, Some(c)) => c.0,
+                    (None, None) => break,
+                };
+                series.iter_mut().for_each(|x| *x = 0);
+                while i < hist.len() && hist[i].0 == node {
+                    if let Some(x) = series.get_mut(hist[i].1 as usize) {
+                        *x += hist[i].2;
+                    }
+                    i += 1;
+                }
+                let mut c = None;
+                while k < causal.len() && causal[k].0 == node {
+                    *c.get_or_insert(0.0) += causal[k].1;
+                    k += 1;
+                }
+                let h = croston(&series, ALPHA) / 7.0;
+                let rate = blend(h, history_days, c, PRIOR_DAYS);
+                if rate > 0.0 && net.nodes[node as usize].kind == Kind::Station {
+                    out.push((node, rate));
+                }
+            }
+            out
+        })
+        .collect();
+    Rates { per_part }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn croston_by_hand() {
+        // demands 2 (after 2 periods) and 4 (after 3 more): size 2 -> 2 + 0.5(4-2) = 3,
+        // interval 2 -> 2 + 0.5(3-2) = 2.5; rate (1 - 0.25) * 3 / 2.5 = 0.9
+        assert!((croston(&[0, 2, 0, 0, 4], 0.5) - 0.9).abs() < 1e-12);
+        assert_eq!(croston(&[0, 0, 0], 0.1), 0.0);
+        // one demand of 1 in week 10 of 10: 1/10 per week, less the correction
+        assert!((croston(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 0.1) - 0.095).abs() < 1e-12);
+    }
+
+    #[test]
+    fn ses_and_blend() {
+        assert!((ses(&[1, 1, 1], 0.3) - 1.0).abs() < 1e-12);
+        // 182 days of history against a prior worth 365: w = 182/547
+        let r = blend(1.0, 182.0, Some(0.0), 365.0);
+        assert!((r - 182.0 / 547.0).abs() < 1e-12);
+        assert_eq!(blend(0.5, 182.0, None, 365.0), 0.5);
+    }
+}

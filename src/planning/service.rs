@@ -1,0 +1,377 @@
+//! A planning run against the database (the API's `POST /planning/runs` and
+//! `echelon replenish`), and the release of one proposal into the ledger. Both run inside the
+//! caller's write transaction.
+//!
+//! A run plans the whole tree (a centre's demand is its stations'), then proposes only within
+//! its scope, bottom-up: each station whose available stock has fallen to its reorder point
+//! gets a line on a transfer order from its centre, up to its order-up-to level; each centre,
+//! after those transfers leave it, a line on a transfer order from the central warehouse the
+//! same way; the warehouse, after its transfers, a line on a purchase order (one per product
+//! line). A proposal is one order: one per source and destination. Proposals of earlier runs
+//! still open for the same destinations are superseded.
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use indicatif::ProgressBar;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::net::Level;
+use super::policy::{self, Target};
+use super::store::{self, Line, NewProposal, ProposalRow, RunRow};
+use crate::auth::{Caller, Scope};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::ledger::rules::Reason;
+use crate::ledger::store::{self as ledger, Move};
+use crate::network::rules::LocationKind;
+use crate::network::store::{self as network, LocationRow};
+use crate::requests::BackorderFill;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyKind {
+    /// every location on its own: reorder point from lead-time demand and a service level
+    Baseline,
+    /// base-stock levels for the whole tree chosen together (VARI-METRIC)
+    MultiEchelon,
+}
+
+impl PolicyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyKind::Baseline => "baseline",
+            PolicyKind::MultiEchelon => "multi_echelon",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PolicyKind> {
+        [PolicyKind::Baseline, PolicyKind::MultiEchelon].into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// What a run aims at.
+#[derive(Debug, Clone, Copy)]
+pub struct RunParams {
+    pub policy: PolicyKind,
+    pub target_fill: f64,
+    pub budget_minor: Option<i64>,
+    pub service_level: f64,
+    pub min_annual: f64,
+}
+
+fn bp(x: f64) -> i32 {
+    (x * 10_000.0).round() as i32
+}
+
+/// Plans the network and writes the run and its proposals for the subtree of `scope`.
+pub fn run(
+    conn: &mut DbConn,
+    scope: &LocationRow,
+    params: RunParams,
+    actor: &str,
+    now: DateTime<Utc>,
+    progress: &ProgressBar,
+) -> Result<RunRow, AppError> {
+    let started = Instant::now();
+    let loaded = super::inputs::load_net(conn)?.ok_or_else(|| {
+        AppError::unprocessable("no_network", "the network has no central warehouse to plan")
+    })?;
+    let net = &loaded.net;
+    let inputs = super::inputs::demand_inputs(conn, &loaded, now.date_naive())?;
+    let loaded_ms = started.elapsed().as_millis();
+    let rates = super::demand::estimate(net, &inputs);
+    let plan = match params.policy {
+        PolicyKind::MultiEchelon => policy::multi_echelon(
+            net,
+            &rates,
+            Target {
+                fill: params.budget_minor.is_none().then_some(params.target_fill),
+                budget_minor: params.budget_minor,
+            },
+            progress,
+        ),
+        PolicyKind::Baseline => policy::baseline(net, &rates, params.service_level, params.min_annual),
+    };
+    let planned_ms = started.elapsed().as_millis();
+    let available = super::inputs::available(conn, &loaded)?;
+    let covered: Vec<bool> = loaded.paths.iter().map(|p| p.starts_with(&scope.path)).collect();
+    let supplier = ledger::virtual_place(conn, LocationKind::Supplier)?;
+    let at = now.naive_utc();
+    // bottom-up needs per part, in parallel; lines only where the scope covers the source
+    type Key = (&'static str, i64, i64, String);
+    let lines: Vec<(Key, Line, i64)> = (0..net.parts.len())
+        .into_par_iter()
+        .flat_map_iter(|p| {
+            let avail = |n: u32| available.get(&(p as u32, n)).copied().unwrap_or(0);
+            let levels: std::collections::HashMap<u32, Level> =
+                plan.levels[p].iter().map(|l| (l.node, *l)).collect();
+            let get = |n: u32| levels.get(&n).copied().unwrap_or(Level { node: n, reorder: -1, up_to: 0 });
+            let part = &net.parts[p];
+            let mut out = Vec::new();
+            let mut emit = |kind: &'static str, from: i64, to: u32, qty: i64, l: Level, pos: i64| {
+                // purchase orders one per product line (the code's first two letters)
+                let group =
+                    if kind == "purchase" { part.code.chars().take(2).collect() } else { String::new() };
+                let line = Line(part.db_id, qty, l.reorder as i64, l.up_to as i64, pos);
+                out.push(((kind, from, net.nodes[to as usize].db_id, group), line, part.unit_cost_minor));
+            };
+            let mut outflow = vec![0i64; net.nodes.len()];
+            let need = |n: u32, outflow: i64| -> (i64, Level, i64) {
+                let l = get(n);
+                let pos = avail(n) - outflow;
+                let q = if pos <= l.reorder as i64 { l.up_to as i64 - pos } else { 0 };
+                (q, l, pos)
+            };
+            for n in net.station_nodes() {
+                let (q, l, pos) = need(n, 0);
+                if q > 0 {
+                    let c = net.nodes[n as usize].parent.unwrap_or(1);
+                    outflow[c as usize] += q;
+                    if covered[c as usize] {
+                        emit("transfer", net.nodes[c as usize].db_id, n, q, l, pos);
+                    }
+                }
+            }
+            for c in net.centre_nodes() {
+                let (q, l, pos) = need(c, outflow[c as usize]);
+                if q > 0 {
+                    outflow[0] += q;
+                    if covered[0] {
+                        emit("transfer", net.nodes[0].db_id, c, q, l, pos);
+                    }
+                }
+            }
+            let (q, l, pos) = need(0, outflow[0]);
+            if q > 0 && covered[0] {
+                emit("purchase", supplier.id, 0, q, l, pos);
+            }
+            out
+        })
+        .collect();
+    let n_lines = lines.len();
+    let mut orders: std::collections::BTreeMap<Key, (Vec<Line>, i64)> = std::collections::BTreeMap::new();
+    for (key, line, cost) in lines {
+        let e = orders.entry(key).or_default();
+        e.1 += line.qty() * cost;
+        e.0.push(line);
+    }
+    let proposals: Vec<NewProposal> = orders
+        .into_iter()
+        .map(|((kind, source_id, destination_id, _), (lines, value_minor))| NewProposal {
+            run_id: 0,
+            kind,
+            source_id,
+            destination_id,
+            line_count: lines.len() as i32,
+            units: lines.iter().map(Line::qty).sum(),
+            lines: serde_json::to_string(&lines).unwrap_or_default(),
+            value_minor,
+            status: "proposed",
+            created_at: at,
+        })
+        .collect();
+    let in_scope = |n: &usize| covered[*n];
+    let target_value: i64 = plan
+        .levels
+        .iter()
+        .zip(&net.parts)
+        .map(|(ls, p)| {
+            ls.iter().filter(|l| in_scope(&(l.node as usize))).map(|l| l.up_to.max(0) as i64).sum::<i64>()
+                * p.unit_cost_minor
+        })
+        .sum();
+    let mut row = RunRow {
+        id: 0,
+        policy: params.policy.as_str().to_string(),
+        scope_location_id: scope.id,
+        target_fill_bp: (params.policy == PolicyKind::MultiEchelon && params.budget_minor.is_none())
+            .then(|| bp(params.target_fill)),
+        service_level_bp: (params.policy == PolicyKind::Baseline).then(|| bp(params.service_level)),
+        budget_minor: params.budget_minor,
+        expected_fill_bp: plan.expected_fill.map(bp),
+        parts: net.parts.len() as i32,
+        locations: covered.iter().filter(|c| **c).count() as i32,
+        target_value_minor: target_value,
+        transfers: proposals.iter().filter(|p| p.kind == "transfer").count() as i32,
+        purchases: proposals.iter().filter(|p| p.kind == "purchase").count() as i32,
+        lines: n_lines as i32,
+        proposed_value_minor: proposals.iter().map(|p| p.value_minor).sum(),
+        duration_ms: 0,
+        created_by: actor.to_string(),
+        created_at: at,
+    };
+    let proposed_ms = started.elapsed().as_millis();
+    row.id = store::insert_run(conn, &row)?;
+    let destinations: Vec<i64> =
+        net.nodes.iter().zip(&covered).filter(|(_, c)| **c).map(|(n, _)| n.db_id).collect();
+    store::supersede(conn, &destinations, row.id)?;
+    let proposals: Vec<NewProposal> =
+        proposals.into_iter().map(|p| NewProposal { run_id: row.id, ..p }).collect();
+    store::insert_proposals(conn, &proposals)?;
+    row.duration_ms = started.elapsed().as_millis() as i64;
+    tracing::info!(
+        run = row.id,
+        loaded_ms,
+        planned_ms,
+        proposed_ms,
+        written_ms = row.duration_ms,
+        proposals = proposals.len(),
+        "planning run"
+    );
+    store::finish_run(conn, row.id, row.duration_ms)?;
+    Ok(row)
+}
+
+/// A proposal the caller may see (its source or destination in the caller's scope), or 404.
+pub fn visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<ProposalRow, AppError> {
+    let not_found = || AppError::not_found(format!("proposal {id} not found"));
+    let row = store::proposal(conn, id)?.ok_or_else(not_found)?;
+    let scope = Scope::of(conn, caller)?;
+    let (source, dest) = (network::by_id(conn, row.source_id)?, network::by_id(conn, row.destination_id)?);
+    if scope.covers(&source.path) || scope.covers(&dest.path) {
+        Ok(row)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// What releasing a proposal did.
+pub struct Released {
+    pub row: ProposalRow,
+    pub movements: usize,
+    pub backorders_filled: Vec<BackorderFill>,
+}
+
+/// Releases a proposed order whole: a purchase order is received from `SUPPLIER`
+/// (`purchase_receipt`), a transfer order shipped to `IN-TRANSIT` and received at once
+/// (`transfer_ship`, `transfer_receive`), line by line; then waiting backorders are served
+/// from the new stock. A transfer takes no line beyond what its source has available: 409
+/// `insufficient_stock` naming the short lines, and nothing moves.
+pub fn release(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<Released, AppError> {
+    let row = visible(conn, caller, id)?;
+    let scope = Scope::of(conn, caller)?;
+    let (acting, who) = if row.kind == "purchase" {
+        (row.destination_id, "the receiving location")
+    } else {
+        (row.source_id, "the shipping location")
+    };
+    if !scope.covers(&network::by_id(conn, acting)?.path) {
+        return Err(AppError::forbidden(format!("only staff of {who} (or an admin) release this proposal")));
+    }
+    if row.status != "proposed" {
+        return Err(AppError::conflict(
+            "invalid_transition",
+            format!("proposal {id} is {}; only a proposed one can be released", row.status),
+        )
+        .with("current_status", &row.status));
+    }
+    let reference = format!("proposal:{id}");
+    if !store::mark_released(conn, id, &caller.username, now.naive_utc(), &reference)? {
+        return Err(AppError::conflict(
+            "invalid_transition",
+            format!("proposal {id} was released meanwhile"),
+        ));
+    }
+    let source = ledger::place_by_id(conn, row.source_id)?;
+    let dest = ledger::place_by_id(conn, row.destination_id)?;
+    let lines = row.lines();
+    if row.kind == "transfer" {
+        let mut short = Vec::new();
+        for l in &lines {
+            let available = ledger::available(conn, l.part_id(), source.id)?;
+            if available < l.qty() {
+                let code = crate::catalogue::store::parts::by_id(conn, l.part_id())?.code;
+                short.push(
+                    serde_json::json!({"part_code": code, "available": available, "requested": l.qty()}),
+                );
+            }
+        }
+        if !short.is_empty() {
+            return Err(AppError::conflict(
+                "insufficient_stock",
+                format!(
+                    "{} lacks available stock for {} of the {} lines; nothing was moved",
+                    source.code,
+                    short.len(),
+                    lines.len()
+                ),
+            )
+            .with("location", &source.code)
+            .with("short", short));
+        }
+    }
+    let transit = ledger::virtual_place(conn, LocationKind::InTransit)?;
+    let mut movements = 0;
+    let mut backorders_filled = Vec::new();
+    for l in &lines {
+        let part = crate::catalogue::store::parts::by_id(conn, l.part_id())?;
+        let qty = l.qty();
+        let post = |conn: &mut DbConn, from, to, reason, serials: &[String]| {
+            ledger::post(
+                conn,
+                &Move {
+                    part_id: part.id,
+                    qty,
+                    from,
+                    to,
+                    reason,
+                    reference: Some(&reference),
+                    actor: Some(&caller.username),
+                    at: now.naive_utc(),
+                    serials,
+                    from_reserved: false,
+                },
+            )
+        };
+        if row.kind == "purchase" {
+            let serials: Vec<String> = if part.serialized {
+                (1..=qty).map(|n| format!("PLN{id}-{}-{n:04}", part.id)).collect()
+            } else {
+                Vec::new()
+            };
+            post(conn, &source, &dest, Reason::PurchaseReceipt, &serials)?;
+            movements += 1;
+        } else {
+            let serials = if part.serialized {
+                let s = ledger::serials_at(conn, part.id, source.id, qty)?;
+                if (s.len() as i64) < qty {
+                    return Err(insufficient(conn, &source, part.id, qty));
+                }
+                s
+            } else {
+                Vec::new()
+            };
+            post(conn, &source, &transit, Reason::TransferShip, &serials)?;
+            post(conn, &transit, &dest, Reason::TransferReceive, &serials)?;
+            movements += 2;
+        }
+        backorders_filled.extend(crate::requests::fill_backorders(conn, part.id, &dest, now)?);
+    }
+    let row =
+        store::proposal(conn, id)?.ok_or_else(|| AppError::not_found(format!("proposal {id} not found")))?;
+    Ok(Released { row, movements, backorders_filled })
+}
+
+fn insufficient(conn: &mut DbConn, at: &ledger::Place, part_id: i64, qty: i64) -> AppError {
+    let available = ledger::available(conn, part_id, at.id).unwrap_or(0);
+    AppError::conflict(
+        "insufficient_stock",
+        format!("{} holds {available} available; {qty} cannot leave it", at.code),
+    )
+    .with("location", &at.code)
+    .with("available", available)
+    .with("requested", qty)
+}
+
+/// Whether a location of this kind may be a run's scope: the warehouse or a centre.
+pub fn plannable(kind: &str) -> bool {
+    matches!(kind, "central_warehouse" | "regional_centre")
+}
