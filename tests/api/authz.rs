@@ -75,6 +75,9 @@ GET /api/v1/couriers AWFC
 GET /api/v1/tender-weights AWFC
 PUT /api/v1/tender-weights A
 GET /api/v1/reports/kpis AWSTGF
+GET /api/v1/reports/weekly AWSGF
+GET /api/v1/reports/defects AWGF
+GET /api/v1/quality-alerts AWGF
 GET /api/v1/tickets ASTGF
 POST /api/v1/tickets ASG
 GET /api/v1/tickets/{id} ASTGF

@@ -13,6 +13,7 @@ mod foundation;
 mod kpis;
 mod ledger_props;
 mod processes;
+mod reports;
 mod requests;
 mod schema;
 mod shipping;
