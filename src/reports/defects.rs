@@ -122,7 +122,12 @@ pub fn failure_rates(conn: &mut DbConn, from: NaiveDate, to: NaiveDate) -> Query
     rates(conn, from, to, &Filter::default())
 }
 
-fn rates(conn: &mut DbConn, from: NaiveDate, to: NaiveDate, filter: &Filter) -> QueryResult<Vec<FailureRate>> {
+fn rates(
+    conn: &mut DbConn,
+    from: NaiveDate,
+    to: NaiveDate,
+    filter: &Filter,
+) -> QueryResult<Vec<FailureRate>> {
     let mut per: BTreeMap<(String, String), i64> = BTreeMap::new();
     for (model, part, _, n) in failures(conn, from, to, filter)? {
         *per.entry((model, part)).or_default() += n;
@@ -226,11 +231,21 @@ pub async fn defects(
             for (model, part, cause, n) in rows {
                 if models.last().is_none_or(|m| m.model != model) {
                     let (units, um) = base.get(&model).copied().unwrap_or((0, 0.0));
-                    models.push(ModelDefects { model: model.clone(), units, unit_months: um, parts: Vec::new() });
+                    models.push(ModelDefects {
+                        model: model.clone(),
+                        units,
+                        unit_months: um,
+                        parts: Vec::new(),
+                    });
                 }
                 let Some(m) = models.last_mut() else { continue };
                 if m.parts.last().is_none_or(|p| p.part_code != part) {
-                    m.parts.push(PartDefects { part_code: part, failures: 0, failure_rate: None, causes: Vec::new() });
+                    m.parts.push(PartDefects {
+                        part_code: part,
+                        failures: 0,
+                        failure_rate: None,
+                        causes: Vec::new(),
+                    });
                 }
                 if let Some(p) = m.parts.last_mut() {
                     p.failures += n;

@@ -11,8 +11,5 @@ pub mod weekly;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(kpis::kpis)
-        .service(weekly::weekly)
-        .service(defects::defects)
-        .service(alerts::quality_alerts);
+    cfg.service(kpis::kpis).service(weekly::weekly).service(defects::defects).service(alerts::quality_alerts);
 }

@@ -55,7 +55,6 @@ pub fn turnover(consumption_minor: i64, average_stock_minor: i64) -> Option<f64>
         .then(|| ((consumption_minor as f64 / average_stock_minor as f64) * 1000.0).round() / 1000.0)
 }
 
-
 /// The Monday and the following Monday of an ISO week written `YYYY-Www`.
 pub fn iso_week(s: &str) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
     let (y, w) = s.split_once("-W")?;

@@ -225,7 +225,9 @@ pub fn to_csv(r: &WeeklyReport) -> Result<String, AppError> {
             row(section, &c.name, c.count.to_string(), String::new(), String::new())?;
         }
     }
-    for (name, ratio) in [("answered_in_time", r.sla.answered_in_time), ("resolved_in_time", r.sla.resolved_in_time)] {
+    for (name, ratio) in
+        [("answered_in_time", r.sla.answered_in_time), ("resolved_in_time", r.sla.resolved_in_time)]
+    {
         let v = ratio.value.map(|v| v.to_string()).unwrap_or_default();
         row("sla", name, v, ratio.numerator.to_string(), ratio.denominator.to_string())?;
     }

@@ -32,7 +32,8 @@ async fn fix(app: &TestApp, id: i64, cause: &str, parts: &[&str]) {
     act(app, id, "dispatch", "agent", json!({"station": "ST-TZ-001", "technician": tech})).await.ok();
     act(app, id, "arrive", tech, json!({})).await.ok();
     let used: Vec<Value> = parts.iter().map(|p| json!({"part_code": p, "qty": 1})).collect();
-    let r = act(app, id, "resolve", tech, json!({"job_type": "repair", "cause": cause, "parts_used": used})).await;
+    let r = act(app, id, "resolve", tech, json!({"job_type": "repair", "cause": cause, "parts_used": used}))
+        .await;
     assert_eq!(r.ok()["status"], "resolved");
 }
 
@@ -42,7 +43,8 @@ async fn model_with_units(app: &TestApp, code: &str, launch: NaiveDate, shipped:
     let model = json!({"code": code, "line": "RF", "name": "Report test refrigerator",
         "launch_date": launch.to_string(), "warranty_months": 12, "component_warranty": {"CMP": 120}});
     assert_eq!(app.post("/api/v1/models", "admin", model).await.status, 201);
-    let parts = json!({"parts": [{"part_code": GSK, "qty_per_unit": 1}, {"part_code": CMP, "qty_per_unit": 1}]});
+    let parts =
+        json!({"parts": [{"part_code": GSK, "qty_per_unit": 1}, {"part_code": CMP, "qty_per_unit": 1}]});
     app.post(&format!("/api/v1/models/{code}/parts"), "admin", parts).await.ok();
     for (i, day) in shipped.iter().enumerate() {
         let unit = json!({"serial": format!("{code}-{i:04}"), "model": code, "ship_date": day.to_string(),
@@ -60,8 +62,11 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     app.state.clock.advance(target - now);
     let week = echelon::reports::rules::week_of(monday);
 
-    let safety = intake(&app, "agent", ticket(UNIT, Some("CMP"), "safety_incident", "urgent", Some("ST-TZ-001"))).await;
-    let complaint = intake(&app, "agent", ticket(UNIT, Some("CMP"), "complaint", "urgent", Some("ST-TZ-001"))).await;
+    let safety =
+        intake(&app, "agent", ticket(UNIT, Some("CMP"), "safety_incident", "urgent", Some("ST-TZ-001")))
+            .await;
+    let complaint =
+        intake(&app, "agent", ticket(UNIT, Some("CMP"), "complaint", "urgent", Some("ST-TZ-001"))).await;
     let mut walk_in = ticket(UNIT, None, "consultation", "normal", None);
     walk_in["channel"] = json!("walk_in");
     walk_in["fault"] = json!("  Noisy FAN ");
@@ -72,12 +77,20 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     act(&app, safety, "close", "agent", json!({})).await.ok();
     // the complaint is answered a day and an hour late and stays unresolved
     app.state.clock.advance(Duration::hours(25));
-    act(&app, complaint, "dispatch", "agent", json!({"station": "ST-TZ-001", "technician": "tech-st-tz-001"}))
-        .await
-        .ok();
-    // two compressors consumed at the station in the week
+    act(
+        &app,
+        complaint,
+        "dispatch",
+        "agent",
+        json!({"station": "ST-TZ-001", "technician": "tech-st-tz-001"}),
+    )
+    .await
+    .ok();
+    // two units of a test part consumed at the station in the week
     let at = app.state.clock.now().naive_utc();
-    app.set_stock("ST-TZ-001", CMP, 5).await;
+    let consumed = app.new_part("10.00").await;
+    app.set_stock("ST-TZ-001", &consumed, 5).await;
+    let code = consumed.clone();
     app.state
         .db
         .write(move |conn| {
@@ -85,7 +98,7 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
             use echelon::network::rules::LocationKind;
             let from = store::place_by_code(conn, "ST-TZ-001")?.expect("the station");
             let to = store::virtual_place(conn, LocationKind::Customer)?;
-            let part = echelon::catalogue::store::parts::by_code(conn, CMP)?.expect("the part").id;
+            let part = echelon::catalogue::store::parts::by_code(conn, &code)?.expect("the part").id;
             store::post(
                 conn,
                 &store::Move {
@@ -108,7 +121,10 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     let r = app.get(&format!("/api/v1/reports/weekly?week={week}"), Some("agent")).await;
     let j = r.ok();
     assert_eq!(j["from"], monday.to_string());
-    assert_eq!((j["opened"].as_i64(), j["resolved"].as_i64(), j["closed"].as_i64()), (Some(3), Some(1), Some(1)));
+    assert_eq!(
+        (j["opened"].as_i64(), j["resolved"].as_i64(), j["closed"].as_i64()),
+        (Some(3), Some(1), Some(1))
+    );
     let by = &j["opened_by"];
     assert_eq!(names(&by["by_status"]), pairs(&[("closed", 1), ("dispatched", 1), ("open", 1)]));
     assert_eq!(names(&by["by_channel"]), pairs(&[("phone", 2), ("walk_in", 1)]));
@@ -122,7 +138,7 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     // the two 24/48-hour tickets: the safety incident kept both clocks, the complaint neither
     assert_eq!(ratio(&j["sla"]["answered_in_time"]), (1, 2));
     assert_eq!(ratio(&j["sla"]["resolved_in_time"]), (1, 2));
-    assert_eq!(j["parts_consumed"], json!([{"part_code": CMP, "qty": 2}]));
+    assert_eq!(j["parts_consumed"], json!([{"part_code": consumed, "qty": 2}]));
     assert_eq!(j["parts_returned_unused"], json!([]));
     assert_eq!(j["satisfaction"], json!({"average": null, "count": 0}));
 
@@ -138,7 +154,7 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     assert!(c.text.starts_with("section,name,value,numerator,denominator\n"), "{}", c.text);
     assert!(c.text.contains("tickets,opened,3,,\n"), "{}", c.text);
     assert!(c.text.contains("sla,answered_in_time,0.5,1,2\n"), "{}", c.text);
-    assert!(c.text.contains(&format!("parts_consumed,{CMP},2,,\n")), "{}", c.text);
+    assert!(c.text.contains(&format!("parts_consumed,{consumed},2,,\n")), "{}", c.text);
     let token = app.token("warehouse-rc-hz").await;
     let r = app
         .client
@@ -181,12 +197,18 @@ both!(failure_rates_on_a_small_installed_base_match_hand_figures, |app| async {
     let old = today - Duration::days(800);
     // four units in service all year, one shipped 72 days before the end: 4 x 12 + 73 x 12 / 365
     // = 50.4 unit-months over the 365 days [today - 364, today]
-    model_with_units(&app, "BCD-DEF1", today - Duration::days(1000), &[old, old, old, old, today - Duration::days(72)])
-        .await;
+    model_with_units(
+        &app,
+        "BCD-DEF1",
+        today - Duration::days(1000),
+        &[old, old, old, old, today - Duration::days(72)],
+    )
+    .await;
     let t = |cause: &'static str, parts: &'static [&'static str]| {
         let app = &app;
         async move {
-            let id = intake(app, "agent", ticket("BCD-DEF1-0000", Some("CMP"), "repair", "normal", None)).await;
+            let id =
+                intake(app, "agent", ticket("BCD-DEF1-0000", Some("CMP"), "repair", "normal", None)).await;
             fix(app, id, cause, parts).await;
         }
     };
@@ -258,7 +280,8 @@ both!(a_spike_of_compressor_failures_raises_one_alert, |app| async {
     let fail = |parts: &'static [&'static str]| {
         let app = &app;
         async move {
-            let id = intake(app, "agent", ticket("BCD-ALR1-0003", Some("CMP"), "repair", "normal", None)).await;
+            let id =
+                intake(app, "agent", ticket("BCD-ALR1-0003", Some("CMP"), "repair", "normal", None)).await;
             fix(app, id, "worn", parts).await;
             id
         }
