@@ -1,12 +1,21 @@
-//! Reports: the network's KPIs (spec section 1's figures, issue 13).
+//! Reports: the network's KPIs (spec section 1's figures, issue 13), the weekly service
+//! report, defect analysis and quality alerts (section 11).
 
+pub mod alerts;
+pub mod defects;
 pub mod history;
 pub mod kpis;
 pub mod rules;
 pub mod store;
+pub mod weekly;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(kpis::kpis).service(history::kpi_history).service(history::kpi_sparkline);
+    cfg.service(kpis::kpis)
+        .service(history::kpi_history)
+        .service(history::kpi_sparkline)
+        .service(weekly::weekly)
+        .service(defects::defects)
+        .service(alerts::quality_alerts);
 }

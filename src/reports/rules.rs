@@ -55,6 +55,68 @@ pub fn turnover(consumption_minor: i64, average_stock_minor: i64) -> Option<f64>
         .then(|| ((consumption_minor as f64 / average_stock_minor as f64) * 1000.0).round() / 1000.0)
 }
 
+/// The Monday and the following Monday of an ISO week written `YYYY-Www`.
+pub fn iso_week(s: &str) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+    let (y, w) = s.split_once("-W")?;
+    if y.len() != 4 || w.len() != 2 {
+        return None;
+    }
+    let monday = chrono::NaiveDate::from_isoywd_opt(y.parse().ok()?, w.parse().ok()?, chrono::Weekday::Mon)?;
+    Some((monday, monday + chrono::Duration::days(7)))
+}
+
+/// The ISO week of a day, as `YYYY-Www`.
+pub fn week_of(day: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let w = day.iso_week();
+    format!("{:04}-W{:02}", w.year(), w.week())
+}
+
+/// Unit-months in service over the days [from, to] (both inclusive) of a unit shipped on
+/// `ship_date`: days in service x 12 / 365 (a whole year is 12 unit-months).
+pub fn unit_months(ship_date: chrono::NaiveDate, from: chrono::NaiveDate, to: chrono::NaiveDate) -> f64 {
+    let start = ship_date.max(from);
+    if start > to {
+        return 0.0;
+    }
+    ((to - start).num_days() + 1) as f64 * 12.0 / 365.0
+}
+
+/// Rounds to `places` decimals.
+pub fn round(v: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (v * f).round() / f
+}
+
+/// Failures per unit-month in service (None without a basis).
+pub fn failure_rate(failures: i64, unit_months: f64) -> Option<f64> {
+    (unit_months > 0.0).then(|| round(failures as f64 / unit_months, 6))
+}
+
+/// The Poisson quantile: the smallest k with P(X <= k) >= p for X ~ Poisson(mean).
+pub fn poisson_quantile(mean: f64, p: f64) -> i64 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    // the terms are built up iteratively in log space so that large means do not underflow
+    let mut k = 0i64;
+    let mut log_term = -mean;
+    let mut cdf = log_term.exp();
+    while cdf < p && k < 1_000_000 {
+        k += 1;
+        log_term += mean.ln() - (k as f64).ln();
+        cdf += log_term.exp();
+    }
+    k
+}
+
+/// A quality alert's test: observed failures beyond the 99% Poisson bound of the expected.
+/// Returns the threshold, and whether it was exceeded.
+pub fn exceeds(observed: i64, expected: f64, confidence: f64) -> (i64, bool) {
+    let threshold = poisson_quantile(expected, confidence);
+    (threshold, observed > threshold)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +143,44 @@ mod tests {
     fn turnover_is_consumption_over_average_stock() {
         assert_eq!(turnover(12_000, 4_000), Some(3.0));
         assert_eq!(turnover(1, 0), None);
+    }
+
+    #[test]
+    fn iso_weeks_parse_and_print() {
+        let (mon, next) = iso_week("2026-W48").unwrap();
+        assert_eq!(mon.to_string(), "2026-11-23");
+        assert_eq!(next.to_string(), "2026-11-30");
+        assert_eq!(iso_week("2026-W01").unwrap().0.to_string(), "2025-12-29");
+        assert_eq!(iso_week("2026-W54"), None);
+        assert_eq!(iso_week("2026-48"), None);
+        assert_eq!(week_of(mon), "2026-W48");
+        assert_eq!(week_of(chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap()), "2026-W01");
+    }
+
+    #[test]
+    fn unit_months_count_days_in_service() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        assert_eq!(unit_months(d("2020-01-01"), d("2025-01-01"), d("2025-12-31")), 12.0);
+        assert!((unit_months(d("2025-10-20"), d("2025-01-01"), d("2025-12-31")) - 2.4).abs() < 1e-9);
+        assert_eq!(unit_months(d("2026-01-01"), d("2025-01-01"), d("2025-12-31")), 0.0);
+        assert_eq!(failure_rate(3, 50.0), Some(0.06));
+        assert_eq!(failure_rate(3, 0.0), None);
+    }
+
+    #[test]
+    fn poisson_quantiles_match_tables() {
+        // P(X<=3 | 1) = 0.981, P(X<=4 | 1) = 0.9963
+        assert_eq!(poisson_quantile(1.0, 0.99), 4);
+        // P(X<=0 | 0.5) = 0.607, <=1 0.910, <=2 0.986, <=3 0.998
+        assert_eq!(poisson_quantile(0.5, 0.99), 3);
+        // mean 10: P(X<=17) = 0.986, P(X<=18) = 0.9928
+        assert_eq!(poisson_quantile(10.0, 0.99), 18);
+        assert_eq!(poisson_quantile(0.0, 0.99), 0);
+        assert_eq!(poisson_quantile(2.0, 0.5), 2);
+        // a large mean does not underflow: about mean + 2.33 sd
+        let q = poisson_quantile(1000.0, 0.99);
+        assert!((1070..=1076).contains(&q), "{q}");
+        assert_eq!(exceeds(5, 1.0, 0.99), (4, true));
+        assert_eq!(exceeds(4, 1.0, 0.99), (4, false));
     }
 }

@@ -286,3 +286,27 @@ pub fn cycles(
     }
     Ok(out)
 }
+
+/// A named pair of counts: what the report queries below return.
+#[derive(QueryableByName, Debug)]
+pub struct Pair {
+    #[diesel(sql_type = Text)]
+    pub k: String,
+    #[diesel(sql_type = BigInt)]
+    pub a: i64,
+    #[diesel(sql_type = BigInt)]
+    pub b: i64,
+}
+
+/// Runs a query returning `k, a, b` with the timestamps bound in order (SQLite's placeholders
+/// are positional: a time used twice is bound twice).
+pub fn pairs(conn: &mut DbConn, sql: &str, times: &[NaiveDateTime]) -> QueryResult<Vec<Pair>> {
+    let text = dialect_sql(conn, sql);
+    crate::on_backend!(conn, |c| {
+        let mut q = diesel::sql_query(text.as_ref()).into_boxed();
+        for t in times {
+            q = q.bind::<Timestamp, _>(*t);
+        }
+        q.load::<Pair>(c)
+    })
+}

@@ -82,6 +82,9 @@ GET /api/v1/proposals/{id} AWF
 POST /api/v1/proposals/{id}/release AW
 GET /api/v1/reports/kpis/history AWGF
 GET /api/v1/reports/kpis/sparkline AWGF
+GET /api/v1/reports/weekly AWSGF
+GET /api/v1/reports/defects AWGF
+GET /api/v1/quality-alerts AWGF
 GET /api/v1/tickets ASTGF
 POST /api/v1/tickets ASG
 GET /api/v1/tickets/{id} ASTGF

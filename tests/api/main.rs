@@ -14,6 +14,7 @@ mod kpis;
 mod ledger_props;
 mod planning;
 mod processes;
+mod reports;
 mod requests;
 mod schema;
 mod shipping;

@@ -1,0 +1,266 @@
+//! `GET /api/v1/reports/defects`: failures by model, part and cause from resolved tickets (the
+//! parts used and the cause the technician recorded), and failure rates = failures / the
+//! installed base's unit-months in service over the period. `failure_rates` is what planning
+//! reads.
+
+use std::collections::BTreeMap;
+
+use actix_web::{get, web};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::QueryResult;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::rules;
+use super::store;
+use crate::auth::{Caller, Role};
+use crate::db::DbConn;
+use crate::error::{AppError, FieldError};
+use crate::http::docs::{E400, E401, E403, E422};
+use crate::startup::AppState;
+
+/// Which models a query covers.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub line: Option<String>,
+    pub model: Option<String>,
+}
+
+impl Filter {
+    /// SQL conditions on `pm` (product_models); values are quoted, quotes doubled.
+    fn sql(&self) -> String {
+        let q = |s: &str| s.replace('\'', "''");
+        let mut out = String::new();
+        if let Some(l) = &self.line {
+            out.push_str(&format!(" AND pm.line = '{}'", q(l)));
+        }
+        if let Some(m) = &self.model {
+            out.push_str(&format!(" AND pm.code = '{}'", q(m)));
+        }
+        out
+    }
+}
+
+/// Midnight at the start of `from` and after `to`: the timestamps of the days [from, to].
+pub fn bounds(from: NaiveDate, to: NaiveDate) -> [NaiveDateTime; 2] {
+    [
+        from.and_hms_opt(0, 0, 0).unwrap_or_default(),
+        (to + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default(),
+    ]
+}
+
+/// Failures (resolved tickets that used the part) per (model, part, cause) resolved on the
+/// days [from, to].
+pub fn failures(
+    conn: &mut DbConn,
+    from: NaiveDate,
+    to: NaiveDate,
+    filter: &Filter,
+) -> QueryResult<Vec<(String, String, String, i64)>> {
+    let sql = format!(
+        "SELECT pm.code || '|' || p.code || '|' || COALESCE(t.cause, '-') AS k, \
+           CAST(COUNT(DISTINCT t.id) AS BIGINT) AS a, CAST(0 AS BIGINT) AS b \
+         FROM tickets t JOIN ticket_parts tp ON tp.ticket_id = t.id AND tp.kind = 'used' \
+           JOIN parts p ON p.id = tp.part_id JOIN product_units u ON u.id = t.unit_id \
+           JOIN product_models pm ON pm.id = u.model_id \
+         WHERE t.resolved_at >= $1 AND t.resolved_at < $2{} GROUP BY 1 ORDER BY 1",
+        filter.sql()
+    );
+    Ok(store::pairs(conn, &sql, &bounds(from, to))?
+        .into_iter()
+        .filter_map(|r| {
+            let mut it = r.k.splitn(3, '|');
+            Some((it.next()?.to_string(), it.next()?.to_string(), it.next()?.to_string(), r.a))
+        })
+        .collect())
+}
+
+/// The installed base of each model: (units shipped by `to`, unit-months in service over the
+/// days [from, to]).
+pub fn basis(
+    conn: &mut DbConn,
+    from: NaiveDate,
+    to: NaiveDate,
+    filter: &Filter,
+) -> QueryResult<BTreeMap<String, (i64, f64)>> {
+    let sql = format!(
+        "SELECT pm.code || '|' || CAST(u.ship_date AS TEXT) AS k, CAST(COUNT(*) AS BIGINT) AS a, \
+           CAST(0 AS BIGINT) AS b \
+         FROM product_units u JOIN product_models pm ON pm.id = u.model_id WHERE 1 = 1{} GROUP BY 1",
+        filter.sql()
+    );
+    let mut out: BTreeMap<String, (i64, f64)> = BTreeMap::new();
+    for r in store::pairs(conn, &sql, &[])? {
+        let Some((model, day)) = r.k.split_once('|') else { continue };
+        let Ok(shipped) = day.get(..10).unwrap_or(day).parse::<NaiveDate>() else { continue };
+        if shipped > to {
+            continue;
+        }
+        let e = out.entry(model.to_string()).or_default();
+        e.0 += r.a;
+        e.1 += r.a as f64 * rules::unit_months(shipped, from, to);
+    }
+    Ok(out)
+}
+
+/// A part's failure rate in a model over a period.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FailureRate {
+    pub model: String,
+    pub part_code: String,
+    pub failures: i64,
+    /// units of the model shipped by the period's end
+    pub units: i64,
+    /// their months in service within the period (days x 12 / 365)
+    pub unit_months: f64,
+    /// failures per unit-month in service
+    pub rate: Option<f64>,
+}
+
+/// Failure rates per (model, part) over the days [from, to]: what planning reads.
+pub fn failure_rates(conn: &mut DbConn, from: NaiveDate, to: NaiveDate) -> QueryResult<Vec<FailureRate>> {
+    rates(conn, from, to, &Filter::default())
+}
+
+fn rates(
+    conn: &mut DbConn,
+    from: NaiveDate,
+    to: NaiveDate,
+    filter: &Filter,
+) -> QueryResult<Vec<FailureRate>> {
+    let mut per: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for (model, part, _, n) in failures(conn, from, to, filter)? {
+        *per.entry((model, part)).or_default() += n;
+    }
+    let base = basis(conn, from, to, filter)?;
+    Ok(per
+        .into_iter()
+        .map(|((model, part_code), failures)| {
+            let (units, um) = base.get(&model).copied().unwrap_or((0, 0.0));
+            FailureRate {
+                rate: rules::failure_rate(failures, um),
+                model,
+                part_code,
+                failures,
+                units,
+                unit_months: rules::round(um, 2),
+            }
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct DefectQuery {
+    /// first day (default: 364 days before `to`)
+    pub from: Option<NaiveDate>,
+    /// last day, inclusive (default: today)
+    pub to: Option<NaiveDate>,
+    /// only models of this product line
+    #[param(min_length = 1, max_length = 32)]
+    pub line: Option<String>,
+    /// only this model
+    #[param(min_length = 1, max_length = 64)]
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CauseCount {
+    pub cause: String,
+    pub failures: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartDefects {
+    pub part_code: String,
+    pub failures: i64,
+    /// failures per unit-month in service
+    pub failure_rate: Option<f64>,
+    pub causes: Vec<CauseCount>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ModelDefects {
+    pub model: String,
+    /// the basis: units shipped by the period's end and their unit-months in service in it
+    pub units: i64,
+    pub unit_months: f64,
+    pub parts: Vec<PartDefects>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"from": "2025-11-24", "to": "2026-11-23", "models": []}))]
+pub struct DefectReport {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub models: Vec<ModelDefects>,
+}
+
+/// Defect analysis
+///
+/// Failures by model, part and cause from tickets resolved in the period (the parts used and
+/// the recorded cause), with each part's failure rate = failures / unit-months in service of
+/// the model's installed base over the period (the basis is shown).
+#[utoipa::path(
+    tag = "reports",
+    params(DefectQuery),
+    responses((status = 200, body = DefectReport), E400, E401, E403, E422),
+    security(("bearer" = []))
+)]
+#[get("/reports/defects")]
+pub async fn defects(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<DefectQuery>,
+) -> Result<web::Json<DefectReport>, AppError> {
+    caller.require(&[Role::Admin, Role::Agent, Role::Finance, Role::Warehouse])?;
+    let q = query.into_inner();
+    let to = q.to.unwrap_or_else(|| state.clock.now().date_naive());
+    let from = q.from.unwrap_or(to - Duration::days(364));
+    if from > to {
+        return Err(AppError::invalid_fields(vec![FieldError::new("from", "must not be after `to`")]));
+    }
+    let filter = Filter { line: q.line, model: q.model };
+    let report = state
+        .db
+        .read(move |conn| {
+            let rows = failures(conn, from, to, &filter)?;
+            let base = basis(conn, from, to, &filter)?;
+            let mut models: Vec<ModelDefects> = Vec::new();
+            for (model, part, cause, n) in rows {
+                if models.last().is_none_or(|m| m.model != model) {
+                    let (units, um) = base.get(&model).copied().unwrap_or((0, 0.0));
+                    models.push(ModelDefects {
+                        model: model.clone(),
+                        units,
+                        unit_months: um,
+                        parts: Vec::new(),
+                    });
+                }
+                let Some(m) = models.last_mut() else { continue };
+                if m.parts.last().is_none_or(|p| p.part_code != part) {
+                    m.parts.push(PartDefects {
+                        part_code: part,
+                        failures: 0,
+                        failure_rate: None,
+                        causes: Vec::new(),
+                    });
+                }
+                if let Some(p) = m.parts.last_mut() {
+                    p.failures += n;
+                    p.causes.push(CauseCount { cause, failures: n });
+                }
+            }
+            for m in &mut models {
+                for p in &mut m.parts {
+                    p.failure_rate = rules::failure_rate(p.failures, m.unit_months);
+                    p.causes.sort_by(|a, b| b.failures.cmp(&a.failures).then(a.cause.cmp(&b.cause)));
+                }
+                m.unit_months = rules::round(m.unit_months, 2);
+            }
+            Ok(DefectReport { from, to, models })
+        })
+        .await?;
+    Ok(web::Json(report))
+}
