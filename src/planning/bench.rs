@@ -131,8 +131,9 @@ pub fn csv(points: &[Point]) -> String {
 /// The two frontiers (and every simulated setting, faint) as an SVG chart.
 pub fn svg(points: &[Point], title: &str) -> String {
     let (w, h, left, right, top, bottom) = (820.0, 520.0, 90.0, 30.0, 50.0, 60.0);
-    let fills: Vec<f64> = points.iter().map(|p| p.outcome.fill_rate).collect();
-    let x_min = ((fills.iter().cloned().fold(1.0, f64::min) * 100.0).floor() / 100.0).max(0.5);
+    // the region that matters: from 90 % (or the best fill below it, if no point reaches it)
+    let best = points.iter().map(|p| p.outcome.fill_rate).fold(0.0, f64::max);
+    let x_min = ((best - 0.1).min(0.9) * 100.0).floor() / 100.0;
     let x_max = 1.0;
     let y_max = points
         .iter()

@@ -218,7 +218,12 @@ impl<'a> Tree<'a> {
         if self.rate_c[self.t.stations[j].centre as usize] <= 0.0 {
             return Term::default();
         }
-        let b = backorders(self.ss[j], self.pipe_s(j, up));
+        let pipe = self.pipe_s(j, up);
+        if self.ss[j] == 0 {
+            // an empty shelf: its backorders are its pipeline, and it fills nothing either way
+            return Term { ebo: self.cur[j].ebo - pipe.mean, fill: 0.0 };
+        }
+        let b = backorders(self.ss[j], pipe);
         Term { ebo: self.cur[j].ebo - b.ebo, fill: self.t.stations[j].rate * (b.fill - self.cur[j].fill) }
     }
 

@@ -86,6 +86,10 @@ pub fn backorders(s: u32, p: Pipe) -> Backorders {
     }
     let var = p.var.max(mean);
     let mut pmf = Pmf::new(Pipe { mean, var });
+    if s == 0 {
+        // nothing on the shelf: every unit in the pipeline is a backorder
+        return Backorders { ebo: mean, vbo: var, fill: 0.0, tail: (1.0 - pmf.next()).max(0.0) };
+    }
     let mut cdf = 0.0;
     let mut ebo = mean;
     let mut g = var + mean * mean;

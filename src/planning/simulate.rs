@@ -355,3 +355,44 @@ pub fn simulate(net: &Net, plan: &Plan, demand: &Demand, warmup: u32, name: &str
     out.on_time_delivery = if sim.delivered > 0 { 1.0 - sim.late as f64 / sim.delivered as f64 } else { 1.0 };
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::planning::generate::{generate, Spec};
+    use crate::planning::net::Level;
+
+    #[test]
+    fn the_same_seed_gives_the_same_network_and_the_same_demand() {
+        let spec = Spec { stations: 40, parts: 120, seed: 7 };
+        let (a, b) = (generate(spec), generate(spec));
+        assert_eq!(
+            a.net.parts.iter().map(|p| &p.code).collect::<Vec<_>>(),
+            b.net.parts.iter().map(|p| &p.code).collect::<Vec<_>>()
+        );
+        assert_eq!(a.truth.per_part, b.truth.per_part);
+        let (d1, d2) = (Demand::draw(&a.truth, 60, 7), Demand::draw(&b.truth, 60, 7));
+        assert_eq!(d1.days, d2.days);
+        assert!(d1.units() > 0);
+        assert_ne!(Demand::draw(&a.truth, 60, 8).days, d1.days);
+    }
+
+    #[test]
+    fn no_stock_fills_nothing_and_ample_stock_fills_everything() {
+        let s = generate(Spec { stations: 30, parts: 80, seed: 3 });
+        let demand = Demand::draw(&s.truth, 120, 3);
+        let none = simulate(&s.net, &Plan::default(), &demand, 30, "none");
+        assert_eq!(none.filled_units, 0);
+        assert!(none.demand_units > 0 && none.backorder_days > 0.0);
+        let mut ample = Plan::default();
+        for rates in &s.truth.per_part {
+            ample
+                .levels
+                .push(rates.iter().map(|&(node, _)| Level { node, reorder: 49, up_to: 50 }).collect());
+        }
+        let full = simulate(&s.net, &ample, &demand, 30, "ample");
+        assert_eq!(full.demand_units, none.demand_units);
+        assert_eq!(full.filled_units, full.demand_units);
+        assert!(full.avg_stock_value > 0.0 && full.turnover > 0.0);
+    }
+}
