@@ -79,6 +79,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::shipping::routes(cfg);
     crate::reports::routes(cfg);
     crate::tickets::routes(cfg);
+    crate::loans::routes(cfg);
 }
 
 /// A bound, not yet running server.

@@ -479,6 +479,53 @@ diesel::joinable!(ticket_parts -> parts (part_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(follow_ups -> tickets (ticket_id));
 
+diesel::table! {
+    loans (id) {
+        id -> BigInt,
+        station_id -> BigInt,
+        technician_id -> BigInt,
+        custody_id -> BigInt,
+        ticket_id -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    loan_lines (id) {
+        id -> BigInt,
+        loan_id -> BigInt,
+        line_no -> Integer,
+        part_id -> BigInt,
+        qty -> BigInt,
+        unit_cost_minor -> BigInt,
+        serials -> Nullable<Text>,
+        status -> Text,
+        fee_minor -> Nullable<BigInt>,
+        old_serial -> Nullable<Text>,
+        old_production_date -> Nullable<Date>,
+        reconciled_by -> Nullable<Text>,
+        reconciled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    inspections (id) {
+        id -> BigInt,
+        loan_line_id -> BigInt,
+        station_id -> BigInt,
+        part_id -> BigInt,
+        qty -> BigInt,
+        serials -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(loan_lines -> loans (loan_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     courier_areas,
     rate_cards,
@@ -513,4 +560,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_parts,
     ticket_events,
     follow_ups,
+    loans,
+    loan_lines,
+    inspections,
 );

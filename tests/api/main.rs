@@ -11,6 +11,7 @@ mod errors;
 mod follow_ups;
 mod foundation;
 mod kpis;
+mod loans;
 mod ledger_props;
 mod processes;
 mod requests;

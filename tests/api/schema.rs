@@ -27,6 +27,7 @@ fn check(conn: &mut echelon::db::DbConn) -> Result<(), String> {
         claims
     );
     probe!(tickets, ticket_quotes, ticket_parts, ticket_events, follow_ups);
+    probe!(loans, loan_lines, inspections);
     Ok(())
 }
 
