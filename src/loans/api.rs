@@ -123,7 +123,11 @@ fn view(conn: &mut DbConn, rows: Vec<LoanRow>, now: chrono::NaiveDateTime) -> Re
                     part_code: parts.get(&l.part_id).cloned().unwrap_or_default(),
                     qty: l.qty,
                     unit_cost: Money(l.unit_cost_minor),
-                    serials: l.serials.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default(),
+                    serials: l
+                        .serials
+                        .as_deref()
+                        .and_then(|s| serde_json::from_str(s).ok())
+                        .unwrap_or_default(),
                     status: LineStatus::parse(&l.status).unwrap_or(LineStatus::Open),
                     fee: l.fee_minor.map(Money),
                     old_serial: l.old_serial.clone(),

@@ -38,7 +38,12 @@ pub struct LendLine {
 }
 
 /// The custody location of a technician, created under the station on first use.
-pub fn custody(conn: &mut DbConn, station: &LocationRow, tech: &UserRow, at: DateTime<Utc>) -> Result<Place, AppError> {
+pub fn custody(
+    conn: &mut DbConn,
+    station: &LocationRow,
+    tech: &UserRow,
+    at: DateTime<Utc>,
+) -> Result<Place, AppError> {
     let code = rules::custody_code(tech.id, &tech.username);
     if let Some(place) = ledger::place_by_code(conn, &code)? {
         return Ok(place);
@@ -91,13 +96,17 @@ pub fn lend(
     let scope = Scope::of(conn, caller)?;
     let (tech, station_code) = crate::auth::store::find_by_username(conn, technician)?
         .filter(|(u, _)| u.role == Role::Technician.as_str() && u.active)
-        .ok_or_else(|| AppError::unprocessable("invalid_technician", format!("there is no technician {technician}")))?;
+        .ok_or_else(|| {
+            AppError::unprocessable("invalid_technician", format!("there is no technician {technician}"))
+        })?;
     let station = match station_code {
         Some(code) => network::by_code(conn, &code)?,
         None => None,
     }
     .filter(|s| s.kind == LocationKind::Station.as_str())
-    .ok_or_else(|| AppError::unprocessable("invalid_technician", format!("{technician} belongs to no station")))?;
+    .ok_or_else(|| {
+        AppError::unprocessable("invalid_technician", format!("{technician} belongs to no station"))
+    })?;
     if !scope.covers(&station.path) {
         return Err(AppError::unprocessable(
             "invalid_technician",
@@ -135,12 +144,23 @@ pub fn lend(
             ledger::serials_at(conn, part.id, station.id, l.qty)?
         } else {
             check_serials(part.serialized, l.qty, &l.serials).map_err(|m| {
-                AppError::invalid_fields(vec![crate::error::FieldError::new(format!("lines[{i}].serials"), m)])
+                AppError::invalid_fields(vec![crate::error::FieldError::new(
+                    format!("lines[{i}].serials"),
+                    m,
+                )])
             })?;
             l.serials.clone()
         };
         let stored = (!serials.is_empty()).then(|| serde_json::to_string(&serials).unwrap_or_default());
-        store::insert_line(conn, loan_id, i as i32 + 1, part.id, l.qty, part.unit_cost_minor, stored.as_deref())?;
+        store::insert_line(
+            conn,
+            loan_id,
+            i as i32 + 1,
+            part.id,
+            l.qty,
+            part.unit_cost_minor,
+            stored.as_deref(),
+        )?;
         ledger::post(
             conn,
             &Move {
@@ -248,14 +268,18 @@ pub fn reconcile(
                     format!("ticket {} is out of warranty: reconcile the line by fee", loan.ticket_id),
                 ));
             }
-            let (unit_id, _, _) = crate::tickets::ticket_model(conn, loan.ticket_id)?
-                .ok_or_else(|| AppError::internal(anyhow::anyhow!("ticket {} has no unit", loan.ticket_id)))?;
-            let (_, rec_serial, rec_date) = store::factory_record(conn, unit_id, &family)?.ok_or_else(|| {
-                AppError::unprocessable(
-                    "no_factory_record",
-                    format!("the unit's factory record has no {family} component to check {code} against"),
-                )
+            let (unit_id, _, _) = crate::tickets::ticket_model(conn, loan.ticket_id)?.ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("ticket {} has no unit", loan.ticket_id))
             })?;
+            let (_, rec_serial, rec_date) =
+                store::factory_record(conn, unit_id, &family)?.ok_or_else(|| {
+                    AppError::unprocessable(
+                        "no_factory_record",
+                        format!(
+                            "the unit's factory record has no {family} component to check {code} against"
+                        ),
+                    )
+                })?;
             if let Err((expected, given)) = rules::check_core(rec_serial.as_deref(), rec_date, &old) {
                 return Err(AppError::unprocessable(
                     "core_mismatch",
@@ -354,8 +378,11 @@ pub fn reconcile(
 }
 
 fn already(line: &LoanLineRow) -> AppError {
-    AppError::conflict("already_reconciled", format!("loan line {} is reconciled already ({})", line.line_no, line.status))
-        .with("current_status", &line.status)
+    AppError::conflict(
+        "already_reconciled",
+        format!("loan line {} is reconciled already ({})", line.line_no, line.status),
+    )
+    .with("current_status", &line.status)
 }
 
 /// The unit sale price the ticket's accepted quote agreed for a part, if it quoted it.
@@ -388,12 +415,20 @@ pub fn inspect(
     let status = if passed { InspectionStatus::Passed } else { InspectionStatus::Scrapped };
     let at = now.naive_utc();
     if !store::decide_inspection(conn, id, status.as_str(), &caller.username, at)? {
-        return Err(AppError::conflict("already_inspected", format!("inspection {id} is decided already ({})", row.status))
-            .with("current_status", &row.status));
+        return Err(AppError::conflict(
+            "already_inspected",
+            format!("inspection {id} is decided already ({})", row.status),
+        )
+        .with("current_status", &row.status));
     }
     let quarantine = ledger::virtual_place(conn, LocationKind::Quarantine)?;
-    let to = if passed { ledger::place_by_id(conn, station.id)? } else { ledger::virtual_place(conn, LocationKind::Scrap)? };
-    let serials: Vec<String> = row.serials.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+    let to = if passed {
+        ledger::place_by_id(conn, station.id)?
+    } else {
+        ledger::virtual_place(conn, LocationKind::Scrap)?
+    };
+    let serials: Vec<String> =
+        row.serials.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
     let reference = format!("inspection:{id}");
     ledger::post(
         conn,

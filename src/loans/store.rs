@@ -135,16 +135,18 @@ pub struct Reconciliation<'a> {
 }
 
 pub fn reconcile(conn: &mut DbConn, line_id: i64, r: &Reconciliation<'_>) -> QueryResult<bool> {
-    let n = diesel::update(loan_lines::table.filter(loan_lines::id.eq(line_id)).filter(loan_lines::status.eq("open")))
-        .set((
-            loan_lines::status.eq(r.status),
-            loan_lines::fee_minor.eq(r.fee_minor),
-            loan_lines::old_serial.eq(r.old_serial),
-            loan_lines::old_production_date.eq(r.old_production_date),
-            loan_lines::reconciled_by.eq(r.by),
-            loan_lines::reconciled_at.eq(r.at),
-        ))
-        .execute(conn)?;
+    let n = diesel::update(
+        loan_lines::table.filter(loan_lines::id.eq(line_id)).filter(loan_lines::status.eq("open")),
+    )
+    .set((
+        loan_lines::status.eq(r.status),
+        loan_lines::fee_minor.eq(r.fee_minor),
+        loan_lines::old_serial.eq(r.old_serial),
+        loan_lines::old_production_date.eq(r.old_production_date),
+        loan_lines::reconciled_by.eq(r.by),
+        loan_lines::reconciled_at.eq(r.at),
+    ))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -177,13 +179,23 @@ pub fn list(conn: &mut DbConn, f: &LoanFilter, before: Option<i64>, limit: i64) 
 
 /// Open lines of loans older than their station tier's `core_return_days` at `now`:
 /// (loan id, line value at cost).
-fn overdue_lines(conn: &mut DbConn, station_id: Option<i64>, now: NaiveDateTime) -> QueryResult<Vec<(i64, i64)>> {
+fn overdue_lines(
+    conn: &mut DbConn,
+    station_id: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i64, i64)>> {
     let mut q = loan_lines::table
         .inner_join(loans::table)
         .inner_join(locations::table.on(locations::id.eq(loans::station_id)))
         .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
         .filter(loan_lines::status.eq("open"))
-        .select((loans::id, loans::created_at, tiers::core_return_days, loan_lines::qty, loan_lines::unit_cost_minor))
+        .select((
+            loans::id,
+            loans::created_at,
+            tiers::core_return_days,
+            loan_lines::qty,
+            loan_lines::unit_cost_minor,
+        ))
         .into_boxed();
     if let Some(s) = station_id {
         q = q.filter(loans::station_id.eq(s));
@@ -267,10 +279,18 @@ pub fn inspection(conn: &mut DbConn, id: i64) -> QueryResult<Option<InspectionRo
 }
 
 /// Records an inspection's result while it is still pending; false when decided already.
-pub fn decide_inspection(conn: &mut DbConn, id: i64, status: &str, by: &str, at: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(inspections::table.filter(inspections::id.eq(id)).filter(inspections::status.eq("pending")))
-        .set((inspections::status.eq(status), inspections::decided_by.eq(by), inspections::decided_at.eq(at)))
-        .execute(conn)?;
+pub fn decide_inspection(
+    conn: &mut DbConn,
+    id: i64,
+    status: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        inspections::table.filter(inspections::id.eq(id)).filter(inspections::status.eq("pending")),
+    )
+    .set((inspections::status.eq(status), inspections::decided_by.eq(by), inspections::decided_at.eq(at)))
+    .execute(conn)?;
     Ok(n == 1)
 }
 

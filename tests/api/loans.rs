@@ -21,8 +21,14 @@ async fn dispatched(app: &TestApp, in_warranty: bool) -> i64 {
     let family = if in_warranty { "CMP" } else { "GSK" };
     let id = intake(app, "agent", ticket(UNIT, Some(family), "repair", "normal", Some(STATION))).await;
     if !in_warranty {
-        let q = act(app, id, "quote", "agent", json!({"job_type": "repair", "parts": [{"part_code": GSK, "qty": 1}]}))
-            .await;
+        let q = act(
+            app,
+            id,
+            "quote",
+            "agent",
+            json!({"job_type": "repair", "parts": [{"part_code": GSK, "qty": 1}]}),
+        )
+        .await;
         q.ok();
         act(app, id, "accept-quote", "agent", json!({})).await.ok();
     }
@@ -42,8 +48,12 @@ async fn receive_serial(app: &TestApp, part: &str, serial: &str) {
 }
 
 async fn lend(app: &TestApp, ticket: i64, lines: Value) -> Resp {
-    app.post("/api/v1/loans", "station-st-tz-001", json!({"technician": TECH, "ticket_id": ticket, "lines": lines}))
-        .await
+    app.post(
+        "/api/v1/loans",
+        "station-st-tz-001",
+        json!({"technician": TECH, "ticket_id": ticket, "lines": lines}),
+    )
+    .await
 }
 
 async fn line(app: &TestApp, loan: i64, line: i32, how: &str, user: &str, body: Value) -> Resp {
@@ -93,7 +103,8 @@ both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
     let custody = r.json["custody"].as_str().unwrap().to_string();
     let station = app.stock(STATION, CMP).await.0;
     let defective = app.stock("DEFECTIVE", CMP).await.0;
-    let bad = line(&app, loan, 1, "core-return", "station-st-tz-001", json!({"serial": "CMP0000000000"})).await;
+    let bad =
+        line(&app, loan, 1, "core-return", "station-st-tz-001", json!({"serial": "CMP0000000000"})).await;
     assert_eq!(bad.problem(422)["type"], "/problems/core_mismatch", "{}", bad.text);
     assert_eq!(bad.json["expected"], CMP_SERIAL);
     assert_eq!(bad.json["given"], "CMP0000000000");
@@ -135,7 +146,10 @@ both!(out_of_warranty_fee_and_unused_returns_each_reconcile_once, |app| async {
     assert_eq!(fee.ok()["lines"][0]["status"], "fee_charged", "{}", fee.text);
     assert_eq!(fee.json["lines"][0]["fee"], "73.00");
     assert_eq!(app.stock(&custody, GSK).await.0, 0);
-    assert_eq!(line(&app, loan, 1, "fee", TECH, json!({})).await.problem(409)["type"], "/problems/already_reconciled");
+    assert_eq!(
+        line(&app, loan, 1, "fee", TECH, json!({})).await.problem(409)["type"],
+        "/problems/already_reconciled"
+    );
     assert_eq!(line(&app, loan, 1, "unused-return", TECH, json!({})).await.status, 409);
     // an out-of-warranty line has no core return
     let core = line(&app, loan, 2, "core-return", TECH, json!({"serial": "X1"})).await;
@@ -152,11 +166,16 @@ both!(out_of_warranty_fee_and_unused_returns_each_reconcile_once, |app| async {
     let items = list.ok()["items"].as_array().unwrap().clone();
     let id_of = |code: &str| items.iter().find(|i| i["part_code"] == code).unwrap()["id"].as_i64().unwrap();
     let (ip, is) = (id_of(&pass), id_of(&scrap));
-    let p = app.post(&format!("/api/v1/inspections/{ip}/result"), "station-st-tz-001", json!({"passed": true})).await;
+    let p = app
+        .post(&format!("/api/v1/inspections/{ip}/result"), "station-st-tz-001", json!({"passed": true}))
+        .await;
     assert_eq!(p.ok()["status"], "passed");
-    let s = app.post(&format!("/api/v1/inspections/{is}/result"), "station-st-tz-001", json!({"passed": false})).await;
+    let s = app
+        .post(&format!("/api/v1/inspections/{is}/result"), "station-st-tz-001", json!({"passed": false}))
+        .await;
     assert_eq!(s.ok()["status"], "scrapped");
-    let again = app.post(&format!("/api/v1/inspections/{ip}/result"), "admin", json!({"passed": false})).await;
+    let again =
+        app.post(&format!("/api/v1/inspections/{ip}/result"), "admin", json!({"passed": false})).await;
     assert_eq!(again.problem(409)["type"], "/problems/already_inspected");
     assert_eq!(app.stock(STATION, &pass).await.0, 2);
     assert_eq!(app.stock(STATION, &scrap).await.0, 1);
