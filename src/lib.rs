@@ -9,6 +9,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod ledger;
+pub mod loans;
 pub mod money;
 pub mod network;
 pub mod openapi;

@@ -523,6 +523,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    loans (id) {
+        id -> BigInt,
+        station_id -> BigInt,
+        technician_id -> BigInt,
+        custody_id -> BigInt,
+        ticket_id -> BigInt,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    loan_lines (id) {
+        id -> BigInt,
+        loan_id -> BigInt,
+        line_no -> Integer,
+        part_id -> BigInt,
+        qty -> BigInt,
+        unit_cost_minor -> BigInt,
+        serials -> Nullable<Text>,
+        status -> Text,
+        fee_minor -> Nullable<BigInt>,
+        old_serial -> Nullable<Text>,
+        old_production_date -> Nullable<Date>,
+        reconciled_by -> Nullable<Text>,
+        reconciled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    inspections (id) {
+        id -> BigInt,
+        loan_line_id -> BigInt,
+        station_id -> BigInt,
+        part_id -> BigInt,
+        qty -> BigInt,
+        serials -> Nullable<Text>,
+        status -> Text,
+        created_at -> Timestamp,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));
@@ -546,7 +591,12 @@ diesel::joinable!(follow_ups -> tickets (ticket_id));
 
 diesel::joinable!(planning_proposals -> planning_runs (run_id));
 
+diesel::joinable!(loan_lines -> loans (loan_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    loans,
+    loan_lines,
+    inspections,
     demand_history,
     failure_rates,
     part_supply_terms,

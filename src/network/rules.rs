@@ -72,6 +72,8 @@ impl LocationKind {
         match self {
             LocationKind::RegionalCentre => Some(LocationKind::CentralWarehouse),
             LocationKind::Station => Some(LocationKind::RegionalCentre),
+            // a technician's custody hangs under the station, inside its allowance
+            LocationKind::Technician => Some(LocationKind::Station),
             _ => None,
         }
     }

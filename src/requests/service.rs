@@ -188,7 +188,10 @@ pub fn create(
         value = value.saturating_add(l.qty.saturating_mul(served.unit_cost_minor));
         resolved.push((l, served));
     }
-    let outstanding = store::outstanding_minor(conn, st.row.id, &st.row.path)?;
+    // overdue loan lines count a second time, on top of their value in the technician's
+    // custody (spec section 8: they count against the allowance)
+    let outstanding = store::outstanding_minor(conn, st.row.id, &st.row.path)?
+        .saturating_add(crate::loans::overdue_value(conn, st.row.id, at.naive_utc())?);
     let exceeds = rules::exceeds_by(outstanding, value, st.allowance);
     let status = if exceeds.is_some() { Status::PendingApproval } else { Status::Allocated };
     let id = store::insert_request(

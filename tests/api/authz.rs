@@ -101,6 +101,14 @@ GET /api/v1/follow-ups/stats AGF
 GET /api/v1/follow-ups AG
 POST /api/v1/follow-ups/{id}/result AG
 GET /api/v1/stations/{code}/scorecard ASGF
+GET /api/v1/loans ASTF
+POST /api/v1/loans AS
+GET /api/v1/loans/{id} ASTF
+POST /api/v1/loans/{id}/lines/{line}/core-return AST
+POST /api/v1/loans/{id}/lines/{line}/fee AST
+POST /api/v1/loans/{id}/lines/{line}/unused-return AST
+GET /api/v1/inspections ASF
+POST /api/v1/inspections/{id}/result AS
 ";
 
 /// Reads or writes of another station's objects that a scoped caller must not reach (404):
@@ -263,6 +271,10 @@ fn fill(path: &str, fx: &BTreeMap<&'static str, String>) -> String {
     p = with(&p, "/tickets/{id}", format!("/tickets/{}", get("{id}/ticket")));
     p = with(&p, "/follow-ups/{id}", format!("/follow-ups/{}", get("{id}/follow-up")));
     p = with(&p, "{other_ticket}", get("{other_ticket}"));
+    // loans and inspections: ids that do not exist (404 for whoever may ask, 403 for the rest)
+    p = with(&p, "/loans/{id}", "/loans/999999".to_string());
+    p = with(&p, "{line}", "1".to_string());
+    p = with(&p, "/inspections/{id}", "/inspections/999999".to_string());
     p = with(&p, "{serial}", get("{serial}"));
     p = with(&p, "{tier}", get("{tier}"));
     p = with(&p, "{other}", get("{other}"));

@@ -12,6 +12,7 @@ mod follow_ups;
 mod foundation;
 mod kpis;
 mod ledger_props;
+mod loans;
 mod planning;
 mod processes;
 mod reports;

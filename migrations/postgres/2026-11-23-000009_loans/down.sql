@@ -1,0 +1,3 @@
+DROP TABLE inspections;
+DROP TABLE loan_lines;
+DROP TABLE loans;

@@ -1,0 +1,23 @@
+//! Loans and core returns (spec section 8): parts a technician borrows from the station for a
+//! ticket, each line reconciled exactly once (core return checked against the factory record,
+//! fee, or unused return through inspection), and overdue loans.
+
+pub mod api;
+pub mod rules;
+pub mod service;
+pub mod store;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub use store::overdue_value;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(api::create_loan)
+        .service(api::list_loans)
+        .service(api::get_loan)
+        .service(api::core_return)
+        .service(api::fee)
+        .service(api::unused_return)
+        .service(api::list_inspections)
+        .service(api::inspection_result);
+}

@@ -1,0 +1,454 @@
+//! What happens to a loan: lending to a technician's custody, and reconciling each line
+//! exactly once. Every function runs inside the caller's write transaction.
+//!
+//! The stock model (all through `ledger::store::post`):
+//! - lend: station -> technician custody (`loan_out`); the custody location sits under the
+//!   station, so the station's allowance keeps counting the parts at cost;
+//! - core return (in warranty): custody -> CUSTOMER (`consume`), then the old part
+//!   CUSTOMER -> DEFECTIVE (`core_return`), same part id. A serialized old part carries its
+//!   serial into the ledger (the one given, or `CORE-L<line id>` when the factory recorded only a
+//!   production date), so that DEFECTIVE's serials always account for its stock;
+//! - fee (out of warranty): custody -> CUSTOMER (`consume`), the fee kept on the line;
+//! - unused return: custody -> QUARANTINE (`loan_return_unused`) with a pending inspection;
+//!   passing it moves QUARANTINE -> station (`inspection_pass`), scrapping it
+//!   QUARANTINE -> SCRAP (`inspection_scrap`).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::prelude::*;
+
+use super::rules::{self, InspectionStatus, LineStatus, OldPart};
+use super::store::{self, InspectionRow, LoanLineRow, LoanRow, Reconciliation};
+use crate::auth::store::UserRow;
+use crate::auth::{Caller, Role, Scope};
+use crate::catalogue::resolve_part_code;
+use crate::db::schema::{ticket_parts, users};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::ledger::rules::{check_serials, Reason};
+use crate::ledger::store::{self as ledger, Move, Place};
+use crate::network::rules::LocationKind;
+use crate::network::store::{self as network, LocationRow, NewLocation};
+use crate::tickets::Warranty;
+
+/// One line to lend.
+pub struct LendLine {
+    pub part_code: String,
+    pub qty: i64,
+    pub serials: Vec<String>,
+}
+
+/// The custody location of a technician, created under the station on first use.
+pub fn custody(
+    conn: &mut DbConn,
+    station: &LocationRow,
+    tech: &UserRow,
+    at: DateTime<Utc>,
+) -> Result<Place, AppError> {
+    let code = rules::custody_code(tech.id, &tech.username);
+    if let Some(place) = ledger::place_by_code(conn, &code)? {
+        return Ok(place);
+    }
+    let name = format!("Custody of {}", tech.username);
+    let id = network::insert(
+        conn,
+        &NewLocation {
+            code: &code,
+            name: &name,
+            kind: LocationKind::Technician.as_str(),
+            parent_id: Some(station.id),
+            path: "",
+            region: station.region.as_deref(),
+            city: station.city.as_deref(),
+            address: None,
+            tier: None,
+            lead_time_days: None,
+            active: true,
+            created_at: at.naive_utc(),
+        },
+        Some(&station.path),
+    )?;
+    Ok(ledger::place_by_id(conn, id)?)
+}
+
+fn user_by_id(conn: &mut DbConn, id: i64) -> QueryResult<UserRow> {
+    users::table.find(id).select(UserRow::as_select()).first(conn)
+}
+
+/// Usernames of the given user ids.
+pub fn usernames(conn: &mut DbConn, ids: &[i64]) -> QueryResult<std::collections::BTreeMap<i64, String>> {
+    Ok(users::table
+        .filter(users::id.eq_any(ids.to_vec()))
+        .select((users::id, users::username))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Lends parts to a technician for a ticket of the station dispatched to them.
+pub fn lend(
+    conn: &mut DbConn,
+    caller: &Caller,
+    technician: &str,
+    ticket_id: i64,
+    lines: &[LendLine],
+    now: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    let scope = Scope::of(conn, caller)?;
+    let (tech, station_code) = crate::auth::store::find_by_username(conn, technician)?
+        .filter(|(u, _)| u.role == Role::Technician.as_str() && u.active)
+        .ok_or_else(|| {
+            AppError::unprocessable("invalid_technician", format!("there is no technician {technician}"))
+        })?;
+    let station = match station_code {
+        Some(code) => network::by_code(conn, &code)?,
+        None => None,
+    }
+    .filter(|s| s.kind == LocationKind::Station.as_str())
+    .ok_or_else(|| {
+        AppError::unprocessable("invalid_technician", format!("{technician} belongs to no station"))
+    })?;
+    if !scope.covers(&station.path) {
+        return Err(AppError::unprocessable(
+            "invalid_technician",
+            format!("{technician} is not a technician of your station"),
+        ));
+    }
+    let ticket = crate::tickets::store::ticket(conn, ticket_id)?
+        .ok_or_else(|| AppError::not_found(format!("ticket {ticket_id} not found")))?;
+    if ticket.station_id != Some(station.id) {
+        // another station's ticket is out of a station caller's sight
+        if !matches!(scope, Scope::All) {
+            return Err(AppError::not_found(format!("ticket {ticket_id} not found")));
+        }
+        return Err(AppError::unprocessable(
+            "ticket_not_dispatched",
+            format!("ticket {ticket_id} is not a ticket of {}", station.code),
+        ));
+    }
+    if ticket.technician_id != Some(tech.id) {
+        return Err(AppError::unprocessable(
+            "ticket_not_dispatched",
+            format!("ticket {ticket_id} is not dispatched to {technician}"),
+        ));
+    }
+    crate::requests::store::lock_station(conn, station.id)?;
+    let at = now.naive_utc();
+    let custody = custody(conn, &station, &tech, now)?;
+    let from = ledger::place_by_id(conn, station.id)?;
+    let loan_id = store::insert_loan(conn, station.id, tech.id, custody.id, ticket_id, &caller.username, at)?;
+    let reference = format!("loan:{loan_id}");
+    for (i, l) in lines.iter().enumerate() {
+        let part = resolve_part_code(conn, &l.part_code, None).map_err(|e| e.with("line", i))?;
+        let serials = if part.serialized && l.serials.is_empty() {
+            // the station's serials in order; too few means too little stock (409 below)
+            ledger::serials_at(conn, part.id, station.id, l.qty)?
+        } else {
+            check_serials(part.serialized, l.qty, &l.serials).map_err(|m| {
+                AppError::invalid_fields(vec![crate::error::FieldError::new(
+                    format!("lines[{i}].serials"),
+                    m,
+                )])
+            })?;
+            l.serials.clone()
+        };
+        let stored = (!serials.is_empty()).then(|| serde_json::to_string(&serials).unwrap_or_default());
+        store::insert_line(
+            conn,
+            loan_id,
+            i as i32 + 1,
+            part.id,
+            l.qty,
+            part.unit_cost_minor,
+            stored.as_deref(),
+        )?;
+        ledger::post(
+            conn,
+            &Move {
+                part_id: part.id,
+                qty: l.qty,
+                from: &from,
+                to: &custody,
+                reason: Reason::LoanOut,
+                reference: Some(&reference),
+                actor: Some(&caller.username),
+                at,
+                serials: &serials,
+                from_reserved: false,
+            },
+        )
+        .map_err(|e| e.with("line", i))?;
+    }
+    Ok(loan_id)
+}
+
+/// The loan if the caller may see it: admin and finance all, a station its own, a technician
+/// their own; 404 otherwise.
+pub fn visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<LoanRow, AppError> {
+    let not_found = || AppError::not_found(format!("loan {id} not found"));
+    let loan = store::loan(conn, id)?.ok_or_else(not_found)?;
+    match caller.role {
+        Role::Admin | Role::Finance => Ok(loan),
+        Role::Technician if loan.technician_id == caller.user_id => Ok(loan),
+        Role::Station => {
+            let station = network::by_id(conn, loan.station_id)?;
+            if Scope::of(conn, caller)?.covers(&station.path) {
+                Ok(loan)
+            } else {
+                Err(not_found())
+            }
+        }
+        _ => Err(not_found()),
+    }
+}
+
+/// How a line is reconciled.
+#[derive(Debug, Clone)]
+pub enum How {
+    Core(OldPart),
+    Fee(Option<i64>),
+    Unused,
+}
+
+fn serials_of(line: &LoanLineRow) -> Vec<String> {
+    line.serials.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+}
+
+/// Reconciles one loan line, exactly once (409 when it was already).
+pub fn reconcile(
+    conn: &mut DbConn,
+    caller: &Caller,
+    loan_id: i64,
+    line_no: i32,
+    how: How,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let loan = visible(conn, caller, loan_id)?;
+    let line = store::line(conn, loan_id, line_no)?
+        .ok_or_else(|| AppError::not_found(format!("loan {loan_id} has no line {line_no}")))?;
+    if line.status != LineStatus::Open.as_str() {
+        return Err(already(&line));
+    }
+    let at = now.naive_utc();
+    let custody = ledger::place_by_id(conn, loan.custody_id)?;
+    let customer = ledger::virtual_place(conn, LocationKind::Customer)?;
+    let reference = format!("loan:{loan_id}/{line_no}");
+    let serials = serials_of(&line);
+    let warranty = crate::tickets::ticket_warranty(conn, loan.ticket_id)?;
+    let (code, family, serialized, sale_price) = store::part_facts(conn, line.part_id)?;
+    let consume = |conn: &mut DbConn| -> Result<i64, AppError> {
+        ledger::post(
+            conn,
+            &Move {
+                part_id: line.part_id,
+                qty: line.qty,
+                from: &custody,
+                to: &customer,
+                reason: Reason::Consume,
+                reference: Some(&reference),
+                actor: Some(&caller.username),
+                at,
+                serials: &serials,
+                from_reserved: false,
+            },
+        )
+    };
+    let mut rec = Reconciliation {
+        status: "",
+        fee_minor: None,
+        old_serial: None,
+        old_production_date: None,
+        by: &caller.username,
+        at,
+    };
+    match how {
+        How::Core(old) => {
+            if warranty != Some(Warranty::InWarranty) {
+                return Err(AppError::unprocessable(
+                    "not_in_warranty",
+                    format!("ticket {} is out of warranty: reconcile the line by fee", loan.ticket_id),
+                ));
+            }
+            let (unit_id, _, _) = crate::tickets::ticket_model(conn, loan.ticket_id)?.ok_or_else(|| {
+                AppError::internal(anyhow::anyhow!("ticket {} has no unit", loan.ticket_id))
+            })?;
+            let (_, rec_serial, rec_date) =
+                store::factory_record(conn, unit_id, &family)?.ok_or_else(|| {
+                    AppError::unprocessable(
+                        "no_factory_record",
+                        format!(
+                            "the unit's factory record has no {family} component to check {code} against"
+                        ),
+                    )
+                })?;
+            if let Err((expected, given)) = rules::check_core(rec_serial.as_deref(), rec_date, &old) {
+                return Err(AppError::unprocessable(
+                    "core_mismatch",
+                    format!(
+                        "the old {family} part does not match the unit's factory record: expected {expected}, given {given}"
+                    ),
+                )
+                .with("expected", expected)
+                .with("given", given));
+            }
+            let (old_serial, old_date): (Option<String>, Option<NaiveDate>) = match old {
+                OldPart::Serial(s) => (Some(s.trim().to_string()), None),
+                OldPart::ProductionDate(d) => (None, Some(d)),
+            };
+            if serialized && line.qty != 1 {
+                return Err(AppError::unprocessable(
+                    "core_qty",
+                    "a serialized part is core-returned one unit per loan line",
+                ));
+            }
+            rec.status = LineStatus::CoreReturned.as_str();
+            rec.old_serial = old_serial.as_deref();
+            rec.old_production_date = old_date;
+            if !store::reconcile(conn, line.id, &rec)? {
+                return Err(already(&line));
+            }
+            consume(conn)?;
+            // the old part goes back into the ledger at DEFECTIVE; a serialized one by serial
+            let core_serials: Vec<String> = if serialized {
+                vec![old_serial.clone().unwrap_or_else(|| format!("CORE-L{}", line.id))]
+            } else {
+                vec![]
+            };
+            let defective = ledger::virtual_place(conn, LocationKind::Defective)?;
+            ledger::post(
+                conn,
+                &Move {
+                    part_id: line.part_id,
+                    qty: line.qty,
+                    from: &customer,
+                    to: &defective,
+                    reason: Reason::CoreReturn,
+                    reference: Some(&reference),
+                    actor: Some(&caller.username),
+                    at,
+                    serials: &core_serials,
+                    from_reserved: false,
+                },
+            )?;
+        }
+        How::Fee(amount) => {
+            if warranty == Some(Warranty::InWarranty) {
+                return Err(AppError::unprocessable(
+                    "in_warranty",
+                    format!("ticket {} is in warranty: reconcile the line by core return", loan.ticket_id),
+                ));
+            }
+            let fee = match amount {
+                Some(a) => a,
+                None => quoted_price(conn, loan.ticket_id, line.part_id)?
+                    .unwrap_or(sale_price)
+                    .saturating_mul(line.qty),
+            };
+            rec.status = LineStatus::FeeCharged.as_str();
+            rec.fee_minor = Some(fee);
+            if !store::reconcile(conn, line.id, &rec)? {
+                return Err(already(&line));
+            }
+            consume(conn)?;
+        }
+        How::Unused => {
+            rec.status = LineStatus::ReturnedUnused.as_str();
+            if !store::reconcile(conn, line.id, &rec)? {
+                return Err(already(&line));
+            }
+            let quarantine = ledger::virtual_place(conn, LocationKind::Quarantine)?;
+            ledger::post(
+                conn,
+                &Move {
+                    part_id: line.part_id,
+                    qty: line.qty,
+                    from: &custody,
+                    to: &quarantine,
+                    reason: Reason::LoanReturnUnused,
+                    reference: Some(&reference),
+                    actor: Some(&caller.username),
+                    at,
+                    serials: &serials,
+                    from_reserved: false,
+                },
+            )?;
+            store::insert_inspection(conn, &line, loan.station_id, at)?;
+        }
+    }
+    Ok(())
+}
+
+fn already(line: &LoanLineRow) -> AppError {
+    AppError::conflict(
+        "already_reconciled",
+        format!("loan line {} is reconciled already ({})", line.line_no, line.status),
+    )
+    .with("current_status", &line.status)
+}
+
+/// The unit sale price the ticket's accepted quote agreed for a part, if it quoted it.
+fn quoted_price(conn: &mut DbConn, ticket_id: i64, part_id: i64) -> Result<Option<i64>, AppError> {
+    let Some(quote) = crate::tickets::store::accepted_quote(conn, ticket_id)? else { return Ok(None) };
+    Ok(ticket_parts::table
+        .filter(ticket_parts::ticket_id.eq(ticket_id))
+        .filter(ticket_parts::quote_id.eq(quote.id))
+        .filter(ticket_parts::part_id.eq(part_id))
+        .select(ticket_parts::sale_price_minor)
+        .first(conn)
+        .optional()?)
+}
+
+/// Records an inspection's result: passed goes back into the station's stock, scrapped to
+/// SCRAP. Once only (409).
+pub fn inspect(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    passed: bool,
+    now: DateTime<Utc>,
+) -> Result<InspectionRow, AppError> {
+    let not_found = || AppError::not_found(format!("inspection {id} not found"));
+    let row = store::inspection(conn, id)?.ok_or_else(not_found)?;
+    let station = network::by_id(conn, row.station_id)?;
+    if !Scope::of(conn, caller)?.covers(&station.path) {
+        return Err(not_found());
+    }
+    let status = if passed { InspectionStatus::Passed } else { InspectionStatus::Scrapped };
+    let at = now.naive_utc();
+    if !store::decide_inspection(conn, id, status.as_str(), &caller.username, at)? {
+        return Err(AppError::conflict(
+            "already_inspected",
+            format!("inspection {id} is decided already ({})", row.status),
+        )
+        .with("current_status", &row.status));
+    }
+    let quarantine = ledger::virtual_place(conn, LocationKind::Quarantine)?;
+    let to = if passed {
+        ledger::place_by_id(conn, station.id)?
+    } else {
+        ledger::virtual_place(conn, LocationKind::Scrap)?
+    };
+    let serials: Vec<String> =
+        row.serials.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+    let reference = format!("inspection:{id}");
+    ledger::post(
+        conn,
+        &Move {
+            part_id: row.part_id,
+            qty: row.qty,
+            from: &quarantine,
+            to: &to,
+            reason: if passed { Reason::InspectionPass } else { Reason::InspectionScrap },
+            reference: Some(&reference),
+            actor: Some(&caller.username),
+            at,
+            serials: &serials,
+            from_reserved: false,
+        },
+    )?;
+    store::inspection(conn, id)?.ok_or_else(not_found)
+}
+
+/// Technician of a loan, for views.
+pub fn technician(conn: &mut DbConn, loan: &LoanRow) -> QueryResult<UserRow> {
+    user_by_id(conn, loan.technician_id)
+}

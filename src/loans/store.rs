@@ -1,0 +1,317 @@
+//! Loans, their lines and inspections in the database, and technician custody locations.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::schema::{inspections, loan_lines, loans, locations, parts, tiers, unit_components};
+use crate::db::DbConn;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = loans)]
+pub struct LoanRow {
+    pub id: i64,
+    pub station_id: i64,
+    pub technician_id: i64,
+    pub custody_id: i64,
+    pub ticket_id: i64,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = loan_lines)]
+pub struct LoanLineRow {
+    pub id: i64,
+    pub loan_id: i64,
+    pub line_no: i32,
+    pub part_id: i64,
+    pub qty: i64,
+    pub unit_cost_minor: i64,
+    pub serials: Option<String>,
+    pub status: String,
+    pub fee_minor: Option<i64>,
+    pub old_serial: Option<String>,
+    pub old_production_date: Option<NaiveDate>,
+    pub reconciled_by: Option<String>,
+    pub reconciled_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = inspections)]
+pub struct InspectionRow {
+    pub id: i64,
+    pub loan_line_id: i64,
+    pub station_id: i64,
+    pub part_id: i64,
+    pub qty: i64,
+    pub serials: Option<String>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<NaiveDateTime>,
+}
+
+/// The custody location of a technician, by its code.
+pub fn custody_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<i64>> {
+    locations::table.filter(locations::code.eq(code)).select(locations::id).first(conn).optional()
+}
+
+pub fn insert_loan(
+    conn: &mut DbConn,
+    station_id: i64,
+    technician_id: i64,
+    custody_id: i64,
+    ticket_id: i64,
+    by: &str,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(loans::table)
+        .values((
+            loans::station_id.eq(station_id),
+            loans::technician_id.eq(technician_id),
+            loans::custody_id.eq(custody_id),
+            loans::ticket_id.eq(ticket_id),
+            loans::created_by.eq(by),
+            loans::created_at.eq(at),
+        ))
+        .returning(loans::id)
+        .get_result(conn)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn insert_line(
+    conn: &mut DbConn,
+    loan_id: i64,
+    line_no: i32,
+    part_id: i64,
+    qty: i64,
+    unit_cost_minor: i64,
+    serials: Option<&str>,
+) -> QueryResult<i64> {
+    diesel::insert_into(loan_lines::table)
+        .values((
+            loan_lines::loan_id.eq(loan_id),
+            loan_lines::line_no.eq(line_no),
+            loan_lines::part_id.eq(part_id),
+            loan_lines::qty.eq(qty),
+            loan_lines::unit_cost_minor.eq(unit_cost_minor),
+            loan_lines::serials.eq(serials),
+            loan_lines::status.eq("open"),
+        ))
+        .returning(loan_lines::id)
+        .get_result(conn)
+}
+
+pub fn loan(conn: &mut DbConn, id: i64) -> QueryResult<Option<LoanRow>> {
+    loans::table.find(id).select(LoanRow::as_select()).first(conn).optional()
+}
+
+pub fn lines(conn: &mut DbConn, loan_ids: &[i64]) -> QueryResult<Vec<LoanLineRow>> {
+    loan_lines::table
+        .filter(loan_lines::loan_id.eq_any(loan_ids.to_vec()))
+        .select(LoanLineRow::as_select())
+        .order((loan_lines::loan_id.asc(), loan_lines::line_no.asc()))
+        .load(conn)
+}
+
+pub fn line(conn: &mut DbConn, loan_id: i64, line_no: i32) -> QueryResult<Option<LoanLineRow>> {
+    loan_lines::table
+        .filter(loan_lines::loan_id.eq(loan_id))
+        .filter(loan_lines::line_no.eq(line_no))
+        .select(LoanLineRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// What closed a line. Recorded only while the line is still open: false when it was
+/// reconciled already (by this or a concurrent transaction).
+pub struct Reconciliation<'a> {
+    pub status: &'a str,
+    pub fee_minor: Option<i64>,
+    pub old_serial: Option<&'a str>,
+    pub old_production_date: Option<NaiveDate>,
+    pub by: &'a str,
+    pub at: NaiveDateTime,
+}
+
+pub fn reconcile(conn: &mut DbConn, line_id: i64, r: &Reconciliation<'_>) -> QueryResult<bool> {
+    let n = diesel::update(
+        loan_lines::table.filter(loan_lines::id.eq(line_id)).filter(loan_lines::status.eq("open")),
+    )
+    .set((
+        loan_lines::status.eq(r.status),
+        loan_lines::fee_minor.eq(r.fee_minor),
+        loan_lines::old_serial.eq(r.old_serial),
+        loan_lines::old_production_date.eq(r.old_production_date),
+        loan_lines::reconciled_by.eq(r.by),
+        loan_lines::reconciled_at.eq(r.at),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct LoanFilter {
+    pub station_ids: Option<Vec<i64>>,
+    pub technician_id: Option<i64>,
+    /// only loans with a line open past the station tier's core-return days at this time
+    pub overdue_at: Option<NaiveDateTime>,
+}
+
+/// Newest first, before `before`.
+pub fn list(conn: &mut DbConn, f: &LoanFilter, before: Option<i64>, limit: i64) -> QueryResult<Vec<LoanRow>> {
+    let mut q = loans::table.select(LoanRow::as_select()).into_boxed();
+    if let Some(ids) = &f.station_ids {
+        q = q.filter(loans::station_id.eq_any(ids.clone()));
+    }
+    if let Some(t) = f.technician_id {
+        q = q.filter(loans::technician_id.eq(t));
+    }
+    if let Some(now) = f.overdue_at {
+        let ids = overdue_loan_ids(conn, None, now)?;
+        q = q.filter(loans::id.eq_any(ids));
+    }
+    if let Some(b) = before {
+        q = q.filter(loans::id.lt(b));
+    }
+    q.order(loans::id.desc()).limit(limit).load(conn)
+}
+
+/// Open lines of loans older than their station tier's `core_return_days` at `now`:
+/// (loan id, line value at cost).
+fn overdue_lines(
+    conn: &mut DbConn,
+    station_id: Option<i64>,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i64, i64)>> {
+    let mut q = loan_lines::table
+        .inner_join(loans::table)
+        .inner_join(locations::table.on(locations::id.eq(loans::station_id)))
+        .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
+        .filter(loan_lines::status.eq("open"))
+        .select((
+            loans::id,
+            loans::created_at,
+            tiers::core_return_days,
+            loan_lines::qty,
+            loan_lines::unit_cost_minor,
+        ))
+        .into_boxed();
+    if let Some(s) = station_id {
+        q = q.filter(loans::station_id.eq(s));
+    }
+    let rows: Vec<(i64, NaiveDateTime, i32, i64, i64)> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, at, days, _, _)| super::rules::is_overdue(*at, *days, now))
+        .map(|(id, _, _, qty, cost)| (id, qty.saturating_mul(cost)))
+        .collect())
+}
+
+fn overdue_loan_ids(conn: &mut DbConn, station_id: Option<i64>, now: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    let mut ids: Vec<i64> = overdue_lines(conn, station_id, now)?.into_iter().map(|(id, _)| id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Value at cost of a station's loan lines still open past its tier's core-return days at
+/// `now`: what settlement charges, and what the allowance counts a second time on top of the
+/// custody stock (see `requests::service::create`).
+pub fn overdue_value(conn: &mut DbConn, station_id: i64, now: NaiveDateTime) -> QueryResult<i64> {
+    Ok(overdue_lines(conn, Some(station_id), now)?.into_iter().map(|(_, v)| v).sum())
+}
+
+/// The core-return days of a station's tier.
+pub fn core_return_days(conn: &mut DbConn, station_id: i64) -> QueryResult<i32> {
+    locations::table
+        .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
+        .filter(locations::id.eq(station_id))
+        .select(tiers::core_return_days)
+        .first(conn)
+}
+
+/// The factory record of a unit's component of a family: (part, serial, production date).
+#[expect(clippy::type_complexity, reason = "one inspection-record row: part, serial, production date")]
+pub fn factory_record(
+    conn: &mut DbConn,
+    unit_id: i64,
+    family: &str,
+) -> QueryResult<Option<(Option<i64>, Option<String>, Option<NaiveDate>)>> {
+    unit_components::table
+        .filter(unit_components::unit_id.eq(unit_id))
+        .filter(unit_components::family.eq(family))
+        .select((unit_components::part_id, unit_components::serial, unit_components::production_date))
+        .order(unit_components::id.asc())
+        .first(conn)
+        .optional()
+}
+
+/// (code, family, serialized, sale price) of a part.
+pub fn part_facts(conn: &mut DbConn, part_id: i64) -> QueryResult<(String, String, bool, i64)> {
+    parts::table
+        .find(part_id)
+        .select((parts::code, parts::family, parts::serialized, parts::sale_price_minor))
+        .first(conn)
+}
+
+pub fn insert_inspection(
+    conn: &mut DbConn,
+    line: &LoanLineRow,
+    station_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(inspections::table)
+        .values((
+            inspections::loan_line_id.eq(line.id),
+            inspections::station_id.eq(station_id),
+            inspections::part_id.eq(line.part_id),
+            inspections::qty.eq(line.qty),
+            inspections::serials.eq(line.serials.clone()),
+            inspections::status.eq("pending"),
+            inspections::created_at.eq(at),
+        ))
+        .returning(inspections::id)
+        .get_result(conn)
+}
+
+pub fn inspection(conn: &mut DbConn, id: i64) -> QueryResult<Option<InspectionRow>> {
+    inspections::table.find(id).select(InspectionRow::as_select()).first(conn).optional()
+}
+
+/// Records an inspection's result while it is still pending; false when decided already.
+pub fn decide_inspection(
+    conn: &mut DbConn,
+    id: i64,
+    status: &str,
+    by: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        inspections::table.filter(inspections::id.eq(id)).filter(inspections::status.eq("pending")),
+    )
+    .set((inspections::status.eq(status), inspections::decided_by.eq(by), inspections::decided_at.eq(at)))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Newest first, before `before`.
+pub fn list_inspections(
+    conn: &mut DbConn,
+    station_ids: Option<&[i64]>,
+    status: Option<&str>,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<InspectionRow>> {
+    let mut q = inspections::table.select(InspectionRow::as_select()).into_boxed();
+    if let Some(ids) = station_ids {
+        q = q.filter(inspections::station_id.eq_any(ids.to_vec()));
+    }
+    if let Some(s) = status {
+        q = q.filter(inspections::status.eq(s.to_string()));
+    }
+    if let Some(b) = before {
+        q = q.filter(inspections::id.lt(b));
+    }
+    q.order(inspections::id.desc()).limit(limit).load(conn)
+}

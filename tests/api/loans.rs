@@ -1,0 +1,248 @@
+//! Loans and core returns (spec section 8): lending to a technician's custody, the core return
+//! checked against the factory record, fees, unused returns through inspection, overdue loans
+//! against the allowance.
+
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::{Resp, TestApp};
+use crate::tickets::{act, intake, ticket, CMP, UNIT};
+
+const STATION: &str = "ST-TZ-001";
+const TECH: &str = "tech-st-tz-001";
+const GSK: &str = "RF-GSK-00221D";
+/// the factory record of RF00000001's compressor
+const CMP_SERIAL: &str = "CMP6165341773";
+
+/// An in-warranty (compressor) or out-of-warranty (door gasket, quoted and accepted) ticket of
+/// the station, dispatched to its technician.
+async fn dispatched(app: &TestApp, in_warranty: bool) -> i64 {
+    let family = if in_warranty { "CMP" } else { "GSK" };
+    let id = intake(app, "agent", ticket(UNIT, Some(family), "repair", "normal", Some(STATION))).await;
+    if !in_warranty {
+        let q = act(
+            app,
+            id,
+            "quote",
+            "agent",
+            json!({"job_type": "repair", "parts": [{"part_code": GSK, "qty": 1}]}),
+        )
+        .await;
+        q.ok();
+        act(app, id, "accept-quote", "agent", json!({})).await.ok();
+    }
+    act(app, id, "dispatch", "agent", json!({"station": STATION, "technician": TECH})).await.ok();
+    id
+}
+
+async fn receive_serial(app: &TestApp, part: &str, serial: &str) {
+    let r = app
+        .post(
+            "/api/v1/receipts",
+            "admin",
+            json!({"location": STATION, "lines": [{"part_code": part, "qty": 1, "serials": [serial]}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+}
+
+async fn lend(app: &TestApp, ticket: i64, lines: Value) -> Resp {
+    app.post(
+        "/api/v1/loans",
+        "station-st-tz-001",
+        json!({"technician": TECH, "ticket_id": ticket, "lines": lines}),
+    )
+    .await
+}
+
+async fn line(app: &TestApp, loan: i64, line: i32, how: &str, user: &str, body: Value) -> Resp {
+    app.post(&format!("/api/v1/loans/{loan}/lines/{line}/{how}"), user, body).await
+}
+
+both!(an_in_warranty_loan_is_reconciled_by_the_matching_old_compressor, |app| async {
+    let t = dispatched(&app, true).await;
+    receive_serial(&app, CMP, "NEWCMP0001").await;
+    let before = app.stock(STATION, CMP).await.0;
+    let defective_before = app.stock("DEFECTIVE", CMP).await.0;
+    let r = lend(&app, t, json!([{"part_code": CMP, "qty": 1, "serials": ["NEWCMP0001"]}])).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let loan = r.json["id"].as_i64().unwrap();
+    let custody = r.json["custody"].as_str().unwrap().to_string();
+    assert_eq!(r.json["lines"][0]["status"], "open");
+    assert_eq!(r.json["technician"], TECH);
+    assert_eq!(app.stock(STATION, CMP).await.0, before - 1);
+    assert_eq!(app.stock(&custody, CMP).await.0, 1);
+    // the technician sees their loan
+    let mine = app.get("/api/v1/loans", Some(TECH)).await;
+    assert!(mine.ok()["items"].as_array().unwrap().iter().any(|l| l["id"] == loan));
+
+    let ok = line(&app, loan, 1, "core-return", TECH, json!({"serial": CMP_SERIAL})).await;
+    assert_eq!(ok.ok()["lines"][0]["status"], "core_returned", "{}", ok.text);
+    assert_eq!(ok.json["lines"][0]["old_serial"], CMP_SERIAL);
+    assert_eq!(app.stock(STATION, CMP).await.0, before - 1);
+    assert_eq!(app.stock(&custody, CMP).await.0, 0);
+    assert_eq!(app.stock("DEFECTIVE", CMP).await.0, defective_before + 1);
+    let moves = app.get(&format!("/api/v1/movements?reference=loan:{loan}/1"), Some("admin")).await;
+    let reasons: Vec<&str> =
+        moves.ok()["items"].as_array().unwrap().iter().map(|m| m["reason"].as_str().unwrap()).collect();
+    assert!(reasons.contains(&"consume") && reasons.contains(&"core_return"), "{reasons:?}");
+    // once only
+    let again = line(&app, loan, 1, "core-return", TECH, json!({"serial": CMP_SERIAL})).await;
+    assert_eq!(again.problem(409)["type"], "/problems/already_reconciled");
+    app.audit().await;
+});
+
+both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
+    let t = dispatched(&app, true).await;
+    receive_serial(&app, CMP, "NEWCMP0002").await;
+    let r = lend(&app, t, json!([{"part_code": CMP, "qty": 1}])).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["lines"][0]["serials"].as_array().unwrap().len(), 1);
+    let loan = r.json["id"].as_i64().unwrap();
+    let custody = r.json["custody"].as_str().unwrap().to_string();
+    let station = app.stock(STATION, CMP).await.0;
+    let defective = app.stock("DEFECTIVE", CMP).await.0;
+    let bad =
+        line(&app, loan, 1, "core-return", "station-st-tz-001", json!({"serial": "CMP0000000000"})).await;
+    assert_eq!(bad.problem(422)["type"], "/problems/core_mismatch", "{}", bad.text);
+    assert_eq!(bad.json["expected"], CMP_SERIAL);
+    assert_eq!(bad.json["given"], "CMP0000000000");
+    let l = app.get(&format!("/api/v1/loans/{loan}"), Some("station-st-tz-001")).await;
+    assert_eq!(l.ok()["lines"][0]["status"], "open");
+    assert_eq!(app.stock(STATION, CMP).await.0, station);
+    assert_eq!(app.stock(&custody, CMP).await.0, 1);
+    assert_eq!(app.stock("DEFECTIVE", CMP).await.0, defective);
+    // an in-warranty line is not settled by a fee
+    let fee = line(&app, loan, 1, "fee", "station-st-tz-001", json!({})).await;
+    assert_eq!(fee.problem(422)["type"], "/problems/in_warranty");
+    // agents have no business with loans
+    assert_eq!(app.get(&format!("/api/v1/loans/{loan}"), Some("agent")).await.status, 403);
+    app.audit().await;
+});
+
+both!(out_of_warranty_fee_and_unused_returns_each_reconcile_once, |app| async {
+    let t = dispatched(&app, false).await;
+    let pass = app.new_part("20.00").await;
+    let scrap = app.new_part("30.00").await;
+    app.set_stock(STATION, GSK, 5).await;
+    app.set_stock(STATION, &pass, 2).await;
+    app.set_stock(STATION, &scrap, 2).await;
+    let r = lend(
+        &app,
+        t,
+        json!([{"part_code": GSK, "qty": 1}, {"part_code": pass, "qty": 1}, {"part_code": scrap, "qty": 1}]),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let loan = r.json["id"].as_i64().unwrap();
+    let custody = r.json["custody"].as_str().unwrap().to_string();
+    // not enough stock: 409 from the ledger, nothing lent
+    let short = lend(&app, t, json!([{"part_code": pass, "qty": 5}])).await;
+    assert_eq!(short.problem(409)["type"], "/problems/insufficient_stock");
+
+    // the fee defaults to the accepted quote's price of the part
+    let fee = line(&app, loan, 1, "fee", TECH, json!({})).await;
+    assert_eq!(fee.ok()["lines"][0]["status"], "fee_charged", "{}", fee.text);
+    assert_eq!(fee.json["lines"][0]["fee"], "73.00");
+    assert_eq!(app.stock(&custody, GSK).await.0, 0);
+    assert_eq!(
+        line(&app, loan, 1, "fee", TECH, json!({})).await.problem(409)["type"],
+        "/problems/already_reconciled"
+    );
+    assert_eq!(line(&app, loan, 1, "unused-return", TECH, json!({})).await.status, 409);
+    // an out-of-warranty line has no core return
+    let core = line(&app, loan, 2, "core-return", TECH, json!({"serial": "X1"})).await;
+    assert_eq!(core.problem(422)["type"], "/problems/not_in_warranty");
+
+    // unused returns wait for inspection, then go back to stock or to scrap
+    for l in [2, 3] {
+        let u = line(&app, loan, l, "unused-return", TECH, json!({})).await;
+        assert_eq!(u.ok()["lines"][l as usize - 1]["status"], "returned_unused", "{}", u.text);
+    }
+    assert_eq!(line(&app, loan, 2, "unused-return", TECH, json!({})).await.status, 409);
+    assert_eq!(app.stock(STATION, &pass).await.0, 1);
+    let list = app.get("/api/v1/inspections?status=pending", Some("station-st-tz-001")).await;
+    let items = list.ok()["items"].as_array().unwrap().clone();
+    let id_of = |code: &str| items.iter().find(|i| i["part_code"] == code).unwrap()["id"].as_i64().unwrap();
+    let (ip, is) = (id_of(&pass), id_of(&scrap));
+    let p = app
+        .post(&format!("/api/v1/inspections/{ip}/result"), "station-st-tz-001", json!({"passed": true}))
+        .await;
+    assert_eq!(p.ok()["status"], "passed");
+    let s = app
+        .post(&format!("/api/v1/inspections/{is}/result"), "station-st-tz-001", json!({"passed": false}))
+        .await;
+    assert_eq!(s.ok()["status"], "scrapped");
+    let again =
+        app.post(&format!("/api/v1/inspections/{ip}/result"), "admin", json!({"passed": false})).await;
+    assert_eq!(again.problem(409)["type"], "/problems/already_inspected");
+    assert_eq!(app.stock(STATION, &pass).await.0, 2);
+    assert_eq!(app.stock(STATION, &scrap).await.0, 1);
+    assert_eq!(app.stock("SCRAP", &scrap).await.0, 1);
+    assert_eq!(app.stock(&custody, &pass).await.0, 0);
+    let l = app.get(&format!("/api/v1/loans/{loan}"), Some("finance")).await;
+    assert!(l.ok()["lines"].as_array().unwrap().iter().all(|l| l["status"] != "open"));
+    app.audit().await;
+});
+
+both!(an_overdue_loan_counts_against_the_allowance, |app| async {
+    let t = dispatched(&app, true).await;
+    let part = app.new_part("100.00").await;
+    app.set_stock(STATION, &part, 1).await;
+    let r = lend(&app, t, json!([{"part_code": part, "qty": 1}])).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let loan = r.json["id"].as_i64().unwrap();
+    assert_eq!(r.json["overdue"], false);
+    // what is left of the allowance now, with the loan in custody
+    let (allowance, outstanding) = app
+        .state
+        .db
+        .read(|conn| {
+            let st = echelon::network::store::by_code(conn, STATION)?.unwrap();
+            let allowance = echelon::requests::store::station_terms(conn, st.id)?.0;
+            Ok((allowance, echelon::requests::store::outstanding_minor(conn, st.id, &st.path)?))
+        })
+        .await
+        .unwrap();
+    let room = allowance - outstanding;
+    assert!(room > 10_000, "the station has {room} left");
+    // a part worth all that is left but 50.00: it fits while the loan is on time
+    let value = room - 5_000;
+    let big = app.new_part(&format!("{}.{:02}", value / 100, value % 100)).await;
+    app.set_stock("RC-HZ", &big, 2).await;
+    let request = json!({"lines": [{"part_code": big, "qty": 1}]});
+    let fits = app.post("/api/v1/parts-requests", "station-st-tz-001", request.clone()).await;
+    assert_eq!(fits.status, 201, "{}", fits.text);
+    assert_eq!(fits.json["status"], "allocated");
+    let id = fits.json["id"].as_i64().unwrap();
+    app.post(&format!("/api/v1/parts-requests/{id}/cancel"), "station-st-tz-001", json!({})).await.ok();
+    assert!(app.get("/api/v1/loans?overdue=true", Some("admin")).await.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["id"] != loan));
+
+    // past tier B's 15 core-return days the open line is overdue
+    app.state.clock.advance(Duration::days(16));
+    let overdue = app.get("/api/v1/loans?overdue=true", Some("station-st-tz-001")).await;
+    let items = overdue.ok()["items"].as_array().unwrap().clone();
+    assert!(items.iter().any(|l| l["id"] == loan && l["overdue"] == true), "{}", overdue.text);
+    let now = app.state.clock.now().naive_utc();
+    let charged = app
+        .state
+        .db
+        .read(move |conn| {
+            let st = echelon::network::store::by_code(conn, STATION)?.unwrap();
+            Ok(echelon::loans::store::overdue_value(conn, st.id, now)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(charged, 10_000);
+    // the same request no longer fits: it waits for approval
+    let waits = app.post("/api/v1/parts-requests", "station-st-tz-001", request).await;
+    assert_eq!(waits.status, 201, "{}", waits.text);
+    assert_eq!(waits.json["status"], "pending_approval");
+    assert_eq!(waits.json["exceeds_by"], "50.00");
+    app.audit().await;
+});
