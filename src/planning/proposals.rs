@@ -164,6 +164,8 @@ pub struct ProposalQuery {
     pub destination: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// the `next_cursor` of the previous page (an order id)
+    #[param(pattern = "^[0-9]{1,18}$")]
     pub cursor: Option<String>,
 }
 

@@ -221,6 +221,24 @@ pub async fn defects(
     if from > to {
         return Err(AppError::invalid_fields(vec![FieldError::new("from", "must not be after `to`")]));
     }
+    // filters are codes: letters, digits and a few separators, which also keeps them inert in SQL
+    let bad = |v: &Option<String>, max: usize| {
+        v.as_ref().is_some_and(|s| {
+            s.is_empty()
+                || s.len() > max
+                || !s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        })
+    };
+    let mut errors = Vec::new();
+    if bad(&q.line, 32) {
+        errors.push(FieldError::new("line", "a product line code such as RF"));
+    }
+    if bad(&q.model, 64) {
+        errors.push(FieldError::new("model", "a model code: letters, digits, '-', '_', '.', '/'"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
     let filter = Filter { line: q.line, model: q.model };
     let report = state
         .db
