@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{get, web};
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use diesel::QueryResult;
+use diesel::{QueryResult, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -27,18 +27,40 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// SQL conditions on `pm` (product_models); values are quoted, quotes doubled.
-    fn sql(&self) -> String {
-        let q = |s: &str| s.replace('\'', "''");
+    /// SQL conditions on `pm` (product_models), with placeholders numbered from `first`, and
+    /// the values to bind to them, in order.
+    fn sql(&self, first: usize) -> (String, Vec<&str>) {
         let mut out = String::new();
-        if let Some(l) = &self.line {
-            out.push_str(&format!(" AND pm.line = '{}'", q(l)));
+        let mut values = Vec::new();
+        for (column, value) in [("line", &self.line), ("code", &self.model)] {
+            if let Some(v) = value {
+                out.push_str(&format!(" AND pm.{column} = ${}", first + values.len()));
+                values.push(v.as_str());
+            }
         }
-        if let Some(m) = &self.model {
-            out.push_str(&format!(" AND pm.code = '{}'", q(m)));
-        }
-        out
+        (out, values)
     }
+}
+
+/// Runs a report query returning `k, a, b`: the timestamps bound first, then the filter's
+/// values (SQLite's placeholders are positional, so the SQL must use them in that order).
+fn pairs(
+    conn: &mut DbConn,
+    sql: &str,
+    times: &[NaiveDateTime],
+    texts: &[&str],
+) -> QueryResult<Vec<store::Pair>> {
+    let text = crate::db::dialect_sql(conn, sql);
+    crate::on_backend!(conn, |c| {
+        let mut q = diesel::sql_query(text.as_ref()).into_boxed();
+        for t in times {
+            q = q.bind::<diesel::sql_types::Timestamp, _>(*t);
+        }
+        for v in texts {
+            q = q.bind::<diesel::sql_types::Text, _>(*v);
+        }
+        q.load::<store::Pair>(c)
+    })
 }
 
 /// Midnight at the start of `from` and after `to`: the timestamps of the days [from, to].
@@ -57,16 +79,16 @@ pub fn failures(
     to: NaiveDate,
     filter: &Filter,
 ) -> QueryResult<Vec<(String, String, String, i64)>> {
+    let (cond, values) = filter.sql(3);
     let sql = format!(
         "SELECT pm.code || '|' || p.code || '|' || COALESCE(t.cause, '-') AS k, \
            CAST(COUNT(DISTINCT t.id) AS BIGINT) AS a, CAST(0 AS BIGINT) AS b \
          FROM tickets t JOIN ticket_parts tp ON tp.ticket_id = t.id AND tp.kind = 'used' \
            JOIN parts p ON p.id = tp.part_id JOIN product_units u ON u.id = t.unit_id \
            JOIN product_models pm ON pm.id = u.model_id \
-         WHERE t.resolved_at >= $1 AND t.resolved_at < $2{} GROUP BY 1 ORDER BY 1",
-        filter.sql()
+         WHERE t.resolved_at >= $1 AND t.resolved_at < $2{cond} GROUP BY 1 ORDER BY 1"
     );
-    Ok(store::pairs(conn, &sql, &bounds(from, to))?
+    Ok(pairs(conn, &sql, &bounds(from, to), &values)?
         .into_iter()
         .filter_map(|r| {
             let mut it = r.k.splitn(3, '|');
@@ -83,14 +105,14 @@ pub fn basis(
     to: NaiveDate,
     filter: &Filter,
 ) -> QueryResult<BTreeMap<String, (i64, f64)>> {
+    let (cond, values) = filter.sql(1);
     let sql = format!(
         "SELECT pm.code || '|' || CAST(u.ship_date AS TEXT) AS k, CAST(COUNT(*) AS BIGINT) AS a, \
            CAST(0 AS BIGINT) AS b \
-         FROM product_units u JOIN product_models pm ON pm.id = u.model_id WHERE 1 = 1{} GROUP BY 1",
-        filter.sql()
+         FROM product_units u JOIN product_models pm ON pm.id = u.model_id WHERE 1 = 1{cond} GROUP BY 1"
     );
     let mut out: BTreeMap<String, (i64, f64)> = BTreeMap::new();
-    for r in store::pairs(conn, &sql, &[])? {
+    for r in pairs(conn, &sql, &[], &values)? {
         let Some((model, day)) = r.k.split_once('|') else { continue };
         let Ok(shipped) = day.get(..10).unwrap_or(day).parse::<NaiveDate>() else { continue };
         if shipped > to {

@@ -237,6 +237,11 @@ both!(failure_rates_on_a_small_installed_base_match_hand_figures, |app| async {
     assert!(r.ok()["models"].as_array().unwrap().iter().any(|m| m["model"] == "BCD-DEF1"));
     let r = app.get("/api/v1/reports/defects?line=XX", Some("agent")).await;
     assert_eq!(r.ok()["models"], json!([]));
+    // both filters are bound parameters, in order: line, then model
+    let r = app.get("/api/v1/reports/defects?line=RF&model=BCD-DEF1", Some("agent")).await;
+    assert_eq!(r.ok()["models"].as_array().unwrap().len(), 1, "{}", r.text);
+    let r = app.get("/api/v1/reports/defects?line=AC&model=BCD-DEF1", Some("agent")).await;
+    assert_eq!(r.ok()["models"], json!([]));
     let early = today - Duration::days(30);
     let r = app.get(&format!("/api/v1/reports/defects?model=BCD-DEF1&to={early}"), Some("agent")).await;
     assert_eq!(r.ok()["models"], json!([]));
