@@ -4,6 +4,7 @@
 //! the tickets and the ledger; period close into a snapshot that never changes.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod export;
 pub mod lines;
