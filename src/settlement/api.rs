@@ -22,6 +22,23 @@ use crate::startup::AppState;
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+/// An XLSX workbook: sheet `Settlement` (the rows of the CSV, header frozen) and sheet
+/// `Reconciliation`. Only its schema is used: the body is streamed, never built.
+pub struct XlsxFile;
+
+impl utoipa::PartialSchema for XlsxFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("An XLSX workbook"))
+            .into()
+    }
+}
+
+impl ToSchema for XlsxFile {}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
@@ -36,12 +53,13 @@ pub enum Format {
 pub struct SettlementQuery {
     /// the month, `YYYY-MM` (required; checked after the caller's role, so a role that may
     /// not read settlements always gets 403)
-    #[param(pattern = r"^[0-9]{4}-[0-9]{2}$", example = "2026-11")]
+    #[param(pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$", example = "2026-11")]
     pub period: Option<String>,
     /// a station's code: its settlement only (a station user always gets its own)
     #[param(example = "ST-TZ-001")]
     pub station: Option<String>,
     /// `csv` or `xlsx` for a file (as does `Accept: text/csv` or the XLSX media type)
+    #[param(inline)]
     pub format: Option<Format>,
 }
 
@@ -180,7 +198,7 @@ fn wanted(req: &HttpRequest, format: Option<Format>) -> Format {
         (status = 200, description = "The settlement", content(
             (SettlementOut = "application/json"),
             (String = "text/csv"),
-            (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
         E400, E401, E403, E404, E422
     ),
@@ -246,7 +264,7 @@ pub async fn settlements(
 pub struct AdjustmentIn {
     pub station: String,
     /// the period it corrects, `YYYY-MM`; a closed period's adjustment lands in the next open one
-    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}$")]
+    #[schema(pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")]
     pub period: String,
     /// signed: positive pays the station, negative charges it; not zero
     pub amount: Money,
@@ -332,7 +350,8 @@ pub async fn post_adjustment(
 /// only after they ended (422 `period_not_ended`).
 #[utoipa::path(
     tag = "finance",
-    params(("period" = String, Path, description = "the month, `YYYY-MM`", example = "2026-11")),
+    params(("period" = String, Path, description = "the month, `YYYY-MM`", example = "2026-11",
+        pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")),
     responses((status = 200, body = Closed), E401, E403, E409, E422),
     security(("bearer" = []))
 )]

@@ -20,7 +20,7 @@ impl Period {
     /// Parses `YYYY-MM` (four-digit year 2000-9999, month 01-12).
     pub fn parse(s: &str) -> Option<Period> {
         let b = s.as_bytes();
-        if b.len() != 7 || b[4] != b'-' || !s[..4].bytes().chain(s[5..].bytes()).all(|c| c.is_ascii_digit()) {
+        if !s.is_ascii() || b.len() != 7 || b[4] != b'-' || !s[..4].bytes().chain(s[5..].bytes()).all(|c| c.is_ascii_digit()) {
             return None;
         }
         let year: i32 = s[..4].parse().ok()?;
@@ -294,7 +294,7 @@ mod tests {
         assert_eq!(p("2026-12").next().to_string(), "2027-01");
         assert_eq!(p("2027-01").prev().to_string(), "2026-12");
         assert_eq!(p("2026-02").end(), d("2026-03-01").and_hms_opt(0, 0, 0).unwrap());
-        for bad in ["2026-13", "2026-00", "2026-1", "26-01", "2026/01", "1999-12", "２０２６-01", "2026-01x", ""] {
+        for bad in ["2026-13", "2026-00", "2026-1", "26-01", "2026/01", "1999-12", "２０２６-01", "2026-01x", "", "é2-011", "20é-01", "2026-é"] {
             assert!(Period::parse(bad).is_none(), "{bad}");
         }
         assert_eq!(Period::of(d("2026-11-30")), p("2026-11"));

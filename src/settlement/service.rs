@@ -179,6 +179,8 @@ impl Sink for Collect {
 
 /// What a close did.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"period": "2026-11", "closed_at": "2026-12-02T09:00:00Z", "closed_by": "finance",
+    "lines": 1834, "net_payable": "-20391.40", "next_open_period": "2026-12"}))]
 pub struct Closed {
     pub period: String,
     pub closed_at: chrono::DateTime<chrono::Utc>,
