@@ -206,6 +206,14 @@ both!(a_hand_built_month_settles_to_the_figures_computed_by_hand, |app| async {
     assert_eq!(by_accept, csv.text);
 });
 
+async fn xlsx_bytes(app: &TestApp, path: &str) -> Vec<u8> {
+    let token = app.token("finance").await;
+    let resp = app.client.get(format!("{}{path}", app.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+    resp.bytes().await.unwrap().to_vec()
+}
+
 fn cents(s: &str) -> i64 {
     let neg = s.starts_with('-');
     let (a, b) = s.trim_start_matches('-').split_once('.').unwrap();
@@ -241,17 +249,7 @@ both!(the_csv_and_the_xlsx_read_back_with_the_same_totals, |app| async {
     assert!(checks.len() >= 5 && checks.iter().all(|c| *c == "ok"), "{checks:?}");
 
     // the XLSX: numbers as numbers, dates as dates, the same totals
-    let token = app.token("finance").await;
-    let resp = app
-        .client
-        .get(format!("{}/api/v1/settlements?period={p}&format=xlsx", app.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
-    let bytes = resp.bytes().await.unwrap().to_vec();
+    let bytes = xlsx_bytes(&app, &format!("/api/v1/settlements?period={p}&format=xlsx")).await;
     use calamine::{Data, Reader};
     let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("the XLSX opens");
     let sheet = wb.worksheet_range("Settlement").expect("the Settlement sheet");
@@ -303,6 +301,8 @@ both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |ap
     assert_eq!(out_of_order.problem(409)["next_to_close"], next);
     let after_close = csv_of(&app, &url, "finance").await.text;
     assert_eq!(after_close, before, "the export reads the same before and after the close");
+    let xlsx_url = format!("/api/v1/settlements?period={p}&format=xlsx");
+    let xlsx_closed = xlsx_bytes(&app, &xlsx_url).await;
 
     // a late adjustment for the closed month lands in the next open one
     let late = json!({"station": SX, "period": p, "amount": "-20.00", "reason": "parts claimed twice"});
@@ -318,6 +318,7 @@ both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |ap
 
     let closed = csv_of(&app, &url, "finance").await.text;
     assert_eq!(closed, before, "the closed export is byte-identical");
+    assert!(xlsx_bytes(&app, &xlsx_url).await == xlsx_closed, "the closed XLSX is byte-identical too");
     let j = app.get(&format!("/api/v1/settlements?period={p}"), Some("finance")).await;
     assert_eq!((j.ok()["status"].as_str(), j.json["totals"]["net_payable"].as_str()), (Some("closed"), Some("70.20")));
     let n = app.get(&format!("/api/v1/settlements?period={next}"), Some("finance")).await;
