@@ -145,13 +145,19 @@ fn parse_period(s: &str, field: &str) -> Result<Period, AppError> {
 
 /// The station a caller may see: finance and admin any (or all), a station its own only
 /// (another's is 404); others 403.
-fn station_scope(conn: &mut DbConn, caller: &Caller, asked: Option<&str>) -> Result<Option<(i64, String)>, AppError> {
+fn station_scope(
+    conn: &mut DbConn,
+    caller: &Caller,
+    asked: Option<&str>,
+) -> Result<Option<(i64, String)>, AppError> {
     let not_found = |c: &str| AppError::not_found(format!("no station {c}"));
     match caller.role {
         Role::Finance | Role::Admin => match asked {
             None => Ok(None),
             Some(code) => {
-                let row = network::by_code(conn, code)?.filter(|r| r.kind == "station").ok_or_else(|| not_found(code))?;
+                let row = network::by_code(conn, code)?
+                    .filter(|r| r.kind == "station")
+                    .ok_or_else(|| not_found(code))?;
                 Ok(Some((row.id, row.code)))
             }
         },
@@ -160,7 +166,8 @@ fn station_scope(conn: &mut DbConn, caller: &Caller, asked: Option<&str>) -> Res
             if asked.is_some_and(|a| a != own) {
                 return Err(not_found(asked.unwrap_or_default()));
             }
-            let row = network::by_code(conn, &own)?.ok_or_else(|| AppError::forbidden("this user belongs to no location"))?;
+            let row = network::by_code(conn, &own)?
+                .ok_or_else(|| AppError::forbidden("this user belongs to no location"))?;
             Ok(Some((row.id, row.code)))
         }
         _ => Err(AppError::forbidden(format!("the {} role may not read settlements", caller.role))),
@@ -325,8 +332,15 @@ pub async fn post_adjustment(
             let st = network::by_code(conn, &a.station)?
                 .filter(|r| r.kind == "station")
                 .ok_or_else(|| AppError::not_found(format!("no station {}", a.station)))?;
-            let (id, landed) =
-                service::adjust(conn, st.id, period, a.amount.minor(), &reason, &caller.username, now.naive_utc())?;
+            let (id, landed) = service::adjust(
+                conn,
+                st.id,
+                period,
+                a.amount.minor(),
+                &reason,
+                &caller.username,
+                now.naive_utc(),
+            )?;
             Ok(AdjustmentOut {
                 id,
                 station: st.code,

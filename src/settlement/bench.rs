@@ -42,7 +42,12 @@ fn exec(conn: &mut DbConn, head: &str, rows: &[String]) -> Result<(), AppError> 
 
 /// Adds `per_station` completed tickets to every station in `period` (and a third as many
 /// loans), inside the caller's transaction.
-pub fn generate(conn: &mut DbConn, period: Period, per_station: usize, seed: u64) -> Result<Generated, AppError> {
+pub fn generate(
+    conn: &mut DbConn,
+    period: Period,
+    per_station: usize,
+    seed: u64,
+) -> Result<Generated, AppError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let now = period.start();
     let stations: Vec<(i64, String)> = locations::table
@@ -50,7 +55,11 @@ pub fn generate(conn: &mut DbConn, period: Period, per_station: usize, seed: u64
         .select((locations::id, locations::path))
         .order(locations::id.asc())
         .load(conn)?;
-    let units: Vec<i64> = product_units::table.select(product_units::id).order(product_units::id.asc()).limit(2000).load(conn)?;
+    let units: Vec<i64> = product_units::table
+        .select(product_units::id)
+        .order(product_units::id.asc())
+        .limit(2000)
+        .load(conn)?;
     let part_rows: Vec<(i64, String, i64, i64)> = parts::table
         .select((parts::id, parts::code, parts::unit_cost_minor, parts::sale_price_minor))
         .order(parts::id.asc())
@@ -64,11 +73,25 @@ pub fn generate(conn: &mut DbConn, period: Period, per_station: usize, seed: u64
     let mut users_rows = Vec::new();
     let mut custody_rows = Vec::new();
     for (id, path) in &stations {
-        users_rows.push(format!("('bench-tech-{id}-{tag}', 'x', 'technician', {id}, 'bench technician', TRUE, {})", ts(now)));
-        custody_rows.push(format!("('BT-{id}-{tag}', 'bench custody', 'technician', {id}, '{path}', TRUE, {})", ts(now)));
+        users_rows.push(format!(
+            "('bench-tech-{id}-{tag}', 'x', 'technician', {id}, 'bench technician', TRUE, {})",
+            ts(now)
+        ));
+        custody_rows.push(format!(
+            "('BT-{id}-{tag}', 'bench custody', 'technician', {id}, '{path}', TRUE, {})",
+            ts(now)
+        ));
     }
-    exec(conn, "INSERT INTO users (username, password_hash, role, location_id, display_name, active, created_at)", &users_rows)?;
-    exec(conn, "INSERT INTO locations (code, name, kind, parent_id, path, active, created_at)", &custody_rows)?;
+    exec(
+        conn,
+        "INSERT INTO users (username, password_hash, role, location_id, display_name, active, created_at)",
+        &users_rows,
+    )?;
+    exec(
+        conn,
+        "INSERT INTO locations (code, name, kind, parent_id, path, active, created_at)",
+        &custody_rows,
+    )?;
     diesel::sql_query(format!(
         "UPDATE locations SET path = path || CAST(id AS TEXT) || '/' WHERE code LIKE 'BT-%-{tag}'"
     ))
@@ -125,7 +148,10 @@ pub fn generate(conn: &mut DbConn, period: Period, per_station: usize, seed: u64
         for _ in 0..rng.gen_range(0..3) {
             let (pid, code, cost, sale) = &part_rows[rng.gen_range(0..part_rows.len())];
             let qty = rng.gen_range(1..3);
-            part_lines.push(format!("({tid}, 'used', 1, {pid}, '{code}', {qty}, {cost}, {sale}, 'bench', {})", ts(*done)));
+            part_lines.push(format!(
+                "({tid}, 'used', 1, {pid}, '{code}', {qty}, {cost}, {sale}, 'bench', {})",
+                ts(*done)
+            ));
         }
         if k % 3 == 0 {
             let i = station_index[sid];
@@ -138,7 +164,11 @@ pub fn generate(conn: &mut DbConn, period: Period, per_station: usize, seed: u64
         "INSERT INTO ticket_parts (ticket_id, kind, visit, part_id, requested_code, qty, unit_cost_minor, sale_price_minor, recorded_by, at)",
         &part_lines,
     )?;
-    exec(conn, "INSERT INTO loans (station_id, technician_id, custody_id, ticket_id, created_by, created_at)", &loan_rows)?;
+    exec(
+        conn,
+        "INSERT INTO loans (station_id, technician_id, custody_id, ticket_id, created_by, created_at)",
+        &loan_rows,
+    )?;
     let loan_ids: Vec<(i64, NaiveDateTime)> = loans::table
         .filter(loans::created_by.eq(&tag))
         .select((loans::id, loans::created_at))

@@ -41,8 +41,9 @@ pub fn export_command(
         let scope = station.unwrap_or("ALL");
         match format {
             FileFormat::Csv => {
-                let file = std::fs::File::create(out)
-                    .map_err(|e| AppError::internal(anyhow::anyhow!("cannot write {}: {e}", out.display())))?;
+                let file = std::fs::File::create(out).map_err(|e| {
+                    AppError::internal(anyhow::anyhow!("cannot write {}: {e}", out.display()))
+                })?;
                 export::write_csv(c, &spec, scope, std::io::BufWriter::with_capacity(64 * 1024, file))
             }
             FileFormat::Xlsx => export::write_xlsx(c, &spec, scope, out),

@@ -62,7 +62,13 @@ struct CsvSink<W: Write> {
 }
 
 impl<W: Write> CsvSink<W> {
-    fn row(&mut self, fixed: [&str; 9], qty: String, money: [i64; 7], tail: [&str; 3]) -> Result<(), AppError> {
+    fn row(
+        &mut self,
+        fixed: [&str; 9],
+        qty: String,
+        money: [i64; 7],
+        tail: [&str; 3],
+    ) -> Result<(), AppError> {
         let money = money.map(rules::money);
         let mut rec: Vec<&str> = Vec::with_capacity(20);
         rec.extend(fixed);
@@ -106,9 +112,12 @@ pub fn write_csv<W: Write>(conn: &mut DbConn, spec: &Spec, scope: &str, out: W) 
     let (totals, sources) = service::export(conn, spec, &mut sink)?;
     let p = spec.period.to_string();
     let note = format!("{} lines, {} tickets", totals.lines, totals.tickets);
-    sink.row([&p, scope, "total", "", "", "", "", "", ""], totals.parts_qty.to_string(), total_amounts(&totals), [
-        &note, "", "",
-    ])?;
+    sink.row(
+        [&p, scope, "total", "", "", "", "", "", ""],
+        totals.parts_qty.to_string(),
+        total_amounts(&totals),
+        [&note, "", ""],
+    )?;
     for c in service::checks(&totals, &sources) {
         let ok = if c.ok { "ok" } else { "mismatch" };
         let fixed = [p.as_str(), scope, "reconciliation", &c.name, "", "", "", "", ""];
@@ -187,7 +196,12 @@ fn excel_date(d: chrono::NaiveDate) -> Result<ExcelDateTime, AppError> {
 
 /// Writes the period's XLSX to the file at `path`: sheet `Settlement` (the table, header
 /// frozen, money as numbers with two places, dates as dates) and sheet `Reconciliation`.
-pub fn write_xlsx(conn: &mut DbConn, spec: &Spec, scope: &str, path: &std::path::Path) -> Result<(), AppError> {
+pub fn write_xlsx(
+    conn: &mut DbConn,
+    spec: &Spec,
+    scope: &str,
+    path: &std::path::Path,
+) -> Result<(), AppError> {
     let mut wb = Workbook::new();
     // a fixed creation time: the same period exports to the same bytes
     let created = excel_date(period_end_day(spec.period))?;
@@ -217,7 +231,9 @@ pub fn write_xlsx(conn: &mut DbConn, spec: &Spec, scope: &str, path: &std::path:
         ws.write_string_with_format(0, c as u16, *h, &bold).map_err(internal)?;
     }
     ws.set_freeze_panes(1, 0).map_err(internal)?;
-    for (i, Check { name, expected, actual, ok }) in service::checks(&totals, &sources).into_iter().enumerate() {
+    for (i, Check { name, expected, actual, ok }) in
+        service::checks(&totals, &sources).into_iter().enumerate()
+    {
         let r = i as u32 + 1;
         ws.write_string(r, 0, name).map_err(internal)?;
         ws.write_string(r, 1, expected).map_err(internal)?;

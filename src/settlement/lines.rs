@@ -31,7 +31,12 @@ pub trait Sink {
 }
 
 /// Feeds every line of the period to `sink`; returns the network totals.
-pub fn feed(conn: &mut DbConn, spec: &Spec, last_closed: Option<Period>, sink: &mut dyn Sink) -> Result<Totals, AppError> {
+pub fn feed(
+    conn: &mut DbConn,
+    spec: &Spec,
+    last_closed: Option<Period>,
+    sink: &mut dyn Sink,
+) -> Result<Totals, AppError> {
     let mut total = Totals::default();
     if last_closed.is_some_and(|c| spec.period <= c) {
         feed_snapshot(conn, spec, sink, &mut total)?;
@@ -41,7 +46,12 @@ pub fn feed(conn: &mut DbConn, spec: &Spec, last_closed: Option<Period>, sink: &
     Ok(total)
 }
 
-fn feed_snapshot(conn: &mut DbConn, spec: &Spec, sink: &mut dyn Sink, total: &mut Totals) -> Result<(), AppError> {
+fn feed_snapshot(
+    conn: &mut DbConn,
+    spec: &Spec,
+    sink: &mut dyn Sink,
+    total: &mut Totals,
+) -> Result<(), AppError> {
     let period = spec.period.to_string();
     let mut after = 0;
     let mut current: Option<(String, Totals)> = None;
@@ -131,7 +141,7 @@ fn feed_live(
         let mut by_station = chunk_lines(conn, spec, last_closed, &chunk, &rates, max_days)?;
         for (id, code, _) in &chunk {
             let Some(mut lines) = by_station.remove(id) else { continue };
-            lines.sort_by(|a, b| (a.date, a.kind, a.item_id).cmp(&(b.date, b.kind, b.item_id)));
+            lines.sort_by_key(|l| (l.date, l.kind, l.item_id));
             let mut t = Totals::default();
             for l in &lines {
                 t.add(l);
@@ -163,25 +173,26 @@ fn chunk_lines(
         chunk.iter().map(|(id, code, tier)| (*id, (code.as_str(), tier.as_deref()))).collect();
     let history = store::tier_history(conn, &ids)?;
     let mut out: HashMap<i64, Vec<Line>> = HashMap::new();
-    let base = |station: i64, kind: LineKind, item_id: i64, date: chrono::NaiveDate, reference: String| Line {
-        station_id: station,
-        station_code: codes.get(&station).map(|c| c.0).unwrap_or_default().to_string(),
-        kind,
-        item_id,
-        date,
-        reference,
-        tier: None,
-        job_type: None,
-        warranty: None,
-        parts_qty: 0,
-        labour: 0,
-        parts_sold: 0,
-        warranty_parts: 0,
-        parts_cost: 0,
-        overdue_cores: 0,
-        adjustments: 0,
-        note: None,
-    };
+    let base =
+        |station: i64, kind: LineKind, item_id: i64, date: chrono::NaiveDate, reference: String| Line {
+            station_id: station,
+            station_code: codes.get(&station).map(|c| c.0).unwrap_or_default().to_string(),
+            kind,
+            item_id,
+            date,
+            reference,
+            tier: None,
+            job_type: None,
+            warranty: None,
+            parts_qty: 0,
+            labour: 0,
+            parts_sold: 0,
+            warranty_parts: 0,
+            parts_cost: 0,
+            overdue_cores: 0,
+            adjustments: 0,
+            note: None,
+        };
     let late = |date: chrono::NaiveDate| -> Option<String> {
         let own = Period::of(date);
         (own < p).then(|| format!("late: dated in closed period {own}"))
@@ -227,7 +238,10 @@ fn chunk_lines(
         let (charge, credit) = rules::core_events(c.lent_at, c.core_return_days, c.reconciled_at, spec.now);
         let value = c.qty.saturating_mul(c.unit_cost);
         let reference = format!("loan:{}/{}", c.loan_id, c.line_no);
-        let events = [(charge, LineKind::CoreCharge, &charged, value), (credit, LineKind::CoreCredit, &credited, -value)];
+        let events = [
+            (charge, LineKind::CoreCharge, &charged, value),
+            (credit, LineKind::CoreCredit, &credited, -value),
+        ];
         for (at, kind, done, amount) in events {
             let Some(at) = at.filter(|a| in_window(*a)) else { continue };
             if done.contains(&c.line_id) {
@@ -252,7 +266,8 @@ fn chunk_lines(
     {
         let mut l = base(station, LineKind::Adjustment, id, posted.date(), format!("adjustment:{id}"));
         l.adjustments = amount;
-        l.note = Some(if requested == p.to_string() { reason } else { format!("{reason} (for {requested})") });
+        l.note =
+            Some(if requested == p.to_string() { reason } else { format!("{reason} (for {requested})") });
         out.entry(station).or_default().push(l);
     }
     Ok(out)

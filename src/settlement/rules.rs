@@ -20,7 +20,11 @@ impl Period {
     /// Parses `YYYY-MM` (four-digit year 2000-9999, month 01-12).
     pub fn parse(s: &str) -> Option<Period> {
         let b = s.as_bytes();
-        if !s.is_ascii() || b.len() != 7 || b[4] != b'-' || !s[..4].bytes().chain(s[5..].bytes()).all(|c| c.is_ascii_digit()) {
+        if !s.is_ascii()
+            || b.len() != 7
+            || b[4] != b'-'
+            || !s[..4].bytes().chain(s[5..].bytes()).all(|c| c.is_ascii_digit())
+        {
             return None;
         }
         let year: i32 = s[..4].parse().ok()?;
@@ -176,9 +180,12 @@ impl Totals {
     }
 }
 
+/// One entry of a station's tier history: (effective from, id, tier).
+pub type Grading = (NaiveDate, i64, String);
+
 /// The tier in force on `date` from a station's history of (effective from, id, tier): the
 /// latest entry on or before the date (the later entry wins on the same day).
-pub fn tier_on<'a>(history: &'a [(NaiveDate, i64, String)], date: NaiveDate) -> Option<&'a str> {
+pub fn tier_on(history: &[Grading], date: NaiveDate) -> Option<&str> {
     history
         .iter()
         .filter(|(from, _, _)| *from <= date)
@@ -195,7 +202,12 @@ pub struct TicketFigures {
     pub warranty_parts: i64,
 }
 
-pub fn ticket_figures(in_warranty: bool, rate: Option<i64>, parts_cost: i64, parts_sale: i64) -> TicketFigures {
+pub fn ticket_figures(
+    in_warranty: bool,
+    rate: Option<i64>,
+    parts_cost: i64,
+    parts_sale: i64,
+) -> TicketFigures {
     if in_warranty {
         TicketFigures { labour: rate.unwrap_or(0), parts_sold: 0, warranty_parts: parts_cost }
     } else {
@@ -294,7 +306,20 @@ mod tests {
         assert_eq!(p("2026-12").next().to_string(), "2027-01");
         assert_eq!(p("2027-01").prev().to_string(), "2026-12");
         assert_eq!(p("2026-02").end(), d("2026-03-01").and_hms_opt(0, 0, 0).unwrap());
-        for bad in ["2026-13", "2026-00", "2026-1", "26-01", "2026/01", "1999-12", "２０２６-01", "2026-01x", "", "é2-011", "20é-01", "2026-é"] {
+        for bad in [
+            "2026-13",
+            "2026-00",
+            "2026-1",
+            "26-01",
+            "2026/01",
+            "1999-12",
+            "２０２６-01",
+            "2026-01x",
+            "",
+            "é2-011",
+            "20é-01",
+            "2026-é",
+        ] {
             assert!(Period::parse(bad).is_none(), "{bad}");
         }
         assert_eq!(Period::of(d("2026-11-30")), p("2026-11"));
@@ -372,7 +397,10 @@ mod tests {
         assert_eq!(landing(p("2026-10"), Some(p("2026-11"))), p("2026-12"));
         assert_eq!(landing(p("2027-02"), Some(p("2026-11"))), p("2027-02"));
         assert_eq!(window(p("2026-12"), Some(p("2026-11"))), (None, p("2026-12").end()));
-        assert_eq!(window(p("2027-01"), Some(p("2026-11"))), (Some(p("2027-01").start()), p("2027-01").end()));
+        assert_eq!(
+            window(p("2027-01"), Some(p("2026-11"))),
+            (Some(p("2027-01").start()), p("2027-01").end())
+        );
         assert_eq!(window(p("2026-11"), None), (Some(p("2026-11").start()), p("2026-11").end()));
     }
 
@@ -383,7 +411,10 @@ mod tests {
         assert_eq!(may_close(p("2026-12"), None, now), Err(CloseRefusal::NotEnded));
         assert_eq!(may_close(p("2026-11"), Some(p("2026-11")), now), Err(CloseRefusal::AlreadyClosed));
         assert_eq!(may_close(p("2026-09"), Some(p("2026-11")), now), Err(CloseRefusal::AlreadyClosed));
-        assert_eq!(may_close(p("2026-11"), Some(p("2026-09")), now), Err(CloseRefusal::OutOfOrder(p("2026-10"))));
+        assert_eq!(
+            may_close(p("2026-11"), Some(p("2026-09")), now),
+            Err(CloseRefusal::OutOfOrder(p("2026-10")))
+        );
         assert_eq!(may_close(p("2026-10"), Some(p("2026-09")), now), Ok(()));
     }
 }

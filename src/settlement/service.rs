@@ -194,12 +194,18 @@ pub struct Closed {
 
 /// Closes `p`: its lines go into the snapshot and their items are marked settled. Inside the
 /// caller's write transaction.
-pub fn close(conn: &mut DbConn, p: Period, by: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Closed, AppError> {
+pub fn close(
+    conn: &mut DbConn,
+    p: Period,
+    by: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Closed, AppError> {
     let at = now.naive_utc();
     let last = last_closed(conn)?;
     rules::may_close(p, last, at).map_err(|r| match r {
         CloseRefusal::AlreadyClosed => {
-            AppError::conflict("period_closed", format!("period {p} is already closed")).with("period", p.to_string())
+            AppError::conflict("period_closed", format!("period {p} is already closed"))
+                .with("period", p.to_string())
         }
         CloseRefusal::NotEnded => AppError::unprocessable(
             "period_not_ended",

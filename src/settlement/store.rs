@@ -13,6 +13,7 @@ use crate::db::schema::{
     settlement_periods, station_tier_history, ticket_parts, tickets, tier_labour_rates, tiers,
 };
 use crate::db::DbConn;
+use crate::settlement::rules::Grading;
 
 /// A station: (id, code, current tier).
 pub type Station = (i64, String, Option<String>);
@@ -38,7 +39,7 @@ pub fn stations(
 }
 
 /// The tier history of the stations: station id -> [(effective from, id, tier)].
-pub fn tier_history(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, Vec<(NaiveDate, i64, String)>>> {
+pub fn tier_history(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, Vec<Grading>>> {
     let rows: Vec<(i64, NaiveDate, i64, String)> = station_tier_history::table
         .filter(station_tier_history::location_id.eq_any(ids))
         .select((
@@ -270,7 +271,11 @@ pub fn last_closed(conn: &mut DbConn) -> QueryResult<Option<String>> {
 pub fn closed(conn: &mut DbConn, period: &str) -> QueryResult<Option<(NaiveDateTime, String, String)>> {
     settlement_periods::table
         .find(period)
-        .select((settlement_periods::closed_at, settlement_periods::closed_by, settlement_periods::reconciliation))
+        .select((
+            settlement_periods::closed_at,
+            settlement_periods::closed_by,
+            settlement_periods::reconciliation,
+        ))
         .first(conn)
         .optional()
 }
@@ -313,13 +318,19 @@ pub struct SnapshotLine {
     pub note: Option<String>,
 }
 
-pub fn insert_snapshot(conn: &mut DbConn, lines: &[SnapshotLine], settled: &[(String, i64, String)]) -> QueryResult<()> {
+pub fn insert_snapshot(
+    conn: &mut DbConn,
+    lines: &[SnapshotLine],
+    settled: &[(String, i64, String)],
+) -> QueryResult<()> {
     for chunk in lines.chunks(500) {
         crate::on_backend!(conn, |c| diesel::insert_into(settlement_lines::table).values(chunk).execute(c))?;
     }
     let rows: Vec<_> = settled
         .iter()
-        .map(|(k, id, p)| (settled_items::kind.eq(k), settled_items::item_id.eq(*id), settled_items::period.eq(p)))
+        .map(|(k, id, p)| {
+            (settled_items::kind.eq(k), settled_items::item_id.eq(*id), settled_items::period.eq(p))
+        })
         .collect();
     for chunk in rows.chunks(1000) {
         crate::on_backend!(conn, |c| diesel::insert_into(settled_items::table).values(chunk).execute(c))?;

@@ -91,7 +91,8 @@ pub fn csv(pool: Pool, spec: Spec, scope: String) -> impl Stream<Item = Item> {
 pub fn xlsx(pool: Pool, spec: Spec, scope: String) -> impl Stream<Item = Item> {
     spawn(pool, move |conn, mut w| {
         let io = |e: io::Error| AppError::internal(anyhow::anyhow!(e));
-        let file = tempfile::Builder::new().prefix("echelon-settlement-").suffix(".xlsx").tempfile().map_err(io)?;
+        let file =
+            tempfile::Builder::new().prefix("echelon-settlement-").suffix(".xlsx").tempfile().map_err(io)?;
         export::write_xlsx(conn, &spec, &scope, file.path())?;
         let mut f = file.reopen().map_err(io)?;
         let mut buf = vec![0u8; BUF];

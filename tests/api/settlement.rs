@@ -51,13 +51,16 @@ async fn worked(app: &TestApp, station: &str, tech: &str, in_warranty: bool, job
 }
 
 async fn finish(app: &TestApp, id: i64, tech: &str, job: &str, parts: Value) {
-    let r = act(app, id, "resolve", tech, json!({"job_type": job, "cause": "worn", "parts_used": parts})).await;
+    let r =
+        act(app, id, "resolve", tech, json!({"job_type": job, "cause": "worn", "parts_used": parts})).await;
     assert_eq!(r.ok()["status"], "resolved");
     assert_eq!(act(app, id, "confirm", tech, json!({"note": "signed"})).await.ok()["status"], "confirmed");
 }
 
 async fn lend(app: &TestApp, ticket: i64, tech: &str, lines: Value) -> i64 {
-    let r = app.post("/api/v1/loans", "admin", json!({"technician": tech, "ticket_id": ticket, "lines": lines})).await;
+    let r = app
+        .post("/api/v1/loans", "admin", json!({"technician": tech, "ticket_id": ticket, "lines": lines}))
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     r.json["id"].as_i64().unwrap()
 }
@@ -117,7 +120,8 @@ async fn build_month(app: &TestApp) -> NaiveDate {
     move_to(app, first, 20);
     let t4 = worked(app, TZ, TZ_TECH, true, "repair", json!([])).await;
     finish(app, t4, TZ_TECH, "repair", json!([])).await;
-    let adj = json!({"station": TZ, "period": period(first), "amount": "15.00", "reason": "call-out fee missed"});
+    let adj =
+        json!({"station": TZ, "period": period(first), "amount": "15.00", "reason": "call-out fee missed"});
     let a = app.post("/api/v1/settlements/adjustments", "finance", adj).await;
     assert_eq!(a.status, 201, "{}", a.text);
     assert_eq!(a.json["period"], period(first));
@@ -162,13 +166,20 @@ both!(a_hand_built_month_settles_to_the_figures_computed_by_hand, |app| async {
         "{}",
         r.text
     );
-    assert_eq!((&tz["net_payable"], &tz["tickets"], &tz["parts_at_cost"]), (&json!("89.00"), &json!(3), &json!("462.80")));
+    assert_eq!(
+        (&tz["net_payable"], &tz["tickets"], &tz["parts_at_cost"]),
+        (&json!("89.00"), &json!(3), &json!("462.80"))
+    );
     let sx = station(out, SX);
-    assert_eq!((&sx["labour"], &sx["overdue_cores"], &sx["net_payable"]), (&json!("30.00"), &json!("48.80"), &json!("-18.80")));
+    assert_eq!(
+        (&sx["labour"], &sx["overdue_cores"], &sx["net_payable"]),
+        (&json!("30.00"), &json!("48.80"), &json!("-18.80"))
+    );
     assert_eq!(out["stations"].as_array().unwrap().len(), 2, "no other station has lines: {}", r.text);
     assert_eq!(out["totals"]["net_payable"], "70.20");
     assert_eq!(out["balanced"], true, "{}", r.text);
-    let ledger = out["reconciliation"].as_array().unwrap().iter().find(|c| c["name"] == "ledger_consumption").unwrap();
+    let ledger =
+        out["reconciliation"].as_array().unwrap().iter().find(|c| c["name"] == "ledger_consumption").unwrap();
     assert_eq!((&ledger["expected"], &ledger["actual"]), (&json!("462.80"), &json!("462.80")));
 
     // the CSV's detail rows: the regrading splits ST-TZ-001's repairs between B and A
@@ -293,7 +304,10 @@ both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |ap
     let before = csv_of(&app, &url, "finance").await.text;
     app.post(&format!("/api/v1/periods/{p}/close"), "station-st-tz-001", json!({})).await.problem(403);
     let c = app.post(&format!("/api/v1/periods/{p}/close"), "finance", json!({})).await;
-    assert_eq!((c.ok()["net_payable"].as_str(), c.json["next_open_period"].as_str()), (Some("70.20"), Some(next.as_str())));
+    assert_eq!(
+        (c.ok()["net_payable"].as_str(), c.json["next_open_period"].as_str()),
+        (Some("70.20"), Some(next.as_str()))
+    );
     let again = app.post(&format!("/api/v1/periods/{p}/close"), "finance", json!({})).await;
     assert_eq!(again.problem(409)["type"], "/problems/period_closed");
     let skip = period(next_first.checked_add_months(Months::new(2)).unwrap());
@@ -308,7 +322,10 @@ both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |ap
     let late = json!({"station": SX, "period": p, "amount": "-20.00", "reason": "parts claimed twice"});
     let a = app.post("/api/v1/settlements/adjustments", "finance", late).await;
     assert_eq!(a.status, 201, "{}", a.text);
-    assert_eq!((a.json["requested_period"].as_str(), a.json["period"].as_str()), (Some(p.as_str()), Some(next.as_str())));
+    assert_eq!(
+        (a.json["requested_period"].as_str(), a.json["period"].as_str()),
+        (Some(p.as_str()), Some(next.as_str()))
+    );
     // and the overdue gasket comes back: credited in the month it returns
     let loans = app.get("/api/v1/loans?overdue=true", Some("admin")).await;
     let sx_loan = loans.ok()["items"].as_array().unwrap().iter().find(|l| l["station"] == SX).unwrap()["id"]
@@ -320,7 +337,10 @@ both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |ap
     assert_eq!(closed, before, "the closed export is byte-identical");
     assert!(xlsx_bytes(&app, &xlsx_url).await == xlsx_closed, "the closed XLSX is byte-identical too");
     let j = app.get(&format!("/api/v1/settlements?period={p}"), Some("finance")).await;
-    assert_eq!((j.ok()["status"].as_str(), j.json["totals"]["net_payable"].as_str()), (Some("closed"), Some("70.20")));
+    assert_eq!(
+        (j.ok()["status"].as_str(), j.json["totals"]["net_payable"].as_str()),
+        (Some("closed"), Some("70.20"))
+    );
     let n = app.get(&format!("/api/v1/settlements?period={next}"), Some("finance")).await;
     let sx = station(n.ok(), SX);
     assert_eq!(
@@ -330,7 +350,9 @@ both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |ap
         n.text
     );
     assert!(station(&n.json, TZ).is_null(), "nothing of the closed month is settled twice: {}", n.text);
-    let rows = parse_csv(&csv_of(&app, &format!("/api/v1/settlements?period={next}&format=csv"), "finance").await.text);
+    let rows = parse_csv(
+        &csv_of(&app, &format!("/api/v1/settlements?period={next}&format=csv"), "finance").await.text,
+    );
     let adj = rows.iter().find(|r| r["kind"] == "adjustment").unwrap();
     assert!(adj["note"].contains(&format!("for {p}")), "{adj:?}");
 
@@ -348,7 +370,8 @@ both!(a_station_reads_only_its_own_settlement, |app| async {
     assert_eq!(stations.len(), 1);
     assert_eq!(stations[0]["station"], TZ);
     assert_eq!(own.json["station"], TZ);
-    let other = app.get(&format!("/api/v1/settlements?period={p}&station={SX}"), Some("station-st-tz-001")).await;
+    let other =
+        app.get(&format!("/api/v1/settlements?period={p}&station={SX}"), Some("station-st-tz-001")).await;
     other.problem(404);
     let csv = csv_of(&app, &format!("/api/v1/settlements?period={p}&format=csv"), "station-st-tz-001").await;
     assert!(parse_csv(&csv.text).iter().all(|r| r["station"] == TZ), "{}", csv.text);
