@@ -201,6 +201,7 @@ pub fn close(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Closed, AppError> {
     let at = now.naive_utc();
+    store::lock_periods(conn)?;
     let last = last_closed(conn)?;
     rules::may_close(p, last, at).map_err(|r| match r {
         CloseRefusal::AlreadyClosed => {
@@ -255,6 +256,7 @@ pub fn adjust(
     by: &str,
     at: NaiveDateTime,
 ) -> Result<(i64, Period), AppError> {
+    store::lock_periods(conn)?;
     let landed = rules::landing(requested, last_closed(conn)?);
     let (req, land) = (requested.to_string(), landed.to_string());
     let id = store::insert_adjustment(

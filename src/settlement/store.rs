@@ -258,6 +258,16 @@ pub fn insert_adjustment(conn: &mut DbConn, a: &NewAdjustment<'_>) -> QueryResul
         .get_result(conn)
 }
 
+/// Serialises closes and adjustments on PostgreSQL (SQLite's writers are serial already), so
+/// an adjustment never lands in a period that a concurrent close is freezing.
+pub fn lock_periods(conn: &mut DbConn) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    match conn {
+        DbConn::Pg(c) => c.batch_execute("SELECT pg_advisory_xact_lock(7243010)"),
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
 /// The latest closed period, as text.
 pub fn last_closed(conn: &mut DbConn) -> QueryResult<Option<String>> {
     settlement_periods::table
