@@ -17,6 +17,7 @@ pub mod ops;
 pub mod planning;
 pub mod reports;
 pub mod requests;
+pub mod settlement;
 pub mod shipping;
 pub mod startup;
 pub mod telemetry;

@@ -107,6 +107,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Export data to a file
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
     /// Benchmarks
     Bench {
         #[command(subcommand)]
@@ -134,6 +139,24 @@ enum BenchCommand {
 }
 
 #[derive(Subcommand)]
+enum ExportCommand {
+    /// A period's finance settlement, streamed to a CSV or XLSX file (as the API's export)
+    Settlement {
+        /// the month, YYYY-MM
+        #[arg(long)]
+        period: String,
+        /// csv or xlsx
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// one station's code (default: every station)
+        #[arg(long)]
+        station: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum SeedCommand {
     /// Load the demo network and users into an empty database
     Demo,
@@ -143,6 +166,18 @@ enum SeedCommand {
         stations: usize,
         #[arg(long, default_value_t = 10000)]
         parts: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Add a generated settlement month (completed tickets with parts, loans with overdue
+    /// cores) to every station of a generated network (for the export benchmark)
+    Settlement {
+        /// the month, YYYY-MM
+        #[arg(long)]
+        period: String,
+        /// completed tickets per station
+        #[arg(long, default_value_t = 20)]
+        tickets: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
@@ -342,6 +377,37 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
                 run.duration_ms,
                 started.elapsed().as_secs_f64()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seed { what: SeedCommand::Settlement { period, tickets, seed } } => {
+            let p = echelon::settlement::rules::Period::parse(&period)
+                .ok_or_else(|| format!("--period must be YYYY-MM, not {period:?}"))?;
+            let db = open(&config)?;
+            let started = std::time::Instant::now();
+            let mut conn = db.write.get().map_err(|e| e.to_string())?;
+            let g = db::write_tx(&mut conn, |c| echelon::settlement::bench::generate(c, p, tickets, seed))
+                .map_err(|e| e.to_string())?;
+            println!(
+                "settlement month {p} (seed {seed}): {} stations, {} tickets, {} parts lines, {} loan lines in {:.1} s",
+                g.stations,
+                g.tickets,
+                g.ticket_parts,
+                g.loan_lines,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { what: ExportCommand::Settlement { period, format, out, station } } => {
+            let db = open(&config)?;
+            let line = echelon::settlement::cli::export_command(
+                &db,
+                &period,
+                &format,
+                station.as_deref(),
+                &out,
+                chrono::Utc::now(),
+            )?;
+            println!("{line}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Seed { what: SeedCommand::Demo } => {

@@ -29,6 +29,7 @@ use crate::error::{FieldError, Problem};
         (name = "tickets", description = "Service tickets: intake with the warranty decision, quotes, dispatch, the visit, sign-off, SLA deadlines; follow-up calls and station scorecards"),
         (name = "planning", description = "Replenishment and multi-echelon planning: runs, proposals, release into the ledger"),
         (name = "loans", description = "Technician loans and their reconciliation: core returns checked against the factory record, fees, unused returns and their inspection; overdue loans"),
+        (name = "finance", description = "Settlement per station and month (JSON, streamed CSV and XLSX), adjustments, period close"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]

@@ -80,6 +80,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::reports::routes(cfg);
     crate::tickets::routes(cfg);
     crate::planning::routes(cfg);
+    crate::settlement::routes(cfg);
     crate::loans::routes(cfg);
 }
 

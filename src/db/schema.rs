@@ -568,6 +568,61 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    settlement_adjustments (id) {
+        id -> BigInt,
+        station_id -> BigInt,
+        requested_period -> Text,
+        period -> Text,
+        amount_minor -> BigInt,
+        reason -> Text,
+        posted_by -> Text,
+        posted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    settlement_periods (period) {
+        period -> Text,
+        closed_at -> Timestamp,
+        closed_by -> Text,
+        lines -> BigInt,
+        net_minor -> BigInt,
+        reconciliation -> Text,
+    }
+}
+
+diesel::table! {
+    settlement_lines (id) {
+        id -> BigInt,
+        period -> Text,
+        station_id -> BigInt,
+        station_code -> Text,
+        kind -> Text,
+        item_date -> Date,
+        reference -> Text,
+        tier -> Nullable<Text>,
+        job_type -> Nullable<Text>,
+        warranty -> Nullable<Text>,
+        parts_qty -> BigInt,
+        labour_minor -> BigInt,
+        parts_sold_minor -> BigInt,
+        warranty_parts_minor -> BigInt,
+        parts_cost_minor -> BigInt,
+        overdue_cores_minor -> BigInt,
+        adjustments_minor -> BigInt,
+        note -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    settled_items (kind, item_id) {
+        kind -> Text,
+        item_id -> BigInt,
+        period -> Text,
+    }
+}
+
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));
@@ -594,6 +649,10 @@ diesel::joinable!(planning_proposals -> planning_runs (run_id));
 diesel::joinable!(loan_lines -> loans (loan_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    settlement_adjustments,
+    settlement_periods,
+    settlement_lines,
+    settled_items,
     loans,
     loan_lines,
     inspections,

@@ -109,6 +109,9 @@ POST /api/v1/loans/{id}/lines/{line}/fee AST
 POST /api/v1/loans/{id}/lines/{line}/unused-return AST
 GET /api/v1/inspections ASF
 POST /api/v1/inspections/{id}/result AS
+GET /api/v1/settlements ASF
+POST /api/v1/settlements/adjustments AF
+POST /api/v1/periods/{period}/close AF
 ";
 
 /// Reads or writes of another station's objects that a scoped caller must not reach (404):
@@ -134,6 +137,7 @@ const OUT_OF_SCOPE: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/tickets/{other_ticket}/arrive", "ST"),
     ("POST", "/api/v1/tickets/{other_ticket}/close", "S"),
     ("GET", "/api/v1/stations/ST-NB-001/scorecard", "S"),
+    ("GET", "/api/v1/settlements?period=2026-11&station=ST-NB-001", "S"),
 ];
 
 fn user(role: char) -> &'static str {

@@ -18,6 +18,7 @@ mod processes;
 mod reports;
 mod requests;
 mod schema;
+mod settlement;
 mod shipping;
 mod ticket_access;
 mod tickets;

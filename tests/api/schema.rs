@@ -29,6 +29,7 @@ fn check(conn: &mut echelon::db::DbConn) -> Result<(), String> {
     probe!(tickets, ticket_quotes, ticket_parts, ticket_events, follow_ups);
     probe!(demand_history, failure_rates, part_supply_terms, planning_runs, planning_proposals);
     probe!(loans, loan_lines, inspections);
+    probe!(settlement_adjustments, settlement_periods, settlement_lines, settled_items);
     Ok(())
 }
 

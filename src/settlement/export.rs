@@ -1,0 +1,248 @@
+//! The settlement as a file: CSV (the `csv` crate) or XLSX (`rust_xlsxwriter` in constant-
+//! memory mode), written row by row as the lines arrive, so memory stays flat however many
+//! stations the period has. Layout (one table, header frozen in XLSX): a `detail` row per
+//! ticket or charge, a `summary` row after each station's details, a `total` row, then the
+//! `reconciliation` rows (in XLSX on a second sheet).
+
+use std::io::Write;
+
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet};
+
+use super::lines::{Sink, Spec};
+use super::rules::{self, Line, Period, Totals};
+use super::service::{self, Check};
+use crate::db::DbConn;
+use crate::error::AppError;
+
+pub const HEADER: [&str; 20] = [
+    "period",
+    "station",
+    "row_type",
+    "kind",
+    "date",
+    "reference",
+    "tier",
+    "job_type",
+    "warranty",
+    "parts_qty",
+    "labour",
+    "parts_sold",
+    "warranty_parts",
+    "parts_at_cost",
+    "overdue_cores",
+    "adjustments",
+    "net_payable",
+    "note",
+    "expected",
+    "actual",
+];
+
+/// The file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    Csv,
+    Xlsx,
+}
+
+fn internal(e: impl std::fmt::Display) -> AppError {
+    AppError::internal(anyhow::anyhow!("settlement export: {e}"))
+}
+
+fn amounts(l: &Line) -> [i64; 7] {
+    [l.labour, l.parts_sold, l.warranty_parts, l.parts_cost, l.overdue_cores, l.adjustments, l.net()]
+}
+
+fn total_amounts(t: &Totals) -> [i64; 7] {
+    [t.labour, t.parts_sold, t.warranty_parts, t.parts_cost, t.overdue_cores, t.adjustments, t.net]
+}
+
+struct CsvSink<W: Write> {
+    w: csv::Writer<W>,
+    period: String,
+}
+
+impl<W: Write> CsvSink<W> {
+    fn row(
+        &mut self,
+        fixed: [&str; 9],
+        qty: String,
+        money: [i64; 7],
+        tail: [&str; 3],
+    ) -> Result<(), AppError> {
+        let money = money.map(rules::money);
+        let mut rec: Vec<&str> = Vec::with_capacity(20);
+        rec.extend(fixed);
+        rec.push(&qty);
+        rec.extend(money.iter().map(String::as_str));
+        rec.extend(tail);
+        self.w.write_record(&rec).map_err(internal)
+    }
+}
+
+impl<W: Write> Sink for CsvSink<W> {
+    fn line(&mut self, l: &Line) -> Result<(), AppError> {
+        let p = self.period.clone();
+        let date = l.date.to_string();
+        let fixed = [
+            p.as_str(),
+            &l.station_code,
+            "detail",
+            l.kind.as_str(),
+            &date,
+            &l.reference,
+            l.tier.as_deref().unwrap_or(""),
+            l.job_type.as_deref().unwrap_or(""),
+            l.warranty.as_deref().unwrap_or(""),
+        ];
+        self.row(fixed, l.parts_qty.to_string(), amounts(l), [l.note.as_deref().unwrap_or(""), "", ""])
+    }
+
+    fn station(&mut self, code: &str, t: &Totals) -> Result<(), AppError> {
+        let p = self.period.clone();
+        let note = format!("{} lines, {} tickets", t.lines, t.tickets);
+        let fixed = [p.as_str(), code, "summary", "", "", "", "", "", ""];
+        self.row(fixed, t.parts_qty.to_string(), total_amounts(t), [&note, "", ""])
+    }
+}
+
+/// Writes the period's CSV to `out`, reading the lines as it goes.
+pub fn write_csv<W: Write>(conn: &mut DbConn, spec: &Spec, scope: &str, out: W) -> Result<(), AppError> {
+    let mut sink = CsvSink { w: csv::Writer::from_writer(out), period: spec.period.to_string() };
+    sink.w.write_record(HEADER).map_err(internal)?;
+    let (totals, sources) = service::export(conn, spec, &mut sink)?;
+    let p = spec.period.to_string();
+    let note = format!("{} lines, {} tickets", totals.lines, totals.tickets);
+    sink.row(
+        [&p, scope, "total", "", "", "", "", "", ""],
+        totals.parts_qty.to_string(),
+        total_amounts(&totals),
+        [&note, "", ""],
+    )?;
+    for c in service::checks(&totals, &sources) {
+        let ok = if c.ok { "ok" } else { "mismatch" };
+        let fixed = [p.as_str(), scope, "reconciliation", &c.name, "", "", "", "", ""];
+        let mut rec: Vec<&str> = fixed.to_vec();
+        rec.extend([""; 8]);
+        rec.extend([ok, c.expected.as_str(), c.actual.as_str()]);
+        sink.w.write_record(&rec).map_err(internal)?;
+    }
+    sink.w.flush().map_err(internal)
+}
+
+struct XlsxSink<'a> {
+    ws: &'a mut Worksheet,
+    row: u32,
+    period: String,
+    money: Format,
+    date: Format,
+}
+
+impl XlsxSink<'_> {
+    fn texts(&mut self, texts: [&str; 9]) -> Result<(), AppError> {
+        for (c, t) in texts.iter().enumerate() {
+            if c == 4 || t.is_empty() {
+                continue;
+            }
+            self.ws.write_string(self.row, c as u16, *t).map_err(internal)?;
+        }
+        Ok(())
+    }
+
+    fn numbers(&mut self, qty: i64, money: [i64; 7], note: &str) -> Result<(), AppError> {
+        self.ws.write_number(self.row, 9, qty as f64).map_err(internal)?;
+        for (i, m) in money.iter().enumerate() {
+            // the cell holds the amount in yuan; formatted with two places
+            let v = (*m as f64) / 100.0;
+            self.ws.write_number_with_format(self.row, 10 + i as u16, v, &self.money).map_err(internal)?;
+        }
+        if !note.is_empty() {
+            self.ws.write_string(self.row, 17, note).map_err(internal)?;
+        }
+        self.row += 1;
+        Ok(())
+    }
+}
+
+impl Sink for XlsxSink<'_> {
+    fn line(&mut self, l: &Line) -> Result<(), AppError> {
+        let p = self.period.clone();
+        self.texts([
+            &p,
+            &l.station_code,
+            "detail",
+            l.kind.as_str(),
+            "",
+            &l.reference,
+            l.tier.as_deref().unwrap_or(""),
+            l.job_type.as_deref().unwrap_or(""),
+            l.warranty.as_deref().unwrap_or(""),
+        ])?;
+        let d = excel_date(l.date)?;
+        self.ws.write_datetime_with_format(self.row, 4, &d, &self.date).map_err(internal)?;
+        self.numbers(l.parts_qty, amounts(l), l.note.as_deref().unwrap_or(""))
+    }
+
+    fn station(&mut self, code: &str, t: &Totals) -> Result<(), AppError> {
+        let p = self.period.clone();
+        self.texts([&p, code, "summary", "", "", "", "", "", ""])?;
+        self.numbers(t.parts_qty, total_amounts(t), &format!("{} lines, {} tickets", t.lines, t.tickets))
+    }
+}
+
+fn excel_date(d: chrono::NaiveDate) -> Result<ExcelDateTime, AppError> {
+    use chrono::Datelike;
+    ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).map_err(internal)
+}
+
+/// Writes the period's XLSX to the file at `path`: sheet `Settlement` (the table, header
+/// frozen, money as numbers with two places, dates as dates) and sheet `Reconciliation`.
+pub fn write_xlsx(
+    conn: &mut DbConn,
+    spec: &Spec,
+    scope: &str,
+    path: &std::path::Path,
+) -> Result<(), AppError> {
+    let mut wb = Workbook::new();
+    // a fixed creation time: the same period exports to the same bytes
+    let created = excel_date(period_end_day(spec.period))?;
+    wb.set_properties(&DocProperties::new().set_creation_datetime(&created).set_title("echelon settlement"));
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let (totals, sources) = {
+        let ws = wb.add_worksheet_with_constant_memory();
+        ws.set_name("Settlement").map_err(internal)?;
+        for (c, h) in HEADER[..18].iter().enumerate() {
+            ws.write_string_with_format(0, c as u16, *h, &bold).map_err(internal)?;
+        }
+        ws.set_freeze_panes(1, 0).map_err(internal)?;
+        ws.set_column_width(17, 40).map_err(internal)?;
+        let mut sink = XlsxSink { ws, row: 1, period: spec.period.to_string(), money, date };
+        let (totals, sources) = service::export(conn, spec, &mut sink)?;
+        let p = spec.period.to_string();
+        sink.texts([&p, scope, "total", "", "", "", "", "", ""])?;
+        let note = format!("{} lines, {} tickets", totals.lines, totals.tickets);
+        sink.numbers(totals.parts_qty, total_amounts(&totals), &note)?;
+        (totals, sources)
+    };
+    let ws = wb.add_worksheet_with_constant_memory();
+    ws.set_name("Reconciliation").map_err(internal)?;
+    for (c, h) in ["check", "expected", "actual", "ok"].iter().enumerate() {
+        ws.write_string_with_format(0, c as u16, *h, &bold).map_err(internal)?;
+    }
+    ws.set_freeze_panes(1, 0).map_err(internal)?;
+    for (i, Check { name, expected, actual, ok }) in
+        service::checks(&totals, &sources).into_iter().enumerate()
+    {
+        let r = i as u32 + 1;
+        ws.write_string(r, 0, name).map_err(internal)?;
+        ws.write_string(r, 1, expected).map_err(internal)?;
+        ws.write_string(r, 2, actual).map_err(internal)?;
+        ws.write_boolean(r, 3, ok).map_err(internal)?;
+    }
+    wb.save(path).map_err(internal)
+}
+
+fn period_end_day(p: Period) -> chrono::NaiveDate {
+    p.next().first_day().pred_opt().unwrap_or(p.first_day())
+}

@@ -1,0 +1,20 @@
+//! Finance settlement (spec section 10): per station and month, labour at the tier rate in
+//! force on each completion date, out-of-warranty parts sold, in-warranty parts at cost,
+//! overdue cores, adjustments and the net payable; streamed CSV/XLSX exports reconciled to
+//! the tickets and the ledger; period close into a snapshot that never changes.
+
+pub mod api;
+pub mod bench;
+pub mod cli;
+pub mod export;
+pub mod lines;
+pub mod rules;
+pub mod service;
+pub mod store;
+pub mod stream;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(api::settlements).service(api::post_adjustment).service(api::close_period);
+}

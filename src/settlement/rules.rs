@@ -1,0 +1,289 @@
+//! Settlement rules as plain values: periods, what each line contributes to the net payable,
+//! the tier in force on a date, when an open loan line is charged as an overdue core, and which
+//! period a late item lands in. No HTTP, no database.
+//!
+//! Sign: `net_payable > 0` means the company pays the station.
+//! net = labour - parts sold - overdue cores + adjustments; in-warranty parts are shown (at
+//! company cost) and not in the net.
+
+use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// A settlement period: one calendar month, `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Period {
+    first: NaiveDate,
+}
+
+impl Period {
+    /// Parses `YYYY-MM` (four-digit year 2000-9999, month 01-12).
+    pub fn parse(s: &str) -> Option<Period> {
+        let b = s.as_bytes();
+        if !s.is_ascii()
+            || b.len() != 7
+            || b[4] != b'-'
+            || !s[..4].bytes().chain(s[5..].bytes()).all(|c| c.is_ascii_digit())
+        {
+            return None;
+        }
+        let year: i32 = s[..4].parse().ok()?;
+        let month: u32 = s[5..].parse().ok()?;
+        if year < 2000 {
+            return None;
+        }
+        NaiveDate::from_ymd_opt(year, month, 1).map(|first| Period { first })
+    }
+
+    pub fn of(date: NaiveDate) -> Period {
+        Period { first: date.with_day(1).unwrap_or(date) }
+    }
+
+    pub fn first_day(self) -> NaiveDate {
+        self.first
+    }
+
+    /// Midnight of the first day.
+    pub fn start(self) -> NaiveDateTime {
+        self.first.and_hms_opt(0, 0, 0).unwrap_or_default()
+    }
+
+    /// Midnight of the first day of the next month (exclusive end).
+    pub fn end(self) -> NaiveDateTime {
+        self.next().start()
+    }
+
+    pub fn next(self) -> Period {
+        Period { first: self.first.checked_add_months(Months::new(1)).unwrap_or(self.first) }
+    }
+
+    pub fn prev(self) -> Period {
+        Period { first: self.first.checked_sub_months(Months::new(1)).unwrap_or(self.first) }
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.first.year(), self.first.month())
+    }
+}
+
+/// What a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    /// a completed ticket: labour (in warranty) and the parts used on it
+    Ticket,
+    /// an open loan line past its core-return days, charged at cost
+    CoreCharge,
+    /// a charged core returned later: the charge credited back
+    CoreCredit,
+    /// a signed amount posted by finance with a reason
+    Adjustment,
+}
+
+impl LineKind {
+    pub const ALL: [LineKind; 4] =
+        [LineKind::Ticket, LineKind::CoreCharge, LineKind::CoreCredit, LineKind::Adjustment];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LineKind::Ticket => "ticket",
+            LineKind::CoreCharge => "core_charge",
+            LineKind::CoreCredit => "core_credit",
+            LineKind::Adjustment => "adjustment",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<LineKind> {
+        LineKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One detail line of a station's settlement (money in minor units).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub station_id: i64,
+    pub station_code: String,
+    pub kind: LineKind,
+    /// the id of the ticket, loan line or adjustment (what a close marks settled)
+    pub item_id: i64,
+    /// the date that put the item in a period
+    pub date: NaiveDate,
+    pub reference: String,
+    /// the station's tier on `date` (tickets)
+    pub tier: Option<String>,
+    pub job_type: Option<String>,
+    pub warranty: Option<String>,
+    pub parts_qty: i64,
+    /// the company pays the station: in-warranty labour at the tier's rate
+    pub labour: i64,
+    /// the station owes: out-of-warranty parts at sale price
+    pub parts_sold: i64,
+    /// shown, not in the net: in-warranty parts at company cost
+    pub warranty_parts: i64,
+    /// every part used on the ticket at cost (what the ledger's consumption reconciles to)
+    pub parts_cost: i64,
+    /// the station owes: overdue cores at cost (negative when credited back)
+    pub overdue_cores: i64,
+    /// signed: positive pays the station
+    pub adjustments: i64,
+    pub note: Option<String>,
+}
+
+impl Line {
+    pub fn net(&self) -> i64 {
+        self.labour - self.parts_sold - self.overdue_cores + self.adjustments
+    }
+}
+
+/// Sums of a set of lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub lines: i64,
+    pub tickets: i64,
+    pub parts_qty: i64,
+    pub labour: i64,
+    pub parts_sold: i64,
+    pub warranty_parts: i64,
+    pub parts_cost: i64,
+    pub overdue_cores: i64,
+    pub adjustments: i64,
+    pub net: i64,
+}
+
+impl Totals {
+    pub fn add(&mut self, l: &Line) {
+        self.lines += 1;
+        self.tickets += i64::from(l.kind == LineKind::Ticket);
+        self.parts_qty += l.parts_qty;
+        self.labour += l.labour;
+        self.parts_sold += l.parts_sold;
+        self.warranty_parts += l.warranty_parts;
+        self.parts_cost += l.parts_cost;
+        self.overdue_cores += l.overdue_cores;
+        self.adjustments += l.adjustments;
+        self.net += l.net();
+    }
+
+    pub fn merge(&mut self, o: &Totals) {
+        self.lines += o.lines;
+        self.tickets += o.tickets;
+        self.parts_qty += o.parts_qty;
+        self.labour += o.labour;
+        self.parts_sold += o.parts_sold;
+        self.warranty_parts += o.warranty_parts;
+        self.parts_cost += o.parts_cost;
+        self.overdue_cores += o.overdue_cores;
+        self.adjustments += o.adjustments;
+        self.net += o.net;
+    }
+}
+
+/// One entry of a station's tier history: (effective from, id, tier).
+pub type Grading = (NaiveDate, i64, String);
+
+/// The tier in force on `date` from a station's history of (effective from, id, tier): the
+/// latest entry on or before the date (the later entry wins on the same day).
+pub fn tier_on(history: &[Grading], date: NaiveDate) -> Option<&str> {
+    history
+        .iter()
+        .filter(|(from, _, _)| *from <= date)
+        .max_by_key(|(from, id, _)| (*from, *id))
+        .map(|(_, _, t)| t.as_str())
+}
+
+/// What a ticket contributes: in warranty the company pays labour and bears the parts (shown
+/// at cost); out of warranty the station collected from the customer and owes the parts' sale
+/// price (labour was the station's to charge).
+pub struct TicketFigures {
+    pub labour: i64,
+    pub parts_sold: i64,
+    pub warranty_parts: i64,
+}
+
+pub fn ticket_figures(
+    in_warranty: bool,
+    rate: Option<i64>,
+    parts_cost: i64,
+    parts_sale: i64,
+) -> TicketFigures {
+    if in_warranty {
+        TicketFigures { labour: rate.unwrap_or(0), parts_sold: 0, warranty_parts: parts_cost }
+    } else {
+        TicketFigures { labour: 0, parts_sold: parts_sale, warranty_parts: 0 }
+    }
+}
+
+/// A loan line's overdue-core events at `now`: the charge (dated when the line fell overdue)
+/// when it was still open then, and the credit (dated at its reconciliation) when it was
+/// reconciled after that. A line lent at `lent_at` is overdue once `core_return_days` have
+/// passed (as `loans::rules::is_overdue`).
+pub fn core_events(
+    lent_at: NaiveDateTime,
+    core_return_days: i32,
+    reconciled_at: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> (Option<NaiveDateTime>, Option<NaiveDateTime>) {
+    let due = lent_at + Duration::days(i64::from(core_return_days));
+    let charged_at = match reconciled_at {
+        Some(r) if r <= due => None,
+        _ if now > due => Some(due),
+        _ => None,
+    };
+    let credited_at = match (charged_at, reconciled_at) {
+        (Some(_), Some(r)) if r <= now => Some(r),
+        _ => None,
+    };
+    (charged_at, credited_at)
+}
+
+/// Where an item falls: its own period, unless that is closed (on or before the last closed
+/// period), when it lands in the next open period.
+pub fn landing(natural: Period, last_closed: Option<Period>) -> Period {
+    match last_closed {
+        Some(c) if natural <= c => c.next(),
+        _ => natural,
+    }
+}
+
+/// Why a period cannot be closed now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseRefusal {
+    AlreadyClosed,
+    NotEnded,
+    /// periods close in order: the one to close next
+    OutOfOrder(Period),
+}
+
+/// Periods close in order, once, after they ended: the first close may be any ended month;
+/// after that only the month following the last closed one.
+pub fn may_close(p: Period, last_closed: Option<Period>, now: NaiveDateTime) -> Result<(), CloseRefusal> {
+    match last_closed {
+        Some(c) if p <= c => return Err(CloseRefusal::AlreadyClosed),
+        Some(c) if p != c.next() => return Err(CloseRefusal::OutOfOrder(c.next())),
+        _ => {}
+    }
+    if p.end() > now {
+        return Err(CloseRefusal::NotEnded);
+    }
+    Ok(())
+}
+
+/// The window of natural dates a period's export takes: [lower, end). The next open period
+/// (right after the last closed one) has no lower bound: it takes every unsettled late item.
+pub fn window(p: Period, last_closed: Option<Period>) -> (Option<NaiveDateTime>, NaiveDateTime) {
+    match last_closed {
+        Some(c) if c.next() == p => (None, p.end()),
+        _ => (Some(p.start()), p.end()),
+    }
+}
+
+/// Minor units as a two-place decimal string.
+pub fn money(minor: i64) -> String {
+    crate::money::Money(minor).to_string()
+}
+
+#[cfg(test)]
+#[path = "rules_tests.rs"]
+mod tests;

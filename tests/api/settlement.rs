@@ -1,0 +1,391 @@
+//! Finance settlement (spec section 10): a hand-built month whose export matches figures
+//! computed by hand, the CSV and XLSX read back with the same totals, period close with a late
+//! adjustment landing in the next period, and scoping.
+
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::{Resp, TestApp};
+use crate::tickets::{act, add_technician, intake, ticket, CMP, UNIT};
+
+const TZ: &str = "ST-TZ-001";
+const SX: &str = "ST-SX-001";
+const TZ_TECH: &str = "tech-st-tz-001";
+const SX_TECH: &str = "tech-st-sx-001";
+const GSK: &str = "RF-GSK-00221D";
+/// the factory record of RF00000001's compressor
+const CMP_SERIAL: &str = "CMP6165341773";
+
+/// The month after the clock's current one: every event of the test happens inside it.
+fn next_month(app: &TestApp) -> NaiveDate {
+    let today = app.state.clock.now().date_naive();
+    today.with_day(1).unwrap().checked_add_months(Months::new(1)).unwrap()
+}
+
+fn period(first: NaiveDate) -> String {
+    format!("{:04}-{:02}", first.year(), first.month())
+}
+
+/// Moves the clock forward to 10:00 on `day` of the month starting `first`.
+fn move_to(app: &TestApp, first: NaiveDate, day: u32) {
+    let target: NaiveDateTime = first.with_day(day).unwrap().and_hms_opt(10, 0, 0).unwrap();
+    let now = app.state.clock.now().naive_utc();
+    assert!(target > now, "the clock only moves forward");
+    app.state.clock.advance(target - now);
+}
+
+/// A ticket of `station` worked by `tech` up to the customer's sign-off. In warranty: a
+/// compressor fault; out of warranty: a door gasket, quoted and accepted. `before_resolve` runs
+/// once the technician is on site (to lend parts).
+async fn worked(app: &TestApp, station: &str, tech: &str, in_warranty: bool, job: &str, parts: Value) -> i64 {
+    let family = if in_warranty { "CMP" } else { "GSK" };
+    let id = intake(app, "agent", ticket(UNIT, Some(family), "repair", "normal", Some(station))).await;
+    if !in_warranty {
+        act(app, id, "quote", "agent", json!({"job_type": job, "parts": parts})).await.ok();
+        act(app, id, "accept-quote", "agent", json!({})).await.ok();
+    }
+    act(app, id, "dispatch", "agent", json!({"station": station, "technician": tech})).await.ok();
+    act(app, id, "arrive", tech, json!({})).await.ok();
+    id
+}
+
+async fn finish(app: &TestApp, id: i64, tech: &str, job: &str, parts: Value) {
+    let r =
+        act(app, id, "resolve", tech, json!({"job_type": job, "cause": "worn", "parts_used": parts})).await;
+    assert_eq!(r.ok()["status"], "resolved");
+    assert_eq!(act(app, id, "confirm", tech, json!({"note": "signed"})).await.ok()["status"], "confirmed");
+}
+
+async fn lend(app: &TestApp, ticket: i64, tech: &str, lines: Value) -> i64 {
+    let r = app
+        .post("/api/v1/loans", "admin", json!({"technician": tech, "ticket_id": ticket, "lines": lines}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.json["id"].as_i64().unwrap()
+}
+
+async fn reconcile(app: &TestApp, loan: i64, how: &str, tech: &str, body: Value) {
+    let r = app.post(&format!("/api/v1/loans/{loan}/lines/1/{how}"), tech, body).await;
+    assert!(r.status == 200, "{how}: {}", r.text);
+}
+
+/// Builds the month: returns its first day. By hand (rates from seed/tiers.csv; CMP costs
+/// 365.20, the gasket 48.80 and sells at 73.00):
+/// - ST-TZ-001, tier B until the 16th, then A:
+///   - day 2, in warranty, repair, one compressor: labour B 100.00, warranty parts 365.20
+///   - day 2, out of warranty, two gaskets sold: owes 146.00 (at cost 97.60)
+///   - day 20, in warranty, repair, no parts: labour A 120.00
+///   - adjustment +15.00
+///   - net 100.00 + 120.00 - 146.00 + 15.00 = 89.00
+/// - ST-SX-001, tier C:
+///   - day 2, in warranty, inspection: labour 30.00; a gasket lent and never returned,
+///     overdue after tier C's 10 days (day 12): charged 48.80
+///   - net 30.00 - 48.80 = -18.80
+/// - total net 70.20; the parts at cost (462.80) equal the ledger's consumption (the
+///   compressor core-returned and the gaskets paid by fee in the month).
+async fn build_month(app: &TestApp) -> NaiveDate {
+    let first = next_month(app);
+    add_technician(app, SX_TECH, SX).await;
+    app.set_stock(TZ, GSK, 10).await;
+    app.set_stock(SX, GSK, 5).await;
+    let r = app
+        .post(
+            "/api/v1/receipts",
+            "admin",
+            json!({"location": TZ, "lines": [{"part_code": CMP, "qty": 1, "serials": ["NEWCMP0001"]}]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // the regrading, dated ahead to the 16th
+    let regrade = json!({"tier": "A", "effective_from": first.with_day(16).unwrap().to_string(), "reason": "new workshop"});
+    app.put(&format!("/api/v1/locations/{TZ}/tier"), "admin", regrade).await.ok();
+
+    move_to(app, first, 2);
+    let t1 = worked(app, TZ, TZ_TECH, true, "repair", json!([])).await;
+    let l1 = lend(app, t1, TZ_TECH, json!([{"part_code": CMP, "qty": 1, "serials": ["NEWCMP0001"]}])).await;
+    finish(app, t1, TZ_TECH, "repair", json!([{"part_code": CMP, "qty": 1}])).await;
+    reconcile(app, l1, "core-return", TZ_TECH, json!({"serial": CMP_SERIAL})).await;
+
+    let gaskets = json!([{"part_code": GSK, "qty": 2}]);
+    let t2 = worked(app, TZ, TZ_TECH, false, "repair", gaskets.clone()).await;
+    let l2 = lend(app, t2, TZ_TECH, gaskets.clone()).await;
+    finish(app, t2, TZ_TECH, "repair", gaskets).await;
+    reconcile(app, l2, "fee", TZ_TECH, json!({})).await;
+
+    let t3 = worked(app, SX, SX_TECH, true, "inspection", json!([])).await;
+    lend(app, t3, SX_TECH, json!([{"part_code": GSK, "qty": 1}])).await;
+    finish(app, t3, SX_TECH, "inspection", json!([])).await;
+
+    move_to(app, first, 20);
+    let t4 = worked(app, TZ, TZ_TECH, true, "repair", json!([])).await;
+    finish(app, t4, TZ_TECH, "repair", json!([])).await;
+    let adj =
+        json!({"station": TZ, "period": period(first), "amount": "15.00", "reason": "call-out fee missed"});
+    let a = app.post("/api/v1/settlements/adjustments", "finance", adj).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json["period"], period(first));
+    first
+}
+
+fn station<'a>(out: &'a Value, code: &str) -> &'a Value {
+    out["stations"].as_array().unwrap().iter().find(|s| s["station"] == code).unwrap_or(&Value::Null)
+}
+
+async fn csv_of(app: &TestApp, path: &str, user: &str) -> Resp {
+    let r = app.get(path, Some(user)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.content_type().starts_with("text/csv"), "{}", r.content_type());
+    r
+}
+
+/// (row_type, station, kind) -> the row as a map, from the CSV.
+fn parse_csv(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    rdr.records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers.iter().zip(r.iter()).map(|(h, v)| (h.to_string(), v.to_string())).collect()
+        })
+        .collect()
+}
+
+both!(a_hand_built_month_settles_to_the_figures_computed_by_hand, |app| async {
+    let first = build_month(&app).await;
+    let p = period(first);
+    move_to(&app, first.checked_add_months(Months::new(1)).unwrap(), 2);
+
+    let r = app.get(&format!("/api/v1/settlements?period={p}"), Some("finance")).await;
+    let out = r.ok();
+    assert_eq!(out["status"], "open");
+    let tz = station(out, TZ);
+    assert_eq!(
+        (&tz["labour"], &tz["parts_sold"], &tz["warranty_parts"], &tz["overdue_cores"], &tz["adjustments"]),
+        (&json!("220.00"), &json!("146.00"), &json!("365.20"), &json!("0.00"), &json!("15.00")),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        (&tz["net_payable"], &tz["tickets"], &tz["parts_at_cost"]),
+        (&json!("89.00"), &json!(3), &json!("462.80"))
+    );
+    let sx = station(out, SX);
+    assert_eq!(
+        (&sx["labour"], &sx["overdue_cores"], &sx["net_payable"]),
+        (&json!("30.00"), &json!("48.80"), &json!("-18.80"))
+    );
+    assert_eq!(out["stations"].as_array().unwrap().len(), 2, "no other station has lines: {}", r.text);
+    assert_eq!(out["totals"]["net_payable"], "70.20");
+    assert_eq!(out["balanced"], true, "{}", r.text);
+    let ledger =
+        out["reconciliation"].as_array().unwrap().iter().find(|c| c["name"] == "ledger_consumption").unwrap();
+    assert_eq!((&ledger["expected"], &ledger["actual"]), (&json!("462.80"), &json!("462.80")));
+
+    // the CSV's detail rows: the regrading splits ST-TZ-001's repairs between B and A
+    let csv = csv_of(&app, &format!("/api/v1/settlements?period={p}&format=csv"), "finance").await;
+    let rows = parse_csv(&csv.text);
+    let tickets: Vec<(String, String, String)> = rows
+        .iter()
+        .filter(|r| r["row_type"] == "detail" && r["kind"] == "ticket" && r["station"] == TZ)
+        .map(|r| (r["tier"].clone(), r["warranty"].clone(), r["labour"].clone()))
+        .collect();
+    assert_eq!(
+        tickets,
+        vec![
+            ("B".into(), "in_warranty".into(), "100.00".into()),
+            ("B".into(), "out_of_warranty".into(), "0.00".into()),
+            ("A".into(), "in_warranty".into(), "120.00".into())
+        ]
+    );
+    let core = rows.iter().find(|r| r["kind"] == "core_charge").unwrap();
+    assert_eq!((core["station"].as_str(), core["overdue_cores"].as_str()), (SX, "48.80"));
+    assert_eq!(core["date"], first.with_day(12).unwrap().to_string(), "overdue 10 days after the 2nd");
+    // the same month with an Accept header
+    let token = app.token("finance").await;
+    let by_accept = app
+        .client
+        .get(format!("{}/api/v1/settlements?period={p}", app.base))
+        .bearer_auth(&token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(by_accept, csv.text);
+});
+
+async fn xlsx_bytes(app: &TestApp, path: &str) -> Vec<u8> {
+    let token = app.token("finance").await;
+    let resp = app.client.get(format!("{}{path}", app.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"].to_str().unwrap().contains("spreadsheetml"));
+    resp.bytes().await.unwrap().to_vec()
+}
+
+fn cents(s: &str) -> i64 {
+    let neg = s.starts_with('-');
+    let (a, b) = s.trim_start_matches('-').split_once('.').unwrap();
+    let v = a.parse::<i64>().unwrap() * 100 + b.parse::<i64>().unwrap();
+    if neg {
+        -v
+    } else {
+        v
+    }
+}
+
+both!(the_csv_and_the_xlsx_read_back_with_the_same_totals, |app| async {
+    let first = build_month(&app).await;
+    let p = period(first);
+    move_to(&app, first.checked_add_months(Months::new(1)).unwrap(), 2);
+    let csv = csv_of(&app, &format!("/api/v1/settlements?period={p}&format=csv"), "finance").await;
+    let rows = parse_csv(&csv.text);
+    // each station's summary is the sum of its detail rows; the total the sum of the summaries
+    let mut summaries = 0;
+    for s in rows.iter().filter(|r| r["row_type"] == "summary") {
+        let details: i64 = rows
+            .iter()
+            .filter(|r| r["row_type"] == "detail" && r["station"] == s["station"])
+            .map(|r| cents(&r["net_payable"]))
+            .sum();
+        assert_eq!(details, cents(&s["net_payable"]), "{}", s["station"]);
+        summaries += cents(&s["net_payable"]);
+    }
+    let total = rows.iter().find(|r| r["row_type"] == "total").unwrap();
+    assert_eq!((summaries, cents(&total["net_payable"])), (7020, 7020));
+    let checks: Vec<&str> =
+        rows.iter().filter(|r| r["row_type"] == "reconciliation").map(|r| r["note"].as_str()).collect();
+    assert!(checks.len() >= 5 && checks.iter().all(|c| *c == "ok"), "{checks:?}");
+
+    // the XLSX: numbers as numbers, dates as dates, the same totals
+    let bytes = xlsx_bytes(&app, &format!("/api/v1/settlements?period={p}&format=xlsx")).await;
+    use calamine::{Data, Reader};
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("the XLSX opens");
+    let sheet = wb.worksheet_range("Settlement").expect("the Settlement sheet");
+    let header: Vec<String> = sheet.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let mut xlsx_summaries = 0;
+    let mut xlsx_total = None;
+    let mut saw_date = false;
+    for row in sheet.rows().skip(1) {
+        let net = match &row[col("net_payable")] {
+            Data::Float(f) => (f * 100.0).round() as i64,
+            other => panic!("net_payable is not a number: {other:?}"),
+        };
+        match row[col("row_type")].to_string().as_str() {
+            "summary" => xlsx_summaries += net,
+            "total" => xlsx_total = Some(net),
+            "detail" => {
+                saw_date |= matches!(row[col("date")], Data::DateTime(_));
+                assert!(matches!(row[col("parts_qty")], Data::Float(_)));
+            }
+            other => panic!("unexpected row type {other}"),
+        }
+    }
+    assert!(saw_date, "detail dates are spreadsheet dates");
+    assert_eq!((xlsx_summaries, xlsx_total), (7020, Some(7020)));
+    let recon = wb.worksheet_range("Reconciliation").expect("the Reconciliation sheet");
+    assert!(recon.rows().skip(1).all(|r| r[3] == Data::Bool(true)), "{recon:?}");
+});
+
+both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |app| async {
+    let first = build_month(&app).await;
+    let p = period(first);
+    let next_first = first.checked_add_months(Months::new(1)).unwrap();
+    let next = period(next_first);
+    // not ended yet: 422
+    let early = app.post(&format!("/api/v1/periods/{p}/close"), "finance", json!({})).await;
+    assert_eq!(early.problem(422)["type"], "/problems/period_not_ended");
+
+    move_to(&app, next_first, 2);
+    let url = format!("/api/v1/settlements?period={p}&format=csv");
+    let before = csv_of(&app, &url, "finance").await.text;
+    app.post(&format!("/api/v1/periods/{p}/close"), "station-st-tz-001", json!({})).await.problem(403);
+    let c = app.post(&format!("/api/v1/periods/{p}/close"), "finance", json!({})).await;
+    assert_eq!(
+        (c.ok()["net_payable"].as_str(), c.json["next_open_period"].as_str()),
+        (Some("70.20"), Some(next.as_str()))
+    );
+    let again = app.post(&format!("/api/v1/periods/{p}/close"), "finance", json!({})).await;
+    assert_eq!(again.problem(409)["type"], "/problems/period_closed");
+    let skip = period(next_first.checked_add_months(Months::new(2)).unwrap());
+    let out_of_order = app.post(&format!("/api/v1/periods/{skip}/close"), "finance", json!({})).await;
+    assert_eq!(out_of_order.problem(409)["next_to_close"], next);
+    let after_close = csv_of(&app, &url, "finance").await.text;
+    assert_eq!(after_close, before, "the export reads the same before and after the close");
+    let xlsx_url = format!("/api/v1/settlements?period={p}&format=xlsx");
+    let xlsx_closed = xlsx_bytes(&app, &xlsx_url).await;
+
+    // a late adjustment for the closed month lands in the next open one
+    let late = json!({"station": SX, "period": p, "amount": "-20.00", "reason": "parts claimed twice"});
+    let a = app.post("/api/v1/settlements/adjustments", "finance", late).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(
+        (a.json["requested_period"].as_str(), a.json["period"].as_str()),
+        (Some(p.as_str()), Some(next.as_str()))
+    );
+    // and the overdue gasket comes back: credited in the month it returns
+    let loans = app.get("/api/v1/loans?overdue=true", Some("admin")).await;
+    let sx_loan = loans.ok()["items"].as_array().unwrap().iter().find(|l| l["station"] == SX).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    reconcile(&app, sx_loan, "unused-return", SX_TECH, json!({})).await;
+
+    let closed = csv_of(&app, &url, "finance").await.text;
+    assert_eq!(closed, before, "the closed export is byte-identical");
+    assert!(xlsx_bytes(&app, &xlsx_url).await == xlsx_closed, "the closed XLSX is byte-identical too");
+    let j = app.get(&format!("/api/v1/settlements?period={p}"), Some("finance")).await;
+    assert_eq!(
+        (j.ok()["status"].as_str(), j.json["totals"]["net_payable"].as_str()),
+        (Some("closed"), Some("70.20"))
+    );
+    let n = app.get(&format!("/api/v1/settlements?period={next}"), Some("finance")).await;
+    let sx = station(n.ok(), SX);
+    assert_eq!(
+        (&sx["adjustments"], &sx["overdue_cores"], &sx["net_payable"]),
+        (&json!("-20.00"), &json!("-48.80"), &json!("28.80")),
+        "{}",
+        n.text
+    );
+    assert!(station(&n.json, TZ).is_null(), "nothing of the closed month is settled twice: {}", n.text);
+    let rows = parse_csv(
+        &csv_of(&app, &format!("/api/v1/settlements?period={next}&format=csv"), "finance").await.text,
+    );
+    let adj = rows.iter().find(|r| r["kind"] == "adjustment").unwrap();
+    assert!(adj["note"].contains(&format!("for {p}")), "{adj:?}");
+
+    // the next month closes once it ends, taking the late items with it
+    move_to(&app, next_first.checked_add_months(Months::new(1)).unwrap(), 1);
+    let c2 = app.post(&format!("/api/v1/periods/{next}/close"), "admin", json!({})).await;
+    assert_eq!(c2.ok()["net_payable"], "28.80");
+});
+
+both!(a_station_reads_only_its_own_settlement, |app| async {
+    let first = build_month(&app).await;
+    let p = period(first);
+    let own = app.get(&format!("/api/v1/settlements?period={p}"), Some("station-st-tz-001")).await;
+    let stations = own.ok()["stations"].as_array().unwrap().clone();
+    assert_eq!(stations.len(), 1);
+    assert_eq!(stations[0]["station"], TZ);
+    assert_eq!(own.json["station"], TZ);
+    let other =
+        app.get(&format!("/api/v1/settlements?period={p}&station={SX}"), Some("station-st-tz-001")).await;
+    other.problem(404);
+    let csv = csv_of(&app, &format!("/api/v1/settlements?period={p}&format=csv"), "station-st-tz-001").await;
+    assert!(parse_csv(&csv.text).iter().all(|r| r["station"] == TZ), "{}", csv.text);
+    for user in [TZ_TECH, "agent", "warehouse-hq", "courier-1"] {
+        app.get(&format!("/api/v1/settlements?period={p}"), Some(user)).await.problem(403);
+    }
+    let adj = json!({"station": TZ, "period": p, "amount": "5.00", "reason": "x"});
+    app.post("/api/v1/settlements/adjustments", "station-st-tz-001", adj).await.problem(403);
+    // bad input: clear problems, nothing changes
+    app.get("/api/v1/settlements?period=2026-13", Some("finance")).await.problem(422);
+    app.get(&format!("/api/v1/settlements?period={p}&station=NOPE"), Some("finance")).await.problem(404);
+    let zero = json!({"station": TZ, "period": p, "amount": "0.00", "reason": "x"});
+    app.post("/api/v1/settlements/adjustments", "finance", zero).await.problem(422);
+    let nobody = json!({"station": "RC-HZ", "period": p, "amount": "1.00", "reason": "x"});
+    app.post("/api/v1/settlements/adjustments", "finance", nobody).await.problem(404);
+    app.post("/api/v1/periods/2026-1/close", "finance", json!({})).await.problem(422);
+});
