@@ -8,7 +8,8 @@ use crate::db::schema::{
     idempotency_keys, lateral_lanes, locations, parts_request_lines, parts_requests, request_allocations,
     tiers,
 };
-use crate::db::DbConn;
+use crate::db::{CachedExt, DbConn};
+use crate::network::store::LocationRow;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = parts_requests)]
@@ -70,7 +71,12 @@ pub struct AllocationRow {
 }
 
 pub fn insert_request(conn: &mut DbConn, r: &NewRequest<'_>) -> QueryResult<i64> {
-    diesel::insert_into(parts_requests::table).values(r).returning(parts_requests::id).get_result(conn)
+    // optional values make diesel treat the INSERT as unbounded; it has 2^3 shapes at most
+    diesel::insert_into(parts_requests::table)
+        .values(r)
+        .returning(parts_requests::id)
+        .cached()
+        .get_result(conn)
 }
 
 pub fn insert_line(
@@ -94,6 +100,39 @@ pub fn insert_line(
         ))
         .returning(parts_request_lines::id)
         .get_result(conn)
+}
+
+/// Inserts a line whose routing is already known (reserved before the line was written);
+/// returns its id.
+pub fn insert_routed_line(
+    conn: &mut DbConn,
+    line: &LineRow,
+    routing: &Routing,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(parts_request_lines::table)
+        .values((
+            parts_request_lines::request_id.eq(line.request_id),
+            parts_request_lines::line_no.eq(line.line_no),
+            parts_request_lines::requested_code.eq(&line.requested_code),
+            parts_request_lines::part_id.eq(line.part_id),
+            parts_request_lines::qty.eq(line.qty),
+            parts_request_lines::unit_cost_minor.eq(line.unit_cost_minor),
+            parts_request_lines::backordered.eq(routing.backordered),
+            parts_request_lines::first_source_id.eq(routing.first_source_id),
+            parts_request_lines::first_filled.eq(routing.first_filled),
+            parts_request_lines::first_stockout.eq(routing.first_filled == 0),
+            parts_request_lines::routed_at.eq(at),
+        ))
+        .returning(parts_request_lines::id)
+        .get_result(conn)
+}
+
+/// Where a line's first choice was and what it found.
+pub struct Routing {
+    pub first_source_id: i64,
+    pub first_filled: i64,
+    pub backordered: i64,
 }
 
 /// Records a line's routing: what it found at its first-choice source and what is left over.
@@ -229,12 +268,80 @@ pub fn set_decision(conn: &mut DbConn, id: i64, by: &str, note: Option<&str>) ->
 
 /// Takes a row lock on the station's location row for the rest of the transaction (PostgreSQL;
 /// SQLite already serialises writers), so that two requests of one station cannot both pass
-/// its allowance.
+/// its allowance. `FOR NO KEY UPDATE` writes no new row version and does not block the foreign
+/// key checks of concurrent inserts that reference the station.
 pub fn lock_station(conn: &mut DbConn, station_id: i64) -> QueryResult<()> {
-    diesel::update(locations::table.find(station_id))
-        .set(locations::active.eq(locations::active))
-        .execute(conn)?;
+    if let DbConn::Pg(c) = conn {
+        locations::table.find(station_id).select(locations::id).for_no_key_update().first::<i64>(c)?;
+    }
     Ok(())
+}
+
+/// A station's location row by code, locked as by [`lock_station`] (one statement for both).
+pub fn station_row_locked(conn: &mut DbConn, code: &str) -> QueryResult<Option<LocationRow>> {
+    let by_code = locations::table.filter(locations::code.eq(code));
+    match conn {
+        DbConn::Pg(c) => by_code.select(LocationRow::as_select()).for_no_key_update().first(c).optional(),
+        DbConn::Sqlite(c) => by_code.select(LocationRow::as_select()).first(c).optional(),
+    }
+}
+
+/// What routes a station's lines, in one statement: its tier's terms, its centre, the central
+/// warehouse and the lateral centres that may supply its centre, by priority.
+pub struct StationTerms {
+    pub allowance: i64,
+    pub may_order_from_hq: bool,
+    pub allocation_priority: i32,
+    pub centre_code: Option<String>,
+    pub central: Option<(i64, String)>,
+    /// (id, code) by priority
+    pub laterals: Vec<(i64, String)>,
+}
+
+pub fn station_terms_full(conn: &mut DbConn, station_id: i64) -> QueryResult<StationTerms> {
+    use diesel::sql_types::{BigInt, Bool, Integer, Nullable, Text};
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        allowance: i64,
+        #[diesel(sql_type = Bool)]
+        may_order_from_hq: bool,
+        #[diesel(sql_type = Integer)]
+        allocation_priority: i32,
+        #[diesel(sql_type = Nullable<Text>)]
+        centre_code: Option<String>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        central_id: Option<i64>,
+        #[diesel(sql_type = Nullable<Text>)]
+        central_code: Option<String>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        lateral_id: Option<i64>,
+        #[diesel(sql_type = Nullable<Text>)]
+        lateral_code: Option<String>,
+    }
+    const SQL: &str = "SELECT t.credit_allowance_minor AS allowance, t.may_order_from_hq AS may_order_from_hq, \
+          t.allocation_priority AS allocation_priority, c.code AS centre_code, \
+          h.id AS central_id, h.code AS central_code, n.id AS lateral_id, n.code AS lateral_code \
+        FROM locations l JOIN tiers t ON t.tier = l.tier \
+          LEFT JOIN locations c ON c.id = l.parent_id \
+          LEFT JOIN locations h ON h.id = (SELECT MIN(x.id) FROM locations x WHERE x.kind = 'central_warehouse') \
+          LEFT JOIN lateral_lanes ll ON ll.centre_id = l.parent_id \
+          LEFT JOIN locations n ON n.id = ll.neighbour_id \
+        WHERE l.id = $1 ORDER BY ll.priority, ll.neighbour_id";
+    let text = crate::db::dialect_sql(conn, SQL);
+    let rows: Vec<Row> = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<BigInt, _>(station_id)
+        .cached()
+        .load(c))?;
+    let first = rows.first().ok_or(diesel::result::Error::NotFound)?;
+    Ok(StationTerms {
+        allowance: first.allowance,
+        may_order_from_hq: first.may_order_from_hq,
+        allocation_priority: first.allocation_priority,
+        centre_code: first.centre_code.clone(),
+        central: first.central_id.zip(first.central_code.clone()),
+        laterals: rows.iter().filter_map(|r| r.lateral_id.zip(r.lateral_code.clone())).collect(),
+    })
 }
 
 #[derive(Debug, Default, Clone)]
@@ -344,6 +451,7 @@ pub fn outstanding_minor(conn: &mut DbConn, station_id: i64, station_path: &str)
         .bind::<Text, _>(&pattern)
         .bind::<BigInt, _>(station_id)
         .bind::<BigInt, _>(station_id)
+        .cached()
         .get_result(c))?;
     Ok(row.total)
 }
