@@ -38,10 +38,17 @@ pub fn station(conn: &mut DbConn, row: LocationRow) -> Result<Station, AppError>
     if row.kind != LocationKind::Station.as_str() {
         return Err(AppError::unprocessable("not_a_station", format!("{} is not a station", row.code)));
     }
+    let terms = store::station_terms_full(conn, row.id)?;
+    station_with(row, terms)
+}
+
+fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station, AppError> {
+    if row.kind != LocationKind::Station.as_str() {
+        return Err(AppError::unprocessable("not_a_station", format!("{} is not a station", row.code)));
+    }
     let centre = row
         .parent_id
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("station {} has no centre", row.code)))?;
-    let terms = store::station_terms_full(conn, row.id)?;
     let mut codes = BTreeMap::from([(row.id, row.code.clone())]);
     if let Some(code) = terms.centre_code {
         codes.insert(centre, code);
@@ -63,17 +70,22 @@ pub fn station(conn: &mut DbConn, row: LocationRow) -> Result<Station, AppError>
     })
 }
 
-/// The station of a new request by code, its row locked for the transaction in the same
-/// statement; `None` when there is no such location within the caller's scope.
+/// The station of a new request by code, with its terms and its row locked for the transaction,
+/// in one statement; `None` when there is no such location within the caller's scope.
 pub fn station_for_request(
     conn: &mut DbConn,
     scope: &Scope,
     code: &str,
 ) -> Result<Option<Station>, AppError> {
-    let Some(row) = store::station_row_locked(conn, code)?.filter(|r| scope.covers(&r.path)) else {
+    let Some((row, terms)) =
+        store::station_by_code_locked(conn, code)?.filter(|(r, _)| scope.covers(&r.path))
+    else {
         return Ok(None);
     };
-    let mut st = station(conn, row)?;
+    if row.kind != LocationKind::Station.as_str() {
+        return Err(AppError::unprocessable("not_a_station", format!("{} is not a station", row.code)));
+    }
+    let mut st = station_with(row, terms?)?;
     st.locked = true;
     Ok(Some(st))
 }
