@@ -2,7 +2,7 @@
 # Load benchmark of POST /api/v1/parts-requests (reserve + request + ledger rows) against
 # pgbench's TPC-B-like ceiling on the same throw-away PostgreSQL, in one run, on 127.0.0.1 only.
 # Needs: PostgreSQL server binaries (/usr/lib/postgresql/*/bin), pgbench, wrk, curl, python3.
-# Usage: bench/run.sh [seconds per point, default 15]
+# Usage: bench/run.sh [seconds per point, default 15]; POOL=n sets ECHELON_DB_POOL_SIZE (default 8)
 # Cut-down runs while iterating: CLIENTS_LIST="32" PROCS_LIST="1" SQLITE=0 bench/run.sh 5
 # PG_STATS=1 loads pg_stat_statements (for pgbench and echelon alike) and prints, per engine,
 # the statements per transaction or request.
@@ -71,19 +71,24 @@ psql_ -c "CREATE DATABASE pgbench" postgres
 pgbench -q -i -s 10 -h 127.0.0.1 -p "$pgport" -U postgres pgbench >/dev/null 2>&1
 [ "${PG_STATS:-0}" = 1 ] && psql_ -c "CREATE EXTENSION pg_stat_statements" pgbench >/dev/null
 stats_reset pgbench
-declare -A PGBENCH
-for c in $clients_list; do
+pgbench_point() { # pgbench_point CLIENTS: one TPC-B-like point; prints "tps postgres_cpu_ms_per_tx"
+  local p0 p1 tps
   p0=$(cpu_ticks "$(postmaster)")
-  tps=$(pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$c" -j 2 -T "$secs" -M prepared pgbench 2>/dev/null \
+  tps=$(pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$1" -j 2 -T "$secs" -M prepared pgbench 2>/dev/null \
         | awk '/^tps/ {print $3; exit}')
-  PGBENCH[$c]=$tps
   p1=$(cpu_ticks "$(postmaster)")
-  echo "pgbench clients=$c tps=$tps postgres_cpu_ms_per_tx=$(python3 -c "print(f'{1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($tps * $secs):.2f}')")"
+  python3 -c "print(f'{$tps:.1f} {1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($tps * $secs):.2f}')"
+}
+# the ceiling is measured again right before each echelon point (below), so that a ratio compares
+# two figures taken within seconds of each other on this shared, noisy machine
+for c in $clients_list; do
+  read -r tps pcpu < <(pgbench_point "$c")
+  echo "pgbench clients=$c tps=$tps postgres_cpu_ms_per_tx=$pcpu"
 done
 stats_show pgbench
 
 serve() { # serve URL PORT -> starts echelon in the background
-  (cd "$work" && DATABASE_URL="$1" ECHELON_BIND="127.0.0.1:$2" ECHELON_LOG=warn ECHELON_DB_POOL_SIZE="${POOL:-32}" \
+  (cd "$work" && DATABASE_URL="$1" ECHELON_BIND="127.0.0.1:$2" ECHELON_LOG=warn ECHELON_DB_POOL_SIZE="${POOL:-8}" \
      exec "$bin" serve >"$work/serve-$2.log" 2>&1) &
   pids+=($!)
   for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
@@ -145,7 +150,8 @@ oversold() { # units promised beyond stock: reserved > on_hand anywhere (the CHE
 
 echo
 echo "== echelon on PostgreSQL: POST /api/v1/parts-requests"
-printf "%-10s %-8s %-10s %-8s %-8s %-8s %-8s %-7s %-10s %-10s\n" processes clients req/s p50_ms p95_ms p99_ms vs_pgbench errors echelon_cpu postgres_cpu
+echo "(pgbench_tps: the TPC-B-like point just before; *_cpu: CPU ms per request of echelon and of PostgreSQL)"
+printf "%-10s %-8s %-10s %-8s %-8s %-8s %-10s %-8s %-7s %-10s %-10s\n" processes clients req/s p50_ms p95_ms p99_ms pgbench_tps vs_pgbench errors echelon_cpu postgres_cpu
 for procs in $procs_list; do
   db="echelon_$procs"
   psql_ -c "CREATE DATABASE $db" postgres
@@ -155,9 +161,10 @@ for procs in $procs_list; do
   stats_reset "$db"
   for c in $clients_list; do
     CLIENTS=$c
+    read -r tps _ < <(pgbench_point "$c")
     read -r rps p50 p95 p99 errors ecpu pcpu < <(load "${ports[@]}")
-    ratio=$(python3 -c "print(f'{$rps / ${PGBENCH[$c]}:.2f}')")
-    printf "%-10s %-8s %-10s %-8s %-8s %-8s %-8s %-7s %-10s %-10s\n" "$procs" "$c" "$rps" "$p50" "$p95" "$p99" "$ratio" "$errors" "$ecpu" "$pcpu"
+    ratio=$(python3 -c "print(f'{$rps / $tps:.2f}')")
+    printf "%-10s %-8s %-10s %-8s %-8s %-8s %-10s %-8s %-7s %-10s %-10s\n" "$procs" "$c" "$rps" "$p50" "$p95" "$p99" "$tps" "$ratio" "$errors" "$ecpu" "$pcpu"
   done
   echo "   oversold units: $(oversold "$db"); $(audit "$pg/$db")"
   stats_show "$db"
