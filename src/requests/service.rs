@@ -42,10 +42,8 @@ pub fn station(conn: &mut DbConn, row: LocationRow) -> Result<Station, AppError>
     station_with(row, terms)
 }
 
+/// A station (its kind already checked) from its row and terms.
 fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station, AppError> {
-    if row.kind != LocationKind::Station.as_str() {
-        return Err(AppError::unprocessable("not_a_station", format!("{} is not a station", row.code)));
-    }
     let centre = row
         .parent_id
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("station {} has no centre", row.code)))?;
