@@ -2,10 +2,15 @@
 # Load benchmark of POST /api/v1/parts-requests (reserve + request + ledger rows) against
 # pgbench's TPC-B-like ceiling on the same throw-away PostgreSQL, in one run, on 127.0.0.1 only.
 # Needs: PostgreSQL server binaries (/usr/lib/postgresql/*/bin), pgbench, wrk, curl, python3.
-# Usage: bench/run.sh [seconds per point, default 15]
+# Usage: bench/run.sh [seconds per point, default 15]; POOL=n sets ECHELON_DB_POOL_SIZE (default 8)
+# Cut-down runs while iterating: CLIENTS_LIST="32" PROCS_LIST="1" SQLITE=0 bench/run.sh 5
+# PG_STATS=1 loads pg_stat_statements (for pgbench and echelon alike) and prints, per engine,
+# the statements per transaction or request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-15}"
+clients_list="${CLIENTS_LIST:-8 32 64}"
+procs_list="${PROCS_LIST:-1 2}"
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort | tail -1)
 cargo build --release -q
 bin="$PWD/target/release/echelon"
@@ -22,26 +27,68 @@ cleanup() {
 trap cleanup EXIT
 [ "$(id -u)" = 0 ] && chown postgres "$work"
 pgport=$(free_port)
+pgstats_opt=""
+[ "${PG_STATS:-0}" = 1 ] && pgstats_opt="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on"
 as_pg "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
 as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
-  -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" start >/dev/null
+  -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB $pgstats_opt" start >/dev/null
 pg="postgres://postgres@127.0.0.1:$pgport"
 psql_() { psql -q -h 127.0.0.1 -p "$pgport" -U postgres "$@"; }
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') (default durability settings)"
+
+stats_reset() { [ "${PG_STATS:-0}" = 1 ] && psql_ -c "SELECT pg_stat_statements_reset()" "$1" >/dev/null || true; }
+stats_show() { # stats_show DB: statements per COMMIT, and the top statements by calls
+  [ "${PG_STATS:-0}" = 1 ] || return 0
+  psql_ -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" "$1" >/dev/null 2>&1 || true
+  psql_ -At -F' ' -c "SELECT 'statements per commit:', round(sum(calls)::numeric / nullif(sum(calls) FILTER (WHERE query ILIKE 'commit%' OR query ILIKE 'end%'), 0), 1),
+      'plans per commit:', round(sum(plans)::numeric / nullif(sum(calls) FILTER (WHERE query ILIKE 'commit%' OR query ILIKE 'end%'), 0), 1)
+    FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$1'" "$1"
+  psql_ -c "SELECT calls, plans, round(mean_exec_time::numeric, 3) AS mean_ms, left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+    FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = '$1' ORDER BY calls DESC LIMIT 30" "$1"
+}
+
+cpu_ticks() { # cpu_ticks PIDS...: CPU time (clock ticks, user+system) of these processes and their children
+  python3 - "$@" <<'PY'
+import os, sys
+roots = {int(p) for p in sys.argv[1:] if p}
+stats = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        try:
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # ppid, utime + stime, and for a root what its exited children used (cutime + cstime)
+        stats[int(d)] = (int(f[1]), int(f[11]) + int(f[12]), int(f[13]) + int(f[14]))
+print(sum(t + (c if pid in roots else 0) for pid, (ppid, t, c) in stats.items() if pid in roots or ppid in roots))
+PY
+}
+postmaster() { head -1 "$work/pg/postmaster.pid"; }
 
 echo "== pgbench TPC-B-like, scale 10"
 psql_ -c "CREATE DATABASE pgbench" postgres
 pgbench -q -i -s 10 -h 127.0.0.1 -p "$pgport" -U postgres pgbench >/dev/null 2>&1
-declare -A PGBENCH
-for c in 8 32 64; do
-  tps=$(pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$c" -j 2 -T "$secs" -M prepared pgbench 2>/dev/null \
+[ "${PG_STATS:-0}" = 1 ] && psql_ -c "CREATE EXTENSION pg_stat_statements" pgbench >/dev/null
+stats_reset pgbench
+pgbench_point() { # pgbench_point CLIENTS: one TPC-B-like point; prints "tps postgres_cpu_ms_per_tx"
+  local p0 p1 tps
+  p0=$(cpu_ticks "$(postmaster)")
+  tps=$(pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$1" -j 2 -T "$secs" -M prepared pgbench 2>/dev/null \
         | awk '/^tps/ {print $3; exit}')
-  PGBENCH[$c]=$tps
-  echo "pgbench clients=$c tps=$tps"
+  p1=$(cpu_ticks "$(postmaster)")
+  python3 -c "print(f'{$tps:.1f} {1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($tps * $secs):.2f}')"
+}
+# the ceiling is measured again right before each echelon point (below), so that a ratio compares
+# two figures taken within seconds of each other on this shared, noisy machine
+for c in $clients_list; do
+  read -r tps pcpu < <(pgbench_point "$c")
+  echo "pgbench clients=$c tps=$tps postgres_cpu_ms_per_tx=$pcpu"
 done
+stats_show pgbench
 
 serve() { # serve URL PORT -> starts echelon in the background
-  (cd "$work" && DATABASE_URL="$1" ECHELON_BIND="127.0.0.1:$2" ECHELON_LOG=warn ECHELON_DB_POOL_SIZE="${POOL:-32}" \
+  (cd "$work" && DATABASE_URL="$1" ECHELON_BIND="127.0.0.1:$2" ECHELON_LOG=warn ECHELON_DB_POOL_SIZE="${POOL:-8}" \
      exec "$bin" serve >"$work/serve-$2.log" 2>&1) &
   pids+=($!)
   for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
@@ -72,20 +119,26 @@ import json, sys; print(" ".join(l["code"] for l in json.load(sys.stdin)["items"
 
 load() { # load PORTS... : wrk against each port with CLIENTS/number-of-ports connections; prints the sums
   local n=$#; local per=$((CLIENTS / n)); local outs=()
+  local e0 p0; e0=$(cpu_ticks "${pids[@]}"); p0=$(cpu_ticks "$(postmaster)")
   for port in "$@"; do
     out="$work/wrk-$port-$CLIENTS"; outs+=("$out")
     wrk -t 2 -c "$per" -d "${secs}s" --timeout 10s -s bench/post_request.lua "http://127.0.0.1:$port" >"$out" 2>&1 &
   done
   wait $(jobs -p | tail -n "$n") 2>/dev/null || true
-  python3 - "${outs[@]}" <<'PY'
+  local e1 p1; e1=$(cpu_ticks "${pids[@]}"); p1=$(cpu_ticks "$(postmaster)")
+  python3 - "$((e1 - e0))" "$((p1 - p0))" "$(getconf CLK_TCK)" "${outs[@]}" <<'PY'
 import re, sys
+echelon_ticks, postgres_ticks, hz = (int(a) for a in sys.argv[1:4])
 rows = []
-for f in sys.argv[1:]:
+for f in sys.argv[4:]:
     m = re.search(r"RESULT (.*)", open(f).read())
     rows.append(dict(kv.split("=") for kv in m.group(1).split()))
 rps = sum(float(r["rps"]) for r in rows)
 worst = lambda k: max(float(r[k]) for r in rows)
-print(f"{rps:.1f} {worst('p50_ms'):.2f} {worst('p95_ms'):.2f} {worst('p99_ms'):.2f} {sum(int(r['errors']) for r in rows)}")
+done = sum(int(r["requests"]) for r in rows)
+cpu = lambda t: 1000.0 * t / hz / max(done, 1)
+print(f"{rps:.1f} {worst('p50_ms'):.2f} {worst('p95_ms'):.2f} {worst('p99_ms'):.2f} {sum(int(r['errors']) for r in rows)} "
+      f"{cpu(echelon_ticks):.2f} {cpu(postgres_ticks):.2f}")
 PY
 }
 
@@ -97,30 +150,37 @@ oversold() { # units promised beyond stock: reserved > on_hand anywhere (the CHE
 
 echo
 echo "== echelon on PostgreSQL: POST /api/v1/parts-requests"
-printf "%-10s %-8s %-10s %-8s %-8s %-8s %-8s %-7s\n" processes clients req/s p50_ms p95_ms p99_ms vs_pgbench errors
-for procs in 1 2; do
+echo "(pgbench_tps: the TPC-B-like point just before; *_cpu: CPU ms per request of echelon and of PostgreSQL)"
+printf "%-10s %-8s %-10s %-8s %-8s %-8s %-10s %-8s %-7s %-10s %-10s\n" processes clients req/s p50_ms p95_ms p99_ms pgbench_tps vs_pgbench errors echelon_cpu postgres_cpu
+for procs in $procs_list; do
   db="echelon_$procs"
   psql_ -c "CREATE DATABASE $db" postgres
   p1=$(free_port); prepare "$pg/$db" "$p1"; ports=("$p1")
   if [ "$procs" = 2 ]; then p2=$(free_port); serve "$pg/$db" "$p2"; ports+=("$p2"); fi
-  for c in 8 32 64; do
+  [ "${PG_STATS:-0}" = 1 ] && psql_ -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" "$db" >/dev/null
+  stats_reset "$db"
+  for c in $clients_list; do
     CLIENTS=$c
-    read -r rps p50 p95 p99 errors < <(load "${ports[@]}")
-    ratio=$(python3 -c "print(f'{$rps / ${PGBENCH[$c]}:.2f}')")
-    printf "%-10s %-8s %-10s %-8s %-8s %-8s %-8s %-7s\n" "$procs" "$c" "$rps" "$p50" "$p95" "$p99" "$ratio" "$errors"
+    read -r tps _ < <(pgbench_point "$c")
+    read -r rps p50 p95 p99 errors ecpu pcpu < <(load "${ports[@]}")
+    ratio=$(python3 -c "print(f'{$rps / $tps:.2f}')")
+    printf "%-10s %-8s %-10s %-8s %-8s %-8s %-10s %-8s %-7s %-10s %-10s\n" "$procs" "$c" "$rps" "$p50" "$p95" "$p99" "$tps" "$ratio" "$errors" "$ecpu" "$pcpu"
   done
   echo "   oversold units: $(oversold "$db"); $(audit "$pg/$db")"
+  stats_show "$db"
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pids=()
   sleep 1
 done
 
+[ "${SQLITE:-1}" = 1 ] || { echo "load average at end: $(cut -d" " -f1-3 /proc/loadavg)"; exit 0; }
 echo
 echo "== echelon on SQLite (one process): POST /api/v1/parts-requests"
-printf "%-10s %-8s %-10s %-8s %-8s %-8s %-7s\n" processes clients req/s p50_ms p95_ms p99_ms errors
+printf "%-10s %-8s %-10s %-8s %-8s %-8s %-7s %-10s\n" processes clients req/s p50_ms p95_ms p99_ms errors echelon_cpu
 p1=$(free_port); prepare "sqlite://$work/bench.db" "$p1"
-for c in 8 32 64; do
+for c in $clients_list; do
   CLIENTS=$c
-  read -r rps p50 p95 p99 errors < <(load "$p1")
-  printf "%-10s %-8s %-10s %-8s %-8s %-8s %-7s\n" 1 "$c" "$rps" "$p50" "$p95" "$p99" "$errors"
+  read -r rps p50 p95 p99 errors ecpu _ < <(load "$p1")
+  printf "%-10s %-8s %-10s %-8s %-8s %-8s %-7s %-10s\n" 1 "$c" "$rps" "$p50" "$p95" "$p99" "$errors" "$ecpu"
 done
 echo "   $(audit "sqlite://$work/bench.db")"
+echo "load average at end: $(cut -d" " -f1-3 /proc/loadavg)"

@@ -2,6 +2,7 @@
 //! the transaction helpers every handler uses (`Db::read` / `Db::write`, run on the blocking
 //! pool through `web::block`, never on the async worker thread).
 
+pub mod cached;
 pub mod schema;
 
 use std::time::Duration;
@@ -12,6 +13,8 @@ use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::AppError;
+
+pub use cached::{Cached, CachedExt};
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 
 use super::rules::Reason;
 use crate::db::schema::{locations, part_serials, stock_balances, stock_movements};
-use crate::db::DbConn;
+use crate::db::{CachedExt, DbConn};
 use crate::error::AppError;
 use crate::network::rules::LocationKind;
 
@@ -237,17 +237,21 @@ fn move_serials(conn: &mut DbConn, m: &Move<'_>) -> Result<(), AppError> {
 }
 
 /// Reserves `qty` at a location if that many are available, in one statement; false when not.
+/// (Loaded with `RETURNING` rather than executed: that way the statement stays prepared, see
+/// `db::cached`.)
 pub fn reserve(conn: &mut DbConn, part_id: i64, location_id: i64, qty: i64) -> QueryResult<bool> {
     use stock_balances::dsl as b;
-    let n = diesel::update(
+    let updated: Vec<i64> = diesel::update(
         stock_balances::table
             .filter(b::part_id.eq(part_id))
             .filter(b::location_id.eq(location_id))
             .filter((b::on_hand - b::reserved).ge(qty)),
     )
     .set(b::reserved.eq(b::reserved + qty))
-    .execute(conn)?;
-    Ok(n == 1)
+    .returning(b::reserved)
+    .cached()
+    .load(conn)?;
+    Ok(updated.len() == 1)
 }
 
 /// Takes up to `want` units available at a location; returns how many were reserved. Reads the

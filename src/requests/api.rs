@@ -1,5 +1,7 @@
 //! HTTP handlers of parts requests.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -7,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::rules::{AllocationStatus, Status};
 use super::service::{self, DamageOut, LineSpec, ReceiptLine, RequestSpec};
-use super::store::{self, RequestFilter, RequestRow};
+use super::store::{self, AllocationRow, LineRow, RequestFilter, RequestRow};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
@@ -128,9 +130,20 @@ pub fn view(conn: &mut DbConn, rows: Vec<RequestRow>) -> Result<Vec<PartsRequest
     let locs = network::codes_of(conn, &loc_ids)?;
     let part_ids: Vec<i64> = lines.iter().map(|l| l.part_id).collect();
     let parts = crate::catalogue::store::parts::codes_of(conn, &part_ids)?;
+    Ok(render(rows, &lines, &allocations, &locs, &parts))
+}
+
+/// Requests as the API shows them, from their rows (lines in line order, allocations in id
+/// order) and the codes of the locations and parts they name.
+fn render(
+    rows: Vec<RequestRow>,
+    lines: &[LineRow],
+    allocations: &[AllocationRow],
+    locs: &BTreeMap<i64, String>,
+    parts: &BTreeMap<i64, String>,
+) -> Vec<PartsRequestOut> {
     let code = |id: i64| locs.get(&id).cloned().unwrap_or_default();
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(|r| PartsRequestOut {
             id: r.id,
             station: code(r.station_id),
@@ -172,7 +185,7 @@ pub fn view(conn: &mut DbConn, rows: Vec<RequestRow>) -> Result<Vec<PartsRequest
                 })
                 .collect(),
         })
-        .collect())
+        .collect()
 }
 
 fn one(conn: &mut DbConn, id: i64) -> Result<PartsRequestOut, AppError> {
@@ -244,7 +257,8 @@ pub async fn create_request(
     validate(&input)?;
     let key = idempotency_key(&req)?;
     let canonical = serde_json::to_string(&input).unwrap_or_default();
-    let now = state.clock.now();
+    // the database keeps microseconds: the answer, rendered from memory, shows what it keeps
+    let now = chrono::SubsecRound::trunc_subsecs(state.clock.now(), 6);
     let (status, body) = state
         .db
         .write_retrying(move |conn| {
@@ -285,10 +299,8 @@ pub async fn create_request(
                 }
             };
             let scope = Scope::of(conn, &caller)?;
-            let row = network::by_code(conn, &station_code)?
-                .filter(|r| scope.covers(&r.path))
+            let st = service::station_for_request(conn, &scope, &station_code)?
                 .ok_or_else(|| AppError::not_found(format!("station {station_code} not found")))?;
-            let st = service::station(conn, row)?;
             let lines: Vec<LineSpec> =
                 input.lines.iter().map(|l| LineSpec { part_code: l.part_code.clone(), qty: l.qty }).collect();
             let spec = RequestSpec {
@@ -297,8 +309,10 @@ pub async fn create_request(
                 ticket_id: input.ticket_id,
                 source: input.source.as_deref(),
             };
-            let id = service::create(conn, &caller, &st, &spec, now)?;
-            let out = one(conn, id)?;
+            // the answer from what the transaction wrote, not read back
+            let c = service::create(conn, &caller, &st, &spec, now)?;
+            let out =
+                render(vec![c.request], &c.lines, &c.allocations, &c.location_codes, &c.part_codes).remove(0);
             let body = serde_json::to_string(&out).map_err(|e| AppError::internal(e.into()))?;
             if let Some(key) = &key {
                 store::store_answer(conn, caller.user_id, key, 201, &body)?;

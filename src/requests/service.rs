@@ -28,19 +28,64 @@ pub struct Station {
     pub allocation_priority: i32,
     pub allowance: i64,
     pub laterals: Vec<i64>,
+    /// codes of the station and of every location that may supply it
+    pub codes: BTreeMap<i64, String>,
+    /// the station's row is already locked for this transaction (see `store::lock_station`)
+    pub locked: bool,
 }
 
 pub fn station(conn: &mut DbConn, row: LocationRow) -> Result<Station, AppError> {
     if row.kind != LocationKind::Station.as_str() {
         return Err(AppError::unprocessable("not_a_station", format!("{} is not a station", row.code)));
     }
+    let terms = store::station_terms_full(conn, row.id)?;
+    station_with(row, terms)
+}
+
+/// A station (its kind already checked) from its row and terms.
+fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station, AppError> {
     let centre = row
         .parent_id
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("station {} has no centre", row.code)))?;
-    let central = network::by_code_kind(conn, LocationKind::CentralWarehouse.as_str())?;
-    let (allowance, may_order_from_hq, allocation_priority) = store::station_terms(conn, row.id)?;
-    let laterals = store::laterals(conn, centre)?;
-    Ok(Station { row, centre, central, may_order_from_hq, allocation_priority, allowance, laterals })
+    let mut codes = BTreeMap::from([(row.id, row.code.clone())]);
+    if let Some(code) = terms.centre_code {
+        codes.insert(centre, code);
+    }
+    if let Some((id, code)) = &terms.central {
+        codes.insert(*id, code.clone());
+    }
+    codes.extend(terms.laterals.iter().cloned());
+    Ok(Station {
+        row,
+        centre,
+        central: terms.central.map(|(id, _)| id),
+        may_order_from_hq: terms.may_order_from_hq,
+        allocation_priority: terms.allocation_priority,
+        allowance: terms.allowance,
+        laterals: terms.laterals.into_iter().map(|(id, _)| id).collect(),
+        codes,
+        locked: false,
+    })
+}
+
+/// The station of a new request by code, with its terms and its row locked for the transaction,
+/// in one statement; `None` when there is no such location within the caller's scope.
+pub fn station_for_request(
+    conn: &mut DbConn,
+    scope: &Scope,
+    code: &str,
+) -> Result<Option<Station>, AppError> {
+    let Some((row, terms)) =
+        store::station_by_code_locked(conn, code)?.filter(|(r, _)| scope.covers(&r.path))
+    else {
+        return Ok(None);
+    };
+    if row.kind != LocationKind::Station.as_str() {
+        return Err(AppError::unprocessable("not_a_station", format!("{} is not a station", row.code)));
+    }
+    let mut st = station_with(row, terms?)?;
+    st.locked = true;
+    Ok(Some(st))
 }
 
 impl Station {
@@ -82,6 +127,65 @@ pub struct Routed {
     pub left: i64,
     /// units reserved at the first source tried
     pub first_filled: i64,
+    /// the allocations made, in order
+    pub allocations: Vec<AllocationRow>,
+}
+
+/// What reserving a need at its sources found, before anything is recorded.
+struct Reserved {
+    /// (source, units) reserved, in source order
+    takes: Vec<(i64, i64)>,
+    left: i64,
+    first_filled: i64,
+}
+
+/// Reserves what the sources hold of a part, in order, up to `need`.
+fn reserve_need(conn: &mut DbConn, part_id: i64, need: i64, sources: &[i64]) -> Result<Reserved, AppError> {
+    let mut need = need;
+    let mut first_filled = None;
+    let mut takes = Vec::new();
+    for &source in sources {
+        if need == 0 {
+            break;
+        }
+        // the common case in one statement: the whole need is there
+        let took = if ledger::reserve(conn, part_id, source, need)? {
+            need
+        } else {
+            ledger::reserve_up_to(conn, part_id, source, need)?
+        };
+        if took > 0 {
+            takes.push((source, took));
+            need -= took;
+        }
+        first_filled.get_or_insert(took);
+    }
+    Ok(Reserved { takes, left: need, first_filled: first_filled.unwrap_or(0) })
+}
+
+/// Records a line's reservations as its allocations.
+fn record_allocations(
+    conn: &mut DbConn,
+    line: &LineRow,
+    takes: &[(i64, i64)],
+    at: DateTime<Utc>,
+) -> Result<Vec<AllocationRow>, AppError> {
+    let status = AllocationStatus::Reserved.as_str();
+    let mut out = Vec::with_capacity(takes.len());
+    for &(source, qty) in takes {
+        let id = store::insert_allocation(conn, line, source, qty, status, at.naive_utc())?;
+        out.push(AllocationRow {
+            id,
+            request_id: line.request_id,
+            line_id: line.id,
+            part_id: line.part_id,
+            source_id: source,
+            qty,
+            status: status.to_string(),
+            serials: None,
+        });
+    }
+    Ok(out)
 }
 
 /// Reserves what the sources hold for a line, in order; says what is left and what the first
@@ -93,32 +197,9 @@ pub fn route_line(
     sources: &[i64],
     at: DateTime<Utc>,
 ) -> Result<Routed, AppError> {
-    let mut need = need;
-    let mut first_filled = None;
-    for &source in sources {
-        if need == 0 {
-            break;
-        }
-        // the common case in one statement: the whole need is there
-        let took = if ledger::reserve(conn, line.part_id, source, need)? {
-            need
-        } else {
-            ledger::reserve_up_to(conn, line.part_id, source, need)?
-        };
-        if took > 0 {
-            store::insert_allocation(
-                conn,
-                line,
-                source,
-                took,
-                AllocationStatus::Reserved.as_str(),
-                at.naive_utc(),
-            )?;
-            need -= took;
-        }
-        first_filled.get_or_insert(took);
-    }
-    Ok(Routed { left: need, first_filled: first_filled.unwrap_or(0) })
+    let r = reserve_need(conn, line.part_id, need, sources)?;
+    let allocations = record_allocations(conn, line, &r.takes, at)?;
+    Ok(Routed { left: r.left, first_filled: r.first_filled, allocations })
 }
 
 /// Allocates every line of a request (lines in part order, so that concurrent requests take
@@ -158,6 +239,20 @@ pub fn refresh_status(
     Ok(status)
 }
 
+/// A request just created, as the transaction wrote it: enough to answer without reading it
+/// back.
+pub struct Created {
+    pub request: RequestRow,
+    /// in line order
+    pub lines: Vec<LineRow>,
+    /// in the order they were made
+    pub allocations: Vec<AllocationRow>,
+    /// codes of every location the request names
+    pub location_codes: BTreeMap<i64, String>,
+    /// codes of the parts serving the lines
+    pub part_codes: BTreeMap<i64, String>,
+}
+
 /// Creates a request for `station`: resolves each code (a superseded part is served by its
 /// successor), checks the allowance, and either reserves and routes the lines or leaves the
 /// request `pending_approval` with the excess.
@@ -167,15 +262,19 @@ pub fn create(
     st: &Station,
     spec: &RequestSpec<'_>,
     at: DateTime<Utc>,
-) -> Result<i64, AppError> {
+) -> Result<Created, AppError> {
     let RequestSpec { lines, urgency, ticket_id, source } = *spec;
-    store::lock_station(conn, st.row.id)?;
+    if !st.locked {
+        store::lock_station(conn, st.row.id)?;
+    }
+    let mut location_codes = st.codes.clone();
     let source_id = match source {
         Some(code) => {
             let place = ledger::place_by_code(conn, code)?.ok_or_else(|| {
                 AppError::unprocessable("unknown_source", format!("there is no location {code}"))
             })?;
             st.sources(Some(place.id))?;
+            location_codes.insert(place.id, place.code);
             Some(place.id)
         }
         None => None,
@@ -194,30 +293,42 @@ pub fn create(
         .saturating_add(crate::loans::overdue_value(conn, st.row.id, at.naive_utc())?);
     let exceeds = rules::exceeds_by(outstanding, value, st.allowance);
     let status = if exceeds.is_some() { Status::PendingApproval } else { Status::Allocated };
-    let id = store::insert_request(
-        conn,
-        &NewRequest {
-            station_id: st.row.id,
-            ticket_id,
-            urgency,
-            status: status.as_str(),
-            source_id,
-            value_minor: value,
-            exceeds_by_minor: exceeds,
-            requested_by: &caller.username,
-            created_at: at.naive_utc(),
-            updated_at: at.naive_utc(),
-        },
-    )?;
-    let mut inserted = Vec::with_capacity(resolved.len());
+    let new = NewRequest {
+        station_id: st.row.id,
+        ticket_id,
+        urgency,
+        status: status.as_str(),
+        source_id,
+        value_minor: value,
+        exceeds_by_minor: exceeds,
+        requested_by: &caller.username,
+        created_at: at.naive_utc(),
+        updated_at: at.naive_utc(),
+    };
+    let id = store::insert_request(conn, &new)?;
+    let mut request = RequestRow {
+        id,
+        station_id: new.station_id,
+        ticket_id,
+        urgency: urgency.to_string(),
+        status: new.status.to_string(),
+        source_id,
+        value_minor: value,
+        exceeds_by_minor: exceeds,
+        requested_by: caller.username.clone(),
+        decided_by: None,
+        decision_note: None,
+        created_at: new.created_at,
+        updated_at: new.updated_at,
+    };
+    let mut part_codes = BTreeMap::new();
+    let mut lines_out = Vec::with_capacity(resolved.len());
     for (n, (l, part)) in resolved.iter().enumerate() {
-        let line_no = n as i32 + 1;
-        let line_id =
-            store::insert_line(conn, id, line_no, l.part_code.trim(), part.id, l.qty, part.unit_cost_minor)?;
-        inserted.push(LineRow {
-            id: line_id,
+        part_codes.insert(part.id, part.code.clone());
+        lines_out.push(LineRow {
+            id: 0,
             request_id: id,
-            line_no,
+            line_no: n as i32 + 1,
             requested_code: l.part_code.trim().to_string(),
             part_id: part.id,
             qty: l.qty,
@@ -225,23 +336,52 @@ pub fn create(
             backordered: 0,
         });
     }
-    if exceeds.is_none() {
-        // lines in part order, so that concurrent requests take row locks in one order
-        inserted.sort_by_key(|l| (l.part_id, l.id));
+    let mut allocations = Vec::new();
+    if exceeds.is_some() {
+        for line in &mut lines_out {
+            line.id = store::insert_line(
+                conn,
+                id,
+                line.line_no,
+                &line.requested_code,
+                line.part_id,
+                line.qty,
+                line.unit_cost_minor,
+            )?;
+        }
+    } else {
+        // reserve line by line in part order, so that concurrent requests take row locks in one
+        // order; then write each line with its routing (no update after the insert)
         let sources = st.sources(source_id)?;
+        let first_source_id = sources.first().copied().unwrap_or_default();
+        let mut order: Vec<usize> = (0..lines_out.len()).collect();
+        order.sort_by_key(|&i| lines_out[i].part_id);
+        let mut reserved: Vec<Option<Reserved>> = (0..lines_out.len()).map(|_| None).collect();
+        for &i in &order {
+            let line = &lines_out[i];
+            reserved[i] = Some(reserve_need(conn, line.part_id, line.qty, &sources)?);
+        }
         let mut backlog = 0;
-        for line in &inserted {
-            let routed = route_line(conn, line, line.qty, &sources, at)?;
-            let first = sources.first().copied().unwrap_or_default();
-            store::set_routed(conn, line.id, first, routed.first_filled, routed.left, at.naive_utc())?;
-            backlog += routed.left;
+        for (line, r) in lines_out.iter_mut().zip(&reserved) {
+            let Some(r) = r else { continue };
+            let routing =
+                store::Routing { first_source_id, first_filled: r.first_filled, backordered: r.left };
+            line.backordered = r.left;
+            line.id = store::insert_routed_line(conn, line, &routing, at.naive_utc())?;
+            backlog += r.left;
+        }
+        for &i in &order {
+            if let Some(r) = &reserved[i] {
+                allocations.extend(record_allocations(conn, &lines_out[i], &r.takes, at)?);
+            }
         }
         // inserted as `allocated`; only a backlog changes that
         if backlog > 0 {
             store::set_status(conn, id, Status::Backordered.as_str(), at.naive_utc())?;
+            request.status = Status::Backordered.as_str().to_string();
         }
     }
-    Ok(id)
+    Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
 }
 
 /// A request the caller may see, or 404: a station its own, a technician its station's, a

@@ -8,7 +8,8 @@ use crate::db::schema::{
     idempotency_keys, lateral_lanes, locations, parts_request_lines, parts_requests, request_allocations,
     tiers,
 };
-use crate::db::DbConn;
+use crate::db::{CachedExt, DbConn};
+use crate::network::store::LocationRow;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = parts_requests)]
@@ -70,7 +71,12 @@ pub struct AllocationRow {
 }
 
 pub fn insert_request(conn: &mut DbConn, r: &NewRequest<'_>) -> QueryResult<i64> {
-    diesel::insert_into(parts_requests::table).values(r).returning(parts_requests::id).get_result(conn)
+    // optional values make diesel treat the INSERT as unbounded; it has 2^3 shapes at most
+    diesel::insert_into(parts_requests::table)
+        .values(r)
+        .returning(parts_requests::id)
+        .cached()
+        .get_result(conn)
 }
 
 pub fn insert_line(
@@ -94,6 +100,39 @@ pub fn insert_line(
         ))
         .returning(parts_request_lines::id)
         .get_result(conn)
+}
+
+/// Inserts a line whose routing is already known (reserved before the line was written);
+/// returns its id.
+pub fn insert_routed_line(
+    conn: &mut DbConn,
+    line: &LineRow,
+    routing: &Routing,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    diesel::insert_into(parts_request_lines::table)
+        .values((
+            parts_request_lines::request_id.eq(line.request_id),
+            parts_request_lines::line_no.eq(line.line_no),
+            parts_request_lines::requested_code.eq(&line.requested_code),
+            parts_request_lines::part_id.eq(line.part_id),
+            parts_request_lines::qty.eq(line.qty),
+            parts_request_lines::unit_cost_minor.eq(line.unit_cost_minor),
+            parts_request_lines::backordered.eq(routing.backordered),
+            parts_request_lines::first_source_id.eq(routing.first_source_id),
+            parts_request_lines::first_filled.eq(routing.first_filled),
+            parts_request_lines::first_stockout.eq(routing.first_filled == 0),
+            parts_request_lines::routed_at.eq(at),
+        ))
+        .returning(parts_request_lines::id)
+        .get_result(conn)
+}
+
+/// Where a line's first choice was and what it found.
+pub struct Routing {
+    pub first_source_id: i64,
+    pub first_filled: i64,
+    pub backordered: i64,
 }
 
 /// Records a line's routing: what it found at its first-choice source and what is left over.
@@ -229,12 +268,156 @@ pub fn set_decision(conn: &mut DbConn, id: i64, by: &str, note: Option<&str>) ->
 
 /// Takes a row lock on the station's location row for the rest of the transaction (PostgreSQL;
 /// SQLite already serialises writers), so that two requests of one station cannot both pass
-/// its allowance.
+/// its allowance. `FOR NO KEY UPDATE` writes no new row version and does not block the foreign
+/// key checks of concurrent inserts that reference the station.
 pub fn lock_station(conn: &mut DbConn, station_id: i64) -> QueryResult<()> {
-    diesel::update(locations::table.find(station_id))
-        .set(locations::active.eq(locations::active))
-        .execute(conn)?;
+    if let DbConn::Pg(c) = conn {
+        locations::table.find(station_id).select(locations::id).for_no_key_update().first::<i64>(c)?;
+    }
     Ok(())
+}
+
+/// What routes a station's lines: its tier's terms, its centre, the central warehouse and the
+/// lateral centres that may supply its centre, by priority (one statement).
+pub struct StationTerms {
+    pub allowance: i64,
+    pub may_order_from_hq: bool,
+    pub allocation_priority: i32,
+    pub centre_code: Option<String>,
+    pub central: Option<(i64, String)>,
+    /// (id, code) by priority
+    pub laterals: Vec<(i64, String)>,
+}
+
+/// The columns after the tier terms in [`STATION_SQL`]'s answer.
+const STATION_TAIL: &str = "c.code AS centre_code, h.id AS central_id, h.code AS central_code, \
+      n.id AS lateral_id, n.code AS lateral_code \
+    FROM locations l LEFT JOIN tiers t ON t.tier = l.tier \
+      LEFT JOIN locations c ON c.id = l.parent_id \
+      LEFT JOIN locations h ON h.id = (SELECT MIN(x.id) FROM locations x WHERE x.kind = 'central_warehouse') \
+      LEFT JOIN lateral_lanes ll ON ll.centre_id = l.parent_id \
+      LEFT JOIN locations n ON n.id = ll.neighbour_id";
+
+#[derive(QueryableByName)]
+struct StationSqlRow {
+    #[diesel(embed)]
+    terms: TermsSqlRow,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    code: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    parent_id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    path: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    region: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    city: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    address: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    tier: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    lead_time_days: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    active: bool,
+}
+
+#[derive(QueryableByName)]
+struct TermsSqlRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    allowance: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    may_order_from_hq: Option<bool>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+    allocation_priority: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    centre_code: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    central_id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    central_code: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    lateral_id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    lateral_code: Option<String>,
+}
+
+/// The terms from the rows of [`STATION_TAIL`] (one per lateral lane); NotFound without a tier.
+fn terms_of(rows: &[&TermsSqlRow]) -> QueryResult<StationTerms> {
+    let first = rows.first().ok_or(diesel::result::Error::NotFound)?;
+    let (Some(allowance), Some(may_order_from_hq), Some(allocation_priority)) =
+        (first.allowance, first.may_order_from_hq, first.allocation_priority)
+    else {
+        return Err(diesel::result::Error::NotFound);
+    };
+    Ok(StationTerms {
+        allowance,
+        may_order_from_hq,
+        allocation_priority,
+        centre_code: first.centre_code.clone(),
+        central: first.central_id.zip(first.central_code.clone()),
+        laterals: rows.iter().filter_map(|r| r.lateral_id.zip(r.lateral_code.clone())).collect(),
+    })
+}
+
+const TERMS_HEAD: &str =
+    "SELECT t.credit_allowance_minor AS allowance, t.may_order_from_hq AS may_order_from_hq, \
+    t.allocation_priority AS allocation_priority, ";
+
+/// A location by code with, when it is a station with a tier, its [`StationTerms`]; its row
+/// locked as by [`lock_station`]. One statement for all of it.
+pub fn station_by_code_locked(
+    conn: &mut DbConn,
+    code: &str,
+) -> QueryResult<Option<(LocationRow, QueryResult<StationTerms>)>> {
+    use diesel::sql_types::Text;
+    let pg = matches!(conn, DbConn::Pg(_));
+    let text = format!(
+        "{TERMS_HEAD}l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, \
+         l.tier, l.lead_time_days, l.active, {STATION_TAIL} WHERE l.code = {} \
+         ORDER BY ll.priority, ll.neighbour_id{}",
+        if pg { "$1" } else { "?" },
+        if pg { " FOR NO KEY UPDATE OF l" } else { "" },
+    );
+    let rows: Vec<StationSqlRow> =
+        crate::on_backend!(conn, |c| diesel::sql_query(&text).bind::<Text, _>(code).cached().load(c))?;
+    let Some(r) = rows.first() else { return Ok(None) };
+    let row = LocationRow {
+        id: r.id,
+        code: r.code.clone(),
+        name: r.name.clone(),
+        kind: r.kind.clone(),
+        parent_id: r.parent_id,
+        path: r.path.clone(),
+        region: r.region.clone(),
+        city: r.city.clone(),
+        address: r.address.clone(),
+        tier: r.tier.clone(),
+        lead_time_days: r.lead_time_days,
+        active: r.active,
+    };
+    let terms = terms_of(&rows.iter().map(|r| &r.terms).collect::<Vec<_>>());
+    Ok(Some((row, terms)))
+}
+
+pub fn station_terms_full(conn: &mut DbConn, station_id: i64) -> QueryResult<StationTerms> {
+    use diesel::sql_types::BigInt;
+    let pg = matches!(conn, DbConn::Pg(_));
+    let text = format!(
+        "{TERMS_HEAD}{STATION_TAIL} WHERE l.id = {} ORDER BY ll.priority, ll.neighbour_id",
+        if pg { "$1" } else { "?" }
+    );
+    let rows: Vec<TermsSqlRow> = crate::on_backend!(conn, |c| diesel::sql_query(&text)
+        .bind::<BigInt, _>(station_id)
+        .cached()
+        .load(c))?;
+    terms_of(&rows.iter().collect::<Vec<_>>())
 }
 
 #[derive(Debug, Default, Clone)]
@@ -325,25 +508,28 @@ pub fn outstanding_minor(conn: &mut DbConn, station_id: i64, station_path: &str)
         #[diesel(sql_type = BigInt)]
         total: i64,
     }
+    // the open requests drive the sums (correlated lookups by request id): the cost follows the
+    // station's own requests, where a join from the allocation side made PostgreSQL scan every
+    // allocation of the network
     const SQL: &str = "SELECT CAST(COALESCE(SUM(v), 0) AS BIGINT) AS total FROM ( \
         SELECT b.on_hand * p.unit_cost_minor AS v FROM stock_balances b \
           JOIN parts p ON p.id = b.part_id JOIN locations l ON l.id = b.location_id \
           WHERE l.path LIKE $1 ESCAPE '\\' AND b.on_hand > 0 \
-        UNION ALL SELECT a.qty * ln.unit_cost_minor FROM request_allocations a \
-          JOIN parts_request_lines ln ON ln.id = a.line_id JOIN parts_requests r ON r.id = a.request_id \
-          WHERE r.station_id = $2 AND a.status IN ('reserved', 'picked', 'shipped') \
-            AND r.status NOT IN ('pending_approval', 'rejected', 'cancelled', 'closed') \
-        UNION ALL SELECT ln.backordered * ln.unit_cost_minor FROM parts_request_lines ln \
-          JOIN parts_requests r ON r.id = ln.request_id \
-          WHERE r.station_id = $3 AND ln.backordered > 0 \
-            AND r.status NOT IN ('pending_approval', 'rejected', 'cancelled', 'closed') \
+        UNION ALL SELECT \
+            (SELECT COALESCE(SUM(a.qty * ln.unit_cost_minor), 0) FROM request_allocations a \
+               JOIN parts_request_lines ln ON ln.id = a.line_id \
+               WHERE a.request_id = r.id AND a.status IN ('reserved', 'picked', 'shipped')) \
+          + (SELECT COALESCE(SUM(ln.backordered * ln.unit_cost_minor), 0) FROM parts_request_lines ln \
+               WHERE ln.request_id = r.id AND ln.backordered > 0) \
+          FROM parts_requests r \
+          WHERE r.station_id = $2 AND r.status NOT IN ('pending_approval', 'rejected', 'cancelled', 'closed') \
       ) x";
     let pattern = format!("{}%", crate::network::store::escape_like(station_path));
     let text = crate::db::dialect_sql(conn, SQL);
     let row: Total = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
         .bind::<Text, _>(&pattern)
         .bind::<BigInt, _>(station_id)
-        .bind::<BigInt, _>(station_id)
+        .cached()
         .get_result(c))?;
     Ok(row.total)
 }

@@ -86,7 +86,7 @@ fn run(conn: &mut DbConn, parts: &[i64], requests: &mut Vec<i64>, op: &Op) -> Re
                     ticket_id: None,
                     source: None,
                 };
-                service::create(c, &caller, &st, &spec, now)
+                service::create(c, &caller, &st, &spec, now).map(|created| created.request.id)
             })?;
             requests.push(id);
             Ok(())

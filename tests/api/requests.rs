@@ -390,3 +390,52 @@ both!(sixty_four_concurrent_requests_for_ten_units_promise_exactly_ten, |app| as
     assert_eq!(elsewhere_or_waiting, 54);
     assert_eq!(app.stock("RC-HZ", &part).await, (10, 10, 0));
 });
+
+both!(the_answer_to_a_request_is_what_reading_it_back_shows, |app| async {
+    // the POST answer is rendered from what the transaction wrote; it must match a fresh read:
+    // lines out of part order, a split over two sources with a backorder, a successor
+    let split = app.new_part("10.00").await;
+    let new = app.new_part("12.00").await;
+    let old = app
+        .post(
+            "/api/v1/parts",
+            "admin",
+            json!({"line": "RF", "family": "TST", "name": "Old part", "unit_of_measure": "pcs", "unit_cost": "11.00",
+                   "sale_price": "11.00", "serialized": false, "core_returnable": false, "weight_grams": 250,
+                   "lifecycle": "phase_out", "superseded_by": new, "interchangeability": "one_way"}),
+        )
+        .await;
+    let old = old.ok()["code"].as_str().unwrap().to_string();
+    app.set_stock("RC-HZ", &split, 2).await;
+    app.set_stock("HQ", &split, 1).await;
+    app.set_stock("RC-HZ", &new, 3).await;
+    let lines = json!([{"part_code": old, "qty": 1}, {"part_code": split, "qty": 5}]);
+    let r = request(&app, TIER_B, lines, json!({"urgency": "urgent"})).await;
+    let posted = r.ok().clone();
+    assert_eq!(posted["status"], "backordered");
+    assert_eq!(posted["lines"][0]["part_code"], new.as_str());
+    assert_eq!(posted["lines"][0]["substituted"], true);
+    assert_eq!(posted["lines"][1]["backordered"], 2);
+    assert_eq!(
+        allocations(&posted),
+        vec![
+            ("RC-HZ".to_string(), 1, "reserved".to_string()),
+            ("RC-HZ".to_string(), 2, "reserved".to_string()),
+            ("HQ".to_string(), 1, "reserved".to_string()),
+        ]
+    );
+    let id = posted["id"].as_i64().unwrap();
+    let read = app.get(&format!("/api/v1/parts-requests/{id}"), Some("admin")).await;
+    assert_eq!(read.ok(), &posted);
+    // a named source, and a request left waiting for approval
+    let r = request(&app, TIER_A, json!([{"part_code": new, "qty": 1}]), json!({"source": "RC-HZ"})).await;
+    let posted = r.ok().clone();
+    assert_eq!(posted["source"], "RC-HZ");
+    let read = app.get(&format!("/api/v1/parts-requests/{}", posted["id"]), Some("admin")).await;
+    assert_eq!(read.ok(), &posted);
+    let r = request(&app, TIER_D, json!([{"part_code": split, "qty": 100000}]), json!({})).await;
+    let posted = r.ok().clone();
+    assert_eq!(posted["status"], "pending_approval");
+    let read = app.get(&format!("/api/v1/parts-requests/{}", posted["id"]), Some("admin")).await;
+    assert_eq!(read.ok(), &posted);
+});
