@@ -11,6 +11,8 @@ pub mod demand;
 pub mod draws;
 pub mod generate;
 pub mod greedy;
+pub mod history;
+pub mod history_write;
 pub mod inputs;
 pub mod metric;
 pub mod net;
