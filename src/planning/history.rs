@@ -160,6 +160,9 @@ struct Sim<'a> {
     station_index: HashMap<i64, usize>,
     /// the ticket waiting for each line's units
     line_ticket: HashMap<usize, usize>,
+    /// (centre, part) a centre keeps on its shelf: what it held at the start, and what a
+    /// station once asked of it in vain (it then stocks one more than it ships)
+    stocked: std::collections::HashSet<(i64, i64)>,
     rows: Rows,
 }
 
@@ -183,8 +186,8 @@ impl Sim<'_> {
         }
     }
 
-    /// A shipment picked up at `at`: transit around the lead time, some couriers later than
-    /// others; returns (delivered, received) as far as they happened.
+    /// A shipment picked up at `at`, due as the shipping service sets `deliver_by` from the
+    /// lane's lead time; transit around it, some couriers later than others.
     fn ship(
         &mut self,
         origin: i64,
@@ -194,7 +197,9 @@ impl Sim<'_> {
         lead_days: i64,
         weight_grams: i64,
     ) -> usize {
-        let lead = lead_days.max(1) * DAY;
+        let urgent = request.is_some_and(|r| self.rows.requests[r].ticket.is_some());
+        let zero = chrono::NaiveDateTime::default();
+        let lead = (crate::shipping::rules::deliver_by(zero, lead_days, urgent) - zero).num_minutes();
         let k = self.rng.gen_range(0..self.net.couriers.len());
         let on_time = [0.96, 0.92, 0.86, 0.9][k % 4];
         let transit = if self.rng.gen_bool(on_time) {
@@ -290,6 +295,9 @@ impl Sim<'_> {
                 let took = self.take(src, part, need);
                 if k == 0 {
                     self.rows.lines[line].first_filled = took;
+                    if took == 0 && self.stocked.insert((centre, part)) {
+                        *self.centre_orders.entry((centre, part)).or_default() += 1;
+                    }
                 }
                 if took > 0 {
                     self.allocate(line, src, took, at);
@@ -433,6 +441,7 @@ pub fn simulate(net: &Network, places: Places, days: i64, seed: u64) -> Rows {
         seq: 0,
         station_index: net.stations.iter().enumerate().map(|(i, s)| (s.id, i)).collect(),
         line_ticket: HashMap::new(),
+        stocked: net.opening.keys().filter(|(_, l)| net.centres.contains_key(l)).map(|&(p, l)| (l, p)).collect(),
         rows: Rows::default(),
     };
     // demand: a Poisson process per (part, station) at its historical rate, in working hours

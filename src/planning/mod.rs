@@ -20,6 +20,7 @@ pub mod policy;
 pub mod proposals;
 pub mod seed;
 pub mod service;
+pub mod sim_kpis;
 pub mod simulate;
 pub mod store;
 
