@@ -381,7 +381,11 @@ impl Sim<'_> {
                 self.replenish_centre(centre, part, took, at);
             }
             if qty > took {
-                self.queue.entry((part, wh)).or_default().push_back(Claim { qty: qty - took, line: None, to: centre });
+                self.queue.entry((part, wh)).or_default().push_back(Claim {
+                    qty: qty - took,
+                    line: None,
+                    to: centre,
+                });
             }
             *self.buy.entry(part).or_default() += qty;
         }
@@ -441,7 +445,12 @@ pub fn simulate(net: &Network, places: Places, days: i64, seed: u64) -> Rows {
         seq: 0,
         station_index: net.stations.iter().enumerate().map(|(i, s)| (s.id, i)).collect(),
         line_ticket: HashMap::new(),
-        stocked: net.opening.keys().filter(|(_, l)| net.centres.contains_key(l)).map(|&(p, l)| (l, p)).collect(),
+        stocked: net
+            .opening
+            .keys()
+            .filter(|(_, l)| net.centres.contains_key(l))
+            .map(|&(p, l)| (l, p))
+            .collect(),
         rows: Rows::default(),
     };
     // demand: a Poisson process per (part, station) at its historical rate, in working hours

@@ -69,11 +69,9 @@ fn load(conn: &mut DbConn, at: NaiveDateTime) -> Result<(Network, HashMap<i64, S
         .load(conn)?;
     let hq: HashMap<String, bool> =
         tiers::table.select((tiers::tier, tiers::may_order_from_hq)).load(conn)?.into_iter().collect();
-    let warehouse = locs
-        .iter()
-        .find(|l| l.1 == "central_warehouse")
-        .map(|l| l.0)
-        .ok_or_else(|| AppError::bad_request("no_network", "generate a network first (echelon seed generate)"))?;
+    let warehouse = locs.iter().find(|l| l.1 == "central_warehouse").map(|l| l.0).ok_or_else(|| {
+        AppError::bad_request("no_network", "generate a network first (echelon seed generate)")
+    })?;
     let mut lanes: Vec<(i64, i64, i32, i32)> = lateral_lanes::table
         .select((
             lateral_lanes::centre_id,
@@ -190,7 +188,8 @@ pub fn write_history(
         in_transit: place(conn, LocationKind::InTransit)?,
         customer: place(conn, LocationKind::Customer)?,
     };
-    let units: Vec<i64> = product_units::table.select(product_units::id).order(product_units::id).load(conn)?;
+    let units: Vec<i64> =
+        product_units::table.select(product_units::id).order(product_units::id).load(conn)?;
     if units.is_empty() {
         return Err(AppError::bad_request("no_network", "the network has no product units sold"));
     }
@@ -211,7 +210,8 @@ pub fn write_history(
     write_ledger(conn, &rows, t, &mut out)?;
     progress("movements and balances written");
     if let DbConn::Pg(c) = conn {
-        for table in ["tickets", "parts_requests", "parts_request_lines", "request_allocations", "shipments"] {
+        for table in ["tickets", "parts_requests", "parts_request_lines", "request_allocations", "shipments"]
+        {
             diesel::sql_query(format!(
                 "SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT MAX(id) FROM {table}))"
             ))
@@ -283,7 +283,8 @@ fn write_requests(
     t: impl Fn(Min) -> NaiveDateTime,
     out: &mut Written,
 ) -> Result<(), AppError> {
-    let codes: HashMap<i64, String> = parts::table.select((parts::id, parts::code)).load(conn)?.into_iter().collect();
+    let codes: HashMap<i64, String> =
+        parts::table.select((parts::id, parts::code)).load(conn)?.into_iter().collect();
     // a request is backordered while a line waits, shipped while units travel, else received
     let mut travelling = vec![false; rows.requests.len()];
     for a in &rows.allocations {
@@ -304,7 +305,8 @@ fn write_requests(
             } else {
                 "received"
             };
-            let value: i64 = r.lines.iter().map(|&l| rows.lines[l].qty * net.parts[&rows.lines[l].part].0).sum();
+            let value: i64 =
+                r.lines.iter().map(|&l| rows.lines[l].qty * net.parts[&rows.lines[l].part].0).sum();
             (
                 parts_requests::id.eq(i as i64 + 1),
                 parts_requests::station_id.eq(r.station),
@@ -477,14 +479,20 @@ fn write_ledger(
     })?;
     out.movements = data.len();
     let mut balances: HashMap<(i64, i64), (i64, bool)> = stock_balances::table
-        .select((stock_balances::part_id, stock_balances::location_id, stock_balances::on_hand, stock_balances::physical))
+        .select((
+            stock_balances::part_id,
+            stock_balances::location_id,
+            stock_balances::on_hand,
+            stock_balances::physical,
+        ))
         .load::<(i64, i64, i64, bool)>(conn)?
         .into_iter()
         .map(|(p, l, q, ph)| ((p, l), (q, ph)))
         .collect();
     let kinds: HashMap<i64, String> =
         locations::table.select((locations::id, locations::kind)).load(conn)?.into_iter().collect();
-    let physical = |l: i64| kinds.get(&l).and_then(|k| LocationKind::parse(k)).is_some_and(|k| !k.is_external());
+    let physical =
+        |l: i64| kinds.get(&l).and_then(|k| LocationKind::parse(k)).is_some_and(|k| !k.is_external());
     for m in &rows.movements {
         balances.entry((m.part, m.from)).or_insert((0, physical(m.from))).0 -= m.qty;
         balances.entry((m.part, m.to)).or_insert((0, physical(m.to))).0 += m.qty;

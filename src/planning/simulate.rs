@@ -350,7 +350,8 @@ pub fn simulate(net: &Net, plan: &Plan, demand: &Demand, warmup: u32, name: &str
             sim.on_hand[i] = l.up_to.max(0);
             sim.position[i] = l.up_to.max(0);
             sim.stock_value += sim.cost[p] * l.up_to.max(0) as f64;
-            sim.echelon_value[echelon(net.nodes[l.node as usize].kind)] += sim.cost[p] * l.up_to.max(0) as f64;
+            sim.echelon_value[echelon(net.nodes[l.node as usize].kind)] +=
+                sim.cost[p] * l.up_to.max(0) as f64;
         }
     }
     let (mut value_days, mut transit_days, mut consumed) = (0.0, 0.0, 0.0);

@@ -211,11 +211,7 @@ pub fn on_time(
     let list = |m: BTreeMap<(String, String), (i64, i64)>| {
         m.into_iter().map(|((g, n), (a, b))| (g, n, Ratio::new(a, b))).collect()
     };
-    Ok((
-        overall.into_iter().map(|(g, (a, b))| (g, Ratio::new(a, b))).collect(),
-        list(couriers),
-        list(lanes),
-    ))
+    Ok((overall.into_iter().map(|(g, (a, b))| (g, Ratio::new(a, b))).collect(), list(couriers), list(lanes)))
 }
 
 #[derive(QueryableByName)]
