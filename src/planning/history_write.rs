@@ -46,6 +46,9 @@ struct RateRow {
 
 const COURIERS: usize = 4;
 
+/// id, kind, parent, tier, lead time days, region
+type LocationLine = (i64, String, Option<i64>, Option<String>, Option<i32>, Option<String>);
+
 fn empty(conn: &mut DbConn) -> QueryResult<bool> {
     let n: i64 = parts_requests::table.count().get_result(conn)?;
     let t: i64 = tickets::table.count().get_result(conn)?;
@@ -56,7 +59,7 @@ fn empty(conn: &mut DbConn) -> QueryResult<bool> {
 
 /// The network as the simulation needs it; adds the generated couriers.
 fn load(conn: &mut DbConn, at: NaiveDateTime) -> Result<(Network, HashMap<i64, String>), AppError> {
-    let locs: Vec<(i64, String, Option<i64>, Option<String>, Option<i32>, Option<String>)> = locations::table
+    let locs: Vec<LocationLine> = locations::table
         .select((
             locations::id,
             locations::kind,
