@@ -181,6 +181,14 @@ enum SeedCommand {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Simulate and write a history of tickets, parts requests, shipments and stock movements
+    /// onto a generated network (for the KPI benchmark); once, before any real use
+    History {
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -326,6 +334,34 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
                 written.units,
                 written.history_rows,
                 written.opening_movements,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seed { what: SeedCommand::History { days, seed } } => {
+            if !(1..=3650).contains(&days) {
+                return Err("--days must be 1-3650".into());
+            }
+            let db = open(&config)?;
+            let started = std::time::Instant::now();
+            let mut conn = db.write.get().map_err(|e| e.to_string())?;
+            let say = |s: &str| println!("  {s} ({:.1} s)", started.elapsed().as_secs_f64());
+            let now = chrono::Utc::now().naive_utc();
+            let w = db::write_tx(&mut conn, |c| {
+                db::setup_lock(c)?;
+                echelon::planning::history_write::write_history(c, days, seed, now, &say)
+            })
+            .map_err(|e| e.to_string())?;
+            println!(
+                "history of {days} days (seed {seed}): {} tickets, {} requests with {} lines, {} allocations, \
+                 {} shipments with {} tracking events, {} stock movements in {:.1} s",
+                w.tickets,
+                w.requests,
+                w.lines,
+                w.allocations,
+                w.shipments,
+                w.tracking_events,
+                w.movements,
                 started.elapsed().as_secs_f64()
             );
             Ok(ExitCode::SUCCESS)

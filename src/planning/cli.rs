@@ -201,6 +201,18 @@ fn table(settings: &[String], results: &[Outcome]) -> String {
     row("on-time delivery", &|_, r| format!("{:.2}%", r.on_time_delivery * 100.0));
     row("warehouse-direct units", &|_, r| r.hq_direct_units.to_string());
     row("lateral units", &|_, r| r.lateral_units.to_string());
+    // the live KPIs' definitions (GET /api/v1/reports/kpis), see planning::sim_kpis
+    let pct = |r: &crate::reports::rules::Ratio| r.value.map_or("-".into(), |v| format!("{:.2}%", v * 100.0));
+    row("KPI fill rate (units)", &|_, r| pct(&r.kpis.fill_rate.units));
+    row("KPI fill rate (lines)", &|_, r| pct(&r.kpis.fill_rate.lines));
+    row("KPI fill within lead time", &|_, r| pct(&r.kpis.fill_rate.units_within_lead_time));
+    row("KPI stock-out rate", &|_, r| pct(&r.kpis.stock_out_rate));
+    row("KPI on-time delivery", &|_, r| pct(&r.kpis.on_time_delivery));
+    for (e, name) in ["warehouse", "centres", "stations"].iter().enumerate() {
+        row(&format!("KPI turnover, {name}"), &|_, r| {
+            r.kpis.stock[e].turnover.map_or("-".into(), |t| format!("{t:.2}"))
+        });
+    }
     if results.len() == 2 && results[0].avg_stock_value > 0.0 {
         let saving = 1.0 - results[1].avg_stock_value / results[0].avg_stock_value;
         s.push_str(&format!("\nstock value saved by {}: {:.1}%\n", results[1].policy, saving * 100.0));

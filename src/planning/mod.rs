@@ -11,6 +11,8 @@ pub mod demand;
 pub mod draws;
 pub mod generate;
 pub mod greedy;
+pub mod history;
+pub mod history_write;
 pub mod inputs;
 pub mod metric;
 pub mod net;
@@ -18,6 +20,7 @@ pub mod policy;
 pub mod proposals;
 pub mod seed;
 pub mod service;
+pub mod sim_kpis;
 pub mod simulate;
 pub mod store;
 

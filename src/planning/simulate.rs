@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use super::draws::{part_rng, sample_events};
 use super::net::{Kind, Net, Plan, Rates};
+use super::sim_kpis::{Counters, SimKpis};
 
 /// Future demand: per day, (part, station node).
 pub struct Demand {
@@ -85,6 +86,16 @@ pub struct Outcome {
     /// units a station got from the warehouse directly, or from a lateral centre
     pub hq_direct_units: u64,
     pub lateral_units: u64,
+    /// the live KPIs' figures, with their names and definitions (`sim_kpis`)
+    pub kpis: SimKpis,
+}
+
+fn echelon(kind: Kind) -> usize {
+    match kind {
+        Kind::Hq => 0,
+        Kind::Centre => 1,
+        Kind::Station => 2,
+    }
 }
 
 const CUSTOMER: u32 = u32::MAX;
@@ -120,6 +131,9 @@ struct Sim<'a> {
     waited: f64,
     late: u64,
     delivered: u64,
+    /// stock value on the shelves per echelon
+    echelon_value: [f64; 3],
+    k: Counters,
 }
 
 impl Sim<'_> {
@@ -133,8 +147,16 @@ impl Sim<'_> {
         let c = self.cost[part as usize];
         self.stock_value -= c;
         self.transit_value += c;
+        let e = echelon(self.net.nodes[from as usize].kind);
+        self.echelon_value[e] -= c;
         let at = (day + travel.max(1)) as usize;
+        if self.measuring {
+            self.k.outflow[e] += c;
+        }
         if at < self.arrivals.len() {
+            // the transit is the lane's lead time: by `deliver_by` by construction
+            self.k.shipments += i64::from(self.measuring);
+            self.k.on_time_shipments += i64::from(self.measuring);
             let pair = self.pair(to, part);
             self.arrivals[at].push(Arrival { pair, qty: 1, due });
         }
@@ -190,11 +212,12 @@ impl Sim<'_> {
         let centre = node.parent.unwrap_or(1);
         let lead = node.lead_days;
         let due = day + lead;
-        let mut from_centre = 0;
+        let (mut from_centre, mut first) = (0, 0);
         for _ in 0..qty {
             if self.on_hand[self.pair(centre, part) as usize] > 0 {
                 self.ship(centre, station, part, day, lead, due);
                 from_centre += 1;
+                first += 1;
                 continue;
             }
             if node.may_order_from_hq && self.on_hand[self.pair(0, part) as usize] > 0 {
@@ -217,6 +240,9 @@ impl Sim<'_> {
             self.queues.entry(pair).or_default().push_back(Claim { to: station, day });
             from_centre += 1;
         }
+        if self.measuring {
+            self.k.order(day, part, centre, i64::from(qty), first);
+        }
         if from_centre > 0 {
             self.consume_position(centre, part, from_centre, day);
         }
@@ -228,11 +254,13 @@ impl Sim<'_> {
         let c = self.cost[part as usize];
         self.on_hand[a.pair as usize] += a.qty as i32;
         self.stock_value += c * a.qty as f64;
+        self.echelon_value[echelon(self.net.nodes[node as usize].kind)] += c * a.qty as f64;
         if self.net.nodes[node as usize].kind == Kind::Station {
             self.transit_value -= c;
             if self.measuring {
                 self.delivered += 1;
                 self.late += u64::from(day > a.due);
+                self.k.within_lead_units += i64::from(day <= a.due);
             }
         } else if self.net.nodes[node as usize].kind == Kind::Centre {
             self.transit_value -= c;
@@ -242,8 +270,10 @@ impl Sim<'_> {
             if claim.to == CUSTOMER {
                 self.on_hand[a.pair as usize] -= 1;
                 self.stock_value -= c;
+                self.echelon_value[2] -= c;
                 if self.measuring {
                     self.waited += (day - claim.day) as f64;
+                    self.k.outflow[2] += c;
                 }
             } else {
                 let travel = self.net.nodes[claim.to as usize].lead_days;
@@ -258,6 +288,10 @@ impl Sim<'_> {
         if self.on_hand[pr] > 0 {
             self.on_hand[pr] -= 1;
             self.stock_value -= self.cost[part as usize];
+            self.echelon_value[2] -= self.cost[part as usize];
+            if self.measuring {
+                self.k.outflow[2] += self.cost[part as usize];
+            }
             self.out.filled_units += u64::from(self.measuring);
         } else {
             self.queues.entry(pr as u32).or_default().push_back(Claim { to: CUSTOMER, day });
@@ -300,10 +334,13 @@ pub fn simulate(net: &Net, plan: &Plan, demand: &Demand, warmup: u32, name: &str
             on_time_delivery: 0.0,
             hq_direct_units: 0,
             lateral_units: 0,
+            kpis: Counters::default().kpis(),
         },
         waited: 0.0,
         late: 0,
         delivered: 0,
+        echelon_value: [0.0; 3],
+        k: Counters::default(),
     };
     for (p, levels) in plan.levels.iter().enumerate() {
         for l in levels {
@@ -313,6 +350,8 @@ pub fn simulate(net: &Net, plan: &Plan, demand: &Demand, warmup: u32, name: &str
             sim.on_hand[i] = l.up_to.max(0);
             sim.position[i] = l.up_to.max(0);
             sim.stock_value += sim.cost[p] * l.up_to.max(0) as f64;
+            sim.echelon_value[echelon(net.nodes[l.node as usize].kind)] +=
+                sim.cost[p] * l.up_to.max(0) as f64;
         }
     }
     let (mut value_days, mut transit_days, mut consumed) = (0.0, 0.0, 0.0);
@@ -331,6 +370,10 @@ pub fn simulate(net: &Net, plan: &Plan, demand: &Demand, warmup: u32, name: &str
         if sim.measuring {
             value_days += sim.stock_value;
             transit_days += sim.transit_value;
+            for e in 0..3 {
+                sim.k.value_days[e] += sim.echelon_value[e];
+            }
+            sim.k.days += 1;
         }
     }
     // customers still waiting at the end count up to the end
@@ -342,6 +385,7 @@ pub fn simulate(net: &Net, plan: &Plan, demand: &Demand, warmup: u32, name: &str
         }
     }
     let mut out = sim.out;
+    out.kpis = sim.k.kpis();
     let days = out.days.max(1) as f64;
     out.fill_rate =
         if out.demand_units > 0 { out.filled_units as f64 / out.demand_units as f64 } else { 1.0 };
@@ -394,5 +438,12 @@ mod tests {
         assert_eq!(full.demand_units, none.demand_units);
         assert_eq!(full.filled_units, full.demand_units);
         assert!(full.avg_stock_value > 0.0 && full.turnover > 0.0);
+        // the live KPIs: the stations reorder from centres that stock nothing, so every order is
+        // a stock-out at the first choice and none is filled from it
+        let k = &full.kpis;
+        assert!(k.fill_rate.units.denominator > 0);
+        assert_eq!(k.fill_rate.units.numerator, 0);
+        assert_eq!(k.stock_out_rate.numerator, k.stock_out_rate.denominator);
+        assert!(k.stock[2].turnover.is_some_and(|t| t > 0.0));
     }
 }

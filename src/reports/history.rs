@@ -6,7 +6,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::kpis::compute;
+use super::kpis::compute_with;
 use super::rules::Level;
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
@@ -104,7 +104,7 @@ pub fn history(conn: &mut DbConn, today: NaiveDate, weeks: u32) -> Result<Vec<We
     for i in (0..weeks as i64).rev() {
         let from = monday - Duration::weeks(i);
         let to = from + Duration::days(6);
-        let g = compute(conn, Level::Network, from, to)?;
+        let g = compute_with(conn, Level::Network, from, to, false)?;
         let g = g.first();
         let iso = from.iso_week();
         out.push(WeekKpis {

@@ -174,14 +174,32 @@ pub fn compute(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<KpiGroup>, AppError> {
+    compute_with(conn, level, from, to, true)
+}
+
+/// Computes every group of a level; without `stock`, leaves out the stock values and
+/// turnover (the weekly trend has no use for them, and they read the ledger's movements).
+pub fn compute_with(
+    conn: &mut DbConn,
+    level: Level,
+    from: NaiveDate,
+    to: NaiveDate,
+    stock: bool,
+) -> Result<Vec<KpiGroup>, AppError> {
     let (start, end) = bounds(from, to);
     let fill = store::fill(conn, level, start, end)?;
     let in_time = store::filled_in_time(conn, level, start, end)?;
     let stockouts = store::stockouts(conn, level, start, end)?;
     let (on_time, couriers, lanes) = store::on_time(conn, level, start, end)?;
-    let value_start = store::stock_value_at(conn, level, start)?;
-    let value_end = store::stock_value_at(conn, level, end)?;
-    let outflow = store::outflow(conn, level, start, end)?;
+    let (value_start, value_end, outflow) = if stock {
+        (
+            store::stock_value_at(conn, level, start)?,
+            store::stock_value_at(conn, level, end)?,
+            store::outflow(conn, level, start, end)?,
+        )
+    } else {
+        Default::default()
+    };
     let mut cycles = store::cycles(conn, level, start, end)?;
     let mut keys: Vec<String> = fill.keys().chain(on_time.keys()).chain(cycles.keys()).cloned().collect();
     keys.extend(value_end.keys().chain(value_start.keys()).map(|(k, _)| k.clone()));

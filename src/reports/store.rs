@@ -56,8 +56,6 @@ struct Named {
     name: String,
     #[diesel(sql_type = BigInt)]
     a: i64,
-    #[diesel(sql_type = BigInt)]
-    b: i64,
 }
 
 fn run<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
@@ -66,11 +64,24 @@ fn run<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqli
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<Vec<T>> {
+    run_at(conn, sql, &[from, to])
+}
+
+/// Runs `sql` with the times bound in order (SQLite's placeholders are positional: a time
+/// used twice is bound twice).
+fn run_at<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
+    conn: &mut DbConn,
+    sql: &str,
+    times: &[NaiveDateTime],
+) -> QueryResult<Vec<T>> {
     let text = dialect_sql(conn, sql);
-    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
-        .bind::<Timestamp, _>(from)
-        .bind::<Timestamp, _>(to)
-        .load::<T>(c))
+    crate::on_backend!(conn, |c| {
+        let mut q = diesel::sql_query(text.as_ref()).into_boxed();
+        for t in times {
+            q = q.bind::<Timestamp, _>(*t);
+        }
+        q.load::<T>(c)
+    })
 }
 
 fn grouped(level: Level) -> &'static str {
@@ -152,49 +163,97 @@ pub fn stockouts(
 /// Per group: overall; per (group, courier); per (group, lane).
 pub type OnTimeRows = (BTreeMap<String, Ratio>, Vec<(String, String, Ratio)>, Vec<(String, String, Ratio)>);
 
+#[derive(QueryableByName)]
+struct LaneRow {
+    #[diesel(sql_type = Text)]
+    gk: String,
+    #[diesel(sql_type = Text)]
+    courier: String,
+    #[diesel(sql_type = Text)]
+    lane: String,
+    #[diesel(sql_type = BigInt)]
+    a: i64,
+    #[diesel(sql_type = BigInt)]
+    b: i64,
+}
+
 /// On-time delivery of shipments delivered in [from, to), per group of the destination:
-/// overall, per courier and per lane (origin -> destination).
+/// overall, per courier and per lane (origin -> destination). One scan grouped by courier
+/// and lane; the overall and per-courier figures are its sums.
 pub fn on_time(
     conn: &mut DbConn,
     level: Level,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<OnTimeRows> {
-    let base = "FROM shipments s JOIN locations l ON l.id = s.destination_id \
-                JOIN locations o ON o.id = s.origin_id LEFT JOIN users u ON u.id = s.courier_id \
-                WHERE s.delivered_at >= $1 AND s.delivered_at < $2";
-    let counts =
-        "CAST(COALESCE(SUM(CASE WHEN s.delivered_at <= s.deliver_by THEN 1 ELSE 0 END), 0) AS BIGINT) AS a, \
-                  CAST(COUNT(*) AS BIGINT) AS b";
-    let gk = group_key(level, "l");
-    let overall =
-        run::<Row2>(conn, &format!("SELECT {gk} AS gk, {counts} {base}{}", grouped(level)), from, to)?
-            .into_iter()
-            .map(|r| (r.gk, Ratio::new(r.a, r.b)))
-            .collect();
-    let per = |conn: &mut DbConn, name: &str| -> QueryResult<Vec<(String, String, Ratio)>> {
-        let sql = format!("SELECT {gk} AS gk, {name} AS name, {counts} {base} GROUP BY 1, 2 ORDER BY 1, 2");
-        Ok(run::<Named>(conn, &sql, from, to)?
-            .into_iter()
-            .map(|r| (r.gk, r.name, Ratio::new(r.a, r.b)))
-            .collect())
+    let sql = format!(
+        "SELECT {gk} AS gk, COALESCE(u.username, '-') AS courier, o.code || ' -> ' || l.code AS lane, \
+           CAST(COALESCE(SUM(CASE WHEN s.delivered_at <= s.deliver_by THEN 1 ELSE 0 END), 0) AS BIGINT) AS a, \
+           CAST(COUNT(*) AS BIGINT) AS b \
+         FROM shipments s JOIN locations l ON l.id = s.destination_id \
+           JOIN locations o ON o.id = s.origin_id LEFT JOIN users u ON u.id = s.courier_id \
+         WHERE s.delivered_at >= $1 AND s.delivered_at < $2 GROUP BY 1, 2, 3",
+        gk = group_key(level, "l")
+    );
+    let mut overall: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    let mut couriers: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+    let mut lanes: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
+    for r in run::<LaneRow>(conn, &sql, from, to)? {
+        for e in [
+            overall.entry(r.gk.clone()).or_default(),
+            couriers.entry((r.gk.clone(), r.courier)).or_default(),
+            lanes.entry((r.gk, r.lane)).or_default(),
+        ] {
+            e.0 += r.a;
+            e.1 += r.b;
+        }
+    }
+    let list = |m: BTreeMap<(String, String), (i64, i64)>| {
+        m.into_iter().map(|((g, n), (a, b))| (g, n, Ratio::new(a, b))).collect()
     };
-    let couriers = per(conn, "COALESCE(u.username, '-')")?;
-    let lanes = per(conn, "o.code || ' -> ' || l.code")?;
-    Ok((overall, couriers, lanes))
+    Ok((overall.into_iter().map(|(g, (a, b))| (g, Ratio::new(a, b))).collect(), list(couriers), list(lanes)))
 }
 
-/// Stock value at cost per group and echelon (location kind) at time `at`: today's balances
-/// minus what moved in after `at`, plus what moved out.
+#[derive(QueryableByName)]
+struct Span {
+    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
+    first: Option<NaiveDateTime>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
+    last: Option<NaiveDateTime>,
+}
+
+/// Stock value at cost per group and echelon (location kind) at time `at`, from whichever end
+/// of the ledger is nearer: the movements before `at`, or today's balances minus what moved in
+/// after `at` plus what moved out. Both are exact because each balance is the sum of its
+/// movements (`echelon audit` checks it); the nearer end reads fewer movements.
 pub fn stock_value_at(
     conn: &mut DbConn,
     level: Level,
     at: NaiveDateTime,
 ) -> QueryResult<BTreeMap<(String, String), i64>> {
+    let span = run_at::<Span>(conn, "SELECT MIN(at) AS first, MAX(at) AS last FROM stock_movements", &[])?;
+    let near_start = match span.first() {
+        Some(Span { first: Some(f), last: Some(l) }) => at - *f < *l - at,
+        _ => false,
+    };
     let gk = group_key(level, "l");
     let kinds = "l.kind IN ('central_warehouse', 'regional_centre', 'station')";
+    if near_start {
+        let sql = format!(
+            "SELECT gk, name, CAST(COALESCE(SUM(v), 0) AS BIGINT) AS a FROM ( \
+               SELECT {gk} AS gk, l.kind AS name, m.qty * p.unit_cost_minor AS v FROM stock_movements m \
+                 JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.to_location_id \
+                 WHERE {kinds} AND m.at < $1 \
+               UNION ALL SELECT {gk}, l.kind, -m.qty * p.unit_cost_minor FROM stock_movements m \
+                 JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.from_location_id \
+                 WHERE {kinds} AND m.at < $2 \
+             ) t GROUP BY gk, name"
+        );
+        let rows: Vec<Named> = run_at(conn, &sql, &[at, at])?;
+        return Ok(rows.into_iter().map(|r| ((r.gk, r.name), r.a)).collect());
+    }
     let sql = format!(
-        "SELECT gk, name, CAST(COALESCE(SUM(v), 0) AS BIGINT) AS a, CAST(0 AS BIGINT) AS b FROM ( \
+        "SELECT gk, name, CAST(COALESCE(SUM(v), 0) AS BIGINT) AS a FROM ( \
            SELECT {gk} AS gk, l.kind AS name, b.on_hand * p.unit_cost_minor AS v \
              FROM stock_balances b JOIN parts p ON p.id = b.part_id JOIN locations l ON l.id = b.location_id \
              WHERE {kinds} AND b.on_hand <> 0 \
@@ -223,8 +282,7 @@ pub fn outflow(
     to: NaiveDateTime,
 ) -> QueryResult<BTreeMap<(String, String), i64>> {
     let sql = format!(
-        "SELECT {gk} AS gk, l.kind AS name, CAST(COALESCE(SUM(m.qty * p.unit_cost_minor), 0) AS BIGINT) AS a, \
-           CAST(0 AS BIGINT) AS b \
+        "SELECT {gk} AS gk, l.kind AS name, CAST(COALESCE(SUM(m.qty * p.unit_cost_minor), 0) AS BIGINT) AS a \
          FROM stock_movements m JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.from_location_id \
          WHERE m.at >= $1 AND m.at < $2 AND ( \
            (l.kind IN ('central_warehouse', 'regional_centre') AND m.reason = 'transfer_ship') \
@@ -263,18 +321,21 @@ pub fn cycles(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<BTreeMap<String, Vec<Cycle>>> {
+    // the parts requests of the period's tickets, aggregated once per ticket
     let sql = format!(
-        "SELECT {gk} AS gk, t.created_at, t.resolved_at, \
-           (SELECT MIN(r.created_at) FROM parts_requests r WHERE r.ticket_id = t.id) AS requested_at, \
-           (SELECT MAX(a.updated_at) FROM request_allocations a JOIN parts_requests r ON r.id = a.request_id \
-              WHERE r.ticket_id = t.id AND a.status = 'received') AS received_at \
+        "SELECT {gk} AS gk, t.created_at, t.resolved_at, w.requested_at, w.received_at \
          FROM tickets t JOIN locations l ON l.id = t.station_id \
-         WHERE t.resolved_at >= $1 AND t.resolved_at < $2",
+         LEFT JOIN (SELECT r.ticket_id, MIN(r.created_at) AS requested_at, \
+             MAX(CASE WHEN a.status = 'received' THEN a.updated_at END) AS received_at \
+           FROM tickets tt JOIN parts_requests r ON r.ticket_id = tt.id \
+             LEFT JOIN request_allocations a ON a.request_id = r.id \
+           WHERE tt.resolved_at >= $1 AND tt.resolved_at < $2 GROUP BY r.ticket_id) w ON w.ticket_id = t.id \
+         WHERE t.resolved_at >= $3 AND t.resolved_at < $4",
         gk = group_key(level, "l"),
     );
     let hours = |a: NaiveDateTime, b: NaiveDateTime| (b - a).num_seconds() as f64 / 3600.0;
     let mut out: BTreeMap<String, Vec<Cycle>> = BTreeMap::new();
-    for r in run::<CycleRow>(conn, &sql, from, to)? {
+    for r in run_at::<CycleRow>(conn, &sql, &[from, to, from, to])? {
         let parts_wait_hours = match (r.requested_at, r.received_at) {
             (Some(a), Some(b)) => Some(hours(a, b).max(0.0)),
             (Some(a), None) => Some(hours(a, r.resolved_at).max(0.0)),

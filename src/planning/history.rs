@@ -1,0 +1,480 @@
+//! `echelon seed history`: a year of operations on a generated network, for the KPI benchmark
+//! (issue 13). Replays demand drawn from the network's own `demand_history` rates through the
+//! same routing the requests service uses (own centre, then the warehouse when the tier
+//! allows, then the centre's lateral lanes, else a backorder at the own centre), with
+//! base-stock replenishment: a station asks once a day for what it used from its shelf, a
+//! centre orders from the warehouse what it shipped out or owes, the warehouse buys weekly
+//! from the supplier. Every repair is a ticket; a ticket whose part is not on the station's
+//! shelf waits for a parts request. Everything follows from the seed.
+//!
+//! This module only simulates and collects the rows (`Rows`); `history_write` loads the
+//! network and writes them. Flows still under way at the end of the year are left in the
+//! state they reached: lines backordered, shipments in transit or delivered and not yet
+//! received, tickets open.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Exp, LogNormal};
+
+/// Minutes since the start of the history.
+pub type Min = i64;
+
+const HOUR: Min = 60;
+const DAY: Min = 24 * HOUR;
+
+/// A station as routing sees it.
+pub struct Station {
+    pub id: i64,
+    pub centre: i64,
+    pub may_order_from_hq: bool,
+    /// days from its centre
+    pub lead_days: i64,
+}
+
+/// What the simulation starts from (loaded by `history_write::load`).
+pub struct Network {
+    pub stations: Vec<Station>,
+    /// centre id -> (lead days from the warehouse, lateral lanes as (centre, lead days))
+    pub centres: HashMap<i64, (i64, Vec<(i64, i64)>)>,
+    pub warehouse: i64,
+    /// part id -> (unit cost, supplier lead days)
+    pub parts: HashMap<i64, (i64, i64)>,
+    /// (part, location) -> units on hand at the start
+    pub opening: HashMap<(i64, i64), i64>,
+    /// (part, station index, mean units a day)
+    pub rates: Vec<(i64, usize, f64)>,
+    /// courier user ids
+    pub couriers: Vec<i64>,
+}
+
+pub struct Request {
+    pub station: i64,
+    pub ticket: Option<usize>,
+    pub at: Min,
+    pub lines: Vec<usize>,
+}
+
+pub struct Line {
+    pub request: usize,
+    pub line_no: i32,
+    pub part: i64,
+    pub qty: i64,
+    pub backordered: i64,
+    pub first_source: i64,
+    pub first_filled: i64,
+    pub at: Min,
+}
+
+pub struct Allocation {
+    pub line: usize,
+    pub source: i64,
+    pub qty: i64,
+    pub at: Min,
+    /// when the units reached the station, if they did within the history
+    pub received: Option<Min>,
+    pub shipment: usize,
+}
+
+pub struct Shipment {
+    pub request: Option<usize>,
+    pub origin: i64,
+    pub destination: i64,
+    pub at: Min,
+    pub deliver_by: Min,
+    pub courier: i64,
+    pub delivered: Option<Min>,
+    pub received: Option<Min>,
+    pub weight_grams: i64,
+}
+
+pub struct Ticket {
+    pub station: i64,
+    pub created: Min,
+    pub resolved: Option<Min>,
+}
+
+/// A ledger movement: part, qty, from, to, reason, at, reference.
+pub struct Movement {
+    pub part: i64,
+    pub qty: i64,
+    pub from: i64,
+    pub to: i64,
+    pub reason: &'static str,
+    pub at: Min,
+}
+
+/// The virtual places movements pass through.
+#[derive(Clone, Copy)]
+pub struct Places {
+    pub supplier: i64,
+    pub in_transit: i64,
+    pub customer: i64,
+}
+
+#[derive(Default)]
+pub struct Rows {
+    pub requests: Vec<Request>,
+    pub lines: Vec<Line>,
+    pub allocations: Vec<Allocation>,
+    pub shipments: Vec<Shipment>,
+    pub tickets: Vec<Ticket>,
+    pub movements: Vec<Movement>,
+}
+
+enum Ev {
+    /// a unit of demand diagnosed at a station (station index)
+    Demand(i64, usize),
+    /// units reaching a stocking location's shelf
+    Arrive(i64, i64, i64),
+    /// a ticket's parts reached the station
+    TicketParts(usize, i64),
+    DayEnd(i64),
+}
+
+/// Units owed by a centre (to a station's line) or by the warehouse (to a centre).
+struct Claim {
+    qty: i64,
+    line: Option<usize>,
+    to: i64,
+}
+
+struct Sim<'a> {
+    net: &'a Network,
+    places: Places,
+    end: Min,
+    rng: ChaCha8Rng,
+    on_hand: HashMap<(i64, i64), i64>,
+    queue: HashMap<(i64, i64), VecDeque<Claim>>,
+    /// (station, part) -> units used from the shelf today
+    used: HashMap<(i64, i64), i64>,
+    /// (centre, part) -> units to order from the warehouse tonight
+    centre_orders: HashMap<(i64, i64), i64>,
+    /// part -> units to buy this week
+    buy: HashMap<i64, i64>,
+    events: BinaryHeap<Reverse<(Min, u64, usize)>>,
+    pending: Vec<Option<Ev>>,
+    seq: u64,
+    station_index: HashMap<i64, usize>,
+    /// the ticket waiting for each line's units
+    line_ticket: HashMap<usize, usize>,
+    /// (centre, part) a centre keeps on its shelf: what it held at the start, and what a
+    /// station once asked of it in vain (it then stocks one more than it ships)
+    stocked: std::collections::HashSet<(i64, i64)>,
+    rows: Rows,
+}
+
+impl Sim<'_> {
+    fn push(&mut self, at: Min, ev: Ev) {
+        if at <= self.end {
+            self.seq += 1;
+            self.pending.push(Some(ev));
+            self.events.push(Reverse((at, self.seq, self.pending.len() - 1)));
+        }
+    }
+
+    fn hours(&mut self, median: f64, sigma: f64) -> Min {
+        let d = LogNormal::new(median.ln(), sigma).map(|d| d.sample(&mut self.rng)).unwrap_or(median);
+        (d * HOUR as f64) as Min + 1
+    }
+
+    fn moved(&mut self, part: i64, qty: i64, from: i64, to: i64, reason: &'static str, at: Min) {
+        if at <= self.end {
+            self.rows.movements.push(Movement { part, qty, from, to, reason, at });
+        }
+    }
+
+    /// A shipment picked up at `at`, due as the shipping service sets `deliver_by` from the
+    /// lane's lead time; transit around it, some couriers later than others.
+    fn ship(
+        &mut self,
+        origin: i64,
+        destination: i64,
+        request: Option<usize>,
+        at: Min,
+        lead_days: i64,
+        weight_grams: i64,
+    ) -> usize {
+        let urgent = request.is_some_and(|r| self.rows.requests[r].ticket.is_some());
+        let zero = chrono::NaiveDateTime::default();
+        let lead = (crate::shipping::rules::deliver_by(zero, lead_days, urgent) - zero).num_minutes();
+        let k = self.rng.gen_range(0..self.net.couriers.len());
+        let on_time = [0.96, 0.92, 0.86, 0.9][k % 4];
+        let transit = if self.rng.gen_bool(on_time) {
+            (lead as f64 * self.rng.gen_range(0.4..1.0)) as Min
+        } else {
+            (lead as f64 * self.rng.gen_range(1.0..1.8)) as Min + HOUR
+        };
+        let delivered = at + transit;
+        let received = delivered + self.hours(1.0, 0.5);
+        self.rows.shipments.push(Shipment {
+            request,
+            origin,
+            destination,
+            at,
+            deliver_by: at + lead,
+            courier: self.net.couriers[k],
+            delivered: (delivered <= self.end).then_some(delivered),
+            received: (received <= self.end).then_some(received),
+            weight_grams,
+        });
+        self.rows.shipments.len() - 1
+    }
+
+    /// Ships `qty` of a line from `source` to the line's station now.
+    fn allocate(&mut self, line: usize, source: i64, qty: i64, at: Min) {
+        let (part, req) = (self.rows.lines[line].part, self.rows.lines[line].request);
+        let station = self.rows.requests[req].station;
+        let si = self.station_index[&station];
+        let st = &self.net.stations[si];
+        let lead = if source == st.centre {
+            st.lead_days
+        } else if source == self.net.warehouse {
+            self.net.centres[&st.centre].0 + st.lead_days
+        } else {
+            let lanes = &self.net.centres[&st.centre].1;
+            lanes.iter().find(|(c, _)| *c == source).map_or(2, |(_, d)| *d) + st.lead_days
+        };
+        let s = self.ship(source, station, Some(req), at, lead, 500 * qty);
+        let received = self.rows.shipments[s].received;
+        self.moved(part, qty, source, self.places.in_transit, "transfer_ship", at);
+        if let Some(r) = received {
+            self.moved(part, qty, self.places.in_transit, station, "transfer_receive", r);
+            match self.line_ticket.get(&line).copied() {
+                Some(t) => self.push(r, Ev::TicketParts(t, part)),
+                None => self.push(r, Ev::Arrive(station, part, qty)),
+            }
+        }
+        self.rows.allocations.push(Allocation { line, source, qty, at, received, shipment: s });
+        // what left a centre is ordered from the warehouse tonight; the warehouse buys weekly
+        if source == self.net.warehouse {
+            *self.buy.entry(part).or_default() += qty;
+        } else {
+            *self.centre_orders.entry((source, part)).or_default() += qty;
+        }
+    }
+
+    fn take(&mut self, loc: i64, part: i64, want: i64) -> i64 {
+        let have = self.on_hand.entry((part, loc)).or_default();
+        let took = want.min(*have).max(0);
+        *have -= took;
+        took
+    }
+
+    /// A station's request, one line per (part, qty), routed as the requests service does.
+    fn request(&mut self, station: usize, ticket: Option<usize>, wants: &[(i64, i64)], at: Min) {
+        let st = &self.net.stations[station];
+        let (sid, centre) = (st.id, st.centre);
+        let mut sources = vec![centre];
+        if st.may_order_from_hq {
+            sources.push(self.net.warehouse);
+        }
+        sources.extend(self.net.centres[&centre].1.iter().map(|(c, _)| *c));
+        let req = self.rows.requests.len();
+        self.rows.requests.push(Request { station: sid, ticket, at, lines: Vec::new() });
+        for (i, &(part, qty)) in wants.iter().enumerate() {
+            let line = self.rows.lines.len();
+            self.rows.lines.push(Line {
+                request: req,
+                line_no: i as i32 + 1,
+                part,
+                qty,
+                backordered: 0,
+                first_source: centre,
+                first_filled: 0,
+                at,
+            });
+            self.rows.requests[req].lines.push(line);
+            if let Some(t) = ticket {
+                self.line_ticket.insert(line, t);
+            }
+            let mut need = qty;
+            for (k, &src) in sources.iter().enumerate() {
+                let took = self.take(src, part, need);
+                if k == 0 {
+                    self.rows.lines[line].first_filled = took;
+                    if took == 0 && self.stocked.insert((centre, part)) {
+                        *self.centre_orders.entry((centre, part)).or_default() += 1;
+                    }
+                }
+                if took > 0 {
+                    self.allocate(line, src, took, at);
+                    need -= took;
+                }
+                if need == 0 {
+                    break;
+                }
+            }
+            if need > 0 {
+                self.rows.lines[line].backordered = need;
+                self.queue.entry((part, centre)).or_default().push_back(Claim {
+                    qty: need,
+                    line: Some(line),
+                    to: sid,
+                });
+                *self.centre_orders.entry((centre, part)).or_default() += need;
+            }
+        }
+    }
+
+    /// Units on a shelf serve what is owed there first, first come first served.
+    fn arrive(&mut self, loc: i64, part: i64, qty: i64, at: Min) {
+        *self.on_hand.entry((part, loc)).or_default() += qty;
+        while let Some(c) = self.queue.get_mut(&(part, loc)).and_then(|q| q.front_mut()) {
+            let take = c.qty.min(self.on_hand[&(part, loc)]);
+            if take == 0 {
+                break;
+            }
+            c.qty -= take;
+            let (line, to, done) = (c.line, c.to, c.qty == 0);
+            if done {
+                self.queue.get_mut(&(part, loc)).and_then(VecDeque::pop_front);
+            }
+            *self.on_hand.entry((part, loc)).or_default() -= take;
+            match line {
+                Some(l) => {
+                    self.rows.lines[l].backordered -= take;
+                    self.allocate(l, loc, take, at);
+                    // the centre ordered these when it queued them: do not order them twice
+                    if let Some(o) = self.centre_orders.get_mut(&(loc, part)) {
+                        *o -= take;
+                    }
+                }
+                None => self.replenish_centre(to, part, take, at),
+            }
+        }
+    }
+
+    /// The warehouse ships `qty` of a part to a centre.
+    fn replenish_centre(&mut self, centre: i64, part: i64, qty: i64, at: Min) {
+        let wh = self.net.warehouse;
+        let lead = self.net.centres[&centre].0;
+        let s = self.ship(wh, centre, None, at, lead, 500 * qty);
+        self.moved(part, qty, wh, self.places.in_transit, "transfer_ship", at);
+        if let Some(r) = self.rows.shipments[s].received {
+            self.moved(part, qty, self.places.in_transit, centre, "transfer_receive", r);
+            self.push(r, Ev::Arrive(centre, part, qty));
+        }
+    }
+
+    fn day_end(&mut self, day: i64, at: Min) {
+        // stations ask for what they used today, one request each
+        let mut used: Vec<((i64, i64), i64)> = self.used.drain().collect();
+        used.sort_unstable();
+        let mut i = 0;
+        while i < used.len() {
+            let station = used[i].0 .0;
+            let wants: Vec<(i64, i64)> =
+                used[i..].iter().take_while(|u| u.0 .0 == station).map(|u| (u.0 .1, u.1)).collect();
+            i += wants.len();
+            self.request(self.station_index[&station], None, &wants, at);
+        }
+        // centres order from the warehouse what left them or what they owe
+        let mut orders: Vec<((i64, i64), i64)> = self.centre_orders.drain().filter(|o| o.1 > 0).collect();
+        orders.sort_unstable();
+        let wh = self.net.warehouse;
+        for ((centre, part), qty) in orders {
+            let took = self.take(wh, part, qty);
+            if took > 0 {
+                self.replenish_centre(centre, part, took, at);
+            }
+            if qty > took {
+                self.queue.entry((part, wh)).or_default().push_back(Claim {
+                    qty: qty - took,
+                    line: None,
+                    to: centre,
+                });
+            }
+            *self.buy.entry(part).or_default() += qty;
+        }
+        // the warehouse buys weekly what it shipped; the supplier delivers after its lead time
+        if day % 7 == 6 {
+            let mut buy: Vec<(i64, i64)> = self.buy.drain().filter(|b| b.1 > 0).collect();
+            buy.sort_unstable();
+            for (part, qty) in buy {
+                let lead = self.net.parts.get(&part).map_or(30, |p| p.1).max(1);
+                let arrives = at + lead * DAY;
+                self.moved(part, qty, self.places.supplier, wh, "purchase_receipt", arrives);
+                self.push(arrives, Ev::Arrive(wh, part, qty));
+            }
+        }
+    }
+
+    fn demand(&mut self, part: i64, station: usize, at: Min) {
+        let sid = self.net.stations[station].id;
+        // the ticket came in before the diagnosis visit that found the part to replace
+        let created = at - self.hours(14.0, 0.7);
+        let t = self.rows.tickets.len();
+        self.rows.tickets.push(Ticket { station: sid, created, resolved: None });
+        if self.take(sid, part, 1) == 1 {
+            self.moved(part, 1, sid, self.places.customer, "consume", at);
+            *self.used.entry((sid, part)).or_default() += 1;
+            let done = at + self.hours(2.0, 0.5);
+            self.rows.tickets[t].resolved = (done <= self.end).then_some(done);
+        } else {
+            self.request(station, Some(t), &[(part, 1)], at);
+        }
+    }
+
+    fn ticket_parts(&mut self, t: usize, part: i64, at: Min) {
+        let sid = self.rows.tickets[t].station;
+        let fit = at + self.hours(6.0, 0.8);
+        self.moved(part, 1, sid, self.places.customer, "consume", fit);
+        let done = fit + self.hours(1.0, 0.5);
+        self.rows.tickets[t].resolved = (done <= self.end).then_some(done);
+    }
+}
+
+/// Simulates `days` of operations from the network's opening stock.
+pub fn simulate(net: &Network, places: Places, days: i64, seed: u64) -> Rows {
+    let end = days * DAY;
+    let mut sim = Sim {
+        net,
+        places,
+        end,
+        rng: ChaCha8Rng::seed_from_u64(seed ^ 0x6b70_6962),
+        on_hand: net.opening.clone(),
+        queue: HashMap::new(),
+        used: HashMap::new(),
+        centre_orders: HashMap::new(),
+        buy: HashMap::new(),
+        events: BinaryHeap::new(),
+        pending: Vec::new(),
+        seq: 0,
+        station_index: net.stations.iter().enumerate().map(|(i, s)| (s.id, i)).collect(),
+        line_ticket: HashMap::new(),
+        stocked: net
+            .opening
+            .keys()
+            .filter(|(_, l)| net.centres.contains_key(l))
+            .map(|&(p, l)| (l, p))
+            .collect(),
+        rows: Rows::default(),
+    };
+    // demand: a Poisson process per (part, station) at its historical rate, in working hours
+    let mut draws = ChaCha8Rng::seed_from_u64(seed);
+    for &(part, station, rate) in &net.rates {
+        let Ok(gap) = Exp::new(rate) else { continue };
+        let mut day = gap.sample(&mut draws);
+        while day < days as f64 {
+            let at = (day.floor() as Min) * DAY + draws.gen_range(8 * HOUR..18 * HOUR);
+            sim.push(at, Ev::Demand(part, station));
+            day += gap.sample(&mut draws);
+        }
+    }
+    for d in 0..days {
+        sim.push(d * DAY + 20 * HOUR, Ev::DayEnd(d));
+    }
+    while let Some(Reverse((at, _, i))) = sim.events.pop() {
+        match sim.pending[i].take() {
+            Some(Ev::Demand(part, station)) => sim.demand(part, station, at),
+            Some(Ev::Arrive(loc, part, qty)) => sim.arrive(loc, part, qty, at),
+            Some(Ev::TicketParts(t, part)) => sim.ticket_parts(t, part, at),
+            Some(Ev::DayEnd(d)) => sim.day_end(d, at),
+            None => {}
+        }
+    }
+    sim.rows
+}
