@@ -84,6 +84,7 @@ pub struct HistoryQuery {
 #[serde(deny_unknown_fields)]
 pub struct SparklineQuery {
     /// default `fill_rate_units`
+    #[param(inline)]
     pub kpi: Option<Kpi>,
     /// how many weeks, 1-52 (default 12)
     #[param(minimum = 1, maximum = 52)]

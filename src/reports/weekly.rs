@@ -32,6 +32,7 @@ pub struct WeeklyQuery {
     #[param(pattern = r"^[0-9]{4}-W[0-9]{2}$", example = "2026-W48")]
     pub week: Option<String>,
     /// `csv` for a CSV file (as does `Accept: text/csv`)
+    #[param(inline)]
     pub format: Option<Format>,
 }
 

@@ -3,8 +3,16 @@
 //! warranty, every job type) with parts used, and loans whose lines are returned in time, late
 //! or never (overdue cores). Rows go in as multi-row INSERTs of generated numbers only.
 //!
-//! The loans are written without their ledger movements (the benchmark measures the export,
-//! not the lending), so `echelon audit` on a benchmark database reports their custody stock.
+//! The stock goes through the ledger as the product moves it (`ledger::store::post`, inside
+//! the caller's one transaction): each station receives from SUPPLIER what its loans need
+//! (`purchase_receipt`), every loan line is lent station -> custody (`loan_out`), and every
+//! part used on a ticket is a loan line reconciled at the sign-off: consumed custody ->
+//! CUSTOMER (`consume`), in warranty with its core CUSTOMER -> DEFECTIVE (`core_return`), out
+//! of warranty paid by fee. A part lent for a visit that used none stays in custody (an
+//! overdue core). So the export's reconciliation matches the ledger and `echelon audit` is
+//! clean on a generated month. Only unserialized parts are used.
+
+use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -15,6 +23,9 @@ use super::rules::Period;
 use crate::db::schema::{loans, locations, parts, product_units, tickets, users};
 use crate::db::DbConn;
 use crate::error::AppError;
+use crate::ledger::rules::Reason;
+use crate::ledger::store::{self as ledger, Move, Place};
+use crate::network::rules::LocationKind;
 
 /// What was generated.
 #[derive(Debug, Default)]
@@ -23,6 +34,20 @@ pub struct Generated {
     pub tickets: usize,
     pub ticket_parts: usize,
     pub loan_lines: usize,
+}
+
+/// (id, code, unit cost, sale price)
+type PartFacts = (i64, String, i64, i64);
+
+/// A generated loan: the ticket, the station's index, when lent, when reconciled (never when
+/// `None`), and its lines (index into the parts, qty).
+struct Plan {
+    ticket: i64,
+    station: usize,
+    lent: NaiveDateTime,
+    back: Option<NaiveDateTime>,
+    in_warranty: bool,
+    lines: Vec<(usize, i64)>,
 }
 
 const JOBS: [&str; 4] = ["repair", "install", "maintenance", "inspection"];
@@ -60,7 +85,8 @@ pub fn generate(
         .order(product_units::id.asc())
         .limit(2000)
         .load(conn)?;
-    let part_rows: Vec<(i64, String, i64, i64)> = parts::table
+    let part_rows: Vec<PartFacts> = parts::table
+        .filter(parts::serialized.eq(false))
         .select((parts::id, parts::code, parts::unit_cost_minor, parts::sale_price_minor))
         .order(parts::id.asc())
         .limit(500)
@@ -134,29 +160,49 @@ pub fn generate(
          cause, resolved_at, confirmed_at, closed_at, completed_at, created_by, created_at, updated_at)",
         &ticket_rows,
     )?;
-    let made: Vec<(i64, Option<i64>, Option<NaiveDateTime>)> = tickets::table
+    let made: Vec<(i64, Option<i64>, Option<NaiveDateTime>, String)> = tickets::table
         .filter(tickets::fault.eq(&tag))
-        .select((tickets::id, tickets::station_id, tickets::completed_at))
+        .select((tickets::id, tickets::station_id, tickets::completed_at, tickets::warranty))
         .order(tickets::id.asc())
         .load(conn)?;
-    let mut part_lines = Vec::new();
-    let mut loan_rows = Vec::new();
-    let station_index: std::collections::HashMap<i64, usize> =
+    let station_index: HashMap<i64, usize> =
         stations.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
-    for (k, (tid, sid, done)) in made.iter().enumerate() {
+    // what each ticket used, and the loan that brought it (or a core never returned)
+    let mut part_lines = Vec::new();
+    let mut plans: Vec<Plan> = Vec::new();
+    let mut open_k = 0usize;
+    for (k, (tid, sid, done, warranty)) in made.iter().enumerate() {
         let (Some(sid), Some(done)) = (sid, done) else { continue };
+        let i = station_index[sid];
+        let mut used = Vec::new();
         for _ in 0..rng.gen_range(0..3) {
-            let (pid, code, cost, sale) = &part_rows[rng.gen_range(0..part_rows.len())];
+            let p = rng.gen_range(0..part_rows.len());
+            let (pid, code, cost, sale) = &part_rows[p];
             let qty = rng.gen_range(1..3);
             part_lines.push(format!(
                 "({tid}, 'used', 1, {pid}, '{code}', {qty}, {cost}, {sale}, 'bench', {})",
                 ts(*done)
             ));
+            used.push((p, qty));
         }
-        if k % 3 == 0 {
-            let i = station_index[sid];
-            let lent = *done - Duration::days(rng.gen_range(0..20));
-            loan_rows.push(format!("({sid}, {}, {}, {tid}, '{tag}', {})", techs[i], custody[i], ts(lent)));
+        let in_warranty = warranty == "in_warranty";
+        if !used.is_empty() {
+            // lent before the visit and reconciled at the sign-off: in time, or (every third)
+            // after the longest core-return days (a charge, then a credit)
+            let lent = if k % 3 == 1 {
+                *done - Duration::days(rng.gen_range(16..26))
+            } else {
+                *done - Duration::hours(rng.gen_range(1..48))
+            };
+            plans.push(Plan { ticket: *tid, station: i, lent, back: Some(*done), in_warranty, lines: used });
+        } else {
+            open_k += 1;
+            if open_k % 2 == 1 {
+                // a part lent for a visit that used none, never returned: an overdue core
+                let lent = *done - Duration::days(rng.gen_range(0..20));
+                let line = vec![(rng.gen_range(0..part_rows.len()), 1)];
+                plans.push(Plan { ticket: *tid, station: i, lent, back: None, in_warranty, lines: line });
+            }
         }
     }
     exec(
@@ -164,37 +210,118 @@ pub fn generate(
         "INSERT INTO ticket_parts (ticket_id, kind, visit, part_id, requested_code, qty, unit_cost_minor, sale_price_minor, recorded_by, at)",
         &part_lines,
     )?;
+    let loan_rows: Vec<String> = plans
+        .iter()
+        .map(|p| {
+            let (sid, _) = &stations[p.station];
+            format!(
+                "({sid}, {}, {}, {}, '{tag}', {})",
+                techs[p.station],
+                custody[p.station],
+                p.ticket,
+                ts(p.lent)
+            )
+        })
+        .collect();
     exec(
         conn,
         "INSERT INTO loans (station_id, technician_id, custody_id, ticket_id, created_by, created_at)",
         &loan_rows,
     )?;
-    let loan_ids: Vec<(i64, NaiveDateTime)> = loans::table
+    let loan_ids: Vec<i64> = loans::table
         .filter(loans::created_by.eq(&tag))
-        .select((loans::id, loans::created_at))
+        .select(loans::id)
         .order(loans::id.asc())
         .load(conn)?;
     let mut line_rows = Vec::new();
-    for (lid, lent) in &loan_ids {
-        let (pid, _, cost, _) = &part_rows[rng.gen_range(0..part_rows.len())];
-        // a third returned in time, a third late, a third never (overdue)
-        let (status, at) = match rng.gen_range(0..3) {
-            0 => ("'core_returned'", ts(*lent + Duration::days(2))),
-            1 => ("'core_returned'", ts(*lent + Duration::days(25))),
-            _ => ("'open'", "NULL".to_string()),
-        };
-        let by = if at == "NULL" { "NULL" } else { "'bench'" };
-        line_rows.push(format!("({lid}, 1, {pid}, 1, {cost}, {status}, {by}, {at})"));
+    for (lid, p) in loan_ids.iter().zip(&plans) {
+        for (n, (part, qty)) in p.lines.iter().enumerate() {
+            let (pid, _, cost, sale) = &part_rows[*part];
+            let (status, fee, by, at) = match p.back {
+                Some(at) if p.in_warranty => ("'core_returned'", "NULL".into(), "'bench'", ts(at)),
+                Some(at) => ("'fee_charged'", (qty * sale).to_string(), "'bench'", ts(at)),
+                None => ("'open'", "NULL".into(), "NULL", "NULL".into()),
+            };
+            line_rows.push(format!("({lid}, {}, {pid}, {qty}, {cost}, {status}, {fee}, {by}, {at})", n + 1));
+        }
     }
     exec(
         conn,
-        "INSERT INTO loan_lines (loan_id, line_no, part_id, qty, unit_cost_minor, status, reconciled_by, reconciled_at)",
+        "INSERT INTO loan_lines (loan_id, line_no, part_id, qty, unit_cost_minor, status, fee_minor, reconciled_by, reconciled_at)",
         &line_rows,
     )?;
+    post_movements(conn, period, &stations, &custody, &part_rows, &loan_ids, &plans)?;
     Ok(Generated {
         stations: stations.len(),
         tickets: made.len(),
         ticket_parts: part_lines.len(),
         loan_lines: line_rows.len(),
     })
+}
+
+/// The ledger side of the generated loans: receipts into the stations first, then each line
+/// lent and, when reconciled, consumed (and its core returned in warranty).
+fn post_movements(
+    conn: &mut DbConn,
+    period: Period,
+    stations: &[(i64, String)],
+    custody: &[i64],
+    part_rows: &[PartFacts],
+    loan_ids: &[i64],
+    plans: &[Plan],
+) -> Result<(), AppError> {
+    let supplier = ledger::virtual_place(conn, LocationKind::Supplier)?;
+    let customer = ledger::virtual_place(conn, LocationKind::Customer)?;
+    let defective = ledger::virtual_place(conn, LocationKind::Defective)?;
+    let mut station_places = Vec::with_capacity(stations.len());
+    for (id, _) in stations {
+        station_places.push(ledger::place_by_id(conn, *id)?);
+    }
+    let mut custody_places = Vec::with_capacity(custody.len());
+    for id in custody {
+        custody_places.push(ledger::place_by_id(conn, *id)?);
+    }
+    let mut needs: std::collections::BTreeMap<(usize, usize), i64> = Default::default();
+    for p in plans {
+        for (part, qty) in &p.lines {
+            *needs.entry((p.station, *part)).or_default() += qty;
+        }
+    }
+    let received = period.start() - Duration::days(30);
+    let post = |conn: &mut DbConn, part: usize, qty: i64, from: &Place, to: &Place, reason, r: &str, at| {
+        ledger::post(
+            conn,
+            &Move {
+                part_id: part_rows[part].0,
+                qty,
+                from,
+                to,
+                reason,
+                reference: Some(r),
+                actor: Some("bench"),
+                at,
+                serials: &[],
+                from_reserved: false,
+            },
+        )
+        .map(|_| ())
+    };
+    for ((station, part), qty) in needs {
+        let to = &station_places[station];
+        post(conn, part, qty, &supplier, to, Reason::PurchaseReceipt, "bench receipt", received)?;
+    }
+    for (lid, p) in loan_ids.iter().zip(plans) {
+        let (station, custody) = (&station_places[p.station], &custody_places[p.station]);
+        let lent = format!("loan:{lid}");
+        for (n, (part, qty)) in p.lines.iter().enumerate() {
+            post(conn, *part, *qty, station, custody, Reason::LoanOut, &lent, p.lent)?;
+            let Some(at) = p.back else { continue };
+            let line = format!("loan:{lid}/{}", n + 1);
+            post(conn, *part, *qty, custody, &customer, Reason::Consume, &line, at)?;
+            if p.in_warranty {
+                post(conn, *part, *qty, &customer, &defective, Reason::CoreReturn, &line, at)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -245,6 +245,44 @@ both!(the_served_openapi_document_is_the_committed_one, |app| async {
     }
 });
 
+/// Every `$ref` under `v`, with where it was found.
+fn refs<'a>(v: &'a Value, at: &str, out: &mut Vec<(String, &'a str)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                match (k.as_str(), x) {
+                    ("$ref", Value::String(r)) => out.push((at.to_string(), r)),
+                    _ => refs(x, &format!("{at}/{k}"), out),
+                }
+            }
+        }
+        Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                refs(x, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+both!(every_ref_of_the_openapi_document_resolves, |app| async {
+    let served = app.get("/api-docs/openapi.json", None).await;
+    let doc = served.ok();
+    let mut found = Vec::new();
+    refs(doc, "", &mut found);
+    assert!(found.len() > 50, "the document refers to its components ({} refs)", found.len());
+    let dangling: Vec<String> = found
+        .iter()
+        .filter(|(_, r)| {
+            // a local JSON pointer into the components (`#/components/schemas/Name`)
+            let Some(pointer) = r.strip_prefix('#') else { return true };
+            !pointer.starts_with("/components/") || doc.pointer(pointer).is_none()
+        })
+        .map(|(at, r)| format!("{r} (at {at})"))
+        .collect();
+    assert!(dangling.is_empty(), "$refs to components the document does not define: {dangling:#?}");
+});
+
 both!(swagger_ui_is_served_from_the_binary, |app| async {
     let page = app.get("/swagger-ui/", None).await;
     assert_eq!(page.status, 200);

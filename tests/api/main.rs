@@ -19,6 +19,7 @@ mod reports;
 mod requests;
 mod schema;
 mod settlement;
+mod settlement_seed;
 mod shipping;
 mod ticket_access;
 mod tickets;
