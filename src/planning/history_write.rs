@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double};
 
 use super::history::{self, Min, Network, Places, Rows, Station};
-use super::store::CHUNK;
+use super::seed::chunks;
 use crate::db::schema::{
     lateral_lanes, locations, part_supply_terms, parts, parts_request_lines, parts_requests, product_units,
     request_allocations, shipment_lines, shipments, stock_balances, stock_movements, tickets, tiers,
@@ -153,17 +153,6 @@ fn load(conn: &mut DbConn, at: NaiveDateTime) -> Result<(Network, HashMap<i64, S
     Ok((Network { stations, centres, warehouse, parts, opening, rates, couriers }, regions))
 }
 
-fn insert_chunks<T>(
-    conn: &mut DbConn,
-    rows: &[T],
-    mut f: impl FnMut(&mut DbConn, &[T]) -> QueryResult<usize>,
-) -> QueryResult<()> {
-    for c in rows.chunks(CHUNK) {
-        f(conn, c)?;
-    }
-    Ok(())
-}
-
 /// Simulates `days` ending at `now` and writes them; the network must hold no requests,
 /// tickets or shipments yet.
 pub fn write_history(
@@ -273,7 +262,7 @@ fn write_tickets(
             )
         })
         .collect();
-    insert_chunks(conn, &data, |conn, c| {
+    chunks(conn, &data, |conn, c| {
         crate::on_backend!(conn, |x| diesel::insert_into(tickets::table).values(c).execute(x))
     })?;
     Ok(Written { tickets: data.len(), ..Written::default() })
@@ -323,7 +312,7 @@ fn write_requests(
             )
         })
         .collect();
-    insert_chunks(conn, &data, |conn, c| {
+    chunks(conn, &data, |conn, c| {
         crate::on_backend!(conn, |x| diesel::insert_into(parts_requests::table).values(c).execute(x))
     })?;
     out.requests = data.len();
@@ -348,7 +337,7 @@ fn write_requests(
             )
         })
         .collect();
-    insert_chunks(conn, &data, |conn, c| {
+    chunks(conn, &data, |conn, c| {
         crate::on_backend!(conn, |x| diesel::insert_into(parts_request_lines::table).values(c).execute(x))
     })?;
     out.lines = data.len();
@@ -383,7 +372,7 @@ fn write_requests(
             )
         })
         .collect();
-    insert_chunks(conn, &data, |conn, c| {
+    chunks(conn, &data, |conn, c| {
         crate::on_backend!(conn, |x| diesel::insert_into(shipments::table).values(c).execute(x))
     })?;
     out.shipments = data.len();
@@ -408,7 +397,7 @@ fn write_requests(
             )
         })
         .collect();
-    insert_chunks(conn, &data, |conn, c| {
+    chunks(conn, &data, |conn, c| {
         crate::on_backend!(conn, |x| diesel::insert_into(tracking_events::table).values(c).execute(x))
     })?;
     out.tracking_events = data.len();
@@ -431,7 +420,7 @@ fn write_requests(
             )
         })
         .collect();
-    insert_chunks(conn, &data, |conn, c| {
+    chunks(conn, &data, |conn, c| {
         crate::on_backend!(conn, |x| diesel::insert_into(request_allocations::table).values(c).execute(x))
     })?;
     out.allocations = data.len();
@@ -448,7 +437,7 @@ fn write_requests(
             )
         })
         .collect();
-    insert_chunks(conn, &data, |conn, c| {
+    chunks(conn, &data, |conn, c| {
         crate::on_backend!(conn, |x| diesel::insert_into(shipment_lines::table).values(c).execute(x))
     })?;
     Ok(())
@@ -477,7 +466,7 @@ fn write_ledger(
             )
         })
         .collect();
-    insert_chunks(conn, &data, |conn, c| {
+    chunks(conn, &data, |conn, c| {
         crate::on_backend!(conn, |x| diesel::insert_into(stock_movements::table).values(c).execute(x))
     })?;
     out.movements = data.len();
@@ -515,7 +504,7 @@ fn write_ledger(
             )
         })
         .collect();
-    insert_chunks(conn, &data, |conn, c| {
+    chunks(conn, &data, |conn, c| {
         crate::on_backend!(conn, |x| diesel::insert_into(stock_balances::table).values(c).execute(x))
     })?;
     Ok(())

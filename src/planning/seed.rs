@@ -46,7 +46,8 @@ const VIRTUAL: [(&str, &str, &str); 7] = [
     ("ADJUSTMENT", "Stock-count corrections", "adjustment"),
 ];
 
-fn chunks<T>(
+/// Runs `f` on `rows` in chunks of `CHUNK` (a multi-row INSERT each).
+pub(super) fn chunks<T>(
     conn: &mut DbConn,
     rows: &[T],
     mut f: impl FnMut(&mut DbConn, &[T]) -> QueryResult<usize>,

@@ -10,6 +10,7 @@ mod crash;
 mod errors;
 mod follow_ups;
 mod foundation;
+mod history_seed;
 mod kpis;
 mod ledger_props;
 mod loans;
