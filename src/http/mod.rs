@@ -24,6 +24,12 @@ pub use pagination::{Page, PageRequest};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// Whether the request's `Accept` header names `media` (how the file exports pick CSV or XLSX
+/// when no `format=` is given).
+pub fn accepts(req: &HttpRequest, media: &str) -> bool {
+    req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains(media))
+}
+
 /// Gives each request an id (the caller's `X-Request-Id` when sane, else a new one), logs it
 /// in a span with method, route, status and latency, and counts it in the metrics.
 pub async fn observe(

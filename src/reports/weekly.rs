@@ -275,12 +275,7 @@ pub async fn weekly(
     let (monday, _) = rules::iso_week(&week).ok_or_else(|| {
         AppError::invalid_fields(vec![FieldError::new("week", "must be an ISO week such as 2026-W48")])
     })?;
-    let accept_csv = req
-        .headers()
-        .get(actix_web::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"));
-    let csv = q.format == Some(Format::Csv) || (q.format.is_none() && accept_csv);
+    let csv = q.format == Some(Format::Csv) || (q.format.is_none() && crate::http::accepts(&req, "text/csv"));
     let report = state
         .db
         .read(move |conn| {

@@ -178,10 +178,9 @@ fn wanted(req: &HttpRequest, format: Option<Format>) -> Format {
     if let Some(f) = format {
         return f;
     }
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if accept.contains("text/csv") {
+    if crate::http::accepts(req, "text/csv") {
         Format::Csv
-    } else if accept.contains(XLSX) {
+    } else if crate::http::accepts(req, XLSX) {
         Format::Xlsx
     } else {
         Format::Json

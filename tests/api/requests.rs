@@ -292,8 +292,8 @@ both!(a_wrong_code_is_refused_with_suggestions_and_nothing_is_written, |app| asy
     app.post("/api/v1/parts-requests", "station-st-tz-001", json!({"lines": []})).await.problem(422);
 });
 
-both!(a_superseded_part_is_served_by_its_successor, |app| async {
-    let new = app.new_part("12.00").await;
+/// A phased-out part (cost 11.00) superseded one way by `new`; returns its code.
+async fn superseded_by(app: &TestApp, new: &str) -> String {
     let old = app
         .post(
             "/api/v1/parts",
@@ -303,7 +303,12 @@ both!(a_superseded_part_is_served_by_its_successor, |app| async {
                    "lifecycle": "phase_out", "superseded_by": new, "interchangeability": "one_way"}),
         )
         .await;
-    let old = old.ok()["code"].as_str().unwrap().to_string();
+    old.ok()["code"].as_str().unwrap().to_string()
+}
+
+both!(a_superseded_part_is_served_by_its_successor, |app| async {
+    let new = app.new_part("12.00").await;
+    let old = superseded_by(&app, &new).await;
     app.set_stock("RC-HZ", &new, 3).await;
     let r = app
         .post("/api/v1/parts-requests", "station-st-tz-001", json!({"lines": [{"part_code": old, "qty": 1}]}))
@@ -396,16 +401,7 @@ both!(the_answer_to_a_request_is_what_reading_it_back_shows, |app| async {
     // lines out of part order, a split over two sources with a backorder, a successor
     let split = app.new_part("10.00").await;
     let new = app.new_part("12.00").await;
-    let old = app
-        .post(
-            "/api/v1/parts",
-            "admin",
-            json!({"line": "RF", "family": "TST", "name": "Old part", "unit_of_measure": "pcs", "unit_cost": "11.00",
-                   "sale_price": "11.00", "serialized": false, "core_returnable": false, "weight_grams": 250,
-                   "lifecycle": "phase_out", "superseded_by": new, "interchangeability": "one_way"}),
-        )
-        .await;
-    let old = old.ok()["code"].as_str().unwrap().to_string();
+    let old = superseded_by(&app, &new).await;
     app.set_stock("RC-HZ", &split, 2).await;
     app.set_stock("HQ", &split, 1).await;
     app.set_stock("RC-HZ", &new, 3).await;
