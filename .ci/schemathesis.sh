@@ -29,9 +29,12 @@ token() {
 status=0
 for user in admin station-st-tz-001; do
   echo "== schemathesis as $user ($examples examples per operation)"
+  # one worker: with two threads, Hypothesis' concurrent ast.parse trips a CPython 3.11 bug
+  # ("SystemError: AST constructor recursion depth mismatch"), a crash of the tool that failed
+  # about one run in two; the checks and the examples are the same
   "$venv/bin/schemathesis" --config-file .ci/schemathesis.toml run "$base/api-docs/openapi.json" \
     --url "$base" -H "Authorization: Bearer $(token "$user")" --checks all \
-    --max-examples "$examples" --workers 2 --seed 20261123 --no-color || status=1
+    --max-examples "$examples" --workers 1 --seed 20261123 --no-color || status=1
 done
 echo "== audit after fuzzing"
 (cd "$work" && "$bin" audit) || status=1
