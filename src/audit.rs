@@ -79,6 +79,7 @@ pub fn run(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     }
     breaches.extend(crate::catalogue::audit(conn)?);
     breaches.extend(crate::ledger::audit::breaches(conn)?);
+    breaches.extend(crate::requests::outstanding::breaches(conn)?);
     breaches.extend(crate::tickets::audit(conn)?);
     Ok(breaches)
 }

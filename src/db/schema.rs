@@ -37,6 +37,7 @@ diesel::table! {
         lead_time_days -> Nullable<Integer>,
         active -> Bool,
         created_at -> Timestamp,
+        outstanding_minor -> BigInt,
     }
 }
 
@@ -195,6 +196,7 @@ diesel::table! {
         decision_note -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        outstanding_minor -> BigInt,
     }
 }
 

@@ -150,6 +150,10 @@ pub fn post(conn: &mut DbConn, m: &Move<'_>) -> Result<i64, AppError> {
             m.qty
         )));
     }
+    // the stations' running outstanding values first: a request locks its station before it
+    // touches stock, so this keeps one lock order (a failed debit below rolls the whole back)
+    crate::requests::outstanding::on_stock(conn, m.from, m.part_id, -m.qty)?;
+    crate::requests::outstanding::on_stock(conn, m.to, m.part_id, m.qty)?;
     let key = part_id.eq(m.part_id).and(location_id.eq(m.from.id));
     let debited = if m.from_reserved {
         diesel::update(stock_balances::table.filter(key).filter(reserved.ge(m.qty)).filter(on_hand.ge(m.qty)))

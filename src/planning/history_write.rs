@@ -201,6 +201,8 @@ pub fn write_history(
     progress("requests, allocations and shipments written");
     write_ledger(conn, &rows, t, &mut out)?;
     progress("movements and balances written");
+    // written without the requests' and the ledger's flows: every share and station value at once
+    crate::requests::outstanding::recompute_all(conn)?;
     if let DbConn::Pg(c) = conn {
         for table in ["tickets", "parts_requests", "parts_request_lines", "request_allocations", "shipments"]
         {

@@ -352,6 +352,8 @@ pub fn write_synth(
     chunks(conn, &rows, |conn, c| {
         crate::on_backend!(conn, |x| diesel::insert_into(stock_balances::table).values(c).execute(x))
     })?;
+    // written without the ledger's flows: the stations' outstanding values from the balances
+    crate::requests::outstanding::recompute_all(conn)?;
     progress("opening stock written");
     Ok(out)
 }

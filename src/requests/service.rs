@@ -30,8 +30,9 @@ pub struct Station {
     pub laterals: Vec<i64>,
     /// codes of the station and of every location that may supply it
     pub codes: BTreeMap<i64, String>,
-    /// the station's row is already locked for this transaction (see `store::lock_station`)
-    pub locked: bool,
+    /// the station's running outstanding value, read under its row lock for this transaction
+    /// (see `store::station_by_code_locked`); `None` when the row is not locked yet
+    pub outstanding: Option<i64>,
 }
 
 pub fn station(conn: &mut DbConn, row: LocationRow) -> Result<Station, AppError> {
@@ -64,7 +65,7 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
         allowance: terms.allowance,
         laterals: terms.laterals.into_iter().map(|(id, _)| id).collect(),
         codes,
-        locked: false,
+        outstanding: None,
     })
 }
 
@@ -75,8 +76,8 @@ pub fn station_for_request(
     scope: &Scope,
     code: &str,
 ) -> Result<Option<Station>, AppError> {
-    let Some((row, terms)) =
-        store::station_by_code_locked(conn, code)?.filter(|(r, _)| scope.covers(&r.path))
+    let Some((row, outstanding, terms)) =
+        store::station_by_code_locked(conn, code)?.filter(|(r, _, _)| scope.covers(&r.path))
     else {
         return Ok(None);
     };
@@ -84,7 +85,7 @@ pub fn station_for_request(
         return Err(AppError::unprocessable("not_a_station", format!("{} is not a station", row.code)));
     }
     let mut st = station_with(row, terms?)?;
-    st.locked = true;
+    st.outstanding = Some(outstanding);
     Ok(Some(st))
 }
 
@@ -264,9 +265,10 @@ pub fn create(
     at: DateTime<Utc>,
 ) -> Result<Created, AppError> {
     let RequestSpec { lines, urgency, ticket_id, source } = *spec;
-    if !st.locked {
-        store::lock_station(conn, st.row.id)?;
-    }
+    let outstanding = match st.outstanding {
+        Some(v) => v,
+        None => store::lock_station_outstanding(conn, st.row.id)?,
+    };
     let mut location_codes = st.codes.clone();
     let source_id = match source {
         Some(code) => {
@@ -289,10 +291,44 @@ pub fn create(
     }
     // overdue loan lines count a second time, on top of their value in the technician's
     // custody (spec section 8: they count against the allowance)
-    let outstanding = store::outstanding_minor(conn, st.row.id, &st.row.path)?
-        .saturating_add(crate::loans::overdue_value(conn, st.row.id, at.naive_utc())?);
+    let outstanding =
+        outstanding.saturating_add(crate::loans::overdue_value(conn, st.row.id, at.naive_utc())?);
     let exceeds = rules::exceeds_by(outstanding, value, st.allowance);
-    let status = if exceeds.is_some() { Status::PendingApproval } else { Status::Allocated };
+    let mut part_codes = BTreeMap::new();
+    let mut lines_out = Vec::with_capacity(resolved.len());
+    for (n, (l, part)) in resolved.iter().enumerate() {
+        part_codes.insert(part.id, part.code.clone());
+        lines_out.push(LineRow {
+            id: 0,
+            request_id: 0,
+            line_no: n as i32 + 1,
+            requested_code: l.part_code.trim().to_string(),
+            part_id: part.id,
+            qty: l.qty,
+            unit_cost_minor: part.unit_cost_minor,
+            backordered: 0,
+        });
+    }
+    // reserve line by line in part order, so that concurrent requests take row locks in one
+    // order, before anything is written: the request is then inserted in its final state
+    let sources = if exceeds.is_some() { Vec::new() } else { st.sources(source_id)? };
+    let mut order: Vec<usize> = (0..lines_out.len()).collect();
+    order.sort_by_key(|&i| lines_out[i].part_id);
+    let mut reserved: Vec<Option<Reserved>> = (0..lines_out.len()).map(|_| None).collect();
+    if exceeds.is_none() {
+        for &i in &order {
+            let line = &lines_out[i];
+            reserved[i] = Some(reserve_need(conn, line.part_id, line.qty, &sources)?);
+        }
+    }
+    let backlog: i64 = reserved.iter().flatten().map(|r| r.left).sum();
+    let status = match (exceeds, backlog) {
+        (Some(_), _) => Status::PendingApproval,
+        (None, 0) => Status::Allocated,
+        (None, _) => Status::Backordered,
+    };
+    // an open request owes what it reserved and what it backordered: all of its value
+    let share = if exceeds.is_some() { 0 } else { value };
     let new = NewRequest {
         station_id: st.row.id,
         ticket_id,
@@ -304,9 +340,11 @@ pub fn create(
         requested_by: &caller.username,
         created_at: at.naive_utc(),
         updated_at: at.naive_utc(),
+        outstanding_minor: share,
     };
     let id = store::insert_request(conn, &new)?;
-    let mut request = RequestRow {
+    super::outstanding::add(conn, st.row.id, share)?;
+    let request = RequestRow {
         id,
         station_id: new.station_id,
         ticket_id,
@@ -321,24 +359,10 @@ pub fn create(
         created_at: new.created_at,
         updated_at: new.updated_at,
     };
-    let mut part_codes = BTreeMap::new();
-    let mut lines_out = Vec::with_capacity(resolved.len());
-    for (n, (l, part)) in resolved.iter().enumerate() {
-        part_codes.insert(part.id, part.code.clone());
-        lines_out.push(LineRow {
-            id: 0,
-            request_id: id,
-            line_no: n as i32 + 1,
-            requested_code: l.part_code.trim().to_string(),
-            part_id: part.id,
-            qty: l.qty,
-            unit_cost_minor: part.unit_cost_minor,
-            backordered: 0,
-        });
-    }
     let mut allocations = Vec::new();
     if exceeds.is_some() {
         for line in &mut lines_out {
+            line.request_id = id;
             line.id = store::insert_line(
                 conn,
                 id,
@@ -350,35 +374,20 @@ pub fn create(
             )?;
         }
     } else {
-        // reserve line by line in part order, so that concurrent requests take row locks in one
-        // order; then write each line with its routing (no update after the insert)
-        let sources = st.sources(source_id)?;
+        // each line written with its routing (no update after the insert)
         let first_source_id = sources.first().copied().unwrap_or_default();
-        let mut order: Vec<usize> = (0..lines_out.len()).collect();
-        order.sort_by_key(|&i| lines_out[i].part_id);
-        let mut reserved: Vec<Option<Reserved>> = (0..lines_out.len()).map(|_| None).collect();
-        for &i in &order {
-            let line = &lines_out[i];
-            reserved[i] = Some(reserve_need(conn, line.part_id, line.qty, &sources)?);
-        }
-        let mut backlog = 0;
         for (line, r) in lines_out.iter_mut().zip(&reserved) {
             let Some(r) = r else { continue };
             let routing =
                 store::Routing { first_source_id, first_filled: r.first_filled, backordered: r.left };
+            line.request_id = id;
             line.backordered = r.left;
             line.id = store::insert_routed_line(conn, line, &routing, at.naive_utc())?;
-            backlog += r.left;
         }
         for &i in &order {
             if let Some(r) = &reserved[i] {
                 allocations.extend(record_allocations(conn, &lines_out[i], &r.takes, at)?);
             }
-        }
-        // inserted as `allocated`; only a backlog changes that
-        if backlog > 0 {
-            store::set_status(conn, id, Status::Backordered.as_str(), at.naive_utc())?;
-            request.status = Status::Backordered.as_str().to_string();
         }
     }
     Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
@@ -446,6 +455,8 @@ pub fn decide(
     check(&req, if approve { Action::Approve } else { Action::Reject })?;
     store::set_decision(conn, id, &caller.username, note)?;
     if approve {
+        // the station's value changes: its row first, then stock, as a new request does
+        store::lock_station(conn, req.station_id)?;
         let st = station(conn, station_row)?;
         allocate_request(conn, &req, &st, at)?;
     } else {
@@ -510,6 +521,7 @@ pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
             "no stock of yours is ready to ship for this request",
         ));
     }
+    store::lock_station(conn, req.station_id)?;
     let shipments = dispatch(conn, &req, &mine, &caller.username, req.urgency == "urgent", at)?;
     refresh_status(conn, id, false, at)?;
     Ok(shipments)
@@ -666,6 +678,8 @@ pub fn receive(
         }
         damaged_of.insert(line.id, s.damaged_qty);
     }
+    // the station's value changes: its row first, then stock, as a new request does
+    store::lock_station(conn, req.station_id)?;
     let transit = ledger::virtual_place(conn, LocationKind::InTransit)?;
     let quarantine = ledger::virtual_place(conn, LocationKind::Quarantine)?;
     let dest = ledger::place_by_id(conn, req.station_id)?;
@@ -789,6 +803,7 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
     if allocations.iter().any(|a| a.status == AllocationStatus::Shipped.as_str()) {
         return Err(AppError::conflict("in_transit", "part of this request is in transit; receive it first"));
     }
+    store::lock_station(conn, req.station_id)?;
     for a in allocations {
         if a.status == AllocationStatus::Reserved.as_str() || a.status == AllocationStatus::Picked.as_str() {
             ledger::release(conn, a.part_id, a.source_id, a.qty)?;

@@ -42,6 +42,8 @@ pub struct NewRequest<'a> {
     pub requested_by: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// the request's share of its station's outstanding value (see `outstanding`)
+    pub outstanding_minor: i64,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -252,11 +254,13 @@ pub fn allocations(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<Vec<Al
         .load(conn)
 }
 
+/// Sets a request's state, and re-books its share of the station's outstanding value from its
+/// allocations and backorders as they now stand (every flow of a request ends here).
 pub fn set_status(conn: &mut DbConn, id: i64, status: &str, at: NaiveDateTime) -> QueryResult<()> {
     diesel::update(parts_requests::table.find(id))
         .set((parts_requests::status.eq(status), parts_requests::updated_at.eq(at)))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    super::outstanding::sync_request(conn, id)
 }
 
 pub fn set_decision(conn: &mut DbConn, id: i64, by: &str, note: Option<&str>) -> QueryResult<()> {
@@ -264,6 +268,15 @@ pub fn set_decision(conn: &mut DbConn, id: i64, by: &str, note: Option<&str>) ->
         .set((parts_requests::decided_by.eq(by), parts_requests::decision_note.eq(note)))
         .execute(conn)
         .map(|_| ())
+}
+
+/// The station's running outstanding value, its row locked as by [`lock_station`].
+pub fn lock_station_outstanding(conn: &mut DbConn, station_id: i64) -> QueryResult<i64> {
+    let q = locations::table.find(station_id).select(locations::outstanding_minor);
+    match conn {
+        DbConn::Pg(c) => q.for_no_key_update().first(c),
+        DbConn::Sqlite(_) => q.first(conn),
+    }
 }
 
 /// Takes a row lock on the station's location row for the rest of the transaction (PostgreSQL;
@@ -326,6 +339,8 @@ struct StationSqlRow {
     lead_time_days: Option<i32>,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     active: bool,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    outstanding_minor: i64,
 }
 
 #[derive(QueryableByName)]
@@ -370,17 +385,18 @@ const TERMS_HEAD: &str =
     "SELECT t.credit_allowance_minor AS allowance, t.may_order_from_hq AS may_order_from_hq, \
     t.allocation_priority AS allocation_priority, ";
 
-/// A location by code with, when it is a station with a tier, its [`StationTerms`]; its row
-/// locked as by [`lock_station`]. One statement for all of it.
+/// A location by code locked as by [`lock_station`], the running outstanding value read under
+/// that lock (see `outstanding`), and, when it is a station with a tier, its [`StationTerms`].
+/// One statement for all of it.
 pub fn station_by_code_locked(
     conn: &mut DbConn,
     code: &str,
-) -> QueryResult<Option<(LocationRow, QueryResult<StationTerms>)>> {
+) -> QueryResult<Option<(LocationRow, i64, QueryResult<StationTerms>)>> {
     use diesel::sql_types::Text;
     let pg = matches!(conn, DbConn::Pg(_));
     let text = format!(
         "{TERMS_HEAD}l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, \
-         l.tier, l.lead_time_days, l.active, {STATION_TAIL} WHERE l.code = {} \
+         l.tier, l.lead_time_days, l.active, l.outstanding_minor, {STATION_TAIL} WHERE l.code = {} \
          ORDER BY ll.priority, ll.neighbour_id{}",
         if pg { "$1" } else { "?" },
         if pg { " FOR NO KEY UPDATE OF l" } else { "" },
@@ -403,7 +419,7 @@ pub fn station_by_code_locked(
         active: r.active,
     };
     let terms = terms_of(&rows.iter().map(|r| &r.terms).collect::<Vec<_>>());
-    Ok(Some((row, terms)))
+    Ok(Some((row, r.outstanding_minor, terms)))
 }
 
 pub fn station_terms_full(conn: &mut DbConn, station_id: i64) -> QueryResult<StationTerms> {
@@ -500,7 +516,9 @@ pub fn station_terms(conn: &mut DbConn, station_id: i64) -> QueryResult<(i64, bo
 }
 
 /// Value at cost of what a station holds or has coming: its stock (and its technicians'
-/// custody, below it in the tree), its open allocations and its backorders. One statement.
+/// custody, below it in the tree), its open allocations and its backorders, recomputed from
+/// scratch in one statement. The allowance check reads the running value instead
+/// (`outstanding`); this is the audit's reference for it.
 pub fn outstanding_minor(conn: &mut DbConn, station_id: i64, station_path: &str) -> QueryResult<i64> {
     use diesel::sql_types::{BigInt, Text};
     #[derive(QueryableByName)]

@@ -14,6 +14,7 @@ mod history_seed;
 mod kpis;
 mod ledger_props;
 mod loans;
+mod outstanding;
 mod planning;
 mod processes;
 mod reports;

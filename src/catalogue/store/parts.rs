@@ -217,6 +217,10 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewPart]) -> QueryResult<Vec<(i64,
 }
 
 pub fn update(conn: &mut DbConn, id: i64, changes: &PartChanges) -> QueryResult<()> {
+    if let Some(cost) = changes.unit_cost_minor {
+        // stock is valued at current cost in the stations' running outstanding values
+        crate::requests::outstanding::on_cost_change(conn, id, cost)?;
+    }
     diesel::update(parts::table.find(id)).set(changes).execute(conn).map(|_| ())
 }
 

@@ -1,0 +1,209 @@
+//! The running outstanding value of each station (spec section 5's allowance): what it holds at
+//! cost (its stock and its technicians' custody) and what it has coming (its open requests'
+//! reserved, picked and shipped allocations and their backorders, at line cost).
+//!
+//! Two columns keep it, changed in the transaction of every write that changes what they sum:
+//! - `parts_requests.outstanding_minor`, one request's share, re-booked by [`sync_request`]
+//!   whenever a flow sets the request's state (`store::set_status`, where every flow of a
+//!   request ends) and written directly when a request is created;
+//! - `locations.outstanding_minor`, for a station, its stock at current cost plus its requests'
+//!   shares: [`on_stock`] from `ledger::store::post` (every movement), [`on_cost_change`] from the
+//!   catalogue, [`sync_request`] and [`add`] for the requests; [`recompute_all`] after bulk loads.
+//!
+//! The allowance check reads the station's value in the statement that locks the station row
+//! (`store::station_by_code_locked`); every other writer changes it with one
+//! `UPDATE ... SET outstanding_minor = outstanding_minor + delta`, which takes the same row lock,
+//! so a request always sees the value as of the last committed writer. `echelon audit` compares
+//! both columns with the sums recomputed from scratch (`store::outstanding_minor`, the query the
+//! allowance check ran before, is the station's reference).
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::db::schema::{locations, parts_requests};
+use crate::db::{CachedExt, DbConn};
+use crate::ledger::store::Place;
+use crate::network::rules::LocationKind;
+
+/// One request's share, for a request aliased `r`: its open allocations and backorders at line
+/// cost while it is open, else 0.
+macro_rules! request_share {
+    () => {
+        "CAST(CASE WHEN r.status IN ('pending_approval', 'rejected', 'cancelled', 'closed') THEN 0 \
+         ELSE COALESCE((SELECT SUM(a.qty * ln.unit_cost_minor) FROM request_allocations a \
+                 JOIN parts_request_lines ln ON ln.id = a.line_id \
+                 WHERE a.request_id = r.id AND a.status IN ('reserved', 'picked', 'shipped')), 0) \
+            + COALESCE((SELECT SUM(ln.backordered * ln.unit_cost_minor) FROM parts_request_lines ln \
+                 WHERE ln.request_id = r.id AND ln.backordered > 0), 0) \
+         END AS BIGINT)"
+    };
+}
+
+/// Adds `delta` to a station's value (a request's share that the caller computed itself).
+pub fn add(conn: &mut DbConn, station_id: i64, delta: i64) -> QueryResult<()> {
+    if delta == 0 {
+        return Ok(());
+    }
+    // loaded with RETURNING so that the statement stays prepared (see `db::cached`)
+    let _: i64 = diesel::update(locations::table.find(station_id))
+        .set(locations::outstanding_minor.eq(locations::outstanding_minor + delta))
+        .returning(locations::outstanding_minor)
+        .cached()
+        .get_result(conn)?;
+    Ok(())
+}
+
+/// `qty` units of a part arrived at (positive) or left (negative) `place`: when the place is a
+/// station or a technician's custody under one, the station's value moves by their current cost.
+pub fn on_stock(conn: &mut DbConn, place: &Place, part_id: i64, qty: i64) -> QueryResult<()> {
+    if !matches!(place.kind, LocationKind::Station | LocationKind::Technician) || qty == 0 {
+        return Ok(());
+    }
+    const SQL: &str = "UPDATE locations SET outstanding_minor = outstanding_minor \
+          + $1 * (SELECT p.unit_cost_minor FROM parts p WHERE p.id = $2) \
+        WHERE id = (SELECT CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
+          FROM locations x WHERE x.id = $3)";
+    let text = crate::db::dialect_sql(conn, SQL);
+    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<BigInt, _>(qty)
+        .bind::<BigInt, _>(part_id)
+        .bind::<BigInt, _>(place.id)
+        .execute(c))?;
+    Ok(())
+}
+
+/// A part's unit cost is about to become `new_cost`: every station holding some (itself or in
+/// its technicians' custody) is revalued. Runs before the part's row changes.
+pub fn on_cost_change(conn: &mut DbConn, part_id: i64, new_cost: i64) -> QueryResult<()> {
+    use crate::db::schema::parts;
+    let old: i64 = parts::table.find(part_id).select(parts::unit_cost_minor).first(conn)?;
+    if old == new_cost {
+        return Ok(());
+    }
+    // only the stations that hold the part are touched (and locked)
+    const SQL: &str = "UPDATE locations SET outstanding_minor = outstanding_minor + CAST($1 * ( \
+          SELECT COALESCE(SUM(b.on_hand), 0) FROM stock_balances b JOIN locations x ON x.id = b.location_id \
+          WHERE b.part_id = $2 AND b.on_hand > 0 AND (x.id = locations.id OR x.parent_id = locations.id)) AS BIGINT) \
+        WHERE kind = 'station' AND id IN ( \
+          SELECT CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
+          FROM stock_balances b JOIN locations x ON x.id = b.location_id \
+          WHERE b.part_id = $3 AND b.on_hand > 0 AND x.kind IN ('station', 'technician'))";
+    let text = crate::db::dialect_sql(conn, SQL);
+    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<BigInt, _>(new_cost - old)
+        .bind::<BigInt, _>(part_id)
+        .bind::<BigInt, _>(part_id)
+        .execute(c))?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Share {
+    #[diesel(sql_type = BigInt)]
+    station_id: i64,
+    #[diesel(sql_type = BigInt)]
+    stored: i64,
+    #[diesel(sql_type = BigInt)]
+    computed: i64,
+}
+
+/// Re-books a request's share after its allocations, backorders or state changed: the request's
+/// stored share and its station's value move by the difference.
+pub fn sync_request(conn: &mut DbConn, request_id: i64) -> QueryResult<()> {
+    const SQL: &str = concat!(
+        "SELECT r.station_id AS station_id, r.outstanding_minor AS stored, ",
+        request_share!(),
+        " AS computed FROM parts_requests r WHERE r.id = $1"
+    );
+    let text = crate::db::dialect_sql(conn, SQL);
+    let s: Share = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<BigInt, _>(request_id)
+        .cached()
+        .get_result(c))?;
+    let delta = s.computed - s.stored;
+    if delta != 0 {
+        diesel::update(parts_requests::table.find(request_id))
+            .set(parts_requests::outstanding_minor.eq(s.computed))
+            .execute(conn)?;
+        add(conn, s.station_id, delta)?;
+    }
+    Ok(())
+}
+
+/// Recomputes every request's share and every station's value from scratch: for the bulk
+/// writers (generated networks and histories) that write rows without the flows above.
+pub fn recompute_all(conn: &mut DbConn) -> QueryResult<()> {
+    const SHARES: &str = concat!("UPDATE parts_requests AS r SET outstanding_minor = ", request_share!());
+    // a station's technicians hang right under it (network::rules::LocationKind::parent_kind)
+    const STATIONS: &str =
+        "UPDATE locations AS s SET outstanding_minor = CASE WHEN s.kind = 'station' THEN CAST( \
+          COALESCE((SELECT SUM(b.on_hand * p.unit_cost_minor) FROM stock_balances b \
+             JOIN parts p ON p.id = b.part_id JOIN locations x ON x.id = b.location_id \
+             WHERE (x.id = s.id OR x.parent_id = s.id) AND b.on_hand > 0), 0) \
+        + COALESCE((SELECT SUM(r.outstanding_minor) FROM parts_requests r WHERE r.station_id = s.id), 0) \
+        AS BIGINT) ELSE 0 END";
+    diesel::sql_query(SHARES).execute(conn)?;
+    diesel::sql_query(STATIONS).execute(conn)?;
+    Ok(())
+}
+
+/// Every stored share or station value that differs from its sum recomputed from scratch.
+pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Station {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Text)]
+        code: String,
+        #[diesel(sql_type = Text)]
+        kind: String,
+        #[diesel(sql_type = Text)]
+        path: String,
+        #[diesel(sql_type = BigInt)]
+        stored: i64,
+    }
+    #[derive(QueryableByName)]
+    struct Request {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = BigInt)]
+        stored: i64,
+        #[diesel(sql_type = BigInt)]
+        computed: i64,
+    }
+    let mut out = Vec::new();
+    let rows: Vec<Station> = diesel::sql_query(
+        "SELECT id, code, kind, path, outstanding_minor AS stored FROM locations ORDER BY id",
+    )
+    .load(conn)?;
+    for s in rows {
+        if s.kind != LocationKind::Station.as_str() {
+            if s.stored != 0 {
+                out.push(format!(
+                    "location {} ({}): outstanding value {} kept for a non-station",
+                    s.code, s.kind, s.stored
+                ));
+            }
+            continue;
+        }
+        let want = super::store::outstanding_minor(conn, s.id, &s.path)?;
+        if want != s.stored {
+            out.push(format!(
+                "station {}: running outstanding value {} but its stock, allocations and backorders sum to {want}",
+                s.code, s.stored
+            ));
+        }
+    }
+    const SHARES: &str = concat!(
+        "SELECT id, stored, computed FROM (SELECT r.id AS id, r.outstanding_minor AS stored, ",
+        request_share!(),
+        " AS computed FROM parts_requests r) x WHERE stored <> computed ORDER BY id"
+    );
+    for r in diesel::sql_query(SHARES).load::<Request>(conn)? {
+        out.push(format!(
+            "parts request {}: outstanding share {} but its open allocations and backorders sum to {}",
+            r.id, r.stored, r.computed
+        ));
+    }
+    Ok(out)
+}

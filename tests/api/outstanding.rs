@@ -1,0 +1,156 @@
+//! The running outstanding value of a station (issue 12): kept in the transaction of every flow
+//! that changes what the allowance check sums, equal at every step to the sum recomputed from
+//! scratch, and what the allowance check decides with.
+
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::{Resp, TestApp};
+use crate::tickets::{act, intake, ticket, CMP, UNIT};
+
+/// Tier B: 80 000.00 allowance, may order from HQ.
+const STATION: &str = "ST-TZ-001";
+const TECH: &str = "tech-st-tz-001";
+const ALLOWANCE: i64 = 8_000_000;
+/// the factory record of RF00000001's compressor
+const CMP_SERIAL: &str = "CMP6165341773";
+
+/// The station's stored running value, checked against the recomputed sum (and the whole audit).
+async fn balance(app: &TestApp) -> i64 {
+    let (stored, recomputed) = app
+        .state
+        .db
+        .read(|conn| {
+            use diesel::prelude::*;
+            use echelon::db::schema::locations;
+            let (id, path, stored): (i64, String, i64) = locations::table
+                .filter(locations::code.eq(STATION))
+                .select((locations::id, locations::path, locations::outstanding_minor))
+                .first(conn)?;
+            Ok((stored, echelon::requests::store::outstanding_minor(conn, id, &path)?))
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored, recomputed, "stored running value against the recomputed sum");
+    app.audit().await;
+    stored
+}
+
+fn money(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+async fn request(app: &TestApp, part: &str, qty: i64) -> Resp {
+    app.post(
+        "/api/v1/parts-requests",
+        "admin",
+        json!({"station": STATION, "lines": [{"part_code": part, "qty": qty}]}),
+    )
+    .await
+}
+
+async fn on(app: &TestApp, id: &Value, action: &str, user: &str, body: Value) -> Resp {
+    app.post(&format!("/api/v1/parts-requests/{id}/{action}"), user, body).await
+}
+
+both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance, |app| async {
+    let b0 = balance(&app).await;
+    // a request split over two sources: 2 from RC-HZ, 2 from HQ, at 100.00
+    let a = app.new_part("100.00").await;
+    app.set_stock("RC-HZ", &a, 2).await;
+    app.set_stock("HQ", &a, 10).await;
+    let r1 = request(&app, &a, 4).await;
+    assert_eq!(r1.ok()["status"], "allocated");
+    let r1 = r1.json["id"].clone();
+    assert_eq!(balance(&app).await, b0 + 40_000);
+    // RC-HZ ships its half; the station receives it: still owed or held, at the same cost
+    on(&app, &r1, "ship", "warehouse-rc-hz", json!({})).await.ok();
+    assert_eq!(balance(&app).await, b0 + 40_000);
+    let rec = on(&app, &r1, "receive", "admin", json!({})).await;
+    rec.ok();
+    assert_eq!(app.stock(STATION, &a).await.0, 2);
+    assert_eq!(balance(&app).await, b0 + 40_000);
+    // the part's cost rises to 150.00: the 2 units held are worth 100.00 more; the 2 still
+    // reserved at HQ stay at their line's cost
+    app.patch(&format!("/api/v1/parts/{a}"), "admin", json!({"unit_cost": "150.00"})).await.ok();
+    assert_eq!(balance(&app).await, b0 + 50_000);
+    // a count finds one unit fewer at the station
+    app.set_stock(STATION, &a, 1).await;
+    assert_eq!(balance(&app).await, b0 + 35_000);
+    // the rest of the request is cancelled: HQ's reservation no longer counts
+    assert_eq!(on(&app, &r1, "cancel", "admin", json!({})).await.ok()["status"], "cancelled");
+    assert_eq!(balance(&app).await, b0 + 15_000);
+
+    // a backorder counts at once, and still counts once stock arrives and serves it
+    let c = app.new_part("20.00").await;
+    let r2 = request(&app, &c, 3).await;
+    assert_eq!(r2.ok()["status"], "backordered");
+    let r2 = r2.json["id"].clone();
+    assert_eq!(balance(&app).await, b0 + 21_000);
+    app.set_stock("RC-HZ", &c, 2).await;
+    let got = app.get(&format!("/api/v1/parts-requests/{r2}"), Some("admin")).await;
+    assert_eq!(got.ok()["lines"][0]["backordered"], 1);
+    assert_eq!(balance(&app).await, b0 + 21_000);
+
+    // a loan: the compressor enters the station, moves to the technician's custody (still the
+    // station's), and is consumed by the repair (the old core goes to DEFECTIVE)
+    let cmp_cost = {
+        let p = app.get(&format!("/api/v1/parts/{CMP}"), Some("admin")).await;
+        let s = p.ok()["unit_cost"].as_str().unwrap().replace('.', "");
+        s.parse::<i64>().unwrap()
+    };
+    let t = intake(&app, "agent", ticket(UNIT, Some("CMP"), "repair", "normal", Some(STATION))).await;
+    act(&app, t, "dispatch", "agent", json!({"station": STATION, "technician": TECH})).await.ok();
+    let got = app
+        .post(
+            "/api/v1/receipts",
+            "admin",
+            json!({"location": STATION, "lines": [{"part_code": CMP, "qty": 1, "serials": ["NEWCMP0001"]}]}),
+        )
+        .await;
+    assert_eq!(got.status, 201, "{}", got.text);
+    let b1 = b0 + 21_000 + cmp_cost;
+    assert_eq!(balance(&app).await, b1);
+    let loan = app
+        .post(
+            "/api/v1/loans",
+            "station-st-tz-001",
+            json!({"technician": TECH, "ticket_id": t, "lines": [{"part_code": CMP, "qty": 1, "serials": ["NEWCMP0001"]}]}),
+        )
+        .await;
+    assert_eq!(loan.status, 201, "{}", loan.text);
+    assert_eq!(balance(&app).await, b1);
+    let loan = loan.json["id"].as_i64().unwrap();
+    app.post(&format!("/api/v1/loans/{loan}/lines/1/core-return"), TECH, json!({"serial": CMP_SERIAL}))
+        .await
+        .ok();
+    let b2 = b1 - cmp_cost;
+    assert_eq!(balance(&app).await, b2);
+
+    // the allowance decides with the running value: a request that alone fits, but not on top
+    // of what the station already owes, waits for approval with the exact excess
+    let d = app.new_part("1000.00").await;
+    app.set_stock("RC-HZ", &d, 200).await;
+    let qty = (ALLOWANCE - b2) / 100_000 + 1;
+    assert!(qty * 100_000 <= ALLOWANCE, "the request alone fits the allowance");
+    let over = request(&app, &d, qty).await;
+    assert_eq!(over.ok()["status"], "pending_approval");
+    assert_eq!(over.json["exceeds_by"], money(b2 + qty * 100_000 - ALLOWANCE));
+    assert_eq!(balance(&app).await, b2, "a request waiting for approval owes nothing yet");
+    // one unit fewer fits exactly within it
+    let fits = request(&app, &d, qty - 1).await;
+    assert_eq!(fits.ok()["status"], "allocated");
+    let b3 = b2 + (qty - 1) * 100_000;
+    assert_eq!(balance(&app).await, b3);
+    // approval reserves and books the waiting request; rejection of another changes nothing
+    let approved = on(&app, &over.json["id"], "approve", "warehouse-rc-hz", json!({})).await;
+    assert_eq!(approved.ok()["status"], "allocated");
+    assert_eq!(balance(&app).await, b3 + qty * 100_000);
+    let one = request(&app, &d, 1).await;
+    assert_eq!(one.ok()["status"], "pending_approval");
+    assert_eq!(on(&app, &one.json["id"], "reject", "admin", json!({})).await.ok()["status"], "rejected");
+    assert_eq!(balance(&app).await, b3 + qty * 100_000);
+    // and cancelling the approved one gives its value back
+    on(&app, &approved.json["id"], "cancel", "admin", json!({})).await.ok();
+    assert_eq!(balance(&app).await, b3);
+});
