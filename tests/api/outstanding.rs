@@ -154,3 +154,45 @@ both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance
     on(&app, &approved.json["id"], "cancel", "admin", json!({})).await.ok();
     assert_eq!(balance(&app).await, b3);
 });
+
+both!(concurrent_requests_of_one_station_never_pass_its_allowance_together, |app| async {
+    // tier D (10 000.00): each 1 000.00 request fits alone; together only what is left fits
+    const TIER_D: &str = "ST-JH-001";
+    let d = app.new_part("1000.00").await;
+    app.set_stock("RC-HZ", &d, 100).await;
+    let owed = app
+        .state
+        .db
+        .read(|conn| {
+            use diesel::prelude::*;
+            use echelon::db::schema::locations;
+            Ok(locations::table
+                .filter(locations::code.eq(TIER_D))
+                .select(locations::outstanding_minor)
+                .first::<i64>(conn)?)
+        })
+        .await
+        .unwrap();
+    let room = (1_000_000 - owed) / 100_000;
+    assert!(room > 0 && room < 24, "the demo station has room for a few: {owed}");
+    let token = app.token("admin").await;
+    let sends = (0..24).map(|_| {
+        app.client
+            .post(format!("{}/api/v1/parts-requests", app.base))
+            .bearer_auth(&token)
+            .json(&json!({"station": TIER_D, "lines": [{"part_code": d, "qty": 1}]}))
+            .send()
+    });
+    let mut allocated = 0;
+    for a in futures_util::future::join_all(sends).await {
+        let r = crate::helpers::into_resp(a.unwrap()).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        if r.json["status"] == "allocated" {
+            allocated += 1;
+        } else {
+            assert_eq!(r.json["status"], "pending_approval");
+        }
+    }
+    assert_eq!(allocated, room);
+    assert_eq!(app.stock("RC-HZ", &d).await, (100, room, 100 - room));
+});
