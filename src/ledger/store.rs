@@ -245,7 +245,8 @@ fn move_serials(conn: &mut DbConn, m: &Move<'_>) -> Result<(), AppError> {
 /// `db::cached`.)
 pub fn reserve(conn: &mut DbConn, part_id: i64, location_id: i64, qty: i64) -> QueryResult<bool> {
     use stock_balances::dsl as b;
-    let updated: Vec<i64> = diesel::update(
+    // on the concrete connection, which does not render a prepared statement's SQL again
+    let updated: Vec<i64> = crate::on_backend!(conn, |c| diesel::update(
         stock_balances::table
             .filter(b::part_id.eq(part_id))
             .filter(b::location_id.eq(location_id))
@@ -254,7 +255,7 @@ pub fn reserve(conn: &mut DbConn, part_id: i64, location_id: i64, qty: i64) -> Q
     .set(b::reserved.eq(b::reserved + qty))
     .returning(b::reserved)
     .cached()
-    .load(conn)?;
+    .load(c))?;
     Ok(updated.len() == 1)
 }
 

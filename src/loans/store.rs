@@ -219,7 +219,21 @@ fn overdue_loan_ids(conn: &mut DbConn, station_id: Option<i64>, now: NaiveDateTi
 /// `now`: what settlement charges, and what the allowance counts a second time on top of the
 /// custody stock (see `requests::service::create`).
 pub fn overdue_value(conn: &mut DbConn, station_id: i64, now: NaiveDateTime) -> QueryResult<i64> {
-    Ok(overdue_lines(conn, Some(station_id), now)?.into_iter().map(|(_, v)| v).sum())
+    // every parts request asks: on the concrete connection, which does not render a prepared
+    // statement's SQL again at each execution as the multi-backend one does
+    let rows: Vec<(NaiveDateTime, i32, i64, i64)> = crate::on_backend!(conn, |c| loan_lines::table
+        .inner_join(loans::table)
+        .inner_join(locations::table.on(locations::id.eq(loans::station_id)))
+        .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
+        .filter(loan_lines::status.eq("open"))
+        .filter(loans::station_id.eq(station_id))
+        .select((loans::created_at, tiers::core_return_days, loan_lines::qty, loan_lines::unit_cost_minor))
+        .load(c))?;
+    Ok(rows
+        .into_iter()
+        .filter(|(at, days, _, _)| super::rules::is_overdue(*at, *days, now))
+        .map(|(_, _, qty, cost)| qty.saturating_mul(cost))
+        .sum())
 }
 
 /// The core-return days of a station's tier.

@@ -45,11 +45,12 @@ pub fn add(conn: &mut DbConn, station_id: i64, delta: i64) -> QueryResult<()> {
         return Ok(());
     }
     // loaded with RETURNING so that the statement stays prepared (see `db::cached`)
-    let _: i64 = diesel::update(locations::table.find(station_id))
+    // on the concrete connection, which does not render a prepared statement's SQL again
+    let _: i64 = crate::on_backend!(conn, |c| diesel::update(locations::table.find(station_id))
         .set(locations::outstanding_minor.eq(locations::outstanding_minor + delta))
         .returning(locations::outstanding_minor)
         .cached()
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(())
 }
 

@@ -74,11 +74,13 @@ pub struct AllocationRow {
 
 pub fn insert_request(conn: &mut DbConn, r: &NewRequest<'_>) -> QueryResult<i64> {
     // optional values make diesel treat the INSERT as unbounded; it has 2^3 shapes at most
-    diesel::insert_into(parts_requests::table)
+    // the hot-path statements run on the concrete connection: the multi-backend one renders a
+    // statement's SQL at every execution, even a prepared one
+    crate::on_backend!(conn, |c| diesel::insert_into(parts_requests::table)
         .values(r)
         .returning(parts_requests::id)
         .cached()
-        .get_result(conn)
+        .get_result(c))
 }
 
 pub fn insert_line(
@@ -112,7 +114,7 @@ pub fn insert_routed_line(
     routing: &Routing,
     at: NaiveDateTime,
 ) -> QueryResult<i64> {
-    diesel::insert_into(parts_request_lines::table)
+    crate::on_backend!(conn, |c| diesel::insert_into(parts_request_lines::table)
         .values((
             parts_request_lines::request_id.eq(line.request_id),
             parts_request_lines::line_no.eq(line.line_no),
@@ -127,7 +129,7 @@ pub fn insert_routed_line(
             parts_request_lines::routed_at.eq(at),
         ))
         .returning(parts_request_lines::id)
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// Where a line's first choice was and what it found.
@@ -173,7 +175,7 @@ pub fn insert_allocation(
     status: &str,
     at: NaiveDateTime,
 ) -> QueryResult<i64> {
-    diesel::insert_into(request_allocations::table)
+    crate::on_backend!(conn, |c| diesel::insert_into(request_allocations::table)
         .values((
             request_allocations::request_id.eq(line.request_id),
             request_allocations::line_id.eq(line.id),
@@ -185,7 +187,7 @@ pub fn insert_allocation(
             request_allocations::updated_at.eq(at),
         ))
         .returning(request_allocations::id)
-        .get_result(conn)
+        .get_result(c))
 }
 
 pub fn set_allocation(

@@ -89,7 +89,13 @@ pub struct PartFilter {
 }
 
 pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<PartRow>> {
-    parts::table.filter(parts::code.eq(code)).select(PartRow::as_select()).first(conn).optional()
+    // on the concrete connection: the multi-backend one renders a statement's SQL at every
+    // execution, even a prepared one (this runs on every parts request)
+    on_backend!(conn, |c| parts::table
+        .filter(parts::code.eq(code))
+        .select(PartRow::as_select())
+        .first(c)
+        .optional())
 }
 
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<PartRow> {
