@@ -8,7 +8,9 @@
 //!   request ends) and written directly when a request is created;
 //! - `locations.outstanding_minor`, for a station, its stock at current cost plus its requests'
 //!   shares: [`on_stock`] from `ledger::store::post` (every movement), [`on_cost_change`] from the
-//!   catalogue, [`sync_request`] and [`add`] for the requests; [`recompute_all`] after bulk loads.
+//!   catalogue, [`sync_request`] for the requests' flows and `store::insert_request` for a new
+//!   request (which on PostgreSQL books it in its own statement); [`recompute_all`] after bulk
+//!   loads.
 //!
 //! The allowance check reads the station's value in the statement that locks the station row
 //! (`store::station_by_code_locked`); every other writer changes it with one

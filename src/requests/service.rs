@@ -33,6 +33,8 @@ pub struct Station {
     /// the station's running outstanding value, read under its row lock for this transaction
     /// (see `store::station_by_code_locked`); `None` when the row is not locked yet
     pub outstanding: Option<i64>,
+    /// false only when the station is known to have no open loan lines (so none overdue)
+    pub open_loans: bool,
 }
 
 pub fn station(conn: &mut DbConn, row: LocationRow) -> Result<Station, AppError> {
@@ -66,6 +68,7 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
         laterals: terms.laterals.into_iter().map(|(id, _)| id).collect(),
         codes,
         outstanding: None,
+        open_loans: true,
     })
 }
 
@@ -76,8 +79,8 @@ pub fn station_for_request(
     scope: &Scope,
     code: &str,
 ) -> Result<Option<Station>, AppError> {
-    let Some((row, outstanding, terms)) =
-        store::station_by_code_locked(conn, code)?.filter(|(r, _, _)| scope.covers(&r.path))
+    let Some(store::LockedStation { row, outstanding, open_loans, terms }) =
+        store::station_by_code_locked(conn, code)?.filter(|s| scope.covers(&s.row.path))
     else {
         return Ok(None);
     };
@@ -86,6 +89,7 @@ pub fn station_for_request(
     }
     let mut st = station_with(row, terms?)?;
     st.outstanding = Some(outstanding);
+    st.open_loans = open_loans;
     Ok(Some(st))
 }
 
@@ -290,9 +294,11 @@ pub fn create(
         resolved.push((l, served));
     }
     // overdue loan lines count a second time, on top of their value in the technician's
-    // custody (spec section 8: they count against the allowance)
-    let outstanding =
-        outstanding.saturating_add(crate::loans::overdue_value(conn, st.row.id, at.naive_utc())?);
+    // custody (spec section 8: they count against the allowance); asked only when the
+    // station has open loan lines at all
+    let overdue =
+        if st.open_loans { crate::loans::overdue_value(conn, st.row.id, at.naive_utc())? } else { 0 };
+    let outstanding = outstanding.saturating_add(overdue);
     let exceeds = rules::exceeds_by(outstanding, value, st.allowance);
     let mut part_codes = BTreeMap::new();
     let mut lines_out = Vec::with_capacity(resolved.len());
@@ -343,7 +349,6 @@ pub fn create(
         outstanding_minor: share,
     };
     let id = store::insert_request(conn, &new)?;
-    super::outstanding::add(conn, st.row.id, share)?;
     let request = RequestRow {
         id,
         station_id: new.station_id,

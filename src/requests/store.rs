@@ -72,15 +72,55 @@ pub struct AllocationRow {
     pub serials: Option<String>,
 }
 
+/// Inserts a request and adds its share (`r.outstanding_minor`) to its station's running value;
+/// returns its id. On PostgreSQL one statement does both (the station's `UPDATE` in a
+/// data-modifying `WITH`), saving a round trip on every request.
 pub fn insert_request(conn: &mut DbConn, r: &NewRequest<'_>) -> QueryResult<i64> {
-    // optional values make diesel treat the INSERT as unbounded; it has 2^3 shapes at most
-    // the hot-path statements run on the concrete connection: the multi-backend one renders a
-    // statement's SQL at every execution, even a prepared one
-    crate::on_backend!(conn, |c| diesel::insert_into(parts_requests::table)
-        .values(r)
-        .returning(parts_requests::id)
-        .cached()
-        .get_result(c))
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    match conn {
+        DbConn::Pg(c) if r.outstanding_minor != 0 => {
+            const SQL: &str =
+                "WITH booked AS (UPDATE locations SET outstanding_minor = outstanding_minor + $1 \
+                  WHERE id = $2 RETURNING id) \
+                INSERT INTO parts_requests (station_id, ticket_id, urgency, status, source_id, value_minor, \
+                  exceeds_by_minor, requested_by, created_at, updated_at, outstanding_minor) \
+                VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id";
+            let row: Id = diesel::sql_query(SQL)
+                .bind::<BigInt, _>(r.outstanding_minor)
+                .bind::<BigInt, _>(r.station_id)
+                .bind::<BigInt, _>(r.station_id)
+                .bind::<Nullable<BigInt>, _>(r.ticket_id)
+                .bind::<Text, _>(r.urgency)
+                .bind::<Text, _>(r.status)
+                .bind::<Nullable<BigInt>, _>(r.source_id)
+                .bind::<BigInt, _>(r.value_minor)
+                .bind::<Nullable<BigInt>, _>(r.exceeds_by_minor)
+                .bind::<Text, _>(r.requested_by)
+                .bind::<Timestamp, _>(r.created_at)
+                .bind::<Timestamp, _>(r.updated_at)
+                .bind::<BigInt, _>(r.outstanding_minor)
+                .cached()
+                .get_result(c)?;
+            Ok(row.id)
+        }
+        _ => {
+            // optional values make diesel treat the INSERT as unbounded; it has 2^3 shapes at
+            // most. On the concrete connection: the multi-backend one renders a statement's SQL
+            // at every execution, even a prepared one
+            let id = crate::on_backend!(conn, |c| diesel::insert_into(parts_requests::table)
+                .values(r)
+                .returning(parts_requests::id)
+                .cached()
+                .get_result(c))?;
+            super::outstanding::add(conn, r.station_id, r.outstanding_minor)?;
+            Ok(id)
+        }
+    }
 }
 
 pub fn insert_line(
@@ -343,6 +383,8 @@ struct StationSqlRow {
     active: bool,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     outstanding_minor: i64,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    open_loans: bool,
 }
 
 #[derive(QueryableByName)]
@@ -387,18 +429,27 @@ const TERMS_HEAD: &str =
     "SELECT t.credit_allowance_minor AS allowance, t.may_order_from_hq AS may_order_from_hq, \
     t.allocation_priority AS allocation_priority, ";
 
-/// A location by code locked as by [`lock_station`], the running outstanding value read under
-/// that lock (see `outstanding`), and, when it is a station with a tier, its [`StationTerms`].
-/// One statement for all of it.
-pub fn station_by_code_locked(
-    conn: &mut DbConn,
-    code: &str,
-) -> QueryResult<Option<(LocationRow, i64, QueryResult<StationTerms>)>> {
+/// A location by code, as a new request finds it (see [`station_by_code_locked`]).
+pub struct LockedStation {
+    pub row: LocationRow,
+    /// the running outstanding value, read under the row lock (see `outstanding`)
+    pub outstanding: i64,
+    /// whether the station has open loan lines (only then can some be overdue)
+    pub open_loans: bool,
+    /// when it is a station with a tier
+    pub terms: QueryResult<StationTerms>,
+}
+
+/// A location by code locked as by [`lock_station`], with its running outstanding value, whether
+/// it has open loans, and its [`StationTerms`]. One statement for all of it.
+pub fn station_by_code_locked(conn: &mut DbConn, code: &str) -> QueryResult<Option<LockedStation>> {
     use diesel::sql_types::Text;
     let pg = matches!(conn, DbConn::Pg(_));
     let text = format!(
         "{TERMS_HEAD}l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, \
-         l.tier, l.lead_time_days, l.active, l.outstanding_minor, {STATION_TAIL} WHERE l.code = {} \
+         l.tier, l.lead_time_days, l.active, l.outstanding_minor, \
+         EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
+           WHERE lo.station_id = l.id AND lol.status = 'open') AS open_loans, {STATION_TAIL} WHERE l.code = {} \
          ORDER BY ll.priority, ll.neighbour_id{}",
         if pg { "$1" } else { "?" },
         if pg { " FOR NO KEY UPDATE OF l" } else { "" },
@@ -421,7 +472,7 @@ pub fn station_by_code_locked(
         active: r.active,
     };
     let terms = terms_of(&rows.iter().map(|r| &r.terms).collect::<Vec<_>>());
-    Ok(Some((row, r.outstanding_minor, terms)))
+    Ok(Some(LockedStation { row, outstanding: r.outstanding_minor, open_loans: r.open_loans, terms }))
 }
 
 pub fn station_terms_full(conn: &mut DbConn, station_id: i64) -> QueryResult<StationTerms> {
