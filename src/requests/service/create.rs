@@ -1,0 +1,185 @@
+//! A new parts request: codes resolved, the allowance checked against the station's running
+//! outstanding value, the lines reserved and routed, the request written in its final state.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::routing::{record_allocations, reserve_need, Reserved};
+use super::Station;
+use crate::auth::Caller;
+use crate::catalogue::{resolve_part_code, resolve_successor};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::ledger::store as ledger;
+use crate::requests::rules::{self, Status};
+use crate::requests::store::{self, AllocationRow, LineRow, NewRequest, RequestRow};
+
+/// What a client asks for.
+#[derive(Clone, Copy)]
+pub struct RequestSpec<'a> {
+    pub lines: &'a [LineSpec],
+    pub urgency: &'a str,
+    pub ticket_id: Option<i64>,
+    pub source: Option<&'a str>,
+}
+
+/// One line to request, as parsed from the client.
+pub struct LineSpec {
+    pub part_code: String,
+    pub qty: i64,
+}
+
+/// A request just created, as the transaction wrote it: enough to answer without reading it
+/// back.
+pub struct Created {
+    pub request: RequestRow,
+    /// in line order
+    pub lines: Vec<LineRow>,
+    /// in the order they were made
+    pub allocations: Vec<AllocationRow>,
+    /// codes of every location the request names
+    pub location_codes: BTreeMap<i64, String>,
+    /// codes of the parts serving the lines
+    pub part_codes: BTreeMap<i64, String>,
+}
+
+/// Creates a request for `station`: resolves each code (a superseded part is served by its
+/// successor), checks the allowance, and either reserves and routes the lines or leaves the
+/// request `pending_approval` with the excess.
+pub fn create(
+    conn: &mut DbConn,
+    caller: &Caller,
+    st: &Station,
+    spec: &RequestSpec<'_>,
+    at: DateTime<Utc>,
+) -> Result<Created, AppError> {
+    let RequestSpec { lines, urgency, ticket_id, source } = *spec;
+    let outstanding = match st.outstanding {
+        Some(v) => v,
+        None => store::lock_station_outstanding(conn, st.row.id)?,
+    };
+    let mut location_codes = st.codes.clone();
+    let source_id = match source {
+        Some(code) => {
+            let place = ledger::place_by_code(conn, code)?.ok_or_else(|| {
+                AppError::unprocessable("unknown_source", format!("there is no location {code}"))
+            })?;
+            st.sources(Some(place.id))?;
+            location_codes.insert(place.id, place.code);
+            Some(place.id)
+        }
+        None => None,
+    };
+    let mut resolved = Vec::new();
+    let mut value = 0i64;
+    for (i, l) in lines.iter().enumerate() {
+        let part = resolve_part_code(conn, &l.part_code, None).map_err(|e| e.with("line", i))?;
+        let served = resolve_successor(conn, part)?.served;
+        value = value.saturating_add(l.qty.saturating_mul(served.unit_cost_minor));
+        resolved.push((l, served));
+    }
+    // overdue loan lines count a second time, on top of their value in the technician's
+    // custody (spec section 8: they count against the allowance); asked only when the
+    // station has open loan lines at all
+    let overdue =
+        if st.open_loans { crate::loans::overdue_value(conn, st.row.id, at.naive_utc())? } else { 0 };
+    let outstanding = outstanding.saturating_add(overdue);
+    let exceeds = rules::exceeds_by(outstanding, value, st.allowance);
+    let mut part_codes = BTreeMap::new();
+    let mut lines_out = Vec::with_capacity(resolved.len());
+    for (n, (l, part)) in resolved.iter().enumerate() {
+        part_codes.insert(part.id, part.code.clone());
+        lines_out.push(LineRow {
+            id: 0,
+            request_id: 0,
+            line_no: n as i32 + 1,
+            requested_code: l.part_code.trim().to_string(),
+            part_id: part.id,
+            qty: l.qty,
+            unit_cost_minor: part.unit_cost_minor,
+            backordered: 0,
+        });
+    }
+    // reserve line by line in part order, so that concurrent requests take row locks in one
+    // order, before anything is written: the request is then inserted in its final state
+    let sources = if exceeds.is_some() { Vec::new() } else { st.sources(source_id)? };
+    let mut order: Vec<usize> = (0..lines_out.len()).collect();
+    order.sort_by_key(|&i| lines_out[i].part_id);
+    let mut reserved: Vec<Option<Reserved>> = (0..lines_out.len()).map(|_| None).collect();
+    if exceeds.is_none() {
+        for &i in &order {
+            let line = &lines_out[i];
+            reserved[i] = Some(reserve_need(conn, line.part_id, line.qty, &sources)?);
+        }
+    }
+    let backlog: i64 = reserved.iter().flatten().map(|r| r.left).sum();
+    let status = match (exceeds, backlog) {
+        (Some(_), _) => Status::PendingApproval,
+        (None, 0) => Status::Allocated,
+        (None, _) => Status::Backordered,
+    };
+    // an open request owes what it reserved and what it backordered: all of its value
+    let share = if exceeds.is_some() { 0 } else { value };
+    let new = NewRequest {
+        station_id: st.row.id,
+        ticket_id,
+        urgency,
+        status: status.as_str(),
+        source_id,
+        value_minor: value,
+        exceeds_by_minor: exceeds,
+        requested_by: &caller.username,
+        created_at: at.naive_utc(),
+        updated_at: at.naive_utc(),
+        outstanding_minor: share,
+    };
+    let id = store::insert_request(conn, &new)?;
+    let request = RequestRow {
+        id,
+        station_id: new.station_id,
+        ticket_id,
+        urgency: urgency.to_string(),
+        status: new.status.to_string(),
+        source_id,
+        value_minor: value,
+        exceeds_by_minor: exceeds,
+        requested_by: caller.username.clone(),
+        decided_by: None,
+        decision_note: None,
+        created_at: new.created_at,
+        updated_at: new.updated_at,
+    };
+    let mut allocations = Vec::new();
+    if exceeds.is_some() {
+        for line in &mut lines_out {
+            line.request_id = id;
+            line.id = store::insert_line(
+                conn,
+                id,
+                line.line_no,
+                &line.requested_code,
+                line.part_id,
+                line.qty,
+                line.unit_cost_minor,
+            )?;
+        }
+    } else {
+        // each line written with its routing (no update after the insert)
+        let first_source_id = sources.first().copied().unwrap_or_default();
+        for (line, r) in lines_out.iter_mut().zip(&reserved) {
+            let Some(r) = r else { continue };
+            let routing =
+                store::Routing { first_source_id, first_filled: r.first_filled, backordered: r.left };
+            line.request_id = id;
+            line.backordered = r.left;
+            line.id = store::insert_routed_line(conn, line, &routing, at.naive_utc())?;
+        }
+        for &i in &order {
+            if let Some(r) = &reserved[i] {
+                allocations.extend(record_allocations(conn, &lines_out[i], &r.takes, at)?);
+            }
+        }
+    }
+    Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
+}

@@ -1,0 +1,210 @@
+//! What a warehouse and the station do with a request: approve or reject, pick, ship, cancel,
+//! close.
+
+use chrono::{DateTime, Utc};
+
+use super::routing::{allocate_request, refresh_status};
+use super::{acts_for, check, station, visible};
+use crate::auth::{Caller, Role, Scope};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::ledger::rules::Reason;
+use crate::ledger::store::{self as ledger, Move, Place};
+use crate::network::rules::LocationKind;
+use crate::network::store as network;
+use crate::requests::rules::{Action, AllocationStatus, Status};
+use crate::requests::store::{self, AllocationRow, RequestRow};
+
+/// Approve or reject a request waiting for approval (a warehouse user of the station's centre,
+/// or admin).
+pub fn decide(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    approve: bool,
+    note: Option<&str>,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    caller.require(&[Role::Admin, Role::Warehouse])?;
+    let req = visible(conn, caller, id)?;
+    let station_row = network::by_id(conn, req.station_id)?;
+    if !Scope::of(conn, caller)?.covers(&station_row.path) {
+        return Err(AppError::forbidden(
+            "only the station's regional centre (or an admin) decides on its requests",
+        ));
+    }
+    check(&req, if approve { Action::Approve } else { Action::Reject })?;
+    store::set_decision(conn, id, &caller.username, note)?;
+    if approve {
+        // the station's value changes: its row first, then stock, as a new request does
+        store::lock_station(conn, req.station_id)?;
+        let st = station(conn, station_row)?;
+        allocate_request(conn, &req, &st, at)?;
+    } else {
+        store::set_status(conn, id, Status::Rejected.as_str(), at.naive_utc())?;
+    }
+    Ok(())
+}
+
+/// Picks the reserved allocations of the caller's stock.
+pub fn pick(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<(), AppError> {
+    caller.require(&[Role::Admin, Role::Warehouse])?;
+    let req = visible(conn, caller, id)?;
+    check(&req, Action::Pick)?;
+    let scope = Scope::of(conn, caller)?;
+    let mut picked = 0;
+    for a in store::allocations(conn, &[id])? {
+        if a.status == AllocationStatus::Reserved.as_str() && acts_for(conn, &scope, a.source_id)? {
+            store::set_allocation(conn, a.id, AllocationStatus::Picked.as_str(), None, at.naive_utc())?;
+            picked += 1;
+        }
+    }
+    if picked == 0 {
+        return Err(AppError::conflict(
+            "nothing_to_pick",
+            "no reserved stock of yours waits to be picked for this request",
+        ));
+    }
+    refresh_status(conn, id, false, at)?;
+    Ok(())
+}
+
+/// Ships the picked (or still reserved) allocations of the caller's stock: the units leave the
+/// source's shelf and its reservation for `IN-TRANSIT`.
+pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<Vec<i64>, AppError> {
+    caller.require(&[Role::Admin, Role::Warehouse])?;
+    let req = visible(conn, caller, id)?;
+    let status = check(&req, Action::Ship)?;
+    let scope = Scope::of(conn, caller)?;
+    let mut allocations = store::allocations(conn, &[id])?;
+    let any_picked = allocations.iter().any(|a| a.status == AllocationStatus::Picked.as_str());
+    // from `picked` only picked allocations leave; otherwise reserved ones are picked and shipped at once
+    let leaving = if status == Status::Picked || any_picked {
+        AllocationStatus::Picked
+    } else {
+        AllocationStatus::Reserved
+    };
+    allocations.retain(|a| a.status == leaving.as_str());
+    let mut mine = Vec::new();
+    for a in allocations {
+        if acts_for(conn, &scope, a.source_id)? {
+            mine.push(a);
+        }
+    }
+    if mine.is_empty() {
+        return Err(AppError::conflict(
+            "nothing_to_ship",
+            "no stock of yours is ready to ship for this request",
+        ));
+    }
+    store::lock_station(conn, req.station_id)?;
+    let shipments = dispatch(conn, &req, &mine, &caller.username, req.urgency == "urgent", at)?;
+    refresh_status(conn, id, false, at)?;
+    Ok(shipments)
+}
+
+/// Moves allocated units from their sources' reservations to `IN-TRANSIT` and creates one
+/// shipment per source; returns the shipments.
+pub(super) fn dispatch(
+    conn: &mut DbConn,
+    req: &RequestRow,
+    allocations: &[AllocationRow],
+    actor: &str,
+    urgent: bool,
+    at: DateTime<Utc>,
+) -> Result<Vec<i64>, AppError> {
+    let transit = ledger::virtual_place(conn, LocationKind::InTransit)?;
+    let reference = format!("request:{}", req.id);
+    let mut shipped = Vec::new();
+    for a in allocations {
+        let source = ledger::place_by_id(conn, a.source_id)?;
+        let serials = serials_for(conn, a.part_id, &source, a.qty)?;
+        ledger::post(
+            conn,
+            &Move {
+                part_id: a.part_id,
+                qty: a.qty,
+                from: &source,
+                to: &transit,
+                reason: Reason::TransferShip,
+                reference: Some(&reference),
+                actor: Some(actor),
+                at: at.naive_utc(),
+                serials: &serials,
+                from_reserved: true,
+            },
+        )?;
+        let serials = (!serials.is_empty()).then(|| serde_json::to_string(&serials).unwrap_or_default());
+        store::set_allocation(
+            conn,
+            a.id,
+            AllocationStatus::Shipped.as_str(),
+            serials.as_deref(),
+            at.naive_utc(),
+        )?;
+        shipped.push((a.source_id, a.id, a.part_id, a.qty));
+    }
+    shipped.sort_unstable();
+    let mut shipments = Vec::new();
+    for chunk in shipped.chunk_by(|a, b| a.0 == b.0) {
+        let lines: Vec<(i64, i64, i64)> = chunk.iter().map(|&(_, a, p, q)| (a, p, q)).collect();
+        shipments.push(crate::shipping::service::ship_allocations(
+            conn,
+            req.id,
+            chunk[0].0,
+            req.station_id,
+            urgent,
+            &lines,
+            at,
+        )?);
+    }
+    Ok(shipments)
+}
+
+/// The serials of `qty` units of a serialized part at a location (none for other parts).
+fn serials_for(conn: &mut DbConn, part_id: i64, at: &Place, qty: i64) -> Result<Vec<String>, AppError> {
+    let part = crate::catalogue::store::parts::by_id(conn, part_id)?;
+    if !part.serialized {
+        return Ok(Vec::new());
+    }
+    let serials = crate::ledger::store::serials_at(conn, part_id, at.id, qty)?;
+    if (serials.len() as i64) < qty {
+        return Err(AppError::conflict(
+            "serials_missing",
+            format!("{} lacks serials for {qty} units of {}", at.code, part.code),
+        ));
+    }
+    Ok(serials)
+}
+
+/// Cancels a request that has nothing in transit; every reservation is released.
+pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<(), AppError> {
+    caller.require(&[Role::Admin, Role::Station, Role::Warehouse])?;
+    let req = visible(conn, caller, id)?;
+    check(&req, Action::Cancel)?;
+    let allocations = store::allocations(conn, &[id])?;
+    if allocations.iter().any(|a| a.status == AllocationStatus::Shipped.as_str()) {
+        return Err(AppError::conflict("in_transit", "part of this request is in transit; receive it first"));
+    }
+    store::lock_station(conn, req.station_id)?;
+    for a in allocations {
+        if a.status == AllocationStatus::Reserved.as_str() || a.status == AllocationStatus::Picked.as_str() {
+            ledger::release(conn, a.part_id, a.source_id, a.qty)?;
+            store::set_allocation(conn, a.id, AllocationStatus::Cancelled.as_str(), None, at.naive_utc())?;
+        }
+    }
+    for l in store::lines(conn, &[id])? {
+        store::set_backordered(conn, l.id, 0)?;
+    }
+    store::set_status(conn, id, Status::Cancelled.as_str(), at.naive_utc())?;
+    Ok(())
+}
+
+/// Closes a fully received request.
+pub fn close(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<(), AppError> {
+    caller.require(&[Role::Admin, Role::Station, Role::Warehouse])?;
+    let req = visible(conn, caller, id)?;
+    check(&req, Action::Close)?;
+    store::set_status(conn, id, Status::Closed.as_str(), at.naive_utc())?;
+    Ok(())
+}

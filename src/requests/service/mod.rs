@@ -1,0 +1,68 @@
+//! What happens to a parts request: creation with routing and reservation, approval,
+//! picking, shipping, receiving, cancelling, and serving backorders from new stock. Every
+//! function runs inside the caller's write transaction.
+
+mod create;
+mod handling;
+mod receive;
+mod routing;
+mod station;
+
+pub use create::{create, Created, LineSpec, RequestSpec};
+pub use handling::{cancel, close, decide, pick, ship};
+pub use receive::{receive, DamageOut, ReceiptLine, ReplacementOut};
+pub use routing::{allocate_line, fill_backorders, refresh_status, route_line, BackorderFill, Routed};
+pub use station::{station, station_for_request, Station};
+
+use super::rules::{self, Action, Status};
+use super::store::{self, RequestRow};
+use crate::auth::{Caller, Role, Scope};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::network::store as network;
+
+/// A request the caller may see, or 404: a station its own, a technician its station's, a
+/// warehouse those of its stations or supplied from its stock, others all.
+pub fn visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<RequestRow, AppError> {
+    let not_found = || AppError::not_found(format!("parts request {id} not found"));
+    let req = store::request(conn, id)?.ok_or_else(not_found)?;
+    if caller.role == Role::Courier {
+        return Err(AppError::forbidden("couriers see shipments, not parts requests"));
+    }
+    match Scope::of(conn, caller)? {
+        Scope::All => Ok(req),
+        scope @ Scope::Under { .. } => {
+            let station = network::by_id(conn, req.station_id)?;
+            if scope.covers(&station.path) {
+                return Ok(req);
+            }
+            if caller.role == Role::Warehouse {
+                for a in store::allocations(conn, &[id])? {
+                    if scope.covers(&network::by_id(conn, a.source_id)?.path) {
+                        return Ok(req);
+                    }
+                }
+            }
+            Err(not_found())
+        }
+    }
+}
+
+fn status_of(req: &RequestRow) -> Status {
+    Status::parse(&req.status).unwrap_or(Status::Cancelled)
+}
+
+fn check(req: &RequestRow, action: Action) -> Result<Status, AppError> {
+    let s = status_of(req);
+    if rules::allowed(s, action) {
+        Ok(s)
+    } else {
+        Err(AppError::conflict("invalid_transition", rules::refusal(s, action))
+            .with("current_status", s.as_str()))
+    }
+}
+
+/// Whether the caller acts for this source (a warehouse user: its own stock; admin: any).
+fn acts_for(conn: &mut DbConn, scope: &Scope, source_id: i64) -> Result<bool, AppError> {
+    Ok(scope.covers(&network::by_id(conn, source_id)?.path))
+}

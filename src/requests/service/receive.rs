@@ -1,0 +1,214 @@
+//! Receiving what was shipped: good units into the station, damaged ones into quarantine and
+//! replaced at once.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::handling::dispatch;
+use super::routing::{allocate_line, refresh_status};
+use super::{check, station, visible};
+use crate::auth::{Caller, Role, Scope};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::ledger::rules::Reason;
+use crate::ledger::store::{self as ledger, Move, Place};
+use crate::network::rules::LocationKind;
+use crate::network::store as network;
+use crate::requests::rules::{Action, AllocationStatus};
+use crate::requests::store::{self, AllocationRow};
+
+/// What a station says of one line on receipt.
+pub struct ReceiptLine {
+    pub line_no: i32,
+    pub received_qty: i64,
+    pub damaged_qty: i64,
+}
+
+/// What a receipt found wrong, per line.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DamageOut {
+    pub line_no: i32,
+    pub part_code: String,
+    pub damaged_qty: i64,
+    /// units reserved again as the replacement, from where
+    pub replacement: Vec<ReplacementOut>,
+    /// replacement units still waiting for stock
+    pub replacement_backordered: i64,
+    /// the shipments carrying the replacement (re-shipped at once, urgently)
+    pub replacement_shipments: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplacementOut {
+    pub source: String,
+    pub qty: i64,
+}
+
+/// Receives what was shipped: good units into the station, damaged or wrong ones into
+/// `QUARANTINE`; each damaged unit is replaced at once through the same routing.
+pub fn receive(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    said: &[ReceiptLine],
+    at: DateTime<Utc>,
+) -> Result<Vec<DamageOut>, AppError> {
+    caller.require(&[Role::Admin, Role::Station, Role::Warehouse])?;
+    let req = visible(conn, caller, id)?;
+    check(&req, Action::Receive)?;
+    let station_row = network::by_id(conn, req.station_id)?;
+    if !Scope::of(conn, caller)?.covers(&station_row.path) {
+        return Err(AppError::forbidden(
+            "only the receiving station (or its centre, or an admin) records a receipt",
+        ));
+    }
+    let shipped: Vec<AllocationRow> = store::allocations(conn, &[id])?
+        .into_iter()
+        .filter(|a| a.status == AllocationStatus::Shipped.as_str())
+        .collect();
+    if shipped.is_empty() {
+        return Err(AppError::conflict("nothing_to_receive", "nothing of this request is in transit"));
+    }
+    let lines = store::lines(conn, &[id])?;
+    let mut per_line: BTreeMap<i64, Vec<AllocationRow>> = BTreeMap::new();
+    for a in shipped {
+        per_line.entry(a.line_id).or_default().push(a);
+    }
+    // what the station says, checked against what is in transit
+    let mut damaged_of: BTreeMap<i64, i64> = BTreeMap::new();
+    for s in said {
+        let line = lines.iter().find(|l| l.line_no == s.line_no).ok_or_else(|| {
+            AppError::unprocessable("unknown_line", format!("the request has no line {}", s.line_no))
+        })?;
+        let in_transit: i64 = per_line.get(&line.id).map(|v| v.iter().map(|a| a.qty).sum()).unwrap_or(0);
+        if s.received_qty < 0 || s.damaged_qty < 0 || s.received_qty + s.damaged_qty != in_transit {
+            return Err(AppError::unprocessable(
+                "receipt_mismatch",
+                format!(
+                    "line {}: {in_transit} units are in transit; received_qty + damaged_qty must equal that",
+                    s.line_no
+                ),
+            )
+            .with("line_no", s.line_no)
+            .with("in_transit", in_transit));
+        }
+        damaged_of.insert(line.id, s.damaged_qty);
+    }
+    // the station's value changes: its row first, then stock, as a new request does
+    store::lock_station(conn, req.station_id)?;
+    let transit = ledger::virtual_place(conn, LocationKind::InTransit)?;
+    let quarantine = ledger::virtual_place(conn, LocationKind::Quarantine)?;
+    let dest = ledger::place_by_id(conn, req.station_id)?;
+    let reference = format!("request:{id}");
+    let mut damages = Vec::new();
+    for (line_id, allocations) in per_line {
+        let mut damaged_left = damaged_of.get(&line_id).copied().unwrap_or(0);
+        let line = lines
+            .iter()
+            .find(|l| l.id == line_id)
+            .cloned()
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("line vanished")))?;
+        let line_damaged = damaged_left;
+        for a in allocations {
+            let serials: Vec<String> =
+                a.serials.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+            let bad = damaged_left.min(a.qty);
+            damaged_left -= bad;
+            let good = a.qty - bad;
+            let (bad_serials, good_serials) = serials.split_at((bad as usize).min(serials.len()));
+            let mut post =
+                |qty: i64, to: &Place, reason: Reason, serials: &[String]| -> Result<(), AppError> {
+                    if qty > 0 {
+                        ledger::post(
+                            conn,
+                            &Move {
+                                part_id: a.part_id,
+                                qty,
+                                from: &transit,
+                                to,
+                                reason,
+                                reference: Some(&reference),
+                                actor: Some(&caller.username),
+                                at: at.naive_utc(),
+                                serials,
+                                from_reserved: false,
+                            },
+                        )?;
+                    }
+                    Ok(())
+                };
+            post(good, &dest, Reason::TransferReceive, good_serials)?;
+            post(bad, &quarantine, Reason::DamagedInTransit, bad_serials)?;
+            crate::shipping::service::on_receipt(conn, a.id, a.part_id, bad, at)?;
+            let json = |s: &[String]| (!s.is_empty()).then(|| serde_json::to_string(s).unwrap_or_default());
+            if bad == 0 {
+                store::set_allocation(
+                    conn,
+                    a.id,
+                    AllocationStatus::Received.as_str(),
+                    json(good_serials).as_deref(),
+                    at.naive_utc(),
+                )?;
+            } else if good == 0 {
+                store::set_allocation(
+                    conn,
+                    a.id,
+                    AllocationStatus::Damaged.as_str(),
+                    json(bad_serials).as_deref(),
+                    at.naive_utc(),
+                )?;
+            } else {
+                store::set_allocation(
+                    conn,
+                    a.id,
+                    AllocationStatus::Received.as_str(),
+                    json(good_serials).as_deref(),
+                    at.naive_utc(),
+                )?;
+                store::split_allocation(
+                    conn,
+                    &a,
+                    bad,
+                    AllocationStatus::Damaged.as_str(),
+                    json(bad_serials).as_deref(),
+                    at.naive_utc(),
+                )?;
+            }
+        }
+        if line_damaged > 0 {
+            // the replacement: the damaged units are owed again and routed like the original
+            let st = station(conn, station_row.clone())?;
+            let sources = st.sources(req.source_id)?;
+            let before = store::allocations(conn, &[id])?.iter().map(|a| a.id).max().unwrap_or(0);
+            let left = allocate_line(conn, &line, line_damaged, &sources, at)?;
+            store::set_backordered(conn, line.id, line.backordered + left)?;
+            // the replacement is re-shipped at once, urgently, without a new request
+            let fresh: Vec<AllocationRow> =
+                store::allocations(conn, &[id])?.into_iter().filter(|a| a.id > before).collect();
+            let shipments = if fresh.is_empty() {
+                Vec::new()
+            } else {
+                dispatch(conn, &req, &fresh, &caller.username, true, at)?
+            };
+            let mut replacement = Vec::new();
+            for a in &fresh {
+                replacement
+                    .push(ReplacementOut { source: network::by_id(conn, a.source_id)?.code, qty: a.qty });
+            }
+            let part_code = crate::catalogue::store::parts::by_id(conn, line.part_id)?.code;
+            damages.push(DamageOut {
+                line_no: line.line_no,
+                part_code,
+                damaged_qty: line_damaged,
+                replacement,
+                replacement_backordered: left,
+                replacement_shipments: shipments,
+            });
+        }
+    }
+    refresh_status(conn, id, !damages.is_empty(), at)?;
+    Ok(damages)
+}

@@ -1,0 +1,205 @@
+//! Reserving a line's need at its sources in order, recording the allocations, re-deriving a
+//! request's state, and serving backorders from new stock.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{station, Station};
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::ledger::store::{self as ledger, Place};
+use crate::network::store as network;
+use crate::requests::rules::{self, AllocationStatus, Status, Waiting};
+use crate::requests::store::{self, AllocationRow, LineRow, RequestRow};
+
+/// Reserves what the sources hold for a line, in order, and backorders the rest.
+pub fn allocate_line(
+    conn: &mut DbConn,
+    line: &LineRow,
+    need: i64,
+    sources: &[i64],
+    at: DateTime<Utc>,
+) -> Result<i64, AppError> {
+    route_line(conn, line, need, sources, at).map(|r| r.left)
+}
+
+/// What routing a line found.
+pub struct Routed {
+    /// units still waiting for stock
+    pub left: i64,
+    /// units reserved at the first source tried
+    pub first_filled: i64,
+    /// the allocations made, in order
+    pub allocations: Vec<AllocationRow>,
+}
+
+/// What reserving a need at its sources found, before anything is recorded.
+pub(super) struct Reserved {
+    /// (source, units) reserved, in source order
+    pub(super) takes: Vec<(i64, i64)>,
+    pub(super) left: i64,
+    pub(super) first_filled: i64,
+}
+
+/// Reserves what the sources hold of a part, in order, up to `need`.
+pub(super) fn reserve_need(
+    conn: &mut DbConn,
+    part_id: i64,
+    need: i64,
+    sources: &[i64],
+) -> Result<Reserved, AppError> {
+    let mut need = need;
+    let mut first_filled = None;
+    let mut takes = Vec::new();
+    for &source in sources {
+        if need == 0 {
+            break;
+        }
+        // the common case in one statement: the whole need is there
+        let took = if ledger::reserve(conn, part_id, source, need)? {
+            need
+        } else {
+            ledger::reserve_up_to(conn, part_id, source, need)?
+        };
+        if took > 0 {
+            takes.push((source, took));
+            need -= took;
+        }
+        first_filled.get_or_insert(took);
+    }
+    Ok(Reserved { takes, left: need, first_filled: first_filled.unwrap_or(0) })
+}
+
+/// Records a line's reservations as its allocations.
+pub(super) fn record_allocations(
+    conn: &mut DbConn,
+    line: &LineRow,
+    takes: &[(i64, i64)],
+    at: DateTime<Utc>,
+) -> Result<Vec<AllocationRow>, AppError> {
+    let status = AllocationStatus::Reserved.as_str();
+    let mut out = Vec::with_capacity(takes.len());
+    for &(source, qty) in takes {
+        let id = store::insert_allocation(conn, line, source, qty, status, at.naive_utc())?;
+        out.push(AllocationRow {
+            id,
+            request_id: line.request_id,
+            line_id: line.id,
+            part_id: line.part_id,
+            source_id: source,
+            qty,
+            status: status.to_string(),
+            serials: None,
+        });
+    }
+    Ok(out)
+}
+
+/// Reserves what the sources hold for a line, in order; says what is left and what the first
+/// source gave.
+pub fn route_line(
+    conn: &mut DbConn,
+    line: &LineRow,
+    need: i64,
+    sources: &[i64],
+    at: DateTime<Utc>,
+) -> Result<Routed, AppError> {
+    let r = reserve_need(conn, line.part_id, need, sources)?;
+    let allocations = record_allocations(conn, line, &r.takes, at)?;
+    Ok(Routed { left: r.left, first_filled: r.first_filled, allocations })
+}
+
+/// Allocates every line of a request (lines in part order, so that concurrent requests take
+/// row locks in one order) and sets the request's state from the result.
+pub(super) fn allocate_request(
+    conn: &mut DbConn,
+    req: &RequestRow,
+    st: &Station,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let sources = st.sources(req.source_id)?;
+    let mut lines = store::lines(conn, &[req.id])?;
+    lines.sort_by_key(|l| (l.part_id, l.id));
+    for line in &lines {
+        let routed = route_line(conn, line, line.qty, &sources, at)?;
+        let first = sources.first().copied().unwrap_or_default();
+        store::set_routed(conn, line.id, first, routed.first_filled, routed.left, at.naive_utc())?;
+    }
+    refresh_status(conn, req.id, false, at)?;
+    Ok(())
+}
+
+/// Recomputes a request's state from its allocations and backlog.
+pub fn refresh_status(
+    conn: &mut DbConn,
+    request_id: i64,
+    damaged_just_now: bool,
+    at: DateTime<Utc>,
+) -> Result<Status, AppError> {
+    let allocations: Vec<AllocationStatus> = store::allocations(conn, &[request_id])?
+        .iter()
+        .filter_map(|a| AllocationStatus::parse(&a.status))
+        .collect();
+    let backlog: i64 = store::lines(conn, &[request_id])?.iter().map(|l| l.backordered).sum();
+    let status = rules::derive_status(&allocations, backlog, damaged_just_now);
+    store::set_status(conn, request_id, status.as_str(), at.naive_utc())?;
+    Ok(status)
+}
+
+/// A backordered line served from new stock.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"request_id": 42, "line_no": 1, "station": "ST-TZ-001", "qty": 2}))]
+pub struct BackorderFill {
+    pub request_id: i64,
+    pub line_no: i32,
+    pub station: String,
+    pub qty: i64,
+}
+
+/// Serves waiting lines for `part_id` from what is now available at `place`, in the order
+/// urgent ticket-linked first, then tier priority, then age.
+pub fn fill_backorders(
+    conn: &mut DbConn,
+    part_id: i64,
+    place: &Place,
+    at: DateTime<Utc>,
+) -> Result<Vec<BackorderFill>, AppError> {
+    let mut filled = Vec::new();
+    if ledger::available(conn, part_id, place.id)? <= 0 {
+        return Ok(filled);
+    }
+    let mut waiting = store::waiting_lines(conn, part_id)?;
+    waiting.sort_by(|a, b| {
+        let w = |(l, r, prio): &(LineRow, RequestRow, i32)| Waiting {
+            urgent: r.urgency == "urgent",
+            ticket_linked: r.ticket_id.is_some(),
+            allocation_priority: *prio,
+            created_at: r.created_at,
+            line_id: l.id,
+        };
+        rules::fill_order(&w(a), &w(b))
+    });
+    for (line, req, _) in waiting {
+        let station_row = network::by_id(conn, req.station_id)?;
+        let st = station(conn, station_row)?;
+        if !st.sources(req.source_id).map(|s| s.contains(&place.id)).unwrap_or(false) {
+            continue;
+        }
+        let left = allocate_line(conn, &line, line.backordered, &[place.id], at)?;
+        if left < line.backordered {
+            store::set_backordered(conn, line.id, left)?;
+            refresh_status(conn, req.id, false, at)?;
+            filled.push(BackorderFill {
+                request_id: req.id,
+                line_no: line.line_no,
+                station: st.row.code.clone(),
+                qty: line.backordered - left,
+            });
+        }
+        if ledger::available(conn, part_id, place.id)? <= 0 {
+            break;
+        }
+    }
+    Ok(filled)
+}
