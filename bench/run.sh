@@ -2,7 +2,8 @@
 # Load benchmark of POST /api/v1/parts-requests (reserve + request + ledger rows) against
 # pgbench's TPC-B-like ceiling on the same throw-away PostgreSQL, in one run, on 127.0.0.1 only.
 # Needs: PostgreSQL server binaries (/usr/lib/postgresql/*/bin), pgbench, wrk, curl, python3.
-# Usage: bench/run.sh [seconds per point, default 15]; POOL=n sets ECHELON_DB_POOL_SIZE (default 8)
+# Usage: bench/run.sh [seconds per point, default 15]; POOL=n sets ECHELON_DB_POOL_SIZE (default 8);
+# ECHELON_BIN=path benchmarks that binary instead of building this checkout
 # Cut-down runs while iterating: CLIENTS_LIST="32" PROCS_LIST="1" SQLITE=0 bench/run.sh 5
 # PG_STATS=1 loads pg_stat_statements (for pgbench and echelon alike) and prints, per engine,
 # the statements per transaction or request.
@@ -12,8 +13,8 @@ secs="${1:-15}"
 clients_list="${CLIENTS_LIST:-8 32 64}"
 procs_list="${PROCS_LIST:-1 2}"
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort | tail -1)
-cargo build --release -q
-bin="$PWD/target/release/echelon"
+# ECHELON_BIN=path runs another build (say, of an older commit) through the same points
+if [ -n "${ECHELON_BIN:-}" ]; then bin="$ECHELON_BIN"; else cargo build --release -q; bin="$PWD/target/release/echelon"; fi
 work=$(mktemp -d /tmp/echelon-bench-XXXX)
 chmod 755 "$work"
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
