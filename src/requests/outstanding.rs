@@ -24,6 +24,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use crate::db::schema::{locations, parts_requests};
 use crate::db::{CachedExt, DbConn};
+use crate::error::AppError;
 use crate::ledger::store::Place;
 use crate::network::rules::LocationKind;
 
@@ -56,47 +57,79 @@ pub fn add(conn: &mut DbConn, station_id: i64, delta: i64) -> QueryResult<()> {
     Ok(())
 }
 
+/// A station's value would leave the 64-bit range of minor units: refused, nothing changes.
+fn out_of_range(station_id: i64) -> AppError {
+    AppError::unprocessable(
+        "value_out_of_range",
+        format!(
+            "the outstanding value of station {station_id} would exceed the largest amount that can be kept"
+        ),
+    )
+    .with("station_id", station_id)
+}
+
+/// `delta` added to `value`, or the refusal.
+pub(crate) fn checked(station_id: i64, value: i64, delta: Option<i64>) -> Result<i64, AppError> {
+    delta.filter(|d| value.checked_add(*d).is_some()).ok_or_else(|| out_of_range(station_id))
+}
+
+#[derive(QueryableByName)]
+struct Holding {
+    #[diesel(sql_type = BigInt)]
+    station_id: i64,
+    #[diesel(sql_type = BigInt)]
+    value: i64,
+    /// units (on_cost_change) or unit cost (on_stock)
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
 /// `qty` units of a part arrived at (positive) or left (negative) `place`: when the place is a
 /// station or a technician's custody under one, the station's value moves by their current cost.
-pub fn on_stock(conn: &mut DbConn, place: &Place, part_id: i64, qty: i64) -> QueryResult<()> {
+pub fn on_stock(conn: &mut DbConn, place: &Place, part_id: i64, qty: i64) -> Result<(), AppError> {
     if !matches!(place.kind, LocationKind::Station | LocationKind::Technician) || qty == 0 {
         return Ok(());
     }
-    const SQL: &str = "UPDATE locations SET outstanding_minor = outstanding_minor \
-          + $1 * (SELECT p.unit_cost_minor FROM parts p WHERE p.id = $2) \
-        WHERE id = (SELECT CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
-          FROM locations x WHERE x.id = $3)";
+    // a station's technicians hang right under it (network::rules::LocationKind::parent_kind)
+    const SQL: &str = "SELECT s.id AS station_id, s.outstanding_minor AS value, p.unit_cost_minor AS n \
+        FROM locations x JOIN locations s ON s.id = CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
+        JOIN parts p ON p.id = $1 WHERE x.id = $2";
     let text = crate::db::dialect_sql(conn, SQL);
-    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
-        .bind::<BigInt, _>(qty)
+    let h: Holding = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
         .bind::<BigInt, _>(part_id)
         .bind::<BigInt, _>(place.id)
-        .execute(c))?;
-    Ok(())
+        .get_result(c))?;
+    let delta = checked(h.station_id, h.value, qty.checked_mul(h.n))?;
+    Ok(add(conn, h.station_id, delta)?)
 }
 
 /// A part's unit cost is about to become `new_cost`: every station holding some (itself or in
 /// its technicians' custody) is revalued. Runs before the part's row changes.
-pub fn on_cost_change(conn: &mut DbConn, part_id: i64, new_cost: i64) -> QueryResult<()> {
+pub fn on_cost_change(conn: &mut DbConn, part_id: i64, new_cost: i64) -> Result<(), AppError> {
     use crate::db::schema::parts;
     let old: i64 = parts::table.find(part_id).select(parts::unit_cost_minor).first(conn)?;
-    if old == new_cost {
+    // both are validated as not negative, so the difference fits
+    let step = new_cost - old;
+    if step == 0 {
         return Ok(());
     }
     // only the stations that hold the part are touched (and locked)
-    const SQL: &str = "UPDATE locations SET outstanding_minor = outstanding_minor + CAST($1 * ( \
-          SELECT COALESCE(SUM(b.on_hand), 0) FROM stock_balances b JOIN locations x ON x.id = b.location_id \
-          WHERE b.part_id = $2 AND b.on_hand > 0 AND (x.id = locations.id OR x.parent_id = locations.id)) AS BIGINT) \
-        WHERE kind = 'station' AND id IN ( \
-          SELECT CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
-          FROM stock_balances b JOIN locations x ON x.id = b.location_id \
-          WHERE b.part_id = $3 AND b.on_hand > 0 AND x.kind IN ('station', 'technician'))";
+    const SQL: &str =
+        "SELECT s.id AS station_id, s.outstanding_minor AS value, CAST(SUM(b.on_hand) AS BIGINT) AS n \
+        FROM stock_balances b JOIN locations x ON x.id = b.location_id \
+          JOIN locations s ON s.id = CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
+        WHERE b.part_id = $1 AND b.on_hand > 0 AND x.kind IN ('station', 'technician') \
+        GROUP BY s.id, s.outstanding_minor ORDER BY s.id";
     let text = crate::db::dialect_sql(conn, SQL);
-    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
-        .bind::<BigInt, _>(new_cost - old)
-        .bind::<BigInt, _>(part_id)
-        .bind::<BigInt, _>(part_id)
-        .execute(c))?;
+    let held: Vec<Holding> =
+        crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref()).bind::<BigInt, _>(part_id).load(c))?;
+    let mut deltas = Vec::with_capacity(held.len());
+    for h in &held {
+        deltas.push((h.station_id, checked(h.station_id, h.value, step.checked_mul(h.n))?));
+    }
+    for (station_id, delta) in deltas {
+        add(conn, station_id, delta)?;
+    }
     Ok(())
 }
 

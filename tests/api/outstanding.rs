@@ -196,3 +196,28 @@ both!(concurrent_requests_of_one_station_never_pass_its_allowance_together, |app
     assert_eq!(allocated, room);
     assert_eq!(app.stock("RC-HZ", &d).await, (100, room, 100 - room));
 });
+
+both!(a_cost_that_would_overflow_a_stations_value_is_refused_and_changes_nothing, |app| async {
+    let part = app.new_part("1.00").await;
+    app.set_stock(STATION, &part, 100_000).await;
+    let before = balance(&app).await;
+    // 100 000 units at 90 000 000 000 000.00 each do not fit a 64-bit amount of minor units
+    let r =
+        app.patch(&format!("/api/v1/parts/{part}"), "admin", json!({"unit_cost": "90000000000000.00"})).await;
+    assert_eq!(r.problem(422)["type"], "/problems/value_out_of_range", "{}", r.text);
+    let p = app.get(&format!("/api/v1/parts/{part}"), Some("admin")).await;
+    assert_eq!(p.ok()["unit_cost"], "1.00");
+    assert_eq!(balance(&app).await, before);
+    // so does a receipt of as many units of a part that costs that much
+    let dear = app.new_part("90000000000000.00").await;
+    let r = app
+        .post(
+            "/api/v1/receipts",
+            "admin",
+            json!({"location": STATION, "lines": [{"part_code": dear, "qty": 100_000}]}),
+        )
+        .await;
+    assert_eq!(r.problem(422)["type"], "/problems/value_out_of_range", "{}", r.text);
+    assert_eq!(app.stock(STATION, &dear).await, (0, 0, 0));
+    assert_eq!(balance(&app).await, before);
+});

@@ -222,12 +222,15 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewPart]) -> QueryResult<Vec<(i64,
     Ok(out)
 }
 
-pub fn update(conn: &mut DbConn, id: i64, changes: &PartChanges) -> QueryResult<()> {
+/// Applies the changes; a new unit cost first revalues the stations holding the part (refused
+/// with `value_out_of_range` if a station's value would overflow).
+pub fn update(conn: &mut DbConn, id: i64, changes: &PartChanges) -> Result<(), crate::error::AppError> {
     if let Some(cost) = changes.unit_cost_minor {
         // stock is valued at current cost in the stations' running outstanding values
         crate::requests::outstanding::on_cost_change(conn, id, cost)?;
     }
-    diesel::update(parts::table.find(id)).set(changes).execute(conn).map(|_| ())
+    diesel::update(parts::table.find(id)).set(changes).execute(conn)?;
+    Ok(())
 }
 
 /// The part that directly supersedes `id`, if any.

@@ -55,7 +55,7 @@ pub fn create(
     at: DateTime<Utc>,
 ) -> Result<Created, AppError> {
     let RequestSpec { lines, urgency, ticket_id, source } = *spec;
-    let outstanding = match st.outstanding {
+    let stored = match st.outstanding {
         Some(v) => v,
         None => store::lock_station_outstanding(conn, st.row.id)?,
     };
@@ -84,7 +84,7 @@ pub fn create(
     // station has open loan lines at all
     let overdue =
         if st.open_loans { crate::loans::overdue_value(conn, st.row.id, at.naive_utc())? } else { 0 };
-    let outstanding = outstanding.saturating_add(overdue);
+    let outstanding = stored.saturating_add(overdue);
     let exceeds = rules::exceeds_by(outstanding, value, st.allowance);
     let mut part_codes = BTreeMap::new();
     let mut lines_out = Vec::with_capacity(resolved.len());
@@ -121,6 +121,8 @@ pub fn create(
     };
     // an open request owes what it reserved and what it backordered: all of its value
     let share = if exceeds.is_some() { 0 } else { value };
+    // the station's running value must stay within 64 bits (a refusal rolls back the reservations)
+    crate::requests::outstanding::checked(st.row.id, stored, Some(share))?;
     let new = NewRequest {
         station_id: st.row.id,
         ticket_id,
