@@ -130,7 +130,7 @@ pub async fn create_receipt(
     let now = state.clock.now();
     let out = state
         .db
-        .write(move |conn| {
+        .write_retrying(move |conn| {
             let to = stocking_location(conn, &caller, &input.location)?;
             let supplier = store::virtual_place(conn, LocationKind::Supplier)?;
             let reference = input
@@ -238,7 +238,7 @@ pub async fn create_stock_count(
     let now = state.clock.now();
     let out = state
         .db
-        .write(move |conn| {
+        .write_retrying(move |conn| {
             let place = stocking_location(conn, &caller, &input.location)?;
             let part = resolve_part_code(conn, &input.part_code, None)?;
             if part.serialized {

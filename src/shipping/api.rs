@@ -223,7 +223,7 @@ pub async fn report_event(
     }
     let out = state
         .db
-        .write(move |conn| {
+        .write_retrying(move |conn| {
             service::report(conn, &caller, id, e.kind, at, e.note.as_deref())?;
             let s = store::shipment(conn, id)?.ok_or_else(|| AppError::not_found("shipment vanished"))?;
             shipment_out(conn, s)

@@ -326,7 +326,7 @@ pub async fn patch_part(
     let now = state.clock.now().naive_utc();
     let out = state
         .db
-        .write(move |conn| {
+        .write_retrying(move |conn| {
             let row = resolve::lookup_part(conn, &code, None)?;
             let succ_id = match &p.superseded_by {
                 Some(Some(s)) => {
@@ -362,8 +362,8 @@ pub async fn patch_part(
                 (None, true) => None,
             };
             let changes = PartChanges {
-                name: p.name,
-                unit_of_measure: p.unit_of_measure,
+                name: p.name.clone(),
+                unit_of_measure: p.unit_of_measure.clone(),
                 unit_cost_minor: p.unit_cost.map(|m| m.0),
                 sale_price_minor: p.sale_price.map(|m| m.0),
                 serialized: p.serialized,
