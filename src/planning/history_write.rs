@@ -201,6 +201,9 @@ pub fn write_history(
     progress("requests, allocations and shipments written");
     write_ledger(conn, &rows, t, &mut out)?;
     progress("movements and balances written");
+    // the history bypassed the flows: the KPI rollups are recomputed from what it wrote
+    crate::reports::rollup::rebuild(conn)?;
+    progress("KPI rollups rebuilt");
     if let DbConn::Pg(c) = conn {
         for table in ["tickets", "parts_requests", "parts_request_lines", "request_allocations", "shipments"]
         {

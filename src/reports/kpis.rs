@@ -187,15 +187,14 @@ pub fn compute_with(
     stock: bool,
 ) -> Result<Vec<KpiGroup>, AppError> {
     let (start, end) = bounds(from, to);
-    let fill = store::fill(conn, level, start, end)?;
-    let in_time = store::filled_in_time(conn, level, start, end)?;
-    let stockouts = store::stockouts(conn, level, start, end)?;
-    let (on_time, couriers, lanes) = store::on_time(conn, level, start, end)?;
+    let fill = store::fill(conn, level, from, to)?;
+    let stockouts = store::stockouts(conn, level, from, to)?;
+    let (on_time, couriers, lanes) = store::on_time(conn, level, from, to)?;
     let (value_start, value_end, outflow) = if stock {
         (
             store::stock_value_at(conn, level, start)?,
             store::stock_value_at(conn, level, end)?,
-            store::outflow(conn, level, start, end)?,
+            store::outflow(conn, level, from, to)?,
         )
     } else {
         Default::default()
@@ -208,7 +207,7 @@ pub fn compute_with(
     let names = key_names(conn, level, &keys)?;
     let mut groups = Vec::new();
     for key in keys {
-        let (units, lines) = fill.get(&key).copied().unwrap_or_default();
+        let (units, lines, in_time) = fill.get(&key).copied().unwrap_or_default();
         let mut stock = Vec::new();
         for echelon in ["central_warehouse", "regional_centre", "station"] {
             let k = (key.clone(), echelon.to_string());
@@ -239,10 +238,7 @@ pub fn compute_with(
             fill_rate: FillRate {
                 units,
                 lines,
-                units_within_lead_time: Ratio::new(
-                    in_time.get(&key).copied().unwrap_or(0),
-                    units.denominator,
-                ),
+                units_within_lead_time: Ratio::new(in_time, units.denominator),
             },
             stock_out_rate: stockouts.get(&key).copied().unwrap_or_default(),
             repair_cycle: {

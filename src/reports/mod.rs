@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod defects;
 pub mod history;
 pub mod kpis;
+pub mod rollup;
 pub mod rules;
 pub mod store;
 pub mod weekly;

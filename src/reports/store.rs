@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Date, Text, Timestamp};
 
 use super::rules::{Level, Ratio};
 use crate::db::{dialect_sql, DbConn};
@@ -35,7 +35,7 @@ struct Row2 {
 }
 
 #[derive(QueryableByName)]
-struct Row4 {
+struct Row5 {
     #[diesel(sql_type = Text)]
     gk: String,
     #[diesel(sql_type = BigInt)]
@@ -46,6 +46,8 @@ struct Row4 {
     c: i64,
     #[diesel(sql_type = BigInt)]
     d: i64,
+    #[diesel(sql_type = BigInt)]
+    e: i64,
 }
 
 #[derive(QueryableByName)]
@@ -56,15 +58,6 @@ struct Named {
     name: String,
     #[diesel(sql_type = BigInt)]
     a: i64,
-}
-
-fn run<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
-    conn: &mut DbConn,
-    sql: &str,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<Vec<T>> {
-    run_at(conn, sql, &[from, to])
 }
 
 /// Runs `sql` with the times bound in order (SQLite's placeholders are positional: a time
@@ -92,72 +85,75 @@ fn grouped(level: Level) -> &'static str {
     }
 }
 
-/// Request fill, per group: units (first-choice filled / requested) and lines (fully filled from
-/// the first choice / lines), for lines routed in [from, to).
+/// Runs `sql` with the period's first and last day bound in order.
+fn run_days<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
+    conn: &mut DbConn,
+    sql: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<T>> {
+    let text = dialect_sql(conn, sql);
+    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
+        .load::<T>(c))
+}
+
+/// At the station level only stations are groups (not the centres and the warehouse whose
+/// stock moves and shipments also carry a location).
+fn only_stations(level: Level) -> &'static str {
+    if level == Level::Station {
+        " AND l.kind = 'station'"
+    } else {
+        ""
+    }
+}
+
+/// Request fill per group, for lines routed on the days [from, to], from the daily rollup:
+/// units (first-choice filled / requested), lines (fully filled from the first choice / lines)
+/// and the units that reached the station on a shipment delivered by its `deliver_by`.
 pub fn fill(
     conn: &mut DbConn,
     level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<BTreeMap<String, (Ratio, Ratio)>> {
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<BTreeMap<String, (Ratio, Ratio, i64)>> {
     let sql = format!(
-        "SELECT {gk} AS gk, CAST(COALESCE(SUM(ln.first_filled), 0) AS BIGINT) AS a, \
-           CAST(COALESCE(SUM(ln.qty), 0) AS BIGINT) AS b, \
-           CAST(COALESCE(SUM(CASE WHEN ln.first_filled >= ln.qty THEN 1 ELSE 0 END), 0) AS BIGINT) AS c, \
-           CAST(COUNT(*) AS BIGINT) AS d \
-         FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
-           JOIN locations l ON l.id = r.station_id \
-         WHERE ln.routed_at >= $1 AND ln.routed_at < $2{g}",
+        "SELECT {gk} AS gk, CAST(COALESCE(SUM(k.first_units), 0) AS BIGINT) AS a, \
+           CAST(COALESCE(SUM(k.units), 0) AS BIGINT) AS b, \
+           CAST(COALESCE(SUM(k.first_lines), 0) AS BIGINT) AS c, \
+           CAST(COALESCE(SUM(k.lines), 0) AS BIGINT) AS d, \
+           CAST(COALESCE(SUM(k.units_in_time), 0) AS BIGINT) AS e \
+         FROM kpi_station_days k JOIN locations l ON l.id = k.station_id \
+         WHERE k.day >= $1 AND k.day <= $2{g}",
         gk = group_key(level, "l"),
         g = grouped(level)
     );
-    Ok(run::<Row4>(conn, &sql, from, to)?
+    Ok(run_days::<Row5>(conn, &sql, from, to)?
         .into_iter()
         .filter(|r| r.d > 0)
-        .map(|r| (r.gk, (Ratio::new(r.a, r.b), Ratio::new(r.c, r.d))))
+        .map(|r| (r.gk, (Ratio::new(r.a, r.b), Ratio::new(r.c, r.d), r.e)))
         .collect())
 }
 
-/// Units of lines routed in [from, to) that reached the station on a shipment delivered by its
-/// `deliver_by` (the lane's lead time), per group: (such units, requested units).
-pub fn filled_in_time(
-    conn: &mut DbConn,
-    level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<BTreeMap<String, i64>> {
-    let sql = format!(
-        "SELECT {gk} AS gk, CAST(COALESCE(SUM(a.qty), 0) AS BIGINT) AS a, CAST(0 AS BIGINT) AS b \
-         FROM request_allocations a JOIN parts_request_lines ln ON ln.id = a.line_id \
-           JOIN parts_requests r ON r.id = a.request_id JOIN locations l ON l.id = r.station_id \
-           JOIN shipment_lines sl ON sl.allocation_id = a.id JOIN shipments s ON s.id = sl.shipment_id \
-         WHERE ln.routed_at >= $1 AND ln.routed_at < $2 AND a.status = 'received' \
-           AND s.delivered_at IS NOT NULL AND s.delivered_at <= s.deliver_by{g}",
-        gk = group_key(level, "l"),
-        g = grouped(level)
-    );
-    Ok(run::<Row2>(conn, &sql, from, to)?.into_iter().map(|r| (r.gk, r.a)).collect())
-}
-
-/// Stock-out: of the (part, first-choice source, day) triples that saw demand in [from, to),
-/// those where the source had nothing available; per group of the requesting station.
+/// Stock-out: of the (part, first-choice source, day) triples that saw demand on the days
+/// [from, to], those where the source had nothing available; per group of the requesting
+/// station (a triple counts once per group however many of its stations asked).
 pub fn stockouts(
     conn: &mut DbConn,
     level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
+    from: NaiveDate,
+    to: NaiveDate,
 ) -> QueryResult<BTreeMap<String, Ratio>> {
     let sql = format!(
         "SELECT gk, CAST(COALESCE(SUM(so), 0) AS BIGINT) AS a, CAST(COUNT(*) AS BIGINT) AS b FROM ( \
-           SELECT {gk} AS gk, ln.part_id, ln.first_source_id, date(ln.routed_at) AS d, \
-             MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS so \
-           FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
-             JOIN locations l ON l.id = r.station_id \
-           WHERE ln.routed_at >= $1 AND ln.routed_at < $2 \
+           SELECT {gk} AS gk, m.part_id, m.source_id, m.day, MAX(m.stockout) AS so \
+           FROM kpi_stockout_marks m JOIN locations l ON l.id = m.station_id \
+           WHERE m.day >= $1 AND m.day <= $2 \
            GROUP BY 1, 2, 3, 4) t GROUP BY gk",
         gk = group_key(level, "l"),
     );
-    Ok(run::<Row2>(conn, &sql, from, to)?.into_iter().map(|r| (r.gk, Ratio::new(r.a, r.b))).collect())
+    Ok(run_days::<Row2>(conn, &sql, from, to)?.into_iter().map(|r| (r.gk, Ratio::new(r.a, r.b))).collect())
 }
 
 /// Per group: overall; per (group, courier); per (group, lane).
@@ -177,28 +173,23 @@ struct LaneRow {
     b: i64,
 }
 
-/// On-time delivery of shipments delivered in [from, to), per group of the destination:
-/// overall, per courier and per lane (origin -> destination). One scan grouped by courier
-/// and lane; the overall and per-courier figures are its sums.
-pub fn on_time(
-    conn: &mut DbConn,
-    level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<OnTimeRows> {
+/// On-time delivery of shipments delivered on the days [from, to], per group of the
+/// destination: overall, per courier and per lane (origin -> destination), from the daily
+/// rollup grouped by courier and lane; the overall and per-courier figures are its sums.
+pub fn on_time(conn: &mut DbConn, level: Level, from: NaiveDate, to: NaiveDate) -> QueryResult<OnTimeRows> {
     let sql = format!(
         "SELECT {gk} AS gk, COALESCE(u.username, '-') AS courier, o.code || ' -> ' || l.code AS lane, \
-           CAST(COALESCE(SUM(CASE WHEN s.delivered_at <= s.deliver_by THEN 1 ELSE 0 END), 0) AS BIGINT) AS a, \
-           CAST(COUNT(*) AS BIGINT) AS b \
-         FROM shipments s JOIN locations l ON l.id = s.destination_id \
-           JOIN locations o ON o.id = s.origin_id LEFT JOIN users u ON u.id = s.courier_id \
-         WHERE s.delivered_at >= $1 AND s.delivered_at < $2 GROUP BY 1, 2, 3",
-        gk = group_key(level, "l")
+           CAST(COALESCE(SUM(k.on_time), 0) AS BIGINT) AS a, CAST(COALESCE(SUM(k.delivered), 0) AS BIGINT) AS b \
+         FROM kpi_delivery_days k JOIN locations l ON l.id = k.destination_id \
+           JOIN locations o ON o.id = k.origin_id LEFT JOIN users u ON u.id = k.courier_id \
+         WHERE k.day >= $1 AND k.day <= $2{only} GROUP BY 1, 2, 3",
+        gk = group_key(level, "l"),
+        only = only_stations(level),
     );
     let mut overall: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     let mut couriers: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     let mut lanes: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
-    for r in run::<LaneRow>(conn, &sql, from, to)? {
+    for r in run_days::<LaneRow>(conn, &sql, from, to)? {
         for e in [
             overall.entry(r.gk.clone()).or_default(),
             couriers.entry((r.gk.clone(), r.courier)).or_default(),
@@ -237,7 +228,11 @@ pub fn stock_value_at(
         _ => false,
     };
     let gk = group_key(level, "l");
-    let kinds = "l.kind IN ('central_warehouse', 'regional_centre', 'station')";
+    let kinds = if level == Level::Station {
+        "l.kind = 'station'"
+    } else {
+        "l.kind IN ('central_warehouse', 'regional_centre', 'station')"
+    };
     if near_start {
         let sql = format!(
             "SELECT gk, name, CAST(COALESCE(SUM(v), 0) AS BIGINT) AS a FROM ( \
@@ -273,24 +268,23 @@ pub fn stock_value_at(
     Ok(rows.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
 }
 
-/// What left each echelon towards the customer in [from, to), at cost: shipments out of the
-/// warehouse and centres (`transfer_ship`), loans and consumption out of stations.
+/// What left each echelon towards the customer on the days [from, to], at cost, from the daily
+/// rollup: shipments out of the warehouse and centres (`transfer_ship`), loans and consumption
+/// out of stations.
 pub fn outflow(
     conn: &mut DbConn,
     level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
+    from: NaiveDate,
+    to: NaiveDate,
 ) -> QueryResult<BTreeMap<(String, String), i64>> {
     let sql = format!(
-        "SELECT {gk} AS gk, l.kind AS name, CAST(COALESCE(SUM(m.qty * p.unit_cost_minor), 0) AS BIGINT) AS a \
-         FROM stock_movements m JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.from_location_id \
-         WHERE m.at >= $1 AND m.at < $2 AND ( \
-           (l.kind IN ('central_warehouse', 'regional_centre') AND m.reason = 'transfer_ship') \
-           OR (l.kind = 'station' AND m.reason IN ('loan_out', 'consume'))) \
-         GROUP BY 1, 2",
+        "SELECT {gk} AS gk, l.kind AS name, CAST(COALESCE(SUM(k.outflow_minor), 0) AS BIGINT) AS a \
+         FROM kpi_outflow_days k JOIN locations l ON l.id = k.location_id \
+         WHERE k.day >= $1 AND k.day <= $2{only} GROUP BY 1, 2",
         gk = group_key(level, "l"),
+        only = only_stations(level),
     );
-    Ok(run::<Named>(conn, &sql, from, to)?.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
+    Ok(run_days::<Named>(conn, &sql, from, to)?.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
 }
 
 #[derive(QueryableByName)]

@@ -218,6 +218,7 @@ fn allocate_request(
         let first = sources.first().copied().unwrap_or_default();
         store::set_routed(conn, line.id, first, routed.first_filled, routed.left, at.naive_utc())?;
     }
+    crate::reports::rollup::routed(conn, req.id)?;
     refresh_status(conn, req.id, false, at)?;
     Ok(())
 }
@@ -370,6 +371,7 @@ pub fn create(
             line.id = store::insert_routed_line(conn, line, &routing, at.naive_utc())?;
             backlog += r.left;
         }
+        crate::reports::rollup::routed(conn, id)?;
         for &i in &order {
             if let Some(r) = &reserved[i] {
                 allocations.extend(record_allocations(conn, &lines_out[i], &r.takes, at)?);
@@ -744,6 +746,7 @@ pub fn receive(
                     at.naive_utc(),
                 )?;
             }
+            crate::reports::rollup::received(conn, a.id)?;
         }
         if line_damaged > 0 {
             // the replacement: the damaged units are owed again and routed like the original

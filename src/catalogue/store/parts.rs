@@ -216,8 +216,18 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewPart]) -> QueryResult<Vec<(i64,
     Ok(out)
 }
 
+/// Updates a part; a new unit cost revalues its outflow in the KPI rollup (valued at the
+/// current cost).
 pub fn update(conn: &mut DbConn, id: i64, changes: &PartChanges) -> QueryResult<()> {
-    diesel::update(parts::table.find(id)).set(changes).execute(conn).map(|_| ())
+    let revalue = changes.unit_cost_minor.is_some();
+    if revalue {
+        crate::reports::rollup::cost_change(conn, id, true)?;
+    }
+    diesel::update(parts::table.find(id)).set(changes).execute(conn)?;
+    if revalue {
+        crate::reports::rollup::cost_change(conn, id, false)?;
+    }
+    Ok(())
 }
 
 /// The part that directly supersedes `id`, if any.

@@ -1,0 +1,99 @@
+-- Daily rollups of the KPI report's numerators and denominators (issue 13), so that a year
+-- of 1,500 stations sums days instead of scanning a year of raw rows. Each is written in the
+-- transaction of the event that changes it (src/reports/rollup.rs), rebuilt from the raw rows
+-- by bulk loaders, and compared with its recomputation by `echelon audit`. Days are the UTC
+-- dates of the timestamps the report filters on.
+
+-- Requested and first-choice units and lines per (routing day, requesting station), and the
+-- units received on a shipment delivered by its deliver_by (keyed by their line's routing day).
+CREATE TABLE kpi_station_days (
+    day           DATE   NOT NULL,
+    station_id    BIGINT NOT NULL,
+    units         BIGINT NOT NULL,
+    first_units   BIGINT NOT NULL,
+    lines         BIGINT NOT NULL,
+    first_lines   BIGINT NOT NULL,
+    units_in_time BIGINT NOT NULL,
+    PRIMARY KEY (day, station_id)
+);
+
+-- The (part, first-choice source, day) triples with demand per requesting station, and
+-- whether the source had nothing available for one of them (1) or not (0).
+CREATE TABLE kpi_stockout_marks (
+    day        DATE    NOT NULL,
+    station_id BIGINT  NOT NULL,
+    part_id    BIGINT  NOT NULL,
+    source_id  BIGINT  NOT NULL,
+    stockout   INTEGER NOT NULL,
+    PRIMARY KEY (day, station_id, part_id, source_id)
+);
+
+-- Shipments delivered, and delivered by their deliver_by, per (delivery day, destination,
+-- origin, courier; 0 when none).
+CREATE TABLE kpi_delivery_days (
+    day            DATE   NOT NULL,
+    destination_id BIGINT NOT NULL,
+    origin_id      BIGINT NOT NULL,
+    courier_id     BIGINT NOT NULL,
+    delivered      BIGINT NOT NULL,
+    on_time        BIGINT NOT NULL,
+    PRIMARY KEY (day, destination_id, origin_id, courier_id)
+);
+
+-- What left a location towards customers per day, at the parts' cost: shipments out of the
+-- warehouse and centres, loans and consumption out of stations.
+CREATE TABLE kpi_outflow_days (
+    day           DATE   NOT NULL,
+    location_id   BIGINT NOT NULL,
+    outflow_minor BIGINT NOT NULL,
+    PRIMARY KEY (day, location_id)
+);
+
+-- the existing rows
+INSERT INTO kpi_station_days (day, station_id, units, first_units, lines, first_lines, units_in_time)
+SELECT day, station_id, CAST(SUM(units) AS BIGINT), CAST(SUM(first_units) AS BIGINT),
+       CAST(SUM(lines) AS BIGINT), CAST(SUM(first_lines) AS BIGINT), CAST(SUM(units_in_time) AS BIGINT)
+FROM (
+    SELECT date(ln.routed_at) AS day, r.station_id AS station_id, ln.qty AS units,
+           ln.first_filled AS first_units, 1 AS lines,
+           CASE WHEN ln.first_filled >= ln.qty THEN 1 ELSE 0 END AS first_lines, 0 AS units_in_time
+    FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id
+    WHERE ln.routed_at IS NOT NULL
+    UNION ALL
+    SELECT date(ln.routed_at), r.station_id, 0, 0, 0, 0, a.qty
+    FROM request_allocations a JOIN parts_request_lines ln ON ln.id = a.line_id
+      JOIN parts_requests r ON r.id = a.request_id
+      JOIN shipment_lines sl ON sl.allocation_id = a.id JOIN shipments s ON s.id = sl.shipment_id
+    WHERE a.status = 'received' AND ln.routed_at IS NOT NULL
+      AND s.delivered_at IS NOT NULL AND s.delivered_at <= s.deliver_by
+) t GROUP BY day, station_id;
+
+INSERT INTO kpi_stockout_marks (day, station_id, part_id, source_id, stockout)
+SELECT date(ln.routed_at), r.station_id, ln.part_id, COALESCE(ln.first_source_id, 0),
+       MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END)
+FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id
+WHERE ln.routed_at IS NOT NULL
+GROUP BY date(ln.routed_at), r.station_id, ln.part_id, COALESCE(ln.first_source_id, 0);
+
+INSERT INTO kpi_delivery_days (day, destination_id, origin_id, courier_id, delivered, on_time)
+SELECT date(s.delivered_at), s.destination_id, s.origin_id, COALESCE(s.courier_id, 0),
+       COUNT(*), SUM(CASE WHEN s.delivered_at <= s.deliver_by THEN 1 ELSE 0 END)
+FROM shipments s
+WHERE s.delivered_at IS NOT NULL
+GROUP BY date(s.delivered_at), s.destination_id, s.origin_id, COALESCE(s.courier_id, 0);
+
+INSERT INTO kpi_outflow_days (day, location_id, outflow_minor)
+SELECT date(m.at), m.from_location_id, SUM(m.qty * p.unit_cost_minor)
+FROM stock_movements m JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.from_location_id
+WHERE (l.kind IN ('central_warehouse', 'regional_centre') AND m.reason = 'transfer_ship')
+   OR (l.kind = 'station' AND m.reason IN ('loan_out', 'consume'))
+GROUP BY date(m.at), m.from_location_id;
+
+-- Repair cycles stay exact from the tickets themselves (percentiles need every duration):
+-- the period's tickets, their requests and their allocations read from indexes alone.
+CREATE INDEX tickets_resolved_cycle_idx ON tickets (resolved_at, station_id, created_at);
+DROP INDEX tickets_resolved_idx;
+CREATE INDEX parts_requests_ticket_cycle_idx ON parts_requests (ticket_id, created_at, id);
+DROP INDEX parts_requests_ticket_idx;
+CREATE INDEX request_allocations_request_cycle_idx ON request_allocations (request_id, status, updated_at);
+DROP INDEX request_allocations_request_idx;

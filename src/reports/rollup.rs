@@ -1,0 +1,233 @@
+//! Daily rollups of the KPI report's numerators and denominators (issue 13), so that a year of
+//! a large network sums days instead of scanning a year of raw rows.
+//!
+//! Each rollup is defined once, as the SELECT that recomputes it from the raw rows. The same
+//! SELECT, narrowed to one event's row, is upserted in the transaction of that event (a line
+//! routed, a unit received, a shipment delivered, a movement posted, a part's cost changed);
+//! unnarrowed it rebuilds the table after a bulk load (and in the migration); and `echelon
+//! audit` compares the stored table with it, so every scenario the tests run checks every hook.
+//! Days are the UTC dates of the timestamps the report filters on.
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use crate::db::{dialect_sql, DbConn};
+
+/// How a recomputed row merges into a stored one with the same key.
+#[derive(Clone, Copy, PartialEq)]
+enum Merge {
+    /// counts and sums: stored + new
+    Add,
+    /// a flag that, once set, stays set
+    Max,
+}
+
+/// One rollup table: its key and value columns and the SELECTs that recompute it (each yields
+/// the key then the values, grouped by the key; `{f}` is where an event's filter goes).
+struct Rollup {
+    table: &'static str,
+    key: &'static [&'static str],
+    values: &'static [&'static str],
+    merge: Merge,
+    parts: &'static [&'static str],
+}
+
+/// Requested and first-choice units and lines per (routing day, requesting station).
+const FILL: &str = "SELECT date(ln.routed_at) AS day, r.station_id AS station_id, \
+       CAST(SUM(ln.qty) AS BIGINT) AS units, CAST(SUM(ln.first_filled) AS BIGINT) AS first_units, \
+       CAST(COUNT(*) AS BIGINT) AS lines, \
+       CAST(SUM(CASE WHEN ln.first_filled >= ln.qty THEN 1 ELSE 0 END) AS BIGINT) AS first_lines, \
+       CAST(0 AS BIGINT) AS units_in_time \
+     FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
+     WHERE ln.routed_at IS NOT NULL{f} GROUP BY date(ln.routed_at), r.station_id";
+
+/// Units received on a shipment delivered by its `deliver_by`, on their line's routing day.
+const IN_TIME: &str = "SELECT date(ln.routed_at) AS day, r.station_id AS station_id, \
+       CAST(0 AS BIGINT) AS units, CAST(0 AS BIGINT) AS first_units, CAST(0 AS BIGINT) AS lines, \
+       CAST(0 AS BIGINT) AS first_lines, CAST(SUM(a.qty) AS BIGINT) AS units_in_time \
+     FROM request_allocations a JOIN parts_request_lines ln ON ln.id = a.line_id \
+       JOIN parts_requests r ON r.id = a.request_id \
+       JOIN shipment_lines sl ON sl.allocation_id = a.id JOIN shipments s ON s.id = sl.shipment_id \
+     WHERE a.status = 'received' AND ln.routed_at IS NOT NULL \
+       AND s.delivered_at IS NOT NULL AND s.delivered_at <= s.deliver_by{f} \
+     GROUP BY date(ln.routed_at), r.station_id";
+
+const STATION_DAYS: Rollup = Rollup {
+    table: "kpi_station_days",
+    key: &["day", "station_id"],
+    values: &["units", "first_units", "lines", "first_lines", "units_in_time"],
+    merge: Merge::Add,
+    parts: &[FILL, IN_TIME],
+};
+
+/// The (part, first-choice source, day) triples with demand per station, 1 where the source
+/// had nothing available for one of the lines.
+const STOCKOUT_MARKS: Rollup = Rollup {
+    table: "kpi_stockout_marks",
+    key: &["day", "station_id", "part_id", "source_id"],
+    values: &["stockout"],
+    merge: Merge::Max,
+    parts: &["SELECT date(ln.routed_at) AS day, r.station_id AS station_id, ln.part_id AS part_id, \
+           COALESCE(ln.first_source_id, 0) AS source_id, \
+           MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS stockout \
+         FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
+         WHERE ln.routed_at IS NOT NULL{f} \
+         GROUP BY date(ln.routed_at), r.station_id, ln.part_id, COALESCE(ln.first_source_id, 0)"],
+};
+
+/// Shipments delivered and delivered on time per (day, destination, origin, courier or 0).
+const DELIVERY_DAYS: Rollup = Rollup {
+    table: "kpi_delivery_days",
+    key: &["day", "destination_id", "origin_id", "courier_id"],
+    values: &["delivered", "on_time"],
+    merge: Merge::Add,
+    parts: &["SELECT date(s.delivered_at) AS day, s.destination_id AS destination_id, \
+           s.origin_id AS origin_id, COALESCE(s.courier_id, 0) AS courier_id, \
+           CAST(COUNT(*) AS BIGINT) AS delivered, \
+           CAST(SUM(CASE WHEN s.delivered_at <= s.deliver_by THEN 1 ELSE 0 END) AS BIGINT) AS on_time \
+         FROM shipments s WHERE s.delivered_at IS NOT NULL{f} \
+         GROUP BY date(s.delivered_at), s.destination_id, s.origin_id, COALESCE(s.courier_id, 0)"],
+};
+
+/// What left a location towards customers per day at the parts' cost (`{s}`: the sign).
+const OUTFLOW_DAYS: Rollup = Rollup {
+    table: "kpi_outflow_days",
+    key: &["day", "location_id"],
+    values: &["outflow_minor"],
+    merge: Merge::Add,
+    parts: &["SELECT date(m.at) AS day, m.from_location_id AS location_id, \
+           CAST({s}SUM(m.qty * p.unit_cost_minor) AS BIGINT) AS outflow_minor \
+         FROM stock_movements m JOIN parts p ON p.id = m.part_id \
+           JOIN locations l ON l.id = m.from_location_id \
+         WHERE ((l.kind IN ('central_warehouse', 'regional_centre') AND m.reason = 'transfer_ship') \
+           OR (l.kind = 'station' AND m.reason IN ('loan_out', 'consume'))){f} \
+         GROUP BY date(m.at), m.from_location_id"],
+};
+
+const ALL: [Rollup; 4] = [STATION_DAYS, STOCKOUT_MARKS, DELIVERY_DAYS, OUTFLOW_DAYS];
+
+impl Rollup {
+    /// `INSERT` of part `i` narrowed by `filter`, merged into the stored rows.
+    fn upsert(&self, i: usize, filter: &str, negate: bool) -> String {
+        let select = self.parts[i].replace("{f}", filter).replace("{s}", if negate { "-" } else { "" });
+        let set: Vec<String> = self
+            .values
+            .iter()
+            .map(|v| match self.merge {
+                Merge::Add => format!("{v} = {t}.{v} + excluded.{v}", t = self.table),
+                Merge::Max => format!(
+                    "{v} = CASE WHEN excluded.{v} > {t}.{v} THEN excluded.{v} ELSE {t}.{v} END",
+                    t = self.table
+                ),
+            })
+            .collect();
+        format!(
+            "INSERT INTO {t} ({k}, {v}) {select} ON CONFLICT ({k}) DO UPDATE SET {set}",
+            t = self.table,
+            k = self.key.join(", "),
+            v = self.values.join(", "),
+            set = set.join(", ")
+        )
+    }
+
+    /// The whole table recomputed from the raw rows.
+    fn recomputed(&self) -> String {
+        let parts: Vec<String> = self.parts.iter().map(|p| p.replace("{f}", "").replace("{s}", "")).collect();
+        if let [one] = parts.as_slice() {
+            return one.clone();
+        }
+        let sums: Vec<String> =
+            self.values.iter().map(|v| format!("CAST(SUM({v}) AS BIGINT) AS {v}")).collect();
+        format!(
+            "SELECT {k}, {sums} FROM ({u}) u GROUP BY {k}",
+            k = self.key.join(", "),
+            sums = sums.join(", "),
+            u = parts.join(" UNION ALL ")
+        )
+    }
+
+    fn stored(&self) -> String {
+        format!("SELECT {}, {} FROM {}", self.key.join(", "), self.values.join(", "), self.table)
+    }
+}
+
+fn exec(conn: &mut DbConn, sql: &str, id: Option<i64>) -> QueryResult<usize> {
+    let text = dialect_sql(conn, sql);
+    crate::on_backend!(conn, |c| match id {
+        Some(id) => diesel::sql_query(text.as_ref()).bind::<BigInt, _>(id).execute(c),
+        None => diesel::sql_query(text.as_ref()).execute(c),
+    })
+}
+
+/// The lines of a request were just routed (each line is routed once): their fill and their
+/// stock-out triples.
+pub fn routed(conn: &mut DbConn, request_id: i64) -> QueryResult<()> {
+    exec(conn, &STATION_DAYS.upsert(0, " AND ln.request_id = $1", false), Some(request_id))?;
+    exec(conn, &STOCKOUT_MARKS.upsert(0, " AND ln.request_id = $1", false), Some(request_id))?;
+    Ok(())
+}
+
+/// An allocation was just received (after any split of its damaged units): its units count as
+/// within lead time on its line's routing day when its shipment came by `deliver_by`.
+pub fn received(conn: &mut DbConn, allocation_id: i64) -> QueryResult<()> {
+    exec(conn, &STATION_DAYS.upsert(1, " AND a.id = $1", false), Some(allocation_id)).map(|_| ())
+}
+
+/// A shipment was just delivered.
+pub fn delivered(conn: &mut DbConn, shipment_id: i64) -> QueryResult<()> {
+    exec(conn, &DELIVERY_DAYS.upsert(0, " AND s.id = $1", false), Some(shipment_id)).map(|_| ())
+}
+
+/// A movement was just posted (the SELECT keeps only those that count as outflow).
+pub fn moved(conn: &mut DbConn, movement_id: i64) -> QueryResult<()> {
+    exec(conn, &OUTFLOW_DAYS.upsert(0, " AND m.id = $1", false), Some(movement_id)).map(|_| ())
+}
+
+/// Around a change of a part's unit cost (outflow is valued at the current cost): `before`
+/// takes the part's outflow out at the old cost, after the change it goes back at the new one.
+pub fn cost_change(conn: &mut DbConn, part_id: i64, before: bool) -> QueryResult<()> {
+    exec(conn, &OUTFLOW_DAYS.upsert(0, " AND m.part_id = $1", before), Some(part_id)).map(|_| ())
+}
+
+/// Rebuilds every rollup from the raw rows (after a bulk load that bypassed the flows).
+pub fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
+    for r in &ALL {
+        exec(conn, &format!("DELETE FROM {}", r.table), None)?;
+        for i in 0..r.parts.len() {
+            exec(conn, &r.upsert(i, "", false), None)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn count(conn: &mut DbConn, sql: &str) -> QueryResult<i64> {
+    let text = dialect_sql(conn, sql);
+    let rows: Vec<Count> = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref()).load::<Count>(c))?;
+    Ok(rows.first().map(|r| r.n).unwrap_or(0))
+}
+
+/// What `echelon audit` checks: each rollup equals its recomputation from the raw rows.
+pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    let mut out = Vec::new();
+    for r in &ALL {
+        let (stored, fresh) = (r.stored(), r.recomputed());
+        let extra =
+            count(conn, &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({stored} EXCEPT {fresh}) t"))?;
+        let missing =
+            count(conn, &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({fresh} EXCEPT {stored}) t"))?;
+        if extra > 0 || missing > 0 {
+            out.push(format!(
+                "KPI rollup {}: {extra} stored rows differ from the raw data's, {missing} recomputed rows \
+                 are not stored",
+                r.table
+            ));
+        }
+    }
+    Ok(out)
+}
