@@ -83,14 +83,10 @@ pub struct Hours {
 }
 
 impl Hours {
-    fn of(mut v: Vec<f64>) -> Hours {
-        v.sort_by(f64::total_cmp);
-        let round = |x: Option<f64>| x.map(|h| (h * 100.0).round() / 100.0);
-        Hours {
-            tickets: v.len() as i64,
-            median_hours: round(rules::percentile(&v, 50.0)),
-            p90_hours: round(rules::percentile(&v, 90.0)),
-        }
+    /// From whole seconds: hours rounded to 2 decimals.
+    fn of(s: store::Spread) -> Hours {
+        let hours = |x: Option<i64>| x.map(|s| ((s as f64 / 3600.0) * 100.0).round() / 100.0);
+        Hours { tickets: s.tickets, median_hours: hours(s.p50), p90_hours: hours(s.p90) }
     }
 }
 
@@ -244,14 +240,10 @@ pub fn compute_with(
             repair_cycle: {
                 let c = cycles.remove(&key).unwrap_or_default();
                 RepairCycle {
-                    all: Hours::of(c.iter().map(|c| c.hours).collect()),
-                    waited_for_parts: Hours::of(
-                        c.iter().filter(|c| c.parts_wait_hours.is_some()).map(|c| c.hours).collect(),
-                    ),
-                    without_parts_wait: Hours::of(
-                        c.iter().filter(|c| c.parts_wait_hours.is_none()).map(|c| c.hours).collect(),
-                    ),
-                    parts_wait: Hours::of(c.iter().filter_map(|c| c.parts_wait_hours).collect()),
+                    all: Hours::of(c.all),
+                    waited_for_parts: Hours::of(c.waited),
+                    without_parts_wait: Hours::of(c.without),
+                    parts_wait: Hours::of(c.wait),
                 }
             },
             on_time_delivery: OnTime {

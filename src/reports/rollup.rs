@@ -20,6 +20,8 @@ enum Merge {
     Add,
     /// a flag that, once set, stays set
     Max,
+    /// one row per entity, recomputed whole
+    Replace,
 }
 
 /// One rollup table: its key and value columns and the SELECTs that recompute it (each yields
@@ -60,19 +62,83 @@ const STATION_DAYS: Rollup = Rollup {
     parts: &[FILL, IN_TIME],
 };
 
-/// The (part, first-choice source, day) triples with demand per station, 1 where the source
-/// had nothing available for one of the lines.
+/// The (part, first-choice source, day) triples with demand per group of requesting stations
+/// (`{g}`: the group's key column and expression), 1 where the source had nothing available
+/// for one of the lines.
+const TRIPLES: &str = "SELECT date(ln.routed_at) AS day, {g}ln.part_id AS part_id, \
+       COALESCE(ln.first_source_id, 0) AS source_id, \
+       MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS stockout \
+     FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
+       JOIN locations l ON l.id = r.station_id \
+     WHERE ln.routed_at IS NOT NULL{f} \
+     GROUP BY 1, 2, 3, 4";
+
+/// Per station (the station level needs no deduplication).
 const STOCKOUT_MARKS: Rollup = Rollup {
     table: "kpi_stockout_marks",
     key: &["day", "station_id", "part_id", "source_id"],
     values: &["stockout"],
     merge: Merge::Max,
     parts: &["SELECT date(ln.routed_at) AS day, r.station_id AS station_id, ln.part_id AS part_id, \
-           COALESCE(ln.first_source_id, 0) AS source_id, \
-           MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS stockout \
-         FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
-         WHERE ln.routed_at IS NOT NULL{f} \
-         GROUP BY date(ln.routed_at), r.station_id, ln.part_id, COALESCE(ln.first_source_id, 0)"],
+       COALESCE(ln.first_source_id, 0) AS source_id, \
+       MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS stockout \
+     FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
+     WHERE ln.routed_at IS NOT NULL{f} GROUP BY 1, 2, 3, 4"],
+};
+
+/// Per centre of the requesting station.
+const TRIPLES_CENTRE: Rollup = Rollup {
+    table: "kpi_triples_centre",
+    key: &["day", "centre_id", "part_id", "source_id"],
+    values: &["stockout"],
+    merge: Merge::Max,
+    parts: &[TRIPLES],
+};
+
+/// Per current tier of the requesting station (rebuilt when a tier changes).
+const TRIPLES_TIER: Rollup = Rollup {
+    table: "kpi_triples_tier",
+    key: &["day", "tier", "part_id", "source_id"],
+    values: &["stockout"],
+    merge: Merge::Max,
+    parts: &[TRIPLES],
+};
+
+/// For the whole network.
+const TRIPLES_NETWORK: Rollup = Rollup {
+    table: "kpi_triples_network",
+    key: &["day", "part_id", "source_id"],
+    values: &["stockout"],
+    merge: Merge::Max,
+    parts: &["SELECT date(ln.routed_at) AS day, ln.part_id AS part_id, COALESCE(ln.first_source_id, 0) AS source_id, \
+       MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS stockout \
+     FROM parts_request_lines ln WHERE ln.routed_at IS NOT NULL{f} GROUP BY 1, 2, 3"],
+};
+
+/// The group key expression of the shared triples SELECT, per table.
+fn group_of(table: &str) -> &'static str {
+    match table {
+        "kpi_triples_centre" => {
+            "COALESCE(CASE WHEN l.kind = 'station' THEN l.parent_id ELSE l.id END, 0) AS centre_id, "
+        }
+        "kpi_triples_tier" => "COALESCE(l.tier, '-') AS tier, ",
+        _ => "",
+    }
+}
+
+/// What a resolved ticket's repair cycle is made of.
+const TICKET_CYCLES: Rollup = Rollup {
+    table: "kpi_ticket_cycles",
+    key: &["ticket_id"],
+    values: &["station_id", "created_at", "resolved_at", "requested_at", "received_at"],
+    merge: Merge::Replace,
+    parts: &["SELECT t.id AS ticket_id, t.station_id AS station_id, t.created_at AS created_at, \
+           t.resolved_at AS resolved_at, MIN(r.created_at) AS requested_at, \
+           MAX(CASE WHEN a.status = 'received' THEN a.updated_at END) AS received_at \
+         FROM tickets t LEFT JOIN parts_requests r ON r.ticket_id = t.id \
+           LEFT JOIN request_allocations a ON a.request_id = r.id \
+         WHERE t.resolved_at IS NOT NULL AND t.station_id IS NOT NULL{f} \
+         GROUP BY t.id, t.station_id, t.created_at, t.resolved_at"],
 };
 
 /// Shipments delivered and delivered on time per (day, destination, origin, courier or 0).
@@ -104,12 +170,28 @@ const OUTFLOW_DAYS: Rollup = Rollup {
          GROUP BY date(m.at), m.from_location_id"],
 };
 
-const ALL: [Rollup; 4] = [STATION_DAYS, STOCKOUT_MARKS, DELIVERY_DAYS, OUTFLOW_DAYS];
+const ALL: [Rollup; 8] = [
+    STATION_DAYS,
+    STOCKOUT_MARKS,
+    TRIPLES_CENTRE,
+    TRIPLES_TIER,
+    TRIPLES_NETWORK,
+    DELIVERY_DAYS,
+    OUTFLOW_DAYS,
+    TICKET_CYCLES,
+];
 
 impl Rollup {
     /// `INSERT` of part `i` narrowed by `filter`, merged into the stored rows.
+    fn select(&self, i: usize, filter: &str, negate: bool) -> String {
+        self.parts[i]
+            .replace("{f}", filter)
+            .replace("{s}", if negate { "-" } else { "" })
+            .replace("{g}", group_of(self.table))
+    }
+
     fn upsert(&self, i: usize, filter: &str, negate: bool) -> String {
-        let select = self.parts[i].replace("{f}", filter).replace("{s}", if negate { "-" } else { "" });
+        let select = self.select(i, filter, negate);
         let set: Vec<String> = self
             .values
             .iter()
@@ -119,6 +201,7 @@ impl Rollup {
                     "{v} = CASE WHEN excluded.{v} > {t}.{v} THEN excluded.{v} ELSE {t}.{v} END",
                     t = self.table
                 ),
+                Merge::Replace => format!("{v} = excluded.{v}"),
             })
             .collect();
         format!(
@@ -132,7 +215,7 @@ impl Rollup {
 
     /// The whole table recomputed from the raw rows.
     fn recomputed(&self) -> String {
-        let parts: Vec<String> = self.parts.iter().map(|p| p.replace("{f}", "").replace("{s}", "")).collect();
+        let parts: Vec<String> = (0..self.parts.len()).map(|i| self.select(i, "", false)).collect();
         if let [one] = parts.as_slice() {
             return one.clone();
         }
@@ -162,9 +245,32 @@ fn exec(conn: &mut DbConn, sql: &str, id: Option<i64>) -> QueryResult<usize> {
 /// The lines of a request were just routed (each line is routed once): their fill and their
 /// stock-out triples.
 pub fn routed(conn: &mut DbConn, request_id: i64) -> QueryResult<()> {
-    exec(conn, &STATION_DAYS.upsert(0, " AND ln.request_id = $1", false), Some(request_id))?;
-    exec(conn, &STOCKOUT_MARKS.upsert(0, " AND ln.request_id = $1", false), Some(request_id))?;
+    for r in [&STATION_DAYS, &STOCKOUT_MARKS, &TRIPLES_CENTRE, &TRIPLES_TIER, &TRIPLES_NETWORK] {
+        exec(conn, &r.upsert(0, " AND ln.request_id = $1", false), Some(request_id))?;
+    }
     Ok(())
+}
+
+/// A ticket was resolved, or one of its parts requests was made or received: its repair cycle
+/// (written once it is resolved). On PostgreSQL the ticket's row is locked first, so that a
+/// receipt and a resolution at the same moment see each other.
+pub fn ticket(conn: &mut DbConn, ticket_id: i64) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("SELECT id FROM tickets WHERE id = $1 FOR UPDATE")
+            .bind::<BigInt, _>(ticket_id)
+            .execute(c)?;
+    }
+    exec(conn, &TICKET_CYCLES.upsert(0, " AND t.id = $1", false), Some(ticket_id)).map(|_| ())
+}
+
+/// Tickets were loaded in bulk (resolved ones among them): every repair cycle is recomputed.
+pub fn tickets_loaded(conn: &mut DbConn) -> QueryResult<()> {
+    rebuild_one(conn, &TICKET_CYCLES)
+}
+
+/// A station's tier changed: the tier-level triples are regrouped.
+pub fn tiers_changed(conn: &mut DbConn) -> QueryResult<()> {
+    rebuild_one(conn, &TRIPLES_TIER)
 }
 
 /// An allocation was just received (after any split of its damaged units): its units count as
@@ -192,10 +298,15 @@ pub fn cost_change(conn: &mut DbConn, part_id: i64, before: bool) -> QueryResult
 /// Rebuilds every rollup from the raw rows (after a bulk load that bypassed the flows).
 pub fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
     for r in &ALL {
-        exec(conn, &format!("DELETE FROM {}", r.table), None)?;
-        for i in 0..r.parts.len() {
-            exec(conn, &r.upsert(i, "", false), None)?;
-        }
+        rebuild_one(conn, r)?;
+    }
+    Ok(())
+}
+
+fn rebuild_one(conn: &mut DbConn, r: &Rollup) -> QueryResult<()> {
+    exec(conn, &format!("DELETE FROM {}", r.table), None)?;
+    for i in 0..r.parts.len() {
+        exec(conn, &r.upsert(i, "", false), None)?;
     }
     Ok(())
 }

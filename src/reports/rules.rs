@@ -41,6 +41,12 @@ pub enum Level {
 
 /// The value below which `p` of the sorted values lie (nearest rank); None when empty.
 pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    nearest_rank(sorted, p)
+}
+
+/// The nearest-rank percentile `p` (0-100) of sorted values of any kind (PostgreSQL's
+/// `percentile_disc(p / 100)`); None when empty.
+pub fn nearest_rank<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
     if sorted.is_empty() {
         return None;
     }

@@ -138,22 +138,30 @@ pub fn fill(
 
 /// Stock-out: of the (part, first-choice source, day) triples that saw demand on the days
 /// [from, to], those where the source had nothing available; per group of the requesting
-/// station (a triple counts once per group however many of its stations asked).
+/// station (a triple counts once per group however many of its stations asked: each level
+/// above a station has its own deduplicated rollup).
 pub fn stockouts(
     conn: &mut DbConn,
     level: Level,
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<BTreeMap<String, Ratio>> {
+    let (gk, table) = match level {
+        Level::Network => ("'network'", "kpi_triples_network"),
+        Level::Centre => ("CAST(k.centre_id AS TEXT)", "kpi_triples_centre"),
+        Level::Station => ("CAST(k.station_id AS TEXT)", "kpi_stockout_marks"),
+        Level::Tier => ("k.tier", "kpi_triples_tier"),
+    };
     let sql = format!(
-        "SELECT gk, CAST(COALESCE(SUM(so), 0) AS BIGINT) AS a, CAST(COUNT(*) AS BIGINT) AS b FROM ( \
-           SELECT {gk} AS gk, m.part_id, m.source_id, m.day, MAX(m.stockout) AS so \
-           FROM kpi_stockout_marks m JOIN locations l ON l.id = m.station_id \
-           WHERE m.day >= $1 AND m.day <= $2 \
-           GROUP BY 1, 2, 3, 4) t GROUP BY gk",
-        gk = group_key(level, "l"),
+        "SELECT {gk} AS gk, CAST(COALESCE(SUM(k.stockout), 0) AS BIGINT) AS a, CAST(COUNT(*) AS BIGINT) AS b \
+         FROM {table} k WHERE k.day >= $1 AND k.day <= $2{g}",
+        g = grouped(level)
     );
-    Ok(run_days::<Row2>(conn, &sql, from, to)?.into_iter().map(|r| (r.gk, Ratio::new(r.a, r.b))).collect())
+    Ok(run_days::<Row2>(conn, &sql, from, to)?
+        .into_iter()
+        .filter(|r| r.b > 0)
+        .map(|r| (r.gk, Ratio::new(r.a, r.b)))
+        .collect())
 }
 
 /// Per group: overall; per (group, courier); per (group, lane).
@@ -179,10 +187,13 @@ struct LaneRow {
 pub fn on_time(conn: &mut DbConn, level: Level, from: NaiveDate, to: NaiveDate) -> QueryResult<OnTimeRows> {
     let sql = format!(
         "SELECT {gk} AS gk, COALESCE(u.username, '-') AS courier, o.code || ' -> ' || l.code AS lane, \
-           CAST(COALESCE(SUM(k.on_time), 0) AS BIGINT) AS a, CAST(COALESCE(SUM(k.delivered), 0) AS BIGINT) AS b \
-         FROM kpi_delivery_days k JOIN locations l ON l.id = k.destination_id \
+           CAST(SUM(k.on_time) AS BIGINT) AS a, CAST(SUM(k.delivered) AS BIGINT) AS b \
+         FROM (SELECT destination_id, origin_id, courier_id, SUM(on_time) AS on_time, \
+             SUM(delivered) AS delivered FROM kpi_delivery_days WHERE day >= $1 AND day <= $2 \
+             GROUP BY destination_id, origin_id, courier_id) k \
+           JOIN locations l ON l.id = k.destination_id \
            JOIN locations o ON o.id = k.origin_id LEFT JOIN users u ON u.id = k.courier_id \
-         WHERE k.day >= $1 AND k.day <= $2{only} GROUP BY 1, 2, 3",
+         WHERE 1 = 1{only} GROUP BY 1, 2, 3",
         gk = group_key(level, "l"),
         only = only_stations(level),
     );
@@ -301,45 +312,131 @@ struct CycleRow {
     received_at: Option<NaiveDateTime>,
 }
 
-/// A ticket resolved in the period: hours from intake to `resolved`, and the parts wait
-/// (first parts request for the ticket to the last unit received) when it waited for parts.
-pub struct Cycle {
-    pub hours: f64,
-    pub parts_wait_hours: Option<f64>,
+/// How many tickets, and the median and 90th percentile (nearest rank) of their seconds.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub tickets: i64,
+    pub p50: Option<i64>,
+    pub p90: Option<i64>,
 }
 
-/// The repair cycles of tickets resolved in [from, to), per group of the ticket's station.
+impl Spread {
+    fn of(mut v: Vec<i64>) -> Spread {
+        v.sort_unstable();
+        Spread {
+            tickets: v.len() as i64,
+            p50: super::rules::nearest_rank(&v, 50.0),
+            p90: super::rules::nearest_rank(&v, 90.0),
+        }
+    }
+
+    fn from_pg(tickets: i64, p: Option<Vec<i64>>) -> Spread {
+        let p = p.unwrap_or_default();
+        Spread { tickets, p50: p.first().copied(), p90: p.get(1).copied() }
+    }
+}
+
+/// The repair cycles of a group, in seconds: intake to `resolved` for all tickets, those that
+/// waited for parts and those that did not, and the parts wait (first parts request for the
+/// ticket to the last unit received, or to the resolution when none was).
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Cycles {
+    pub all: Spread,
+    pub waited: Spread,
+    pub without: Spread,
+    pub wait: Spread,
+}
+
+#[derive(QueryableByName)]
+struct PgCycles {
+    #[diesel(sql_type = Text)]
+    gk: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<BigInt>>)]
+    p_all: Option<Vec<i64>>,
+    #[diesel(sql_type = BigInt)]
+    n_waited: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<BigInt>>)]
+    p_waited: Option<Vec<i64>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<BigInt>>)]
+    p_without: Option<Vec<i64>>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Array<BigInt>>)]
+    p_wait: Option<Vec<i64>>,
+}
+
+/// The repair cycles of tickets resolved in [from, to), per group of the ticket's station, from
+/// the per-ticket rollup. PostgreSQL takes the percentiles itself (`percentile_disc` is the
+/// nearest rank); SQLite's rows are ranked here. Seconds are whole, truncated towards zero.
 pub fn cycles(
     conn: &mut DbConn,
     level: Level,
     from: NaiveDateTime,
     to: NaiveDateTime,
-) -> QueryResult<BTreeMap<String, Vec<Cycle>>> {
-    // the parts requests of the period's tickets, aggregated once per ticket
-    let sql = format!(
-        "SELECT {gk} AS gk, t.created_at, t.resolved_at, w.requested_at, w.received_at \
-         FROM tickets t JOIN locations l ON l.id = t.station_id \
-         LEFT JOIN (SELECT r.ticket_id, MIN(r.created_at) AS requested_at, \
-             MAX(CASE WHEN a.status = 'received' THEN a.updated_at END) AS received_at \
-           FROM tickets tt JOIN parts_requests r ON r.ticket_id = tt.id \
-             LEFT JOIN request_allocations a ON a.request_id = r.id \
-           WHERE tt.resolved_at >= $1 AND tt.resolved_at < $2 GROUP BY r.ticket_id) w ON w.ticket_id = t.id \
-         WHERE t.resolved_at >= $3 AND t.resolved_at < $4",
-        gk = group_key(level, "l"),
-    );
-    let hours = |a: NaiveDateTime, b: NaiveDateTime| (b - a).num_seconds() as f64 / 3600.0;
-    let mut out: BTreeMap<String, Vec<Cycle>> = BTreeMap::new();
-    for r in run_at::<CycleRow>(conn, &sql, &[from, to, from, to])? {
-        let parts_wait_hours = match (r.requested_at, r.received_at) {
-            (Some(a), Some(b)) => Some(hours(a, b).max(0.0)),
-            (Some(a), None) => Some(hours(a, r.resolved_at).max(0.0)),
-            _ => None,
-        };
-        out.entry(r.gk)
-            .or_default()
-            .push(Cycle { hours: hours(r.created_at, r.resolved_at), parts_wait_hours });
+) -> QueryResult<BTreeMap<String, Cycles>> {
+    let join = if level == Level::Network { "" } else { " JOIN locations l ON l.id = c.station_id" };
+    let gk = group_key(level, "l");
+    let period = "c.resolved_at >= $1 AND c.resolved_at < $2";
+    if let DbConn::Pg(pg) = conn {
+        let secs = |a: &str, b: &str| format!("CAST(TRUNC(EXTRACT(EPOCH FROM ({b} - {a}))) AS BIGINT)");
+        let sql = format!(
+            "SELECT gk, CAST(COUNT(*) AS BIGINT) AS n, \
+               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY secs) AS p_all, \
+               CAST(COUNT(wait) AS BIGINT) AS n_waited, \
+               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY secs) FILTER (WHERE wait IS NOT NULL) AS p_waited, \
+               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY secs) FILTER (WHERE wait IS NULL) AS p_without, \
+               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY wait) AS p_wait \
+             FROM (SELECT {gk} AS gk, {cycle} AS secs, CASE WHEN c.requested_at IS NULL THEN NULL \
+                 ELSE GREATEST({wait}, 0) END AS wait \
+               FROM kpi_ticket_cycles c{join} WHERE {period}) t GROUP BY gk",
+            cycle = secs("c.created_at", "c.resolved_at"),
+            wait = secs("c.requested_at", "COALESCE(c.received_at, c.resolved_at)"),
+        );
+        let rows: Vec<PgCycles> =
+            diesel::sql_query(sql).bind::<Timestamp, _>(from).bind::<Timestamp, _>(to).load(pg)?;
+        return Ok(rows
+            .into_iter()
+            .map(|r| {
+                let c = Cycles {
+                    all: Spread::from_pg(r.n, r.p_all),
+                    waited: Spread::from_pg(r.n_waited, r.p_waited),
+                    without: Spread::from_pg(r.n - r.n_waited, r.p_without),
+                    wait: Spread::from_pg(r.n_waited, r.p_wait),
+                };
+                (r.gk, c)
+            })
+            .collect());
     }
-    Ok(out)
+    let sql = format!(
+        "SELECT {gk} AS gk, c.created_at, c.resolved_at, c.requested_at, c.received_at \
+         FROM kpi_ticket_cycles c{join} WHERE {period}"
+    );
+    let secs = |a: NaiveDateTime, b: NaiveDateTime| (b - a).num_seconds();
+    let mut per: BTreeMap<String, [Vec<i64>; 4]> = BTreeMap::new();
+    for r in run_at::<CycleRow>(conn, &sql, &[from, to])? {
+        let cycle = secs(r.created_at, r.resolved_at);
+        let v = per.entry(r.gk).or_default();
+        v[0].push(cycle);
+        match r.requested_at {
+            Some(a) => {
+                v[1].push(cycle);
+                v[3].push(secs(a, r.received_at.unwrap_or(r.resolved_at)).max(0));
+            }
+            None => v[2].push(cycle),
+        }
+    }
+    Ok(per
+        .into_iter()
+        .map(|(k, [all, waited, without, wait])| {
+            let c = Cycles {
+                all: Spread::of(all),
+                waited: Spread::of(waited),
+                without: Spread::of(without),
+                wait: Spread::of(wait),
+            };
+            (k, c)
+        })
+        .collect())
 }
 
 /// A named pair of counts: what the report queries below return.

@@ -383,6 +383,9 @@ pub fn create(
             request.status = Status::Backordered.as_str().to_string();
         }
     }
+    if let Some(ticket) = ticket_id {
+        crate::reports::rollup::ticket(conn, ticket)?;
+    }
     Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
 }
 
@@ -778,6 +781,9 @@ pub fn receive(
                 replacement_shipments: shipments,
             });
         }
+    }
+    if let Some(ticket) = req.ticket_id {
+        crate::reports::rollup::ticket(conn, ticket)?;
     }
     refresh_status(conn, id, !damages.is_empty(), at)?;
     Ok(damages)

@@ -1,9 +1,7 @@
-CREATE INDEX request_allocations_request_idx ON request_allocations (request_id);
-DROP INDEX request_allocations_request_cycle_idx;
-CREATE INDEX parts_requests_ticket_idx ON parts_requests (ticket_id);
-DROP INDEX parts_requests_ticket_cycle_idx;
-CREATE INDEX tickets_resolved_idx ON tickets (resolved_at);
-DROP INDEX tickets_resolved_cycle_idx;
+DROP TABLE kpi_ticket_cycles;
+DROP TABLE kpi_triples_network;
+DROP TABLE kpi_triples_tier;
+DROP TABLE kpi_triples_centre;
 DROP TABLE kpi_outflow_days;
 DROP TABLE kpi_delivery_days;
 DROP TABLE kpi_stockout_marks;

@@ -89,11 +89,76 @@ WHERE (l.kind IN ('central_warehouse', 'regional_centre') AND m.reason = 'transf
    OR (l.kind = 'station' AND m.reason IN ('loan_out', 'consume'))
 GROUP BY date(m.at), m.from_location_id;
 
--- Repair cycles stay exact from the tickets themselves (percentiles need every duration):
--- the period's tickets, their requests and their allocations read from indexes alone.
-CREATE INDEX tickets_resolved_cycle_idx ON tickets (resolved_at, station_id, created_at);
-DROP INDEX tickets_resolved_idx;
-CREATE INDEX parts_requests_ticket_cycle_idx ON parts_requests (ticket_id, created_at, id);
-DROP INDEX parts_requests_ticket_idx;
-CREATE INDEX request_allocations_request_cycle_idx ON request_allocations (request_id, status, updated_at);
-DROP INDEX request_allocations_request_idx;
+-- The same triples deduplicated per centre, per tier and for the whole network (the report's
+-- groups above a station count a triple once however many of their stations asked). A
+-- regrading rebuilds the tier table.
+CREATE TABLE kpi_triples_centre (
+    day       DATE    NOT NULL,
+    centre_id BIGINT  NOT NULL,
+    part_id   BIGINT  NOT NULL,
+    source_id BIGINT  NOT NULL,
+    stockout  INTEGER NOT NULL,
+    PRIMARY KEY (day, centre_id, part_id, source_id)
+);
+
+CREATE TABLE kpi_triples_tier (
+    day       DATE    NOT NULL,
+    tier      TEXT    NOT NULL,
+    part_id   BIGINT  NOT NULL,
+    source_id BIGINT  NOT NULL,
+    stockout  INTEGER NOT NULL,
+    PRIMARY KEY (day, tier, part_id, source_id)
+);
+
+CREATE TABLE kpi_triples_network (
+    day       DATE    NOT NULL,
+    part_id   BIGINT  NOT NULL,
+    source_id BIGINT  NOT NULL,
+    stockout  INTEGER NOT NULL,
+    PRIMARY KEY (day, part_id, source_id)
+);
+
+-- Per resolved ticket, what its repair cycle is made of: intake, resolution, the first parts
+-- request for it and the last unit received for it (percentiles need every ticket's hours).
+CREATE TABLE kpi_ticket_cycles (
+    ticket_id    BIGINT    NOT NULL PRIMARY KEY,
+    station_id   BIGINT    NOT NULL,
+    created_at   TIMESTAMP NOT NULL,
+    resolved_at  TIMESTAMP NOT NULL,
+    requested_at TIMESTAMP,
+    received_at  TIMESTAMP
+);
+CREATE INDEX kpi_ticket_cycles_resolved_idx ON kpi_ticket_cycles
+    (resolved_at, station_id, created_at, requested_at, received_at);
+
+INSERT INTO kpi_triples_centre (day, centre_id, part_id, source_id, stockout)
+SELECT date(ln.routed_at), COALESCE(CASE WHEN l.kind = 'station' THEN l.parent_id ELSE l.id END, 0),
+       ln.part_id, COALESCE(ln.first_source_id, 0), MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END)
+FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id
+  JOIN locations l ON l.id = r.station_id
+WHERE ln.routed_at IS NOT NULL
+GROUP BY date(ln.routed_at), COALESCE(CASE WHEN l.kind = 'station' THEN l.parent_id ELSE l.id END, 0),
+         ln.part_id, COALESCE(ln.first_source_id, 0);
+
+INSERT INTO kpi_triples_tier (day, tier, part_id, source_id, stockout)
+SELECT date(ln.routed_at), COALESCE(l.tier, '-'), ln.part_id, COALESCE(ln.first_source_id, 0),
+       MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END)
+FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id
+  JOIN locations l ON l.id = r.station_id
+WHERE ln.routed_at IS NOT NULL
+GROUP BY date(ln.routed_at), COALESCE(l.tier, '-'), ln.part_id, COALESCE(ln.first_source_id, 0);
+
+INSERT INTO kpi_triples_network (day, part_id, source_id, stockout)
+SELECT date(ln.routed_at), ln.part_id, COALESCE(ln.first_source_id, 0),
+       MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END)
+FROM parts_request_lines ln
+WHERE ln.routed_at IS NOT NULL
+GROUP BY date(ln.routed_at), ln.part_id, COALESCE(ln.first_source_id, 0);
+
+INSERT INTO kpi_ticket_cycles (ticket_id, station_id, created_at, resolved_at, requested_at, received_at)
+SELECT t.id, t.station_id, t.created_at, t.resolved_at, MIN(r.created_at),
+       MAX(CASE WHEN a.status = 'received' THEN a.updated_at END)
+FROM tickets t LEFT JOIN parts_requests r ON r.ticket_id = t.id
+  LEFT JOIN request_allocations a ON a.request_id = r.id
+WHERE t.resolved_at IS NOT NULL AND t.station_id IS NOT NULL
+GROUP BY t.id, t.station_id, t.created_at, t.resolved_at;
