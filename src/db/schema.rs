@@ -664,6 +664,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kpi_triples_centre (day, centre_id, part_id, source_id) {
+        day -> Date,
+        centre_id -> BigInt,
+        part_id -> BigInt,
+        source_id -> BigInt,
+        stockout -> Integer,
+    }
+}
+
+diesel::table! {
+    kpi_triples_tier (day, tier, part_id, source_id) {
+        day -> Date,
+        tier -> Text,
+        part_id -> BigInt,
+        source_id -> BigInt,
+        stockout -> Integer,
+    }
+}
+
+diesel::table! {
+    kpi_triples_network (day, part_id, source_id) {
+        day -> Date,
+        part_id -> BigInt,
+        source_id -> BigInt,
+        stockout -> Integer,
+    }
+}
+
+diesel::table! {
+    kpi_ticket_cycles (ticket_id) {
+        ticket_id -> BigInt,
+        station_id -> BigInt,
+        created_at -> Timestamp,
+        resolved_at -> Timestamp,
+        requested_at -> Nullable<Timestamp>,
+        received_at -> Nullable<Timestamp>,
+        cycle_secs -> BigInt,
+        wait_secs -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));

@@ -130,11 +130,20 @@ fn group_of(table: &str) -> &'static str {
 const TICKET_CYCLES: Rollup = Rollup {
     table: "kpi_ticket_cycles",
     key: &["ticket_id"],
-    values: &["station_id", "created_at", "resolved_at", "requested_at", "received_at"],
+    values: &[
+        "station_id",
+        "created_at",
+        "resolved_at",
+        "requested_at",
+        "received_at",
+        "cycle_secs",
+        "wait_secs",
+    ],
     merge: Merge::Replace,
     parts: &["SELECT t.id AS ticket_id, t.station_id AS station_id, t.created_at AS created_at, \
            t.resolved_at AS resolved_at, MIN(r.created_at) AS requested_at, \
-           MAX(CASE WHEN a.status = 'received' THEN a.updated_at END) AS received_at \
+           MAX(CASE WHEN a.status = 'received' THEN a.updated_at END) AS received_at, \
+           {cycle} AS cycle_secs, {wait} AS wait_secs \
          FROM tickets t LEFT JOIN parts_requests r ON r.ticket_id = t.id \
            LEFT JOIN request_allocations a ON a.request_id = r.id \
          WHERE t.resolved_at IS NOT NULL AND t.station_id IS NOT NULL{f} \
@@ -234,8 +243,46 @@ impl Rollup {
     }
 }
 
+/// Whole seconds from `a` to `b`, truncated towards zero (as chrono's `num_seconds`): on SQLite
+/// from the stored text, its seconds since the epoch and its fraction to the nanosecond.
+fn secs(conn: &DbConn, a: &str, b: &str) -> String {
+    match conn {
+        DbConn::Pg(_) => format!("CAST(TRUNC(EXTRACT(EPOCH FROM ({b}) - ({a}))) AS BIGINT)"),
+        DbConn::Sqlite(_) => {
+            let whole = |x: &str| format!("CAST(strftime('%s', {x}) AS INTEGER)");
+            let nanos = |x: &str| format!("CAST(substr(substr({x}, 21) || '000000000', 1, 9) AS INTEGER)");
+            format!(
+                "((({wb} - {wa}) * 1000000000 + {nb} - {na}) / 1000000000)",
+                wb = whole(b),
+                wa = whole(a),
+                nb = nanos(b),
+                na = nanos(a)
+            )
+        }
+    }
+}
+
+/// The SQL of a rollup statement for the connection's dialect: the repair cycle's seconds
+/// (`{cycle}`, `{wait}`: the parts wait, never negative, none without a parts request).
+fn expand(conn: &DbConn, sql: &str) -> String {
+    if !sql.contains("{cycle}") {
+        return sql.to_string();
+    }
+    let requested = "MIN(r.created_at)";
+    let wait = secs(
+        conn,
+        requested,
+        "COALESCE(MAX(CASE WHEN a.status = 'received' THEN a.updated_at END), t.resolved_at)",
+    );
+    sql.replace("{cycle}", &secs(conn, "t.created_at", "t.resolved_at")).replace(
+        "{wait}",
+        &format!("CASE WHEN {requested} IS NULL THEN NULL WHEN {wait} < 0 THEN 0 ELSE {wait} END"),
+    )
+}
+
 fn exec(conn: &mut DbConn, sql: &str, id: Option<i64>) -> QueryResult<usize> {
-    let text = dialect_sql(conn, sql);
+    let sql = expand(conn, sql);
+    let text = dialect_sql(conn, &sql);
     crate::on_backend!(conn, |c| match id {
         Some(id) => diesel::sql_query(text.as_ref()).bind::<BigInt, _>(id).execute(c),
         None => diesel::sql_query(text.as_ref()).execute(c),
@@ -318,7 +365,8 @@ struct Count {
 }
 
 fn count(conn: &mut DbConn, sql: &str) -> QueryResult<i64> {
-    let text = dialect_sql(conn, sql);
+    let sql = expand(conn, sql);
+    let text = dialect_sql(conn, &sql);
     let rows: Vec<Count> = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref()).load::<Count>(c))?;
     Ok(rows.first().map(|r| r.n).unwrap_or(0))
 }

@@ -302,14 +302,10 @@ pub fn outflow(
 struct CycleRow {
     #[diesel(sql_type = Text)]
     gk: String,
-    #[diesel(sql_type = Timestamp)]
-    created_at: NaiveDateTime,
-    #[diesel(sql_type = Timestamp)]
-    resolved_at: NaiveDateTime,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
-    requested_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
-    received_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = BigInt)]
+    cycle_secs: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    wait_secs: Option<i64>,
 }
 
 /// How many tickets, and the median and 90th percentile (nearest rank) of their seconds.
@@ -378,19 +374,16 @@ pub fn cycles(
     let gk = group_key(level, "l");
     let period = "c.resolved_at >= $1 AND c.resolved_at < $2";
     if let DbConn::Pg(pg) = conn {
-        let secs = |a: &str, b: &str| format!("CAST(TRUNC(EXTRACT(EPOCH FROM ({b} - {a}))) AS BIGINT)");
         let sql = format!(
-            "SELECT gk, CAST(COUNT(*) AS BIGINT) AS n, \
-               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY secs) AS p_all, \
-               CAST(COUNT(wait) AS BIGINT) AS n_waited, \
-               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY secs) FILTER (WHERE wait IS NOT NULL) AS p_waited, \
-               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY secs) FILTER (WHERE wait IS NULL) AS p_without, \
-               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY wait) AS p_wait \
-             FROM (SELECT {gk} AS gk, {cycle} AS secs, CASE WHEN c.requested_at IS NULL THEN NULL \
-                 ELSE GREATEST({wait}, 0) END AS wait \
-               FROM kpi_ticket_cycles c{join} WHERE {period}) t GROUP BY gk",
-            cycle = secs("c.created_at", "c.resolved_at"),
-            wait = secs("c.requested_at", "COALESCE(c.received_at, c.resolved_at)"),
+            "SELECT {gk} AS gk, CAST(COUNT(*) AS BIGINT) AS n, \
+               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY c.cycle_secs) AS p_all, \
+               CAST(COUNT(c.wait_secs) AS BIGINT) AS n_waited, \
+               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY c.cycle_secs) \
+                 FILTER (WHERE c.wait_secs IS NOT NULL) AS p_waited, \
+               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY c.cycle_secs) \
+                 FILTER (WHERE c.wait_secs IS NULL) AS p_without, \
+               percentile_disc(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY c.wait_secs) AS p_wait \
+             FROM kpi_ticket_cycles c{join} WHERE {period} GROUP BY 1",
         );
         let rows: Vec<PgCycles> =
             diesel::sql_query(sql).bind::<Timestamp, _>(from).bind::<Timestamp, _>(to).load(pg)?;
@@ -407,22 +400,18 @@ pub fn cycles(
             })
             .collect());
     }
-    let sql = format!(
-        "SELECT {gk} AS gk, c.created_at, c.resolved_at, c.requested_at, c.received_at \
-         FROM kpi_ticket_cycles c{join} WHERE {period}"
-    );
-    let secs = |a: NaiveDateTime, b: NaiveDateTime| (b - a).num_seconds();
+    let sql =
+        format!("SELECT {gk} AS gk, c.cycle_secs, c.wait_secs FROM kpi_ticket_cycles c{join} WHERE {period}");
     let mut per: BTreeMap<String, [Vec<i64>; 4]> = BTreeMap::new();
     for r in run_at::<CycleRow>(conn, &sql, &[from, to])? {
-        let cycle = secs(r.created_at, r.resolved_at);
         let v = per.entry(r.gk).or_default();
-        v[0].push(cycle);
-        match r.requested_at {
-            Some(a) => {
-                v[1].push(cycle);
-                v[3].push(secs(a, r.received_at.unwrap_or(r.resolved_at)).max(0));
+        v[0].push(r.cycle_secs);
+        match r.wait_secs {
+            Some(w) => {
+                v[1].push(r.cycle_secs);
+                v[3].push(w);
             }
-            None => v[2].push(cycle),
+            None => v[2].push(r.cycle_secs),
         }
     }
     Ok(per

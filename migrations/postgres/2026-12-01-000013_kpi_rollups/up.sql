@@ -126,10 +126,14 @@ CREATE TABLE kpi_ticket_cycles (
     created_at   TIMESTAMP NOT NULL,
     resolved_at  TIMESTAMP NOT NULL,
     requested_at TIMESTAMP,
-    received_at  TIMESTAMP
+    received_at  TIMESTAMP,
+    -- whole seconds, truncated: intake to resolution; the first request to the last receipt
+    -- (or to the resolution), never negative, NULL without a parts request
+    cycle_secs   BIGINT    NOT NULL,
+    wait_secs    BIGINT
 );
 CREATE INDEX kpi_ticket_cycles_resolved_idx ON kpi_ticket_cycles
-    (resolved_at, station_id, created_at, requested_at, received_at);
+    (resolved_at, station_id, cycle_secs, wait_secs);
 
 INSERT INTO kpi_triples_centre (day, centre_id, part_id, source_id, stockout)
 SELECT date(ln.routed_at), COALESCE(CASE WHEN l.kind = 'station' THEN l.parent_id ELSE l.id END, 0),
@@ -155,9 +159,12 @@ FROM parts_request_lines ln
 WHERE ln.routed_at IS NOT NULL
 GROUP BY date(ln.routed_at), ln.part_id, COALESCE(ln.first_source_id, 0);
 
-INSERT INTO kpi_ticket_cycles (ticket_id, station_id, created_at, resolved_at, requested_at, received_at)
+INSERT INTO kpi_ticket_cycles (ticket_id, station_id, created_at, resolved_at, requested_at, received_at,
+                               cycle_secs, wait_secs)
 SELECT t.id, t.station_id, t.created_at, t.resolved_at, MIN(r.created_at),
-       MAX(CASE WHEN a.status = 'received' THEN a.updated_at END)
+       MAX(CASE WHEN a.status = 'received' THEN a.updated_at END),
+       CAST(TRUNC(EXTRACT(EPOCH FROM (t.resolved_at) - (t.created_at))) AS BIGINT),
+       CASE WHEN MIN(r.created_at) IS NULL THEN NULL WHEN CAST(TRUNC(EXTRACT(EPOCH FROM (COALESCE(MAX(CASE WHEN a.status = 'received' THEN a.updated_at END), t.resolved_at)) - (MIN(r.created_at)))) AS BIGINT) < 0 THEN 0 ELSE CAST(TRUNC(EXTRACT(EPOCH FROM (COALESCE(MAX(CASE WHEN a.status = 'received' THEN a.updated_at END), t.resolved_at)) - (MIN(r.created_at)))) AS BIGINT) END
 FROM tickets t LEFT JOIN parts_requests r ON r.ticket_id = t.id
   LEFT JOIN request_allocations a ON a.request_id = r.id
 WHERE t.resolved_at IS NOT NULL AND t.station_id IS NOT NULL
