@@ -706,6 +706,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kpi_station_months (day, station_id) {
+        day -> Date,
+        station_id -> BigInt,
+        units -> BigInt,
+        first_units -> BigInt,
+        lines -> BigInt,
+        first_lines -> BigInt,
+        units_in_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_delivery_months (day, destination_id, origin_id, courier_id) {
+        day -> Date,
+        destination_id -> BigInt,
+        origin_id -> BigInt,
+        courier_id -> BigInt,
+        delivered -> BigInt,
+        on_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_outflow_months (day, location_id) {
+        day -> Date,
+        location_id -> BigInt,
+        outflow_minor -> BigInt,
+    }
+}
+
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));

@@ -28,6 +28,8 @@ enum Merge {
 /// the key then the values, grouped by the key; `{f}` is where an event's filter goes).
 struct Rollup {
     table: &'static str,
+    /// the same sums per month (`day` the month's first), for the whole months of a period
+    months: Option<&'static str>,
     key: &'static [&'static str],
     values: &'static [&'static str],
     merge: Merge,
@@ -35,16 +37,16 @@ struct Rollup {
 }
 
 /// Requested and first-choice units and lines per (routing day, requesting station).
-const FILL: &str = "SELECT date(ln.routed_at) AS day, r.station_id AS station_id, \
+const FILL: &str = "SELECT {day:ln.routed_at} AS day, r.station_id AS station_id, \
        CAST(SUM(ln.qty) AS BIGINT) AS units, CAST(SUM(ln.first_filled) AS BIGINT) AS first_units, \
        CAST(COUNT(*) AS BIGINT) AS lines, \
        CAST(SUM(CASE WHEN ln.first_filled >= ln.qty THEN 1 ELSE 0 END) AS BIGINT) AS first_lines, \
        CAST(0 AS BIGINT) AS units_in_time \
      FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
-     WHERE ln.routed_at IS NOT NULL{f} GROUP BY date(ln.routed_at), r.station_id";
+     WHERE ln.routed_at IS NOT NULL{f} GROUP BY {day:ln.routed_at}, r.station_id";
 
 /// Units received on a shipment delivered by its `deliver_by`, on their line's routing day.
-const IN_TIME: &str = "SELECT date(ln.routed_at) AS day, r.station_id AS station_id, \
+const IN_TIME: &str = "SELECT {day:ln.routed_at} AS day, r.station_id AS station_id, \
        CAST(0 AS BIGINT) AS units, CAST(0 AS BIGINT) AS first_units, CAST(0 AS BIGINT) AS lines, \
        CAST(0 AS BIGINT) AS first_lines, CAST(SUM(a.qty) AS BIGINT) AS units_in_time \
      FROM request_allocations a JOIN parts_request_lines ln ON ln.id = a.line_id \
@@ -52,10 +54,11 @@ const IN_TIME: &str = "SELECT date(ln.routed_at) AS day, r.station_id AS station
        JOIN shipment_lines sl ON sl.allocation_id = a.id JOIN shipments s ON s.id = sl.shipment_id \
      WHERE a.status = 'received' AND ln.routed_at IS NOT NULL \
        AND s.delivered_at IS NOT NULL AND s.delivered_at <= s.deliver_by{f} \
-     GROUP BY date(ln.routed_at), r.station_id";
+     GROUP BY {day:ln.routed_at}, r.station_id";
 
 const STATION_DAYS: Rollup = Rollup {
     table: "kpi_station_days",
+    months: Some("kpi_station_months"),
     key: &["day", "station_id"],
     values: &["units", "first_units", "lines", "first_lines", "units_in_time"],
     merge: Merge::Add,
@@ -76,6 +79,7 @@ const TRIPLES: &str = "SELECT date(ln.routed_at) AS day, {g}ln.part_id AS part_i
 /// Per station (the station level needs no deduplication).
 const STOCKOUT_MARKS: Rollup = Rollup {
     table: "kpi_stockout_marks",
+    months: None,
     key: &["day", "station_id", "part_id", "source_id"],
     values: &["stockout"],
     merge: Merge::Max,
@@ -89,6 +93,7 @@ const STOCKOUT_MARKS: Rollup = Rollup {
 /// Per centre of the requesting station.
 const TRIPLES_CENTRE: Rollup = Rollup {
     table: "kpi_triples_centre",
+    months: None,
     key: &["day", "centre_id", "part_id", "source_id"],
     values: &["stockout"],
     merge: Merge::Max,
@@ -98,6 +103,7 @@ const TRIPLES_CENTRE: Rollup = Rollup {
 /// Per current tier of the requesting station (rebuilt when a tier changes).
 const TRIPLES_TIER: Rollup = Rollup {
     table: "kpi_triples_tier",
+    months: None,
     key: &["day", "tier", "part_id", "source_id"],
     values: &["stockout"],
     merge: Merge::Max,
@@ -107,6 +113,7 @@ const TRIPLES_TIER: Rollup = Rollup {
 /// For the whole network.
 const TRIPLES_NETWORK: Rollup = Rollup {
     table: "kpi_triples_network",
+    months: None,
     key: &["day", "part_id", "source_id"],
     values: &["stockout"],
     merge: Merge::Max,
@@ -129,6 +136,7 @@ fn group_of(table: &str) -> &'static str {
 /// What a resolved ticket's repair cycle is made of.
 const TICKET_CYCLES: Rollup = Rollup {
     table: "kpi_ticket_cycles",
+    months: None,
     key: &["ticket_id"],
     values: &[
         "station_id",
@@ -153,30 +161,32 @@ const TICKET_CYCLES: Rollup = Rollup {
 /// Shipments delivered and delivered on time per (day, destination, origin, courier or 0).
 const DELIVERY_DAYS: Rollup = Rollup {
     table: "kpi_delivery_days",
+    months: Some("kpi_delivery_months"),
     key: &["day", "destination_id", "origin_id", "courier_id"],
     values: &["delivered", "on_time"],
     merge: Merge::Add,
-    parts: &["SELECT date(s.delivered_at) AS day, s.destination_id AS destination_id, \
+    parts: &["SELECT {day:s.delivered_at} AS day, s.destination_id AS destination_id, \
            s.origin_id AS origin_id, COALESCE(s.courier_id, 0) AS courier_id, \
            CAST(COUNT(*) AS BIGINT) AS delivered, \
            CAST(SUM(CASE WHEN s.delivered_at <= s.deliver_by THEN 1 ELSE 0 END) AS BIGINT) AS on_time \
          FROM shipments s WHERE s.delivered_at IS NOT NULL{f} \
-         GROUP BY date(s.delivered_at), s.destination_id, s.origin_id, COALESCE(s.courier_id, 0)"],
+         GROUP BY {day:s.delivered_at}, s.destination_id, s.origin_id, COALESCE(s.courier_id, 0)"],
 };
 
 /// What left a location towards customers per day at the parts' cost (`{s}`: the sign).
 const OUTFLOW_DAYS: Rollup = Rollup {
     table: "kpi_outflow_days",
+    months: Some("kpi_outflow_months"),
     key: &["day", "location_id"],
     values: &["outflow_minor"],
     merge: Merge::Add,
-    parts: &["SELECT date(m.at) AS day, m.from_location_id AS location_id, \
+    parts: &["SELECT {day:m.at} AS day, m.from_location_id AS location_id, \
            CAST({s}SUM(m.qty * p.unit_cost_minor) AS BIGINT) AS outflow_minor \
          FROM stock_movements m JOIN parts p ON p.id = m.part_id \
            JOIN locations l ON l.id = m.from_location_id \
          WHERE ((l.kind IN ('central_warehouse', 'regional_centre') AND m.reason = 'transfer_ship') \
            OR (l.kind = 'station' AND m.reason IN ('loan_out', 'consume'))){f} \
-         GROUP BY date(m.at), m.from_location_id"],
+         GROUP BY {day:m.at}, m.from_location_id"],
 };
 
 const ALL: [Rollup; 8] = [
@@ -191,31 +201,52 @@ const ALL: [Rollup; 8] = [
 ];
 
 impl Rollup {
-    /// `INSERT` of part `i` narrowed by `filter`, merged into the stored rows.
-    fn select(&self, i: usize, filter: &str, negate: bool) -> String {
-        self.parts[i]
-            .replace("{f}", filter)
-            .replace("{s}", if negate { "-" } else { "" })
-            .replace("{g}", group_of(self.table))
+    /// The grains the rollup is kept in: days, and months when it has a monthly table.
+    fn grains(&self) -> &'static [bool] {
+        if self.months.is_some() {
+            &[false, true]
+        } else {
+            &[false]
+        }
     }
 
-    fn upsert(&self, i: usize, filter: &str, negate: bool) -> String {
-        let select = self.select(i, filter, negate);
+    fn table_of(&self, month: bool) -> &'static str {
+        match (month, self.months) {
+            (true, Some(m)) => m,
+            _ => self.table,
+        }
+    }
+
+    /// Part `i` narrowed by `filter`, in days or months.
+    fn select(&self, i: usize, filter: &str, negate: bool, month: bool) -> String {
+        let s = self.parts[i]
+            .replace("{f}", filter)
+            .replace("{s}", if negate { "-" } else { "" })
+            .replace("{g}", group_of(self.table));
+        if month {
+            s.replace("{day:", "{month:")
+        } else {
+            s
+        }
+    }
+
+    /// `INSERT` of part `i` narrowed by `filter`, merged into the stored rows.
+    fn upsert(&self, i: usize, filter: &str, negate: bool, month: bool) -> String {
+        let select = self.select(i, filter, negate, month);
+        let t = self.table_of(month);
         let set: Vec<String> = self
             .values
             .iter()
             .map(|v| match self.merge {
-                Merge::Add => format!("{v} = {t}.{v} + excluded.{v}", t = self.table),
-                Merge::Max => format!(
-                    "{v} = CASE WHEN excluded.{v} > {t}.{v} THEN excluded.{v} ELSE {t}.{v} END",
-                    t = self.table
-                ),
+                Merge::Add => format!("{v} = {t}.{v} + excluded.{v}"),
+                Merge::Max => {
+                    format!("{v} = CASE WHEN excluded.{v} > {t}.{v} THEN excluded.{v} ELSE {t}.{v} END")
+                }
                 Merge::Replace => format!("{v} = excluded.{v}"),
             })
             .collect();
         format!(
             "INSERT INTO {t} ({k}, {v}) {select} ON CONFLICT ({k}) DO UPDATE SET {set}",
-            t = self.table,
             k = self.key.join(", "),
             v = self.values.join(", "),
             set = set.join(", ")
@@ -223,8 +254,8 @@ impl Rollup {
     }
 
     /// The whole table recomputed from the raw rows.
-    fn recomputed(&self) -> String {
-        let parts: Vec<String> = (0..self.parts.len()).map(|i| self.select(i, "", false)).collect();
+    fn recomputed(&self, month: bool) -> String {
+        let parts: Vec<String> = (0..self.parts.len()).map(|i| self.select(i, "", false, month)).collect();
         if let [one] = parts.as_slice() {
             return one.clone();
         }
@@ -238,9 +269,53 @@ impl Rollup {
         )
     }
 
-    fn stored(&self) -> String {
-        format!("SELECT {}, {} FROM {}", self.key.join(", "), self.values.join(", "), self.table)
+    fn stored(&self, month: bool) -> String {
+        format!("SELECT {}, {} FROM {}", self.key.join(", "), self.values.join(", "), self.table_of(month))
     }
+
+    /// Upserts part `i` narrowed by `filter` (bound to `id`) in every grain.
+    fn apply(
+        &self,
+        conn: &mut DbConn,
+        i: usize,
+        filter: &str,
+        negate: bool,
+        id: Option<i64>,
+    ) -> QueryResult<()> {
+        for &month in self.grains() {
+            exec(conn, &self.upsert(i, filter, negate, month), id)?;
+        }
+        Ok(())
+    }
+}
+
+/// `{day:x}` and `{month:x}`: the UTC date of a timestamp, or the first day of its month.
+fn dates(conn: &DbConn, sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(at) = rest.find("{day:").or_else(|| rest.find("{month:")) {
+        let day_at = rest.find("{day:");
+        let month_at = rest.find("{month:");
+        let (at, month) = match (day_at, month_at) {
+            (Some(d), Some(m)) if m < d => (m, true),
+            (Some(d), _) => (d, false),
+            (None, Some(m)) => (m, true),
+            (None, None) => (at, false),
+        };
+        out.push_str(&rest[..at]);
+        let body = &rest[at..];
+        let open = if month { "{month:".len() } else { "{day:".len() };
+        let close = body.find('}').unwrap_or(body.len());
+        let x = &body[open..close];
+        out.push_str(&match (month, conn) {
+            (false, _) => format!("date({x})"),
+            (true, DbConn::Pg(_)) => format!("CAST(date_trunc('month', {x}) AS DATE)"),
+            (true, DbConn::Sqlite(_)) => format!("date({x}, 'start of month')"),
+        });
+        rest = &body[(close + 1).min(body.len())..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Whole seconds from `a` to `b`, truncated towards zero (as chrono's `num_seconds`): on SQLite
@@ -265,8 +340,9 @@ fn secs(conn: &DbConn, a: &str, b: &str) -> String {
 /// The SQL of a rollup statement for the connection's dialect: the repair cycle's seconds
 /// (`{cycle}`, `{wait}`: the parts wait, never negative, none without a parts request).
 fn expand(conn: &DbConn, sql: &str) -> String {
+    let sql = dates(conn, sql);
     if !sql.contains("{cycle}") {
-        return sql.to_string();
+        return sql;
     }
     let requested = "MIN(r.created_at)";
     let wait = secs(
@@ -293,7 +369,7 @@ fn exec(conn: &mut DbConn, sql: &str, id: Option<i64>) -> QueryResult<usize> {
 /// stock-out triples.
 pub fn routed(conn: &mut DbConn, request_id: i64) -> QueryResult<()> {
     for r in [&STATION_DAYS, &STOCKOUT_MARKS, &TRIPLES_CENTRE, &TRIPLES_TIER, &TRIPLES_NETWORK] {
-        exec(conn, &r.upsert(0, " AND ln.request_id = $1", false), Some(request_id))?;
+        r.apply(conn, 0, " AND ln.request_id = $1", false, Some(request_id))?;
     }
     Ok(())
 }
@@ -307,7 +383,7 @@ pub fn ticket(conn: &mut DbConn, ticket_id: i64) -> QueryResult<()> {
             .bind::<BigInt, _>(ticket_id)
             .execute(c)?;
     }
-    exec(conn, &TICKET_CYCLES.upsert(0, " AND t.id = $1", false), Some(ticket_id)).map(|_| ())
+    TICKET_CYCLES.apply(conn, 0, " AND t.id = $1", false, Some(ticket_id))
 }
 
 /// Tickets were loaded in bulk (resolved ones among them): every repair cycle is recomputed.
@@ -323,23 +399,23 @@ pub fn tiers_changed(conn: &mut DbConn) -> QueryResult<()> {
 /// An allocation was just received (after any split of its damaged units): its units count as
 /// within lead time on its line's routing day when its shipment came by `deliver_by`.
 pub fn received(conn: &mut DbConn, allocation_id: i64) -> QueryResult<()> {
-    exec(conn, &STATION_DAYS.upsert(1, " AND a.id = $1", false), Some(allocation_id)).map(|_| ())
+    STATION_DAYS.apply(conn, 1, " AND a.id = $1", false, Some(allocation_id))
 }
 
 /// A shipment was just delivered.
 pub fn delivered(conn: &mut DbConn, shipment_id: i64) -> QueryResult<()> {
-    exec(conn, &DELIVERY_DAYS.upsert(0, " AND s.id = $1", false), Some(shipment_id)).map(|_| ())
+    DELIVERY_DAYS.apply(conn, 0, " AND s.id = $1", false, Some(shipment_id))
 }
 
 /// A movement was just posted (the SELECT keeps only those that count as outflow).
 pub fn moved(conn: &mut DbConn, movement_id: i64) -> QueryResult<()> {
-    exec(conn, &OUTFLOW_DAYS.upsert(0, " AND m.id = $1", false), Some(movement_id)).map(|_| ())
+    OUTFLOW_DAYS.apply(conn, 0, " AND m.id = $1", false, Some(movement_id))
 }
 
 /// Around a change of a part's unit cost (outflow is valued at the current cost): `before`
 /// takes the part's outflow out at the old cost, after the change it goes back at the new one.
 pub fn cost_change(conn: &mut DbConn, part_id: i64, before: bool) -> QueryResult<()> {
-    exec(conn, &OUTFLOW_DAYS.upsert(0, " AND m.part_id = $1", before), Some(part_id)).map(|_| ())
+    OUTFLOW_DAYS.apply(conn, 0, " AND m.part_id = $1", before, Some(part_id))
 }
 
 /// Rebuilds every rollup from the raw rows (after a bulk load that bypassed the flows).
@@ -351,9 +427,11 @@ pub fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
 }
 
 fn rebuild_one(conn: &mut DbConn, r: &Rollup) -> QueryResult<()> {
-    exec(conn, &format!("DELETE FROM {}", r.table), None)?;
-    for i in 0..r.parts.len() {
-        exec(conn, &r.upsert(i, "", false), None)?;
+    for &month in r.grains() {
+        exec(conn, &format!("DELETE FROM {}", r.table_of(month)), None)?;
+        for i in 0..r.parts.len() {
+            exec(conn, &r.upsert(i, "", false, month), None)?;
+        }
     }
     Ok(())
 }
@@ -375,17 +453,23 @@ fn count(conn: &mut DbConn, sql: &str) -> QueryResult<i64> {
 pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     let mut out = Vec::new();
     for r in &ALL {
-        let (stored, fresh) = (r.stored(), r.recomputed());
-        let extra =
-            count(conn, &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({stored} EXCEPT {fresh}) t"))?;
-        let missing =
-            count(conn, &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({fresh} EXCEPT {stored}) t"))?;
-        if extra > 0 || missing > 0 {
-            out.push(format!(
-                "KPI rollup {}: {extra} stored rows differ from the raw data's, {missing} recomputed rows \
-                 are not stored",
-                r.table
-            ));
+        for &month in r.grains() {
+            let (stored, fresh) = (r.stored(month), r.recomputed(month));
+            let extra = count(
+                conn,
+                &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({stored} EXCEPT {fresh}) t"),
+            )?;
+            let missing = count(
+                conn,
+                &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({fresh} EXCEPT {stored}) t"),
+            )?;
+            if extra > 0 || missing > 0 {
+                out.push(format!(
+                    "KPI rollup {}: {extra} stored rows differ from the raw data's, {missing} recomputed \
+                     rows are not stored",
+                    r.table_of(month)
+                ));
+            }
         }
     }
     Ok(out)

@@ -99,6 +99,33 @@ fn run_days<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite:
         .load::<T>(c))
 }
 
+/// The rows of a daily rollup and its monthly sibling covering the days [from, to]: whole
+/// months from the monthly table, the ragged ends from the daily one (6 dates, `run_spans`).
+fn spans(days: &str, months: &str, cols: &str) -> String {
+    format!(
+        "(SELECT {cols} FROM {months} WHERE day >= $1 AND day < $2 UNION ALL \
+          SELECT {cols} FROM {days} WHERE (day >= $3 AND day < $4) OR (day >= $5 AND day <= $6))"
+    )
+}
+
+/// Runs a query over `spans` for the days [from, to].
+fn run_spans<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
+    conn: &mut DbConn,
+    sql: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<T>> {
+    let (m1, m2) = super::rules::whole_months(from, to);
+    let text = dialect_sql(conn, sql);
+    crate::on_backend!(conn, |c| {
+        let mut q = diesel::sql_query(text.as_ref()).into_boxed();
+        for d in [m1, m2, from, m1, m2, to] {
+            q = q.bind::<Date, _>(d);
+        }
+        q.load::<T>(c)
+    })
+}
+
 /// At the station level only stations are groups (not the centres and the warehouse whose
 /// stock moves and shipments also carry a location).
 fn only_stations(level: Level) -> &'static str {
@@ -124,12 +151,16 @@ pub fn fill(
            CAST(COALESCE(SUM(k.first_lines), 0) AS BIGINT) AS c, \
            CAST(COALESCE(SUM(k.lines), 0) AS BIGINT) AS d, \
            CAST(COALESCE(SUM(k.units_in_time), 0) AS BIGINT) AS e \
-         FROM kpi_station_days k JOIN locations l ON l.id = k.station_id \
-         WHERE k.day >= $1 AND k.day <= $2{g}",
+         FROM {rows} k JOIN locations l ON l.id = k.station_id{g}",
         gk = group_key(level, "l"),
-        g = grouped(level)
+        g = grouped(level),
+        rows = spans(
+            "kpi_station_days",
+            "kpi_station_months",
+            "station_id, units, first_units, lines, first_lines, units_in_time"
+        ),
     );
-    Ok(run_days::<Row5>(conn, &sql, from, to)?
+    Ok(run_spans::<Row5>(conn, &sql, from, to)?
         .into_iter()
         .filter(|r| r.d > 0)
         .map(|r| (r.gk, (Ratio::new(r.a, r.b), Ratio::new(r.c, r.d), r.e)))
@@ -189,18 +220,23 @@ pub fn on_time(conn: &mut DbConn, level: Level, from: NaiveDate, to: NaiveDate) 
         "SELECT {gk} AS gk, COALESCE(u.username, '-') AS courier, o.code || ' -> ' || l.code AS lane, \
            CAST(SUM(k.on_time) AS BIGINT) AS a, CAST(SUM(k.delivered) AS BIGINT) AS b \
          FROM (SELECT destination_id, origin_id, courier_id, SUM(on_time) AS on_time, \
-             SUM(delivered) AS delivered FROM kpi_delivery_days WHERE day >= $1 AND day <= $2 \
+             SUM(delivered) AS delivered FROM {rows} d \
              GROUP BY destination_id, origin_id, courier_id) k \
            JOIN locations l ON l.id = k.destination_id \
            JOIN locations o ON o.id = k.origin_id LEFT JOIN users u ON u.id = k.courier_id \
          WHERE 1 = 1{only} GROUP BY 1, 2, 3",
         gk = group_key(level, "l"),
         only = only_stations(level),
+        rows = spans(
+            "kpi_delivery_days",
+            "kpi_delivery_months",
+            "destination_id, origin_id, courier_id, on_time, delivered"
+        ),
     );
     let mut overall: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     let mut couriers: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     let mut lanes: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
-    for r in run_days::<LaneRow>(conn, &sql, from, to)? {
+    for r in run_spans::<LaneRow>(conn, &sql, from, to)? {
         for e in [
             overall.entry(r.gk.clone()).or_default(),
             couriers.entry((r.gk.clone(), r.courier)).or_default(),
@@ -290,12 +326,13 @@ pub fn outflow(
 ) -> QueryResult<BTreeMap<(String, String), i64>> {
     let sql = format!(
         "SELECT {gk} AS gk, l.kind AS name, CAST(COALESCE(SUM(k.outflow_minor), 0) AS BIGINT) AS a \
-         FROM kpi_outflow_days k JOIN locations l ON l.id = k.location_id \
-         WHERE k.day >= $1 AND k.day <= $2{only} GROUP BY 1, 2",
+         FROM {rows} k JOIN locations l ON l.id = k.location_id \
+         WHERE 1 = 1{only} GROUP BY 1, 2",
         gk = group_key(level, "l"),
         only = only_stations(level),
+        rows = spans("kpi_outflow_days", "kpi_outflow_months", "location_id, outflow_minor"),
     );
-    Ok(run_days::<Named>(conn, &sql, from, to)?.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
+    Ok(run_spans::<Named>(conn, &sql, from, to)?.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
 }
 
 #[derive(QueryableByName)]

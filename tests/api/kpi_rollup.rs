@@ -106,6 +106,15 @@ both!(the_rollup_report_equals_the_raw_recomputation_through_late_receipts, |app
     let centre =
         c[0]["stock"].as_array().unwrap().iter().find(|s| s["echelon"] == "regional_centre").unwrap();
     assert_eq!(centre["outflow"], "48.00");
+    // whole months are read from the monthly rollups: the months around the scenario hold
+    // all of it (A: 1 of 3 first-choice, 2 in time; B: 0 of 1, late; 2 of 3 shipments on time)
+    let first = |d: chrono::NaiveDate| d - Duration::days(chrono::Datelike::day(&d) as i64 - 1);
+    let last = first(first(day2) + Duration::days(32)) - Duration::days(1);
+    let g =
+        &report(&app, &format!("level=station&location=ST-TZ-001&from={}&to={last}", first(day0))).await[0];
+    assert_eq!(ratio(&g["fill_rate"]["units"]), (1, 4));
+    assert_eq!(ratio(&g["fill_rate"]["units_within_lead_time"]), (2, 4));
+    assert_eq!(ratio(&g["on_time_delivery"]["overall"]), (2, 3));
     // the station level lists stations only
     let all = report(&app, &format!("level=station&from={day0}&to={day2}")).await;
     assert!(all.as_array().unwrap().iter().all(|g| g["key"].as_str().unwrap().starts_with("ST-")), "{all}");

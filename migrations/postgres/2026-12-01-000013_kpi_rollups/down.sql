@@ -1,3 +1,6 @@
+DROP TABLE kpi_outflow_months;
+DROP TABLE kpi_delivery_months;
+DROP TABLE kpi_station_months;
 DROP TABLE kpi_ticket_cycles;
 DROP TABLE kpi_triples_network;
 DROP TABLE kpi_triples_tier;

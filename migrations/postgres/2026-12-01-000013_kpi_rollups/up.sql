@@ -89,6 +89,48 @@ WHERE (l.kind IN ('central_warehouse', 'regional_centre') AND m.reason = 'transf
    OR (l.kind = 'station' AND m.reason IN ('loan_out', 'consume'))
 GROUP BY date(m.at), m.from_location_id;
 
+-- The same sums per month (day: the month's first), so that the whole months of a long period
+-- are read as months and only its ragged ends as days.
+CREATE TABLE kpi_station_months (
+    day           DATE   NOT NULL,
+    station_id    BIGINT NOT NULL,
+    units         BIGINT NOT NULL,
+    first_units   BIGINT NOT NULL,
+    lines         BIGINT NOT NULL,
+    first_lines   BIGINT NOT NULL,
+    units_in_time BIGINT NOT NULL,
+    PRIMARY KEY (day, station_id)
+);
+
+CREATE TABLE kpi_delivery_months (
+    day            DATE   NOT NULL,
+    destination_id BIGINT NOT NULL,
+    origin_id      BIGINT NOT NULL,
+    courier_id     BIGINT NOT NULL,
+    delivered      BIGINT NOT NULL,
+    on_time        BIGINT NOT NULL,
+    PRIMARY KEY (day, destination_id, origin_id, courier_id)
+);
+
+CREATE TABLE kpi_outflow_months (
+    day           DATE   NOT NULL,
+    location_id   BIGINT NOT NULL,
+    outflow_minor BIGINT NOT NULL,
+    PRIMARY KEY (day, location_id)
+);
+
+INSERT INTO kpi_station_months (day, station_id, units, first_units, lines, first_lines, units_in_time)
+SELECT CAST(date_trunc('month', day) AS DATE), station_id, SUM(units), SUM(first_units), SUM(lines), SUM(first_lines), SUM(units_in_time)
+FROM kpi_station_days GROUP BY CAST(date_trunc('month', day) AS DATE), station_id;
+
+INSERT INTO kpi_delivery_months (day, destination_id, origin_id, courier_id, delivered, on_time)
+SELECT CAST(date_trunc('month', day) AS DATE), destination_id, origin_id, courier_id, SUM(delivered), SUM(on_time)
+FROM kpi_delivery_days GROUP BY CAST(date_trunc('month', day) AS DATE), destination_id, origin_id, courier_id;
+
+INSERT INTO kpi_outflow_months (day, location_id, outflow_minor)
+SELECT CAST(date_trunc('month', day) AS DATE), location_id, SUM(outflow_minor)
+FROM kpi_outflow_days GROUP BY CAST(date_trunc('month', day) AS DATE), location_id;
+
 -- The same triples deduplicated per centre, per tier and for the whole network (the report's
 -- groups above a station count a triple once however many of their stations asked). A
 -- regrading rebuilds the tier table.
