@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::rules::{self, Level, Ratio};
-use super::store;
+use super::{cycles, store};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
@@ -84,7 +84,7 @@ pub struct Hours {
 
 impl Hours {
     /// From whole seconds: hours rounded to 2 decimals.
-    fn of(s: store::Spread) -> Hours {
+    fn of(s: cycles::Spread) -> Hours {
         let hours = |x: Option<i64>| x.map(|s| ((s as f64 / 3600.0) * 100.0).round() / 100.0);
         Hours { tickets: s.tickets, median_hours: hours(s.p50), p90_hours: hours(s.p90) }
     }
@@ -195,7 +195,7 @@ pub fn compute_with(
     } else {
         Default::default()
     };
-    let mut cycles = store::cycles(conn, level, start, end)?;
+    let mut cycles = cycles::cycles(conn, level, start, end)?;
     let mut keys: Vec<String> = fill.keys().chain(on_time.keys()).chain(cycles.keys()).cloned().collect();
     keys.extend(value_end.keys().chain(value_start.keys()).map(|(k, _)| k.clone()));
     keys.sort();

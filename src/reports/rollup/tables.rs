@@ -1,21 +1,13 @@
-//! Daily rollups of the KPI report's numerators and denominators (issue 13), so that a year of
-//! a large network sums days instead of scanning a year of raw rows.
-//!
-//! Each rollup is defined once, as the SELECT that recomputes it from the raw rows. The same
-//! SELECT, narrowed to one event's row, is upserted in the transaction of that event (a line
-//! routed, a unit received, a shipment delivered, a movement posted, a part's cost changed);
-//! unnarrowed it rebuilds the table after a bulk load (and in the migration); and `echelon
-//! audit` compares the stored table with it, so every scenario the tests run checks every hook.
-//! Days are the UTC dates of the timestamps the report filters on.
+//! The KPI rollup tables, each defined by the SELECT that recomputes it from the raw rows; the
+//! statements that upsert, rebuild and check it are made from that SELECT.
 
-use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::QueryResult;
 
-use crate::db::{dialect_sql, DbConn};
+use crate::db::DbConn;
 
 /// How a recomputed row merges into a stored one with the same key.
 #[derive(Clone, Copy, PartialEq)]
-enum Merge {
+pub(super) enum Merge {
     /// counts and sums: stored + new
     Add,
     /// a flag that, once set, stays set
@@ -26,18 +18,18 @@ enum Merge {
 
 /// One rollup table: its key and value columns and the SELECTs that recompute it (each yields
 /// the key then the values, grouped by the key; `{f}` is where an event's filter goes).
-struct Rollup {
-    table: &'static str,
+pub(super) struct Rollup {
+    pub(super) table: &'static str,
     /// the same sums per month (`day` the month's first), for the whole months of a period
-    months: Option<&'static str>,
-    key: &'static [&'static str],
-    values: &'static [&'static str],
-    merge: Merge,
-    parts: &'static [&'static str],
+    pub(super) months: Option<&'static str>,
+    pub(super) key: &'static [&'static str],
+    pub(super) values: &'static [&'static str],
+    pub(super) merge: Merge,
+    pub(super) parts: &'static [&'static str],
 }
 
 /// Requested and first-choice units and lines per (routing day, requesting station).
-const FILL: &str = "SELECT {day:ln.routed_at} AS day, r.station_id AS station_id, \
+pub(super) const FILL: &str = "SELECT {day:ln.routed_at} AS day, r.station_id AS station_id, \
        CAST(SUM(ln.qty) AS BIGINT) AS units, CAST(SUM(ln.first_filled) AS BIGINT) AS first_units, \
        CAST(COUNT(*) AS BIGINT) AS lines, \
        CAST(SUM(CASE WHEN ln.first_filled >= ln.qty THEN 1 ELSE 0 END) AS BIGINT) AS first_lines, \
@@ -46,7 +38,7 @@ const FILL: &str = "SELECT {day:ln.routed_at} AS day, r.station_id AS station_id
      WHERE ln.routed_at IS NOT NULL{f} GROUP BY {day:ln.routed_at}, r.station_id";
 
 /// Units received on a shipment delivered by its `deliver_by`, on their line's routing day.
-const IN_TIME: &str = "SELECT {day:ln.routed_at} AS day, r.station_id AS station_id, \
+pub(super) const IN_TIME: &str = "SELECT {day:ln.routed_at} AS day, r.station_id AS station_id, \
        CAST(0 AS BIGINT) AS units, CAST(0 AS BIGINT) AS first_units, CAST(0 AS BIGINT) AS lines, \
        CAST(0 AS BIGINT) AS first_lines, CAST(SUM(a.qty) AS BIGINT) AS units_in_time \
      FROM request_allocations a JOIN parts_request_lines ln ON ln.id = a.line_id \
@@ -56,7 +48,7 @@ const IN_TIME: &str = "SELECT {day:ln.routed_at} AS day, r.station_id AS station
        AND s.delivered_at IS NOT NULL AND s.delivered_at <= s.deliver_by{f} \
      GROUP BY {day:ln.routed_at}, r.station_id";
 
-const STATION_DAYS: Rollup = Rollup {
+pub(super) const STATION_DAYS: Rollup = Rollup {
     table: "kpi_station_days",
     months: Some("kpi_station_months"),
     key: &["day", "station_id"],
@@ -68,7 +60,7 @@ const STATION_DAYS: Rollup = Rollup {
 /// The (part, first-choice source, day) triples with demand per group of requesting stations
 /// (`{g}`: the group's key column and expression), 1 where the source had nothing available
 /// for one of the lines.
-const TRIPLES: &str = "SELECT date(ln.routed_at) AS day, {g}ln.part_id AS part_id, \
+pub(super) const TRIPLES: &str = "SELECT date(ln.routed_at) AS day, {g}ln.part_id AS part_id, \
        COALESCE(ln.first_source_id, 0) AS source_id, \
        MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS stockout \
      FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
@@ -77,7 +69,7 @@ const TRIPLES: &str = "SELECT date(ln.routed_at) AS day, {g}ln.part_id AS part_i
      GROUP BY 1, 2, 3, 4";
 
 /// Per station (the station level needs no deduplication).
-const STOCKOUT_MARKS: Rollup = Rollup {
+pub(super) const STOCKOUT_MARKS: Rollup = Rollup {
     table: "kpi_stockout_marks",
     months: None,
     key: &["day", "station_id", "part_id", "source_id"],
@@ -91,7 +83,7 @@ const STOCKOUT_MARKS: Rollup = Rollup {
 };
 
 /// Per centre of the requesting station.
-const TRIPLES_CENTRE: Rollup = Rollup {
+pub(super) const TRIPLES_CENTRE: Rollup = Rollup {
     table: "kpi_triples_centre",
     months: None,
     key: &["day", "centre_id", "part_id", "source_id"],
@@ -101,7 +93,7 @@ const TRIPLES_CENTRE: Rollup = Rollup {
 };
 
 /// Per current tier of the requesting station (rebuilt when a tier changes).
-const TRIPLES_TIER: Rollup = Rollup {
+pub(super) const TRIPLES_TIER: Rollup = Rollup {
     table: "kpi_triples_tier",
     months: None,
     key: &["day", "tier", "part_id", "source_id"],
@@ -111,7 +103,7 @@ const TRIPLES_TIER: Rollup = Rollup {
 };
 
 /// For the whole network.
-const TRIPLES_NETWORK: Rollup = Rollup {
+pub(super) const TRIPLES_NETWORK: Rollup = Rollup {
     table: "kpi_triples_network",
     months: None,
     key: &["day", "part_id", "source_id"],
@@ -134,7 +126,7 @@ fn group_of(table: &str) -> &'static str {
 }
 
 /// What a resolved ticket's repair cycle is made of.
-const TICKET_CYCLES: Rollup = Rollup {
+pub(super) const TICKET_CYCLES: Rollup = Rollup {
     table: "kpi_ticket_cycles",
     months: None,
     key: &["ticket_id"],
@@ -159,7 +151,7 @@ const TICKET_CYCLES: Rollup = Rollup {
 };
 
 /// Shipments delivered and delivered on time per (day, destination, origin, courier or 0).
-const DELIVERY_DAYS: Rollup = Rollup {
+pub(super) const DELIVERY_DAYS: Rollup = Rollup {
     table: "kpi_delivery_days",
     months: Some("kpi_delivery_months"),
     key: &["day", "destination_id", "origin_id", "courier_id"],
@@ -174,7 +166,7 @@ const DELIVERY_DAYS: Rollup = Rollup {
 };
 
 /// What left a location towards customers per day at the parts' cost (`{s}`: the sign).
-const OUTFLOW_DAYS: Rollup = Rollup {
+pub(super) const OUTFLOW_DAYS: Rollup = Rollup {
     table: "kpi_outflow_days",
     months: Some("kpi_outflow_months"),
     key: &["day", "location_id"],
@@ -189,7 +181,7 @@ const OUTFLOW_DAYS: Rollup = Rollup {
          GROUP BY {day:m.at}, m.from_location_id"],
 };
 
-const ALL: [Rollup; 8] = [
+pub(super) const ALL: [Rollup; 8] = [
     STATION_DAYS,
     STOCKOUT_MARKS,
     TRIPLES_CENTRE,
@@ -202,7 +194,7 @@ const ALL: [Rollup; 8] = [
 
 impl Rollup {
     /// The grains the rollup is kept in: days, and months when it has a monthly table.
-    fn grains(&self) -> &'static [bool] {
+    pub(super) fn grains(&self) -> &'static [bool] {
         if self.months.is_some() {
             &[false, true]
         } else {
@@ -210,7 +202,7 @@ impl Rollup {
         }
     }
 
-    fn table_of(&self, month: bool) -> &'static str {
+    pub(super) fn table_of(&self, month: bool) -> &'static str {
         match (month, self.months) {
             (true, Some(m)) => m,
             _ => self.table,
@@ -218,7 +210,7 @@ impl Rollup {
     }
 
     /// Part `i` narrowed by `filter`, in days or months.
-    fn select(&self, i: usize, filter: &str, negate: bool, month: bool) -> String {
+    pub(super) fn select(&self, i: usize, filter: &str, negate: bool, month: bool) -> String {
         let s = self.parts[i]
             .replace("{f}", filter)
             .replace("{s}", if negate { "-" } else { "" })
@@ -231,7 +223,7 @@ impl Rollup {
     }
 
     /// `INSERT` of part `i` narrowed by `filter`, merged into the stored rows.
-    fn upsert(&self, i: usize, filter: &str, negate: bool, month: bool) -> String {
+    pub(super) fn upsert(&self, i: usize, filter: &str, negate: bool, month: bool) -> String {
         let select = self.select(i, filter, negate, month);
         let t = self.table_of(month);
         let set: Vec<String> = self
@@ -254,7 +246,7 @@ impl Rollup {
     }
 
     /// The whole table recomputed from the raw rows.
-    fn recomputed(&self, month: bool) -> String {
+    pub(super) fn recomputed(&self, month: bool) -> String {
         let parts: Vec<String> = (0..self.parts.len()).map(|i| self.select(i, "", false, month)).collect();
         if let [one] = parts.as_slice() {
             return one.clone();
@@ -269,12 +261,12 @@ impl Rollup {
         )
     }
 
-    fn stored(&self, month: bool) -> String {
+    pub(super) fn stored(&self, month: bool) -> String {
         format!("SELECT {}, {} FROM {}", self.key.join(", "), self.values.join(", "), self.table_of(month))
     }
 
     /// Upserts part `i` narrowed by `filter` (bound to `id`) in every grain.
-    fn apply(
+    pub(super) fn apply(
         &self,
         conn: &mut DbConn,
         i: usize,
@@ -283,194 +275,8 @@ impl Rollup {
         id: Option<i64>,
     ) -> QueryResult<()> {
         for &month in self.grains() {
-            exec(conn, &self.upsert(i, filter, negate, month), id)?;
+            super::exec(conn, &self.upsert(i, filter, negate, month), id)?;
         }
         Ok(())
     }
-}
-
-/// `{day:x}` and `{month:x}`: the UTC date of a timestamp, or the first day of its month.
-fn dates(conn: &DbConn, sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut rest = sql;
-    while let Some(at) = rest.find("{day:").or_else(|| rest.find("{month:")) {
-        let day_at = rest.find("{day:");
-        let month_at = rest.find("{month:");
-        let (at, month) = match (day_at, month_at) {
-            (Some(d), Some(m)) if m < d => (m, true),
-            (Some(d), _) => (d, false),
-            (None, Some(m)) => (m, true),
-            (None, None) => (at, false),
-        };
-        out.push_str(&rest[..at]);
-        let body = &rest[at..];
-        let open = if month { "{month:".len() } else { "{day:".len() };
-        let close = body.find('}').unwrap_or(body.len());
-        let x = &body[open..close];
-        out.push_str(&match (month, conn) {
-            (false, _) => format!("date({x})"),
-            (true, DbConn::Pg(_)) => format!("CAST(date_trunc('month', {x}) AS DATE)"),
-            (true, DbConn::Sqlite(_)) => format!("date({x}, 'start of month')"),
-        });
-        rest = &body[(close + 1).min(body.len())..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// Whole seconds from `a` to `b`, truncated towards zero (as chrono's `num_seconds`): on SQLite
-/// from the stored text, its seconds since the epoch and its fraction to the nanosecond.
-fn secs(conn: &DbConn, a: &str, b: &str) -> String {
-    match conn {
-        DbConn::Pg(_) => format!("CAST(TRUNC(EXTRACT(EPOCH FROM ({b}) - ({a}))) AS BIGINT)"),
-        DbConn::Sqlite(_) => {
-            let whole = |x: &str| format!("CAST(strftime('%s', {x}) AS INTEGER)");
-            let nanos = |x: &str| format!("CAST(substr(substr({x}, 21) || '000000000', 1, 9) AS INTEGER)");
-            format!(
-                "((({wb} - {wa}) * 1000000000 + {nb} - {na}) / 1000000000)",
-                wb = whole(b),
-                wa = whole(a),
-                nb = nanos(b),
-                na = nanos(a)
-            )
-        }
-    }
-}
-
-/// The SQL of a rollup statement for the connection's dialect: the repair cycle's seconds
-/// (`{cycle}`, `{wait}`: the parts wait, never negative, none without a parts request).
-fn expand(conn: &DbConn, sql: &str) -> String {
-    let sql = dates(conn, sql);
-    if !sql.contains("{cycle}") {
-        return sql;
-    }
-    let requested = "MIN(r.created_at)";
-    let wait = secs(
-        conn,
-        requested,
-        "COALESCE(MAX(CASE WHEN a.status = 'received' THEN a.updated_at END), t.resolved_at)",
-    );
-    sql.replace("{cycle}", &secs(conn, "t.created_at", "t.resolved_at")).replace(
-        "{wait}",
-        &format!("CASE WHEN {requested} IS NULL THEN NULL WHEN {wait} < 0 THEN 0 ELSE {wait} END"),
-    )
-}
-
-fn exec(conn: &mut DbConn, sql: &str, id: Option<i64>) -> QueryResult<usize> {
-    let sql = expand(conn, sql);
-    let text = dialect_sql(conn, &sql);
-    crate::on_backend!(conn, |c| match id {
-        Some(id) => diesel::sql_query(text.as_ref()).bind::<BigInt, _>(id).execute(c),
-        None => diesel::sql_query(text.as_ref()).execute(c),
-    })
-}
-
-/// The lines of a request were just routed (each line is routed once): their fill and their
-/// stock-out triples.
-pub fn routed(conn: &mut DbConn, request_id: i64) -> QueryResult<()> {
-    for r in [&STATION_DAYS, &STOCKOUT_MARKS, &TRIPLES_CENTRE, &TRIPLES_TIER, &TRIPLES_NETWORK] {
-        r.apply(conn, 0, " AND ln.request_id = $1", false, Some(request_id))?;
-    }
-    Ok(())
-}
-
-/// A ticket was resolved, or one of its parts requests was made or received: its repair cycle
-/// (written once it is resolved). On PostgreSQL the ticket's row is locked first, so that a
-/// receipt and a resolution at the same moment see each other.
-pub fn ticket(conn: &mut DbConn, ticket_id: i64) -> QueryResult<()> {
-    if let DbConn::Pg(c) = conn {
-        diesel::sql_query("SELECT id FROM tickets WHERE id = $1 FOR UPDATE")
-            .bind::<BigInt, _>(ticket_id)
-            .execute(c)?;
-    }
-    TICKET_CYCLES.apply(conn, 0, " AND t.id = $1", false, Some(ticket_id))
-}
-
-/// Tickets were loaded in bulk (resolved ones among them): every repair cycle is recomputed.
-pub fn tickets_loaded(conn: &mut DbConn) -> QueryResult<()> {
-    rebuild_one(conn, &TICKET_CYCLES)
-}
-
-/// A station's tier changed: the tier-level triples are regrouped.
-pub fn tiers_changed(conn: &mut DbConn) -> QueryResult<()> {
-    rebuild_one(conn, &TRIPLES_TIER)
-}
-
-/// An allocation was just received (after any split of its damaged units): its units count as
-/// within lead time on its line's routing day when its shipment came by `deliver_by`.
-pub fn received(conn: &mut DbConn, allocation_id: i64) -> QueryResult<()> {
-    STATION_DAYS.apply(conn, 1, " AND a.id = $1", false, Some(allocation_id))
-}
-
-/// A shipment was just delivered.
-pub fn delivered(conn: &mut DbConn, shipment_id: i64) -> QueryResult<()> {
-    DELIVERY_DAYS.apply(conn, 0, " AND s.id = $1", false, Some(shipment_id))
-}
-
-/// A movement was just posted (the SELECT keeps only those that count as outflow).
-pub fn moved(conn: &mut DbConn, movement_id: i64) -> QueryResult<()> {
-    OUTFLOW_DAYS.apply(conn, 0, " AND m.id = $1", false, Some(movement_id))
-}
-
-/// Around a change of a part's unit cost (outflow is valued at the current cost): `before`
-/// takes the part's outflow out at the old cost, after the change it goes back at the new one.
-pub fn cost_change(conn: &mut DbConn, part_id: i64, before: bool) -> QueryResult<()> {
-    OUTFLOW_DAYS.apply(conn, 0, " AND m.part_id = $1", before, Some(part_id))
-}
-
-/// Rebuilds every rollup from the raw rows (after a bulk load that bypassed the flows).
-pub fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
-    for r in &ALL {
-        rebuild_one(conn, r)?;
-    }
-    Ok(())
-}
-
-fn rebuild_one(conn: &mut DbConn, r: &Rollup) -> QueryResult<()> {
-    for &month in r.grains() {
-        exec(conn, &format!("DELETE FROM {}", r.table_of(month)), None)?;
-        for i in 0..r.parts.len() {
-            exec(conn, &r.upsert(i, "", false, month), None)?;
-        }
-    }
-    Ok(())
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(conn: &mut DbConn, sql: &str) -> QueryResult<i64> {
-    let sql = expand(conn, sql);
-    let text = dialect_sql(conn, &sql);
-    let rows: Vec<Count> = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref()).load::<Count>(c))?;
-    Ok(rows.first().map(|r| r.n).unwrap_or(0))
-}
-
-/// What `echelon audit` checks: each rollup equals its recomputation from the raw rows.
-pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
-    let mut out = Vec::new();
-    for r in &ALL {
-        for &month in r.grains() {
-            let (stored, fresh) = (r.stored(month), r.recomputed(month));
-            let extra = count(
-                conn,
-                &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({stored} EXCEPT {fresh}) t"),
-            )?;
-            let missing = count(
-                conn,
-                &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({fresh} EXCEPT {stored}) t"),
-            )?;
-            if extra > 0 || missing > 0 {
-                out.push(format!(
-                    "KPI rollup {}: {extra} stored rows differ from the raw data's, {missing} recomputed \
-                     rows are not stored",
-                    r.table_of(month)
-                ));
-            }
-        }
-    }
-    Ok(out)
 }
