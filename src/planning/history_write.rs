@@ -201,7 +201,11 @@ pub fn write_history(
     progress("requests, allocations and shipments written");
     write_ledger(conn, &rows, t, &mut out)?;
     progress("movements and balances written");
-    // the history bypassed the flows: the KPI rollups are recomputed from what it wrote
+    // the history bypassed the flows: the KPI rollups are recomputed from what it wrote, with
+    // statistics of it first (without them PostgreSQL plans the year's scans as if empty)
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("ANALYZE").execute(c)?;
+    }
     crate::reports::rollup::rebuild(conn)?;
     progress("KPI rollups rebuilt");
     if let DbConn::Pg(c) = conn {
