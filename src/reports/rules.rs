@@ -63,12 +63,12 @@ pub fn whole_months(
 ) -> (chrono::NaiveDate, chrono::NaiveDate) {
     use chrono::Datelike;
     let first = |d: chrono::NaiveDate| d.with_day(1).unwrap_or(d);
-    let m1 = if from.day() == 1 { from } else { first(first(from) + chrono::Duration::days(32)) };
-    let m2 = first(to + chrono::Duration::days(1));
-    if m1 < m2 {
-        (m1, m2)
-    } else {
-        (from, from)
+    let later = |d: chrono::NaiveDate, days: i64| d.checked_add_signed(chrono::Duration::days(days));
+    let m1 = if from.day() == 1 { Some(from) } else { later(first(from), 32).map(first) };
+    let m2 = later(to, 1).map(first);
+    match (m1, m2) {
+        (Some(m1), Some(m2)) if m1 < m2 => (m1, m2),
+        _ => (from, from),
     }
 }
 
@@ -220,5 +220,8 @@ mod tests {
         assert_eq!(whole_months(d("2026-12-01"), d("2026-12-01")), (d("2026-12-01"), d("2026-12-01")));
         // December to January across the year
         assert_eq!(whole_months(d("2025-12-31"), d("2026-02-01")), (d("2026-01-01"), d("2026-02-01")));
+        // at the end of the calendar: no month, no overflow
+        let end = chrono::NaiveDate::MAX;
+        assert_eq!(whole_months(end, end), (end, end));
     }
 }
