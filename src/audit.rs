@@ -81,5 +81,6 @@ pub fn run(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     breaches.extend(crate::ledger::audit::breaches(conn)?);
     breaches.extend(crate::requests::outstanding::breaches(conn)?);
     breaches.extend(crate::tickets::audit(conn)?);
+    breaches.extend(crate::reports::rollup::breaches(conn)?);
     Ok(breaches)
 }

@@ -625,6 +625,120 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kpi_station_days (day, station_id) {
+        day -> Date,
+        station_id -> BigInt,
+        units -> BigInt,
+        first_units -> BigInt,
+        lines -> BigInt,
+        first_lines -> BigInt,
+        units_in_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_stockout_marks (day, station_id, part_id, source_id) {
+        day -> Date,
+        station_id -> BigInt,
+        part_id -> BigInt,
+        source_id -> BigInt,
+        stockout -> Integer,
+    }
+}
+
+diesel::table! {
+    kpi_delivery_days (day, destination_id, origin_id, courier_id) {
+        day -> Date,
+        destination_id -> BigInt,
+        origin_id -> BigInt,
+        courier_id -> BigInt,
+        delivered -> BigInt,
+        on_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_outflow_days (day, location_id) {
+        day -> Date,
+        location_id -> BigInt,
+        outflow_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_triples_centre (day, centre_id, part_id, source_id) {
+        day -> Date,
+        centre_id -> BigInt,
+        part_id -> BigInt,
+        source_id -> BigInt,
+        stockout -> Integer,
+    }
+}
+
+diesel::table! {
+    kpi_triples_tier (day, tier, part_id, source_id) {
+        day -> Date,
+        tier -> Text,
+        part_id -> BigInt,
+        source_id -> BigInt,
+        stockout -> Integer,
+    }
+}
+
+diesel::table! {
+    kpi_triples_network (day, part_id, source_id) {
+        day -> Date,
+        part_id -> BigInt,
+        source_id -> BigInt,
+        stockout -> Integer,
+    }
+}
+
+diesel::table! {
+    kpi_ticket_cycles (ticket_id) {
+        ticket_id -> BigInt,
+        station_id -> BigInt,
+        created_at -> Timestamp,
+        resolved_at -> Timestamp,
+        requested_at -> Nullable<Timestamp>,
+        received_at -> Nullable<Timestamp>,
+        cycle_secs -> BigInt,
+        wait_secs -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    kpi_station_months (day, station_id) {
+        day -> Date,
+        station_id -> BigInt,
+        units -> BigInt,
+        first_units -> BigInt,
+        lines -> BigInt,
+        first_lines -> BigInt,
+        units_in_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_delivery_months (day, destination_id, origin_id, courier_id) {
+        day -> Date,
+        destination_id -> BigInt,
+        origin_id -> BigInt,
+        courier_id -> BigInt,
+        delivered -> BigInt,
+        on_time -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_outflow_months (day, location_id) {
+        day -> Date,
+        location_id -> BigInt,
+        outflow_minor -> BigInt,
+    }
+}
+
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));

@@ -300,6 +300,9 @@ pub fn apply_due_tiers(conn: &mut DbConn, today: NaiveDate) -> QueryResult<usize
             }
         }
     }
+    if changed > 0 {
+        crate::reports::rollup::tiers_changed(conn)?;
+    }
     Ok(changed)
 }
 

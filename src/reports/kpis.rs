@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::rules::{self, Level, Ratio};
-use super::store;
+use super::{cycles, store};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
@@ -83,14 +83,10 @@ pub struct Hours {
 }
 
 impl Hours {
-    fn of(mut v: Vec<f64>) -> Hours {
-        v.sort_by(f64::total_cmp);
-        let round = |x: Option<f64>| x.map(|h| (h * 100.0).round() / 100.0);
-        Hours {
-            tickets: v.len() as i64,
-            median_hours: round(rules::percentile(&v, 50.0)),
-            p90_hours: round(rules::percentile(&v, 90.0)),
-        }
+    /// From whole seconds: hours rounded to 2 decimals.
+    fn of(s: cycles::Spread) -> Hours {
+        let hours = |x: Option<i64>| x.map(|s| ((s as f64 / 3600.0) * 100.0).round() / 100.0);
+        Hours { tickets: s.tickets, median_hours: hours(s.p50), p90_hours: hours(s.p90) }
     }
 }
 
@@ -187,20 +183,19 @@ pub fn compute_with(
     stock: bool,
 ) -> Result<Vec<KpiGroup>, AppError> {
     let (start, end) = bounds(from, to);
-    let fill = store::fill(conn, level, start, end)?;
-    let in_time = store::filled_in_time(conn, level, start, end)?;
-    let stockouts = store::stockouts(conn, level, start, end)?;
-    let (on_time, couriers, lanes) = store::on_time(conn, level, start, end)?;
+    let fill = store::fill(conn, level, from, to)?;
+    let stockouts = store::stockouts(conn, level, from, to)?;
+    let (on_time, couriers, lanes) = store::on_time(conn, level, from, to)?;
     let (value_start, value_end, outflow) = if stock {
         (
             store::stock_value_at(conn, level, start)?,
             store::stock_value_at(conn, level, end)?,
-            store::outflow(conn, level, start, end)?,
+            store::outflow(conn, level, from, to)?,
         )
     } else {
         Default::default()
     };
-    let mut cycles = store::cycles(conn, level, start, end)?;
+    let mut cycles = cycles::cycles(conn, level, start, end)?;
     let mut keys: Vec<String> = fill.keys().chain(on_time.keys()).chain(cycles.keys()).cloned().collect();
     keys.extend(value_end.keys().chain(value_start.keys()).map(|(k, _)| k.clone()));
     keys.sort();
@@ -208,7 +203,7 @@ pub fn compute_with(
     let names = key_names(conn, level, &keys)?;
     let mut groups = Vec::new();
     for key in keys {
-        let (units, lines) = fill.get(&key).copied().unwrap_or_default();
+        let (units, lines, in_time) = fill.get(&key).copied().unwrap_or_default();
         let mut stock = Vec::new();
         for echelon in ["central_warehouse", "regional_centre", "station"] {
             let k = (key.clone(), echelon.to_string());
@@ -239,23 +234,16 @@ pub fn compute_with(
             fill_rate: FillRate {
                 units,
                 lines,
-                units_within_lead_time: Ratio::new(
-                    in_time.get(&key).copied().unwrap_or(0),
-                    units.denominator,
-                ),
+                units_within_lead_time: Ratio::new(in_time, units.denominator),
             },
             stock_out_rate: stockouts.get(&key).copied().unwrap_or_default(),
             repair_cycle: {
                 let c = cycles.remove(&key).unwrap_or_default();
                 RepairCycle {
-                    all: Hours::of(c.iter().map(|c| c.hours).collect()),
-                    waited_for_parts: Hours::of(
-                        c.iter().filter(|c| c.parts_wait_hours.is_some()).map(|c| c.hours).collect(),
-                    ),
-                    without_parts_wait: Hours::of(
-                        c.iter().filter(|c| c.parts_wait_hours.is_none()).map(|c| c.hours).collect(),
-                    ),
-                    parts_wait: Hours::of(c.iter().filter_map(|c| c.parts_wait_hours).collect()),
+                    all: Hours::of(c.all),
+                    waited_for_parts: Hours::of(c.waited),
+                    without_parts_wait: Hours::of(c.without),
+                    parts_wait: Hours::of(c.wait),
                 }
             },
             on_time_delivery: OnTime {

@@ -2,9 +2,11 @@
 //! report, defect analysis and quality alerts (section 11).
 
 pub mod alerts;
+pub mod cycles;
 pub mod defects;
 pub mod history;
 pub mod kpis;
+pub mod rollup;
 pub mod rules;
 pub mod store;
 pub mod weekly;

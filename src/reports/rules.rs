@@ -41,11 +41,35 @@ pub enum Level {
 
 /// The value below which `p` of the sorted values lie (nearest rank); None when empty.
 pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    nearest_rank(sorted, p)
+}
+
+/// The nearest-rank percentile `p` (0-100) of sorted values of any kind (PostgreSQL's
+/// `percentile_disc(p / 100)`); None when empty.
+pub fn nearest_rank<T: Copy>(sorted: &[T], p: f64) -> Option<T> {
     if sorted.is_empty() {
         return None;
     }
     let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
     Some(sorted[rank.min(sorted.len()) - 1])
+}
+
+/// The whole months [m1, m2) inside the days [from, to], for the monthly rollups: the period
+/// reads them as months and the days [from, m1) and [m2, to] as days. Without a whole month,
+/// `m1 == m2 == from` (every day read as a day).
+pub fn whole_months(
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> (chrono::NaiveDate, chrono::NaiveDate) {
+    use chrono::Datelike;
+    let first = |d: chrono::NaiveDate| d.with_day(1).unwrap_or(d);
+    let later = |d: chrono::NaiveDate, days: i64| d.checked_add_signed(chrono::Duration::days(days));
+    let m1 = if from.day() == 1 { Some(from) } else { later(first(from), 32).map(first) };
+    let m2 = later(to, 1).map(first);
+    match (m1, m2) {
+        (Some(m1), Some(m2)) if m1 < m2 => (m1, m2),
+        _ => (from, from),
+    }
 }
 
 /// Stock turnover over a period: consumption at cost / average stock value (None when there
@@ -182,5 +206,22 @@ mod tests {
         assert!((1070..=1076).contains(&q), "{q}");
         assert_eq!(exceeds(5, 1.0, 0.99), (4, true));
         assert_eq!(exceeds(4, 1.0, 0.99), (4, false));
+    }
+
+    #[test]
+    fn whole_months_leave_ragged_ends_as_days() {
+        let d = |s: &str| s.parse::<chrono::NaiveDate>().unwrap();
+        // a year ending on the 1st: December's 30 days, eleven months, one day
+        assert_eq!(whole_months(d("2025-12-02"), d("2026-12-01")), (d("2026-01-01"), d("2026-12-01")));
+        // whole months at both ends
+        assert_eq!(whole_months(d("2026-01-01"), d("2026-02-28")), (d("2026-01-01"), d("2026-03-01")));
+        // a month across two months' days: none whole
+        assert_eq!(whole_months(d("2026-11-02"), d("2026-12-01")), (d("2026-11-02"), d("2026-11-02")));
+        assert_eq!(whole_months(d("2026-12-01"), d("2026-12-01")), (d("2026-12-01"), d("2026-12-01")));
+        // December to January across the year
+        assert_eq!(whole_months(d("2025-12-31"), d("2026-02-01")), (d("2026-01-01"), d("2026-02-01")));
+        // at the end of the calendar: no month, no overflow
+        let end = chrono::NaiveDate::MAX;
+        assert_eq!(whole_months(end, end), (end, end));
     }
 }

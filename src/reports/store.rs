@@ -4,15 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{BigInt, Date, Text, Timestamp};
 
 use super::rules::{Level, Ratio};
 use crate::db::{dialect_sql, DbConn};
 
 /// The group key of a location row aliased `l` (a station, or any stocking location).
-fn group_key(level: Level, alias: &str) -> String {
+pub(super) fn group_key(level: Level, alias: &str) -> String {
     match level {
         Level::Network => "'network'".to_string(),
         Level::Station => format!("CAST({alias}.id AS TEXT)"),
@@ -35,7 +35,7 @@ struct Row2 {
 }
 
 #[derive(QueryableByName)]
-struct Row4 {
+struct Row5 {
     #[diesel(sql_type = Text)]
     gk: String,
     #[diesel(sql_type = BigInt)]
@@ -46,6 +46,8 @@ struct Row4 {
     c: i64,
     #[diesel(sql_type = BigInt)]
     d: i64,
+    #[diesel(sql_type = BigInt)]
+    e: i64,
 }
 
 #[derive(QueryableByName)]
@@ -58,18 +60,11 @@ struct Named {
     a: i64,
 }
 
-fn run<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
-    conn: &mut DbConn,
-    sql: &str,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<Vec<T>> {
-    run_at(conn, sql, &[from, to])
-}
-
 /// Runs `sql` with the times bound in order (SQLite's placeholders are positional: a time
 /// used twice is bound twice).
-fn run_at<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
+pub(super) fn run_at<
+    T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static,
+>(
     conn: &mut DbConn,
     sql: &str,
     times: &[NaiveDateTime],
@@ -92,72 +87,114 @@ fn grouped(level: Level) -> &'static str {
     }
 }
 
-/// Request fill, per group: units (first-choice filled / requested) and lines (fully filled from
-/// the first choice / lines), for lines routed in [from, to).
+/// Runs `sql` with the period's first and last day bound in order.
+fn run_days<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
+    conn: &mut DbConn,
+    sql: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<T>> {
+    let text = dialect_sql(conn, sql);
+    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(to)
+        .load::<T>(c))
+}
+
+/// The rows of a daily rollup and its monthly sibling covering the days [from, to]: whole
+/// months from the monthly table, the ragged ends from the daily one (6 dates, `run_spans`).
+fn spans(days: &str, months: &str, cols: &str) -> String {
+    format!(
+        "(SELECT {cols} FROM {months} WHERE day >= $1 AND day < $2 UNION ALL \
+          SELECT {cols} FROM {days} WHERE (day >= $3 AND day < $4) OR (day >= $5 AND day <= $6))"
+    )
+}
+
+/// Runs a query over `spans` for the days [from, to].
+fn run_spans<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
+    conn: &mut DbConn,
+    sql: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<Vec<T>> {
+    let (m1, m2) = super::rules::whole_months(from, to);
+    let text = dialect_sql(conn, sql);
+    crate::on_backend!(conn, |c| {
+        let mut q = diesel::sql_query(text.as_ref()).into_boxed();
+        for d in [m1, m2, from, m1, m2, to] {
+            q = q.bind::<Date, _>(d);
+        }
+        q.load::<T>(c)
+    })
+}
+
+/// At the station level only stations are groups (not the centres and the warehouse whose
+/// stock moves and shipments also carry a location).
+fn only_stations(level: Level) -> &'static str {
+    if level == Level::Station {
+        " AND l.kind = 'station'"
+    } else {
+        ""
+    }
+}
+
+/// Request fill per group, for lines routed on the days [from, to], from the daily rollup:
+/// units (first-choice filled / requested), lines (fully filled from the first choice / lines)
+/// and the units that reached the station on a shipment delivered by its `deliver_by`.
 pub fn fill(
     conn: &mut DbConn,
     level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<BTreeMap<String, (Ratio, Ratio)>> {
+    from: NaiveDate,
+    to: NaiveDate,
+) -> QueryResult<BTreeMap<String, (Ratio, Ratio, i64)>> {
     let sql = format!(
-        "SELECT {gk} AS gk, CAST(COALESCE(SUM(ln.first_filled), 0) AS BIGINT) AS a, \
-           CAST(COALESCE(SUM(ln.qty), 0) AS BIGINT) AS b, \
-           CAST(COALESCE(SUM(CASE WHEN ln.first_filled >= ln.qty THEN 1 ELSE 0 END), 0) AS BIGINT) AS c, \
-           CAST(COUNT(*) AS BIGINT) AS d \
-         FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
-           JOIN locations l ON l.id = r.station_id \
-         WHERE ln.routed_at >= $1 AND ln.routed_at < $2{g}",
+        "SELECT {gk} AS gk, CAST(COALESCE(SUM(k.first_units), 0) AS BIGINT) AS a, \
+           CAST(COALESCE(SUM(k.units), 0) AS BIGINT) AS b, \
+           CAST(COALESCE(SUM(k.first_lines), 0) AS BIGINT) AS c, \
+           CAST(COALESCE(SUM(k.lines), 0) AS BIGINT) AS d, \
+           CAST(COALESCE(SUM(k.units_in_time), 0) AS BIGINT) AS e \
+         FROM {rows} k JOIN locations l ON l.id = k.station_id{g}",
         gk = group_key(level, "l"),
-        g = grouped(level)
+        g = grouped(level),
+        rows = spans(
+            "kpi_station_days",
+            "kpi_station_months",
+            "station_id, units, first_units, lines, first_lines, units_in_time"
+        ),
     );
-    Ok(run::<Row4>(conn, &sql, from, to)?
+    Ok(run_spans::<Row5>(conn, &sql, from, to)?
         .into_iter()
         .filter(|r| r.d > 0)
-        .map(|r| (r.gk, (Ratio::new(r.a, r.b), Ratio::new(r.c, r.d))))
+        .map(|r| (r.gk, (Ratio::new(r.a, r.b), Ratio::new(r.c, r.d), r.e)))
         .collect())
 }
 
-/// Units of lines routed in [from, to) that reached the station on a shipment delivered by its
-/// `deliver_by` (the lane's lead time), per group: (such units, requested units).
-pub fn filled_in_time(
-    conn: &mut DbConn,
-    level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<BTreeMap<String, i64>> {
-    let sql = format!(
-        "SELECT {gk} AS gk, CAST(COALESCE(SUM(a.qty), 0) AS BIGINT) AS a, CAST(0 AS BIGINT) AS b \
-         FROM request_allocations a JOIN parts_request_lines ln ON ln.id = a.line_id \
-           JOIN parts_requests r ON r.id = a.request_id JOIN locations l ON l.id = r.station_id \
-           JOIN shipment_lines sl ON sl.allocation_id = a.id JOIN shipments s ON s.id = sl.shipment_id \
-         WHERE ln.routed_at >= $1 AND ln.routed_at < $2 AND a.status = 'received' \
-           AND s.delivered_at IS NOT NULL AND s.delivered_at <= s.deliver_by{g}",
-        gk = group_key(level, "l"),
-        g = grouped(level)
-    );
-    Ok(run::<Row2>(conn, &sql, from, to)?.into_iter().map(|r| (r.gk, r.a)).collect())
-}
-
-/// Stock-out: of the (part, first-choice source, day) triples that saw demand in [from, to),
-/// those where the source had nothing available; per group of the requesting station.
+/// Stock-out: of the (part, first-choice source, day) triples that saw demand on the days
+/// [from, to], those where the source had nothing available; per group of the requesting
+/// station (a triple counts once per group however many of its stations asked: each level
+/// above a station has its own deduplicated rollup).
 pub fn stockouts(
     conn: &mut DbConn,
     level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
+    from: NaiveDate,
+    to: NaiveDate,
 ) -> QueryResult<BTreeMap<String, Ratio>> {
+    let (gk, table) = match level {
+        Level::Network => ("'network'", "kpi_triples_network"),
+        Level::Centre => ("CAST(k.centre_id AS TEXT)", "kpi_triples_centre"),
+        Level::Station => ("CAST(k.station_id AS TEXT)", "kpi_stockout_marks"),
+        Level::Tier => ("k.tier", "kpi_triples_tier"),
+    };
     let sql = format!(
-        "SELECT gk, CAST(COALESCE(SUM(so), 0) AS BIGINT) AS a, CAST(COUNT(*) AS BIGINT) AS b FROM ( \
-           SELECT {gk} AS gk, ln.part_id, ln.first_source_id, date(ln.routed_at) AS d, \
-             MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS so \
-           FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
-             JOIN locations l ON l.id = r.station_id \
-           WHERE ln.routed_at >= $1 AND ln.routed_at < $2 \
-           GROUP BY 1, 2, 3, 4) t GROUP BY gk",
-        gk = group_key(level, "l"),
+        "SELECT {gk} AS gk, CAST(COALESCE(SUM(k.stockout), 0) AS BIGINT) AS a, CAST(COUNT(*) AS BIGINT) AS b \
+         FROM {table} k WHERE k.day >= $1 AND k.day <= $2{g}",
+        g = grouped(level)
     );
-    Ok(run::<Row2>(conn, &sql, from, to)?.into_iter().map(|r| (r.gk, Ratio::new(r.a, r.b))).collect())
+    Ok(run_days::<Row2>(conn, &sql, from, to)?
+        .into_iter()
+        .filter(|r| r.b > 0)
+        .map(|r| (r.gk, Ratio::new(r.a, r.b)))
+        .collect())
 }
 
 /// Per group: overall; per (group, courier); per (group, lane).
@@ -177,28 +214,31 @@ struct LaneRow {
     b: i64,
 }
 
-/// On-time delivery of shipments delivered in [from, to), per group of the destination:
-/// overall, per courier and per lane (origin -> destination). One scan grouped by courier
-/// and lane; the overall and per-courier figures are its sums.
-pub fn on_time(
-    conn: &mut DbConn,
-    level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<OnTimeRows> {
+/// On-time delivery of shipments delivered on the days [from, to], per group of the
+/// destination: overall, per courier and per lane (origin -> destination), from the daily
+/// rollup grouped by courier and lane; the overall and per-courier figures are its sums.
+pub fn on_time(conn: &mut DbConn, level: Level, from: NaiveDate, to: NaiveDate) -> QueryResult<OnTimeRows> {
     let sql = format!(
         "SELECT {gk} AS gk, COALESCE(u.username, '-') AS courier, o.code || ' -> ' || l.code AS lane, \
-           CAST(COALESCE(SUM(CASE WHEN s.delivered_at <= s.deliver_by THEN 1 ELSE 0 END), 0) AS BIGINT) AS a, \
-           CAST(COUNT(*) AS BIGINT) AS b \
-         FROM shipments s JOIN locations l ON l.id = s.destination_id \
-           JOIN locations o ON o.id = s.origin_id LEFT JOIN users u ON u.id = s.courier_id \
-         WHERE s.delivered_at >= $1 AND s.delivered_at < $2 GROUP BY 1, 2, 3",
-        gk = group_key(level, "l")
+           CAST(SUM(k.on_time) AS BIGINT) AS a, CAST(SUM(k.delivered) AS BIGINT) AS b \
+         FROM (SELECT destination_id, origin_id, courier_id, SUM(on_time) AS on_time, \
+             SUM(delivered) AS delivered FROM {rows} d \
+             GROUP BY destination_id, origin_id, courier_id) k \
+           JOIN locations l ON l.id = k.destination_id \
+           JOIN locations o ON o.id = k.origin_id LEFT JOIN users u ON u.id = k.courier_id \
+         WHERE 1 = 1{only} GROUP BY 1, 2, 3",
+        gk = group_key(level, "l"),
+        only = only_stations(level),
+        rows = spans(
+            "kpi_delivery_days",
+            "kpi_delivery_months",
+            "destination_id, origin_id, courier_id, on_time, delivered"
+        ),
     );
     let mut overall: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     let mut couriers: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
     let mut lanes: BTreeMap<(String, String), (i64, i64)> = BTreeMap::new();
-    for r in run::<LaneRow>(conn, &sql, from, to)? {
+    for r in run_spans::<LaneRow>(conn, &sql, from, to)? {
         for e in [
             overall.entry(r.gk.clone()).or_default(),
             couriers.entry((r.gk.clone(), r.courier)).or_default(),
@@ -237,7 +277,11 @@ pub fn stock_value_at(
         _ => false,
     };
     let gk = group_key(level, "l");
-    let kinds = "l.kind IN ('central_warehouse', 'regional_centre', 'station')";
+    let kinds = if level == Level::Station {
+        "l.kind = 'station'"
+    } else {
+        "l.kind IN ('central_warehouse', 'regional_centre', 'station')"
+    };
     if near_start {
         let sql = format!(
             "SELECT gk, name, CAST(COALESCE(SUM(v), 0) AS BIGINT) AS a FROM ( \
@@ -273,79 +317,24 @@ pub fn stock_value_at(
     Ok(rows.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
 }
 
-/// What left each echelon towards the customer in [from, to), at cost: shipments out of the
-/// warehouse and centres (`transfer_ship`), loans and consumption out of stations.
+/// What left each echelon towards the customer on the days [from, to], at cost, from the daily
+/// rollup: shipments out of the warehouse and centres (`transfer_ship`), loans and consumption
+/// out of stations.
 pub fn outflow(
     conn: &mut DbConn,
     level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
+    from: NaiveDate,
+    to: NaiveDate,
 ) -> QueryResult<BTreeMap<(String, String), i64>> {
     let sql = format!(
-        "SELECT {gk} AS gk, l.kind AS name, CAST(COALESCE(SUM(m.qty * p.unit_cost_minor), 0) AS BIGINT) AS a \
-         FROM stock_movements m JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.from_location_id \
-         WHERE m.at >= $1 AND m.at < $2 AND ( \
-           (l.kind IN ('central_warehouse', 'regional_centre') AND m.reason = 'transfer_ship') \
-           OR (l.kind = 'station' AND m.reason IN ('loan_out', 'consume'))) \
-         GROUP BY 1, 2",
+        "SELECT {gk} AS gk, l.kind AS name, CAST(COALESCE(SUM(k.outflow_minor), 0) AS BIGINT) AS a \
+         FROM {rows} k JOIN locations l ON l.id = k.location_id \
+         WHERE 1 = 1{only} GROUP BY 1, 2",
         gk = group_key(level, "l"),
+        only = only_stations(level),
+        rows = spans("kpi_outflow_days", "kpi_outflow_months", "location_id, outflow_minor"),
     );
-    Ok(run::<Named>(conn, &sql, from, to)?.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
-}
-
-#[derive(QueryableByName)]
-struct CycleRow {
-    #[diesel(sql_type = Text)]
-    gk: String,
-    #[diesel(sql_type = Timestamp)]
-    created_at: NaiveDateTime,
-    #[diesel(sql_type = Timestamp)]
-    resolved_at: NaiveDateTime,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
-    requested_at: Option<NaiveDateTime>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
-    received_at: Option<NaiveDateTime>,
-}
-
-/// A ticket resolved in the period: hours from intake to `resolved`, and the parts wait
-/// (first parts request for the ticket to the last unit received) when it waited for parts.
-pub struct Cycle {
-    pub hours: f64,
-    pub parts_wait_hours: Option<f64>,
-}
-
-/// The repair cycles of tickets resolved in [from, to), per group of the ticket's station.
-pub fn cycles(
-    conn: &mut DbConn,
-    level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> QueryResult<BTreeMap<String, Vec<Cycle>>> {
-    // the parts requests of the period's tickets, aggregated once per ticket
-    let sql = format!(
-        "SELECT {gk} AS gk, t.created_at, t.resolved_at, w.requested_at, w.received_at \
-         FROM tickets t JOIN locations l ON l.id = t.station_id \
-         LEFT JOIN (SELECT r.ticket_id, MIN(r.created_at) AS requested_at, \
-             MAX(CASE WHEN a.status = 'received' THEN a.updated_at END) AS received_at \
-           FROM tickets tt JOIN parts_requests r ON r.ticket_id = tt.id \
-             LEFT JOIN request_allocations a ON a.request_id = r.id \
-           WHERE tt.resolved_at >= $1 AND tt.resolved_at < $2 GROUP BY r.ticket_id) w ON w.ticket_id = t.id \
-         WHERE t.resolved_at >= $3 AND t.resolved_at < $4",
-        gk = group_key(level, "l"),
-    );
-    let hours = |a: NaiveDateTime, b: NaiveDateTime| (b - a).num_seconds() as f64 / 3600.0;
-    let mut out: BTreeMap<String, Vec<Cycle>> = BTreeMap::new();
-    for r in run_at::<CycleRow>(conn, &sql, &[from, to, from, to])? {
-        let parts_wait_hours = match (r.requested_at, r.received_at) {
-            (Some(a), Some(b)) => Some(hours(a, b).max(0.0)),
-            (Some(a), None) => Some(hours(a, r.resolved_at).max(0.0)),
-            _ => None,
-        };
-        out.entry(r.gk)
-            .or_default()
-            .push(Cycle { hours: hours(r.created_at, r.resolved_at), parts_wait_hours });
-    }
-    Ok(out)
+    Ok(run_spans::<Named>(conn, &sql, from, to)?.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
 }
 
 /// A named pair of counts: what the report queries below return.

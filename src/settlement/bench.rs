@@ -251,6 +251,8 @@ pub fn generate(
         &line_rows,
     )?;
     post_movements(conn, period, &stations, &custody, &part_rows, &loan_ids, &plans)?;
+    // the tickets were inserted in bulk: their repair cycles for the KPI rollup
+    crate::reports::rollup::tickets_loaded(conn)?;
     Ok(Generated {
         stations: stations.len(),
         tickets: made.len(),

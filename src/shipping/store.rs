@@ -163,11 +163,16 @@ pub fn mark_picked_up(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryRes
     diesel::update(shipments::table.find(id)).set(shipments::picked_up_at.eq(at)).execute(conn).map(|_| ())
 }
 
+/// Sets `delivered_at` once (the first report of a delivery counts) and counts the delivery
+/// in the KPI rollup.
 pub fn mark_delivered(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(shipments::table.find(id).filter(shipments::delivered_at.is_null()))
+    let changed = diesel::update(shipments::table.find(id).filter(shipments::delivered_at.is_null()))
         .set(shipments::delivered_at.eq(at))
-        .execute(conn)
-        .map(|_| ())
+        .execute(conn)?;
+    if changed > 0 {
+        crate::reports::rollup::delivered(conn, id)?;
+    }
+    Ok(())
 }
 
 pub fn mark_received(conn: &mut DbConn, id: i64, damaged: i64, at: NaiveDateTime) -> QueryResult<()> {

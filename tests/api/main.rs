@@ -11,6 +11,7 @@ mod errors;
 mod follow_ups;
 mod foundation;
 mod history_seed;
+mod kpi_rollup;
 mod kpis;
 mod ledger_props;
 mod loans;

@@ -223,13 +223,18 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewPart]) -> QueryResult<Vec<(i64,
 }
 
 /// Applies the changes; a new unit cost first revalues the stations holding the part (refused
-/// with `value_out_of_range` if a station's value would overflow).
+/// with `value_out_of_range` if a station's value would overflow) and the part's outflow in the
+/// KPI rollup (both valued at the current cost).
 pub fn update(conn: &mut DbConn, id: i64, changes: &PartChanges) -> Result<(), crate::error::AppError> {
     if let Some(cost) = changes.unit_cost_minor {
         // stock is valued at current cost in the stations' running outstanding values
         crate::requests::outstanding::on_cost_change(conn, id, cost)?;
+        crate::reports::rollup::cost_change(conn, id, true)?;
     }
     diesel::update(parts::table.find(id)).set(changes).execute(conn)?;
+    if changes.unit_cost_minor.is_some() {
+        crate::reports::rollup::cost_change(conn, id, false)?;
+    }
     Ok(())
 }
 

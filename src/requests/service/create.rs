@@ -177,11 +177,15 @@ pub fn create(
             line.backordered = r.left;
             line.id = store::insert_routed_line(conn, line, &routing, at.naive_utc())?;
         }
+        crate::reports::rollup::routed(conn, id)?;
         for &i in &order {
             if let Some(r) = &reserved[i] {
                 allocations.extend(record_allocations(conn, &lines_out[i], &r.takes, at)?);
             }
         }
+    }
+    if let Some(ticket) = ticket_id {
+        crate::reports::rollup::ticket(conn, ticket)?;
     }
     Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
 }

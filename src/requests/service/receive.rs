@@ -177,6 +177,7 @@ pub fn receive(
                     at.naive_utc(),
                 )?;
             }
+            crate::reports::rollup::received(conn, a.id)?;
         }
         if line_damaged > 0 {
             // the replacement: the damaged units are owed again and routed like the original
@@ -208,6 +209,9 @@ pub fn receive(
                 replacement_shipments: shipments,
             });
         }
+    }
+    if let Some(ticket) = req.ticket_id {
+        crate::reports::rollup::ticket(conn, ticket)?;
     }
     refresh_status(conn, id, !damages.is_empty(), at)?;
     Ok(damages)

@@ -1,0 +1,204 @@
+//! Daily rollups of the KPI report's numerators and denominators (issue 13), so that a year of
+//! a large network sums days instead of scanning a year of raw rows.
+//!
+//! Each rollup is defined once, as the SELECT that recomputes it from the raw rows. The same
+//! SELECT, narrowed to one event's row, is upserted in the transaction of that event (a line
+//! routed, a unit received, a shipment delivered, a movement posted, a part's cost changed);
+//! unnarrowed it rebuilds the table after a bulk load (and in the migration); and `echelon
+//! audit` compares the stored table with it, so every scenario the tests run checks every hook.
+//! Days are the UTC dates of the timestamps the report filters on.
+
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use crate::db::{dialect_sql, DbConn};
+
+mod tables;
+
+use tables::*;
+
+/// `{day:x}` and `{month:x}`: the UTC date of a timestamp, or the first day of its month.
+fn dates(conn: &DbConn, sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(at) = rest.find("{day:").or_else(|| rest.find("{month:")) {
+        let day_at = rest.find("{day:");
+        let month_at = rest.find("{month:");
+        let (at, month) = match (day_at, month_at) {
+            (Some(d), Some(m)) if m < d => (m, true),
+            (Some(d), _) => (d, false),
+            (None, Some(m)) => (m, true),
+            (None, None) => (at, false),
+        };
+        out.push_str(&rest[..at]);
+        let body = &rest[at..];
+        let open = if month { "{month:".len() } else { "{day:".len() };
+        let close = body.find('}').unwrap_or(body.len());
+        let x = &body[open..close];
+        out.push_str(&match (month, conn) {
+            (false, _) => format!("date({x})"),
+            (true, DbConn::Pg(_)) => format!("CAST(date_trunc('month', {x}) AS DATE)"),
+            (true, DbConn::Sqlite(_)) => format!("date({x}, 'start of month')"),
+        });
+        rest = &body[(close + 1).min(body.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Whole seconds from `a` to `b`, truncated towards zero (as chrono's `num_seconds`): on SQLite
+/// from the stored text, its seconds since the epoch and its fraction to the nanosecond.
+fn secs(conn: &DbConn, a: &str, b: &str) -> String {
+    match conn {
+        DbConn::Pg(_) => format!("CAST(TRUNC(EXTRACT(EPOCH FROM ({b}) - ({a}))) AS BIGINT)"),
+        DbConn::Sqlite(_) => {
+            let whole = |x: &str| format!("CAST(strftime('%s', {x}) AS INTEGER)");
+            let nanos = |x: &str| format!("CAST(substr(substr({x}, 21) || '000000000', 1, 9) AS INTEGER)");
+            format!(
+                "((({wb} - {wa}) * 1000000000 + {nb} - {na}) / 1000000000)",
+                wb = whole(b),
+                wa = whole(a),
+                nb = nanos(b),
+                na = nanos(a)
+            )
+        }
+    }
+}
+
+/// The SQL of a rollup statement for the connection's dialect: the repair cycle's seconds
+/// (`{cycle}`, `{wait}`: the parts wait, never negative, none without a parts request).
+fn expand(conn: &DbConn, sql: &str) -> String {
+    let sql = dates(conn, sql);
+    if !sql.contains("{cycle}") {
+        return sql;
+    }
+    let requested = "MIN(r.created_at)";
+    let wait = secs(
+        conn,
+        requested,
+        "COALESCE(MAX(CASE WHEN a.status = 'received' THEN a.updated_at END), t.resolved_at)",
+    );
+    sql.replace("{cycle}", &secs(conn, "t.created_at", "t.resolved_at")).replace(
+        "{wait}",
+        &format!("CASE WHEN {requested} IS NULL THEN NULL WHEN {wait} < 0 THEN 0 ELSE {wait} END"),
+    )
+}
+
+fn exec(conn: &mut DbConn, sql: &str, id: Option<i64>) -> QueryResult<usize> {
+    let sql = expand(conn, sql);
+    let text = dialect_sql(conn, &sql);
+    crate::on_backend!(conn, |c| match id {
+        Some(id) => diesel::sql_query(text.as_ref()).bind::<BigInt, _>(id).execute(c),
+        None => diesel::sql_query(text.as_ref()).execute(c),
+    })
+}
+
+/// The lines of a request were just routed (each line is routed once): their fill and their
+/// stock-out triples.
+pub fn routed(conn: &mut DbConn, request_id: i64) -> QueryResult<()> {
+    for r in [&STATION_DAYS, &STOCKOUT_MARKS, &TRIPLES_CENTRE, &TRIPLES_TIER, &TRIPLES_NETWORK] {
+        r.apply(conn, 0, " AND ln.request_id = $1", false, Some(request_id))?;
+    }
+    Ok(())
+}
+
+/// A ticket was resolved, or one of its parts requests was made or received: its repair cycle
+/// (written once it is resolved). On PostgreSQL the ticket's row is locked first, so that a
+/// receipt and a resolution at the same moment see each other.
+pub fn ticket(conn: &mut DbConn, ticket_id: i64) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("SELECT id FROM tickets WHERE id = $1 FOR UPDATE")
+            .bind::<BigInt, _>(ticket_id)
+            .execute(c)?;
+    }
+    TICKET_CYCLES.apply(conn, 0, " AND t.id = $1", false, Some(ticket_id))
+}
+
+/// Tickets were loaded in bulk (resolved ones among them): every repair cycle is recomputed.
+pub fn tickets_loaded(conn: &mut DbConn) -> QueryResult<()> {
+    rebuild_one(conn, &TICKET_CYCLES)
+}
+
+/// A station's tier changed: the tier-level triples are regrouped.
+pub fn tiers_changed(conn: &mut DbConn) -> QueryResult<()> {
+    rebuild_one(conn, &TRIPLES_TIER)
+}
+
+/// An allocation was just received (after any split of its damaged units): its units count as
+/// within lead time on its line's routing day when its shipment came by `deliver_by`.
+pub fn received(conn: &mut DbConn, allocation_id: i64) -> QueryResult<()> {
+    STATION_DAYS.apply(conn, 1, " AND a.id = $1", false, Some(allocation_id))
+}
+
+/// A shipment was just delivered.
+pub fn delivered(conn: &mut DbConn, shipment_id: i64) -> QueryResult<()> {
+    DELIVERY_DAYS.apply(conn, 0, " AND s.id = $1", false, Some(shipment_id))
+}
+
+/// A movement was just posted (the SELECT keeps only those that count as outflow).
+pub fn moved(conn: &mut DbConn, movement_id: i64) -> QueryResult<()> {
+    OUTFLOW_DAYS.apply(conn, 0, " AND m.id = $1", false, Some(movement_id))
+}
+
+/// Around a change of a part's unit cost (outflow is valued at the current cost): `before`
+/// takes the part's outflow out at the old cost, after the change it goes back at the new one.
+pub fn cost_change(conn: &mut DbConn, part_id: i64, before: bool) -> QueryResult<()> {
+    OUTFLOW_DAYS.apply(conn, 0, " AND m.part_id = $1", before, Some(part_id))
+}
+
+/// Rebuilds every rollup from the raw rows (after a bulk load that bypassed the flows).
+pub fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
+    for r in &ALL {
+        rebuild_one(conn, r)?;
+    }
+    Ok(())
+}
+
+fn rebuild_one(conn: &mut DbConn, r: &Rollup) -> QueryResult<()> {
+    for &month in r.grains() {
+        exec(conn, &format!("DELETE FROM {}", r.table_of(month)), None)?;
+        for i in 0..r.parts.len() {
+            exec(conn, &r.upsert(i, "", false, month), None)?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn count(conn: &mut DbConn, sql: &str) -> QueryResult<i64> {
+    let sql = expand(conn, sql);
+    let text = dialect_sql(conn, &sql);
+    let rows: Vec<Count> = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref()).load::<Count>(c))?;
+    Ok(rows.first().map(|r| r.n).unwrap_or(0))
+}
+
+/// What `echelon audit` checks: each rollup equals its recomputation from the raw rows.
+pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    let mut out = Vec::new();
+    for r in &ALL {
+        for &month in r.grains() {
+            let (stored, fresh) = (r.stored(month), r.recomputed(month));
+            let extra = count(
+                conn,
+                &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({stored} EXCEPT {fresh}) t"),
+            )?;
+            let missing = count(
+                conn,
+                &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM ({fresh} EXCEPT {stored}) t"),
+            )?;
+            if extra > 0 || missing > 0 {
+                out.push(format!(
+                    "KPI rollup {}: {extra} stored rows differ from the raw data's, {missing} recomputed \
+                     rows are not stored",
+                    r.table_of(month)
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
