@@ -13,6 +13,7 @@ use diesel::sql_types::BigInt;
 
 use crate::db::{dialect_sql, DbConn};
 
+pub mod routed;
 mod tables;
 
 use tables::*;
