@@ -37,9 +37,9 @@ both!(every_schema_column_exists_in_the_database, |app| async {
     app.state.db.read(|conn| Ok(check(conn))).await.unwrap().unwrap();
 });
 
-/// An allocation's line, request and part are one foreign key (migration
-/// `2026-12-01-000014_allocation_line_key`): a row naming another request or another part than
-/// its line's is refused by the database on both backends, and so is a line that does not exist.
+// An allocation's line, request and part are one foreign key (migration
+// `2026-12-01-000014_allocation_line_key`): a row naming another request or another part than
+// its line's is refused by the database on both backends, and so is a line that does not exist.
 both!(an_allocation_must_name_its_lines_request_and_part, |app| async {
     let part = app.new_part("10.00").await;
     let other_part = app.new_part("10.00").await;
