@@ -66,7 +66,10 @@ fn caller_of(req: &HttpRequest) -> Result<Caller, AppError> {
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .ok_or_else(|| AppError::unauthorized("the Authorization header must be 'Bearer <token>'"))?;
-    let claims = state.keys.verify(token.trim()).map_err(AppError::unauthorized)?;
+    let claims = state
+        .keys
+        .verify_cached(token.trim(), chrono::Utc::now().timestamp())
+        .map_err(AppError::unauthorized)?;
     Ok(Caller { user_id: claims.uid, username: claims.sub, role: claims.role, location: claims.loc })
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -103,7 +104,12 @@ pub struct TokenKeys {
     pub issuer: String,
     pub audience: String,
     pub ttl_seconds: i64,
+    /// claims of tokens already verified, by token string; see [`TokenKeys::verify_cached`]
+    verified: Arc<quick_cache::sync::Cache<String, Claims>>,
 }
+
+/// How many verified tokens the cache keeps (the least used go first).
+const VERIFIED_CAPACITY: usize = 4096;
 
 impl TokenKeys {
     pub fn new(secret: &str, issuer: &str, audience: &str, ttl_seconds: i64) -> TokenKeys {
@@ -121,6 +127,7 @@ impl TokenKeys {
             issuer: issuer.to_string(),
             audience: audience.to_string(),
             ttl_seconds,
+            verified: Arc::new(quick_cache::sync::Cache::new(VERIFIED_CAPACITY)),
         }
     }
 
@@ -136,6 +143,26 @@ impl TokenKeys {
             aud: self.audience.clone(),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).expect("HS256 signing cannot fail")
+    }
+
+    /// [`TokenKeys::verify`] with the answer remembered: a token that verified once is accepted
+    /// again without its signature being recomputed while `now < exp`. Verification depends
+    /// only on the token, the keys and the clock (no per-request database state), and `verify`
+    /// itself accepts a token until `exp` plus the leeway, so a cached answer is never one that
+    /// `verify` would refuse; from `exp` on the token goes through `verify` again (and is
+    /// refused once the leeway has passed). Refusals are not cached.
+    pub fn verify_cached(&self, token: &str, now: i64) -> Result<Claims, String> {
+        if let Some(claims) = self.verified.get(token) {
+            if now < claims.exp {
+                return Ok(claims);
+            }
+            self.verified.remove(token);
+        }
+        let claims = self.verify(token)?;
+        if now < claims.exp {
+            self.verified.insert(token.to_string(), claims.clone());
+        }
+        Ok(claims)
     }
 
     /// Checks signature, algorithm, `exp`, `iss` and `aud`; says why a token is refused.
@@ -192,6 +219,33 @@ mod tests {
         let c = keys().verify(&t).unwrap();
         assert_eq!(c.uid, 7);
         assert_eq!(c.role, Role::Admin);
+    }
+
+    #[test]
+    fn a_cached_token_is_accepted_only_until_its_expiry_and_refusals_are_not_cached() {
+        let k = keys();
+        let now = chrono::Utc::now().timestamp();
+        let t = k.issue(7, "admin", Role::Admin, None, now);
+        assert_eq!(k.verify_cached(&t, now).unwrap().uid, 7);
+        assert_eq!(k.verify_cached(&t, now + 30).unwrap().uid, 7);
+        // at its expiry the cached answer is dropped; the token is verified again (here still
+        // within the leeway of the real clock, so the check that refuses it is `verify`'s)
+        let old = k.issue(8, "admin", Role::Admin, None, now - 3600);
+        assert!(k.verify_cached(&old, now).unwrap_err().contains("expired"));
+        let soon = k.issue(9, "admin", Role::Admin, None, now - 50); // exp = now + 10
+        assert_eq!(k.verify_cached(&soon, now).unwrap().uid, 9);
+        assert!(k.verified.get(&soon).is_some());
+        assert_eq!(k.verify_cached(&soon, now + 10).unwrap().uid, 9); // real clock: still valid
+        assert!(k.verified.get(&soon).is_none(), "not re-cached at or after exp");
+        // the cached token's header and claims under another signature are refused
+        let other = TokenKeys::new("another-secret-another-secret-xx", "echelon", "echelon-api", 60);
+        let forged_sig = other.issue(7, "admin", Role::Admin, None, now);
+        let forged = format!("{}.{}", t.rsplit_once('.').unwrap().0, forged_sig.rsplit_once('.').unwrap().1);
+        assert_ne!(forged, t);
+        assert!(k.verify_cached(&forged, now).unwrap_err().contains("signature"));
+        assert!(k.verify_cached(&forged, now).unwrap_err().contains("signature"));
+        // a key set with another secret does not share the cache
+        assert!(other.verify_cached(&t, now).unwrap_err().contains("signature"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
-use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
+use diesel::{Connection, ConnectionError, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::AppError;
@@ -273,15 +273,44 @@ pub fn migrate(conn: &mut DbConn) -> Result<(), String> {
             result
         }
         DbConn::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE").map_err(|e| err(&e))?;
-            let result = c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()).map_err(|e| err(&e));
-            match result {
-                Ok(()) => AnsiTransactionManager::commit_transaction(c).map_err(|e| err(&e)),
-                Err(e) => {
-                    let _ = AnsiTransactionManager::rollback_transaction(c);
-                    Err(e)
-                }
+            // SQLite changes a table's constraints only by rebuilding the table (create, copy,
+            // drop, rename), which needs foreign keys off (the pragma is a no-op inside a
+            // transaction); instead, every key is checked before the commit.
+            c.batch_execute("PRAGMA foreign_keys = OFF").map_err(|e| err(&e))?;
+            let result = sqlite_migrate(c);
+            c.batch_execute("PRAGMA foreign_keys = ON").map_err(|e| err(&e))?;
+            result
+        }
+    }
+}
+
+fn sqlite_migrate(c: &mut SqliteConnection) -> Result<(), String> {
+    let err = |e: &dyn std::fmt::Display| format!("migration failed: {e}");
+    AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE").map_err(|e| err(&e))?;
+    let result =
+        c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()).map_err(|e| err(&e)).and_then(|()| {
+            #[derive(QueryableByName)]
+            struct Violation {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                table: String,
             }
+            let bad = diesel::sql_query("SELECT \"table\" FROM pragma_foreign_key_check")
+                .load::<Violation>(c)
+                .map_err(|e| err(&e))?;
+            match bad.first() {
+                None => Ok(()),
+                Some(v) => Err(format!(
+                    "migration failed: {} rows break a foreign key (first in {})",
+                    bad.len(),
+                    v.table
+                )),
+            }
+        });
+    match result {
+        Ok(()) => AnsiTransactionManager::commit_transaction(c).map_err(|e| err(&e)),
+        Err(e) => {
+            let _ = AnsiTransactionManager::rollback_transaction(c);
+            Err(e)
         }
     }
 }

@@ -36,3 +36,68 @@ fn check(conn: &mut echelon::db::DbConn) -> Result<(), String> {
 both!(every_schema_column_exists_in_the_database, |app| async {
     app.state.db.read(|conn| Ok(check(conn))).await.unwrap().unwrap();
 });
+
+// An allocation's line, request and part are one foreign key (migration
+// `2026-12-01-000014_allocation_line_key`): a row naming another request or another part than
+// its line's is refused by the database on both backends, and so is a line that does not exist.
+both!(an_allocation_must_name_its_lines_request_and_part, |app| async {
+    let part = app.new_part("10.00").await;
+    let other_part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 5).await;
+    let first = app
+        .post(
+            "/api/v1/parts-requests",
+            "station-st-tz-001",
+            serde_json::json!({"lines": [{"part_code": part, "qty": 2}]}),
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let second = app
+        .post(
+            "/api/v1/parts-requests",
+            "station-st-tz-001",
+            serde_json::json!({"lines": [{"part_code": part, "qty": 1}]}),
+        )
+        .await;
+    assert_eq!(second.status, 201, "{}", second.text);
+    let (r1, r2) = (first.json["id"].as_i64().unwrap(), second.json["id"].as_i64().unwrap());
+    {
+        use diesel::connection::SimpleConnection;
+        use diesel::r2d2::ManageConnection;
+        let manager = echelon::db::Manager::new(&app.url).unwrap();
+        let conn = &mut manager.connect().unwrap();
+        let before: i64 = request_allocations::table.count().get_result(conn).unwrap();
+        let line: (i64, i64, i64, i64) = request_allocations::table
+            .filter(request_allocations::request_id.eq(r1))
+            .select((
+                request_allocations::line_id,
+                request_allocations::request_id,
+                request_allocations::part_id,
+                request_allocations::source_id,
+            ))
+            .first(conn)
+            .unwrap();
+        let other_part_id: i64 =
+            parts::table.filter(parts::code.eq(&other_part)).select(parts::id).first(conn).unwrap();
+        let insert = |(line_id, request_id, part_id): (i64, i64, i64)| {
+            format!(
+                    "INSERT INTO request_allocations (request_id, line_id, part_id, source_id, qty, status, created_at, updated_at) \
+                     VALUES ({request_id}, {line_id}, {part_id}, {}, 1, 'reserved', '2026-12-01 10:00:00', '2026-12-01 10:00:00')",
+                    line.3
+                )
+        };
+        let mut refused = |row: (i64, i64, i64)| {
+            let e = conn.batch_execute(&insert(row)).expect_err("the database must refuse this allocation");
+            assert!(e.to_string().to_lowercase().contains("foreign key"), "{e}");
+        };
+        refused((line.0, r2, line.2)); // another request than its line's
+        refused((line.0, line.1, other_part_id)); // another part than its line's
+        refused((line.0 + 1_000_000, line.1, line.2)); // no such line
+                                                       // the row as the line has it is accepted (and rolled back)
+        conn.batch_execute("BEGIN").unwrap();
+        conn.batch_execute(&insert((line.0, line.1, line.2))).unwrap();
+        conn.batch_execute("ROLLBACK").unwrap();
+        let after: i64 = request_allocations::table.count().get_result(conn).unwrap();
+        assert_eq!(after, before, "nothing was written");
+    }
+});
