@@ -32,20 +32,18 @@ pub struct Routed<'a> {
     pub lines: &'a [RoutedLine],
 }
 
-const DAYS: &str = "INSERT INTO kpi_station_days \
-      (day, station_id, units, first_units, lines, first_lines, units_in_time) \
-      VALUES ($1, $2, $3, $4, $5, $6, 0) ON CONFLICT (day, station_id) DO UPDATE SET \
-      units = kpi_station_days.units + excluded.units, \
-      first_units = kpi_station_days.first_units + excluded.first_units, \
-      lines = kpi_station_days.lines + excluded.lines, \
-      first_lines = kpi_station_days.first_lines + excluded.first_lines";
-const MONTHS: &str = "INSERT INTO kpi_station_months \
-      (day, station_id, units, first_units, lines, first_lines, units_in_time) \
-      VALUES ($1, $2, $3, $4, $5, $6, 0) ON CONFLICT (day, station_id) DO UPDATE SET \
-      units = kpi_station_months.units + excluded.units, \
-      first_units = kpi_station_months.first_units + excluded.first_units, \
-      lines = kpi_station_months.lines + excluded.lines, \
-      first_lines = kpi_station_months.first_lines + excluded.first_lines";
+/// A station's fill sums added to its row of the day or of the month (`$1`).
+fn sums_sql(table: &str) -> String {
+    let add = |c: &str| format!("{c} = {table}.{c} + excluded.{c}");
+    format!(
+        "INSERT INTO {table} (day, station_id, units, first_units, lines, first_lines, units_in_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0) ON CONFLICT (day, station_id) DO UPDATE SET {}",
+        ["units", "first_units", "lines", "first_lines"].map(add).join(", ")
+    )
+}
+
+static DAYS: once_cell::sync::Lazy<String> = once_cell::sync::Lazy::new(|| sums_sql("kpi_station_days"));
+static MONTHS: once_cell::sync::Lazy<String> = once_cell::sync::Lazy::new(|| sums_sql("kpi_station_months"));
 
 /// The group a stock-out triple table is kept by.
 enum Group<'a> {
@@ -147,8 +145,8 @@ pub fn write(conn: &mut DbConn, r: &Routed<'_>) -> QueryResult<()> {
     let lines = r.lines.len() as i64;
     let first_lines = r.lines.iter().filter(|l| l.first_filled >= l.qty).count() as i64;
     let sums = [units, first_units, lines, first_lines];
-    station_sums(conn, DAYS, day, r.station_id, sums)?;
-    station_sums(conn, MONTHS, month, r.station_id, sums)?;
+    station_sums(conn, &DAYS, day, r.station_id, sums)?;
+    station_sums(conn, &MONTHS, month, r.station_id, sums)?;
     // one triple per (part, first source), a stock-out when any of its lines found nothing
     let mut triples = std::collections::BTreeMap::<(i64, i64), bool>::new();
     for l in r.lines {
