@@ -696,6 +696,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    kpi_closed (id) {
+        id -> Integer,
+        closed_before -> Date,
+    }
+}
+
+diesel::table! {
     kpi_ticket_cycles (ticket_id) {
         ticket_id -> BigInt,
         station_id -> BigInt,

@@ -208,7 +208,7 @@ pub fn write_history(
     if let DbConn::Pg(c) = conn {
         diesel::sql_query("ANALYZE").execute(c)?;
     }
-    crate::reports::rollup::rebuild(conn)?;
+    crate::reports::rollup::rebuild(conn, chrono::Utc::now().naive_utc())?;
     progress("KPI rollups rebuilt");
     if let DbConn::Pg(c) = conn {
         for table in ["tickets", "parts_requests", "parts_request_lines", "request_allocations", "shipments"]

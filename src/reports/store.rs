@@ -87,20 +87,6 @@ fn grouped(level: Level) -> &'static str {
     }
 }
 
-/// Runs `sql` with the period's first and last day bound in order.
-fn run_days<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
-    conn: &mut DbConn,
-    sql: &str,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> QueryResult<Vec<T>> {
-    let text = dialect_sql(conn, sql);
-    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
-        .bind::<Date, _>(from)
-        .bind::<Date, _>(to)
-        .load::<T>(c))
-}
-
 /// The rows of a daily rollup and its monthly sibling covering the days [from, to]: whole
 /// months from the monthly table, the ragged ends from the daily one (6 dates, `run_spans`).
 fn spans(days: &str, months: &str, cols: &str) -> String {
@@ -118,14 +104,7 @@ fn run_spans<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite
     to: NaiveDate,
 ) -> QueryResult<Vec<T>> {
     let (m1, m2) = super::rules::whole_months(from, to);
-    let text = dialect_sql(conn, sql);
-    crate::on_backend!(conn, |c| {
-        let mut q = diesel::sql_query(text.as_ref()).into_boxed();
-        for d in [m1, m2, from, m1, m2, to] {
-            q = q.bind::<Date, _>(d);
-        }
-        q.load::<T>(c)
-    })
+    run_dates(conn, sql, &[m1, m2, from, m1, m2, to])
 }
 
 /// At the station level only stations are groups (not the centres and the warehouse whose
@@ -138,31 +117,63 @@ fn only_stations(level: Level) -> &'static str {
     }
 }
 
-/// Request fill per group, for lines routed on the days [from, to], from the daily rollup:
-/// units (first-choice filled / requested), lines (fully filled from the first choice / lines)
-/// and the units that reached the station on a shipment delivered by its `deliver_by`.
+/// The routing-keyed rollups hold closed days only: a report adds the lines routed on the days
+/// not closed yet (`rollup::closing`), read in the same statement as the rollup, so that a day
+/// closed meanwhile is counted once. `$a` and `$b`: the period's first day and the day after it.
+fn open_lines(a: u8, b: u8) -> String {
+    format!(
+        "FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
+           JOIN locations l ON l.id = r.station_id \
+         WHERE ln.routed_at >= (SELECT closed_before FROM kpi_closed) \
+           AND ln.routed_at >= ${a} AND ln.routed_at < ${b}"
+    )
+}
+
+/// Runs `sql` with the dates bound in order (SQLite's placeholders are positional).
+fn run_dates<T: QueryableByName<diesel::pg::Pg> + QueryableByName<diesel::sqlite::Sqlite> + 'static>(
+    conn: &mut DbConn,
+    sql: &str,
+    dates: &[NaiveDate],
+) -> QueryResult<Vec<T>> {
+    let text = dialect_sql(conn, sql);
+    crate::on_backend!(conn, |c| {
+        let mut q = diesel::sql_query(text.as_ref()).into_boxed();
+        for d in dates {
+            q = q.bind::<Date, _>(*d);
+        }
+        q.load::<T>(c)
+    })
+}
+
+/// Request fill per group, for lines routed on the days [from, to], from the daily rollup and
+/// the open days' lines: units (first-choice filled / requested), lines (fully filled from the
+/// first choice / lines) and the units that reached the station on a shipment delivered by its
+/// `deliver_by`.
 pub fn fill(
     conn: &mut DbConn,
     level: Level,
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<BTreeMap<String, (Ratio, Ratio, i64)>> {
+    let cols = "station_id, units, first_units, lines, first_lines, units_in_time";
+    let closed = spans("kpi_station_days", "kpi_station_months", cols);
     let sql = format!(
         "SELECT {gk} AS gk, CAST(COALESCE(SUM(k.first_units), 0) AS BIGINT) AS a, \
            CAST(COALESCE(SUM(k.units), 0) AS BIGINT) AS b, \
            CAST(COALESCE(SUM(k.first_lines), 0) AS BIGINT) AS c, \
            CAST(COALESCE(SUM(k.lines), 0) AS BIGINT) AS d, \
            CAST(COALESCE(SUM(k.units_in_time), 0) AS BIGINT) AS e \
-         FROM {rows} k JOIN locations l ON l.id = k.station_id{g}",
+         FROM ({closed} UNION ALL SELECT r.station_id, ln.qty, ln.first_filled, 1, \
+             CASE WHEN ln.first_filled >= ln.qty THEN 1 ELSE 0 END, 0 {open}) k \
+           JOIN locations l ON l.id = k.station_id{g}",
+        closed = &closed[1..closed.len() - 1],
+        open = open_lines(7, 8),
         gk = group_key(level, "l"),
         g = grouped(level),
-        rows = spans(
-            "kpi_station_days",
-            "kpi_station_months",
-            "station_id, units, first_units, lines, first_lines, units_in_time"
-        ),
     );
-    Ok(run_spans::<Row5>(conn, &sql, from, to)?
+    let (m1, m2) = super::rules::whole_months(from, to);
+    let next = to + chrono::Duration::days(1);
+    Ok(run_dates::<Row5>(conn, &sql, &[m1, m2, from, m1, m2, to, from, next])?
         .into_iter()
         .filter(|r| r.d > 0)
         .map(|r| (r.gk, (Ratio::new(r.a, r.b), Ratio::new(r.c, r.d), r.e)))
@@ -172,25 +183,35 @@ pub fn fill(
 /// Stock-out: of the (part, first-choice source, day) triples that saw demand on the days
 /// [from, to], those where the source had nothing available; per group of the requesting
 /// station (a triple counts once per group however many of its stations asked: each level
-/// above a station has its own deduplicated rollup).
+/// above a station has its own deduplicated rollup of the closed days; the open days' lines
+/// are deduplicated here, by the same group as the rollup's).
 pub fn stockouts(
     conn: &mut DbConn,
     level: Level,
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<BTreeMap<String, Ratio>> {
-    let (gk, table) = match level {
-        Level::Network => ("'network'", "kpi_triples_network"),
-        Level::Centre => ("CAST(k.centre_id AS TEXT)", "kpi_triples_centre"),
-        Level::Station => ("CAST(k.station_id AS TEXT)", "kpi_stockout_marks"),
-        Level::Tier => ("k.tier", "kpi_triples_tier"),
+    let (gk, table, open_gk) = match level {
+        Level::Network => ("'network'", "kpi_triples_network", "'network'"),
+        Level::Centre => (
+            "CAST(k.centre_id AS TEXT)",
+            "kpi_triples_centre",
+            "CAST(COALESCE(CASE WHEN l.kind = 'station' THEN l.parent_id ELSE l.id END, 0) AS TEXT)",
+        ),
+        Level::Station => ("CAST(k.station_id AS TEXT)", "kpi_stockout_marks", "CAST(r.station_id AS TEXT)"),
+        Level::Tier => ("k.tier", "kpi_triples_tier", "COALESCE(l.tier, '-')"),
     };
     let sql = format!(
-        "SELECT {gk} AS gk, CAST(COALESCE(SUM(k.stockout), 0) AS BIGINT) AS a, CAST(COUNT(*) AS BIGINT) AS b \
-         FROM {table} k WHERE k.day >= $1 AND k.day <= $2{g}",
-        g = grouped(level)
+        "SELECT gk, CAST(COALESCE(SUM(stockout), 0) AS BIGINT) AS a, CAST(COUNT(*) AS BIGINT) AS b FROM ( \
+           SELECT {gk} AS gk, k.stockout AS stockout FROM {table} k WHERE k.day >= $1 AND k.day <= $2 \
+           UNION ALL SELECT {open_gk}, MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) {open} \
+             GROUP BY date(ln.routed_at){by}, ln.part_id, COALESCE(ln.first_source_id, 0) \
+         ) u GROUP BY gk",
+        open = open_lines(3, 4),
+        // PostgreSQL takes no constant in GROUP BY
+        by = if level == Level::Network { String::new() } else { format!(", {open_gk}") },
     );
-    Ok(run_days::<Row2>(conn, &sql, from, to)?
+    Ok(run_dates::<Row2>(conn, &sql, &[from, to, from, to + chrono::Duration::days(1)])?
         .into_iter()
         .filter(|r| r.b > 0)
         .map(|r| (r.gk, Ratio::new(r.a, r.b)))

@@ -127,10 +127,23 @@ both!(the_rollup_report_equals_the_raw_recomputation_through_late_receipts, |app
     for l in levels {
         before.push(report(&app, &format!("level={l}&from={day0}&to={day2}")).await);
     }
-    app.state.db.write(|c| Ok(echelon::reports::rollup::rebuild(c)?)).await.unwrap();
-    for (l, b) in levels.iter().zip(&before) {
-        assert_eq!(&report(&app, &format!("level={l}&from={day0}&to={day2}")).await, b, "{l}");
-    }
+    let same = |label: &'static str| {
+        let (app, before) = (&app, &before);
+        async move {
+            for (l, b) in levels.iter().zip(before) {
+                assert_eq!(&report(app, &format!("level={l}&from={day0}&to={day2}")).await, b, "{label} {l}");
+            }
+        }
+    };
+    // days 0 and 1 are over: closed (as `echelon serve` closes them), read from the rollups
+    // instead of the lines, the figures do not change; day 2 (today) stays open
+    assert_eq!(echelon::reports::rollup::close_due(&app.state).await.unwrap(), 2);
+    assert_eq!(echelon::reports::rollup::close_due(&app.state).await.unwrap(), 0);
+    same("closed").await;
+    assert_eq!(breaches(&app).await, Vec::<String>::new());
+    let now = app.state.clock.now().naive_utc();
+    app.state.db.write(move |c| Ok(echelon::reports::rollup::rebuild(c, now)?)).await.unwrap();
+    same("rebuilt").await;
     // the check fails on a rollup that drifted from the raw rows
     app.state
         .db
@@ -147,6 +160,65 @@ both!(the_rollup_report_equals_the_raw_recomputation_through_late_receipts, |app
     let found = breaches(&app).await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("kpi_station_days"), "{found:?}");
-    app.state.db.write(|c| Ok(echelon::reports::rollup::rebuild(c)?)).await.unwrap();
+    app.state.db.write(move |c| Ok(echelon::reports::rollup::rebuild(c, now)?)).await.unwrap();
     assert!(breaches(&app).await.is_empty());
+    // a closed day's stock-out mark that drifted is caught too
+    app.state
+        .db
+        .write(|c| {
+            use diesel::RunQueryDsl;
+            echelon::on_backend!(c, |x| diesel::sql_query(
+                "UPDATE kpi_triples_network SET stockout = 1 - stockout"
+            )
+            .execute(x))?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let found = breaches(&app).await;
+    assert!(found.len() == 1 && found[0].contains("kpi_triples_network"), "{found:?}");
+    app.state.db.write(move |c| Ok(echelon::reports::rollup::rebuild(c, now)?)).await.unwrap();
+    assert!(breaches(&app).await.is_empty());
+});
+
+both!(a_day_closes_once_while_the_open_days_come_from_the_lines, |app| async {
+    let now = app.state.clock.now().naive_utc();
+    let day0 = now.date() + Duration::days(1);
+    app.state.clock.advance(day0.and_hms_opt(1, 0, 0).unwrap() - now);
+    let p = app.new_part("5.00").await;
+    app.set_stock("RC-HZ", &p, 2).await;
+    let ask = |qty: i64| {
+        let (app, p) = (&app, &p);
+        async move {
+            app.post(
+                "/api/v1/parts-requests",
+                "station-st-tz-001",
+                json!({"lines": [{"part_code": p, "qty": qty}], "urgency": "urgent"}),
+            )
+            .await
+            .ok();
+        }
+    };
+    ask(2).await; // day 0: both from RC-HZ
+    app.state.clock.advance(Duration::hours(24));
+    ask(3).await; // day 1: RC-HZ empty, a stock-out
+    let query = format!("level=station&location=ST-TZ-001&from={day0}&to={}", day0 + Duration::days(1));
+    let open = report(&app, &query).await;
+    assert_eq!(ratio(&open[0]["fill_rate"]["units"]), (2, 5));
+    assert_eq!(ratio(&open[0]["stock_out_rate"]), (1, 2));
+    // two closers at once (two `echelon serve` processes): day 0 is rolled up once
+    let (a, b) = tokio::join!(
+        echelon::reports::rollup::close_due(&app.state),
+        echelon::reports::rollup::close_due(&app.state)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(breaches(&app).await, Vec::<String>::new());
+    // day 0 from its rollup, day 1 from its lines: the same figures
+    assert_eq!(report(&app, &query).await, open);
+    // a request later today is counted at once
+    ask(1).await;
+    let g = &report(&app, &query).await[0];
+    assert_eq!(ratio(&g["fill_rate"]["units"]), (2, 6));
+    assert_eq!(ratio(&g["fill_rate"]["lines"]), (1, 3));
+    assert_eq!(ratio(&g["stock_out_rate"]), (1, 2));
 });

@@ -8,13 +8,16 @@
 //! audit` compares the stored table with it, so every scenario the tests run checks every hook.
 //! Days are the UTC dates of the timestamps the report filters on.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Timestamp};
 
 use crate::db::{dialect_sql, DbConn};
 
-pub mod routed;
+mod closing;
 mod tables;
+
+pub use closing::{closable, close, close_day, close_due, keep_closing};
 
 use tables::*;
 
@@ -85,22 +88,23 @@ fn expand(conn: &DbConn, sql: &str) -> String {
     )
 }
 
-fn exec(conn: &mut DbConn, sql: &str, id: Option<i64>) -> QueryResult<usize> {
-    let sql = expand(conn, sql);
-    let text = dialect_sql(conn, &sql);
-    crate::on_backend!(conn, |c| match id {
-        Some(id) => diesel::sql_query(text.as_ref()).bind::<BigInt, _>(id).execute(c),
-        None => diesel::sql_query(text.as_ref()).execute(c),
-    })
+/// What a rollup statement binds: nothing, an entity's id, or a span of routing times.
+#[derive(Clone, Copy)]
+pub(super) enum Bind {
+    None,
+    Id(i64),
+    Span(NaiveDateTime, NaiveDateTime),
 }
 
-/// The lines of a request were just routed (each line is routed once): their fill and their
-/// stock-out triples.
-pub fn routed(conn: &mut DbConn, request_id: i64) -> QueryResult<()> {
-    for r in [&STATION_DAYS, &STOCKOUT_MARKS, &TRIPLES_CENTRE, &TRIPLES_TIER, &TRIPLES_NETWORK] {
-        r.apply(conn, 0, " AND ln.request_id = $1", false, Some(request_id))?;
-    }
-    Ok(())
+fn exec(conn: &mut DbConn, sql: &str, bind: Bind) -> QueryResult<usize> {
+    let sql = expand(conn, sql);
+    let text = dialect_sql(conn, &sql);
+    crate::on_backend!(conn, |c| match bind {
+        Bind::Id(id) => diesel::sql_query(text.as_ref()).bind::<BigInt, _>(id).execute(c),
+        Bind::Span(a, b) =>
+            diesel::sql_query(text.as_ref()).bind::<Timestamp, _>(a).bind::<Timestamp, _>(b).execute(c),
+        Bind::None => diesel::sql_query(text.as_ref()).execute(c),
+    })
 }
 
 /// A ticket was resolved, or one of its parts requests was made or received: its repair cycle
@@ -112,7 +116,7 @@ pub fn ticket(conn: &mut DbConn, ticket_id: i64) -> QueryResult<()> {
             .bind::<BigInt, _>(ticket_id)
             .execute(c)?;
     }
-    TICKET_CYCLES.apply(conn, 0, " AND t.id = $1", false, Some(ticket_id))
+    TICKET_CYCLES.apply(conn, 0, " AND t.id = $1", false, Bind::Id(ticket_id))
 }
 
 /// Tickets were loaded in bulk (resolved ones among them): every repair cycle is recomputed.
@@ -128,27 +132,29 @@ pub fn tiers_changed(conn: &mut DbConn) -> QueryResult<()> {
 /// An allocation was just received (after any split of its damaged units): its units count as
 /// within lead time on its line's routing day when its shipment came by `deliver_by`.
 pub fn received(conn: &mut DbConn, allocation_id: i64) -> QueryResult<()> {
-    STATION_DAYS.apply(conn, 1, " AND a.id = $1", false, Some(allocation_id))
+    STATION_DAYS.apply(conn, 1, " AND a.id = $1", false, Bind::Id(allocation_id))
 }
 
 /// A shipment was just delivered.
 pub fn delivered(conn: &mut DbConn, shipment_id: i64) -> QueryResult<()> {
-    DELIVERY_DAYS.apply(conn, 0, " AND s.id = $1", false, Some(shipment_id))
+    DELIVERY_DAYS.apply(conn, 0, " AND s.id = $1", false, Bind::Id(shipment_id))
 }
 
 /// A movement was just posted (the SELECT keeps only those that count as outflow).
 pub fn moved(conn: &mut DbConn, movement_id: i64) -> QueryResult<()> {
-    OUTFLOW_DAYS.apply(conn, 0, " AND m.id = $1", false, Some(movement_id))
+    OUTFLOW_DAYS.apply(conn, 0, " AND m.id = $1", false, Bind::Id(movement_id))
 }
 
 /// Around a change of a part's unit cost (outflow is valued at the current cost): `before`
 /// takes the part's outflow out at the old cost, after the change it goes back at the new one.
 pub fn cost_change(conn: &mut DbConn, part_id: i64, before: bool) -> QueryResult<()> {
-    OUTFLOW_DAYS.apply(conn, 0, " AND m.part_id = $1", before, Some(part_id))
+    OUTFLOW_DAYS.apply(conn, 0, " AND m.part_id = $1", before, Bind::Id(part_id))
 }
 
-/// Rebuilds every rollup from the raw rows (after a bulk load that bypassed the flows).
-pub fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
+/// Rebuilds every rollup from the raw rows (after a bulk load that bypassed the flows), with
+/// every day over at `now` closed.
+pub fn rebuild(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<()> {
+    closing::set_closed_before(conn, closable(now))?;
     for r in &ALL {
         rebuild_one(conn, r)?;
     }
@@ -157,9 +163,9 @@ pub fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
 
 fn rebuild_one(conn: &mut DbConn, r: &Rollup) -> QueryResult<()> {
     for &month in r.grains() {
-        exec(conn, &format!("DELETE FROM {}", r.table_of(month)), None)?;
+        exec(conn, &format!("DELETE FROM {}", r.table_of(month)), Bind::None)?;
         for i in 0..r.parts.len() {
-            exec(conn, &r.upsert(i, "", false, month), None)?;
+            exec(conn, &r.upsert(i, "", false, month), Bind::None)?;
         }
     }
     Ok(())

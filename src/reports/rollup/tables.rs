@@ -28,14 +28,19 @@ pub(super) struct Rollup {
     pub(super) parts: &'static [&'static str],
 }
 
-/// Requested and first-choice units and lines per (routing day, requesting station).
+/// Where a rollup of the routing day keeps closed days only (`{closed}`): the days before
+/// `kpi_closed.closed_before`. The report reads the open days from the request lines.
+pub(super) const CLOSED: &str = " AND ln.routed_at < (SELECT closed_before FROM kpi_closed)";
+
+/// Requested and first-choice units and lines per (routing day, requesting station), closed
+/// days only.
 pub(super) const FILL: &str = "SELECT {day:ln.routed_at} AS day, r.station_id AS station_id, \
        CAST(SUM(ln.qty) AS BIGINT) AS units, CAST(SUM(ln.first_filled) AS BIGINT) AS first_units, \
        CAST(COUNT(*) AS BIGINT) AS lines, \
        CAST(SUM(CASE WHEN ln.first_filled >= ln.qty THEN 1 ELSE 0 END) AS BIGINT) AS first_lines, \
        CAST(0 AS BIGINT) AS units_in_time \
      FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
-     WHERE ln.routed_at IS NOT NULL{f} GROUP BY {day:ln.routed_at}, r.station_id";
+     WHERE ln.routed_at IS NOT NULL{closed}{f} GROUP BY {day:ln.routed_at}, r.station_id";
 
 /// Units received on a shipment delivered by its `deliver_by`, on their line's routing day.
 pub(super) const IN_TIME: &str = "SELECT {day:ln.routed_at} AS day, r.station_id AS station_id, \
@@ -59,13 +64,13 @@ pub(super) const STATION_DAYS: Rollup = Rollup {
 
 /// The (part, first-choice source, day) triples with demand per group of requesting stations
 /// (`{g}`: the group's key column and expression), 1 where the source had nothing available
-/// for one of the lines.
+/// for one of the lines; closed days only.
 pub(super) const TRIPLES: &str = "SELECT date(ln.routed_at) AS day, {g}ln.part_id AS part_id, \
        COALESCE(ln.first_source_id, 0) AS source_id, \
        MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS stockout \
      FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
        JOIN locations l ON l.id = r.station_id \
-     WHERE ln.routed_at IS NOT NULL{f} \
+     WHERE ln.routed_at IS NOT NULL{closed}{f} \
      GROUP BY 1, 2, 3, 4";
 
 /// Per station (the station level needs no deduplication).
@@ -79,7 +84,7 @@ pub(super) const STOCKOUT_MARKS: Rollup = Rollup {
        COALESCE(ln.first_source_id, 0) AS source_id, \
        MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS stockout \
      FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
-     WHERE ln.routed_at IS NOT NULL{f} GROUP BY 1, 2, 3, 4"],
+     WHERE ln.routed_at IS NOT NULL{closed}{f} GROUP BY 1, 2, 3, 4"],
 };
 
 /// Per centre of the requesting station.
@@ -111,7 +116,7 @@ pub(super) const TRIPLES_NETWORK: Rollup = Rollup {
     merge: Merge::Max,
     parts: &["SELECT date(ln.routed_at) AS day, ln.part_id AS part_id, COALESCE(ln.first_source_id, 0) AS source_id, \
        MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) AS stockout \
-     FROM parts_request_lines ln WHERE ln.routed_at IS NOT NULL{f} GROUP BY 1, 2, 3"],
+     FROM parts_request_lines ln WHERE ln.routed_at IS NOT NULL{closed}{f} GROUP BY 1, 2, 3"],
 };
 
 /// The group key expression of the shared triples SELECT, per table.
@@ -214,7 +219,8 @@ impl Rollup {
         let s = self.parts[i]
             .replace("{f}", filter)
             .replace("{s}", if negate { "-" } else { "" })
-            .replace("{g}", group_of(self.table));
+            .replace("{g}", group_of(self.table))
+            .replace("{closed}", CLOSED);
         if month {
             s.replace("{day:", "{month:")
         } else {
@@ -265,17 +271,17 @@ impl Rollup {
         format!("SELECT {}, {} FROM {}", self.key.join(", "), self.values.join(", "), self.table_of(month))
     }
 
-    /// Upserts part `i` narrowed by `filter` (bound to `id`) in every grain.
+    /// Upserts part `i` narrowed by `filter` (with `bind` bound) in every grain.
     pub(super) fn apply(
         &self,
         conn: &mut DbConn,
         i: usize,
         filter: &str,
         negate: bool,
-        id: Option<i64>,
+        bind: super::Bind,
     ) -> QueryResult<()> {
         for &month in self.grains() {
-            super::exec(conn, &self.upsert(i, filter, negate, month), id)?;
+            super::exec(conn, &self.upsert(i, filter, negate, month), bind)?;
         }
         Ok(())
     }

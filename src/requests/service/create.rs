@@ -1,7 +1,6 @@
 //! A new parts request: codes resolved, the allowance checked against the station's running
 //! outstanding value, the lines reserved and routed, the request written in its final state.
 
-use crate::reports::rollup::routed as rollup;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -170,7 +169,6 @@ pub fn create(
     } else {
         // each line written with its routing (no update after the insert)
         let first_source_id = sources.first().copied().unwrap_or_default();
-        let mut routed = Vec::with_capacity(lines_out.len());
         for (line, r) in lines_out.iter_mut().zip(&reserved) {
             let Some(r) = r else { continue };
             let routing =
@@ -178,23 +176,7 @@ pub fn create(
             line.request_id = id;
             line.backordered = r.left;
             line.id = store::insert_routed_line(conn, line, &routing, at.naive_utc())?;
-            routed.push(rollup::RoutedLine {
-                part_id: line.part_id,
-                source_id: first_source_id,
-                qty: line.qty,
-                first_filled: r.first_filled,
-            });
         }
-        rollup::write(
-            conn,
-            &rollup::Routed {
-                at: at.naive_utc(),
-                station_id: st.row.id,
-                centre_id: st.row.parent_id.unwrap_or(0),
-                tier: st.row.tier.as_deref(),
-                lines: &routed,
-            },
-        )?;
         for &i in &order {
             if let Some(r) = &reserved[i] {
                 allocations.extend(record_allocations(conn, &lines_out[i], &r.takes, at)?);

@@ -126,7 +126,6 @@ pub(super) fn allocate_request(
         let first = sources.first().copied().unwrap_or_default();
         store::set_routed(conn, line.id, first, routed.first_filled, routed.left, at.naive_utc())?;
     }
-    crate::reports::rollup::routed(conn, req.id)?;
     refresh_status(conn, req.id, false, at)?;
     Ok(())
 }

@@ -1,0 +1,135 @@
+//! Closing days of the routing-keyed rollups (fill sums and stock-out triples).
+//!
+//! A parts request does not write those rollups: it is the busiest write of the product, and
+//! its day's rows would be updated by every request of the network. Instead a day is rolled
+//! up once it is over, from the request lines themselves, and the report adds the lines of the
+//! days not closed yet (today's, a few thousand rows). `kpi_closed.closed_before` is the first
+//! open day; it only moves forward, one day per transaction, under a lock, so two `echelon
+//! serve` processes closing at once close each day once. A day is closed `GRACE` after its
+//! end: a request whose clock read the day before midnight has committed by then (its
+//! transaction lasts milliseconds). `echelon audit` recomputes the closed days from the lines.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{Date, Nullable, Timestamp};
+
+use super::tables::*;
+use super::Bind;
+use crate::db::{dialect_sql, write_tx, DbConn};
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// How long after its end a day is closed.
+pub const GRACE: Duration = Duration::minutes(15);
+
+/// How often `echelon serve` looks for a day to close.
+const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The rollups that hold closed days only, with the index of their routing-keyed part.
+const CLOSED_ONLY: [(&Rollup, usize); 5] = [
+    (&STATION_DAYS, 0),
+    (&STOCKOUT_MARKS, 0),
+    (&TRIPLES_CENTRE, 0),
+    (&TRIPLES_TIER, 0),
+    (&TRIPLES_NETWORK, 0),
+];
+
+/// The first day that cannot be closed at `now` (every day before it is over by `GRACE`).
+pub fn closable(now: NaiveDateTime) -> NaiveDate {
+    (now - GRACE).date()
+}
+
+fn midnight(d: NaiveDate) -> NaiveDateTime {
+    d.and_hms_opt(0, 0, 0).unwrap_or_default()
+}
+
+#[derive(QueryableByName)]
+struct Open {
+    #[diesel(sql_type = Date)]
+    closed_before: NaiveDate,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    first: Option<NaiveDateTime>,
+}
+
+/// The first open day (locked until the transaction ends) and the first routing time on it or
+/// after it.
+fn open(conn: &mut DbConn) -> QueryResult<Open> {
+    if let DbConn::Pg(c) = conn {
+        diesel::sql_query("SELECT id FROM kpi_closed WHERE id = 1 FOR UPDATE").execute(c)?;
+    }
+    let sql = "SELECT k.closed_before AS closed_before, \
+         (SELECT MIN(ln.routed_at) FROM parts_request_lines ln WHERE ln.routed_at >= k.closed_before) AS first \
+       FROM kpi_closed k WHERE k.id = 1";
+    let text = dialect_sql(conn, sql);
+    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref()).get_result::<Open>(c))
+}
+
+/// Moves the first open day forward to `day` without rolling anything up (a rebuild follows).
+pub(super) fn set_closed_before(conn: &mut DbConn, day: NaiveDate) -> QueryResult<()> {
+    let text =
+        dialect_sql(conn, "UPDATE kpi_closed SET closed_before = $1 WHERE id = 1 AND closed_before < $2");
+    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<Date, _>(day)
+        .bind::<Date, _>(day)
+        .execute(c))
+    .map(|_| ())
+}
+
+/// In the caller's transaction: closes the next day with routed lines before `until` (and the
+/// empty days before it). Returns whether a day was closed (there may be more).
+pub fn close_day(conn: &mut DbConn, until: NaiveDate) -> QueryResult<bool> {
+    let open = open(conn)?;
+    if open.closed_before >= until {
+        return Ok(false);
+    }
+    let day = match open.first.map(|t| t.date()) {
+        Some(d) if d < until => d,
+        // no lines left on a closable day: the empty days close at once
+        _ => {
+            set_closed_before(conn, until)?;
+            return Ok(false);
+        }
+    };
+    let next = day + Duration::days(1);
+    // first the mark moves, so that the rollups' own `{closed}` condition admits the day
+    set_closed_before(conn, next)?;
+    let span = Bind::Span(midnight(open.closed_before), midnight(next));
+    for (rollup, part) in CLOSED_ONLY {
+        rollup.apply(conn, part, " AND ln.routed_at >= $1 AND ln.routed_at < $2", false, span)?;
+    }
+    Ok(true)
+}
+
+/// Closes every day over at `now`, one transaction a day; returns how many were closed.
+pub fn close(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
+    let until = closable(now);
+    let mut days = 0;
+    while write_tx(conn, |c| close_day(c, until))? {
+        days += 1;
+    }
+    Ok(days)
+}
+
+/// Closes every day over by the server's clock, one write transaction a day (the days a test
+/// moved its clock past, too); returns how many were closed.
+pub async fn close_due(state: &AppState) -> Result<usize, AppError> {
+    let mut days = 0;
+    loop {
+        let until = closable(state.clock.now().naive_utc());
+        if !state.db.write(move |c| Ok(close_day(c, until)?)).await? {
+            return Ok(days);
+        }
+        days += 1;
+    }
+}
+
+/// What `echelon serve` runs beside the server: closes the days that are over, at start and
+/// then every few minutes (a failure is logged and tried again at the next turn).
+pub async fn keep_closing(state: actix_web::web::Data<AppState>) {
+    loop {
+        if let Err(e) = close_due(&state).await {
+            tracing::warn!(error = %e, "cannot close the KPI rollups' last day");
+        }
+        actix_web::rt::time::sleep(EVERY).await;
+    }
+}
