@@ -136,13 +136,7 @@ pub fn create(
         updated_at: at.naive_utc(),
         outstanding_minor: share,
     };
-    let first_source_id = sources.first().copied().unwrap_or_default();
-    let (id, allocations) = match conn {
-        DbConn::Pg(c) if exceeds.is_none() => {
-            write_routed_pg(c, &new, &mut lines_out, &reserved, &order, first_source_id)?
-        }
-        _ => write_one_by_one(conn, &new, &mut lines_out, &reserved, &order, first_source_id, at)?,
-    };
+    let id = store::insert_request(conn, &new)?;
     let request = RequestRow {
         id,
         station_id: new.station_id,
@@ -158,36 +152,11 @@ pub fn create(
         created_at: new.created_at,
         updated_at: new.updated_at,
     };
-    if let Some(ticket) = ticket_id {
-        crate::reports::rollup::ticket(conn, ticket)?;
-    }
-    Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
-}
-
-/// The request, its lines and their allocations written statement by statement (SQLite, and a
-/// request left `pending_approval`, whose lines are not routed: `reserved` is all `None`).
-fn write_one_by_one(
-    conn: &mut DbConn,
-    new: &NewRequest<'_>,
-    lines_out: &mut [LineRow],
-    reserved: &[Option<Reserved>],
-    order: &[usize],
-    first_source_id: i64,
-    at: DateTime<Utc>,
-) -> Result<(i64, Vec<AllocationRow>), AppError> {
-    let id = store::insert_request(conn, new)?;
     let mut allocations = Vec::new();
-    for (line, r) in lines_out.iter_mut().zip(reserved) {
-        line.request_id = id;
-        line.id = match r {
-            // each line written with its routing (no update after the insert)
-            Some(r) => {
-                let routing =
-                    store::Routing { first_source_id, first_filled: r.first_filled, backordered: r.left };
-                line.backordered = r.left;
-                store::insert_routed_line(conn, line, &routing, at.naive_utc())?
-            }
-            None => store::insert_line(
+    if exceeds.is_some() {
+        for line in &mut lines_out {
+            line.request_id = id;
+            line.id = store::insert_line(
                 conn,
                 id,
                 line.line_no,
@@ -195,61 +164,27 @@ fn write_one_by_one(
                 line.part_id,
                 line.qty,
                 line.unit_cost_minor,
-            )?,
-        };
-    }
-    for &i in order {
-        if let Some(r) = &reserved[i] {
-            allocations.extend(record_allocations(conn, &lines_out[i], &r.takes, at)?);
+            )?;
+        }
+    } else {
+        // each line written with its routing (no update after the insert)
+        let first_source_id = sources.first().copied().unwrap_or_default();
+        for (line, r) in lines_out.iter_mut().zip(&reserved) {
+            let Some(r) = r else { continue };
+            let routing =
+                store::Routing { first_source_id, first_filled: r.first_filled, backordered: r.left };
+            line.request_id = id;
+            line.backordered = r.left;
+            line.id = store::insert_routed_line(conn, line, &routing, at.naive_utc())?;
+        }
+        for &i in &order {
+            if let Some(r) = &reserved[i] {
+                allocations.extend(record_allocations(conn, &lines_out[i], &r.takes, at)?);
+            }
         }
     }
-    Ok((id, allocations))
-}
-
-/// The same rows in one statement on PostgreSQL (a routed request: every line reserved).
-fn write_routed_pg(
-    c: &mut diesel::PgConnection,
-    new: &NewRequest<'_>,
-    lines_out: &mut [LineRow],
-    reserved: &[Option<Reserved>],
-    order: &[usize],
-    first_source_id: i64,
-) -> Result<(i64, Vec<AllocationRow>), AppError> {
-    let mut first_filled = Vec::with_capacity(lines_out.len());
-    for (line, r) in lines_out.iter_mut().zip(reserved) {
-        let r = r
-            .as_ref()
-            .ok_or_else(|| AppError::internal(anyhow::anyhow!("a routed line was not reserved")))?;
-        line.backordered = r.left;
-        first_filled.push(r.first_filled);
+    if let Some(ticket) = ticket_id {
+        crate::reports::rollup::ticket(conn, ticket)?;
     }
-    // allocations in the order the one-by-one path makes them: lines in part order, sources in turn
-    let mut takes = Vec::new();
-    for &i in order {
-        for &(source_id, qty) in reserved[i].iter().flat_map(|r| &r.takes) {
-            takes.push((i, store::Take { line_no: lines_out[i].line_no, source_id, qty }));
-        }
-    }
-    let plain: Vec<store::Take> = takes.iter().map(|(_, t)| *t).collect();
-    let written = store::insert_routed_request(c, new, lines_out, first_source_id, &first_filled, &plain)?;
-    for (line, id) in lines_out.iter_mut().zip(&written.line_ids) {
-        line.request_id = written.request_id;
-        line.id = *id;
-    }
-    let status = crate::requests::rules::AllocationStatus::Reserved.as_str();
-    let allocations = takes
-        .iter()
-        .zip(&written.allocation_ids)
-        .map(|((i, t), &id)| AllocationRow {
-            id,
-            request_id: written.request_id,
-            line_id: lines_out[*i].id,
-            part_id: lines_out[*i].part_id,
-            source_id: t.source_id,
-            qty: t.qty,
-            status: status.to_string(),
-            serials: None,
-        })
-        .collect();
-    Ok((written.request_id, allocations))
+    Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
 }
