@@ -5,6 +5,7 @@
 # Usage: bench/run.sh [seconds per point, default 15]; POOL=n sets ECHELON_DB_POOL_SIZE (default 8);
 # ECHELON_BIN=path benchmarks that binary instead of building this checkout
 # Cut-down runs while iterating: CLIENTS_LIST="32" PROCS_LIST="1" SQLITE=0 bench/run.sh 5
+# PRE_LOAD_SQL='...' runs that SQL on echelon's database before its load (experiments).
 # PG_STATS=1 loads pg_stat_statements (for pgbench and echelon alike) and prints, per engine,
 # the statements per transaction or request.
 set -euo pipefail
@@ -159,6 +160,8 @@ for procs in $procs_list; do
   p1=$(free_port); prepare "$pg/$db" "$p1"; ports=("$p1")
   if [ "$procs" = 2 ]; then p2=$(free_port); serve "$pg/$db" "$p2"; ports+=("$p2"); fi
   [ "${PG_STATS:-0}" = 1 ] && psql_ -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" "$db" >/dev/null
+  # an experiment's schema change before the load (say, an index dropped), when given
+  [ -n "${PRE_LOAD_SQL:-}" ] && psql_ -c "$PRE_LOAD_SQL" "$db"
   stats_reset "$db"
   for c in $clients_list; do
     CLIENTS=$c
