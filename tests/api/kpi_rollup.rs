@@ -184,7 +184,9 @@ both!(the_rollup_report_equals_the_raw_recomputation_through_late_receipts, |app
 both!(a_day_closes_once_while_the_open_days_come_from_the_lines, |app| async {
     let now = app.state.clock.now().naive_utc();
     let day0 = now.date() + Duration::days(1);
-    app.state.clock.advance(day0.and_hms_opt(1, 0, 0).unwrap() - now);
+    // day 0 starts at 02:00: day 1's request comes more than the closing grace (an hour) after
+    // day 0 ended
+    app.state.clock.advance(day0.and_hms_opt(2, 0, 0).unwrap() - now);
     let p = app.new_part("5.00").await;
     app.set_stock("RC-HZ", &p, 2).await;
     let ask = |qty: i64| {

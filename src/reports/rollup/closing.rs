@@ -7,7 +7,9 @@
 //! open day; it only moves forward, one day per transaction, under a lock, so two `echelon
 //! serve` processes closing at once close each day once. A day is closed `GRACE` after its
 //! end: a request whose clock read the day before midnight has committed by then (its
-//! transaction lasts milliseconds). `echelon audit` recomputes the closed days from the lines.
+//! transaction lasts milliseconds), even on a host whose clock is some minutes behind the
+//! closer's. `echelon audit` recomputes the closed days from the lines, so a line that came
+//! later than that would be reported as a breach.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -20,7 +22,7 @@ use crate::error::AppError;
 use crate::startup::AppState;
 
 /// How long after its end a day is closed.
-pub const GRACE: Duration = Duration::minutes(15);
+pub const GRACE: Duration = Duration::hours(1);
 
 /// How often `echelon serve` looks for a day to close.
 const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
@@ -131,5 +133,23 @@ pub async fn keep_closing(state: actix_web::web::Data<AppState>) {
             tracing::warn!(error = %e, "cannot close the KPI rollups' last day");
         }
         actix_web::rt::time::sleep(EVERY).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn a_day_can_be_closed_once_it_is_over_by_the_grace() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // `closable` is the first day that stays open: every day before it is closed
+        assert_eq!(closable(at("2026-12-02 00:59:59")), d("2026-12-01"));
+        assert_eq!(closable(at("2026-12-02 01:00:00")), d("2026-12-02"));
+        assert_eq!(closable(at("2026-12-02 23:00:00")), d("2026-12-02"));
     }
 }
