@@ -119,7 +119,9 @@ fn only_stations(level: Level) -> &'static str {
 
 /// The routing-keyed rollups hold closed days only: a report adds the lines routed on the days
 /// not closed yet (`rollup::closing`), read in the same statement as the rollup, so that a day
-/// closed meanwhile is counted once. `$a` and `$b`: the period's first day and the day after it.
+/// closed meanwhile is counted once. `$a` and `$b`: the first open day of the period as it was
+/// just read (a bound the planner can use: a day's lines, not a third of the period's) and the
+/// day after the period.
 fn open_lines(a: u8, b: u8) -> String {
     format!(
         "FROM parts_request_lines ln JOIN parts_requests r ON r.id = ln.request_id \
@@ -127,6 +129,24 @@ fn open_lines(a: u8, b: u8) -> String {
          WHERE ln.routed_at >= (SELECT closed_before FROM kpi_closed) \
            AND ln.routed_at >= ${a} AND ln.routed_at < ${b}"
     )
+}
+
+#[derive(QueryableByName)]
+struct ClosedBefore {
+    #[diesel(sql_type = Date)]
+    closed_before: NaiveDate,
+}
+
+/// The days of [from, to] not closed yet, as `open_lines`' bounds; none when the period ends
+/// before the first open day. Exact even if a day closes right after this read: days only ever
+/// close in order, so a period entirely closed now stays so, and one that is not is bounded
+/// again in its statement by the mark itself.
+fn open_span(conn: &mut DbConn, from: NaiveDate, to: NaiveDate) -> QueryResult<Option<[NaiveDate; 2]>> {
+    let sql = "SELECT closed_before FROM kpi_closed WHERE id = 1";
+    let mark: Vec<ClosedBefore> = crate::on_backend!(conn, |c| diesel::sql_query(sql).load(c))?;
+    let first_open = mark.first().map(|m| m.closed_before).unwrap_or(NaiveDate::MIN);
+    let next = to + chrono::Duration::days(1);
+    Ok((next > first_open).then_some([from.max(first_open), next]))
 }
 
 /// Runs `sql` with the dates bound in order (SQLite's placeholders are positional).
@@ -157,23 +177,30 @@ pub fn fill(
 ) -> QueryResult<BTreeMap<String, (Ratio, Ratio, i64)>> {
     let cols = "station_id, units, first_units, lines, first_lines, units_in_time";
     let closed = spans("kpi_station_days", "kpi_station_months", cols);
+    let open = open_span(conn, from, to)?;
+    let open_rows = match open {
+        Some(_) => format!(
+            " UNION ALL SELECT r.station_id, ln.qty, ln.first_filled, 1, \
+               CASE WHEN ln.first_filled >= ln.qty THEN 1 ELSE 0 END, 0 {}",
+            open_lines(7, 8)
+        ),
+        None => String::new(),
+    };
     let sql = format!(
         "SELECT {gk} AS gk, CAST(COALESCE(SUM(k.first_units), 0) AS BIGINT) AS a, \
            CAST(COALESCE(SUM(k.units), 0) AS BIGINT) AS b, \
            CAST(COALESCE(SUM(k.first_lines), 0) AS BIGINT) AS c, \
            CAST(COALESCE(SUM(k.lines), 0) AS BIGINT) AS d, \
            CAST(COALESCE(SUM(k.units_in_time), 0) AS BIGINT) AS e \
-         FROM ({closed} UNION ALL SELECT r.station_id, ln.qty, ln.first_filled, 1, \
-             CASE WHEN ln.first_filled >= ln.qty THEN 1 ELSE 0 END, 0 {open}) k \
-           JOIN locations l ON l.id = k.station_id{g}",
+         FROM ({closed}{open_rows}) k JOIN locations l ON l.id = k.station_id{g}",
         closed = &closed[1..closed.len() - 1],
-        open = open_lines(7, 8),
         gk = group_key(level, "l"),
         g = grouped(level),
     );
     let (m1, m2) = super::rules::whole_months(from, to);
-    let next = to + chrono::Duration::days(1);
-    Ok(run_dates::<Row5>(conn, &sql, &[m1, m2, from, m1, m2, to, from, next])?
+    let mut dates = vec![m1, m2, from, m1, m2, to];
+    dates.extend(open.iter().flatten());
+    Ok(run_dates::<Row5>(conn, &sql, &dates)?
         .into_iter()
         .filter(|r| r.d > 0)
         .map(|r| (r.gk, (Ratio::new(r.a, r.b), Ratio::new(r.c, r.d), r.e)))
@@ -201,17 +228,25 @@ pub fn stockouts(
         Level::Station => ("CAST(k.station_id AS TEXT)", "kpi_stockout_marks", "CAST(r.station_id AS TEXT)"),
         Level::Tier => ("k.tier", "kpi_triples_tier", "COALESCE(l.tier, '-')"),
     };
+    let open = open_span(conn, from, to)?;
+    let open_rows = match open {
+        Some(_) => format!(
+            " UNION ALL SELECT {open_gk}, MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) {} \
+               GROUP BY date(ln.routed_at){by}, ln.part_id, COALESCE(ln.first_source_id, 0)",
+            open_lines(3, 4),
+            // PostgreSQL takes no constant in GROUP BY
+            by = if level == Level::Network { String::new() } else { format!(", {open_gk}") },
+        ),
+        None => String::new(),
+    };
     let sql = format!(
         "SELECT gk, CAST(COALESCE(SUM(stockout), 0) AS BIGINT) AS a, CAST(COUNT(*) AS BIGINT) AS b FROM ( \
-           SELECT {gk} AS gk, k.stockout AS stockout FROM {table} k WHERE k.day >= $1 AND k.day <= $2 \
-           UNION ALL SELECT {open_gk}, MAX(CASE WHEN ln.first_stockout THEN 1 ELSE 0 END) {open} \
-             GROUP BY date(ln.routed_at){by}, ln.part_id, COALESCE(ln.first_source_id, 0) \
+           SELECT {gk} AS gk, k.stockout AS stockout FROM {table} k WHERE k.day >= $1 AND k.day <= $2{open_rows} \
          ) u GROUP BY gk",
-        open = open_lines(3, 4),
-        // PostgreSQL takes no constant in GROUP BY
-        by = if level == Level::Network { String::new() } else { format!(", {open_gk}") },
     );
-    Ok(run_dates::<Row2>(conn, &sql, &[from, to, from, to + chrono::Duration::days(1)])?
+    let mut dates = vec![from, to];
+    dates.extend(open.iter().flatten());
+    Ok(run_dates::<Row2>(conn, &sql, &dates)?
         .into_iter()
         .filter(|r| r.b > 0)
         .map(|r| (r.gk, Ratio::new(r.a, r.b)))
