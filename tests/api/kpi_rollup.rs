@@ -217,6 +217,10 @@ both!(a_day_closes_once_while_the_open_days_come_from_the_lines, |app| async {
     assert_eq!(breaches(&app).await, Vec::<String>::new());
     // day 0 from its rollup, day 1 from its lines: the same figures
     assert_eq!(report(&app, &query).await, open);
+    // a period of closed days only reads the rollup
+    let g = &report(&app, &format!("level=station&location=ST-TZ-001&from={day0}&to={day0}")).await[0];
+    assert_eq!(ratio(&g["fill_rate"]["units"]), (2, 2));
+    assert_eq!(ratio(&g["stock_out_rate"]), (0, 1));
     // a request later today is counted at once
     ask(1).await;
     let g = &report(&app, &query).await[0];
