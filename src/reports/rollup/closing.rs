@@ -17,7 +17,7 @@ use diesel::sql_types::{Date, Nullable, Timestamp};
 
 use super::tables::*;
 use super::Bind;
-use crate::db::{dialect_sql, write_tx, DbConn};
+use crate::db::{dialect_sql, DbConn};
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -100,16 +100,6 @@ pub fn close_day(conn: &mut DbConn, until: NaiveDate) -> QueryResult<bool> {
         rollup.apply(conn, part, " AND ln.routed_at >= $1 AND ln.routed_at < $2", false, span)?;
     }
     Ok(true)
-}
-
-/// Closes every day over at `now`, one transaction a day; returns how many were closed.
-pub fn close(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<usize> {
-    let until = closable(now);
-    let mut days = 0;
-    while write_tx(conn, |c| close_day(c, until))? {
-        days += 1;
-    }
-    Ok(days)
 }
 
 /// Closes every day over by the server's clock, one write transaction a day (the days a test

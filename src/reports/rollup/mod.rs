@@ -2,11 +2,13 @@
 //! a large network sums days instead of scanning a year of raw rows.
 //!
 //! Each rollup is defined once, as the SELECT that recomputes it from the raw rows. The same
-//! SELECT, narrowed to one event's row, is upserted in the transaction of that event (a line
-//! routed, a unit received, a shipment delivered, a movement posted, a part's cost changed);
-//! unnarrowed it rebuilds the table after a bulk load (and in the migration); and `echelon
-//! audit` compares the stored table with it, so every scenario the tests run checks every hook.
-//! Days are the UTC dates of the timestamps the report filters on.
+//! SELECT, narrowed to one event's row, is upserted in the transaction of that event (a unit
+//! received, a shipment delivered, a movement posted, a part's cost changed, a ticket
+//! resolved), or, for the figures of a line's routing day, narrowed to a day once that day is
+//! over (`closing`: the parts request itself writes no rollup); unnarrowed it rebuilds the
+//! table after a bulk load; and `echelon audit` compares the stored table with it, so every
+//! scenario the tests run checks every hook. Days are the UTC dates of the timestamps the
+//! report filters on.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -17,7 +19,7 @@ use crate::db::{dialect_sql, DbConn};
 mod closing;
 mod tables;
 
-pub use closing::{closable, close, close_day, close_due, keep_closing};
+pub use closing::{closable, close_day, close_due, keep_closing};
 
 use tables::*;
 
