@@ -188,8 +188,8 @@ pub fn compute_with(
     let (on_time, couriers, lanes) = store::on_time(conn, level, from, to)?;
     let (value_start, value_end, outflow) = if stock {
         (
-            store::stock_value_at(conn, level, start)?,
-            store::stock_value_at(conn, level, end)?,
+            store::stock_value_at(conn, level, from)?,
+            store::stock_value_at(conn, level, to + Duration::days(1))?,
             store::outflow(conn, level, from, to)?,
         )
     } else {
