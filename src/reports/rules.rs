@@ -62,7 +62,8 @@ pub fn rank_of(n: usize, p: f64) -> Option<usize> {
 /// The buckets of the repair-cycle histograms (`kpi_cycle_*`): seconds below each bound in
 /// steps of the width (a quarter hour under a day, an hour under a week, 4 h under 30 days,
 /// 12 h beyond), so that a bucket holds few tickets however long the period.
-const CYCLE_STEPS: [(i64, i64); 4] = [(86_400, 900), (604_800, 3_600), (2_592_000, 14_400), (i64::MAX, 43_200)];
+const CYCLE_STEPS: [(i64, i64); 4] =
+    [(86_400, 900), (604_800, 3_600), (2_592_000, 14_400), (i64::MAX, 43_200)];
 
 /// The histogram bucket of a number of seconds (-1 for a negative one).
 pub fn cycle_bucket(secs: i64) -> i64 {
