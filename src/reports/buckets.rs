@@ -4,14 +4,14 @@
 //! holding each percentile's nearest rank, and only that bucket's tickets are read to pick the
 //! value.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Date, Integer, Text, Timestamp};
 
 use super::cycles::{Cycles, Spread};
-use super::rules::{self, cycle_bucket, cycle_bucket_range, cycle_bucket_sql, Level};
+use super::rules::{self, cycle_bucket_range, cycle_bucket_sql, Level};
 use super::store::group_key;
 use crate::db::{dialect_sql, DbConn};
 
@@ -31,16 +31,6 @@ struct BucketRow {
     bucket: i64,
     #[diesel(sql_type = BigInt)]
     n: i64,
-}
-
-#[derive(QueryableByName)]
-struct TicketRow {
-    #[diesel(sql_type = Text)]
-    gk: String,
-    #[diesel(sql_type = BigInt)]
-    cycle_secs: i64,
-    #[diesel(sql_type = Nullable<BigInt>)]
-    wait_secs: Option<i64>,
 }
 
 /// The four spreads of a group: which series of the histogram each counts (0: cycles without
@@ -131,21 +121,11 @@ pub(super) fn cycles(
         let [all, waited, without, wait] = spreads;
         out.insert(gk.clone(), Cycles { all, waited, without, wait });
     }
-    let tickets = bucket_tickets(conn, level, &gk, (start, end), &targets)?;
-    for t in targets {
-        let (which, is_wait) = SPREADS[t.spread];
-        let mut values: Vec<i64> = tickets
-            .get(&t.gk)
-            .into_iter()
-            .flatten()
-            .filter_map(|r| {
-                let series = if r.wait_secs.is_some() { 1 } else { 0 };
-                let v = if is_wait { r.wait_secs? } else { r.cycle_secs };
-                (cycle_bucket(v) == t.bucket && (is_wait || which.contains(&series))).then_some(v)
-            })
-            .collect();
-        values.sort_unstable();
-        let value = values.get(t.rank - 1).copied();
+    let values = bucket_values(conn, &gk, (start, end), &targets)?;
+    for (i, t) in targets.iter().enumerate() {
+        let mut v = values.get(&i).cloned().unwrap_or_default();
+        v.sort_unstable();
+        let value = v.get(t.rank - 1).copied();
         if let Some(c) = out.get_mut(&t.gk) {
             let spread = match t.spread {
                 0 => &mut c.all,
@@ -163,54 +143,75 @@ pub(super) fn cycles(
     Ok(out)
 }
 
-/// The tickets resolved in [start, end) whose cycle (or wait) lies in one of the targets'
-/// buckets, for the groups that need that bucket, per group.
-fn bucket_tickets(
+#[derive(QueryableByName)]
+struct TargetValue {
+    #[diesel(sql_type = BigInt)]
+    target: i64,
+    #[diesel(sql_type = BigInt)]
+    v: i64,
+}
+
+/// The seconds of each target's bucket: the tickets of its group resolved in [start, end)
+/// whose cycle (of its kind: any, waited, without a wait) or wait lies in the bucket, read
+/// per station through the station's index on its seconds.
+fn bucket_values(
     conn: &mut DbConn,
-    level: Level,
     gk: &str,
     (start, end): (NaiveDateTime, NaiveDateTime),
     targets: &[Target],
-) -> QueryResult<BTreeMap<String, Vec<TicketRow>>> {
-    let mut wanted: BTreeMap<(bool, i64), BTreeSet<&str>> = BTreeMap::new();
-    for t in targets {
-        wanted.entry((SPREADS[t.spread].1, t.bucket)).or_default().insert(&t.gk);
+) -> QueryResult<BTreeMap<usize, Vec<i64>>> {
+    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let mut rows: [Vec<String>; 2] = [Vec::new(), Vec::new()];
+    for (i, t) in targets.iter().enumerate() {
+        let (lo, hi) = cycle_bucket_range(t.bucket);
+        // no cycle is this negative (and a literal of i64::MIN is no BIGINT in PostgreSQL)
+        let lo = lo.max(-(1 << 62));
+        let is_wait = SPREADS[t.spread].1;
+        rows[usize::from(is_wait)].push(format!(
+            "(CAST({i} AS BIGINT), {}, CAST({lo} AS BIGINT), CAST({hi} AS BIGINT), {})",
+            quote(&t.gk),
+            t.spread
+        ));
     }
-    if wanted.is_empty() {
+    let mut branches = Vec::new();
+    for (is_wait, rows) in rows.iter().enumerate() {
+        if rows.is_empty() {
+            continue;
+        }
+        let (col, kind) = if is_wait == 1 {
+            ("c.wait_secs", "")
+        } else {
+            // spread 0: all, 1: waited, 2: without a wait
+            (
+                "c.cycle_secs",
+                " AND (t.column5 = 0 OR (t.column5 = 1 AND c.wait_secs IS NOT NULL) \
+                 OR (t.column5 = 2 AND c.wait_secs IS NULL))",
+            )
+        };
+        branches.push(format!(
+            "SELECT t.column1 AS target, {col} AS v FROM (VALUES {}) t \
+               JOIN locations l ON {gk} = t.column2 \
+               JOIN kpi_ticket_cycles c ON c.station_id = l.id AND {col} >= t.column3 AND {col} < t.column4 \
+             WHERE c.resolved_at >= $1 AND c.resolved_at < $2{kind}",
+            rows.join(", ")
+        ));
+    }
+    if branches.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
-    let ranges: Vec<String> = wanted
-        .iter()
-        .map(|(&(is_wait, bucket), groups)| {
-            let col = if is_wait { "c.wait_secs" } else { "c.cycle_secs" };
-            let (lo, hi) = cycle_bucket_range(bucket);
-            let mut cond = if lo == i64::MIN {
-                format!("{col} < {hi}")
-            } else {
-                format!("{col} >= {lo} AND {col} < {hi}")
-            };
-            if level != Level::Network {
-                let list: Vec<String> = groups.iter().map(|g| quote(g)).collect();
-                cond.push_str(&format!(" AND {gk} IN ({})", list.join(", ")));
-            }
-            format!("({cond})")
-        })
-        .collect();
-    let sql = format!(
-        "SELECT {gk} AS gk, c.cycle_secs AS cycle_secs, c.wait_secs AS wait_secs \
-         FROM kpi_ticket_cycles c JOIN locations l ON l.id = c.station_id \
-         WHERE c.resolved_at >= $1 AND c.resolved_at < $2 AND ({})",
-        ranges.join(" OR ")
-    );
+    let sql = branches.join(" UNION ALL ");
+    let times: Vec<NaiveDateTime> = branches.iter().flat_map(|_| [start, end]).collect();
     let text = dialect_sql(conn, &sql);
-    let rows: Vec<TicketRow> = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
-        .bind::<Timestamp, _>(start)
-        .bind::<Timestamp, _>(end)
-        .load::<TicketRow>(c))?;
-    let mut per: BTreeMap<String, Vec<TicketRow>> = BTreeMap::new();
-    for r in rows {
-        per.entry(r.gk.clone()).or_default().push(r);
+    let found: Vec<TargetValue> = crate::on_backend!(conn, |c| {
+        let mut q = diesel::sql_query(text.as_ref()).into_boxed();
+        for t in &times {
+            q = q.bind::<Timestamp, _>(*t);
+        }
+        q.load::<TargetValue>(c)
+    })?;
+    let mut per: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
+    for r in found {
+        per.entry(usize::try_from(r.target).unwrap_or(usize::MAX)).or_default().push(r.v);
     }
     Ok(per)
 }

@@ -1,6 +1,5 @@
+DROP INDEX kpi_ticket_cycles_station_wait_idx;
 DROP INDEX kpi_ticket_cycles_station_idx;
-DROP INDEX kpi_ticket_cycles_wait_idx;
-DROP INDEX kpi_ticket_cycles_cycle_idx;
 DROP TABLE kpi_cycles_tier;
 DROP TABLE kpi_cycles_centre;
 DROP TABLE kpi_cycles_network;

@@ -89,8 +89,7 @@ FROM kpi_ticket_cycles c CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) x
   JOIN locations l ON l.id = c.station_id
 WHERE x.k = 0 OR c.wait_secs IS NOT NULL GROUP BY 1, 2, 3, 4;
 
--- a percentile's bucket: the tickets of a period with seconds in a range; and the station
+-- a percentile's bucket: each station's tickets with seconds in a range; and the station
 -- level's percentiles read each station's tickets in the order of their cycle
-CREATE INDEX kpi_ticket_cycles_cycle_idx ON kpi_ticket_cycles (cycle_secs, resolved_at, station_id, wait_secs);
-CREATE INDEX kpi_ticket_cycles_wait_idx ON kpi_ticket_cycles (wait_secs, resolved_at, station_id, cycle_secs);
 CREATE INDEX kpi_ticket_cycles_station_idx ON kpi_ticket_cycles (station_id, cycle_secs, resolved_at, wait_secs);
+CREATE INDEX kpi_ticket_cycles_station_wait_idx ON kpi_ticket_cycles (station_id, wait_secs, resolved_at);
