@@ -115,17 +115,31 @@ pub fn ticket(conn: &mut DbConn, ticket_id: i64) -> QueryResult<()> {
             .bind::<BigInt, _>(ticket_id)
             .execute(c)?;
     }
-    // its old row leaves the histograms, its new one enters them
-    for r in CYCLE_HISTOGRAMS {
-        r.apply(conn, 0, " AND c.ticket_id = $1", true, Some(ticket_id))?;
+    // its old row (if it was resolved before) leaves the histograms, its new one enters them
+    let had = has_cycle(conn, ticket_id)?;
+    if had {
+        for r in CYCLE_HISTOGRAMS {
+            r.apply(conn, 0, " AND c.ticket_id = $1", true, Some(ticket_id))?;
+        }
     }
     TICKET_CYCLES.apply(conn, 0, " AND t.id = $1", false, Some(ticket_id))?;
-    for r in CYCLE_HISTOGRAMS {
-        r.apply(conn, 0, " AND c.ticket_id = $1", false, Some(ticket_id))?;
-        // a bucket emptied by the change is not kept (the recomputation has no such row)
-        exec(conn, &format!("DELETE FROM {} WHERE tickets = 0", r.table), None)?;
+    if had || has_cycle(conn, ticket_id)? {
+        for r in CYCLE_HISTOGRAMS {
+            r.apply(conn, 0, " AND c.ticket_id = $1", false, Some(ticket_id))?;
+            if had {
+                // a bucket emptied by the change is not kept (the recomputation has no such row)
+                exec(conn, &format!("DELETE FROM {} WHERE tickets = 0", r.table), None)?;
+            }
+        }
     }
     Ok(())
+}
+
+/// Whether a ticket has its repair cycle in the per-ticket rollup (it is resolved).
+fn has_cycle(conn: &mut DbConn, ticket_id: i64) -> QueryResult<bool> {
+    use crate::db::schema::kpi_ticket_cycles as c;
+    let n: i64 = c::table.filter(c::ticket_id.eq(ticket_id)).count().get_result(conn)?;
+    Ok(n > 0)
 }
 
 const CYCLE_HISTOGRAMS: [&Rollup; 3] = [&CYCLES_NETWORK, &CYCLES_CENTRE, &CYCLES_TIER];
