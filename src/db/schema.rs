@@ -746,6 +746,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    kpi_cycles_network (day, series, bucket) {
+        day -> Date,
+        series -> Integer,
+        bucket -> BigInt,
+        tickets -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_cycles_centre (day, centre_id, series, bucket) {
+        day -> Date,
+        centre_id -> BigInt,
+        series -> Integer,
+        bucket -> BigInt,
+        tickets -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_cycles_tier (day, tier, series, bucket) {
+        day -> Date,
+        tier -> Text,
+        series -> Integer,
+        bucket -> BigInt,
+        tickets -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_stock_days (day, location_id) {
+        day -> Date,
+        location_id -> BigInt,
+        value_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    kpi_stock_months (day, location_id) {
+        day -> Date,
+        location_id -> BigInt,
+        value_minor -> BigInt,
+    }
+}
+
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));

@@ -190,9 +190,8 @@ pub fn post(conn: &mut DbConn, m: &Move<'_>) -> Result<i64, AppError> {
         ))
         .returning(stock_movements::id)
         .get_result(conn)?;
-    if matches!(m.reason, Reason::TransferShip | Reason::LoanOut | Reason::Consume) {
-        crate::reports::rollup::moved(conn, id)?;
-    }
+    let outflow = matches!(m.reason, Reason::TransferShip | Reason::LoanOut | Reason::Consume);
+    crate::reports::rollup::moved(conn, id, outflow)?;
     Ok(id)
 }
 

@@ -354,6 +354,8 @@ pub fn write_synth(
     })?;
     // written without the ledger's flows: the stations' outstanding values from the balances
     crate::requests::outstanding::recompute_all(conn)?;
+    // and the KPI rollup of the stock value
+    crate::reports::rollup::stock_loaded(conn)?;
     progress("opening stock written");
     Ok(out)
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDateTime;
+use chrono::NaiveDate;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 
@@ -32,7 +32,7 @@ pub struct Spread {
 }
 
 impl Spread {
-    fn of(mut v: Vec<i64>) -> Spread {
+    pub(super) fn of(mut v: Vec<i64>) -> Spread {
         v.sort_unstable();
         Spread {
             tickets: v.len() as i64,
@@ -76,15 +76,22 @@ struct PgCycles {
     p_wait: Option<Vec<i64>>,
 }
 
-/// The repair cycles of tickets resolved in [from, to), per group of the ticket's station, from
-/// the per-ticket rollup. PostgreSQL takes the percentiles itself (`percentile_disc` is the
-/// nearest rank); SQLite's rows are ranked here. Seconds are whole, truncated towards zero.
+/// The repair cycles of tickets resolved on the days [from, to], per group of the ticket's
+/// station. Above the station level over whole months from the histograms (`buckets`); per
+/// station, and over less than a whole month, from the per-ticket rollup, where PostgreSQL takes the percentiles itself (`percentile_disc` is the
+/// nearest rank, each station's tickets read in the order of their cycle) and SQLite's rows
+/// are ranked here. Seconds are whole, truncated towards zero.
 pub fn cycles(
     conn: &mut DbConn,
     level: Level,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
+    from: NaiveDate,
+    to: NaiveDate,
 ) -> QueryResult<BTreeMap<String, Cycles>> {
+    let (m1, m2) = super::rules::whole_months(from, to);
+    if level != Level::Station && m1 < m2 {
+        return super::buckets::cycles(conn, level, from, to);
+    }
+    let (from, to) = super::buckets::bounds(from, to);
     let join = if level == Level::Network { "" } else { " JOIN locations l ON l.id = c.station_id" };
     let gk = group_key(level, "l");
     let period = "c.resolved_at >= $1 AND c.resolved_at < $2";

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::{get, web};
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -156,13 +156,6 @@ pub fn period(
     Ok((from, to))
 }
 
-fn bounds(from: NaiveDate, to: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
-    (
-        from.and_hms_opt(0, 0, 0).unwrap_or_default(),
-        (to + Duration::days(1)).and_hms_opt(0, 0, 0).unwrap_or_default(),
-    )
-}
-
 /// Computes every group of a level.
 pub fn compute(
     conn: &mut DbConn,
@@ -182,20 +175,19 @@ pub fn compute_with(
     to: NaiveDate,
     stock: bool,
 ) -> Result<Vec<KpiGroup>, AppError> {
-    let (start, end) = bounds(from, to);
     let fill = store::fill(conn, level, from, to)?;
     let stockouts = store::stockouts(conn, level, from, to)?;
     let (on_time, couriers, lanes) = store::on_time(conn, level, from, to)?;
     let (value_start, value_end, outflow) = if stock {
         (
-            store::stock_value_at(conn, level, start)?,
-            store::stock_value_at(conn, level, end)?,
+            store::stock_value_at(conn, level, from)?,
+            store::stock_value_at(conn, level, to + Duration::days(1))?,
             store::outflow(conn, level, from, to)?,
         )
     } else {
         Default::default()
     };
-    let mut cycles = cycles::cycles(conn, level, start, end)?;
+    let mut cycles = cycles::cycles(conn, level, from, to)?;
     let mut keys: Vec<String> = fill.keys().chain(on_time.keys()).chain(cycles.keys()).cloned().collect();
     keys.extend(value_end.keys().chain(value_start.keys()).map(|(k, _)| k.clone()));
     keys.sort();

@@ -2,6 +2,7 @@
 //! report, defect analysis and quality alerts (section 11).
 
 pub mod alerts;
+mod buckets;
 pub mod cycles;
 pub mod defects;
 pub mod history;

@@ -310,65 +310,35 @@ pub fn on_time(conn: &mut DbConn, level: Level, from: NaiveDate, to: NaiveDate) 
     Ok((overall.into_iter().map(|(g, (a, b))| (g, Ratio::new(a, b))).collect(), list(couriers), list(lanes)))
 }
 
-#[derive(QueryableByName)]
-struct Span {
-    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
-    first: Option<NaiveDateTime>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<Timestamp>)]
-    last: Option<NaiveDateTime>,
-}
-
-/// Stock value at cost per group and echelon (location kind) at time `at`, from whichever end
-/// of the ledger is nearer: the movements before `at`, or today's balances minus what moved in
-/// after `at` plus what moved out. Both are exact because each balance is the sum of its
-/// movements (`echelon audit` checks it); the nearer end reads fewer movements.
+/// Stock value at cost per group and echelon (location kind) at the start of `day`, from the
+/// net value moved into each location per day at the parts' current cost (`kpi_stock_days`,
+/// whole months from `kpi_stock_months`): exact, because each balance is the sum of its
+/// movements (`echelon audit` checks both). A group's echelon is listed when one of its
+/// locations had a movement before the day.
 pub fn stock_value_at(
     conn: &mut DbConn,
     level: Level,
-    at: NaiveDateTime,
+    day: NaiveDate,
 ) -> QueryResult<BTreeMap<(String, String), i64>> {
-    let span = run_at::<Span>(conn, "SELECT MIN(at) AS first, MAX(at) AS last FROM stock_movements", &[])?;
-    let near_start = match span.first() {
-        Some(Span { first: Some(f), last: Some(l) }) => at - *f < *l - at,
-        _ => false,
-    };
-    let gk = group_key(level, "l");
+    use chrono::Datelike;
+    let month = day.with_day(1).unwrap_or(day);
     let kinds = if level == Level::Station {
         "l.kind = 'station'"
     } else {
         "l.kind IN ('central_warehouse', 'regional_centre', 'station')"
     };
-    if near_start {
-        let sql = format!(
-            "SELECT gk, name, CAST(COALESCE(SUM(v), 0) AS BIGINT) AS a FROM ( \
-               SELECT {gk} AS gk, l.kind AS name, m.qty * p.unit_cost_minor AS v FROM stock_movements m \
-                 JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.to_location_id \
-                 WHERE {kinds} AND m.at < $1 \
-               UNION ALL SELECT {gk}, l.kind, -m.qty * p.unit_cost_minor FROM stock_movements m \
-                 JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.from_location_id \
-                 WHERE {kinds} AND m.at < $2 \
-             ) t GROUP BY gk, name"
-        );
-        let rows: Vec<Named> = run_at(conn, &sql, &[at, at])?;
-        return Ok(rows.into_iter().map(|r| ((r.gk, r.name), r.a)).collect());
-    }
     let sql = format!(
-        "SELECT gk, name, CAST(COALESCE(SUM(v), 0) AS BIGINT) AS a FROM ( \
-           SELECT {gk} AS gk, l.kind AS name, b.on_hand * p.unit_cost_minor AS v \
-             FROM stock_balances b JOIN parts p ON p.id = b.part_id JOIN locations l ON l.id = b.location_id \
-             WHERE {kinds} AND b.on_hand <> 0 \
-           UNION ALL SELECT {gk}, l.kind, -m.qty * p.unit_cost_minor FROM stock_movements m \
-             JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.to_location_id \
-             WHERE {kinds} AND m.at >= $1 \
-           UNION ALL SELECT {gk}, l.kind, m.qty * p.unit_cost_minor FROM stock_movements m \
-             JOIN parts p ON p.id = m.part_id JOIN locations l ON l.id = m.from_location_id \
-             WHERE {kinds} AND m.at >= $2 \
-         ) t GROUP BY gk, name"
+        "SELECT {gk} AS gk, l.kind AS name, CAST(COALESCE(SUM(k.value_minor), 0) AS BIGINT) AS a \
+         FROM (SELECT location_id, value_minor FROM kpi_stock_months WHERE day < $1 UNION ALL \
+               SELECT location_id, value_minor FROM kpi_stock_days WHERE day >= $2 AND day < $3) k \
+           JOIN locations l ON l.id = k.location_id WHERE {kinds} GROUP BY 1, 2",
+        gk = group_key(level, "l"),
     );
     let text = dialect_sql(conn, &sql);
     let rows: Vec<Named> = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
-        .bind::<Timestamp, _>(at)
-        .bind::<Timestamp, _>(at)
+        .bind::<Date, _>(month)
+        .bind::<Date, _>(month)
+        .bind::<Date, _>(day)
         .load::<Named>(c))?;
     Ok(rows.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
 }

@@ -201,3 +201,55 @@ both!(kpis_have_a_weekly_trend_and_gauges, |app| async {
     assert!(m.text.contains(r#"echelon_kpi{name="fill_rate_units"} 0.5"#), "{}", m.text);
     assert!(m.text.contains(r#"echelon_kpi{name="stock_out_rate"} 1"#), "{}", m.text);
 });
+
+both!(repair_cycle_percentiles_over_whole_months_come_from_the_histograms_exactly, |app| async {
+    let today = app.state.clock.now().date_naive();
+    let part = app.new_part("10.00").await;
+    app.set_stock("RC-HZ", &part, 1).await;
+    // T1, T2 and T3 at hour 0; T2 needs a part, requested at once
+    let t1 = visit(&app).await;
+    let t2 = visit(&app).await;
+    let t3 = visit(&app).await;
+    let r = app
+        .post(
+            "/api/v1/parts-requests",
+            "station-st-tz-001",
+            json!({"lines": [{"part_code": part, "qty": 1}], "ticket_id": t2}),
+        )
+        .await;
+    let rid = r.ok()["id"].as_i64().unwrap();
+    app.state.clock.advance(Duration::hours(4)); // hour 4: T1 resolved after 4 h
+    resolve(&app, t1).await;
+    // 4 h 05: T3, in the same quarter-hour bucket as T1
+    app.state.clock.advance(Duration::minutes(5));
+    resolve(&app, t3).await;
+    app.state.clock.advance(Duration::minutes(115)); // hour 6: T2 resolved before its part came
+    resolve(&app, t2).await;
+    app.post(&format!("/api/v1/parts-requests/{rid}/ship"), "warehouse-rc-hz", json!({})).await.ok();
+    // hour 16: the part arrives: T2's wait runs to it (16 h), its histogram row moves
+    app.state.clock.advance(Duration::hours(10));
+    app.post(&format!("/api/v1/parts-requests/{rid}/receive"), "station-st-tz-001", json!({})).await.ok();
+    let breaches = app.state.db.read(|c| Ok(echelon::reports::rollup::breaches(c)?)).await.unwrap();
+    assert_eq!(breaches, Vec::<String>::new());
+
+    // this month and the next, whole: the histograms; four days: the tickets themselves
+    let first = |d: chrono::NaiveDate| d - Duration::days(chrono::Datelike::day(&d) as i64 - 1);
+    let next = first(first(today) + Duration::days(32));
+    let months = format!("from={}&to={}", first(today), first(next + Duration::days(32)) - Duration::days(1));
+    let days = format!("from={today}&to={}", today + Duration::days(3));
+    for (level, location) in
+        [("network", None), ("centre", Some("RC-HZ")), ("tier", Some("B")), ("station", Some("ST-TZ-001"))]
+    {
+        let at = location.map(|l| format!("&location={l}")).unwrap_or_default();
+        let url = |range: &str| format!("/api/v1/reports/kpis?level={level}{at}&{range}");
+        let c = app.get(&url(&months), Some("admin")).await.ok()["groups"][0]["repair_cycle"].clone();
+        // cycles 4, 4.08 and 6 h: median (rank 2, the second of its bucket) 4.08, 90th
+        // percentile (rank 3) 6
+        assert_eq!(c["all"], json!({"tickets": 3, "median_hours": 4.08, "p90_hours": 6.0}), "{level}");
+        assert_eq!(c["waited_for_parts"], json!({"tickets": 1, "median_hours": 6.0, "p90_hours": 6.0}));
+        assert_eq!(c["without_parts_wait"], json!({"tickets": 2, "median_hours": 4.0, "p90_hours": 4.08}));
+        assert_eq!(c["parts_wait"], json!({"tickets": 1, "median_hours": 16.0, "p90_hours": 16.0}));
+        let d = app.get(&url(&days), Some("admin")).await.ok()["groups"][0]["repair_cycle"].clone();
+        assert_eq!(d, c, "{level}: the same from the tickets");
+    }
+});

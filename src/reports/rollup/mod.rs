@@ -74,7 +74,10 @@ fn secs(conn: &DbConn, a: &str, b: &str) -> String {
 /// The SQL of a rollup statement for the connection's dialect: the repair cycle's seconds
 /// (`{cycle}`, `{wait}`: the parts wait, never negative, none without a parts request).
 fn expand(conn: &DbConn, sql: &str) -> String {
-    let sql = dates(conn, sql);
+    let sql = dates(conn, sql).replace(
+        "{bucket}",
+        &crate::reports::rules::cycle_bucket_sql("CASE WHEN x.k = 1 THEN c.wait_secs ELSE c.cycle_secs END"),
+    );
     if !sql.contains("{cycle}") {
         return sql;
     }
@@ -118,17 +121,48 @@ pub fn ticket(conn: &mut DbConn, ticket_id: i64) -> QueryResult<()> {
             .bind::<BigInt, _>(ticket_id)
             .execute(c)?;
     }
-    TICKET_CYCLES.apply(conn, 0, " AND t.id = $1", false, Bind::Id(ticket_id))
+    // its old row (if it was resolved before) leaves the histograms, its new one enters them
+    let had = has_cycle(conn, ticket_id)?;
+    if had {
+        for r in CYCLE_HISTOGRAMS {
+            r.apply(conn, 0, " AND c.ticket_id = $1", true, Bind::Id(ticket_id))?;
+        }
+    }
+    TICKET_CYCLES.apply(conn, 0, " AND t.id = $1", false, Bind::Id(ticket_id))?;
+    if had || has_cycle(conn, ticket_id)? {
+        for r in CYCLE_HISTOGRAMS {
+            r.apply(conn, 0, " AND c.ticket_id = $1", false, Bind::Id(ticket_id))?;
+            if had {
+                // a bucket emptied by the change is not kept (the recomputation has no such row)
+                exec(conn, &format!("DELETE FROM {} WHERE tickets = 0", r.table), Bind::None)?;
+            }
+        }
+    }
+    Ok(())
 }
+
+/// Whether a ticket has its repair cycle in the per-ticket rollup (it is resolved).
+fn has_cycle(conn: &mut DbConn, ticket_id: i64) -> QueryResult<bool> {
+    use crate::db::schema::kpi_ticket_cycles as c;
+    let n: i64 = c::table.filter(c::ticket_id.eq(ticket_id)).count().get_result(conn)?;
+    Ok(n > 0)
+}
+
+const CYCLE_HISTOGRAMS: [&Rollup; 3] = [&CYCLES_NETWORK, &CYCLES_CENTRE, &CYCLES_TIER];
 
 /// Tickets were loaded in bulk (resolved ones among them): every repair cycle is recomputed.
 pub fn tickets_loaded(conn: &mut DbConn) -> QueryResult<()> {
-    rebuild_one(conn, &TICKET_CYCLES)
+    rebuild_one(conn, &TICKET_CYCLES)?;
+    for r in CYCLE_HISTOGRAMS {
+        rebuild_one(conn, r)?;
+    }
+    Ok(())
 }
 
 /// A station's tier changed: the tier-level triples are regrouped.
 pub fn tiers_changed(conn: &mut DbConn) -> QueryResult<()> {
-    rebuild_one(conn, &TRIPLES_TIER)
+    rebuild_one(conn, &TRIPLES_TIER)?;
+    rebuild_one(conn, &CYCLES_TIER)
 }
 
 /// An allocation was just received (after any split of its damaged units): its units count as
@@ -142,15 +176,27 @@ pub fn delivered(conn: &mut DbConn, shipment_id: i64) -> QueryResult<()> {
     DELIVERY_DAYS.apply(conn, 0, " AND s.id = $1", false, Bind::Id(shipment_id))
 }
 
-/// A movement was just posted (the SELECT keeps only those that count as outflow).
-pub fn moved(conn: &mut DbConn, movement_id: i64) -> QueryResult<()> {
-    OUTFLOW_DAYS.apply(conn, 0, " AND m.id = $1", false, Bind::Id(movement_id))
+/// A movement was just posted: the net stock value of its two locations, and its outflow when
+/// it counts as outflow (`outflow`: its reason is one of those; the SELECT keeps only those).
+pub fn moved(conn: &mut DbConn, movement_id: i64, outflow: bool) -> QueryResult<()> {
+    STOCK_DAYS.apply(conn, 0, " AND m.id = $1", false, Bind::Id(movement_id))?;
+    if outflow {
+        OUTFLOW_DAYS.apply(conn, 0, " AND m.id = $1", false, Bind::Id(movement_id))?;
+    }
+    Ok(())
 }
 
-/// Around a change of a part's unit cost (outflow is valued at the current cost): `before`
-/// takes the part's outflow out at the old cost, after the change it goes back at the new one.
+/// Opening stock was loaded in bulk: the net stock values are recomputed.
+pub fn stock_loaded(conn: &mut DbConn) -> QueryResult<()> {
+    rebuild_one(conn, &STOCK_DAYS)
+}
+
+/// Around a change of a part's unit cost (outflow and stock are valued at the current cost):
+/// `before` takes the part's outflow and net stock value out at the old cost, after the change
+/// they go back at the new one.
 pub fn cost_change(conn: &mut DbConn, part_id: i64, before: bool) -> QueryResult<()> {
-    OUTFLOW_DAYS.apply(conn, 0, " AND m.part_id = $1", before, Bind::Id(part_id))
+    OUTFLOW_DAYS.apply(conn, 0, " AND m.part_id = $1", before, Bind::Id(part_id))?;
+    STOCK_DAYS.apply(conn, 0, " AND m.part_id = $1", before, Bind::Id(part_id))
 }
 
 /// Rebuilds every rollup from the raw rows (after a bulk load that bypassed the flows), with

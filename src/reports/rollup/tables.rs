@@ -122,10 +122,10 @@ pub(super) const TRIPLES_NETWORK: Rollup = Rollup {
 /// The group key expression of the shared triples SELECT, per table.
 fn group_of(table: &str) -> &'static str {
     match table {
-        "kpi_triples_centre" => {
+        "kpi_triples_centre" | "kpi_cycles_centre" => {
             "COALESCE(CASE WHEN l.kind = 'station' THEN l.parent_id ELSE l.id END, 0) AS centre_id, "
         }
-        "kpi_triples_tier" => "COALESCE(l.tier, '-') AS tier, ",
+        "kpi_triples_tier" | "kpi_cycles_tier" => "COALESCE(l.tier, '-') AS tier, ",
         _ => "",
     }
 }
@@ -186,7 +186,71 @@ pub(super) const OUTFLOW_DAYS: Rollup = Rollup {
          GROUP BY {day:m.at}, m.from_location_id"],
 };
 
-pub(super) const ALL: [Rollup; 8] = [
+/// The resolved tickets per (month of resolution, group, series, bucket of seconds), from the
+/// per-ticket rollup: series 0 the cycle of a ticket that did not wait for parts, 1 of one
+/// that did, 2 the parts wait (`{bucket}`: `rules::cycle_bucket` of the series' seconds; `{g}`
+/// the group's key column and expression). The report finds the bucket holding a percentile's
+/// rank here and reads only that bucket's tickets.
+pub(super) const CYCLE_BUCKETS: &str = "SELECT {month:c.resolved_at} AS day, {g}\
+       CASE WHEN x.k = 1 THEN 2 WHEN c.wait_secs IS NULL THEN 0 ELSE 1 END AS series, \
+       {bucket} AS bucket, CAST({s}COUNT(*) AS BIGINT) AS tickets \
+     FROM kpi_ticket_cycles c CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) x \
+       JOIN locations l ON l.id = c.station_id \
+     WHERE (x.k = 0 OR c.wait_secs IS NOT NULL){f} GROUP BY 1, 2, 3, 4";
+
+/// For the whole network.
+pub(super) const CYCLES_NETWORK: Rollup = Rollup {
+    table: "kpi_cycles_network",
+    months: None,
+    key: &["day", "series", "bucket"],
+    values: &["tickets"],
+    merge: Merge::Add,
+    parts: &["SELECT {month:c.resolved_at} AS day, \
+       CASE WHEN x.k = 1 THEN 2 WHEN c.wait_secs IS NULL THEN 0 ELSE 1 END AS series, \
+       {bucket} AS bucket, CAST({s}COUNT(*) AS BIGINT) AS tickets \
+     FROM kpi_ticket_cycles c CROSS JOIN (SELECT 0 AS k UNION ALL SELECT 1 AS k) x \
+     WHERE (x.k = 0 OR c.wait_secs IS NOT NULL){f} GROUP BY 1, 2, 3"],
+};
+
+/// Per centre of the ticket's station.
+pub(super) const CYCLES_CENTRE: Rollup = Rollup {
+    table: "kpi_cycles_centre",
+    months: None,
+    key: &["day", "centre_id", "series", "bucket"],
+    values: &["tickets"],
+    merge: Merge::Add,
+    parts: &[CYCLE_BUCKETS],
+};
+
+/// Per current tier of the ticket's station (rebuilt when a tier changes).
+pub(super) const CYCLES_TIER: Rollup = Rollup {
+    table: "kpi_cycles_tier",
+    months: None,
+    key: &["day", "tier", "series", "bucket"],
+    values: &["tickets"],
+    merge: Merge::Add,
+    parts: &[CYCLE_BUCKETS],
+};
+
+/// The net value that moved into a stocking location per day at the parts' current cost (in
+/// minus out; `{s}`: the sign), so that the stock value at the start of a day is the sum of
+/// the days before it (each balance is the sum of its movements).
+pub(super) const STOCK_DAYS: Rollup = Rollup {
+    table: "kpi_stock_days",
+    months: Some("kpi_stock_months"),
+    key: &["day", "location_id"],
+    values: &["value_minor"],
+    merge: Merge::Add,
+    parts: &["SELECT {day:m.at} AS day, l.id AS location_id, \
+           CAST({s}SUM(d.dir * m.qty * p.unit_cost_minor) AS BIGINT) AS value_minor \
+         FROM stock_movements m CROSS JOIN (SELECT 1 AS dir UNION ALL SELECT -1 AS dir) d \
+           JOIN parts p ON p.id = m.part_id \
+           JOIN locations l ON l.id = CASE WHEN d.dir = 1 THEN m.to_location_id ELSE m.from_location_id END \
+         WHERE l.kind IN ('central_warehouse', 'regional_centre', 'station'){f} \
+         GROUP BY {day:m.at}, l.id"],
+};
+
+pub(super) const ALL: [Rollup; 12] = [
     STATION_DAYS,
     STOCKOUT_MARKS,
     TRIPLES_CENTRE,
@@ -195,6 +259,11 @@ pub(super) const ALL: [Rollup; 8] = [
     DELIVERY_DAYS,
     OUTFLOW_DAYS,
     TICKET_CYCLES,
+    // after the per-ticket rollup they are counted from
+    CYCLES_NETWORK,
+    CYCLES_CENTRE,
+    CYCLES_TIER,
+    STOCK_DAYS,
 ];
 
 impl Rollup {
