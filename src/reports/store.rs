@@ -90,9 +90,14 @@ fn grouped(level: Level) -> &'static str {
 /// The rows of a daily rollup and its monthly sibling covering the days [from, to]: whole
 /// months from the monthly table, the ragged ends from the daily one (6 dates, `run_spans`).
 fn spans(days: &str, months: &str, cols: &str) -> String {
+    format!("({})", span_rows(days, months, cols))
+}
+
+/// `spans` without its parentheses, to be united with more rows.
+fn span_rows(days: &str, months: &str, cols: &str) -> String {
     format!(
-        "(SELECT {cols} FROM {months} WHERE day >= $1 AND day < $2 UNION ALL \
-          SELECT {cols} FROM {days} WHERE (day >= $3 AND day < $4) OR (day >= $5 AND day <= $6))"
+        "SELECT {cols} FROM {months} WHERE day >= $1 AND day < $2 UNION ALL \
+         SELECT {cols} FROM {days} WHERE (day >= $3 AND day < $4) OR (day >= $5 AND day <= $6)"
     )
 }
 
@@ -176,7 +181,7 @@ pub fn fill(
     to: NaiveDate,
 ) -> QueryResult<BTreeMap<String, (Ratio, Ratio, i64)>> {
     let cols = "station_id, units, first_units, lines, first_lines, units_in_time";
-    let closed = spans("kpi_station_days", "kpi_station_months", cols);
+    let closed = span_rows("kpi_station_days", "kpi_station_months", cols);
     let open = open_span(conn, from, to)?;
     let open_rows = match open {
         Some(_) => format!(
@@ -193,7 +198,6 @@ pub fn fill(
            CAST(COALESCE(SUM(k.lines), 0) AS BIGINT) AS d, \
            CAST(COALESCE(SUM(k.units_in_time), 0) AS BIGINT) AS e \
          FROM ({closed}{open_rows}) k JOIN locations l ON l.id = k.station_id{g}",
-        closed = &closed[1..closed.len() - 1],
         gk = group_key(level, "l"),
         g = grouped(level),
     );
