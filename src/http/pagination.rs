@@ -31,7 +31,8 @@ impl PageRequest {
         }
         let after = match cursor {
             None => None,
-            Some(c) if c.is_empty() || c.len() > MAX_CURSOR => return Err(bad_cursor()),
+            // the document's `maxLength` counts characters, not bytes
+            Some(c) if c.is_empty() || c.chars().count() > MAX_CURSOR => return Err(bad_cursor()),
             Some(c) => Some(c.to_string()),
         };
         Ok(PageRequest { limit, after })
@@ -87,6 +88,9 @@ mod tests {
         assert!(PageRequest::new(Some(501), None).is_err());
         assert!(PageRequest::new(Some(500), None).is_ok());
         assert!(PageRequest::new(None, Some(&"x".repeat(65))).is_err());
+        // 64 characters of four bytes each are 64 characters (what Schemathesis sent)
+        assert!(PageRequest::new(None, Some(&"\u{1D54B}".repeat(64))).is_ok());
+        assert!(PageRequest::new(None, Some(&"\u{1D54B}".repeat(65))).is_err());
         assert!(PageRequest::new(None, Some("")).is_err());
         assert!(PageRequest::new(None, Some("abc")).unwrap().after_id().is_err());
     }

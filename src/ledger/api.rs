@@ -121,7 +121,7 @@ pub async fn create_receipt(
             errors.push(FieldError::new(format!("lines[{i}].qty"), m));
         }
     }
-    if input.reference.as_ref().is_some_and(|r| r.len() > 100) {
+    if input.reference.as_ref().is_some_and(|r| r.chars().count() > 100) {
         errors.push(FieldError::new("reference", "at most 100 characters"));
     }
     if !errors.is_empty() {

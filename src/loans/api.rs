@@ -155,7 +155,7 @@ fn validate(input: &LoanIn) -> Result<(), AppError> {
         if let Err(m) = check_qty(l.qty) {
             errors.push(FieldError::new(format!("lines[{i}].qty"), m));
         }
-        if l.part_code.len() > 64 {
+        if l.part_code.chars().count() > 64 {
             errors.push(FieldError::new(format!("lines[{i}].part_code"), "at most 64 characters"));
         }
     }

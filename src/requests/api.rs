@@ -203,7 +203,7 @@ fn validate(input: &PartsRequestIn) -> Result<(), AppError> {
         if let Err(m) = check_qty(l.qty) {
             errors.push(FieldError::new(format!("lines[{i}].qty"), m));
         }
-        if l.part_code.len() > 64 {
+        if l.part_code.chars().count() > 64 {
             errors.push(FieldError::new(format!("lines[{i}].part_code"), "at most 64 characters"));
         }
     }
@@ -443,7 +443,7 @@ where
 
 fn note_of(body: Option<Json<DecisionIn>>) -> Result<Option<String>, AppError> {
     let note = body.and_then(|b| b.0.note);
-    if note.as_ref().is_some_and(|n| n.len() > 500) {
+    if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(AppError::invalid_fields(vec![FieldError::new("note", "at most 500 characters")]));
     }
     Ok(note)

@@ -218,7 +218,7 @@ pub async fn report_event(
             "an event cannot be reported before it happens",
         )]));
     }
-    if e.note.as_ref().is_some_and(|n| n.len() > 500) {
+    if e.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(AppError::invalid_fields(vec![FieldError::new("note", "at most 500 characters")]));
     }
     let out = state

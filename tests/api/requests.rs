@@ -149,9 +149,13 @@ both!(a_request_over_the_allowance_waits_for_approval_with_the_exact_excess, |ap
     app.post(&format!("/api/v1/parts-requests/{id}/approve"), "station-st-tz-001", json!({}))
         .await
         .problem(403);
-    let ok = app
-        .post(&format!("/api/v1/parts-requests/{id}/approve"), "warehouse-rc-hz", json!({"note": "campaign"}))
-        .await;
+    // a note is counted in characters: 501 are refused (and nothing changes), 400 Chinese
+    // characters (1,200 bytes) are taken
+    let approve = format!("/api/v1/parts-requests/{id}/approve");
+    app.post(&approve, "warehouse-rc-hz", json!({"note": "备".repeat(501)})).await.problem(422);
+    assert_eq!(app.stock("RC-HZ", &part).await, (10, 3, 7));
+    let note = "配件到货".repeat(100);
+    let ok = app.post(&approve, "warehouse-rc-hz", json!({"note": note})).await;
     assert_eq!(ok.ok()["status"], "allocated");
     assert_eq!(ok.json["decided_by"], "warehouse-rc-hz");
     assert_eq!(allocations(&ok.json), vec![("RC-HZ".to_string(), 2, "reserved".to_string())]);

@@ -349,7 +349,7 @@ pub fn check_text(
 /// A code that could name something in the database (a station, a serial): no NUL character,
 /// at most 64 characters. Anything else names nothing.
 pub fn plausible_code(s: &str) -> bool {
-    !s.contains('\0') && s.len() <= 64
+    !s.contains('\0') && s.chars().count() <= 64
 }
 
 pub fn fail_if_any(errors: Vec<FieldError>) -> Result<(), AppError> {
