@@ -144,30 +144,15 @@ pub fn receive(
             post(bad, &quarantine, Reason::DamagedInTransit, bad_serials)?;
             crate::shipping::service::on_receipt(conn, a.id, a.part_id, bad, at)?;
             let json = |s: &[String]| (!s.is_empty()).then(|| serde_json::to_string(s).unwrap_or_default());
-            if bad == 0 {
-                store::set_allocation(
-                    conn,
-                    a.id,
-                    AllocationStatus::Received.as_str(),
-                    json(good_serials).as_deref(),
-                    at.naive_utc(),
-                )?;
-            } else if good == 0 {
-                store::set_allocation(
-                    conn,
-                    a.id,
-                    AllocationStatus::Damaged.as_str(),
-                    json(bad_serials).as_deref(),
-                    at.naive_utc(),
-                )?;
+            // the allocation keeps the good units (all of them damaged: it is the damaged one);
+            // damaged units beside good ones split off into an allocation of their own
+            let (status, serials) = if bad == 0 || good > 0 {
+                (AllocationStatus::Received, good_serials)
             } else {
-                store::set_allocation(
-                    conn,
-                    a.id,
-                    AllocationStatus::Received.as_str(),
-                    json(good_serials).as_deref(),
-                    at.naive_utc(),
-                )?;
+                (AllocationStatus::Damaged, bad_serials)
+            };
+            store::set_allocation(conn, a.id, status.as_str(), json(serials).as_deref(), at.naive_utc())?;
+            if good > 0 && bad > 0 {
                 store::split_allocation(
                     conn,
                     &a,
