@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::routing::{record_allocations, reserve_need, Reserved};
+use super::routing::{allocation_row, record_allocations, reserve_need, Reserved};
 use super::Station;
 use crate::auth::Caller;
 use crate::catalogue::{resolve_part_code, resolve_successor};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::ledger::store as ledger;
-use crate::requests::rules::{self, Status};
+use crate::requests::rules::{self, AllocationStatus, Status};
 use crate::requests::store::{self, AllocationRow, LineRow, NewRequest, RequestRow};
 
 /// What a client asks for.
@@ -136,7 +136,60 @@ pub fn create(
         updated_at: at.naive_utc(),
         outstanding_minor: share,
     };
-    let id = store::insert_request(conn, &new)?;
+    let routed = if exceeds.is_some() { None } else { Some(routing_of(&reserved, &order, &sources)) };
+    let (id, allocations) = match (&mut *conn, routed) {
+        // on PostgreSQL one statement writes it all (see `store::write_routed`)
+        (DbConn::Pg(c), Some((routing, takes))) => {
+            for (line, r) in lines_out.iter_mut().zip(&routing) {
+                line.backordered = r.backordered;
+            }
+            let status = AllocationStatus::Reserved.as_str();
+            let w = store::write_routed(c, &new, &lines_out, &routing, &takes, status)?;
+            for (line, id) in lines_out.iter_mut().zip(&w.line_ids) {
+                (line.request_id, line.id) = (w.request_id, *id);
+            }
+            let allocations = takes
+                .iter()
+                .zip(&w.allocation_ids)
+                .map(|(t, &aid)| allocation_row(aid, &lines_out[t.line], t.source_id, t.qty, status))
+                .collect();
+            (w.request_id, allocations)
+        }
+        (conn, routed) => {
+            let id = store::insert_request(conn, &new)?;
+            let mut allocations = Vec::new();
+            match routed {
+                None => {
+                    for line in &mut lines_out {
+                        line.request_id = id;
+                        line.id = store::insert_line(
+                            conn,
+                            id,
+                            line.line_no,
+                            &line.requested_code,
+                            line.part_id,
+                            line.qty,
+                            line.unit_cost_minor,
+                        )?;
+                    }
+                }
+                // each line written with its routing (no update after the insert), then the
+                // allocations in the order they were made
+                Some((routing, takes)) => {
+                    for (line, r) in lines_out.iter_mut().zip(&routing) {
+                        line.request_id = id;
+                        line.backordered = r.backordered;
+                        line.id = store::insert_routed_line(conn, line, r, at.naive_utc())?;
+                    }
+                    for t in &takes {
+                        let line = &lines_out[t.line];
+                        allocations.extend(record_allocations(conn, line, &[(t.source_id, t.qty)], at)?);
+                    }
+                }
+            }
+            (id, allocations)
+        }
+    };
     let request = RequestRow {
         id,
         station_id: new.station_id,
@@ -152,39 +205,31 @@ pub fn create(
         created_at: new.created_at,
         updated_at: new.updated_at,
     };
-    let mut allocations = Vec::new();
-    if exceeds.is_some() {
-        for line in &mut lines_out {
-            line.request_id = id;
-            line.id = store::insert_line(
-                conn,
-                id,
-                line.line_no,
-                &line.requested_code,
-                line.part_id,
-                line.qty,
-                line.unit_cost_minor,
-            )?;
-        }
-    } else {
-        // each line written with its routing (no update after the insert)
-        let first_source_id = sources.first().copied().unwrap_or_default();
-        for (line, r) in lines_out.iter_mut().zip(&reserved) {
-            let Some(r) = r else { continue };
-            let routing =
-                store::Routing { first_source_id, first_filled: r.first_filled, backordered: r.left };
-            line.request_id = id;
-            line.backordered = r.left;
-            line.id = store::insert_routed_line(conn, line, &routing, at.naive_utc())?;
-        }
-        for &i in &order {
-            if let Some(r) = &reserved[i] {
-                allocations.extend(record_allocations(conn, &lines_out[i], &r.takes, at)?);
-            }
-        }
-    }
     if let Some(ticket) = ticket_id {
         crate::reports::rollup::ticket(conn, ticket)?;
     }
     Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
+}
+
+/// Each line's routing (in line order) and the allocations to make, in the order they are made:
+/// lines in part order (the order their reservations were taken), each line's sources in order.
+fn routing_of(
+    reserved: &[Option<Reserved>],
+    order: &[usize],
+    sources: &[i64],
+) -> (Vec<store::Routing>, Vec<store::Take>) {
+    let first_source_id = sources.first().copied().unwrap_or_default();
+    let routing = reserved
+        .iter()
+        .map(|r| {
+            let (first_filled, backordered) = r.as_ref().map(|r| (r.first_filled, r.left)).unwrap_or_default();
+            store::Routing { first_source_id, first_filled, backordered }
+        })
+        .collect();
+    let mut takes = Vec::new();
+    for &line in order {
+        let made = reserved[line].iter().flat_map(|r| r.takes.iter());
+        takes.extend(made.map(|&(source_id, qty)| store::Take { line, source_id, qty }));
+    }
+    (routing, takes)
 }

@@ -82,18 +82,23 @@ pub(super) fn record_allocations(
     let mut out = Vec::with_capacity(takes.len());
     for &(source, qty) in takes {
         let id = store::insert_allocation(conn, line, source, qty, status, at.naive_utc())?;
-        out.push(AllocationRow {
-            id,
-            request_id: line.request_id,
-            line_id: line.id,
-            part_id: line.part_id,
-            source_id: source,
-            qty,
-            status: status.to_string(),
-            serials: None,
-        });
+        out.push(allocation_row(id, line, source, qty, status));
     }
     Ok(out)
+}
+
+/// An allocation `id` just written for `line`.
+pub(super) fn allocation_row(id: i64, line: &LineRow, source_id: i64, qty: i64, status: &str) -> AllocationRow {
+    AllocationRow {
+        id,
+        request_id: line.request_id,
+        line_id: line.id,
+        part_id: line.part_id,
+        source_id,
+        qty,
+        status: status.to_string(),
+        serials: None,
+    }
 }
 
 /// Reserves what the sources hold for a line, in order; says what is left and what the first

@@ -2,9 +2,11 @@
 //! database.
 
 mod idempotency;
+mod routed_pg;
 mod station;
 
 pub use idempotency::{claim_key, idempotent_answer, store_answer, StoredAnswer};
+pub use routed_pg::{write_routed, Take, Written};
 pub use station::{
     insert_lateral, lateral_days, laterals, lock_station, lock_station_outstanding, outstanding_minor,
     station_by_code_locked, station_terms, station_terms_full, LockedStation, StationTerms,

@@ -1,0 +1,193 @@
+//! A routed parts request written in one PostgreSQL statement: the station's outstanding value
+//! booked, the request, its lines with their routing and their allocations. It writes exactly
+//! the rows that `insert_request`, `insert_routed_line` and `insert_allocation` write one by one
+//! (SQLite's path), in one round trip instead of one for the request plus one per line and per
+//! allocation: on this, the product's hottest write, every round trip costs PostgreSQL about as
+//! much as a small statement's execution (BENCHMARKS.md).
+//!
+//! The statement's text follows the request's shape (how many lines, how many allocations), so
+//! a connection keeps a handful of prepared texts. Each row is one plain `INSERT ... SELECT`
+//! from the row before it (a chain of one-row `WITH` parts, no arrays, no joins to sort), so the
+//! ids are drawn in the order the rows are listed: lines in line order, then allocations in the
+//! order they were made, as the statement-by-statement path draws them.
+
+use std::fmt::Write as _;
+
+use diesel::pg::{Pg, PgConnection};
+use diesel::prelude::*;
+use diesel::query_builder::BoxedSqlQuery;
+use diesel::query_builder::SqlQuery;
+use diesel::sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamp};
+
+use super::{LineRow, NewRequest, Routing};
+use crate::db::CachedExt;
+
+/// One allocation to make: the line it serves (an index into the lines) and what one source
+/// gave it.
+#[derive(Clone, Copy, Debug)]
+pub struct Take {
+    pub line: usize,
+    pub source_id: i64,
+    pub qty: i64,
+}
+
+/// The ids the statement drew: the request's, each line's (in the order given), each take's
+/// (in the order given).
+#[derive(Debug)]
+pub struct Written {
+    pub request_id: i64,
+    pub line_ids: Vec<i64>,
+    pub allocation_ids: Vec<i64>,
+}
+
+#[derive(QueryableByName)]
+struct Out {
+    #[diesel(sql_type = BigInt)]
+    request_id: i64,
+    #[diesel(sql_type = Array<BigInt>)]
+    line_ids: Vec<i64>,
+    #[diesel(sql_type = Array<BigInt>)]
+    allocation_ids: Vec<i64>,
+}
+
+/// The statement's text for `lines` lines and the takes' lines `takes` (placeholders numbered in
+/// the order [`write_routed`] binds them).
+fn sql(lines: usize, takes: &[usize], book: bool) -> String {
+    let mut s = String::from("WITH ");
+    let mut n = 0usize;
+    let mut p = |k: usize| -> String {
+        let first = n + 1;
+        n += k;
+        (first..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    };
+    if book {
+        let v = p(2);
+        let (delta, station) = v.split_once(", ").unwrap_or_default();
+        let _ = write!(
+            s,
+            "booked AS (UPDATE locations SET outstanding_minor = outstanding_minor + {delta} \
+             WHERE id = {station} RETURNING id), "
+        );
+    }
+    let _ = write!(
+        s,
+        "req AS (INSERT INTO parts_requests (station_id, ticket_id, urgency, status, source_id, \
+         value_minor, exceeds_by_minor, requested_by, created_at, updated_at, outstanding_minor) \
+         VALUES ({}) RETURNING id)",
+        p(11)
+    );
+    // each row selected from the row before it: one row each, drawn in this order
+    let mut prev = "req".to_string();
+    for i in 0..lines {
+        let _ = write!(
+            s,
+            ", l{i} AS (INSERT INTO parts_request_lines (request_id, line_no, requested_code, part_id, \
+             qty, unit_cost_minor, backordered, first_source_id, first_filled, first_stockout, routed_at) \
+             SELECT req.id, {} FROM req{} RETURNING id)",
+            p(10),
+            if prev == "req" { String::new() } else { format!(", {prev}") }
+        );
+        prev = format!("l{i}");
+    }
+    for (j, &line) in takes.iter().enumerate() {
+        let _ = write!(
+            s,
+            ", a{j} AS (INSERT INTO request_allocations (request_id, line_id, part_id, source_id, qty, \
+             status, created_at, updated_at) SELECT req.id, l{line}.id, {} FROM req, l{line}{} RETURNING id)",
+            p(6),
+            if prev == format!("l{line}") { String::new() } else { format!(", {prev}") }
+        );
+        prev = format!("a{j}");
+    }
+    let list = |prefix: &str, k: usize| (0..k).map(|i| format!("{prefix}{i}.id")).collect::<Vec<_>>().join(", ");
+    let from: Vec<String> = std::iter::once("req".to_string())
+        .chain((0..lines).map(|i| format!("l{i}")))
+        .chain((0..takes.len()).map(|j| format!("a{j}")))
+        .collect();
+    let _ = write!(
+        s,
+        " SELECT req.id AS request_id, CAST(ARRAY[{}] AS BIGINT[]) AS line_ids, \
+         CAST(ARRAY[{}] AS BIGINT[]) AS allocation_ids FROM {}",
+        list("l", lines),
+        list("a", takes.len()),
+        from.join(", ")
+    );
+    s
+}
+
+/// Writes a routed request: `r` (its share booked on its station when not zero), `lines` (their
+/// backorder and routing in `routing`, in the same order) and `takes` as allocations with status
+/// `status`, in the order given.
+pub fn write_routed(
+    c: &mut PgConnection,
+    r: &NewRequest<'_>,
+    lines: &[LineRow],
+    routing: &[Routing],
+    takes: &[Take],
+    status: &str,
+) -> QueryResult<Written> {
+    let book = r.outstanding_minor != 0;
+    let text = sql(lines.len(), &takes.iter().map(|t| t.line).collect::<Vec<_>>(), book);
+    let mut q: BoxedSqlQuery<'_, Pg, SqlQuery> = diesel::sql_query(text).into_boxed();
+    if book {
+        q = q.bind::<BigInt, _>(r.outstanding_minor).bind::<BigInt, _>(r.station_id);
+    }
+    q = q
+        .bind::<BigInt, _>(r.station_id)
+        .bind::<Nullable<BigInt>, _>(r.ticket_id)
+        .bind::<Text, _>(r.urgency)
+        .bind::<Text, _>(r.status)
+        .bind::<Nullable<BigInt>, _>(r.source_id)
+        .bind::<BigInt, _>(r.value_minor)
+        .bind::<Nullable<BigInt>, _>(r.exceeds_by_minor)
+        .bind::<Text, _>(r.requested_by)
+        .bind::<Timestamp, _>(r.created_at)
+        .bind::<Timestamp, _>(r.updated_at)
+        .bind::<BigInt, _>(r.outstanding_minor);
+    for (l, routed) in lines.iter().zip(routing) {
+        q = q
+            .bind::<Integer, _>(l.line_no)
+            .bind::<Text, _>(&l.requested_code)
+            .bind::<BigInt, _>(l.part_id)
+            .bind::<BigInt, _>(l.qty)
+            .bind::<BigInt, _>(l.unit_cost_minor)
+            .bind::<BigInt, _>(routed.backordered)
+            .bind::<BigInt, _>(routed.first_source_id)
+            .bind::<BigInt, _>(routed.first_filled)
+            .bind::<Bool, _>(routed.first_filled == 0)
+            .bind::<Timestamp, _>(r.created_at);
+    }
+    for t in takes {
+        let part_id = lines.get(t.line).map(|l| l.part_id).unwrap_or_default();
+        q = q
+            .bind::<BigInt, _>(part_id)
+            .bind::<BigInt, _>(t.source_id)
+            .bind::<BigInt, _>(t.qty)
+            .bind::<Text, _>(status)
+            .bind::<Timestamp, _>(r.created_at)
+            .bind::<Timestamp, _>(r.created_at);
+    }
+    let out: Out = q.cached().get_result(c)?;
+    Ok(Written { request_id: out.request_id, line_ids: out.line_ids, allocation_ids: out.allocation_ids })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sql;
+
+    #[test]
+    fn placeholders_follow_the_binding_order() {
+        let s = sql(2, &[0, 1, 1], true);
+        // 2 booking + 11 request + 2 x 10 line + 3 x 6 allocation values
+        assert!(s.contains("$51") && !s.contains("$52"), "{s}");
+        assert!(s.starts_with("WITH booked AS (UPDATE locations SET outstanding_minor = outstanding_minor + $1 WHERE id = $2"));
+        // each row selected from the one before it
+        assert!(s.contains("l1 AS (INSERT INTO parts_request_lines") && s.contains("FROM req, l0 RETURNING id)"));
+        assert!(s.contains("SELECT req.id, l0.id, $34, $35, $36, $37, $38, $39 FROM req, l0, l1 RETURNING id)"), "{s}");
+        assert!(s.contains("SELECT req.id, l1.id, $40, $41, $42, $43, $44, $45 FROM req, l1, a0 RETURNING id)"), "{s}");
+        assert!(s.ends_with("FROM req, l0, l1, a0, a1, a2"), "{s}");
+        let unbooked = sql(1, &[], false);
+        assert!(unbooked.starts_with("WITH req AS (INSERT INTO parts_requests") && unbooked.contains("$21"));
+        assert!(unbooked.contains("CAST(ARRAY[] AS BIGINT[]) AS allocation_ids"), "{unbooked}");
+    }
+}
