@@ -331,3 +331,57 @@ fn two_processes_racing_for_ten_units_promise_exactly_ten() {
     let out = Command::new(BIN).arg("audit").env("DATABASE_URL", &url).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn a_tier_changed_through_one_process_reaches_the_next_request_on_the_other() {
+    // each `serve` keeps what routes a station's requests; the network's revision in the
+    // database tells it when another process changed any of it
+    if pg_or_skip().is_none() {
+        return;
+    }
+    let url = fresh_database(Backend::Postgres);
+    let dir = tempfile::tempdir().unwrap();
+    let a = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
+    let b = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
+    let client = reqwest::blocking::Client::new();
+    let admin = login(&a.base, "admin");
+    let part: Value = client
+        .post(format!("{}/api/v1/parts", a.base))
+        .bearer_auth(&admin)
+        .json(&json!({"line": "RF", "family": "TST", "name": "Routing part", "unit_of_measure": "pcs",
+                      "unit_cost": "10.00", "sale_price": "10.00", "serialized": false,
+                      "core_returnable": false, "weight_grams": 100}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let part = part["code"].as_str().unwrap().to_string();
+    let count = client
+        .post(format!("{}/api/v1/stock-counts", a.base))
+        .bearer_auth(&admin)
+        .json(&json!({"location": "HQ", "part_code": part, "counted_qty": 10, "reason": "routing set-up"}))
+        .send()
+        .unwrap();
+    assert_eq!(count.status(), 201);
+    // ST-SX-001 is tier C, which may not order from HQ
+    let ask = || -> Value {
+        let r = client
+            .post(format!("{}/api/v1/parts-requests", a.base))
+            .bearer_auth(&admin)
+            .json(&json!({"station": "ST-SX-001", "lines": [{"part_code": part, "qty": 1}]}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        r.json().unwrap()
+    };
+    assert_eq!(ask()["status"], "backordered");
+    let (_, _, tiers) = get(&b.base, "/api/v1/tiers", Some(&admin));
+    let mut c = tiers.as_array().unwrap().iter().find(|t| t["tier"] == "C").unwrap().clone();
+    c.as_object_mut().unwrap().remove("tier");
+    c["may_order_from_hq"] = json!(true);
+    let put = client.put(format!("{}/api/v1/tiers/C", b.base)).bearer_auth(&admin).json(&c).send().unwrap();
+    assert_eq!(put.status(), 200);
+    assert_eq!(ask()["status"], "allocated", "process a routes by the tier process b changed");
+    let out = Command::new(BIN).arg("audit").env("DATABASE_URL", &url).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -439,3 +439,36 @@ both!(the_answer_to_a_request_is_what_reading_it_back_shows, |app| async {
     let read = app.get(&format!("/api/v1/parts-requests/{}", posted["id"]), Some("admin")).await;
     assert_eq!(read.ok(), &posted);
 });
+
+both!(a_change_to_the_network_reaches_the_very_next_request, |app| async {
+    // each process keeps what routes a station's requests; a change to a tier, or a station
+    // regraded, must reach the next request all the same
+    let part = app.new_part("10.00").await;
+    app.set_stock("HQ", &part, 10).await;
+    let one = json!([{"part_code": part, "qty": 1}]);
+    // tier C may not order from HQ: backordered (and its terms now kept)
+    let r = request(&app, TIER_C, one.clone(), json!({})).await;
+    assert_eq!(r.ok()["status"], "backordered");
+    tier_c_from_hq(&app, true).await;
+    let r = request(&app, TIER_C, one.clone(), json!({})).await;
+    assert_eq!(r.ok()["status"], "allocated", "the tier's new terms are used at once");
+    assert_eq!(allocations(&r.json), vec![("HQ".to_string(), 1, "reserved".to_string())]);
+    tier_c_from_hq(&app, false).await;
+    let r = request(&app, TIER_C, one.clone(), json!({})).await;
+    assert_eq!(r.ok()["status"], "backordered");
+    // the station regraded to tier A (which may order from HQ), from today
+    let regrade = json!({"tier": "A", "reason": "new workshop"});
+    app.put(&format!("/api/v1/locations/{TIER_C}/tier"), "admin", regrade).await.ok();
+    let r = request(&app, TIER_C, one, json!({})).await;
+    assert_eq!(r.ok()["status"], "allocated", "the station's new tier is used at once");
+});
+
+/// Tier C's terms as they are, but whether it may order from HQ.
+async fn tier_c_from_hq(app: &TestApp, from_hq: bool) {
+    let tiers = app.get("/api/v1/tiers", Some("admin")).await.ok().clone();
+    let mut c = tiers.as_array().unwrap().iter().find(|t| t["tier"] == "C").unwrap().clone();
+    let c = c.as_object_mut().unwrap();
+    c.remove("tier");
+    c.insert("may_order_from_hq".into(), json!(from_hq));
+    app.put("/api/v1/tiers/C", "admin", json!(c)).await.ok();
+}

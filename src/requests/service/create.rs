@@ -222,7 +222,8 @@ fn routing_of(
     let routing = reserved
         .iter()
         .map(|r| {
-            let (first_filled, backordered) = r.as_ref().map(|r| (r.first_filled, r.left)).unwrap_or_default();
+            let (first_filled, backordered) =
+                r.as_ref().map(|r| (r.first_filled, r.left)).unwrap_or_default();
             store::Routing { first_source_id, first_filled, backordered }
         })
         .collect();

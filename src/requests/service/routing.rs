@@ -88,7 +88,13 @@ pub(super) fn record_allocations(
 }
 
 /// An allocation `id` just written for `line`.
-pub(super) fn allocation_row(id: i64, line: &LineRow, source_id: i64, qty: i64, status: &str) -> AllocationRow {
+pub(super) fn allocation_row(
+    id: i64,
+    line: &LineRow,
+    source_id: i64,
+    qty: i64,
+    status: &str,
+) -> AllocationRow {
     AllocationRow {
         id,
         request_id: line.request_id,

@@ -1,7 +1,8 @@
 //! The station of a request and what routes its lines: its terms, its centre, the central
 //! warehouse and its lateral centres.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
 
 use crate::auth::Scope;
 use crate::db::DbConn;
@@ -64,14 +65,46 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
     })
 }
 
-/// The station of a new request by code, with its terms and its row locked for the transaction,
-/// in one statement; `None` when there is no such location within the caller's scope.
+/// What routes each station's lines ([`store::StationTerms`]) as this process last read it, with
+/// the network's revision it was read at: a request whose station statement reads the same
+/// revision uses the copy instead of reading the six-way join again. Every change to tiers,
+/// lateral lanes or the locations' codes, kinds, parents and tiers changes the revision (triggers
+/// of migration `000017`), in whichever process or tool it is made. One entry per station asked
+/// for, replaced when stale.
+#[derive(Default)]
+pub struct TermsCache(Mutex<HashMap<i64, (i64, store::StationTerms)>>);
+
+impl TermsCache {
+    /// The station's terms at `revision`: the copy when it was read at that revision, else
+    /// read now (and kept).
+    fn terms(
+        &self,
+        conn: &mut DbConn,
+        station_id: i64,
+        revision: i64,
+    ) -> Result<store::StationTerms, AppError> {
+        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, terms)) = lock().get(&station_id) {
+            if *at == revision {
+                return Ok(terms.clone());
+            }
+        }
+        let terms = store::station_terms_full(conn, station_id)?;
+        lock().insert(station_id, (revision, terms.clone()));
+        Ok(terms)
+    }
+}
+
+/// The station of a new request by code, with its row locked for the transaction and its terms
+/// (from `cache` while the network is unchanged); `None` when there is no such location within
+/// the caller's scope.
 pub fn station_for_request(
     conn: &mut DbConn,
+    cache: &TermsCache,
     scope: &Scope,
     code: &str,
 ) -> Result<Option<Station>, AppError> {
-    let Some(store::LockedStation { row, outstanding, open_loans, terms }) =
+    let Some(store::LockedStation { row, outstanding, open_loans, revision }) =
         store::station_by_code_locked(conn, code)?.filter(|s| scope.covers(&s.row.path))
     else {
         return Ok(None);
@@ -79,7 +112,8 @@ pub fn station_for_request(
     if row.kind != LocationKind::Station.as_str() {
         return Err(AppError::unprocessable("not_a_station", format!("{} is not a station", row.code)));
     }
-    let mut st = station_with(row, terms?)?;
+    let terms = cache.terms(conn, row.id, revision)?;
+    let mut st = station_with(row, terms)?;
     st.outstanding = Some(outstanding);
     st.open_loans = open_loans;
     Ok(Some(st))

@@ -99,7 +99,8 @@ fn sql(lines: usize, takes: &[usize], book: bool) -> String {
         );
         prev = format!("a{j}");
     }
-    let list = |prefix: &str, k: usize| (0..k).map(|i| format!("{prefix}{i}.id")).collect::<Vec<_>>().join(", ");
+    let list =
+        |prefix: &str, k: usize| (0..k).map(|i| format!("{prefix}{i}.id")).collect::<Vec<_>>().join(", ");
     let from: Vec<String> = std::iter::once("req".to_string())
         .chain((0..lines).map(|i| format!("l{i}")))
         .chain((0..takes.len()).map(|j| format!("a{j}")))
@@ -180,11 +181,21 @@ mod tests {
         let s = sql(2, &[0, 1, 1], true);
         // 2 booking + 11 request + 2 x 10 line + 3 x 6 allocation values
         assert!(s.contains("$51") && !s.contains("$52"), "{s}");
-        assert!(s.starts_with("WITH booked AS (UPDATE locations SET outstanding_minor = outstanding_minor + $1 WHERE id = $2"));
+        assert!(s.starts_with(
+            "WITH booked AS (UPDATE locations SET outstanding_minor = outstanding_minor + $1 WHERE id = $2"
+        ));
         // each row selected from the one before it
-        assert!(s.contains("l1 AS (INSERT INTO parts_request_lines") && s.contains("FROM req, l0 RETURNING id)"));
-        assert!(s.contains("SELECT req.id, l0.id, $34, $35, $36, $37, $38, $39 FROM req, l0, l1 RETURNING id)"), "{s}");
-        assert!(s.contains("SELECT req.id, l1.id, $40, $41, $42, $43, $44, $45 FROM req, l1, a0 RETURNING id)"), "{s}");
+        assert!(
+            s.contains("l1 AS (INSERT INTO parts_request_lines") && s.contains("FROM req, l0 RETURNING id)")
+        );
+        assert!(
+            s.contains("SELECT req.id, l0.id, $34, $35, $36, $37, $38, $39 FROM req, l0, l1 RETURNING id)"),
+            "{s}"
+        );
+        assert!(
+            s.contains("SELECT req.id, l1.id, $40, $41, $42, $43, $44, $45 FROM req, l1, a0 RETURNING id)"),
+            "{s}"
+        );
         assert!(s.ends_with("FROM req, l0, l1, a0, a1, a2"), "{s}");
         let unbooked = sql(1, &[], false);
         assert!(unbooked.starts_with("WITH req AS (INSERT INTO parts_requests") && unbooked.contains("$21"));

@@ -29,6 +29,7 @@ pub fn lock_station(conn: &mut DbConn, station_id: i64) -> QueryResult<()> {
 
 /// What routes a station's lines: its tier's terms, its centre, the central warehouse and the
 /// lateral centres that may supply its centre, by priority (one statement).
+#[derive(Clone, Debug)]
 pub struct StationTerms {
     pub allowance: i64,
     pub may_order_from_hq: bool,
@@ -50,8 +51,6 @@ const STATION_TAIL: &str = "c.code AS centre_code, h.id AS central_id, h.code AS
 
 #[derive(QueryableByName)]
 struct StationSqlRow {
-    #[diesel(embed)]
-    terms: TermsSqlRow,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     id: i64,
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -80,6 +79,8 @@ struct StationSqlRow {
     outstanding_minor: i64,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     open_loans: bool,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    revision: i64,
 }
 
 #[derive(QueryableByName)]
@@ -131,43 +132,51 @@ pub struct LockedStation {
     pub outstanding: i64,
     /// whether the station has open loan lines (only then can some be overdue)
     pub open_loans: bool,
-    /// when it is a station with a tier
-    pub terms: QueryResult<StationTerms>,
+    /// the network's revision (migration `000017`): [`station_terms_full`] read at the same
+    /// revision still holds
+    pub revision: i64,
 }
 
 /// A location by code locked as by [`lock_station`], with its running outstanding value, whether
-/// it has open loans, and its [`StationTerms`]. One statement for all of it.
+/// it has open loans, and the network's revision. One statement of one table: its terms, a join
+/// of six, are read only when the revision says that a copy kept from before is stale (a
+/// locking join costs PostgreSQL as much as the rest of the request's reads together).
 pub fn station_by_code_locked(conn: &mut DbConn, code: &str) -> QueryResult<Option<LockedStation>> {
     use diesel::sql_types::Text;
     let pg = matches!(conn, DbConn::Pg(_));
     let text = format!(
-        "{TERMS_HEAD}l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, \
+        "SELECT l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, \
          l.tier, l.lead_time_days, l.active, l.outstanding_minor, \
          EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
-           WHERE lo.station_id = l.id AND lol.status = 'open') AS open_loans, {STATION_TAIL} WHERE l.code = {} \
-         ORDER BY ll.priority, ll.neighbour_id{}",
+           WHERE lo.station_id = l.id AND lol.status = 'open') AS open_loans, \
+         (SELECT r.revision FROM network_revision r WHERE r.id = 1) AS revision \
+         FROM locations l WHERE l.code = {}{}",
         if pg { "$1" } else { "?" },
         if pg { " FOR NO KEY UPDATE OF l" } else { "" },
     );
     let rows: Vec<StationSqlRow> =
         crate::on_backend!(conn, |c| diesel::sql_query(&text).bind::<Text, _>(code).cached().load(c))?;
-    let Some(r) = rows.first() else { return Ok(None) };
+    let Some(r) = rows.into_iter().next() else { return Ok(None) };
     let row = LocationRow {
         id: r.id,
-        code: r.code.clone(),
-        name: r.name.clone(),
-        kind: r.kind.clone(),
+        code: r.code,
+        name: r.name,
+        kind: r.kind,
         parent_id: r.parent_id,
-        path: r.path.clone(),
-        region: r.region.clone(),
-        city: r.city.clone(),
-        address: r.address.clone(),
-        tier: r.tier.clone(),
+        path: r.path,
+        region: r.region,
+        city: r.city,
+        address: r.address,
+        tier: r.tier,
         lead_time_days: r.lead_time_days,
         active: r.active,
     };
-    let terms = terms_of(&rows.iter().map(|r| &r.terms).collect::<Vec<_>>());
-    Ok(Some(LockedStation { row, outstanding: r.outstanding_minor, open_loans: r.open_loans, terms }))
+    Ok(Some(LockedStation {
+        row,
+        outstanding: r.outstanding_minor,
+        open_loans: r.open_loans,
+        revision: r.revision,
+    }))
 }
 
 pub fn station_terms_full(conn: &mut DbConn, station_id: i64) -> QueryResult<StationTerms> {

@@ -1,0 +1,10 @@
+DROP TRIGGER tiers_revise_insert;
+DROP TRIGGER tiers_revise_delete;
+DROP TRIGGER tiers_revise_update;
+DROP TRIGGER lateral_lanes_revise_insert;
+DROP TRIGGER lateral_lanes_revise_delete;
+DROP TRIGGER lateral_lanes_revise_update;
+DROP TRIGGER locations_revise_insert;
+DROP TRIGGER locations_revise_delete;
+DROP TRIGGER locations_revise_update;
+DROP TABLE network_revision;
