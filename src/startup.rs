@@ -43,8 +43,8 @@ pub struct AppState {
     pub clock: Clock,
     pub metrics: Metrics,
     pub config: Config,
-    /// what routes each station's parts requests, kept between requests
-    pub routing_terms: std::sync::Arc<crate::requests::service::TermsCache>,
+    /// what parts requests read of the master data, kept between requests
+    pub routing: std::sync::Arc<crate::requests::service::RoutingCache>,
 }
 
 impl AppState {
@@ -60,7 +60,7 @@ impl AppState {
             clock: Clock::default(),
             metrics: Metrics::new(),
             config,
-            routing_terms: Default::default(),
+            routing: Default::default(),
         }
     }
 }

@@ -22,7 +22,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub use audit::run as audit;
 pub use codes::PartCode;
-pub use resolve::{check_compatible, lookup_part, resolve_part_code, resolve_successor, Supersession};
+pub use resolve::{
+    catalogue_code, check_compatible, lookup_part, resolve_part_code, resolve_successor, Supersession,
+};
 pub use store::parts::PartRow;
 pub use store::units::{installed_base, InstalledBase};
 

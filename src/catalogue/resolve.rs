@@ -75,6 +75,12 @@ pub fn resolve_part_code(
     Err(err)
 }
 
+/// The catalogue's form of a part code from a client (trimmed, upper-cased, well formed and
+/// checked): the code [`resolve_part_code`] looks up; `None` when it would refuse it unread.
+pub fn catalogue_code(raw: &str) -> Option<String> {
+    PartCode::parse(&raw.trim().to_ascii_uppercase()).ok().map(|c| c.as_str().to_string())
+}
+
 /// [`resolve_part_code`] for a code that names the resource itself (`/parts/{code}`): an
 /// unknown but valid code is 404 (`unknown_part_code`, still with suggestions).
 pub fn lookup_part(conn: &mut DbConn, raw: &str, model_context: Option<&str>) -> Result<PartRow, AppError> {

@@ -259,7 +259,7 @@ pub async fn create_request(
     let canonical = serde_json::to_string(&input).unwrap_or_default();
     // the database keeps microseconds: the answer, rendered from memory, shows what it keeps
     let now = chrono::SubsecRound::trunc_subsecs(state.clock.now(), 6);
-    let terms = state.routing_terms.clone();
+    let cache = state.routing.clone();
     let (status, body) = state
         .db
         .write_retrying(move |conn| {
@@ -300,7 +300,7 @@ pub async fn create_request(
                 }
             };
             let scope = Scope::of(conn, &caller)?;
-            let st = service::station_for_request(conn, &terms, &scope, &station_code)?
+            let st = service::station_for_request(conn, &cache, &scope, &station_code)?
                 .ok_or_else(|| AppError::not_found(format!("station {station_code} not found")))?;
             let lines: Vec<LineSpec> =
                 input.lines.iter().map(|l| LineSpec { part_code: l.part_code.clone(), qty: l.qty }).collect();

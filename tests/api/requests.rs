@@ -459,8 +459,20 @@ both!(a_change_to_the_network_reaches_the_very_next_request, |app| async {
     // the station regraded to tier A (which may order from HQ), from today
     let regrade = json!({"tier": "A", "reason": "new workshop"});
     app.put(&format!("/api/v1/locations/{TIER_C}/tier"), "admin", regrade).await.ok();
-    let r = request(&app, TIER_C, one, json!({})).await;
+    let r = request(&app, TIER_C, one.clone(), json!({})).await;
     assert_eq!(r.ok()["status"], "allocated", "the station's new tier is used at once");
+    assert_eq!(r.json["value"], "10.00");
+    // the part's cost changed, then the part superseded: the next request sees each at once
+    app.patch(&format!("/api/v1/parts/{part}"), "admin", json!({"unit_cost": "12.50"})).await.ok();
+    let r = request(&app, TIER_C, one.clone(), json!({})).await;
+    assert_eq!(r.ok()["value"], "12.50", "the part's new cost is used at once");
+    let successor = app.new_part("20.00").await;
+    app.set_stock("HQ", &successor, 5).await;
+    let supersede = json!({"lifecycle": "phase_out", "superseded_by": successor, "interchangeability": "one_way"});
+    app.patch(&format!("/api/v1/parts/{part}"), "admin", supersede).await.ok();
+    let r = request(&app, TIER_C, one, json!({})).await;
+    assert_eq!(r.ok()["lines"][0]["part_code"], successor.as_str(), "served by the new successor at once");
+    assert_eq!(r.json["value"], "20.00");
 });
 
 /// Tier C's terms as they are, but whether it may order from HQ.

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::routing::{allocation_row, record_allocations, reserve_need, Reserved};
 use super::Station;
 use crate::auth::Caller;
-use crate::catalogue::{resolve_part_code, resolve_successor};
+use crate::catalogue::resolve_successor;
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::ledger::store as ledger;
@@ -74,7 +74,7 @@ pub fn create(
     let mut resolved = Vec::new();
     let mut value = 0i64;
     for (i, l) in lines.iter().enumerate() {
-        let part = resolve_part_code(conn, &l.part_code, None).map_err(|e| e.with("line", i))?;
+        let part = st.part(conn, &l.part_code).map_err(|e| e.with("line", i))?;
         let served = resolve_successor(conn, part)?.served;
         value = value.saturating_add(l.qty.saturating_mul(served.unit_cost_minor));
         resolved.push((l, served));

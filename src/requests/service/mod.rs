@@ -12,7 +12,7 @@ pub use create::{create, Created, LineSpec, RequestSpec};
 pub use handling::{cancel, close, decide, pick, ship};
 pub use receive::{receive, DamageOut, ReceiptLine, ReplacementOut};
 pub use routing::{allocate_line, fill_backorders, refresh_status, route_line, BackorderFill, Routed};
-pub use station::{station, station_for_request, Station, TermsCache};
+pub use station::{station, station_for_request, RoutingCache, Station};
 
 use super::rules::{self, Action, Status};
 use super::store::{self, RequestRow};

@@ -2,9 +2,10 @@
 //! warehouse and its lateral centres.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::auth::Scope;
+use crate::catalogue::{catalogue_code, resolve_part_code, PartRow};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::network::rules::LocationKind;
@@ -28,6 +29,9 @@ pub struct Station {
     pub outstanding: Option<i64>,
     /// false only when the station is known to have no open loan lines (so none overdue)
     pub open_loans: bool,
+    /// the master data copies kept between requests, and the revision the station was read at
+    /// (see `station_for_request`)
+    kept: Option<(Arc<RoutingCache>, i64)>,
 }
 
 pub fn station(conn: &mut DbConn, row: LocationRow) -> Result<Station, AppError> {
@@ -62,19 +66,24 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
         codes,
         outstanding: None,
         open_loans: true,
+        kept: None,
     })
 }
 
-/// What routes each station's lines ([`store::StationTerms`]) as this process last read it, with
-/// the network's revision it was read at: a request whose station statement reads the same
-/// revision uses the copy instead of reading the six-way join again. Every change to tiers,
-/// lateral lanes or the locations' codes, kinds, parents and tiers changes the revision (triggers
-/// of migration `000017`), in whichever process or tool it is made. One entry per station asked
-/// for, replaced when stale.
+/// What a parts request reads of the master data, as this process last read it, with the
+/// master data's revision it was read at: each station's [`store::StationTerms`] and the parts by
+/// code. A request whose station statement reads the same revision uses the copies instead of
+/// reading the six-way join and each part again. Every change to tiers, lateral lanes, parts or
+/// the locations' codes, kinds, parents and tiers changes the revision (triggers of migration
+/// `000017`), in whichever process or tool it is made. One entry per station and part asked for;
+/// a stale station entry is replaced, and the parts are all dropped when the revision moves.
 #[derive(Default)]
-pub struct TermsCache(Mutex<HashMap<i64, (i64, store::StationTerms)>>);
+pub struct RoutingCache {
+    terms: Mutex<HashMap<i64, (i64, store::StationTerms)>>,
+    parts: Mutex<(i64, HashMap<String, PartRow>)>,
+}
 
-impl TermsCache {
+impl RoutingCache {
     /// The station's terms at `revision`: the copy when it was read at that revision, else
     /// read now (and kept).
     fn terms(
@@ -83,7 +92,7 @@ impl TermsCache {
         station_id: i64,
         revision: i64,
     ) -> Result<store::StationTerms, AppError> {
-        let lock = || self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = || self.terms.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, terms)) = lock().get(&station_id) {
             if *at == revision {
                 return Ok(terms.clone());
@@ -93,14 +102,34 @@ impl TermsCache {
         lock().insert(station_id, (revision, terms.clone()));
         Ok(terms)
     }
+
+    /// The part of a code from a client at `revision`, as [`resolve_part_code`] finds it (and
+    /// refuses it): the copy when it was read at that revision, else read now (and kept).
+    fn part(&self, conn: &mut DbConn, raw: &str, revision: i64) -> Result<PartRow, AppError> {
+        let lock = || self.parts.lock().unwrap_or_else(|e| e.into_inner());
+        let code = catalogue_code(raw);
+        if let Some(code) = &code {
+            let kept = lock();
+            if let (true, Some(p)) = (kept.0 == revision, kept.1.get(code)) {
+                return Ok(p.clone());
+            }
+        }
+        let part = resolve_part_code(conn, raw, None)?;
+        let mut kept = lock();
+        if kept.0 != revision {
+            *kept = (revision, HashMap::new());
+        }
+        kept.1.insert(part.code.clone(), part.clone());
+        Ok(part)
+    }
 }
 
 /// The station of a new request by code, with its row locked for the transaction and its terms
-/// (from `cache` while the network is unchanged); `None` when there is no such location within
-/// the caller's scope.
+/// (from `cache` while the master data is unchanged); `None` when there is no such location
+/// within the caller's scope.
 pub fn station_for_request(
     conn: &mut DbConn,
-    cache: &TermsCache,
+    cache: &Arc<RoutingCache>,
     scope: &Scope,
     code: &str,
 ) -> Result<Option<Station>, AppError> {
@@ -116,10 +145,20 @@ pub fn station_for_request(
     let mut st = station_with(row, terms)?;
     st.outstanding = Some(outstanding);
     st.open_loans = open_loans;
+    st.kept = Some((cache.clone(), revision));
     Ok(Some(st))
 }
 
 impl Station {
+    /// The part of a code from a client, for a request of this station (see
+    /// [`resolve_part_code`]; from the kept copies when the station was read with them).
+    pub fn part(&self, conn: &mut DbConn, raw: &str) -> Result<PartRow, AppError> {
+        match &self.kept {
+            Some((cache, revision)) => cache.part(conn, raw, *revision),
+            None => resolve_part_code(conn, raw, None),
+        }
+    }
+
     pub fn sources(&self, requested: Option<i64>) -> Result<Vec<i64>, AppError> {
         rules::sources(self.centre, self.central, self.may_order_from_hq, &self.laterals, requested)
             .map_err(|m| AppError::unprocessable("source_not_allowed", m))

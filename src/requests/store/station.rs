@@ -132,15 +132,15 @@ pub struct LockedStation {
     pub outstanding: i64,
     /// whether the station has open loan lines (only then can some be overdue)
     pub open_loans: bool,
-    /// the network's revision (migration `000017`): [`station_terms_full`] read at the same
+    /// the master data's revision (migration `000017`): [`station_terms_full`] read at the same
     /// revision still holds
     pub revision: i64,
 }
 
 /// A location by code locked as by [`lock_station`], with its running outstanding value, whether
-/// it has open loans, and the network's revision. One statement of one table: its terms, a join
-/// of six, are read only when the revision says that a copy kept from before is stale (a
-/// locking join costs PostgreSQL as much as the rest of the request's reads together).
+/// it has open loans, and the master data's revision. One statement of one table: its terms, a join
+/// of six, are read only when the revision says that the copy kept from before is stale (that
+/// join in the locking statement cost PostgreSQL about 0.09 ms a request: BENCHMARKS.md).
 pub fn station_by_code_locked(conn: &mut DbConn, code: &str) -> QueryResult<Option<LockedStation>> {
     use diesel::sql_types::Text;
     let pg = matches!(conn, DbConn::Pg(_));
@@ -149,7 +149,7 @@ pub fn station_by_code_locked(conn: &mut DbConn, code: &str) -> QueryResult<Opti
          l.tier, l.lead_time_days, l.active, l.outstanding_minor, \
          EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
            WHERE lo.station_id = l.id AND lol.status = 'open') AS open_loans, \
-         (SELECT r.revision FROM network_revision r WHERE r.id = 1) AS revision \
+         (SELECT r.revision FROM master_revision r WHERE r.id = 1) AS revision \
          FROM locations l WHERE l.code = {}{}",
         if pg { "$1" } else { "?" },
         if pg { " FOR NO KEY UPDATE OF l" } else { "" },
