@@ -468,7 +468,8 @@ both!(a_change_to_the_network_reaches_the_very_next_request, |app| async {
     assert_eq!(r.ok()["value"], "12.50", "the part's new cost is used at once");
     let successor = app.new_part("20.00").await;
     app.set_stock("HQ", &successor, 5).await;
-    let supersede = json!({"lifecycle": "phase_out", "superseded_by": successor, "interchangeability": "one_way"});
+    let supersede =
+        json!({"lifecycle": "phase_out", "superseded_by": successor, "interchangeability": "one_way"});
     app.patch(&format!("/api/v1/parts/{part}"), "admin", supersede).await.ok();
     let r = request(&app, TIER_C, one, json!({})).await;
     assert_eq!(r.ok()["lines"][0]["part_code"], successor.as_str(), "served by the new successor at once");

@@ -61,8 +61,7 @@ fn sql(lines: usize, takes: &[usize], book: bool) -> String {
         (first..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
     };
     if book {
-        let v = p(2);
-        let (delta, station) = v.split_once(", ").unwrap_or_default();
+        let (delta, station) = (p(1), p(1));
         let _ = write!(
             s,
             "booked AS (UPDATE locations SET outstanding_minor = outstanding_minor + {delta} \
