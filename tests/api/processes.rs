@@ -253,6 +253,32 @@ fn user_add_creates_a_user_who_can_log_in() {
     assert_eq!(get(&s.base, "/api/v1/locations/ST-TZ-001", Some(token)).0, 404);
 }
 
+/// A new unserialized part of cost 10.00 made through `base`; its code.
+fn new_part(base: &str, admin: &str, name: &str) -> String {
+    let part: Value = reqwest::blocking::Client::new()
+        .post(format!("{base}/api/v1/parts"))
+        .bearer_auth(admin)
+        .json(&json!({"line": "RF", "family": "TST", "name": name, "unit_of_measure": "pcs",
+                      "unit_cost": "10.00", "sale_price": "10.00", "serialized": false,
+                      "core_returnable": false, "weight_grams": 100}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    part["code"].as_str().unwrap().to_string()
+}
+
+/// `qty` units of `part` counted at `location` through `base`.
+fn count_stock(base: &str, admin: &str, location: &str, part: &str, qty: i64) {
+    let count = reqwest::blocking::Client::new()
+        .post(format!("{base}/api/v1/stock-counts"))
+        .bearer_auth(admin)
+        .json(&json!({"location": location, "part_code": part, "counted_qty": qty, "reason": "set-up"}))
+        .send()
+        .unwrap();
+    assert_eq!(count.status(), 201);
+}
+
 /// Issue 5's race across processes: two `echelon serve` on one PostgreSQL database, 64
 /// concurrent requests for one unit each against 10 available at RC-HZ.
 #[test]
@@ -266,24 +292,8 @@ fn two_processes_racing_for_ten_units_promise_exactly_ten() {
     let b = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
     let client = reqwest::blocking::Client::new();
     let admin = login(&a.base, "admin");
-    let part: Value = client
-        .post(format!("{}/api/v1/parts", a.base))
-        .bearer_auth(&admin)
-        .json(&json!({"line": "RF", "family": "TST", "name": "Race part", "unit_of_measure": "pcs",
-                      "unit_cost": "10.00", "sale_price": "10.00", "serialized": false,
-                      "core_returnable": false, "weight_grams": 100}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let part = part["code"].as_str().unwrap().to_string();
-    let count = client
-        .post(format!("{}/api/v1/stock-counts", b.base))
-        .bearer_auth(&admin)
-        .json(&json!({"location": "RC-HZ", "part_code": part, "counted_qty": 10, "reason": "race set-up"}))
-        .send()
-        .unwrap();
-    assert_eq!(count.status(), 201);
+    let part = new_part(&a.base, &admin, "Race part");
+    count_stock(&b.base, &admin, "RC-HZ", &part, 10);
     let stations = [
         "ST-TZ-001",
         "ST-HZ-001",
@@ -334,7 +344,7 @@ fn two_processes_racing_for_ten_units_promise_exactly_ten() {
 
 #[test]
 fn a_tier_changed_through_one_process_reaches_the_next_request_on_the_other() {
-    // each `serve` keeps what routes a station's requests; the network's revision in the
+    // each `serve` keeps what routes a station's requests; the master data's revision in the
     // database tells it when another process changed any of it
     if pg_or_skip().is_none() {
         return;
@@ -345,24 +355,8 @@ fn a_tier_changed_through_one_process_reaches_the_next_request_on_the_other() {
     let b = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
     let client = reqwest::blocking::Client::new();
     let admin = login(&a.base, "admin");
-    let part: Value = client
-        .post(format!("{}/api/v1/parts", a.base))
-        .bearer_auth(&admin)
-        .json(&json!({"line": "RF", "family": "TST", "name": "Routing part", "unit_of_measure": "pcs",
-                      "unit_cost": "10.00", "sale_price": "10.00", "serialized": false,
-                      "core_returnable": false, "weight_grams": 100}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let part = part["code"].as_str().unwrap().to_string();
-    let count = client
-        .post(format!("{}/api/v1/stock-counts", a.base))
-        .bearer_auth(&admin)
-        .json(&json!({"location": "HQ", "part_code": part, "counted_qty": 10, "reason": "routing set-up"}))
-        .send()
-        .unwrap();
-    assert_eq!(count.status(), 201);
+    let part = new_part(&a.base, &admin, "Routing part");
+    count_stock(&a.base, &admin, "HQ", &part, 10);
     // ST-SX-001 is tier C, which may not order from HQ
     let ask = || -> Value {
         let r = client
