@@ -438,6 +438,23 @@ both!(the_answer_to_a_request_is_what_reading_it_back_shows, |app| async {
     assert_eq!(posted["status"], "pending_approval");
     let read = app.get(&format!("/api/v1/parts-requests/{}", posted["id"]), Some("admin")).await;
     assert_eq!(read.ok(), &posted);
+    // a free part (nothing to add to the station's outstanding value) beside a part with no
+    // stock anywhere: one line reserved, one wholly backordered
+    let free = app.new_part("0.00").await;
+    let none = app.new_part("3.00").await;
+    app.set_stock("RC-HZ", &free, 4).await;
+    let lines = json!([{"part_code": free, "qty": 2}, {"part_code": none, "qty": 1}]);
+    let r = request(&app, TIER_B, lines, json!({})).await;
+    let posted = r.ok().clone();
+    assert_eq!((posted["status"].as_str(), posted["value"].as_str()), (Some("backordered"), Some("3.00")));
+    assert_eq!(allocations(&posted), vec![("RC-HZ".to_string(), 2, "reserved".to_string())]);
+    let read = app.get(&format!("/api/v1/parts-requests/{}", posted["id"]), Some("admin")).await;
+    assert_eq!(read.ok(), &posted);
+    let r = request(&app, TIER_B, json!([{"part_code": free, "qty": 1}]), json!({})).await;
+    let posted = r.ok().clone();
+    assert_eq!((posted["status"].as_str(), posted["value"].as_str()), (Some("allocated"), Some("0.00")));
+    let read = app.get(&format!("/api/v1/parts-requests/{}", posted["id"]), Some("admin")).await;
+    assert_eq!(read.ok(), &posted);
 });
 
 both!(a_change_to_the_network_reaches_the_very_next_request, |app| async {
