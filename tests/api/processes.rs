@@ -253,6 +253,27 @@ fn user_add_creates_a_user_who_can_log_in() {
     assert_eq!(get(&s.base, "/api/v1/locations/ST-TZ-001", Some(token)).0, 404);
 }
 
+/// Two `echelon serve` on one fresh PostgreSQL database (none when there is no PostgreSQL),
+/// and an admin token.
+struct TwoServes {
+    url: String,
+    a: Served,
+    b: Served,
+    admin: String,
+    /// their working directory, removed when they are done
+    _dir: tempfile::TempDir,
+}
+
+fn two_serves_on_postgres() -> Option<TwoServes> {
+    pg_or_skip()?;
+    let url = fresh_database(Backend::Postgres);
+    let dir = tempfile::tempdir().unwrap();
+    let a = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
+    let b = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
+    let admin = login(&a.base, "admin");
+    Some(TwoServes { url, a, b, admin, _dir: dir })
+}
+
 /// A new unserialized part of cost 10.00 made through `base`; its code.
 fn new_part(base: &str, admin: &str, name: &str) -> String {
     let part: Value = reqwest::blocking::Client::new()
@@ -283,15 +304,8 @@ fn count_stock(base: &str, admin: &str, location: &str, part: &str, qty: i64) {
 /// concurrent requests for one unit each against 10 available at RC-HZ.
 #[test]
 fn two_processes_racing_for_ten_units_promise_exactly_ten() {
-    if pg_or_skip().is_none() {
-        return;
-    }
-    let url = fresh_database(Backend::Postgres);
-    let dir = tempfile::tempdir().unwrap();
-    let a = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
-    let b = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
+    let Some(TwoServes { url, a, b, admin, _dir }) = two_serves_on_postgres() else { return };
     let client = reqwest::blocking::Client::new();
-    let admin = login(&a.base, "admin");
     let part = new_part(&a.base, &admin, "Race part");
     count_stock(&b.base, &admin, "RC-HZ", &part, 10);
     let stations = [
@@ -346,15 +360,8 @@ fn two_processes_racing_for_ten_units_promise_exactly_ten() {
 fn a_tier_changed_through_one_process_reaches_the_next_request_on_the_other() {
     // each `serve` keeps what routes a station's requests; the master data's revision in the
     // database tells it when another process changed any of it
-    if pg_or_skip().is_none() {
-        return;
-    }
-    let url = fresh_database(Backend::Postgres);
-    let dir = tempfile::tempdir().unwrap();
-    let a = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
-    let b = serve(dir.path(), &[("DATABASE_URL", &url)], &[]);
+    let Some(TwoServes { url, a, b, admin, _dir }) = two_serves_on_postgres() else { return };
     let client = reqwest::blocking::Client::new();
-    let admin = login(&a.base, "admin");
     let part = new_part(&a.base, &admin, "Routing part");
     count_stock(&a.base, &admin, "HQ", &part, 10);
     // ST-SX-001 is tier C, which may not order from HQ
