@@ -79,9 +79,10 @@ impl Config {
                 .transpose()
                 .map_err(|_| "ECHELON_WORKERS must be a positive whole number".to_string())?,
             followup_share_bp: match var("ECHELON_FOLLOWUP_SHARE") {
-                None => crate::tickets::sla::DEFAULT_SHARE_BP,
-                Some(v) => crate::tickets::sla::parse_share(&v)
-                    .map_err(|e| format!("ECHELON_FOLLOWUP_SHARE: {e}"))?,
+                None => followup_share::DEFAULT_SHARE_BP,
+                Some(v) => {
+                    followup_share::parse_share(&v).map_err(|e| format!("ECHELON_FOLLOWUP_SHARE: {e}"))?
+                }
             },
         };
         config.validate()?;
@@ -138,8 +139,39 @@ impl Config {
             demo_password: DEV_DEMO_PASSWORD.into(),
             max_body_bytes: 1024 * 1024,
             workers: Some(2),
-            followup_share_bp: crate::tickets::sla::DEFAULT_SHARE_BP,
+            followup_share_bp: followup_share::DEFAULT_SHARE_BP,
         }
+    }
+}
+
+/// The share of completed tickets drawn for follow-up calls (the service standard's 5-10%),
+/// as `ECHELON_FOLLOWUP_SHARE` and `echelon followups --share` spell it.
+pub mod followup_share {
+    use rust_decimal::Decimal;
+
+    /// Shares of completed tickets to sample, in basis points (1/100 of a percent).
+    pub const DEFAULT_SHARE_BP: u32 = 500;
+    pub const MIN_SHARE_BP: u32 = 500;
+    pub const MAX_SHARE_BP: u32 = 1000;
+
+    /// Parses a follow-up share: a fraction (`0.05`) or a percentage (`5%`, or `5`), between 5%
+    /// and 10%; answers basis points.
+    pub fn parse_share(s: &str) -> Result<u32, String> {
+        let t = s.trim();
+        let (number, percent) = match t.strip_suffix('%') {
+            Some(n) => (n.trim(), true),
+            None => (t, false),
+        };
+        let value: Decimal =
+            number.parse().map_err(|_| format!("{s:?} is not a share such as 0.05 or 5%"))?;
+        let fraction = if percent || value >= Decimal::ONE { value / Decimal::ONE_HUNDRED } else { value };
+        share_bp(fraction).ok_or_else(|| format!("{s:?} is not between 5% and 10%"))
+    }
+
+    /// A fraction (0.05-0.10) as basis points, or `None` outside the range.
+    pub fn share_bp(fraction: Decimal) -> Option<u32> {
+        let bp = fraction.checked_mul(Decimal::from(10_000))?.round();
+        u32::try_from(bp).ok().filter(|b| (MIN_SHARE_BP..=MAX_SHARE_BP).contains(b))
     }
 }
 

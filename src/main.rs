@@ -553,7 +553,7 @@ fn serve(config: Config, db: Db) -> Result<ExitCode, String> {
         let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
         let base = format!("http://{host}:{}", app.port);
         // the KPI rollups' days are closed beside the server
-        actix_web::rt::spawn(echelon::reports::rollup::keep_closing(app.state.clone()));
+        actix_web::rt::spawn(echelon::rollup::keep_closing(app.state.clone()));
         println!("echelon listening on {base}");
         println!("  Swagger UI:   {base}/swagger-ui/");
         println!("  OpenAPI:      {base}/api-docs/openapi.json");

@@ -6,7 +6,8 @@ use utoipa::ToSchema;
 
 use crate::error::AppError;
 use crate::http::docs::E503;
-use crate::startup::AppState;
+use crate::http::Metrics;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
@@ -50,10 +51,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, App
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain; version=0.0.4"))
 )]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(state: web::Data<AppState>, gauges: web::Data<Metrics>) -> HttpResponse {
     let pool = state.db.write.state();
-    state.metrics.pool_connections.set(pool.connections as i64);
-    state.metrics.pool_idle.set(pool.idle_connections as i64);
+    gauges.pool_connections.set(pool.connections as i64);
+    gauges.pool_idle.set(pool.idle_connections as i64);
     // one cheap COUNT; a database that does not answer leaves the last value and the scrape
     // still succeeds
     let read = state.db.read.clone();
@@ -64,18 +65,18 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     })
     .await;
     match counted {
-        Ok(Ok(n)) => state.metrics.tickets_overdue.set(n),
+        Ok(Ok(n)) => gauges.tickets_overdue.set(n),
         Ok(Err(e)) => tracing::warn!(error = %e, "cannot count overdue tickets for /metrics"),
         Err(e) => tracing::warn!(error = %e, "cannot count overdue tickets for /metrics"),
     }
-    refresh_kpis(&state).await;
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
+    refresh_kpis(&state, &gauges).await;
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(gauges.render())
 }
 
 /// The network KPIs of the last 30 days as gauges, recomputed at most once a minute.
-async fn refresh_kpis(state: &web::Data<AppState>) {
+async fn refresh_kpis(state: &web::Data<AppState>, gauges: &Metrics) {
     {
-        let mut at = state.metrics.kpis_at.lock().unwrap_or_else(|e| e.into_inner());
+        let mut at = gauges.kpis_at.lock().unwrap_or_else(|e| e.into_inner());
         if at.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(60)) {
             return;
         }
@@ -104,7 +105,7 @@ async fn refresh_kpis(state: &web::Data<AppState>) {
     let Some(g) = groups.first() else { return };
     let set = |name: &str, v: Option<f64>| {
         if let Some(v) = v {
-            state.metrics.kpis.with_label_values(&[name]).set(v);
+            gauges.kpis.with_label_values(&[name]).set(v);
         }
     };
     set("fill_rate_units", g.fill_rate.units.value);

@@ -1,15 +1,12 @@
-//! Building and running the server: state, routes, middleware (zero2prod's startup.rs).
+//! Building and running the server: app data, middleware, the listener (zero2prod's
+//! startup.rs). The routes come from `routes`, the state from `state`.
 
 use std::net::TcpListener;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
-use chrono::{DateTime, Utc};
-use utoipa_actix_web::service_config::ServiceConfig;
-use utoipa_actix_web::{scope, AppExt};
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::rules::TokenKeys;
@@ -18,74 +15,9 @@ use crate::db::Db;
 use crate::http::json::BodyLimit;
 use crate::http::metrics::Metrics;
 use crate::http::RouteTable;
-
-/// The time as echelon sees it. Production follows the system clock; tests move it forward
-/// to reach deadlines without waiting.
-#[derive(Clone, Default)]
-pub struct Clock {
-    offset_seconds: Arc<AtomicI64>,
-}
-
-impl Clock {
-    pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + chrono::Duration::seconds(self.offset_seconds.load(Ordering::Relaxed))
-    }
-
-    pub fn advance(&self, by: chrono::Duration) {
-        self.offset_seconds.fetch_add(by.num_seconds(), Ordering::Relaxed);
-    }
-}
-
-/// What every handler can reach.
-pub struct AppState {
-    pub db: Db,
-    pub keys: TokenKeys,
-    pub clock: Clock,
-    pub metrics: Metrics,
-    pub config: Config,
-    /// what parts requests read of the master data, kept between requests
-    pub routing: std::sync::Arc<crate::requests::service::RoutingCache>,
-}
-
-impl AppState {
-    pub fn new(config: Config, db: Db) -> AppState {
-        AppState {
-            keys: TokenKeys::new(
-                &config.jwt_secret,
-                &config.jwt_issuer,
-                &config.jwt_audience,
-                config.token_ttl_seconds,
-            ),
-            db,
-            clock: Clock::default(),
-            metrics: Metrics::new(),
-            config,
-            routing: Default::default(),
-        }
-    }
-}
-
-/// Every documented route: ops at the root, the API under `/api/v1`.
-pub fn mount(cfg: &mut ServiceConfig) {
-    cfg.service(crate::ops::healthz)
-        .service(crate::ops::readyz)
-        .service(crate::ops::metrics)
-        .service(scope("/api/v1").configure(api_v1));
-}
-
-fn api_v1(cfg: &mut ServiceConfig) {
-    crate::auth::api::routes(cfg);
-    crate::network::routes(cfg);
-    crate::catalogue::routes(cfg);
-    crate::ledger::routes(cfg);
-    crate::requests::routes(cfg);
-    crate::shipping::routes(cfg);
-    crate::reports::routes(cfg);
-    crate::tickets::routes(cfg);
-    crate::planning::routes(cfg);
-    crate::settlement::routes(cfg);
-    crate::loans::routes(cfg);
-}
+use crate::ledger::arrivals::Arrivals;
+use crate::requests::service::RoutingCache;
+use crate::state::AppState;
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -103,6 +35,15 @@ impl Application {
         };
         let port = listener.local_addr()?.port();
         let workers = config.workers;
+        let keys = web::Data::new(TokenKeys::new(
+            &config.jwt_secret,
+            &config.jwt_issuer,
+            &config.jwt_audience,
+            config.token_ttl_seconds,
+        ));
+        let metrics = web::Data::new(Metrics::new());
+        let routing = web::Data::new(RoutingCache::default());
+        let arrivals = web::Data::new(Arrivals { fill_backorders: crate::requests::fill_backorders });
         let state = web::Data::new(AppState::new(config, db));
         let doc = crate::openapi::document();
         let routes = web::Data::new(RouteTable::from_openapi(&doc));
@@ -111,9 +52,13 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .into_utoipa_app()
-                .configure(mount)
+                .configure(crate::routes::mount)
                 .into_app()
                 .app_data(app_state.clone())
+                .app_data(keys.clone())
+                .app_data(metrics.clone())
+                .app_data(routing.clone())
+                .app_data(arrivals.clone())
                 .app_data(routes.clone())
                 .app_data(limit.clone())
                 .app_data(web::QueryConfig::default().error_handler(crate::http::query_error))

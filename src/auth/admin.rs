@@ -24,7 +24,7 @@ pub fn add_user(
     write_tx(conn, |c| {
         let location_id = match (role.required_location_kinds(), location) {
             (Some(kinds), Some(code)) => {
-                let loc = crate::network::store::by_code(c, code)?
+                let loc = super::store::location_by_code(c, code)?
                     .ok_or_else(|| AppError::not_found(format!("no location {code}")))?;
                 if !kinds.contains(&loc.kind.as_str()) {
                     return Err(AppError::unprocessable(

@@ -4,12 +4,12 @@ use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::rules::{dummy_hash, verify_password, Role};
+use super::rules::{dummy_hash, verify_password, Role, TokenKeys};
 use super::{store, Caller};
 use crate::error::AppError;
 use crate::http::docs::{E400, E401, E415, E422};
 use crate::http::Json;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,6 +41,7 @@ pub struct TokenResponse {
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    keys: web::Data<TokenKeys>,
     body: Json<LoginRequest>,
 ) -> Result<web::Json<TokenResponse>, AppError> {
     let LoginRequest { username, password } = body.0;
@@ -62,11 +63,11 @@ pub async fn login(
     .ok_or_else(|| AppError::unauthorized("wrong username or password"))?;
     let role: Role = user.role.parse().map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
     let now = state.clock.now().timestamp();
-    let token = state.keys.issue(user.id, &user.username, role, loc, now);
+    let token = keys.issue(user.id, &user.username, role, loc, now);
     Ok(web::Json(TokenResponse {
         access_token: token,
         token_type: "Bearer".into(),
-        expires_in: state.keys.ttl_seconds,
+        expires_in: keys.ttl_seconds,
     }))
 }
 

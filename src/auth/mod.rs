@@ -10,8 +10,7 @@ use std::future::{ready, Ready};
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
 use crate::error::AppError;
-use crate::startup::AppState;
-pub use rules::Role;
+pub use rules::{Role, TokenKeys};
 
 /// The authenticated caller, from a valid bearer token. Handlers take it as an argument; a
 /// missing or bad token never reaches the handler (401 problem+json).
@@ -53,9 +52,9 @@ impl FromRequest for Caller {
 }
 
 fn caller_of(req: &HttpRequest) -> Result<Caller, AppError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("app state missing")))?;
+    let keys = req
+        .app_data::<web::Data<TokenKeys>>()
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("token keys missing")))?;
     let value = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -66,10 +65,8 @@ fn caller_of(req: &HttpRequest) -> Result<Caller, AppError> {
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .ok_or_else(|| AppError::unauthorized("the Authorization header must be 'Bearer <token>'"))?;
-    let claims = state
-        .keys
-        .verify_cached(token.trim(), chrono::Utc::now().timestamp())
-        .map_err(AppError::unauthorized)?;
+    let claims =
+        keys.verify_cached(token.trim(), chrono::Utc::now().timestamp()).map_err(AppError::unauthorized)?;
     Ok(Caller { user_id: claims.uid, username: claims.sub, role: claims.role, location: claims.loc })
 }
 
@@ -93,7 +90,8 @@ impl Scope {
             .location
             .as_deref()
             .ok_or_else(|| AppError::forbidden("this user belongs to no location"))?;
-        let path = crate::network::store::path_of(conn, code)?
+        let path = store::location_by_code(conn, code)?
+            .map(|l| l.path)
             .ok_or_else(|| AppError::forbidden("this user's location no longer exists"))?;
         Ok(Scope::Under { path })
     }

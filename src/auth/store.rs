@@ -40,6 +40,20 @@ pub fn find_by_username(conn: &mut DbConn, name: &str) -> QueryResult<Option<(Us
         .optional()
 }
 
+/// A location as users and scopes need it: its id, kind and materialised path. Read here
+/// rather than through `network`, which sits above `auth` in the layer order.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = locations)]
+pub struct UserLocation {
+    pub id: i64,
+    pub kind: String,
+    pub path: String,
+}
+
+pub fn location_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<UserLocation>> {
+    locations::table.filter(locations::code.eq(code)).select(UserLocation::as_select()).first(conn).optional()
+}
+
 pub fn insert(conn: &mut DbConn, user: &NewUser<'_>) -> QueryResult<i64> {
     diesel::insert_into(users::table).values(user).returning(users::id).get_result(conn)
 }

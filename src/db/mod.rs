@@ -347,6 +347,11 @@ pub fn dialect_sql<'a>(conn: &DbConn, sql: &'a str) -> std::borrow::Cow<'a, str>
     }
 }
 
+/// `%` and `_` in user text match themselves in a `LIKE ... ESCAPE '\\'`.
+pub fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
 /// `SELECT 1`, for `/readyz`.
 pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
     conn.batch_execute("SELECT 1")

@@ -17,9 +17,9 @@ use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use tracing::Instrument;
 
 use crate::error::{AppError, PROBLEM_JSON};
-use crate::startup::AppState;
 
 pub use json::{Json, MaybeJson};
+pub use metrics::Metrics;
 pub use pagination::{Page, PageRequest};
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -46,13 +46,13 @@ pub async fn observe(
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %id, %method, path = %req.path());
-    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
     let elapsed = start.elapsed().as_secs_f64();
-    if let Some(state) = state {
-        state.metrics.observe(&method, &route, status, elapsed);
+    if let Some(metrics) = metrics {
+        metrics.observe(&method, &route, status, elapsed);
     }
     span.in_scope(|| {
         tracing::info!(status, route = %route, ms = elapsed * 1000.0, "answered");

@@ -1,10 +1,11 @@
-//! HTTP handlers of the ledger: purchase receipts, stock counts, stock and movement queries,
-//! and the audit.
+//! HTTP handlers of the ledger: purchase receipts, stock counts, stock and movement queries.
+//! The audit endpoint spans every domain and lives in `audit::api`.
 
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::arrivals::{Arrivals, BackorderFill};
 use super::rules::{self, Reason};
 use super::store::{self, Move, MovementFilter, Place};
 use crate::auth::{Caller, Role, Scope};
@@ -15,7 +16,7 @@ use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{Json, Page, PageRequest};
 use crate::network::rules::LocationKind;
 use crate::network::store as network;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A location the caller may act on (a stocking location in its scope), or 404.
 pub fn stocking_location(conn: &mut DbConn, caller: &Caller, code: &str) -> Result<Place, AppError> {
@@ -63,7 +64,7 @@ pub struct ReceiptOut {
     pub reference: String,
     pub movements: Vec<MovementOut>,
     /// backordered request lines served from this receipt, in the order they were served
-    pub backorders_filled: Vec<crate::requests::BackorderFill>,
+    pub backorders_filled: Vec<BackorderFill>,
 }
 
 /// One stock movement.
@@ -107,6 +108,7 @@ fn line_errors(lines_len: usize, max: usize) -> Option<AppError> {
 #[post("/receipts")]
 pub async fn create_receipt(
     state: web::Data<AppState>,
+    arrivals: web::Data<Arrivals>,
     caller: Caller,
     body: Json<ReceiptIn>,
 ) -> Result<HttpResponse, AppError> {
@@ -128,6 +130,7 @@ pub async fn create_receipt(
         return Err(AppError::invalid_fields(errors));
     }
     let now = state.clock.now();
+    let arrivals = **arrivals;
     let out = state
         .db
         .write_retrying(move |conn| {
@@ -177,7 +180,7 @@ pub async fn create_receipt(
             parts.dedup();
             let mut filled = Vec::new();
             for p in parts {
-                filled.extend(crate::requests::fill_backorders(conn, p, &to, now)?);
+                filled.extend(arrivals.arrived(conn, p, &to, now)?);
             }
             Ok(ReceiptOut { reference, movements, backorders_filled: filled })
         })
@@ -220,6 +223,7 @@ pub struct StockCountOut {
 #[post("/stock-counts")]
 pub async fn create_stock_count(
     state: web::Data<AppState>,
+    arrivals: web::Data<Arrivals>,
     caller: Caller,
     body: Json<StockCountIn>,
 ) -> Result<HttpResponse, AppError> {
@@ -236,6 +240,7 @@ pub async fn create_stock_count(
         return Err(AppError::invalid_fields(errors));
     }
     let now = state.clock.now();
+    let arrivals = **arrivals;
     let out = state
         .db
         .write_retrying(move |conn| {
@@ -291,7 +296,7 @@ pub async fn create_stock_count(
                 })
             };
             if diff > 0 {
-                crate::requests::fill_backorders(conn, part.id, &place, now)?;
+                arrivals.arrived(conn, part.id, &place, now)?;
             }
             Ok(StockCountOut {
                 location: place.code,
@@ -485,24 +490,4 @@ pub fn movement_out(
         at: r.at.and_utc(),
         serials: r.serials.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
     }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"clean": true, "breaches": []}))]
-pub struct AuditOut {
-    pub clean: bool,
-    pub breaches: Vec<String>,
-}
-
-/// Check every data invariant (admin)
-///
-/// The same checks as `echelon audit`: balances equal their movements, every part sums to zero
-/// over all locations, no location holding goods is negative, reservations equal open
-/// allocations, serials are where their units are.
-#[utoipa::path(tag = "stock", responses((status = 200, body = AuditOut), E401, E403), security(("bearer" = [])))]
-#[get("/audit")]
-pub async fn audit(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<AuditOut>, AppError> {
-    caller.require(&[Role::Admin])?;
-    let breaches = state.db.read(|conn| Ok(crate::audit::run(conn)?)).await?;
-    Ok(web::Json(AuditOut { clean: breaches.is_empty(), breaches }))
 }

@@ -2,6 +2,7 @@
 //! locations; balances are its projection, kept in the same transaction.
 
 pub mod api;
+pub mod arrivals;
 pub mod audit;
 pub mod rules;
 pub mod seed;
@@ -13,6 +14,5 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(api::create_receipt)
         .service(api::create_stock_count)
         .service(api::list_stock)
-        .service(api::list_movements)
-        .service(api::audit);
+        .service(api::list_movements);
 }

@@ -34,7 +34,7 @@ pub fn load(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, AppError> {
                 .ok_or_else(|| bad(format!("lane location {code}")))
         };
         let (c, n) = (id(conn, &lane.centre)?, id(conn, &lane.neighbour)?);
-        crate::requests::store::insert_lateral(conn, c, n, lane.priority, lane.lead_time_days)?;
+        crate::network::station::insert_lateral(conn, c, n, lane.priority, lane.lead_time_days)?;
     }
     let supplier = store::virtual_place(conn, LocationKind::Supplier)?;
     let mut stocking: Vec<(i64, String, String)> = locations::table

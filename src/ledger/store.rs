@@ -31,6 +31,12 @@ impl Place {
     pub fn holds_goods(&self) -> bool {
         !self.kind.is_external()
     }
+
+    /// A station or a technician's custody under one: what it holds counts towards the
+    /// station's outstanding value.
+    pub fn counts_towards_a_station(&self) -> bool {
+        matches!(self.kind, LocationKind::Station | LocationKind::Technician)
+    }
 }
 
 pub fn place_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Place>> {
@@ -152,8 +158,11 @@ pub fn post(conn: &mut DbConn, m: &Move<'_>) -> Result<i64, AppError> {
     }
     // the stations' running outstanding values first: a request locks its station before it
     // touches stock, so this keeps one lock order (a failed debit below rolls the whole back)
-    crate::requests::outstanding::on_stock(conn, m.from, m.part_id, -m.qty)?;
-    crate::requests::outstanding::on_stock(conn, m.to, m.part_id, m.qty)?;
+    for (place, qty) in [(m.from, -m.qty), (m.to, m.qty)] {
+        if place.counts_towards_a_station() {
+            crate::outstanding::on_stock(conn, place.id, m.part_id, qty)?;
+        }
+    }
     let key = part_id.eq(m.part_id).and(location_id.eq(m.from.id));
     let debited = if m.from_reserved {
         diesel::update(stock_balances::table.filter(key).filter(reserved.ge(m.qty)).filter(on_hand.ge(m.qty)))
@@ -191,7 +200,7 @@ pub fn post(conn: &mut DbConn, m: &Move<'_>) -> Result<i64, AppError> {
         .returning(stock_movements::id)
         .get_result(conn)?;
     let outflow = matches!(m.reason, Reason::TransferShip | Reason::LoanOut | Reason::Consume);
-    crate::reports::rollup::moved(conn, id, outflow)?;
+    crate::rollup::moved(conn, id, outflow)?;
     Ok(id)
 }
 

@@ -16,7 +16,7 @@ use crate::http::{Json, Page, PageRequest};
 use crate::ledger::rules::check_qty;
 use crate::money::Money;
 use crate::network::store as network;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const MAX_LINES: usize = 50;
 

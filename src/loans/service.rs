@@ -131,7 +131,7 @@ pub fn lend(
             format!("ticket {ticket_id} is not dispatched to {technician}"),
         ));
     }
-    crate::requests::store::lock_station(conn, station.id)?;
+    crate::network::station::lock_station(conn, station.id)?;
     let at = now.naive_utc();
     let custody = custody(conn, &station, &tech, now)?;
     let from = ledger::place_by_id(conn, station.id)?;

@@ -17,7 +17,7 @@ use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E415, E422};
 use crate::http::Json;
 use crate::money::Money;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Roles that may read the location tree (as in `api.rs`).
 const READERS: [Role; 6] =

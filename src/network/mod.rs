@@ -4,6 +4,7 @@
 pub mod api;
 pub mod grading;
 pub mod rules;
+pub mod station;
 pub mod store;
 
 use utoipa_actix_web::service_config::ServiceConfig;

@@ -66,10 +66,6 @@ pub struct LocationFilter {
     pub within: Option<(String, Vec<i64>)>,
 }
 
-pub fn path_of(conn: &mut DbConn, code: &str) -> QueryResult<Option<String>> {
-    locations::table.filter(locations::code.eq(code)).select(locations::path).first(conn).optional()
-}
-
 pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<LocationRow>> {
     locations::table.filter(locations::code.eq(code)).select(LocationRow::as_select()).first(conn).optional()
 }
@@ -131,10 +127,7 @@ pub fn list(
     q.order(locations::code.asc()).limit(limit).load(conn)
 }
 
-/// `%` and `_` in user text match themselves.
-pub fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
-}
+pub use crate::db::escape_like;
 
 pub fn central_exists(conn: &mut DbConn) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(locations::table.filter(locations::kind.eq("central_warehouse"))))
@@ -301,7 +294,7 @@ pub fn apply_due_tiers(conn: &mut DbConn, today: NaiveDate) -> QueryResult<usize
         }
     }
     if changed > 0 {
-        crate::reports::rollup::tiers_changed(conn)?;
+        crate::rollup::tiers_changed(conn)?;
     }
     Ok(changed)
 }

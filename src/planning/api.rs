@@ -13,7 +13,7 @@ use crate::http::docs::{E400, E401, E403, E404, E415, E422};
 use crate::http::Json;
 use crate::money::Money;
 use crate::network::store as network;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// What a planning run aims at. `target_fill` (default 0.98) or `budget` for the
 /// multi-echelon policy; `service_level` (default 0.95) and `min_annual_demand` (default 1)

@@ -202,13 +202,13 @@ pub fn write_history(
     write_ledger(conn, &rows, t, &mut out)?;
     progress("movements and balances written");
     // written without the requests' and the ledger's flows: every share and station value at once
-    crate::requests::outstanding::recompute_all(conn)?;
+    crate::outstanding::recompute_all(conn)?;
     // the history bypassed the flows: the KPI rollups are recomputed from what it wrote, with
     // statistics of it first (without them PostgreSQL plans the year's scans as if empty)
     if let DbConn::Pg(c) = conn {
         diesel::sql_query("ANALYZE").execute(c)?;
     }
-    crate::reports::rollup::rebuild(conn, chrono::Utc::now().naive_utc())?;
+    crate::rollup::rebuild(conn, chrono::Utc::now().naive_utc())?;
     progress("KPI rollups rebuilt");
     if let DbConn::Pg(c) = conn {
         for table in ["tickets", "parts_requests", "parts_request_lines", "request_allocations", "shipments"]

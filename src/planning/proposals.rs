@@ -16,7 +16,7 @@ use crate::http::{Page, PageRequest};
 use crate::money::Money;
 use crate::network::store as network;
 use crate::requests::BackorderFill;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -177,7 +177,7 @@ pub fn write_synth(
     })?;
     for (c, lanes) in net.lanes.iter().enumerate() {
         for (i, &(other, lead)) in lanes.iter().enumerate() {
-            crate::requests::store::insert_lateral(
+            crate::network::station::insert_lateral(
                 conn,
                 ids[c + 1],
                 ids[other as usize],
@@ -353,9 +353,9 @@ pub fn write_synth(
         crate::on_backend!(conn, |x| diesel::insert_into(stock_balances::table).values(c).execute(x))
     })?;
     // written without the ledger's flows: the stations' outstanding values from the balances
-    crate::requests::outstanding::recompute_all(conn)?;
+    crate::outstanding::recompute_all(conn)?;
     // and the KPI rollup of the stock value
-    crate::reports::rollup::stock_loaded(conn)?;
+    crate::rollup::stock_loaded(conn)?;
     progress("opening stock written");
     Ok(out)
 }

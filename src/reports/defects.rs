@@ -17,7 +17,7 @@ use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E422};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Which models a query covers.
 #[derive(Debug, Clone, Default)]

@@ -12,7 +12,7 @@ use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::http::docs::{E400, E401, E403};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The KPIs that have a trend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

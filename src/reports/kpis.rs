@@ -17,7 +17,7 @@ use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E422};
 use crate::money::Money;
 use crate::network::store as network;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

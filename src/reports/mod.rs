@@ -7,7 +7,6 @@ pub mod cycles;
 pub mod defects;
 pub mod history;
 pub mod kpis;
-pub mod rollup;
 pub mod rules;
 pub mod store;
 pub mod weekly;

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::rules::{AllocationStatus, Status};
+use super::service::RoutingCache;
 use super::service::{self, DamageOut, LineSpec, ReceiptLine, RequestSpec};
 use super::store::{self, AllocationRow, LineRow, RequestFilter, RequestRow};
 use crate::auth::{Caller, Role, Scope};
@@ -18,7 +19,7 @@ use crate::http::{Json, Page, PageRequest};
 use crate::ledger::rules::check_qty;
 use crate::money::Money;
 use crate::network::store as network;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const MAX_LINES: usize = 100;
 
@@ -248,6 +249,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
 #[post("/parts-requests")]
 pub async fn create_request(
     state: web::Data<AppState>,
+    routing: web::Data<RoutingCache>,
     caller: Caller,
     req: HttpRequest,
     body: Json<PartsRequestIn>,
@@ -259,7 +261,7 @@ pub async fn create_request(
     let canonical = serde_json::to_string(&input).unwrap_or_default();
     // the database keeps microseconds: the answer, rendered from memory, shows what it keeps
     let now = chrono::SubsecRound::trunc_subsecs(state.clock.now(), 6);
-    let cache = state.routing.clone();
+    let cache = routing.into_inner();
     let (status, body) = state
         .db
         .write_retrying(move |conn| {

@@ -2,7 +2,6 @@
 //! allowance, atomic reservation, approval, pick/ship/receive, backorders.
 
 pub mod api;
-pub mod outstanding;
 pub mod rules;
 pub mod service;
 pub mod store;

@@ -18,7 +18,7 @@ use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::Json;
 use crate::money::Money;
 use crate::network::store as network;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 

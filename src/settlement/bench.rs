@@ -252,7 +252,7 @@ pub fn generate(
     )?;
     post_movements(conn, period, &stations, &custody, &part_rows, &loan_ids, &plans)?;
     // the tickets were inserted in bulk: their repair cycles for the KPI rollup
-    crate::reports::rollup::tickets_loaded(conn)?;
+    crate::rollup::tickets_loaded(conn)?;
     Ok(Generated {
         stations: stations.len(),
         tickets: made.len(),

@@ -16,7 +16,7 @@ use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{Json, Page, PageRequest};
 use crate::money::Money;
 use crate::network::store as network;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShipmentLineOut {

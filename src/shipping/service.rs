@@ -29,7 +29,7 @@ pub fn lane_days(conn: &mut DbConn, origin: &LocationRow, dest: &LocationRow) ->
         return Ok(days.max(1));
     }
     let last_leg = dest.lead_time_days.unwrap_or(1) as i64;
-    let lateral = crate::requests::store::lateral_days(conn, dest.parent_id.unwrap_or(dest.id), origin.id)?;
+    let lateral = crate::network::station::lateral_days(conn, dest.parent_id.unwrap_or(dest.id), origin.id)?;
     Ok(lateral.unwrap_or(2) as i64 + last_leg)
 }
 

@@ -170,7 +170,7 @@ pub fn mark_delivered(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryRes
         .set(shipments::delivered_at.eq(at))
         .execute(conn)?;
     if changed > 0 {
-        crate::reports::rollup::delivered(conn, id)?;
+        crate::rollup::delivered(conn, id)?;
     }
     Ok(())
 }

@@ -4,7 +4,6 @@
 //! random 5-10% of completed tickets get a follow-up call. No HTTP, no database.
 
 use chrono::{Duration, NaiveDateTime};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -112,29 +111,9 @@ impl Clocks {
     }
 }
 
-/// Shares of completed tickets to sample, in basis points (1/100 of a percent).
-pub const DEFAULT_SHARE_BP: u32 = 500;
-pub const MIN_SHARE_BP: u32 = 500;
-pub const MAX_SHARE_BP: u32 = 1000;
-
-/// Parses a follow-up share: a fraction (`0.05`) or a percentage (`5%`, or `5`), between 5%
-/// and 10%; answers basis points.
-pub fn parse_share(s: &str) -> Result<u32, String> {
-    let t = s.trim();
-    let (number, percent) = match t.strip_suffix('%') {
-        Some(n) => (n.trim(), true),
-        None => (t, false),
-    };
-    let value: Decimal = number.parse().map_err(|_| format!("{s:?} is not a share such as 0.05 or 5%"))?;
-    let fraction = if percent || value >= Decimal::ONE { value / Decimal::ONE_HUNDRED } else { value };
-    share_bp(fraction).ok_or_else(|| format!("{s:?} is not between 5% and 10%"))
-}
-
-/// A fraction (0.05-0.10) as basis points, or `None` outside the range.
-pub fn share_bp(fraction: Decimal) -> Option<u32> {
-    let bp = fraction.checked_mul(Decimal::from(10_000))?.round();
-    u32::try_from(bp).ok().filter(|b| (MIN_SHARE_BP..=MAX_SHARE_BP).contains(b))
-}
+/// The share of completed tickets to call is configuration (`config::followup_share`); the
+/// parsing and its range live there, next to the variable that sets it.
+pub use crate::config::followup_share::{parse_share, share_bp};
 
 /// How many of `pool` completed tickets to call: the share rounded up, at least one when any.
 pub fn sample_size(pool: usize, share_bp: u32) -> usize {
@@ -149,6 +128,7 @@ pub fn sample_size(pool: usize, share_bp: u32) -> usize {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
+    use rust_decimal::Decimal;
 
     fn t(day: u32, hour: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2026, 11, day).unwrap().and_hms_opt(hour, 0, 0).unwrap()

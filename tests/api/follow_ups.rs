@@ -69,7 +69,7 @@ fn insert_completed(conn: &mut DbConn, now: NaiveDateTime, recent: i64, old: i64
         store::insert(conn, &completed(unit, station, tech, now - Duration::days(8 + i % 13)))?;
     }
     // written behind the flows' back: the KPI rollup follows
-    echelon::reports::rollup::tickets_loaded(conn)?;
+    echelon::rollup::tickets_loaded(conn)?;
     Ok(())
 }
 

@@ -12,7 +12,8 @@ use actix_web::web;
 use diesel::connection::SimpleConnection;
 use echelon::config::Config;
 use echelon::db::{self, Backend, Db};
-use echelon::startup::{AppState, Application};
+use echelon::startup::Application;
+use echelon::state::AppState;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
@@ -284,7 +285,7 @@ impl TestApp {
     /// Every invariant holds (what `echelon audit` checks), with the KPI rollups' days over by
     /// the test's clock closed first (as `echelon serve` does), so the audit checks them too.
     pub async fn audit(&self) {
-        echelon::reports::rollup::close_due(&self.state).await.expect("the KPI days close");
+        echelon::rollup::close_due(&self.state).await.expect("the KPI days close");
         let breaches =
             self.state.db.read(|conn| Ok(echelon::audit::run(conn)?)).await.expect("the audit runs");
         assert!(breaches.is_empty(), "audit breaches: {breaches:#?}");

@@ -27,7 +27,7 @@ async fn ship(app: &TestApp, id: i64, hours: i64) -> i64 {
 }
 
 async fn breaches(app: &TestApp) -> Vec<String> {
-    app.state.db.read(|c| Ok(echelon::reports::rollup::breaches(c)?)).await.unwrap()
+    app.state.db.read(|c| Ok(echelon::rollup::breaches(c)?)).await.unwrap()
 }
 
 async fn report(app: &TestApp, query: &str) -> Value {
@@ -137,12 +137,12 @@ both!(the_rollup_report_equals_the_raw_recomputation_through_late_receipts, |app
     };
     // days 0 and 1 are over: closed (as `echelon serve` closes them), read from the rollups
     // instead of the lines, the figures do not change; day 2 (today) stays open
-    assert_eq!(echelon::reports::rollup::close_due(&app.state).await.unwrap(), 2);
-    assert_eq!(echelon::reports::rollup::close_due(&app.state).await.unwrap(), 0);
+    assert_eq!(echelon::rollup::close_due(&app.state).await.unwrap(), 2);
+    assert_eq!(echelon::rollup::close_due(&app.state).await.unwrap(), 0);
     same("closed").await;
     assert_eq!(breaches(&app).await, Vec::<String>::new());
     let now = app.state.clock.now().naive_utc();
-    app.state.db.write(move |c| Ok(echelon::reports::rollup::rebuild(c, now)?)).await.unwrap();
+    app.state.db.write(move |c| Ok(echelon::rollup::rebuild(c, now)?)).await.unwrap();
     same("rebuilt").await;
     // the check fails on a rollup that drifted from the raw rows (a closed day's stock-out
     // mark too), and a rebuild mends it
@@ -161,7 +161,7 @@ both!(the_rollup_report_equals_the_raw_recomputation_through_late_receipts, |app
             .unwrap();
         let found = breaches(&app).await;
         assert!(found.len() == 1 && found[0].contains(table), "{found:?}");
-        app.state.db.write(move |c| Ok(echelon::reports::rollup::rebuild(c, now)?)).await.unwrap();
+        app.state.db.write(move |c| Ok(echelon::rollup::rebuild(c, now)?)).await.unwrap();
         assert!(breaches(&app).await.is_empty());
     }
 });
@@ -194,10 +194,7 @@ both!(a_day_closes_once_while_the_open_days_come_from_the_lines, |app| async {
     assert_eq!(ratio(&open[0]["fill_rate"]["units"]), (2, 5));
     assert_eq!(ratio(&open[0]["stock_out_rate"]), (1, 2));
     // two closers at once (two `echelon serve` processes): day 0 is rolled up once
-    let (a, b) = tokio::join!(
-        echelon::reports::rollup::close_due(&app.state),
-        echelon::reports::rollup::close_due(&app.state)
-    );
+    let (a, b) = tokio::join!(echelon::rollup::close_due(&app.state), echelon::rollup::close_due(&app.state));
     assert_eq!(a.unwrap() + b.unwrap(), 1);
     assert_eq!(breaches(&app).await, Vec::<String>::new());
     // day 0 from its rollup, day 1 from its lines: the same figures

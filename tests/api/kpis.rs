@@ -229,7 +229,7 @@ both!(repair_cycle_percentiles_over_whole_months_come_from_the_histograms_exactl
     // hour 16: the part arrives: T2's wait runs to it (16 h), its histogram row moves
     app.state.clock.advance(Duration::hours(10));
     app.post(&format!("/api/v1/parts-requests/{rid}/receive"), "station-st-tz-001", json!({})).await.ok();
-    let breaches = app.state.db.read(|c| Ok(echelon::reports::rollup::breaches(c)?)).await.unwrap();
+    let breaches = app.state.db.read(|c| Ok(echelon::rollup::breaches(c)?)).await.unwrap();
     assert_eq!(breaches, Vec::<String>::new());
 
     // this month and the next, whole: the histograms; four days: the tickets themselves

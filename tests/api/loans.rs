@@ -201,7 +201,7 @@ both!(an_overdue_loan_counts_against_the_allowance, |app| async {
         .read(|conn| {
             let st = echelon::network::store::by_code(conn, STATION)?.unwrap();
             let allowance = echelon::requests::store::station_terms(conn, st.id)?.0;
-            Ok((allowance, echelon::requests::store::outstanding_minor(conn, st.id, &st.path)?))
+            Ok((allowance, echelon::outstanding::recomputed(conn, st.id, &st.path)?))
         })
         .await
         .unwrap();

@@ -4,6 +4,7 @@
 mod helpers;
 mod pg;
 
+mod architecture;
 mod authz;
 mod catalogue;
 mod crash;

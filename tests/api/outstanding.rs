@@ -27,7 +27,7 @@ async fn balance(app: &TestApp) -> i64 {
                 .filter(locations::code.eq(STATION))
                 .select((locations::id, locations::path, locations::outstanding_minor))
                 .first(conn)?;
-            Ok((stored, echelon::requests::store::outstanding_minor(conn, id, &path)?))
+            Ok((stored, echelon::outstanding::recomputed(conn, id, &path)?))
         })
         .await
         .unwrap();

@@ -273,7 +273,7 @@ async fn backdate(app: &TestApp, id: i64, days: i64) {
                 .set(tickets::resolved_at.eq(Some(at)))
                 .execute(conn)?;
             // written behind the flows' back: the KPI rollup follows
-            echelon::reports::rollup::ticket(conn, id)?;
+            echelon::rollup::ticket(conn, id)?;
             Ok(())
         })
         .await

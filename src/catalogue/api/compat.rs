@@ -13,7 +13,7 @@ use crate::catalogue::store::models as store;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E415, E422};
 use crate::http::{Json, Page, PageRequest};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A part of a model's bill of service parts.
 #[derive(Debug, Serialize, ToSchema)]

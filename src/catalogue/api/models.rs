@@ -16,7 +16,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{double_option, Json, Page, PageRequest};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A product model and its warranty terms.
 #[derive(Debug, Serialize, ToSchema)]

@@ -18,7 +18,7 @@ use crate::db::DbConn;
 use crate::error::AppError;
 use crate::http::docs::{E401, E403, E413, E415, E422};
 use crate::money::Money;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Largest CSV file accepted (about 100,000 parts).
 pub const MAX_CSV_BYTES: usize = 16 * 1024 * 1024;

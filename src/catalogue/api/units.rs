@@ -20,7 +20,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{Json, Page, PageRequest};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A warranty term and the last day it covers.
 #[derive(Debug, Serialize, ToSchema)]

@@ -228,12 +228,12 @@ pub fn insert_many(conn: &mut DbConn, rows: &[NewPart]) -> QueryResult<Vec<(i64,
 pub fn update(conn: &mut DbConn, id: i64, changes: &PartChanges) -> Result<(), crate::error::AppError> {
     if let Some(cost) = changes.unit_cost_minor {
         // stock is valued at current cost in the stations' running outstanding values
-        crate::requests::outstanding::on_cost_change(conn, id, cost)?;
-        crate::reports::rollup::cost_change(conn, id, true)?;
+        crate::outstanding::on_cost_change(conn, id, cost)?;
+        crate::rollup::cost_change(conn, id, true)?;
     }
     diesel::update(parts::table.find(id)).set(changes).execute(conn)?;
     if changes.unit_cost_minor.is_some() {
-        crate::reports::rollup::cost_change(conn, id, false)?;
+        crate::rollup::cost_change(conn, id, false)?;
     }
     Ok(())
 }

@@ -122,7 +122,7 @@ pub fn create(
     // an open request owes what it reserved and what it backordered: all of its value
     let share = if exceeds.is_some() { 0 } else { value };
     // the station's running value must stay within 64 bits (a refusal rolls back the reservations)
-    crate::requests::outstanding::checked(st.row.id, stored, Some(share))?;
+    crate::outstanding::checked(st.row.id, stored, Some(share))?;
     let new = NewRequest {
         station_id: st.row.id,
         ticket_id,
@@ -206,7 +206,7 @@ pub fn create(
         updated_at: new.updated_at,
     };
     if let Some(ticket) = ticket_id {
-        crate::reports::rollup::ticket(conn, ticket)?;
+        crate::rollup::ticket(conn, ticket)?;
     }
     Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
 }

@@ -37,7 +37,7 @@ pub fn decide(
     store::set_decision(conn, id, &caller.username, note)?;
     if approve {
         // the station's value changes: its row first, then stock, as a new request does
-        store::lock_station(conn, req.station_id)?;
+        crate::network::station::lock_station(conn, req.station_id)?;
         let st = station(conn, station_row)?;
         allocate_request(conn, &req, &st, at)?;
     } else {
@@ -97,7 +97,7 @@ pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
             "no stock of yours is ready to ship for this request",
         ));
     }
-    store::lock_station(conn, req.station_id)?;
+    crate::network::station::lock_station(conn, req.station_id)?;
     let shipments = dispatch(conn, &req, &mine, &caller.username, req.urgency == "urgent", at)?;
     refresh_status(conn, id, false, at)?;
     Ok(shipments)
@@ -186,7 +186,7 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
     if allocations.iter().any(|a| a.status == AllocationStatus::Shipped.as_str()) {
         return Err(AppError::conflict("in_transit", "part of this request is in transit; receive it first"));
     }
-    store::lock_station(conn, req.station_id)?;
+    crate::network::station::lock_station(conn, req.station_id)?;
     for a in allocations {
         if a.status == AllocationStatus::Reserved.as_str() || a.status == AllocationStatus::Picked.as_str() {
             ledger::release(conn, a.part_id, a.source_id, a.qty)?;

@@ -98,7 +98,7 @@ pub fn receive(
         damaged_of.insert(line.id, s.damaged_qty);
     }
     // the station's value changes: its row first, then stock, as a new request does
-    store::lock_station(conn, req.station_id)?;
+    crate::network::station::lock_station(conn, req.station_id)?;
     let transit = ledger::virtual_place(conn, LocationKind::InTransit)?;
     let quarantine = ledger::virtual_place(conn, LocationKind::Quarantine)?;
     let dest = ledger::place_by_id(conn, req.station_id)?;
@@ -162,7 +162,7 @@ pub fn receive(
                     at.naive_utc(),
                 )?;
             }
-            crate::reports::rollup::received(conn, a.id)?;
+            crate::rollup::received(conn, a.id)?;
         }
         if line_damaged > 0 {
             // the replacement: the damaged units are owed again and routed like the original
@@ -196,7 +196,7 @@ pub fn receive(
         }
     }
     if let Some(ticket) = req.ticket_id {
-        crate::reports::rollup::ticket(conn, ticket)?;
+        crate::rollup::ticket(conn, ticket)?;
     }
     refresh_status(conn, id, !damages.is_empty(), at)?;
     Ok(damages)

@@ -2,8 +2,6 @@
 //! request's state, and serving backorders from new stock.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::{station, Station};
 use crate::db::DbConn;
@@ -158,15 +156,7 @@ pub fn refresh_status(
     Ok(status)
 }
 
-/// A backordered line served from new stock.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-#[schema(example = json!({"request_id": 42, "line_no": 1, "station": "ST-TZ-001", "qty": 2}))]
-pub struct BackorderFill {
-    pub request_id: i64,
-    pub line_no: i32,
-    pub station: String,
-    pub qty: i64,
-}
+pub use crate::ledger::arrivals::BackorderFill;
 
 /// Serves waiting lines for `part_id` from what is now available at `place`, in the order
 /// urgent ticket-linked first, then tier priority, then age.

@@ -1,5 +1,4 @@
-//! Parts requests, their lines and allocations, lateral lanes and idempotency keys in the
-//! database.
+//! Parts requests, their lines and allocations, and idempotency keys in the database.
 
 mod idempotency;
 mod routed_pg;
@@ -8,8 +7,8 @@ mod station;
 pub use idempotency::{claim_key, idempotent_answer, store_answer, StoredAnswer};
 pub use routed_pg::{write_routed, Take, Written};
 pub use station::{
-    insert_lateral, lateral_days, laterals, lock_station, lock_station_outstanding, outstanding_minor,
-    station_by_code_locked, station_terms, station_terms_full, LockedStation, StationTerms,
+    lock_station_outstanding, station_by_code_locked, station_terms, station_terms_full, LockedStation,
+    StationTerms,
 };
 
 use chrono::NaiveDateTime;
@@ -124,7 +123,7 @@ pub fn insert_request(conn: &mut DbConn, r: &NewRequest<'_>) -> QueryResult<i64>
                 .returning(parts_requests::id)
                 .cached()
                 .get_result(c))?;
-            super::outstanding::add(conn, r.station_id, r.outstanding_minor)?;
+            crate::outstanding::add(conn, r.station_id, r.outstanding_minor)?;
             Ok(id)
         }
     }
@@ -309,7 +308,7 @@ pub fn set_status(conn: &mut DbConn, id: i64, status: &str, at: NaiveDateTime) -
     diesel::update(parts_requests::table.find(id))
         .set((parts_requests::status.eq(status), parts_requests::updated_at.eq(at)))
         .execute(conn)?;
-    super::outstanding::sync_request(conn, id)
+    crate::outstanding::sync_request(conn, id)
 }
 
 pub fn set_decision(conn: &mut DbConn, id: i64, by: &str, note: Option<&str>) -> QueryResult<()> {

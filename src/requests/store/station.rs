@@ -1,30 +1,19 @@
-//! The station as a request needs it, in one locked statement; its lateral lanes; the
-//! recomputed outstanding value the audit checks the running one against.
+//! The station as a request needs it, in one locked statement. Its row lock and lateral lanes
+//! are `network::station`; the recomputed outstanding value is `outstanding::recomputed`.
 
 use diesel::prelude::*;
 
-use crate::db::schema::{lateral_lanes, locations, tiers};
+use crate::db::schema::{locations, tiers};
 use crate::db::{CachedExt, DbConn};
 use crate::network::store::LocationRow;
 
-/// The station's running outstanding value, its row locked as by [`lock_station`].
+/// The station's running outstanding value, its row locked as by `network::station::lock_station`.
 pub fn lock_station_outstanding(conn: &mut DbConn, station_id: i64) -> QueryResult<i64> {
     let q = locations::table.find(station_id).select(locations::outstanding_minor);
     match conn {
         DbConn::Pg(c) => q.for_no_key_update().first(c),
         DbConn::Sqlite(_) => q.first(conn),
     }
-}
-
-/// Takes a row lock on the station's location row for the rest of the transaction (PostgreSQL;
-/// SQLite already serialises writers), so that two requests of one station cannot both pass
-/// its allowance. `FOR NO KEY UPDATE` writes no new row version and does not block the foreign
-/// key checks of concurrent inserts that reference the station.
-pub fn lock_station(conn: &mut DbConn, station_id: i64) -> QueryResult<()> {
-    if let DbConn::Pg(c) = conn {
-        locations::table.find(station_id).select(locations::id).for_no_key_update().first::<i64>(c)?;
-    }
-    Ok(())
 }
 
 /// What routes a station's lines: its tier's terms, its centre, the central warehouse and the
@@ -193,33 +182,6 @@ pub fn station_terms_full(conn: &mut DbConn, station_id: i64) -> QueryResult<Sta
     terms_of(&rows.iter().collect::<Vec<_>>())
 }
 
-/// The lateral centres that may supply `centre_id`, by priority.
-pub fn laterals(conn: &mut DbConn, centre_id: i64) -> QueryResult<Vec<i64>> {
-    lateral_lanes::table
-        .filter(lateral_lanes::centre_id.eq(centre_id))
-        .select(lateral_lanes::neighbour_id)
-        .order((lateral_lanes::priority.asc(), lateral_lanes::neighbour_id.asc()))
-        .load(conn)
-}
-
-pub fn insert_lateral(
-    conn: &mut DbConn,
-    centre_id: i64,
-    neighbour_id: i64,
-    priority: i32,
-    lead: i32,
-) -> QueryResult<()> {
-    diesel::insert_into(lateral_lanes::table)
-        .values((
-            lateral_lanes::centre_id.eq(centre_id),
-            lateral_lanes::neighbour_id.eq(neighbour_id),
-            lateral_lanes::priority.eq(priority),
-            lateral_lanes::lead_time_days.eq(lead),
-        ))
-        .execute(conn)
-        .map(|_| ())
-}
-
 /// The tier terms of a station: (credit allowance, may order from HQ, allocation priority).
 pub fn station_terms(conn: &mut DbConn, station_id: i64) -> QueryResult<(i64, bool, i32)> {
     locations::table
@@ -227,50 +189,4 @@ pub fn station_terms(conn: &mut DbConn, station_id: i64) -> QueryResult<(i64, bo
         .filter(locations::id.eq(station_id))
         .select((tiers::credit_allowance_minor, tiers::may_order_from_hq, tiers::allocation_priority))
         .first(conn)
-}
-
-/// Value at cost of what a station holds or has coming: its stock (and its technicians'
-/// custody, below it in the tree), its open allocations and its backorders, recomputed from
-/// scratch in one statement. The allowance check reads the running value instead
-/// (`outstanding`); this is the audit's reference for it.
-pub fn outstanding_minor(conn: &mut DbConn, station_id: i64, station_path: &str) -> QueryResult<i64> {
-    use diesel::sql_types::{BigInt, Text};
-    #[derive(QueryableByName)]
-    struct Total {
-        #[diesel(sql_type = BigInt)]
-        total: i64,
-    }
-    // the open requests drive the sums (correlated lookups by request id): the cost follows the
-    // station's own requests, where a join from the allocation side made PostgreSQL scan every
-    // allocation of the network
-    const SQL: &str = "SELECT CAST(COALESCE(SUM(v), 0) AS BIGINT) AS total FROM ( \
-        SELECT b.on_hand * p.unit_cost_minor AS v FROM stock_balances b \
-          JOIN parts p ON p.id = b.part_id JOIN locations l ON l.id = b.location_id \
-          WHERE l.path LIKE $1 ESCAPE '\\' AND b.on_hand > 0 \
-        UNION ALL SELECT \
-            (SELECT COALESCE(SUM(a.qty * ln.unit_cost_minor), 0) FROM request_allocations a \
-               JOIN parts_request_lines ln ON ln.id = a.line_id \
-               WHERE a.request_id = r.id AND a.status IN ('reserved', 'picked', 'shipped')) \
-          + (SELECT COALESCE(SUM(ln.backordered * ln.unit_cost_minor), 0) FROM parts_request_lines ln \
-               WHERE ln.request_id = r.id AND ln.backordered > 0) \
-          FROM parts_requests r \
-          WHERE r.station_id = $2 AND r.status NOT IN ('pending_approval', 'rejected', 'cancelled', 'closed') \
-      ) x";
-    let pattern = format!("{}%", crate::network::store::escape_like(station_path));
-    let text = crate::db::dialect_sql(conn, SQL);
-    let row: Total = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
-        .bind::<Text, _>(&pattern)
-        .bind::<BigInt, _>(station_id)
-        .cached()
-        .get_result(c))?;
-    Ok(row.total)
-}
-
-/// Days of the lateral lane by which `neighbour_id` supplies `centre_id`, if configured.
-pub fn lateral_days(conn: &mut DbConn, centre_id: i64, neighbour_id: i64) -> QueryResult<Option<i32>> {
-    lateral_lanes::table
-        .find((centre_id, neighbour_id))
-        .select(lateral_lanes::lead_time_days)
-        .first(conn)
-        .optional()
 }

@@ -14,7 +14,7 @@ use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{Json, MaybeJson};
 use crate::money::Money;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tickets::rules::JobType;
 use crate::tickets::service::{self, DispatchSpec, LineSpec, QuoteSpec, ResolveSpec};
 

@@ -15,7 +15,7 @@ use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{Json, MaybeJson, Page, PageRequest};
 use crate::network::store as network;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tickets::followups::{self, CallResult, Conduct, FollowUpFilter, FollowUpRow, FollowUpStatus};
 use crate::tickets::sla;
 use crate::tickets::store;

@@ -11,7 +11,7 @@ use crate::error::AppError;
 use crate::http::docs::{E400, E401, E403, E404};
 use crate::network::rules::LocationKind;
 use crate::network::store as network;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tickets::followups::{self, CallSummary, FollowUpStatus, Period};
 
 #[derive(Debug, Deserialize, IntoParams)]

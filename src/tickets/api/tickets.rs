@@ -12,7 +12,7 @@ use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E415, E422};
 use crate::http::{Json, Page, PageRequest};
 use crate::network::store as network;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::tickets::rules::{Category, Channel, Status, Urgency};
 use crate::tickets::service::{self, Intake};
 use crate::tickets::store::{self, TicketFilter};

@@ -55,7 +55,7 @@ pub fn resolve(
     let extra =
         EventExtra { technician_id: t.technician_id, note: spec.note.as_deref(), ..Default::default() };
     apply(conn, caller, &t, Action::Resolve, changes, extra, now)?;
-    crate::reports::rollup::ticket(conn, t.id)?;
+    crate::rollup::ticket(conn, t.id)?;
     Ok(())
 }
 

@@ -16,7 +16,7 @@
 //! (`store::station_by_code_locked`); every other writer changes it with one
 //! `UPDATE ... SET outstanding_minor = outstanding_minor + delta`, which takes the same row lock,
 //! so a request always sees the value as of the last committed writer. `echelon audit` compares
-//! both columns with the sums recomputed from scratch (`store::outstanding_minor`, the query the
+//! both columns with the sums recomputed from scratch ([`recomputed`], the query the
 //! allowance check ran before, is the station's reference).
 
 use diesel::prelude::*;
@@ -25,8 +25,6 @@ use diesel::sql_types::{BigInt, Text};
 use crate::db::schema::{locations, parts_requests};
 use crate::db::{CachedExt, DbConn};
 use crate::error::AppError;
-use crate::ledger::store::Place;
-use crate::network::rules::LocationKind;
 
 /// One request's share, for a request aliased `r`: its open allocations and backorders at line
 /// cost while it is open, else 0.
@@ -73,6 +71,43 @@ pub(crate) fn checked(station_id: i64, value: i64, delta: Option<i64>) -> Result
     delta.filter(|d| value.checked_add(*d).is_some()).ok_or_else(|| out_of_range(station_id))
 }
 
+/// Value at cost of what a station holds or has coming: its stock (and its technicians'
+/// custody, below it in the tree), its open allocations and its backorders, recomputed from
+/// scratch in one statement. The allowance check reads the running value instead
+/// (`outstanding`); this is the audit's reference for it.
+pub fn recomputed(conn: &mut DbConn, station_id: i64, station_path: &str) -> QueryResult<i64> {
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Total {
+        #[diesel(sql_type = BigInt)]
+        total: i64,
+    }
+    // the open requests drive the sums (correlated lookups by request id): the cost follows the
+    // station's own requests, where a join from the allocation side made PostgreSQL scan every
+    // allocation of the network
+    const SQL: &str = "SELECT CAST(COALESCE(SUM(v), 0) AS BIGINT) AS total FROM ( \
+        SELECT b.on_hand * p.unit_cost_minor AS v FROM stock_balances b \
+          JOIN parts p ON p.id = b.part_id JOIN locations l ON l.id = b.location_id \
+          WHERE l.path LIKE $1 ESCAPE '\\' AND b.on_hand > 0 \
+        UNION ALL SELECT \
+            (SELECT COALESCE(SUM(a.qty * ln.unit_cost_minor), 0) FROM request_allocations a \
+               JOIN parts_request_lines ln ON ln.id = a.line_id \
+               WHERE a.request_id = r.id AND a.status IN ('reserved', 'picked', 'shipped')) \
+          + (SELECT COALESCE(SUM(ln.backordered * ln.unit_cost_minor), 0) FROM parts_request_lines ln \
+               WHERE ln.request_id = r.id AND ln.backordered > 0) \
+          FROM parts_requests r \
+          WHERE r.station_id = $2 AND r.status NOT IN ('pending_approval', 'rejected', 'cancelled', 'closed') \
+      ) x";
+    let pattern = format!("{}%", crate::db::escape_like(station_path));
+    let text = crate::db::dialect_sql(conn, SQL);
+    let row: Total = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<Text, _>(&pattern)
+        .bind::<BigInt, _>(station_id)
+        .cached()
+        .get_result(c))?;
+    Ok(row.total)
+}
+
 #[derive(QueryableByName)]
 struct Holding {
     #[diesel(sql_type = BigInt)]
@@ -84,10 +119,11 @@ struct Holding {
     n: i64,
 }
 
-/// `qty` units of a part arrived at (positive) or left (negative) `place`: when the place is a
-/// station or a technician's custody under one, the station's value moves by their current cost.
-pub fn on_stock(conn: &mut DbConn, place: &Place, part_id: i64, qty: i64) -> Result<(), AppError> {
-    if !matches!(place.kind, LocationKind::Station | LocationKind::Technician) || qty == 0 {
+/// `qty` units of a part arrived at (positive) or left (negative) the location `place_id`, a
+/// station or a technician's custody under one (the ledger calls this only for those): the
+/// station's value moves by their current cost.
+pub fn on_stock(conn: &mut DbConn, place_id: i64, part_id: i64, qty: i64) -> Result<(), AppError> {
+    if qty == 0 {
         return Ok(());
     }
     // a station's technicians hang right under it (network::rules::LocationKind::parent_kind)
@@ -97,7 +133,7 @@ pub fn on_stock(conn: &mut DbConn, place: &Place, part_id: i64, qty: i64) -> Res
     let text = crate::db::dialect_sql(conn, SQL);
     let h: Holding = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
         .bind::<BigInt, _>(part_id)
-        .bind::<BigInt, _>(place.id)
+        .bind::<BigInt, _>(place_id)
         .get_result(c))?;
     let delta = checked(h.station_id, h.value, qty.checked_mul(h.n))?;
     Ok(add(conn, h.station_id, delta)?)
@@ -213,7 +249,7 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     )
     .load(conn)?;
     for s in rows {
-        if s.kind != LocationKind::Station.as_str() {
+        if s.kind != "station" {
             if s.stored != 0 {
                 out.push(format!(
                     "location {} ({}): outstanding value {} kept for a non-station",
@@ -222,7 +258,7 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
             }
             continue;
         }
-        let want = super::store::outstanding_minor(conn, s.id, &s.path)?;
+        let want = recomputed(conn, s.id, &s.path)?;
         if want != s.stored {
             out.push(format!(
                 "station {}: running outstanding value {} but its stock, allocations and backorders sum to {want}",

@@ -1,6 +1,8 @@
 //! `echelon audit`: checks the invariants the data must always keep and lists every breach.
 //! The network's shape is checked here; the stock ledger adds its own checks as it lands.
 
+pub mod api;
+
 use diesel::prelude::*;
 
 use crate::db::schema::{locations, station_tier_history, users};
@@ -79,8 +81,8 @@ pub fn run(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     }
     breaches.extend(crate::catalogue::audit(conn)?);
     breaches.extend(crate::ledger::audit::breaches(conn)?);
-    breaches.extend(crate::requests::outstanding::breaches(conn)?);
+    breaches.extend(crate::outstanding::breaches(conn)?);
     breaches.extend(crate::tickets::audit(conn)?);
-    breaches.extend(crate::reports::rollup::breaches(conn)?);
+    breaches.extend(crate::rollup::breaches(conn)?);
     Ok(breaches)
 }

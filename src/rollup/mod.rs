@@ -17,6 +17,7 @@ use diesel::sql_types::{BigInt, Timestamp};
 use crate::db::{dialect_sql, DbConn};
 
 mod closing;
+pub mod cycle_buckets;
 mod tables;
 
 pub use closing::{closable, close_day, close_due, keep_closing};
@@ -76,7 +77,7 @@ fn secs(conn: &DbConn, a: &str, b: &str) -> String {
 fn expand(conn: &DbConn, sql: &str) -> String {
     let sql = dates(conn, sql).replace(
         "{bucket}",
-        &crate::reports::rules::cycle_bucket_sql("CASE WHEN x.k = 1 THEN c.wait_secs ELSE c.cycle_secs END"),
+        &cycle_buckets::cycle_bucket_sql("CASE WHEN x.k = 1 THEN c.wait_secs ELSE c.cycle_secs END"),
     );
     if !sql.contains("{cycle}") {
         return sql;

@@ -19,7 +19,7 @@ use super::tables::*;
 use super::Bind;
 use crate::db::{dialect_sql, DbConn};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// How long after its end a day is closed.
 pub const GRACE: Duration = Duration::hours(1);
