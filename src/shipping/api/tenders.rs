@@ -1,0 +1,405 @@
+//! Tenders: shipments of one lane put out to couriers, their bids and the award.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, Role, Scope};
+use crate::db::DbConn;
+use crate::error::{AppError, FieldError};
+use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::{Json, Page, PageRequest};
+use crate::money::Money;
+use crate::network::store as network;
+use crate::shipping::service::{self, BidScore};
+use crate::shipping::store::{self, TenderRow};
+use crate::startup::AppState;
+
+/// A tender: shipments on one lane put out to couriers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TenderOut {
+    pub id: i64,
+    pub origin: String,
+    pub destination: String,
+    pub weight_grams: i64,
+    pub deliver_by: DateTime<Utc>,
+    pub bid_deadline: DateTime<Utc>,
+    /// open, awarded
+    pub status: String,
+    pub shipment_ids: Vec<i64>,
+    /// staff see every bid with its score; a courier only its own
+    pub bids: Vec<BidScore>,
+    pub awarded_bid_id: Option<i64>,
+    pub override_reason: Option<String>,
+}
+
+fn tender_out(
+    conn: &mut DbConn,
+    caller: &Caller,
+    t: TenderRow,
+    at: DateTime<Utc>,
+) -> Result<TenderOut, AppError> {
+    let mut bids = match (&t.explanation, t.status.as_str()) {
+        (Some(e), "awarded") => serde_json::from_str(e).unwrap_or_default(),
+        _ => service::score_bids(conn, &t, at)?,
+    };
+    if caller.is(Role::Courier) {
+        let own: Vec<i64> = store::bids_of(conn, t.id)?
+            .iter()
+            .filter(|b| b.courier_id == caller.user_id)
+            .map(|b| b.id)
+            .collect();
+        bids.retain(|b| own.contains(&b.bid_id));
+    }
+    Ok(TenderOut {
+        id: t.id,
+        origin: network::by_id(conn, t.origin_id)?.code,
+        destination: network::by_id(conn, t.destination_id)?.code,
+        weight_grams: t.weight_grams,
+        deliver_by: t.deliver_by.and_utc(),
+        bid_deadline: t.bid_deadline.and_utc(),
+        status: t.status,
+        shipment_ids: store::tender_shipments(conn, t.id)?,
+        bids,
+        awarded_bid_id: t.awarded_bid_id,
+        override_reason: t.override_reason,
+    })
+}
+
+/// A tender the caller may see, or 404: a courier those on lanes it serves, warehouse users
+/// those from or to their locations.
+fn visible_tender(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<TenderRow, AppError> {
+    let not_found = || AppError::not_found(format!("tender {id} not found"));
+    let t = store::tender(conn, id)?.ok_or_else(not_found)?;
+    let o = network::by_id(conn, t.origin_id)?;
+    let d = network::by_id(conn, t.destination_id)?;
+    let ok = match caller.role {
+        Role::Courier => service::serves(conn, caller.user_id, &o, &d)?,
+        Role::Admin | Role::Finance => true,
+        Role::Warehouse => {
+            let scope = Scope::of(conn, caller)?;
+            scope.covers(&o.path) || scope.covers(&d.path)
+        }
+        _ => return Err(AppError::forbidden("tenders are for warehouse staff and couriers")),
+    };
+    if ok {
+        Ok(t)
+    } else {
+        Err(not_found())
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TenderQuery {
+    /// open or awarded
+    pub status: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+    #[param(pattern = "^[0-9]{1,18}$")]
+    pub cursor: Option<String>,
+}
+
+/// List tenders, newest first
+///
+/// A courier sees the tenders on lanes it serves; warehouse users those from or to their
+/// locations.
+#[utoipa::path(tag = "shipping", params(TenderQuery), responses((status = 200, body = Page<TenderOut>), E400, E401, E403), security(("bearer" = [])))]
+#[get("/tenders")]
+pub async fn list_tenders(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<TenderQuery>,
+) -> Result<web::Json<Page<TenderOut>>, AppError> {
+    caller.require(&[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier])?;
+    let q = query.into_inner();
+    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let before = page.after_id()?;
+    let now = state.clock.now();
+    let out = state
+        .db
+        .read(move |conn| {
+            // filter by visibility page by page: scan ahead until the page is full
+            let mut items = Vec::new();
+            let mut cursor = before;
+            let mut more = true;
+            while items.len() < page.limit as usize && more {
+                let rows = store::list_tenders(conn, q.status.as_deref(), cursor, 200)?;
+                more = rows.len() == 200;
+                for t in rows {
+                    cursor = Some(t.id);
+                    if visible_tender(conn, &caller, t.id).is_ok() {
+                        items.push(t);
+                    }
+                }
+            }
+            let page = page.page(items, |t| t.id.to_string());
+            let next = page.next_cursor;
+            let items = page
+                .items
+                .into_iter()
+                .map(|t| tender_out(conn, &caller, t, now))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Page { items, next_cursor: next })
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// Read a tender with its bids and their scores
+#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id")), responses((status = 200, body = TenderOut), E401, E403, E404), security(("bearer" = [])))]
+#[get("/tenders/{id}")]
+pub async fn get_tender(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<TenderOut>, AppError> {
+    caller.require(&[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier])?;
+    let id = id.into_inner();
+    let now = state.clock.now();
+    let out = state
+        .db
+        .read(move |conn| {
+            let t = visible_tender(conn, &caller, id)?;
+            tender_out(conn, &caller, t, now)
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// Shipments to put out to tender.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"shipment_ids": [7, 8], "bid_deadline": "2026-11-23T18:00:00Z"}))]
+pub struct TenderIn {
+    /// shipments awaiting a tender, all on one lane (same origin and destination)
+    #[schema(min_items = 1, max_items = 50)]
+    pub shipment_ids: Vec<i64>,
+    /// bids are taken until then
+    pub bid_deadline: DateTime<Utc>,
+}
+
+/// Put shipments out to tender (warehouse of the origin)
+#[utoipa::path(tag = "shipping", request_body = TenderIn, responses((status = 201, body = TenderOut), E400, E401, E403, E404, E409, E415, E422), security(("bearer" = [])))]
+#[post("/tenders")]
+pub async fn create_tender(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<TenderIn>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Admin, Role::Warehouse])?;
+    let input = body.0;
+    let now = state.clock.now();
+    if input.shipment_ids.is_empty() || input.shipment_ids.len() > 50 {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "shipment_ids",
+            "give 1 to 50 shipments",
+        )]));
+    }
+    if input.bid_deadline <= now {
+        return Err(AppError::invalid_fields(vec![FieldError::new("bid_deadline", "must be in the future")]));
+    }
+    let out = state
+        .db
+        .write(move |conn| {
+            let scope = Scope::of(conn, &caller)?;
+            let mut ids = input.shipment_ids.clone();
+            ids.sort_unstable();
+            ids.dedup();
+            let rows = store::shipments_by_ids(conn, &ids)?;
+            let mut visible = Vec::new();
+            for s in rows {
+                if scope.covers(&network::by_id(conn, s.origin_id)?.path) {
+                    visible.push(s);
+                }
+            }
+            if visible.len() != ids.len() {
+                return Err(AppError::not_found("a shipment is not found among those you dispatch"));
+            }
+            let first = &visible[0];
+            if visible
+                .iter()
+                .any(|s| s.origin_id != first.origin_id || s.destination_id != first.destination_id)
+            {
+                return Err(AppError::unprocessable(
+                    "mixed_lanes",
+                    "a tender covers shipments of one lane: same origin and destination",
+                ));
+            }
+            if let Some(s) = visible.iter().find(|s| s.status != "awaiting_tender") {
+                return Err(AppError::conflict(
+                    "not_awaiting_tender",
+                    format!("shipment {} is {}", s.id, s.status),
+                ));
+            }
+            let deliver_by = visible.iter().map(|s| s.deliver_by).min().unwrap_or(first.deliver_by);
+            if input.bid_deadline.naive_utc() >= deliver_by {
+                return Err(AppError::invalid_fields(vec![FieldError::new(
+                    "bid_deadline",
+                    "must be before the shipments are due",
+                )]));
+            }
+            let weight = visible.iter().map(|s| s.weight_grams).sum();
+            let id = store::insert_tender(
+                conn,
+                first.origin_id,
+                first.destination_id,
+                weight,
+                deliver_by,
+                input.bid_deadline.naive_utc(),
+                &caller.username,
+                now.naive_utc(),
+            )?;
+            for s in &visible {
+                store::attach_to_tender(conn, s.id, id)?;
+            }
+            let t = store::tender(conn, id)?.ok_or_else(|| AppError::not_found("tender vanished"))?;
+            tender_out(conn, &caller, t, now)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// A courier's offer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"price": "35.00", "transit_hours": 20}))]
+pub struct BidIn {
+    pub price: Money,
+    #[schema(minimum = 1, maximum = 720)]
+    pub transit_hours: i32,
+}
+
+/// Bid on a tender (a courier serving the lane, before the deadline)
+#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id")), request_body = BidIn,
+    responses((status = 201, body = TenderOut), E400, E401, E403, E404, E409, E415, E422), security(("bearer" = [])))]
+#[post("/tenders/{id}/bids")]
+pub async fn create_bid(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Json<BidIn>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Courier])?;
+    let id = id.into_inner();
+    let bid = body.0;
+    let mut errors = Vec::new();
+    if bid.price.minor() <= 0 || bid.price.minor() > 100_000_000 {
+        errors.push(FieldError::new("price", "must be between 0.01 and 1000000.00"));
+    }
+    if !(1..=720).contains(&bid.transit_hours) {
+        errors.push(FieldError::new("transit_hours", "must be between 1 and 720"));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::invalid_fields(errors));
+    }
+    let now = state.clock.now();
+    let out = state
+        .db
+        .write(move |conn| {
+            let t = store::tender(conn, id)?
+                .ok_or_else(|| AppError::not_found(format!("tender {id} not found")))?;
+            let o = network::by_id(conn, t.origin_id)?;
+            let d = network::by_id(conn, t.destination_id)?;
+            if !service::serves(conn, caller.user_id, &o, &d)? {
+                return Err(AppError::unprocessable(
+                    "outside_service_area",
+                    format!(
+                        "the lane {} ({}) -> {} ({}) is outside your service area",
+                        o.code,
+                        o.region.clone().unwrap_or_default(),
+                        d.code,
+                        d.region.clone().unwrap_or_default()
+                    ),
+                ));
+            }
+            if t.status != "open" || now.naive_utc() > t.bid_deadline {
+                return Err(AppError::conflict(
+                    "tender_closed",
+                    format!("bids on tender {id} closed at {}", t.bid_deadline.and_utc().to_rfc3339()),
+                ));
+            }
+            if store::bids_of(conn, id)?.iter().any(|b| b.courier_id == caller.user_id) {
+                return Err(AppError::conflict("already_bid", "you have already bid on this tender"));
+            }
+            store::insert_bid(
+                conn,
+                id,
+                caller.user_id,
+                bid.price.minor(),
+                bid.transit_hours,
+                now.naive_utc(),
+            )?;
+            tender_out(conn, &caller, t, now)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// How to award: by score, or an override with a reason.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({}))]
+pub struct AwardIn {
+    /// award this bid instead of the best score; needs `reason`
+    pub bid_id: Option<i64>,
+    pub reason: Option<String>,
+    /// award before the bid deadline
+    #[serde(default)]
+    pub now: bool,
+}
+
+/// Award a tender (warehouse)
+///
+/// Picks the lowest score among the bids that meet `deliver_by`: price relative to the
+/// cheapest valid bid, the courier's late rate and damage rate, weighed by the admin-set
+/// weights (`GET /tender-weights`). The answer shows every bid's score. Staff may award another
+/// bid with a mandatory reason. No valid bid is 422 with why.
+#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id")), request_body(content = Option<AwardIn>, description = "optional override"),
+    responses((status = 200, body = TenderOut), E400, E401, E403, E404, E409, E422), security(("bearer" = [])))]
+#[post("/tenders/{id}/award")]
+pub async fn award(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: Option<Json<AwardIn>>,
+) -> Result<web::Json<TenderOut>, AppError> {
+    caller.require(&[Role::Admin, Role::Warehouse])?;
+    let id = id.into_inner();
+    let a = body.map(|b| b.0).unwrap_or_default();
+    let chosen = match (a.bid_id, a.reason) {
+        (Some(b), Some(r)) if !r.trim().is_empty() && r.len() <= 500 => Some((b, r)),
+        (Some(_), _) => {
+            return Err(AppError::invalid_fields(vec![FieldError::new(
+                "reason",
+                "an override needs a reason (1-500 characters)",
+            )]))
+        }
+        (None, Some(_)) => {
+            return Err(AppError::invalid_fields(vec![FieldError::new(
+                "bid_id",
+                "a reason goes with the bid you choose",
+            )]))
+        }
+        (None, None) => None,
+    };
+    let now = state.clock.now();
+    let out = state
+        .db
+        .write(move |conn| {
+            let t = visible_tender(conn, &caller, id)?;
+            if !a.now && now.naive_utc() < t.bid_deadline && t.status == "open" {
+                return Err(AppError::conflict(
+                    "bidding_open",
+                    "bids are still open; award after the deadline or with \"now\": true",
+                ));
+            }
+            service::award(conn, &caller, &t, chosen.as_ref().map(|(b, r)| (*b, r.as_str())), now)?;
+            let t = store::tender(conn, id)?.ok_or_else(|| AppError::not_found("tender vanished"))?;
+            tender_out(conn, &caller, t, now)
+        })
+        .await?;
+    Ok(web::Json(out))
+}
