@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::shipments::username;
 use crate::auth::{Caller, Role, Scope};
 use crate::error::AppError;
 use crate::http::docs::{E400, E401, E403};
@@ -65,20 +64,30 @@ pub async fn list_claims(
             let rows = store::list_claims(conn, courier, touching.as_deref(), before, page.fetch())?;
             let page = page.page(rows, |r| r.id.to_string());
             let next = page.next_cursor;
-            let mut items = Vec::new();
-            for c in page.items {
-                items.push(ClaimOut {
+            // the couriers' names and the parts' codes read once for the page
+            let mut couriers: Vec<i64> = page.items.iter().filter_map(|c| c.courier_id).collect();
+            couriers.sort_unstable();
+            couriers.dedup();
+            let couriers = store::usernames(conn, &couriers)?;
+            let mut parts: Vec<i64> = page.items.iter().map(|c| c.part_id).collect();
+            parts.sort_unstable();
+            parts.dedup();
+            let codes = crate::catalogue::store::parts::codes_of(conn, &parts)?;
+            let items = page
+                .items
+                .into_iter()
+                .map(|c| ClaimOut {
                     id: c.id,
                     shipment_id: c.shipment_id,
                     request_id: c.request_id,
-                    courier: username(conn, c.courier_id)?,
-                    part_code: crate::catalogue::store::parts::by_id(conn, c.part_id)?.code,
+                    courier: c.courier_id.and_then(|u| couriers.get(&u).cloned()),
+                    part_code: codes.get(&c.part_id).cloned().unwrap_or_default(),
                     qty: c.qty,
                     amount: Money(c.amount_minor),
                     status: c.status,
                     created_at: c.created_at.and_utc(),
-                });
-            }
+                })
+                .collect();
             Ok(Page { items, next_cursor: next })
         })
         .await?;

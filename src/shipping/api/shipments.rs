@@ -1,5 +1,7 @@
 //! Shipments and their tracking: the list, one shipment, and the events couriers report.
 
+use std::collections::BTreeMap;
+
 use actix_web::{get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -14,7 +16,7 @@ use crate::money::Money;
 use crate::network::store as network;
 use crate::shipping::rules::EventKind;
 use crate::shipping::service;
-use crate::shipping::store::{self, ShipmentFilter, ShipmentRow};
+use crate::shipping::store::{self, EventRow, ShipmentFilter, ShipmentRow};
 use crate::startup::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -60,46 +62,72 @@ pub struct ShipmentOut {
     pub events: Vec<EventOut>,
 }
 
-pub(super) fn username(conn: &mut DbConn, id: Option<i64>) -> Result<Option<String>, AppError> {
-    use crate::db::schema::users;
-    use diesel::prelude::*;
-    Ok(match id {
-        Some(id) => users::table.find(id).select(users::username).first(conn).optional()?,
-        None => None,
-    })
+/// Sorted, without repeats: the ids to look up once each.
+fn distinct(mut ids: Vec<i64>) -> Vec<i64> {
+    ids.sort_unstable();
+    ids.dedup();
+    ids
 }
 
+/// Shipments as the API shows them. Their lines, events, places and couriers are read in one
+/// query per table, so a page costs the same few statements whatever its size.
+pub fn shipments_out(conn: &mut DbConn, rows: Vec<ShipmentRow>) -> Result<Vec<ShipmentOut>, AppError> {
+    let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
+    let mut lines: BTreeMap<i64, Vec<(i64, i64)>> = BTreeMap::new();
+    for (shipment, part, qty) in store::lines_of(conn, &ids)? {
+        lines.entry(shipment).or_default().push((part, qty));
+    }
+    let parts = distinct(lines.values().flatten().map(|l| l.0).collect());
+    let codes = crate::catalogue::store::parts::codes_of(conn, &parts)?;
+    let mut events: BTreeMap<i64, Vec<EventRow>> = BTreeMap::new();
+    for (shipment, event) in store::events_of(conn, &ids)? {
+        events.entry(shipment).or_default().push(event);
+    }
+    let places = distinct(rows.iter().flat_map(|s| [s.origin_id, s.destination_id]).collect());
+    let places = network::codes_of(conn, &places)?;
+    let couriers = store::usernames(conn, &distinct(rows.iter().filter_map(|s| s.courier_id).collect()))?;
+    let place = |id: i64| places.get(&id).cloned().unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(|s| ShipmentOut {
+            id: s.id,
+            request_id: s.request_id,
+            origin: place(s.origin_id),
+            destination: place(s.destination_id),
+            urgency: s.urgency,
+            weight_grams: s.weight_grams,
+            deliver_by: s.deliver_by.and_utc(),
+            status: s.status,
+            courier: s.courier_id.and_then(|c| couriers.get(&c).cloned()),
+            tender_id: s.tender_id,
+            price: s.price_minor.map(Money),
+            picked_up_at: s.picked_up_at.map(|t| t.and_utc()),
+            delivered_at: s.delivered_at.map(|t| t.and_utc()),
+            received_at: s.received_at.map(|t| t.and_utc()),
+            on_time: s.delivered_at.map(|d| d <= s.deliver_by),
+            damaged_units: s.damaged_units,
+            lines: lines
+                .remove(&s.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(p, qty)| ShipmentLineOut {
+                    part_code: codes.get(&p).cloned().unwrap_or_default(),
+                    qty,
+                })
+                .collect(),
+            events: events
+                .remove(&s.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(kind, at, note, actor)| EventOut { kind, at: at.and_utc(), note, actor })
+                .collect(),
+        })
+        .collect())
+}
+
+/// One shipment as the API shows it.
 pub fn shipment_out(conn: &mut DbConn, s: ShipmentRow) -> Result<ShipmentOut, AppError> {
-    let lines = store::lines(conn, s.id)?;
-    let ids: Vec<i64> = lines.iter().map(|l| l.0).collect();
-    let codes = crate::catalogue::store::parts::codes_of(conn, &ids)?;
-    let events = store::events(conn, s.id)?;
-    Ok(ShipmentOut {
-        id: s.id,
-        request_id: s.request_id,
-        origin: network::by_id(conn, s.origin_id)?.code,
-        destination: network::by_id(conn, s.destination_id)?.code,
-        urgency: s.urgency,
-        weight_grams: s.weight_grams,
-        deliver_by: s.deliver_by.and_utc(),
-        status: s.status,
-        courier: username(conn, s.courier_id)?,
-        tender_id: s.tender_id,
-        price: s.price_minor.map(Money),
-        picked_up_at: s.picked_up_at.map(|t| t.and_utc()),
-        delivered_at: s.delivered_at.map(|t| t.and_utc()),
-        received_at: s.received_at.map(|t| t.and_utc()),
-        on_time: s.delivered_at.map(|d| d <= s.deliver_by),
-        damaged_units: s.damaged_units,
-        lines: lines
-            .into_iter()
-            .map(|(p, qty)| ShipmentLineOut { part_code: codes.get(&p).cloned().unwrap_or_default(), qty })
-            .collect(),
-        events: events
-            .into_iter()
-            .map(|(kind, at, note, actor)| EventOut { kind, at: at.and_utc(), note, actor })
-            .collect(),
-    })
+    Ok(shipments_out(conn, vec![s])?.remove(0))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -148,9 +176,7 @@ pub async fn list_shipments(
             let rows = store::list_shipments(conn, &f, before, page.fetch())?;
             let page = page.page(rows, |r| r.id.to_string());
             let next = page.next_cursor;
-            let items =
-                page.items.into_iter().map(|s| shipment_out(conn, s)).collect::<Result<Vec<_>, _>>()?;
-            Ok(Page { items, next_cursor: next })
+            Ok(Page { items: shipments_out(conn, page.items)?, next_cursor: next })
         })
         .await?;
     Ok(web::Json(out))
