@@ -20,7 +20,7 @@ use crate::error::{AppError, PROBLEM_JSON};
 use crate::startup::AppState;
 
 pub use json::{Json, MaybeJson};
-pub use pagination::{Page, PageRequest};
+pub use pagination::{IdPage, KeyPage, Page, PageRequest};
 
 pub const REQUEST_ID: &str = "x-request-id";
 

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Role, Scope};
 use crate::error::AppError;
 use crate::http::docs::{E400, E401, E403};
-use crate::http::{Page, PageRequest};
+use crate::http::{IdPage, Page};
 use crate::money::Money;
 use crate::network::store as network;
 use crate::shipping::store;
@@ -33,14 +33,13 @@ pub struct ClaimOut {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimQuery {
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
 }
 
 /// Carrier claims, newest first
-#[utoipa::path(tag = "shipping", params(ClaimQuery), responses((status = 200, body = Page<ClaimOut>), E400, E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(ClaimQuery, IdPage), responses((status = 200, body = Page<ClaimOut>), E400, E401, E403), security(("bearer" = [])))]
 #[get("/claims")]
 pub async fn list_claims(
     state: web::Data<AppState>,
@@ -49,7 +48,7 @@ pub async fn list_claims(
 ) -> Result<web::Json<Page<ClaimOut>>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse, Role::Station, Role::Finance, Role::Courier])?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let before = page.after_id()?;
     let out = state
         .db

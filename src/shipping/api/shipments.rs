@@ -11,7 +11,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{Json, Page, PageRequest};
+use crate::http::{IdPage, Json, Page};
 use crate::money::Money;
 use crate::network::store as network;
 use crate::shipping::rules::EventKind;
@@ -136,17 +136,16 @@ pub fn shipment_out(conn: &mut DbConn, s: ShipmentRow) -> Result<ShipmentOut, Ap
 pub struct ShipmentQuery {
     pub status: Option<String>,
     pub request_id: Option<i64>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
 }
 
 /// List shipments, newest first
 ///
 /// A courier sees the shipments assigned to it; warehouse and station users those from or to
 /// their locations; admin, agents and finance all.
-#[utoipa::path(tag = "shipping", params(ShipmentQuery), responses((status = 200, body = Page<ShipmentOut>), E400, E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(ShipmentQuery, IdPage), responses((status = 200, body = Page<ShipmentOut>), E400, E401, E403), security(("bearer" = [])))]
 #[get("/shipments")]
 pub async fn list_shipments(
     state: web::Data<AppState>,
@@ -162,7 +161,7 @@ pub async fn list_shipments(
         Role::Courier,
     ])?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let before = page.after_id()?;
     let out = state
         .db

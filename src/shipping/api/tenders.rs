@@ -9,7 +9,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{Json, Page, PageRequest};
+use crate::http::{IdPage, Json, Page};
 use crate::money::Money;
 use crate::network::store as network;
 use crate::shipping::service::{self, BidScore};
@@ -96,17 +96,16 @@ fn visible_tender(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<TenderR
 pub struct TenderQuery {
     /// open or awarded
     pub status: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
 }
 
 /// List tenders, newest first
 ///
 /// A courier sees the tenders on lanes it serves; warehouse users those from or to their
 /// locations.
-#[utoipa::path(tag = "shipping", params(TenderQuery), responses((status = 200, body = Page<TenderOut>), E400, E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(TenderQuery, IdPage), responses((status = 200, body = Page<TenderOut>), E400, E401, E403), security(("bearer" = [])))]
 #[get("/tenders")]
 pub async fn list_tenders(
     state: web::Data<AppState>,
@@ -115,7 +114,7 @@ pub async fn list_tenders(
 ) -> Result<web::Json<Page<TenderOut>>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier])?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let before = page.after_id()?;
     let now = state.clock.now();
     let out = state
