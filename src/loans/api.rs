@@ -100,9 +100,12 @@ fn view(conn: &mut DbConn, rows: Vec<LoanRow>, now: chrono::NaiveDateTime) -> Re
     let names = service::usernames(conn, &techs)?;
     let part_ids: Vec<i64> = lines.iter().map(|l| l.part_id).collect();
     let parts = crate::catalogue::store::parts::codes_of(conn, &part_ids)?;
+    let stations: Vec<i64> = rows.iter().map(|r| r.station_id).collect();
+    let return_days = store::core_return_days_of(conn, &stations)?;
     let mut out = Vec::new();
     for r in rows {
-        let days = store::core_return_days(conn, r.station_id)?;
+        // a station without a tier has no return days: not found, as when read one by one
+        let days = *return_days.get(&r.station_id).ok_or(diesel::result::Error::NotFound)?;
         let mine: Vec<_> = lines.iter().filter(|l| l.loan_id == r.id).collect();
         let open: Vec<_> = mine.iter().filter(|l| l.status == LineStatus::Open.as_str()).collect();
         out.push(LoanOut {
