@@ -5,9 +5,13 @@
 pub mod cached;
 pub mod schema;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, InstrumentationEvent, SimpleConnection, TransactionManager,
+};
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::{Connection, ConnectionError, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -108,6 +112,31 @@ impl ManageConnection for Manager {
 
 pub type Pool = r2d2::Pool<Manager>;
 
+/// How many SQL statements the connections of a `Db` have started (diesel's `StartQuery`
+/// events, transaction statements included), so that a test can tell what one request cost.
+/// Installed on every connection as the pool hands it out; an atomic add per statement.
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    /// Statements started so far.
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl r2d2::CustomizeConnection<DbConn, r2d2::Error> for StatementCounter {
+    fn on_acquire(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        let count = self.0.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { .. } = event {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        Ok(())
+    }
+}
+
 /// The write pool and the pool that serves reports, lists and exports (a streaming replica
 /// when `DATABASE_READ_URL` is set, else the same pool).
 #[derive(Clone)]
@@ -115,14 +144,17 @@ pub struct Db {
     pub write: Pool,
     pub read: Pool,
     pub backend: Backend,
+    /// the statements run through both pools
+    pub statements: StatementCounter,
     /// SQLite admits one writer at a time; writers of this process queue here in order rather
     /// than in SQLite's busy handler, whose sleep-and-retry gives long, unfair waits under load.
     writer: Option<std::sync::Arc<std::sync::Mutex<()>>>,
 }
 
-pub fn build_pool(url: &str, size: u32) -> Result<Pool, String> {
+pub fn build_pool(url: &str, size: u32, statements: &StatementCounter) -> Result<Pool, String> {
     let manager = Manager::new(url)?;
     r2d2::Pool::builder()
+        .connection_customizer(Box::new(statements.clone()))
         .max_size(size)
         .min_idle(Some(1))
         .connection_timeout(Duration::from_secs(5))
@@ -148,13 +180,14 @@ pub fn redact(url: &str) -> String {
 impl Db {
     pub fn connect(url: &str, read_url: Option<&str>, size: u32) -> Result<Db, String> {
         let backend = Backend::of(url)?;
-        let write = build_pool(url, size)?;
+        let statements = StatementCounter::default();
+        let write = build_pool(url, size, &statements)?;
         let read = match read_url {
-            Some(r) if !r.is_empty() => build_pool(r, size)?,
+            Some(r) if !r.is_empty() => build_pool(r, size, &statements)?,
             _ => write.clone(),
         };
         let writer = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(std::sync::Mutex::new(())));
-        Ok(Db { write, read, backend, writer })
+        Ok(Db { write, read, backend, statements, writer })
     }
 
     /// Runs `f` in one write transaction on the blocking pool.

@@ -20,7 +20,7 @@ use crate::error::{AppError, PROBLEM_JSON};
 
 pub use json::{Json, MaybeJson};
 pub use metrics::Metrics;
-pub use pagination::{Page, PageRequest};
+pub use pagination::{IdPage, KeyPage, Page, PageRequest};
 
 pub const REQUEST_ID: &str = "x-request-id";
 

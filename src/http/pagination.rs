@@ -3,8 +3,10 @@
 //! or `location:part`). Any well-formed key is a valid position, so a client may also start
 //! after a key it knows; each list documents the cursor's form.
 
-use serde::Serialize;
-use utoipa::ToSchema;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::error::AppError;
 
@@ -12,6 +14,54 @@ pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
 /// Longest cursor (a part or location code, an id, or `location:part`).
 pub const MAX_CURSOR: usize = 64;
+
+/// The page parameters of a list keyed by id (newest first), flattened into the list's query
+/// struct: `#[serde(flatten)] #[param(ignore)] page: IdPage`, and named after that struct in
+/// the operation's `params(...)`, since utoipa's `IntoParams` does not follow `flatten`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IdPage {
+    /// page size, 1-500 (default 50)
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "number")]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page: the id of its last item
+    #[param(pattern = "^[0-9]{1,18}$")]
+    pub cursor: Option<String>,
+}
+
+impl IdPage {
+    pub fn request(&self) -> Result<PageRequest, AppError> {
+        PageRequest::new(self.limit, self.cursor.as_deref())
+    }
+}
+
+/// The page parameters of a list keyed by code, flattened as [`IdPage`] is.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KeyPage {
+    /// page size, 1-500 (default 50)
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "number")]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page
+    #[param(min_length = 1, max_length = 64)]
+    pub cursor: Option<String>,
+}
+
+impl KeyPage {
+    pub fn request(&self) -> Result<PageRequest, AppError> {
+        PageRequest::new(self.limit, self.cursor.as_deref())
+    }
+}
+
+/// A number from a query string. Inside a flattened struct serde hands the values on as the
+/// text they were (serde_urlencoded parses numbers only for fields it sees itself), so the
+/// number is parsed here, with the message the query parser gives.
+fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let text: Option<Cow<'de, str>> = Option::deserialize(d)?;
+    text.map(|t| t.parse::<i64>().map_err(serde::de::Error::custom)).transpose()
+}
 
 /// A validated page request: how many, and after which key.
 #[derive(Debug, Clone)]
@@ -93,6 +143,33 @@ mod tests {
         assert!(PageRequest::new(None, Some(&"\u{1D54B}".repeat(65))).is_err());
         assert!(PageRequest::new(None, Some("")).is_err());
         assert!(PageRequest::new(None, Some("abc")).unwrap().after_id().is_err());
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ListQuery {
+        status: Option<String>,
+        request_id: Option<i64>,
+        #[serde(flatten)]
+        page: IdPage,
+    }
+
+    fn query(q: &str) -> Result<ListQuery, String> {
+        actix_web::web::Query::<ListQuery>::from_query(q).map(|q| q.into_inner()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn flattened_page_parameters_parse_as_their_own_fields_did() {
+        let q = query("status=open&request_id=7&limit=500&cursor=42").unwrap();
+        assert_eq!((q.status.as_deref(), q.request_id), (Some("open"), Some(7)));
+        assert_eq!((q.page.limit, q.page.cursor.as_deref()), (Some(500), Some("42")));
+        let q = query("").unwrap();
+        assert_eq!((q.page.limit, q.page.cursor.as_deref()), (None, None));
+        assert_eq!(q.page.request().unwrap().limit, DEFAULT_LIMIT);
+        assert!(query("limit=abc").unwrap_err().contains("invalid digit found in string"));
+        assert!(query("limit=").unwrap_err().contains("cannot parse integer from empty string"));
+        assert!(query("limit=5&sort=id").unwrap_err().contains("unknown field `sort`"));
+        assert!(query("request_id=x").is_err());
     }
 
     #[test]

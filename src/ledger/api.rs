@@ -13,7 +13,7 @@ use crate::catalogue::resolve_part_code;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{Json, Page, PageRequest};
+use crate::http::{IdPage, Json, Page, PageRequest};
 use crate::network::rules::LocationKind;
 use crate::network::store as network;
 use crate::state::AppState;
@@ -414,16 +414,15 @@ pub struct MovementQuery {
     pub location: Option<String>,
     pub reason: Option<Reason>,
     pub reference: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
 }
 
 /// Stock movements, newest first
 #[utoipa::path(
     tag = "stock",
-    params(MovementQuery),
+    params(MovementQuery, IdPage),
     responses((status = 200, body = Page<MovementOut>), E400, E401, E403, E404, E422),
     security(("bearer" = []))
 )]
@@ -435,7 +434,7 @@ pub async fn list_movements(
 ) -> Result<web::Json<Page<MovementOut>>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse, Role::Station, Role::Finance])?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let before = page.after_id()?;
     let out = state
         .db

@@ -12,7 +12,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{Json, Page, PageRequest};
+use crate::http::{IdPage, Json, Page};
 use crate::ledger::rules::check_qty;
 use crate::money::Money;
 use crate::network::store as network;
@@ -100,9 +100,12 @@ fn view(conn: &mut DbConn, rows: Vec<LoanRow>, now: chrono::NaiveDateTime) -> Re
     let names = service::usernames(conn, &techs)?;
     let part_ids: Vec<i64> = lines.iter().map(|l| l.part_id).collect();
     let parts = crate::catalogue::store::parts::codes_of(conn, &part_ids)?;
+    let stations: Vec<i64> = rows.iter().map(|r| r.station_id).collect();
+    let return_days = store::core_return_days_of(conn, &stations)?;
     let mut out = Vec::new();
     for r in rows {
-        let days = store::core_return_days(conn, r.station_id)?;
+        // a station without a tier has no return days: not found, as when read one by one
+        let days = *return_days.get(&r.station_id).ok_or(diesel::result::Error::NotFound)?;
         let mine: Vec<_> = lines.iter().filter(|l| l.loan_id == r.id).collect();
         let open: Vec<_> = mine.iter().filter(|l| l.status == LineStatus::Open.as_str()).collect();
         out.push(LoanOut {
@@ -216,10 +219,9 @@ pub struct LoanQuery {
     pub overdue: Option<bool>,
     /// a station code
     pub station: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
 }
 
 /// List loans, newest first
@@ -228,7 +230,7 @@ pub struct LoanQuery {
 /// `overdue=true`: only loans with a line still open past the station tier's core-return days.
 #[utoipa::path(
     tag = "loans",
-    params(LoanQuery),
+    params(LoanQuery, IdPage),
     responses((status = 200, body = Page<LoanOut>), E400, E401, E403, E404),
     security(("bearer" = []))
 )]
@@ -240,7 +242,7 @@ pub async fn list_loans(
 ) -> Result<web::Json<Page<LoanOut>>, AppError> {
     caller.require(&[Role::Admin, Role::Finance, Role::Station, Role::Technician])?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let before = page.after_id()?;
     let now = state.clock.now().naive_utc();
     let out = state
@@ -467,10 +469,9 @@ fn inspection_view(conn: &mut DbConn, rows: Vec<InspectionRow>) -> Result<Vec<In
 #[serde(deny_unknown_fields)]
 pub struct InspectionQuery {
     pub status: Option<InspectionStatus>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
 }
 
 /// List inspections of unused returns, newest first
@@ -478,7 +479,7 @@ pub struct InspectionQuery {
 /// A station sees its own; admin and finance all.
 #[utoipa::path(
     tag = "loans",
-    params(InspectionQuery),
+    params(InspectionQuery, IdPage),
     responses((status = 200, body = Page<InspectionOut>), E400, E401, E403),
     security(("bearer" = []))
 )]
@@ -490,7 +491,7 @@ pub async fn list_inspections(
 ) -> Result<web::Json<Page<InspectionOut>>, AppError> {
     caller.require(&[Role::Admin, Role::Finance, Role::Station])?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let before = page.after_id()?;
     let out = state
         .db

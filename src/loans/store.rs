@@ -1,5 +1,7 @@
 //! Loans, their lines and inspections in the database, and technician custody locations.
 
+use std::collections::BTreeMap;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
@@ -236,13 +238,19 @@ pub fn overdue_value(conn: &mut DbConn, station_id: i64, now: NaiveDateTime) -> 
         .sum())
 }
 
-/// The core-return days of a station's tier.
-pub fn core_return_days(conn: &mut DbConn, station_id: i64) -> QueryResult<i32> {
-    locations::table
+/// The core-return days of these stations' tiers, by station (a station without a tier is left
+/// out).
+pub fn core_return_days_of(conn: &mut DbConn, station_ids: &[i64]) -> QueryResult<BTreeMap<i64, i32>> {
+    if station_ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(locations::table
         .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
-        .filter(locations::id.eq(station_id))
-        .select(tiers::core_return_days)
-        .first(conn)
+        .filter(locations::id.eq_any(station_ids))
+        .select((locations::id, tiers::core_return_days))
+        .load::<(i64, i32)>(conn)?
+        .into_iter()
+        .collect())
 }
 
 /// The factory record of a unit's component of a family: (part, serial, production date).

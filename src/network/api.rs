@@ -11,7 +11,7 @@ use super::store::{self, LocationChanges, LocationFilter, LocationRow, NewLocati
 use crate::auth::{Caller, Role, Scope};
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{double_option, Json, Page, PageRequest};
+use crate::http::{double_option, Json, KeyPage, Page};
 use crate::money::Money;
 use crate::state::AppState;
 
@@ -100,12 +100,9 @@ pub struct LocationQuery {
     pub region: Option<String>,
     /// text in the code or name
     pub q: Option<String>,
-    /// page size, 1-500 (default 50)
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page
-    #[param(min_length = 1, max_length = 64)]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: KeyPage,
 }
 
 /// List locations
@@ -114,7 +111,7 @@ pub struct LocationQuery {
 /// and the chain above it; a station never sees another station.
 #[utoipa::path(
     tag = "network",
-    params(LocationQuery),
+    params(LocationQuery, KeyPage),
     responses((status = 200, description = "One page of locations, ordered by code", body = Page<LocationOut>), E400, E401, E403),
     security(("bearer" = []))
 )]
@@ -126,7 +123,7 @@ pub async fn list_locations(
 ) -> Result<web::Json<Page<LocationOut>>, AppError> {
     caller.require(&READERS)?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let result = state
         .db
         .read(move |conn| {

@@ -12,7 +12,7 @@ use crate::catalogue::resolve_part_code;
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::http::docs::{E400, E401, E403, E404, E409, E422};
-use crate::http::{Page, PageRequest};
+use crate::http::{IdPage, Page};
 use crate::money::Money;
 use crate::network::store as network;
 use crate::requests::BackorderFill;
@@ -162,11 +162,9 @@ pub struct ProposalQuery {
     pub source: Option<String>,
     /// a location code: proposals delivering to it
     pub destination: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// the `next_cursor` of the previous page (an order id)
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
 }
 
 /// List proposed orders, oldest first
@@ -175,7 +173,7 @@ pub struct ProposalQuery {
 /// shipping from or delivering into its subtree.
 #[utoipa::path(
     tag = "planning",
-    params(ProposalQuery),
+    params(ProposalQuery, IdPage),
     responses((status = 200, body = Page<ProposalOut>), E400, E401, E403, E404, E422),
     security(("bearer" = []))
 )]
@@ -187,7 +185,7 @@ pub async fn list_proposals(
 ) -> Result<web::Json<Page<ProposalOut>>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse, Role::Finance])?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let after = page.after_id()?;
     let out = state
         .db

@@ -15,7 +15,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{Json, Page, PageRequest};
+use crate::http::{IdPage, Json, Page};
 use crate::ledger::rules::check_qty;
 use crate::money::Money;
 use crate::network::store as network;
@@ -335,10 +335,9 @@ pub struct RequestQuery {
     pub status: Option<Status>,
     /// a station code
     pub station: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
 }
 
 /// List parts requests, newest first
@@ -347,7 +346,7 @@ pub struct RequestQuery {
 /// stock; admin, agents and finance see all.
 #[utoipa::path(
     tag = "requests",
-    params(RequestQuery),
+    params(RequestQuery, IdPage),
     responses((status = 200, body = Page<PartsRequestOut>), E400, E401, E403, E404),
     security(("bearer" = []))
 )]
@@ -366,7 +365,7 @@ pub async fn list_requests(
         Role::Finance,
     ])?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let before = page.after_id()?;
     let out = state
         .db

@@ -11,16 +11,16 @@ pub mod store;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(api::list_shipments)
-        .service(api::get_shipment)
-        .service(api::report_event)
-        .service(api::list_tenders)
-        .service(api::create_tender)
-        .service(api::get_tender)
-        .service(api::create_bid)
-        .service(api::award)
-        .service(api::list_claims)
-        .service(api::list_couriers)
-        .service(api::get_weights)
-        .service(api::put_weights);
+    cfg.service(api::shipments::list_shipments)
+        .service(api::shipments::get_shipment)
+        .service(api::shipments::report_event)
+        .service(api::tenders::list_tenders)
+        .service(api::tenders::create_tender)
+        .service(api::tenders::get_tender)
+        .service(api::tenders::create_bid)
+        .service(api::tenders::award)
+        .service(api::claims::list_claims)
+        .service(api::couriers::list_couriers)
+        .service(api::couriers::get_weights)
+        .service(api::couriers::put_weights);
 }

@@ -1,5 +1,7 @@
 //! Shipments, tenders, bids, tracking events, claims and couriers in the database.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -92,12 +94,15 @@ pub fn shipment_of_allocation(conn: &mut DbConn, allocation_id: i64) -> QueryRes
         .optional()
 }
 
-/// (part, qty) per line of a shipment.
-pub fn lines(conn: &mut DbConn, shipment_id: i64) -> QueryResult<Vec<(i64, i64)>> {
+/// (shipment, part, qty) of the lines of these shipments, each shipment's in allocation order.
+pub fn lines_of(conn: &mut DbConn, shipment_ids: &[i64]) -> QueryResult<Vec<(i64, i64, i64)>> {
+    if shipment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     shipment_lines::table
-        .filter(shipment_lines::shipment_id.eq(shipment_id))
-        .select((shipment_lines::part_id, shipment_lines::qty))
-        .order(shipment_lines::allocation_id.asc())
+        .filter(shipment_lines::shipment_id.eq_any(shipment_ids))
+        .select((shipment_lines::shipment_id, shipment_lines::part_id, shipment_lines::qty))
+        .order((shipment_lines::shipment_id.asc(), shipment_lines::allocation_id.asc()))
         .load(conn)
 }
 
@@ -209,12 +214,32 @@ pub fn add_event(
 /// (kind, at, note, actor) of a shipment's events, in order.
 pub type EventRow = (String, NaiveDateTime, Option<String>, String);
 
-pub fn events(conn: &mut DbConn, shipment_id: i64) -> QueryResult<Vec<EventRow>> {
+/// The events of these shipments with the shipment of each, in the order they were reported.
+pub fn events_of(conn: &mut DbConn, shipment_ids: &[i64]) -> QueryResult<Vec<(i64, EventRow)>> {
+    if shipment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
     tracking_events::table
-        .filter(tracking_events::shipment_id.eq(shipment_id))
-        .select((tracking_events::kind, tracking_events::at, tracking_events::note, tracking_events::actor))
+        .filter(tracking_events::shipment_id.eq_any(shipment_ids))
+        .select((
+            tracking_events::shipment_id,
+            (tracking_events::kind, tracking_events::at, tracking_events::note, tracking_events::actor),
+        ))
         .order(tracking_events::id.asc())
         .load(conn)
+}
+
+/// The usernames of these users (couriers, for shipments and claims), by id.
+pub fn usernames(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::username))
+        .load::<(i64, String)>(conn)?
+        .into_iter()
+        .collect())
 }
 
 /// A courier's record from its delivered shipments.

@@ -17,6 +17,7 @@ mod kpis;
 mod ledger_props;
 mod loans;
 mod outstanding;
+mod pages;
 mod planning;
 mod processes;
 mod reports;

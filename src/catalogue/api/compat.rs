@@ -12,7 +12,7 @@ use crate::catalogue::rules;
 use crate::catalogue::store::models as store;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E415, E422};
-use crate::http::{Json, Page, PageRequest};
+use crate::http::{Json, KeyPage, Page};
 use crate::state::AppState;
 
 /// A part of a model's bill of service parts.
@@ -30,18 +30,15 @@ pub struct CompatiblePartOut {
 pub struct ModelPartsQuery {
     /// only this part family, e.g. CMP
     pub family: Option<String>,
-    /// page size, 1-500 (default 50)
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page
-    #[param(min_length = 1, max_length = 64)]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: KeyPage,
 }
 
 /// List the parts that fit a model (compatibility)
 #[utoipa::path(
     tag = "catalogue",
-    params(("code" = String, Path, description = "model code"), ModelPartsQuery),
+    params(("code" = String, Path, description = "model code"), ModelPartsQuery, KeyPage),
     responses((status = 200, description = "One page, in part code order", body = Page<CompatiblePartOut>), E400, E401, E404),
     security(("bearer" = []))
 )]
@@ -53,7 +50,7 @@ pub async fn model_parts(
     query: web::Query<ModelPartsQuery>,
 ) -> Result<web::Json<Page<CompatiblePartOut>>, AppError> {
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let code = code.into_inner();
     let out = state
         .db

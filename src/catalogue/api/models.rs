@@ -15,7 +15,7 @@ use crate::catalogue::store::models::{self as store, ModelChanges, ModelFilter, 
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{double_option, Json, Page, PageRequest};
+use crate::http::{double_option, Json, KeyPage, Page};
 use crate::state::AppState;
 
 /// A product model and its warranty terms.
@@ -67,18 +67,15 @@ pub struct ModelQuery {
     pub line: Option<String>,
     /// text in the code or name
     pub q: Option<String>,
-    /// page size, 1-500 (default 50)
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page
-    #[param(min_length = 1, max_length = 64)]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: KeyPage,
 }
 
 /// List product models
 #[utoipa::path(
     tag = "catalogue",
-    params(ModelQuery),
+    params(ModelQuery, KeyPage),
     responses((status = 200, description = "One page of models, in code order", body = Page<ModelOut>), E400, E401),
     security(("bearer" = []))
 )]
@@ -89,7 +86,7 @@ pub async fn list_models(
     query: web::Query<ModelQuery>,
 ) -> Result<web::Json<Page<ModelOut>>, AppError> {
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let result = state
         .db
         .read(move |conn| {

@@ -13,7 +13,7 @@ use crate::catalogue::store::parts::{self as store, NewPart, PartChanges, PartFi
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{double_option, Json, Page, PageRequest};
+use crate::http::{double_option, Json, KeyPage, Page};
 use crate::money::Money;
 use crate::state::AppState;
 
@@ -30,18 +30,15 @@ pub struct PartQuery {
     pub model: Option<String>,
     /// text in the name or code
     pub q: Option<String>,
-    /// page size, 1-500 (default 50)
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page
-    #[param(min_length = 1, max_length = 64)]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: KeyPage,
 }
 
 /// List parts
 #[utoipa::path(
     tag = "catalogue",
-    params(PartQuery),
+    params(PartQuery, KeyPage),
     responses((status = 200, description = "One page of parts, in code order", body = Page<PartOut>), E400, E401, E422),
     security(("bearer" = []))
 )]
@@ -52,7 +49,7 @@ pub async fn list_parts(
     query: web::Query<PartQuery>,
 ) -> Result<web::Json<Page<PartOut>>, AppError> {
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let result = state
         .db
         .read(move |conn| {

@@ -19,7 +19,7 @@ use crate::catalogue::store::units::{
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{Json, Page, PageRequest};
+use crate::http::{Json, KeyPage, Page};
 use crate::state::AppState;
 
 /// A warranty term and the last day it covers.
@@ -123,18 +123,15 @@ pub struct UnitQuery {
     pub line: Option<String>,
     /// only units sold in this region
     pub region: Option<String>,
-    /// page size, 1-500 (default 50)
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page
-    #[param(min_length = 1, max_length = 64)]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: KeyPage,
 }
 
 /// List product units sold
 #[utoipa::path(
     tag = "catalogue",
-    params(UnitQuery),
+    params(UnitQuery, KeyPage),
     responses((status = 200, description = "One page of units, in serial order", body = Page<UnitOut>), E400, E401, E422),
     security(("bearer" = []))
 )]
@@ -145,7 +142,7 @@ pub async fn list_units(
     query: web::Query<UnitQuery>,
 ) -> Result<web::Json<Page<UnitOut>>, AppError> {
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let today = state.clock.now().date_naive();
     let out = state
         .db

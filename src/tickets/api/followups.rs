@@ -13,7 +13,7 @@ use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{Json, MaybeJson, Page, PageRequest};
+use crate::http::{IdPage, Json, MaybeJson, Page};
 use crate::network::store as network;
 use crate::state::AppState;
 use crate::tickets::followups::{self, CallResult, Conduct, FollowUpFilter, FollowUpRow, FollowUpStatus};
@@ -153,18 +153,15 @@ pub struct FollowUpQuery {
     pub status: Option<FollowUpStatus>,
     /// a station code
     pub station: Option<String>,
-    /// page size, 1-500 (default 50)
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page: the id of its last follow-up
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
 }
 
 /// List follow-up calls, newest first (agent, admin)
 #[utoipa::path(
     tag = "tickets",
-    params(FollowUpQuery),
+    params(FollowUpQuery, IdPage),
     responses((status = 200, body = Page<FollowUpOut>), E400, E401, E403, E404),
     security(("bearer" = []))
 )]
@@ -176,7 +173,7 @@ pub async fn list_follow_ups(
 ) -> Result<web::Json<Page<FollowUpOut>>, AppError> {
     caller.require(&[Role::Agent, Role::Admin])?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let before = page.after_id()?;
     let result = state
         .db

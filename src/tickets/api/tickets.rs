@@ -10,7 +10,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::codes;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E415, E422};
-use crate::http::{Json, Page, PageRequest};
+use crate::http::{IdPage, Json, Page};
 use crate::network::store as network;
 use crate::state::AppState;
 use crate::tickets::rules::{Category, Channel, Status, Urgency};
@@ -142,12 +142,9 @@ pub struct TicketQuery {
     pub category: Option<Category>,
     /// `true`: only tickets past an SLA deadline that was not met; `false`: only the others
     pub overdue: Option<bool>,
-    /// page size, 1-500 (default 50)
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page: the id of its last ticket
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
 }
 
 /// List tickets, newest first
@@ -157,7 +154,7 @@ pub struct TicketQuery {
 /// now.
 #[utoipa::path(
     tag = "tickets",
-    params(TicketQuery),
+    params(TicketQuery, IdPage),
     responses((status = 200, body = Page<TicketOut>), E400, E401, E403, E404),
     security(("bearer" = []))
 )]
@@ -169,7 +166,7 @@ pub async fn list_tickets(
 ) -> Result<web::Json<Page<TicketOut>>, AppError> {
     service::require_ticket_role(&caller)?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let before = page.after_id()?;
     let now = state.clock.now().naive_utc();
     let out = state

@@ -1,236 +1,20 @@
-//! HTTP handlers of shipping: shipments and tracking, tenders, bids and awards, claims,
-//! couriers and the tender weights.
+//! Tenders: shipments of one lane put out to couriers, their bids and the award.
 
-use actix_web::{get, post, put, web, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::rules::{EventKind, Record, Weights};
-use super::service::{self, BidScore};
-use super::store::{self, ShipmentFilter, ShipmentRow, TenderRow};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{Json, Page, PageRequest};
+use crate::http::{IdPage, Json, Page};
 use crate::money::Money;
 use crate::network::store as network;
+use crate::shipping::service::{self, BidScore};
+use crate::shipping::store::{self, TenderRow};
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ShipmentLineOut {
-    pub part_code: String,
-    pub qty: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventOut {
-    pub kind: String,
-    pub at: DateTime<Utc>,
-    pub note: Option<String>,
-    pub actor: String,
-}
-
-/// A shipment between two locations.
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 7, "request_id": 42, "origin": "RC-HZ", "destination": "ST-TZ-001",
-    "urgency": "normal", "weight_grams": 2400, "deliver_by": "2026-11-25T08:00:00Z", "status": "assigned",
-    "courier": "courier-1", "tender_id": 3, "price": "35.00", "picked_up_at": null, "delivered_at": null,
-    "received_at": null, "on_time": null, "damaged_units": 0, "lines": [{"part_code": "AC-CAP-00122U", "qty": 2}], "events": []}))]
-pub struct ShipmentOut {
-    pub id: i64,
-    pub request_id: Option<i64>,
-    pub origin: String,
-    pub destination: String,
-    pub urgency: String,
-    pub weight_grams: i64,
-    pub deliver_by: DateTime<Utc>,
-    /// awaiting_tender, tendered, assigned, picked_up, in_transit, delivered, received
-    pub status: String,
-    pub courier: Option<String>,
-    pub tender_id: Option<i64>,
-    pub price: Option<Money>,
-    pub picked_up_at: Option<DateTime<Utc>>,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub received_at: Option<DateTime<Utc>>,
-    /// delivered by `deliver_by` (once delivered)
-    pub on_time: Option<bool>,
-    pub damaged_units: i64,
-    pub lines: Vec<ShipmentLineOut>,
-    pub events: Vec<EventOut>,
-}
-
-fn username(conn: &mut DbConn, id: Option<i64>) -> Result<Option<String>, AppError> {
-    use crate::db::schema::users;
-    use diesel::prelude::*;
-    Ok(match id {
-        Some(id) => users::table.find(id).select(users::username).first(conn).optional()?,
-        None => None,
-    })
-}
-
-pub fn shipment_out(conn: &mut DbConn, s: ShipmentRow) -> Result<ShipmentOut, AppError> {
-    let lines = store::lines(conn, s.id)?;
-    let ids: Vec<i64> = lines.iter().map(|l| l.0).collect();
-    let codes = crate::catalogue::store::parts::codes_of(conn, &ids)?;
-    let events = store::events(conn, s.id)?;
-    Ok(ShipmentOut {
-        id: s.id,
-        request_id: s.request_id,
-        origin: network::by_id(conn, s.origin_id)?.code,
-        destination: network::by_id(conn, s.destination_id)?.code,
-        urgency: s.urgency,
-        weight_grams: s.weight_grams,
-        deliver_by: s.deliver_by.and_utc(),
-        status: s.status,
-        courier: username(conn, s.courier_id)?,
-        tender_id: s.tender_id,
-        price: s.price_minor.map(Money),
-        picked_up_at: s.picked_up_at.map(|t| t.and_utc()),
-        delivered_at: s.delivered_at.map(|t| t.and_utc()),
-        received_at: s.received_at.map(|t| t.and_utc()),
-        on_time: s.delivered_at.map(|d| d <= s.deliver_by),
-        damaged_units: s.damaged_units,
-        lines: lines
-            .into_iter()
-            .map(|(p, qty)| ShipmentLineOut { part_code: codes.get(&p).cloned().unwrap_or_default(), qty })
-            .collect(),
-        events: events
-            .into_iter()
-            .map(|(kind, at, note, actor)| EventOut { kind, at: at.and_utc(), note, actor })
-            .collect(),
-    })
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ShipmentQuery {
-    pub status: Option<String>,
-    pub request_id: Option<i64>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
-}
-
-/// List shipments, newest first
-///
-/// A courier sees the shipments assigned to it; warehouse and station users those from or to
-/// their locations; admin, agents and finance all.
-#[utoipa::path(tag = "shipping", params(ShipmentQuery), responses((status = 200, body = Page<ShipmentOut>), E400, E401, E403), security(("bearer" = [])))]
-#[get("/shipments")]
-pub async fn list_shipments(
-    state: web::Data<AppState>,
-    caller: Caller,
-    query: web::Query<ShipmentQuery>,
-) -> Result<web::Json<Page<ShipmentOut>>, AppError> {
-    caller.require(&[
-        Role::Admin,
-        Role::Warehouse,
-        Role::Station,
-        Role::Agent,
-        Role::Finance,
-        Role::Courier,
-    ])?;
-    let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
-    let before = page.after_id()?;
-    let out = state
-        .db
-        .read(move |conn| {
-            let mut f = ShipmentFilter { status: q.status, request_id: q.request_id, ..Default::default() };
-            if caller.is(Role::Courier) {
-                f.courier_id = Some(caller.user_id);
-            } else if let Scope::Under { path } = Scope::of(conn, &caller)? {
-                f.touching = Some(network::subtree_ids(conn, &path)?);
-            }
-            let rows = store::list_shipments(conn, &f, before, page.fetch())?;
-            let page = page.page(rows, |r| r.id.to_string());
-            let next = page.next_cursor;
-            let items =
-                page.items.into_iter().map(|s| shipment_out(conn, s)).collect::<Result<Vec<_>, _>>()?;
-            Ok(Page { items, next_cursor: next })
-        })
-        .await?;
-    Ok(web::Json(out))
-}
-
-/// Read a shipment with its lines and tracking events
-#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id")), responses((status = 200, body = ShipmentOut), E401, E403, E404), security(("bearer" = [])))]
-#[get("/shipments/{id}")]
-pub async fn get_shipment(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-) -> Result<web::Json<ShipmentOut>, AppError> {
-    caller.require(&[
-        Role::Admin,
-        Role::Warehouse,
-        Role::Station,
-        Role::Agent,
-        Role::Finance,
-        Role::Courier,
-    ])?;
-    let id = id.into_inner();
-    let out = state
-        .db
-        .read(move |conn| {
-            let s = service::visible_shipment(conn, &caller, id)?;
-            shipment_out(conn, s)
-        })
-        .await?;
-    Ok(web::Json(out))
-}
-
-/// A tracking event.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"kind": "picked_up", "note": "collected at dock 3"}))]
-pub struct EventIn {
-    pub kind: EventKind,
-    /// when it happened (default now; never in the future)
-    pub at: Option<DateTime<Utc>>,
-    pub note: Option<String>,
-}
-
-/// Report a tracking event (the assigned courier)
-///
-/// `picked_up` -> `in_transit` -> `delivered`. The courier's on-time rate counts deliveries by
-/// the shipment's `deliver_by`.
-#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id")), request_body = EventIn,
-    responses((status = 200, body = ShipmentOut), E400, E401, E403, E404, E409, E415, E422), security(("bearer" = [])))]
-#[post("/shipments/{id}/events")]
-pub async fn report_event(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<i64>,
-    body: Json<EventIn>,
-) -> Result<web::Json<ShipmentOut>, AppError> {
-    let id = id.into_inner();
-    let e = body.0;
-    let now = state.clock.now();
-    let at = e.at.unwrap_or(now);
-    if at > now + chrono::Duration::minutes(5) {
-        return Err(AppError::invalid_fields(vec![FieldError::new(
-            "at",
-            "an event cannot be reported before it happens",
-        )]));
-    }
-    if e.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-        return Err(AppError::invalid_fields(vec![FieldError::new("note", "at most 500 characters")]));
-    }
-    let out = state
-        .db
-        .write_retrying(move |conn| {
-            service::report(conn, &caller, id, e.kind, at, e.note.as_deref())?;
-            let s = store::shipment(conn, id)?.ok_or_else(|| AppError::not_found("shipment vanished"))?;
-            shipment_out(conn, s)
-        })
-        .await?;
-    Ok(web::Json(out))
-}
 
 /// A tender: shipments on one lane put out to couriers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -312,17 +96,16 @@ fn visible_tender(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<TenderR
 pub struct TenderQuery {
     /// open or awarded
     pub status: Option<String>,
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
 }
 
 /// List tenders, newest first
 ///
 /// A courier sees the tenders on lanes it serves; warehouse users those from or to their
 /// locations.
-#[utoipa::path(tag = "shipping", params(TenderQuery), responses((status = 200, body = Page<TenderOut>), E400, E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(TenderQuery, IdPage), responses((status = 200, body = Page<TenderOut>), E400, E401, E403), security(("bearer" = [])))]
 #[get("/tenders")]
 pub async fn list_tenders(
     state: web::Data<AppState>,
@@ -331,7 +114,7 @@ pub async fn list_tenders(
 ) -> Result<web::Json<Page<TenderOut>>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier])?;
     let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = q.page.request()?;
     let before = page.after_id()?;
     let now = state.clock.now();
     let out = state
@@ -618,160 +401,4 @@ pub async fn award(
         })
         .await?;
     Ok(web::Json(out))
-}
-
-/// A claim against a carrier for damaged goods.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ClaimOut {
-    pub id: i64,
-    pub shipment_id: i64,
-    pub request_id: Option<i64>,
-    pub courier: Option<String>,
-    pub part_code: String,
-    pub qty: i64,
-    /// the cost of the damaged units
-    pub amount: Money,
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ClaimQuery {
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    #[param(pattern = "^[0-9]{1,18}$")]
-    pub cursor: Option<String>,
-}
-
-/// Carrier claims, newest first
-#[utoipa::path(tag = "shipping", params(ClaimQuery), responses((status = 200, body = Page<ClaimOut>), E400, E401, E403), security(("bearer" = [])))]
-#[get("/claims")]
-pub async fn list_claims(
-    state: web::Data<AppState>,
-    caller: Caller,
-    query: web::Query<ClaimQuery>,
-) -> Result<web::Json<Page<ClaimOut>>, AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse, Role::Station, Role::Finance, Role::Courier])?;
-    let q = query.into_inner();
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
-    let before = page.after_id()?;
-    let out = state
-        .db
-        .read(move |conn| {
-            let courier = caller.is(Role::Courier).then_some(caller.user_id);
-            let touching = match Scope::of(conn, &caller)? {
-                Scope::Under { path } if !caller.is(Role::Courier) => {
-                    Some(network::subtree_ids(conn, &path)?)
-                }
-                _ => None,
-            };
-            let rows = store::list_claims(conn, courier, touching.as_deref(), before, page.fetch())?;
-            let page = page.page(rows, |r| r.id.to_string());
-            let next = page.next_cursor;
-            let mut items = Vec::new();
-            for c in page.items {
-                items.push(ClaimOut {
-                    id: c.id,
-                    shipment_id: c.shipment_id,
-                    request_id: c.request_id,
-                    courier: username(conn, c.courier_id)?,
-                    part_code: crate::catalogue::store::parts::by_id(conn, c.part_id)?.code,
-                    qty: c.qty,
-                    amount: Money(c.amount_minor),
-                    status: c.status,
-                    created_at: c.created_at.and_utc(),
-                });
-            }
-            Ok(Page { items, next_cursor: next })
-        })
-        .await?;
-    Ok(web::Json(out))
-}
-
-/// A courier and its delivery record.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CourierOut {
-    pub username: String,
-    pub name: String,
-    pub service_areas: Vec<String>,
-    pub record: Record,
-    /// smoothed towards 90% while the record is short
-    pub on_time_rate: f64,
-    /// smoothed towards 1% while the record is short
-    pub damage_rate: f64,
-}
-
-/// Couriers with their service areas and on-time and damage rates
-#[utoipa::path(tag = "shipping", responses((status = 200, body = Vec<CourierOut>), E401, E403), security(("bearer" = [])))]
-#[get("/couriers")]
-pub async fn list_couriers(
-    state: web::Data<AppState>,
-    caller: Caller,
-) -> Result<web::Json<Vec<CourierOut>>, AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier])?;
-    let out = state
-        .db
-        .read(move |conn| {
-            let mut out = Vec::new();
-            for (id, username, name) in store::couriers(conn)? {
-                if caller.is(Role::Courier) && id != caller.user_id {
-                    continue;
-                }
-                let record = store::record(conn, id)?;
-                out.push(CourierOut {
-                    username,
-                    name,
-                    service_areas: store::areas(conn, id)?,
-                    on_time_rate: (record.on_time_rate() * 10_000.0).round() / 10_000.0,
-                    damage_rate: (record.damage_rate() * 10_000.0).round() / 10_000.0,
-                    record,
-                });
-            }
-            Ok(out)
-        })
-        .await?;
-    Ok(web::Json(out))
-}
-
-/// The weights of the tender score
-#[utoipa::path(tag = "shipping", responses((status = 200, body = Weights), E401, E403), security(("bearer" = [])))]
-#[get("/tender-weights")]
-pub async fn get_weights(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Weights>, AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier])?;
-    Ok(web::Json(state.db.read(|conn| Ok(store::weights(conn)?)).await?))
-}
-
-/// Set the weights of the tender score (admin)
-#[utoipa::path(tag = "shipping", request_body = Weights, responses((status = 200, body = Weights), E400, E401, E403, E415, E422), security(("bearer" = [])))]
-#[put("/tender-weights")]
-pub async fn put_weights(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: Json<Weights>,
-) -> Result<web::Json<Weights>, AppError> {
-    caller.require(&[Role::Admin])?;
-    let w = body.0;
-    let bad: Vec<FieldError> = [
-        ("price_weight", w.price_weight),
-        ("late_weight", w.late_weight),
-        ("damage_weight", w.damage_weight),
-    ]
-    .into_iter()
-    .filter(|(_, v)| !(0..=1000).contains(v))
-    .map(|(f, _)| FieldError::new(f, "must be between 0 and 1000 (percent)"))
-    .collect();
-    if !bad.is_empty() {
-        return Err(AppError::invalid_fields(bad));
-    }
-    if w.price_weight == 0 {
-        return Err(AppError::invalid_fields(vec![FieldError::new(
-            "price_weight",
-            "price must count for something",
-        )]));
-    }
-    let now = state.clock.now();
-    state.db.write(move |conn| Ok(store::set_weights(conn, &w, now.naive_utc())?)).await?;
-    Ok(web::Json(w))
 }
