@@ -9,8 +9,17 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "schemathesis==4.32.5"
 fi
-cargo build -q
-bin="$PWD/target/debug/echelon"
+# `--install-only`: just the virtual environment (.ci/run makes it while Rust compiles)
+[ "${1:-}" = "--install-only" ] && exit 0
+# ECHELON_FUZZ_BIN: a binary already built from this tree (.ci/run passes the one `cargo test`
+# built, the same code; a plain `cargo build` would rebuild the dependencies whose features the
+# dev-dependencies widen)
+if [ -n "${ECHELON_FUZZ_BIN:-}" ]; then
+  bin="$(cd "$(dirname "$ECHELON_FUZZ_BIN")" && pwd)/$(basename "$ECHELON_FUZZ_BIN")"
+else
+  cargo build -q
+  bin="$PWD/target/debug/echelon"
+fi
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"

@@ -172,37 +172,21 @@ fn example_body(doc: &Value, op: &Value) -> Option<Value> {
 
 /// Objects in scope of every test user (ST-TZ-001's) and outside the scoped ones' (ST-NB-001's).
 async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
-    let part = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &part, 10).await;
-    app.set_stock("RC-NB", &part, 10).await;
+    let part = app.part().stock_at("RC-HZ", 10).stock_at("RC-NB", 10).create().await;
     // the own shipment goes urgently to courier-1 by rate card; the other waits for a tender
     let mk = |station: &'static str, urgency: &'static str| {
         let part = part.clone();
         async move {
-            let r = app
-                .post(
-                    "/api/v1/parts-requests",
-                    "admin",
-                    json!({"station": station, "lines": [{"part_code": part, "qty": 1}], "urgency": urgency}),
-                )
-                .await;
-            let id = r.ok()["id"].as_i64().unwrap();
-            app.post(&format!("/api/v1/parts-requests/{id}/ship"), "admin", json!({})).await.ok();
-            let s = app.get(&format!("/api/v1/shipments?request_id={id}"), Some("admin")).await;
-            (id.to_string(), s.ok()["items"][0]["id"].as_i64().unwrap().to_string())
+            let id = app.request().station(station).line(&part, 1).urgency(urgency).create().await;
+            app.on_request(id, "ship", "admin").await.ok();
+            let s = app.shipments_of(id, "admin").await;
+            (id.to_string(), s[0]["id"].as_i64().unwrap().to_string())
         }
     };
     let (own, own_shipment) = mk("ST-TZ-001", "urgent").await;
     let (other, other_shipment) = mk("ST-NB-001", "normal").await;
-    let pending = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &pending, 5).await;
-    let own_open = app
-        .post(
-            "/api/v1/parts-requests",
-            "admin",
-            json!({"station": "ST-TZ-001", "lines": [{"part_code": pending, "qty": 1}]}),
-        )
-        .await;
+    let pending = app.part().stock_at("RC-HZ", 5).create().await;
+    let own_open = app.request().station("ST-TZ-001").line(&pending, 1).send().await;
     let unit: Value = app.get("/api/v1/units?limit=1", Some("admin")).await.ok().clone();
     let model: Value = app.get("/api/v1/models?limit=1", Some("admin")).await.ok().clone();
     let tender = app
@@ -211,26 +195,18 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
     let _ = tender;
     // a ticket of ST-TZ-001 dispatched to its technician; a completed one drawn for a follow-up
     // call; a ticket of ST-NB-001
-    let ticket = |station: &str| {
-        json!({"channel": "phone", "serial": "RF00000001", "fault": "not cooling", "component_family": "CMP",
-            "category": "repair", "station": station,
-            "customer": {"name": "Wang Fang", "phone": "0576 8888 1234", "address": "1 Jiefang Rd", "region": "Zhejiang"}})
-    };
-    let dispatch = json!({"technician": "tech-st-tz-001"});
-    let own_ticket = app.post("/api/v1/tickets", "agent", ticket("ST-TZ-001")).await.ok()["id"].to_string();
-    app.post(&format!("/api/v1/tickets/{own_ticket}/dispatch"), "agent", dispatch.clone()).await.ok();
-    let done = app.post("/api/v1/tickets", "agent", ticket("ST-TZ-001")).await.ok()["id"].to_string();
-    for (action, body) in [
-        ("dispatch", dispatch),
-        ("arrive", json!({})),
-        ("resolve", json!({"job_type": "repair", "cause": "relay"})),
-        ("confirm", json!({})),
-    ] {
-        app.post(&format!("/api/v1/tickets/{done}/{action}"), "admin", body).await.ok();
-    }
+    let own_ticket = app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await.to_string();
+    let resolved = json!({"job_type": "repair", "cause": "relay"});
+    app.ticket()
+        .at("ST-TZ-001")
+        .dispatched_to("tech-st-tz-001")
+        .resolved(resolved)
+        .confirmed(json!({}))
+        .create()
+        .await;
     let sampled = app.post("/api/v1/follow-ups/sample", "agent", json!({})).await;
     let follow_up = sampled.ok()["created"][0]["id"].to_string();
-    let other_ticket = app.post("/api/v1/tickets", "agent", ticket("ST-NB-001")).await.ok()["id"].to_string();
+    let other_ticket = app.ticket().at("ST-NB-001").create().await.to_string();
     BTreeMap::from([
         ("{code}/loc", "ST-TZ-001".to_string()),
         ("{code}/part", part),

@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::helpers::{fresh_database, TestApp};
-use crate::tickets::{act, intake, ticket};
 
 /// A closed ticket of the demo unit at ST-TZ-001, completed at `completed`.
 fn completed(unit_id: i64, station_id: i64, technician_id: i64, completed: NaiveDateTime) -> NewTicket {
@@ -85,7 +84,7 @@ fn time(v: &Value) -> DateTime<Utc> {
 both!(five_percent_of_200_completed_tickets_gives_10_calls_none_older_than_7_days, |app| async {
     completed_tickets(&app, 200, 30).await;
     // an open ticket is not completed and is never drawn
-    intake(&app, "agent", ticket("RF00000001", None, "repair", "normal", Some("ST-TZ-001"))).await;
+    app.ticket().family(None).at("ST-TZ-001").create().await;
     let now = app.state.clock.now();
     let r = app.post("/api/v1/follow-ups/sample", "agent", json!({"share": 0.05, "seed": 7})).await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -118,12 +117,14 @@ both!(five_percent_of_200_completed_tickets_gives_10_calls_none_older_than_7_day
 });
 
 both!(one_completed_ticket_still_gets_a_call_and_its_result_feeds_the_scorecard, |app| async {
-    let id =
-        intake(&app, "agent", ticket("RF00000001", Some("CMP"), "repair", "normal", Some("ST-TZ-001"))).await;
-    act(&app, id, "dispatch", "agent", json!({"technician": "tech-st-tz-001"})).await.ok();
-    act(&app, id, "arrive", "tech-st-tz-001", json!({})).await.ok();
-    act(&app, id, "resolve", "tech-st-tz-001", json!({"job_type": "repair", "cause": "relay"})).await.ok();
-    act(&app, id, "confirm", "agent", json!({})).await.ok();
+    let id = app
+        .ticket()
+        .at("ST-TZ-001")
+        .dispatched_to("tech-st-tz-001")
+        .resolved(json!({"job_type": "repair", "cause": "relay"}))
+        .confirmed_by("agent", json!({}))
+        .create()
+        .await;
     // the sign-off completed it: a lone completed ticket still gets its call
     let r = app.post("/api/v1/follow-ups/sample", "agent", json!({"seed": 1})).await;
     assert_eq!(r.json["considered"], 1, "{}", r.text);

@@ -14,15 +14,10 @@ fn ratio(v: &Value) -> (i64, i64) {
 /// Ships what a request has ready (urgent: courier-1 by rate card), reports the shipment
 /// delivered after `hours`; returns it.
 async fn ship(app: &TestApp, id: i64, hours: i64) -> i64 {
-    app.post(&format!("/api/v1/parts-requests/{id}/ship"), "warehouse-rc-hz", json!({})).await.ok();
-    let items = app.get(&format!("/api/v1/shipments?request_id={id}"), Some("admin")).await.ok()["items"]
-        .as_array()
-        .unwrap()
-        .clone();
+    app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+    let items = app.shipments_of(id, "admin").await;
     let s = items.iter().map(|s| s["id"].as_i64().unwrap()).max().unwrap();
-    app.post(&format!("/api/v1/shipments/{s}/events"), "courier-1", json!({"kind": "picked_up"})).await.ok();
-    app.state.clock.advance(Duration::hours(hours));
-    app.post(&format!("/api/v1/shipments/{s}/events"), "courier-1", json!({"kind": "delivered"})).await.ok();
+    app.deliver(s, Duration::hours(hours)).await;
     s
 }
 
@@ -39,20 +34,13 @@ both!(the_rollup_report_equals_the_raw_recomputation_through_late_receipts, |app
     let now = app.state.clock.now().naive_utc();
     let day0 = now.date() + Duration::days(1);
     app.state.clock.advance(day0.and_hms_opt(1, 0, 0).unwrap() - now);
-    let p = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &p, 1).await;
+    let p = app.part().stock_at("RC-HZ", 1).create().await;
     // day 0: 3 of p; RC-HZ has 1, HQ none: 2 backordered
-    let r = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            json!({"lines": [{"part_code": p, "qty": 3}], "urgency": "urgent"}),
-        )
-        .await;
+    let r = app.request().line(&p, 3).urgent().send().await;
     let a = r.ok()["id"].as_i64().unwrap();
     assert_eq!(r.json["lines"][0]["backordered"], 2);
     ship(&app, a, 1).await;
-    app.post(&format!("/api/v1/parts-requests/{a}/receive"), "station-st-tz-001", json!({})).await.ok();
+    app.on_request(a, "receive", "station-st-tz-001").await.ok();
     // day 1: the backorder is filled; shipped, delivered in time, received with 1 damaged
     // (its replacement is backordered again)
     app.state.clock.advance(Duration::hours(26));
@@ -66,13 +54,7 @@ both!(the_rollup_report_equals_the_raw_recomputation_through_late_receipts, |app
     .await
     .ok();
     // day 1: a second request, delivered 30 h late (due within 24 h) on day 2
-    let b = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            json!({"lines": [{"part_code": p, "qty": 1}], "urgency": "urgent"}),
-        )
-        .await;
+    let b = app.request().line(&p, 1).urgent().send().await;
     let b = b.ok()["id"].as_i64().unwrap();
     app.set_stock("RC-HZ", &p, 1).await; // serves the replacement first (older), not B
     let b_line = app.get(&format!("/api/v1/parts-requests/{b}"), Some("admin")).await;
@@ -81,7 +63,7 @@ both!(the_rollup_report_equals_the_raw_recomputation_through_late_receipts, |app
     app.patch(&format!("/api/v1/parts/{p}"), "admin", json!({"unit_cost": "12.00"})).await.ok();
     app.set_stock("RC-HZ", &p, 2).await; // one more on hand: now B
     ship(&app, b, 30).await;
-    app.post(&format!("/api/v1/parts-requests/{b}/receive"), "station-st-tz-001", json!({})).await.ok();
+    app.on_request(b, "receive", "station-st-tz-001").await.ok();
 
     let station = format!("level=station&location=ST-TZ-001&from={day0}&to={day0}");
     let g = &report(&app, &station).await[0];
@@ -172,18 +154,11 @@ both!(a_day_closes_once_while_the_open_days_come_from_the_lines, |app| async {
     // day 0 starts at 02:00: day 1's request comes more than the closing grace (an hour) after
     // day 0 ended
     app.state.clock.advance(day0.and_hms_opt(2, 0, 0).unwrap() - now);
-    let p = app.new_part("5.00").await;
-    app.set_stock("RC-HZ", &p, 2).await;
+    let p = app.part().cost("5.00").stock_at("RC-HZ", 2).create().await;
     let ask = |qty: i64| {
         let (app, p) = (&app, &p);
         async move {
-            app.post(
-                "/api/v1/parts-requests",
-                "station-st-tz-001",
-                json!({"lines": [{"part_code": p, "qty": qty}], "urgency": "urgent"}),
-            )
-            .await
-            .ok();
+            app.request().line(p, qty).urgent().send().await.ok();
         }
     };
     ask(2).await; // day 0: both from RC-HZ

@@ -7,26 +7,15 @@ use crate::both;
 use crate::helpers::TestApp;
 
 async fn request(app: &TestApp, part: &str, qty: i64) -> i64 {
-    let r = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            json!({"lines": [{"part_code": part, "qty": qty}], "urgency": "urgent"}),
-        )
-        .await;
-    r.ok()["id"].as_i64().unwrap()
+    app.request().line(part, qty).urgent().create().await
 }
 
 /// Ships a request (urgent: courier-1 by rate card) and reports it delivered now; returns
 /// the shipment.
 async fn ship_and_deliver(app: &TestApp, id: i64) -> i64 {
-    app.post(&format!("/api/v1/parts-requests/{id}/ship"), "warehouse-rc-hz", json!({})).await.ok();
-    let s = app.get(&format!("/api/v1/shipments?request_id={id}"), Some("admin")).await.ok()["items"][0]
-        ["id"]
-        .as_i64()
-        .unwrap();
-    app.post(&format!("/api/v1/shipments/{s}/events"), "courier-1", json!({"kind": "picked_up"})).await.ok();
-    app.post(&format!("/api/v1/shipments/{s}/events"), "courier-1", json!({"kind": "delivered"})).await.ok();
+    app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+    let s = app.shipments_of(id, "admin").await[0]["id"].as_i64().unwrap();
+    app.deliver(s, Duration::zero()).await;
     s
 }
 
@@ -36,8 +25,8 @@ fn ratio(v: &Value) -> (i64, i64) {
 
 both!(kpis_of_a_hand_worked_scenario, |app| async {
     let today = app.state.clock.now().date_naive();
-    let p = app.new_part("10.00").await;
-    let q = app.new_part("10.00").await;
+    let p = app.part().create().await;
+    let q = app.part().create().await;
     app.set_stock("RC-HZ", &p, 3).await;
     app.set_stock("RC-HZ", &q, 5).await;
     // A: 2 of p, both from RC-HZ (the first choice); B: 2 of p, 1 left at RC-HZ, HQ has none,
@@ -48,15 +37,11 @@ both!(kpis_of_a_hand_worked_scenario, |app| async {
     let d = request(&app, &q, 1).await;
     // A delivered in time and received; D delivered 30 h late (due within 24 h) and received
     ship_and_deliver(&app, a).await;
-    app.post(&format!("/api/v1/parts-requests/{a}/receive"), "station-st-tz-001", json!({})).await.ok();
-    app.post(&format!("/api/v1/parts-requests/{d}/ship"), "warehouse-rc-hz", json!({})).await.ok();
-    let s = app.get(&format!("/api/v1/shipments?request_id={d}"), Some("admin")).await.ok()["items"][0]["id"]
-        .as_i64()
-        .unwrap();
-    app.post(&format!("/api/v1/shipments/{s}/events"), "courier-1", json!({"kind": "picked_up"})).await.ok();
-    app.state.clock.advance(Duration::hours(30));
-    app.post(&format!("/api/v1/shipments/{s}/events"), "courier-1", json!({"kind": "delivered"})).await.ok();
-    app.post(&format!("/api/v1/parts-requests/{d}/receive"), "station-st-tz-001", json!({})).await.ok();
+    app.on_request(a, "receive", "station-st-tz-001").await.ok();
+    app.on_request(d, "ship", "warehouse-rc-hz").await.ok();
+    let s = app.shipments_of(d, "admin").await[0]["id"].as_i64().unwrap();
+    app.deliver(s, Duration::hours(30)).await;
+    app.on_request(d, "receive", "station-st-tz-001").await.ok();
 
     let range = format!("from={today}&to={}", today + Duration::days(2));
     let r = app
@@ -122,11 +107,7 @@ both!(a_station_sees_its_own_kpis_only, |app| async {
 /// Intake of an in-warranty compressor ticket for ST-TZ-001, dispatched to its technician and
 /// on site; returns the ticket.
 async fn visit(app: &TestApp) -> i64 {
-    use crate::tickets::{act, intake, ticket, UNIT};
-    let id = intake(app, "agent", ticket(UNIT, Some("CMP"), "repair", "normal", Some("ST-TZ-001"))).await;
-    act(app, id, "dispatch", "station-st-tz-001", json!({"technician": "tech-st-tz-001"})).await.ok();
-    act(app, id, "arrive", "tech-st-tz-001", json!({})).await.ok();
-    id
+    app.ticket().at("ST-TZ-001").dispatched_by("station-st-tz-001", "tech-st-tz-001").on_site().create().await
 }
 
 async fn resolve(app: &TestApp, id: i64) {
@@ -143,28 +124,20 @@ async fn resolve(app: &TestApp, id: i64) {
 
 both!(repair_cycle_time_splits_tickets_that_waited_for_parts, |app| async {
     let today = app.state.clock.now().date_naive();
-    let part = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &part, 1).await;
+    let part = app.part().stock_at("RC-HZ", 1).create().await;
     // T1 and T2 at hour 0; T2 needs a part, requested at once
     let t1 = visit(&app).await;
     let t2 = visit(&app).await;
-    let r = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            json!({"lines": [{"part_code": part, "qty": 1}], "ticket_id": t2}),
-        )
-        .await;
-    let rid = r.ok()["id"].as_i64().unwrap();
+    let rid = app.request().line(&part, 1).for_ticket(t2).create().await;
     app.state.clock.advance(Duration::hours(4));
     let t3 = visit(&app).await; // T3 at hour 4
     app.state.clock.advance(Duration::hours(4)); // hour 8: T3 resolved after 4 h
     resolve(&app, t3).await;
     app.state.clock.advance(Duration::hours(2)); // hour 10: T1 resolved after 10 h
     resolve(&app, t1).await;
-    app.post(&format!("/api/v1/parts-requests/{rid}/ship"), "warehouse-rc-hz", json!({})).await.ok();
+    app.on_request(rid, "ship", "warehouse-rc-hz").await.ok();
     app.state.clock.advance(Duration::hours(10)); // hour 20: the part arrives (a 20 h wait)
-    app.post(&format!("/api/v1/parts-requests/{rid}/receive"), "station-st-tz-001", json!({})).await.ok();
+    app.on_request(rid, "receive", "station-st-tz-001").await.ok();
     app.state.clock.advance(Duration::hours(10)); // hour 30: T2 resolved after 30 h
     resolve(&app, t2).await;
 
@@ -181,8 +154,7 @@ both!(repair_cycle_time_splits_tickets_that_waited_for_parts, |app| async {
 });
 
 both!(kpis_have_a_weekly_trend_and_gauges, |app| async {
-    let part = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &part, 1).await;
+    let part = app.part().stock_at("RC-HZ", 1).create().await;
     request(&app, &part, 1).await; // fully from the first choice
     request(&app, &part, 1).await; // a stock-out
     let h = app.get("/api/v1/reports/kpis/history?weeks=4", Some("finance")).await;
@@ -204,20 +176,12 @@ both!(kpis_have_a_weekly_trend_and_gauges, |app| async {
 
 both!(repair_cycle_percentiles_over_whole_months_come_from_the_histograms_exactly, |app| async {
     let today = app.state.clock.now().date_naive();
-    let part = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &part, 1).await;
+    let part = app.part().stock_at("RC-HZ", 1).create().await;
     // T1, T2 and T3 at hour 0; T2 needs a part, requested at once
     let t1 = visit(&app).await;
     let t2 = visit(&app).await;
     let t3 = visit(&app).await;
-    let r = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            json!({"lines": [{"part_code": part, "qty": 1}], "ticket_id": t2}),
-        )
-        .await;
-    let rid = r.ok()["id"].as_i64().unwrap();
+    let rid = app.request().line(&part, 1).for_ticket(t2).create().await;
     app.state.clock.advance(Duration::hours(4)); // hour 4: T1 resolved after 4 h
     resolve(&app, t1).await;
     // 4 h 05: T3, in the same quarter-hour bucket as T1
@@ -225,10 +189,10 @@ both!(repair_cycle_percentiles_over_whole_months_come_from_the_histograms_exactl
     resolve(&app, t3).await;
     app.state.clock.advance(Duration::minutes(115)); // hour 6: T2 resolved before its part came
     resolve(&app, t2).await;
-    app.post(&format!("/api/v1/parts-requests/{rid}/ship"), "warehouse-rc-hz", json!({})).await.ok();
+    app.on_request(rid, "ship", "warehouse-rc-hz").await.ok();
     // hour 16: the part arrives: T2's wait runs to it (16 h), its histogram row moves
     app.state.clock.advance(Duration::hours(10));
-    app.post(&format!("/api/v1/parts-requests/{rid}/receive"), "station-st-tz-001", json!({})).await.ok();
+    app.on_request(rid, "receive", "station-st-tz-001").await.ok();
     let breaches = app.state.db.read(|c| Ok(echelon::rollup::breaches(c)?)).await.unwrap();
     assert_eq!(breaches, Vec::<String>::new());
 

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::helpers::{Resp, TestApp};
-use crate::tickets::{act, intake, ticket, CMP, UNIT};
+use crate::tickets::CMP;
 
 const STATION: &str = "ST-TZ-001";
 const TECH: &str = "tech-st-tz-001";
@@ -18,42 +18,15 @@ const CMP_SERIAL: &str = "CMP6165341773";
 /// An in-warranty (compressor) or out-of-warranty (door gasket, quoted and accepted) ticket of
 /// the station, dispatched to its technician.
 async fn dispatched(app: &TestApp, in_warranty: bool) -> i64 {
-    let family = if in_warranty { "CMP" } else { "GSK" };
-    let id = intake(app, "agent", ticket(UNIT, Some(family), "repair", "normal", Some(STATION))).await;
-    if !in_warranty {
-        let q = act(
-            app,
-            id,
-            "quote",
-            "agent",
-            json!({"job_type": "repair", "parts": [{"part_code": GSK, "qty": 1}]}),
-        )
-        .await;
-        q.ok();
-        act(app, id, "accept-quote", "agent", json!({})).await.ok();
-    }
-    act(app, id, "dispatch", "agent", json!({"station": STATION, "technician": TECH})).await.ok();
-    id
-}
-
-async fn receive_serial(app: &TestApp, part: &str, serial: &str) {
-    let r = app
-        .post(
-            "/api/v1/receipts",
-            "admin",
-            json!({"location": STATION, "lines": [{"part_code": part, "qty": 1, "serials": [serial]}]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-}
-
-async fn lend(app: &TestApp, ticket: i64, lines: Value) -> Resp {
-    app.post(
-        "/api/v1/loans",
-        "station-st-tz-001",
-        json!({"technician": TECH, "ticket_id": ticket, "lines": lines}),
-    )
-    .await
+    let ticket = app.ticket().at(STATION);
+    let ticket = if in_warranty {
+        ticket
+    } else {
+        ticket
+            .family(Some("GSK"))
+            .quote_accepted(json!({"job_type": "repair", "parts": [{"part_code": GSK, "qty": 1}]}))
+    };
+    ticket.dispatched_to(TECH).create().await
 }
 
 async fn line(app: &TestApp, loan: i64, line: i32, how: &str, user: &str, body: Value) -> Resp {
@@ -62,10 +35,10 @@ async fn line(app: &TestApp, loan: i64, line: i32, how: &str, user: &str, body: 
 
 both!(an_in_warranty_loan_is_reconciled_by_the_matching_old_compressor, |app| async {
     let t = dispatched(&app, true).await;
-    receive_serial(&app, CMP, "NEWCMP0001").await;
+    app.receipt(STATION).serials(CMP, &["NEWCMP0001"]).create().await;
     let before = app.stock(STATION, CMP).await.0;
     let defective_before = app.stock("DEFECTIVE", CMP).await.0;
-    let r = lend(&app, t, json!([{"part_code": CMP, "qty": 1, "serials": ["NEWCMP0001"]}])).await;
+    let r = app.loan().ticket(t).serials(CMP, &["NEWCMP0001"]).send().await;
     assert_eq!(r.status, 201, "{}", r.text);
     let loan = r.json["id"].as_i64().unwrap();
     let custody = r.json["custody"].as_str().unwrap().to_string();
@@ -95,8 +68,8 @@ both!(an_in_warranty_loan_is_reconciled_by_the_matching_old_compressor, |app| as
 
 both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
     let t = dispatched(&app, true).await;
-    receive_serial(&app, CMP, "NEWCMP0002").await;
-    let r = lend(&app, t, json!([{"part_code": CMP, "qty": 1}])).await;
+    app.receipt(STATION).serials(CMP, &["NEWCMP0002"]).create().await;
+    let r = app.loan().ticket(t).line(CMP, 1).send().await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["lines"][0]["serials"].as_array().unwrap().len(), 1);
     let loan = r.json["id"].as_i64().unwrap();
@@ -123,22 +96,17 @@ both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
 
 both!(out_of_warranty_fee_and_unused_returns_each_reconcile_once, |app| async {
     let t = dispatched(&app, false).await;
-    let pass = app.new_part("20.00").await;
-    let scrap = app.new_part("30.00").await;
+    let pass = app.part().cost("20.00").create().await;
+    let scrap = app.part().cost("30.00").create().await;
     app.set_stock(STATION, GSK, 5).await;
     app.set_stock(STATION, &pass, 2).await;
     app.set_stock(STATION, &scrap, 2).await;
-    let r = lend(
-        &app,
-        t,
-        json!([{"part_code": GSK, "qty": 1}, {"part_code": pass, "qty": 1}, {"part_code": scrap, "qty": 1}]),
-    )
-    .await;
+    let r = app.loan().ticket(t).line(GSK, 1).line(&pass, 1).line(&scrap, 1).send().await;
     assert_eq!(r.status, 201, "{}", r.text);
     let loan = r.json["id"].as_i64().unwrap();
     let custody = r.json["custody"].as_str().unwrap().to_string();
     // not enough stock: 409 from the ledger, nothing lent
-    let short = lend(&app, t, json!([{"part_code": pass, "qty": 5}])).await;
+    let short = app.loan().ticket(t).line(&pass, 5).send().await;
     assert_eq!(short.problem(409)["type"], "/problems/insufficient_stock");
 
     // the fee defaults to the accepted quote's price of the part
@@ -188,9 +156,8 @@ both!(out_of_warranty_fee_and_unused_returns_each_reconcile_once, |app| async {
 
 both!(an_overdue_loan_counts_against_the_allowance, |app| async {
     let t = dispatched(&app, true).await;
-    let part = app.new_part("100.00").await;
-    app.set_stock(STATION, &part, 1).await;
-    let r = lend(&app, t, json!([{"part_code": part, "qty": 1}])).await;
+    let part = app.part().cost("100.00").stock_at(STATION, 1).create().await;
+    let r = app.loan().ticket(t).line(&part, 1).send().await;
     assert_eq!(r.status, 201, "{}", r.text);
     let loan = r.json["id"].as_i64().unwrap();
     assert_eq!(r.json["overdue"], false);
@@ -209,14 +176,14 @@ both!(an_overdue_loan_counts_against_the_allowance, |app| async {
     assert!(room > 10_000, "the station has {room} left");
     // a part worth all that is left but 50.00: it fits while the loan is on time
     let value = room - 5_000;
-    let big = app.new_part(&format!("{}.{:02}", value / 100, value % 100)).await;
-    app.set_stock("RC-HZ", &big, 2).await;
+    let big =
+        app.part().cost(&format!("{}.{:02}", value / 100, value % 100)).stock_at("RC-HZ", 2).create().await;
     let request = json!({"lines": [{"part_code": big, "qty": 1}]});
     let fits = app.post("/api/v1/parts-requests", "station-st-tz-001", request.clone()).await;
     assert_eq!(fits.status, 201, "{}", fits.text);
     assert_eq!(fits.json["status"], "allocated");
     let id = fits.json["id"].as_i64().unwrap();
-    app.post(&format!("/api/v1/parts-requests/{id}/cancel"), "station-st-tz-001", json!({})).await.ok();
+    app.on_request(id, "cancel", "station-st-tz-001").await.ok();
     assert!(app.get("/api/v1/loans?overdue=true", Some("admin")).await.ok()["items"]
         .as_array()
         .unwrap()

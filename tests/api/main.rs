@@ -1,6 +1,7 @@
 //! The integration suite: the real HTTP stack on a random port against real SQLite files and a
 //! real PostgreSQL cluster (see helpers.rs and pg.rs).
 
+mod builders;
 mod helpers;
 mod pg;
 

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::helpers::{Resp, TestApp};
-use crate::tickets::{act, intake, ticket, CMP, UNIT};
+use crate::tickets::CMP;
 
 /// Tier B: 80 000.00 allowance, may order from HQ.
 const STATION: &str = "ST-TZ-001";
@@ -41,12 +41,7 @@ fn money(minor: i64) -> String {
 }
 
 async fn request(app: &TestApp, part: &str, qty: i64) -> Resp {
-    app.post(
-        "/api/v1/parts-requests",
-        "admin",
-        json!({"station": STATION, "lines": [{"part_code": part, "qty": qty}]}),
-    )
-    .await
+    app.request().station(STATION).line(part, qty).send().await
 }
 
 async fn on(app: &TestApp, id: &Value, action: &str, user: &str, body: Value) -> Resp {
@@ -56,9 +51,7 @@ async fn on(app: &TestApp, id: &Value, action: &str, user: &str, body: Value) ->
 both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance, |app| async {
     let b0 = balance(&app).await;
     // a request split over two sources: 2 from RC-HZ, 2 from HQ, at 100.00
-    let a = app.new_part("100.00").await;
-    app.set_stock("RC-HZ", &a, 2).await;
-    app.set_stock("HQ", &a, 10).await;
+    let a = app.part().cost("100.00").stock_at("RC-HZ", 2).stock_at("HQ", 10).create().await;
     let r1 = request(&app, &a, 4).await;
     assert_eq!(r1.ok()["status"], "allocated");
     let r1 = r1.json["id"].clone();
@@ -82,7 +75,7 @@ both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance
     assert_eq!(balance(&app).await, b0 + 15_000);
 
     // a backorder counts at once, and still counts once stock arrives and serves it
-    let c = app.new_part("20.00").await;
+    let c = app.part().cost("20.00").create().await;
     let r2 = request(&app, &c, 3).await;
     assert_eq!(r2.ok()["status"], "backordered");
     let r2 = r2.json["id"].clone();
@@ -99,28 +92,12 @@ both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance
         let s = p.ok()["unit_cost"].as_str().unwrap().replace('.', "");
         s.parse::<i64>().unwrap()
     };
-    let t = intake(&app, "agent", ticket(UNIT, Some("CMP"), "repair", "normal", Some(STATION))).await;
-    act(&app, t, "dispatch", "agent", json!({"station": STATION, "technician": TECH})).await.ok();
-    let got = app
-        .post(
-            "/api/v1/receipts",
-            "admin",
-            json!({"location": STATION, "lines": [{"part_code": CMP, "qty": 1, "serials": ["NEWCMP0001"]}]}),
-        )
-        .await;
-    assert_eq!(got.status, 201, "{}", got.text);
+    let t = app.ticket().at(STATION).dispatched_to(TECH).create().await;
+    app.receipt(STATION).serials(CMP, &["NEWCMP0001"]).create().await;
     let b1 = b0 + 21_000 + cmp_cost;
     assert_eq!(balance(&app).await, b1);
-    let loan = app
-        .post(
-            "/api/v1/loans",
-            "station-st-tz-001",
-            json!({"technician": TECH, "ticket_id": t, "lines": [{"part_code": CMP, "qty": 1, "serials": ["NEWCMP0001"]}]}),
-        )
-        .await;
-    assert_eq!(loan.status, 201, "{}", loan.text);
+    let loan = app.loan().ticket(t).serials(CMP, &["NEWCMP0001"]).create().await;
     assert_eq!(balance(&app).await, b1);
-    let loan = loan.json["id"].as_i64().unwrap();
     app.post(&format!("/api/v1/loans/{loan}/lines/1/core-return"), TECH, json!({"serial": CMP_SERIAL}))
         .await
         .ok();
@@ -129,8 +106,7 @@ both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance
 
     // the allowance decides with the running value: a request that alone fits, but not on top
     // of what the station already owes, waits for approval with the exact excess
-    let d = app.new_part("1000.00").await;
-    app.set_stock("RC-HZ", &d, 200).await;
+    let d = app.part().cost("1000.00").stock_at("RC-HZ", 200).create().await;
     let qty = (ALLOWANCE - b2) / 100_000 + 1;
     assert!(qty * 100_000 <= ALLOWANCE, "the request alone fits the allowance");
     let over = request(&app, &d, qty).await;
@@ -158,8 +134,7 @@ both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance
 both!(concurrent_requests_of_one_station_never_pass_its_allowance_together, |app| async {
     // tier D (10 000.00): each 1 000.00 request fits alone; together only what is left fits
     const TIER_D: &str = "ST-JH-001";
-    let d = app.new_part("1000.00").await;
-    app.set_stock("RC-HZ", &d, 100).await;
+    let d = app.part().cost("1000.00").stock_at("RC-HZ", 100).create().await;
     let owed = app
         .state
         .db
@@ -198,8 +173,7 @@ both!(concurrent_requests_of_one_station_never_pass_its_allowance_together, |app
 });
 
 both!(a_cost_that_would_overflow_a_stations_value_is_refused_and_changes_nothing, |app| async {
-    let part = app.new_part("1.00").await;
-    app.set_stock(STATION, &part, 100_000).await;
+    let part = app.part().cost("1.00").stock_at(STATION, 100_000).create().await;
     let before = balance(&app).await;
     // 100 000 units at 90 000 000 000 000.00 each do not fit a 64-bit amount of minor units
     let r =
@@ -209,7 +183,7 @@ both!(a_cost_that_would_overflow_a_stations_value_is_refused_and_changes_nothing
     assert_eq!(p.ok()["unit_cost"], "1.00");
     assert_eq!(balance(&app).await, before);
     // so does a receipt of as many units of a part that costs that much
-    let dear = app.new_part("90000000000000.00").await;
+    let dear = app.part().cost("90000000000000.00").create().await;
     let r = app
         .post(
             "/api/v1/receipts",

@@ -9,16 +9,9 @@ use crate::helpers::TestApp;
 /// A new part with demand at ST-TZ-001 (three requests of 4, allocated from RC-HZ's shelf, so
 /// RC-HZ has nothing left available) and no other stock; returns its code.
 async fn part_in_demand(app: &TestApp) -> String {
-    let part = app.new_part("50.00").await;
-    app.set_stock("RC-HZ", &part, 12).await;
+    let part = app.part().cost("50.00").stock_at("RC-HZ", 12).create().await;
     for _ in 0..3 {
-        let r = app
-            .post(
-                "/api/v1/parts-requests",
-                "station-st-tz-001",
-                json!({"lines": [{"part_code": part, "qty": 4}]}),
-            )
-            .await;
+        let r = app.request().line(&part, 4).send().await;
         assert_eq!(r.json["status"], "allocated", "{}", r.text);
     }
     assert_eq!(app.stock("RC-HZ", &part).await, (12, 12, 0));

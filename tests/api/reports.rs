@@ -40,18 +40,21 @@ async fn fix(app: &TestApp, id: i64, cause: &str, parts: &[&str]) {
 /// A model compatible with the compressor and the gasket (120 months on the compressor) and
 /// units of it shipped on the given days.
 async fn model_with_units(app: &TestApp, code: &str, launch: NaiveDate, shipped: &[NaiveDate]) {
-    let model = json!({"code": code, "line": "RF", "name": "Report test refrigerator",
-        "launch_date": launch.to_string(), "warranty_months": 12, "component_warranty": {"CMP": 120}});
-    assert_eq!(app.post("/api/v1/models", "admin", model).await.status, 201);
-    let parts =
-        json!({"parts": [{"part_code": GSK, "qty_per_unit": 1}, {"part_code": CMP, "qty_per_unit": 1}]});
-    app.post(&format!("/api/v1/models/{code}/parts"), "admin", parts).await.ok();
-    for (i, day) in shipped.iter().enumerate() {
-        let unit = json!({"serial": format!("{code}-{i:04}"), "model": code, "ship_date": day.to_string(),
-            "region": "Zhejiang"});
-        let r = app.post("/api/v1/units", "admin", unit).await;
-        assert_eq!(r.status, 201, "{}", r.text);
-    }
+    let model = app.model(code).name("Report test refrigerator").launched(launch).part(GSK).part(CMP);
+    let model = shipped.iter().enumerate().fold(model, |m, (i, day)| m.unit(&format!("{code}-{i:04}"), *day));
+    model.create().await;
+}
+
+/// A ticket of a unit, taken in, dispatched to ST-TZ-001's technician and resolved with the
+/// parts used.
+async fn fixed(app: &TestApp, serial: &str, cause: &str, parts: &[&str]) -> i64 {
+    let used: Vec<Value> = parts.iter().map(|p| json!({"part_code": p, "qty": 1})).collect();
+    app.ticket()
+        .serial(serial)
+        .dispatched_at("ST-TZ-001", "tech-st-tz-001")
+        .resolved(json!({"job_type": "repair", "cause": cause, "parts_used": used}))
+        .create()
+        .await
 }
 
 both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
@@ -62,11 +65,8 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     app.state.clock.advance(target - now);
     let week = echelon::reports::rules::week_of(monday);
 
-    let safety =
-        intake(&app, "agent", ticket(UNIT, Some("CMP"), "safety_incident", "urgent", Some("ST-TZ-001")))
-            .await;
-    let complaint =
-        intake(&app, "agent", ticket(UNIT, Some("CMP"), "complaint", "urgent", Some("ST-TZ-001"))).await;
+    let safety = app.ticket().category("safety_incident").urgency("urgent").at("ST-TZ-001").create().await;
+    let complaint = app.ticket().category("complaint").urgency("urgent").at("ST-TZ-001").create().await;
     let mut walk_in = ticket(UNIT, None, "consultation", "normal", None);
     walk_in["channel"] = json!("walk_in");
     walk_in["fault"] = json!("  Noisy FAN ");
@@ -88,8 +88,7 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     .ok();
     // two units of a test part consumed at the station in the week
     let at = app.state.clock.now().naive_utc();
-    let consumed = app.new_part("10.00").await;
-    app.set_stock("ST-TZ-001", &consumed, 5).await;
+    let consumed = app.part().stock_at("ST-TZ-001", 5).create().await;
     let code = consumed.clone();
     app.state
         .db
@@ -207,9 +206,7 @@ both!(failure_rates_on_a_small_installed_base_match_hand_figures, |app| async {
     let t = |cause: &'static str, parts: &'static [&'static str]| {
         let app = &app;
         async move {
-            let id =
-                intake(app, "agent", ticket("BCD-DEF1-0000", Some("CMP"), "repair", "normal", None)).await;
-            fix(app, id, cause, parts).await;
+            fixed(app, "BCD-DEF1-0000", cause, parts).await;
         }
     };
     t("relay burnt out", &[CMP]).await;
@@ -286,12 +283,7 @@ both!(a_spike_of_compressor_failures_raises_one_alert, |app| async {
     model_with_units(&app, "BCD-ALR1", today - Duration::days(1200), &[old; 10]).await;
     let fail = |parts: &'static [&'static str]| {
         let app = &app;
-        async move {
-            let id =
-                intake(app, "agent", ticket("BCD-ALR1-0003", Some("CMP"), "repair", "normal", None)).await;
-            fix(app, id, "worn", parts).await;
-            id
-        }
+        async move { fixed(app, "BCD-ALR1-0003", "worn", parts).await }
     };
     // the normal rate: 13 compressor failures (and 13 gaskets) in the 52 weeks before the last
     // four, one every four weeks; the last four weeks' expected count is 13 x 28 / 364 = 1.0,

@@ -12,10 +12,16 @@ const TIER_B: &str = "ST-TZ-001";
 const TIER_C: &str = "ST-SX-001";
 const TIER_D: &str = "ST-JH-001";
 
+/// A request posted by admin for a station, with `extra` fields beside its lines.
 async fn request(app: &TestApp, station: &str, lines: Value, extra: Value) -> crate::helpers::Resp {
-    let mut body = json!({"station": station, "lines": lines});
-    body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
-    app.post("/api/v1/parts-requests", "admin", body).await
+    let request = app.request().station(station).lines(lines);
+    extra
+        .as_object()
+        .unwrap()
+        .iter()
+        .fold(request, |r, (field, value)| r.with(field, value.clone()))
+        .send()
+        .await
 }
 
 fn allocations(r: &Value) -> Vec<(String, i64, String)> {
@@ -35,15 +41,8 @@ fn allocations(r: &Value) -> Vec<(String, i64, String)> {
 }
 
 both!(a_station_request_is_reserved_at_its_own_centre, |app| async {
-    let part = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &part, 5).await;
-    let r = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            json!({"lines": [{"part_code": part, "qty": 2}]}),
-        )
-        .await;
+    let part = app.part().stock_at("RC-HZ", 5).create().await;
+    let r = app.request().line(&part, 2).send().await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["status"], "allocated");
     assert_eq!(r.json["station"], "ST-TZ-001");
@@ -58,16 +57,16 @@ both!(a_station_request_is_reserved_at_its_own_centre, |app| async {
 });
 
 both!(a_station_cannot_see_or_touch_another_stations_request, |app| async {
-    let part = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &part, 5).await;
+    let part = app.part().stock_at("RC-HZ", 5).create().await;
     let r = request(&app, TIER_A, json!([{"part_code": part, "qty": 1}]), json!({})).await;
     let id = r.ok()["id"].as_i64().unwrap();
+    // its own station user reads it; another station gets 404
+    let own = app.station_user(TIER_A).await;
+    assert_eq!(app.get(&format!("/api/v1/parts-requests/{id}"), Some(&own)).await.ok()["station"], TIER_A);
     let other = app.get(&format!("/api/v1/parts-requests/{id}"), Some("station-st-tz-001")).await;
     other.problem(404);
     assert!(!other.text.contains(TIER_A));
-    app.post(&format!("/api/v1/parts-requests/{id}/cancel"), "station-st-tz-001", json!({}))
-        .await
-        .problem(404);
+    app.on_request(id, "cancel", "station-st-tz-001").await.problem(404);
     let list = app.get("/api/v1/parts-requests", Some("station-st-tz-001")).await;
     assert!(list.ok()["items"].as_array().unwrap().iter().all(|r| r["station"] == "ST-TZ-001"));
     // a station may not request for another station
@@ -83,8 +82,7 @@ both!(a_station_cannot_see_or_touch_another_stations_request, |app| async {
 });
 
 both!(routing_goes_to_hq_only_when_the_tier_allows, |app| async {
-    let part = app.new_part("10.00").await;
-    app.set_stock("HQ", &part, 10).await;
+    let part = app.part().stock_at("HQ", 10).create().await;
     // RC-HZ is empty: tier A is served from HQ
     let a = request(&app, TIER_A, json!([{"part_code": part, "qty": 3}]), json!({})).await;
     assert_eq!(a.ok()["status"], "allocated");
@@ -134,8 +132,7 @@ both!(routing_goes_to_hq_only_when_the_tier_allows, |app| async {
 
 both!(a_request_over_the_allowance_waits_for_approval_with_the_exact_excess, |app| async {
     // tier D: 10 000.00 allowance; the demo station holds nothing yet
-    let part = app.new_part("3000.00").await;
-    app.set_stock("RC-HZ", &part, 10).await;
+    let part = app.part().cost("3000.00").stock_at("RC-HZ", 10).create().await;
     let fits = request(&app, TIER_D, json!([{"part_code": part, "qty": 3}]), json!({})).await;
     assert_eq!(fits.ok()["status"], "allocated");
     // 9 000.00 outstanding + 6 000.00 requested = 15 000.00: 5 000.00 over
@@ -146,9 +143,7 @@ both!(a_request_over_the_allowance_waits_for_approval_with_the_exact_excess, |ap
     assert_eq!(app.stock("RC-HZ", &part).await, (10, 3, 7));
     let id = over.json["id"].as_i64().unwrap();
     // the station cannot approve its own request; another centre cannot see it
-    app.post(&format!("/api/v1/parts-requests/{id}/approve"), "station-st-tz-001", json!({}))
-        .await
-        .problem(403);
+    app.on_request(id, "approve", "station-st-tz-001").await.problem(403);
     // a note is counted in characters: 501 are refused (and nothing changes), 400 Chinese
     // characters (1,200 bytes) are taken
     let approve = format!("/api/v1/parts-requests/{id}/approve");
@@ -160,17 +155,17 @@ both!(a_request_over_the_allowance_waits_for_approval_with_the_exact_excess, |ap
     assert_eq!(ok.json["decided_by"], "warehouse-rc-hz");
     assert_eq!(allocations(&ok.json), vec![("RC-HZ".to_string(), 2, "reserved".to_string())]);
     // approving twice is a state conflict
-    app.post(&format!("/api/v1/parts-requests/{id}/approve"), "admin", json!({})).await.problem(409);
+    app.on_request(id, "approve", "admin").await.problem(409);
     // a rejected request reserves nothing
     let over2 = request(&app, TIER_D, json!([{"part_code": part, "qty": 1}]), json!({})).await;
     let id2 = over2.json["id"].as_i64().unwrap();
-    let rej = app.post(&format!("/api/v1/parts-requests/{id2}/reject"), "admin", json!({})).await;
+    let rej = app.on_request(id2, "reject", "admin").await;
     assert_eq!(rej.ok()["status"], "rejected");
     assert_eq!(app.stock("RC-HZ", &part).await, (10, 5, 5));
 });
 
 both!(backorders_are_filled_urgent_ticket_first_then_tier_then_age, |app| async {
-    let part = app.new_part("10.00").await;
+    let part = app.part().create().await;
     // three stations wait, oldest first: tier C normal, tier A normal, tier D urgent for a ticket
     let c = request(&app, TIER_C, json!([{"part_code": part, "qty": 1}]), json!({})).await;
     let a = request(&app, TIER_A, json!([{"part_code": part, "qty": 1}]), json!({})).await;
@@ -207,15 +202,8 @@ both!(backorders_are_filled_urgent_ticket_first_then_tier_then_age, |app| async 
 });
 
 both!(pick_ship_receive_moves_stock_through_transit, |app| async {
-    let part = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &part, 4).await;
-    let r = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            json!({"lines": [{"part_code": part, "qty": 3}]}),
-        )
-        .await;
+    let part = app.part().stock_at("RC-HZ", 4).create().await;
+    let r = app.request().line(&part, 3).send().await;
     let id = r.ok()["id"].as_i64().unwrap();
     let path = |a: &str| format!("/api/v1/parts-requests/{id}/{a}");
     // the station cannot pick; receiving before shipping is a conflict
@@ -258,40 +246,25 @@ both!(pick_ship_receive_moves_stock_through_transit, |app| async {
 });
 
 both!(cancel_releases_every_reservation, |app| async {
-    let part = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &part, 2).await;
-    app.set_stock("HQ", &part, 2).await;
+    let part = app.part().stock_at("RC-HZ", 2).stock_at("HQ", 2).create().await;
     let r = request(&app, TIER_A, json!([{"part_code": part, "qty": 4}]), json!({})).await;
     let id = r.ok()["id"].as_i64().unwrap();
-    app.post(&format!("/api/v1/parts-requests/{id}/pick"), "warehouse-rc-hz", json!({})).await.ok();
-    let c = app.post(&format!("/api/v1/parts-requests/{id}/cancel"), "admin", json!({})).await;
+    app.on_request(id, "pick", "warehouse-rc-hz").await.ok();
+    let c = app.on_request(id, "cancel", "admin").await;
     assert_eq!(c.ok()["status"], "cancelled");
     assert_eq!(app.stock("RC-HZ", &part).await, (2, 0, 2));
     assert_eq!(app.stock("HQ", &part).await, (2, 0, 2));
-    app.post(&format!("/api/v1/parts-requests/{id}/cancel"), "admin", json!({})).await.problem(409);
+    app.on_request(id, "cancel", "admin").await.problem(409);
 });
 
 both!(a_wrong_code_is_refused_with_suggestions_and_nothing_is_written, |app| async {
-    let part = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &part, 2).await;
+    let part = app.part().stock_at("RC-HZ", 2).create().await;
     let typo: String = part.chars().enumerate().filter(|(i, _)| *i != 8).map(|(_, c)| c).collect();
-    let r = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            json!({"lines": [{"part_code": typo, "qty": 1}]}),
-        )
-        .await;
+    let r = app.request().line(&typo, 1).send().await;
     let p = r.problem(422);
     assert_eq!(p["suggestions"][0], part.as_str(), "{}", r.text);
     assert_eq!(app.stock("RC-HZ", &part).await, (2, 0, 2));
-    let bad = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            json!({"lines": [{"part_code": part, "qty": 0}]}),
-        )
-        .await;
+    let bad = app.request().line(&part, 0).send().await;
     assert_eq!(bad.problem(422)["errors"][0]["field"], "lines[0].qty");
     app.post("/api/v1/parts-requests", "station-st-tz-001", json!({"lines": []})).await.problem(422);
 });
@@ -311,12 +284,10 @@ async fn superseded_by(app: &TestApp, new: &str) -> String {
 }
 
 both!(a_superseded_part_is_served_by_its_successor, |app| async {
-    let new = app.new_part("12.00").await;
+    let new = app.part().cost("12.00").create().await;
     let old = superseded_by(&app, &new).await;
     app.set_stock("RC-HZ", &new, 3).await;
-    let r = app
-        .post("/api/v1/parts-requests", "station-st-tz-001", json!({"lines": [{"part_code": old, "qty": 1}]}))
-        .await;
+    let r = app.request().line(&old, 1).send().await;
     let line = &r.ok()["lines"][0];
     assert_eq!(line["requested_code"], old.as_str());
     assert_eq!(line["part_code"], new.as_str());
@@ -325,8 +296,7 @@ both!(a_superseded_part_is_served_by_its_successor, |app| async {
 });
 
 both!(one_idempotency_key_creates_one_request_under_20_concurrent_retries, |app| async {
-    let part = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &part, 50).await;
+    let part = app.part().stock_at("RC-HZ", 50).create().await;
     let token = app.token("station-st-tz-001").await;
     let body = json!({"lines": [{"part_code": part, "qty": 1}]});
     let sends = (0..20).map(|_| {
@@ -361,8 +331,7 @@ both!(one_idempotency_key_creates_one_request_under_20_concurrent_retries, |app|
 });
 
 both!(sixty_four_concurrent_requests_for_ten_units_promise_exactly_ten, |app| async {
-    let part = app.new_part("10.00").await;
-    app.set_stock("RC-HZ", &part, 10).await;
+    let part = app.part().stock_at("RC-HZ", 10).create().await;
     let token = app.token("admin").await;
     let stations = [
         "ST-TZ-001",
@@ -403,8 +372,8 @@ both!(sixty_four_concurrent_requests_for_ten_units_promise_exactly_ten, |app| as
 both!(the_answer_to_a_request_is_what_reading_it_back_shows, |app| async {
     // the POST answer is rendered from what the transaction wrote; it must match a fresh read:
     // lines out of part order, a split over two sources with a backorder, a successor
-    let split = app.new_part("10.00").await;
-    let new = app.new_part("12.00").await;
+    let split = app.part().create().await;
+    let new = app.part().cost("12.00").create().await;
     let old = superseded_by(&app, &new).await;
     app.set_stock("RC-HZ", &split, 2).await;
     app.set_stock("HQ", &split, 1).await;
@@ -440,8 +409,8 @@ both!(the_answer_to_a_request_is_what_reading_it_back_shows, |app| async {
     assert_eq!(read.ok(), &posted);
     // a free part (nothing to add to the station's outstanding value) beside a part with no
     // stock anywhere: one line reserved, one wholly backordered
-    let free = app.new_part("0.00").await;
-    let none = app.new_part("3.00").await;
+    let free = app.part().cost("0.00").create().await;
+    let none = app.part().cost("3.00").create().await;
     app.set_stock("RC-HZ", &free, 4).await;
     let lines = json!([{"part_code": free, "qty": 2}, {"part_code": none, "qty": 1}]);
     let r = request(&app, TIER_B, lines, json!({})).await;
@@ -460,8 +429,7 @@ both!(the_answer_to_a_request_is_what_reading_it_back_shows, |app| async {
 both!(a_change_to_the_network_reaches_the_very_next_request, |app| async {
     // each process keeps what routes a station's requests; a change to a tier, or a station
     // regraded, must reach the next request all the same
-    let part = app.new_part("10.00").await;
-    app.set_stock("HQ", &part, 10).await;
+    let part = app.part().stock_at("HQ", 10).create().await;
     let one = json!([{"part_code": part, "qty": 1}]);
     // tier C may not order from HQ: backordered (and its terms now kept)
     let r = request(&app, TIER_C, one.clone(), json!({})).await;
@@ -483,8 +451,7 @@ both!(a_change_to_the_network_reaches_the_very_next_request, |app| async {
     app.patch(&format!("/api/v1/parts/{part}"), "admin", json!({"unit_cost": "12.50"})).await.ok();
     let r = request(&app, TIER_C, one.clone(), json!({})).await;
     assert_eq!(r.ok()["value"], "12.50", "the part's new cost is used at once");
-    let successor = app.new_part("20.00").await;
-    app.set_stock("HQ", &successor, 5).await;
+    let successor = app.part().cost("20.00").stock_at("HQ", 5).create().await;
     let supersede =
         json!({"lifecycle": "phase_out", "superseded_by": successor, "interchangeability": "one_way"});
     app.patch(&format!("/api/v1/parts/{part}"), "admin", supersede).await.ok();

@@ -41,24 +41,12 @@ both!(every_schema_column_exists_in_the_database, |app| async {
 // `2026-12-01-000014_allocation_line_key`): a row naming another request or another part than
 // its line's is refused by the database on both backends, and so is a line that does not exist.
 both!(an_allocation_must_name_its_lines_request_and_part, |app| async {
-    let part = app.new_part("10.00").await;
-    let other_part = app.new_part("10.00").await;
+    let part = app.part().create().await;
+    let other_part = app.part().create().await;
     app.set_stock("RC-HZ", &part, 5).await;
-    let first = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            serde_json::json!({"lines": [{"part_code": part, "qty": 2}]}),
-        )
-        .await;
+    let first = app.request().line(&part, 2).send().await;
     assert_eq!(first.status, 201, "{}", first.text);
-    let second = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            serde_json::json!({"lines": [{"part_code": part, "qty": 1}]}),
-        )
-        .await;
+    let second = app.request().line(&part, 1).send().await;
     assert_eq!(second.status, 201, "{}", second.text);
     let (r1, r2) = (first.json["id"].as_i64().unwrap(), second.json["id"].as_i64().unwrap());
     {

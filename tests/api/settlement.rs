@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::helpers::{Resp, TestApp};
-use crate::tickets::{act, add_technician, intake, ticket, CMP, UNIT};
+use crate::tickets::{act, CMP};
 
 const TZ: &str = "ST-TZ-001";
 const SX: &str = "ST-SX-001";
@@ -35,19 +35,16 @@ fn move_to(app: &TestApp, first: NaiveDate, day: u32) {
     app.state.clock.advance(target - now);
 }
 
-/// A ticket of `station` worked by `tech` up to the customer's sign-off. In warranty: a
-/// compressor fault; out of warranty: a door gasket, quoted and accepted. `before_resolve` runs
-/// once the technician is on site (to lend parts).
+/// A ticket of `station` worked by `tech` up to the technician on site. In warranty: a
+/// compressor fault; out of warranty: a door gasket, quoted (with `parts`) and accepted.
 async fn worked(app: &TestApp, station: &str, tech: &str, in_warranty: bool, job: &str, parts: Value) -> i64 {
-    let family = if in_warranty { "CMP" } else { "GSK" };
-    let id = intake(app, "agent", ticket(UNIT, Some(family), "repair", "normal", Some(station))).await;
-    if !in_warranty {
-        act(app, id, "quote", "agent", json!({"job_type": job, "parts": parts})).await.ok();
-        act(app, id, "accept-quote", "agent", json!({})).await.ok();
-    }
-    act(app, id, "dispatch", "agent", json!({"station": station, "technician": tech})).await.ok();
-    act(app, id, "arrive", tech, json!({})).await.ok();
-    id
+    let ticket = app.ticket().at(station);
+    let ticket = if in_warranty {
+        ticket
+    } else {
+        ticket.family(Some("GSK")).quote_accepted(json!({"job_type": job, "parts": parts}))
+    };
+    ticket.dispatched_to(tech).on_site().create().await
 }
 
 async fn finish(app: &TestApp, id: i64, tech: &str, job: &str, parts: Value) {
@@ -55,14 +52,6 @@ async fn finish(app: &TestApp, id: i64, tech: &str, job: &str, parts: Value) {
         act(app, id, "resolve", tech, json!({"job_type": job, "cause": "worn", "parts_used": parts})).await;
     assert_eq!(r.ok()["status"], "resolved");
     assert_eq!(act(app, id, "confirm", tech, json!({"note": "signed"})).await.ok()["status"], "confirmed");
-}
-
-async fn lend(app: &TestApp, ticket: i64, tech: &str, lines: Value) -> i64 {
-    let r = app
-        .post("/api/v1/loans", "admin", json!({"technician": tech, "ticket_id": ticket, "lines": lines}))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.json["id"].as_i64().unwrap()
 }
 
 async fn reconcile(app: &TestApp, loan: i64, how: &str, tech: &str, body: Value) {
@@ -86,35 +75,29 @@ async fn reconcile(app: &TestApp, loan: i64, how: &str, tech: &str, body: Value)
 ///   compressor core-returned and the gaskets paid by fee in the month).
 async fn build_month(app: &TestApp) -> NaiveDate {
     let first = next_month(app);
-    add_technician(app, SX_TECH, SX).await;
+    app.technician(SX_TECH, SX).await;
     app.set_stock(TZ, GSK, 10).await;
     app.set_stock(SX, GSK, 5).await;
-    let r = app
-        .post(
-            "/api/v1/receipts",
-            "admin",
-            json!({"location": TZ, "lines": [{"part_code": CMP, "qty": 1, "serials": ["NEWCMP0001"]}]}),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
+    app.receipt(TZ).serials(CMP, &["NEWCMP0001"]).create().await;
     // the regrading, dated ahead to the 16th
     let regrade = json!({"tier": "A", "effective_from": first.with_day(16).unwrap().to_string(), "reason": "new workshop"});
     app.put(&format!("/api/v1/locations/{TZ}/tier"), "admin", regrade).await.ok();
 
     move_to(app, first, 2);
     let t1 = worked(app, TZ, TZ_TECH, true, "repair", json!([])).await;
-    let l1 = lend(app, t1, TZ_TECH, json!([{"part_code": CMP, "qty": 1, "serials": ["NEWCMP0001"]}])).await;
+    let l1 =
+        app.loan().by("admin").technician(TZ_TECH).ticket(t1).serials(CMP, &["NEWCMP0001"]).create().await;
     finish(app, t1, TZ_TECH, "repair", json!([{"part_code": CMP, "qty": 1}])).await;
     reconcile(app, l1, "core-return", TZ_TECH, json!({"serial": CMP_SERIAL})).await;
 
     let gaskets = json!([{"part_code": GSK, "qty": 2}]);
     let t2 = worked(app, TZ, TZ_TECH, false, "repair", gaskets.clone()).await;
-    let l2 = lend(app, t2, TZ_TECH, gaskets.clone()).await;
+    let l2 = app.loan().by("admin").technician(TZ_TECH).ticket(t2).line(GSK, 2).create().await;
     finish(app, t2, TZ_TECH, "repair", gaskets).await;
     reconcile(app, l2, "fee", TZ_TECH, json!({})).await;
 
     let t3 = worked(app, SX, SX_TECH, true, "inspection", json!([])).await;
-    lend(app, t3, SX_TECH, json!([{"part_code": GSK, "qty": 1}])).await;
+    app.loan().by("admin").technician(SX_TECH).ticket(t3).line(GSK, 1).create().await;
     finish(app, t3, SX_TECH, "inspection", json!([])).await;
 
     move_to(app, first, 20);

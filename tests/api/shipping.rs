@@ -10,19 +10,10 @@ use crate::helpers::TestApp;
 /// A request of `qty` units for ST-TZ-001 from RC-HZ, picked and shipped; returns the
 /// request id and its shipment.
 async fn shipped(app: &TestApp, qty: i64, urgency: &str) -> (i64, Value) {
-    let part = app.new_part("20.00").await;
-    app.set_stock("RC-HZ", &part, qty).await;
-    let r = app
-        .post(
-            "/api/v1/parts-requests",
-            "station-st-tz-001",
-            json!({"lines": [{"part_code": part, "qty": qty}], "urgency": urgency}),
-        )
-        .await;
-    let id = r.ok()["id"].as_i64().unwrap();
-    app.post(&format!("/api/v1/parts-requests/{id}/ship"), "warehouse-rc-hz", json!({})).await.ok();
-    let list = app.get(&format!("/api/v1/shipments?request_id={id}"), Some("warehouse-rc-hz")).await;
-    let shipment = list.ok()["items"][0].clone();
+    let part = app.part().cost("20.00").stock_at("RC-HZ", qty).create().await;
+    let id = app.request().line(&part, qty).urgency(urgency).create().await;
+    app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+    let shipment = app.shipments_of(id, "warehouse-rc-hz").await[0].clone();
     (id, shipment)
 }
 
@@ -142,17 +133,10 @@ both!(late_foreign_and_unauthorised_bids_are_refused, |app| async {
     // a station may not bid
     app.post(&format!("/api/v1/tenders/{tid}/bids"), "station-st-tz-001", bid.clone()).await.problem(403);
     // a lane outside the courier's area: an HQ (Shandong) shipment for courier-3 (south only)
-    let part = app.new_part("20.00").await;
-    app.set_stock("HQ", &part, 1).await;
-    let r = app
-        .post(
-            "/api/v1/parts-requests",
-            "admin",
-            json!({"station": "ST-HZ-001", "lines": [{"part_code": part, "qty": 1}]}),
-        )
-        .await;
+    let part = app.part().cost("20.00").stock_at("HQ", 1).create().await;
+    let r = app.request().station("ST-HZ-001").line(&part, 1).send().await;
     let rid = r.ok()["id"].as_i64().unwrap();
-    app.post(&format!("/api/v1/parts-requests/{rid}/ship"), "warehouse-hq", json!({})).await.ok();
+    app.on_request(rid, "ship", "warehouse-hq").await.ok();
     let hq_ship = app.get(&format!("/api/v1/shipments?request_id={rid}"), Some("warehouse-hq")).await.ok()
         ["items"][0]
         .clone();

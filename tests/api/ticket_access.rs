@@ -4,19 +4,18 @@
 use serde_json::json;
 
 use crate::both;
-use crate::tickets::{act, add_technician, intake, ticket, CMP, UNIT};
-
-fn dispatch_to(station: &str, tech: &str) -> serde_json::Value {
-    json!({"station": station, "technician": tech})
-}
+use crate::tickets::{act, dispatch_to, intake, ticket, CMP, UNIT};
 
 both!(a_technician_cannot_read_another_stations_ticket, |app| async {
-    add_technician(&app, "tech-st-hz-001", "ST-HZ-001").await;
-    add_technician(&app, "tech2-st-tz-001", "ST-TZ-001").await;
-    let tz = intake(&app, "station-st-tz-001", ticket(UNIT, Some("CMP"), "repair", "normal", None)).await;
-    act(&app, tz, "dispatch", "station-st-tz-001", json!({"technician": "tech-st-tz-001"})).await.ok();
-    let hz = intake(&app, "agent", ticket(UNIT, Some("CMP"), "repair", "normal", Some("ST-HZ-001"))).await;
-    act(&app, hz, "dispatch", "agent", json!({"technician": "tech-st-hz-001"})).await.ok();
+    app.technician("tech-st-hz-001", "ST-HZ-001").await;
+    app.technician("tech2-st-tz-001", "ST-TZ-001").await;
+    let tz = app
+        .ticket()
+        .taken_in_by("station-st-tz-001")
+        .dispatched_by("station-st-tz-001", "tech-st-tz-001")
+        .create()
+        .await;
+    let hz = app.ticket().at("ST-HZ-001").dispatched_to("tech-st-hz-001").create().await;
 
     // station B's technician: station A's ticket does not exist for it
     let r = app.get(&format!("/api/v1/tickets/{tz}"), Some("tech-st-hz-001")).await;

@@ -2,11 +2,10 @@
 //! the whole lifecycle with its history, SLA deadlines with a moved clock, scoping.
 
 use chrono::{Duration, Months};
-use echelon::error::AppError;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::helpers::{Resp, TestApp, PASSWORD};
+use crate::helpers::{Resp, TestApp};
 
 /// A demo unit of BCD-539WT (12 months on the unit, 120 on the compressor), shipped ~3 years ago.
 pub const UNIT: &str = "RF00000001";
@@ -47,35 +46,15 @@ pub async fn act(app: &TestApp, id: i64, action: &str, user: &str, body: Value) 
     app.post(&format!("/api/v1/tickets/{id}/{action}"), user, body).await
 }
 
-fn dispatch_to(station: &str, tech: &str) -> Value {
+/// A dispatch body naming the station and the technician.
+pub fn dispatch_to(station: &str, tech: &str) -> Value {
     json!({"station": station, "technician": tech})
-}
-
-/// Adds a technician to a station (with the demo password).
-pub async fn add_technician(app: &TestApp, name: &str, station: &str) {
-    let (name, station) = (name.to_string(), station.to_string());
-    app.state
-        .db
-        .write(move |conn| {
-            echelon::auth::admin::add_user(conn, &name, "technician", Some(&station), None, PASSWORD)
-                .map_err(|e| AppError::internal(anyhow::anyhow!(e)))
-        })
-        .await
-        .unwrap();
 }
 
 both!(a_compressor_fault_is_in_warranty_and_a_door_seal_fault_needs_an_accepted_quote, |app| async {
     let today = app.state.clock.now().date_naive();
-    let model = json!({"code": "BCD-T13", "line": "RF", "name": "Test refrigerator",
-        "launch_date": (today - Duration::days(1000)).to_string(), "warranty_months": 12,
-        "component_warranty": {"CMP": 120}});
-    assert_eq!(app.post("/api/v1/models", "admin", model).await.status, 201);
-    let parts =
-        json!({"parts": [{"part_code": GSK, "qty_per_unit": 1}, {"part_code": CMP, "qty_per_unit": 1}]});
-    app.post("/api/v1/models/BCD-T13/parts", "admin", parts).await.ok();
     let shipped = today.checked_sub_months(Months::new(13)).unwrap();
-    let unit = json!({"serial": "RFT13000001", "model": "BCD-T13", "ship_date": shipped.to_string(), "region": "Zhejiang"});
-    assert_eq!(app.post("/api/v1/units", "admin", unit).await.status, 201);
+    app.model("BCD-T13").part(GSK).part(CMP).unit("RFT13000001", shipped).create().await;
 
     // the compressor has 120 months: in warranty, free, dispatched without a quote
     let cmp = intake(&app, "agent", ticket("RFT13000001", Some("CMP"), "repair", "normal", None)).await;
@@ -285,11 +264,8 @@ both!(a_ticket_runs_its_whole_lifecycle_and_refuses_illegal_transitions, |app| a
 });
 
 both!(an_urgent_safety_incident_unresolved_after_49_hours_is_overdue, |app| async {
-    let safety =
-        intake(&app, "agent", ticket(UNIT, Some("CMP"), "safety_incident", "urgent", Some("ST-TZ-001")))
-            .await;
-    let repair =
-        intake(&app, "agent", ticket(UNIT, Some("CMP"), "repair", "normal", Some("ST-TZ-001"))).await;
+    let safety = app.ticket().category("safety_incident").urgency("urgent").at("ST-TZ-001").create().await;
+    let repair = app.ticket().at("ST-TZ-001").create().await;
     let t = app.get(&format!("/api/v1/tickets/{safety}"), Some("agent")).await;
     let created = chrono::DateTime::parse_from_rfc3339(t.ok()["created_at"].as_str().unwrap()).unwrap();
     let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
