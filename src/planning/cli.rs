@@ -13,9 +13,28 @@ use super::net::{Plan, Rates};
 use super::policy::{self, Target};
 use super::simulate::{simulate, Demand, Outcome};
 
-pub fn progress(label: &str, hidden: bool) -> ProgressBar {
+/// indicatif's bar, told of the planning computation's parts (`policy::Progress`).
+pub struct Bar(ProgressBar);
+
+impl std::ops::Deref for Bar {
+    type Target = ProgressBar;
+    fn deref(&self) -> &ProgressBar {
+        &self.0
+    }
+}
+
+impl policy::Progress for Bar {
+    fn start(&self, parts: u64) {
+        self.0.set_length(parts);
+    }
+    fn advance(&self) {
+        self.0.inc(1);
+    }
+}
+
+pub fn progress(label: &str, hidden: bool) -> Bar {
     if hidden {
-        return ProgressBar::hidden();
+        return Bar(ProgressBar::hidden());
     }
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -24,7 +43,7 @@ pub fn progress(label: &str, hidden: bool) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar.set_message(label.to_string());
-    bar
+    Bar(bar)
 }
 
 /// What `echelon simulate` runs.
