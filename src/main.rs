@@ -1,4 +1,6 @@
-//! The `echelon` command: clap subcommands that call into the library.
+//! The `echelon` command: clap subcommands that call into the library and the tools.
+
+mod tools;
 
 use std::io::BufRead;
 use std::process::ExitCode;
@@ -236,7 +238,7 @@ fn main() -> ExitCode {
             min_annual,
             json,
         } => {
-            let args = echelon::planning::cli::SimArgs {
+            let args = tools::planning::cli::SimArgs {
                 policy: policy.clone(),
                 days: *days,
                 warmup: *warmup,
@@ -248,10 +250,10 @@ fn main() -> ExitCode {
                 min_annual: *min_annual,
                 json: *json,
             };
-            return print_or_fail(echelon::planning::cli::simulate_command(&args));
+            return print_or_fail(tools::planning::cli::simulate_command(&args));
         }
         Command::Bench { what: BenchCommand::Planning { stations, parts, seed, days, warmup, out } } => {
-            return print_or_fail(echelon::planning::cli::bench_command(
+            return print_or_fail(tools::planning::cli::bench_command(
                 *stations, *parts, *seed, *days, *warmup, out,
             ));
         }
@@ -313,8 +315,8 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
         Command::Seed { what: SeedCommand::Generate { stations, parts, seed } } => {
             let db = open(&config)?;
             let started = std::time::Instant::now();
-            let spec = echelon::planning::generate::Spec { stations, parts, seed };
-            let synth = echelon::planning::generate::generate(spec);
+            let spec = tools::planning::generate::Spec { stations, parts, seed };
+            let synth = tools::planning::generate::generate(spec);
             println!("generated in memory in {:.1} s", started.elapsed().as_secs_f64());
             let mut conn = db.write.get().map_err(|e| e.to_string())?;
             let say = |s: &str| println!("  {s} ({:.1} s)", started.elapsed().as_secs_f64());
@@ -323,7 +325,7 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
                 if !echelon::demo::is_empty(c)? {
                     return Ok(None);
                 }
-                echelon::planning::seed::write_synth(c, &synth, chrono::Utc::now(), &say).map(Some)
+                tools::planning::seed::write_synth(c, &synth, chrono::Utc::now(), &say).map(Some)
             })
             .map_err(|e| e.to_string())?
             .ok_or("the database is not empty; a network is generated into an empty database only")?;
@@ -349,7 +351,7 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
             let now = chrono::Utc::now().naive_utc();
             let w = db::write_tx(&mut conn, |c| {
                 db::setup_lock(c)?;
-                echelon::planning::history_write::write_history(c, days, seed, now, &say)
+                tools::planning::history_write::write_history(c, days, seed, now, &say)
             })
             .map_err(|e| e.to_string())?;
             analyze(&mut conn)?;
@@ -386,7 +388,7 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
             let db = open(&config)?;
             let started = std::time::Instant::now();
             let mut conn = db.write.get().map_err(|e| e.to_string())?;
-            let bar = echelon::planning::cli::progress("planning parts", false);
+            let bar = tools::planning::cli::progress("planning parts", false);
             let run = db::write_tx(&mut conn, |c| {
                 let caller = echelon::auth::Caller {
                     user_id: 0,
@@ -422,7 +424,7 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
             let db = open(&config)?;
             let started = std::time::Instant::now();
             let mut conn = db.write.get().map_err(|e| e.to_string())?;
-            let g = db::write_tx(&mut conn, |c| echelon::settlement::bench::generate(c, p, tickets, seed))
+            let g = db::write_tx(&mut conn, |c| tools::settlement::bench::generate(c, p, tickets, seed))
                 .map_err(|e| e.to_string())?;
             // fresh planner statistics: the first export straight after seeding otherwise plans
             // without them (28.8 s instead of 2.4 s seen on PostgreSQL)
@@ -439,7 +441,7 @@ fn run(command: Command, mut config: Config) -> Result<ExitCode, String> {
         }
         Command::Export { what: ExportCommand::Settlement { period, format, out, station } } => {
             let db = open(&config)?;
-            let line = echelon::settlement::cli::export_command(
+            let line = tools::settlement::cli::export_command(
                 &db,
                 &period,
                 &format,

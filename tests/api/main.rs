@@ -6,6 +6,7 @@ mod pg;
 
 mod authz;
 mod catalogue;
+mod cli;
 mod crash;
 mod errors;
 mod follow_ups;

@@ -5,16 +5,21 @@
 use chrono::{Datelike, Months};
 
 use crate::both;
+use crate::cli::{number_before, run_echelon};
 
 both!(a_generated_settlement_month_reconciles_with_the_ledger, |app| async {
     // the month before the clock's, so that never-returned cores are overdue by now
     let first = app.state.clock.now().date_naive().with_day(1).unwrap() - Months::new(1);
     let p = format!("{:04}-{:02}", first.year(), first.month());
-    let period = echelon::settlement::rules::Period::parse(&p).unwrap();
-    let g =
-        app.state.db.write(move |c| echelon::settlement::bench::generate(c, period, 12, 7)).await.unwrap();
-    assert!(g.stations > 0 && g.tickets == 12 * g.stations, "{g:?}");
-    assert!(g.ticket_parts > 0 && g.loan_lines > g.ticket_parts / 2, "{g:?}");
+    let g = run_echelon(
+        &app.url,
+        &["seed", "settlement", "--period", &p, "--tickets", "12", "--seed", "7"],
+        true,
+    );
+    let (stations, tickets) = (number_before(&g, "stations"), number_before(&g, "tickets"));
+    let (ticket_parts, loan_lines) = (number_before(&g, "parts"), number_before(&g, "loan"));
+    assert!(stations > 0 && tickets == 12 * stations, "{g}");
+    assert!(ticket_parts > 0 && loan_lines > ticket_parts / 2, "{g}");
 
     let r = app.get(&format!("/api/v1/settlements?period={p}"), Some("finance")).await;
     let out = r.ok();

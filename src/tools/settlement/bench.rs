@@ -19,13 +19,13 @@ use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::rules::Period;
-use crate::db::schema::{loans, locations, parts, product_units, tickets, users};
-use crate::db::DbConn;
-use crate::error::AppError;
-use crate::ledger::rules::Reason;
-use crate::ledger::store::{self as ledger, Move, Place};
-use crate::network::rules::LocationKind;
+use echelon::db::schema::{loans, locations, parts, product_units, tickets, users};
+use echelon::db::DbConn;
+use echelon::error::AppError;
+use echelon::ledger::rules::Reason;
+use echelon::ledger::store::{self as ledger, Move, Place};
+use echelon::network::rules::LocationKind;
+use echelon::settlement::rules::Period;
 
 /// What was generated.
 #[derive(Debug, Default)]
@@ -252,7 +252,7 @@ pub fn generate(
     )?;
     post_movements(conn, period, &stations, &custody, &part_rows, &loan_ids, &plans)?;
     // the tickets were inserted in bulk: their repair cycles for the KPI rollup
-    crate::reports::rollup::tickets_loaded(conn)?;
+    echelon::reports::rollup::tickets_loaded(conn)?;
     Ok(Generated {
         stations: stations.len(),
         tickets: made.len(),

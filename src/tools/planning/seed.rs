@@ -1,5 +1,5 @@
 //! `echelon seed generate`: writes a generated network (`generate::Synth`) into an empty
-//! database in multi-row INSERTs on the concrete connection (`crate::on_backend!`), inside one
+//! database in multi-row INSERTs on the concrete connection (`echelon::on_backend!`), inside one
 //! transaction: tiers, the location tree with the ledger's virtual locations, lateral lanes,
 //! models, parts, compatibility with failure rates, supplier lead times, product units sold
 //! (the installed base), 26 weeks of demand history (one row per part, station and week with
@@ -13,18 +13,18 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use diesel::prelude::*;
 
 use super::generate::{Synth, HISTORY_WEEKS};
-use super::inputs::week_start;
-use super::store::CHUNK;
-use crate::catalogue::store::models::{self, NewModel};
-use crate::catalogue::store::parts::{self, NewPart};
-use crate::catalogue::store::units::NewUnit;
-use crate::db::schema::{
+use echelon::catalogue::store::models::{self, NewModel};
+use echelon::catalogue::store::parts::{self, NewPart};
+use echelon::catalogue::store::units::NewUnit;
+use echelon::db::schema::{
     demand_history, failure_rates, locations, part_supply_terms, product_units, station_tier_history,
     stock_balances, stock_movements,
 };
-use crate::db::DbConn;
-use crate::error::AppError;
-use crate::network::store::{self as network, TierRow};
+use echelon::db::DbConn;
+use echelon::error::AppError;
+use echelon::network::store::{self as network, TierRow};
+use echelon::planning::inputs::week_start;
+use echelon::planning::store::CHUNK;
 
 /// What was written.
 #[derive(Debug, Default)]
@@ -124,7 +124,7 @@ pub fn write_synth(
                 })
                 .collect();
             let got: Vec<(i64, String)> =
-                crate::on_backend!(conn, |c| diesel::insert_into(locations::table)
+                echelon::on_backend!(conn, |c| diesel::insert_into(locations::table)
                     .values(&rows)
                     .returning((locations::id, locations::code))
                     .get_results(c))?;
@@ -173,11 +173,11 @@ pub fn write_synth(
         })
         .collect();
     chunks(conn, &history, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(station_tier_history::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(station_tier_history::table).values(c).execute(x))
     })?;
     for (c, lanes) in net.lanes.iter().enumerate() {
         for (i, &(other, lead)) in lanes.iter().enumerate() {
-            crate::requests::store::insert_lateral(
+            echelon::requests::store::insert_lateral(
                 conn,
                 ids[c + 1],
                 ids[other as usize],
@@ -246,7 +246,7 @@ pub fn write_synth(
         })
         .collect();
     chunks(conn, &rates, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(failure_rates::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(failure_rates::table).values(c).execute(x))
     })?;
     let terms: Vec<_> = net
         .parts
@@ -260,7 +260,7 @@ pub fn write_synth(
         })
         .collect();
     chunks(conn, &terms, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(part_supply_terms::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(part_supply_terms::table).values(c).execute(x))
     })?;
     progress("catalogue written");
     // units sold: the installed base, shipped over the last five years
@@ -278,7 +278,7 @@ pub fn write_synth(
     }
     out.units = units.len();
     chunks(conn, &units, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(product_units::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(product_units::table).values(c).execute(x))
     })?;
     progress("units sold written");
     // demand history, one row per part, station and week
@@ -302,11 +302,12 @@ pub fn write_synth(
         .collect();
     out.history_rows = rows.len();
     chunks(conn, &rows, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(demand_history::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(demand_history::table).values(c).execute(x))
     })?;
     progress("demand history written");
     // opening stock through the ledger's tables: movements and the balances they sum to
-    let supplier = crate::ledger::store::virtual_place(conn, crate::network::rules::LocationKind::Supplier)?;
+    let supplier =
+        echelon::ledger::store::virtual_place(conn, echelon::network::rules::LocationKind::Supplier)?;
     let moves: Vec<_> = s
         .opening
         .iter()
@@ -325,7 +326,7 @@ pub fn write_synth(
         .collect();
     out.opening_movements = moves.len();
     chunks(conn, &moves, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(stock_movements::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(stock_movements::table).values(c).execute(x))
     })?;
     let mut supplied: BTreeMap<u32, i64> = BTreeMap::new();
     let mut balances: Vec<(i64, i64, i64, bool)> = s
@@ -350,12 +351,12 @@ pub fn write_synth(
         })
         .collect();
     chunks(conn, &rows, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(stock_balances::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(stock_balances::table).values(c).execute(x))
     })?;
     // written without the ledger's flows: the stations' outstanding values from the balances
-    crate::requests::outstanding::recompute_all(conn)?;
+    echelon::requests::outstanding::recompute_all(conn)?;
     // and the KPI rollup of the stock value
-    crate::reports::rollup::stock_loaded(conn)?;
+    echelon::reports::rollup::stock_loaded(conn)?;
     progress("opening stock written");
     Ok(out)
 }

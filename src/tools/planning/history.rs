@@ -199,7 +199,7 @@ impl Sim<'_> {
     ) -> usize {
         let urgent = request.is_some_and(|r| self.rows.requests[r].ticket.is_some());
         let zero = chrono::NaiveDateTime::default();
-        let lead = (crate::shipping::rules::deliver_by(zero, lead_days, urgent) - zero).num_minutes();
+        let lead = (echelon::shipping::rules::deliver_by(zero, lead_days, urgent) - zero).num_minutes();
         let k = self.rng.gen_range(0..self.net.couriers.len());
         let on_time = [0.96, 0.92, 0.86, 0.9][k % 4];
         let transit = if self.rng.gen_bool(on_time) {

@@ -19,8 +19,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::draws::{part_rng, sample_events};
-use super::net::{Kind, Net, Plan, Rates};
 use super::sim_kpis::{Counters, SimKpis};
+use echelon::planning::net::{Kind, Net, Plan, Rates};
 
 /// Future demand: per day, (part, station node).
 pub struct Demand {
@@ -54,6 +54,7 @@ impl Demand {
         Demand { days: out }
     }
 
+    #[cfg(test)]
     pub fn units(&self) -> usize {
         self.days.iter().map(Vec::len).sum()
     }
@@ -403,8 +404,8 @@ pub fn simulate(net: &Net, plan: &Plan, demand: &Demand, warmup: u32, name: &str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::planning::generate::{generate, Spec};
-    use crate::planning::net::Level;
+    use crate::tools::planning::generate::{generate, Spec};
+    use echelon::planning::net::Level;
 
     #[test]
     fn the_same_seed_gives_the_same_network_and_the_same_demand() {

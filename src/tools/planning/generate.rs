@@ -4,7 +4,7 @@
 //! unevenly across regions (the installed base), lead times, lateral lanes, 26 weeks of demand
 //! history and opening stock. Everything follows from the seed: the same seed gives the same
 //! network, demand history and (in `simulate`) the same future demand, whether it is written
-//! to a database (`store::write_synth`) or kept in memory.
+//! to a database (`seed::write_synth`) or kept in memory.
 //!
 //! Demand is causal: part p fails in a unit of model m at `failure(p, m)` a year; a region
 //! holds `installed(m, r)` units; a station serves its `share` of its region; and each part
@@ -18,8 +18,8 @@ use rand_distr::Distribution;
 use rayon::prelude::*;
 
 use super::draws::{lognormal, part_rng, rng, sample_events};
-use super::net::{Kind, Net, Node, PartInfo, Rates};
-use crate::catalogue::PartCode;
+use echelon::catalogue::PartCode;
+use echelon::planning::net::{Kind, Net, Node, PartInfo, Rates};
 
 /// (centre code suffix, city, region) of the 30 regional centres.
 pub const CENTRES: [(&str, &str, &str); 30] = [
@@ -136,7 +136,6 @@ pub struct PartMeta {
 /// A generated network and everything the database or the simulator needs of it.
 #[derive(Debug, Clone)]
 pub struct Synth {
-    pub spec: Spec,
     pub net: Net,
     pub part_meta: Vec<PartMeta>,
     pub models: Vec<ModelInfo>,
@@ -392,15 +391,5 @@ pub fn generate(spec: Spec) -> Synth {
             opening.push((p as u32, 0, q));
         }
     }
-    Synth {
-        spec,
-        net,
-        part_meta,
-        models,
-        compat,
-        installed,
-        truth: Rates { per_part: truth },
-        history,
-        opening,
-    }
+    Synth { net, part_meta, models, compat, installed, truth: Rates { per_part: truth }, history, opening }
 }

@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::bench::{self, Point};
 use super::generate::{self, Spec, Synth};
-use super::net::{Plan, Rates};
-use super::policy::{self, Target};
 use super::simulate::{simulate, Demand, Outcome};
+use echelon::planning::net::{Plan, Rates};
+use echelon::planning::policy::{self, Target};
 
 /// indicatif's bar, told of the planning computation's parts (`policy::Progress`).
 pub struct Bar(ProgressBar);
@@ -87,7 +87,7 @@ pub fn world(stations: usize, parts: usize, seed: u64, days: u32, quiet: bool) -
     };
     let t = Instant::now();
     let synth = generate::generate(Spec { stations, parts, seed });
-    let rates = super::demand::estimate(&synth.net, &synth.demand_inputs());
+    let rates = echelon::planning::demand::estimate(&synth.net, &synth.demand_inputs());
     let demand = Demand::draw(&synth.truth, days, seed);
     say(&format!(
         "network: 1 warehouse, {} centres, {} stations, {} parts; {:.0} units/day of demand; built in {:.1} s",
@@ -221,7 +221,8 @@ fn table(settings: &[String], results: &[Outcome]) -> String {
     row("warehouse-direct units", &|_, r| r.hq_direct_units.to_string());
     row("lateral units", &|_, r| r.lateral_units.to_string());
     // the live KPIs' definitions (GET /api/v1/reports/kpis), see planning::sim_kpis
-    let pct = |r: &crate::reports::rules::Ratio| r.value.map_or("-".into(), |v| format!("{:.2}%", v * 100.0));
+    let pct =
+        |r: &echelon::reports::rules::Ratio| r.value.map_or("-".into(), |v| format!("{:.2}%", v * 100.0));
     row("KPI fill rate (units)", &|_, r| pct(&r.kpis.fill_rate.units));
     row("KPI fill rate (lines)", &|_, r| pct(&r.kpis.fill_rate.lines));
     row("KPI fill within lead time", &|_, r| pct(&r.kpis.fill_rate.units_within_lead_time));
