@@ -10,5 +10,6 @@
 //! `planning::policy::Progress`). The integration tests run these as a user does, through the
 //! binary (`env!("CARGO_BIN_EXE_echelon")`).
 
+pub mod commands;
 pub mod planning;
 pub mod settlement;

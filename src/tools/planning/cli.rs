@@ -46,18 +46,35 @@ pub fn progress(label: &str, hidden: bool) -> Bar {
     Bar(bar)
 }
 
-/// What `echelon simulate` runs.
-#[derive(Debug, Clone)]
+/// What `echelon simulate` runs (its command-line options).
+#[derive(Debug, Clone, clap::Args)]
 pub struct SimArgs {
+    /// baseline, multi-echelon, or both (the baseline tuned to the same measured fill)
+    #[arg(long, default_value = "both")]
     pub policy: String,
+    #[arg(long, default_value_t = 365)]
     pub days: u32,
+    /// days simulated before measuring, so the pipelines fill
+    #[arg(long, default_value_t = 90)]
     pub warmup: u32,
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    #[arg(long, default_value_t = 300)]
     pub stations: usize,
+    #[arg(long, default_value_t = 2000)]
     pub parts: usize,
+    /// the multi-echelon policy's target station fill rate
+    #[arg(long, default_value_t = 0.98)]
     pub target_fill: f64,
+    /// the baseline's service level (with --policy baseline)
+    #[arg(long, default_value_t = 0.95)]
     pub service: f64,
+    /// the baseline stocks a part at a location selling at least this many a year (with
+    /// --policy baseline; `both` tunes it)
+    #[arg(long, default_value_t = 1.0)]
     pub min_annual: f64,
+    /// print JSON instead of a table
+    #[arg(long)]
     pub json: bool,
 }
 
