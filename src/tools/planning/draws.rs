@@ -1,8 +1,8 @@
 //! Seeded random draws shared by the generator and the simulator, and the planning inputs of
 //! a generated network (what a database would give a run).
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, LogNormal, Poisson};
 
 use super::generate::{Synth, HISTORY_WEEKS};
@@ -44,8 +44,8 @@ pub fn sample_events(r: &mut ChaCha8Rng, rates: &[(u32, f64)], days: u32) -> Vec
     }
     (0..n)
         .map(|_| {
-            let day = r.gen_range(0..days);
-            let x = r.gen::<f64>() * total;
+            let day = r.random_range(0..days);
+            let x = r.random::<f64>() * total;
             let i = cumulative.partition_point(|&c| c <= x).min(rates.len() - 1);
             (day, rates[i].0)
         })
