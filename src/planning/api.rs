@@ -4,6 +4,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::policy::Silent;
 use super::service::{self, PolicyKind, RunParams};
 use super::store::{self, RunRow};
 use crate::auth::{Caller, Role, Scope};
@@ -203,8 +204,7 @@ pub async fn create_run(
         .db
         .write(move |conn| {
             let scope = scope_location(conn, &caller, input.location.as_deref())?;
-            let row =
-                service::run(conn, &scope, params, &caller.username, now, &indicatif::ProgressBar::hidden())?;
+            let row = service::run(conn, &scope, params, &caller.username, now, &Silent)?;
             run_out(conn, row)
         })
         .await?;

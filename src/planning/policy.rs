@@ -10,12 +10,23 @@
 //!   until the target fill rate or the budget is met: the global greedy of Sherbrooke's
 //!   system approach, computed part by part in parallel.
 
-use indicatif::{ParallelProgressIterator, ProgressBar};
 use rayon::prelude::*;
 
 use super::greedy::{self, Allocation, StationIn, Stop, TreeIn};
 use super::metric::reorder_point;
 use super::net::{Level, Net, Plan, Rates};
+
+/// Told how many parts a multi-echelon computation plans and of each part done, from the
+/// worker threads: the CLI draws a progress bar on it, the API tells no one (`Silent`).
+pub trait Progress: Sync {
+    fn start(&self, _parts: u64) {}
+    fn advance(&self) {}
+}
+
+/// The progress nobody watches.
+pub struct Silent;
+
+impl Progress for Silent {}
 
 /// Days of demand a baseline order covers beyond the reorder point.
 pub const REVIEW_DAYS: f64 = 7.0;
@@ -57,13 +68,16 @@ pub struct Prepared {
 }
 
 /// Runs every part's greedy (in parallel) until the part's station fill reaches `stop_fill`.
-pub fn prepare(net: &Net, rates: &Rates, stop_fill: f64, progress: &ProgressBar) -> Prepared {
+pub fn prepare(net: &Net, rates: &Rates, stop_fill: f64, progress: &dyn Progress) -> Prepared {
     let stop = Stop { fill: stop_fill, min_ratio: 0.0, max_steps: 200_000 };
-    progress.set_length(net.parts.len() as u64);
+    progress.start(net.parts.len() as u64);
     let allocations: Vec<Allocation> = (0..net.parts.len())
         .into_par_iter()
-        .progress_with(progress.clone())
-        .map(|p| greedy::allocate(&tree(net, rates, p), stop))
+        .map(|p| {
+            let a = greedy::allocate(&tree(net, rates, p), stop);
+            progress.advance();
+            a
+        })
         .collect();
     let demand = rates.per_part.iter().map(|v| v.iter().map(|r| r.1).sum()).collect();
     let costs = net.parts.iter().map(|p| p.unit_cost_minor.max(1) as f64).collect();
@@ -79,7 +93,7 @@ pub fn stop_fill_for(target: Target) -> f64 {
 }
 
 /// The multi-echelon policy: every part's greedy, then the global selection.
-pub fn multi_echelon(net: &Net, rates: &Rates, target: Target, progress: &ProgressBar) -> Plan {
+pub fn multi_echelon(net: &Net, rates: &Rates, target: Target, progress: &dyn Progress) -> Plan {
     prepare(net, rates, stop_fill_for(target), progress).plan(net, rates, target)
 }
 

@@ -13,7 +13,6 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -73,7 +72,7 @@ pub fn run(
     params: RunParams,
     actor: &str,
     now: DateTime<Utc>,
-    progress: &ProgressBar,
+    progress: &dyn policy::Progress,
 ) -> Result<RunRow, AppError> {
     let started = Instant::now();
     let loaded = super::inputs::load_net(conn)?.ok_or_else(|| {

@@ -4,8 +4,6 @@
 //! the tickets and the ledger; period close into a snapshot that never changes.
 
 pub mod api;
-pub mod bench;
-pub mod cli;
 pub mod export;
 pub mod lines;
 pub mod rules;

@@ -101,7 +101,7 @@ pub fn sample(
     let n = sla::sample_size(pool.len(), share_bp);
     let mut rng = match seed {
         Some(s) => StdRng::seed_from_u64(s),
-        None => StdRng::from_entropy(),
+        None => rand::make_rng(),
     };
     let mut picked = rand::seq::index::sample(&mut rng, pool.len(), n).into_vec();
     picked.sort_unstable();

@@ -3,48 +3,32 @@
 //! the test app finishes, is clean) and the KPI report reads figures out of it.
 
 use chrono::{Duration, Utc};
-use echelon::db::{self, Backend};
+use echelon::db::Backend;
 use serde_json::Value;
 
+use crate::cli::{number_before, run_echelon};
 use crate::helpers::{empty_database, pg_or_skip, TestApp, PASSWORD};
 
 async fn a_generated_history_passes_the_audit_and_feeds_the_kpis(backend: Backend) {
     let app = TestApp::serve(empty_database(backend), backend);
     let now = Utc::now();
+    run_echelon(&app.url, &["seed", "generate", "--stations", "40", "--parts", "150", "--seed", "5"], true);
+    let out = run_echelon(&app.url, &["seed", "history", "--days", "60", "--seed", "5"], true);
+    // its summary: "history of 60 days (seed 5): N tickets, N requests with N lines, ..."
+    let out = out.lines().last().unwrap_or_default().to_string();
     let db = app.state.db.clone();
-    let written = actix_web::web::block(move || {
+    actix_web::web::block(move || {
         let mut conn = db.write.get().expect("a connection");
-        let synth = echelon::planning::generate::generate(echelon::planning::generate::Spec {
-            stations: 40,
-            parts: 150,
-            seed: 5,
-        });
-        db::write_tx(&mut conn, |c| echelon::planning::seed::write_synth(c, &synth, now, &|_| {}))
-            .expect("the network is written");
-        let w = db::write_tx(&mut conn, |c| {
-            echelon::planning::history_write::write_history(c, 60, 5, now.naive_utc(), &|_| {})
-        })
-        .expect("the history is written");
         echelon::auth::admin::add_user(&mut conn, "admin", "admin", None, None, PASSWORD).expect("an admin");
-        w
     })
     .await
     .unwrap();
-    assert!(written.tickets > 0 && written.requests > 0 && written.shipments > 0, "{written:?}");
-    assert!(written.movements > written.shipments, "{written:?}");
+    let count = |word| number_before(&out, word);
+    assert!(count("tickets") > 0 && count("requests") > 0 && count("shipments") > 0, "{out}");
+    assert!(count("stock") > count("shipments"), "more movements than shipments: {out}");
 
     // a second history onto the same network is refused
-    let db = app.state.db.clone();
-    let again = actix_web::web::block(move || {
-        let mut conn = db.write.get().expect("a connection");
-        db::write_tx(&mut conn, |c| {
-            echelon::planning::history_write::write_history(c, 5, 6, Utc::now().naive_utc(), &|_| {})
-        })
-        .is_err()
-    })
-    .await
-    .unwrap();
-    assert!(again, "history is written once");
+    run_echelon(&app.url, &["seed", "history", "--days", "5", "--seed", "6"], false);
 
     let today = now.date_naive();
     let from = today - Duration::days(59);

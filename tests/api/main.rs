@@ -8,6 +8,7 @@ mod pg;
 mod architecture;
 mod authz;
 mod catalogue;
+mod cli;
 mod crash;
 mod errors;
 mod follow_ups;

@@ -5,6 +5,7 @@
 use chrono::{Datelike, Months};
 
 use crate::both;
+use crate::cli::{number_before, run_echelon};
 
 /// Tickets per station: three still give ticket parts, loans, ledger consumption and overdue
 /// cores (what the test checks) at a quarter of the benchmark's twelve, which made this the
@@ -15,15 +16,16 @@ both!(a_generated_settlement_month_reconciles_with_the_ledger, |app| async {
     // the month before the clock's, so that never-returned cores are overdue by now
     let first = app.state.clock.now().date_naive().with_day(1).unwrap() - Months::new(1);
     let p = format!("{:04}-{:02}", first.year(), first.month());
-    let period = echelon::settlement::rules::Period::parse(&p).unwrap();
-    let g = app
-        .state
-        .db
-        .write(move |c| echelon::settlement::bench::generate(c, period, PER_STATION, 7))
-        .await
-        .unwrap();
-    assert!(g.stations > 0 && g.tickets == PER_STATION * g.stations, "{g:?}");
-    assert!(g.ticket_parts > 0 && g.loan_lines > g.ticket_parts / 2, "{g:?}");
+    let per_station = PER_STATION.to_string();
+    let g = run_echelon(
+        &app.url,
+        &["seed", "settlement", "--period", &p, "--tickets", &per_station, "--seed", "7"],
+        true,
+    );
+    let (stations, tickets) = (number_before(&g, "stations"), number_before(&g, "tickets"));
+    let (ticket_parts, loan_lines) = (number_before(&g, "parts"), number_before(&g, "loan"));
+    assert!(stations > 0 && tickets == PER_STATION as i64 * stations, "{g}");
+    assert!(ticket_parts > 0 && loan_lines > ticket_parts / 2, "{g}");
 
     let r = app.get(&format!("/api/v1/settlements?period={p}"), Some("finance")).await;
     let out = r.ok();

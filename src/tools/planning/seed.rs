@@ -1,5 +1,5 @@
 //! `echelon seed generate`: writes a generated network (`generate::Synth`) into an empty
-//! database in multi-row INSERTs on the concrete connection (`crate::on_backend!`), inside one
+//! database in multi-row INSERTs on the concrete connection (`echelon::on_backend!`), inside one
 //! transaction: tiers, the location tree with the ledger's virtual locations, lateral lanes,
 //! models, parts, compatibility with failure rates, supplier lead times, product units sold
 //! (the installed base), 26 weeks of demand history (one row per part, station and week with
@@ -9,22 +9,23 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::generate::{Synth, HISTORY_WEEKS};
-use super::inputs::week_start;
-use super::store::CHUNK;
-use crate::catalogue::store::models::{self, NewModel};
-use crate::catalogue::store::parts::{self, NewPart};
-use crate::catalogue::store::units::NewUnit;
-use crate::db::schema::{
+use echelon::catalogue::store::models::{self, NewModel};
+use echelon::catalogue::store::parts::{self, NewPart};
+use echelon::catalogue::store::units::NewUnit;
+use echelon::db::schema::{
     demand_history, failure_rates, locations, part_supply_terms, product_units, station_tier_history,
     stock_balances, stock_movements,
 };
-use crate::db::DbConn;
-use crate::error::AppError;
-use crate::network::store::{self as network, TierRow};
+use echelon::db::DbConn;
+use echelon::error::AppError;
+use echelon::network::store::{self as network, TierRow};
+use echelon::planning::inputs::week_start;
+use echelon::planning::net::Net;
+use echelon::planning::store::CHUNK;
 
 /// What was written.
 #[derive(Debug, Default)]
@@ -59,6 +60,7 @@ pub(super) fn chunks<T>(
 }
 
 /// Writes the network; the caller checks the database is empty in the same transaction.
+/// Section by section, in this order (the ids of each section's rows are the next's input).
 pub fn write_synth(
     conn: &mut DbConn,
     s: &Synth,
@@ -67,7 +69,38 @@ pub fn write_synth(
 ) -> Result<Written, AppError> {
     let at = now.naive_utc();
     let today = now.date_naive();
-    let mut out = Written::default();
+    let net = &s.net;
+    write_tiers(conn, at)?;
+    let ids = write_locations(conn, net, at)?;
+    write_tier_history(conn, net, &ids, today, at)?;
+    write_lanes(conn, net, &ids)?;
+    progress("locations written");
+    let model_id = write_models(conn, s, today, at)?;
+    let part_id = write_parts(conn, s, at)?;
+    write_compatibility(conn, s, &model_id, &part_id)?;
+    write_supply_terms(conn, net, &part_id)?;
+    progress("catalogue written");
+    let units = write_units(conn, s, &model_id, today, at)?;
+    progress("units sold written");
+    let history_rows = write_demand_history(conn, s, &part_id, &ids, today)?;
+    progress("demand history written");
+    let opening_movements = write_opening_stock(conn, s, &part_id, &ids, at)?;
+    // written without the ledger's flows: the stations' outstanding values from the balances
+    echelon::outstanding::recompute_all(conn)?;
+    // and the KPI rollup of the stock value
+    echelon::rollup::stock_loaded(conn)?;
+    progress("opening stock written");
+    Ok(Written {
+        locations: net.nodes.len() + VIRTUAL.len(),
+        parts: part_id.len(),
+        units,
+        history_rows,
+        opening_movements,
+    })
+}
+
+/// The four station tiers with their repair rates.
+fn write_tiers(conn: &mut DbConn, at: NaiveDateTime) -> Result<(), AppError> {
     for (tier, allowance, hq, prio, days) in [
         ("A", 20_000_000, true, 1, 15),
         ("B", 8_000_000, true, 2, 15),
@@ -85,8 +118,12 @@ pub fn write_synth(
         let rates = BTreeMap::from([("repair".to_string(), 10_000 - 2_000 * (prio as i64 - 1))]);
         network::insert_tier(conn, &row, &rates)?;
     }
-    // the tree, level by level: a multi-row INSERT per level, then each path from its parent's
-    let net = &s.net;
+    Ok(())
+}
+
+/// The tree, level by level: a multi-row INSERT per level, then each path from its parent's;
+/// then the ledger's virtual locations. Returns the database id of every node.
+fn write_locations(conn: &mut DbConn, net: &Net, at: NaiveDateTime) -> Result<Vec<i64>, AppError> {
     let mut ids = vec![0i64; net.nodes.len()];
     let mut paths = vec![String::new(); net.nodes.len()];
     let levels =
@@ -124,7 +161,7 @@ pub fn write_synth(
                 })
                 .collect();
             let got: Vec<(i64, String)> =
-                crate::on_backend!(conn, |c| diesel::insert_into(locations::table)
+                echelon::on_backend!(conn, |c| diesel::insert_into(locations::table)
                     .values(&rows)
                     .returning((locations::id, locations::code))
                     .get_results(c))?;
@@ -158,7 +195,17 @@ pub fn write_synth(
         };
         network::insert(conn, &new, None)?;
     }
-    out.locations = net.nodes.len() + VIRTUAL.len();
+    Ok(ids)
+}
+
+/// Each station's tier, in force from today.
+fn write_tier_history(
+    conn: &mut DbConn,
+    net: &Net,
+    ids: &[i64],
+    today: NaiveDate,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
     let history: Vec<_> = net
         .station_nodes()
         .map(|n| {
@@ -173,11 +220,16 @@ pub fn write_synth(
         })
         .collect();
     chunks(conn, &history, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(station_tier_history::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(station_tier_history::table).values(c).execute(x))
     })?;
+    Ok(())
+}
+
+/// The centres' lateral lanes, in each centre's order of preference.
+fn write_lanes(conn: &mut DbConn, net: &Net, ids: &[i64]) -> Result<(), AppError> {
     for (c, lanes) in net.lanes.iter().enumerate() {
         for (i, &(other, lead)) in lanes.iter().enumerate() {
-            crate::network::station::insert_lateral(
+            echelon::network::station::insert_lateral(
                 conn,
                 ids[c + 1],
                 ids[other as usize],
@@ -186,8 +238,16 @@ pub fn write_synth(
             )?;
         }
     }
-    progress("locations written");
-    // catalogue
+    Ok(())
+}
+
+/// The product models; returns their ids in the generator's order.
+fn write_models(
+    conn: &mut DbConn,
+    s: &Synth,
+    today: NaiveDate,
+    at: NaiveDateTime,
+) -> Result<Vec<i64>, AppError> {
     let new_models: Vec<NewModel> = s
         .models
         .iter()
@@ -203,11 +263,15 @@ pub fn write_synth(
         .collect();
     let model_ids: HashMap<String, i64> =
         models::insert_many(conn, &new_models)?.into_iter().map(|(id, c)| (c, id)).collect();
-    let model_id: Vec<i64> = s.models.iter().map(|m| model_ids[&m.code]).collect();
+    Ok(s.models.iter().map(|m| model_ids[&m.code]).collect())
+}
+
+/// The parts (not serialized); returns their ids in the generator's order.
+fn write_parts(conn: &mut DbConn, s: &Synth, at: NaiveDateTime) -> Result<Vec<i64>, AppError> {
     let new_parts: Vec<NewPart> = s
         .part_meta
         .iter()
-        .zip(&net.parts)
+        .zip(&s.net.parts)
         .map(|(m, p)| NewPart {
             code: m.code.as_str().to_string(),
             line: m.code.line().to_string(),
@@ -229,8 +293,16 @@ pub fn write_synth(
         .collect();
     let part_ids: HashMap<String, i64> =
         parts::insert_many(conn, &new_parts)?.into_iter().map(|(id, c)| (c, id)).collect();
-    let part_id: Vec<i64> = net.parts.iter().map(|p| part_ids[&p.code]).collect();
-    out.parts = part_id.len();
+    Ok(s.net.parts.iter().map(|p| part_ids[&p.code]).collect())
+}
+
+/// Which parts fit which models, and how often each part fails in each model.
+fn write_compatibility(
+    conn: &mut DbConn,
+    s: &Synth,
+    model_id: &[i64],
+    part_id: &[i64],
+) -> Result<(), AppError> {
     let compat: Vec<(i64, i64, i32)> =
         s.compat.iter().map(|&(p, m, q, _)| (model_id[m as usize], part_id[p as usize], q as i32)).collect();
     models::insert_compat_many(conn, &compat)?;
@@ -246,12 +318,17 @@ pub fn write_synth(
         })
         .collect();
     chunks(conn, &rates, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(failure_rates::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(failure_rates::table).values(c).execute(x))
     })?;
+    Ok(())
+}
+
+/// Each part's supplier lead time.
+fn write_supply_terms(conn: &mut DbConn, net: &Net, part_id: &[i64]) -> Result<(), AppError> {
     let terms: Vec<_> = net
         .parts
         .iter()
-        .zip(&part_id)
+        .zip(part_id)
         .map(|(p, &id)| {
             (
                 part_supply_terms::part_id.eq(id),
@@ -260,10 +337,19 @@ pub fn write_synth(
         })
         .collect();
     chunks(conn, &terms, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(part_supply_terms::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(part_supply_terms::table).values(c).execute(x))
     })?;
-    progress("catalogue written");
-    // units sold: the installed base, shipped over the last five years
+    Ok(())
+}
+
+/// Units sold: the installed base, shipped over the last five years. Returns how many.
+fn write_units(
+    conn: &mut DbConn,
+    s: &Synth,
+    model_id: &[i64],
+    today: NaiveDate,
+    at: NaiveDateTime,
+) -> Result<usize, AppError> {
     let mut units = Vec::new();
     for &(m, r, n) in &s.installed {
         for i in 0..n {
@@ -271,17 +357,25 @@ pub fn write_synth(
                 serial: format!("G{:05}R{:02}N{:06}", m + 1, r, i + 1),
                 model_id: model_id[m as usize],
                 ship_date: today - Days::new(30 + (u64::from(i) * 7919 + u64::from(m) * 104_729) % 1800),
-                region: net.regions[r as usize].clone(),
+                region: s.net.regions[r as usize].clone(),
                 created_at: at,
             });
         }
     }
-    out.units = units.len();
     chunks(conn, &units, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(product_units::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(product_units::table).values(c).execute(x))
     })?;
-    progress("units sold written");
-    // demand history, one row per part, station and week
+    Ok(units.len())
+}
+
+/// Demand history, one row per part, station and week with demand. Returns how many rows.
+fn write_demand_history(
+    conn: &mut DbConn,
+    s: &Synth,
+    part_id: &[i64],
+    ids: &[i64],
+    today: NaiveDate,
+) -> Result<usize, AppError> {
     let start: NaiveDate = week_start(today) + Days::new(7) - Days::new(7 * HISTORY_WEEKS as u64);
     let mut weekly: BTreeMap<(u32, u32, u16), i64> = BTreeMap::new();
     for (p, h) in s.history.iter().enumerate() {
@@ -300,13 +394,23 @@ pub fn write_synth(
             )
         })
         .collect();
-    out.history_rows = rows.len();
     chunks(conn, &rows, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(demand_history::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(demand_history::table).values(c).execute(x))
     })?;
-    progress("demand history written");
-    // opening stock through the ledger's tables: movements and the balances they sum to
-    let supplier = crate::ledger::store::virtual_place(conn, crate::network::rules::LocationKind::Supplier)?;
+    Ok(rows.len())
+}
+
+/// The opening stock through the ledger's tables: `purchase_receipt` movements from SUPPLIER
+/// and the balances they sum to. Returns how many movements.
+fn write_opening_stock(
+    conn: &mut DbConn,
+    s: &Synth,
+    part_id: &[i64],
+    ids: &[i64],
+    at: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let supplier =
+        echelon::ledger::store::virtual_place(conn, echelon::network::rules::LocationKind::Supplier)?;
     let moves: Vec<_> = s
         .opening
         .iter()
@@ -323,9 +427,8 @@ pub fn write_synth(
             )
         })
         .collect();
-    out.opening_movements = moves.len();
     chunks(conn, &moves, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(stock_movements::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(stock_movements::table).values(c).execute(x))
     })?;
     let mut supplied: BTreeMap<u32, i64> = BTreeMap::new();
     let mut balances: Vec<(i64, i64, i64, bool)> = s
@@ -350,12 +453,7 @@ pub fn write_synth(
         })
         .collect();
     chunks(conn, &rows, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(stock_balances::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(stock_balances::table).values(c).execute(x))
     })?;
-    // written without the ledger's flows: the stations' outstanding values from the balances
-    crate::outstanding::recompute_all(conn)?;
-    // and the KPI rollup of the stock value
-    crate::rollup::stock_loaded(conn)?;
-    progress("opening stock written");
-    Ok(out)
+    Ok(moves.len())
 }

@@ -13,9 +13,9 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::net::{Net, Plan, Rates};
-use super::policy::{self, Prepared, Target};
 use super::simulate::{simulate, Demand, Outcome};
+use echelon::planning::net::{Net, Plan, Rates};
+use echelon::planning::policy::{self, Prepared, Target};
 
 /// One simulated setting of a policy.
 #[derive(Debug, Clone, Serialize)]

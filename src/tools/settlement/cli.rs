@@ -4,11 +4,11 @@ use std::path::Path;
 
 use diesel::Connection;
 
-use super::export::{self, FileFormat};
-use super::lines::Spec;
-use super::rules::Period;
-use crate::db::{Db, DbConn};
-use crate::error::AppError;
+use echelon::db::{Db, DbConn};
+use echelon::error::AppError;
+use echelon::settlement::export::{self, FileFormat};
+use echelon::settlement::lines::Spec;
+use echelon::settlement::rules::Period;
 
 /// Writes the settlement of `period` (one station or all) to `out`; returns a one-line summary.
 pub fn export_command(
@@ -30,7 +30,7 @@ pub fn export_command(
     <DbConn as Connection>::transaction(&mut conn, |c| -> Result<(), AppError> {
         let station_id = match station {
             Some(code) => Some(
-                crate::network::store::by_code(c, code)?
+                echelon::network::store::by_code(c, code)?
                     .filter(|r| r.kind == "station")
                     .ok_or_else(|| AppError::not_found(format!("no station {code}")))?
                     .id,

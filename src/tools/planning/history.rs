@@ -15,8 +15,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Exp, LogNormal};
 
 /// Minutes since the start of the history.
@@ -199,13 +199,13 @@ impl Sim<'_> {
     ) -> usize {
         let urgent = request.is_some_and(|r| self.rows.requests[r].ticket.is_some());
         let zero = chrono::NaiveDateTime::default();
-        let lead = (crate::shipping::rules::deliver_by(zero, lead_days, urgent) - zero).num_minutes();
-        let k = self.rng.gen_range(0..self.net.couriers.len());
+        let lead = (echelon::shipping::rules::deliver_by(zero, lead_days, urgent) - zero).num_minutes();
+        let k = self.rng.random_range(0..self.net.couriers.len());
         let on_time = [0.96, 0.92, 0.86, 0.9][k % 4];
-        let transit = if self.rng.gen_bool(on_time) {
-            (lead as f64 * self.rng.gen_range(0.4..1.0)) as Min
+        let transit = if self.rng.random_bool(on_time) {
+            (lead as f64 * self.rng.random_range(0.4..1.0)) as Min
         } else {
-            (lead as f64 * self.rng.gen_range(1.0..1.8)) as Min + HOUR
+            (lead as f64 * self.rng.random_range(1.0..1.8)) as Min + HOUR
         };
         let delivered = at + transit;
         let received = delivered + self.hours(1.0, 0.5);
@@ -459,7 +459,7 @@ pub fn simulate(net: &Network, places: Places, days: i64, seed: u64) -> Rows {
         let Ok(gap) = Exp::new(rate) else { continue };
         let mut day = gap.sample(&mut draws);
         while day < days as f64 {
-            let at = (day.floor() as Min) * DAY + draws.gen_range(8 * HOUR..18 * HOUR);
+            let at = (day.floor() as Min) * DAY + draws.random_range(8 * HOUR..18 * HOUR);
             sim.push(at, Ev::Demand(part, station));
             day += gap.sample(&mut draws);
         }

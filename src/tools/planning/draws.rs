@@ -1,8 +1,8 @@
 //! Seeded random draws shared by the generator and the simulator, and the planning inputs of
 //! a generated network (what a database would give a run).
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, LogNormal, Poisson};
 
 use super::generate::{Synth, HISTORY_WEEKS};
@@ -44,8 +44,8 @@ pub fn sample_events(r: &mut ChaCha8Rng, rates: &[(u32, f64)], days: u32) -> Vec
     }
     (0..n)
         .map(|_| {
-            let day = r.gen_range(0..days);
-            let x = r.gen::<f64>() * total;
+            let day = r.random_range(0..days);
+            let x = r.random::<f64>() * total;
             let i = cumulative.partition_point(|&c| c <= x).min(rates.len() - 1);
             (day, rates[i].0)
         })
@@ -54,7 +54,7 @@ pub fn sample_events(r: &mut ChaCha8Rng, rates: &[(u32, f64)], days: u32) -> Vec
 
 impl Synth {
     /// The planning inputs a database would give: history and the causal rates per region.
-    pub fn demand_inputs(&self) -> super::demand::Inputs {
+    pub fn demand_inputs(&self) -> echelon::planning::demand::Inputs {
         let mut causal: Vec<Vec<(u32, f64)>> = vec![Vec::new(); self.net.parts.len()];
         let mut ib: Vec<Vec<(u32, f64)>> = vec![Vec::new(); self.models.len()];
         for &(m, reg, units) in &self.installed {
@@ -65,7 +65,12 @@ impl Synth {
                 causal[p as usize].push((reg, ppm as f64 / 1e6 * qty as f64 * units / 365.0));
             }
         }
-        let share = super::demand::shares(&self.net, &self.history);
-        super::demand::Inputs { weeks: HISTORY_WEEKS, history: self.history.clone(), causal, share }
+        let share = echelon::planning::demand::shares(&self.net, &self.history);
+        echelon::planning::demand::Inputs {
+            weeks: HISTORY_WEEKS,
+            history: self.history.clone(),
+            causal,
+            share,
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! unevenly across regions (the installed base), lead times, lateral lanes, 26 weeks of demand
 //! history and opening stock. Everything follows from the seed: the same seed gives the same
 //! network, demand history and (in `simulate`) the same future demand, whether it is written
-//! to a database (`store::write_synth`) or kept in memory.
+//! to a database (`seed::write_synth`) or kept in memory.
 //!
 //! Demand is causal: part p fails in a unit of model m at `failure(p, m)` a year; a region
 //! holds `installed(m, r)` units; a station serves its `share` of its region; and each part
@@ -13,13 +13,13 @@
 //! lognormal (median 1% a year, sd 1.6), model popularity lognormal (sd 1): a long tail of
 //! slow, cheap-to-expensive parts and a head of fast movers, as in a real catalogue.
 
-use rand::Rng;
+use rand::RngExt;
 use rand_distr::Distribution;
 use rayon::prelude::*;
 
 use super::draws::{lognormal, part_rng, rng, sample_events};
-use super::net::{Kind, Net, Node, PartInfo, Rates};
-use crate::catalogue::PartCode;
+use echelon::catalogue::PartCode;
+use echelon::planning::net::{Kind, Net, Node, PartInfo, Rates};
 
 /// (centre code suffix, city, region) of the 30 regional centres.
 pub const CENTRES: [(&str, &str, &str); 30] = [
@@ -136,7 +136,6 @@ pub struct PartMeta {
 /// A generated network and everything the database or the simulator needs of it.
 #[derive(Debug, Clone)]
 pub struct Synth {
-    pub spec: Spec,
     pub net: Net,
     pub part_meta: Vec<PartMeta>,
     pub models: Vec<ModelInfo>,
@@ -175,7 +174,7 @@ pub fn generate(spec: Spec) -> Synth {
             code: format!("RC-{code}"),
             kind: Kind::Centre,
             parent: Some(0),
-            lead_days: r.gen_range(2..=6),
+            lead_days: r.random_range(2..=6),
             tier: 0,
             may_order_from_hq: true,
             region: idx as u32,
@@ -186,13 +185,13 @@ pub fn generate(spec: Spec) -> Synth {
     let cw_total: f64 = centre_weight.iter().sum();
     let mut per_centre: Vec<Vec<(u8, f64, u32)>> = vec![Vec::new(); CENTRES.len()];
     for _ in 0..spec.stations {
-        let mut x = r.gen::<f64>() * cw_total;
+        let mut x = r.random::<f64>() * cw_total;
         let mut c = 0;
         while c + 1 < CENTRES.len() && x >= centre_weight[c] {
             x -= centre_weight[c];
             c += 1;
         }
-        let u: f64 = r.gen();
+        let u: f64 = r.random();
         let tier = if u < 0.10 {
             0
         } else if u < 0.35 {
@@ -203,7 +202,7 @@ pub fn generate(spec: Spec) -> Synth {
             3
         };
         let size = [3.0, 1.8, 1.0, 0.6][tier as usize] * lognormal(1.0, 0.3).sample(&mut r);
-        per_centre[c].push((tier, size, r.gen_range(1..=3)));
+        per_centre[c].push((tier, size, r.random_range(1..=3)));
     }
     let mut size = vec![0.0; 1 + CENTRES.len()];
     for (c, list) in per_centre.iter().enumerate() {
@@ -227,7 +226,7 @@ pub fn generate(spec: Spec) -> Synth {
         .map(|c| {
             let next = (c + 1) % n_centres;
             let prev = (c + n_centres - 1) % n_centres;
-            vec![(next as u32 + 1, r.gen_range(1..=2)), (prev as u32 + 1, r.gen_range(1..=3))]
+            vec![(next as u32 + 1, r.random_range(1..=2)), (prev as u32 + 1, r.random_range(1..=3))]
         })
         .collect();
     // each station's share of its region
@@ -263,7 +262,7 @@ pub fn generate(spec: Spec) -> Synth {
         });
         let pop = lognormal(1.0, 1.0).sample(&mut r);
         for (reg, rs) in region_size.iter().enumerate() {
-            if r.gen::<f64>() < 0.35 && *rs > 0.0 {
+            if r.random::<f64>() < 0.35 && *rs > 0.0 {
                 weights.push((m as u32, reg as u32, pop * lognormal(1.0, 0.6).sample(&mut r) * rs));
             }
         }
@@ -287,7 +286,7 @@ pub fn generate(spec: Spec) -> Synth {
     let cost = lognormal(8000.0, 1.1);
     let failure = lognormal(0.01, 1.6);
     for p in 0..spec.parts {
-        let u: f64 = r.gen();
+        let u: f64 = r.random();
         let li = if u < LINES[0].1 {
             0
         } else if u < LINES[0].1 + LINES[1].1 {
@@ -296,7 +295,7 @@ pub fn generate(spec: Spec) -> Synth {
             2
         };
         let (line, _, _, families) = LINES[li];
-        let (family, fname) = families[r.gen_range(0..families.len())];
+        let (family, fname) = families[r.random_range(0..families.len())];
         let next = seq.entry((line, family)).or_insert(0);
         let code = loop {
             *next += 1;
@@ -308,21 +307,21 @@ pub fn generate(spec: Spec) -> Synth {
         parts.push(PartInfo {
             code: code.as_str().to_string(),
             unit_cost_minor,
-            supplier_lead_days: r.gen_range(14..=60),
+            supplier_lead_days: r.random_range(14..=60),
             db_id: 0,
         });
         part_meta.push(PartMeta {
             code,
             name: format!("{fname} type {}", *next),
-            weight_grams: r.gen_range(50..5000),
+            weight_grams: r.random_range(50..5000),
         });
-        let fits = r.gen_range(1..=2);
+        let fits = r.random_range(1..=2);
         let mut chosen = Vec::new();
         for _ in 0..fits {
-            let m = li + 3 * r.gen_range(0..n_models.div_ceil(3));
+            let m = li + 3 * r.random_range(0..n_models.div_ceil(3));
             if m < n_models && !chosen.contains(&m) {
                 chosen.push(m);
-                let qty = if r.gen::<f64>() < 0.1 { 2 } else { 1 };
+                let qty = if r.random::<f64>() < 0.1 { 2 } else { 1 };
                 let ppm = (failure.sample(&mut r).clamp(1e-5, 0.5) * 1e6).round() as i64;
                 compat.push((p as u32, m as u32, qty, ppm));
             }
@@ -392,15 +391,5 @@ pub fn generate(spec: Spec) -> Synth {
             opening.push((p as u32, 0, q));
         }
     }
-    Synth {
-        spec,
-        net,
-        part_meta,
-        models,
-        compat,
-        installed,
-        truth: Rates { per_part: truth },
-        history,
-        opening,
-    }
+    Synth { net, part_meta, models, compat, installed, truth: Rates { per_part: truth }, history, opening }
 }

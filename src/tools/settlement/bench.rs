@@ -16,16 +16,16 @@ use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
 
-use super::rules::Period;
-use crate::db::schema::{loans, locations, parts, product_units, tickets, users};
-use crate::db::DbConn;
-use crate::error::AppError;
-use crate::ledger::rules::Reason;
-use crate::ledger::store::{self as ledger, Move, Place};
-use crate::network::rules::LocationKind;
+use echelon::db::schema::{loans, locations, parts, product_units, tickets, users};
+use echelon::db::DbConn;
+use echelon::error::AppError;
+use echelon::ledger::rules::Reason;
+use echelon::ledger::store::{self as ledger, Move, Place};
+use echelon::network::rules::LocationKind;
+use echelon::settlement::rules::Period;
 
 /// What was generated.
 #[derive(Debug, Default)]
@@ -137,11 +137,11 @@ pub fn generate(
     let mut ticket_rows = Vec::new();
     for (i, (sid, _)) in stations.iter().enumerate() {
         for _ in 0..per_station {
-            let done = now + Duration::minutes(rng.gen_range(0..minutes));
-            let warranty = if rng.gen_bool(0.7) { "in_warranty" } else { "out_of_warranty" };
-            let job = JOBS[rng.gen_range(0..JOBS.len())];
-            let unit = units[rng.gen_range(0..units.len())];
-            let created = done - Duration::hours(rng.gen_range(4..96));
+            let done = now + Duration::minutes(rng.random_range(0..minutes));
+            let warranty = if rng.random_bool(0.7) { "in_warranty" } else { "out_of_warranty" };
+            let job = JOBS[rng.random_range(0..JOBS.len())];
+            let unit = units[rng.random_range(0..units.len())];
+            let created = done - Duration::hours(rng.random_range(4..96));
             ticket_rows.push(format!(
                 "('phone', 'repair', 'normal', 'closed', 'Bench customer', '0576 0000 0000', '1 Bench Rd', 'Zhejiang', \
                  {unit}, '{tag}', '{warranty}', 'unit', 'generated', {sid}, {tech}, '{job}', 'generated', {res}, {done}, {done}, {done}, \
@@ -175,10 +175,10 @@ pub fn generate(
         let (Some(sid), Some(done)) = (sid, done) else { continue };
         let i = station_index[sid];
         let mut used = Vec::new();
-        for _ in 0..rng.gen_range(0..3) {
-            let p = rng.gen_range(0..part_rows.len());
+        for _ in 0..rng.random_range(0..3) {
+            let p = rng.random_range(0..part_rows.len());
             let (pid, code, cost, sale) = &part_rows[p];
-            let qty = rng.gen_range(1..3);
+            let qty = rng.random_range(1..3);
             part_lines.push(format!(
                 "({tid}, 'used', 1, {pid}, '{code}', {qty}, {cost}, {sale}, 'bench', {})",
                 ts(*done)
@@ -190,17 +190,17 @@ pub fn generate(
             // lent before the visit and reconciled at the sign-off: in time, or (every third)
             // after the longest core-return days (a charge, then a credit)
             let lent = if k % 3 == 1 {
-                *done - Duration::days(rng.gen_range(16..26))
+                *done - Duration::days(rng.random_range(16..26))
             } else {
-                *done - Duration::hours(rng.gen_range(1..48))
+                *done - Duration::hours(rng.random_range(1..48))
             };
             plans.push(Plan { ticket: *tid, station: i, lent, back: Some(*done), in_warranty, lines: used });
         } else {
             open_k += 1;
             if open_k % 2 == 1 {
                 // a part lent for a visit that used none, never returned: an overdue core
-                let lent = *done - Duration::days(rng.gen_range(0..20));
-                let line = vec![(rng.gen_range(0..part_rows.len()), 1)];
+                let lent = *done - Duration::days(rng.random_range(0..20));
+                let line = vec![(rng.random_range(0..part_rows.len()), 1)];
                 plans.push(Plan { ticket: *tid, station: i, lent, back: None, in_warranty, lines: line });
             }
         }
@@ -252,7 +252,7 @@ pub fn generate(
     )?;
     post_movements(conn, period, &stations, &custody, &part_rows, &loan_ids, &plans)?;
     // the tickets were inserted in bulk: their repair cycles for the KPI rollup
-    crate::rollup::tickets_loaded(conn)?;
+    echelon::rollup::tickets_loaded(conn)?;
     Ok(Generated {
         stations: stations.len(),
         tickets: made.len(),

@@ -13,14 +13,14 @@ use diesel::sql_types::{BigInt, Double};
 
 use super::history::{self, Min, Network, Places, Rows, Station};
 use super::seed::chunks;
-use crate::db::schema::{
+use echelon::db::schema::{
     lateral_lanes, locations, part_supply_terms, parts, parts_request_lines, parts_requests, product_units,
     request_allocations, shipment_lines, shipments, stock_balances, stock_movements, tickets, tiers,
     tracking_events, users,
 };
-use crate::db::DbConn;
-use crate::error::AppError;
-use crate::network::rules::LocationKind;
+use echelon::db::DbConn;
+use echelon::error::AppError;
+use echelon::network::rules::LocationKind;
 
 /// What was written.
 #[derive(Debug, Default)]
@@ -123,7 +123,7 @@ fn load(conn: &mut DbConn, at: NaiveDateTime) -> Result<(Network, HashMap<i64, S
         .load(conn)?;
     let opening = balances.into_iter().map(|(p, l, q)| ((p, l), q)).collect();
     let index: HashMap<i64, usize> = stations.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-    let rates: Vec<RateRow> = crate::on_backend!(conn, |c| diesel::sql_query(
+    let rates: Vec<RateRow> = echelon::on_backend!(conn, |c| diesel::sql_query(
         "SELECT part_id, location_id, CAST(SUM(qty) AS DOUBLE PRECISION) / \
            (7.0 * (SELECT COUNT(DISTINCT week) FROM demand_history)) AS per_day \
          FROM demand_history GROUP BY part_id, location_id ORDER BY part_id, location_id"
@@ -174,7 +174,7 @@ pub fn write_history(
         .set(stock_movements::at.eq(start))
         .execute(conn)?;
     let (net, regions) = load(conn, now)?;
-    let place = |conn: &mut DbConn, k| crate::ledger::store::virtual_place(conn, k).map(|p| p.id);
+    let place = |conn: &mut DbConn, k| echelon::ledger::store::virtual_place(conn, k).map(|p| p.id);
     let places = Places {
         supplier: place(conn, LocationKind::Supplier)?,
         in_transit: place(conn, LocationKind::InTransit)?,
@@ -202,13 +202,13 @@ pub fn write_history(
     write_ledger(conn, &rows, t, &mut out)?;
     progress("movements and balances written");
     // written without the requests' and the ledger's flows: every share and station value at once
-    crate::outstanding::recompute_all(conn)?;
+    echelon::outstanding::recompute_all(conn)?;
     // the history bypassed the flows: the KPI rollups are recomputed from what it wrote, with
     // statistics of it first (without them PostgreSQL plans the year's scans as if empty)
     if let DbConn::Pg(c) = conn {
         diesel::sql_query("ANALYZE").execute(c)?;
     }
-    crate::rollup::rebuild(conn, chrono::Utc::now().naive_utc())?;
+    echelon::rollup::rebuild(conn, chrono::Utc::now().naive_utc())?;
     progress("KPI rollups rebuilt");
     if let DbConn::Pg(c) = conn {
         for table in ["tickets", "parts_requests", "parts_request_lines", "request_allocations", "shipments"]
@@ -272,7 +272,7 @@ fn write_tickets(
         })
         .collect();
     chunks(conn, &data, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(tickets::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(tickets::table).values(c).execute(x))
     })?;
     Ok(Written { tickets: data.len(), ..Written::default() })
 }
@@ -322,7 +322,7 @@ fn write_requests(
         })
         .collect();
     chunks(conn, &data, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(parts_requests::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(parts_requests::table).values(c).execute(x))
     })?;
     out.requests = data.len();
     let data: Vec<_> = rows
@@ -347,7 +347,7 @@ fn write_requests(
         })
         .collect();
     chunks(conn, &data, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(parts_request_lines::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(parts_request_lines::table).values(c).execute(x))
     })?;
     out.lines = data.len();
     let data: Vec<_> = rows
@@ -382,7 +382,7 @@ fn write_requests(
         })
         .collect();
     chunks(conn, &data, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(shipments::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(shipments::table).values(c).execute(x))
     })?;
     out.shipments = data.len();
     let names: HashMap<i64, String> =
@@ -407,7 +407,7 @@ fn write_requests(
         })
         .collect();
     chunks(conn, &data, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(tracking_events::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(tracking_events::table).values(c).execute(x))
     })?;
     out.tracking_events = data.len();
     let data: Vec<_> = rows
@@ -430,7 +430,7 @@ fn write_requests(
         })
         .collect();
     chunks(conn, &data, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(request_allocations::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(request_allocations::table).values(c).execute(x))
     })?;
     out.allocations = data.len();
     let data: Vec<_> = rows
@@ -447,7 +447,7 @@ fn write_requests(
         })
         .collect();
     chunks(conn, &data, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(shipment_lines::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(shipment_lines::table).values(c).execute(x))
     })?;
     Ok(())
 }
@@ -476,7 +476,7 @@ fn write_ledger(
         })
         .collect();
     chunks(conn, &data, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(stock_movements::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(stock_movements::table).values(c).execute(x))
     })?;
     out.movements = data.len();
     let mut balances: HashMap<(i64, i64), (i64, bool)> = stock_balances::table
@@ -514,7 +514,7 @@ fn write_ledger(
         })
         .collect();
     chunks(conn, &data, |conn, c| {
-        crate::on_backend!(conn, |x| diesel::insert_into(stock_balances::table).values(c).execute(x))
+        echelon::on_backend!(conn, |x| diesel::insert_into(stock_balances::table).values(c).execute(x))
     })?;
     Ok(())
 }

@@ -24,7 +24,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::reports::rules::{turnover, Ratio};
+use echelon::reports::rules::{turnover, Ratio};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FillRate {

@@ -9,13 +9,32 @@ use serde::Serialize;
 
 use super::bench::{self, Point};
 use super::generate::{self, Spec, Synth};
-use super::net::{Plan, Rates};
-use super::policy::{self, Target};
 use super::simulate::{simulate, Demand, Outcome};
+use echelon::planning::net::{Plan, Rates};
+use echelon::planning::policy::{self, Target};
 
-pub fn progress(label: &str, hidden: bool) -> ProgressBar {
+/// indicatif's bar, told of the planning computation's parts (`policy::Progress`).
+pub struct Bar(ProgressBar);
+
+impl std::ops::Deref for Bar {
+    type Target = ProgressBar;
+    fn deref(&self) -> &ProgressBar {
+        &self.0
+    }
+}
+
+impl policy::Progress for Bar {
+    fn start(&self, parts: u64) {
+        self.0.set_length(parts);
+    }
+    fn advance(&self) {
+        self.0.inc(1);
+    }
+}
+
+pub fn progress(label: &str, hidden: bool) -> Bar {
     if hidden {
-        return ProgressBar::hidden();
+        return Bar(ProgressBar::hidden());
     }
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -24,21 +43,38 @@ pub fn progress(label: &str, hidden: bool) -> ProgressBar {
             .progress_chars("=> "),
     );
     bar.set_message(label.to_string());
-    bar
+    Bar(bar)
 }
 
-/// What `echelon simulate` runs.
-#[derive(Debug, Clone)]
+/// What `echelon simulate` runs (its command-line options).
+#[derive(Debug, Clone, clap::Args)]
 pub struct SimArgs {
+    /// baseline, multi-echelon, or both (the baseline tuned to the same measured fill)
+    #[arg(long, default_value = "both")]
     pub policy: String,
+    #[arg(long, default_value_t = 365)]
     pub days: u32,
+    /// days simulated before measuring, so the pipelines fill
+    #[arg(long, default_value_t = 90)]
     pub warmup: u32,
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    #[arg(long, default_value_t = 300)]
     pub stations: usize,
+    #[arg(long, default_value_t = 2000)]
     pub parts: usize,
+    /// the multi-echelon policy's target station fill rate
+    #[arg(long, default_value_t = 0.98)]
     pub target_fill: f64,
+    /// the baseline's service level (with --policy baseline)
+    #[arg(long, default_value_t = 0.95)]
     pub service: f64,
+    /// the baseline stocks a part at a location selling at least this many a year (with
+    /// --policy baseline; `both` tunes it)
+    #[arg(long, default_value_t = 1.0)]
     pub min_annual: f64,
+    /// print JSON instead of a table
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -68,7 +104,7 @@ pub fn world(stations: usize, parts: usize, seed: u64, days: u32, quiet: bool) -
     };
     let t = Instant::now();
     let synth = generate::generate(Spec { stations, parts, seed });
-    let rates = super::demand::estimate(&synth.net, &synth.demand_inputs());
+    let rates = echelon::planning::demand::estimate(&synth.net, &synth.demand_inputs());
     let demand = Demand::draw(&synth.truth, days, seed);
     say(&format!(
         "network: 1 warehouse, {} centres, {} stations, {} parts; {:.0} units/day of demand; built in {:.1} s",
@@ -202,7 +238,8 @@ fn table(settings: &[String], results: &[Outcome]) -> String {
     row("warehouse-direct units", &|_, r| r.hq_direct_units.to_string());
     row("lateral units", &|_, r| r.lateral_units.to_string());
     // the live KPIs' definitions (GET /api/v1/reports/kpis), see planning::sim_kpis
-    let pct = |r: &crate::reports::rules::Ratio| r.value.map_or("-".into(), |v| format!("{:.2}%", v * 100.0));
+    let pct =
+        |r: &echelon::reports::rules::Ratio| r.value.map_or("-".into(), |v| format!("{:.2}%", v * 100.0));
     row("KPI fill rate (units)", &|_, r| pct(&r.kpis.fill_rate.units));
     row("KPI fill rate (lines)", &|_, r| pct(&r.kpis.fill_rate.lines));
     row("KPI fill within lead time", &|_, r| pct(&r.kpis.fill_rate.units_within_lead_time));
