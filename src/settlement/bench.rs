@@ -22,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use super::rules::Period;
 use crate::db::schema::{loans, locations, parts, product_units, tickets, users};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::ledger::rules::Reason;
 use crate::ledger::store::{self as ledger, Move, Place};
 use crate::network::rules::LocationKind;
@@ -92,7 +92,7 @@ pub fn generate(
         .limit(500)
         .load(conn)?;
     if stations.is_empty() || units.is_empty() || part_rows.is_empty() {
-        return Err(AppError::unprocessable("empty_network", "run `echelon seed generate` first"));
+        return Err(AppError::unprocessable(Problem::EmptyNetwork, "run `echelon seed generate` first"));
     }
     // a technician and a custody location per station, made once
     let tag = format!("BENCH-{seed}-{period}");

@@ -11,7 +11,7 @@ use super::service::{self, BidScore};
 use super::store::{self, ShipmentFilter, ShipmentRow, TenderRow};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{Json, Page, PageRequest};
 use crate::money::Money;
@@ -440,13 +440,13 @@ pub async fn create_tender(
                 .any(|s| s.origin_id != first.origin_id || s.destination_id != first.destination_id)
             {
                 return Err(AppError::unprocessable(
-                    "mixed_lanes",
+                    Problem::MixedLanes,
                     "a tender covers shipments of one lane: same origin and destination",
                 ));
             }
             if let Some(s) = visible.iter().find(|s| s.status != "awaiting_tender") {
                 return Err(AppError::conflict(
-                    "not_awaiting_tender",
+                    Problem::NotAwaitingTender,
                     format!("shipment {} is {}", s.id, s.status),
                 ));
             }
@@ -521,7 +521,7 @@ pub async fn create_bid(
             let d = network::by_id(conn, t.destination_id)?;
             if !service::serves(conn, caller.user_id, &o, &d)? {
                 return Err(AppError::unprocessable(
-                    "outside_service_area",
+                    Problem::OutsideServiceArea,
                     format!(
                         "the lane {} ({}) -> {} ({}) is outside your service area",
                         o.code,
@@ -533,12 +533,12 @@ pub async fn create_bid(
             }
             if t.status != "open" || now.naive_utc() > t.bid_deadline {
                 return Err(AppError::conflict(
-                    "tender_closed",
+                    Problem::TenderClosed,
                     format!("bids on tender {id} closed at {}", t.bid_deadline.and_utc().to_rfc3339()),
                 ));
             }
             if store::bids_of(conn, id)?.iter().any(|b| b.courier_id == caller.user_id) {
-                return Err(AppError::conflict("already_bid", "you have already bid on this tender"));
+                return Err(AppError::conflict(Problem::AlreadyBid, "you have already bid on this tender"));
             }
             store::insert_bid(
                 conn,
@@ -608,7 +608,7 @@ pub async fn award(
             let t = visible_tender(conn, &caller, id)?;
             if !a.now && now.naive_utc() < t.bid_deadline && t.status == "open" {
                 return Err(AppError::conflict(
-                    "bidding_open",
+                    Problem::BiddingOpen,
                     "bids are still open; award after the deadline or with \"now\": true",
                 ));
             }

@@ -16,7 +16,7 @@ use super::rules::words;
 use super::sla::{self, Clocks, Deadlines};
 use crate::db::schema::{follow_ups, tickets};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 
 words!(
     /// How the technician behaved, as the customer tells it.
@@ -185,7 +185,7 @@ pub fn record(
     let row = by_id(conn, id)?.ok_or_else(|| AppError::not_found(format!("follow-up {id} not found")))?;
     if row.status != FollowUpStatus::Pending.as_str() {
         return Err(AppError::conflict(
-            "already_recorded",
+            Problem::AlreadyRecorded,
             format!(
                 "follow-up {id} already has its result (recorded by {})",
                 row.recorded_by.unwrap_or_default()

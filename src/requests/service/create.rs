@@ -10,7 +10,7 @@ use super::Station;
 use crate::auth::Caller;
 use crate::catalogue::resolve_successor;
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::ledger::store as ledger;
 use crate::requests::rules::{self, AllocationStatus, Status};
 use crate::requests::store::{self, AllocationRow, LineRow, NewRequest, RequestRow};
@@ -63,7 +63,7 @@ pub fn create(
     let source_id = match source {
         Some(code) => {
             let place = ledger::place_by_code(conn, code)?.ok_or_else(|| {
-                AppError::unprocessable("unknown_source", format!("there is no location {code}"))
+                AppError::unprocessable(Problem::UnknownSource, format!("there is no location {code}"))
             })?;
             st.sources(Some(place.id))?;
             location_codes.insert(place.id, place.code);

@@ -7,7 +7,7 @@ use super::routing::{allocate_request, refresh_status};
 use super::{acts_for, check, station, visible};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::ledger::rules::Reason;
 use crate::ledger::store::{self as ledger, Move, Place};
 use crate::network::rules::LocationKind;
@@ -61,7 +61,7 @@ pub fn pick(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
     }
     if picked == 0 {
         return Err(AppError::conflict(
-            "nothing_to_pick",
+            Problem::NothingToPick,
             "no reserved stock of yours waits to be picked for this request",
         ));
     }
@@ -93,7 +93,7 @@ pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
     }
     if mine.is_empty() {
         return Err(AppError::conflict(
-            "nothing_to_ship",
+            Problem::NothingToShip,
             "no stock of yours is ready to ship for this request",
         ));
     }
@@ -170,7 +170,7 @@ fn serials_for(conn: &mut DbConn, part_id: i64, at: &Place, qty: i64) -> Result<
     let serials = crate::ledger::store::serials_at(conn, part_id, at.id, qty)?;
     if (serials.len() as i64) < qty {
         return Err(AppError::conflict(
-            "serials_missing",
+            Problem::SerialsMissing,
             format!("{} lacks serials for {qty} units of {}", at.code, part.code),
         ));
     }
@@ -184,7 +184,10 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
     check(&req, Action::Cancel)?;
     let allocations = store::allocations(conn, &[id])?;
     if allocations.iter().any(|a| a.status == AllocationStatus::Shipped.as_str()) {
-        return Err(AppError::conflict("in_transit", "part of this request is in transit; receive it first"));
+        return Err(AppError::conflict(
+            Problem::InTransit,
+            "part of this request is in transit; receive it first",
+        ));
     }
     crate::network::station::lock_station(conn, req.station_id)?;
     for a in allocations {
