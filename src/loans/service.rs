@@ -228,7 +228,7 @@ pub fn reconcile(
     let loan = visible(conn, caller, loan_id)?;
     let line = store::line(conn, loan_id, line_no)?
         .ok_or_else(|| AppError::not_found(format!("loan {loan_id} has no line {line_no}")))?;
-    if line.status != LineStatus::Open.as_str() {
+    if line.status != LineStatus::Open {
         return Err(already(&line));
     }
     let at = now.naive_utc();
@@ -383,9 +383,9 @@ pub fn reconcile(
 fn already(line: &LoanLineRow) -> AppError {
     AppError::conflict(
         Problem::AlreadyReconciled,
-        format!("loan line {} is reconciled already ({})", line.line_no, line.status),
+        format!("loan line {} is reconciled already ({})", line.line_no, line.status.as_str()),
     )
-    .with("current_status", &line.status)
+    .with("current_status", line.status.as_str())
 }
 
 /// The unit sale price the ticket's accepted quote agreed for a part, if it quoted it.
@@ -420,9 +420,9 @@ pub fn inspect(
     if !store::decide_inspection(conn, id, status.as_str(), &caller.username, at)? {
         return Err(AppError::conflict(
             Problem::AlreadyInspected,
-            format!("inspection {id} is decided already ({})", row.status),
+            format!("inspection {id} is decided already ({})", row.status.as_str()),
         )
-        .with("current_status", &row.status));
+        .with("current_status", row.status.as_str()));
     }
     let quarantine = ledger::virtual_place(conn, LocationKind::Quarantine)?;
     let to = if passed {

@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 
 use super::net::Level;
 use super::policy::{self, Target};
+use super::proposals::ProposalStatus;
 use super::store::{self, Line, NewProposal, ProposalRow, RunRow};
 use crate::auth::{Caller, Scope};
 use crate::db::DbConn;
@@ -266,12 +267,12 @@ pub fn release(
     if !scope.covers(&network::by_id(conn, acting)?.path) {
         return Err(AppError::forbidden(format!("only staff of {who} (or an admin) release this proposal")));
     }
-    if row.status != "proposed" {
+    if row.status != ProposalStatus::Proposed {
         return Err(AppError::conflict(
             Problem::InvalidTransition,
-            format!("proposal {id} is {}; only a proposed one can be released", row.status),
+            format!("proposal {id} is {}; only a proposed one can be released", row.status.as_str()),
         )
-        .with("current_status", &row.status));
+        .with("current_status", row.status.as_str()));
     }
     let reference = format!("proposal:{id}");
     if !store::mark_released(conn, id, &caller.username, now.naive_utc(), &reference)? {

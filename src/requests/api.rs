@@ -148,7 +148,7 @@ fn render(
         .map(|r| PartsRequestOut {
             id: r.id,
             station: code(r.station_id),
-            status: Status::parse(&r.status).unwrap_or(Status::Cancelled),
+            status: r.status,
             urgency: if r.urgency == "urgent" { Urgency::Urgent } else { Urgency::Normal },
             ticket_id: r.ticket_id,
             source: r.source_id.map(code),
@@ -178,8 +178,7 @@ fn render(
                             .map(|a| AllocationOut {
                                 source: code(a.source_id),
                                 qty: a.qty,
-                                status: AllocationStatus::parse(&a.status)
-                                    .unwrap_or(AllocationStatus::Cancelled),
+                                status: a.status,
                             })
                             .collect(),
                     }

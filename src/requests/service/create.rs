@@ -143,15 +143,15 @@ pub fn create(
             for (line, r) in lines_out.iter_mut().zip(&routing) {
                 line.backordered = r.backordered;
             }
-            let status = AllocationStatus::Reserved.as_str();
-            let w = store::write_routed(c, &new, &lines_out, &routing, &takes, status)?;
+            let just_reserved = AllocationStatus::Reserved;
+            let w = store::write_routed(c, &new, &lines_out, &routing, &takes, just_reserved.as_str())?;
             for (line, id) in lines_out.iter_mut().zip(&w.line_ids) {
                 (line.request_id, line.id) = (w.request_id, *id);
             }
             let allocations = takes
                 .iter()
                 .zip(&w.allocation_ids)
-                .map(|(t, &aid)| allocation_row(aid, &lines_out[t.line], t.source_id, t.qty, status))
+                .map(|(t, &aid)| allocation_row(aid, &lines_out[t.line], t.source_id, t.qty, just_reserved))
                 .collect();
             (w.request_id, allocations)
         }
@@ -195,7 +195,7 @@ pub fn create(
         station_id: new.station_id,
         ticket_id,
         urgency: urgency.to_string(),
-        status: new.status.to_string(),
+        status,
         source_id,
         value_minor: value,
         exceeds_by_minor: exceeds,

@@ -54,7 +54,7 @@ pub fn pick(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
     let scope = Scope::of(conn, caller)?;
     let mut picked = 0;
     for a in store::allocations(conn, &[id])? {
-        if a.status == AllocationStatus::Reserved.as_str() && acts_for(conn, &scope, a.source_id)? {
+        if a.status == AllocationStatus::Reserved && acts_for(conn, &scope, a.source_id)? {
             store::set_allocation(conn, a.id, AllocationStatus::Picked.as_str(), None, at.naive_utc())?;
             picked += 1;
         }
@@ -77,14 +77,14 @@ pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
     let status = check(&req, Action::Ship)?;
     let scope = Scope::of(conn, caller)?;
     let mut allocations = store::allocations(conn, &[id])?;
-    let any_picked = allocations.iter().any(|a| a.status == AllocationStatus::Picked.as_str());
+    let any_picked = allocations.iter().any(|a| a.status == AllocationStatus::Picked);
     // from `picked` only picked allocations leave; otherwise reserved ones are picked and shipped at once
     let leaving = if status == Status::Picked || any_picked {
         AllocationStatus::Picked
     } else {
         AllocationStatus::Reserved
     };
-    allocations.retain(|a| a.status == leaving.as_str());
+    allocations.retain(|a| a.status == leaving);
     let mut mine = Vec::new();
     for a in allocations {
         if acts_for(conn, &scope, a.source_id)? {
@@ -183,7 +183,7 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
     let req = visible(conn, caller, id)?;
     check(&req, Action::Cancel)?;
     let allocations = store::allocations(conn, &[id])?;
-    if allocations.iter().any(|a| a.status == AllocationStatus::Shipped.as_str()) {
+    if allocations.iter().any(|a| a.status == AllocationStatus::Shipped) {
         return Err(AppError::conflict(
             Problem::InTransit,
             "part of this request is in transit; receive it first",
@@ -191,7 +191,7 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
     }
     crate::network::station::lock_station(conn, req.station_id)?;
     for a in allocations {
-        if a.status == AllocationStatus::Reserved.as_str() || a.status == AllocationStatus::Picked.as_str() {
+        if a.status == AllocationStatus::Reserved || a.status == AllocationStatus::Picked {
             ledger::release(conn, a.part_id, a.source_id, a.qty)?;
             store::set_allocation(conn, a.id, AllocationStatus::Cancelled.as_str(), None, at.naive_utc())?;
         }

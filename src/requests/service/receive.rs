@@ -67,7 +67,7 @@ pub fn receive(
     }
     let shipped: Vec<AllocationRow> = store::allocations(conn, &[id])?
         .into_iter()
-        .filter(|a| a.status == AllocationStatus::Shipped.as_str())
+        .filter(|a| a.status == AllocationStatus::Shipped)
         .collect();
     if shipped.is_empty() {
         return Err(AppError::conflict(Problem::NothingToReceive, "nothing of this request is in transit"));

@@ -76,7 +76,7 @@ pub fn visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<TicketRow,
 }
 
 pub fn status_of(t: &TicketRow) -> Status {
-    Status::parse(&t.status).unwrap_or(Status::Closed)
+    t.status
 }
 
 fn warranty_of(t: &TicketRow) -> Warranty {
