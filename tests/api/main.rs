@@ -25,5 +25,6 @@ mod schema;
 mod settlement;
 mod settlement_seed;
 mod shipping;
+mod states;
 mod ticket_access;
 mod tickets;
