@@ -1,6 +1,9 @@
 //! `AppError`: every failure the API reports, rendered as RFC 9457 `application/problem+json`
-//! with a stable snake_case `type` suffix that clients branch on.
+//! with a stable snake_case `type` suffix that clients branch on. The kinds form one closed list,
+//! [`Problem`], each with its slug, status and title; the OpenAPI document lists them as the
+//! `ProblemType` schema.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use actix_web::http::{header, StatusCode};
@@ -10,21 +13,203 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
-const RETRY: &str = "retry_transaction";
+
+/// Generates [`Problem`] from one table: `Variant => ("slug", STATUS [| OTHER_STATUS], "Title")`.
+/// The first status is the kind's own; another one listed is used by a call site that says so
+/// (`AppError::bad_request(Problem::NoNetwork, ..)`). `tools/problem_kinds.py` sweeps string
+/// kinds into this table.
+macro_rules! problem_kinds {
+    ($($variant:ident => ($slug:literal, $status:ident $(| $also:ident)*, $title:literal),)*) => {
+        /// Every kind of problem the API reports: its `type` is `/problems/<slug>`. A new refusal
+        /// is a new variant.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Problem {
+            $($variant,)*
+        }
+
+        impl Problem {
+            pub const ALL: &'static [Problem] = &[$(Problem::$variant,)*];
+
+            /// The stable snake_case name clients branch on.
+            pub fn slug(self) -> &'static str {
+                match self {
+                    $(Problem::$variant => $slug,)*
+                }
+            }
+
+            /// `/problems/<slug>`: the problem document's `type`.
+            pub fn type_uri(self) -> &'static str {
+                match self {
+                    $(Problem::$variant => concat!("/problems/", $slug),)*
+                }
+            }
+
+            /// The kind's own HTTP status.
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(Problem::$variant => StatusCode::$status,)*
+                }
+            }
+
+            /// Every status the kind is answered with, its own first.
+            pub fn statuses(self) -> &'static [StatusCode] {
+                match self {
+                    $(Problem::$variant => &[StatusCode::$status $(, StatusCode::$also)*],)*
+                }
+            }
+
+            /// The problem document's `title`: the same for every occurrence of the kind.
+            pub fn title(self) -> &'static str {
+                match self {
+                    $(Problem::$variant => $title,)*
+                }
+            }
+        }
+    };
+}
+
+problem_kinds! {
+    AlreadyBid => ("already_bid", CONFLICT, "Already Bid"),
+    AlreadyExists => ("already_exists", CONFLICT, "Already Exists"),
+    AlreadyInspected => ("already_inspected", CONFLICT, "Already Inspected"),
+    AlreadyReconciled => ("already_reconciled", CONFLICT, "Already Reconciled"),
+    AlreadyRecorded => ("already_recorded", CONFLICT, "Already Recorded"),
+    BadRequest => ("bad_request", BAD_REQUEST, "Bad Request"),
+    BiddingOpen => ("bidding_open", CONFLICT, "Bidding Open"),
+    Conflict => ("conflict", CONFLICT, "Conflict"),
+    ConstraintViolated => ("constraint_violated", CONFLICT, "Constraint Violated"),
+    CoreMismatch => ("core_mismatch", UNPROCESSABLE_ENTITY, "Core Mismatch"),
+    CoreQty => ("core_qty", UNPROCESSABLE_ENTITY, "Core Quantity"),
+    CountBelowReserved => ("count_below_reserved", CONFLICT, "Count Below Reserved"),
+    EmptyNetwork => ("empty_network", UNPROCESSABLE_ENTITY, "Empty Network"),
+    Error => ("error", BAD_REQUEST, "Client Error"),
+    Forbidden => ("forbidden", FORBIDDEN, "Forbidden"),
+    HeadersTooLarge => ("headers_too_large", REQUEST_HEADER_FIELDS_TOO_LARGE, "Headers Too Large"),
+    IdempotencyKeyReused => ("idempotency_key_reused", UNPROCESSABLE_ENTITY, "Idempotency Key Reused"),
+    InTransit => ("in_transit", CONFLICT, "In Transit"),
+    InWarranty => ("in_warranty", UNPROCESSABLE_ENTITY, "In Warranty"),
+    IncompatiblePart => ("incompatible_part", UNPROCESSABLE_ENTITY, "Incompatible Part"),
+    InsufficientStock => ("insufficient_stock", CONFLICT, "Insufficient Stock"),
+    Internal => ("internal", INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    InvalidCsv => ("invalid_csv", UNPROCESSABLE_ENTITY, "Invalid CSV"),
+    InvalidHeader => ("invalid_header", BAD_REQUEST, "Invalid Header"),
+    InvalidLocation => ("invalid_location", UNPROCESSABLE_ENTITY, "Invalid Location"),
+    InvalidPartCode => ("invalid_part_code", UNPROCESSABLE_ENTITY, "Invalid Part Code"),
+    InvalidPlacement => ("invalid_placement", UNPROCESSABLE_ENTITY, "Invalid Placement"),
+    InvalidQuery => ("invalid_query", BAD_REQUEST, "Invalid Query"),
+    InvalidTechnician => ("invalid_technician", UNPROCESSABLE_ENTITY, "Invalid Technician"),
+    InvalidTransition => ("invalid_transition", CONFLICT, "Invalid Transition"),
+    LineMismatch => ("line_mismatch", UNPROCESSABLE_ENTITY, "Line Mismatch"),
+    MalformedJson => ("malformed_json", BAD_REQUEST, "Malformed JSON"),
+    MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "Method Not Allowed"),
+    MixedLanes => ("mixed_lanes", UNPROCESSABLE_ENTITY, "Mixed Lanes"),
+    ModelMismatch => ("model_mismatch", UNPROCESSABLE_ENTITY, "Model Mismatch"),
+    NoFactoryRecord => ("no_factory_record", UNPROCESSABLE_ENTITY, "No Factory Record"),
+    NoNetwork => ("no_network", UNPROCESSABLE_ENTITY | BAD_REQUEST, "No Network"),
+    NoQuote => ("no_quote", CONFLICT, "No Quote"),
+    NoValidBid => ("no_valid_bid", UNPROCESSABLE_ENTITY, "No Valid Bid"),
+    NotAPlanningScope => ("not_a_planning_scope", UNPROCESSABLE_ENTITY, "Not a Planning Scope"),
+    NotAStation => ("not_a_station", UNPROCESSABLE_ENTITY, "Not a Station"),
+    NotAStockingLocation => ("not_a_stocking_location", UNPROCESSABLE_ENTITY, "Not a Stocking Location"),
+    NotAcceptable => ("not_acceptable", NOT_ACCEPTABLE, "Not Acceptable"),
+    NotAwaitingTender => ("not_awaiting_tender", CONFLICT, "Not Awaiting Tender"),
+    NotEmpty => ("not_empty", CONFLICT, "Not Empty"),
+    NotFound => ("not_found", NOT_FOUND, "Not Found"),
+    NotInWarranty => ("not_in_warranty", UNPROCESSABLE_ENTITY, "Not in Warranty"),
+    NothingToPick => ("nothing_to_pick", CONFLICT, "Nothing to Pick"),
+    NothingToReceive => ("nothing_to_receive", CONFLICT, "Nothing to Receive"),
+    NothingToShip => ("nothing_to_ship", CONFLICT, "Nothing to Ship"),
+    OutsideServiceArea => ("outside_service_area", UNPROCESSABLE_ENTITY, "Outside Service Area"),
+    PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "Payload Too Large"),
+    PeriodClosed => ("period_closed", CONFLICT, "Period Closed"),
+    PeriodNotEnded => ("period_not_ended", UNPROCESSABLE_ENTITY, "Period Not Ended"),
+    PeriodOutOfOrder => ("period_out_of_order", CONFLICT, "Period Out of Order"),
+    QuoteNotNeeded => ("quote_not_needed", CONFLICT, "Quote Not Needed"),
+    QuoteRequired => ("quote_required", CONFLICT, "Quote Required"),
+    ReceiptMismatch => ("receipt_mismatch", UNPROCESSABLE_ENTITY, "Receipt Mismatch"),
+    ReferenceMissing => ("reference_missing", UNPROCESSABLE_ENTITY, "Reference Missing"),
+    RetryTransaction => ("retry_transaction", SERVICE_UNAVAILABLE, "Retry Transaction"),
+    SequenceExhausted => ("sequence_exhausted", CONFLICT, "Sequence Exhausted"),
+    SerialElsewhere => ("serial_elsewhere", CONFLICT, "Serial Elsewhere"),
+    SerializedPart => ("serialized_part", UNPROCESSABLE_ENTITY, "Serialized Part"),
+    SerialsMissing => ("serials_missing", CONFLICT, "Serials Missing"),
+    SourceNotAllowed => ("source_not_allowed", UNPROCESSABLE_ENTITY, "Source Not Allowed"),
+    SupersessionCycle => ("supersession_cycle", CONFLICT | UNPROCESSABLE_ENTITY, "Supersession Cycle"),
+    TenderClosed => ("tender_closed", CONFLICT, "Tender Closed"),
+    TicketNotDispatched => ("ticket_not_dispatched", UNPROCESSABLE_ENTITY, "Ticket Not Dispatched"),
+    Unauthorized => ("unauthorized", UNAUTHORIZED, "Unauthorized"),
+    Unavailable => ("unavailable", SERVICE_UNAVAILABLE, "Service Unavailable"),
+    UnknownBid => ("unknown_bid", UNPROCESSABLE_ENTITY, "Unknown Bid"),
+    UnknownComponentFamily => ("unknown_component_family", UNPROCESSABLE_ENTITY, "Unknown Component Family"),
+    UnknownLine => ("unknown_line", UNPROCESSABLE_ENTITY, "Unknown Line"),
+    UnknownModel => ("unknown_model", UNPROCESSABLE_ENTITY, "Unknown Model"),
+    UnknownPartCode => ("unknown_part_code", UNPROCESSABLE_ENTITY | NOT_FOUND, "Unknown Part Code"),
+    UnknownSerial => ("unknown_serial", UNPROCESSABLE_ENTITY, "Unknown Serial"),
+    UnknownSource => ("unknown_source", UNPROCESSABLE_ENTITY, "Unknown Source"),
+    UnknownStation => ("unknown_station", UNPROCESSABLE_ENTITY, "Unknown Station"),
+    UnknownUnit => ("unknown_unit", UNPROCESSABLE_ENTITY, "Unknown Unit"),
+    UnreadableBody => ("unreadable_body", BAD_REQUEST, "Unreadable Body"),
+    UnsupportedMediaType => ("unsupported_media_type", UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type"),
+    UriTooLong => ("uri_too_long", URI_TOO_LONG, "URI Too Long"),
+    ValidationFailed => ("validation_failed", UNPROCESSABLE_ENTITY, "Validation Failed"),
+    ValueOutOfRange => ("value_out_of_range", UNPROCESSABLE_ENTITY, "Value Out of Range"),
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.slug())
+    }
+}
+
+/// A problem's kind serializes as its `type` URI.
+impl Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.type_uri())
+    }
+}
+
+/// The closed list in the OpenAPI document: a string enum of the `type` URIs, described by a
+/// table of slug, status(es) and title.
+impl utoipa::PartialSchema for Problem {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let mut description = String::from(
+            "The kinds of problem, `/problems/<slug>`; a client branches on this value. \
+             A kind with two statuses is answered with the second by some operations.\n\n\
+             | slug | status | title |\n|---|---|---|\n",
+        );
+        for p in Problem::ALL {
+            let statuses: Vec<String> = p.statuses().iter().map(|s| s.as_u16().to_string()).collect();
+            description.push_str(&format!("| `{}` | {} | {} |\n", p.slug(), statuses.join(", "), p.title()));
+        }
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(description))
+            .enum_values(Some(Problem::ALL.iter().map(|p| p.type_uri())))
+            .into()
+    }
+}
+
+impl ToSchema for Problem {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ProblemType")
+    }
+}
 
 /// The problem document (RFC 9457). `type` is `/problems/<kind>`; extra members such as
 /// `suggestions`, `errors` or `exceeds_by` appear beside the standard ones where useful.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = Problem)]
 #[schema(example = json!({
     "type": "/problems/not_found",
     "title": "Not Found",
     "status": 404,
     "detail": "location ST-XX-999 not found"
 }))]
-pub struct Problem {
+pub struct ProblemDocument {
     /// `/problems/<kind>`: a stable identifier of the kind of problem.
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: Problem,
     pub title: String,
     pub status: u16,
     pub detail: String,
@@ -38,7 +223,7 @@ pub struct Problem {
 /// ones (`internal`) keep their cause for the log and show an opaque body.
 pub struct AppError {
     pub status: StatusCode,
-    pub kind: &'static str,
+    pub kind: Problem,
     pub detail: String,
     pub extra: Map<String, Value>,
     pub headers: Vec<(header::HeaderName, String)>,
@@ -46,8 +231,21 @@ pub struct AppError {
 }
 
 impl AppError {
-    pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> AppError {
+    /// A problem of `kind`, answered with the kind's own status.
+    pub fn of(kind: Problem, detail: impl Into<String>) -> AppError {
+        AppError::new(kind.status(), kind, detail)
+    }
+
+    /// A problem of `kind` answered with `status`: a framework error keeps the status actix
+    /// chose; elsewhere prefer [`AppError::of`].
+    pub fn new(status: StatusCode, kind: Problem, detail: impl Into<String>) -> AppError {
         AppError { status, kind, detail: detail.into(), extra: Map::new(), headers: Vec::new(), source: None }
+    }
+
+    /// One of the kind's listed statuses (checked in debug builds, so the list stays true).
+    fn answered(status: StatusCode, kind: Problem, detail: impl Into<String>) -> AppError {
+        debug_assert!(kind.statuses().contains(&status), "{kind} is not listed with status {status}");
+        AppError::new(status, kind, detail)
     }
 
     /// Adds an extra member to the problem document.
@@ -61,72 +259,64 @@ impl AppError {
         self
     }
 
-    pub fn bad_request(kind: &'static str, detail: impl Into<String>) -> AppError {
-        AppError::new(StatusCode::BAD_REQUEST, kind, detail)
+    pub fn bad_request(kind: Problem, detail: impl Into<String>) -> AppError {
+        AppError::answered(StatusCode::BAD_REQUEST, kind, detail)
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> AppError {
-        AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        AppError::of(Problem::Unauthorized, detail)
             .with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"echelon\"")
     }
 
     pub fn forbidden(detail: impl Into<String>) -> AppError {
-        AppError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        AppError::of(Problem::Forbidden, detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> AppError {
-        AppError::new(StatusCode::NOT_FOUND, "not_found", detail)
+        AppError::of(Problem::NotFound, detail)
     }
 
-    pub fn conflict(kind: &'static str, detail: impl Into<String>) -> AppError {
-        AppError::new(StatusCode::CONFLICT, kind, detail)
+    pub fn conflict(kind: Problem, detail: impl Into<String>) -> AppError {
+        AppError::answered(StatusCode::CONFLICT, kind, detail)
     }
 
-    pub fn unprocessable(kind: &'static str, detail: impl Into<String>) -> AppError {
-        AppError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
+    pub fn unprocessable(kind: Problem, detail: impl Into<String>) -> AppError {
+        AppError::answered(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
     }
 
     /// A 422 listing what is wrong with each field: `errors: [{field, message}]`.
     pub fn invalid_fields(errors: Vec<FieldError>) -> AppError {
         let detail =
             errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-        AppError::unprocessable("validation_failed", detail).with("errors", errors)
+        AppError::of(Problem::ValidationFailed, detail).with("errors", errors)
     }
 
     pub fn unavailable(detail: impl Into<String>) -> AppError {
-        AppError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
-            .with_header(header::RETRY_AFTER, "1")
+        AppError::of(Problem::Unavailable, detail).with_header(header::RETRY_AFTER, "1")
     }
 
     /// A transaction that lost a race (serialization failure, deadlock, a concurrent insert of
     /// the same key) and may simply be run again; `Db::write_retrying` does so.
     pub fn retry_transaction() -> AppError {
-        AppError::unavailable("the database was busy; retry the request").kind_as(RETRY)
-    }
-
-    fn kind_as(mut self, kind: &'static str) -> AppError {
-        self.kind = kind;
-        self
+        let mut e = AppError::unavailable("the database was busy; retry the request");
+        e.kind = Problem::RetryTransaction;
+        e
     }
 
     pub fn is_retryable(&self) -> bool {
-        self.kind == RETRY
+        self.kind == Problem::RetryTransaction
     }
 
     pub fn internal(source: anyhow::Error) -> AppError {
-        let mut e = AppError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "an unexpected error occurred; it has been logged",
-        );
+        let mut e = AppError::of(Problem::Internal, "an unexpected error occurred; it has been logged");
         e.source = Some(source);
         e
     }
 
-    pub fn problem(&self) -> Problem {
-        Problem {
-            type_: format!("/problems/{}", self.kind),
-            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
+    pub fn problem(&self) -> ProblemDocument {
+        ProblemDocument {
+            type_: self.kind,
+            title: self.kind.title().to_string(),
             status: self.status.as_u16(),
             detail: self.detail.clone(),
             extra: self.extra.clone(),
@@ -188,14 +378,14 @@ impl From<diesel::result::Error> for AppError {
         match &e {
             E::NotFound => AppError::not_found("not found"),
             E::DatabaseError(K::UniqueViolation, info) => {
-                AppError::conflict("already_exists", format!("already exists: {}", info.message()))
+                AppError::conflict(Problem::AlreadyExists, format!("already exists: {}", info.message()))
             }
             E::DatabaseError(K::ForeignKeyViolation, info) => AppError::unprocessable(
-                "reference_missing",
+                Problem::ReferenceMissing,
                 format!("a referenced record does not exist: {}", info.message()),
             ),
             E::DatabaseError(K::CheckViolation, info) => AppError::conflict(
-                "constraint_violated",
+                Problem::ConstraintViolated,
                 format!("the change would break a stock rule: {}", info.message()),
             ),
             E::DatabaseError(K::SerializationFailure, _) => AppError::retry_transaction(),
@@ -236,13 +426,47 @@ mod tests {
 
     #[test]
     fn problem_document_has_the_standard_members_and_extras() {
-        let e = AppError::unprocessable("invalid_part_code", "bad code").with("suggestions", ["A"]);
+        let e = AppError::unprocessable(Problem::InvalidPartCode, "bad code").with("suggestions", ["A"]);
         let v = serde_json::to_value(e.problem()).unwrap();
         assert_eq!(v["type"], "/problems/invalid_part_code");
-        assert_eq!(v["title"], "Unprocessable Entity");
+        assert_eq!(v["title"], "Invalid Part Code");
         assert_eq!(v["status"], 422);
         assert_eq!(v["detail"], "bad code");
         assert_eq!(v["suggestions"][0], "A");
+    }
+
+    #[test]
+    fn each_kind_has_one_slug_its_uri_and_its_own_status_first() {
+        let mut slugs: Vec<&str> = Problem::ALL.iter().map(|p| p.slug()).collect();
+        slugs.sort_unstable();
+        slugs.dedup();
+        assert_eq!(slugs.len(), Problem::ALL.len(), "a slug is listed twice");
+        for p in Problem::ALL {
+            assert_eq!(p.type_uri(), format!("/problems/{}", p.slug()));
+            assert_eq!(p.statuses()[0], p.status());
+            assert!(p.slug().bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{p}");
+            assert_eq!(AppError::of(*p, "x").status, p.status());
+        }
+    }
+
+    #[test]
+    fn a_kind_with_two_statuses_keeps_the_one_its_call_site_names() {
+        assert_eq!(AppError::bad_request(Problem::NoNetwork, "x").status, StatusCode::BAD_REQUEST);
+        assert_eq!(AppError::of(Problem::NoNetwork, "x").status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(AppError::conflict(Problem::SupersessionCycle, "x").status, StatusCode::CONFLICT);
+        assert_eq!(
+            AppError::unprocessable(Problem::SupersessionCycle, "x").status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+
+    #[test]
+    fn the_openapi_list_names_every_kind() {
+        let schema = serde_json::to_value(<Problem as utoipa::PartialSchema>::schema()).unwrap();
+        let listed = schema["enum"].as_array().unwrap();
+        assert_eq!(listed.len(), Problem::ALL.len());
+        assert!(listed.contains(&Value::from("/problems/tender_closed")));
+        assert!(schema["description"].as_str().unwrap().contains("| `no_network` | 422, 400 | No Network |"));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{FieldError, Problem};
+use crate::error::{FieldError, Problem, ProblemDocument};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,7 +16,7 @@ use crate::error::{FieldError, Problem};
                        money is a decimal string with two places; times are RFC 3339 UTC.",
         license(name = "Apache-2.0")
     ),
-    components(schemas(Problem, FieldError)),
+    components(schemas(ProblemDocument, Problem, FieldError)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Login and the caller's profile"),

@@ -24,7 +24,7 @@ use diesel::sql_types::{BigInt, Text};
 
 use crate::db::schema::{locations, parts_requests};
 use crate::db::{CachedExt, DbConn};
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 
 /// One request's share, for a request aliased `r`: its open allocations and backorders at line
 /// cost while it is open, else 0.
@@ -58,7 +58,7 @@ pub fn add(conn: &mut DbConn, station_id: i64, delta: i64) -> QueryResult<()> {
 /// A station's value would leave the 64-bit range of minor units: refused, nothing changes.
 fn out_of_range(station_id: i64) -> AppError {
     AppError::unprocessable(
-        "value_out_of_range",
+        Problem::ValueOutOfRange,
         format!(
             "the outstanding value of station {station_id} would exceed the largest amount that can be kept"
         ),

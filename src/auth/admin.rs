@@ -3,7 +3,7 @@
 use crate::auth::rules::{hash_password, Role};
 use crate::auth::store::{self, NewUser};
 use crate::db::{write_tx, DbConn};
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 
 pub fn add_user(
     conn: &mut DbConn,
@@ -28,7 +28,7 @@ pub fn add_user(
                     .ok_or_else(|| AppError::not_found(format!("no location {code}")))?;
                 if !kinds.contains(&loc.kind.as_str()) {
                     return Err(AppError::unprocessable(
-                        "invalid_location",
+                        Problem::InvalidLocation,
                         format!("a {role} user belongs to a {}, not a {}", kinds.join(" or "), loc.kind),
                     ));
                 }
@@ -36,13 +36,13 @@ pub fn add_user(
             }
             (Some(_), None) => {
                 return Err(AppError::unprocessable(
-                    "invalid_location",
+                    Problem::InvalidLocation,
                     format!("a {role} user needs --location"),
                 ))
             }
             (None, Some(_)) => {
                 return Err(AppError::unprocessable(
-                    "invalid_location",
+                    Problem::InvalidLocation,
                     format!("a {role} user has no location"),
                 ))
             }

@@ -12,7 +12,7 @@ use super::rules::{self, ChainError, Interchangeability, Lifecycle};
 use super::store::models::{self, ModelRow};
 use super::store::parts::{self, PartRow};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 
 /// Longest input that is still compared with the catalogue for suggestions.
 const MAX_INPUT: usize = 64;
@@ -22,7 +22,7 @@ pub fn model_context(conn: &mut DbConn, model: Option<&str>) -> Result<Option<Mo
     match model {
         None => Ok(None),
         Some(code) => models::by_code(conn, code.trim())?.map(Some).ok_or_else(|| {
-            AppError::unprocessable("unknown_model", format!("there is no product model {code:?}"))
+            AppError::unprocessable(Problem::UnknownModel, format!("there is no product model {code:?}"))
                 .with("model", code)
         }),
     }
@@ -49,14 +49,14 @@ pub fn resolve_part_code(
     let (kind, detail, reason) = match PartCode::parse(&typed) {
         Ok(code) => match parts::by_code(conn, code.as_str())? {
             Some(row) => return Ok(row),
-            None => ("unknown_part_code", format!("there is no part {code}"), None),
+            None => (Problem::UnknownPartCode, format!("there is no part {code}"), None),
         },
         Err(CodeError::CheckFailed) => (
-            "invalid_part_code",
+            Problem::InvalidPartCode,
             format!("{raw:?} fails its check character: a character is wrong or two are swapped"),
             Some("check_failed"),
         ),
-        Err(e @ CodeError::Malformed(_)) => ("invalid_part_code", e.to_string(), Some("malformed")),
+        Err(e @ CodeError::Malformed(_)) => (Problem::InvalidPartCode, e.to_string(), Some("malformed")),
     };
     let suggestions = suggest(conn, &typed, model.as_ref())?;
     let detail = match (&model, suggestions.first()) {
@@ -85,7 +85,7 @@ pub fn catalogue_code(raw: &str) -> Option<String> {
 /// unknown but valid code is 404 (`unknown_part_code`, still with suggestions).
 pub fn lookup_part(conn: &mut DbConn, raw: &str, model_context: Option<&str>) -> Result<PartRow, AppError> {
     resolve_part_code(conn, raw, model_context).map_err(|mut e| {
-        if e.kind == "unknown_part_code" {
+        if e.kind == Problem::UnknownPartCode {
             e.status = StatusCode::NOT_FOUND;
         }
         e
@@ -113,7 +113,7 @@ pub fn check_compatible(conn: &mut DbConn, part: &PartRow, model: &ModelRow) -> 
     let alternatives: Vec<String> =
         models::compatible_in_family(conn, model.id, &part.family)?.into_iter().map(|(c, _)| c).collect();
     Err(AppError::unprocessable(
-        "incompatible_part",
+        Problem::IncompatiblePart,
         format!("part {} does not fit model {}", part.code, model.code),
     )
     .with("code", &part.code)
@@ -177,7 +177,7 @@ pub fn resolve_successor(conn: &mut DbConn, part: PartRow) -> Result<Supersessio
         Ok(_) => {}
         Err(ChainError::Cycle(at)) => {
             return Err(AppError::conflict(
-                "supersession_cycle",
+                Problem::SupersessionCycle,
                 format!("the supersession chain of {} loops (at part id {at}); fix superseded_by", part.code),
             ))
         }
@@ -197,7 +197,7 @@ pub fn refuse_cycle(conn: &mut DbConn, part_id: i64, successor_id: i64, code: &s
     let cycles = rules::would_cycle(part_id, successor_id, |&id| parts::successor_of(conn, id))?;
     if cycles {
         return Err(AppError::unprocessable(
-            "supersession_cycle",
+            Problem::SupersessionCycle,
             format!("{code} cannot be superseded by a part that is (eventually) superseded by {code}"),
         ));
     }

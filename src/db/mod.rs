@@ -4,6 +4,7 @@
 
 pub mod cached;
 pub mod schema;
+pub mod text;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,6 +20,8 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use crate::error::AppError;
 
 pub use cached::{Cached, CachedExt};
+pub(crate) use text::stored_as_text;
+pub use text::{unknown_words, StoredWord};
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");

@@ -11,7 +11,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 
 /// Deepest nesting accepted in a request body (serde_json's own limit is 128).
 const MAX_DEPTH: usize = 32;
@@ -46,14 +46,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             if !content_type_ok {
                 return Err(AppError::new(
                     actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    Problem::UnsupportedMediaType,
                     "the body must be JSON, sent with Content-Type: application/json",
                 ));
             }
             let too_large = || {
                 AppError::new(
                     actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                    Problem::PayloadTooLarge,
                     format!("the body is larger than the limit of {limit} bytes"),
                 )
             };
@@ -63,7 +63,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| {
-                    AppError::bad_request("unreadable_body", format!("the body could not be read: {e}"))
+                    AppError::bad_request(Problem::UnreadableBody, format!("the body could not be read: {e}"))
                 })?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large());
@@ -93,12 +93,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
                 let chunk = chunk.map_err(|e| {
-                    AppError::bad_request("unreadable_body", format!("the body could not be read: {e}"))
+                    AppError::bad_request(Problem::UnreadableBody, format!("the body could not be read: {e}"))
                 })?;
                 if body.len() + chunk.len() > limit {
                     return Err(AppError::new(
                         actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
+                        Problem::PayloadTooLarge,
                         format!("the body is larger than the limit of {limit} bytes"),
                     ));
                 }
@@ -110,7 +110,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
             if !content_type_ok {
                 return Err(AppError::new(
                     actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    Problem::UnsupportedMediaType,
                     "the body must be JSON, sent with Content-Type: application/json",
                 ));
             }
@@ -137,21 +137,22 @@ fn is_json(req: &HttpRequest) -> bool {
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(AppError::bad_request(
-            "malformed_json",
+            Problem::MalformedJson,
             "the body is empty; a JSON document is required",
         ));
     }
     if nesting_depth(body) > MAX_DEPTH {
         return Err(AppError::bad_request(
-            "malformed_json",
+            Problem::MalformedJson,
             format!("the JSON is nested deeper than {MAX_DEPTH} levels"),
         ));
     }
     // Two steps, so that every syntax error is a 400 and every shape error a 422 naming its
     // field (serde_json reports some shape errors, e.g. a number where an enum belongs, as
     // syntax errors when deserialising straight from bytes).
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| AppError::bad_request("malformed_json", format!("the body is not valid JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        AppError::bad_request(Problem::MalformedJson, format!("the body is not valid JSON: {e}"))
+    })?;
     serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
         let path = err.path().to_string();
         let field = if path == "." { "(body)".to_string() } else { path };

@@ -16,7 +16,7 @@ use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use tracing::Instrument;
 
-use crate::error::{AppError, PROBLEM_JSON};
+use crate::error::{AppError, Problem, PROBLEM_JSON};
 
 pub use json::{Json, MaybeJson};
 pub use metrics::Metrics;
@@ -88,29 +88,29 @@ pub fn problem_for_framework_errors<B: MessageBody + 'static>(
     Ok(ErrorHandlerResponse::Response(res))
 }
 
-fn kind_for(status: StatusCode) -> &'static str {
+fn kind_for(status: StatusCode) -> Problem {
     match status.as_u16() {
-        400 => "bad_request",
-        401 => "unauthorized",
-        403 => "forbidden",
-        404 => "not_found",
-        405 => "method_not_allowed",
-        406 => "not_acceptable",
-        409 => "conflict",
-        413 => "payload_too_large",
-        414 => "uri_too_long",
-        415 => "unsupported_media_type",
-        422 => "validation_failed",
-        431 => "headers_too_large",
-        503 => "unavailable",
-        s if s >= 500 => "internal",
-        _ => "error",
+        400 => Problem::BadRequest,
+        401 => Problem::Unauthorized,
+        403 => Problem::Forbidden,
+        404 => Problem::NotFound,
+        405 => Problem::MethodNotAllowed,
+        406 => Problem::NotAcceptable,
+        409 => Problem::Conflict,
+        413 => Problem::PayloadTooLarge,
+        414 => Problem::UriTooLong,
+        415 => Problem::UnsupportedMediaType,
+        422 => Problem::ValidationFailed,
+        431 => Problem::HeadersTooLarge,
+        503 => Problem::Unavailable,
+        s if s >= 500 => Problem::Internal,
+        _ => Problem::Error,
     }
 }
 
 /// Query strings that do not parse: 400 naming the parameter.
 pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    AppError::bad_request("invalid_query", format!("invalid query parameters: {err}")).into()
+    AppError::bad_request(Problem::InvalidQuery, format!("invalid query parameters: {err}")).into()
 }
 
 /// Path segments that do not parse (a non-numeric id, ...): nothing by that name exists.
@@ -157,7 +157,7 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpRe
             let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
             let err = AppError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                Problem::MethodNotAllowed,
                 format!("{} is not allowed on {path}; allowed: {allow}", req.method()),
             )
             .with_header(header::ALLOW, allow.clone())

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
@@ -75,7 +75,7 @@ impl PageRequest {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(AppError::bad_request(
-                "invalid_query",
+                Problem::InvalidQuery,
                 format!("limit must be between 1 and {MAX_LIMIT}, got {limit}"),
             ));
         }
@@ -109,7 +109,7 @@ impl PageRequest {
 
 fn bad_cursor() -> AppError {
     AppError::bad_request(
-        "invalid_query",
+        Problem::InvalidQuery,
         "cursor is not a key of this list (use the next_cursor of the previous page)",
     )
 }

@@ -11,7 +11,7 @@ use super::store::{self, Move, MovementFilter, Place};
 use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::resolve_part_code;
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{IdPage, Json, Page, PageRequest};
 use crate::network::rules::LocationKind;
@@ -29,7 +29,7 @@ pub fn stocking_location(conn: &mut DbConn, caller: &Caller, code: &str) -> Resu
         LocationKind::CentralWarehouse | LocationKind::RegionalCentre | LocationKind::Station
     ) {
         return Err(AppError::unprocessable(
-            "not_a_stocking_location",
+            Problem::NotAStockingLocation,
             format!("{code} is a {} location; stock is received and counted at the warehouse, centres and stations", place.kind.as_str()),
         ));
     }
@@ -248,14 +248,14 @@ pub async fn create_stock_count(
             let part = resolve_part_code(conn, &input.part_code, None)?;
             if part.serialized {
                 return Err(AppError::unprocessable(
-                    "serialized_part",
+                    Problem::SerializedPart,
                     "serialized parts are counted by serial; adjust them with a receipt or a scrap inspection",
                 ));
             }
             let (on_hand, reserved) = store::balance(conn, part.id, place.id)?;
             if input.counted_qty < reserved {
                 return Err(AppError::conflict(
-                    "count_below_reserved",
+                    Problem::CountBelowReserved,
                     format!("{} units are reserved for requests at {}; cancel them before counting fewer", reserved, place.code),
                 )
                 .with("reserved", reserved));
@@ -400,7 +400,7 @@ pub async fn list_stock(
 }
 
 fn parse_pair(s: &str) -> Result<(i64, i64), AppError> {
-    let bad = || AppError::bad_request("invalid_query", "cursor is not one this API issued");
+    let bad = || AppError::bad_request(Problem::InvalidQuery, "cursor is not one this API issued");
     let (a, b) = s.split_once(':').ok_or_else(bad)?;
     Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
 }

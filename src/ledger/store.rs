@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use super::rules::Reason;
 use crate::db::schema::{locations, part_serials, stock_balances, stock_movements};
 use crate::db::{CachedExt, DbConn};
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::network::rules::LocationKind;
 
 /// A location as the ledger needs it.
@@ -129,7 +129,7 @@ pub fn available(conn: &mut DbConn, part_id: i64, location_id: i64) -> QueryResu
 fn insufficient(conn: &mut DbConn, m: &Move<'_>) -> AppError {
     let (on_hand, reserved) = balance(conn, m.part_id, m.from.id).unwrap_or((0, 0));
     AppError::conflict(
-        "insufficient_stock",
+        Problem::InsufficientStock,
         format!(
             "{} holds {} available ({} on hand, {} reserved); {} cannot leave it",
             m.from.code,
@@ -234,14 +234,14 @@ fn move_serials(conn: &mut DbConn, m: &Move<'_>) -> Result<(), AppError> {
             }
             Some(_) => {
                 return Err(AppError::conflict(
-                    "serial_elsewhere",
+                    Problem::SerialElsewhere,
                     format!("serial {serial} is not at {}", m.from.code),
                 )
                 .with("serial", serial))
             }
             None => {
                 return Err(AppError::unprocessable(
-                    "unknown_serial",
+                    Problem::UnknownSerial,
                     format!("serial {serial} is not at {}", m.from.code),
                 )
                 .with("serial", serial))

@@ -107,7 +107,7 @@ fn view(conn: &mut DbConn, rows: Vec<LoanRow>, now: chrono::NaiveDateTime) -> Re
         // a station without a tier has no return days: not found, as when read one by one
         let days = *return_days.get(&r.station_id).ok_or(diesel::result::Error::NotFound)?;
         let mine: Vec<_> = lines.iter().filter(|l| l.loan_id == r.id).collect();
-        let open: Vec<_> = mine.iter().filter(|l| l.status == LineStatus::Open.as_str()).collect();
+        let open: Vec<_> = mine.iter().filter(|l| l.status == LineStatus::Open).collect();
         out.push(LoanOut {
             id: r.id,
             station: codes.get(&r.station_id).cloned().unwrap_or_default(),
@@ -131,7 +131,7 @@ fn view(conn: &mut DbConn, rows: Vec<LoanRow>, now: chrono::NaiveDateTime) -> Re
                         .as_deref()
                         .and_then(|s| serde_json::from_str(s).ok())
                         .unwrap_or_default(),
-                    status: LineStatus::parse(&l.status).unwrap_or(LineStatus::Open),
+                    status: l.status,
                     fee: l.fee_minor.map(Money),
                     old_serial: l.old_serial.clone(),
                     old_production_date: l.old_production_date,
@@ -455,7 +455,7 @@ fn inspection_view(conn: &mut DbConn, rows: Vec<InspectionRow>) -> Result<Vec<In
                 part_code: parts.get(&r.part_id).cloned().unwrap_or_default(),
                 qty: r.qty,
                 serials: r.serials.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default(),
-                status: InspectionStatus::parse(&r.status).unwrap_or(InspectionStatus::Pending),
+                status: r.status,
                 created_at: r.created_at.and_utc(),
                 decided_by: r.decided_by,
                 decided_at: r.decided_at.map(|t| t.and_utc()),

@@ -53,12 +53,15 @@ impl InspectionStatus {
         }
     }
 
+    pub const ALL: [InspectionStatus; 3] =
+        [InspectionStatus::Pending, InspectionStatus::Passed, InspectionStatus::Scrapped];
+
     pub fn parse(s: &str) -> Option<InspectionStatus> {
-        [InspectionStatus::Pending, InspectionStatus::Passed, InspectionStatus::Scrapped]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+        InspectionStatus::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
+
+crate::db::stored_as_text!(LineStatus, InspectionStatus);
 
 /// A line lent at `at` is overdue at `now` once the tier's core-return days have passed.
 pub fn is_overdue(at: NaiveDateTime, core_return_days: i32, now: NaiveDateTime) -> bool {
@@ -129,6 +132,12 @@ pub fn check_core(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_and_inspection_states_read_back_from_their_text_and_refuse_an_unknown_one() {
+        crate::db::text::assert_stored_as_text::<LineStatus>();
+        crate::db::text::assert_stored_as_text::<InspectionStatus>();
+    }
 
     #[test]
     fn custody_codes_are_location_codes() {

@@ -23,7 +23,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::resolve_part_code;
 use crate::db::schema::{ticket_parts, users};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::ledger::rules::{check_serials, Reason};
 use crate::ledger::store::{self as ledger, Move, Place};
 use crate::network::rules::LocationKind;
@@ -97,7 +97,10 @@ pub fn lend(
     let (tech, station_code) = crate::auth::store::find_by_username(conn, technician)?
         .filter(|(u, _)| u.role == Role::Technician.as_str() && u.active)
         .ok_or_else(|| {
-            AppError::unprocessable("invalid_technician", format!("there is no technician {technician}"))
+            AppError::unprocessable(
+                Problem::InvalidTechnician,
+                format!("there is no technician {technician}"),
+            )
         })?;
     let station = match station_code {
         Some(code) => network::by_code(conn, &code)?,
@@ -105,11 +108,11 @@ pub fn lend(
     }
     .filter(|s| s.kind == LocationKind::Station.as_str())
     .ok_or_else(|| {
-        AppError::unprocessable("invalid_technician", format!("{technician} belongs to no station"))
+        AppError::unprocessable(Problem::InvalidTechnician, format!("{technician} belongs to no station"))
     })?;
     if !scope.covers(&station.path) {
         return Err(AppError::unprocessable(
-            "invalid_technician",
+            Problem::InvalidTechnician,
             format!("{technician} is not a technician of your station"),
         ));
     }
@@ -121,13 +124,13 @@ pub fn lend(
             return Err(AppError::not_found(format!("ticket {ticket_id} not found")));
         }
         return Err(AppError::unprocessable(
-            "ticket_not_dispatched",
+            Problem::TicketNotDispatched,
             format!("ticket {ticket_id} is not a ticket of {}", station.code),
         ));
     }
     if ticket.technician_id != Some(tech.id) {
         return Err(AppError::unprocessable(
-            "ticket_not_dispatched",
+            Problem::TicketNotDispatched,
             format!("ticket {ticket_id} is not dispatched to {technician}"),
         ));
     }
@@ -225,7 +228,7 @@ pub fn reconcile(
     let loan = visible(conn, caller, loan_id)?;
     let line = store::line(conn, loan_id, line_no)?
         .ok_or_else(|| AppError::not_found(format!("loan {loan_id} has no line {line_no}")))?;
-    if line.status != LineStatus::Open.as_str() {
+    if line.status != LineStatus::Open {
         return Err(already(&line));
     }
     let at = now.naive_utc();
@@ -264,7 +267,7 @@ pub fn reconcile(
         How::Core(old) => {
             if warranty != Some(Warranty::InWarranty) {
                 return Err(AppError::unprocessable(
-                    "not_in_warranty",
+                    Problem::NotInWarranty,
                     format!("ticket {} is out of warranty: reconcile the line by fee", loan.ticket_id),
                 ));
             }
@@ -274,7 +277,7 @@ pub fn reconcile(
             let (_, rec_serial, rec_date) =
                 store::factory_record(conn, unit_id, &family)?.ok_or_else(|| {
                     AppError::unprocessable(
-                        "no_factory_record",
+                        Problem::NoFactoryRecord,
                         format!(
                             "the unit's factory record has no {family} component to check {code} against"
                         ),
@@ -282,7 +285,7 @@ pub fn reconcile(
                 })?;
             if let Err((expected, given)) = rules::check_core(rec_serial.as_deref(), rec_date, &old) {
                 return Err(AppError::unprocessable(
-                    "core_mismatch",
+                    Problem::CoreMismatch,
                     format!(
                         "the old {family} part does not match the unit's factory record: expected {expected}, given {given}"
                     ),
@@ -296,7 +299,7 @@ pub fn reconcile(
             };
             if serialized && line.qty != 1 {
                 return Err(AppError::unprocessable(
-                    "core_qty",
+                    Problem::CoreQty,
                     "a serialized part is core-returned one unit per loan line",
                 ));
             }
@@ -333,7 +336,7 @@ pub fn reconcile(
         How::Fee(amount) => {
             if warranty == Some(Warranty::InWarranty) {
                 return Err(AppError::unprocessable(
-                    "in_warranty",
+                    Problem::InWarranty,
                     format!("ticket {} is in warranty: reconcile the line by core return", loan.ticket_id),
                 ));
             }
@@ -379,10 +382,10 @@ pub fn reconcile(
 
 fn already(line: &LoanLineRow) -> AppError {
     AppError::conflict(
-        "already_reconciled",
-        format!("loan line {} is reconciled already ({})", line.line_no, line.status),
+        Problem::AlreadyReconciled,
+        format!("loan line {} is reconciled already ({})", line.line_no, line.status.as_str()),
     )
-    .with("current_status", &line.status)
+    .with("current_status", line.status.as_str())
 }
 
 /// The unit sale price the ticket's accepted quote agreed for a part, if it quoted it.
@@ -416,10 +419,10 @@ pub fn inspect(
     let at = now.naive_utc();
     if !store::decide_inspection(conn, id, status.as_str(), &caller.username, at)? {
         return Err(AppError::conflict(
-            "already_inspected",
-            format!("inspection {id} is decided already ({})", row.status),
+            Problem::AlreadyInspected,
+            format!("inspection {id} is decided already ({})", row.status.as_str()),
         )
-        .with("current_status", &row.status));
+        .with("current_status", row.status.as_str()));
     }
     let quarantine = ledger::virtual_place(conn, LocationKind::Quarantine)?;
     let to = if passed {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::rules::{InspectionStatus, LineStatus};
 use crate::db::schema::{inspections, loan_lines, loans, locations, parts, tiers, unit_components};
 use crate::db::DbConn;
 
@@ -30,7 +31,7 @@ pub struct LoanLineRow {
     pub qty: i64,
     pub unit_cost_minor: i64,
     pub serials: Option<String>,
-    pub status: String,
+    pub status: LineStatus,
     pub fee_minor: Option<i64>,
     pub old_serial: Option<String>,
     pub old_production_date: Option<NaiveDate>,
@@ -47,7 +48,7 @@ pub struct InspectionRow {
     pub part_id: i64,
     pub qty: i64,
     pub serials: Option<String>,
-    pub status: String,
+    pub status: InspectionStatus,
     pub created_at: NaiveDateTime,
     pub decided_by: Option<String>,
     pub decided_at: Option<NaiveDateTime>,

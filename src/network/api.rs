@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::rules::{self, LocationKind};
 use super::store::{self, LocationChanges, LocationFilter, LocationRow, NewLocation};
 use crate::auth::{Caller, Role, Scope};
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{double_option, Json, KeyPage, Page};
 use crate::money::Money;
@@ -266,7 +266,7 @@ pub async fn create_location(
         .write(move |conn| {
             if store::by_code(conn, &input.code)?.is_some() {
                 return Err(AppError::conflict(
-                    "already_exists",
+                    Problem::AlreadyExists,
                     format!("location {} already exists", input.code),
                 ));
             }
@@ -279,7 +279,7 @@ pub async fn create_location(
             let parent_kind = parent.as_ref().and_then(|p| LocationKind::parse(&p.kind));
             let central = input.kind == LocationKind::CentralWarehouse && store::central_exists(conn)?;
             rules::check_placement(input.kind, parent_kind, input.tier.map(Tier::as_str), central)
-                .map_err(|m| AppError::unprocessable("invalid_placement", m))?;
+                .map_err(|m| AppError::unprocessable(Problem::InvalidPlacement, m))?;
             let new = NewLocation {
                 code: &input.code,
                 name: input.name.trim(),

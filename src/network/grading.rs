@@ -13,7 +13,7 @@ use super::rules::LocationKind;
 use super::store::{self, TierRow};
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E415, E422};
 use crate::http::Json;
 use crate::money::Money;
@@ -56,7 +56,7 @@ fn station(conn: &mut DbConn, caller: &Caller, code: &str) -> Result<super::stor
     let row = visible(conn, caller, code)?;
     if row.kind != LocationKind::Station.as_str() {
         return Err(AppError::unprocessable(
-            "not_a_station",
+            Problem::NotAStation,
             format!("{code} is a {}; only stations have tiers", row.kind),
         ));
     }

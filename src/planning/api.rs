@@ -9,7 +9,7 @@ use super::service::{self, PolicyKind, RunParams};
 use super::store::{self, RunRow};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E415, E422};
 use crate::http::Json;
 use crate::money::Money;
@@ -163,14 +163,16 @@ pub fn scope_location(
             .map(|id| network::by_id(conn, id))
             .transpose()?
             .map(|r| r.code)
-            .ok_or_else(|| AppError::unprocessable("no_network", "the network has no central warehouse"))?,
+            .ok_or_else(|| {
+                AppError::unprocessable(Problem::NoNetwork, "the network has no central warehouse")
+            })?,
     };
     let row = network::by_code(conn, &code)?
         .filter(|r| scope.covers(&r.path))
         .ok_or_else(|| AppError::not_found(format!("location {code} not found")))?;
     if !service::plannable(&row.kind) {
         return Err(AppError::unprocessable(
-            "not_a_planning_scope",
+            Problem::NotAPlanningScope,
             format!("{code} is a {}; plan for the central warehouse or a regional centre", row.kind),
         ));
     }

@@ -36,6 +36,25 @@ pub enum ProposalStatus {
     Superseded,
 }
 
+impl ProposalStatus {
+    pub const ALL: [ProposalStatus; 3] =
+        [ProposalStatus::Proposed, ProposalStatus::Released, ProposalStatus::Superseded];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProposalStatus::Proposed => "proposed",
+            ProposalStatus::Released => "released",
+            ProposalStatus::Superseded => "superseded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProposalStatus> {
+        ProposalStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+crate::db::stored_as_text!(ProposalStatus);
+
 /// One proposed order.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"id": 31, "run_id": 7, "kind": "transfer", "status": "proposed",
@@ -98,11 +117,7 @@ fn proposals_out(conn: &mut DbConn, rows: Vec<ProposalRow>) -> Result<Vec<Propos
             id: r.id,
             run_id: r.run_id,
             kind: if r.kind == "purchase" { ProposalKind::Purchase } else { ProposalKind::Transfer },
-            status: match r.status.as_str() {
-                "released" => ProposalStatus::Released,
-                "superseded" => ProposalStatus::Superseded,
-                _ => ProposalStatus::Proposed,
-            },
+            status: r.status,
             source: locs.get(&r.source_id).cloned().unwrap_or_default(),
             destination: locs.get(&r.destination_id).cloned().unwrap_or_default(),
             line_count: r.line_count,
@@ -196,14 +211,7 @@ pub async fn list_proposals(
                 kind: q
                     .kind
                     .map(|k| if k == ProposalKind::Purchase { "purchase" } else { "transfer" }.into()),
-                status: q.status.map(|s| {
-                    match s {
-                        ProposalStatus::Proposed => "proposed",
-                        ProposalStatus::Released => "released",
-                        ProposalStatus::Superseded => "superseded",
-                    }
-                    .into()
-                }),
+                status: q.status.map(|s| s.as_str().into()),
                 ..Default::default()
             };
             if let Scope::Under { path } = &scope {
@@ -296,4 +304,14 @@ pub async fn release(
         })
         .await?;
     Ok(web::Json(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proposal_states_read_back_from_their_text_and_refuse_an_unknown_one() {
+        crate::db::text::assert_stored_as_text::<ProposalStatus>();
+    }
 }

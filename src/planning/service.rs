@@ -19,10 +19,11 @@ use utoipa::ToSchema;
 
 use super::net::Level;
 use super::policy::{self, Target};
+use super::proposals::ProposalStatus;
 use super::store::{self, Line, NewProposal, ProposalRow, RunRow};
 use crate::auth::{Caller, Scope};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::ledger::rules::Reason;
 use crate::ledger::store::{self as ledger, Move};
 use crate::network::rules::LocationKind;
@@ -76,7 +77,7 @@ pub fn run(
 ) -> Result<RunRow, AppError> {
     let started = Instant::now();
     let loaded = super::inputs::load_net(conn)?.ok_or_else(|| {
-        AppError::unprocessable("no_network", "the network has no central warehouse to plan")
+        AppError::unprocessable(Problem::NoNetwork, "the network has no central warehouse to plan")
     })?;
     let net = &loaded.net;
     let inputs = super::inputs::demand_inputs(conn, &loaded, now.date_naive())?;
@@ -265,17 +266,17 @@ pub fn release(
     if !scope.covers(&network::by_id(conn, acting)?.path) {
         return Err(AppError::forbidden(format!("only staff of {who} (or an admin) release this proposal")));
     }
-    if row.status != "proposed" {
+    if row.status != ProposalStatus::Proposed {
         return Err(AppError::conflict(
-            "invalid_transition",
-            format!("proposal {id} is {}; only a proposed one can be released", row.status),
+            Problem::InvalidTransition,
+            format!("proposal {id} is {}; only a proposed one can be released", row.status.as_str()),
         )
-        .with("current_status", &row.status));
+        .with("current_status", row.status.as_str()));
     }
     let reference = format!("proposal:{id}");
     if !store::mark_released(conn, id, &caller.username, now.naive_utc(), &reference)? {
         return Err(AppError::conflict(
-            "invalid_transition",
+            Problem::InvalidTransition,
             format!("proposal {id} was released meanwhile"),
         ));
     }
@@ -295,7 +296,7 @@ pub fn release(
         }
         if !short.is_empty() {
             return Err(AppError::conflict(
-                "insufficient_stock",
+                Problem::InsufficientStock,
                 format!(
                     "{} lacks available stock for {} of the {} lines; nothing was moved",
                     source.code,
@@ -362,7 +363,7 @@ pub fn release(
 fn insufficient(conn: &mut DbConn, at: &ledger::Place, part_id: i64, qty: i64) -> AppError {
     let available = ledger::available(conn, part_id, at.id).unwrap_or(0);
     AppError::conflict(
-        "insufficient_stock",
+        Problem::InsufficientStock,
         format!("{} holds {available} available; {qty} cannot leave it", at.code),
     )
     .with("location", &at.code)

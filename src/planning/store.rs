@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::proposals::ProposalStatus;
 use crate::db::schema::{planning_proposals, planning_runs};
 use crate::db::DbConn;
 
@@ -80,7 +81,7 @@ pub struct ProposalRow {
     pub line_count: i32,
     pub units: i64,
     pub value_minor: i64,
-    pub status: String,
+    pub status: ProposalStatus,
     pub released_by: Option<String>,
     pub released_at: Option<NaiveDateTime>,
     pub reference: Option<String>,

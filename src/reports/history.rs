@@ -10,7 +10,7 @@ use super::kpis::compute_with;
 use super::rules::Level;
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::http::docs::{E400, E401, E403};
 use crate::state::AppState;
 
@@ -94,7 +94,7 @@ pub struct SparklineQuery {
 fn weeks_of(n: Option<u32>) -> Result<u32, AppError> {
     match n.unwrap_or(12) {
         w @ 1..=52 => Ok(w),
-        w => Err(AppError::bad_request("invalid_query", format!("weeks must be 1-52, got {w}"))),
+        w => Err(AppError::bad_request(Problem::InvalidQuery, format!("weeks must be 1-52, got {w}"))),
     }
 }
 

@@ -13,7 +13,7 @@ use super::service::{self, DamageOut, LineSpec, ReceiptLine, RequestSpec};
 use super::store::{self, AllocationRow, LineRow, RequestFilter, RequestRow};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{IdPage, Json, Page};
 use crate::ledger::rules::check_qty;
@@ -148,7 +148,7 @@ fn render(
         .map(|r| PartsRequestOut {
             id: r.id,
             station: code(r.station_id),
-            status: Status::parse(&r.status).unwrap_or(Status::Cancelled),
+            status: r.status,
             urgency: if r.urgency == "urgent" { Urgency::Urgent } else { Urgency::Normal },
             ticket_id: r.ticket_id,
             source: r.source_id.map(code),
@@ -178,8 +178,7 @@ fn render(
                             .map(|a| AllocationOut {
                                 source: code(a.source_id),
                                 qty: a.qty,
-                                status: AllocationStatus::parse(&a.status)
-                                    .unwrap_or(AllocationStatus::Cancelled),
+                                status: a.status,
                             })
                             .collect(),
                     }
@@ -226,7 +225,10 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
         .ok()
         .filter(|s| !s.is_empty() && s.len() <= 200 && s.chars().all(|c| c.is_ascii_graphic()));
     s.map(|s| Some(s.to_string())).ok_or_else(|| {
-        AppError::bad_request("invalid_header", "Idempotency-Key must be 1-200 visible ASCII characters")
+        AppError::bad_request(
+            Problem::InvalidHeader,
+            "Idempotency-Key must be 1-200 visible ASCII characters",
+        )
     })
 }
 
@@ -269,7 +271,7 @@ pub async fn create_request(
                 if let Some(stored) = store::idempotent_answer(conn, caller.user_id, key)? {
                     if stored.request_hash != canonical {
                         return Err(AppError::unprocessable(
-                            "idempotency_key_reused",
+                            Problem::IdempotencyKeyReused,
                             "this Idempotency-Key was used for a different request",
                         ));
                     }

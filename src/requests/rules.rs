@@ -149,13 +149,17 @@ impl AllocationStatus {
         }
     }
 
-    pub fn parse(s: &str) -> Option<AllocationStatus> {
+    pub const ALL: [AllocationStatus; 6] = {
         use AllocationStatus as A;
         [A::Reserved, A::Picked, A::Shipped, A::Received, A::Damaged, A::Cancelled]
-            .into_iter()
-            .find(|x| x.as_str() == s)
+    };
+
+    pub fn parse(s: &str) -> Option<AllocationStatus> {
+        AllocationStatus::ALL.into_iter().find(|x| x.as_str() == s)
     }
 }
+
+crate::db::stored_as_text!(Status, AllocationStatus);
 
 /// A request's state from its allocations: the earliest stage any of them is at. A receipt
 /// that found damage shows `received_damaged` until the replacement moves on.
@@ -239,6 +243,12 @@ pub fn fill_order(a: &Waiting, b: &Waiting) -> std::cmp::Ordering {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
+
+    #[test]
+    fn request_and_allocation_states_read_back_from_their_text_and_refuse_an_unknown_one() {
+        crate::db::text::assert_stored_as_text::<Status>();
+        crate::db::text::assert_stored_as_text::<AllocationStatus>();
+    }
 
     #[test]
     fn every_transition_is_decided() {

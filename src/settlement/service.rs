@@ -9,7 +9,7 @@ use super::lines::{self, Sink, Spec};
 use super::rules::{self, CloseRefusal, Line, Period, Totals};
 use super::store::{self, NewAdjustment, NewPeriod};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::reports::store::pairs;
 
 /// The figures the lines must reconcile to, taken straight from the tickets and the ledger.
@@ -205,15 +205,15 @@ pub fn close(
     let last = last_closed(conn)?;
     rules::may_close(p, last, at).map_err(|r| match r {
         CloseRefusal::AlreadyClosed => {
-            AppError::conflict("period_closed", format!("period {p} is already closed"))
+            AppError::conflict(Problem::PeriodClosed, format!("period {p} is already closed"))
                 .with("period", p.to_string())
         }
         CloseRefusal::NotEnded => AppError::unprocessable(
-            "period_not_ended",
+            Problem::PeriodNotEnded,
             format!("period {p} has not ended yet: it can be closed from {}", p.end().date()),
         ),
         CloseRefusal::OutOfOrder(next) => AppError::conflict(
-            "period_out_of_order",
+            Problem::PeriodOutOfOrder,
             format!("periods close in order: the next to close is {next}"),
         )
         .with("next_to_close", next.to_string()),

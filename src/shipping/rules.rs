@@ -97,6 +97,86 @@ pub fn meets(now: NaiveDateTime, transit_hours: i32, deliver_by: NaiveDateTime) 
     now + Duration::hours(transit_hours as i64) <= deliver_by
 }
 
+/// Where a shipment stands: tendered to couriers (or assigned straight away when urgent), then
+/// moved by the courier's events, and received at its destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShipmentStatus {
+    AwaitingTender,
+    Tendered,
+    Assigned,
+    PickedUp,
+    InTransit,
+    Delivered,
+    Received,
+}
+
+impl ShipmentStatus {
+    pub const ALL: [ShipmentStatus; 7] = {
+        use ShipmentStatus as S;
+        [S::AwaitingTender, S::Tendered, S::Assigned, S::PickedUp, S::InTransit, S::Delivered, S::Received]
+    };
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShipmentStatus::AwaitingTender => "awaiting_tender",
+            ShipmentStatus::Tendered => "tendered",
+            ShipmentStatus::Assigned => "assigned",
+            ShipmentStatus::PickedUp => "picked_up",
+            ShipmentStatus::InTransit => "in_transit",
+            ShipmentStatus::Delivered => "delivered",
+            ShipmentStatus::Received => "received",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ShipmentStatus> {
+        ShipmentStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Where a tender stands: open for bids until awarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenderStatus {
+    Open,
+    Awarded,
+}
+
+impl TenderStatus {
+    pub const ALL: [TenderStatus; 2] = [TenderStatus::Open, TenderStatus::Awarded];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenderStatus::Open => "open",
+            TenderStatus::Awarded => "awarded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TenderStatus> {
+        TenderStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// Where a carrier claim for damaged goods stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimStatus {
+    Open,
+}
+
+impl ClaimStatus {
+    pub const ALL: [ClaimStatus; 1] = [ClaimStatus::Open];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::Open => "open",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ClaimStatus> {
+        ClaimStatus::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+crate::db::stored_as_text!(ShipmentStatus, TenderStatus, ClaimStatus);
+
 /// Tracking events a courier reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -130,6 +210,13 @@ impl EventKind {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
+
+    #[test]
+    fn shipment_tender_and_claim_states_read_back_from_their_text_and_refuse_an_unknown_one() {
+        crate::db::text::assert_stored_as_text::<ShipmentStatus>();
+        crate::db::text::assert_stored_as_text::<TenderStatus>();
+        crate::db::text::assert_stored_as_text::<ClaimStatus>();
+    }
 
     fn t(h: u32) -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2026, 11, 23).unwrap().and_hms_opt(h, 0, 0).unwrap()

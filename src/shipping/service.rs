@@ -10,7 +10,7 @@ use super::rules::{self, EventKind, Score};
 use super::store::{self, NewShipment, ShipmentRow, TenderRow};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::network::store::{self as network, LocationRow};
 
 /// Days along the lane from `origin` to `dest`: the sum of lead times down the tree when the
@@ -154,7 +154,7 @@ pub fn report(
     let s = visible_shipment(conn, caller, id)?;
     let next = kind
         .next(&s.status)
-        .map_err(|m| AppError::conflict("invalid_transition", m).with("current_status", &s.status))?;
+        .map_err(|m| AppError::conflict(Problem::InvalidTransition, m).with("current_status", &s.status))?;
     store::add_event(conn, id, kind.as_str(), at.naive_utc(), note, &caller.username)?;
     store::set_status(conn, id, next)?;
     match kind {
@@ -246,11 +246,14 @@ pub fn award(
     at: DateTime<Utc>,
 ) -> Result<Vec<BidScore>, AppError> {
     if t.status != "open" {
-        return Err(AppError::conflict("tender_closed", format!("tender {} is already {}", t.id, t.status)));
+        return Err(AppError::conflict(
+            Problem::TenderClosed,
+            format!("tender {} is already {}", t.id, t.status),
+        ));
     }
     let scores = score_bids(conn, t, at)?;
     if scores.is_empty() {
-        return Err(AppError::unprocessable("no_valid_bid", "no courier has bid on this tender"));
+        return Err(AppError::unprocessable(Problem::NoValidBid, "no courier has bid on this tender"));
     }
     let best = scores
         .iter()
@@ -261,7 +264,7 @@ pub fn award(
         Some((id, reason)) => {
             if !scores.iter().any(|s| s.bid_id == id) {
                 return Err(AppError::unprocessable(
-                    "unknown_bid",
+                    Problem::UnknownBid,
                     format!("bid {id} is not a bid on this tender"),
                 ));
             }
@@ -271,7 +274,7 @@ pub fn award(
             Some(id) => (id, None),
             None => {
                 return Err(AppError::unprocessable(
-                    "no_valid_bid",
+                    Problem::NoValidBid,
                     "no bid arrives by deliver_by; extend the deadline or award one anyway with a reason",
                 )
                 .with("bids", &scores))

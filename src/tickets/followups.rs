@@ -16,7 +16,7 @@ use super::rules::words;
 use super::sla::{self, Clocks, Deadlines};
 use crate::db::schema::{follow_ups, tickets};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 
 words!(
     /// How the technician behaved, as the customer tells it.
@@ -36,7 +36,7 @@ pub struct FollowUpRow {
     pub technician_id: Option<i64>,
     pub completed_at: NaiveDateTime,
     pub due_by: NaiveDateTime,
-    pub status: String,
+    pub status: FollowUpStatus,
     pub satisfaction: Option<i32>,
     pub technician_conduct: Option<String>,
     pub fee_reasonable: Option<bool>,
@@ -183,9 +183,9 @@ pub fn record(
     now: DateTime<Utc>,
 ) -> Result<FollowUpRow, AppError> {
     let row = by_id(conn, id)?.ok_or_else(|| AppError::not_found(format!("follow-up {id} not found")))?;
-    if row.status != FollowUpStatus::Pending.as_str() {
+    if row.status != FollowUpStatus::Pending {
         return Err(AppError::conflict(
-            "already_recorded",
+            Problem::AlreadyRecorded,
             format!(
                 "follow-up {id} already has its result (recorded by {})",
                 row.recorded_by.unwrap_or_default()
@@ -356,6 +356,11 @@ pub fn month(conn: &mut DbConn, from: NaiveDateTime, to: NaiveDateTime) -> Query
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn follow_up_states_read_back_from_their_text_and_refuse_an_unknown_one() {
+        crate::db::text::assert_stored_as_text::<FollowUpStatus>();
+    }
 
     #[test]
     fn a_summary_averages_and_shares() {

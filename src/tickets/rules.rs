@@ -38,6 +38,8 @@ macro_rules! words {
                 f.write_str(self.as_str())
             }
         }
+
+        $crate::db::stored_as_text!($name);
     };
 }
 pub(crate) use words;
@@ -56,6 +58,11 @@ words!(
         Confirmed = "confirmed",
         Closed = "closed",
     }
+);
+
+words!(
+    /// Where a quote stands: a new quote supersedes the one offered before it.
+    QuoteStatus { Offered = "offered", Accepted = "accepted", Superseded = "superseded" }
 );
 
 words!(
@@ -276,6 +283,12 @@ pub fn decide_warranty(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticket_and_quote_states_read_back_from_their_text_and_refuse_an_unknown_one() {
+        crate::db::text::assert_stored_as_text::<Status>();
+        crate::db::text::assert_stored_as_text::<QuoteStatus>();
+    }
 
     /// Every (state, action) pair, against the table written out once more by hand.
     #[test]

@@ -109,7 +109,7 @@ fn run(conn: &mut DbConn, parts: &[i64], requests: &mut Vec<i64>, op: &Op) -> Re
                     // damage at most what is in transit on line 1
                     let in_transit: i64 = echelon::requests::store::allocations(c, &[id])?
                         .iter()
-                        .filter(|a| a.status == "shipped")
+                        .filter(|a| a.status == echelon::requests::rules::AllocationStatus::Shipped)
                         .map(|a| a.qty)
                         .sum();
                     let said = if *damaged > 0 && in_transit > 0 {

@@ -28,5 +28,6 @@ mod schema;
 mod settlement;
 mod settlement_seed;
 mod shipping;
+mod states;
 mod ticket_access;
 mod tickets;

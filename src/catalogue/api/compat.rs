@@ -10,7 +10,7 @@ use crate::auth::{Caller, Role};
 use crate::catalogue::resolve;
 use crate::catalogue::rules;
 use crate::catalogue::store::models as store;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E415, E422};
 use crate::http::{Json, KeyPage, Page};
 use crate::state::AppState;
@@ -138,7 +138,7 @@ pub async fn add_model_parts(
                     .map_err(|e| e.with("field", &field))?;
                 if part.line != model.line {
                     return Err(AppError::unprocessable(
-                        "line_mismatch",
+                        Problem::LineMismatch,
                         format!(
                             "part {} is of line {}, model {} of line {}",
                             part.code, part.line, model.code, model.line

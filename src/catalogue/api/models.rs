@@ -13,7 +13,7 @@ use crate::catalogue::codes;
 use crate::catalogue::rules::{self, MAX_WARRANTY_MONTHS};
 use crate::catalogue::store::models::{self as store, ModelChanges, ModelFilter, ModelRow, NewModel};
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{double_option, Json, KeyPage, Page};
 use crate::state::AppState;
@@ -196,7 +196,7 @@ pub async fn create_model(
         .write(move |conn| {
             if store::by_code(conn, &input.code)?.is_some() {
                 return Err(AppError::conflict(
-                    "already_exists",
+                    Problem::AlreadyExists,
                     format!("model {} already exists", input.code),
                 ));
             }

@@ -11,7 +11,7 @@ use crate::catalogue::resolve::{self, SuccessorOut};
 use crate::catalogue::rules::{self, Interchangeability, Lifecycle};
 use crate::catalogue::store::parts::{self as store, NewPart, PartChanges, PartFilter, PartRow};
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{double_option, Json, KeyPage, Page};
 use crate::money::Money;
@@ -231,7 +231,7 @@ pub async fn create_part(
                 let code = PartCode::next_issuable(&input.line, &input.family, next as u32, fresh)
                     .ok_or_else(|| {
                         AppError::conflict(
-                            "sequence_exhausted",
+                            Problem::SequenceExhausted,
                             format!("no sequence number left in {}-{}", input.line, input.family),
                         )
                     })?;
@@ -260,7 +260,7 @@ pub async fn create_part(
             })
             .await;
         match result {
-            Err(e) if e.kind == "already_exists" && attempt < 3 => attempt += 1,
+            Err(e) if e.kind == Problem::AlreadyExists && attempt < 3 => attempt += 1,
             other => break other?,
         }
     };

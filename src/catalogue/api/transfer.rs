@@ -15,7 +15,7 @@ use crate::catalogue::rules::{self, Interchangeability, Lifecycle};
 use crate::catalogue::store::parts::{self as store, NewPart, PartChanges, PartRow};
 use crate::catalogue::transfer::{self, ParsedRow, PartRecord, RowError};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::http::docs::{E401, E403, E413, E415, E422};
 use crate::money::Money;
 use crate::state::AppState;
@@ -39,21 +39,21 @@ async fn read_csv(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8
     if mime != "text/csv" {
         return Err(AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Problem::UnsupportedMediaType,
             "the body must be a CSV file, sent with Content-Type: text/csv",
         ));
     }
     let too_large = || {
         AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+            Problem::PayloadTooLarge,
             format!("the file is larger than the limit of {MAX_CSV_BYTES} bytes"),
         )
     };
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| {
-            AppError::bad_request("unreadable_body", format!("the body could not be read: {e}"))
+            AppError::bad_request(Problem::UnreadableBody, format!("the body could not be read: {e}"))
         })?;
         if body.len() + chunk.len() > MAX_CSV_BYTES {
             return Err(too_large());
@@ -71,7 +71,7 @@ fn rejected(errors: Vec<RowError>) -> AppError {
         .into_iter()
         .collect();
     AppError::unprocessable(
-        "invalid_csv",
+        Problem::InvalidCsv,
         format!("{} error(s) on line(s) {}; nothing was imported", errors.len(), lines.join(", ")),
     )
     .with("errors", errors)

@@ -17,7 +17,7 @@ use crate::catalogue::store::units::{
     self as store, InstalledBase, NewComponent, NewUnit, UnitFilter, UnitRow,
 };
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{Json, KeyPage, Page};
 use crate::state::AppState;
@@ -256,7 +256,7 @@ pub async fn create_unit(
         .write(move |conn| {
             if store::by_serial(conn, &input.serial)?.is_some() {
                 return Err(AppError::conflict(
-                    "already_exists",
+                    Problem::AlreadyExists,
                     format!("unit {} already exists", input.serial),
                 ));
             }

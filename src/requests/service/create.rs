@@ -10,7 +10,7 @@ use super::Station;
 use crate::auth::Caller;
 use crate::catalogue::resolve_successor;
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::ledger::store as ledger;
 use crate::requests::rules::{self, AllocationStatus, Status};
 use crate::requests::store::{self, AllocationRow, LineRow, NewRequest, RequestRow};
@@ -63,7 +63,7 @@ pub fn create(
     let source_id = match source {
         Some(code) => {
             let place = ledger::place_by_code(conn, code)?.ok_or_else(|| {
-                AppError::unprocessable("unknown_source", format!("there is no location {code}"))
+                AppError::unprocessable(Problem::UnknownSource, format!("there is no location {code}"))
             })?;
             st.sources(Some(place.id))?;
             location_codes.insert(place.id, place.code);
@@ -143,15 +143,15 @@ pub fn create(
             for (line, r) in lines_out.iter_mut().zip(&routing) {
                 line.backordered = r.backordered;
             }
-            let status = AllocationStatus::Reserved.as_str();
-            let w = store::write_routed(c, &new, &lines_out, &routing, &takes, status)?;
+            let just_reserved = AllocationStatus::Reserved;
+            let w = store::write_routed(c, &new, &lines_out, &routing, &takes, just_reserved.as_str())?;
             for (line, id) in lines_out.iter_mut().zip(&w.line_ids) {
                 (line.request_id, line.id) = (w.request_id, *id);
             }
             let allocations = takes
                 .iter()
                 .zip(&w.allocation_ids)
-                .map(|(t, &aid)| allocation_row(aid, &lines_out[t.line], t.source_id, t.qty, status))
+                .map(|(t, &aid)| allocation_row(aid, &lines_out[t.line], t.source_id, t.qty, just_reserved))
                 .collect();
             (w.request_id, allocations)
         }
@@ -195,7 +195,7 @@ pub fn create(
         station_id: new.station_id,
         ticket_id,
         urgency: urgency.to_string(),
-        status: new.status.to_string(),
+        status,
         source_id,
         value_minor: value,
         exceeds_by_minor: exceeds,

@@ -7,7 +7,7 @@ use super::routing::{allocate_request, refresh_status};
 use super::{acts_for, check, station, visible};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::ledger::rules::Reason;
 use crate::ledger::store::{self as ledger, Move, Place};
 use crate::network::rules::LocationKind;
@@ -54,14 +54,14 @@ pub fn pick(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
     let scope = Scope::of(conn, caller)?;
     let mut picked = 0;
     for a in store::allocations(conn, &[id])? {
-        if a.status == AllocationStatus::Reserved.as_str() && acts_for(conn, &scope, a.source_id)? {
+        if a.status == AllocationStatus::Reserved && acts_for(conn, &scope, a.source_id)? {
             store::set_allocation(conn, a.id, AllocationStatus::Picked.as_str(), None, at.naive_utc())?;
             picked += 1;
         }
     }
     if picked == 0 {
         return Err(AppError::conflict(
-            "nothing_to_pick",
+            Problem::NothingToPick,
             "no reserved stock of yours waits to be picked for this request",
         ));
     }
@@ -77,14 +77,14 @@ pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
     let status = check(&req, Action::Ship)?;
     let scope = Scope::of(conn, caller)?;
     let mut allocations = store::allocations(conn, &[id])?;
-    let any_picked = allocations.iter().any(|a| a.status == AllocationStatus::Picked.as_str());
+    let any_picked = allocations.iter().any(|a| a.status == AllocationStatus::Picked);
     // from `picked` only picked allocations leave; otherwise reserved ones are picked and shipped at once
     let leaving = if status == Status::Picked || any_picked {
         AllocationStatus::Picked
     } else {
         AllocationStatus::Reserved
     };
-    allocations.retain(|a| a.status == leaving.as_str());
+    allocations.retain(|a| a.status == leaving);
     let mut mine = Vec::new();
     for a in allocations {
         if acts_for(conn, &scope, a.source_id)? {
@@ -93,7 +93,7 @@ pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
     }
     if mine.is_empty() {
         return Err(AppError::conflict(
-            "nothing_to_ship",
+            Problem::NothingToShip,
             "no stock of yours is ready to ship for this request",
         ));
     }
@@ -170,7 +170,7 @@ fn serials_for(conn: &mut DbConn, part_id: i64, at: &Place, qty: i64) -> Result<
     let serials = crate::ledger::store::serials_at(conn, part_id, at.id, qty)?;
     if (serials.len() as i64) < qty {
         return Err(AppError::conflict(
-            "serials_missing",
+            Problem::SerialsMissing,
             format!("{} lacks serials for {qty} units of {}", at.code, part.code),
         ));
     }
@@ -183,12 +183,15 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
     let req = visible(conn, caller, id)?;
     check(&req, Action::Cancel)?;
     let allocations = store::allocations(conn, &[id])?;
-    if allocations.iter().any(|a| a.status == AllocationStatus::Shipped.as_str()) {
-        return Err(AppError::conflict("in_transit", "part of this request is in transit; receive it first"));
+    if allocations.iter().any(|a| a.status == AllocationStatus::Shipped) {
+        return Err(AppError::conflict(
+            Problem::InTransit,
+            "part of this request is in transit; receive it first",
+        ));
     }
     crate::network::station::lock_station(conn, req.station_id)?;
     for a in allocations {
-        if a.status == AllocationStatus::Reserved.as_str() || a.status == AllocationStatus::Picked.as_str() {
+        if a.status == AllocationStatus::Reserved || a.status == AllocationStatus::Picked {
             ledger::release(conn, a.part_id, a.source_id, a.qty)?;
             store::set_allocation(conn, a.id, AllocationStatus::Cancelled.as_str(), None, at.naive_utc())?;
         }

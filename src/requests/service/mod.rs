@@ -18,7 +18,7 @@ use super::rules::{self, Action, Status};
 use super::store::{self, RequestRow};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::network::store as network;
 
 /// A request the caller may see, or 404: a station its own, a technician its station's, a
@@ -49,7 +49,7 @@ pub fn visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<RequestRow
 }
 
 fn status_of(req: &RequestRow) -> Status {
-    Status::parse(&req.status).unwrap_or(Status::Cancelled)
+    req.status
 }
 
 fn check(req: &RequestRow, action: Action) -> Result<Status, AppError> {
@@ -57,7 +57,7 @@ fn check(req: &RequestRow, action: Action) -> Result<Status, AppError> {
     if rules::allowed(s, action) {
         Ok(s)
     } else {
-        Err(AppError::conflict("invalid_transition", rules::refusal(s, action))
+        Err(AppError::conflict(Problem::InvalidTransition, rules::refusal(s, action))
             .with("current_status", s.as_str()))
     }
 }

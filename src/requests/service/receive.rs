@@ -12,7 +12,7 @@ use super::routing::{allocate_line, refresh_status};
 use super::{check, station, visible};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::ledger::rules::Reason;
 use crate::ledger::store::{self as ledger, Move, Place};
 use crate::network::rules::LocationKind;
@@ -67,10 +67,10 @@ pub fn receive(
     }
     let shipped: Vec<AllocationRow> = store::allocations(conn, &[id])?
         .into_iter()
-        .filter(|a| a.status == AllocationStatus::Shipped.as_str())
+        .filter(|a| a.status == AllocationStatus::Shipped)
         .collect();
     if shipped.is_empty() {
-        return Err(AppError::conflict("nothing_to_receive", "nothing of this request is in transit"));
+        return Err(AppError::conflict(Problem::NothingToReceive, "nothing of this request is in transit"));
     }
     let lines = store::lines(conn, &[id])?;
     let mut per_line: BTreeMap<i64, Vec<AllocationRow>> = BTreeMap::new();
@@ -81,12 +81,12 @@ pub fn receive(
     let mut damaged_of: BTreeMap<i64, i64> = BTreeMap::new();
     for s in said {
         let line = lines.iter().find(|l| l.line_no == s.line_no).ok_or_else(|| {
-            AppError::unprocessable("unknown_line", format!("the request has no line {}", s.line_no))
+            AppError::unprocessable(Problem::UnknownLine, format!("the request has no line {}", s.line_no))
         })?;
         let in_transit: i64 = per_line.get(&line.id).map(|v| v.iter().map(|a| a.qty).sum()).unwrap_or(0);
         if s.received_qty < 0 || s.damaged_qty < 0 || s.received_qty + s.damaged_qty != in_transit {
             return Err(AppError::unprocessable(
-                "receipt_mismatch",
+                Problem::ReceiptMismatch,
                 format!(
                     "line {}: {in_transit} units are in transit; received_qty + damaged_qty must equal that",
                     s.line_no

@@ -76,10 +76,10 @@ pub(super) fn record_allocations(
     takes: &[(i64, i64)],
     at: DateTime<Utc>,
 ) -> Result<Vec<AllocationRow>, AppError> {
-    let status = AllocationStatus::Reserved.as_str();
+    let status = AllocationStatus::Reserved;
     let mut out = Vec::with_capacity(takes.len());
     for &(source, qty) in takes {
-        let id = store::insert_allocation(conn, line, source, qty, status, at.naive_utc())?;
+        let id = store::insert_allocation(conn, line, source, qty, status.as_str(), at.naive_utc())?;
         out.push(allocation_row(id, line, source, qty, status));
     }
     Ok(out)
@@ -91,7 +91,7 @@ pub(super) fn allocation_row(
     line: &LineRow,
     source_id: i64,
     qty: i64,
-    status: &str,
+    status: AllocationStatus,
 ) -> AllocationRow {
     AllocationRow {
         id,
@@ -100,7 +100,7 @@ pub(super) fn allocation_row(
         part_id: line.part_id,
         source_id,
         qty,
-        status: status.to_string(),
+        status,
         serials: None,
     }
 }
@@ -146,10 +146,8 @@ pub fn refresh_status(
     damaged_just_now: bool,
     at: DateTime<Utc>,
 ) -> Result<Status, AppError> {
-    let allocations: Vec<AllocationStatus> = store::allocations(conn, &[request_id])?
-        .iter()
-        .filter_map(|a| AllocationStatus::parse(&a.status))
-        .collect();
+    let allocations: Vec<AllocationStatus> =
+        store::allocations(conn, &[request_id])?.iter().map(|a| a.status).collect();
     let backlog: i64 = store::lines(conn, &[request_id])?.iter().map(|l| l.backordered).sum();
     let status = rules::derive_status(&allocations, backlog, damaged_just_now);
     store::set_status(conn, request_id, status.as_str(), at.naive_utc())?;

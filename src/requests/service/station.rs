@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use crate::auth::Scope;
 use crate::catalogue::{catalogue_code, resolve_part_code, PartRow};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::network::rules::LocationKind;
 use crate::network::store::LocationRow;
 use crate::requests::rules;
@@ -36,7 +36,7 @@ pub struct Station {
 
 pub fn station(conn: &mut DbConn, row: LocationRow) -> Result<Station, AppError> {
     if row.kind != LocationKind::Station.as_str() {
-        return Err(AppError::unprocessable("not_a_station", format!("{} is not a station", row.code)));
+        return Err(AppError::unprocessable(Problem::NotAStation, format!("{} is not a station", row.code)));
     }
     let terms = store::station_terms_full(conn, row.id)?;
     station_with(row, terms)
@@ -139,7 +139,7 @@ pub fn station_for_request(
         return Ok(None);
     };
     if row.kind != LocationKind::Station.as_str() {
-        return Err(AppError::unprocessable("not_a_station", format!("{} is not a station", row.code)));
+        return Err(AppError::unprocessable(Problem::NotAStation, format!("{} is not a station", row.code)));
     }
     let terms = cache.terms(conn, row.id, revision)?;
     let mut st = station_with(row, terms)?;
@@ -161,6 +161,6 @@ impl Station {
 
     pub fn sources(&self, requested: Option<i64>) -> Result<Vec<i64>, AppError> {
         rules::sources(self.centre, self.central, self.may_order_from_hq, &self.laterals, requested)
-            .map_err(|m| AppError::unprocessable("source_not_allowed", m))
+            .map_err(|m| AppError::unprocessable(Problem::SourceNotAllowed, m))
     }
 }

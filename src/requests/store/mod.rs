@@ -14,6 +14,7 @@ pub use station::{
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::rules::{AllocationStatus, Status};
 use crate::db::schema::{locations, parts_request_lines, parts_requests, request_allocations, tiers};
 use crate::db::{CachedExt, DbConn};
 
@@ -24,7 +25,7 @@ pub struct RequestRow {
     pub station_id: i64,
     pub ticket_id: Option<i64>,
     pub urgency: String,
-    pub status: String,
+    pub status: Status,
     pub source_id: Option<i64>,
     pub value_minor: i64,
     pub exceeds_by_minor: Option<i64>,
@@ -74,7 +75,7 @@ pub struct AllocationRow {
     pub part_id: i64,
     pub source_id: i64,
     pub qty: i64,
-    pub status: String,
+    pub status: AllocationStatus,
     pub serials: Option<String>,
 }
 

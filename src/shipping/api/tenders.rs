@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{IdPage, Json, Page};
 use crate::money::Money;
@@ -223,13 +223,13 @@ pub async fn create_tender(
                 .any(|s| s.origin_id != first.origin_id || s.destination_id != first.destination_id)
             {
                 return Err(AppError::unprocessable(
-                    "mixed_lanes",
+                    Problem::MixedLanes,
                     "a tender covers shipments of one lane: same origin and destination",
                 ));
             }
             if let Some(s) = visible.iter().find(|s| s.status != "awaiting_tender") {
                 return Err(AppError::conflict(
-                    "not_awaiting_tender",
+                    Problem::NotAwaitingTender,
                     format!("shipment {} is {}", s.id, s.status),
                 ));
             }
@@ -304,7 +304,7 @@ pub async fn create_bid(
             let d = network::by_id(conn, t.destination_id)?;
             if !service::serves(conn, caller.user_id, &o, &d)? {
                 return Err(AppError::unprocessable(
-                    "outside_service_area",
+                    Problem::OutsideServiceArea,
                     format!(
                         "the lane {} ({}) -> {} ({}) is outside your service area",
                         o.code,
@@ -316,12 +316,12 @@ pub async fn create_bid(
             }
             if t.status != "open" || now.naive_utc() > t.bid_deadline {
                 return Err(AppError::conflict(
-                    "tender_closed",
+                    Problem::TenderClosed,
                     format!("bids on tender {id} closed at {}", t.bid_deadline.and_utc().to_rfc3339()),
                 ));
             }
             if store::bids_of(conn, id)?.iter().any(|b| b.courier_id == caller.user_id) {
-                return Err(AppError::conflict("already_bid", "you have already bid on this tender"));
+                return Err(AppError::conflict(Problem::AlreadyBid, "you have already bid on this tender"));
             }
             store::insert_bid(
                 conn,
@@ -391,7 +391,7 @@ pub async fn award(
             let t = visible_tender(conn, &caller, id)?;
             if !a.now && now.naive_utc() < t.bid_deadline && t.status == "open" {
                 return Err(AppError::conflict(
-                    "bidding_open",
+                    Problem::BiddingOpen,
                     "bids are still open; award after the deadline or with \"now\": true",
                 ));
             }

@@ -62,7 +62,7 @@ fn out(conn: &mut DbConn, rows: Vec<FollowUpRow>) -> Result<Vec<FollowUpOut>, Ap
             technician: r.technician_id.and_then(|u| users.get(&u).cloned()),
             completed_at: r.completed_at.and_utc(),
             due_by: r.due_by.and_utc(),
-            status: FollowUpStatus::parse(&r.status).unwrap_or(FollowUpStatus::Pending),
+            status: r.status,
             satisfaction: r.satisfaction,
             technician_conduct: r.technician_conduct.as_deref().and_then(Conduct::parse),
             fee_reasonable: r.fee_reasonable,

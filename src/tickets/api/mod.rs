@@ -195,7 +195,7 @@ fn quote_out(q: &QuoteRow, lines: &[PartLine]) -> QuoteOut {
         parts: lines.iter().filter(|l| l.quote_id == Some(q.id)).map(line_out).collect(),
         parts_total: Money(q.parts_minor),
         total: Money(q.total_minor),
-        status: q.status.clone(),
+        status: q.status.as_str().to_string(),
         note: q.note.clone(),
         quoted_by: q.quoted_by.clone(),
         quoted_at: utc(q.quoted_at),
@@ -243,8 +243,8 @@ pub fn view(
             evs.into_iter()
                 .map(|e| EventOut {
                     action: e.action,
-                    from_status: e.from_status.as_deref().and_then(Status::parse),
-                    to_status: Status::parse(&e.to_status).unwrap_or(Status::Open),
+                    from_status: e.from_status,
+                    to_status: e.to_status,
                     actor: e.actor,
                     at: utc(e.at),
                     station: e.station_id.and_then(|s| locs.get(&s).cloned()),
@@ -255,7 +255,7 @@ pub fn view(
         });
         out.push(TicketOut {
             id: r.id,
-            status: Status::parse(&r.status).unwrap_or(Status::Closed),
+            status: r.status,
             channel: Channel::parse(&r.channel).unwrap_or(Channel::Phone),
             category: Category::parse(&r.category).unwrap_or(Category::Repair),
             urgency: Urgency::parse(&r.urgency).unwrap_or(Urgency::Normal),

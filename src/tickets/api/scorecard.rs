@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role, Scope};
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::http::docs::{E400, E401, E403, E404};
 use crate::network::rules::LocationKind;
 use crate::network::store as network;
@@ -155,7 +155,7 @@ pub async fn stats(
 ) -> Result<web::Json<MonthStatsOut>, actix_web::Error> {
     caller.require(&[Role::Agent, Role::Finance, Role::Admin])?;
     let month = query?.into_inner().month;
-    let bad = || AppError::bad_request("invalid_query", format!("month {month:?} is not YYYY-MM"));
+    let bad = || AppError::bad_request(Problem::InvalidQuery, format!("month {month:?} is not YYYY-MM"));
     let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").map_err(|_| bad())?;
     if month.len() != 7 {
         return Err(bad().into());

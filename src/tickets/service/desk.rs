@@ -9,7 +9,7 @@ use super::{
 };
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::money::Money;
 use crate::network::store as network;
 use crate::tickets::rules::{Action, JobType};
@@ -99,7 +99,7 @@ pub fn accept_quote(
 ) -> Result<(), AppError> {
     let t = begin(conn, caller, id, Action::AcceptQuote)?;
     store::accept_quote(conn, t.id, &caller.username, now.naive_utc())?.ok_or_else(|| {
-        AppError::conflict("no_quote", format!("ticket {id} has no quote on offer"))
+        AppError::conflict(Problem::NoQuote, format!("ticket {id} has no quote on offer"))
             .with("current_status", t.status.as_str())
     })?;
     apply(
@@ -152,7 +152,7 @@ pub fn dispatch(
     let Some(technician) = technician else {
         let names: Vec<&String> = technicians.iter().map(|(_, n)| n).collect();
         return Err(AppError::unprocessable(
-            "invalid_technician",
+            Problem::InvalidTechnician,
             format!("{:?} is not an active technician of {}", spec.technician, station.code),
         )
         .with("field", "technician")

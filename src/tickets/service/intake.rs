@@ -8,7 +8,7 @@ use crate::auth::{Caller, Role};
 use crate::catalogue::store::models as model_store;
 use crate::catalogue::store::units as unit_store;
 use crate::db::DbConn;
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 use crate::tickets::rules::{self, Category, Channel, Status, Urgency};
 use crate::tickets::sla;
 use crate::tickets::store::{self, NewEvent, NewTicket};
@@ -54,7 +54,7 @@ fn unknown_unit(conn: &mut DbConn, serial: &str) -> Result<AppError, AppError> {
         Some(s) => format!("there is no product unit {serial:?}; did you mean {s}?"),
         None => format!("there is no product unit {serial:?}"),
     };
-    Ok(AppError::unprocessable("unknown_unit", detail)
+    Ok(AppError::unprocessable(Problem::UnknownUnit, detail)
         .with("field", "serial")
         .with("serial", serial)
         .with("suggestions", suggestions))
@@ -92,7 +92,7 @@ pub fn intake(
     let model = model_store::by_id(conn, unit.model_id)?;
     if input.model.as_ref().is_some_and(|m| *m != model.code) {
         return Err(AppError::unprocessable(
-            "model_mismatch",
+            Problem::ModelMismatch,
             format!(
                 "unit {} is a {}, not a {}",
                 unit.serial,
@@ -107,7 +107,7 @@ pub fn intake(
         let families = store::families_of_line(conn, &model.line)?;
         if !families.contains(family) {
             return Err(AppError::unprocessable(
-                "unknown_component_family",
+                Problem::UnknownComponentFamily,
                 format!("no part family {family} in product line {} (model {})", model.line, model.code),
             )
             .with("field", "component_family")

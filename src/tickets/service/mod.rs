@@ -15,7 +15,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::store::models::{self as model_store, ModelRow};
 use crate::catalogue::{check_compatible, resolve_part_code, PartRow};
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::network::rules::LocationKind;
 use crate::network::store::{self as network, LocationRow};
 
@@ -37,7 +37,7 @@ fn invalid(field: &str, message: impl Into<String>) -> AppError {
 /// A station of the network named in a body, or 422 `unknown_station`.
 fn station_named(conn: &mut DbConn, code: &str) -> Result<LocationRow, AppError> {
     network::by_code(conn, code)?.filter(|r| r.kind == LocationKind::Station.as_str()).ok_or_else(|| {
-        AppError::unprocessable("unknown_station", format!("there is no station {code}"))
+        AppError::unprocessable(Problem::UnknownStation, format!("there is no station {code}"))
             .with("field", "station")
     })
 }
@@ -76,7 +76,7 @@ pub fn visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<TicketRow,
 }
 
 pub fn status_of(t: &TicketRow) -> Status {
-    Status::parse(&t.status).unwrap_or(Status::Closed)
+    t.status
 }
 
 fn warranty_of(t: &TicketRow) -> Warranty {
@@ -98,12 +98,12 @@ fn begin(conn: &mut DbConn, caller: &Caller, id: i64, action: Action) -> Result<
     }
     let t = visible(conn, caller, id)?;
     let from = status_of(&t);
-    let conflict = |kind: &'static str, detail: String| {
+    let conflict = |kind: Problem, detail: String| {
         AppError::conflict(kind, detail).with("current_status", from.as_str()).with("action", action.as_str())
     };
     if action == Action::Quote && warranty_of(&t) == Warranty::InWarranty {
         return Err(conflict(
-            "quote_not_needed",
+            Problem::QuoteNotNeeded,
             format!(
                 "ticket {id} is in warranty: the work is free and needs no quote ({})",
                 t.warranty_reason
@@ -112,14 +112,14 @@ fn begin(conn: &mut DbConn, caller: &Caller, id: i64, action: Action) -> Result<
     }
     if action == Action::Dispatch && rules::dispatch_needs_quote(warranty_of(&t), from) {
         return Err(conflict(
-            "quote_required",
+            Problem::QuoteRequired,
             format!(
                 "ticket {id} is out of warranty: the customer must accept a quote before dispatch ({})",
                 t.warranty_reason
             ),
         ));
     }
-    rules::transition(from, action).map_err(|r| conflict("invalid_transition", r.to_string()))?;
+    rules::transition(from, action).map_err(|r| conflict(Problem::InvalidTransition, r.to_string()))?;
     Ok(t)
 }
 
@@ -143,7 +143,7 @@ fn apply(
 ) -> Result<Status, AppError> {
     let from = status_of(t);
     let to = rules::transition(from, action)
-        .map_err(|r| AppError::conflict("invalid_transition", r.to_string()))?;
+        .map_err(|r| AppError::conflict(Problem::InvalidTransition, r.to_string()))?;
     let at = now.naive_utc();
     changes.status = Some(to.as_str().into());
     changes.updated_at = Some(at);

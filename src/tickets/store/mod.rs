@@ -6,7 +6,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::rules::Warranty;
+use super::rules::{Status, Warranty};
 use crate::db::schema::{locations, parts, product_models, product_units, tickets, tier_labour_rates, users};
 use crate::db::DbConn;
 
@@ -21,7 +21,7 @@ pub struct TicketRow {
     pub channel: String,
     pub category: String,
     pub urgency: String,
-    pub status: String,
+    pub status: Status,
     pub customer_name: String,
     pub customer_phone: String,
     pub customer_address: String,

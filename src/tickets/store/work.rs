@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{parts, ticket_events, ticket_parts, ticket_quotes};
 use crate::db::DbConn;
+use crate::tickets::rules::{QuoteStatus, Status};
 
 /// One transition as kept in the history.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -14,8 +15,8 @@ pub struct EventRow {
     pub id: i64,
     pub ticket_id: i64,
     pub action: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<Status>,
+    pub to_status: Status,
     pub actor: String,
     pub at: NaiveDateTime,
     pub station_id: Option<i64>,
@@ -67,7 +68,7 @@ pub struct QuoteRow {
     pub labour_minor: i64,
     pub parts_minor: i64,
     pub total_minor: i64,
-    pub status: String,
+    pub status: QuoteStatus,
     pub note: Option<String>,
     pub quoted_by: String,
     pub quoted_at: NaiveDateTime,

@@ -19,7 +19,7 @@ use echelon::db::schema::{
     tracking_events, users,
 };
 use echelon::db::DbConn;
-use echelon::error::AppError;
+use echelon::error::{AppError, Problem};
 use echelon::network::rules::LocationKind;
 
 /// What was written.
@@ -73,7 +73,7 @@ fn load(conn: &mut DbConn, at: NaiveDateTime) -> Result<(Network, HashMap<i64, S
     let hq: HashMap<String, bool> =
         tiers::table.select((tiers::tier, tiers::may_order_from_hq)).load(conn)?.into_iter().collect();
     let warehouse = locs.iter().find(|l| l.1 == "central_warehouse").map(|l| l.0).ok_or_else(|| {
-        AppError::bad_request("no_network", "generate a network first (echelon seed generate)")
+        AppError::bad_request(Problem::NoNetwork, "generate a network first (echelon seed generate)")
     })?;
     let mut lanes: Vec<(i64, i64, i32, i32)> = lateral_lanes::table
         .select((
@@ -164,7 +164,7 @@ pub fn write_history(
 ) -> Result<Written, AppError> {
     if !empty(conn)? {
         return Err(AppError::conflict(
-            "not_empty",
+            Problem::NotEmpty,
             "history is generated once, onto a generated network without requests, tickets or shipments",
         ));
     }
@@ -183,7 +183,7 @@ pub fn write_history(
     let units: Vec<i64> =
         product_units::table.select(product_units::id).order(product_units::id).load(conn)?;
     if units.is_empty() {
-        return Err(AppError::bad_request("no_network", "the network has no product units sold"));
+        return Err(AppError::bad_request(Problem::NoNetwork, "the network has no product units sold"));
     }
     progress("network loaded");
     let rows = history::simulate(&net, places, days, seed);

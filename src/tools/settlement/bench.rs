@@ -21,7 +21,7 @@ use rand::{RngExt, SeedableRng};
 
 use echelon::db::schema::{loans, locations, parts, product_units, tickets, users};
 use echelon::db::DbConn;
-use echelon::error::AppError;
+use echelon::error::{AppError, Problem};
 use echelon::ledger::rules::Reason;
 use echelon::ledger::store::{self as ledger, Move, Place};
 use echelon::network::rules::LocationKind;
@@ -92,7 +92,7 @@ pub fn generate(
         .limit(500)
         .load(conn)?;
     if stations.is_empty() || units.is_empty() || part_rows.is_empty() {
-        return Err(AppError::unprocessable("empty_network", "run `echelon seed generate` first"));
+        return Err(AppError::unprocessable(Problem::EmptyNetwork, "run `echelon seed generate` first"));
     }
     // a technician and a custody location per station, made once
     let tag = format!("BENCH-{seed}-{period}");

@@ -1,0 +1,35 @@
+//! Every state column holds one of its enum's words: a row whose status the code does not know
+//! would fail to read, so the audit names it (one query per column).
+
+use diesel::QueryResult;
+
+use crate::db::{unknown_words, DbConn, StoredWord};
+use crate::loans::rules::{InspectionStatus, LineStatus};
+use crate::planning::proposals::ProposalStatus;
+use crate::requests::rules::{AllocationStatus, Status as RequestStatus};
+use crate::shipping::rules::{ClaimStatus, ShipmentStatus, TenderStatus};
+use crate::tickets::followups::FollowUpStatus;
+use crate::tickets::rules::{QuoteStatus, Status as TicketStatus};
+
+/// Rows whose state is not one of its enum's words, in words.
+pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    let mut out = Vec::new();
+    out.extend(check::<RequestStatus>(conn, "parts_requests", "status")?);
+    out.extend(check::<AllocationStatus>(conn, "request_allocations", "status")?);
+    out.extend(check::<TicketStatus>(conn, "tickets", "status")?);
+    out.extend(check::<TicketStatus>(conn, "ticket_events", "from_status")?);
+    out.extend(check::<TicketStatus>(conn, "ticket_events", "to_status")?);
+    out.extend(check::<QuoteStatus>(conn, "ticket_quotes", "status")?);
+    out.extend(check::<FollowUpStatus>(conn, "follow_ups", "status")?);
+    out.extend(check::<LineStatus>(conn, "loan_lines", "status")?);
+    out.extend(check::<InspectionStatus>(conn, "inspections", "status")?);
+    out.extend(check::<ShipmentStatus>(conn, "shipments", "status")?);
+    out.extend(check::<TenderStatus>(conn, "tenders", "status")?);
+    out.extend(check::<ClaimStatus>(conn, "claims", "status")?);
+    out.extend(check::<ProposalStatus>(conn, "planning_proposals", "status")?);
+    Ok(out)
+}
+
+fn check<T: StoredWord>(conn: &mut DbConn, table: &str, column: &str) -> QueryResult<Vec<String>> {
+    unknown_words::<T>(conn, table, "id", column)
+}
