@@ -83,16 +83,19 @@ impl TestApp {
     /// demo password when the demo has none; returns the username.
     pub async fn station_user(&self, station: &str) -> String {
         let name = format!("station-{}", station.to_lowercase());
-        self.user_at(&name, "station", station).await;
+        self.user_at(&name, "station", station, true).await;
         name
     }
 
-    /// Adds a technician to a station (with the demo password) unless it exists.
+    /// Adds a new technician to a station (with the demo password); a name that exists fails
+    /// the set-up.
     pub async fn technician(&self, name: &str, station: &str) {
-        self.user_at(name, "technician", station).await;
+        self.user_at(name, "technician", station, false).await;
     }
 
-    async fn user_at(&self, name: &str, role: &str, station: &str) {
+    /// Adds a user of `role` at `station`; an existing one is kept when `may_exist`, else the
+    /// set-up fails (a technician's name is new in every scenario).
+    async fn user_at(&self, name: &str, role: &str, station: &str, may_exist: bool) {
         let (name, role, station) = (name.to_string(), role.to_string(), station.to_string());
         self.state
             .db
@@ -100,6 +103,7 @@ impl TestApp {
                 use diesel::prelude::*;
                 use echelon::db::schema::users;
                 let known: i64 = users::table.filter(users::username.eq(&name)).count().get_result(conn)?;
+                assert!(may_exist || known == 0, "user {name} exists already");
                 if known > 0 {
                     return Ok(());
                 }
