@@ -12,7 +12,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{IdPage, Json, Page};
+use crate::http::{IdPage, Json, MaybeJson, Page};
 use crate::ledger::rules::check_qty;
 use crate::money::Money;
 use crate::network::store as network;
@@ -385,9 +385,9 @@ pub async fn fee(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<(i64, i32)>,
-    body: Option<Json<FeeIn>>,
+    body: MaybeJson<FeeIn>,
 ) -> Result<web::Json<LoanOut>, AppError> {
-    let amount = body.and_then(|b| b.0.amount).map(|m| m.0);
+    let amount = body.0.and_then(|b| b.amount).map(|m| m.0);
     if amount.is_some_and(|a| a < 0) {
         return Err(AppError::invalid_fields(vec![FieldError::new("amount", "must not be negative")]));
     }

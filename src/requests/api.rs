@@ -15,7 +15,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{IdPage, Json, Page};
+use crate::http::{IdPage, Json, MaybeJson, Page};
 use crate::ledger::rules::check_qty;
 use crate::money::Money;
 use crate::network::store as network;
@@ -445,8 +445,8 @@ where
     Ok(web::Json(out))
 }
 
-fn note_of(body: Option<Json<DecisionIn>>) -> Result<Option<String>, AppError> {
-    let note = body.and_then(|b| b.0.note);
+fn note_of(body: MaybeJson<DecisionIn>) -> Result<Option<String>, AppError> {
+    let note = body.0.and_then(|b| b.note);
     if note.as_ref().is_some_and(|n| n.chars().count() > 500) {
         return Err(AppError::invalid_fields(vec![FieldError::new("note", "at most 500 characters")]));
     }
@@ -466,7 +466,7 @@ pub async fn approve(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    body: Option<Json<DecisionIn>>,
+    body: MaybeJson<DecisionIn>,
 ) -> Result<web::Json<PartsRequestOut>, AppError> {
     let id = id.into_inner();
     let note = note_of(body)?;
@@ -487,7 +487,7 @@ pub async fn reject(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    body: Option<Json<DecisionIn>>,
+    body: MaybeJson<DecisionIn>,
 ) -> Result<web::Json<PartsRequestOut>, AppError> {
     let id = id.into_inner();
     let note = note_of(body)?;
@@ -593,11 +593,12 @@ pub async fn receive(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    body: Option<Json<ReceiveIn>>,
+    body: MaybeJson<ReceiveIn>,
 ) -> Result<web::Json<ReceiveOut>, AppError> {
     let id = id.into_inner();
     let lines: Vec<(i32, i64, i64)> = body
-        .map(|b| b.0.lines.iter().map(|l| (l.line_no, l.received_qty, l.damaged_qty)).collect())
+        .0
+        .map(|b| b.lines.iter().map(|l| (l.line_no, l.received_qty, l.damaged_qty)).collect())
         .unwrap_or_default();
     let now = state.clock.now();
     let out = state

@@ -125,6 +125,25 @@ both!(bodies_that_are_not_json_of_the_right_shape_are_refused, |app| async {
     assert!(r.problem(422)["detail"].as_str().unwrap().contains("colour"));
 });
 
+both!(an_optional_body_that_is_sent_is_parsed_strictly, |app| async {
+    // these bodies may be left out; one that is sent and malformed, or of the wrong shape, is
+    // refused before anything is looked up, never read as no body
+    for path in [
+        "/api/v1/tenders/999999/award",
+        "/api/v1/loans/999999/lines/1/fee",
+        "/api/v1/parts-requests/999999/approve",
+        "/api/v1/parts-requests/999999/reject",
+        "/api/v1/parts-requests/999999/receive",
+    ] {
+        let r = app.raw(Method::POST, path, Some("admin"), "application/json", b"{\"note\": ".to_vec()).await;
+        assert_eq!(r.problem(400)["type"], "/problems/malformed_json", "{path}");
+        let r = app.raw(Method::POST, path, Some("admin"), "application/json", b"[1, 2]".to_vec()).await;
+        r.problem(422);
+        // no body at all: the handler runs and finds nothing by that id
+        app.raw(Method::POST, path, Some("admin"), "application/json", Vec::new()).await.problem(404);
+    }
+});
+
 both!(unknown_routes_wrong_methods_and_bad_parameters_are_problems, |app| async {
     app.get("/api/v1/no-such-thing", Some("admin")).await.problem(404);
     app.get("/nothing/here", None).await.problem(404);

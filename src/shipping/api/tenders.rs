@@ -9,7 +9,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::{IdPage, Json, Page};
+use crate::http::{IdPage, Json, MaybeJson, Page};
 use crate::money::Money;
 use crate::network::store as network;
 use crate::shipping::service::{self, BidScore};
@@ -363,11 +363,11 @@ pub async fn award(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-    body: Option<Json<AwardIn>>,
+    body: MaybeJson<AwardIn>,
 ) -> Result<web::Json<TenderOut>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse])?;
     let id = id.into_inner();
-    let a = body.map(|b| b.0).unwrap_or_default();
+    let a = body.0.unwrap_or_default();
     let chosen = match (a.bid_id, a.reason) {
         (Some(b), Some(r)) if !r.trim().is_empty() && r.len() <= 500 => Some((b, r)),
         (Some(_), _) => {
