@@ -12,6 +12,7 @@ pub mod http;
 pub mod money;
 pub mod state;
 pub mod telemetry;
+pub mod validate;
 // who is calling
 pub mod auth;
 // running figures the domains feed through narrow functions

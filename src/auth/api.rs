@@ -10,12 +10,15 @@ use crate::error::AppError;
 use crate::http::docs::{E400, E401, E415, E422};
 use crate::http::Json;
 use crate::state::AppState;
+use crate::validate::Validate;
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"username": "station-st-tz-001", "password": "echelon-demo"}))]
 pub struct LoginRequest {
+    #[schema(max_length = 200)]
     pub username: String,
+    #[schema(max_length = 1000)]
     pub password: String,
 }
 
@@ -45,9 +48,6 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> Result<web::Json<TokenResponse>, AppError> {
     let LoginRequest { username, password } = body.0;
-    if username.len() > 200 || password.len() > 1000 {
-        return Err(AppError::unauthorized("wrong username or password"));
-    }
     let found = state.db.read(move |conn| Ok(store::find_by_username(conn, &username)?)).await?;
     // Verify on the blocking pool: Argon2id takes tens of milliseconds by design.
     let (user, loc) = web::block(move || {

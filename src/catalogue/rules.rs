@@ -5,12 +5,13 @@
 use std::collections::HashSet;
 use std::hash::Hash;
 
+use crate::validate::Validate;
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Where a part is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum Lifecycle {
     Active,
@@ -36,7 +37,7 @@ impl Lifecycle {
 
 /// How a successor replaces the part it supersedes: `one_way` (the successor fits wherever the
 /// old part did, not the other way round) or `two_way` (either fits in place of the other).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum Interchangeability {
     OneWay,

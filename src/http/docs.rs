@@ -13,9 +13,7 @@ fn problem(kind: Problem, description: &str, detail: &str) -> BTreeMap<String, R
     let status = kind.status().as_u16();
     let example = serde_json::json!({
         "type": kind.type_uri(),
-        // the examples keep the status's reason phrase as their title (the served document
-        // is compared with openapi/openapi.json; a response's title is its kind's)
-        "title": kind.status().canonical_reason().unwrap_or("Error"),
+        "title": kind.title(),
         "status": status,
         "detail": detail,
     });

@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, FieldError, Problem};
+use crate::validate::{self, Validate};
 
 /// Deepest nesting accepted in a request body (serde_json's own limit is 128).
 const MAX_DEPTH: usize = 32;
@@ -29,7 +30,7 @@ impl<T> std::ops::Deref for Json<T> {
 #[derive(Clone, Copy)]
 pub struct BodyLimit(pub usize);
 
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Json<T>, AppError>>>>;
 
@@ -70,7 +71,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            parse(&body).map(Json)
+            let value = parse::<T>(&body)?;
+            validate::body(&value)?;
+            Ok(Json(value))
         })
     }
 }
@@ -81,7 +84,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 /// where serde would read it as the struct's fields in order.
 pub struct MaybeJson<T>(pub Option<T>);
 
-impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
+impl<T: DeserializeOwned + Validate + 'static> FromRequest for MaybeJson<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<MaybeJson<T>, AppError>>>>;
 
@@ -120,7 +123,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
                     "expected a JSON object",
                 )]));
             }
-            parse(&body).map(|v| MaybeJson(Some(v)))
+            let value = parse::<T>(&body)?;
+            validate::body(&value)?;
+            Ok(MaybeJson(Some(value)))
         })
     }
 }

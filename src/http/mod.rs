@@ -5,6 +5,7 @@ pub mod docs;
 pub mod json;
 pub mod metrics;
 pub mod pagination;
+pub mod query;
 
 use std::time::Instant;
 
@@ -21,6 +22,7 @@ use crate::error::{AppError, Problem, PROBLEM_JSON};
 pub use json::{Json, MaybeJson};
 pub use metrics::Metrics;
 pub use pagination::{IdPage, KeyPage, Page, PageRequest};
+pub use query::Query;
 
 pub const REQUEST_ID: &str = "x-request-id";
 

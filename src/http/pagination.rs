@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{AppError, Problem};
+use crate::validate::Validate;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
@@ -18,7 +19,7 @@ pub const MAX_CURSOR: usize = 64;
 /// The page parameters of a list keyed by id (newest first), flattened into the list's query
 /// struct: `#[serde(flatten)] #[param(ignore)] page: IdPage`, and named after that struct in
 /// the operation's `params(...)`, since utoipa's `IntoParams` does not follow `flatten`.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct IdPage {
     /// page size, 1-500 (default 50)
@@ -37,7 +38,7 @@ impl IdPage {
 }
 
 /// The page parameters of a list keyed by code, flattened as [`IdPage`] is.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 pub struct KeyPage {
     /// page size, 1-500 (default 50)

@@ -13,10 +13,12 @@ use crate::catalogue::resolve_part_code;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::Query;
 use crate::http::{IdPage, Json, Page, PageRequest};
 use crate::network::rules::LocationKind;
 use crate::network::store as network;
 use crate::state::AppState;
+use crate::validate::{not_blank, Validate};
 
 /// A location the caller may act on (a stocking location in its scope), or 404.
 pub fn stocking_location(conn: &mut DbConn, caller: &Caller, code: &str) -> Result<Place, AppError> {
@@ -36,24 +38,28 @@ pub fn stocking_location(conn: &mut DbConn, caller: &Caller, code: &str) -> Resu
     Ok(place)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptLineIn {
+    #[schema(min_length = 1, max_length = 64)]
     pub part_code: String,
     #[schema(minimum = 1, maximum = 100000)]
     pub qty: i64,
     /// one per unit, for serialized parts
     #[serde(default)]
+    #[schema(max_items = 100000)]
     pub serials: Vec<String>,
 }
 
 /// Goods received from a supplier into a location.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"location": "HQ", "reference": "PO-2026-1187", "lines": [{"part_code": "AC-CAP-00122U", "qty": 20}]}))]
 pub struct ReceiptIn {
+    #[schema(min_length = 1, max_length = 64)]
     pub location: String,
     /// the supplier's delivery note or purchase order
+    #[schema(min_length = 1, max_length = 100)]
     pub reference: Option<String>,
     #[schema(min_items = 1, max_items = 200)]
     pub lines: Vec<ReceiptLineIn>,
@@ -85,16 +91,6 @@ pub struct MovementOut {
     pub serials: Vec<String>,
 }
 
-fn line_errors(lines_len: usize, max: usize) -> Option<AppError> {
-    if lines_len == 0 || lines_len > max {
-        return Some(AppError::invalid_fields(vec![FieldError::new(
-            "lines",
-            format!("give 1 to {max} lines"),
-        )]));
-    }
-    None
-}
-
 /// Receive goods from a supplier (purchase receipt)
 ///
 /// Moves the units from `SUPPLIER` into the location, then serves waiting backorders that may
@@ -114,21 +110,6 @@ pub async fn create_receipt(
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse])?;
     let input = body.0;
-    if let Some(e) = line_errors(input.lines.len(), 200) {
-        return Err(e);
-    }
-    let mut errors = Vec::new();
-    for (i, l) in input.lines.iter().enumerate() {
-        if let Err(m) = rules::check_qty(l.qty) {
-            errors.push(FieldError::new(format!("lines[{i}].qty"), m));
-        }
-    }
-    if input.reference.as_ref().is_some_and(|r| r.chars().count() > 100) {
-        errors.push(FieldError::new("reference", "at most 100 characters"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::invalid_fields(errors));
-    }
     let now = state.clock.now();
     let arrivals = **arrivals;
     let out = state
@@ -188,15 +169,23 @@ pub async fn create_receipt(
     Ok(HttpResponse::Created().json(out))
 }
 
+fn stock_count_rules(c: &StockCountIn, _at: &str, errors: &mut Vec<FieldError>) {
+    not_blank(errors, "reason", Some(&c.reason));
+}
+
 /// A physical count of one part at one location.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"location": "RC-HZ", "part_code": "AC-CAP-00122U", "counted_qty": 7, "reason": "quarterly count"}))]
+#[validate(rules = stock_count_rules)]
 pub struct StockCountIn {
+    #[schema(min_length = 1, max_length = 64)]
     pub location: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub part_code: String,
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 100000)]
     pub counted_qty: i64,
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
 }
 
@@ -229,16 +218,6 @@ pub async fn create_stock_count(
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse, Role::Station])?;
     let input = body.0;
-    let mut errors = Vec::new();
-    if !(0..=rules::MAX_QTY).contains(&input.counted_qty) {
-        errors.push(FieldError::new("counted_qty", format!("must be between 0 and {}", rules::MAX_QTY)));
-    }
-    if input.reason.trim().is_empty() || input.reason.len() > 200 {
-        errors.push(FieldError::new("reason", "say why, in 1-200 characters"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::invalid_fields(errors));
-    }
     let now = state.clock.now();
     let arrivals = **arrivals;
     let out = state
@@ -310,12 +289,14 @@ pub async fn create_stock_count(
     Ok(HttpResponse::Created().json(out))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StockQuery {
     /// a location code
+    #[param(max_length = 64)]
     pub location: Option<String>,
+    #[param(max_length = 64)]
     pub part_code: Option<String>,
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
@@ -349,7 +330,7 @@ pub struct StockOut {
 pub async fn list_stock(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<StockQuery>,
+    query: Query<StockQuery>,
 ) -> Result<web::Json<Page<StockOut>>, AppError> {
     caller.require(&[
         Role::Admin,
@@ -405,14 +386,17 @@ fn parse_pair(s: &str) -> Result<(i64, i64), AppError> {
     Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MovementQuery {
+    #[param(max_length = 64)]
     pub part_code: Option<String>,
     /// a location code: movements into or out of it
+    #[param(max_length = 64)]
     pub location: Option<String>,
     pub reason: Option<Reason>,
+    #[param(max_length = 100)]
     pub reference: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
@@ -430,7 +414,7 @@ pub struct MovementQuery {
 pub async fn list_movements(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<MovementQuery>,
+    query: Query<MovementQuery>,
 ) -> Result<web::Json<Page<MovementOut>>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse, Role::Station, Role::Finance])?;
     let q = query.into_inner();

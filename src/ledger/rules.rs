@@ -1,10 +1,11 @@
 //! The ledger's vocabulary: why stock moves, and what a movement must satisfy.
 
+use crate::validate::Validate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Why a movement happened (spec section 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum Reason {
     PurchaseReceipt,

@@ -1,11 +1,12 @@
 //! Loan vocabulary and checks: no HTTP, no database.
 
+use crate::validate::Validate;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// How a loan line stands: open until reconciled exactly one way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum LineStatus {
     Open,
@@ -36,7 +37,7 @@ impl LineStatus {
 }
 
 /// An inspection of an unused return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum InspectionStatus {
     Pending,

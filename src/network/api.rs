@@ -11,9 +11,11 @@ use super::store::{self, LocationChanges, LocationFilter, LocationRow, NewLocati
 use crate::auth::{Caller, Role, Scope};
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::Query;
 use crate::http::{double_option, Json, KeyPage, Page};
 use crate::money::Money;
 use crate::state::AppState;
+use crate::validate::{not_blank, Validate};
 
 /// A place in the network.
 #[derive(Debug, Serialize, ToSchema)]
@@ -39,7 +41,7 @@ pub struct LocationOut {
 }
 
 /// Station tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 pub enum Tier {
     A,
     B,
@@ -87,18 +89,21 @@ fn with_parents(conn: &mut crate::db::DbConn, rows: Vec<LocationRow>) -> Result<
 const READERS: [Role; 6] =
     [Role::Admin, Role::Warehouse, Role::Station, Role::Technician, Role::Agent, Role::Finance];
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LocationQuery {
     /// only this kind
     pub kind: Option<LocationKind>,
     /// only the children of this location code
+    #[param(max_length = 64)]
     pub parent: Option<String>,
     /// only stations of this tier
     pub tier: Option<Tier>,
+    #[param(max_length = 100)]
     pub region: Option<String>,
     /// text in the code or name
+    #[param(max_length = 100)]
     pub q: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
@@ -119,7 +124,7 @@ pub struct LocationQuery {
 pub async fn list_locations(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<LocationQuery>,
+    query: Query<LocationQuery>,
 ) -> Result<web::Json<Page<LocationOut>>, AppError> {
     caller.require(&READERS)?;
     let q = query.into_inner();
@@ -192,21 +197,28 @@ pub async fn get_location(
 }
 
 /// A new location.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "code": "ST-HZ-101", "name": "Hangzhou Xihu station", "kind": "station", "parent": "RC-HZ",
     "region": "Zhejiang", "city": "Hangzhou", "tier": "C", "lead_time_days": 1
 }))]
+#[validate(rules = new_location_rules)]
 pub struct NewLocationIn {
     /// upper-case letters, digits and dashes, 2-32 characters
+    #[schema(min_length = 2, max_length = 32)]
     pub code: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub kind: LocationKind,
     /// required for regional centres (the central warehouse) and stations (a regional centre)
+    #[schema(max_length = 64)]
     pub parent: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub region: Option<String>,
+    #[schema(min_length = 1, max_length = 100)]
     pub city: Option<String>,
+    #[schema(min_length = 1, max_length = 500)]
     pub address: Option<String>,
     /// required for stations
     pub tier: Option<Tier>,
@@ -214,20 +226,18 @@ pub struct NewLocationIn {
     pub lead_time_days: Option<i32>,
 }
 
-fn check_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) {
-    if let Some(v) = value {
-        if v.trim().is_empty() {
-            errors.push(FieldError::new(field, "must not be blank"));
-        } else if v.chars().count() > max {
-            errors.push(FieldError::new(field, format!("at most {max} characters")));
-        }
+/// A new location's rules beside its fields' limits (a body: `at` is empty).
+fn new_location_rules(l: &NewLocationIn, _at: &str, errors: &mut Vec<FieldError>) {
+    if !rules::valid_code(&l.code) {
+        errors.push(FieldError::new(
+            "code",
+            "use 2-32 upper-case letters, digits and single dashes, e.g. ST-HZ-101",
+        ));
     }
-}
-
-fn check_lead_time(errors: &mut Vec<FieldError>, value: Option<i32>) {
-    if value.is_some_and(|d| !(0..=365).contains(&d)) {
-        errors.push(FieldError::new("lead_time_days", "must be between 0 and 365"));
-    }
+    not_blank(errors, "name", Some(&l.name));
+    not_blank(errors, "region", l.region.as_deref());
+    not_blank(errors, "city", l.city.as_deref());
+    not_blank(errors, "address", l.address.as_deref());
 }
 
 /// Create a location (admin)
@@ -245,21 +255,6 @@ pub async fn create_location(
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin])?;
     let input = body.0;
-    let mut errors = Vec::new();
-    if !rules::valid_code(&input.code) {
-        errors.push(FieldError::new(
-            "code",
-            "use 2-32 upper-case letters, digits and single dashes, e.g. ST-HZ-101",
-        ));
-    }
-    check_text(&mut errors, "name", Some(&input.name), 200);
-    check_text(&mut errors, "region", input.region.as_deref(), 100);
-    check_text(&mut errors, "city", input.city.as_deref(), 100);
-    check_text(&mut errors, "address", input.address.as_deref(), 500);
-    check_lead_time(&mut errors, input.lead_time_days);
-    if !errors.is_empty() {
-        return Err(AppError::invalid_fields(errors));
-    }
     let now = state.clock.now();
     let out = state
         .db
@@ -316,21 +311,34 @@ pub async fn create_location(
 }
 
 /// Changes to a location; absent fields stay as they are, `null` clears a field.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Taizhou Jiaojiang station", "lead_time_days": 2}))]
+#[validate(rules = location_patch_rules)]
 pub struct LocationPatchIn {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(min_length = 1, max_length = 100)]
     pub region: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(min_length = 1, max_length = 100)]
     pub city: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(min_length = 1, max_length = 500)]
     pub address: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(minimum = 0, maximum = 365)]
     pub lead_time_days: Option<Option<i32>>,
     pub active: Option<bool>,
+}
+
+/// A location change's rules beside its fields' limits (a body: `at` is empty).
+fn location_patch_rules(p: &LocationPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
+    not_blank(errors, "name", p.name.as_deref());
+    not_blank(errors, "region", p.region.as_ref().and_then(|r| r.as_deref()));
+    not_blank(errors, "city", p.city.as_ref().and_then(|r| r.as_deref()));
+    not_blank(errors, "address", p.address.as_ref().and_then(|r| r.as_deref()));
 }
 
 /// Change a location (admin)
@@ -350,15 +358,6 @@ pub async fn patch_location(
 ) -> Result<web::Json<LocationOut>, AppError> {
     caller.require(&[Role::Admin])?;
     let p = body.0;
-    let mut errors = Vec::new();
-    check_text(&mut errors, "name", p.name.as_deref(), 200);
-    check_text(&mut errors, "region", p.region.as_ref().and_then(|r| r.as_deref()), 100);
-    check_text(&mut errors, "city", p.city.as_ref().and_then(|r| r.as_deref()), 100);
-    check_text(&mut errors, "address", p.address.as_ref().and_then(|r| r.as_deref()), 500);
-    check_lead_time(&mut errors, p.lead_time_days.flatten());
-    if !errors.is_empty() {
-        return Err(AppError::invalid_fields(errors));
-    }
     let code = code.into_inner();
     let out = state
         .db

@@ -16,8 +16,10 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E415, E422};
 use crate::http::Json;
+use crate::http::Query;
 use crate::money::Money;
 use crate::state::AppState;
+use crate::validate::{not_blank, Validate};
 
 /// Roles that may read the location tree (as in `api.rs`).
 const READERS: [Role; 6] =
@@ -82,14 +84,20 @@ fn history_out(
     Ok(TierHistoryOut { station: row.code.clone(), tier, history })
 }
 
+fn regrade_rules(r: &RegradeIn, _at: &str, errors: &mut Vec<FieldError>) {
+    not_blank(errors, "reason", Some(&r.reason));
+}
+
 /// A regrading.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"tier": "A", "effective_from": "2026-12-01", "reason": "new workshop and two more technicians"}))]
+#[validate(rules = regrade_rules)]
 pub struct RegradeIn {
     pub tier: Tier,
     /// default today; a past date backdates the grading, a future one takes effect then
     pub effective_from: Option<NaiveDate>,
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
@@ -116,15 +124,11 @@ pub async fn regrade_station(
     let now = state.clock.now();
     let today = now.date_naive();
     let from = input.effective_from.unwrap_or(today);
-    let mut errors = Vec::new();
-    if input.reason.trim().is_empty() || input.reason.chars().count() > 500 {
-        errors.push(FieldError::new("reason", "say why, in 1-500 characters"));
-    }
     if (from - today).num_days() > MAX_DAYS_AHEAD {
-        errors.push(FieldError::new("effective_from", format!("at most {MAX_DAYS_AHEAD} days ahead")));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::invalid_fields(errors));
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "effective_from",
+            format!("at most {MAX_DAYS_AHEAD} days ahead"),
+        )]));
     }
     let code = code.into_inner();
     let out = state
@@ -174,7 +178,7 @@ pub async fn tier_history(
     Ok(web::Json(out))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TierOnQuery {
@@ -204,7 +208,7 @@ pub async fn tier_on_date(
     state: web::Data<AppState>,
     caller: Caller,
     code: web::Path<String>,
-    query: web::Query<TierOnQuery>,
+    query: Query<TierOnQuery>,
 ) -> Result<web::Json<TierOnOut>, AppError> {
     caller.require(&READERS)?;
     let on = query.on.unwrap_or_else(|| state.clock.now().date_naive());
@@ -221,12 +225,13 @@ pub async fn tier_on_date(
 }
 
 /// What a tier allows (all fields; this replaces the tier's terms).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "credit_allowance": "90000.00", "may_order_from_hq": true, "allocation_priority": 2,
     "core_return_days": 15, "labour_rates": {"repair": "100.00", "install": "70.00", "maintenance": "50.00", "inspection": "35.00"}
 }))]
+#[validate(rules = tier_rules)]
 pub struct TierIn {
     pub credit_allowance: Money,
     pub may_order_from_hq: bool,
@@ -237,6 +242,24 @@ pub struct TierIn {
     pub core_return_days: i32,
     /// job type (lower-case letters and `_`) -> rate
     pub labour_rates: BTreeMap<String, Money>,
+}
+
+/// What a tier allows, beside its fields' limits (a body: `at` is empty).
+fn tier_rules(t: &TierIn, _at: &str, errors: &mut Vec<FieldError>) {
+    if t.credit_allowance.0 < 0 {
+        errors.push(FieldError::new("credit_allowance", "must not be negative"));
+    }
+    for (job, rate) in &t.labour_rates {
+        let ok = (1..=32).contains(&job.len()) && job.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        if !ok {
+            errors.push(FieldError::new(
+                format!("labour_rates.{job}"),
+                "job types are 1-32 lower-case letters or _",
+            ));
+        } else if rate.0 < 0 {
+            errors.push(FieldError::new(format!("labour_rates.{job}"), "must not be negative"));
+        }
+    }
 }
 
 /// Change what a tier allows (admin)
@@ -258,30 +281,6 @@ pub async fn update_tier(
     let tier = Tier::parse(&tier)
         .ok_or_else(|| AppError::not_found(format!("there is no tier {tier:?}; tiers are A, B, C, D")))?;
     let t = body.0;
-    let mut errors = Vec::new();
-    if t.credit_allowance.0 < 0 {
-        errors.push(FieldError::new("credit_allowance", "must not be negative"));
-    }
-    if !(1..=99).contains(&t.allocation_priority) {
-        errors.push(FieldError::new("allocation_priority", "between 1 and 99"));
-    }
-    if !(1..=365).contains(&t.core_return_days) {
-        errors.push(FieldError::new("core_return_days", "between 1 and 365"));
-    }
-    for (job, rate) in &t.labour_rates {
-        let ok = (1..=32).contains(&job.len()) && job.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-        if !ok {
-            errors.push(FieldError::new(
-                format!("labour_rates.{job}"),
-                "job types are 1-32 lower-case letters or _",
-            ));
-        } else if rate.0 < 0 {
-            errors.push(FieldError::new(format!("labour_rates.{job}"), "must not be negative"));
-        }
-    }
-    if !errors.is_empty() {
-        return Err(AppError::invalid_fields(errors));
-    }
     let now = state.clock.now().naive_utc();
     let out = state
         .db

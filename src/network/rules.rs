@@ -1,10 +1,11 @@
 //! The shape of the network: kinds of location, which kind may sit under which, codes.
 
+use crate::validate::Validate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Echelons of the tree, and the virtual locations the ledger needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum LocationKind {
     CentralWarehouse,

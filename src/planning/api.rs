@@ -15,11 +15,12 @@ use crate::http::Json;
 use crate::money::Money;
 use crate::network::store as network;
 use crate::state::AppState;
+use crate::validate::Validate;
 
 /// What a planning run aims at. `target_fill` (default 0.98) or `budget` for the
 /// multi-echelon policy; `service_level` (default 0.95) and `min_annual_demand` (default 1)
 /// for the baseline.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"policy": "multi_echelon", "target_fill": 0.98, "location": "HQ"}))]
 pub struct PlanningRunIn {
@@ -35,6 +36,7 @@ pub struct PlanningRunIn {
     pub min_annual_demand: Option<f64>,
     /// the subtree to propose for: the central warehouse (whole network) or a regional
     /// centre; default the caller's own location (admin: the central warehouse)
+    #[schema(max_length = 64)]
     pub location: Option<String>,
 }
 

@@ -12,13 +12,15 @@ use crate::catalogue::resolve_part_code;
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::http::docs::{E400, E401, E403, E404, E409, E422};
+use crate::http::Query;
 use crate::http::{IdPage, Page};
 use crate::money::Money;
 use crate::network::store as network;
 use crate::requests::BackorderFill;
 use crate::state::AppState;
+use crate::validate::Validate;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalKind {
     /// stock moved down the tree, from `source` to `destination`
@@ -27,7 +29,7 @@ pub enum ProposalKind {
     Purchase,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalStatus {
     Proposed,
@@ -164,7 +166,7 @@ fn detail_out(conn: &mut DbConn, row: ProposalRow) -> Result<ProposalDetailOut, 
     Ok(ProposalDetailOut { order, lines })
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ProposalQuery {
@@ -172,10 +174,13 @@ pub struct ProposalQuery {
     pub kind: Option<ProposalKind>,
     pub status: Option<ProposalStatus>,
     /// orders with a line for this part
+    #[param(max_length = 64)]
     pub part_code: Option<String>,
     /// a location code: proposals shipping from it
+    #[param(max_length = 64)]
     pub source: Option<String>,
     /// a location code: proposals delivering to it
+    #[param(max_length = 64)]
     pub destination: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
@@ -196,7 +201,7 @@ pub struct ProposalQuery {
 pub async fn list_proposals(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ProposalQuery>,
+    query: Query<ProposalQuery>,
 ) -> Result<web::Json<Page<ProposalOut>>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse, Role::Finance])?;
     let q = query.into_inner();

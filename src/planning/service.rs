@@ -29,8 +29,9 @@ use crate::ledger::store::{self as ledger, Move};
 use crate::network::rules::LocationKind;
 use crate::network::store::{self as network, LocationRow};
 use crate::requests::BackorderFill;
+use crate::validate::Validate;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum PolicyKind {
     /// every location on its own: reorder point from lead-time demand and a service level

@@ -16,14 +16,16 @@ use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E422};
+use crate::http::Query;
 use crate::state::AppState;
+use crate::validate::Validate;
 
 /// Weeks the normal rate is drawn from.
 pub const BASELINE_WEEKS: i64 = 52;
 /// The confidence of the upper bound.
 pub const CONFIDENCE: f64 = 0.99;
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AlertQuery {
@@ -131,7 +133,7 @@ pub fn evaluate(conn: &mut DbConn, today: NaiveDate, weeks: i64) -> Result<Quali
 pub async fn quality_alerts(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<AlertQuery>,
+    query: Query<AlertQuery>,
 ) -> Result<web::Json<QualityAlerts>, AppError> {
     caller.require(&[Role::Admin, Role::Agent, Role::Finance, Role::Warehouse])?;
     let weeks = i64::from(query.weeks.unwrap_or(4));

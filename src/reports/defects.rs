@@ -17,7 +17,9 @@ use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E422};
+use crate::http::Query;
 use crate::state::AppState;
+use crate::validate::Validate;
 
 /// Which models a query covers.
 #[derive(Debug, Clone, Default)]
@@ -171,7 +173,7 @@ fn rates(
         .collect())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DefectQuery {
@@ -234,7 +236,7 @@ pub struct DefectReport {
 pub async fn defects(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<DefectQuery>,
+    query: Query<DefectQuery>,
 ) -> Result<web::Json<DefectReport>, AppError> {
     caller.require(&[Role::Admin, Role::Agent, Role::Finance, Role::Warehouse])?;
     let q = query.into_inner();

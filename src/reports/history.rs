@@ -12,10 +12,12 @@ use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
 use crate::http::docs::{E400, E401, E403};
+use crate::http::Query;
 use crate::state::AppState;
+use crate::validate::Validate;
 
 /// The KPIs that have a trend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum Kpi {
     FillRateUnits,
@@ -70,7 +72,7 @@ pub struct KpiHistory {
     pub sparklines: std::collections::BTreeMap<String, String>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
@@ -79,7 +81,7 @@ pub struct HistoryQuery {
     pub weeks: Option<u32>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SparklineQuery {
@@ -161,7 +163,7 @@ const READERS: [Role; 4] = [Role::Admin, Role::Finance, Role::Agent, Role::Wareh
 pub async fn kpi_history(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<HistoryQuery>,
+    query: Query<HistoryQuery>,
 ) -> Result<web::Json<KpiHistory>, AppError> {
     caller.require(&READERS)?;
     let weeks = weeks_of(query.weeks)?;
@@ -187,7 +189,7 @@ pub async fn kpi_history(
 pub async fn kpi_sparkline(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<SparklineQuery>,
+    query: Query<SparklineQuery>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(&READERS)?;
     let q = query.into_inner();

@@ -15,11 +15,13 @@ use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E422};
+use crate::http::Query;
 use crate::money::Money;
 use crate::network::store as network;
 use crate::state::AppState;
+use crate::validate::Validate;
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct KpiQuery {
@@ -296,7 +298,7 @@ fn allowed(conn: &mut DbConn, caller: &Caller, level: Level) -> Result<Option<Ve
 pub async fn kpis(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<KpiQuery>,
+    query: Query<KpiQuery>,
 ) -> Result<web::Json<KpiReport>, AppError> {
     caller.require(&[
         Role::Admin,

@@ -1,6 +1,7 @@
 //! KPI arithmetic: ratios that carry their numerator and denominator, percentiles, the
 //! levels figures are grouped by. No HTTP, no database.
 
+use crate::validate::Validate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -29,7 +30,7 @@ impl Default for Ratio {
 }
 
 /// How figures are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     #[default]

@@ -14,17 +14,19 @@ use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E422};
+use crate::http::Query;
 use crate::network::store as network;
 use crate::state::AppState;
+use crate::validate::Validate;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Json,
     Csv,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WeeklyQuery {
@@ -267,7 +269,7 @@ pub async fn weekly(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    query: web::Query<WeeklyQuery>,
+    query: Query<WeeklyQuery>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin, Role::Agent, Role::Finance, Role::Warehouse, Role::Station])?;
     let q = query.into_inner();

@@ -1,10 +1,11 @@
 //! The rules of parts requests: states and their transitions, routing order, the allowance,
 //! and the order backorders are served in. No HTTP, no database.
 
+use crate::validate::Validate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     PendingApproval,
@@ -126,7 +127,7 @@ pub fn refusal(from: Status, action: Action) -> String {
 }
 
 /// Where an allocation stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum AllocationStatus {
     Reserved,

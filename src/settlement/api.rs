@@ -16,9 +16,11 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::Json;
+use crate::http::Query;
 use crate::money::Money;
 use crate::network::store as network;
 use crate::state::AppState;
+use crate::validate::{not_blank, Validate};
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -39,7 +41,7 @@ impl utoipa::PartialSchema for XlsxFile {
 
 impl ToSchema for XlsxFile {}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Json,
@@ -47,7 +49,7 @@ pub enum Format {
     Xlsx,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SettlementQuery {
@@ -56,7 +58,7 @@ pub struct SettlementQuery {
     #[param(pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$", example = "2026-11")]
     pub period: Option<String>,
     /// a station's code: its settlement only (a station user always gets its own)
-    #[param(example = "ST-TZ-001")]
+    #[param(example = "ST-TZ-001", max_length = 64)]
     pub station: Option<String>,
     /// `csv` or `xlsx` for a file (as does `Accept: text/csv` or the XLSX media type)
     #[param(inline)]
@@ -215,7 +217,7 @@ pub async fn settlements(
     state: web::Data<AppState>,
     caller: Caller,
     req: HttpRequest,
-    query: web::Query<SettlementQuery>,
+    query: Query<SettlementQuery>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Finance, Role::Admin, Role::Station])?;
     let q = query.into_inner();
@@ -263,11 +265,13 @@ pub async fn settlements(
 }
 
 /// A correction to a station's settlement.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"station": "ST-TZ-001", "period": "2026-11", "amount": "-25.00",
     "reason": "duplicate labour claim on ticket 41"}))]
+#[validate(rules = adjustment_rules)]
 pub struct AdjustmentIn {
+    #[schema(min_length = 1, max_length = 64)]
     pub station: String,
     /// the period it corrects, `YYYY-MM`; a closed period's adjustment lands in the next open one
     #[schema(pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")]
@@ -294,6 +298,16 @@ pub struct AdjustmentOut {
     pub posted_at: DateTime<Utc>,
 }
 
+fn adjustment_rules(a: &AdjustmentIn, _at: &str, errors: &mut Vec<FieldError>) {
+    if Period::parse(&a.period).is_none() {
+        errors.push(FieldError::new("period", "must be a month such as 2026-11 (YYYY-MM)"));
+    }
+    if a.amount.minor() == 0 {
+        errors.push(FieldError::new("amount", "must not be zero"));
+    }
+    not_blank(errors, "reason", Some(&a.reason));
+}
+
 /// Post a settlement adjustment (finance, admin)
 #[utoipa::path(
     tag = "finance",
@@ -309,21 +323,9 @@ pub async fn post_adjustment(
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Finance, Role::Admin])?;
     let a = body.0;
-    let mut errors = Vec::new();
-    let period = Period::parse(&a.period);
-    if period.is_none() {
-        errors.push(FieldError::new("period", "must be a month such as 2026-11 (YYYY-MM)"));
-    }
-    if a.amount.minor() == 0 {
-        errors.push(FieldError::new("amount", "must not be zero"));
-    }
+    let period = Period::parse(&a.period)
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a checked period does not parse")))?;
     let reason = a.reason.trim().to_string();
-    if reason.is_empty() || reason.chars().count() > 500 || reason.contains('\0') {
-        errors.push(FieldError::new("reason", "1-500 characters"));
-    }
-    let (Some(period), true) = (period, errors.is_empty()) else {
-        return Err(AppError::invalid_fields(errors));
-    };
     let now = state.clock.now();
     let out = state
         .db

@@ -1,6 +1,7 @@
 //! Shipping rules: when a shipment is due, how a bid is scored against the courier's record,
 //! what a rate card charges, and the order of tracking events. No HTTP, no database.
 
+use crate::validate::Validate;
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -48,7 +49,7 @@ impl Record {
 }
 
 /// Admin-set weights of a bid's score, in percent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"price_weight": 100, "late_weight": 100, "damage_weight": 300}))]
 pub struct Weights {
@@ -64,7 +65,7 @@ pub struct Weights {
 }
 
 /// A bid's score and how it was reached (lower wins).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Validate)]
 pub struct Score {
     /// price / cheapest valid price x price weight
     pub price_part: f64,
@@ -178,7 +179,7 @@ impl ClaimStatus {
 crate::db::stored_as_text!(ShipmentStatus, TenderStatus, ClaimStatus);
 
 /// Tracking events a courier reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     PickedUp,

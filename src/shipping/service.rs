@@ -12,6 +12,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
 use crate::network::store::{self as network, LocationRow};
+use crate::validate::Validate;
 
 /// Days along the lane from `origin` to `dest`: the sum of lead times down the tree when the
 /// origin is above the destination, else a lateral lane's days plus the last leg.
@@ -195,7 +196,7 @@ pub fn on_receipt(
 }
 
 /// One bid with its score, as the award explains it.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 pub struct BidScore {
     pub bid_id: i64,
     pub courier: String,

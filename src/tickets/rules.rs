@@ -12,7 +12,7 @@ use crate::catalogue::rules::warranty_until;
 /// A closed set of snake_case words, stored as text: `as_str`, `parse` and `ALL`.
 macro_rules! words {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $word:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema, $crate::validate::Validate)]
         #[serde(rename_all = "snake_case")]
         $(#[$meta])*
         pub enum $name {

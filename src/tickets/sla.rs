@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rules::{Category, Urgency};
+use crate::validate::Validate;
 
 pub fn respond_within() -> Duration {
     Duration::hours(24)
@@ -53,7 +54,7 @@ pub fn deadlines(category: Category, urgency: Urgency, opened: NaiveDateTime) ->
 }
 
 /// One SLA clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 #[schema(as = SlaClock)]
 pub enum Clock {

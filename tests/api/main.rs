@@ -17,6 +17,7 @@ mod history_seed;
 mod kpi_rollup;
 mod kpis;
 mod ledger_props;
+mod limits;
 mod loans;
 mod outstanding;
 mod pages;

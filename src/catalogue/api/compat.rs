@@ -5,15 +5,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::models::model_at;
-use super::{fail_if_any, parts_out, PartOut};
+use super::{parts_out, PartOut};
 use crate::auth::{Caller, Role};
 use crate::catalogue::resolve;
-use crate::catalogue::rules;
 use crate::catalogue::store::models as store;
-use crate::error::{AppError, FieldError, Problem};
+use crate::error::{AppError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E415, E422};
+use crate::http::Query;
 use crate::http::{Json, KeyPage, Page};
 use crate::state::AppState;
+use crate::validate::Validate;
 
 /// A part of a model's bill of service parts.
 #[derive(Debug, Serialize, ToSchema)]
@@ -24,11 +25,12 @@ pub struct CompatiblePartOut {
     pub qty_per_unit: i32,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ModelPartsQuery {
     /// only this part family, e.g. CMP
+    #[param(max_length = 64)]
     pub family: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
@@ -47,7 +49,7 @@ pub async fn model_parts(
     state: web::Data<AppState>,
     _caller: Caller,
     code: web::Path<String>,
-    query: web::Query<ModelPartsQuery>,
+    query: Query<ModelPartsQuery>,
 ) -> Result<web::Json<Page<CompatiblePartOut>>, AppError> {
     let q = query.into_inner();
     let page = q.page.request()?;
@@ -77,19 +79,21 @@ pub async fn model_parts(
 }
 
 /// One line of a model's bill of service parts.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct CompatibilityIn {
+    #[schema(min_length = 1, max_length = 64)]
     pub part_code: String,
     #[schema(minimum = 1, maximum = 999)]
     pub qty_per_unit: i32,
 }
 
 /// Parts to add to a model's bill of service parts (or whose quantity changes).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"parts": [{"part_code": "RF-CMP-00418G", "qty_per_unit": 1}]}))]
 pub struct CompatibilityListIn {
+    #[schema(min_items = 1, max_items = 500)]
     pub parts: Vec<CompatibilityIn>,
 }
 
@@ -113,19 +117,6 @@ pub async fn add_model_parts(
 ) -> Result<web::Json<Vec<CompatiblePartOut>>, AppError> {
     caller.require(&[Role::Admin])?;
     let input = body.0;
-    let mut errors = Vec::new();
-    if input.parts.is_empty() || input.parts.len() > 500 {
-        errors.push(FieldError::new("parts", "give 1-500 parts"));
-    }
-    for (i, p) in input.parts.iter().enumerate() {
-        if !(1..=rules::MAX_QTY_PER_UNIT).contains(&p.qty_per_unit) {
-            errors.push(FieldError::new(
-                format!("parts[{i}].qty_per_unit"),
-                format!("between 1 and {}", rules::MAX_QTY_PER_UNIT),
-            ));
-        }
-    }
-    fail_if_any(errors)?;
     let code = code.into_inner();
     let out = state
         .db

@@ -76,17 +76,10 @@ pub fn part_out(conn: &mut DbConn, row: PartRow) -> Result<PartOut, AppError> {
     Ok(parts_out(conn, vec![row])?.remove(0))
 }
 
-/// Adds a field error when a free-text value is blank, too long or padded.
-fn check_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>, max: usize) {
-    if let Some(m) = value.and_then(|v| super::rules::check_name(v, max)) {
+/// Adds a field error when a free-text value is blank or padded (its length is the field's
+/// documented limit, checked as the body is read).
+fn check_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>) {
+    if let Some(m) = value.and_then(|v| super::rules::check_name(v, usize::MAX)) {
         errors.push(FieldError::new(field, m));
-    }
-}
-
-fn fail_if_any(errors: Vec<FieldError>) -> Result<(), AppError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::invalid_fields(errors))
     }
 }

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{check_text, fail_if_any};
+use super::check_text;
 use crate::auth::{Caller, Role};
 use crate::catalogue::codes;
 use crate::catalogue::rules::{self, MAX_WARRANTY_MONTHS};
@@ -15,8 +15,10 @@ use crate::catalogue::store::models::{self as store, ModelChanges, ModelFilter, 
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::Query;
 use crate::http::{double_option, Json, KeyPage, Page};
 use crate::state::AppState;
+use crate::validate::{fail_if_any, Validate};
 
 /// A product model and its warranty terms.
 #[derive(Debug, Serialize, ToSchema)]
@@ -59,13 +61,15 @@ pub(super) fn model_at(conn: &mut DbConn, code: &str) -> Result<ModelRow, AppErr
         .ok_or_else(|| AppError::not_found(format!("there is no product model {code}")))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ModelQuery {
     /// product line, e.g. RF
+    #[param(max_length = 64)]
     pub line: Option<String>,
     /// text in the code or name
+    #[param(max_length = 100)]
     pub q: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
@@ -83,7 +87,7 @@ pub struct ModelQuery {
 pub async fn list_models(
     state: web::Data<AppState>,
     _caller: Caller,
-    query: web::Query<ModelQuery>,
+    query: Query<ModelQuery>,
 ) -> Result<web::Json<Page<ModelOut>>, AppError> {
     let q = query.into_inner();
     let page = q.page.request()?;
@@ -124,16 +128,20 @@ pub async fn get_model(
 }
 
 /// A new product model.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "code": "BCD-560WT", "line": "RF", "name": "560 L side-by-side refrigerator",
     "launch_date": "2026-09-01", "warranty_months": 12, "component_warranty": {"CMP": 120}
 }))]
+#[validate(rules = new_model_rules)]
 pub struct NewModelIn {
     /// upper-case letters, digits, dashes and dots, 2-32 characters
+    #[schema(min_length = 2, max_length = 32)]
     pub code: String,
+    #[schema(pattern = "^[A-Z]{2}$")]
     pub line: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     pub launch_date: NaiveDate,
     pub end_of_production: Option<NaiveDate>,
@@ -143,10 +151,27 @@ pub struct NewModelIn {
     pub component_warranty: BTreeMap<String, i32>,
 }
 
-fn check_terms(errors: &mut Vec<FieldError>, months: Option<i32>, terms: Option<&BTreeMap<String, i32>>) {
-    if months.is_some_and(|m| !(0..=MAX_WARRANTY_MONTHS).contains(&m)) {
-        errors.push(FieldError::new("warranty_months", format!("between 0 and {MAX_WARRANTY_MONTHS}")));
+/// A new model's rules beside its fields' limits (a body: `at` is empty).
+fn new_model_rules(m: &NewModelIn, _at: &str, errors: &mut Vec<FieldError>) {
+    if !rules::valid_model_code(&m.code) {
+        errors
+            .push(FieldError::new("code", "2-32 upper-case letters, digits, dashes or dots, e.g. BCD-539WT"));
     }
+    if !codes::valid_line(&m.line) {
+        errors.push(FieldError::new("line", "2 upper-case letters, e.g. RF"));
+    }
+    check_text(errors, "name", Some(&m.name));
+    check_dates(errors, m.launch_date, m.end_of_production);
+    check_terms(errors, Some(&m.component_warranty));
+}
+
+/// A model change's rules beside its fields' limits (a body: `at` is empty).
+fn model_patch_rules(m: &ModelPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
+    check_text(errors, "name", m.name.as_deref());
+    check_terms(errors, m.component_warranty.as_ref());
+}
+
+fn check_terms(errors: &mut Vec<FieldError>, terms: Option<&BTreeMap<String, i32>>) {
     for (family, m) in terms.into_iter().flatten() {
         let field = format!("component_warranty.{family}");
         if !codes::valid_family(family) {
@@ -178,18 +203,6 @@ pub async fn create_model(
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin])?;
     let input = body.0;
-    let mut errors = Vec::new();
-    if !rules::valid_model_code(&input.code) {
-        errors
-            .push(FieldError::new("code", "2-32 upper-case letters, digits, dashes or dots, e.g. BCD-539WT"));
-    }
-    if !codes::valid_line(&input.line) {
-        errors.push(FieldError::new("line", "2 upper-case letters, e.g. RF"));
-    }
-    check_text(&mut errors, "name", Some(&input.name), 200);
-    check_dates(&mut errors, input.launch_date, input.end_of_production);
-    check_terms(&mut errors, Some(input.warranty_months), Some(&input.component_warranty));
-    fail_if_any(errors)?;
     let now = state.clock.now().naive_utc();
     let out = state
         .db
@@ -221,10 +234,12 @@ pub async fn create_model(
 
 /// Changes to a model; absent fields stay, `null` clears `end_of_production`;
 /// `component_warranty` replaces all component terms.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"end_of_production": "2026-12-31", "component_warranty": {"CMP": 120, "PCB": 36}}))]
+#[validate(rules = model_patch_rules)]
 pub struct ModelPatchIn {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub end_of_production: Option<Option<NaiveDate>>,
@@ -250,10 +265,6 @@ pub async fn patch_model(
 ) -> Result<web::Json<ModelOut>, AppError> {
     caller.require(&[Role::Admin])?;
     let p = body.0;
-    let mut errors = Vec::new();
-    check_text(&mut errors, "name", p.name.as_deref(), 200);
-    check_terms(&mut errors, p.warranty_months, p.component_warranty.as_ref());
-    fail_if_any(errors)?;
     let code = code.into_inner();
     let out = state
         .db

@@ -4,7 +4,7 @@ use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{check_text, fail_if_any, part_out, parts_out, PartOut};
+use super::{check_text, part_out, parts_out, PartOut};
 use crate::auth::{Caller, Role};
 use crate::catalogue::codes::{self, PartCode};
 use crate::catalogue::resolve::{self, SuccessorOut};
@@ -13,22 +13,28 @@ use crate::catalogue::store::parts::{self as store, NewPart, PartChanges, PartFi
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::Query;
 use crate::http::{double_option, Json, KeyPage, Page};
 use crate::money::Money;
 use crate::state::AppState;
+use crate::validate::Validate;
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PartQuery {
     /// product line, e.g. RF
+    #[param(max_length = 64)]
     pub line: Option<String>,
     /// part family, e.g. CMP
+    #[param(max_length = 64)]
     pub family: Option<String>,
     pub lifecycle: Option<Lifecycle>,
     /// only parts compatible with this product model code
+    #[param(max_length = 64)]
     pub model: Option<String>,
     /// text in the name or code
+    #[param(max_length = 100)]
     pub q: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
@@ -46,7 +52,7 @@ pub struct PartQuery {
 pub async fn list_parts(
     state: web::Data<AppState>,
     _caller: Caller,
-    query: web::Query<PartQuery>,
+    query: Query<PartQuery>,
 ) -> Result<web::Json<Page<PartOut>>, AppError> {
     let q = query.into_inner();
     let page = q.page.request()?;
@@ -86,11 +92,12 @@ fn detail(conn: &mut DbConn, row: PartRow) -> Result<PartDetail, AppError> {
     Ok(PartDetail { part: part_out(conn, row)?, successor, compatible_models })
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PartContext {
     /// the product model in context: a wrong code gets suggestions among its parts only
+    #[param(max_length = 64)]
     pub model: Option<String>,
 }
 
@@ -110,7 +117,7 @@ pub async fn get_part(
     state: web::Data<AppState>,
     _caller: Caller,
     code: web::Path<String>,
-    query: web::Query<PartContext>,
+    query: Query<PartContext>,
 ) -> Result<web::Json<PartDetail>, AppError> {
     let code = code.into_inner();
     let model = query.into_inner().model;
@@ -125,20 +132,25 @@ pub async fn get_part(
 }
 
 /// A new part; echelon gives it the next code of its line and family.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "line": "RF", "family": "CMP", "name": "Compressor 130 W R600a", "unit_of_measure": "pcs",
     "unit_cost": "430.00", "sale_price": "720.00", "serialized": true, "core_returnable": true,
     "weight_grams": 9900
 }))]
+#[validate(rules = new_part_rules)]
 pub struct NewPartIn {
     /// 2 upper-case letters
+    #[schema(pattern = "^[A-Z]{2}$")]
     pub line: String,
     /// 3 upper-case letters
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub family: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// 1-10 lower-case letters, e.g. pcs
+    #[schema(min_length = 1, max_length = 10)]
     pub unit_of_measure: String,
     pub unit_cost: Money,
     pub sale_price: Money,
@@ -148,17 +160,45 @@ pub struct NewPartIn {
     pub weight_grams: i32,
     /// default `active`
     pub lifecycle: Option<Lifecycle>,
+    #[schema(max_length = 64)]
     pub superseded_by: Option<String>,
     /// required with `superseded_by`
     pub interchangeability: Option<Interchangeability>,
 }
 
-fn check_values(
-    errors: &mut Vec<FieldError>,
-    uom: Option<&str>,
-    money: [(&str, Option<Money>); 2],
-    weight: Option<i32>,
-) {
+/// A new part's rules beside its fields' limits (a body: `at` is empty).
+fn new_part_rules(p: &NewPartIn, _at: &str, errors: &mut Vec<FieldError>) {
+    if !codes::valid_line(&p.line) {
+        errors.push(FieldError::new("line", "2 upper-case letters, e.g. RF"));
+    }
+    if !codes::valid_family(&p.family) {
+        errors.push(FieldError::new("family", "3 upper-case letters, e.g. CMP"));
+    }
+    check_text(errors, "name", Some(&p.name));
+    check_values(
+        errors,
+        Some(&p.unit_of_measure),
+        [("unit_cost", Some(p.unit_cost)), ("sale_price", Some(p.sale_price))],
+    );
+    if p.superseded_by.is_some() != p.interchangeability.is_some() {
+        errors.push(FieldError::new(
+            "interchangeability",
+            "give superseded_by and interchangeability together",
+        ));
+    }
+}
+
+/// A part change's rules beside its fields' limits (a body: `at` is empty).
+fn part_patch_rules(p: &PartPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
+    check_text(errors, "name", p.name.as_deref());
+    check_values(
+        errors,
+        p.unit_of_measure.as_deref(),
+        [("unit_cost", p.unit_cost), ("sale_price", p.sale_price)],
+    );
+}
+
+fn check_values(errors: &mut Vec<FieldError>, uom: Option<&str>, money: [(&str, Option<Money>); 2]) {
     if uom.is_some_and(|u| !rules::valid_unit_of_measure(u)) {
         errors.push(FieldError::new("unit_of_measure", "use 1-10 lower-case letters, e.g. pcs"));
     }
@@ -166,9 +206,6 @@ fn check_values(
         if m.is_some_and(|m| m.0 < 0) {
             errors.push(FieldError::new(field, "must not be negative"));
         }
-    }
-    if weight.is_some_and(|w| !(0..=rules::MAX_WEIGHT_GRAMS).contains(&w)) {
-        errors.push(FieldError::new("weight_grams", format!("between 0 and {}", rules::MAX_WEIGHT_GRAMS)));
     }
 }
 
@@ -196,27 +233,6 @@ pub async fn create_part(
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin])?;
     let input = body.0;
-    let mut errors = Vec::new();
-    if !codes::valid_line(&input.line) {
-        errors.push(FieldError::new("line", "2 upper-case letters, e.g. RF"));
-    }
-    if !codes::valid_family(&input.family) {
-        errors.push(FieldError::new("family", "3 upper-case letters, e.g. CMP"));
-    }
-    check_text(&mut errors, "name", Some(&input.name), 200);
-    check_values(
-        &mut errors,
-        Some(&input.unit_of_measure),
-        [("unit_cost", Some(input.unit_cost)), ("sale_price", Some(input.sale_price))],
-        Some(input.weight_grams),
-    );
-    if input.superseded_by.is_some() != input.interchangeability.is_some() {
-        errors.push(FieldError::new(
-            "interchangeability",
-            "give superseded_by and interchangeability together",
-        ));
-    }
-    fail_if_any(errors)?;
     let now = state.clock.now().naive_utc();
     // two admins creating in one family at once may pick the same number: try again
     let mut attempt = 0;
@@ -271,11 +287,14 @@ pub async fn create_part(
 
 /// Changes to a part; absent fields stay, `null` clears `superseded_by`. Code, line and family
 /// never change.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"lifecycle": "phase_out", "superseded_by": "RF-CMP-00418G", "interchangeability": "one_way"}))]
+#[validate(rules = part_patch_rules)]
 pub struct PartPatchIn {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    #[schema(min_length = 1, max_length = 10)]
     pub unit_of_measure: Option<String>,
     pub unit_cost: Option<Money>,
     pub sale_price: Option<Money>,
@@ -285,6 +304,7 @@ pub struct PartPatchIn {
     pub weight_grams: Option<i32>,
     pub lifecycle: Option<Lifecycle>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(max_length = 64)]
     pub superseded_by: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     pub interchangeability: Option<Option<Interchangeability>>,
@@ -310,15 +330,6 @@ pub async fn patch_part(
 ) -> Result<web::Json<PartDetail>, AppError> {
     caller.require(&[Role::Admin])?;
     let p = body.0;
-    let mut errors = Vec::new();
-    check_text(&mut errors, "name", p.name.as_deref(), 200);
-    check_values(
-        &mut errors,
-        p.unit_of_measure.as_deref(),
-        [("unit_cost", p.unit_cost), ("sale_price", p.sale_price)],
-        p.weight_grams,
-    );
-    fail_if_any(errors)?;
     let code = code.into_inner();
     let now = state.clock.now().naive_utc();
     let out = state

@@ -7,7 +7,6 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::fail_if_any;
 use crate::auth::{Caller, Role};
 use crate::catalogue::codes;
 use crate::catalogue::resolve;
@@ -19,8 +18,10 @@ use crate::catalogue::store::units::{
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::Query;
 use crate::http::{Json, KeyPage, Page};
 use crate::state::AppState;
+use crate::validate::{fail_if_any, Validate};
 
 /// A warranty term and the last day it covers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -34,13 +35,16 @@ pub struct WarrantyOut {
 }
 
 /// One serialized component fitted at the factory.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentOut {
     /// part family, e.g. CMP; taken from `part_code` when absent
+    #[schema(max_length = 3)]
     pub family: Option<String>,
+    #[schema(max_length = 64)]
     pub part_code: Option<String>,
     /// the component's serial number
+    #[schema(max_length = 40)]
     pub serial: Option<String>,
     pub production_date: Option<NaiveDate>,
 }
@@ -113,15 +117,18 @@ fn units_out(conn: &mut DbConn, rows: Vec<UnitRow>, today: NaiveDate) -> Result<
         .collect())
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UnitQuery {
     /// only units of this model code
+    #[param(max_length = 64)]
     pub model: Option<String>,
     /// only units of this product line
+    #[param(max_length = 64)]
     pub line: Option<String>,
     /// only units sold in this region
+    #[param(max_length = 100)]
     pub region: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
@@ -139,7 +146,7 @@ pub struct UnitQuery {
 pub async fn list_units(
     state: web::Data<AppState>,
     _caller: Caller,
-    query: web::Query<UnitQuery>,
+    query: Query<UnitQuery>,
 ) -> Result<web::Json<Page<UnitOut>>, AppError> {
     let q = query.into_inner();
     let page = q.page.request()?;
@@ -184,7 +191,7 @@ pub async fn get_unit(
 }
 
 /// A product unit sold, with its factory inspection record.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "serial": "RF2611000001", "model": "BCD-539WT", "ship_date": "2026-11-02", "region": "Zhejiang",
@@ -193,15 +200,19 @@ pub async fn get_unit(
 }))]
 pub struct NewUnitIn {
     /// 4-40 letters, digits and dashes
+    #[schema(min_length = 4, max_length = 40)]
     pub serial: String,
+    #[schema(min_length = 1, max_length = 64)]
     pub model: String,
     /// on or after the model's launch, not in the future
     pub ship_date: NaiveDate,
     /// a region of the network, e.g. Zhejiang
+    #[schema(min_length = 1, max_length = 100)]
     pub region: String,
     /// each needs `family` or `part_code` (a part that fits the model), and `serial` or
     /// `production_date`
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub components: Vec<ComponentOut>,
 }
 
@@ -228,9 +239,6 @@ pub async fn create_unit(
     }
     if input.ship_date > today {
         errors.push(FieldError::new("ship_date", "must not be in the future"));
-    }
-    if input.components.len() > 50 {
-        errors.push(FieldError::new("components", "at most 50"));
     }
     for (i, c) in input.components.iter().enumerate() {
         let field = |f: &str| format!("components[{i}].{f}");
@@ -321,13 +329,15 @@ pub async fn create_unit(
     Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/units/{}", out.serial))).json(out))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InstalledBaseQuery {
     /// only this model code
+    #[param(max_length = 64)]
     pub model: Option<String>,
     /// only this region
+    #[param(max_length = 100)]
     pub region: Option<String>,
     /// units shipped on or before this date (default today)
     pub on: Option<NaiveDate>,
@@ -346,7 +356,7 @@ pub struct InstalledBaseQuery {
 pub async fn installed_base(
     state: web::Data<AppState>,
     _caller: Caller,
-    query: web::Query<InstalledBaseQuery>,
+    query: Query<InstalledBaseQuery>,
 ) -> Result<web::Json<Vec<InstalledBase>>, AppError> {
     let q = query.into_inner();
     let on = q.on.unwrap_or_else(|| state.clock.now().date_naive());

@@ -8,11 +8,13 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Role, Scope};
 use crate::error::AppError;
 use crate::http::docs::{E400, E401, E403};
+use crate::http::Query;
 use crate::http::{IdPage, Page};
 use crate::money::Money;
 use crate::network::store as network;
 use crate::shipping::store;
 use crate::state::AppState;
+use crate::validate::Validate;
 
 /// A claim against a carrier for damaged goods.
 #[derive(Debug, Serialize, ToSchema)]
@@ -29,7 +31,7 @@ pub struct ClaimOut {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimQuery {
@@ -44,7 +46,7 @@ pub struct ClaimQuery {
 pub async fn list_claims(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ClaimQuery>,
+    query: Query<ClaimQuery>,
 ) -> Result<web::Json<Page<ClaimOut>>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse, Role::Station, Role::Finance, Role::Courier])?;
     let q = query.into_inner();

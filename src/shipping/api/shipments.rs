@@ -11,6 +11,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
 use crate::money::Money;
 use crate::network::store as network;
@@ -18,6 +19,7 @@ use crate::shipping::rules::EventKind;
 use crate::shipping::service;
 use crate::shipping::store::{self, EventRow, ShipmentFilter, ShipmentRow};
 use crate::state::AppState;
+use crate::validate::Validate;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ShipmentLineOut {
@@ -130,7 +132,7 @@ pub fn shipment_out(conn: &mut DbConn, s: ShipmentRow) -> Result<ShipmentOut, Ap
     Ok(shipments_out(conn, vec![s])?.remove(0))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentQuery {
@@ -150,7 +152,7 @@ pub struct ShipmentQuery {
 pub async fn list_shipments(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<ShipmentQuery>,
+    query: Query<ShipmentQuery>,
 ) -> Result<web::Json<Page<ShipmentOut>>, AppError> {
     caller.require(&[
         Role::Admin,
@@ -209,13 +211,14 @@ pub async fn get_shipment(
 }
 
 /// A tracking event.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"kind": "picked_up", "note": "collected at dock 3"}))]
 pub struct EventIn {
     pub kind: EventKind,
     /// when it happened (default now; never in the future)
     pub at: Option<DateTime<Utc>>,
+    #[schema(max_length = 500)]
     pub note: Option<String>,
 }
 
@@ -241,9 +244,6 @@ pub async fn report_event(
             "at",
             "an event cannot be reported before it happens",
         )]));
-    }
-    if e.note.as_ref().is_some_and(|n| n.chars().count() > 500) {
-        return Err(AppError::invalid_fields(vec![FieldError::new("note", "at most 500 characters")]));
     }
     let out = state
         .db

@@ -9,12 +9,14 @@ use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::Query;
 use crate::http::{IdPage, Json, MaybeJson, Page};
 use crate::money::Money;
 use crate::network::store as network;
 use crate::shipping::service::{self, BidScore};
 use crate::shipping::store::{self, TenderRow};
 use crate::state::AppState;
+use crate::validate::Validate;
 
 /// A tender: shipments on one lane put out to couriers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -90,7 +92,7 @@ fn visible_tender(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<TenderR
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TenderQuery {
@@ -110,7 +112,7 @@ pub struct TenderQuery {
 pub async fn list_tenders(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<TenderQuery>,
+    query: Query<TenderQuery>,
 ) -> Result<web::Json<Page<TenderOut>>, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier])?;
     let q = query.into_inner();
@@ -169,7 +171,7 @@ pub async fn get_tender(
 }
 
 /// Shipments to put out to tender.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"shipment_ids": [7, 8], "bid_deadline": "2026-11-23T18:00:00Z"}))]
 pub struct TenderIn {
@@ -191,12 +193,6 @@ pub async fn create_tender(
     caller.require(&[Role::Admin, Role::Warehouse])?;
     let input = body.0;
     let now = state.clock.now();
-    if input.shipment_ids.is_empty() || input.shipment_ids.len() > 50 {
-        return Err(AppError::invalid_fields(vec![FieldError::new(
-            "shipment_ids",
-            "give 1 to 50 shipments",
-        )]));
-    }
     if input.bid_deadline <= now {
         return Err(AppError::invalid_fields(vec![FieldError::new("bid_deadline", "must be in the future")]));
     }
@@ -261,10 +257,17 @@ pub async fn create_tender(
     Ok(HttpResponse::Created().json(out))
 }
 
+fn bid_rules(b: &BidIn, _at: &str, errors: &mut Vec<FieldError>) {
+    if b.price.minor() <= 0 || b.price.minor() > 100_000_000 {
+        errors.push(FieldError::new("price", "must be between 0.01 and 1000000.00"));
+    }
+}
+
 /// A courier's offer.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"price": "35.00", "transit_hours": 20}))]
+#[validate(rules = bid_rules)]
 pub struct BidIn {
     pub price: Money,
     #[schema(minimum = 1, maximum = 720)]
@@ -284,16 +287,6 @@ pub async fn create_bid(
     caller.require(&[Role::Courier])?;
     let id = id.into_inner();
     let bid = body.0;
-    let mut errors = Vec::new();
-    if bid.price.minor() <= 0 || bid.price.minor() > 100_000_000 {
-        errors.push(FieldError::new("price", "must be between 0.01 and 1000000.00"));
-    }
-    if !(1..=720).contains(&bid.transit_hours) {
-        errors.push(FieldError::new("transit_hours", "must be between 1 and 720"));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::invalid_fields(errors));
-    }
     let now = state.clock.now();
     let out = state
         .db
@@ -338,12 +331,13 @@ pub async fn create_bid(
 }
 
 /// How to award: by score, or an override with a reason.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({}))]
 pub struct AwardIn {
     /// award this bid instead of the best score; needs `reason`
     pub bid_id: Option<i64>,
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: Option<String>,
     /// award before the bid deadline
     #[serde(default)]
@@ -369,11 +363,11 @@ pub async fn award(
     let id = id.into_inner();
     let a = body.0.unwrap_or_default();
     let chosen = match (a.bid_id, a.reason) {
-        (Some(b), Some(r)) if !r.trim().is_empty() && r.len() <= 500 => Some((b, r)),
+        (Some(b), Some(r)) if !r.trim().is_empty() => Some((b, r)),
         (Some(_), _) => {
             return Err(AppError::invalid_fields(vec![FieldError::new(
                 "reason",
-                "an override needs a reason (1-500 characters)",
+                "an override needs a reason",
             )]))
         }
         (None, Some(_)) => {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{check_lines, check_text, fail_if_any, one, PartLineIn, TicketOut};
+use super::{one, PartLineIn, TicketOut};
 use crate::auth::Caller;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
@@ -17,8 +17,7 @@ use crate::money::Money;
 use crate::state::AppState;
 use crate::tickets::rules::JobType;
 use crate::tickets::service::{self, DispatchSpec, LineSpec, QuoteSpec, ResolveSpec};
-
-const MAX_NOTE: usize = 2000;
+use crate::validate::{not_blank, Validate};
 
 fn lines(input: &[PartLineIn]) -> Vec<LineSpec> {
     input.iter().map(|l| LineSpec { part_code: l.part_code.clone(), qty: l.qty }).collect()
@@ -42,7 +41,7 @@ where
 }
 
 /// An optional note with an action.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(as = TicketNoteIn, example = json!({"note": "customer agreed by phone"}))]
 pub struct NoteIn {
@@ -51,23 +50,39 @@ pub struct NoteIn {
 }
 
 fn note_of(body: MaybeJson<NoteIn>) -> Result<Option<String>, AppError> {
-    let note = body.0.and_then(|b| b.note);
-    let mut errors = Vec::new();
-    check_text(&mut errors, "note", note.as_deref(), false, MAX_NOTE);
-    fail_if_any(errors)?;
-    Ok(note)
+    Ok(body.0.and_then(|b| b.note))
+}
+
+fn quote_rules(q: &QuoteIn, _at: &str, errors: &mut Vec<FieldError>) {
+    if q.labour.is_some_and(|m| m.minor() < 0 || m.minor() > 100_000_000) {
+        errors.push(FieldError::new("labour", "between 0.00 and 1000000.00"));
+    }
+}
+
+fn dispatch_rules(d: &DispatchIn, _at: &str, errors: &mut Vec<FieldError>) {
+    not_blank(errors, "technician", Some(&d.technician));
+}
+
+fn resolve_rules(r: &ResolveIn, _at: &str, errors: &mut Vec<FieldError>) {
+    not_blank(errors, "cause", Some(&r.cause));
+}
+
+fn escalate_rules(e: &EscalateIn, _at: &str, errors: &mut Vec<FieldError>) {
+    not_blank(errors, "note", Some(&e.note));
 }
 
 /// A quote for out-of-warranty work.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"job_type": "repair", "parts": [{"part_code": "RF-GSK-00221D", "qty": 1}], "note": "door gasket torn"}))]
+#[validate(rules = quote_rules)]
 pub struct QuoteIn {
     pub job_type: JobType,
     /// the labour charged; default: the station tier's labour rate for the job type
     pub labour: Option<Money>,
     /// parts at their sale price; each must fit the unit's model
     #[serde(default)]
+    #[schema(max_items = 50)]
     pub parts: Vec<PartLineIn>,
     #[schema(max_length = 2000)]
     pub note: Option<String>,
@@ -94,13 +109,6 @@ pub async fn quote(
 ) -> Result<web::Json<TicketOut>, AppError> {
     let id = id.into_inner();
     let input = body.0;
-    let mut errors = Vec::new();
-    check_lines(&mut errors, "parts", &input.parts);
-    if input.labour.is_some_and(|m| m.minor() < 0 || m.minor() > 100_000_000) {
-        errors.push(FieldError::new("labour", "between 0.00 and 1000000.00"));
-    }
-    check_text(&mut errors, "note", input.note.as_deref(), false, MAX_NOTE);
-    fail_if_any(errors)?;
     let spec = QuoteSpec {
         job_type: input.job_type,
         labour: input.labour,
@@ -132,12 +140,13 @@ pub async fn accept_quote(
 }
 
 /// A work order: the station, its technician and the parts expected.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "station": "ST-TZ-001", "technician": "tech-st-tz-001",
     "expected_parts": [{"part_code": "RF-CMP-00130B", "qty": 1}]
 }))]
+#[validate(rules = dispatch_rules)]
 pub struct DispatchIn {
     /// the station; a station user's own by default, else the ticket's
     #[schema(max_length = 64)]
@@ -148,6 +157,7 @@ pub struct DispatchIn {
     /// the parts the technician should take; each must fit the unit's model (422
     /// `incompatible_part` with the compatible alternatives)
     #[serde(default, alias = "parts")]
+    #[schema(max_items = 50)]
     pub expected_parts: Vec<PartLineIn>,
     #[schema(max_length = 2000)]
     pub note: Option<String>,
@@ -175,12 +185,6 @@ pub async fn dispatch(
 ) -> Result<web::Json<TicketOut>, AppError> {
     let id = id.into_inner();
     let input = body.0;
-    let mut errors = Vec::new();
-    check_lines(&mut errors, "expected_parts", &input.expected_parts);
-    check_text(&mut errors, "technician", Some(&input.technician), true, 100);
-    check_text(&mut errors, "station", input.station.as_deref(), false, 64);
-    check_text(&mut errors, "note", input.note.as_deref(), false, MAX_NOTE);
-    fail_if_any(errors)?;
     let spec = DispatchSpec {
         station: input.station,
         technician: input.technician,
@@ -211,12 +215,13 @@ pub async fn arrive(
 }
 
 /// What was done on a resolving visit.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "job_type": "repair", "cause": "compressor relay burnt out",
     "parts_used": [{"part_code": "RF-CMP-00130B", "qty": 1}]
 }))]
+#[validate(rules = resolve_rules)]
 pub struct ResolveIn {
     /// the labour done, paid by the station tier's rate in settlement
     pub job_type: JobType,
@@ -225,6 +230,7 @@ pub struct ResolveIn {
     pub cause: String,
     /// the parts actually fitted; each must fit the unit's model
     #[serde(default, alias = "parts")]
+    #[schema(max_items = 50)]
     pub parts_used: Vec<PartLineIn>,
     #[schema(max_length = 2000)]
     pub note: Option<String>,
@@ -247,11 +253,6 @@ pub async fn resolve(
 ) -> Result<web::Json<TicketOut>, AppError> {
     let id = id.into_inner();
     let input = body.0;
-    let mut errors = Vec::new();
-    check_lines(&mut errors, "parts_used", &input.parts_used);
-    check_text(&mut errors, "cause", Some(&input.cause), true, MAX_NOTE);
-    check_text(&mut errors, "note", input.note.as_deref(), false, MAX_NOTE);
-    fail_if_any(errors)?;
     let spec = ResolveSpec {
         job_type: input.job_type,
         cause: input.cause,
@@ -262,9 +263,10 @@ pub async fn resolve(
 }
 
 /// What the technician found, for technical support.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"note": "intermittent fault; board replaced, still trips after 20 min; wiring suspected"}))]
+#[validate(rules = escalate_rules)]
 pub struct EscalateIn {
     /// what was found on site (the line, the use, what was tried)
     #[schema(min_length = 1, max_length = 2000)]
@@ -290,9 +292,6 @@ pub async fn escalate(
 ) -> Result<web::Json<TicketOut>, AppError> {
     let id = id.into_inner();
     let note = body.0.note;
-    let mut errors = Vec::new();
-    check_text(&mut errors, "note", Some(&note), true, MAX_NOTE);
-    fail_if_any(errors)?;
     act(state, move |conn, now| service::escalate(conn, &caller, id, &note, now).map(|_| id)).await
 }
 

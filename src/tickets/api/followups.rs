@@ -8,17 +8,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{check_text, fail_if_any, plausible_code};
+use super::plausible_code;
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::Query;
 use crate::http::{IdPage, Json, MaybeJson, Page};
 use crate::network::store as network;
 use crate::state::AppState;
 use crate::tickets::followups::{self, CallResult, Conduct, FollowUpFilter, FollowUpRow, FollowUpStatus};
 use crate::tickets::sla;
 use crate::tickets::store;
+use crate::validate::Validate;
 
 /// A follow-up call to make, or made.
 #[derive(Debug, Serialize, ToSchema)]
@@ -76,7 +78,7 @@ fn out(conn: &mut DbConn, rows: Vec<FollowUpRow>) -> Result<Vec<FollowUpOut>, Ap
 }
 
 /// Options of a sampling run.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"share": 0.05}))]
 pub struct SampleIn {
@@ -146,12 +148,13 @@ pub async fn sample(
     Ok(HttpResponse::Created().json(out))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FollowUpQuery {
     pub status: Option<FollowUpStatus>,
     /// a station code
+    #[param(max_length = 64)]
     pub station: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
@@ -169,7 +172,7 @@ pub struct FollowUpQuery {
 pub async fn list_follow_ups(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<FollowUpQuery>,
+    query: Query<FollowUpQuery>,
 ) -> Result<web::Json<Page<FollowUpOut>>, AppError> {
     caller.require(&[Role::Agent, Role::Admin])?;
     let q = query.into_inner();
@@ -197,7 +200,7 @@ pub async fn list_follow_ups(
 }
 
 /// What the customer said on the call.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"satisfaction": 4, "technician_conduct": "good", "fee_reasonable": true, "note": "fixed on the first visit"}))]
 pub struct ResultIn {
@@ -231,12 +234,6 @@ pub async fn record_result(
     caller.require(&[Role::Agent, Role::Admin])?;
     let id = id.into_inner();
     let input = body.0;
-    let mut errors = Vec::new();
-    if !(1..=5).contains(&input.satisfaction) {
-        errors.push(FieldError::new("satisfaction", "between 1 and 5"));
-    }
-    check_text(&mut errors, "note", input.note.as_deref(), false, 2000);
-    fail_if_any(errors)?;
     let result = CallResult {
         satisfaction: input.satisfaction,
         conduct: input.technician_conduct,

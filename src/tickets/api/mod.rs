@@ -15,16 +15,17 @@ use super::rules::{Category, Channel, JobType, Status, Urgency, Warranty};
 use super::sla::{Clock, Clocks, Deadlines};
 use super::store::{self, PartLine, QuoteRow, TicketRow};
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::AppError;
 use crate::money::Money;
 use crate::network::store as network;
+use crate::validate::Validate;
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
 /// The customer of a ticket.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, Validate)]
 #[schema(as = TicketCustomer)]
 #[serde(deny_unknown_fields)]
 pub struct Customer {
@@ -41,7 +42,7 @@ pub struct Customer {
 
 /// A part line from a client: a part code (checked, and fitted to the ticket's model) and a
 /// quantity.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(as = TicketPartLineIn)]
 pub struct PartLineIn {
@@ -306,56 +307,8 @@ pub fn one(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<TicketOut, 
     Ok(view(conn, vec![row], now, true)?.remove(0))
 }
 
-/// Most part lines in one body.
-pub const MAX_LINES: usize = 50;
-
-/// Field errors of part lines.
-pub fn check_lines(errors: &mut Vec<FieldError>, field: &str, lines: &[PartLineIn]) {
-    if lines.len() > MAX_LINES {
-        errors.push(FieldError::new(field, format!("at most {MAX_LINES} lines")));
-    }
-    for (i, l) in lines.iter().enumerate() {
-        if !(1..=1000).contains(&l.qty) {
-            errors.push(FieldError::new(format!("{field}[{i}].qty"), "between 1 and 1000"));
-        }
-        if l.part_code.trim().is_empty() || l.part_code.len() > 64 {
-            errors.push(FieldError::new(format!("{field}[{i}].part_code"), "1-64 characters"));
-        }
-    }
-}
-
-/// A field error when a free text is blank (if required), too long, or holds a NUL character
-/// (which PostgreSQL cannot store).
-pub fn check_text(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    value: Option<&str>,
-    required: bool,
-    max: usize,
-) {
-    match value {
-        None if required => errors.push(FieldError::new(field, "required")),
-        Some(v) if required && v.trim().is_empty() => {
-            errors.push(FieldError::new(field, "must not be blank"))
-        }
-        Some(v) if v.chars().count() > max => {
-            errors.push(FieldError::new(field, format!("at most {max} characters")))
-        }
-        Some(v) if v.contains('\0') => errors.push(FieldError::new(field, "must not contain NUL characters")),
-        _ => {}
-    }
-}
-
 /// A code that could name something in the database (a station, a serial): no NUL character,
 /// at most 64 characters. Anything else names nothing.
 pub fn plausible_code(s: &str) -> bool {
     !s.contains('\0') && s.chars().count() <= 64
-}
-
-pub fn fail_if_any(errors: Vec<FieldError>) -> Result<(), AppError> {
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::invalid_fields(errors))
-    }
 }

@@ -9,12 +9,14 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Role, Scope};
 use crate::error::{AppError, Problem};
 use crate::http::docs::{E400, E401, E403, E404};
+use crate::http::Query;
 use crate::network::rules::LocationKind;
 use crate::network::store as network;
 use crate::state::AppState;
 use crate::tickets::followups::{self, CallSummary, FollowUpStatus, Period};
+use crate::validate::Validate;
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodQuery {
@@ -65,7 +67,7 @@ pub async fn scorecard(
     state: web::Data<AppState>,
     caller: Caller,
     code: web::Path<String>,
-    query: web::Query<PeriodQuery>,
+    query: Query<PeriodQuery>,
 ) -> Result<web::Json<ScorecardOut>, AppError> {
     caller.require(&[Role::Admin, Role::Agent, Role::Finance, Role::Station])?;
     let code = code.into_inner();
@@ -96,7 +98,7 @@ pub async fn scorecard(
     Ok(web::Json(result))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct MonthQuery {
@@ -151,7 +153,7 @@ pub async fn stats(
     state: web::Data<AppState>,
     caller: Caller,
     // the role is checked before the query: a caller without the role learns nothing of it
-    query: Result<web::Query<MonthQuery>, actix_web::Error>,
+    query: Result<Query<MonthQuery>, actix_web::Error>,
 ) -> Result<web::Json<MonthStatsOut>, actix_web::Error> {
     caller.require(&[Role::Agent, Role::Finance, Role::Admin])?;
     let month = query?.into_inner().month;

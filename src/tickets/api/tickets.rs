@@ -5,20 +5,22 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{check_text, fail_if_any, one, plausible_code, view, Customer, TicketOut};
+use super::{one, plausible_code, view, Customer, TicketOut};
 use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::codes;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E415, E422};
+use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
 use crate::network::store as network;
 use crate::state::AppState;
 use crate::tickets::rules::{Category, Channel, Status, Urgency};
 use crate::tickets::service::{self, Intake};
 use crate::tickets::store::{self, TicketFilter};
+use crate::validate::{not_blank, Validate};
 
 /// A new service ticket.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "channel": "phone",
@@ -26,6 +28,7 @@ use crate::tickets::store::{self, TicketFilter};
     "serial": "RF00000001", "fault": "not cooling; compressor does not start", "component_family": "CMP",
     "category": "repair", "urgency": "normal", "station": "ST-TZ-001"
 }))]
+#[validate(rules = new_ticket_rules)]
 pub struct NewTicketIn {
     pub channel: Channel,
     pub customer: Customer,
@@ -58,28 +61,23 @@ fn normal() -> Urgency {
     Urgency::Normal
 }
 
-fn validate(input: &NewTicketIn) -> Result<(), AppError> {
-    let mut errors = Vec::new();
+/// A new ticket's rules beside its fields' limits (a body: `at` is empty).
+fn new_ticket_rules(input: &NewTicketIn, _at: &str, errors: &mut Vec<FieldError>) {
     let c = &input.customer;
-    check_text(&mut errors, "customer.name", Some(&c.name), true, 100);
-    check_text(&mut errors, "customer.address", Some(&c.address), true, 300);
-    check_text(&mut errors, "customer.region", Some(&c.region), true, 100);
+    not_blank(errors, "customer.name", Some(&c.name));
+    not_blank(errors, "customer.address", Some(&c.address));
+    not_blank(errors, "customer.region", Some(&c.region));
     let phone_ok = (5..=30).contains(&c.phone.trim().len())
         && c.phone.chars().any(|ch| ch.is_ascii_digit())
         && c.phone.chars().all(|ch| ch.is_ascii_digit() || " +-()".contains(ch));
     if !phone_ok {
         errors.push(FieldError::new("customer.phone", "5-30 digits, spaces, +, - or parentheses"));
     }
-    check_text(&mut errors, "fault", Some(&input.fault), true, 2000);
-    if input.serial.trim().is_empty() || input.serial.len() > 40 || !plausible_code(&input.serial) {
-        errors.push(FieldError::new("serial", "the product unit's serial, 1-40 characters"));
-    }
-    check_text(&mut errors, "model", input.model.as_deref(), false, 32);
-    check_text(&mut errors, "station", input.station.as_deref(), false, 64);
+    not_blank(errors, "fault", Some(&input.fault));
+    not_blank(errors, "serial", Some(&input.serial));
     if input.component_family.as_deref().is_some_and(|f| !codes::valid_family(f)) {
         errors.push(FieldError::new("component_family", "a part family: 3 upper-case letters, e.g. CMP"));
     }
-    fail_if_any(errors)
 }
 
 /// Take in a service ticket (agent, station, admin)
@@ -106,7 +104,6 @@ pub async fn create_ticket(
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Agent, Role::Station, Role::Admin])?;
     let input = body.0;
-    validate(&input)?;
     let intake = Intake {
         channel: input.channel,
         category: input.category,
@@ -132,12 +129,13 @@ pub async fn create_ticket(
     Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/tickets/{}", out.id))).json(out))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TicketQuery {
     pub status: Option<Status>,
     /// a station code
+    #[param(max_length = 64)]
     pub station: Option<String>,
     pub category: Option<Category>,
     /// `true`: only tickets past an SLA deadline that was not met; `false`: only the others
@@ -162,7 +160,7 @@ pub struct TicketQuery {
 pub async fn list_tickets(
     state: web::Data<AppState>,
     caller: Caller,
-    query: web::Query<TicketQuery>,
+    query: Query<TicketQuery>,
 ) -> Result<web::Json<Page<TicketOut>>, AppError> {
     service::require_ticket_role(&caller)?;
     let q = query.into_inner();

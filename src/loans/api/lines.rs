@@ -1,0 +1,133 @@
+//! A loan line reconciled exactly once: the core returned, the fee collected, or the part returned unused.
+
+use actix_web::{post, web};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::{Caller, Role};
+use crate::error::{AppError, FieldError};
+use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::{Json, MaybeJson};
+use crate::loans::rules::OldPart;
+use crate::loans::service::{self, How};
+use crate::money::Money;
+use crate::state::AppState;
+use crate::validate::Validate;
+
+use super::*;
+
+/// The old part brought back: its serial, or its production date when it has none.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"serial": "CMP6165341773"}))]
+pub struct CoreReturnIn {
+    #[schema(min_length = 1, max_length = 64)]
+    pub serial: Option<String>,
+    pub production_date: Option<NaiveDate>,
+}
+
+/// The fee collected; default: the part's price on the accepted quote, else its sale price,
+/// times the quantity.
+#[derive(Debug, Default, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "620.50"}))]
+pub struct FeeIn {
+    pub amount: Option<Money>,
+}
+
+async fn reconcile(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: (i64, i32),
+    how: How,
+) -> Result<web::Json<LoanOut>, AppError> {
+    caller.require(&[Role::Admin, Role::Station, Role::Technician])?;
+    let (id, line) = path;
+    let now = state.clock.now();
+    let out = state
+        .db
+        .write_retrying(move |conn| {
+            service::reconcile(conn, &caller, id, line, how.clone(), now)?;
+            one(conn, &caller, id, now.naive_utc())
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// Reconcile an in-warranty line by the old part
+///
+/// The old part's serial (or production date) must match the factory record of the ticket's
+/// unit for the part's family; then the new part is consumed (custody -> CUSTOMER) and the old
+/// one goes to DEFECTIVE (`core_return`) for defect analysis. A mismatch is refused (422 with
+/// `expected` and `given`) and the line stays open. A line is reconciled once (409).
+#[utoipa::path(
+    tag = "loans",
+    params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),
+    request_body = CoreReturnIn,
+    responses((status = 200, body = LoanOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/loans/{id}/lines/{line}/core-return")]
+pub async fn core_return(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(i64, i32)>,
+    body: Json<CoreReturnIn>,
+) -> Result<web::Json<LoanOut>, AppError> {
+    let old = match (body.0.serial, body.0.production_date) {
+        (Some(s), None) if !s.trim().is_empty() => OldPart::Serial(s),
+        (None, Some(d)) => OldPart::ProductionDate(d),
+        _ => {
+            return Err(AppError::invalid_fields(vec![FieldError::new(
+                "serial",
+                "give the old part's serial or its production_date, not both",
+            )]))
+        }
+    };
+    reconcile(state, caller, path.into_inner(), How::Core(old)).await
+}
+
+/// Reconcile an out-of-warranty line by the fee
+///
+/// The part is consumed (custody -> CUSTOMER) and the fee recorded for settlement. A line is
+/// reconciled once (409).
+#[utoipa::path(
+    tag = "loans",
+    params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),
+    request_body(content = Option<FeeIn>, description = "the amount, when not the default"),
+    responses((status = 200, body = LoanOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/loans/{id}/lines/{line}/fee")]
+pub async fn fee(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(i64, i32)>,
+    body: MaybeJson<FeeIn>,
+) -> Result<web::Json<LoanOut>, AppError> {
+    let amount = body.0.and_then(|b| b.amount).map(|m| m.0);
+    if amount.is_some_and(|a| a < 0) {
+        return Err(AppError::invalid_fields(vec![FieldError::new("amount", "must not be negative")]));
+    }
+    reconcile(state, caller, path.into_inner(), How::Fee(amount)).await
+}
+
+/// Reconcile a line by returning the part unused
+///
+/// The part leaves the technician's custody for QUARANTINE (`loan_return_unused`) and waits for
+/// an inspection. A line is reconciled once (409).
+#[utoipa::path(
+    tag = "loans",
+    params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),
+    responses((status = 200, body = LoanOut), E401, E403, E404, E409),
+    security(("bearer" = []))
+)]
+#[post("/loans/{id}/lines/{line}/unused-return")]
+pub async fn unused_return(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<(i64, i32)>,
+) -> Result<web::Json<LoanOut>, AppError> {
+    reconcile(state, caller, path.into_inner(), How::Unused).await
+}

@@ -1,0 +1,171 @@
+//! Loans: parts lent to a technician for a ticket; list and read.
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, Role, Scope};
+use crate::error::AppError;
+use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::Query;
+use crate::http::{IdPage, Json, Page};
+use crate::loans::service::{self, LendLine};
+use crate::loans::store::{self, LoanFilter};
+use crate::network::store as network;
+use crate::state::AppState;
+use crate::validate::Validate;
+
+use super::*;
+
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct LoanLineIn {
+    #[schema(min_length = 1, max_length = 64)]
+    pub part_code: String,
+    #[schema(minimum = 1, maximum = 100000)]
+    pub qty: i64,
+    /// one per unit of a serialized part; default: the station's serials in order
+    #[serde(default)]
+    #[schema(max_items = 100000)]
+    pub serials: Vec<String>,
+}
+
+/// Parts lent to a technician for a ticket.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"technician": "tech-st-tz-001", "ticket_id": 1,
+    "lines": [{"part_code": "RF-CMP-00130B", "qty": 1}]}))]
+pub struct LoanIn {
+    /// the technician's username (a technician of the station)
+    #[schema(min_length = 1, max_length = 64)]
+    pub technician: String,
+    /// a ticket of the station dispatched to the technician
+    #[schema(minimum = 1)]
+    pub ticket_id: i64,
+    #[schema(min_items = 1, max_items = 50)]
+    pub lines: Vec<LoanLineIn>,
+}
+
+/// Lend parts to a technician (the station, or admin)
+///
+/// The parts move from the station to the technician's custody (`loan_out`), a location under
+/// the station created on the first loan, so the station's allowance keeps counting them.
+/// The ticket must be the station's and dispatched to the technician. Not enough stock: 409.
+#[utoipa::path(
+    tag = "loans",
+    request_body = LoanIn,
+    responses((status = 201, body = LoanOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/loans")]
+pub async fn create_loan(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<LoanIn>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Station, Role::Admin])?;
+    let input = body.0;
+    let now = state.clock.now();
+    let out = state
+        .db
+        .write_retrying(move |conn| {
+            let lines: Vec<LendLine> = input
+                .lines
+                .iter()
+                .map(|l| LendLine { part_code: l.part_code.clone(), qty: l.qty, serials: l.serials.clone() })
+                .collect();
+            let id = service::lend(conn, &caller, &input.technician, input.ticket_id, &lines, now)?;
+            one(conn, &caller, id, now.naive_utc())
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+#[derive(Debug, Deserialize, IntoParams, Validate)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LoanQuery {
+    /// only loans with a line open past the core-return days
+    pub overdue: Option<bool>,
+    /// a station code
+    #[param(max_length = 64)]
+    pub station: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
+}
+
+/// List loans, newest first
+///
+/// A technician sees their own, a station its own; admin and finance see all.
+/// `overdue=true`: only loans with a line still open past the station tier's core-return days.
+#[utoipa::path(
+    tag = "loans",
+    params(LoanQuery, IdPage),
+    responses((status = 200, body = Page<LoanOut>), E400, E401, E403, E404),
+    security(("bearer" = []))
+)]
+#[get("/loans")]
+pub async fn list_loans(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<LoanQuery>,
+) -> Result<web::Json<Page<LoanOut>>, AppError> {
+    caller.require(&[Role::Admin, Role::Finance, Role::Station, Role::Technician])?;
+    let q = query.into_inner();
+    let page = q.page.request()?;
+    let before = page.after_id()?;
+    let now = state.clock.now().naive_utc();
+    let out = state
+        .db
+        .read(move |conn| {
+            let scope = Scope::of(conn, &caller)?;
+            let mut filter = LoanFilter::default();
+            if let Scope::Under { path } = &scope {
+                filter.station_ids = Some(network::subtree_ids(conn, path)?);
+            }
+            if caller.role == Role::Technician {
+                filter.technician_id = Some(caller.user_id);
+            }
+            if let Some(code) = &q.station {
+                let row = network::by_code(conn, code)?
+                    .filter(|r| scope.covers(&r.path))
+                    .ok_or_else(|| AppError::not_found(format!("station {code} not found")))?;
+                filter.station_ids = Some(vec![row.id]);
+            }
+            let overdue = q.overdue.unwrap_or(false);
+            if overdue {
+                filter.overdue_at = Some(now);
+            }
+            let rows = store::list(conn, &filter, before, page.fetch())?;
+            let page = page.page(rows, |r| r.id.to_string());
+            let next = page.next_cursor;
+            let mut items = view(conn, page.items, now)?;
+            if q.overdue == Some(false) {
+                items.retain(|l| !l.overdue);
+            }
+            Ok(Page { items, next_cursor: next })
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// Read a loan
+#[utoipa::path(
+    tag = "loans",
+    params(("id" = i64, Path, description = "loan id")),
+    responses((status = 200, body = LoanOut), E401, E403, E404),
+    security(("bearer" = []))
+)]
+#[get("/loans/{id}")]
+pub async fn get_loan(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<LoanOut>, AppError> {
+    caller.require(&[Role::Admin, Role::Finance, Role::Station, Role::Technician])?;
+    let id = id.into_inner();
+    let now = state.clock.now().naive_utc();
+    let out = state.db.read(move |conn| one(conn, &caller, id, now)).await?;
+    Ok(web::Json(out))
+}

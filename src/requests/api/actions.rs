@@ -1,0 +1,156 @@
+//! The actions on a parts request: approve, reject, cancel, pick, ship, close.
+
+use actix_web::{post, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::Caller;
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::http::docs::{E401, E403, E404, E409, E422};
+use crate::http::MaybeJson;
+use crate::requests::service;
+use crate::state::AppState;
+use crate::validate::Validate;
+
+use super::*;
+
+/// An optional note with a decision.
+#[derive(Debug, Default, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "approved for the compressor campaign"}))]
+pub struct DecisionIn {
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
+async fn act<F>(state: web::Data<AppState>, f: F) -> Result<web::Json<PartsRequestOut>, AppError>
+where
+    F: Fn(&mut DbConn, chrono::DateTime<chrono::Utc>) -> Result<i64, AppError> + Send + 'static,
+{
+    let now = state.clock.now();
+    let out = state
+        .db
+        .write_retrying(move |conn| {
+            let id = f(conn, now)?;
+            one(conn, id)
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+fn note_of(body: MaybeJson<DecisionIn>) -> Result<Option<String>, AppError> {
+    Ok(body.0.and_then(|b| b.note))
+}
+
+/// Approve a request over the allowance (the station's centre or admin)
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = i64, Path, description = "request id")),
+    request_body(content = Option<DecisionIn>, description = "an optional note"),
+    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409, E422),
+    security(("bearer" = []))
+)]
+#[post("/parts-requests/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: MaybeJson<DecisionIn>,
+) -> Result<web::Json<PartsRequestOut>, AppError> {
+    let id = id.into_inner();
+    let note = note_of(body)?;
+    act(state, move |conn, now| service::decide(conn, &caller, id, true, note.as_deref(), now).map(|_| id))
+        .await
+}
+
+/// Reject a request over the allowance (the station's centre or admin)
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = i64, Path, description = "request id")),
+    request_body(content = Option<DecisionIn>, description = "an optional note"),
+    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409, E422),
+    security(("bearer" = []))
+)]
+#[post("/parts-requests/{id}/reject")]
+pub async fn reject(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: MaybeJson<DecisionIn>,
+) -> Result<web::Json<PartsRequestOut>, AppError> {
+    let id = id.into_inner();
+    let note = note_of(body)?;
+    act(state, move |conn, now| service::decide(conn, &caller, id, false, note.as_deref(), now).map(|_| id))
+        .await
+}
+
+/// Cancel a request; every reservation is released
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = i64, Path, description = "request id")),
+    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409),
+    security(("bearer" = []))
+)]
+#[post("/parts-requests/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<PartsRequestOut>, AppError> {
+    let id = id.into_inner();
+    act(state, move |conn, now| service::cancel(conn, &caller, id, now).map(|_| id)).await
+}
+
+/// Pick the reserved units of your stock (warehouse)
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = i64, Path, description = "request id")),
+    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409),
+    security(("bearer" = []))
+)]
+#[post("/parts-requests/{id}/pick")]
+pub async fn pick(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<PartsRequestOut>, AppError> {
+    let id = id.into_inner();
+    act(state, move |conn, now| service::pick(conn, &caller, id, now).map(|_| id)).await
+}
+
+/// Ship the picked units of your stock (warehouse)
+///
+/// The units leave the source for `IN-TRANSIT` (`transfer_ship`).
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = i64, Path, description = "request id")),
+    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409),
+    security(("bearer" = []))
+)]
+#[post("/parts-requests/{id}/ship")]
+pub async fn ship(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<PartsRequestOut>, AppError> {
+    let id = id.into_inner();
+    act(state, move |conn, now| service::ship(conn, &caller, id, now).map(|_| id)).await
+}
+
+/// Close a fully received request
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = i64, Path, description = "request id")),
+    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409),
+    security(("bearer" = []))
+)]
+#[post("/parts-requests/{id}/close")]
+pub async fn close(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<PartsRequestOut>, AppError> {
+    let id = id.into_inner();
+    act(state, move |conn, now| service::close(conn, &caller, id, now).map(|_| id)).await
+}

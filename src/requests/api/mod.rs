@@ -1,0 +1,169 @@
+//! HTTP handlers of parts requests, one file per resource: the requests themselves (create,
+//! list, read), the actions on one (approve, reject, cancel, pick, ship, close) and its
+//! receipt. This file holds what they share: the request as the API shows it.
+
+mod actions;
+mod receipt;
+mod requests;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::money::Money;
+use crate::network::store as network;
+use crate::requests::rules::{AllocationStatus, Status};
+use crate::requests::store::{self, AllocationRow, LineRow, RequestRow};
+use crate::validate::Validate;
+
+pub use actions::*;
+pub use receipt::*;
+pub use requests::*;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(rename_all = "snake_case")]
+pub enum Urgency {
+    #[default]
+    Normal,
+    Urgent,
+}
+
+impl Urgency {
+    fn as_str(self) -> &'static str {
+        match self {
+            Urgency::Normal => "normal",
+            Urgency::Urgent => "urgent",
+        }
+    }
+}
+
+/// Units of a line promised from one source.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AllocationOut {
+    pub source: String,
+    pub qty: i64,
+    pub status: AllocationStatus,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestLineOut {
+    pub line_no: i32,
+    /// the code as the client sent it
+    pub requested_code: String,
+    /// the part that serves the line
+    pub part_code: String,
+    /// true when a superseded part is served by its successor
+    pub substituted: bool,
+    pub qty: i64,
+    pub unit_cost: Money,
+    /// units still waiting for stock
+    pub backordered: i64,
+    pub allocations: Vec<AllocationOut>,
+}
+
+/// A parts request with where each line is served from.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": 42, "station": "ST-TZ-001", "status": "allocated", "urgency": "urgent", "ticket_id": null,
+    "source": null, "value": "1280.00", "exceeds_by": null, "requested_by": "station-st-tz-001",
+    "decided_by": null, "created_at": "2026-11-23T08:00:00Z", "updated_at": "2026-11-23T08:00:00Z",
+    "lines": [{"line_no": 1, "requested_code": "AC-CAP-00122U", "part_code": "AC-CAP-00122U",
+               "substituted": false, "qty": 1, "unit_cost": "1280.00", "backordered": 0,
+               "allocations": [{"source": "RC-HZ", "qty": 1, "status": "reserved"}]}]
+}))]
+pub struct PartsRequestOut {
+    pub id: i64,
+    pub station: String,
+    pub status: Status,
+    pub urgency: Urgency,
+    pub ticket_id: Option<i64>,
+    pub source: Option<String>,
+    /// value of the request at cost
+    pub value: Money,
+    /// by how much the station's allowance would be exceeded (when pending approval)
+    pub exceeds_by: Option<Money>,
+    pub requested_by: String,
+    pub decided_by: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub lines: Vec<RequestLineOut>,
+}
+
+/// The full view of requests (lines and allocations loaded in three queries).
+pub fn view(conn: &mut DbConn, rows: Vec<RequestRow>) -> Result<Vec<PartsRequestOut>, AppError> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let lines = store::lines(conn, &ids)?;
+    let allocations = store::allocations(conn, &ids)?;
+    let mut loc_ids: Vec<i64> =
+        rows.iter().flat_map(|r| std::iter::once(r.station_id).chain(r.source_id)).collect();
+    loc_ids.extend(allocations.iter().map(|a| a.source_id));
+    loc_ids.sort_unstable();
+    loc_ids.dedup();
+    let locs = network::codes_of(conn, &loc_ids)?;
+    let part_ids: Vec<i64> = lines.iter().map(|l| l.part_id).collect();
+    let parts = crate::catalogue::store::parts::codes_of(conn, &part_ids)?;
+    Ok(render(rows, &lines, &allocations, &locs, &parts))
+}
+
+/// Requests as the API shows them, from their rows (lines in line order, allocations in id
+/// order) and the codes of the locations and parts they name.
+fn render(
+    rows: Vec<RequestRow>,
+    lines: &[LineRow],
+    allocations: &[AllocationRow],
+    locs: &BTreeMap<i64, String>,
+    parts: &BTreeMap<i64, String>,
+) -> Vec<PartsRequestOut> {
+    let code = |id: i64| locs.get(&id).cloned().unwrap_or_default();
+    rows.into_iter()
+        .map(|r| PartsRequestOut {
+            id: r.id,
+            station: code(r.station_id),
+            status: r.status,
+            urgency: if r.urgency == "urgent" { Urgency::Urgent } else { Urgency::Normal },
+            ticket_id: r.ticket_id,
+            source: r.source_id.map(code),
+            value: Money(r.value_minor),
+            exceeds_by: r.exceeds_by_minor.map(Money),
+            requested_by: r.requested_by,
+            decided_by: r.decided_by,
+            created_at: r.created_at.and_utc(),
+            updated_at: r.updated_at.and_utc(),
+            lines: lines
+                .iter()
+                .filter(|l| l.request_id == r.id)
+                .map(|l| {
+                    let part_code = parts.get(&l.part_id).cloned().unwrap_or_default();
+                    RequestLineOut {
+                        line_no: l.line_no,
+                        substituted: crate::catalogue::rules::code_key(&l.requested_code)
+                            != crate::catalogue::rules::code_key(&part_code),
+                        requested_code: l.requested_code.clone(),
+                        part_code,
+                        qty: l.qty,
+                        unit_cost: Money(l.unit_cost_minor),
+                        backordered: l.backordered,
+                        allocations: allocations
+                            .iter()
+                            .filter(|a| a.line_id == l.id)
+                            .map(|a| AllocationOut {
+                                source: code(a.source_id),
+                                qty: a.qty,
+                                status: a.status,
+                            })
+                            .collect(),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn one(conn: &mut DbConn, id: i64) -> Result<PartsRequestOut, AppError> {
+    let row = store::request(conn, id)?
+        .ok_or_else(|| AppError::not_found(format!("parts request {id} not found")))?;
+    Ok(view(conn, vec![row])?.remove(0))
+}

@@ -1,0 +1,256 @@
+//! Parts requests: create (routed and reserved), list, read.
+
+use actix_web::http::StatusCode;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Caller, Role, Scope};
+use crate::error::{AppError, FieldError, Problem};
+use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::Query;
+use crate::http::{IdPage, Json, Page};
+use crate::network::store as network;
+use crate::requests::rules::Status;
+use crate::requests::service::RoutingCache;
+use crate::requests::service::{self, LineSpec, RequestSpec};
+use crate::requests::store::{self, RequestFilter};
+use crate::state::AppState;
+use crate::validate::Validate;
+
+use super::*;
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct RequestLineIn {
+    #[schema(min_length = 1, max_length = 64)]
+    pub part_code: String,
+    #[schema(minimum = 1, maximum = 100000)]
+    pub qty: i64,
+}
+
+/// A request for parts.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"lines": [{"part_code": "AC-CAP-00122U", "qty": 1}], "urgency": "urgent"}))]
+pub struct PartsRequestIn {
+    /// the requesting station; a station user's own is the default (warehouse and admin users
+    /// name the station they request for)
+    #[schema(max_length = 64)]
+    pub station: Option<String>,
+    #[schema(min_items = 1, max_items = 100)]
+    pub lines: Vec<RequestLineIn>,
+    /// the service ticket the parts are for
+    #[schema(minimum = 1)]
+    pub ticket_id: Option<i64>,
+    #[serde(default)]
+    pub urgency: Urgency,
+    /// a location code to take the parts from; default: echelon routes each line
+    #[schema(min_length = 1, max_length = 64)]
+    pub source: Option<String>,
+}
+
+/// The `Idempotency-Key` header, if any: 1-200 visible ASCII characters.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
+    let Some(v) = req.headers().get("idempotency-key") else { return Ok(None) };
+    let s = v
+        .to_str()
+        .ok()
+        .filter(|s| !s.is_empty() && s.len() <= 200 && s.chars().all(|c| c.is_ascii_graphic()));
+    s.map(|s| Some(s.to_string())).ok_or_else(|| {
+        AppError::bad_request(
+            Problem::InvalidHeader,
+            "Idempotency-Key must be 1-200 visible ASCII characters",
+        )
+    })
+}
+
+/// Request parts
+///
+/// Each line's code is checked (422 with suggestions when wrong); a superseded part is served
+/// by its successor (`substituted`). If the station's outstanding value plus the request fits
+/// its tier's credit allowance, each line is reserved from the station's regional centre, else
+/// the central warehouse when the tier allows, else a configured lateral centre, split across
+/// them when needed, and the rest is backordered. Otherwise the request waits for approval
+/// (`pending_approval`) and `exceeds_by` says by how much it is over. With an
+/// `Idempotency-Key` header a retried POST returns the first answer and does nothing twice.
+#[utoipa::path(
+    tag = "requests",
+    request_body = PartsRequestIn,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried POST return the first answer: 1-200 visible ASCII characters", pattern = "^[!-~]{1,200}$")),
+    responses((status = 201, body = PartsRequestOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/parts-requests")]
+pub async fn create_request(
+    state: web::Data<AppState>,
+    routing: web::Data<RoutingCache>,
+    caller: Caller,
+    req: HttpRequest,
+    body: Json<PartsRequestIn>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Station, Role::Warehouse, Role::Admin])?;
+    let input = body.0;
+    let key = idempotency_key(&req)?;
+    let canonical = serde_json::to_string(&input).unwrap_or_default();
+    // the database keeps microseconds: the answer, rendered from memory, shows what it keeps
+    let now = chrono::SubsecRound::trunc_subsecs(state.clock.now(), 6);
+    let cache = routing.into_inner();
+    let (status, body) = state
+        .db
+        .write_retrying(move |conn| {
+            if let Some(key) = &key {
+                if let Some(stored) = store::idempotent_answer(conn, caller.user_id, key)? {
+                    if stored.request_hash != canonical {
+                        return Err(AppError::unprocessable(
+                            Problem::IdempotencyKeyReused,
+                            "this Idempotency-Key was used for a different request",
+                        ));
+                    }
+                    return Ok((stored.status as u16, stored.body));
+                }
+                // claim the key first: a concurrent duplicate waits on it, then retries and
+                // finds the stored answer
+                store::claim_key(conn, caller.user_id, key, &canonical, now.naive_utc()).map_err(
+                    |e| match e {
+                        diesel::result::Error::DatabaseError(
+                            diesel::result::DatabaseErrorKind::UniqueViolation,
+                            _,
+                        ) => AppError::retry_transaction(),
+                        e => e.into(),
+                    },
+                )?;
+            }
+            let station_code = match (caller.role, &input.station) {
+                (Role::Station, None) => caller.location.clone().unwrap_or_default(),
+                (Role::Station, Some(s)) if Some(s) == caller.location.as_ref() => s.clone(),
+                (Role::Station, Some(_)) => {
+                    return Err(AppError::forbidden("a station requests parts for itself only"));
+                }
+                (_, Some(s)) => s.clone(),
+                (_, None) => {
+                    return Err(AppError::invalid_fields(vec![FieldError::new(
+                        "station",
+                        "name the station you request for",
+                    )]))
+                }
+            };
+            let scope = Scope::of(conn, &caller)?;
+            let st = service::station_for_request(conn, &cache, &scope, &station_code)?
+                .ok_or_else(|| AppError::not_found(format!("station {station_code} not found")))?;
+            let lines: Vec<LineSpec> =
+                input.lines.iter().map(|l| LineSpec { part_code: l.part_code.clone(), qty: l.qty }).collect();
+            let spec = RequestSpec {
+                lines: &lines,
+                urgency: input.urgency.as_str(),
+                ticket_id: input.ticket_id,
+                source: input.source.as_deref(),
+            };
+            // the answer from what the transaction wrote, not read back
+            let c = service::create(conn, &caller, &st, &spec, now)?;
+            let out =
+                render(vec![c.request], &c.lines, &c.allocations, &c.location_codes, &c.part_codes).remove(0);
+            let body = serde_json::to_string(&out).map_err(|e| AppError::internal(e.into()))?;
+            if let Some(key) = &key {
+                store::store_answer(conn, caller.user_id, key, 201, &body)?;
+            }
+            Ok((201, body))
+        })
+        .await?;
+    Ok(HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED))
+        .content_type("application/json")
+        .body(body))
+}
+
+#[derive(Debug, Deserialize, IntoParams, Validate)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct RequestQuery {
+    pub status: Option<Status>,
+    /// a station code
+    #[param(max_length = 64)]
+    pub station: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: IdPage,
+}
+
+/// List parts requests, newest first
+///
+/// A station sees its own; a warehouse user those of its stations and those supplied from its
+/// stock; admin, agents and finance see all.
+#[utoipa::path(
+    tag = "requests",
+    params(RequestQuery, IdPage),
+    responses((status = 200, body = Page<PartsRequestOut>), E400, E401, E403, E404),
+    security(("bearer" = []))
+)]
+#[get("/parts-requests")]
+pub async fn list_requests(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<RequestQuery>,
+) -> Result<web::Json<Page<PartsRequestOut>>, AppError> {
+    caller.require(&[
+        Role::Admin,
+        Role::Warehouse,
+        Role::Station,
+        Role::Technician,
+        Role::Agent,
+        Role::Finance,
+    ])?;
+    let q = query.into_inner();
+    let page = q.page.request()?;
+    let before = page.after_id()?;
+    let out = state
+        .db
+        .read(move |conn| {
+            let scope = Scope::of(conn, &caller)?;
+            let mut filter =
+                RequestFilter { status: q.status.map(|s| s.as_str().to_string()), ..Default::default() };
+            if let Scope::Under { path } = &scope {
+                let below = network::subtree_ids(conn, path)?;
+                if caller.role == Role::Warehouse {
+                    filter.source_ids = Some(below.clone());
+                }
+                filter.station_ids = Some(below);
+            }
+            if let Some(code) = &q.station {
+                let row = network::by_code(conn, code)?
+                    .filter(|r| scope.covers(&r.path))
+                    .ok_or_else(|| AppError::not_found(format!("station {code} not found")))?;
+                filter.station_ids = Some(vec![row.id]);
+                filter.source_ids = None;
+            }
+            let rows = store::list(conn, &filter, before, page.fetch())?;
+            let page = page.page(rows, |r| r.id.to_string());
+            let next = page.next_cursor;
+            Ok(Page { items: view(conn, page.items)?, next_cursor: next })
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// Read a parts request
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = i64, Path, description = "request id")),
+    responses((status = 200, body = PartsRequestOut), E401, E403, E404),
+    security(("bearer" = []))
+)]
+#[get("/parts-requests/{id}")]
+pub async fn get_request(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+) -> Result<web::Json<PartsRequestOut>, AppError> {
+    let id = id.into_inner();
+    let out = state
+        .db
+        .read(move |conn| {
+            service::visible(conn, &caller, id)?;
+            one(conn, id)
+        })
+        .await?;
+    Ok(web::Json(out))
+}
