@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::rules::{self, EventKind, Score};
+use super::rules::{self, EventKind, Score, ShipmentStatus, TenderStatus};
 use super::store::{self, NewShipment, ShipmentRow, TenderRow};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
@@ -58,11 +58,11 @@ pub fn ship_allocations(
     let due = rules::deliver_by(at.naive_utc(), lane_days(conn, &origin, &dest)?, urgent);
     let (status, courier, price) = if urgent {
         match best_rate_card(conn, &origin, &dest, weight, due, at)? {
-            Some((courier, price)) => ("assigned", Some(courier), Some(price)),
-            None => ("awaiting_tender", None, None),
+            Some((courier, price)) => (ShipmentStatus::Assigned, Some(courier), Some(price)),
+            None => (ShipmentStatus::AwaitingTender, None, None),
         }
     } else {
-        ("awaiting_tender", None, None)
+        (ShipmentStatus::AwaitingTender, None, None)
     };
     let id = store::insert_shipment(
         conn,
@@ -152,9 +152,9 @@ pub fn report(
 ) -> Result<(), AppError> {
     caller.require(&[Role::Courier])?;
     let s = visible_shipment(conn, caller, id)?;
-    let next = kind
-        .next(&s.status)
-        .map_err(|m| AppError::conflict(Problem::InvalidTransition, m).with("current_status", &s.status))?;
+    let next = kind.next(s.status).map_err(|m| {
+        AppError::conflict(Problem::InvalidTransition, m).with("current_status", s.status.as_str())
+    })?;
     store::add_event(conn, id, kind.as_str(), at.naive_utc(), note, &caller.username)?;
     store::set_status(conn, id, next)?;
     match kind {
@@ -245,7 +245,7 @@ pub fn award(
     chosen: Option<(i64, &str)>,
     at: DateTime<Utc>,
 ) -> Result<Vec<BidScore>, AppError> {
-    if t.status != "open" {
+    if t.status != TenderStatus::Open {
         return Err(AppError::conflict(
             Problem::TenderClosed,
             format!("tender {} is already {}", t.id, t.status),

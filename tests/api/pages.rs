@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use echelon::db::schema::{locations, parts, product_units, users};
 use echelon::db::DbConn;
 use echelon::requests::store::{self as requests, LineRow, NewRequest};
+use echelon::shipping::rules::ShipmentStatus;
 use echelon::shipping::store::{self as shipping, NewShipment};
 use echelon::tickets::store::{self as tickets, NewEvent, NewTicket, NewTicketPart};
 
@@ -88,7 +89,7 @@ fn write_rows(conn: &mut DbConn, at: NaiveDateTime) -> QueryResult<()> {
                 urgency: "normal",
                 weight_grams: 500,
                 deliver_by: created + Duration::days(3),
-                status: if assigned { "in_transit" } else { "awaiting_tender" },
+                status: if assigned { ShipmentStatus::InTransit } else { ShipmentStatus::AwaitingTender },
                 courier_id: assigned.then_some(courier),
                 price_minor: assigned.then_some(3500),
                 damaged_units: 0,

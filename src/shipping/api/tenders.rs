@@ -12,6 +12,7 @@ use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{IdPage, Json, MaybeJson, Page};
 use crate::money::Money;
 use crate::network::store as network;
+use crate::shipping::rules::{ShipmentStatus, TenderStatus};
 use crate::shipping::service::{self, BidScore};
 use crate::shipping::store::{self, TenderRow};
 use crate::state::AppState;
@@ -40,8 +41,8 @@ fn tender_out(
     t: TenderRow,
     at: DateTime<Utc>,
 ) -> Result<TenderOut, AppError> {
-    let mut bids = match (&t.explanation, t.status.as_str()) {
-        (Some(e), "awarded") => serde_json::from_str(e).unwrap_or_default(),
+    let mut bids = match (&t.explanation, t.status) {
+        (Some(e), TenderStatus::Awarded) => serde_json::from_str(e).unwrap_or_default(),
         _ => service::score_bids(conn, &t, at)?,
     };
     if caller.is(Role::Courier) {
@@ -59,7 +60,7 @@ fn tender_out(
         weight_grams: t.weight_grams,
         deliver_by: t.deliver_by.and_utc(),
         bid_deadline: t.bid_deadline.and_utc(),
-        status: t.status,
+        status: t.status.as_str().to_string(),
         shipment_ids: store::tender_shipments(conn, t.id)?,
         bids,
         awarded_bid_id: t.awarded_bid_id,
@@ -227,7 +228,7 @@ pub async fn create_tender(
                     "a tender covers shipments of one lane: same origin and destination",
                 ));
             }
-            if let Some(s) = visible.iter().find(|s| s.status != "awaiting_tender") {
+            if let Some(s) = visible.iter().find(|s| s.status != ShipmentStatus::AwaitingTender) {
                 return Err(AppError::conflict(
                     Problem::NotAwaitingTender,
                     format!("shipment {} is {}", s.id, s.status),
@@ -314,7 +315,7 @@ pub async fn create_bid(
                     ),
                 ));
             }
-            if t.status != "open" || now.naive_utc() > t.bid_deadline {
+            if t.status != TenderStatus::Open || now.naive_utc() > t.bid_deadline {
                 return Err(AppError::conflict(
                     Problem::TenderClosed,
                     format!("bids on tender {id} closed at {}", t.bid_deadline.and_utc().to_rfc3339()),
@@ -389,7 +390,7 @@ pub async fn award(
         .db
         .write(move |conn| {
             let t = visible_tender(conn, &caller, id)?;
-            if !a.now && now.naive_utc() < t.bid_deadline && t.status == "open" {
+            if !a.now && now.naive_utc() < t.bid_deadline && t.status == TenderStatus::Open {
                 return Err(AppError::conflict(
                     Problem::BiddingOpen,
                     "bids are still open; award after the deadline or with \"now\": true",
