@@ -1,17 +1,20 @@
-//! Every state column holds one of its enum's words: a row whose status the code does not know
-//! would fail to read, so the audit names it (one query per column).
+//! Every closed-list column (states, kinds, tiers, reasons, ...) holds one of its enum's words:
+//! a row whose word the code does not know would fail to read, so the audit names it (one query
+//! per column).
 
 use diesel::QueryResult;
 
 use crate::db::{unknown_words, DbConn, StoredWord};
 use crate::loans::rules::{InspectionStatus, LineStatus};
+use crate::planning::policy::PolicyKind;
 use crate::planning::proposals::ProposalStatus;
 use crate::requests::rules::{AllocationStatus, Status as RequestStatus};
+use crate::settlement::rules::LineKind;
 use crate::shipping::rules::{ClaimStatus, ShipmentStatus, TenderStatus};
 use crate::tickets::followups::FollowUpStatus;
 use crate::tickets::rules::{QuoteStatus, Status as TicketStatus};
 
-/// Rows whose state is not one of its enum's words, in words.
+/// Rows whose state (or other closed-list word) is not one of its enum's words, in words.
 pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     let mut out = Vec::new();
     out.extend(check::<RequestStatus>(conn, "parts_requests", "status")?);
@@ -27,6 +30,8 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     out.extend(check::<TenderStatus>(conn, "tenders", "status")?);
     out.extend(check::<ClaimStatus>(conn, "claims", "status")?);
     out.extend(check::<ProposalStatus>(conn, "planning_proposals", "status")?);
+    out.extend(check::<PolicyKind>(conn, "planning_runs", "policy")?);
+    out.extend(check::<LineKind>(conn, "settlement_lines", "kind")?);
     Ok(out)
 }
 

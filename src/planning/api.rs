@@ -77,7 +77,7 @@ fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
     let frac = |bp: Option<i32>| bp.map(|b| b as f64 / 10_000.0);
     Ok(PlanningRunOut {
         id: r.id,
-        policy: PolicyKind::parse(&r.policy).unwrap_or(PolicyKind::MultiEchelon),
+        policy: r.policy,
         scope: network::by_id(conn, r.scope_location_id)?.code,
         target_fill: frac(r.target_fill_bp),
         service_level: frac(r.service_level_bp),

@@ -14,10 +14,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::net::Level;
+pub use super::policy::PolicyKind;
 use super::policy::{self, Target};
 use super::proposals::ProposalStatus;
 use super::store::{self, Line, NewProposal, ProposalRow, RunRow};
@@ -29,28 +28,6 @@ use crate::ledger::store::{self as ledger, Move};
 use crate::network::rules::LocationKind;
 use crate::network::store::{self as network, LocationRow};
 use crate::requests::BackorderFill;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PolicyKind {
-    /// every location on its own: reorder point from lead-time demand and a service level
-    Baseline,
-    /// base-stock levels for the whole tree chosen together (VARI-METRIC)
-    MultiEchelon,
-}
-
-impl PolicyKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PolicyKind::Baseline => "baseline",
-            PolicyKind::MultiEchelon => "multi_echelon",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<PolicyKind> {
-        [PolicyKind::Baseline, PolicyKind::MultiEchelon].into_iter().find(|p| p.as_str() == s)
-    }
-}
 
 /// What a run aims at.
 #[derive(Debug, Clone, Copy)]
@@ -185,7 +162,7 @@ pub fn run(
         .sum();
     let mut row = RunRow {
         id: 0,
-        policy: params.policy.as_str().to_string(),
+        policy: params.policy,
         scope_location_id: scope.id,
         target_fill_bp: (params.policy == PolicyKind::MultiEchelon && params.budget_minor.is_none())
             .then(|| bp(params.target_fill)),
