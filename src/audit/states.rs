@@ -6,6 +6,7 @@ use diesel::QueryResult;
 
 use crate::db::{unknown_words, DbConn, StoredWord};
 use crate::loans::rules::{InspectionStatus, LineStatus};
+use crate::network::rules::{LocationKind, Tier};
 use crate::planning::policy::PolicyKind;
 use crate::planning::proposals::ProposalStatus;
 use crate::requests::rules::{AllocationStatus, Status as RequestStatus};
@@ -17,6 +18,10 @@ use crate::tickets::rules::{QuoteStatus, Status as TicketStatus};
 /// Rows whose state (or other closed-list word) is not one of its enum's words, in words.
 pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     let mut out = Vec::new();
+    out.extend(check::<LocationKind>(conn, "locations", "kind")?);
+    out.extend(check::<Tier>(conn, "locations", "tier")?);
+    out.extend(unknown_words::<Tier>(conn, "tiers", "tier", "tier")?);
+    out.extend(check::<Tier>(conn, "station_tier_history", "tier")?);
     out.extend(check::<RequestStatus>(conn, "parts_requests", "status")?);
     out.extend(check::<AllocationStatus>(conn, "request_allocations", "status")?);
     out.extend(check::<TicketStatus>(conn, "tickets", "status")?);

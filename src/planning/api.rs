@@ -170,7 +170,7 @@ pub fn scope_location(
     let row = network::by_code(conn, &code)?
         .filter(|r| scope.covers(&r.path))
         .ok_or_else(|| AppError::not_found(format!("location {code} not found")))?;
-    if !service::plannable(&row.kind) {
+    if !service::plannable(row.kind) {
         return Err(AppError::unprocessable(
             Problem::NotAPlanningScope,
             format!("{code} is a {}; plan for the central warehouse or a regional centre", row.kind),

@@ -349,6 +349,6 @@ fn insufficient(conn: &mut DbConn, at: &ledger::Place, part_id: i64, qty: i64) -
 }
 
 /// Whether a location of this kind may be a run's scope: the warehouse or a centre.
-pub fn plannable(kind: &str) -> bool {
-    matches!(kind, "central_warehouse" | "regional_centre")
+pub fn plannable(kind: LocationKind) -> bool {
+    matches!(kind, LocationKind::CentralWarehouse | LocationKind::RegionalCentre)
 }

@@ -36,7 +36,7 @@ fn invalid(field: &str, message: impl Into<String>) -> AppError {
 
 /// A station of the network named in a body, or 422 `unknown_station`.
 fn station_named(conn: &mut DbConn, code: &str) -> Result<LocationRow, AppError> {
-    network::by_code(conn, code)?.filter(|r| r.kind == LocationKind::Station.as_str()).ok_or_else(|| {
+    network::by_code(conn, code)?.filter(|r| r.kind == LocationKind::Station).ok_or_else(|| {
         AppError::unprocessable(Problem::UnknownStation, format!("there is no station {code}"))
             .with("field", "station")
     })
