@@ -5,6 +5,7 @@
 use diesel::QueryResult;
 
 use crate::db::{unknown_words, DbConn, StoredWord};
+use crate::ledger::rules::Reason;
 use crate::loans::rules::{InspectionStatus, LineStatus};
 use crate::network::rules::{LocationKind, Tier};
 use crate::planning::policy::PolicyKind;
@@ -22,6 +23,7 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     out.extend(check::<Tier>(conn, "locations", "tier")?);
     out.extend(unknown_words::<Tier>(conn, "tiers", "tier", "tier")?);
     out.extend(check::<Tier>(conn, "station_tier_history", "tier")?);
+    out.extend(check::<Reason>(conn, "stock_movements", "reason")?);
     out.extend(check::<RequestStatus>(conn, "parts_requests", "status")?);
     out.extend(check::<AllocationStatus>(conn, "request_allocations", "status")?);
     out.extend(check::<TicketStatus>(conn, "tickets", "status")?);

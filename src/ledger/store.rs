@@ -308,7 +308,7 @@ pub struct MovementRow {
     pub qty: i64,
     pub from_location_id: i64,
     pub to_location_id: i64,
-    pub reason: String,
+    pub reason: Reason,
     pub reference: Option<String>,
     pub actor: Option<String>,
     pub at: NaiveDateTime,
