@@ -4,6 +4,7 @@
 
 use diesel::QueryResult;
 
+use crate::catalogue::rules::{Interchangeability, Lifecycle};
 use crate::db::{unknown_words, DbConn, StoredWord};
 use crate::ledger::rules::Reason;
 use crate::loans::rules::{InspectionStatus, LineStatus};
@@ -14,7 +15,9 @@ use crate::requests::rules::{AllocationStatus, Status as RequestStatus};
 use crate::settlement::rules::LineKind;
 use crate::shipping::rules::{ClaimStatus, ShipmentStatus, TenderStatus};
 use crate::tickets::followups::FollowUpStatus;
-use crate::tickets::rules::{QuoteStatus, Status as TicketStatus};
+use crate::tickets::rules::{
+    Category, Channel, JobType, QuoteStatus, Status as TicketStatus, Urgency, Warranty,
+};
 
 /// Rows whose state (or other closed-list word) is not one of its enum's words, in words.
 pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
@@ -23,13 +26,21 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     out.extend(check::<Tier>(conn, "locations", "tier")?);
     out.extend(unknown_words::<Tier>(conn, "tiers", "tier", "tier")?);
     out.extend(check::<Tier>(conn, "station_tier_history", "tier")?);
+    out.extend(check::<Lifecycle>(conn, "parts", "lifecycle")?);
+    out.extend(check::<Interchangeability>(conn, "parts", "interchangeability")?);
     out.extend(check::<Reason>(conn, "stock_movements", "reason")?);
     out.extend(check::<RequestStatus>(conn, "parts_requests", "status")?);
     out.extend(check::<AllocationStatus>(conn, "request_allocations", "status")?);
     out.extend(check::<TicketStatus>(conn, "tickets", "status")?);
+    out.extend(check::<Channel>(conn, "tickets", "channel")?);
+    out.extend(check::<Category>(conn, "tickets", "category")?);
+    out.extend(check::<Urgency>(conn, "tickets", "urgency")?);
+    out.extend(check::<Warranty>(conn, "tickets", "warranty")?);
+    out.extend(check::<JobType>(conn, "tickets", "job_type")?);
     out.extend(check::<TicketStatus>(conn, "ticket_events", "from_status")?);
     out.extend(check::<TicketStatus>(conn, "ticket_events", "to_status")?);
     out.extend(check::<QuoteStatus>(conn, "ticket_quotes", "status")?);
+    out.extend(check::<JobType>(conn, "ticket_quotes", "job_type")?);
     out.extend(check::<FollowUpStatus>(conn, "follow_ups", "status")?);
     out.extend(check::<LineStatus>(conn, "loan_lines", "status")?);
     out.extend(check::<InspectionStatus>(conn, "inspections", "status")?);

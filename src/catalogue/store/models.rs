@@ -225,7 +225,7 @@ pub fn compatible_in_family(
     conn: &mut DbConn,
     model_id: i64,
     family: &str,
-) -> QueryResult<Vec<(String, String)>> {
+) -> QueryResult<Vec<(String, crate::catalogue::rules::Lifecycle)>> {
     compatibility::table
         .inner_join(parts::table)
         .filter(compatibility::model_id.eq(model_id))
