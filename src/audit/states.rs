@@ -14,7 +14,7 @@ use crate::planning::proposals::ProposalStatus;
 use crate::requests::rules::{AllocationStatus, Status as RequestStatus};
 use crate::settlement::rules::LineKind;
 use crate::shipping::rules::{ClaimStatus, ShipmentStatus, TenderStatus};
-use crate::tickets::followups::FollowUpStatus;
+use crate::tickets::followups::{Conduct, FollowUpStatus};
 use crate::tickets::rules::{
     Category, Channel, JobType, QuoteStatus, Status as TicketStatus, Urgency, Warranty,
 };
@@ -42,6 +42,7 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     out.extend(check::<QuoteStatus>(conn, "ticket_quotes", "status")?);
     out.extend(check::<JobType>(conn, "ticket_quotes", "job_type")?);
     out.extend(check::<FollowUpStatus>(conn, "follow_ups", "status")?);
+    out.extend(check::<Conduct>(conn, "follow_ups", "technician_conduct")?);
     out.extend(check::<LineStatus>(conn, "loan_lines", "status")?);
     out.extend(check::<InspectionStatus>(conn, "inspections", "status")?);
     out.extend(check::<ShipmentStatus>(conn, "shipments", "status")?);
