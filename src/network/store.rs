@@ -75,6 +75,20 @@ pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<LocationRow> {
     locations::table.find(id).select(LocationRow::as_select()).first(conn)
 }
 
+/// The locations of the given ids, by id, in one query.
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, LocationRow>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(locations::table
+        .filter(locations::id.eq_any(ids))
+        .select(LocationRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect())
+}
+
 /// Codes of the given location ids.
 pub fn codes_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, String>> {
     if ids.is_empty() {

@@ -2,6 +2,8 @@
 //! urgent assignment by rate card, tenders, bids and awards, tracking events, and carrier
 //! claims for damaged deliveries.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -212,28 +214,50 @@ pub struct BidScore {
 /// Scores every bid of a tender (lower wins) at time `at`.
 pub fn score_bids(conn: &mut DbConn, t: &TenderRow, at: DateTime<Utc>) -> Result<Vec<BidScore>, AppError> {
     let bids = store::bids_of(conn, t.id)?;
-    let weights = store::weights(conn)?;
-    let valid: Vec<&store::BidRow> =
-        bids.iter().filter(|b| rules::meets(at.naive_utc(), b.transit_hours, t.deliver_by)).collect();
-    let cheapest = valid.iter().map(|b| b.price_minor).min().unwrap_or(1);
-    let names: std::collections::HashMap<i64, String> =
-        store::couriers(conn)?.into_iter().map(|(id, name, _)| (id, name)).collect();
-    let mut out = Vec::new();
-    for b in &bids {
-        let record = store::record(conn, b.courier_id)?;
-        let meets = rules::meets(at.naive_utc(), b.transit_hours, t.deliver_by);
-        out.push(BidScore {
-            bid_id: b.id,
-            courier: names.get(&b.courier_id).cloned().unwrap_or_default(),
-            price: crate::money::Money(b.price_minor),
-            transit_hours: b.transit_hours,
-            meets_deadline: meets,
-            on_time_rate: (record.on_time_rate() * 10_000.0).round() / 10_000.0,
-            damage_rate: (record.damage_rate() * 10_000.0).round() / 10_000.0,
-            score: meets.then(|| rules::score(b.price_minor, cheapest, &record, &weights)),
-        });
+    Ok(score_bids_of(conn, &[(t, &bids)], at)?.remove(0))
+}
+
+/// Scores the bids of several tenders, each's in the order given, with the weights, the
+/// couriers' names and their records read once for all of them (three queries however many).
+pub fn score_bids_of(
+    conn: &mut DbConn,
+    tenders: &[(&TenderRow, &[store::BidRow])],
+    at: DateTime<Utc>,
+) -> Result<Vec<Vec<BidScore>>, AppError> {
+    if tenders.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let weights = store::weights(conn)?;
+    let names: HashMap<i64, String> =
+        store::couriers(conn)?.into_iter().map(|(id, name, _)| (id, name)).collect();
+    let mut bidders: Vec<i64> =
+        tenders.iter().flat_map(|(_, bids)| bids.iter().map(|b| b.courier_id)).collect();
+    bidders.sort_unstable();
+    bidders.dedup();
+    let records = store::records(conn, &bidders)?;
+    Ok(tenders
+        .iter()
+        .map(|(t, bids)| {
+            let meets = |b: &store::BidRow| rules::meets(at.naive_utc(), b.transit_hours, t.deliver_by);
+            let cheapest = bids.iter().filter(|b| meets(b)).map(|b| b.price_minor).min().unwrap_or(1);
+            bids.iter()
+                .map(|b| {
+                    let record = records.get(&b.courier_id).copied().unwrap_or_default();
+                    let meets = meets(b);
+                    BidScore {
+                        bid_id: b.id,
+                        courier: names.get(&b.courier_id).cloned().unwrap_or_default(),
+                        price: crate::money::Money(b.price_minor),
+                        transit_hours: b.transit_hours,
+                        meets_deadline: meets,
+                        on_time_rate: (record.on_time_rate() * 10_000.0).round() / 10_000.0,
+                        damage_rate: (record.damage_rate() * 10_000.0).round() / 10_000.0,
+                        score: meets.then(|| rules::score(b.price_minor, cheapest, &record, &weights)),
+                    }
+                })
+                .collect()
+        })
+        .collect())
 }
 
 /// Awards a tender: the lowest score among bids that meet `deliver_by`, or the named bid

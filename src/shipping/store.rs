@@ -1,6 +1,6 @@
 //! Shipments, tenders, bids, tracking events, claims and couriers in the database.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -258,18 +258,30 @@ pub fn usernames(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, St
         .collect())
 }
 
-/// A courier's record from its delivered shipments.
-pub fn record(conn: &mut DbConn, courier_id: i64) -> QueryResult<Record> {
-    let rows: Vec<(NaiveDateTime, NaiveDateTime, i64)> = shipments::table
-        .filter(shipments::courier_id.eq(courier_id))
+/// The records of these couriers from their delivered shipments, in one query (a courier
+/// with no delivery has none here: its record is the default, all zero).
+pub fn records(conn: &mut DbConn, courier_ids: &[i64]) -> QueryResult<HashMap<i64, Record>> {
+    let mut out: HashMap<i64, Record> = HashMap::new();
+    if courier_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, NaiveDateTime, NaiveDateTime, i64)> = shipments::table
+        .filter(shipments::courier_id.eq_any(courier_ids))
         .filter(shipments::delivered_at.is_not_null())
-        .select((shipments::delivered_at.assume_not_null(), shipments::deliver_by, shipments::damaged_units))
+        .select((
+            shipments::courier_id.assume_not_null(),
+            shipments::delivered_at.assume_not_null(),
+            shipments::deliver_by,
+            shipments::damaged_units,
+        ))
         .load(conn)?;
-    Ok(Record {
-        delivered: rows.len() as i64,
-        on_time: rows.iter().filter(|(at, by, _)| at <= by).count() as i64,
-        damaged: rows.iter().filter(|(_, _, d)| *d > 0).count() as i64,
-    })
+    for (courier, at, by, damaged) in rows {
+        let r = out.entry(courier).or_default();
+        r.delivered += 1;
+        r.on_time += i64::from(at <= by);
+        r.damaged += i64::from(damaged > 0);
+    }
+    Ok(out)
 }
 
 pub fn weights(conn: &mut DbConn) -> QueryResult<Weights> {
@@ -298,6 +310,23 @@ pub fn areas(conn: &mut DbConn, courier_id: i64) -> QueryResult<Vec<String>> {
         .select(courier_areas::region)
         .order(courier_areas::region.asc())
         .load(conn)
+}
+
+/// The service areas of these couriers, each's in region order, in one query.
+pub fn areas_of(conn: &mut DbConn, courier_ids: &[i64]) -> QueryResult<HashMap<i64, Vec<String>>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    if courier_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, String)> = courier_areas::table
+        .filter(courier_areas::courier_id.eq_any(courier_ids))
+        .select((courier_areas::courier_id, courier_areas::region))
+        .order((courier_areas::courier_id.asc(), courier_areas::region.asc()))
+        .load(conn)?;
+    for (courier, region) in rows {
+        out.entry(courier).or_default().push(region);
+    }
+    Ok(out)
 }
 
 pub fn add_area(conn: &mut DbConn, courier_id: i64, region: &str) -> QueryResult<()> {
@@ -429,6 +458,23 @@ pub fn tender_shipments(conn: &mut DbConn, tender_id: i64) -> QueryResult<Vec<i6
         .load(conn)
 }
 
+/// The shipments of these tenders, each's in id order, in one query.
+pub fn shipments_of_tenders(conn: &mut DbConn, tender_ids: &[i64]) -> QueryResult<HashMap<i64, Vec<i64>>> {
+    let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
+    if tender_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, i64)> = shipments::table
+        .filter(shipments::tender_id.eq_any(tender_ids))
+        .select((shipments::tender_id.assume_not_null(), shipments::id))
+        .order(shipments::id.asc())
+        .load(conn)?;
+    for (tender, shipment) in rows {
+        out.entry(tender).or_default().push(shipment);
+    }
+    Ok(out)
+}
+
 pub fn attach_to_tender(conn: &mut DbConn, shipment_id: i64, tender_id: i64) -> QueryResult<()> {
     diesel::update(shipments::table.find(shipment_id))
         .set((shipments::tender_id.eq(tender_id), shipments::status.eq(ShipmentStatus::Tendered.as_str())))
@@ -491,6 +537,23 @@ pub fn bids_of(conn: &mut DbConn, tender_id: i64) -> QueryResult<Vec<BidRow>> {
         .select(BidRow::as_select())
         .order(bids::id.asc())
         .load(conn)
+}
+
+/// The bids of these tenders, each's in id order, in one query.
+pub fn bids_of_tenders(conn: &mut DbConn, tender_ids: &[i64]) -> QueryResult<HashMap<i64, Vec<BidRow>>> {
+    let mut out: HashMap<i64, Vec<BidRow>> = HashMap::new();
+    if tender_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<BidRow> = bids::table
+        .filter(bids::tender_id.eq_any(tender_ids))
+        .select(BidRow::as_select())
+        .order(bids::id.asc())
+        .load(conn)?;
+    for b in rows {
+        out.entry(b.tender_id).or_default().push(b);
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
