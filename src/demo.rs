@@ -10,7 +10,7 @@ use crate::auth::rules::{hash_password, Role};
 use crate::db::DbConn;
 use crate::error::AppError;
 use crate::money::Money;
-use crate::network::rules::LocationKind;
+use crate::network::rules::{LocationKind, Tier};
 use crate::network::store::{self as network, NewLocation, TierRow};
 
 const LOCATIONS: &str = include_str!("../seed/locations.csv");
@@ -91,7 +91,7 @@ pub fn load(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<Dem
             ("inspection".to_string(), money(&t.inspection)?),
         ]);
         let row = TierRow {
-            tier: t.tier,
+            tier: Tier::parse(&t.tier).ok_or_else(|| bad(format!("seed: tier {}", t.tier)))?,
             credit_allowance_minor: money(&t.credit_allowance)?,
             may_order_from_hq: t.may_order_from_hq,
             allocation_priority: t.allocation_priority,
@@ -109,6 +109,8 @@ pub fn load(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<Dem
             })
             .transpose()?;
         let kind = LocationKind::parse(&l.kind).ok_or_else(|| bad(format!("seed: kind {}", l.kind)))?;
+        let tier =
+            opt(&l.tier).map(|t| Tier::parse(t).ok_or_else(|| bad(format!("seed: tier {t}")))).transpose()?;
         let new = NewLocation {
             code: &l.code,
             name: &l.name,
@@ -118,7 +120,7 @@ pub fn load(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<Dem
             region: opt(&l.region),
             city: opt(&l.city),
             address: None,
-            tier: opt(&l.tier),
+            tier: tier.map(Tier::as_str),
             lead_time_days: l.lead_time_days,
             active: true,
             created_at: now.naive_utc(),
@@ -128,7 +130,7 @@ pub fn load(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<Dem
             Some((_, pp)) => format!("{pp}{id}/"),
             None => format!("/{id}/"),
         };
-        if let Some(tier) = opt(&l.tier) {
+        if let Some(tier) = tier {
             network::record_tier(
                 conn,
                 id,

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::codes::{CodeError, PartCode};
-use super::rules::{self, ChainError, Interchangeability, Lifecycle};
+use super::rules::{self, ChainError, Interchangeability};
 use super::store::models::{self, ModelRow};
 use super::store::parts::{self, PartRow};
 use crate::db::DbConn;
@@ -98,10 +98,7 @@ pub fn suggest(conn: &mut DbConn, typed: &str, model: Option<&ModelRow>) -> Resu
         return Ok(Vec::new());
     }
     let candidates = parts::suggestion_candidates(conn, model.map(|m| m.id))?;
-    Ok(rules::rank_suggestions(
-        typed,
-        candidates.iter().map(|(c, l)| (c.as_str(), Lifecycle::parse(l).unwrap_or(Lifecycle::Obsolete))),
-    ))
+    Ok(rules::rank_suggestions(typed, candidates.iter().map(|(c, l)| (c.as_str(), *l))))
 }
 
 /// 422 `incompatible_part` unless `part` fits `model`, with `compatible_alternatives`: the
@@ -185,7 +182,7 @@ pub fn resolve_successor(conn: &mut DbConn, part: PartRow) -> Result<Supersessio
     }
     let interchangeability = std::iter::once(&part)
         .chain(rows.iter())
-        .filter_map(|r| r.interchangeability.as_deref().and_then(Interchangeability::parse))
+        .filter_map(|r| r.interchangeability)
         .reduce(Interchangeability::weakest);
     let chain = rows.iter().map(|r| r.code.clone()).collect();
     let served = rows.last().cloned().unwrap_or_else(|| part.clone());

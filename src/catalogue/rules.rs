@@ -45,6 +45,8 @@ pub enum Interchangeability {
 }
 
 impl Interchangeability {
+    pub const ALL: [Interchangeability; 2] = [Interchangeability::OneWay, Interchangeability::TwoWay];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Interchangeability::OneWay => "one_way",
@@ -53,7 +55,7 @@ impl Interchangeability {
     }
 
     pub fn parse(s: &str) -> Option<Interchangeability> {
-        [Interchangeability::OneWay, Interchangeability::TwoWay].into_iter().find(|i| i.as_str() == s)
+        Interchangeability::ALL.into_iter().find(|i| i.as_str() == s)
     }
 
     /// Along a chain, one one-way link makes the whole replacement one-way.
@@ -65,6 +67,8 @@ impl Interchangeability {
         }
     }
 }
+
+crate::db::stored_as_text!(Lifecycle, Interchangeability);
 
 /// Most suggestions offered for a wrong code.
 pub const MAX_SUGGESTIONS: usize = 5;
@@ -229,6 +233,12 @@ mod tests {
     use std::collections::HashMap;
 
     use crate::catalogue::codes::PartCode;
+
+    #[test]
+    fn lifecycles_and_interchangeabilities_read_back_from_their_text_and_refuse_an_unknown_one() {
+        crate::db::text::assert_stored_as_text::<Lifecycle>();
+        crate::db::text::assert_stored_as_text::<Interchangeability>();
+    }
 
     #[test]
     fn the_intended_code_comes_first_for_a_dropped_letter() {

@@ -19,6 +19,8 @@ pub trait StoredWord: Sized + Copy + 'static {
 
 /// Makes enums with `ALL`, `as_str` and `parse` readable from a `Text` column on either
 /// backend (and through `DbConn`'s multi-backend): `crate::db::stored_as_text!(Status);`.
+/// Writes name the word (`status.eq(s.as_str())`); a derived `Insertable` field of the enum
+/// takes `#[diesel(serialize_as = String)]`.
 macro_rules! stored_as_text {
     ($($t:ident),+ $(,)?) => {$(
         impl $crate::db::text::StoredWord for $t {
@@ -42,6 +44,12 @@ macro_rules! stored_as_text {
             fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
                 let word = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(bytes)?;
                 $crate::db::text::parse_word::<$t>(&word)
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(value: $t) -> String {
+                value.as_str().to_string()
             }
         }
 

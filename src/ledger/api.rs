@@ -467,7 +467,7 @@ pub fn movement_out(
         qty: r.qty,
         from: locs.get(&r.from_location_id).cloned().unwrap_or_default(),
         to: locs.get(&r.to_location_id).cloned().unwrap_or_default(),
-        reason: Reason::parse(&r.reason).unwrap_or(Reason::CountAdjustment),
+        reason: r.reason,
         reference: r.reference,
         actor: r.actor,
         at: r.at.and_utc(),

@@ -34,7 +34,7 @@ struct Balance {
     #[diesel(sql_type = Bool)]
     physical: bool,
     #[diesel(sql_type = Text)]
-    kind: String,
+    kind: LocationKind,
     #[diesel(sql_type = Text)]
     code: String,
 }
@@ -89,7 +89,7 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
             ));
         }
         *per_part.entry(b.part_id).or_default() += b.on_hand;
-        let holds_goods = LocationKind::parse(&b.kind).is_some_and(|k| !k.is_external());
+        let holds_goods = !b.kind.is_external();
         if b.physical != holds_goods {
             out.push(format!(
                 "part {} at {}: balance marked physical={} for a {}",

@@ -57,6 +57,8 @@ impl Reason {
     }
 }
 
+crate::db::stored_as_text!(Reason);
+
 /// The most units one line may move or request: beyond it a typo, not a need.
 pub const MAX_QTY: i64 = 100_000;
 
@@ -111,6 +113,11 @@ mod tests {
         for r in Reason::ALL {
             assert_eq!(Reason::parse(r.as_str()), Some(r));
         }
+    }
+
+    #[test]
+    fn reasons_read_back_from_their_text_and_refuse_an_unknown_one() {
+        crate::db::text::assert_stored_as_text::<Reason>();
     }
 
     #[test]

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::rules::Reason;
 use super::store::{self, Move};
+use crate::catalogue::rules::Lifecycle;
 use crate::db::schema::{locations, parts};
 use crate::db::DbConn;
 use crate::error::AppError;
@@ -44,7 +45,7 @@ pub fn load(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, AppError> {
         .load(conn)?;
     stocking.sort_by_key(|(_, _, kind)| kind != "central_warehouse");
     let active: Vec<(i64, String, bool)> = parts::table
-        .filter(parts::lifecycle.ne("obsolete"))
+        .filter(parts::lifecycle.ne(Lifecycle::Obsolete.as_str()))
         .select((parts::id, parts::code, parts::serialized))
         .order(parts::code.asc())
         .load(conn)?;

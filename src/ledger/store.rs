@@ -40,22 +40,18 @@ impl Place {
 }
 
 pub fn place_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Place>> {
-    let row: Option<(i64, String, String)> = locations::table
+    let row: Option<(i64, String, LocationKind)> = locations::table
         .filter(locations::code.eq(code))
         .select((locations::id, locations::code, locations::kind))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(id, code, kind)| Place {
-        id,
-        code,
-        kind: LocationKind::parse(&kind).unwrap_or(LocationKind::Station),
-    }))
+    Ok(row.map(|(id, code, kind)| Place { id, code, kind }))
 }
 
 pub fn place_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Place> {
-    let (id, code, kind): (i64, String, String) =
+    let (id, code, kind): (i64, String, LocationKind) =
         locations::table.find(id).select((locations::id, locations::code, locations::kind)).first(conn)?;
-    Ok(Place { id, code, kind: LocationKind::parse(&kind).unwrap_or(LocationKind::Station) })
+    Ok(Place { id, code, kind })
 }
 
 /// The single location of a virtual kind (SUPPLIER, IN-TRANSIT, ...).
@@ -312,7 +308,7 @@ pub struct MovementRow {
     pub qty: i64,
     pub from_location_id: i64,
     pub to_location_id: i64,
-    pub reason: String,
+    pub reason: Reason,
     pub reference: Option<String>,
     pub actor: Option<String>,
     pub at: NaiveDateTime,

@@ -106,7 +106,7 @@ pub fn lend(
         Some(code) => network::by_code(conn, &code)?,
         None => None,
     }
-    .filter(|s| s.kind == LocationKind::Station.as_str())
+    .filter(|s| s.kind == LocationKind::Station)
     .ok_or_else(|| {
         AppError::unprocessable(Problem::InvalidTechnician, format!("{technician} belongs to no station"))
     })?;

@@ -6,6 +6,7 @@ use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+pub use super::rules::Tier;
 use super::rules::{self, LocationKind};
 use super::store::{self, LocationChanges, LocationFilter, LocationRow, NewLocation};
 use crate::auth::{Caller, Role, Scope};
@@ -40,35 +41,11 @@ pub struct LocationOut {
     pub active: bool,
 }
 
-/// Station tier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
-pub enum Tier {
-    A,
-    B,
-    C,
-    D,
-}
-
-impl Tier {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Tier::A => "A",
-            Tier::B => "B",
-            Tier::C => "C",
-            Tier::D => "D",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Tier> {
-        [Tier::A, Tier::B, Tier::C, Tier::D].into_iter().find(|t| t.as_str() == s)
-    }
-}
-
 fn to_out(row: LocationRow, parents: &BTreeMap<i64, String>) -> LocationOut {
     LocationOut {
         parent: row.parent_id.and_then(|p| parents.get(&p).cloned()),
-        kind: LocationKind::parse(&row.kind).unwrap_or(LocationKind::Station),
-        tier: row.tier.as_deref().and_then(Tier::parse),
+        kind: row.kind,
+        tier: row.tier,
         code: row.code,
         name: row.name,
         region: row.region,
@@ -271,7 +248,7 @@ pub async fn create_location(
                 })?),
                 None => None,
             };
-            let parent_kind = parent.as_ref().and_then(|p| LocationKind::parse(&p.kind));
+            let parent_kind = parent.as_ref().map(|p| p.kind);
             let central = input.kind == LocationKind::CentralWarehouse && store::central_exists(conn)?;
             rules::check_placement(input.kind, parent_kind, input.tier.map(Tier::as_str), central)
                 .map_err(|m| AppError::unprocessable(Problem::InvalidPlacement, m))?;
@@ -294,7 +271,7 @@ pub async fn create_location(
                 store::record_tier(
                     conn,
                     id,
-                    tier.as_str(),
+                    tier,
                     now.date_naive(),
                     Some("created"),
                     Some(&caller.username),
@@ -417,7 +394,7 @@ pub async fn list_tiers(
             Ok(store::tiers(conn)?
                 .into_iter()
                 .map(|(t, rates)| TierOut {
-                    tier: Tier::parse(&t.tier).unwrap_or(Tier::D),
+                    tier: t.tier,
                     credit_allowance: Money(t.credit_allowance_minor),
                     may_order_from_hq: t.may_order_from_hq,
                     allocation_priority: t.allocation_priority,

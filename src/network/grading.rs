@@ -56,7 +56,7 @@ pub struct TierHistoryOut {
 /// A visible station, or 404 (422 `not_a_station` for another kind of location).
 fn station(conn: &mut DbConn, caller: &Caller, code: &str) -> Result<super::store::LocationRow, AppError> {
     let row = visible(conn, caller, code)?;
-    if row.kind != LocationKind::Station.as_str() {
+    if row.kind != LocationKind::Station {
         return Err(AppError::unprocessable(
             Problem::NotAStation,
             format!("{code} is a {}; only stations have tiers", row.kind),
@@ -73,14 +73,14 @@ fn history_out(
     let history = store::tier_history(conn, row.id)?
         .into_iter()
         .map(|h| TierEntryOut {
-            tier: Tier::parse(&h.tier).unwrap_or(Tier::D),
+            tier: h.tier,
             effective_from: h.effective_from,
             reason: h.reason,
             changed_by: h.changed_by,
             changed_at: h.changed_at.and_utc(),
         })
         .collect();
-    let tier = store::tier_on(conn, row.id, today)?.as_deref().and_then(Tier::parse);
+    let tier = store::tier_on(conn, row.id, today)?;
     Ok(TierHistoryOut { station: row.code.clone(), tier, history })
 }
 
@@ -139,7 +139,7 @@ pub async fn regrade_station(
             store::record_tier(
                 conn,
                 row.id,
-                input.tier.as_str(),
+                input.tier,
                 from,
                 Some(reason),
                 Some(&caller.username),
@@ -217,7 +217,7 @@ pub async fn tier_on_date(
         .db
         .read(move |conn| {
             let row = station(conn, &caller, &code)?;
-            let tier = store::tier_on(conn, row.id, on)?.as_deref().and_then(Tier::parse);
+            let tier = store::tier_on(conn, row.id, on)?;
             Ok(TierOnOut { station: row.code, on, tier })
         })
         .await?;
@@ -286,7 +286,7 @@ pub async fn update_tier(
         .db
         .write(move |conn| {
             let row = TierRow {
-                tier: tier.as_str().to_string(),
+                tier,
                 credit_allowance_minor: t.credit_allowance.0,
                 may_order_from_hq: t.may_order_from_hq,
                 allocation_priority: t.allocation_priority,

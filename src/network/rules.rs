@@ -80,6 +80,46 @@ impl LocationKind {
     }
 }
 
+/// Station tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, crate::validate::Validate)]
+pub enum Tier {
+    A,
+    B,
+    C,
+    D,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 4] = [Tier::A, Tier::B, Tier::C, Tier::D];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::A => "A",
+            Tier::B => "B",
+            Tier::C => "C",
+            Tier::D => "D",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+crate::db::stored_as_text!(LocationKind, Tier);
+
+impl std::fmt::Display for LocationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Tier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Station tiers.
 pub const TIERS: [&str; 4] = ["A", "B", "C", "D"];
 
@@ -132,6 +172,12 @@ pub fn check_placement(
 mod tests {
     use super::*;
     use LocationKind as K;
+
+    #[test]
+    fn location_kinds_and_tiers_read_back_from_their_text_and_refuse_an_unknown_one() {
+        crate::db::text::assert_stored_as_text::<LocationKind>();
+        crate::db::text::assert_stored_as_text::<Tier>();
+    }
 
     #[test]
     fn codes() {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
+use super::rules::{LocationKind, Tier};
 use crate::db::schema::{locations, station_tier_history, tier_labour_rates, tiers};
 use crate::db::DbConn;
 
@@ -14,13 +15,13 @@ pub struct LocationRow {
     pub id: i64,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: LocationKind,
     pub parent_id: Option<i64>,
     pub path: String,
     pub region: Option<String>,
     pub city: Option<String>,
     pub address: Option<String>,
-    pub tier: Option<String>,
+    pub tier: Option<Tier>,
     pub lead_time_days: Option<i32>,
     pub active: bool,
 }
@@ -72,6 +73,20 @@ pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<LocationRow>
 
 pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<LocationRow> {
     locations::table.find(id).select(LocationRow::as_select()).first(conn)
+}
+
+/// The locations of the given ids, by id, in one query.
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, LocationRow>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(locations::table
+        .filter(locations::id.eq_any(ids))
+        .select(LocationRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect())
 }
 
 /// Codes of the given location ids.
@@ -130,8 +145,10 @@ pub fn list(
 pub use crate::db::escape_like;
 
 pub fn central_exists(conn: &mut DbConn) -> QueryResult<bool> {
-    diesel::select(diesel::dsl::exists(locations::table.filter(locations::kind.eq("central_warehouse"))))
-        .get_result(conn)
+    diesel::select(diesel::dsl::exists(
+        locations::table.filter(locations::kind.eq(LocationKind::CentralWarehouse.as_str())),
+    ))
+    .get_result(conn)
 }
 
 /// Inserts a location and sets its materialised path from its parent's.
@@ -163,7 +180,8 @@ pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tiers)]
 pub struct TierRow {
-    pub tier: String,
+    #[diesel(serialize_as = String)]
+    pub tier: Tier,
     pub credit_allowance_minor: i64,
     pub may_order_from_hq: bool,
     pub allocation_priority: i32,
@@ -182,7 +200,7 @@ pub fn tiers(conn: &mut DbConn) -> QueryResult<Vec<(TierRow, BTreeMap<String, i6
         .map(|t| {
             let r = rates
                 .iter()
-                .filter(|(tier, _, _)| *tier == t.tier)
+                .filter(|(tier, _, _)| tier == t.tier.as_str())
                 .map(|(_, job, rate)| (job.clone(), *rate))
                 .collect();
             (t, r)
@@ -191,11 +209,11 @@ pub fn tiers(conn: &mut DbConn) -> QueryResult<Vec<(TierRow, BTreeMap<String, i6
 }
 
 pub fn insert_tier(conn: &mut DbConn, tier: &TierRow, rates: &BTreeMap<String, i64>) -> QueryResult<()> {
-    diesel::insert_into(tiers::table).values(tier).execute(conn)?;
+    diesel::insert_into(tiers::table).values(tier.clone()).execute(conn)?;
     for (job, rate) in rates {
         diesel::insert_into(tier_labour_rates::table)
             .values((
-                tier_labour_rates::tier.eq(&tier.tier),
+                tier_labour_rates::tier.eq(tier.tier.as_str()),
                 tier_labour_rates::job_type.eq(job),
                 tier_labour_rates::rate_minor.eq(rate),
             ))
@@ -208,7 +226,7 @@ pub fn insert_tier(conn: &mut DbConn, tier: &TierRow, rates: &BTreeMap<String, i
 pub fn record_tier(
     conn: &mut DbConn,
     location_id: i64,
-    tier: &str,
+    tier: Tier,
     from: NaiveDate,
     reason: Option<&str>,
     by: Option<&str>,
@@ -217,7 +235,7 @@ pub fn record_tier(
     diesel::insert_into(station_tier_history::table)
         .values((
             station_tier_history::location_id.eq(location_id),
-            station_tier_history::tier.eq(tier),
+            station_tier_history::tier.eq(tier.as_str()),
             station_tier_history::effective_from.eq(from),
             station_tier_history::reason.eq(reason),
             station_tier_history::changed_by.eq(by),
@@ -233,7 +251,7 @@ pub fn record_tier(
 pub struct TierHistoryRow {
     pub id: i64,
     pub location_id: i64,
-    pub tier: String,
+    pub tier: Tier,
     pub effective_from: NaiveDate,
     pub reason: Option<String>,
     pub changed_by: Option<String>,
@@ -251,7 +269,7 @@ pub fn tier_history(conn: &mut DbConn, location_id: i64) -> QueryResult<Vec<Tier
 
 /// The tier a station had on a date: the latest entry effective on or before it (settlement
 /// uses the tier in force on the date). `None` before its first grading.
-pub fn tier_on(conn: &mut DbConn, station_id: i64, date: NaiveDate) -> QueryResult<Option<String>> {
+pub fn tier_on(conn: &mut DbConn, station_id: i64, date: NaiveDate) -> QueryResult<Option<Tier>> {
     station_tier_history::table
         .filter(station_tier_history::location_id.eq(station_id))
         .filter(station_tier_history::effective_from.le(date))
@@ -264,7 +282,7 @@ pub fn tier_on(conn: &mut DbConn, station_id: i64, date: NaiveDate) -> QueryResu
 /// Brings every station's current tier (`locations.tier`) in line with its history on `today`,
 /// so regradings dated ahead take effect; returns how many stations changed.
 pub fn apply_due_tiers(conn: &mut DbConn, today: NaiveDate) -> QueryResult<usize> {
-    let history: Vec<(i64, String, NaiveDate, i64)> = station_tier_history::table
+    let history: Vec<(i64, Tier, NaiveDate, i64)> = station_tier_history::table
         .filter(station_tier_history::effective_from.le(today))
         .select((
             station_tier_history::location_id,
@@ -273,22 +291,24 @@ pub fn apply_due_tiers(conn: &mut DbConn, today: NaiveDate) -> QueryResult<usize
             station_tier_history::id,
         ))
         .load(conn)?;
-    let mut due: BTreeMap<i64, (NaiveDate, i64, String)> = BTreeMap::new();
+    let mut due: BTreeMap<i64, (NaiveDate, i64, Tier)> = BTreeMap::new();
     for (loc, tier, from, id) in history {
-        let e = due.entry(loc).or_insert((from, id, tier.clone()));
+        let e = due.entry(loc).or_insert((from, id, tier));
         if (from, id) > (e.0, e.1) {
             *e = (from, id, tier);
         }
     }
-    let current: Vec<(i64, Option<String>)> = locations::table
-        .filter(locations::kind.eq("station"))
+    let current: Vec<(i64, Option<Tier>)> = locations::table
+        .filter(locations::kind.eq(LocationKind::Station.as_str()))
         .select((locations::id, locations::tier))
         .load(conn)?;
     let mut changed = 0;
     for (id, tier) in current {
         if let Some((_, _, want)) = due.get(&id) {
-            if tier.as_deref() != Some(want.as_str()) {
-                diesel::update(locations::table.find(id)).set(locations::tier.eq(want)).execute(conn)?;
+            if tier != Some(*want) {
+                diesel::update(locations::table.find(id))
+                    .set(locations::tier.eq(want.as_str()))
+                    .execute(conn)?;
                 changed += 1;
             }
         }
@@ -301,7 +321,7 @@ pub fn apply_due_tiers(conn: &mut DbConn, today: NaiveDate) -> QueryResult<usize
 
 /// Replaces what a tier allows and its labour rates.
 pub fn update_tier(conn: &mut DbConn, tier: &TierRow, rates: &BTreeMap<String, i64>) -> QueryResult<()> {
-    diesel::update(tiers::table.find(&tier.tier))
+    diesel::update(tiers::table.find(tier.tier.as_str()))
         .set((
             tiers::credit_allowance_minor.eq(tier.credit_allowance_minor),
             tiers::may_order_from_hq.eq(tier.may_order_from_hq),
@@ -310,11 +330,12 @@ pub fn update_tier(conn: &mut DbConn, tier: &TierRow, rates: &BTreeMap<String, i
             tiers::updated_at.eq(tier.updated_at),
         ))
         .execute(conn)?;
-    diesel::delete(tier_labour_rates::table.filter(tier_labour_rates::tier.eq(&tier.tier))).execute(conn)?;
+    diesel::delete(tier_labour_rates::table.filter(tier_labour_rates::tier.eq(tier.tier.as_str())))
+        .execute(conn)?;
     for (job, rate) in rates {
         diesel::insert_into(tier_labour_rates::table)
             .values((
-                tier_labour_rates::tier.eq(&tier.tier),
+                tier_labour_rates::tier.eq(tier.tier.as_str()),
                 tier_labour_rates::job_type.eq(job),
                 tier_labour_rates::rate_minor.eq(rate),
             ))

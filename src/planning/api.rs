@@ -79,7 +79,7 @@ fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
     let frac = |bp: Option<i32>| bp.map(|b| b as f64 / 10_000.0);
     Ok(PlanningRunOut {
         id: r.id,
-        policy: PolicyKind::parse(&r.policy).unwrap_or(PolicyKind::MultiEchelon),
+        policy: r.policy,
         scope: network::by_id(conn, r.scope_location_id)?.code,
         target_fill: frac(r.target_fill_bp),
         service_level: frac(r.service_level_bp),
@@ -172,7 +172,7 @@ pub fn scope_location(
     let row = network::by_code(conn, &code)?
         .filter(|r| scope.covers(&r.path))
         .ok_or_else(|| AppError::not_found(format!("location {code} not found")))?;
-    if !service::plannable(&row.kind) {
+    if !service::plannable(row.kind) {
         return Err(AppError::unprocessable(
             Problem::NotAPlanningScope,
             format!("{code} is a {}; plan for the central warehouse or a regional centre", row.kind),

@@ -9,6 +9,7 @@ use diesel::prelude::*;
 
 use super::demand::Inputs;
 use super::net::{Kind, Net, Node, PartInfo};
+use crate::catalogue::rules::Lifecycle;
 use crate::db::schema::{
     compatibility, demand_history, failure_rates, lateral_lanes, locations, part_supply_terms, parts,
     parts_request_lines, parts_requests, product_models, stock_balances, stock_movements, tiers,
@@ -127,7 +128,7 @@ pub fn load_net(conn: &mut DbConn) -> QueryResult<Option<Loaded>> {
         .into_iter()
         .collect();
     let rows: Vec<(i64, String, i64)> = parts::table
-        .filter(parts::lifecycle.ne("obsolete"))
+        .filter(parts::lifecycle.ne(Lifecycle::Obsolete.as_str()))
         .select((parts::id, parts::code, parts::unit_cost_minor))
         .order(parts::id.asc())
         .load(conn)?;

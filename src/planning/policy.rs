@@ -11,10 +11,46 @@
 //!   system approach, computed part by part in parallel.
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::greedy::{self, Allocation, StationIn, Stop, TreeIn};
 use super::metric::reorder_point;
 use super::net::{Level, Net, Plan, Rates};
+
+// Which policy a run computes, stored as its word in `planning_runs.policy` (no doc comment:
+// it would become the schema's description).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, crate::validate::Validate)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyKind {
+    /// every location on its own: reorder point from lead-time demand and a service level
+    Baseline,
+    /// base-stock levels for the whole tree chosen together (VARI-METRIC)
+    MultiEchelon,
+}
+
+impl PolicyKind {
+    pub const ALL: [PolicyKind; 2] = [PolicyKind::Baseline, PolicyKind::MultiEchelon];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyKind::Baseline => "baseline",
+            PolicyKind::MultiEchelon => "multi_echelon",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PolicyKind> {
+        PolicyKind::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+crate::db::stored_as_text!(PolicyKind);
 
 /// Told how many parts a multi-echelon computation plans and of each part done, from the
 /// worker threads: the CLI draws a progress bar on it, the API tells no one (`Silent`).
@@ -204,6 +240,11 @@ pub fn baseline(net: &Net, rates: &Rates, service: f64, min_annual: f64) -> Plan
 mod tests {
     use super::*;
     use crate::planning::greedy::{Loc, Step};
+
+    #[test]
+    fn policy_kinds_read_back_from_their_text_and_refuse_an_unknown_one() {
+        crate::db::text::assert_stored_as_text::<PolicyKind>();
+    }
 
     fn alloc(steps: &[(f64, f64)]) -> Allocation {
         Allocation {

@@ -15,6 +15,7 @@ use crate::http::docs::{E400, E401, E403, E404, E409, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Page};
 use crate::money::Money;
+use crate::network::rules::LocationKind;
 use crate::network::store as network;
 use crate::requests::BackorderFill;
 use crate::state::AppState;
@@ -224,7 +225,7 @@ pub async fn list_proposals(
             }
             let mut location = |code: &str| -> Result<i64, AppError> {
                 network::by_code(conn, code)?
-                    .filter(|r| scope.sees(&r.path) || r.kind == "supplier")
+                    .filter(|r| scope.sees(&r.path) || r.kind == LocationKind::Supplier)
                     .map(|r| r.id)
                     .ok_or_else(|| AppError::not_found(format!("location {code} not found")))
             };

@@ -14,10 +14,9 @@ use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::net::Level;
+pub use super::policy::PolicyKind;
 use super::policy::{self, Target};
 use super::proposals::ProposalStatus;
 use super::store::{self, Line, NewProposal, ProposalRow, RunRow};
@@ -29,29 +28,6 @@ use crate::ledger::store::{self as ledger, Move};
 use crate::network::rules::LocationKind;
 use crate::network::store::{self as network, LocationRow};
 use crate::requests::BackorderFill;
-use crate::validate::Validate;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
-#[serde(rename_all = "snake_case")]
-pub enum PolicyKind {
-    /// every location on its own: reorder point from lead-time demand and a service level
-    Baseline,
-    /// base-stock levels for the whole tree chosen together (VARI-METRIC)
-    MultiEchelon,
-}
-
-impl PolicyKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PolicyKind::Baseline => "baseline",
-            PolicyKind::MultiEchelon => "multi_echelon",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<PolicyKind> {
-        [PolicyKind::Baseline, PolicyKind::MultiEchelon].into_iter().find(|p| p.as_str() == s)
-    }
-}
 
 /// What a run aims at.
 #[derive(Debug, Clone, Copy)]
@@ -186,7 +162,7 @@ pub fn run(
         .sum();
     let mut row = RunRow {
         id: 0,
-        policy: params.policy.as_str().to_string(),
+        policy: params.policy,
         scope_location_id: scope.id,
         target_fill_bp: (params.policy == PolicyKind::MultiEchelon && params.budget_minor.is_none())
             .then(|| bp(params.target_fill)),
@@ -373,6 +349,6 @@ fn insufficient(conn: &mut DbConn, at: &ledger::Place, part_id: i64, qty: i64) -
 }
 
 /// Whether a location of this kind may be a run's scope: the warehouse or a centre.
-pub fn plannable(kind: &str) -> bool {
-    matches!(kind, "central_warehouse" | "regional_centre")
+pub fn plannable(kind: LocationKind) -> bool {
+    matches!(kind, LocationKind::CentralWarehouse | LocationKind::RegionalCentre)
 }

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::policy::PolicyKind;
 use super::proposals::ProposalStatus;
 use crate::db::schema::{planning_proposals, planning_runs};
 use crate::db::DbConn;
@@ -15,7 +16,7 @@ pub const CHUNK: usize = 1000;
 #[diesel(table_name = planning_runs)]
 pub struct RunRow {
     pub id: i64,
-    pub policy: String,
+    pub policy: PolicyKind,
     pub scope_location_id: i64,
     pub target_fill_bp: Option<i32>,
     pub service_level_bp: Option<i32>,
@@ -37,7 +38,7 @@ pub struct RunRow {
 pub fn insert_run(conn: &mut DbConn, r: &RunRow) -> QueryResult<i64> {
     diesel::insert_into(planning_runs::table)
         .values((
-            planning_runs::policy.eq(&r.policy),
+            planning_runs::policy.eq(r.policy.as_str()),
             planning_runs::scope_location_id.eq(r.scope_location_id),
             planning_runs::target_fill_bp.eq(r.target_fill_bp),
             planning_runs::service_level_bp.eq(r.service_level_bp),

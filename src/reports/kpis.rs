@@ -17,6 +17,7 @@ use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E404, E422};
 use crate::http::Query;
 use crate::money::Money;
+use crate::network::rules::LocationKind;
 use crate::network::store as network;
 use crate::state::AppState;
 use crate::validate::Validate;
@@ -319,7 +320,7 @@ pub async fn kpis(
                 (None, Role::Station | Role::Technician) => Level::Station,
                 (None, Role::Warehouse) => {
                     let own = network::by_code(conn, caller.location.as_deref().unwrap_or_default())?;
-                    if own.is_some_and(|l| l.kind == "regional_centre") {
+                    if own.is_some_and(|l| l.kind == LocationKind::RegionalCentre) {
                         Level::Centre
                     } else {
                         Level::Network

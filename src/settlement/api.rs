@@ -18,6 +18,7 @@ use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
 use crate::http::Json;
 use crate::http::Query;
 use crate::money::Money;
+use crate::network::rules::LocationKind;
 use crate::network::store as network;
 use crate::state::AppState;
 use crate::validate::{not_blank, Validate};
@@ -158,7 +159,7 @@ fn station_scope(
             None => Ok(None),
             Some(code) => {
                 let row = network::by_code(conn, code)?
-                    .filter(|r| r.kind == "station")
+                    .filter(|r| r.kind == LocationKind::Station)
                     .ok_or_else(|| not_found(code))?;
                 Ok(Some((row.id, row.code)))
             }
@@ -331,7 +332,7 @@ pub async fn post_adjustment(
         .db
         .write(move |conn| {
             let st = network::by_code(conn, &a.station)?
-                .filter(|r| r.kind == "station")
+                .filter(|r| r.kind == LocationKind::Station)
                 .ok_or_else(|| AppError::not_found(format!("no station {}", a.station)))?;
             let (id, landed) = service::adjust(
                 conn,

@@ -83,7 +83,7 @@ fn from_snapshot(id: i64, s: SnapshotLine) -> Line {
     Line {
         station_id: s.station_id,
         station_code: s.station_code,
-        kind: LineKind::parse(&s.kind).unwrap_or(LineKind::Adjustment),
+        kind: s.kind,
         item_id: id,
         date: s.item_date,
         reference: s.reference,
@@ -107,7 +107,7 @@ pub fn to_snapshot(period: Period, l: &Line) -> SnapshotLine {
         period: period.to_string(),
         station_id: l.station_id,
         station_code: l.station_code.clone(),
-        kind: l.kind.as_str().into(),
+        kind: l.kind,
         item_date: l.date,
         reference: l.reference.clone(),
         tier: l.tier.clone(),

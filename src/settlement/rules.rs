@@ -100,6 +100,8 @@ impl LineKind {
     }
 }
 
+crate::db::stored_as_text!(LineKind);
+
 /// One detail line of a station's settlement (money in minor units).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Line {

@@ -2,6 +2,11 @@
 
 use super::*;
 
+#[test]
+fn line_kinds_read_back_from_their_text_and_refuse_an_unknown_one() {
+    crate::db::text::assert_stored_as_text::<LineKind>();
+}
+
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }

@@ -235,7 +235,7 @@ pub fn close(
             reconciliation: &json,
         },
     )?;
-    store::insert_snapshot(conn, &sink.rows, &sink.settled)?;
+    store::insert_snapshot(conn, sink.rows, &sink.settled)?;
     Ok(Closed {
         period,
         closed_at: now,

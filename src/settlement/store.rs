@@ -13,7 +13,7 @@ use crate::db::schema::{
     settlement_periods, station_tier_history, ticket_parts, tickets, tier_labour_rates, tiers,
 };
 use crate::db::DbConn;
-use crate::settlement::rules::Grading;
+use crate::settlement::rules::{Grading, LineKind};
 
 /// A station: (id, code, current tier).
 pub type Station = (i64, String, Option<String>);
@@ -312,7 +312,8 @@ pub struct SnapshotLine {
     pub period: String,
     pub station_id: i64,
     pub station_code: String,
-    pub kind: String,
+    #[diesel(serialize_as = String)]
+    pub kind: LineKind,
     pub item_date: NaiveDate,
     pub reference: String,
     pub tier: Option<String>,
@@ -330,10 +331,12 @@ pub struct SnapshotLine {
 
 pub fn insert_snapshot(
     conn: &mut DbConn,
-    lines: &[SnapshotLine],
+    lines: Vec<SnapshotLine>,
     settled: &[(String, i64, String)],
 ) -> QueryResult<()> {
-    for chunk in lines.chunks(500) {
+    let mut lines = lines.into_iter().peekable();
+    while lines.peek().is_some() {
+        let chunk: Vec<SnapshotLine> = lines.by_ref().take(500).collect();
         crate::on_backend!(conn, |c| diesel::insert_into(settlement_lines::table).values(chunk).execute(c))?;
     }
     let rows: Vec<_> = settled

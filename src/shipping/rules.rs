@@ -178,6 +178,17 @@ impl ClaimStatus {
 
 crate::db::stored_as_text!(ShipmentStatus, TenderStatus, ClaimStatus);
 
+macro_rules! display_as_str {
+    ($($t:ident),+) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )+};
+}
+display_as_str!(ShipmentStatus, TenderStatus, ClaimStatus);
+
 /// Tracking events a courier reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
@@ -197,11 +208,12 @@ impl EventKind {
     }
 
     /// The shipment status an event moves to, from the status it may follow.
-    pub fn next(self, status: &str) -> Result<&'static str, String> {
+    pub fn next(self, status: ShipmentStatus) -> Result<ShipmentStatus, String> {
+        use ShipmentStatus as S;
         match (self, status) {
-            (EventKind::PickedUp, "assigned") => Ok("picked_up"),
-            (EventKind::InTransit, "picked_up" | "in_transit") => Ok("in_transit"),
-            (EventKind::Delivered, "picked_up" | "in_transit") => Ok("delivered"),
+            (EventKind::PickedUp, S::Assigned) => Ok(S::PickedUp),
+            (EventKind::InTransit, S::PickedUp | S::InTransit) => Ok(S::InTransit),
+            (EventKind::Delivered, S::PickedUp | S::InTransit) => Ok(S::Delivered),
             _ => Err(format!("a shipment that is {status} cannot be reported {}", self.as_str())),
         }
     }
@@ -261,10 +273,11 @@ mod tests {
 
     #[test]
     fn tracking_follows_the_road() {
-        assert_eq!(EventKind::PickedUp.next("assigned"), Ok("picked_up"));
-        assert_eq!(EventKind::Delivered.next("in_transit"), Ok("delivered"));
-        assert!(EventKind::Delivered.next("assigned").is_err());
-        assert!(EventKind::PickedUp.next("delivered").is_err());
-        assert!(EventKind::InTransit.next("awaiting_tender").is_err());
+        use ShipmentStatus as S;
+        assert_eq!(EventKind::PickedUp.next(S::Assigned), Ok(S::PickedUp));
+        assert_eq!(EventKind::Delivered.next(S::InTransit), Ok(S::Delivered));
+        assert!(EventKind::Delivered.next(S::Assigned).is_err());
+        assert!(EventKind::PickedUp.next(S::Delivered).is_err());
+        assert!(EventKind::InTransit.next(S::AwaitingTender).is_err());
     }
 }

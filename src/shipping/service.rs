@@ -2,11 +2,13 @@
 //! urgent assignment by rate card, tenders, bids and awards, tracking events, and carrier
 //! claims for damaged deliveries.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::rules::{self, EventKind, Score};
+use super::rules::{self, EventKind, Score, ShipmentStatus, TenderStatus};
 use super::store::{self, NewShipment, ShipmentRow, TenderRow};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
@@ -59,11 +61,11 @@ pub fn ship_allocations(
     let due = rules::deliver_by(at.naive_utc(), lane_days(conn, &origin, &dest)?, urgent);
     let (status, courier, price) = if urgent {
         match best_rate_card(conn, &origin, &dest, weight, due, at)? {
-            Some((courier, price)) => ("assigned", Some(courier), Some(price)),
-            None => ("awaiting_tender", None, None),
+            Some((courier, price)) => (ShipmentStatus::Assigned, Some(courier), Some(price)),
+            None => (ShipmentStatus::AwaitingTender, None, None),
         }
     } else {
-        ("awaiting_tender", None, None)
+        (ShipmentStatus::AwaitingTender, None, None)
     };
     let id = store::insert_shipment(
         conn,
@@ -153,9 +155,9 @@ pub fn report(
 ) -> Result<(), AppError> {
     caller.require(&[Role::Courier])?;
     let s = visible_shipment(conn, caller, id)?;
-    let next = kind
-        .next(&s.status)
-        .map_err(|m| AppError::conflict(Problem::InvalidTransition, m).with("current_status", &s.status))?;
+    let next = kind.next(s.status).map_err(|m| {
+        AppError::conflict(Problem::InvalidTransition, m).with("current_status", s.status.as_str())
+    })?;
     store::add_event(conn, id, kind.as_str(), at.naive_utc(), note, &caller.username)?;
     store::set_status(conn, id, next)?;
     match kind {
@@ -213,28 +215,50 @@ pub struct BidScore {
 /// Scores every bid of a tender (lower wins) at time `at`.
 pub fn score_bids(conn: &mut DbConn, t: &TenderRow, at: DateTime<Utc>) -> Result<Vec<BidScore>, AppError> {
     let bids = store::bids_of(conn, t.id)?;
-    let weights = store::weights(conn)?;
-    let valid: Vec<&store::BidRow> =
-        bids.iter().filter(|b| rules::meets(at.naive_utc(), b.transit_hours, t.deliver_by)).collect();
-    let cheapest = valid.iter().map(|b| b.price_minor).min().unwrap_or(1);
-    let names: std::collections::HashMap<i64, String> =
-        store::couriers(conn)?.into_iter().map(|(id, name, _)| (id, name)).collect();
-    let mut out = Vec::new();
-    for b in &bids {
-        let record = store::record(conn, b.courier_id)?;
-        let meets = rules::meets(at.naive_utc(), b.transit_hours, t.deliver_by);
-        out.push(BidScore {
-            bid_id: b.id,
-            courier: names.get(&b.courier_id).cloned().unwrap_or_default(),
-            price: crate::money::Money(b.price_minor),
-            transit_hours: b.transit_hours,
-            meets_deadline: meets,
-            on_time_rate: (record.on_time_rate() * 10_000.0).round() / 10_000.0,
-            damage_rate: (record.damage_rate() * 10_000.0).round() / 10_000.0,
-            score: meets.then(|| rules::score(b.price_minor, cheapest, &record, &weights)),
-        });
+    Ok(score_bids_of(conn, &[(t, &bids)], at)?.remove(0))
+}
+
+/// Scores the bids of several tenders, each's in the order given, with the weights, the
+/// couriers' names and their records read once for all of them (three queries however many).
+pub fn score_bids_of(
+    conn: &mut DbConn,
+    tenders: &[(&TenderRow, &[store::BidRow])],
+    at: DateTime<Utc>,
+) -> Result<Vec<Vec<BidScore>>, AppError> {
+    if tenders.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let weights = store::weights(conn)?;
+    let names: HashMap<i64, String> =
+        store::couriers(conn)?.into_iter().map(|(id, name, _)| (id, name)).collect();
+    let mut bidders: Vec<i64> =
+        tenders.iter().flat_map(|(_, bids)| bids.iter().map(|b| b.courier_id)).collect();
+    bidders.sort_unstable();
+    bidders.dedup();
+    let records = store::records(conn, &bidders)?;
+    Ok(tenders
+        .iter()
+        .map(|(t, bids)| {
+            let meets = |b: &store::BidRow| rules::meets(at.naive_utc(), b.transit_hours, t.deliver_by);
+            let cheapest = bids.iter().filter(|b| meets(b)).map(|b| b.price_minor).min().unwrap_or(1);
+            bids.iter()
+                .map(|b| {
+                    let record = records.get(&b.courier_id).copied().unwrap_or_default();
+                    let meets = meets(b);
+                    BidScore {
+                        bid_id: b.id,
+                        courier: names.get(&b.courier_id).cloned().unwrap_or_default(),
+                        price: crate::money::Money(b.price_minor),
+                        transit_hours: b.transit_hours,
+                        meets_deadline: meets,
+                        on_time_rate: (record.on_time_rate() * 10_000.0).round() / 10_000.0,
+                        damage_rate: (record.damage_rate() * 10_000.0).round() / 10_000.0,
+                        score: meets.then(|| rules::score(b.price_minor, cheapest, &record, &weights)),
+                    }
+                })
+                .collect()
+        })
+        .collect())
 }
 
 /// Awards a tender: the lowest score among bids that meet `deliver_by`, or the named bid
@@ -246,7 +270,7 @@ pub fn award(
     chosen: Option<(i64, &str)>,
     at: DateTime<Utc>,
 ) -> Result<Vec<BidScore>, AppError> {
-    if t.status != "open" {
+    if t.status != TenderStatus::Open {
         return Err(AppError::conflict(
             Problem::TenderClosed,
             format!("tender {} is already {}", t.id, t.status),

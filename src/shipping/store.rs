@@ -1,11 +1,11 @@
 //! Shipments, tenders, bids, tracking events, claims and couriers in the database.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::rules::{Record, Weights};
+use super::rules::{ClaimStatus, Record, ShipmentStatus, TenderStatus, Weights};
 use crate::db::schema::{
     bids, claims, courier_areas, rate_cards, shipment_lines, shipments, tender_weights, tenders,
     tracking_events, users,
@@ -22,7 +22,7 @@ pub struct ShipmentRow {
     pub urgency: String,
     pub weight_grams: i64,
     pub deliver_by: NaiveDateTime,
-    pub status: String,
+    pub status: ShipmentStatus,
     pub courier_id: Option<i64>,
     pub tender_id: Option<i64>,
     pub price_minor: Option<i64>,
@@ -33,8 +33,6 @@ pub struct ShipmentRow {
     pub created_at: NaiveDateTime,
 }
 
-#[derive(Insertable)]
-#[diesel(table_name = shipments)]
 pub struct NewShipment<'a> {
     pub request_id: Option<i64>,
     pub origin_id: i64,
@@ -42,7 +40,7 @@ pub struct NewShipment<'a> {
     pub urgency: &'a str,
     pub weight_grams: i64,
     pub deliver_by: NaiveDateTime,
-    pub status: &'a str,
+    pub status: ShipmentStatus,
     pub courier_id: Option<i64>,
     pub price_minor: Option<i64>,
     pub damaged_units: i64,
@@ -50,7 +48,22 @@ pub struct NewShipment<'a> {
 }
 
 pub fn insert_shipment(conn: &mut DbConn, s: &NewShipment<'_>) -> QueryResult<i64> {
-    diesel::insert_into(shipments::table).values(s).returning(shipments::id).get_result(conn)
+    diesel::insert_into(shipments::table)
+        .values((
+            shipments::request_id.eq(s.request_id),
+            shipments::origin_id.eq(s.origin_id),
+            shipments::destination_id.eq(s.destination_id),
+            shipments::urgency.eq(s.urgency),
+            shipments::weight_grams.eq(s.weight_grams),
+            shipments::deliver_by.eq(s.deliver_by),
+            shipments::status.eq(s.status.as_str()),
+            shipments::courier_id.eq(s.courier_id),
+            shipments::price_minor.eq(s.price_minor),
+            shipments::damaged_units.eq(s.damaged_units),
+            shipments::created_at.eq(s.created_at),
+        ))
+        .returning(shipments::id)
+        .get_result(conn)
 }
 
 pub fn insert_line(
@@ -142,8 +155,11 @@ pub fn list_shipments(
     q.order(shipments::id.desc()).limit(limit).load(conn)
 }
 
-pub fn set_status(conn: &mut DbConn, id: i64, status: &str) -> QueryResult<()> {
-    diesel::update(shipments::table.find(id)).set(shipments::status.eq(status)).execute(conn).map(|_| ())
+pub fn set_status(conn: &mut DbConn, id: i64, status: ShipmentStatus) -> QueryResult<()> {
+    diesel::update(shipments::table.find(id))
+        .set(shipments::status.eq(status.as_str()))
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub fn assign(
@@ -158,7 +174,7 @@ pub fn assign(
             shipments::courier_id.eq(courier_id),
             shipments::price_minor.eq(price),
             shipments::tender_id.eq(tender_id),
-            shipments::status.eq("assigned"),
+            shipments::status.eq(ShipmentStatus::Assigned.as_str()),
         ))
         .execute(conn)
         .map(|_| ())
@@ -185,7 +201,7 @@ pub fn mark_received(conn: &mut DbConn, id: i64, damaged: i64, at: NaiveDateTime
         .set((
             shipments::received_at.eq(at),
             shipments::damaged_units.eq(shipments::damaged_units + damaged),
-            shipments::status.eq("received"),
+            shipments::status.eq(ShipmentStatus::Received.as_str()),
         ))
         .execute(conn)
         .map(|_| ())
@@ -242,18 +258,30 @@ pub fn usernames(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, St
         .collect())
 }
 
-/// A courier's record from its delivered shipments.
-pub fn record(conn: &mut DbConn, courier_id: i64) -> QueryResult<Record> {
-    let rows: Vec<(NaiveDateTime, NaiveDateTime, i64)> = shipments::table
-        .filter(shipments::courier_id.eq(courier_id))
+/// The records of these couriers from their delivered shipments, in one query (a courier
+/// with no delivery has none here: its record is the default, all zero).
+pub fn records(conn: &mut DbConn, courier_ids: &[i64]) -> QueryResult<HashMap<i64, Record>> {
+    let mut out: HashMap<i64, Record> = HashMap::new();
+    if courier_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, NaiveDateTime, NaiveDateTime, i64)> = shipments::table
+        .filter(shipments::courier_id.eq_any(courier_ids))
         .filter(shipments::delivered_at.is_not_null())
-        .select((shipments::delivered_at.assume_not_null(), shipments::deliver_by, shipments::damaged_units))
+        .select((
+            shipments::courier_id.assume_not_null(),
+            shipments::delivered_at.assume_not_null(),
+            shipments::deliver_by,
+            shipments::damaged_units,
+        ))
         .load(conn)?;
-    Ok(Record {
-        delivered: rows.len() as i64,
-        on_time: rows.iter().filter(|(at, by, _)| at <= by).count() as i64,
-        damaged: rows.iter().filter(|(_, _, d)| *d > 0).count() as i64,
-    })
+    for (courier, at, by, damaged) in rows {
+        let r = out.entry(courier).or_default();
+        r.delivered += 1;
+        r.on_time += i64::from(at <= by);
+        r.damaged += i64::from(damaged > 0);
+    }
+    Ok(out)
 }
 
 pub fn weights(conn: &mut DbConn) -> QueryResult<Weights> {
@@ -282,6 +310,23 @@ pub fn areas(conn: &mut DbConn, courier_id: i64) -> QueryResult<Vec<String>> {
         .select(courier_areas::region)
         .order(courier_areas::region.asc())
         .load(conn)
+}
+
+/// The service areas of these couriers, each's in region order, in one query.
+pub fn areas_of(conn: &mut DbConn, courier_ids: &[i64]) -> QueryResult<HashMap<i64, Vec<String>>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    if courier_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, String)> = courier_areas::table
+        .filter(courier_areas::courier_id.eq_any(courier_ids))
+        .select((courier_areas::courier_id, courier_areas::region))
+        .order((courier_areas::courier_id.asc(), courier_areas::region.asc()))
+        .load(conn)?;
+    for (courier, region) in rows {
+        out.entry(courier).or_default().push(region);
+    }
+    Ok(out)
 }
 
 pub fn add_area(conn: &mut DbConn, courier_id: i64, region: &str) -> QueryResult<()> {
@@ -351,7 +396,7 @@ pub struct TenderRow {
     pub weight_grams: i64,
     pub deliver_by: NaiveDateTime,
     pub bid_deadline: NaiveDateTime,
-    pub status: String,
+    pub status: TenderStatus,
     pub awarded_bid_id: Option<i64>,
     pub override_reason: Option<String>,
     pub explanation: Option<String>,
@@ -377,7 +422,7 @@ pub fn insert_tender(
             tenders::weight_grams.eq(weight),
             tenders::deliver_by.eq(deliver_by),
             tenders::bid_deadline.eq(deadline),
-            tenders::status.eq("open"),
+            tenders::status.eq(TenderStatus::Open.as_str()),
             tenders::created_by.eq(by),
             tenders::created_at.eq(at),
         ))
@@ -413,9 +458,26 @@ pub fn tender_shipments(conn: &mut DbConn, tender_id: i64) -> QueryResult<Vec<i6
         .load(conn)
 }
 
+/// The shipments of these tenders, each's in id order, in one query.
+pub fn shipments_of_tenders(conn: &mut DbConn, tender_ids: &[i64]) -> QueryResult<HashMap<i64, Vec<i64>>> {
+    let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
+    if tender_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, i64)> = shipments::table
+        .filter(shipments::tender_id.eq_any(tender_ids))
+        .select((shipments::tender_id.assume_not_null(), shipments::id))
+        .order(shipments::id.asc())
+        .load(conn)?;
+    for (tender, shipment) in rows {
+        out.entry(tender).or_default().push(shipment);
+    }
+    Ok(out)
+}
+
 pub fn attach_to_tender(conn: &mut DbConn, shipment_id: i64, tender_id: i64) -> QueryResult<()> {
     diesel::update(shipments::table.find(shipment_id))
-        .set((shipments::tender_id.eq(tender_id), shipments::status.eq("tendered")))
+        .set((shipments::tender_id.eq(tender_id), shipments::status.eq(ShipmentStatus::Tendered.as_str())))
         .execute(conn)
         .map(|_| ())
 }
@@ -429,7 +491,7 @@ pub fn award(
 ) -> QueryResult<()> {
     diesel::update(tenders::table.find(tender_id))
         .set((
-            tenders::status.eq("awarded"),
+            tenders::status.eq(TenderStatus::Awarded.as_str()),
             tenders::awarded_bid_id.eq(bid_id),
             tenders::override_reason.eq(reason),
             tenders::explanation.eq(explanation),
@@ -477,6 +539,23 @@ pub fn bids_of(conn: &mut DbConn, tender_id: i64) -> QueryResult<Vec<BidRow>> {
         .load(conn)
 }
 
+/// The bids of these tenders, each's in id order, in one query.
+pub fn bids_of_tenders(conn: &mut DbConn, tender_ids: &[i64]) -> QueryResult<HashMap<i64, Vec<BidRow>>> {
+    let mut out: HashMap<i64, Vec<BidRow>> = HashMap::new();
+    if tender_ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<BidRow> = bids::table
+        .filter(bids::tender_id.eq_any(tender_ids))
+        .select(BidRow::as_select())
+        .order(bids::id.asc())
+        .load(conn)?;
+    for b in rows {
+        out.entry(b.tender_id).or_default().push(b);
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = claims)]
 pub struct ClaimRow {
@@ -487,7 +566,7 @@ pub struct ClaimRow {
     pub part_id: i64,
     pub qty: i64,
     pub amount_minor: i64,
-    pub status: String,
+    pub status: ClaimStatus,
     pub created_at: NaiveDateTime,
 }
 
@@ -510,7 +589,7 @@ pub fn insert_claim(
             claims::part_id.eq(part_id),
             claims::qty.eq(qty),
             claims::amount_minor.eq(amount),
-            claims::status.eq("open"),
+            claims::status.eq(ClaimStatus::Open.as_str()),
             claims::created_at.eq(at),
         ))
         .returning(claims::id)

@@ -38,7 +38,7 @@ pub struct FollowUpRow {
     pub due_by: NaiveDateTime,
     pub status: FollowUpStatus,
     pub satisfaction: Option<i32>,
-    pub technician_conduct: Option<String>,
+    pub technician_conduct: Option<Conduct>,
     pub fee_reasonable: Option<bool>,
     pub note: Option<String>,
     pub sampled_by: String,
@@ -360,6 +360,7 @@ mod tests {
     #[test]
     fn follow_up_states_read_back_from_their_text_and_refuse_an_unknown_one() {
         crate::db::text::assert_stored_as_text::<FollowUpStatus>();
+        crate::db::text::assert_stored_as_text::<Conduct>();
     }
 
     #[test]

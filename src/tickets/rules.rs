@@ -290,6 +290,15 @@ mod tests {
         crate::db::text::assert_stored_as_text::<QuoteStatus>();
     }
 
+    #[test]
+    fn channels_categories_urgencies_warranties_and_job_types_read_back_from_their_text() {
+        crate::db::text::assert_stored_as_text::<Channel>();
+        crate::db::text::assert_stored_as_text::<Category>();
+        crate::db::text::assert_stored_as_text::<Urgency>();
+        crate::db::text::assert_stored_as_text::<Warranty>();
+        crate::db::text::assert_stored_as_text::<JobType>();
+    }
+
     /// Every (state, action) pair, against the table written out once more by hand.
     #[test]
     fn the_transition_table_is_exactly_this() {

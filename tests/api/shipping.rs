@@ -1,6 +1,7 @@
 //! Shipments, courier tenders, tracking and damaged deliveries.
 
 use chrono::{Duration, Utc};
+use echelon::shipping::rules::ShipmentStatus;
 use echelon::shipping::store::{self as shipping, NewShipment};
 use serde_json::{json, Value};
 
@@ -42,7 +43,7 @@ async fn history(app: &TestApp, courier: &str, delivered: i64, late: i64, damage
                         urgency: "normal",
                         weight_grams: 1000,
                         deliver_by: due,
-                        status: "received",
+                        status: ShipmentStatus::Received,
                         courier_id: Some(cid),
                         price_minor: Some(3000),
                         damaged_units: if i < damaged { 1 } else { 0 },

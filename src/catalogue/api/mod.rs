@@ -56,8 +56,8 @@ pub fn parts_out(conn: &mut DbConn, rows: Vec<PartRow>) -> Result<Vec<PartOut>, 
         .into_iter()
         .map(|r| PartOut {
             superseded_by: r.superseded_by.and_then(|s| codes.get(&s).cloned()),
-            interchangeability: r.interchangeability.as_deref().and_then(Interchangeability::parse),
-            lifecycle: Lifecycle::parse(&r.lifecycle).unwrap_or(Lifecycle::Obsolete),
+            interchangeability: r.interchangeability,
+            lifecycle: r.lifecycle,
             unit_cost: Money(r.unit_cost_minor),
             sale_price: Money(r.sale_price_minor),
             code: r.code,

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Role};
 use crate::catalogue::codes::PartCode;
-use crate::catalogue::rules::{self, Interchangeability, Lifecycle};
+use crate::catalogue::rules;
 use crate::catalogue::store::parts::{self as store, NewPart, PartChanges, PartRow};
 use crate::catalogue::transfer::{self, ParsedRow, PartRecord, RowError};
 use crate::db::DbConn;
@@ -234,10 +234,10 @@ fn same(old: &PartRow, rec: &PartRecord, names: &BTreeMap<i64, String>) -> bool 
         && old.serialized == rec.serialized
         && old.core_returnable == rec.core_returnable
         && old.weight_grams == rec.weight_grams
-        && old.lifecycle == rec.lifecycle.as_str()
+        && old.lifecycle == rec.lifecycle
         && old.superseded_by.and_then(|s| names.get(&s)).map(String::as_str)
             == rec.superseded_by.as_ref().map(PartCode::as_str)
-        && old.interchangeability.as_deref() == rec.interchangeability.map(Interchangeability::as_str)
+        && old.interchangeability == rec.interchangeability
 }
 
 /// The stored parts as file records, in code order.
@@ -254,8 +254,8 @@ pub fn records(conn: &mut DbConn) -> Result<Vec<PartRecord>, AppError> {
                     .and_then(|s| codes.get(&s))
                     .map(|c| PartCode::parse(c).map_err(|_| bad("successor")))
                     .transpose()?,
-                interchangeability: r.interchangeability.as_deref().and_then(Interchangeability::parse),
-                lifecycle: Lifecycle::parse(&r.lifecycle).ok_or_else(|| bad("lifecycle"))?,
+                interchangeability: r.interchangeability,
+                lifecycle: r.lifecycle,
                 unit_cost: Money(r.unit_cost_minor),
                 sale_price: Money(r.sale_price_minor),
                 name: r.name,

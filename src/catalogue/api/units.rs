@@ -75,13 +75,16 @@ pub struct UnitOut {
 fn units_out(conn: &mut DbConn, rows: Vec<UnitRow>, today: NaiveDate) -> Result<Vec<UnitOut>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut components = store::components_of(conn, &ids)?;
+    // the units' models and their component warranties, read once for the page
+    let mut model_ids: Vec<i64> = rows.iter().map(|r| r.model_id).collect();
+    model_ids.sort_unstable();
+    model_ids.dedup();
+    let mut found = model_store::by_ids(conn, &model_ids)?;
+    let mut terms = model_store::warranties(conn, &model_ids)?;
     let mut models: BTreeMap<i64, (ModelRow, BTreeMap<String, i32>)> = BTreeMap::new();
-    for r in &rows {
-        if let std::collections::btree_map::Entry::Vacant(slot) = models.entry(r.model_id) {
-            let m = model_store::by_id(conn, r.model_id)?;
-            let terms = model_store::warranties(conn, &[m.id])?.remove(&m.id).unwrap_or_default();
-            slot.insert((m, terms));
-        }
+    for id in model_ids {
+        let m = found.remove(&id).ok_or(diesel::result::Error::NotFound)?;
+        models.insert(id, (m, terms.remove(&id).unwrap_or_default()));
     }
     let term = |covers: &str, months: i32, ship: NaiveDate| {
         let until = rules::warranty_until(ship, months);

@@ -65,6 +65,19 @@ pub fn by_id(conn: &mut DbConn, id: i64) -> QueryResult<ModelRow> {
     product_models::table.find(id).select(ModelRow::as_select()).first(conn)
 }
 
+/// The models of the given ids, by id (one query per `CHUNK` ids).
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, ModelRow>> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<ModelRow> = product_models::table
+            .filter(product_models::id.eq_any(chunk))
+            .select(ModelRow::as_select())
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|m| (m.id, m)));
+    }
+    Ok(out)
+}
+
 pub fn list(
     conn: &mut DbConn,
     filter: &ModelFilter,
@@ -225,7 +238,7 @@ pub fn compatible_in_family(
     conn: &mut DbConn,
     model_id: i64,
     family: &str,
-) -> QueryResult<Vec<(String, String)>> {
+) -> QueryResult<Vec<(String, crate::catalogue::rules::Lifecycle)>> {
     compatibility::table
         .inner_join(parts::table)
         .filter(compatibility::model_id.eq(model_id))

@@ -6,6 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::CHUNK;
+use crate::catalogue::rules::{Interchangeability, Lifecycle};
 use crate::db::schema::{compatibility, parts};
 use crate::db::DbConn;
 use crate::network::store::escape_like;
@@ -26,9 +27,9 @@ pub struct PartRow {
     pub serialized: bool,
     pub core_returnable: bool,
     pub weight_grams: i32,
-    pub lifecycle: String,
+    pub lifecycle: Lifecycle,
     pub superseded_by: Option<i64>,
-    pub interchangeability: Option<String>,
+    pub interchangeability: Option<Interchangeability>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -181,7 +182,10 @@ pub fn all(conn: &mut DbConn) -> QueryResult<Vec<PartRow>> {
 
 /// Codes and lifecycles a wrong code may be matched against: every part, or the parts
 /// compatible with a model.
-pub fn suggestion_candidates(conn: &mut DbConn, model_id: Option<i64>) -> QueryResult<Vec<(String, String)>> {
+pub fn suggestion_candidates(
+    conn: &mut DbConn,
+    model_id: Option<i64>,
+) -> QueryResult<Vec<(String, Lifecycle)>> {
     let mut q = parts::table.select((parts::code, parts::lifecycle)).into_boxed();
     if let Some(m) = model_id {
         q = q.filter(parts::id.eq_any(

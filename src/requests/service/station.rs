@@ -35,7 +35,7 @@ pub struct Station {
 }
 
 pub fn station(conn: &mut DbConn, row: LocationRow) -> Result<Station, AppError> {
-    if row.kind != LocationKind::Station.as_str() {
+    if row.kind != LocationKind::Station {
         return Err(AppError::unprocessable(Problem::NotAStation, format!("{} is not a station", row.code)));
     }
     let terms = store::station_terms_full(conn, row.id)?;
@@ -138,7 +138,7 @@ pub fn station_for_request(
     else {
         return Ok(None);
     };
-    if row.kind != LocationKind::Station.as_str() {
+    if row.kind != LocationKind::Station {
         return Err(AppError::unprocessable(Problem::NotAStation, format!("{} is not a station", row.code)));
     }
     let terms = cache.terms(conn, row.id, revision)?;

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{locations, tiers};
 use crate::db::{CachedExt, DbConn};
+use crate::network::rules::{LocationKind, Tier};
 use crate::network::store::LocationRow;
 
 /// The station's running outstanding value, its row locked as by `network::station::lock_station`.
@@ -47,7 +48,7 @@ struct StationSqlRow {
     #[diesel(sql_type = diesel::sql_types::Text)]
     name: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    kind: String,
+    kind: LocationKind,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
     parent_id: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Text)]
@@ -59,7 +60,7 @@ struct StationSqlRow {
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     address: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-    tier: Option<String>,
+    tier: Option<Tier>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
     lead_time_days: Option<i32>,
     #[diesel(sql_type = diesel::sql_types::Bool)]

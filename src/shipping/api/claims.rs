@@ -85,7 +85,7 @@ pub async fn list_claims(
                     part_code: codes.get(&c.part_id).cloned().unwrap_or_default(),
                     qty: c.qty,
                     amount: Money(c.amount_minor),
-                    status: c.status,
+                    status: c.status.as_str().to_string(),
                     created_at: c.created_at.and_utc(),
                 })
                 .collect();

@@ -36,22 +36,28 @@ pub async fn list_couriers(
     let out = state
         .db
         .read(move |conn| {
-            let mut out = Vec::new();
-            for (id, username, name) in store::couriers(conn)? {
-                if caller.is(Role::Courier) && id != caller.user_id {
-                    continue;
-                }
-                let record = store::record(conn, id)?;
-                out.push(CourierOut {
-                    username,
-                    name,
-                    service_areas: store::areas(conn, id)?,
-                    on_time_rate: (record.on_time_rate() * 10_000.0).round() / 10_000.0,
-                    damage_rate: (record.damage_rate() * 10_000.0).round() / 10_000.0,
-                    record,
-                });
-            }
-            Ok(out)
+            let couriers: Vec<(i64, String, String)> = store::couriers(conn)?
+                .into_iter()
+                .filter(|(id, _, _)| !caller.is(Role::Courier) || *id == caller.user_id)
+                .collect();
+            // each courier's record and areas, read once for all
+            let ids: Vec<i64> = couriers.iter().map(|c| c.0).collect();
+            let records = store::records(conn, &ids)?;
+            let mut areas = store::areas_of(conn, &ids)?;
+            Ok(couriers
+                .into_iter()
+                .map(|(id, username, name)| {
+                    let record = records.get(&id).copied().unwrap_or_default();
+                    CourierOut {
+                        username,
+                        name,
+                        service_areas: areas.remove(&id).unwrap_or_default(),
+                        on_time_rate: (record.on_time_rate() * 10_000.0).round() / 10_000.0,
+                        damage_rate: (record.damage_rate() * 10_000.0).round() / 10_000.0,
+                        record,
+                    }
+                })
+                .collect::<Vec<_>>())
         })
         .await?;
     Ok(web::Json(out))

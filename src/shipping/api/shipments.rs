@@ -99,7 +99,7 @@ pub fn shipments_out(conn: &mut DbConn, rows: Vec<ShipmentRow>) -> Result<Vec<Sh
             urgency: s.urgency,
             weight_grams: s.weight_grams,
             deliver_by: s.deliver_by.and_utc(),
-            status: s.status,
+            status: s.status.as_str().to_string(),
             courier: s.courier_id.and_then(|c| couriers.get(&c).cloned()),
             tender_id: s.tender_id,
             price: s.price_minor.map(Money),

@@ -13,6 +13,7 @@ use crate::http::Query;
 use crate::http::{IdPage, Json, MaybeJson, Page};
 use crate::money::Money;
 use crate::network::store as network;
+use crate::shipping::rules::{ShipmentStatus, TenderStatus};
 use crate::shipping::service::{self, BidScore};
 use crate::shipping::store::{self, TenderRow};
 use crate::state::AppState;
@@ -42,31 +43,63 @@ fn tender_out(
     t: TenderRow,
     at: DateTime<Utc>,
 ) -> Result<TenderOut, AppError> {
-    let mut bids = match (&t.explanation, t.status.as_str()) {
-        (Some(e), "awarded") => serde_json::from_str(e).unwrap_or_default(),
-        _ => service::score_bids(conn, &t, at)?,
-    };
-    if caller.is(Role::Courier) {
-        let own: Vec<i64> = store::bids_of(conn, t.id)?
-            .iter()
-            .filter(|b| b.courier_id == caller.user_id)
-            .map(|b| b.id)
-            .collect();
-        bids.retain(|b| own.contains(&b.bid_id));
+    Ok(tenders_out(conn, caller, vec![t], at)?.remove(0))
+}
+
+/// The API view of tenders, with a fixed number of queries however many: the lanes' codes,
+/// the shipments, the bids and (for the tenders not yet awarded) their scores, each read once
+/// for all.
+fn tenders_out(
+    conn: &mut DbConn,
+    caller: &Caller,
+    rows: Vec<TenderRow>,
+    at: DateTime<Utc>,
+) -> Result<Vec<TenderOut>, AppError> {
+    let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
+    let places: Vec<i64> = rows.iter().flat_map(|t| [t.origin_id, t.destination_id]).collect();
+    let codes = network::codes_of(conn, &places)?;
+    let code = |id: i64| codes.get(&id).cloned().ok_or(diesel::result::Error::NotFound);
+    let mut shipments = store::shipments_of_tenders(conn, &ids)?;
+    let bids = store::bids_of_tenders(conn, &ids)?;
+    // an awarded tender shows the scores its award was explained with
+    let explained = |t: &TenderRow| t.status == TenderStatus::Awarded && t.explanation.is_some();
+    let to_score: Vec<(&TenderRow, &[store::BidRow])> = rows
+        .iter()
+        .filter(|t| !explained(t))
+        .map(|t| (t, bids.get(&t.id).map(Vec::as_slice).unwrap_or_default()))
+        .collect();
+    let mut scored = service::score_bids_of(conn, &to_score, at)?.into_iter();
+    let mut out = Vec::with_capacity(rows.len());
+    for t in rows {
+        let mut bids_out = match (&t.explanation, explained(&t)) {
+            (Some(e), true) => serde_json::from_str(e).unwrap_or_default(),
+            _ => scored.next().unwrap_or_default(),
+        };
+        if caller.is(Role::Courier) {
+            let own: Vec<i64> = bids
+                .get(&t.id)
+                .into_iter()
+                .flatten()
+                .filter(|b| b.courier_id == caller.user_id)
+                .map(|b| b.id)
+                .collect();
+            bids_out.retain(|b: &BidScore| own.contains(&b.bid_id));
+        }
+        out.push(TenderOut {
+            id: t.id,
+            origin: code(t.origin_id)?,
+            destination: code(t.destination_id)?,
+            weight_grams: t.weight_grams,
+            deliver_by: t.deliver_by.and_utc(),
+            bid_deadline: t.bid_deadline.and_utc(),
+            status: t.status.as_str().to_string(),
+            shipment_ids: shipments.remove(&t.id).unwrap_or_default(),
+            bids: bids_out,
+            awarded_bid_id: t.awarded_bid_id,
+            override_reason: t.override_reason,
+        });
     }
-    Ok(TenderOut {
-        id: t.id,
-        origin: network::by_id(conn, t.origin_id)?.code,
-        destination: network::by_id(conn, t.destination_id)?.code,
-        weight_grams: t.weight_grams,
-        deliver_by: t.deliver_by.and_utc(),
-        bid_deadline: t.bid_deadline.and_utc(),
-        status: t.status,
-        shipment_ids: store::tender_shipments(conn, t.id)?,
-        bids,
-        awarded_bid_id: t.awarded_bid_id,
-        override_reason: t.override_reason,
-    })
+    Ok(out)
 }
 
 /// A tender the caller may see, or 404: a courier those on lanes it serves, warehouse users
@@ -89,6 +122,56 @@ fn visible_tender(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<TenderR
         Ok(t)
     } else {
         Err(not_found())
+    }
+}
+
+/// Who may see which tenders, decided once for a list: the courier's service areas or the
+/// warehouse user's scope are read once, not per tender.
+enum Viewer {
+    All,
+    Courier(Vec<String>),
+    Within(Scope),
+    Nobody,
+}
+
+impl Viewer {
+    fn of(conn: &mut DbConn, caller: &Caller) -> Result<Viewer, AppError> {
+        Ok(match caller.role {
+            Role::Courier => Viewer::Courier(store::areas(conn, caller.user_id)?),
+            Role::Admin | Role::Finance => Viewer::All,
+            // a warehouse user with no location sees no tender (as `visible_tender` refuses each)
+            Role::Warehouse => match Scope::of(conn, caller) {
+                Ok(scope) => Viewer::Within(scope),
+                Err(e) if e.status == actix_web::http::StatusCode::FORBIDDEN => Viewer::Nobody,
+                Err(e) => return Err(e),
+            },
+            _ => Viewer::Nobody,
+        })
+    }
+
+    /// The rows this viewer sees (as [`visible_tender`] decides), the lanes' locations read in
+    /// one query.
+    fn keep(&self, conn: &mut DbConn, rows: Vec<TenderRow>) -> Result<Vec<TenderRow>, AppError> {
+        let ids: Vec<i64> = rows.iter().flat_map(|t| [t.origin_id, t.destination_id]).collect();
+        let places = match self {
+            Viewer::Nobody => Default::default(),
+            _ => network::by_ids(conn, &ids)?,
+        };
+        let region = |l: &network::LocationRow| l.region.clone().unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .filter(|t| {
+                let lane = places.get(&t.origin_id).zip(places.get(&t.destination_id));
+                match (self, lane) {
+                    (Viewer::All, Some(_)) => true,
+                    (Viewer::Courier(areas), Some((o, d))) => {
+                        areas.contains(&region(o)) && areas.contains(&region(d))
+                    }
+                    (Viewer::Within(scope), Some((o, d))) => scope.covers(&o.path) || scope.covers(&d.path),
+                    _ => false,
+                }
+            })
+            .collect())
     }
 }
 
@@ -123,26 +206,19 @@ pub async fn list_tenders(
         .db
         .read(move |conn| {
             // filter by visibility page by page: scan ahead until the page is full
+            let viewer = Viewer::of(conn, &caller)?;
             let mut items = Vec::new();
             let mut cursor = before;
             let mut more = true;
             while items.len() < page.limit as usize && more {
                 let rows = store::list_tenders(conn, q.status.as_deref(), cursor, 200)?;
                 more = rows.len() == 200;
-                for t in rows {
-                    cursor = Some(t.id);
-                    if visible_tender(conn, &caller, t.id).is_ok() {
-                        items.push(t);
-                    }
-                }
+                cursor = rows.last().map(|t| t.id).or(cursor);
+                items.extend(viewer.keep(conn, rows)?);
             }
             let page = page.page(items, |t| t.id.to_string());
             let next = page.next_cursor;
-            let items = page
-                .items
-                .into_iter()
-                .map(|t| tender_out(conn, &caller, t, now))
-                .collect::<Result<Vec<_>, _>>()?;
+            let items = tenders_out(conn, &caller, page.items, now)?;
             Ok(Page { items, next_cursor: next })
         })
         .await?;
@@ -223,7 +299,7 @@ pub async fn create_tender(
                     "a tender covers shipments of one lane: same origin and destination",
                 ));
             }
-            if let Some(s) = visible.iter().find(|s| s.status != "awaiting_tender") {
+            if let Some(s) = visible.iter().find(|s| s.status != ShipmentStatus::AwaitingTender) {
                 return Err(AppError::conflict(
                     Problem::NotAwaitingTender,
                     format!("shipment {} is {}", s.id, s.status),
@@ -307,7 +383,7 @@ pub async fn create_bid(
                     ),
                 ));
             }
-            if t.status != "open" || now.naive_utc() > t.bid_deadline {
+            if t.status != TenderStatus::Open || now.naive_utc() > t.bid_deadline {
                 return Err(AppError::conflict(
                     Problem::TenderClosed,
                     format!("bids on tender {id} closed at {}", t.bid_deadline.and_utc().to_rfc3339()),
@@ -383,7 +459,7 @@ pub async fn award(
         .db
         .write(move |conn| {
             let t = visible_tender(conn, &caller, id)?;
-            if !a.now && now.naive_utc() < t.bid_deadline && t.status == "open" {
+            if !a.now && now.naive_utc() < t.bid_deadline && t.status == TenderStatus::Open {
                 return Err(AppError::conflict(
                     Problem::BiddingOpen,
                     "bids are still open; award after the deadline or with \"now\": true",

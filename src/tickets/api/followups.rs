@@ -66,7 +66,7 @@ fn out(conn: &mut DbConn, rows: Vec<FollowUpRow>) -> Result<Vec<FollowUpOut>, Ap
             due_by: r.due_by.and_utc(),
             status: r.status,
             satisfaction: r.satisfaction,
-            technician_conduct: r.technician_conduct.as_deref().and_then(Conduct::parse),
+            technician_conduct: r.technician_conduct,
             fee_reasonable: r.fee_reasonable,
             note: r.note,
             sampled_by: r.sampled_by,

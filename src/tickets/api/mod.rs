@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::rules::{Category, Channel, JobType, Status, Urgency, Warranty};
+use super::rules::{Category, Channel, JobType, QuoteStatus, Status, Urgency, Warranty};
 use super::sla::{Clock, Clocks, Deadlines};
 use super::store::{self, PartLine, QuoteRow, TicketRow};
 use crate::db::DbConn;
@@ -75,7 +75,8 @@ pub struct QuoteOut {
     pub parts_total: Money,
     pub total: Money,
     /// `offered` or `accepted`
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: QuoteStatus,
     pub note: Option<String>,
     pub quoted_by: String,
     pub quoted_at: DateTime<Utc>,
@@ -191,12 +192,12 @@ fn line_out(l: &PartLine) -> PartLineOut {
 fn quote_out(q: &QuoteRow, lines: &[PartLine]) -> QuoteOut {
     QuoteOut {
         id: q.id,
-        job_type: JobType::parse(&q.job_type).unwrap_or(JobType::Repair),
+        job_type: q.job_type,
         labour: Money(q.labour_minor),
         parts: lines.iter().filter(|l| l.quote_id == Some(q.id)).map(line_out).collect(),
         parts_total: Money(q.parts_minor),
         total: Money(q.total_minor),
-        status: q.status.as_str().to_string(),
+        status: q.status,
         note: q.note.clone(),
         quoted_by: q.quoted_by.clone(),
         quoted_at: utc(q.quoted_at),
@@ -257,9 +258,9 @@ pub fn view(
         out.push(TicketOut {
             id: r.id,
             status: r.status,
-            channel: Channel::parse(&r.channel).unwrap_or(Channel::Phone),
-            category: Category::parse(&r.category).unwrap_or(Category::Repair),
-            urgency: Urgency::parse(&r.urgency).unwrap_or(Urgency::Normal),
+            channel: r.channel,
+            category: r.category,
+            urgency: r.urgency,
             customer: Customer {
                 name: r.customer_name,
                 phone: r.customer_phone,
@@ -270,13 +271,13 @@ pub fn view(
             model,
             fault: r.fault,
             component_family: r.component_family,
-            warranty: Warranty::parse(&r.warranty).unwrap_or(Warranty::OutOfWarranty),
+            warranty: r.warranty,
             warranty_covers: r.warranty_covers,
             warranty_until: r.warranty_until,
             warranty_reason: r.warranty_reason,
             station: r.station_id.and_then(|s| locs.get(&s).cloned()),
             technician: r.technician_id.and_then(|u| users.get(&u).cloned()),
-            job_type: r.job_type.as_deref().and_then(JobType::parse),
+            job_type: r.job_type,
             cause: r.cause,
             quote,
             expected_parts: mine.iter().filter(|l| l.kind == "expected").map(line_out).collect(),

@@ -81,7 +81,7 @@ pub async fn scorecard(
                 return Err(AppError::not_found(format!("station {code:?} not found")));
             }
             let row = network::by_code(conn, &code)?
-                .filter(|r| r.kind == LocationKind::Station.as_str() && scope.covers(&r.path))
+                .filter(|r| r.kind == LocationKind::Station && scope.covers(&r.path))
                 .ok_or_else(|| AppError::not_found(format!("station {code} not found")))?;
             let (tickets, sla_decided, sla_kept) = followups::station_sla(conn, row.id, period, now)?;
             let results = followups::station_results(conn, row.id, period)?;

@@ -36,7 +36,7 @@ fn invalid(field: &str, message: impl Into<String>) -> AppError {
 
 /// A station of the network named in a body, or 422 `unknown_station`.
 fn station_named(conn: &mut DbConn, code: &str) -> Result<LocationRow, AppError> {
-    network::by_code(conn, code)?.filter(|r| r.kind == LocationKind::Station.as_str()).ok_or_else(|| {
+    network::by_code(conn, code)?.filter(|r| r.kind == LocationKind::Station).ok_or_else(|| {
         AppError::unprocessable(Problem::UnknownStation, format!("there is no station {code}"))
             .with("field", "station")
     })
@@ -79,10 +79,6 @@ pub fn status_of(t: &TicketRow) -> Status {
     t.status
 }
 
-fn warranty_of(t: &TicketRow) -> Warranty {
-    Warranty::parse(&t.warranty).unwrap_or(Warranty::OutOfWarranty)
-}
-
 /// The checks before an action, in order: the role may take it (403), the ticket is visible
 /// (404), the state allows it (409).
 fn begin(conn: &mut DbConn, caller: &Caller, id: i64, action: Action) -> Result<TicketRow, AppError> {
@@ -101,7 +97,7 @@ fn begin(conn: &mut DbConn, caller: &Caller, id: i64, action: Action) -> Result<
     let conflict = |kind: Problem, detail: String| {
         AppError::conflict(kind, detail).with("current_status", from.as_str()).with("action", action.as_str())
     };
-    if action == Action::Quote && warranty_of(&t) == Warranty::InWarranty {
+    if action == Action::Quote && t.warranty == Warranty::InWarranty {
         return Err(conflict(
             Problem::QuoteNotNeeded,
             format!(
@@ -110,7 +106,7 @@ fn begin(conn: &mut DbConn, caller: &Caller, id: i64, action: Action) -> Result<
             ),
         ));
     }
-    if action == Action::Dispatch && rules::dispatch_needs_quote(warranty_of(&t), from) {
+    if action == Action::Dispatch && rules::dispatch_needs_quote(t.warranty, from) {
         return Err(conflict(
             Problem::QuoteRequired,
             format!(

@@ -6,7 +6,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::rules::{Status, Warranty};
+use super::rules::{Category, Channel, JobType, Status, Urgency, Warranty};
 use crate::db::schema::{locations, parts, product_models, product_units, tickets, tier_labour_rates, users};
 use crate::db::DbConn;
 
@@ -18,9 +18,9 @@ pub use work::*;
 #[diesel(table_name = tickets)]
 pub struct TicketRow {
     pub id: i64,
-    pub channel: String,
-    pub category: String,
-    pub urgency: String,
+    pub channel: Channel,
+    pub category: Category,
+    pub urgency: Urgency,
     pub status: Status,
     pub customer_name: String,
     pub customer_phone: String,
@@ -29,13 +29,13 @@ pub struct TicketRow {
     pub unit_id: i64,
     pub fault: String,
     pub component_family: Option<String>,
-    pub warranty: String,
+    pub warranty: Warranty,
     pub warranty_covers: String,
     pub warranty_until: Option<NaiveDate>,
     pub warranty_reason: String,
     pub station_id: Option<i64>,
     pub technician_id: Option<i64>,
-    pub job_type: Option<String>,
+    pub job_type: Option<JobType>,
     pub cause: Option<String>,
     pub respond_by: Option<NaiveDateTime>,
     pub resolve_by: Option<NaiveDateTime>,
@@ -202,9 +202,7 @@ pub fn ticket_model(conn: &mut DbConn, ticket_id: i64) -> QueryResult<Option<(i6
 
 /// The warranty decision a ticket was taken in with.
 pub fn ticket_warranty(conn: &mut DbConn, ticket_id: i64) -> QueryResult<Option<Warranty>> {
-    let w: Option<String> =
-        tickets::table.find(ticket_id).select(tickets::warranty).first(conn).optional()?;
-    Ok(w.and_then(|w| Warranty::parse(&w)))
+    tickets::table.find(ticket_id).select(tickets::warranty).first(conn).optional()
 }
 
 /// (unit id, serial, model code) of the given units.

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{parts, ticket_events, ticket_parts, ticket_quotes};
 use crate::db::DbConn;
-use crate::tickets::rules::{QuoteStatus, Status};
+use crate::tickets::rules::{JobType, QuoteStatus, Status};
 
 /// One transition as kept in the history.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -64,7 +64,7 @@ pub fn dispatch_count(conn: &mut DbConn, ticket_id: i64) -> QueryResult<i64> {
 pub struct QuoteRow {
     pub id: i64,
     pub ticket_id: i64,
-    pub job_type: String,
+    pub job_type: JobType,
     pub labour_minor: i64,
     pub parts_minor: i64,
     pub total_minor: i64,

@@ -490,10 +490,9 @@ fn write_ledger(
         .into_iter()
         .map(|(p, l, q, ph)| ((p, l), (q, ph)))
         .collect();
-    let kinds: HashMap<i64, String> =
+    let kinds: HashMap<i64, LocationKind> =
         locations::table.select((locations::id, locations::kind)).load(conn)?.into_iter().collect();
-    let physical =
-        |l: i64| kinds.get(&l).and_then(|k| LocationKind::parse(k)).is_some_and(|k| !k.is_external());
+    let physical = |l: i64| kinds.get(&l).is_some_and(|k| !k.is_external());
     for m in &rows.movements {
         balances.entry((m.part, m.from)).or_insert((0, physical(m.from))).0 -= m.qty;
         balances.entry((m.part, m.to)).or_insert((0, physical(m.to))).0 += m.qty;

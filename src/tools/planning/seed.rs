@@ -22,6 +22,7 @@ use echelon::db::schema::{
 };
 use echelon::db::DbConn;
 use echelon::error::AppError;
+use echelon::network::rules::Tier;
 use echelon::network::store::{self as network, TierRow};
 use echelon::planning::inputs::week_start;
 use echelon::planning::net::Net;
@@ -102,13 +103,13 @@ pub fn write_synth(
 /// The four station tiers with their repair rates.
 fn write_tiers(conn: &mut DbConn, at: NaiveDateTime) -> Result<(), AppError> {
     for (tier, allowance, hq, prio, days) in [
-        ("A", 20_000_000, true, 1, 15),
-        ("B", 8_000_000, true, 2, 15),
-        ("C", 3_000_000, false, 3, 10),
-        ("D", 1_000_000, false, 4, 7),
+        (Tier::A, 20_000_000, true, 1, 15),
+        (Tier::B, 8_000_000, true, 2, 15),
+        (Tier::C, 3_000_000, false, 3, 10),
+        (Tier::D, 1_000_000, false, 4, 7),
     ] {
         let row = TierRow {
-            tier: tier.into(),
+            tier,
             credit_allowance_minor: allowance,
             may_order_from_hq: hq,
             allocation_priority: prio,
@@ -211,7 +212,7 @@ fn write_tier_history(
         .map(|n| {
             (
                 station_tier_history::location_id.eq(ids[n as usize]),
-                station_tier_history::tier.eq(["A", "B", "C", "D"][net.nodes[n as usize].tier as usize]),
+                station_tier_history::tier.eq(Tier::ALL[net.nodes[n as usize].tier as usize].as_str()),
                 station_tier_history::effective_from.eq(today),
                 station_tier_history::reason.eq(Some("generated network")),
                 station_tier_history::changed_by.eq(Some("seed")),

@@ -31,7 +31,7 @@ pub fn export_command(
         let station_id = match station {
             Some(code) => Some(
                 echelon::network::store::by_code(c, code)?
-                    .filter(|r| r.kind == "station")
+                    .filter(|r| r.kind == echelon::network::rules::LocationKind::Station)
                     .ok_or_else(|| AppError::not_found(format!("no station {code}")))?
                     .id,
             ),
