@@ -8,7 +8,7 @@
 //! character, which PostgreSQL cannot store.
 //!
 //! `http::Json` and `http::MaybeJson` check every body they parse (422 naming each field at
-//! fault); `http::Query` checks a query (400). Rules that are not limits (a
+//! fault); `http::Query` checks a query (400 outside its schema, 422 for a NUL). Rules that are not limits (a
 //! reason that is only spaces, a date range in order) stay in the domain's rules.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
@@ -89,16 +89,22 @@ pub fn body<T: Validate>(value: &T) -> Result<(), AppError> {
     fail_if_any(value.errors())
 }
 
-/// A query held to its limits: 400 naming every parameter at fault.
+/// A query held to its limits, naming every parameter at fault. A query outside what its
+/// documented schema allows is malformed, 400, as is one that does not parse at all (a word
+/// where a number belongs, an unknown parameter); a query the schema allows that holds a NUL
+/// breaks a rule, 422 (as a NUL in a body does).
 pub fn query<T: Validate>(value: &T) -> Result<(), AppError> {
     let errors = value.errors();
-    if errors.is_empty() {
-        return Ok(());
+    if errors.iter().all(|e| e.message == NUL) {
+        return fail_if_any(errors);
     }
     let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
     Err(AppError::bad_request(Problem::InvalidQuery, format!("invalid query parameters: {detail}"))
         .with("errors", errors))
 }
+
+/// The message of a string that holds a NUL character.
+const NUL: &str = "must not contain NUL characters";
 
 impl Validate for String {
     fn check(&self, at: &str, limits: &Limits, errors: &mut Vec<FieldError>) {
@@ -109,7 +115,7 @@ impl Validate for String {
 impl Validate for str {
     fn check(&self, at: &str, limits: &Limits, errors: &mut Vec<FieldError>) {
         if self.contains('\0') {
-            errors.push(FieldError::new(at, "must not contain NUL characters"));
+            errors.push(FieldError::new(at, NUL));
             return;
         }
         let n = self.chars().count();

@@ -21,6 +21,9 @@ use crate::requests::BackorderFill;
 use crate::state::AppState;
 use crate::validate::Validate;
 
+/// Who may read proposals.
+const READERS: &[Role] = &[Role::Admin, Role::Warehouse, Role::Finance];
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
 pub enum ProposalKind {
@@ -204,7 +207,7 @@ pub async fn list_proposals(
     caller: Caller,
     query: Query<ProposalQuery>,
 ) -> Result<web::Json<Page<ProposalOut>>, AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse, Role::Finance])?;
+    caller.require(READERS)?;
     let q = query.into_inner();
     let page = q.page.request()?;
     let after = page.after_id()?;
@@ -256,7 +259,7 @@ pub async fn get_proposal(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<ProposalDetailOut>, AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse, Role::Finance])?;
+    caller.require(READERS)?;
     let id = id.into_inner();
     let out = state
         .db

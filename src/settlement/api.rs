@@ -23,6 +23,9 @@ use crate::network::store as network;
 use crate::state::AppState;
 use crate::validate::{not_blank, Validate};
 
+/// Who posts adjustments and closes periods.
+const FINANCE: &[Role] = &[Role::Finance, Role::Admin];
+
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// An XLSX workbook: sheet `Settlement` (the rows of the CSV, header frozen) and sheet
@@ -322,7 +325,7 @@ pub async fn post_adjustment(
     caller: Caller,
     body: Json<AdjustmentIn>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Finance, Role::Admin])?;
+    caller.require(FINANCE)?;
     let a = body.0;
     let period = Period::parse(&a.period)
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("a checked period does not parse")))?;
@@ -377,7 +380,7 @@ pub async fn close_period(
     caller: Caller,
     period: web::Path<String>,
 ) -> Result<web::Json<Closed>, AppError> {
-    caller.require(&[Role::Finance, Role::Admin])?;
+    caller.require(FINANCE)?;
     let period = parse_period(&period.into_inner(), "period")?;
     let now = state.clock.now();
     let out = state.db.write(move |conn| service::close(conn, period, &caller.username, now)).await?;

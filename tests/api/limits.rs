@@ -4,7 +4,8 @@
 //!   `maxLength`: one character over is 422 naming the field; exactly at the limit, in
 //!   characters of three UTF-8 bytes, draws no length error (lengths are characters);
 //! - every string field, documented limit or not: a NUL is 422 naming the field;
-//! - every query parameter with a `maxLength`: one over is 400 naming it.
+//! - every query parameter with a `maxLength`: one over is 400 naming it (outside its
+//!   schema, so malformed); a NUL in one the schema allows is 422 (ticket_access.rs).
 //!
 //! Each probe changes one field of the operation's documented example (so the rest of the
 //! body is valid); no refused probe writes anything (the row counts of the written tables are

@@ -101,8 +101,8 @@ both!(bad_intakes_are_clear_problems, |app| async {
     let mut nul = ticket(UNIT, None, "repair", "normal", None);
     nul["fault"] = json!("hums\u{0}loudly");
     assert_eq!(app.post("/api/v1/tickets", "agent", nul).await.problem(422)["errors"][0]["field"], "fault");
-    // a query parameter is held to its documented limits (no NUL) before any look-up: 400
-    let bad = app.get("/api/v1/tickets?station=ST%00", Some("agent")).await.problem(400).clone();
+    // a query parameter is held to its documented limits (no NUL) before any look-up: 422
+    let bad = app.get("/api/v1/tickets?station=ST%00", Some("agent")).await.problem(422).clone();
     assert_eq!(bad["errors"][0]["field"], "station", "{bad}");
     app.get("/api/v1/stations/ST%00/scorecard", Some("agent")).await.problem(404);
     app.get("/api/v1/tickets/999999", Some("agent")).await.problem(404);

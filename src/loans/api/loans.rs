@@ -17,6 +17,9 @@ use crate::validate::Validate;
 
 use super::*;
 
+/// Who may read loans (a station its own, a technician theirs).
+const READERS: &[Role] = &[Role::Admin, Role::Finance, Role::Station, Role::Technician];
+
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 pub struct LoanLineIn {
@@ -111,7 +114,7 @@ pub async fn list_loans(
     caller: Caller,
     query: Query<LoanQuery>,
 ) -> Result<web::Json<Page<LoanOut>>, AppError> {
-    caller.require(&[Role::Admin, Role::Finance, Role::Station, Role::Technician])?;
+    caller.require(READERS)?;
     let q = query.into_inner();
     let page = q.page.request()?;
     let before = page.after_id()?;
@@ -163,7 +166,7 @@ pub async fn get_loan(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<LoanOut>, AppError> {
-    caller.require(&[Role::Admin, Role::Finance, Role::Station, Role::Technician])?;
+    caller.require(READERS)?;
     let id = id.into_inner();
     let now = state.clock.now().naive_utc();
     let out = state.db.read(move |conn| one(conn, &caller, id, now)).await?;

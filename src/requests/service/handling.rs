@@ -15,6 +15,11 @@ use crate::network::store as network;
 use crate::requests::rules::{Action, AllocationStatus, Status};
 use crate::requests::store::{self, AllocationRow, RequestRow};
 
+/// Who decides on, picks and ships a request (the supplying side).
+const SUPPLIERS: &[Role] = &[Role::Admin, Role::Warehouse];
+/// Who may cancel or close a request (its station or the supplying side).
+const PARTIES: &[Role] = &[Role::Admin, Role::Station, Role::Warehouse];
+
 /// Approve or reject a request waiting for approval (a warehouse user of the station's centre,
 /// or admin).
 pub fn decide(
@@ -25,7 +30,7 @@ pub fn decide(
     note: Option<&str>,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse])?;
+    caller.require(SUPPLIERS)?;
     let req = visible(conn, caller, id)?;
     let station_row = network::by_id(conn, req.station_id)?;
     if !Scope::of(conn, caller)?.covers(&station_row.path) {
@@ -48,7 +53,7 @@ pub fn decide(
 
 /// Picks the reserved allocations of the caller's stock.
 pub fn pick(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<(), AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse])?;
+    caller.require(SUPPLIERS)?;
     let req = visible(conn, caller, id)?;
     check(&req, Action::Pick)?;
     let scope = Scope::of(conn, caller)?;
@@ -72,7 +77,7 @@ pub fn pick(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
 /// Ships the picked (or still reserved) allocations of the caller's stock: the units leave the
 /// source's shelf and its reservation for `IN-TRANSIT`.
 pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<Vec<i64>, AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse])?;
+    caller.require(SUPPLIERS)?;
     let req = visible(conn, caller, id)?;
     let status = check(&req, Action::Ship)?;
     let scope = Scope::of(conn, caller)?;
@@ -179,7 +184,7 @@ fn serials_for(conn: &mut DbConn, part_id: i64, at: &Place, qty: i64) -> Result<
 
 /// Cancels a request that has nothing in transit; every reservation is released.
 pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<(), AppError> {
-    caller.require(&[Role::Admin, Role::Station, Role::Warehouse])?;
+    caller.require(PARTIES)?;
     let req = visible(conn, caller, id)?;
     check(&req, Action::Cancel)?;
     let allocations = store::allocations(conn, &[id])?;
@@ -205,7 +210,7 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
 
 /// Closes a fully received request.
 pub fn close(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<(), AppError> {
-    caller.require(&[Role::Admin, Role::Station, Role::Warehouse])?;
+    caller.require(PARTIES)?;
     let req = visible(conn, caller, id)?;
     check(&req, Action::Close)?;
     store::set_status(conn, id, Status::Closed.as_str(), at.naive_utc())?;

@@ -19,6 +19,11 @@ use crate::shipping::store::{self, TenderRow};
 use crate::state::AppState;
 use crate::validate::Validate;
 
+/// Who may read tenders (a courier those on its lanes, a warehouse user those of its locations).
+const READERS: &[Role] = &[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier];
+/// Who puts shipments out to tender and awards them.
+const AWARDERS: &[Role] = &[Role::Admin, Role::Warehouse];
+
 /// A tender: shipments on one lane put out to couriers.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TenderOut {
@@ -197,7 +202,7 @@ pub async fn list_tenders(
     caller: Caller,
     query: Query<TenderQuery>,
 ) -> Result<web::Json<Page<TenderOut>>, AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier])?;
+    caller.require(READERS)?;
     let q = query.into_inner();
     let page = q.page.request()?;
     let before = page.after_id()?;
@@ -233,7 +238,7 @@ pub async fn get_tender(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<TenderOut>, AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier])?;
+    caller.require(READERS)?;
     let id = id.into_inner();
     let now = state.clock.now();
     let out = state
@@ -266,7 +271,7 @@ pub async fn create_tender(
     caller: Caller,
     body: Json<TenderIn>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse])?;
+    caller.require(AWARDERS)?;
     let input = body.0;
     let now = state.clock.now();
     if input.bid_deadline <= now {
@@ -435,7 +440,7 @@ pub async fn award(
     id: web::Path<i64>,
     body: MaybeJson<AwardIn>,
 ) -> Result<web::Json<TenderOut>, AppError> {
-    caller.require(&[Role::Admin, Role::Warehouse])?;
+    caller.require(AWARDERS)?;
     let id = id.into_inner();
     let a = body.0.unwrap_or_default();
     let chosen = match (a.bid_id, a.reason) {

@@ -22,6 +22,9 @@ use crate::tickets::sla;
 use crate::tickets::store;
 use crate::validate::Validate;
 
+/// Who makes and records the follow-up calls.
+const CALLERS: &[Role] = &[Role::Agent, Role::Admin];
+
 /// A follow-up call to make, or made.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -120,7 +123,7 @@ pub async fn sample(
     caller: Caller,
     body: MaybeJson<SampleIn>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Agent, Role::Admin])?;
+    caller.require(CALLERS)?;
     let input = body.0.unwrap_or_default();
     if input.seed.is_some_and(|s| s < 0) {
         return Err(AppError::invalid_fields(vec![FieldError::new("seed", "0 or more")]));
@@ -174,7 +177,7 @@ pub async fn list_follow_ups(
     caller: Caller,
     query: Query<FollowUpQuery>,
 ) -> Result<web::Json<Page<FollowUpOut>>, AppError> {
-    caller.require(&[Role::Agent, Role::Admin])?;
+    caller.require(CALLERS)?;
     let q = query.into_inner();
     let page = q.page.request()?;
     let before = page.after_id()?;
@@ -231,7 +234,7 @@ pub async fn record_result(
     id: web::Path<i64>,
     body: Json<ResultIn>,
 ) -> Result<web::Json<FollowUpOut>, AppError> {
-    caller.require(&[Role::Agent, Role::Admin])?;
+    caller.require(CALLERS)?;
     let id = id.into_inner();
     let input = body.0;
     let result = CallResult {
