@@ -94,7 +94,7 @@ pub struct LocationQuery {
 #[utoipa::path(
     tag = "network",
     params(LocationQuery, KeyPage),
-    responses((status = 200, description = "One page of locations, ordered by code", body = Page<LocationOut>), E400, E401, E403),
+    responses((status = 200, description = "One page of locations, ordered by code", body = Page<LocationOut>), E400, E401, E403, E422),
     security(("bearer" = []))
 )]
 #[get("/locations")]

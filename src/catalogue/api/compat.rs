@@ -41,7 +41,7 @@ pub struct ModelPartsQuery {
 #[utoipa::path(
     tag = "catalogue",
     params(("code" = String, Path, description = "model code"), ModelPartsQuery, KeyPage),
-    responses((status = 200, description = "One page, in part code order", body = Page<CompatiblePartOut>), E400, E401, E404),
+    responses((status = 200, description = "One page, in part code order", body = Page<CompatiblePartOut>), E400, E401, E404, E422),
     security(("bearer" = []))
 )]
 #[get("/models/{code}/parts")]

@@ -80,7 +80,7 @@ pub struct ModelQuery {
 #[utoipa::path(
     tag = "catalogue",
     params(ModelQuery, KeyPage),
-    responses((status = 200, description = "One page of models, in code order", body = Page<ModelOut>), E400, E401),
+    responses((status = 200, description = "One page of models, in code order", body = Page<ModelOut>), E400, E401, E422),
     security(("bearer" = []))
 )]
 #[get("/models")]

@@ -84,7 +84,7 @@ pub struct InspectionQuery {
 #[utoipa::path(
     tag = "loans",
     params(InspectionQuery, IdPage),
-    responses((status = 200, body = Page<InspectionOut>), E400, E401, E403),
+    responses((status = 200, body = Page<InspectionOut>), E400, E401, E403, E422),
     security(("bearer" = []))
 )]
 #[get("/inspections")]

@@ -105,7 +105,7 @@ pub struct LoanQuery {
 #[utoipa::path(
     tag = "loans",
     params(LoanQuery, IdPage),
-    responses((status = 200, body = Page<LoanOut>), E400, E401, E403, E404),
+    responses((status = 200, body = Page<LoanOut>), E400, E401, E403, E404, E422),
     security(("bearer" = []))
 )]
 #[get("/loans")]

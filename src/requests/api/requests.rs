@@ -182,7 +182,7 @@ pub struct RequestQuery {
 #[utoipa::path(
     tag = "requests",
     params(RequestQuery, IdPage),
-    responses((status = 200, body = Page<PartsRequestOut>), E400, E401, E403, E404),
+    responses((status = 200, body = Page<PartsRequestOut>), E400, E401, E403, E404, E422),
     security(("bearer" = []))
 )]
 #[get("/parts-requests")]

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role, Scope};
 use crate::error::AppError;
-use crate::http::docs::{E400, E401, E403};
+use crate::http::docs::{E400, E401, E403, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Page};
 use crate::money::Money;
@@ -41,7 +41,7 @@ pub struct ClaimQuery {
 }
 
 /// Carrier claims, newest first
-#[utoipa::path(tag = "shipping", params(ClaimQuery, IdPage), responses((status = 200, body = Page<ClaimOut>), E400, E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(ClaimQuery, IdPage), responses((status = 200, body = Page<ClaimOut>), E400, E401, E403, E422), security(("bearer" = [])))]
 #[get("/claims")]
 pub async fn list_claims(
     state: web::Data<AppState>,

@@ -147,7 +147,7 @@ pub struct ShipmentQuery {
 ///
 /// A courier sees the shipments assigned to it; warehouse and station users those from or to
 /// their locations; admin, agents and finance all.
-#[utoipa::path(tag = "shipping", params(ShipmentQuery, IdPage), responses((status = 200, body = Page<ShipmentOut>), E400, E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(ShipmentQuery, IdPage), responses((status = 200, body = Page<ShipmentOut>), E400, E401, E403, E422), security(("bearer" = [])))]
 #[get("/shipments")]
 pub async fn list_shipments(
     state: web::Data<AppState>,

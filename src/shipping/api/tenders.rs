@@ -195,7 +195,7 @@ pub struct TenderQuery {
 ///
 /// A courier sees the tenders on lanes it serves; warehouse users those from or to their
 /// locations.
-#[utoipa::path(tag = "shipping", params(TenderQuery, IdPage), responses((status = 200, body = Page<TenderOut>), E400, E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(TenderQuery, IdPage), responses((status = 200, body = Page<TenderOut>), E400, E401, E403, E422), security(("bearer" = [])))]
 #[get("/tenders")]
 pub async fn list_tenders(
     state: web::Data<AppState>,

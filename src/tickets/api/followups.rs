@@ -168,7 +168,7 @@ pub struct FollowUpQuery {
 #[utoipa::path(
     tag = "tickets",
     params(FollowUpQuery, IdPage),
-    responses((status = 200, body = Page<FollowUpOut>), E400, E401, E403, E404),
+    responses((status = 200, body = Page<FollowUpOut>), E400, E401, E403, E404, E422),
     security(("bearer" = []))
 )]
 #[get("/follow-ups")]

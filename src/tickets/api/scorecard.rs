@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role, Scope};
 use crate::error::{AppError, Problem};
-use crate::http::docs::{E400, E401, E403, E404};
+use crate::http::docs::{E400, E401, E403, E404, E422};
 use crate::http::Query;
 use crate::network::rules::LocationKind;
 use crate::network::store as network;
@@ -59,7 +59,7 @@ fn period(q: &PeriodQuery) -> Period {
 #[utoipa::path(
     tag = "tickets",
     params(("code" = String, Path, description = "station code"), PeriodQuery),
-    responses((status = 200, body = ScorecardOut), E400, E401, E403, E404),
+    responses((status = 200, body = ScorecardOut), E400, E401, E403, E404, E422),
     security(("bearer" = []))
 )]
 #[get("/stations/{code}/scorecard")]
@@ -145,7 +145,7 @@ pub struct MonthStatsOut {
 #[utoipa::path(
     tag = "tickets",
     params(MonthQuery),
-    responses((status = 200, body = MonthStatsOut), E400, E401, E403),
+    responses((status = 200, body = MonthStatsOut), E400, E401, E403, E422),
     security(("bearer" = []))
 )]
 #[get("/follow-ups/stats")]

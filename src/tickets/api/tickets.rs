@@ -153,7 +153,7 @@ pub struct TicketQuery {
 #[utoipa::path(
     tag = "tickets",
     params(TicketQuery, IdPage),
-    responses((status = 200, body = Page<TicketOut>), E400, E401, E403, E404),
+    responses((status = 200, body = Page<TicketOut>), E400, E401, E403, E404, E422),
     security(("bearer" = []))
 )]
 #[get("/tickets")]
