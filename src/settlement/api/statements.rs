@@ -1,57 +1,24 @@
-//! HTTP handlers of settlement: the period's settlement (JSON summary, or a streamed CSV or
-//! XLSX file), adjustments and period close.
+//! A period's settlement statements, as JSON or streamed as CSV or XLSX.
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::lines::{Sink, Spec};
-use super::rules::{Line, Period, Totals};
-use super::service::{self, Check, Closed};
-use super::stream;
 use crate::auth::{Caller, Role};
-use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
-use crate::http::Json;
+use crate::error::AppError;
+use crate::http::docs::{E400, E401, E403, E404, E422};
 use crate::http::Query;
 use crate::money::Money;
-use crate::network::rules::LocationKind;
-use crate::network::store as network;
+use crate::settlement::lines::{Sink, Spec};
+use crate::settlement::rules::{Line, Totals};
+use crate::settlement::service::{self, Check};
+use crate::settlement::stream;
 use crate::state::AppState;
-use crate::validate::{not_blank, Validate};
+use crate::validate::Validate;
 
-/// Who posts adjustments and closes periods.
-const FINANCE: &[Role] = &[Role::Finance, Role::Admin];
-
-pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-/// An XLSX workbook: sheet `Settlement` (the rows of the CSV, header frozen) and sheet
-/// `Reconciliation`. Only its schema is used: the body is streamed, never built.
-pub struct XlsxFile;
-
-impl utoipa::PartialSchema for XlsxFile {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
-        ObjectBuilder::new()
-            .schema_type(SchemaType::new(Type::String))
-            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
-            .description(Some("An XLSX workbook"))
-            .into()
-    }
-}
-
-impl ToSchema for XlsxFile {}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema, Validate)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    Json,
-    Csv,
-    Xlsx,
-}
+use super::*;
 
 #[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
@@ -143,43 +110,6 @@ impl Sink for Collect {
     }
 }
 
-fn parse_period(s: &str, field: &str) -> Result<Period, AppError> {
-    Period::parse(s).ok_or_else(|| {
-        AppError::invalid_fields(vec![FieldError::new(field, "must be a month such as 2026-11 (YYYY-MM)")])
-    })
-}
-
-/// The station a caller may see: finance and admin any (or all), a station its own only
-/// (another's is 404); others 403.
-fn station_scope(
-    conn: &mut DbConn,
-    caller: &Caller,
-    asked: Option<&str>,
-) -> Result<Option<(i64, String)>, AppError> {
-    let not_found = |c: &str| AppError::not_found(format!("no station {c}"));
-    match caller.role {
-        Role::Finance | Role::Admin => match asked {
-            None => Ok(None),
-            Some(code) => {
-                let row = network::by_code(conn, code)?
-                    .filter(|r| r.kind == LocationKind::Station)
-                    .ok_or_else(|| not_found(code))?;
-                Ok(Some((row.id, row.code)))
-            }
-        },
-        Role::Station => {
-            let own = caller.location.clone().unwrap_or_default();
-            if asked.is_some_and(|a| a != own) {
-                return Err(not_found(asked.unwrap_or_default()));
-            }
-            let row = network::by_code(conn, &own)?
-                .ok_or_else(|| AppError::forbidden("this user belongs to no location"))?;
-            Ok(Some((row.id, row.code)))
-        }
-        _ => Err(AppError::forbidden(format!("the {} role may not read settlements", caller.role))),
-    }
-}
-
 fn wanted(req: &HttpRequest, format: Option<Format>) -> Format {
     if let Some(f) = format {
         return f;
@@ -266,123 +196,4 @@ pub async fn settlements(
             Ok(HttpResponse::Ok().json(out))
         }
     }
-}
-
-/// A correction to a station's settlement.
-#[derive(Debug, Deserialize, ToSchema, Validate)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"station": "ST-TZ-001", "period": "2026-11", "amount": "-25.00",
-    "reason": "duplicate labour claim on ticket 41"}))]
-#[validate(rules = adjustment_rules)]
-pub struct AdjustmentIn {
-    #[schema(min_length = 1, max_length = 64)]
-    pub station: String,
-    /// the period it corrects, `YYYY-MM`; a closed period's adjustment lands in the next open one
-    #[schema(pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")]
-    pub period: String,
-    /// signed: positive pays the station, negative charges it; not zero
-    pub amount: Money,
-    #[schema(min_length = 1, max_length = 500)]
-    pub reason: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": 1, "station": "ST-TZ-001", "requested_period": "2026-11", "period": "2026-12",
-    "amount": "-25.00", "reason": "duplicate labour claim on ticket 41", "posted_by": "finance",
-    "posted_at": "2026-12-03T09:00:00Z"}))]
-pub struct AdjustmentOut {
-    pub id: i64,
-    pub station: String,
-    pub requested_period: String,
-    /// where it is settled: the requested period, or the next open one when that was closed
-    pub period: String,
-    pub amount: Money,
-    pub reason: String,
-    pub posted_by: String,
-    pub posted_at: DateTime<Utc>,
-}
-
-fn adjustment_rules(a: &AdjustmentIn, _at: &str, errors: &mut Vec<FieldError>) {
-    if Period::parse(&a.period).is_none() {
-        errors.push(FieldError::new("period", "must be a month such as 2026-11 (YYYY-MM)"));
-    }
-    if a.amount.minor() == 0 {
-        errors.push(FieldError::new("amount", "must not be zero"));
-    }
-    not_blank(errors, "reason", Some(&a.reason));
-}
-
-/// Post a settlement adjustment (finance, admin)
-#[utoipa::path(
-    tag = "finance",
-    request_body = AdjustmentIn,
-    responses((status = 201, body = AdjustmentOut), E400, E401, E403, E404, E415, E422),
-    security(("bearer" = []))
-)]
-#[post("/settlements/adjustments")]
-pub async fn post_adjustment(
-    state: web::Data<AppState>,
-    caller: Caller,
-    body: Json<AdjustmentIn>,
-) -> Result<HttpResponse, AppError> {
-    caller.require(FINANCE)?;
-    let a = body.0;
-    let period = Period::parse(&a.period)
-        .ok_or_else(|| AppError::internal(anyhow::anyhow!("a checked period does not parse")))?;
-    let reason = a.reason.trim().to_string();
-    let now = state.clock.now();
-    let out = state
-        .db
-        .write(move |conn| {
-            let st = network::by_code(conn, &a.station)?
-                .filter(|r| r.kind == LocationKind::Station)
-                .ok_or_else(|| AppError::not_found(format!("no station {}", a.station)))?;
-            let (id, landed) = service::adjust(
-                conn,
-                st.id,
-                period,
-                a.amount.minor(),
-                &reason,
-                &caller.username,
-                now.naive_utc(),
-            )?;
-            Ok(AdjustmentOut {
-                id,
-                station: st.code,
-                requested_period: period.to_string(),
-                period: landed.to_string(),
-                amount: a.amount,
-                reason,
-                posted_by: caller.username.clone(),
-                posted_at: now,
-            })
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(out))
-}
-
-/// Close a period (finance, admin)
-///
-/// Freezes the period's lines into a snapshot: its figures and exports never change again,
-/// and anything dated in it later (a late event, an adjustment) lands in the next open
-/// period. Periods close once (409 `period_closed`), in order (409 `period_out_of_order`), and
-/// only after they ended (422 `period_not_ended`).
-#[utoipa::path(
-    tag = "finance",
-    params(("period" = String, Path, description = "the month, `YYYY-MM`", example = "2026-11",
-        pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")),
-    responses((status = 200, body = Closed), E401, E403, E409, E422),
-    security(("bearer" = []))
-)]
-#[post("/periods/{period}/close")]
-pub async fn close_period(
-    state: web::Data<AppState>,
-    caller: Caller,
-    period: web::Path<String>,
-) -> Result<web::Json<Closed>, AppError> {
-    caller.require(FINANCE)?;
-    let period = parse_period(&period.into_inner(), "period")?;
-    let now = state.clock.now();
-    let out = state.db.write(move |conn| service::close(conn, period, &caller.username, now)).await?;
-    Ok(web::Json(out))
 }

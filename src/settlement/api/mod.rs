@@ -1,0 +1,89 @@
+//! HTTP handlers of settlement, one file per resource: a period's settlement statements
+//! (JSON, CSV or XLSX), the adjustments finance posts and the closing of a period. This file
+//! holds what they share: the XLSX media type, the period and the station scope.
+
+mod adjustments;
+mod periods;
+mod statements;
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::auth::{Caller, Role};
+use crate::db::DbConn;
+use crate::error::{AppError, FieldError};
+use crate::network::rules::LocationKind;
+use crate::network::store as network;
+use crate::settlement::rules::Period;
+use crate::validate::Validate;
+
+pub use adjustments::*;
+pub use periods::*;
+pub use statements::*;
+
+/// Who posts adjustments and closes periods.
+const FINANCE: &[Role] = &[Role::Finance, Role::Admin];
+
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// An XLSX workbook: sheet `Settlement` (the rows of the CSV, header frozen) and sheet
+/// `Reconciliation`. Only its schema is used: the body is streamed, never built.
+pub struct XlsxFile;
+
+impl utoipa::PartialSchema for XlsxFile {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+            .description(Some("An XLSX workbook"))
+            .into()
+    }
+}
+
+impl ToSchema for XlsxFile {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema, Validate)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+fn parse_period(s: &str, field: &str) -> Result<Period, AppError> {
+    Period::parse(s).ok_or_else(|| {
+        AppError::invalid_fields(vec![FieldError::new(field, "must be a month such as 2026-11 (YYYY-MM)")])
+    })
+}
+
+/// The station a caller may see: finance and admin any (or all), a station its own only
+/// (another's is 404); others 403.
+fn station_scope(
+    conn: &mut DbConn,
+    caller: &Caller,
+    asked: Option<&str>,
+) -> Result<Option<(i64, String)>, AppError> {
+    let not_found = |c: &str| AppError::not_found(format!("no station {c}"));
+    match caller.role {
+        Role::Finance | Role::Admin => match asked {
+            None => Ok(None),
+            Some(code) => {
+                let row = network::by_code(conn, code)?
+                    .filter(|r| r.kind == LocationKind::Station)
+                    .ok_or_else(|| not_found(code))?;
+                Ok(Some((row.id, row.code)))
+            }
+        },
+        Role::Station => {
+            let own = caller.location.clone().unwrap_or_default();
+            if asked.is_some_and(|a| a != own) {
+                return Err(not_found(asked.unwrap_or_default()));
+            }
+            let row = network::by_code(conn, &own)?
+                .ok_or_else(|| AppError::forbidden("this user belongs to no location"))?;
+            Ok(Some((row.id, row.code)))
+        }
+        _ => Err(AppError::forbidden(format!("the {} role may not read settlements", caller.role))),
+    }
+}
