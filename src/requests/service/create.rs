@@ -9,6 +9,7 @@ use super::routing::{allocation_row, record_allocations, reserve_need, Reserved}
 use super::Station;
 use crate::auth::Caller;
 use crate::catalogue::resolve_successor;
+use crate::catalogue::PartRow;
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
 use crate::ledger::store as ledger;
@@ -71,14 +72,7 @@ pub fn create(
         }
         None => None,
     };
-    let mut resolved = Vec::new();
-    let mut value = 0i64;
-    for (i, l) in lines.iter().enumerate() {
-        let part = st.part(conn, &l.part_code).map_err(|e| e.with("line", i))?;
-        let served = resolve_successor(conn, part)?.served;
-        value = value.saturating_add(l.qty.saturating_mul(served.unit_cost_minor));
-        resolved.push((l, served));
-    }
+    let (resolved, value) = price_lines(conn, st, lines)?;
     // overdue loan lines count a second time, on top of their value in the technician's
     // custody (spec section 8: they count against the allowance); asked only when the
     // station has open loan lines at all
@@ -86,21 +80,9 @@ pub fn create(
         if st.open_loans { crate::loans::overdue_value(conn, st.row.id, at.naive_utc())? } else { 0 };
     let outstanding = stored.saturating_add(overdue);
     let exceeds = rules::exceeds_by(outstanding, value, st.allowance);
-    let mut part_codes = BTreeMap::new();
-    let mut lines_out = Vec::with_capacity(resolved.len());
-    for (n, (l, part)) in resolved.iter().enumerate() {
-        part_codes.insert(part.id, part.code.clone());
-        lines_out.push(LineRow {
-            id: 0,
-            request_id: 0,
-            line_no: n as i32 + 1,
-            requested_code: l.part_code.trim().to_string(),
-            part_id: part.id,
-            qty: l.qty,
-            unit_cost_minor: part.unit_cost_minor,
-            backordered: 0,
-        });
-    }
+    let part_codes: BTreeMap<i64, String> = resolved.iter().map(|(_, p)| (p.id, p.code.clone())).collect();
+    let mut lines_out: Vec<LineRow> =
+        resolved.iter().enumerate().map(|(n, (l, part))| line_row(n, l, part)).collect();
     // reserve line by line in part order, so that concurrent requests take row locks in one
     // order, before anything is written: the request is then inserted in its final state
     let sources = if exceeds.is_some() { Vec::new() } else { st.sources(source_id)? };
@@ -137,14 +119,79 @@ pub fn create(
         outstanding_minor: share,
     };
     let routed = if exceeds.is_some() { None } else { Some(routing_of(&reserved, &order, &sources)) };
-    let (id, allocations) = match (&mut *conn, routed) {
+    let (id, allocations) = write(conn, &new, &mut lines_out, routed, at)?;
+    let request = RequestRow {
+        id,
+        station_id: new.station_id,
+        ticket_id,
+        urgency: urgency.to_string(),
+        status,
+        source_id,
+        value_minor: value,
+        exceeds_by_minor: exceeds,
+        requested_by: caller.username.clone(),
+        decided_by: None,
+        decision_note: None,
+        created_at: new.created_at,
+        updated_at: new.updated_at,
+    };
+    if let Some(ticket) = ticket_id {
+        crate::rollup::ticket(conn, ticket)?;
+    }
+    Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
+}
+
+/// Each line with the part that serves it.
+type Priced<'l> = Vec<(&'l LineSpec, PartRow)>;
+
+/// Each line's part (a superseded one served by its successor) and the request's value.
+fn price_lines<'l>(
+    conn: &mut DbConn,
+    st: &Station,
+    lines: &'l [LineSpec],
+) -> Result<(Priced<'l>, i64), AppError> {
+    let mut resolved = Vec::with_capacity(lines.len());
+    let mut value = 0i64;
+    for (i, l) in lines.iter().enumerate() {
+        let part = st.part(conn, &l.part_code).map_err(|e| e.with("line", i))?;
+        let served = resolve_successor(conn, part)?.served;
+        value = value.saturating_add(l.qty.saturating_mul(served.unit_cost_minor));
+        resolved.push((l, served));
+    }
+    Ok((resolved, value))
+}
+
+/// The `n`th line (from 0) as it will be written, before its ids and routing.
+fn line_row(n: usize, l: &LineSpec, part: &PartRow) -> LineRow {
+    LineRow {
+        id: 0,
+        request_id: 0,
+        line_no: n as i32 + 1,
+        requested_code: l.part_code.trim().to_string(),
+        part_id: part.id,
+        qty: l.qty,
+        unit_cost_minor: part.unit_cost_minor,
+        backordered: 0,
+    }
+}
+
+/// Writes the request, its lines (given their ids here) and, when it was routed, the lines'
+/// routing and the allocations; returns the request id and the allocations in the order made.
+fn write(
+    conn: &mut DbConn,
+    new: &NewRequest<'_>,
+    lines_out: &mut [LineRow],
+    routed: Option<(Vec<store::Routing>, Vec<store::Take>)>,
+    at: DateTime<Utc>,
+) -> Result<(i64, Vec<AllocationRow>), AppError> {
+    Ok(match (&mut *conn, routed) {
         // on PostgreSQL one statement writes it all (see `store::write_routed`)
         (DbConn::Pg(c), Some((routing, takes))) => {
             for (line, r) in lines_out.iter_mut().zip(&routing) {
                 line.backordered = r.backordered;
             }
             let just_reserved = AllocationStatus::Reserved;
-            let w = store::write_routed(c, &new, &lines_out, &routing, &takes, just_reserved.as_str())?;
+            let w = store::write_routed(c, new, lines_out, &routing, &takes, just_reserved.as_str())?;
             for (line, id) in lines_out.iter_mut().zip(&w.line_ids) {
                 (line.request_id, line.id) = (w.request_id, *id);
             }
@@ -156,11 +203,11 @@ pub fn create(
             (w.request_id, allocations)
         }
         (conn, routed) => {
-            let id = store::insert_request(conn, &new)?;
+            let id = store::insert_request(conn, new)?;
             let mut allocations = Vec::new();
             match routed {
                 None => {
-                    for line in &mut lines_out {
+                    for line in lines_out.iter_mut() {
                         line.request_id = id;
                         line.id = store::insert_line(
                             conn,
@@ -189,26 +236,7 @@ pub fn create(
             }
             (id, allocations)
         }
-    };
-    let request = RequestRow {
-        id,
-        station_id: new.station_id,
-        ticket_id,
-        urgency: urgency.to_string(),
-        status,
-        source_id,
-        value_minor: value,
-        exceeds_by_minor: exceeds,
-        requested_by: caller.username.clone(),
-        decided_by: None,
-        decision_note: None,
-        created_at: new.created_at,
-        updated_at: new.updated_at,
-    };
-    if let Some(ticket) = ticket_id {
-        crate::rollup::ticket(conn, ticket)?;
-    }
-    Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
+    })
 }
 
 /// Each line's routing (in line order) and the allocations to make, in the order they are made:
