@@ -238,22 +238,22 @@ pub fn reconcile(
     let serials = serials_of(&line);
     let warranty = crate::tickets::ticket_warranty(conn, loan.ticket_id)?;
     let (code, family, serialized, sale_price) = store::part_facts(conn, line.part_id)?;
-    let consume = |conn: &mut DbConn| -> Result<i64, AppError> {
-        ledger::post(
-            conn,
-            &Move {
-                part_id: line.part_id,
-                qty: line.qty,
-                from: &custody,
-                to: &customer,
-                reason: Reason::Consume,
-                reference: Some(&reference),
-                actor: Some(&caller.username),
-                at,
-                serials: &serials,
-                from_reserved: false,
-            },
-        )
+    // the line's units moved once, in the reconciliation's name
+    let post = |conn: &mut DbConn, from: &Place, to: &Place, reason: Reason, serials: &[String]| {
+        let (part_id, qty, actor) = (line.part_id, line.qty, Some(caller.username.as_str()));
+        let m = Move {
+            part_id,
+            qty,
+            from,
+            to,
+            reason,
+            reference: Some(&reference),
+            actor,
+            at,
+            serials,
+            from_reserved: false,
+        };
+        ledger::post(conn, &m)
     };
     let mut rec = Reconciliation {
         status: "",
@@ -271,45 +271,14 @@ pub fn reconcile(
                     format!("ticket {} is out of warranty: reconcile the line by fee", loan.ticket_id),
                 ));
             }
-            let (unit_id, _, _) = crate::tickets::ticket_model(conn, loan.ticket_id)?.ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("ticket {} has no unit", loan.ticket_id))
-            })?;
-            let (_, rec_serial, rec_date) =
-                store::factory_record(conn, unit_id, &family)?.ok_or_else(|| {
-                    AppError::unprocessable(
-                        Problem::NoFactoryRecord,
-                        format!(
-                            "the unit's factory record has no {family} component to check {code} against"
-                        ),
-                    )
-                })?;
-            if let Err((expected, given)) = rules::check_core(rec_serial.as_deref(), rec_date, &old) {
-                return Err(AppError::unprocessable(
-                    Problem::CoreMismatch,
-                    format!(
-                        "the old {family} part does not match the unit's factory record: expected {expected}, given {given}"
-                    ),
-                )
-                .with("expected", expected)
-                .with("given", given));
-            }
-            let (old_serial, old_date): (Option<String>, Option<NaiveDate>) = match old {
-                OldPart::Serial(s) => (Some(s.trim().to_string()), None),
-                OldPart::ProductionDate(d) => (None, Some(d)),
-            };
-            if serialized && line.qty != 1 {
-                return Err(AppError::unprocessable(
-                    Problem::CoreQty,
-                    "a serialized part is core-returned one unit per loan line",
-                ));
-            }
+            let (old_serial, old_date) = checked_core(conn, &loan, &line, (&code, &family, serialized), old)?;
             rec.status = LineStatus::CoreReturned.as_str();
             rec.old_serial = old_serial.as_deref();
             rec.old_production_date = old_date;
             if !store::reconcile(conn, line.id, &rec)? {
                 return Err(already(&line));
             }
-            consume(conn)?;
+            post(conn, &custody, &customer, Reason::Consume, &serials)?;
             // the old part goes back into the ledger at DEFECTIVE; a serialized one by serial
             let core_serials: Vec<String> = if serialized {
                 vec![old_serial.clone().unwrap_or_else(|| format!("CORE-L{}", line.id))]
@@ -317,21 +286,7 @@ pub fn reconcile(
                 vec![]
             };
             let defective = ledger::virtual_place(conn, LocationKind::Defective)?;
-            ledger::post(
-                conn,
-                &Move {
-                    part_id: line.part_id,
-                    qty: line.qty,
-                    from: &customer,
-                    to: &defective,
-                    reason: Reason::CoreReturn,
-                    reference: Some(&reference),
-                    actor: Some(&caller.username),
-                    at,
-                    serials: &core_serials,
-                    from_reserved: false,
-                },
-            )?;
+            post(conn, &customer, &defective, Reason::CoreReturn, &core_serials)?;
         }
         How::Fee(amount) => {
             if warranty == Some(Warranty::InWarranty) {
@@ -351,7 +306,7 @@ pub fn reconcile(
             if !store::reconcile(conn, line.id, &rec)? {
                 return Err(already(&line));
             }
-            consume(conn)?;
+            post(conn, &custody, &customer, Reason::Consume, &serials)?;
         }
         How::Unused => {
             rec.status = LineStatus::ReturnedUnused.as_str();
@@ -359,25 +314,51 @@ pub fn reconcile(
                 return Err(already(&line));
             }
             let quarantine = ledger::virtual_place(conn, LocationKind::Quarantine)?;
-            ledger::post(
-                conn,
-                &Move {
-                    part_id: line.part_id,
-                    qty: line.qty,
-                    from: &custody,
-                    to: &quarantine,
-                    reason: Reason::LoanReturnUnused,
-                    reference: Some(&reference),
-                    actor: Some(&caller.username),
-                    at,
-                    serials: &serials,
-                    from_reserved: false,
-                },
-            )?;
+            post(conn, &custody, &quarantine, Reason::LoanReturnUnused, &serials)?;
             store::insert_inspection(conn, &line, loan.station_id, at)?;
         }
     }
     Ok(())
+}
+
+/// The old part brought back for a core return, checked against the unit's factory record: its
+/// serial or its production date, trimmed. A serialized part comes back one unit per line.
+fn checked_core(
+    conn: &mut DbConn,
+    loan: &LoanRow,
+    line: &LoanLineRow,
+    (code, family, serialized): (&str, &str, bool),
+    old: OldPart,
+) -> Result<(Option<String>, Option<NaiveDate>), AppError> {
+    let (unit_id, _, _) = crate::tickets::ticket_model(conn, loan.ticket_id)?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("ticket {} has no unit", loan.ticket_id)))?;
+    let (_, rec_serial, rec_date) = store::factory_record(conn, unit_id, family)?.ok_or_else(|| {
+        AppError::unprocessable(
+            Problem::NoFactoryRecord,
+            format!("the unit's factory record has no {family} component to check {code} against"),
+        )
+    })?;
+    if let Err((expected, given)) = rules::check_core(rec_serial.as_deref(), rec_date, &old) {
+        return Err(AppError::unprocessable(
+            Problem::CoreMismatch,
+            format!(
+                "the old {family} part does not match the unit's factory record: expected {expected}, given {given}"
+            ),
+        )
+        .with("expected", expected)
+        .with("given", given));
+    }
+    let (old_serial, old_date): (Option<String>, Option<NaiveDate>) = match old {
+        OldPart::Serial(s) => (Some(s.trim().to_string()), None),
+        OldPart::ProductionDate(d) => (None, Some(d)),
+    };
+    if serialized && line.qty != 1 {
+        return Err(AppError::unprocessable(
+            Problem::CoreQty,
+            "a serialized part is core-returned one unit per loan line",
+        ));
+    }
+    Ok((old_serial, old_date))
 }
 
 fn already(line: &LoanLineRow) -> AppError {
