@@ -8,8 +8,10 @@
 //! character, which PostgreSQL cannot store.
 //!
 //! `http::Json` and `http::MaybeJson` check every body they parse (422 naming each field at
-//! fault); `http::Query` checks a query (400 outside its schema, 422 for a NUL). Rules that are not limits (a
-//! reason that is only spaces, a date range in order) stay in the domain's rules.
+//! fault); `http::Query` checks a query (400 outside its schema, 422 for a NUL). Rules of a
+//! body that are not limits (a code's form, a reason that is only spaces, a date after another)
+//! go in the one function the struct names, `#[validate(rules = path)]`, run in the same pass;
+//! rules that need the database or the clock stay in the domain's service.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
