@@ -286,9 +286,15 @@ impl AppError {
 
     /// A 422 listing what is wrong with each field: `errors: [{field, message}]`.
     pub fn invalid_fields(errors: Vec<FieldError>) -> AppError {
+        AppError::field_problems(Problem::ValidationFailed, "", errors)
+    }
+
+    /// A problem of `kind` listing what is wrong with each field, its detail `prefix` followed
+    /// by every `field: message`.
+    pub fn field_problems(kind: Problem, prefix: &str, errors: Vec<FieldError>) -> AppError {
         let detail =
             errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-        AppError::of(Problem::ValidationFailed, detail).with("errors", errors)
+        AppError::of(kind, format!("{prefix}{detail}")).with("errors", errors)
     }
 
     pub fn unavailable(detail: impl Into<String>) -> AppError {

@@ -100,9 +100,7 @@ pub fn query<T: Validate>(value: &T) -> Result<(), AppError> {
     if errors.iter().all(|e| e.message == NUL) {
         return fail_if_any(errors);
     }
-    let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-    Err(AppError::bad_request(Problem::InvalidQuery, format!("invalid query parameters: {detail}"))
-        .with("errors", errors))
+    Err(AppError::field_problems(Problem::InvalidQuery, "invalid query parameters: ", errors))
 }
 
 /// The message of a string that holds a NUL character.

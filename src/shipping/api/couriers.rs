@@ -12,9 +12,6 @@ use crate::shipping::rules::{Record, Weights};
 use crate::shipping::store;
 use crate::state::AppState;
 
-/// Who may read the couriers and the tender weights.
-const READERS: &[Role] = &[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier];
-
 /// A courier and its delivery record.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CourierOut {
@@ -35,7 +32,7 @@ pub async fn list_couriers(
     state: web::Data<AppState>,
     caller: Caller,
 ) -> Result<web::Json<Vec<CourierOut>>, AppError> {
-    caller.require(READERS)?;
+    caller.require(super::READERS)?;
     let out = state
         .db
         .read(move |conn| {
@@ -70,7 +67,7 @@ pub async fn list_couriers(
 #[utoipa::path(tag = "shipping", responses((status = 200, body = Weights), E401, E403), security(("bearer" = [])))]
 #[get("/tender-weights")]
 pub async fn get_weights(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Weights>, AppError> {
-    caller.require(READERS)?;
+    caller.require(super::READERS)?;
     Ok(web::Json(state.db.read(|conn| Ok(store::weights(conn)?)).await?))
 }
 

@@ -19,8 +19,6 @@ use crate::shipping::store::{self, TenderRow};
 use crate::state::AppState;
 use crate::validate::Validate;
 
-/// Who may read tenders (a courier those on its lanes, a warehouse user those of its locations).
-const READERS: &[Role] = &[Role::Admin, Role::Warehouse, Role::Finance, Role::Courier];
 /// Who puts shipments out to tender and awards them.
 const AWARDERS: &[Role] = &[Role::Admin, Role::Warehouse];
 
@@ -202,7 +200,7 @@ pub async fn list_tenders(
     caller: Caller,
     query: Query<TenderQuery>,
 ) -> Result<web::Json<Page<TenderOut>>, AppError> {
-    caller.require(READERS)?;
+    caller.require(super::READERS)?;
     let q = query.into_inner();
     let page = q.page.request()?;
     let before = page.after_id()?;
@@ -238,7 +236,7 @@ pub async fn get_tender(
     caller: Caller,
     id: web::Path<i64>,
 ) -> Result<web::Json<TenderOut>, AppError> {
-    caller.require(READERS)?;
+    caller.require(super::READERS)?;
     let id = id.into_inner();
     let now = state.clock.now();
     let out = state
