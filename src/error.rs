@@ -119,7 +119,6 @@ problem_kinds! {
     NothingToPick => ("nothing_to_pick", CONFLICT, "Nothing to Pick"),
     NothingToReceive => ("nothing_to_receive", CONFLICT, "Nothing to Receive"),
     NothingToShip => ("nothing_to_ship", CONFLICT, "Nothing to Ship"),
-    OutsideServiceArea => ("outside_service_area", UNPROCESSABLE_ENTITY, "Outside Service Area"),
     PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "Payload Too Large"),
     PeriodClosed => ("period_closed", CONFLICT, "Period Closed"),
     PeriodNotEnded => ("period_not_ended", UNPROCESSABLE_ENTITY, "Period Not Ended"),

@@ -330,12 +330,18 @@ pub async fn kpis(
             };
             let visible = allowed(conn, &caller, level)?;
             let mut groups = compute(conn, level, from, to)?;
-            if let Some(v) = visible {
+            if let Some(v) = &visible {
                 groups.retain(|g| v.contains(&g.key));
             }
             if let Some(loc) = &q.location {
                 groups.retain(|g| &g.key == loc);
-                if groups.is_empty() && level != Level::Tier && network::by_code(conn, loc)?.is_none() {
+                // a location outside the caller's groups is answered like an unknown code, so a
+                // station cannot learn which codes exist
+                let hidden = visible.as_ref().is_some_and(|v| !v.contains(loc));
+                if groups.is_empty()
+                    && level != Level::Tier
+                    && (hidden || network::by_code(conn, loc)?.is_none())
+                {
                     return Err(AppError::not_found(format!("location {loc} not found")));
                 }
             }

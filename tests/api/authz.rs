@@ -140,6 +140,51 @@ const OUT_OF_SCOPE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/settlements?period=2026-11&station=ST-NB-001", "S"),
 ];
 
+/// Write ownership: state-changing operations that an actor able to *read* the object may not
+/// do, because it does not own it (403 `forbidden`, nothing changed). `{lateral}` is a request
+/// of ST-NB-002 (under RC-NB) that RC-HZ supplies in part from its stock: RC-HZ sees it and
+/// picks and ships its own allocation, nothing else.
+const NOT_OWNER: &[(&str, &str, &str)] = &[
+    ("POST", "/api/v1/parts-requests/{lateral}/cancel", "warehouse-rc-hz"),
+    ("POST", "/api/v1/parts-requests/{lateral}/close", "warehouse-rc-hz"),
+    ("POST", "/api/v1/parts-requests/{lateral}/approve", "warehouse-rc-hz"),
+    ("POST", "/api/v1/parts-requests/{lateral}/reject", "warehouse-rc-hz"),
+    ("POST", "/api/v1/parts-requests/{lateral}/receive", "warehouse-rc-hz"),
+];
+
+both!(a_reader_that_does_not_own_an_object_may_not_change_it, |app| async {
+    let part = app.part().stock_at("RC-NB", 1).stock_at("RC-HZ", 2).create().await;
+    let lateral = app.request().station("ST-NB-002").line(&part, 3).create().await;
+    let url = format!("/api/v1/parts-requests/{lateral}");
+    let before = app.get(&url, Some("admin")).await.ok().clone();
+    let sources: Vec<&str> = before["lines"][0]["allocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["source"].as_str().unwrap())
+        .collect();
+    assert!(sources.contains(&"RC-HZ") && sources.contains(&"RC-NB"), "{before}");
+    let stock = (app.stock("RC-HZ", &part).await, app.stock("RC-NB", &part).await);
+    let mut problems = Vec::new();
+    for (method, path, user) in NOT_OWNER {
+        app.get(&url, Some(user)).await.ok();
+        let path = path.replace("{lateral}", &lateral.to_string());
+        let m = Method::from_bytes(method.as_bytes()).unwrap();
+        let token = app.token(user).await;
+        let r = app.send(m, &path, Some(&token), Some(json!({}))).await;
+        if r.status != 403 || !r.text.contains("/problems/forbidden") {
+            problems.push(format!("{method} {path} as {user}: {} {} (want 403 forbidden)", r.status, r.text));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let after = app.get(&url, Some("admin")).await.ok().clone();
+    assert_eq!(after["status"], before["status"]);
+    assert_eq!(after["lines"], before["lines"]);
+    assert_eq!((app.stock("RC-HZ", &part).await, app.stock("RC-NB", &part).await), stock);
+    // what RC-HZ does own it may do: pick its allocation
+    app.on_request(lateral, "pick", "warehouse-rc-hz").await.ok();
+});
+
 fn user(role: char) -> &'static str {
     match role {
         'A' => "admin",

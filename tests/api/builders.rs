@@ -87,6 +87,13 @@ impl TestApp {
         name
     }
 
+    /// A warehouse user of a location (`warehouse-<code>`), created if need be.
+    pub async fn warehouse_user(&self, location: &str) -> String {
+        let name = format!("warehouse-{}", location.to_lowercase());
+        self.user_at(&name, "warehouse", location, true).await;
+        name
+    }
+
     /// Adds a new technician to a station (with the demo password); a name that exists fails
     /// the set-up.
     pub async fn technician(&self, name: &str, station: &str) {

@@ -95,9 +95,23 @@ both!(a_station_sees_its_own_kpis_only, |app| async {
     app.get("/api/v1/reports/kpis?level=tier", Some("warehouse-rc-hz")).await.problem(403);
     let own = app.get("/api/v1/reports/kpis?level=station", Some("station-st-tz-001")).await;
     assert!(own.ok()["groups"].as_array().unwrap().iter().all(|g| g["key"] == "ST-TZ-001"));
-    let other =
-        app.get("/api/v1/reports/kpis?level=station&location=ST-HZ-001", Some("station-st-tz-001")).await;
-    assert!(other.ok()["groups"].as_array().unwrap().is_empty());
+    // another station's code is answered like an unknown one (404), so a station cannot learn
+    // which codes exist; the same for its technician and for a centre outside the chain
+    let kpis_at = |code: &str| format!("/api/v1/reports/kpis?level=station&location={code}");
+    for user in ["station-st-tz-001", "tech-st-tz-001"] {
+        let other = app.get(&kpis_at("ST-HZ-001"), Some(user)).await;
+        let unknown = app.get(&kpis_at("ST-XX-999"), Some(user)).await;
+        let (other, unknown) = (other.problem(404), unknown.problem(404));
+        assert_eq!(other["type"], unknown["type"]);
+        assert_eq!(
+            other["detail"].as_str().unwrap().replace("ST-HZ-001", "?"),
+            unknown["detail"].as_str().unwrap().replace("ST-XX-999", "?")
+        );
+    }
+    app.get(&kpis_at("ST-NB-001"), Some("warehouse-rc-hz")).await.problem(404);
+    app.get(&kpis_at("ST-HZ-001"), Some("warehouse-rc-hz")).await.ok();
+    app.get(&kpis_at("ST-TZ-001"), Some("station-st-tz-001")).await.ok();
+    app.get(&kpis_at("ST-HZ-001"), Some("finance")).await.ok();
     app.get("/api/v1/reports/kpis", Some("courier-1")).await.problem(403);
     app.get("/api/v1/reports/kpis?level=station", Some("finance")).await.ok();
     app.get("/api/v1/reports/kpis?from=2026-12-01&to=2026-11-01", Some("admin")).await.problem(422);

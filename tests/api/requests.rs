@@ -257,6 +257,68 @@ both!(cancel_releases_every_reservation, |app| async {
     app.on_request(id, "cancel", "admin").await.problem(409);
 });
 
+both!(a_lateral_supplier_picks_its_own_allocation_and_may_not_cancel_or_close_the_request, |app| async {
+    // ST-NB-002 (tier C, under RC-NB): RC-NB holds 2, its lateral neighbour RC-HZ supplies 3
+    let part = app.part().stock_at("RC-NB", 2).stock_at("RC-HZ", 3).create().await;
+    let nb = "ST-NB-002";
+    let r = request(&app, nb, json!([{"part_code": part, "qty": 5}]), json!({})).await;
+    let id = r.ok()["id"].as_i64().unwrap();
+    let sorted = |v: &Value| {
+        let mut a = allocations(v);
+        a.sort();
+        a
+    };
+    let reserved = vec![
+        ("RC-HZ".to_string(), 3, "reserved".to_string()),
+        ("RC-NB".to_string(), 2, "reserved".to_string()),
+    ];
+    assert_eq!(sorted(&r.json), reserved);
+    let read = |user: &'static str| {
+        let app = &app;
+        async move { app.get(&format!("/api/v1/parts-requests/{id}"), Some(user)).await.ok().clone() }
+    };
+    // RC-HZ sees the request (it supplies part of it) but neither cancels nor closes it
+    read("warehouse-rc-hz").await;
+    for action in ["cancel", "close"] {
+        let refused = app.on_request(id, action, "warehouse-rc-hz").await;
+        let p = refused.problem(403);
+        assert_eq!(p["type"], "/problems/forbidden");
+        assert!(p["detail"].as_str().unwrap().contains("its own allocations"), "{p}");
+    }
+    // nothing changed: the request, its allocations, both centres' stock
+    let after = read("admin").await;
+    assert_eq!(after["status"], r.json["status"]);
+    assert_eq!(sorted(&after), reserved);
+    assert_eq!(after["lines"][0]["backordered"], r.json["lines"][0]["backordered"]);
+    assert_eq!(app.stock("RC-HZ", &part).await, (3, 3, 0));
+    assert_eq!(app.stock("RC-NB", &part).await, (2, 2, 0));
+    // it picks its own allocation and only that one; then it has nothing left to pick
+    app.on_request(id, "pick", "warehouse-rc-hz").await.ok();
+    let picked = read("admin").await;
+    assert_eq!(
+        sorted(&picked),
+        vec![
+            ("RC-HZ".to_string(), 3, "picked".to_string()),
+            ("RC-NB".to_string(), 2, "reserved".to_string())
+        ]
+    );
+    let again = app.on_request(id, "pick", "warehouse-rc-hz").await;
+    assert_eq!(again.problem(409)["type"], "/problems/nothing_to_pick");
+    // the station's own user cancels the whole request: every reservation released
+    let own = app.station_user(nb).await;
+    assert_eq!(app.on_request(id, "cancel", &own).await.ok()["status"], "cancelled");
+    assert_eq!(app.stock("RC-HZ", &part).await, (3, 0, 3));
+    assert_eq!(app.stock("RC-NB", &part).await, (2, 0, 2));
+    // the station's own centre (RC-NB) cancels another such request
+    let r2 = request(&app, nb, json!([{"part_code": part, "qty": 4}]), json!({})).await;
+    let id2 = r2.ok()["id"].as_i64().unwrap();
+    app.on_request(id2, "cancel", "warehouse-rc-hz").await.problem(403);
+    let centre = app.warehouse_user("RC-NB").await;
+    assert_eq!(app.on_request(id2, "cancel", &centre).await.ok()["status"], "cancelled");
+    assert_eq!(app.stock("RC-HZ", &part).await, (3, 0, 3));
+    assert_eq!(app.stock("RC-NB", &part).await, (2, 0, 2));
+});
+
 both!(a_wrong_code_is_refused_with_suggestions_and_nothing_is_written, |app| async {
     let part = app.part().stock_at("RC-HZ", 2).create().await;
     let typo: String = part.chars().enumerate().filter(|(i, _)| *i != 8).map(|(_, c)| c).collect();

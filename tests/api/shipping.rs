@@ -149,9 +149,20 @@ both!(late_foreign_and_unauthorised_bids_are_refused, |app| async {
         )
         .await;
     let t2 = t2.ok()["id"].as_i64().unwrap();
+    // a lane outside courier-3's service area: its bid is answered like an unknown tender, as
+    // its GET is, and names none of the lane's codes or regions
     let far = app.post(&format!("/api/v1/tenders/{t2}/bids"), "courier-3", bid.clone()).await;
-    assert_eq!(far.problem(422)["type"], "/problems/outside_service_area");
-    // ... and courier-3 does not even see that tender
+    let far = far.problem(404);
+    assert_eq!(far["type"], "/problems/not_found");
+    let unknown = app.post("/api/v1/tenders/999999/bids", "courier-3", bid.clone()).await;
+    assert_eq!(
+        far["detail"].as_str().unwrap().replace(&t2.to_string(), "N"),
+        unknown.problem(404)["detail"].as_str().unwrap().replace("999999", "N")
+    );
+    let text = far.to_string();
+    for code in ["RC-", "HQ", "ST-", "region"] {
+        assert!(!text.contains(code), "{text}");
+    }
     app.get(&format!("/api/v1/tenders/{t2}"), Some("courier-3")).await.problem(404);
     // a bid after the deadline
     app.state.clock.advance(Duration::hours(2));

@@ -4,20 +4,19 @@
 use chrono::{DateTime, Utc};
 
 use super::routing::{allocate_request, refresh_status};
-use super::{acts_for, check, station, visible};
+use super::{acts_for, check, station, station_side, visible};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
 use crate::ledger::rules::Reason;
 use crate::ledger::store::{self as ledger, Move, Place};
 use crate::network::rules::LocationKind;
-use crate::network::store as network;
 use crate::requests::rules::{Action, AllocationStatus, Status};
 use crate::requests::store::{self, AllocationRow, RequestRow};
 
 /// Who decides on, picks and ships a request (the supplying side).
 const SUPPLIERS: &[Role] = &[Role::Admin, Role::Warehouse];
-/// Who may cancel or close a request (its station or the supplying side).
+/// Who may cancel or close a request (its station, its centre chain or admin; see `station_side`).
 const PARTIES: &[Role] = &[Role::Admin, Role::Station, Role::Warehouse];
 
 /// Approve or reject a request waiting for approval (a warehouse user of the station's centre,
@@ -32,12 +31,12 @@ pub fn decide(
 ) -> Result<(), AppError> {
     caller.require(SUPPLIERS)?;
     let req = visible(conn, caller, id)?;
-    let station_row = network::by_id(conn, req.station_id)?;
-    if !Scope::of(conn, caller)?.covers(&station_row.path) {
-        return Err(AppError::forbidden(
-            "only the station's regional centre (or an admin) decides on its requests",
-        ));
-    }
+    let station_row = station_side(
+        conn,
+        caller,
+        &req,
+        "only the station's regional centre (or an admin) decides on its requests",
+    )?;
     check(&req, if approve { Action::Approve } else { Action::Reject })?;
     store::set_decision(conn, id, &caller.username, note)?;
     if approve {
@@ -186,6 +185,13 @@ fn serials_for(conn: &mut DbConn, part_id: i64, at: &Place, qty: i64) -> Result<
 pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<(), AppError> {
     caller.require(PARTIES)?;
     let req = visible(conn, caller, id)?;
+    station_side(
+        conn,
+        caller,
+        &req,
+        "only the requesting station, its regional centre or an admin cancels a request; a centre \
+         that supplies part of it picks and ships its own allocations and nothing else",
+    )?;
     check(&req, Action::Cancel)?;
     let allocations = store::allocations(conn, &[id])?;
     if allocations.iter().any(|a| a.status == AllocationStatus::Shipped) {
@@ -212,6 +218,13 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
 pub fn close(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<(), AppError> {
     caller.require(PARTIES)?;
     let req = visible(conn, caller, id)?;
+    station_side(
+        conn,
+        caller,
+        &req,
+        "only the requesting station, its regional centre or an admin closes a request; a centre \
+         that supplies part of it picks and ships its own allocations and nothing else",
+    )?;
     check(&req, Action::Close)?;
     store::set_status(conn, id, Status::Closed.as_str(), at.naive_utc())?;
     Ok(())

@@ -66,3 +66,20 @@ fn check(req: &RequestRow, action: Action) -> Result<Status, AppError> {
 fn acts_for(conn: &mut DbConn, scope: &Scope, source_id: i64) -> Result<bool, AppError> {
     Ok(scope.covers(&network::by_id(conn, source_id)?.path))
 }
+
+/// The request's station, when the caller stands on the station's side of it: the station's
+/// own users, the warehouse users of its regional centre chain (whose scope covers the station,
+/// HQ included) and admin. A warehouse that sees the request only because it supplies part of it
+/// is refused 403 with `refusal`: it acts on its own allocations (pick, ship) and nothing else.
+fn station_side(
+    conn: &mut DbConn,
+    caller: &Caller,
+    req: &RequestRow,
+    refusal: &str,
+) -> Result<network::LocationRow, AppError> {
+    let station_row = network::by_id(conn, req.station_id)?;
+    if !Scope::of(conn, caller)?.covers(&station_row.path) {
+        return Err(AppError::forbidden(refusal));
+    }
+    Ok(station_row)
+}

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use super::handling::dispatch;
 use super::routing::{allocate_line, refresh_status};
-use super::{check, station, visible};
-use crate::auth::{Caller, Role, Scope};
+use super::{check, station, station_side, visible};
+use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
 use crate::ledger::rules::Reason;
@@ -58,13 +58,13 @@ pub fn receive(
 ) -> Result<Vec<DamageOut>, AppError> {
     caller.require(&[Role::Admin, Role::Station, Role::Warehouse])?;
     let req = visible(conn, caller, id)?;
+    let station_row = station_side(
+        conn,
+        caller,
+        &req,
+        "only the receiving station (or its centre, or an admin) records a receipt",
+    )?;
     check(&req, Action::Receive)?;
-    let station_row = network::by_id(conn, req.station_id)?;
-    if !Scope::of(conn, caller)?.covers(&station_row.path) {
-        return Err(AppError::forbidden(
-            "only the receiving station (or its centre, or an admin) records a receipt",
-        ));
-    }
     let shipped: Vec<AllocationRow> = store::allocations(conn, &[id])?
         .into_iter()
         .filter(|a| a.status == AllocationStatus::Shipped)

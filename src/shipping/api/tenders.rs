@@ -370,22 +370,9 @@ pub async fn create_bid(
     let out = state
         .db
         .write(move |conn| {
-            let t = store::tender(conn, id)?
-                .ok_or_else(|| AppError::not_found(format!("tender {id} not found")))?;
-            let o = network::by_id(conn, t.origin_id)?;
-            let d = network::by_id(conn, t.destination_id)?;
-            if !service::serves(conn, caller.user_id, &o, &d)? {
-                return Err(AppError::unprocessable(
-                    Problem::OutsideServiceArea,
-                    format!(
-                        "the lane {} ({}) -> {} ({}) is outside your service area",
-                        o.code,
-                        o.region.clone().unwrap_or_default(),
-                        d.code,
-                        d.region.clone().unwrap_or_default()
-                    ),
-                ));
-            }
+            // a lane outside the courier's service area is answered like an unknown tender (as
+            // `GET /tenders/{id}` does), naming none of its codes or regions
+            let t = visible_tender(conn, &caller, id)?;
             if t.status != TenderStatus::Open || now.naive_utc() > t.bid_deadline {
                 return Err(AppError::conflict(
                     Problem::TenderClosed,
