@@ -380,6 +380,12 @@ impl ResponseError for AppError {
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> AppError {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
+        // a commit that failed and whose rollback failed too: the commit's own failure says
+        // what happened (the rollback only followed it)
+        let e = match e {
+            E::RollbackErrorOnCommit { commit_error, .. } => *commit_error,
+            e => e,
+        };
         match &e {
             E::NotFound => AppError::not_found("not found"),
             E::DatabaseError(K::UniqueViolation, info) => {
@@ -397,15 +403,37 @@ impl From<diesel::result::Error> for AppError {
             E::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
                 AppError::retry_transaction()
             }
-            E::DatabaseError(K::ClosedConnection, _) => {
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => {
                 AppError::unavailable("the database connection was lost; retry the request")
             }
+            E::DatabaseError(_, info) if is_server_going_away(info.message()) => {
+                AppError::unavailable("the database is restarting; retry the request")
+            }
+            E::BrokenTransactionManager => {
+                AppError::unavailable("the database connection was lost; retry the request")
+            }
+
             E::DatabaseError(_, info) if is_sqlite_busy(info.message()) => {
                 AppError::unavailable("the database was busy; retry the request")
             }
             _ => AppError::internal(anyhow::Error::new(e)),
         }
     }
+}
+
+/// PostgreSQL ending the session as it shuts down, or refusing work while it starts or
+/// recovers (SQLSTATE 57P01-57P03): the database will be back, the request may be retried.
+fn is_server_going_away(message: &str) -> bool {
+    [
+        "terminating connection due to administrator command",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "server closed the connection unexpectedly",
+        "no connection to the server",
+    ]
+    .iter()
+    .any(|m| message.contains(m))
 }
 
 fn is_sqlite_busy(message: &str) -> bool {

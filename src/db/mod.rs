@@ -17,7 +17,7 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::{Connection, ConnectionError, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::error::AppError;
+use crate::error::{AppError, Problem};
 
 pub use cached::{Cached, CachedExt};
 pub(crate) use text::stored_as_text;
@@ -109,11 +109,39 @@ impl ManageConnection for Manager {
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        std::thread::panicking() || conn.is_broken()
+        std::thread::panicking() || conn.is_broken() || LOST.take()
     }
 }
 
 pub type Pool = r2d2::Pool<Manager>;
+
+thread_local! {
+    /// Set just before a pooled connection found dead is dropped, so the pool discards it
+    /// (`has_broken` runs on the same thread) instead of handing it to the next request.
+    static LOST: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The outcome of work on a pooled connection, with a failure the database's absence caused
+/// told apart from a bug: an error the mapping left `internal` while the connection no longer
+/// answers becomes 503 with `Retry-After`, and the dead connection leaves the pool instead of
+/// failing the next request too.
+fn settled<T>(mut conn: r2d2::PooledConnection<Manager>, result: Result<T, AppError>) -> Result<T, AppError> {
+    match result {
+        Err(e) if matches!(e.kind, Problem::Internal | Problem::Unavailable) && ping(&mut conn).is_err() => {
+            tracing::warn!(error = ?e, "the database connection was lost");
+            discard(conn);
+            Err(AppError::unavailable("the database connection was lost; retry the request"))
+        }
+        result => result,
+    }
+}
+
+/// Gives a dead connection back so that the pool drops it.
+fn discard(conn: r2d2::PooledConnection<Manager>) {
+    LOST.set(true);
+    drop(conn);
+    LOST.set(false);
+}
 
 /// How many SQL statements the connections of a `Db` have started (diesel's `StartQuery`
 /// events, transaction statements included), so that a test can tell what one request cost.
@@ -203,8 +231,10 @@ impl Db {
         let writer = self.writer.clone();
         blocking(move || {
             let mut conn = pool.get()?;
-            let _turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
-            write_tx(&mut conn, f)
+            let turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
+            let result = write_tx(&mut conn, f);
+            drop(turn);
+            settled(conn, result)
         })
         .await
     }
@@ -221,18 +251,20 @@ impl Db {
         let writer = self.writer.clone();
         blocking(move || {
             let mut conn = pool.get()?;
-            let _turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
+            let turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
             let mut attempt = 0;
-            loop {
+            let result = loop {
                 attempt += 1;
                 match write_tx(&mut conn, &f) {
                     Err(e) if e.is_retryable() && attempt < 5 => {
                         std::thread::sleep(std::time::Duration::from_millis(2 * attempt));
                         continue;
                     }
-                    result => return result,
+                    result => break result,
                 }
-            }
+            };
+            drop(turn);
+            settled(conn, result)
         })
         .await
     }
@@ -246,7 +278,8 @@ impl Db {
         let pool = self.read.clone();
         blocking(move || {
             let mut conn = pool.get()?;
-            <DbConn as Connection>::transaction(&mut conn, f)
+            let result = read_tx(&mut conn, f);
+            settled(conn, result)
         })
         .await
     }
@@ -281,16 +314,43 @@ where
         }
         _ => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
     }
-    match f(conn) {
+    let outcome = f(conn);
+    finish_tx(conn, outcome)
+}
+
+/// A read transaction (a consistent snapshot), ended like [`write_tx`]'s.
+pub fn read_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+    let outcome = f(conn);
+    finish_tx(conn, outcome)
+}
+
+/// Commits after success, rolls back after failure. A rollback that fails too (the connection
+/// died under the transaction) never hides the error that ended the work: that one is what the
+/// caller is told, and the failed rollback marks the connection broken so the pool drops it.
+fn finish_tx<T, E>(conn: &mut DbConn, outcome: Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    type Tx = <DbConn as Connection>::TransactionManager;
+    match outcome {
         Ok(value) => {
-            if let Err(e) = <DbConn as Connection>::TransactionManager::commit_transaction(conn) {
-                let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            if let Err(e) = Tx::commit_transaction(conn) {
+                if let Err(rollback) = Tx::rollback_transaction(conn) {
+                    tracing::warn!(error = %rollback, "rollback after a failed commit failed");
+                }
                 return Err(e.into());
             }
             Ok(value)
         }
         Err(e) => {
-            <DbConn as Connection>::TransactionManager::rollback_transaction(conn)?;
+            if let Err(rollback) = Tx::rollback_transaction(conn) {
+                tracing::warn!(error = %rollback, "rollback after a failed transaction failed");
+            }
             Err(e)
         }
     }
@@ -388,9 +448,22 @@ pub fn escape_like(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
-/// `SELECT 1`, for `/readyz`.
+/// `SELECT 1`.
 pub fn ping(conn: &mut DbConn) -> diesel::QueryResult<()> {
     conn.batch_execute("SELECT 1")
+}
+
+/// A connection of `pool` (waiting at most `within` for one) answers `SELECT 1`, for
+/// `/readyz`. A connection that does not is dropped from the pool, so readiness comes back
+/// with the database instead of failing on the dead connection.
+pub fn answers(pool: &Pool, within: Duration) -> Result<(), AppError> {
+    let mut conn = pool.get_timeout(within)?;
+    if let Err(e) = ping(&mut conn) {
+        tracing::warn!(error = %e, "readiness check failed");
+        discard(conn);
+        return Err(AppError::unavailable("the database does not answer"));
+    }
+    Ok(())
 }
 
 /// Runs the same diesel query on the concrete connection of either backend, for the few

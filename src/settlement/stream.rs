@@ -5,7 +5,6 @@
 use std::io::{self, Read, Write};
 
 use actix_web::web::Bytes;
-use diesel::Connection;
 use futures_util::Stream;
 use tokio::sync::mpsc;
 
@@ -66,7 +65,7 @@ where
         let result = actix_web::web::block(move || -> Result<(), AppError> {
             let mut conn = pool.get()?;
             let writer = ChannelWriter { tx, buf: Vec::with_capacity(BUF) };
-            <DbConn as Connection>::transaction(&mut conn, |c| work(c, writer))
+            crate::db::read_tx(&mut conn, |c| work(c, writer))
         })
         .await;
         let err = match result {

@@ -56,7 +56,7 @@ fn start() -> Result<Cluster, String> {
     if let Ok(url) = std::env::var("DATABASE_URL_TEST") {
         return Ok(Cluster { base: url.trim_end_matches('/').to_string() });
     }
-    let own = launch(&format!("echelon-pg-{}", std::process::id()))?;
+    let own = launch(&format!("echelon-pg-{}", std::process::id()), false)?;
     let base = own.base.clone();
     // kept running for the whole test process: the watcher removes it at exit
     std::mem::forget(own);
@@ -73,8 +73,10 @@ pub struct Private {
 }
 
 impl Private {
+    /// Its commits are durable across a server crash (`synchronous_commit=on`): the tests
+    /// that stop it count what was acknowledged before the stop.
     pub fn start() -> Result<Private, String> {
-        launch(&format!("echelon-pg-{}-{}", std::process::id(), free_port()))
+        launch(&format!("echelon-pg-{}-{}", std::process::id(), free_port()), true)
     }
 
     fn pg_ctl(&self, args: &[&str]) -> bool {
@@ -111,7 +113,10 @@ impl Drop for Private {
     }
 }
 
-fn launch(name: &str) -> Result<Private, String> {
+/// A cluster in its own directory. The shared one trades durability for speed
+/// (`synchronous_commit=off`: a server crash may lose the last acknowledged commits);
+/// `durable` keeps every acknowledged commit.
+fn launch(name: &str, durable: bool) -> Result<Private, String> {
     let bin = pg_bin().ok_or("no PostgreSQL binaries under /usr/lib/postgresql/*/bin")?;
     let dir = std::env::temp_dir().join(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -135,9 +140,10 @@ fn launch(name: &str) -> Result<Private, String> {
     }
     let port = free_port();
     let opts = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit={} \
          -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB",
-        dir.display()
+        dir.display(),
+        if durable { "on" } else { "off" }
     );
     let out = pg_command(&bin, "pg_ctl")
         .arg("-D")
