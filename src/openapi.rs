@@ -63,7 +63,37 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .configure(crate::routes::mount)
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    state_path_hygiene(&mut doc);
     doc
+}
+
+/// What `http::clean_path` holds every path to, stated where clients read it: each string path
+/// parameter at most `PATH_SEGMENT_MAX` characters, and every operation with a path parameter
+/// answering 400 `invalid_path` (a control character, a NUL among them, or a segment too long).
+fn state_path_hygiene(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{Schema, Type};
+    use utoipa::openapi::RefOr;
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete];
+        for op in operations.into_iter().flatten() {
+            let mut has_path_parameter = false;
+            for p in op.parameters.iter_mut().flatten() {
+                if p.parameter_in != ParameterIn::Path {
+                    continue;
+                }
+                has_path_parameter = true;
+                if let Some(RefOr::T(Schema::Object(o))) = &mut p.schema {
+                    if o.schema_type == Type::String.into() && o.max_length.is_none() {
+                        o.max_length = Some(crate::http::PATH_SEGMENT_MAX);
+                    }
+                }
+            }
+            if has_path_parameter && !op.responses.responses.contains_key("400") {
+                op.responses.responses.extend(crate::http::docs::invalid_path());
+            }
+        }
+    }
 }
 
 /// The document as pretty JSON with a trailing newline (the committed file's form).

@@ -65,6 +65,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(crate::http::path_error))
                 .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc.clone()))
                 .default_service(web::to(crate::http::fallback))
+                .wrap(from_fn(crate::http::clean_path))
                 .wrap(ErrorHandlers::new().default_handler(crate::http::problem_for_framework_errors))
                 .wrap(from_fn(crate::http::observe))
         })

@@ -25,6 +25,16 @@ fn problem(kind: Problem, description: &str, detail: &str) -> BTreeMap<String, R
     BTreeMap::from([(status.to_string(), RefOr::T(response))])
 }
 
+/// The 400 of a path that `http::clean_path` refuses, added to every operation with a path
+/// parameter by `openapi::document`.
+pub fn invalid_path() -> BTreeMap<String, RefOr<Response>> {
+    problem(
+        Problem::InvalidPath,
+        "A path segment holds a control character (a NUL among them) or is too long",
+        "path segment 4 holds a control character (such as NUL)",
+    )
+}
+
 macro_rules! problem_response {
     ($name:ident, $kind:ident, $desc:literal, $detail:literal) => {
         #[doc = $desc]

@@ -65,6 +65,43 @@ pub async fn observe(
     Ok(res)
 }
 
+/// The most characters a path segment may have: every code and serial the API names in a path
+/// is at most this long (the same limit as the codes in bodies). The OpenAPI document states it
+/// on every string path parameter.
+pub const PATH_SEGMENT_MAX: usize = 64;
+
+/// Text hygiene of the path, before routing and before any database call: a path whose
+/// percent-decoded segments are not UTF-8, hold a control character (a NUL among them) or are
+/// longer than [`PATH_SEGMENT_MAX`] characters is 400 `invalid_path`, naming the segment.
+pub async fn clean_path(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Err(detail) = path_fault(req.path()) {
+        return Err(AppError::bad_request(Problem::InvalidPath, detail).into());
+    }
+    next.call(req).await
+}
+
+/// What is wrong with a raw request path, if anything.
+fn path_fault(raw: &str) -> Result<(), String> {
+    for (n, segment) in raw.split('/').enumerate().skip(1) {
+        let decoded = percent_encoding::percent_decode_str(segment)
+            .decode_utf8()
+            .map_err(|_| format!("path segment {n} is not valid UTF-8 once percent-decoded"))?;
+        if decoded.chars().any(char::is_control) {
+            return Err(format!("path segment {n} holds a control character (such as NUL)"));
+        }
+        let chars = decoded.chars().count();
+        if chars > PATH_SEGMENT_MAX {
+            return Err(format!(
+                "path segment {n} has {chars} characters; at most {PATH_SEGMENT_MAX} are allowed"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Last line of defence: any 4xx/5xx that is not already problem+json (actix's own plain-text
 /// errors from routing or extractors) is rewritten as problem+json with the same status.
 pub fn problem_for_framework_errors<B: MessageBody + 'static>(

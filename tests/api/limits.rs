@@ -5,7 +5,9 @@
 //!   characters of three UTF-8 bytes, draws no length error (lengths are characters);
 //! - every string field, documented limit or not: a NUL is 422 naming the field;
 //! - every query parameter with a `maxLength`: one over is 400 naming it (outside its
-//!   schema, so malformed); a NUL in one the schema allows is 422 (ticket_access.rs).
+//!   schema, so malformed); a NUL in any string query parameter is a 400 or 422 problem;
+//! - every path parameter: a NUL is 400 `invalid_path`; a string one over its stated limit too,
+//!   and at its limit draws no complaint about the path.
 //!
 //! Each probe changes one field of the operation's documented example (so the rest of the
 //! body is valid); no refused probe writes anything (the row counts of the written tables are
@@ -130,6 +132,7 @@ both!(every_documented_limit_is_the_limit_held, |app| async {
     let before = counts(&app).await;
     let token = app.token("admin").await;
     let (mut over, mut at_limit, mut nul, mut queries) = (0, 0, 0, 0);
+    let (mut paths, mut query_nul) = (0, 0);
     let mut no_example = Vec::new();
     let mut at_limits = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -140,6 +143,64 @@ both!(every_documented_limit_is_the_limit_held, |app| async {
             .join("/");
         for (method, op) in item.as_object().unwrap() {
             let m: reqwest::Method = method.to_uppercase().parse().unwrap();
+            // path parameters: a NUL (or any control character) and one character over the
+            // stated limit are 400 invalid_path before any database call; at the limit, no
+            // complaint about the path
+            for p in op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "path") {
+                let name = p["name"].as_str().unwrap();
+                let at = |value: &str| {
+                    path.split('/')
+                        .map(|seg| {
+                            if seg == format!("{{{name}}}") {
+                                value
+                            } else if seg.starts_with('{') {
+                                "1"
+                            } else {
+                                seg
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("/")
+                };
+                let r = app.send(m.clone(), &at("a%00b"), Some(&token), None).await;
+                assert_eq!(
+                    r.problem(400)["type"],
+                    "/problems/invalid_path",
+                    "{method} {path}: NUL in {name}"
+                );
+                paths += 1;
+                let Some(max) = p["schema"]["maxLength"].as_u64() else { continue };
+                let r = app.send(m.clone(), &at(&"x".repeat(max as usize + 1)), Some(&token), None).await;
+                assert_eq!(
+                    r.problem(400)["type"],
+                    "/problems/invalid_path",
+                    "{method} {path}: {name} over {max}"
+                );
+                let r = app.send(m.clone(), &at(&"x".repeat(max as usize)), Some(&token), None).await;
+                assert!(
+                    r.status != 500 && !r.text.contains("invalid_path"),
+                    "{method} {path}: {name} at its limit {max}: {} {}",
+                    r.status,
+                    r.text
+                );
+                paths += 1;
+            }
+            // a NUL in any string query parameter, limit or not: a clear 4xx, never 500
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] != "query" || !is_string(resolve(&doc, &p["schema"])) {
+                    continue;
+                }
+                let name = p["name"].as_str().unwrap();
+                let r = app.send(m.clone(), &format!("{concrete}?{name}=a%00b"), Some(&token), None).await;
+                assert!(
+                    [400, 422].contains(&r.status)
+                        && r.content_type().starts_with("application/problem+json"),
+                    "{method} {path}?{name}= with a NUL: {} {}",
+                    r.status,
+                    r.text
+                );
+                query_nul += 1;
+            }
             // query parameters
             for p in op["parameters"].as_array().into_iter().flatten() {
                 let (Some(max), "query") =
@@ -216,7 +277,7 @@ both!(every_documented_limit_is_the_limit_held, |app| async {
         at_limit += 1;
     }
     assert!(
-        over >= 66 && at_limit == over && nul >= 95 && queries >= 37,
-        "{over} {at_limit} {nul} {queries}"
+        over >= 66 && at_limit == over && nul >= 95 && queries >= 37 && paths >= 60 && query_nul >= 50,
+        "{over} {at_limit} {nul} {queries} {paths} {query_nul}"
     );
 });
