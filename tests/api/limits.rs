@@ -21,7 +21,7 @@ use crate::helpers::TestApp;
 /// A character of three UTF-8 bytes.
 const WIDE: &str = "字";
 
-fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+pub(crate) fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     match schema.get("$ref").and_then(Value::as_str) {
         Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("{r} resolves")),
         None => schema,
@@ -92,7 +92,7 @@ fn fields_named(r: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-async fn counts(app: &TestApp) -> Vec<i64> {
+pub(crate) async fn counts(app: &TestApp) -> Vec<i64> {
     let mut out = Vec::new();
     for table in [
         "locations",

@@ -7,6 +7,7 @@ mod pg;
 
 mod architecture;
 mod authz;
+mod bodies;
 mod catalogue;
 mod cli;
 mod crash;

@@ -1,0 +1,71 @@
+//! One strict way to take a body, generated from the OpenAPI document: every operation that
+//! takes a JSON body, optional or not, refuses a malformed body (400), a body of another
+//! content type (415) and a body with a field it does not know (422 naming the field), each as
+//! problem+json, before anything is looked up or written. An optional body that is sent is
+//! parsed like a required one: a broken one is never read as "no body".
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::limits::{counts, resolve};
+
+/// The documented example of an operation's JSON body (an object), or `{}` when all its fields
+/// are optional.
+fn example_of(doc: &Value, content: &Value) -> Option<Value> {
+    let schema = content["schema"]["oneOf"]
+        .as_array()
+        .and_then(|alts| alts.iter().find(|a| a.get("$ref").is_some()))
+        .unwrap_or(&content["schema"]);
+    content
+        .get("example")
+        .or_else(|| resolve(doc, schema).get("example"))
+        .filter(|e| e.is_object())
+        .cloned()
+        .or_else(|| resolve(doc, schema).get("required").is_none().then(|| json!({})))
+}
+
+both!(every_body_is_parsed_strictly_and_a_refused_one_changes_nothing, |app| async {
+    let doc = app.get("/api-docs/openapi.json", None).await.ok().clone();
+    let before = counts(&app).await;
+    let mut probed = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "1" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        for (method, op) in item.as_object().unwrap() {
+            let Some(content) = op.pointer("/requestBody/content/application~1json") else { continue };
+            let m: Method = method.to_uppercase().parse().unwrap();
+            let example = example_of(&doc, content)
+                .unwrap_or_else(|| panic!("{method} {path}: a JSON body without an object example"));
+            let send = |content_type: &'static str, body: Vec<u8>| {
+                app.raw(m.clone(), &concrete, Some("admin"), content_type, body)
+            };
+            // truncated JSON
+            let r = send("application/json", b"{\"".to_vec()).await;
+            assert_eq!(r.problem(400)["type"], "/problems/malformed_json", "{method} {path}: truncated");
+            // JSON of the right shape, sent as text
+            let r = send("text/plain", serde_json::to_vec(&example).unwrap()).await;
+            assert_eq!(
+                r.problem(415)["type"],
+                "/problems/unsupported_media_type",
+                "{method} {path}: text/plain"
+            );
+            // a misspelled or unknown field beside valid ones
+            let mut unknown = example.clone();
+            unknown["colour_of_the_box"] = json!(1);
+            let r = send("application/json", serde_json::to_vec(&unknown).unwrap()).await;
+            let problem = r.problem(422);
+            assert!(
+                problem["detail"].as_str().unwrap_or("").contains("colour_of_the_box"),
+                "{method} {path}: the unknown field is named: {}",
+                r.text
+            );
+            probed.push(format!("{method} {path}"));
+        }
+    }
+    assert!(probed.len() >= 39, "{} operations with a body: {probed:?}", probed.len());
+    assert_eq!(counts(&app).await, before, "a refused body wrote nothing");
+});
