@@ -144,31 +144,75 @@ const OUT_OF_SCOPE: &[(&str, &str, &str)] = &[
 /// do, because it does not own it (403 `forbidden`, nothing changed). `{lateral}` is a request
 /// of ST-NB-002 (under RC-NB) that RC-HZ supplies in part from its stock: RC-HZ sees it and
 /// picks and ships its own allocation, nothing else.
-const NOT_OWNER: &[(&str, &str, &str)] = &[
-    ("POST", "/api/v1/parts-requests/{lateral}/cancel", "warehouse-rc-hz"),
-    ("POST", "/api/v1/parts-requests/{lateral}/close", "warehouse-rc-hz"),
-    ("POST", "/api/v1/parts-requests/{lateral}/approve", "warehouse-rc-hz"),
-    ("POST", "/api/v1/parts-requests/{lateral}/reject", "warehouse-rc-hz"),
-    ("POST", "/api/v1/parts-requests/{lateral}/receive", "warehouse-rc-hz"),
+/// Writes refused (403) to an actor that can read the object: (method, path, actor, what the
+/// actor reads). `{lateral}` is a request of ST-NB-002 that RC-HZ supplies in part, `{tender}`
+/// the tender RC-HZ put its shipment of it out to, which RC-NB sees (the lane ends in its area).
+const NOT_OWNER: &[(&str, &str, &str, &str)] = &[
+    (
+        "POST",
+        "/api/v1/parts-requests/{lateral}/cancel",
+        "warehouse-rc-hz",
+        "/api/v1/parts-requests/{lateral}",
+    ),
+    ("POST", "/api/v1/parts-requests/{lateral}/close", "warehouse-rc-hz", "/api/v1/parts-requests/{lateral}"),
+    (
+        "POST",
+        "/api/v1/parts-requests/{lateral}/approve",
+        "warehouse-rc-hz",
+        "/api/v1/parts-requests/{lateral}",
+    ),
+    (
+        "POST",
+        "/api/v1/parts-requests/{lateral}/reject",
+        "warehouse-rc-hz",
+        "/api/v1/parts-requests/{lateral}",
+    ),
+    (
+        "POST",
+        "/api/v1/parts-requests/{lateral}/receive",
+        "warehouse-rc-hz",
+        "/api/v1/parts-requests/{lateral}",
+    ),
+    ("POST", "/api/v1/tenders/{tender}/award", "warehouse-rc-nb", "/api/v1/tenders/{tender}"),
 ];
 
 both!(a_reader_that_does_not_own_an_object_may_not_change_it, |app| async {
     let part = app.part().stock_at("RC-NB", 1).stock_at("RC-HZ", 2).create().await;
-    let lateral = app.request().station("ST-NB-002").line(&part, 3).create().await;
+    let lateral = app.request().station("ST-NB-002").line(&part, 3).urgency("normal").create().await;
     let url = format!("/api/v1/parts-requests/{lateral}");
-    let before = app.get(&url, Some("admin")).await.ok().clone();
-    let sources: Vec<&str> = before["lines"][0]["allocations"]
+    let placed = app.get(&url, Some("admin")).await.ok().clone();
+    let sources: Vec<&str> = placed["lines"][0]["allocations"]
         .as_array()
         .unwrap()
         .iter()
         .map(|a| a["source"].as_str().unwrap())
         .collect();
-    assert!(sources.contains(&"RC-HZ") && sources.contains(&"RC-NB"), "{before}");
+    assert!(sources.contains(&"RC-HZ") && sources.contains(&"RC-NB"), "{placed}");
+    // what RC-HZ does own it may do: pick and ship its allocation, and tender its shipment
+    app.on_request(lateral, "pick", "warehouse-rc-hz").await.ok();
+    app.on_request(lateral, "ship", "warehouse-rc-hz").await.ok();
+    let shipment = app.shipments_of(lateral, "admin").await[0].clone();
+    assert_eq!(shipment["status"], "awaiting_tender", "{shipment}");
+    let deadline = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let tender = app
+        .post(
+            "/api/v1/tenders",
+            "warehouse-rc-hz",
+            json!({"shipment_ids": [shipment["id"]], "bid_deadline": deadline}),
+        )
+        .await;
+    let tender = tender.ok()["id"].as_i64().unwrap().to_string();
+    app.warehouse_user("RC-NB").await;
+    let concrete = |p: &str| p.replace("{lateral}", &lateral.to_string()).replace("{tender}", &tender);
+    let before = app.get(&url, Some("admin")).await.ok().clone();
+    let tender_before = app.get(&concrete("/api/v1/tenders/{tender}"), Some("admin")).await.ok().clone();
     let stock = (app.stock("RC-HZ", &part).await, app.stock("RC-NB", &part).await);
     let mut problems = Vec::new();
-    for (method, path, user) in NOT_OWNER {
-        app.get(&url, Some(user)).await.ok();
-        let path = path.replace("{lateral}", &lateral.to_string());
+    for (method, path, user, reads) in NOT_OWNER {
+        // the actor reads the object...
+        app.get(&concrete(reads), Some(user)).await.ok();
+        // ...and may not change it
+        let path = concrete(path);
         let m = Method::from_bytes(method.as_bytes()).unwrap();
         let token = app.token(user).await;
         let r = app.send(m, &path, Some(&token), Some(json!({}))).await;
@@ -180,9 +224,11 @@ both!(a_reader_that_does_not_own_an_object_may_not_change_it, |app| async {
     let after = app.get(&url, Some("admin")).await.ok().clone();
     assert_eq!(after["status"], before["status"]);
     assert_eq!(after["lines"], before["lines"]);
+    assert_eq!(
+        app.get(&concrete("/api/v1/tenders/{tender}"), Some("admin")).await.ok().clone(),
+        tender_before
+    );
     assert_eq!((app.stock("RC-HZ", &part).await, app.stock("RC-NB", &part).await), stock);
-    // what RC-HZ does own it may do: pick its allocation
-    app.on_request(lateral, "pick", "warehouse-rc-hz").await.ok();
 });
 
 fn user(role: char) -> &'static str {

@@ -449,6 +449,13 @@ pub async fn award(
         .db
         .write(move |conn| {
             let t = visible_tender(conn, &caller, id)?;
+            // seeing a tender (its lane ends in the caller's area) is not awarding it: the
+            // shipping side, which put the shipments out to tender, awards
+            if !Scope::of(conn, &caller)?.covers(&network::by_id(conn, t.origin_id)?.path) {
+                return Err(AppError::forbidden(
+                    "only staff of the shipping location (or an admin) award its tender",
+                ));
+            }
             if !a.now && now.naive_utc() < t.bid_deadline && t.status == TenderStatus::Open {
                 return Err(AppError::conflict(
                     Problem::BiddingOpen,
