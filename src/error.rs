@@ -96,6 +96,7 @@ problem_kinds! {
     InvalidLocation => ("invalid_location", UNPROCESSABLE_ENTITY, "Invalid Location"),
     InvalidPartCode => ("invalid_part_code", UNPROCESSABLE_ENTITY, "Invalid Part Code"),
     InvalidPlacement => ("invalid_placement", UNPROCESSABLE_ENTITY, "Invalid Placement"),
+    EventOutOfOrder => ("event_out_of_order", UNPROCESSABLE_ENTITY, "Event Out of Order"),
     InvalidPath => ("invalid_path", BAD_REQUEST, "Invalid Path"),
     InvalidQuery => ("invalid_query", BAD_REQUEST, "Invalid Query"),
     InvalidTechnician => ("invalid_technician", UNPROCESSABLE_ENTITY, "Invalid Technician"),

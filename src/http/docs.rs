@@ -25,6 +25,56 @@ fn problem(kind: Problem, description: &str, detail: &str) -> BTreeMap<String, R
     BTreeMap::from([(status.to_string(), RefOr::T(response))])
 }
 
+/// One answer status with several problem kinds, each its own named example (named by the
+/// kind), for an operation whose 409 or 422 can mean more than the general kind.
+pub fn problems(
+    status: u16,
+    description: &str,
+    kinds: &[(Problem, &str)],
+) -> BTreeMap<String, RefOr<Response>> {
+    use utoipa::openapi::example::ExampleBuilder;
+    let examples = kinds.iter().map(|(kind, detail)| {
+        debug_assert!(kind.statuses().iter().any(|s| s.as_u16() == status), "{kind} is not a {status}");
+        let value = serde_json::json!({
+            "type": kind.type_uri(),
+            "title": kind.title(),
+            "status": status,
+            "detail": detail,
+        });
+        (kind.slug().to_string(), ExampleBuilder::new().summary(kind.title()).value(Some(value)).build())
+    });
+    let content = ContentBuilder::new()
+        .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+        .examples_from_iter(examples)
+        .build();
+    let response = ResponseBuilder::new().description(description).content(PROBLEM_JSON, content).build();
+    BTreeMap::from([(status.to_string(), RefOr::T(response))])
+}
+
+/// Declares a response set of one status with several kinds:
+/// `problem_responses!(E422Event, 422, "what", [ValidationFailed => "detail", ...]);`
+macro_rules! problem_responses {
+    ($name:ident, $status:literal, $desc:literal, [$($kind:ident => $detail:literal),+ $(,)?]) => {
+        #[doc = $desc]
+        pub struct $name;
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                problems($status, $desc, &[$((Problem::$kind, $detail)),+])
+            }
+        }
+    };
+}
+
+problem_responses!(
+    E422Event,
+    422,
+    "Valid JSON that breaks a rule, or an event out of time order",
+    [
+        ValidationFailed => "kind: unknown variant `lost`",
+        EventOutOfOrder => "at: 2026-12-01T08:00:00+00:00 is before the event reported before it (2026-12-02T09:30:00Z)",
+    ]
+);
+
 /// The 400 of a path that `http::clean_path` refuses, added to every operation with a path
 /// parameter by `openapi::document`.
 pub fn invalid_path() -> BTreeMap<String, RefOr<Response>> {

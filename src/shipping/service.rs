@@ -41,8 +41,10 @@ fn region(l: &LocationRow) -> String {
 }
 
 /// Creates the shipment for what one source ships of a request. An urgent shipment skips the
-/// tender and goes to the courier with the cheapest standing rate card for the lane that
-/// arrives in time (else the fastest); a normal one waits for a tender.
+/// tender and goes by standing rate card, chosen by the tender's own score among the cards that
+/// arrive in time (else the fastest card): a courier that delivered part of this request damaged
+/// is passed over while another arrives in time, so a replacement does not go back to it. A
+/// normal one waits for a tender.
 pub fn ship_allocations(
     conn: &mut DbConn,
     request_id: i64,
@@ -60,7 +62,8 @@ pub fn ship_allocations(
     }
     let due = rules::deliver_by(at.naive_utc(), lane_days(conn, &origin, &dest)?, urgent);
     let (status, courier, price) = if urgent {
-        match best_rate_card(conn, &origin, &dest, weight, due, at)? {
+        let damaged_it = store::damaging_couriers(conn, request_id)?;
+        match best_rate_card(conn, &origin, &dest, weight, due, at, &damaged_it)? {
             Some((courier, price)) => (ShipmentStatus::Assigned, Some(courier), Some(price)),
             None => (ShipmentStatus::AwaitingTender, None, None),
         }
@@ -89,6 +92,11 @@ pub fn ship_allocations(
     Ok(id)
 }
 
+/// The rate card an urgent shipment goes by, as (courier, price): among the cards that arrive
+/// by `due` (without the couriers in `passed_over` while another arrives in time), the lowest
+/// tender score (price against the cheapest of them, late and damage rates by the weights, the
+/// courier's record as it stands, a damage just recorded included); with none in time, the
+/// fastest card.
 fn best_rate_card(
     conn: &mut DbConn,
     origin: &LocationRow,
@@ -96,18 +104,29 @@ fn best_rate_card(
     weight: i64,
     due: chrono::NaiveDateTime,
     at: DateTime<Utc>,
+    passed_over: &[i64],
 ) -> Result<Option<(i64, i64)>, AppError> {
     let cards = store::rate_cards_for(conn, &region(origin), &region(dest))?;
     let priced = cards
         .iter()
         .map(|(c, base, per_kg, hours)| (*c, rules::rate_card_price(*base, *per_kg, weight), *hours));
-    let (in_time, late): (Vec<_>, Vec<_>) =
+    let (mut in_time, late): (Vec<_>, Vec<_>) =
         priced.partition(|(_, _, h)| rules::meets(at.naive_utc(), *h, due));
-    Ok(in_time
-        .iter()
-        .min_by_key(|(c, p, _)| (*p, *c))
-        .or_else(|| late.iter().min_by_key(|(c, _, h)| (*h, *c)))
-        .map(|(c, p, _)| (*c, *p)))
+    if in_time.iter().any(|(c, _, _)| !passed_over.contains(c)) {
+        in_time.retain(|(c, _, _)| !passed_over.contains(c));
+    }
+    if in_time.is_empty() {
+        return Ok(late.iter().min_by_key(|(c, _, h)| (*h, *c)).map(|(c, p, _)| (*c, *p)));
+    }
+    let weights = store::weights(conn)?;
+    let ids: Vec<i64> = in_time.iter().map(|(c, _, _)| *c).collect();
+    let records = store::records(conn, &ids)?;
+    let cheapest = in_time.iter().map(|(_, p, _)| *p).min().unwrap_or(1);
+    let scored = in_time.iter().map(|(c, p, _)| {
+        let record = records.get(c).copied().unwrap_or_default();
+        (rules::score(*p, cheapest, &record, &weights).total, *p, *c)
+    });
+    Ok(scored.min_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2).cmp(&(b.1, b.2)))).map(|(_, p, c)| (c, p)))
 }
 
 /// Whether a courier serves both ends of a lane.
@@ -158,6 +177,24 @@ pub fn report(
     let next = kind.next(s.status).map_err(|m| {
         AppError::conflict(Problem::InvalidTransition, m).with("current_status", s.status.as_str())
     })?;
+    // tracking is in time order: not before the shipment was handed over, nor before the
+    // event reported last (so `delivered` not before `picked_up`); a backdated delivery would
+    // count as on time in the courier's record
+    let last = store::events_of(conn, &[id])?.last().map(|(_, e)| e.1);
+    let earliest = last.map_or(s.created_at, |l| l.max(s.created_at));
+    if at.naive_utc() < earliest {
+        let after =
+            if last.is_some() { "the event reported before it" } else { "the shipment was handed over" };
+        return Err(AppError::field_problems(
+            Problem::EventOutOfOrder,
+            "",
+            vec![crate::error::FieldError::new(
+                "at",
+                format!("{} is before {after} ({}Z)", at.to_rfc3339(), earliest.format("%Y-%m-%dT%H:%M:%S")),
+            )],
+        )
+        .with("earliest", earliest.and_utc()));
+    }
     store::add_event(conn, id, kind.as_str(), at.naive_utc(), note, &caller.username)?;
     store::set_status(conn, id, next)?;
     match kind {

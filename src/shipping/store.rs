@@ -107,6 +107,17 @@ pub fn shipment_of_allocation(conn: &mut DbConn, allocation_id: i64) -> QueryRes
         .optional()
 }
 
+/// The couriers that delivered part of this request damaged.
+pub fn damaging_couriers(conn: &mut DbConn, request_id: i64) -> QueryResult<Vec<i64>> {
+    shipments::table
+        .filter(shipments::request_id.eq(request_id))
+        .filter(shipments::damaged_units.gt(0))
+        .filter(shipments::courier_id.is_not_null())
+        .select(shipments::courier_id.assume_not_null())
+        .distinct()
+        .load(conn)
+}
+
 /// (shipment, part, qty) of the lines of these shipments, each shipment's in allocation order.
 pub fn lines_of(conn: &mut DbConn, shipment_ids: &[i64]) -> QueryResult<Vec<(i64, i64, i64)>> {
     if shipment_ids.is_empty() {

@@ -214,6 +214,7 @@ both!(a_delivery_with_one_of_two_units_damaged_is_claimed_and_replaced, |app| as
     let replacement = items.iter().find(|i| i["id"] != s["id"]).unwrap();
     assert_eq!(replacement["lines"], json!([{"part_code": part, "qty": 1}]));
     assert_eq!(replacement["origin"], "HQ");
+
     // the courier sees its claim, another courier does not
     assert_eq!(app.get("/api/v1/claims", Some("courier-1")).await.ok()["items"].as_array().unwrap().len(), 1);
     assert_eq!(app.get("/api/v1/claims", Some("courier-2")).await.ok()["items"].as_array().unwrap().len(), 0);
@@ -277,4 +278,88 @@ both!(tender_weights_are_admin_data, |app| async {
         )
         .await;
     assert_eq!(ok.ok()["late_weight"], 50);
+});
+
+both!(tracking_events_keep_time_order_and_a_backdated_delivery_is_refused, |app| async {
+    let (_, s) = shipped(&app, 1, "urgent").await;
+    let sid = s["id"].as_i64().unwrap();
+    let events = format!("/api/v1/shipments/{sid}/events");
+    let courier =
+        |v: &Value| v.as_array().unwrap().iter().find(|c| c["username"] == "courier-1").unwrap().clone();
+    let before = courier(app.get("/api/v1/couriers", Some("admin")).await.ok());
+    let now = app.state.clock.now();
+    let at = |d: Duration| (now + d).to_rfc3339();
+    // before the shipment existed, or in the future: refused, naming `at`
+    for when in [at(-Duration::days(400)), at(-Duration::hours(1)), at(Duration::days(1))] {
+        let r = app.post(&events, "courier-1", json!({"kind": "picked_up", "at": when})).await;
+        let p = r.problem(422);
+        assert_eq!(p["errors"][0]["field"], "at", "{}", r.text);
+    }
+    assert_eq!(
+        app.post(&events, "courier-1", json!({"kind": "picked_up", "at": at(-Duration::hours(1))}))
+            .await
+            .json["type"],
+        "/problems/event_out_of_order"
+    );
+    app.state.clock.advance(Duration::hours(2));
+    app.post(&events, "courier-1", json!({"kind": "picked_up"})).await.ok();
+    app.state.clock.advance(Duration::hours(40)); // due in 24 h: late
+                                                  // a delivery dated before the pick-up (to look on time) is refused; nothing changes
+    let back =
+        app.post(&events, "courier-1", json!({"kind": "delivered", "at": at(Duration::hours(1))})).await;
+    assert_eq!(back.problem(422)["type"], "/problems/event_out_of_order");
+    let shown = app.get(&format!("/api/v1/shipments/{sid}"), Some("admin")).await;
+    assert_eq!(shown.ok()["status"], "picked_up");
+    assert_eq!(shown.json["events"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        courier(app.get("/api/v1/couriers", Some("admin")).await.ok()),
+        before,
+        "on-time figures unchanged"
+    );
+    // the true delivery counts, late
+    let d = app.post(&events, "courier-1", json!({"kind": "delivered"})).await;
+    assert_eq!(d.ok()["on_time"], false);
+    let after = courier(app.get("/api/v1/couriers", Some("admin")).await.ok());
+    assert_eq!(after["record"]["on_time"], before["record"]["on_time"]);
+    assert_eq!(after["record"]["delivered"], before["record"]["delivered"].as_i64().unwrap() + 1);
+});
+
+both!(a_replacement_after_a_damaged_delivery_goes_to_another_courier_that_arrives_in_time, |app| async {
+    // stock at HQ only: the urgent request and its replacement travel the same lane, HQ ->
+    // ST-TZ-001 (Shandong -> Zhejiang: courier-1 48 h, courier-2 60 h; urgent, due in 60 h)
+    let part = app.part().cost("20.00").stock_at("HQ", 3).create().await;
+    // damage weighs nothing in the score here, so only the rule passes the courier over
+    app.put(
+        "/api/v1/tender-weights",
+        "admin",
+        json!({"price_weight": 100, "late_weight": 0, "damage_weight": 0}),
+    )
+    .await
+    .ok();
+    let rid = app.request().line(&part, 2).urgency("urgent").create().await;
+    app.on_request(rid, "ship", "admin").await.ok();
+    let first = app.shipments_of(rid, "admin").await[0].clone();
+    assert_eq!(first["origin"], "HQ");
+    let damaging = first["courier"].as_str().unwrap().to_string();
+    let record =
+        |v: &Value, who: &str| v.as_array().unwrap().iter().find(|c| c["username"] == who).unwrap().clone();
+    let before = record(app.get("/api/v1/couriers", Some("admin")).await.ok(), &damaging);
+    let r = app
+        .post(
+            &format!("/api/v1/parts-requests/{rid}/receive"),
+            "station-st-tz-001",
+            json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 1}]}),
+        )
+        .await;
+    assert_eq!(r.ok()["damaged"][0]["replacement"], json!([{"source": "HQ", "qty": 1}]));
+    let items = app.shipments_of(rid, "admin").await;
+    let replacement = items.iter().find(|i| i["id"] != first["id"]).unwrap();
+    // the same lane and weight class that chose `damaging` first now chooses another courier
+    assert_eq!(replacement["origin"], "HQ");
+    assert_ne!(replacement["courier"], damaging.as_str(), "{replacement}");
+    assert_eq!(replacement["status"], "assigned");
+    // the damage is on the record that weighed the choice
+    let after = record(app.get("/api/v1/couriers", Some("admin")).await.ok(), &damaging);
+    assert_eq!(after["record"]["damaged"], before["record"]["damaged"].as_i64().unwrap() + 1);
+    assert!(after["damage_rate"].as_f64().unwrap() > before["damage_rate"].as_f64().unwrap());
 });

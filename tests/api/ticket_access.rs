@@ -104,7 +104,7 @@ both!(bad_intakes_are_clear_problems, |app| async {
     // a query parameter is held to its documented limits (no NUL) before any look-up: 422
     let bad = app.get("/api/v1/tickets?station=ST%00", Some("agent")).await.problem(422).clone();
     assert_eq!(bad["errors"][0]["field"], "station", "{bad}");
-    app.get("/api/v1/stations/ST%00/scorecard", Some("agent")).await.problem(404);
+    app.get("/api/v1/stations/ST%00/scorecard", Some("agent")).await.problem(400);
     app.get("/api/v1/tickets/999999", Some("agent")).await.problem(404);
     app.get("/api/v1/tickets/abc", Some("agent")).await.problem(404);
     app.get("/api/v1/tickets?status=lost", Some("agent")).await.problem(400);

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E422Event, E400, E401, E403, E404, E409, E415, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
 use crate::money::Money;
@@ -216,7 +216,8 @@ pub async fn get_shipment(
 #[schema(example = json!({"kind": "picked_up", "note": "collected at dock 3"}))]
 pub struct EventIn {
     pub kind: EventKind,
-    /// when it happened (default now; never in the future)
+    /// when it happened (default now): never in the future (a minute's clock difference is
+    /// allowed), never before the shipment was handed over or before the event reported last
     pub at: Option<DateTime<Utc>>,
     #[schema(max_length = 500)]
     pub note: Option<String>,
@@ -224,10 +225,12 @@ pub struct EventIn {
 
 /// Report a tracking event (the assigned courier)
 ///
-/// `picked_up` -> `in_transit` -> `delivered`. The courier's on-time rate counts deliveries by
+/// `picked_up` -> `in_transit` -> `delivered`, in time order: an event dated in the future,
+/// before the shipment was handed over or before the event reported last is 422
+/// `event_out_of_order` and changes nothing. The courier's on-time rate counts deliveries by
 /// the shipment's `deliver_by`.
 #[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id")), request_body = EventIn,
-    responses((status = 200, body = ShipmentOut), E400, E401, E403, E404, E409, E415, E422), security(("bearer" = [])))]
+    responses((status = 200, body = ShipmentOut), E400, E401, E403, E404, E409, E415, E422Event), security(("bearer" = [])))]
 #[post("/shipments/{id}/events")]
 pub async fn report_event(
     state: web::Data<AppState>,
@@ -239,7 +242,7 @@ pub async fn report_event(
     let e = body.0;
     let now = state.clock.now();
     let at = e.at.unwrap_or(now);
-    if at > now + chrono::Duration::minutes(5) {
+    if at > now + chrono::Duration::minutes(1) {
         return Err(AppError::invalid_fields(vec![FieldError::new(
             "at",
             "an event cannot be reported before it happens",
