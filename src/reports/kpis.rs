@@ -262,7 +262,7 @@ fn key_names(conn: &mut DbConn, level: Level, keys: &[String]) -> Result<BTreeMa
 }
 
 /// Which groups a caller may see: all for admin, finance and agents; a warehouse user its own
-/// centre and its stations; a station (or its technician) itself.
+/// centre and its stations; a station itself.
 fn allowed(conn: &mut DbConn, caller: &Caller, level: Level) -> Result<Option<Vec<String>>, AppError> {
     match Scope::of(conn, caller)? {
         Scope::All => Ok(None),
@@ -301,14 +301,8 @@ pub async fn kpis(
     caller: Caller,
     query: Query<KpiQuery>,
 ) -> Result<web::Json<KpiReport>, AppError> {
-    caller.require(&[
-        Role::Admin,
-        Role::Finance,
-        Role::Agent,
-        Role::Warehouse,
-        Role::Station,
-        Role::Technician,
-    ])?;
+    // a technician sees their own tickets and loans, not the station's figures
+    caller.require(&[Role::Admin, Role::Finance, Role::Agent, Role::Warehouse, Role::Station])?;
     let q = query.into_inner();
     let (from, to) = period(q.from, q.to, state.clock.now().date_naive())?;
     let report = state
@@ -317,7 +311,7 @@ pub async fn kpis(
             // a scoped caller's default is its own level: a station its own figures
             let level = match (q.level, caller.role) {
                 (Some(l), _) => l,
-                (None, Role::Station | Role::Technician) => Level::Station,
+                (None, Role::Station) => Level::Station,
                 (None, Role::Warehouse) => {
                     let own = network::by_code(conn, caller.location.as_deref().unwrap_or_default())?;
                     if own.is_some_and(|l| l.kind == LocationKind::RegionalCentre) {

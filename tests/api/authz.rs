@@ -49,7 +49,7 @@ GET /api/v1/units/{serial} AWSTGFC
 GET /api/v1/installed-base AWSTGFC
 POST /api/v1/receipts AW
 POST /api/v1/stock-counts AWS
-GET /api/v1/stock AWSTGF
+GET /api/v1/stock AWSGF
 GET /api/v1/movements AWSF
 GET /api/v1/audit A
 GET /api/v1/parts-requests AWSTGF
@@ -74,7 +74,7 @@ GET /api/v1/claims AWSFC
 GET /api/v1/couriers AWFC
 GET /api/v1/tender-weights AWFC
 PUT /api/v1/tender-weights A
-GET /api/v1/reports/kpis AWSTGF
+GET /api/v1/reports/kpis AWSGF
 POST /api/v1/planning/runs AW
 GET /api/v1/planning/runs/{id} AWF
 GET /api/v1/proposals AWF
@@ -121,7 +121,7 @@ const OUT_OF_SCOPE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/locations/ST-NB-001", "WST"),
     ("GET", "/api/v1/locations/ST-NB-001/tier", "WST"),
     ("GET", "/api/v1/locations/ST-NB-001/tier-history", "WST"),
-    ("GET", "/api/v1/stock?location=ST-NB-001", "WST"),
+    ("GET", "/api/v1/stock?location=ST-NB-001", "WS"),
     ("GET", "/api/v1/movements?location=ST-NB-001", "WS"),
     ("GET", "/api/v1/parts-requests?station=ST-NB-001", "WST"),
     ("GET", "/api/v1/parts-requests/{other}", "WST"),

@@ -96,9 +96,11 @@ both!(a_station_sees_its_own_kpis_only, |app| async {
     let own = app.get("/api/v1/reports/kpis?level=station", Some("station-st-tz-001")).await;
     assert!(own.ok()["groups"].as_array().unwrap().iter().all(|g| g["key"] == "ST-TZ-001"));
     // another station's code is answered like an unknown one (404), so a station cannot learn
-    // which codes exist; the same for its technician and for a centre outside the chain
+    // which codes exist; the same for a centre outside the chain. A technician sees their own
+    // tickets and loans, not the station's figures
     let kpis_at = |code: &str| format!("/api/v1/reports/kpis?level=station&location={code}");
-    for user in ["station-st-tz-001", "tech-st-tz-001"] {
+    app.get(&kpis_at("ST-TZ-001"), Some("tech-st-tz-001")).await.problem(403);
+    for user in ["station-st-tz-001"] {
         let other = app.get(&kpis_at("ST-HZ-001"), Some(user)).await;
         let unknown = app.get(&kpis_at("ST-XX-999"), Some(user)).await;
         let (other, unknown) = (other.problem(404), unknown.problem(404));

@@ -58,14 +58,9 @@ pub async fn list_stock(
     caller: Caller,
     query: Query<StockQuery>,
 ) -> Result<web::Json<Page<StockOut>>, AppError> {
-    caller.require(&[
-        Role::Admin,
-        Role::Warehouse,
-        Role::Station,
-        Role::Technician,
-        Role::Agent,
-        Role::Finance,
-    ])?;
+    // a technician sees their own tickets and loans (what they carry is on the loan), not the
+    // station's stock
+    caller.require(&[Role::Admin, Role::Warehouse, Role::Station, Role::Agent, Role::Finance])?;
     let q = query.into_inner();
     let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
     let after = match page.after.as_deref() {
