@@ -118,9 +118,9 @@ enum ExportCommand {
         /// the month, YYYY-MM
         #[arg(long)]
         period: String,
-        /// csv or xlsx
-        #[arg(long, default_value = "csv")]
-        format: String,
+        /// csv or xlsx (default: --out's extension)
+        #[arg(long)]
+        format: Option<String>,
         #[arg(long)]
         out: std::path::PathBuf,
         /// one station's code (default: every station)
@@ -221,7 +221,7 @@ fn run(command: Command) -> Result<ExitCode, String> {
             commands::replenish(&config, options)
         }
         Command::Export { what: ExportCommand::Settlement { period, format, out, station } } => {
-            commands::export_settlement(&config, &period, &format, &out, station.as_deref())
+            commands::export_settlement(&config, &period, format.as_deref(), &out, station.as_deref())
         }
         Command::Audit => commands::audit(&config),
         Command::User { what: UserCommand::Add { username, role, location, display_name } } => {

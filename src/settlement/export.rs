@@ -37,6 +37,11 @@ pub const HEADER: [&str; 20] = [
     "actual",
 ];
 
+/// The Settlement sheet's column widths (in characters), in `HEADER`'s order.
+const COLUMN_WIDTHS: [f64; 18] = [
+    9.0, 12.0, 15.0, 16.0, 11.0, 22.0, 6.0, 14.0, 17.0, 10.0, 14.0, 14.0, 16.0, 15.0, 15.0, 14.0, 14.0, 44.0,
+];
+
 /// The file formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileFormat {
@@ -56,6 +61,22 @@ fn total_amounts(t: &Totals) -> [i64; 7] {
     [t.labour, t.parts_sold, t.warranty_parts, t.parts_cost, t.overdue_cores, t.adjustments, t.net]
 }
 
+/// A text cell as a spreadsheet may safely open it: text starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return would be read as a formula, so it gets a leading `'` (OWASP's
+/// advice against CSV injection). Only text columns go through it: amounts and quantities are
+/// numbers, and a negative one keeps its sign.
+pub fn neutralised(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// The UTF-8 byte-order mark a CSV starts with by default, so Excel reads it as UTF-8 (a
+/// Chinese reason would otherwise show as mojibake).
+pub const BOM: &str = "\u{feff}";
+
 struct CsvSink<W: Write> {
     w: csv::Writer<W>,
     period: String,
@@ -70,11 +91,13 @@ impl<W: Write> CsvSink<W> {
         tail: [&str; 3],
     ) -> Result<(), AppError> {
         let money = money.map(rules::money);
+        let fixed = fixed.map(neutralised);
+        let tail = tail.map(neutralised);
         let mut rec: Vec<&str> = Vec::with_capacity(20);
-        rec.extend(fixed);
+        rec.extend(fixed.iter().map(|c| c.as_ref()));
         rec.push(&qty);
         rec.extend(money.iter().map(String::as_str));
-        rec.extend(tail);
+        rec.extend(tail.iter().map(|c| c.as_ref()));
         self.w.write_record(&rec).map_err(internal)
     }
 }
@@ -105,8 +128,18 @@ impl<W: Write> Sink for CsvSink<W> {
     }
 }
 
-/// Writes the period's CSV to `out`, reading the lines as it goes.
-pub fn write_csv<W: Write>(conn: &mut DbConn, spec: &Spec, scope: &str, out: W) -> Result<(), AppError> {
+/// Writes the period's CSV to `out`, reading the lines as it goes; with `bom`, the file starts
+/// with the UTF-8 byte-order mark.
+pub fn write_csv<W: Write>(
+    conn: &mut DbConn,
+    spec: &Spec,
+    scope: &str,
+    mut out: W,
+    bom: bool,
+) -> Result<(), AppError> {
+    if bom {
+        out.write_all(BOM.as_bytes()).map_err(internal)?;
+    }
     let mut sink = CsvSink { w: csv::Writer::from_writer(out), period: spec.period.to_string() };
     sink.w.write_record(HEADER).map_err(internal)?;
     let (totals, sources) = service::export(conn, spec, &mut sink)?;
@@ -120,8 +153,8 @@ pub fn write_csv<W: Write>(conn: &mut DbConn, spec: &Spec, scope: &str, out: W) 
     )?;
     for c in service::checks(&totals, &sources) {
         let ok = if c.ok { "ok" } else { "mismatch" };
-        let fixed = [p.as_str(), scope, "reconciliation", &c.name, "", "", "", "", ""];
-        let mut rec: Vec<&str> = fixed.to_vec();
+        let fixed = [p.as_str(), scope, "reconciliation", &c.name, "", "", "", "", ""].map(neutralised);
+        let mut rec: Vec<&str> = fixed.iter().map(|c| c.as_ref()).collect();
         rec.extend([""; 8]);
         rec.extend([ok, c.expected.as_str(), c.actual.as_str()]);
         sink.w.write_record(&rec).map_err(internal)?;
@@ -212,11 +245,16 @@ pub fn write_xlsx(
     let (totals, sources) = {
         let ws = wb.add_worksheet_with_constant_memory();
         ws.set_name("Settlement").map_err(internal)?;
+        // constant-memory mode cannot measure the cells, so each column gets the width its
+        // contents take (codes, dates, amounts up to 999,999,999.99), never less than its
+        // header; set before the first row, which writes the sheet's column list
+        for (c, width) in COLUMN_WIDTHS.iter().enumerate() {
+            ws.set_column_width(c as u16, width.max(HEADER[c].len() as f64 + 2.0)).map_err(internal)?;
+        }
         for (c, h) in HEADER[..18].iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *h, &bold).map_err(internal)?;
         }
         ws.set_freeze_panes(1, 0).map_err(internal)?;
-        ws.set_column_width(17, 40).map_err(internal)?;
         let mut sink = XlsxSink { ws, row: 1, period: spec.period.to_string(), money, date };
         let (totals, sources) = service::export(conn, spec, &mut sink)?;
         let p = spec.period.to_string();
@@ -227,17 +265,28 @@ pub fn write_xlsx(
     };
     let ws = wb.add_worksheet_with_constant_memory();
     ws.set_name("Reconciliation").map_err(internal)?;
+    for (c, width) in [22.0, 16.0, 16.0, 6.0].iter().enumerate() {
+        ws.set_column_width(c as u16, *width).map_err(internal)?;
+    }
     for (c, h) in ["check", "expected", "actual", "ok"].iter().enumerate() {
         ws.write_string_with_format(0, c as u16, *h, &bold).map_err(internal)?;
     }
     ws.set_freeze_panes(1, 0).map_err(internal)?;
+    let money = Format::new().set_num_format("#,##0.00");
     for (i, Check { name, expected, actual, ok }) in
         service::checks(&totals, &sources).into_iter().enumerate()
     {
         let r = i as u32 + 1;
         ws.write_string(r, 0, name).map_err(internal)?;
-        ws.write_string(r, 1, expected).map_err(internal)?;
-        ws.write_string(r, 2, actual).map_err(internal)?;
+        // counts and amounts are numbers in the sheet (amounts with two places)
+        for (c, value) in [(1u16, &expected), (2, &actual)] {
+            match value.parse::<f64>() {
+                Ok(n) if value.contains('.') => ws.write_number_with_format(r, c, n, &money),
+                Ok(n) => ws.write_number(r, c, n),
+                Err(_) => ws.write_string(r, c, value.as_str()),
+            }
+            .map_err(internal)?;
+        }
         ws.write_boolean(r, 3, ok).map_err(internal)?;
     }
     wb.save(path).map_err(internal)

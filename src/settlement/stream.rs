@@ -79,9 +79,9 @@ where
     body(rx)
 }
 
-pub fn csv(pool: Pool, spec: Spec, scope: String) -> impl Stream<Item = Item> {
+pub fn csv(pool: Pool, spec: Spec, scope: String, bom: bool) -> impl Stream<Item = Item> {
     spawn(pool, move |conn, mut w| {
-        export::write_csv(conn, &spec, &scope, &mut w)?;
+        export::write_csv(conn, &spec, &scope, &mut w, bom)?;
         w.flush().map_err(|e| AppError::internal(anyhow::anyhow!(e)))
     })
 }

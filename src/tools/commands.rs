@@ -240,7 +240,7 @@ pub fn replenish(config: &Config, r: Replenish) -> Result<ExitCode, String> {
 pub fn export_settlement(
     config: &Config,
     period: &str,
-    format: &str,
+    format: Option<&str>,
     out: &Path,
     station: Option<&str>,
 ) -> Result<ExitCode, String> {

@@ -35,3 +35,79 @@ pub fn number_before(text: &str, word: &str) -> i64 {
         .and_then(|w| w[0].parse().ok())
         .unwrap_or_else(|| panic!("no number before {word:?} in {text}"))
 }
+
+/// Runs `echelon ARGS` expecting a refusal: exit code non-zero, one line on standard error in
+/// the command's own words (no HTTP status, no backtrace); returns that line.
+pub fn refused(url: &str, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("ECHELON_LOG", "warn")
+        .env_remove("ECHELON_ENV")
+        .output()
+        .expect("run echelon");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "echelon {args:?} succeeded: {stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "echelon {args:?}: one line, got: {stderr}");
+    for word in ["internal", "not_found", "panicked", "backtrace", "404", "500"] {
+        assert!(!lines[0].contains(word), "echelon {args:?}: {word:?} in {stderr}");
+    }
+    lines[0].to_string()
+}
+
+crate::both!(the_settlement_export_takes_its_format_from_the_file_name_and_says_what_is_wrong, |app| async {
+    let dir = tempfile::tempdir().unwrap();
+    let url = app.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let period = chrono::Utc::now().format("%Y-%m").to_string();
+        let xlsx = dir.path().join("s.xlsx");
+        let out = run_echelon(
+            &url,
+            &["export", "settlement", "--period", &period, "--out", xlsx.to_str().unwrap()],
+            true,
+        );
+        assert!(out.contains("written to"), "{out}");
+        assert!(std::fs::read(&xlsx).unwrap().starts_with(b"PK"), "an .xlsx out is an XLSX file");
+        let csv = dir.path().join("s.csv");
+        run_echelon(
+            &url,
+            &["export", "settlement", "--period", &period, "--out", csv.to_str().unwrap()],
+            true,
+        );
+        assert!(std::fs::read(&csv).unwrap().starts_with(b"\xEF\xBB\xBFperiod,"), "a CSV with its BOM");
+        let line = refused(
+            &url,
+            &[
+                "export",
+                "settlement",
+                "--period",
+                &period,
+                "--format",
+                "csv",
+                "--out",
+                xlsx.to_str().unwrap(),
+            ],
+        );
+        assert!(line.contains("does not match"), "{line}");
+        let line =
+            refused(&url, &["export", "settlement", "--period", &period, "--out", "/nonexistent/dir/s.csv"]);
+        assert!(line.contains("cannot write /nonexistent/dir/s.csv"), "{line}");
+        let line = refused(
+            &url,
+            &[
+                "export",
+                "settlement",
+                "--period",
+                &period,
+                "--station",
+                "ST-XX-999",
+                "--out",
+                csv.to_str().unwrap(),
+            ],
+        );
+        assert!(line.contains("no station ST-XX-999"), "{line}");
+    })
+    .await
+    .unwrap();
+});

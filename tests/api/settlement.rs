@@ -271,6 +271,73 @@ both!(the_csv_and_the_xlsx_read_back_with_the_same_totals, |app| async {
     assert_eq!((xlsx_summaries, xlsx_total), (7020, Some(7020)));
     let recon = wb.worksheet_range("Reconciliation").expect("the Reconciliation sheet");
     assert!(recon.rows().skip(1).all(|r| r[3] == Data::Bool(true)), "{recon:?}");
+    // counts and amounts are numbers on the Reconciliation sheet too
+    for r in recon.rows().skip(1) {
+        assert!(matches!((&r[1], &r[2]), (Data::Float(_), Data::Float(_))), "{r:?}");
+    }
+    // every column of both sheets has a width, none narrower than its header
+    let bytes = xlsx_bytes(&app, &format!("/api/v1/settlements?period={p}&format=xlsx")).await;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    for (sheet, header) in [
+        ("xl/worksheets/sheet1.xml", header),
+        ("xl/worksheets/sheet2.xml", vec!["check".into(), "expected".into(), "actual".into(), "ok".into()]),
+    ] {
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(sheet).unwrap(), &mut xml).unwrap();
+        let widths = column_widths(&xml);
+        for (c, h) in header.iter().enumerate() {
+            let w = widths.get(&(c as u32 + 1)).copied().unwrap_or(0.0);
+            assert!(w >= h.len() as f64, "{sheet}: column {h} is {w} wide: {xml:.400}");
+        }
+    }
+});
+
+/// Each column's width from a worksheet's `<cols>`, by 1-based column number.
+fn column_widths(xml: &str) -> std::collections::HashMap<u32, f64> {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        Some(tag[at..].split('"').next()?.to_string())
+    };
+    let mut out = std::collections::HashMap::new();
+    for tag in xml.split("<col ").skip(1).map(|t| format!(" {}", t.split('>').next().unwrap())) {
+        let tag = tag.as_str();
+        let (Some(min), Some(max), Some(width)) = (attr(tag, "min"), attr(tag, "max"), attr(tag, "width"))
+        else {
+            continue;
+        };
+        for c in min.parse::<u32>().unwrap()..=max.parse::<u32>().unwrap() {
+            out.insert(c, width.parse().unwrap());
+        }
+    }
+    out
+}
+
+both!(the_csv_opens_in_a_spreadsheet_as_utf_8_without_running_a_formula, |app| async {
+    let first = build_month(&app).await;
+    let p = period(first);
+    let adj = json!({"station": TZ, "period": p, "amount": "-5.00",
+                     "reason": "=HYPERLINK(\"http://evil.example\",\"退回 claim\")"});
+    app.post("/api/v1/settlements/adjustments", "finance", adj).await.ok();
+    move_to(&app, first.checked_add_months(Months::new(1)).unwrap(), 2);
+    let token = app.token("finance").await;
+    let raw = |query: &'static str| {
+        let url = format!("{}/api/v1/settlements?period={p}&format=csv{query}", app.base);
+        let token = token.clone();
+        let client = app.client.clone();
+        async move { client.get(url).bearer_auth(token).send().await.unwrap().bytes().await.unwrap().to_vec() }
+    };
+    let with_bom = raw("").await;
+    assert!(with_bom.starts_with(b"\xEF\xBB\xBFperiod,"), "{:?}", &with_bom[..12]);
+    let without = raw("&bom=false").await;
+    assert!(without.starts_with(b"period,"));
+    assert_eq!(&with_bom[3..], &without[..], "the mark is the only difference");
+    let rows = parse_csv(std::str::from_utf8(&without).unwrap());
+    let notes: Vec<&str> =
+        rows.iter().map(|r| r["note"].as_str()).filter(|n| n.contains("HYPERLINK")).collect();
+    assert_eq!(notes, vec!["'=HYPERLINK(\"http://evil.example\",\"退回 claim\")"]);
+    // amounts stay numbers: a negative one keeps its sign
+    let adjustment = rows.iter().find(|r| r["note"].contains("HYPERLINK")).unwrap();
+    assert_eq!(adjustment["adjustments"], "-5.00");
 });
 
 both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |app| async {

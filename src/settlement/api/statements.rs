@@ -34,6 +34,9 @@ pub struct SettlementQuery {
     /// `csv` or `xlsx` for a file (as does `Accept: text/csv` or the XLSX media type)
     #[param(inline)]
     pub format: Option<Format>,
+    /// CSV only: start the file with a UTF-8 byte-order mark, so that Excel reads Chinese text
+    /// right (default `true`; `false` for tools that do not expect one)
+    pub bom: Option<bool>,
 }
 
 /// A station's (or the network's) figures for the period.
@@ -131,7 +134,10 @@ fn wanted(req: &HttpRequest, format: Option<Format>) -> Format {
 /// pays the station), with the reconciliation against the tickets and the ledger. JSON gives
 /// the summaries; `format=csv|xlsx` (or `Accept: text/csv` / the XLSX type) streams a file with
 /// a detail row per ticket or charge, a summary row per station, the total and the
-/// reconciliation. A closed period is read from its snapshot and never changes; an open one
+/// reconciliation. The CSV starts with a UTF-8 byte-order mark (`bom=false` drops it) and a
+/// text cell that a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return) is written with a leading `'`; the XLSX has its columns sized and
+/// every amount and count a number. A closed period is read from its snapshot and never changes; an open one
 /// is computed live, and the period after the last closed one also takes late items.
 #[utoipa::path(
     tag = "finance",
@@ -167,7 +173,7 @@ pub async fn settlements(
         Format::Csv => Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
-            .streaming(stream::csv(state.db.read.clone(), spec, scope))),
+            .streaming(stream::csv(state.db.read.clone(), spec, scope, q.bom.unwrap_or(true)))),
         Format::Xlsx => Ok(HttpResponse::Ok()
             .content_type(XLSX)
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.xlsx\"")))

@@ -14,17 +14,15 @@ use echelon::settlement::rules::Period;
 pub fn export_command(
     db: &Db,
     period: &str,
-    format: &str,
+    format: Option<&str>,
     station: Option<&str>,
     out: &Path,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, String> {
     let period = Period::parse(period).ok_or_else(|| format!("--period must be YYYY-MM, not {period:?}"))?;
-    let format = match format {
-        "csv" => FileFormat::Csv,
-        "xlsx" => FileFormat::Xlsx,
-        other => return Err(format!("--format must be csv or xlsx, not {other:?}")),
-    };
+    let format = file_format(format, out)?;
+    // the output is checked before any work, and a failure said in the command's words
+    std::fs::File::create(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     let mut conn = db.read.get().map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     <DbConn as Connection>::transaction(&mut conn, |c| -> Result<(), AppError> {
@@ -44,12 +42,12 @@ pub fn export_command(
                 let file = std::fs::File::create(out).map_err(|e| {
                     AppError::internal(anyhow::anyhow!("cannot write {}: {e}", out.display()))
                 })?;
-                export::write_csv(c, &spec, scope, std::io::BufWriter::with_capacity(64 * 1024, file))
+                export::write_csv(c, &spec, scope, std::io::BufWriter::with_capacity(64 * 1024, file), true)
             }
             FileFormat::Xlsx => export::write_xlsx(c, &spec, scope, out),
         }
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| if e.kind == echelon::error::Problem::Internal { e.to_string() } else { e.detail })?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     Ok(format!(
         "settlement {period} ({}) written to {}: {bytes} bytes in {:.2} s",
@@ -57,4 +55,49 @@ pub fn export_command(
         out.display(),
         started.elapsed().as_secs_f64()
     ))
+}
+
+/// The file's format: `--format` when given, else `--out`'s extension; the two must agree.
+fn file_format(format: Option<&str>, out: &Path) -> Result<FileFormat, String> {
+    let by_extension = match out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref()
+    {
+        Some("csv") => Some(FileFormat::Csv),
+        Some("xlsx") => Some(FileFormat::Xlsx),
+        _ => None,
+    };
+    let given = match format {
+        None => None,
+        Some("csv") => Some(FileFormat::Csv),
+        Some("xlsx") => Some(FileFormat::Xlsx),
+        Some(other) => return Err(format!("--format must be csv or xlsx, not {other:?}")),
+    };
+    match (given, by_extension) {
+        (Some(g), Some(e)) if g != e => Err(format!(
+            "--format {} does not match --out {} (leave --format out to take the extension's)",
+            format.unwrap_or_default(),
+            out.display()
+        )),
+        (Some(f), _) | (None, Some(f)) => Ok(f),
+        (None, None) => Err(format!(
+            "cannot tell the format from --out {}: end it in .csv or .xlsx, or give --format",
+            out.display()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_comes_from_the_extension_unless_given_and_the_two_agree() {
+        let f = |format: Option<&str>, out: &str| file_format(format, Path::new(out));
+        assert_eq!(f(None, "x.xlsx"), Ok(FileFormat::Xlsx));
+        assert_eq!(f(None, "x.CSV"), Ok(FileFormat::Csv));
+        assert_eq!(f(Some("xlsx"), "x.xlsx"), Ok(FileFormat::Xlsx));
+        assert_eq!(f(Some("csv"), "settlement"), Ok(FileFormat::Csv));
+        assert!(f(Some("csv"), "x.xlsx").unwrap_err().contains("does not match"));
+        assert!(f(None, "x.txt").unwrap_err().contains(".csv or .xlsx"));
+        assert!(f(Some("pdf"), "x.pdf").unwrap_err().contains("csv or xlsx"));
+    }
 }
