@@ -23,10 +23,26 @@ impl Money {
         Decimal::new(self.0, 2)
     }
 
-    /// Parses "12", "12.3" or "12.30"; more than two places, or beyond i64 minor units, fail.
+    /// Parses "12", "12.3", "12.30" or "-12.30", exactly the form the schema's pattern states
+    /// (`^-?[0-9]{1,15}(\.[0-9]{1,2})?$`): no exponent ("1e3"), no sign "+", no spaces, no
+    /// more than two places.
     pub fn parse(s: &str) -> Result<Money, String> {
-        let d: Decimal =
-            s.trim().parse().map_err(|_| format!("{s:?} is not a decimal amount such as \"12.50\""))?;
+        let wrong = || format!("{s:?} is not a decimal amount such as \"12.50\"");
+        let digits = s.strip_prefix('-').unwrap_or(s);
+        let (whole, places) = match digits.split_once('.') {
+            Some((w, p)) => (w, Some(p)),
+            None => (digits, None),
+        };
+        let all_digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(whole) || whole.len() > 15 {
+            return Err(wrong());
+        }
+        match places {
+            Some(p) if !all_digits(p) => return Err(wrong()),
+            Some(p) if p.len() > 2 => return Err(format!("{s} has more than two decimal places")),
+            _ => {}
+        }
+        let d: Decimal = s.parse().map_err(|_| wrong())?;
         Money::from_decimal(d)
     }
 
@@ -90,6 +106,12 @@ mod tests {
         assert!(Money::parse("1.005").is_err());
         assert!(Money::parse("abc").is_err());
         assert!(Money::parse("99999999999999999999999").is_err());
+        // only the documented form: no exponent, no plus sign, no spaces, no bare point
+        for wrong in ["1e3", "1E3", "+5.00", " 5.00", "5.00 ", "5.", ".5", "-", "", "1_000", "0x10"] {
+            assert!(Money::parse(wrong).is_err(), "{wrong:?}");
+        }
+        assert_eq!(Money::parse("-0.05").unwrap(), Money(-5));
+        assert_eq!(Money::parse("007").unwrap(), Money(700));
         assert_eq!(serde_json::to_string(&Money(1)).unwrap(), "\"0.01\"");
     }
 }

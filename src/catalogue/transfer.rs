@@ -199,7 +199,8 @@ fn parse_row<'r>(
     if !rules::valid_unit_of_measure(uom) {
         err("unit_of_measure", format!("{uom:?}: use 1-10 lower-case letters, e.g. pcs"));
     }
-    let mut money = |column: &str| match Money::parse(field(column)) {
+    // a spreadsheet may pad a cell with spaces; the amount itself is held to the API's form
+    let mut money = |column: &str| match Money::parse(field(column).trim()) {
         Ok(m) if m.0 >= 0 => Some(m),
         Ok(_) => {
             err(column, "must not be negative".into());

@@ -160,3 +160,18 @@ both!(unknown_routes_wrong_methods_and_bad_parameters_are_problems, |app| async 
     app.get("/api/v1/stock?cursor=12", Some("admin")).await.problem(400);
     app.get("/api/v1/locations/DOES-NOT-EXIST", Some("admin")).await.problem(404);
 });
+
+both!(money_is_a_decimal_string_with_two_places_and_nothing_else, |app| async {
+    // SPEC's form: "1000.00"; an exponent, a plus sign, padding or a third place is refused
+    // (422 naming the field)
+    for amount in ["1e3", "+1000.00", " 1000.00", "1000.001", "1,000.00"] {
+        let r = app
+            .post(
+                "/api/v1/settlements/adjustments",
+                "finance",
+                json!({"station": "ST-TZ-001", "period": "2026-11", "amount": amount, "reason": "x"}),
+            )
+            .await;
+        assert_eq!(r.problem(422)["errors"][0]["field"], "amount", "{amount}: {}", r.text);
+    }
+});
