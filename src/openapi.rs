@@ -18,18 +18,20 @@ use crate::error::{FieldError, Problem, ProblemDocument};
     ),
     components(schemas(ProblemDocument, Problem, FieldError)),
     modifiers(&BearerAuth),
+    // in the order of the work: who you are, the network and its parts, the stock, the
+    // tickets and the parts they need, how parts travel and are lent, planning, money, reports
     tags(
         (name = "auth", description = "Login and the caller's profile"),
         (name = "network", description = "Locations, the echelon tree and station tiers"),
         (name = "catalogue", description = "Parts with self-checking codes, product models, compatibility, units sold, installed base"),
         (name = "stock", description = "The stock ledger: receipts, counts, balances, movements, audit"),
+        (name = "tickets", description = "Service tickets: intake with the warranty decision, quotes, dispatch, the visit, sign-off, SLA deadlines; follow-up calls and station scorecards"),
         (name = "requests", description = "Parts requests: routing, allowance, reservation, pick/ship/receive"),
         (name = "shipping", description = "Shipments, courier tenders and bids, tracking, carrier claims"),
-        (name = "reports", description = "The network's KPIs and service reports"),
-        (name = "tickets", description = "Service tickets: intake with the warranty decision, quotes, dispatch, the visit, sign-off, SLA deadlines; follow-up calls and station scorecards"),
-        (name = "planning", description = "Replenishment and multi-echelon planning: runs, proposals, release into the ledger"),
         (name = "loans", description = "Technician loans and their reconciliation: core returns checked against the factory record, fees, unused returns and their inspection; overdue loans"),
+        (name = "planning", description = "Replenishment and multi-echelon planning: runs, proposals, release into the ledger"),
         (name = "finance", description = "Settlement per station and month (JSON, streamed CSV and XLSX), adjustments, period close"),
+        (name = "reports", description = "The network's KPIs and service reports"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]

@@ -63,7 +63,15 @@ impl Application {
                 .app_data(limit.clone())
                 .app_data(web::QueryConfig::default().error_handler(crate::http::query_error))
                 .app_data(web::PathConfig::default().error_handler(crate::http::path_error))
-                .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/api-docs/openapi.json", doc.clone()))
+                .service(
+                    SwaggerUi::new("/swagger-ui/{_:.*}")
+                        .url("/api-docs/openapi.json", doc.clone())
+                        // the token pasted into Authorize survives a reload of the page
+                        .config(utoipa_swagger_ui::Config::default().persist_authorization(true)),
+                )
+                // the service's front door, and the UI's address typed without its slash
+                .route("/", web::get().to(crate::http::to_swagger_ui))
+                .route("/swagger-ui", web::get().to(crate::http::to_swagger_ui))
                 .default_service(web::to(crate::http::fallback))
                 .wrap(from_fn(crate::http::clean_path))
                 .wrap(ErrorHandlers::new().default_handler(crate::http::problem_for_framework_errors))

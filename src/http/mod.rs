@@ -65,6 +65,11 @@ pub async fn observe(
     Ok(res)
 }
 
+/// `/` and `/swagger-ui` lead to Swagger UI (308, so the method is kept).
+pub async fn to_swagger_ui() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/swagger-ui/")).finish()
+}
+
 /// The most characters a path segment may have: every code and serial the API names in a path
 /// is at most this long (the same limit as the codes in bodies). The OpenAPI document states it
 /// on every string path parameter.

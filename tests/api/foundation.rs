@@ -298,4 +298,14 @@ both!(swagger_ui_is_served_from_the_binary, |app| async {
     for text in [&page.text, &init.text] {
         assert!(!text.contains("https://"), "no CDN: the page loads nothing from the network");
     }
+    // the token pasted into Authorize survives a reload
+    assert!(init.text.replace(' ', "").contains("\"persistAuthorization\":true"), "{}", init.text);
+    // the front door and the UI's address without its slash lead to the UI
+    let plain = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for path in ["/", "/swagger-ui"] {
+        let r = plain.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), 308, "{path}");
+        assert_eq!(r.headers()["location"], "/swagger-ui/", "{path}");
+    }
+    assert!(app.get("/", None).await.text.contains("swagger-ui"), "followed, / shows the UI");
 });

@@ -28,8 +28,9 @@ pub struct SettlementQuery {
     /// not read settlements always gets 403)
     #[param(pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$", example = "2026-11")]
     pub period: Option<String>,
-    /// a station's code: its settlement only (a station user always gets its own)
-    #[param(example = "ST-TZ-001", max_length = 64)]
+    /// a station's code: its settlement only (a station user always gets its own); left out,
+    /// every station the caller may see
+    #[param(max_length = 64)]
     pub station: Option<String>,
     /// `csv` or `xlsx` for a file (as does `Accept: text/csv` or the XLSX media type)
     #[param(inline)]
