@@ -50,29 +50,65 @@ pub fn serve(mut config: Config, demo: bool, bind: Option<String>) -> Result<Exi
     if demo {
         config.check_demo_allowed()?;
     }
+    // the address is taken before any other work, so a busy port is said at once and no demo
+    // is loaded for a server that cannot start
+    let listener = std::net::TcpListener::bind(&config.bind).map_err(|e| {
+        format!(
+            "cannot listen on {}: {e} (is another echelon running? choose another address with \
+             --bind HOST:PORT or ECHELON_BIND)",
+            config.bind
+        )
+    })?;
     let db = open(&config)?;
     if demo {
         load_demo(&db, &config, false)?;
     }
-    let demo_password = config.demo_password.clone();
+    let banner = banner_users(&db, &config)?;
+    let database = db::redact(&config.database_url);
     let bind = config.bind.clone();
     actix_web::rt::System::new().block_on(async move {
-        let app =
-            Application::build(config, db, None).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+        let app = Application::build(config, db, Some(listener))
+            .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
         let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
         let base = format!("http://{host}:{}", app.port);
         // the KPI rollups' days are closed beside the server
         actix_web::rt::spawn(echelon::rollup::keep_closing(app.state.clone()));
         println!("echelon listening on {base}");
+        println!("  database:     {database}");
         println!("  Swagger UI:   {base}/swagger-ui/");
         println!("  OpenAPI:      {base}/api-docs/openapi.json");
-        println!("  demo users (password {demo_password:?}):");
-        for (name, role, loc) in echelon::demo::users() {
-            println!("    {name:<20} {role:<11} {}", loc.unwrap_or_default());
+        for line in banner {
+            println!("{line}");
         }
         app.server.await.map_err(|e| e.to_string())?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The banner's demo users: only those the database holds, never in production, and the
+/// password only when it is the public default (one set through `ECHELON_DEMO_PASSWORD` is
+/// never printed, so never logged).
+fn banner_users(db: &Db, config: &Config) -> Result<Vec<String>, String> {
+    if config.environment == echelon::config::Environment::Production {
+        return Ok(Vec::new());
+    }
+    let mut conn = db.read.get().map_err(|e| e.to_string())?;
+    let mut present = Vec::new();
+    for (name, role, loc) in echelon::demo::users() {
+        if echelon::auth::store::find_by_username(&mut conn, &name).map_err(|e| e.to_string())?.is_some() {
+            present.push(format!("    {name:<20} {role:<11} {}", loc.unwrap_or_default()));
+        }
+    }
+    if present.is_empty() {
+        return Ok(Vec::new());
+    }
+    let password = if config.demo_password == echelon::config::DEV_DEMO_PASSWORD {
+        format!("password {:?}", config.demo_password)
+    } else {
+        "the password set in ECHELON_DEMO_PASSWORD".to_string()
+    };
+    present.insert(0, format!("  demo users ({password}):"));
+    Ok(present)
 }
 
 /// `echelon migrate`

@@ -386,3 +386,55 @@ fn a_tier_changed_through_one_process_reaches_the_next_request_on_the_other() {
     let out = Command::new(BIN).arg("audit").env("DATABASE_URL", &url).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+/// The banner a `serve` process printed, read after stopping it.
+fn banner_of(mut s: Served) -> String {
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let mut out = String::new();
+    s.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn the_banner_names_the_database_and_shows_only_users_that_exist_and_no_custom_password() {
+    // the demo with a password of one's own: the users are listed, the password is not
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "a-password-of-our-own-42";
+    let out = banner_of(serve(dir.path(), &[("ECHELON_DEMO_PASSWORD", secret)], &["--demo"]));
+    assert!(out.contains("database:     sqlite://echelon.db"), "{out}");
+    assert!(out.contains("tech-st-tz-001") && out.contains("ECHELON_DEMO_PASSWORD"), "{out}");
+    assert!(!out.contains(secret), "the custom password is never printed: {out}");
+    // a database without the demo users (an empty one here): no users listed
+    let empty = tempfile::tempdir().unwrap();
+    let out = banner_of(serve(empty.path(), &[], &[]));
+    assert!(out.contains("database:") && !out.contains("demo users") && !out.contains("admin"), "{out}");
+    // production: never a user list nor a password, even on the demo's database
+    let env = [
+        ("ECHELON_ENV", "production"),
+        ("ECHELON_JWT_SECRET", "0123456789abcdef0123456789abcdef-production"),
+        ("ECHELON_DEMO_PASSWORD", secret),
+    ];
+    let out = banner_of(serve(dir.path(), &env, &[]));
+    assert!(!out.contains("demo users") && !out.contains(secret) && !out.contains("echelon-demo"), "{out}");
+}
+
+#[test]
+fn a_busy_port_is_refused_before_the_database_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let bind = format!("127.0.0.1:{}", taken.local_addr().unwrap().port());
+    let out = Command::new(BIN)
+        .args(["serve", "--demo", "--bind", &bind])
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("ECHELON_ENV")
+        .env("ECHELON_LOG", "warn")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains(&format!("cannot listen on {bind}")) && err.contains("--bind"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(!dir.path().join("echelon.db").exists(), "no demo was loaded for a server that cannot start");
+}
