@@ -107,6 +107,9 @@ crate::both!(the_settlement_export_takes_its_format_from_the_file_name_and_says_
             ],
         );
         assert!(line.contains("no station ST-XX-999"), "{line}");
+        let line =
+            refused(&url, &["export", "settlement", "--period", "2999-01", "--out", csv.to_str().unwrap()]);
+        assert!(line.contains("2999-01 has not begun"), "{line}");
     })
     .await
     .unwrap();

@@ -175,3 +175,11 @@ both!(money_is_a_decimal_string_with_two_places_and_nothing_else, |app| async {
         assert_eq!(r.problem(422)["errors"][0]["field"], "amount", "{amount}: {}", r.text);
     }
 });
+
+both!(a_settlement_of_a_month_that_has_not_begun_is_refused, |app| async {
+    let next = (app.state.clock.now().date_naive() + chrono::Duration::days(40)).format("%Y-%m").to_string();
+    for format in ["json", "csv", "xlsx"] {
+        let r = app.get(&format!("/api/v1/settlements?period={next}&format={format}"), Some("finance")).await;
+        assert_eq!(r.problem(422)["errors"][0]["field"], "period", "{format}: {}", r.text);
+    }
+});

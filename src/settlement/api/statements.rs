@@ -165,6 +165,13 @@ pub async fn settlements(
     let period = parse_period(q.period.as_deref().unwrap_or(""), "period")?;
     let format = wanted(&req, q.format);
     let now = state.clock.now();
+    // a month that has not begun has nothing to settle: an empty "open" file would pass for one
+    if period.first_day() > now.date_naive() {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "period",
+            format!("{period} has not begun; nothing is settled before its month"),
+        )]));
+    }
     let asked = q.station.clone();
     let station = state.db.read(move |conn| station_scope(conn, &caller, asked.as_deref())).await?;
     let spec = Spec { period, station: station.as_ref().map(|s| s.0), now: now.naive_utc() };

@@ -21,6 +21,9 @@ pub fn export_command(
 ) -> Result<String, String> {
     let period = Period::parse(period).ok_or_else(|| format!("--period must be YYYY-MM, not {period:?}"))?;
     let format = file_format(format, out)?;
+    if period.first_day() > now.date_naive() {
+        return Err(format!("{period} has not begun; nothing is settled before its month"));
+    }
     // the output is checked before any work, and a failure said in the command's words
     std::fs::File::create(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     let mut conn = db.read.get().map_err(|e| e.to_string())?;
