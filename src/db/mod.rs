@@ -44,10 +44,15 @@ impl Backend {
     pub fn of(url: &str) -> Result<Backend, String> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
-        } else if url.starts_with("sqlite:") || !url.contains("://") {
+        } else if url.starts_with("sqlite:") {
             Ok(Backend::Sqlite)
         } else {
-            Err(format!("unsupported DATABASE_URL scheme in {url:?}: use sqlite://FILE or postgres://..."))
+            // a bare word is refused too: it would silently become an SQLite file of that name
+            Err(format!(
+                "DATABASE_URL {:?} names no database this service runs on: use sqlite://FILE or \
+                 postgres://USER:PASSWORD@HOST:PORT/DB",
+                redact(url)
+            ))
         }
     }
 
@@ -59,8 +64,7 @@ impl Backend {
     }
 }
 
-/// The file path diesel's SQLite driver wants from `sqlite://echelon.db`, `sqlite:echelon.db`
-/// or a bare path.
+/// The file path diesel's SQLite driver wants from `sqlite://echelon.db` or `sqlite:echelon.db`.
 fn sqlite_path(url: &str) -> &str {
     url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)
 }
@@ -487,7 +491,9 @@ mod tests {
         assert_eq!(Backend::of("postgres://u:p@h/db"), Ok(Backend::Postgres));
         assert_eq!(Backend::of("postgresql://h/db"), Ok(Backend::Postgres));
         assert_eq!(Backend::of("sqlite://echelon.db"), Ok(Backend::Sqlite));
-        assert_eq!(Backend::of("echelon.db"), Ok(Backend::Sqlite));
+        assert_eq!(Backend::of("sqlite:echelon.db"), Ok(Backend::Sqlite));
+        assert!(Backend::of("echelon.db").is_err(), "a bare word is no URL");
+        assert!(Backend::of("garbage").is_err());
         assert!(Backend::of("mysql://h/db").is_err());
         assert_eq!(sqlite_path("sqlite://echelon.db"), "echelon.db");
         assert_eq!(sqlite_path("sqlite:///tmp/x.db"), "/tmp/x.db");

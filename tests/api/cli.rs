@@ -114,3 +114,22 @@ crate::both!(the_settlement_export_takes_its_format_from_the_file_name_and_says_
     .await
     .unwrap();
 });
+
+#[test]
+fn a_database_url_that_names_no_database_is_refused_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["garbage", "mysql://h/db"] {
+        let out = Command::new(BIN)
+            .args(["migrate"])
+            .current_dir(dir.path())
+            .env("DATABASE_URL", url)
+            .env_remove("ECHELON_ENV")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{url}");
+        assert_eq!(err.lines().count(), 1, "{url}: {err}");
+        assert!(err.contains("sqlite://FILE"), "{url}: {err}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file was created");
+}
