@@ -186,9 +186,23 @@ pub struct Db {
     writer: Option<std::sync::Arc<std::sync::Mutex<()>>>,
 }
 
+/// The pool's own reports of failed connection attempts: one per attempt and retry, which
+/// would flood the log (and a command's terminal) while the database is away. They go to the
+/// debug level; the request that finds no connection logs one warning and answers 503, and a
+/// command reports its one line.
+#[derive(Debug)]
+struct QuietErrors;
+
+impl r2d2::HandleError<r2d2::Error> for QuietErrors {
+    fn handle_error(&self, error: r2d2::Error) {
+        tracing::debug!(%error, "database connection attempt failed");
+    }
+}
+
 pub fn build_pool(url: &str, size: u32, statements: &StatementCounter) -> Result<Pool, String> {
     let manager = Manager::new(url)?;
     r2d2::Pool::builder()
+        .error_handler(Box::new(QuietErrors))
         .connection_customizer(Box::new(statements.clone()))
         .max_size(size)
         .min_idle(Some(1))

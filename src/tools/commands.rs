@@ -345,6 +345,16 @@ pub fn followups(config: &Config, share: Option<&str>, seed: Option<u64>) -> Res
 
 /// Opens the configured database and applies pending migrations.
 fn open(config: &Config) -> Result<Db, String> {
+    // one direct attempt first: an unreachable database is said at once, in one line, rather
+    // than after the pool's wait for its first connections
+    db::Manager::new(&config.database_url)?.connect_now().map_err(|e| {
+        let why = e.to_string();
+        format!(
+            "cannot connect to the database {}: {}",
+            db::redact(&config.database_url),
+            why.trim().replace('\n', " ")
+        )
+    })?;
     let db = Db::connect(&config.database_url, config.database_read_url.as_deref(), config.pool_size)?;
     let mut conn = db.write.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
     db::migrate(&mut conn)?;

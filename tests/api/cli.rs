@@ -133,3 +133,21 @@ fn a_database_url_that_names_no_database_is_refused_in_one_line() {
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file was created");
 }
+
+#[test]
+fn an_unreachable_database_is_reported_once_and_soon() {
+    // nothing listens on this port: the command says so in one line, well within the pool's wait
+    let port = crate::processes::free_port();
+    let started = std::time::Instant::now();
+    let out = Command::new(BIN)
+        .args(["audit"])
+        .env("DATABASE_URL", format!("postgres://echelon:secret@127.0.0.1:{port}/echelon"))
+        .env_remove("ECHELON_ENV")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "took {:?}", started.elapsed());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot connect to the database") && !err.contains("secret"), "{err}");
+}
