@@ -20,7 +20,6 @@ use super::rules::{self, InspectionStatus, LineStatus, OldPart};
 use super::store::{self, InspectionRow, LoanLineRow, LoanRow, Reconciliation};
 use crate::auth::store::UserRow;
 use crate::auth::{Caller, Role, Scope};
-use crate::catalogue::resolve_part_code;
 use crate::db::schema::{ticket_parts, users};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
@@ -84,7 +83,9 @@ pub fn usernames(conn: &mut DbConn, ids: &[i64]) -> QueryResult<std::collections
         .collect())
 }
 
-/// Lends parts to a technician for a ticket of the station dispatched to them.
+/// Lends parts to a technician for a ticket of the station dispatched to them: the ticket
+/// checked like a path id ([`crate::tickets::service::for_parts`]) and every line fitted to its
+/// unit's model. A technician borrows for themselves only.
 pub fn lend(
     conn: &mut DbConn,
     caller: &Caller,
@@ -116,18 +117,12 @@ pub fn lend(
             format!("{technician} is not a technician of your station"),
         ));
     }
-    let ticket = crate::tickets::store::ticket(conn, ticket_id)?
-        .ok_or_else(|| AppError::not_found(format!("ticket {ticket_id} not found")))?;
-    if ticket.station_id != Some(station.id) {
-        // another station's ticket is out of a station caller's sight
-        if !matches!(scope, Scope::All) {
-            return Err(AppError::not_found(format!("ticket {ticket_id} not found")));
-        }
-        return Err(AppError::unprocessable(
-            Problem::TicketNotDispatched,
-            format!("ticket {ticket_id} is not a ticket of {}", station.code),
-        ));
+    if caller.role == Role::Technician && tech.id != caller.user_id {
+        return Err(AppError::forbidden("a technician borrows parts for themselves only"));
     }
+    // checked like a path id: out of sight 404, past taking parts 409, another station's 422
+    let fit = crate::tickets::service::for_parts(conn, caller, ticket_id, station.id)?;
+    let ticket = &fit.ticket;
     if ticket.technician_id != Some(tech.id) {
         return Err(AppError::unprocessable(
             Problem::TicketNotDispatched,
@@ -141,7 +136,8 @@ pub fn lend(
     let loan_id = store::insert_loan(conn, station.id, tech.id, custody.id, ticket_id, &caller.username, at)?;
     let reference = format!("loan:{loan_id}");
     for (i, l) in lines.iter().enumerate() {
-        let part = resolve_part_code(conn, &l.part_code, None).map_err(|e| e.with("line", i))?;
+        // every line must fit the ticket's unit; the alternatives' stock is the station's own
+        let part = fit.part(conn, i, &l.part_code, station.id)?;
         let serials = if part.serialized && l.serials.is_empty() {
             // the station's serials in order; too few means too little stock (409 below)
             ledger::serials_at(conn, part.id, station.id, l.qty)?

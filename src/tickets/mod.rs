@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(api::actions::accept_quote)
         .service(api::actions::dispatch)
         .service(api::actions::arrive)
+        .service(api::actions::await_parts)
         .service(api::actions::resolve)
         .service(api::actions::escalate)
         .service(api::actions::confirm)

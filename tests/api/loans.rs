@@ -96,8 +96,8 @@ both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
 
 both!(out_of_warranty_fee_and_unused_returns_each_reconcile_once, |app| async {
     let t = dispatched(&app, false).await;
-    let pass = app.part().cost("20.00").create().await;
-    let scrap = app.part().cost("30.00").create().await;
+    let pass = app.part().cost("20.00").fits_demo_unit().create().await;
+    let scrap = app.part().cost("30.00").fits_demo_unit().create().await;
     app.set_stock(STATION, GSK, 5).await;
     app.set_stock(STATION, &pass, 2).await;
     app.set_stock(STATION, &scrap, 2).await;
@@ -156,7 +156,7 @@ both!(out_of_warranty_fee_and_unused_returns_each_reconcile_once, |app| async {
 
 both!(an_overdue_loan_counts_against_the_allowance, |app| async {
     let t = dispatched(&app, true).await;
-    let part = app.part().cost("100.00").stock_at(STATION, 1).create().await;
+    let part = app.part().cost("100.00").fits_demo_unit().stock_at(STATION, 1).create().await;
     let r = app.loan().ticket(t).line(&part, 1).send().await;
     assert_eq!(r.status, 201, "{}", r.text);
     let loan = r.json["id"].as_i64().unwrap();
