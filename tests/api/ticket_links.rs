@@ -249,3 +249,101 @@ both!(a_foreign_ticket_no_longer_buys_priority_in_the_backorder_queue, |app| asy
     assert_eq!(filled, vec![a.json["id"].as_i64().unwrap()]);
     app.audit().await;
 });
+
+/// The ticket as the agent reads it.
+async fn ticket(app: &TestApp, id: i64) -> Value {
+    app.get(&format!("/api/v1/tickets/{id}"), Some("agent")).await.ok().clone()
+}
+
+both!(a_ticket_waits_for_its_parts_and_shows_them_at_every_step, |app| async {
+    serials_in(&app, "RC-HZ", CMP, "HZCMP", 2).await;
+    app.set_stock(STATION, "RF-GSK-00221D", 2).await;
+    // an urgent complaint: resolved within 48 hours
+    let t = app
+        .ticket()
+        .category("complaint")
+        .urgency("urgent")
+        .at(STATION)
+        .dispatched_to(TECH)
+        .on_site()
+        .create()
+        .await;
+    let other = app.request().line(CMP, 1).create().await;
+    // the visit finds the compressor missing
+    let r = act(&app, t, "await-parts", TECH, json!({"note": "compressor needed"})).await;
+    assert_eq!(r.ok()["status"], "awaiting_parts");
+    act(&app, t, "resolve", TECH, json!({"job_type": "repair", "cause": "x"})).await.problem(409);
+    let rid = app.request().urgent().line(CMP, 1).for_ticket(t).create().await;
+    let loan = app.loan().ticket(t).line("RF-GSK-00221D", 1).create().await;
+    let seen = ticket(&app, t).await;
+    assert_eq!(
+        seen["parts_requests"],
+        json!([{"id": rid, "status": "allocated", "urgency": "urgent",
+        "station": STATION, "created_at": seen["parts_requests"][0]["created_at"]}])
+    );
+    assert_eq!(seen["shipments"], json!([]));
+    assert_eq!(
+        (seen["loans"][0]["id"].as_i64(), seen["loans"][0]["open_lines"].as_i64()),
+        (Some(loan), Some(1))
+    );
+    // the requests of the ticket, and only them
+    let list = app.get(&format!("/api/v1/parts-requests?ticket_id={t}"), Some("station-st-tz-001")).await;
+    let ids: Vec<i64> =
+        list.ok()["items"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![rid]);
+    assert_ne!(rid, other);
+
+    // shipped: the answer names the shipment, its courier, where to track it and by when
+    let shipped = app.on_request(rid, "ship", "warehouse-rc-hz").await;
+    let s = &shipped.ok()["shipments"][0];
+    assert_eq!(shipped.json["status"], "shipped");
+    let shipment = s["id"].as_i64().unwrap();
+    assert!(s["courier"].is_string(), "{s}");
+    assert_eq!(s["tracking"], format!("/api/v1/shipments/{shipment}"));
+    assert!(s["deliver_by"].is_string(), "{s}");
+    let seen = ticket(&app, t).await;
+    assert_eq!(seen["status"], "awaiting_parts");
+    assert_eq!(seen["parts_requests"][0]["status"], "shipped");
+    assert_eq!(
+        (seen["shipments"][0]["id"].as_i64(), seen["shipments"][0]["courier"].clone()),
+        (Some(shipment), s["courier"].clone())
+    );
+
+    // the SLA clocks keep running while it waits: 49 hours on, it is overdue and listed
+    app.state.clock.advance(chrono::Duration::hours(49));
+    let overdue = app.get("/api/v1/tickets?overdue=true", Some("agent")).await;
+    assert!(overdue.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["id"] == t && i["status"] == "awaiting_parts"));
+
+    // received: back to dispatched for the revisit
+    app.deliver(shipment, chrono::Duration::hours(1)).await;
+    let body = json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 0}]});
+    let r = app.post(&format!("/api/v1/parts-requests/{rid}/receive"), "station-st-tz-001", body).await;
+    assert_eq!(r.ok()["request"]["status"], "received", "{}", r.text);
+    let seen = ticket(&app, t).await;
+    assert_eq!(seen["status"], "dispatched");
+    let last = seen["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["action"].as_str(), last["from_status"].as_str()),
+        (Some("parts_arrived"), Some("awaiting_parts"))
+    );
+    assert_eq!(seen["parts_requests"][0]["status"], "received");
+    assert_eq!(seen["shipments"][0]["status"], "received");
+    assert_eq!(seen["loans"][0]["id"], loan);
+
+    // the revisit resolves it; the links stay
+    act(&app, t, "arrive", TECH, json!({})).await.ok();
+    let body = json!({"job_type": "repair", "cause": "compressor seized", "parts_used": [{"part_code": CMP, "qty": 1}]});
+    let r = act(&app, t, "resolve", TECH, body).await;
+    assert_eq!(r.ok()["status"], "resolved");
+    assert_eq!(r.json["parts_used"][0]["visit"], 2);
+    assert_eq!(
+        (r.json["parts_requests"][0]["id"].as_i64(), r.json["shipments"][0]["id"].as_i64()),
+        (Some(rid), Some(shipment))
+    );
+    assert_eq!(r.json["loans"][0]["id"], loan);
+    app.audit().await;
+});

@@ -186,6 +186,9 @@ pub struct RequestQuery {
     /// a station code
     #[param(max_length = 64)]
     pub station: Option<String>,
+    /// only the requests tied to this service ticket
+    #[param(minimum = 1)]
+    pub ticket_id: Option<i64>,
     #[serde(flatten)]
     #[param(ignore)]
     pub page: IdPage,
@@ -194,7 +197,7 @@ pub struct RequestQuery {
 /// List parts requests, newest first
 ///
 /// A station sees its own; a warehouse user those of its stations and those supplied from its
-/// stock; admin, agents and finance see all.
+/// stock; admin, agents and finance see all. `ticket_id` lists the requests tied to a ticket.
 #[utoipa::path(
     tag = "requests",
     params(RequestQuery, IdPage),
@@ -222,8 +225,11 @@ pub async fn list_requests(
         .db
         .read(move |conn| {
             let scope = Scope::of(conn, &caller)?;
-            let mut filter =
-                RequestFilter { status: q.status.map(|s| s.as_str().to_string()), ..Default::default() };
+            let mut filter = RequestFilter {
+                status: q.status.map(|s| s.as_str().to_string()),
+                ticket_id: q.ticket_id,
+                ..Default::default()
+            };
             if let Scope::Under { path } = &scope {
                 let below = network::subtree_ids(conn, path)?;
                 if caller.role == Role::Warehouse {
