@@ -146,3 +146,25 @@ problem_examples!(
         ),
     ]
 );
+problem_examples!(
+    E409Core,
+    "The line is reconciled already, or the ticket has had no visit yet",
+    [
+        (AlreadyReconciled, "loan line 1 is reconciled already (core_returned)"),
+        (
+            NoVisitYet,
+            "ticket 7 has had no visit yet (dispatched): a core is returned after the technician was on site"
+        ),
+    ]
+);
+problem_examples!(
+    E422Core,
+    "Valid JSON that breaks a rule: a field (`errors`), or an old part that is not the one the unit's record holds",
+    [
+        (ValidationFailed, "serial: give serial or production_date"),
+        (
+            CoreMismatch,
+            "the old CMP part (CMP0000000000) is not the one the unit's record holds; bring back the part taken out of the unit"
+        ),
+    ]
+);

@@ -13,6 +13,7 @@ fn check(conn: &mut echelon::db::DbConn) -> Result<(), String> {
     }
     probe!(tiers, tier_labour_rates, locations, station_tier_history, users);
     probe!(parts, product_models, model_component_warranties, compatibility, product_units, unit_components);
+    probe!(unit_swaps);
     probe!(lateral_lanes, stock_movements, stock_balances, part_serials, parts_requests, parts_request_lines);
     probe!(request_allocations, idempotency_keys);
     probe!(

@@ -347,3 +347,87 @@ both!(a_ticket_waits_for_its_parts_and_shows_them_at_every_step, |app| async {
     assert_eq!(r.json["loans"][0]["id"], loan);
     app.audit().await;
 });
+
+/// The factory record of RF00000001's compressor.
+const CMP_SERIAL: &str = "CMP6165341773";
+
+async fn core_return(app: &TestApp, loan: i64, serial: &str) -> crate::helpers::Resp {
+    app.post(&format!("/api/v1/loans/{loan}/lines/1/core-return"), TECH, json!({"serial": serial})).await
+}
+
+both!(a_core_is_the_part_taken_out_and_the_unit_then_holds_the_new_one, |app| async {
+    let unit = "/api/v1/units/RF00000001";
+    // the borrower and the station cannot read the record; warehouse and admin can
+    for user in [TECH, "station-st-tz-001", "agent"] {
+        let u = app.get(unit, Some(user)).await;
+        assert!(!u.ok().to_string().contains(CMP_SERIAL), "{user}: {}", u.text);
+        assert!(u.json["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["serial"].is_null() && c["production_date"].is_null()));
+    }
+    for user in ["warehouse-rc-hz", "admin"] {
+        assert!(app.get(unit, Some(user)).await.ok().to_string().contains(CMP_SERIAL), "{user}");
+    }
+    let t1 = app.ticket().at(STATION).dispatched_to(TECH).create().await;
+    serials_in(&app, STATION, CMP, "NEWCMP03", 2).await;
+    let loan = app.loan().ticket(t1).serials(CMP, &["NEWCMP030001"]).create().await;
+    // no visit yet: there is no old part to bring back
+    let early = core_return(&app, loan, CMP_SERIAL).await;
+    let p = early.problem(409);
+    assert_eq!(
+        (p["type"].as_str(), p["current_status"].as_str()),
+        (Some("/problems/no_visit_yet"), Some("dispatched"))
+    );
+    act(&app, t1, "arrive", TECH, json!({})).await.ok();
+    // a wrong serial: refused, and nothing in the answer says what the record holds
+    let wrong = core_return(&app, loan, "CMP0000000000").await;
+    assert_eq!(wrong.problem(422)["type"], "/problems/core_mismatch");
+    assert!(!wrong.text.contains(CMP_SERIAL), "{}", wrong.text);
+    let l = app.get(&format!("/api/v1/loans/{loan}"), Some(TECH)).await;
+    assert_eq!(l.ok()["lines"][0]["status"], "open");
+    let ok = core_return(&app, loan, CMP_SERIAL).await;
+    assert_eq!(ok.ok()["lines"][0]["status"], "core_returned");
+
+    // the unit now holds the fitted compressor, and keeps the swap
+    let u = app.get(unit, Some("admin")).await;
+    let cmp = u.ok()["components"].as_array().unwrap().iter().find(|c| c["family"] == "CMP").unwrap().clone();
+    assert_eq!((cmp["serial"].as_str(), cmp["part_code"].as_str()), (Some("NEWCMP030001"), Some(CMP)));
+    let swap = &u.json["swaps"][0];
+    assert_eq!(
+        (
+            swap["ticket_id"].as_i64(),
+            swap["old_serial"].as_str(),
+            swap["new_serial"].as_str(),
+            swap["by"].as_str()
+        ),
+        (Some(t1), Some(CMP_SERIAL), Some("NEWCMP030001"), Some(TECH))
+    );
+    assert!(swap["at"].is_string());
+    // the technician sees that a swap happened, not the serials
+    let mine = app.get(unit, Some(TECH)).await;
+    assert_eq!(mine.ok()["swaps"][0]["ticket_id"], t1);
+    assert!(
+        mine.json["swaps"][0]["new_serial"].is_null() && !mine.text.contains("NEWCMP030001"),
+        "{}",
+        mine.text
+    );
+
+    // a second repair of the unit is checked against the part now in it
+    act(&app, t1, "resolve", TECH, json!({"job_type": "repair", "cause": "compressor"})).await.ok();
+    let t2 = app.ticket().at(STATION).dispatched_to(TECH).on_site().create().await;
+    let loan2 = app.loan().ticket(t2).serials(CMP, &["NEWCMP030002"]).create().await;
+    let old = core_return(&app, loan2, CMP_SERIAL).await;
+    assert_eq!(old.problem(422)["type"], "/problems/core_mismatch");
+    assert!(!old.text.contains("NEWCMP030001"), "{}", old.text);
+    core_return(&app, loan2, "NEWCMP030001").await.ok();
+    let u = app.get(unit, Some("warehouse-rc-hz")).await;
+    let swaps = u.ok()["swaps"].as_array().unwrap();
+    assert_eq!(swaps.len(), 2);
+    assert_eq!(
+        (swaps[1]["old_serial"].as_str(), swaps[1]["new_serial"].as_str()),
+        (Some("NEWCMP030001"), Some("NEWCMP030002"))
+    );
+    app.audit().await;
+});
