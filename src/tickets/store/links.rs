@@ -42,16 +42,12 @@ pub fn requests_of(conn: &mut DbConn, tickets: &[i64]) -> QueryResult<Vec<Reques
     Ok(rows.into_iter().filter_map(|(t, id, s, u, st, at)| t.map(|t| (t, id, s, u, st, at))).collect())
 }
 
+/// (ticket, shipment, request, status, courier, deliver by, delivered at) as read.
+type ShipmentFields =
+    (Option<i64>, i64, Option<i64>, String, Option<i64>, NaiveDateTime, Option<NaiveDateTime>);
+
 pub fn shipments_of(conn: &mut DbConn, tickets: &[i64]) -> QueryResult<Vec<ShipmentLink>> {
-    let rows: Vec<(
-        Option<i64>,
-        i64,
-        Option<i64>,
-        String,
-        Option<i64>,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-    )> = shipments::table
+    let rows: Vec<ShipmentFields> = shipments::table
         .inner_join(parts_requests::table.on(shipments::request_id.eq(parts_requests::id.nullable())))
         .filter(parts_requests::ticket_id.eq_any(tickets.to_vec()))
         .select((
