@@ -431,3 +431,27 @@ both!(a_core_is_the_part_taken_out_and_the_unit_then_holds_the_new_one, |app| as
     );
     app.audit().await;
 });
+
+both!(a_ticket_awaits_every_request_tied_to_it_and_a_cancelled_one_no_longer, |app| async {
+    serials_in(&app, "RC-HZ", CMP, "HZCMP", 1).await;
+    let t = app.ticket().at(STATION).dispatched_to(TECH).on_site().create().await;
+    act(&app, t, "await-parts", TECH, json!({})).await.ok();
+    let first = app.request().urgent().line(CMP, 1).for_ticket(t).create().await;
+    // a second one, not shipped yet
+    let second = app.request().line(CMP, 1).for_ticket(t).create().await;
+    let shipped = app.on_request(first, "ship", "warehouse-rc-hz").await;
+    let shipment = shipped.ok()["shipments"][0]["id"].as_i64().unwrap();
+    app.deliver(shipment, chrono::Duration::hours(1)).await;
+    let body = json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 0}]});
+    app.post(&format!("/api/v1/parts-requests/{first}/receive"), "station-st-tz-001", body).await.ok();
+    // one of two is in: the ticket still waits
+    assert_eq!(ticket(&app, t).await["status"], "awaiting_parts");
+    // the other is no longer needed: cancelled, the ticket goes back for the revisit
+    app.on_request(second, "cancel", "station-st-tz-001").await.ok();
+    let seen = ticket(&app, t).await;
+    assert_eq!(seen["status"], "dispatched");
+    let statuses: Vec<&str> =
+        seen["parts_requests"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, vec!["received", "cancelled"]);
+    app.audit().await;
+});

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::handling::dispatch;
 use super::routing::{allocate_line, refresh_status};
-use super::{check, station, station_side, visible};
+use super::{check, station, station_side, tell_ticket, visible};
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
@@ -17,7 +17,7 @@ use crate::ledger::rules::Reason;
 use crate::ledger::store::{self as ledger, Move, Place};
 use crate::network::rules::LocationKind;
 use crate::network::store as network;
-use crate::requests::rules::{Action, AllocationStatus, Status};
+use crate::requests::rules::{Action, AllocationStatus};
 use crate::requests::store::{self, AllocationRow};
 
 /// What a station says of one line on receipt.
@@ -45,24 +45,6 @@ pub struct DamageOut {
 pub struct ReplacementOut {
     pub source: String,
     pub qty: i64,
-}
-
-/// Whether every parts request tied to the ticket is in: each received (or closed after it),
-/// cancelled or rejected, and at least one received. A damaged receipt is still waiting for its
-/// replacement.
-fn all_received(conn: &mut DbConn, ticket: i64) -> Result<bool, AppError> {
-    let statuses = store::statuses_for_ticket(conn, ticket)?;
-    let parsed: Vec<Status> = statuses
-        .iter()
-        .map(|s| {
-            Status::parse(s).ok_or_else(|| {
-                AppError::internal(anyhow::anyhow!("a parts request has an unknown status {s:?}"))
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let done =
-        |s: &Status| matches!(s, Status::Received | Status::Closed | Status::Cancelled | Status::Rejected);
-    Ok(parsed.iter().all(done) && parsed.iter().any(|s| matches!(s, Status::Received | Status::Closed)))
 }
 
 /// Receives what was shipped: good units into the station, damaged or wrong ones into
@@ -217,10 +199,6 @@ pub fn receive(
         crate::rollup::ticket(conn, ticket)?;
     }
     refresh_status(conn, id, !damages.is_empty(), at)?;
-    if let Some(ticket) = req.ticket_id {
-        if all_received(conn, ticket)? {
-            crate::tickets::service::parts_arrived(conn, caller, ticket, at)?;
-        }
-    }
+    tell_ticket(conn, caller, req.ticket_id, at)?;
     Ok(damages)
 }
