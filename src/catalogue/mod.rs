@@ -7,6 +7,8 @@
 //!   ranked `suggestions`, restricted to a model's parts when one is in context);
 //! - [`resolve_successor`]: the final successor of a superseded part, which serves requests;
 //! - [`check_compatible`]: 422 `incompatible_part` with the compatible alternatives;
+//! - [`fitting`] and [`compatible_parts`]: whether a part (or a successor of a compatible one)
+//!   fits a model, and the model's parts of a family;
 //! - [`installed_base`]: units in service per model per region.
 
 pub mod api;
@@ -23,7 +25,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub use audit::run as audit;
 pub use codes::PartCode;
 pub use resolve::{
-    catalogue_code, check_compatible, lookup_part, resolve_part_code, resolve_successor, Supersession,
+    catalogue_code, check_compatible, compatible_parts, fitting, lookup_part, resolve_part_code,
+    resolve_successor, Supersession,
 };
 pub use store::parts::PartRow;
 pub use store::units::{installed_base, InstalledBase};

@@ -118,6 +118,30 @@ pub fn check_compatible(conn: &mut DbConn, part: &PartRow, model: &ModelRow) -> 
     .with("compatible_alternatives", alternatives))
 }
 
+/// The compatible part of `model` that `part` stands for: `part` itself when it is in the
+/// model's bill of service parts, else a compatible part of its family whose successor chain
+/// (each successor interchangeable with the part before it) leads through `part`; `None` when
+/// the part does not fit the model.
+pub fn fitting(conn: &mut DbConn, part: &PartRow, model: &ModelRow) -> Result<Option<PartRow>, AppError> {
+    if models::qty_per_unit(conn, model.id, part.id)?.is_some() {
+        return Ok(Some(part.clone()));
+    }
+    for compatible in parts::compatible_of_family(conn, model.id, &part.family)? {
+        if compatible.superseded_by.is_none() {
+            continue;
+        }
+        if resolve_successor(conn, compatible.clone())?.chain.contains(&part.code) {
+            return Ok(Some(compatible));
+        }
+    }
+    Ok(None)
+}
+
+/// The parts of `family` that fit `model`: its bill of service parts, by code.
+pub fn compatible_parts(conn: &mut DbConn, model: &ModelRow, family: &str) -> Result<Vec<PartRow>, AppError> {
+    Ok(parts::compatible_of_family(conn, model.id, family)?)
+}
+
 /// What serves a request for a part: the part itself, or the end of its supersession chain.
 #[derive(Debug, Clone)]
 pub struct Supersession {

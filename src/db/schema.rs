@@ -140,6 +140,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    unit_swaps (id) {
+        id -> BigInt,
+        unit_id -> BigInt,
+        ticket_id -> BigInt,
+        family -> Text,
+        part_id -> BigInt,
+        old_serial -> Nullable<Text>,
+        old_production_date -> Nullable<Date>,
+        new_serial -> Nullable<Text>,
+        swapped_by -> Text,
+        swapped_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     lateral_lanes (centre_id, neighbour_id) {
         centre_id -> BigInt,
         neighbour_id -> BigInt,
@@ -857,6 +872,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     compatibility,
     product_units,
     unit_components,
+    unit_swaps,
     tickets,
     ticket_quotes,
     ticket_parts,

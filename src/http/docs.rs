@@ -141,3 +141,90 @@ problem_response!(
     "The database is unreachable",
     "the database is unavailable; retry shortly"
 );
+
+/// The answers of one status with one named example per kind of problem, for an operation whose
+/// refusals of that status are of several kinds: `kinds` is `(kind, detail)` pairs, all of the
+/// same status; the first also names the response's description.
+pub fn problems_of(description: &str, kinds: &[(Problem, &str)]) -> BTreeMap<String, RefOr<Response>> {
+    use utoipa::openapi::example::ExampleBuilder;
+    let Some((first, _)) = kinds.first() else { return BTreeMap::new() };
+    let status = first.status().as_u16();
+    let examples = kinds.iter().map(|(kind, detail)| {
+        let value = serde_json::json!({
+            "type": kind.type_uri(),
+            "title": kind.title(),
+            "status": kind.status().as_u16(),
+            "detail": detail,
+        });
+        (kind.slug().to_string(), ExampleBuilder::new().summary(kind.title()).value(Some(value)).build())
+    });
+    let content = ContentBuilder::new()
+        .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+        .examples_from_iter(examples)
+        .build();
+    let response = ResponseBuilder::new().description(description).content(PROBLEM_JSON, content).build();
+    BTreeMap::from([(status.to_string(), RefOr::T(response))])
+}
+
+/// A response type of several problem kinds of one status, each with its own example (see
+/// [`problems_of`]): `problem_examples!(E422Ticket, "desc", [(Kind, "detail"), ..])`.
+#[macro_export]
+macro_rules! problem_examples {
+    ($name:ident, $desc:literal, [$(($kind:ident, $detail:literal)),+ $(,)?]) => {
+        #[doc = $desc]
+        pub struct $name;
+        impl utoipa::IntoResponses for $name {
+            fn responses(
+            ) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
+                $crate::http::docs::problems_of($desc, &[$(($crate::error::Problem::$kind, $detail)),+])
+            }
+        }
+    };
+}
+
+problem_examples!(
+    E409Parts,
+    "The object's state does not allow this; the ticket named takes no more parts",
+    [
+        (InsufficientStock, "not enough RF-CMP-00130B at ST-TZ-001: 0 available, 1 asked"),
+        (TicketTakesNoParts, "ticket 7: a ticket that is closed takes no more parts"),
+    ]
+);
+problem_examples!(
+    E422Parts,
+    "Valid JSON that breaks a rule: a field (`errors`), a part that does not fit the ticket's unit, a ticket of another station",
+    [
+        (ValidationFailed, "lines: at least 1 item"),
+        (UnknownPartCode, "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"),
+        (
+            IncompatiblePart,
+            "line 0: part RF-CMP-00417K does not fit model BCD-539WT of ticket 7; it takes RF-CMP-00130B"
+        ),
+        (
+            TicketOfAnotherStation,
+            "ticket 7 is of ST-TZ-002, not of ST-TZ-001: parts go to the station that does the work"
+        ),
+    ]
+);
+problem_examples!(
+    E409Core,
+    "The line is reconciled already, or the ticket has had no visit yet",
+    [
+        (AlreadyReconciled, "loan line 1 is reconciled already (core_returned)"),
+        (
+            NoVisitYet,
+            "ticket 7 has had no visit yet (dispatched): a core is returned after the technician was on site"
+        ),
+    ]
+);
+problem_examples!(
+    E422Core,
+    "Valid JSON that breaks a rule: a field (`errors`), or an old part that is not the one the unit's record holds",
+    [
+        (ValidationFailed, "serial: give serial or production_date"),
+        (
+            CoreMismatch,
+            "the old CMP part (CMP0000000000) is not the one the unit's record holds; bring back the part taken out of the unit"
+        ),
+    ]
+);

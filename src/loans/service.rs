@@ -20,7 +20,6 @@ use super::rules::{self, InspectionStatus, LineStatus, OldPart};
 use super::store::{self, InspectionRow, LoanLineRow, LoanRow, Reconciliation};
 use crate::auth::store::UserRow;
 use crate::auth::{Caller, Role, Scope};
-use crate::catalogue::resolve_part_code;
 use crate::db::schema::{ticket_parts, users};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
@@ -84,7 +83,9 @@ pub fn usernames(conn: &mut DbConn, ids: &[i64]) -> QueryResult<std::collections
         .collect())
 }
 
-/// Lends parts to a technician for a ticket of the station dispatched to them.
+/// Lends parts to a technician for a ticket of the station dispatched to them: the ticket
+/// checked like a path id ([`crate::tickets::service::for_parts`]) and every line fitted to its
+/// unit's model. A technician borrows for themselves only.
 pub fn lend(
     conn: &mut DbConn,
     caller: &Caller,
@@ -116,18 +117,12 @@ pub fn lend(
             format!("{technician} is not a technician of your station"),
         ));
     }
-    let ticket = crate::tickets::store::ticket(conn, ticket_id)?
-        .ok_or_else(|| AppError::not_found(format!("ticket {ticket_id} not found")))?;
-    if ticket.station_id != Some(station.id) {
-        // another station's ticket is out of a station caller's sight
-        if !matches!(scope, Scope::All) {
-            return Err(AppError::not_found(format!("ticket {ticket_id} not found")));
-        }
-        return Err(AppError::unprocessable(
-            Problem::TicketNotDispatched,
-            format!("ticket {ticket_id} is not a ticket of {}", station.code),
-        ));
+    if caller.role == Role::Technician && tech.id != caller.user_id {
+        return Err(AppError::forbidden("a technician borrows parts for themselves only"));
     }
+    // checked like a path id: out of sight 404, past taking parts 409, another station's 422
+    let fit = crate::tickets::service::for_parts(conn, caller, ticket_id, station.id)?;
+    let ticket = &fit.ticket;
     if ticket.technician_id != Some(tech.id) {
         return Err(AppError::unprocessable(
             Problem::TicketNotDispatched,
@@ -141,7 +136,8 @@ pub fn lend(
     let loan_id = store::insert_loan(conn, station.id, tech.id, custody.id, ticket_id, &caller.username, at)?;
     let reference = format!("loan:{loan_id}");
     for (i, l) in lines.iter().enumerate() {
-        let part = resolve_part_code(conn, &l.part_code, None).map_err(|e| e.with("line", i))?;
+        // every line must fit the ticket's unit; the alternatives' stock is the station's own
+        let part = fit.part(conn, i, &l.part_code, station.id)?;
         let serials = if part.serialized && l.serials.is_empty() {
             // the station's serials in order; too few means too little stock (409 below)
             ledger::serials_at(conn, part.id, station.id, l.qty)?
@@ -271,7 +267,21 @@ pub fn reconcile(
                     format!("ticket {} is out of warranty: reconcile the line by fee", loan.ticket_id),
                 ));
             }
-            let (old_serial, old_date) = checked_core(conn, &loan, &line, (&code, &family, serialized), old)?;
+            // the old part exists only once a technician has been on site
+            let ticket = crate::tickets::store::ticket(conn, loan.ticket_id)?
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("loan {} lost its ticket", loan.id)))?;
+            if !crate::tickets::service::had_visit(conn, &ticket)? {
+                return Err(AppError::conflict(
+                    Problem::NoVisitYet,
+                    format!(
+                        "ticket {} has had no visit yet ({}): a core is returned after the technician was on site",
+                        ticket.id, ticket.status
+                    ),
+                )
+                .with("current_status", ticket.status.as_str()));
+            }
+            let (unit_id, old_serial, old_date) =
+                checked_core(conn, &loan, &line, (&code, &family, serialized), old)?;
             rec.status = LineStatus::CoreReturned.as_str();
             rec.old_serial = old_serial.as_deref();
             rec.old_production_date = old_date;
@@ -287,6 +297,24 @@ pub fn reconcile(
             };
             let defective = ledger::virtual_place(conn, LocationKind::Defective)?;
             post(conn, &customer, &defective, Reason::CoreReturn, &core_serials)?;
+            // the part lent is now in the unit: its record takes the fitted part's serial, so the
+            // next core return on the unit is checked against it
+            if let (true, Some(new_serial)) = (serialized, serials.first()) {
+                crate::catalogue::store::units::record_swap(
+                    conn,
+                    &crate::catalogue::store::units::NewSwap {
+                        unit_id,
+                        ticket_id: loan.ticket_id,
+                        family: &family,
+                        part_id: line.part_id,
+                        old_serial: old_serial.as_deref(),
+                        old_production_date: old_date,
+                        new_serial,
+                        by: &caller.username,
+                        at,
+                    },
+                )?;
+            }
         }
         How::Fee(amount) => {
             if warranty == Some(Warranty::InWarranty) {
@@ -321,15 +349,17 @@ pub fn reconcile(
     Ok(())
 }
 
-/// The old part brought back for a core return, checked against the unit's factory record: its
-/// serial or its production date, trimmed. A serialized part comes back one unit per line.
+/// The old part brought back for a core return, checked against the unit's record of the
+/// component (the factory's, or the part a swap fitted since): its serial or its production
+/// date, trimmed. A serialized part comes back one unit per line. A mismatch is refused without
+/// saying what the record holds. Returns the unit and the old part's serial or date.
 fn checked_core(
     conn: &mut DbConn,
     loan: &LoanRow,
     line: &LoanLineRow,
     (code, family, serialized): (&str, &str, bool),
     old: OldPart,
-) -> Result<(Option<String>, Option<NaiveDate>), AppError> {
+) -> Result<(i64, Option<String>, Option<NaiveDate>), AppError> {
     let (unit_id, _, _) = crate::tickets::ticket_model(conn, loan.ticket_id)?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("ticket {} has no unit", loan.ticket_id)))?;
     let (_, rec_serial, rec_date) = store::factory_record(conn, unit_id, family)?.ok_or_else(|| {
@@ -338,14 +368,12 @@ fn checked_core(
             format!("the unit's factory record has no {family} component to check {code} against"),
         )
     })?;
-    if let Err((expected, given)) = rules::check_core(rec_serial.as_deref(), rec_date, &old) {
+    if let Err((_, given)) = rules::check_core(rec_serial.as_deref(), rec_date, &old) {
+        // the record is never revealed: whoever returns the part must bring the one it holds
         return Err(AppError::unprocessable(
             Problem::CoreMismatch,
-            format!(
-                "the old {family} part does not match the unit's factory record: expected {expected}, given {given}"
-            ),
+            format!("the old {family} part ({given}) is not the one the unit's record holds; bring back the part taken out of the unit"),
         )
-        .with("expected", expected)
         .with("given", given));
     }
     let (old_serial, old_date): (Option<String>, Option<NaiveDate>) = match old {
@@ -358,7 +386,7 @@ fn checked_core(
             "a serialized part is core-returned one unit per loan line",
         ));
     }
-    Ok((old_serial, old_date))
+    Ok((unit_id, old_serial, old_date))
 }
 
 fn already(line: &LoanLineRow) -> AppError {

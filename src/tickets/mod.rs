@@ -1,9 +1,13 @@
 //! Service tickets (spec section 7): intake with the warranty decided from the unit's ship date
 //! and the model's terms, quotes for out-of-warranty work, dispatch with the work order's
-//! expected parts, the visit, the customer's sign-off, SLA deadlines from the service
+//! expected parts, the visit (and the wait for parts it found missing), the customer's sign-off, SLA deadlines from the service
 //! standard, and follow-up calls that feed each station's scorecard.
 //!
 //! The public surface other domains use:
+//! - [`service::for_parts`]: the ticket a parts request or a loan names, checked like a path id,
+//!   with [`service::PartsTicket::part`] fitting each line to its unit's model;
+//! - [`service::parts_arrived`] (a ticket awaiting parts goes back to `dispatched`) and
+//!   [`service::had_visit`] (a core is taken after the visit);
 //! - [`store::ticket_model`]: the unit and model of a ticket, to check parts against it;
 //! - [`store::ticket_warranty`] and [`rules::decide_warranty`]: the warranty decision;
 //! - the ticket row ([`store::TicketRow`]: station, job type, resolution and completion
@@ -32,6 +36,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(api::actions::accept_quote)
         .service(api::actions::dispatch)
         .service(api::actions::arrive)
+        .service(api::actions::await_parts)
         .service(api::actions::resolve)
         .service(api::actions::escalate)
         .service(api::actions::confirm)

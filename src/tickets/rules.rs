@@ -53,6 +53,7 @@ words!(
         QuoteAccepted = "quote_accepted",
         Dispatched = "dispatched",
         OnSite = "on_site",
+        AwaitingParts = "awaiting_parts",
         Resolved = "resolved",
         Unresolved = "unresolved",
         Confirmed = "confirmed",
@@ -72,6 +73,10 @@ words!(
         AcceptQuote = "accept_quote",
         Dispatch = "dispatch",
         Arrive = "arrive",
+        AwaitParts = "await_parts",
+        /// taken by echelon, not by a client: the last parts request tied to a ticket that
+        /// awaits parts was received
+        PartsArrived = "parts_arrived",
         Resolve = "resolve",
         Escalate = "escalate",
         Confirm = "confirm",
@@ -138,7 +143,8 @@ impl fmt::Display for Refused {
 ///
 /// `open` -> (`quoted` -> `quote_accepted`) -> `dispatched` -> `on_site` -> `resolved` ->
 /// `confirmed` -> `closed`; `on_site` -> `unresolved` (escalated for technical support) ->
-/// `dispatched` again (a revisit). A quote may be revised while `quoted`; a dispatched ticket
+/// `dispatched` again (a revisit); `on_site` -> `awaiting_parts` (the visit found a part
+/// missing) -> `dispatched` again once every parts request tied to the ticket is received. A quote may be revised while `quoted`; a dispatched ticket
 /// may be dispatched again (another technician) before arrival. A ticket handled without a
 /// visit (a consultation answered by phone, a declined quote) is closed from `open` or
 /// `quoted`. Whether an out-of-warranty ticket needs an accepted quote first is
@@ -151,6 +157,8 @@ pub fn transition(from: Status, action: Action) -> Result<Status, Refused> {
         (S::Quoted, A::AcceptQuote) => S::QuoteAccepted,
         (S::Open | S::QuoteAccepted | S::Dispatched | S::Unresolved, A::Dispatch) => S::Dispatched,
         (S::Dispatched, A::Arrive) => S::OnSite,
+        (S::OnSite, A::AwaitParts) => S::AwaitingParts,
+        (S::AwaitingParts, A::PartsArrived) => S::Dispatched,
         (S::OnSite, A::Resolve) => S::Resolved,
         (S::OnSite, A::Escalate) => S::Unresolved,
         (S::Resolved, A::Confirm) => S::Confirmed,
@@ -166,6 +174,30 @@ pub fn dispatch_needs_quote(warranty: Warranty, from: Status) -> bool {
     warranty == Warranty::OutOfWarranty && matches!(from, Status::Open | Status::Quoted)
 }
 
+/// Whether parts may still be requested or lent for a ticket in `status`: not once it is
+/// resolved (or signed off, or closed), and not for paid work before the customer accepted the
+/// quote. Parts may be ordered as soon as a ticket is open: ordering before the first visit is
+/// what shortens a repair.
+pub fn takes_parts(status: Status, warranty: Warranty) -> Result<(), String> {
+    use Status as S;
+    match status {
+        S::Resolved | S::Confirmed | S::Closed => {
+            Err(format!("a ticket that is {status} takes no more parts"))
+        }
+        S::Open | S::Quoted if warranty == Warranty::OutOfWarranty => Err(format!(
+            "ticket is out of warranty and {status}: parts are ordered once the customer accepts the quote"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the ticket in `status` has had its visit, given whether a technician ever arrived:
+/// a core (the old part) exists only once the technician has been on site.
+pub fn had_visit(status: Status, arrived: bool) -> bool {
+    arrived
+        || matches!(status, Status::OnSite | Status::AwaitingParts | Status::Resolved | Status::Unresolved)
+}
+
 /// Which roles take which actions: the desk (agents) quotes, records acceptance, dispatches,
 /// records sign-off and closes; the technician does the field work and records the customer's
 /// sign-off on site; a station does all of it for its own tickets; admin everything.
@@ -174,7 +206,9 @@ pub fn may(role: Role, action: Action) -> bool {
     match role {
         Role::Admin | Role::Station => true,
         Role::Agent => matches!(action, A::Quote | A::AcceptQuote | A::Dispatch | A::Confirm | A::Close),
-        Role::Technician => matches!(action, A::Arrive | A::Resolve | A::Escalate | A::Confirm),
+        Role::Technician => {
+            matches!(action, A::Arrive | A::AwaitParts | A::Resolve | A::Escalate | A::Confirm)
+        }
         Role::Warehouse | Role::Finance | Role::Courier => false,
     }
 }
@@ -314,6 +348,8 @@ mod tests {
             (S::QuoteAccepted, A::Dispatch, S::Dispatched),
             (S::Dispatched, A::Dispatch, S::Dispatched),
             (S::Dispatched, A::Arrive, S::OnSite),
+            (S::OnSite, A::AwaitParts, S::AwaitingParts),
+            (S::AwaitingParts, A::PartsArrived, S::Dispatched),
             (S::OnSite, A::Resolve, S::Resolved),
             (S::OnSite, A::Escalate, S::Unresolved),
             (S::Unresolved, A::Dispatch, S::Dispatched),
@@ -336,7 +372,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 9 * 8);
+        assert_eq!(checked, 10 * 10);
         assert!(Refused { from: S::Closed, action: A::Close }.to_string().contains("nothing more"));
         assert!(Refused { from: S::Open, action: A::Arrive }.to_string().contains("quote, dispatch, close"));
     }
@@ -367,6 +403,23 @@ mod tests {
         assert!(!dispatch_needs_quote(Warranty::OutOfWarranty, S::QuoteAccepted));
         assert!(!dispatch_needs_quote(Warranty::OutOfWarranty, S::Unresolved));
         assert!(!dispatch_needs_quote(Warranty::InWarranty, S::Open));
+    }
+
+    #[test]
+    fn parts_are_taken_until_resolution_and_paid_work_waits_for_its_quote() {
+        use Status as S;
+        use Warranty as W;
+        for s in [S::Open, S::Dispatched, S::OnSite, S::AwaitingParts, S::Unresolved, S::QuoteAccepted] {
+            assert!(takes_parts(s, W::InWarranty).is_ok(), "{s}");
+        }
+        for s in [S::Resolved, S::Confirmed, S::Closed] {
+            assert!(takes_parts(s, W::InWarranty).unwrap_err().contains(s.as_str()));
+        }
+        assert!(takes_parts(S::Open, W::OutOfWarranty).is_err());
+        assert!(takes_parts(S::Quoted, W::OutOfWarranty).is_err());
+        assert!(takes_parts(S::QuoteAccepted, W::OutOfWarranty).is_ok());
+        assert!(!had_visit(S::Dispatched, false) && had_visit(S::Dispatched, true));
+        assert!(had_visit(S::OnSite, false) && !had_visit(S::Open, false));
     }
 
     #[test]

@@ -53,7 +53,7 @@ GET /api/v1/stock AWSGF
 GET /api/v1/movements AWSF
 GET /api/v1/audit A
 GET /api/v1/parts-requests AWSTGF
-POST /api/v1/parts-requests AWS
+POST /api/v1/parts-requests AWST
 GET /api/v1/parts-requests/{id} AWSTGF
 POST /api/v1/parts-requests/{id}/approve AW
 POST /api/v1/parts-requests/{id}/reject AW
@@ -92,6 +92,7 @@ POST /api/v1/tickets/{id}/quote ASG
 POST /api/v1/tickets/{id}/accept-quote ASG
 POST /api/v1/tickets/{id}/dispatch ASG
 POST /api/v1/tickets/{id}/arrive AST
+POST /api/v1/tickets/{id}/await-parts AST
 POST /api/v1/tickets/{id}/resolve AST
 POST /api/v1/tickets/{id}/escalate AST
 POST /api/v1/tickets/{id}/confirm ASTG
@@ -102,7 +103,7 @@ GET /api/v1/follow-ups AG
 POST /api/v1/follow-ups/{id}/result AG
 GET /api/v1/stations/{code}/scorecard ASGF
 GET /api/v1/loans ASTF
-POST /api/v1/loans AS
+POST /api/v1/loans AST
 GET /api/v1/loans/{id} ASTF
 POST /api/v1/loans/{id}/lines/{line}/core-return AST
 POST /api/v1/loans/{id}/lines/{line}/fee AST
@@ -135,6 +136,7 @@ const OUT_OF_SCOPE: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/tickets/{other_ticket}", "ST"),
     ("GET", "/api/v1/tickets?station=ST-NB-001", "ST"),
     ("POST", "/api/v1/tickets/{other_ticket}/arrive", "ST"),
+    ("POST", "/api/v1/tickets/{other_ticket}/await-parts", "ST"),
     ("POST", "/api/v1/tickets/{other_ticket}/close", "S"),
     ("GET", "/api/v1/stations/ST-NB-001/scorecard", "S"),
     ("GET", "/api/v1/settlements?period=2026-11&station=ST-NB-001", "S"),

@@ -16,6 +16,8 @@ use crate::helpers::{Resp, TestApp, PASSWORD};
 
 /// A demo unit of BCD-539WT (12 months on the unit, 120 on the compressor).
 const DEMO_UNIT: &str = "RF00000001";
+/// Its model.
+pub const DEMO_MODEL: &str = "BCD-539WT";
 /// The demo's technician at ST-TZ-001.
 pub const TECH: &str = "tech-st-tz-001";
 
@@ -23,7 +25,7 @@ impl TestApp {
     /// A new unserialized part (line RF, family TST), unit cost and sale price 10.00 unless
     /// told, with no stock unless counted in with `stock_at`.
     pub fn part(&self) -> PartBuilder<'_> {
-        PartBuilder { app: self, cost: "10.00".into(), stock: Vec::new() }
+        PartBuilder { app: self, cost: "10.00".into(), stock: Vec::new(), fits: Vec::new() }
     }
 
     /// A ticket of the demo unit's compressor, taken in by the agent (open, no station).
@@ -147,6 +149,7 @@ pub struct PartBuilder<'a> {
     app: &'a TestApp,
     cost: String,
     stock: Vec<(String, i64)>,
+    fits: Vec<String>,
 }
 
 impl PartBuilder<'_> {
@@ -160,6 +163,18 @@ impl PartBuilder<'_> {
     pub fn stock_at(mut self, location: &str, qty: i64) -> Self {
         self.stock.push((location.into(), qty));
         self
+    }
+
+    /// In a model's bill of service parts (one per unit): a part a ticket of that model's units
+    /// may request or borrow. `fits_demo_unit()` for the builder's tickets.
+    pub fn fits(mut self, model: &str) -> Self {
+        self.fits.push(model.into());
+        self
+    }
+
+    /// Fits the demo unit's model (BCD-539WT), the unit of the builder's tickets.
+    pub fn fits_demo_unit(self) -> Self {
+        self.fits(DEMO_MODEL)
     }
 
     /// Creates the part (201) and counts its stock; returns its issued code.
@@ -176,6 +191,10 @@ impl PartBuilder<'_> {
             .await;
         assert_eq!(r.status, 201, "{}", r.text);
         let code = r.json["code"].as_str().unwrap().to_string();
+        for model in &self.fits {
+            let parts = json!({"parts": [{"part_code": code, "qty_per_unit": 1}]});
+            self.app.post(&format!("/api/v1/models/{model}/parts"), "admin", parts).await.ok();
+        }
         for (location, qty) in &self.stock {
             self.app.set_stock(location, &code, *qty).await;
         }

@@ -107,6 +107,14 @@ both!(the_demo_catalogue_has_three_lines_of_models_parts_and_units, |app| async 
     let families: Vec<&str> =
         unit["components"].as_array().unwrap().iter().map(|c| c["family"].as_str().unwrap()).collect();
     assert_eq!(families, vec!["CMP", "PCB"], "{unit}");
+    // a technician (who brings cores back) does not read the record's serials and dates
+    assert!(unit["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["serial"].is_null() && c["production_date"].is_null()));
+    let seen = app.get("/api/v1/units?model=BCD-539WT&limit=5", Some("warehouse-rc-hz")).await;
+    let unit = &seen.ok()["items"][0];
     assert!(
         unit["components"][0]["serial"].is_string() && unit["components"][1]["production_date"].is_string()
     );

@@ -140,7 +140,7 @@ async fn resolve(app: &TestApp, id: i64) {
 
 both!(repair_cycle_time_splits_tickets_that_waited_for_parts, |app| async {
     let today = app.state.clock.now().date_naive();
-    let part = app.part().stock_at("RC-HZ", 1).create().await;
+    let part = app.part().fits_demo_unit().stock_at("RC-HZ", 1).create().await;
     // T1 and T2 at hour 0; T2 needs a part, requested at once
     let t1 = visit(&app).await;
     let t2 = visit(&app).await;
@@ -192,7 +192,7 @@ both!(kpis_have_a_weekly_trend_and_gauges, |app| async {
 
 both!(repair_cycle_percentiles_over_whole_months_come_from_the_histograms_exactly, |app| async {
     let today = app.state.clock.now().date_naive();
-    let part = app.part().stock_at("RC-HZ", 1).create().await;
+    let part = app.part().fits_demo_unit().stock_at("RC-HZ", 1).create().await;
     // T1, T2 and T3 at hour 0; T2 needs a part, requested at once
     let t1 = visit(&app).await;
     let t2 = visit(&app).await;

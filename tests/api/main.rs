@@ -32,4 +32,5 @@ mod settlement_seed;
 mod shipping;
 mod states;
 mod ticket_access;
+mod ticket_links;
 mod tickets;

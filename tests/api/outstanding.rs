@@ -92,7 +92,7 @@ both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance
         let s = p.ok()["unit_cost"].as_str().unwrap().replace('.', "");
         s.parse::<i64>().unwrap()
     };
-    let t = app.ticket().at(STATION).dispatched_to(TECH).create().await;
+    let t = app.ticket().at(STATION).dispatched_to(TECH).on_site().create().await;
     app.receipt(STATION).serials(CMP, &["NEWCMP0001"]).create().await;
     let b1 = b0 + 21_000 + cmp_cost;
     assert_eq!(balance(&app).await, b1);

@@ -165,7 +165,9 @@ both!(a_request_over_the_allowance_waits_for_approval_with_the_exact_excess, |ap
 });
 
 both!(backorders_are_filled_urgent_ticket_first_then_tier_then_age, |app| async {
-    let part = app.part().create().await;
+    let part = app.part().fits_demo_unit().create().await;
+    // a ticket of the tier D station, its unit one the part fits
+    let ticket = app.ticket().at(TIER_D).create().await;
     // three stations wait, oldest first: tier C normal, tier A normal, tier D urgent for a ticket
     let c = request(&app, TIER_C, json!([{"part_code": part, "qty": 1}]), json!({})).await;
     let a = request(&app, TIER_A, json!([{"part_code": part, "qty": 1}]), json!({})).await;
@@ -173,7 +175,7 @@ both!(backorders_are_filled_urgent_ticket_first_then_tier_then_age, |app| async 
         &app,
         TIER_D,
         json!([{"part_code": part, "qty": 1}]),
-        json!({"urgency": "urgent", "ticket_id": 7}),
+        json!({"urgency": "urgent", "ticket_id": ticket}),
     )
     .await;
     for r in [&c, &a, &d] {

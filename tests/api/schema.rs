@@ -13,6 +13,7 @@ fn check(conn: &mut echelon::db::DbConn) -> Result<(), String> {
     }
     probe!(tiers, tier_labour_rates, locations, station_tier_history, users);
     probe!(parts, product_models, model_component_warranties, compatibility, product_units, unit_components);
+    probe!(unit_swaps);
     probe!(lateral_lanes, stock_movements, stock_balances, part_serials, parts_requests, parts_request_lines);
     probe!(request_allocations, idempotency_keys);
     probe!(
@@ -88,4 +89,24 @@ both!(an_allocation_must_name_its_lines_request_and_part, |app| async {
         let after: i64 = request_allocations::table.count().get_result(conn).unwrap();
         assert_eq!(after, before, "nothing was written");
     }
+});
+
+// A parts request's ticket is a foreign key (migration `2026-12-05-000018_request_ticket_key`):
+// the database itself refuses a request naming a ticket that does not exist, on both backends.
+both!(a_parts_request_must_name_a_ticket_that_exists, |app| async {
+    let part = app.part().fits_demo_unit().stock_at("RC-HZ", 2).create().await;
+    let ticket = app.ticket().at("ST-TZ-001").create().await;
+    let id = app.request().line(&part, 1).for_ticket(ticket).create().await;
+    use diesel::r2d2::ManageConnection;
+    let manager = echelon::db::Manager::new(&app.url).unwrap();
+    let conn = &mut manager.connect().unwrap();
+    let refused = diesel::update(parts_requests::table.find(id))
+        .set(parts_requests::ticket_id.eq(Some(ticket + 1_000_000)))
+        .execute(conn)
+        .expect_err("the database must refuse a dangling ticket id");
+    assert!(refused.to_string().to_lowercase().contains("foreign key"), "{refused}");
+    let kept: Option<i64> =
+        parts_requests::table.find(id).select(parts_requests::ticket_id).first(conn).unwrap();
+    assert_eq!(kept, Some(ticket));
+    app.audit().await;
 });

@@ -56,6 +56,7 @@ pub struct ComponentOut {
     "region": "Zhejiang",
     "warranty": [{"covers": "unit", "months": 12, "until": "2025-09-11", "active": false},
                  {"covers": "CMP", "months": 120, "until": "2034-09-11", "active": true}],
+    "swaps": [],
     "components": [{"family": "CMP", "part_code": "RF-CMP-00002U", "serial": "CMP24083100457", "production_date": null},
                    {"family": "PCB", "part_code": "RF-PCB-00001X", "serial": null, "production_date": "2024-08-20"}]
 }))]
@@ -68,13 +69,49 @@ pub struct UnitOut {
     pub region: String,
     /// the whole-unit term first, then the longer component terms
     pub warranty: Vec<WarrantyOut>,
-    /// the factory inspection record
+    /// the unit's record of its serialized components: what the factory fitted, or the part a
+    /// swap fitted since; serials and production dates are shown to warehouse and admin users only
     pub components: Vec<ComponentOut>,
+    /// the swaps of its components, oldest first
+    pub swaps: Vec<SwapOut>,
 }
 
-fn units_out(conn: &mut DbConn, rows: Vec<UnitRow>, today: NaiveDate) -> Result<Vec<UnitOut>, AppError> {
+/// A component swapped on a repair: the unit's record took the fitted part's serial.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"at": "2026-11-25T10:00:00Z", "ticket_id": 7, "family": "CMP",
+    "part_code": "RF-CMP-00130B", "old_serial": "CMP6165341773", "old_production_date": null,
+    "new_serial": "NEWCMP0001", "by": "tech-st-tz-001"}))]
+pub struct SwapOut {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub ticket_id: i64,
+    pub family: String,
+    /// the part fitted
+    pub part_code: String,
+    /// the serial of the part taken out (warehouse and admin users only)
+    pub old_serial: Option<String>,
+    pub old_production_date: Option<NaiveDate>,
+    /// the serial of the part fitted (warehouse and admin users only)
+    pub new_serial: Option<String>,
+    /// who returned the old part
+    pub by: String,
+}
+
+/// Whether the caller reads the serials and production dates of units' components: warehouse and
+/// admin users only. A core return is checked against them, so whoever brings the old part back
+/// (a technician, a station) must not be able to read what it should say.
+fn sees_component_serials(caller: &Caller) -> bool {
+    matches!(caller.role, Role::Admin | Role::Warehouse)
+}
+
+fn units_out(
+    conn: &mut DbConn,
+    rows: Vec<UnitRow>,
+    today: NaiveDate,
+    serials: bool,
+) -> Result<Vec<UnitOut>, AppError> {
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let mut components = store::components_of(conn, &ids)?;
+    let mut swaps = store::swaps_of(conn, &ids)?;
     // the units' models and their component warranties, read once for the page
     let mut model_ids: Vec<i64> = rows.iter().map(|r| r.model_id).collect();
     model_ids.sort_unstable();
@@ -103,8 +140,23 @@ fn units_out(conn: &mut DbConn, rows: Vec<UnitRow>, today: NaiveDate) -> Result<
                 .map(|c| ComponentOut {
                     family: Some(c.family),
                     part_code: c.part_code,
-                    serial: c.serial,
-                    production_date: c.production_date,
+                    serial: c.serial.filter(|_| serials),
+                    production_date: c.production_date.filter(|_| serials),
+                })
+                .collect();
+            let swaps = swaps
+                .remove(&r.id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(s, part_code)| SwapOut {
+                    at: s.swapped_at.and_utc(),
+                    ticket_id: s.ticket_id,
+                    family: s.family,
+                    part_code,
+                    old_serial: s.old_serial.filter(|_| serials),
+                    old_production_date: s.old_production_date.filter(|_| serials),
+                    new_serial: s.new_serial.filter(|_| serials),
+                    by: s.swapped_by,
                 })
                 .collect();
             UnitOut {
@@ -115,6 +167,7 @@ fn units_out(conn: &mut DbConn, rows: Vec<UnitRow>, today: NaiveDate) -> Result<
                 region: r.region,
                 warranty,
                 components,
+                swaps,
             }
         })
         .collect())
@@ -148,7 +201,7 @@ pub struct UnitQuery {
 #[get("/units")]
 pub async fn list_units(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     query: Query<UnitQuery>,
 ) -> Result<web::Json<Page<UnitOut>>, AppError> {
     let q = query.into_inner();
@@ -161,13 +214,17 @@ pub async fn list_units(
             let filter = UnitFilter { model_id: model.map(|m| m.id), line: q.line, region: q.region };
             let rows = store::list(conn, &filter, page.after.as_deref(), page.fetch())?;
             let page = page.page(rows, |r| r.serial.clone());
-            Ok(Page { items: units_out(conn, page.items, today)?, next_cursor: page.next_cursor })
+            let serials = sees_component_serials(&caller);
+            Ok(Page { items: units_out(conn, page.items, today, serials)?, next_cursor: page.next_cursor })
         })
         .await?;
     Ok(web::Json(out))
 }
 
 /// Read a product unit
+///
+/// With its record of serialized components and their swaps; the serials and production dates
+/// in them are shown to warehouse and admin users only (a core return is checked against them).
 #[utoipa::path(
     tag = "catalogue",
     params(("serial" = String, Path, description = "unit serial number")),
@@ -177,7 +234,7 @@ pub async fn list_units(
 #[get("/units/{serial}")]
 pub async fn get_unit(
     state: web::Data<AppState>,
-    _caller: Caller,
+    caller: Caller,
     serial: web::Path<String>,
 ) -> Result<web::Json<UnitOut>, AppError> {
     let serial = serial.into_inner();
@@ -187,7 +244,7 @@ pub async fn get_unit(
         .read(move |conn| {
             let row = store::by_serial(conn, &serial)?
                 .ok_or_else(|| AppError::not_found(format!("there is no unit {serial}")))?;
-            Ok(units_out(conn, vec![row], today)?.remove(0))
+            Ok(units_out(conn, vec![row], today, sees_component_serials(&caller))?.remove(0))
         })
         .await?;
     Ok(web::Json(out))
@@ -326,7 +383,7 @@ pub async fn create_unit(
             components.iter_mut().for_each(|c| c.unit_id = id);
             store::insert_components(conn, &components)?;
             let row = store::by_serial(conn, &serial)?.ok_or_else(|| AppError::not_found("unit"))?;
-            Ok(units_out(conn, vec![row], today)?.remove(0))
+            Ok(units_out(conn, vec![row], today, sees_component_serials(&caller))?.remove(0))
         })
         .await?;
     Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/units/{}", out.serial))).json(out))

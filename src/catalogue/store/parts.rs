@@ -180,6 +180,18 @@ pub fn all(conn: &mut DbConn) -> QueryResult<Vec<PartRow>> {
     parts::table.select(PartRow::as_select()).order(parts::code.asc()).load(conn)
 }
 
+/// The parts of a family in a model's bill of service parts, by code.
+pub fn compatible_of_family(conn: &mut DbConn, model_id: i64, family: &str) -> QueryResult<Vec<PartRow>> {
+    parts::table
+        .filter(parts::family.eq(family))
+        .filter(parts::id.eq_any(
+            compatibility::table.filter(compatibility::model_id.eq(model_id)).select(compatibility::part_id),
+        ))
+        .select(PartRow::as_select())
+        .order(parts::code.asc())
+        .load(conn)
+}
+
 /// Codes and lifecycles a wrong code may be matched against: every part, or the parts
 /// compatible with a model.
 pub fn suggestion_candidates(

@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::CHUNK;
-use crate::db::schema::{locations, parts, product_models, product_units, unit_components};
+use crate::db::schema::{locations, parts, product_models, product_units, unit_components, unit_swaps};
 use crate::db::DbConn;
 use crate::on_backend;
 
@@ -208,4 +208,93 @@ pub fn installed_base(
 
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     product_units::table.count().get_result(conn)
+}
+
+/// A swap of a unit's serialized component, as kept.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = unit_swaps)]
+pub struct SwapRow {
+    pub id: i64,
+    pub unit_id: i64,
+    pub ticket_id: i64,
+    pub family: String,
+    pub part_id: i64,
+    pub old_serial: Option<String>,
+    pub old_production_date: Option<NaiveDate>,
+    pub new_serial: Option<String>,
+    pub swapped_by: String,
+    pub swapped_at: NaiveDateTime,
+}
+
+/// A swap to record: the part fitted in place of the unit's component of `family`.
+pub struct NewSwap<'a> {
+    pub unit_id: i64,
+    pub ticket_id: i64,
+    pub family: &'a str,
+    pub part_id: i64,
+    pub old_serial: Option<&'a str>,
+    pub old_production_date: Option<NaiveDate>,
+    pub new_serial: &'a str,
+    pub by: &'a str,
+    pub at: NaiveDateTime,
+}
+
+/// Records a swap: the unit's record of the component (its first of the family) takes the fitted
+/// part and its serial, and the swap is kept in the unit's history.
+pub fn record_swap(conn: &mut DbConn, s: &NewSwap<'_>) -> QueryResult<()> {
+    let current: Option<i64> = unit_components::table
+        .filter(unit_components::unit_id.eq(s.unit_id))
+        .filter(unit_components::family.eq(s.family))
+        .select(unit_components::id)
+        .order(unit_components::id.asc())
+        .first(conn)
+        .optional()?;
+    let fitted = (
+        unit_components::part_id.eq(Some(s.part_id)),
+        unit_components::serial.eq(Some(s.new_serial)),
+        unit_components::production_date.eq(None::<NaiveDate>),
+    );
+    match current {
+        Some(id) => {
+            diesel::update(unit_components::table.find(id)).set(fitted).execute(conn)?;
+        }
+        None => {
+            diesel::insert_into(unit_components::table)
+                .values((
+                    unit_components::unit_id.eq(s.unit_id),
+                    unit_components::family.eq(s.family),
+                    fitted,
+                ))
+                .execute(conn)?;
+        }
+    }
+    diesel::insert_into(unit_swaps::table)
+        .values((
+            unit_swaps::unit_id.eq(s.unit_id),
+            unit_swaps::ticket_id.eq(s.ticket_id),
+            unit_swaps::family.eq(s.family),
+            unit_swaps::part_id.eq(s.part_id),
+            unit_swaps::old_serial.eq(s.old_serial),
+            unit_swaps::old_production_date.eq(s.old_production_date),
+            unit_swaps::new_serial.eq(Some(s.new_serial)),
+            unit_swaps::swapped_by.eq(s.by),
+            unit_swaps::swapped_at.eq(s.at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The swaps of the given units, oldest first, with the fitted part's code.
+pub fn swaps_of(conn: &mut DbConn, unit_ids: &[i64]) -> QueryResult<BTreeMap<i64, Vec<(SwapRow, String)>>> {
+    let rows: Vec<(SwapRow, String)> = unit_swaps::table
+        .inner_join(parts::table.on(parts::id.eq(unit_swaps::part_id)))
+        .filter(unit_swaps::unit_id.eq_any(unit_ids.to_vec()))
+        .select((SwapRow::as_select(), parts::code))
+        .order(unit_swaps::id.asc())
+        .load(conn)?;
+    let mut out: BTreeMap<i64, Vec<(SwapRow, String)>> = BTreeMap::new();
+    for r in rows {
+        out.entry(r.0.unit_id).or_default().push(r);
+    }
+    Ok(out)
 }

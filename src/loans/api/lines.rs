@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E409Core, E422Core, E400, E401, E403, E404, E409, E415, E422};
 use crate::http::{Json, MaybeJson};
 use crate::loans::rules::OldPart;
 use crate::loans::service::{self, How};
@@ -57,15 +57,18 @@ async fn reconcile(
 
 /// Reconcile an in-warranty line by the old part
 ///
-/// The old part's serial (or production date) must match the factory record of the ticket's
-/// unit for the part's family; then the new part is consumed (custody -> CUSTOMER) and the old
-/// one goes to DEFECTIVE (`core_return`) for defect analysis. A mismatch is refused (422 with
-/// `expected` and `given`) and the line stays open. A line is reconciled once (409).
+/// The ticket must have had its visit (a technician on site), else 409 `no_visit_yet`. The old
+/// part's serial (or production date) must match the unit's record of the part's family (the
+/// factory's, or the part a swap fitted since); then the new part is consumed (custody ->
+/// CUSTOMER) and the old one goes to DEFECTIVE (`core_return`) for defect analysis, and for a
+/// serialized part the unit's record takes the fitted part's serial, with the swap kept in its
+/// history. A mismatch is refused (422 `core_mismatch` with `given`; the recorded serial is never
+/// shown) and the line stays open. A line is reconciled once (409).
 #[utoipa::path(
     tag = "loans",
     params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),
     request_body = CoreReturnIn,
-    responses((status = 200, body = LoanOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, body = LoanOut), E400, E401, E403, E404, E409Core, E415, E422Core),
     security(("bearer" = []))
 )]
 #[post("/loans/{id}/lines/{line}/core-return")]

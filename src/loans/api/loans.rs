@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role, Scope};
 use crate::error::AppError;
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E409Parts, E422Parts, E400, E401, E403, E404, E415, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
 use crate::loans::service::{self, LendLine};
@@ -49,15 +49,20 @@ pub struct LoanIn {
     pub lines: Vec<LoanLineIn>,
 }
 
-/// Lend parts to a technician (the station, or admin)
+/// Lend parts to a technician (the station, the technician themselves, or admin)
 ///
 /// The parts move from the station to the technician's custody (`loan_out`), a location under
 /// the station created on the first loan, so the station's allowance keeps counting them.
-/// The ticket must be the station's and dispatched to the technician. Not enough stock: 409.
+/// The ticket is checked like a path id: unknown or out of the caller's sight 404 (a technician
+/// sees their own tickets only), resolved or later, or paid work before its quote is accepted,
+/// 409 `ticket_takes_no_parts`; another station's ticket 422 `ticket_of_another_station`; it
+/// must be dispatched to the technician. Every line must fit the ticket unit's model: 422
+/// `incompatible_part` naming the line, with the compatible alternatives and their stock at the
+/// station. Not enough stock: 409.
 #[utoipa::path(
     tag = "loans",
     request_body = LoanIn,
-    responses((status = 201, body = LoanOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 201, body = LoanOut), E400, E401, E403, E404, E409Parts, E415, E422Parts),
     security(("bearer" = []))
 )]
 #[post("/loans")]
@@ -66,7 +71,7 @@ pub async fn create_loan(
     caller: Caller,
     body: Json<LoanIn>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Station, Role::Admin])?;
+    caller.require(&[Role::Station, Role::Technician, Role::Admin])?;
     let input = body.0;
     let now = state.clock.now();
     let out = state

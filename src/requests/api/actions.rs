@@ -1,7 +1,7 @@
 //! The actions on a parts request: approve, reject, cancel, pick, ship, close.
 
 use actix_web::{post, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::Caller;
@@ -119,13 +119,43 @@ pub async fn pick(
     act(state, move |conn, now| service::pick(conn, &caller, id, now).map(|_| id)).await
 }
 
+/// A shipment just made for a request: who carries it, where to track it, by when.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 31, "origin": "RC-HZ", "status": "assigned", "courier": "courier-1",
+    "tracking": "/api/v1/shipments/31", "deliver_by": "2026-11-24T10:00:00Z", "tender_id": null}))]
+pub struct ShippedOut {
+    pub id: i64,
+    pub origin: String,
+    /// `assigned` (an urgent shipment goes to the best standing rate card at once) or
+    /// `awaiting_tender` (a courier is chosen by tender)
+    pub status: String,
+    /// the courier carrying it, once one is assigned
+    pub courier: Option<String>,
+    /// where the shipment and its tracking events are read
+    pub tracking: String,
+    /// the promised delivery time
+    pub deliver_by: chrono::DateTime<chrono::Utc>,
+    pub tender_id: Option<i64>,
+}
+
+/// A request after `ship`, with the shipments that call made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ShipOut {
+    #[serde(flatten)]
+    pub request: PartsRequestOut,
+    /// the shipments this call made, one per source
+    pub shipments: Vec<ShippedOut>,
+}
+
 /// Ship the picked units of your stock (warehouse)
 ///
-/// The units leave the source for `IN-TRANSIT` (`transfer_ship`).
+/// The units leave the source for `IN-TRANSIT` (`transfer_ship`). The answer is the request with
+/// the shipments made: each with its courier (once assigned), its tracking address and the
+/// promised delivery time.
 #[utoipa::path(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
-    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409),
+    responses((status = 200, body = ShipOut), E401, E403, E404, E409),
     security(("bearer" = []))
 )]
 #[post("/parts-requests/{id}/ship")]
@@ -133,9 +163,34 @@ pub async fn ship(
     state: web::Data<AppState>,
     caller: Caller,
     id: web::Path<i64>,
-) -> Result<web::Json<PartsRequestOut>, AppError> {
+) -> Result<web::Json<ShipOut>, AppError> {
     let id = id.into_inner();
-    act(state, move |conn, now| service::ship(conn, &caller, id, now).map(|_| id)).await
+    let now = state.clock.now();
+    let out = state
+        .db
+        .write_retrying(move |conn| {
+            let made = service::ship(conn, &caller, id, now)?;
+            let rows = crate::shipping::store::shipments_by_ids(conn, &made)?;
+            let couriers: Vec<i64> = rows.iter().filter_map(|s| s.courier_id).collect();
+            let names = crate::shipping::store::usernames(conn, &couriers)?;
+            let origins: Vec<i64> = rows.iter().map(|s| s.origin_id).collect();
+            let places = crate::network::store::codes_of(conn, &origins)?;
+            let shipments = rows
+                .into_iter()
+                .map(|s| ShippedOut {
+                    id: s.id,
+                    origin: places.get(&s.origin_id).cloned().unwrap_or_default(),
+                    status: s.status.as_str().to_string(),
+                    courier: s.courier_id.and_then(|c| names.get(&c).cloned()),
+                    tracking: format!("/api/v1/shipments/{}", s.id),
+                    deliver_by: s.deliver_by.and_utc(),
+                    tender_id: s.tender_id,
+                })
+                .collect();
+            Ok(ShipOut { request: one(conn, id)?, shipments })
+        })
+        .await?;
+    Ok(web::Json(out))
 }
 
 /// Close a fully received request

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role, Scope};
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E409Parts, E422Parts, E400, E401, E403, E404, E415, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
 use crate::network::store as network;
@@ -68,7 +68,15 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
 /// Request parts
 ///
 /// Each line's code is checked (422 with suggestions when wrong); a superseded part is served
-/// by its successor (`substituted`). If the station's outstanding value plus the request fits
+/// by its successor (`substituted`). A `ticket_id` is checked like a path id: unknown or out
+/// of the caller's sight 404 (a technician requests for their own tickets only, and must name
+/// one), resolved or later, or paid work before its quote is accepted, 409
+/// `ticket_takes_no_parts`; a ticket of another station than the one requested for 422
+/// `ticket_of_another_station`. Parts may be ordered as soon as the ticket is open. Every line of
+/// a ticket's request must fit the ticket unit's model (a compatible part, or a successor of
+/// one): otherwise 422 `incompatible_part` naming the line, with `compatible_alternatives` and
+/// their stock at the routing source, and nothing reserved; a mistyped code is answered with
+/// suggestions among the model's parts only. If the station's outstanding value plus the request fits
 /// its tier's credit allowance, each line is reserved from the station's regional centre, else
 /// the central warehouse when the tier allows, else a configured lateral centre, split across
 /// them when needed, and the rest is backordered. Otherwise the request waits for approval
@@ -78,7 +86,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
     tag = "requests",
     request_body = PartsRequestIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried POST return the first answer: 1-200 visible ASCII characters", pattern = "^[!-~]{1,200}$")),
-    responses((status = 201, body = PartsRequestOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 201, body = PartsRequestOut), E400, E401, E403, E404, E409Parts, E415, E422Parts),
     security(("bearer" = []))
 )]
 #[post("/parts-requests")]
@@ -89,8 +97,14 @@ pub async fn create_request(
     req: HttpRequest,
     body: Json<PartsRequestIn>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Station, Role::Warehouse, Role::Admin])?;
+    caller.require(&[Role::Station, Role::Technician, Role::Warehouse, Role::Admin])?;
     let input = body.0;
+    if caller.role == Role::Technician && input.ticket_id.is_none() {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "ticket_id",
+            "a technician requests parts for a ticket of theirs: name it",
+        )]));
+    }
     let key = idempotency_key(&req)?;
     let canonical = serde_json::to_string(&input).unwrap_or_default();
     // the database keeps microseconds: the answer, rendered from memory, shows what it keeps
@@ -122,9 +136,11 @@ pub async fn create_request(
                 )?;
             }
             let station_code = match (caller.role, &input.station) {
-                (Role::Station, None) => caller.location.clone().unwrap_or_default(),
-                (Role::Station, Some(s)) if Some(s) == caller.location.as_ref() => s.clone(),
-                (Role::Station, Some(_)) => {
+                (Role::Station | Role::Technician, None) => caller.location.clone().unwrap_or_default(),
+                (Role::Station | Role::Technician, Some(s)) if Some(s) == caller.location.as_ref() => {
+                    s.clone()
+                }
+                (Role::Station | Role::Technician, Some(_)) => {
                     return Err(AppError::forbidden("a station requests parts for itself only"));
                 }
                 (_, Some(s)) => s.clone(),
@@ -170,6 +186,9 @@ pub struct RequestQuery {
     /// a station code
     #[param(max_length = 64)]
     pub station: Option<String>,
+    /// only the requests tied to this service ticket
+    #[param(minimum = 1)]
+    pub ticket_id: Option<i64>,
     #[serde(flatten)]
     #[param(ignore)]
     pub page: IdPage,
@@ -178,7 +197,7 @@ pub struct RequestQuery {
 /// List parts requests, newest first
 ///
 /// A station sees its own; a warehouse user those of its stations and those supplied from its
-/// stock; admin, agents and finance see all.
+/// stock; admin, agents and finance see all. `ticket_id` lists the requests tied to a ticket.
 #[utoipa::path(
     tag = "requests",
     params(RequestQuery, IdPage),
@@ -206,8 +225,11 @@ pub async fn list_requests(
         .db
         .read(move |conn| {
             let scope = Scope::of(conn, &caller)?;
-            let mut filter =
-                RequestFilter { status: q.status.map(|s| s.as_str().to_string()), ..Default::default() };
+            let mut filter = RequestFilter {
+                status: q.status.map(|s| s.as_str().to_string()),
+                ticket_id: q.ticket_id,
+                ..Default::default()
+            };
             if let Scope::Under { path } = &scope {
                 let below = network::subtree_ids(conn, path)?;
                 if caller.role == Role::Warehouse {

@@ -15,6 +15,7 @@ use crate::error::{AppError, Problem};
 use crate::ledger::store as ledger;
 use crate::requests::rules::{self, AllocationStatus, Status};
 use crate::requests::store::{self, AllocationRow, LineRow, NewRequest, RequestRow};
+use crate::tickets::service::PartsTicket;
 
 /// What a client asks for.
 #[derive(Clone, Copy)]
@@ -45,8 +46,9 @@ pub struct Created {
     pub part_codes: BTreeMap<i64, String>,
 }
 
-/// Creates a request for `station`: resolves each code (a superseded part is served by its
-/// successor), checks the allowance, and either reserves and routes the lines or leaves the
+/// Creates a request for `station`: checks the ticket it names (see
+/// [`crate::tickets::service::for_parts`]), resolves each code (a superseded part is served by its
+/// successor; for a ticket, only parts that fit its unit's model), checks the allowance, and either reserves and routes the lines or leaves the
 /// request `pending_approval` with the excess.
 pub fn create(
     conn: &mut DbConn,
@@ -72,7 +74,13 @@ pub fn create(
         }
         None => None,
     };
-    let (resolved, value) = price_lines(conn, st, lines)?;
+    // a ticket is checked like a path id, and every line must fit its unit's model
+    let ticket = match ticket_id {
+        Some(id) => Some(crate::tickets::service::for_parts(conn, caller, id, st.row.id)?),
+        None => None,
+    };
+    let routing_source = source_id.unwrap_or(st.centre);
+    let (resolved, value) = price_lines(conn, st, lines, ticket.as_ref(), routing_source)?;
     // overdue loan lines count a second time, on top of their value in the technician's
     // custody (spec section 8: they count against the allowance); asked only when the
     // station has open loan lines at all
@@ -144,16 +152,23 @@ pub fn create(
 /// Each line with the part that serves it.
 type Priced<'l> = Vec<(&'l LineSpec, PartRow)>;
 
-/// Each line's part (a superseded one served by its successor) and the request's value.
+/// Each line's part (a superseded one served by its successor) and the request's value. For a
+/// ticket, each line is fitted to the ticket's unit (see [`PartsTicket::part`]), with the
+/// alternatives' stock at `routing_source`.
 fn price_lines<'l>(
     conn: &mut DbConn,
     st: &Station,
     lines: &'l [LineSpec],
+    ticket: Option<&PartsTicket>,
+    routing_source: i64,
 ) -> Result<(Priced<'l>, i64), AppError> {
     let mut resolved = Vec::with_capacity(lines.len());
     let mut value = 0i64;
     for (i, l) in lines.iter().enumerate() {
-        let part = st.part(conn, &l.part_code).map_err(|e| e.with("line", i))?;
+        let part = match ticket {
+            Some(t) => t.part(conn, i, &l.part_code, routing_source)?,
+            None => st.part(conn, &l.part_code).map_err(|e| e.with("line", i))?,
+        };
         let served = resolve_successor(conn, part)?.served;
         value = value.saturating_add(l.qty.saturating_mul(served.unit_cost_minor));
         resolved.push((l, served));

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::routing::{allocate_request, refresh_status};
-use super::{acts_for, check, station, station_side, visible};
+use super::{acts_for, check, station, station_side, tell_ticket, visible};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
@@ -46,6 +46,7 @@ pub fn decide(
         allocate_request(conn, &req, &st, at)?;
     } else {
         store::set_status(conn, id, Status::Rejected.as_str(), at.naive_utc())?;
+        tell_ticket(conn, caller, req.ticket_id, at)?;
     }
     Ok(())
 }
@@ -211,6 +212,7 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
         store::set_backordered(conn, l.id, 0)?;
     }
     store::set_status(conn, id, Status::Cancelled.as_str(), at.naive_utc())?;
+    tell_ticket(conn, caller, req.ticket_id, at)?;
     Ok(())
 }
 

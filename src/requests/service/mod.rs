@@ -48,6 +48,31 @@ pub fn visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<RequestRow
     }
 }
 
+/// A request tied to `ticket` was received, cancelled or rejected: when every request tied to
+/// it is now in (each received, or closed after it, cancelled or rejected, and at least one
+/// received), a ticket awaiting parts goes back to `dispatched` for the revisit. A damaged
+/// receipt still waits for its replacement.
+fn tell_ticket(
+    conn: &mut DbConn,
+    caller: &Caller,
+    ticket: Option<i64>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AppError> {
+    let Some(ticket) = ticket else { return Ok(()) };
+    let mut statuses = Vec::new();
+    for s in store::statuses_for_ticket(conn, ticket)? {
+        statuses.push(Status::parse(&s).ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!("a parts request has an unknown status {s:?}"))
+        })?);
+    }
+    let received = |s: &Status| matches!(s, Status::Received | Status::Closed);
+    let done = |s: &Status| received(s) || matches!(s, Status::Cancelled | Status::Rejected);
+    if statuses.iter().all(done) && statuses.iter().any(received) {
+        crate::tickets::service::parts_arrived(conn, caller, ticket, at)?;
+    }
+    Ok(())
+}
+
 fn status_of(req: &RequestRow) -> Status {
     req.status
 }

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::handling::dispatch;
 use super::routing::{allocate_line, refresh_status};
-use super::{check, station, station_side, visible};
+use super::{check, station, station_side, tell_ticket, visible};
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
@@ -199,5 +199,6 @@ pub fn receive(
         crate::rollup::ticket(conn, ticket)?;
     }
     refresh_status(conn, id, !damages.is_empty(), at)?;
+    tell_ticket(conn, caller, req.ticket_id, at)?;
     Ok(damages)
 }

@@ -326,6 +326,16 @@ pub struct RequestFilter {
     /// station among `station_ids`
     pub source_ids: Option<Vec<i64>>,
     pub status: Option<String>,
+    /// only the requests tied to this ticket
+    pub ticket_id: Option<i64>,
+}
+
+/// The statuses of the requests tied to a ticket.
+pub fn statuses_for_ticket(conn: &mut DbConn, ticket_id: i64) -> QueryResult<Vec<String>> {
+    parts_requests::table
+        .filter(parts_requests::ticket_id.eq(ticket_id))
+        .select(parts_requests::status)
+        .load(conn)
 }
 
 /// Newest first, before `before`.
@@ -355,6 +365,9 @@ pub fn list(
     }
     if let Some(s) = &f.status {
         q = q.filter(r::status.eq(s.clone()));
+    }
+    if let Some(t) = f.ticket_id {
+        q = q.filter(r::ticket_id.eq(t));
     }
     if let Some(b) = before {
         q = q.filter(r::id.lt(b));

@@ -1,4 +1,4 @@
-//! `POST /tickets/{id}/<action>`: quote, accept-quote, dispatch, arrive, resolve, escalate,
+//! `POST /tickets/{id}/<action>`: quote, accept-quote, dispatch, arrive, await-parts, resolve, escalate,
 //! confirm, close. Each is one transition of the state machine (409 `invalid_transition` with
 //! `current_status` when the state does not allow it), kept in the ticket's history.
 
@@ -212,6 +212,32 @@ pub async fn arrive(
     let id = id.into_inner();
     let note = note_of(body)?;
     act(state, move |conn, now| service::arrive(conn, &caller, id, note.as_deref(), now).map(|_| id)).await
+}
+
+/// The visit found a part missing: the ticket awaits parts (technician, station, admin)
+///
+/// The ticket waits in `awaiting_parts` (its SLA clocks keep running) until every parts request
+/// tied to it is received; echelon then moves it back to `dispatched` for the revisit
+/// (`parts_arrived` in its history). Order the parts with `POST /parts-requests` naming the
+/// ticket, before or after this.
+#[utoipa::path(
+    tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    request_body(content = Option<NoteIn>, description = "an optional note: what is missing"),
+    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/tickets/{id}/await-parts")]
+pub async fn await_parts(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<i64>,
+    body: MaybeJson<NoteIn>,
+) -> Result<web::Json<TicketOut>, AppError> {
+    let id = id.into_inner();
+    let note = note_of(body)?;
+    act(state, move |conn, now| service::await_parts(conn, &caller, id, note.as_deref(), now).map(|_| id))
+        .await
 }
 
 /// What was done on a resolving visit.

@@ -99,6 +99,49 @@ pub struct EventOut {
     pub note: Option<String>,
 }
 
+/// A parts request tied to a ticket.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = TicketPartsRequestOut, example = json!({"id": 12, "status": "shipped", "urgency": "urgent",
+    "station": "ST-TZ-001", "created_at": "2026-11-23T10:00:00Z"}))]
+pub struct RequestLinkOut {
+    pub id: i64,
+    /// the request's status: `pending_approval`, `allocated`, `backordered`, `picked`, `shipped`,
+    /// `received`, `received_damaged`, `closed`, `cancelled` or `rejected`
+    pub status: String,
+    pub urgency: String,
+    pub station: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A shipment carrying parts for a ticket.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = TicketShipmentOut, example = json!({"id": 31, "request_id": 12, "status": "picked_up",
+    "courier": "courier-1", "deliver_by": "2026-11-24T10:00:00Z", "delivered_at": null, "tracking": "/api/v1/shipments/31"}))]
+pub struct ShipmentLinkOut {
+    pub id: i64,
+    pub request_id: i64,
+    pub status: String,
+    pub courier: Option<String>,
+    /// the promised delivery time
+    pub deliver_by: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// where the shipment and its tracking events are read
+    pub tracking: String,
+}
+
+/// A loan of parts to the technician for a ticket.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(as = TicketLoanOut, example = json!({"id": 4, "technician": "tech-st-tz-001",
+    "created_at": "2026-11-23T11:00:00Z", "open_lines": 1, "lines": 1}))]
+pub struct LoanLinkOut {
+    pub id: i64,
+    pub technician: String,
+    pub created_at: DateTime<Utc>,
+    /// lines not reconciled yet
+    pub open_lines: i64,
+    pub lines: i64,
+}
+
 /// A service ticket.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -111,7 +154,9 @@ pub struct EventOut {
     "expected_parts": [{"part_code": "RF-CMP-00130B", "name": "Compressor 110 W R600a", "qty": 1, "sale_price": "690.00", "visit": 1}],
     "parts_used": [], "respond_by": null, "resolve_by": null, "decide_by": "2026-11-28T08:00:00Z",
     "responded_at": "2026-11-23T09:30:00Z", "resolved_at": null, "confirmed_at": null, "closed_at": null,
-    "completed_at": null, "overdue": false, "overdue_clocks": [], "created_by": "agent",
+    "completed_at": null, "overdue": false, "overdue_clocks": [],
+    "parts_requests": [], "shipments": [], "loans": [],
+    "created_by": "agent",
     "created_at": "2026-11-23T08:00:00Z", "updated_at": "2026-11-23T09:30:00Z"
 }))]
 pub struct TicketOut {
@@ -161,6 +206,12 @@ pub struct TicketOut {
     /// a deadline has passed unmet
     pub overdue: bool,
     pub overdue_clocks: Vec<Clock>,
+    /// the parts requests tied to the ticket, oldest first
+    pub parts_requests: Vec<RequestLinkOut>,
+    /// the shipments of those requests
+    pub shipments: Vec<ShipmentLinkOut>,
+    /// the loans of parts to the technician for the ticket
+    pub loans: Vec<LoanLinkOut>,
     pub created_by: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -234,6 +285,11 @@ pub fn view(
     let users: BTreeMap<i64, String> = store::usernames(conn, &user_ids)?.into_iter().collect();
     let quotes = store::latest_quotes(conn, &ids)?;
     let lines = store::part_lines(conn, &ids)?;
+    let requests = store::links::requests_of(conn, &ids)?;
+    let shipments = store::links::shipments_of(conn, &ids)?;
+    let loans = store::links::loans_of(conn, &ids)?;
+    let request_stations: Vec<i64> = requests.iter().map(|r| r.4).collect();
+    let request_locs = network::codes_of(conn, &request_stations)?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let mine: Vec<PartLine> = lines.iter().filter(|l| l.ticket_id == r.id).cloned().collect();
@@ -292,6 +348,41 @@ pub fn view(
             completed_at: r.completed_at.map(utc),
             overdue: !overdue_clocks.is_empty(),
             overdue_clocks,
+            parts_requests: requests
+                .iter()
+                .filter(|q| q.0 == r.id)
+                .map(|(_, id, status, urgency, station, at)| RequestLinkOut {
+                    id: *id,
+                    status: status.clone(),
+                    urgency: urgency.clone(),
+                    station: request_locs.get(station).cloned(),
+                    created_at: utc(*at),
+                })
+                .collect(),
+            shipments: shipments
+                .iter()
+                .filter(|s| s.ticket_id == r.id)
+                .map(|s| ShipmentLinkOut {
+                    id: s.id,
+                    request_id: s.request_id,
+                    status: s.status.clone(),
+                    courier: s.courier.clone(),
+                    deliver_by: utc(s.deliver_by),
+                    delivered_at: s.delivered_at.map(utc),
+                    tracking: format!("/api/v1/shipments/{}", s.id),
+                })
+                .collect(),
+            loans: loans
+                .iter()
+                .filter(|l| l.0 == r.id)
+                .map(|(_, id, tech, at, open, total)| LoanLinkOut {
+                    id: *id,
+                    technician: tech.clone(),
+                    created_at: utc(*at),
+                    open_lines: *open,
+                    lines: *total,
+                })
+                .collect(),
             created_by: r.created_by,
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),

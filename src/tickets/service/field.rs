@@ -24,6 +24,20 @@ pub fn arrive(
     Ok(())
 }
 
+/// The visit found a part missing: the ticket awaits the parts tied to it.
+pub fn await_parts(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    note: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let t = begin(conn, caller, id, Action::AwaitParts)?;
+    let extra = EventExtra { technician_id: t.technician_id, note, ..Default::default() };
+    apply(conn, caller, &t, Action::AwaitParts, TicketChanges::default(), extra, now)?;
+    Ok(())
+}
+
 /// What the technician did on a resolving visit.
 #[derive(Debug, Clone)]
 pub struct ResolveSpec {

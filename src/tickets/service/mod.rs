@@ -6,6 +6,7 @@
 mod desk;
 mod field;
 mod intake;
+mod parts;
 
 use chrono::{DateTime, Utc};
 
@@ -20,8 +21,9 @@ use crate::network::rules::LocationKind;
 use crate::network::store::{self as network, LocationRow};
 
 pub use desk::{accept_quote, close, dispatch, quote, DispatchSpec, QuoteSpec};
-pub use field::{arrive, confirm, escalate, resolve, ResolveSpec};
+pub use field::{arrive, await_parts, confirm, escalate, resolve, ResolveSpec};
 pub use intake::{intake, Intake};
+pub use parts::{for_parts, had_visit, parts_arrived, PartsTicket};
 
 /// One part line from a client.
 #[derive(Debug, Clone)]

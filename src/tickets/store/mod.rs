@@ -10,6 +10,7 @@ use super::rules::{Category, Channel, JobType, Status, Urgency, Warranty};
 use crate::db::schema::{locations, parts, product_models, product_units, tickets, tier_labour_rates, users};
 use crate::db::DbConn;
 
+pub mod links;
 mod work;
 
 pub use work::*;

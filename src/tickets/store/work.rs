@@ -54,7 +54,8 @@ pub fn events(conn: &mut DbConn, ticket_id: i64) -> QueryResult<Vec<EventRow>> {
 pub fn dispatch_count(conn: &mut DbConn, ticket_id: i64) -> QueryResult<i64> {
     ticket_events::table
         .filter(ticket_events::ticket_id.eq(ticket_id))
-        .filter(ticket_events::action.eq("dispatch"))
+        // a return from `awaiting_parts` is a dispatch for the revisit
+        .filter(ticket_events::action.eq_any(["dispatch", "parts_arrived"]))
         .count()
         .get_result(conn)
 }
@@ -221,4 +222,15 @@ pub fn part_lines(conn: &mut DbConn, ticket_ids: &[i64]) -> QueryResult<Vec<Part
         ))
         .order(ticket_parts::id.asc())
         .load(conn)
+}
+
+/// Whether the ticket's history holds an `action` (e.g. an `arrive`: a visit took place).
+pub fn has_event(conn: &mut DbConn, ticket_id: i64, action: &str) -> QueryResult<bool> {
+    use diesel::dsl::exists;
+    diesel::select(exists(
+        ticket_events::table
+            .filter(ticket_events::ticket_id.eq(ticket_id))
+            .filter(ticket_events::action.eq(action)),
+    ))
+    .get_result(conn)
 }

@@ -1,0 +1,1 @@
+ALTER TABLE parts_requests DROP CONSTRAINT parts_requests_ticket_fkey;
