@@ -136,6 +136,7 @@ problem_kinds! {
     SupersessionCycle => ("supersession_cycle", CONFLICT | UNPROCESSABLE_ENTITY, "Supersession Cycle"),
     TenderClosed => ("tender_closed", CONFLICT, "Tender Closed"),
     TicketNotDispatched => ("ticket_not_dispatched", UNPROCESSABLE_ENTITY, "Ticket Not Dispatched"),
+    TooManyLogins => ("too_many_logins", TOO_MANY_REQUESTS, "Too Many Failed Logins"),
     Unauthorized => ("unauthorized", UNAUTHORIZED, "Unauthorized"),
     Unavailable => ("unavailable", SERVICE_UNAVAILABLE, "Service Unavailable"),
     UnknownBid => ("unknown_bid", UNPROCESSABLE_ENTITY, "Unknown Bid"),

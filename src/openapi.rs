@@ -20,6 +20,7 @@ use crate::error::{FieldError, Problem, ProblemDocument};
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Login and the caller's profile"),
+        (name = "users", description = "User management (admin): create users, change their role, location or password, disable them"),
         (name = "network", description = "Locations, the echelon tree and station tiers"),
         (name = "catalogue", description = "Parts with self-checking codes, product models, compatibility, units sold, installed base"),
         (name = "stock", description = "The stock ledger: receipts, counts, balances, movements, audit"),

@@ -32,3 +32,4 @@ mod shipping;
 mod states;
 mod ticket_access;
 mod tickets;
+mod users;
