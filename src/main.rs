@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use echelon::config::Config;
 
-use tools::{commands, users};
 use tools::planning::cli::SimArgs;
+use tools::{commands, users};
 
 #[derive(Parser)]
 #[command(name = "echelon", version, about = "After-sales spare-parts network service")]
@@ -267,7 +267,17 @@ fn run(command: Command) -> Result<ExitCode, String> {
         }
         Command::User { what: UserCommand::Show { username } } => users::show(&config, &username),
         Command::User {
-            what: UserCommand::Set { username, role, location, no_location, disable, enable, password, display_name },
+            what:
+                UserCommand::Set {
+                    username,
+                    role,
+                    location,
+                    no_location,
+                    disable,
+                    enable,
+                    password,
+                    display_name,
+                },
         } => {
             let set = users::Set { role, location, no_location, disable, enable, password, display_name };
             users::set(&config, &username, set)

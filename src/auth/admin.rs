@@ -158,11 +158,10 @@ pub fn change(
     change: UserChange,
     by: Option<&str>,
 ) -> Result<UserOut, AppError> {
-    let (row, current_location) = store::find_by_username(conn, username)?.ok_or_else(|| unknown(username))?;
-    let current_role: Role =
-        row.role.parse().map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
-    if by == Some(username)
-        && (change.active == Some(false) || change.role.is_some_and(|r| r != Role::Admin))
+    let (row, current_location) =
+        store::find_by_username(conn, username)?.ok_or_else(|| unknown(username))?;
+    let current_role: Role = row.role.parse().map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+    if by == Some(username) && (change.active == Some(false) || change.role.is_some_and(|r| r != Role::Admin))
     {
         return Err(AppError::conflict(
             Problem::Conflict,
@@ -194,7 +193,6 @@ pub fn change(
     )?;
     get(conn, username)
 }
-
 
 /// Adds a user in one write transaction (the demo loader's and the test builders' way): the
 /// role by name, the password in clear, hashed here. The refusal as one line.

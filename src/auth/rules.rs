@@ -163,7 +163,15 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, uid: i64, username: &str, role: Role, loc: Option<String>, ver: i64, now: i64) -> String {
+    pub fn issue(
+        &self,
+        uid: i64,
+        username: &str,
+        role: Role,
+        loc: Option<String>,
+        ver: i64,
+        now: i64,
+    ) -> String {
         let claims = Claims {
             sub: username.to_string(),
             uid,

@@ -102,7 +102,12 @@ pub fn update(conn: &mut DbConn, id: i64, c: &UserChanges) -> QueryResult<()> {
     let target = users::table.find(id);
     if c.bump {
         diesel::update(target).set((set, users::version.eq(users::version + 1))).execute(conn)?;
-    } else if c.role.is_some() || c.location_id.is_some() || c.active.is_some() || c.display_name.is_some() || c.password_hash.is_some() {
+    } else if c.role.is_some()
+        || c.location_id.is_some()
+        || c.active.is_some()
+        || c.display_name.is_some()
+        || c.password_hash.is_some()
+    {
         diesel::update(target).set(set).execute(conn)?;
     }
     Ok(())
@@ -206,7 +211,7 @@ pub fn clear_login_failures(conn: &mut DbConn, username: &str) -> QueryResult<()
 
 /// Drops the rows whose window has ended, so that guessed usernames do not pile up.
 pub fn forget_old_login_failures(conn: &mut DbConn, window_cutoff: NaiveDateTime) -> QueryResult<()> {
-    diesel::delete(login_failures::table.filter(login_failures::window_start.le(window_cutoff))).execute(conn)?;
+    diesel::delete(login_failures::table.filter(login_failures::window_start.le(window_cutoff)))
+        .execute(conn)?;
     Ok(())
 }
-

@@ -91,7 +91,10 @@ mod tests {
     fn the_address_counts_apart_and_the_longer_wait_or_refusal_wins() {
         let p = LoginThrottle::default(); // address: slow after 20, refuse after 40
         assert_eq!(verdict(&p, None, failures(19, 0), at(1)), Verdict::Proceed(Duration::ZERO));
-        assert_eq!(verdict(&p, failures(6, 0), failures(20, 0), at(1)), Verdict::Proceed(Duration::from_millis(500)));
+        assert_eq!(
+            verdict(&p, failures(6, 0), failures(20, 0), at(1)),
+            Verdict::Proceed(Duration::from_millis(500))
+        );
         assert_eq!(verdict(&p, failures(1, 0), failures(40, 0), at(1)), Verdict::Refuse { retry_after: 899 });
         assert_eq!(
             verdict(&p, failures(10, 100), failures(40, 0), at(101)),

@@ -127,7 +127,9 @@ pub async fn create_user(
             admin::create(conn, &spec, now)
         })
         .await?;
-    Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/users/{}", out.username))).json(out))
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/users/{}", out.username)))
+        .json(out))
 }
 
 /// Read a user (admin)

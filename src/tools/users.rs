@@ -66,7 +66,11 @@ pub fn add(
 
 /// `echelon user list`
 pub fn list(config: &Config, role_name: Option<&str>, location: Option<&str>) -> Result<ExitCode, String> {
-    let filter = UserFilter { role: role_name.map(role).transpose()?, location: location.map(String::from), active: None };
+    let filter = UserFilter {
+        role: role_name.map(role).transpose()?,
+        location: location.map(String::from),
+        active: None,
+    };
     let db = open(config)?;
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
     let mut after: Option<String> = None;

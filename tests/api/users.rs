@@ -35,7 +35,10 @@ both!(an_admin_creates_lists_reads_and_changes_users, |app| async {
     assert_eq!(r.json["location"], "ST-TZ-001");
     assert_eq!(r.json["active"], true);
     assert!(r.json.get("password_hash").is_none() && r.json.get("password").is_none());
-    assert_eq!(app.post("/api/v1/users", "admin", new.clone()).await.problem(409)["type"], "/problems/already_exists");
+    assert_eq!(
+        app.post("/api/v1/users", "admin", new.clone()).await.problem(409)["type"],
+        "/problems/already_exists"
+    );
     // the new user logs in and sees its station
     let token = login(&app, "tech-st-tz-009", "a-long-initial-password").await.ok()["access_token"]
         .as_str()
@@ -64,16 +67,23 @@ both!(an_admin_creates_lists_reads_and_changes_users, |app| async {
     assert_eq!(r.problem(422)["errors"][0]["field"], "password");
     let r = app.post("/api/v1/users", "admin", bad(json!({"username": "has space"}))).await;
     assert_eq!(r.problem(422)["errors"][0]["field"], "username");
-    assert_eq!(app.get("/api/v1/users/someone-new", Some("admin")).await.problem(404)["detail"], "user someone-new not found");
+    assert_eq!(
+        app.get("/api/v1/users/someone-new", Some("admin")).await.problem(404)["detail"],
+        "user someone-new not found"
+    );
 
     // list and read
     let page = app.get("/api/v1/users?role=technician&limit=500", Some("admin")).await.ok().clone();
-    let names: Vec<&str> = page["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        page["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
     assert!(names.contains(&"tech-st-tz-009") && names.contains(&"tech-st-tz-001"), "{names:?}");
     assert!(names.windows(2).all(|w| w[0] < w[1]), "ordered by username");
     let first = app.get("/api/v1/users?limit=1", Some("admin")).await.ok().clone();
     let second = app
-        .get(&format!("/api/v1/users?limit=1&cursor={}", first["next_cursor"].as_str().unwrap()), Some("admin"))
+        .get(
+            &format!("/api/v1/users?limit=1&cursor={}", first["next_cursor"].as_str().unwrap()),
+            Some("admin"),
+        )
         .await
         .ok()
         .clone();
@@ -86,10 +96,13 @@ both!(an_admin_creates_lists_reads_and_changes_users, |app| async {
     assert_eq!(r.ok()["location"], "ST-NB-001");
     let r = app.patch("/api/v1/users/tech-st-tz-009", "admin", json!({"role": "agent"})).await;
     assert!(r.problem(422)["detail"].as_str().unwrap().contains("location: null"), "{}", r.text);
-    let r = app.patch("/api/v1/users/tech-st-tz-009", "admin", json!({"role": "agent", "location": null})).await;
+    let r =
+        app.patch("/api/v1/users/tech-st-tz-009", "admin", json!({"role": "agent", "location": null})).await;
     assert_eq!(r.ok()["role"], "agent");
     assert!(r.json["location"].is_null());
-    let r = app.patch("/api/v1/users/tech-st-tz-009", "admin", json!({"role": "station", "location": "HQ"})).await;
+    let r = app
+        .patch("/api/v1/users/tech-st-tz-009", "admin", json!({"role": "station", "location": "HQ"}))
+        .await;
     assert_eq!(r.problem(422)["type"], "/problems/invalid_location");
     let r = app.patch("/api/v1/users/tech-st-tz-009", "admin", json!({"rol": "agent"})).await;
     assert_eq!(r.status, 422, "an unknown field: {}", r.text);
@@ -125,7 +138,10 @@ both!(a_disabled_or_changed_users_live_tokens_are_refused_at_the_next_request, |
     // enabled again: the old token stays refused, a new login works
     app.patch("/api/v1/users/station-st-tz-001", "admin", json!({"active": true})).await.ok();
     get_with(&app, MEMBERS, &station).await.problem(401);
-    let fresh = login(&app, "station-st-tz-001", "echelon-demo").await.ok()["access_token"].as_str().unwrap().to_string();
+    let fresh = login(&app, "station-st-tz-001", "echelon-demo").await.ok()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(get_with(&app, MEMBERS, &fresh).await.status, 200);
     // demoted: the technician's token named its old role
     app.patch("/api/v1/users/tech-st-tz-001", "admin", json!({"role": "agent", "location": null})).await.ok();
@@ -160,7 +176,11 @@ both!(the_cli_lists_shows_and_changes_users_and_says_why_it_refuses, |app| async
     let out = run_echelon(&url, &["user", "set", "tech-st-tz-001", "--disable"], true);
     assert!(out.contains("tech-st-tz-001\ttechnician\tST-TZ-001\tdisabled"), "{out}");
     get_with(&app, MEMBERS, &tech).await.problem(401);
-    run_echelon(&url, &["user", "set", "tech-st-tz-001", "--enable", "--role", "agent", "--no-location"], true);
+    run_echelon(
+        &url,
+        &["user", "set", "tech-st-tz-001", "--enable", "--role", "agent", "--no-location"],
+        true,
+    );
     let show = run_echelon(&url, &["user", "show", "tech-st-tz-001"], true);
     assert!(show.starts_with("tech-st-tz-001\tagent\t-\tactive"), "{show}");
 });
@@ -194,7 +214,11 @@ fn quick_throttle(c: &mut echelon::config::Config) {
 
 /// Five wrong passwords for `username`: the statuses and how long the 4th and 5th took, then
 /// the 6th attempt (with `sixth_password`).
-async fn six_attempts(app: &TestApp, username: &str, sixth_password: &str) -> (Vec<u16>, Vec<Duration>, Resp) {
+async fn six_attempts(
+    app: &TestApp,
+    username: &str,
+    sixth_password: &str,
+) -> (Vec<u16>, Vec<Duration>, Resp) {
     let mut statuses = Vec::new();
     let mut times = Vec::new();
     for _ in 0..5 {
@@ -221,7 +245,10 @@ both!(repeated_failed_logins_are_slowed_then_refused_the_same_for_unknown_userna
     assert!(ghost.headers.contains_key("retry-after"));
     // from the 4th attempt on each waits (150 ms, then 300 ms), known or not
     for times in [&known_times, &unknown_times] {
-        assert!(times[3] >= Duration::from_millis(150) && times[4] >= Duration::from_millis(300), "{times:?}");
+        assert!(
+            times[3] >= Duration::from_millis(150) && times[4] >= Duration::from_millis(300),
+            "{times:?}"
+        );
     }
     // another username from the same address is not affected
     assert_eq!(login(&quick, "finance", "echelon-demo").await.status, 200);
@@ -292,6 +319,10 @@ fn a_user_changed_through_either_process_or_the_cli_is_refused_on_both_processes
     assert_eq!((status(&a.base, &tech), status(&b.base, &tech)), (401, 401));
     // the admin's own token is untouched on both
     assert_eq!((status(&a.base, &admin), status(&b.base, &admin)), (200, 200));
-    let out = std::process::Command::new(crate::processes::BIN).arg("audit").env("DATABASE_URL", &url).output().unwrap();
+    let out = std::process::Command::new(crate::processes::BIN)
+        .arg("audit")
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
