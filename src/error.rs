@@ -401,12 +401,24 @@ impl From<diesel::result::Error> for AppError {
             E::DatabaseError(K::ClosedConnection, _) => {
                 AppError::unavailable("the database connection was lost; retry the request")
             }
+            // the server going away reports itself once per connection, as an error of its own
+            // (`terminating connection due to administrator command`, SQLSTATE 57P01) before
+            // the connection reads as closed
+            E::DatabaseError(_, info) if is_connection_lost(info.message()) => {
+                AppError::unavailable("the database connection was lost; retry the request")
+            }
             E::DatabaseError(_, info) if is_sqlite_busy(info.message()) => {
                 AppError::unavailable("the database was busy; retry the request")
             }
             _ => AppError::internal(anyhow::Error::new(e)),
         }
     }
+}
+
+fn is_connection_lost(message: &str) -> bool {
+    ["terminating connection", "server closed the connection", "no connection to the server"]
+        .iter()
+        .any(|m| message.contains(m))
 }
 
 fn is_sqlite_busy(message: &str) -> bool {
