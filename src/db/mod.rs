@@ -248,7 +248,15 @@ impl Db {
         let pool = self.write.clone();
         blocking(move || {
             let mut conn = pool.get()?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            if matches!(&result, Err(e) if e.kind == crate::error::Problem::Unavailable) {
+                // Outside a transaction diesel never counts a connection whose server went away
+                // as broken, so the pool would hand the dead connection out again and again;
+                // marked so, the pool drops it and connects anew once the server is back.
+                <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(&mut conn)
+                    .set_in_error();
+            }
+            result
         })
         .await
     }
