@@ -30,6 +30,68 @@ pub struct Config {
     pub workers: Option<usize>,
     /// the share of completed tickets drawn for follow-up calls, in basis points (500 = 5%)
     pub followup_share_bp: u32,
+    /// how failed logins are slowed and then refused
+    pub login: LoginThrottle,
+}
+
+/// Failed logins are counted per username and per client address in a window that starts at
+/// the first failure. From `*_slow_after` failures on, each attempt waits `delay_ms`, doubled
+/// for every further failure (at most `max_delay_ms`); from `*_limit` failures on, attempts are
+/// answered 429 until the window ends. A successful login clears its username's count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottle {
+    pub window_seconds: i64,
+    pub username_slow_after: i32,
+    pub username_limit: i32,
+    pub address_slow_after: i32,
+    pub address_limit: i32,
+    pub delay_ms: u64,
+    pub max_delay_ms: u64,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> LoginThrottle {
+        LoginThrottle {
+            window_seconds: 15 * 60,
+            username_slow_after: 5,
+            username_limit: 10,
+            address_slow_after: 20,
+            address_limit: 40,
+            delay_ms: 250,
+            max_delay_ms: 2000,
+        }
+    }
+}
+
+impl LoginThrottle {
+    fn from_env() -> Result<LoginThrottle, String> {
+        let d = LoginThrottle::default();
+        Ok(LoginThrottle {
+            window_seconds: parse_var("ECHELON_LOGIN_WINDOW_SECONDS", d.window_seconds)?,
+            username_slow_after: parse_var("ECHELON_LOGIN_USERNAME_SLOW_AFTER", d.username_slow_after)?,
+            username_limit: parse_var("ECHELON_LOGIN_USERNAME_LIMIT", d.username_limit)?,
+            address_slow_after: parse_var("ECHELON_LOGIN_ADDRESS_SLOW_AFTER", d.address_slow_after)?,
+            address_limit: parse_var("ECHELON_LOGIN_ADDRESS_LIMIT", d.address_limit)?,
+            delay_ms: parse_var("ECHELON_LOGIN_DELAY_MS", d.delay_ms)?,
+            max_delay_ms: parse_var("ECHELON_LOGIN_MAX_DELAY_MS", d.max_delay_ms)?,
+        })
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.window_seconds <= 0 {
+            return Err("ECHELON_LOGIN_WINDOW_SECONDS must be positive".into());
+        }
+        if self.username_slow_after < 1 || self.username_limit < 1 {
+            return Err("ECHELON_LOGIN_USERNAME_SLOW_AFTER and _LIMIT must be at least 1".into());
+        }
+        if self.address_slow_after < 1 || self.address_limit < 1 {
+            return Err("ECHELON_LOGIN_ADDRESS_SLOW_AFTER and _LIMIT must be at least 1".into());
+        }
+        if self.max_delay_ms > 60_000 {
+            return Err("ECHELON_LOGIN_MAX_DELAY_MS must be at most 60000".into());
+        }
+        Ok(())
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -84,6 +146,7 @@ impl Config {
                     followup_share::parse_share(&v).map_err(|e| format!("ECHELON_FOLLOWUP_SHARE: {e}"))?
                 }
             },
+            login: LoginThrottle::from_env()?,
         };
         config.validate()?;
         Ok(config)
@@ -98,6 +161,7 @@ impl Config {
         if self.token_ttl_seconds <= 0 {
             return Err("ECHELON_TOKEN_TTL_SECONDS must be positive".into());
         }
+        self.login.validate()?;
         if self.environment == Environment::Production {
             if self.jwt_secret == DEV_JWT_SECRET {
                 return Err("refusing to start: ECHELON_ENV=production but ECHELON_JWT_SECRET is \
@@ -140,6 +204,7 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             workers: Some(2),
             followup_share_bp: followup_share::DEFAULT_SHARE_BP,
+            login: LoginThrottle::default(),
         }
     }
 }

@@ -141,6 +141,7 @@ problem_kinds! {
     TicketNotDispatched => ("ticket_not_dispatched", UNPROCESSABLE_ENTITY, "Ticket Not Dispatched"),
     TicketOfAnotherStation => ("ticket_of_another_station", UNPROCESSABLE_ENTITY, "Ticket of Another Station"),
     TicketTakesNoParts => ("ticket_takes_no_parts", CONFLICT, "Ticket Takes No Parts"),
+    TooManyLogins => ("too_many_logins", TOO_MANY_REQUESTS, "Too Many Failed Logins"),
     Unauthorized => ("unauthorized", UNAUTHORIZED, "Unauthorized"),
     Unavailable => ("unavailable", SERVICE_UNAVAILABLE, "Service Unavailable"),
     UnknownBid => ("unknown_bid", UNPROCESSABLE_ENTITY, "Unknown Bid"),
@@ -411,13 +412,15 @@ impl From<diesel::result::Error> for AppError {
             E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, _) => {
                 AppError::unavailable("the database connection was lost; retry the request")
             }
+            // the server going away reports itself once per connection, as an error of its own
+            // (`terminating connection due to administrator command`, SQLSTATE 57P01) before
+            // the connection reads as closed
             E::DatabaseError(_, info) if is_server_going_away(info.message()) => {
                 AppError::unavailable("the database is restarting; retry the request")
             }
             E::BrokenTransactionManager => {
                 AppError::unavailable("the database connection was lost; retry the request")
             }
-
             E::DatabaseError(_, info) if is_sqlite_busy(info.message()) => {
                 AppError::unavailable("the database was busy; retry the request")
             }
@@ -430,7 +433,8 @@ impl From<diesel::result::Error> for AppError {
 /// recovers (SQLSTATE 57P01-57P03): the database will be back, the request may be retried.
 fn is_server_going_away(message: &str) -> bool {
     [
-        "terminating connection due to administrator command",
+        // 57P01 and the idle-session and other terminations
+        "terminating connection",
         "the database system is shutting down",
         "the database system is starting up",
         "the database system is in recovery mode",

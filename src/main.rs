@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use echelon::config::Config;
 
-use tools::commands;
 use tools::planning::cli::SimArgs;
+use tools::{commands, users};
 
 #[derive(Parser)]
 #[command(name = "echelon", version, about = "After-sales spare-parts network service")]
@@ -179,6 +179,41 @@ enum UserCommand {
         #[arg(long)]
         display_name: Option<String>,
     },
+    /// List users: username, role, location, active or disabled, display name
+    List {
+        /// only users of this role
+        #[arg(long)]
+        role: Option<String>,
+        /// only users of this location code
+        #[arg(long)]
+        location: Option<String>,
+    },
+    /// Show one user
+    Show { username: String },
+    /// Change a user; its live tokens are refused from their next request on every process
+    Set {
+        username: String,
+        /// the new role: admin, warehouse, station, technician, agent, finance or courier
+        #[arg(long)]
+        role: Option<String>,
+        /// the new location code
+        #[arg(long)]
+        location: Option<String>,
+        /// remove the location (for a role that has none)
+        #[arg(long)]
+        no_location: bool,
+        /// disable the user: it can no longer log in, its tokens are refused
+        #[arg(long)]
+        disable: bool,
+        /// enable a disabled user
+        #[arg(long)]
+        enable: bool,
+        /// reset the password to the first line of standard input (10-200 characters)
+        #[arg(long)]
+        password: bool,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -225,7 +260,27 @@ fn run(command: Command) -> Result<ExitCode, String> {
         }
         Command::Audit => commands::audit(&config),
         Command::User { what: UserCommand::Add { username, role, location, display_name } } => {
-            commands::user_add(&config, &username, &role, location.as_deref(), display_name.as_deref())
+            users::add(&config, &username, &role, location.as_deref(), display_name.as_deref())
+        }
+        Command::User { what: UserCommand::List { role, location } } => {
+            users::list(&config, role.as_deref(), location.as_deref())
+        }
+        Command::User { what: UserCommand::Show { username } } => users::show(&config, &username),
+        Command::User {
+            what:
+                UserCommand::Set {
+                    username,
+                    role,
+                    location,
+                    no_location,
+                    disable,
+                    enable,
+                    password,
+                    display_name,
+                },
+        } => {
+            let set = users::Set { role, location, no_location, disable, enable, password, display_name };
+            users::set(&config, &username, set)
         }
         Command::Followups { share, seed } => commands::followups(&config, share.as_deref(), seed),
         Command::Openapi { .. } | Command::Simulate(_) | Command::Bench { .. } => {

@@ -22,6 +22,7 @@ use crate::error::{FieldError, Problem, ProblemDocument};
     // tickets and the parts they need, how parts travel and are lent, planning, money, reports
     tags(
         (name = "auth", description = "Login and the caller's profile"),
+        (name = "users", description = "User management (admin): create users, change their role, location or password, disable them"),
         (name = "network", description = "Locations, the echelon tree and station tiers"),
         (name = "catalogue", description = "Parts with self-checking codes, product models, compatibility, units sold, installed base"),
         (name = "stock", description = "The stock ledger: receipts, counts, balances, movements, audit"),

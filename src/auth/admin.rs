@@ -1,10 +1,201 @@
-//! Adding users from the command line.
+//! Managing users, for the API (`/api/v1/users`) and the CLI (`echelon user ...`) alike:
+//! create, read, list, and change a role, location, active flag, password or display name.
+//! A change of what a token stands for (role, location, active, password) raises the user's
+//! `version`, which refuses every token issued before it (see `Caller`).
 
-use crate::auth::rules::{hash_password, Role};
-use crate::auth::store::{self, NewUser};
-use crate::db::{write_tx, DbConn};
-use crate::error::{AppError, Problem};
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use super::rules::{username_fault, Role};
+use super::store::{self, NewUser, UserChanges, UserRow};
+use crate::db::DbConn;
+use crate::error::{AppError, FieldError, Problem};
+
+/// A user as an admin sees it (never the password hash).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "username": "tech-st-tz-002", "role": "technician", "location": "ST-TZ-001",
+    "display_name": "Li Wei", "active": true, "created_at": "2026-12-05T09:30:00Z"
+}))]
+pub struct UserOut {
+    pub username: String,
+    pub role: Role,
+    /// the location code of a warehouse, station or technician user
+    pub location: Option<String>,
+    pub display_name: String,
+    /// a disabled user cannot log in and its tokens are refused
+    pub active: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn out(row: UserRow, location: Option<String>) -> Result<UserOut, AppError> {
+    let role: Role = row.role.parse().map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+    Ok(UserOut {
+        username: row.username,
+        role,
+        location,
+        display_name: row.display_name,
+        active: row.active,
+        created_at: row.created_at.and_utc(),
+    })
+}
+
+/// The location a user of `role` belongs to, by code: 404 for an unknown code, 422 when the
+/// role needs another kind of location, none, or one.
+fn location_for(conn: &mut DbConn, role: Role, location: Option<&str>) -> Result<Option<i64>, AppError> {
+    match (role.required_location_kinds(), location) {
+        (Some(kinds), Some(code)) => {
+            let loc = store::location_by_code(conn, code)?
+                .ok_or_else(|| AppError::not_found(format!("location {code} not found")))?;
+            if !kinds.contains(&loc.kind.as_str()) {
+                return Err(AppError::unprocessable(
+                    Problem::InvalidLocation,
+                    format!("a {role} user belongs to a {}, not a {}", kinds.join(" or "), loc.kind),
+                ));
+            }
+            Ok(Some(loc.id))
+        }
+        (Some(kinds), None) => Err(AppError::unprocessable(
+            Problem::InvalidLocation,
+            format!("a {role} user needs a location (a {})", kinds.join(" or ")),
+        )),
+        (None, Some(_)) => Err(AppError::unprocessable(
+            Problem::InvalidLocation,
+            format!("a {role} user has no location; send location: null (CLI: --no-location)"),
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+fn unknown(username: &str) -> AppError {
+    AppError::not_found(format!("user {username} not found"))
+}
+
+/// A new user: the password is already hashed (Argon2id takes its time off the transaction).
+pub struct NewUserSpec<'a> {
+    pub username: &'a str,
+    pub role: Role,
+    pub location: Option<&'a str>,
+    pub display_name: Option<&'a str>,
+    pub password_hash: &'a str,
+}
+
+/// Creates a user; 409 when the username is taken.
+pub fn create(conn: &mut DbConn, spec: &NewUserSpec<'_>, now: NaiveDateTime) -> Result<UserOut, AppError> {
+    if let Some(fault) = username_fault(spec.username) {
+        return Err(AppError::invalid_fields(vec![FieldError::new("username", fault)]));
+    }
+    let location_id = location_for(conn, spec.role, spec.location)?;
+    if store::find_by_username(conn, spec.username)?.is_some() {
+        return Err(AppError::conflict(
+            Problem::AlreadyExists,
+            format!("a user named {} already exists", spec.username),
+        ));
+    }
+    store::insert(
+        conn,
+        &NewUser {
+            username: spec.username,
+            password_hash: spec.password_hash,
+            role: spec.role.as_str(),
+            location_id,
+            display_name: spec.display_name.unwrap_or(spec.username),
+            active: true,
+            created_at: now,
+        },
+    )?;
+    get(conn, spec.username)
+}
+
+pub fn get(conn: &mut DbConn, username: &str) -> Result<UserOut, AppError> {
+    let (row, location) = store::find_by_username(conn, username)?.ok_or_else(|| unknown(username))?;
+    out(row, location)
+}
+
+/// Filters of the user list.
+#[derive(Debug, Default)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub location: Option<String>,
+    pub active: Option<bool>,
+}
+
+/// Users ordered by username, after `after`, at most `limit`.
+pub fn list(
+    conn: &mut DbConn,
+    filter: &UserFilter,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<UserOut>, AppError> {
+    let location_id = match &filter.location {
+        None => None,
+        Some(code) => match store::location_by_code(conn, code)? {
+            Some(l) => Some(l.id),
+            None => return Ok(vec![]),
+        },
+    };
+    let rows = store::list(conn, filter.role.map(|r| r.as_str()), location_id, filter.active, after, limit)?;
+    rows.into_iter().map(|(row, loc)| out(row, loc)).collect()
+}
+
+/// A change of a user; absent fields stay as they are. `location: Some(None)` removes it.
+#[derive(Debug, Default)]
+pub struct UserChange {
+    pub role: Option<Role>,
+    pub location: Option<Option<String>>,
+    pub active: Option<bool>,
+    /// already hashed
+    pub password_hash: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// Changes a user. `by` is the admin making the change: an admin may not disable or demote
+/// their own account (409), so that the change cannot lock out the one who makes it.
+pub fn change(
+    conn: &mut DbConn,
+    username: &str,
+    change: UserChange,
+    by: Option<&str>,
+) -> Result<UserOut, AppError> {
+    let (row, current_location) =
+        store::find_by_username(conn, username)?.ok_or_else(|| unknown(username))?;
+    let current_role: Role = row.role.parse().map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
+    if by == Some(username) && (change.active == Some(false) || change.role.is_some_and(|r| r != Role::Admin))
+    {
+        return Err(AppError::conflict(
+            Problem::Conflict,
+            "an admin may not disable or demote their own account; ask another admin",
+        ));
+    }
+    let role = change.role.unwrap_or(current_role);
+    let location_id = if change.role.is_some() || change.location.is_some() {
+        let location = change.location.clone().unwrap_or(current_location);
+        Some(location_for(conn, role, location.as_deref())?)
+    } else {
+        None
+    };
+    let bump = change.role.is_some()
+        || change.location.is_some()
+        || change.active.is_some()
+        || change.password_hash.is_some();
+    store::update(
+        conn,
+        row.id,
+        &UserChanges {
+            role: change.role.map(|r| r.as_str().to_string()),
+            location_id,
+            active: change.active,
+            password_hash: change.password_hash,
+            display_name: change.display_name,
+            bump,
+        },
+    )?;
+    get(conn, username)
+}
+
+/// Adds a user in one write transaction (the demo loader's and the test builders' way): the
+/// role by name, the password in clear, hashed here. The refusal as one line.
 pub fn add_user(
     conn: &mut DbConn,
     username: &str,
@@ -14,53 +205,11 @@ pub fn add_user(
     password: &str,
 ) -> Result<(), String> {
     let role: Role = role.parse()?;
-    if username.trim().is_empty() || username.len() > 100 {
-        return Err("the username must be 1-100 characters".into());
+    if let Some(fault) = super::rules::password_fault(password) {
+        return Err(format!("the password {fault}"));
     }
-    if password.chars().count() < 10 {
-        return Err("the password must be at least 10 characters".into());
-    }
-    let hash = hash_password(password);
-    write_tx(conn, |c| {
-        let location_id = match (role.required_location_kinds(), location) {
-            (Some(kinds), Some(code)) => {
-                let loc = super::store::location_by_code(c, code)?
-                    .ok_or_else(|| AppError::not_found(format!("no location {code}")))?;
-                if !kinds.contains(&loc.kind.as_str()) {
-                    return Err(AppError::unprocessable(
-                        Problem::InvalidLocation,
-                        format!("a {role} user belongs to a {}, not a {}", kinds.join(" or "), loc.kind),
-                    ));
-                }
-                Some(loc.id)
-            }
-            (Some(_), None) => {
-                return Err(AppError::unprocessable(
-                    Problem::InvalidLocation,
-                    format!("a {role} user needs --location"),
-                ))
-            }
-            (None, Some(_)) => {
-                return Err(AppError::unprocessable(
-                    Problem::InvalidLocation,
-                    format!("a {role} user has no location"),
-                ))
-            }
-            (None, None) => None,
-        };
-        store::insert(
-            c,
-            &NewUser {
-                username,
-                password_hash: &hash,
-                role: role.as_str(),
-                location_id,
-                display_name: display_name.unwrap_or(username),
-                active: true,
-                created_at: chrono::Utc::now().naive_utc(),
-            },
-        )?;
-        Ok(())
-    })
-    .map_err(|e: AppError| e.detail)
+    let hash = super::rules::hash_password(password);
+    let spec = NewUserSpec { username, role, location, display_name, password_hash: &hash };
+    let now = chrono::Utc::now().naive_utc();
+    crate::db::write_tx(conn, |c| create(c, &spec, now)).map(|_| ()).map_err(|e: AppError| e.detail)
 }

@@ -1,13 +1,15 @@
 //! Login and the caller's own profile.
 
-use actix_web::{get, post, web};
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::rules::{dummy_hash, verify_password, Role, TokenKeys};
+use super::throttle::{self, Verdict};
 use super::{store, Caller};
-use crate::error::AppError;
-use crate::http::docs::{E400, E401, E415, E422};
+use crate::error::{AppError, Problem};
+use crate::http::docs::{E400, E401, E415, E422, E429};
 use crate::http::Json;
 use crate::state::AppState;
 use crate::validate::Validate;
@@ -35,22 +37,49 @@ pub struct TokenResponse {
 /// Log in
 ///
 /// Exchanges a username and password for a bearer token (HS256 JWT). Use it in Swagger UI's
-/// Authorize button.
+/// Authorize button. Failed logins are counted per username and per client address: after a
+/// few in a row the answers are slowed, then refused with 429 and `Retry-After` until the
+/// window ends; the answers and their timing are the same whether the username exists or not.
+/// A successful login clears its username's count.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), E400, E401, E415, E422)
+    responses((status = 200, body = TokenResponse), E400, E401, E415, E422, E429)
 )]
 #[post("/auth/login")]
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     keys: web::Data<TokenKeys>,
     body: Json<LoginRequest>,
 ) -> Result<web::Json<TokenResponse>, AppError> {
     let LoginRequest { username, password } = body.0;
-    let found = state.db.read(move |conn| Ok(store::find_by_username(conn, &username)?)).await?;
-    // Verify on the blocking pool: Argon2id takes tens of milliseconds by design.
-    let (user, loc) = web::block(move || {
+    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    let policy = state.config.login;
+    let now = state.clock.now().naive_utc();
+    let window_cutoff = now - chrono::Duration::seconds(policy.window_seconds);
+    // the counts from the primary: every process counts the same failures
+    let (name, addr) = (username.clone(), address.clone());
+    let (found, (by_name, by_address)) = state
+        .db
+        .primary(move |conn| {
+            Ok((store::find_by_username(conn, &name)?, store::login_failures_of(conn, &name, &addr)?))
+        })
+        .await?;
+    match throttle::verdict(&policy, by_name, by_address, now) {
+        Verdict::Refuse { retry_after } => {
+            return Err(AppError::of(
+                Problem::TooManyLogins,
+                format!("too many failed logins; try again in {retry_after} seconds"),
+            )
+            .with_header(header::RETRY_AFTER, retry_after.to_string()))
+        }
+        Verdict::Proceed(wait) if !wait.is_zero() => actix_web::rt::time::sleep(wait).await,
+        Verdict::Proceed(_) => {}
+    }
+    // Verify on the blocking pool: Argon2id takes tens of milliseconds by design. An unknown
+    // username is verified against a dummy hash, so it takes as long as a wrong password.
+    let accepted = web::block(move || {
         let hash = found.as_ref().map(|(u, _)| u.password_hash.as_str()).unwrap_or(dummy_hash());
         let ok = verify_password(&password, hash);
         match found {
@@ -59,11 +88,25 @@ pub async fn login(
         }
     })
     .await
-    .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?
-    .ok_or_else(|| AppError::unauthorized("wrong username or password"))?;
+    .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?;
+    let Some((user, loc)) = accepted else {
+        state
+            .db
+            .write(move |conn| {
+                store::count_login_failure(conn, "username", &username, now, window_cutoff)?;
+                store::count_login_failure(conn, "address", &address, now, window_cutoff)?;
+                store::forget_old_login_failures(conn, window_cutoff)?;
+                Ok(())
+            })
+            .await?;
+        return Err(AppError::unauthorized("wrong username or password"));
+    };
+    if by_name.is_some() {
+        let name = user.username.clone();
+        state.db.write(move |conn| Ok(store::clear_login_failures(conn, &name)?)).await?;
+    }
     let role: Role = user.role.parse().map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
-    let now = state.clock.now().timestamp();
-    let token = keys.issue(user.id, &user.username, role, loc, now);
+    let token = keys.issue(user.id, &user.username, role, loc, user.version, now.and_utc().timestamp());
     Ok(web::Json(TokenResponse {
         access_token: token,
         token_type: "Bearer".into(),
@@ -104,4 +147,5 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(login).service(me);
+    super::users_api::routes(cfg);
 }

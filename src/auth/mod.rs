@@ -4,16 +4,22 @@ pub mod admin;
 pub mod api;
 pub mod rules;
 pub mod store;
+pub mod throttle;
+pub mod users_api;
 
-use std::future::{ready, Ready};
+use std::future::Future;
+use std::pin::Pin;
 
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
 use crate::error::AppError;
+use crate::state::AppState;
 pub use rules::{Role, TokenKeys};
 
-/// The authenticated caller, from a valid bearer token. Handlers take it as an argument; a
-/// missing or bad token never reaches the handler (401 problem+json).
+/// The authenticated caller, from a valid bearer token whose user is still as the token says
+/// (active, at the version the token names). Handlers take it as an argument; a missing or bad
+/// token, or one whose user has been disabled or changed since, never reaches the handler (401
+/// problem+json).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: i64,
@@ -44,14 +50,35 @@ impl Caller {
 
 impl FromRequest for Caller {
     type Error = AppError;
-    type Future = Ready<Result<Caller, AppError>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Caller, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(caller_of(req))
+        let claims = claims_of(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let claims = claims?;
+            let state = state.ok_or_else(|| AppError::internal(anyhow::anyhow!("app state missing")))?;
+            // The signature check is cached (`verify_cached`); whether the user is still as the
+            // token says is not: one primary-key read on the primary, outside any transaction,
+            // so that a change made through any process refuses the token at its next request.
+            let uid = claims.uid;
+            let current = state.db.primary(move |conn| Ok(store::version_of(conn, uid)?)).await?;
+            match current {
+                Some((version, true)) if version == claims.ver => Ok(Caller {
+                    user_id: claims.uid,
+                    username: claims.sub,
+                    role: claims.role,
+                    location: claims.loc,
+                }),
+                _ => Err(AppError::unauthorized(
+                    "this token's user has been disabled or changed since it was issued; log in again",
+                )),
+            }
+        })
     }
 }
 
-fn caller_of(req: &HttpRequest) -> Result<Caller, AppError> {
+fn claims_of(req: &HttpRequest) -> Result<rules::Claims, AppError> {
     let keys = req
         .app_data::<web::Data<TokenKeys>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("token keys missing")))?;
@@ -65,9 +92,7 @@ fn caller_of(req: &HttpRequest) -> Result<Caller, AppError> {
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .ok_or_else(|| AppError::unauthorized("the Authorization header must be 'Bearer <token>'"))?;
-    let claims =
-        keys.verify_cached(token.trim(), chrono::Utc::now().timestamp()).map_err(AppError::unauthorized)?;
-    Ok(Caller { user_id: claims.uid, username: claims.sub, role: claims.role, location: claims.loc })
+    keys.verify_cached(token.trim(), chrono::Utc::now().timestamp()).map_err(AppError::unauthorized)
 }
 
 /// What part of the location tree a caller may see, by materialised path (`/1/5/77/`).

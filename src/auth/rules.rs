@@ -80,6 +80,33 @@ impl FromStr for Role {
     }
 }
 
+/// A username: 1-100 of ASCII letters, digits and `.` `_` `-` `@`, starting with a letter or
+/// a digit (it appears in paths and logs as it is).
+pub const USERNAME_MAX: usize = 100;
+/// Passwords: 10-200 characters (any characters; Argon2id hashes the UTF-8 bytes).
+pub const PASSWORD_MIN: usize = 10;
+pub const PASSWORD_MAX: usize = 200;
+
+/// Why a username is not acceptable, if it is not.
+pub fn username_fault(name: &str) -> Option<String> {
+    let len = name.chars().count();
+    if len == 0 || len > USERNAME_MAX {
+        return Some(format!("must be 1-{USERNAME_MAX} characters long"));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
+    if !name.chars().all(allowed) || !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Some("may hold only ASCII letters, digits, '.', '_', '-' and '@', and must start with a letter or digit".into());
+    }
+    None
+}
+
+/// Why a password is not acceptable, if it is not.
+pub fn password_fault(password: &str) -> Option<String> {
+    let len = password.chars().count();
+    (!(PASSWORD_MIN..=PASSWORD_MAX).contains(&len))
+        .then(|| format!("must be {PASSWORD_MIN}-{PASSWORD_MAX} characters long"))
+}
+
 /// The claims of an echelon access token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Claims {
@@ -90,6 +117,10 @@ pub struct Claims {
     /// the location the user belongs to (its code), for scoped roles
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub loc: Option<String>,
+    /// the user's version when the token was issued (`users.version`); a token whose user has
+    /// changed since is refused. Tokens from before versions existed read as 0, never current.
+    #[serde(default)]
+    pub ver: i64,
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
@@ -132,12 +163,21 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue(&self, uid: i64, username: &str, role: Role, loc: Option<String>, now: i64) -> String {
+    pub fn issue(
+        &self,
+        uid: i64,
+        username: &str,
+        role: Role,
+        loc: Option<String>,
+        ver: i64,
+        now: i64,
+    ) -> String {
         let claims = Claims {
             sub: username.to_string(),
             uid,
             role,
             loc,
+            ver,
             iat: now,
             exp: now + self.ttl_seconds,
             iss: self.issuer.clone(),
@@ -147,8 +187,9 @@ impl TokenKeys {
     }
 
     /// [`TokenKeys::verify`] with the answer remembered: a token that verified once is accepted
-    /// again without its signature being recomputed while `now < exp`. Verification depends
-    /// only on the token, the keys and the clock (no per-request database state), and `verify`
+    /// again without its signature being recomputed while `now < exp`. The signature check
+    /// depends only on the token, the keys and the clock (whether the token's user is still as
+    /// the token says, `ver`, is checked per request by the caller extractor), and `verify`
     /// itself accepts a token until `exp` plus the leeway, so a cached answer is never one that
     /// `verify` would refuse; from `exp` on the token goes through `verify` again (and is
     /// refused once the leeway has passed). Refusals are not cached.
@@ -216,7 +257,7 @@ mod tests {
     #[test]
     fn a_token_round_trips() {
         let now = chrono::Utc::now().timestamp();
-        let t = keys().issue(7, "admin", Role::Admin, None, now);
+        let t = keys().issue(7, "admin", Role::Admin, None, 1, now);
         let c = keys().verify(&t).unwrap();
         assert_eq!(c.uid, 7);
         assert_eq!(c.role, Role::Admin);
@@ -226,21 +267,21 @@ mod tests {
     fn a_cached_token_is_accepted_only_until_its_expiry_and_refusals_are_not_cached() {
         let k = keys();
         let now = chrono::Utc::now().timestamp();
-        let t = k.issue(7, "admin", Role::Admin, None, now);
+        let t = k.issue(7, "admin", Role::Admin, None, 1, now);
         assert_eq!(k.verify_cached(&t, now).unwrap().uid, 7);
         assert_eq!(k.verify_cached(&t, now + 30).unwrap().uid, 7);
         // at its expiry the cached answer is dropped; the token is verified again (here still
         // within the leeway of the real clock, so the check that refuses it is `verify`'s)
-        let old = k.issue(8, "admin", Role::Admin, None, now - 3600);
+        let old = k.issue(8, "admin", Role::Admin, None, 1, now - 3600);
         assert!(k.verify_cached(&old, now).unwrap_err().contains("expired"));
-        let soon = k.issue(9, "admin", Role::Admin, None, now - 50); // exp = now + 10
+        let soon = k.issue(9, "admin", Role::Admin, None, 1, now - 50); // exp = now + 10
         assert_eq!(k.verify_cached(&soon, now).unwrap().uid, 9);
         assert!(k.verified.get(&soon).is_some());
         assert_eq!(k.verify_cached(&soon, now + 10).unwrap().uid, 9); // real clock: still valid
         assert!(k.verified.get(&soon).is_none(), "not re-cached at or after exp");
         // the cached token's header and claims under another signature are refused
         let other = TokenKeys::new("another-secret-another-secret-xx", "echelon", "echelon-api", 60);
-        let forged_sig = other.issue(7, "admin", Role::Admin, None, now);
+        let forged_sig = other.issue(7, "admin", Role::Admin, None, 1, now);
         let forged = format!("{}.{}", t.rsplit_once('.').unwrap().0, forged_sig.rsplit_once('.').unwrap().1);
         assert_ne!(forged, t);
         assert!(k.verify_cached(&forged, now).unwrap_err().contains("signature"));
@@ -252,13 +293,13 @@ mod tests {
     #[test]
     fn expired_foreign_and_tampered_tokens_are_refused() {
         let now = chrono::Utc::now().timestamp();
-        let old = keys().issue(7, "admin", Role::Admin, None, now - 3600);
+        let old = keys().issue(7, "admin", Role::Admin, None, 1, now - 3600);
         assert!(keys().verify(&old).unwrap_err().contains("expired"));
         let other = TokenKeys::new("another-secret-another-secret-xx", "echelon", "echelon-api", 60);
-        let t = other.issue(7, "admin", Role::Admin, None, now);
+        let t = other.issue(7, "admin", Role::Admin, None, 1, now);
         assert!(keys().verify(&t).unwrap_err().contains("signature"));
         let wrong_aud = TokenKeys::new("secret-secret-secret-secret-secret", "echelon", "other", 60);
-        let t = wrong_aud.issue(7, "admin", Role::Admin, None, now);
+        let t = wrong_aud.issue(7, "admin", Role::Admin, None, 1, now);
         assert!(keys().verify(&t).unwrap_err().contains("not for this API"));
     }
 
@@ -269,6 +310,19 @@ mod tests {
         assert!(verify_password("pw", &h));
         assert!(!verify_password("pW", &h));
         assert!(!verify_password("pw", "not a hash"));
+    }
+
+    #[test]
+    fn usernames_and_passwords_are_held_to_their_forms() {
+        assert_eq!(username_fault("station-st-tz-001"), None);
+        assert_eq!(username_fault("j.doe@example"), None);
+        assert!(username_fault("").is_some());
+        assert!(username_fault("-lead").is_some());
+        assert!(username_fault("has space").is_some());
+        assert!(username_fault(&"a".repeat(101)).is_some());
+        assert_eq!(password_fault("0123456789"), None);
+        assert!(password_fault("012345678").is_some());
+        assert!(password_fault(&"x".repeat(201)).is_some());
     }
 
     #[test]

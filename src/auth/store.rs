@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{locations, users};
+use crate::db::schema::{locations, login_failures, users};
 use crate::db::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -16,6 +16,8 @@ pub struct UserRow {
     pub location_id: Option<i64>,
     pub display_name: String,
     pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub version: i64,
 }
 
 #[derive(Insertable)]
@@ -60,4 +62,156 @@ pub fn insert(conn: &mut DbConn, user: &NewUser<'_>) -> QueryResult<i64> {
 
 pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
     users::table.count().get_result(conn)
+}
+
+/// The version and whether the user is active: the per-request check of a token (one
+/// primary-key read).
+pub fn version_of(conn: &mut DbConn, id: i64) -> QueryResult<Option<(i64, bool)>> {
+    users::table.find(id).select((users::version, users::active)).first(conn).optional()
+}
+
+/// What a change of a user writes; each present field is set, and `version` goes up by one
+/// when `bump` (a change of what the user's tokens stand for).
+#[derive(Default)]
+pub struct UserChanges {
+    pub role: Option<String>,
+    pub location_id: Option<Option<i64>>,
+    pub active: Option<bool>,
+    pub password_hash: Option<String>,
+    pub display_name: Option<String>,
+    pub bump: bool,
+}
+
+pub fn update(conn: &mut DbConn, id: i64, c: &UserChanges) -> QueryResult<()> {
+    #[derive(AsChangeset)]
+    #[diesel(table_name = users)]
+    struct Set<'a> {
+        role: Option<&'a str>,
+        location_id: Option<Option<i64>>,
+        active: Option<bool>,
+        password_hash: Option<&'a str>,
+        display_name: Option<&'a str>,
+    }
+    let set = Set {
+        role: c.role.as_deref(),
+        location_id: c.location_id,
+        active: c.active,
+        password_hash: c.password_hash.as_deref(),
+        display_name: c.display_name.as_deref(),
+    };
+    let target = users::table.find(id);
+    if c.bump {
+        diesel::update(target).set((set, users::version.eq(users::version + 1))).execute(conn)?;
+    } else if c.role.is_some()
+        || c.location_id.is_some()
+        || c.active.is_some()
+        || c.display_name.is_some()
+        || c.password_hash.is_some()
+    {
+        diesel::update(target).set(set).execute(conn)?;
+    }
+    Ok(())
+}
+
+/// One page of users ordered by username, after `after`, with their locations' codes.
+pub fn list(
+    conn: &mut DbConn,
+    role: Option<&str>,
+    location_id: Option<i64>,
+    active: Option<bool>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(UserRow, Option<String>)>> {
+    let mut q = users::table
+        .left_join(locations::table)
+        .select((UserRow::as_select(), locations::code.nullable()))
+        .order(users::username)
+        .limit(limit)
+        .into_boxed();
+    if let Some(r) = role {
+        q = q.filter(users::role.eq(r.to_string()));
+    }
+    if let Some(l) = location_id {
+        q = q.filter(users::location_id.eq(l));
+    }
+    if let Some(a) = active {
+        q = q.filter(users::active.eq(a));
+    }
+    if let Some(a) = after {
+        q = q.filter(users::username.gt(a.to_string()));
+    }
+    q.load(conn)
+}
+
+/// A counted failure: the window it belongs to and the failures in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    pub window_start: NaiveDateTime,
+    pub failures: i32,
+}
+
+/// The failures counted for a username and for an address (`None` where there is no row).
+pub fn login_failures_of(
+    conn: &mut DbConn,
+    username: &str,
+    address: &str,
+) -> QueryResult<(Option<Failures>, Option<Failures>)> {
+    let rows: Vec<(String, NaiveDateTime, i32)> = login_failures::table
+        .filter(login_failures::scope.eq("username").and(login_failures::subject.eq(username)))
+        .or_filter(login_failures::scope.eq("address").and(login_failures::subject.eq(address)))
+        .select((login_failures::scope, login_failures::window_start, login_failures::failures))
+        .load(conn)?;
+    let of = |scope: &str| {
+        rows.iter()
+            .find(|(s, _, _)| s == scope)
+            .map(|(_, window_start, failures)| Failures { window_start: *window_start, failures: *failures })
+    };
+    Ok((of("username"), of("address")))
+}
+
+/// Counts one failure for `scope` (`username` or `address`) and `subject`: one more in the
+/// current window, or the first of a new window when the row's window started at or before
+/// `window_cutoff`. One statement, atomic under concurrent processes.
+pub fn count_login_failure(
+    conn: &mut DbConn,
+    scope: &str,
+    subject: &str,
+    now: NaiveDateTime,
+    window_cutoff: NaiveDateTime,
+) -> QueryResult<()> {
+    use diesel::sql_types::{Text, Timestamp};
+    const SQL: &str = "INSERT INTO login_failures (scope, subject, window_start, failures) \
+        VALUES (?1, ?2, ?3, 1) ON CONFLICT (scope, subject) DO UPDATE SET \
+        failures = CASE WHEN login_failures.window_start <= ?4 THEN 1 ELSE login_failures.failures + 1 END, \
+        window_start = CASE WHEN login_failures.window_start <= ?4 THEN excluded.window_start \
+        ELSE login_failures.window_start END";
+    let text: std::borrow::Cow<'static, str> = match conn {
+        DbConn::Pg(_) => SQL.replace('?', "$").into(),
+        DbConn::Sqlite(_) => SQL.into(),
+    };
+    crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<Text, _>(scope)
+        .bind::<Text, _>(subject)
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(window_cutoff)
+        .execute(c))?;
+    Ok(())
+}
+
+/// Clears a username's failures (after a successful login).
+pub fn clear_login_failures(conn: &mut DbConn, username: &str) -> QueryResult<()> {
+    diesel::delete(
+        login_failures::table
+            .filter(login_failures::scope.eq("username"))
+            .filter(login_failures::subject.eq(username)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Drops the rows whose window has ended, so that guessed usernames do not pile up.
+pub fn forget_old_login_failures(conn: &mut DbConn, window_cutoff: NaiveDateTime) -> QueryResult<()> {
+    diesel::delete(login_failures::table.filter(login_failures::window_start.le(window_cutoff)))
+        .execute(conn)?;
+    Ok(())
 }

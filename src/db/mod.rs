@@ -287,6 +287,25 @@ impl Db {
         .await
     }
 
+    /// Runs `f` on a connection of the write pool (the primary, never a replica that may lag)
+    /// outside any transaction: for one statement that must see the latest committed state,
+    /// such as the per-request check of a token's user.
+    pub async fn primary<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.write.clone();
+        blocking(move || {
+            let mut conn = pool.get()?;
+            // outside a transaction diesel never counts a connection whose server went away as
+            // broken; `settled` drops it from the pool, as after a transaction
+            let result = f(&mut conn);
+            settled(conn, result)
+        })
+        .await
+    }
+
     /// Runs `f` in one read transaction (a consistent snapshot) on the read pool.
     pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where

@@ -54,6 +54,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_failures (scope, subject) {
+        scope -> Text,
+        subject -> Text,
+        window_start -> Timestamp,
+        failures -> Integer,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> BigInt,
         username -> Text,
@@ -63,6 +72,7 @@ diesel::table! {
         display_name -> Text,
         active -> Bool,
         created_at -> Timestamp,
+        version -> BigInt,
     }
 }
 

@@ -136,6 +136,12 @@ problem_response!(
     "kind: unknown variant `depot`"
 );
 problem_response!(
+    E429,
+    TooManyLogins,
+    "Too many failed logins for this username or from this address; `Retry-After` says when to try again",
+    "too many failed logins; try again in 840 seconds"
+);
+problem_response!(
     E503,
     Unavailable,
     "The database is unreachable",

@@ -1,7 +1,6 @@
 //! One function per `echelon` command; `main.rs` parses the command line and calls one. Each
 //! prints what a user reads and returns the exit code, or the message `main` prints on failure.
 
-use std::io::BufRead;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -303,24 +302,6 @@ pub fn audit(config: &Config) -> Result<ExitCode, String> {
     Ok(ExitCode::from(1))
 }
 
-/// `echelon user add`: the password is the first line of standard input.
-pub fn user_add(
-    config: &Config,
-    username: &str,
-    role: &str,
-    location: Option<&str>,
-    display_name: Option<&str>,
-) -> Result<ExitCode, String> {
-    let db = open(config)?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
-    let password = line.trim_end_matches(['\r', '\n']);
-    let mut conn = db.write.get().map_err(|e| e.to_string())?;
-    echelon::auth::admin::add_user(&mut conn, username, role, location, display_name, password)?;
-    println!("user {username} ({role}) added");
-    Ok(ExitCode::SUCCESS)
-}
-
 /// `echelon followups`
 pub fn followups(config: &Config, share: Option<&str>, seed: Option<u64>) -> Result<ExitCode, String> {
     let share_bp = match share {
@@ -344,7 +325,7 @@ pub fn followups(config: &Config, share: Option<&str>, seed: Option<u64>) -> Res
 }
 
 /// Opens the configured database and applies pending migrations.
-fn open(config: &Config) -> Result<Db, String> {
+pub fn open(config: &Config) -> Result<Db, String> {
     // one direct attempt first: an unreachable database is said at once, in one line, rather
     // than after the pool's wait for its first connections
     db::Manager::new(&config.database_url)?.connect_now().map_err(|e| {

@@ -13,3 +13,4 @@
 pub mod commands;
 pub mod planning;
 pub mod settlement;
+pub mod users;

@@ -22,6 +22,10 @@ GET /readyz public
 GET /metrics public
 POST /api/v1/auth/login public
 GET /api/v1/me AWSTGFC
+GET /api/v1/users A
+POST /api/v1/users A
+GET /api/v1/users/{username} A
+PATCH /api/v1/users/{username} A
 GET /api/v1/locations AWSTGF
 POST /api/v1/locations A
 GET /api/v1/locations/{code} AWSTGF
@@ -323,6 +327,8 @@ fn fill(path: &str, fx: &BTreeMap<&'static str, String>) -> String {
     let get = |k: &str| fx[k].clone();
     let with = |p: &str, key: &str, val: String| p.replace(key, &val);
     let mut p = path.to_string();
+    // a demo user none of the matrix's callers is (a change of it refuses only its own tokens)
+    p = with(&p, "/users/{username}", "/users/warehouse-hq".to_string());
     if p.contains("/locations/{code}") {
         p = with(&p, "{code}", get("{code}/loc"));
     }

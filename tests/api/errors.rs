@@ -18,7 +18,7 @@ fn token_with(secret: &str, claims: serde_json::Value) -> String {
 fn claims(exp_offset: i64) -> serde_json::Value {
     let now = chrono::Utc::now().timestamp();
     json!({"sub": "admin", "uid": 1, "role": "admin", "iat": now, "exp": now + exp_offset,
-           "iss": "echelon", "aud": "echelon-api"})
+           "iss": "echelon", "aud": "echelon-api", "ver": 1})
 }
 
 async fn status_with_token(app: &TestApp, token: &str) -> crate::helpers::Resp {
@@ -44,6 +44,15 @@ both!(expired_tampered_and_forged_tokens_are_401, |app| async {
     // a good token works, to show the others fail for their flaw alone
     let good = token_with(DEV_SECRET, claims(600));
     status_with_token(&app, &good).await.ok();
+    // well signed but naming no user version (as tokens from before versions did), or another
+    // version than the user's: refused
+    let mut unversioned = claims(600);
+    unversioned.as_object_mut().unwrap().remove("ver");
+    let mut other_version = claims(600);
+    other_version["ver"] = json!(2);
+    for c in [unversioned, other_version] {
+        status_with_token(&app, &token_with(DEV_SECRET, c)).await.problem(401);
+    }
 
     let expired = token_with(DEV_SECRET, claims(-600));
     assert!(status_with_token(&app, &expired).await.problem(401)["detail"]

@@ -185,7 +185,14 @@ impl TestApp {
 
     /// Serves the API over an existing database URL (migrated on start).
     pub fn serve(url: String, backend: Backend) -> TestApp {
-        let config = Config::for_database(&url);
+        TestApp::serve_with(url, backend, |_| {})
+    }
+
+    /// Serves the API over an existing database URL with the test configuration changed by
+    /// `configure` (another server on the same database, say with another login throttle).
+    pub fn serve_with(url: String, backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = Config::for_database(&url);
+        configure(&mut config);
         let db = Db::connect(&url, None, config.pool_size).expect("open the test database");
         db::migrate(&mut db.write.get().unwrap()).expect("migrate");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -34,3 +34,4 @@ mod states;
 mod ticket_access;
 mod ticket_links;
 mod tickets;
+mod users;

@@ -1,0 +1,2 @@
+DROP TABLE login_failures;
+ALTER TABLE users DROP COLUMN version;

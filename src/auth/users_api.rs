@@ -1,0 +1,224 @@
+//! HTTP handlers of user management (admin only): list, create, read and change users.
+
+use actix_web::{get, patch, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::admin::{self, NewUserSpec, UserChange, UserFilter, UserOut};
+use super::rules::{hash_password, username_fault, Role};
+use super::Caller;
+use crate::error::{AppError, FieldError};
+use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::{double_option, Json, KeyPage, Page, Query};
+use crate::state::AppState;
+use crate::validate::{not_blank, Validate};
+
+#[derive(Debug, Deserialize, IntoParams, Validate)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    /// only users of this role
+    pub role: Option<Role>,
+    /// only users of this location code
+    #[param(max_length = 64)]
+    pub location: Option<String>,
+    /// only active (`true`) or disabled (`false`) users
+    pub active: Option<bool>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: KeyPage,
+}
+
+/// List users (admin)
+///
+/// Ordered by username; the cursor is the last username of the previous page.
+#[utoipa::path(
+    tag = "users",
+    params(UserQuery, KeyPage),
+    responses((status = 200, description = "One page of users, ordered by username", body = Page<UserOut>), E400, E401, E403),
+    security(("bearer" = []))
+)]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: Query<UserQuery>,
+) -> Result<web::Json<Page<UserOut>>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let q = query.into_inner();
+    let page = q.page.request()?;
+    let filter = UserFilter { role: q.role, location: q.location, active: q.active };
+    let result = state
+        .db
+        .read(move |conn| {
+            let rows = admin::list(conn, &filter, page.after.as_deref(), page.fetch())?;
+            Ok(page.page(rows, |u| u.username.clone()))
+        })
+        .await?;
+    Ok(web::Json(result))
+}
+
+/// A new user. Passwords are 10-200 characters; usernames 1-100 ASCII letters, digits and
+/// `.` `_` `-` `@`, starting with a letter or digit.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[validate(rules = new_user_rules)]
+#[schema(example = json!({
+    "username": "tech-st-tz-002", "password": "a-long-initial-password", "role": "technician",
+    "location": "ST-TZ-001", "display_name": "Li Wei"
+}))]
+pub struct NewUserIn {
+    #[schema(min_length = 1, max_length = 100)]
+    pub username: String,
+    #[schema(min_length = 10, max_length = 200)]
+    pub password: String,
+    pub role: Role,
+    /// the location code: a warehouse user's centre or warehouse, a station or technician
+    /// user's station; none for the other roles
+    #[schema(min_length = 1, max_length = 64)]
+    pub location: Option<String>,
+    /// defaults to the username
+    #[schema(min_length = 1, max_length = 200)]
+    pub display_name: Option<String>,
+}
+
+fn new_user_rules(u: &NewUserIn, _at: &str, errors: &mut Vec<FieldError>) {
+    if let Some(fault) = username_fault(&u.username).filter(|_| !u.username.is_empty()) {
+        errors.push(FieldError::new("username", fault));
+    }
+    not_blank(errors, "display_name", u.display_name.as_deref());
+}
+
+/// Argon2id on the blocking pool: it takes tens of milliseconds by design.
+async fn hash(password: String) -> Result<String, AppError> {
+    web::block(move || hash_password(&password)).await.map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))
+}
+
+/// Create a user (admin)
+///
+/// An unknown location is 404; a location of the wrong kind for the role (or one for a role
+/// that has none) is 422 `invalid_location`; a username already taken is 409.
+#[utoipa::path(
+    tag = "users",
+    request_body = NewUserIn,
+    responses((status = 201, description = "Created", body = UserOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<NewUserIn>,
+) -> Result<HttpResponse, AppError> {
+    caller.require(&[Role::Admin])?;
+    let u = body.0;
+    let password_hash = hash(u.password).await?;
+    let now = state.clock.now().naive_utc();
+    let out = state
+        .db
+        .write(move |conn| {
+            let spec = NewUserSpec {
+                username: &u.username,
+                role: u.role,
+                location: u.location.as_deref(),
+                display_name: u.display_name.as_deref().map(str::trim),
+                password_hash: &password_hash,
+            };
+            admin::create(conn, &spec, now)
+        })
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/users/{}", out.username)))
+        .json(out))
+}
+
+/// Read a user (admin)
+#[utoipa::path(
+    tag = "users",
+    params(("username" = String, Path, description = "the username, e.g. tech-st-tz-001")),
+    responses((status = 200, body = UserOut), E401, E403, E404),
+    security(("bearer" = []))
+)]
+#[get("/users/{username}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    username: web::Path<String>,
+) -> Result<web::Json<UserOut>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let username = username.into_inner();
+    let out = state.db.read(move |conn| admin::get(conn, &username)).await?;
+    Ok(web::Json(out))
+}
+
+/// A change of a user; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[validate(rules = user_patch_rules)]
+#[schema(example = json!({"role": "station", "location": "ST-TZ-001", "active": true}))]
+pub struct UserPatchIn {
+    pub role: Option<Role>,
+    /// the new location code; `null` removes it (for a role that has none)
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(min_length = 1, max_length = 64)]
+    pub location: Option<Option<String>>,
+    /// `false` disables the user: it cannot log in and its tokens are refused
+    pub active: Option<bool>,
+    /// a new password (a reset by the admin), 10-200 characters
+    #[schema(min_length = 10, max_length = 200)]
+    pub password: Option<String>,
+    #[schema(min_length = 1, max_length = 200)]
+    pub display_name: Option<String>,
+}
+
+fn user_patch_rules(p: &UserPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
+    not_blank(errors, "display_name", p.display_name.as_deref());
+}
+
+/// Change a user (admin)
+///
+/// Changes the role, location, active flag, password or display name. A change of the role,
+/// location, active flag or password refuses every token the user holds (401 on its next
+/// request, on every process); the user logs in again. An admin may not disable or demote
+/// their own account (409).
+#[utoipa::path(
+    tag = "users",
+    params(("username" = String, Path, description = "the username, e.g. tech-st-tz-001")),
+    request_body = UserPatchIn,
+    responses((status = 200, body = UserOut), E400, E401, E403, E404, E409, E415, E422),
+    security(("bearer" = []))
+)]
+#[patch("/users/{username}")]
+pub async fn patch_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    username: web::Path<String>,
+    body: Json<UserPatchIn>,
+) -> Result<web::Json<UserOut>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let p = body.0;
+    let password_hash = match p.password {
+        Some(pw) => Some(hash(pw).await?),
+        None => None,
+    };
+    let username = username.into_inner();
+    let by = caller.username.clone();
+    let out = state
+        .db
+        .write(move |conn| {
+            let change = UserChange {
+                role: p.role,
+                location: p.location,
+                active: p.active,
+                password_hash,
+                display_name: p.display_name.map(|d| d.trim().to_string()),
+            };
+            admin::change(conn, &username, change, Some(&by))
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list_users).service(create_user).service(get_user).service(patch_user);
+}
