@@ -122,3 +122,32 @@ both!(bad_intakes_are_clear_problems, |app| async {
     .await;
     assert_eq!(r.problem(422)["errors"][0]["field"], "expected_parts[0].qty");
 });
+
+both!(a_technician_reads_the_requests_of_their_own_tickets_only, |app| async {
+    let part = app.part().fits_demo_unit().stock_at("RC-HZ", 5).create().await;
+    app.technician("tech2-st-tz-001", "ST-TZ-001").await;
+    let mine = app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    let theirs = app.ticket().at("ST-TZ-001").dispatched_to("tech2-st-tz-001").create().await;
+    let for_mine = app.request().line(&part, 1).for_ticket(mine).create().await;
+    let for_theirs = app.request().line(&part, 1).for_ticket(theirs).create().await;
+    let untied = app.request().line(&part, 1).create().await;
+    let tech = "tech-st-tz-001";
+    app.get(&format!("/api/v1/parts-requests/{for_mine}"), Some(tech)).await.ok();
+    for other in [for_theirs, untied] {
+        app.get(&format!("/api/v1/parts-requests/{other}"), Some(tech)).await.problem(404);
+    }
+    let listed = app.get("/api/v1/parts-requests?limit=500", Some(tech)).await;
+    let ids: Vec<i64> =
+        listed.ok()["items"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![for_mine], "only the request of the technician's own ticket");
+    // the station sees all three
+    let station = app.get("/api/v1/parts-requests?limit=500", Some("station-st-tz-001")).await;
+    let all: Vec<i64> =
+        station.ok()["items"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    for id in [for_mine, for_theirs, untied] {
+        assert!(all.contains(&id), "{id} in {all:?}");
+    }
+    // nor the station's stock or figures
+    app.get("/api/v1/stock?location=ST-TZ-001", Some(tech)).await.problem(403);
+    app.get("/api/v1/reports/kpis", Some(tech)).await.problem(403);
+});

@@ -196,8 +196,9 @@ pub struct RequestQuery {
 
 /// List parts requests, newest first
 ///
-/// A station sees its own; a warehouse user those of its stations and those supplied from its
-/// stock; admin, agents and finance see all. `ticket_id` lists the requests tied to a ticket.
+/// A station sees its own; a technician those tied to their own tickets; a warehouse user those
+/// of its stations and those supplied from its stock; admin, agents and finance see all.
+/// `ticket_id` lists the requests tied to a ticket.
 #[utoipa::path(
     tag = "requests",
     params(RequestQuery, IdPage),
@@ -236,6 +237,10 @@ pub async fn list_requests(
                     filter.source_ids = Some(below.clone());
                 }
                 filter.station_ids = Some(below);
+            }
+            // a technician sees the requests of their own tickets, not the station's
+            if caller.role == Role::Technician {
+                filter.technician_id = Some(caller.user_id);
             }
             if let Some(code) = &q.station {
                 let row = network::by_code(conn, code)?

@@ -29,6 +29,17 @@ pub fn visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<RequestRow
     if caller.role == Role::Courier {
         return Err(AppError::forbidden("couriers see shipments, not parts requests"));
     }
+    // a technician sees the requests of their own tickets (what is tied to them), no other
+    if caller.role == Role::Technician {
+        let theirs = match req.ticket_id {
+            Some(t) => crate::tickets::store::ticket(conn, t)?
+                .is_some_and(|t| t.technician_id == Some(caller.user_id)),
+            None => false,
+        };
+        if !theirs {
+            return Err(not_found());
+        }
+    }
     match Scope::of(conn, caller)? {
         Scope::All => Ok(req),
         scope @ Scope::Under { .. } => {

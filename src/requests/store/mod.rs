@@ -15,7 +15,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::rules::{AllocationStatus, Status};
-use crate::db::schema::{locations, parts_request_lines, parts_requests, request_allocations, tiers};
+use crate::db::schema::{
+    locations, parts_request_lines, parts_requests, request_allocations, tickets, tiers,
+};
 use crate::db::{CachedExt, DbConn};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -328,6 +330,8 @@ pub struct RequestFilter {
     pub status: Option<String>,
     /// only the requests tied to this ticket
     pub ticket_id: Option<i64>,
+    /// only the requests tied to a ticket dispatched to this technician
+    pub technician_id: Option<i64>,
 }
 
 /// The statuses of the requests tied to a ticket.
@@ -368,6 +372,10 @@ pub fn list(
     }
     if let Some(t) = f.ticket_id {
         q = q.filter(r::ticket_id.eq(t));
+    }
+    if let Some(tech) = f.technician_id {
+        let theirs = tickets::table.filter(tickets::technician_id.eq(tech)).select(tickets::id.nullable());
+        q = q.filter(r::ticket_id.eq_any(theirs));
     }
     if let Some(b) = before {
         q = q.filter(r::id.lt(b));
