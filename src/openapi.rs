@@ -71,7 +71,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// What `http::clean_path` holds every path to, stated where clients read it: each string path
-/// parameter at most `PATH_SEGMENT_MAX` characters, and every operation with a path parameter
+/// parameter at most `PATH_SEGMENT_MAX` characters and free of control characters (a pattern,
+/// where the parameter has none of its own), and every operation with a path parameter
 /// answering 400 `invalid_path` (a control character, a NUL among them, or a segment too long).
 fn state_path_hygiene(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::ParameterIn;
@@ -87,8 +88,10 @@ fn state_path_hygiene(doc: &mut utoipa::openapi::OpenApi) {
                 }
                 has_path_parameter = true;
                 if let Some(RefOr::T(Schema::Object(o))) = &mut p.schema {
-                    if o.schema_type == Type::String.into() && o.max_length.is_none() {
-                        o.max_length = Some(crate::http::PATH_SEGMENT_MAX);
+                    if o.schema_type == Type::String.into() {
+                        o.max_length.get_or_insert(crate::http::PATH_SEGMENT_MAX);
+                        // no control character (Unicode's Cc: NUL among them), as clean_path holds
+                        o.pattern.get_or_insert_with(|| crate::http::PATH_SEGMENT_PATTERN.to_string());
                     }
                 }
             }

@@ -75,6 +75,10 @@ pub async fn to_swagger_ui() -> HttpResponse {
 /// on every string path parameter.
 pub const PATH_SEGMENT_MAX: usize = 64;
 
+/// The pattern the OpenAPI document states for string path parameters: no control character
+/// (Unicode's Cc category, as `char::is_control`: U+0000-U+001F and U+007F-U+009F).
+pub const PATH_SEGMENT_PATTERN: &str = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
 /// Text hygiene of the path, before routing and before any database call: a path whose
 /// percent-decoded segments are not UTF-8, hold a control character (a NUL among them) or are
 /// longer than [`PATH_SEGMENT_MAX`] characters is 400 `invalid_path`, naming the segment.
