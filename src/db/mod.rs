@@ -377,8 +377,9 @@ where
     match outcome {
         Ok(value) => {
             if let Err(e) = Tx::commit_transaction(conn) {
+                // diesel has usually rolled back already (then this one finds no transaction)
                 if let Err(rollback) = Tx::rollback_transaction(conn) {
-                    tracing::warn!(error = %rollback, "rollback after a failed commit failed");
+                    tracing::debug!(error = %rollback, "rollback after a failed commit failed");
                 }
                 return Err(e.into());
             }
