@@ -67,7 +67,36 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     state_path_hygiene(&mut doc);
+    optional_bodies_as_references(&mut doc);
     doc
+}
+
+/// An optional body is stated as what client generators expect: the body's schema by reference,
+/// with `required: false`, rather than utoipa's `oneOf [null, body]` (which generated clients
+/// send as a required argument, or fail on).
+fn optional_bodies_as_references(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{Schema, Type};
+    use utoipa::openapi::{RefOr, Required};
+    let is_null =
+        |s: &RefOr<Schema>| matches!(s, RefOr::T(Schema::Object(o)) if o.schema_type == Type::Null.into());
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete];
+        for op in operations.into_iter().flatten() {
+            let Some(body) = op.request_body.as_mut() else { continue };
+            let mut optional = false;
+            for content in body.content.values_mut() {
+                if let Some(RefOr::T(Schema::OneOf(one))) = &content.schema {
+                    if one.items.len() == 2 && one.items.iter().any(is_null) {
+                        content.schema = one.items.iter().find(|s| !is_null(s)).cloned();
+                        optional = true;
+                    }
+                }
+            }
+            if optional {
+                body.required = Some(Required::False);
+            }
+        }
+    }
 }
 
 /// What `http::clean_path` holds every path to, stated where clients read it: each string path

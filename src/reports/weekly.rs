@@ -21,7 +21,7 @@ use crate::validate::Validate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
-pub enum Format {
+pub enum ReportFormat {
     Json,
     Csv,
 }
@@ -35,7 +35,7 @@ pub struct WeeklyQuery {
     pub week: Option<String>,
     /// `csv` for a CSV file (as does `Accept: text/csv`)
     #[param(inline)]
-    pub format: Option<Format>,
+    pub format: Option<ReportFormat>,
 }
 
 /// A count under a name.
@@ -277,7 +277,8 @@ pub async fn weekly(
     let (monday, _) = rules::iso_week(&week).ok_or_else(|| {
         AppError::invalid_fields(vec![FieldError::new("week", "must be an ISO week such as 2026-W48")])
     })?;
-    let csv = q.format == Some(Format::Csv) || (q.format.is_none() && crate::http::accepts(&req, "text/csv"));
+    let csv =
+        q.format == Some(ReportFormat::Csv) || (q.format.is_none() && crate::http::accepts(&req, "text/csv"));
     let report = state
         .db
         .read(move |conn| {

@@ -309,3 +309,60 @@ both!(swagger_ui_is_served_from_the_binary, |app| async {
     }
     assert!(app.get("/", None).await.text.contains("swagger-ui"), "followed, / shows the UI");
 });
+
+/// What a third-party client generator needs of the document: one name per schema and per
+/// operation, and optional bodies it can leave out.
+#[test]
+fn the_openapi_document_is_fit_for_client_generators() {
+    let doc: Value = serde_json::from_str(&echelon::openapi::document_json()).unwrap();
+    let mut operation_ids = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default().to_string();
+            operation_ids.entry(id).or_default().push(format!("{method} {path}"));
+            // an optional body is the body's schema by reference and not required, never
+            // `oneOf [null, body]`
+            if let Some(body) = op.get("requestBody") {
+                for (media, content) in body["content"].as_object().unwrap() {
+                    let schema = &content["schema"];
+                    assert!(schema.get("oneOf").is_none(), "{method} {path} {media}: {schema}");
+                }
+            }
+        }
+    }
+    let shared: Vec<_> = operation_ids.iter().filter(|(_, ops)| ops.len() > 1).collect();
+    assert!(shared.is_empty(), "operationIds used twice: {shared:?}");
+    // utoipa names a schema after its type and keeps the last of two types of one name, so a
+    // clash cannot be seen in the document: the sources are read for it
+    let mut names = std::collections::BTreeMap::<String, Vec<String>>::new();
+    let mut files = vec![std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))];
+    while let Some(at) = files.pop() {
+        if at.is_dir() {
+            files.extend(std::fs::read_dir(&at).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if at.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&at).unwrap();
+        let mut deriving = false;
+        let mut alias = None;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                deriving = true;
+            } else if deriving && line.starts_with("#[schema(as = ") {
+                alias =
+                    line.trim_start_matches("#[schema(as = ").split([')', ',']).next().map(str::to_string);
+            } else if deriving && (line.starts_with("pub struct ") || line.starts_with("pub enum ")) {
+                let name =
+                    line.split_whitespace().nth(2).unwrap().split(['<', '{', '(', ';']).next().unwrap();
+                let name = alias.take().unwrap_or_else(|| name.to_string());
+                names.entry(name).or_default().push(at.display().to_string());
+                deriving = false;
+            }
+        }
+    }
+    let clashes: Vec<_> = names.iter().filter(|(_, at)| at.len() > 1).collect();
+    assert!(clashes.is_empty(), "two schema types share a name: {clashes:?}");
+    assert!(names.len() > 100, "the scan found the schema types: {}", names.len());
+}

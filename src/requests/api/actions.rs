@@ -196,6 +196,7 @@ pub async fn ship(
 /// Close a fully received request
 #[utoipa::path(
     tag = "requests",
+    operation_id = "close_parts_request",
     params(("id" = i64, Path, description = "request id")),
     responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409),
     security(("bearer" = []))

@@ -16,7 +16,7 @@ use super::*;
 
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-pub struct ReceiptLineIn {
+pub struct ReceivedLineIn {
     #[schema(minimum = 1, maximum = 100)]
     pub line_no: i32,
     #[schema(minimum = 0)]
@@ -34,7 +34,7 @@ pub struct ReceiptLineIn {
 pub struct ReceiveIn {
     #[serde(default)]
     #[schema(max_items = 100)]
-    pub lines: Vec<ReceiptLineIn>,
+    pub lines: Vec<ReceivedLineIn>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

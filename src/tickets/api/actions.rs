@@ -349,6 +349,7 @@ pub async fn confirm(
 /// phone, or the customer declined the quote).
 #[utoipa::path(
     tag = "tickets",
+    operation_id = "close_ticket",
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
