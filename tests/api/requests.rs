@@ -533,3 +533,26 @@ async fn tier_c_from_hq(app: &TestApp, from_hq: bool) {
     c.insert("may_order_from_hq".into(), json!(from_hq));
     app.put("/api/v1/tiers/C", "admin", json!(c)).await.ok();
 }
+
+both!(a_warehouse_lists_what_it_must_pick_by_source, |app| async {
+    let part = app.part().stock_at("RC-NB", 1).stock_at("RC-HZ", 5).create().await;
+    // ST-NB-002's request takes RC-NB's one unit and two of RC-HZ's (lateral); ST-TZ-001's one
+    let lateral = app.request().station("ST-NB-002").line(&part, 3).create().await;
+    let own = app.request().line(&part, 1).create().await;
+    let ids = |r: &Value| -> Vec<i64> {
+        r["items"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect()
+    };
+    let pick = app.get("/api/v1/parts-requests?source=RC-HZ&status=allocated", Some("warehouse-rc-hz")).await;
+    let mut got = ids(pick.ok());
+    got.sort();
+    assert_eq!(got, vec![lateral, own]);
+    let nb = app.get("/api/v1/parts-requests?source=RC-NB", Some("admin")).await;
+    assert_eq!(ids(nb.ok()), vec![lateral]);
+    // a station sees its own requests only, whatever the source
+    let st = app.get("/api/v1/parts-requests?source=RC-HZ", Some("station-st-tz-001")).await;
+    assert_eq!(ids(st.ok()), vec![own]);
+    // an unknown location and one the caller does not see are answered alike
+    let unknown = app.get("/api/v1/parts-requests?source=ST-XX-999", Some("station-st-tz-001")).await;
+    let unseen = app.get("/api/v1/parts-requests?source=ST-HZ-001", Some("station-st-tz-001")).await;
+    assert_eq!(unknown.problem(404)["type"], unseen.problem(404)["type"]);
+});

@@ -189,6 +189,10 @@ pub struct RequestQuery {
     /// only the requests tied to this service ticket
     #[param(minimum = 1)]
     pub ticket_id: Option<i64>,
+    /// only the requests with an allocation from this location (what it must pick and ship,
+    /// with `status=allocated`)
+    #[param(max_length = 64)]
+    pub source: Option<String>,
     #[serde(flatten)]
     #[param(ignore)]
     pub page: IdPage,
@@ -198,7 +202,8 @@ pub struct RequestQuery {
 ///
 /// A station sees its own; a technician those tied to their own tickets; a warehouse user those
 /// of its stations and those supplied from its stock; admin, agents and finance see all.
-/// `ticket_id` lists the requests tied to a ticket.
+/// `ticket_id` lists the requests tied to a ticket; `source` those supplied from a location
+/// (a warehouse's pick list: `?source=RC-HZ&status=allocated`).
 #[utoipa::path(
     tag = "requests",
     params(RequestQuery, IdPage),
@@ -241,6 +246,13 @@ pub async fn list_requests(
             // a technician sees the requests of their own tickets, not the station's
             if caller.role == Role::Technician {
                 filter.technician_id = Some(caller.user_id);
+            }
+            if let Some(code) = &q.source {
+                // any location the caller sees; an unknown or unseen one is 404 alike
+                let row = network::by_code(conn, code)?
+                    .filter(|r| scope.sees(&r.path))
+                    .ok_or_else(|| AppError::not_found(format!("location {code} not found")))?;
+                filter.from_source = Some(row.id);
             }
             if let Some(code) = &q.station {
                 let row = network::by_code(conn, code)?

@@ -332,6 +332,8 @@ pub struct RequestFilter {
     pub ticket_id: Option<i64>,
     /// only the requests tied to a ticket dispatched to this technician
     pub technician_id: Option<i64>,
+    /// only the requests with an allocation from this source (besides the scope above)
+    pub from_source: Option<i64>,
 }
 
 /// The statuses of the requests tied to a ticket.
@@ -372,6 +374,12 @@ pub fn list(
     }
     if let Some(t) = f.ticket_id {
         q = q.filter(r::ticket_id.eq(t));
+    }
+    if let Some(source) = f.from_source {
+        let sourced = request_allocations::table
+            .filter(request_allocations::source_id.eq(source))
+            .select(request_allocations::request_id);
+        q = q.filter(r::id.eq_any(sourced));
     }
     if let Some(tech) = f.technician_id {
         let theirs = tickets::table.filter(tickets::technician_id.eq(tech)).select(tickets::id.nullable());
