@@ -556,3 +556,13 @@ both!(a_warehouse_lists_what_it_must_pick_by_source, |app| async {
     let unseen = app.get("/api/v1/parts-requests?source=ST-HZ-001", Some("station-st-tz-001")).await;
     assert_eq!(unknown.problem(404)["type"], unseen.problem(404)["type"]);
 });
+
+both!(stock_rows_name_their_part, |app| async {
+    let part = app.part().stock_at("RC-HZ", 3).create().await;
+    let name = app.get(&format!("/api/v1/parts/{part}"), Some("admin")).await.ok()["name"].clone();
+    let stock =
+        app.get(&format!("/api/v1/stock?location=RC-HZ&part_code={part}"), Some("warehouse-rc-hz")).await;
+    let row = &stock.ok()["items"][0];
+    assert_eq!((&row["part_code"], &row["part_name"]), (&json!(part), &name), "{row}");
+    assert!(name.as_str().is_some_and(|n| !n.is_empty()));
+});

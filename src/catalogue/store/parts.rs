@@ -117,6 +117,19 @@ pub fn codes_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, Str
     Ok(out)
 }
 
+/// (code, name) of the parts with these ids, for lists that show a part beside its code.
+pub fn codes_and_names_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, (String, String)>> {
+    let mut out = BTreeMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<(i64, String, String)> = parts::table
+            .filter(parts::id.eq_any(chunk))
+            .select((parts::id, parts::code, parts::name))
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|(id, code, name)| (id, (code, name))));
+    }
+    Ok(out)
+}
+
 /// The parts with the given codes (absent codes are left out).
 pub fn by_codes(conn: &mut DbConn, codes: &[String]) -> QueryResult<Vec<PartRow>> {
     let mut out = Vec::with_capacity(codes.len());

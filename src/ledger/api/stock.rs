@@ -32,10 +32,12 @@ pub struct StockQuery {
 
 /// Stock of one part at one location.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"location": "RC-HZ", "part_code": "AC-CAP-00122U", "on_hand": 10, "reserved": 3, "available": 7}))]
+#[schema(example = json!({"location": "RC-HZ", "part_code": "AC-CAP-00122U", "part_name": "Compressor run capacitor 35uF", "on_hand": 10, "reserved": 3, "available": 7}))]
 pub struct StockOut {
     pub location: String,
     pub part_code: String,
+    /// the part's name, beside its code
+    pub part_name: String,
     pub on_hand: i64,
     /// allocated to requests, still on the shelf
     pub reserved: i64,
@@ -88,13 +90,17 @@ pub async fn list_stock(
             let loc_ids: Vec<i64> = page.items.iter().map(|r| r.location_id).collect();
             let part_ids: Vec<i64> = page.items.iter().map(|r| r.part_id).collect();
             let locs = network::codes_of(conn, &loc_ids)?;
-            let parts = crate::catalogue::store::parts::codes_of(conn, &part_ids)?;
-            Ok(page.map(|r| StockOut {
-                location: locs.get(&r.location_id).cloned().unwrap_or_default(),
-                part_code: parts.get(&r.part_id).cloned().unwrap_or_default(),
-                on_hand: r.on_hand,
-                reserved: r.reserved,
-                available: r.on_hand - r.reserved,
+            let mut parts = crate::catalogue::store::parts::codes_and_names_of(conn, &part_ids)?;
+            Ok(page.map(|r| {
+                let (part_code, part_name) = parts.remove(&r.part_id).unwrap_or_default();
+                StockOut {
+                    location: locs.get(&r.location_id).cloned().unwrap_or_default(),
+                    part_code,
+                    part_name,
+                    on_hand: r.on_hand,
+                    reserved: r.reserved,
+                    available: r.on_hand - r.reserved,
+                }
             }))
         })
         .await?;
