@@ -8,13 +8,7 @@ use crate::processes::BIN;
 /// Runs `echelon ARGS` on the database at `url`; returns its standard output, after asserting
 /// that it succeeded (`ok`) or failed (`!ok`).
 pub fn run_echelon(url: &str, args: &[&str], ok: bool) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("ECHELON_LOG", "warn")
-        .env_remove("ECHELON_ENV")
-        .output()
-        .expect("run echelon");
+    let out = echelon(url, args);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(
         out.status.success(),
@@ -24,6 +18,17 @@ pub fn run_echelon(url: &str, args: &[&str], ok: bool) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// `echelon ARGS` run to its end on the database at `url`, outside production.
+fn echelon(url: &str, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("ECHELON_LOG", "warn")
+        .env_remove("ECHELON_ENV")
+        .output()
+        .expect("run echelon")
 }
 
 /// The number printed just before `word` in a command's summary ("... 12 tickets, ...").
@@ -39,13 +44,7 @@ pub fn number_before(text: &str, word: &str) -> i64 {
 /// Runs `echelon ARGS` expecting a refusal: exit code non-zero, one line on standard error in
 /// the command's own words (no HTTP status, no backtrace); returns that line.
 pub fn refused(url: &str, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("ECHELON_LOG", "warn")
-        .env_remove("ECHELON_ENV")
-        .output()
-        .expect("run echelon");
+    let out = echelon(url, args);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "echelon {args:?} succeeded: {stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();

@@ -398,9 +398,3 @@ pub fn one(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<TicketOut, 
         store::ticket(conn, id)?.ok_or_else(|| AppError::not_found(format!("ticket {id} not found")))?;
     Ok(view(conn, vec![row], now, true)?.remove(0))
 }
-
-/// A code that could name something in the database (a station, a serial): no NUL character,
-/// at most 64 characters. Anything else names nothing.
-pub fn plausible_code(s: &str) -> bool {
-    !s.contains('\0') && s.chars().count() <= 64
-}

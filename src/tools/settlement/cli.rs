@@ -2,9 +2,7 @@
 
 use std::path::Path;
 
-use diesel::Connection;
-
-use echelon::db::{Db, DbConn};
+use echelon::db::Db;
 use echelon::error::AppError;
 use echelon::settlement::export::{self, FileFormat};
 use echelon::settlement::lines::Spec;
@@ -28,7 +26,7 @@ pub fn export_command(
     std::fs::File::create(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     let mut conn = db.read.get().map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    <DbConn as Connection>::transaction(&mut conn, |c| -> Result<(), AppError> {
+    echelon::db::read_tx(&mut conn, |c| -> Result<(), AppError> {
         let station_id = match station {
             Some(code) => Some(
                 echelon::network::store::by_code(c, code)?
