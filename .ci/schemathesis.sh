@@ -11,25 +11,11 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
 fi
 # `--install-only`: just the virtual environment (.ci/run makes it while Rust compiles)
 [ "${1:-}" = "--install-only" ] && exit 0
-# ECHELON_FUZZ_BIN: a binary already built from this tree (.ci/run passes the one `cargo test`
-# built, the same code; a plain `cargo build` would rebuild the dependencies whose features the
-# dev-dependencies widen)
-if [ -n "${ECHELON_FUZZ_BIN:-}" ]; then
-  bin="$(cd "$(dirname "$ECHELON_FUZZ_BIN")" && pwd)/$(basename "$ECHELON_FUZZ_BIN")"
-else
-  cargo build -q
-  bin="$PWD/target/debug/echelon"
-fi
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-(cd "$work" && ECHELON_BIND="127.0.0.1:$port" ECHELON_LOG=warn exec "$bin" serve --demo >"$work/serve.log" 2>&1) &
-server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-  curl -fs "$base/readyz" >/dev/null 2>&1 && break
-  sleep 0.2
-done
+# the served demo: ECHELON_FUZZ_BIN names a binary already built from this tree (.ci/run passes
+# the one `cargo test` built, the same code; a plain `cargo build` would rebuild the
+# dependencies whose features the dev-dependencies widen)
+source .ci/serve-demo.sh
+serve_demo
 token() {
   curl -fs -X POST "$base/api/v1/auth/login" -H 'content-type: application/json' \
     -d "{\"username\": \"$1\", \"password\": \"echelon-demo\"}" |

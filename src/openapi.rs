@@ -68,7 +68,27 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     state_path_hygiene(&mut doc);
     optional_bodies_as_references(&mut doc);
+    pages_reference_their_items(&mut doc);
     doc
+}
+
+/// A page (`Page_X`) lists its items by reference to `X`, not as an inline copy of it, so a
+/// generated client has one class for a ticket whether it came alone or in a page.
+fn pages_reference_their_items(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    use utoipa::openapi::{Ref, RefOr};
+    let Some(components) = doc.components.as_mut() else { return };
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for (name, schema) in components.schemas.iter_mut() {
+        let Some(item) = name.strip_prefix("Page_") else { continue };
+        if !names.iter().any(|n| n == item) {
+            continue;
+        }
+        let RefOr::T(Schema::Object(page)) = schema else { continue };
+        if let Some(RefOr::T(Schema::Array(items))) = page.properties.get_mut("items") {
+            items.items = ArrayItems::RefOrSchema(Box::new(RefOr::Ref(Ref::from_schema_name(item))));
+        }
+    }
 }
 
 /// An optional body is stated as what client generators expect: the body's schema by reference,

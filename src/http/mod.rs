@@ -26,6 +26,12 @@ pub use query::Query;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// A file's bytes, as the OpenAPI document states a binary body or answer
+/// (`type: string, format: binary`); a `Vec<u8>` would read as an array of integers.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct FileBytes(pub Vec<u8>);
+
 /// Whether the request's `Accept` header names `media` (how the file exports pick CSV or XLSX
 /// when no `format=` is given).
 pub fn accepts(req: &HttpRequest, media: &str) -> bool {

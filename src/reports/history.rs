@@ -1,7 +1,7 @@
 //! The weekly history of the network KPIs and a small SVG sparkline per KPI, for a trend one
 //! can see at a glance.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -182,13 +182,20 @@ pub async fn kpi_history(
 }
 
 /// A sparkline (SVG) of one KPI's weekly history
+///
+/// An `image/svg+xml` image, 120 x 30. A client that asks for `Accept:
+/// application/octet-stream` only (as generated clients that keep no image type do) gets the
+/// same SVG bytes under that type.
 #[utoipa::path(tag = "reports", params(SparklineQuery),
-    responses((status = 200, description = "SVG image", body = String, content_type = "image/svg+xml"), E400, E401, E403, E422),
+    responses((status = 200, description = "The sparkline, an SVG image",
+        content((String = "image/svg+xml"), (crate::http::FileBytes = "application/octet-stream"))),
+        E400, E401, E403, E422),
     security(("bearer" = [])))]
 #[get("/reports/kpis/sparkline")]
 pub async fn kpi_sparkline(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     query: Query<SparklineQuery>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(&READERS)?;
@@ -198,9 +205,13 @@ pub async fn kpi_sparkline(
     let rows = state.db.read(move |conn| history(conn, today, weeks)).await?;
     let kpi = q.kpi.unwrap_or(Kpi::FillRateUnits);
     let values: Vec<Option<f64>> = rows.iter().map(|w| w.value(kpi)).collect();
+    let svg = sparkline(&values, kpi != Kpi::RepairCycleMedianHours);
+    let bytes_only = crate::http::accepts(&req, "application/octet-stream")
+        && !crate::http::accepts(&req, "image/svg+xml")
+        && !crate::http::accepts(&req, "image/*");
     Ok(HttpResponse::Ok()
-        .content_type("image/svg+xml")
-        .body(sparkline(&values, kpi != Kpi::RepairCycleMedianHours)))
+        .content_type(if bytes_only { "application/octet-stream" } else { "image/svg+xml" })
+        .body(svg))
 }
 
 #[cfg(test)]

@@ -332,6 +332,19 @@ fn the_openapi_document_is_fit_for_client_generators() {
     }
     let shared: Vec<_> = operation_ids.iter().filter(|(_, ops)| ops.len() > 1).collect();
     assert!(shared.is_empty(), "operationIds used twice: {shared:?}");
+    // a page's items are the item's own schema, by reference, not a copy of it
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let pages: Vec<_> = schemas.keys().filter(|k| k.starts_with("Page_")).collect();
+    assert!(pages.len() > 10, "{pages:?}");
+    for page in pages {
+        let item = page.trim_start_matches("Page_");
+        assert!(schemas.contains_key(item), "{page} pages a schema the document does not name");
+        assert_eq!(
+            schemas[page]["properties"]["items"]["items"]["$ref"],
+            format!("#/components/schemas/{item}"),
+            "{page}"
+        );
+    }
     // utoipa names a schema after its type and keeps the last of two types of one name, so a
     // clash cannot be seen in the document: the sources are read for it
     let mut names = std::collections::BTreeMap::<String, Vec<String>>::new();

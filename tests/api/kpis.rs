@@ -4,7 +4,7 @@ use chrono::Duration;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::helpers::TestApp;
+use crate::helpers::{into_resp, TestApp};
 
 async fn request(app: &TestApp, part: &str, qty: i64) -> i64 {
     app.request().line(part, qty).urgent().create().await
@@ -183,6 +183,18 @@ both!(kpis_have_a_weekly_trend_and_gauges, |app| async {
     assert_eq!(svg.status, 200);
     assert!(svg.content_type().starts_with("image/svg+xml"));
     assert!(svg.text.contains("<polyline"));
+    // a client that keeps no image type asks for bytes and gets the same SVG under that type
+    let bytes = app
+        .client
+        .get(format!("{}{link}", app.base))
+        .header("accept", "application/octet-stream")
+        .bearer_auth(app.token("finance").await)
+        .send()
+        .await
+        .unwrap();
+    let bytes = into_resp(bytes).await;
+    assert_eq!(bytes.content_type(), "application/octet-stream");
+    assert_eq!(bytes.text, svg.text);
     app.get("/api/v1/reports/kpis/history?weeks=99", Some("admin")).await.problem(400);
     app.get("/api/v1/reports/kpis/history", Some("station-st-tz-001")).await.problem(403);
     let m = app.get("/metrics", None).await;

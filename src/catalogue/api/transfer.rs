@@ -36,11 +36,11 @@ pub struct ImportResult {
 async fn read_csv(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, AppError> {
     let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if mime != "text/csv" {
+    if mime != "text/csv" && mime != "application/octet-stream" {
         return Err(AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Problem::UnsupportedMediaType,
-            "the body must be a CSV file, sent with Content-Type: text/csv",
+            "the body must be a CSV file, sent with Content-Type: text/csv (or application/octet-stream)",
         ));
     }
     let too_large = || {
@@ -84,11 +84,15 @@ fn rejected(errors: Vec<RowError>) -> AppError {
 /// carry their code, whose check character is verified; a known code updates that part, a new
 /// one creates it. Every row is validated first: any error rejects the whole file (422
 /// `invalid_csv` with `errors: [{line, column, message}]`, the header being line 1) and nothing
-/// is written. An export imports back unchanged.
+/// is written. An export imports back unchanged. The file is sent as `text/csv`, or as
+/// `application/octet-stream` (a file upload from Swagger UI or a generated client): the bytes
+/// are the same UTF-8 CSV either way.
 #[utoipa::path(
     tag = "catalogue",
-    request_body(content = String, content_type = "text/csv", description = "the parts file",
-        example = "code,name,line,family,unit_of_measure,unit_cost,sale_price,serialized,core_returnable,weight_grams,lifecycle,superseded_by,interchangeability\nRF-CMP-00418G,Compressor 130 W R600a,RF,CMP,pcs,430.00,720.00,true,true,9900,active,,\n"),
+    request_body(description = "the parts file (UTF-8 CSV)", content(
+        (String = "text/csv",
+            example = "code,name,line,family,unit_of_measure,unit_cost,sale_price,serialized,core_returnable,weight_grams,lifecycle,superseded_by,interchangeability\nRF-CMP-00418G,Compressor 130 W R600a,RF,CMP,pcs,430.00,720.00,true,true,9900,active,,\n"),
+        (crate::http::FileBytes = "application/octet-stream"))),
     responses((status = 200, body = ImportResult), E401, E403, E413, E415, E422),
     security(("bearer" = []))
 )]

@@ -72,6 +72,19 @@ both!(a_bad_row_rejects_the_whole_file_and_a_good_file_round_trips, |app| async 
         "Test fan C2"
     );
 
+    // a file upload (Swagger UI, generated clients) sends the same CSV as bytes
+    let now = export(&app, "admin").await;
+    let r = app
+        .raw(
+            Method::POST,
+            "/api/v1/parts/import",
+            Some("admin"),
+            "application/octet-stream",
+            now.into_bytes(),
+        )
+        .await;
+    assert_eq!(r.ok()["unchanged"], r.json["rows"], "{}", r.text);
+
     // not CSV, or not an admin
     let r = app
         .raw(Method::POST, "/api/v1/parts/import", Some("admin"), "application/json", b"{}".to_vec())
