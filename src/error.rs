@@ -359,6 +359,18 @@ impl fmt::Debug for AppError {
     }
 }
 
+impl AppError {
+    /// The error as a command-line tool says it, in one line: the detail in the product's
+    /// words, without the HTTP status; for an unexpected error, its cause.
+    pub fn plain(&self) -> String {
+        let text = match (&self.source, self.status.is_server_error()) {
+            (Some(source), true) => format!("{source:#}"),
+            _ => self.detail.clone(),
+        };
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
 impl fmt::Display for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)

@@ -217,13 +217,51 @@ enum UserCommand {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse().command) {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return misuse(e),
+    };
+    match run(cli.command) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("echelon: {message}");
             ExitCode::from(2)
         }
     }
+}
+
+/// A command line clap cannot take, said in one line with where to read more (help and the
+/// version are printed whole, as asked).
+fn misuse(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    let text = e.render().to_string();
+    // the first paragraph, in one line ("the following required arguments were not provided:
+    // --out <OUT>")
+    let what: Vec<&str> = text.lines().take_while(|l| !l.trim().is_empty()).map(str::trim).collect();
+    let what = what.join(" ");
+    let what = what.trim_start_matches("error: ");
+    // the command named: "Usage: echelon export settlement [OPTIONS] ..." where clap gives it,
+    // else the words before the first option
+    let command: Vec<String> = match text.lines().find_map(|l| l.trim().strip_prefix("Usage: ")) {
+        Some(usage) => usage
+            .split_whitespace()
+            .take_while(|w| !w.starts_with(['[', '<', '-']))
+            .map(String::from)
+            .collect(),
+        None => std::iter::once("echelon".to_string())
+            .chain(std::env::args().skip(1).take_while(|a| !a.starts_with('-')).take(2))
+            .collect(),
+    };
+    eprintln!("echelon: {what} (see `{} --help`)", command.join(" "));
+    ExitCode::from(2)
 }
 
 /// Runs one command; those that need no database run without configuration or logging.

@@ -9,6 +9,13 @@ use echelon::db::{self, Db};
 use echelon::startup::Application;
 
 use super::planning::cli::{self as planning_cli, SimArgs};
+use super::progress::{self, Rows};
+
+/// A service error in the command's words: its detail (no HTTP status), or for an unexpected
+/// one its cause.
+pub fn said(e: echelon::error::AppError) -> String {
+    e.plain()
+}
 
 /// `echelon openapi [--out FILE]`
 pub fn openapi(out: Option<&Path>) -> Result<ExitCode, String> {
@@ -52,11 +59,11 @@ pub fn serve(mut config: Config, demo: bool, bind: Option<String>) -> Result<Exi
     // the address is taken before any other work, so a busy port is said at once and no demo
     // is loaded for a server that cannot start
     let listener = std::net::TcpListener::bind(&config.bind).map_err(|e| {
-        format!(
-            "cannot listen on {}: {e} (is another echelon running? choose another address with \
-             --bind HOST:PORT or ECHELON_BIND)",
-            config.bind
-        )
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "is another echelon running? choose another address with",
+            _ => "give an address as",
+        };
+        format!("cannot listen on {}: {e} ({hint} --bind HOST:PORT or ECHELON_BIND)", config.bind)
     })?;
     let db = open(&config)?;
     if demo {
@@ -133,16 +140,18 @@ pub fn seed_generate(config: &Config, stations: usize, parts: usize, seed: u64) 
     let synth = generate::generate(generate::Spec { stations, parts, seed });
     println!("generated in memory in {:.1} s", started.elapsed().as_secs_f64());
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
-    let say = |s: &str| println!("  {s} ({:.1} s)", started.elapsed().as_secs_f64());
+    let progress = Rows::start("rows written");
+    progress::expect(write::rows_expected(&synth));
     let written = db::write_tx(&mut conn, |c| {
         db::setup_lock(c)?;
         if !echelon::demo::is_empty(c)? {
             return Ok(None);
         }
-        write::write_synth(c, &synth, chrono::Utc::now(), &say).map(Some)
+        write::write_synth(c, &synth, chrono::Utc::now(), &progress).map(Some)
     })
-    .map_err(|e| e.to_string())?
+    .map_err(said)?
     .ok_or("the database is not empty; a network is generated into an empty database only")?;
+    drop(progress);
     println!(
         "generated network (seed {seed}): {} locations, {} parts, {} units sold, {} history rows, {} opening movements in {:.1} s",
         written.locations,
@@ -163,13 +172,14 @@ pub fn seed_history(config: &Config, days: i64, seed: u64) -> Result<ExitCode, S
     let db = open(config)?;
     let started = std::time::Instant::now();
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
-    let say = |s: &str| println!("  {s} ({:.1} s)", started.elapsed().as_secs_f64());
+    let progress = Rows::start("rows written");
     let now = chrono::Utc::now().naive_utc();
     let w = db::write_tx(&mut conn, |c| {
         db::setup_lock(c)?;
-        super::planning::history_write::write_history(c, days, seed, now, &say)
+        super::planning::history_write::write_history(c, days, seed, now, &progress)
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(said)?;
+    drop(progress);
     analyze(&mut conn)?;
     println!(
         "history of {days} days (seed {seed}): {} tickets, {} requests with {} lines, {} allocations, \
@@ -193,8 +203,10 @@ pub fn seed_settlement(config: &Config, period: &str, tickets: usize, seed: u64)
     let db = open(config)?;
     let started = std::time::Instant::now();
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
-    let g = db::write_tx(&mut conn, |c| super::settlement::bench::generate(c, p, tickets, seed))
-        .map_err(|e| e.to_string())?;
+    let progress = Rows::start("rows written");
+    let g =
+        db::write_tx(&mut conn, |c| super::settlement::bench::generate(c, p, tickets, seed)).map_err(said)?;
+    drop(progress);
     // fresh planner statistics: the first export straight after seeding otherwise plans
     // without them (28.8 s instead of 2.4 s seen on PostgreSQL)
     analyze(&mut conn)?;
@@ -251,7 +263,7 @@ pub fn replenish(config: &Config, r: Replenish) -> Result<ExitCode, String> {
         let scope = api::scope_location(c, &caller, r.location.as_deref())?;
         service::run(c, &scope, params, "cli", chrono::Utc::now(), &bar)
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(said)?;
     bar.finish_and_clear();
     println!(
         "planning run {} ({}): {} parts x {} locations; target stock value {}; expected fill {}; {} transfer and {} purchase orders, {} lines worth {}; {} ms in the run, {:.1} s in all",
@@ -314,7 +326,7 @@ pub fn followups(config: &Config, share: Option<&str>, seed: Option<u64>) -> Res
     let run = db::write_tx(&mut conn, |c| {
         echelon::tickets::followups::sample(c, share_bp, seed, "echelon followups", now)
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(said)?;
     println!(
         "follow-ups: {} completed ticket(s) considered, {} call(s) drawn at {}%",
         run.considered,
@@ -353,7 +365,7 @@ fn load_demo(db: &Db, config: &Config, must_be_empty: bool) -> Result<(), String
         }
         echelon::demo::load(c, &password, now).map(Some)
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(said)?;
     match loaded {
         Some(s) => {
             println!(

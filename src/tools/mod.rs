@@ -12,5 +12,6 @@
 
 pub mod commands;
 pub mod planning;
+pub mod progress;
 pub mod settlement;
 pub mod users;

@@ -41,7 +41,7 @@ fn print(u: &UserOut) {
 }
 
 fn message(e: AppError) -> String {
-    e.detail
+    e.plain()
 }
 
 /// `echelon user add`: the password is read from the first line of standard input.

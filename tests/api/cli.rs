@@ -150,3 +150,134 @@ fn an_unreachable_database_is_reported_once_and_soon() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("cannot connect to the database") && !err.contains("secret"), "{err}");
 }
+
+crate::both!(every_misuse_of_the_commands_is_one_line_in_their_own_words_and_changes_nothing, |app| async {
+    let dir = tempfile::tempdir().unwrap();
+    let url = app.url.clone();
+    let before = app.get("/api/v1/parts?limit=500", Some("admin")).await.ok()["items"].clone();
+    tokio::task::spawn_blocking(move || {
+        let csv = dir.path().join("s.csv");
+        let csv = csv.to_str().unwrap();
+        let period = chrono::Utc::now().format("%Y-%m").to_string();
+        let bench_out = dir.path().join("file-not-folder");
+        std::fs::write(&bench_out, "x").unwrap();
+        // (the command line, what its one line must say)
+        let cases: &[(&[&str], &str)] = &[
+            (&["frobnicate"], "unrecognized subcommand 'frobnicate' (see `echelon --help`)"),
+            (&["serve", "--demo", "--frobnicate"], "unexpected argument '--frobnicate'"),
+            (
+                &["export", "settlement", "--period", &period],
+                "--out <OUT> (see `echelon export settlement --help`)",
+            ),
+            (&["seed", "history", "--days", "many"], "invalid value 'many' for '--days <DAYS>'"),
+            (&["seed", "history", "--days", "0"], "--days must be 1-3650"),
+            (&["seed", "settlement", "--period", "10-2026"], "--period must be YYYY-MM"),
+            (&["seed", "demo"], "the database is not empty"),
+            (&["seed", "generate", "--stations", "5", "--parts", "10"], "the database is not empty"),
+            (&["export", "settlement", "--period", "2026-13", "--out", csv], "--period must be YYYY-MM"),
+            (
+                &["export", "settlement", "--period", &period, "--out", "/nonexistent/s.csv"],
+                "cannot write /nonexistent/s.csv",
+            ),
+            (
+                &["export", "settlement", "--period", &period, "--out", csv, "--station", "ST-NOPE-1"],
+                "no station ST-NOPE-1",
+            ),
+            (
+                &["export", "settlement", "--period", &period, "--out", csv, "--format", "pdf"],
+                "--format must be csv or xlsx",
+            ),
+            (&["replenish", "--policy", "magic"], "--policy must be multi-echelon or baseline"),
+            (&["replenish", "--budget", "1e3"], "1e3"),
+            (&["followups", "--share", "50%"], "--share"),
+            (&["user", "add", "--username", "pilot-1", "--role", "pilot"], "--role"),
+            (&["user", "show", "nobody-at-all"], "nobody-at-all"),
+            (&["user", "set", "admin", "--enable", "--disable"], "--enable"),
+            (
+                &[
+                    "bench",
+                    "planning",
+                    "--stations",
+                    "5",
+                    "--parts",
+                    "10",
+                    "--out",
+                    bench_out.to_str().unwrap(),
+                ],
+                "cannot create",
+            ),
+            (
+                &["serve", "--bind", "not-an-address"],
+                "cannot listen on not-an-address: invalid socket address (give an address as --bind",
+            ),
+        ];
+        for (args, says) in cases {
+            let line = refused(&url, args);
+            assert!(line.starts_with("echelon: "), "echelon {args:?}: {line}");
+            assert!(line.contains(says), "echelon {args:?} should say {says:?}: {line}");
+        }
+    })
+    .await
+    .unwrap();
+    // nothing was written by any of them
+    assert_eq!(app.get("/api/v1/parts?limit=500", Some("admin")).await.ok()["items"], before);
+});
+
+/// `echelon ARGS` in a terminal (util-linux's `script` gives it one), as a user watching it
+/// sees it: what it drew, the bars' redrawings included.
+fn in_a_terminal(url: &str, args: &[&str]) -> String {
+    let line = std::iter::once(BIN).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
+    let out = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("DATABASE_URL", url)
+        .env("ECHELON_LOG", "warn")
+        .env_remove("ECHELON_ENV")
+        .output()
+        .expect("run script");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{line}: {text}");
+    text
+}
+
+#[test]
+fn long_commands_show_counts_and_time_left_and_name_what_they_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    run_echelon(&url, &["seed", "generate", "--stations", "20", "--parts", "120"], true);
+    for args in [
+        &["seed", "history", "--days", "20"][..],
+        &["seed", "settlement", "--period", "2026-10", "--tickets", "3"],
+    ] {
+        let shown = in_a_terminal(&url, args);
+        // "rows written [=====>   ] 1,200/3,400 in 00:00:01, about 2s left"
+        let bar = shown
+            .split(['\r', '\n'])
+            .find(|l| l.contains("rows written [") && l.contains(" left"))
+            .unwrap_or_else(|| panic!("{args:?} drew no bar with counts and time left: {shown}"));
+        assert!(bar.contains('/') && bar.contains(" in 00:"), "{bar}");
+    }
+    let out = dir.path().join("bench");
+    let shown = in_a_terminal(
+        &url,
+        &[
+            "bench",
+            "planning",
+            "--stations",
+            "20",
+            "--parts",
+            "60",
+            "--days",
+            "20",
+            "--warmup",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(shown.contains("simulations [") && shown.contains(" left"), "{shown}");
+    for name in ["points.csv", "curves.svg", "summary.json"] {
+        let path = out.join(name);
+        assert!(path.exists(), "{name}");
+        assert!(shown.contains(&format!("written: {}", path.display())), "{name} not named: {shown}");
+    }
+}

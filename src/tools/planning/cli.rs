@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use super::bench::{self, Point};
@@ -37,11 +37,7 @@ pub fn progress(label: &str, hidden: bool) -> Bar {
         return Bar(ProgressBar::hidden());
     }
     let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>22} [{bar:40}] {pos}/{len} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
+    bar.set_style(crate::tools::progress::style());
     bar.set_message(label.to_string());
     Bar(bar)
 }
@@ -103,6 +99,9 @@ pub fn world(stations: usize, parts: usize, seed: u64, days: u32, quiet: bool) -
         }
     };
     let t = Instant::now();
+    say(&format!(
+        "building a network of {stations} stations and {parts} parts (seed {seed}), {days} days of demand"
+    ));
     let synth = generate::generate(Spec { stations, parts, seed });
     let rates = echelon::planning::demand::estimate(&synth.net, &synth.demand_inputs());
     let demand = Demand::draw(&synth.truth, days, seed);
@@ -267,6 +266,8 @@ pub fn bench_command(
     warmup: u32,
     out: &Path,
 ) -> Result<String, String> {
+    // the output folder first, so a path that cannot be written is said before minutes of work
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let w = world(stations, parts, seed, days + warmup, false);
     let net = &w.synth.net;
     let t = Instant::now();
@@ -277,9 +278,9 @@ pub fn bench_command(
     let bar = progress("simulations", false);
     let points: Vec<Point> = bench::sweep(net, &w.rates, &w.demand, warmup, &prepared, &bar);
     bar.finish_and_clear();
-    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let write = |name: &str, body: String| {
-        std::fs::write(out.join(name), body).map_err(|e| format!("cannot write {name}: {e}"))
+        let path = out.join(name);
+        std::fs::write(&path, body).map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
     write("points.csv", bench::csv(&points))?;
     let title =
@@ -319,5 +320,8 @@ pub fn bench_command(
         }))
         .map_err(|e| e.to_string())?,
     )?;
+    for name in ["points.csv", "curves.svg", "summary.json"] {
+        text.push_str(&format!("written: {}\n", out.join(name).display()));
+    }
     Ok(text)
 }

@@ -13,6 +13,7 @@ use diesel::sql_types::{BigInt, Double};
 
 use super::history::{self, Min, Network, Places, Rows, Station};
 use super::seed::chunks;
+use crate::tools::progress::Rows as Progress;
 use echelon::db::schema::{
     lateral_lanes, locations, part_supply_terms, parts, parts_request_lines, parts_requests, product_units,
     request_allocations, shipment_lines, shipments, stock_balances, stock_movements, tickets, tiers,
@@ -160,7 +161,7 @@ pub fn write_history(
     days: i64,
     seed: u64,
     now: NaiveDateTime,
-    progress: &dyn Fn(&str),
+    progress: &Progress,
 ) -> Result<Written, AppError> {
     if !empty(conn)? {
         return Err(AppError::conflict(
@@ -185,9 +186,19 @@ pub fn write_history(
     if units.is_empty() {
         return Err(AppError::bad_request(Problem::NoNetwork, "the network has no product units sold"));
     }
-    progress("network loaded");
+    progress.stage("network loaded");
     let rows = history::simulate(&net, places, days, seed);
-    progress(&format!(
+    // about the rows to write: tickets, requests, lines, allocations, shipments with a line
+    // and about two tracking events each, movements and a balance per few of them
+    crate::tools::progress::expect(
+        rows.tickets.len()
+            + rows.requests.len()
+            + rows.lines.len()
+            + rows.allocations.len()
+            + rows.shipments.len() * 3
+            + rows.movements.len() * 6 / 5,
+    );
+    progress.stage(&format!(
         "simulated {days} days: {} tickets, {} requests, {} shipments, {} movements",
         rows.tickets.len(),
         rows.requests.len(),
@@ -196,11 +207,11 @@ pub fn write_history(
     ));
     let t = |m: Min| start + Duration::minutes(m);
     let mut out = write_tickets(conn, &rows, &units, &regions, t)?;
-    progress("tickets written");
+    progress.stage("tickets written");
     write_requests(conn, &rows, &net, t, &mut out)?;
-    progress("requests, allocations and shipments written");
+    progress.stage("requests, allocations and shipments written");
     write_ledger(conn, &rows, t, &mut out)?;
-    progress("movements and balances written");
+    progress.stage("movements and balances written");
     // written without the requests' and the ledger's flows: every share and station value at once
     echelon::outstanding::recompute_all(conn)?;
     // the history bypassed the flows: the KPI rollups are recomputed from what it wrote, with
@@ -209,7 +220,7 @@ pub fn write_history(
         diesel::sql_query("ANALYZE").execute(c)?;
     }
     echelon::rollup::rebuild(conn, chrono::Utc::now().naive_utc())?;
-    progress("KPI rollups rebuilt");
+    progress.stage("KPI rollups rebuilt");
     if let DbConn::Pg(c) = conn {
         for table in ["tickets", "parts_requests", "parts_request_lines", "request_allocations", "shipments"]
         {

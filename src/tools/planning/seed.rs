@@ -13,6 +13,7 @@ use chrono::{DateTime, Days, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::generate::{Synth, HISTORY_WEEKS};
+use crate::tools::progress::Rows;
 use echelon::catalogue::store::models::{self, NewModel};
 use echelon::catalogue::store::parts::{self, NewPart};
 use echelon::catalogue::store::units::NewUnit;
@@ -48,7 +49,8 @@ const VIRTUAL: [(&str, &str, &str); 7] = [
     ("ADJUSTMENT", "Stock-count corrections", "adjustment"),
 ];
 
-/// Runs `f` on `rows` in chunks of `CHUNK` (a multi-row INSERT each).
+/// Runs `f` on `rows` in chunks of `CHUNK` (a multi-row INSERT each), counting them on the
+/// command's progress bar.
 pub(super) fn chunks<T>(
     conn: &mut DbConn,
     rows: &[T],
@@ -56,8 +58,16 @@ pub(super) fn chunks<T>(
 ) -> QueryResult<()> {
     for c in rows.chunks(CHUNK) {
         f(conn, c)?;
+        crate::tools::progress::rows(c.len());
     }
     Ok(())
+}
+
+/// About how many rows `write_synth` writes, for the progress bar's total.
+pub fn rows_expected(s: &Synth) -> usize {
+    let units: usize = s.installed.iter().map(|&(_, _, n)| n as usize).sum();
+    let history: usize = s.history.iter().map(Vec::len).sum();
+    s.net.nodes.len() * 2 + s.part_meta.len() * 2 + s.compat.len() * 2 + units + history + s.opening.len() * 2
 }
 
 /// Writes the network; the caller checks the database is empty in the same transaction.
@@ -66,7 +76,7 @@ pub fn write_synth(
     conn: &mut DbConn,
     s: &Synth,
     now: DateTime<Utc>,
-    progress: &dyn Fn(&str),
+    progress: &Rows,
 ) -> Result<Written, AppError> {
     let at = now.naive_utc();
     let today = now.date_naive();
@@ -75,22 +85,22 @@ pub fn write_synth(
     let ids = write_locations(conn, net, at)?;
     write_tier_history(conn, net, &ids, today, at)?;
     write_lanes(conn, net, &ids)?;
-    progress("locations written");
+    progress.stage("locations written");
     let model_id = write_models(conn, s, today, at)?;
     let part_id = write_parts(conn, s, at)?;
     write_compatibility(conn, s, &model_id, &part_id)?;
     write_supply_terms(conn, net, &part_id)?;
-    progress("catalogue written");
+    progress.stage("catalogue written");
     let units = write_units(conn, s, &model_id, today, at)?;
-    progress("units sold written");
+    progress.stage("units sold written");
     let history_rows = write_demand_history(conn, s, &part_id, &ids, today)?;
-    progress("demand history written");
+    progress.stage("demand history written");
     let opening_movements = write_opening_stock(conn, s, &part_id, &ids, at)?;
     // written without the ledger's flows: the stations' outstanding values from the balances
     echelon::outstanding::recompute_all(conn)?;
     // and the KPI rollup of the stock value
     echelon::rollup::stock_loaded(conn)?;
-    progress("opening stock written");
+    progress.stage("opening stock written");
     Ok(Written {
         locations: net.nodes.len() + VIRTUAL.len(),
         parts: part_id.len(),

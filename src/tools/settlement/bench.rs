@@ -61,6 +61,7 @@ fn exec(conn: &mut DbConn, head: &str, rows: &[String]) -> Result<(), AppError> 
     for chunk in rows.chunks(BATCH) {
         let sql = format!("{head} VALUES {}", chunk.join(","));
         diesel::sql_query(sql).execute(conn)?;
+        crate::tools::progress::rows(chunk.len());
     }
     Ok(())
 }
@@ -94,6 +95,9 @@ pub fn generate(
     if stations.is_empty() || units.is_empty() || part_rows.is_empty() {
         return Err(AppError::unprocessable(Problem::EmptyNetwork, "run `echelon seed generate` first"));
     }
+    // about: a technician and a custody per station; per ticket the ticket, its parts lines and
+    // (for a third) a loan with its lines
+    crate::tools::progress::expect(stations.len() * (2 + per_station * 3));
     // a technician and a custody location per station, made once
     let tag = format!("BENCH-{seed}-{period}");
     let mut users_rows = Vec::new();

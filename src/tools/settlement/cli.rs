@@ -48,7 +48,7 @@ pub fn export_command(
             FileFormat::Xlsx => export::write_xlsx(c, &spec, scope, out),
         }
     })
-    .map_err(|e| if e.kind == echelon::error::Problem::Internal { e.to_string() } else { e.detail })?;
+    .map_err(|e| e.plain())?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     Ok(format!(
         "settlement {period} ({}) written to {}: {bytes} bytes in {:.2} s",
