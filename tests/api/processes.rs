@@ -387,12 +387,14 @@ fn a_tier_changed_through_one_process_reaches_the_next_request_on_the_other() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
-/// The banner a `serve` process printed, read after stopping it.
+/// What a `serve` process printed, standard output (the banner) and error (its log) in one,
+/// read after stopping it.
 fn banner_of(mut s: Served) -> String {
     let _ = s.child.kill();
     let _ = s.child.wait();
     let mut out = String::new();
     s.child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    s.child.stderr.take().unwrap().read_to_string(&mut out).unwrap();
     out
 }
 
@@ -409,6 +411,19 @@ fn the_banner_names_the_database_and_shows_only_users_that_exist_and_no_custom_p
     let empty = tempfile::tempdir().unwrap();
     let out = banner_of(serve(empty.path(), &[], &[]));
     assert!(out.contains("database:") && !out.contains("demo users") && !out.contains("admin"), "{out}");
+    // a generated network: its own users only (none of the demo's), so none listed
+    let generated = tempfile::tempdir().unwrap();
+    let made = Command::new(BIN)
+        .args(["seed", "generate", "--stations", "10", "--parts", "30"])
+        .current_dir(generated.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("ECHELON_ENV")
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let out = banner_of(serve(generated.path(), &[], &[]));
+    assert!(out.contains("database:     sqlite://echelon.db"), "{out}");
+    assert!(!out.contains("demo users") && !out.contains("station-st-tz-001"), "{out}");
     // production: never a user list nor a password, even on the demo's database
     let env = [
         ("ECHELON_ENV", "production"),
