@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::lines::{self, Sink, Spec};
-use super::rules::{self, CloseRefusal, Line, Period, Totals};
+use super::rules::{self, CloseRefusal, Line, Period, PeriodState, Totals};
 use super::store::{self, NewAdjustment, NewPeriod};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
@@ -126,9 +126,17 @@ pub fn last_closed(conn: &mut DbConn) -> Result<Option<Period>, AppError> {
     Ok(store::last_closed(conn)?.and_then(|p| Period::parse(&p)))
 }
 
-/// Whether a period is closed and when.
-pub fn closed_at(conn: &mut DbConn, p: Period) -> Result<Option<NaiveDateTime>, AppError> {
-    Ok(store::closed(conn, &p.to_string())?.map(|(at, _, _)| at))
+/// Where a period stands: open, closed, or covered by the first close after it (a month before
+/// the first closed one that was never closed itself).
+pub fn state(conn: &mut DbConn, p: Period) -> Result<PeriodState, AppError> {
+    let period = p.to_string();
+    let own = store::closed(conn, &period)?.map(|(at, by, _)| (at, by));
+    let after = match own {
+        Some(_) => None,
+        None => store::first_closed_after(conn, &period)?
+            .and_then(|(c, at, by)| Period::parse(&c).map(|c| (c, at, by))),
+    };
+    Ok(PeriodState::of(own, after))
 }
 
 /// Feeds the period's lines to `sink` and returns (network totals, reconciliation sources):
@@ -141,6 +149,9 @@ pub fn export(conn: &mut DbConn, spec: &Spec, sink: &mut dyn Sink) -> Result<(To
             .map_err(|e| AppError::internal(anyhow::anyhow!("stored reconciliation: {e}")))?,
         // a station's share of a closed period reconciles to its own snapshot lines
         Some(_) => sources_of_lines(&totals),
+        // a month covered by a later close holds no lines: its items are in the period after
+        // that close, which reconciles them
+        None if last.is_some_and(|c| spec.period < c) => sources_of_lines(&totals),
         None => sources(conn, spec, last)?,
     };
     Ok((totals, sources))
@@ -172,7 +183,7 @@ impl Sink for Collect {
         Ok(())
     }
 
-    fn station(&mut self, _: &str, _: &Totals) -> Result<(), AppError> {
+    fn station(&mut self, _: &str, _: &str, _: &Totals) -> Result<(), AppError> {
         Ok(())
     }
 }
@@ -203,21 +214,23 @@ pub fn close(
     let at = now.naive_utc();
     store::lock_periods(conn)?;
     let last = last_closed(conn)?;
-    rules::may_close(p, last, at).map_err(|r| match r {
-        CloseRefusal::AlreadyClosed => {
-            AppError::conflict(Problem::PeriodClosed, format!("period {p} is already closed"))
-                .with("period", p.to_string())
+    match rules::may_close(p, last, at) {
+        Ok(()) => {}
+        Err(CloseRefusal::AlreadyClosed) => return Err(already_closed(p, &state(conn, p)?)),
+        Err(CloseRefusal::NotEnded) => {
+            return Err(AppError::unprocessable(
+                Problem::PeriodNotEnded,
+                format!("period {p} has not ended yet: it can be closed from {}", p.end().date()),
+            ))
         }
-        CloseRefusal::NotEnded => AppError::unprocessable(
-            Problem::PeriodNotEnded,
-            format!("period {p} has not ended yet: it can be closed from {}", p.end().date()),
-        ),
-        CloseRefusal::OutOfOrder(next) => AppError::conflict(
-            Problem::PeriodOutOfOrder,
-            format!("periods close in order: the next to close is {next}"),
-        )
-        .with("next_to_close", next.to_string()),
-    })?;
+        Err(CloseRefusal::OutOfOrder(next)) => {
+            return Err(AppError::conflict(
+                Problem::PeriodOutOfOrder,
+                format!("periods close in order: the next to close is {next}"),
+            )
+            .with("next_to_close", next.to_string()))
+        }
+    }
     let spec = Spec { period: p, station: None, now: at };
     let src = sources(conn, &spec, last)?;
     let mut sink = Collect { period: p, rows: Vec::new(), settled: Vec::new() };
@@ -244,6 +257,20 @@ pub fn close(
         net_payable: crate::money::Money(totals.net),
         next_open_period: p.next().to_string(),
     })
+}
+
+/// The 409 of a period closed already, saying what its statement and files say: when and by
+/// whom, and for a month covered by a later close, that close and where its items landed.
+fn already_closed(p: Period, st: &PeriodState) -> AppError {
+    let mut e = AppError::conflict(Problem::PeriodClosed, format!("period {p} is already {}", st.describe()))
+        .with("period", p.to_string());
+    if let Some(at) = st.closed_at() {
+        e = e.with("closed_at", at.and_utc()).with("closed_by", st.closed_by().unwrap_or_default());
+    }
+    if let (Some(c), Some(l)) = (st.covered_by(), st.landed_in()) {
+        e = e.with("covered_by", c.to_string()).with("landed_in", l.to_string());
+    }
+    e
 }
 
 /// Posts an adjustment for `requested`; returns (id, the period it landed in).
