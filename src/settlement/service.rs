@@ -23,7 +23,8 @@ pub struct Sources {
     pub ticket_warranty_parts: i64,
     /// every part used on those tickets, at cost
     pub ticket_parts_cost: i64,
-    /// `consume` movements out of the stations' technician custody dated in the period
+    /// `consume` movements out of the stations' technician custody dated in the period (the
+    /// period after the first close: also those dated before that close's month)
     pub ledger_consumed_qty: i64,
     /// the same at the parts' unit cost
     pub ledger_consumed_cost: i64,
@@ -103,16 +104,24 @@ pub fn sources(conn: &mut DbConn, spec: &Spec, last_closed: Option<Period>) -> R
             s.ticket_parts_sold += r.b;
         }
     }
+    let first = store::first_closed(conn)?.and_then(|p| Period::parse(&p));
+    let (since, times) = match rules::ledger_before(spec.period, first, last_closed) {
+        Some(before) => (
+            "(m.at < $1 OR (m.at >= $2 AND m.at < $3))",
+            vec![before, spec.period.start(), spec.period.end()],
+        ),
+        None => ("m.at >= $1 AND m.at < $2", vec![spec.period.start(), spec.period.end()]),
+    };
     let consumed = pairs(
         conn,
         &format!(
             "SELECT 'c' AS k, CAST(COALESCE(SUM(m.qty * p.unit_cost_minor), 0) AS BIGINT) AS a, \
              CAST(COALESCE(SUM(m.qty), 0) AS BIGINT) AS b FROM stock_movements m \
              JOIN parts p ON p.id = m.part_id JOIN locations c ON c.id = m.from_location_id \
-             WHERE m.reason = 'consume' AND c.kind = 'technician' AND m.at >= $1 AND m.at < $2{}",
+             WHERE m.reason = 'consume' AND c.kind = 'technician' AND {since}{}",
             station("c.parent_id")
         ),
-        &[spec.period.start(), spec.period.end()],
+        &times,
     )?;
     if let Some(r) = consumed.first() {
         s.ledger_consumed_cost = r.a;

@@ -589,6 +589,8 @@ both!(a_month_covered_by_a_later_close_says_so_everywhere_and_names_where_its_it
         (&json!("89.00"), &json!("-18.80"), &json!("open")),
         "{n}"
     );
+    // and reconciled there: their tickets' parts against their consumption in the ledger
+    assert_eq!(n["balanced"], true, "{n}");
     let rows =
         parse_csv(&csv_of(&app, &format!("/api/v1/settlements?period={c}&format=csv"), "finance").await.text);
     let from_a: Vec<&std::collections::HashMap<String, String>> =
