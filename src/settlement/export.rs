@@ -2,7 +2,11 @@
 //! memory mode), written row by row as the lines arrive, so memory stays flat however many
 //! stations the period has. Layout (one table, header frozen in XLSX): a `detail` row per
 //! ticket or charge, a `summary` row after each station's details, a `total` row, then the
-//! `reconciliation` rows (in XLSX on a second sheet).
+//! `reconciliation` rows (in XLSX on a second sheet). Every row names the station beside its
+//! code and carries the period's state in words (`period_status`: open, closed at .. by .., or
+//! closed as part of a later close with the period its items went to); an adjustment's row
+//! has the period it corrects (`adjusts_period`) and its posting day (`posted_on`) beside the
+//! row's `period`, the one it landed in.
 
 use std::io::Write;
 
@@ -14,9 +18,11 @@ use super::service::{self, Check};
 use crate::db::DbConn;
 use crate::error::AppError;
 
-pub const HEADER: [&str; 20] = [
+pub const HEADER: [&str; 24] = [
     "period",
+    "period_status",
     "station",
+    "station_name",
     "row_type",
     "kind",
     "date",
@@ -24,6 +30,8 @@ pub const HEADER: [&str; 20] = [
     "tier",
     "job_type",
     "warranty",
+    "adjusts_period",
+    "posted_on",
     "parts_qty",
     "labour",
     "parts_sold",
@@ -37,9 +45,17 @@ pub const HEADER: [&str; 20] = [
     "actual",
 ];
 
+/// The text columns before `parts_qty`.
+const TEXTS: usize = 13;
+/// `date` and `posted_on`: dates in the XLSX.
+const DATE_COLUMNS: [usize; 2] = [6, 12];
+/// `note`, the last column of the XLSX's Settlement sheet.
+const NOTE: u16 = 21;
+
 /// The Settlement sheet's column widths (in characters), in `HEADER`'s order.
-const COLUMN_WIDTHS: [f64; 18] = [
-    9.0, 12.0, 15.0, 16.0, 11.0, 22.0, 6.0, 14.0, 17.0, 10.0, 14.0, 14.0, 16.0, 15.0, 15.0, 14.0, 14.0, 44.0,
+const COLUMN_WIDTHS: [f64; 22] = [
+    9.0, 40.0, 12.0, 24.0, 15.0, 16.0, 11.0, 22.0, 6.0, 14.0, 17.0, 15.0, 11.0, 10.0, 14.0, 14.0, 16.0, 15.0,
+    15.0, 14.0, 14.0, 44.0,
 ];
 
 /// The file formats.
@@ -77,15 +93,43 @@ pub fn neutralised(text: &str) -> std::borrow::Cow<'_, str> {
 /// Chinese reason would otherwise show as mojibake).
 pub const BOM: &str = "\u{feff}";
 
+/// The text columns of a row, in `HEADER`'s order up to `posted_on`.
+type Texts<'a> = [&'a str; TEXTS];
+
+/// What every row starts with: the period and its state, the station's code and name, the row
+/// type; then the line's own texts (empty on the summary, total and reconciliation rows).
+fn texts<'a>(head: [&'a str; 5], rest: [&'a str; TEXTS - 5]) -> Texts<'a> {
+    let mut t = [""; TEXTS];
+    t[..5].copy_from_slice(&head);
+    t[5..].copy_from_slice(&rest);
+    t
+}
+
+/// A line's texts after its head (`date` and `posted_on` as given).
+fn line_texts<'a>(l: &'a Line, date: &'a str, posted_on: &'a str) -> [&'a str; TEXTS - 5] {
+    [
+        l.kind.as_str(),
+        date,
+        &l.reference,
+        l.tier.as_deref().unwrap_or(""),
+        l.job_type.as_deref().unwrap_or(""),
+        l.warranty.as_deref().unwrap_or(""),
+        l.adjusts.as_deref().unwrap_or(""),
+        posted_on,
+    ]
+}
+
 struct CsvSink<W: Write> {
     w: csv::Writer<W>,
     period: String,
+    /// the period's state in words, on every row
+    status: String,
 }
 
 impl<W: Write> CsvSink<W> {
     fn row(
         &mut self,
-        fixed: [&str; 9],
+        fixed: Texts<'_>,
         qty: String,
         money: [i64; 7],
         tail: [&str; 3],
@@ -93,7 +137,7 @@ impl<W: Write> CsvSink<W> {
         let money = money.map(rules::money);
         let fixed = fixed.map(neutralised);
         let tail = tail.map(neutralised);
-        let mut rec: Vec<&str> = Vec::with_capacity(20);
+        let mut rec: Vec<&str> = Vec::with_capacity(HEADER.len());
         rec.extend(fixed.iter().map(|c| c.as_ref()));
         rec.push(&qty);
         rec.extend(money.iter().map(String::as_str));
@@ -104,56 +148,64 @@ impl<W: Write> CsvSink<W> {
 
 impl<W: Write> Sink for CsvSink<W> {
     fn line(&mut self, l: &Line) -> Result<(), AppError> {
-        let p = self.period.clone();
+        let (p, status) = (self.period.clone(), self.status.clone());
         let date = l.date.to_string();
-        let fixed = [
-            p.as_str(),
-            &l.station_code,
-            "detail",
-            l.kind.as_str(),
-            &date,
-            &l.reference,
-            l.tier.as_deref().unwrap_or(""),
-            l.job_type.as_deref().unwrap_or(""),
-            l.warranty.as_deref().unwrap_or(""),
-        ];
+        let posted = l.posted_on.map(|d| d.to_string()).unwrap_or_default();
+        let fixed =
+            texts([&p, &status, &l.station_code, &l.station_name, "detail"], line_texts(l, &date, &posted));
         self.row(fixed, l.parts_qty.to_string(), amounts(l), [l.note.as_deref().unwrap_or(""), "", ""])
     }
 
-    fn station(&mut self, code: &str, t: &Totals) -> Result<(), AppError> {
-        let p = self.period.clone();
+    fn station(&mut self, code: &str, name: &str, t: &Totals) -> Result<(), AppError> {
+        let (p, status) = (self.period.clone(), self.status.clone());
         let note = format!("{} lines, {} tickets", t.lines, t.tickets);
-        let fixed = [p.as_str(), code, "summary", "", "", "", "", "", ""];
+        let fixed = texts([&p, &status, code, name, "summary"], [""; TEXTS - 5]);
         self.row(fixed, t.parts_qty.to_string(), total_amounts(t), [&note, "", ""])
     }
 }
 
+/// The scope of a file: `ALL`, or a station's code and name.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub code: String,
+    pub name: String,
+}
+
+impl Scope {
+    pub fn all() -> Scope {
+        Scope { code: "ALL".into(), name: String::new() }
+    }
+}
+
 /// Writes the period's CSV to `out`, reading the lines as it goes; with `bom`, the file starts
-/// with the UTF-8 byte-order mark.
+/// with the UTF-8 byte-order mark. Every row carries the period's state (`period_status`).
 pub fn write_csv<W: Write>(
     conn: &mut DbConn,
     spec: &Spec,
-    scope: &str,
+    scope: &Scope,
     mut out: W,
     bom: bool,
 ) -> Result<(), AppError> {
     if bom {
         out.write_all(BOM.as_bytes()).map_err(internal)?;
     }
-    let mut sink = CsvSink { w: csv::Writer::from_writer(out), period: spec.period.to_string() };
+    let status = service::state(conn, spec.period)?.describe();
+    let mut sink = CsvSink { w: csv::Writer::from_writer(out), period: spec.period.to_string(), status };
     sink.w.write_record(HEADER).map_err(internal)?;
     let (totals, sources) = service::export(conn, spec, &mut sink)?;
-    let p = spec.period.to_string();
+    let (p, status) = (spec.period.to_string(), sink.status.clone());
     let note = format!("{} lines, {} tickets", totals.lines, totals.tickets);
     sink.row(
-        [&p, scope, "total", "", "", "", "", "", ""],
+        texts([&p, &status, &scope.code, &scope.name, "total"], [""; TEXTS - 5]),
         totals.parts_qty.to_string(),
         total_amounts(&totals),
         [&note, "", ""],
     )?;
     for c in service::checks(&totals, &sources) {
         let ok = if c.ok { "ok" } else { "mismatch" };
-        let fixed = [p.as_str(), scope, "reconciliation", &c.name, "", "", "", "", ""].map(neutralised);
+        let mut rest = [""; TEXTS - 5];
+        rest[0] = &c.name;
+        let fixed = texts([&p, &status, &scope.code, &scope.name, "reconciliation"], rest).map(neutralised);
         let mut rec: Vec<&str> = fixed.iter().map(|c| c.as_ref()).collect();
         rec.extend([""; 8]);
         rec.extend([ok, c.expected.as_str(), c.actual.as_str()]);
@@ -166,14 +218,16 @@ struct XlsxSink<'a> {
     ws: &'a mut Worksheet,
     row: u32,
     period: String,
+    status: String,
     money: Format,
     date: Format,
 }
 
 impl XlsxSink<'_> {
-    fn texts(&mut self, texts: [&str; 9]) -> Result<(), AppError> {
+    /// The text cells; `date` and `posted_on` are written as dates by the caller.
+    fn texts(&mut self, texts: Texts<'_>) -> Result<(), AppError> {
         for (c, t) in texts.iter().enumerate() {
-            if c == 4 || t.is_empty() {
+            if DATE_COLUMNS.contains(&c) || t.is_empty() {
                 continue;
             }
             self.ws.write_string(self.row, c as u16, *t).map_err(internal)?;
@@ -182,14 +236,17 @@ impl XlsxSink<'_> {
     }
 
     fn numbers(&mut self, qty: i64, money: [i64; 7], note: &str) -> Result<(), AppError> {
-        self.ws.write_number(self.row, 9, qty as f64).map_err(internal)?;
+        let first = TEXTS as u16;
+        self.ws.write_number(self.row, first, qty as f64).map_err(internal)?;
         for (i, m) in money.iter().enumerate() {
             // the cell holds the amount in yuan; formatted with two places
             let v = (*m as f64) / 100.0;
-            self.ws.write_number_with_format(self.row, 10 + i as u16, v, &self.money).map_err(internal)?;
+            self.ws
+                .write_number_with_format(self.row, first + 1 + i as u16, v, &self.money)
+                .map_err(internal)?;
         }
         if !note.is_empty() {
-            self.ws.write_string(self.row, 17, note).map_err(internal)?;
+            self.ws.write_string(self.row, NOTE, note).map_err(internal)?;
         }
         self.row += 1;
         Ok(())
@@ -198,26 +255,20 @@ impl XlsxSink<'_> {
 
 impl Sink for XlsxSink<'_> {
     fn line(&mut self, l: &Line) -> Result<(), AppError> {
-        let p = self.period.clone();
-        self.texts([
-            &p,
-            &l.station_code,
-            "detail",
-            l.kind.as_str(),
-            "",
-            &l.reference,
-            l.tier.as_deref().unwrap_or(""),
-            l.job_type.as_deref().unwrap_or(""),
-            l.warranty.as_deref().unwrap_or(""),
-        ])?;
-        let d = excel_date(l.date)?;
-        self.ws.write_datetime_with_format(self.row, 4, &d, &self.date).map_err(internal)?;
+        let (p, status) = (self.period.clone(), self.status.clone());
+        self.texts(texts([&p, &status, &l.station_code, &l.station_name, "detail"], line_texts(l, "", "")))?;
+        for (c, day) in DATE_COLUMNS.iter().zip([Some(l.date), l.posted_on]) {
+            if let Some(day) = day {
+                let d = excel_date(day)?;
+                self.ws.write_datetime_with_format(self.row, *c as u16, &d, &self.date).map_err(internal)?;
+            }
+        }
         self.numbers(l.parts_qty, amounts(l), l.note.as_deref().unwrap_or(""))
     }
 
-    fn station(&mut self, code: &str, t: &Totals) -> Result<(), AppError> {
-        let p = self.period.clone();
-        self.texts([&p, code, "summary", "", "", "", "", "", ""])?;
+    fn station(&mut self, code: &str, name: &str, t: &Totals) -> Result<(), AppError> {
+        let (p, status) = (self.period.clone(), self.status.clone());
+        self.texts(texts([&p, &status, code, name, "summary"], [""; TEXTS - 5]))?;
         self.numbers(t.parts_qty, total_amounts(t), &format!("{} lines, {} tickets", t.lines, t.tickets))
     }
 }
@@ -232,9 +283,10 @@ fn excel_date(d: chrono::NaiveDate) -> Result<ExcelDateTime, AppError> {
 pub fn write_xlsx(
     conn: &mut DbConn,
     spec: &Spec,
-    scope: &str,
+    scope: &Scope,
     path: &std::path::Path,
 ) -> Result<(), AppError> {
+    let status = service::state(conn, spec.period)?.describe();
     let mut wb = Workbook::new();
     // a fixed creation time: the same period exports to the same bytes
     let created = excel_date(period_end_day(spec.period))?;
@@ -251,14 +303,14 @@ pub fn write_xlsx(
         for (c, width) in COLUMN_WIDTHS.iter().enumerate() {
             ws.set_column_width(c as u16, width.max(HEADER[c].len() as f64 + 2.0)).map_err(internal)?;
         }
-        for (c, h) in HEADER[..18].iter().enumerate() {
+        for (c, h) in HEADER[..=NOTE as usize].iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *h, &bold).map_err(internal)?;
         }
         ws.set_freeze_panes(1, 0).map_err(internal)?;
-        let mut sink = XlsxSink { ws, row: 1, period: spec.period.to_string(), money, date };
+        let mut sink = XlsxSink { ws, row: 1, period: spec.period.to_string(), status, money, date };
         let (totals, sources) = service::export(conn, spec, &mut sink)?;
-        let p = spec.period.to_string();
-        sink.texts([&p, scope, "total", "", "", "", "", "", ""])?;
+        let (p, status) = (spec.period.to_string(), sink.status.clone());
+        sink.texts(texts([&p, &status, &scope.code, &scope.name, "total"], [""; TEXTS - 5]))?;
         let note = format!("{} lines, {} tickets", totals.lines, totals.tickets);
         sink.numbers(totals.parts_qty, total_amounts(&totals), &note)?;
         (totals, sources)

@@ -27,7 +27,7 @@ pub struct Spec {
 /// Receives the lines of each station in turn, then the station's totals.
 pub trait Sink {
     fn line(&mut self, l: &Line) -> Result<(), AppError>;
-    fn station(&mut self, code: &str, totals: &Totals) -> Result<(), AppError>;
+    fn station(&mut self, code: &str, name: &str, totals: &Totals) -> Result<(), AppError>;
 }
 
 /// Feeds every line of the period to `sink`; returns the network totals.
@@ -54,35 +54,62 @@ fn feed_snapshot(
 ) -> Result<(), AppError> {
     let period = spec.period.to_string();
     let mut after = 0;
-    let mut current: Option<(String, Totals)> = None;
+    let mut current: Option<(String, String, Totals)> = None;
+    // station names (as they are now; the snapshot keeps codes), looked up as stations appear
+    let mut names: HashMap<i64, String> = HashMap::new();
     loop {
         let rows = store::snapshot_after(conn, &period, spec.station, after, SNAPSHOT_CHUNK)?;
         let Some((last, _)) = rows.last() else { break };
         after = *last;
+        let unnamed: Vec<i64> =
+            rows.iter().map(|(_, s)| s.station_id).filter(|i| !names.contains_key(i)).collect();
+        if !unnamed.is_empty() {
+            names.extend(store::names(conn, &unnamed)?);
+        }
+        // what each adjustment was asked and posted for (the snapshot keeps its reference)
+        let adjustment_ids: Vec<i64> = rows
+            .iter()
+            .filter(|(_, s)| s.kind == LineKind::Adjustment)
+            .filter_map(|(_, s)| adjustment_id(&s.reference))
+            .collect();
+        let posted = store::adjustments_posted(conn, &adjustment_ids)?;
         for (id, s) in rows {
-            let line = from_snapshot(id, s);
-            if current.as_ref().is_some_and(|(code, _)| *code != line.station_code) {
-                if let Some((code, t)) = current.take() {
-                    sink.station(&code, &t)?;
+            let name = names.get(&s.station_id).cloned().unwrap_or_default();
+            let mut line = from_snapshot(id, s, name);
+            if let Some((asked, at)) = adjustment_id(&line.reference).and_then(|a| posted.get(&a)) {
+                line.adjusts = Some(asked.clone());
+                line.posted_on = Some(at.date());
+            }
+            if current.as_ref().is_some_and(|(code, _, _)| *code != line.station_code) {
+                if let Some((code, name, t)) = current.take() {
+                    sink.station(&code, &name, &t)?;
                     total.merge(&t);
                 }
             }
-            let entry = current.get_or_insert_with(|| (line.station_code.clone(), Totals::default()));
-            entry.1.add(&line);
+            let entry = current.get_or_insert_with(|| {
+                (line.station_code.clone(), line.station_name.clone(), Totals::default())
+            });
+            entry.2.add(&line);
             sink.line(&line)?;
         }
     }
-    if let Some((code, t)) = current {
-        sink.station(&code, &t)?;
+    if let Some((code, name, t)) = current {
+        sink.station(&code, &name, &t)?;
         total.merge(&t);
     }
     Ok(())
 }
 
-fn from_snapshot(id: i64, s: SnapshotLine) -> Line {
+/// The adjustment's id in a line's reference `adjustment:ID`.
+fn adjustment_id(reference: &str) -> Option<i64> {
+    reference.strip_prefix("adjustment:")?.parse().ok()
+}
+
+fn from_snapshot(id: i64, s: SnapshotLine, station_name: String) -> Line {
     Line {
         station_id: s.station_id,
         station_code: s.station_code,
+        station_name,
         kind: s.kind,
         item_id: id,
         date: s.item_date,
@@ -98,6 +125,8 @@ fn from_snapshot(id: i64, s: SnapshotLine) -> Line {
         overdue_cores: s.overdue_cores_minor,
         adjustments: s.adjustments_minor,
         note: s.note,
+        adjusts: None,
+        posted_on: None,
     }
 }
 
@@ -139,7 +168,7 @@ fn feed_live(
         let Some(last) = chunk.last() else { break };
         after = Some(last.1.clone());
         let mut by_station = chunk_lines(conn, spec, last_closed, &chunk, &rates, max_days)?;
-        for (id, code, _) in &chunk {
+        for (id, code, name, _) in &chunk {
             let Some(mut lines) = by_station.remove(id) else { continue };
             lines.sort_by_key(|l| (l.date, l.kind, l.item_id));
             let mut t = Totals::default();
@@ -147,7 +176,7 @@ fn feed_live(
                 t.add(l);
                 sink.line(l)?;
             }
-            sink.station(code, &t)?;
+            sink.station(code, name, &t)?;
             total.merge(&t);
         }
         if spec.station.is_some() || (chunk.len() as i64) < CHUNK {
@@ -169,14 +198,17 @@ fn chunk_lines(
     let p = spec.period;
     let (lower, upper) = rules::window(p, last_closed);
     let ids: Vec<i64> = chunk.iter().map(|s| s.0).collect();
-    let codes: HashMap<i64, (&str, Option<&str>)> =
-        chunk.iter().map(|(id, code, tier)| (*id, (code.as_str(), tier.as_deref()))).collect();
+    let codes: HashMap<i64, (&str, Option<&str>, &str)> = chunk
+        .iter()
+        .map(|(id, code, name, tier)| (*id, (code.as_str(), tier.as_deref(), name.as_str())))
+        .collect();
     let history = store::tier_history(conn, &ids)?;
     let mut out: HashMap<i64, Vec<Line>> = HashMap::new();
     let base =
         |station: i64, kind: LineKind, item_id: i64, date: chrono::NaiveDate, reference: String| Line {
             station_id: station,
             station_code: codes.get(&station).map(|c| c.0).unwrap_or_default().to_string(),
+            station_name: codes.get(&station).map(|c| c.2).unwrap_or_default().to_string(),
             kind,
             item_id,
             date,
@@ -192,6 +224,8 @@ fn chunk_lines(
             overdue_cores: 0,
             adjustments: 0,
             note: None,
+            adjusts: None,
+            posted_on: None,
         };
     let late = |date: chrono::NaiveDate| -> Option<String> {
         let own = Period::of(date);
@@ -266,6 +300,8 @@ fn chunk_lines(
     {
         let mut l = base(station, LineKind::Adjustment, id, posted.date(), format!("adjustment:{id}"));
         l.adjustments = amount;
+        l.posted_on = Some(posted.date());
+        l.adjusts = Some(requested.clone());
         l.note =
             Some(if requested == p.to_string() { reason } else { format!("{reason} (for {requested})") });
         out.entry(station).or_default().push(l);

@@ -107,6 +107,8 @@ crate::db::stored_as_text!(LineKind);
 pub struct Line {
     pub station_id: i64,
     pub station_code: String,
+    /// the station's name (as it is now), shown beside its code in the files
+    pub station_name: String,
     pub kind: LineKind,
     /// the id of the ticket, loan line or adjustment (what a close marks settled)
     pub item_id: i64,
@@ -131,6 +133,11 @@ pub struct Line {
     /// signed: positive pays the station
     pub adjustments: i64,
     pub note: Option<String>,
+    /// adjustments: the period the adjustment corrects, as finance asked (the line itself sits
+    /// in the period it landed in)
+    pub adjusts: Option<String>,
+    /// adjustments: the day it was posted
+    pub posted_on: Option<NaiveDate>,
 }
 
 impl Line {
@@ -249,6 +256,88 @@ pub fn landing(natural: Period, last_closed: Option<Period>) -> Period {
     }
 }
 
+/// Where a period stands, the one answer the statement, its files and the close endpoint give.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeriodState {
+    /// computed live; not closed
+    Open,
+    /// closed itself: its lines are the snapshot taken then
+    Closed { at: NaiveDateTime, by: String },
+    /// never closed itself, but before the first closed period (`by_close`), so it can no
+    /// longer be closed and holds no lines: its items landed in `landed_in`, the period after
+    /// that close
+    Covered { by_close: Period, at: NaiveDateTime, by: String, landed_in: Period },
+}
+
+impl PeriodState {
+    /// A month before a closed period that was never closed itself is covered by the first
+    /// close after it (`first_close_after`: that period, when, by whom).
+    pub fn of(
+        own_close: Option<(NaiveDateTime, String)>,
+        first_close_after: Option<(Period, NaiveDateTime, String)>,
+    ) -> PeriodState {
+        match (own_close, first_close_after) {
+            (Some((at, by)), _) => PeriodState::Closed { at, by },
+            (None, Some((by_close, at, by))) => {
+                PeriodState::Covered { by_close, at, by, landed_in: by_close.next() }
+            }
+            (None, None) => PeriodState::Open,
+        }
+    }
+
+    /// `open` or `closed` (a covered month is closed: nothing changes in it any more).
+    pub fn status(&self) -> &'static str {
+        match self {
+            PeriodState::Open => "open",
+            _ => "closed",
+        }
+    }
+
+    /// When it was closed (a covered month: when the close that covers it was made).
+    pub fn closed_at(&self) -> Option<NaiveDateTime> {
+        match self {
+            PeriodState::Open => None,
+            PeriodState::Closed { at, .. } | PeriodState::Covered { at, .. } => Some(*at),
+        }
+    }
+
+    pub fn closed_by(&self) -> Option<&str> {
+        match self {
+            PeriodState::Open => None,
+            PeriodState::Closed { by, .. } | PeriodState::Covered { by, .. } => Some(by),
+        }
+    }
+
+    pub fn covered_by(&self) -> Option<Period> {
+        match self {
+            PeriodState::Covered { by_close, .. } => Some(*by_close),
+            _ => None,
+        }
+    }
+
+    pub fn landed_in(&self) -> Option<Period> {
+        match self {
+            PeriodState::Covered { landed_in, .. } => Some(*landed_in),
+            _ => None,
+        }
+    }
+
+    /// In words, as the files' `period_status` and the close's 409 say it: `open`, `closed at
+    /// 2026-11-02T09:00:00Z by finance`, or `closed as part of 2026-10 (closed at
+    /// 2026-11-02T09:00:00Z by finance); its items are settled in 2026-11`.
+    pub fn describe(&self) -> String {
+        let when = |at: &NaiveDateTime| at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        match self {
+            PeriodState::Open => "open".into(),
+            PeriodState::Closed { at, by } => format!("closed at {} by {by}", when(at)),
+            PeriodState::Covered { by_close, at, by, landed_in } => format!(
+                "closed as part of {by_close} (closed at {} by {by}); its items are settled in {landed_in}",
+                when(at)
+            ),
+        }
+    }
+}
+
 /// Why a period cannot be closed now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseRefusal {
@@ -278,6 +367,21 @@ pub fn window(p: Period, last_closed: Option<Period>) -> (Option<NaiveDateTime>,
     match last_closed {
         Some(c) if c.next() == p => (None, p.end()),
         _ => (Some(p.start()), p.end()),
+    }
+}
+
+/// Where a period's ledger check starts taking `consume` movements before its own month: the
+/// period right after the first close takes the items of the months that close covered (its
+/// window has no lower bound), so it also takes their movements, those dated before the first
+/// closed month. Any other period takes its own month's only (`None`).
+pub fn ledger_before(
+    p: Period,
+    first_closed: Option<Period>,
+    last_closed: Option<Period>,
+) -> Option<NaiveDateTime> {
+    match (first_closed, last_closed) {
+        (Some(f), Some(l)) if f == l && p == l.next() => Some(f.start()),
+        _ => None,
     }
 }
 

@@ -49,6 +49,7 @@ fn the_net_pays_labour_and_charges_parts_sold_and_overdue_cores() {
     let mut l = Line {
         station_id: 1,
         station_code: "ST".into(),
+        station_name: "Station".into(),
         kind: LineKind::Ticket,
         item_id: 1,
         date: d("2026-11-03"),
@@ -64,6 +65,8 @@ fn the_net_pays_labour_and_charges_parts_sold_and_overdue_cores() {
         overdue_cores: 0,
         adjustments: 0,
         note: None,
+        adjusts: None,
+        posted_on: None,
     };
     assert_eq!(l.net(), 10_000, "warranty parts are shown, not netted");
     l.parts_sold = 2_500;
@@ -129,4 +132,30 @@ fn periods_close_once_in_order_after_they_end() {
     assert_eq!(may_close(p("2026-09"), Some(p("2026-11")), now), Err(CloseRefusal::AlreadyClosed));
     assert_eq!(may_close(p("2026-11"), Some(p("2026-09")), now), Err(CloseRefusal::OutOfOrder(p("2026-10"))));
     assert_eq!(may_close(p("2026-10"), Some(p("2026-09")), now), Ok(()));
+}
+
+#[test]
+fn a_month_before_the_first_close_is_covered_by_it_and_its_items_land_after_it() {
+    let at = d("2026-11-02").and_hms_opt(9, 0, 0).unwrap();
+    assert_eq!(PeriodState::of(None, None), PeriodState::Open);
+    assert_eq!(PeriodState::of(None, None).describe(), "open");
+    let own = PeriodState::of(Some((at, "finance".into())), Some((p("2026-11"), at, "x".into())));
+    assert_eq!((own.status(), own.covered_by()), ("closed", None));
+    assert_eq!(own.describe(), "closed at 2026-11-02T09:00:00Z by finance");
+    let covered = PeriodState::of(None, Some((p("2026-10"), at, "finance".into())));
+    assert_eq!(
+        (covered.status(), covered.covered_by(), covered.landed_in(), covered.closed_at()),
+        ("closed", Some(p("2026-10")), Some(p("2026-11")), Some(at))
+    );
+    assert_eq!(
+        covered.describe(),
+        "closed as part of 2026-10 (closed at 2026-11-02T09:00:00Z by finance); its items are settled in 2026-11"
+    );
+    // and an item of the covered month lands there, and so do its ledger movements
+    assert_eq!(landing(p("2026-09"), Some(p("2026-10"))), p("2026-11"));
+    let (oct, nov) = (Some(p("2026-10")), Some(p("2026-11")));
+    assert_eq!(ledger_before(p("2026-11"), oct, oct), Some(p("2026-10").start()));
+    // once a second month closed, each month checks its own movements only
+    assert_eq!(ledger_before(p("2026-12"), oct, nov), None);
+    assert_eq!(ledger_before(p("2026-11"), None, None), None);
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::lines::{self, Sink, Spec};
-use super::rules::{self, CloseRefusal, Line, Period, Totals};
+use super::rules::{self, CloseRefusal, Line, Period, PeriodState, Totals};
 use super::store::{self, NewAdjustment, NewPeriod};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
@@ -23,7 +23,8 @@ pub struct Sources {
     pub ticket_warranty_parts: i64,
     /// every part used on those tickets, at cost
     pub ticket_parts_cost: i64,
-    /// `consume` movements out of the stations' technician custody dated in the period
+    /// `consume` movements out of the stations' technician custody dated in the period (the
+    /// period after the first close: also those dated before that close's month)
     pub ledger_consumed_qty: i64,
     /// the same at the parts' unit cost
     pub ledger_consumed_cost: i64,
@@ -103,16 +104,24 @@ pub fn sources(conn: &mut DbConn, spec: &Spec, last_closed: Option<Period>) -> R
             s.ticket_parts_sold += r.b;
         }
     }
+    let first = store::first_closed(conn)?.and_then(|p| Period::parse(&p));
+    let (since, times) = match rules::ledger_before(spec.period, first, last_closed) {
+        Some(before) => (
+            "(m.at < $1 OR (m.at >= $2 AND m.at < $3))",
+            vec![before, spec.period.start(), spec.period.end()],
+        ),
+        None => ("m.at >= $1 AND m.at < $2", vec![spec.period.start(), spec.period.end()]),
+    };
     let consumed = pairs(
         conn,
         &format!(
             "SELECT 'c' AS k, CAST(COALESCE(SUM(m.qty * p.unit_cost_minor), 0) AS BIGINT) AS a, \
              CAST(COALESCE(SUM(m.qty), 0) AS BIGINT) AS b FROM stock_movements m \
              JOIN parts p ON p.id = m.part_id JOIN locations c ON c.id = m.from_location_id \
-             WHERE m.reason = 'consume' AND c.kind = 'technician' AND m.at >= $1 AND m.at < $2{}",
+             WHERE m.reason = 'consume' AND c.kind = 'technician' AND {since}{}",
             station("c.parent_id")
         ),
-        &[spec.period.start(), spec.period.end()],
+        &times,
     )?;
     if let Some(r) = consumed.first() {
         s.ledger_consumed_cost = r.a;
@@ -126,9 +135,17 @@ pub fn last_closed(conn: &mut DbConn) -> Result<Option<Period>, AppError> {
     Ok(store::last_closed(conn)?.and_then(|p| Period::parse(&p)))
 }
 
-/// Whether a period is closed and when.
-pub fn closed_at(conn: &mut DbConn, p: Period) -> Result<Option<NaiveDateTime>, AppError> {
-    Ok(store::closed(conn, &p.to_string())?.map(|(at, _, _)| at))
+/// Where a period stands: open, closed, or covered by the first close after it (a month before
+/// the first closed one that was never closed itself).
+pub fn state(conn: &mut DbConn, p: Period) -> Result<PeriodState, AppError> {
+    let period = p.to_string();
+    let own = store::closed(conn, &period)?.map(|(at, by, _)| (at, by));
+    let after = match own {
+        Some(_) => None,
+        None => store::first_closed_after(conn, &period)?
+            .and_then(|(c, at, by)| Period::parse(&c).map(|c| (c, at, by))),
+    };
+    Ok(PeriodState::of(own, after))
 }
 
 /// Feeds the period's lines to `sink` and returns (network totals, reconciliation sources):
@@ -141,6 +158,9 @@ pub fn export(conn: &mut DbConn, spec: &Spec, sink: &mut dyn Sink) -> Result<(To
             .map_err(|e| AppError::internal(anyhow::anyhow!("stored reconciliation: {e}")))?,
         // a station's share of a closed period reconciles to its own snapshot lines
         Some(_) => sources_of_lines(&totals),
+        // a month covered by a later close holds no lines: its items are in the period after
+        // that close, which reconciles them
+        None if last.is_some_and(|c| spec.period < c) => sources_of_lines(&totals),
         None => sources(conn, spec, last)?,
     };
     Ok((totals, sources))
@@ -172,7 +192,7 @@ impl Sink for Collect {
         Ok(())
     }
 
-    fn station(&mut self, _: &str, _: &Totals) -> Result<(), AppError> {
+    fn station(&mut self, _: &str, _: &str, _: &Totals) -> Result<(), AppError> {
         Ok(())
     }
 }
@@ -203,21 +223,23 @@ pub fn close(
     let at = now.naive_utc();
     store::lock_periods(conn)?;
     let last = last_closed(conn)?;
-    rules::may_close(p, last, at).map_err(|r| match r {
-        CloseRefusal::AlreadyClosed => {
-            AppError::conflict(Problem::PeriodClosed, format!("period {p} is already closed"))
-                .with("period", p.to_string())
+    match rules::may_close(p, last, at) {
+        Ok(()) => {}
+        Err(CloseRefusal::AlreadyClosed) => return Err(already_closed(p, &state(conn, p)?)),
+        Err(CloseRefusal::NotEnded) => {
+            return Err(AppError::unprocessable(
+                Problem::PeriodNotEnded,
+                format!("period {p} has not ended yet: it can be closed from {}", p.end().date()),
+            ))
         }
-        CloseRefusal::NotEnded => AppError::unprocessable(
-            Problem::PeriodNotEnded,
-            format!("period {p} has not ended yet: it can be closed from {}", p.end().date()),
-        ),
-        CloseRefusal::OutOfOrder(next) => AppError::conflict(
-            Problem::PeriodOutOfOrder,
-            format!("periods close in order: the next to close is {next}"),
-        )
-        .with("next_to_close", next.to_string()),
-    })?;
+        Err(CloseRefusal::OutOfOrder(next)) => {
+            return Err(AppError::conflict(
+                Problem::PeriodOutOfOrder,
+                format!("periods close in order: the next to close is {next}"),
+            )
+            .with("next_to_close", next.to_string()))
+        }
+    }
     let spec = Spec { period: p, station: None, now: at };
     let src = sources(conn, &spec, last)?;
     let mut sink = Collect { period: p, rows: Vec::new(), settled: Vec::new() };
@@ -244,6 +266,20 @@ pub fn close(
         net_payable: crate::money::Money(totals.net),
         next_open_period: p.next().to_string(),
     })
+}
+
+/// The 409 of a period closed already, saying what its statement and files say: when and by
+/// whom, and for a month covered by a later close, that close and where its items landed.
+fn already_closed(p: Period, st: &PeriodState) -> AppError {
+    let mut e = AppError::conflict(Problem::PeriodClosed, format!("period {p} is already {}", st.describe()))
+        .with("period", p.to_string());
+    if let Some(at) = st.closed_at() {
+        e = e.with("closed_at", at.and_utc()).with("closed_by", st.closed_by().unwrap_or_default());
+    }
+    if let (Some(c), Some(l)) = (st.covered_by(), st.landed_in()) {
+        e = e.with("covered_by", c.to_string()).with("landed_in", l.to_string());
+    }
+    e
 }
 
 /// Posts an adjustment for `requested`; returns (id, the period it landed in).

@@ -15,8 +15,8 @@ use crate::db::schema::{
 use crate::db::DbConn;
 use crate::settlement::rules::{Grading, LineKind};
 
-/// A station: (id, code, current tier).
-pub type Station = (i64, String, Option<String>);
+/// A station: (id, code, name, current tier).
+pub type Station = (i64, String, String, Option<String>);
 
 /// Stations in code order after `after`, at most `limit`; or the one station `only`.
 pub fn stations(
@@ -27,7 +27,7 @@ pub fn stations(
 ) -> QueryResult<Vec<Station>> {
     let mut q = locations::table
         .filter(locations::kind.eq("station"))
-        .select((locations::id, locations::code, locations::tier))
+        .select((locations::id, locations::code, locations::name, locations::tier))
         .into_boxed();
     if let Some(a) = after {
         q = q.filter(locations::code.gt(a.to_string()));
@@ -36,6 +36,15 @@ pub fn stations(
         q = q.filter(locations::id.eq(id));
     }
     q.order(locations::code.asc()).limit(limit).load(conn)
+}
+
+/// The names of these locations: id -> name.
+pub fn names(conn: &mut DbConn, ids: &[i64]) -> QueryResult<HashMap<i64, String>> {
+    let rows: Vec<(i64, String)> = locations::table
+        .filter(locations::id.eq_any(ids))
+        .select((locations::id, locations::name))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The tier history of the stations: station id -> [(effective from, id, tier)].
@@ -239,6 +248,22 @@ pub fn adjustments(
     q.order(settlement_adjustments::id.asc()).load(conn)
 }
 
+/// What these adjustments were asked and posted for: id -> (requested period, posted at).
+pub fn adjustments_posted(
+    conn: &mut DbConn,
+    ids: &[i64],
+) -> QueryResult<HashMap<i64, (String, NaiveDateTime)>> {
+    let rows: Vec<(i64, String, NaiveDateTime)> = settlement_adjustments::table
+        .filter(settlement_adjustments::id.eq_any(ids))
+        .select((
+            settlement_adjustments::id,
+            settlement_adjustments::requested_period,
+            settlement_adjustments::posted_at,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(id, p, at)| (id, (p, at))).collect())
+}
+
 #[derive(Insertable)]
 #[diesel(table_name = settlement_adjustments)]
 pub struct NewAdjustment<'a> {
@@ -286,6 +311,28 @@ pub fn closed(conn: &mut DbConn, period: &str) -> QueryResult<Option<(NaiveDateT
             settlement_periods::closed_by,
             settlement_periods::reconciliation,
         ))
+        .first(conn)
+        .optional()
+}
+
+/// The earliest closed period.
+pub fn first_closed(conn: &mut DbConn) -> QueryResult<Option<String>> {
+    settlement_periods::table
+        .select(settlement_periods::period)
+        .order(settlement_periods::period.asc())
+        .first(conn)
+        .optional()
+}
+
+/// The earliest closed period after `period`: (period, closed at, closed by).
+pub fn first_closed_after(
+    conn: &mut DbConn,
+    period: &str,
+) -> QueryResult<Option<(String, NaiveDateTime, String)>> {
+    settlement_periods::table
+        .filter(settlement_periods::period.gt(period))
+        .select((settlement_periods::period, settlement_periods::closed_at, settlement_periods::closed_by))
+        .order(settlement_periods::period.asc())
         .first(conn)
         .optional()
 }

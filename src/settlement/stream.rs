@@ -8,7 +8,7 @@ use actix_web::web::Bytes;
 use futures_util::Stream;
 use tokio::sync::mpsc;
 
-use super::export;
+use super::export::{self, Scope};
 use super::lines::Spec;
 use crate::db::{DbConn, Pool};
 use crate::error::AppError;
@@ -79,7 +79,7 @@ where
     body(rx)
 }
 
-pub fn csv(pool: Pool, spec: Spec, scope: String, bom: bool) -> impl Stream<Item = Item> {
+pub fn csv(pool: Pool, spec: Spec, scope: Scope, bom: bool) -> impl Stream<Item = Item> {
     spawn(pool, move |conn, mut w| {
         export::write_csv(conn, &spec, &scope, &mut w, bom)?;
         w.flush().map_err(|e| AppError::internal(anyhow::anyhow!(e)))
@@ -87,7 +87,7 @@ pub fn csv(pool: Pool, spec: Spec, scope: String, bom: bool) -> impl Stream<Item
 }
 
 /// The workbook is written to a temporary file in constant-memory mode, then streamed.
-pub fn xlsx(pool: Pool, spec: Spec, scope: String) -> impl Stream<Item = Item> {
+pub fn xlsx(pool: Pool, spec: Spec, scope: Scope) -> impl Stream<Item = Item> {
     spawn(pool, move |conn, mut w| {
         let io = |e: io::Error| AppError::internal(anyhow::anyhow!(e));
         let file =

@@ -14,6 +14,9 @@ const SX: &str = "ST-SX-001";
 const TZ_TECH: &str = "tech-st-tz-001";
 const SX_TECH: &str = "tech-st-sx-001";
 const GSK: &str = "RF-GSK-00221D";
+/// the stations' names (seed/locations.csv)
+const TZ_NAME: &str = "Taizhou service station 1";
+const SX_NAME: &str = "Shaoxing service station 1";
 /// the factory record of RF00000001's compressor
 const CMP_SERIAL: &str = "CMP6165341773";
 
@@ -123,7 +126,7 @@ async fn csv_of(app: &TestApp, path: &str, user: &str) -> Resp {
 }
 
 /// (row_type, station, kind) -> the row as a map, from the CSV.
-fn parse_csv(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+pub fn parse_csv(text: &str) -> Vec<std::collections::HashMap<String, String>> {
     let mut rdr = csv::Reader::from_reader(text.as_bytes());
     let headers = rdr.headers().unwrap().clone();
     rdr.records()
@@ -183,6 +186,14 @@ both!(a_hand_built_month_settles_to_the_figures_computed_by_hand, |app| async {
     );
     let core = rows.iter().find(|r| r["kind"] == "core_charge").unwrap();
     assert_eq!((core["station"].as_str(), core["overdue_cores"].as_str()), (SX, "48.80"));
+    // each row names its station beside the code, and says the period is open
+    assert_eq!((tz["station_name"].as_str(), sx["station_name"].as_str()), (Some(TZ_NAME), Some(SX_NAME)));
+    for r in rows.iter().filter(|r| r["row_type"] == "detail" || r["row_type"] == "summary") {
+        let name = if r["station"] == TZ { TZ_NAME } else { SX_NAME };
+        assert_eq!((r["station_name"].as_str(), r["period_status"].as_str()), (name, "open"), "{r:?}");
+    }
+    assert!(rows.iter().all(|r| r["period_status"] == "open"), "every row carries the state");
+    assert_eq!((out["status_detail"].as_str(), out["covered_by"].as_str()), (Some("open"), None));
     assert_eq!(core["date"], first.with_day(12).unwrap().to_string(), "overdue 10 days after the 2nd");
     // the same month with an Accept header
     let token = app.token("finance").await;
@@ -253,6 +264,13 @@ both!(the_csv_and_the_xlsx_read_back_with_the_same_totals, |app| async {
     let mut xlsx_total = None;
     let mut saw_date = false;
     for row in sheet.rows().skip(1) {
+        assert_eq!(row[col("period_status")], Data::String("open".into()), "{row:?}");
+        let name = match row[col("station")].to_string().as_str() {
+            TZ => TZ_NAME,
+            SX => SX_NAME,
+            _ => "",
+        };
+        assert_eq!(row[col("station_name")].to_string(), name, "{row:?}");
         let net = match &row[col("net_payable")] {
             Data::Float(f) => (f * 100.0).round() as i64,
             other => panic!("net_payable is not a number: {other:?}"),
@@ -364,7 +382,27 @@ both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |ap
     let out_of_order = app.post(&format!("/api/v1/periods/{skip}/close"), "finance", json!({})).await;
     assert_eq!(out_of_order.problem(409)["next_to_close"], next);
     let after_close = csv_of(&app, &url, "finance").await.text;
-    assert_eq!(after_close, before, "the export reads the same before and after the close");
+    // the same figures; only the period's state says it is closed now
+    let j = app.get(&format!("/api/v1/settlements?period={p}"), Some("finance")).await;
+    let closed_state = j.ok()["status_detail"].as_str().unwrap().to_string();
+    let closed_at: chrono::DateTime<chrono::Utc> = c.json["closed_at"].as_str().unwrap().parse().unwrap();
+    let closed_at = closed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(closed_state, format!("closed at {closed_at} by finance"));
+    assert_eq!((j.json["closed_by"].as_str(), j.json["covered_by"].as_str()), (Some("finance"), None));
+    let without_state = |text: &str, state: &str| -> Vec<std::collections::HashMap<String, String>> {
+        parse_csv(text)
+            .into_iter()
+            .map(|mut r| {
+                assert_eq!(r.remove("period_status").as_deref(), Some(state), "{r:?}");
+                r
+            })
+            .collect()
+    };
+    assert_eq!(
+        without_state(&after_close, &closed_state),
+        without_state(&before, "open"),
+        "the export reads the same before and after the close"
+    );
     let xlsx_url = format!("/api/v1/settlements?period={p}&format=xlsx");
     let xlsx_closed = xlsx_bytes(&app, &xlsx_url).await;
 
@@ -384,7 +422,7 @@ both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |ap
     reconcile(&app, sx_loan, "unused-return", SX_TECH, json!({})).await;
 
     let closed = csv_of(&app, &url, "finance").await.text;
-    assert_eq!(closed, before, "the closed export is byte-identical");
+    assert_eq!(closed, after_close, "the closed export is byte-identical");
     assert!(xlsx_bytes(&app, &xlsx_url).await == xlsx_closed, "the closed XLSX is byte-identical too");
     let j = app.get(&format!("/api/v1/settlements?period={p}"), Some("finance")).await;
     assert_eq!(
@@ -400,16 +438,47 @@ both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |ap
         n.text
     );
     assert!(station(&n.json, TZ).is_null(), "nothing of the closed month is settled twice: {}", n.text);
-    let rows = parse_csv(
-        &csv_of(&app, &format!("/api/v1/settlements?period={next}&format=csv"), "finance").await.text,
-    );
-    let adj = rows.iter().find(|r| r["kind"] == "adjustment").unwrap();
-    assert!(adj["note"].contains(&format!("for {p}")), "{adj:?}");
+    // the adjustment's row: the period it corrects, the day it was posted and the period it
+    // landed in, each its own column
+    let posted_on = next_first.with_day(2).unwrap();
+    let posted_at = a.json["posted_at"].as_str().unwrap();
+    assert!(posted_at.starts_with(&posted_on.to_string()), "{}", a.text);
+    let next_csv = format!("/api/v1/settlements?period={next}&format=csv");
+    let adjustment_row = |rows: &[std::collections::HashMap<String, String>]| {
+        let adj = rows.iter().find(|r| r["kind"] == "adjustment").unwrap().clone();
+        (adj["period"].clone(), adj["adjusts_period"].clone(), adj["posted_on"].clone(), adj["note"].clone())
+    };
+    let rows = parse_csv(&csv_of(&app, &next_csv, "finance").await.text);
+    let (landed, adjusts, posted, note) = adjustment_row(&rows);
+    assert_eq!((landed.as_str(), adjusts.as_str()), (next.as_str(), p.as_str()));
+    assert_eq!(posted, posted_on.to_string());
+    assert!(note.contains(&format!("for {p}")), "{note}");
+    let xlsx_adjustment = |bytes: Vec<u8>| {
+        use calamine::{Data, Reader};
+        let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("the XLSX opens");
+        let sheet = wb.worksheet_range("Settlement").expect("the Settlement sheet");
+        let header: Vec<String> = sheet.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let row =
+            sheet.rows().find(|r| r[col("kind")] == Data::String("adjustment".into())).unwrap().to_vec();
+        let posted = match &row[col("posted_on")] {
+            Data::DateTime(d) => d.as_f64(),
+            other => panic!("posted_on is not a date: {other:?}"),
+        };
+        (row[col("period")].to_string(), row[col("adjusts_period")].to_string(), posted)
+    };
+    let excel_day = (posted_on - NaiveDate::from_ymd_opt(1899, 12, 30).unwrap()).num_days() as f64;
+    let next_xlsx = format!("/api/v1/settlements?period={next}&format=xlsx");
+    assert_eq!(xlsx_adjustment(xlsx_bytes(&app, &next_xlsx).await), (next.clone(), p.clone(), excel_day));
 
     // the next month closes once it ends, taking the late items with it
     move_to(&app, next_first.checked_add_months(Months::new(1)).unwrap(), 1);
     let c2 = app.post(&format!("/api/v1/periods/{next}/close"), "admin", json!({})).await;
     assert_eq!(c2.ok()["net_payable"], "28.80");
+    // its snapshot keeps the three apart
+    let rows = parse_csv(&csv_of(&app, &next_csv, "finance").await.text);
+    assert_eq!(adjustment_row(&rows), (next.clone(), p.clone(), posted_on.to_string(), note));
+    assert_eq!(xlsx_adjustment(xlsx_bytes(&app, &next_xlsx).await), (next.clone(), p.clone(), excel_day));
 });
 
 both!(a_station_reads_only_its_own_settlement, |app| async {
@@ -438,4 +507,96 @@ both!(a_station_reads_only_its_own_settlement, |app| async {
     let nobody = json!({"station": "RC-HZ", "period": p, "amount": "1.00", "reason": "x"});
     app.post("/api/v1/settlements/adjustments", "finance", nobody).await.problem(404);
     app.post("/api/v1/periods/2026-1/close", "finance", json!({})).await.problem(422);
+});
+
+both!(a_month_covered_by_a_later_close_says_so_everywhere_and_names_where_its_items_went, |app| async {
+    // the hand-built month A, then B closed first while A never was
+    let first = build_month(&app).await;
+    let a = period(first);
+    let b_first = first.checked_add_months(Months::new(1)).unwrap();
+    let c_first = b_first.checked_add_months(Months::new(1)).unwrap();
+    let (b, c) = (period(b_first), period(c_first));
+    move_to(&app, c_first, 2);
+    let closed = app.post(&format!("/api/v1/periods/{b}/close"), "finance", json!({})).await;
+    assert_eq!(closed.ok()["next_open_period"], c);
+    let closed_at: chrono::DateTime<chrono::Utc> =
+        closed.json["closed_at"].as_str().unwrap().parse().unwrap();
+    let closed_at = closed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let state =
+        format!("closed as part of {b} (closed at {closed_at} by finance); its items are settled in {c}");
+
+    // the statement: closed, covered by B's close, its items in C; no lines, balanced
+    let r = app.get(&format!("/api/v1/settlements?period={a}"), Some("finance")).await;
+    let out = r.ok();
+    assert_eq!(
+        (out["status"].as_str(), out["covered_by"].as_str(), out["landed_in"].as_str()),
+        (Some("closed"), Some(b.as_str()), Some(c.as_str())),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        (out["status_detail"].as_str(), out["closed_by"].as_str()),
+        (Some(state.as_str()), Some("finance"))
+    );
+    let at: chrono::DateTime<chrono::Utc> = out["closed_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), closed_at, "when B was closed");
+    assert_eq!((out["stations"].as_array().unwrap().len(), &out["totals"]["lines"]), (0, &json!(0)));
+    assert_eq!(out["balanced"], true, "{}", r.text);
+    // B itself is closed, by its own close
+    let own = app.get(&format!("/api/v1/settlements?period={b}"), Some("finance")).await;
+    assert_eq!(
+        (own.ok()["status"].as_str(), own.json["covered_by"].as_str(), own.json["landed_in"].as_str()),
+        (Some("closed"), None, None)
+    );
+
+    // the files say the same on every row
+    let csv = csv_of(&app, &format!("/api/v1/settlements?period={a}&format=csv"), "finance").await;
+    let rows = parse_csv(&csv.text);
+    assert!(rows.iter().any(|r| r["row_type"] == "total"), "{}", csv.text);
+    assert!(rows.iter().all(|r| r["period_status"] == state), "{}", csv.text);
+    assert!(rows.iter().all(|r| r["row_type"] != "detail"), "no lines: {}", csv.text);
+    assert!(
+        rows.iter().filter(|r| r["row_type"] == "reconciliation").all(|r| r["note"] == "ok"),
+        "{}",
+        csv.text
+    );
+    let bytes = xlsx_bytes(&app, &format!("/api/v1/settlements?period={a}&format=xlsx")).await;
+    {
+        use calamine::{Data, Reader};
+        let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("the XLSX opens");
+        let sheet = wb.worksheet_range("Settlement").expect("the Settlement sheet");
+        let header: Vec<String> = sheet.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+        let at = header.iter().position(|h| h == "period_status").expect("a period_status column");
+        let cells: Vec<&Data> = sheet.rows().skip(1).map(|r| &r[at]).collect();
+        assert!(!cells.is_empty() && cells.iter().all(|c| **c == Data::String(state.clone())), "{cells:?}");
+    }
+
+    // closing it: 409, saying the same
+    let again = app.post(&format!("/api/v1/periods/{a}/close"), "finance", json!({})).await;
+    let problem = again.problem(409);
+    assert_eq!(problem["type"], "/problems/period_closed");
+    assert_eq!(problem["detail"], format!("period {a} is already {state}"));
+    assert_eq!(
+        (problem["covered_by"].as_str(), problem["landed_in"].as_str(), problem["closed_by"].as_str()),
+        (Some(b.as_str()), Some(c.as_str()), Some("finance"))
+    );
+
+    // and its items are in C's statement, with their own dates
+    let n = app.get(&format!("/api/v1/settlements?period={c}"), Some("finance")).await;
+    let n = n.ok();
+    assert_eq!(
+        (&station(n, TZ)["net_payable"], &station(n, SX)["net_payable"], &n["status"]),
+        (&json!("89.00"), &json!("-18.80"), &json!("open")),
+        "{n}"
+    );
+    // and reconciled there: their tickets' parts against their consumption in the ledger
+    assert_eq!(n["balanced"], true, "{n}");
+    let rows =
+        parse_csv(&csv_of(&app, &format!("/api/v1/settlements?period={c}&format=csv"), "finance").await.text);
+    let from_a: Vec<&std::collections::HashMap<String, String>> =
+        rows.iter().filter(|r| r["row_type"] == "detail" && r["date"].starts_with(&a)).collect();
+    assert_eq!(from_a.len(), 6, "4 tickets, the overdue core and the adjustment: {rows:?}");
+    assert!(from_a.iter().all(|r| r["period"] == c), "{from_a:?}");
+    let late = from_a.iter().find(|r| r["kind"] == "ticket").unwrap();
+    assert!(late["note"].contains(&format!("dated in closed period {a}")), "{late:?}");
 });

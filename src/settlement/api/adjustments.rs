@@ -44,12 +44,14 @@ pub struct AdjustmentIn {
 pub struct AdjustmentOut {
     pub id: i64,
     pub station: String,
+    /// the period it corrects, as asked (the files' `adjusts_period`)
     pub requested_period: String,
     /// where it is settled: the requested period, or the next open one when that was closed
     pub period: String,
     pub amount: Money,
     pub reason: String,
     pub posted_by: String,
+    /// when it was posted (the files' `posted_on` is its day)
     pub posted_at: DateTime<Utc>,
 }
 

@@ -57,13 +57,13 @@ fn parse_period(s: &str, field: &str) -> Result<Period, AppError> {
     })
 }
 
-/// The station a caller may see: finance and admin any (or all), a station its own only
-/// (another's is 404); others 403.
+/// The station a caller may see, as (id, code, name): finance and admin any (or all), a
+/// station its own only (another's is 404); others 403.
 fn station_scope(
     conn: &mut DbConn,
     caller: &Caller,
     asked: Option<&str>,
-) -> Result<Option<(i64, String)>, AppError> {
+) -> Result<Option<(i64, String, String)>, AppError> {
     let not_found = |c: &str| AppError::not_found(format!("no station {c}"));
     match caller.role {
         Role::Finance | Role::Admin => match asked {
@@ -72,7 +72,7 @@ fn station_scope(
                 let row = network::by_code(conn, code)?
                     .filter(|r| r.kind == LocationKind::Station)
                     .ok_or_else(|| not_found(code))?;
-                Ok(Some((row.id, row.code)))
+                Ok(Some((row.id, row.code, row.name)))
             }
         },
         Role::Station => {
@@ -82,7 +82,7 @@ fn station_scope(
             }
             let row = network::by_code(conn, &own)?
                 .ok_or_else(|| AppError::forbidden("this user belongs to no location"))?;
-            Ok(Some((row.id, row.code)))
+            Ok(Some((row.id, row.code, row.name)))
         }
         _ => Err(AppError::forbidden(format!("the {} role may not read settlements", caller.role))),
     }

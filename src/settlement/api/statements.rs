@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::http::docs::{E400, E401, E403, E404, E422};
 use crate::http::Query;
 use crate::money::Money;
+use crate::settlement::export::Scope;
 use crate::settlement::lines::{Sink, Spec};
 use crate::settlement::rules::{Line, Totals};
 use crate::settlement::service::{self, Check};
@@ -45,6 +46,8 @@ pub struct SettlementQuery {
 pub struct Summary {
     /// the station's code; `null` in the network total
     pub station: Option<String>,
+    /// the station's name; `null` in the network total
+    pub station_name: Option<String>,
     pub lines: i64,
     pub tickets: i64,
     pub parts_qty: i64,
@@ -64,9 +67,11 @@ pub struct Summary {
     pub net_payable: Money,
 }
 
-fn summary(station: Option<String>, t: &Totals) -> Summary {
+fn summary(station: Option<(String, String)>, t: &Totals) -> Summary {
+    let (station, station_name) = station.unzip();
     Summary {
         station,
+        station_name,
         lines: t.lines,
         tickets: t.tickets,
         parts_qty: t.parts_qty,
@@ -81,15 +86,33 @@ fn summary(station: Option<String>, t: &Totals) -> Summary {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"period": "2026-11", "status": "open", "closed_at": null, "station": null,
-    "stations": [], "totals": {"station": null, "lines": 0, "tickets": 0, "parts_qty": 0, "labour": "0.00",
-    "parts_sold": "0.00", "warranty_parts": "0.00", "parts_at_cost": "0.00", "overdue_cores": "0.00",
-    "adjustments": "0.00", "net_payable": "0.00"}, "reconciliation": [], "balanced": true}))]
+#[schema(example = json!({"period": "2026-11", "status": "open", "status_detail": "open", "closed_at": null,
+    "closed_by": null, "covered_by": null, "landed_in": null, "station": null,
+    "stations": [], "totals": {"station": null, "station_name": null, "lines": 0, "tickets": 0, "parts_qty": 0,
+    "labour": "0.00", "parts_sold": "0.00", "warranty_parts": "0.00", "parts_at_cost": "0.00",
+    "overdue_cores": "0.00", "adjustments": "0.00", "net_payable": "0.00"}, "reconciliation": [],
+    "balanced": true}))]
 pub struct SettlementOut {
     pub period: String,
-    /// `open` (computed live) or `closed` (read from the snapshot taken at close)
+    /// `open` (computed live) or `closed` (read from the snapshot taken at close; also a month
+    /// covered by a later close, see `covered_by`)
     pub status: String,
+    /// the state in words, as the files' `period_status` column and the close's 409 say it:
+    /// `open`, `closed at 2026-11-02T09:00:00Z by finance`, or for a covered month `closed as
+    /// part of 2026-10 (closed at 2026-11-02T09:00:00Z by finance); its items are settled in
+    /// 2026-11`
+    pub status_detail: String,
+    /// when it was closed (a covered month: when the close that covers it was made)
     pub closed_at: Option<DateTime<Utc>>,
+    /// who closed it (a covered month: who made the close that covers it)
+    pub closed_by: Option<String>,
+    /// a month never closed itself but before a closed period: that close, the first after it.
+    /// Its lines are none; its items landed in `landed_in`
+    #[schema(example = "2026-10")]
+    pub covered_by: Option<String>,
+    /// a covered month: the period whose statement holds its items (the one after `covered_by`)
+    #[schema(example = "2026-11")]
+    pub landed_in: Option<String>,
     /// the station asked for, if any
     pub station: Option<String>,
     /// one summary per station with lines in the period, in code order
@@ -108,8 +131,8 @@ impl Sink for Collect {
         Ok(())
     }
 
-    fn station(&mut self, code: &str, t: &Totals) -> Result<(), AppError> {
-        self.0.push(summary(Some(code.to_string()), t));
+    fn station(&mut self, code: &str, name: &str, t: &Totals) -> Result<(), AppError> {
+        self.0.push(summary(Some((code.to_string(), name.to_string())), t));
         Ok(())
     }
 }
@@ -139,13 +162,39 @@ fn wanted(req: &HttpRequest, format: Option<Format>) -> Format {
 /// text cell that a spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a
 /// tab or a carriage return) is written with a leading `'`; the XLSX has its columns sized and
 /// every amount and count a number. A closed period is read from its snapshot and never changes; an open one
-/// is computed live, and the period after the last closed one also takes late items.
+/// is computed live, and the period after the last closed one also takes late items. A month
+/// before the first closed one that was never closed itself is covered by that close: `closed`,
+/// with `covered_by` and `landed_in` (the period whose statement holds its items), and no lines.
+/// Every file row names the station beside its code (`station_name`) and carries the period's
+/// state in words (`period_status`, the JSON's `status_detail`); an adjustment's row has the
+/// period it corrects (`adjusts_period`) and its posting day (`posted_on`) beside `period`, the
+/// one it landed in.
 #[utoipa::path(
     tag = "finance",
     params(SettlementQuery),
     responses(
         (status = 200, description = "The settlement", content(
-            (SettlementOut = "application/json"),
+            (SettlementOut = "application/json", examples(
+                ("open" = (summary = "An open month, computed live", value = json!({"period": "2026-11",
+                    "status": "open", "status_detail": "open", "closed_at": null, "closed_by": null,
+                    "covered_by": null, "landed_in": null, "station": "ST-TZ-001", "stations": [{"station": "ST-TZ-001",
+                    "station_name": "Taizhou service station 1", "lines": 4, "tickets": 3, "parts_qty": 3,
+                    "labour": "220.00", "parts_sold": "146.00", "warranty_parts": "365.20",
+                    "parts_at_cost": "462.80", "overdue_cores": "0.00", "adjustments": "15.00",
+                    "net_payable": "89.00"}], "totals": {"station": null, "station_name": null, "lines": 4,
+                    "tickets": 3, "parts_qty": 3, "labour": "220.00", "parts_sold": "146.00",
+                    "warranty_parts": "365.20", "parts_at_cost": "462.80", "overdue_cores": "0.00",
+                    "adjustments": "15.00", "net_payable": "89.00"}, "reconciliation": [], "balanced": true}))),
+                ("covered" = (summary = "A month covered by a later close: no lines, its items in landed_in",
+                    value = json!({"period": "2026-09", "status": "closed", "status_detail":
+                    "closed as part of 2026-10 (closed at 2026-11-02T09:00:00Z by finance); its items are settled in 2026-11",
+                    "closed_at": "2026-11-02T09:00:00Z", "closed_by": "finance", "covered_by": "2026-10",
+                    "landed_in": "2026-11", "station": null, "stations": [], "totals": {"station": null,
+                    "station_name": null, "lines": 0, "tickets": 0, "parts_qty": 0, "labour": "0.00",
+                    "parts_sold": "0.00", "warranty_parts": "0.00", "parts_at_cost": "0.00",
+                    "overdue_cores": "0.00", "adjustments": "0.00", "net_payable": "0.00"},
+                    "reconciliation": [], "balanced": true})))
+            )),
             (String = "text/csv"),
             (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
@@ -175,8 +224,9 @@ pub async fn settlements(
     let asked = q.station.clone();
     let station = state.db.read(move |conn| station_scope(conn, &caller, asked.as_deref())).await?;
     let spec = Spec { period, station: station.as_ref().map(|s| s.0), now: now.naive_utc() };
-    let scope = station.as_ref().map(|s| s.1.clone()).unwrap_or_else(|| "ALL".into());
-    let name = format!("settlement-{period}-{scope}");
+    let scope =
+        station.as_ref().map(|s| Scope { code: s.1.clone(), name: s.2.clone() }).unwrap_or_else(Scope::all);
+    let name = format!("settlement-{period}-{}", scope.code);
     match format {
         Format::Csv => Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
@@ -193,12 +243,16 @@ pub async fn settlements(
                 .read(move |conn| {
                     let mut sink = Collect(Vec::new());
                     let (totals, sources) = service::export(conn, &spec, &mut sink)?;
-                    let closed_at = service::closed_at(conn, period)?;
+                    let st = service::state(conn, period)?;
                     let reconciliation = service::checks(&totals, &sources);
                     Ok(SettlementOut {
                         period: period.to_string(),
-                        status: if closed_at.is_some() { "closed" } else { "open" }.into(),
-                        closed_at: closed_at.map(|t| t.and_utc()),
+                        status: st.status().into(),
+                        status_detail: st.describe(),
+                        closed_at: st.closed_at().map(|t| t.and_utc()),
+                        closed_by: st.closed_by().map(str::to_string),
+                        covered_by: st.covered_by().map(|p| p.to_string()),
+                        landed_in: st.landed_in().map(|p| p.to_string()),
                         station: code,
                         stations: sink.0,
                         totals: summary(None, &totals),

@@ -28,6 +28,7 @@ use echelon::network::store::{self as network, TierRow};
 use echelon::planning::inputs::week_start;
 use echelon::planning::net::Net;
 use echelon::planning::store::CHUNK;
+use echelon::tickets::rules::JobType;
 
 /// What was written.
 #[derive(Debug, Default)]
@@ -126,10 +127,32 @@ fn write_tiers(conn: &mut DbConn, at: NaiveDateTime) -> Result<(), AppError> {
             core_return_days: days,
             updated_at: at,
         };
-        let rates = BTreeMap::from([("repair".to_string(), 10_000 - 2_000 * (prio as i64 - 1))]);
-        network::insert_tier(conn, &row, &rates)?;
+        network::insert_tier(conn, &row, &labour_rates(tier))?;
     }
     Ok(())
+}
+
+/// A tier's labour rate for every job type a ticket can have, the demo's (seed/tiers.csv), so
+/// that no ticket of a generated network settles at 0.00 for want of a rate.
+pub fn labour_rates(tier: Tier) -> BTreeMap<String, i64> {
+    let [repair, install, maintenance, inspection] = match tier {
+        Tier::A => [12_000, 8_000, 6_000, 4_000],
+        Tier::B => [10_000, 7_000, 5_000, 3_500],
+        Tier::C => [8_000, 6_000, 4_000, 3_000],
+        Tier::D => [6_000, 5_000, 3_000, 2_500],
+    };
+    JobType::ALL
+        .iter()
+        .map(|job| {
+            let rate = match job {
+                JobType::Repair => repair,
+                JobType::Install => install,
+                JobType::Maintenance => maintenance,
+                JobType::Inspection => inspection,
+            };
+            (job.as_str().to_string(), rate)
+        })
+        .collect()
 }
 
 /// The tree, level by level: a multi-row INSERT per level, then each path from its parent's;

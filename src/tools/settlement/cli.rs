@@ -4,7 +4,7 @@ use std::path::Path;
 
 use echelon::db::Db;
 use echelon::error::AppError;
-use echelon::settlement::export::{self, FileFormat};
+use echelon::settlement::export::{self, FileFormat, Scope};
 use echelon::settlement::lines::Spec;
 use echelon::settlement::rules::Period;
 
@@ -27,17 +27,17 @@ pub fn export_command(
     let mut conn = db.read.get().map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
     echelon::db::read_tx(&mut conn, |c| -> Result<(), AppError> {
-        let station_id = match station {
-            Some(code) => Some(
-                echelon::network::store::by_code(c, code)?
+        let (station_id, scope) = match station {
+            Some(code) => {
+                let row = echelon::network::store::by_code(c, code)?
                     .filter(|r| r.kind == echelon::network::rules::LocationKind::Station)
-                    .ok_or_else(|| AppError::not_found(format!("no station {code}")))?
-                    .id,
-            ),
-            None => None,
+                    .ok_or_else(|| AppError::not_found(format!("no station {code}")))?;
+                (Some(row.id), Scope { code: row.code, name: row.name })
+            }
+            None => (None, Scope::all()),
         };
         let spec = Spec { period, station: station_id, now: now.naive_utc() };
-        let scope = station.unwrap_or("ALL");
+        let scope = &scope;
         match format {
             FileFormat::Csv => {
                 let file = std::fs::File::create(out).map_err(|e| {
