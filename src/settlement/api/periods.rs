@@ -4,7 +4,7 @@ use actix_web::{post, web};
 
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::http::docs::{E401, E403, E409, E422};
+use crate::http::docs::{E401, E403};
 use crate::settlement::service::{self, Closed};
 use crate::state::AppState;
 
@@ -20,7 +20,7 @@ use super::*;
     tag = "finance",
     params(("period" = String, Path, description = "the month, `YYYY-MM`", example = "2026-11",
         pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")),
-    responses((status = 200, body = Closed), E401, E403, E409, E422),
+    responses((status = 200, description = "The period closed, with its totals", body = Closed), E401, E403, E409Close, E422Close),
     security(("bearer" = []))
 )]
 #[post("/periods/{period}/close")]
