@@ -114,7 +114,7 @@ crate::problems!(
         ValidationFailed => "family: 3 upper-case letters, e.g. CMP" {"errors": [{"field": "family", "message": "3 upper-case letters, e.g. CMP"}]},
         UnknownPartCode => "there is no part RF-CMP-00419E; did you mean RF-CMP-00418G?"
             {"field": "superseded_by", "code": "RF-CMP-00419E", "suggestions": ["RF-CMP-00418G"]},
-        InvalidPartCode => "\"RF-CMP-00418\" is not a part code: <LINE>-<FAMILY>-<SEQ><CHECK>"
+        InvalidPartCode => "\"RF-CMP-00418\" is not a part code: expected <LINE>-<FAMILY>-<SEQ><CHECK>, e.g. RF-CMP-00417I (2 letters, 3 letters, 5 digits and a check character); did you mean RF-CMP-00418G?"
             {"field": "superseded_by", "code": "RF-CMP-00418", "suggestions": ["RF-CMP-00418G"], "reason": "malformed"},
     ]
 );

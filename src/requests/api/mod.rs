@@ -206,7 +206,7 @@ crate::problems!(
             {"field": "ticket_id"},
         NotAStation => "RC-HZ is not a station",
         UnknownSource => "there is no location RC-XX-999",
-        SourceNotAllowed => "ST-TZ-001 may not order from HQ-CW: its tier orders from its regional centre only",
+        SourceNotAllowed => "this station may not be supplied from that source: its own regional centre, the central warehouse if its tier allows, or a configured lateral centre",
         IdempotencyKeyReused => "this Idempotency-Key was used for a different request",
     ]
 );

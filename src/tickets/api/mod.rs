@@ -449,7 +449,7 @@ crate::problems!(
     [
         UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
             {"field": "parts[0].part_code", "code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
-        InvalidPartCode => "\"RF-CMP-0013\" is not a part code: <LINE>-<FAMILY>-<SEQ><CHECK>; no part of model BCD-539WT is close"
+        InvalidPartCode => "\"RF-CMP-0013\" is not a part code: expected <LINE>-<FAMILY>-<SEQ><CHECK>, e.g. RF-CMP-00417I (2 letters, 3 letters, 5 digits and a check character); no part of model BCD-539WT is close"
             {"field": "parts[0].part_code", "code": "RF-CMP-0013", "suggestions": [], "reason": "malformed", "model": "BCD-539WT"},
         IncompatiblePart => "part RF-CMP-00417K does not fit model BCD-539WT"
             {"field": "parts[0].part_code", "code": "RF-CMP-00417K", "model": "BCD-539WT", "compatible_alternatives": ["RF-CMP-00130B"]},
