@@ -69,6 +69,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     state_path_hygiene(&mut doc);
     optional_bodies_as_references(&mut doc);
     pages_reference_their_items(&mut doc);
+    derived_problem_examples(&mut doc);
     doc
 }
 
@@ -145,9 +146,150 @@ fn state_path_hygiene(doc: &mut utoipa::openapi::OpenApi) {
                 }
             }
             if has_path_parameter && !op.responses.responses.contains_key("400") {
-                op.responses.responses.extend(crate::http::docs::invalid_path());
+                op.responses
+                    .responses
+                    .extend(<crate::http::docs::E400 as utoipa::IntoResponses>::responses());
             }
         }
+    }
+}
+
+/// The answers every operation of a shape shares, stated from the operation itself (see
+/// `http::docs`): its 400 lists the faults of what it takes (a body, a query, a path
+/// parameter, a header) beside its own 400s; its 422 adds `validation_failed` for a body field
+/// out of its limits or a query string holding a NUL; a 422 left without an example, and a 413
+/// or 415 of an operation without a body, are dropped (it cannot answer them).
+fn derived_problem_examples(doc: &mut utoipa::openapi::OpenApi) {
+    use crate::http::docs::{self, Shape};
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{Schema, Type};
+    use utoipa::openapi::RefOr;
+    let components = doc.components.clone().unwrap_or_default();
+    let resolve = |s: &RefOr<Schema>| -> Option<Schema> {
+        match s {
+            RefOr::T(s) => Some(s.clone()),
+            RefOr::Ref(r) => {
+                let name = r.ref_location.rsplit('/').next()?;
+                match components.schemas.get(name)? {
+                    RefOr::T(s) => Some(s.clone()),
+                    RefOr::Ref(_) => None,
+                }
+            }
+        }
+    };
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete];
+        for op in operations.into_iter().flatten() {
+            let params = op.parameters.clone().unwrap_or_default();
+            let string_schema = |p: &utoipa::openapi::path::Parameter| match &p.schema {
+                // a free string (an enum's value is refused as malformed, 400, before any rule)
+                Some(RefOr::T(Schema::Object(o))) => {
+                    (o.schema_type == Type::String.into() && o.enum_values.is_none(), o.max_length)
+                }
+                _ => (false, None),
+            };
+            let shape = Shape {
+                path,
+                has_body: op.request_body.is_some(),
+                query: params
+                    .iter()
+                    .filter(|p| p.parameter_in == ParameterIn::Query)
+                    .map(|p| {
+                        let (string, max) = string_schema(p);
+                        (p.name.as_str(), string, max)
+                    })
+                    .collect(),
+                has_path_parameter: params.iter().any(|p| p.parameter_in == ParameterIn::Path),
+                headers: params
+                    .iter()
+                    .filter(|p| p.parameter_in == ParameterIn::Header)
+                    .map(|p| p.name.as_str())
+                    .collect(),
+            };
+            let responses = &mut op.responses.responses;
+            if !shape.has_body {
+                responses.remove("413");
+                responses.remove("415");
+            }
+            if responses.contains_key("400") {
+                add_examples(responses, 400, docs::request_faults(&shape), |kinds| {
+                    let mut phrases: Vec<&str> = kinds.iter().map(|k| docs::fault_phrase(*k)).collect();
+                    phrases.dedup();
+                    let mut d = phrases.join("; ");
+                    if let Some(first) = d.get(..1) {
+                        d.replace_range(..1, &first.to_uppercase());
+                    }
+                    d
+                });
+            }
+            if responses.contains_key("422") {
+                let mut fault = Vec::new();
+                let body_schema = op
+                    .request_body
+                    .as_ref()
+                    .and_then(|b| b.content.get("application/json"))
+                    .and_then(|c| c.schema.as_ref())
+                    .and_then(&resolve);
+                if let Some(Schema::Object(body)) = body_schema {
+                    let limited = body.properties.iter().find_map(|(name, s)| match resolve(s)? {
+                        Schema::Object(o) => {
+                            o.max_length.map(|m| (name.clone(), format!("at most {m} characters")))
+                        }
+                        _ => None,
+                    });
+                    let (field, message) = limited.unwrap_or_else(|| match body.required.first() {
+                        Some(r) => ("(body)".to_string(), format!("missing field `{r}`")),
+                        None => ("(body)".to_string(), "unknown field `colour`".to_string()),
+                    });
+                    fault.push(docs::field_fault(&field, &message));
+                } else if let Some((name, _, _)) = shape.query.iter().find(|(_, string, _)| *string) {
+                    fault.push(docs::field_fault(name, "must not contain NUL characters"));
+                }
+                add_examples(responses, 422, fault, |_| {
+                    "A field breaks a rule; `errors` names each field and what is wrong".to_string()
+                });
+            }
+        }
+    }
+}
+
+/// Adds `examples` (those whose key is not there yet) to the problem response of `status`;
+/// a response still marked as derived is described by `describe` of its kinds, or dropped when
+/// it has no example at all.
+fn add_examples(
+    responses: &mut std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>>,
+    status: u16,
+    examples: Vec<crate::http::docs::Example>,
+    describe: impl Fn(&[Problem]) -> String,
+) {
+    use utoipa::openapi::example::ExampleBuilder;
+    use utoipa::openapi::RefOr;
+    let key = status.to_string();
+    let Some(RefOr::T(response)) = responses.get_mut(&key) else { return };
+    let Some(content) = response.content.get_mut(crate::error::PROBLEM_JSON) else { return };
+    for e in &examples {
+        let value = e.value(status);
+        let summary = e.kind.title();
+        content
+            .examples
+            .entry(e.key())
+            .or_insert_with(|| RefOr::T(ExampleBuilder::new().summary(summary).value(Some(value)).build()));
+    }
+    if content.examples.is_empty() {
+        responses.remove(&key);
+        return;
+    }
+    if response.description == crate::http::docs::DERIVED {
+        let kinds: Vec<Problem> = content
+            .examples
+            .values()
+            .filter_map(|e| match e {
+                RefOr::T(e) => e.value.as_ref()?.get("type")?.as_str().map(str::to_string),
+                RefOr::Ref(_) => None,
+            })
+            .filter_map(|t| Problem::ALL.iter().copied().find(|p| p.type_uri() == t))
+            .collect();
+        response.description = describe(&kinds);
     }
 }
 

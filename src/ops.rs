@@ -19,7 +19,7 @@ pub struct Health {
 }
 
 /// Liveness: the process is up
-#[utoipa::path(tag = "ops", responses((status = 200, body = Health)))]
+#[utoipa::path(tag = "ops", responses((status = 200, description = "The process is up", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok".into(), database: None })
@@ -30,7 +30,7 @@ pub async fn healthz() -> web::Json<Health> {
 const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
 
 /// Readiness: the database answers (503 within a second when it does not)
-#[utoipa::path(tag = "ops", responses((status = 200, body = Health), E503))]
+#[utoipa::path(tag = "ops", responses((status = 200, description = "The process is up and its database answers", body = Health), E503))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, AppError> {
     let pools = [state.db.write.clone(), state.db.read.clone()];

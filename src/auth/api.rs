@@ -44,7 +44,7 @@ pub struct TokenResponse {
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
-    responses((status = 200, body = TokenResponse), E400, E401, E415, E422, E429)
+    responses((status = 200, description = "The access token and when it expires", body = TokenResponse), E400, E401, E415, E422, E429)
 )]
 #[post("/auth/login")]
 pub async fn login(
@@ -127,7 +127,7 @@ pub struct Me {
 /// Who am I
 #[utoipa::path(
     tag = "auth",
-    responses((status = 200, body = Me), E401),
+    responses((status = 200, description = "Who the caller is: username, role, location", body = Me), E401),
     security(("bearer" = []))
 )]
 #[get("/me")]

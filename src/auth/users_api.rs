@@ -8,7 +8,7 @@ use super::admin::{self, NewUserSpec, UserChange, UserFilter, UserOut};
 use super::rules::{hash_password, username_fault, Role};
 use super::Caller;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::{double_option, Json, KeyPage, Page, Query};
 use crate::state::AppState;
 use crate::validate::{not_blank, Validate};
@@ -35,7 +35,7 @@ pub struct UserQuery {
 #[utoipa::path(
     tag = "users",
     params(UserQuery, KeyPage),
-    responses((status = 200, description = "One page of users, ordered by username", body = Page<UserOut>), E400, E401, E403),
+    responses((status = 200, description = "The page of users, ordered by username", body = Page<UserOut>), E400, E401, E403),
     security(("bearer" = []))
 )]
 #[get("/users")]
@@ -101,7 +101,7 @@ async fn hash(password: String) -> Result<String, AppError> {
 #[utoipa::path(
     tag = "users",
     request_body = NewUserIn,
-    responses((status = 201, description = "Created", body = UserOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 201, description = "The user created (without the password)", body = UserOut), E400, E401, E403, E404UserLocation, E409NewUser, E415, E422User),
     security(("bearer" = []))
 )]
 #[post("/users")]
@@ -136,7 +136,7 @@ pub async fn create_user(
 #[utoipa::path(
     tag = "users",
     params(("username" = String, Path, description = "the username, e.g. tech-st-tz-001")),
-    responses((status = 200, body = UserOut), E401, E403, E404),
+    responses((status = 200, description = "The user, with its role and location", body = UserOut), E401, E403, E404User),
     security(("bearer" = []))
 )]
 #[get("/users/{username}")]
@@ -185,7 +185,7 @@ fn user_patch_rules(p: &UserPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
     tag = "users",
     params(("username" = String, Path, description = "the username, e.g. tech-st-tz-001")),
     request_body = UserPatchIn,
-    responses((status = 200, body = UserOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The user as changed", body = UserOut), E400, E401, E403, E404UserOrLocation, E409UserChange, E415, E422User),
     security(("bearer" = []))
 )]
 #[patch("/users/{username}")]
@@ -222,3 +222,27 @@ pub async fn patch_user(
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list_users).service(create_user).service(get_user).service(patch_user);
 }
+
+// The refusals of user management, each with its own example (`http::docs`).
+
+crate::problems!(E404User, 404, "No user of this name", [
+    NotFound => "user tech-zhou not found",
+]);
+crate::problems!(E404UserLocation, 404, "The location named for the user does not exist", [
+    NotFound => "location ST-XX-404 not found",
+]);
+crate::problems!(E404UserOrLocation, 404, "No user of this name, or the location named does not exist", [
+    NotFound "user" => "user tech-zhou not found",
+    NotFound "location" => "location ST-XX-404 not found",
+]);
+crate::problems!(E409NewUser, 409, "A user of this name exists already", [
+    AlreadyExists => "a user named tech-li already exists",
+]);
+crate::problems!(E409UserChange, 409, "An admin may not disable or demote their own account", [
+    Conflict => "an admin may not disable or demote their own account; ask another admin",
+]);
+crate::problems!(E422User, 422, "A field breaks a rule (`errors`), or the location does not fit the role", [
+    ValidationFailed => "username: may hold only ASCII letters, digits, '.', '_', '-' and '@', and must start with a letter or digit"
+        {"errors": [{"field": "username", "message": "may hold only ASCII letters, digits, '.', '_', '-' and '@', and must start with a letter or digit"}]},
+    InvalidLocation => "a technician user belongs to a station, not a regional_centre",
+]);

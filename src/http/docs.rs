@@ -1,236 +1,224 @@
-//! Reusable OpenAPI responses for the problem documents, so every path lists its 4xx/5xx
-//! answers in one short line: `responses((status = 200, body = X), E401, E404)`.
+//! The problem answers of the OpenAPI document, one mechanism for all: a response type per
+//! status declared with [`problems!`](crate::problems), each problem kind it can answer a named
+//! example of its own (its realistic `detail` and its extra members), so Swagger UI shows what
+//! that operation really answers:
+//!
+//! ```ignore
+//! problems!(E404Request, 404, "No parts request of this id in the caller's sight", [
+//!     NotFound => "parts request 12 not found",
+//! ]);
+//! problems!(E422Parts, 422, "A line names a part that is unknown or does not fit the ticket", [
+//!     UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
+//!         {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"]},
+//!     NotFound "ticket" => "ticket 7 not found",   // a second example of one kind, named
+//! ]);
+//! ```
+//!
+//! Each domain declares its 404, 409 and 422 types next to its handlers. The answers every
+//! operation of a shape shares are stated here once: the 401, 403, 413, 415, 429 and 503, and
+//! the markers [`E400`] and [`E422`], whose examples `openapi::document` derives from the
+//! operation itself ([`request_faults`], [`field_fault`]): a body's malformed JSON, a query
+//! parameter that does not parse, a path segment `http::clean_path` refuses, a header out of
+//! its form, a field out of its limits.
 
 use std::collections::BTreeMap;
 
+use serde_json::{json, Map, Value};
 use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::example::ExampleBuilder;
 use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::{RefOr, Response};
 
 use crate::error::{Problem, PROBLEM_JSON};
 
-fn problem(kind: Problem, description: &str, detail: &str) -> BTreeMap<String, RefOr<Response>> {
-    let status = kind.status().as_u16();
-    let example = serde_json::json!({
-        "type": kind.type_uri(),
-        "title": kind.title(),
-        "status": status,
-        "detail": detail,
-    });
-    let content = ContentBuilder::new()
-        .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
-        .example(Some(example))
-        .build();
-    let response = ResponseBuilder::new().description(description).content(PROBLEM_JSON, content).build();
-    BTreeMap::from([(status.to_string(), RefOr::T(response))])
+/// One documented problem: its kind, the example's name when the kind is shown more than once
+/// in a response, its detail and its extra members.
+pub struct Example {
+    pub kind: Problem,
+    pub name: Option<&'static str>,
+    pub detail: String,
+    pub extra: Map<String, Value>,
 }
 
-/// One answer status with several problem kinds, each its own named example (named by the
-/// kind), for an operation whose 409 or 422 can mean more than the general kind.
-pub fn problems(
-    status: u16,
-    description: &str,
-    kinds: &[(Problem, &str)],
-) -> BTreeMap<String, RefOr<Response>> {
-    use utoipa::openapi::example::ExampleBuilder;
-    let examples = kinds.iter().map(|(kind, detail)| {
-        debug_assert!(kind.statuses().iter().any(|s| s.as_u16() == status), "{kind} is not a {status}");
-        let value = serde_json::json!({
-            "type": kind.type_uri(),
-            "title": kind.title(),
+impl Example {
+    pub fn new(kind: Problem, detail: impl Into<String>) -> Example {
+        Example { kind, name: None, detail: detail.into(), extra: Map::new() }
+    }
+
+    pub fn named(mut self, name: &'static str) -> Example {
+        self.name = Some(name);
+        self
+    }
+
+    /// The extra members, a JSON object (`{"suggestions": [..]}`).
+    pub fn with(mut self, extra: Value) -> Example {
+        if let Value::Object(m) = extra {
+            self.extra.extend(m);
+        }
+        self
+    }
+
+    /// The example's key in the response: the kind's slug, or `<slug>_<name>`.
+    pub fn key(&self) -> String {
+        match self.name {
+            Some(n) => format!("{}_{n}", self.kind.slug()),
+            None => self.kind.slug().to_string(),
+        }
+    }
+
+    /// The problem document as the API answers it with `status`.
+    pub fn value(&self, status: u16) -> Value {
+        let mut v = json!({
+            "type": self.kind.type_uri(),
+            "title": self.kind.title(),
             "status": status,
-            "detail": detail,
+            "detail": self.detail,
         });
-        (kind.slug().to_string(), ExampleBuilder::new().summary(kind.title()).value(Some(value)).build())
-    });
-    let content = ContentBuilder::new()
-        .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
-        .examples_from_iter(examples)
-        .build();
-    let response = ResponseBuilder::new().description(description).content(PROBLEM_JSON, content).build();
+        if let Value::Object(m) = &mut v {
+            m.extend(self.extra.clone());
+        }
+        v
+    }
+
+    fn summary(&self) -> String {
+        match self.name {
+            Some(n) => format!("{} ({})", self.kind.title(), n.replace('_', " ")),
+            None => self.kind.title().to_string(),
+        }
+    }
+}
+
+/// The response of one status listing `examples`, each a named example of its own.
+pub fn problems(status: u16, description: &str, examples: Vec<Example>) -> BTreeMap<String, RefOr<Response>> {
+    let mut content = ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")));
+    for e in &examples {
+        debug_assert!(e.kind.statuses().iter().any(|s| s.as_u16() == status), "{} is not a {status}", e.kind);
+        let example = ExampleBuilder::new().summary(e.summary()).value(Some(e.value(status))).build();
+        content = content.examples_from_iter([(e.key(), example)]);
+    }
+    let response =
+        ResponseBuilder::new().description(description).content(PROBLEM_JSON, content.build()).build();
     BTreeMap::from([(status.to_string(), RefOr::T(response))])
 }
 
-/// Declares a response set of one status with several kinds:
-/// `problem_responses!(E422Event, 422, "what", [ValidationFailed => "detail", ...]);`
-macro_rules! problem_responses {
-    ($name:ident, $status:literal, $desc:literal, [$($kind:ident => $detail:literal),+ $(,)?]) => {
-        #[doc = $desc]
-        pub struct $name;
-        impl utoipa::IntoResponses for $name {
-            fn responses() -> BTreeMap<String, RefOr<Response>> {
-                problems($status, $desc, &[$((Problem::$kind, $detail)),+])
-            }
-        }
-    };
-}
-
-problem_responses!(
-    E422Event,
-    422,
-    "Valid JSON that breaks a rule, or an event out of time order",
-    [
-        ValidationFailed => "kind: unknown variant `lost`",
-        EventOutOfOrder => "at: 2026-12-01T08:00:00+00:00 is before the event reported before it (2026-12-02T09:30:00Z)",
-    ]
-);
-
-/// The 400 of a path that `http::clean_path` refuses, added to every operation with a path
-/// parameter by `openapi::document`.
-pub fn invalid_path() -> BTreeMap<String, RefOr<Response>> {
-    problem(
-        Problem::InvalidPath,
-        "A path segment holds a control character (a NUL among them) or is too long",
-        "path segment 4 holds a control character (such as NUL)",
-    )
-}
-
-macro_rules! problem_response {
-    ($name:ident, $kind:ident, $desc:literal, $detail:literal) => {
-        #[doc = $desc]
-        pub struct $name;
-        impl utoipa::IntoResponses for $name {
-            fn responses() -> BTreeMap<String, RefOr<Response>> {
-                problem(Problem::$kind, $desc, $detail)
-            }
-        }
-    };
-}
-
-problem_response!(
-    E400,
-    MalformedJson,
-    "Malformed request (body, query or header)",
-    "the body is not valid JSON: EOF while parsing an object at line 1 column 12"
-);
-problem_response!(
-    E401,
-    Unauthorized,
-    "No token, or an invalid or expired one",
-    "an Authorization: Bearer token is required"
-);
-problem_response!(
-    E403,
-    Forbidden,
-    "The caller's role may not do this",
-    "the station role may not do this; it needs one of: admin"
-);
-problem_response!(E404, NotFound, "Not found, or outside the caller's scope", "location ST-XX-999 not found");
-problem_response!(E409, Conflict, "The object's state does not allow this", "already exists: location RC-HZ");
-problem_response!(
-    E413,
-    PayloadTooLarge,
-    "The body is larger than the limit",
-    "the body is larger than the limit of 1048576 bytes"
-);
-problem_response!(
-    E415,
-    UnsupportedMediaType,
-    "The body is not JSON",
-    "the body must be JSON, sent with Content-Type: application/json"
-);
-problem_response!(
-    E422,
-    ValidationFailed,
-    "Valid JSON that breaks a rule; `errors` names each field",
-    "kind: unknown variant `depot`"
-);
-problem_response!(
-    E429,
-    TooManyLogins,
-    "Too many failed logins for this username or from this address; `Retry-After` says when to try again",
-    "too many failed logins; try again in 840 seconds"
-);
-problem_response!(
-    E503,
-    Unavailable,
-    "The database is unreachable",
-    "the database is unavailable; retry shortly"
-);
-
-/// The answers of one status with one named example per kind of problem, for an operation whose
-/// refusals of that status are of several kinds: `kinds` is `(kind, detail)` pairs, all of the
-/// same status; the first also names the response's description.
-pub fn problems_of(description: &str, kinds: &[(Problem, &str)]) -> BTreeMap<String, RefOr<Response>> {
-    use utoipa::openapi::example::ExampleBuilder;
-    let Some((first, _)) = kinds.first() else { return BTreeMap::new() };
-    let status = first.status().as_u16();
-    let examples = kinds.iter().map(|(kind, detail)| {
-        let value = serde_json::json!({
-            "type": kind.type_uri(),
-            "title": kind.title(),
-            "status": kind.status().as_u16(),
-            "detail": detail,
-        });
-        (kind.slug().to_string(), ExampleBuilder::new().summary(kind.title()).value(Some(value)).build())
-    });
-    let content = ContentBuilder::new()
-        .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
-        .examples_from_iter(examples)
-        .build();
-    let response = ResponseBuilder::new().description(description).content(PROBLEM_JSON, content).build();
-    BTreeMap::from([(status.to_string(), RefOr::T(response))])
-}
-
-/// A response type of several problem kinds of one status, each with its own example (see
-/// [`problems_of`]): `problem_examples!(E422Ticket, "desc", [(Kind, "detail"), ..])`.
+/// Declares a response type of one status with its problem examples (see the module's
+/// documentation): `problems!(Name, status, "description", [Kind ["name"] => "detail"
+/// [{extra members}], ..]);`.
 #[macro_export]
-macro_rules! problem_examples {
-    ($name:ident, $desc:literal, [$(($kind:ident, $detail:literal)),+ $(,)?]) => {
+macro_rules! problems {
+    ($name:ident, $status:literal, $desc:literal, [
+        $($kind:ident $($ex:literal)? => $detail:literal $({ $($extra:tt)* })?),* $(,)?
+    ]) => {
         #[doc = $desc]
         pub struct $name;
         impl utoipa::IntoResponses for $name {
             fn responses(
             ) -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::Response>> {
-                $crate::http::docs::problems_of($desc, &[$(($crate::error::Problem::$kind, $detail)),+])
+                $crate::http::docs::problems($status, $desc, vec![$(
+                    $crate::http::docs::Example::new($crate::error::Problem::$kind, $detail)
+                        $(.named($ex))?
+                        $(.with(serde_json::json!({ $($extra)* })))?
+                ),*])
             }
         }
     };
 }
 
-problem_examples!(
-    E409Parts,
-    "The object's state does not allow this; the ticket named takes no more parts",
-    [
-        (InsufficientStock, "not enough RF-CMP-00130B at ST-TZ-001: 0 available, 1 asked"),
-        (TicketTakesNoParts, "ticket 7: a ticket that is closed takes no more parts"),
-    ]
+/// The description `openapi::document` replaces with what the operation's own faults are.
+pub const DERIVED: &str = "(derived from the operation)";
+
+problems!(E400, 400, "(derived from the operation)", []);
+problems!(E422, 422, "(derived from the operation)", []);
+
+problems!(E401, 401, "No token, or an invalid or expired one", [
+    Unauthorized => "an Authorization: Bearer token is required",
+]);
+problems!(E403, 403, "The caller's role may not do this", [
+    Forbidden => "the station role may not do this; it needs one of: admin",
+]);
+problems!(E413, 413, "The body is larger than the limit", [
+    PayloadTooLarge => "the body is larger than the limit of 1048576 bytes",
+]);
+problems!(E415, 415, "The body is not JSON", [
+    UnsupportedMediaType => "the body must be JSON, sent with Content-Type: application/json",
+]);
+problems!(
+    E429,
+    429,
+    "Too many failed logins for this username or from this address; `Retry-After` says when to try again",
+    [TooManyLogins => "too many failed logins; try again in 840 seconds"]
 );
-problem_examples!(
-    E422Parts,
-    "Valid JSON that breaks a rule: a field (`errors`), a part that does not fit the ticket's unit, a ticket of another station",
-    [
-        (ValidationFailed, "lines: at least 1 item"),
-        (UnknownPartCode, "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"),
-        (
-            IncompatiblePart,
-            "line 0: part RF-CMP-00417K does not fit model BCD-539WT of ticket 7; it takes RF-CMP-00130B"
-        ),
-        (
-            TicketOfAnotherStation,
-            "ticket 7 is of ST-TZ-002, not of ST-TZ-001: parts go to the station that does the work"
-        ),
-    ]
-);
-problem_examples!(
-    E409Core,
-    "The line is reconciled already, or the ticket has had no visit yet",
-    [
-        (AlreadyReconciled, "loan line 1 is reconciled already (core_returned)"),
-        (
-            NoVisitYet,
-            "ticket 7 has had no visit yet (dispatched): a core is returned after the technician was on site"
-        ),
-    ]
-);
-problem_examples!(
-    E422Core,
-    "Valid JSON that breaks a rule: a field (`errors`), or an old part that is not the one the unit's record holds",
-    [
-        (ValidationFailed, "serial: give serial or production_date"),
-        (
-            CoreMismatch,
-            "the old CMP part (CMP0000000000) is not the one the unit's record holds; bring back the part taken out of the unit"
-        ),
-    ]
-);
+problems!(E503, 503, "The database is unreachable; retry shortly", [
+    Unavailable => "the database is unavailable; retry shortly",
+]);
+
+/// What an operation's request is made of, as the document states it.
+pub struct Shape<'a> {
+    pub path: &'a str,
+    pub has_body: bool,
+    /// the query parameters: name, whether a string, its `maxLength`
+    pub query: Vec<(&'a str, bool, Option<usize>)>,
+    pub has_path_parameter: bool,
+    pub headers: Vec<&'a str>,
+}
+
+/// The 400s an operation of `shape` can answer before its handler runs: a malformed body, a
+/// query that does not parse or breaks its limits, a path segment `http::clean_path` refuses,
+/// an `Idempotency-Key` out of its form.
+pub fn request_faults(shape: &Shape) -> Vec<Example> {
+    let mut out = Vec::new();
+    if shape.has_body {
+        out.push(Example::new(
+            Problem::MalformedJson,
+            "the body is not valid JSON: EOF while parsing an object at line 1 column 12",
+        ));
+    }
+    if let Some((name, _, max)) = shape.query.iter().find(|(_, _, max)| max.is_some()) {
+        let max = max.unwrap_or_default();
+        let message = format!("at most {max} characters");
+        out.push(
+            Example::new(Problem::InvalidQuery, format!("invalid query parameters: {name}: {message}"))
+                .with(json!({"errors": [{"field": name, "message": message}]})),
+        );
+    } else if let Some((_, string, _)) = shape.query.first() {
+        let why = if *string { "unknown variant `everything`" } else { "invalid digit found in string" };
+        out.push(Example::new(
+            Problem::InvalidQuery,
+            format!("invalid query parameters: Query deserialize error: {why}"),
+        ));
+    }
+    if shape.has_path_parameter {
+        let segment = shape.path.split('/').position(|s| s.starts_with('{')).unwrap_or(1);
+        out.push(Example::new(
+            Problem::InvalidPath,
+            format!("path segment {segment} holds a control character (such as NUL)"),
+        ));
+    }
+    if shape.headers.iter().any(|h| h.eq_ignore_ascii_case("idempotency-key")) {
+        out.push(Example::new(
+            Problem::InvalidHeader,
+            "Idempotency-Key must be 1-200 visible ASCII characters",
+        ));
+    }
+    out
+}
+
+/// How [`request_faults`]' kinds read in a 400's description.
+pub fn fault_phrase(kind: Problem) -> &'static str {
+    match kind {
+        Problem::MalformedJson => "the body is not JSON",
+        Problem::UnreadableBody => "the body could not be read",
+        Problem::InvalidQuery => "a query parameter does not parse or is out of its limits",
+        Problem::InvalidPath => "a path segment holds a control character or is too long",
+        Problem::InvalidHeader => "a header is not of its form",
+        Problem::NoNetwork => "the network is not set up",
+        _ => "the request is malformed",
+    }
+}
+
+/// The `validation_failed` example of an operation: a body field out of its limits (`field`
+/// and `message` from the body's schema), or a query string holding a NUL.
+pub fn field_fault(field: &str, message: &str) -> Example {
+    Example::new(Problem::ValidationFailed, format!("{field}: {message}"))
+        .with(json!({"errors": [{"field": field, "message": message}]}))
+}

@@ -11,7 +11,7 @@ use super::rules::{self, LocationKind};
 use super::store::{self, LocationChanges, LocationFilter, LocationRow, NewLocation};
 use crate::auth::{Caller, Role, Scope};
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
 use crate::http::{double_option, Json, KeyPage, Page};
 use crate::money::Money;
@@ -94,7 +94,7 @@ pub struct LocationQuery {
 #[utoipa::path(
     tag = "network",
     params(LocationQuery, KeyPage),
-    responses((status = 200, description = "One page of locations, ordered by code", body = Page<LocationOut>), E400, E401, E403, E422),
+    responses((status = 200, description = "The page of locations in the caller's sight, ordered by code", body = Page<LocationOut>), E400, E401, E403, E422),
     security(("bearer" = []))
 )]
 #[get("/locations")]
@@ -152,7 +152,7 @@ pub(crate) fn visible(
 #[utoipa::path(
     tag = "network",
     params(("code" = String, Path, description = "location code, e.g. ST-TZ-001")),
-    responses((status = 200, body = LocationOut), E401, E403, E404),
+    responses((status = 200, description = "The location, with its parent and tier", body = LocationOut), E401, E403, E404Location),
     security(("bearer" = []))
 )]
 #[get("/locations/{code}")]
@@ -221,7 +221,7 @@ fn new_location_rules(l: &NewLocationIn, _at: &str, errors: &mut Vec<FieldError>
 #[utoipa::path(
     tag = "network",
     request_body = NewLocationIn,
-    responses((status = 201, description = "Created", body = LocationOut), E400, E401, E403, E409, E415, E422),
+    responses((status = 201, description = "The location created", body = LocationOut), E400, E401, E403, E409Location, E415, E422Location),
     security(("bearer" = []))
 )]
 #[post("/locations")]
@@ -323,7 +323,7 @@ fn location_patch_rules(p: &LocationPatchIn, _at: &str, errors: &mut Vec<FieldEr
     tag = "network",
     params(("code" = String, Path, description = "location code")),
     request_body = LocationPatchIn,
-    responses((status = 200, body = LocationOut), E400, E401, E403, E404, E415, E422),
+    responses((status = 200, description = "The location as changed", body = LocationOut), E400, E401, E403, E404Location, E415, E422),
     security(("bearer" = []))
 )]
 #[patch("/locations/{code}")]
@@ -380,7 +380,7 @@ pub struct TierOut {
 /// List station tiers
 #[utoipa::path(
     tag = "network",
-    responses((status = 200, body = Vec<TierOut>), E401),
+    responses((status = 200, description = "Every station tier with what it allows", body = Vec<TierOut>), E401),
     security(("bearer" = []))
 )]
 #[get("/tiers")]
@@ -406,3 +406,21 @@ pub async fn list_tiers(
         .await?;
     Ok(web::Json(tiers))
 }
+
+// The refusals of the locations' operations, each with its own example (`http::docs`).
+
+crate::problems!(E404Location, 404, "No location of this code in the caller's sight", [
+    NotFound => "location ST-XX-999 not found",
+]);
+crate::problems!(E409Location, 409, "A location of this code exists already", [
+    AlreadyExists => "location RC-HZ already exists",
+]);
+crate::problems!(
+    E422Location,
+    422,
+    "A field breaks a rule (`errors`: a code out of its form, a parent that does not exist), or the kind does not fit its place in the tree",
+    [
+        ValidationFailed => "parent: no location RC-XX" {"errors": [{"field": "parent", "message": "no location RC-XX"}]},
+        InvalidPlacement => "a station needs a parent regional_centre",
+    ]
+);

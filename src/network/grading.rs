@@ -14,7 +14,7 @@ use super::store::{self, TierRow};
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Json;
 use crate::http::Query;
 use crate::money::Money;
@@ -109,7 +109,7 @@ pub struct RegradeIn {
     tag = "network",
     params(("code" = String, Path, description = "station code, e.g. ST-TZ-001")),
     request_body = RegradeIn,
-    responses((status = 200, body = TierHistoryOut), E400, E401, E403, E404, E415, E422),
+    responses((status = 200, description = "The station's tier history with the new grade", body = TierHistoryOut), E400, E401, E403, E404Station, E415, E422Regrade),
     security(("bearer" = []))
 )]
 #[put("/locations/{code}/tier")]
@@ -156,7 +156,7 @@ pub async fn regrade_station(
 #[utoipa::path(
     tag = "network",
     params(("code" = String, Path, description = "station code")),
-    responses((status = 200, body = TierHistoryOut), E401, E403, E404, E422),
+    responses((status = 200, description = "The station's tier history, oldest first", body = TierHistoryOut), E401, E403, E404Station, E422Station),
     security(("bearer" = []))
 )]
 #[get("/locations/{code}/tier-history")]
@@ -200,7 +200,7 @@ pub struct TierOnOut {
 #[utoipa::path(
     tag = "network",
     params(("code" = String, Path, description = "station code"), TierOnQuery),
-    responses((status = 200, body = TierOnOut), E400, E401, E403, E404, E422),
+    responses((status = 200, description = "The station's tier on the date asked", body = TierOnOut), E400, E401, E403, E404Station, E422Station),
     security(("bearer" = []))
 )]
 #[get("/locations/{code}/tier")]
@@ -267,7 +267,7 @@ fn tier_rules(t: &TierIn, _at: &str, errors: &mut Vec<FieldError>) {
     tag = "network",
     params(("tier" = Tier, Path, description = "A, B, C or D")),
     request_body = TierIn,
-    responses((status = 200, body = TierOut), E400, E401, E403, E404, E415, E422),
+    responses((status = 200, description = "The tier as changed", body = TierOut), E400, E401, E403, E404Tier, E415, E422),
     security(("bearer" = []))
 )]
 #[put("/tiers/{tier}")]
@@ -307,3 +307,20 @@ pub async fn update_tier(
         .await?;
     Ok(web::Json(out))
 }
+
+// The refusals of the tier operations, each with its own example (`http::docs`).
+
+crate::problems!(E404Station, 404, "No location of this code in the caller's sight", [
+    NotFound => "location ST-TZ-404 not found",
+]);
+crate::problems!(E422Station, 422, "The location is not a station (only stations have tiers)", [
+    NotAStation => "RC-HZ is a regional_centre; only stations have tiers",
+]);
+crate::problems!(E422Regrade, 422, "A field breaks a rule (`errors`), or the location is not a station", [
+    ValidationFailed => "effective_from: at most 366 days ahead"
+        {"errors": [{"field": "effective_from", "message": "at most 366 days ahead"}]},
+    NotAStation => "RC-HZ is a regional_centre; only stations have tiers",
+]);
+crate::problems!(E404Tier, 404, "No tier of this name", [
+    NotFound => "there is no tier \"E\"; tiers are A, B, C, D",
+]);

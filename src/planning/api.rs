@@ -10,7 +10,7 @@ use super::store::{self, RunRow};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::Json;
 use crate::money::Money;
 use crate::network::store as network;
@@ -191,7 +191,7 @@ pub fn scope_location(
 #[utoipa::path(
     tag = "planning",
     request_body = PlanningRunIn,
-    responses((status = 201, body = PlanningRunOut), E400, E401, E403, E404, E415, E422),
+    responses((status = 201, description = "The planning run made, with its proposals", body = PlanningRunOut), E400, E401, E403, E404RunScope, E415, E422Run),
     security(("bearer" = []))
 )]
 #[post("/planning/runs")]
@@ -219,7 +219,7 @@ pub async fn create_run(
 #[utoipa::path(
     tag = "planning",
     params(("id" = i64, Path, description = "run id")),
-    responses((status = 200, body = PlanningRunOut), E401, E403, E404),
+    responses((status = 200, description = "The planning run, with its proposals", body = PlanningRunOut), E401, E403, E404Run),
     security(("bearer" = []))
 )]
 #[get("/planning/runs/{id}")]
@@ -244,3 +244,23 @@ pub async fn get_run(
         .await?;
     Ok(web::Json(out))
 }
+
+// The refusals of the planning runs, each with its own example (`http::docs`).
+
+crate::problems!(E404RunScope, 404, "The location to plan for is unknown or out of the caller's scope", [
+    NotFound => "location RC-QD not found",
+]);
+crate::problems!(
+    E422Run,
+    422,
+    "A field breaks a rule (`errors`); the location is not one planning is run for; the network has no central warehouse",
+    [
+        ValidationFailed => "budget: give a target_fill or a budget, not both"
+            {"errors": [{"field": "budget", "message": "give a target_fill or a budget, not both"}]},
+        NotAPlanningScope => "ST-TZ-001 is a station; plan for the central warehouse or a regional centre",
+        NoNetwork => "the network has no central warehouse to plan",
+    ]
+);
+crate::problems!(E404Run, 404, "No planning run of this id in the caller's scope", [
+    NotFound => "planning run 5 not found",
+]);

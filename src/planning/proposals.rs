@@ -11,7 +11,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::resolve_part_code;
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::http::docs::{E400, E401, E403, E404, E409, E422};
+use crate::http::docs::{E400, E401, E403, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Page};
 use crate::money::Money;
@@ -198,7 +198,7 @@ pub struct ProposalQuery {
 #[utoipa::path(
     tag = "planning",
     params(ProposalQuery, IdPage),
-    responses((status = 200, body = Page<ProposalOut>), E400, E401, E403, E404, E422),
+    responses((status = 200, description = "The page of proposals in the caller's scope, newest first", body = Page<ProposalOut>), E400, E401, E403, E404ProposalScope, E422),
     security(("bearer" = []))
 )]
 #[get("/proposals")]
@@ -250,7 +250,7 @@ pub async fn list_proposals(
 #[utoipa::path(
     tag = "planning",
     params(("id" = i64, Path, description = "proposal id")),
-    responses((status = 200, body = ProposalDetailOut), E401, E403, E404),
+    responses((status = 200, description = "The proposal, with its lines", body = ProposalDetailOut), E401, E403, E404Proposal),
     security(("bearer" = []))
 )]
 #[get("/proposals/{id}")]
@@ -292,7 +292,7 @@ pub struct ReleaseOut {
 #[utoipa::path(
     tag = "planning",
     params(("id" = i64, Path, description = "proposal id")),
-    responses((status = 200, body = ReleaseOut), E401, E403, E404, E409),
+    responses((status = 200, description = "The proposal released: the movements posted and the backorders they filled", body = ReleaseOut), E401, E403, E404Proposal, E409Release),
     security(("bearer" = []))
 )]
 #[post("/proposals/{id}/release")]
@@ -314,6 +314,20 @@ pub async fn release(
         .await?;
     Ok(web::Json(out))
 }
+
+// The refusals of the proposals' operations, each with its own example (`http::docs`).
+
+crate::problems!(E404ProposalScope, 404, "The location filtered on is unknown or out of the caller's scope", [
+    NotFound => "location RC-WH not found",
+]);
+crate::problems!(E404Proposal, 404, "No proposal of this id in the caller's scope", [
+    NotFound => "proposal 9 not found",
+]);
+crate::problems!(E409Release, 409, "The proposal is not `proposed` any more, or its source lacks the stock", [
+    InvalidTransition => "proposal 9 is released; only a proposed one can be released" {"current_status": "released"},
+    InsufficientStock => "HQ-CW lacks available stock for 1 of the 3 lines; nothing was moved"
+        {"location": "HQ-CW", "short": [{"part_code": "RF-CMP-00130B", "available": 2, "requested": 6}]},
+]);
 
 #[cfg(test)]
 mod tests {

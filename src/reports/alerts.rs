@@ -15,7 +15,7 @@ use super::rules;
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E422};
+use crate::http::docs::{E400, E401, E403};
 use crate::http::Query;
 use crate::state::AppState;
 use crate::validate::Validate;
@@ -126,7 +126,7 @@ pub fn evaluate(conn: &mut DbConn, today: NaiveDate, weeks: i64) -> Result<Quali
 #[utoipa::path(
     tag = "reports",
     params(AlertQuery),
-    responses((status = 200, body = QualityAlerts), E400, E401, E403, E422),
+    responses((status = 200, description = "The quality alerts: part families failing above their usual rate", body = QualityAlerts), E400, E401, E403, E422Alerts),
     security(("bearer" = []))
 )]
 #[get("/quality-alerts")]
@@ -143,3 +143,7 @@ pub async fn quality_alerts(
     let today = state.clock.now().date_naive();
     Ok(web::Json(state.db.read(move |conn| evaluate(conn, today, weeks)).await?))
 }
+
+crate::problems!(E422Alerts, 422, "A query parameter breaks a rule; `errors` names it", [
+    ValidationFailed => "weeks: must be 1 to 26" {"errors": [{"field": "weeks", "message": "must be 1 to 26"}]},
+]);

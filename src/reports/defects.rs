@@ -16,7 +16,7 @@ use super::store;
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E422};
+use crate::http::docs::{E400, E401, E403};
 use crate::http::Query;
 use crate::state::AppState;
 use crate::validate::Validate;
@@ -229,7 +229,7 @@ pub struct DefectReport {
 #[utoipa::path(
     tag = "reports",
     params(DefectQuery),
-    responses((status = 200, body = DefectReport), E400, E401, E403, E422),
+    responses((status = 200, description = "The defects report: failures per part family and model over the date range", body = DefectReport), E400, E401, E403, E422Defects),
     security(("bearer" = []))
 )]
 #[get("/reports/defects")]
@@ -306,3 +306,8 @@ pub async fn defects(
         .await?;
     Ok(web::Json(report))
 }
+
+crate::problems!(E422Defects, 422, "A query parameter breaks a rule; `errors` names each", [
+    ValidationFailed => "model: a model code: letters, digits, '-', '_', '.', '/'"
+        {"errors": [{"field": "model", "message": "a model code: letters, digits, '-', '_', '.', '/'"}]},
+]);

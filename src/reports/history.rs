@@ -11,7 +11,7 @@ use super::rules::Level;
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
-use crate::http::docs::{E400, E401, E403, E422};
+use crate::http::docs::{E401, E403, E422};
 use crate::http::Query;
 use crate::state::AppState;
 use crate::validate::Validate;
@@ -158,7 +158,7 @@ pub fn sparkline(values: &[Option<f64>], ratio: bool) -> String {
 const READERS: [Role; 4] = [Role::Admin, Role::Finance, Role::Agent, Role::Warehouse];
 
 /// Weekly history of the network KPIs
-#[utoipa::path(tag = "reports", params(HistoryQuery), responses((status = 200, body = KpiHistory), E400, E401, E403, E422), security(("bearer" = [])))]
+#[utoipa::path(tag = "reports", params(HistoryQuery), responses((status = 200, description = "Each KPI week by week, oldest first", body = KpiHistory), E400Weeks, E401, E403, E422), security(("bearer" = [])))]
 #[get("/reports/kpis/history")]
 pub async fn kpi_history(
     state: web::Data<AppState>,
@@ -187,9 +187,9 @@ pub async fn kpi_history(
 /// application/octet-stream` only (as generated clients that keep no image type do) gets the
 /// same SVG bytes under that type.
 #[utoipa::path(tag = "reports", params(SparklineQuery),
-    responses((status = 200, description = "The sparkline, an SVG image",
+    responses((status = 200, description = "A sparkline of the KPI over the weeks (SVG image)",
         content((String = "image/svg+xml"), (crate::http::FileBytes = "application/octet-stream"))),
-        E400, E401, E403, E422),
+        E400Weeks, E401, E403, E422),
     security(("bearer" = [])))]
 #[get("/reports/kpis/sparkline")]
 pub async fn kpi_sparkline(
@@ -213,6 +213,11 @@ pub async fn kpi_sparkline(
         .content_type(if bytes_only { "application/octet-stream" } else { "image/svg+xml" })
         .body(svg))
 }
+
+crate::problems!(E400Weeks, 400, "A query parameter does not parse, or weeks is not 1-52", [
+    InvalidQuery => "invalid query parameters: weeks: between 1 and 52"
+        {"errors": [{"field": "weeks", "message": "between 1 and 52"}]},
+]);
 
 #[cfg(test)]
 mod tests {

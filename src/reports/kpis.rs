@@ -14,7 +14,7 @@ use super::{cycles, store};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E404, E422};
+use crate::http::docs::{E400, E401, E403};
 use crate::http::Query;
 use crate::money::Money;
 use crate::network::rules::LocationKind;
@@ -292,7 +292,7 @@ fn allowed(conn: &mut DbConn, caller: &Caller, level: Level) -> Result<Option<Ve
 #[utoipa::path(
     tag = "reports",
     params(KpiQuery),
-    responses((status = 200, body = KpiReport), E400, E401, E403, E404, E422),
+    responses((status = 200, description = "The KPIs over the date range, per group of the level asked", body = KpiReport), E400, E401, E403, E404KpiLocation, E422KpiRange),
     security(("bearer" = []))
 )]
 #[get("/reports/kpis")]
@@ -344,3 +344,12 @@ pub async fn kpis(
         .await?;
     Ok(web::Json(report))
 }
+
+// The refusals of the KPI report, each with its own example (`http::docs`).
+
+crate::problems!(E404KpiLocation, 404, "The location asked for is unknown or outside the caller's groups", [
+    NotFound => "location RC-XA not found",
+]);
+crate::problems!(E422KpiRange, 422, "The date range breaks a rule; `errors` names the field", [
+    ValidationFailed => "from: must not be after `to`" {"errors": [{"field": "from", "message": "must not be after `to`"}]},
+]);

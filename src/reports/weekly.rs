@@ -13,7 +13,7 @@ use super::store::{self, Pair};
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E422};
+use crate::http::docs::{E400, E401, E403};
 use crate::http::Query;
 use crate::network::store as network;
 use crate::state::AppState;
@@ -256,11 +256,11 @@ pub fn to_csv(r: &WeeklyReport) -> Result<String, AppError> {
     tag = "reports",
     params(WeeklyQuery),
     responses(
-        (status = 200, description = "The report", content(
+        (status = 200, description = "The weekly service report (JSON or CSV)", content(
             (WeeklyReport = "application/json"),
             (String = "text/csv")
         )),
-        E400, E401, E403, E422
+        E400, E401, E403, E422Weekly
     ),
     security(("bearer" = []))
 )]
@@ -299,3 +299,8 @@ pub async fn weekly(
         Ok(HttpResponse::Ok().json(report))
     }
 }
+
+crate::problems!(E422Weekly, 422, "The week is not an ISO week; `errors` names it", [
+    ValidationFailed => "week: must be an ISO week such as 2026-W48"
+        {"errors": [{"field": "week", "message": "must be an ISO week such as 2026-W48"}]},
+]);

@@ -6,11 +6,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::models::model_at;
 use super::{parts_out, PartOut};
+use super::{E404Model, E422ModelParts};
 use crate::auth::{Caller, Role};
 use crate::catalogue::resolve;
 use crate::catalogue::store::models as store;
 use crate::error::{AppError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
 use crate::http::{Json, KeyPage, Page};
 use crate::state::AppState;
@@ -41,7 +42,7 @@ pub struct ModelPartsQuery {
 #[utoipa::path(
     tag = "catalogue",
     params(("code" = String, Path, description = "model code"), ModelPartsQuery, KeyPage),
-    responses((status = 200, description = "One page, in part code order", body = Page<CompatiblePartOut>), E400, E401, E404, E422),
+    responses((status = 200, description = "The page of the model's compatible parts, in part code order", body = Page<CompatiblePartOut>), E400, E401, E404Model, E422),
     security(("bearer" = []))
 )]
 #[get("/models/{code}/parts")]
@@ -105,7 +106,7 @@ pub struct CompatibilityListIn {
     tag = "catalogue",
     params(("code" = String, Path, description = "model code")),
     request_body = CompatibilityListIn,
-    responses((status = 200, body = Vec<CompatiblePartOut>), E400, E401, E403, E404, E415, E422),
+    responses((status = 200, description = "The parts now compatible with the model, with their quantity per unit", body = Vec<CompatiblePartOut>), E400, E401, E403, E404Model, E415, E422ModelParts),
     security(("bearer" = []))
 )]
 #[post("/models/{code}/parts")]

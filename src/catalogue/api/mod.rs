@@ -83,3 +83,95 @@ fn check_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>) {
         errors.push(FieldError::new(field, m));
     }
 }
+
+// The refusals of the catalogue's operations, each with its own example (`http::docs`).
+
+crate::problems!(E404Part, 404, "No part of this code: `unknown_part_code`, with `suggestions` of the nearest codes", [
+    UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
+        {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B", "RF-CMP-00132X"]},
+]);
+crate::problems!(
+    E422PartCode,
+    422,
+    "The code in the path is not a part code (`reason`: malformed or check_failed, with `suggestions`), or the model given as context is unknown",
+    [
+        InvalidPartCode => "\"RF-CMP-00130C\" fails its check character: a character is wrong or two are swapped; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-00130C", "suggestions": ["RF-CMP-00130B"], "reason": "check_failed"},
+        UnknownModel => "there is no product model \"BCD-999\"" {"model": "BCD-999"},
+    ]
+);
+crate::problems!(E422ModelContext, 422, "The model filtered on is unknown", [
+    UnknownModel => "there is no product model \"BCD-999\"" {"model": "BCD-999"},
+]);
+crate::problems!(E409NewPart, 409, "No sequence number is left in the line and family", [
+    SequenceExhausted => "no sequence number left in RF-CMP",
+]);
+crate::problems!(
+    E422NewPart,
+    422,
+    "A field breaks a rule (`errors`), or the successor named is not a part (`suggestions`)",
+    [
+        ValidationFailed => "family: 3 upper-case letters, e.g. CMP" {"errors": [{"field": "family", "message": "3 upper-case letters, e.g. CMP"}]},
+        UnknownPartCode => "there is no part RF-CMP-00419E; did you mean RF-CMP-00418G?"
+            {"field": "superseded_by", "code": "RF-CMP-00419E", "suggestions": ["RF-CMP-00418G"]},
+        InvalidPartCode => "\"RF-CMP-00418\" is not a part code: expected <LINE>-<FAMILY>-<SEQ><CHECK>, e.g. RF-CMP-00417I (2 letters, 3 letters, 5 digits and a check character); did you mean RF-CMP-00418G?"
+            {"field": "superseded_by", "code": "RF-CMP-00418", "suggestions": ["RF-CMP-00418G"], "reason": "malformed"},
+    ]
+);
+crate::problems!(
+    E422PartChange,
+    422,
+    "A field breaks a rule (`errors`), the successor named is not a part (`suggestions`), or it would make the chain loop",
+    [
+        ValidationFailed => "interchangeability: required with superseded_by: one_way or two_way"
+            {"errors": [{"field": "interchangeability", "message": "required with superseded_by: one_way or two_way"}]},
+        UnknownPartCode => "there is no part RF-CMP-00419E; did you mean RF-CMP-00418G?"
+            {"field": "superseded_by", "code": "RF-CMP-00419E", "suggestions": ["RF-CMP-00418G"]},
+        SupersessionCycle => "RF-CMP-00130B cannot be superseded by a part that is (eventually) superseded by RF-CMP-00130B",
+    ]
+);
+crate::problems!(E404Model, 404, "No product model of this code", [
+    NotFound => "there is no product model BCD-999",
+]);
+crate::problems!(E409NewModel, 409, "A model of this code exists already", [
+    AlreadyExists => "model BCD-539WT already exists",
+]);
+crate::problems!(E422Model, 422, "A field breaks a rule; `errors` names each field", [
+    ValidationFailed => "end_of_production: must not be before launch_date"
+        {"errors": [{"field": "end_of_production", "message": "must not be before launch_date"}]},
+]);
+crate::problems!(
+    E422ModelParts,
+    422,
+    "A field breaks a rule (`errors`); a part code is unknown or malformed (`suggestions`), or the part is of another product line",
+    [
+        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
+            {"field": "parts[0].part_code", "code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"]},
+        LineMismatch => "part AC-CAP-00122U is of line AC, model BCD-539WT of line RF" {"field": "parts[0].part_code"},
+    ]
+);
+crate::problems!(E404Unit, 404, "No unit of this serial", [
+    NotFound => "there is no unit BCD539WT2405000999",
+]);
+crate::problems!(E409NewUnit, 409, "A unit of this serial exists already", [
+    AlreadyExists => "unit BCD539WT2405000128 already exists",
+]);
+crate::problems!(
+    E422Unit,
+    422,
+    "A field breaks a rule (`errors`); the model is unknown; a component's part is unknown (`suggestions` among the model's parts) or does not fit the model (`compatible_alternatives`)",
+    [
+        ValidationFailed => "region: not a region of the network; one of: East, North, South"
+            {"errors": [{"field": "region", "message": "not a region of the network; one of: East, North, South"}]},
+        UnknownModel => "there is no product model \"BCD-999\"" {"model": "BCD-999"},
+        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
+            {"field": "components[0].part_code", "code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
+        IncompatiblePart => "part RF-CMP-00417K does not fit model BCD-539WT"
+            {"field": "components[0].part_code", "code": "RF-CMP-00417K", "model": "BCD-539WT", "compatible_alternatives": ["RF-CMP-00130B"]},
+    ]
+);
+crate::problems!(E422Import, 422, "The CSV has faults (`errors`: line, column, message); nothing was imported", [
+    InvalidCsv => "2 error(s) on line(s) 3, 7; nothing was imported"
+        {"errors": [{"line": 3, "column": "code", "message": "fails its check character"},
+                    {"line": 7, "column": "cost", "message": "not a decimal amount"}]},
+]);

@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::check_text;
+use super::{E404Model, E409NewModel, E422Model};
 use crate::auth::{Caller, Role};
 use crate::catalogue::codes;
 use crate::catalogue::rules::{self, MAX_WARRANTY_MONTHS};
 use crate::catalogue::store::models::{self as store, ModelChanges, ModelFilter, ModelRow, NewModel};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
 use crate::http::{double_option, Json, KeyPage, Page};
 use crate::state::AppState;
@@ -80,7 +81,7 @@ pub struct ModelQuery {
 #[utoipa::path(
     tag = "catalogue",
     params(ModelQuery, KeyPage),
-    responses((status = 200, description = "One page of models, in code order", body = Page<ModelOut>), E400, E401, E422),
+    responses((status = 200, description = "The page of product models, in code order", body = Page<ModelOut>), E400, E401, E422),
     security(("bearer" = []))
 )]
 #[get("/models")]
@@ -107,7 +108,7 @@ pub async fn list_models(
 #[utoipa::path(
     tag = "catalogue",
     params(("code" = String, Path, description = "model code, e.g. BCD-539WT")),
-    responses((status = 200, body = ModelOut), E401, E404),
+    responses((status = 200, description = "The product model with its warranty terms", body = ModelOut), E401, E404Model),
     security(("bearer" = []))
 )]
 #[get("/models/{code}")]
@@ -192,7 +193,7 @@ fn check_dates(errors: &mut Vec<FieldError>, launch: NaiveDate, end: Option<Naiv
 #[utoipa::path(
     tag = "catalogue",
     request_body = NewModelIn,
-    responses((status = 201, description = "Created", body = ModelOut), E400, E401, E403, E409, E415, E422),
+    responses((status = 201, description = "The product model created", body = ModelOut), E400, E401, E403, E409NewModel, E415, E422Model),
     security(("bearer" = []))
 )]
 #[post("/models")]
@@ -253,7 +254,7 @@ pub struct ModelPatchIn {
     tag = "catalogue",
     params(("code" = String, Path, description = "model code")),
     request_body = ModelPatchIn,
-    responses((status = 200, body = ModelOut), E400, E401, E403, E404, E415, E422),
+    responses((status = 200, description = "The product model as changed", body = ModelOut), E400, E401, E403, E404Model, E415, E422Model),
     security(("bearer" = []))
 )]
 #[patch("/models/{code}")]

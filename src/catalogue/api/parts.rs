@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{check_text, part_out, parts_out, PartOut};
+use super::{E404Part, E409NewPart, E422ModelContext, E422NewPart, E422PartChange, E422PartCode};
 use crate::auth::{Caller, Role};
 use crate::catalogue::codes::{self, PartCode};
 use crate::catalogue::resolve::{self, SuccessorOut};
@@ -12,7 +13,7 @@ use crate::catalogue::rules::{self, Interchangeability, Lifecycle};
 use crate::catalogue::store::parts::{self as store, NewPart, PartChanges, PartFilter, PartRow};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::Query;
 use crate::http::{double_option, Json, KeyPage, Page};
 use crate::money::Money;
@@ -45,7 +46,7 @@ pub struct PartQuery {
 #[utoipa::path(
     tag = "catalogue",
     params(PartQuery, KeyPage),
-    responses((status = 200, description = "One page of parts, in code order", body = Page<PartOut>), E400, E401, E422),
+    responses((status = 200, description = "The page of parts, in code order", body = Page<PartOut>), E400, E401, E422ModelContext),
     security(("bearer" = []))
 )]
 #[get("/parts")]
@@ -109,7 +110,7 @@ pub struct PartContext {
 #[utoipa::path(
     tag = "catalogue",
     params(("code" = String, Path, description = "part code, e.g. RF-CMP-00417I"), PartContext),
-    responses((status = 200, body = PartDetail), E400, E401, E404, E422),
+    responses((status = 200, description = "The part, with its successor chain and the models it fits", body = PartDetail), E400, E401, E404Part, E422PartCode),
     security(("bearer" = []))
 )]
 #[get("/parts/{code}")]
@@ -222,7 +223,7 @@ fn successor(conn: &mut DbConn, raw: &str) -> Result<PartRow, AppError> {
 #[utoipa::path(
     tag = "catalogue",
     request_body = NewPartIn,
-    responses((status = 201, description = "Created", body = PartDetail), E400, E401, E403, E409, E415, E422),
+    responses((status = 201, description = "The part created, with the code echelon issued", body = PartDetail), E400, E401, E403, E409NewPart, E415, E422NewPart),
     security(("bearer" = []))
 )]
 #[post("/parts")]
@@ -318,7 +319,7 @@ pub struct PartPatchIn {
     tag = "catalogue",
     params(("code" = String, Path, description = "part code")),
     request_body = PartPatchIn,
-    responses((status = 200, body = PartDetail), E400, E401, E403, E404, E415, E422),
+    responses((status = 200, description = "The part as changed", body = PartDetail), E400, E401, E403, E404Part, E415, E422PartChange),
     security(("bearer" = []))
 )]
 #[patch("/parts/{code}")]

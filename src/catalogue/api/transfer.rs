@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::E422Import;
 use crate::auth::{Caller, Role};
 use crate::catalogue::codes::PartCode;
 use crate::catalogue::rules;
@@ -16,7 +17,7 @@ use crate::catalogue::store::parts::{self as store, NewPart, PartChanges, PartRo
 use crate::catalogue::transfer::{self, ParsedRow, PartRecord, RowError};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
-use crate::http::docs::{E401, E403, E413, E415, E422};
+use crate::http::docs::{E401, E403, E413, E415};
 use crate::money::Money;
 use crate::state::AppState;
 
@@ -93,7 +94,7 @@ fn rejected(errors: Vec<RowError>) -> AppError {
         (String = "text/csv",
             example = "code,name,line,family,unit_of_measure,unit_cost,sale_price,serialized,core_returnable,weight_grams,lifecycle,superseded_by,interchangeability\nRF-CMP-00418G,Compressor 130 W R600a,RF,CMP,pcs,430.00,720.00,true,true,9900,active,,\n"),
         (crate::http::FileBytes = "application/octet-stream"))),
-    responses((status = 200, body = ImportResult), E401, E403, E413, E415, E422),
+    responses((status = 200, description = "What was imported: parts created and updated", body = ImportResult), E401, E403, E413, E415, E422Import),
     security(("bearer" = []))
 )]
 #[post("/parts/import")]
@@ -277,7 +278,7 @@ pub fn records(conn: &mut DbConn) -> Result<Vec<PartRecord>, AppError> {
 /// The whole catalogue in canonical form (see `POST /parts/import`), in code order.
 #[utoipa::path(
     tag = "catalogue",
-    responses((status = 200, description = "The parts file", body = String, content_type = "text/csv"), E401),
+    responses((status = 200, description = "The parts file (CSV), every part in code order", body = String, content_type = "text/csv"), E401),
     security(("bearer" = []))
 )]
 #[get("/parts/export")]

@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::{E404Unit, E409NewUnit, E422ModelContext, E422Unit};
 use crate::auth::{Caller, Role};
 use crate::catalogue::codes;
 use crate::catalogue::resolve;
@@ -17,7 +18,7 @@ use crate::catalogue::store::units::{
 };
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::Query;
 use crate::http::{Json, KeyPage, Page};
 use crate::state::AppState;
@@ -195,7 +196,7 @@ pub struct UnitQuery {
 #[utoipa::path(
     tag = "catalogue",
     params(UnitQuery, KeyPage),
-    responses((status = 200, description = "One page of units, in serial order", body = Page<UnitOut>), E400, E401, E422),
+    responses((status = 200, description = "The page of units sold, in serial order", body = Page<UnitOut>), E400, E401, E422ModelContext),
     security(("bearer" = []))
 )]
 #[get("/units")]
@@ -228,7 +229,7 @@ pub async fn list_units(
 #[utoipa::path(
     tag = "catalogue",
     params(("serial" = String, Path, description = "unit serial number")),
-    responses((status = 200, body = UnitOut), E401, E404),
+    responses((status = 200, description = "The unit, with its model and its components' factory record", body = UnitOut), E401, E404Unit),
     security(("bearer" = []))
 )]
 #[get("/units/{serial}")]
@@ -280,7 +281,7 @@ pub struct NewUnitIn {
 #[utoipa::path(
     tag = "catalogue",
     request_body = NewUnitIn,
-    responses((status = 201, description = "Created", body = UnitOut), E400, E401, E403, E409, E415, E422),
+    responses((status = 201, description = "The unit recorded", body = UnitOut), E400, E401, E403, E409NewUnit, E415, E422Unit),
     security(("bearer" = []))
 )]
 #[post("/units")]
@@ -409,7 +410,7 @@ pub struct InstalledBaseQuery {
 #[utoipa::path(
     tag = "catalogue",
     params(InstalledBaseQuery),
-    responses((status = 200, description = "Model then region order", body = Vec<InstalledBase>), E400, E401, E422),
+    responses((status = 200, description = "The installed base per model and region, in model then region order", body = Vec<InstalledBase>), E400, E401, E422ModelContext),
     security(("bearer" = []))
 )]
 #[get("/installed-base")]

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::auth::{Caller, Role};
 use crate::catalogue::resolve_part_code;
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::Json;
 use crate::ledger::arrivals::Arrivals;
 use crate::ledger::rules::Reason;
@@ -55,7 +55,7 @@ pub struct StockCountOut {
 #[utoipa::path(
     tag = "stock",
     request_body = StockCountIn,
-    responses((status = 201, body = StockCountOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 201, description = "The count posted: the adjustment it made, and the backorders it filled", body = StockCountOut), E400, E401, E403, E404CountLocation, E409Count, E415, E422Count),
     security(("bearer" = []))
 )]
 #[post("/stock-counts")]

@@ -77,3 +77,61 @@ pub fn movement_out(
         serials: r.serials.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
     }
 }
+
+// The refusals of the stock ledger's operations, each with its own example (`http::docs`).
+
+crate::problems!(E404StockFilter, 404, "The location filtered on is unknown or out of the caller's scope", [
+    NotFound => "location RC-XX-999 not found",
+]);
+crate::problems!(E404MovementFilter, 404, "The location filtered on is unknown or out of the caller's scope", [
+    NotFound => "location ST-QD-404 not found",
+]);
+crate::problems!(E404ReceiptLocation, 404, "The location receiving is unknown or out of the caller's scope", [
+    NotFound => "location RC-NB not found",
+]);
+crate::problems!(E404CountLocation, 404, "The location counted is unknown or out of the caller's scope", [
+    NotFound => "location ST-HZ-999 not found",
+]);
+crate::problems!(
+    E422StockQuery,
+    422,
+    "The part filtered on is not a part code, or no part (`suggestions`)",
+    [
+        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"]},
+        InvalidPartCode => "\"RF-CMP-00130C\" fails its check character: a character is wrong or two are swapped; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-00130C", "suggestions": ["RF-CMP-00130B"], "reason": "check_failed"},
+    ]
+);
+crate::problems!(E400StockCursor, 400, "A query parameter does not parse or is out of its limits, or the cursor is not one this API issued", [
+    InvalidQuery => "cursor is not one this API issued",
+]);
+crate::problems!(E409Receipt, 409, "A serial received is known at another location already", [
+    SerialElsewhere => "serial CMP2405000123 is not at SUPPLIER" {"serial": "CMP2405000123"},
+]);
+crate::problems!(
+    E422Receipt,
+    422,
+    "A field breaks a rule (`errors`: serials that do not match the quantity); a part code is unknown or malformed (`suggestions`, `line`); the location does not hold stock",
+    [
+        ValidationFailed => "lines[0].serials: a serialized part needs one serial per unit: 2 units, 1 serials"
+            {"errors": [{"field": "lines[0].serials", "message": "a serialized part needs one serial per unit: 2 units, 1 serials"}]},
+        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"], "line": 0},
+        NotAStockingLocation => "IN-TRANSIT is a in_transit location; stock is received and counted at the warehouse, centres and stations",
+    ]
+);
+crate::problems!(E409Count, 409, "The count is below what is reserved for requests there", [
+    CountBelowReserved => "3 units are reserved for requests at RC-HZ; cancel them before counting fewer" {"reserved": 3},
+]);
+crate::problems!(
+    E422Count,
+    422,
+    "A field breaks a rule (`errors`); the part code is unknown (`suggestions`) or the part is serialized; the location does not hold stock",
+    [
+        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"]},
+        SerializedPart => "serialized parts are counted by serial; adjust them with a receipt or a scrap inspection",
+        NotAStockingLocation => "IN-TRANSIT is a in_transit location; stock is received and counted at the warehouse, centres and stations",
+    ]
+);

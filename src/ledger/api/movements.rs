@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::resolve_part_code;
 use crate::error::AppError;
-use crate::http::docs::{E400, E401, E403, E404, E422};
+use crate::http::docs::{E400, E401, E403};
 use crate::http::Query;
 use crate::http::{IdPage, Page};
 use crate::ledger::rules::Reason;
@@ -39,7 +39,7 @@ pub struct MovementQuery {
 #[utoipa::path(
     tag = "stock",
     params(MovementQuery, IdPage),
-    responses((status = 200, body = Page<MovementOut>), E400, E401, E403, E404, E422),
+    responses((status = 200, description = "The page of stock movements, newest first", body = Page<MovementOut>), E400, E401, E403, E404MovementFilter, E422StockQuery),
     security(("bearer" = []))
 )]
 #[get("/movements")]

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::auth::{Caller, Role};
 use crate::catalogue::resolve_part_code;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::Json;
 use crate::ledger::arrivals::{Arrivals, BackorderFill};
 use crate::ledger::rules::{self, Reason};
@@ -60,7 +60,7 @@ pub struct ReceiptOut {
 #[utoipa::path(
     tag = "stock",
     request_body = ReceiptIn,
-    responses((status = 201, body = ReceiptOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 201, description = "The receipt posted: one movement per line from SUPPLIER into the location, and the backorders it filled", body = ReceiptOut), E400, E401, E403, E404ReceiptLocation, E409Receipt, E415, E422Receipt),
     security(("bearer" = []))
 )]
 #[post("/receipts")]

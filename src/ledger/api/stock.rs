@@ -4,10 +4,11 @@ use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::{E400StockCursor, E404StockFilter, E422StockQuery};
 use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::resolve_part_code;
 use crate::error::{AppError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E422};
+use crate::http::docs::{E401, E403};
 use crate::http::Query;
 use crate::http::{Page, PageRequest};
 use crate::ledger::store;
@@ -51,7 +52,7 @@ pub struct StockOut {
 #[utoipa::path(
     tag = "stock",
     params(StockQuery),
-    responses((status = 200, body = Page<StockOut>), E400, E401, E403, E404, E422),
+    responses((status = 200, description = "The page of stock balances (on hand, reserved, available) per part and location", body = Page<StockOut>), E400StockCursor, E401, E403, E404StockFilter, E422StockQuery),
     security(("bearer" = []))
 )]
 #[get("/stock")]

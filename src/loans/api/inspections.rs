@@ -4,10 +4,11 @@ use actix_web::{get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::{E404Inspection, E409Inspection};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
 use crate::loans::rules::InspectionStatus;
@@ -84,7 +85,7 @@ pub struct InspectionQuery {
 #[utoipa::path(
     tag = "loans",
     params(InspectionQuery, IdPage),
-    responses((status = 200, body = Page<InspectionOut>), E400, E401, E403, E422),
+    responses((status = 200, description = "The page of inspections of returned parts, newest first", body = Page<InspectionOut>), E400, E401, E403, E422),
     security(("bearer" = []))
 )]
 #[get("/inspections")]
@@ -130,7 +131,7 @@ pub struct InspectionResultIn {
     tag = "loans",
     params(("id" = i64, Path, description = "inspection id")),
     request_body = InspectionResultIn,
-    responses((status = 200, body = InspectionOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The inspection decided: the part restocked or scrapped", body = InspectionOut), E400, E401, E403, E404Inspection, E409Inspection, E415, E422),
     security(("bearer" = []))
 )]
 #[post("/inspections/{id}/result")]

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E409Core, E422Core, E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::{Json, MaybeJson};
 use crate::loans::rules::OldPart;
 use crate::loans::service::{self, How};
@@ -68,7 +68,7 @@ async fn reconcile(
     tag = "loans",
     params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),
     request_body = CoreReturnIn,
-    responses((status = 200, body = LoanOut), E400, E401, E403, E404, E409Core, E415, E422Core),
+    responses((status = 200, description = "The loan with the line reconciled by the old part's return", body = LoanOut), E400, E401, E403, E404LoanLine, E409CoreReturn, E415, E422CoreReturn),
     security(("bearer" = []))
 )]
 #[post("/loans/{id}/lines/{line}/core-return")]
@@ -99,7 +99,7 @@ pub async fn core_return(
     tag = "loans",
     params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),
     request_body(content = Option<FeeIn>, description = "the amount, when not the default"),
-    responses((status = 200, body = LoanOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The loan with the line reconciled by a fee", body = LoanOut), E400, E401, E403, E404LoanLine, E409Fee, E415, E422Fee),
     security(("bearer" = []))
 )]
 #[post("/loans/{id}/lines/{line}/fee")]
@@ -123,7 +123,7 @@ pub async fn fee(
 #[utoipa::path(
     tag = "loans",
     params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),
-    responses((status = 200, body = LoanOut), E401, E403, E404, E409),
+    responses((status = 200, description = "The loan with the line's part back on the station's shelf", body = LoanOut), E401, E403, E404LoanLine, E409Unused),
     security(("bearer" = []))
 )]
 #[post("/loans/{id}/lines/{line}/unused-return")]

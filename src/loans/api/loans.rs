@@ -6,7 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role, Scope};
 use crate::error::AppError;
-use crate::http::docs::{E409Parts, E422Parts, E400, E401, E403, E404, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
 use crate::loans::service::{self, LendLine};
@@ -62,7 +62,7 @@ pub struct LoanIn {
 #[utoipa::path(
     tag = "loans",
     request_body = LoanIn,
-    responses((status = 201, body = LoanOut), E400, E401, E403, E404, E409Parts, E415, E422Parts),
+    responses((status = 201, description = "The loan made: the parts moved into the technician's custody", body = LoanOut), E400, E401, E403, E404NewLoan, E409NewLoan, E415, E422NewLoan),
     security(("bearer" = []))
 )]
 #[post("/loans")]
@@ -110,7 +110,7 @@ pub struct LoanQuery {
 #[utoipa::path(
     tag = "loans",
     params(LoanQuery, IdPage),
-    responses((status = 200, body = Page<LoanOut>), E400, E401, E403, E404, E422),
+    responses((status = 200, description = "The page of loans in the caller's sight, newest first", body = Page<LoanOut>), E400, E401, E403, E404LoanStation, E422),
     security(("bearer" = []))
 )]
 #[get("/loans")]
@@ -162,7 +162,7 @@ pub async fn list_loans(
 #[utoipa::path(
     tag = "loans",
     params(("id" = i64, Path, description = "loan id")),
-    responses((status = 200, body = LoanOut), E401, E403, E404),
+    responses((status = 200, description = "The loan, with its lines and how each is reconciled", body = LoanOut), E401, E403, E404Loan),
     security(("bearer" = []))
 )]
 #[get("/loans/{id}")]

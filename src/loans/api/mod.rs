@@ -126,3 +126,77 @@ fn one(conn: &mut DbConn, caller: &Caller, id: i64, now: chrono::NaiveDateTime) 
     let row = service::visible(conn, caller, id)?;
     Ok(view(conn, vec![row], now)?.remove(0))
 }
+
+// The refusals of the loans' operations, each with its own example (`http::docs`).
+
+crate::problems!(E404Loan, 404, "No loan of this id in the caller's sight", [
+    NotFound => "loan 3 not found",
+]);
+crate::problems!(E404LoanLine, 404, "No loan of this id in the caller's sight, or no such line of it", [
+    NotFound "loan" => "loan 3 not found",
+    NotFound "line" => "loan 3 has no line 4",
+]);
+crate::problems!(E404LoanStation, 404, "The station filtered on is unknown or out of the caller's sight", [
+    NotFound => "station ST-LS-077 not found",
+]);
+crate::problems!(E404NewLoan, 404, "The ticket named is unknown or out of the caller's sight", [
+    NotFound => "ticket 8 not found" {"field": "ticket_id"},
+]);
+crate::problems!(E409NewLoan, 409, "The ticket takes no more parts, or the station lacks the stock", [
+    TicketTakesNoParts => "ticket 8: a ticket that is closed takes no more parts"
+        {"current_status": "closed", "field": "ticket_id"},
+    InsufficientStock => "ST-TZ-001 holds 0 available (0 on hand, 0 reserved); 1 cannot leave it"
+        {"location": "ST-TZ-001", "available": 0, "requested": 1, "line": 0},
+]);
+crate::problems!(
+    E422NewLoan,
+    422,
+    "A field breaks a rule (`errors`); the technician is not the station's, or the ticket is not dispatched to them or is another station's; a part is unknown (`suggestions`) or does not fit the ticket's unit (`compatible_alternatives`)",
+    [
+        InvalidTechnician => "tech-zhou is not a technician of your station",
+        TicketNotDispatched => "ticket 8 is not dispatched to tech-li",
+        TicketOfAnotherStation => "ticket 8 is of ST-TZ-002, not of ST-TZ-001: parts go to the station that does the work"
+            {"field": "ticket_id"},
+        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
+            {"line": 0, "field": "lines[0].part_code", "code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
+        IncompatiblePart => "line 0: part RF-CMP-00417K does not fit model BCD-539WT of ticket 8; it takes RF-CMP-00130B"
+            {"line": 0, "field": "lines[0].part_code", "code": "RF-CMP-00417K", "model": "BCD-539WT", "ticket_id": 8,
+             "compatible_alternatives": [{"code": "RF-CMP-00130B", "name": "Compressor 1/6 HP",
+                 "served_by": null, "available": 2, "source": "ST-TZ-001"}]},
+    ]
+);
+crate::problems!(E409CoreReturn, 409, "The line is reconciled already, or the ticket has had no visit yet", [
+    AlreadyReconciled => "loan line 1 is reconciled already (core_returned)" {"current_status": "core_returned"},
+    NoVisitYet => "ticket 7 has had no visit yet (dispatched): a core is returned after the technician was on site"
+        {"current_status": "dispatched"},
+]);
+crate::problems!(
+    E422CoreReturn,
+    422,
+    "A field breaks a rule (`errors`); the ticket is out of warranty (reconcile by fee); the old part is not the one the unit's factory record holds, or the record has none to check",
+    [
+        ValidationFailed => "serial: give the old part's serial or its production_date, not both"
+            {"errors": [{"field": "serial", "message": "give the old part's serial or its production_date, not both"}]},
+        NotInWarranty => "ticket 7 is out of warranty: reconcile the line by fee",
+        CoreMismatch => "the old CMP part (CMP0000000000) is not the one the unit's record holds; bring back the part taken out of the unit"
+            {"given": "CMP0000000000"},
+        NoFactoryRecord => "the unit's factory record has no CMP component to check RF-CMP-00130B against",
+        CoreQty => "a serialized part is core-returned one unit per loan line",
+    ]
+);
+crate::problems!(E409Fee, 409, "The line is reconciled already", [
+    AlreadyReconciled => "loan line 2 is reconciled already (fee_charged)" {"current_status": "fee_charged"},
+]);
+crate::problems!(E422Fee, 422, "A field breaks a rule (`errors`), or the ticket is in warranty (reconcile by core return)", [
+    ValidationFailed => "amount: must not be negative" {"errors": [{"field": "amount", "message": "must not be negative"}]},
+    InWarranty => "ticket 7 is in warranty: reconcile the line by core return",
+]);
+crate::problems!(E409Unused, 409, "The line is reconciled already", [
+    AlreadyReconciled => "loan line 1 is reconciled already (returned_unused)" {"current_status": "returned_unused"},
+]);
+crate::problems!(E404Inspection, 404, "No inspection of this id in the caller's sight", [
+    NotFound => "inspection 6 not found",
+]);
+crate::problems!(E409Inspection, 409, "The inspection is decided already", [
+    AlreadyInspected => "inspection 6 is decided already (passed)" {"current_status": "passed"},
+]);

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use crate::auth::Caller;
 use crate::db::DbConn;
 use crate::error::AppError;
-use crate::http::docs::{E401, E403, E404, E409, E422};
+use crate::http::docs::{E401, E403, E422};
 use crate::http::MaybeJson;
 use crate::requests::service;
 use crate::state::AppState;
@@ -48,7 +48,7 @@ fn note_of(body: MaybeJson<DecisionIn>) -> Result<Option<String>, AppError> {
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
-    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409, E422),
+    responses((status = 200, description = "The request approved, its lines reserved or backordered", body = PartsRequestOut), E401, E403, E404Request, E409Decide, E422),
     security(("bearer" = []))
 )]
 #[post("/parts-requests/{id}/approve")]
@@ -69,7 +69,7 @@ pub async fn approve(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
-    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409, E422),
+    responses((status = 200, description = "The request rejected; nothing is reserved", body = PartsRequestOut), E401, E403, E404Request, E409Decide, E422),
     security(("bearer" = []))
 )]
 #[post("/parts-requests/{id}/reject")]
@@ -89,7 +89,7 @@ pub async fn reject(
 #[utoipa::path(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
-    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409),
+    responses((status = 200, description = "The request cancelled, every reservation released", body = PartsRequestOut), E401, E403, E404Request, E409Cancel),
     security(("bearer" = []))
 )]
 #[post("/parts-requests/{id}/cancel")]
@@ -106,7 +106,7 @@ pub async fn cancel(
 #[utoipa::path(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
-    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409),
+    responses((status = 200, description = "The request with the caller's reserved allocations picked", body = PartsRequestOut), E401, E403, E404Request, E409Pick),
     security(("bearer" = []))
 )]
 #[post("/parts-requests/{id}/pick")]
@@ -155,7 +155,7 @@ pub struct ShipOut {
 #[utoipa::path(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
-    responses((status = 200, body = ShipOut), E401, E403, E404, E409),
+    responses((status = 200, description = "The request with the shipments this call made", body = ShipOut), E401, E403, E404Request, E409Ship),
     security(("bearer" = []))
 )]
 #[post("/parts-requests/{id}/ship")]
@@ -198,7 +198,7 @@ pub async fn ship(
     tag = "requests",
     operation_id = "close_parts_request",
     params(("id" = i64, Path, description = "request id")),
-    responses((status = 200, body = PartsRequestOut), E401, E403, E404, E409),
+    responses((status = 200, description = "The request closed", body = PartsRequestOut), E401, E403, E404Request, E409Close),
     security(("bearer" = []))
 )]
 #[post("/parts-requests/{id}/close")]

@@ -167,3 +167,74 @@ fn one(conn: &mut DbConn, id: i64) -> Result<PartsRequestOut, AppError> {
         .ok_or_else(|| AppError::not_found(format!("parts request {id} not found")))?;
     Ok(view(conn, vec![row])?.remove(0))
 }
+
+// The refusals of the parts requests' operations, each with its own example (`http::docs`).
+
+crate::problems!(E404Request, 404, "No parts request of this id in the caller's sight", [
+    NotFound => "parts request 12 not found",
+]);
+crate::problems!(E404Create, 404, "The station, the ticket or the source named is unknown or out of the caller's sight", [
+    NotFound "station" => "station ST-TZ-009 not found",
+    NotFound "ticket" => "ticket 7 not found" {"field": "ticket_id"},
+]);
+crate::problems!(E404List, 404, "The station or source location filtered on is unknown or out of the caller's sight", [
+    NotFound "station" => "station ST-TZ-009 not found",
+    NotFound "source" => "location RC-XX-999 not found",
+]);
+crate::problems!(E409Create, 409, "The ticket named takes no more parts", [
+    TicketTakesNoParts => "ticket 7: a ticket that is resolved takes no more parts"
+        {"current_status": "resolved", "field": "ticket_id"},
+]);
+crate::problems!(
+    E422Create,
+    422,
+    "A field breaks a rule (`errors`); a part code is unknown or malformed (`suggestions`), or does not fit the ticket's unit (`compatible_alternatives`); the station, source or ticket does not fit; an `Idempotency-Key` reused for another request",
+    [
+        ValidationFailed => "ticket_id: a technician requests parts for a ticket of theirs: name it"
+            {"errors": [{"field": "ticket_id", "message": "a technician requests parts for a ticket of theirs: name it"}]},
+        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B", "RF-CMP-00132X"], "line": 0,
+             "field": "lines[0].part_code", "model": "BCD-539WT"},
+        InvalidPartCode => "\"RF-CMP-00130C\" fails its check character: a character is wrong or two are swapped; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-00130C", "suggestions": ["RF-CMP-00130B"], "reason": "check_failed", "line": 0,
+             "field": "lines[0].part_code"},
+        IncompatiblePart => "line 0: part RF-CMP-00417K does not fit model BCD-539WT of ticket 7; it takes RF-CMP-00130B"
+            {"line": 0, "field": "lines[0].part_code", "code": "RF-CMP-00417K", "model": "BCD-539WT", "ticket_id": 7,
+             "compatible_alternatives": [{"code": "RF-CMP-00130B", "name": "Compressor 1/6 HP",
+                 "served_by": null, "available": 4, "source": "RC-HZ"}]},
+        TicketOfAnotherStation => "ticket 7 is of ST-TZ-002, not of ST-TZ-001: parts go to the station that does the work"
+            {"field": "ticket_id"},
+        NotAStation => "RC-HZ is not a station",
+        UnknownSource => "there is no location RC-XX-999",
+        SourceNotAllowed => "this station may not be supplied from that source: its own regional centre, the central warehouse if its tier allows, or a configured lateral centre",
+        IdempotencyKeyReused => "this Idempotency-Key was used for a different request",
+    ]
+);
+crate::problems!(E409Decide, 409, "The request does not wait for approval", [
+    InvalidTransition => "a request that is allocated cannot be approved" {"current_status": "allocated"},
+]);
+crate::problems!(E409Cancel, 409, "The request is past cancelling, or part of it is in transit", [
+    InvalidTransition => "a request that is received cannot be cancelled" {"current_status": "received"},
+    InTransit => "part of this request is in transit; receive it first",
+]);
+crate::problems!(E409Pick, 409, "The request is not allocated, or none of its reserved stock is the caller's", [
+    InvalidTransition => "a request that is shipped cannot be picked" {"current_status": "shipped"},
+    NothingToPick => "no reserved stock of yours waits to be picked for this request",
+]);
+crate::problems!(E409Ship, 409, "Nothing of the caller's stock is ready to ship, or its serials are missing", [
+    InvalidTransition => "a request that is received cannot be shipped" {"current_status": "received"},
+    NothingToShip => "no stock of yours is ready to ship for this request",
+    SerialsMissing => "RC-HZ lacks serials for 2 units of RF-CMP-00130B",
+]);
+crate::problems!(E409Receive, 409, "Nothing of the request is in transit", [
+    InvalidTransition => "a request that is pending_approval cannot be received" {"current_status": "pending_approval"},
+    NothingToReceive => "nothing of this request is in transit",
+]);
+crate::problems!(E422Receive, 422, "A field breaks a rule (`errors`), or a line's counts do not add up to what is in transit", [
+    UnknownLine => "the request has no line 3",
+    ReceiptMismatch => "line 1: 2 units are in transit; received_qty + damaged_qty must equal that"
+        {"line_no": 1, "in_transit": 2},
+]);
+crate::problems!(E409Close, 409, "The request is not fully received", [
+    InvalidTransition => "a request that is shipped cannot be closed" {"current_status": "shipped"},
+]);

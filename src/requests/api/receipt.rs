@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::AppError;
-use crate::http::docs::{E400, E401, E403, E404, E409, E422};
+use crate::http::docs::{E400, E401, E403};
 use crate::http::MaybeJson;
 use crate::requests::service::{self, DamageOut, ReceiptLine};
 use crate::state::AppState;
@@ -53,7 +53,7 @@ pub struct ReceiveOut {
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
     request_body(content = Option<ReceiveIn>, description = "what arrived; empty: all in good order"),
-    responses((status = 200, body = ReceiveOut), E400, E401, E403, E404, E409, E422),
+    responses((status = 200, description = "The request after the receipt, with any damage quarantined and its replacement", body = ReceiveOut), E400, E401, E403, E404Request, E409Receive, E422Receive),
     security(("bearer" = []))
 )]
 #[post("/parts-requests/{id}/receive")]

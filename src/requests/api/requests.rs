@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role, Scope};
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::docs::{E409Parts, E422Parts, E400, E401, E403, E404, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
 use crate::network::store as network;
@@ -86,7 +86,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
     tag = "requests",
     request_body = PartsRequestIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried POST return the first answer: 1-200 visible ASCII characters", pattern = "^[!-~]{1,200}$")),
-    responses((status = 201, body = PartsRequestOut), E400, E401, E403, E404, E409Parts, E415, E422Parts),
+    responses((status = 201, description = "The request, routed and reserved (or pending approval, with exceeds_by), with its lines and allocations", body = PartsRequestOut), E400, E401, E403, E404Create, E409Create, E415, E422Create),
     security(("bearer" = []))
 )]
 #[post("/parts-requests")]
@@ -207,7 +207,7 @@ pub struct RequestQuery {
 #[utoipa::path(
     tag = "requests",
     params(RequestQuery, IdPage),
-    responses((status = 200, body = Page<PartsRequestOut>), E400, E401, E403, E404, E422),
+    responses((status = 200, description = "The page of parts requests in the caller's scope, newest first", body = Page<PartsRequestOut>), E400, E401, E403, E404List, E422),
     security(("bearer" = []))
 )]
 #[get("/parts-requests")]
@@ -274,7 +274,7 @@ pub async fn list_requests(
 #[utoipa::path(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
-    responses((status = 200, body = PartsRequestOut), E401, E403, E404),
+    responses((status = 200, description = "The parts request, with its lines and allocations", body = PartsRequestOut), E401, E403, E404Request),
     security(("bearer" = []))
 )]
 #[get("/parts-requests/{id}")]

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Caller;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E404, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::Json;
 use crate::money::Money;
 use crate::network::rules::LocationKind;
@@ -69,7 +69,7 @@ fn adjustment_rules(a: &AdjustmentIn, _at: &str, errors: &mut Vec<FieldError>) {
 #[utoipa::path(
     tag = "finance",
     request_body = AdjustmentIn,
-    responses((status = 201, body = AdjustmentOut), E400, E401, E403, E404, E415, E422),
+    responses((status = 201, description = "The adjustment posted, and the period it landed in", body = AdjustmentOut), E400, E401, E403, E404AdjustmentStation, E415, E422Adjustment),
     security(("bearer" = []))
 )]
 #[post("/settlements/adjustments")]

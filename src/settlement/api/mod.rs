@@ -87,3 +87,33 @@ fn station_scope(
         _ => Err(AppError::forbidden(format!("the {} role may not read settlements", caller.role))),
     }
 }
+
+// The refusals of the settlement's operations, each with its own example (`http::docs`).
+
+crate::problems!(E404SettlementStation, 404, "No station of this code (a station user: another station than its own)", [
+    NotFound => "no station ST-SX-002",
+]);
+crate::problems!(E422Settlement, 422, "The period is not a month, or has not begun; `errors` names the field", [
+    ValidationFailed => "period: 2027-01 has not begun; nothing is settled before its month"
+        {"errors": [{"field": "period", "message": "2027-01 has not begun; nothing is settled before its month"}]},
+]);
+crate::problems!(E404AdjustmentStation, 404, "No station of this code", [
+    NotFound => "no station ST-AD-404",
+]);
+crate::problems!(E422Adjustment, 422, "A field breaks a rule; `errors` names each field", [
+    ValidationFailed => "period: must be a month such as 2026-11 (YYYY-MM)"
+        {"errors": [{"field": "period", "message": "must be a month such as 2026-11 (YYYY-MM)"}]},
+]);
+crate::problems!(E409Close, 409, "The period is closed already (itself, or covered by a later close), or periods close in order", [
+    PeriodClosed => "period 2026-10 is already closed at 2026-11-02T09:00:00Z by finance"
+        {"period": "2026-10", "closed_at": "2026-11-02T09:00:00Z", "closed_by": "finance"},
+    PeriodClosed "period_covered" => "period 2026-09 is already closed as part of 2026-10 (closed at 2026-11-02T09:00:00Z by finance); its items are settled in 2026-11"
+        {"period": "2026-09", "closed_at": "2026-11-02T09:00:00Z", "closed_by": "finance",
+            "covered_by": "2026-10", "landed_in": "2026-11"},
+    PeriodOutOfOrder => "periods close in order: the next to close is 2026-11" {"next_to_close": "2026-11"},
+]);
+crate::problems!(E422Close, 422, "The period is not a month, or has not ended yet", [
+    ValidationFailed => "period: must be a month such as 2026-11 (YYYY-MM)"
+        {"errors": [{"field": "period", "message": "must be a month such as 2026-11 (YYYY-MM)"}]},
+    PeriodNotEnded => "period 2026-12 has not ended yet: it can be closed from 2027-01-01",
+]);

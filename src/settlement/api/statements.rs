@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role};
 use crate::error::AppError;
-use crate::http::docs::{E400, E401, E403, E404, E422};
+use crate::http::docs::{E400, E401, E403};
 use crate::http::Query;
 use crate::money::Money;
 use crate::settlement::export::Scope;
@@ -173,7 +173,7 @@ fn wanted(req: &HttpRequest, format: Option<Format>) -> Format {
     tag = "finance",
     params(SettlementQuery),
     responses(
-        (status = 200, description = "The settlement", content(
+        (status = 200, description = "The month's settlement per station (JSON, CSV or XLSX)", content(
             (SettlementOut = "application/json", examples(
                 ("open" = (summary = "An open month, computed live", value = json!({"period": "2026-11",
                     "status": "open", "status_detail": "open", "closed_at": null, "closed_by": null,
@@ -198,7 +198,7 @@ fn wanted(req: &HttpRequest, format: Option<Format>) -> Format {
             (String = "text/csv"),
             (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
-        E400, E401, E403, E404, E422
+        E400, E401, E403, E404SettlementStation, E422Settlement
     ),
     security(("bearer" = []))
 )]

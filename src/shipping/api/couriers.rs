@@ -4,9 +4,10 @@ use actix_web::{get, put, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::E422Weights;
 use crate::auth::{Caller, Role};
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::Json;
 use crate::shipping::rules::{Record, Weights};
 use crate::shipping::store;
@@ -26,7 +27,7 @@ pub struct CourierOut {
 }
 
 /// Couriers with their service areas and on-time and damage rates
-#[utoipa::path(tag = "shipping", responses((status = 200, body = Vec<CourierOut>), E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", responses((status = 200, description = "The couriers with their service area and record", body = Vec<CourierOut>), E401, E403), security(("bearer" = [])))]
 #[get("/couriers")]
 pub async fn list_couriers(
     state: web::Data<AppState>,
@@ -64,7 +65,7 @@ pub async fn list_couriers(
 }
 
 /// The weights of the tender score
-#[utoipa::path(tag = "shipping", responses((status = 200, body = Weights), E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", responses((status = 200, description = "The weights that score tender bids", body = Weights), E401, E403), security(("bearer" = [])))]
 #[get("/tender-weights")]
 pub async fn get_weights(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Weights>, AppError> {
     caller.require(super::READERS)?;
@@ -72,7 +73,7 @@ pub async fn get_weights(state: web::Data<AppState>, caller: Caller) -> Result<w
 }
 
 /// Set the weights of the tender score (admin)
-#[utoipa::path(tag = "shipping", request_body = Weights, responses((status = 200, body = Weights), E400, E401, E403, E415, E422), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", request_body = Weights, responses((status = 200, description = "The weights as set", body = Weights), E400, E401, E403, E415, E422Weights), security(("bearer" = [])))]
 #[put("/tender-weights")]
 pub async fn put_weights(
     state: web::Data<AppState>,

@@ -7,10 +7,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::{E404Shipment, E409Event, E422Event};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E422Event, E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
 use crate::money::Money;
@@ -147,7 +148,7 @@ pub struct ShipmentQuery {
 ///
 /// A courier sees the shipments assigned to it; warehouse and station users those from or to
 /// their locations; admin, agents and finance all.
-#[utoipa::path(tag = "shipping", params(ShipmentQuery, IdPage), responses((status = 200, body = Page<ShipmentOut>), E400, E401, E403, E422), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(ShipmentQuery, IdPage), responses((status = 200, description = "The page of shipments in the caller's sight, newest first", body = Page<ShipmentOut>), E400, E401, E403, E422), security(("bearer" = [])))]
 #[get("/shipments")]
 pub async fn list_shipments(
     state: web::Data<AppState>,
@@ -184,7 +185,7 @@ pub async fn list_shipments(
 }
 
 /// Read a shipment with its lines and tracking events
-#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id")), responses((status = 200, body = ShipmentOut), E401, E403, E404), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id")), responses((status = 200, description = "The shipment, with its tracking events", body = ShipmentOut), E401, E403, E404Shipment), security(("bearer" = [])))]
 #[get("/shipments/{id}")]
 pub async fn get_shipment(
     state: web::Data<AppState>,
@@ -230,7 +231,7 @@ pub struct EventIn {
 /// `event_out_of_order` and changes nothing. The courier's on-time rate counts deliveries by
 /// the shipment's `deliver_by`.
 #[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id")), request_body = EventIn,
-    responses((status = 200, body = ShipmentOut), E400, E401, E403, E404, E409, E415, E422Event), security(("bearer" = [])))]
+    responses((status = 200, description = "The shipment after the event", body = ShipmentOut), E400, E401, E403, E404Shipment, E409Event, E415, E422Event), security(("bearer" = [])))]
 #[post("/shipments/{id}/events")]
 pub async fn report_event(
     state: web::Data<AppState>,

@@ -5,10 +5,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::{
+    E404NewTender, E404Tender, E409Award, E409Bid, E409NewTender, E422Award, E422Bid, E422NewTender,
+};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Json, MaybeJson, Page};
 use crate::money::Money;
@@ -193,7 +196,7 @@ pub struct TenderQuery {
 ///
 /// A courier sees the tenders on lanes it serves; warehouse users those from or to their
 /// locations.
-#[utoipa::path(tag = "shipping", params(TenderQuery, IdPage), responses((status = 200, body = Page<TenderOut>), E400, E401, E403, E422), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(TenderQuery, IdPage), responses((status = 200, description = "The page of tenders in the caller's sight, newest first", body = Page<TenderOut>), E400, E401, E403, E422), security(("bearer" = [])))]
 #[get("/tenders")]
 pub async fn list_tenders(
     state: web::Data<AppState>,
@@ -229,7 +232,7 @@ pub async fn list_tenders(
 }
 
 /// Read a tender with its bids and their scores
-#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id")), responses((status = 200, body = TenderOut), E401, E403, E404), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id")), responses((status = 200, description = "The tender, with its shipments and bids", body = TenderOut), E401, E403, E404Tender), security(("bearer" = [])))]
 #[get("/tenders/{id}")]
 pub async fn get_tender(
     state: web::Data<AppState>,
@@ -262,7 +265,7 @@ pub struct TenderIn {
 }
 
 /// Put shipments out to tender (warehouse of the origin)
-#[utoipa::path(tag = "shipping", request_body = TenderIn, responses((status = 201, body = TenderOut), E400, E401, E403, E404, E409, E415, E422), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", request_body = TenderIn, responses((status = 201, description = "The tender opened for bids", body = TenderOut), E400, E401, E403, E404NewTender, E409NewTender, E415, E422NewTender), security(("bearer" = [])))]
 #[post("/tenders")]
 pub async fn create_tender(
     state: web::Data<AppState>,
@@ -355,7 +358,7 @@ pub struct BidIn {
 
 /// Bid on a tender (a courier serving the lane, before the deadline)
 #[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id")), request_body = BidIn,
-    responses((status = 201, body = TenderOut), E400, E401, E403, E404, E409, E415, E422), security(("bearer" = [])))]
+    responses((status = 201, description = "The tender with the courier's bid", body = TenderOut), E400, E401, E403, E404Tender, E409Bid, E415, E422Bid), security(("bearer" = [])))]
 #[post("/tenders/{id}/bids")]
 pub async fn create_bid(
     state: web::Data<AppState>,
@@ -417,7 +420,7 @@ pub struct AwardIn {
 /// weights (`GET /tender-weights`). The answer shows every bid's score. Staff may award another
 /// bid with a mandatory reason. No valid bid is 422 with why.
 #[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id")), request_body(content = Option<AwardIn>, description = "optional override"),
-    responses((status = 200, body = TenderOut), E400, E401, E403, E404, E409, E422), security(("bearer" = [])))]
+    responses((status = 200, description = "The tender awarded, its courier assigned to the shipments", body = TenderOut), E400, E401, E403, E404Tender, E409Award, E422Award), security(("bearer" = [])))]
 #[post("/tenders/{id}/award")]
 pub async fn award(
     state: web::Data<AppState>,

@@ -8,10 +8,13 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{one, PartLineIn, TicketOut};
+use super::{
+    E404Ticket, E409AcceptQuote, E409Dispatch, E409Quote, E409TicketAction, E422Dispatch, E422TicketParts,
+};
 use crate::auth::Caller;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::{Json, MaybeJson};
 use crate::money::Money;
 use crate::state::AppState;
@@ -97,7 +100,7 @@ pub struct QuoteIn {
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
     request_body = QuoteIn,
-    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The ticket quoted, its quote on offer", body = TicketOut), E400, E401, E403, E404Ticket, E409Quote, E415, E422TicketParts),
     security(("bearer" = []))
 )]
 #[post("/tickets/{id}/quote")]
@@ -123,7 +126,7 @@ pub async fn quote(
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note"),
-    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The ticket with its quote accepted", body = TicketOut), E400, E401, E403, E404Ticket, E409AcceptQuote, E415, E422),
     security(("bearer" = []))
 )]
 #[post("/tickets/{id}/accept-quote")]
@@ -173,7 +176,7 @@ pub struct DispatchIn {
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
     request_body = DispatchIn,
-    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The ticket dispatched to the technician", body = TicketOut), E400, E401, E403, E404Ticket, E409Dispatch, E415, E422Dispatch),
     security(("bearer" = []))
 )]
 #[post("/tickets/{id}/dispatch")]
@@ -199,7 +202,7 @@ pub async fn dispatch(
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note"),
-    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The ticket on site", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = []))
 )]
 #[post("/tickets/{id}/arrive")]
@@ -224,7 +227,7 @@ pub async fn arrive(
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note: what is missing"),
-    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The ticket awaiting parts", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = []))
 )]
 #[post("/tickets/{id}/await-parts")]
@@ -267,7 +270,7 @@ pub struct ResolveIn {
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
     request_body = ResolveIn,
-    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The ticket resolved, with the parts used", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422TicketParts),
     security(("bearer" = []))
 )]
 #[post("/tickets/{id}/resolve")]
@@ -306,7 +309,7 @@ pub struct EscalateIn {
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
     request_body = EscalateIn,
-    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The ticket unresolved, waiting for a revisit", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = []))
 )]
 #[post("/tickets/{id}/escalate")]
@@ -328,7 +331,7 @@ pub async fn escalate(
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note"),
-    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The ticket confirmed by the customer; its follow-up window starts", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = []))
 )]
 #[post("/tickets/{id}/confirm")]
@@ -352,7 +355,7 @@ pub async fn confirm(
     operation_id = "close_ticket",
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note"),
-    responses((status = 200, body = TicketOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The ticket closed", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = []))
 )]
 #[post("/tickets/{id}/close")]

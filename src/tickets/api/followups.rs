@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::{E404FollowUp, E404FollowUpStation, E409FollowUp, E422Sample};
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E404, E409, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Json, MaybeJson, Page};
 use crate::network::store as network;
@@ -113,7 +114,7 @@ pub struct SampleOut {
 #[utoipa::path(
     tag = "tickets",
     request_body(content = Option<SampleIn>, description = "the share and a seed; both optional"),
-    responses((status = 201, body = SampleOut), E400, E401, E403, E415, E422),
+    responses((status = 201, description = "The calls drawn for the month", body = SampleOut), E400, E401, E403, E415, E422Sample),
     security(("bearer" = []))
 )]
 #[post("/follow-ups/sample")]
@@ -167,7 +168,7 @@ pub struct FollowUpQuery {
 #[utoipa::path(
     tag = "tickets",
     params(FollowUpQuery, IdPage),
-    responses((status = 200, body = Page<FollowUpOut>), E400, E401, E403, E404, E422),
+    responses((status = 200, description = "The page of follow-up calls, newest first", body = Page<FollowUpOut>), E400, E401, E403, E404FollowUpStation, E422),
     security(("bearer" = []))
 )]
 #[get("/follow-ups")]
@@ -220,7 +221,7 @@ pub struct ResultIn {
     tag = "tickets",
     params(("id" = i64, Path, description = "follow-up id")),
     request_body = ResultIn,
-    responses((status = 200, body = FollowUpOut), E400, E401, E403, E404, E409, E415, E422),
+    responses((status = 200, description = "The follow-up with its result recorded", body = FollowUpOut), E400, E401, E403, E404FollowUp, E409FollowUp, E415, E422),
     security(("bearer" = []))
 )]
 #[post("/follow-ups/{id}/result")]

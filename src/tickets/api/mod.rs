@@ -398,3 +398,92 @@ pub fn one(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<TicketOut, 
         store::ticket(conn, id)?.ok_or_else(|| AppError::not_found(format!("ticket {id} not found")))?;
     Ok(view(conn, vec![row], now, true)?.remove(0))
 }
+
+// The refusals of the tickets' operations, each with its own example (`http::docs`).
+
+crate::problems!(E404Ticket, 404, "No ticket of this id in the caller's sight", [
+    NotFound => "ticket 7 not found",
+]);
+crate::problems!(E404TicketStation, 404, "The station filtered on is unknown or out of the caller's sight", [
+    NotFound => "station ST-HZ-021 not found",
+]);
+crate::problems!(
+    E422Intake,
+    422,
+    "A field breaks a rule (`errors`); the serial names no unit sold (`suggestions`), the unit is of another model, the component family is not of its product line, or the station is unknown",
+    [
+        UnknownUnit => "there is no product unit \"BCD539WT2405000123\"; did you mean BCD539WT2405000128?"
+            {"field": "serial", "serial": "BCD539WT2405000123", "suggestions": ["BCD539WT2405000128"]},
+        ModelMismatch => "unit BCD539WT2405000128 is a BCD-539WT, not a BCD-520WT"
+            {"field": "model", "model": "BCD-539WT"},
+        UnknownComponentFamily => "no part family CMPX in product line RF (model BCD-539WT)"
+            {"field": "component_family", "families": ["CMP", "FAN", "THM"]},
+        UnknownStation => "there is no station ST-TZ-009" {"field": "station"},
+    ]
+);
+crate::problems!(E409TicketAction, 409, "The ticket's status does not allow this action", [
+    InvalidTransition => "arrive is not allowed on a ticket that is open; allowed now: quote, dispatch, close"
+        {"current_status": "open", "action": "arrive"},
+]);
+crate::problems!(E409Quote, 409, "The ticket is in warranty (no quote needed), or past quoting", [
+    QuoteNotNeeded => "ticket 7 is in warranty: the work is free and needs no quote (within 12 months of sale)"
+        {"current_status": "open", "action": "quote"},
+    InvalidTransition => "quote is not allowed on a ticket that is dispatched; allowed now: dispatch, arrive"
+        {"current_status": "dispatched", "action": "quote"},
+]);
+crate::problems!(E409AcceptQuote, 409, "The ticket has no quote on offer", [
+    NoQuote => "ticket 7 has no quote on offer",
+    InvalidTransition => "accept_quote is not allowed on a ticket that is open; allowed now: quote, dispatch, close"
+        {"current_status": "open", "action": "accept_quote"},
+]);
+crate::problems!(E409Dispatch, 409, "The ticket needs an accepted quote first, or is past dispatching", [
+    QuoteRequired => "ticket 7 is out of warranty: the customer must accept a quote before dispatch (sold 30 months ago)"
+        {"current_status": "quoted", "action": "dispatch"},
+    InvalidTransition => "dispatch is not allowed on a ticket that is resolved; allowed now: confirm"
+        {"current_status": "resolved", "action": "dispatch"},
+]);
+crate::problems!(
+    E422TicketParts,
+    422,
+    "A field breaks a rule (`errors`), or a part code is unknown or malformed (`suggestions` among the model's parts) or does not fit the ticket's unit (`compatible_alternatives`)",
+    [
+        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
+            {"field": "parts[0].part_code", "code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
+        InvalidPartCode => "\"RF-CMP-0013\" is not a part code: expected <LINE>-<FAMILY>-<SEQ><CHECK>, e.g. RF-CMP-00417I (2 letters, 3 letters, 5 digits and a check character); no part of model BCD-539WT is close"
+            {"field": "parts[0].part_code", "code": "RF-CMP-0013", "suggestions": [], "reason": "malformed", "model": "BCD-539WT"},
+        IncompatiblePart => "part RF-CMP-00417K does not fit model BCD-539WT"
+            {"field": "parts[0].part_code", "code": "RF-CMP-00417K", "model": "BCD-539WT", "compatible_alternatives": ["RF-CMP-00130B"]},
+    ]
+);
+crate::problems!(
+    E422Dispatch,
+    422,
+    "A field breaks a rule (`errors`); the station or technician is unknown (`technicians` lists the station's), or an expected part is unknown or does not fit the unit",
+    [
+        UnknownStation => "there is no station ST-TZ-009" {"field": "station"},
+        InvalidTechnician => "\"tech-zhou\" is not an active technician of ST-TZ-001"
+            {"field": "technician", "technicians": ["tech-li", "tech-wang"]},
+        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
+            {"field": "expected_parts[0].part_code", "code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
+        IncompatiblePart => "part RF-CMP-00417K does not fit model BCD-539WT"
+            {"field": "expected_parts[0].part_code", "code": "RF-CMP-00417K", "model": "BCD-539WT", "compatible_alternatives": ["RF-CMP-00130B"]},
+    ]
+);
+crate::problems!(E404FollowUp, 404, "No follow-up call of this id", [
+    NotFound => "follow-up 5 not found",
+]);
+crate::problems!(E404FollowUpStation, 404, "The station filtered on is unknown or out of the caller's sight", [
+    NotFound => "station ST-NB-014 not found",
+]);
+crate::problems!(E409FollowUp, 409, "The call's result is recorded already", [
+    AlreadyRecorded => "follow-up 5 already has its result (recorded by agent-wu)" {"current_status": "reached"},
+]);
+crate::problems!(E422Sample, 422, "A field breaks a rule; `errors` names each field", [
+    ValidationFailed => "share: between 0.05 and 0.10" {"errors": [{"field": "share", "message": "between 0.05 and 0.10"}]},
+]);
+crate::problems!(E404Scorecard, 404, "No station of this code in the caller's sight", [
+    NotFound => "station ST-WZ-003 not found",
+]);
+crate::problems!(E400Month, 400, "The month is not YYYY-MM, or the request is otherwise malformed", [
+    InvalidQuery => "month \"2026-13\" is not YYYY-MM",
+]);

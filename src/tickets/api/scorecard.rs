@@ -6,9 +6,10 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::{E400Month, E404Scorecard};
 use crate::auth::{Caller, Role, Scope};
 use crate::error::{AppError, Problem};
-use crate::http::docs::{E400, E401, E403, E404, E422};
+use crate::http::docs::{E401, E403, E422};
 use crate::http::Query;
 use crate::network::rules::LocationKind;
 use crate::network::store as network;
@@ -59,7 +60,7 @@ fn period(q: &PeriodQuery) -> Period {
 #[utoipa::path(
     tag = "tickets",
     params(("code" = String, Path, description = "station code"), PeriodQuery),
-    responses((status = 200, body = ScorecardOut), E400, E401, E403, E404, E422),
+    responses((status = 200, description = "The station's scorecard for the month", body = ScorecardOut), E400Month, E401, E403, E404Scorecard, E422),
     security(("bearer" = []))
 )]
 #[get("/stations/{code}/scorecard")]
@@ -142,7 +143,7 @@ pub struct MonthStatsOut {
 #[utoipa::path(
     tag = "tickets",
     params(MonthQuery),
-    responses((status = 200, body = MonthStatsOut), E400, E401, E403, E422),
+    responses((status = 200, description = "The month's follow-up figures, overall and per station", body = MonthStatsOut), E400Month, E401, E403, E422),
     security(("bearer" = []))
 )]
 #[get("/follow-ups/stats")]

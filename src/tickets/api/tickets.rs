@@ -6,10 +6,11 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{one, view, Customer, TicketOut};
+use super::{E404Ticket, E404TicketStation, E422Intake};
 use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::codes;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403, E404, E415, E422};
+use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
 use crate::network::store as network;
@@ -93,7 +94,7 @@ fn new_ticket_rules(input: &NewTicketIn, _at: &str, errors: &mut Vec<FieldError>
 #[utoipa::path(
     tag = "tickets",
     request_body = NewTicketIn,
-    responses((status = 201, description = "Created", body = TicketOut), E400, E401, E403, E415, E422),
+    responses((status = 201, description = "The ticket opened, with its warranty decision and SLA deadlines", body = TicketOut), E400, E401, E403, E415, E422Intake),
     security(("bearer" = []))
 )]
 #[post("/tickets")]
@@ -153,7 +154,7 @@ pub struct TicketQuery {
 #[utoipa::path(
     tag = "tickets",
     params(TicketQuery, IdPage),
-    responses((status = 200, body = Page<TicketOut>), E400, E401, E403, E404, E422),
+    responses((status = 200, description = "The page of tickets in the caller's sight, newest first", body = Page<TicketOut>), E400, E401, E403, E404TicketStation, E422),
     security(("bearer" = []))
 )]
 #[get("/tickets")]
@@ -207,7 +208,7 @@ pub async fn list_tickets(
 #[utoipa::path(
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
-    responses((status = 200, body = TicketOut), E401, E403, E404),
+    responses((status = 200, description = "The ticket, with its history, quote, parts and SLA clocks", body = TicketOut), E401, E403, E404Ticket),
     security(("bearer" = []))
 )]
 #[get("/tickets/{id}")]
