@@ -35,3 +35,4 @@ mod ticket_access;
 mod ticket_links;
 mod tickets;
 mod users;
+mod webhooks;
