@@ -32,6 +32,49 @@ pub struct Config {
     pub followup_share_bp: u32,
     /// how failed logins are slowed and then refused
     pub login: LoginThrottle,
+    /// where webhooks may be delivered and how they are retried
+    pub webhooks: Webhooks,
+}
+
+/// Webhook delivery: hosts that may be private or loopback addresses (`ECHELON_WEBHOOK_ALLOW_HOSTS`,
+/// comma separated; every other host must resolve to public addresses only, so a subscription
+/// cannot probe the internal network), the first retry's wait (`ECHELON_WEBHOOK_RETRY_SECONDS`,
+/// doubled at each further attempt, with jitter) and for how long a delivery is retried and a
+/// failing subscription kept active (`ECHELON_WEBHOOK_GIVE_UP_HOURS`, a day).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhooks {
+    pub allow_hosts: Vec<String>,
+    pub retry_seconds: u64,
+    pub give_up_hours: i64,
+    pub timeout_seconds: u64,
+}
+
+impl Default for Webhooks {
+    fn default() -> Webhooks {
+        Webhooks { allow_hosts: Vec::new(), retry_seconds: 30, give_up_hours: 24, timeout_seconds: 10 }
+    }
+}
+
+impl Webhooks {
+    fn from_env() -> Result<Webhooks, String> {
+        let d = Webhooks::default();
+        let w = Webhooks {
+            allow_hosts: var("ECHELON_WEBHOOK_ALLOW_HOSTS")
+                .map(|v| {
+                    v.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect()
+                })
+                .unwrap_or_default(),
+            retry_seconds: parse_var("ECHELON_WEBHOOK_RETRY_SECONDS", d.retry_seconds)?,
+            give_up_hours: parse_var("ECHELON_WEBHOOK_GIVE_UP_HOURS", d.give_up_hours)?,
+            timeout_seconds: parse_var("ECHELON_WEBHOOK_TIMEOUT_SECONDS", d.timeout_seconds)?,
+        };
+        if w.retry_seconds == 0 || w.give_up_hours <= 0 || w.timeout_seconds == 0 {
+            return Err(
+                "ECHELON_WEBHOOK_RETRY_SECONDS, _GIVE_UP_HOURS and _TIMEOUT_SECONDS must be positive".into(),
+            );
+        }
+        Ok(w)
+    }
 }
 
 /// Failed logins are counted per username and per client address in a window that starts at
@@ -147,6 +190,7 @@ impl Config {
                 }
             },
             login: LoginThrottle::from_env()?,
+            webhooks: Webhooks::from_env()?,
         };
         config.validate()?;
         Ok(config)
@@ -205,6 +249,7 @@ impl Config {
             workers: Some(2),
             followup_share_bp: followup_share::DEFAULT_SHARE_BP,
             login: LoginThrottle::default(),
+            webhooks: Webhooks::default(),
         }
     }
 }

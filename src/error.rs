@@ -101,6 +101,7 @@ problem_kinds! {
     InvalidQuery => ("invalid_query", BAD_REQUEST, "Invalid Query"),
     InvalidTechnician => ("invalid_technician", UNPROCESSABLE_ENTITY, "Invalid Technician"),
     InvalidTransition => ("invalid_transition", CONFLICT, "Invalid Transition"),
+    InvalidUrl => ("invalid_url", UNPROCESSABLE_ENTITY, "Invalid URL"),
     LineMismatch => ("line_mismatch", UNPROCESSABLE_ENTITY, "Line Mismatch"),
     MalformedJson => ("malformed_json", BAD_REQUEST, "Malformed JSON"),
     MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "Method Not Allowed"),

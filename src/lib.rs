@@ -16,6 +16,7 @@ pub mod validate;
 // who is calling
 pub mod auth;
 // running figures the domains feed through narrow functions
+pub mod events;
 pub mod outstanding;
 pub mod rollup;
 // domain cores, each with its handlers
@@ -29,6 +30,7 @@ pub mod requests;
 pub mod settlement;
 pub mod shipping;
 pub mod tickets;
+pub mod webhooks;
 // composition
 pub mod audit;
 pub mod demo;

@@ -5,6 +5,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem, ProblemDocument};
+use crate::events::payloads::{
+    BackorderFilledEvent, ClaimEvent, EventObject, PartsRequestEvent, ShipmentEvent, TicketStateEvent,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,7 +19,8 @@ use crate::error::{FieldError, Problem, ProblemDocument};
                        money is a decimal string with two places; times are RFC 3339 UTC.",
         license(name = "Apache-2.0")
     ),
-    components(schemas(ProblemDocument, Problem, FieldError)),
+    components(schemas(ProblemDocument, Problem, FieldError, EventObject, PartsRequestEvent,
+        BackorderFilledEvent, ShipmentEvent, ClaimEvent, TicketStateEvent)),
     modifiers(&BearerAuth),
     // in the order of the work: who you are, the network and its parts, the stock, the
     // tickets and the parts they need, how parts travel and are lent, planning, money, reports
@@ -33,6 +37,7 @@ use crate::error::{FieldError, Problem, ProblemDocument};
         (name = "planning", description = "Replenishment and multi-echelon planning: runs, proposals, release into the ledger"),
         (name = "finance", description = "Settlement per station and month (JSON, streamed CSV and XLSX), adjustments, period close"),
         (name = "reports", description = "The network's KPIs and service reports"),
+        (name = "webhooks", description = "Events pushed to a station's or warehouse's own systems: subscriptions, signed deliveries (Standard Webhooks), their log and replay"),
         (name = "ops", description = "Health, readiness and metrics"),
     )
 )]
@@ -70,7 +75,73 @@ pub fn document() -> utoipa::openapi::OpenApi {
     optional_bodies_as_references(&mut doc);
     pages_reference_their_items(&mut doc);
     derived_problem_examples(&mut doc);
+    webhooks(&mut doc);
     doc
+}
+
+/// The OpenAPI 3.1 `webhooks`: one message per event type that is written, as the delivery
+/// worker posts it (`webhooks::deliver::body`), with its `data` schema and the Standard
+/// Webhooks headers. utoipa has no field for them, so they go in as a top-level member.
+fn webhooks(doc: &mut utoipa::openapi::OpenApi) {
+    use serde_json::json;
+    let kinds = [
+        (
+            "parts_request.allocated",
+            "A parts request is allocated: every unit is reserved",
+            "PartsRequestEvent",
+            "parts_request",
+        ),
+        (
+            "parts_request.backordered",
+            "A parts request waits for stock (backordered)",
+            "PartsRequestEvent",
+            "parts_request",
+        ),
+        (
+            "backorder.filled",
+            "Stock that arrived filled a backordered line",
+            "BackorderFilledEvent",
+            "parts_request",
+        ),
+        ("shipment.picked_up", "The courier picked a shipment up", "ShipmentEvent", "shipment"),
+        ("shipment.delivered", "A shipment was delivered", "ShipmentEvent", "shipment"),
+        ("shipment.damaged", "A shipment arrived with damaged units", "ShipmentEvent", "shipment"),
+        ("claim.opened", "A claim against the courier was opened for damaged units", "ClaimEvent", "claim"),
+        ("ticket.state_changed", "A service ticket moved to another state", "TicketStateEvent", "ticket"),
+    ];
+    let header = |name: &str, description: &str, example: &str| {
+        json!({"name": name, "in": "header", "required": true, "description": description,
+            "schema": {"type": "string"}, "example": example})
+    };
+    let mut hooks = serde_json::Map::new();
+    for (event, summary, data, object) in kinds {
+        let message = json!({
+            "type": "object",
+            "required": ["type", "timestamp", "event_id", "object", "data"],
+            "properties": {
+                "type": {"type": "string", "const": event},
+                "timestamp": {"type": "string", "format": "date-time", "description": "when the change happened"},
+                "event_id": {"type": "integer", "format": "int64"},
+                "object": {"$ref": "#/components/schemas/EventObject"},
+                "data": {"$ref": format!("#/components/schemas/{data}")},
+            }
+        });
+        hooks.insert(event.to_string(), json!({"post": {
+            "summary": summary,
+            "description": format!("Posted to each active subscription to `{event}` whose scope holds the {object}                 (a station's own, a warehouse's subtree, admin and finance everything), at least once,                 retried with backoff for a day. Verify `webhook-signature` (Standard Webhooks: HMAC-SHA256                 of `webhook-id.webhook-timestamp.body` under the subscription's secret) before trusting                 the body; drop a repeated `webhook-id`, and a message whose `object.sequence` is older                 than one already seen."),
+            "operationId": format!("on_{}", event.replace('.', "_")),
+            "tags": ["webhooks"],
+            "parameters": [
+                header("webhook-id", "the message's id: the same on every retry and replay", "msg_12"),
+                header("webhook-timestamp", "seconds since 1970 when this attempt was signed", "1764925200"),
+                header("webhook-signature", "`v1,<base64 HMAC-SHA256>`; two, space separated, for a day after a secret's rotation", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+            ],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": message}}},
+            "responses": {"200": {"description": "Received: any 2xx ends the delivery; anything else, or no answer in 10 s, is retried"}}
+        }}));
+    }
+    let extensions = doc.extensions.get_or_insert_with(Default::default);
+    extensions.insert("webhooks".to_string(), serde_json::Value::Object(hooks));
 }
 
 /// A page (`Page_X`) lists its items by reference to `X`, not as an inline copy of it, so a

@@ -26,4 +26,5 @@ fn api_v1(cfg: &mut ServiceConfig) {
     crate::planning::routes(cfg);
     crate::settlement::routes(cfg);
     crate::loans::routes(cfg);
+    crate::webhooks::routes(cfg);
 }

@@ -104,5 +104,6 @@ fn invariants(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     breaches.extend(crate::outstanding::breaches(conn)?);
     breaches.extend(crate::tickets::audit(conn)?);
     breaches.extend(crate::rollup::breaches(conn)?);
+    breaches.extend(crate::events::breaches(conn)?);
     Ok(breaches)
 }

@@ -52,6 +52,34 @@ pub struct UserLocation {
     pub path: String,
 }
 
+/// A user's username.
+pub fn username_of(conn: &mut DbConn, id: i64) -> QueryResult<Option<String>> {
+    users::table.find(id).select(users::username).first(conn).optional()
+}
+
+/// What a user may see now, as a webhook delivery checks it: `None` when the user is disabled
+/// or gone, `Some(None)` for a role that sees the whole network, `Some(Some(path))` for a
+/// scoped one (its location's path).
+pub fn scope_of_user(conn: &mut DbConn, id: i64) -> QueryResult<Option<Option<String>>> {
+    let row: Option<(String, bool, Option<String>)> = users::table
+        .left_join(locations::table)
+        .filter(users::id.eq(id))
+        .select((users::role, users::active, locations::path.nullable()))
+        .first(conn)
+        .optional()?;
+    Ok(match row {
+        Some((role, true, path)) => {
+            let scoped = role.parse::<crate::auth::Role>().map(|r| r.is_location_scoped()).unwrap_or(true);
+            match (scoped, path) {
+                (false, _) => Some(None),
+                (true, Some(p)) => Some(Some(p)),
+                (true, None) => None,
+            }
+        }
+        _ => None,
+    })
+}
+
 pub fn location_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<UserLocation>> {
     locations::table.filter(locations::code.eq(code)).select(UserLocation::as_select()).first(conn).optional()
 }

@@ -816,6 +816,69 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        event_type -> Text,
+        object_kind -> Text,
+        object_id -> BigInt,
+        sequence -> BigInt,
+        station_id -> Nullable<BigInt>,
+        scope_path -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        scope_path -> Nullable<Text>,
+        url -> Text,
+        event_types -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_until -> Nullable<Timestamp>,
+        active -> Bool,
+        paused_reason -> Nullable<Text>,
+        failing_since -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        subscription_id -> BigInt,
+        event_id -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        last_latency_ms -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        at -> Timestamp,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        latency_ms -> BigInt,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(users -> locations (location_id));
@@ -842,6 +905,10 @@ diesel::joinable!(planning_proposals -> planning_runs (run_id));
 diesel::joinable!(loan_lines -> loans (loan_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    events,
+    webhook_subscriptions,
+    webhook_deliveries,
+    webhook_attempts,
     settlement_adjustments,
     settlement_periods,
     settlement_lines,

@@ -198,10 +198,44 @@ pub fn report(
     store::add_event(conn, id, kind.as_str(), at.naive_utc(), note, &caller.username)?;
     store::set_status(conn, id, next)?;
     match kind {
-        EventKind::PickedUp => store::mark_picked_up(conn, id, at.naive_utc())?,
-        EventKind::Delivered => store::mark_delivered(conn, id, at.naive_utc())?,
+        EventKind::PickedUp => {
+            store::mark_picked_up(conn, id, at.naive_utc())?;
+            publish(conn, id, "shipment.picked_up", at)?;
+        }
+        EventKind::Delivered => {
+            if store::mark_delivered(conn, id, at.naive_utc())? {
+                publish(conn, id, "shipment.delivered", at)?;
+            }
+        }
         EventKind::InTransit => {}
     }
+    Ok(())
+}
+
+/// Records a shipment's event in the outbox: the shipment as it is now, in the scope of where
+/// it goes.
+fn publish(conn: &mut DbConn, id: i64, event: &'static str, at: DateTime<Utc>) -> Result<(), AppError> {
+    let s = store::shipment(conn, id)?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("shipment {id} lost")))?;
+    let codes = network::codes_of(conn, &[s.origin_id, s.destination_id])?;
+    let code = |i: i64| codes.get(&i).cloned().unwrap_or_default();
+    crate::events::record(
+        conn,
+        event,
+        crate::events::Subject { kind: "shipment", id, station_id: Some(s.destination_id) },
+        crate::events::payloads::ShipmentEvent {
+            id: s.id,
+            request_id: s.request_id,
+            from: code(s.origin_id),
+            to: code(s.destination_id),
+            status: s.status.as_str().into(),
+            urgency: s.urgency.clone(),
+            picked_up_at: s.picked_up_at.map(|t| t.and_utc()),
+            delivered_at: s.delivered_at.map(|t| t.and_utc()),
+            damaged_units: s.damaged_units,
+        },
+        at.naive_utc(),
+    )?;
     Ok(())
 }
 
@@ -215,11 +249,14 @@ pub fn on_receipt(
     at: DateTime<Utc>,
 ) -> Result<Option<i64>, AppError> {
     let Some(s) = store::shipment_of_allocation(conn, allocation_id)? else { return Ok(None) };
-    store::mark_delivered(conn, s.id, at.naive_utc())?;
+    if store::mark_delivered(conn, s.id, at.naive_utc())? {
+        publish(conn, s.id, "shipment.delivered", at)?;
+    }
     store::mark_received(conn, s.id, damaged, at.naive_utc())?;
     if damaged == 0 {
         return Ok(None);
     }
+    publish(conn, s.id, "shipment.damaged", at)?;
     let cost = crate::catalogue::store::parts::by_id(conn, part_id)?.unit_cost_minor;
     let claim = store::insert_claim(
         conn,
@@ -229,6 +266,21 @@ pub fn on_receipt(
         part_id,
         damaged,
         cost * damaged,
+        at.naive_utc(),
+    )?;
+    let part = crate::catalogue::store::parts::by_id(conn, part_id)?.code;
+    crate::events::record(
+        conn,
+        "claim.opened",
+        crate::events::Subject { kind: "claim", id: claim, station_id: Some(s.destination_id) },
+        crate::events::payloads::ClaimEvent {
+            id: claim,
+            shipment_id: s.id,
+            request_id: s.request_id,
+            part_code: part,
+            qty: damaged,
+            amount: crate::money::Money(cost * damaged),
+        },
         at.naive_utc(),
     )?;
     Ok(Some(claim))

@@ -196,15 +196,15 @@ pub fn mark_picked_up(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryRes
 }
 
 /// Sets `delivered_at` once (the first report of a delivery counts) and counts the delivery
-/// in the KPI rollup.
-pub fn mark_delivered(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryResult<()> {
+/// in the KPI rollup; true when this call delivered it.
+pub fn mark_delivered(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> QueryResult<bool> {
     let changed = diesel::update(shipments::table.find(id).filter(shipments::delivered_at.is_null()))
         .set(shipments::delivered_at.eq(at))
         .execute(conn)?;
     if changed > 0 {
         crate::rollup::delivered(conn, id)?;
     }
-    Ok(())
+    Ok(changed > 0)
 }
 
 pub fn mark_received(conn: &mut DbConn, id: i64, damaged: i64, at: NaiveDateTime) -> QueryResult<()> {

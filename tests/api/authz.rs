@@ -117,6 +117,14 @@ POST /api/v1/inspections/{id}/result AS
 GET /api/v1/settlements ASF
 POST /api/v1/settlements/adjustments AF
 POST /api/v1/periods/{period}/close AF
+GET /api/v1/webhooks/subscriptions AWSF
+POST /api/v1/webhooks/subscriptions AWSF
+GET /api/v1/webhooks/subscriptions/{id} AWSF
+PATCH /api/v1/webhooks/subscriptions/{id} AWSF
+DELETE /api/v1/webhooks/subscriptions/{id} AWSF
+POST /api/v1/webhooks/subscriptions/{id}/rotate-secret AWSF
+GET /api/v1/webhooks/subscriptions/{id}/deliveries AWSF
+POST /api/v1/webhooks/deliveries/{id}/replay AWSF
 ";
 
 /// Reads or writes of another station's objects that a scoped caller must not reach (404):

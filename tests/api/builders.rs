@@ -480,6 +480,12 @@ pub struct ReceiptBuilder<'a> {
 }
 
 impl ReceiptBuilder<'_> {
+    /// Units of an unserialized part.
+    pub fn line(mut self, part: &str, qty: i64) -> Self {
+        self.lines.push(json!({"part_code": part, "qty": qty}));
+        self
+    }
+
     /// Serialized units of a part.
     pub fn serials(mut self, part: &str, serials: &[&str]) -> Self {
         self.lines.push(json!({"part_code": part, "qty": serials.len(), "serials": serials}));

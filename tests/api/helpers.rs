@@ -192,6 +192,8 @@ impl TestApp {
     /// `configure` (another server on the same database, say with another login throttle).
     pub fn serve_with(url: String, backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = Config::for_database(&url);
+        // the tests' webhook receivers listen on loopback
+        config.webhooks.allow_hosts = vec!["127.0.0.1".into()];
         configure(&mut config);
         let db = Db::connect(&url, None, config.pool_size).expect("open the test database");
         db::migrate(&mut db.write.get().unwrap()).expect("migrate");

@@ -36,3 +36,4 @@ mod ticket_access;
 mod ticket_links;
 mod tickets;
 mod users;
+mod webhooks;

@@ -150,8 +150,44 @@ pub fn refresh_status(
         store::allocations(conn, &[request_id])?.iter().map(|a| a.status).collect();
     let backlog: i64 = store::lines(conn, &[request_id])?.iter().map(|l| l.backordered).sum();
     let status = rules::derive_status(&allocations, backlog, damaged_just_now);
+    let before = store::request(conn, request_id)?;
     store::set_status(conn, request_id, status.as_str(), at.naive_utc())?;
+    if let Some(r) = before.filter(|r| r.status != status) {
+        publish(conn, &r, status, backlog, at)?;
+    }
     Ok(status)
+}
+
+/// A request that became allocated or backordered (at creation or since) tells its
+/// subscribers, in the transaction of the change.
+pub fn publish(
+    conn: &mut DbConn,
+    r: &RequestRow,
+    status: Status,
+    backordered_units: i64,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let event = match status {
+        Status::Allocated => "parts_request.allocated",
+        Status::Backordered => "parts_request.backordered",
+        _ => return Ok(()),
+    };
+    let station = network::by_id(conn, r.station_id)?.code;
+    crate::events::record(
+        conn,
+        event,
+        crate::events::Subject { kind: "parts_request", id: r.id, station_id: Some(r.station_id) },
+        crate::events::payloads::PartsRequestEvent {
+            id: r.id,
+            station,
+            status: status.as_str().into(),
+            ticket_id: r.ticket_id,
+            urgency: r.urgency.clone(),
+            backordered_units,
+        },
+        at.naive_utc(),
+    )?;
+    Ok(())
 }
 
 pub use crate::ledger::arrivals::BackorderFill;
@@ -189,12 +225,31 @@ pub fn fill_backorders(
         if left < line.backordered {
             store::set_backordered(conn, line.id, left)?;
             refresh_status(conn, req.id, false, at)?;
-            filled.push(BackorderFill {
+            let fill = BackorderFill {
                 request_id: req.id,
                 line_no: line.line_no,
                 station: st.row.code.clone(),
                 qty: line.backordered - left,
-            });
+            };
+            crate::events::record(
+                conn,
+                "backorder.filled",
+                crate::events::Subject {
+                    kind: "parts_request",
+                    id: req.id,
+                    station_id: Some(req.station_id),
+                },
+                crate::events::payloads::BackorderFilledEvent {
+                    request_id: fill.request_id,
+                    line_no: fill.line_no,
+                    station: fill.station.clone(),
+                    qty: fill.qty,
+                    still_backordered: left,
+                    from: place.code.clone(),
+                },
+                at.naive_utc(),
+            )?;
+            filled.push(fill);
         }
         if ledger::available(conn, part_id, place.id)? <= 0 {
             break;

@@ -162,6 +162,26 @@ fn apply(
             note: extra.note,
         },
     )?;
+    let station_id = changes.station_id.flatten().or(t.station_id);
+    let station = match station_id {
+        Some(id) => Some(crate::network::store::by_id(conn, id)?.code),
+        None => None,
+    };
+    crate::events::record(
+        conn,
+        "ticket.state_changed",
+        crate::events::Subject { kind: "ticket", id: t.id, station_id },
+        crate::events::payloads::TicketStateEvent {
+            id: t.id,
+            station,
+            from: from.as_str().into(),
+            to: to.as_str().into(),
+            action: action.as_str().into(),
+            actor: caller.username.clone(),
+            at: now,
+        },
+        at,
+    )?;
     Ok(to)
 }
 

@@ -1,0 +1,90 @@
+//! What each event carries (`data` of a webhook message), one type per kind of object, so the
+//! OpenAPI document's `webhooks` and the messages sent are the same types.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::money::Money;
+
+/// `parts_request.allocated`, `parts_request.backordered`: the request as it now stands.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 12, "station": "ST-TZ-001", "status": "backordered", "ticket_id": 7,
+    "urgency": "normal", "backordered_units": 2}))]
+pub struct PartsRequestEvent {
+    pub id: i64,
+    pub station: String,
+    pub status: String,
+    pub ticket_id: Option<i64>,
+    pub urgency: String,
+    /// units still waiting for stock
+    pub backordered_units: i64,
+}
+
+/// `backorder.filled`: units of a waiting line reserved from stock that arrived.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"request_id": 12, "line_no": 1, "station": "ST-TZ-001", "qty": 2,
+    "still_backordered": 0, "from": "RC-HZ"}))]
+pub struct BackorderFilledEvent {
+    pub request_id: i64,
+    pub line_no: i32,
+    pub station: String,
+    pub qty: i64,
+    pub still_backordered: i64,
+    /// the stocking location the units were reserved at
+    pub from: String,
+}
+
+/// `shipment.picked_up`, `shipment.delivered`, `shipment.damaged`: the shipment as it now stands.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 5, "request_id": 12, "from": "RC-HZ", "to": "ST-TZ-001",
+    "status": "delivered", "urgency": "urgent", "picked_up_at": "2026-12-05T09:00:00Z",
+    "delivered_at": "2026-12-05T11:00:00Z", "damaged_units": 0}))]
+pub struct ShipmentEvent {
+    pub id: i64,
+    pub request_id: Option<i64>,
+    pub from: String,
+    pub to: String,
+    pub status: String,
+    pub urgency: String,
+    pub picked_up_at: Option<DateTime<Utc>>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub damaged_units: i64,
+}
+
+/// `claim.opened`: a claim against the courier for units that arrived damaged.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 3, "shipment_id": 5, "request_id": 12, "part_code": "RF-CMP-00130B",
+    "qty": 1, "amount": "365.20"}))]
+pub struct ClaimEvent {
+    pub id: i64,
+    pub shipment_id: i64,
+    pub request_id: Option<i64>,
+    pub part_code: String,
+    pub qty: i64,
+    pub amount: Money,
+}
+
+/// `ticket.state_changed`: a ticket moved from one state to another.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 7, "station": "ST-TZ-001", "from": "open", "to": "dispatched",
+    "action": "dispatch", "actor": "agent", "at": "2026-12-05T09:00:00Z"}))]
+pub struct TicketStateEvent {
+    pub id: i64,
+    pub station: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub action: String,
+    pub actor: String,
+    pub at: DateTime<Utc>,
+}
+
+/// The object a message is about, with its ordering key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventObject {
+    /// parts_request, shipment, ticket or claim
+    pub kind: String,
+    pub id: i64,
+    /// grows with every event of this object: a receiver drops a message older than one it has
+    pub sequence: i64,
+}

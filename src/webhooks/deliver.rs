@@ -1,0 +1,150 @@
+//! The delivery worker inside `serve`: claims the deliveries that are due (several processes
+//! share the work: a claimed row is leased, and on PostgreSQL rows another process holds are
+//! skipped), posts each to its subscription's URL, signed as Standard Webhooks says, and
+//! records the answer. The HTTP call runs on the async thread; the database work in
+//! `Db::write` on the blocking pool.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use actix_web::web;
+use serde_json::json;
+
+use super::rules;
+use super::service::{self, Answer, Claimed};
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// How many deliveries one round claims.
+const BATCH: i64 = 32;
+
+/// The message a receiver gets for an event: its type and time, the object it is about with
+/// the ordering key (`sequence` grows per object: a receiver drops an update older than one it
+/// has), and the payload.
+pub fn body(c: &Claimed) -> String {
+    let data: serde_json::Value = serde_json::from_str(&c.event.payload).unwrap_or(serde_json::Value::Null);
+    json!({
+        "type": c.event.event_type,
+        "timestamp": c.event.created_at.and_utc(),
+        "event_id": c.event.id,
+        "object": {"kind": c.event.object_kind, "id": c.event.object_id, "sequence": c.event.sequence},
+        "data": data,
+    })
+    .to_string()
+}
+
+/// The `webhook-id`: one per delivery, the same on every retry and replay, so a receiver can
+/// drop a duplicate.
+pub fn message_id(c: &Claimed) -> String {
+    format!("msg_{}", c.delivery.id)
+}
+
+/// The `webhook-signature` header: the current secret's signature, and within a rotation's
+/// grace the previous secret's too (space separated, as the convention allows).
+pub fn signature(
+    c: &Claimed,
+    timestamp: i64,
+    body: &str,
+    now: chrono::NaiveDateTime,
+) -> Result<String, String> {
+    let id = message_id(c);
+    let mut sigs = vec![rules::sign(&c.subscription.secret, &id, timestamp, body)?];
+    if let (Some(old), Some(until)) = (&c.subscription.previous_secret, c.subscription.previous_until) {
+        if now < until {
+            sigs.push(rules::sign(old, &id, timestamp, body)?);
+        }
+    }
+    Ok(sigs.join(" "))
+}
+
+fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            // a redirect could lead anywhere, the internal network included: not followed
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("echelon-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client builds")
+    })
+}
+
+/// One round: claims what is due and delivers it; returns how many deliveries it handled.
+pub async fn deliver_due(state: &web::Data<AppState>) -> Result<usize, AppError> {
+    let now = state.clock.now().naive_utc();
+    let claimed = state.db.write(move |conn| service::claim(conn, now, BATCH)).await?;
+    let n = claimed.len();
+    for c in claimed {
+        let answer = match &c.refused {
+            Some(why) => Answer { status_code: None, error: Some(why.clone()), latency_ms: 0 },
+            None => post(state, &c).await,
+        };
+        let config = state.config.webhooks.clone();
+        let jitter = 0.8 + rand::random::<f64>() * 0.4;
+        let at = state.clock.now().naive_utc();
+        state.db.write(move |conn| service::finish(conn, &c, &answer, at, &config, jitter)).await?;
+    }
+    Ok(n)
+}
+
+async fn post(state: &web::Data<AppState>, c: &Claimed) -> Answer {
+    let config = &state.config.webhooks;
+    // the URL is checked again as it is now (its host may resolve elsewhere since)
+    let url = c.subscription.url.clone();
+    let check = {
+        let config = config.clone();
+        actix_web::rt::task::spawn_blocking(move || service::check_url(&url, &config)).await
+    };
+    if let Ok(Err(e)) | Err(e) = check.map_err(|e| AppError::internal(anyhow::anyhow!("{e}"))) {
+        return Answer { status_code: None, error: Some(e.detail), latency_ms: 0 };
+    }
+    let now = state.clock.now();
+    let body = body(c);
+    let signature = match signature(c, now.timestamp(), &body, now.naive_utc()) {
+        Ok(s) => s,
+        Err(e) => return Answer { status_code: None, error: Some(e), latency_ms: 0 },
+    };
+    let started = Instant::now();
+    let sent = client()
+        .post(&c.subscription.url)
+        .timeout(Duration::from_secs(config.timeout_seconds))
+        .header("content-type", "application/json")
+        .header("webhook-id", message_id(c))
+        .header("webhook-timestamp", now.timestamp().to_string())
+        .header("webhook-signature", signature)
+        .body(body)
+        .send()
+        .await;
+    let latency_ms = started.elapsed().as_millis() as i64;
+    match sent {
+        Ok(r) => Answer { status_code: Some(r.status().as_u16()), error: None, latency_ms },
+        Err(e) => Answer { status_code: None, error: Some(describe(&e)), latency_ms },
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "the receiver did not answer in time".into()
+    } else if e.is_connect() {
+        "cannot connect to the receiver".into()
+    } else {
+        format!("the request failed: {e}")
+    }
+}
+
+/// Delivers as long as the process serves: a round at once when the last one found work, else
+/// every second.
+pub async fn keep_delivering(state: web::Data<AppState>) {
+    loop {
+        let found = match deliver_due(&state).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook delivery round failed");
+                0
+            }
+        };
+        if found == 0 {
+            actix_web::rt::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}

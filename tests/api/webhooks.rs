@@ -1,0 +1,378 @@
+//! Webhooks: events written with their changes, delivered signed to a real HTTP receiver that
+//! the test starts, retried with backoff, logged, replayable, and never outside their scope.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::TestApp;
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: HashMap<String, String>,
+    body: String,
+}
+
+impl Received {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+/// An HTTP receiver on loopback: answers each request with the next planned status (200 when
+/// the plan is empty) and keeps what it got.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+    plan: Arc<Mutex<VecDeque<u16>>>,
+}
+
+impl Receiver {
+    fn start() -> Receiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://127.0.0.1:{}/hooks", listener.local_addr().unwrap().port());
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let plan = Arc::new(Mutex::new(VecDeque::new()));
+        let (g, p) = (got.clone(), plan.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut headers = HashMap::new();
+                let mut line = String::new();
+                reader.read_line(&mut line).unwrap();
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).unwrap() == 0 || line.trim().is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.trim().split_once(':') {
+                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                    }
+                }
+                let len: usize = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
+                let mut body = vec![0; len];
+                reader.read_exact(&mut body).unwrap();
+                g.lock().unwrap().push(Received { headers, body: String::from_utf8(body).unwrap() });
+                let status = p.lock().unwrap().pop_front().unwrap_or(200);
+                let _ =
+                    write!(stream, "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            }
+        });
+        Receiver { url, got, plan }
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    fn types(&self) -> Vec<String> {
+        self.got().iter().map(|r| r.json()["type"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+const ALL: [&str; 8] = [
+    "parts_request.allocated",
+    "parts_request.backordered",
+    "backorder.filled",
+    "shipment.picked_up",
+    "shipment.delivered",
+    "shipment.damaged",
+    "claim.opened",
+    "ticket.state_changed",
+];
+
+/// Subscribes `user` to every event type at `url`; returns the subscription.
+async fn subscribe(app: &TestApp, user: &str, url: &str) -> Value {
+    let r = app.post("/api/v1/webhooks/subscriptions", user, json!({"url": url, "event_types": ALL})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.json
+}
+
+/// Runs the delivery worker's rounds until nothing is due.
+async fn deliver(app: &TestApp) {
+    while echelon::webhooks::deliver::deliver_due(&app.state).await.unwrap() > 0 {}
+}
+
+/// The signature a receiver computes, as the convention defines it.
+fn verifies(secret: &str, r: &Received) -> bool {
+    let id = &r.headers["webhook-id"];
+    let ts: i64 = r.headers["webhook-timestamp"].parse().unwrap();
+    let expected = echelon::webhooks::rules::sign(secret, id, ts, &r.body).unwrap();
+    r.headers["webhook-signature"].split(' ').any(|s| s == expected)
+}
+
+async fn event_count(app: &TestApp) -> i64 {
+    app.state
+        .db
+        .read(|conn| {
+            use diesel::prelude::*;
+            Ok(echelon::db::schema::events::table.count().get_result::<i64>(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+both!(each_change_reaches_its_stations_receiver_once_signed_and_no_other_station, |app| async {
+    let ours = Receiver::start();
+    let theirs = Receiver::start();
+    let sub = subscribe(&app, "station-st-tz-001", &ours.url).await;
+    let secret = sub["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"), "{sub}");
+    assert_eq!(sub["scope"], "ST-TZ-001");
+    let other = app.station_user("ST-NB-001").await;
+    subscribe(&app, &other, &theirs.url).await;
+    // the secret is shown once
+    let read =
+        app.get(&format!("/api/v1/webhooks/subscriptions/{}", sub["id"]), Some("station-st-tz-001")).await;
+    assert!(read.ok().get("secret").is_none(), "{}", read.text);
+    // another station cannot see it
+    app.get(&format!("/api/v1/webhooks/subscriptions/{}", sub["id"]), Some(&other)).await.problem(404);
+
+    // a request for a part nobody has: backordered; a receipt at RC-HZ fills it
+    let part = app.part().cost("20.00").create().await;
+    let rid = app.request().line(&part, 2).urgent().create().await;
+    app.receipt("RC-HZ").line(&part, 5).create().await;
+    // picked and shipped, picked up, delivered, received with one unit damaged
+    app.on_request(rid, "ship", "warehouse-rc-hz").await.ok();
+    let shipment = app.shipments_of(rid, "warehouse-rc-hz").await[0]["id"].as_i64().unwrap();
+    app.deliver(shipment, Duration::hours(2)).await;
+    app.post(
+        &format!("/api/v1/parts-requests/{rid}/receive"),
+        "station-st-tz-001",
+        json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 1}]}),
+    )
+    .await
+    .ok();
+    // a ticket dispatched to the station's technician
+    app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    deliver(&app).await;
+
+    let types = ours.types();
+    for t in [
+        "parts_request.backordered",
+        "backorder.filled",
+        "parts_request.allocated",
+        "shipment.picked_up",
+        "shipment.delivered",
+        "shipment.damaged",
+        "claim.opened",
+        "ticket.state_changed",
+    ] {
+        assert!(types.iter().any(|x| x == t), "no {t} in {types:?}");
+    }
+    let got = ours.got();
+    // once each: no webhook-id twice
+    let mut ids: Vec<&String> = got.iter().map(|r| &r.headers["webhook-id"]).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), got.len(), "a message was delivered twice");
+    for r in &got {
+        assert!(verifies(&secret, r), "a signature does not verify: {r:?}");
+        let mut changed = r.clone();
+        changed.body = changed.body.replacen("ST-TZ-001", "ST-TZ-002", 1);
+        if changed.body != r.body {
+            assert!(!verifies(&secret, &changed), "a changed body still verifies");
+        }
+    }
+    // the backorder filled names its request, the ordering key grows per object
+    let filled = got.iter().map(Received::json).find(|b| b["type"] == "backorder.filled").unwrap();
+    assert_eq!(filled["data"]["request_id"], rid);
+    assert_eq!(filled["data"]["qty"], 2);
+    assert_eq!(filled["object"]["kind"], "parts_request");
+    let sequences: Vec<i64> = got
+        .iter()
+        .map(Received::json)
+        .filter(|b| b["object"]["kind"] == "parts_request" && b["object"]["id"] == rid)
+        .map(|b| b["object"]["sequence"].as_i64().unwrap())
+        .collect();
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+    // the other station's receiver got nothing of ST-TZ-001's
+    assert!(theirs.got().is_empty(), "{:?}", theirs.types());
+    // the log shows every delivery delivered at the first attempt
+    let log = app
+        .get(&format!("/api/v1/webhooks/subscriptions/{}/deliveries", sub["id"]), Some("station-st-tz-001"))
+        .await;
+    let items = log.ok()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), got.len());
+    assert!(items.iter().all(|d| d["status"] == "delivered" && d["attempts"] == 1), "{}", log.text);
+});
+
+both!(a_failing_receiver_is_retried_with_backoff_until_it_answers, |app| async {
+    let receiver = Receiver::start();
+    receiver.plan.lock().unwrap().extend([500, 503, 502]);
+    let sub = subscribe(&app, "station-st-tz-001", &receiver.url).await;
+    app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    deliver(&app).await;
+    assert_eq!(receiver.got().len(), 1, "one attempt, then it waits");
+    let mut waits = Vec::new();
+    for _ in 0..3 {
+        // nothing is sent again before its time
+        deliver(&app).await;
+        let log = app
+            .get(
+                &format!("/api/v1/webhooks/subscriptions/{}/deliveries", sub["id"]),
+                Some("station-st-tz-001"),
+            )
+            .await;
+        let d = log.ok()["items"][0].clone();
+        let last = d["log"].as_array().unwrap().last().unwrap()["at"].as_str().unwrap().to_string();
+        let next = d["next_attempt_at"].as_str().unwrap().to_string();
+        let gap = chrono::DateTime::parse_from_rfc3339(&next).unwrap()
+            - chrono::DateTime::parse_from_rfc3339(&last).unwrap();
+        waits.push(gap.num_seconds());
+        app.state.clock.advance(gap + Duration::seconds(1));
+        deliver(&app).await;
+    }
+    // 30 s doubled each time, with up to 20% jitter either way
+    assert!(
+        (24..=36).contains(&waits[0]) && (48..=72).contains(&waits[1]) && (96..=144).contains(&waits[2]),
+        "{waits:?}"
+    );
+    let got = receiver.got();
+    assert_eq!(got.len(), 4, "three failures and one success");
+    assert!(
+        got.windows(2).all(|w| w[0].headers["webhook-id"] == w[1].headers["webhook-id"]),
+        "one message id"
+    );
+    let log = app
+        .get(&format!("/api/v1/webhooks/subscriptions/{}/deliveries", sub["id"]), Some("station-st-tz-001"))
+        .await;
+    let d = &log.ok()["items"][0];
+    assert_eq!(d["status"], "delivered");
+    assert_eq!(d["attempts"], 4);
+    let codes: Vec<i64> =
+        d["log"].as_array().unwrap().iter().map(|a| a["status_code"].as_i64().unwrap()).collect();
+    assert_eq!(codes, vec![500, 503, 502, 200]);
+    // a replay sends it again, same id
+    let r = app
+        .post(&format!("/api/v1/webhooks/deliveries/{}/replay", d["id"]), "station-st-tz-001", json!({}))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    deliver(&app).await;
+    assert_eq!(receiver.got().len(), 5);
+    assert_eq!(receiver.got()[4].headers["webhook-id"], got[0].headers["webhook-id"]);
+    // another station may not replay it
+    let other = app.station_user("ST-NB-001").await;
+    app.post(&format!("/api/v1/webhooks/deliveries/{}/replay", d["id"]), &other, json!({}))
+        .await
+        .problem(404);
+});
+
+both!(a_rotated_secret_signs_beside_the_old_one_and_a_refused_change_sends_nothing, |app| async {
+    let receiver = Receiver::start();
+    let sub = subscribe(&app, "station-st-tz-001", &receiver.url).await;
+    let old = sub["secret"].as_str().unwrap().to_string();
+    let rotated = app
+        .post(
+            &format!("/api/v1/webhooks/subscriptions/{}/rotate-secret", sub["id"]),
+            "station-st-tz-001",
+            json!({}),
+        )
+        .await;
+    let new = rotated.ok()["secret"].as_str().unwrap().to_string();
+    assert_ne!(old, new);
+    // a change that is refused writes no event
+    let before = event_count(&app).await;
+    let r = app
+        .post(
+            "/api/v1/parts-requests",
+            "station-st-tz-001",
+            json!({"lines": [{"part_code": "RF-CMP-00131A", "qty": 1}]}),
+        )
+        .await;
+    assert!(r.status >= 400, "{}", r.text);
+    assert_eq!(event_count(&app).await, before);
+    app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    deliver(&app).await;
+    let got = receiver.got();
+    assert!(!got.is_empty());
+    for r in &got {
+        assert!(verifies(&new, r) && verifies(&old, r), "both secrets sign within the grace: {r:?}");
+    }
+    // after the grace, only the new one
+    app.state.clock.advance(Duration::hours(25));
+    app.ticket().at("ST-TZ-001").create().await;
+    let id = app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    deliver(&app).await;
+    let last = receiver.got().into_iter().rfind(|r| r.json()["data"]["id"] == id).unwrap();
+    assert!(verifies(&new, &last) && !verifies(&old, &last));
+    // paused: nothing is sent; deleted: gone
+    let p = app
+        .patch(
+            &format!("/api/v1/webhooks/subscriptions/{}", sub["id"]),
+            "station-st-tz-001",
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(p.ok()["active"], false);
+    let n = receiver.got().len();
+    app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    deliver(&app).await;
+    assert_eq!(receiver.got().len(), n);
+    let d = app
+        .client
+        .delete(format!("{}/api/v1/webhooks/subscriptions/{}", app.base, sub["id"]))
+        .bearer_auth(app.token("station-st-tz-001").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.status(), 204);
+    app.get(&format!("/api/v1/webhooks/subscriptions/{}", sub["id"]), Some("station-st-tz-001"))
+        .await
+        .problem(404);
+});
+
+both!(only_http_urls_on_public_or_allowed_hosts_and_only_subscribing_roles, |app| async {
+    for (url, why) in [
+        ("http://localhost:9/hooks", "loopback"),
+        ("http://10.1.2.3/hooks", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("ftp://127.0.0.1/hooks", "http or https"),
+        ("http://user:pw@127.0.0.1:9/hooks", "credentials"),
+    ] {
+        let r = app
+            .post(
+                "/api/v1/webhooks/subscriptions",
+                "admin",
+                json!({"url": url, "event_types": ["period.closed"]}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{url}: {}", r.text);
+        let r = app
+            .post(
+                "/api/v1/webhooks/subscriptions",
+                "admin",
+                json!({"url": url, "event_types": ["ticket.state_changed"]}),
+            )
+            .await;
+        let p = r.problem(422);
+        assert_eq!(p["type"], "/problems/invalid_url", "{url}: {p}");
+        assert!(p["detail"].as_str().unwrap().contains(why), "{url}: {p}");
+    }
+    let r = app
+        .post(
+            "/api/v1/webhooks/subscriptions",
+            "courier-1",
+            json!({"url": "http://127.0.0.1:9/h", "event_types": ["shipment.delivered"]}),
+        )
+        .await;
+    r.problem(403);
+    let r = app.post("/api/v1/webhooks/subscriptions", "admin", json!({"url": "http://127.0.0.1:9/h", "event_types": ["shipment.delivered", "shipment.delivered"]})).await;
+    r.problem(422);
+    let r = app
+        .post(
+            "/api/v1/webhooks/subscriptions",
+            "warehouse-rc-hz",
+            json!({"url": "http://127.0.0.1:9/h", "event_types": ["shipment.delivered"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["scope"], "RC-HZ");
+});
