@@ -6,7 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem, ProblemDocument};
 use crate::events::payloads::{
-    BackorderFilledEvent, ClaimEvent, EventObject, PartsRequestEvent, ShipmentEvent, TicketStateEvent,
+    BackorderFilledEvent, ClaimEvent, EventObject, PartsRequestEvent, PeriodClosedEvent,
+    ProposalReleasedEvent, ShipmentEvent, TicketStateEvent,
 };
 
 #[derive(OpenApi)]
@@ -20,7 +21,8 @@ use crate::events::payloads::{
         license(name = "Apache-2.0")
     ),
     components(schemas(ProblemDocument, Problem, FieldError, EventObject, PartsRequestEvent,
-        BackorderFilledEvent, ShipmentEvent, ClaimEvent, TicketStateEvent)),
+        BackorderFilledEvent, ShipmentEvent, ClaimEvent, TicketStateEvent, ProposalReleasedEvent,
+        PeriodClosedEvent)),
     modifiers(&BearerAuth),
     // in the order of the work: who you are, the network and its parts, the stock, the
     // tickets and the parts they need, how parts travel and are lent, planning, money, reports
@@ -108,6 +110,18 @@ fn webhooks(doc: &mut utoipa::openapi::OpenApi) {
         ("shipment.damaged", "A shipment arrived with damaged units", "ShipmentEvent", "shipment"),
         ("claim.opened", "A claim against the courier was opened for damaged units", "ClaimEvent", "claim"),
         ("ticket.state_changed", "A service ticket moved to another state", "TicketStateEvent", "ticket"),
+        (
+            "proposal.released",
+            "A planned order was released into the ledger",
+            "ProposalReleasedEvent",
+            "proposal's destination",
+        ),
+        (
+            "period.closed",
+            "A settlement month was closed",
+            "PeriodClosedEvent",
+            "network (admin and finance)",
+        ),
     ];
     let header = |name: &str, description: &str, example: &str| {
         json!({"name": name, "in": "header", "required": true, "description": description,

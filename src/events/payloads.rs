@@ -79,10 +79,39 @@ pub struct TicketStateEvent {
     pub at: DateTime<Utc>,
 }
 
+/// `proposal.released`: a planned order released into the ledger.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 4, "kind": "transfer", "source": "RC-HZ", "destination": "ST-TZ-001",
+    "lines": 3, "released_by": "warehouse-rc-hz", "backorders_filled": 1}))]
+pub struct ProposalReleasedEvent {
+    pub id: i64,
+    /// transfer or purchase
+    pub kind: String,
+    pub source: String,
+    pub destination: String,
+    pub lines: usize,
+    pub released_by: String,
+    /// waiting lines the released stock served at once
+    pub backorders_filled: usize,
+}
+
+/// `period.closed`: a settlement month closed; its figures and files no longer change.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"period": "2026-11", "closed_by": "finance", "lines": 412,
+    "net_payable": "128400.00", "next_open_period": "2026-12"}))]
+pub struct PeriodClosedEvent {
+    pub period: String,
+    pub closed_by: String,
+    pub lines: i64,
+    pub net_payable: Money,
+    pub next_open_period: String,
+}
+
 /// The object a message is about, with its ordering key.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventObject {
-    /// parts_request, shipment, ticket or claim
+    /// parts_request, shipment, ticket, claim, proposal or period (a period's id is its
+    /// month as a number: 202611)
     pub kind: String,
     pub id: i64,
     /// grows with every event of this object: a receiver drops a message older than one it has

@@ -334,6 +334,21 @@ pub fn release(
     }
     let row =
         store::proposal(conn, id)?.ok_or_else(|| AppError::not_found(format!("proposal {id} not found")))?;
+    crate::events::record(
+        conn,
+        "proposal.released",
+        crate::events::Subject { kind: "proposal", id, station_id: Some(row.destination_id) },
+        crate::events::payloads::ProposalReleasedEvent {
+            id,
+            kind: row.kind.clone(),
+            source: source.code.clone(),
+            destination: dest.code.clone(),
+            lines: lines.len(),
+            released_by: caller.username.clone(),
+            backorders_filled: backorders_filled.len(),
+        },
+        now.naive_utc(),
+    )?;
     Ok(Released { row, movements, backorders_filled })
 }
 

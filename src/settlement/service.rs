@@ -258,14 +258,34 @@ pub fn close(
         },
     )?;
     store::insert_snapshot(conn, sink.rows, &sink.settled)?;
-    Ok(Closed {
+    let closed = Closed {
         period,
         closed_at: now,
         closed_by: by.into(),
         lines: totals.lines,
         net_payable: crate::money::Money(totals.net),
         next_open_period: p.next().to_string(),
-    })
+    };
+    // a month is a network-wide object: admin's and finance's subscriptions take it
+    crate::events::record(
+        conn,
+        "period.closed",
+        crate::events::Subject { kind: "period", id: period_number(p), station_id: None },
+        crate::events::payloads::PeriodClosedEvent {
+            period: closed.period.clone(),
+            closed_by: closed.closed_by.clone(),
+            lines: closed.lines,
+            net_payable: closed.net_payable,
+            next_open_period: closed.next_open_period.clone(),
+        },
+        at,
+    )?;
+    Ok(closed)
+}
+
+/// A month as the events name it: 2026-11 is 202611.
+pub fn period_number(p: Period) -> i64 {
+    p.to_string().replace('-', "").parse().unwrap_or(0)
 }
 
 /// The 409 of a period closed already, saying what its statement and files say: when and by

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use chrono::Duration;
+use chrono::{Datelike, Duration};
 use serde_json::{json, Value};
 
 use crate::both;
@@ -375,4 +375,27 @@ both!(only_http_urls_on_public_or_allowed_hosts_and_only_subscribing_roles, |app
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.json["scope"], "RC-HZ");
+});
+
+both!(a_closed_month_reaches_finance_and_no_station, |app| async {
+    let finance = Receiver::start();
+    let station = Receiver::start();
+    let r = app.post("/api/v1/webhooks/subscriptions", "finance", json!({"url": finance.url, "event_types": ["period.closed"]})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(r.json["scope"].is_null(), "finance's scope is the network: {}", r.text);
+    let secret = r.json["secret"].as_str().unwrap().to_string();
+    let r = app.post("/api/v1/webhooks/subscriptions", "station-st-tz-001", json!({"url": station.url, "event_types": ["period.closed"]})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let today = app.state.clock.now().date_naive();
+    let last_month = today.with_day(1).unwrap().pred_opt().unwrap().format("%Y-%m").to_string();
+    app.post(&format!("/api/v1/periods/{last_month}/close"), "finance", json!({})).await.ok();
+    deliver(&app).await;
+    let got = finance.got();
+    assert_eq!(got.len(), 1, "{:?}", finance.types());
+    let m = got[0].json();
+    assert_eq!(m["type"], "period.closed");
+    assert_eq!(m["data"]["period"], last_month.as_str());
+    assert_eq!(m["object"]["kind"], "period");
+    assert!(verifies(&secret, &got[0]));
+    assert!(station.got().is_empty(), "a month is not a station's event");
 });
