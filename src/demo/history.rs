@@ -48,6 +48,7 @@ const STATION: &str = "ST-TZ-001";
 const DESK: &str = "station-st-tz-001";
 const TECH: &str = "tech-st-tz-001";
 const AGENT: &str = "agent";
+const CENTRE: &str = "RC-HZ";
 const CENTRE_STAFF: &str = "warehouse-rc-hz";
 const HQ_STAFF: &str = "warehouse-hq";
 const FINANCE: &str = "finance";
@@ -126,8 +127,12 @@ enum Step {
         paid: Option<bool>,
         stop_after: Option<usize>,
         fast: bool,
+        /// an urgent complaint (on the 24/48-hour clocks)
+        complaint: bool,
     },
     Ticket(usize),
+    /// a small request the centre has in stock, on its pick list at the load
+    FromCentre,
     Replenish {
         backorder: bool,
     },
@@ -283,7 +288,10 @@ impl Gen<'_> {
                     _ => Kind::Escalated,
                 };
                 let t = morning + self.minutes(0, 10 * 60);
-                self.at(t, Step::NewTicket { kind, paid: None, stop_after: None, fast: false });
+                self.at(
+                    t,
+                    Step::NewTicket { kind, paid: None, stop_after: None, fast: false, complaint: false },
+                );
             }
             if day % 7 == 0 {
                 let t = morning + Duration::hours(2);
@@ -300,10 +308,11 @@ impl Gen<'_> {
             p = p.next();
         }
         // tickets started close to the load, so every state is on show: (hours before the
-        // load, kind, out of warranty, steps taken); the first two are overdue
+        // load, kind, out of warranty, steps taken); the first two are overdue: one past its
+        // 5-day decision, an urgent complaint past its 24 hours
         let showcase: [(i64, Kind, bool, usize); 12] = [
-            (96, Kind::Simple, false, 0),
-            (60, Kind::Simple, false, 0),
+            (150, Kind::Simple, false, 0),
+            (30, Kind::Simple, false, 0),
             (2, Kind::Simple, false, 0),
             (10, Kind::Declined, true, 1),
             (10, Kind::Simple, true, 2),
@@ -317,12 +326,16 @@ impl Gen<'_> {
         ];
         for (hours, kind, paid, steps) in showcase {
             let t = self.now - Duration::hours(hours);
-            self.at(t, Step::NewTicket { kind, paid: Some(paid), stop_after: Some(steps), fast: true });
+            let complaint = hours == 30;
+            self.at(
+                t,
+                Step::NewTicket { kind, paid: Some(paid), stop_after: Some(steps), fast: true, complaint },
+            );
         }
         // a replenishment shipped this morning, its tender still taking bids; one of an hour
         // ago still to pick at the centre
         self.at(self.now - Duration::hours(9), Step::Replenish { backorder: false });
-        self.at(self.now - Duration::hours(1), Step::Replenish { backorder: false });
+        self.at(self.now - Duration::hours(1), Step::FromCentre);
     }
 
     fn run(&mut self) -> Result<(), AppError> {
@@ -335,11 +348,12 @@ impl Gen<'_> {
 
     fn step(&mut self, t: DateTime<Utc>, step: Step) -> Result<(), AppError> {
         match step {
-            Step::NewTicket { kind, paid, stop_after, fast } => {
-                self.new_ticket(t, kind, paid, stop_after, fast)
+            Step::NewTicket { kind, paid, stop_after, fast, complaint } => {
+                self.new_ticket(t, kind, paid, stop_after, fast, complaint)
             }
             Step::Ticket(i) => self.ticket_step(t, i),
             Step::Replenish { backorder } => self.replenish(t, backorder),
+            Step::FromCentre => self.from_centre(t),
             Step::Ship(request) => self.ship(t, request),
             Step::Tender(shipment) => self.tender(t, shipment),
             Step::Bid(tender, courier) => self.bid(t, tender, courier),
@@ -383,6 +397,7 @@ impl Gen<'_> {
         paid: Option<bool>,
         stop_after: Option<usize>,
         fast: bool,
+        complaint: bool,
     ) -> Result<(), AppError> {
         let (rf, in_warranty) = match kind {
             Kind::Board => (true, true),
@@ -393,6 +408,7 @@ impl Gen<'_> {
         let in_warranty = paid.map_or(in_warranty, |p| !p);
         let (unit_id, serial, model_id) = self.unit(t, rf, in_warranty);
         let category = match kind {
+            _ if complaint => Category::Complaint,
             Kind::Consultation => Category::Consultation,
             Kind::Escalated => Category::TechnicalSupport,
             _ if self.rng.random_range(0..10) == 0 => Category::Complaint,
@@ -402,7 +418,7 @@ impl Gen<'_> {
         let intake = Intake {
             channel: [Channel::Phone, Channel::Phone, Channel::WalkIn, Channel::Document][n % 4],
             category,
-            urgency: if n % 9 == 0 { Urgency::Urgent } else { Urgency::Normal },
+            urgency: if complaint || n % 9 == 0 { Urgency::Urgent } else { Urgency::Normal },
             customer_name: format!("Demo customer {n:04}"),
             customer_phone: format!("+86 576 8{:03} {:04}", n % 1000, (n * 37) % 10_000),
             customer_address: format!("{} Jiaojiang Road, Taizhou", 1 + n % 300),
@@ -658,7 +674,8 @@ impl Gen<'_> {
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("no station {STATION}")))?;
         let specs: Vec<requests::LineSpec> =
             lines.iter().map(|(c, q)| requests::LineSpec { part_code: c.clone(), qty: *q }).collect();
-        let spec = RequestSpec { lines: &specs, urgency, ticket_id: ticket, source: None };
+        let source = (by == DESK && urgency == "normal" && lines.len() == 1).then_some(CENTRE);
+        let spec = RequestSpec { lines: &specs, urgency, ticket_id: ticket, source };
         let created = requests::create(self.conn, &caller, &st, &spec, t)?;
         self.summary.requests += 1;
         let id = created.request.id;
@@ -689,6 +706,29 @@ impl Gen<'_> {
             }
         }
         self.request(t, DESK, &lines, "normal", None)?;
+        Ok(())
+    }
+
+    /// One part the centre holds free, asked of it by name.
+    fn from_centre(&mut self, t: DateTime<Utc>) -> Result<(), AppError> {
+        let centre = crate::network::store::by_code(self.conn, CENTRE)?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("no {CENTRE}")))?
+            .id;
+        let mut codes: Vec<String> = self.stock_parts.values().flatten().cloned().collect();
+        codes.sort();
+        codes.dedup();
+        let held: Option<String> = stock_balances::table
+            .inner_join(parts::table.on(parts::id.eq(stock_balances::part_id)))
+            .filter(stock_balances::location_id.eq(centre))
+            .filter(parts::code.eq_any(&codes))
+            .filter((stock_balances::on_hand - stock_balances::reserved).gt(1))
+            .select(parts::code)
+            .order(parts::code.asc())
+            .first(self.conn)
+            .optional()?;
+        if let Some(code) = held {
+            self.request(t, DESK, &[(code, 1)], "normal", None)?;
+        }
         Ok(())
     }
 
@@ -911,10 +951,14 @@ impl Gen<'_> {
             3 => Conduct::Acceptable,
             _ => Conduct::Poor,
         };
+        // a fee is asked about where one was charged: out of warranty
+        let ticket = followups::by_id(self.conn, id)?.map(|f| f.ticket_id).unwrap_or_default();
+        let paid = crate::tickets::store::ticket(self.conn, ticket)?
+            .is_some_and(|t| t.warranty == Warranty::OutOfWarranty);
         let result = CallResult {
             satisfaction,
             conduct,
-            fee_reasonable: None,
+            fee_reasonable: paid.then_some(satisfaction >= 3),
             note: (satisfaction < 3).then(|| "waited two days for the technician".to_string()),
         };
         followups::record(self.conn, id, &result, AGENT, t)?;

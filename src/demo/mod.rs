@@ -86,6 +86,9 @@ pub fn is_empty(conn: &mut DbConn) -> Result<bool, AppError> {
 /// `history::DAYS` (and a day) before `now`, then the history up to `now`. The caller checks
 /// emptiness inside the same transaction.
 pub fn load(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<DemoSummary, AppError> {
+    // whole seconds: every time of the history is `now` plus whole minutes, kept alike by both
+    // engines
+    let now = chrono::SubsecRound::trunc_subsecs(now, 0);
     let mut summary = load_network(conn, password, now - chrono::Duration::days(history::DAYS + 1))?;
     summary.history = history::load(conn, now)?;
     Ok(summary)

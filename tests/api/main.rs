@@ -11,6 +11,7 @@ mod bodies;
 mod catalogue;
 mod cli;
 mod crash;
+mod demo;
 mod errors;
 mod follow_ups;
 mod foundation;
