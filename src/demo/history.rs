@@ -131,6 +131,8 @@ enum Step {
         complaint: bool,
     },
     Ticket(usize),
+    /// the centre's stocking plan, proposed from the demand seen
+    Plan,
     /// a small request the centre has in stock, on its pick list at the load
     FromCentre,
     Replenish {
@@ -336,6 +338,7 @@ impl Gen<'_> {
         // ago still to pick at the centre
         self.at(self.now - Duration::hours(9), Step::Replenish { backorder: false });
         self.at(self.now - Duration::hours(1), Step::FromCentre);
+        self.at(self.now - Duration::minutes(30), Step::Plan);
     }
 
     fn run(&mut self) -> Result<(), AppError> {
@@ -354,6 +357,20 @@ impl Gen<'_> {
             Step::Ticket(i) => self.ticket_step(t, i),
             Step::Replenish { backorder } => self.replenish(t, backorder),
             Step::FromCentre => self.from_centre(t),
+            Step::Plan => {
+                let caller = self.who(CENTRE_STAFF);
+                let scope = crate::planning::api::scope_location(self.conn, &caller, None)?;
+                let params = crate::planning::service::RunParams {
+                    policy: crate::planning::service::PolicyKind::MultiEchelon,
+                    target_fill: 0.98,
+                    budget_minor: None,
+                    service_level: 0.95,
+                    min_annual: 1.0,
+                };
+                let silent = crate::planning::policy::Silent;
+                crate::planning::service::run(self.conn, &scope, params, CENTRE_STAFF, t, &silent)?;
+                Ok(())
+            }
             Step::Ship(request) => self.ship(t, request),
             Step::Tender(shipment) => self.tender(t, shipment),
             Step::Bid(tender, courier) => self.bid(t, tender, courier),

@@ -99,6 +99,11 @@ async fn a_living_demo(app: &TestApp, loaded: DateTime<Utc>) {
     assert!(loans.iter().any(|l| open_line(l) && l["overdue"] == false), "a core is due");
     assert!(loans.iter().any(|l| open_line(l) && l["overdue"] == true), "a core is overdue");
     assert!(!list(app, "/api/v1/loans?overdue=true", "station-st-tz-001").await.is_empty());
+    assert!(!list(app, "/api/v1/loans?overdue=true", "tech-st-tz-001").await.is_empty());
+    assert!(!list(app, "/api/v1/tickets?status=awaiting_parts", "tech-st-tz-001").await.is_empty());
+
+    // the centre's stocking plan
+    assert!(!list(app, "/api/v1/proposals", "warehouse-rc-hz").await.is_empty(), "a proposal");
 
     // follow-ups, called and still to call
     let calls = list(app, "/api/v1/follow-ups?limit=500", "agent").await;
