@@ -356,7 +356,7 @@ impl Gen<'_> {
             }
             Step::Ticket(i) => self.ticket_step(t, i),
             Step::Replenish { backorder } => self.replenish(t, backorder),
-            Step::FromCentre => self.from_centre(t),
+            Step::FromCentre => self.ask_centre(t),
             Step::Plan => {
                 let caller = self.who(CENTRE_STAFF);
                 let scope = crate::planning::api::scope_location(self.conn, &caller, None)?;
@@ -727,7 +727,7 @@ impl Gen<'_> {
     }
 
     /// One part the centre holds free, asked of it by name.
-    fn from_centre(&mut self, t: DateTime<Utc>) -> Result<(), AppError> {
+    fn ask_centre(&mut self, t: DateTime<Utc>) -> Result<(), AppError> {
         let centre = crate::network::store::by_code(self.conn, CENTRE)?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("no {CENTRE}")))?
             .id;
