@@ -98,7 +98,10 @@ enum Act {
     AwaitBoard,
     LendBoard,
     Escalate,
+    /// the parts used, by code
     Resolve(Vec<String>),
+    /// resolved with the board lent for it
+    ResolveBoard,
     /// reconcile the loan: `Fee`, `CoreReturn`, `Unused`, or leave it open
     Fee,
     CoreReturn,
@@ -485,7 +488,7 @@ impl Gen<'_> {
                     }
                     (Kind::Board, _) if !paid => {
                         acts.extend([Act::Arrive, Act::AwaitBoard, Act::Arrive, Act::LendBoard]);
-                        acts.extend([Act::Resolve(vec!["board".into()]), Act::CoreReturn]);
+                        acts.extend([Act::ResolveBoard, Act::CoreReturn]);
                     }
                     (Kind::Escalated, _) => acts.extend([
                         Act::Arrive,
@@ -588,14 +591,14 @@ impl Gen<'_> {
                 "intermittent fault; needs the senior technician",
                 t,
             )?,
-            Act::Resolve(used) => {
-                let used: Vec<LineSpec> = match used.first().map(String::as_str) {
-                    Some("board") => {
+            Act::Resolve(_) | Act::ResolveBoard => {
+                let used: Vec<LineSpec> = match &act {
+                    Act::Resolve(codes) => codes.iter().map(|c| line(c)).collect(),
+                    // the board lent for the ticket is the one fitted
+                    _ => {
                         let loan = self.runs[i].loan.unwrap_or_default();
-                        let code = self.loan_part(loan)?;
-                        vec![line(&code)]
+                        vec![line(&self.loan_part(loan)?)]
                     }
-                    _ => used.iter().map(|c| line(c)).collect(),
                 };
                 let spec = ResolveSpec {
                     job_type: JobType::Repair,
