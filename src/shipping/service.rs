@@ -12,7 +12,7 @@ use super::rules::{self, EventKind, Score, ShipmentStatus, TenderStatus};
 use super::store::{self, NewShipment, ShipmentRow, TenderRow};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
-use crate::error::{AppError, Problem};
+use crate::error::{AppError, FieldError, Problem};
 use crate::network::store::{self as network, LocationRow};
 use crate::validate::Validate;
 
@@ -405,4 +405,122 @@ pub fn award(
     }
     tracing::info!(tender = t.id, bid = bid_id, by = %caller.username, overridden = reason.is_some(), "tender awarded");
     Ok(scores)
+}
+
+/// Who puts shipments out to tender and awards them.
+pub const AWARDERS: &[Role] = &[Role::Admin, Role::Warehouse];
+
+/// A tender the caller may see, or 404: a courier's when it serves both ends of the lane, a
+/// warehouse user's when either end is in its scope, admin and finance all.
+pub fn visible_tender(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<TenderRow, AppError> {
+    let not_found = || AppError::not_found(format!("tender {id} not found"));
+    let t = store::tender(conn, id)?.ok_or_else(not_found)?;
+    let o = network::by_id(conn, t.origin_id)?;
+    let d = network::by_id(conn, t.destination_id)?;
+    let ok = match caller.role {
+        Role::Courier => serves(conn, caller.user_id, &o, &d)?,
+        Role::Admin | Role::Finance => true,
+        Role::Warehouse => {
+            let scope = Scope::of(conn, caller)?;
+            scope.covers(&o.path) || scope.covers(&d.path)
+        }
+        _ => return Err(AppError::forbidden("tenders are for warehouse staff and couriers")),
+    };
+    if ok {
+        Ok(t)
+    } else {
+        Err(not_found())
+    }
+}
+
+/// Puts shipments awaiting a tender out to tender at `now`: all of one lane, dispatched by the
+/// caller's location, bids taken until `bid_deadline` (after `now`, before the shipments are
+/// due).
+pub fn open_tender(
+    conn: &mut DbConn,
+    caller: &Caller,
+    shipment_ids: &[i64],
+    bid_deadline: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<TenderRow, AppError> {
+    caller.require(AWARDERS)?;
+    if bid_deadline <= now {
+        return Err(AppError::invalid_fields(vec![FieldError::new("bid_deadline", "must be in the future")]));
+    }
+    let scope = Scope::of(conn, caller)?;
+    let mut ids = shipment_ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = store::shipments_by_ids(conn, &ids)?;
+    let mut visible = Vec::new();
+    for s in rows {
+        if scope.covers(&network::by_id(conn, s.origin_id)?.path) {
+            visible.push(s);
+        }
+    }
+    if visible.is_empty() || visible.len() != ids.len() {
+        return Err(AppError::not_found("a shipment is not found among those you dispatch"));
+    }
+    let first = &visible[0];
+    if visible.iter().any(|s| s.origin_id != first.origin_id || s.destination_id != first.destination_id) {
+        return Err(AppError::unprocessable(
+            Problem::MixedLanes,
+            "a tender covers shipments of one lane: same origin and destination",
+        ));
+    }
+    if let Some(s) = visible.iter().find(|s| s.status != ShipmentStatus::AwaitingTender) {
+        return Err(AppError::conflict(
+            Problem::NotAwaitingTender,
+            format!("shipment {} is {}", s.id, s.status),
+        ));
+    }
+    let deliver_by = visible.iter().map(|s| s.deliver_by).min().unwrap_or(first.deliver_by);
+    if bid_deadline.naive_utc() >= deliver_by {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "bid_deadline",
+            "must be before the shipments are due",
+        )]));
+    }
+    let weight = visible.iter().map(|s| s.weight_grams).sum();
+    let id = store::insert_tender(
+        conn,
+        first.origin_id,
+        first.destination_id,
+        weight,
+        deliver_by,
+        bid_deadline.naive_utc(),
+        &caller.username,
+        now.naive_utc(),
+    )?;
+    for s in &visible {
+        store::attach_to_tender(conn, s.id, id)?;
+    }
+    store::tender(conn, id)?.ok_or_else(|| AppError::not_found("tender vanished"))
+}
+
+/// A courier's bid on a tender it may see, before the deadline, once per courier; returns the
+/// tender as it stands.
+pub fn bid(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    price_minor: i64,
+    transit_hours: i32,
+    now: DateTime<Utc>,
+) -> Result<TenderRow, AppError> {
+    caller.require(&[Role::Courier])?;
+    // a lane outside the courier's service area is answered like an unknown tender (as
+    // `GET /tenders/{id}` does), naming none of its codes or regions
+    let t = visible_tender(conn, caller, id)?;
+    if t.status != TenderStatus::Open || now.naive_utc() > t.bid_deadline {
+        return Err(AppError::conflict(
+            Problem::TenderClosed,
+            format!("bids on tender {id} closed at {}", t.bid_deadline.and_utc().to_rfc3339()),
+        ));
+    }
+    if store::bids_of(conn, id)?.iter().any(|b| b.courier_id == caller.user_id) {
+        return Err(AppError::conflict(Problem::AlreadyBid, "you have already bid on this tender"));
+    }
+    store::insert_bid(conn, id, caller.user_id, price_minor, transit_hours, now.naive_utc())?;
+    Ok(t)
 }

@@ -116,6 +116,16 @@ fn banner_users(db: &Db, config: &Config) -> Result<Vec<String>, String> {
         "the password set in ECHELON_DEMO_PASSWORD".to_string()
     };
     present.insert(0, format!("  demo users ({password}):"));
+    // the history's line only where the demo's history is (not on a blank network)
+    use diesel::prelude::*;
+    let tickets: i64 =
+        echelon::db::schema::tickets::table.count().get_result(&mut conn).map_err(|e| e.to_string())?;
+    if tickets > 0 {
+        present.push(format!(
+            "  the demo holds {} days of history up to its load: see \"A tour of the demo\" in README.md",
+            echelon::demo::history::DAYS
+        ));
+    }
     Ok(present)
 }
 
@@ -373,6 +383,17 @@ fn load_demo(db: &Db, config: &Config, must_be_empty: bool) -> Result<(), String
             println!(
                 "demo data loaded: 1 central warehouse, {} regional centres, {} stations, {} users",
                 s.centres, s.stations, s.users
+            );
+            let h = &s.history;
+            println!(
+                "  with {} days of history: {} tickets, {} parts requests, {} tenders, {} loans, {} follow-ups, {} settlement months closed",
+                echelon::demo::history::DAYS,
+                h.tickets,
+                h.requests,
+                h.tenders,
+                h.loans,
+                h.follow_ups,
+                h.periods_closed
             );
             Ok(())
         }

@@ -106,7 +106,7 @@ fn build_template(url: &str) {
     let manager = db::Manager::new(url).unwrap();
     let mut conn = manager.connect_now().expect("connect to the template database");
     db::migrate(&mut conn).expect("migrate the template");
-    db::write_tx(&mut conn, |c| echelon::demo::load(c, PASSWORD, chrono::Utc::now()).map(|_| ()))
+    db::write_tx(&mut conn, |c| echelon::demo::load_network(c, PASSWORD, chrono::Utc::now()).map(|_| ()))
         .expect("load the demo data");
     // the connection closes here, so SQLite folds its WAL into the file before it is copied
 }

@@ -12,6 +12,7 @@ mod catalogue;
 mod cli;
 mod crash;
 mod docs;
+mod demo;
 mod errors;
 mod follow_ups;
 mod foundation;

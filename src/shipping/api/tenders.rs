@@ -16,14 +16,11 @@ use crate::http::Query;
 use crate::http::{IdPage, Json, MaybeJson, Page};
 use crate::money::Money;
 use crate::network::store as network;
-use crate::shipping::rules::{ShipmentStatus, TenderStatus};
-use crate::shipping::service::{self, BidScore};
+use crate::shipping::rules::TenderStatus;
+use crate::shipping::service::{self, BidScore, AWARDERS};
 use crate::shipping::store::{self, TenderRow};
 use crate::state::AppState;
 use crate::validate::Validate;
-
-/// Who puts shipments out to tender and awards them.
-const AWARDERS: &[Role] = &[Role::Admin, Role::Warehouse];
 
 /// A tender: shipments on one lane put out to couriers.
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,27 +107,6 @@ fn tenders_out(
 
 /// A tender the caller may see, or 404: a courier those on lanes it serves, warehouse users
 /// those from or to their locations.
-fn visible_tender(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<TenderRow, AppError> {
-    let not_found = || AppError::not_found(format!("tender {id} not found"));
-    let t = store::tender(conn, id)?.ok_or_else(not_found)?;
-    let o = network::by_id(conn, t.origin_id)?;
-    let d = network::by_id(conn, t.destination_id)?;
-    let ok = match caller.role {
-        Role::Courier => service::serves(conn, caller.user_id, &o, &d)?,
-        Role::Admin | Role::Finance => true,
-        Role::Warehouse => {
-            let scope = Scope::of(conn, caller)?;
-            scope.covers(&o.path) || scope.covers(&d.path)
-        }
-        _ => return Err(AppError::forbidden("tenders are for warehouse staff and couriers")),
-    };
-    if ok {
-        Ok(t)
-    } else {
-        Err(not_found())
-    }
-}
-
 /// Who may see which tenders, decided once for a list: the courier's service areas or the
 /// warehouse user's scope are read once, not per tender.
 enum Viewer {
@@ -155,7 +131,7 @@ impl Viewer {
         })
     }
 
-    /// The rows this viewer sees (as [`visible_tender`] decides), the lanes' locations read in
+    /// The rows this viewer sees (as [`service::visible_tender`] decides), the lanes' locations read in
     /// one query.
     fn keep(&self, conn: &mut DbConn, rows: Vec<TenderRow>) -> Result<Vec<TenderRow>, AppError> {
         let ids: Vec<i64> = rows.iter().flat_map(|t| [t.origin_id, t.destination_id]).collect();
@@ -245,7 +221,7 @@ pub async fn get_tender(
     let out = state
         .db
         .read(move |conn| {
-            let t = visible_tender(conn, &caller, id)?;
+            let t = service::visible_tender(conn, &caller, id)?;
             tender_out(conn, &caller, t, now)
         })
         .await?;
@@ -272,67 +248,12 @@ pub async fn create_tender(
     caller: Caller,
     body: Json<TenderIn>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(AWARDERS)?;
     let input = body.0;
     let now = state.clock.now();
-    if input.bid_deadline <= now {
-        return Err(AppError::invalid_fields(vec![FieldError::new("bid_deadline", "must be in the future")]));
-    }
     let out = state
         .db
         .write(move |conn| {
-            let scope = Scope::of(conn, &caller)?;
-            let mut ids = input.shipment_ids.clone();
-            ids.sort_unstable();
-            ids.dedup();
-            let rows = store::shipments_by_ids(conn, &ids)?;
-            let mut visible = Vec::new();
-            for s in rows {
-                if scope.covers(&network::by_id(conn, s.origin_id)?.path) {
-                    visible.push(s);
-                }
-            }
-            if visible.len() != ids.len() {
-                return Err(AppError::not_found("a shipment is not found among those you dispatch"));
-            }
-            let first = &visible[0];
-            if visible
-                .iter()
-                .any(|s| s.origin_id != first.origin_id || s.destination_id != first.destination_id)
-            {
-                return Err(AppError::unprocessable(
-                    Problem::MixedLanes,
-                    "a tender covers shipments of one lane: same origin and destination",
-                ));
-            }
-            if let Some(s) = visible.iter().find(|s| s.status != ShipmentStatus::AwaitingTender) {
-                return Err(AppError::conflict(
-                    Problem::NotAwaitingTender,
-                    format!("shipment {} is {}", s.id, s.status),
-                ));
-            }
-            let deliver_by = visible.iter().map(|s| s.deliver_by).min().unwrap_or(first.deliver_by);
-            if input.bid_deadline.naive_utc() >= deliver_by {
-                return Err(AppError::invalid_fields(vec![FieldError::new(
-                    "bid_deadline",
-                    "must be before the shipments are due",
-                )]));
-            }
-            let weight = visible.iter().map(|s| s.weight_grams).sum();
-            let id = store::insert_tender(
-                conn,
-                first.origin_id,
-                first.destination_id,
-                weight,
-                deliver_by,
-                input.bid_deadline.naive_utc(),
-                &caller.username,
-                now.naive_utc(),
-            )?;
-            for s in &visible {
-                store::attach_to_tender(conn, s.id, id)?;
-            }
-            let t = store::tender(conn, id)?.ok_or_else(|| AppError::not_found("tender vanished"))?;
+            let t = service::open_tender(conn, &caller, &input.shipment_ids, input.bid_deadline, now)?;
             tender_out(conn, &caller, t, now)
         })
         .await?;
@@ -366,33 +287,13 @@ pub async fn create_bid(
     id: web::Path<i64>,
     body: Json<BidIn>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Courier])?;
     let id = id.into_inner();
     let bid = body.0;
     let now = state.clock.now();
     let out = state
         .db
         .write(move |conn| {
-            // a lane outside the courier's service area is answered like an unknown tender (as
-            // `GET /tenders/{id}` does), naming none of its codes or regions
-            let t = visible_tender(conn, &caller, id)?;
-            if t.status != TenderStatus::Open || now.naive_utc() > t.bid_deadline {
-                return Err(AppError::conflict(
-                    Problem::TenderClosed,
-                    format!("bids on tender {id} closed at {}", t.bid_deadline.and_utc().to_rfc3339()),
-                ));
-            }
-            if store::bids_of(conn, id)?.iter().any(|b| b.courier_id == caller.user_id) {
-                return Err(AppError::conflict(Problem::AlreadyBid, "you have already bid on this tender"));
-            }
-            store::insert_bid(
-                conn,
-                id,
-                caller.user_id,
-                bid.price.minor(),
-                bid.transit_hours,
-                now.naive_utc(),
-            )?;
+            let t = service::bid(conn, &caller, id, bid.price.minor(), bid.transit_hours, now)?;
             tender_out(conn, &caller, t, now)
         })
         .await?;
@@ -451,7 +352,7 @@ pub async fn award(
     let out = state
         .db
         .write(move |conn| {
-            let t = visible_tender(conn, &caller, id)?;
+            let t = service::visible_tender(conn, &caller, id)?;
             // seeing a tender (its lane ends in the caller's area) is not awarding it: the
             // shipping side, which put the shipments out to tender, awards
             if !Scope::of(conn, &caller)?.covers(&network::by_id(conn, t.origin_id)?.path) {

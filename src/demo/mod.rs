@@ -1,5 +1,7 @@
-//! The demo network of spec section 17, loaded from the data files in `seed/` (embedded in the
-//! binary) into an empty database.
+//! The demo of spec section 17: the network, loaded from the data files in `seed/` (embedded in
+//! the binary) into an empty database, and about 90 days of history made on it ([`history`]).
+
+pub mod history;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -13,9 +15,9 @@ use crate::money::Money;
 use crate::network::rules::{LocationKind, Tier};
 use crate::network::store::{self as network, NewLocation, TierRow};
 
-const LOCATIONS: &str = include_str!("../seed/locations.csv");
-const TIERS: &str = include_str!("../seed/tiers.csv");
-const USERS: &str = include_str!("../seed/users.csv");
+const LOCATIONS: &str = include_str!("../../seed/locations.csv");
+const TIERS: &str = include_str!("../../seed/tiers.csv");
+const USERS: &str = include_str!("../../seed/users.csv");
 
 /// The demo users, for the start-up banner and the README.
 pub fn users() -> Vec<(String, String, Option<String>)> {
@@ -80,8 +82,21 @@ pub fn is_empty(conn: &mut DbConn) -> Result<bool, AppError> {
     Ok(network::count(conn)? == 0 && crate::auth::store::count(conn)? == 0)
 }
 
-/// Loads the demo network and users; the caller checks emptiness inside the same transaction.
+/// Loads the demo as `serve --demo` and `seed demo` do: the network and users as they stood
+/// `history::DAYS` (and a day) before `now`, then the history up to `now`. The caller checks
+/// emptiness inside the same transaction.
 pub fn load(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<DemoSummary, AppError> {
+    // whole seconds: every time of the history is `now` plus whole minutes, kept alike by both
+    // engines
+    let now = chrono::SubsecRound::trunc_subsecs(now, 0);
+    let mut summary = load_network(conn, password, now - chrono::Duration::days(history::DAYS + 1))?;
+    summary.history = history::load(conn, now)?;
+    Ok(summary)
+}
+
+/// Loads the demo network and users alone, as they stand at `now`, with no history (the tests'
+/// blank network); the caller checks emptiness inside the same transaction.
+pub fn load_network(conn: &mut DbConn, password: &str, now: DateTime<Utc>) -> Result<DemoSummary, AppError> {
     let bad = |e: String| AppError::internal(anyhow::anyhow!(e));
     for t in read::<TierLine>(TIERS).map_err(bad)? {
         let rates = BTreeMap::from([
@@ -182,4 +197,5 @@ pub struct DemoSummary {
     pub users: usize,
     pub catalogue: crate::catalogue::seed::CatalogueSummary,
     pub opening_movements: usize,
+    pub history: history::HistorySummary,
 }
