@@ -375,7 +375,13 @@ fn load_demo(db: &Db, config: &Config, must_be_empty: bool) -> Result<(), String
         if !echelon::demo::is_empty(c)? {
             return Ok(None);
         }
-        echelon::demo::load(c, &password, now).map(Some)
+        // the history replays ninety days of work through the services, whose info lines
+        // (a tender awarded, a planning run) would bury the banner: only warnings are kept
+        let quiet = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(std::io::stderr)
+            .finish();
+        tracing::subscriber::with_default(quiet, || echelon::demo::load(c, &password, now)).map(Some)
     })
     .map_err(said)?;
     match loaded {

@@ -380,11 +380,23 @@ both!(only_http_urls_on_public_or_allowed_hosts_and_only_subscribing_roles, |app
 both!(a_closed_month_reaches_finance_and_no_station, |app| async {
     let finance = Receiver::start();
     let station = Receiver::start();
-    let r = app.post("/api/v1/webhooks/subscriptions", "finance", json!({"url": finance.url, "event_types": ["period.closed"]})).await;
+    let r = app
+        .post(
+            "/api/v1/webhooks/subscriptions",
+            "finance",
+            json!({"url": finance.url, "event_types": ["period.closed"]}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert!(r.json["scope"].is_null(), "finance's scope is the network: {}", r.text);
     let secret = r.json["secret"].as_str().unwrap().to_string();
-    let r = app.post("/api/v1/webhooks/subscriptions", "station-st-tz-001", json!({"url": station.url, "event_types": ["period.closed"]})).await;
+    let r = app
+        .post(
+            "/api/v1/webhooks/subscriptions",
+            "station-st-tz-001",
+            json!({"url": station.url, "event_types": ["period.closed"]}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let today = app.state.clock.now().date_naive();
     let last_month = today.with_day(1).unwrap().pred_opt().unwrap().format("%Y-%m").to_string();
