@@ -67,13 +67,22 @@ pub async fn metrics(state: web::Data<AppState>, gauges: web::Data<Metrics>) -> 
     let now = state.clock.now().naive_utc();
     let counted = web::block(move || {
         let mut conn = read.get().map_err(|e| e.to_string())?;
-        crate::tickets::store::count_overdue(&mut conn, now).map_err(|e| e.to_string())
+        let overdue = crate::tickets::store::count_overdue(&mut conn, now).map_err(|e| e.to_string())?;
+        let pending = crate::webhooks::store::pending(&mut conn).map_err(|e| e.to_string())?;
+        Ok::<_, String>((overdue, pending))
     })
     .await;
     match counted {
-        Ok(Ok(n)) => gauges.tickets_overdue.set(n),
-        Ok(Err(e)) => tracing::warn!(error = %e, "cannot count overdue tickets for /metrics"),
-        Err(e) => tracing::warn!(error = %e, "cannot count overdue tickets for /metrics"),
+        Ok(Ok((overdue, pending))) => {
+            gauges.tickets_overdue.set(overdue);
+            gauges.webhook_pending.set(pending);
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot count overdue tickets and pending webhooks for /metrics")
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count overdue tickets and pending webhooks for /metrics")
+        }
     }
     refresh_kpis(&state, &gauges).await;
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(gauges.render())

@@ -24,6 +24,8 @@ pub struct Application {
     pub port: u16,
     pub server: Server,
     pub state: web::Data<AppState>,
+    /// the process's metrics, for the work that runs beside the server (webhook delivery)
+    pub metrics: web::Data<Metrics>,
 }
 
 impl Application {
@@ -49,6 +51,7 @@ impl Application {
         let routes = web::Data::new(RouteTable::from_openapi(&doc));
         let limit = web::Data::new(BodyLimit(state.config.max_body_bytes));
         let app_state = state.clone();
+        let beside = metrics.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .into_utoipa_app()
@@ -82,6 +85,6 @@ impl Application {
         if let Some(w) = workers {
             server = server.workers(w.max(1));
         }
-        Ok(Application { port, server: server.run(), state })
+        Ok(Application { port, server: server.run(), state, metrics: beside })
     }
 }

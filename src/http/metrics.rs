@@ -17,6 +17,12 @@ pub struct Metrics {
     pub kpis: prometheus::GaugeVec,
     /// when the KPI gauges were last computed (they are refreshed at most once a minute)
     pub kpis_at: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// webhook deliveries waiting to be made or retried, counted at scrape time
+    pub webhook_pending: IntGauge,
+    /// webhook delivery attempts by subscription and outcome (delivered, failed)
+    pub webhook_attempts: IntCounterVec,
+    /// how long receivers took to answer
+    pub webhook_latency: prometheus::Histogram,
 }
 
 impl Metrics {
@@ -45,8 +51,27 @@ impl Metrics {
             &["name"],
         )
         .expect("valid metric");
+        let webhook_pending =
+            IntGauge::new("webhook_deliveries_pending", "webhook deliveries waiting to be made or retried")
+                .expect("valid metric");
+        let webhook_attempts = IntCounterVec::new(
+            Opts::new("webhook_attempts_total", "webhook delivery attempts by subscription and outcome"),
+            &["subscription", "outcome"],
+        )
+        .expect("valid metric");
+        let webhook_latency = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "webhook_delivery_duration_seconds",
+                "how long webhook receivers took to answer",
+            )
+            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        )
+        .expect("valid metric");
         for c in [
             Box::new(kpis.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(webhook_pending.clone()),
+            Box::new(webhook_attempts.clone()),
+            Box::new(webhook_latency.clone()),
             Box::new(requests.clone()),
             Box::new(latency.clone()),
             Box::new(pool_connections.clone()),
@@ -64,6 +89,9 @@ impl Metrics {
             tickets_overdue,
             kpis,
             kpis_at: Default::default(),
+            webhook_pending,
+            webhook_attempts,
+            webhook_latency,
         }
     }
 

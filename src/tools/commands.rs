@@ -80,7 +80,10 @@ pub fn serve(mut config: Config, demo: bool, bind: Option<String>) -> Result<Exi
         // the KPI rollups' days are closed beside the server
         actix_web::rt::spawn(echelon::rollup::keep_closing(app.state.clone()));
         // and the webhooks' deliveries are made
-        actix_web::rt::spawn(echelon::webhooks::deliver::keep_delivering(app.state.clone()));
+        actix_web::rt::spawn(echelon::webhooks::deliver::keep_delivering(
+            app.state.clone(),
+            app.metrics.clone(),
+        ));
         println!("echelon listening on {base}");
         println!("  database:     {database}");
         println!("  Swagger UI:   {base}/swagger-ui/");

@@ -13,6 +13,7 @@ use serde_json::json;
 use super::rules;
 use super::service::{self, Answer, Claimed};
 use crate::error::AppError;
+use crate::http::Metrics;
 use crate::state::AppState;
 
 /// How many deliveries one round claims.
@@ -70,9 +71,14 @@ fn client() -> &'static reqwest::Client {
 }
 
 /// One round: claims what is due and delivers it; returns how many deliveries it handled.
-pub async fn deliver_due(state: &web::Data<AppState>) -> Result<usize, AppError> {
+/// Each attempt is counted in `metrics` when given (by subscription and outcome, with the
+/// receiver's latency).
+pub async fn deliver_due(state: &web::Data<AppState>, metrics: Option<&Metrics>) -> Result<usize, AppError> {
     let now = state.clock.now().naive_utc();
-    let claimed = state.db.write(move |conn| service::claim(conn, now, BATCH)).await?;
+    // a claimed row is leased for as long as its attempt may take and a little more: a process
+    // killed mid-round leaves its rows to another when the lease ends
+    let lease = chrono::Duration::seconds(state.config.webhooks.timeout_seconds as i64 + 5);
+    let claimed = state.db.write(move |conn| service::claim(conn, now, lease, BATCH)).await?;
     let n = claimed.len();
     for c in claimed {
         let answer = match &c.refused {
@@ -82,6 +88,13 @@ pub async fn deliver_due(state: &web::Data<AppState>) -> Result<usize, AppError>
         let config = state.config.webhooks.clone();
         let jitter = 0.8 + rand::random::<f64>() * 0.4;
         let at = state.clock.now().naive_utc();
+        if let Some(m) = metrics {
+            let outcome = if answer.succeeded() { "delivered" } else { "failed" };
+            m.webhook_attempts.with_label_values(&[&c.subscription.id.to_string(), outcome]).inc();
+            if c.refused.is_none() {
+                m.webhook_latency.observe(answer.latency_ms as f64 / 1000.0);
+            }
+        }
         state.db.write(move |conn| service::finish(conn, &c, &answer, at, &config, jitter)).await?;
     }
     Ok(n)
@@ -134,9 +147,9 @@ fn describe(e: &reqwest::Error) -> String {
 
 /// Delivers as long as the process serves: a round at once when the last one found work, else
 /// every second.
-pub async fn keep_delivering(state: web::Data<AppState>) {
+pub async fn keep_delivering(state: web::Data<AppState>, metrics: web::Data<Metrics>) {
     loop {
-        let found = match deliver_due(&state).await {
+        let found = match deliver_due(&state, Some(&metrics)).await {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(error = %e, "webhook delivery round failed");

@@ -74,10 +74,15 @@ pub struct Claimed {
     pub refused: Option<String>,
 }
 
-/// Leases the deliveries due at `now` (for a minute: a process that dies mid-delivery leaves
-/// them to another after that) and checks each against its owner as the owner is now.
-pub fn claim(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Result<Vec<Claimed>, AppError> {
-    let rows = store::claim_due(conn, now, now + Duration::seconds(60), limit)?;
+/// Leases the deliveries due at `now` for `lease` (a process that dies mid-delivery leaves them
+/// to another after that) and checks each against its owner as the owner is now.
+pub fn claim(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<Claimed>, AppError> {
+    let rows = store::claim_due(conn, now, now + lease, limit)?;
     let mut out = Vec::with_capacity(rows.len());
     for (delivery, event, subscription) in rows {
         let owner = crate::auth::store::scope_of_user(conn, subscription.owner_id)?;
