@@ -6,8 +6,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::error::{FieldError, Problem, ProblemDocument};
 use crate::events::payloads::{
-    BackorderFilledEvent, ClaimEvent, EventObject, PartsRequestEvent, PeriodClosedEvent,
-    ProposalReleasedEvent, ShipmentEvent, TicketStateEvent,
+    BackorderFilledEvent, ClaimEvent, EventObject, LoanLineOverdueEvent, PartsRequestEvent,
+    PeriodClosedEvent, ProposalReleasedEvent, ShipmentEvent, TicketDeadlineEvent, TicketStateEvent,
 };
 
 #[derive(OpenApi)]
@@ -22,7 +22,7 @@ use crate::events::payloads::{
     ),
     components(schemas(ProblemDocument, Problem, FieldError, EventObject, PartsRequestEvent,
         BackorderFilledEvent, ShipmentEvent, ClaimEvent, TicketStateEvent, ProposalReleasedEvent,
-        PeriodClosedEvent)),
+        PeriodClosedEvent, TicketDeadlineEvent, LoanLineOverdueEvent)),
     modifiers(&BearerAuth),
     // in the order of the work: who you are, the network and its parts, the stock, the
     // tickets and the parts they need, how parts travel and are lent, planning, money, reports

@@ -80,9 +80,10 @@ impl FromStr for Role {
     }
 }
 
-/// A username: 1-100 of ASCII letters, digits and `.` `_` `-` `@`, starting with a letter or
-/// a digit (it appears in paths and logs as it is).
-pub const USERNAME_MAX: usize = 100;
+/// A username: 1-64 of ASCII letters, digits and `.` `_` `-` `@`, starting with a letter or
+/// a digit (it appears in paths, whose segments hold at most 64 characters, and in logs as it
+/// is).
+pub const USERNAME_MAX: usize = 64;
 /// Passwords: 10-200 characters (any characters; Argon2id hashes the UTF-8 bytes).
 pub const PASSWORD_MIN: usize = 10;
 pub const PASSWORD_MAX: usize = 200;
@@ -331,5 +332,13 @@ mod tests {
             assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
         }
         assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn a_username_fits_in_a_path_segment() {
+        // a user the API accepts can be read and changed at /users/{username}
+        assert!(USERNAME_MAX <= crate::http::PATH_SEGMENT_MAX);
+        assert_eq!(username_fault(&"a".repeat(USERNAME_MAX)), None);
+        assert!(username_fault(&"a".repeat(USERNAME_MAX + 1)).is_some());
     }
 }

@@ -58,7 +58,7 @@ pub async fn list_users(
     Ok(web::Json(result))
 }
 
-/// A new user. Passwords are 10-200 characters; usernames 1-100 ASCII letters, digits and
+/// A new user. Passwords are 10-200 characters; usernames 1-64 ASCII letters, digits and
 /// `.` `_` `-` `@`, starting with a letter or digit.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
@@ -68,7 +68,7 @@ pub async fn list_users(
     "location": "ST-TZ-001", "display_name": "Li Wei"
 }))]
 pub struct NewUserIn {
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
     #[schema(min_length = 10, max_length = 200)]
     pub password: String,

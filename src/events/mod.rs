@@ -14,8 +14,8 @@ pub mod payloads;
 use crate::db::schema::{events, locations, webhook_deliveries, webhook_subscriptions};
 use crate::db::DbConn;
 
-/// Every event type, in the order of the work. All but `ticket.deadline_missed` and
-/// `loan_line.overdue` (which need a clock rather than a change) are written today.
+/// Every event type, in the order of the work. `ticket.deadline_missed` and
+/// `loan_line.overdue` are raised by a clock (`webhooks::clock`), the others by their change.
 pub const TYPES: [&str; 12] = [
     "parts_request.allocated",
     "parts_request.backordered",
@@ -106,7 +106,7 @@ pub fn record(
 /// object that exists.
 pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     use crate::db::schema::{
-        claims, parts_requests, planning_proposals, settlement_periods, shipments, tickets,
+        claims, loan_lines, parts_requests, planning_proposals, settlement_periods, shipments, tickets,
     };
     let mut out = Vec::new();
     let rows: Vec<(i64, String, String, i64)> = events::table
@@ -135,6 +135,13 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
         (
             "claim",
             claims::table.filter(claims::id.eq_any(ids("claim"))).select(claims::id).load::<i64>(conn)?,
+        ),
+        (
+            "loan_line",
+            loan_lines::table
+                .filter(loan_lines::id.eq_any(ids("loan_line")))
+                .select(loan_lines::id)
+                .load::<i64>(conn)?,
         ),
         (
             "proposal",

@@ -107,10 +107,44 @@ pub struct PeriodClosedEvent {
     pub next_open_period: String,
 }
 
+/// `ticket.deadline_missed`: a ticket passed an SLA deadline it had not met (sent once per
+/// ticket, when the first is missed; `missed` names every deadline missed by then).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": 7, "station": "ST-TZ-001", "status": "dispatched", "urgency": "urgent",
+    "missed": ["respond_by"], "respond_by": "2026-12-05T09:00:00Z", "resolve_by": "2026-12-06T09:00:00Z",
+    "decide_by": null}))]
+pub struct TicketDeadlineEvent {
+    pub id: i64,
+    pub station: Option<String>,
+    pub status: String,
+    pub urgency: String,
+    /// respond_by, resolve_by or decide_by
+    pub missed: Vec<String>,
+    pub respond_by: Option<DateTime<Utc>>,
+    pub resolve_by: Option<DateTime<Utc>>,
+    pub decide_by: Option<DateTime<Utc>>,
+}
+
+/// `loan_line.overdue`: a lent part's core (or the unused part) was not back within the
+/// station tier's core-return days; settlement charges it from now on.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"loan_id": 4, "line_no": 1, "station": "ST-TZ-001", "part_code": "RF-CMP-00130B",
+    "qty": 1, "value": "365.20", "due_at": "2026-12-04T08:00:00Z"}))]
+pub struct LoanLineOverdueEvent {
+    pub loan_id: i64,
+    pub line_no: i32,
+    pub station: String,
+    pub part_code: String,
+    pub qty: i64,
+    /// at cost
+    pub value: Money,
+    pub due_at: DateTime<Utc>,
+}
+
 /// The object a message is about, with its ordering key.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EventObject {
-    /// parts_request, shipment, ticket, claim, proposal or period (a period's id is its
+    /// parts_request, shipment, ticket, claim, proposal, loan_line or period (a period's id is its
     /// month as a number: 202611)
     pub kind: String,
     pub id: i64,

@@ -211,6 +211,56 @@ fn overdue_lines(
         .collect())
 }
 
+/// An open loan line past its station tier's core-return days.
+#[derive(Debug, Clone)]
+pub struct OverdueLine {
+    pub line_id: i64,
+    pub loan_id: i64,
+    pub line_no: i32,
+    pub station_id: i64,
+    pub part_id: i64,
+    pub qty: i64,
+    pub value_minor: i64,
+    pub due_at: NaiveDateTime,
+}
+
+/// Every open loan line past its station tier's core-return days at `now` (for the overdue
+/// events).
+pub fn overdue_lines_at(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<OverdueLine>> {
+    let rows: Vec<(i64, i64, i32, i64, i64, i64, i64, NaiveDateTime, i32)> = loan_lines::table
+        .inner_join(loans::table)
+        .inner_join(locations::table.on(locations::id.eq(loans::station_id)))
+        .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
+        .filter(loan_lines::status.eq("open"))
+        .select((
+            loan_lines::id,
+            loans::id,
+            loan_lines::line_no,
+            loans::station_id,
+            loan_lines::part_id,
+            loan_lines::qty,
+            loan_lines::unit_cost_minor,
+            loans::created_at,
+            tiers::core_return_days,
+        ))
+        .order(loan_lines::id.asc())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| super::rules::is_overdue(r.7, r.8, now))
+        .map(|(line_id, loan_id, line_no, station_id, part_id, qty, cost, at, days)| OverdueLine {
+            line_id,
+            loan_id,
+            line_no,
+            station_id,
+            part_id,
+            qty,
+            value_minor: qty.saturating_mul(cost),
+            due_at: at + chrono::Duration::days(i64::from(days)),
+        })
+        .collect())
+}
+
 fn overdue_loan_ids(conn: &mut DbConn, station_id: Option<i64>, now: NaiveDateTime) -> QueryResult<Vec<i64>> {
     let mut ids: Vec<i64> = overdue_lines(conn, station_id, now)?.into_iter().map(|(id, _)| id).collect();
     ids.sort_unstable();

@@ -47,6 +47,10 @@ pub enum EventType {
     ClaimOpened,
     #[serde(rename = "ticket.state_changed")]
     TicketStateChanged,
+    #[serde(rename = "ticket.deadline_missed")]
+    TicketDeadlineMissed,
+    #[serde(rename = "loan_line.overdue")]
+    LoanLineOverdue,
     #[serde(rename = "proposal.released")]
     ProposalReleased,
     #[serde(rename = "period.closed")]
@@ -64,6 +68,8 @@ impl EventType {
             EventType::ShipmentDamaged => "shipment.damaged",
             EventType::ClaimOpened => "claim.opened",
             EventType::TicketStateChanged => "ticket.state_changed",
+            EventType::TicketDeadlineMissed => "ticket.deadline_missed",
+            EventType::LoanLineOverdue => "loan_line.overdue",
             EventType::ProposalReleased => "proposal.released",
             EventType::PeriodClosed => "period.closed",
         }
@@ -84,7 +90,7 @@ pub struct SubscriptionIn {
     /// operator allows its host
     #[schema(min_length = 8, max_length = 500)]
     pub url: String,
-    #[schema(min_items = 1, max_items = 10)]
+    #[schema(min_items = 1, max_items = 12)]
     pub event_types: Vec<EventType>,
     /// default true; false creates it paused
     pub active: Option<bool>,
@@ -98,7 +104,7 @@ pub struct SubscriptionIn {
 pub struct SubscriptionPatch {
     #[schema(min_length = 8, max_length = 500)]
     pub url: Option<String>,
-    #[schema(min_items = 1, max_items = 10)]
+    #[schema(min_items = 1, max_items = 12)]
     pub event_types: Option<Vec<EventType>>,
     pub active: Option<bool>,
 }

@@ -148,7 +148,16 @@ fn describe(e: &reqwest::Error) -> String {
 /// Delivers as long as the process serves: a round at once when the last one found work, else
 /// every second.
 pub async fn keep_delivering(state: web::Data<AppState>, metrics: web::Data<Metrics>) {
+    let mut swept: Option<Instant> = None;
     loop {
+        // the clock's events (deadlines missed, cores overdue) every half minute
+        if swept.is_none_or(|t| t.elapsed() >= Duration::from_secs(30)) {
+            swept = Some(Instant::now());
+            let now = state.clock.now().naive_utc();
+            if let Err(e) = state.db.write(move |conn| super::clock::record_due(conn, now)).await {
+                tracing::warn!(error = %e, "cannot write the deadline and overdue events");
+            }
+        }
         let found = match deliver_due(&state, Some(&metrics)).await {
             Ok(n) => n,
             Err(e) => {

@@ -2,6 +2,7 @@
 //! delivers them signed, retried, logged and replayable.
 
 pub mod api;
+pub mod clock;
 pub mod deliver;
 pub mod rules;
 pub mod service;

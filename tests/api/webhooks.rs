@@ -539,3 +539,47 @@ fn a_process_killed_while_delivering_leaves_nothing_undelivered() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+both!(a_missed_deadline_and_an_overdue_core_are_told_once, |app| async {
+    let receiver = Receiver::start();
+    let r = app
+        .post(
+            "/api/v1/webhooks/subscriptions",
+            "station-st-tz-001",
+            json!({"url": receiver.url, "event_types": ["ticket.deadline_missed", "loan_line.overdue"]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    // an urgent complaint nobody answers, and a part lent for a ticket on site
+    let urgent = app.ticket().category("complaint").urgency("urgent").at("ST-TZ-001").create().await;
+    let on_site = app.ticket().at("ST-TZ-001").on_site().dispatched_to("tech-st-tz-001").create().await;
+    let part = app.part().cost("100.00").fits_demo_unit().stock_at("ST-TZ-001", 1).create().await;
+    let loan = app.loan().ticket(on_site).line(&part, 1).send().await;
+    assert_eq!(loan.status, 201, "{}", loan.text);
+    let sweep = |app: &TestApp| {
+        let now = app.state.clock.now().naive_utc();
+        let db = app.state.db.clone();
+        async move { db.write(move |conn| echelon::webhooks::clock::record_due(conn, now)).await.unwrap() }
+    };
+    assert_eq!(sweep(&app).await, 0, "nothing is late yet");
+    // a day and a bit: the complaint missed its 24 hours
+    app.state.clock.advance(Duration::hours(25));
+    assert!(sweep(&app).await >= 1);
+    assert_eq!(sweep(&app).await, 0, "told once");
+    // past tier B's 15 core-return days: the lent part is overdue
+    app.state.clock.advance(Duration::days(16));
+    assert!(sweep(&app).await >= 1);
+    assert_eq!(sweep(&app).await, 0, "told once");
+    deliver(&app).await;
+    let got: Vec<Value> = receiver.got().iter().map(Received::json).collect();
+    let late = got.iter().find(|m| m["type"] == "ticket.deadline_missed" && m["data"]["id"] == urgent);
+    let late = late.unwrap_or_else(|| panic!("no deadline missed for ticket {urgent}: {got:#?}"));
+    assert_eq!(late["data"]["missed"], json!(["respond_by"]));
+    let overdue = got.iter().find(|m| m["type"] == "loan_line.overdue").unwrap_or_else(|| panic!("{got:#?}"));
+    assert_eq!(overdue["data"]["loan_id"], loan.json["id"]);
+    assert_eq!(overdue["data"]["part_code"], part.as_str());
+    assert_eq!(overdue["data"]["value"], "100.00");
+    let ids: std::collections::HashSet<String> =
+        receiver.got().iter().map(|r| r.headers["webhook-id"].clone()).collect();
+    assert_eq!(ids.len(), receiver.got().len(), "no message twice");
+});

@@ -148,6 +148,16 @@ pub fn count_overdue(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<i64> 
     tickets::table.filter(overdue_at!(now)).count().get_result(conn)
 }
 
+/// The tickets overdue at `now`, oldest first, at most `limit` (for the deadline events).
+pub fn overdue(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<TicketRow>> {
+    tickets::table
+        .filter(overdue_at!(now))
+        .select(TicketRow::as_select())
+        .order(tickets::id.asc())
+        .limit(limit)
+        .load(conn)
+}
+
 /// Filters of the ticket list; scoped callers get `station_ids` or `technician_id` set.
 #[derive(Debug, Clone, Default)]
 pub struct TicketFilter {

@@ -1,0 +1,98 @@
+//! The events a clock raises rather than a change: a ticket that missed an SLA deadline, a
+//! loan line whose core is overdue. The delivery worker sweeps for them every half minute and
+//! writes each once (the sweep holds a lock, so two processes never both write one).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::events;
+use crate::db::DbConn;
+use crate::error::AppError;
+use crate::events::payloads::{LoanLineOverdueEvent, TicketDeadlineEvent};
+use crate::events::Subject;
+
+/// How many of each a sweep writes at most (the rest wait for the next sweep).
+const BATCH: i64 = 500;
+
+/// Objects of `kind` among `ids` that already have an event of `event_type`.
+fn already(
+    conn: &mut DbConn,
+    event_type: &str,
+    kind: &str,
+    ids: &[i64],
+) -> QueryResult<std::collections::HashSet<i64>> {
+    Ok(events::table
+        .filter(events::event_type.eq(event_type))
+        .filter(events::object_kind.eq(kind))
+        .filter(events::object_id.eq_any(ids))
+        .select(events::object_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect())
+}
+
+/// Writes the deadline and overdue events due at `now` that are not written yet; returns how
+/// many.
+pub fn record_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppError> {
+    crate::db::setup_lock(conn)?;
+    let mut written = 0;
+    let late = crate::tickets::store::overdue(conn, now, BATCH)?;
+    let ids: Vec<i64> = late.iter().map(|t| t.id).collect();
+    let done = already(conn, "ticket.deadline_missed", "ticket", &ids)?;
+    for t in late.into_iter().filter(|t| !done.contains(&t.id)) {
+        let missed: Vec<String> = [
+            ("respond_by", t.respond_by, t.responded_at),
+            ("resolve_by", t.resolve_by, t.resolved_at),
+            ("decide_by", t.decide_by, t.responded_at),
+        ]
+        .into_iter()
+        .filter(|(_, by, met)| by.is_some_and(|b| b < now) && met.is_none())
+        .map(|(name, _, _)| name.to_string())
+        .collect();
+        let station = match t.station_id {
+            Some(id) => Some(crate::network::store::by_id(conn, id)?.code),
+            None => None,
+        };
+        crate::events::record(
+            conn,
+            "ticket.deadline_missed",
+            Subject { kind: "ticket", id: t.id, station_id: t.station_id },
+            TicketDeadlineEvent {
+                id: t.id,
+                station,
+                status: t.status.as_str().into(),
+                urgency: t.urgency.as_str().into(),
+                missed,
+                respond_by: t.respond_by.map(|d| d.and_utc()),
+                resolve_by: t.resolve_by.map(|d| d.and_utc()),
+                decide_by: t.decide_by.map(|d| d.and_utc()),
+            },
+            now,
+        )?;
+        written += 1;
+    }
+    let lines = crate::loans::store::overdue_lines_at(conn, now)?;
+    let ids: Vec<i64> = lines.iter().map(|l| l.line_id).collect();
+    let done = already(conn, "loan_line.overdue", "loan_line", &ids)?;
+    for l in lines.into_iter().filter(|l| !done.contains(&l.line_id)).take(BATCH as usize) {
+        let station = crate::network::store::by_id(conn, l.station_id)?.code;
+        let part_code = crate::catalogue::store::parts::by_id(conn, l.part_id)?.code;
+        crate::events::record(
+            conn,
+            "loan_line.overdue",
+            Subject { kind: "loan_line", id: l.line_id, station_id: Some(l.station_id) },
+            LoanLineOverdueEvent {
+                loan_id: l.loan_id,
+                line_no: l.line_no,
+                station,
+                part_code,
+                qty: l.qty,
+                value: crate::money::Money(l.value_minor),
+                due_at: l.due_at.and_utc(),
+            },
+            now,
+        )?;
+        written += 1;
+    }
+    Ok(written)
+}
