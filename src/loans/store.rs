@@ -227,7 +227,9 @@ pub struct OverdueLine {
 /// Every open loan line past its station tier's core-return days at `now` (for the overdue
 /// events).
 pub fn overdue_lines_at(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<OverdueLine>> {
-    let rows: Vec<(i64, i64, i32, i64, i64, i64, i64, NaiveDateTime, i32)> = loan_lines::table
+    // (line, loan, line no, station, part, qty, unit cost, lent at, core-return days)
+    type Row = (i64, i64, i32, i64, i64, i64, i64, NaiveDateTime, i32);
+    let rows: Vec<Row> = loan_lines::table
         .inner_join(loans::table)
         .inner_join(locations::table.on(locations::id.eq(loans::station_id)))
         .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
