@@ -47,11 +47,20 @@ pub struct Webhooks {
     pub retry_seconds: u64,
     pub give_up_hours: i64,
     pub timeout_seconds: u64,
+    /// how long events (with their delivery logs) are kept once every delivery is done
+    /// (`ECHELON_EVENT_RETENTION_DAYS`, 30)
+    pub retention_days: i64,
 }
 
 impl Default for Webhooks {
     fn default() -> Webhooks {
-        Webhooks { allow_hosts: Vec::new(), retry_seconds: 30, give_up_hours: 24, timeout_seconds: 10 }
+        Webhooks {
+            allow_hosts: Vec::new(),
+            retry_seconds: 30,
+            give_up_hours: 24,
+            timeout_seconds: 10,
+            retention_days: 30,
+        }
     }
 }
 
@@ -67,10 +76,16 @@ impl Webhooks {
             retry_seconds: parse_var("ECHELON_WEBHOOK_RETRY_SECONDS", d.retry_seconds)?,
             give_up_hours: parse_var("ECHELON_WEBHOOK_GIVE_UP_HOURS", d.give_up_hours)?,
             timeout_seconds: parse_var("ECHELON_WEBHOOK_TIMEOUT_SECONDS", d.timeout_seconds)?,
+            retention_days: parse_var("ECHELON_EVENT_RETENTION_DAYS", d.retention_days)?,
         };
         if w.retry_seconds == 0 || w.give_up_hours <= 0 || w.timeout_seconds == 0 {
             return Err(
                 "ECHELON_WEBHOOK_RETRY_SECONDS, _GIVE_UP_HOURS and _TIMEOUT_SECONDS must be positive".into(),
+            );
+        }
+        if w.retention_days * 24 <= w.give_up_hours {
+            return Err(
+                "ECHELON_EVENT_RETENTION_DAYS must be longer than ECHELON_WEBHOOK_GIVE_UP_HOURS".into()
             );
         }
         Ok(w)

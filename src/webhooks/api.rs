@@ -160,6 +160,21 @@ fn out(conn: &mut DbConn, s: SubscriptionRow, secret: Option<String>) -> Result<
     })
 }
 
+/// The subscription as it is now, with `secret` when the answer shows it (create, rotate).
+fn reread(conn: &mut DbConn, id: i64, secret: Option<String>) -> Result<SubscriptionOut, AppError> {
+    let row = store::subscription(conn, id)?
+        .ok_or_else(|| AppError::not_found(format!("subscription {id} not found")))?;
+    out(conn, row, secret)
+}
+
+/// The URL checked (its host resolved) on the blocking pool.
+async fn check_url(state: &AppState, url: String) -> Result<(), AppError> {
+    let config = state.config.webhooks.clone();
+    web::block(move || service::check_url(&url, &config))
+        .await
+        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?
+}
+
 fn types_text(types: &[EventType]) -> Result<String, AppError> {
     let mut names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
     let n = names.len();
@@ -195,11 +210,7 @@ pub async fn create_subscription(
     caller.require(SUBSCRIBERS)?;
     let input = body.0;
     let types = types_text(&input.event_types)?;
-    let config = state.config.webhooks.clone();
-    let url = input.url.clone();
-    web::block(move || service::check_url(&url, &config))
-        .await
-        .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))??;
+    check_url(&state, input.url.clone()).await?;
     let now = state.clock.now().naive_utc();
     let answer = state
         .db
@@ -219,9 +230,7 @@ pub async fn create_subscription(
                     updated_at: now,
                 },
             )?;
-            let row =
-                store::subscription(conn, id)?.ok_or_else(|| AppError::internal(anyhow::anyhow!("lost")))?;
-            out(conn, row, Some(secret))
+            reread(conn, id, Some(secret))
         })
         .await?;
     Ok(HttpResponse::Created().json(answer))
@@ -288,10 +297,7 @@ pub async fn patch_subscription(
     let input = body.0;
     let types = input.event_types.as_deref().map(types_text).transpose()?;
     if let Some(url) = input.url.clone() {
-        let config = state.config.webhooks.clone();
-        web::block(move || service::check_url(&url, &config))
-            .await
-            .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))??;
+        check_url(&state, url).await?;
     }
     let now = state.clock.now().naive_utc();
     let answer = state
@@ -312,8 +318,7 @@ pub async fn patch_subscription(
                     ..Default::default()
                 },
             )?;
-            let row = store::subscription(conn, id)?.ok_or_else(|| AppError::not_found("gone"))?;
-            out(conn, row, None)
+            reread(conn, id, None)
         })
         .await?;
     Ok(web::Json(answer))
@@ -360,8 +365,7 @@ pub async fn rotate_secret(
         .write(move |conn| {
             let s = service::owned(conn, &caller, id)?;
             let secret = service::rotate(conn, &s, now)?;
-            let row = store::subscription(conn, id)?.ok_or_else(|| AppError::not_found("gone"))?;
-            out(conn, row, Some(secret))
+            reread(conn, id, Some(secret))
         })
         .await?;
     Ok(web::Json(answer))

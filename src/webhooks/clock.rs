@@ -31,10 +31,14 @@ fn already(
         .collect())
 }
 
-/// Writes the deadline and overdue events due at `now` that are not written yet; returns how
-/// many.
-pub fn record_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppError> {
+/// Writes the deadline and overdue events due at `now` that are not written yet, and removes
+/// the events older than `retention_days` whose deliveries are all done; returns how many
+/// events it wrote. A deadline missed, or a core due, before the retention window is not told
+/// again once its event is gone.
+pub fn record_due(conn: &mut DbConn, now: NaiveDateTime, retention_days: i64) -> Result<usize, AppError> {
     crate::db::setup_lock(conn)?;
+    let cutoff = now - chrono::Duration::days(retention_days);
+    forget_before(conn, cutoff)?;
     let mut written = 0;
     let late = crate::tickets::store::overdue(conn, now, BATCH)?;
     let ids: Vec<i64> = late.iter().map(|t| t.id).collect();
@@ -49,6 +53,11 @@ pub fn record_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppErr
         .filter(|(_, by, met)| by.is_some_and(|b| b < now) && met.is_none())
         .map(|(name, _, _)| name.to_string())
         .collect();
+        let first =
+            [t.respond_by, t.resolve_by, t.decide_by].into_iter().flatten().filter(|b| *b < now).min();
+        if first.is_some_and(|f| f < cutoff) {
+            continue;
+        }
         let station = match t.station_id {
             Some(id) => Some(crate::network::store::by_id(conn, id)?.code),
             None => None,
@@ -74,7 +83,9 @@ pub fn record_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppErr
     let lines = crate::loans::store::overdue_lines_at(conn, now)?;
     let ids: Vec<i64> = lines.iter().map(|l| l.line_id).collect();
     let done = already(conn, "loan_line.overdue", "loan_line", &ids)?;
-    for l in lines.into_iter().filter(|l| !done.contains(&l.line_id)).take(BATCH as usize) {
+    for l in
+        lines.into_iter().filter(|l| !done.contains(&l.line_id) && l.due_at >= cutoff).take(BATCH as usize)
+    {
         let station = crate::network::store::by_id(conn, l.station_id)?.code;
         let part_code = crate::catalogue::store::parts::by_id(conn, l.part_id)?.code;
         crate::events::record(
@@ -95,4 +106,30 @@ pub fn record_due(conn: &mut DbConn, now: NaiveDateTime) -> Result<usize, AppErr
         written += 1;
     }
     Ok(written)
+}
+
+/// Removes the events created before `cutoff` whose deliveries are all done, with their
+/// deliveries and attempts (a thousand at a time).
+fn forget_before(conn: &mut DbConn, cutoff: NaiveDateTime) -> QueryResult<usize> {
+    use crate::db::schema::{webhook_attempts, webhook_deliveries};
+    let waiting = webhook_deliveries::table
+        .filter(webhook_deliveries::status.eq("pending"))
+        .select(webhook_deliveries::event_id);
+    let old: Vec<i64> = events::table
+        .filter(events::created_at.lt(cutoff))
+        .filter(events::id.ne_all(waiting))
+        .select(events::id)
+        .limit(1000)
+        .load(conn)?;
+    if old.is_empty() {
+        return Ok(0);
+    }
+    let deliveries = webhook_deliveries::table
+        .filter(webhook_deliveries::event_id.eq_any(&old))
+        .select(webhook_deliveries::id);
+    diesel::delete(webhook_attempts::table.filter(webhook_attempts::delivery_id.eq_any(deliveries)))
+        .execute(conn)?;
+    diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::event_id.eq_any(&old)))
+        .execute(conn)?;
+    diesel::delete(events::table.filter(events::id.eq_any(&old))).execute(conn)
 }

@@ -154,7 +154,8 @@ pub async fn keep_delivering(state: web::Data<AppState>, metrics: web::Data<Metr
         if swept.is_none_or(|t| t.elapsed() >= Duration::from_secs(30)) {
             swept = Some(Instant::now());
             let now = state.clock.now().naive_utc();
-            if let Err(e) = state.db.write(move |conn| super::clock::record_due(conn, now)).await {
+            let keep = state.config.webhooks.retention_days;
+            if let Err(e) = state.db.write(move |conn| super::clock::record_due(conn, now, keep)).await {
                 tracing::warn!(error = %e, "cannot write the deadline and overdue events");
             }
         }

@@ -559,7 +559,7 @@ both!(a_missed_deadline_and_an_overdue_core_are_told_once, |app| async {
     let sweep = |app: &TestApp| {
         let now = app.state.clock.now().naive_utc();
         let db = app.state.db.clone();
-        async move { db.write(move |conn| echelon::webhooks::clock::record_due(conn, now)).await.unwrap() }
+        async move { db.write(move |conn| echelon::webhooks::clock::record_due(conn, now, 30)).await.unwrap() }
     };
     assert_eq!(sweep(&app).await, 0, "nothing is late yet");
     // a day and a bit: the complaint missed its 24 hours
