@@ -158,8 +158,13 @@ pub fn claim_due(
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<(DeliveryRow, EventRow, SubscriptionRow)>> {
+    // a paused subscription's deliveries wait until it is resumed
+    let active = webhook_subscriptions::table
+        .filter(webhook_subscriptions::active.eq(true))
+        .select(webhook_subscriptions::id);
     let due = webhook_deliveries::table
         .filter(webhook_deliveries::status.eq("pending"))
+        .filter(webhook_deliveries::subscription_id.eq_any(active))
         .filter(webhook_deliveries::next_attempt_at.le(now))
         .filter(webhook_deliveries::locked_until.is_null().or(webhook_deliveries::locked_until.lt(now)))
         .select(webhook_deliveries::id)

@@ -583,3 +583,37 @@ both!(a_missed_deadline_and_an_overdue_core_are_told_once, |app| async {
         receiver.got().iter().map(|r| r.headers["webhook-id"].clone()).collect();
     assert_eq!(ids.len(), receiver.got().len(), "no message twice");
 });
+
+both!(a_receiver_failing_for_a_day_is_paused_with_the_reason_and_resumed_by_its_owner, |app| async {
+    let receiver = Receiver::start();
+    receiver.plan.lock().unwrap().extend(std::iter::repeat_n(500, 40));
+    let sub = subscribe(&app, "station-st-tz-001", &receiver.url).await;
+    let id = sub["id"].as_i64().unwrap();
+    app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    // retried, backing off, for a day
+    for _ in 0..12 {
+        deliver(&app).await;
+        app.state.clock.advance(Duration::hours(3));
+    }
+    deliver(&app).await;
+    let s = app.get(&format!("/api/v1/webhooks/subscriptions/{id}"), Some("station-st-tz-001")).await;
+    assert_eq!(s.ok()["active"], false, "{}", s.text);
+    let reason = s.json["paused_reason"].as_str().unwrap_or_default().to_string();
+    assert!(reason.contains("every delivery failed since") && reason.contains("500"), "{reason}");
+    let log =
+        app.get(&format!("/api/v1/webhooks/subscriptions/{id}/deliveries"), Some("station-st-tz-001")).await;
+    let d = &log.ok()["items"][0];
+    assert_eq!(d["status"], "failed", "given up after a day: {d}");
+    let attempts = d["attempts"].as_i64().unwrap();
+    assert!((4..=13).contains(&attempts), "backed off, not every round: {attempts}");
+    // paused: it takes no new events; resumed by its owner, the reason is cleared
+    let n = receiver.got().len();
+    app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    deliver(&app).await;
+    assert_eq!(receiver.got().len(), n, "nothing is sent to a paused subscription");
+    let r = app
+        .patch(&format!("/api/v1/webhooks/subscriptions/{id}"), "station-st-tz-001", json!({"active": true}))
+        .await;
+    assert_eq!(r.ok()["active"], true);
+    assert!(r.json["paused_reason"].is_null() && r.json["failing_since"].is_null(), "{}", r.text);
+});
