@@ -307,6 +307,12 @@ fn derived_problem_examples(doc: &mut utoipa::openapi::OpenApi) {
                     d
                 });
             }
+            // a free-text query parameter can carry a NUL, which every handler refuses with 422
+            // (`http::Query`): stated even where the handler names no 422 of its own
+            if shape.query.iter().any(|(_, free, _)| *free) && !responses.contains_key("422") {
+                use utoipa::IntoResponses;
+                responses.extend(crate::http::docs::E422::responses());
+            }
             if responses.contains_key("422") {
                 let mut fault = Vec::new();
                 let body_schema = op
