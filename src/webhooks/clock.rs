@@ -40,10 +40,20 @@ pub fn record_due(conn: &mut DbConn, now: NaiveDateTime, retention_days: i64) ->
     let cutoff = now - chrono::Duration::days(retention_days);
     forget_before(conn, cutoff)?;
     let mut written = 0;
-    let late = crate::tickets::store::overdue(conn, now, BATCH)?;
-    let ids: Vec<i64> = late.iter().map(|t| t.id).collect();
+    // the ones not told yet whose first missed deadline lies within the window, at most a
+    // batch of them (the rest next time)
+    let ids = crate::tickets::store::overdue_ids(conn, now)?;
     let done = already(conn, "ticket.deadline_missed", "ticket", &ids)?;
-    for t in late.into_iter().filter(|t| !done.contains(&t.id)) {
+    let todo: Vec<i64> = ids.into_iter().filter(|id| !done.contains(id)).collect();
+    let first_missed = |t: &crate::tickets::store::TicketRow| {
+        [t.respond_by, t.resolve_by, t.decide_by].into_iter().flatten().filter(|b| *b < now).min()
+    };
+    let late: Vec<_> = crate::tickets::store::by_ids(conn, &todo)?
+        .into_iter()
+        .filter(|t| first_missed(t).is_none_or(|f| f >= cutoff))
+        .take(BATCH as usize)
+        .collect();
+    for t in late {
         let missed: Vec<String> = [
             ("respond_by", t.respond_by, t.responded_at),
             ("resolve_by", t.resolve_by, t.resolved_at),
@@ -53,11 +63,6 @@ pub fn record_due(conn: &mut DbConn, now: NaiveDateTime, retention_days: i64) ->
         .filter(|(_, by, met)| by.is_some_and(|b| b < now) && met.is_none())
         .map(|(name, _, _)| name.to_string())
         .collect();
-        let first =
-            [t.respond_by, t.resolve_by, t.decide_by].into_iter().flatten().filter(|b| *b < now).min();
-        if first.is_some_and(|f| f < cutoff) {
-            continue;
-        }
         let station = match t.station_id {
             Some(id) => Some(crate::network::store::by_id(conn, id)?.code),
             None => None,

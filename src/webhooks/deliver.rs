@@ -16,8 +16,9 @@ use crate::error::AppError;
 use crate::http::Metrics;
 use crate::state::AppState;
 
-/// How many deliveries one round claims.
-const BATCH: i64 = 32;
+/// How many deliveries one round claims (and posts one after the other): few, so that the
+/// lease covering them all stays short.
+const BATCH: i64 = 4;
 
 /// The message a receiver gets for an event: its type and time, the object it is about with
 /// the ordering key (`sequence` grows per object: a receiver drops an update older than one it
@@ -75,9 +76,10 @@ fn client() -> &'static reqwest::Client {
 /// receiver's latency).
 pub async fn deliver_due(state: &web::Data<AppState>, metrics: Option<&Metrics>) -> Result<usize, AppError> {
     let now = state.clock.now().naive_utc();
-    // a claimed row is leased for as long as its attempt may take and a little more: a process
-    // killed mid-round leaves its rows to another when the lease ends
-    let lease = chrono::Duration::seconds(state.config.webhooks.timeout_seconds as i64 + 5);
+    // the claimed rows are leased for as long as the round's attempts may take and a little
+    // more, so no other process takes one while this one may still post it; a process killed
+    // mid-round leaves its rows to another when the lease ends
+    let lease = chrono::Duration::seconds((state.config.webhooks.timeout_seconds as i64 + 5) * BATCH);
     let claimed = state.db.write(move |conn| service::claim(conn, now, lease, BATCH)).await?;
     let n = claimed.len();
     for c in claimed {

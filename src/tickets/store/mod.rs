@@ -148,13 +148,17 @@ pub fn count_overdue(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<i64> 
     tickets::table.filter(overdue_at!(now)).count().get_result(conn)
 }
 
-/// The tickets overdue at `now`, oldest first, at most `limit` (for the deadline events).
-pub fn overdue(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<TicketRow>> {
+/// The ids of the tickets overdue at `now`, oldest first (for the deadline events).
+pub fn overdue_ids(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    tickets::table.filter(overdue_at!(now)).select(tickets::id).order(tickets::id.asc()).load(conn)
+}
+
+/// Tickets by id.
+pub fn by_ids(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<TicketRow>> {
     tickets::table
-        .filter(overdue_at!(now))
+        .filter(tickets::id.eq_any(ids))
         .select(TicketRow::as_select())
         .order(tickets::id.asc())
-        .limit(limit)
         .load(conn)
 }
 
