@@ -40,7 +40,8 @@ pub struct Subject {
     pub station_id: Option<i64>,
 }
 
-/// Writes an event and its deliveries; returns the event's id.
+/// Writes an event and its deliveries; returns the event's id. The station's path (the
+/// event's scope) is read here; a caller that holds it already calls [`record_at`].
 pub fn record(
     conn: &mut DbConn,
     event_type: &'static str,
@@ -48,12 +49,24 @@ pub fn record(
     payload: impl serde::Serialize,
     at: NaiveDateTime,
 ) -> QueryResult<i64> {
-    let payload = serde_json::to_value(payload).unwrap_or_default();
-    debug_assert!(TYPES.contains(&event_type), "{event_type} is not an event type");
     let scope_path = match subject.station_id {
         Some(id) => locations::table.find(id).select(locations::path).first::<String>(conn)?,
         None => "/".to_string(),
     };
+    record_at(conn, event_type, subject, &scope_path, payload, at)
+}
+
+/// [`record`] with the scope's path given (the subject's station's path, `/` for none).
+pub fn record_at(
+    conn: &mut DbConn,
+    event_type: &'static str,
+    subject: Subject,
+    scope_path: &str,
+    payload: impl serde::Serialize,
+    at: NaiveDateTime,
+) -> QueryResult<i64> {
+    let payload = serde_json::to_value(payload).unwrap_or_default();
+    debug_assert!(TYPES.contains(&event_type), "{event_type} is not an event type");
     let last: Option<i64> = events::table
         .filter(events::object_kind.eq(subject.kind))
         .filter(events::object_id.eq(subject.id))
@@ -66,7 +79,7 @@ pub fn record(
             events::object_id.eq(subject.id),
             events::sequence.eq(last.unwrap_or(0) + 1),
             events::station_id.eq(subject.station_id),
-            events::scope_path.eq(&scope_path),
+            events::scope_path.eq(scope_path),
             events::payload.eq(payload.to_string()),
             events::created_at.eq(at),
         ))
@@ -82,7 +95,7 @@ pub fn record(
         .load(conn)?;
     let rows: Vec<_> = subscriptions
         .into_iter()
-        .filter(|(_, scope, types)| takes(scope.as_deref(), types, event_type, &scope_path))
+        .filter(|(_, scope, types)| takes(scope.as_deref(), types, event_type, scope_path))
         .map(|(sid, _, _)| {
             (
                 webhook_deliveries::subscription_id.eq(sid),

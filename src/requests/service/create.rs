@@ -146,7 +146,7 @@ pub fn create(
     if let Some(ticket) = ticket_id {
         crate::rollup::ticket(conn, ticket)?;
     }
-    super::routing::publish(conn, &request, status, backlog, at)?;
+    super::routing::publish(conn, &request, &st.row, status, backlog, at)?;
     Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
 }
 

@@ -153,16 +153,20 @@ pub fn refresh_status(
     let before = store::request(conn, request_id)?;
     store::set_status(conn, request_id, status.as_str(), at.naive_utc())?;
     if let Some(r) = before.filter(|r| r.status != status) {
-        publish(conn, &r, status, backlog, at)?;
+        if matches!(status, Status::Allocated | Status::Backordered) {
+            let station = network::by_id(conn, r.station_id)?;
+            publish(conn, &r, &station, status, backlog, at)?;
+        }
     }
     Ok(status)
 }
 
 /// A request that became allocated or backordered (at creation or since) tells its
-/// subscribers, in the transaction of the change.
+/// subscribers, in the transaction of the change; `station` is the request's station.
 pub fn publish(
     conn: &mut DbConn,
     r: &RequestRow,
+    station: &network::LocationRow,
     status: Status,
     backordered_units: i64,
     at: DateTime<Utc>,
@@ -172,14 +176,14 @@ pub fn publish(
         Status::Backordered => "parts_request.backordered",
         _ => return Ok(()),
     };
-    let station = network::by_id(conn, r.station_id)?.code;
-    crate::events::record(
+    crate::events::record_at(
         conn,
         event,
         crate::events::Subject { kind: "parts_request", id: r.id, station_id: Some(r.station_id) },
+        &station.path,
         crate::events::payloads::PartsRequestEvent {
             id: r.id,
-            station,
+            station: station.code.clone(),
             status: status.as_str().into(),
             ticket_id: r.ticket_id,
             urgency: r.urgency.clone(),
