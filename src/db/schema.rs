@@ -254,6 +254,7 @@ diesel::table! {
         serials -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        from_backorder -> Bool,
     }
 }
 
@@ -813,6 +814,13 @@ diesel::table! {
         day -> Date,
         location_id -> BigInt,
         value_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    event_log (id) {
+        id -> Integer,
+        kept_since -> Timestamp,
     }
 }
 

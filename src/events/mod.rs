@@ -176,6 +176,7 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     .into_iter()
     .flat_map(|(k, v)| v.into_iter().map(move |i| (k.to_string(), i)))
     .collect();
+    out.extend(missing(conn)?);
     for (id, event_type, kind, object) in &rows {
         if !TYPES.contains(&event_type.as_str()) {
             out.push(format!("event {id} has an unknown type {event_type:?}"));
@@ -185,6 +186,187 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
         }
     }
     Ok(out)
+}
+
+/// Since when the outbox holds every event of a change (`event_log`): the migration that
+/// made it (the beginning, for a database that held no work yet), moved forward by the
+/// retention sweep and past a history imported by `seed history`.
+pub fn kept_since(conn: &mut DbConn) -> QueryResult<NaiveDateTime> {
+    use crate::db::schema::event_log;
+    event_log::table.find(1).select(event_log::kept_since).first(conn)
+}
+
+/// Moves the start of the kept events forward to `at` (never back).
+pub fn keep_since(conn: &mut DbConn, at: NaiveDateTime) -> QueryResult<()> {
+    use crate::db::schema::event_log;
+    diesel::update(event_log::table.find(1).filter(event_log::kept_since.lt(at)))
+        .set(event_log::kept_since.eq(at))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The changes made since [`kept_since`] that lack their event: a ticket's state change, a
+/// parts request routed (allocated or backordered), a waiting line served by arriving stock, a
+/// shipment picked up or delivered, damage found on receipt with its claim, a proposal released,
+/// a month closed. Each of those leaves its own mark (a ticket's history row, a shipment's
+/// times, a claim, an allocation marked as a fill, a release time, a closed period), and the
+/// event must be there beside it. The clock's events (`ticket.deadline_missed`,
+/// `loan_line.overdue`) report the passing of time, not a change, and are written by the
+/// running server's sweep; they are not counted here.
+pub fn missing(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    use crate::db::schema::{
+        claims, parts_request_lines, parts_requests, planning_proposals, request_allocations,
+        settlement_periods, shipments, ticket_events,
+    };
+    use diesel::dsl::count_star;
+    use std::collections::{HashMap, HashSet};
+    let since = kept_since(conn)?;
+    let mut out = Vec::new();
+    // every state change of a ticket (its history rows after intake) has its event
+    let changes: HashMap<i64, i64> = ticket_events::table
+        .filter(ticket_events::from_status.is_not_null())
+        .filter(ticket_events::at.ge(since))
+        .group_by(ticket_events::ticket_id)
+        .select((ticket_events::ticket_id, count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let told: HashMap<i64, i64> = events::table
+        .filter(events::event_type.eq("ticket.state_changed"))
+        .filter(events::created_at.ge(since))
+        .group_by(events::object_id)
+        .select((events::object_id, count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let mut tickets: Vec<_> =
+        changes.iter().filter(|(t, n)| told.get(t).copied().unwrap_or(0) < **n).collect();
+    tickets.sort();
+    for (t, n) in tickets {
+        let got = told.get(t).copied().unwrap_or(0);
+        out.push(format!(
+            "ticket {t} changed state {n} times since {since} but has {got} ticket.state_changed events"
+        ));
+    }
+
+    // a parts request that was routed (it holds an allocation or a waiting line) was told so
+    let routed: Vec<i64> = parts_requests::table
+        .filter(parts_requests::created_at.ge(since))
+        .filter(
+            diesel::dsl::exists(
+                request_allocations::table.filter(request_allocations::request_id.eq(parts_requests::id)),
+            )
+            .or(diesel::dsl::exists(
+                parts_request_lines::table
+                    .filter(parts_request_lines::request_id.eq(parts_requests::id))
+                    .filter(parts_request_lines::backordered.gt(0)),
+            )),
+        )
+        .select(parts_requests::id)
+        .load(conn)?;
+    let mut told: HashSet<i64> = of_type(conn, "parts_request.allocated", "parts_request", &routed)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    told.extend(
+        of_type(conn, "parts_request.backordered", "parts_request", &routed)?.into_iter().map(|(id, _)| id),
+    );
+    for r in routed.iter().filter(|r| !told.contains(r)) {
+        out.push(format!(
+            "parts request {r} was routed but has no parts_request.allocated or .backordered event"
+        ));
+    }
+
+    // every fill of a waiting line by arriving stock, at its time
+    let fills: Vec<(i64, NaiveDateTime)> = request_allocations::table
+        .filter(request_allocations::from_backorder.eq(true))
+        .filter(request_allocations::created_at.ge(since))
+        .select((request_allocations::request_id, request_allocations::created_at))
+        .distinct()
+        .load(conn)?;
+    let ids: Vec<i64> = fills.iter().map(|f| f.0).collect();
+    let told: HashSet<(i64, NaiveDateTime)> =
+        of_type(conn, "backorder.filled", "parts_request", &ids)?.into_iter().collect();
+    for (r, at) in fills.iter().filter(|f| !told.contains(f)) {
+        out.push(format!(
+            "parts request {r} had a waiting line filled at {at} without a backorder.filled event"
+        ));
+    }
+
+    // shipments picked up and delivered
+    let picked: Vec<i64> =
+        shipments::table.filter(shipments::picked_up_at.ge(since)).select(shipments::id).load(conn)?;
+    let delivered: Vec<i64> =
+        shipments::table.filter(shipments::delivered_at.ge(since)).select(shipments::id).load(conn)?;
+    for (event, column, moved) in
+        [("shipment.picked_up", "picked up", picked), ("shipment.delivered", "delivered", delivered)]
+    {
+        let told: HashSet<i64> =
+            of_type(conn, event, "shipment", &moved)?.into_iter().map(|(id, _)| id).collect();
+        for s in moved.iter().filter(|s| !told.contains(s)) {
+            out.push(format!("shipment {s} was {column} without a {event} event"));
+        }
+    }
+
+    // damage found on receipt: the claim it opened, and the shipment's damage, at that time
+    let opened: Vec<(i64, i64, NaiveDateTime)> = claims::table
+        .filter(claims::created_at.ge(since))
+        .select((claims::id, claims::shipment_id, claims::created_at))
+        .load(conn)?;
+    let ids: Vec<i64> = opened.iter().map(|c| c.0).collect();
+    let told: HashSet<i64> =
+        of_type(conn, "claim.opened", "claim", &ids)?.into_iter().map(|(id, _)| id).collect();
+    let ids: Vec<i64> = opened.iter().map(|c| c.1).collect();
+    let damaged: HashSet<(i64, NaiveDateTime)> =
+        of_type(conn, "shipment.damaged", "shipment", &ids)?.into_iter().collect();
+    for (c, s, at) in &opened {
+        if !told.contains(c) {
+            out.push(format!("claim {c} was opened without a claim.opened event"));
+        }
+        if !damaged.contains(&(*s, *at)) {
+            out.push(format!(
+                "shipment {s} arrived damaged at {at} (claim {c}) without a shipment.damaged event"
+            ));
+        }
+    }
+
+    // proposals released and months closed
+    let released: Vec<i64> = planning_proposals::table
+        .filter(planning_proposals::released_at.ge(since))
+        .select(planning_proposals::id)
+        .load(conn)?;
+    let told: HashSet<i64> =
+        of_type(conn, "proposal.released", "proposal", &released)?.into_iter().map(|(id, _)| id).collect();
+    for p in released.iter().filter(|p| !told.contains(p)) {
+        out.push(format!("proposal {p} was released without a proposal.released event"));
+    }
+    let closed: Vec<String> = settlement_periods::table
+        .filter(settlement_periods::closed_at.ge(since))
+        .select(settlement_periods::period)
+        .load(conn)?;
+    let ids: Vec<i64> = closed.iter().filter_map(|p| p.replace('-', "").parse().ok()).collect();
+    let told: HashSet<i64> =
+        of_type(conn, "period.closed", "period", &ids)?.into_iter().map(|(id, _)| id).collect();
+    for p in closed.iter().filter(|p| p.replace('-', "").parse().is_ok_and(|id: i64| !told.contains(&id))) {
+        out.push(format!("period {p} was closed without a period.closed event"));
+    }
+    Ok(out)
+}
+
+/// The events of type `t` about objects of `kind` among `ids`, with their times.
+fn of_type(conn: &mut DbConn, t: &str, kind: &str, ids: &[i64]) -> QueryResult<Vec<(i64, NaiveDateTime)>> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(10_000) {
+        found.extend(
+            events::table
+                .filter(events::event_type.eq(t))
+                .filter(events::object_kind.eq(kind))
+                .filter(events::object_id.eq_any(chunk))
+                .select((events::object_id, events::created_at))
+                .load::<(i64, NaiveDateTime)>(conn)?,
+        );
+    }
+    Ok(found)
 }
 
 /// Whether a subscription of `scope` (a location path; none: the whole network) and `types`

@@ -39,6 +39,7 @@ pub fn record_due(conn: &mut DbConn, now: NaiveDateTime, retention_days: i64) ->
     crate::db::setup_lock(conn)?;
     let cutoff = now - chrono::Duration::days(retention_days);
     forget_before(conn, cutoff)?;
+    crate::events::keep_since(conn, cutoff)?;
     let mut written = 0;
     // the ones not told yet whose first missed deadline lies within the window, at most a
     // batch of them (the rest next time)

@@ -192,6 +192,7 @@ both!(a_page_of_500_shipments_requests_and_tickets_runs_a_bounded_number_of_stat
     // a fixed time, so that two runs answer the same bytes
     let at = NaiveDate::from_ymd_opt(2025, 6, 2).and_then(|d| d.and_hms_opt(8, 0, 0)).expect("a time");
     app.state.db.write(move |conn| Ok(write_rows(conn, at)?)).await.expect("the rows are written");
+    app.history_imported().await;
     let mut counts = Vec::new();
     for path in
         ["/api/v1/shipments?limit=500", "/api/v1/parts-requests?limit=500", "/api/v1/tickets?limit=500"]
@@ -387,6 +388,7 @@ both!(the_tender_courier_and_unit_lists_run_as_many_statements_for_100_rows_as_f
     let at = NaiveDate::from_ymd_opt(2025, 6, 2).and_then(|d| d.and_hms_opt(8, 0, 0)).expect("a time");
     app.state.db.write(move |conn| Ok(write_tenders(conn, at)?)).await.expect("the tenders are written");
     app.state.db.write(move |conn| Ok(write_units(conn, at)?)).await.expect("the units are written");
+    app.history_imported().await;
     let mut counts = Vec::new();
     // tenders: every bid scored against its courier's record; a courier sees the tenders of
     // lanes it serves and its own bids, a warehouse those of its locations

@@ -57,6 +57,7 @@ async fn history(app: &TestApp, courier: &str, delivered: i64, late: i64, damage
         })
         .await
         .unwrap();
+    app.history_imported().await;
 }
 
 fn bid_of<'a>(tender: &'a Value, courier: &str) -> &'a Value {

@@ -582,6 +582,15 @@ both!(a_missed_deadline_and_an_overdue_core_are_told_once, |app| async {
     let ids: std::collections::HashSet<String> =
         receiver.got().iter().map(|r| r.headers["webhook-id"].clone()).collect();
     assert_eq!(ids.len(), receiver.got().len(), "no message twice");
+    // past the 30 days kept, the old events go, and the audit checks the changes since then
+    // only (the finish's audit is clean although the tickets' early changes lost their events)
+    let before = event_count(&app).await;
+    app.state.clock.advance(Duration::days(31));
+    sweep(&app).await;
+    assert!(event_count(&app).await < before, "old events are removed");
+    let since = app.state.db.read(|c| Ok(echelon::events::kept_since(c)?)).await.unwrap();
+    let cutoff = app.state.clock.now().naive_utc() - Duration::days(30);
+    assert!((since - cutoff).num_seconds().abs() < 2, "kept since {since}, cut off at {cutoff}");
 });
 
 both!(a_receiver_failing_for_a_day_is_paused_with_the_reason_and_resumed_by_its_owner, |app| async {
@@ -616,4 +625,61 @@ both!(a_receiver_failing_for_a_day_is_paused_with_the_reason_and_resumed_by_its_
         .await;
     assert_eq!(r.ok()["active"], true);
     assert!(r.json["paused_reason"].is_null() && r.json["failing_since"].is_null(), "{}", r.text);
+});
+
+both!(the_audit_names_each_change_whose_event_is_missing, |app| async {
+    // a backordered request filled by a receipt, shipped, picked up, delivered, received with
+    // a unit damaged (a claim), and a ticket dispatched: every change with its event
+    let part = app.part().cost("20.00").create().await;
+    let rid = app.request().line(&part, 2).urgent().create().await;
+    app.receipt("RC-HZ").line(&part, 5).create().await;
+    app.on_request(rid, "ship", "warehouse-rc-hz").await.ok();
+    let shipment = app.shipments_of(rid, "warehouse-rc-hz").await[0]["id"].as_i64().unwrap();
+    app.deliver(shipment, Duration::hours(2)).await;
+    app.post(
+        &format!("/api/v1/parts-requests/{rid}/receive"),
+        "station-st-tz-001",
+        json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 1}]}),
+    )
+    .await
+    .ok();
+    let ticket = app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    let found = app.state.db.read(|c| Ok(echelon::events::missing(c)?)).await.unwrap();
+    assert_eq!(found, Vec::<String>::new());
+    // each kind's events taken away (and put back: the change is rolled back), the audit names
+    // the change that lost it
+    for (event, says) in [
+        ("parts_request.", format!("parts request {rid} was routed")),
+        ("backorder.filled", format!("parts request {rid} had a waiting line filled")),
+        ("shipment.picked_up", format!("shipment {shipment} was picked up")),
+        ("shipment.delivered", format!("shipment {shipment} was delivered")),
+        ("shipment.damaged", format!("shipment {shipment} arrived damaged")),
+        ("claim.opened", "was opened without a claim.opened event".to_string()),
+        ("ticket.state_changed", format!("ticket {ticket} changed state")),
+    ] {
+        let found = app
+            .state
+            .db
+            .write(move |c| {
+                use diesel::prelude::*;
+                use echelon::db::schema::{events, webhook_deliveries};
+                let mut found = Vec::new();
+                let _ = c.transaction::<(), diesel::result::Error, _>(|c| {
+                    // `parts_request.`: both of a request's routing events
+                    let of = events::event_type.eq(event).or(events::event_type.like(format!("{event}%")));
+                    let ids = events::table.filter(of.clone()).select(events::id);
+                    diesel::delete(
+                        webhook_deliveries::table.filter(webhook_deliveries::event_id.eq_any(ids)),
+                    )
+                    .execute(c)?;
+                    diesel::delete(events::table.filter(of)).execute(c)?;
+                    found = echelon::audit::run(c)?;
+                    Err(diesel::result::Error::RollbackTransaction)
+                });
+                Ok(found)
+            })
+            .await
+            .unwrap();
+        assert!(found.iter().any(|b| b.contains(&says)), "{event}: {found:#?}");
+    }
 });

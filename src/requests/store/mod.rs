@@ -239,6 +239,25 @@ pub fn insert_allocation(
         .get_result(c))
 }
 
+/// Marks the allocations `line_id` just got from `source_id` at `at` as a waiting line served
+/// by arriving stock (the audit checks each has its `backorder.filled` event).
+pub fn mark_from_backorder(
+    conn: &mut DbConn,
+    line_id: i64,
+    source_id: i64,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::update(
+        request_allocations::table
+            .filter(request_allocations::line_id.eq(line_id))
+            .filter(request_allocations::source_id.eq(source_id))
+            .filter(request_allocations::created_at.eq(at)),
+    )
+    .set(request_allocations::from_backorder.eq(true))
+    .execute(conn)
+    .map(|_| ())
+}
+
 pub fn set_allocation(
     conn: &mut DbConn,
     id: i64,
