@@ -50,6 +50,9 @@ pub struct Webhooks {
     /// how long events (with their delivery logs) are kept once every delivery is done
     /// (`ECHELON_EVENT_RETENTION_DAYS`, 30)
     pub retention_days: i64,
+    /// a PEM file of certificates trusted for https receivers besides the built-in roots (a
+    /// company's own CA: `ECHELON_WEBHOOK_CA_FILE`)
+    pub ca_file: Option<String>,
 }
 
 impl Default for Webhooks {
@@ -60,11 +63,23 @@ impl Default for Webhooks {
             give_up_hours: 24,
             timeout_seconds: 10,
             retention_days: 30,
+            ca_file: None,
         }
     }
 }
 
 impl Webhooks {
+    /// The certificates of [`Webhooks::ca_file`], read and checked (none without a file).
+    pub fn ca_roots(&self) -> Result<Vec<reqwest::Certificate>, String> {
+        let Some(file) = &self.ca_file else { return Ok(Vec::new()) };
+        let pem = std::fs::read(file).map_err(|e| format!("ECHELON_WEBHOOK_CA_FILE {file}: {e}"))?;
+        match reqwest::Certificate::from_pem_bundle(&pem) {
+            Ok(roots) if !roots.is_empty() => Ok(roots),
+            Ok(_) => Err(format!("ECHELON_WEBHOOK_CA_FILE {file} holds no PEM certificate")),
+            Err(e) => Err(format!("ECHELON_WEBHOOK_CA_FILE {file} is not a PEM certificate bundle: {e}")),
+        }
+    }
+
     fn from_env() -> Result<Webhooks, String> {
         let d = Webhooks::default();
         let w = Webhooks {
@@ -77,7 +92,9 @@ impl Webhooks {
             give_up_hours: parse_var("ECHELON_WEBHOOK_GIVE_UP_HOURS", d.give_up_hours)?,
             timeout_seconds: parse_var("ECHELON_WEBHOOK_TIMEOUT_SECONDS", d.timeout_seconds)?,
             retention_days: parse_var("ECHELON_EVENT_RETENTION_DAYS", d.retention_days)?,
+            ca_file: var("ECHELON_WEBHOOK_CA_FILE").filter(|f| !f.is_empty()),
         };
+        w.ca_roots()?;
         if w.retry_seconds == 0 || w.give_up_hours <= 0 || w.timeout_seconds == 0 {
             return Err(
                 "ECHELON_WEBHOOK_RETRY_SECONDS, _GIVE_UP_HOURS and _TIMEOUT_SECONDS must be positive".into(),

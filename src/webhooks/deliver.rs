@@ -4,7 +4,9 @@
 //! records the answer. The HTTP call runs on the async thread; the database work in
 //! `Db::write` on the blocking pool.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::web;
@@ -12,6 +14,7 @@ use serde_json::json;
 
 use super::rules;
 use super::service::{self, Answer, Claimed};
+use crate::config::Webhooks;
 use crate::error::AppError;
 use crate::http::Metrics;
 use crate::state::AppState;
@@ -59,16 +62,61 @@ pub fn signature(
     Ok(sigs.join(" "))
 }
 
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            // a redirect could lead anywhere, the internal network included: not followed
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("echelon-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client builds")
-    })
+/// The delivery client for `config`: redirects not followed, TLS with the built-in roots and
+/// the configured private CA, and a resolver that refuses a host resolving to a private
+/// address at the moment of connecting (so a name that changed its address since the check
+/// cannot reach the internal network). One per configuration, made once.
+fn client(config: &Webhooks) -> reqwest::Client {
+    type Key = (Option<String>, Vec<String>);
+    static CLIENTS: OnceLock<Mutex<HashMap<Key, reqwest::Client>>> = OnceLock::new();
+    let key = (config.ca_file.clone(), config.allow_hosts.clone());
+    let mut clients = CLIENTS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    clients
+        .entry(key)
+        .or_insert_with(|| {
+            let mut b = reqwest::Client::builder()
+                // a redirect could lead anywhere, the internal network included: not followed
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("echelon-webhooks/", env!("CARGO_PKG_VERSION")))
+                .dns_resolver(Arc::new(PublicOnly { allow: config.allow_hosts.clone() }));
+            // the file was read and checked when the configuration was
+            for root in config.ca_roots().unwrap_or_default() {
+                b = b.add_root_certificate(root);
+            }
+            b.build().expect("the HTTP client builds")
+        })
+        .clone()
+}
+
+/// Resolves a receiver's host and refuses it when any of its addresses is private, loopback or
+/// link-local, unless the host is allowed.
+struct PublicOnly {
+    allow: Vec<String>,
+}
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_ascii_lowercase();
+        let allowed = self.allow.contains(&host);
+        Box::pin(async move {
+            let addresses: Vec<SocketAddr> = actix_web::rt::task::spawn_blocking(move || {
+                use std::net::ToSocketAddrs;
+                (host.as_str(), 0).to_socket_addrs().map(|a| (host.clone(), a.collect::<Vec<_>>()))
+            })
+            .await
+            .map_err(|e| -> Box<dyn std::error::Error + Send + Sync> { e.to_string().into() })?
+            .and_then(|(host, addresses)| {
+                match addresses.iter().find(|a| !rules::is_public(&a.ip())) {
+                    Some(a) if !allowed => Err(std::io::Error::other(format!(
+                        "the host {host} resolves to a private, loopback or link-local address ({})",
+                        a.ip()
+                    ))),
+                    _ => Ok(addresses),
+                }
+            })?;
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 /// One round: claims what is due and delivers it; returns how many deliveries it handled.
@@ -120,7 +168,7 @@ async fn post(state: &web::Data<AppState>, c: &Claimed) -> Answer {
         Err(e) => return Answer { status_code: None, error: Some(e), latency_ms: 0 },
     };
     let started = Instant::now();
-    let sent = client()
+    let sent = client(config)
         .post(&c.subscription.url)
         .timeout(Duration::from_secs(config.timeout_seconds))
         .header("content-type", "application/json")
@@ -141,7 +189,12 @@ fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "the receiver did not answer in time".into()
     } else if e.is_connect() {
-        "cannot connect to the receiver".into()
+        // the root cause says why: refused, a private address, a certificate not trusted
+        let mut cause: &dyn std::error::Error = e;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        format!("cannot connect to the receiver: {cause}")
     } else {
         format!("the request failed: {e}")
     }
@@ -171,5 +224,21 @@ pub async fn keep_delivering(state: web::Data<AppState>, metrics: web::Data<Metr
         if found == 0 {
             actix_web::rt::time::sleep(Duration::from_secs(1)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::dns::Resolve;
+
+    #[actix_web::test]
+    async fn a_name_that_resolves_to_a_private_address_is_refused_when_connecting_unless_allowed() {
+        let name = || "localhost".parse::<reqwest::dns::Name>().unwrap();
+        let refused = PublicOnly { allow: Vec::new() }.resolve(name()).await;
+        let Err(e) = refused else { panic!("localhost was resolved for a receiver") };
+        assert!(e.to_string().contains("loopback"), "{e}");
+        let allowed = PublicOnly { allow: vec!["localhost".into()] }.resolve(name()).await;
+        assert!(allowed.is_ok_and(|mut a| a.next().is_some_and(|a| a.ip().is_loopback())));
     }
 }

@@ -70,7 +70,8 @@ pub fn url_refusal(
     })
 }
 
-fn is_public(ip: &IpAddr) -> bool {
+/// Whether a receiver may be at `ip` without its host being listed as allowed.
+pub fn is_public(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             !(v4.is_loopback()

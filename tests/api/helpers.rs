@@ -91,7 +91,7 @@ pub fn empty_database(backend: Backend) -> String {
     }
 }
 
-fn scratch_dir() -> &'static std::path::Path {
+pub fn scratch_dir() -> &'static std::path::Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| tempfile::Builder::new().prefix("echelon-test-").tempdir().unwrap()).path()
 }
