@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="target/client-venv"
-if [ ! -x "$venv/bin/openapi-python-client" ]; then
+if [ ! -x "$venv/bin/openapi-python-client" ] || ! "$venv/bin/python" -c "import standardwebhooks" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q "openapi-python-client==0.29.1" "standardwebhooks==1.3.0"
 fi
