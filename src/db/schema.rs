@@ -185,6 +185,7 @@ diesel::table! {
         actor -> Nullable<Text>,
         at -> Timestamp,
         serials -> Nullable<Text>,
+        ticket_id -> Nullable<BigInt>,
     }
 }
 

@@ -1,7 +1,8 @@
 //! The ledger's invariants (spec section 4), checked by `echelon audit` and after every test:
 //! each balance equals the sum of its movements; each part sums to zero over all locations;
 //! no location holding goods is negative or over-reserved; reservations equal the open
-//! allocations; each serialized unit's serial is where the ledger says the unit is.
+//! allocations; each serialized unit's serial is where the ledger says the unit is; each part
+//! consumed out of a technician's custody names the ticket it served.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -117,6 +118,20 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
         if total != 0 {
             out.push(format!("part {part}: balances over all locations sum to {total}, not 0"));
         }
+    }
+    // a part consumed out of a technician's custody went into a ticket's unit, and names that
+    // ticket (settlement reconciles the consumption by it)
+    use crate::db::schema::{locations, stock_movements};
+    let untied: Vec<i64> = stock_movements::table
+        .inner_join(locations::table.on(locations::id.eq(stock_movements::from_location_id)))
+        .filter(stock_movements::reason.eq("consume"))
+        .filter(locations::kind.eq(LocationKind::Technician.as_str()))
+        .filter(stock_movements::ticket_id.is_null())
+        .select(stock_movements::id)
+        .limit(20)
+        .load(conn)?;
+    for id in untied {
+        out.push(format!("movement {id} consumes out of a technician's custody without naming its ticket"));
     }
     let open: HashMap<(i64, i64), i64> = load::<Sum>(conn, OPEN_ALLOCATIONS)?
         .into_iter()

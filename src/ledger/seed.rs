@@ -82,6 +82,7 @@ pub fn load(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, AppError> {
                     at: now.naive_utc(),
                     serials: &serials,
                     from_reserved: false,
+                    ticket_id: None,
                 },
             )?;
             posted += 1;

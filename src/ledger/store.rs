@@ -81,6 +81,8 @@ pub struct Move<'a> {
     /// the units leave `from` out of a reservation made for them (a shipment of allocated
     /// stock), rather than out of what is available
     pub from_reserved: bool,
+    /// the ticket the units serve (a loan's movements), which settlement reconciles by
+    pub ticket_id: Option<i64>,
 }
 
 fn ensure_balance(conn: &mut DbConn, part_id: i64, place: &Place) -> QueryResult<()> {
@@ -192,6 +194,7 @@ pub fn post(conn: &mut DbConn, m: &Move<'_>) -> Result<i64, AppError> {
             stock_movements::actor.eq(m.actor),
             stock_movements::at.eq(m.at),
             stock_movements::serials.eq(serials),
+            stock_movements::ticket_id.eq(m.ticket_id),
         ))
         .returning(stock_movements::id)
         .get_result(conn)?;

@@ -173,6 +173,7 @@ pub fn lend(
                 at,
                 serials: &serials,
                 from_reserved: false,
+                ticket_id: Some(ticket_id),
             },
         )
         .map_err(|e| e.with("line", i))?;
@@ -248,6 +249,7 @@ pub fn reconcile(
             at,
             serials,
             from_reserved: false,
+            ticket_id: Some(loan.ticket_id),
         };
         ledger::post(conn, &m)
     };
@@ -455,6 +457,7 @@ pub fn inspect(
             at,
             serials: &serials,
             from_reserved: false,
+            ticket_id: None,
         },
     )?;
     store::inspection(conn, id)?.ok_or_else(not_found)

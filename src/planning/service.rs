@@ -305,6 +305,7 @@ pub fn release(
                     at: now.naive_utc(),
                     serials,
                     from_reserved: false,
+                    ticket_id: None,
                 },
             )
         };

@@ -370,21 +370,6 @@ pub fn window(p: Period, last_closed: Option<Period>) -> (Option<NaiveDateTime>,
     }
 }
 
-/// Where a period's ledger check starts taking `consume` movements before its own month: the
-/// period right after the first close takes the items of the months that close covered (its
-/// window has no lower bound), so it also takes their movements, those dated before the first
-/// closed month. Any other period takes its own month's only (`None`).
-pub fn ledger_before(
-    p: Period,
-    first_closed: Option<Period>,
-    last_closed: Option<Period>,
-) -> Option<NaiveDateTime> {
-    match (first_closed, last_closed) {
-        (Some(f), Some(l)) if f == l && p == l.next() => Some(f.start()),
-        _ => None,
-    }
-}
-
 /// Minor units as a two-place decimal string.
 pub fn money(minor: i64) -> String {
     crate::money::Money(minor).to_string()

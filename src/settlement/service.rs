@@ -104,22 +104,18 @@ pub fn sources(conn: &mut DbConn, spec: &Spec, last_closed: Option<Period>) -> R
             s.ticket_parts_sold += r.b;
         }
     }
-    let first = store::first_closed(conn)?.and_then(|p| Period::parse(&p));
-    let (since, times) = match rules::ledger_before(spec.period, first, last_closed) {
-        Some(before) => (
-            "(m.at < $1 OR (m.at >= $2 AND m.at < $3))",
-            vec![before, spec.period.start(), spec.period.end()],
-        ),
-        None => ("m.at >= $1 AND m.at < $2", vec![spec.period.start(), spec.period.end()]),
-    };
+    // the ledger's consumption for the same tickets (each consume movement names the ticket its
+    // loan served), whatever month the part went in: it reconciles with their parts' cost
     let consumed = pairs(
         conn,
         &format!(
             "SELECT 'c' AS k, CAST(COALESCE(SUM(m.qty * p.unit_cost_minor), 0) AS BIGINT) AS a, \
-             CAST(COALESCE(SUM(m.qty), 0) AS BIGINT) AS b FROM stock_movements m \
-             JOIN parts p ON p.id = m.part_id JOIN locations c ON c.id = m.from_location_id \
-             WHERE m.reason = 'consume' AND c.kind = 'technician' AND {since}{}",
-            station("c.parent_id")
+             CAST(COALESCE(SUM(m.qty), 0) AS BIGINT) AS b {} AND m.reason = 'consume'",
+            from.replacen(
+                "FROM tickets t",
+                "FROM stock_movements m JOIN parts p ON p.id = m.part_id JOIN tickets t ON t.id = m.ticket_id",
+                1
+            )
         ),
         &times,
     )?;

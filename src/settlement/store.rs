@@ -315,15 +315,6 @@ pub fn closed(conn: &mut DbConn, period: &str) -> QueryResult<Option<(NaiveDateT
         .optional()
 }
 
-/// The earliest closed period.
-pub fn first_closed(conn: &mut DbConn) -> QueryResult<Option<String>> {
-    settlement_periods::table
-        .select(settlement_periods::period)
-        .order(settlement_periods::period.asc())
-        .first(conn)
-        .optional()
-}
-
 /// The earliest closed period after `period`: (period, closed at, closed by).
 pub fn first_closed_after(
     conn: &mut DbConn,

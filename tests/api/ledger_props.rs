@@ -72,6 +72,7 @@ fn run(conn: &mut DbConn, parts: &[i64], requests: &mut Vec<i64>, op: &Op) -> Re
                     at: now.naive_utc(),
                     serials: &[],
                     from_reserved: false,
+                    ticket_id: None,
                 },
             )?;
             service::fill_backorders(c, parts[*part], &to, now).map(|_| ())

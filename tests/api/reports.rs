@@ -111,6 +111,7 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
                     at,
                     serials: &[],
                     from_reserved: false,
+                    ticket_id: None,
                 },
             )
         })

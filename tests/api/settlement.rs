@@ -600,3 +600,37 @@ both!(a_month_covered_by_a_later_close_says_so_everywhere_and_names_where_its_it
     let late = from_a.iter().find(|r| r["kind"] == "ticket").unwrap();
     assert!(late["note"].contains(&format!("dated in closed period {a}")), "{late:?}");
 });
+
+both!(
+    a_part_consumed_on_the_last_day_for_a_ticket_completed_on_the_first_reconciles_in_the_later_month,
+    |app| {
+        async {
+            let first = next_month(&app);
+            let next = first.checked_add_months(Months::new(1)).unwrap();
+            app.set_stock(TZ, GSK, 10).await;
+            // the gaskets go in (the loan line paid by fee: consumed) on the month's last day ...
+            move_to(&app, first, (next - chrono::Duration::days(1)).day());
+            let gaskets = json!([{"part_code": GSK, "qty": 2}]);
+            let t = worked(&app, TZ, TZ_TECH, false, "repair", gaskets.clone()).await;
+            let l = app.loan().by("admin").technician(TZ_TECH).ticket(t).line(GSK, 2).create().await;
+            reconcile(&app, l, "fee", TZ_TECH, json!({})).await;
+            // ... and the ticket is completed on the next month's first
+            move_to(&app, next, 1);
+            finish(&app, t, TZ_TECH, "repair", gaskets).await;
+            // the ticket settles in the later month, and the ledger's consumption with it (2 x 48.80)
+            for (month, cost) in [(first, "0.00"), (next, "97.60")] {
+                let r =
+                    app.get(&format!("/api/v1/settlements?period={}", period(month)), Some("finance")).await;
+                let checks = r.ok()["reconciliation"].as_array().unwrap().clone();
+                let ledger = checks.iter().find(|c| c["name"] == "ledger_consumption").unwrap();
+                assert_eq!(
+                    (&ledger["expected"], &ledger["actual"]),
+                    (&json!(cost), &json!(cost)),
+                    "{}",
+                    r.text
+                );
+                assert!(checks.iter().all(|c| c["ok"] == true), "{}: {checks:#?}", period(month));
+            }
+        }
+    }
+);

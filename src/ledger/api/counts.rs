@@ -108,6 +108,7 @@ pub async fn create_stock_count(
                         at: now.naive_utc(),
                         serials: &[],
                         from_reserved: false,
+                        ticket_id: None,
                     },
                 )?;
                 Some(MovementOut {

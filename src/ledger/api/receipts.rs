@@ -103,6 +103,7 @@ pub async fn create_receipt(
                         at: now.naive_utc(),
                         serials: &l.serials,
                         from_reserved: false,
+                        ticket_id: None,
                     },
                 )?;
                 movements.push(MovementOut {

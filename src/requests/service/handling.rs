@@ -137,6 +137,7 @@ pub(super) fn dispatch(
                 at: at.naive_utc(),
                 serials: &serials,
                 from_reserved: true,
+                ticket_id: None,
             },
         )?;
         let serials = (!serials.is_empty()).then(|| serde_json::to_string(&serials).unwrap_or_default());

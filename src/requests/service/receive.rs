@@ -135,6 +135,7 @@ pub fn receive(
                                 at: at.naive_utc(),
                                 serials,
                                 from_reserved: false,
+                                ticket_id: None,
                             },
                         )?;
                     }

@@ -294,38 +294,41 @@ fn post_movements(
         }
     }
     let received = period.start() - Duration::days(30);
-    let post = |conn: &mut DbConn, part: usize, qty: i64, from: &Place, to: &Place, reason, r: &str, at| {
-        ledger::post(
-            conn,
-            &Move {
-                part_id: part_rows[part].0,
-                qty,
-                from,
-                to,
-                reason,
-                reference: Some(r),
-                actor: Some("bench"),
-                at,
-                serials: &[],
-                from_reserved: false,
-            },
-        )
-        .map(|_| ())
-    };
+    let post =
+        |conn: &mut DbConn, part: usize, qty: i64, from: &Place, to: &Place, reason, r: &str, at, ticket| {
+            ledger::post(
+                conn,
+                &Move {
+                    part_id: part_rows[part].0,
+                    qty,
+                    from,
+                    to,
+                    reason,
+                    reference: Some(r),
+                    actor: Some("bench"),
+                    at,
+                    serials: &[],
+                    from_reserved: false,
+                    ticket_id: ticket,
+                },
+            )
+            .map(|_| ())
+        };
     for ((station, part), qty) in needs {
         let to = &station_places[station];
-        post(conn, part, qty, &supplier, to, Reason::PurchaseReceipt, "bench receipt", received)?;
+        post(conn, part, qty, &supplier, to, Reason::PurchaseReceipt, "bench receipt", received, None)?;
     }
     for (lid, p) in loan_ids.iter().zip(plans) {
         let (station, custody) = (&station_places[p.station], &custody_places[p.station]);
         let lent = format!("loan:{lid}");
         for (n, (part, qty)) in p.lines.iter().enumerate() {
-            post(conn, *part, *qty, station, custody, Reason::LoanOut, &lent, p.lent)?;
+            let ticket = Some(p.ticket);
+            post(conn, *part, *qty, station, custody, Reason::LoanOut, &lent, p.lent, ticket)?;
             let Some(at) = p.back else { continue };
             let line = format!("loan:{lid}/{}", n + 1);
-            post(conn, *part, *qty, custody, &customer, Reason::Consume, &line, at)?;
+            post(conn, *part, *qty, custody, &customer, Reason::Consume, &line, at, ticket)?;
             if p.in_warranty {
-                post(conn, *part, *qty, &customer, &defective, Reason::CoreReturn, &line, at)?;
+                post(conn, *part, *qty, &customer, &defective, Reason::CoreReturn, &line, at, ticket)?;
             }
         }
     }
