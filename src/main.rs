@@ -109,6 +109,25 @@ enum BenchCommand {
         #[arg(long, default_value = "bench/planning")]
         out: std::path::PathBuf,
     },
+    /// Drive one regional centre's mixed day against a running echelon (see bench/day.sh)
+    Day {
+        /// a server's base URL; given twice or more, the clients are spread over the servers
+        #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+        urls: Vec<String>,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// the centre whose stations, warehouse and stock the day uses
+        #[arg(long, default_value = "RC-HZ")]
+        centre: String,
+        /// the demo users' password
+        #[arg(long, env = "ECHELON_DEMO_PASSWORD", default_value = "echelon-demo")]
+        password: String,
+        /// one JSON object instead of the table
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -271,6 +290,10 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Simulate(args) => return commands::simulate(&args),
         Command::Bench { what: BenchCommand::Planning { stations, parts, seed, days, warmup, out } } => {
             return commands::bench_planning(stations, parts, seed, days, warmup, &out)
+        }
+        Command::Bench { what: BenchCommand::Day { urls, clients, seconds, centre, password, json } } => {
+            let day = tools::day::Day { urls, clients, seconds, centre, password, json };
+            return tools::day::run(day).map(|_| ExitCode::SUCCESS);
         }
         other => other,
     };

@@ -1,7 +1,8 @@
 //! What the `echelon` command runs apart from the service: the commands themselves
 //! (`commands`, one function each), the synthetic data generators and benchmarks
 //! (`planning`: `seed generate`, `seed history`, `simulate`, `bench planning`; `settlement`:
-//! `seed settlement`, `export settlement`) and the terminal's progress bars.
+//! `seed settlement`, `export settlement`; `day`: `bench day`, a centre's mixed day driven over
+//! HTTP) and the terminal's progress bars.
 //!
 //! Why here and not in the library: the server never runs any of it. Compiled only into the
 //! binary, it keeps the library the server is built from free of generators, benchmarks,
@@ -11,6 +12,7 @@
 //! binary (`env!("CARGO_BIN_EXE_echelon")`).
 
 pub mod commands;
+pub mod day;
 pub mod planning;
 pub mod progress;
 pub mod settlement;

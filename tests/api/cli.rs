@@ -281,3 +281,39 @@ fn long_commands_show_counts_and_time_left_and_name_what_they_wrote() {
         assert!(shown.contains(&format!("written: {}", path.display())), "{name} not named: {shown}");
     }
 }
+
+crate::both!(the_mixed_day_benchmark_drives_every_step_without_a_server_error, |app| async {
+    for _ in 0..3 {
+        app.part().cost("5.00").stock_at("RC-HZ", 5000).create().await;
+    }
+    let base = app.base.clone();
+    let out = actix_web::rt::task::spawn_blocking(move || {
+        Command::new(BIN)
+            .args(["bench", "day", "--url", &base, "--clients", "4", "--seconds", "3", "--json"])
+            .output()
+            .expect("run echelon")
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let day: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    let ops = day["operations"].as_array().unwrap();
+    let count =
+        |name: &str| ops.iter().find(|o| o["operation"] == name).map_or(0, |o| o["count"].as_i64().unwrap());
+    for step in ["parts request", "pick", "ship", "tracking event", "receive", "stock look-up"] {
+        assert!(count(step) > 0, "no {step}: {day}");
+    }
+    assert!(ops.iter().all(|o| o["server_errors"] == 0 && o["not_2xx"] == 0), "{day:#}");
+});
+
+#[test]
+fn the_mixed_day_benchmark_says_in_one_line_when_no_server_answers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = Command::new(BIN)
+        .args(["bench", "day", "--url", &format!("http://127.0.0.1:{port}"), "--seconds", "1"])
+        .output()
+        .expect("run echelon");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with("echelon: cannot reach http://127.0.0.1:") && err.lines().count() == 1, "{err}");
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# One regional centre's mixed day (`echelon bench day`: stock look-ups, two-line urgent parts
+# requests over the centre's ten stations, pick, ship, tracking, receive, request / shipment /
+# ticket lists, tickets opened, KPI and weekly reports, a settlement CSV) against one and then
+# two `serve` processes on a throw-away PostgreSQL, with pgbench's TPC-B-like point measured
+# right before each, in the same run. Per operation: count, not-2xx, 5xx, p50, p99. After each
+# point: the deadlocks PostgreSQL counted for echelon's database and the audit.
+# Needs: PostgreSQL server binaries (/usr/lib/postgresql/*/bin), pgbench, curl, python3.
+# Usage: bench/day.sh [seconds per point, default 30]; CLIENTS=n (default 32); PROCS_LIST="1 2";
+# POOL=n sets ECHELON_DB_POOL_SIZE (default 8); ECHELON_BIN=path runs another build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-30}"
+clients="${CLIENTS:-32}"
+procs_list="${PROCS_LIST:-1 2}"
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort | tail -1)
+if [ -n "${ECHELON_BIN:-}" ]; then bin="$ECHELON_BIN"; else cargo build --release -q; bin="$PWD/target/release/echelon"; fi
+work=$(mktemp -d /tmp/echelon-day-XXXX)
+chmod 755 "$work"
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+pids=()
+stop_serves() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
+cleanup() {
+  stop_serves
+  as_pg "$pgbin/pg_ctl" -D "$work/pg" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+[ "$(id -u)" = 0 ] && chown postgres "$work"
+pgport=$(free_port)
+as_pg "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
+as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
+  -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" start >/dev/null
+pg="postgres://postgres@127.0.0.1:$pgport"
+psql_() { psql -q -h 127.0.0.1 -p "$pgport" -U postgres "$@"; }
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(nproc) cores; PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}'); $clients clients, ${secs} s per point"
+
+psql_ -c "CREATE DATABASE pgbench" postgres
+pgbench -q -i -s 10 -h 127.0.0.1 -p "$pgport" -U postgres pgbench >/dev/null 2>&1
+pgbench_tps() {
+  pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$clients" -j 2 -T "$secs" -M prepared pgbench 2>/dev/null |
+    awk '/^tps/ {print $3; exit}'
+}
+
+serve() { # serve URL PORT
+  (cd "$work" && DATABASE_URL="$1" ECHELON_BIND="127.0.0.1:$2" ECHELON_LOG=warn ECHELON_DB_POOL_SIZE="${POOL:-8}" \
+     exec "$bin" serve >"$work/serve-$2.log" 2>&1) &
+  pids+=($!)
+  for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
+  echo "echelon did not start"; cat "$work/serve-$2.log"; exit 1
+}
+
+for procs in $procs_list; do
+  db="day$procs"
+  psql_ -c "CREATE DATABASE $db" postgres
+  url="$pg/$db"
+  (cd "$work" && DATABASE_URL="$url" "$bin" seed demo >/dev/null)
+  urls=()
+  for _ in $(seq 1 "$procs"); do
+    port=$(free_port)
+    serve "$url" "$port"
+    urls+=(--url "http://127.0.0.1:$port")
+  done
+  base="http://127.0.0.1:$port"
+  token=$(curl -fs -X POST "$base/api/v1/auth/login" -H 'content-type: application/json' \
+    -d '{"username": "admin", "password": "echelon-demo"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  # forty parts the centre holds plenty of, so no request waits on stock
+  body=$(curl -fs "$base/api/v1/parts?limit=500&lifecycle=active" -H "Authorization: Bearer $token" | python3 -c '
+import json, sys
+codes = [p["code"] for p in json.load(sys.stdin)["items"] if not p["serialized"] and not p.get("superseded_by")][:40]
+print(json.dumps({"location": "RC-HZ", "reference": "bench", "lines": [{"part_code": c, "qty": 100000} for c in codes]}))')
+  curl -fs -X POST "$base/api/v1/receipts" -H "Authorization: Bearer $token" -H 'content-type: application/json' \
+    -d "$body" >/dev/null
+  deadlocks() { psql_ -At -c "SELECT deadlocks FROM pg_stat_database WHERE datname = '$db'" postgres; }
+  logged() { grep -c "deadlock detected" "$work/pg.log" || true; }
+  tps=$(pgbench_tps)
+  d0=$(deadlocks); l0=$(logged)
+  echo "== $procs serve process(es); pgbench right before: tps=$tps"
+  "$bin" bench day "${urls[@]}" --clients "$clients" --seconds "$secs" | tee "$work/day-$procs.txt"
+  d1=$(deadlocks); l1=$(logged)
+  python3 - "$tps" "$work/day-$procs.txt" <<'PY'
+import re, sys
+tps = float(sys.argv[1]); text = open(sys.argv[2]).read()
+writes = float(re.search(r"writes ([0-9.]+)/s", text).group(1))
+print(f"writes per second / pgbench tps: {writes / tps:.3f}")
+PY
+  echo "deadlocks in echelon's database during the day: $((d1 - d0)) (pg_stat_database); \"deadlock detected\" in the log: $((l1 - l0))"
+  stop_serves
+  (cd "$work" && DATABASE_URL="$url" "$bin" audit | tail -1)
+done
