@@ -566,3 +566,31 @@ both!(stock_rows_name_their_part, |app| async {
     assert_eq!((&row["part_code"], &row["part_name"]), (&json!(part), &name), "{row}");
     assert!(name.as_str().is_some_and(|n| !n.is_empty()));
 });
+
+both!(each_source_ships_its_own_part_of_a_request_whatever_the_other_has_done, |app| async {
+    // five units for a tier C station: two from its own centre, three from the lateral one
+    let part = app.part().stock_at("RC-HZ", 2).stock_at("RC-NB", 3).create().await;
+    let r = request(&app, TIER_C, json!([{"part_code": part, "qty": 5}]), json!({})).await;
+    assert_eq!(
+        allocations(&r.json),
+        vec![
+            ("RC-HZ".to_string(), 2, "reserved".to_string()),
+            ("RC-NB".to_string(), 3, "reserved".to_string())
+        ]
+    );
+    let id = r.json["id"].as_i64().unwrap();
+    let ningbo = app.warehouse_user("RC-NB").await;
+    // the own centre picks its two and leaves them on the bench; Ningbo ships its three at once
+    app.on_request(id, "pick", "warehouse-rc-hz").await.ok();
+    let nb = app.on_request(id, "ship", &ningbo).await;
+    assert_eq!(nb.status, 200, "{}", nb.text);
+    // and the own centre ships what it picked
+    app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+    let shipments = app.shipments_of(id, "admin").await;
+    let mut from: Vec<&str> = shipments.iter().map(|s| s["origin"].as_str().unwrap_or("?")).collect();
+    from.sort();
+    assert_eq!(from, ["RC-HZ", "RC-NB"], "{shipments:?}");
+    // nothing of Ningbo's is left to ship: a second ship is refused and changes nothing
+    app.on_request(id, "ship", &ningbo).await.problem(409);
+    assert_eq!(app.shipments_of(id, "admin").await.len(), 2);
+});

@@ -79,23 +79,25 @@ pub fn pick(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
 pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<Vec<i64>, AppError> {
     caller.require(SUPPLIERS)?;
     let req = visible(conn, caller, id)?;
-    let status = check(&req, Action::Ship)?;
+    check(&req, Action::Ship)?;
     let scope = Scope::of(conn, caller)?;
-    let mut allocations = store::allocations(conn, &[id])?;
-    let any_picked = allocations.iter().any(|a| a.status == AllocationStatus::Picked);
-    // from `picked` only picked allocations leave; otherwise reserved ones are picked and shipped at once
-    let leaving = if status == Status::Picked || any_picked {
+    let mut mine = Vec::new();
+    for a in store::allocations(conn, &[id])? {
+        if matches!(a.status, AllocationStatus::Picked | AllocationStatus::Reserved)
+            && acts_for(conn, &scope, a.source_id)?
+        {
+            mine.push(a);
+        }
+    }
+    // each source ships on its own: where the caller has picked, only what it picked leaves;
+    // otherwise its reserved units are picked and shipped at once (whatever another source of
+    // the same request has done)
+    let leaving = if mine.iter().any(|a| a.status == AllocationStatus::Picked) {
         AllocationStatus::Picked
     } else {
         AllocationStatus::Reserved
     };
-    allocations.retain(|a| a.status == leaving);
-    let mut mine = Vec::new();
-    for a in allocations {
-        if acts_for(conn, &scope, a.source_id)? {
-            mine.push(a);
-        }
-    }
+    mine.retain(|a| a.status == leaving);
     if mine.is_empty() {
         return Err(AppError::conflict(
             Problem::NothingToShip,
