@@ -2,7 +2,8 @@
 //! locked in one order whatever the order of its lines, and no derived figure (a KPI summary
 //! row of the centre) is locked between them, so two shipments of the same parts in opposite
 //! orders never deadlock. Every ship succeeds at once (no retry spent on a deadlock), nothing is
-//! oversold, the audit is clean, and on PostgreSQL the database counted no deadlock.
+//! oversold, the audit is clean, and on PostgreSQL the database counted no deadlock. And reads
+//! answer while every write connection waits for a lock (they have a pool of their own).
 
 use serde_json::json;
 
@@ -133,4 +134,57 @@ both!(multi_line_shipments_in_opposite_part_orders_from_one_centre_never_deadloc
         let r = app.get(&format!("/api/v1/parts-requests/{id}"), Some("admin")).await;
         assert_eq!(r.ok()["status"], "shipped", "{}", r.text);
     }
+});
+
+both!(reads_answer_while_every_write_connection_waits_for_a_lock, |app| async {
+    use diesel::connection::SimpleConnection;
+    let part = app.part().cost("1.00").stock_at("RC-HZ", 100).create().await;
+    // another session holds what every parts request of ST-TZ-001 must take: the station's
+    // row on PostgreSQL, the database's write lock on SQLite
+    let mut holder = echelon::db::Manager::new(&app.url).unwrap().connect_now().unwrap();
+    let hold = match app.backend {
+        echelon::db::Backend::Postgres => {
+            "BEGIN; SELECT id FROM locations WHERE code = 'ST-TZ-001' FOR UPDATE"
+        }
+        echelon::db::Backend::Sqlite => "BEGIN IMMEDIATE",
+    };
+    holder.batch_execute(hold).unwrap();
+    // more requests than the write pool has connections: each holds one while it waits
+    let writers = app.state.config.pool_size as usize + 4;
+    let token = app.token("station-st-tz-001").await;
+    let admin = app.token("admin").await;
+    let sends = (0..writers).map(|_| {
+        app.client
+            .post(format!("{}/api/v1/parts-requests", app.base))
+            .bearer_auth(&token)
+            .json(&json!({"lines": [{"part_code": part, "qty": 1}]}))
+            .send()
+    });
+    let reads = async {
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(700)).await;
+        let mut took = Vec::new();
+        for path in [
+            format!("/api/v1/stock?location=RC-HZ&part_code={part}"),
+            "/api/v1/parts-requests?limit=5".to_string(),
+            "/api/v1/me".to_string(),
+        ] {
+            let started = std::time::Instant::now();
+            let r = app.send(reqwest::Method::GET, &path, Some(&admin), None).await;
+            took.push((path, r.status, started.elapsed()));
+        }
+        holder.batch_execute("COMMIT").unwrap();
+        took
+    };
+    let (answers, took) = tokio::join!(futures_util::future::join_all(sends), reads);
+    // the reads answered at once, while every writer still waited
+    for (path, status, elapsed) in &took {
+        assert_eq!(*status, 200, "{path}");
+        assert!(elapsed.as_millis() < 2000, "{path} took {elapsed:?} while the writers waited");
+    }
+    // and the writers went on once the lock was released
+    for a in answers {
+        let r = crate::helpers::into_resp(a.expect("the server answers")).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    assert_eq!(app.stock("RC-HZ", &part).await, (100, writers as i64, 100 - writers as i64));
 });
