@@ -115,7 +115,8 @@ both!(multi_line_shipments_in_opposite_part_orders_from_one_centre_never_deadloc
             failed.push((id, r.status, r.text));
         }
     }
-    let found = if app.backend == echelon::db::Backend::Postgres { deadlocks(&app).await - before } else { 0 };
+    let found =
+        if app.backend == echelon::db::Backend::Postgres { deadlocks(&app).await - before } else { 0 };
     let statuses: Vec<u16> = failed.iter().map(|f| f.1).collect();
     assert!(
         failed.is_empty() && found == 0,
