@@ -446,7 +446,7 @@ both!(the_tender_courier_and_unit_lists_run_as_many_statements_for_100_rows_as_f
 
 /// Statements that add `n` rows of each list the scenarios above do not fill (users, stations,
 /// parts, a model's compatible parts, claims, follow-ups, loans with their inspections, webhook
-/// subscriptions and one subscription's deliveries), in SQL both engines take. Built on the
+/// subscriptions and one subscription's deliveries, a planning run's proposals), in SQL both engines take. Built on the
 /// rows `write_rows` wrote (its shipments and tickets).
 fn list_rows_sql(n: usize) -> Vec<String> {
     let series = format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})");
@@ -546,6 +546,18 @@ fn list_rows_sql(n: usize) -> Vec<String> {
              SELECT (SELECT MIN(id) FROM webhook_subscriptions), e.id, 'failed', 0, CURRENT_TIMESTAMP, \
                CURRENT_TIMESTAMP FROM events e WHERE e.object_kind = 'shipment' AND e.sequence = 1"
         ),
+        format!(
+            "INSERT INTO planning_runs (policy, scope_location_id, parts, locations, target_value_minor, transfers, \
+               purchases, lines, proposed_value_minor, duration_ms, created_by, created_at) \
+             SELECT 'baseline', id, 0, 0, 0, {n}, 0, {n}, 0, 0, 'admin', CURRENT_TIMESTAMP FROM locations \
+             WHERE code = 'HQ'"
+        ),
+        format!(
+            "INSERT INTO planning_proposals (run_id, kind, source_id, destination_id, lines, line_count, units, \
+               value_minor, status, created_at) \
+             {series} SELECT (SELECT MAX(id) FROM planning_runs), 'transfer', {centre}, {station}, \
+               '[[' || {part} || ', 1, 1, 2, 0]]', 1, 1, 100, 'superseded', CURRENT_TIMESTAMP FROM n"
+        ),
     ]
 }
 
@@ -604,6 +616,7 @@ both!(every_list_runs_as_many_statements_for_a_page_of_500_as_for_a_page_of_5, |
         "/api/v1/claims",
         "/api/v1/tickets",
         "/api/v1/follow-ups",
+        "/api/v1/proposals",
         "/api/v1/loans",
         "/api/v1/inspections",
         "/api/v1/webhooks/subscriptions",
