@@ -108,8 +108,11 @@ both!(multi_line_shipments_in_opposite_part_orders_from_one_centre_never_deadloc
             .json(&json!({}))
             .send()
     });
+    let started = std::time::Instant::now();
+    let answers = futures_util::future::join_all(sends).await;
+    eprintln!("{:?}: {} ships at once took {:?}", app.backend, requests.len(), started.elapsed());
     let mut failed = Vec::new();
-    for (id, answer) in requests.iter().zip(futures_util::future::join_all(sends).await) {
+    for (id, answer) in requests.iter().zip(answers) {
         let r = crate::helpers::into_resp(answer.expect("the server answers")).await;
         if r.status != 200 {
             failed.push((id, r.status, r.text));
