@@ -21,6 +21,9 @@ pub struct Config {
     pub database_read_url: Option<String>,
     pub bind: String,
     pub pool_size: u32,
+    /// connections for reads, apart from the writers' (`ECHELON_DB_READ_POOL_SIZE`, half the
+    /// write pool's by default)
+    pub read_pool_size: u32,
     pub jwt_secret: String,
     pub jwt_issuer: String,
     pub jwt_audience: String,
@@ -176,6 +179,7 @@ impl std::fmt::Debug for Config {
             .field("database_url", &crate::db::redact(&self.database_url))
             .field("bind", &self.bind)
             .field("pool_size", &self.pool_size)
+            .field("read_pool_size", &self.read_pool_size)
             .finish_non_exhaustive()
     }
 }
@@ -199,12 +203,14 @@ impl Config {
             Some("production") | Some("prod") => Environment::Production,
             Some(other) => return Err(format!("ECHELON_ENV={other:?}: use development or production")),
         };
+        let pool_size = parse_var("ECHELON_DB_POOL_SIZE", 16)?;
         let config = Config {
             environment,
             database_url: var("DATABASE_URL").unwrap_or_else(|| "sqlite://echelon.db".into()),
             database_read_url: var("DATABASE_READ_URL"),
             bind: var("ECHELON_BIND").unwrap_or_else(|| "127.0.0.1:8080".into()),
-            pool_size: parse_var("ECHELON_DB_POOL_SIZE", 16)?,
+            pool_size,
+            read_pool_size: parse_var("ECHELON_DB_READ_POOL_SIZE", (pool_size / 2).max(1))?,
             jwt_secret: var("ECHELON_JWT_SECRET").unwrap_or_else(|| DEV_JWT_SECRET.into()),
             jwt_issuer: var("ECHELON_JWT_ISSUER").unwrap_or_else(|| "echelon".into()),
             jwt_audience: var("ECHELON_JWT_AUDIENCE").unwrap_or_else(|| "echelon-api".into()),
@@ -233,6 +239,9 @@ impl Config {
         crate::db::Backend::of(&self.database_url)?;
         if self.pool_size == 0 {
             return Err("ECHELON_DB_POOL_SIZE must be at least 1".into());
+        }
+        if self.read_pool_size == 0 {
+            return Err("ECHELON_DB_READ_POOL_SIZE must be at least 1".into());
         }
         if self.token_ttl_seconds <= 0 {
             return Err("ECHELON_TOKEN_TTL_SECONDS must be positive".into());
@@ -272,6 +281,7 @@ impl Config {
             database_read_url: None,
             bind: "127.0.0.1:0".into(),
             pool_size: 8,
+            read_pool_size: 4,
             jwt_secret: DEV_JWT_SECRET.into(),
             jwt_issuer: "echelon".into(),
             jwt_audience: "echelon-api".into(),

@@ -33,7 +33,7 @@ const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
 #[utoipa::path(tag = "ops", responses((status = 200, description = "The process is up and its database answers", body = Health), E503))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Health>, AppError> {
-    let pools = [state.db.write.clone(), state.db.read.clone()];
+    let pools = [state.db.write.clone(), state.db.read.clone(), state.db.fresh.clone()];
     // the check runs on the blocking pool and is given up after READY_WITHIN: a pool that
     // waits for a connection that cannot be made, or a ping to a server that no longer
     // answers, must not hold the probe

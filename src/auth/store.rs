@@ -57,6 +57,16 @@ pub fn username_of(conn: &mut DbConn, id: i64) -> QueryResult<Option<String>> {
     users::table.find(id).select(users::username).first(conn).optional()
 }
 
+/// The usernames of users by id, in one statement (for a page of rows naming users).
+pub fn usernames_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<std::collections::BTreeMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(std::collections::BTreeMap::new());
+    }
+    let rows: Vec<(i64, String)> =
+        users::table.filter(users::id.eq_any(ids)).select((users::id, users::username)).load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
 /// What a user may see now, as a webhook delivery checks it: `None` when the user is disabled
 /// or gone, `Some(None)` for a role that sees the whole network, `Some(Some(path))` for a
 /// scoped one (its location's path).

@@ -172,12 +172,17 @@ impl r2d2::CustomizeConnection<DbConn, r2d2::Error> for StatementCounter {
     }
 }
 
-/// The write pool and the pool that serves reports, lists and exports (a streaming replica
-/// when `DATABASE_READ_URL` is set, else the same pool).
+/// The write pool and the pool that serves reports, lists and exports: a pool of its own (a
+/// streaming replica when `DATABASE_READ_URL` is set, else the primary), so that reads never
+/// wait for a connection behind writers that wait for a lock (issue 26).
 #[derive(Clone)]
 pub struct Db {
     pub write: Pool,
     pub read: Pool,
+    /// connections on the primary for the single reads that must see the latest commit
+    /// (`Db::primary`: a token's user, the login throttle's counts), apart from the writers
+    /// too: the read pool when reads go to the primary, else a pool of its own
+    pub fresh: Pool,
     pub backend: Backend,
     /// the statements run through both pools
     pub statements: StatementCounter,
@@ -227,16 +232,24 @@ pub fn redact(url: &str) -> String {
 }
 
 impl Db {
-    pub fn connect(url: &str, read_url: Option<&str>, size: u32) -> Result<Db, String> {
+    /// `size` connections for writes, `read_size` for reads (on the replica when `read_url`
+    /// names one, and as many again on the primary for `primary`).
+    pub fn connect(url: &str, read_url: Option<&str>, size: u32, read_size: u32) -> Result<Db, String> {
         let backend = Backend::of(url)?;
         let statements = StatementCounter::default();
         let write = build_pool(url, size, &statements)?;
-        let read = match read_url {
-            Some(r) if !r.is_empty() => build_pool(r, size, &statements)?,
-            _ => write.clone(),
+        let read_size = read_size.max(1);
+        let (read, fresh) = match read_url {
+            Some(r) if !r.is_empty() => {
+                (build_pool(r, read_size, &statements)?, build_pool(url, read_size, &statements)?)
+            }
+            _ => {
+                let read = build_pool(url, read_size, &statements)?;
+                (read.clone(), read)
+            }
         };
         let writer = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(std::sync::Mutex::new(())));
-        Ok(Db { write, read, backend, statements, writer })
+        Ok(Db { write, read, fresh, backend, statements, writer })
     }
 
     /// Runs `f` in one write transaction on the blocking pool.
@@ -287,15 +300,16 @@ impl Db {
         .await
     }
 
-    /// Runs `f` on a connection of the write pool (the primary, never a replica that may lag)
-    /// outside any transaction: for one statement that must see the latest committed state,
-    /// such as the per-request check of a token's user.
+    /// Runs `f` on a connection of the primary (never a replica that may lag), outside any
+    /// transaction and outside the write pool: for one statement that must see the latest
+    /// committed state, such as the per-request check of a token's user, which must not wait
+    /// behind writers.
     pub async fn primary<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.write.clone();
+        let pool = self.fresh.clone();
         blocking(move || {
             let mut conn = pool.get()?;
             // outside a transaction diesel never counts a connection whose server went away as

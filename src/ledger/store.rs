@@ -198,8 +198,10 @@ pub fn post(conn: &mut DbConn, m: &Move<'_>) -> Result<i64, AppError> {
         ))
         .returning(stock_movements::id)
         .get_result(conn)?;
-    let outflow = matches!(m.reason, Reason::TransferShip | Reason::LoanOut | Reason::Consume);
-    crate::rollup::moved(conn, id, outflow)?;
+    // no KPI summary row is written here: a day's stock value and outflow are rolled up from
+    // the movements once the day is over (`rollup::closing`), so no two movements of a
+    // location queue on one row, and no lock is taken between the stock rows of one line and
+    // the next
     Ok(id)
 }
 

@@ -147,11 +147,16 @@ struct ClosedBefore {
 /// close in order, so a period entirely closed now stays so, and one that is not is bounded
 /// again in its statement by the mark itself.
 fn open_span(conn: &mut DbConn, from: NaiveDate, to: NaiveDate) -> QueryResult<Option<[NaiveDate; 2]>> {
-    let sql = "SELECT closed_before FROM kpi_closed WHERE id = 1";
-    let mark: Vec<ClosedBefore> = crate::on_backend!(conn, |c| diesel::sql_query(sql).load(c))?;
-    let first_open = mark.first().map(|m| m.closed_before).unwrap_or(NaiveDate::MIN);
+    let first_open = first_open(conn)?;
     let next = to + chrono::Duration::days(1);
     Ok((next > first_open).then_some([from.max(first_open), next]))
+}
+
+/// The first day not closed yet, as just read.
+fn first_open(conn: &mut DbConn) -> QueryResult<NaiveDate> {
+    let sql = "SELECT closed_before FROM kpi_closed WHERE id = 1";
+    let mark: Vec<ClosedBefore> = crate::on_backend!(conn, |c| diesel::sql_query(sql).load(c))?;
+    Ok(mark.first().map(|m| m.closed_before).unwrap_or(NaiveDate::MIN))
 }
 
 /// Runs `sql` with the dates bound in order (SQLite's placeholders are positional).
@@ -315,10 +320,11 @@ pub fn on_time(conn: &mut DbConn, level: Level, from: NaiveDate, to: NaiveDate) 
 }
 
 /// Stock value at cost per group and echelon (location kind) at the start of `day`, from the
-/// net value moved into each location per day at the parts' current cost (`kpi_stock_days`,
-/// whole months from `kpi_stock_months`): exact, because each balance is the sum of its
-/// movements (`echelon audit` checks both). A group's echelon is listed when one of its
-/// locations had a movement before the day.
+/// net value moved into each location per closed day at the parts' current cost
+/// (`kpi_stock_days`, whole months from `kpi_stock_months`) and the open days' movements
+/// before `day`, read in the same statement: exact, because each balance is the sum of its
+/// movements (`echelon audit` checks both rollups). A group's echelon is listed when one of
+/// its locations had a movement before the day.
 pub fn stock_value_at(
     conn: &mut DbConn,
     level: Level,
@@ -331,40 +337,51 @@ pub fn stock_value_at(
     } else {
         "l.kind IN ('central_warehouse', 'regional_centre', 'station')"
     };
+    // the open days' movements count only when an open day is before `day` (exact if a day
+    // closes meanwhile, as in `open_span`)
+    let open = first_open(conn)? < day;
+    let open_rows =
+        if open { format!(" UNION ALL {}", crate::rollup::open_stock_rows(4)) } else { String::new() };
     let sql = format!(
         "SELECT {gk} AS gk, l.kind AS name, CAST(COALESCE(SUM(k.value_minor), 0) AS BIGINT) AS a \
          FROM (SELECT location_id, value_minor FROM kpi_stock_months WHERE day < $1 UNION ALL \
-               SELECT location_id, value_minor FROM kpi_stock_days WHERE day >= $2 AND day < $3) k \
+               SELECT location_id, value_minor FROM kpi_stock_days WHERE day >= $2 AND day < $3{open_rows}) k \
            JOIN locations l ON l.id = k.location_id WHERE {kinds} GROUP BY 1, 2",
         gk = group_key(level, "l"),
     );
-    let text = dialect_sql(conn, &sql);
-    let rows: Vec<Named> = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
-        .bind::<Date, _>(month)
-        .bind::<Date, _>(month)
-        .bind::<Date, _>(day)
-        .load::<Named>(c))?;
-    Ok(rows.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
+    let mut dates = vec![month, month, day];
+    if open {
+        dates.push(day);
+    }
+    Ok(run_dates::<Named>(conn, &sql, &dates)?.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
 }
 
 /// What left each echelon towards the customer on the days [from, to], at cost, from the daily
-/// rollup: shipments out of the warehouse and centres (`transfer_ship`), loans and consumption
-/// out of stations.
+/// rollup of the closed days and the open days' movements: shipments out of the warehouse and
+/// centres (`transfer_ship`), loans and consumption out of stations.
 pub fn outflow(
     conn: &mut DbConn,
     level: Level,
     from: NaiveDate,
     to: NaiveDate,
 ) -> QueryResult<BTreeMap<(String, String), i64>> {
+    let closed = span_rows("kpi_outflow_days", "kpi_outflow_months", "location_id, outflow_minor");
+    let open = open_span(conn, from, to)?;
+    let open_rows = match open {
+        Some(_) => format!(" UNION ALL {}", crate::rollup::open_outflow_rows(7, 8)),
+        None => String::new(),
+    };
     let sql = format!(
         "SELECT {gk} AS gk, l.kind AS name, CAST(COALESCE(SUM(k.outflow_minor), 0) AS BIGINT) AS a \
-         FROM {rows} k JOIN locations l ON l.id = k.location_id \
+         FROM ({closed}{open_rows}) k JOIN locations l ON l.id = k.location_id \
          WHERE 1 = 1{only} GROUP BY 1, 2",
         gk = group_key(level, "l"),
         only = only_stations(level),
-        rows = spans("kpi_outflow_days", "kpi_outflow_months", "location_id, outflow_minor"),
     );
-    Ok(run_spans::<Named>(conn, &sql, from, to)?.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
+    let (m1, m2) = super::rules::whole_months(from, to);
+    let mut dates = vec![m1, m2, from, m1, m2, to];
+    dates.extend(open.iter().flatten());
+    Ok(run_dates::<Named>(conn, &sql, &dates)?.into_iter().map(|r| ((r.gk, r.name), r.a)).collect())
 }
 
 /// A named pair of counts: what the report queries below return.

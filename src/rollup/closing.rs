@@ -1,9 +1,14 @@
-//! Closing days of the routing-keyed rollups (fill sums and stock-out triples).
+//! Closing days of the routing-keyed rollups (fill sums and stock-out triples) and of the
+//! movements' rollups (net stock value and outflow per location).
 //!
 //! A parts request does not write those rollups: it is the busiest write of the product, and
-//! its day's rows would be updated by every request of the network. Instead a day is rolled
-//! up once it is over, from the request lines themselves, and the report adds the lines of the
-//! days not closed yet (today's, a few thousand rows). `kpi_closed.closed_before` is the first
+//! its day's rows would be updated by every request of the network. Nor does a stock movement:
+//! the day's row of a location would be updated by every movement of that location (every
+//! ship of a centre queued on it), and, written between the stock rows of one line and the
+//! next, it made two multi-line shipments of one centre deadlock (issue 26). Instead a day is
+//! rolled up once it is over, from the request lines and the movements themselves, and the
+//! report adds the lines and movements of the days not closed yet (today's, a few thousand
+//! rows, by the indexes on their times). `kpi_closed.closed_before` is the first
 //! open day; it only moves forward, one day per transaction, under a lock, so two `echelon
 //! serve` processes closing at once close each day once. A day is closed `GRACE` after its
 //! end: a request whose clock read the day before midnight has committed by then (its
@@ -27,13 +32,21 @@ pub const GRACE: Duration = Duration::hours(1);
 /// How often `echelon serve` looks for a day to close.
 const EVERY: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// The rollups that hold closed days only, with the index of their routing-keyed part.
-const CLOSED_ONLY: [(&Rollup, usize); 5] = [
-    (&STATION_DAYS, 0),
-    (&STOCKOUT_MARKS, 0),
-    (&TRIPLES_CENTRE, 0),
-    (&TRIPLES_TIER, 0),
-    (&TRIPLES_NETWORK, 0),
+/// A routing-keyed part narrowed to a span of days.
+const ROUTED_IN: &str = " AND ln.routed_at >= $1 AND ln.routed_at < $2";
+/// A movement-keyed part narrowed to a span of days.
+const MOVED_IN: &str = " AND m.at >= $1 AND m.at < $2";
+
+/// The rollups that hold closed days only, with the index of their day-keyed part and its
+/// filter to a span of days.
+const CLOSED_ONLY: [(&Rollup, usize, &str); 7] = [
+    (&STATION_DAYS, 0, ROUTED_IN),
+    (&STOCKOUT_MARKS, 0, ROUTED_IN),
+    (&TRIPLES_CENTRE, 0, ROUTED_IN),
+    (&TRIPLES_TIER, 0, ROUTED_IN),
+    (&TRIPLES_NETWORK, 0, ROUTED_IN),
+    (&STOCK_DAYS, 0, MOVED_IN),
+    (&OUTFLOW_DAYS, 0, MOVED_IN),
 ];
 
 /// The first day that cannot be closed at `now` (every day before it is over by `GRACE`).
@@ -51,16 +64,19 @@ struct Open {
     closed_before: NaiveDate,
     #[diesel(sql_type = Nullable<Timestamp>)]
     first: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    first_moved: Option<NaiveDateTime>,
 }
 
-/// The first open day (locked until the transaction ends) and the first routing time on it or
-/// after it.
+/// The first open day (locked until the transaction ends) and the first routing time and
+/// movement time on it or after it.
 fn open(conn: &mut DbConn) -> QueryResult<Open> {
     if let DbConn::Pg(c) = conn {
         diesel::sql_query("SELECT id FROM kpi_closed WHERE id = 1 FOR UPDATE").execute(c)?;
     }
     let sql = "SELECT k.closed_before AS closed_before, \
-         (SELECT MIN(ln.routed_at) FROM parts_request_lines ln WHERE ln.routed_at >= k.closed_before) AS first \
+         (SELECT MIN(ln.routed_at) FROM parts_request_lines ln WHERE ln.routed_at >= k.closed_before) AS first, \
+         (SELECT MIN(m.at) FROM stock_movements m WHERE m.at >= k.closed_before) AS first_moved \
        FROM kpi_closed k WHERE k.id = 1";
     let text = dialect_sql(conn, sql);
     crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref()).get_result::<Open>(c))
@@ -77,16 +93,20 @@ pub(super) fn set_closed_before(conn: &mut DbConn, day: NaiveDate) -> QueryResul
     .map(|_| ())
 }
 
-/// In the caller's transaction: closes the next day with routed lines before `until` (and the
-/// empty days before it). Returns whether a day was closed (there may be more).
+/// In the caller's transaction: closes the next day with routed lines or movements before
+/// `until` (and the empty days before it). Returns whether a day was closed (there may be more).
 pub fn close_day(conn: &mut DbConn, until: NaiveDate) -> QueryResult<bool> {
     let open = open(conn)?;
     if open.closed_before >= until {
         return Ok(false);
     }
-    let day = match open.first.map(|t| t.date()) {
+    let first = match (open.first, open.first_moved) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let day = match first.map(|t| t.date()) {
         Some(d) if d < until => d,
-        // no lines left on a closable day: the empty days close at once
+        // no lines or movements left on a closable day: the empty days close at once
         _ => {
             set_closed_before(conn, until)?;
             return Ok(false);
@@ -96,8 +116,8 @@ pub fn close_day(conn: &mut DbConn, until: NaiveDate) -> QueryResult<bool> {
     // first the mark moves, so that the rollups' own `{closed}` condition admits the day
     set_closed_before(conn, next)?;
     let span = Bind::Span(midnight(open.closed_before), midnight(next));
-    for (rollup, part) in CLOSED_ONLY {
-        rollup.apply(conn, part, " AND ln.routed_at >= $1 AND ln.routed_at < $2", false, span)?;
+    for (rollup, part, within) in CLOSED_ONLY {
+        rollup.apply(conn, part, within, false, span)?;
     }
     Ok(true)
 }

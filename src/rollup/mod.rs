@@ -3,9 +3,10 @@
 //!
 //! Each rollup is defined once, as the SELECT that recomputes it from the raw rows. The same
 //! SELECT, narrowed to one event's row, is upserted in the transaction of that event (a unit
-//! received, a shipment delivered, a movement posted, a part's cost changed, a ticket
-//! resolved), or, for the figures of a line's routing day, narrowed to a day once that day is
-//! over (`closing`: the parts request itself writes no rollup); unnarrowed it rebuilds the
+//! received, a shipment delivered, a part's cost changed, a ticket resolved), or, for the
+//! figures of a line's routing day and of a movement's day, narrowed to a day once that day is
+//! over (`closing`: neither the parts request nor a stock movement writes a rollup; the report
+//! adds the open days' lines and movements themselves); unnarrowed it rebuilds the
 //! table after a bulk load; and `echelon audit` compares the stored table with it, so every
 //! scenario the tests run checks every hook. Days are the UTC dates of the timestamps the
 //! report filters on.
@@ -177,14 +178,26 @@ pub fn delivered(conn: &mut DbConn, shipment_id: i64) -> QueryResult<()> {
     DELIVERY_DAYS.apply(conn, 0, " AND s.id = $1", false, Bind::Id(shipment_id))
 }
 
-/// A movement was just posted: the net stock value of its two locations, and its outflow when
-/// it counts as outflow (`outflow`: its reason is one of those; the SELECT keeps only those).
-pub fn moved(conn: &mut DbConn, movement_id: i64, outflow: bool) -> QueryResult<()> {
-    STOCK_DAYS.apply(conn, 0, " AND m.id = $1", false, Bind::Id(movement_id))?;
-    if outflow {
-        OUTFLOW_DAYS.apply(conn, 0, " AND m.id = $1", false, Bind::Id(movement_id))?;
-    }
-    Ok(())
+/// The movements of the open days (`m.at` from the first open day, and from `$a` to before
+/// `$b`) as `location_id, outflow_minor` rows, for the report to add to `kpi_outflow_days`.
+pub fn open_outflow_rows(a: u8, b: u8) -> String {
+    format!(
+        "SELECT m.from_location_id AS location_id, m.qty * p.unit_cost_minor AS outflow_minor \
+         FROM stock_movements m JOIN parts p ON p.id = m.part_id \
+           JOIN locations l ON l.id = m.from_location_id \
+         WHERE {} AND m.at >= (SELECT closed_before FROM kpi_closed) AND m.at >= ${a} AND m.at < ${b}",
+        outflow_where!()
+    )
+}
+
+/// The movements of the open days before `$b` as `location_id, value_minor` rows (in at the
+/// destination, out at the origin), for the report to add to `kpi_stock_days`.
+pub fn open_stock_rows(b: u8) -> String {
+    format!(
+        "SELECT l.id AS location_id, d.dir * m.qty * p.unit_cost_minor AS value_minor {} \
+         WHERE m.at >= (SELECT closed_before FROM kpi_closed) AND m.at < ${b}",
+        stock_from!()
+    )
 }
 
 /// Opening stock was loaded in bulk: the net stock values are recomputed.
@@ -195,7 +208,13 @@ pub fn stock_loaded(conn: &mut DbConn) -> QueryResult<()> {
 /// Around a change of a part's unit cost (outflow and stock are valued at the current cost):
 /// `before` takes the part's outflow and net stock value out at the old cost, after the change
 /// they go back at the new one.
+///
+/// Only closed days are stored: on PostgreSQL the first open day is held (`FOR SHARE`) until
+/// the transaction ends, so that no day closes, at the old cost, between the two calls.
 pub fn cost_change(conn: &mut DbConn, part_id: i64, before: bool) -> QueryResult<()> {
+    if let (DbConn::Pg(c), true) = (&mut *conn, before) {
+        diesel::sql_query("SELECT id FROM kpi_closed WHERE id = 1 FOR SHARE").execute(c)?;
+    }
     OUTFLOW_DAYS.apply(conn, 0, " AND m.part_id = $1", before, Bind::Id(part_id))?;
     STOCK_DAYS.apply(conn, 0, " AND m.part_id = $1", before, Bind::Id(part_id))
 }

@@ -32,6 +32,10 @@ pub(super) struct Rollup {
 /// `kpi_closed.closed_before`. The report reads the open days from the request lines.
 pub(super) const CLOSED: &str = " AND ln.routed_at < (SELECT closed_before FROM kpi_closed)";
 
+/// The same for the rollups of the movements (`{moved_closed}`): the report reads the open
+/// days from the movements themselves, so that no stock movement writes a summary row.
+pub(super) const MOVED_CLOSED: &str = " AND m.at < (SELECT closed_before FROM kpi_closed)";
+
 /// Requested and first-choice units and lines per (routing day, requesting station), closed
 /// days only.
 pub(super) const FILL: &str = "SELECT {day:ln.routed_at} AS day, r.station_id AS station_id, \
@@ -170,20 +174,44 @@ pub(super) const DELIVERY_DAYS: Rollup = Rollup {
          GROUP BY {day:s.delivered_at}, s.destination_id, s.origin_id, COALESCE(s.courier_id, 0)"],
 };
 
-/// What left a location towards customers per day at the parts' cost (`{s}`: the sign).
+/// Which movements count as outflow of their origin `l`: shipments out of the warehouse and
+/// centres, loans and consumption out of stations.
+macro_rules! outflow_where {
+    () => {
+        "((l.kind IN ('central_warehouse', 'regional_centre') AND m.reason = 'transfer_ship') \
+           OR (l.kind = 'station' AND m.reason IN ('loan_out', 'consume')))"
+    };
+}
+pub(super) use outflow_where;
+
+/// Each movement twice, into its destination (`d.dir` 1) and out of its origin (-1), with the
+/// location `l` it counts for and its part `p`.
+macro_rules! stock_from {
+    () => {
+        "FROM stock_movements m CROSS JOIN (SELECT 1 AS dir UNION ALL SELECT -1 AS dir) d \
+           JOIN parts p ON p.id = m.part_id \
+           JOIN locations l ON l.id = CASE WHEN d.dir = 1 THEN m.to_location_id ELSE m.from_location_id END"
+    };
+}
+pub(super) use stock_from;
+
+/// What left a location towards customers per day at the parts' cost (`{s}`: the sign), closed
+/// days only.
 pub(super) const OUTFLOW_DAYS: Rollup = Rollup {
     table: "kpi_outflow_days",
     months: Some("kpi_outflow_months"),
     key: &["day", "location_id"],
     values: &["outflow_minor"],
     merge: Merge::Add,
-    parts: &["SELECT {day:m.at} AS day, m.from_location_id AS location_id, \
+    parts: &[concat!(
+        "SELECT {day:m.at} AS day, m.from_location_id AS location_id, \
            CAST({s}SUM(m.qty * p.unit_cost_minor) AS BIGINT) AS outflow_minor \
          FROM stock_movements m JOIN parts p ON p.id = m.part_id \
            JOIN locations l ON l.id = m.from_location_id \
-         WHERE ((l.kind IN ('central_warehouse', 'regional_centre') AND m.reason = 'transfer_ship') \
-           OR (l.kind = 'station' AND m.reason IN ('loan_out', 'consume'))){f} \
-         GROUP BY {day:m.at}, m.from_location_id"],
+         WHERE ",
+        outflow_where!(),
+        "{moved_closed}{f} GROUP BY {day:m.at}, m.from_location_id"
+    )],
 };
 
 /// The resolved tickets per (month of resolution, group, series, bucket of seconds), from the
@@ -234,20 +262,20 @@ pub(super) const CYCLES_TIER: Rollup = Rollup {
 
 /// The net value that moved into a stocking location per day at the parts' current cost (in
 /// minus out; `{s}`: the sign), so that the stock value at the start of a day is the sum of
-/// the days before it (each balance is the sum of its movements).
+/// the days before it (each balance is the sum of its movements); closed days only.
 pub(super) const STOCK_DAYS: Rollup = Rollup {
     table: "kpi_stock_days",
     months: Some("kpi_stock_months"),
     key: &["day", "location_id"],
     values: &["value_minor"],
     merge: Merge::Add,
-    parts: &["SELECT {day:m.at} AS day, l.id AS location_id, \
-           CAST({s}SUM(d.dir * m.qty * p.unit_cost_minor) AS BIGINT) AS value_minor \
-         FROM stock_movements m CROSS JOIN (SELECT 1 AS dir UNION ALL SELECT -1 AS dir) d \
-           JOIN parts p ON p.id = m.part_id \
-           JOIN locations l ON l.id = CASE WHEN d.dir = 1 THEN m.to_location_id ELSE m.from_location_id END \
-         WHERE l.kind IN ('central_warehouse', 'regional_centre', 'station'){f} \
-         GROUP BY {day:m.at}, l.id"],
+    parts: &[concat!(
+        "SELECT {day:m.at} AS day, l.id AS location_id, \
+           CAST({s}SUM(d.dir * m.qty * p.unit_cost_minor) AS BIGINT) AS value_minor ",
+        stock_from!(),
+        " WHERE l.kind IN ('central_warehouse', 'regional_centre', 'station'){moved_closed}{f} \
+         GROUP BY {day:m.at}, l.id"
+    )],
 };
 
 pub(super) const ALL: [Rollup; 12] = [
@@ -289,7 +317,8 @@ impl Rollup {
             .replace("{f}", filter)
             .replace("{s}", if negate { "-" } else { "" })
             .replace("{g}", group_of(self.table))
-            .replace("{closed}", CLOSED);
+            .replace("{closed}", CLOSED)
+            .replace("{moved_closed}", MOVED_CLOSED);
         if month {
             s.replace("{day:", "{month:")
         } else {

@@ -363,7 +363,12 @@ pub fn open(config: &Config) -> Result<Db, String> {
             why.trim().replace('\n', " ")
         )
     })?;
-    let db = Db::connect(&config.database_url, config.database_read_url.as_deref(), config.pool_size)?;
+    let db = Db::connect(
+        &config.database_url,
+        config.database_read_url.as_deref(),
+        config.pool_size,
+        config.read_pool_size,
+    )?;
     let mut conn = db.write.get().map_err(|e| format!("cannot connect to the database: {e}"))?;
     db::migrate(&mut conn)?;
     Ok(db)

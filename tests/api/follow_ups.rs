@@ -190,7 +190,7 @@ both!(one_completed_ticket_still_gets_a_call_and_its_result_feeds_the_scorecard,
 #[test]
 fn the_followups_command_draws_the_share_asked_for() {
     let url = fresh_database(Backend::Sqlite);
-    let db = echelon::db::Db::connect(&url, None, 1).unwrap();
+    let db = echelon::db::Db::connect(&url, None, 1, 1).unwrap();
     let mut conn = db.write.get().unwrap();
     let now = Utc::now().naive_utc() - Duration::minutes(5);
     echelon::db::write_tx(&mut conn, |c| insert_completed(c, now, 40, 5)).unwrap();

@@ -195,7 +195,8 @@ impl TestApp {
         // the tests' webhook receivers listen on loopback
         config.webhooks.allow_hosts = vec!["127.0.0.1".into()];
         configure(&mut config);
-        let db = Db::connect(&url, None, config.pool_size).expect("open the test database");
+        let db =
+            Db::connect(&url, None, config.pool_size, config.read_pool_size).expect("open the test database");
         db::migrate(&mut db.write.get().unwrap()).expect("migrate");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let app = Application::build(config, db, Some(listener)).expect("build the app");

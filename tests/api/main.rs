@@ -17,6 +17,7 @@ mod errors;
 mod follow_ups;
 mod foundation;
 mod history_seed;
+mod hot_rows;
 mod kpi_rollup;
 mod kpis;
 mod ledger_props;

@@ -122,6 +122,10 @@ pub(super) fn dispatch(
 ) -> Result<Vec<i64>, AppError> {
     let transit = ledger::virtual_place(conn, LocationKind::InTransit)?;
     let reference = format!("request:{}", req.id);
+    // the stock rows in one order (by part, then source), whatever the order of the request's
+    // lines: two shipments of the same parts in opposite orders would otherwise deadlock
+    let mut allocations: Vec<&AllocationRow> = allocations.iter().collect();
+    allocations.sort_by_key(|a| (a.part_id, a.source_id, a.id));
     let mut shipped = Vec::new();
     for a in allocations {
         let source = ledger::place_by_id(conn, a.source_id)?;
@@ -205,6 +209,9 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
         ));
     }
     crate::network::station::lock_station(conn, req.station_id)?;
+    let mut allocations = allocations;
+    // the stock rows in one order, by part then source (as `dispatch`)
+    allocations.sort_by_key(|a| (a.part_id, a.source_id, a.id));
     for a in allocations {
         if a.status == AllocationStatus::Reserved || a.status == AllocationStatus::Picked {
             ledger::release(conn, a.part_id, a.source_id, a.qty)?;

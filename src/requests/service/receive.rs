@@ -104,6 +104,11 @@ pub fn receive(
     let dest = ledger::place_by_id(conn, req.station_id)?;
     let reference = format!("request:{id}");
     let mut damages = Vec::new();
+    // the stock rows (IN-TRANSIT's, shared by every receipt) in one order, by part then line,
+    // whatever the order of the request's lines, so two receipts cannot deadlock
+    let part_of = |line_id: i64| lines.iter().find(|l| l.id == line_id).map(|l| l.part_id);
+    let mut per_line: Vec<(i64, Vec<AllocationRow>)> = per_line.into_iter().collect();
+    per_line.sort_by_key(|(line_id, _)| (part_of(*line_id), *line_id));
     for (line_id, allocations) in per_line {
         let mut damaged_left = damaged_of.get(&line_id).copied().unwrap_or(0);
         let line = lines
@@ -196,6 +201,8 @@ pub fn receive(
             });
         }
     }
+    // told in the order of the request's lines
+    damages.sort_by_key(|d| d.line_no);
     if let Some(ticket) = req.ticket_id {
         crate::rollup::ticket(conn, ticket)?;
     }

@@ -187,14 +187,16 @@ pub async fn list_tenders(
     let out = state
         .db
         .read(move |conn| {
-            // filter by visibility page by page: scan ahead until the page is full
+            // filter by visibility page by page: scan ahead until the page is full, in batches
+            // of a whole page at least (a caller who sees every tender reads one batch)
             let viewer = Viewer::of(conn, &caller)?;
+            let batch = page.fetch().max(200);
             let mut items = Vec::new();
             let mut cursor = before;
             let mut more = true;
             while items.len() < page.limit as usize && more {
-                let rows = store::list_tenders(conn, q.status.as_deref(), cursor, 200)?;
-                more = rows.len() == 200;
+                let rows = store::list_tenders(conn, q.status.as_deref(), cursor, batch)?;
+                more = rows.len() as i64 == batch;
                 cursor = rows.last().map(|t| t.id).or(cursor);
                 items.extend(viewer.keep(conn, rows)?);
             }
