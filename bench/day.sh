@@ -13,27 +13,8 @@ cd "$(dirname "$0")/.."
 secs="${1:-30}"
 clients="${CLIENTS:-32}"
 procs_list="${PROCS_LIST:-1 2}"
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort | tail -1)
-if [ -n "${ECHELON_BIN:-}" ]; then bin="$ECHELON_BIN"; else cargo build --release -q; bin="$PWD/target/release/echelon"; fi
-work=$(mktemp -d /tmp/echelon-day-XXXX)
-chmod 755 "$work"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pids=()
-stop_serves() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
-cleanup() {
-  stop_serves
-  as_pg "$pgbin/pg_ctl" -D "$work/pg" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-[ "$(id -u)" = 0 ] && chown postgres "$work"
-pgport=$(free_port)
-as_pg "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
-as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
-  -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" start >/dev/null
-pg="postgres://postgres@127.0.0.1:$pgport"
-psql_() { psql -q -h 127.0.0.1 -p "$pgport" -U postgres "$@"; }
+BENCH_NAME=day source bench/pg.sh
+start_pg
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "machine: $(nproc) cores; PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}'); $clients clients, ${secs} s per point"
 
@@ -44,13 +25,6 @@ pgbench_tps() {
     awk '/^tps/ {print $3; exit}'
 }
 
-serve() { # serve URL PORT
-  (cd "$work" && DATABASE_URL="$1" ECHELON_BIND="127.0.0.1:$2" ECHELON_LOG=warn ECHELON_DB_POOL_SIZE="${POOL:-8}" \
-     exec "$bin" serve >"$work/serve-$2.log" 2>&1) &
-  pids+=($!)
-  for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
-  echo "echelon did not start"; cat "$work/serve-$2.log"; exit 1
-}
 
 for procs in $procs_list; do
   db="day$procs"
@@ -87,6 +61,7 @@ writes = float(re.search(r"writes ([0-9.]+)/s", text).group(1))
 print(f"writes per second / pgbench tps: {writes / tps:.3f}")
 PY
   echo "deadlocks in echelon's database during the day: $((d1 - d0)) (pg_stat_database); \"deadlock detected\" in the log: $((l1 - l0))"
-  stop_serves
+  stop_pids
+  wait 2>/dev/null || true
   (cd "$work" && DATABASE_URL="$url" "$bin" audit | tail -1)
 done

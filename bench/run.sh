@@ -13,29 +13,10 @@ cd "$(dirname "$0")/.."
 secs="${1:-15}"
 clients_list="${CLIENTS_LIST:-8 32 64}"
 procs_list="${PROCS_LIST:-1 2}"
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort | tail -1)
-# ECHELON_BIN=path runs another build (say, of an older commit) through the same points
-if [ -n "${ECHELON_BIN:-}" ]; then bin="$ECHELON_BIN"; else cargo build --release -q; bin="$PWD/target/release/echelon"; fi
-work=$(mktemp -d /tmp/echelon-bench-XXXX)
-chmod 755 "$work"
-as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  as_pg "$pgbin/pg_ctl" -D "$work/pg" -m fast stop >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-[ "$(id -u)" = 0 ] && chown postgres "$work"
-pgport=$(free_port)
+source bench/pg.sh
 pgstats_opt=""
 [ "${PG_STATS:-0}" = 1 ] && pgstats_opt="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track=all -c pg_stat_statements.track_planning=on"
-as_pg "$pgbin/initdb" -D "$work/pg" -U postgres --auth=trust -E UTF8 --locale=C >/dev/null
-as_pg "$pgbin/pg_ctl" -D "$work/pg" -l "$work/pg.log" -w \
-  -o "-p $pgport -k $work -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB $pgstats_opt" start >/dev/null
-pg="postgres://postgres@127.0.0.1:$pgport"
-psql_() { psql -q -h 127.0.0.1 -p "$pgport" -U postgres "$@"; }
+start_pg $pgstats_opt
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; PostgreSQL $("$pgbin/postgres" --version | awk '{print $3}') (default durability settings)"
 
@@ -89,13 +70,6 @@ for c in $clients_list; do
 done
 stats_show pgbench
 
-serve() { # serve URL PORT -> starts echelon in the background
-  (cd "$work" && DATABASE_URL="$1" ECHELON_BIND="127.0.0.1:$2" ECHELON_LOG=warn ECHELON_DB_POOL_SIZE="${POOL:-8}" \
-     exec "$bin" serve >"$work/serve-$2.log" 2>&1) &
-  pids+=($!)
-  for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$2/readyz" >/dev/null 2>&1 && return; sleep 0.1; done
-  echo "echelon did not start"; cat "$work/serve-$2.log"; exit 1
-}
 
 prepare() { # prepare URL PORT: demo network, stock of 40 parts at every centre and HQ
   (cd "$work" && DATABASE_URL="$1" "$bin" seed demo >/dev/null)
@@ -172,7 +146,7 @@ for procs in $procs_list; do
   done
   echo "   oversold units: $(oversold "$db"); $(audit "$pg/$db")"
   stats_show "$db"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; pids=()
+  stop_pids
   sleep 1
 done
 

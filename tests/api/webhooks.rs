@@ -146,6 +146,28 @@ async fn subscribe(app: &TestApp, user: &str, url: &str) -> Value {
     r.json
 }
 
+/// At ST-TZ-001, every change a station is told of: a request for a part nobody has
+/// (backordered) that a receipt at RC-HZ fills (allocated), shipped, picked up, delivered and
+/// received with one of its two units damaged (a claim); and a ticket dispatched to the
+/// station's technician. Returns the request, its shipment and the ticket.
+async fn every_change(app: &TestApp) -> (i64, i64, i64) {
+    let part = app.part().cost("20.00").create().await;
+    let rid = app.request().line(&part, 2).urgent().create().await;
+    app.receipt("RC-HZ").line(&part, 5).create().await;
+    app.on_request(rid, "ship", "warehouse-rc-hz").await.ok();
+    let shipment = app.shipments_of(rid, "warehouse-rc-hz").await[0]["id"].as_i64().unwrap();
+    app.deliver(shipment, Duration::hours(2)).await;
+    app.post(
+        &format!("/api/v1/parts-requests/{rid}/receive"),
+        "station-st-tz-001",
+        json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 1}]}),
+    )
+    .await
+    .ok();
+    let ticket = app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    (rid, shipment, ticket)
+}
+
 /// Runs the delivery worker's rounds until nothing is due.
 async fn deliver(app: &TestApp) {
     while echelon::webhooks::deliver::deliver_due(&app.state, None).await.unwrap() > 0 {}
@@ -186,23 +208,7 @@ both!(each_change_reaches_its_stations_receiver_once_signed_and_no_other_station
     // another station cannot see it
     app.get(&format!("/api/v1/webhooks/subscriptions/{}", sub["id"]), Some(&other)).await.problem(404);
 
-    // a request for a part nobody has: backordered; a receipt at RC-HZ fills it
-    let part = app.part().cost("20.00").create().await;
-    let rid = app.request().line(&part, 2).urgent().create().await;
-    app.receipt("RC-HZ").line(&part, 5).create().await;
-    // picked and shipped, picked up, delivered, received with one unit damaged
-    app.on_request(rid, "ship", "warehouse-rc-hz").await.ok();
-    let shipment = app.shipments_of(rid, "warehouse-rc-hz").await[0]["id"].as_i64().unwrap();
-    app.deliver(shipment, Duration::hours(2)).await;
-    app.post(
-        &format!("/api/v1/parts-requests/{rid}/receive"),
-        "station-st-tz-001",
-        json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 1}]}),
-    )
-    .await
-    .ok();
-    // a ticket dispatched to the station's technician
-    app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    let (rid, _, _) = every_change(&app).await;
     deliver(&app).await;
 
     let types = ours.types();
@@ -673,22 +679,8 @@ both!(a_receiver_failing_for_a_day_is_paused_with_the_reason_and_resumed_by_its_
 });
 
 both!(the_audit_names_each_change_whose_event_is_missing, |app| async {
-    // a backordered request filled by a receipt, shipped, picked up, delivered, received with
-    // a unit damaged (a claim), and a ticket dispatched: every change with its event
-    let part = app.part().cost("20.00").create().await;
-    let rid = app.request().line(&part, 2).urgent().create().await;
-    app.receipt("RC-HZ").line(&part, 5).create().await;
-    app.on_request(rid, "ship", "warehouse-rc-hz").await.ok();
-    let shipment = app.shipments_of(rid, "warehouse-rc-hz").await[0]["id"].as_i64().unwrap();
-    app.deliver(shipment, Duration::hours(2)).await;
-    app.post(
-        &format!("/api/v1/parts-requests/{rid}/receive"),
-        "station-st-tz-001",
-        json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 1}]}),
-    )
-    .await
-    .ok();
-    let ticket = app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    // every change with its event
+    let (rid, shipment, ticket) = every_change(&app).await;
     let found = app.state.db.read(|c| Ok(echelon::events::missing(c)?)).await.unwrap();
     assert_eq!(found, Vec::<String>::new());
     // each kind's events taken away (and put back: the change is rolled back), the audit names
