@@ -55,15 +55,29 @@ pub fn ses(series: &[u32], alpha: f64) -> f64 {
     level
 }
 
+/// The weight of the history in the blend: `history_days / (history_days + prior_days)`.
+pub fn history_weight(history_days: f64, prior_days: f64) -> f64 {
+    history_days / (history_days + prior_days)
+}
+
 /// The credibility blend of a history rate and a causal rate (both per day).
 pub fn blend(history: f64, history_days: f64, causal: Option<f64>, prior_days: f64) -> f64 {
     match causal {
         None => history,
         Some(c) => {
-            let w = history_days / (history_days + prior_days);
+            let w = history_weight(history_days, prior_days);
             w * history + (1.0 - w) * c
         }
     }
+}
+
+/// What a station's blended rate was made of: the history rate (Croston, per day) and the
+/// causal rate (failure rate x installed base x the station's share, per day; `None` where
+/// the part has no installed base in the station's region, and the rate is the history's).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RateParts {
+    pub history: f64,
+    pub causal: Option<f64>,
 }
 
 /// What the estimate is made from.
@@ -123,6 +137,12 @@ pub fn shares(net: &Net, history: &[Vec<(u32, u16, u32)>]) -> Vec<f64> {
 
 /// The blended daily rate per part per station.
 pub fn estimate(net: &Net, inputs: &Inputs) -> Rates {
+    estimate_with_parts(net, inputs).0
+}
+
+/// The blended daily rate per part per station, and beside each rate (in the same order) the
+/// history and causal rates it blends.
+pub fn estimate_with_parts(net: &Net, inputs: &Inputs) -> (Rates, Vec<Vec<RateParts>>) {
     let stations_of_region: Vec<Vec<u32>> = {
         let mut v = vec![Vec::new(); net.regions.len()];
         for n in net.station_nodes() {
@@ -137,6 +157,7 @@ pub fn estimate(net: &Net, inputs: &Inputs) -> Rates {
             let mut hist = inputs.history.get(p).cloned().unwrap_or_default();
             hist.sort_unstable();
             let mut out: Vec<(u32, f64)> = Vec::new();
+            let mut made_of: Vec<RateParts> = Vec::new();
             // causal rates for every station of every region where the part has an installed base
             let mut causal: Vec<(u32, f64)> = Vec::new();
             for &(region, rate) in inputs.causal.get(p).map(Vec::as_slice).unwrap_or(&[]) {
@@ -170,12 +191,14 @@ pub fn estimate(net: &Net, inputs: &Inputs) -> Rates {
                 let rate = blend(h, history_days, c, PRIOR_DAYS);
                 if rate > 0.0 && net.nodes[node as usize].kind == Kind::Station {
                     out.push((node, rate));
+                    made_of.push(RateParts { history: h, causal: c });
                 }
             }
-            out
+            (out, made_of)
         })
-        .collect();
-    Rates { per_part }
+        .collect::<Vec<_>>();
+    let (per_part, parts) = per_part.into_iter().unzip();
+    (Rates { per_part }, parts)
 }
 
 #[cfg(test)]

@@ -109,6 +109,46 @@ pub fn backorders(s: u32, p: Pipe) -> Backorders {
     Backorders { ebo, vbo: (g - ebo * ebo).max(0.0), fill, tail }
 }
 
+/// Backorders of an (s, S) level, reorder point `reorder` and order-up-to `up_to`, facing
+/// pipeline `p`: with unit demands the inventory position is uniform over reorder+1 ..= up_to
+/// (Hadley and Whitin, *Analysis of Inventory Systems*, 1963, ch. 4), so the figures are the
+/// average of the base-stock figures over those levels (the variance that of the mixture).
+/// One-for-one base stock S is (S-1, S): exactly `backorders(S, p)`. "Order on demand"
+/// (-1, 0) is `backorders(0, p)`. One pass, O(up_to).
+pub fn backorders_between(reorder: i32, up_to: i32, p: Pipe) -> Backorders {
+    let lo = (reorder + 1).max(0) as u32;
+    let hi = (up_to.max(0) as u32).max(lo);
+    if lo == hi {
+        return backorders(hi, p);
+    }
+    let n = (hi - lo + 1) as f64;
+    let mean = p.mean.max(0.0);
+    if mean == 0.0 {
+        let stocked = (lo..=hi).filter(|y| *y > 0).count() as f64;
+        return Backorders { ebo: 0.0, vbo: 0.0, fill: stocked / n, tail: 0.0 };
+    }
+    let var = p.var.max(mean);
+    let mut pmf = Pmf::new(Pipe { mean, var });
+    // at level y: EBO(y), G(y) = E[((X-y)+)^2], P(X <= y-1)
+    let (mut ebo, mut g, mut below) = (mean, var + mean * mean, 0.0);
+    let (mut sum_ebo, mut sum_g, mut sum_fill, mut sum_tail) = (0.0, 0.0, 0.0, 0.0);
+    for y in 0..=hi {
+        let cdf = (below + pmf.next()).min(1.0);
+        let above = (1.0 - cdf).max(0.0);
+        if y >= lo {
+            sum_ebo += ebo.max(0.0);
+            sum_g += g.max(0.0);
+            sum_fill += below;
+            sum_tail += above;
+        }
+        g -= 2.0 * ebo - above;
+        ebo -= above;
+        below = cdf;
+    }
+    let ebo = sum_ebo / n;
+    Backorders { ebo, vbo: (sum_g / n - ebo * ebo).max(0.0), fill: sum_fill / n, tail: sum_tail / n }
+}
+
 /// The pipeline of a location whose parent has backorders `up` (VARI-METRIC): its own transit
 /// demand `rate * lead_days` (Poisson), plus its share `f = rate / parent_rate` of the parent's
 /// backorders, which is binomial given them:
@@ -218,6 +258,29 @@ mod tests {
         assert!(backorders(1, p1).ebo > metric1.ebo && backorders(1, p2).ebo > metric2.ebo);
         // The fill of station 2 with one unit: P(X = 0) = e^-0.886100 = 0.412260 (METRIC).
         assert!(close(metric2.fill, 0.412260, 1e-5));
+    }
+
+    #[test]
+    fn an_s_s_level_averages_the_base_stock_levels_it_spans() {
+        // Poisson(1): EBO(1) = 0.367879, EBO(2) = 0.103638; fill(1) = 0.367879, fill(2) = 0.735759.
+        // (s, S) = (0, 2): positions 1 and 2 equally likely.
+        let b = backorders_between(0, 2, Pipe::poisson(1.0));
+        assert!(close(b.ebo, (0.367879 + 0.103638) / 2.0, 1e-6), "{b:?}");
+        assert!(close(b.fill, (0.367879 + 0.735759) / 2.0, 1e-6), "{b:?}");
+        // the mixture's variance: the mean of E[B^2] less the square of the mean EBO
+        let (b1, b2) = (backorders(1, Pipe::poisson(1.0)), backorders(2, Pipe::poisson(1.0)));
+        let m2 = (b1.vbo + b1.ebo * b1.ebo + b2.vbo + b2.ebo * b2.ebo) / 2.0;
+        assert!(close(b.vbo, m2 - b.ebo * b.ebo, 1e-9), "{b:?}");
+        // base stock S is (S-1, S); order on demand (-1, 0) holds nothing
+        for (p, s) in [(Pipe::poisson(1.0), 2), (Pipe { mean: 1.0, var: 2.0 }, 1), (Pipe::poisson(40.0), 45)] {
+            let (a, e) = (backorders_between(s - 1, s, p), backorders(s as u32, p));
+            assert!(close(a.ebo, e.ebo, 1e-12) && close(a.fill, e.fill, 1e-12) && close(a.vbo, e.vbo, 1e-9));
+        }
+        assert_eq!(backorders_between(-1, 0, Pipe::poisson(3.0)), backorders(0, Pipe::poisson(3.0)));
+        // the one-pass sum agrees with the levels computed one by one
+        let p = Pipe { mean: 6.0, var: 9.0 };
+        let by_hand: f64 = (4..=9).map(|y| backorders(y, p).ebo).sum::<f64>() / 6.0;
+        assert!(close(backorders_between(3, 9, p).ebo, by_hand, 1e-12));
     }
 
     #[test]

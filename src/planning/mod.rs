@@ -12,6 +12,7 @@ pub mod metric;
 pub mod net;
 pub mod policy;
 pub mod proposals;
+pub mod review;
 pub mod service;
 pub mod store;
 
