@@ -4,6 +4,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::levels::{figures_of, tier_of, Echelon};
 use super::policy::Silent;
 use super::service::{self, PolicyKind, RunParams};
 use super::store::{self, RunRow};
@@ -73,9 +74,78 @@ pub struct PlanningRunOut {
     pub duration_ms: i64,
     pub created_by: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// the model's figures per echelon over the run's scope, unrounded (its levels:
+    /// `GET /planning/runs/{id}/levels`); empty for a run made before they were kept
+    pub echelons: Vec<EchelonFigures>,
+    /// the stations' figures per tier (the tier at the run)
+    pub tiers: Vec<TierFigures>,
+}
+
+/// The model's figures for one echelon of a run's scope (`central_warehouse`,
+/// `regional_centre`, `station`), over its levels.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EchelonFigures {
+    pub echelon: Echelon,
+    /// (part, location) pairs with a level, demand or stock (the run's levels in it)
+    pub levels: u64,
+    /// units a day (upstream: the stations' demand passing through)
+    pub demand_rate: f64,
+    /// expected units short, summed over its locations
+    pub expected_backorders: f64,
+    /// demand-weighted chance a demand finds a unit on the shelf; `null` without demand
+    pub expected_fill: Option<f64>,
+    /// the order-up-to levels at cost
+    pub stock_value: Money,
+}
+
+/// The model's figures for the stations of one tier in a run's scope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierFigures {
+    #[schema(example = "A")]
+    pub tier: String,
+    pub levels: u64,
+    pub demand_rate: f64,
+    pub expected_backorders: f64,
+    pub expected_fill: Option<f64>,
+    pub stock_value: Money,
 }
 
 fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
+    let figures = figures_of(&r);
+    let echelons = figures
+        .as_ref()
+        .map(|f| {
+            f.echelons()
+                .iter()
+                .zip([Echelon::CentralWarehouse, Echelon::RegionalCentre, Echelon::Station])
+                .map(|(g, echelon)| EchelonFigures {
+                    echelon,
+                    levels: g.entries,
+                    demand_rate: g.rate,
+                    expected_backorders: g.ebo,
+                    expected_fill: g.fill(),
+                    stock_value: Money(g.value_minor),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let tiers = figures
+        .as_ref()
+        .map(|f| {
+            f.classes[2..]
+                .iter()
+                .enumerate()
+                .map(|(i, g)| TierFigures {
+                    tier: tier_of(i as u8 + 2).unwrap_or_default().to_string(),
+                    levels: g.entries,
+                    demand_rate: g.rate,
+                    expected_backorders: g.ebo,
+                    expected_fill: g.fill(),
+                    stock_value: Money(g.value_minor),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let frac = |bp: Option<i32>| bp.map(|b| b as f64 / 10_000.0);
     Ok(PlanningRunOut {
         id: r.id,
@@ -95,7 +165,20 @@ fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
         duration_ms: r.duration_ms,
         created_by: r.created_by,
         created_at: r.created_at.and_utc(),
+        echelons,
+        tiers,
     })
+}
+
+/// A run the caller may see (its scope within the caller's), or 404.
+pub fn visible_run(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<RunRow, AppError> {
+    let not_found = || AppError::not_found(format!("planning run {id} not found"));
+    let row = store::run(conn, id)?.ok_or_else(not_found)?;
+    let path = network::by_id(conn, row.scope_location_id)?.path;
+    if !Scope::of(conn, caller)?.covers(&path) {
+        return Err(not_found());
+    }
+    Ok(row)
 }
 
 /// Checks a run's settings; returns what the run aims at.
@@ -233,12 +316,7 @@ pub async fn get_run(
     let out = state
         .db
         .read(move |conn| {
-            let not_found = || AppError::not_found(format!("planning run {id} not found"));
-            let row = store::run(conn, id)?.ok_or_else(not_found)?;
-            let path = network::by_id(conn, row.scope_location_id)?.path;
-            if !Scope::of(conn, &caller)?.covers(&path) {
-                return Err(not_found());
-            }
+            let row = visible_run(conn, &caller, id)?;
             run_out(conn, row)
         })
         .await?;

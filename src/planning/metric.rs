@@ -272,7 +272,8 @@ mod tests {
         let m2 = (b1.vbo + b1.ebo * b1.ebo + b2.vbo + b2.ebo * b2.ebo) / 2.0;
         assert!(close(b.vbo, m2 - b.ebo * b.ebo, 1e-9), "{b:?}");
         // base stock S is (S-1, S); order on demand (-1, 0) holds nothing
-        for (p, s) in [(Pipe::poisson(1.0), 2), (Pipe { mean: 1.0, var: 2.0 }, 1), (Pipe::poisson(40.0), 45)] {
+        for (p, s) in [(Pipe::poisson(1.0), 2), (Pipe { mean: 1.0, var: 2.0 }, 1), (Pipe::poisson(40.0), 45)]
+        {
             let (a, e) = (backorders_between(s - 1, s, p), backorders(s as u32, p));
             assert!(close(a.ebo, e.ebo, 1e-12) && close(a.fill, e.fill, 1e-12) && close(a.vbo, e.vbo, 1e-9));
         }

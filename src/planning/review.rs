@@ -293,7 +293,12 @@ mod tests {
             n_centres: 1,
             regions: vec!["R".into()],
             lanes: vec![vec![]],
-            parts: vec![PartInfo { code: "P".into(), unit_cost_minor: 100, supplier_lead_days: 10, db_id: 1 }],
+            parts: vec![PartInfo {
+                code: "P".into(),
+                unit_cost_minor: 100,
+                supplier_lead_days: 10,
+                db_id: 1,
+            }],
         }
     }
 
@@ -328,7 +333,10 @@ mod tests {
         }
         // a station with stock and no demand gets no level: the model counts nothing short
         // and nothing on its shelf (its unit is stock beyond the plan)
-        assert_eq!((e[4].rate(), e[4].ebo(), e[4].up_to(), e[4].on_hand(), e[4].class()), (0.0, 0.0, 0, 1, 5));
+        assert_eq!(
+            (e[4].rate(), e[4].ebo(), e[4].up_to(), e[4].on_hand(), e[4].class()),
+            (0.0, 0.0, 0, 1, 5)
+        );
         assert_eq!((e[2].class(), e[3].class()), (2, 4));
         // the station figures are the greedy's own evaluation of the same levels
         let r = crate::planning::net::Rates { per_part: vec![rates.to_vec()] };

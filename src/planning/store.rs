@@ -103,7 +103,8 @@ pub fn levels(
     limit: i64,
 ) -> QueryResult<Vec<LevelsRow>> {
     use planning_levels::dsl as l;
-    let mut q = planning_levels::table.filter(l::run_id.eq(run_id)).select(LevelsRow::as_select()).into_boxed();
+    let mut q =
+        planning_levels::table.filter(l::run_id.eq(run_id)).select(LevelsRow::as_select()).into_boxed();
     if let Some(p) = only {
         q = q.filter(l::part_id.eq(p));
     }
