@@ -451,7 +451,7 @@ pub fn write_xlsx(
     path: &std::path::Path,
 ) -> Result<(), AppError> {
     let mut wb = Workbook::new();
-    wb.set_properties(&DocProperties::new().set_title(&format!("echelon planning run {} levels", f.run_id)));
+    wb.set_properties(&DocProperties::new().set_title(format!("echelon planning run {} levels", f.run_id)));
     let bold = CellFormat::new().set_bold();
     let money = CellFormat::new().set_num_format("#,##0.00");
     let ws = wb.add_worksheet_with_constant_memory();
