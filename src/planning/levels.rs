@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::api::{visible_run, E404Run};
-use super::review::{Entry, Figures};
+use super::review::{shown, Entry, Figures};
 use super::store;
 use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::resolve_part_code;
@@ -243,14 +243,14 @@ fn levels_out(
                 lead_days: e.lead_days() as i64,
                 unit_cost: Money(cost),
                 stock_value: Money(e.up_to().max(0) as i64 * cost),
-                demand_rate: e.rate(),
-                history_rate: e.history(),
-                causal_rate: e.causal(),
+                demand_rate: shown(e.7),
+                history_rate: shown(e.8),
+                causal_rate: e.9.map(shown),
                 history_weight: station.then(|| if e.causal().is_some() { history_weight } else { 1.0 }),
-                pipeline_mean: e.pipe().mean,
-                pipeline_variance: e.pipe().var,
-                expected_backorders: e.ebo(),
-                expected_fill: e.fill(),
+                pipeline_mean: shown(e.10),
+                pipeline_variance: shown(e.11),
+                expected_backorders: shown(e.12),
+                expected_fill: shown(e.13),
             }
         })
         .collect())

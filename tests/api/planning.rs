@@ -215,8 +215,9 @@ fn money(v: &Value) -> f64 {
     v.as_str().unwrap_or_else(|| panic!("not an amount: {v}")).parse().unwrap()
 }
 
+/// Equal to the single precision a run keeps its figures in (7 significant digits).
 fn close(a: f64, b: f64) -> bool {
-    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+    (a - b).abs() <= 1e-6 * (1.0 + a.abs().max(b.abs()))
 }
 
 /// The pipeline and backorders of a level row, as `metric.rs` computes them from the row's
