@@ -46,7 +46,23 @@ pub struct PlanningRunIn {
 #[schema(example = json!({"id": 7, "policy": "multi_echelon", "scope": "HQ", "target_fill": 0.98,
     "service_level": null, "budget": null, "expected_fill": 0.9801, "parts": 294, "locations": 331,
     "target_stock_value": "418230.00", "transfers": 12, "purchases": 3, "lines": 40, "proposed_value": "10432.50",
-    "duration_ms": 85, "created_by": "admin", "created_at": "2026-11-23T08:00:00Z"}))]
+    "duration_ms": 85, "created_by": "admin", "created_at": "2026-11-23T08:00:00Z",
+    "echelons": [
+        {"echelon": "central_warehouse", "levels": 294, "demand_rate": 61.27, "expected_backorders": 20.41,
+         "expected_fill": 0.8302, "stock_value": "151020.00"},
+        {"echelon": "regional_centre", "levels": 1870, "demand_rate": 61.27, "expected_backorders": 3.177,
+         "expected_fill": 0.9641, "stock_value": "98770.00"},
+        {"echelon": "station", "levels": 20315, "demand_rate": 61.27, "expected_backorders": 0.7914,
+         "expected_fill": 0.98013, "stock_value": "168440.00"}],
+    "tiers": [
+        {"tier": "A", "levels": 2950, "demand_rate": 12.1, "expected_backorders": 0.1106, "expected_fill": 0.98502,
+         "stock_value": "31250.00"},
+        {"tier": "B", "levels": 5120, "demand_rate": 20.3, "expected_backorders": 0.2571, "expected_fill": 0.98120,
+         "stock_value": "52310.00"},
+        {"tier": "C", "levels": 7480, "demand_rate": 18.6, "expected_backorders": 0.2460, "expected_fill": 0.97905,
+         "stock_value": "52980.00"},
+        {"tier": "D", "levels": 4765, "demand_rate": 10.27, "expected_backorders": 0.1777, "expected_fill": 0.97466,
+         "stock_value": "31900.00"}]}))]
 pub struct PlanningRunOut {
     pub id: i64,
     pub policy: PolicyKind,
