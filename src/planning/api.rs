@@ -39,6 +39,11 @@ pub struct PlanningRunIn {
     /// centre; default the caller's own location (admin: the central warehouse)
     #[schema(max_length = 64)]
     pub location: Option<String>,
+    /// plan with the uncertainty of the run's own demand estimate (multi-echelon, default
+    /// false): each station's lead-time demand gets the variance of its estimated rate x
+    /// the lead time squared, upstream the sum below it (the history's smoothing noise, the
+    /// causal estimate's error learned against the history)
+    pub forecast_error: Option<bool>,
 }
 
 /// A planning run.
@@ -95,6 +100,8 @@ pub struct PlanningRunOut {
     pub echelons: Vec<EchelonFigures>,
     /// the stations' figures per tier (the tier at the run)
     pub tiers: Vec<TierFigures>,
+    /// the run planned with the variance of its own demand estimate
+    pub forecast_error: bool,
 }
 
 /// The model's figures for one echelon of a run's scope (`central_warehouse`,
@@ -181,6 +188,7 @@ fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
         duration_ms: r.duration_ms,
         created_by: r.created_by,
         created_at: r.created_at.and_utc(),
+        forecast_error: figures.as_ref().is_some_and(|f| f.forecast_error),
         echelons,
         tiers,
     })
@@ -229,9 +237,11 @@ pub fn params_of(input: &PlanningRunIn) -> Result<RunParams, AppError> {
             }
         }
         PolicyKind::Baseline => {
-            for (name, given) in
-                [("target_fill", input.target_fill.is_some()), ("budget", input.budget.is_some())]
-            {
+            for (name, given) in [
+                ("target_fill", input.target_fill.is_some()),
+                ("budget", input.budget.is_some()),
+                ("forecast_error", input.forecast_error.is_some()),
+            ] {
                 if given {
                     errors.push(FieldError::new(name, "applies to the multi_echelon policy only"));
                 }
@@ -247,6 +257,7 @@ pub fn params_of(input: &PlanningRunIn) -> Result<RunParams, AppError> {
         budget_minor: input.budget.map(|b| b.0),
         service_level: input.service_level.unwrap_or(0.95),
         min_annual: input.min_annual_demand.unwrap_or(1.0),
+        forecast_error: input.forecast_error.unwrap_or(false),
     })
 }
 

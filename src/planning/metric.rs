@@ -159,6 +159,14 @@ pub fn child_pipe(rate: f64, lead_days: f64, parent_rate: f64, up: Backorders) -
     Pipe { mean: transit + f * up.ebo, var: transit + f * (1.0 - f) * up.ebo + f * f * up.vbo }
 }
 
+/// A pipeline whose lead-time demand rests on an estimated rate of variance `rate_var`: the
+/// demand over `lead_days` is Poisson given the true rate, so by the law of total variance
+/// its variance grows by lead_days^2 x rate_var (a mixed Poisson, negative binomial when the
+/// rate's error is Gamma), the mean unchanged; VARI-METRIC carries it on as a variance.
+pub fn forecast_error(p: Pipe, lead_days: f64, rate_var: f64) -> Pipe {
+    Pipe { mean: p.mean, var: p.var + lead_days * lead_days * rate_var.max(0.0) }
+}
+
 /// The smallest reorder point `s >= 0` with P(lead-time demand <= s) >= `service`: the
 /// single-location rule of the baseline policy. Lead-time demand is Poisson with `mean` (or
 /// negative binomial with `var` when larger, for lumpy slow movers).
@@ -282,6 +290,26 @@ mod tests {
         let p = Pipe { mean: 6.0, var: 9.0 };
         let by_hand: f64 = (4..=9).map(|y| backorders(y, p).ebo).sum::<f64>() / 6.0;
         assert!(close(backorders_between(3, 9, p).ebo, by_hand, 1e-12));
+    }
+
+    #[test]
+    fn a_forecast_error_widens_the_pipeline_by_hand() {
+        // a station 10 days out, its rate estimated at 0.133272/day with variance 0.00122407
+        // (demand::tests): lead-time demand mean 1.33272, variance 1.33272 + 100 x 0.00122407
+        // = 1.45513
+        let p = forecast_error(Pipe::poisson(1.33272), 10.0, 0.00122407);
+        assert!(close(p.mean, 1.33272, 1e-12) && close(p.var, 1.455127, 1e-6), "{p:?}");
+        // a negative binomial: q = 1.33272 / 1.455127 = 0.915879, r = 1.33272^2 / 0.122407
+        // = 14.5101; P(0) = q^r = exp(14.5101 x ln 0.915879) = exp(-1.275024) = 0.279424,
+        // so EBO(1) = 1.33272 - (1 - 0.279424) = 0.612144, fill(1) = 0.279424; against the
+        // Poisson's P(0) = e^-1.33272 = 0.263759: EBO(1) 0.596479. The unknown rate costs
+        // backorders at the same level.
+        let b = backorders(1, p);
+        assert!(close(b.fill, 0.279424, 1e-5) && close(b.ebo, 0.612144, 1e-5), "{b:?}");
+        let known = backorders(1, Pipe::poisson(1.33272));
+        assert!(close(known.ebo, 0.596479, 1e-5), "{known:?}");
+        // a rate known for sure changes nothing
+        assert_eq!(forecast_error(Pipe::poisson(2.0), 5.0, 0.0), Pipe::poisson(2.0));
     }
 
     #[test]

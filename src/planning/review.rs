@@ -8,12 +8,14 @@
 //! share of the warehouse's backorders, a station likewise below its centre (`child_pipe`).
 //! A multi-echelon level is base stock S = (S-1, S) and its figures are `backorders(S, pipe)`;
 //! a baseline level (s, S) is taken with its position uniform over s+1..=S
-//! (`backorders_between`), an approximation upstream, where orders come in batches.
+//! (`backorders_between`), an approximation upstream, where orders come in batches. A run
+//! that plans with its forecast error (`forecast_error`) widens each pipeline by its lead
+//! time squared x the variance of the rates behind it, as the greedy did.
 
 use serde::{Deserialize, Serialize};
 
 use super::demand::RateParts;
-use super::metric::{backorders_between, child_pipe, Backorders, Pipe};
+use super::metric::{backorders_between, child_pipe, forecast_error, Backorders, Pipe};
 use super::net::{Kind, Level, Net};
 
 /// A location's echelon and, for a station, its tier: 0 the central warehouse, 1 a regional
@@ -118,6 +120,8 @@ pub struct PartPlan<'a> {
     pub rates: &'a [(u32, f64)],
     /// what each rate blends, in the same order
     pub parts: &'a [RateParts],
+    /// each rate's variance, in the same order (empty: the rates taken as known)
+    pub rate_vars: &'a [f64],
     /// the levels that differ from (-1, 0)
     pub levels: &'a [Level],
     /// (node, on hand, available) where the part is held
@@ -131,10 +135,12 @@ pub fn part_entries(net: &Net, p: &PartPlan<'_>, covered: &[bool]) -> Vec<Entry>
     let mut rate = vec![0.0; n];
     let mut history = vec![0.0; n];
     let mut causal: Vec<Option<f64>> = vec![None; n];
-    for (&(node, r), made) in p.rates.iter().zip(p.parts) {
+    let mut rate_var = vec![0.0; n];
+    for (j, (&(node, r), made)) in p.rates.iter().zip(p.parts).enumerate() {
         let centre = net.nodes[node as usize].parent.unwrap_or(0) as usize;
         for at in [node as usize, centre, 0] {
             rate[at] += r;
+            rate_var[at] += p.rate_vars.get(j).copied().unwrap_or(0.0);
             history[at] += made.history;
             if let Some(c) = made.causal {
                 *causal[at].get_or_insert(0.0) += c;
@@ -167,6 +173,7 @@ pub fn part_entries(net: &Net, p: &PartPlan<'_>, covered: &[bool]) -> Vec<Entry>
                 child_pipe(rate[node], lead(node) as f64, rate[parent], figures[parent])
             }
         };
+        let pipe = forecast_error(pipe, lead(node) as f64, rate_var[node]);
         pipes[node] = pipe;
         figures[node] = backorders_between(level[node].reorder, level[node].up_to, pipe);
     }
@@ -231,6 +238,9 @@ impl Group {
 pub struct Figures {
     pub classes: [Group; 6],
     pub history_weight: f64,
+    /// the run planned with the variance of its own demand estimate
+    #[serde(default)]
+    pub forecast_error: bool,
 }
 
 impl Group {
@@ -322,7 +332,14 @@ mod tests {
         ];
         // station 14 (node 4) holds a unit it has no demand for
         let stock = [(0, 6, 5), (4, 1, 1)];
-        let plan = PartPlan { part: 0, rates: &rates, parts: &parts, levels: &levels, stock: &stock };
+        let plan = PartPlan {
+            part: 0,
+            rates: &rates,
+            parts: &parts,
+            rate_vars: &[],
+            levels: &levels,
+            stock: &stock,
+        };
         let e = part_entries(&net, &plan, &[true; 5]);
         assert_eq!(e.iter().map(|e| e.location_id()).collect::<Vec<_>>(), vec![10, 11, 12, 13, 14]);
         // the warehouse: Poisson(0.4 x 10), base stock 4: EBO 0.781469 (by hand in metric.rs)
@@ -349,7 +366,7 @@ mod tests {
         );
         assert_eq!((e[2].class(), e[3].class()), (2, 4));
         // the station figures are the greedy's own evaluation of the same levels
-        let r = crate::planning::net::Rates { per_part: vec![rates.to_vec()] };
+        let r = crate::planning::net::Rates { per_part: vec![rates.to_vec()], var: Vec::new() };
         let tree = policy::tree(&net, &r, 0);
         let (ebo, fill) = greedy::evaluate(&tree, 4, &[0], &[1, 1]);
         let mut f = Figures::default();
@@ -362,5 +379,18 @@ mod tests {
         let some = part_entries(&net, &plan, &[false, false, true, false, false]);
         assert_eq!(some.len(), 1);
         assert_eq!(some[0], e[2]);
+        // planned with the rates' variance, every pipeline widens by its lead time squared x
+        // the variance below it, and the figures are still the greedy's
+        let vars = [0.001, 0.004];
+        let wide = PartPlan { rate_vars: &vars, ..plan };
+        let w = part_entries(&net, &wide, &[true; 5]);
+        assert!((w[0].pipe().var - (4.0 + 100.0 * 0.005)).abs() < 1e-6, "{w:?}");
+        assert!(w[2].pipe().var > e[2].pipe().var && w[3].pipe().var > e[3].pipe().var);
+        let r = crate::planning::net::Rates { per_part: vec![rates.to_vec()], var: vec![vars.to_vec()] };
+        let (ebo, fill) = greedy::evaluate(&policy::tree(&net, &r, 0), 4, &[0], &[1, 1]);
+        let mut f = Figures::default();
+        w.iter().for_each(|x| f.add(x, 100));
+        let stations = f.echelons()[2];
+        assert!((stations.ebo - ebo).abs() < 1e-6 && (stations.fill().unwrap() - fill).abs() < 1e-6);
     }
 }

@@ -38,6 +38,8 @@ pub struct RunParams {
     pub budget_minor: Option<i64>,
     pub service_level: f64,
     pub min_annual: f64,
+    /// plan with the variance of the demand estimate (multi-echelon; default off)
+    pub forecast_error: bool,
 }
 
 fn bp(x: f64) -> i32 {
@@ -60,7 +62,12 @@ pub fn run(
     let net = &loaded.net;
     let inputs = super::inputs::demand_inputs(conn, &loaded, now.date_naive())?;
     let loaded_ms = started.elapsed().as_millis();
-    let (rates, rate_parts) = super::demand::estimate_with_parts(net, &inputs);
+    let (mut rates, rate_parts) = super::demand::estimate_with_parts(net, &inputs);
+    let history_days = inputs.weeks as f64 * 7.0;
+    let forecast_error = params.forecast_error && params.policy == PolicyKind::MultiEchelon;
+    if forecast_error {
+        rates.var = super::demand::rate_variances(&rates, &rate_parts, history_days);
+    }
     let plan = match params.policy {
         PolicyKind::MultiEchelon => policy::multi_echelon(
             net,
@@ -184,7 +191,6 @@ pub fn run(
     };
     let proposed_ms = started.elapsed().as_millis();
     row.id = store::insert_run(conn, &row)?;
-    let history_days = inputs.weeks as f64 * 7.0;
     drop(inputs);
     let mut held: Vec<Vec<(u32, i64, i64)>> = vec![Vec::new(); net.parts.len()];
     for ((p, n), (on_hand, available)) in stock {
@@ -192,6 +198,7 @@ pub fn run(
     }
     let mut figures = Figures {
         history_weight: super::demand::history_weight(history_days, super::demand::PRIOR_DAYS),
+        forecast_error,
         ..Figures::default()
     };
     let parts: Vec<usize> = (0..net.parts.len()).collect();
@@ -205,6 +212,7 @@ pub fn run(
                     part: p,
                     rates: &rates.per_part[p],
                     parts: &rate_parts[p],
+                    rate_vars: rates.var.get(p).map(Vec::as_slice).unwrap_or(&[]),
                     levels: &plan.levels[p],
                     stock: &held[p],
                 };

@@ -456,4 +456,26 @@ both!(bad_level_filters_get_a_problem_and_levels_keep_to_their_scope, |app| asyn
         let b = model(&l);
         assert!(close(f(&l["expected_backorders"]), b.ebo) && close(f(&l["expected_fill"]), b.fill), "{l}");
     }
+    // planned with its forecast error: every pipeline with demand is wider than Poisson, and
+    // the figures are still metric.rs's on it
+    let wide = app.post("/api/v1/planning/runs", "admin", json!({"forecast_error": true})).await;
+    assert_eq!(wide.ok()["forecast_error"], true);
+    let wide = wide.json["id"].as_i64().unwrap();
+    let levels = all_levels(&app, "admin", wide, "", 100).await;
+    assert!(levels.iter().any(|l| f(&l["demand_rate"]) > 0.0));
+    for l in levels {
+        if f(&l["demand_rate"]) > 0.0 {
+            assert!(f(&l["pipeline_variance"]) > f(&l["pipeline_mean"]), "{l}");
+        }
+        let b = model(&l);
+        assert!(close(f(&l["expected_backorders"]), b.ebo) && close(f(&l["expected_fill"]), b.fill), "{l}");
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/planning/runs/{base}"), Some("admin")).await.ok()["forecast_error"],
+        false
+    );
+    let refused = app
+        .post("/api/v1/planning/runs", "admin", json!({"policy": "baseline", "forecast_error": true}))
+        .await;
+    assert_eq!(refused.problem(422)["errors"][0]["field"], "forecast_error");
 });
