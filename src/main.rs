@@ -77,6 +77,9 @@ enum Command {
         /// the subtree to propose for (default: the central warehouse, the whole network)
         #[arg(long)]
         location: Option<String>,
+        /// plan with the variance of the demand estimate (multi-echelon)
+        #[arg(long)]
+        forecast_error: bool,
     },
     /// Replay days of random demand on a generated network under a policy, in memory
     Simulate(SimArgs),
@@ -312,8 +315,16 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Seed { what: SeedCommand::Settlement { period, tickets, seed } } => {
             commands::seed_settlement(&config, &period, tickets, seed)
         }
-        Command::Replenish { policy, target_fill, budget, service, min_annual, location } => {
-            let options = commands::Replenish { policy, target_fill, budget, service, min_annual, location };
+        Command::Replenish { policy, target_fill, budget, service, min_annual, location, forecast_error } => {
+            let options = commands::Replenish {
+                policy,
+                target_fill,
+                budget,
+                service,
+                min_annual,
+                location,
+                forecast_error,
+            };
             commands::replenish(&config, options)
         }
         Command::Export { what: ExportCommand::Settlement { period, format, out, station } } => {

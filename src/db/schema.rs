@@ -530,6 +530,16 @@ diesel::table! {
         duration_ms -> BigInt,
         created_by -> Text,
         created_at -> Timestamp,
+        figures -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    planning_levels (run_id, part_id) {
+        run_id -> BigInt,
+        part_id -> BigInt,
+        entries -> Integer,
+        levels -> Text,
     }
 }
 
@@ -910,6 +920,7 @@ diesel::joinable!(ticket_events -> tickets (ticket_id));
 diesel::joinable!(follow_ups -> tickets (ticket_id));
 
 diesel::joinable!(planning_proposals -> planning_runs (run_id));
+diesel::joinable!(planning_levels -> planning_runs (run_id));
 
 diesel::joinable!(loan_lines -> loans (loan_id));
 
@@ -929,6 +940,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     failure_rates,
     part_supply_terms,
     planning_runs,
+    planning_levels,
     planning_proposals,
     courier_areas,
     rate_cards,

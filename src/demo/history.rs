@@ -369,6 +369,7 @@ impl Gen<'_> {
                     budget_minor: None,
                     service_level: 0.95,
                     min_annual: 1.0,
+                    forecast_error: false,
                 };
                 let silent = crate::planning::policy::Silent;
                 crate::planning::service::run(self.conn, &scope, params, CENTRE_STAFF, t, &silent)?;

@@ -4,6 +4,7 @@ use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::levels::{figures_of, tier_of, Echelon};
 use super::policy::Silent;
 use super::service::{self, PolicyKind, RunParams};
 use super::store::{self, RunRow};
@@ -38,6 +39,11 @@ pub struct PlanningRunIn {
     /// centre; default the caller's own location (admin: the central warehouse)
     #[schema(max_length = 64)]
     pub location: Option<String>,
+    /// plan with the uncertainty of the run's own demand estimate (multi-echelon, default
+    /// false): each station's lead-time demand gets the variance of its estimated rate x
+    /// the lead time squared, upstream the sum below it (the history's smoothing noise, the
+    /// causal estimate's error learned against the history)
+    pub forecast_error: Option<bool>,
 }
 
 /// A planning run.
@@ -45,7 +51,23 @@ pub struct PlanningRunIn {
 #[schema(example = json!({"id": 7, "policy": "multi_echelon", "scope": "HQ", "target_fill": 0.98,
     "service_level": null, "budget": null, "expected_fill": 0.9801, "parts": 294, "locations": 331,
     "target_stock_value": "418230.00", "transfers": 12, "purchases": 3, "lines": 40, "proposed_value": "10432.50",
-    "duration_ms": 85, "created_by": "admin", "created_at": "2026-11-23T08:00:00Z"}))]
+    "duration_ms": 85, "created_by": "admin", "created_at": "2026-11-23T08:00:00Z",
+    "echelons": [
+        {"echelon": "central_warehouse", "levels": 294, "demand_rate": 61.27, "expected_backorders": 20.41,
+         "expected_fill": 0.8302, "stock_value": "151020.00"},
+        {"echelon": "regional_centre", "levels": 1870, "demand_rate": 61.27, "expected_backorders": 3.177,
+         "expected_fill": 0.9641, "stock_value": "98770.00"},
+        {"echelon": "station", "levels": 20315, "demand_rate": 61.27, "expected_backorders": 0.7914,
+         "expected_fill": 0.98013, "stock_value": "168440.00"}],
+    "tiers": [
+        {"tier": "A", "levels": 2950, "demand_rate": 12.1, "expected_backorders": 0.1106, "expected_fill": 0.98502,
+         "stock_value": "31250.00"},
+        {"tier": "B", "levels": 5120, "demand_rate": 20.3, "expected_backorders": 0.2571, "expected_fill": 0.98120,
+         "stock_value": "52310.00"},
+        {"tier": "C", "levels": 7480, "demand_rate": 18.6, "expected_backorders": 0.2460, "expected_fill": 0.97905,
+         "stock_value": "52980.00"},
+        {"tier": "D", "levels": 4765, "demand_rate": 10.27, "expected_backorders": 0.1777, "expected_fill": 0.97466,
+         "stock_value": "31900.00"}]}))]
 pub struct PlanningRunOut {
     pub id: i64,
     pub policy: PolicyKind,
@@ -73,9 +95,80 @@ pub struct PlanningRunOut {
     pub duration_ms: i64,
     pub created_by: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// the model's figures per echelon over the run's scope, unrounded (its levels:
+    /// `GET /planning/runs/{id}/levels`); empty for a run made before they were kept
+    pub echelons: Vec<EchelonFigures>,
+    /// the stations' figures per tier (the tier at the run)
+    pub tiers: Vec<TierFigures>,
+    /// the run planned with the variance of its own demand estimate
+    pub forecast_error: bool,
+}
+
+/// The model's figures for one echelon of a run's scope (`central_warehouse`,
+/// `regional_centre`, `station`), over its levels.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EchelonFigures {
+    pub echelon: Echelon,
+    /// (part, location) pairs with a level, demand or stock (the run's levels in it)
+    pub levels: u64,
+    /// units a day (upstream: the stations' demand passing through)
+    pub demand_rate: f64,
+    /// expected units short, summed over its locations
+    pub expected_backorders: f64,
+    /// demand-weighted chance a demand finds a unit on the shelf; `null` without demand
+    pub expected_fill: Option<f64>,
+    /// the order-up-to levels at cost
+    pub stock_value: Money,
+}
+
+/// The model's figures for the stations of one tier in a run's scope.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TierFigures {
+    #[schema(example = "A")]
+    pub tier: String,
+    pub levels: u64,
+    pub demand_rate: f64,
+    pub expected_backorders: f64,
+    pub expected_fill: Option<f64>,
+    pub stock_value: Money,
 }
 
 fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
+    let figures = figures_of(&r);
+    let echelons = figures
+        .as_ref()
+        .map(|f| {
+            f.echelons()
+                .iter()
+                .zip([Echelon::CentralWarehouse, Echelon::RegionalCentre, Echelon::Station])
+                .map(|(g, echelon)| EchelonFigures {
+                    echelon,
+                    levels: g.entries,
+                    demand_rate: g.rate,
+                    expected_backorders: g.ebo,
+                    expected_fill: g.fill(),
+                    stock_value: Money(g.value_minor),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let tiers = figures
+        .as_ref()
+        .map(|f| {
+            f.classes[2..]
+                .iter()
+                .enumerate()
+                .map(|(i, g)| TierFigures {
+                    tier: tier_of(i as u8 + 2).unwrap_or_default().to_string(),
+                    levels: g.entries,
+                    demand_rate: g.rate,
+                    expected_backorders: g.ebo,
+                    expected_fill: g.fill(),
+                    stock_value: Money(g.value_minor),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let frac = |bp: Option<i32>| bp.map(|b| b as f64 / 10_000.0);
     Ok(PlanningRunOut {
         id: r.id,
@@ -95,7 +188,21 @@ fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
         duration_ms: r.duration_ms,
         created_by: r.created_by,
         created_at: r.created_at.and_utc(),
+        forecast_error: figures.as_ref().is_some_and(|f| f.forecast_error),
+        echelons,
+        tiers,
     })
+}
+
+/// A run the caller may see (its scope within the caller's), or 404.
+pub fn visible_run(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<RunRow, AppError> {
+    let not_found = || AppError::not_found(format!("planning run {id} not found"));
+    let row = store::run(conn, id)?.ok_or_else(not_found)?;
+    let path = network::by_id(conn, row.scope_location_id)?.path;
+    if !Scope::of(conn, caller)?.covers(&path) {
+        return Err(not_found());
+    }
+    Ok(row)
 }
 
 /// Checks a run's settings; returns what the run aims at.
@@ -130,9 +237,11 @@ pub fn params_of(input: &PlanningRunIn) -> Result<RunParams, AppError> {
             }
         }
         PolicyKind::Baseline => {
-            for (name, given) in
-                [("target_fill", input.target_fill.is_some()), ("budget", input.budget.is_some())]
-            {
+            for (name, given) in [
+                ("target_fill", input.target_fill.is_some()),
+                ("budget", input.budget.is_some()),
+                ("forecast_error", input.forecast_error.is_some()),
+            ] {
                 if given {
                     errors.push(FieldError::new(name, "applies to the multi_echelon policy only"));
                 }
@@ -148,6 +257,7 @@ pub fn params_of(input: &PlanningRunIn) -> Result<RunParams, AppError> {
         budget_minor: input.budget.map(|b| b.0),
         service_level: input.service_level.unwrap_or(0.95),
         min_annual: input.min_annual_demand.unwrap_or(1.0),
+        forecast_error: input.forecast_error.unwrap_or(false),
     })
 }
 
@@ -233,12 +343,7 @@ pub async fn get_run(
     let out = state
         .db
         .read(move |conn| {
-            let not_found = || AppError::not_found(format!("planning run {id} not found"));
-            let row = store::run(conn, id)?.ok_or_else(not_found)?;
-            let path = network::by_id(conn, row.scope_location_id)?.path;
-            if !Scope::of(conn, &caller)?.covers(&path) {
-                return Err(not_found());
-            }
+            let row = visible_run(conn, &caller, id)?;
             run_out(conn, row)
         })
         .await?;

@@ -55,15 +55,29 @@ pub fn ses(series: &[u32], alpha: f64) -> f64 {
     level
 }
 
+/// The weight of the history in the blend: `history_days / (history_days + prior_days)`.
+pub fn history_weight(history_days: f64, prior_days: f64) -> f64 {
+    history_days / (history_days + prior_days)
+}
+
 /// The credibility blend of a history rate and a causal rate (both per day).
 pub fn blend(history: f64, history_days: f64, causal: Option<f64>, prior_days: f64) -> f64 {
     match causal {
         None => history,
         Some(c) => {
-            let w = history_days / (history_days + prior_days);
+            let w = history_weight(history_days, prior_days);
             w * history + (1.0 - w) * c
         }
     }
+}
+
+/// What a station's blended rate was made of: the history rate (Croston, per day) and the
+/// causal rate (failure rate x installed base x the station's share, per day; `None` where
+/// the part has no installed base in the station's region, and the rate is the history's).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RateParts {
+    pub history: f64,
+    pub causal: Option<f64>,
 }
 
 /// What the estimate is made from.
@@ -123,6 +137,12 @@ pub fn shares(net: &Net, history: &[Vec<(u32, u16, u32)>]) -> Vec<f64> {
 
 /// The blended daily rate per part per station.
 pub fn estimate(net: &Net, inputs: &Inputs) -> Rates {
+    estimate_with_parts(net, inputs).0
+}
+
+/// The blended daily rate per part per station, and beside each rate (in the same order) the
+/// history and causal rates it blends.
+pub fn estimate_with_parts(net: &Net, inputs: &Inputs) -> (Rates, Vec<Vec<RateParts>>) {
     let stations_of_region: Vec<Vec<u32>> = {
         let mut v = vec![Vec::new(); net.regions.len()];
         for n in net.station_nodes() {
@@ -137,6 +157,7 @@ pub fn estimate(net: &Net, inputs: &Inputs) -> Rates {
             let mut hist = inputs.history.get(p).cloned().unwrap_or_default();
             hist.sort_unstable();
             let mut out: Vec<(u32, f64)> = Vec::new();
+            let mut made_of: Vec<RateParts> = Vec::new();
             // causal rates for every station of every region where the part has an installed base
             let mut causal: Vec<(u32, f64)> = Vec::new();
             for &(region, rate) in inputs.causal.get(p).map(Vec::as_slice).unwrap_or(&[]) {
@@ -170,12 +191,71 @@ pub fn estimate(net: &Net, inputs: &Inputs) -> Rates {
                 let rate = blend(h, history_days, c, PRIOR_DAYS);
                 if rate > 0.0 && net.nodes[node as usize].kind == Kind::Station {
                     out.push((node, rate));
+                    made_of.push(RateParts { history: h, causal: c });
                 }
             }
-            out
+            (out, made_of)
         })
-        .collect();
-    Rates { per_part }
+        .collect::<Vec<_>>();
+    let (per_part, parts) = per_part.into_iter().unzip();
+    (Rates { per_part, var: Vec::new() }, parts)
+}
+
+/// Days of history the smoothed rate is worth: exponential smoothing with constant `alpha`
+/// on weekly buckets of a Poisson series of rate r per day leaves its level with variance
+/// alpha / (2 - alpha) x 7r per week^2 (Brown 1963; the smoother's effective window), that is
+/// r / (7 (2 - alpha) / alpha) per day^2: 133 days for alpha 0.1. Croston's estimate of an
+/// intermittent series is taken to be as noisy.
+pub fn history_window_days(alpha: f64) -> f64 {
+    7.0 * (2.0 - alpha) / alpha
+}
+
+/// The variance of one station's blended rate: w^2 x the history's (rate / window days) plus
+/// (1 - w)^2 x the causal estimate's (`causal_cv2` x causal^2); without a causal part, the
+/// history's alone.
+pub fn rate_variance(rate: f64, made_of: RateParts, weight: f64, window_days: f64, causal_cv2: f64) -> f64 {
+    let history = rate.max(0.0) / window_days;
+    match made_of.causal {
+        None => history,
+        Some(c) => weight * weight * history + (1.0 - weight) * (1.0 - weight) * causal_cv2 * c * c,
+    }
+}
+
+/// The causal estimate's squared relative error, learned from the history it is blended with
+/// (a backtest of the causal estimate against the history of the same stations, by the method
+/// of moments): where both exist, history - causal has mean square (the history's variance) +
+/// cv^2 x causal^2, so cv^2 = sum((h - c)^2 - var h) / sum(c^2), pooled over every station and
+/// part, and at least 0.
+pub fn causal_cv2(rates: &Rates, parts: &[Vec<RateParts>], window_days: f64) -> f64 {
+    let (mut excess, mut scale) = (0.0, 0.0);
+    for (rs, ps) in rates.per_part.iter().zip(parts) {
+        for (&(_, rate), made) in rs.iter().zip(ps) {
+            if let Some(c) = made.causal {
+                let d = made.history - c;
+                excess += d * d - rate / window_days;
+                scale += c * c;
+            }
+        }
+    }
+    if scale > 0.0 {
+        (excess / scale).max(0.0)
+    } else {
+        0.0
+    }
+}
+
+/// Every estimated rate's variance (`Rates::var`), the causal error learned from the history
+/// (`causal_cv2`). The blend's weight is the run's: `history_days` against `PRIOR_DAYS`.
+pub fn rate_variances(rates: &Rates, parts: &[Vec<RateParts>], history_days: f64) -> Vec<Vec<f64>> {
+    let window = history_window_days(ALPHA);
+    let cv2 = causal_cv2(rates, parts, window);
+    let w = history_weight(history_days, PRIOR_DAYS);
+    rates
+        .per_part
+        .iter()
+        .zip(parts)
+        .map(|(rs, ps)| rs.iter().zip(ps).map(|(&(_, r), &m)| rate_variance(r, m, w, window, cv2)).collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -190,6 +270,33 @@ mod tests {
         assert_eq!(croston(&[0, 0, 0], 0.1), 0.0);
         // one demand of 1 in week 10 of 10: 1/10 per week, less the correction
         assert!((croston(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 1], 0.1) - 0.095).abs() < 1e-12);
+    }
+
+    #[test]
+    fn the_variance_of_an_estimate_by_hand() {
+        // alpha 0.1: the window is 7 x 1.9 / 0.1 = 133 days
+        assert!((history_window_days(0.1) - 133.0).abs() < 1e-12);
+        // history 0.2/day, causal 0.1/day, weight 182/547 = 0.332724: the rate 0.133272;
+        // the history's variance 0.133272 / 133 = 0.00100205; with cv^2 0.25 the causal's
+        // 0.25 x 0.01 = 0.0025; the blend's 0.332724^2 x 0.00100205 + 0.667276^2 x 0.0025
+        // = 0.110705 x 0.00100205 + 0.445257 x 0.0025 = 0.000110932 + 0.00111314 = 0.00122408
+        let w = history_weight(182.0, 365.0);
+        let made = RateParts { history: 0.2, causal: Some(0.1) };
+        let rate = w * 0.2 + (1.0 - w) * 0.1;
+        assert!((rate - 0.133272).abs() < 1e-6);
+        let v = rate_variance(rate, made, w, 133.0, 0.25);
+        assert!((v - 0.00122408).abs() < 1e-8, "{v}");
+        // history alone: its variance only
+        let v = rate_variance(0.2, RateParts { history: 0.2, causal: None }, w, 133.0, 0.25);
+        assert!((v - 0.2 / 133.0).abs() < 1e-15);
+        // the causal error learned: two stations, (h, c) = (0.3, 0.1) and (0.1, 0.1), rates
+        // 0.2 and 0.1 (window 100): ((0.04 - 0.002) + (0 - 0.001)) / (0.01 + 0.01) = 1.85
+        let rates = Rates { per_part: vec![vec![(5, 0.2), (6, 0.1)]], var: Vec::new() };
+        let parts = vec![vec![
+            RateParts { history: 0.3, causal: Some(0.1) },
+            RateParts { history: 0.1, causal: Some(0.1) },
+        ]];
+        assert!((causal_cv2(&rates, &parts, 100.0) - 1.85).abs() < 1e-12);
     }
 
     #[test]

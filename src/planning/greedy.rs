@@ -17,7 +17,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use super::metric::{backorders, child_pipe, Backorders, Pipe};
+use super::metric::{backorders, child_pipe, forecast_error, Backorders, Pipe};
 
 /// One station's demand for the part.
 #[derive(Debug, Clone, Copy)]
@@ -28,6 +28,8 @@ pub struct StationIn {
     pub rate: f64,
     /// days from its centre
     pub lead: f64,
+    /// the variance of the estimated rate (per day squared; 0: taken as known)
+    pub rate_var: f64,
 }
 
 /// One part's tree: lead times and the stations' demand (stations without demand left out).
@@ -137,6 +139,9 @@ struct Tree<'a> {
     t: &'a TreeIn,
     rate_c: Vec<f64>,
     rate_0: f64,
+    /// the variance of the estimated rates, summed per centre and over the tree
+    var_c: Vec<f64>,
+    var_0: f64,
     s0: u32,
     sc: Vec<u32>,
     ss: Vec<u32>,
@@ -165,17 +170,22 @@ impl<'a> Tree<'a> {
     fn new(t: &'a TreeIn) -> Tree<'a> {
         let nc = t.centre_lead.len();
         let mut rate_c = vec![0.0; nc];
+        let mut var_c = vec![0.0; nc];
         let mut under = vec![Vec::new(); nc];
         for (j, s) in t.stations.iter().enumerate() {
             rate_c[s.centre as usize] += s.rate;
+            var_c[s.centre as usize] += s.rate_var;
             under[s.centre as usize].push(j as u32);
         }
         let rate_0 = rate_c.iter().sum();
+        let var_0 = var_c.iter().sum();
         let n = t.stations.len();
         Tree {
             t,
             rate_c,
             rate_0,
+            var_c,
+            var_0,
             s0: 0,
             sc: vec![0; nc],
             ss: vec![0; n],
@@ -201,16 +211,17 @@ impl<'a> Tree<'a> {
     }
 
     fn pipe_0(&self) -> Pipe {
-        Pipe::poisson(self.rate_0 * self.t.hq_lead)
+        forecast_error(Pipe::poisson(self.rate_0 * self.t.hq_lead), self.t.hq_lead, self.var_0)
     }
 
     fn pipe_c(&self, c: usize, up: Backorders) -> Pipe {
-        child_pipe(self.rate_c[c], self.t.centre_lead[c], self.rate_0, up)
+        let p = child_pipe(self.rate_c[c], self.t.centre_lead[c], self.rate_0, up);
+        forecast_error(p, self.t.centre_lead[c], self.var_c[c])
     }
 
     fn pipe_s(&self, j: usize, up: Backorders) -> Pipe {
         let s = self.t.stations[j];
-        child_pipe(s.rate, s.lead, self.rate_c[s.centre as usize], up)
+        forecast_error(child_pipe(s.rate, s.lead, self.rate_c[s.centre as usize], up), s.lead, s.rate_var)
     }
 
     /// The change a different upstream state would make at station j (cut, weighted gain).

@@ -29,8 +29,8 @@ fn greedy_takes_the_largest_cut_in_station_backorders_per_unit_of_money() {
         hq_lead: 0.0,
         centre_lead: vec![2.0],
         stations: vec![
-            StationIn { centre: 0, rate: 0.1, lead: 1.0 },
-            StationIn { centre: 0, rate: 0.4, lead: 1.0 },
+            StationIn { centre: 0, rate: 0.1, lead: 1.0, rate_var: 0.0 },
+            StationIn { centre: 0, rate: 0.4, lead: 1.0, rate_var: 0.0 },
         ],
         unit_cost: 1.0,
     };
@@ -60,8 +60,8 @@ fn a_dearer_part_waits_for_a_larger_cut() {
         hq_lead: 0.0,
         centre_lead: vec![2.0],
         stations: vec![
-            StationIn { centre: 0, rate: 0.1, lead: 1.0 },
-            StationIn { centre: 0, rate: 0.4, lead: 1.0 },
+            StationIn { centre: 0, rate: 0.1, lead: 1.0, rate_var: 0.0 },
+            StationIn { centre: 0, rate: 0.4, lead: 1.0, rate_var: 0.0 },
         ],
         unit_cost: 3.0,
     };
@@ -79,7 +79,7 @@ fn a_busy_warehouse_starts_at_its_safe_level() {
     let t = TreeIn {
         hq_lead: 30.0,
         centre_lead: vec![3.0],
-        stations: vec![StationIn { centre: 0, rate: 20.0, lead: 1.0 }],
+        stations: vec![StationIn { centre: 0, rate: 20.0, lead: 1.0, rate_var: 0.0 }],
         unit_cost: 10.0,
     };
     let a = allocate(&t, Stop { fill: 0.95, min_ratio: 0.0, max_steps: 10_000 });

@@ -243,8 +243,8 @@ pub fn demand_inputs(conn: &mut DbConn, l: &Loaded, today: NaiveDate) -> QueryRe
     Ok(Inputs { weeks: HISTORY_WEEKS, history, causal, share })
 }
 
-/// What is available (on hand less reserved) per (part index, node).
-pub fn available(conn: &mut DbConn, l: &Loaded) -> QueryResult<HashMap<(u32, u32), i64>> {
+/// What is held per (part index, node): (on hand, available = on hand less reserved).
+pub fn stock(conn: &mut DbConn, l: &Loaded) -> QueryResult<HashMap<(u32, u32), (i64, i64)>> {
     let rows: Vec<(i64, i64, i64, i64)> = stock_balances::table
         .filter(stock_balances::physical.eq(true))
         .filter(stock_balances::on_hand.gt(0))
@@ -257,6 +257,6 @@ pub fn available(conn: &mut DbConn, l: &Loaded) -> QueryResult<HashMap<(u32, u32
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(p, loc, h, r)| Some(((*l.part_of.get(&p)?, *l.node_of.get(&loc)?), h - r)))
+        .filter_map(|(p, loc, h, r)| Some(((*l.part_of.get(&p)?, *l.node_of.get(&loc)?), (h, h - r))))
         .collect())
 }

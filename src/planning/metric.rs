@@ -109,6 +109,46 @@ pub fn backorders(s: u32, p: Pipe) -> Backorders {
     Backorders { ebo, vbo: (g - ebo * ebo).max(0.0), fill, tail }
 }
 
+/// Backorders of an (s, S) level, reorder point `reorder` and order-up-to `up_to`, facing
+/// pipeline `p`: with unit demands the inventory position is uniform over reorder+1 ..= up_to
+/// (Hadley and Whitin, *Analysis of Inventory Systems*, 1963, ch. 4), so the figures are the
+/// average of the base-stock figures over those levels (the variance that of the mixture).
+/// One-for-one base stock S is (S-1, S): exactly `backorders(S, p)`. "Order on demand"
+/// (-1, 0) is `backorders(0, p)`. One pass, O(up_to).
+pub fn backorders_between(reorder: i32, up_to: i32, p: Pipe) -> Backorders {
+    let lo = (reorder + 1).max(0) as u32;
+    let hi = (up_to.max(0) as u32).max(lo);
+    if lo == hi {
+        return backorders(hi, p);
+    }
+    let n = (hi - lo + 1) as f64;
+    let mean = p.mean.max(0.0);
+    if mean == 0.0 {
+        let stocked = (lo..=hi).filter(|y| *y > 0).count() as f64;
+        return Backorders { ebo: 0.0, vbo: 0.0, fill: stocked / n, tail: 0.0 };
+    }
+    let var = p.var.max(mean);
+    let mut pmf = Pmf::new(Pipe { mean, var });
+    // at level y: EBO(y), G(y) = E[((X-y)+)^2], P(X <= y-1)
+    let (mut ebo, mut g, mut below) = (mean, var + mean * mean, 0.0);
+    let (mut sum_ebo, mut sum_g, mut sum_fill, mut sum_tail) = (0.0, 0.0, 0.0, 0.0);
+    for y in 0..=hi {
+        let cdf = (below + pmf.next()).min(1.0);
+        let above = (1.0 - cdf).max(0.0);
+        if y >= lo {
+            sum_ebo += ebo.max(0.0);
+            sum_g += g.max(0.0);
+            sum_fill += below;
+            sum_tail += above;
+        }
+        g -= 2.0 * ebo - above;
+        ebo -= above;
+        below = cdf;
+    }
+    let ebo = sum_ebo / n;
+    Backorders { ebo, vbo: (sum_g / n - ebo * ebo).max(0.0), fill: sum_fill / n, tail: sum_tail / n }
+}
+
 /// The pipeline of a location whose parent has backorders `up` (VARI-METRIC): its own transit
 /// demand `rate * lead_days` (Poisson), plus its share `f = rate / parent_rate` of the parent's
 /// backorders, which is binomial given them:
@@ -117,6 +157,14 @@ pub fn child_pipe(rate: f64, lead_days: f64, parent_rate: f64, up: Backorders) -
     let transit = rate * lead_days;
     let f = if parent_rate > 0.0 { (rate / parent_rate).min(1.0) } else { 0.0 };
     Pipe { mean: transit + f * up.ebo, var: transit + f * (1.0 - f) * up.ebo + f * f * up.vbo }
+}
+
+/// A pipeline whose lead-time demand rests on an estimated rate of variance `rate_var`: the
+/// demand over `lead_days` is Poisson given the true rate, so by the law of total variance
+/// its variance grows by lead_days^2 x rate_var (a mixed Poisson, negative binomial when the
+/// rate's error is Gamma), the mean unchanged; VARI-METRIC carries it on as a variance.
+pub fn forecast_error(p: Pipe, lead_days: f64, rate_var: f64) -> Pipe {
+    Pipe { mean: p.mean, var: p.var + lead_days * lead_days * rate_var.max(0.0) }
 }
 
 /// The smallest reorder point `s >= 0` with P(lead-time demand <= s) >= `service`: the
@@ -218,6 +266,50 @@ mod tests {
         assert!(backorders(1, p1).ebo > metric1.ebo && backorders(1, p2).ebo > metric2.ebo);
         // The fill of station 2 with one unit: P(X = 0) = e^-0.886100 = 0.412260 (METRIC).
         assert!(close(metric2.fill, 0.412260, 1e-5));
+    }
+
+    #[test]
+    fn an_s_s_level_averages_the_base_stock_levels_it_spans() {
+        // Poisson(1): EBO(1) = 0.367879, EBO(2) = 0.103638; fill(1) = 0.367879, fill(2) = 0.735759.
+        // (s, S) = (0, 2): positions 1 and 2 equally likely.
+        let b = backorders_between(0, 2, Pipe::poisson(1.0));
+        assert!(close(b.ebo, (0.367879 + 0.103638) / 2.0, 1e-6), "{b:?}");
+        assert!(close(b.fill, (0.367879 + 0.735759) / 2.0, 1e-6), "{b:?}");
+        // the mixture's variance: the mean of E[B^2] less the square of the mean EBO
+        let (b1, b2) = (backorders(1, Pipe::poisson(1.0)), backorders(2, Pipe::poisson(1.0)));
+        let m2 = (b1.vbo + b1.ebo * b1.ebo + b2.vbo + b2.ebo * b2.ebo) / 2.0;
+        assert!(close(b.vbo, m2 - b.ebo * b.ebo, 1e-9), "{b:?}");
+        // base stock S is (S-1, S); order on demand (-1, 0) holds nothing
+        for (p, s) in [(Pipe::poisson(1.0), 2), (Pipe { mean: 1.0, var: 2.0 }, 1), (Pipe::poisson(40.0), 45)]
+        {
+            let (a, e) = (backorders_between(s - 1, s, p), backorders(s as u32, p));
+            assert!(close(a.ebo, e.ebo, 1e-12) && close(a.fill, e.fill, 1e-12) && close(a.vbo, e.vbo, 1e-9));
+        }
+        assert_eq!(backorders_between(-1, 0, Pipe::poisson(3.0)), backorders(0, Pipe::poisson(3.0)));
+        // the one-pass sum agrees with the levels computed one by one
+        let p = Pipe { mean: 6.0, var: 9.0 };
+        let by_hand: f64 = (4..=9).map(|y| backorders(y, p).ebo).sum::<f64>() / 6.0;
+        assert!(close(backorders_between(3, 9, p).ebo, by_hand, 1e-12));
+    }
+
+    #[test]
+    fn a_forecast_error_widens_the_pipeline_by_hand() {
+        // a station 10 days out, its rate estimated at 0.133272/day with variance 0.00122407
+        // (demand::tests): lead-time demand mean 1.33272, variance 1.33272 + 100 x 0.00122407
+        // = 1.45513
+        let p = forecast_error(Pipe::poisson(1.33272), 10.0, 0.00122407);
+        assert!(close(p.mean, 1.33272, 1e-12) && close(p.var, 1.455127, 1e-6), "{p:?}");
+        // a negative binomial: q = 1.33272 / 1.455127 = 0.915879, r = 1.33272^2 / 0.122407
+        // = 14.5101; P(0) = q^r = exp(14.5101 x ln 0.915879) = exp(-1.275024) = 0.279424,
+        // so EBO(1) = 1.33272 - (1 - 0.279424) = 0.612144, fill(1) = 0.279424; against the
+        // Poisson's P(0) = e^-1.33272 = 0.263759: EBO(1) 0.596479. The unknown rate costs
+        // backorders at the same level.
+        let b = backorders(1, p);
+        assert!(close(b.fill, 0.279424, 1e-5) && close(b.ebo, 0.612144, 1e-5), "{b:?}");
+        let known = backorders(1, Pipe::poisson(1.33272));
+        assert!(close(known.ebo, 0.596479, 1e-5), "{known:?}");
+        // a rate known for sure changes nothing
+        assert_eq!(forecast_error(Pipe::poisson(2.0), 5.0, 0.0), Pipe::poisson(2.0));
     }
 
     #[test]

@@ -8,10 +8,12 @@ pub mod api;
 pub mod demand;
 pub mod greedy;
 pub mod inputs;
+pub mod levels;
 pub mod metric;
 pub mod net;
 pub mod policy;
 pub mod proposals;
+pub mod review;
 pub mod service;
 pub mod store;
 
@@ -20,6 +22,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(api::create_run)
         .service(api::get_run)
+        .service(levels::list_levels)
         .service(proposals::list_proposals)
         .service(proposals::get_proposal)
         .service(proposals::release);

@@ -78,12 +78,21 @@ impl Net {
 #[derive(Debug, Clone, Default)]
 pub struct Rates {
     pub per_part: Vec<Vec<(u32, f64)>>,
+    /// the variance of each estimated rate (per day squared), in `per_part`'s order: the
+    /// planner's uncertainty about its own estimate (`demand::rate_variances`). Empty: the
+    /// rates are taken as known (the default)
+    pub var: Vec<Vec<f64>>,
 }
 
 impl Rates {
     /// Network-wide demand per day.
     pub fn total(&self) -> f64 {
         self.per_part.iter().flat_map(|v| v.iter().map(|(_, r)| r)).sum()
+    }
+
+    /// The variance of the j-th rate of a part (0 when taken as known).
+    pub fn var_of(&self, part: usize, j: usize) -> f64 {
+        self.var.get(part).and_then(|v| v.get(j)).copied().unwrap_or(0.0)
     }
 }
 

@@ -72,10 +72,12 @@ pub fn tree(net: &Net, rates: &Rates, part: usize) -> TreeIn {
     let centre_lead = net.centre_nodes().map(|c| net.nodes[c as usize].lead_days as f64).collect();
     let stations = rates.per_part[part]
         .iter()
-        .map(|&(node, rate)| StationIn {
+        .enumerate()
+        .map(|(j, &(node, rate))| StationIn {
             centre: net.centre_of(node) as u32,
             rate,
             lead: net.nodes[node as usize].lead_days as f64,
+            rate_var: rates.var_of(part, j),
         })
         .collect();
     TreeIn {

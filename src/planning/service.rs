@@ -19,7 +19,8 @@ use super::net::Level;
 pub use super::policy::PolicyKind;
 use super::policy::{self, Target};
 use super::proposals::ProposalStatus;
-use super::store::{self, Line, NewProposal, ProposalRow, RunRow};
+use super::review::{self, Figures, PartPlan};
+use super::store::{self, LevelsRow, Line, NewProposal, ProposalRow, RunRow};
 use crate::auth::{Caller, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
@@ -37,6 +38,8 @@ pub struct RunParams {
     pub budget_minor: Option<i64>,
     pub service_level: f64,
     pub min_annual: f64,
+    /// plan with the variance of the demand estimate (multi-echelon; default off)
+    pub forecast_error: bool,
 }
 
 fn bp(x: f64) -> i32 {
@@ -59,7 +62,12 @@ pub fn run(
     let net = &loaded.net;
     let inputs = super::inputs::demand_inputs(conn, &loaded, now.date_naive())?;
     let loaded_ms = started.elapsed().as_millis();
-    let rates = super::demand::estimate(net, &inputs);
+    let (mut rates, rate_parts) = super::demand::estimate_with_parts(net, &inputs);
+    let history_days = inputs.weeks as f64 * 7.0;
+    let forecast_error = params.forecast_error && params.policy == PolicyKind::MultiEchelon;
+    if forecast_error {
+        rates.var = super::demand::rate_variances(&rates, &rate_parts, history_days);
+    }
     let plan = match params.policy {
         PolicyKind::MultiEchelon => policy::multi_echelon(
             net,
@@ -73,7 +81,7 @@ pub fn run(
         PolicyKind::Baseline => policy::baseline(net, &rates, params.service_level, params.min_annual),
     };
     let planned_ms = started.elapsed().as_millis();
-    let available = super::inputs::available(conn, &loaded)?;
+    let stock = super::inputs::stock(conn, &loaded)?;
     let covered: Vec<bool> = loaded.paths.iter().map(|p| p.starts_with(&scope.path)).collect();
     let supplier = ledger::virtual_place(conn, LocationKind::Supplier)?;
     let at = now.naive_utc();
@@ -82,7 +90,7 @@ pub fn run(
     let lines: Vec<(Key, Line, i64)> = (0..net.parts.len())
         .into_par_iter()
         .flat_map_iter(|p| {
-            let avail = |n: u32| available.get(&(p as u32, n)).copied().unwrap_or(0);
+            let avail = |n: u32| stock.get(&(p as u32, n)).map(|s| s.1).unwrap_or(0);
             let levels: std::collections::HashMap<u32, Level> =
                 plan.levels[p].iter().map(|l| (l.node, *l)).collect();
             let get = |n: u32| levels.get(&n).copied().unwrap_or(Level { node: n, reorder: -1, up_to: 0 });
@@ -179,9 +187,57 @@ pub fn run(
         duration_ms: 0,
         created_by: actor.to_string(),
         created_at: at,
+        figures: None,
     };
     let proposed_ms = started.elapsed().as_millis();
     row.id = store::insert_run(conn, &row)?;
+    drop(inputs);
+    let mut held: Vec<Vec<(u32, i64, i64)>> = vec![Vec::new(); net.parts.len()];
+    for ((p, n), (on_hand, available)) in stock {
+        held[p as usize].push((n, on_hand, available));
+    }
+    let mut figures = Figures {
+        history_weight: super::demand::history_weight(history_days, super::demand::PRIOR_DAYS),
+        forecast_error,
+        ..Figures::default()
+    };
+    let parts: Vec<usize> = (0..net.parts.len()).collect();
+    let run_id = row.id;
+    // the levels in chunks of parts, so that only a chunk's text is held at once
+    for chunk in parts.chunks(500) {
+        let done: Vec<(Figures, Option<LevelsRow>)> = chunk
+            .par_iter()
+            .map(|&p| {
+                let part_plan = PartPlan {
+                    part: p,
+                    rates: &rates.per_part[p],
+                    parts: &rate_parts[p],
+                    rate_vars: rates.var.get(p).map(Vec::as_slice).unwrap_or(&[]),
+                    levels: &plan.levels[p],
+                    stock: &held[p],
+                };
+                let entries = review::part_entries(net, &part_plan, &covered);
+                let mut f = Figures::default();
+                let cost = net.parts[p].unit_cost_minor;
+                entries.iter().for_each(|e| f.add(e, cost));
+                let levels = (!entries.is_empty()).then(|| LevelsRow {
+                    run_id,
+                    part_id: net.parts[p].db_id,
+                    entries: entries.len() as i32,
+                    levels: serde_json::to_string(&entries).unwrap_or_default(),
+                });
+                (f, levels)
+            })
+            .collect();
+        let mut rows = Vec::with_capacity(done.len());
+        for (f, r) in done {
+            figures.merge(&f);
+            rows.extend(r);
+        }
+        store::insert_levels(conn, &rows)?;
+    }
+    row.figures = Some(serde_json::to_string(&figures).unwrap_or_default());
+    let levels_ms = started.elapsed().as_millis();
     let destinations: Vec<i64> =
         net.nodes.iter().zip(&covered).filter(|(_, c)| **c).map(|(n, _)| n.db_id).collect();
     store::supersede(conn, &destinations, row.id)?;
@@ -194,11 +250,12 @@ pub fn run(
         loaded_ms,
         planned_ms,
         proposed_ms,
+        levels_ms,
         written_ms = row.duration_ms,
         proposals = proposals.len(),
         "planning run"
     );
-    store::finish_run(conn, row.id, row.duration_ms)?;
+    store::finish_run(conn, row.id, row.duration_ms, row.figures.as_deref())?;
     Ok(row)
 }
 

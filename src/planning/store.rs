@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::policy::PolicyKind;
 use super::proposals::ProposalStatus;
-use crate::db::schema::{planning_proposals, planning_runs};
+use crate::db::schema::{planning_levels, planning_proposals, planning_runs};
 use crate::db::DbConn;
 
 /// Rows per multi-row INSERT, well under both engines' bind-parameter limits.
@@ -32,6 +32,8 @@ pub struct RunRow {
     pub duration_ms: i64,
     pub created_by: String,
     pub created_at: NaiveDateTime,
+    /// the run's figures per echelon and tier (`review::Figures` as JSON); none before issue 25
+    pub figures: Option<String>,
 }
 
 /// Inserts a run (its id is ignored and assigned); returns the id.
@@ -54,20 +56,62 @@ pub fn insert_run(conn: &mut DbConn, r: &RunRow) -> QueryResult<i64> {
             planning_runs::duration_ms.eq(r.duration_ms),
             planning_runs::created_by.eq(&r.created_by),
             planning_runs::created_at.eq(r.created_at),
+            planning_runs::figures.eq(&r.figures),
         ))
         .returning(planning_runs::id)
         .get_result(conn)
 }
 
-pub fn finish_run(conn: &mut DbConn, id: i64, ms: i64) -> QueryResult<()> {
+/// The run's time and its figures, once its proposals and levels are written.
+pub fn finish_run(conn: &mut DbConn, id: i64, ms: i64, figures: Option<&str>) -> QueryResult<()> {
     diesel::update(planning_runs::table.find(id))
-        .set(planning_runs::duration_ms.eq(ms))
+        .set((planning_runs::duration_ms.eq(ms), planning_runs::figures.eq(figures)))
         .execute(conn)
         .map(|_| ())
 }
 
 pub fn run(conn: &mut DbConn, id: i64) -> QueryResult<Option<RunRow>> {
     planning_runs::table.find(id).select(RunRow::as_select()).first(conn).optional()
+}
+
+/// One part's levels of a run (`review::Entry` as a JSON array of arrays).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = planning_levels)]
+pub struct LevelsRow {
+    pub run_id: i64,
+    pub part_id: i64,
+    pub entries: i32,
+    pub levels: String,
+}
+
+/// Writes a run's levels, many parts to a statement.
+pub fn insert_levels(conn: &mut DbConn, rows: &[LevelsRow]) -> QueryResult<()> {
+    // long rows (a part's every location): chunks of a modest statement size
+    for chunk in rows.chunks(100) {
+        crate::on_backend!(conn, |c| diesel::insert_into(planning_levels::table).values(chunk).execute(c))?;
+    }
+    Ok(())
+}
+
+/// A run's levels rows in part order: the part `only` if given, else from part id `from` on
+/// (inclusive), at most `limit` rows.
+pub fn levels(
+    conn: &mut DbConn,
+    run_id: i64,
+    only: Option<i64>,
+    from: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<LevelsRow>> {
+    use planning_levels::dsl as l;
+    let mut q =
+        planning_levels::table.filter(l::run_id.eq(run_id)).select(LevelsRow::as_select()).into_boxed();
+    if let Some(p) = only {
+        q = q.filter(l::part_id.eq(p));
+    }
+    if let Some(p) = from {
+        q = q.filter(l::part_id.ge(p));
+    }
+    q.order(l::part_id.asc()).limit(limit).load(conn)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

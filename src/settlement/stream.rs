@@ -54,8 +54,9 @@ fn body(rx: mpsc::Receiver<Item>) -> impl Stream<Item = Item> {
 }
 
 /// Runs `work` on the blocking pool with a read transaction; an error ends the body with an
-/// error (the client sees a broken transfer, never a file that looks complete).
-fn spawn<F>(pool: Pool, work: F) -> impl Stream<Item = Item>
+/// error (the client sees a broken transfer, never a file that looks complete). The planning
+/// run's levels export streams through it too.
+pub fn spawn<F>(pool: Pool, work: F) -> impl Stream<Item = Item>
 where
     F: FnOnce(&mut DbConn, ChannelWriter) -> Result<(), AppError> + Send + 'static,
 {
@@ -73,7 +74,7 @@ where
             Ok(Err(e)) => e.to_string(),
             Err(e) => e.to_string(),
         };
-        tracing::error!(error = %err, "settlement export failed while streaming");
+        tracing::error!(error = %err, "a file export failed while streaming");
         let _ = fail.send(Err(io::Error::other(err))).await;
     });
     body(rx)

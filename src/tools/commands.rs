@@ -244,6 +244,8 @@ pub struct Replenish {
     pub service: Option<f64>,
     pub min_annual: Option<f64>,
     pub location: Option<String>,
+    /// plan with the variance of the demand estimate (multi-echelon)
+    pub forecast_error: bool,
 }
 
 /// `echelon replenish`
@@ -262,6 +264,7 @@ pub fn replenish(config: &Config, r: Replenish) -> Result<ExitCode, String> {
         service_level: r.service,
         min_annual_demand: r.min_annual,
         location: None,
+        forecast_error: r.forecast_error.then_some(true),
     };
     let params = api::params_of(&input).map_err(|e| e.detail)?;
     let db = open(config)?;

@@ -81,6 +81,7 @@ PUT /api/v1/tender-weights A
 GET /api/v1/reports/kpis AWSGF
 POST /api/v1/planning/runs AW
 GET /api/v1/planning/runs/{id} AWF
+GET /api/v1/planning/runs/{id}/levels AWF
 GET /api/v1/proposals AWF
 GET /api/v1/proposals/{id} AWF
 POST /api/v1/proposals/{id}/release AW

@@ -187,3 +187,295 @@ both!(bad_planning_input_gets_a_problem_not_a_500, |app| async {
     let got = app.post(&format!("/api/v1/proposals/{p}/release"), "admin", json!({})).await;
     assert_eq!(app.stock("HQ", &part).await.0, got.ok()["proposal"]["units"].as_i64().unwrap());
 });
+
+/// Every level of a run, page by page (`limit` at a time, following the cursor).
+async fn all_levels(app: &TestApp, user: &str, id: i64, query: &str, limit: usize) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let after = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let url = format!("/api/v1/planning/runs/{id}/levels?limit={limit}{query}{after}");
+        let r = app.get(&url, Some(user)).await;
+        let page = r.ok().clone();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= limit);
+        out.extend(items.iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+fn money(v: &Value) -> f64 {
+    v.as_str().unwrap_or_else(|| panic!("not an amount: {v}")).parse().unwrap()
+}
+
+/// Equal to the single precision a run keeps its figures in (7 significant digits).
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-6 * (1.0 + a.abs().max(b.abs()))
+}
+
+/// The pipeline and backorders of a level row, as `metric.rs` computes them from the row's
+/// inputs.
+fn pipe(l: &Value) -> echelon::planning::metric::Pipe {
+    echelon::planning::metric::Pipe { mean: f(&l["pipeline_mean"]), var: f(&l["pipeline_variance"]) }
+}
+
+fn model(l: &Value) -> echelon::planning::metric::Backorders {
+    let up_to = l["order_up_to"].as_i64().unwrap() as i32;
+    echelon::planning::metric::backorders_between(l["reorder_point"].as_i64().unwrap() as i32, up_to, pipe(l))
+}
+
+both!(a_run_lists_a_level_for_every_stocked_part_and_location_and_they_agree_with_the_model, |app| async {
+    use echelon::planning::metric::{backorders, child_pipe, Pipe};
+    let part = part_in_demand(&app).await;
+    // a part held at a station that has no demand for it: it shows with its stock, no level
+    let idle = app.part().cost("20.00").stock_at("ST-HZ-001", 3).create().await;
+    let run = app.post("/api/v1/planning/runs", "admin", json!({"target_fill": 0.98})).await;
+    let first = run.ok()["id"].as_i64().unwrap();
+    // release the part's orders in order, so its shelves hold their levels; plan again
+    let list = proposals(&app, "admin", &format!("run_id={first}&part_code={part}")).await;
+    for (source, dest, user) in
+        [("SUPPLIER", "HQ", "warehouse-hq"), ("HQ", "RC-HZ", "warehouse-hq"), ("RC-HZ", "ST-TZ-001", "admin")]
+    {
+        let p = find(&list, source, dest)["id"].as_i64().unwrap();
+        app.post(&format!("/api/v1/proposals/{p}/release"), user, json!({})).await.ok();
+    }
+    let run = app.post("/api/v1/planning/runs", "admin", json!({"target_fill": 0.98})).await;
+    let run = run.ok().clone();
+    let id = run["id"].as_i64().unwrap();
+    let levels = all_levels(&app, "finance", id, "", 2).await;
+    let of = |p: &str, loc: &str| {
+        levels
+            .iter()
+            .find(|l| l["part_code"] == p && l["location"] == loc)
+            .unwrap_or_else(|| panic!("no level of {p} at {loc} in {levels:#?}"))
+            .clone()
+    };
+    // every location the plan stocks the part at has its level, proposed for or not: the
+    // station holds its level now, so nothing is proposed for it, and its level still shows;
+    // the centre and the warehouse show too, since the station's demand passes through them
+    let (hq, rc, st) = (of(&part, "HQ"), of(&part, "RC-HZ"), of(&part, "ST-TZ-001"));
+    assert!(st["order_up_to"].as_i64().unwrap() > 0, "{st}");
+    for l in levels.iter().filter(|l| l["order_up_to"].as_i64().unwrap() > 0) {
+        // multi-echelon levels are one-for-one base stock
+        assert_eq!(l["reorder_point"].as_i64().unwrap() + 1, l["order_up_to"].as_i64().unwrap());
+    }
+    assert_eq!(st["on_hand"], st["order_up_to"], "{st}");
+    let again = proposals(&app, "admin", &format!("run_id={id}&part_code={part}")).await;
+    assert!(again.iter().all(|p| p["destination"] != "ST-TZ-001"), "{again:#?}");
+    // every level a proposal line of the first run names is listed with the same levels
+    let first_levels = all_levels(&app, "admin", first, "", 500).await;
+    let mut stocked = 0;
+    for p in proposals(&app, "admin", &format!("run_id={first}&limit=500")).await {
+        let detail = app.get(&format!("/api/v1/proposals/{}", p["id"]), Some("admin")).await;
+        for line in detail.ok()["lines"].as_array().unwrap() {
+            let l = first_levels
+                .iter()
+                .find(|l| l["part_code"] == line["part_code"] && l["location"] == p["destination"])
+                .unwrap_or_else(|| panic!("no level for {line} at {}", p["destination"]));
+            assert_eq!(
+                (&l["reorder_point"], &l["order_up_to"]),
+                (&line["reorder_point"], &line["order_up_to"])
+            );
+            stocked += 1;
+        }
+    }
+    assert!(stocked >= 3, "{stocked}");
+    // stock without a level shows too
+    let held = of(&idle, "ST-HZ-001");
+    assert_eq!(
+        (held["on_hand"].as_i64(), held["order_up_to"].as_i64(), held["demand_rate"].as_f64()),
+        (Some(3), Some(0), Some(0.0))
+    );
+
+    // the expected backorders and fill are metric.rs's on each row's levels and pipeline...
+    for l in &levels {
+        let b = model(l);
+        assert!(
+            close(f(&l["expected_backorders"]), b.ebo) && close(f(&l["expected_fill"]), b.fill),
+            "{l} {b:?}"
+        );
+        let units = l["order_up_to"].as_f64().unwrap().max(0.0);
+        assert!((money(&l["stock_value"]) - money(&l["unit_cost"]) * units).abs() < 1e-6, "{l}");
+    }
+    // ...and each pipeline is the one metric.rs builds down the tree from the rows above it
+    let lead = |l: &Value| f(&l["lead_days"]);
+    assert!(close(f(&hq["pipeline_mean"]), f(&hq["demand_rate"]) * lead(&hq)));
+    let up = |l: &Value| backorders(l["order_up_to"].as_i64().unwrap() as u32, pipe(l));
+    let rc_pipe: Pipe = child_pipe(f(&rc["demand_rate"]), lead(&rc), f(&hq["demand_rate"]), up(&hq));
+    let st_pipe: Pipe = child_pipe(f(&st["demand_rate"]), lead(&st), f(&rc["demand_rate"]), up(&rc));
+    for (row, p) in [(&rc, rc_pipe), (&st, st_pipe)] {
+        assert!(
+            close(f(&row["pipeline_mean"]), p.mean) && close(f(&row["pipeline_variance"]), p.var),
+            "{row}"
+        );
+    }
+    // the station's rate is its blend; upstream rates are the stations' sums
+    let w = st["history_weight"].as_f64().unwrap();
+    let blended = match st["causal_rate"].as_f64() {
+        Some(c) => w * f(&st["history_rate"]) + (1.0 - w) * c,
+        None => f(&st["history_rate"]),
+    };
+    assert!(close(f(&st["demand_rate"]), blended) && f(&st["demand_rate"]) > 0.0, "{st}");
+    assert!(hq["history_weight"].is_null() && close(f(&hq["demand_rate"]), f(&st["demand_rate"])));
+
+    // the run's figures per echelon are its levels' sums, unrounded; the values add up
+    let echelons = run["echelons"].as_array().unwrap();
+    let mut value = 0.0;
+    for e in echelons {
+        let rows: Vec<&Value> = levels.iter().filter(|l| l["echelon"] == e["echelon"]).collect();
+        assert_eq!(e["levels"].as_u64().unwrap() as usize, rows.len(), "{e}");
+        let ebo: f64 = rows.iter().map(|l| f(&l["expected_backorders"])).sum();
+        let rate: f64 = rows.iter().map(|l| f(&l["demand_rate"])).sum();
+        let filled: f64 = rows.iter().map(|l| f(&l["demand_rate"]) * f(&l["expected_fill"])).sum();
+        assert!(close(f(&e["expected_backorders"]), ebo), "{e}");
+        assert!(close(f(&e["demand_rate"]), rate), "{e}");
+        if rate > 0.0 {
+            assert!(close(f(&e["expected_fill"]), filled / rate), "{e}");
+        }
+        value += money(&e["stock_value"]);
+    }
+    assert!((value - money(&run["target_stock_value"])).abs() < 1e-6, "{run}");
+    let stations = echelons.iter().find(|e| e["echelon"] == "station").unwrap();
+    let tiers = run["tiers"].as_array().unwrap();
+    assert_eq!(tiers.len(), 4);
+    let by_tier: f64 = tiers.iter().map(|t| f(&t["expected_backorders"])).sum();
+    assert!(close(by_tier, f(&stations["expected_backorders"])));
+
+    // filters
+    let mine = all_levels(&app, "admin", id, &format!("&part_code={part}"), 50).await;
+    assert!(mine.len() >= 3 && mine.iter().all(|l| l["part_code"] == part.as_str()));
+    let at = all_levels(&app, "admin", id, "&location=ST-TZ-001", 50).await;
+    assert!(!at.is_empty() && at.iter().all(|l| l["location"] == "ST-TZ-001"));
+    let centres = all_levels(&app, "admin", id, "&echelon=regional_centre", 50).await;
+    assert!(
+        centres.iter().all(|l| l["echelon"] == "regional_centre")
+            && centres.iter().any(|l| l["location"] == "RC-HZ")
+    );
+    assert_eq!(levels.iter().filter(|l| l["echelon"] == "regional_centre").count(), centres.len());
+
+    // the CSV and the XLSX hold the JSON's rows
+    let r = app.get(&format!("/api/v1/planning/runs/{id}/levels?format=csv"), Some("finance")).await;
+    assert_eq!(r.status, 200);
+    let text = r.text.trim_start_matches('\u{feff}');
+    let mut csv = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = csv.headers().unwrap().iter().map(str::to_string).collect();
+    let rows: Vec<csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), levels.len());
+    let token = app.token("finance").await;
+    let resp = app
+        .client
+        .get(format!("{}/api/v1/planning/runs/{id}/levels", app.base))
+        .header("accept", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let bytes = resp.bytes().await.unwrap().to_vec();
+    use calamine::{Data, Reader};
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("the XLSX opens");
+    let sheet = wb.worksheet_range("Levels").expect("the Levels sheet");
+    let sheet_rows: Vec<&[Data]> = sheet.rows().collect();
+    let xlsx_header: Vec<String> = sheet_rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(xlsx_header, header);
+    assert_eq!(sheet_rows.len() - 1, levels.len());
+    for (i, l) in levels.iter().enumerate() {
+        assert_eq!(header.len(), l.as_object().unwrap().len());
+        for (c, name) in header.iter().enumerate() {
+            let (want, csv_cell, cell) =
+                (&l[name.as_str()], &rows[i][c], sheet_rows[i + 1].get(c).unwrap_or(&Data::Empty));
+            match want {
+                Value::Null => {
+                    assert!(csv_cell.is_empty() && matches!(cell, Data::Empty), "{name}: {cell:?}")
+                }
+                Value::String(s) => match s.parse::<f64>() {
+                    // money: the same text in the CSV, a number in the XLSX
+                    Ok(n) if name.contains("cost") || name.contains("value") => {
+                        assert_eq!(csv_cell, s);
+                        assert!(matches!(cell, Data::Float(x) if (x - n).abs() < 1e-9), "{name}: {cell:?}");
+                    }
+                    _ => {
+                        assert_eq!(csv_cell, s, "{name}");
+                        assert_eq!(cell.to_string(), *s, "{name}");
+                    }
+                },
+                Value::Number(n) => {
+                    let n = n.as_f64().unwrap();
+                    assert_eq!(csv_cell.parse::<f64>().unwrap(), n, "{name}");
+                    assert!(matches!(cell, Data::Float(x) if *x == n), "{name}: {cell:?} against {n}");
+                }
+                other => panic!("{name}: {other}"),
+            }
+        }
+    }
+});
+
+both!(bad_level_filters_get_a_problem_and_levels_keep_to_their_scope, |app| async {
+    part_in_demand(&app).await;
+    let run = app.post("/api/v1/planning/runs", "warehouse-rc-hz", json!({})).await;
+    let id = run.ok()["id"].as_i64().unwrap();
+    let levels = all_levels(&app, "warehouse-rc-hz", id, "", 50).await;
+    // a centre's run: its own subtree only
+    assert!(!levels.is_empty());
+    assert!(levels
+        .iter()
+        .all(|l| l["location"] == "RC-HZ" || l["location"].as_str().unwrap().starts_with("ST-")));
+    assert!(levels.iter().all(|l| l["echelon"] != "central_warehouse"));
+    let url = |q: &str| format!("/api/v1/planning/runs/{id}/levels?{q}");
+    let bad = app.get(&url("location=NO-SUCH"), Some("admin")).await;
+    assert_eq!(bad.problem(422)["errors"][0]["field"], "location");
+    let outside = app.get(&url("location=ST-NB-001"), Some("warehouse-rc-hz")).await;
+    assert_eq!(outside.problem(422)["type"], "/problems/validation_failed");
+    app.get(&url("location=SUPPLIER"), Some("admin")).await.problem(422);
+    assert_eq!(
+        app.get(&url("part_code=RF-CMP-0041"), Some("admin")).await.problem(422)["type"],
+        "/problems/invalid_part_code"
+    );
+    app.get(&url("echelon=moon"), Some("admin")).await.problem(400);
+    app.get(&url("cursor=abc"), Some("admin")).await.problem(400);
+    app.get(&url("limit=0"), Some("admin")).await.problem(400);
+    app.get(&url("surprise=1"), Some("admin")).await.problem(400);
+    app.get("/api/v1/planning/runs/999999/levels", Some("admin")).await.problem(404);
+    app.get("/api/v1/planning/runs/999999/levels?format=csv", Some("admin")).await.problem(404);
+    // a run of the whole network is not a centre's to read
+    let hq = app.post("/api/v1/planning/runs", "admin", json!({})).await;
+    let hq = hq.ok()["id"].as_i64().unwrap();
+    app.get(&format!("/api/v1/planning/runs/{hq}/levels"), Some("warehouse-rc-hz")).await.problem(404);
+    app.get(&format!("/api/v1/planning/runs/{hq}/levels"), Some("station-st-tz-001")).await.problem(403);
+    // a baseline run's (s, S) levels: their figures are the levels' average under metric.rs
+    let base = app.post("/api/v1/planning/runs", "admin", json!({"policy": "baseline"})).await;
+    let base = base.ok()["id"].as_i64().unwrap();
+    for l in all_levels(&app, "admin", base, "", 100).await {
+        let b = model(&l);
+        assert!(close(f(&l["expected_backorders"]), b.ebo) && close(f(&l["expected_fill"]), b.fill), "{l}");
+    }
+    // planned with its forecast error: every pipeline with demand is wider than Poisson, and
+    // the figures are still metric.rs's on it
+    let wide = app.post("/api/v1/planning/runs", "admin", json!({"forecast_error": true})).await;
+    assert_eq!(wide.ok()["forecast_error"], true);
+    let wide = wide.json["id"].as_i64().unwrap();
+    let levels = all_levels(&app, "admin", wide, "", 100).await;
+    assert!(levels.iter().any(|l| f(&l["demand_rate"]) > 0.0));
+    for l in levels {
+        if f(&l["demand_rate"]) > 0.0 {
+            assert!(f(&l["pipeline_variance"]) > f(&l["pipeline_mean"]), "{l}");
+        }
+        let b = model(&l);
+        assert!(close(f(&l["expected_backorders"]), b.ebo) && close(f(&l["expected_fill"]), b.fill), "{l}");
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/planning/runs/{base}"), Some("admin")).await.ok()["forecast_error"],
+        false
+    );
+    let refused = app
+        .post("/api/v1/planning/runs", "admin", json!({"policy": "baseline", "forecast_error": true}))
+        .await;
+    assert_eq!(refused.problem(422)["errors"][0]["field"], "forecast_error");
+});

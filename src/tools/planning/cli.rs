@@ -72,6 +72,9 @@ pub struct SimArgs {
     /// print JSON instead of a table
     #[arg(long)]
     pub json: bool,
+    /// the multi-echelon policy plans with the variance of its demand estimate
+    #[arg(long)]
+    pub forecast_error: bool,
 }
 
 #[derive(Serialize)]
@@ -116,14 +119,9 @@ pub fn world(stations: usize, parts: usize, seed: u64, days: u32, quiet: bool) -
     World { synth, rates, demand }
 }
 
-fn me_plan(w: &World, target: f64, quiet: bool) -> Plan {
+fn me_plan(net: &echelon::planning::net::Net, rates: &Rates, target: f64, quiet: bool) -> Plan {
     let bar = progress("multi-echelon greedy", quiet);
-    let plan = policy::multi_echelon(
-        &w.synth.net,
-        &w.rates,
-        Target { fill: Some(target), budget_minor: None },
-        &bar,
-    );
+    let plan = policy::multi_echelon(net, rates, Target { fill: Some(target), budget_minor: None }, &bar);
     bar.finish_and_clear();
     plan
 }
@@ -178,9 +176,20 @@ pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
     let mut settings = Vec::new();
     let mut results = Vec::new();
     if a.policy != "baseline" {
-        let plan = me_plan(&w, a.target_fill, a.json);
+        let plan = if a.forecast_error {
+            let inputs = w.synth.demand_inputs();
+            let (mut rates, parts) = echelon::planning::demand::estimate_with_parts(net, &inputs);
+            rates.var = echelon::planning::demand::rate_variances(&rates, &parts, inputs.weeks as f64 * 7.0);
+            me_plan(net, &rates, a.target_fill, a.json)
+        } else {
+            me_plan(net, &w.rates, a.target_fill, a.json)
+        };
         results.push(simulate(net, &plan, &w.demand, a.warmup, "multi-echelon"));
-        settings.push(format!("target={}", a.target_fill));
+        settings.push(format!(
+            "target={}{}",
+            a.target_fill,
+            if a.forecast_error { " forecast_error" } else { "" }
+        ));
     }
     if a.policy == "baseline" {
         let plan = policy::baseline(net, &w.rates, a.service, a.min_annual);

@@ -391,5 +391,14 @@ pub fn generate(spec: Spec) -> Synth {
             opening.push((p as u32, 0, q));
         }
     }
-    Synth { net, part_meta, models, compat, installed, truth: Rates { per_part: truth }, history, opening }
+    Synth {
+        net,
+        part_meta,
+        models,
+        compat,
+        installed,
+        truth: Rates { per_part: truth, var: Vec::new() },
+        history,
+        opening,
+    }
 }

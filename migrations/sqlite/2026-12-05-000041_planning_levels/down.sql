@@ -1,0 +1,2 @@
+ALTER TABLE planning_runs DROP COLUMN figures;
+DROP TABLE planning_levels;
