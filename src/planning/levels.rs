@@ -85,6 +85,20 @@ pub struct LevelQuery {
     pub page: KeyPage,
 }
 
+/// The levels' page parameters as the document shows them: those of every keyed list
+/// (`KeyPage`, which reads them), with the cursor's form, `part_id:location_id`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct LevelPage {
+    /// page size, 1-500 (default 50)
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page
+    #[param(pattern = "^[0-9]{1,18}:[0-9]{1,18}$")]
+    cursor: Option<String>,
+}
+
 /// One (part, location) of a run: the levels it chose and what they give under its model.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"part_code": "RF-CMP-00417K", "location": "ST-TZ-001", "echelon": "station",
@@ -490,7 +504,7 @@ pub fn write_xlsx(
 /// leading `'`. A run made before levels were kept lists none.
 #[utoipa::path(
     tag = "planning",
-    params(("id" = i64, Path, description = "run id"), LevelQuery, KeyPage),
+    params(("id" = i64, Path, description = "run id"), LevelQuery, LevelPage),
     responses(
         (status = 200, description = "The run's levels (a JSON page, or a CSV or XLSX file of them all)", content(
             (Page<LevelOut> = "application/json", example = json!({"items": [{"part_code": "RF-CMP-00417K",

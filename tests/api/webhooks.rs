@@ -723,6 +723,7 @@ both!(the_audit_names_each_change_whose_event_is_missing, |app| async {
 
 /// An https receiver: reached when its certificate is trusted (`ECHELON_WEBHOOK_CA_FILE`),
 /// and when it is not, the delivery fails with the reason in the log and nothing is received.
+/// A receiver named by an allowed host name is resolved when the delivery connects.
 async fn an_https_receiver_is_reached_only_with_its_certificate_trusted(backend: echelon::db::Backend) {
     let (trusted, pem) = Receiver::https();
     let ca = crate::helpers::scratch_dir().join(format!("ca-{}.pem", uuid::Uuid::new_v4().simple()));
@@ -730,7 +731,12 @@ async fn an_https_receiver_is_reached_only_with_its_certificate_trusted(backend:
     let ca_file = ca.to_string_lossy().to_string();
     let app = TestApp::serve_with(crate::helpers::fresh_database(backend), backend, |c| {
         c.webhooks.ca_file = Some(ca_file);
+        c.webhooks.allow_hosts.push("localhost".into());
     });
+    // a receiver named by a host name (allowed), resolved when the delivery connects
+    let named = Receiver::start();
+    let named_url = named.url.replace("127.0.0.1", "localhost");
+    subscribe(&app, "station-st-tz-001", &named_url).await;
     let sub = subscribe(&app, "station-st-tz-001", &trusted.url).await;
     let secret = sub["secret"].as_str().unwrap().to_string();
     // a receiver whose certificate nobody vouches for
@@ -741,6 +747,7 @@ async fn an_https_receiver_is_reached_only_with_its_certificate_trusted(backend:
     let got = trusted.got();
     assert!(!got.is_empty() && got.iter().all(|r| verifies(&secret, r)), "{got:?}");
     assert!(untrusted.got().is_empty());
+    assert_eq!(named.got().len(), got.len(), "the receiver named localhost got every message");
     let log = app
         .get(&format!("/api/v1/webhooks/subscriptions/{}/deliveries", other["id"]), Some("station-st-tz-001"))
         .await;
