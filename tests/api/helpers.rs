@@ -21,6 +21,20 @@ pub use crate::pg::cluster;
 
 pub const PASSWORD: &str = "echelon-demo";
 
+/// The demo's ten stations under RC-HZ (each one's first choice).
+pub const RC_HZ_STATIONS: [&str; 10] = [
+    "ST-TZ-001",
+    "ST-HZ-001",
+    "ST-SX-001",
+    "ST-JH-001",
+    "ST-WZ-001",
+    "ST-HU-001",
+    "ST-JX-001",
+    "ST-LS-001",
+    "ST-QZ-001",
+    "ST-ZS-001",
+];
+
 /// Runs a test body on SQLite and on PostgreSQL: `both!(name, |app| async move { ... });`
 /// makes `name::sqlite` and `name::postgres`. Without PostgreSQL binaries the postgres variant
 /// prints why and passes, unless ECHELON_REQUIRE_PG=1.

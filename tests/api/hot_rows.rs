@@ -12,18 +12,7 @@ use crate::helpers::TestApp;
 
 /// Stations under RC-HZ (its first choice): each request of a pair from its own station, so
 /// that the station rows, locked first, do not serialise the two ships.
-const STATIONS: [&str; 10] = [
-    "ST-TZ-001",
-    "ST-HZ-001",
-    "ST-SX-001",
-    "ST-JH-001",
-    "ST-WZ-001",
-    "ST-HU-001",
-    "ST-JX-001",
-    "ST-LS-001",
-    "ST-QZ-001",
-    "ST-ZS-001",
-];
+const STATIONS: [&str; 10] = crate::helpers::RC_HZ_STATIONS;
 
 /// Pairs of requests shipped at once.
 const PAIRS: usize = 24;

@@ -308,16 +308,7 @@ fn two_processes_racing_for_ten_units_promise_exactly_ten() {
     let client = reqwest::blocking::Client::new();
     let part = new_part(&a.base, &admin, "Race part");
     count_stock(&b.base, &admin, "RC-HZ", &part, 10);
-    let stations = [
-        "ST-TZ-001",
-        "ST-HZ-001",
-        "ST-SX-001",
-        "ST-JH-001",
-        "ST-WZ-001",
-        "ST-HU-001",
-        "ST-JX-001",
-        "ST-LS-001",
-    ];
+    let stations = &crate::helpers::RC_HZ_STATIONS[..8];
     let bases = [a.base.clone(), b.base.clone()];
     let answers: Vec<Value> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..64)

@@ -397,18 +397,7 @@ both!(one_idempotency_key_creates_one_request_under_20_concurrent_retries, |app|
 both!(sixty_four_concurrent_requests_for_ten_units_promise_exactly_ten, |app| async {
     let part = app.part().stock_at("RC-HZ", 10).create().await;
     let token = app.token("admin").await;
-    let stations = [
-        "ST-TZ-001",
-        "ST-HZ-001",
-        "ST-SX-001",
-        "ST-JH-001",
-        "ST-WZ-001",
-        "ST-HU-001",
-        "ST-JX-001",
-        "ST-LS-001",
-        "ST-QZ-001",
-        "ST-ZS-001",
-    ];
+    let stations = crate::helpers::RC_HZ_STATIONS;
     let sends = (0..64).map(|i| {
         app.client
             .post(format!("{}/api/v1/parts-requests", app.base))
