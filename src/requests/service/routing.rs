@@ -227,7 +227,7 @@ pub fn fill_backorders(
         }
         let left = allocate_line(conn, &line, line.backordered, &[place.id], at)?;
         if left < line.backordered {
-            store::mark_from_backorder(conn, line.id, place.id, at.naive_utc())?;
+            store::mark_from_backorder(conn, &line, place.id, at.naive_utc())?;
             store::set_backordered(conn, line.id, left)?;
             refresh_status(conn, req.id, false, at)?;
             let fill = BackorderFill {

@@ -239,17 +239,19 @@ pub fn insert_allocation(
         .get_result(c))
 }
 
-/// Marks the allocations `line_id` just got from `source_id` at `at` as a waiting line served
+/// Marks the allocations `line` just got from `source_id` at `at` as a waiting line served
 /// by arriving stock (the audit checks each has its `backorder.filled` event).
 pub fn mark_from_backorder(
     conn: &mut DbConn,
-    line_id: i64,
+    line: &LineRow,
     source_id: i64,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
     diesel::update(
         request_allocations::table
-            .filter(request_allocations::line_id.eq(line_id))
+            // the request's allocations by their index, then the line's
+            .filter(request_allocations::request_id.eq(line.request_id))
+            .filter(request_allocations::line_id.eq(line.id))
             .filter(request_allocations::source_id.eq(source_id))
             .filter(request_allocations::created_at.eq(at)),
     )
