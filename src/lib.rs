@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod mem;
 pub mod money;
 pub mod state;
 pub mod telemetry;

@@ -318,8 +318,10 @@ pub async fn create_run(
         .db
         .write(move |conn| {
             let scope = scope_location(conn, &caller, input.location.as_deref())?;
-            let row = service::run(conn, &scope, params, &caller.username, now, &Silent)?;
-            run_out(conn, row)
+            let row = service::run(conn, &scope, params, &caller.username, now, &Silent);
+            // the run's working memory is freed by now: hand it back rather than keep its peak
+            crate::mem::give_back();
+            run_out(conn, row?)
         })
         .await?;
     Ok(HttpResponse::Created().json(out))

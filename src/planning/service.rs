@@ -42,6 +42,37 @@ pub struct RunParams {
     pub forecast_error: bool,
 }
 
+/// An order's grouping: its kind, source, destination and (purchases) product line.
+type Key = (&'static str, i64, i64, String);
+
+/// An order being built: its lines as the JSON text stored with it (`[line,line,...]`, each
+/// line as `Line` serializes), appended one at a time, and their totals.
+#[derive(Default)]
+struct OrderText {
+    json: Vec<u8>,
+    lines: i32,
+    units: i64,
+    value_minor: i64,
+}
+
+impl OrderText {
+    fn push(&mut self, line: Line, unit_cost_minor: i64) {
+        self.json.push(if self.lines == 0 { b'[' } else { b',' });
+        serde_json::to_writer(&mut self.json, &line).expect("a line of numbers serializes");
+        self.lines += 1;
+        self.units += line.qty();
+        self.value_minor += line.qty() * unit_cost_minor;
+    }
+
+    fn finish(mut self) -> String {
+        if self.lines == 0 {
+            self.json.push(b'[');
+        }
+        self.json.push(b']');
+        String::from_utf8(self.json).expect("serde_json writes UTF-8")
+    }
+}
+
 fn bp(x: f64) -> i32 {
     (x * 10_000.0).round() as i32
 }
@@ -64,6 +95,7 @@ pub fn run(
     let loaded_ms = started.elapsed().as_millis();
     let (mut rates, rate_parts) = super::demand::estimate_with_parts(net, &inputs);
     let history_days = inputs.weeks as f64 * 7.0;
+    drop(inputs);
     let forecast_error = params.forecast_error && params.policy == PolicyKind::MultiEchelon;
     if forecast_error {
         rates.var = super::demand::rate_variances(&rates, &rate_parts, history_days);
@@ -86,74 +118,75 @@ pub fn run(
     let supplier = ledger::virtual_place(conn, LocationKind::Supplier)?;
     let at = now.naive_utc();
     // bottom-up needs per part, in parallel; lines only where the scope covers the source
-    type Key = (&'static str, i64, i64, String);
-    let lines: Vec<(Key, Line, i64)> = (0..net.parts.len())
-        .into_par_iter()
-        .flat_map_iter(|p| {
-            let avail = |n: u32| stock.get(&(p as u32, n)).map(|s| s.1).unwrap_or(0);
-            let levels: std::collections::HashMap<u32, Level> =
-                plan.levels[p].iter().map(|l| (l.node, *l)).collect();
-            let get = |n: u32| levels.get(&n).copied().unwrap_or(Level { node: n, reorder: -1, up_to: 0 });
-            let part = &net.parts[p];
-            let mut out = Vec::new();
-            let mut emit = |kind: &'static str, from: i64, to: u32, qty: i64, l: Level, pos: i64| {
-                // purchase orders one per product line (the code's first two letters)
-                let group =
-                    if kind == "purchase" { part.code.chars().take(2).collect() } else { String::new() };
-                let line = Line(part.db_id, qty, l.reorder as i64, l.up_to as i64, pos);
-                out.push(((kind, from, net.nodes[to as usize].db_id, group), line, part.unit_cost_minor));
-            };
-            let mut outflow = vec![0i64; net.nodes.len()];
-            let need = |n: u32, outflow: i64| -> (i64, Level, i64) {
-                let l = get(n);
-                let pos = avail(n) - outflow;
-                let q = if pos <= l.reorder as i64 { l.up_to as i64 - pos } else { 0 };
-                (q, l, pos)
-            };
-            for n in net.station_nodes() {
-                let (q, l, pos) = need(n, 0);
-                if q > 0 {
-                    let c = net.nodes[n as usize].parent.unwrap_or(1);
-                    outflow[c as usize] += q;
-                    if covered[c as usize] {
-                        emit("transfer", net.nodes[c as usize].db_id, n, q, l, pos);
-                    }
+    let part_lines = |p: usize| -> Vec<(Key, Line, i64)> {
+        let avail = |n: u32| stock.get(&(p as u32, n)).map(|s| s.1).unwrap_or(0);
+        let levels: std::collections::HashMap<u32, Level> =
+            plan.levels[p].iter().map(|l| (l.node, *l)).collect();
+        let get = |n: u32| levels.get(&n).copied().unwrap_or(Level { node: n, reorder: -1, up_to: 0 });
+        let part = &net.parts[p];
+        let mut out = Vec::new();
+        let mut emit = |kind: &'static str, from: i64, to: u32, qty: i64, l: Level, pos: i64| {
+            // purchase orders one per product line (the code's first two letters)
+            let group = if kind == "purchase" { part.code.chars().take(2).collect() } else { String::new() };
+            let line = Line(part.db_id, qty, l.reorder as i64, l.up_to as i64, pos);
+            out.push(((kind, from, net.nodes[to as usize].db_id, group), line, part.unit_cost_minor));
+        };
+        let mut outflow = vec![0i64; net.nodes.len()];
+        let need = |n: u32, outflow: i64| -> (i64, Level, i64) {
+            let l = get(n);
+            let pos = avail(n) - outflow;
+            let q = if pos <= l.reorder as i64 { l.up_to as i64 - pos } else { 0 };
+            (q, l, pos)
+        };
+        for n in net.station_nodes() {
+            let (q, l, pos) = need(n, 0);
+            if q > 0 {
+                let c = net.nodes[n as usize].parent.unwrap_or(1);
+                outflow[c as usize] += q;
+                if covered[c as usize] {
+                    emit("transfer", net.nodes[c as usize].db_id, n, q, l, pos);
                 }
             }
-            for c in net.centre_nodes() {
-                let (q, l, pos) = need(c, outflow[c as usize]);
-                if q > 0 {
-                    outflow[0] += q;
-                    if covered[0] {
-                        emit("transfer", net.nodes[0].db_id, c, q, l, pos);
-                    }
+        }
+        for c in net.centre_nodes() {
+            let (q, l, pos) = need(c, outflow[c as usize]);
+            if q > 0 {
+                outflow[0] += q;
+                if covered[0] {
+                    emit("transfer", net.nodes[0].db_id, c, q, l, pos);
                 }
             }
-            let (q, l, pos) = need(0, outflow[0]);
-            if q > 0 && covered[0] {
-                emit("purchase", supplier.id, 0, q, l, pos);
-            }
-            out
-        })
-        .collect();
-    let n_lines = lines.len();
-    let mut orders: std::collections::BTreeMap<Key, (Vec<Line>, i64)> = std::collections::BTreeMap::new();
-    for (key, line, cost) in lines {
-        let e = orders.entry(key).or_default();
-        e.1 += line.qty() * cost;
-        e.0.push(line);
+        }
+        let (q, l, pos) = need(0, outflow[0]);
+        if q > 0 && covered[0] {
+            emit("purchase", supplier.id, 0, q, l, pos);
+        }
+        out
+    };
+    // each order's lines are written as its JSON text part by part, in chunks of parts: a
+    // whole-network run has millions of lines, and holding them as values beside their text
+    // was most of the run's peak memory
+    let mut orders: std::collections::BTreeMap<Key, OrderText> = std::collections::BTreeMap::new();
+    let mut n_lines = 0;
+    let all_parts: Vec<usize> = (0..net.parts.len()).collect();
+    for chunk in all_parts.chunks(500) {
+        let lines: Vec<(Key, Line, i64)> = chunk.par_iter().flat_map_iter(|&p| part_lines(p)).collect();
+        n_lines += lines.len();
+        for (key, line, cost) in lines {
+            orders.entry(key).or_default().push(line, cost);
+        }
     }
     let proposals: Vec<NewProposal> = orders
         .into_iter()
-        .map(|((kind, source_id, destination_id, _), (lines, value_minor))| NewProposal {
+        .map(|((kind, source_id, destination_id, _), order)| NewProposal {
             run_id: 0,
             kind,
             source_id,
             destination_id,
-            line_count: lines.len() as i32,
-            units: lines.iter().map(Line::qty).sum(),
-            lines: serde_json::to_string(&lines).unwrap_or_default(),
-            value_minor,
+            line_count: order.lines,
+            units: order.units,
+            value_minor: order.value_minor,
+            lines: order.finish(),
             status: "proposed",
             created_at: at,
         })
@@ -191,7 +224,6 @@ pub fn run(
     };
     let proposed_ms = started.elapsed().as_millis();
     row.id = store::insert_run(conn, &row)?;
-    drop(inputs);
     let mut held: Vec<Vec<(u32, i64, i64)>> = vec![Vec::new(); net.parts.len()];
     for ((p, n), (on_hand, available)) in stock {
         held[p as usize].push((n, on_hand, available));
@@ -201,10 +233,9 @@ pub fn run(
         forecast_error,
         ..Figures::default()
     };
-    let parts: Vec<usize> = (0..net.parts.len()).collect();
     let run_id = row.id;
     // the levels in chunks of parts, so that only a chunk's text is held at once
-    for chunk in parts.chunks(500) {
+    for chunk in all_parts.chunks(500) {
         let done: Vec<(Figures, Option<LevelsRow>)> = chunk
             .par_iter()
             .map(|&p| {
