@@ -335,17 +335,17 @@ fn simulate_tells_forecast_error_from_model_error_on_both_demands() {
     let f = |x: &serde_json::Value, k: &str| x[k].as_f64().unwrap_or_else(|| panic!("no {k}: {x:#}"));
     for x in results {
         // the other figures are measured on the true demand, and their station fill is that
-        // on the true demand (and, deprecated, under its old name)
+        // on the true demand; `fill_rate` is the KPI report's request fill, under `kpis` only
         assert_eq!(x["measured_on"], "true");
+        assert!(x.get("fill_rate").is_none(), "{x:#}");
         let (on_true, on_est, model) = (
             f(x, "station_fill_on_true_demand"),
             f(x, "station_fill_on_estimated_demand"),
             f(x, "model_station_fill"),
         );
         assert_eq!(f(x, "station_fill"), on_true);
-        assert_eq!(f(x, "fill_rate"), on_true);
-        assert!((f(x, "forecast_error") - (on_est - on_true)).abs() < 1e-12, "{x:#}");
-        assert!((f(x, "model_error") - (model - on_est)).abs() < 1e-12, "{x:#}");
+        assert!((f(x, "fill_forecast_error") - (on_est - on_true)).abs() < 1e-12, "{x:#}");
+        assert!((f(x, "fill_model_error") - (model - on_est)).abs() < 1e-12, "{x:#}");
         assert!(f(x, "target_stock_value") > 0.0 && f(x, "avg_stock_value") > 0.0);
         // the KPI report's fill_rate is another figure (request fill), with its own name
         assert!(x["kpis"]["fill_rate"]["units"]["value"].is_number(), "{x:#}");
@@ -363,8 +363,8 @@ fn simulate_tells_forecast_error_from_model_error_on_both_demands() {
     // approximated upstream: -0.28 to -0.89).
     let model = f(me, "model_station_fill");
     assert!((model - 0.98).abs() < 0.001, "{me:#}");
-    assert!(f(me, "model_error").abs() < 0.01, "{me:#}");
-    assert!(f(&results[0], "model_error").abs() < 0.015, "{:#}", results[0]);
+    assert!(f(me, "fill_model_error").abs() < 0.01, "{me:#}");
+    assert!(f(&results[0], "fill_model_error").abs() < 0.015, "{:#}", results[0]);
 }
 
 #[test]
@@ -373,9 +373,9 @@ fn simulate_replays_the_estimated_demand_alone_and_refuses_an_unknown_demand() {
     let r = simulated(&[&args[..], &["--demand", "estimated"]].concat());
     let me = &r["results"][0];
     assert_eq!(me["measured_on"], "estimated");
-    assert!(me["station_fill_on_true_demand"].is_null() && me["forecast_error"].is_null(), "{me:#}");
+    assert!(me["station_fill_on_true_demand"].is_null() && me["fill_forecast_error"].is_null(), "{me:#}");
     assert_eq!(me["station_fill_on_estimated_demand"], me["station_fill"]);
-    assert!(me["model_error"].is_number());
+    assert!(me["fill_model_error"].is_number());
     // the default is the true demand alone, as before
     let r = simulated(&args);
     assert_eq!(r["results"][0]["measured_on"], "true");

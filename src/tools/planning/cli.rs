@@ -102,9 +102,9 @@ struct PolicyResult {
     /// estimated or both)
     station_fill_on_estimated_demand: Option<f64>,
     /// on estimated less on true demand: what the demand the planner did not know costs
-    forecast_error: Option<f64>,
+    fill_forecast_error: Option<f64>,
     /// the model's less the measured on estimated demand: the model's own error
-    model_error: Option<f64>,
+    fill_model_error: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -302,8 +302,8 @@ pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
             model_station_fill: model,
             station_fill_on_true_demand: on_true,
             station_fill_on_estimated_demand: on_estimated,
-            forecast_error: on_true.zip(on_estimated).map(|(t, e)| e - t),
-            model_error: model.zip(on_estimated).map(|(m, e)| m - e),
+            fill_forecast_error: on_true.zip(on_estimated).map(|(t, e)| e - t),
+            fill_model_error: model.zip(on_estimated).map(|(m, e)| m - e),
         });
         settings.push(p.setting);
     }
@@ -345,8 +345,8 @@ fn table(settings: &[String], results: &[PolicyResult]) -> String {
     row("station fill: model", &|_, r| pct(r.model_station_fill));
     row("station fill: estimated demand", &|_, r| pct(r.station_fill_on_estimated_demand));
     row("station fill: true demand", &|_, r| pct(r.station_fill_on_true_demand));
-    row("model error (model - est.)", &|_, r| points(r.model_error));
-    row("forecast error (est. - true)", &|_, r| points(r.forecast_error));
+    row("model error (model - est.)", &|_, r| points(r.fill_model_error));
+    row("forecast error (est. - true)", &|_, r| points(r.fill_forecast_error));
     row("measured on demand", &|_, r| r.measured_on.to_string());
     row("demand (units)", &|_, r| r.outcome.demand_units.to_string());
     row("station fill", &|_, r| pct(Some(r.outcome.station_fill)));

@@ -70,9 +70,6 @@ pub struct Outcome {
     /// station fill: of the units demanded at stations, the share served at once from the
     /// station's own shelf (the figure the planner's `target_fill` aims at)
     pub station_fill: f64,
-    /// deprecated: the same figure as `station_fill`, under its old name (not the KPI
-    /// report's `fill_rate`, which is request fill: see `kpis`)
-    pub fill_rate: f64,
     /// days customers waited for parts not on the shelf (those still waiting at the end count
     /// up to the end)
     pub backorder_days: f64,
@@ -331,7 +328,6 @@ pub fn simulate(net: &Net, plan: &Plan, demand: &Demand, warmup: u32, name: &str
             demand_units: 0,
             filled_units: 0,
             station_fill: 0.0,
-            fill_rate: 0.0,
             backorder_days: 0.0,
             mean_wait_days: 0.0,
             avg_stock_value: 0.0,
@@ -396,7 +392,6 @@ pub fn simulate(net: &Net, plan: &Plan, demand: &Demand, warmup: u32, name: &str
     let days = out.days.max(1) as f64;
     out.station_fill =
         if out.demand_units > 0 { out.filled_units as f64 / out.demand_units as f64 } else { 1.0 };
-    out.fill_rate = out.station_fill;
     out.backorder_days = sim.waited;
     let unfilled = out.demand_units - out.filled_units;
     out.mean_wait_days = if unfilled > 0 { sim.waited / unfilled as f64 } else { 0.0 };
