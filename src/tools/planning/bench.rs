@@ -173,7 +173,7 @@ pub fn svg(points: &[Point], title: &str) -> String {
         ));
     }
     s.push_str(&format!(
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">measured station fill rate</text>\n\
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">measured station fill</text>\n\
          <text x=\"18\" y=\"{}\" transform=\"rotate(-90 18 {})\" text-anchor=\"middle\">average stock value (CNY, at cost)</text>\n",
         (left + w - right) / 2.0,
         h - 15.0,

@@ -225,8 +225,8 @@ pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
     // the planner's own estimated rates, drawn from the same seed (so that the two demands
     // differ by the rates, not by the luck of the draw where the rates agree)
     let estimated = (a.demand != "true").then(|| Demand::draw(&w.rates, a.days + a.warmup, a.seed));
-    // the demand the measured figures are of, and the other one (with --demand both)
-    let (main, main_name) = match &estimated {
+    // the demand the measured figures are of
+    let (measured, measured_on) = match &estimated {
         Some(e) if a.demand == "estimated" => (e, "estimated"),
         _ => (&w.demand, "true"),
     };
@@ -265,10 +265,10 @@ pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
         });
     }
     if a.policy == "both" {
-        let me = simulate(net, &planned[0].plan, main, a.warmup, planned[0].name);
+        let me = simulate(net, &planned[0].plan, measured, a.warmup, planned[0].name);
         let fill = me.station_fill;
         planned[0].outcome = Some(me);
-        match tune_baseline(&w, main, fill, a.warmup) {
+        match tune_baseline(&w, measured, fill, a.warmup) {
             Some((setting, outcome, plan)) => planned.insert(
                 0,
                 Planned {
@@ -286,17 +286,18 @@ pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
     let mut settings = Vec::new();
     let mut results = Vec::new();
     for p in planned {
-        let outcome = p.outcome.unwrap_or_else(|| simulate(net, &p.plan, main, a.warmup, p.name));
-        let on = |d: &Demand| simulate(net, &p.plan, d, a.warmup, p.name).station_fill;
-        let (on_true, on_estimated) = match (a.demand.as_str(), &estimated) {
-            ("true", _) => (Some(outcome.station_fill), None),
-            ("estimated", _) => (None, Some(outcome.station_fill)),
-            (_, Some(e)) => (Some(outcome.station_fill), Some(on(e))),
-            _ => (Some(outcome.station_fill), None),
+        let outcome = p.outcome.unwrap_or_else(|| simulate(net, &p.plan, measured, a.warmup, p.name));
+        // with --demand both, the same levels replayed on the estimated demand too
+        let (on_true, on_estimated) = match &estimated {
+            Some(_) if measured_on == "estimated" => (None, Some(outcome.station_fill)),
+            Some(e) => {
+                (Some(outcome.station_fill), Some(simulate(net, &p.plan, e, a.warmup, p.name).station_fill))
+            }
+            None => (Some(outcome.station_fill), None),
         };
         let model = echelon::planning::review::station_group(net, &p.rates, &p.plan).fill();
         results.push(PolicyResult {
-            measured_on: main_name,
+            measured_on,
             outcome,
             target_station_fill: p.target,
             model_station_fill: model,
