@@ -62,7 +62,8 @@ enum Command {
         /// multi-echelon or baseline
         #[arg(long, default_value = "multi-echelon")]
         policy: String,
-        /// the multi-echelon policy's target station fill rate
+        /// the multi-echelon policy's target station fill (immediate fill from the station's own
+        /// shelf, by units)
         #[arg(long)]
         target_fill: Option<f64>,
         /// most value of stock to plan (multi-echelon), e.g. 2500000.00

@@ -13,7 +13,8 @@ pub struct Metrics {
     pub pool_idle: IntGauge,
     /// tickets past an SLA deadline that was not met, counted at scrape time
     pub tickets_overdue: IntGauge,
-    /// network KPIs over the last 30 days, by name (fill_rate_units, stock_out_rate, ...)
+    /// network KPIs over the last 30 days, by name (fill_rate_units: request fill by units,
+    /// stock_out_rate, ...; the names and definitions of `GET /api/v1/reports/kpis`)
     pub kpis: prometheus::GaugeVec,
     /// when the KPI gauges were last computed (they are refreshed at most once a minute)
     pub kpis_at: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,

@@ -27,7 +27,8 @@ use crate::validate::Validate;
 pub struct PlanningRunIn {
     #[serde(default)]
     pub policy: Option<PolicyKind>,
-    /// station fill rate to reach, 0.5-0.9999 (multi-echelon)
+    /// station fill to reach, 0.5-0.9999 (multi-echelon): of the units demanded at the
+    /// stations, the share served at once from the station's own shelf (by the model)
     pub target_fill: Option<f64>,
     /// most value of stock to plan instead of a fill target (multi-echelon)
     pub budget: Option<Money>,
@@ -73,10 +74,13 @@ pub struct PlanningRunOut {
     pub policy: PolicyKind,
     /// the location whose subtree the run proposes for
     pub scope: String,
+    /// the station fill the run aimed at (immediate fill from the station's own shelf, by
+    /// units); `null` for a baseline run or a budget
     pub target_fill: Option<f64>,
     pub service_level: Option<f64>,
     pub budget: Option<Money>,
-    /// the model's expected station fill rate (multi-echelon)
+    /// the model's expected station fill (multi-echelon, rounded to 4 places): of the units
+    /// demanded at the stations, the share served at once from the station's own shelf
     pub expected_fill: Option<f64>,
     pub parts: i32,
     /// stocking locations in scope
@@ -115,7 +119,9 @@ pub struct EchelonFigures {
     pub demand_rate: f64,
     /// expected units short, summed over its locations
     pub expected_backorders: f64,
-    /// demand-weighted chance a demand finds a unit on the shelf; `null` without demand
+    /// the model's fill at this echelon: of the units demanded at its locations (upstream:
+    /// the orders of the locations below), the share served at once from the location's own
+    /// shelf; for `station`, the run's expected station fill. `null` without demand
     pub expected_fill: Option<f64>,
     /// the order-up-to levels at cost
     pub stock_value: Money,
@@ -129,6 +135,8 @@ pub struct TierFigures {
     pub levels: u64,
     pub demand_rate: f64,
     pub expected_backorders: f64,
+    /// the model's station fill of the tier's stations: of the units demanded at them, the
+    /// share served at once from the station's own shelf; `null` without demand
     pub expected_fill: Option<f64>,
     pub stock_value: Money,
 }

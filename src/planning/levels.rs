@@ -146,7 +146,9 @@ pub struct LevelOut {
     pub pipeline_variance: f64,
     /// expected units short at the location under these levels
     pub expected_backorders: f64,
-    /// the chance a demand at the location finds a unit on its shelf
+    /// the model's fill at the location: the chance a demand at it (at a station, a
+    /// customer's; upstream, an order of a location below) is served at once from the
+    /// location's own shelf; at a station, its expected station fill
     pub expected_fill: f64,
 }
 

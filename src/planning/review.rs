@@ -12,11 +12,12 @@
 //! that plans with its forecast error (`forecast_error`) widens each pipeline by its lead
 //! time squared x the variance of the rates behind it, as the greedy did.
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::demand::RateParts;
 use super::metric::{backorders_between, child_pipe, forecast_error, Backorders, Pipe};
-use super::net::{Kind, Level, Net};
+use super::net::{Kind, Level, Net, Plan, Rates};
 
 /// A location's echelon and, for a station, its tier: 0 the central warehouse, 1 a regional
 /// centre, 2..=5 a station of tier A..D.
@@ -275,6 +276,40 @@ impl Figures {
     }
 }
 
+/// The model's figures for the stations of a whole plan: `part_entries` of every part with
+/// the demand `rates` (and their variances, when the rates carry them), no stock, every node
+/// covered, summed over the stations. Its `fill()` is the model's *station fill* of the
+/// levels (immediate fill from the station's own shelf, by units, demand-weighted): for a
+/// multi-echelon plan the greedy's `expected_fill`, for any other plan (a baseline's (s, S)
+/// levels) what `metric` predicts for it. `echelon simulate` sets it beside the fill it
+/// measures.
+pub fn station_group(net: &Net, rates: &Rates, plan: &Plan) -> Group {
+    let covered = vec![true; net.nodes.len()];
+    (0..net.parts.len())
+        .into_par_iter()
+        .map(|part| {
+            let demand = &rates.per_part[part];
+            let made_of = vec![RateParts::default(); demand.len()];
+            let p = PartPlan {
+                part,
+                rates: demand,
+                parts: &made_of,
+                rate_vars: rates.var.get(part).map_or(&[][..], Vec::as_slice),
+                levels: plan.levels.get(part).map_or(&[][..], Vec::as_slice),
+                stock: &[],
+            };
+            let mut f = Figures::default();
+            for e in part_entries(net, &p, &covered) {
+                f.add(&e, net.parts[part].unit_cost_minor);
+            }
+            f.echelons()[2]
+        })
+        .reduce(Group::default, |mut a, b| {
+            a.merge(&b);
+            a
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,5 +427,37 @@ mod tests {
         w.iter().for_each(|x| f.add(x, 100));
         let stations = f.echelons()[2];
         assert!((stations.ebo - ebo).abs() < 1e-6 && (stations.fill().unwrap() - fill).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_plan_s_station_figures_are_the_model_s_over_every_part() {
+        // the worked net, twice over: part 0 as above, part 1 (same tree) unstocked
+        let mut net = net();
+        net.parts.push(PartInfo { code: "Q".into(), unit_cost_minor: 50, supplier_lead_days: 10, db_id: 2 });
+        let rates = crate::planning::net::Rates {
+            per_part: vec![vec![(2, 0.1), (3, 0.3)], vec![(3, 0.2)]],
+            var: Vec::new(),
+        };
+        let plan = Plan {
+            levels: vec![
+                vec![
+                    Level { node: 0, reorder: 3, up_to: 4 },
+                    Level { node: 2, reorder: 0, up_to: 1 },
+                    Level { node: 3, reorder: 0, up_to: 1 },
+                ],
+                vec![],
+            ],
+            expected_fill: None,
+        };
+        let g = station_group(&net, &rates, &plan);
+        let (_, fill0) = greedy::evaluate(&policy::tree(&net, &rates, 0), 4, &[0], &[1, 1]);
+        // part 1 fills nothing: the station fill is part 0's weighted by its share of demand
+        assert!((g.rate - 0.6).abs() < 1e-6, "{g:?}");
+        assert!((g.fill().unwrap() - fill0 * 0.4 / 0.6).abs() < 1e-6, "{g:?}");
+        assert_eq!(g.value_minor, 200);
+        // a plan with no levels at all fills nothing; a network without demand has no fill
+        assert_eq!(station_group(&net, &rates, &Plan::default()).fill(), Some(0.0));
+        let none = crate::planning::net::Rates { per_part: vec![vec![], vec![]], var: Vec::new() };
+        assert_eq!(station_group(&net, &none, &plan).fill(), None);
     }
 }

@@ -47,6 +47,8 @@ pub struct WeekKpis {
     pub week: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// request fill by units (`fill_rate.units` of the KPI report): requested units allocated
+    /// from the first-choice source at request time, of the units requested
     pub fill_rate_units: Option<f64>,
     pub stock_out_rate: Option<f64>,
     pub on_time_delivery: Option<f64>,
@@ -85,7 +87,7 @@ pub struct HistoryQuery {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SparklineQuery {
-    /// default `fill_rate_units`
+    /// default `fill_rate_units` (request fill by units, the KPI report's `fill_rate.units`)
     #[param(inline)]
     pub kpi: Option<Kpi>,
     /// how many weeks, 1-52 (default 12)

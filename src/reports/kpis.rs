@@ -38,14 +38,21 @@ pub struct KpiQuery {
     pub location: Option<String>,
 }
 
+/// Request fill: how the stations' parts requests were served by their first-choice source
+/// (the station's own regional centre, as routing tries it first). Not station fill (a
+/// station's demand served at once from its own shelf, the figure a planning run's
+/// `target_fill` aims at): the live data does not record whether a station's own shelf had
+/// the part when a customer's demand arose, so the report does not compute station fill.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct FillRate {
-    /// requested units allocated from the first-choice source at request time
+    /// request fill by units: requested units allocated from the first-choice source at
+    /// request time, of the units requested
     pub units: Ratio,
-    /// lines fully allocated from the first-choice source at request time
+    /// request fill by lines: lines fully allocated from the first-choice source at request
+    /// time, of the lines
     pub lines: Ratio,
-    /// requested units that reached the station on a shipment delivered within the lane's
-    /// lead time (`deliver_by`)
+    /// fill within lead time: requested units that reached the station on a shipment
+    /// delivered within the lane's lead time (`deliver_by`), of the units requested
     pub units_within_lead_time: Ratio,
 }
 
@@ -109,6 +116,7 @@ pub struct RepairCycle {
 pub struct KpiGroup {
     /// `network`, a centre or station code, or a tier letter
     pub key: String,
+    /// request fill (first-choice source) and fill within lead time; not station fill
     pub fill_rate: FillRate,
     /// (part, first-choice source, day) triples with demand where the source had nothing
     /// available, of all triples with demand

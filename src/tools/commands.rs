@@ -284,7 +284,7 @@ pub fn replenish(config: &Config, r: Replenish) -> Result<ExitCode, String> {
     .map_err(said)?;
     bar.finish_and_clear();
     println!(
-        "planning run {} ({}): {} parts x {} locations; target stock value {}; expected fill {}; {} transfer and {} purchase orders, {} lines worth {}; {} ms in the run, {:.1} s in all",
+        "planning run {} ({}): {} parts x {} locations; target stock value {}; expected station fill {}; {} transfer and {} purchase orders, {} lines worth {}; {} ms in the run, {:.1} s in all",
         run.id,
         run.policy,
         run.parts,

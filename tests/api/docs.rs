@@ -196,3 +196,75 @@ both!(real_refusals_carry_what_their_operations_examples_show, |app| async {
     documented(&doc, "get", "/api/v1/parts-requests/{id}", &r);
     app.audit().await;
 });
+
+/// Every snake_case name containing "fill" in a JSON value: object keys and enum members,
+/// with the description beside a key where it has one (its whitespace made single spaces).
+fn fill_names(v: &Value, out: &mut BTreeMap<String, Vec<String>>) {
+    let is_name = |s: &str| s.contains("fill") && s.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m {
+                if is_name(k) {
+                    let said = x.get("description").and_then(Value::as_str).unwrap_or_default();
+                    let said = said.split_whitespace().collect::<Vec<_>>().join(" ");
+                    out.entry(k.clone()).or_default().push(said);
+                }
+                if k == "enum" {
+                    for member in x.as_array().into_iter().flatten().filter_map(Value::as_str) {
+                        if is_name(member) {
+                            out.entry(member.to_string()).or_default();
+                        }
+                    }
+                }
+                fill_names(x, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| fill_names(x, out)),
+        _ => {}
+    }
+}
+
+/// Issue 25 item 4: one vocabulary for fill. Every fill name the OpenAPI document and
+/// `simulate`'s JSON show is defined in the README's section on fill, and a name means one
+/// thing: the KPI report's `fill_rate` names are request fill wherever they are described,
+/// the planner's and the simulator's station fill (from the station's own shelf) everywhere.
+#[test]
+fn every_fill_name_is_defined_in_the_readme_and_means_one_thing() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section =
+        readme.split("### Fill: the names and what they measure").nth(1).expect("the README's fill section");
+    let section = section.split("\n## ").next().unwrap();
+    let mut names = BTreeMap::new();
+    fill_names(&document(), &mut names);
+    let out = std::process::Command::new(crate::processes::BIN)
+        .args(["simulate", "--demand", "both", "--stations", "20", "--parts", "60", "--days", "30", "--json"])
+        .output()
+        .expect("run echelon");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let simulated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut from_simulate = BTreeMap::new();
+    fill_names(&simulated, &mut from_simulate);
+    for expected in ["target_fill", "expected_fill", "fill_rate", "fill_rate_units"] {
+        assert!(names.contains_key(expected), "{expected} not in the document: {names:?}");
+    }
+    for expected in ["station_fill", "model_station_fill", "station_fill_on_true_demand", "fill_rate"] {
+        assert!(from_simulate.contains_key(expected), "{expected} not in simulate's JSON: {from_simulate:?}");
+    }
+    names.extend(from_simulate);
+    let mut faults = Vec::new();
+    for (name, descriptions) in &names {
+        if !section.contains(&format!("`{name}`")) && !section.contains(&format!("`{name}.")) {
+            faults.push(format!("{name}: not defined in the README's fill section"));
+        }
+        for d in descriptions.iter().filter(|d| !d.is_empty()) {
+            let station = name.contains("station_fill") || name == "target_fill" || name == "expected_fill";
+            if name.starts_with("fill_rate") && !d.contains("request fill") {
+                faults.push(format!("{name} is request fill, described as: {d}"));
+            }
+            if station && !d.contains("own shelf") {
+                faults.push(format!("{name} is station fill (from the own shelf), described as: {d}"));
+            }
+        }
+    }
+    assert!(faults.is_empty(), "{faults:#?}");
+}

@@ -78,7 +78,7 @@ pub fn frontier(points: &[Point], policy: &str) -> Vec<(f64, f64)> {
     let mut v: Vec<(f64, f64)> = points
         .iter()
         .filter(|p| p.policy == policy)
-        .map(|p| (p.outcome.fill_rate, p.outcome.avg_stock_value))
+        .map(|p| (p.outcome.station_fill, p.outcome.avg_stock_value))
         .collect();
     v.sort_by(|a, b| b.0.total_cmp(&a.0));
     let mut out: Vec<(f64, f64)> = Vec::new();
@@ -105,7 +105,7 @@ pub fn cost_at(frontier: &[(f64, f64)], fill: f64) -> Option<f64> {
 
 pub fn csv(points: &[Point]) -> String {
     let mut s = String::from(
-        "policy,setting,fill_rate,avg_stock_value,target_stock_value,backorder_days,mean_wait_days,turnover,on_time_delivery,demand_units,hq_direct_units,lateral_units\n",
+        "policy,setting,station_fill,avg_stock_value,target_stock_value,backorder_days,mean_wait_days,turnover,on_time_delivery,demand_units,hq_direct_units,lateral_units\n",
     );
     for p in points {
         let o = &p.outcome;
@@ -113,7 +113,7 @@ pub fn csv(points: &[Point]) -> String {
             "{},{},{:.5},{:.0},{:.0},{:.0},{:.2},{:.2},{:.4},{},{},{}\n",
             p.policy,
             p.setting,
-            o.fill_rate,
+            o.station_fill,
             o.avg_stock_value,
             o.target_stock_value,
             o.backorder_days,
@@ -132,12 +132,12 @@ pub fn csv(points: &[Point]) -> String {
 pub fn svg(points: &[Point], title: &str) -> String {
     let (w, h, left, right, top, bottom) = (820.0, 520.0, 90.0, 30.0, 50.0, 60.0);
     // the region that matters: from 90 % (or the best fill below it, if no point reaches it)
-    let best = points.iter().map(|p| p.outcome.fill_rate).fold(0.0, f64::max);
+    let best = points.iter().map(|p| p.outcome.station_fill).fold(0.0, f64::max);
     let x_min = ((best - 0.1).min(0.9) * 100.0).floor() / 100.0;
     let x_max = 1.0;
     let y_max = points
         .iter()
-        .filter(|p| p.outcome.fill_rate >= x_min)
+        .filter(|p| p.outcome.station_fill >= x_min)
         .map(|p| p.outcome.avg_stock_value)
         .fold(0.0, f64::max)
         * 1.05;
@@ -173,7 +173,7 @@ pub fn svg(points: &[Point], title: &str) -> String {
         ));
     }
     s.push_str(&format!(
-        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">measured station fill rate</text>\n\
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">measured station fill</text>\n\
          <text x=\"18\" y=\"{}\" transform=\"rotate(-90 18 {})\" text-anchor=\"middle\">average stock value (CNY, at cost)</text>\n",
         (left + w - right) / 2.0,
         h - 15.0,
@@ -181,10 +181,10 @@ pub fn svg(points: &[Point], title: &str) -> String {
         h / 2.0
     ));
     for (policy, colour) in [("baseline", "#d62728"), ("multi-echelon", "#1f77b4")] {
-        for p in points.iter().filter(|p| p.policy == policy && p.outcome.fill_rate >= x_min) {
+        for p in points.iter().filter(|p| p.policy == policy && p.outcome.station_fill >= x_min) {
             s.push_str(&format!(
                 "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"{colour}\" fill-opacity=\"0.3\"/>\n",
-                sx(p.outcome.fill_rate),
+                sx(p.outcome.station_fill),
                 sy(p.outcome.avg_stock_value)
             ));
         }

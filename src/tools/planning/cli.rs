@@ -59,7 +59,8 @@ pub struct SimArgs {
     pub stations: usize,
     #[arg(long, default_value_t = 2000)]
     pub parts: usize,
-    /// the multi-echelon policy's target station fill rate
+    /// the multi-echelon policy's target station fill (immediate fill from the station's own
+    /// shelf, by units)
     #[arg(long, default_value_t = 0.98)]
     pub target_fill: f64,
     /// the baseline's service level (with --policy baseline)
@@ -69,12 +70,41 @@ pub struct SimArgs {
     /// --policy baseline; `both` tunes it)
     #[arg(long, default_value_t = 1.0)]
     pub min_annual: f64,
+    /// the demand replayed: `true` (drawn at the generator's true rates, which the planner
+    /// does not know), `estimated` (drawn at the planner's own estimated rates), or `both`
+    /// (each policy replayed on each; the other figures are those on the true demand)
+    #[arg(long, default_value = "true")]
+    pub demand: String,
     /// print JSON instead of a table
     #[arg(long)]
     pub json: bool,
     /// the multi-echelon policy plans with the variance of its demand estimate
     #[arg(long)]
     pub forecast_error: bool,
+}
+
+/// One policy's result: what the simulation measured (on `measured_on`'s demand), and the
+/// station fill four ways, so that forecast error and model error are told apart.
+#[derive(Serialize)]
+struct PolicyResult {
+    /// the demand the measured figures are of: `true` or `estimated`
+    measured_on: &'static str,
+    #[serde(flatten)]
+    outcome: Outcome,
+    /// the station fill the policy was asked for (multi-echelon with a target; else none)
+    target_station_fill: Option<f64>,
+    /// the station fill the model (`metric`, VARI-METRIC) predicts for the levels on the
+    /// rates the policy planned with (their variance included with --forecast-error)
+    model_station_fill: Option<f64>,
+    /// the station fill measured replaying the true demand (--demand true or both)
+    station_fill_on_true_demand: Option<f64>,
+    /// the station fill measured replaying the planner's estimated demand (--demand
+    /// estimated or both)
+    station_fill_on_estimated_demand: Option<f64>,
+    /// on estimated less on true demand: what the demand the planner did not know costs
+    fill_forecast_error: Option<f64>,
+    /// the model's less the measured on estimated demand: the model's own error
+    fill_model_error: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -84,8 +114,10 @@ struct SimReport {
     seed: u64,
     days: u32,
     warmup_days: u32,
+    /// `true`, `estimated` or `both`
+    demand: String,
     settings: Vec<String>,
-    results: Vec<Outcome>,
+    results: Vec<PolicyResult>,
 }
 
 /// The generated network, its estimated demand and the drawn future demand.
@@ -129,14 +161,17 @@ fn me_plan(net: &echelon::planning::net::Net, rates: &Rates, target: f64, quiet:
 /// Stocking thresholds (units a year) the tuning tries for the baseline.
 pub const THRESHOLDS: [f64; 11] = [1.0, 0.5, 0.25, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001, 0.0];
 
-/// The baseline tuned to a measured fill (spec 15): for each stocking threshold, the smallest
-/// service level whose simulated fill reaches `fill` (bisection on the service level's
-/// log-odds); of those, the one with the least average stock value.
-pub fn tune_baseline(w: &World, fill: f64, warmup: u32) -> Option<(String, Outcome)> {
+/// The baseline tuned to a measured station fill on `demand` (spec 15): for each stocking
+/// threshold, the smallest service level whose simulated fill reaches `fill` (bisection on the
+/// service level's log-odds); of those, the one with the least average stock value. Returns
+/// its setting, its outcome and its plan.
+pub fn tune_baseline(w: &World, demand: &Demand, fill: f64, warmup: u32) -> Option<(String, Outcome, Plan)> {
     use rayon::prelude::*;
     let net = &w.synth.net;
-    let run =
-        |s: f64, m: f64| simulate(net, &policy::baseline(net, &w.rates, s, m), &w.demand, warmup, "baseline");
+    let run = |s: f64, m: f64| {
+        let plan = policy::baseline(net, &w.rates, s, m);
+        (simulate(net, &plan, demand, warmup, "baseline"), plan)
+    };
     let logit = |p: f64| (p / (1.0 - p)).ln();
     let inv = |x: f64| 1.0 / (1.0 + (-x).exp());
     THRESHOLDS
@@ -144,67 +179,134 @@ pub fn tune_baseline(w: &World, fill: f64, warmup: u32) -> Option<(String, Outco
         .filter_map(|&m| {
             let (mut lo, mut hi) = (0.5f64, 0.9999f64);
             let mut best = run(hi, m);
-            if best.fill_rate < fill {
+            if best.0.station_fill < fill {
                 return None;
             }
             for _ in 0..7 {
                 let mid = inv((logit(lo) + logit(hi)) / 2.0);
                 let o = run(mid, m);
-                if o.fill_rate >= fill {
+                if o.0.station_fill >= fill {
                     hi = mid;
                     best = o;
                 } else {
                     lo = mid;
                 }
             }
-            Some((format!("service={hi:.4} min_annual={m}"), best))
+            Some((format!("service={hi:.4} min_annual={m}"), best.0, best.1))
         })
         .collect::<Vec<_>>()
         .into_iter()
         .min_by(|a, b| a.1.avg_stock_value.total_cmp(&b.1.avg_stock_value))
 }
 
+/// A policy planned: its name, setting, levels, the rates it planned with and its target.
+struct Planned {
+    name: &'static str,
+    setting: String,
+    plan: Plan,
+    rates: Rates,
+    target: Option<f64>,
+    /// its outcome on the main demand, when the tuning already simulated it
+    outcome: Option<Outcome>,
+}
+
 pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
     if !matches!(a.policy.as_str(), "baseline" | "multi-echelon" | "both") {
         return Err(format!("--policy must be baseline, multi-echelon or both, not {:?}", a.policy));
+    }
+    if !matches!(a.demand.as_str(), "true" | "estimated" | "both") {
+        return Err(format!("--demand must be true, estimated or both, not {:?}", a.demand));
     }
     if !(0.5..1.0).contains(&a.target_fill) || !(0.0..1.0).contains(&a.service) {
         return Err("--target-fill must be in [0.5, 1) and --service in (0, 1)".into());
     }
     let w = world(a.stations, a.parts, a.seed, a.days + a.warmup, a.json);
     let net = &w.synth.net;
-    let mut settings = Vec::new();
-    let mut results = Vec::new();
+    // the planner's own estimated rates, drawn from the same seed (so that the two demands
+    // differ by the rates, not by the luck of the draw where the rates agree)
+    let estimated = (a.demand != "true").then(|| Demand::draw(&w.rates, a.days + a.warmup, a.seed));
+    // the demand the measured figures are of
+    let (measured, measured_on) = match &estimated {
+        Some(e) if a.demand == "estimated" => (e, "estimated"),
+        _ => (&w.demand, "true"),
+    };
+    let mut planned: Vec<Planned> = Vec::new();
     if a.policy != "baseline" {
-        let plan = if a.forecast_error {
+        let rates = if a.forecast_error {
             let inputs = w.synth.demand_inputs();
             let (mut rates, parts) = echelon::planning::demand::estimate_with_parts(net, &inputs);
             rates.var = echelon::planning::demand::rate_variances(&rates, &parts, inputs.weeks as f64 * 7.0);
-            me_plan(net, &rates, a.target_fill, a.json)
+            rates
         } else {
-            me_plan(net, &w.rates, a.target_fill, a.json)
+            w.rates.clone()
         };
-        results.push(simulate(net, &plan, &w.demand, a.warmup, "multi-echelon"));
-        settings.push(format!(
-            "target={}{}",
-            a.target_fill,
-            if a.forecast_error { " forecast_error" } else { "" }
-        ));
+        let plan = me_plan(net, &rates, a.target_fill, a.json);
+        planned.push(Planned {
+            name: "multi-echelon",
+            setting: format!(
+                "target={}{}",
+                a.target_fill,
+                if a.forecast_error { " forecast_error" } else { "" }
+            ),
+            plan,
+            rates,
+            target: Some(a.target_fill),
+            outcome: None,
+        });
     }
     if a.policy == "baseline" {
-        let plan = policy::baseline(net, &w.rates, a.service, a.min_annual);
-        results.push(simulate(net, &plan, &w.demand, a.warmup, "baseline"));
-        settings.push(format!("service={} min_annual={}", a.service, a.min_annual));
+        planned.push(Planned {
+            name: "baseline",
+            setting: format!("service={} min_annual={}", a.service, a.min_annual),
+            plan: policy::baseline(net, &w.rates, a.service, a.min_annual),
+            rates: w.rates.clone(),
+            target: None,
+            outcome: None,
+        });
     }
     if a.policy == "both" {
-        let fill = results[0].fill_rate;
-        match tune_baseline(&w, fill, a.warmup) {
-            Some((s, o)) => {
-                settings.insert(0, s);
-                results.insert(0, o);
-            }
+        let me = simulate(net, &planned[0].plan, measured, a.warmup, planned[0].name);
+        let fill = me.station_fill;
+        planned[0].outcome = Some(me);
+        match tune_baseline(&w, measured, fill, a.warmup) {
+            Some((setting, outcome, plan)) => planned.insert(
+                0,
+                Planned {
+                    name: "baseline",
+                    setting,
+                    plan,
+                    rates: w.rates.clone(),
+                    target: None,
+                    outcome: Some(outcome),
+                },
+            ),
             None => return Err(format!("the baseline reaches no fill of {fill:.4} at any service level")),
         }
+    }
+    let mut settings = Vec::new();
+    let mut results = Vec::new();
+    for p in planned {
+        let outcome = p.outcome.unwrap_or_else(|| simulate(net, &p.plan, measured, a.warmup, p.name));
+        // with --demand both, the same levels replayed on the estimated demand too
+        let (on_true, on_estimated) = match &estimated {
+            Some(_) if measured_on == "estimated" => (None, Some(outcome.station_fill)),
+            Some(e) => {
+                (Some(outcome.station_fill), Some(simulate(net, &p.plan, e, a.warmup, p.name).station_fill))
+            }
+            None => (Some(outcome.station_fill), None),
+        };
+        let model = echelon::planning::review::station_group(net, &p.rates, &p.plan).fill();
+        results.push(PolicyResult {
+            measured_on,
+            outcome,
+            target_station_fill: p.target,
+            model_station_fill: model,
+            station_fill_on_true_demand: on_true,
+            station_fill_on_estimated_demand: on_estimated,
+            fill_forecast_error: on_true.zip(on_estimated).map(|(t, e)| e - t),
+            fill_model_error: model.zip(on_estimated).map(|(m, e)| m - e),
+        });
+        settings.push(p.setting);
     }
     let report = SimReport {
         stations: a.stations,
@@ -212,6 +314,7 @@ pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
         seed: a.seed,
         days: a.days,
         warmup_days: a.warmup,
+        demand: a.demand.clone(),
         settings,
         results,
     };
@@ -221,46 +324,61 @@ pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
     Ok(table(&report.settings, &report.results))
 }
 
-fn table(settings: &[String], results: &[Outcome]) -> String {
-    let mut s = format!("{:<28}", "");
+fn table(settings: &[String], results: &[PolicyResult]) -> String {
+    let mut s = format!("{:<32}", "");
     for r in results {
-        s.push_str(&format!("{:>28}", r.policy));
+        s.push_str(&format!("{:>28}", r.outcome.policy));
     }
     s.push('\n');
-    let mut row = |label: &str, f: &dyn Fn(usize, &Outcome) -> String| {
-        s.push_str(&format!("{label:<28}"));
+    let mut row = |label: &str, f: &dyn Fn(usize, &PolicyResult) -> String| {
+        s.push_str(&format!("{label:<32}"));
         for (i, r) in results.iter().enumerate() {
             s.push_str(&format!("{:>28}", f(i, r)));
         }
         s.push('\n');
     };
+    let pct = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:.2}%", v * 100.0));
+    let points = |v: Option<f64>| v.map_or("-".into(), |v| format!("{:+.2} points", v * 100.0));
     row("setting", &|i, _| settings[i].clone());
-    row("demand (units)", &|_, r| r.demand_units.to_string());
-    row("fill rate", &|_, r| format!("{:.2}%", r.fill_rate * 100.0));
-    row("backorder days", &|_, r| format!("{:.0}", r.backorder_days));
-    row("mean wait (days)", &|_, r| format!("{:.2}", r.mean_wait_days));
-    row("average stock value", &|_, r| format!("{:.0}", r.avg_stock_value));
-    row("average in transit", &|_, r| format!("{:.0}", r.avg_in_transit_value));
-    row("turnover (per year)", &|_, r| format!("{:.2}", r.turnover));
-    row("on-time delivery", &|_, r| format!("{:.2}%", r.on_time_delivery * 100.0));
-    row("warehouse-direct units", &|_, r| r.hq_direct_units.to_string());
-    row("lateral units", &|_, r| r.lateral_units.to_string());
-    // the live KPIs' definitions (GET /api/v1/reports/kpis), see planning::sim_kpis
-    let pct =
-        |r: &echelon::reports::rules::Ratio| r.value.map_or("-".into(), |v| format!("{:.2}%", v * 100.0));
-    row("KPI fill rate (units)", &|_, r| pct(&r.kpis.fill_rate.units));
-    row("KPI fill rate (lines)", &|_, r| pct(&r.kpis.fill_rate.lines));
-    row("KPI fill within lead time", &|_, r| pct(&r.kpis.fill_rate.units_within_lead_time));
-    row("KPI stock-out rate", &|_, r| pct(&r.kpis.stock_out_rate));
-    row("KPI on-time delivery", &|_, r| pct(&r.kpis.on_time_delivery));
+    row("value of the levels", &|_, r| format!("{:.0}", r.outcome.target_stock_value));
+    // station fill: immediate fill from the station's own shelf, by units
+    row("station fill: target", &|_, r| pct(r.target_station_fill));
+    row("station fill: model", &|_, r| pct(r.model_station_fill));
+    row("station fill: estimated demand", &|_, r| pct(r.station_fill_on_estimated_demand));
+    row("station fill: true demand", &|_, r| pct(r.station_fill_on_true_demand));
+    row("model error (model - est.)", &|_, r| points(r.fill_model_error));
+    row("forecast error (est. - true)", &|_, r| points(r.fill_forecast_error));
+    row("measured on demand", &|_, r| r.measured_on.to_string());
+    row("demand (units)", &|_, r| r.outcome.demand_units.to_string());
+    row("station fill", &|_, r| pct(Some(r.outcome.station_fill)));
+    row("backorder days", &|_, r| format!("{:.0}", r.outcome.backorder_days));
+    row("mean wait (days)", &|_, r| format!("{:.2}", r.outcome.mean_wait_days));
+    row("average stock value", &|_, r| format!("{:.0}", r.outcome.avg_stock_value));
+    row("average in transit", &|_, r| format!("{:.0}", r.outcome.avg_in_transit_value));
+    row("turnover (per year)", &|_, r| format!("{:.2}", r.outcome.turnover));
+    row("on-time delivery", &|_, r| pct(Some(r.outcome.on_time_delivery)));
+    row("warehouse-direct units", &|_, r| r.outcome.hq_direct_units.to_string());
+    row("lateral units", &|_, r| r.outcome.lateral_units.to_string());
+    // the live KPI report's definitions (GET /api/v1/reports/kpis), see planning::sim_kpis:
+    // its fill_rate is request fill, from the first-choice source (the station's centre)
+    let ratio = |r: &echelon::reports::rules::Ratio| pct(r.value);
+    row("KPI request fill (units)", &|_, r| ratio(&r.outcome.kpis.fill_rate.units));
+    row("KPI request fill (lines)", &|_, r| ratio(&r.outcome.kpis.fill_rate.lines));
+    row("KPI fill within lead time", &|_, r| ratio(&r.outcome.kpis.fill_rate.units_within_lead_time));
+    row("KPI stock-out rate", &|_, r| ratio(&r.outcome.kpis.stock_out_rate));
+    row("KPI on-time delivery", &|_, r| ratio(&r.outcome.kpis.on_time_delivery));
     for (e, name) in ["warehouse", "centres", "stations"].iter().enumerate() {
         row(&format!("KPI turnover, {name}"), &|_, r| {
-            r.kpis.stock[e].turnover.map_or("-".into(), |t| format!("{t:.2}"))
+            r.outcome.kpis.stock[e].turnover.map_or("-".into(), |t| format!("{t:.2}"))
         });
     }
-    if results.len() == 2 && results[0].avg_stock_value > 0.0 {
-        let saving = 1.0 - results[1].avg_stock_value / results[0].avg_stock_value;
-        s.push_str(&format!("\nstock value saved by {}: {:.1}%\n", results[1].policy, saving * 100.0));
+    if results.len() == 2 && results[0].outcome.avg_stock_value > 0.0 {
+        let saving = 1.0 - results[1].outcome.avg_stock_value / results[0].outcome.avg_stock_value;
+        s.push_str(&format!(
+            "\nstock value saved by {}: {:.1}%\n",
+            results[1].outcome.policy,
+            saving * 100.0
+        ));
     }
     s
 }
@@ -317,7 +435,7 @@ pub fn bench_command(
             saving.map(|s| format!("{:.1}%", s * 100.0)).unwrap_or_else(|| "-".into())
         ));
         summary.push(
-            serde_json::json!({"fill": f, "baseline_value": b, "multi_echelon_value": m, "saving": saving}),
+            serde_json::json!({"station_fill": f, "baseline_value": b, "multi_echelon_value": m, "saving": saving}),
         );
     }
     write(

@@ -3,8 +3,9 @@
 //! compare. A station's reorder in the simulator is a parts-request line; its first-choice
 //! source is the station's own centre, as the requests service routes it.
 //!
-//! - `fill_rate.units`: units ordered by stations that the first-choice source had on its shelf
-//!   at order time, of the units ordered; `lines`: orders filled wholly from it.
+//! - `fill_rate.units` (*request fill*, not the simulator's `station_fill`): units ordered by
+//!   stations that the first-choice source had on its shelf at order time, of the units
+//!   ordered; `lines`: orders filled wholly from it.
 //! - `fill_rate.units_within_lead_time`: units that reached the station within the lane's lead
 //!   time from the order, of the units ordered.
 //! - `stock_out_rate`: (part, first-choice source, day) triples with station orders where the
