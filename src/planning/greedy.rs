@@ -398,6 +398,9 @@ pub fn allocate(t: &TreeIn, stop: Stop) -> Allocation {
         }
         fill += gain;
     }
+    // kept until the global selection: without the slack of its doublings (a whole-network
+    // run holds millions of steps at once)
+    steps.shrink_to_fit();
     Allocation { start_hq, start_centres, steps, ebo_empty }
 }
 

@@ -175,7 +175,7 @@ pub fn select(
     target: Target,
 ) -> (Vec<usize>, f64) {
     let total: f64 = demand.iter().sum();
-    let mut order: Vec<(f64, u32, u32)> = Vec::new();
+    let mut order: Vec<(f64, u32, u32)> = Vec::with_capacity(allocations.iter().map(|a| a.steps.len()).sum());
     for (p, a) in allocations.iter().enumerate() {
         let mut env = f64::INFINITY;
         for (i, s) in a.steps.iter().enumerate() {
