@@ -3,8 +3,11 @@
 //! table `stock_movements_archive_YYYY_MM`; what its movements added to each (part, location)
 //! is added to `stock_opening_balances`, the opening figures the ledger's sums start from, so
 //! the balances and `echelon audit` read the same after it. `echelon archive restore YYYY-MM`
-//! takes a month's figures back out of the opening ones and re-attaches its table. Both run in
-//! one transaction with the whole audit after them: a breach rolls everything back.
+//! takes a month's figures back out of the opening ones and re-attaches its table. Each runs in
+//! one transaction (all months or none). The archive runs the whole audit first and refuses on
+//! any breach; the audit does not run again inside the transaction, which holds the movements'
+//! table locked from the first detach (every write of a movement would wait for it): the
+//! command runs it after the commit and says what it finds.
 //!
 //! A month may be archived once nothing live depends on its rows: its settlement period is
 //! closed (and every earlier one), every ticket whose consumption it holds is settled (the next
@@ -111,18 +114,6 @@ fn carry(conn: &mut DbConn, table: &str, sign: i64) -> Result<(), String> {
     )
 }
 
-/// The audit after the change, in its transaction: any breach undoes everything.
-fn audit_after(conn: &mut DbConn, what: &str) -> Result<(), String> {
-    let breaches = super::run(conn).map_err(|e| format!("the audit failed: {e}"))?;
-    if let Some(first) = breaches.first() {
-        return Err(format!(
-            "{what} would leave {} audit breach(es), nothing was changed; the first: {first}",
-            breaches.len()
-        ));
-    }
-    Ok(())
-}
-
 /// Archives every month partition before `before` (the first day of a month), in the caller's
 /// transaction. Returns the months archived (none when there is nothing left to archive).
 pub fn archive(
@@ -157,6 +148,30 @@ pub fn archive(
         ));
     }
     let cut_sql = cut.format("%Y-%m-%d");
+    // a ticket not settled yet may still be settled by a later period, which reads the
+    // consumption it names whatever month it is in
+    let unsettled = n(
+        conn,
+        &format!(
+            "SELECT MIN(m.ticket_id) AS n FROM stock_movements m WHERE m.at < '{cut_sql}' \
+             AND m.reason = 'consume' AND m.ticket_id IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM settled_items s WHERE s.kind = 'ticket' AND s.item_id = m.ticket_id)"
+        ),
+    )?;
+    if unsettled != 0 {
+        return Err(format!(
+            "ticket {unsettled} (and maybe others) consumed parts before {before} but is not settled yet: \
+             a later period will reconcile that consumption, so those months stay live"
+        ));
+    }
+    // the audit runs before any lock is taken: it reads everything, writers carry on
+    let breaches = super::run(conn).map_err(|e| format!("the audit failed: {e}"))?;
+    if let Some(first) = breaches.first() {
+        return Err(format!(
+            "the audit finds {} breach(es); nothing is archived from a ledger that does not hold. The first: {first}",
+            breaches.len()
+        ));
+    }
     let archived: Vec<String> = list(conn)?.into_iter().map(|m| m.month).collect();
     // rows of the months before the cut still in the default partition go to their month's
     let stray: Vec<Day> = diesel::sql_query(format!(
@@ -186,29 +201,6 @@ pub fn archive(
     if months.is_empty() {
         return Ok(Vec::new());
     }
-    // a ticket not settled yet may still be settled by a later period, which reads the
-    // consumption it names whatever month it is in
-    let unsettled = n(
-        conn,
-        &format!(
-            "SELECT MIN(m.ticket_id) AS n FROM stock_movements m WHERE m.at < '{cut_sql}' \
-             AND m.reason = 'consume' AND m.ticket_id IS NOT NULL AND NOT EXISTS \
-             (SELECT 1 FROM settled_items s WHERE s.kind = 'ticket' AND s.item_id = m.ticket_id)"
-        ),
-    )?;
-    if unsettled != 0 {
-        return Err(format!(
-            "ticket {unsettled} (and maybe others) consumed parts before {before} but is not settled yet: \
-             a later period will reconcile that consumption, so those months stay live"
-        ));
-    }
-    let breaches = super::run(conn).map_err(|e| format!("the audit failed: {e}"))?;
-    if let Some(first) = breaches.first() {
-        return Err(format!(
-            "the audit finds {} breach(es); nothing is archived from a ledger that does not hold. The first: {first}",
-            breaches.len()
-        ));
-    }
     let mut out = Vec::new();
     for m in months {
         let (part, table) = (partition_name(m), archive_name(m));
@@ -237,7 +229,6 @@ pub fn archive(
         out.push(Month { month: period, table_name: table, movements });
     }
     redefine_archived(conn)?;
-    audit_after(conn, "archiving")?;
     Ok(out)
 }
 
@@ -280,6 +271,5 @@ pub fn restore(conn: &mut DbConn, month: Period) -> Result<Month, String> {
         .execute(pg(conn)?)
         .map_err(|e| e.to_string())?;
     redefine_archived(conn)?;
-    audit_after(conn, "restoring")?;
     Ok(Month { month: period, table_name: part, movements })
 }

@@ -40,8 +40,7 @@ pub fn movements(config: &Config, before: &str) -> Result<ExitCode, String> {
     for m in &done {
         println!("archived {}: {} movements in {}", m.month, m.movements, m.table_name);
     }
-    println!("audit: clean");
-    Ok(ExitCode::SUCCESS)
+    audit_after(&db)
 }
 
 /// `echelon archive restore YYYY-MM`
@@ -53,8 +52,22 @@ pub fn restore(config: &Config, which: &str) -> Result<ExitCode, String> {
     let done = db::write_tx(&mut conn, |c| Ok::<_, ArchiveError>(echelon::audit::archive::restore(c, m)?))
         .map_err(|e| e.0)?;
     println!("restored {}: {} movements back in {}", done.month, done.movements, done.table_name);
-    println!("audit: clean");
-    Ok(ExitCode::SUCCESS)
+    audit_after(&db)
+}
+
+/// The audit after the commit (the transaction did not hold the movements locked for it).
+fn audit_after(db: &db::Db) -> Result<ExitCode, String> {
+    let mut conn = db.read.get().map_err(|e| e.to_string())?;
+    let breaches = echelon::audit::run(&mut conn).map_err(|e| format!("the audit after it failed: {e}"))?;
+    if breaches.is_empty() {
+        println!("audit: clean");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for b in &breaches {
+        println!("breach: {b}");
+    }
+    println!("audit: {} breach(es)", breaches.len());
+    Ok(ExitCode::from(1))
 }
 
 /// `echelon archive list`
