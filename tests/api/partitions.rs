@@ -12,8 +12,30 @@ use diesel::r2d2::ManageConnection;
 use diesel::sql_types::{BigInt, Text};
 use serde_json::json;
 
-use crate::cli::{refused, run_echelon};
 use crate::helpers::TestApp;
+
+/// `echelon ARGS` on the database at `url`, run off the test's thread: the server under test
+/// runs on that thread and must keep answering (and closing its idle connections) meanwhile.
+async fn run_echelon(url: &str, args: &[&str], ok: bool) -> String {
+    let (url, args) = (url.to_string(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+    actix_web::rt::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::cli::run_echelon(&url, &args, ok)
+    })
+    .await
+    .unwrap()
+}
+
+/// `echelon ARGS` expecting a refusal in one line, off the test's thread; returns the line.
+async fn refused(url: &str, args: &[&str]) -> String {
+    let (url, args) = (url.to_string(), args.iter().map(|a| a.to_string()).collect::<Vec<_>>());
+    actix_web::rt::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::cli::refused(&url, &args)
+    })
+    .await
+    .unwrap()
+}
 
 #[derive(QueryableByName)]
 struct N {
@@ -130,7 +152,7 @@ async fn a_closed_settled_month_is_archived_read_back_and_restored_with_the_audi
     app.audit().await;
 
     // the month is not settled yet: nothing is archived
-    let why = refused(&url, &["archive", "movements", "--before", &p_next]);
+    let why = refused(&url, &["archive", "movements", "--before", &p_next]).await;
     assert!(why.contains(&format!("settlement period {p} is not closed")), "{why}");
     assert_eq!(count(c, "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM movement_archives"), 0);
 
@@ -139,22 +161,23 @@ async fn a_closed_settled_month_is_archived_read_back_and_restored_with_the_audi
     app.audit().await; // and the KPI days up to now are closed
                        // a month whose period is still open stays live
     let too_far = (next + Months::new(1)).format("%Y-%m").to_string();
-    let why = refused(&url, &["archive", "movements", "--before", &too_far]);
+    let why = refused(&url, &["archive", "movements", "--before", &too_far]).await;
     assert!(why.contains(&format!("settlement period {p_next} is not closed")), "{why}");
 
     let in_month = count(c, &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {}", month_name(this_month)));
     assert!(in_month >= 3, "the month holds the demo's opening stock and the test's counts");
-    let out = run_echelon(&url, &["archive", "movements", "--before", &p_next], true);
+    let out = run_echelon(&url, &["archive", "movements", "--before", &p_next], true).await;
     assert!(
         out.contains(&format!("archived {p}: {in_month} movements in stock_movements_archive_")),
         "{out}"
     );
+    assert!(out.contains("audit: clean"), "the command audits after its commit: {out}");
     let parts = partitions(c);
     assert!(!parts.contains(&month_name(this_month)), "the month left the live table: {parts:?}");
     let archive = format!("stock_movements_archive_{}", this_month.format("%Y_%m"));
     // read back: the archive is a plain table of the same rows, and the list says so
     assert_eq!(count(c, &format!("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM {archive}")), in_month);
-    let listed = run_echelon(&url, &["archive", "list"], true);
+    let listed = run_echelon(&url, &["archive", "list"], true).await;
     assert!(listed.contains(&format!("{p}\t{archive}\t{in_month} movements")), "{listed}");
     // the balances carry on from the opening figures; the live list holds the live months
     assert_eq!(app.stock("RC-HZ", &part).await.0, 7);
@@ -173,7 +196,7 @@ async fn a_closed_settled_month_is_archived_read_back_and_restored_with_the_audi
     assert_eq!(r.status, 201, "{}", r.text);
     app.audit().await;
     // archiving again finds nothing more before the cut
-    let again = run_echelon(&url, &["archive", "movements", "--before", &p_next], true);
+    let again = run_echelon(&url, &["archive", "movements", "--before", &p_next], true).await;
     assert!(again.contains(&format!("nothing to archive before {p_next}")), "{again}");
 
     // an archive table that no longer adds up to the opening figures is a breach
@@ -189,29 +212,30 @@ async fn a_closed_settled_month_is_archived_read_back_and_restored_with_the_audi
     .unwrap();
 
     // restored, the month is live again, the opening figures are gone, the audit is clean
-    let back = run_echelon(&url, &["archive", "restore", &p], true);
+    let back = run_echelon(&url, &["archive", "restore", &p], true).await;
     assert!(
         back.contains(&format!("restored {p}: {in_month} movements back in {}", month_name(this_month))),
         "{back}"
     );
+    assert!(back.contains("audit: clean"), "{back}");
     assert!(partitions(c).contains(&month_name(this_month)));
     assert_eq!(count(c, "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM stock_opening_balances"), 0);
     assert_eq!(count(c, "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM movement_archives"), 0);
     let qtys = movement_qtys(&app, &part).await;
     assert_eq!(qtys.len(), 4, "every count of the part is listed again: {qtys:?}");
-    let unknown = refused(&url, &["archive", "restore", &p]);
+    let unknown = refused(&url, &["archive", "restore", &p]).await;
     assert!(unknown.contains(&format!("{p} is not archived")), "{unknown}");
     app.finish().await;
 }
 
 crate::both!(archiving_says_what_it_needs_on_sqlite_and_refuses_a_bad_month, |app| async {
     let url = app.url.clone();
-    let bad = refused(&url, &["archive", "movements", "--before", "2026-13"]);
+    let bad = refused(&url, &["archive", "movements", "--before", "2026-13"]).await;
     assert!(bad.contains("not a month"), "{bad}");
     if app.backend == echelon::db::Backend::Sqlite {
-        let why = refused(&url, &["archive", "movements", "--before", "2026-11"]);
+        let why = refused(&url, &["archive", "movements", "--before", "2026-11"]).await;
         assert!(why.contains("needs PostgreSQL"), "{why}");
-        let why = refused(&url, &["archive", "restore", "2026-11"]);
+        let why = refused(&url, &["archive", "restore", "2026-11"]).await;
         assert!(why.contains("needs PostgreSQL"), "{why}");
     }
 });
