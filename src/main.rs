@@ -89,6 +89,11 @@ enum Command {
         #[command(subcommand)]
         what: ExportCommand,
     },
+    /// Archive closed, settled months of the stock ledger (PostgreSQL), list or restore them
+    Archive {
+        #[command(subcommand)]
+        what: ArchiveCommand,
+    },
     /// Benchmarks
     Bench {
         #[command(subcommand)]
@@ -132,6 +137,24 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum ArchiveCommand {
+    /// Detach every month before YYYY-MM from the live movements into a plain table
+    /// `stock_movements_archive_YYYY_MM`; their balances stay as opening figures
+    Movements {
+        /// the first month kept live, YYYY-MM
+        #[arg(long)]
+        before: String,
+    },
+    /// Re-attach an archived month: its movements are live again
+    Restore {
+        /// the month, YYYY-MM
+        month: String,
+    },
+    /// The archived months, their tables and movement counts
+    List,
 }
 
 #[derive(Subcommand)]
@@ -332,6 +355,13 @@ fn run(command: Command) -> Result<ExitCode, String> {
             commands::export_settlement(&config, &period, format.as_deref(), &out, station.as_deref())
         }
         Command::Audit => commands::audit(&config),
+        Command::Archive { what: ArchiveCommand::Movements { before } } => {
+            tools::archive::movements(&config, &before)
+        }
+        Command::Archive { what: ArchiveCommand::Restore { month } } => {
+            tools::archive::restore(&config, &month)
+        }
+        Command::Archive { what: ArchiveCommand::List } => tools::archive::list(&config),
         Command::User { what: UserCommand::Add { username, role, location, display_name } } => {
             users::add(&config, &username, &role, location.as_deref(), display_name.as_deref())
         }

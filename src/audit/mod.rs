@@ -2,6 +2,7 @@
 //! The network's shape is checked here; the stock ledger adds its own checks as it lands.
 
 pub mod api;
+pub mod archive;
 mod states;
 
 use diesel::prelude::*;

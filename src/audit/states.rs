@@ -28,7 +28,7 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     out.extend(check::<Tier>(conn, "station_tier_history", "tier")?);
     out.extend(check::<Lifecycle>(conn, "parts", "lifecycle")?);
     out.extend(check::<Interchangeability>(conn, "parts", "interchangeability")?);
-    out.extend(check::<Reason>(conn, "stock_movements", "reason")?);
+    out.extend(check::<Reason>(conn, "stock_movements_history", "reason")?);
     out.extend(check::<RequestStatus>(conn, "parts_requests", "status")?);
     out.extend(check::<AllocationStatus>(conn, "request_allocations", "status")?);
     out.extend(check::<TicketStatus>(conn, "tickets", "status")?);

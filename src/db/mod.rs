@@ -3,6 +3,7 @@
 //! pool through `web::block`, never on the async worker thread).
 
 pub mod cached;
+pub mod partitions;
 pub mod schema;
 pub mod text;
 
@@ -418,7 +419,12 @@ pub fn migrate(conn: &mut DbConn) -> Result<(), String> {
             c.batch_execute("SELECT pg_advisory_lock(7243001)").map_err(|e| err(&e))?;
             let result = c.run_pending_migrations(PG_MIGRATIONS).map(|_| ()).map_err(|e| err(&e));
             c.batch_execute("SELECT pg_advisory_unlock(7243001)").map_err(|e| err(&e))?;
-            result
+            result?;
+            // the movements' partitions of this month and the next ones (a start after a
+            // long stop finds the months since made by nobody)
+            partitions::ensure_ahead(conn, chrono::Utc::now().date_naive())
+                .map(|_| ())
+                .map_err(|e| format!("cannot make the movements' monthly partitions: {e}"))
         }
         DbConn::Sqlite(c) => {
             // SQLite changes a table's constraints only by rebuilding the table (create, copy,

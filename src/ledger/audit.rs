@@ -2,7 +2,9 @@
 //! each balance equals the sum of its movements; each part sums to zero over all locations;
 //! no location holding goods is negative or over-reserved; reservations equal the open
 //! allocations; each serialized unit's serial is where the ledger says the unit is; each part
-//! consumed out of a technician's custody names the ticket it served.
+//! consumed out of a technician's custody names the ticket it served. Archived months
+//! (PostgreSQL, `echelon archive movements`) count through their opening figures, which must
+//! equal what the archive tables still hold.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -47,10 +49,25 @@ fn load<T: QueryableByName<crate::db::MultiBackend> + 'static>(
     diesel::sql_query(sql).load(conn)
 }
 
+/// What the movements add up to per (part, location): the opening figures of the archived
+/// months (`stock_opening_balances`, empty until a month is archived) and the live movements.
 const MOVEMENT_SUMS: &str = "SELECT part_id, location_id, CAST(SUM(delta) AS BIGINT) AS total FROM ( \
-     SELECT part_id, to_location_id AS location_id, qty AS delta FROM stock_movements \
+     SELECT part_id, location_id, qty AS delta FROM stock_opening_balances \
+     UNION ALL SELECT part_id, to_location_id AS location_id, qty AS delta FROM stock_movements \
      UNION ALL SELECT part_id, from_location_id AS location_id, -qty AS delta FROM stock_movements \
    ) m GROUP BY part_id, location_id";
+
+/// The opening figures as stored, and as the archived movements themselves add up.
+const OPENING: &str = "SELECT part_id, location_id, qty AS total FROM stock_opening_balances";
+const ARCHIVED_SUMS: &str = "SELECT part_id, location_id, CAST(SUM(delta) AS BIGINT) AS total FROM ( \
+     SELECT part_id, to_location_id AS location_id, qty AS delta FROM stock_movements_archived \
+     UNION ALL SELECT part_id, from_location_id AS location_id, -qty AS delta FROM stock_movements_archived \
+   ) m GROUP BY part_id, location_id";
+
+/// Up to 20 consumptions out of a technician's custody that name no ticket, archived or live.
+const UNTIED: &str = "SELECT m.id AS part_id, m.from_location_id AS location_id, m.qty AS total \
+   FROM stock_movements_history m JOIN locations l ON l.id = m.from_location_id \
+   WHERE m.reason = 'consume' AND l.kind = 'technician' AND m.ticket_id IS NULL LIMIT 20";
 
 const BALANCES: &str = "SELECT b.part_id, b.location_id, b.on_hand, b.reserved, b.physical, l.kind, l.code \
    FROM stock_balances b JOIN locations l ON l.id = b.location_id";
@@ -119,19 +136,32 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
             out.push(format!("part {part}: balances over all locations sum to {total}, not 0"));
         }
     }
+    // the archived months are carried as opening figures: they are what the archive tables
+    // still add up to (so the ledger stays checked from its first movement)
+    let opening: HashMap<(i64, i64), i64> =
+        load::<Sum>(conn, OPENING)?.into_iter().map(|s| ((s.part_id, s.location_id), s.total)).collect();
+    let archived: HashMap<(i64, i64), i64> = load::<Sum>(conn, ARCHIVED_SUMS)?
+        .into_iter()
+        .map(|s| ((s.part_id, s.location_id), s.total))
+        .collect();
+    let keys: std::collections::BTreeSet<(i64, i64)> =
+        opening.keys().chain(archived.keys()).copied().collect();
+    for (part, loc) in keys {
+        let o = opening.get(&(part, loc)).copied().unwrap_or(0);
+        let a = archived.get(&(part, loc)).copied().unwrap_or(0);
+        if o != a {
+            out.push(format!(
+                "part {part} at location {loc}: opening figure {o} but the archived movements sum to {a}"
+            ));
+        }
+    }
     // a part consumed out of a technician's custody went into a ticket's unit, and names that
     // ticket (settlement reconciles the consumption by it)
-    use crate::db::schema::{locations, stock_movements};
-    let untied: Vec<i64> = stock_movements::table
-        .inner_join(locations::table.on(locations::id.eq(stock_movements::from_location_id)))
-        .filter(stock_movements::reason.eq("consume"))
-        .filter(locations::kind.eq(LocationKind::Technician.as_str()))
-        .filter(stock_movements::ticket_id.is_null())
-        .select(stock_movements::id)
-        .limit(20)
-        .load(conn)?;
-    for id in untied {
-        out.push(format!("movement {id} consumes out of a technician's custody without naming its ticket"));
+    for m in load::<Sum>(conn, UNTIED)? {
+        out.push(format!(
+            "movement {} consumes out of a technician's custody without naming its ticket",
+            m.part_id
+        ));
     }
     let open: HashMap<(i64, i64), i64> = load::<Sum>(conn, OPEN_ALLOCATIONS)?
         .into_iter()

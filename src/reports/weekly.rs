@@ -167,7 +167,7 @@ pub fn compute(
     let moved = |conn: &mut DbConn, reason: &str, filter: &str| -> Result<Vec<PartQty>, AppError> {
         let sql = format!(
             "SELECT p.code AS k, CAST(COALESCE(SUM(m.qty), 0) AS BIGINT) AS a, CAST(0 AS BIGINT) AS b \
-             FROM stock_movements m JOIN parts p ON p.id = m.part_id \
+             FROM stock_movements_history m JOIN parts p ON p.id = m.part_id \
              WHERE m.reason = '{reason}' AND m.at >= $1 AND m.at < $2{filter} GROUP BY 1 ORDER BY 1"
         );
         Ok(parts(store::pairs(conn, &sql, &w)?))

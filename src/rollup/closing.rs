@@ -136,9 +136,15 @@ pub async fn close_due(state: &AppState) -> Result<usize, AppError> {
 }
 
 /// What `echelon serve` runs beside the server: closes the days that are over, at start and
-/// then every few minutes (a failure is logged and tried again at the next turn).
+/// then every few minutes, and makes the movements' partitions of the months ahead (a failure is logged and tried again at the next turn).
 pub async fn keep_closing(state: actix_web::web::Data<AppState>) {
     loop {
+        // and, on PostgreSQL, makes the movements' partitions of the months ahead (a no-op
+        // once made): a new month never starts in the default partition
+        let today = state.clock.now().date_naive();
+        if let Err(e) = state.db.write(move |c| Ok(crate::db::partitions::ensure_ahead(c, today)?)).await {
+            tracing::warn!(error = %e, "cannot make the movements' monthly partitions");
+        }
         if let Err(e) = close_due(&state).await {
             tracing::warn!(error = %e, "cannot close the KPI rollups' last day");
         }

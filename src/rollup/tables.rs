@@ -188,7 +188,7 @@ pub(super) use outflow_where;
 /// location `l` it counts for and its part `p`.
 macro_rules! stock_from {
     () => {
-        "FROM stock_movements m CROSS JOIN (SELECT 1 AS dir UNION ALL SELECT -1 AS dir) d \
+        "FROM stock_movements_history m CROSS JOIN (SELECT 1 AS dir UNION ALL SELECT -1 AS dir) d \
            JOIN parts p ON p.id = m.part_id \
            JOIN locations l ON l.id = CASE WHEN d.dir = 1 THEN m.to_location_id ELSE m.from_location_id END"
     };
@@ -206,7 +206,7 @@ pub(super) const OUTFLOW_DAYS: Rollup = Rollup {
     parts: &[concat!(
         "SELECT {day:m.at} AS day, m.from_location_id AS location_id, \
            CAST({s}SUM(m.qty * p.unit_cost_minor) AS BIGINT) AS outflow_minor \
-         FROM stock_movements m JOIN parts p ON p.id = m.part_id \
+         FROM stock_movements_history m JOIN parts p ON p.id = m.part_id \
            JOIN locations l ON l.id = m.from_location_id \
          WHERE ",
         outflow_where!(),

@@ -25,6 +25,7 @@ mod limits;
 mod loans;
 mod outstanding;
 mod pages;
+mod partitions;
 mod planning;
 mod processes;
 mod reports;

@@ -170,6 +170,8 @@ pub fn write_history(
         ));
     }
     let start = now - Duration::days(days);
+    // the year's months get their partitions of the movements (PostgreSQL) before their rows
+    echelon::db::partitions::ensure_months(conn, start.date(), now.date())?;
     // the generated opening stock is the network as it stood when the history starts
     diesel::update(stock_movements::table.filter(stock_movements::reference.eq("opening stock")))
         .set(stock_movements::at.eq(start))
