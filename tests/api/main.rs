@@ -27,6 +27,7 @@ mod outstanding;
 mod pages;
 mod planning;
 mod processes;
+mod replica;
 mod reports;
 mod requests;
 mod schema;
