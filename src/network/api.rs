@@ -117,7 +117,7 @@ pub async fn list_locations(
                 ..Default::default()
             };
             if let Some(parent) = &q.parent {
-                match store::by_code(conn, &parent)? {
+                match store::by_code(conn, parent)? {
                     Some(p) => filter.parent_id = Some(p.id),
                     None => return Ok(Page { items: vec![], next_cursor: None }),
                 }

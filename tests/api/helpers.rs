@@ -382,8 +382,9 @@ impl TestApp {
 }
 
 /// A test app reading on a real streaming replica (`DATABASE_READ_URL`), over a fresh
-/// database of the replica pair. The replica tests run one at a time (one pauses the standby's
-/// replay, another stops it); whatever a test left, the standby runs and replays again after.
+/// database of the replica pair. Whatever a test left (a paused replay, a stopped standby),
+/// the standby runs and replays again after it. Tests that pause or stop the standby take
+/// their turn one at a time.
 pub struct Replicated {
     pub app: TestApp,
     pub pair: &'static crate::pg::Pair,

@@ -47,9 +47,18 @@ fn standby_commits(r: &Replicated) -> i64 {
     .n
 }
 
+/// One test on the pair, its scenarios in turn: the standby is the pair's only one, and the
+/// first scenario pauses its replay, the second stops it. (Two tests would wait for each other,
+/// holding both of CI's test threads.)
 #[actix_web::test]
-async fn a_write_is_read_back_at_once_while_other_callers_read_the_replica() {
+async fn reads_on_a_streaming_replica() {
     let Some(r) = TestApp::spawn_replicated().await else { return };
+    a_write_is_read_back_at_once_while_other_callers_read_the_replica(&r).await;
+    the_replica_stopped_reads_still_answer_and_readyz_says_so(&r).await;
+    r.finish().await;
+}
+
+async fn a_write_is_read_back_at_once_while_other_callers_read_the_replica(r: &Replicated) {
     let app = &r.app;
     let part = app.part().stock_at("RC-HZ", 500).create().await;
 
@@ -123,7 +132,7 @@ async fn a_write_is_read_back_at_once_while_other_callers_read_the_replica() {
 
     // lists, reports and exports by callers that wrote nothing run on the replica: its own
     // statistics count their transactions
-    let commits = standby_commits(&r);
+    let commits = standby_commits(r);
     let served = metric(app, "echelon_replica_reads_total{served_by=\"replica\"}").await.unwrap();
     for path in [
         "/api/v1/parts-requests?limit=50",
@@ -144,19 +153,16 @@ async fn a_write_is_read_back_at_once_while_other_callers_read_the_replica() {
     // the standby publishes a backend's counts when it goes idle, at most once a second
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let grown = standby_commits(&r) - commits;
+        let grown = standby_commits(r) - commits;
         if grown >= 20 {
             break;
         }
         assert!(Instant::now() < deadline, "the standby counted {grown} transactions of the 20 reads");
         actix_web::rt::time::sleep(Duration::from_millis(100)).await;
     }
-    r.finish().await;
 }
 
-#[actix_web::test]
-async fn the_replica_stopped_reads_still_answer_and_readyz_says_so() {
-    let Some(r) = TestApp::spawn_replicated().await else { return };
+async fn the_replica_stopped_reads_still_answer_and_readyz_says_so(r: &Replicated) {
     let app = &r.app;
     let part = app.part().stock_at("RC-HZ", 50).create().await;
     let first = app.request().line(&part, 1).create().await;
@@ -211,7 +217,6 @@ async fn the_replica_stopped_reads_still_answer_and_readyz_says_so() {
     let replica = readyz_replica(app).await;
     assert_eq!(replica["state"], "streaming", "{replica}");
     assert_eq!(replica["reads"], "replica", "{replica}");
-    r.finish().await;
 }
 
 #[actix_web::test]
