@@ -417,11 +417,16 @@ impl Db {
         blocking(move || {
             if let Some(mut conn) = replica.connection(needed) {
                 match read_tx(&mut conn, &f) {
-                    Err(e)
-                        if matches!(e.kind, Problem::Internal | Problem::Unavailable)
-                            && ping(&mut conn).is_err() =>
-                    {
+                    // the replica went away under the read: the circuit opens
+                    Err(e) if replica::replica_fault(&e) && ping(&mut conn).is_err() => {
                         replica.lost(conn, &format!("{e:?}"));
+                    }
+                    // a query the standby cancelled (a conflict with recovery) or another
+                    // failure of the server: the read runs again on the primary, which answers
+                    // for itself
+                    Err(e) if replica::replica_fault(&e) => {
+                        tracing::warn!(error = ?e, "a read failed on the replica; it runs again on the primary");
+                        replica.counts.down.fetch_add(1, Ordering::Relaxed);
                     }
                     result => {
                         replica.counts.replica.fetch_add(1, Ordering::Relaxed);

@@ -151,6 +151,13 @@ struct Standby {
     lag_seconds: Option<f64>,
 }
 
+/// A read's failure that may be the replica's own (a server fault, a lost connection, a query
+/// cancelled by a conflict with recovery), rather than an answer such as 404.
+pub fn replica_fault(e: &crate::error::AppError) -> bool {
+    use crate::error::Problem;
+    matches!(e.kind, Problem::Internal | Problem::Unavailable | Problem::RetryTransaction)
+}
+
 /// The primary's WAL insert position: every transaction committed on this connection so far
 /// lies before it.
 pub fn insert_lsn(conn: &mut DbConn) -> diesel::QueryResult<u64> {

@@ -133,7 +133,7 @@ impl Metrics {
                     Opts::new(
                         "replica_reads_total",
                         "reads by where they ran: replica, primary_behind (the replica had not replayed \
-                         the caller's writes), primary_down (the replica could not be reached)",
+                         the caller's writes), primary_down (the replica could not be reached or failed the read)",
                     ),
                     &["served_by"],
                 )

@@ -61,7 +61,7 @@ fn start() -> Result<Cluster, String> {
     if let Ok(url) = std::env::var("DATABASE_URL_TEST") {
         return Ok(Cluster { base: url.trim_end_matches('/').to_string() });
     }
-    let own = launch(&format!("echelon-pg-{}", std::process::id()), false)?;
+    let own = launch(&format!("echelon-pg-{}", std::process::id()), false, "")?;
     let base = own.base.clone();
     // kept running for the whole test process: the watcher removes it at exit
     std::mem::forget(own);
@@ -81,7 +81,7 @@ impl Private {
     /// Its commits are durable across a server crash (`synchronous_commit=on`): the tests
     /// that stop it count what was acknowledged before the stop.
     pub fn start() -> Result<Private, String> {
-        launch(&format!("echelon-pg-{}-{}", std::process::id(), free_port()), true)
+        launch(&format!("echelon-pg-{}-{}", std::process::id(), free_port()), true, "")
     }
 
     fn pg_ctl(&self, args: &[&str]) -> bool {
@@ -121,7 +121,7 @@ impl Drop for Private {
 /// A cluster in its own directory. The shared one trades durability for speed
 /// (`synchronous_commit=off`: a server crash may lose the last acknowledged commits);
 /// `durable` keeps every acknowledged commit.
-fn launch(name: &str, durable: bool) -> Result<Private, String> {
+fn launch(name: &str, durable: bool, extra: &str) -> Result<Private, String> {
     let bin = pg_bin().ok_or("no PostgreSQL binaries under /usr/lib/postgresql/*/bin")?;
     let dir = own_dir(name)?;
     let data = dir.join("data");
@@ -138,7 +138,7 @@ fn launch(name: &str, durable: bool) -> Result<Private, String> {
     let port = free_port();
     let opts = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit={} \
-         -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB",
+         -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB {extra}",
         dir.display(),
         if durable { "on" } else { "off" }
     );
@@ -209,7 +209,10 @@ fn start_pair() -> Result<Pair, String> {
     let name = format!("echelon-pg-{}-primary", std::process::id());
     // commits are flushed (to the OS: fsync stays off) before they are acknowledged, so the
     // WAL sender streams a commit at once rather than after the WAL writer's next round
-    let primary = launch(&name, true)?;
+    // (initdb's pg_hba.conf already trusts replication connections from 127.0.0.1, and these
+    // are PostgreSQL's defaults, named here because the standby depends on them)
+    let primary =
+        launch(&name, true, "-c wal_level=replica -c max_wal_senders=4 -c max_replication_slots=4")?;
     let bin = primary.bin.clone();
     let dir = own_dir(&format!("echelon-pg-{}-standby", std::process::id()))?;
     let data = dir.join("data");

@@ -240,3 +240,28 @@ async fn without_a_replica_readyz_and_metrics_name_none() {
     assert!(!created.headers.contains_key("echelon-read-after"), "no replica, no position to read after");
     app.finish().await;
 }
+
+/// A replica that is not there when the service starts: it starts, every read answers from
+/// the primary, and `/readyz` is ready and says so.
+#[actix_web::test]
+async fn a_replica_away_at_start_leaves_the_reads_on_the_primary() {
+    if crate::helpers::pg_or_skip().is_none() {
+        return;
+    }
+    let url = crate::helpers::fresh_database(echelon::db::Backend::Postgres);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let read_url = format!("postgres://postgres@127.0.0.1:{closed}/nowhere");
+    let app =
+        TestApp::serve_with(url, echelon::db::Backend::Postgres, |c| c.database_read_url = Some(read_url));
+    let asked = Instant::now();
+    let listed = app.get("/api/v1/parts-requests?limit=5", Some("admin")).await;
+    assert_eq!(listed.status, 200, "{}", listed.text);
+    let id = app.request().line(&app.part().stock_at("RC-HZ", 5).create().await, 1).create().await;
+    let got = app.get(&format!("/api/v1/parts-requests/{id}"), Some("admin")).await;
+    assert_eq!(got.ok()["id"], id);
+    assert!(asked.elapsed() < Duration::from_secs(5), "took {:?}", asked.elapsed());
+    let replica = readyz_replica(&app).await;
+    assert_eq!(replica["state"], "unreachable", "{replica}");
+    assert_eq!(replica["reads"], "primary", "{replica}");
+    app.finish().await;
+}
