@@ -531,7 +531,9 @@ async fn replicated_database(pair: &crate::pg::Pair) -> String {
         build_template(&format!("{base}/echelon_template"));
     });
     let name = format!("r{}", uuid::Uuid::new_v4().simple());
-    admin_sql(base, &format!("CREATE DATABASE {name} TEMPLATE echelon_template"));
+    // FILE_COPY: the standby copies the template's files itself rather than replaying them
+    // all from the WAL (PostgreSQL 15's default WAL_LOG writes the whole database there)
+    admin_sql(base, &format!("CREATE DATABASE {name} TEMPLATE echelon_template STRATEGY FILE_COPY"));
     wait_replayed(pair).await;
     name
 }
