@@ -254,7 +254,9 @@ impl Replica {
     }
 
     fn saw(&self, lsn: u64) {
-        self.replayed.fetch_max(lsn, Ordering::Relaxed);
+        // the latest answer, not the largest: a replica put back from an older backup is
+        // believed as it is
+        self.replayed.store(lsn, Ordering::Relaxed);
         *self.checked.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
     }
 
