@@ -64,12 +64,16 @@ impl FromRequest for Caller {
             let uid = claims.uid;
             let current = state.db.primary(move |conn| Ok(store::version_of(conn, uid)?)).await?;
             match current {
-                Some((version, true)) if version == claims.ver => Ok(Caller {
-                    user_id: claims.uid,
-                    username: claims.sub,
-                    role: claims.role,
-                    location: claims.loc,
-                }),
+                Some((version, true)) if version == claims.ver => {
+                    // the request's reads see this user's own writes (db::replica)
+                    crate::db::replica::set_actor(claims.uid);
+                    Ok(Caller {
+                        user_id: claims.uid,
+                        username: claims.sub,
+                        role: claims.role,
+                        location: claims.loc,
+                    })
+                }
                 _ => Err(AppError::unauthorized(
                     "this token's user has been disabled or changed since it was issued; log in again",
                 )),

@@ -4,6 +4,7 @@
 
 pub mod cached;
 pub mod partitions;
+pub mod replica;
 pub mod schema;
 pub mod text;
 
@@ -185,6 +186,9 @@ pub struct Db {
     /// too: the read pool when reads go to the primary, else a pool of its own
     pub fresh: Pool,
     pub backend: Backend,
+    /// the streaming replica behind `read` when `DATABASE_READ_URL` names one (PostgreSQL):
+    /// which callers must read on the primary, and whether it can be reached
+    pub replica: Option<Arc<replica::Replica>>,
     /// the statements run through both pools
     pub statements: StatementCounter,
     /// SQLite admits one writer at a time; writers of this process queue here in order rather
@@ -218,6 +222,26 @@ pub fn build_pool(url: &str, size: u32, statements: &StatementCounter) -> Result
         .map_err(|e| format!("cannot open the database {}: {e}", redact(url)))
 }
 
+/// The pool of a streaming replica: opened without waiting for a first connection (the service
+/// starts, reading on the primary, while the replica is away), with a connect timeout of its
+/// own so that an unreachable host does not hold the pool's connecting threads.
+fn build_replica_pool(url: &str, size: u32, statements: &StatementCounter) -> Result<Pool, String> {
+    let url = if url.contains("connect_timeout=") {
+        url.to_string()
+    } else {
+        format!("{url}{}connect_timeout=2", if url.contains('?') { '&' } else { '?' })
+    };
+    let manager = Manager::new(&url)?;
+    Ok(r2d2::Pool::builder()
+        .error_handler(Box::new(QuietErrors))
+        .connection_customizer(Box::new(statements.clone()))
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(replica::WAIT)
+        .test_on_check_out(false)
+        .build_unchecked(manager))
+}
+
 /// A URL fit for logs: the password replaced.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -240,17 +264,59 @@ impl Db {
         let statements = StatementCounter::default();
         let write = build_pool(url, size, &statements)?;
         let read_size = read_size.max(1);
-        let (read, fresh) = match read_url {
+        let (read, fresh, replica) = match read_url {
             Some(r) if !r.is_empty() => {
-                (build_pool(r, read_size, &statements)?, build_pool(url, read_size, &statements)?)
+                if Backend::of(r)? != Backend::Postgres || backend != Backend::Postgres {
+                    return Err("DATABASE_READ_URL names a streaming replica of a PostgreSQL DATABASE_URL: \
+                                both must be postgres:// URLs"
+                        .into());
+                }
+                let read = build_replica_pool(r, read_size, &statements)?;
+                let replica = Arc::new(replica::Replica::new(read.clone()));
+                (read, build_pool(url, read_size, &statements)?, Some(replica))
             }
             _ => {
                 let read = build_pool(url, read_size, &statements)?;
-                (read.clone(), read)
+                (read.clone(), read, None)
             }
         };
         let writer = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(std::sync::Mutex::new(())));
-        Ok(Db { write, read, fresh, backend, statements, writer })
+        Ok(Db { write, read, fresh, replica, backend, statements, writer })
+    }
+
+    /// How long reads stay on the primary after the replica could not be reached (five
+    /// seconds unless set; the tests shorten it).
+    pub fn set_replica_retry(&self, after: Duration) {
+        if let Some(r) = &self.replica {
+            r.set_retry(after);
+        }
+    }
+
+    /// After a committed write: with a replica, the primary's WAL position, which the
+    /// caller's next reads must see (one statement on the same connection).
+    fn written(track: bool, conn: &mut DbConn) -> Option<u64> {
+        if !track {
+            return None;
+        }
+        match replica::insert_lsn(conn) {
+            Ok(lsn) => Some(lsn),
+            Err(e) => {
+                // unknown: the caller's reads go to the primary until the replica has replayed
+                // everything written so far, which the next write's position will tell
+                tracing::warn!(error = %e, "cannot read the WAL position after a write");
+                None
+            }
+        }
+    }
+
+    fn tracking(&self) -> bool {
+        self.replica.is_some() && replica::Replica::tracks_current()
+    }
+
+    fn note(&self, lsn: Option<u64>) {
+        if let (Some(r), Some(lsn)) = (&self.replica, lsn) {
+            r.wrote(lsn);
+        }
     }
 
     /// Runs `f` in one write transaction on the blocking pool.
@@ -261,14 +327,18 @@ impl Db {
     {
         let pool = self.write.clone();
         let writer = self.writer.clone();
-        blocking(move || {
+        let track = self.tracking();
+        let (value, lsn) = blocking(move || {
             let mut conn = pool.get()?;
             let turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
             let result = write_tx(&mut conn, f);
             drop(turn);
+            let result = result.map(|v| (v, Db::written(track, &mut conn)));
             settled(conn, result)
         })
-        .await
+        .await?;
+        self.note(lsn);
+        Ok(value)
     }
 
     /// Like `write`, but runs the transaction again (up to five times in all) when it lost a
@@ -281,7 +351,8 @@ impl Db {
     {
         let pool = self.write.clone();
         let writer = self.writer.clone();
-        blocking(move || {
+        let track = self.tracking();
+        let (value, lsn) = blocking(move || {
             let mut conn = pool.get()?;
             let turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
             let mut attempt = 0;
@@ -296,9 +367,12 @@ impl Db {
                 }
             };
             drop(turn);
+            let result = result.map(|v| (v, Db::written(track, &mut conn)));
             settled(conn, result)
         })
-        .await
+        .await?;
+        self.note(lsn);
+        Ok(value)
     }
 
     /// Runs `f` on a connection of the primary (never a replica that may lag), outside any
@@ -321,19 +395,71 @@ impl Db {
         .await
     }
 
-    /// Runs `f` in one read transaction (a consistent snapshot) on the read pool.
+    /// Runs `f` in one read transaction (a consistent snapshot) on the read pool: on the
+    /// replica when there is one that has replayed the caller's writes and can be reached,
+    /// else on the primary. A read the replica failed under runs again on the primary (hence
+    /// `Fn`: a read has no effect to repeat).
     pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        F: Fn(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.read.clone();
+        let Some(replica) = self.replica.clone() else {
+            let pool = self.read.clone();
+            return blocking(move || {
+                let mut conn = pool.get()?;
+                let result = read_tx(&mut conn, f);
+                settled(conn, result)
+            })
+            .await;
+        };
+        let needed = replica.needed();
+        let primary = self.fresh.clone();
         blocking(move || {
-            let mut conn = pool.get()?;
+            if let Some(mut conn) = replica.connection(needed) {
+                match read_tx(&mut conn, &f) {
+                    // the replica went away under the read: the circuit opens
+                    Err(e) if replica::replica_fault(&e) && ping(&mut conn).is_err() => {
+                        replica.lost(conn, &format!("{e:?}"));
+                    }
+                    // a query the standby cancelled (a conflict with recovery) or another
+                    // failure of the server: the read runs again on the primary, which answers
+                    // for itself
+                    Err(e) if replica::replica_fault(&e) => {
+                        tracing::warn!(error = ?e, "a read failed on the replica; it runs again on the primary");
+                        replica.counts.down.fetch_add(1, Ordering::Relaxed);
+                    }
+                    result => {
+                        replica.counts.replica.fetch_add(1, Ordering::Relaxed);
+                        return result;
+                    }
+                }
+            }
+            let mut conn = primary.get()?;
             let result = read_tx(&mut conn, f);
             settled(conn, result)
         })
         .await
+    }
+
+    /// The pool a streamed read (an export written as it is read) of the current caller
+    /// should take its connection from: the replica's when it can be reached and has replayed
+    /// the caller's writes, else the primary's.
+    pub async fn read_pool(&self) -> Pool {
+        let Some(replica) = self.replica.clone() else { return self.read.clone() };
+        let needed = replica.needed();
+        let (read, primary) = (self.read.clone(), self.fresh.clone());
+        let chosen =
+            blocking(move || Ok(if replica.connection(needed).is_some() { read } else { primary })).await;
+        chosen.unwrap_or_else(|_| self.fresh.clone())
+    }
+
+    /// The replica's state and lag (`None` without a replica), each server waited for at most
+    /// `within`.
+    pub async fn replica_status(&self, within: Duration) -> Option<replica::ReplicaStatus> {
+        let replica = self.replica.clone()?;
+        let primary = self.fresh.clone();
+        blocking(move || Ok(replica.status(&primary, within))).await.ok()
     }
 }
 

@@ -24,6 +24,19 @@ pub struct Metrics {
     pub webhook_attempts: IntCounterVec,
     /// how long receivers took to answer
     pub webhook_latency: prometheus::Histogram,
+    /// the read replica's gauges, registered at the first scrape of a process that has one
+    /// (a process without a replica shows none, rather than a lag of 0)
+    replica: std::sync::Arc<std::sync::OnceLock<ReplicaGauges>>,
+}
+
+/// `echelon_replica_up`, `echelon_replica_lag_bytes`, `echelon_replica_lag_seconds`,
+/// `echelon_replica_reads_total{served_by}`.
+#[derive(Clone)]
+struct ReplicaGauges {
+    up: IntGauge,
+    lag_bytes: IntGauge,
+    lag_seconds: prometheus::Gauge,
+    reads: IntCounterVec,
 }
 
 impl Metrics {
@@ -93,6 +106,68 @@ impl Metrics {
             webhook_pending,
             webhook_attempts,
             webhook_latency,
+            replica: Default::default(),
+        }
+    }
+
+    /// Sets the replica's gauges from its status and the read path's counts.
+    pub fn replica(
+        &self,
+        status: &crate::db::replica::ReplicaStatus,
+        counts: Option<&crate::db::replica::ReadCounts>,
+    ) {
+        let g = self.replica.get_or_init(|| {
+            let g = ReplicaGauges {
+                up: IntGauge::new("replica_up", "1 when the read replica answers, else 0")
+                    .expect("valid metric"),
+                lag_bytes: IntGauge::new(
+                    "replica_lag_bytes",
+                    "WAL written on the primary that the read replica has not replayed yet",
+                )
+                .expect("valid metric"),
+                lag_seconds: prometheus::Gauge::new(
+                    "replica_lag_seconds",
+                    "age of the replica's last replayed transaction while it has WAL left to replay",
+                )
+                .expect("valid metric"),
+                reads: IntCounterVec::new(
+                    Opts::new(
+                        "replica_reads_total",
+                        "reads by where they ran: replica, primary_behind (the replica had not replayed \
+                         the caller's writes), primary_down (the replica could not be reached or failed the read)",
+                    ),
+                    &["served_by"],
+                )
+                .expect("valid metric"),
+            };
+            for c in [
+                Box::new(g.up.clone()) as Box<dyn prometheus::core::Collector>,
+                Box::new(g.lag_bytes.clone()),
+                Box::new(g.lag_seconds.clone()),
+                Box::new(g.reads.clone()),
+            ] {
+                // a second registration (another Metrics sharing the registry) is harmless
+                let _ = self.registry.register(c);
+            }
+            g
+        });
+        let up = !matches!(status.state, "unreachable");
+        g.up.set(up as i64);
+        if let Some(b) = status.lag_bytes {
+            g.lag_bytes.set(b);
+        }
+        if let Some(s) = status.lag_seconds {
+            g.lag_seconds.set(s);
+        }
+        if let Some(c) = counts {
+            use std::sync::atomic::Ordering::Relaxed;
+            for (label, n) in
+                [("replica", &c.replica), ("primary_behind", &c.behind), ("primary_down", &c.down)]
+            {
+                let counter = g.reads.with_label_values(&[label]);
+                let now = n.load(Relaxed);
+                counter.inc_by(now.saturating_sub(counter.get()));
+            }
         }
     }
 

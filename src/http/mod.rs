@@ -25,6 +25,7 @@ pub use pagination::{IdPage, KeyPage, Page, PageRequest};
 pub use query::Query;
 
 pub const REQUEST_ID: &str = "x-request-id";
+pub use crate::db::replica::READ_AFTER_HEADER;
 
 /// A file's bytes, as the OpenAPI document states a binary body or answer
 /// (`type: string, format: binary`); a `Vec<u8>` would read as an array of integers.
@@ -55,7 +56,22 @@ pub async fn observe(
     let method = req.method().to_string();
     let span = tracing::info_span!("request", request_id = %id, %method, path = %req.path());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    // what the request's reads must see when they may go to a replica: the position the
+    // client sent back from an earlier write's answer (a malformed one is ignored), and the
+    // caller's own writes (named by the authentication); a write's answer carries its position
+    let after = req
+        .headers()
+        .get(READ_AFTER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::db::replica::parse_lsn)
+        .unwrap_or(0);
+    let session = crate::db::replica::Session::new(after);
+    let mut res = session.clone().scope(next.call(req).instrument(span.clone())).await?;
+    if let Some(lsn) = session.wrote() {
+        if let Ok(v) = HeaderValue::from_str(&crate::db::replica::format_lsn(lsn)) {
+            res.headers_mut().insert(header::HeaderName::from_static(READ_AFTER_HEADER), v);
+        }
+    }
     let status = res.status().as_u16();
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
     let elapsed = start.elapsed().as_secs_f64();

@@ -112,12 +112,12 @@ pub async fn list_locations(
             let mut filter = LocationFilter {
                 kind: q.kind.map(|k| k.as_str().to_string()),
                 tier: q.tier.map(|t| t.as_str().to_string()),
-                region: q.region,
-                q: q.q,
+                region: q.region.clone(),
+                q: q.q.clone(),
                 ..Default::default()
             };
-            if let Some(parent) = q.parent {
-                match store::by_code(conn, &parent)? {
+            if let Some(parent) = &q.parent {
+                match store::by_code(conn, parent)? {
                     Some(p) => filter.parent_id = Some(p.id),
                     None => return Ok(Page { items: vec![], next_cursor: None }),
                 }

@@ -547,7 +547,7 @@ pub async fn list_levels(
     match format {
         Format::Csv => {
             let bom = q.bom.unwrap_or(true);
-            let body = stream::spawn(state.db.read.clone(), move |conn, mut w| {
+            let body = stream::spawn(state.db.read_pool().await, move |conn, mut w| {
                 write_csv(conn, &filter, weight, &mut w, bom)?;
                 w.flush().map_err(internal)
             });
@@ -557,7 +557,7 @@ pub async fn list_levels(
                 .streaming(body))
         }
         Format::Xlsx => {
-            let body = stream::spawn(state.db.read.clone(), move |conn, mut w| {
+            let body = stream::spawn(state.db.read_pool().await, move |conn, mut w| {
                 let io = |e: io::Error| internal(e);
                 let file = tempfile::Builder::new()
                     .prefix("echelon-levels-")

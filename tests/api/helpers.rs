@@ -210,7 +210,8 @@ impl TestApp {
         config.webhooks.allow_hosts = vec!["127.0.0.1".into()];
         configure(&mut config);
         let db =
-            Db::connect(&url, None, config.pool_size, config.read_pool_size).expect("open the test database");
+            Db::connect(&url, config.database_read_url.as_deref(), config.pool_size, config.read_pool_size)
+                .expect("open the test database");
         db::migrate(&mut db.write.get().unwrap()).expect("migrate");
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let app = Application::build(config, db, Some(listener)).expect("build the app");
@@ -378,4 +379,161 @@ impl TestApp {
             ),
         }
     }
+}
+
+/// A test app reading on a real streaming replica (`DATABASE_READ_URL`), over a fresh
+/// database of the replica pair. Whatever a test left (a paused replay, a stopped standby),
+/// the standby runs and replays again after it. Tests that pause or stop the standby take
+/// their turn one at a time.
+pub struct Replicated {
+    pub app: TestApp,
+    pub pair: &'static crate::pg::Pair,
+    /// the database's name on both servers
+    pub name: String,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+/// How long reads stay on the primary after the replica failed, in these tests.
+pub const REPLICA_RETRY: std::time::Duration = std::time::Duration::from_millis(300);
+
+impl TestApp {
+    /// The app on the replica pair, or `None` (after saying why) when PostgreSQL is missing
+    /// and may be.
+    pub async fn spawn_replicated() -> Option<Replicated> {
+        static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let pair = match crate::pg::replica_pair() {
+            Ok(p) => p,
+            Err(why) if pg_required() => panic!("ECHELON_REQUIRE_PG=1 but no PostgreSQL replica: {why}"),
+            Err(why) => {
+                eprintln!("skipping the replica test: {why}");
+                return None;
+            }
+        };
+        let turn = TURN.lock().await;
+        let name = replicated_database(pair).await;
+        let read_url = format!("{}/{name}", pair.standby.base);
+        let app = TestApp::serve_with(format!("{}/{name}", pair.primary.base), Backend::Postgres, |c| {
+            c.database_read_url = Some(read_url)
+        });
+        app.state.db.set_replica_retry(REPLICA_RETRY);
+        Some(Replicated { app, pair, name, _turn: turn })
+    }
+}
+
+impl Replicated {
+    /// One statement on the standby, in the test's database.
+    pub fn standby_sql<T: diesel::QueryableByName<diesel::pg::Pg> + 'static>(&self, sql: &str) -> T {
+        standby_query(&format!("{}/{}", self.pair.standby.base, self.name), sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Waits until the standby has replayed everything the primary has written.
+    pub async fn caught_up(&self) {
+        wait_replayed(self.pair).await;
+    }
+
+    /// Pauses the standby's replay (it keeps receiving WAL) and waits until it has paused.
+    pub async fn pause(&self) {
+        let url = format!("{}/postgres", self.pair.standby.base);
+        standby_query::<Done>(&url, "SELECT pg_wal_replay_pause() IS NULL AS done").unwrap();
+        for _ in 0..500 {
+            let d: Done =
+                standby_query(&url, "SELECT pg_get_wal_replay_pause_state() = 'paused' AS done").unwrap();
+            if d.done {
+                return;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the standby's replay did not pause");
+    }
+
+    pub fn resume(&self) {
+        let url = format!("{}/postgres", self.pair.standby.base);
+        standby_query::<Done>(&url, "SELECT pg_wal_replay_resume() IS NULL AS done").unwrap();
+    }
+
+    /// Waits (at most 30 s) until the standby accepts connections again after a restart.
+    pub async fn standby_answers(&self) {
+        let url = format!("{}/postgres", self.pair.standby.base);
+        for _ in 0..3000 {
+            if standby_query::<Done>(&url, "SELECT true AS done").is_ok() {
+                return;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the standby does not answer");
+    }
+
+    /// Ends the test: the replica caught up, and the audit (read on it) clean.
+    pub async fn finish(self) {
+        self.caught_up().await;
+        self.app.audit().await;
+    }
+}
+
+impl Drop for Replicated {
+    fn drop(&mut self) {
+        // a test that failed half-way leaves the standby as the next test needs it
+        let url = format!("{}/postgres", self.pair.standby.base);
+        if standby_query::<Done>(&url, "SELECT true AS done").is_err() {
+            self.pair.standby.restart();
+        }
+        let _ = standby_query::<Done>(&url, "SELECT pg_wal_replay_resume() IS NULL AS done");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+pub struct Done {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub done: bool,
+}
+
+#[derive(diesel::QueryableByName)]
+struct LsnText {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    lsn: String,
+}
+
+fn standby_query<T>(url: &str, sql: &str) -> Result<T, String>
+where
+    T: diesel::QueryableByName<diesel::pg::Pg> + 'static,
+{
+    use diesel::{Connection, RunQueryDsl};
+    let mut conn = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+    diesel::sql_query(sql).get_result(&mut conn).map_err(|e| e.to_string())
+}
+
+/// Waits (at most 30 s) until the standby has replayed all the primary has written so far.
+pub async fn wait_replayed(pair: &crate::pg::Pair) {
+    let at: LsnText = standby_query(
+        &format!("{}/postgres", pair.primary.base),
+        "SELECT pg_current_wal_insert_lsn()::text AS lsn",
+    )
+    .expect("the primary answers");
+    let check = format!("SELECT pg_last_wal_replay_lsn() >= '{}'::pg_lsn AS done", at.lsn);
+    let url = format!("{}/postgres", pair.standby.base);
+    for _ in 0..3000 {
+        if standby_query::<Done>(&url, &check).is_ok_and(|d| d.done) {
+            return;
+        }
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the standby did not replay up to {} within 30 s", at.lsn);
+}
+
+/// A fresh database on the pair's primary (copied from a template made there once), returned
+/// once the standby has replayed its creation; its name.
+async fn replicated_database(pair: &crate::pg::Pair) -> String {
+    static TEMPLATE: OnceLock<()> = OnceLock::new();
+    let base = &pair.primary.base;
+    TEMPLATE.get_or_init(|| {
+        admin_sql(base, "CREATE DATABASE echelon_template");
+        build_template(&format!("{base}/echelon_template"));
+    });
+    let name = format!("r{}", uuid::Uuid::new_v4().simple());
+    // FILE_COPY: the standby copies the template's files itself rather than replaying them
+    // all from the WAL (PostgreSQL 15's default WAL_LOG writes the whole database there)
+    admin_sql(base, &format!("CREATE DATABASE {name} TEMPLATE echelon_template STRATEGY FILE_COPY"));
+    wait_replayed(pair).await;
+    name
 }

@@ -118,7 +118,7 @@ pub(crate) async fn counts(app: &TestApp) -> Vec<i64> {
                     n: i64,
                 }
                 use diesel::RunQueryDsl;
-                Ok(diesel::sql_query(sql).get_result::<N>(conn)?.n)
+                Ok(diesel::sql_query(sql.as_str()).get_result::<N>(conn)?.n)
             })
             .await
             .unwrap_or_else(|e| panic!("count {table}: {e:?}"));

@@ -28,6 +28,7 @@ mod pages;
 mod partitions;
 mod planning;
 mod processes;
+mod replica;
 mod reports;
 mod requests;
 mod schema;

@@ -2,6 +2,11 @@
 //! port (as the `postgres` user when we are root: initdb refuses root), removed when the
 //! process ends by a small watcher process, even if the tests crash. `DATABASE_URL_TEST`
 //! points at an existing server instead.
+//!
+//! The replica tests get a pair of their own (`replica_pair`): a primary and a streaming
+//! standby made from it with `pg_basebackup -R` over a replication slot, started on first use
+//! only. A standby replays its whole cluster, so it does not follow the shared cluster, whose
+//! every test database it would have to copy.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -56,7 +61,7 @@ fn start() -> Result<Cluster, String> {
     if let Ok(url) = std::env::var("DATABASE_URL_TEST") {
         return Ok(Cluster { base: url.trim_end_matches('/').to_string() });
     }
-    let own = launch(&format!("echelon-pg-{}", std::process::id()), false)?;
+    let own = launch(&format!("echelon-pg-{}", std::process::id()), false, "")?;
     let base = own.base.clone();
     // kept running for the whole test process: the watcher removes it at exit
     std::mem::forget(own);
@@ -76,7 +81,7 @@ impl Private {
     /// Its commits are durable across a server crash (`synchronous_commit=on`): the tests
     /// that stop it count what was acknowledged before the stop.
     pub fn start() -> Result<Private, String> {
-        launch(&format!("echelon-pg-{}-{}", std::process::id(), free_port()), true)
+        launch(&format!("echelon-pg-{}-{}", std::process::id(), free_port()), true, "")
     }
 
     fn pg_ctl(&self, args: &[&str]) -> bool {
@@ -116,17 +121,9 @@ impl Drop for Private {
 /// A cluster in its own directory. The shared one trades durability for speed
 /// (`synchronous_commit=off`: a server crash may lose the last acknowledged commits);
 /// `durable` keeps every acknowledged commit.
-fn launch(name: &str, durable: bool) -> Result<Private, String> {
+fn launch(name: &str, durable: bool, extra: &str) -> Result<Private, String> {
     let bin = pg_bin().ok_or("no PostgreSQL binaries under /usr/lib/postgresql/*/bin")?;
-    let dir = std::env::temp_dir().join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    if is_root() {
-        let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status();
-        if !ok.map(|s| s.success()).unwrap_or(false) {
-            return Err("cannot hand the cluster directory to the postgres user".into());
-        }
-    }
+    let dir = own_dir(name)?;
     let data = dir.join("data");
     let out = pg_command(&bin, "initdb")
         .arg("-D")
@@ -141,10 +138,29 @@ fn launch(name: &str, durable: bool) -> Result<Private, String> {
     let port = free_port();
     let opts = format!(
         "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit={} \
-         -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB",
+         -c full_page_writes=off -c max_connections=400 -c shared_buffers=128MB {extra}",
         dir.display(),
         if durable { "on" } else { "off" }
     );
+    serve(bin, data, dir, port, opts)
+}
+
+/// A directory of one's own for a cluster, owned by the user the server runs as.
+fn own_dir(name: &str) -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    if is_root() {
+        let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status();
+        if !ok.map(|s| s.success()).unwrap_or(false) {
+            return Err("cannot hand the cluster directory to the postgres user".into());
+        }
+    }
+    Ok(dir)
+}
+
+/// Starts the server of `data` and a watcher that removes it when this process ends.
+fn serve(bin: PathBuf, data: PathBuf, dir: PathBuf, port: u16, opts: String) -> Result<Private, String> {
     let out = pg_command(&bin, "pg_ctl")
         .arg("-D")
         .arg(&data)
@@ -175,4 +191,50 @@ fn launch(name: &str, durable: bool) -> Result<Private, String> {
         .spawn()
         .map_err(|e| format!("cannot start the cluster watcher: {e}"))?;
     Ok(Private { base: format!("postgres://postgres@127.0.0.1:{port}"), bin, data, dir, opts })
+}
+
+/// A primary and a streaming standby of it, for the replica tests.
+pub struct Pair {
+    pub primary: Private,
+    pub standby: Private,
+}
+
+/// The replica tests' pair, started on first use (or why there is none).
+pub fn replica_pair() -> Result<&'static Pair, String> {
+    static PAIR: OnceLock<Result<Pair, String>> = OnceLock::new();
+    PAIR.get_or_init(start_pair).as_ref().map_err(Clone::clone)
+}
+
+fn start_pair() -> Result<Pair, String> {
+    let name = format!("echelon-pg-{}-primary", std::process::id());
+    // commits are flushed (to the OS: fsync stays off) before they are acknowledged, so the
+    // WAL sender streams a commit at once rather than after the WAL writer's next round
+    // (initdb's pg_hba.conf already trusts replication connections from 127.0.0.1, and these
+    // are PostgreSQL's defaults, named here because the standby depends on them)
+    let primary =
+        launch(&name, true, "-c wal_level=replica -c max_wal_senders=4 -c max_replication_slots=4")?;
+    let bin = primary.bin.clone();
+    let dir = own_dir(&format!("echelon-pg-{}-standby", std::process::id()))?;
+    let data = dir.join("data");
+    let port = primary.base.rsplit(':').next().unwrap_or_default().to_string();
+    let out = pg_command(&bin, "pg_basebackup")
+        .args(["-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-D"])
+        .arg(&data)
+        // -R writes standby.signal and primary_conninfo; -C -S: a slot keeps the WAL the
+        // standby has not received yet, however far behind it falls while stopped
+        .args(["-R", "-X", "stream", "-C", "-S", "echelon_standby", "-c", "fast", "--no-sync"])
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("pg_basebackup: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("pg_basebackup failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    let port = free_port();
+    let opts = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c hot_standby=on \
+         -c max_connections=400 -c shared_buffers=64MB -c wal_receiver_status_interval=1s",
+        dir.display()
+    );
+    let standby = serve(bin, data, dir, port, opts)?;
+    Ok(Pair { primary, standby })
 }

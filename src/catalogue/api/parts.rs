@@ -62,11 +62,11 @@ pub async fn list_parts(
         .read(move |conn| {
             let model = resolve::model_context(conn, q.model.as_deref())?;
             let filter = PartFilter {
-                line: q.line,
-                family: q.family,
+                line: q.line.clone(),
+                family: q.family.clone(),
                 lifecycle: q.lifecycle.map(|l| l.as_str().to_string()),
                 model_id: model.map(|m| m.id),
-                q: q.q.filter(|t| !t.trim().is_empty()),
+                q: q.q.clone().filter(|t| !t.trim().is_empty()),
             };
             let rows = store::list(conn, &filter, page.after.as_deref(), page.fetch())?;
             let page = page.page(rows, |r| r.code.clone());

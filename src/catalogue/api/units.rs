@@ -212,7 +212,8 @@ pub async fn list_units(
         .db
         .read(move |conn| {
             let model = resolve::model_context(conn, q.model.as_deref())?;
-            let filter = UnitFilter { model_id: model.map(|m| m.id), line: q.line, region: q.region };
+            let filter =
+                UnitFilter { model_id: model.map(|m| m.id), line: q.line.clone(), region: q.region.clone() };
             let rows = store::list(conn, &filter, page.after.as_deref(), page.fetch())?;
             let page = page.page(rows, |r| r.serial.clone());
             let serials = sees_component_serials(&caller);

@@ -58,7 +58,7 @@ pub async fn list_movements(
             let scope = Scope::of(conn, &caller)?;
             let mut filter = MovementFilter {
                 reason: q.reason.map(|r| r.as_str().to_string()),
-                reference: q.reference,
+                reference: q.reference.clone(),
                 ..Default::default()
             };
             if let Scope::Under { path } = &scope {

@@ -231,11 +231,11 @@ pub async fn settlements(
         Format::Csv => Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
-            .streaming(stream::csv(state.db.read.clone(), spec, scope, q.bom.unwrap_or(true)))),
+            .streaming(stream::csv(state.db.read_pool().await, spec, scope, q.bom.unwrap_or(true)))),
         Format::Xlsx => Ok(HttpResponse::Ok()
             .content_type(XLSX)
             .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.xlsx\"")))
-            .streaming(stream::xlsx(state.db.read.clone(), spec, scope))),
+            .streaming(stream::xlsx(state.db.read_pool().await, spec, scope))),
         Format::Json => {
             let code = station.map(|s| s.1);
             let out = state
@@ -253,7 +253,7 @@ pub async fn settlements(
                         closed_by: st.closed_by().map(str::to_string),
                         covered_by: st.covered_by().map(|p| p.to_string()),
                         landed_in: st.landed_in().map(|p| p.to_string()),
-                        station: code,
+                        station: code.clone(),
                         stations: sink.0,
                         totals: summary(None, &totals),
                         balanced: reconciliation.iter().all(|c| c.ok),

@@ -169,7 +169,8 @@ pub async fn list_shipments(
     let out = state
         .db
         .read(move |conn| {
-            let mut f = ShipmentFilter { status: q.status, request_id: q.request_id, ..Default::default() };
+            let mut f =
+                ShipmentFilter { status: q.status.clone(), request_id: q.request_id, ..Default::default() };
             if caller.is(Role::Courier) {
                 f.courier_id = Some(caller.user_id);
             } else if let Scope::Under { path } = Scope::of(conn, &caller)? {

@@ -187,7 +187,7 @@ pub async fn stats(
                 .collect();
             let sampled = rows.len();
             Ok(MonthStatsOut {
-                month,
+                month: month.clone(),
                 completed,
                 sampled,
                 sample_share: (completed > 0)
