@@ -319,8 +319,14 @@ pub fn export_settlement(
 /// `echelon audit`: exit code 1 on any breach.
 pub fn audit(config: &Config) -> Result<ExitCode, String> {
     let db = open(config)?;
-    let mut conn = db.read.get().map_err(|e| e.to_string())?;
-    let breaches = echelon::audit::run(&mut conn).map_err(|e| format!("audit failed: {e}"))?;
+    print_audit(&db.read, "audit failed")
+}
+
+/// Runs the audit on a connection of `pool` and prints what it finds: exit code 1 on any
+/// breach; `failed` leads the message when the audit itself cannot run.
+pub fn print_audit(pool: &db::Pool, failed: &str) -> Result<ExitCode, String> {
+    let mut conn = pool.get().map_err(|e| e.to_string())?;
+    let breaches = echelon::audit::run(&mut conn).map_err(|e| format!("{failed}: {e}"))?;
     if breaches.is_empty() {
         println!("audit: clean");
         return Ok(ExitCode::SUCCESS);
