@@ -4,18 +4,16 @@
 # generated database (`echelon seed generate --stations 1500 --parts 10000 --seed 1`):
 #   DATABASE_URL=sqlite:///tmp/gen.db bash bench/run_memory.sh
 set -euo pipefail
-bin="${ECHELON_BIN:-$PWD/target/release/echelon}"
 : "${DATABASE_URL:?set DATABASE_URL to a generated database}"
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BENCH_NAME=memory source "$(dirname "$0")/pg.sh"
+port=$(free_port)
 base="http://127.0.0.1:$port"
 password="memory-bench-password"
+# a bench admin, added on the first run (a benchmark database only)
 "$bin" user add --username memory-bench --role admin --display-name "Memory benchmark" <<<"$password" \
   >/dev/null 2>&1 || true
-(cd "$work" && ECHELON_BIND="127.0.0.1:$port" ECHELON_LOG=warn exec "$bin" serve >"$work/serve.log" 2>&1) &
-server=$!
-trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 300); do curl -fs "$base/readyz" >/dev/null 2>&1 && break; sleep 0.2; done
+serve "$DATABASE_URL" "$port"
+server=${pids[-1]}
 rss() { awk '/^VmRSS/ {print int($2 / 1024)}' "/proc/$server/status"; }
 hwm() { awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$server/status"; }
 token=$(curl -fs -X POST "$base/api/v1/auth/login" -H 'content-type: application/json' \
