@@ -301,8 +301,8 @@ pub fn scope_location(
 
 /// Run replenishment planning
 ///
-/// Estimates demand per part and station (Croston-smoothed history of requests and
-/// consumption, blended with failure rate x installed base), computes stock levels for the
+/// Estimates demand per part and station (the history of requests and consumption, and
+/// failure rate x installed base, combined as a Gamma-Poisson posterior), computes stock levels for the
 /// whole tree under the policy, and proposes, within the given location's subtree, transfers
 /// down the tree and purchases from the supplier for review. Proposals of earlier runs still
 /// open for the same locations are superseded.

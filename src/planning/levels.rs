@@ -126,19 +126,23 @@ pub struct LevelOut {
     pub unit_cost: Money,
     /// `order_up_to` at `unit_cost`
     pub stock_value: Money,
-    /// units a day the run planned for: a station's blend of `history_rate` and
-    /// `causal_rate` (`history_weight` x history + (1 - `history_weight`) x causal; without a
-    /// causal rate, the history rate); a centre's or the warehouse's, the sum of its stations'
+    /// units a day the run planned for: a station's estimate from `history_rate` and
+    /// `causal_rate` (`history_weight` x history + (1 - `history_weight`) x causal, the
+    /// Gamma-Poisson posterior mean; without a causal rate, the history rate); a centre's or
+    /// the warehouse's, the sum of its stations'
     pub demand_rate: f64,
-    /// units a day from the last 26 weeks of requests and consumption (Croston's method with
-    /// the Syntetos-Boylan correction); upstream, summed over the stations
+    /// units a day from the last 26 weeks of requests and consumption (each week's units
+    /// discounted by 0.98 a week of age, over the days discounted the same way); upstream,
+    /// summed over the stations
     pub history_rate: f64,
     /// units a day from failure rates x the installed base of the compatible models in the
     /// station's region x the station's share; `null` where the part has no installed base
     /// there; upstream, summed over the stations that have one
     pub causal_rate: Option<f64>,
-    /// a station's weight of the history in its rate (1 without a causal rate); `null`
-    /// upstream
+    /// a station's weight of the history in its rate: T / (T + 1 / (cv2 x causal)), T the
+    /// history's discounted days and cv2 the causal rates' squared relative error the run
+    /// learned from the history (a slow mover leans on its causal rate, a fast one on its
+    /// history); 1 without a causal rate; `null` upstream
     pub history_weight: Option<f64>,
     /// units due in to the location under the run's levels (VARI-METRIC): its own lead-time
     /// demand plus its share of its supplier's expected backorders
@@ -233,7 +237,7 @@ fn parts_of(conn: &mut DbConn, ids: &[i64]) -> QueryResult<BTreeMap<i64, (String
 fn levels_out(
     conn: &mut DbConn,
     rows: Vec<(i64, Entry)>,
-    history_weight: f64,
+    weighing: Weighing,
 ) -> Result<Vec<LevelOut>, AppError> {
     let mut part_ids: Vec<i64> = rows.iter().map(|r| r.0).collect();
     part_ids.dedup();
@@ -262,7 +266,7 @@ fn levels_out(
                 demand_rate: shown(e.7),
                 history_rate: shown(e.8),
                 causal_rate: e.9.map(shown),
-                history_weight: station.then(|| if e.causal().is_some() { history_weight } else { 1.0 }),
+                history_weight: station.then(|| weighing.of(e.causal().map(f64::from))),
                 pipeline_mean: shown(e.10),
                 pipeline_variance: shown(e.11),
                 expected_backorders: shown(e.12),
@@ -272,21 +276,46 @@ fn levels_out(
         .collect())
 }
 
+/// How a run weighed a station's history against its causal rate.
+#[derive(Debug, Clone, Copy)]
+pub enum Weighing {
+    /// per station, from the causal error the run learned and its history's days
+    Learned { cv2: f64, days: f64 },
+    /// one weight for every station (a run made before the weights were per station)
+    Fixed(f64),
+}
+
+impl Weighing {
+    fn of(self, causal: Option<f64>) -> f64 {
+        match (self, causal) {
+            (_, None) => 1.0,
+            (Weighing::Learned { cv2, days }, c) => super::demand::history_weight(days, c, cv2),
+            (Weighing::Fixed(w), Some(_)) => w,
+        }
+    }
+}
+
 /// The figures the run stored (none for a run made before levels were kept).
 pub fn figures_of(run: &store::RunRow) -> Option<Figures> {
     run.figures.as_deref().and_then(|f| serde_json::from_str(f).ok())
 }
 
 /// Checks the run and the filters against the caller; returns the resolved filter and the
-/// run's history weight.
+/// run's weighing of history against causal rates.
 fn resolve(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
     q: &LevelQuery,
-) -> Result<(LevelFilter, f64), AppError> {
+) -> Result<(LevelFilter, Weighing), AppError> {
     let run = visible_run(conn, caller, id)?;
-    let weight = figures_of(&run).map(|f| f.history_weight).unwrap_or(0.0);
+    let weight = match figures_of(&run) {
+        Some(Figures { causal_cv2: Some(cv2), exposure_days: Some(days), .. }) => {
+            Weighing::Learned { cv2, days }
+        }
+        Some(Figures { history_weight: Some(w), .. }) => Weighing::Fixed(w),
+        _ => Weighing::Fixed(0.0),
+    };
     let mut f = LevelFilter {
         run_id: run.id,
         classes: q.echelon.map(|e| match e {
@@ -394,7 +423,7 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 fn each_level(
     conn: &mut DbConn,
     f: &LevelFilter,
-    weight: f64,
+    weight: Weighing,
     mut row: impl FnMut(&LevelOut) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
     let mut batch: Vec<(i64, Entry)> = Vec::new();
@@ -419,7 +448,7 @@ fn each_level(
 pub fn write_csv<W: Write>(
     conn: &mut DbConn,
     f: &LevelFilter,
-    weight: f64,
+    weight: Weighing,
     mut out: W,
     bom: bool,
 ) -> Result<(), AppError> {
@@ -463,7 +492,7 @@ fn xlsx_row(ws: &mut Worksheet, r: u32, l: &LevelOut, money: &CellFormat) -> Res
 pub fn write_xlsx(
     conn: &mut DbConn,
     f: &LevelFilter,
-    weight: f64,
+    weight: Weighing,
     path: &std::path::Path,
 ) -> Result<(), AppError> {
     let mut wb = Workbook::new();

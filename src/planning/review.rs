@@ -234,11 +234,20 @@ impl Group {
 }
 
 /// A run's figures: per class (`class_of`: the warehouse, the centres, the stations of tier
-/// A..D), and the blend's history weight the run used. Stored as JSON with the run.
+/// A..D), and how the run weighed history against causal rates. Stored as JSON with the run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     pub classes: [Group; 6],
-    pub history_weight: f64,
+    /// a run made before the estimate's weights were per station: the one weight of the
+    /// history in every station's rate
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_weight: Option<f64>,
+    /// the causal estimate's squared relative error the run learned (`demand::causal_cv2`)
+    #[serde(default)]
+    pub causal_cv2: Option<f64>,
+    /// the history's discounted days (`demand::exposure_days`)
+    #[serde(default)]
+    pub exposure_days: Option<f64>,
     /// the run planned with the variance of its own demand estimate
     #[serde(default)]
     pub forecast_error: bool,
@@ -359,7 +368,10 @@ mod tests {
     fn entries_follow_the_tree_and_agree_with_the_model() {
         let net = net();
         let rates = [(2, 0.1), (3, 0.3)];
-        let parts = [RateParts { history: 0.1, causal: None }, RateParts { history: 0.2, causal: Some(0.5) }];
+        let parts = [
+            RateParts { history: 0.1, causal: None, weight: 1.0 },
+            RateParts { history: 0.2, causal: Some(0.5), weight: 0.5 },
+        ];
         let levels = [
             Level { node: 0, reorder: 3, up_to: 4 },
             Level { node: 2, reorder: 0, up_to: 1 },

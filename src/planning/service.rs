@@ -93,13 +93,12 @@ pub fn run(
     let net = &loaded.net;
     let inputs = super::inputs::demand_inputs(conn, &loaded, now.date_naive())?;
     let loaded_ms = started.elapsed().as_millis();
-    let (mut rates, rate_parts) = super::demand::estimate_with_parts(net, &inputs);
-    let history_days = inputs.weeks as f64 * 7.0;
+    let estimate = super::demand::estimate_with_parts(net, &inputs);
     drop(inputs);
     let forecast_error = params.forecast_error && params.policy == PolicyKind::MultiEchelon;
-    if forecast_error {
-        rates.var = super::demand::rate_variances(&rates, &rate_parts, history_days);
-    }
+    let var = if forecast_error { super::demand::rate_variances(&estimate) } else { Vec::new() };
+    let super::demand::Estimate { mut rates, parts: rate_parts, causal_cv2, exposure_days } = estimate;
+    rates.var = var;
     let plan = match params.policy {
         PolicyKind::MultiEchelon => policy::multi_echelon(
             net,
@@ -229,7 +228,8 @@ pub fn run(
         held[p as usize].push((n, on_hand, available));
     }
     let mut figures = Figures {
-        history_weight: super::demand::history_weight(history_days, super::demand::PRIOR_DAYS),
+        causal_cv2: Some(causal_cv2),
+        exposure_days: Some(exposure_days),
         forecast_error,
         ..Figures::default()
     };

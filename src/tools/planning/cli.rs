@@ -234,9 +234,9 @@ pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
     if a.policy != "baseline" {
         let rates = if a.forecast_error {
             let inputs = w.synth.demand_inputs();
-            let (mut rates, parts) = echelon::planning::demand::estimate_with_parts(net, &inputs);
-            rates.var = echelon::planning::demand::rate_variances(&rates, &parts, inputs.weeks as f64 * 7.0);
-            rates
+            let estimate = echelon::planning::demand::estimate_with_parts(net, &inputs);
+            let var = echelon::planning::demand::rate_variances(&estimate);
+            Rates { var, ..estimate.rates }
         } else {
             w.rates.clone()
         };
