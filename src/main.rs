@@ -201,12 +201,20 @@ enum SeedCommand {
         seed: u64,
     },
     /// Simulate and write a history of tickets, parts requests, shipments and stock movements
-    /// onto a generated network (for the KPI benchmark); once, before any real use
+    /// onto a generated network (for the KPI benchmark); once, before any real use. The network
+    /// is planned each week (multi-echelon, at --target-fill) and every location orders up to
+    /// its planned level
     History {
         #[arg(long, default_value_t = 365)]
         days: i64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// the weekly planning runs' target station fill
+        #[arg(long, default_value_t = 0.98)]
+        target_fill: f64,
+        /// no planning: each location reorders what left it, at the opening stock's levels
+        #[arg(long)]
+        one_for_one: bool,
     },
 }
 
@@ -333,8 +341,8 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Seed { what: SeedCommand::Generate { stations, parts, seed } } => {
             commands::seed_generate(&config, stations, parts, seed)
         }
-        Command::Seed { what: SeedCommand::History { days, seed } } => {
-            commands::seed_history(&config, days, seed)
+        Command::Seed { what: SeedCommand::History { days, seed, target_fill, one_for_one } } => {
+            commands::seed_history(&config, days, seed, (!one_for_one).then_some(target_fill))
         }
         Command::Seed { what: SeedCommand::Settlement { period, tickets, seed } } => {
             commands::seed_settlement(&config, &period, tickets, seed)

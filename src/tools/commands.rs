@@ -180,10 +180,23 @@ pub fn seed_generate(config: &Config, stations: usize, parts: usize, seed: u64) 
 }
 
 /// `echelon seed history`
-pub fn seed_history(config: &Config, days: i64, seed: u64) -> Result<ExitCode, String> {
+pub fn seed_history(
+    config: &Config,
+    days: i64,
+    seed: u64,
+    target_fill: Option<f64>,
+) -> Result<ExitCode, String> {
     if !(1..=3650).contains(&days) {
         return Err("--days must be 1-3650".into());
     }
+    if target_fill.is_some_and(|t| !(0.5..1.0).contains(&t)) {
+        return Err("--target-fill must be in [0.5, 1)".into());
+    }
+    use super::planning::history_write::Replenish;
+    let replenish = match target_fill {
+        Some(target_fill) => Replenish::Planned { target_fill },
+        None => Replenish::OneForOne,
+    };
     let db = open(config)?;
     let started = std::time::Instant::now();
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
@@ -191,13 +204,17 @@ pub fn seed_history(config: &Config, days: i64, seed: u64) -> Result<ExitCode, S
     let now = chrono::Utc::now().naive_utc();
     let w = db::write_tx(&mut conn, |c| {
         db::setup_lock(c)?;
-        super::planning::history_write::write_history(c, days, seed, now, &progress)
+        super::planning::history_write::write_history(c, days, seed, replenish, now, &progress)
     })
     .map_err(said)?;
     drop(progress);
     analyze(&mut conn)?;
+    let planned = match target_fill {
+        Some(t) => format!("planned weekly at {t} station fill"),
+        None => "one-for-one".to_string(),
+    };
     println!(
-        "history of {days} days (seed {seed}): {} tickets, {} requests with {} lines, {} allocations, \
+        "history of {days} days (seed {seed}, {planned}): {} tickets, {} requests with {} lines, {} allocations, \
          {} shipments with {} tracking events, {} stock movements in {:.1} s",
         w.tickets,
         w.requests,

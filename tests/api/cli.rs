@@ -171,6 +171,7 @@ crate::both!(every_misuse_of_the_commands_is_one_line_in_their_own_words_and_cha
             ),
             (&["seed", "history", "--days", "many"], "invalid value 'many' for '--days <DAYS>'"),
             (&["seed", "history", "--days", "0"], "--days must be 1-3650"),
+            (&["seed", "history", "--target-fill", "1.5"], "--target-fill must be in [0.5, 1)"),
             (&["seed", "settlement", "--period", "10-2026"], "--period must be YYYY-MM"),
             (&["seed", "demo"], "the database is not empty"),
             (&["seed", "generate", "--stations", "5", "--parts", "10"], "the database is not empty"),
@@ -245,7 +246,8 @@ fn long_commands_show_counts_and_time_left_and_name_what_they_wrote() {
     let url = format!("sqlite://{}", dir.path().join("g.db").display());
     run_echelon(&url, &["seed", "generate", "--stations", "20", "--parts", "120"], true);
     for args in [
-        &["seed", "history", "--days", "20"][..],
+        // the old replenishment (each location reorders what left it), kept as an option
+        &["seed", "history", "--days", "20", "--one-for-one"][..],
         &["seed", "settlement", "--period", "2026-10", "--tickets", "3"],
     ] {
         let shown = in_a_terminal(&url, args);

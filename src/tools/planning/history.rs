@@ -7,6 +7,16 @@
 //! from the supplier. Every repair is a ticket; a ticket whose part is not on the station's
 //! shelf waits for a parts request. Everything follows from the seed.
 //!
+//! With a `Planner` (the default of `seed history`), the network is run the way its staff
+//! would run it with echelon: a planning run each week (the multi-echelon policy at the chosen
+//! target, on the demand seen so far) sets every location's reorder point and order-up-to
+//! level, and each evening every location whose inventory position (on hand + on order - owed)
+//! has fallen to its reorder point orders up to its level: a station with a parts request, a
+//! centre from the warehouse, the warehouse from the supplier (received after the part's lead
+//! time), as the run's proposals, released, would. The history starts with every location at
+//! the first run's order-up-to level (a network already planned with echelon). Without one, the old rule: a station asks
+//! for what it used, a centre for what it shipped, the warehouse buys weekly.
+//!
 //! This module only simulates and collects the rows (`Rows`); `history_write` loads the
 //! network and writes them. Flows still under way at the end of the year are left in the
 //! state they reached: lines backordered, shipments in transit or delivered and not yet
@@ -24,6 +34,16 @@ pub type Min = i64;
 
 const HOUR: Min = 60;
 const DAY: Min = 24 * HOUR;
+
+/// Reorder point and order-up-to level per (part, location).
+pub type Levels = HashMap<(i64, i64), (i64, i64)>;
+
+/// Plans the network's levels (`history_write` plans with the multi-echelon policy).
+pub trait Planner {
+    /// The levels to hold from day `day` on, given every unit of demand diagnosed so far at a
+    /// station: (part, station id, day).
+    fn plan(&mut self, day: i64, seen: &[(i64, i64, i64)]) -> Levels;
+}
 
 /// A station as routing sees it.
 pub struct Station {
@@ -164,6 +184,14 @@ struct Sim<'a> {
     /// station once asked of it in vain (it then stocks one more than it ships)
     stocked: std::collections::HashSet<(i64, i64)>,
     rows: Rows,
+    /// the planned levels (with a planner)
+    levels: Option<Levels>,
+    /// (part, location) -> units ordered for its shelf and not yet arrived (with a planner)
+    on_order: HashMap<(i64, i64), i64>,
+    /// (part, location) whose position changed since the evening's check (with a planner)
+    touched: std::collections::BTreeSet<(i64, i64)>,
+    /// every unit of demand so far: (part, station, day)
+    seen: Vec<(i64, i64, i64)>,
 }
 
 impl Sim<'_> {
@@ -249,7 +277,9 @@ impl Sim<'_> {
         }
         self.rows.allocations.push(Allocation { line, source, qty, at, received, shipment: s });
         // what left a centre is ordered from the warehouse tonight; the warehouse buys weekly
-        if source == self.net.warehouse {
+        if self.levels.is_some() {
+            self.touched.insert((part, source));
+        } else if source == self.net.warehouse {
             *self.buy.entry(part).or_default() += qty;
         } else {
             *self.centre_orders.entry((source, part)).or_default() += qty;
@@ -295,7 +325,7 @@ impl Sim<'_> {
                 let took = self.take(src, part, need);
                 if k == 0 {
                     self.rows.lines[line].first_filled = took;
-                    if took == 0 && self.stocked.insert((centre, part)) {
+                    if took == 0 && self.levels.is_none() && self.stocked.insert((centre, part)) {
                         *self.centre_orders.entry((centre, part)).or_default() += 1;
                     }
                 }
@@ -314,7 +344,11 @@ impl Sim<'_> {
                     line: Some(line),
                     to: sid,
                 });
-                *self.centre_orders.entry((centre, part)).or_default() += need;
+                if self.levels.is_some() {
+                    self.touched.insert((part, centre));
+                } else {
+                    *self.centre_orders.entry((centre, part)).or_default() += need;
+                }
             }
         }
     }
@@ -322,6 +356,9 @@ impl Sim<'_> {
     /// Units on a shelf serve what is owed there first, first come first served.
     fn arrive(&mut self, loc: i64, part: i64, qty: i64, at: Min) {
         *self.on_hand.entry((part, loc)).or_default() += qty;
+        if self.levels.is_some() {
+            *self.on_order.entry((part, loc)).or_default() -= qty;
+        }
         while let Some(c) = self.queue.get_mut(&(part, loc)).and_then(|q| q.front_mut()) {
             let take = c.qty.min(self.on_hand[&(part, loc)]);
             if take == 0 {
@@ -359,7 +396,122 @@ impl Sim<'_> {
         }
     }
 
+    /// (part, location)'s inventory position: on hand + on order - owed there.
+    fn position(&self, part: i64, loc: i64) -> i64 {
+        let owed: i64 = self.queue.get(&(part, loc)).map_or(0, |q| q.iter().map(|c| c.qty).sum());
+        self.on_hand.get(&(part, loc)).copied().unwrap_or(0)
+            + self.on_order.get(&(part, loc)).copied().unwrap_or(0)
+            - owed
+    }
+
+    /// What (part, location) orders tonight: up to its level when its position is at or below
+    /// its reorder point.
+    fn short(&self, part: i64, loc: i64) -> i64 {
+        let Some(&(reorder, up_to)) = self.levels.as_ref().and_then(|l| l.get(&(part, loc))) else {
+            return 0;
+        };
+        let pos = self.position(part, loc);
+        if pos <= reorder {
+            up_to - pos
+        } else {
+            0
+        }
+    }
+
+    /// The evening under planned levels: stations, then centres, then the warehouse order up
+    /// to their levels (each after the orders below it, which it must serve).
+    fn day_end_planned(&mut self, at: Min) {
+        let used: Vec<(i64, i64)> = self.used.drain().map(|((s, p), _)| (p, s)).collect();
+        self.touched.extend(used);
+        let mut pending = std::mem::take(&mut self.touched);
+        // stations: one request each, its lines in part order
+        let mut asks: Vec<(i64, i64, i64)> = pending
+            .iter()
+            .filter(|(_, l)| self.station_index.contains_key(l))
+            .map(|&(p, l)| (l, p, self.short(p, l)))
+            .filter(|a| a.2 > 0)
+            .collect();
+        asks.sort_unstable();
+        let mut i = 0;
+        while i < asks.len() {
+            let station = asks[i].0;
+            let wants: Vec<(i64, i64)> =
+                asks[i..].iter().take_while(|a| a.0 == station).map(|a| (a.1, a.2)).collect();
+            i += wants.len();
+            for &(part, qty) in &wants {
+                *self.on_order.entry((part, station)).or_default() += qty;
+            }
+            self.request(self.station_index[&station], None, &wants, at);
+        }
+        // centres: from the warehouse, what it has now, the rest owed to them there
+        pending.append(&mut self.touched);
+        let centres: Vec<(i64, i64)> =
+            pending.iter().filter(|(_, l)| self.net.centres.contains_key(l)).copied().collect();
+        let wh = self.net.warehouse;
+        for (part, centre) in centres {
+            let qty = self.short(part, centre);
+            if qty <= 0 {
+                continue;
+            }
+            *self.on_order.entry((part, centre)).or_default() += qty;
+            let took = self.take(wh, part, qty);
+            if took > 0 {
+                self.replenish_centre(centre, part, took, at);
+            }
+            if qty > took {
+                self.queue.entry((part, wh)).or_default().push_back(Claim {
+                    qty: qty - took,
+                    line: None,
+                    to: centre,
+                });
+            }
+            pending.insert((part, wh));
+        }
+        // the warehouse: from the supplier, after the part's lead time
+        pending.append(&mut self.touched);
+        let parts: Vec<i64> = pending.iter().filter(|&&(_, l)| l == wh).map(|&(p, _)| p).collect();
+        for part in parts {
+            let qty = self.short(part, wh);
+            if qty <= 0 {
+                continue;
+            }
+            *self.on_order.entry((part, wh)).or_default() += qty;
+            let lead = self.net.parts.get(&part).map_or(30, |p| p.1).max(1);
+            let arrives = at + lead * DAY;
+            self.moved(part, qty, self.places.supplier, wh, "purchase_receipt", arrives);
+            self.push(arrives, Ev::Arrive(wh, part, qty));
+        }
+    }
+
+    /// The network as the first planning run leaves it: every location holds its order-up-to
+    /// level when the history starts (the units beyond the opening stock received from the
+    /// supplier at the start), as a network planned with echelon before the year would.
+    fn stock_up(&mut self) {
+        let mut short: Vec<((i64, i64), i64)> = self
+            .levels
+            .iter()
+            .flatten()
+            .map(|(&key, &(_, up_to))| (key, up_to - self.on_hand.get(&key).copied().unwrap_or(0)))
+            .filter(|s| s.1 > 0)
+            .collect();
+        short.sort_unstable();
+        for ((part, loc), qty) in short {
+            *self.on_hand.entry((part, loc)).or_default() += qty;
+            self.moved(part, qty, self.places.supplier, loc, "purchase_receipt", 0);
+        }
+    }
+
+    /// A planning run: the new levels, and every location checked against them tonight.
+    fn replan(&mut self, planner: &mut dyn Planner, day: i64) {
+        let levels = planner.plan(day, &self.seen);
+        self.touched.extend(levels.keys().copied());
+        self.levels = Some(levels);
+    }
+
     fn day_end(&mut self, day: i64, at: Min) {
+        if self.levels.is_some() {
+            return self.day_end_planned(at);
+        }
         // stations ask for what they used today, one request each
         let mut used: Vec<((i64, i64), i64)> = self.used.drain().collect();
         used.sort_unstable();
@@ -408,6 +560,7 @@ impl Sim<'_> {
         let created = at - self.hours(14.0, 0.7);
         let t = self.rows.tickets.len();
         self.rows.tickets.push(Ticket { station: sid, created, resolved: None });
+        self.seen.push((part, sid, at / DAY));
         if self.take(sid, part, 1) == 1 {
             self.moved(part, 1, sid, self.places.customer, "consume", at);
             *self.used.entry((sid, part)).or_default() += 1;
@@ -427,8 +580,15 @@ impl Sim<'_> {
     }
 }
 
-/// Simulates `days` of operations from the network's opening stock.
-pub fn simulate(net: &Network, places: Places, days: i64, seed: u64) -> Rows {
+/// Simulates `days` of operations from the network's opening stock; with a planner, planned
+/// each week (on the first day and every seventh after).
+pub fn simulate(
+    net: &Network,
+    places: Places,
+    days: i64,
+    seed: u64,
+    mut planner: Option<&mut dyn Planner>,
+) -> Rows {
     let end = days * DAY;
     let mut sim = Sim {
         net,
@@ -452,7 +612,15 @@ pub fn simulate(net: &Network, places: Places, days: i64, seed: u64) -> Rows {
             .map(|&(p, l)| (l, p))
             .collect(),
         rows: Rows::default(),
+        levels: None,
+        on_order: HashMap::new(),
+        touched: Default::default(),
+        seen: Vec::new(),
     };
+    if let Some(p) = planner.as_deref_mut() {
+        sim.replan(p, 0);
+        sim.stock_up();
+    }
     // demand: a Poisson process per (part, station) at its historical rate, in working hours
     let mut draws = ChaCha8Rng::seed_from_u64(seed);
     for &(part, station, rate) in &net.rates {
@@ -472,7 +640,14 @@ pub fn simulate(net: &Network, places: Places, days: i64, seed: u64) -> Rows {
             Some(Ev::Demand(part, station)) => sim.demand(part, station, at),
             Some(Ev::Arrive(loc, part, qty)) => sim.arrive(loc, part, qty, at),
             Some(Ev::TicketParts(t, part)) => sim.ticket_parts(t, part, at),
-            Some(Ev::DayEnd(d)) => sim.day_end(d, at),
+            Some(Ev::DayEnd(d)) => {
+                if d > 0 && d % 7 == 0 {
+                    if let Some(p) = planner.as_deref_mut() {
+                        sim.replan(p, d);
+                    }
+                }
+                sim.day_end(d, at)
+            }
             None => {}
         }
     }

@@ -11,7 +11,7 @@ use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Double};
 
-use super::history::{self, Min, Network, Places, Rows, Station};
+use super::history::{self, Levels, Min, Network, Places, Planner, Rows, Station};
 use super::seed::chunks;
 use crate::tools::progress::Rows as Progress;
 use echelon::db::schema::{
@@ -154,12 +154,82 @@ fn load(conn: &mut DbConn, at: NaiveDateTime) -> Result<(Network, HashMap<i64, S
     Ok((Network { stations, centres, warehouse, parts, opening, rates, couriers }, regions))
 }
 
+/// The weekly planning run of the history: the multi-echelon policy at `target` station fill,
+/// on the 26 weeks of demand before the day (the generated `demand_history` taken as the 26
+/// weeks before the history starts, then the demand the history diagnosed).
+struct WeeklyPlanner<'a> {
+    loaded: echelon::planning::inputs::Loaded,
+    prior: echelon::planning::demand::Inputs,
+    target: f64,
+    progress: &'a Progress,
+    runs: usize,
+}
+
+impl Planner for WeeklyPlanner<'_> {
+    fn plan(&mut self, day: i64, seen: &[(i64, i64, i64)]) -> Levels {
+        let weeks = self.prior.weeks as i64;
+        let (week, net) = (day / 7, &self.loaded.net);
+        // the window's weeks: from `week - weeks` (index 0) to `week - 1`
+        let first = week - weeks;
+        let mut history: Vec<Vec<(u32, u16, u32)>> = vec![Vec::new(); net.parts.len()];
+        for (p, h) in self.prior.history.iter().enumerate() {
+            for &(n, w, q) in h {
+                let at = i64::from(w) - weeks;
+                if at >= first {
+                    history[p].push((n, (at - first) as u16, q));
+                }
+            }
+        }
+        for &(part, station, d) in seen {
+            let w = d / 7;
+            let (Some(&p), Some(&n)) = (self.loaded.part_of.get(&part), self.loaded.node_of.get(&station))
+            else {
+                continue;
+            };
+            if w >= first && w < week {
+                history[p as usize].push((n, (w - first) as u16, 1));
+            }
+        }
+        let inputs = echelon::planning::demand::Inputs {
+            weeks: self.prior.weeks,
+            history,
+            causal: self.prior.causal.clone(),
+            share: self.prior.share.clone(),
+        };
+        let rates = echelon::planning::demand::estimate(net, &inputs);
+        let target = echelon::planning::policy::Target { fill: Some(self.target), budget_minor: None };
+        let plan =
+            echelon::planning::policy::multi_echelon(net, &rates, target, &echelon::planning::policy::Silent);
+        self.runs += 1;
+        if self.runs % 10 == 1 {
+            self.progress.stage(&format!("planning run {} (day {day})", self.runs));
+        }
+        let mut levels = Levels::new();
+        for (p, ls) in plan.levels.iter().enumerate() {
+            for l in ls {
+                let key = (net.parts[p].db_id, net.nodes[l.node as usize].db_id);
+                levels.insert(key, (i64::from(l.reorder), i64::from(l.up_to)));
+            }
+        }
+        levels
+    }
+}
+
+/// How the history replenishes: weekly planning runs at a target station fill, or the old rule
+/// (each location reorders what left it, at the opening stock's levels).
+#[derive(Debug, Clone, Copy)]
+pub enum Replenish {
+    Planned { target_fill: f64 },
+    OneForOne,
+}
+
 /// Simulates `days` ending at `now` and writes them; the network must hold no requests,
 /// tickets or shipments yet.
 pub fn write_history(
     conn: &mut DbConn,
     days: i64,
     seed: u64,
+    replenish: Replenish,
     now: NaiveDateTime,
     progress: &Progress,
 ) -> Result<Written, AppError> {
@@ -189,7 +259,17 @@ pub fn write_history(
         return Err(AppError::bad_request(Problem::NoNetwork, "the network has no product units sold"));
     }
     progress.stage("network loaded");
-    let rows = history::simulate(&net, places, days, seed);
+    let mut planner = match replenish {
+        Replenish::Planned { target_fill } => {
+            let loaded = echelon::planning::inputs::load_net(conn)?.ok_or_else(|| {
+                AppError::bad_request(Problem::NoNetwork, "generate a network first (echelon seed generate)")
+            })?;
+            let prior = echelon::planning::inputs::demand_inputs(conn, &loaded, now.date())?;
+            Some(WeeklyPlanner { loaded, prior, target: target_fill, progress, runs: 0 })
+        }
+        Replenish::OneForOne => None,
+    };
+    let rows = history::simulate(&net, places, days, seed, planner.as_mut().map(|p| p as &mut dyn Planner));
     // about the rows to write: tickets, requests, lines, allocations, shipments with a line
     // and about two tracking events each, movements and a balance per few of them
     crate::tools::progress::expect(
