@@ -266,7 +266,7 @@ fn levels_out(
                 demand_rate: shown(e.7),
                 history_rate: shown(e.8),
                 causal_rate: e.9.map(shown),
-                history_weight: station.then(|| weighing.of(e.causal().map(f64::from))),
+                history_weight: station.then(|| weighing.of(e.causal())),
                 pipeline_mean: shown(e.10),
                 pipeline_variance: shown(e.11),
                 expected_backorders: shown(e.12),
