@@ -315,8 +315,20 @@ impl Replica {
     /// waited for at most `within`. Runs on the blocking pool.
     pub fn status(&self, primary: &Pool, within: Duration) -> ReplicaStatus {
         let reads = if self.is_down() { "primary" } else { "replica" };
-        let unreachable = ReplicaStatus { state: "unreachable", reads, lag_bytes: None, lag_seconds: None };
-        let Ok(mut conn) = self.pool.get_timeout(within) else { return unreachable };
+        // a replica found down opens the circuit, as a read that found it so would: what this
+        // answer says of where reads go is then true of the next read
+        let unreachable = |why: Option<&dyn std::fmt::Display>| {
+            if let Some(why) = why {
+                self.trip(why);
+            }
+            let reads = if why.is_some() { "primary" } else { reads };
+            ReplicaStatus { state: "unreachable", reads, lag_bytes: None, lag_seconds: None }
+        };
+        let mut conn = match self.pool.get_timeout(within) {
+            Ok(c) => c,
+            // a pool that could not connect names the connection error; one only busy does not
+            Err(e) => return unreachable(e.to_string().contains(": ").then_some(&e as &dyn std::fmt::Display)),
+        };
         let standby: Standby = match diesel::sql_query(
             "SELECT pg_is_in_recovery() AS standby, \
                     (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint AS replayed, \
@@ -331,7 +343,7 @@ impl Replica {
             Err(e) => {
                 tracing::warn!(error = %e, "the read replica does not answer");
                 super::discard(conn);
-                return unreachable;
+                return unreachable(Some(&e));
             }
         };
         drop(conn);
