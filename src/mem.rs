@@ -1,6 +1,6 @@
 //! Giving freed heap back to the system after a large piece of work.
 //!
-//! A planning run over the whole network allocates about a gigabyte in many small pieces
+//! A planning run over the whole network allocates about half a gigabyte in many small pieces
 //! (per part, per location) and frees it all at the end. glibc's allocator keeps what was freed
 //! for reuse, so a server that ran one plan went on holding most of that peak for the rest of
 //! its life. `give_back` asks it to return the free pages (`malloc_trim`): it only releases

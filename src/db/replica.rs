@@ -327,7 +327,9 @@ impl Replica {
         let mut conn = match self.pool.get_timeout(within) {
             Ok(c) => c,
             // a pool that could not connect names the connection error; one only busy does not
-            Err(e) => return unreachable(e.to_string().contains(": ").then_some(&e as &dyn std::fmt::Display)),
+            Err(e) => {
+                return unreachable(e.to_string().contains(": ").then_some(&e as &dyn std::fmt::Display))
+            }
         };
         let standby: Standby = match diesel::sql_query(
             "SELECT pg_is_in_recovery() AS standby, \

@@ -83,13 +83,38 @@ pub fn blend(history: f64, causal: Option<f64>, weight: f64) -> f64 {
 
 /// What a station's rate was made of: the history rate (discounted units over discounted
 /// days), the causal rate (failure rate x installed base x the station's share, per day;
-/// `None` where the part has no installed base in the station's region, and the rate is the
-/// history's), and the history's weight in the rate.
+/// none where the part has no installed base in the station's region, and the rate is the
+/// history's), and the history's weight in the rate. Kept for every (part, station) of a run
+/// until its levels are written, so in single precision (the levels show them so) and
+/// without an `Option`'s tag: 12 bytes, not 32.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct RateParts {
-    pub history: f64,
-    pub causal: Option<f64>,
-    pub weight: f64,
+    history: f32,
+    /// NaN: none
+    causal: f32,
+    weight: f32,
+}
+
+impl RateParts {
+    pub fn new(history: f64, causal: Option<f64>, weight: f64) -> RateParts {
+        RateParts {
+            history: history as f32,
+            causal: causal.map_or(f32::NAN, |c| c as f32),
+            weight: weight as f32,
+        }
+    }
+
+    pub fn history(&self) -> f64 {
+        f64::from(self.history)
+    }
+
+    pub fn causal(&self) -> Option<f64> {
+        (!self.causal.is_nan()).then_some(f64::from(self.causal))
+    }
+
+    pub fn weight(&self) -> f64 {
+        f64::from(self.weight)
+    }
 }
 
 /// What the estimate is made from.
@@ -156,81 +181,165 @@ pub fn shares(net: &Net, history: &[Vec<(u32, u16, u32)>]) -> Vec<f64> {
 
 /// The estimated daily rate per part per station.
 pub fn estimate(net: &Net, inputs: &Inputs) -> Rates {
-    estimate_with_parts(net, inputs).rates
+    Estimator::new(net, inputs).rates()
 }
 
 /// The estimated daily rate per part per station, with what each was made of.
 pub fn estimate_with_parts(net: &Net, inputs: &Inputs) -> Estimate {
-    let stations_of_region: Vec<Vec<u32>> = {
-        let mut v = vec![Vec::new(); net.regions.len()];
+    Estimator::new(net, inputs).estimate()
+}
+
+/// The estimate, part by part: the causal error is learned from every part once (`new`), then
+/// any part's rates and what they were made of come from its own inputs (`part`), so a run
+/// need not hold what every rate was made of while it plans (7 million pairs on a full
+/// network).
+pub struct Estimator<'a> {
+    net: &'a Net,
+    inputs: &'a Inputs,
+    stations_of_region: Vec<Vec<u32>>,
+    /// the history's discounted days (`exposure_days`)
+    pub exposure_days: f64,
+    /// the causal estimate's squared relative error (`causal_cv2`)
+    pub causal_cv2: f64,
+}
+
+impl<'a> Estimator<'a> {
+    pub fn new(net: &'a Net, inputs: &'a Inputs) -> Estimator<'a> {
+        let mut stations_of_region = vec![Vec::new(); net.regions.len()];
         for n in net.station_nodes() {
-            v[net.nodes[n as usize].region as usize].push(n);
+            stations_of_region[net.nodes[n as usize].region as usize].push(n);
         }
-        v
-    };
-    let exposure = exposure_days(inputs.weeks);
-    // per part: (station, history rate, causal rate) of every station with either
-    let seen: Vec<Vec<(u32, f64, Option<f64>)>> = (0..net.parts.len())
-        .into_par_iter()
-        .map(|p| {
-            let mut hist = inputs.history.get(p).cloned().unwrap_or_default();
-            hist.sort_unstable();
-            let mut out = Vec::new();
-            // causal rates for every station of every region where the part has an installed base
-            let mut causal: Vec<(u32, f64)> = Vec::new();
-            for &(region, rate) in inputs.causal.get(p).map(Vec::as_slice).unwrap_or(&[]) {
-                for &n in &stations_of_region[region as usize] {
-                    causal.push((n, rate * inputs.share[n as usize]));
-                }
+        let mut e = Estimator {
+            net,
+            inputs,
+            stations_of_region,
+            exposure_days: exposure_days(inputs.weeks),
+            causal_cv2: 0.0,
+        };
+        let days = variance_days(inputs.weeks);
+        // per part, then summed in part order: the same figure however many threads
+        let sums: Vec<(f64, f64)> =
+            (0..net.parts.len()).into_par_iter().map(|p| moments(&e.seen(p), days)).collect();
+        let (excess, scale) = sums.iter().fold((0.0, 0.0), |a, s| (a.0 + s.0, a.1 + s.1));
+        e.causal_cv2 = cv2_of(excess, scale);
+        e
+    }
+
+    /// Part `p`'s (station, history rate and causal rate) for every station with either.
+    fn seen(&self, p: usize) -> Vec<(u32, RateParts)> {
+        let (net, inputs) = (self.net, self.inputs);
+        let mut hist = inputs.history.get(p).cloned().unwrap_or_default();
+        hist.sort_unstable();
+        let mut out = Vec::new();
+        // causal rates for every station of every region where the part has an installed base
+        let mut causal: Vec<(u32, f64)> = Vec::new();
+        for &(region, rate) in inputs.causal.get(p).map(Vec::as_slice).unwrap_or(&[]) {
+            for &n in &self.stations_of_region[region as usize] {
+                causal.push((n, rate * inputs.share[n as usize]));
             }
-            causal.sort_unstable_by_key(|c| c.0);
-            let mut series = vec![0u32; inputs.weeks];
-            let (mut i, mut k) = (0, 0);
-            while i < hist.len() || k < causal.len() {
-                let node = match (hist.get(i), causal.get(k)) {
-                    (Some(h), Some(c)) => h.0.min(c.0),
-                    (Some(h), None) => h.0,
-                    (None, Some(c)) => c.0,
-                    (None, None) => break,
-                };
-                series.iter_mut().for_each(|x| *x = 0);
-                while i < hist.len() && hist[i].0 == node {
-                    if let Some(x) = series.get_mut(hist[i].1 as usize) {
-                        *x += hist[i].2;
-                    }
-                    i += 1;
+        }
+        causal.sort_unstable_by_key(|c| c.0);
+        let mut series = vec![0u32; inputs.weeks];
+        let (mut i, mut k) = (0, 0);
+        while i < hist.len() || k < causal.len() {
+            let node = match (hist.get(i), causal.get(k)) {
+                (Some(h), Some(c)) => h.0.min(c.0),
+                (Some(h), None) => h.0,
+                (None, Some(c)) => c.0,
+                (None, None) => break,
+            };
+            series.iter_mut().for_each(|x| *x = 0);
+            while i < hist.len() && hist[i].0 == node {
+                if let Some(x) = series.get_mut(hist[i].1 as usize) {
+                    *x += hist[i].2;
                 }
-                let mut c = None;
-                while k < causal.len() && causal[k].0 == node {
-                    *c.get_or_insert(0.0) += causal[k].1;
-                    k += 1;
-                }
-                if net.nodes[node as usize].kind == Kind::Station {
-                    let h = if exposure > 0.0 { history_units(&series) / exposure } else { 0.0 };
-                    out.push((node, h, c));
-                }
+                i += 1;
             }
-            out
-        })
-        .collect();
-    let cv2 = causal_cv2(&seen, variance_days(inputs.weeks));
-    let (per_part, parts) = seen
-        .into_iter()
-        .map(|part| {
-            let mut rates = Vec::with_capacity(part.len());
-            let mut made_of = Vec::with_capacity(part.len());
-            for (node, h, c) in part {
-                let weight = history_weight(exposure, c, cv2);
-                let rate = blend(h, c, weight);
-                if rate > 0.0 {
-                    rates.push((node, rate));
-                    made_of.push(RateParts { history: h, causal: c, weight });
-                }
+            let mut c = None;
+            while k < causal.len() && causal[k].0 == node {
+                *c.get_or_insert(0.0) += causal[k].1;
+                k += 1;
             }
-            (rates, made_of)
-        })
-        .unzip();
-    Estimate { rates: Rates { per_part, var: Vec::new() }, parts, causal_cv2: cv2, exposure_days: exposure }
+            if net.nodes[node as usize].kind == Kind::Station {
+                let h =
+                    if self.exposure_days > 0.0 { history_units(&series) / self.exposure_days } else { 0.0 };
+                out.push((node, RateParts::new(h, c, 1.0)));
+            }
+        }
+        out
+    }
+
+    /// Part `p`'s rates (station, units a day; only those above zero), and beside each what it
+    /// was made of.
+    pub fn part(&self, p: usize) -> (Vec<(u32, f64)>, Vec<RateParts>) {
+        let seen = self.seen(p);
+        let mut rates = Vec::with_capacity(seen.len());
+        let mut made_of = Vec::with_capacity(seen.len());
+        for (node, made) in seen {
+            let (h, c) = (made.history(), made.causal());
+            let weight = history_weight(self.exposure_days, c, self.causal_cv2);
+            let rate = blend(h, c, weight);
+            if rate > 0.0 {
+                rates.push((node, rate));
+                made_of.push(RateParts::new(h, c, weight));
+            }
+        }
+        (rates, made_of)
+    }
+
+    /// Every part's rates.
+    pub fn rates(&self) -> Rates {
+        let per_part = (0..self.net.parts.len()).into_par_iter().map(|p| self.part(p).0).collect();
+        Rates { per_part, var: Vec::new() }
+    }
+
+    /// Every part's rates with what they were made of.
+    pub fn estimate(&self) -> Estimate {
+        let (per_part, parts) = (0..self.net.parts.len()).into_par_iter().map(|p| self.part(p)).unzip();
+        Estimate {
+            rates: Rates { per_part, var: Vec::new() },
+            parts,
+            causal_cv2: self.causal_cv2,
+            exposure_days: self.exposure_days,
+        }
+    }
+
+    /// Every rate's variance (`rate_variances`), part by part.
+    pub fn variances(&self) -> Vec<Vec<f64>> {
+        (0..self.net.parts.len())
+            .into_par_iter()
+            .map(|p| {
+                let (rates, made_of) = self.part(p);
+                rates
+                    .iter()
+                    .zip(&made_of)
+                    .map(|(&(_, r), m)| posterior_variance(r, m, self.exposure_days))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// One part's terms of `causal_cv2`: (sum of (h - c)^2 - h / days, sum of c^2).
+fn moments(seen: &[(u32, RateParts)], variance_days: f64) -> (f64, f64) {
+    let (mut excess, mut scale) = (0.0, 0.0);
+    for (_, made) in seen {
+        let h = made.history();
+        if let Some(c) = made.causal() {
+            let d = h - c;
+            excess += d * d - if variance_days > 0.0 { h / variance_days } else { 0.0 };
+            scale += c * c;
+        }
+    }
+    (excess, scale)
+}
+
+fn cv2_of(excess: f64, scale: f64) -> f64 {
+    if scale > 0.0 {
+        (excess / scale).max(MIN_CAUSAL_CV2)
+    } else {
+        MIN_CAUSAL_CV2
+    }
 }
 
 /// The causal estimate's squared relative error, learned from the history (a backtest of the
@@ -238,19 +347,19 @@ pub fn estimate_with_parts(net: &Net, inputs: &Inputs) -> Estimate {
 /// both exist, h - c has mean square cv2 x c^2 (the truth's spread about c) + E[h] / (its
 /// `variance_days`) (the history's own Poisson noise), so cv2 = sum((h - c)^2 - h / days) /
 /// sum(c^2), pooled over every station and part, and at least `MIN_CAUSAL_CV2`.
-pub fn causal_cv2(seen: &[Vec<(u32, f64, Option<f64>)>], variance_days: f64) -> f64 {
-    let (mut excess, mut scale) = (0.0, 0.0);
-    for &(_, h, c) in seen.iter().flatten() {
-        if let Some(c) = c {
-            let d = h - c;
-            excess += d * d - if variance_days > 0.0 { h / variance_days } else { 0.0 };
-            scale += c * c;
-        }
-    }
-    if scale > 0.0 {
-        (excess / scale).max(MIN_CAUSAL_CV2)
+pub fn causal_cv2(seen: &[Vec<(u32, RateParts)>], variance_days: f64) -> f64 {
+    let (excess, scale) =
+        seen.iter().map(|p| moments(p, variance_days)).fold((0.0, 0.0), |a, s| (a.0 + s.0, a.1 + s.1));
+    cv2_of(excess, scale)
+}
+
+/// The posterior variance of a rate: rate / (T + 1/(cv2 c)), that is rate x weight / T (rate
+/// / T without a causal rate).
+fn posterior_variance(rate: f64, made: &RateParts, exposure_days: f64) -> f64 {
+    if exposure_days > 0.0 {
+        rate * made.weight() / exposure_days
     } else {
-        MIN_CAUSAL_CV2
+        0.0
     }
 }
 
@@ -262,10 +371,7 @@ pub fn rate_variances(e: &Estimate) -> Vec<Vec<f64>> {
         .iter()
         .zip(&e.parts)
         .map(|(rs, ps)| {
-            rs.iter()
-                .zip(ps)
-                .map(|(&(_, r), m)| if e.exposure_days > 0.0 { r * m.weight / e.exposure_days } else { 0.0 })
-                .collect()
+            rs.iter().zip(ps).map(|(&(_, r), m)| posterior_variance(r, m, e.exposure_days)).collect()
         })
         .collect()
 }
@@ -298,15 +404,13 @@ mod tests {
         assert!((rate - 24.0 / 140.0).abs() < 1e-12);
         let e = Estimate {
             rates: Rates { per_part: vec![vec![(5, rate), (6, 0.3)]], var: Vec::new() },
-            parts: vec![vec![
-                RateParts { history: 0.2, causal: Some(0.1), weight: w },
-                RateParts { history: 0.3, causal: None, weight: 1.0 },
-            ]],
+            parts: vec![vec![RateParts::new(0.2, Some(0.1), w), RateParts::new(0.3, None, 1.0)]],
             causal_cv2: 0.25,
             exposure_days: 100.0,
         };
         let v = rate_variances(&e);
-        assert!((v[0][0] - 24.0 / 19600.0).abs() < 1e-12, "{v:?}");
+        // (the weight kept in single precision)
+        assert!((v[0][0] - 24.0 / 19600.0).abs() < 1e-9, "{v:?}");
         // history alone: Poisson noise of the history, 0.3 / 100
         assert!((v[0][1] - 0.003).abs() < 1e-15);
         // a pair never seen keeps nearly its causal rate when the causal rate is small: the
@@ -320,10 +424,11 @@ mod tests {
     fn the_causal_error_learned_by_hand() {
         // (h, c) = (0.3, 0.1) and (0.1, 0.1), variance days 100:
         // ((0.04 - 0.003) + (0 - 0.001)) / (0.01 + 0.01) = 1.8
-        let seen = vec![vec![(5, 0.3, Some(0.1)), (6, 0.1, Some(0.1)), (7, 0.5, None)]];
-        assert!((causal_cv2(&seen, 100.0) - 1.8).abs() < 1e-12);
+        let made = |h, c| RateParts::new(h, c, 1.0);
+        let seen = vec![vec![(5, made(0.3, Some(0.1))), (6, made(0.1, Some(0.1))), (7, made(0.5, None))]];
+        assert!((causal_cv2(&seen, 100.0) - 1.8).abs() < 1e-5);
         // a history that agrees better than its noise allows: the floor
-        let seen = vec![vec![(5, 0.1, Some(0.1))]];
+        let seen = vec![vec![(5, made(0.1, Some(0.1)))]];
         assert_eq!(causal_cv2(&seen, 100.0), MIN_CAUSAL_CV2);
     }
 }

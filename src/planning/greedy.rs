@@ -55,20 +55,47 @@ pub enum Loc {
     Station(u32),
 }
 
+/// One step of a part's greedy. Every part's steps are kept until the global selection has
+/// run (millions on a full network), so the place is packed in a `u32` and the figures are in
+/// single precision: 16 bytes a step, not 32.
 #[derive(Debug, Clone, Copy)]
 pub struct Step {
-    pub loc: Loc,
+    place: u32,
     pub units: u32,
     /// cut in expected station backorders
-    pub cut: f64,
+    pub cut: f32,
     /// gain in this part's demand-weighted station fill rate (0..1)
-    pub fill_gain: f64,
+    pub fill_gain: f32,
 }
 
+const PLACE_START: u32 = u32::MAX;
+const PLACE_HQ: u32 = u32::MAX - 1;
+const PLACE_STATION: u32 = 1 << 31;
+
 impl Step {
+    pub fn new(loc: Loc, units: u32, cut: f64, fill_gain: f64) -> Step {
+        let place = match loc {
+            Loc::Start => PLACE_START,
+            Loc::Hq => PLACE_HQ,
+            Loc::Centre(c) => c,
+            Loc::Station(j) => PLACE_STATION | j,
+        };
+        Step { place, units, cut: cut as f32, fill_gain: fill_gain as f32 }
+    }
+
+    /// Where the step put stock.
+    pub fn loc(&self) -> Loc {
+        match self.place {
+            PLACE_START => Loc::Start,
+            PLACE_HQ => Loc::Hq,
+            p if p & PLACE_STATION != 0 => Loc::Station(p & !PLACE_STATION),
+            c => Loc::Centre(c),
+        }
+    }
+
     /// Cut in expected station backorders per unit of money.
     pub fn ratio(&self, unit_cost: f64) -> f64 {
-        self.cut / (self.units.max(1) as f64 * unit_cost)
+        f64::from(self.cut) / (self.units.max(1) as f64 * unit_cost)
     }
 }
 
@@ -348,12 +375,7 @@ pub fn allocate(t: &TreeIn, stop: Stop) -> Allocation {
         tree.s0 = start_hq;
         tree.sc.clone_from(&start_centres);
         tree.refresh_all();
-        steps.push(Step {
-            loc: Loc::Start,
-            units: start_units,
-            cut: ebo_empty - tree.ebo(),
-            fill_gain: tree.fill() - fill_before,
-        });
+        steps.push(Step::new(Loc::Start, start_units, ebo_empty - tree.ebo(), tree.fill() - fill_before));
     }
     let mut heap = BinaryHeap::new();
     tree.push_all(&mut heap);
@@ -372,7 +394,7 @@ pub fn allocate(t: &TreeIn, stop: Stop) -> Allocation {
             tree.s0 += units;
             tree.refresh_all();
             tree.push_all(&mut heap);
-            steps.push(Step { loc: Loc::Hq, units, cut: cut.ebo, fill_gain: gain });
+            steps.push(Step::new(Loc::Hq, units, cut.ebo, gain));
         } else if loc as usize <= nc {
             let c = loc as usize - 1;
             tree.sc[c] += units;
@@ -385,7 +407,7 @@ pub fn allocate(t: &TreeIn, stop: Stop) -> Allocation {
                 tree.push(&mut heap, 1 + nc as u32 + j);
             }
             tree.push(&mut heap, 0);
-            steps.push(Step { loc: Loc::Centre(c as u32), units, cut: cut.ebo, fill_gain: gain });
+            steps.push(Step::new(Loc::Centre(c as u32), units, cut.ebo, gain));
         } else {
             let j = loc as usize - 1 - nc;
             let c = t.stations[j].centre as usize;
@@ -394,7 +416,7 @@ pub fn allocate(t: &TreeIn, stop: Stop) -> Allocation {
             tree.push(&mut heap, loc);
             tree.push(&mut heap, 1 + c as u32);
             tree.push(&mut heap, 0);
-            steps.push(Step { loc: Loc::Station(j as u32), units: 1, cut: cut.ebo, fill_gain: gain });
+            steps.push(Step::new(Loc::Station(j as u32), 1, cut.ebo, gain));
         }
         fill += gain;
     }
@@ -410,7 +432,7 @@ pub fn levels_after(t: &TreeIn, a: &Allocation, n: usize) -> (u32, Vec<u32>, Vec
     let mut sc = vec![0; t.centre_lead.len()];
     let mut ss = vec![0; t.stations.len()];
     for step in a.steps.iter().take(n) {
-        match step.loc {
+        match step.loc() {
             Loc::Start => {
                 s0 += a.start_hq;
                 for (c, l) in a.start_centres.iter().enumerate() {

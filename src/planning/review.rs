@@ -142,8 +142,8 @@ pub fn part_entries(net: &Net, p: &PartPlan<'_>, covered: &[bool]) -> Vec<Entry>
         for at in [node as usize, centre, 0] {
             rate[at] += r;
             rate_var[at] += p.rate_vars.get(j).copied().unwrap_or(0.0);
-            history[at] += made.history;
-            if let Some(c) = made.causal {
+            history[at] += made.history();
+            if let Some(c) = made.causal() {
                 *causal[at].get_or_insert(0.0) += c;
             }
         }
@@ -368,10 +368,7 @@ mod tests {
     fn entries_follow_the_tree_and_agree_with_the_model() {
         let net = net();
         let rates = [(2, 0.1), (3, 0.3)];
-        let parts = [
-            RateParts { history: 0.1, causal: None, weight: 1.0 },
-            RateParts { history: 0.2, causal: Some(0.5), weight: 0.5 },
-        ];
+        let parts = [RateParts::new(0.1, None, 1.0), RateParts::new(0.2, Some(0.5), 0.5)];
         let levels = [
             Level { node: 0, reorder: 3, up_to: 4 },
             Level { node: 2, reorder: 0, up_to: 1 },

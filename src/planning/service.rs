@@ -93,12 +93,15 @@ pub fn run(
     let net = &loaded.net;
     let inputs = super::inputs::demand_inputs(conn, &loaded, now.date_naive())?;
     let loaded_ms = started.elapsed().as_millis();
-    let estimate = super::demand::estimate_with_parts(net, &inputs);
-    drop(inputs);
+    // what each rate was made of is not held while the network is planned: each part's is
+    // made again when its levels are written
+    let estimator = super::demand::Estimator::new(net, &inputs);
     let forecast_error = params.forecast_error && params.policy == PolicyKind::MultiEchelon;
-    let var = if forecast_error { super::demand::rate_variances(&estimate) } else { Vec::new() };
-    let super::demand::Estimate { mut rates, parts: rate_parts, causal_cv2, exposure_days } = estimate;
-    rates.var = var;
+    let mut rates = estimator.rates();
+    if forecast_error {
+        rates.var = estimator.variances();
+    }
+    let (causal_cv2, exposure_days) = (estimator.causal_cv2, estimator.exposure_days);
     let plan = match params.policy {
         PolicyKind::MultiEchelon => policy::multi_echelon(
             net,
@@ -239,10 +242,11 @@ pub fn run(
         let done: Vec<(Figures, Option<LevelsRow>)> = chunk
             .par_iter()
             .map(|&p| {
+                let (_, made_of) = estimator.part(p);
                 let part_plan = PartPlan {
                     part: p,
                     rates: &rates.per_part[p],
-                    parts: &rate_parts[p],
+                    parts: &made_of,
                     rate_vars: rates.var.get(p).map(Vec::as_slice).unwrap_or(&[]),
                     levels: &plan.levels[p],
                     stock: &held[p],
