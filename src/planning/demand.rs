@@ -197,6 +197,8 @@ pub struct Estimator<'a> {
     net: &'a Net,
     inputs: &'a Inputs,
     stations_of_region: Vec<Vec<u32>>,
+    /// each week's discount, oldest week first (as `history_units` weighs them)
+    discount: Vec<f64>,
     /// the history's discounted days (`exposure_days`)
     pub exposure_days: f64,
     /// the causal estimate's squared relative error (`causal_cv2`)
@@ -213,6 +215,7 @@ impl<'a> Estimator<'a> {
             net,
             inputs,
             stations_of_region,
+            discount: (0..inputs.weeks).map(|i| DISCOUNT.powi((inputs.weeks - 1 - i) as i32)).collect(),
             exposure_days: exposure_days(inputs.weeks),
             causal_cv2: 0.0,
         };
@@ -239,7 +242,6 @@ impl<'a> Estimator<'a> {
             }
         }
         causal.sort_unstable_by_key(|c| c.0);
-        let mut series = vec![0u32; inputs.weeks];
         let (mut i, mut k) = (0, 0);
         while i < hist.len() || k < causal.len() {
             let node = match (hist.get(i), causal.get(k)) {
@@ -248,10 +250,12 @@ impl<'a> Estimator<'a> {
                 (None, Some(c)) => c.0,
                 (None, None) => break,
             };
-            series.iter_mut().for_each(|x| *x = 0);
+            // the node's discounted units (`history_units` of its weekly series), from its
+            // weeks with demand only
+            let mut units = 0.0;
             while i < hist.len() && hist[i].0 == node {
-                if let Some(x) = series.get_mut(hist[i].1 as usize) {
-                    *x += hist[i].2;
+                if let Some(w) = self.discount.get(hist[i].1 as usize) {
+                    units += f64::from(hist[i].2) * w;
                 }
                 i += 1;
             }
@@ -261,8 +265,7 @@ impl<'a> Estimator<'a> {
                 k += 1;
             }
             if net.nodes[node as usize].kind == Kind::Station {
-                let h =
-                    if self.exposure_days > 0.0 { history_units(&series) / self.exposure_days } else { 0.0 };
+                let h = if self.exposure_days > 0.0 { units / self.exposure_days } else { 0.0 };
                 out.push((node, RateParts::new(h, c, 1.0)));
             }
         }
@@ -430,5 +433,65 @@ mod tests {
         // a history that agrees better than its noise allows: the floor
         let seen = vec![vec![(5, made(0.1, Some(0.1)))]];
         assert_eq!(causal_cv2(&seen, 100.0), MIN_CAUSAL_CV2);
+    }
+
+    #[test]
+    fn the_estimator_by_hand() {
+        use crate::planning::net::{Node, PartInfo};
+        let node = |kind, parent, id: i64| Node {
+            code: format!("N{id}"),
+            kind,
+            parent,
+            lead_days: 1,
+            tier: 0,
+            may_order_from_hq: false,
+            region: 0,
+            db_id: id,
+        };
+        // a warehouse, a centre, two stations in one region; one part
+        let net = Net {
+            nodes: vec![
+                node(Kind::Hq, None, 1),
+                node(Kind::Centre, Some(0), 2),
+                node(Kind::Station, Some(1), 3),
+                node(Kind::Station, Some(1), 4),
+            ],
+            n_centres: 1,
+            regions: vec!["R".into()],
+            lanes: vec![vec![]],
+            parts: vec![PartInfo {
+                code: "P".into(),
+                unit_cost_minor: 100,
+                supplier_lead_days: 10,
+                db_id: 1,
+            }],
+        };
+        // two weeks: station 2 used 2 in the older week and 1 (in two lines) in the last;
+        // station 3 nothing. The region's causal rate 0.2 a day, shared 3:1.
+        let inputs = Inputs {
+            weeks: 2,
+            history: vec![vec![(2, 1, 1), (2, 0, 2), (2, 1, 0)]],
+            causal: vec![vec![(0, 0.2)]],
+            share: vec![0.0, 0.0, 0.75, 0.25],
+        };
+        let e = Estimator::new(&net, &inputs);
+        // T = 13.86 days; station 2: N = 2 x 0.98 + 1 = 2.96, h = 2.96 / 13.86, c = 0.15;
+        // station 3: h = 0, c = 0.05
+        let t = 13.86;
+        let (h2, c2, c3) = (2.96 / t, 0.15, 0.05);
+        assert!((e.exposure_days - t).abs() < 1e-12);
+        // the causal error: ((h2 - c2)^2 - h2 / V + (0 - c3)^2 - 0) / (c2^2 + c3^2), V = 13.998
+        let v = variance_days(2);
+        let cv2 = (((h2 - c2) * (h2 - c2) - h2 / v) + c3 * c3) / (c2 * c2 + c3 * c3);
+        assert!((e.causal_cv2 - cv2.max(MIN_CAUSAL_CV2)).abs() < 1e-6, "{} {cv2}", e.causal_cv2);
+        let (rates, made) = e.part(0);
+        let post = |h: f64, c: f64| (h * t + 1.0 / e.causal_cv2) / (t + 1.0 / (e.causal_cv2 * c));
+        assert_eq!(rates.iter().map(|r| r.0).collect::<Vec<_>>(), vec![2, 3]);
+        assert!((rates[0].1 - post(h2, c2)).abs() < 1e-6, "{rates:?}");
+        assert!((rates[1].1 - post(0.0, c3)).abs() < 1e-6, "{rates:?}");
+        assert!((made[0].history() - h2).abs() < 1e-6 && made[1].causal() == Some(0.05f32 as f64));
+        // the whole estimate is the parts' estimates
+        let all = e.estimate();
+        assert_eq!(all.rates.per_part[0], rates);
     }
 }
