@@ -437,35 +437,8 @@ mod tests {
 
     #[test]
     fn the_estimator_by_hand() {
-        use crate::planning::net::{Node, PartInfo};
-        let node = |kind, parent, id: i64| Node {
-            code: format!("N{id}"),
-            kind,
-            parent,
-            lead_days: 1,
-            tier: 0,
-            may_order_from_hq: false,
-            region: 0,
-            db_id: id,
-        };
         // a warehouse, a centre, two stations in one region; one part
-        let net = Net {
-            nodes: vec![
-                node(Kind::Hq, None, 1),
-                node(Kind::Centre, Some(0), 2),
-                node(Kind::Station, Some(1), 3),
-                node(Kind::Station, Some(1), 4),
-            ],
-            n_centres: 1,
-            regions: vec!["R".into()],
-            lanes: vec![vec![]],
-            parts: vec![PartInfo {
-                code: "P".into(),
-                unit_cost_minor: 100,
-                supplier_lead_days: 10,
-                db_id: 1,
-            }],
-        };
+        let net = crate::planning::net::testing::one_centre(1, &[(1, 0), (1, 0)]);
         // two weeks: station 2 used 2 in the older week and 1 (in two lines) in the last;
         // station 3 nothing. The region's causal rate 0.2 a day, shared 3:1.
         let inputs = Inputs {

@@ -128,3 +128,41 @@ impl Plan {
         self.levels.iter().flat_map(|ls| ls.iter().map(|l| l.up_to.max(0) as i64)).sum()
     }
 }
+
+/// Small networks for the planning maths' tests.
+#[cfg(test)]
+pub mod testing {
+    use super::*;
+
+    /// A warehouse (its part's supplier 10 days away), one centre `centre_lead` days from it,
+    /// and stations below the centre, each (lead days, tier); all in one region, one part "P"
+    /// at 1.00. Node ids in the database from 10, in node order.
+    pub fn one_centre(centre_lead: u32, stations: &[(u32, u8)]) -> Net {
+        let node = |kind, parent, lead_days, tier, db_id| Node {
+            code: format!("N{db_id}"),
+            kind,
+            parent,
+            lead_days,
+            tier,
+            may_order_from_hq: false,
+            region: 0,
+            db_id,
+        };
+        let mut nodes = vec![node(Kind::Hq, None, 0, 0, 10), node(Kind::Centre, Some(0), centre_lead, 0, 11)];
+        for (i, &(lead, tier)) in stations.iter().enumerate() {
+            nodes.push(node(Kind::Station, Some(1), lead, tier, 12 + i as i64));
+        }
+        Net {
+            nodes,
+            n_centres: 1,
+            regions: vec!["R".into()],
+            lanes: vec![vec![]],
+            parts: vec![PartInfo {
+                code: "P".into(),
+                unit_cost_minor: 100,
+                supplier_lead_days: 10,
+                db_id: 1,
+            }],
+        }
+    }
+}

@@ -324,44 +324,14 @@ mod tests {
     use super::*;
     use crate::planning::greedy;
     use crate::planning::metric::backorders;
-    use crate::planning::net::{Node, PartInfo};
+    use crate::planning::net::PartInfo;
     use crate::planning::policy;
-
-    fn node(kind: Kind, parent: Option<u32>, lead: u32, tier: u8, id: i64) -> Node {
-        Node {
-            code: format!("N{id}"),
-            kind,
-            parent,
-            lead_days: lead,
-            tier,
-            may_order_from_hq: false,
-            region: 0,
-            db_id: id,
-        }
-    }
 
     /// The worked case of `metric::tests::one_warehouse_two_stations_by_hand`: a warehouse 10
     /// days from its supplier, one centre (lead 0 days, no stock, so the stations see the
     /// warehouse through it), two stations 1 day away with 0.1 and 0.3 a day.
     fn net() -> Net {
-        Net {
-            nodes: vec![
-                node(Kind::Hq, None, 0, 0, 10),
-                node(Kind::Centre, Some(0), 0, 0, 11),
-                node(Kind::Station, Some(1), 1, 0, 12),
-                node(Kind::Station, Some(1), 1, 2, 13),
-                node(Kind::Station, Some(1), 1, 3, 14),
-            ],
-            n_centres: 1,
-            regions: vec!["R".into()],
-            lanes: vec![vec![]],
-            parts: vec![PartInfo {
-                code: "P".into(),
-                unit_cost_minor: 100,
-                supplier_lead_days: 10,
-                db_id: 1,
-            }],
-        }
+        crate::planning::net::testing::one_centre(0, &[(1, 0), (1, 2), (1, 3)])
     }
 
     #[test]

@@ -396,6 +396,27 @@ impl Sim<'_> {
         }
     }
 
+    /// A centre's order of `qty` from the warehouse: shipped now as far as the warehouse has
+    /// it, the rest owed to the centre there (shipped when stock arrives).
+    fn order_from_warehouse(&mut self, centre: i64, part: i64, qty: i64, at: Min) {
+        let took = self.take(self.net.warehouse, part, qty);
+        if took > 0 {
+            self.replenish_centre(centre, part, took, at);
+        }
+        if qty > took {
+            let owed = Claim { qty: qty - took, line: None, to: centre };
+            self.queue.entry((part, self.net.warehouse)).or_default().push_back(owed);
+        }
+    }
+
+    /// The warehouse buys `qty` from the supplier, received after the part's lead time.
+    fn buy_now(&mut self, part: i64, qty: i64, at: Min) {
+        let lead = self.net.parts.get(&part).map_or(30, |p| p.1).max(1);
+        let arrives = at + lead * DAY;
+        self.moved(part, qty, self.places.supplier, self.net.warehouse, "purchase_receipt", arrives);
+        self.push(arrives, Ev::Arrive(self.net.warehouse, part, qty));
+    }
+
     /// (part, location)'s inventory position: on hand + on order - owed there.
     fn position(&self, part: i64, loc: i64) -> i64 {
         let owed: i64 = self.queue.get(&(part, loc)).map_or(0, |q| q.iter().map(|c| c.qty).sum());
@@ -454,17 +475,7 @@ impl Sim<'_> {
                 continue;
             }
             *self.on_order.entry((part, centre)).or_default() += qty;
-            let took = self.take(wh, part, qty);
-            if took > 0 {
-                self.replenish_centre(centre, part, took, at);
-            }
-            if qty > took {
-                self.queue.entry((part, wh)).or_default().push_back(Claim {
-                    qty: qty - took,
-                    line: None,
-                    to: centre,
-                });
-            }
+            self.order_from_warehouse(centre, part, qty, at);
             pending.insert((part, wh));
         }
         // the warehouse: from the supplier, after the part's lead time
@@ -476,10 +487,7 @@ impl Sim<'_> {
                 continue;
             }
             *self.on_order.entry((part, wh)).or_default() += qty;
-            let lead = self.net.parts.get(&part).map_or(30, |p| p.1).max(1);
-            let arrives = at + lead * DAY;
-            self.moved(part, qty, self.places.supplier, wh, "purchase_receipt", arrives);
-            self.push(arrives, Ev::Arrive(wh, part, qty));
+            self.buy_now(part, qty, at);
         }
     }
 
@@ -526,19 +534,8 @@ impl Sim<'_> {
         // centres order from the warehouse what left them or what they owe
         let mut orders: Vec<((i64, i64), i64)> = self.centre_orders.drain().filter(|o| o.1 > 0).collect();
         orders.sort_unstable();
-        let wh = self.net.warehouse;
         for ((centre, part), qty) in orders {
-            let took = self.take(wh, part, qty);
-            if took > 0 {
-                self.replenish_centre(centre, part, took, at);
-            }
-            if qty > took {
-                self.queue.entry((part, wh)).or_default().push_back(Claim {
-                    qty: qty - took,
-                    line: None,
-                    to: centre,
-                });
-            }
+            self.order_from_warehouse(centre, part, qty, at);
             *self.buy.entry(part).or_default() += qty;
         }
         // the warehouse buys weekly what it shipped; the supplier delivers after its lead time
@@ -546,10 +543,7 @@ impl Sim<'_> {
             let mut buy: Vec<(i64, i64)> = self.buy.drain().filter(|b| b.1 > 0).collect();
             buy.sort_unstable();
             for (part, qty) in buy {
-                let lead = self.net.parts.get(&part).map_or(30, |p| p.1).max(1);
-                let arrives = at + lead * DAY;
-                self.moved(part, qty, self.places.supplier, wh, "purchase_receipt", arrives);
-                self.push(arrives, Ev::Arrive(wh, part, qty));
+                self.buy_now(part, qty, at);
             }
         }
     }
