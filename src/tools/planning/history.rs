@@ -14,8 +14,9 @@
 //! has fallen to its reorder point orders up to its level: a station with a parts request, a
 //! centre from the warehouse, the warehouse from the supplier (received after the part's lead
 //! time), as the run's proposals, released, would. The history starts with every location at
-//! the first run's order-up-to level (a network already planned with echelon). Without one, the old rule: a station asks
-//! for what it used, a centre for what it shipped, the warehouse buys weekly.
+//! the first run's order-up-to level (a network already planned with echelon). Without one,
+//! the old rule: a station asks for what it used, a centre for what it shipped, the warehouse
+//! buys weekly.
 //!
 //! This module only simulates and collects the rows (`Rows`); `history_write` loads the
 //! network and writes them. Flows still under way at the end of the year are left in the
