@@ -64,12 +64,14 @@ pub fn variance_days(weeks: usize) -> f64 {
     }
 }
 
-/// The history's weight in a station's rate: T / (T + 1/(cv2 c)); 1 without a causal rate.
+/// The history's weight in a station's rate: T / (T + 1/(cv2 c)); 1 without a causal rate or
+/// with one of zero (a prior of mean zero tells nothing: the history alone decides).
 pub fn history_weight(exposure_days: f64, causal: Option<f64>, cv2: f64) -> f64 {
     match causal {
         Some(c) if c > 0.0 && cv2 > 0.0 => exposure_days / (exposure_days + 1.0 / (cv2 * c)),
-        Some(_) => 0.0,
-        None => 1.0,
+        // no error allowed: the causal rate taken as exact
+        Some(c) if c > 0.0 => 0.0,
+        _ => 1.0,
     }
 }
 
@@ -328,7 +330,7 @@ fn moments(seen: &[(u32, RateParts)], variance_days: f64) -> (f64, f64) {
     let (mut excess, mut scale) = (0.0, 0.0);
     for (_, made) in seen {
         let h = made.history();
-        if let Some(c) = made.causal() {
+        if let Some(c) = made.causal().filter(|c| *c > 0.0) {
             let d = h - c;
             excess += d * d - if variance_days > 0.0 { h / variance_days } else { 0.0 };
             scale += c * c;
@@ -421,6 +423,9 @@ mod tests {
         let w = history_weight(100.0, Some(0.0001), 0.25);
         assert!((blend(0.0, Some(0.0001), w) - 0.0001 * 40000.0 / 40100.0).abs() < 1e-15);
         assert_eq!(history_weight(100.0, None, 0.25), 1.0);
+        // a causal rate of zero (a model with no units in the region): the history decides
+        assert_eq!(history_weight(100.0, Some(0.0), 0.25), 1.0);
+        assert_eq!(blend(0.2, Some(0.0), history_weight(100.0, Some(0.0), 0.25)), 0.2);
     }
 
     #[test]
@@ -429,6 +434,10 @@ mod tests {
         // ((0.04 - 0.003) + (0 - 0.001)) / (0.01 + 0.01) = 1.8
         let made = |h, c| RateParts::new(h, c, 1.0);
         let seen = vec![vec![(5, made(0.3, Some(0.1))), (6, made(0.1, Some(0.1))), (7, made(0.5, None))]];
+        assert!((causal_cv2(&seen, 100.0) - 1.8).abs() < 1e-5);
+        // a pair whose causal rate is zero is not part of the backtest
+        let seen =
+            vec![vec![(5, made(0.3, Some(0.1))), (6, made(0.1, Some(0.1))), (8, made(0.4, Some(0.0)))]];
         assert!((causal_cv2(&seen, 100.0) - 1.8).abs() < 1e-5);
         // a history that agrees better than its noise allows: the floor
         let seen = vec![vec![(5, made(0.1, Some(0.1)))]];

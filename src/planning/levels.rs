@@ -142,7 +142,7 @@ pub struct LevelOut {
     /// a station's weight of the history in its rate: T / (T + 1 / (cv2 x causal)), T the
     /// history's discounted days and cv2 the causal rates' squared relative error the run
     /// learned from the history (a slow mover leans on its causal rate, a fast one on its
-    /// history); 1 without a causal rate; `null` upstream
+    /// history); 1 without a causal rate or with one of zero; `null` upstream
     pub history_weight: Option<f64>,
     /// units due in to the location under the run's levels (VARI-METRIC): its own lead-time
     /// demand plus its share of its supplier's expected backorders
