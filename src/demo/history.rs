@@ -1,5 +1,6 @@
 //! About 90 days of demo history ending at load time (spec section 17), drawn from a fixed
-//! seed so every load is the same relative to its day.
+//! seed so every load tells the same story relative to its day (the weekly plan reads demand by
+//! calendar week, so its orders can differ a little between loading days).
 //!
 //! Nothing is written by hand: every step is a call of the domain service the HTTP handler of
 //! that step calls, as the demo user who would take it, at a back-dated `now`. Steps run in
@@ -9,9 +10,11 @@
 //!
 //! What it makes, all at `ST-TZ-001` (the demo station, with its technician) and its suppliers:
 //! tickets of every kind (consultations, declined quotes, repairs without parts, paid repairs
-//! with a part from the station's stock, warranty repairs waiting for a board, escalations),
-//! weekly replenishment requests (shipped after a tender, one backordered), urgent requests for
-//! tickets (shipped by rate card, one delivered damaged: a claim and its replacement), loans
+//! with a part from the station's stock or asked for the ticket, warranty repairs waiting for a
+//! board, escalations), a weekly planning run with its orders released (the station's by a
+//! replenishment request, shipped after a tender; the last one with a line on backorder),
+//! urgent requests for tickets (shipped by rate card, one delivered damaged: a claim and its
+//! replacement), loans
 //! (reconciled by fee, by core return, returned unused, some cores still due or overdue), a
 //! daily follow-up sample with the calls' results, and the settlement months closed by finance
 //! on the third of the next month. A few tickets and a tender are started close to the load so
@@ -49,10 +52,13 @@ const DESK: &str = "station-st-tz-001";
 const TECH: &str = "tech-st-tz-001";
 const AGENT: &str = "agent";
 const CENTRE: &str = "RC-HZ";
+const HQ: &str = "HQ";
 const CENTRE_STAFF: &str = "warehouse-rc-hz";
 const HQ_STAFF: &str = "warehouse-hq";
 const FINANCE: &str = "finance";
 const ADMIN: &str = "admin";
+/// The station fill the centre's weekly plan aims at.
+const TARGET_FILL: f64 = 0.98;
 /// The follow-up share drawn each day (basis points).
 const FOLLOWUP_SHARE_BP: u32 = 1000;
 
@@ -65,6 +71,9 @@ pub struct HistorySummary {
     pub tenders: usize,
     pub follow_ups: usize,
     pub periods_closed: usize,
+    pub planning_runs: usize,
+    /// the weekly runs' proposals released (the station's by parts request)
+    pub proposals_released: usize,
 }
 
 /// What a ticket goes through, decided at intake.
@@ -96,6 +105,8 @@ enum Act {
     Arrive,
     /// `await_parts` and the urgent request for the board; the ticket waits for the receipt
     AwaitBoard,
+    /// likewise for a part the station does not hold
+    AwaitPart(String),
     LendBoard,
     Escalate,
     /// the parts used, by code
@@ -174,7 +185,6 @@ struct Gen<'a> {
     units: Units,
     /// unserialized RF parts the station keeps, per model: (model id -> part codes)
     stock_parts: HashMap<i64, Vec<String>>,
-    replenished: Vec<String>,
     runs: Vec<TicketRun>,
     /// the ticket waiting for a request's receipt, by request
     waiting: HashMap<i64, usize>,
@@ -244,7 +254,6 @@ pub fn load(conn: &mut DbConn, now: DateTime<Utc>) -> Result<HistorySummary, App
         callers,
         units,
         stock_parts,
-        replenished: Vec::new(),
         runs: Vec::new(),
         waiting: HashMap::new(),
         routing: Arc::new(RoutingCache::default()),
@@ -300,7 +309,7 @@ impl Gen<'_> {
             }
             if day % 7 == 0 {
                 let t = morning + Duration::hours(2);
-                self.at(t, Step::Replenish { backorder: day == 35 });
+                self.at(t, Step::Replenish { backorder: false });
             }
             self.at(morning + Duration::hours(16), Step::Sample(SEED ^ day as u64));
         }
@@ -337,17 +346,22 @@ impl Gen<'_> {
                 Step::NewTicket { kind, paid: Some(paid), stop_after: Some(steps), fast: true, complaint },
             );
         }
-        // a replenishment shipped this morning, its tender still taking bids; one of an hour
-        // ago still to pick at the centre
-        self.at(self.now - Duration::hours(9), Step::Replenish { backorder: false });
+        // a replenishment shipped this morning, its tender still taking bids and one line
+        // waiting on a backorder; one of an hour ago still to pick at the centre
+        self.at(self.now - Duration::hours(9), Step::Replenish { backorder: true });
         self.at(self.now - Duration::hours(1), Step::FromCentre);
         self.at(self.now - Duration::minutes(30), Step::Plan);
     }
 
     fn run(&mut self) -> Result<(), AppError> {
         while let Some(((t, _), step)) = self.queue.pop_first() {
-            self.step(t, step.clone())
-                .map_err(|e| AppError::internal(anyhow::anyhow!("demo history at {t}: {step:?}: {e:?}")))?;
+            self.step(t, step.clone()).map_err(|e| {
+                let acts = match step {
+                    Step::Ticket(i) => format!("{:?} next {}", self.runs[i].acts, self.runs[i].next),
+                    _ => String::new(),
+                };
+                AppError::internal(anyhow::anyhow!("demo history at {t}: {step:?}: {e:?} {acts}"))
+            })?;
         }
         Ok(())
     }
@@ -360,21 +374,7 @@ impl Gen<'_> {
             Step::Ticket(i) => self.ticket_step(t, i),
             Step::Replenish { backorder } => self.replenish(t, backorder),
             Step::FromCentre => self.ask_centre(t),
-            Step::Plan => {
-                let caller = self.who(CENTRE_STAFF);
-                let scope = crate::planning::api::scope_location(self.conn, &caller, None)?;
-                let params = crate::planning::service::RunParams {
-                    policy: crate::planning::service::PolicyKind::MultiEchelon,
-                    target_fill: 0.98,
-                    budget_minor: None,
-                    service_level: 0.95,
-                    min_annual: 1.0,
-                    forecast_error: false,
-                };
-                let silent = crate::planning::policy::Silent;
-                crate::planning::service::run(self.conn, &scope, params, CENTRE_STAFF, t, &silent)?;
-                Ok(())
-            }
+            Step::Plan => self.plan_run(t).map(|_| ()),
             Step::Ship(request) => self.ship(t, request),
             Step::Tender(shipment) => self.tender(t, shipment),
             Step::Bid(tender, courier) => self.bid(t, tender, courier),
@@ -460,9 +460,13 @@ impl Gen<'_> {
         let row = crate::tickets::store::ticket(self.conn, id)?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("ticket {id} vanished")))?;
         let paid = row.warranty == Warranty::OutOfWarranty;
-        let part = match kind {
-            Kind::StockPart => self.stocked_part(model_id)?,
-            _ => None,
+        // a part the unit needs: one the station holds, else one it asks for the ticket
+        let (part, held) = match kind {
+            Kind::StockPart => match self.stocked_part(model_id)? {
+                Some(code) => (Some(code), true),
+                None => (self.needed_part(model_id), false),
+            },
+            _ => (None, false),
         };
         let mut acts = Vec::new();
         match kind {
@@ -477,7 +481,12 @@ impl Gen<'_> {
                 acts.push(Act::Dispatch);
                 match (kind, &part) {
                     (Kind::StockPart, Some(code)) => {
-                        acts.extend([Act::Lend(code.clone()), Act::Arrive]);
+                        if held {
+                            acts.extend([Act::Lend(code.clone()), Act::Arrive]);
+                        } else {
+                            let wait = Act::AwaitPart(code.clone());
+                            acts.extend([Act::Arrive, wait, Act::Arrive, Act::Lend(code.clone())]);
+                        }
                         if paid {
                             acts.extend([Act::Resolve(vec![code.clone()]), Act::Fee]);
                         } else if self.rng.random_bool(0.5) {
@@ -511,6 +520,24 @@ impl Gen<'_> {
         let d = self.minutes(30, 240);
         self.at(t + d, Step::Ticket(i));
         Ok(())
+    }
+
+    /// The units of a part the station holds free now.
+    fn stocked(&mut self, code: &str) -> Result<i64, AppError> {
+        let free: Option<i64> = stock_balances::table
+            .inner_join(parts::table.on(parts::id.eq(stock_balances::part_id)))
+            .filter(stock_balances::location_id.eq(self.station_id))
+            .filter(parts::code.eq(code))
+            .select(stock_balances::on_hand - stock_balances::reserved)
+            .first(self.conn)
+            .optional()?;
+        Ok(free.unwrap_or(0))
+    }
+
+    /// A part of the model's that the station stocks for it, drawn at random.
+    fn needed_part(&mut self, model_id: i64) -> Option<String> {
+        let codes = self.stock_parts.get(&model_id)?;
+        (!codes.is_empty()).then(|| codes[self.rng.random_range(0..codes.len())].clone())
     }
 
     /// A part of the model's the station holds free now, if any.
@@ -564,6 +591,23 @@ impl Gen<'_> {
                 };
                 tickets::dispatch(self.conn, &self.who(DESK), id, &spec, t)?;
             }
+            Act::Lend(code) if self.stocked(&code)? == 0 => {
+                // another ticket took the last one first: the technician asks for one (on site)
+                let on_site = crate::tickets::store::ticket(self.conn, id)?
+                    .is_some_and(|r| r.status == crate::tickets::rules::Status::OnSite);
+                let mut at = self.runs[i].next;
+                let mut again = vec![];
+                if !on_site {
+                    // on the way: once there (the visit already planned, else one added)
+                    if self.runs[i].acts.get(at) == Some(&Act::Arrive) {
+                        at += 1;
+                    } else {
+                        again.push(Act::Arrive);
+                    }
+                }
+                again.extend([Act::AwaitPart(code.clone()), Act::Arrive, Act::Lend(code)]);
+                self.runs[i].acts.splice(at..at, again);
+            }
             Act::Lend(code) => {
                 let lines = [LendLine { part_code: code, qty: 1, serials: vec![] }];
                 let loan = loans::lend(self.conn, &self.who(TECH), TECH, id, &lines, t)?;
@@ -582,6 +626,18 @@ impl Gen<'_> {
                 tickets::await_parts(self.conn, &self.who(TECH), id, Some("the main board is dead"), t)?;
                 let board = self.board_for(self.runs[i].unit_id)?;
                 let request = self.request(t, TECH, &[(board, 1)], "urgent", Some(id))?;
+                self.waiting.insert(request, i);
+                wait = true;
+            }
+            Act::AwaitPart(code) => {
+                tickets::await_parts(
+                    self.conn,
+                    &self.who(TECH),
+                    id,
+                    Some("the part is not on the shelf"),
+                    t,
+                )?;
+                let request = self.request(t, TECH, &[(code, 1)], "urgent", Some(id))?;
                 self.waiting.insert(request, i);
                 wait = true;
             }
@@ -705,29 +761,96 @@ impl Gen<'_> {
         Ok(id)
     }
 
+    /// The warehouse's staff plan the network (multi-echelon, the demo's target fill); the
+    /// run's id.
+    fn plan_run(&mut self, t: DateTime<Utc>) -> Result<i64, AppError> {
+        let caller = self.who(HQ_STAFF);
+        let scope = crate::planning::api::scope_location(self.conn, &caller, None)?;
+        let params = crate::planning::service::RunParams {
+            policy: crate::planning::service::PolicyKind::MultiEchelon,
+            target_fill: TARGET_FILL,
+            budget_minor: None,
+            service_level: 0.95,
+            min_annual: 1.0,
+            forecast_error: false,
+        };
+        let silent = crate::planning::policy::Silent;
+        self.summary.planning_runs += 1;
+        Ok(crate::planning::service::run(self.conn, &scope, params, HQ_STAFF, t, &silent)?.id)
+    }
+
+    /// The run's proposals of one kind to one destination, still proposed.
+    fn proposals(
+        &mut self,
+        run: i64,
+        kind: &str,
+        destination: i64,
+    ) -> Result<Vec<crate::planning::store::ProposalRow>, AppError> {
+        let filter = crate::planning::store::ProposalFilter {
+            run_id: Some(run),
+            kind: Some(kind.into()),
+            status: Some("proposed".into()),
+            destination_id: Some(destination),
+            ..Default::default()
+        };
+        Ok(crate::planning::store::proposals(self.conn, &filter, None, 100)?)
+    }
+
+    /// The week's replenishment, the way the staff work with echelon: the warehouse's staff
+    /// run the plan; they release its purchase orders and its transfer to the centre (each
+    /// booked through the ledger on release; a transfer the warehouse cannot fill waits for the
+    /// next run); the station's desk orders the run's proposed transfer to the station by parts
+    /// request (picked, shipped, tendered and received at its lead time), which releases that
+    /// proposal. A run counts what is already on order to the station, so nothing is ordered
+    /// twice. `backorder`: the desk also asks more of one part than the whole network holds,
+    /// and the rest waits as a backorder.
     fn replenish(&mut self, t: DateTime<Utc>, backorder: bool) -> Result<(), AppError> {
-        let mut models: Vec<i64> = self.stock_parts.keys().copied().collect();
-        models.sort_unstable();
-        let mut lines: Vec<(String, i64)> = Vec::new();
-        while lines.len() < 4 {
-            let m = models[self.rng.random_range(0..models.len())];
-            let codes = &self.stock_parts[&m];
-            let code = codes[self.rng.random_range(0..codes.len())].clone();
-            if !lines.iter().any(|(c, _)| *c == code) {
-                lines.push((code, self.rng.random_range(2..=4)));
+        let run = self.plan_run(t)?;
+        let hq = self.who(HQ_STAFF);
+        let warehouse = self.location(HQ)?;
+        let centre = self.location(CENTRE)?;
+        let orders =
+            [self.proposals(run, "purchase", warehouse)?, self.proposals(run, "transfer", centre)?].concat();
+        for p in orders {
+            // a transfer the warehouse cannot fill is refused whole, and nothing of it stays
+            let released = self
+                .conn
+                .transaction::<_, AppError, _>(|c| crate::planning::service::release(c, &hq, p.id, t));
+            match released {
+                Ok(_) => self.summary.proposals_released += 1,
+                Err(e) if e.kind == crate::error::Problem::InsufficientStock => {}
+                Err(e) => return Err(e),
             }
+        }
+        let proposal = self.proposals(run, "transfer", self.station_id)?.into_iter().next();
+        let mut lines: Vec<(String, i64)> = Vec::new();
+        for l in proposal.as_ref().map(|p| p.lines()).unwrap_or_default() {
+            lines.push((crate::catalogue::store::parts::by_id(self.conn, l.part_id())?.code, l.qty()));
         }
         if backorder {
-            // more than the whole network holds: the rest waits as a backorder
-            lines[0].1 = 90;
-        }
-        for (c, _) in &lines {
-            if !self.replenished.contains(c) {
-                self.replenished.push(c.clone());
+            let mut models: Vec<i64> = self.stock_parts.keys().copied().collect();
+            models.sort_unstable();
+            let code = self.stock_parts[&models[0]][0].clone();
+            match lines.iter_mut().find(|(c, _)| *c == code) {
+                Some(line) => line.1 = 90,
+                None => lines.push((code, 90)),
             }
         }
-        self.request(t, DESK, &lines, "normal", None)?;
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let request = self.request(t, DESK, &lines, "normal", None)?;
+        if let Some(p) = proposal {
+            crate::planning::service::release_by_request(self.conn, &self.who(DESK), p.id, request, t)?;
+            self.summary.proposals_released += 1;
+        }
         Ok(())
+    }
+
+    fn location(&mut self, code: &str) -> Result<i64, AppError> {
+        Ok(crate::network::store::by_code(self.conn, code)?
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("demo history: no {code}")))?
+            .id)
     }
 
     /// One part the centre holds free, asked of it by name.

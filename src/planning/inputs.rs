@@ -12,7 +12,8 @@ use super::net::{Kind, Net, Node, PartInfo};
 use crate::catalogue::rules::Lifecycle;
 use crate::db::schema::{
     compatibility, demand_history, failure_rates, lateral_lanes, locations, part_supply_terms, parts,
-    parts_request_lines, parts_requests, product_models, stock_balances, stock_movements, tiers,
+    parts_request_lines, parts_requests, product_models, request_allocations, stock_balances,
+    stock_movements, tiers,
 };
 use crate::db::DbConn;
 
@@ -151,8 +152,9 @@ pub fn week_start(day: NaiveDate) -> NaiveDate {
     day - Days::new(day.weekday().num_days_from_monday() as u64)
 }
 
-/// History (stored weekly history, parts requests and consumption of the last weeks) and the
-/// causal rates (failure rates x installed base) of the loaded network.
+/// History (stored weekly history, and the consumption of the last weeks, or a station's parts
+/// requests where it books no consumption) and the causal rates (failure rates x installed
+/// base) of the loaded network.
 pub fn demand_inputs(conn: &mut DbConn, l: &Loaded, today: NaiveDate) -> QueryResult<Inputs> {
     let end = week_start(today) + Days::new(7);
     let start = end - Days::new(7 * HISTORY_WEEKS as u64);
@@ -178,6 +180,34 @@ pub fn demand_inputs(conn: &mut DbConn, l: &Loaded, today: NaiveDate) -> QueryRe
         add(p, loc, week, qty);
     }
     let since = start.and_hms_opt(0, 0, 0).unwrap_or_default();
+    // what a station fits is booked as consumed, from its shelf or from the custody of one of
+    // its technicians (a location under the station), which stands for the station here
+    let custody: HashMap<i64, i64> = locations::table
+        .filter(locations::kind.eq(crate::network::rules::LocationKind::Technician.as_str()))
+        .filter(locations::parent_id.is_not_null())
+        .select((locations::id, locations::parent_id.assume_not_null()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let consumed: Vec<(i64, i64, NaiveDateTime, i64)> = stock_movements::table
+        .filter(stock_movements::reason.eq("consume"))
+        .filter(stock_movements::at.ge(since))
+        .select((
+            stock_movements::part_id,
+            stock_movements::from_location_id,
+            stock_movements::at,
+            stock_movements::qty,
+        ))
+        .load(conn)?;
+    let consumed: Vec<_> = consumed
+        .into_iter()
+        .map(|(p, loc, at, qty)| (p, custody.get(&loc).copied().unwrap_or(loc), at, qty))
+        .collect();
+    // a station that books what it fits shows its demand there; its parts requests only refill
+    // its shelf or bring a ticket's part (booked as consumed when fitted), and counting them
+    // too would count each unit twice. A station that books no consumption shows its demand
+    // by what it requests.
+    let consuming: std::collections::HashSet<i64> = consumed.iter().map(|c| c.1).collect();
     let requested: Vec<(i64, i64, NaiveDateTime, i64)> = parts_request_lines::table
         .inner_join(parts_requests::table)
         .filter(parts_requests::created_at.ge(since))
@@ -190,18 +220,10 @@ pub fn demand_inputs(conn: &mut DbConn, l: &Loaded, today: NaiveDate) -> QueryRe
         ))
         .load(conn)?;
     for (p, loc, at, qty) in requested {
-        add(p, loc, at.date(), qty);
+        if !consuming.contains(&loc) {
+            add(p, loc, at.date(), qty);
+        }
     }
-    let consumed: Vec<(i64, i64, NaiveDateTime, i64)> = stock_movements::table
-        .filter(stock_movements::reason.eq("consume"))
-        .filter(stock_movements::at.ge(since))
-        .select((
-            stock_movements::part_id,
-            stock_movements::from_location_id,
-            stock_movements::at,
-            stock_movements::qty,
-        ))
-        .load(conn)?;
     for (p, loc, at, qty) in consumed {
         add(p, loc, at.date(), qty);
     }
@@ -259,4 +281,35 @@ pub fn stock(conn: &mut DbConn, l: &Loaded) -> QueryResult<HashMap<(u32, u32), (
         .into_iter()
         .filter_map(|(p, loc, h, r)| Some(((*l.part_of.get(&p)?, *l.node_of.get(&loc)?), (h, h - r))))
         .collect())
+}
+
+/// What is on order per (part index, station node): the units of the station's open
+/// replenishment requests (those not raised for a ticket) that are reserved, picked or shipped
+/// to it, and those still backordered. A weekly run counts them in the station's stock
+/// position, so that it does not order again what is already on its way.
+pub fn on_order(conn: &mut DbConn, l: &Loaded) -> QueryResult<HashMap<(u32, u32), i64>> {
+    use crate::requests::rules::{AllocationStatus, Status};
+    let open: Vec<&str> = Status::ALL.into_iter().filter(|s| s.is_open()).map(Status::as_str).collect();
+    let moving =
+        [AllocationStatus::Reserved, AllocationStatus::Picked, AllocationStatus::Shipped].map(|s| s.as_str());
+    let allocated: Vec<(i64, i64, i64)> = request_allocations::table
+        .inner_join(parts_requests::table.on(parts_requests::id.eq(request_allocations::request_id)))
+        .filter(parts_requests::ticket_id.is_null())
+        .filter(request_allocations::status.eq_any(moving))
+        .select((request_allocations::part_id, parts_requests::station_id, request_allocations::qty))
+        .load(conn)?;
+    let backordered: Vec<(i64, i64, i64)> = parts_request_lines::table
+        .inner_join(parts_requests::table)
+        .filter(parts_requests::ticket_id.is_null())
+        .filter(parts_requests::status.eq_any(&open))
+        .filter(parts_request_lines::backordered.gt(0))
+        .select((parts_request_lines::part_id, parts_requests::station_id, parts_request_lines::backordered))
+        .load(conn)?;
+    let mut out = HashMap::new();
+    for (p, loc, q) in allocated.into_iter().chain(backordered) {
+        if let (Some(&p), Some(&n)) = (l.part_of.get(&p), l.node_of.get(&loc)) {
+            *out.entry((p, n)).or_insert(0) += q;
+        }
+    }
+    Ok(out)
 }

@@ -119,7 +119,8 @@ pub struct LevelOut {
     pub order_up_to: i64,
     /// on hand at the run
     pub on_hand: i64,
-    /// on hand less reserved at the run (the position the proposals start from)
+    /// on hand less reserved at the run (with what is on order to a station, the position the
+    /// proposals start from)
     pub available: i64,
     /// days from the location's supplier (the warehouse: the part's supplier lead time)
     pub lead_days: i64,

@@ -80,7 +80,8 @@ pub struct ProposalOut {
     pub value: Money,
     pub released_by: Option<String>,
     pub released_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// the ledger reference of the released movements (`proposal:<id>`)
+    /// the ledger reference of the released movements (`proposal:<id>`); a transfer to a
+    /// station that the station ordered by parts request instead: `parts_request:<id>`
     pub reference: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -91,11 +92,14 @@ pub struct ProposalLineOut {
     pub part_code: String,
     pub qty: i64,
     pub unit_cost: Money,
-    /// the destination reorders at this position (available stock) or below
+    /// the destination reorders at this position (available stock, with what is on order to a
+    /// station) or below
     pub reorder_point: i64,
     /// ... up to this level
     pub order_up_to: i64,
-    /// the destination's position when planned (available, less what it sends on)
+    /// the destination's position when planned: available, plus what is on order to a station
+    /// (its open replenishment requests' units reserved, picked, shipped or backordered), less
+    /// what it sends on
     pub position: i64,
 }
 

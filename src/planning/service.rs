@@ -116,12 +116,17 @@ pub fn run(
     };
     let planned_ms = started.elapsed().as_millis();
     let stock = super::inputs::stock(conn, &loaded)?;
+    let on_order = super::inputs::on_order(conn, &loaded)?;
     let covered: Vec<bool> = loaded.paths.iter().map(|p| p.starts_with(&scope.path)).collect();
     let supplier = ledger::virtual_place(conn, LocationKind::Supplier)?;
     let at = now.naive_utc();
     // bottom-up needs per part, in parallel; lines only where the scope covers the source
     let part_lines = |p: usize| -> Vec<(Key, Line, i64)> {
-        let avail = |n: u32| stock.get(&(p as u32, n)).map(|s| s.1).unwrap_or(0);
+        // the stock position: available, and what is on its way to a station
+        let avail = |n: u32| {
+            stock.get(&(p as u32, n)).map(|s| s.1).unwrap_or(0)
+                + on_order.get(&(p as u32, n)).copied().unwrap_or(0)
+        };
         let levels: std::collections::HashMap<u32, Level> =
             plan.levels[p].iter().map(|l| (l.node, *l)).collect();
         let get = |n: u32| levels.get(&n).copied().unwrap_or(Level { node: n, reorder: -1, up_to: 0 });
@@ -425,6 +430,20 @@ pub fn release(
         }
         backorders_filled.extend(crate::requests::fill_backorders(conn, part.id, &dest, now)?);
     }
+    let row = announce(conn, id, &source.code, &dest.code, &caller.username, backorders_filled.len(), now)?;
+    Ok(Released { row, movements, backorders_filled })
+}
+
+/// The released proposal as it now stands, its `proposal.released` event recorded.
+fn announce(
+    conn: &mut DbConn,
+    id: i64,
+    source: &str,
+    destination: &str,
+    by: &str,
+    backorders_filled: usize,
+    now: DateTime<Utc>,
+) -> Result<ProposalRow, AppError> {
     let row =
         store::proposal(conn, id)?.ok_or_else(|| AppError::not_found(format!("proposal {id} not found")))?;
     crate::events::record(
@@ -434,15 +453,51 @@ pub fn release(
         crate::events::payloads::ProposalReleasedEvent {
             id,
             kind: row.kind.clone(),
-            source: source.code.clone(),
-            destination: dest.code.clone(),
-            lines: lines.len(),
-            released_by: caller.username.clone(),
-            backorders_filled: backorders_filled.len(),
+            source: source.to_string(),
+            destination: destination.to_string(),
+            lines: row.line_count as usize,
+            released_by: by.to_string(),
+            backorders_filled,
         },
         now.naive_utc(),
     )?;
-    Ok(Released { row, movements, backorders_filled })
+    Ok(row)
+}
+
+/// Releases a transfer proposal to a station as that station's parts request `request_id`
+/// (raised with the proposal's lines, it travels through pick, ship and receipt at its lead
+/// time): the proposal is marked released with the reference `parts_request:<id>` and moves no
+/// stock itself. The caller is the station's staff who raised the request.
+pub fn release_by_request(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: i64,
+    request_id: i64,
+    now: DateTime<Utc>,
+) -> Result<ProposalRow, AppError> {
+    let row = visible(conn, caller, id)?;
+    let request = crate::requests::store::request(conn, request_id)?
+        .ok_or_else(|| AppError::not_found(format!("parts request {request_id} not found")))?;
+    if row.kind != "transfer" || request.station_id != row.destination_id || request.ticket_id.is_some() {
+        return Err(AppError::unprocessable(
+            Problem::ValidationFailed,
+            format!("proposal {id} is not a transfer to the station of replenishment request {request_id}"),
+        ));
+    }
+    if !store::mark_released(
+        conn,
+        id,
+        &caller.username,
+        now.naive_utc(),
+        &format!("parts_request:{request_id}"),
+    )? {
+        return Err(AppError::conflict(
+            Problem::InvalidTransition,
+            format!("proposal {id} is {}; only a proposed one can be released", row.status.as_str()),
+        ));
+    }
+    let (source, dest) = (network::by_id(conn, row.source_id)?, network::by_id(conn, row.destination_id)?);
+    announce(conn, id, &source.code, &dest.code, &caller.username, 0, now)
 }
 
 fn insufficient(conn: &mut DbConn, at: &ledger::Place, part_id: i64, qty: i64) -> AppError {

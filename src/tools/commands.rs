@@ -426,13 +426,15 @@ fn load_demo(db: &Db, config: &Config, must_be_empty: bool) -> Result<(), String
             );
             let h = &s.history;
             println!(
-                "  with {} days of history: {} tickets, {} parts requests, {} tenders, {} loans, {} follow-ups, {} settlement months closed",
+                "  with {} days of history: {} tickets, {} parts requests, {} tenders, {} loans, {} follow-ups, {} planning runs ({} proposals released), {} settlement months closed",
                 echelon::demo::history::DAYS,
                 h.tickets,
                 h.requests,
                 h.tenders,
                 h.loans,
                 h.follow_ups,
+                h.planning_runs,
+                h.proposals_released,
                 h.periods_closed
             );
             Ok(())

@@ -4,14 +4,18 @@
 use serde_json::{json, Value};
 
 use crate::both;
+use crate::builders::TECH;
 use crate::helpers::TestApp;
 
-/// A new part with demand at ST-TZ-001 (three requests of 4, allocated from RC-HZ's shelf, so
-/// RC-HZ has nothing left available) and no other stock; returns its code.
+/// A new part with demand at ST-TZ-001 (three requests of 4 for one of its tickets, allocated
+/// from RC-HZ's shelf, so RC-HZ has nothing left available) and no other stock; returns its
+/// code. A ticket's parts are fitted on arrival, so none of them is on order to the station's
+/// shelf.
 async fn part_in_demand(app: &TestApp) -> String {
-    let part = app.part().cost("50.00").stock_at("RC-HZ", 12).create().await;
+    let part = app.part().cost("50.00").stock_at("RC-HZ", 12).fits_demo_unit().create().await;
+    let ticket = app.ticket().at("ST-TZ-001").dispatched_to(TECH).on_site().create().await;
     for _ in 0..3 {
-        let r = app.request().line(&part, 4).send().await;
+        let r = app.request().line(&part, 4).for_ticket(ticket).send().await;
         assert_eq!(r.json["status"], "allocated", "{}", r.text);
     }
     assert_eq!(app.stock("RC-HZ", &part).await, (12, 12, 0));
@@ -125,6 +129,73 @@ both!(a_planning_run_proposes_down_the_tree_and_releases_move_stock_through_the_
     assert!(open.is_empty(), "{open:#?}");
     let listed = proposals(&app, "admin", &format!("run_id={id}&status=released&limit=2")).await;
     assert_eq!(listed.len(), 2);
+});
+
+/// A centre's run: the line of its transfer of `part` to ST-TZ-001, if it proposes one.
+async fn line_to_station(app: &TestApp, part: &str) -> Option<Value> {
+    let run = app.post("/api/v1/planning/runs", "warehouse-rc-hz", json!({})).await;
+    let id = run.ok()["id"].as_i64().unwrap();
+    let list = proposals(app, "warehouse-rc-hz", &format!("run_id={id}&part_code={part}")).await;
+    let p = list.iter().find(|p| p["destination"] == "ST-TZ-001")?;
+    let detail = app.get(&format!("/api/v1/proposals/{}", p["id"]), Some("warehouse-rc-hz")).await;
+    Some(detail.ok()["lines"][0].clone())
+}
+
+both!(a_run_counts_what_is_on_order_to_a_station_and_does_not_order_it_twice, |app| async {
+    let part = part_in_demand(&app).await;
+    let line = line_to_station(&app, &part).await.expect("a transfer to the station");
+    assert_eq!(line["position"], 0);
+    let qty = line["qty"].as_i64().unwrap();
+    assert_eq!(qty, line["order_up_to"].as_i64().unwrap());
+    // the station orders it for its shelf; nothing is available upstream, so it all waits as a
+    // backorder: on order all the same, and the next run starts from it
+    let r = app.request().line(&part, qty).send().await;
+    assert_eq!(r.json["status"], "backordered", "{}", r.text);
+    let request = r.json["id"].as_i64().unwrap();
+    if let Some(again) = line_to_station(&app, &part).await {
+        assert_eq!(again["position"], qty, "{again}");
+        assert_eq!(again["qty"].as_i64().unwrap(), again["order_up_to"].as_i64().unwrap() - qty, "{again}");
+    }
+    // a cancelled order is on order no longer
+    app.on_request(request, "cancel", "station-st-tz-001").await.ok();
+    let after = line_to_station(&app, &part).await.expect("a transfer to the station");
+    assert_eq!(after["position"], 0, "{after}");
+});
+
+both!(a_station_that_books_what_it_fits_counts_each_unit_of_demand_once, |app| async {
+    // ST-TZ-001's technician fits 4 units of X and 4 of Z lent from the shelf (a fee: consumed
+    // from his custody), and the station has ordered 4 of Z to refill its shelf; ST-HZ-001,
+    // which books no consumption, orders 4 of Y. The same demand, counted once at each.
+    let x = app.part().stock_at("ST-TZ-001", 4).fits_demo_unit().create().await;
+    let z = app.part().stock_at("ST-TZ-001", 4).stock_at("RC-HZ", 4).fits_demo_unit().create().await;
+    let y = app.part().stock_at("RC-HZ", 4).create().await;
+    let quoted = json!([{"part_code": x, "qty": 4}, {"part_code": z, "qty": 4}]);
+    let ticket = app
+        .ticket()
+        .at("ST-TZ-001")
+        .family(Some("GSK"))
+        .quote_accepted(json!({"job_type": "repair", "parts": quoted}))
+        .dispatched_to(TECH)
+        .create()
+        .await;
+    let loan = app.loan().ticket(ticket).line(&x, 4).line(&z, 4).create().await;
+    for line in [1, 2] {
+        let fee = app.post(&format!("/api/v1/loans/{loan}/lines/{line}/fee"), TECH, json!({})).await;
+        assert_eq!(fee.ok()["lines"][line - 1]["status"], "fee_charged", "{}", fee.text);
+    }
+    app.request().line(&z, 4).create().await;
+    app.request().line(&y, 4).station("ST-HZ-001").create().await;
+    let run = app.post("/api/v1/planning/runs", "admin", json!({})).await;
+    let id = run.ok()["id"].as_i64().unwrap();
+    let history = |levels: Vec<Value>, at: &str| {
+        let l = levels.iter().find(|l| l["location"] == at).unwrap_or_else(|| panic!("{levels:#?}"));
+        f(&l["history_rate"])
+    };
+    let (qx, qy, qz) = (format!("&part_code={x}"), format!("&part_code={y}"), format!("&part_code={z}"));
+    let hy = history(all_levels(&app, "admin", id, &qy, 50).await, "ST-HZ-001");
+    let hx = history(all_levels(&app, "admin", id, &qx, 50).await, "ST-TZ-001");
+    let hz = history(all_levels(&app, "admin", id, &qz, 50).await, "ST-TZ-001");
+    assert!(hy > 0.0 && close(hx, hy) && close(hz, hy), "history rates X {hx}, Z {hz}, Y {hy}");
 });
 
 both!(a_centre_plans_its_own_subtree_and_stations_may_not_plan, |app| async {
