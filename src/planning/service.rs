@@ -484,16 +484,17 @@ pub fn release_by_request(
             format!("proposal {id} is not a transfer to the station of replenishment request {request_id}"),
         ));
     }
-    if !store::mark_released(
-        conn,
-        id,
-        &caller.username,
-        now.naive_utc(),
-        &format!("parts_request:{request_id}"),
-    )? {
+    if row.status != ProposalStatus::Proposed {
         return Err(AppError::conflict(
             Problem::InvalidTransition,
             format!("proposal {id} is {}; only a proposed one can be released", row.status.as_str()),
+        ));
+    }
+    let reference = format!("parts_request:{request_id}");
+    if !store::mark_released(conn, id, &caller.username, now.naive_utc(), &reference)? {
+        return Err(AppError::conflict(
+            Problem::InvalidTransition,
+            format!("proposal {id} was released meanwhile"),
         ));
     }
     let (source, dest) = (network::by_id(conn, row.source_id)?, network::by_id(conn, row.destination_id)?);

@@ -162,6 +162,39 @@ both!(a_run_counts_what_is_on_order_to_a_station_and_does_not_order_it_twice, |a
     assert_eq!(after["position"], 0, "{after}");
 });
 
+both!(a_proposal_to_a_station_is_released_by_the_replenishment_request_that_orders_it, |app| async {
+    let part = part_in_demand(&app).await;
+    let line = line_to_station(&app, &part).await.expect("a transfer to the station");
+    let list = proposals(&app, "warehouse-rc-hz", "destination=ST-TZ-001&status=proposed").await;
+    let id = list[0]["id"].as_i64().unwrap();
+    let qty = line["qty"].as_i64().unwrap();
+    let ordered = app.request().line(&part, qty).create().await;
+    let elsewhere = app.request().line(&part, 1).station("ST-HZ-001").create().await;
+    let ticket = app.ticket().at("ST-TZ-001").dispatched_to(TECH).on_site().create().await;
+    let for_ticket = app.request().line(&part, 1).for_ticket(ticket).create().await;
+    let release = |request: i64| {
+        let now = app.state.clock.now();
+        app.state.db.write(move |c| {
+            let caller = echelon::auth::Caller {
+                user_id: 0,
+                username: "station-st-tz-001".into(),
+                role: echelon::auth::Role::Station,
+                location: Some("ST-TZ-001".into()),
+            };
+            echelon::planning::service::release_by_request(c, &caller, id, request, now).map(|r| r.reference)
+        })
+    };
+    // only the station's own replenishment request releases it
+    assert_eq!(release(elsewhere).await.unwrap_err().status.as_u16(), 422);
+    assert_eq!(release(for_ticket).await.unwrap_err().status.as_u16(), 422);
+    assert_eq!(release(ordered).await.unwrap(), Some(format!("parts_request:{ordered}")));
+    let again = release(ordered).await.unwrap_err();
+    assert_eq!((again.status.as_u16(), again.kind.slug()), (409, "invalid_transition"));
+    let shown = app.get(&format!("/api/v1/proposals/{id}"), Some("warehouse-rc-hz")).await;
+    assert_eq!(shown.ok()["status"], "released", "{}", shown.text);
+    assert_eq!(shown.json["released_by"], "station-st-tz-001");
+});
+
 both!(a_station_that_books_what_it_fits_counts_each_unit_of_demand_once, |app| async {
     // ST-TZ-001's technician fits 4 units of X and 4 of Z lent from the shelf (a fee: consumed
     // from his custody), and the station has ordered 4 of Z to refill its shelf; ST-HZ-001,
