@@ -6,6 +6,10 @@
 # ECHELON_BIN=path benchmarks that binary instead of building this checkout
 # Cut-down runs while iterating: CLIENTS_LIST="32" PROCS_LIST="1" SQLITE=0 bench/run.sh 5
 # PRE_LOAD_SQL='...' runs that SQL on echelon's database before its load (experiments).
+# SPREAD=RC-HZ: the requests spread over that centre's stations only (the issue's "one centre's
+# ten stations"); ONE_STATION=ST-TZ-001: every request is that station's, posted with its own
+# station user's token (its row is what they share). Either raises every tier's credit allowance
+# out of reach, so that each request is reserved and routed rather than left pending approval.
 # PG_STATS=1 loads pg_stat_statements (for pgbench and echelon alike) and prints, per engine,
 # the statements per transaction or request.
 set -euo pipefail
@@ -78,6 +82,22 @@ prepare() { # prepare URL PORT: demo network, stock of 40 parts at every centre 
   TOKEN=$(curl -fs -X POST "$base/api/v1/auth/login" -H 'content-type: application/json' \
     -d '{"username": "admin", "password": "echelon-demo"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   export ECHELON_TOKEN="$TOKEN"
+  if [ -n "${ONE_STATION:-}${SPREAD:-}" ]; then
+    # no allowance in reach: every request is reserved and routed
+    python3 - "$base" "$TOKEN" <<'PY'
+import json, sys, urllib.request
+base, token = sys.argv[1], sys.argv[2]
+def call(method, path, body=None):
+    req = urllib.request.Request(base + path, method=method, data=body and json.dumps(body).encode(),
+        headers={"Authorization": "Bearer " + token, "content-type": "application/json"})
+    return json.load(urllib.request.urlopen(req))
+tiers = call("GET", "/api/v1/tiers")
+for t in tiers.get("items", tiers) if isinstance(tiers, dict) else tiers:
+    body = {k: t[k] for k in ("credit_allowance", "may_order_from_hq", "allocation_priority", "core_return_days", "labour_rates")}
+    body["credit_allowance"] = "900000000000.00"
+    call("PUT", "/api/v1/tiers/" + t["tier"], body)
+PY
+  fi
   PARTS=$(curl -fs "$base/api/v1/parts?limit=500&lifecycle=active" -H "Authorization: Bearer $TOKEN" | python3 -c '
 import json, sys
 items = [p for p in json.load(sys.stdin)["items"] if not p["serialized"] and not p.get("superseded_by")]
@@ -86,6 +106,20 @@ print(",".join(p["code"] for p in items[:40]))')
   STATIONS=$(curl -fs "$base/api/v1/locations?kind=station&limit=500" -H "Authorization: Bearer $TOKEN" | python3 -c '
 import json, sys; print(",".join(l["code"] for l in json.load(sys.stdin)["items"]))')
   export ECHELON_STATIONS="$STATIONS"
+  if [ -n "${SPREAD:-}" ]; then
+    ECHELON_STATIONS=$(curl -fs "$base/api/v1/locations?kind=station&limit=500" -H "Authorization: Bearer $TOKEN" | python3 -c '
+import json, sys
+print(",".join(l["code"] for l in json.load(sys.stdin)["items"] if l.get("parent") == sys.argv[1]))' "$SPREAD")
+    export ECHELON_STATIONS
+  fi
+  if [ -n "${ONE_STATION:-}" ]; then
+    export ECHELON_STATIONS="$ONE_STATION"
+    user="station-$(echo "$ONE_STATION" | tr 'A-Z' 'a-z')"
+    ECHELON_TOKEN=$(curl -fs -X POST "$base/api/v1/auth/login" -H 'content-type: application/json' \
+      -d "{\"username\": \"$user\", \"password\": \"echelon-demo\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+    export ECHELON_TOKEN
+  fi
+  echo "   stations: $ECHELON_STATIONS" | cut -c1-200
   for loc in $(curl -fs "$base/api/v1/locations?limit=500" -H "Authorization: Bearer $TOKEN" | python3 -c '
 import json, sys; print(" ".join(l["code"] for l in json.load(sys.stdin)["items"] if l["kind"] in ("central_warehouse", "regional_centre")))'); do
     body=$(python3 -c "import json,sys; print(json.dumps({'location': '$loc', 'reference': 'bench', 'lines': [{'part_code': p, 'qty': 100000} for p in '$PARTS'.split(',')]}))")

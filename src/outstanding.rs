@@ -12,18 +12,26 @@
 //!   request (which on PostgreSQL books it in its own statement); [`recompute_all`] after bulk
 //!   loads.
 //!
-//! The allowance check reads the station's value in the statement that locks the station row
-//! (`store::station_by_code_locked`); every other writer changes it with one
-//! `UPDATE ... SET outstanding_minor = outstanding_minor + delta`, which takes the same row lock,
-//! so a request always sees the value as of the last committed writer. `echelon audit` compares
-//! both columns with the sums recomputed from scratch ([`recomputed`], the query the
-//! allowance check ran before, is the station's reference).
+//! A station's row is every one of its writers' meeting point, so it is taken last: [`add`]
+//! only notes a change, and the write transaction books what it noted on each station right
+//! before it commits (`db::deferred`, driven by `db::write_tx`), one
+//! `UPDATE ... SET outstanding_minor = outstanding_minor + delta` per station in station id
+//! order. A transaction thus holds a station's row only from its last statement to its commit,
+//! and always after every stock row it takes: a flow that locks stock rows in part order and a
+//! new request of the same station cannot wait on each other in a circle.
+//!
+//! A new request checks the allowance against the value as last committed, read without a
+//! lock, and books its share with [`add_within`]: the booking adds it only if the station's
+//! value, as the `UPDATE` finds it, stays within the allowance; otherwise nothing is written and
+//! the request runs again (`retry_transaction`), now seeing the other request's share. So two
+//! requests of one station never pass its allowance together. `echelon audit` compares both
+//! columns with the sums recomputed from scratch ([`recomputed`] is the station's reference).
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
-use crate::db::schema::{locations, parts_requests};
-use crate::db::{CachedExt, DbConn};
+use crate::db::schema::parts_requests;
+use crate::db::{deferred, CachedExt, DbConn};
 use crate::error::{AppError, Problem};
 
 /// One request's share, for a request aliased `r`: its open allocations and backorders at line
@@ -40,19 +48,20 @@ macro_rules! request_share {
     };
 }
 
-/// Adds `delta` to a station's value (a request's share that the caller computed itself).
+/// A station's running value, written at the end of the write transaction (`db::deferred`).
+const STATION_VALUE: deferred::Sum = deferred::Sum { table: "locations", column: "outstanding_minor" };
+
+/// Adds `delta` to a station's value, booked as the write transaction's last statements (at
+/// once outside one).
 pub fn add(conn: &mut DbConn, station_id: i64, delta: i64) -> QueryResult<()> {
-    if delta == 0 {
-        return Ok(());
-    }
-    // loaded with RETURNING so that the statement stays prepared (see `db::cached`)
-    // on the concrete connection, which does not render a prepared statement's SQL again
-    let _: i64 = crate::on_backend!(conn, |c| diesel::update(locations::table.find(station_id))
-        .set(locations::outstanding_minor.eq(locations::outstanding_minor + delta))
-        .returning(locations::outstanding_minor)
-        .cached()
-        .get_result(c))?;
-    Ok(())
+    deferred::add(conn, STATION_VALUE, station_id, delta, None)
+}
+
+/// Adds a new request's share to its station's value only if the value, as its booking finds
+/// it, stays at or below `within` (the allowance less the overdue loans); otherwise the
+/// transaction is run again (`retry_transaction`), having written nothing.
+pub fn add_within(conn: &mut DbConn, station_id: i64, delta: i64, within: i64) -> QueryResult<()> {
+    deferred::add(conn, STATION_VALUE, station_id, delta, Some(within))
 }
 
 /// A station's value would leave the 64-bit range of minor units: refused, nothing changes.

@@ -3,6 +3,7 @@
 //! pool through `web::block`, never on the async worker thread).
 
 pub mod cached;
+pub mod deferred;
 pub mod partitions;
 pub mod replica;
 pub mod schema;
@@ -476,24 +477,33 @@ where
 /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock up
 /// front: a deferred transaction that reads and then writes fails with SQLITE_BUSY when another
 /// writer got in between, whereas an immediate one waits for the busy timeout and then runs.
-/// Nested calls become savepoints, as with diesel's own `transaction`.
+/// Nested calls become savepoints, as with diesel's own `transaction`. The running sums noted
+/// during it ([`deferred`]) are written as its last statements, before the outermost commit.
 pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    let outermost = matches!(
-        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth(),
-        Ok(None)
-    );
+    let outermost = !deferred::in_transaction(conn);
     match conn {
         DbConn::Sqlite(c) if outermost => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
         }
         _ => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
     }
-    let outcome = f(conn);
-    finish_tx(conn, outcome)
+    if outermost {
+        deferred::forget();
+        let outcome = f(conn).and_then(|v| deferred::flush(conn).map(|_| v).map_err(E::from));
+        deferred::forget();
+        finish_tx(conn, outcome)
+    } else {
+        let mark = deferred::mark();
+        let outcome = f(conn);
+        if outcome.is_err() {
+            deferred::back_to(mark);
+        }
+        finish_tx(conn, outcome)
+    }
 }
 
 /// A read transaction (a consistent snapshot), ended like [`write_tx`]'s.

@@ -813,9 +813,8 @@ impl Gen<'_> {
             [self.proposals(run, "purchase", warehouse)?, self.proposals(run, "transfer", centre)?].concat();
         for p in orders {
             // a transfer the warehouse cannot fill is refused whole, and nothing of it stays
-            let released = self
-                .conn
-                .transaction::<_, AppError, _>(|c| crate::planning::service::release(c, &hq, p.id, t));
+            let released =
+                crate::db::write_tx(self.conn, |c| crate::planning::service::release(c, &hq, p.id, t));
             match released {
                 Ok(_) => self.summary.proposals_released += 1,
                 Err(e) if e.kind == crate::error::Problem::InsufficientStock => {}

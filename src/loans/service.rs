@@ -65,7 +65,14 @@ pub fn custody(
             created_at: at.naive_utc(),
         },
         Some(&station.path),
-    )?;
+    )
+    .map_err(|e| match e {
+        // the technician's first two loans at once: the other made it; run again to find it
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::retry_transaction()
+        }
+        e => e.into(),
+    })?;
     Ok(ledger::place_by_id(conn, id)?)
 }
 
@@ -129,12 +136,12 @@ pub fn lend(
             format!("ticket {ticket_id} is not dispatched to {technician}"),
         ));
     }
-    crate::network::station::lock_station(conn, station.id)?;
     let at = now.naive_utc();
     let custody = custody(conn, &station, &tech, now)?;
     let from = ledger::place_by_id(conn, station.id)?;
     let loan_id = store::insert_loan(conn, station.id, tech.id, custody.id, ticket_id, &caller.username, at)?;
     let reference = format!("loan:{loan_id}");
+    let mut moves = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
         // every line must fit the ticket's unit; the alternatives' stock is the station's own
         let part = fit.part(conn, i, &l.part_code, station.id)?;
@@ -160,11 +167,17 @@ pub fn lend(
             part.unit_cost_minor,
             stored.as_deref(),
         )?;
+        moves.push((part.id, i, l.qty, serials));
+    }
+    // the station's stock rows in part order, as every other write of a station takes them, so
+    // that a loan and a receipt (or another loan) of one station cannot wait on each other
+    moves.sort_by_key(|m| (m.0, m.1));
+    for (part_id, i, qty, serials) in moves {
         ledger::post(
             conn,
             &Move {
-                part_id: part.id,
-                qty: l.qty,
+                part_id,
+                qty,
                 from: &from,
                 to: &custody,
                 reason: Reason::LoanOut,

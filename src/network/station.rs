@@ -1,22 +1,11 @@
-//! Stations as other domains need them while they write: the row lock that serialises a
-//! station's writers, and the lateral lanes between regional centres. Network concepts, used
-//! by the ledger, shipping, loans and requests alike.
+//! Stations as other domains need them while they write: the lateral lanes between regional
+//! centres. A network concept, used by shipping and requests alike. (A station's writers meet on
+//! its row only at the end of their transactions: see `outstanding`.)
 
 use diesel::prelude::*;
 
-use crate::db::schema::{lateral_lanes, locations};
+use crate::db::schema::lateral_lanes;
 use crate::db::DbConn;
-
-/// Takes a row lock on the station's location row for the rest of the transaction (PostgreSQL;
-/// SQLite already serialises writers), so that two requests of one station cannot both pass
-/// its allowance. `FOR NO KEY UPDATE` writes no new row version and does not block the foreign
-/// key checks of concurrent inserts that reference the station.
-pub fn lock_station(conn: &mut DbConn, station_id: i64) -> QueryResult<()> {
-    if let DbConn::Pg(c) = conn {
-        locations::table.find(station_id).select(locations::id).for_no_key_update().first::<i64>(c)?;
-    }
-    Ok(())
-}
 
 /// The lateral centres that may supply `centre_id`, by priority.
 pub fn laterals(conn: &mut DbConn, centre_id: i64) -> QueryResult<Vec<i64>> {

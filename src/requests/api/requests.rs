@@ -1,11 +1,15 @@
 //! Parts requests: create (routed and reserved), list, read.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role, Scope};
+use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
@@ -105,77 +109,89 @@ pub async fn create_request(
             "a technician requests parts for a ticket of theirs: name it",
         )]));
     }
-    let key = idempotency_key(&req)?;
-    let canonical = serde_json::to_string(&input).unwrap_or_default();
-    // the database keeps microseconds: the answer, rendered from memory, shows what it keeps
-    let now = chrono::SubsecRound::trunc_subsecs(state.clock.now(), 6);
+    let asked = Asked {
+        key: idempotency_key(&req)?,
+        canonical: serde_json::to_string(&input).unwrap_or_default(),
+        input,
+        // the database keeps microseconds: the answer, rendered from memory, shows what it keeps
+        now: chrono::SubsecRound::trunc_subsecs(state.clock.now(), 6),
+        caller,
+    };
     let cache = routing.into_inner();
-    let (status, body) = state
-        .db
-        .write_retrying(move |conn| {
-            if let Some(key) = &key {
-                if let Some(stored) = store::idempotent_answer(conn, caller.user_id, key)? {
-                    if stored.request_hash != canonical {
-                        return Err(AppError::unprocessable(
-                            Problem::IdempotencyKeyReused,
-                            "this Idempotency-Key was used for a different request",
-                        ));
-                    }
-                    return Ok((stored.status as u16, stored.body));
-                }
-                // claim the key first: a concurrent duplicate waits on it, then retries and
-                // finds the stored answer
-                store::claim_key(conn, caller.user_id, key, &canonical, now.naive_utc()).map_err(
-                    |e| match e {
-                        diesel::result::Error::DatabaseError(
-                            diesel::result::DatabaseErrorKind::UniqueViolation,
-                            _,
-                        ) => AppError::retry_transaction(),
-                        e => e.into(),
-                    },
-                )?;
-            }
-            let station_code = match (caller.role, &input.station) {
-                (Role::Station | Role::Technician, None) => caller.location.clone().unwrap_or_default(),
-                (Role::Station | Role::Technician, Some(s)) if Some(s) == caller.location.as_ref() => {
-                    s.clone()
-                }
-                (Role::Station | Role::Technician, Some(_)) => {
-                    return Err(AppError::forbidden("a station requests parts for itself only"));
-                }
-                (_, Some(s)) => s.clone(),
-                (_, None) => {
-                    return Err(AppError::invalid_fields(vec![FieldError::new(
-                        "station",
-                        "name the station you request for",
-                    )]))
-                }
-            };
-            let scope = Scope::of(conn, &caller)?;
-            let st = service::station_for_request(conn, &cache, &scope, &station_code)?
-                .ok_or_else(|| AppError::not_found(format!("station {station_code} not found")))?;
-            let lines: Vec<LineSpec> =
-                input.lines.iter().map(|l| LineSpec { part_code: l.part_code.clone(), qty: l.qty }).collect();
-            let spec = RequestSpec {
-                lines: &lines,
-                urgency: input.urgency.as_str(),
-                ticket_id: input.ticket_id,
-                source: input.source.as_deref(),
-            };
-            // the answer from what the transaction wrote, not read back
-            let c = service::create(conn, &caller, &st, &spec, now)?;
-            let out =
-                render(vec![c.request], &c.lines, &c.allocations, &c.location_codes, &c.part_codes).remove(0);
-            let body = serde_json::to_string(&out).map_err(|e| AppError::internal(e.into()))?;
-            if let Some(key) = &key {
-                store::store_answer(conn, caller.user_id, key, 201, &body)?;
-            }
-            Ok((201, body))
-        })
-        .await?;
+    // run again when it lost a race: a duplicate idempotency key, or the station's allowance
+    // taken by another request between its reading and its booking
+    let (status, body) = state.db.write_retrying(move |conn| create_in(conn, &asked, &cache)).await?;
     Ok(HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED))
         .content_type("application/json")
         .body(body))
+}
+
+/// A new request as the handler took it in.
+struct Asked {
+    caller: Caller,
+    key: Option<String>,
+    /// the body as JSON text, the idempotency key's fingerprint
+    canonical: String,
+    input: PartsRequestIn,
+    now: DateTime<Utc>,
+}
+
+/// One attempt at a new request's transaction: the stored answer to a repeated idempotency key,
+/// or the request created; (status, body).
+fn create_in(conn: &mut DbConn, asked: &Asked, cache: &Arc<RoutingCache>) -> Result<(u16, String), AppError> {
+    let Asked { caller, key, canonical, input, now } = asked;
+    if let Some(key) = key {
+        if let Some(stored) = store::idempotent_answer(conn, caller.user_id, key)? {
+            if stored.request_hash != *canonical {
+                return Err(AppError::unprocessable(
+                    Problem::IdempotencyKeyReused,
+                    "this Idempotency-Key was used for a different request",
+                ));
+            }
+            return Ok((stored.status as u16, stored.body));
+        }
+        // claim the key first: a concurrent duplicate waits on it, then retries and finds the
+        // stored answer
+        store::claim_key(conn, caller.user_id, key, canonical, now.naive_utc()).map_err(|e| match e {
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+                AppError::retry_transaction()
+            }
+            e => e.into(),
+        })?;
+    }
+    let station_code = match (caller.role, &input.station) {
+        (Role::Station | Role::Technician, None) => caller.location.clone().unwrap_or_default(),
+        (Role::Station | Role::Technician, Some(s)) if Some(s) == caller.location.as_ref() => s.clone(),
+        (Role::Station | Role::Technician, Some(_)) => {
+            return Err(AppError::forbidden("a station requests parts for itself only"));
+        }
+        (_, Some(s)) => s.clone(),
+        (_, None) => {
+            return Err(AppError::invalid_fields(vec![FieldError::new(
+                "station",
+                "name the station you request for",
+            )]))
+        }
+    };
+    let scope = Scope::of(conn, caller)?;
+    let st = service::station_for_request(conn, cache, &scope, &station_code)?
+        .ok_or_else(|| AppError::not_found(format!("station {station_code} not found")))?;
+    let lines: Vec<LineSpec> =
+        input.lines.iter().map(|l| LineSpec { part_code: l.part_code.clone(), qty: l.qty }).collect();
+    let spec = RequestSpec {
+        lines: &lines,
+        urgency: input.urgency.as_str(),
+        ticket_id: input.ticket_id,
+        source: input.source.as_deref(),
+    };
+    // the answer from what the transaction wrote, not read back
+    let c = service::create(conn, caller, &st, &spec, *now)?;
+    let out = render(vec![c.request], &c.lines, &c.allocations, &c.location_codes, &c.part_codes).remove(0);
+    let body = serde_json::to_string(&out).map_err(|e| AppError::internal(e.into()))?;
+    if let Some(key) = key {
+        store::store_answer(conn, caller.user_id, key, 201, &body)?;
+    }
+    Ok((201, body))
 }
 
 #[derive(Debug, Deserialize, IntoParams, Validate)]

@@ -1,5 +1,6 @@
 //! A new parts request: codes resolved, the allowance checked against the station's running
-//! outstanding value, the lines reserved and routed, the request written in its final state.
+//! outstanding value (and again where its share is booked), the lines reserved and routed, the
+//! request written in its final state.
 
 use std::collections::BTreeMap;
 
@@ -58,9 +59,10 @@ pub fn create(
     at: DateTime<Utc>,
 ) -> Result<Created, AppError> {
     let RequestSpec { lines, urgency, ticket_id, source } = *spec;
+    // the value as last committed, read without a lock: the booking checks it again (below)
     let stored = match st.outstanding {
         Some(v) => v,
-        None => store::lock_station_outstanding(conn, st.row.id)?,
+        None => store::station_outstanding(conn, st.row.id)?,
     };
     let mut location_codes = st.codes.clone();
     let source_id = match source {
@@ -128,6 +130,12 @@ pub fn create(
     };
     let routed = if exceeds.is_some() { None } else { Some(routing_of(&reserved, &order, &sources)) };
     let (id, allocations) = write(conn, &new, &mut lines_out, routed, at)?;
+    // booked as the transaction's last statement, only if the station's value then still
+    // leaves room for it (else the request runs again and sees why); a request that waits for
+    // approval owes nothing yet
+    if share != 0 {
+        crate::outstanding::add_within(conn, st.row.id, share, st.allowance.saturating_sub(overdue))?;
+    }
     let request = RequestRow {
         id,
         station_id: new.station_id,

@@ -40,8 +40,8 @@ pub fn decide(
     check(&req, if approve { Action::Approve } else { Action::Reject })?;
     store::set_decision(conn, id, &caller.username, note)?;
     if approve {
-        // the station's value changes: its row first, then stock, as a new request does
-        crate::network::station::lock_station(conn, req.station_id)?;
+        // the station's value changes: booked at the transaction's end, after the stock
+        // (see `outstanding`)
         let st = station(conn, station_row)?;
         allocate_request(conn, &req, &st, at)?;
     } else {
@@ -104,7 +104,6 @@ pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
             "no stock of yours is ready to ship for this request",
         ));
     }
-    crate::network::station::lock_station(conn, req.station_id)?;
     let shipments = dispatch(conn, &req, &mine, &caller.username, req.urgency == "urgent", at)?;
     refresh_status(conn, id, false, at)?;
     Ok(shipments)
@@ -208,7 +207,6 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
             "part of this request is in transit; receive it first",
         ));
     }
-    crate::network::station::lock_station(conn, req.station_id)?;
     let mut allocations = allocations;
     // the stock rows in one order, by part then source (as `dispatch`)
     allocations.sort_by_key(|a| (a.part_id, a.source_id, a.id));

@@ -97,8 +97,6 @@ pub fn receive(
         }
         damaged_of.insert(line.id, s.damaged_qty);
     }
-    // the station's value changes: its row first, then stock, as a new request does
-    crate::network::station::lock_station(conn, req.station_id)?;
     let transit = ledger::virtual_place(conn, LocationKind::InTransit)?;
     let quarantine = ledger::virtual_place(conn, LocationKind::Quarantine)?;
     let dest = ledger::place_by_id(conn, req.station_id)?;
@@ -108,6 +106,9 @@ pub fn receive(
     // whatever the order of the request's lines, so two receipts cannot deadlock
     let part_of = |line_id: i64| lines.iter().find(|l| l.id == line_id).map(|l| l.part_id);
     let mut per_line: Vec<(i64, Vec<AllocationRow>)> = per_line.into_iter().collect();
+    // the allocations received, for the station's fill day: written after every stock row, so
+    // that two receipts of one station lock that row only once they hold their stock rows
+    let mut received = Vec::new();
     per_line.sort_by_key(|(line_id, _)| (part_of(*line_id), *line_id));
     for (line_id, allocations) in per_line {
         let mut damaged_left = damaged_of.get(&line_id).copied().unwrap_or(0);
@@ -168,7 +169,7 @@ pub fn receive(
                     at.naive_utc(),
                 )?;
             }
-            crate::rollup::received(conn, a.id)?;
+            received.push(a.id);
         }
         if line_damaged > 0 {
             // the replacement: the damaged units are owed again and routed like the original
@@ -200,6 +201,9 @@ pub fn receive(
                 replacement_shipments: shipments,
             });
         }
+    }
+    for a in received {
+        crate::rollup::received(conn, a)?;
     }
     // told in the order of the request's lines
     damages.sort_by_key(|d| d.line_no);

@@ -24,8 +24,8 @@ pub struct Station {
     pub laterals: Vec<i64>,
     /// codes of the station and of every location that may supply it
     pub codes: BTreeMap<i64, String>,
-    /// the station's running outstanding value, read under its row lock for this transaction
-    /// (see `store::station_by_code_locked`); `None` when the row is not locked yet
+    /// the station's running outstanding value as last committed (see `store::station_by_code`;
+    /// a new request's booking checks the allowance again); `None` when not read yet
     pub outstanding: Option<i64>,
     /// false only when the station is known to have no open loan lines (so none overdue)
     pub open_loans: bool,
@@ -124,17 +124,17 @@ impl RoutingCache {
     }
 }
 
-/// The station of a new request by code, with its row locked for the transaction and its terms
-/// (from `cache` while the master data is unchanged); `None` when there is no such location
-/// within the caller's scope.
+/// The station of a new request by code, with its running value as last committed (its row is
+/// not locked: see `outstanding`) and its terms (from `cache` while the master data is
+/// unchanged); `None` when there is no such location within the caller's scope.
 pub fn station_for_request(
     conn: &mut DbConn,
     cache: &Arc<RoutingCache>,
     scope: &Scope,
     code: &str,
 ) -> Result<Option<Station>, AppError> {
-    let Some(store::LockedStation { row, outstanding, open_loans, revision }) =
-        store::station_by_code_locked(conn, code)?.filter(|s| scope.covers(&s.row.path))
+    let Some(store::StationRead { row, outstanding, open_loans, revision }) =
+        store::station_by_code(conn, code)?.filter(|s| scope.covers(&s.row.path))
     else {
         return Ok(None);
     };

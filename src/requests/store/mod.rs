@@ -7,8 +7,7 @@ mod station;
 pub use idempotency::{claim_key, idempotent_answer, store_answer, StoredAnswer};
 pub use routed_pg::{write_routed, Take, Written};
 pub use station::{
-    lock_station_outstanding, station_by_code_locked, station_terms, station_terms_full, LockedStation,
-    StationTerms,
+    station_by_code, station_outstanding, station_terms, station_terms_full, StationRead, StationTerms,
 };
 
 use chrono::NaiveDateTime;
@@ -81,55 +80,17 @@ pub struct AllocationRow {
     pub serials: Option<String>,
 }
 
-/// Inserts a request and adds its share (`r.outstanding_minor`) to its station's running value;
-/// returns its id. On PostgreSQL one statement does both (the station's `UPDATE` in a
-/// data-modifying `WITH`), saving a round trip on every request.
+/// Inserts a request; returns its id. Its share (`r.outstanding_minor`) is booked on its
+/// station by the caller (`outstanding::add_within`).
 pub fn insert_request(conn: &mut DbConn, r: &NewRequest<'_>) -> QueryResult<i64> {
-    use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
-    match conn {
-        DbConn::Pg(c) if r.outstanding_minor != 0 => {
-            const SQL: &str =
-                "WITH booked AS (UPDATE locations SET outstanding_minor = outstanding_minor + $1 \
-                  WHERE id = $2 RETURNING id) \
-                INSERT INTO parts_requests (station_id, ticket_id, urgency, status, source_id, value_minor, \
-                  exceeds_by_minor, requested_by, created_at, updated_at, outstanding_minor) \
-                VALUES ($3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id";
-            let row: Id = diesel::sql_query(SQL)
-                .bind::<BigInt, _>(r.outstanding_minor)
-                .bind::<BigInt, _>(r.station_id)
-                .bind::<BigInt, _>(r.station_id)
-                .bind::<Nullable<BigInt>, _>(r.ticket_id)
-                .bind::<Text, _>(r.urgency)
-                .bind::<Text, _>(r.status)
-                .bind::<Nullable<BigInt>, _>(r.source_id)
-                .bind::<BigInt, _>(r.value_minor)
-                .bind::<Nullable<BigInt>, _>(r.exceeds_by_minor)
-                .bind::<Text, _>(r.requested_by)
-                .bind::<Timestamp, _>(r.created_at)
-                .bind::<Timestamp, _>(r.updated_at)
-                .bind::<BigInt, _>(r.outstanding_minor)
-                .cached()
-                .get_result(c)?;
-            Ok(row.id)
-        }
-        _ => {
-            // optional values make diesel treat the INSERT as unbounded; it has 2^3 shapes at
-            // most. On the concrete connection: the multi-backend one renders a statement's SQL
-            // at every execution, even a prepared one
-            let id = crate::on_backend!(conn, |c| diesel::insert_into(parts_requests::table)
-                .values(r)
-                .returning(parts_requests::id)
-                .cached()
-                .get_result(c))?;
-            crate::outstanding::add(conn, r.station_id, r.outstanding_minor)?;
-            Ok(id)
-        }
-    }
+    // optional values make diesel treat the INSERT as unbounded; it has 2^3 shapes at most. On
+    // the concrete connection: the multi-backend one renders a statement's SQL at every
+    // execution, even a prepared one
+    crate::on_backend!(conn, |c| diesel::insert_into(parts_requests::table)
+        .values(r)
+        .returning(parts_requests::id)
+        .cached()
+        .get_result(c))
 }
 
 pub fn insert_line(

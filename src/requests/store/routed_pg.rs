@@ -1,5 +1,6 @@
-//! A routed parts request written in one PostgreSQL statement: the station's outstanding value
-//! booked, the request, its lines with their routing and their allocations. It writes exactly
+//! A routed parts request written in one PostgreSQL statement: the request, its lines with their
+//! routing and their allocations (its share is booked on the station at the transaction's end,
+//! `outstanding::add_within`). It writes exactly
 //! the rows that `insert_request`, `insert_routed_line` and `insert_allocation` write one by one
 //! (SQLite's path), in one round trip instead of one for the request plus one per line and per
 //! allocation: on this, the product's hottest write, every round trip costs PostgreSQL about as
@@ -52,7 +53,7 @@ struct Out {
 
 /// The statement's text for `lines` lines and the takes' lines `takes` (placeholders numbered in
 /// the order [`write_routed`] binds them).
-fn sql(lines: usize, takes: &[usize], book: bool) -> String {
+fn sql(lines: usize, takes: &[usize]) -> String {
     let mut s = String::from("WITH ");
     let mut n = 0usize;
     let mut p = |k: usize| -> String {
@@ -60,14 +61,6 @@ fn sql(lines: usize, takes: &[usize], book: bool) -> String {
         n += k;
         (first..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
     };
-    if book {
-        let (delta, station) = (p(1), p(1));
-        let _ = write!(
-            s,
-            "booked AS (UPDATE locations SET outstanding_minor = outstanding_minor + {delta} \
-             WHERE id = {station} RETURNING id), "
-        );
-    }
     let _ = write!(
         s,
         "req AS (INSERT INTO parts_requests (station_id, ticket_id, urgency, status, source_id, \
@@ -115,7 +108,7 @@ fn sql(lines: usize, takes: &[usize], book: bool) -> String {
     s
 }
 
-/// Writes a routed request: `r` (its share booked on its station when not zero), `lines` (their
+/// Writes a routed request: `r`, `lines` (their
 /// backorder and routing in `routing`, in the same order) and `takes` as allocations with status
 /// `status`, in the order given.
 pub fn write_routed(
@@ -126,12 +119,8 @@ pub fn write_routed(
     takes: &[Take],
     status: &str,
 ) -> QueryResult<Written> {
-    let book = r.outstanding_minor != 0;
-    let text = sql(lines.len(), &takes.iter().map(|t| t.line).collect::<Vec<_>>(), book);
+    let text = sql(lines.len(), &takes.iter().map(|t| t.line).collect::<Vec<_>>());
     let mut q: BoxedSqlQuery<'_, Pg, SqlQuery> = diesel::sql_query(text).into_boxed();
-    if book {
-        q = q.bind::<BigInt, _>(r.outstanding_minor).bind::<BigInt, _>(r.station_id);
-    }
     q = q
         .bind::<BigInt, _>(r.station_id)
         .bind::<Nullable<BigInt>, _>(r.ticket_id)
@@ -177,27 +166,25 @@ mod tests {
 
     #[test]
     fn placeholders_follow_the_binding_order() {
-        let s = sql(2, &[0, 1, 1], true);
-        // 2 booking + 11 request + 2 x 10 line + 3 x 6 allocation values
-        assert!(s.contains("$51") && !s.contains("$52"), "{s}");
-        assert!(s.starts_with(
-            "WITH booked AS (UPDATE locations SET outstanding_minor = outstanding_minor + $1 WHERE id = $2"
-        ));
-        // each row selected from the one before it
+        let s = sql(2, &[0, 1, 1]);
+        // 11 request + 2 x 10 line + 3 x 6 allocation values
+        assert!(s.contains("$49") && !s.contains("$50"), "{s}");
+        assert!(s.starts_with("WITH req AS (INSERT INTO parts_requests"), "{s}");
+        // each row selected from the row before it
         assert!(
             s.contains("l1 AS (INSERT INTO parts_request_lines") && s.contains("FROM req, l0 RETURNING id)")
         );
         assert!(
-            s.contains("SELECT req.id, l0.id, $34, $35, $36, $37, $38, $39 FROM req, l0, l1 RETURNING id)"),
+            s.contains("SELECT req.id, l0.id, $32, $33, $34, $35, $36, $37 FROM req, l0, l1 RETURNING id)"),
             "{s}"
         );
         assert!(
-            s.contains("SELECT req.id, l1.id, $40, $41, $42, $43, $44, $45 FROM req, l1, a0 RETURNING id)"),
+            s.contains("SELECT req.id, l1.id, $38, $39, $40, $41, $42, $43 FROM req, l1, a0 RETURNING id)"),
             "{s}"
         );
         assert!(s.ends_with("FROM req, l0, l1, a0, a1, a2"), "{s}");
-        let unbooked = sql(1, &[], false);
-        assert!(unbooked.starts_with("WITH req AS (INSERT INTO parts_requests") && unbooked.contains("$21"));
-        assert!(unbooked.contains("CAST(ARRAY[] AS BIGINT[]) AS allocation_ids"), "{unbooked}");
+        let one = sql(1, &[]);
+        assert!(one.contains("$21") && !one.contains("$22"), "{one}");
+        assert!(one.contains("CAST(ARRAY[] AS BIGINT[]) AS allocation_ids"), "{one}");
     }
 }

@@ -8,13 +8,10 @@ use crate::db::{CachedExt, DbConn};
 use crate::network::rules::{LocationKind, Tier};
 use crate::network::store::LocationRow;
 
-/// The station's running outstanding value, its row locked as by `network::station::lock_station`.
-pub fn lock_station_outstanding(conn: &mut DbConn, station_id: i64) -> QueryResult<i64> {
-    let q = locations::table.find(station_id).select(locations::outstanding_minor);
-    match conn {
-        DbConn::Pg(c) => q.for_no_key_update().first(c),
-        DbConn::Sqlite(_) => q.first(conn),
-    }
+/// The station's running outstanding value as last committed (read without a lock; see
+/// `outstanding`).
+pub fn station_outstanding(conn: &mut DbConn, station_id: i64) -> QueryResult<i64> {
+    locations::table.find(station_id).select(locations::outstanding_minor).first(conn)
 }
 
 /// What routes a station's lines: its tier's terms, its centre, the central warehouse and the
@@ -115,10 +112,10 @@ const TERMS_HEAD: &str =
     "SELECT t.credit_allowance_minor AS allowance, t.may_order_from_hq AS may_order_from_hq, \
     t.allocation_priority AS allocation_priority, ";
 
-/// A location by code, as a new request finds it (see [`station_by_code_locked`]).
-pub struct LockedStation {
+/// A location by code, as a new request finds it (see [`station_by_code`]).
+pub struct StationRead {
     pub row: LocationRow,
-    /// the running outstanding value, read under the row lock (see `outstanding`)
+    /// the running outstanding value as last committed
     pub outstanding: i64,
     /// whether the station has open loan lines (only then can some be overdue)
     pub open_loans: bool,
@@ -127,11 +124,12 @@ pub struct LockedStation {
     pub revision: i64,
 }
 
-/// A location by code locked as by [`lock_station`], with its running outstanding value, whether
-/// it has open loans, and the master data's revision. One statement of one table: its terms, a join
+/// A location by code, with its running outstanding value as last committed (read without a
+/// lock: a new request's booking checks the allowance again, see `outstanding`), whether it has
+/// open loans, and the master data's revision. One statement of one table: its terms, a join
 /// of six, are read only when the revision says that the copy kept from before is stale (that
 /// join in the locking statement cost PostgreSQL about 0.09 ms a request: BENCHMARKS.md).
-pub fn station_by_code_locked(conn: &mut DbConn, code: &str) -> QueryResult<Option<LockedStation>> {
+pub fn station_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<StationRead>> {
     use diesel::sql_types::Text;
     let pg = matches!(conn, DbConn::Pg(_));
     let text = format!(
@@ -140,9 +138,8 @@ pub fn station_by_code_locked(conn: &mut DbConn, code: &str) -> QueryResult<Opti
          EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
            WHERE lo.station_id = l.id AND lol.status = 'open') AS open_loans, \
          (SELECT r.revision FROM master_revision r WHERE r.id = 1) AS revision \
-         FROM locations l WHERE l.code = {}{}",
+         FROM locations l WHERE l.code = {}",
         if pg { "$1" } else { "?" },
-        if pg { " FOR NO KEY UPDATE OF l" } else { "" },
     );
     let rows: Vec<StationSqlRow> =
         crate::on_backend!(conn, |c| diesel::sql_query(&text).bind::<Text, _>(code).cached().load(c))?;
@@ -161,7 +158,7 @@ pub fn station_by_code_locked(conn: &mut DbConn, code: &str) -> QueryResult<Opti
         lead_time_days: r.lead_time_days,
         active: r.active,
     };
-    Ok(Some(LockedStation {
+    Ok(Some(StationRead {
         row,
         outstanding: r.outstanding_minor,
         open_loans: r.open_loans,

@@ -1,0 +1,145 @@
+//! Increments of a running sum kept on a row (a station's outstanding value), noted while a
+//! write transaction runs and written at its end: right before the commit, one `UPDATE ... SET
+//! column = column + delta` per row, in (table, column, id) order.
+//!
+//! Such a row is where every writer of its owner meets. Written last, it is held only from the
+//! transaction's last statements to its commit rather than for the whole transaction, and it is
+//! always taken after every other row the transaction locks, in one global order: two
+//! transactions that lock other rows in a consistent order cannot wait on each other in a circle
+//! through it.
+//!
+//! An increment may carry a ceiling (`within`): it is written only if the sum stays at or below
+//! it, as the `UPDATE` finds the row; otherwise the transaction fails as a serialization failure
+//! would (it is run again, seeing what the other transaction wrote). A check made on a value read
+//! without a lock is thus made again, exactly, where the value changes.
+//!
+//! `write_tx` drives it: it forgets what is noted when an outermost transaction starts or rolls
+//! back, puts back what was noted before a savepoint that rolls back, and writes it all before
+//! the outermost commit. Outside a transaction an increment is written at once.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use diesel::connection::TransactionManager;
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error};
+use diesel::sql_types::BigInt;
+
+use super::{CachedExt, DbConn};
+
+/// A column of running sums: the table, and the `BIGINT` column, of rows keyed by `id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Sum {
+    pub table: &'static str,
+    pub column: &'static str,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Noted {
+    delta: i64,
+    within: Option<i64>,
+}
+
+type Key = (Sum, i64);
+
+thread_local! {
+    /// what the thread's open write transaction has noted, in the order it is written
+    static NOTED: RefCell<BTreeMap<Key, Noted>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// Whether the connection is inside a transaction.
+pub fn in_transaction(conn: &mut DbConn) -> bool {
+    !matches!(
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn).transaction_depth(),
+        Ok(None)
+    )
+}
+
+/// Adds `delta` to the row `id` of `sum`, at the end of the write transaction (at once outside
+/// one). With `within`, only if the row's sum stays at or below it; otherwise the transaction
+/// fails with a serialization failure when the increment is written.
+pub fn add(conn: &mut DbConn, sum: Sum, id: i64, delta: i64, within: Option<i64>) -> QueryResult<()> {
+    if delta == 0 && within.is_none() {
+        return Ok(());
+    }
+    if !in_transaction(conn) {
+        return write(conn, (sum, id), Noted { delta, within });
+    }
+    NOTED.with(|n| {
+        let mut n = n.borrow_mut();
+        let e = n.entry((sum, id)).or_default();
+        e.delta = e.delta.saturating_add(delta);
+        if let Some(w) = within {
+            e.within = Some(e.within.map_or(w, |x| x.min(w)));
+        }
+    });
+    Ok(())
+}
+
+/// What is noted now (taken before a savepoint).
+pub(super) struct Marked(BTreeMap<Key, Noted>);
+
+pub(super) fn mark() -> Marked {
+    Marked(NOTED.with(|n| n.borrow().clone()))
+}
+
+/// Back to what was noted at `mark` (the savepoint rolled back).
+pub(super) fn back_to(m: Marked) {
+    NOTED.with(|n| *n.borrow_mut() = m.0);
+}
+
+/// Forgets everything noted (an outermost transaction starts or rolls back).
+pub(super) fn forget() {
+    NOTED.with(|n| n.borrow_mut().clear());
+}
+
+/// Writes everything noted, in order, and forgets it: the outermost transaction's last
+/// statements.
+pub(super) fn flush(conn: &mut DbConn) -> QueryResult<()> {
+    let noted = NOTED.with(|n| std::mem::take(&mut *n.borrow_mut()));
+    for (key, n) in noted {
+        write(conn, key, n)?;
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Written {
+    #[diesel(sql_type = BigInt)]
+    #[allow(dead_code)]
+    v: i64,
+}
+
+fn write(conn: &mut DbConn, (sum, id): Key, n: Noted) -> QueryResult<()> {
+    let Sum { table, column } = sum;
+    let within = if n.within.is_some() { format!(" AND {column} + $3 <= $4") } else { String::new() };
+    let text =
+        format!("UPDATE {table} SET {column} = {column} + $1 WHERE id = $2{within} RETURNING {column} AS v");
+    let text = super::dialect_sql(conn, &text).into_owned();
+    let done: Option<Written> = match n.within {
+        None => crate::on_backend!(conn, |c| diesel::sql_query(&text)
+            .bind::<BigInt, _>(n.delta)
+            .bind::<BigInt, _>(id)
+            .cached()
+            .get_result(c)
+            .optional())?,
+        Some(w) => crate::on_backend!(conn, |c| diesel::sql_query(&text)
+            .bind::<BigInt, _>(n.delta)
+            .bind::<BigInt, _>(id)
+            .bind::<BigInt, _>(n.delta)
+            .bind::<BigInt, _>(w)
+            .cached()
+            .get_result(c)
+            .optional())?,
+    };
+    match (done, n.within) {
+        (Some(_), _) => Ok(()),
+        (None, Some(_)) => Err(Error::DatabaseError(
+            DatabaseErrorKind::SerializationFailure,
+            Box::new(format!(
+                "the {column} of {table} {id} would pass its ceiling; run the transaction again"
+            )),
+        )),
+        (None, None) => Err(Error::NotFound),
+    }
+}
