@@ -143,3 +143,97 @@ fn write(conn: &mut DbConn, (sum, id): Key, n: Noted) -> QueryResult<()> {
         (None, None) => Err(Error::NotFound),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    use super::*;
+    use crate::db::{write_tx, Manager};
+
+    const SUMS: Sum = Sum { table: "sums", column: "v" };
+
+    fn conn() -> (tempfile::TempDir, DbConn) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("d.db").display());
+        let mut c = Manager::new(&url).unwrap().connect_now().unwrap();
+        c.batch_execute("CREATE TABLE sums (id INTEGER PRIMARY KEY, v BIGINT NOT NULL); INSERT INTO sums VALUES (1, 10), (2, 20);")
+            .unwrap();
+        (dir, c)
+    }
+
+    fn sums(c: &mut DbConn) -> Vec<(i64, i64)> {
+        #[derive(QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+            #[diesel(sql_type = BigInt)]
+            v: i64,
+        }
+        let rows: Vec<Row> =
+            crate::on_backend!(c, |c| diesel::sql_query("SELECT id, v FROM sums ORDER BY id").load(c))
+                .unwrap();
+        rows.into_iter().map(|r| (r.id, r.v)).collect()
+    }
+
+    #[test]
+    fn sums_are_written_at_the_commit_and_only_then() {
+        let (_dir, mut c) = conn();
+        // outside a transaction: at once
+        add(&mut c, SUMS, 1, 5, None).unwrap();
+        assert_eq!(sums(&mut c), vec![(1, 15), (2, 20)]);
+        // inside one: noted, summed per row, written before the commit
+        write_tx(&mut c, |c| {
+            add(c, SUMS, 2, 3, None)?;
+            add(c, SUMS, 1, -5, None)?;
+            add(c, SUMS, 2, 4, None)?;
+            assert_eq!(sums(c), vec![(1, 15), (2, 20)], "not before the commit");
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+        assert_eq!(sums(&mut c), vec![(1, 10), (2, 27)]);
+        // a transaction that fails writes none of them, and the next one starts afresh
+        let failed: Result<(), Error> = write_tx(&mut c, |c| {
+            add(c, SUMS, 1, 100, None)?;
+            Err(Error::RollbackTransaction)
+        });
+        assert!(failed.is_err());
+        write_tx(&mut c, |c| add(c, SUMS, 2, 1, None)).unwrap();
+        assert_eq!(sums(&mut c), vec![(1, 10), (2, 28)]);
+    }
+
+    #[test]
+    fn a_ceiling_that_no_longer_holds_fails_the_whole_transaction_as_a_race() {
+        let (_dir, mut c) = conn();
+        write_tx(&mut c, |c| add(c, SUMS, 1, 5, Some(15))).unwrap();
+        assert_eq!(sums(&mut c), vec![(1, 15), (2, 20)]);
+        // 15 + 1 > 15: nothing of the transaction stays, and it is a serialization failure
+        let over = write_tx(&mut c, |c| {
+            c.batch_execute("UPDATE sums SET v = 99 WHERE id = 2")?;
+            add(c, SUMS, 1, 1, Some(15))
+        });
+        assert!(
+            matches!(over, Err(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _))),
+            "{over:?}"
+        );
+        assert_eq!(sums(&mut c), vec![(1, 15), (2, 20)]);
+    }
+
+    #[test]
+    fn a_savepoint_that_rolls_back_takes_its_sums_with_it() {
+        let (_dir, mut c) = conn();
+        write_tx(&mut c, |c| {
+            add(c, SUMS, 1, 1, None)?;
+            let inner: Result<(), Error> = write_tx(c, |c| {
+                add(c, SUMS, 1, 100, None)?;
+                add(c, SUMS, 2, 100, None)?;
+                Err(Error::RollbackTransaction)
+            });
+            assert!(inner.is_err());
+            write_tx(c, |c| add(c, SUMS, 2, 2, None))
+        })
+        .unwrap();
+        assert_eq!(sums(&mut c), vec![(1, 11), (2, 22)]);
+    }
+}
