@@ -57,6 +57,12 @@ pub fn add(conn: &mut DbConn, station_id: i64, delta: i64) -> QueryResult<()> {
     deferred::add(conn, STATION_VALUE, station_id, delta, None)
 }
 
+/// A station's value as the open write transaction will leave it: `committed` (read in it) and
+/// what the transaction has noted on it so far.
+pub fn as_left(station_id: i64, committed: i64) -> i64 {
+    committed.saturating_add(deferred::noted(STATION_VALUE, station_id))
+}
+
 /// Adds a new request's share to its station's value only if the value, as its booking finds
 /// it, stays at or below `within` (the allowance less the overdue loans); otherwise the
 /// transaction is run again (`retry_transaction`), having written nothing.

@@ -8,9 +8,11 @@
 //! transactions that lock other rows in a consistent order cannot wait on each other in a circle
 //! through it.
 //!
-//! An increment may carry a ceiling (`within`): it is written only if the sum stays at or below
-//! it, as the `UPDATE` finds the row; otherwise the transaction fails as a serialization failure
-//! would (it is run again, seeing what the other transaction wrote). A check made on a value read
+//! An increment may carry a ceiling (`within`): the sum, as the `UPDATE` finds the row, plus
+//! what the transaction had noted on it up to and with that increment, must stay at or below
+//! it; otherwise nothing is written and the transaction fails as a serialization failure would
+//! (it is run again, seeing what the other transaction wrote). [`noted`] gives what the
+//! transaction has noted so far, for a check made inside it. A check made on a value read
 //! without a lock is thus made again, exactly, where the value changes.
 //!
 //! `write_tx` drives it: it forgets what is noted when an outermost transaction starts or rolls
@@ -37,7 +39,10 @@ pub struct Sum {
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 struct Noted {
     delta: i64,
-    within: Option<i64>,
+    /// the most the row's committed sum may be when the increments are written: each ceiling
+    /// less what the transaction had noted up to it (so every ceiling holds at its own point of
+    /// the transaction, whatever is noted after it)
+    cap: Option<i64>,
 }
 
 type Key = (Sum, i64);
@@ -62,18 +67,25 @@ pub fn add(conn: &mut DbConn, sum: Sum, id: i64, delta: i64, within: Option<i64>
     if delta == 0 && within.is_none() {
         return Ok(());
     }
+    let cap = |before: i64| within.map(|w| w.saturating_sub(before.saturating_add(delta)));
     if !in_transaction(conn) {
-        return write(conn, (sum, id), Noted { delta, within });
+        return write(conn, (sum, id), Noted { delta, cap: cap(0) });
     }
     NOTED.with(|n| {
         let mut n = n.borrow_mut();
         let e = n.entry((sum, id)).or_default();
-        e.delta = e.delta.saturating_add(delta);
-        if let Some(w) = within {
-            e.within = Some(e.within.map_or(w, |x| x.min(w)));
+        if let Some(c) = cap(e.delta) {
+            e.cap = Some(e.cap.map_or(c, |x| x.min(c)));
         }
+        e.delta = e.delta.saturating_add(delta);
     });
     Ok(())
+}
+
+/// What the open write transaction has noted on the row `id` of `sum` so far: to be added to
+/// the committed sum for the value as this transaction will leave it.
+pub fn noted(sum: Sum, id: i64) -> i64 {
+    NOTED.with(|n| n.borrow().get(&(sum, id)).map_or(0, |x| x.delta))
 }
 
 /// What is noted now (taken before a savepoint).
@@ -112,11 +124,11 @@ struct Written {
 
 fn write(conn: &mut DbConn, (sum, id): Key, n: Noted) -> QueryResult<()> {
     let Sum { table, column } = sum;
-    let within = if n.within.is_some() { format!(" AND {column} + $3 <= $4") } else { String::new() };
+    let check = if n.cap.is_some() { format!(" AND {column} <= $3") } else { String::new() };
     let text =
-        format!("UPDATE {table} SET {column} = {column} + $1 WHERE id = $2{within} RETURNING {column} AS v");
+        format!("UPDATE {table} SET {column} = {column} + $1 WHERE id = $2{check} RETURNING {column} AS v");
     let text = super::dialect_sql(conn, &text).into_owned();
-    let done: Option<Written> = match n.within {
+    let done: Option<Written> = match n.cap {
         None => crate::on_backend!(conn, |c| diesel::sql_query(&text)
             .bind::<BigInt, _>(n.delta)
             .bind::<BigInt, _>(id)
@@ -126,13 +138,12 @@ fn write(conn: &mut DbConn, (sum, id): Key, n: Noted) -> QueryResult<()> {
         Some(w) => crate::on_backend!(conn, |c| diesel::sql_query(&text)
             .bind::<BigInt, _>(n.delta)
             .bind::<BigInt, _>(id)
-            .bind::<BigInt, _>(n.delta)
             .bind::<BigInt, _>(w)
             .cached()
             .get_result(c)
             .optional())?,
     };
-    match (done, n.within) {
+    match (done, n.cap) {
         (Some(_), _) => Ok(()),
         (None, Some(_)) => Err(Error::DatabaseError(
             DatabaseErrorKind::SerializationFailure,
@@ -218,6 +229,31 @@ mod tests {
             "{over:?}"
         );
         assert_eq!(sums(&mut c), vec![(1, 15), (2, 20)]);
+    }
+
+    #[test]
+    fn each_ceiling_holds_at_its_own_point_of_the_transaction() {
+        let (_dir, mut c) = conn();
+        // 10, +5 (at most 15), -3, +2 (at most 14): each holds where it was noted
+        write_tx(&mut c, |c| {
+            add(c, SUMS, 1, 5, Some(15))?;
+            assert_eq!(noted(SUMS, 1), 5);
+            add(c, SUMS, 1, -3, None)?;
+            add(c, SUMS, 1, 2, Some(14))?;
+            assert_eq!(noted(SUMS, 1), 4);
+            Ok::<_, Error>(())
+        })
+        .unwrap();
+        assert_eq!(sums(&mut c), vec![(1, 14), (2, 20)]);
+        // 14, +1 (at most 15), +1 (at most 15): the second does not hold at its point, though
+        // the first alone would
+        let over = write_tx(&mut c, |c| {
+            add(c, SUMS, 1, 1, Some(15))?;
+            add(c, SUMS, 1, 1, Some(15))
+        });
+        assert!(over.is_err());
+        assert_eq!(sums(&mut c), vec![(1, 14), (2, 20)]);
+        assert_eq!(noted(SUMS, 1), 0, "forgotten after the rollback");
     }
 
     #[test]

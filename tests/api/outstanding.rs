@@ -195,3 +195,57 @@ both!(a_cost_that_would_overflow_a_stations_value_is_refused_and_changes_nothing
     assert_eq!(app.stock(STATION, &dear).await, (0, 0, 0));
     assert_eq!(balance(&app).await, before);
 });
+
+both!(requests_in_one_transaction_see_each_others_share_against_the_allowance, |app| async {
+    // one write transaction (as the demo's history makes many): tier D (10 000.00), room for
+    // a few 1 000.00 units; the transaction asks one at a time until one waits for approval,
+    // each request seeing the shares of those before it, booked at the commit
+    const TIER_D: &str = "ST-JH-001";
+    let d = app.part().cost("1000.00").stock_at("RC-HZ", 100).create().await;
+    let statuses = app
+        .state
+        .db
+        .write(move |conn| {
+            use echelon::requests::service::{self, LineSpec, RequestSpec, RoutingCache};
+            let caller = echelon::auth::Caller {
+                user_id: 0,
+                username: "admin".into(),
+                role: echelon::auth::Role::Admin,
+                location: None,
+            };
+            let scope = echelon::auth::Scope::of(conn, &caller)?;
+            let cache = std::sync::Arc::new(RoutingCache::default());
+            let mut statuses = Vec::new();
+            for _ in 0..24 {
+                let st = service::station_for_request(conn, &cache, &scope, TIER_D)?.expect("the station");
+                let lines = [LineSpec { part_code: d.clone(), qty: 1 }];
+                let spec = RequestSpec { lines: &lines, urgency: "normal", ticket_id: None, source: None };
+                let made = service::create(conn, &caller, &st, &spec, chrono::Utc::now())?;
+                statuses.push(made.request.status.as_str());
+            }
+            Ok(statuses)
+        })
+        .await
+        .unwrap();
+    let allocated = statuses.iter().take_while(|s| **s == "allocated").count();
+    assert!(allocated > 0 && allocated < 24, "{statuses:?}");
+    assert!(statuses[allocated..].iter().all(|s| *s == "pending_approval"), "{statuses:?}");
+    // and the station's value is the sum recomputed (the audit agrees)
+    let owed: i64 = app
+        .state
+        .db
+        .read(|conn| {
+            use diesel::prelude::*;
+            use echelon::db::schema::locations;
+            let (id, path, stored): (i64, String, i64) = locations::table
+                .filter(locations::code.eq(TIER_D))
+                .select((locations::id, locations::path, locations::outstanding_minor))
+                .first(conn)?;
+            assert_eq!(stored, echelon::outstanding::recomputed(conn, id, &path)?);
+            Ok(stored)
+        })
+        .await
+        .unwrap();
+    assert!(owed <= 1_000_000, "within the allowance: {owed}");
+    assert!(owed + 100_000 > 1_000_000, "and no room left for another: {owed}");
+});

@@ -59,11 +59,13 @@ pub fn create(
     at: DateTime<Utc>,
 ) -> Result<Created, AppError> {
     let RequestSpec { lines, urgency, ticket_id, source } = *spec;
-    // the value as last committed, read without a lock: the booking checks it again (below)
+    // the value as last committed, read without a lock (the booking checks it again, below),
+    // with what this transaction has changed on it so far
     let stored = match st.outstanding {
         Some(v) => v,
         None => store::station_outstanding(conn, st.row.id)?,
     };
+    let stored = crate::outstanding::as_left(st.row.id, stored);
     let mut location_codes = st.codes.clone();
     let source_id = match source {
         Some(code) => {
