@@ -11,27 +11,36 @@ use crate::tickets::CMP;
 /// Tier B: 80 000.00 allowance, may order from HQ.
 const STATION: &str = "ST-TZ-001";
 const TECH: &str = "tech-st-tz-001";
+/// Tier D: 10 000.00 allowance.
+const TIER_D: &str = "ST-JH-001";
 const ALLOWANCE: i64 = 8_000_000;
 /// the factory record of RF00000001's compressor
 const CMP_SERIAL: &str = "CMP6165341773";
 
-/// The station's stored running value, checked against the recomputed sum (and the whole audit).
-async fn balance(app: &TestApp) -> i64 {
+/// A station's stored running value, checked against the sum recomputed from scratch.
+async fn value_of(app: &TestApp, code: &'static str) -> i64 {
     let (stored, recomputed) = app
         .state
         .db
-        .read(|conn| {
+        .read(move |conn| {
             use diesel::prelude::*;
             use echelon::db::schema::locations;
             let (id, path, stored): (i64, String, i64) = locations::table
-                .filter(locations::code.eq(STATION))
+                .filter(locations::code.eq(code))
                 .select((locations::id, locations::path, locations::outstanding_minor))
                 .first(conn)?;
             Ok((stored, echelon::outstanding::recomputed(conn, id, &path)?))
         })
         .await
         .unwrap();
-    assert_eq!(stored, recomputed, "stored running value against the recomputed sum");
+    assert_eq!(stored, recomputed, "{code}: stored running value against the recomputed sum");
+    stored
+}
+
+/// The demo station's stored running value, checked against the recomputed sum (and the whole
+/// audit).
+async fn balance(app: &TestApp) -> i64 {
+    let stored = value_of(app, STATION).await;
     app.audit().await;
     stored
 }
@@ -133,21 +142,8 @@ both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance
 
 both!(concurrent_requests_of_one_station_never_pass_its_allowance_together, |app| async {
     // tier D (10 000.00): each 1 000.00 request fits alone; together only what is left fits
-    const TIER_D: &str = "ST-JH-001";
     let d = app.part().cost("1000.00").stock_at("RC-HZ", 100).create().await;
-    let owed = app
-        .state
-        .db
-        .read(|conn| {
-            use diesel::prelude::*;
-            use echelon::db::schema::locations;
-            Ok(locations::table
-                .filter(locations::code.eq(TIER_D))
-                .select(locations::outstanding_minor)
-                .first::<i64>(conn)?)
-        })
-        .await
-        .unwrap();
+    let owed = value_of(&app, TIER_D).await;
     let room = (1_000_000 - owed) / 100_000;
     assert!(room > 0 && room < 24, "the demo station has room for a few: {owed}");
     let token = app.token("admin").await;
@@ -200,7 +196,6 @@ both!(requests_in_one_transaction_see_each_others_share_against_the_allowance, |
     // one write transaction (as the demo's history makes many): tier D (10 000.00), room for
     // a few 1 000.00 units; the transaction asks one at a time until one waits for approval,
     // each request seeing the shares of those before it, booked at the commit
-    const TIER_D: &str = "ST-JH-001";
     let d = app.part().cost("1000.00").stock_at("RC-HZ", 100).create().await;
     let statuses = app
         .state
@@ -230,22 +225,8 @@ both!(requests_in_one_transaction_see_each_others_share_against_the_allowance, |
     let allocated = statuses.iter().take_while(|s| **s == "allocated").count();
     assert!(allocated > 0 && allocated < 24, "{statuses:?}");
     assert!(statuses[allocated..].iter().all(|s| *s == "pending_approval"), "{statuses:?}");
-    // and the station's value is the sum recomputed (the audit agrees)
-    let owed: i64 = app
-        .state
-        .db
-        .read(|conn| {
-            use diesel::prelude::*;
-            use echelon::db::schema::locations;
-            let (id, path, stored): (i64, String, i64) = locations::table
-                .filter(locations::code.eq(TIER_D))
-                .select((locations::id, locations::path, locations::outstanding_minor))
-                .first(conn)?;
-            assert_eq!(stored, echelon::outstanding::recomputed(conn, id, &path)?);
-            Ok(stored)
-        })
-        .await
-        .unwrap();
+    // and the station's value is the sum recomputed
+    let owed = value_of(&app, TIER_D).await;
     assert!(owed <= 1_000_000, "within the allowance: {owed}");
     assert!(owed + 100_000 > 1_000_000, "and no room left for another: {owed}");
 });
