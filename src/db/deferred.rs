@@ -17,7 +17,9 @@
 //!
 //! `write_tx` drives it: it forgets what is noted when an outermost transaction starts or rolls
 //! back, puts back what was noted before a savepoint that rolls back, and writes it all before
-//! the outermost commit. Outside a transaction an increment is written at once.
+//! the outermost commit. Outside a transaction an increment is written at once. What is noted is
+//! kept per thread: a thread runs one write transaction at a time (every write is one closure on
+//! a blocking thread, with one connection), so a transaction's notes are its own.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
