@@ -340,20 +340,8 @@ pub fn release(
     if !scope.covers(&network::by_id(conn, acting)?.path) {
         return Err(AppError::forbidden(format!("only staff of {who} (or an admin) release this proposal")));
     }
-    if row.status != ProposalStatus::Proposed {
-        return Err(AppError::conflict(
-            Problem::InvalidTransition,
-            format!("proposal {id} is {}; only a proposed one can be released", row.status.as_str()),
-        )
-        .with("current_status", row.status.as_str()));
-    }
     let reference = format!("proposal:{id}");
-    if !store::mark_released(conn, id, &caller.username, now.naive_utc(), &reference)? {
-        return Err(AppError::conflict(
-            Problem::InvalidTransition,
-            format!("proposal {id} was released meanwhile"),
-        ));
-    }
+    mark_released(conn, &row, &caller.username, now, &reference)?;
     let source = ledger::place_by_id(conn, row.source_id)?;
     let dest = ledger::place_by_id(conn, row.destination_id)?;
     let lines = row.lines();
@@ -434,6 +422,32 @@ pub fn release(
     Ok(Released { row, movements, backorders_filled })
 }
 
+/// Marks a proposed order released by `by` with the ledger reference `reference`; 409 when it is
+/// not proposed (any more).
+fn mark_released(
+    conn: &mut DbConn,
+    row: &ProposalRow,
+    by: &str,
+    now: DateTime<Utc>,
+    reference: &str,
+) -> Result<(), AppError> {
+    let id = row.id;
+    if row.status != ProposalStatus::Proposed {
+        return Err(AppError::conflict(
+            Problem::InvalidTransition,
+            format!("proposal {id} is {}; only a proposed one can be released", row.status.as_str()),
+        )
+        .with("current_status", row.status.as_str()));
+    }
+    if !store::mark_released(conn, id, by, now.naive_utc(), reference)? {
+        return Err(AppError::conflict(
+            Problem::InvalidTransition,
+            format!("proposal {id} was released meanwhile"),
+        ));
+    }
+    Ok(())
+}
+
 /// The released proposal as it now stands, its `proposal.released` event recorded.
 fn announce(
     conn: &mut DbConn,
@@ -484,19 +498,7 @@ pub fn release_by_request(
             format!("proposal {id} is not a transfer to the station of replenishment request {request_id}"),
         ));
     }
-    if row.status != ProposalStatus::Proposed {
-        return Err(AppError::conflict(
-            Problem::InvalidTransition,
-            format!("proposal {id} is {}; only a proposed one can be released", row.status.as_str()),
-        ));
-    }
-    let reference = format!("parts_request:{request_id}");
-    if !store::mark_released(conn, id, &caller.username, now.naive_utc(), &reference)? {
-        return Err(AppError::conflict(
-            Problem::InvalidTransition,
-            format!("proposal {id} was released meanwhile"),
-        ));
-    }
+    mark_released(conn, &row, &caller.username, now, &format!("parts_request:{request_id}"))?;
     let (source, dest) = (network::by_id(conn, row.source_id)?, network::by_id(conn, row.destination_id)?);
     announce(conn, id, &source.code, &dest.code, &caller.username, 0, now)
 }
