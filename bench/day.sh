@@ -8,6 +8,9 @@
 # Needs: PostgreSQL server binaries (/usr/lib/postgresql/*/bin), pgbench, curl, python3.
 # Usage: bench/day.sh [seconds per point, default 30]; CLIENTS=n (default 32); PROCS_LIST="1 2";
 # POOL=n sets ECHELON_DB_POOL_SIZE (default 8); ECHELON_BIN=path runs another build.
+# RATES="25 100 300" adds open-loop points after each closed-loop one: that many operations a
+# second started on a schedule (Poisson arrivals, at most CLIENTS in flight), each call's latency
+# counted from when it was due, the audit after each. CLOSED=0 skips the closed-loop point.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-30}"
@@ -49,19 +52,29 @@ print(json.dumps({"location": "RC-HZ", "reference": "bench", "lines": [{"part_co
     -d "$body" >/dev/null
   deadlocks() { psql_ -At -c "SELECT deadlocks FROM pg_stat_database WHERE datname = '$db'" postgres; }
   logged() { grep -c "deadlock detected" "$work/pg.log" || true; }
-  tps=$(pgbench_tps)
-  d0=$(deadlocks); l0=$(logged)
-  echo "== $procs serve process(es); pgbench right before: tps=$tps"
-  "$bin" bench day "${urls[@]}" --clients "$clients" --seconds "$secs" | tee "$work/day-$procs.txt"
-  d1=$(deadlocks); l1=$(logged)
-  python3 - "$tps" "$work/day-$procs.txt" <<'PY'
+  if [ "${CLOSED:-1}" = 1 ]; then
+    tps=$(pgbench_tps)
+    d0=$(deadlocks); l0=$(logged)
+    echo "== $procs serve process(es), closed loop; pgbench right before: tps=$tps"
+    "$bin" bench day "${urls[@]}" --clients "$clients" --seconds "$secs" | tee "$work/day-$procs.txt"
+    d1=$(deadlocks); l1=$(logged)
+    python3 - "$tps" "$work/day-$procs.txt" <<'PY'
 import re, sys
 tps = float(sys.argv[1]); text = open(sys.argv[2]).read()
 writes = float(re.search(r"writes ([0-9.]+)/s", text).group(1))
 print(f"writes per second / pgbench tps: {writes / tps:.3f}")
 PY
-  echo "deadlocks in echelon's database during the day: $((d1 - d0)) (pg_stat_database); \"deadlock detected\" in the log: $((l1 - l0))"
+    echo "deadlocks in echelon's database during the day: $((d1 - d0)) (pg_stat_database); \"deadlock detected\" in the log: $((l1 - l0))"
+    (cd "$work" && DATABASE_URL="$url" "$bin" audit | tail -1)
+  fi
+  for rate in ${RATES:-}; do
+    d0=$(deadlocks); l0=$(logged)
+    echo "== $procs serve process(es), open loop at $rate operations/s"
+    "$bin" bench day "${urls[@]}" --clients "$clients" --seconds "$secs" --rate "$rate"
+    d1=$(deadlocks); l1=$(logged)
+    echo "deadlocks: $((d1 - d0)) (pg_stat_database); \"deadlock detected\" in the log: $((l1 - l0))"
+    (cd "$work" && DATABASE_URL="$url" "$bin" audit | tail -1)
+  done
   stop_pids
   wait 2>/dev/null || true
-  (cd "$work" && DATABASE_URL="$url" "$bin" audit | tail -1)
 done

@@ -136,6 +136,11 @@ enum BenchCommand {
         /// one JSON object instead of the table
         #[arg(long)]
         json: bool,
+        /// open loop: start this many operations a second (Poisson arrivals), with at most
+        /// `--clients` in flight, and count each call's latency from when it was due; without
+        /// it, each client starts its next operation when the last one answers
+        #[arg(long, value_parser = positive_rate)]
+        rate: Option<f64>,
     },
 }
 
@@ -284,6 +289,14 @@ fn main() -> ExitCode {
     }
 }
 
+/// `bench day --rate`: a finite number of operations a second above zero.
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err(format!("{s:?} is not a rate above zero (operations a second)")),
+    }
+}
+
 /// A command line clap cannot take, said in one line with where to read more (help and the
 /// version are printed whole, as asked).
 fn misuse(e: clap::Error) -> ExitCode {
@@ -326,8 +339,8 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Bench { what: BenchCommand::Planning { stations, parts, seed, days, warmup, out } } => {
             return commands::bench_planning(stations, parts, seed, days, warmup, &out)
         }
-        Command::Bench { what: BenchCommand::Day { urls, clients, seconds, centre, password, json } } => {
-            let day = tools::day::Day { urls, clients, seconds, centre, password, json };
+        Command::Bench { what: BenchCommand::Day { urls, clients, seconds, centre, password, json, rate } } => {
+            let day = tools::day::Day { urls, clients, seconds, centre, password, json, rate };
             return tools::day::run(day).map(|_| ExitCode::SUCCESS);
         }
         other => other,

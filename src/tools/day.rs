@@ -26,6 +26,10 @@ pub struct Day {
     pub centre: String,
     pub password: String,
     pub json: bool,
+    /// open loop: operations started per second on a schedule (Poisson arrivals), at most
+    /// `clients` in flight, each call's latency counted from when its operation was due;
+    /// `None`: closed loop, each client starting its next operation when the last one answers
+    pub rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,9 +88,11 @@ struct Calls {
 }
 
 impl Shared {
-    /// One call as `user`, timed and counted under `name`; the answer's JSON when 2xx.
+    /// One call as `user`, timed and counted under `name` (from `due` when given, see
+    /// [`Day::rate`]); the answer's JSON when 2xx.
     async fn call(
         &self,
+        due: &mut Option<Instant>,
         base: &str,
         name: &'static str,
         user: &str,
@@ -98,7 +104,9 @@ impl Shared {
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let started = Instant::now();
+        // an operation's first call counts from when the operation was due (open loop): time
+        // spent waiting for a free client is the server's backlog, not the client's
+        let started = due.take().unwrap_or_else(Instant::now);
         let answer = req.send().await;
         let (status, text) = match answer {
             Ok(r) => {
@@ -152,6 +160,9 @@ async fn items(http: &reqwest::Client, base: &str, token: &str, path: &str) -> R
 
 /// Runs the day; prints the table (or JSON).
 pub fn run(day: Day) -> Result<(), String> {
+    if day.clients == 0 {
+        return Err("--clients must be at least 1".into());
+    }
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     rt.block_on(drive(day))
 }
@@ -231,20 +242,43 @@ async fn drive(day: Day) -> Result<(), String> {
     let started = Instant::now();
     let until = started + Duration::from_secs(day.seconds);
     let mut tasks = Vec::new();
-    for i in 0..day.clients {
-        let s = shared.clone();
-        let b = bases[i % bases.len()].clone();
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < until {
-                step(&s, &b, choose()).await;
+    match day.rate {
+        None => {
+            for i in 0..day.clients {
+                let s = shared.clone();
+                let b = bases[i % bases.len()].clone();
+                tasks.push(tokio::spawn(async move {
+                    while Instant::now() < until {
+                        step(&s, &b, choose(), None).await;
+                    }
+                }));
             }
-        }));
+        }
+        Some(rate) => {
+            // Poisson arrivals: exponential gaps of mean 1/rate; an operation due while every
+            // client is busy waits for one, and that wait counts in its latency
+            let free = Arc::new(tokio::sync::Semaphore::new(day.clients));
+            let gap = rand_distr::Exp::new(rate).map_err(|e| format!("--rate {rate}: {e}"))?;
+            let mut due = started;
+            let mut n = 0usize;
+            while due < until {
+                tokio::time::sleep_until(due.into()).await;
+                let (s, b, free) = (shared.clone(), bases[n % bases.len()].clone(), free.clone());
+                tasks.push(tokio::spawn(async move {
+                    let _client = free.acquire_owned().await;
+                    step(&s, &b, choose(), Some(due)).await;
+                }));
+                n += 1;
+                let wait: f64 = rand_distr::Distribution::sample(&gap, &mut rand::rng());
+                due += Duration::from_secs_f64(wait);
+            }
+        }
     }
     for t in tasks {
         t.await.map_err(|e| e.to_string())?;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    report(&shared, elapsed, day.clients, day.json, &stations);
+    report(&shared, elapsed, day.clients, day.rate, day.json, &stations);
     Ok(())
 }
 
@@ -260,23 +294,25 @@ fn choose() -> Op {
     Op::StockLookup
 }
 
-async fn step(s: &Shared, b: &str, op: Op) {
+async fn step(s: &Shared, b: &str, op: Op, mut due: Option<Instant>) {
+    let d = &mut due;
     use reqwest::Method as M;
     let pop = |q: &Mutex<VecDeque<i64>>| q.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
     match op {
         Op::StockLookup => {
             let path =
                 format!("/api/v1/stock?location={}&part_code={}", s.pick(&s.stations), s.pick(&s.parts));
-            s.call(b, "stock look-up", "admin", M::GET, &path, None).await;
+            s.call(d, b, "stock look-up", "admin", M::GET, &path, None).await;
         }
-        Op::Request => request(s, b).await,
+        Op::Request => request(s, d, b).await,
         Op::ListRequests => {
             let path = format!("/api/v1/parts-requests?source={}&limit=50", s.centre);
-            s.call(b, "list requests", "warehouse", M::GET, &path, None).await;
+            s.call(d, b, "list requests", "warehouse", M::GET, &path, None).await;
         }
         Op::PickShip => {
-            let Some(id) = pop(&s.to_pick) else { return request(s, b).await };
+            let Some(id) = pop(&s.to_pick) else { return request(s, d, b).await };
             if s.call(
+                d,
                 b,
                 "pick",
                 "warehouse",
@@ -290,6 +326,7 @@ async fn step(s: &Shared, b: &str, op: Op) {
                 return;
             }
             if s.call(
+                d,
                 b,
                 "ship",
                 "warehouse",
@@ -304,6 +341,7 @@ async fn step(s: &Shared, b: &str, op: Op) {
             }
             let list = s
                 .call(
+                    d,
                     b,
                     "shipments of a request",
                     "warehouse",
@@ -320,10 +358,10 @@ async fn step(s: &Shared, b: &str, op: Op) {
         }
         Op::Track => {
             let next = s.to_track.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-            let Some((id, shipment)) = next else { return request(s, b).await };
+            let Some((id, shipment)) = next else { return request(s, d, b).await };
             let path = format!("/api/v1/shipments/{shipment}/events");
             for kind in ["picked_up", "delivered"] {
-                if s.call(b, "tracking event", "courier", M::POST, &path, Some(json!({"kind": kind})))
+                if s.call(d, b, "tracking event", "courier", M::POST, &path, Some(json!({"kind": kind})))
                     .await
                     .is_none()
                 {
@@ -333,8 +371,9 @@ async fn step(s: &Shared, b: &str, op: Op) {
             s.to_receive.lock().unwrap_or_else(|e| e.into_inner()).push_back(id);
         }
         Op::Receive => {
-            let Some(id) = pop(&s.to_receive) else { return request(s, b).await };
+            let Some(id) = pop(&s.to_receive) else { return request(s, d, b).await };
             s.call(
+                d,
                 b,
                 "receive",
                 "admin",
@@ -345,7 +384,7 @@ async fn step(s: &Shared, b: &str, op: Op) {
             .await;
         }
         Op::ListShipments => {
-            s.call(b, "list shipments", "warehouse", M::GET, "/api/v1/shipments?limit=50", None).await;
+            s.call(d, b, "list shipments", "warehouse", M::GET, "/api/v1/shipments?limit=50", None).await;
         }
         Op::Ticket => {
             if s.serials.is_empty() {
@@ -354,27 +393,27 @@ async fn step(s: &Shared, b: &str, op: Op) {
             let body = json!({"channel": "phone", "serial": s.pick(&s.serials), "fault": "not cooling",
                 "category": "repair", "customer": {"name": "Wang Fang", "phone": "+86 576 8888 1234",
                 "address": "12 Jiefang Rd", "region": "Zhejiang"}});
-            s.call(b, "open ticket", "station", M::POST, "/api/v1/tickets", Some(body)).await;
+            s.call(d, b, "open ticket", "station", M::POST, "/api/v1/tickets", Some(body)).await;
         }
         Op::ListTickets => {
-            s.call(b, "list tickets", "agent", M::GET, "/api/v1/tickets?limit=50", None).await;
+            s.call(d, b, "list tickets", "agent", M::GET, "/api/v1/tickets?limit=50", None).await;
         }
         Op::Kpis => {
             let path = format!("/api/v1/reports/kpis?level=centre&location={}", s.centre);
-            s.call(b, "KPI report", "finance", M::GET, &path, None).await;
+            s.call(d, b, "KPI report", "finance", M::GET, &path, None).await;
         }
         Op::Weekly => {
-            s.call(b, "weekly report", "finance", M::GET, "/api/v1/reports/weekly", None).await;
+            s.call(d, b, "weekly report", "finance", M::GET, "/api/v1/reports/weekly", None).await;
         }
         Op::SettlementCsv => {
             let path = format!("/api/v1/settlements?period={}&format=csv", s.period);
-            s.call(b, "settlement CSV", "finance", M::GET, &path, None).await;
+            s.call(d, b, "settlement CSV", "finance", M::GET, &path, None).await;
         }
     }
 }
 
 /// A station's urgent request for two different parts the centre holds.
-async fn request(s: &Shared, b: &str) {
+async fn request(s: &Shared, d: &mut Option<Instant>, b: &str) {
     let first = s.pick(&s.parts);
     let mut second = s.pick(&s.parts);
     while second == first {
@@ -383,14 +422,14 @@ async fn request(s: &Shared, b: &str) {
     let body = json!({"station": s.pick(&s.stations), "urgency": "urgent",
         "lines": [{"part_code": first, "qty": 1}, {"part_code": second, "qty": 1}]});
     let made = s
-        .call(b, "parts request", "admin", reqwest::Method::POST, "/api/v1/parts-requests", Some(body))
+        .call(d, b, "parts request", "admin", reqwest::Method::POST, "/api/v1/parts-requests", Some(body))
         .await;
     if let Some(id) = made.filter(|r| r["status"] == "allocated").and_then(|r| r["id"].as_i64()) {
         s.to_pick.lock().unwrap_or_else(|e| e.into_inner()).push_back(id);
     }
 }
 
-fn report(s: &Shared, elapsed: f64, clients: usize, as_json: bool, stations: &[String]) {
+fn report(s: &Shared, elapsed: f64, clients: usize, rate: Option<f64>, as_json: bool, stations: &[String]) {
     let calls = s.calls.lock().unwrap_or_else(|e| e.into_inner());
     let mut rows: Vec<(&str, u64, u64, u64, f64, f64)> = calls
         .iter()
@@ -412,13 +451,18 @@ fn report(s: &Shared, elapsed: f64, clients: usize, as_json: bool, stations: &[S
             .iter()
             .map(|r| json!({"operation": r.0, "count": r.1, "not_2xx": r.2, "server_errors": r.3, "p50_ms": r.4, "p99_ms": r.5}))
             .collect();
-        let out = json!({"seconds": elapsed, "clients": clients, "stations": stations.len(), "calls": total,
+        let out = json!({"seconds": elapsed, "clients": clients, "offered_operations_per_second": rate,
+            "stations": stations.len(), "calls": total,
             "calls_per_second": total as f64 / elapsed, "writes_per_second": written as f64 / elapsed, "operations": ops});
         println!("{out}");
         return;
     }
+    let load = match rate {
+        Some(r) => format!("{r} operations/s offered (at most {clients} at once)"),
+        None => format!("{clients} clients"),
+    };
     println!(
-        "one day at {} ({} stations), {clients} clients, {elapsed:.1} s: {total} calls, {:.1}/s, writes {:.1}/s",
+        "one day at {} ({} stations), {load}, {elapsed:.1} s: {total} calls, {:.1}/s, writes {:.1}/s",
         s.centre,
         stations.len(),
         total as f64 / elapsed,
