@@ -339,7 +339,9 @@ fn run(command: Command) -> Result<ExitCode, String> {
         Command::Bench { what: BenchCommand::Planning { stations, parts, seed, days, warmup, out } } => {
             return commands::bench_planning(stations, parts, seed, days, warmup, &out)
         }
-        Command::Bench { what: BenchCommand::Day { urls, clients, seconds, centre, password, json, rate } } => {
+        Command::Bench {
+            what: BenchCommand::Day { urls, clients, seconds, centre, password, json, rate },
+        } => {
             let day = tools::day::Day { urls, clients, seconds, centre, password, json, rate };
             return tools::day::run(day).map(|_| ExitCode::SUCCESS);
         }

@@ -6,11 +6,11 @@
 //! - `parts_requests.outstanding_minor`, one request's share, re-booked by [`sync_request`]
 //!   whenever a flow sets the request's state (`store::set_status`, where every flow of a
 //!   request ends) and written directly when a request is created;
-//! - `locations.outstanding_minor`, for a station, its stock at current cost plus its requests'
-//!   shares: [`on_stock`] from `ledger::store::post` (every movement), [`on_cost_change`] from the
-//!   catalogue, [`sync_request`] for the requests' flows and `store::insert_request` for a new
-//!   request (which on PostgreSQL books it in its own statement); [`recompute_all`] after bulk
-//!   loads.
+//! - `station_values.outstanding_minor`, for a station, its stock at current cost plus its
+//!   requests' shares (a narrow row of its own beside the station's `locations` row, which every
+//!   request and event naming the station share-locks for its foreign key): [`on_stock`] from `ledger::store::post` (every movement), [`on_cost_change`] from the
+//!   catalogue, [`sync_request`] for the requests' flows and [`add_within`] for a new request;
+//!   [`recompute_all`] after bulk loads.
 //!
 //! A station's row is every one of its writers' meeting point, so it is taken last: [`add`]
 //! only notes a change, and the write transaction books what it noted on each station right
@@ -49,7 +49,7 @@ macro_rules! request_share {
 }
 
 /// A station's running value, written at the end of the write transaction (`db::deferred`).
-const STATION_VALUE: deferred::Sum = deferred::Sum { table: "locations", column: "outstanding_minor" };
+const STATION_VALUE: deferred::Sum = deferred::Sum { table: "station_values", column: "outstanding_minor" };
 
 /// Adds `delta` to a station's value, booked as the write transaction's last statements (at
 /// once outside one).
@@ -142,8 +142,8 @@ pub fn on_stock(conn: &mut DbConn, place_id: i64, part_id: i64, qty: i64) -> Res
         return Ok(());
     }
     // a station's technicians hang right under it (network::rules::LocationKind::parent_kind)
-    const SQL: &str = "SELECT s.id AS station_id, s.outstanding_minor AS value, p.unit_cost_minor AS n \
-        FROM locations x JOIN locations s ON s.id = CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
+    const SQL: &str = "SELECT v.id AS station_id, v.outstanding_minor AS value, p.unit_cost_minor AS n \
+        FROM locations x JOIN station_values v ON v.id = CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
         JOIN parts p ON p.id = $1 WHERE x.id = $2";
     let text = crate::db::dialect_sql(conn, SQL);
     let h: Holding = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
@@ -166,11 +166,11 @@ pub fn on_cost_change(conn: &mut DbConn, part_id: i64, new_cost: i64) -> Result<
     }
     // only the stations that hold the part are touched (and locked)
     const SQL: &str =
-        "SELECT s.id AS station_id, s.outstanding_minor AS value, CAST(SUM(b.on_hand) AS BIGINT) AS n \
+        "SELECT v.id AS station_id, v.outstanding_minor AS value, CAST(SUM(b.on_hand) AS BIGINT) AS n \
         FROM stock_balances b JOIN locations x ON x.id = b.location_id \
-          JOIN locations s ON s.id = CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
+          JOIN station_values v ON v.id = CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
         WHERE b.part_id = $1 AND b.on_hand > 0 AND x.kind IN ('station', 'technician') \
-        GROUP BY s.id, s.outstanding_minor ORDER BY s.id";
+        GROUP BY v.id, v.outstanding_minor ORDER BY v.id";
     let text = crate::db::dialect_sql(conn, SQL);
     let held: Vec<Holding> =
         crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref()).bind::<BigInt, _>(part_id).load(c))?;
@@ -222,8 +222,8 @@ pub fn sync_request(conn: &mut DbConn, request_id: i64) -> QueryResult<()> {
 pub fn recompute_all(conn: &mut DbConn) -> QueryResult<()> {
     const SHARES: &str = concat!("UPDATE parts_requests AS r SET outstanding_minor = ", request_share!());
     // a station's technicians hang right under it (network::rules::LocationKind::parent_kind)
-    const STATIONS: &str =
-        "UPDATE locations AS s SET outstanding_minor = CASE WHEN s.kind = 'station' THEN CAST( \
+    const STATIONS: &str = "UPDATE station_values AS s SET outstanding_minor = CASE \
+          WHEN (SELECT l.kind FROM locations l WHERE l.id = s.id) = 'station' THEN CAST( \
           COALESCE((SELECT SUM(b.on_hand * p.unit_cost_minor) FROM stock_balances b \
              JOIN parts p ON p.id = b.part_id JOIN locations x ON x.id = b.location_id \
              WHERE (x.id = s.id OR x.parent_id = s.id) AND b.on_hand > 0), 0) \
@@ -246,8 +246,9 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
         kind: String,
         #[diesel(sql_type = Text)]
         path: String,
-        #[diesel(sql_type = BigInt)]
-        stored: i64,
+        /// `None`: the location has no value row (every location gets one with it)
+        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+        stored: Option<i64>,
     }
     #[derive(QueryableByName)]
     struct Request {
@@ -260,24 +261,29 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
     }
     let mut out = Vec::new();
     let rows: Vec<Station> = diesel::sql_query(
-        "SELECT id, code, kind, path, outstanding_minor AS stored FROM locations ORDER BY id",
+        "SELECT l.id, l.code, l.kind, l.path, v.outstanding_minor AS stored \
+         FROM locations l LEFT JOIN station_values v ON v.id = l.id ORDER BY l.id",
     )
     .load(conn)?;
     for s in rows {
+        let Some(stored) = s.stored else {
+            out.push(format!("location {} ({}): no outstanding value row", s.code, s.kind));
+            continue;
+        };
         if s.kind != "station" {
-            if s.stored != 0 {
+            if stored != 0 {
                 out.push(format!(
-                    "location {} ({}): outstanding value {} kept for a non-station",
-                    s.code, s.kind, s.stored
+                    "location {} ({}): outstanding value {stored} kept for a non-station",
+                    s.code, s.kind
                 ));
             }
             continue;
         }
         let want = recomputed(conn, s.id, &s.path)?;
-        if want != s.stored {
+        if want != stored {
             out.push(format!(
-                "station {}: running outstanding value {} but its stock, allocations and backorders sum to {want}",
-                s.code, s.stored
+                "station {}: running outstanding value {stored} but its stock, allocations and backorders sum to {want}",
+                s.code
             ));
         }
     }

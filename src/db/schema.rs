@@ -37,6 +37,13 @@ diesel::table! {
         lead_time_days -> Nullable<Integer>,
         active -> Bool,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// a location's running outstanding value (0 but for a station; `outstanding`)
+    station_values (id) {
+        id -> BigInt,
         outstanding_minor -> BigInt,
     }
 }
@@ -900,6 +907,7 @@ diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id))
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
+diesel::joinable!(station_values -> locations (id));
 diesel::joinable!(users -> locations (location_id));
 
 diesel::joinable!(model_component_warranties -> product_models (model_id));
@@ -962,6 +970,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tiers,
     tier_labour_rates,
     locations,
+    station_values,
     station_tier_history,
     users,
     parts,

@@ -24,10 +24,11 @@ async fn value_of(app: &TestApp, code: &'static str) -> i64 {
         .db
         .read(move |conn| {
             use diesel::prelude::*;
-            use echelon::db::schema::locations;
+            use echelon::db::schema::{locations, station_values};
             let (id, path, stored): (i64, String, i64) = locations::table
+                .inner_join(station_values::table)
                 .filter(locations::code.eq(code))
-                .select((locations::id, locations::path, locations::outstanding_minor))
+                .select((locations::id, locations::path, station_values::outstanding_minor))
                 .first(conn)?;
             Ok((stored, echelon::outstanding::recomputed(conn, id, &path)?))
         })
@@ -229,4 +230,48 @@ both!(requests_in_one_transaction_see_each_others_share_against_the_allowance, |
     let owed = value_of(&app, TIER_D).await;
     assert!(owed <= 1_000_000, "within the allowance: {owed}");
     assert!(owed + 100_000 > 1_000_000, "and no room left for another: {owed}");
+});
+
+/// What the audit says of the station values, nothing else.
+async fn value_breaches(app: &TestApp) -> Vec<String> {
+    app.state.db.read(|c| Ok(echelon::outstanding::breaches(c)?)).await.unwrap()
+}
+
+/// Runs `sql` as is (to damage what the audit checks).
+async fn damage(app: &TestApp, sql: &'static str) {
+    use diesel::connection::SimpleConnection;
+    app.state.db.write(move |c| Ok(echelon::on_backend!(c, |c| c.batch_execute(sql))?)).await.unwrap()
+}
+
+both!(a_new_station_gets_its_value_row_and_the_audit_names_one_missing_or_off, |app| async {
+    // a station made through the API has its own value row from the start (a trigger of the
+    // migration makes it with the location) and can order at once
+    let new = json!({"code": "ST-HZ-201", "name": "Xiaoshan station", "kind": "station",
+                     "parent": "RC-HZ", "city": "Hangzhou", "tier": "C", "lead_time_days": 1});
+    assert_eq!(app.post("/api/v1/locations", "admin", new).await.status, 201);
+    assert_eq!(value_of(&app, "ST-HZ-201").await, 0);
+    let r = app.request().station("ST-HZ-201").line(CMP, 1).send().await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert!(value_of(&app, "ST-HZ-201").await > 0, "the request's share is booked on the new row");
+    assert_eq!(value_breaches(&app).await, Vec::<String>::new());
+    // a value that is off, then a row that is gone: each is named
+    damage(
+        &app,
+        "UPDATE station_values SET outstanding_minor = outstanding_minor + 1 \
+         WHERE id = (SELECT id FROM locations WHERE code = 'ST-HZ-201')",
+    )
+    .await;
+    let found = value_breaches(&app).await;
+    assert!(
+        found.len() == 1 && found[0].starts_with("station ST-HZ-201: running outstanding value"),
+        "{found:?}"
+    );
+    damage(&app, "DELETE FROM station_values WHERE id = (SELECT id FROM locations WHERE code = 'ST-HZ-201')")
+        .await;
+    let found = value_breaches(&app).await;
+    assert_eq!(found, vec!["location ST-HZ-201 (station): no outstanding value row".to_string()]);
+    // the row made again and every value recomputed, as after a bulk load: the audit holds
+    damage(&app, "INSERT INTO station_values (id) SELECT id FROM locations WHERE code = 'ST-HZ-201'").await;
+    app.state.db.write(|c| Ok(echelon::outstanding::recompute_all(c)?)).await.unwrap();
+    assert_eq!(value_breaches(&app).await, Vec::<String>::new());
 });

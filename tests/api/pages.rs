@@ -473,10 +473,9 @@ fn list_rows_sql(n: usize) -> Vec<String> {
              CURRENT_TIMESTAMP, 1 FROM n"
         ),
         format!(
-            "INSERT INTO locations (code, name, kind, parent_id, path, region, city, tier, active, created_at, \
-               outstanding_minor) \
+            "INSERT INTO locations (code, name, kind, parent_id, path, region, city, tier, active, created_at) \
              {series} SELECT 'ST-PAGE-' || i, 'Page station ' || i, 'station', {centre}, 'page-' || i, 'Zhejiang', \
-               'Taizhou', 'D', TRUE, CURRENT_TIMESTAMP, 0 FROM n"
+               'Taizhou', 'D', TRUE, CURRENT_TIMESTAMP FROM n"
         ),
         format!(
             "UPDATE locations SET path = (SELECT path FROM locations WHERE code = 'RC-HZ') || id || '/' \
@@ -509,8 +508,8 @@ fn list_rows_sql(n: usize) -> Vec<String> {
             t = numbered("tickets")
         ),
         format!(
-            "INSERT INTO locations (code, name, kind, parent_id, path, active, created_at, outstanding_minor) \
-             SELECT 'TECH-PAGE', 'Page custody', 'technician', id, path || 'custody/', TRUE, CURRENT_TIMESTAMP, 0 \
+            "INSERT INTO locations (code, name, kind, parent_id, path, active, created_at) \
+             SELECT 'TECH-PAGE', 'Page custody', 'technician', id, path || 'custody/', TRUE, CURRENT_TIMESTAMP \
              FROM locations WHERE code = 'ST-TZ-001'"
         ),
         "UPDATE locations SET path = (SELECT path FROM locations WHERE code = 'ST-TZ-001') || id || '/' \

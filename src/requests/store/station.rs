@@ -3,7 +3,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{locations, tiers};
+use crate::db::schema::{locations, station_values, tiers};
 use crate::db::{CachedExt, DbConn};
 use crate::network::rules::{LocationKind, Tier};
 use crate::network::store::LocationRow;
@@ -11,7 +11,7 @@ use crate::network::store::LocationRow;
 /// The station's running outstanding value as last committed (read without a lock; see
 /// `outstanding`).
 pub fn station_outstanding(conn: &mut DbConn, station_id: i64) -> QueryResult<i64> {
-    locations::table.find(station_id).select(locations::outstanding_minor).first(conn)
+    station_values::table.find(station_id).select(station_values::outstanding_minor).first(conn)
 }
 
 /// What routes a station's lines: its tier's terms, its centre, the central warehouse and the
@@ -134,7 +134,8 @@ pub fn station_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Stat
     let pg = matches!(conn, DbConn::Pg(_));
     let text = format!(
         "SELECT l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, \
-         l.tier, l.lead_time_days, l.active, l.outstanding_minor, \
+         l.tier, l.lead_time_days, l.active, \
+         (SELECT v.outstanding_minor FROM station_values v WHERE v.id = l.id) AS outstanding_minor, \
          EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
            WHERE lo.station_id = l.id AND lol.status = 'open') AS open_loans, \
          (SELECT r.revision FROM master_revision r WHERE r.id = 1) AS revision \
