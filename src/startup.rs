@@ -80,6 +80,10 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(crate::http::problem_for_framework_errors))
                 .wrap(from_fn(crate::http::observe))
         })
+        // Nagle off: a streamed answer (an export, a CSV) goes out in several writes, and with
+        // Nagle on each write after the first waits for the client's delayed ACK, 40 ms on
+        // Linux (a settlement CSV took 44 ms at p50 under light load, its work 8 ms)
+        .tcp_nodelay(true)
         .listen(listener)?
         .shutdown_timeout(20);
         if let Some(w) = workers {
