@@ -14,6 +14,9 @@
 # the statements per transaction or request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for tool in wrk pgbench curl python3; do
+  command -v "$tool" >/dev/null || { echo "bench/run.sh needs $tool (Debian: apt-get install wrk postgresql curl python3)"; exit 2; }
+done
 secs="${1:-15}"
 clients_list="${CLIENTS_LIST:-8 32 64}"
 procs_list="${PROCS_LIST:-1 2}"
