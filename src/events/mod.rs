@@ -67,11 +67,12 @@ pub fn record_at(
 ) -> QueryResult<i64> {
     let payload = serde_json::to_value(payload).unwrap_or_default();
     debug_assert!(TYPES.contains(&event_type), "{event_type} is not an event type");
+    let event = NewEvent { event_type, subject, scope_path, payload: payload.to_string(), at };
     let (id, subscriptions) = match &mut *conn {
         // one round trip: on the hottest writes an event's three statements cost PostgreSQL more
         // in round trips than in work
-        DbConn::Pg(c) => insert_pg(c, event_type, subject, scope_path, &payload.to_string(), at)?,
-        conn => insert_each(conn, event_type, subject, scope_path, &payload.to_string(), at)?,
+        DbConn::Pg(c) => insert_pg(c, &event)?,
+        conn => insert_each(conn, &event)?,
     };
     let rows: Vec<_> = subscriptions
         .into_iter()
@@ -98,16 +99,17 @@ pub fn record_at(
 /// Every active subscription: id, scope path, event types.
 type Subscriptions = Vec<(i64, Option<String>, String)>;
 
-/// The event written (its sequence the next of its object's) and the active subscriptions, in
-/// one PostgreSQL statement; the event's id.
-fn insert_pg(
-    c: &mut diesel::PgConnection,
-    event_type: &str,
+/// An event to write (its sequence is the next of its object's).
+struct NewEvent<'a> {
+    event_type: &'a str,
     subject: Subject,
-    scope_path: &str,
-    payload: &str,
+    scope_path: &'a str,
+    payload: String,
     at: NaiveDateTime,
-) -> QueryResult<(i64, Subscriptions)> {
+}
+
+/// The event written and the active subscriptions, in one PostgreSQL statement; the event's id.
+fn insert_pg(c: &mut diesel::PgConnection, e: &NewEvent<'_>) -> QueryResult<(i64, Subscriptions)> {
     use crate::db::CachedExt;
     use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
     #[derive(QueryableByName)]
@@ -131,13 +133,13 @@ fn insert_pg(
            s.event_types AS subscription_types \
          FROM e LEFT JOIN webhook_subscriptions s ON s.active ORDER BY s.id",
     )
-    .bind::<Text, _>(event_type)
-    .bind::<Text, _>(subject.kind)
-    .bind::<BigInt, _>(subject.id)
-    .bind::<Nullable<BigInt>, _>(subject.station_id)
-    .bind::<Text, _>(scope_path)
-    .bind::<Text, _>(payload)
-    .bind::<Timestamp, _>(at)
+    .bind::<Text, _>(e.event_type)
+    .bind::<Text, _>(e.subject.kind)
+    .bind::<BigInt, _>(e.subject.id)
+    .bind::<Nullable<BigInt>, _>(e.subject.station_id)
+    .bind::<Text, _>(e.scope_path)
+    .bind::<Text, _>(&e.payload)
+    .bind::<Timestamp, _>(e.at)
     .cached()
     .load(c)?;
     let id = rows.first().map(|r| r.event_id).ok_or(diesel::result::Error::NotFound)?;
@@ -149,14 +151,8 @@ fn insert_pg(
 }
 
 /// [`insert_pg`] statement by statement (SQLite, whose statements cost no round trip).
-fn insert_each(
-    conn: &mut DbConn,
-    event_type: &str,
-    subject: Subject,
-    scope_path: &str,
-    payload: &str,
-    at: NaiveDateTime,
-) -> QueryResult<(i64, Subscriptions)> {
+fn insert_each(conn: &mut DbConn, e: &NewEvent<'_>) -> QueryResult<(i64, Subscriptions)> {
+    let NewEvent { event_type, subject, scope_path, ref payload, at } = *e;
     let last: Option<i64> = events::table
         .filter(events::object_kind.eq(subject.kind))
         .filter(events::object_id.eq(subject.id))

@@ -64,6 +64,13 @@ const MIX: [(Op, u32); 12] = [
     (Op::SettlementCsv, 1),
 ];
 
+/// Where an operation's calls go, and when the operation was due (its first call's latency
+/// counts from then; `None` once taken, or in a closed loop).
+struct At<'a> {
+    base: &'a str,
+    due: Option<Instant>,
+}
+
 /// The requests waiting for each next step, and what the day needs to know.
 struct Shared {
     http: reqwest::Client,
@@ -88,25 +95,24 @@ struct Calls {
 }
 
 impl Shared {
-    /// One call as `user`, timed and counted under `name` (from `due` when given, see
-    /// [`Day::rate`]); the answer's JSON when 2xx.
+    /// One call as `user` to `at`'s server, timed and counted under `name` (from when it was
+    /// due, for an operation's first call in an open loop: [`Day::rate`]); the answer's JSON when 2xx.
     async fn call(
         &self,
-        due: &mut Option<Instant>,
-        base: &str,
+        at: &mut At<'_>,
         name: &'static str,
         user: &str,
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
     ) -> Option<Value> {
-        let mut req = self.http.request(method, format!("{base}{path}")).bearer_auth(&self.tokens[user]);
+        let mut req = self.http.request(method, format!("{}{path}", at.base)).bearer_auth(&self.tokens[user]);
         if let Some(b) = body {
             req = req.json(&b);
         }
         // an operation's first call counts from when the operation was due (open loop): time
         // spent waiting for a free client is the server's backlog, not the client's
-        let started = due.take().unwrap_or_else(Instant::now);
+        let started = at.due.take().unwrap_or_else(Instant::now);
         let answer = req.send().await;
         let (status, text) = match answer {
             Ok(r) => {
@@ -294,26 +300,25 @@ fn choose() -> Op {
     Op::StockLookup
 }
 
-async fn step(s: &Shared, b: &str, op: Op, mut due: Option<Instant>) {
-    let d = &mut due;
+async fn step(s: &Shared, base: &str, op: Op, due: Option<Instant>) {
+    let at = &mut At { base, due };
     use reqwest::Method as M;
     let pop = |q: &Mutex<VecDeque<i64>>| q.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
     match op {
         Op::StockLookup => {
             let path =
                 format!("/api/v1/stock?location={}&part_code={}", s.pick(&s.stations), s.pick(&s.parts));
-            s.call(d, b, "stock look-up", "admin", M::GET, &path, None).await;
+            s.call(at, "stock look-up", "admin", M::GET, &path, None).await;
         }
-        Op::Request => request(s, d, b).await,
+        Op::Request => request(s, at).await,
         Op::ListRequests => {
             let path = format!("/api/v1/parts-requests?source={}&limit=50", s.centre);
-            s.call(d, b, "list requests", "warehouse", M::GET, &path, None).await;
+            s.call(at, "list requests", "warehouse", M::GET, &path, None).await;
         }
         Op::PickShip => {
-            let Some(id) = pop(&s.to_pick) else { return request(s, d, b).await };
+            let Some(id) = pop(&s.to_pick) else { return request(s, at).await };
             if s.call(
-                d,
-                b,
+                at,
                 "pick",
                 "warehouse",
                 M::POST,
@@ -326,8 +331,7 @@ async fn step(s: &Shared, b: &str, op: Op, mut due: Option<Instant>) {
                 return;
             }
             if s.call(
-                d,
-                b,
+                at,
                 "ship",
                 "warehouse",
                 M::POST,
@@ -341,8 +345,7 @@ async fn step(s: &Shared, b: &str, op: Op, mut due: Option<Instant>) {
             }
             let list = s
                 .call(
-                    d,
-                    b,
+                    at,
                     "shipments of a request",
                     "warehouse",
                     M::GET,
@@ -358,10 +361,10 @@ async fn step(s: &Shared, b: &str, op: Op, mut due: Option<Instant>) {
         }
         Op::Track => {
             let next = s.to_track.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
-            let Some((id, shipment)) = next else { return request(s, d, b).await };
+            let Some((id, shipment)) = next else { return request(s, at).await };
             let path = format!("/api/v1/shipments/{shipment}/events");
             for kind in ["picked_up", "delivered"] {
-                if s.call(d, b, "tracking event", "courier", M::POST, &path, Some(json!({"kind": kind})))
+                if s.call(at, "tracking event", "courier", M::POST, &path, Some(json!({"kind": kind})))
                     .await
                     .is_none()
                 {
@@ -371,10 +374,9 @@ async fn step(s: &Shared, b: &str, op: Op, mut due: Option<Instant>) {
             s.to_receive.lock().unwrap_or_else(|e| e.into_inner()).push_back(id);
         }
         Op::Receive => {
-            let Some(id) = pop(&s.to_receive) else { return request(s, d, b).await };
+            let Some(id) = pop(&s.to_receive) else { return request(s, at).await };
             s.call(
-                d,
-                b,
+                at,
                 "receive",
                 "admin",
                 M::POST,
@@ -384,7 +386,7 @@ async fn step(s: &Shared, b: &str, op: Op, mut due: Option<Instant>) {
             .await;
         }
         Op::ListShipments => {
-            s.call(d, b, "list shipments", "warehouse", M::GET, "/api/v1/shipments?limit=50", None).await;
+            s.call(at, "list shipments", "warehouse", M::GET, "/api/v1/shipments?limit=50", None).await;
         }
         Op::Ticket => {
             if s.serials.is_empty() {
@@ -393,27 +395,27 @@ async fn step(s: &Shared, b: &str, op: Op, mut due: Option<Instant>) {
             let body = json!({"channel": "phone", "serial": s.pick(&s.serials), "fault": "not cooling",
                 "category": "repair", "customer": {"name": "Wang Fang", "phone": "+86 576 8888 1234",
                 "address": "12 Jiefang Rd", "region": "Zhejiang"}});
-            s.call(d, b, "open ticket", "station", M::POST, "/api/v1/tickets", Some(body)).await;
+            s.call(at, "open ticket", "station", M::POST, "/api/v1/tickets", Some(body)).await;
         }
         Op::ListTickets => {
-            s.call(d, b, "list tickets", "agent", M::GET, "/api/v1/tickets?limit=50", None).await;
+            s.call(at, "list tickets", "agent", M::GET, "/api/v1/tickets?limit=50", None).await;
         }
         Op::Kpis => {
             let path = format!("/api/v1/reports/kpis?level=centre&location={}", s.centre);
-            s.call(d, b, "KPI report", "finance", M::GET, &path, None).await;
+            s.call(at, "KPI report", "finance", M::GET, &path, None).await;
         }
         Op::Weekly => {
-            s.call(d, b, "weekly report", "finance", M::GET, "/api/v1/reports/weekly", None).await;
+            s.call(at, "weekly report", "finance", M::GET, "/api/v1/reports/weekly", None).await;
         }
         Op::SettlementCsv => {
             let path = format!("/api/v1/settlements?period={}&format=csv", s.period);
-            s.call(d, b, "settlement CSV", "finance", M::GET, &path, None).await;
+            s.call(at, "settlement CSV", "finance", M::GET, &path, None).await;
         }
     }
 }
 
 /// A station's urgent request for two different parts the centre holds.
-async fn request(s: &Shared, d: &mut Option<Instant>, b: &str) {
+async fn request(s: &Shared, at: &mut At<'_>) {
     let first = s.pick(&s.parts);
     let mut second = s.pick(&s.parts);
     while second == first {
@@ -422,7 +424,7 @@ async fn request(s: &Shared, d: &mut Option<Instant>, b: &str) {
     let body = json!({"station": s.pick(&s.stations), "urgency": "urgent",
         "lines": [{"part_code": first, "qty": 1}, {"part_code": second, "qty": 1}]});
     let made = s
-        .call(d, b, "parts request", "admin", reqwest::Method::POST, "/api/v1/parts-requests", Some(body))
+        .call(at, "parts request", "admin", reqwest::Method::POST, "/api/v1/parts-requests", Some(body))
         .await;
     if let Some(id) = made.filter(|r| r["status"] == "allocated").and_then(|r| r["id"].as_i64()) {
         s.to_pick.lock().unwrap_or_else(|e| e.into_inner()).push_back(id);
