@@ -288,25 +288,52 @@ crate::both!(the_mixed_day_benchmark_drives_every_step_without_a_server_error, |
     for _ in 0..3 {
         app.part().cost("5.00").stock_at("RC-HZ", 5000).create().await;
     }
-    let base = app.base.clone();
-    let out = actix_web::rt::task::spawn_blocking(move || {
-        Command::new(BIN)
-            .args(["bench", "day", "--url", &base, "--clients", "4", "--seconds", "3", "--json"])
-            .output()
-            .expect("run echelon")
-    })
-    .await
-    .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let day: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
-    let ops = day["operations"].as_array().unwrap();
-    let count =
-        |name: &str| ops.iter().find(|o| o["operation"] == name).map_or(0, |o| o["count"].as_i64().unwrap());
-    for step in ["parts request", "pick", "ship", "tracking event", "receive", "stock look-up"] {
-        assert!(count(step) > 0, "no {step}: {day}");
+    // a closed loop (each client goes on when answered), then an open one (operations started
+    // on a schedule): each drives every step of the day without an error
+    for (extra, offered) in
+        [(vec![], serde_json::Value::Null), (vec!["--rate", "40"], serde_json::json!(40.0))]
+    {
+        let base = app.base.clone();
+        let out = actix_web::rt::task::spawn_blocking(move || {
+            Command::new(BIN)
+                .args(["bench", "day", "--url", &base, "--clients", "4", "--seconds", "3", "--json"])
+                .args(extra)
+                .output()
+                .expect("run echelon")
+        })
+        .await
+        .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let day: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+        assert_eq!(day["offered_operations_per_second"], offered, "{day}");
+        let ops = day["operations"].as_array().unwrap();
+        let count = |name: &str| {
+            ops.iter().find(|o| o["operation"] == name).map_or(0, |o| o["count"].as_i64().unwrap())
+        };
+        for step in ["parts request", "pick", "ship", "tracking event", "receive", "stock look-up"] {
+            assert!(count(step) > 0, "no {step}: {day}");
+        }
+        assert!(ops.iter().all(|o| o["server_errors"] == 0 && o["not_2xx"] == 0), "{day:#}");
     }
-    assert!(ops.iter().all(|o| o["server_errors"] == 0 && o["not_2xx"] == 0), "{day:#}");
 });
+
+#[test]
+fn the_mixed_day_benchmark_refuses_a_rate_or_client_count_it_cannot_run() {
+    for (args, says) in [
+        (["--rate", "0"], "is not a rate above zero"),
+        (["--rate", "inf"], "is not a rate above zero"),
+        (["--clients", "0"], "--clients must be at least 1"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["bench", "day", "--seconds", "1"])
+            .args(args)
+            .output()
+            .expect("run echelon");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says) && err.lines().count() == 1, "{args:?}: {err}");
+    }
+}
 
 #[test]
 fn the_mixed_day_benchmark_says_in_one_line_when_no_server_answers() {
