@@ -8,8 +8,9 @@
 //!   request ends) and written directly when a request is created;
 //! - `station_values.outstanding_minor`, for a station, its stock at current cost plus its
 //!   requests' shares (a narrow row of its own beside the station's `locations` row, which every
-//!   request and event naming the station share-locks for its foreign key): [`on_stock`] from `ledger::store::post` (every movement), [`on_cost_change`] from the
-//!   catalogue, [`sync_request`] for the requests' flows and [`add_within`] for a new request;
+//!   request and event naming the station share-locks for its foreign key): [`on_stock`] from
+//!   `ledger::store::post` (every movement), [`on_cost_change`] from the catalogue,
+//!   [`sync_request`] for the requests' flows and [`add_within`] for a new request;
 //!   [`recompute_all`] after bulk loads.
 //!
 //! A station's row is every one of its writers' meeting point, so it is taken last: [`add`]
