@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# API fuzzing: Schemathesis (v4, in a virtual environment made here) with all checks against
-# a locally served demo, as admin and as a station user; then the audit must be clean.
+# API fuzzing: Schemathesis (v4, in a virtual environment made here) with all checks, as admin
+# and as a station user side by side, each against a locally served demo of its own; then each
+# demo's audit must be clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 examples="${ECHELON_FUZZ_EXAMPLES:-25}"
@@ -15,28 +16,43 @@ fi
 # the one `cargo test` built, the same code; a plain `cargo build` would rebuild the
 # dependencies whose features the dev-dependencies widen)
 source .ci/serve-demo.sh
-serve_demo
 token() {
   curl -fs -X POST "$base/api/v1/auth/login" -H 'content-type: application/json' \
     -d "{\"username\": \"$1\", \"password\": \"echelon-demo\"}" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
 }
-# both tokens before any fuzzing: the fuzzer's failed logins are counted per client address
-# (all of them come from 127.0.0.1) and end in 429 until the window ends, so a login after the
-# first run would be refused; the tokens themselves stay valid (the fuzzer cannot guess these
-# usernames' paths, and an admin may not disable or demote their own account)
-declare -A tokens
-for user in admin station-st-tz-001; do tokens[$user]=$(token "$user"); done
-status=0
-for user in admin station-st-tz-001; do
+# pass USER: a served demo of its own, fuzzed as USER, then that demo's audit. The two passes
+# run side by side, each on its own database, so neither sees what the other changed.
+pass() {
+  serve_demo
+  local user=$1 token status=0
+  # the token before any fuzzing: the fuzzer's failed logins are counted per client address
+  # (all of them come from 127.0.0.1) and end in 429 until the window ends; the token itself
+  # stays valid (the fuzzer cannot guess the username's paths, and an admin may not disable or
+  # demote their own account)
+  token=$(token "$user")
   echo "== schemathesis as $user ($examples examples per operation)"
   # one worker: with two threads, Hypothesis' concurrent ast.parse trips a CPython 3.11 bug
   # ("SystemError: AST constructor recursion depth mismatch"), a crash of the tool that failed
-  # about one run in two; the checks and the examples are the same
+  # about one run in two; the checks and the examples are the same (two processes share nothing)
   "$venv/bin/schemathesis" --config-file .ci/schemathesis.toml run "$base/api-docs/openapi.json" \
-    --url "$base" -H "Authorization: Bearer ${tokens[$user]}" --checks all \
+    --url "$base" -H "Authorization: Bearer $token" --checks all \
     --max-examples "$examples" --workers 1 --seed 20261123 --no-color || status=1
+  echo "== audit after fuzzing as $user"
+  (cd "$work" && "$bin" audit) || status=1
+  return $status
+}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+users=(admin station-st-tz-001)
+pids=()
+for user in "${users[@]}"; do
+  (pass "$user") >"$out/$user" 2>&1 &
+  pids+=($!)
 done
-echo "== audit after fuzzing"
-(cd "$work" && "$bin" audit) || status=1
+status=0
+for i in "${!users[@]}"; do
+  wait "${pids[$i]}" || status=1
+  cat "$out/${users[$i]}"
+done
 exit $status

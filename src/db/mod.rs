@@ -443,6 +443,20 @@ impl Db {
         .await
     }
 
+    /// A connection for a command-line tool's reads (a report, an export, the audit): the
+    /// replica's when `DATABASE_READ_URL` names one that answers, else the primary's. A tool
+    /// writes nothing before its reads, so any replayed position will do; and a replica that is
+    /// down costs it one short wait, not the pool's whole timeout and a failure.
+    pub fn tool_read(&self) -> Result<r2d2::PooledConnection<Manager>, String> {
+        if let Some(replica) = &self.replica {
+            if let Some(conn) = replica.connection(0) {
+                return Ok(conn);
+            }
+            return self.fresh.get().map_err(|e| e.to_string());
+        }
+        self.read.get().map_err(|e| e.to_string())
+    }
+
     /// The pool a streamed read (an export written as it is read) of the current caller
     /// should take its connection from: the replica's when it can be reached and has replayed
     /// the caller's writes, else the primary's.

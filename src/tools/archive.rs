@@ -58,14 +58,15 @@ pub fn restore(config: &Config, which: &str) -> Result<ExitCode, String> {
 /// The audit after the commit (the transaction did not hold the movements locked for it), on
 /// the primary: a replica may not have replayed the commit yet.
 fn audit_after(db: &db::Db) -> Result<ExitCode, String> {
-    super::commands::print_audit(&db.fresh, "the audit after it failed")
+    let conn = db.fresh.get().map_err(|e| e.to_string())?;
+    super::commands::print_audit(conn, "the audit after it failed")
 }
 
 /// `echelon archive list`
 pub fn list(config: &Config) -> Result<ExitCode, String> {
     sqlite_refusal(config)?;
     let db = open(config)?;
-    let mut conn = db.read.get().map_err(|e| e.to_string())?;
+    let mut conn = db.tool_read()?;
     let months = echelon::audit::archive::list(&mut conn)?;
     if months.is_empty() {
         println!("no month is archived");

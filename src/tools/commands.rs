@@ -103,7 +103,7 @@ fn banner_users(db: &Db, config: &Config) -> Result<Vec<String>, String> {
     if config.environment == echelon::config::Environment::Production {
         return Ok(Vec::new());
     }
-    let mut conn = db.read.get().map_err(|e| e.to_string())?;
+    let mut conn = db.tool_read()?;
     let mut present = Vec::new();
     for (name, role, loc) in echelon::demo::users() {
         if echelon::auth::store::find_by_username(&mut conn, &name).map_err(|e| e.to_string())?.is_some() {
@@ -336,13 +336,15 @@ pub fn export_settlement(
 /// `echelon audit`: exit code 1 on any breach.
 pub fn audit(config: &Config) -> Result<ExitCode, String> {
     let db = open(config)?;
-    print_audit(&db.read, "audit failed")
+    print_audit(db.tool_read()?, "audit failed")
 }
 
 /// Runs the audit on a connection of `pool` and prints what it finds: exit code 1 on any
 /// breach; `failed` leads the message when the audit itself cannot run.
-pub fn print_audit(pool: &db::Pool, failed: &str) -> Result<ExitCode, String> {
-    let mut conn = pool.get().map_err(|e| e.to_string())?;
+pub fn print_audit(
+    mut conn: diesel::r2d2::PooledConnection<db::Manager>,
+    failed: &str,
+) -> Result<ExitCode, String> {
     let breaches = echelon::audit::run(&mut conn).map_err(|e| format!("{failed}: {e}"))?;
     if breaches.is_empty() {
         println!("audit: clean");

@@ -196,6 +196,28 @@ async fn the_replica_stopped_reads_still_answer_and_readyz_says_so(r: &Replicate
     assert!(replica["lag_bytes"].is_null(), "{replica}");
     assert_eq!(metric(app, "echelon_replica_up").await, Some(0.0));
     assert!(metric(app, "echelon_replica_reads_total{served_by=\"primary_down\"}").await.unwrap() > 0.0);
+    // the command-line tools read on the primary too, rather than failing on the replica
+    let (primary, standby) =
+        (format!("{}/{}", r.pair.primary.base, r.name), format!("{}/{}", r.pair.standby.base, r.name));
+    let ran = Instant::now();
+    let out = actix_web::rt::task::spawn_blocking(move || {
+        std::process::Command::new(crate::processes::BIN)
+            .arg("audit")
+            .env("DATABASE_URL", primary)
+            .env("DATABASE_READ_URL", standby)
+            .output()
+            .expect("run echelon")
+    })
+    .await
+    .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said} {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(said.lines().last(), Some("audit: clean"), "{said}");
+    assert!(
+        ran.elapsed() < Duration::from_secs(10),
+        "the audit without its replica took {:?}",
+        ran.elapsed()
+    );
 
     // the replica back, reads return to it once the circuit's wait is over
     r.pair.standby.restart();

@@ -24,7 +24,7 @@ pub fn export_command(
     }
     // the output is checked before any work, and a failure said in the command's words
     std::fs::File::create(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
-    let mut conn = db.read.get().map_err(|e| e.to_string())?;
+    let mut conn = db.tool_read()?;
     let started = std::time::Instant::now();
     echelon::db::read_tx(&mut conn, |c| -> Result<(), AppError> {
         let (station_id, scope) = match station {
