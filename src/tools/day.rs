@@ -10,6 +10,12 @@
 //! ticket is opened for about every three requests, and lists and reports are read throughout
 //! (`MIX`). The flow's steps take the requests made before them (queues shared by the clients),
 //! so a pick always finds a request to pick; when a queue is empty, the client asks for parts.
+//!
+//! Two ways to drive it. A closed loop (the default): each of `--clients` starts its next
+//! operation when the last one answered, which measures what the machine can do. An open loop
+//! (`--rate OPS`): operations start on a Poisson schedule whatever the server does, at most
+//! `--clients` at once, and each operation's first call counts from when it was due, so a
+//! server that falls behind shows it in the latencies instead of slowing the driver down.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
