@@ -173,13 +173,7 @@ fn create_in(conn: &mut DbConn, asked: &Asked, cache: &Arc<RoutingCache>) -> Res
             )]))
         }
     };
-    // a station's user (or its technician) asks for its own station, checked above: that is in
-    // its scope by definition, and reading the scope would read the row the station statement
-    // reads next
-    let scope = match caller.role {
-        Role::Station | Role::Technician => Scope::All,
-        _ => Scope::of(conn, caller)?,
-    };
+    let scope = Scope::of(conn, caller)?;
     let st = service::station_for_request(conn, cache, &scope, &station_code)?
         .ok_or_else(|| AppError::not_found(format!("station {station_code} not found")))?;
     let lines: Vec<LineSpec> =
