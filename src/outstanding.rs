@@ -50,7 +50,11 @@ macro_rules! request_share {
 }
 
 /// A station's running value, written at the end of the write transaction (`db::deferred`).
-const STATION_VALUE: deferred::Sum = deferred::Sum { table: "station_values", column: "outstanding_minor" };
+const STATION_VALUE: deferred::Sum = deferred::Sum {
+    table: "station_values",
+    column: "outstanding_minor",
+    pg_add: "echelon_station_value_add",
+};
 
 /// Adds `delta` to a station's value, booked as the write transaction's last statements (at
 /// once outside one).

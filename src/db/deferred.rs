@@ -17,7 +17,11 @@
 //!
 //! `write_tx` drives it: it forgets what is noted when an outermost transaction starts or rolls
 //! back, puts back what was noted before a savepoint that rolls back, and writes it all before
-//! the outermost commit. Outside a transaction an increment is written at once. What is noted is
+//! the outermost commit. On PostgreSQL the increments and the `COMMIT` go as one batch
+//! ([`commit_batch`]: one call of the sum's function per row, each refusing by an error where
+//! the `UPDATE` here would find no row), so the transaction's end is one round trip and a row is
+//! held from its booking to the commit without the service in between. Outside a transaction
+//! an increment is written at once. What is noted is
 //! kept per thread: a thread runs one write transaction at a time (every write is one closure on
 //! a blocking thread, with one connection), so a transaction's notes are its own.
 
@@ -36,6 +40,10 @@ use super::{CachedExt, DbConn};
 pub struct Sum {
     pub table: &'static str,
     pub column: &'static str,
+    /// the PostgreSQL function `(id, delta, cap)` that adds `delta` to row `id`, raising
+    /// SQLSTATE 40001 when the row's sum is above `cap` (NULL: no ceiling) and P0002 when
+    /// there is no such row (what [`write`] does, as one call in a batch)
+    pub pg_add: &'static str,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +125,25 @@ pub(super) fn flush(conn: &mut DbConn) -> QueryResult<()> {
     Ok(())
 }
 
+/// On PostgreSQL, the outermost transaction's end as one batch: every increment noted, as a
+/// call of its sum's function (in the order [`flush`] writes them), then `COMMIT`. None when
+/// nothing is noted (the plain `COMMIT` then). What was noted is forgotten either way.
+pub(super) fn commit_batch() -> Option<String> {
+    use std::fmt::Write as _;
+    let noted = NOTED.with(|n| std::mem::take(&mut *n.borrow_mut()));
+    if noted.is_empty() {
+        return None;
+    }
+    let mut sql = String::new();
+    for ((sum, id), n) in noted {
+        // integers only, each cast on its own (a negative literal is a numeric until cast)
+        let cap = n.cap.map_or_else(|| "NULL".to_string(), |c| format!("({c})"));
+        let _ = write!(sql, "SELECT {}(({id})::bigint, ({})::bigint, {cap}::bigint); ", sum.pg_add, n.delta);
+    }
+    sql.push_str("COMMIT");
+    Some(sql)
+}
+
 #[derive(QueryableByName)]
 struct Written {
     #[diesel(sql_type = BigInt)]
@@ -125,7 +152,7 @@ struct Written {
 }
 
 fn write(conn: &mut DbConn, (sum, id): Key, n: Noted) -> QueryResult<()> {
-    let Sum { table, column } = sum;
+    let Sum { table, column, .. } = sum;
     let check = if n.cap.is_some() { format!(" AND {column} <= $3") } else { String::new() };
     let text =
         format!("UPDATE {table} SET {column} = {column} + $1 WHERE id = $2{check} RETURNING {column} AS v");
@@ -165,7 +192,7 @@ mod tests {
     use super::*;
     use crate::db::{write_tx, Manager};
 
-    const SUMS: Sum = Sum { table: "sums", column: "v" };
+    const SUMS: Sum = Sum { table: "sums", column: "v", pg_add: "sums_add" };
 
     fn conn() -> (tempfile::TempDir, DbConn) {
         let dir = tempfile::tempdir().unwrap();
@@ -256,6 +283,25 @@ mod tests {
         assert!(over.is_err());
         assert_eq!(sums(&mut c), vec![(1, 14), (2, 20)]);
         assert_eq!(noted(SUMS, 1), 0, "forgotten after the rollback");
+    }
+
+    #[test]
+    fn the_batch_books_each_row_in_order_with_its_ceiling_then_commits() {
+        forget();
+        assert_eq!(commit_batch(), None, "nothing noted: the plain COMMIT");
+        NOTED.with(|n| {
+            let mut n = n.borrow_mut();
+            n.insert((SUMS, 9), Noted { delta: -3, cap: None });
+            n.insert((SUMS, 2), Noted { delta: 5, cap: Some(-7) });
+        });
+        assert_eq!(
+            commit_batch().as_deref(),
+            Some(
+                "SELECT sums_add((2)::bigint, (5)::bigint, (-7)::bigint); \
+                 SELECT sums_add((9)::bigint, (-3)::bigint, NULL::bigint); COMMIT"
+            )
+        );
+        assert_eq!(noted(SUMS, 2), 0, "forgotten once taken");
     }
 
     #[test]

@@ -507,7 +507,14 @@ where
     }
     if outermost {
         deferred::forget();
-        let outcome = f(conn).and_then(|v| deferred::flush(conn).map(|_| v).map_err(E::from));
+        let outcome = match (f(conn), &mut *conn) {
+            // on PostgreSQL the running sums and the COMMIT in one round trip (`deferred`)
+            (Ok(v), DbConn::Pg(_)) => match deferred::commit_batch() {
+                Some(batch) => return commit_with(conn, &batch).map(|()| v),
+                None => Ok(v),
+            },
+            (outcome, _) => outcome.and_then(|v| deferred::flush(conn).map(|_| v).map_err(E::from)),
+        };
         deferred::forget();
         finish_tx(conn, outcome)
     } else {
@@ -555,6 +562,30 @@ where
                 tracing::warn!(error = %rollback, "rollback after a failed transaction failed");
             }
             Err(e)
+        }
+    }
+}
+
+/// Ends the open outermost transaction with `batch`, statements ending in `COMMIT`, sent as one
+/// round trip (PostgreSQL). The first statement that fails stops the batch before its `COMMIT`:
+/// the transaction is then rolled back as [`finish_tx`] rolls back a failed commit, and that
+/// error is the answer.
+fn commit_with<E>(conn: &mut DbConn, batch: &str) -> Result<(), E>
+where
+    E: From<diesel::result::Error>,
+{
+    type Tx = <DbConn as Connection>::TransactionManager;
+    match conn.batch_execute(batch) {
+        // diesel's PostgreSQL connection finds the transaction ended (libpq's status is idle);
+        // should it not, its own COMMIT finds none and ends its count of it
+        Ok(()) if !deferred::in_transaction(conn) => Ok(()),
+        Ok(()) => Tx::commit_transaction(conn).map_err(E::from),
+        Err(e) => {
+            deferred::forget();
+            if let Err(rollback) = Tx::rollback_transaction(conn) {
+                tracing::debug!(error = %rollback, "rollback after a failed commit batch failed");
+            }
+            Err(e.into())
         }
     }
 }

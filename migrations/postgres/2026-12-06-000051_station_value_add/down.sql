@@ -1,0 +1,1 @@
+DROP FUNCTION echelon_station_value_add(BIGINT, BIGINT, BIGINT);
