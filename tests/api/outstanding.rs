@@ -275,3 +275,87 @@ both!(a_new_station_gets_its_value_row_and_the_audit_names_one_missing_or_off, |
     app.state.db.write(|c| Ok(echelon::outstanding::recompute_all(c)?)).await.unwrap();
     assert_eq!(value_breaches(&app).await, Vec::<String>::new());
 });
+
+/// A write transaction ends by booking what it noted on the stations' values, then commits (on
+/// PostgreSQL the bookings and the `COMMIT` are one batch, `db::deferred`). A booking within its
+/// ceiling commits with the rest of the transaction; a ceiling that no longer holds refuses the
+/// whole transaction as a lost race (the service runs it again), and a missing value row
+/// refuses it too: nothing of either stays, and the connection is out of its transaction after
+/// each, ready for the next.
+#[test]
+fn a_transactions_bookings_commit_with_it_or_refuse_all_of_it() {
+    use diesel::connection::SimpleConnection;
+    use diesel::result::{DatabaseErrorKind, Error};
+    use echelon::db::{self, deferred, write_tx, Backend};
+    use echelon::outstanding;
+    use echelon::requests::store::station_outstanding;
+
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        if backend == Backend::Postgres && crate::helpers::pg_or_skip().is_none() {
+            continue;
+        }
+        let url = crate::helpers::fresh_database(backend);
+        let mut conn = db::Manager::new(&url).unwrap().connect_now().unwrap();
+        let c = &mut conn;
+        let place = |c: &mut db::DbConn, code: &str| {
+            echelon::ledger::store::place_by_code(c, code).unwrap().unwrap().id
+        };
+        let (station, other) = (place(c, STATION), place(c, TIER_D));
+        let name = |c: &mut db::DbConn| echelon::network::store::by_id(c, station).unwrap().name;
+        let before = station_outstanding(c, station).unwrap();
+        let other_before = station_outstanding(c, other).unwrap();
+        let rename = |to: &str| format!("UPDATE locations SET name = '{to}' WHERE id = {station}");
+
+        // within the ceiling: booked and committed with the transaction's other write
+        let ok: Result<(), Error> = write_tx(c, |c| {
+            c.batch_execute(&rename("Booked"))?;
+            outstanding::add_within(c, station, 100, before + 100)?;
+            outstanding::add(c, other, 7)
+        });
+        ok.unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+        assert!(!deferred::in_transaction(c), "{backend:?}: out of the transaction");
+        assert_eq!(station_outstanding(c, station).unwrap(), before + 100, "{backend:?}");
+        assert_eq!(name(c), "Booked", "{backend:?}");
+
+        // one more unit passes the ceiling as the booking finds the row: all of it refused
+        let over: Result<(), Error> = write_tx(c, |c| {
+            c.batch_execute(&rename("Refused"))?;
+            outstanding::add(c, other, 5)?;
+            outstanding::add_within(c, station, 1, before + 100)
+        });
+        assert!(
+            matches!(over, Err(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _))),
+            "{backend:?}: {over:?}"
+        );
+        assert!(!deferred::in_transaction(c), "{backend:?}: rolled back");
+        assert_eq!(station_outstanding(c, station).unwrap(), before + 100, "{backend:?}");
+        assert_eq!(
+            station_outstanding(c, other).unwrap(),
+            other_before + 7,
+            "{backend:?}: the other booking is gone too"
+        );
+        assert_eq!(name(c), "Booked", "{backend:?}");
+
+        // a value row gone (in the same transaction): the booking on it refuses everything
+        let missing: Result<(), Error> = write_tx(c, |c| {
+            c.batch_execute(&rename("Missing"))?;
+            c.batch_execute(&format!("DELETE FROM station_values WHERE id = {other}"))?;
+            outstanding::add(c, other, 5)
+        });
+        assert!(missing.is_err(), "{backend:?}: {missing:?}");
+        assert!(!deferred::in_transaction(c), "{backend:?}: rolled back");
+        assert_eq!(station_outstanding(c, other).unwrap(), other_before + 7, "{backend:?}: the row is back");
+        assert_eq!(name(c), "Booked", "{backend:?}");
+
+        // the connection serves the next transaction as any other
+        write_tx(c, |c| {
+            outstanding::add(c, station, -100)?;
+            outstanding::add(c, other, -7)
+        })
+        .unwrap();
+        assert_eq!(station_outstanding(c, station).unwrap(), before, "{backend:?}");
+        assert_eq!(station_outstanding(c, other).unwrap(), other_before, "{backend:?}");
+        let breaches = outstanding::breaches(c).unwrap();
+        assert!(breaches.is_empty(), "{backend:?}: {breaches:?}");
+    }
+}
