@@ -114,6 +114,15 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<ParsedRow>, Vec<RowError>> {
             ));
             continue;
         }
+        // a NUL in any cell: PostgreSQL cannot store it (the API refuses it everywhere else too)
+        let nul: Vec<&str> =
+            header.iter().zip(record.iter()).filter(|(_, f)| f.contains('\0')).map(|(h, _)| h).collect();
+        if !nul.is_empty() {
+            for column in nul {
+                errors.push(RowError::new(line, Some(column), "holds a NUL character"));
+            }
+            continue;
+        }
         let field = |name: &str| &record[index[name]];
         match parse_row(line, field, &mut errors) {
             Some(rec) => {

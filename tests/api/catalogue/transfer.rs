@@ -93,3 +93,25 @@ both!(a_bad_row_rejects_the_whole_file_and_a_good_file_round_trips, |app| async 
     import(&app, "station-st-tz-001", &good).await.problem(403);
     import(&app, "admin", "").await.problem(422);
 });
+
+both!(a_nul_or_a_byte_that_is_not_text_in_a_file_is_its_rows_error_and_nothing_is_written, |app| async {
+    let before = export(&app, "admin").await;
+    let (good, codes) = new_parts_file("TNL");
+    // a NUL in a name (line 2) and in a price (line 4): each named by its line and column
+    let with_nul = good.replacen("Test fan A", "Test\0fan A", 1).replacen("0.50", "0.5\0", 1);
+    let r = import(&app, "admin", &with_nul).await;
+    let errors = r.problem(422)["errors"].as_array().unwrap().clone();
+    let at: Vec<(i64, &str)> =
+        errors.iter().map(|e| (e["line"].as_i64().unwrap(), e["column"].as_str().unwrap())).collect();
+    assert!(at.contains(&(2, "name")) && at.contains(&(4, "unit_cost")), "{errors:?}");
+    assert!(errors.iter().all(|e| e["message"] == "holds a NUL character"), "{errors:?}");
+    // bytes that are not UTF-8 in a cell
+    let mut bytes = good.clone().into_bytes();
+    let at = good.find("Test fan A").unwrap();
+    bytes[at + 4] = 0xFF;
+    let r = app.raw(Method::POST, "/api/v1/parts/import", Some("admin"), "text/csv", bytes).await;
+    assert_eq!(r.problem(422)["errors"][0]["line"], 2, "{}", r.text);
+    // nothing of either file was written
+    assert_eq!(export(&app, "admin").await, before);
+    app.get(&format!("/api/v1/parts/{}", codes[0]), Some("admin")).await.problem(404);
+});
