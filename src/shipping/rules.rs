@@ -219,9 +219,35 @@ impl EventKind {
     }
 }
 
+/// `total` minor units shared over `n` shipments to the unit: each gets the same, and the first
+/// `total mod n` one more, so the shares sum to `total` (no cent is lost to a division).
+pub fn split_evenly(total: i64, n: usize) -> Vec<i64> {
+    let Ok(count) = i64::try_from(n) else { return Vec::new() };
+    if count == 0 {
+        return Vec::new();
+    }
+    let (each, rest) = (total.div_euclid(count), total.rem_euclid(count));
+    (0..count).map(|i| each + i64::from(i < rest)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_price_is_shared_to_the_cent() {
+        assert_eq!(split_evenly(10_000, 3), vec![3_334, 3_333, 3_333]);
+        assert_eq!(split_evenly(2, 3), vec![1, 1, 0]);
+        assert_eq!(split_evenly(9_000, 3), vec![3_000; 3]);
+        assert_eq!(split_evenly(7, 1), vec![7]);
+        assert!(split_evenly(7, 0).is_empty());
+        for (total, n) in [(1_000_001, 7), (99, 100), (i64::MAX, 13)] {
+            let shares = split_evenly(total, n);
+            assert_eq!(shares.len(), n);
+            assert_eq!(shares.iter().map(|&s| i128::from(s)).sum::<i128>(), i128::from(total));
+            assert!(shares.iter().max().unwrap() - shares.iter().min().unwrap() <= 1);
+        }
+    }
     use chrono::NaiveDate;
 
     #[test]

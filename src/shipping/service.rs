@@ -399,8 +399,9 @@ pub fn award(
     let explanation = serde_json::to_string(&scores).unwrap_or_default();
     store::award(conn, t.id, bid_id, reason, &explanation)?;
     let shipments = store::tender_shipments(conn, t.id)?;
-    let share = bid.price_minor / shipments.len().max(1) as i64;
-    for s in shipments {
+    // the price shared to the cent: the shares sum to the bid
+    let shares = rules::split_evenly(bid.price_minor, shipments.len());
+    for (s, share) in shipments.into_iter().zip(shares) {
         store::assign(conn, s, bid.courier_id, Some(share), Some(t.id))?;
     }
     tracing::info!(tender = t.id, bid = bid_id, by = %caller.username, overridden = reason.is_some(), "tender awarded");

@@ -364,3 +364,31 @@ both!(a_replacement_after_a_damaged_delivery_goes_to_another_courier_that_arrive
     assert_eq!(after["record"]["damaged"], before["record"]["damaged"].as_i64().unwrap() + 1);
     assert!(after["damage_rate"].as_f64().unwrap() > before["damage_rate"].as_f64().unwrap());
 });
+
+both!(a_tender_over_several_shipments_shares_the_price_to_the_cent, |app| async {
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let (_, s) = shipped(&app, 1, "normal").await;
+        assert_eq!(s["status"], "awaiting_tender", "{s}");
+        ids.push(s["id"].as_i64().unwrap());
+    }
+    let deadline = (Utc::now() + Duration::hours(2)).to_rfc3339();
+    let t = app
+        .post("/api/v1/tenders", "warehouse-rc-hz", json!({"shipment_ids": ids, "bid_deadline": deadline}))
+        .await;
+    assert_eq!(t.status, 201, "{}", t.text);
+    let tid = t.json["id"].as_i64().unwrap();
+    let bid = json!({"price": "100.00", "transit_hours": 20});
+    let r = app.post(&format!("/api/v1/tenders/{tid}/bids"), "courier-1", bid).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    app.post(&format!("/api/v1/tenders/{tid}/award"), "warehouse-rc-hz", json!({"now": true})).await.ok();
+    let mut prices = Vec::new();
+    for id in &ids {
+        let s = app.get(&format!("/api/v1/shipments/{id}"), Some("warehouse-rc-hz")).await;
+        assert_eq!(s.ok()["courier"], "courier-1");
+        prices.push(s.json["price"].as_str().unwrap().to_string());
+    }
+    // 100.00 over three: no cent lost, none made up
+    prices.sort();
+    assert_eq!(prices, ["33.33", "33.33", "33.34"]);
+});
