@@ -77,11 +77,16 @@ pub async fn login(
         Verdict::Proceed(wait) if !wait.is_zero() => actix_web::rt::time::sleep(wait).await,
         Verdict::Proceed(_) => {}
     }
+    // The public development default is no password in production: a database whose demo users
+    // were loaded in development and that is then served in production does not let them in
+    // with it (it is refused as any wrong password is, after the same verification).
+    let public_default = state.config.environment == crate::config::Environment::Production
+        && password == crate::config::DEV_DEMO_PASSWORD;
     // Verify on the blocking pool: Argon2id takes tens of milliseconds by design. An unknown
     // username is verified against a dummy hash, so it takes as long as a wrong password.
     let accepted = web::block(move || {
         let hash = found.as_ref().map(|(u, _)| u.password_hash.as_str()).unwrap_or(dummy_hash());
-        let ok = verify_password(&password, hash);
+        let ok = verify_password(&password, hash) && !public_default;
         match found {
             Some((user, loc)) if ok && user.active => Some((user, loc)),
             _ => None,

@@ -444,3 +444,47 @@ fn a_busy_port_is_refused_before_the_database_is_touched() {
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     assert!(!dir.path().join("echelon.db").exists(), "no demo was loaded for a server that cannot start");
 }
+
+/// A database whose demo users were loaded in development, served in production: the public
+/// default password lets nobody in (401, as any wrong password), while a user with a password
+/// of their own logs in.
+#[test]
+fn production_refuses_the_public_demo_password_on_a_database_loaded_before() {
+    let url = fresh_database(Backend::Sqlite);
+    let mut child = Command::new(BIN)
+        .args(["user", "add", "--username", "ops-admin", "--role", "admin"])
+        .env("DATABASE_URL", &url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"an-operator-password-7\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("ECHELON_ENV", "production"),
+        ("ECHELON_JWT_SECRET", "a-real-secret-of-enough-length-0123456789"),
+        ("ECHELON_DEMO_PASSWORD", "not-the-public-default-42"),
+    ];
+    let s = serve(dir.path(), &env, &[]);
+    let login = |user: &str, password: &str| {
+        let r = reqwest::blocking::Client::new()
+            .post(format!("{}/api/v1/auth/login", s.base))
+            .json(&json!({"username": user, "password": password}))
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.json::<Value>().unwrap())
+    };
+    for user in ["admin", "station-st-tz-001"] {
+        let (status, body) = login(user, crate::helpers::PASSWORD);
+        assert_eq!(status, 401, "{user}: {body}");
+        assert!(body.get("access_token").is_none(), "{body}");
+    }
+    let (status, body) = login("ops-admin", "an-operator-password-7");
+    assert_eq!(status, 200, "{body}");
+    assert!(body["access_token"].is_string());
+}
