@@ -583,3 +583,30 @@ both!(each_source_ships_its_own_part_of_a_request_whatever_the_other_has_done, |
     app.on_request(id, "ship", &ningbo).await.problem(409);
     assert_eq!(app.shipments_of(id, "admin").await.len(), 2);
 });
+
+both!(stock_a_cancelled_request_releases_serves_the_lines_waiting_for_it, |app| async {
+    let part = app.part().stock_at("RC-HZ", 2).create().await;
+    let first = request(&app, TIER_B, json!([{"part_code": part, "qty": 2}]), json!({})).await;
+    assert_eq!(first.ok()["status"], "allocated");
+    // nothing left at RC-HZ (nor at HQ): a tier C station's line waits, then a tier A one
+    let c = request(&app, TIER_C, json!([{"part_code": part, "qty": 1}]), json!({})).await;
+    assert_eq!(c.ok()["status"], "backordered");
+    let a = request(&app, TIER_A, json!([{"part_code": part, "qty": 2}]), json!({})).await;
+    assert_eq!(a.ok()["status"], "backordered");
+    // the first request cancelled: its two units serve the waiting lines in fill order (tier
+    // priority before age), as stock arriving would, in the same transaction
+    app.post(&format!("/api/v1/parts-requests/{}/cancel", first.json["id"]), "station-st-tz-001", json!({}))
+        .await
+        .ok();
+    let a = app.get(&format!("/api/v1/parts-requests/{}", a.json["id"]), Some("admin")).await;
+    assert_eq!(a.ok()["status"], "allocated", "{}", a.text);
+    assert_eq!(allocations(&a.json), vec![("RC-HZ".to_string(), 2, "reserved".to_string())]);
+    assert_eq!(a.json["lines"][0]["backordered"], 0);
+    let c = app.get(&format!("/api/v1/parts-requests/{}", c.json["id"]), Some("admin")).await;
+    assert_eq!(c.ok()["status"], "backordered", "tier A came first: {}", c.text);
+    assert_eq!(c.json["lines"][0]["backordered"], 1);
+    // a cancelled backorder releases nothing and serves nobody; the audit (at the end) is clean
+    app.post(&format!("/api/v1/parts-requests/{}/cancel", c.json["id"]), "admin", json!({})).await.ok();
+    let a = app.get(&format!("/api/v1/parts-requests/{}", a.json["id"]), Some("admin")).await;
+    assert_eq!(allocations(&a.json), vec![("RC-HZ".to_string(), 2, "reserved".to_string())]);
+});

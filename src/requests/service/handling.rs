@@ -210,10 +210,14 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
     let mut allocations = allocations;
     // the stock rows in one order, by part then source (as `dispatch`)
     allocations.sort_by_key(|a| (a.part_id, a.source_id, a.id));
+    let mut released: Vec<(i64, i64)> = Vec::new();
     for a in allocations {
         if a.status == AllocationStatus::Reserved || a.status == AllocationStatus::Picked {
             ledger::release(conn, a.part_id, a.source_id, a.qty)?;
             store::set_allocation(conn, a.id, AllocationStatus::Cancelled.as_str(), None, at.naive_utc())?;
+            if released.last() != Some(&(a.part_id, a.source_id)) {
+                released.push((a.part_id, a.source_id));
+            }
         }
     }
     for l in store::lines(conn, &[id])? {
@@ -221,6 +225,12 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
     }
     store::set_status(conn, id, Status::Cancelled.as_str(), at.naive_utc())?;
     tell_ticket(conn, caller, req.ticket_id, at)?;
+    // stock released is stock arrived for the lines waiting on it there (spec section 5: in
+    // fill order), served in the same transaction and in the same (part, source) order
+    for (part_id, source_id) in released {
+        let place = ledger::place_by_id(conn, source_id)?;
+        super::routing::fill_backorders(conn, part_id, &place, at)?;
+    }
     Ok(())
 }
 
