@@ -15,7 +15,8 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403};
 use crate::http::Query;
-use crate::network::store as network;
+use crate::network::rules::LocationKind;
+use crate::network::store::{self as network, LocationRow};
 use crate::state::AppState;
 use crate::validate::Validate;
 
@@ -112,16 +113,39 @@ fn parts(rows: Vec<Pair>) -> Vec<PartQty> {
 }
 
 /// Computes the report of the week [start, end), for one station or all.
+/// The part of the network a report counts: a location's subtree (a station with its
+/// technicians' custody, or a warehouse user's centre or warehouse with everything below it).
+pub struct Within {
+    /// the subtree's location ids (never empty: the location itself is one)
+    pub ids: Vec<i64>,
+    /// the station's code when the subtree is a station's
+    pub station: Option<String>,
+}
+
+impl Within {
+    /// `location`'s subtree.
+    pub fn subtree(conn: &mut DbConn, location: &LocationRow) -> Result<Within, AppError> {
+        let mut ids = network::subtree_ids(conn, &location.path)?;
+        if !ids.contains(&location.id) {
+            ids.push(location.id);
+        }
+        let station = (location.kind == LocationKind::Station).then(|| location.code.clone());
+        Ok(Within { ids, station })
+    }
+}
+
+/// The report for `week` (starting `monday`), over `within` (None: the whole network).
 pub fn compute(
     conn: &mut DbConn,
     week: &str,
     monday: NaiveDate,
-    station: Option<(i64, String)>,
+    within: Option<Within>,
 ) -> Result<WeeklyReport, AppError> {
     let start: NaiveDateTime = monday.and_hms_opt(0, 0, 0).unwrap_or_default();
     let end = start + chrono::Duration::days(7);
     let w = [start, end];
-    let st = |col: &str| station.as_ref().map(|(id, _)| format!(" AND {col} = {id}")).unwrap_or_default();
+    let list = within.as_ref().map(|x| x.ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", "));
+    let st = |col: &str| list.as_ref().map(|l| format!(" AND {col} IN ({l})")).unwrap_or_default();
     let tf = st("t.station_id");
     let opened = "FROM tickets t JOIN product_units u ON u.id = t.unit_id \
                   JOIN product_models pm ON pm.id = u.model_id LEFT JOIN locations l ON l.id = t.station_id \
@@ -173,9 +197,9 @@ pub fn compute(
         Ok(parts(store::pairs(conn, &sql, &w)?))
     };
     let consumed = moved(conn, "consume", &st("m.from_location_id"))?;
-    let returned_filter = station
+    let returned_filter = list
         .as_ref()
-        .map(|(id, _)| format!(" AND (m.from_location_id = {id} OR m.to_location_id = {id})"))
+        .map(|l| format!(" AND (m.from_location_id IN ({l}) OR m.to_location_id IN ({l}))"))
         .unwrap_or_default();
     let returned = moved(conn, "loan_return_unused", &returned_filter)?;
     let sql = format!(
@@ -188,7 +212,7 @@ pub fn compute(
         week: week.to_string(),
         from: monday,
         to: monday + chrono::Duration::days(6),
-        station: station.map(|(_, code)| code),
+        station: within.and_then(|x| x.station),
         opened: opened_n,
         resolved,
         closed,
@@ -250,7 +274,8 @@ pub fn to_csv(r: &WeeklyReport) -> Result<String, AppError> {
 ///
 /// Tickets opened in an ISO week by status, channel, category, model, fault and station, those
 /// resolved and closed in it, SLA compliance with numerators and denominators, parts consumed
-/// and returned unused, follow-up satisfaction. A station sees its own tickets only.
+/// and returned unused, follow-up satisfaction. A station sees its own tickets only, a
+/// warehouse user those of its location's stations.
 /// `format=csv` or `Accept: text/csv` for a CSV file.
 #[utoipa::path(
     tag = "reports",
@@ -282,15 +307,17 @@ pub async fn weekly(
     let report = state
         .db
         .read(move |conn| {
-            let station = if caller.role == Role::Station {
+            // a station counts its own tickets and stock, a warehouse user its location's
+            // subtree (spec section 12: warehouse users are scoped to their location)
+            let within = if matches!(caller.role, Role::Station | Role::Warehouse) {
                 let code = caller.location.clone().unwrap_or_default();
                 let own = network::by_code(conn, &code)?
                     .ok_or_else(|| AppError::forbidden("this user belongs to no location"))?;
-                Some((own.id, own.code))
+                Some(Within::subtree(conn, &own)?)
             } else {
                 None
             };
-            compute(conn, &week, monday, station)
+            compute(conn, &week, monday, within)
         })
         .await?;
     if csv {

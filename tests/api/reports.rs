@@ -183,6 +183,25 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     let other = app.get(&format!("/api/v1/reports/weekly?week={week}"), Some("station-hz")).await;
     assert_eq!(other.ok()["opened"], 0);
     assert_eq!(other.json["parts_consumed"], json!([]));
+    // a warehouse user counts its location's stations: RC-HZ's the ST-TZ-001 tickets (not the
+    // one no station has yet), another centre's none, and the stock its stations consumed
+    let hz = app.get(&format!("/api/v1/reports/weekly?week={week}"), Some("warehouse-rc-hz")).await;
+    assert_eq!(hz.ok()["opened"], 2, "{}", hz.text);
+    assert_eq!(names(&hz.json["opened_by"]["by_station"]), pairs(&[("ST-TZ-001", 2)]));
+    assert_eq!(hz.json["parts_consumed"], json!([{"part_code": consumed, "qty": 2}]));
+    assert!(hz.json["station"].is_null());
+    app.state
+        .db
+        .write(|conn| {
+            echelon::auth::admin::add_user(conn, "warehouse-nb", "warehouse", Some("RC-NB"), None, PASSWORD)
+                .map_err(|e| echelon::error::AppError::internal(anyhow::anyhow!(e)))
+        })
+        .await
+        .unwrap();
+    let nb = app.get(&format!("/api/v1/reports/weekly?week={week}"), Some("warehouse-nb")).await;
+    assert_eq!(nb.ok()["opened"], 0, "{}", nb.text);
+    assert_eq!(nb.json["opened_by"]["by_station"], json!([]));
+    assert_eq!(nb.json["parts_consumed"], json!([]));
     app.get("/api/v1/reports/weekly", Some("tech-st-tz-001")).await.problem(403);
     app.get("/api/v1/reports/weekly", Some("courier-1")).await.problem(403);
     app.get("/api/v1/reports/weekly?week=2026-W60", Some("admin")).await.problem(422);
