@@ -361,7 +361,7 @@ pub async fn patch_location(
 #[schema(example = json!({
     "tier": "B", "credit_allowance": "60000.00", "may_order_from_hq": true,
     "allocation_priority": 2, "core_return_days": 15,
-    "labour_rates": {"repair": "80.00", "install": "60.00", "inspection": "30.00"}
+    "labour_rates": {"repair": "80.00", "install": "60.00", "maintenance": "40.00", "inspection": "30.00"}
 }))]
 pub struct TierOut {
     pub tier: Tier,

@@ -240,7 +240,7 @@ pub struct TierIn {
     pub allocation_priority: i32,
     #[schema(minimum = 1, maximum = 365)]
     pub core_return_days: i32,
-    /// job type (lower-case letters and `_`) -> rate
+    /// job type -> rate, for every job type: repair, install, maintenance, inspection
     pub labour_rates: BTreeMap<String, Money>,
 }
 
@@ -249,15 +249,24 @@ fn tier_rules(t: &TierIn, _at: &str, errors: &mut Vec<FieldError>) {
     if t.credit_allowance.0 < 0 {
         errors.push(FieldError::new("credit_allowance", "must not be negative"));
     }
+    // the whole rate set: a job type without a rate would be paid nothing in settlement
+    let known = super::rules::JOB_TYPES.join(", ");
     for (job, rate) in &t.labour_rates {
-        let ok = (1..=32).contains(&job.len()) && job.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-        if !ok {
+        if !super::rules::JOB_TYPES.contains(&job.as_str()) {
             errors.push(FieldError::new(
                 format!("labour_rates.{job}"),
-                "job types are 1-32 lower-case letters or _",
+                format!("not a job type; the job types are {known}"),
             ));
         } else if rate.0 < 0 {
             errors.push(FieldError::new(format!("labour_rates.{job}"), "must not be negative"));
+        }
+    }
+    for job in super::rules::JOB_TYPES {
+        if !t.labour_rates.contains_key(job) {
+            errors.push(FieldError::new(
+                format!("labour_rates.{job}"),
+                "missing: every job type needs a rate (0.00 for none)",
+            ));
         }
     }
 }

@@ -123,6 +123,10 @@ impl std::fmt::Display for Tier {
 /// Station tiers.
 pub const TIERS: [&str; 4] = ["A", "B", "C", "D"];
 
+/// The job types a tier pays labour for (settlement): every one a ticket may carry
+/// (`tickets::rules::JobType`, which a test holds to this list).
+pub const JOB_TYPES: [&str; 4] = ["repair", "install", "maintenance", "inspection"];
+
 pub fn is_tier(s: &str) -> bool {
     TIERS.contains(&s)
 }

@@ -333,6 +333,12 @@ mod tests {
         crate::db::text::assert_stored_as_text::<JobType>();
     }
 
+    #[test]
+    fn every_job_type_is_one_a_tier_must_pay_labour_for() {
+        let ours: Vec<&str> = JobType::ALL.iter().map(|j| j.as_str()).collect();
+        assert_eq!(ours, crate::network::rules::JOB_TYPES);
+    }
+
     /// Every (state, action) pair, against the table written out once more by hand.
     #[test]
     fn the_transition_table_is_exactly_this() {

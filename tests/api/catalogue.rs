@@ -230,7 +230,7 @@ both!(a_station_reads_the_catalogue_but_changes_nothing, |app| async {
         "/api/v1/tiers/A",
         st,
         json!({"credit_allowance": "1", "may_order_from_hq": true, "allocation_priority": 1,
-        "core_return_days": 1, "labour_rates": {}}),
+        "core_return_days": 1, "labour_rates": {"repair": "1", "install": "1", "maintenance": "1", "inspection": "1"}}),
     )
     .await
     .problem(403);

@@ -61,12 +61,38 @@ both!(station_regrading_keeps_history_and_answers_the_tier_on_a_date, |app| asyn
         .problem(404);
     app.get("/api/v1/locations/ST-HZ-001/tier-history", Some("station-st-tz-001")).await.problem(404);
 
+    // the rate set is whole: a job type left out, or one misspelled, would pay nothing in
+    // settlement, so either is refused, naming each, and the tier keeps its terms
+    let before = app.get("/api/v1/tiers", Some("admin")).await.ok().clone();
+    let partial = json!({"credit_allowance": "90000.00", "may_order_from_hq": true, "allocation_priority": 2,
+                         "core_return_days": 15, "labour_rates": {"repair": "105.00", "install": "70.00"}});
+    let r = app.put("/api/v1/tiers/B", "admin", partial).await;
+    let fields: Vec<String> = r.problem(422)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().into())
+        .collect();
+    assert_eq!(fields, ["labour_rates.maintenance", "labour_rates.inspection"], "{}", r.text);
+    let typo = json!({"credit_allowance": "90000.00", "may_order_from_hq": true, "allocation_priority": 2,
+                      "core_return_days": 15, "labour_rates": {"repair": "105.00", "install": "70.00",
+                      "maintenance": "50.00", "inspektion": "35.00"}});
+    let r = app.put("/api/v1/tiers/B", "admin", typo).await;
+    let errors = r.problem(422)["errors"].as_array().unwrap().clone();
+    assert!(
+        errors.iter().any(|e| e["field"] == "labour_rates.inspektion"
+            && e["message"].as_str().unwrap().contains("repair, install, maintenance, inspection")),
+        "{errors:?}"
+    );
+    assert!(errors.iter().any(|e| e["field"] == "labour_rates.inspection"), "{errors:?}");
+    assert_eq!(app.get("/api/v1/tiers", Some("admin")).await.ok(), &before);
+    let rates = json!({"repair": "105.00", "install": "70.00", "maintenance": "0.00", "inspection": "35.00"});
     let terms = json!({"credit_allowance": "90000.00", "may_order_from_hq": true, "allocation_priority": 2,
-                       "core_return_days": 15, "labour_rates": {"repair": "105.00", "install": "70.00"}});
+                       "core_return_days": 15, "labour_rates": rates});
     let r = app.put("/api/v1/tiers/B", "admin", terms.clone()).await;
     assert_eq!(r.ok()["credit_allowance"], "90000.00");
     let tiers = app.get("/api/v1/tiers", Some("admin")).await.ok().clone();
-    assert_eq!(tiers[1]["labour_rates"], json!({"repair": "105.00", "install": "70.00"}));
+    assert_eq!(tiers[1]["labour_rates"], rates);
     app.put("/api/v1/tiers/Z", "admin", terms.clone()).await.problem(404);
     app.put(
         "/api/v1/tiers/B",
