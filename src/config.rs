@@ -35,8 +35,32 @@ pub struct Config {
     pub followup_share_bp: u32,
     /// how failed logins are slowed and then refused
     pub login: LoginThrottle,
+    /// the load balancers and proxies in front of the service whose `X-Forwarded-For` is
+    /// believed for the client address a login is counted against (`ECHELON_TRUSTED_PROXIES`)
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// where webhooks may be delivered and how they are retried
     pub webhooks: Webhooks,
+}
+
+/// `ECHELON_TRUSTED_PROXIES`: addresses or networks (`10.0.0.5`, `10.0.0.0/8`, `fd00::/8`),
+/// comma separated.
+fn trusted_proxies(value: Option<String>) -> Result<Vec<ipnet::IpNet>, String> {
+    let Some(value) = value else { return Ok(Vec::new()) };
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            e.parse::<ipnet::IpNet>()
+                .or_else(|_| e.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!(
+                        "ECHELON_TRUSTED_PROXIES: {e:?} is neither an address nor a network (such as \
+                         10.0.0.5 or 10.0.0.0/8)"
+                    )
+                })
+        })
+        .collect()
 }
 
 /// Webhook delivery: hosts that may be private or loopback addresses (`ECHELON_WEBHOOK_ALLOW_HOSTS`,
@@ -228,6 +252,7 @@ impl Config {
                 }
             },
             login: LoginThrottle::from_env()?,
+            trusted_proxies: trusted_proxies(var("ECHELON_TRUSTED_PROXIES"))?,
             webhooks: Webhooks::from_env()?,
         };
         config.validate()?;
@@ -291,6 +316,7 @@ impl Config {
             workers: Some(2),
             followup_share_bp: followup_share::DEFAULT_SHARE_BP,
             login: LoginThrottle::default(),
+            trusted_proxies: Vec::new(),
             webhooks: Webhooks::default(),
         }
     }
@@ -330,6 +356,17 @@ pub mod followup_share {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks_and_a_wrong_one_is_named() {
+        assert!(trusted_proxies(None).unwrap().is_empty());
+        let nets = trusted_proxies(Some(" 10.0.0.5, 192.168.0.0/16,fd00::/8 ,".into())).unwrap();
+        let shown: Vec<String> = nets.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.5/32", "192.168.0.0/16", "fd00::/8"]);
+        let err = trusted_proxies(Some("10.0.0.5, proxy.local".into())).unwrap_err();
+        assert!(err.contains("\"proxy.local\"") && err.contains("ECHELON_TRUSTED_PROXIES"), "{err}");
+        assert!(trusted_proxies(Some("10.0.0.0/33".into())).is_err());
+    }
 
     #[test]
     fn production_refuses_the_development_secret() {

@@ -54,7 +54,14 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> Result<web::Json<TokenResponse>, AppError> {
     let LoginRequest { username, password } = body.0;
-    let address = req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".into());
+    // behind a trusted load balancer, the address it says it served (`throttle::client_address`)
+    let forwarded: Vec<String> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    let address =
+        throttle::client_address(req.peer_addr().map(|a| a.ip()), &forwarded, &state.config.trusted_proxies);
     let policy = state.config.login;
     let now = state.clock.now().naive_utc();
     let window_cutoff = now - chrono::Duration::seconds(policy.window_seconds);

@@ -2,6 +2,7 @@
 //! an attempt goes ahead (after how long a wait) or is refused until the window ends. No HTTP,
 //! no database; the counts live in `login_failures` (see `store`).
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use chrono::NaiveDateTime;
@@ -16,6 +17,29 @@ pub enum Verdict {
     Proceed(Duration),
     /// answer 429; the earliest moment worth trying again, in seconds from now
     Refuse { retry_after: i64 },
+}
+
+/// The client address a login is counted against: the TCP peer's, or, when the peer is a
+/// trusted proxy, the address the proxies say they served: `X-Forwarded-For`'s entries (every
+/// header line, in order) read from the right, past the trusted proxies, to the first one that
+/// is not. Entries left of it are the client's own claims and are never believed; an entry
+/// that is not an address stops the reading at the last proxy trusted.
+pub fn client_address(peer: Option<IpAddr>, forwarded_for: &[String], trusted: &[ipnet::IpNet]) -> String {
+    let Some(peer) = peer else { return "unknown".into() };
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer.to_string();
+    }
+    let mut last = peer;
+    for entry in forwarded_for.iter().flat_map(|line| line.split(',')).map(str::trim).rev() {
+        let ip = entry.parse::<IpAddr>().ok().or_else(|| entry.parse::<SocketAddr>().ok().map(|a| a.ip()));
+        match ip {
+            Some(ip) if is_trusted(&ip) => last = ip,
+            Some(ip) => return ip.to_string(),
+            None => break,
+        }
+    }
+    last.to_string()
 }
 
 /// Failures still in their window at `now` (a row whose window has ended counts none).
@@ -64,6 +88,34 @@ pub fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_address_is_the_peer_unless_a_trusted_proxy_names_another() {
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let lines = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let lb: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap(), "fd00::1/128".parse().unwrap()];
+        // no proxy trusted: the peer, whatever the header says
+        assert_eq!(client_address(ip("203.0.113.7"), &lines(&["198.51.100.1"]), &[]), "203.0.113.7");
+        assert_eq!(client_address(ip("10.0.0.2"), &lines(&["198.51.100.1"]), &[]), "10.0.0.2");
+        assert_eq!(client_address(None, &[], &lb), "unknown");
+        // a peer that is not a trusted proxy is believed over its header
+        assert_eq!(client_address(ip("203.0.113.7"), &lines(&["198.51.100.1"]), &lb), "203.0.113.7");
+        // through the load balancer: the entry it appended
+        assert_eq!(client_address(ip("10.0.0.2"), &lines(&["198.51.100.1"]), &lb), "198.51.100.1");
+        // a client's own claims left of it are not believed; proxies in a chain are passed
+        assert_eq!(
+            client_address(ip("10.0.0.2"), &lines(&["1.2.3.4, 198.51.100.1", "10.0.0.9"]), &lb),
+            "198.51.100.1"
+        );
+        // with ports, IPv6
+        assert_eq!(client_address(ip("fd00::1"), &lines(&["[2001:db8::5]:443"]), &lb), "2001:db8::5");
+        assert_eq!(client_address(ip("10.0.0.2"), &lines(&["198.51.100.1:5000"]), &lb), "198.51.100.1");
+        // no header, or only proxies: the last proxy; an unreadable entry stops at it
+        assert_eq!(client_address(ip("10.0.0.2"), &[], &lb), "10.0.0.2");
+        assert_eq!(client_address(ip("10.0.0.2"), &lines(&["10.1.1.1"]), &lb), "10.1.1.1");
+        assert_eq!(client_address(ip("10.0.0.2"), &lines(&["1.2.3.4, unknown"]), &lb), "10.0.0.2");
+        assert_eq!(client_address(ip("10.0.0.2"), &lines(&["1.2.3.4, unknown, 10.3.3.3"]), &lb), "10.3.3.3");
+    }
 
     fn at(secs: i64) -> NaiveDateTime {
         chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap().naive_utc()

@@ -286,6 +286,50 @@ both!(failed_logins_from_one_address_are_refused_across_usernames, |app| async {
     assert_eq!(login(&app, "admin", "echelon-demo").await.status, 200);
 });
 
+/// A login through a proxy: `X-Forwarded-For` as the proxy sends it.
+async fn login_via(app: &TestApp, forwarded_for: &str, username: &str, password: &str) -> u16 {
+    let r = app
+        .client
+        .post(format!("{}/api/v1/auth/login", app.base))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    r.status().as_u16()
+}
+
+both!(behind_a_trusted_load_balancer_failed_logins_count_per_client_not_per_balancer, |app| async {
+    let address_limit_3 = |c: &mut echelon::config::Config| {
+        quick_throttle(c);
+        c.login.address_slow_after = 2;
+        c.login.address_limit = 3;
+        c.login.delay_ms = 10;
+    };
+    // the load balancer (here: loopback, every test client's address) is trusted
+    let behind = TestApp::serve_with(app.url.clone(), app.backend, |c| {
+        address_limit_3(c);
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    });
+    for name in ["a-1", "b-2", "c-3"] {
+        assert_eq!(login_via(&behind, "203.0.113.5", name, "wrong-password").await, 401);
+    }
+    // that client is refused, whatever it claims left of what the balancer appended
+    assert_eq!(login_via(&behind, "203.0.113.5", "admin", "echelon-demo").await, 429);
+    assert_eq!(login_via(&behind, "198.51.100.77, 203.0.113.5", "admin", "echelon-demo").await, 429);
+    // every other client behind the same balancer still logs in
+    assert_eq!(login_via(&behind, "203.0.113.6", "admin", "echelon-demo").await, 200);
+    assert_eq!(login(&behind, "agent", "echelon-demo").await.status, 200, "the balancer's own address");
+
+    // with no proxy trusted the header is not believed: the failures count against the peer
+    let direct = TestApp::serve_with(app.url.clone(), app.backend, address_limit_3);
+    for (i, name) in ["d-4", "e-5", "f-6"].iter().enumerate() {
+        let claimed = format!("192.0.2.{i}");
+        assert_eq!(login_via(&direct, &claimed, name, "wrong-password").await, 401);
+    }
+    assert_eq!(login_via(&direct, "192.0.2.200", "admin", "echelon-demo").await, 429);
+});
+
 /// Two `echelon serve` on one PostgreSQL database: a user disabled through the API of one and
 /// another demoted through the CLI are refused on both at their next request.
 #[test]
