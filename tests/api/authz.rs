@@ -52,7 +52,7 @@ POST /api/v1/units AG
 GET /api/v1/units/{serial} AWSTGFC
 GET /api/v1/installed-base AWSTGFC
 POST /api/v1/receipts AW
-POST /api/v1/stock-counts AWS
+POST /api/v1/stock-counts AW
 GET /api/v1/stock AWSGF
 GET /api/v1/movements AWSF
 GET /api/v1/audit A

@@ -379,3 +379,54 @@ fn the_openapi_document_is_fit_for_client_generators() {
     assert!(clashes.is_empty(), "two schema types share a name: {clashes:?}");
     assert!(names.len() > 100, "the scan found the schema types: {}", names.len());
 }
+
+both!(a_stock_count_adjusts_the_books_within_its_rules_and_scope, |app| async {
+    let part = app.part().stock_at("RC-HZ", 5).create().await;
+    let count = |user: &'static str, location: &'static str, qty: i64| {
+        let part = part.clone();
+        let app = &app;
+        async move {
+            app.post(
+                "/api/v1/stock-counts",
+                user,
+                json!({"location": location, "part_code": part, "counted_qty": qty, "reason": "cycle count"}),
+            )
+            .await
+        }
+    };
+    // counted as the books hold it: no movement
+    let same = count("warehouse-rc-hz", "RC-HZ", 5).await;
+    assert_eq!(same.status, 201, "{}", same.text);
+    assert!(same.json["movement"].is_null());
+    // two fewer: a count_adjustment to ADJUSTMENT, by whom and why
+    let less = count("warehouse-rc-hz", "RC-HZ", 3).await;
+    assert_eq!(less.status, 201, "{}", less.text);
+    assert_eq!(less.json["previous_on_hand"], 5);
+    let m = &less.json["movement"];
+    assert_eq!(
+        (m["qty"].as_i64(), m["from"].as_str(), m["to"].as_str()),
+        (Some(2), Some("RC-HZ"), Some("ADJUSTMENT"))
+    );
+    assert_eq!(
+        (m["reason"].as_str(), m["actor"].as_str()),
+        (Some("count_adjustment"), Some("warehouse-rc-hz"))
+    );
+    assert_eq!(app.stock("RC-HZ", &part).await.0, 3);
+    // a request reserves two: a count below them is refused, and nothing changes
+    let r = app.request().line(&part, 2).create().await;
+    assert!(r > 0);
+    let below = count("warehouse-rc-hz", "RC-HZ", 1).await;
+    assert_eq!(below.problem(409)["reserved"], 2, "{}", below.text);
+    assert_eq!(app.stock("RC-HZ", &part).await, (3, 2, 1));
+    // another centre's warehouse is outside the scope (404, nothing said of it); a station may
+    // not write off the stock it holds; neither changes anything
+    count("warehouse-rc-hz", "RC-NB", 9).await.problem(404);
+    count("station-st-tz-001", "ST-TZ-001", 9).await.problem(403);
+    count("station-st-tz-001", "RC-HZ", 0).await.problem(403);
+    assert_eq!(app.stock("RC-HZ", &part).await, (3, 2, 1));
+    assert_eq!(app.stock("ST-TZ-001", &part).await.0, 0);
+    // the centre's warehouse counts one of its stations
+    let st = count("warehouse-rc-hz", "ST-TZ-001", 1).await;
+    assert_eq!(st.status, 201, "{}", st.text);
+    assert_eq!(app.stock("ST-TZ-001", &part).await.0, 1);
+});
