@@ -79,6 +79,7 @@ problem_kinds! {
     Conflict => ("conflict", CONFLICT, "Conflict"),
     ConstraintViolated => ("constraint_violated", CONFLICT, "Constraint Violated"),
     CoreMismatch => ("core_mismatch", UNPROCESSABLE_ENTITY, "Core Mismatch"),
+    CoreAttemptsExhausted => ("core_attempts_exhausted", CONFLICT, "Core Attempts Exhausted"),
     CoreQty => ("core_qty", UNPROCESSABLE_ENTITY, "Core Quantity"),
     CountBelowReserved => ("count_below_reserved", CONFLICT, "Count Below Reserved"),
     EmptyNetwork => ("empty_network", UNPROCESSABLE_ENTITY, "Empty Network"),

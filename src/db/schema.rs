@@ -596,6 +596,7 @@ diesel::table! {
         old_production_date -> Nullable<Date>,
         reconciled_by -> Nullable<Text>,
         reconciled_at -> Nullable<Timestamp>,
+        core_mismatches -> Integer,
     }
 }
 

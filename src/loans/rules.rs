@@ -96,6 +96,11 @@ pub fn custody_code(user_id: i64, username: &str) -> String {
     code
 }
 
+/// Wrong old parts a station or technician may offer for one loan line; after them only an
+/// admin records its core return (a production date tried day by day would give the record
+/// away).
+pub const CORE_ATTEMPTS: i32 = 5;
+
 /// What the old part brought back says about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OldPart {

@@ -295,6 +295,16 @@ pub fn reconcile(
                 )
                 .with("current_status", ticket.status.as_str()));
             }
+            if line.core_mismatches >= rules::CORE_ATTEMPTS && caller.role != Role::Admin {
+                return Err(AppError::conflict(
+                    Problem::CoreAttemptsExhausted,
+                    format!(
+                        "{} wrong old parts were offered for loan line {}: an admin records its core return, having looked at the part",
+                        line.core_mismatches, line.line_no
+                    ),
+                )
+                .with("attempts_left", 0));
+            }
             let (unit_id, old_serial, old_date) =
                 checked_core(conn, &loan, &line, (&code, &family, serialized), old)?;
             rec.status = LineStatus::CoreReturned.as_str();
@@ -385,11 +395,14 @@ fn checked_core(
     })?;
     if let Err((_, given)) = rules::check_core(rec_serial.as_deref(), rec_date, &old) {
         // the record is never revealed: whoever returns the part must bring the one it holds
+        // (the handler counts the wrong part on the line once this transaction is rolled back)
+        let left = (rules::CORE_ATTEMPTS - line.core_mismatches - 1).max(0);
         return Err(AppError::unprocessable(
             Problem::CoreMismatch,
             format!("the old {family} part ({given}) is not the one the unit's record holds; bring back the part taken out of the unit"),
         )
-        .with("given", given));
+        .with("given", given)
+        .with("attempts_left", left));
     }
     let (old_serial, old_date): (Option<String>, Option<NaiveDate>) = match old {
         OldPart::Serial(s) => (Some(s.trim().to_string()), None),
@@ -402,6 +415,12 @@ fn checked_core(
         ));
     }
     Ok((unit_id, old_serial, old_date))
+}
+
+/// A wrong old part offered for loan `loan_id`'s line `line_no`, counted once the refused
+/// reconciliation has rolled back (see [`rules::CORE_ATTEMPTS`]).
+pub fn count_core_mismatch(conn: &mut DbConn, loan_id: i64, line_no: i32) -> Result<(), AppError> {
+    Ok(store::count_core_mismatch(conn, loan_id, line_no)?)
 }
 
 fn already(line: &LoanLineRow) -> AppError {

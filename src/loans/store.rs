@@ -37,6 +37,8 @@ pub struct LoanLineRow {
     pub old_production_date: Option<NaiveDate>,
     pub reconciled_by: Option<String>,
     pub reconciled_at: Option<NaiveDateTime>,
+    /// wrong old parts offered for the line (see `rules::CORE_ATTEMPTS`)
+    pub core_mismatches: i32,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -389,4 +391,15 @@ pub fn list_inspections(
         q = q.filter(inspections::id.lt(b));
     }
     q.order(inspections::id.desc()).limit(limit).load(conn)
+}
+
+/// One more wrong old part offered for loan `loan_id`'s line `line_no` (counted apart from the
+/// refused reconciliation, which changes nothing).
+pub fn count_core_mismatch(conn: &mut DbConn, loan_id: i64, line_no: i32) -> QueryResult<()> {
+    diesel::update(
+        loan_lines::table.filter(loan_lines::loan_id.eq(loan_id)).filter(loan_lines::line_no.eq(line_no)),
+    )
+    .set(loan_lines::core_mismatches.eq(loan_lines::core_mismatches + 1))
+    .execute(conn)
+    .map(|_| ())
 }

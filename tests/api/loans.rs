@@ -88,11 +88,32 @@ both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
     assert_eq!(app.stock(STATION, CMP).await.0, station);
     assert_eq!(app.stock(&custody, CMP).await.0, 1);
     assert_eq!(app.stock("DEFECTIVE", CMP).await.0, defective);
+    assert_eq!(bad.json["attempts_left"], 4);
     // an in-warranty line is not settled by a fee
     let fee = line(&app, loan, 1, "fee", "station-st-tz-001", json!({})).await;
     assert_eq!(fee.problem(422)["type"], "/problems/in_warranty");
     // agents have no business with loans
     assert_eq!(app.get(&format!("/api/v1/loans/{loan}"), Some("agent")).await.status, 403);
+    // guessing is cut short: five wrong old parts in all (station or technician), then not
+    // even the right one is taken from them, so the refusals cannot give the record away
+    for (left, who) in [(3, TECH), (2, "station-st-tz-001"), (1, TECH), (0, TECH)] {
+        let guess =
+            line(&app, loan, 1, "core-return", who, json!({"serial": format!("CMPGUESS{left}")})).await;
+        assert_eq!(guess.problem(422)["attempts_left"], left, "{}", guess.text);
+    }
+    for who in [TECH, "station-st-tz-001"] {
+        let right = line(&app, loan, 1, "core-return", who, json!({"serial": CMP_SERIAL})).await;
+        assert_eq!(right.problem(409)["type"], "/problems/core_attempts_exhausted", "{}", right.text);
+        assert!(!right.text.contains(CMP_SERIAL), "{}", right.text);
+    }
+    let l = app.get(&format!("/api/v1/loans/{loan}"), Some("station-st-tz-001")).await;
+    assert_eq!(l.ok()["lines"][0]["status"], "open");
+    assert_eq!(app.stock(&custody, CMP).await.0, 1);
+    assert_eq!(app.stock("DEFECTIVE", CMP).await.0, defective);
+    // an admin, having looked at the part, records it
+    let admin = line(&app, loan, 1, "core-return", "admin", json!({"serial": CMP_SERIAL})).await;
+    assert_eq!(admin.ok()["lines"][0]["status"], "core_returned", "{}", admin.text);
+    assert_eq!(app.stock("DEFECTIVE", CMP).await.0, defective + 1);
     app.audit().await;
 });
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, Role};
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::{Json, MaybeJson};
 use crate::loans::rules::OldPart;
@@ -51,8 +51,14 @@ async fn reconcile(
             service::reconcile(conn, &caller, id, line, how.clone(), now)?;
             one(conn, &caller, id, now.naive_utc())
         })
-        .await?;
-    Ok(web::Json(out))
+        .await;
+    // a wrong old part changes nothing of the loan, but it is counted on the line
+    if let Err(e) = &out {
+        if e.kind == Problem::CoreMismatch {
+            state.db.write(move |conn| service::count_core_mismatch(conn, id, line)).await?;
+        }
+    }
+    Ok(web::Json(out?))
 }
 
 /// Reconcile an in-warranty line by the old part
@@ -62,8 +68,10 @@ async fn reconcile(
 /// factory's, or the part a swap fitted since); then the new part is consumed (custody ->
 /// CUSTOMER) and the old one goes to DEFECTIVE (`core_return`) for defect analysis, and for a
 /// serialized part the unit's record takes the fitted part's serial, with the swap kept in its
-/// history. A mismatch is refused (422 `core_mismatch` with `given`; the recorded serial is never
-/// shown) and the line stays open. A line is reconciled once (409).
+/// history. A mismatch is refused (422 `core_mismatch` with `given` and `attempts_left`; the
+/// recorded serial is never shown) and the line stays open. After five wrong old parts on a line
+/// only an admin records its core return (409 `core_attempts_exhausted` for anyone else). A line
+/// is reconciled once (409).
 #[utoipa::path(
     tag = "loans",
     params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),

@@ -165,8 +165,10 @@ crate::problems!(
                  "served_by": null, "available": 2, "source": "ST-TZ-001"}]},
     ]
 );
-crate::problems!(E409CoreReturn, 409, "The line is reconciled already, or the ticket has had no visit yet", [
+crate::problems!(E409CoreReturn, 409, "The line is reconciled already, the ticket has had no visit yet, or five wrong old parts were offered for the line (an admin records it)", [
     AlreadyReconciled => "loan line 1 is reconciled already (core_returned)" {"current_status": "core_returned"},
+    CoreAttemptsExhausted => "5 wrong old parts were offered for loan line 1: an admin records its core return, having looked at the part"
+        {"attempts_left": 0},
     NoVisitYet => "ticket 7 has had no visit yet (dispatched): a core is returned after the technician was on site"
         {"current_status": "dispatched"},
 ]);
@@ -179,7 +181,7 @@ crate::problems!(
             {"errors": [{"field": "serial", "message": "give the old part's serial or its production_date, not both"}]},
         NotInWarranty => "ticket 7 is out of warranty: reconcile the line by fee",
         CoreMismatch => "the old CMP part (CMP0000000000) is not the one the unit's record holds; bring back the part taken out of the unit"
-            {"given": "CMP0000000000"},
+            {"given": "CMP0000000000", "attempts_left": 4},
         NoFactoryRecord => "the unit's factory record has no CMP component to check RF-CMP-00130B against",
         CoreQty => "a serialized part is core-returned one unit per loan line",
     ]
