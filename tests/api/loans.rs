@@ -236,3 +236,58 @@ both!(an_overdue_loan_counts_against_the_allowance, |app| async {
     assert_eq!(waits.json["exceeds_by"], "50.00");
     app.audit().await;
 });
+
+both!(another_station_or_technician_reads_and_changes_no_loan_or_inspection_of_others, |app| async {
+    let t = dispatched(&app, false).await;
+    let spare = app.part().cost("20.00").fits_demo_unit().create().await;
+    app.set_stock(STATION, GSK, 2).await;
+    app.set_stock(STATION, &spare, 1).await;
+    let r = app.loan().ticket(t).line(GSK, 1).line(&spare, 1).send().await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let loan = r.json["id"].as_i64().unwrap();
+    let u = line(&app, loan, 2, "unused-return", TECH, json!({})).await;
+    assert_eq!(u.ok()["lines"][1]["status"], "returned_unused");
+    let pending = app.get("/api/v1/inspections?status=pending", Some("station-st-tz-001")).await;
+    let inspection = pending.ok()["items"][0]["id"].as_i64().unwrap();
+    // another station's desk, and another technician of the same station
+    app.state
+        .db
+        .write(|conn| {
+            use echelon::auth::admin::add_user;
+            let fail = |e: String| echelon::error::AppError::internal(anyhow::anyhow!(e));
+            add_user(conn, "station-hz-desk", "station", Some("ST-HZ-001"), None, crate::helpers::PASSWORD)
+                .map_err(fail)?;
+            add_user(conn, "tech-st-tz-002", "technician", Some(STATION), None, crate::helpers::PASSWORD)
+                .map_err(fail)
+        })
+        .await
+        .unwrap();
+    let before = app.get(&format!("/api/v1/loans/{loan}"), Some("admin")).await.ok().clone();
+    for who in ["station-hz-desk", "tech-st-tz-002"] {
+        let seen = app.get(&format!("/api/v1/loans/{loan}"), Some(who)).await;
+        seen.problem(404);
+        assert!(!seen.text.contains(GSK), "{who}: {}", seen.text);
+        let list = app.get("/api/v1/loans", Some(who)).await;
+        assert!(list.ok()["items"].as_array().unwrap().iter().all(|l| l["id"] != loan), "{who}");
+        line(&app, loan, 1, "fee", who, json!({})).await.problem(404);
+        line(&app, loan, 1, "unused-return", who, json!({})).await.problem(404);
+        line(&app, loan, 1, "core-return", who, json!({"serial": "X1"})).await.problem(404);
+    }
+    // an inspection is the station's: another station's desk neither sees nor decides it
+    let other = app
+        .post(
+            &format!("/api/v1/inspections/{inspection}/result"),
+            "station-hz-desk",
+            json!({"passed": false}),
+        )
+        .await;
+    other.problem(404);
+    let list = app.get("/api/v1/inspections?status=pending", Some("station-hz-desk")).await;
+    assert!(list.ok()["items"].as_array().unwrap().is_empty(), "{}", list.text);
+    // nothing changed: the loan as it was, the inspection still pending, the spare not scrapped
+    assert_eq!(app.get(&format!("/api/v1/loans/{loan}"), Some("admin")).await.ok(), &before);
+    let pending = app.get("/api/v1/inspections?status=pending", Some("station-st-tz-001")).await;
+    assert_eq!(pending.ok()["items"][0]["id"], inspection);
+    assert_eq!(app.stock("SCRAP", &spare).await.0, 0);
+    app.audit().await;
+});
