@@ -146,6 +146,18 @@ both!(a_disabled_or_changed_users_live_tokens_are_refused_at_the_next_request, |
     // demoted: the technician's token named its old role
     app.patch("/api/v1/users/tech-st-tz-001", "admin", json!({"role": "agent", "location": null})).await.ok();
     get_with(&app, MEMBERS, &tech).await.problem(401);
+    // moved to another location: the token named the old one
+    let hq = app.token("warehouse-hq").await;
+    assert_eq!(get_with(&app, MEMBERS, &hq).await.status, 200);
+    app.patch("/api/v1/users/warehouse-hq", "admin", json!({"location": "RC-NB"})).await.ok();
+    get_with(&app, MEMBERS, &hq).await.problem(401);
+    // a password reset: every token issued under the old password goes
+    let agent = app.token("agent").await;
+    assert_eq!(get_with(&app, "/api/v1/me", &agent).await.status, 200);
+    app.patch("/api/v1/users/agent", "admin", json!({"password": "a-reset-password-42"})).await.ok();
+    get_with(&app, "/api/v1/me", &agent).await.problem(401);
+    assert_eq!(login(&app, "agent", "echelon-demo").await.status, 401);
+    assert_eq!(login(&app, "agent", "a-reset-password-42").await.status, 200);
     // a change of the display name only is not a change of what the token stands for
     app.patch("/api/v1/users/finance", "admin", json!({"display_name": "Finance desk"})).await.ok();
     assert_eq!(get_with(&app, "/api/v1/me", &finance).await.ok()["display_name"], "Finance desk");
