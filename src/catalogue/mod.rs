@@ -25,8 +25,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub use audit::run as audit;
 pub use codes::PartCode;
 pub use resolve::{
-    catalogue_code, check_compatible, compatible_parts, fitting, lookup_part, resolve_part_code,
-    resolve_successor, Supersession,
+    catalogue_code, check_compatible, compatible_parts, fitting, resolve_part_code, resolve_successor,
+    Supersession,
 };
 pub use store::parts::PartRow;
 pub use store::units::{installed_base, InstalledBase};

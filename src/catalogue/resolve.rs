@@ -1,9 +1,9 @@
 //! The one way a part code from outside becomes a part: [`resolve_part_code`]. Every endpoint
-//! that takes a part code calls it (or [`lookup_part`] for a code in the URL), so a wrong code
-//! is refused the same way everywhere, with the right suggestions. And the supersession chain:
+//! that takes a part code calls it, in a body, a query or the URL alike, so a wrong code is
+//! refused the same way everywhere (422, with the right suggestions; a well-formed code of no
+//! part too, even in `/parts/{code}`: the contract's rule for part codes). And the supersession chain:
 //! [`resolve_successor`], [`check_compatible`].
 
-use actix_web::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -79,17 +79,6 @@ pub fn resolve_part_code(
 /// checked): the code [`resolve_part_code`] looks up; `None` when it would refuse it unread.
 pub fn catalogue_code(raw: &str) -> Option<String> {
     PartCode::parse(&raw.trim().to_ascii_uppercase()).ok().map(|c| c.as_str().to_string())
-}
-
-/// [`resolve_part_code`] for a code that names the resource itself (`/parts/{code}`): an
-/// unknown but valid code is 404 (`unknown_part_code`, still with suggestions).
-pub fn lookup_part(conn: &mut DbConn, raw: &str, model_context: Option<&str>) -> Result<PartRow, AppError> {
-    resolve_part_code(conn, raw, model_context).map_err(|mut e| {
-        if e.kind == Problem::UnknownPartCode {
-            e.status = StatusCode::NOT_FOUND;
-        }
-        e
-    })
 }
 
 /// Existing codes nearest to `typed`: all parts, or those compatible with `model`.

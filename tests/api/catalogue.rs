@@ -157,12 +157,15 @@ both!(a_dropped_letter_is_refused_with_the_intended_code_first, |app| async {
     let r = app.get(&format!("/api/v1/parts/{swapped}"), Some("admin")).await;
     assert_eq!(r.problem(422)["reason"], "check_failed");
     assert_eq!(r.json["suggestions"][0], code.as_str());
-    // well formed with a right check, but no such part: 404, still with suggestions
+    // well formed with a right check, but no such part: 422 as every part code of no part,
+    // with suggestions; a change of it is refused the same way
     let unknown =
         PartCode::issue("RF", "CMP", 99_990).or_else(|| PartCode::issue("RF", "CMP", 99_991)).unwrap();
     let r = app.get(&format!("/api/v1/parts/{unknown}"), Some("admin")).await;
-    assert_eq!(r.problem(404)["type"], "/problems/unknown_part_code");
-    assert!(r.json["suggestions"].is_array());
+    assert_eq!(r.problem(422)["type"], "/problems/unknown_part_code");
+    assert!(r.json["suggestions"].is_array(), "{}", r.text);
+    let r = app.patch(&format!("/api/v1/parts/{unknown}"), "admin", json!({"name": "x"})).await;
+    assert_eq!(r.problem(422)["type"], "/problems/unknown_part_code");
     // lower case and spaces around are the same code
     let r = app.get(&format!("/api/v1/parts/%20{}", code.to_lowercase()), Some("admin")).await;
     assert_eq!(r.ok()["code"], code.as_str());

@@ -157,9 +157,9 @@ both!(real_refusals_carry_what_their_operations_examples_show, |app| async {
     let r = app.request().line(&unknown, 1).send().await;
     assert!(r.problem(422)["suggestions"].is_array(), "{}", r.text);
     documented(&doc, "post", "/api/v1/parts-requests", &r);
-    // the same code in the path: 404, with suggestions
+    // the same code in the path: 422 too, with suggestions
     let r = app.get(&format!("/api/v1/parts/{unknown}"), Some("admin")).await;
-    assert_eq!(r.problem(404)["type"], "/problems/unknown_part_code");
+    assert_eq!(r.problem(422)["type"], "/problems/unknown_part_code");
     documented(&doc, "get", "/api/v1/parts/{code}", &r);
 
     // a part that does not fit the ticket's unit: 422 with `compatible_alternatives`

@@ -86,17 +86,15 @@ fn check_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>) {
 
 // The refusals of the catalogue's operations, each with its own example (`http::docs`).
 
-crate::problems!(E404Part, 404, "No part of this code: `unknown_part_code`, with `suggestions` of the nearest codes", [
-    UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
-        {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B", "RF-CMP-00132X"]},
-]);
 crate::problems!(
     E422PartCode,
     422,
-    "The code in the path is not a part code (`reason`: malformed or check_failed, with `suggestions`), or the model given as context is unknown",
+    "The code in the path is not a part code (`reason`: malformed or check_failed) or names no part, each with `suggestions` of the nearest codes; or the model given as context is unknown",
     [
         InvalidPartCode => "\"RF-CMP-00130C\" fails its check character: a character is wrong or two are swapped; did you mean RF-CMP-00130B?"
             {"code": "RF-CMP-00130C", "suggestions": ["RF-CMP-00130B"], "reason": "check_failed"},
+        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B", "RF-CMP-00132X"]},
         UnknownModel => "there is no product model \"BCD-999\"" {"model": "BCD-999"},
     ]
 );
@@ -121,10 +119,12 @@ crate::problems!(
 crate::problems!(
     E422PartChange,
     422,
-    "A field breaks a rule (`errors`), the successor named is not a part (`suggestions`), or it would make the chain loop",
+    "A field breaks a rule (`errors`), the code in the path or the successor named is not a part (`suggestions`), or it would make the chain loop",
     [
         ValidationFailed => "interchangeability: required with superseded_by: one_way or two_way"
             {"errors": [{"field": "interchangeability", "message": "required with superseded_by: one_way or two_way"}]},
+        InvalidPartCode => "\"RF-CMP-00130C\" fails its check character: a character is wrong or two are swapped; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-00130C", "suggestions": ["RF-CMP-00130B"], "reason": "check_failed"},
         UnknownPartCode => "there is no part RF-CMP-00419E; did you mean RF-CMP-00418G?"
             {"field": "superseded_by", "code": "RF-CMP-00419E", "suggestions": ["RF-CMP-00418G"]},
         SupersessionCycle => "RF-CMP-00130B cannot be superseded by a part that is (eventually) superseded by RF-CMP-00130B",

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{check_text, part_out, parts_out, PartOut};
-use super::{E404Part, E409NewPart, E422ModelContext, E422NewPart, E422PartChange, E422PartCode};
+use super::{E409NewPart, E422ModelContext, E422NewPart, E422PartChange, E422PartCode};
 use crate::auth::{Caller, Role};
 use crate::catalogue::codes::{self, PartCode};
 use crate::catalogue::resolve::{self, SuccessorOut};
@@ -110,7 +110,7 @@ pub struct PartContext {
 #[utoipa::path(
     tag = "catalogue",
     params(("code" = String, Path, description = "part code, e.g. RF-CMP-00417I"), PartContext),
-    responses((status = 200, description = "The part, with its successor chain and the models it fits", body = PartDetail), E400, E401, E404Part, E422PartCode),
+    responses((status = 200, description = "The part, with its successor chain and the models it fits", body = PartDetail), E400, E401, E422PartCode),
     security(("bearer" = []))
 )]
 #[get("/parts/{code}")]
@@ -125,7 +125,7 @@ pub async fn get_part(
     let out = state
         .db
         .read(move |conn| {
-            let row = resolve::lookup_part(conn, &code, model.as_deref())?;
+            let row = resolve::resolve_part_code(conn, &code, model.as_deref())?;
             detail(conn, row)
         })
         .await?;
@@ -319,7 +319,7 @@ pub struct PartPatchIn {
     tag = "catalogue",
     params(("code" = String, Path, description = "part code")),
     request_body = PartPatchIn,
-    responses((status = 200, description = "The part as changed", body = PartDetail), E400, E401, E403, E404Part, E415, E422PartChange),
+    responses((status = 200, description = "The part as changed", body = PartDetail), E400, E401, E403, E415, E422PartChange),
     security(("bearer" = []))
 )]
 #[patch("/parts/{code}")]
@@ -336,7 +336,7 @@ pub async fn patch_part(
     let out = state
         .db
         .write_retrying(move |conn| {
-            let row = resolve::lookup_part(conn, &code, None)?;
+            let row = resolve::resolve_part_code(conn, &code, None)?;
             let succ_id = match &p.superseded_by {
                 Some(Some(s)) => {
                     let s = successor(conn, s)?;

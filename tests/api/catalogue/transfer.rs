@@ -39,7 +39,7 @@ both!(a_bad_row_rejects_the_whole_file_and_a_good_file_round_trips, |app| async 
     let columns: Vec<&str> = errors.iter().map(|e| e["column"].as_str().unwrap()).collect();
     assert!(columns.contains(&"code") && columns.contains(&"unit_cost"), "{columns:?}");
     assert_eq!(export(&app, "admin").await.lines().count(), count, "nothing was written");
-    app.get(&format!("/api/v1/parts/{}", codes[0]), Some("admin")).await.problem(404);
+    app.get(&format!("/api/v1/parts/{}", codes[0]), Some("admin")).await.problem(422);
 
     // a successor missing from file and catalogue is an error of its line too
     let orphan = good.replacen(
@@ -113,5 +113,5 @@ both!(a_nul_or_a_byte_that_is_not_text_in_a_file_is_its_rows_error_and_nothing_i
     assert_eq!(r.problem(422)["errors"][0]["line"], 2, "{}", r.text);
     // nothing of either file was written
     assert_eq!(export(&app, "admin").await, before);
-    app.get(&format!("/api/v1/parts/{}", codes[0]), Some("admin")).await.problem(404);
+    app.get(&format!("/api/v1/parts/{}", codes[0]), Some("admin")).await.problem(422);
 });
