@@ -280,12 +280,26 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return misuse(e),
     };
+    if !matches!(cli.command, Command::Serve { .. } | Command::Bench { .. }) {
+        quiet_on_closed_stdout();
+    }
     match run(cli.command) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("echelon: {message}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// A command whose output is cut short by its reader (`echelon simulate | head`) ends quietly,
+/// as other command-line tools do, instead of panicking on the closed pipe: SIGPIPE back to
+/// its default, which Rust's runtime sets to ignore. Not for `serve` and `bench`, whose sockets
+/// must see a closed peer as an error to handle, not as the end of the process.
+fn quiet_on_closed_stdout() {
+    // SAFETY: called once at start-up, before any thread is spawned; SIG_DFL is a valid handler
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -412,3 +412,27 @@ fn simulate_replays_the_estimated_demand_alone_and_refuses_an_unknown_demand() {
     let said = refused("sqlite://unused.db", &["simulate", "--demand", "guessed"]);
     assert!(said.contains("--demand must be true, estimated or both"), "{said}");
 }
+
+/// `echelon openapi | head`: the reader stops early and the command ends quietly, killed by
+/// SIGPIPE as a command-line tool is, not with a panic on the closed pipe.
+#[test]
+fn output_cut_short_by_its_reader_ends_the_command_quietly() {
+    use std::io::Read;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let mut child = Command::new(BIN)
+        .arg("openapi")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    assert!(first.starts_with(b"{"), "{}", String::from_utf8_lossy(&first));
+    drop(child.stdout.take()); // the reader is gone; the document is far larger than a pipe holds
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}: {err}", out.status);
+}
