@@ -5,7 +5,8 @@
 //!   characters of three UTF-8 bytes, draws no length error (lengths are characters);
 //! - every string field, documented limit or not: a NUL is 422 naming the field;
 //! - every query parameter with a `maxLength`: one over is 400 naming it (outside its
-//!   schema, so malformed); a NUL in any string query parameter is a 400 or 422 problem;
+//!   schema, so malformed); a NUL in any string query parameter is a 400 or 422 problem, and
+//!   bytes that are not UTF-8 text a 400;
 //! - every path parameter: a NUL is 400 `invalid_path`; a string one over its stated limit too,
 //!   and at its limit draws no complaint about the path.
 //!
@@ -196,6 +197,14 @@ both!(every_documented_limit_is_the_limit_held, |app| async {
                     [400, 422].contains(&r.status)
                         && r.content_type().starts_with("application/problem+json"),
                     "{method} {path}?{name}= with a NUL: {} {}",
+                    r.status,
+                    r.text
+                );
+                // bytes that are not UTF-8 text: 400, not looked up as a replacement character
+                let r = app.send(m.clone(), &format!("{concrete}?{name}=a%FFb"), Some(&token), None).await;
+                assert!(
+                    r.status == 400 && r.content_type().starts_with("application/problem+json"),
+                    "{method} {path}?{name}= not UTF-8: {} {}",
                     r.status,
                     r.text
                 );
