@@ -217,21 +217,32 @@ fn audit_is_clean_on_the_demo_and_fails_on_a_breach() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("ST-TZ-001"));
 }
 
-#[test]
-fn user_add_creates_a_user_who_can_log_in() {
-    let url = fresh_database(Backend::Sqlite);
+/// `echelon user add ARGS` on the database at `url`, the password typed on its standard input;
+/// it must succeed.
+fn user_add(url: &str, args: &[&str], password: &str) {
+    use std::io::Write;
     let mut child = Command::new(BIN)
-        .args(["user", "add", "--username", "station-hz-2", "--role", "station", "--location", "ST-HZ-001"])
-        .env("DATABASE_URL", &url)
+        .args(["user", "add"])
+        .args(args)
+        .env("DATABASE_URL", url)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"a-long-password-1\n").unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn user_add_creates_a_user_who_can_log_in() {
+    let url = fresh_database(Backend::Sqlite);
+    user_add(
+        &url,
+        &["--username", "station-hz-2", "--role", "station", "--location", "ST-HZ-001"],
+        "a-long-password-1",
+    );
     let bad = Command::new(BIN)
         .args(["user", "add", "--username", "x", "--role", "station", "--location", "RC-HZ"])
         .env("DATABASE_URL", &url)
@@ -451,18 +462,7 @@ fn a_busy_port_is_refused_before_the_database_is_touched() {
 #[test]
 fn production_refuses_the_public_demo_password_on_a_database_loaded_before() {
     let url = fresh_database(Backend::Sqlite);
-    let mut child = Command::new(BIN)
-        .args(["user", "add", "--username", "ops-admin", "--role", "admin"])
-        .env("DATABASE_URL", &url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"an-operator-password-7\n").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    user_add(&url, &["--username", "ops-admin", "--role", "admin"], "an-operator-password-7");
     let dir = tempfile::tempdir().unwrap();
     let env = [
         ("DATABASE_URL", url.as_str()),
