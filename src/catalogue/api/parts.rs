@@ -105,8 +105,8 @@ pub struct PartContext {
 /// Read a part
 ///
 /// A malformed code, or one whose check character fails, is 422 `invalid_part_code`; a valid
-/// code that names no part is 404 `unknown_part_code`. Both carry `suggestions`: the nearest
-/// existing codes (compatible with `model` when given), best first.
+/// code that names no part is 422 `unknown_part_code`, as a part code anywhere else. Both carry
+/// `suggestions`: the nearest existing codes (compatible with `model` when given), best first.
 #[utoipa::path(
     tag = "catalogue",
     params(("code" = String, Path, description = "part code, e.g. RF-CMP-00417I"), PartContext),
