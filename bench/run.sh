@@ -10,6 +10,10 @@
 # ten stations"); ONE_STATION=ST-TZ-001: every request is that station's, posted with its own
 # station user's token (its row is what they share). Either raises every tier's credit allowance
 # out of reach, so that each request is reserved and routed rather than left pending approval.
+# FLOOR=1 (with SPREAD or ONE_STATION): after echelon's points, the same request's SQL statements
+# as a pgbench script (bench/request_floor.sh writes it) on a copy of echelon's database, with
+# pgbench's TPC-B-like point right before: what PostgreSQL alone gives for these statements,
+# the most any service sending them could reach on this machine.
 # PG_STATS=1 loads pg_stat_statements (for pgbench and echelon alike) and prints, per engine,
 # the statements per transaction or request.
 set -euo pipefail
@@ -185,6 +189,22 @@ for procs in $procs_list; do
   stats_show "$db"
   stop_pids
   sleep 1
+  if [ "${FLOOR:-0}" = 1 ] && [ -n "${ONE_STATION:-}${SPREAD:-}" ]; then
+    psql_ -c "CREATE DATABASE floor_$procs TEMPLATE $db" postgres
+    script="$work/floor.sql"
+    source bench/request_floor.sh
+    request_floor_script "floor_$procs" >"$script"
+    for c in $clients_list; do
+      read -r tps _ < <(pgbench_point "$c")
+      p0=$(cpu_ticks "$(postmaster)")
+      ftps=$(pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$c" -j 2 -T "$secs" -M prepared -n -f "$script" "floor_$procs" 2>"$work/floor.err" \
+             | awk '/^tps/ {print $3; exit}')
+      p1=$(cpu_ticks "$(postmaster)")
+      [ -n "$ftps" ] || { echo "floor script failed:"; tail -5 "$work/floor.err"; exit 1; }
+      python3 -c "print(f'   floor (the request\'s statements in pgbench) clients=$c tps={$ftps:.1f} pgbench_tps=$tps ratio={$ftps / $tps:.2f} postgres_cpu_ms={1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($ftps * $secs):.2f}')"
+    done
+    echo "   floor database: oversold units: $(oversold "floor_$procs"); $(audit "$pg/floor_$procs")"
+  fi
 done
 
 [ "${SQLITE:-1}" = 1 ] || { echo "load average at end: $(cut -d" " -f1-3 /proc/loadavg)"; exit 0; }

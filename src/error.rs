@@ -118,6 +118,7 @@ problem_kinds! {
     NotAStockingLocation => ("not_a_stocking_location", UNPROCESSABLE_ENTITY, "Not a Stocking Location"),
     NotAcceptable => ("not_acceptable", NOT_ACCEPTABLE, "Not Acceptable"),
     NotAwaitingTender => ("not_awaiting_tender", CONFLICT, "Not Awaiting Tender"),
+    NotDispatched => ("not_dispatched", CONFLICT, "Not Dispatched"),
     NotEmpty => ("not_empty", CONFLICT, "Not Empty"),
     NotFound => ("not_found", NOT_FOUND, "Not Found"),
     NotInWarranty => ("not_in_warranty", UNPROCESSABLE_ENTITY, "Not in Warranty"),

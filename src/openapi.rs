@@ -329,7 +329,7 @@ fn derived_problem_examples(doc: &mut utoipa::openapi::OpenApi) {
                         _ => None,
                     });
                     let (field, message) = limited.unwrap_or_else(|| match body.required.first() {
-                        Some(r) => ("(body)".to_string(), format!("missing field `{r}`")),
+                        Some(r) => (r.clone(), "required".to_string()),
                         None => ("(body)".to_string(), "unknown field `colour`".to_string()),
                     });
                     fault.push(docs::field_fault(&field, &message));

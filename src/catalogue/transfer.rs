@@ -257,6 +257,12 @@ fn parse_row<'r>(
                 err("superseded_by", "a part cannot supersede itself".into());
                 None
             }
+            Ok(c)
+                if code.as_ref().is_some_and(|own| (own.line(), own.family()) != (c.line(), c.family())) =>
+            {
+                err("superseded_by", format!("{c}: a successor is of the part's own line and family"));
+                None
+            }
             Ok(c) => Some(Some(c)),
             Err(e) => {
                 err("superseded_by", e.to_string());
@@ -358,6 +364,20 @@ RF-CMP-00418G,Compressor 130 W,RF,CMP,pcs,430.50,720.00,true,true,9900,active,,
         assert!(at(4, "serialized") && at(4, "interchangeability"), "{errors:?}");
         // the check failed on line 3, so line/family cannot be compared there
         assert!(!at(3, "line"));
+    }
+
+    #[test]
+    fn a_successor_of_another_line_or_family_is_refused() {
+        for other in ["AC-CMP-00170W", "RF-PCB-00183H"] {
+            let bad = GOOD.replace("phase_out,RF-CMP-00418G,one_way", &format!("phase_out,{other},one_way"));
+            let e = parse(bad.as_bytes()).unwrap_err();
+            assert!(
+                e.iter().any(|e| e.line == 2
+                    && e.column.as_deref() == Some("superseded_by")
+                    && e.message.contains("own line and family")),
+                "{other}: {e:?}"
+            );
+        }
     }
 
     #[test]

@@ -14,6 +14,8 @@ use serde::de::DeserializeOwned;
 use crate::error::{AppError, FieldError, Problem};
 use crate::validate::{self, Validate};
 
+use super::strict;
+
 /// Deepest nesting accepted in a request body (serde_json's own limit is 128).
 const MAX_DEPTH: usize = 32;
 
@@ -37,6 +39,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<web::Data<BodyLimit>>().map(|l| l.0).unwrap_or(1024 * 1024);
         let content_type_ok = is_json(req);
+        let encoding = coded(req);
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -50,6 +53,9 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
                     Problem::UnsupportedMediaType,
                     "the body must be JSON, sent with Content-Type: application/json",
                 ));
+            }
+            if let Some(coding) = encoding {
+                return Err(not_decoded(&coding));
             }
             let too_large = || {
                 AppError::new(
@@ -78,10 +84,10 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
     }
 }
 
-/// An optional JSON object as the body: no body (or only whitespace) is `None`; anything else
-/// must be a JSON object of the right shape, with the same problems as [`Json`] (unlike
-/// `Option<Json<T>>`, which would silently drop a malformed body). An array is refused even
-/// where serde would read it as the struct's fields in order.
+/// An optional JSON object as the body: no body (zero bytes) is `None`; anything else, even
+/// whitespace, must be a JSON object of the right shape, with the same problems as [`Json`]
+/// (unlike `Option<Json<T>>`, which would silently drop a malformed body): not JSON is 400, an
+/// array or another value 422.
 pub struct MaybeJson<T>(pub Option<T>);
 
 impl<T: DeserializeOwned + Validate + 'static> FromRequest for MaybeJson<T> {
@@ -91,6 +97,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for MaybeJson<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<web::Data<BodyLimit>>().map(|l| l.0).unwrap_or(1024 * 1024);
         let content_type_ok = is_json(req);
+        let encoding = coded(req);
         let mut payload = payload.take();
         Box::pin(async move {
             let mut body = web::BytesMut::new();
@@ -107,7 +114,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for MaybeJson<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
-            if body.iter().all(u8::is_ascii_whitespace) {
+            if body.is_empty() {
                 return Ok(MaybeJson(None));
             }
             if !content_type_ok {
@@ -117,17 +124,31 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for MaybeJson<T> {
                     "the body must be JSON, sent with Content-Type: application/json",
                 ));
             }
-            if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-                return Err(AppError::invalid_fields(vec![FieldError::new(
-                    "(body)",
-                    "expected a JSON object",
-                )]));
+            if let Some(coding) = encoding {
+                return Err(not_decoded(&coding));
             }
             let value = parse::<T>(&body)?;
             validate::body(&value)?;
             Ok(MaybeJson(Some(value)))
         })
     }
+}
+
+/// The request's `Content-Encoding` when it is one the body would have to be decoded from
+/// (anything but `identity`): echelon reads bodies as sent, so a compressed one is refused
+/// rather than read as malformed JSON.
+fn coded(req: &HttpRequest) -> Option<String> {
+    let v = req.headers().get(header::CONTENT_ENCODING)?;
+    let v = String::from_utf8_lossy(v.as_bytes()).trim().to_ascii_lowercase();
+    (!v.is_empty() && v != "identity").then_some(v)
+}
+
+fn not_decoded(coding: &str) -> AppError {
+    AppError::new(
+        actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        Problem::UnsupportedMediaType,
+        format!("a body with Content-Encoding {coding:?} is not accepted: send it uncompressed"),
+    )
 }
 
 fn is_json(req: &HttpRequest) -> bool {
@@ -155,13 +176,31 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     // Two steps, so that every syntax error is a 400 and every shape error a 422 naming its
     // field (serde_json reports some shape errors, e.g. a number where an enum belongs, as
     // syntax errors when deserialising straight from bytes).
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        AppError::bad_request(Problem::MalformedJson, format!("the body is not valid JSON: {e}"))
+    // A name given twice in one object is refused (serde_json would keep the last), and a
+    // struct is read from an object only (serde would read an array as its fields in order):
+    // see `strict`.
+    let value = strict::value(body).map_err(|e| match e {
+        strict::ValueError::Syntax(e) => {
+            AppError::bad_request(Problem::MalformedJson, format!("the body is not valid JSON: {e}"))
+        }
+        strict::ValueError::Duplicate(path) => AppError::invalid_fields(vec![FieldError::new(
+            path,
+            "given twice in one object; give each name once",
+        )]),
     })?;
-    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+    serde_path_to_error::deserialize::<_, T>(strict::Strict(value)).map_err(|err| {
         let path = err.path().to_string();
-        let field = if path == "." { "(body)".to_string() } else { path };
-        AppError::invalid_fields(vec![FieldError::new(field, clean(err.inner()))])
+        let message = clean(err.inner());
+        // a missing field is named itself, not the object that lacks it
+        let missing = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`'));
+        let field = match (path.as_str(), missing) {
+            (".", Some(name)) => name.to_string(),
+            (_, Some(name)) => format!("{path}.{name}"),
+            (".", None) => "(body)".to_string(),
+            _ => path,
+        };
+        let message = if missing.is_some() { "required".to_string() } else { message };
+        AppError::invalid_fields(vec![FieldError::new(field, message)])
     })
 }
 

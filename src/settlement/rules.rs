@@ -142,11 +142,15 @@ pub struct Line {
 
 impl Line {
     pub fn net(&self) -> i64 {
-        self.labour - self.parts_sold - self.overdue_cores + self.adjustments
+        self.labour
+            .saturating_sub(self.parts_sold)
+            .saturating_sub(self.overdue_cores)
+            .saturating_add(self.adjustments)
     }
 }
 
-/// Sums of a set of lines.
+/// Sums of a set of lines. The sums saturate rather than wrap or panic; what is posted is
+/// bounded (`MAX_UNSETTLED_ADJUSTMENTS`) so that they stay far from it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Totals {
     pub lines: i64,
@@ -163,31 +167,35 @@ pub struct Totals {
 
 impl Totals {
     pub fn add(&mut self, l: &Line) {
-        self.lines += 1;
-        self.tickets += i64::from(l.kind == LineKind::Ticket);
-        self.parts_qty += l.parts_qty;
-        self.labour += l.labour;
-        self.parts_sold += l.parts_sold;
-        self.warranty_parts += l.warranty_parts;
-        self.parts_cost += l.parts_cost;
-        self.overdue_cores += l.overdue_cores;
-        self.adjustments += l.adjustments;
-        self.net += l.net();
+        self.lines = self.lines.saturating_add(1);
+        self.tickets = self.tickets.saturating_add(i64::from(l.kind == LineKind::Ticket));
+        self.parts_qty = self.parts_qty.saturating_add(l.parts_qty);
+        self.labour = self.labour.saturating_add(l.labour);
+        self.parts_sold = self.parts_sold.saturating_add(l.parts_sold);
+        self.warranty_parts = self.warranty_parts.saturating_add(l.warranty_parts);
+        self.parts_cost = self.parts_cost.saturating_add(l.parts_cost);
+        self.overdue_cores = self.overdue_cores.saturating_add(l.overdue_cores);
+        self.adjustments = self.adjustments.saturating_add(l.adjustments);
+        self.net = self.net.saturating_add(l.net());
     }
 
     pub fn merge(&mut self, o: &Totals) {
-        self.lines += o.lines;
-        self.tickets += o.tickets;
-        self.parts_qty += o.parts_qty;
-        self.labour += o.labour;
-        self.parts_sold += o.parts_sold;
-        self.warranty_parts += o.warranty_parts;
-        self.parts_cost += o.parts_cost;
-        self.overdue_cores += o.overdue_cores;
-        self.adjustments += o.adjustments;
-        self.net += o.net;
+        self.lines = self.lines.saturating_add(o.lines);
+        self.tickets = self.tickets.saturating_add(o.tickets);
+        self.parts_qty = self.parts_qty.saturating_add(o.parts_qty);
+        self.labour = self.labour.saturating_add(o.labour);
+        self.parts_sold = self.parts_sold.saturating_add(o.parts_sold);
+        self.warranty_parts = self.warranty_parts.saturating_add(o.warranty_parts);
+        self.parts_cost = self.parts_cost.saturating_add(o.parts_cost);
+        self.overdue_cores = self.overdue_cores.saturating_add(o.overdue_cores);
+        self.adjustments = self.adjustments.saturating_add(o.adjustments);
+        self.net = self.net.saturating_add(o.net);
     }
 }
+
+/// The most a station's unsettled adjustments may add up to, counted without their signs
+/// (1,000,000,000,000.00): a period's totals over ten thousand stations stay within 64 bits.
+pub const MAX_UNSETTLED_ADJUSTMENTS: i64 = 100_000_000_000_000;
 
 /// One entry of a station's tier history: (effective from, id, tier).
 pub type Grading = (NaiveDate, i64, String);

@@ -9,7 +9,7 @@ use super::lines::{self, Sink, Spec};
 use super::rules::{self, CloseRefusal, Line, Period, PeriodState, Totals};
 use super::store::{self, NewAdjustment, NewPeriod};
 use crate::db::DbConn;
-use crate::error::{AppError, Problem};
+use crate::error::{AppError, FieldError, Problem};
 use crate::reports::store::pairs;
 
 /// The figures the lines must reconcile to, taken straight from the tickets and the ledger.
@@ -97,11 +97,11 @@ pub fn sources(conn: &mut DbConn, spec: &Spec, last_closed: Option<Period>) -> R
         &times,
     )?;
     for r in used {
-        s.ticket_parts_cost += r.a;
+        s.ticket_parts_cost = s.ticket_parts_cost.saturating_add(r.a);
         if r.k == "in_warranty" {
-            s.ticket_warranty_parts += r.a;
+            s.ticket_warranty_parts = s.ticket_warranty_parts.saturating_add(r.a);
         } else {
-            s.ticket_parts_sold += r.b;
+            s.ticket_parts_sold = s.ticket_parts_sold.saturating_add(r.b);
         }
     }
     // the ledger's consumption for the same tickets (each consume movement names the ticket its
@@ -309,6 +309,21 @@ pub fn adjust(
     at: NaiveDateTime,
 ) -> Result<(i64, Period), AppError> {
     store::lock_periods(conn)?;
+    // bounded, so that no statement's totals can pass what they are counted in
+    let weight: i128 = store::unsettled_amounts(conn, station_id)?
+        .into_iter()
+        .chain([amount])
+        .map(|a| i128::from(a).abs())
+        .sum();
+    if weight > i128::from(rules::MAX_UNSETTLED_ADJUSTMENTS) {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "amount",
+            format!(
+                "the station's unsettled adjustments, without their signs, would come to more than {}; settle some first",
+                rules::money(rules::MAX_UNSETTLED_ADJUSTMENTS)
+            ),
+        )]));
+    }
     let landed = rules::landing(requested, last_closed(conn)?);
     let (req, land) = (requested.to_string(), landed.to_string());
     let id = store::insert_adjustment(

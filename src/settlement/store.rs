@@ -142,9 +142,9 @@ pub fn parts_used(
     let mut out: HashMap<i64, (i64, i64, i64)> = HashMap::new();
     for (t, qty, cost, sale) in rows {
         let e = out.entry(t).or_default();
-        e.0 += qty;
-        e.1 += qty.saturating_mul(cost);
-        e.2 += qty.saturating_mul(sale);
+        e.0 = e.0.saturating_add(qty);
+        e.1 = e.1.saturating_add(qty.saturating_mul(cost));
+        e.2 = e.2.saturating_add(qty.saturating_mul(sale));
     }
     Ok(out)
 }
@@ -212,6 +212,19 @@ pub fn settled(conn: &mut DbConn, kind: &str, ids: &[i64]) -> QueryResult<HashSe
         out.extend(rows);
     }
     Ok(out)
+}
+
+/// The amounts of a station's adjustments not settled yet.
+pub fn unsettled_amounts(conn: &mut DbConn, station_id: i64) -> QueryResult<Vec<i64>> {
+    settlement_adjustments::table
+        .filter(settlement_adjustments::station_id.eq(station_id))
+        .filter(not(exists(
+            settled_items::table
+                .filter(settled_items::kind.eq("adjustment"))
+                .filter(settled_items::item_id.eq(settlement_adjustments::id)),
+        )))
+        .select(settlement_adjustments::amount_minor)
+        .load(conn)
 }
 
 /// An adjustment: (id, station, requested period, amount, reason, posted at).

@@ -70,26 +70,57 @@ pub fn url_refusal(
     })
 }
 
-/// Whether a receiver may be at `ip` without its host being listed as allowed.
+/// Whether a receiver may be at `ip` without its host being listed as allowed: a global unicast
+/// address, not one of the special-purpose ranges (IANA's registries: private, shared, loopback,
+/// link-local, documentation, benchmarking, protocol assignments, multicast, reserved), and for
+/// an IPv6 address that carries an IPv4 one (mapped, compatible, NAT64, 6to4), that address too.
 pub fn is_public(ip: &IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1])
-                || v4.octets()[0] == 0)
+            let [a, b, c, _] = v4.octets();
+            !(a == 0
+                || a == 10
+                || a == 127
+                || a >= 224
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 169 && b == 254)
+                || (a == 172 && (16..32).contains(&b))
+                || (a == 192 && b == 168)
+                || (a == 192 && b == 0 && (c == 0 || c == 2))
+                || (a == 192 && b == 88 && c == 99)
+                || (a == 198 && (b == 18 || b == 19))
+                || (a == 198 && b == 51 && c == 100)
+                || (a == 203 && b == 0 && c == 113))
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| !is_public(&IpAddr::V4(v4))))
+            let seg = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                let v4 = std::net::Ipv4Addr::new((hi >> 8) as u8, hi as u8, (lo >> 8) as u8, lo as u8);
+                is_public(&IpAddr::V4(v4))
+            };
+            match seg {
+                // unspecified, loopback and IPv4-compatible (::a.b.c.d), mapped (::ffff:a.b.c.d)
+                [0, 0, 0, 0, 0, 0, 0, _] => false,
+                [0, 0, 0, 0, 0, 0, hi, lo] => embedded(hi, lo),
+                [0, 0, 0, 0, 0, 0xffff, hi, lo] => embedded(hi, lo),
+                // NAT64 (64:ff9b::/96 reaches the IPv4 address; 64:ff9b:1::/48 is local use)
+                [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => embedded(hi, lo),
+                [0x64, 0xff9b, 1, ..] => false,
+                // 6to4 (2002:a.b.c.d::/48) carries the IPv4 address of its relay
+                [0x2002, hi, lo, ..] => embedded(hi, lo),
+                // Teredo, ORCHID and other IETF protocol assignments; documentation
+                [0x2001, s1, ..] if s1 < 0x200 => false,
+                [0x2001, 0xdb8, ..] => false,
+                // discard-only, unique local, link-local, site-local, multicast
+                [0x100, 0, 0, 0, ..] => false,
+                [first, ..] => {
+                    (first & 0xfe00) != 0xfc00
+                        && (first & 0xffc0) != 0xfe80
+                        && (first & 0xffc0) != 0xfec0
+                        && (first & 0xff00) != 0xff00
+                        && (first & 0xe000) == 0x2000
+                }
+            }
         }
     }
 }
@@ -123,6 +154,47 @@ mod tests {
         assert_eq!(backoff(4, first, 1.0), Duration::from_secs(240));
         assert_eq!(backoff(30, first, 1.0), Duration::from_secs(6 * 3600));
         assert_eq!(backoff(2, first, 1.2), Duration::from_secs(72));
+    }
+
+    #[test]
+    fn special_purpose_addresses_and_ipv6_forms_of_them_are_not_public() {
+        for ip in [
+            "192.0.0.1",
+            "198.18.0.1",
+            "198.19.255.1",
+            "224.0.0.1",
+            "239.1.1.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "192.88.99.1",
+            "172.31.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2001::1",
+            "2001:db8::1",
+            "::127.0.0.1",
+            "::ffff:10.0.0.1",
+            "100::1",
+            "ff02::1",
+            "fec0::1",
+            "fd00::1",
+            "fe80::1",
+        ] {
+            assert!(!is_public(&ip.parse().unwrap()), "{ip} passed as public");
+        }
+        for ip in [
+            "93.184.216.34",
+            "172.32.0.1",
+            "198.20.0.1",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+            "2606:4700::1111",
+        ] {
+            assert!(is_public(&ip.parse().unwrap()), "{ip} refused");
+        }
     }
 
     #[test]

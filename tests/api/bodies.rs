@@ -2,7 +2,9 @@
 //! takes a JSON body, optional or not, refuses a malformed body (400), a body of another
 //! content type (415) and a body with a field it does not know (422 naming the field), each as
 //! problem+json, before anything is looked up or written. An optional body that is sent is
-//! parsed like a required one: a broken one is never read as "no body".
+//! parsed like a required one: a broken one (even whitespace alone) is never read as "no
+//! body". A body is one object: an array of its values is 422, a name given twice in it 422
+//! naming that name, a compressed body 415.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -63,6 +65,53 @@ both!(every_body_is_parsed_strictly_and_a_refused_one_changes_nothing, |app| asy
                 "{method} {path}: the unknown field is named: {}",
                 r.text
             );
+            // the example's values as an array, which serde would read as the fields in order
+            let values: Vec<Value> = example.as_object().unwrap().values().cloned().collect();
+            let r = send("application/json", serde_json::to_vec(&values).unwrap()).await;
+            let detail = r.problem(422)["detail"].as_str().unwrap_or("").to_string();
+            assert!(
+                detail.contains("expected a JSON object") || detail.contains("map"),
+                "{method} {path}: an array: {}",
+                r.text
+            );
+            // a name given twice: refused, naming it, whichever value would have won
+            let first = example.as_object().unwrap().iter().next();
+            let (name, value) =
+                first.map(|(k, v)| (k.clone(), v.clone())).unwrap_or(("note".into(), json!(1)));
+            let text = serde_json::to_string(&example).unwrap();
+            let twice = format!("{{{}: {value},{}", json!(name), &text[1..]);
+            let twice = if example.as_object().unwrap().is_empty() {
+                format!("{{\"{name}\": 1, \"{name}\": 2}}")
+            } else {
+                twice
+            };
+            let r = send("application/json", twice.into_bytes()).await;
+            let problem = r.problem(422);
+            assert_eq!(
+                problem["errors"][0]["field"],
+                json!(name),
+                "{method} {path}: a name twice: {}",
+                r.text
+            );
+            // sent but not JSON (whitespace alone is sent, not "no body"): 400
+            for body in ["  ", "garbage"] {
+                let r = send("application/json", body.as_bytes().to_vec()).await;
+                assert_eq!(r.problem(400)["type"], "/problems/malformed_json", "{method} {path}: {body:?}");
+            }
+            // a compressed body is refused as such, not read as bytes of JSON
+            let token = app.token("admin").await;
+            let r = app
+                .client
+                .request(m.clone(), format!("{}{concrete}", app.base))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .header("content-encoding", "gzip")
+                .body(serde_json::to_vec(&example).unwrap())
+                .send()
+                .await
+                .unwrap();
+            let r = crate::helpers::into_resp(r).await;
+            assert_eq!(r.problem(415)["type"], "/problems/unsupported_media_type", "{method} {path}: gzip");
             probed.push(format!("{method} {path}"));
         }
     }

@@ -140,8 +140,38 @@ impl TestApp {
     }
 
     /// An action on a parts request (`ship`, `receive`, `cancel`, ...) as `user`, with no body.
+    /// A receipt comes after the request's shipments are on their way: any still awaiting a
+    /// tender is tendered and awarded first (see [`TestApp::dispatch`]).
     pub async fn on_request(&self, id: i64, action: &str, user: &str) -> Resp {
+        if action == "receive" {
+            self.dispatch(id).await;
+        }
         self.post(&format!("/api/v1/parts-requests/{id}/{action}"), user, json!({})).await
+    }
+
+    /// Gives every shipment of request `id` still awaiting its tender a courier, as its
+    /// centre would: a tender of it alone, a bid of each courier serving its lane, the award
+    /// (a station receives only what a courier has).
+    pub async fn dispatch(&self, id: i64) {
+        for s in self.shipments_of(id, "admin").await {
+            if s["status"] != "awaiting_tender" {
+                continue;
+            }
+            let deadline = (self.state.clock.now() + Duration::hours(2)).to_rfc3339();
+            let t = self
+                .post(
+                    "/api/v1/tenders",
+                    "admin",
+                    json!({"shipment_ids": [s["id"]], "bid_deadline": deadline}),
+                )
+                .await;
+            let tid = t.ok()["id"].as_i64().unwrap();
+            for courier in ["courier-1", "courier-2", "courier-3"] {
+                let bid = json!({"price": "30.00", "transit_hours": 12});
+                self.post(&format!("/api/v1/tenders/{tid}/bids"), courier, bid).await;
+            }
+            self.post(&format!("/api/v1/tenders/{tid}/award"), "admin", json!({"now": true})).await.ok();
+        }
     }
 }
 

@@ -206,6 +206,7 @@ both!(one_stations_requests_ships_receipts_and_loans_at_once_never_deadlock, |ap
             to_ship.push(id);
         } else {
             app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+            app.dispatch(id).await;
             to_receive.push(id);
         }
     }

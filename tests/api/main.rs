@@ -13,6 +13,7 @@ mod cli;
 mod crash;
 mod demo;
 mod docs;
+mod edges;
 mod errors;
 mod follow_ups;
 mod foundation;

@@ -69,6 +69,7 @@ both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance
     // RC-HZ ships its half; the station receives it: still owed or held, at the same cost
     on(&app, &r1, "ship", "warehouse-rc-hz", json!({})).await.ok();
     assert_eq!(balance(&app).await, b0 + 40_000);
+    app.dispatch(r1.as_i64().unwrap()).await;
     let rec = on(&app, &r1, "receive", "admin", json!({})).await;
     rec.ok();
     assert_eq!(app.stock(STATION, &a).await.0, 2);

@@ -216,6 +216,13 @@ both!(pick_ship_receive_moves_stock_through_transit, |app| async {
     assert_eq!(app.post(&path("ship"), "warehouse-rc-hz", json!({})).await.ok()["status"], "shipped");
     assert_eq!(app.stock("RC-HZ", &part).await, (1, 0, 1));
     app.post(&path("cancel"), "station-st-tz-001", json!({})).await.problem(409);
+    // no courier has the shipment yet (it awaits its tender): nothing is received, nothing moves
+    let early = app.post(&path("receive"), "station-st-tz-001", json!({})).await;
+    assert_eq!(early.problem(409)["type"], "/problems/not_dispatched");
+    assert_eq!(early.json["shipment_status"], "awaiting_tender");
+    assert_eq!(app.stock("ST-TZ-001", &part).await, (0, 0, 0));
+    assert_eq!(app.shipments_of(id, "admin").await[0]["status"], "awaiting_tender");
+    app.dispatch(id).await;
     // 2 good, 1 damaged: the damaged unit is quarantined and replaced from RC-HZ's last unit,
     // re-shipped at once
     let rec = app

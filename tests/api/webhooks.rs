@@ -393,6 +393,11 @@ both!(only_http_urls_on_public_or_allowed_hosts_and_only_subscribing_roles, |app
         ("http://169.254.169.254/latest/meta-data/", "link-local"),
         ("ftp://127.0.0.1/hooks", "http or https"),
         ("http://user:pw@127.0.0.1:9/hooks", "credentials"),
+        // IPv6 forms that reach 127.0.0.1 (NAT64, 6to4) and special-purpose ranges
+        ("http://[64:ff9b::7f00:1]/hooks", "private, loopback or link-local"),
+        ("http://[2002:7f00:1::]/hooks", "private, loopback or link-local"),
+        ("http://198.18.0.1/hooks", "private, loopback or link-local"),
+        ("http://224.0.0.1/hooks", "private, loopback or link-local"),
     ] {
         let r = app
             .post(

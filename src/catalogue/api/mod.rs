@@ -107,19 +107,21 @@ crate::problems!(E409NewPart, 409, "No sequence number is left in the line and f
 crate::problems!(
     E422NewPart,
     422,
-    "A field breaks a rule (`errors`), or the successor named is not a part (`suggestions`)",
+    "A field breaks a rule (`errors`), or the successor named is not a part (`suggestions`) or not of the part's line and family",
     [
         ValidationFailed => "family: 3 upper-case letters, e.g. CMP" {"errors": [{"field": "family", "message": "3 upper-case letters, e.g. CMP"}]},
         UnknownPartCode => "there is no part RF-CMP-00419E; did you mean RF-CMP-00418G?"
             {"field": "superseded_by", "code": "RF-CMP-00419E", "suggestions": ["RF-CMP-00418G"]},
         InvalidPartCode => "\"RF-CMP-00418\" is not a part code: expected <LINE>-<FAMILY>-<SEQ><CHECK>, e.g. RF-CMP-00417I (2 letters, 3 letters, 5 digits and a check character); did you mean RF-CMP-00418G?"
             {"field": "superseded_by", "code": "RF-CMP-00418", "suggestions": ["RF-CMP-00418G"], "reason": "malformed"},
+        LineMismatch => "successor AC-CAP-00128I is of line AC and family CAP; a successor is of the part's own, RF and CMP"
+            {"field": "superseded_by"},
     ]
 );
 crate::problems!(
     E422PartChange,
     422,
-    "A field breaks a rule (`errors`), the code in the path or the successor named is not a part (`suggestions`), or it would make the chain loop",
+    "A field breaks a rule (`errors`), the code in the path or the successor named is not a part (`suggestions`) or not of the part's line and family, or it would make the chain loop",
     [
         ValidationFailed => "interchangeability: required with superseded_by: one_way or two_way"
             {"errors": [{"field": "interchangeability", "message": "required with superseded_by: one_way or two_way"}]},
@@ -128,6 +130,8 @@ crate::problems!(
         UnknownPartCode => "there is no part RF-CMP-00419E; did you mean RF-CMP-00418G?"
             {"field": "superseded_by", "code": "RF-CMP-00419E", "suggestions": ["RF-CMP-00418G"]},
         SupersessionCycle => "RF-CMP-00130B cannot be superseded by a part that is (eventually) superseded by RF-CMP-00130B",
+        LineMismatch => "successor AC-CAP-00128I is of line AC and family CAP; a successor is of the part's own, RF and CMP"
+            {"field": "superseded_by"},
     ]
 );
 crate::problems!(E404Model, 404, "No product model of this code", [

@@ -210,9 +210,22 @@ fn check_values(errors: &mut Vec<FieldError>, uom: Option<&str>, money: [(&str, 
     }
 }
 
-/// Resolves a successor code given in a body, naming the field when it is wrong.
-fn successor(conn: &mut DbConn, raw: &str) -> Result<PartRow, AppError> {
-    resolve::resolve_part_code(conn, raw, None).map_err(|e| e.with("field", "superseded_by"))
+/// Resolves a successor code given in a body, naming the field when it is wrong. A successor
+/// is the same part made anew: of the part's own line and family (a fridge board is never
+/// served by an air conditioner's capacitor), else 422 `line_mismatch`.
+fn successor(conn: &mut DbConn, raw: &str, line: &str, family: &str) -> Result<PartRow, AppError> {
+    let s = resolve::resolve_part_code(conn, raw, None).map_err(|e| e.with("field", "superseded_by"))?;
+    if s.line != line || s.family != family {
+        return Err(AppError::unprocessable(
+            Problem::LineMismatch,
+            format!(
+                "successor {} is of line {} and family {}; a successor is of the part's own, {line} and {family}",
+                s.code, s.line, s.family
+            ),
+        )
+        .with("field", "superseded_by"));
+    }
+    Ok(s)
 }
 
 /// Create a part (admin)
@@ -252,7 +265,11 @@ pub async fn create_part(
                             format!("no sequence number left in {}-{}", input.line, input.family),
                         )
                     })?;
-                let succ = input.superseded_by.as_deref().map(|s| successor(conn, s)).transpose()?;
+                let succ = input
+                    .superseded_by
+                    .as_deref()
+                    .map(|s| successor(conn, s, &input.line, &input.family))
+                    .transpose()?;
                 let new = NewPart {
                     seq: code.seq() as i32,
                     code: code.to_string(),
@@ -339,7 +356,7 @@ pub async fn patch_part(
             let row = resolve::resolve_part_code(conn, &code, None)?;
             let succ_id = match &p.superseded_by {
                 Some(Some(s)) => {
-                    let s = successor(conn, s)?;
+                    let s = successor(conn, s, &row.line, &row.family)?;
                     resolve::refuse_cycle(conn, row.id, s.id, &row.code)?;
                     Some(Some(s.id))
                 }

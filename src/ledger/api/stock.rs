@@ -91,9 +91,9 @@ pub async fn list_stock(
             let loc_ids: Vec<i64> = page.items.iter().map(|r| r.location_id).collect();
             let part_ids: Vec<i64> = page.items.iter().map(|r| r.part_id).collect();
             let locs = network::codes_of(conn, &loc_ids)?;
-            let mut parts = crate::catalogue::store::parts::codes_and_names_of(conn, &part_ids)?;
+            let parts = crate::catalogue::store::parts::codes_and_names_of(conn, &part_ids)?;
             Ok(page.map(|r| {
-                let (part_code, part_name) = parts.remove(&r.part_id).unwrap_or_default();
+                let (part_code, part_name) = parts.get(&r.part_id).cloned().unwrap_or_default();
                 StockOut {
                     location: locs.get(&r.location_id).cloned().unwrap_or_default(),
                     part_code,

@@ -226,9 +226,11 @@ crate::problems!(E409Ship, 409, "Nothing of the caller's stock is ready to ship,
     NothingToShip => "no stock of yours is ready to ship for this request",
     SerialsMissing => "RC-HZ lacks serials for 2 units of RF-CMP-00130B",
 ]);
-crate::problems!(E409Receive, 409, "Nothing of the request is in transit", [
+crate::problems!(E409Receive, 409, "Nothing of the request is in transit, or a shipment of it has no courier yet", [
     InvalidTransition => "a request that is pending_approval cannot be received" {"current_status": "pending_approval"},
     NothingToReceive => "nothing of this request is in transit",
+    NotDispatched => "shipment 68 is awaiting_tender: no courier has it yet; it is received once it is awarded and on its way"
+        {"shipment_id": 68, "shipment_status": "awaiting_tender"},
 ]);
 crate::problems!(E422Receive, 422, "A field breaks a rule (`errors`), or a line's counts do not add up to what is in transit", [
     UnknownLine => "the request has no line 3",

@@ -19,6 +19,7 @@ use crate::network::rules::LocationKind;
 use crate::network::store as network;
 use crate::requests::rules::{Action, AllocationStatus};
 use crate::requests::store::{self, AllocationRow};
+use crate::shipping::rules::ShipmentStatus;
 
 /// What a station says of one line on receipt.
 pub struct ReceiptLine {
@@ -72,6 +73,24 @@ pub fn receive(
     if shipped.is_empty() {
         return Err(AppError::conflict(Problem::NothingToReceive, "nothing of this request is in transit"));
     }
+    // a shipment no courier has taken (awaiting its tender, or tendered) is still at its
+    // origin: receiving it would close what its award and tracking have yet to do
+    for a in &shipped {
+        if let Some(s) = crate::shipping::store::shipment_of_allocation(conn, a.id)? {
+            if matches!(s.status, ShipmentStatus::AwaitingTender | ShipmentStatus::Tendered) {
+                return Err(AppError::conflict(
+                    Problem::NotDispatched,
+                    format!(
+                        "shipment {} is {}: no courier has it yet; it is received once it is awarded and on its way",
+                        s.id,
+                        s.status.as_str()
+                    ),
+                )
+                .with("shipment_id", s.id)
+                .with("shipment_status", s.status.as_str()));
+            }
+        }
+    }
     let lines = store::lines(conn, &[id])?;
     let mut per_line: BTreeMap<i64, Vec<AllocationRow>> = BTreeMap::new();
     for a in shipped {
@@ -83,8 +102,18 @@ pub fn receive(
         let line = lines.iter().find(|l| l.line_no == s.line_no).ok_or_else(|| {
             AppError::unprocessable(Problem::UnknownLine, format!("the request has no line {}", s.line_no))
         })?;
+        if damaged_of.contains_key(&line.id) {
+            return Err(AppError::unprocessable(
+                Problem::ReceiptMismatch,
+                format!("line {} is given twice; say each line's counts once", s.line_no),
+            )
+            .with("line_no", s.line_no));
+        }
         let in_transit: i64 = per_line.get(&line.id).map(|v| v.iter().map(|a| a.qty).sum()).unwrap_or(0);
-        if s.received_qty < 0 || s.damaged_qty < 0 || s.received_qty + s.damaged_qty != in_transit {
+        if s.received_qty < 0
+            || s.damaged_qty < 0
+            || s.received_qty.checked_add(s.damaged_qty) != Some(in_transit)
+        {
             return Err(AppError::unprocessable(
                 Problem::ReceiptMismatch,
                 format!(

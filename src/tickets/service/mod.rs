@@ -88,10 +88,10 @@ fn begin(conn: &mut DbConn, caller: &Caller, id: i64, action: Action) -> Result<
     if !rules::may(caller.role, action) {
         let allowed: Vec<&str> =
             Action::ALL.iter().filter(|a| rules::may(caller.role, **a)).map(|a| a.as_str()).collect();
+        let may = if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") };
         return Err(AppError::forbidden(format!(
-            "the {} role may not take the {action} action on a ticket; it may take: {}",
-            caller.role,
-            allowed.join(", ")
+            "the {} role may not take the {action} action on a ticket; the actions it may take: {may}",
+            caller.role
         )));
     }
     let t = visible(conn, caller, id)?;
