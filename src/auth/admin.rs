@@ -132,7 +132,7 @@ pub fn list(
         None => None,
         Some(code) => match store::location_by_code(conn, code)? {
             Some(l) => Some(l.id),
-            None => return Ok(vec![]),
+            None => return Err(AppError::not_found(format!("location {code} not found"))),
         },
     };
     let rows = store::list(conn, filter.role.map(|r| r.as_str()), location_id, filter.active, after, limit)?;

@@ -9,7 +9,7 @@ use super::rules::{hash_password, username_fault, Role};
 use super::Caller;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E415};
-use crate::http::{double_option, Json, KeyPage, Page, Query};
+use crate::http::{double_option, not_null, Json, KeyPage, Page, Query};
 use crate::state::AppState;
 use crate::validate::{not_blank, Validate};
 
@@ -87,6 +87,16 @@ fn new_user_rules(u: &NewUserIn, _at: &str, errors: &mut Vec<FieldError>) {
         errors.push(FieldError::new("username", fault));
     }
     not_blank(errors, "display_name", u.display_name.as_deref());
+    one_line(errors, u.display_name.as_deref());
+}
+
+/// A display name is one line of text: a tab or a line break would break every list that shows
+/// it (the CLI's `user list` is tab-separated).
+fn one_line(errors: &mut Vec<FieldError>, name: Option<&str>) {
+    if name.is_some_and(|n| n.chars().any(char::is_control)) {
+        errors
+            .push(FieldError::new("display_name", "must not contain control characters (tabs, line breaks)"));
+    }
 }
 
 /// Argon2id on the blocking pool: it takes tens of milliseconds by design.
@@ -157,22 +167,31 @@ pub async fn get_user(
 #[validate(rules = user_patch_rules)]
 #[schema(example = json!({"role": "station", "location": "ST-TZ-001", "active": true}))]
 pub struct UserPatchIn {
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub role: Option<Role>,
     /// the new location code; `null` removes it (for a role that has none)
     #[serde(default, deserialize_with = "double_option")]
     #[schema(min_length = 1, max_length = 64)]
     pub location: Option<Option<String>>,
     /// `false` disables the user: it cannot log in and its tokens are refused
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
     /// a new password (a reset by the admin), 10-200 characters
     #[schema(min_length = 10, max_length = 200)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub password: Option<String>,
     #[schema(min_length = 1, max_length = 200)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub display_name: Option<String>,
 }
 
 fn user_patch_rules(p: &UserPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
     not_blank(errors, "display_name", p.display_name.as_deref());
+    one_line(errors, p.display_name.as_deref());
 }
 
 /// Change a user (admin)

@@ -48,6 +48,12 @@ impl Backend {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Ok(Backend::Postgres)
         } else if url.starts_with("sqlite:") {
+            // SQLite reads an empty name as a temporary database, gone when the process ends
+            if sqlite_path(url).trim().is_empty() {
+                return Err(format!(
+                    "DATABASE_URL {url:?} names no file: use sqlite://FILE (say, sqlite://echelon.db)"
+                ));
+            }
             Ok(Backend::Sqlite)
         } else {
             // a bare word is refused too: it would silently become an SQLite file of that name
@@ -728,6 +734,7 @@ mod tests {
         assert_eq!(Backend::of("sqlite://echelon.db"), Ok(Backend::Sqlite));
         assert_eq!(Backend::of("sqlite:echelon.db"), Ok(Backend::Sqlite));
         assert!(Backend::of("echelon.db").is_err(), "a bare word is no URL");
+        assert!(Backend::of("sqlite://").is_err() && Backend::of("sqlite:").is_err(), "no file");
         assert!(Backend::of("garbage").is_err());
         assert!(Backend::of("mysql://h/db").is_err());
         assert_eq!(sqlite_path("sqlite://echelon.db"), "echelon.db");

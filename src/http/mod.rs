@@ -191,13 +191,18 @@ pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_
 
 /// The routes of the API with their methods, so that an unknown path is 404 and a known path
 /// with a wrong method is 405 with an `Allow` header.
-pub struct RouteTable(pub Vec<(actix_web::dev::ResourceDef, Vec<Method>)>);
+pub struct RouteTable(pub Vec<(actix_web::dev::ResourceDef, Vec<Method>, Vec<Vec<String>>)>);
 
 impl RouteTable {
+    /// Each documented path with its methods and, per method, the query parameters it takes.
+    /// The document's paths are in text order, so a fixed segment (`/parts/export`) comes
+    /// before a template that would match it too (`/parts/{code}`).
     pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> RouteTable {
+        use utoipa::openapi::path::ParameterIn;
         let mut routes = Vec::new();
         for (path, item) in &doc.paths.paths {
             let mut methods = Vec::new();
+            let mut queries = Vec::new();
             let ops = [
                 (Method::GET, &item.get),
                 (Method::POST, &item.post),
@@ -206,18 +211,64 @@ impl RouteTable {
                 (Method::DELETE, &item.delete),
             ];
             for (m, op) in ops {
-                if op.is_some() {
+                if let Some(op) = op {
                     methods.push(m);
+                    let names = op.parameters.iter().flatten().chain(item.parameters.iter().flatten());
+                    queries.push(
+                        names
+                            .filter(|p| p.parameter_in == ParameterIn::Query)
+                            .map(|p| p.name.clone())
+                            .collect(),
+                    );
                 }
             }
-            routes.push((actix_web::dev::ResourceDef::new(path.as_str()), methods));
+            routes.push((actix_web::dev::ResourceDef::new(path.as_str()), methods, queries));
         }
         RouteTable(routes)
     }
 
     fn allowed(&self, path: &str) -> Option<&[Method]> {
-        self.0.iter().find(|(def, _)| def.is_match(path)).map(|(_, m)| m.as_slice())
+        self.0.iter().find(|(def, _, _)| def.is_match(path)).map(|(_, m, _)| m.as_slice())
     }
+
+    /// The query parameters the operation at `method` `path` takes, if it is a documented one.
+    fn query_of(&self, method: &Method, path: &str) -> Option<&[String]> {
+        let (_, methods, queries) = self.0.iter().find(|(def, _, _)| def.is_match(path))?;
+        let i = methods.iter().position(|m| m == method)?;
+        queries.get(i).map(Vec::as_slice)
+    }
+}
+
+/// A query parameter the operation does not document is refused (400 `invalid_query`, naming
+/// it and the ones it takes) on every operation, with or without parameters of its own: a
+/// misspelled `limt` or a `dry_run` the API does not have would otherwise be ignored in
+/// silence, and a "dry run" would write.
+pub async fn declared_query(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if !req.query_string().is_empty() {
+        if let Some(routes) = req.app_data::<web::Data<RouteTable>>() {
+            if let Some(known) = routes.query_of(req.method(), req.path()) {
+                for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
+                    let raw = pair.split_once('=').map_or(pair, |(n, _)| n);
+                    let name = percent_encoding::percent_decode_str(&raw.replace('+', " "))
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    if !known.iter().any(|k| *k == name) {
+                        let takes = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                        return Err(AppError::bad_request(
+                            Problem::InvalidQuery,
+                            format!("unknown query parameter {name:?}; the parameters this operation takes: {takes}"),
+                        )
+                        .with("parameter", name)
+                        .into());
+                    }
+                }
+            }
+        }
+    }
+    next.call(req).await
 }
 
 /// The default service: 405 for a known path with another method, else 404.
@@ -244,6 +295,20 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpRe
 
 /// For PATCH bodies: an absent field is `None`, `null` is `Some(None)`, a value `Some(Some(v))`
 /// (use with `#[serde(default)]`).
+/// For a field of a change (`PATCH`) that can be changed but not cleared: absent keeps it
+/// (with `#[serde(default)]`), a value changes it, `null` is refused naming the field rather
+/// than read as "absent" (`{"name": null}` would otherwise change nothing and answer 200).
+pub fn not_null<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+where
+    T: serde::Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    match <Option<T> as serde::Deserialize>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom("cannot be cleared (null); leave it out to keep it")),
+    }
+}
+
 pub fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     T: serde::Deserialize<'de>,

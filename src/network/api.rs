@@ -13,7 +13,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
-use crate::http::{double_option, Json, KeyPage, Page};
+use crate::http::{double_option, not_null, Json, KeyPage, Page};
 use crate::money::Money;
 use crate::state::AppState;
 use crate::validate::{not_blank, Validate};
@@ -294,6 +294,8 @@ pub async fn create_location(
 #[validate(rules = location_patch_rules)]
 pub struct LocationPatchIn {
     #[schema(min_length = 1, max_length = 200)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(min_length = 1, max_length = 100)]
@@ -307,6 +309,8 @@ pub struct LocationPatchIn {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(minimum = 0, maximum = 365)]
     pub lead_time_days: Option<Option<i32>>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
 }
 

@@ -147,6 +147,8 @@ pub fn visible_shipment(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<S
     let s = store::shipment(conn, id)?.ok_or_else(not_found)?;
     let ok = match caller.role {
         Role::Courier => s.courier_id == Some(caller.user_id),
+        // a technician follows the parts of its own tickets (the ticket links them)
+        Role::Technician => store::technician_of(conn, id)? == Some(caller.user_id),
         _ => match Scope::of(conn, caller)? {
             Scope::All => true,
             scope => {

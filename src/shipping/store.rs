@@ -107,6 +107,19 @@ pub fn shipment_of_allocation(conn: &mut DbConn, allocation_id: i64) -> QueryRes
         .optional()
 }
 
+/// The technician of the ticket the shipment's request serves, if it serves one.
+pub fn technician_of(conn: &mut DbConn, shipment_id: i64) -> QueryResult<Option<i64>> {
+    use crate::db::schema::{parts_requests, tickets};
+    shipments::table
+        .inner_join(parts_requests::table.on(shipments::request_id.eq(parts_requests::id.nullable())))
+        .inner_join(tickets::table.on(parts_requests::ticket_id.eq(tickets::id.nullable())))
+        .filter(shipments::id.eq(shipment_id))
+        .select(tickets::technician_id)
+        .first::<Option<i64>>(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
 /// The couriers that delivered part of this request damaged.
 pub fn damaging_couriers(conn: &mut DbConn, request_id: i64) -> QueryResult<Vec<i64>> {
     shipments::table

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use echelon::auth::admin::{self, NewUserSpec, UserChange, UserFilter, UserOut};
 use echelon::auth::rules::{hash_password, password_fault, Role};
+use echelon::auth::users_api::{NewUserIn, UserPatchIn};
 use echelon::config::Config;
 use echelon::db::write_tx;
 use echelon::error::AppError;
@@ -21,7 +22,10 @@ fn role(name: &str) -> Result<Role, String> {
 /// A new password from the first line of standard input, held to the API's limits.
 fn password_from_stdin() -> Result<String, String> {
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).map_err(|e| e.to_string())?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("the password (the first line of standard input) could not be read: {e}"))?;
     let password = line.trim_end_matches(['\r', '\n']).to_string();
     match password_fault(&password) {
         Some(fault) => Err(format!("the password (from standard input) {fault}")),
@@ -54,6 +58,16 @@ pub fn add(
 ) -> Result<ExitCode, String> {
     let role = role(role_name)?;
     let password = password_from_stdin()?;
+    // the API's own checks of a new user (lengths, NUL and control characters, the role's
+    // location), so that the command makes no user the API would refuse
+    let input = NewUserIn {
+        username: username.to_string(),
+        password: password.clone(),
+        role,
+        location: location.map(String::from),
+        display_name: display_name.map(String::from),
+    };
+    echelon::validate::body(&input).map_err(message)?;
     let db = open(config)?;
     let hash = hash_password(&password);
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
@@ -119,7 +133,16 @@ pub fn set(config: &Config, username: &str, s: Set) -> Result<ExitCode, String> 
         (false, true) => Some(true),
         (false, false) => None,
     };
-    let password_hash = if s.password { Some(hash_password(&password_from_stdin()?)) } else { None };
+    let password = if s.password { Some(password_from_stdin()?) } else { None };
+    let input = UserPatchIn {
+        role,
+        location: location.clone(),
+        active,
+        password: password.clone(),
+        display_name: s.display_name.clone(),
+    };
+    echelon::validate::body(&input).map_err(message)?;
+    let password_hash = password.as_deref().map(hash_password);
     let change = UserChange { role, location, active, password_hash, display_name: s.display_name };
     if change.role.is_none()
         && change.location.is_none()

@@ -12,7 +12,7 @@ use crate::auth::Caller;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E415};
-use crate::http::{IdPage, Json, Page, Query};
+use crate::http::{not_null, IdPage, Json, Page, Query};
 use crate::state::AppState;
 use crate::validate::Validate;
 
@@ -103,9 +103,15 @@ pub struct SubscriptionIn {
 #[schema(example = json!({"active": true}))]
 pub struct SubscriptionPatch {
     #[schema(min_length = 8, max_length = 500)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub url: Option<String>,
     #[schema(min_items = 1, max_items = 12)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub event_types: Option<Vec<EventType>>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
 }
 

@@ -67,7 +67,7 @@ POST /api/v1/parts-requests/{id}/ship AW
 POST /api/v1/parts-requests/{id}/receive AWS
 POST /api/v1/parts-requests/{id}/close AWS
 GET /api/v1/shipments AWSGFC
-GET /api/v1/shipments/{id} AWSGFC
+GET /api/v1/shipments/{id} AWSTGFC
 POST /api/v1/shipments/{id}/events C
 GET /api/v1/tenders AWFC
 POST /api/v1/tenders AW
@@ -143,7 +143,7 @@ const OUT_OF_SCOPE: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/parts-requests/{other}/approve", "W"),
     ("POST", "/api/v1/parts-requests/{other}/pick", "W"),
     ("POST", "/api/v1/parts-requests/{other}/receive", "WS"),
-    ("GET", "/api/v1/shipments/{other_shipment}", "WSC"),
+    ("GET", "/api/v1/shipments/{other_shipment}", "WSTC"),
     ("POST", "/api/v1/shipments/{other_shipment}/events", "C"),
     ("POST", "/api/v1/parts-requests", "W"),
     ("GET", "/api/v1/tickets/{other_ticket}", "ST"),

@@ -117,7 +117,7 @@ crate::both!(the_settlement_export_takes_its_format_from_the_file_name_and_says_
 #[test]
 fn a_database_url_that_names_no_database_is_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    for url in ["garbage", "mysql://h/db"] {
+    for url in ["garbage", "mysql://h/db", "sqlite://", "sqlite:"] {
         let out = Command::new(BIN)
             .args(["migrate"])
             .current_dir(dir.path())
@@ -131,6 +131,65 @@ fn a_database_url_that_names_no_database_is_refused_in_one_line() {
         assert!(err.contains("sqlite://FILE"), "{url}: {err}");
     }
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file was created");
+}
+
+/// `echelon user add` / `set` with what the API would refuse: one line, exit 2, no user made.
+#[test]
+fn user_commands_refuse_what_the_api_refuses() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let url = crate::helpers::fresh_database(echelon::db::Backend::Sqlite);
+    let run = |args: &[&str], password: &[u8]| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("DATABASE_URL", &url)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(password).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let long = "x".repeat(300);
+    for (args, password, says) in [
+        (
+            vec!["user", "add", "--username", "bob1", "--role", "agent"],
+            &b"pass\0word-123456\n"[..],
+            "password",
+        ),
+        (
+            vec!["user", "add", "--username", "bob2", "--role", "agent", "--display-name", ""],
+            b"password-123456\n",
+            "display_name",
+        ),
+        (
+            vec!["user", "add", "--username", "bob3", "--role", "agent", "--display-name", "a\tb"],
+            b"password-123456\n",
+            "display_name",
+        ),
+        (
+            vec!["user", "add", "--username", "bob4", "--role", "agent", "--display-name", &long],
+            b"password-123456\n",
+            "display_name",
+        ),
+        (
+            vec!["user", "add", "--username", "bob5", "--role", "agent"],
+            b"\xff\xfe-not-text-at-all\n",
+            "standard input",
+        ),
+        (vec!["user", "set", "admin", "--display-name", ""], b"", "display_name"),
+        (vec!["user", "list", "--location", "NOPE"], b"", "location NOPE not found"),
+    ] {
+        let out = run(&args, password);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    let list = run(&["user", "list"], b"");
+    let names = String::from_utf8_lossy(&list.stdout);
+    assert!(!names.contains("bob"), "{names}");
 }
 
 #[test]

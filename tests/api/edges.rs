@@ -168,7 +168,92 @@ both!(a_missing_field_is_named_itself, |app| async {
     assert_eq!(e["message"], "required", "{}", r.text);
     let r = app.post("/api/v1/parts-requests", "station-st-tz-001", json!({"lines": [{"qty": 1}]})).await;
     assert_eq!(r.problem(422)["errors"][0]["field"], "lines[0].part_code", "{}", r.text);
+    // a display name is one line: a tab would break the tab-separated `echelon user list`
+    let r = app
+        .post("/api/v1/users", "admin", json!({"username": "tabbed", "password": "password-123456", "role": "agent", "display_name": "a\tb"}))
+        .await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "display_name");
     // a role that may take no action on a ticket says so
     let r = app.post("/api/v1/tickets/1/accept-quote", "finance", json!({})).await;
     assert!(r.problem(403)["detail"].as_str().unwrap().ends_with("none"), "{}", r.text);
+});
+
+both!(every_operation_refuses_a_query_parameter_it_does_not_take, |app| async {
+    let doc = app.get("/api-docs/openapi.json", None).await.ok().clone();
+    let before = crate::limits::counts(&app).await;
+    let mut probed = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "1" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in item.as_object().unwrap().keys() {
+            let m: reqwest::Method = method.to_uppercase().parse().unwrap();
+            for query in ["colour_of_the_box=1", "dry_run=true", "limt=2"] {
+                let r = app
+                    .raw(
+                        m.clone(),
+                        &format!("{concrete}?{query}"),
+                        Some("admin"),
+                        "application/json",
+                        b"{}".to_vec(),
+                    )
+                    .await;
+                let p = r.problem(400);
+                assert_eq!(p["type"], "/problems/invalid_query", "{method} {path}?{query}: {}", r.text);
+                assert_eq!(p["parameter"], query.split('=').next().unwrap(), "{method} {path}?{query}");
+            }
+            probed += 1;
+        }
+    }
+    assert!(probed >= 100, "{probed} operations");
+    assert_eq!(crate::limits::counts(&app).await, before, "a refused query wrote nothing");
+    // the parameters an operation documents still pass
+    app.get("/api/v1/webhooks/subscriptions?limit=2", Some("admin")).await.ok();
+    app.get("/api/v1/stock?location=RC-HZ&limit=1", Some("admin")).await.ok();
+});
+
+both!(a_technician_follows_the_shipments_of_its_own_tickets_only, |app| async {
+    let part = app.part().fits_demo_unit().stock_at("RC-HZ", 2).create().await;
+    let ticket = app.ticket().at("ST-TZ-001").dispatched_to(crate::builders::TECH).on_site().create().await;
+    let id = app.request().line(&part, 1).for_ticket(ticket).urgent().create().await;
+    app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+    let t = app.get(&format!("/api/v1/tickets/{ticket}"), Some(crate::builders::TECH)).await;
+    let link = t.ok()["shipments"][0]["tracking"].as_str().unwrap().to_string();
+    let s = app.get(&link, Some(crate::builders::TECH)).await;
+    assert_eq!(s.ok()["request_id"], json!(id));
+    // another technician of the same station, and a shipment of no ticket of this one: 404
+    app.technician("tech-edge-2", "ST-TZ-001").await;
+    app.get(&link, Some("tech-edge-2")).await.problem(404);
+    let other = app.request().line(&part, 1).urgent().create().await;
+    app.on_request(other, "ship", "warehouse-rc-hz").await.ok();
+    let plain = app.shipments_of(other, "admin").await[0]["id"].as_i64().unwrap();
+    app.get(&format!("/api/v1/shipments/{plain}"), Some(crate::builders::TECH)).await.problem(404);
+    // reading is all: a technician posts no tracking
+    app.post(&format!("{link}/events"), crate::builders::TECH, json!({"kind": "picked_up"}))
+        .await
+        .problem(403);
+});
+
+both!(a_change_that_clears_what_cannot_be_cleared_is_refused_naming_it, |app| async {
+    let part = app.part().create().await;
+    for (path, field) in [
+        ("/api/v1/locations/ST-NB-002".to_string(), "name"),
+        ("/api/v1/locations/ST-NB-002".to_string(), "active"),
+        (format!("/api/v1/parts/{part}"), "unit_cost"),
+        (format!("/api/v1/parts/{part}"), "name"),
+        ("/api/v1/users/station-st-tz-001".to_string(), "active"),
+        ("/api/v1/models/BCD-539WT".to_string(), "warranty_months"),
+    ] {
+        let before = app.get(&path, Some("admin")).await.ok().clone();
+        let r = app.patch(&path, "admin", json!({field: null})).await;
+        let e = &r.problem(422)["errors"][0];
+        assert_eq!(e["field"], field, "{path}: {}", r.text);
+        assert!(e["message"].as_str().unwrap().contains("cannot be cleared"), "{path}: {}", r.text);
+        assert_eq!(app.get(&path, Some("admin")).await.ok(), &before, "{path}");
+    }
+    // a field that can be cleared still is
+    let r = app.patch("/api/v1/locations/ST-NB-002", "admin", json!({"address": null})).await;
+    assert_eq!(r.ok()["address"], json!(null));
 });

@@ -17,7 +17,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
-use crate::http::{double_option, Json, KeyPage, Page};
+use crate::http::{double_option, not_null, Json, KeyPage, Page};
 use crate::state::AppState;
 use crate::validate::{fail_if_any, Validate};
 
@@ -242,11 +242,17 @@ pub async fn create_model(
 #[validate(rules = model_patch_rules)]
 pub struct ModelPatchIn {
     #[schema(min_length = 1, max_length = 200)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     pub end_of_production: Option<Option<NaiveDate>>,
     #[schema(minimum = 0, maximum = 360)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub warranty_months: Option<i32>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub component_warranty: Option<BTreeMap<String, i32>>,
 }
 

@@ -15,7 +15,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::Query;
-use crate::http::{double_option, Json, KeyPage, Page};
+use crate::http::{double_option, not_null, Json, KeyPage, Page};
 use crate::money::Money;
 use crate::state::AppState;
 use crate::validate::Validate;
@@ -311,15 +311,31 @@ pub async fn create_part(
 #[validate(rules = part_patch_rules)]
 pub struct PartPatchIn {
     #[schema(min_length = 1, max_length = 200)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub name: Option<String>,
     #[schema(min_length = 1, max_length = 10)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub unit_of_measure: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub unit_cost: Option<Money>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub sale_price: Option<Money>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub serialized: Option<bool>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub core_returnable: Option<bool>,
     #[schema(minimum = 0, maximum = 1000000)]
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub weight_grams: Option<i32>,
+    #[serde(default, deserialize_with = "not_null")]
+    #[schema(nullable = false)]
     pub lifecycle: Option<Lifecycle>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(max_length = 64)]

@@ -186,6 +186,9 @@ pub async fn list_shipments(
 }
 
 /// Read a shipment with its lines and tracking events
+///
+/// A courier reads the shipments it carries, a technician those of its own tickets' parts (the
+/// ticket's `tracking` link), the other roles those of their scope.
 #[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id")), responses((status = 200, description = "The shipment, with its tracking events", body = ShipmentOut), E401, E403, E404Shipment), security(("bearer" = [])))]
 #[get("/shipments/{id}")]
 pub async fn get_shipment(
@@ -197,6 +200,7 @@ pub async fn get_shipment(
         Role::Admin,
         Role::Warehouse,
         Role::Station,
+        Role::Technician,
         Role::Agent,
         Role::Finance,
         Role::Courier,
