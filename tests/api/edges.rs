@@ -99,6 +99,10 @@ both!(a_shipment_no_courier_has_is_not_received_and_its_award_comes_first, |app|
     assert_eq!(r.json["shipment_id"], shipment["id"]);
     // tendered, not yet awarded: still refused
     let deadline = (app.state.clock.now() + Duration::hours(2)).to_rfc3339();
+    // the same shipment named twice is said, not merged
+    let twice = json!({"shipment_ids": [shipment["id"], shipment["id"]], "bid_deadline": deadline});
+    let r = app.post("/api/v1/tenders", "warehouse-rc-hz", twice).await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "shipment_ids[1]");
     let t = app
         .post(
             "/api/v1/tenders",

@@ -71,8 +71,20 @@ both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
     app.receipt(STATION).serials(CMP, &["NEWCMP0002"]).create().await;
     let r = app.loan().ticket(t).line(CMP, 1).send().await;
     assert_eq!(r.status, 201, "{}", r.text);
-    assert_eq!(r.json["lines"][0]["serials"].as_array().unwrap().len(), 1);
+    // the lent unit's serial (its unit's record once fitted) is for admins to read (as units'
+    // component serials are): not the station's or its technician's, who bring the core back
+    assert_eq!(r.json["lines"][0]["serials"], json!([]), "{}", r.text);
     let loan = r.json["id"].as_i64().unwrap();
+    for user in ["station-st-tz-001", TECH, "finance"] {
+        let seen = app.get(&format!("/api/v1/loans/{loan}"), Some(user)).await;
+        assert_eq!(seen.ok()["lines"][0]["serials"], json!([]), "{user}");
+        let listed = app.get("/api/v1/loans", Some(user)).await;
+        let mine =
+            listed.ok()["items"].as_array().unwrap().iter().find(|l| l["id"] == loan).cloned().unwrap();
+        assert_eq!(mine["lines"][0]["serials"], json!([]), "{user}");
+    }
+    let seen = app.get(&format!("/api/v1/loans/{loan}"), Some("admin")).await;
+    assert_eq!(seen.ok()["lines"][0]["serials"].as_array().unwrap().len(), 1);
     let custody = r.json["custody"].as_str().unwrap().to_string();
     let station = app.stock(STATION, CMP).await.0;
     let defective = app.stock("DEFECTIVE", CMP).await.0;

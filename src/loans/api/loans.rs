@@ -148,7 +148,7 @@ pub async fn list_loans(
             let rows = store::list(conn, &filter, before, page.fetch())?;
             let page = page.page(rows, |r| r.id.to_string());
             let next = page.next_cursor;
-            let mut items = view(conn, page.items, now)?;
+            let mut items = view(conn, &caller, page.items, now)?;
             if q.overdue == Some(false) {
                 items.retain(|l| !l.overdue);
             }

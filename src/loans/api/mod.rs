@@ -29,6 +29,9 @@ pub struct LoanLineOut {
     pub part_code: String,
     pub qty: i64,
     pub unit_cost: Money,
+    /// the lent units' serials, shown to warehouse and admin users only (empty for the other
+    /// roles): a fitted part's serial becomes its unit's record, which a later core return of
+    /// that unit is checked against
     pub serials: Vec<String>,
     pub status: LineStatus,
     /// out of warranty: the fee collected from the customer
@@ -67,7 +70,13 @@ pub struct LoanOut {
     pub lines: Vec<LoanLineOut>,
 }
 
-fn view(conn: &mut DbConn, rows: Vec<LoanRow>, now: chrono::NaiveDateTime) -> Result<Vec<LoanOut>, AppError> {
+fn view(
+    conn: &mut DbConn,
+    caller: &Caller,
+    rows: Vec<LoanRow>,
+    now: chrono::NaiveDateTime,
+) -> Result<Vec<LoanOut>, AppError> {
+    let serials_shown = crate::catalogue::api::units::sees_component_serials(caller);
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let lines = store::lines(conn, &ids)?;
     let mut locs: Vec<i64> = rows.iter().flat_map(|r| [r.station_id, r.custody_id]).collect();
@@ -107,6 +116,7 @@ fn view(conn: &mut DbConn, rows: Vec<LoanRow>, now: chrono::NaiveDateTime) -> Re
                     serials: l
                         .serials
                         .as_deref()
+                        .filter(|_| serials_shown)
                         .and_then(|s| serde_json::from_str(s).ok())
                         .unwrap_or_default(),
                     status: l.status,
@@ -124,7 +134,7 @@ fn view(conn: &mut DbConn, rows: Vec<LoanRow>, now: chrono::NaiveDateTime) -> Re
 
 fn one(conn: &mut DbConn, caller: &Caller, id: i64, now: chrono::NaiveDateTime) -> Result<LoanOut, AppError> {
     let row = service::visible(conn, caller, id)?;
-    Ok(view(conn, vec![row], now)?.remove(0))
+    Ok(view(conn, caller, vec![row], now)?.remove(0))
 }
 
 // The refusals of the loans' operations, each with its own example (`http::docs`).

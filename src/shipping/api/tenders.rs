@@ -234,12 +234,23 @@ pub async fn get_tender(
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"shipment_ids": [7, 8], "bid_deadline": "2026-11-23T18:00:00Z"}))]
+#[validate(rules = tender_rules)]
 pub struct TenderIn {
     /// shipments awaiting a tender, all on one lane (same origin and destination)
     #[schema(min_items = 1, max_items = 50)]
     pub shipment_ids: Vec<i64>,
     /// bids are taken until then
     pub bid_deadline: DateTime<Utc>,
+}
+
+/// A shipment named twice is a mistake of the caller's, said rather than merged.
+fn tender_rules(t: &TenderIn, _at: &str, errors: &mut Vec<FieldError>) {
+    for (i, id) in t.shipment_ids.iter().enumerate() {
+        if t.shipment_ids[..i].contains(id) {
+            errors
+                .push(FieldError::new(format!("shipment_ids[{i}]"), format!("shipment {id} is named twice")));
+        }
+    }
 }
 
 /// Put shipments out to tender (warehouse of the origin)
