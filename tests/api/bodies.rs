@@ -32,11 +32,7 @@ both!(every_body_is_parsed_strictly_and_a_refused_one_changes_nothing, |app| asy
     let before = counts(&app).await;
     let mut probed = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let concrete = path
-            .split('/')
-            .map(|seg| if seg.starts_with('{') { "1" } else { seg })
-            .collect::<Vec<_>>()
-            .join("/");
+        let concrete = crate::limits::concrete(path);
         for (method, op) in item.as_object().unwrap() {
             let Some(content) = op.pointer("/requestBody/content/application~1json") else { continue };
             let m: Method = method.to_uppercase().parse().unwrap();

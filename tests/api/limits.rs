@@ -93,6 +93,11 @@ fn fields_named(r: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A documented path with every `{parameter}` as `1`.
+pub(crate) fn concrete(path: &str) -> String {
+    path.split('/').map(|seg| if seg.starts_with('{') { "1" } else { seg }).collect::<Vec<_>>().join("/")
+}
+
 pub(crate) async fn counts(app: &TestApp) -> Vec<i64> {
     let mut out = Vec::new();
     for table in [
@@ -137,11 +142,7 @@ both!(every_documented_limit_is_the_limit_held, |app| async {
     let mut no_example = Vec::new();
     let mut at_limits = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let concrete = path
-            .split('/')
-            .map(|seg| if seg.starts_with('{') { "1" } else { seg })
-            .collect::<Vec<_>>()
-            .join("/");
+        let concrete = crate::limits::concrete(path);
         for (method, op) in item.as_object().unwrap() {
             let m: reqwest::Method = method.to_uppercase().parse().unwrap();
             // path parameters: a NUL (or any control character) and one character over the
