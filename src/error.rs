@@ -125,6 +125,7 @@ problem_kinds! {
     NothingToPick => ("nothing_to_pick", CONFLICT, "Nothing to Pick"),
     NothingToReceive => ("nothing_to_receive", CONFLICT, "Nothing to Receive"),
     NothingToShip => ("nothing_to_ship", CONFLICT, "Nothing to Ship"),
+    PartsTied => ("parts_tied", CONFLICT, "Parts Tied"),
     PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "Payload Too Large"),
     PeriodClosed => ("period_closed", CONFLICT, "Period Closed"),
     PeriodNotEnded => ("period_not_ended", UNPROCESSABLE_ENTITY, "Period Not Ended"),

@@ -255,7 +255,7 @@ pub async fn declared_query(
                     let name = percent_encoding::percent_decode_str(&raw.replace('+', " "))
                         .decode_utf8_lossy()
                         .into_owned();
-                    if !known.iter().any(|k| *k == name) {
+                    if !known.contains(&name) {
                         let takes = if known.is_empty() { "none".to_string() } else { known.join(", ") };
                         return Err(AppError::bad_request(
                             Problem::InvalidQuery,

@@ -129,7 +129,12 @@ pub struct Refused {
 impl fmt::Display for Refused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let allowed: Vec<&str> =
-            Action::ALL.iter().filter(|a| transition(self.from, **a).is_ok()).map(|a| a.as_str()).collect();
+            // what a client may take: `parts_arrived` is echelon's own, when the parts are in
+            Action::ALL
+                .iter()
+                .filter(|a| **a != Action::PartsArrived && transition(self.from, **a).is_ok())
+                .map(|a| a.as_str())
+                .collect();
         write!(f, "{} is not allowed on a ticket that is {}", self.action, self.from)?;
         if allowed.is_empty() {
             write!(f, "; nothing more can happen to it")
@@ -144,7 +149,8 @@ impl fmt::Display for Refused {
 /// `open` -> (`quoted` -> `quote_accepted`) -> `dispatched` -> `on_site` -> `resolved` ->
 /// `confirmed` -> `closed`; `on_site` -> `unresolved` (escalated for technical support) ->
 /// `dispatched` again (a revisit); `on_site` -> `awaiting_parts` (the visit found a part
-/// missing) -> `dispatched` again once every parts request tied to the ticket is received. A quote may be revised while `quoted`; a dispatched ticket
+/// missing) -> `dispatched` again once every parts request tied to the ticket is received (or
+/// when it is dispatched again, the wait given up). A quote may be revised while `quoted`; a dispatched ticket
 /// may be dispatched again (another technician) before arrival. A ticket handled without a
 /// visit (a consultation answered by phone, a declined quote) is closed from `open` or
 /// `quoted`. Whether an out-of-warranty ticket needs an accepted quote first is
@@ -159,6 +165,9 @@ pub fn transition(from: Status, action: Action) -> Result<Status, Refused> {
         (S::Dispatched, A::Arrive) => S::OnSite,
         (S::OnSite, A::AwaitParts) => S::AwaitingParts,
         (S::AwaitingParts, A::PartsArrived) => S::Dispatched,
+        // the desk (or the station) stops waiting: the part came another way, or none was
+        // ordered after all; the technician goes again
+        (S::AwaitingParts, A::Dispatch) => S::Dispatched,
         (S::OnSite, A::Resolve) => S::Resolved,
         (S::OnSite, A::Escalate) => S::Unresolved,
         (S::Resolved, A::Confirm) => S::Confirmed,
@@ -356,6 +365,7 @@ mod tests {
             (S::Dispatched, A::Arrive, S::OnSite),
             (S::OnSite, A::AwaitParts, S::AwaitingParts),
             (S::AwaitingParts, A::PartsArrived, S::Dispatched),
+            (S::AwaitingParts, A::Dispatch, S::Dispatched),
             (S::OnSite, A::Resolve, S::Resolved),
             (S::OnSite, A::Escalate, S::Unresolved),
             (S::Unresolved, A::Dispatch, S::Dispatched),
@@ -381,6 +391,10 @@ mod tests {
         assert_eq!(checked, 10 * 10);
         assert!(Refused { from: S::Closed, action: A::Close }.to_string().contains("nothing more"));
         assert!(Refused { from: S::Open, action: A::Arrive }.to_string().contains("quote, dispatch, close"));
+        // echelon's own action is not offered to a client
+        assert!(Refused { from: S::AwaitingParts, action: A::Close }
+            .to_string()
+            .ends_with("allowed now: dispatch"));
     }
 
     #[test]

@@ -106,6 +106,15 @@ crate::both!(the_settlement_export_takes_its_format_from_the_file_name_and_says_
             ],
         );
         assert!(line.contains("no station ST-XX-999"), "{line}");
+        // a refused export leaves the file that was there as it was, and nothing beside it
+        assert!(std::fs::read(&csv).unwrap().starts_with(b"\xEF\xBB\xBFperiod,"), "the earlier CSV is kept");
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&csv).unwrap().permissions().mode() & 0o777, 0o644);
         let line =
             refused(&url, &["export", "settlement", "--period", "2999-01", "--out", csv.to_str().unwrap()]);
         assert!(line.contains("2999-01 has not begun"), "{line}");

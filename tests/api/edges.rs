@@ -257,3 +257,59 @@ both!(a_change_that_clears_what_cannot_be_cleared_is_refused_naming_it, |app| as
     let r = app.patch("/api/v1/locations/ST-NB-002", "admin", json!({"address": null})).await;
     assert_eq!(r.ok()["address"], json!(null));
 });
+
+both!(a_ticket_waiting_for_parts_is_sent_again_when_the_wait_is_given_up, |app| async {
+    let t = app.ticket().at("ST-TZ-001").dispatched_to(crate::builders::TECH).on_site().create().await;
+    let path = |action: &str| format!("/api/v1/tickets/{t}/{action}");
+    // nothing ordered (or everything already in): the wait has nothing to end it
+    app.post(&path("await-parts"), crate::builders::TECH, json!({})).await.ok();
+    let r = app.post(&path("close"), "agent", json!({})).await;
+    let detail = r.problem(409)["detail"].as_str().unwrap().to_string();
+    assert!(detail.ends_with("allowed now: dispatch"), "{detail}");
+    // the desk gives up waiting and sends the technician again
+    let again = app.post(&path("dispatch"), "agent", json!({"technician": crate::builders::TECH})).await;
+    assert_eq!(again.ok()["status"], "dispatched");
+});
+
+both!(a_ticket_with_parts_tied_to_its_station_is_not_sent_to_another, |app| async {
+    let part = app.part().fits_demo_unit().stock_at("RC-HZ", 2).create().await;
+    let t = app.ticket().at("ST-TZ-001").dispatched_to(crate::builders::TECH).create().await;
+    let rid = app.request().line(&part, 1).for_ticket(t).create().await;
+    app.technician("tech-edge-nb", "ST-NB-001").await;
+    let elsewhere = json!({"station": "ST-NB-001", "technician": "tech-edge-nb"});
+    let r = app.post(&format!("/api/v1/tickets/{t}/dispatch"), "agent", elsewhere.clone()).await;
+    assert_eq!(r.problem(409)["type"], "/problems/parts_tied");
+    assert_eq!(r.json["station"], "ST-TZ-001");
+    assert!(r.json["tied"][0].as_str().unwrap().contains(&format!("parts request {rid}")), "{}", r.text);
+    let ticket = app.get(&format!("/api/v1/tickets/{t}"), Some("station-st-tz-001")).await;
+    assert_eq!(ticket.ok()["station"], "ST-TZ-001");
+    // another technician of the same station: no move, so allowed
+    app.technician("tech-edge-tz", "ST-TZ-001").await;
+    let same = json!({"technician": "tech-edge-tz"});
+    app.post(&format!("/api/v1/tickets/{t}/dispatch"), "agent", same).await.ok();
+    // the request cancelled, nothing holds the ticket at its station
+    app.on_request(rid, "cancel", "station-st-tz-001").await.ok();
+    let moved = app.post(&format!("/api/v1/tickets/{t}/dispatch"), "agent", elsewhere).await;
+    assert_eq!(moved.ok()["station"], "ST-NB-001");
+});
+
+both!(an_adjustment_or_a_tracking_event_in_the_future_is_refused_as_documented, |app| async {
+    let next = (app.state.clock.now() + Duration::days(40)).format("%Y-%m").to_string();
+    let adj = json!({"station": "ST-TZ-001", "period": next, "amount": "5.00", "reason": "early"});
+    let r = app.post("/api/v1/settlements/adjustments", "finance", adj).await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "period");
+    let part = app.part().stock_at("RC-HZ", 1).create().await;
+    let id = app.request().line(&part, 1).urgent().create().await;
+    app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+    let s = app.shipments_of(id, "admin").await[0]["id"].as_i64().unwrap();
+    let later = (app.state.clock.now() + Duration::hours(3)).to_rfc3339();
+    let r = app
+        .post(
+            &format!("/api/v1/shipments/{s}/events"),
+            "courier-1",
+            json!({"kind": "picked_up", "at": later}),
+        )
+        .await;
+    assert_eq!(r.problem(422)["type"], "/problems/event_out_of_order");
+    assert_eq!(r.json["errors"][0]["field"], "at");
+});

@@ -84,6 +84,13 @@ pub async fn post_adjustment(
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("a checked period does not parse")))?;
     let reason = a.reason.trim().to_string();
     let now = state.clock.now();
+    // as a statement of a month not yet begun is refused, so is an adjustment for one
+    if period.first_day() > now.date_naive() {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "period",
+            format!("{period} has not begun; an adjustment is for this month or one before it"),
+        )]));
+    }
     let out = state
         .db
         .write(move |conn| {

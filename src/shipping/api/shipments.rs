@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{E404Shipment, E409Event, E422Event};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
@@ -249,10 +249,13 @@ pub async fn report_event(
     let now = state.clock.now();
     let at = e.at.unwrap_or(now);
     if at > now + chrono::Duration::minutes(1) {
-        return Err(AppError::invalid_fields(vec![FieldError::new(
-            "at",
-            "an event cannot be reported before it happens",
-        )]));
+        // as the API says: every event out of time order is `event_out_of_order`
+        return Err(AppError::field_problems(
+            Problem::EventOutOfOrder,
+            "",
+            vec![FieldError::new("at", "an event cannot be reported before it happens")],
+        )
+        .with("latest", (now + chrono::Duration::minutes(1)).to_rfc3339()));
     }
     let out = state
         .db

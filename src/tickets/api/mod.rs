@@ -436,11 +436,13 @@ crate::problems!(E409AcceptQuote, 409, "The ticket has no quote on offer", [
     InvalidTransition => "accept_quote is not allowed on a ticket that is open; allowed now: quote, dispatch, close"
         {"current_status": "open", "action": "accept_quote"},
 ]);
-crate::problems!(E409Dispatch, 409, "The ticket needs an accepted quote first, or is past dispatching", [
+crate::problems!(E409Dispatch, 409, "The ticket needs an accepted quote first, is past dispatching, or has parts tied to its station", [
     QuoteRequired => "ticket 7 is out of warranty: the customer must accept a quote before dispatch (sold 30 months ago)"
         {"current_status": "quoted", "action": "dispatch"},
     InvalidTransition => "dispatch is not allowed on a ticket that is resolved; allowed now: confirm"
         {"current_status": "resolved", "action": "dispatch"},
+    PartsTied => "ticket 7 has parts tied to ST-TZ-001: parts request 74 (allocated), loan 12 (1 open lines); cancel or reconcile them before sending it to another station"
+        {"station": "ST-TZ-001", "tied": ["parts request 74 (allocated)", "loan 12 (1 open lines)"]},
 ]);
 crate::problems!(
     E422TicketParts,

@@ -13,7 +13,7 @@ use crate::error::{AppError, Problem};
 use crate::money::Money;
 use crate::network::store as network;
 use crate::tickets::rules::{Action, JobType};
-use crate::tickets::store::{self, PartKind, TicketChanges};
+use crate::tickets::store::{self, PartKind, TicketChanges, TicketRow};
 
 /// A quote as the desk writes it.
 #[derive(Debug, Clone)]
@@ -123,6 +123,38 @@ pub struct DispatchSpec {
     pub note: Option<String>,
 }
 
+/// A ticket moves to another station only with nothing of its parts at the first: a parts
+/// request tied to it that is not cancelled or rejected (its parts go, or went, to the first
+/// station), or a loan line still open (a part in the first station's technician's custody),
+/// keeps it there (409 `parts_tied`, naming them).
+fn parts_stay(conn: &mut DbConn, t: &TicketRow, from: i64) -> Result<(), AppError> {
+    let requests: Vec<String> = store::links::requests_of(conn, &[t.id])?
+        .into_iter()
+        .filter(|r| !matches!(r.2.as_str(), "cancelled" | "rejected"))
+        .map(|r| format!("parts request {} ({})", r.1, r.2))
+        .collect();
+    let loans: Vec<String> = store::links::loans_of(conn, &[t.id])?
+        .into_iter()
+        .filter(|l| l.4 > 0)
+        .map(|l| format!("loan {} ({} open lines)", l.1, l.4))
+        .collect();
+    if requests.is_empty() && loans.is_empty() {
+        return Ok(());
+    }
+    let code = network::by_id(conn, from)?.code;
+    let tied: Vec<String> = requests.into_iter().chain(loans).collect();
+    Err(AppError::conflict(
+        Problem::PartsTied,
+        format!(
+            "ticket {} has parts tied to {code}: {}; cancel or reconcile them before sending it to another station",
+            t.id,
+            tied.join(", ")
+        ),
+    )
+    .with("station", code)
+    .with("tied", tied))
+}
+
 /// Sends a technician of a station, with the parts expected on the work order. A station
 /// dispatches its own technicians; the desk names the station (or keeps the ticket's).
 pub fn dispatch(
@@ -147,6 +179,9 @@ pub fn dispatch(
             None => return Err(invalid("station", "the ticket has no station yet: name the station")),
         },
     };
+    if let Some(from) = t.station_id.filter(|&s| s != station.id) {
+        parts_stay(conn, &t, from)?;
+    }
     let technicians = store::technicians_at(conn, station.id)?;
     let technician = technicians.iter().find(|(_, name)| *name == spec.technician).map(|(id, _)| *id);
     let Some(technician) = technician else {

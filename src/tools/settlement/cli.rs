@@ -22,8 +22,18 @@ pub fn export_command(
     if period.first_day() > now.date_naive() {
         return Err(format!("{period} has not begun; nothing is settled before its month"));
     }
-    // the output is checked before any work, and a failure said in the command's words
-    std::fs::File::create(out).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    // the output is checked before any work, and a failure said in the command's words; the
+    // file is written beside it and put in its place only once whole, so a refusal or a
+    // failure half-way leaves what was there (or nothing)
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let partial = tempfile::Builder::new()
+        .prefix(".echelon-export-")
+        .tempfile_in(dir)
+        .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    let written = partial.path().to_path_buf();
     let mut conn = db.tool_read()?;
     let started = std::time::Instant::now();
     echelon::db::read_tx(&mut conn, |c| -> Result<(), AppError> {
@@ -40,15 +50,22 @@ pub fn export_command(
         let scope = &scope;
         match format {
             FileFormat::Csv => {
-                let file = std::fs::File::create(out).map_err(|e| {
+                let file = partial.reopen().map_err(|e| {
                     AppError::internal(anyhow::anyhow!("cannot write {}: {e}", out.display()))
                 })?;
                 export::write_csv(c, &spec, scope, std::io::BufWriter::with_capacity(64 * 1024, file), true)
             }
-            FileFormat::Xlsx => export::write_xlsx(c, &spec, scope, out),
+            FileFormat::Xlsx => export::write_xlsx(c, &spec, scope, &written),
         }
     })
     .map_err(|e| e.plain())?;
+    // as a file the command made itself (a temporary one is made readable by its owner only)
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&written, std::fs::Permissions::from_mode(0o644));
+    }
+    partial.persist(out).map_err(|e| format!("cannot write {}: {}", out.display(), e.error))?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     Ok(format!(
         "settlement {period} ({}) written to {}: {bytes} bytes in {:.2} s",
