@@ -504,3 +504,18 @@ fn output_cut_short_by_its_reader_ends_the_command_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{:?}: {err}", out.status);
 }
+
+/// `seed settlement` generates into an open month that has begun, once per seed: a month not
+/// begun, or one generated already with the seed, is one line and nothing written.
+#[test]
+fn seed_settlement_takes_an_open_month_once_per_seed() {
+    let url = crate::helpers::fresh_database(echelon::db::Backend::Sqlite);
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let line = refused(&url, &["seed", "settlement", "--period", "2999-01", "--tickets", "1"]);
+    assert!(line.contains("2999-01 has not begun"), "{line}");
+    run_echelon(&url, &["seed", "settlement", "--period", &month, "--tickets", "1", "--seed", "7"], true);
+    let line = refused(&url, &["seed", "settlement", "--period", &month, "--tickets", "1", "--seed", "7"]);
+    assert!(line.contains("already") && line.contains("--seed"), "{line}");
+    run_echelon(&url, &["seed", "settlement", "--period", &month, "--tickets", "1", "--seed", "8"], true);
+    assert!(run_echelon(&url, &["audit"], true).contains("clean"));
+}

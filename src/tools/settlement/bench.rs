@@ -74,6 +74,20 @@ pub fn generate(
     per_station: usize,
     seed: u64,
 ) -> Result<Generated, AppError> {
+    // a month that is closed (its snapshot taken) or not yet begun takes no generated work, and
+    // a month already generated with this seed is said as such
+    if let Some(closed) = echelon::settlement::service::last_closed(conn)?.filter(|c| period <= *c) {
+        return Err(AppError::unprocessable(
+            Problem::PeriodClosed,
+            format!("{period} is closed (the last closed month is {closed}): generate an open month"),
+        ));
+    }
+    if period.first_day() > chrono::Utc::now().date_naive() {
+        return Err(AppError::unprocessable(
+            Problem::PeriodNotEnded,
+            format!("{period} has not begun: generate this month or one before it"),
+        ));
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let now = period.start();
     let stations: Vec<(i64, String)> = locations::table
@@ -100,6 +114,14 @@ pub fn generate(
     crate::tools::progress::expect(stations.len() * (2 + per_station * 3));
     // a technician and a custody location per station, made once
     let tag = format!("BENCH-{seed}-{period}");
+    let taken: i64 =
+        users::table.filter(users::username.like(format!("bench-tech-%-{tag}"))).count().get_result(conn)?;
+    if taken > 0 {
+        return Err(AppError::conflict(
+            Problem::Conflict,
+            format!("{period} was generated with seed {seed} already: give another --seed to add more"),
+        ));
+    }
     let mut users_rows = Vec::new();
     let mut custody_rows = Vec::new();
     for (id, path) in &stations {
