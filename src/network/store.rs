@@ -190,6 +190,11 @@ pub struct TierRow {
 }
 
 /// Every tier with its labour rates per job type.
+/// The tiers' letters, in order.
+pub fn tier_letters(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    tiers::table.select(tiers::tier).order(tiers::tier.asc()).load(conn)
+}
+
 pub fn tiers(conn: &mut DbConn) -> QueryResult<Vec<(TierRow, BTreeMap<String, i64>)>> {
     let rows: Vec<TierRow> = tiers::table.select(TierRow::as_select()).order(tiers::tier.asc()).load(conn)?;
     let rates: Vec<(String, String, i64)> = tier_labour_rates::table

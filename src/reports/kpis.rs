@@ -153,6 +153,11 @@ pub fn period(
     to: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Result<(NaiveDate, NaiveDate), AppError> {
+    for (field, date) in [("from", from), ("to", to)] {
+        if let Some(fault) = date.and_then(rules::date_out_of_range) {
+            return Err(AppError::invalid_fields(vec![FieldError::new(field, fault)]));
+        }
+    }
     let to = to.unwrap_or(today);
     let from = from.unwrap_or(to - Duration::days(29));
     if from > to {
@@ -336,6 +341,7 @@ pub async fn kpis(
                 groups.retain(|g| v.contains(&g.key));
             }
             if let Some(loc) = &q.location {
+                fits_level(conn, level, loc)?;
                 groups.retain(|g| &g.key == loc);
                 // a location outside the caller's groups is answered like an unknown code, so a
                 // station cannot learn which codes exist
@@ -353,11 +359,50 @@ pub async fn kpis(
     Ok(web::Json(report))
 }
 
+/// A `location` that cannot name a group of `level`: a tier letter that is no tier, a known
+/// location of another kind than the level groups by, any location at the network level (one
+/// group). 422 naming `location`, rather than an empty report that reads as "no activity". An
+/// unknown code is left to the 404 below.
+fn fits_level(conn: &mut DbConn, level: Level, loc: &str) -> Result<(), AppError> {
+    let wrong = |why: String| AppError::invalid_fields(vec![FieldError::new("location", why)]);
+    match level {
+        Level::Network => Err(wrong("the network level has one group; leave location out".into())),
+        Level::Tier => {
+            let tiers = crate::network::store::tier_letters(conn)?;
+            if tiers.iter().any(|t| t == loc) {
+                Ok(())
+            } else {
+                Err(wrong(format!(
+                    "{loc:?} is no tier; at level=tier a location is one of {}",
+                    tiers.join(", ")
+                )))
+            }
+        }
+        Level::Centre | Level::Station => {
+            let want =
+                if level == Level::Centre { LocationKind::RegionalCentre } else { LocationKind::Station };
+            match network::by_code(conn, loc)? {
+                Some(l) if l.kind != want => {
+                    let name = if level == Level::Centre { "centre" } else { "station" };
+                    Err(wrong(format!(
+                        "{loc} is a {}; level={name} groups by {}",
+                        l.kind.as_str(),
+                        want.as_str()
+                    )))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
 // The refusals of the KPI report, each with its own example (`http::docs`).
 
 crate::problems!(E404KpiLocation, 404, "The location asked for is unknown or outside the caller's groups", [
     NotFound => "location RC-XA not found",
 ]);
-crate::problems!(E422KpiRange, 422, "The date range breaks a rule; `errors` names the field", [
+crate::problems!(E422KpiRange, 422, "The date range breaks a rule, or the location cannot name a group of the level; `errors` names the field", [
     ValidationFailed => "from: must not be after `to`" {"errors": [{"field": "from", "message": "must not be after `to`"}]},
+    ValidationFailed "wrong_level" => "location: RC-HZ is a regional_centre; level=station groups by station"
+        {"errors": [{"field": "location", "message": "RC-HZ is a regional_centre; level=station groups by station"}]},
 ]);

@@ -29,6 +29,13 @@ impl Default for Ratio {
     }
 }
 
+/// The days a report reads: a date outside them is a mistake (a year 0 would print as
+/// `-0001-12-03`, a week of year 9999 end in year 10000), said naming the field.
+pub fn date_out_of_range(d: chrono::NaiveDate) -> Option<String> {
+    use chrono::Datelike;
+    (!(1970..=2999).contains(&d.year())).then(|| "must be a date in the years 1970-2999".to_string())
+}
+
 /// How figures are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema, Validate)]
 #[serde(rename_all = "snake_case")]
@@ -95,7 +102,12 @@ pub fn iso_week(s: &str) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
         return None;
     }
     let monday = chrono::NaiveDate::from_isoywd_opt(y.parse().ok()?, w.parse().ok()?, chrono::Weekday::Mon)?;
-    Some((monday, monday + chrono::Duration::days(7)))
+    let next = monday + chrono::Duration::days(7);
+    // the weeks of the years a report reads (see `date_out_of_range`)
+    if date_out_of_range(monday).is_some() || date_out_of_range(next).is_some() {
+        return None;
+    }
+    Some((monday, next))
 }
 
 /// The ISO week of a day, as `YYYY-Www`.

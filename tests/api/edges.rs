@@ -313,3 +313,27 @@ both!(an_adjustment_or_a_tracking_event_in_the_future_is_refused_as_documented, 
     assert_eq!(r.problem(422)["type"], "/problems/event_out_of_order");
     assert_eq!(r.json["errors"][0]["field"], "at");
 });
+
+both!(a_report_refuses_a_location_that_cannot_name_a_group_and_dates_it_cannot_print, |app| async {
+    for (query, field) in [
+        ("level=tier&location=Z", "location"),
+        ("level=tier&location=RC-HZ", "location"),
+        ("level=centre&location=ST-TZ-001", "location"),
+        ("level=station&location=RC-HZ", "location"),
+        ("level=network&location=RC-HZ", "location"),
+        ("to=0000-01-01", "to"),
+        ("from=2026-01-01&to=12026-01-01", "to"),
+    ] {
+        let r = app.get(&format!("/api/v1/reports/kpis?{query}"), Some("admin")).await;
+        if r.status == 400 {
+            continue; // a date chrono cannot read at all is a malformed query
+        }
+        assert_eq!(r.problem(422)["errors"][0]["field"], field, "{query}: {}", r.text);
+    }
+    // what fits still answers, empty or not
+    app.get("/api/v1/reports/kpis?level=tier&location=A", Some("admin")).await.ok();
+    app.get("/api/v1/reports/kpis?level=station&location=ST-TZ-001", Some("admin")).await.ok();
+    app.get("/api/v1/reports/kpis?level=centre&location=RC-XX", Some("admin")).await.problem(404);
+    let r = app.get("/api/v1/reports/weekly?week=9999-W52", Some("admin")).await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "week");
+});
