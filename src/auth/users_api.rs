@@ -31,11 +31,12 @@ pub struct UserQuery {
 
 /// List users (admin)
 ///
-/// Ordered by username; the cursor is the last username of the previous page.
+/// Ordered by username; the cursor is the last username of the previous page. An unknown
+/// `location` is 404, as everywhere a location is named.
 #[utoipa::path(
     tag = "users",
     params(UserQuery, KeyPage),
-    responses((status = 200, description = "The page of users, ordered by username", body = Page<UserOut>), E400, E401, E403),
+    responses((status = 200, description = "The page of users, ordered by username", body = Page<UserOut>), E400, E401, E403, E404UserLocation),
     security(("bearer" = []))
 )]
 #[get("/users")]

@@ -687,7 +687,7 @@ impl Gen<'_> {
                     (None, Some(d)) => crate::loans::rules::OldPart::ProductionDate(d),
                     (None, None) => return Ok(()),
                 };
-                loans::reconcile(self.conn, &self.who(TECH), loan, 1, How::Core(old), t)?;
+                loans::reconcile(self.conn, &self.who(TECH), loan, 1, How::Core(Some(old)), t)?;
             }
             Act::Confirm => tickets::confirm(self.conn, &self.who(TECH), id, Some("customer signed"), t)?,
             Act::Close(by) => tickets::close(self.conn, &self.who(by), id, None, t)?,

@@ -22,7 +22,7 @@ use crate::auth::store::UserRow;
 use crate::auth::{Caller, Role, Scope};
 use crate::db::schema::{ticket_parts, users};
 use crate::db::DbConn;
-use crate::error::{AppError, Problem};
+use crate::error::{AppError, FieldError, Problem};
 use crate::ledger::rules::{check_serials, Reason};
 use crate::ledger::store::{self as ledger, Move, Place};
 use crate::network::rules::LocationKind;
@@ -217,7 +217,9 @@ pub fn visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<LoanRow, A
 /// How a line is reconciled.
 #[derive(Debug, Clone)]
 pub enum How {
-    Core(OldPart),
+    /// the old part taken out of the unit; none for a part that has no core (not
+    /// `core_returnable`: a gasket, a lamp), which is then consumed alone
+    Core(Option<OldPart>),
     Fee(Option<i64>),
     Unused,
 }
@@ -305,6 +307,26 @@ pub fn reconcile(
                 )
                 .with("attempts_left", 0));
             }
+            let old = match old {
+                Some(old) => old,
+                None if !store::core_returnable(conn, line.part_id)? => {
+                    // fitted, and nothing comes back: the part is consumed, no core to check
+                    rec.status = LineStatus::CoreReturned.as_str();
+                    if !store::reconcile(conn, line.id, &rec)? {
+                        return Err(already(&line));
+                    }
+                    post(conn, &custody, &customer, Reason::Consume, &serials)?;
+                    return Ok(());
+                }
+                None => {
+                    return Err(AppError::invalid_fields(vec![FieldError::new(
+                        "serial",
+                        format!(
+                            "{code} comes back as a core: give the old part's serial or its production_date"
+                        ),
+                    )]))
+                }
+            };
             let (unit_id, old_serial, old_date) =
                 checked_core(conn, &loan, &line, (&code, &family, serialized), old)?;
             rec.status = LineStatus::CoreReturned.as_str();

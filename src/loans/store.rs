@@ -332,6 +332,11 @@ pub fn part_facts(conn: &mut DbConn, part_id: i64) -> QueryResult<(String, Strin
         .first(conn)
 }
 
+/// Whether the part has an old part (a core) to bring back when it is fitted.
+pub fn core_returnable(conn: &mut DbConn, part_id: i64) -> QueryResult<bool> {
+    parts::table.find(part_id).select(parts::core_returnable).first(conn)
+}
+
 pub fn insert_inspection(
     conn: &mut DbConn,
     line: &LoanLineRow,

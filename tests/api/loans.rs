@@ -303,3 +303,31 @@ both!(another_station_or_technician_reads_and_changes_no_loan_or_inspection_of_o
     assert_eq!(app.stock("SCRAP", &spare).await.0, 0);
     app.audit().await;
 });
+
+both!(a_part_without_a_core_is_booked_as_fitted_and_one_with_a_core_needs_it, |app| async {
+    let t = dispatched(&app, true).await;
+    let lamp = app.part().fits_demo_unit().stock_at(STATION, 2).create().await;
+    let r = app.loan().ticket(t).line(&lamp, 1).send().await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let loan = r.json["id"].as_i64().unwrap();
+    let custody = r.json["custody"].as_str().unwrap().to_string();
+    let defective = app.stock("DEFECTIVE", &lamp).await.0;
+    let ok = line(&app, loan, 1, "core-return", TECH, json!({})).await;
+    assert_eq!(ok.ok()["lines"][0]["status"], "core_returned", "{}", ok.text);
+    assert_eq!(ok.json["lines"][0]["old_serial"], json!(null));
+    assert_eq!(app.stock(&custody, &lamp).await.0, 0);
+    assert_eq!(app.stock("DEFECTIVE", &lamp).await.0, defective, "no core comes back");
+    let moves = app.get(&format!("/api/v1/movements?reference=loan:{loan}/1"), Some("admin")).await;
+    let reasons: Vec<&str> =
+        moves.ok()["items"].as_array().unwrap().iter().map(|m| m["reason"].as_str().unwrap()).collect();
+    assert!(reasons.contains(&"consume") && !reasons.contains(&"core_return"), "{reasons:?}");
+    // a compressor has a core: without it the line stays open
+    app.receipt(STATION).serials(crate::tickets::CMP, &["NEWCMP0009"]).create().await;
+    let r = app.loan().ticket(t).line(crate::tickets::CMP, 1).send().await;
+    let loan = r.json["id"].as_i64().unwrap();
+    let bare = line(&app, loan, 1, "core-return", TECH, json!({})).await;
+    assert_eq!(bare.problem(422)["errors"][0]["field"], "serial");
+    let open = app.get(&format!("/api/v1/loans/{loan}"), Some(TECH)).await;
+    assert_eq!(open.ok()["lines"][0]["status"], "open");
+    app.audit().await;
+});

@@ -70,8 +70,10 @@ async fn reconcile(
 /// serialized part the unit's record takes the fitted part's serial, with the swap kept in its
 /// history. A mismatch is refused (422 `core_mismatch` with `given` and `attempts_left`; the
 /// recorded serial is never shown) and the line stays open. After five wrong old parts on a line
-/// only an admin records its core return (409 `core_attempts_exhausted` for anyone else). A line
-/// is reconciled once (409).
+/// only an admin records its core return (409 `core_attempts_exhausted` for anyone else). A
+/// part that has no core (not `core_returnable`: a gasket, a lamp) is reconciled here with
+/// neither field: fitted, it is consumed and nothing goes to DEFECTIVE; a part that has one needs
+/// its old part (422 naming `serial`). A line is reconciled once (409).
 #[utoipa::path(
     tag = "loans",
     params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),
@@ -87,9 +89,14 @@ pub async fn core_return(
     body: Json<CoreReturnIn>,
 ) -> Result<web::Json<LoanOut>, AppError> {
     let old = match (body.0.serial, body.0.production_date) {
-        (Some(s), None) if !s.trim().is_empty() => OldPart::Serial(s),
-        (None, Some(d)) => OldPart::ProductionDate(d),
-        _ => {
+        (Some(s), None) if !s.trim().is_empty() => Some(OldPart::Serial(s)),
+        (Some(_), None) => {
+            return Err(AppError::invalid_fields(vec![FieldError::new("serial", "must not be blank")]))
+        }
+        (None, Some(d)) => Some(OldPart::ProductionDate(d)),
+        // a part without a core is reconciled with neither (the service refuses it otherwise)
+        (None, None) => None,
+        (Some(_), Some(_)) => {
             return Err(AppError::invalid_fields(vec![FieldError::new(
                 "serial",
                 "give the old part's serial or its production_date, not both",
