@@ -4,7 +4,8 @@
 # request's one insert, the event, the booking, COMMIT), for the stations and parts the load
 # uses (ONE_STATION or SPREAD's, ECHELON_PARTS), on database DB. Differences from echelon: the
 # station is read by id rather than code, and the booking and COMMIT are two round trips where
-# echelon sends them as one batch.
+# echelon sends them as one batch. (pgbench reads `:name` as a variable even inside a quoted
+# literal, so the event's JSON is cut after each colon.)
 request_floor_script() {
   local db="$1" user="admin"
   [ -n "${ONE_STATION:-}" ] && user="station-$(echo "$ONE_STATION" | tr 'A-Z' 'a-z')"
@@ -35,8 +36,8 @@ SELECT l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.ad
 SELECT "loans"."created_at", "tiers"."core_return_days", "loan_lines"."qty", "loan_lines"."unit_cost_minor" FROM ((("loan_lines" INNER JOIN "loans" ON ("loan_lines"."loan_id" = "loans"."id")) INNER JOIN "locations" ON ("locations"."id" = "loans"."station_id")) INNER JOIN "tiers" ON ("locations"."tier" = "tiers"."tier")) WHERE (("loan_lines"."status" = 'open') AND ("loans"."station_id" = :st));
 UPDATE "stock_balances" SET "reserved" = ("stock_balances"."reserved" + 1) WHERE ((("stock_balances"."part_id" = :part) AND ("stock_balances"."location_id" = {source})) AND (("stock_balances"."on_hand" - "stock_balances"."reserved") >= 1)) RETURNING "stock_balances"."reserved";
 WITH req AS (INSERT INTO parts_requests (station_id, ticket_id, urgency, status, source_id, value_minor, exceeds_by_minor, requested_by, created_at, updated_at, outstanding_minor) VALUES (:st, NULL, 'normal', 'allocated', NULL, :cost, NULL, '{user}', localtimestamp, localtimestamp, :cost) RETURNING id), l0 AS (INSERT INTO parts_request_lines (request_id, line_no, requested_code, part_id, qty, unit_cost_minor, backordered, first_source_id, first_filled, first_stockout, routed_at) SELECT req.id, 1, (SELECT code FROM parts WHERE id = :part), :part, 1, :cost, 0, {source}, 1, false, localtimestamp FROM req RETURNING id), a0 AS (INSERT INTO request_allocations (request_id, line_id, part_id, source_id, qty, status, created_at, updated_at) SELECT req.id, l0.id, :part, {source}, 1, 'reserved', localtimestamp, localtimestamp FROM req, l0 RETURNING id) SELECT req.id AS request_id, CAST(ARRAY[l0.id] AS BIGINT[]) AS line_ids, CAST(ARRAY[a0.id] AS BIGINT[]) AS allocation_ids FROM req, l0, a0 \\gset
-WITH e AS (INSERT INTO events (event_type, object_kind, object_id, sequence, station_id, scope_path, payload, created_at) SELECT 'parts_request.allocated', 'parts_request', :request_id, COALESCE(MAX(sequence), 0) + 1, :st, concat('{path}', :st, '/'), concat('{{"backordered_units":0,"id":', :request_id, ',"station":"S","status":"allocated","ticket_id":null,"urgency":"normal"}}'), localtimestamp FROM events WHERE object_kind = 'parts_request' AND object_id = :request_id RETURNING id) SELECT e.id AS event_id, s.id AS subscription_id, s.scope_path AS subscription_scope, s.event_types AS subscription_types FROM e LEFT JOIN webhook_subscriptions s ON s.active ORDER BY s.id;
-SELECT echelon_station_value_add(:st, :cost, 9000000000000000);
+WITH e AS (INSERT INTO events (event_type, object_kind, object_id, sequence, station_id, scope_path, payload, created_at) SELECT 'parts_request.allocated', 'parts_request', CAST(:request_id AS BIGINT), COALESCE(MAX(sequence), 0) + 1, CAST(:st AS BIGINT), concat('{path}', CAST(:st AS BIGINT), '/'), concat('{{"backordered_units":', '0,"id":', CAST(:request_id AS BIGINT), ',"station":', '"S","status":', '"allocated","ticket_id":', 'null,"urgency":', '"normal"}}'), localtimestamp FROM events WHERE object_kind = 'parts_request' AND object_id = CAST(:request_id AS BIGINT) RETURNING id) SELECT e.id AS event_id, s.id AS subscription_id, s.scope_path AS subscription_scope, s.event_types AS subscription_types FROM e LEFT JOIN webhook_subscriptions s ON s.active ORDER BY s.id;
+SELECT echelon_station_value_add(CAST(:st AS BIGINT), CAST(:cost AS BIGINT), 9000000000000000);
 COMMIT;""")
 PY
 }

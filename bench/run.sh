@@ -13,7 +13,8 @@
 # FLOOR=1 (with SPREAD or ONE_STATION): after echelon's points, the same request's SQL statements
 # as a pgbench script (bench/request_floor.sh writes it) on a copy of echelon's database, with
 # pgbench's TPC-B-like point right before: what PostgreSQL alone gives for these statements,
-# the most any service sending them could reach on this machine.
+# the most any service sending them could reach on this machine. FLOOR_CLIENTS="8 32" sets the
+# floor's connection counts (echelon's pool holds 8).
 # PG_STATS=1 loads pg_stat_statements (for pgbench and echelon alike) and prints, per engine,
 # the statements per transaction or request.
 set -euo pipefail
@@ -194,14 +195,17 @@ for procs in $procs_list; do
     script="$work/floor.sql"
     source bench/request_floor.sh
     request_floor_script "floor_$procs" >"$script"
-    for c in $clients_list; do
+    # FLOOR_CLIENTS: pgbench's connections for the floor (say "8 32": echelon's pool holds 8),
+    # each beside the TPC-B-like point at the load's own client count
+    for fc in ${FLOOR_CLIENTS:-$clients_list}; do
+      c=$CLIENTS
       read -r tps _ < <(pgbench_point "$c")
       p0=$(cpu_ticks "$(postmaster)")
-      ftps=$(pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$c" -j 2 -T "$secs" -M prepared -n -f "$script" "floor_$procs" 2>"$work/floor.err" \
-             | awk '/^tps/ {print $3; exit}')
+      ftps=$(pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$fc" -j 2 -T "$secs" -M prepared -n -f "$script" "floor_$procs" 2>"$work/floor.err" \
+             | awk '/^tps/ {print $3; exit}' || true)
       p1=$(cpu_ticks "$(postmaster)")
-      [ -n "$ftps" ] || { echo "floor script failed:"; tail -5 "$work/floor.err"; exit 1; }
-      python3 -c "print(f'   floor (the request\'s statements in pgbench) clients=$c tps={$ftps:.1f} pgbench_tps=$tps ratio={$ftps / $tps:.2f} postgres_cpu_ms={1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($ftps * $secs):.2f}')"
+      [ -n "$ftps" ] || { echo "floor script failed:"; tail -5 "$work/floor.err"; head -12 "$script"; exit 1; }
+      python3 -c "print(f'   floor (the request\'s statements in pgbench) connections=$fc tps={$ftps:.1f} pgbench_tps(clients=$c)=$tps ratio={$ftps / $tps:.2f} postgres_cpu_ms={1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($ftps * $secs):.2f}')"
     done
     echo "   floor database: oversold units: $(oversold "floor_$procs"); $(audit "$pg/floor_$procs")"
   fi
