@@ -289,7 +289,14 @@ both!(a_ticket_with_parts_tied_to_its_station_is_not_sent_to_another, |app| asyn
     app.post(&format!("/api/v1/tickets/{t}/dispatch"), "agent", same).await.ok();
     // the request cancelled, nothing holds the ticket at its station
     app.on_request(rid, "cancel", "station-st-tz-001").await.ok();
-    let moved = app.post(&format!("/api/v1/tickets/{t}/dispatch"), "agent", elsewhere).await;
+    let moved = app.post(&format!("/api/v1/tickets/{t}/dispatch"), "agent", elsewhere.clone()).await;
+    assert_eq!(moved.ok()["station"], "ST-NB-001");
+    // a request received is stock of its station like any other: it ties nothing
+    let t2 = app.ticket().at("ST-TZ-001").dispatched_to(crate::builders::TECH).create().await;
+    let r2 = app.request().line(&part, 1).for_ticket(t2).urgent().create().await;
+    app.on_request(r2, "ship", "warehouse-rc-hz").await.ok();
+    app.on_request(r2, "receive", "station-st-tz-001").await.ok();
+    let moved = app.post(&format!("/api/v1/tickets/{t2}/dispatch"), "agent", elsewhere).await;
     assert_eq!(moved.ok()["station"], "ST-NB-001");
 });
 

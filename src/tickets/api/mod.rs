@@ -441,7 +441,7 @@ crate::problems!(E409Dispatch, 409, "The ticket needs an accepted quote first, i
         {"current_status": "quoted", "action": "dispatch"},
     InvalidTransition => "dispatch is not allowed on a ticket that is resolved; allowed now: confirm"
         {"current_status": "resolved", "action": "dispatch"},
-    PartsTied => "ticket 7 has parts tied to ST-TZ-001: parts request 74 (allocated), loan 12 (1 open lines); cancel or reconcile them before sending it to another station"
+    PartsTied => "ticket 7 has parts tied to ST-TZ-001: parts request 74 (allocated), loan 12 (1 open lines); receive or cancel the requests and reconcile the loans before sending it to another station"
         {"station": "ST-TZ-001", "tied": ["parts request 74 (allocated)", "loan 12 (1 open lines)"]},
 ]);
 crate::problems!(

@@ -123,14 +123,15 @@ pub struct DispatchSpec {
     pub note: Option<String>,
 }
 
-/// A ticket moves to another station only with nothing of its parts at the first: a parts
-/// request tied to it that is not cancelled or rejected (its parts go, or went, to the first
-/// station), or a loan line still open (a part in the first station's technician's custody),
-/// keeps it there (409 `parts_tied`, naming them).
+/// A ticket moves to another station only with nothing of its parts on the way to the first or
+/// in its technician's hands: a parts request tied to it still open (its parts are on their way
+/// to the first station; one received is stock of that station like any other), or a loan line
+/// still open (a part in the first station's technician's custody), keeps it there (409
+/// `parts_tied`, naming them).
 fn parts_stay(conn: &mut DbConn, t: &TicketRow, from: i64) -> Result<(), AppError> {
     let requests: Vec<String> = store::links::requests_of(conn, &[t.id])?
         .into_iter()
-        .filter(|r| !matches!(r.2.as_str(), "cancelled" | "rejected"))
+        .filter(|r| !matches!(r.2.as_str(), "cancelled" | "rejected" | "received" | "closed"))
         .map(|r| format!("parts request {} ({})", r.1, r.2))
         .collect();
     let loans: Vec<String> = store::links::loans_of(conn, &[t.id])?
@@ -146,7 +147,7 @@ fn parts_stay(conn: &mut DbConn, t: &TicketRow, from: i64) -> Result<(), AppErro
     Err(AppError::conflict(
         Problem::PartsTied,
         format!(
-            "ticket {} has parts tied to {code}: {}; cancel or reconcile them before sending it to another station",
+            "ticket {} has parts tied to {code}: {}; receive or cancel the requests and reconcile the loans before sending it to another station",
             t.id,
             tied.join(", ")
         ),
