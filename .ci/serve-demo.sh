@@ -16,7 +16,8 @@ serve_demo() {
   (cd "$work" && ECHELON_BIND="127.0.0.1:$port" ECHELON_LOG=warn exec "$bin" serve --demo >"$work/serve.log" 2>&1) &
   server=$!
   trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$work"' EXIT
-  for _ in $(seq 1 150); do
+  # a guard against a hang, not a measure: the debug build loads the demo slowly on a loaded machine
+  for _ in $(seq 1 3000); do
     curl -fs "$base/readyz" >/dev/null 2>&1 && return 0
     kill -0 "$server" 2>/dev/null || break
     sleep 0.2

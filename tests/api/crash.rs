@@ -221,7 +221,7 @@ fn a_postgres_stopped_under_write_load_answers_503_loses_nothing_and_recovers_by
     cluster.restart();
     let start = Instant::now();
     while ready() != 200 {
-        assert!(start.elapsed() < Duration::from_secs(30), "readiness did not recover");
+        assert!(start.elapsed() < Duration::from_secs(120), "readiness did not recover in 2 minutes");
         std::thread::sleep(Duration::from_millis(200));
     }
     // the load goes on against the recovered database, without restarting echelon

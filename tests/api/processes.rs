@@ -59,7 +59,9 @@ pub fn serve(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Served {
             served.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
             panic!("echelon exited with {status}: {err}");
         }
-        assert!(start.elapsed() < Duration::from_secs(90), "echelon did not become ready");
+        // a guard against a hang, not a measure: on a loaded 2-core machine a debug build loads
+        // the demo's 90 days into PostgreSQL in well over a minute
+        assert!(start.elapsed() < Duration::from_secs(600), "echelon did not become ready in 10 minutes");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
