@@ -105,12 +105,26 @@ pub fn sources(conn: &mut DbConn, spec: &Spec, last_closed: Option<Period>) -> R
         }
     }
     // the ledger's consumption for the same tickets (each consume movement names the ticket its
-    // loan served), whatever month the part went in: it reconciles with their parts' cost
+    // loan served), whatever month the part went in: it reconciles with their parts' cost. Each
+    // (ticket, part) is valued at the cost the ticket recorded when the part was used, so that a
+    // part's cost changed since (between the resolve and the core return, or before the export)
+    // leaves the check ok; a quantity the ledger consumed that the ticket does not show is valued
+    // at the part's cost now, and shows as the mismatch it is
+    let used = |what: &str| {
+        format!(
+            "CAST((SELECT SUM({what}) FROM ticket_parts tp WHERE tp.ticket_id = g.ticket_id \
+             AND tp.part_id = g.part_id AND tp.kind = 'used') AS BIGINT)"
+        )
+    };
+    let (used_qty, used_cost) = (used("tp.qty"), used("tp.qty * tp.unit_cost_minor"));
     let consumed = pairs(
         conn,
         &format!(
-            "SELECT 'c' AS k, CAST(COALESCE(SUM(m.qty * p.unit_cost_minor), 0) AS BIGINT) AS a, \
-             CAST(COALESCE(SUM(m.qty), 0) AS BIGINT) AS b {} AND m.reason = 'consume'",
+            "SELECT 'c' AS k, CAST(COALESCE(SUM(CASE WHEN COALESCE({used_qty}, 0) > 0 \
+             THEN g.qty * {used_cost} / {used_qty} ELSE g.qty * g.cost_now END), 0) AS BIGINT) AS a, \
+             CAST(COALESCE(SUM(g.qty), 0) AS BIGINT) AS b FROM (SELECT m.ticket_id AS ticket_id, \
+             m.part_id AS part_id, CAST(SUM(m.qty) AS BIGINT) AS qty, MAX(p.unit_cost_minor) AS cost_now {} \
+             AND m.reason = 'consume' GROUP BY m.ticket_id, m.part_id) g",
             from.replacen(
                 "FROM tickets t",
                 "FROM stock_movements m JOIN parts p ON p.id = m.part_id JOIN tickets t ON t.id = m.ticket_id",

@@ -634,3 +634,57 @@ both!(
         }
     }
 );
+
+both!(a_parts_cost_changed_after_its_use_leaves_the_ledger_check_ok, |app| async {
+    // a compressor fitted on a warranty ticket at 365.20: its cost is raised between the resolve
+    // and the core return (the consume movement), and again before finance's export. The ledger
+    // consumed what the ticket used, so the check stays ok, at the cost the ticket recorded.
+    let first = next_month(&app);
+    app.receipt(TZ).serials(CMP, &["NEWCMP0001"]).create().await;
+    move_to(&app, first, 2);
+    let t = worked(&app, TZ, TZ_TECH, true, "repair", json!([])).await;
+    let loan =
+        app.loan().by("admin").technician(TZ_TECH).ticket(t).serials(CMP, &["NEWCMP0001"]).create().await;
+    finish(&app, t, TZ_TECH, "repair", json!([{"part_code": CMP, "qty": 1}])).await;
+    let cost = |c: &'static str| json!({"unit_cost": c});
+    app.patch(&format!("/api/v1/parts/{CMP}"), "admin", cost("400.00")).await.ok();
+    reconcile(&app, loan, "core-return", TZ_TECH, json!({"serial": CMP_SERIAL})).await;
+    app.patch(&format!("/api/v1/parts/{CMP}"), "admin", cost("410.50")).await.ok();
+    move_to(&app, first.checked_add_months(Months::new(1)).unwrap(), 2);
+
+    let r = app.get(&format!("/api/v1/settlements?period={}", period(first)), Some("finance")).await;
+    let out = r.ok();
+    let check =
+        |name: &str| out["reconciliation"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned();
+    let ledger = check("ledger_consumption").unwrap();
+    assert_eq!(
+        (&ledger["expected"], &ledger["actual"], &ledger["ok"]),
+        (&json!("365.20"), &json!("365.20"), &json!(true)),
+        "{}",
+        r.text
+    );
+    assert_eq!(station(out, TZ)["warranty_parts"], "365.20");
+    assert!(out["reconciliation"].as_array().unwrap().iter().all(|c| c["ok"] == true), "{}", r.text);
+
+    // a part the ledger consumed for a ticket that does not show it used is still a mismatch,
+    // valued at the part's cost now: a second compressor lent on the same unit's next ticket,
+    // core-returned (the old part is the one fitted above), while the resolve named no part
+    app.receipt(TZ).serials(CMP, &["NEWCMP0002"]).create().await;
+    let t2 = worked(&app, TZ, TZ_TECH, true, "repair", json!([])).await;
+    let loan2 =
+        app.loan().by("admin").technician(TZ_TECH).ticket(t2).serials(CMP, &["NEWCMP0002"]).create().await;
+    finish(&app, t2, TZ_TECH, "repair", json!([])).await;
+    reconcile(&app, loan2, "core-return", TZ_TECH, json!({"serial": "NEWCMP0001"})).await;
+    let second = first.checked_add_months(Months::new(1)).unwrap();
+    move_to(&app, first.checked_add_months(Months::new(2)).unwrap(), 2);
+    let r = app.get(&format!("/api/v1/settlements?period={}", period(second)), Some("finance")).await;
+    let out = r.ok();
+    let ledger =
+        out["reconciliation"].as_array().unwrap().iter().find(|c| c["name"] == "ledger_consumption").unwrap();
+    assert_eq!(
+        (&ledger["expected"], &ledger["actual"], &ledger["ok"]),
+        (&json!("410.50"), &json!("0.00"), &json!(false)),
+        "{}",
+        r.text
+    );
+});
