@@ -38,7 +38,7 @@ fn invariants(conn: &mut DbConn) -> QueryResult<Vec<String>> {
         let kind = r.kind;
         let parent = r.parent_id.and_then(|p| by_id.get(&p));
         let parent_kind = parent.map(|p| p.kind);
-        if kind.parent_kind() != parent_kind {
+        if !kind.may_hang_under(parent_kind) {
             breaches.push(format!(
                 "location {} ({}) hangs under {:?}",
                 r.code,

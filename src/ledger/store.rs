@@ -54,6 +54,52 @@ pub fn place_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Place> {
     Ok(Place { id, code, kind })
 }
 
+/// The first place of `kind` right under `parent`, if any (a centre's bin of returned cores).
+pub fn place_under(conn: &mut DbConn, parent_id: i64, kind: LocationKind) -> QueryResult<Option<Place>> {
+    let found: Option<(i64, String)> = locations::table
+        .filter(locations::parent_id.eq(parent_id))
+        .filter(locations::kind.eq(kind.as_str()))
+        .select((locations::id, locations::code))
+        .order(locations::id.asc())
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|(id, code)| Place { id, code, kind }))
+}
+
+/// Makes a place of `kind` right under `parent` the first time it is needed (a technician's
+/// custody under its station, a centre's bin of returned cores). Two first uses at once: the
+/// loser's transaction runs again, to find the winner's.
+pub fn new_place_under(
+    conn: &mut DbConn,
+    parent: &crate::network::store::LocationRow,
+    kind: LocationKind,
+    code: &str,
+    name: &str,
+    at: NaiveDateTime,
+) -> Result<Place, AppError> {
+    let new = crate::network::store::NewLocation {
+        code,
+        name,
+        kind: kind.as_str(),
+        parent_id: Some(parent.id),
+        path: "",
+        region: parent.region.as_deref(),
+        city: parent.city.as_deref(),
+        address: None,
+        tier: None,
+        lead_time_days: None,
+        active: true,
+        created_at: at,
+    };
+    let id = crate::network::store::insert(conn, &new, Some(&parent.path)).map_err(|e| match e {
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::retry_transaction()
+        }
+        e => e.into(),
+    })?;
+    Ok(Place { id, code: code.to_string(), kind })
+}
+
 /// The single location of a virtual kind (SUPPLIER, IN-TRANSIT, ...).
 pub fn virtual_place(conn: &mut DbConn, kind: LocationKind) -> Result<Place, AppError> {
     let row: Option<(i64, String)> = locations::table

@@ -5,15 +5,17 @@
 //! - lend: station -> technician custody (`loan_out`); the custody location sits under the
 //!   station, so the station's allowance keeps counting the parts at cost;
 //! - core return (in warranty): custody -> CUSTOMER (`consume`), then the old part
-//!   CUSTOMER -> DEFECTIVE (`core_return`), same part id. A serialized old part carries its
-//!   serial into the ledger (the one given, or `CORE-L<line id>` when the factory recorded only a
-//!   production date), so that DEFECTIVE's serials always account for its stock;
+//!   CUSTOMER -> the station's regional centre's bin of returned cores (`core_return`, a
+//!   `defective` location under the centre, made on first use), same part id, where the centre
+//!   analyses it. A serialized old part carries its serial into the ledger (the one given, or
+//!   `CORE-L<line id>` when the factory recorded only a production date), so that the bin's
+//!   serials always account for its stock;
 //! - fee (out of warranty): custody -> CUSTOMER (`consume`), the fee kept on the line;
 //! - unused return: custody -> QUARANTINE (`loan_return_unused`) with a pending inspection;
 //!   passing it moves QUARANTINE -> station (`inspection_pass`), scrapping it
 //!   QUARANTINE -> SCRAP (`inspection_scrap`).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use super::rules::{self, InspectionStatus, LineStatus, OldPart};
@@ -26,7 +28,7 @@ use crate::error::{AppError, FieldError, Problem};
 use crate::ledger::rules::{check_serials, Reason};
 use crate::ledger::store::{self as ledger, Move, Place};
 use crate::network::rules::LocationKind;
-use crate::network::store::{self as network, LocationRow, NewLocation};
+use crate::network::store::{self as network, LocationRow};
 use crate::tickets::Warranty;
 
 /// One line to lend.
@@ -36,7 +38,7 @@ pub struct LendLine {
     pub serials: Vec<String>,
 }
 
-/// The custody location of a technician, created under the station on first use.
+/// The custody location of a technician, made under the station on first use.
 pub fn custody(
     conn: &mut DbConn,
     station: &LocationRow,
@@ -48,32 +50,34 @@ pub fn custody(
         return Ok(place);
     }
     let name = format!("Custody of {}", tech.username);
-    let id = network::insert(
-        conn,
-        &NewLocation {
-            code: &code,
-            name: &name,
-            kind: LocationKind::Technician.as_str(),
-            parent_id: Some(station.id),
-            path: "",
-            region: station.region.as_deref(),
-            city: station.city.as_deref(),
-            address: None,
-            tier: None,
-            lead_time_days: None,
-            active: true,
-            created_at: at.naive_utc(),
-        },
-        Some(&station.path),
-    )
-    .map_err(|e| match e {
-        // the technician's first two loans at once: the other made it; run again to find it
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
-            AppError::retry_transaction()
-        }
-        e => e.into(),
-    })?;
-    Ok(ledger::place_by_id(conn, id)?)
+    ledger::new_place_under(conn, station, LocationKind::Technician, &code, &name, at.naive_utc())
+}
+
+/// Where a station's returned cores go for defect analysis: a bin under the station's regional
+/// centre (`<centre>-DEFECTIVE`), made on first use; the network-wide DEFECTIVE for a station
+/// with no centre above it.
+fn core_bin(conn: &mut DbConn, station_id: i64, at: NaiveDateTime) -> Result<Place, AppError> {
+    let station = network::by_id(conn, station_id)?;
+    let centre = match station.parent_id {
+        Some(id) => network::by_id(conn, id)?,
+        None => return ledger::virtual_place(conn, LocationKind::Defective),
+    };
+    if centre.kind != LocationKind::RegionalCentre {
+        return ledger::virtual_place(conn, LocationKind::Defective);
+    }
+    if let Some(bin) = ledger::place_under(conn, centre.id, LocationKind::Defective)? {
+        return Ok(bin);
+    }
+    let readable = format!("{}-DEFECTIVE", centre.code);
+    let code = if crate::network::rules::valid_code(&readable)
+        && ledger::place_by_code(conn, &readable)?.is_none()
+    {
+        readable
+    } else {
+        format!("DEFECTIVE-{}", centre.id)
+    };
+    let name = format!("Returned cores at {}", centre.name);
+    ledger::new_place_under(conn, &centre, LocationKind::Defective, &code, &name, at)
 }
 
 fn user_by_id(conn: &mut DbConn, id: i64) -> QueryResult<UserRow> {
@@ -336,14 +340,14 @@ pub fn reconcile(
                 return Err(already(&line));
             }
             post(conn, &custody, &customer, Reason::Consume, &serials)?;
-            // the old part goes back into the ledger at DEFECTIVE; a serialized one by serial
+            // the old part goes back into the ledger at the centre's bin; a serialized one by serial
             let core_serials: Vec<String> = if serialized {
                 vec![old_serial.clone().unwrap_or_else(|| format!("CORE-L{}", line.id))]
             } else {
                 vec![]
             };
-            let defective = ledger::virtual_place(conn, LocationKind::Defective)?;
-            post(conn, &customer, &defective, Reason::CoreReturn, &core_serials)?;
+            let bin = core_bin(conn, loan.station_id, at)?;
+            post(conn, &customer, &bin, Reason::CoreReturn, &core_serials)?;
             // the part lent is now in the unit: its record takes the fitted part's serial, so the
             // next core return on the unit is checked against it
             if let (true, Some(new_serial)) = (serialized, serials.first()) {

@@ -78,6 +78,14 @@ impl LocationKind {
             _ => None,
         }
     }
+
+    /// Whether a location of this kind may hang under one of `parent` (None: as a root): under
+    /// its `parent_kind`, except that a bin of returned cores (`defective`) may also hang under a
+    /// regional centre, which analyses the cores of its stations, beside the network-wide one.
+    pub fn may_hang_under(self, parent: Option<LocationKind>) -> bool {
+        parent == self.parent_kind()
+            || (self == LocationKind::Defective && parent == Some(LocationKind::RegionalCentre))
+    }
 }
 
 /// Station tier.
@@ -149,6 +157,7 @@ pub fn check_placement(
     central_exists: bool,
 ) -> Result<(), String> {
     match (kind.parent_kind(), parent_kind) {
+        _ if kind.may_hang_under(parent_kind) => {}
         (Some(want), Some(got)) if want != got => {
             return Err(format!(
                 "a {} must be under a {}, not a {}",
@@ -158,6 +167,9 @@ pub fn check_placement(
             ))
         }
         (Some(want), None) => return Err(format!("a {} needs a parent {}", kind.as_str(), want.as_str())),
+        (None, Some(got)) if kind == LocationKind::Defective => {
+            return Err(format!("a defective location hangs under a regional centre or nowhere, not a {got}"))
+        }
         (None, Some(_)) => return Err(format!("a {} has no parent", kind.as_str())),
         _ => {}
     }
@@ -202,6 +214,12 @@ mod tests {
         assert!(check_placement(K::RegionalCentre, Some(K::CentralWarehouse), None, true).is_ok());
         assert!(check_placement(K::RegionalCentre, None, None, true).is_err());
         assert!(check_placement(K::CentralWarehouse, None, None, true).is_err());
+        // a centre's bin of returned cores, beside the network-wide one
+        assert!(check_placement(K::Defective, None, None, true).is_ok());
+        assert!(check_placement(K::Defective, Some(K::RegionalCentre), None, true).is_ok());
+        let e = check_placement(K::Defective, Some(K::Station), None, true).unwrap_err();
+        assert!(e.contains("regional centre"), "{e}");
+        assert!(check_placement(K::Scrap, Some(K::RegionalCentre), None, true).is_err());
         assert!(check_placement(K::CentralWarehouse, None, None, false).is_ok());
         assert!(check_placement(K::Supplier, None, None, true).is_ok());
         assert!(check_placement(K::Supplier, Some(K::Station), None, true).is_err());

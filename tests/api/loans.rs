@@ -29,6 +29,18 @@ async fn dispatched(app: &TestApp, in_warranty: bool) -> i64 {
     ticket.dispatched_to(TECH).create().await
 }
 
+/// RC-HZ's bin of returned cores, where ST-TZ-001's cores go.
+const BIN: &str = "RC-HZ-DEFECTIVE";
+
+/// How many of `part` RC-HZ's bin of returned cores holds (none before its first core).
+async fn cores_at_centre(app: &TestApp, part: &str) -> i64 {
+    let r = app.get(&format!("/api/v1/stock?location={BIN}&part_code={part}"), Some("admin")).await;
+    if r.status == 404 {
+        return 0;
+    }
+    r.ok()["items"].as_array().unwrap().first().map(|i| i["on_hand"].as_i64().unwrap()).unwrap_or(0)
+}
+
 async fn line(app: &TestApp, loan: i64, line: i32, how: &str, user: &str, body: Value) -> Resp {
     app.post(&format!("/api/v1/loans/{loan}/lines/{line}/{how}"), user, body).await
 }
@@ -37,7 +49,7 @@ both!(an_in_warranty_loan_is_reconciled_by_the_matching_old_compressor, |app| as
     let t = dispatched(&app, true).await;
     app.receipt(STATION).serials(CMP, &["NEWCMP0001"]).create().await;
     let before = app.stock(STATION, CMP).await.0;
-    let defective_before = app.stock("DEFECTIVE", CMP).await.0;
+    let network_bin = app.stock("DEFECTIVE", CMP).await.0;
     let r = app.loan().ticket(t).serials(CMP, &["NEWCMP0001"]).send().await;
     assert_eq!(r.status, 201, "{}", r.text);
     let loan = r.json["id"].as_i64().unwrap();
@@ -55,7 +67,27 @@ both!(an_in_warranty_loan_is_reconciled_by_the_matching_old_compressor, |app| as
     assert_eq!(ok.json["lines"][0]["old_serial"], CMP_SERIAL);
     assert_eq!(app.stock(STATION, CMP).await.0, before - 1);
     assert_eq!(app.stock(&custody, CMP).await.0, 0);
-    assert_eq!(app.stock("DEFECTIVE", CMP).await.0, defective_before + 1);
+    // the core travels up to the station's regional centre for defect analysis: its bin of
+    // returned cores, made on first use under RC-HZ, holds it; the centre's staff see
+    // it there, the station does not
+    assert_eq!(cores_at_centre(&app, CMP).await, 1);
+    assert_eq!(app.stock("DEFECTIVE", CMP).await.0, network_bin, "not the network-wide bin");
+    let bin = app.get(&format!("/api/v1/locations/{BIN}"), Some("warehouse-rc-hz")).await;
+    assert_eq!(
+        (&bin.ok()["kind"], &bin.json["parent"]),
+        (&json!("defective"), &json!("RC-HZ")),
+        "{}",
+        bin.text
+    );
+    let seen =
+        app.get(&format!("/api/v1/stock?location={BIN}&part_code={CMP}"), Some("warehouse-rc-hz")).await;
+    assert_eq!(seen.ok()["items"][0]["on_hand"], 1, "{}", seen.text);
+    let other =
+        app.get(&format!("/api/v1/stock?location={BIN}&part_code={CMP}"), Some("station-st-tz-001")).await;
+    assert!(matches!(other.status, 403 | 404), "{}", other.text);
+    let elsewhere =
+        app.get(&format!("/api/v1/stock?location={BIN}&part_code={CMP}"), Some("warehouse-hq")).await;
+    assert_eq!(elsewhere.ok()["items"][0]["on_hand"], 1);
     let moves = app.get(&format!("/api/v1/movements?reference=loan:{loan}/1"), Some("admin")).await;
     let reasons: Vec<&str> =
         moves.ok()["items"].as_array().unwrap().iter().map(|m| m["reason"].as_str().unwrap()).collect();
@@ -87,7 +119,7 @@ both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
     assert_eq!(seen.ok()["lines"][0]["serials"].as_array().unwrap().len(), 1);
     let custody = r.json["custody"].as_str().unwrap().to_string();
     let station = app.stock(STATION, CMP).await.0;
-    let defective = app.stock("DEFECTIVE", CMP).await.0;
+    let defective = cores_at_centre(&app, CMP).await;
     let bad =
         line(&app, loan, 1, "core-return", "station-st-tz-001", json!({"serial": "CMP0000000000"})).await;
     assert_eq!(bad.problem(422)["type"], "/problems/core_mismatch", "{}", bad.text);
@@ -99,7 +131,7 @@ both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
     assert_eq!(l.ok()["lines"][0]["status"], "open");
     assert_eq!(app.stock(STATION, CMP).await.0, station);
     assert_eq!(app.stock(&custody, CMP).await.0, 1);
-    assert_eq!(app.stock("DEFECTIVE", CMP).await.0, defective);
+    assert_eq!(cores_at_centre(&app, CMP).await, defective);
     assert_eq!(bad.json["attempts_left"], 4);
     // an in-warranty line is not settled by a fee
     let fee = line(&app, loan, 1, "fee", "station-st-tz-001", json!({})).await;
@@ -121,11 +153,11 @@ both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
     let l = app.get(&format!("/api/v1/loans/{loan}"), Some("station-st-tz-001")).await;
     assert_eq!(l.ok()["lines"][0]["status"], "open");
     assert_eq!(app.stock(&custody, CMP).await.0, 1);
-    assert_eq!(app.stock("DEFECTIVE", CMP).await.0, defective);
+    assert_eq!(cores_at_centre(&app, CMP).await, defective);
     // an admin, having looked at the part, records it
     let admin = line(&app, loan, 1, "core-return", "admin", json!({"serial": CMP_SERIAL})).await;
     assert_eq!(admin.ok()["lines"][0]["status"], "core_returned", "{}", admin.text);
-    assert_eq!(app.stock("DEFECTIVE", CMP).await.0, defective + 1);
+    assert_eq!(cores_at_centre(&app, CMP).await, defective + 1);
     app.audit().await;
 });
 
@@ -311,12 +343,12 @@ both!(a_part_without_a_core_is_booked_as_fitted_and_one_with_a_core_needs_it, |a
     assert_eq!(r.status, 201, "{}", r.text);
     let loan = r.json["id"].as_i64().unwrap();
     let custody = r.json["custody"].as_str().unwrap().to_string();
-    let defective = app.stock("DEFECTIVE", &lamp).await.0;
+    let defective = cores_at_centre(&app, &lamp).await;
     let ok = line(&app, loan, 1, "core-return", TECH, json!({})).await;
     assert_eq!(ok.ok()["lines"][0]["status"], "core_returned", "{}", ok.text);
     assert_eq!(ok.json["lines"][0]["old_serial"], json!(null));
     assert_eq!(app.stock(&custody, &lamp).await.0, 0);
-    assert_eq!(app.stock("DEFECTIVE", &lamp).await.0, defective, "no core comes back");
+    assert_eq!(cores_at_centre(&app, &lamp).await, defective, "no core comes back");
     let moves = app.get(&format!("/api/v1/movements?reference=loan:{loan}/1"), Some("admin")).await;
     let reasons: Vec<&str> =
         moves.ok()["items"].as_array().unwrap().iter().map(|m| m["reason"].as_str().unwrap()).collect();

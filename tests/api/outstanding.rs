@@ -97,7 +97,7 @@ both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance
     assert_eq!(balance(&app).await, b0 + 21_000);
 
     // a loan: the compressor enters the station, moves to the technician's custody (still the
-    // station's), and is consumed by the repair (the old core goes to DEFECTIVE)
+    // station's), and is consumed by the repair (the old core goes to its centre's bin of returned cores)
     let cmp_cost = {
         let p = app.get(&format!("/api/v1/parts/{CMP}"), Some("admin")).await;
         let s = p.ok()["unit_cost"].as_str().unwrap().replace('.', "");
