@@ -76,7 +76,7 @@ impl Application {
                 .route("/", web::get().to(crate::http::to_swagger_ui))
                 .route("/swagger-ui", web::get().to(crate::http::to_swagger_ui))
                 .default_service(web::to(crate::http::fallback))
-                .wrap(from_fn(crate::http::declared_query))
+                .wrap(from_fn(crate::http::declared_input))
                 .wrap(from_fn(crate::http::clean_path))
                 .wrap(ErrorHandlers::new().default_handler(crate::http::problem_for_framework_errors))
                 .wrap(from_fn(crate::http::observe))

@@ -191,10 +191,19 @@ pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_
 
 /// The routes of the API with their methods, so that an unknown path is 404 and a known path
 /// with a wrong method is 405 with an `Allow` header.
-pub struct RouteTable(pub Vec<(actix_web::dev::ResourceDef, Vec<Method>, Vec<Vec<String>>)>);
+pub struct RouteTable(pub Vec<(actix_web::dev::ResourceDef, Vec<Method>, Vec<Operation>)>);
+
+/// What a documented operation takes besides its path.
+pub struct Operation {
+    /// its query parameters
+    pub query: Vec<String>,
+    /// whether it takes a request body (optional or not)
+    pub body: bool,
+}
 
 impl RouteTable {
-    /// Each documented path with its methods and, per method, the query parameters it takes.
+    /// Each documented path with its methods and, per method, the query parameters it takes and
+    /// whether it takes a body.
     /// The document's paths are in text order, so a fixed segment (`/parts/export`) comes
     /// before a template that would match it too (`/parts/{code}`).
     pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> RouteTable {
@@ -214,12 +223,13 @@ impl RouteTable {
                 if let Some(op) = op {
                     methods.push(m);
                     let names = op.parameters.iter().flatten().chain(item.parameters.iter().flatten());
-                    queries.push(
-                        names
+                    queries.push(Operation {
+                        query: names
                             .filter(|p| p.parameter_in == ParameterIn::Query)
                             .map(|p| p.name.clone())
                             .collect(),
-                    );
+                        body: op.request_body.is_some(),
+                    });
                 }
             }
             routes.push((actix_web::dev::ResourceDef::new(path.as_str()), methods, queries));
@@ -231,44 +241,62 @@ impl RouteTable {
         self.0.iter().find(|(def, _, _)| def.is_match(path)).map(|(_, m, _)| m.as_slice())
     }
 
-    /// The query parameters the operation at `method` `path` takes, if it is a documented one.
-    fn query_of(&self, method: &Method, path: &str) -> Option<&[String]> {
-        let (_, methods, queries) = self.0.iter().find(|(def, _, _)| def.is_match(path))?;
+    /// The operation at `method` `path`, if it is a documented one.
+    fn operation(&self, method: &Method, path: &str) -> Option<&Operation> {
+        let (_, methods, ops) = self.0.iter().find(|(def, _, _)| def.is_match(path))?;
         let i = methods.iter().position(|m| m == method)?;
-        queries.get(i).map(Vec::as_slice)
+        ops.get(i)
     }
 }
 
-/// A query parameter the operation does not document is refused (400 `invalid_query`, naming
-/// it and the ones it takes) on every operation, with or without parameters of its own: a
-/// misspelled `limt` or a `dry_run` the API does not have would otherwise be ignored in
-/// silence, and a "dry run" would write.
-pub async fn declared_query(
+/// Input an operation does not take is refused, on every operation:
+/// - a query parameter it does not document (400 `invalid_query`, naming it and the ones it
+///   takes): a misspelled `limt` or a `dry_run` the API does not have would otherwise be ignored
+///   in silence, and a "dry run" would write;
+/// - a body, when it takes none: it is read as strictly as any body, as an object with no
+///   fields. Nothing (zero bytes) or `{}` pass; `{"reason": ...}` is 422 naming `reason`,
+///   `{{{garbage` 400, another content type 415, as for an operation with a body. So
+///   `POST /parts-requests/{id}/cancel` never acts on a body it did not read as if nothing had
+///   been sent.
+pub async fn declared_input(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if !req.query_string().is_empty() {
-        if let Some(routes) = req.app_data::<web::Data<RouteTable>>() {
-            if let Some(known) = routes.query_of(req.method(), req.path()) {
-                for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
-                    let raw = pair.split_once('=').map_or(pair, |(n, _)| n);
-                    let name = percent_encoding::percent_decode_str(&raw.replace('+', " "))
-                        .decode_utf8_lossy()
-                        .into_owned();
-                    if !known.contains(&name) {
-                        let takes = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                        return Err(AppError::bad_request(
-                            Problem::InvalidQuery,
-                            format!("unknown query parameter {name:?}; the parameters this operation takes: {takes}"),
-                        )
-                        .with("parameter", name)
-                        .into());
-                    }
-                }
+    let op = req.app_data::<web::Data<RouteTable>>().and_then(|routes| {
+        let op = routes.operation(req.method(), req.path())?;
+        Some((op.query.clone(), op.body))
+    });
+    if let Some((known, takes_body)) = op {
+        for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
+            let raw = pair.split_once('=').map_or(pair, |(n, _)| n);
+            let name =
+                percent_encoding::percent_decode_str(&raw.replace('+', " ")).decode_utf8_lossy().into_owned();
+            if !known.contains(&name) {
+                let takes = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                return Err(AppError::bad_request(
+                    Problem::InvalidQuery,
+                    format!("unknown query parameter {name:?}; the parameters this operation takes: {takes}"),
+                )
+                .with("parameter", name)
+                .into());
             }
+        }
+        if !takes_body {
+            let (http, mut payload) = req.into_parts();
+            <json::MaybeJson<NoFields> as actix_web::FromRequest>::from_request(&http, &mut payload).await?;
+            return next.call(ServiceRequest::from_parts(http, actix_web::dev::Payload::None)).await;
         }
     }
     next.call(req).await
+}
+
+/// The body of an operation that takes none: absent, or an object with no fields.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NoFields {}
+
+impl crate::validate::Validate for NoFields {
+    fn check(&self, _: &str, _: &crate::validate::Limits, _: &mut Vec<crate::error::FieldError>) {}
 }
 
 /// The default service: 405 for a known path with another method, else 404.

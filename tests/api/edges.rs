@@ -344,3 +344,53 @@ both!(a_report_refuses_a_location_that_cannot_name_a_group_and_dates_it_cannot_p
     let r = app.get("/api/v1/reports/weekly?week=9999-W52", Some("admin")).await;
     assert_eq!(r.problem(422)["errors"][0]["field"], "week");
 });
+
+both!(every_operation_that_takes_no_body_reads_one_sent_as_strictly_as_any, |app| async {
+    let doc = app.get("/api-docs/openapi.json", None).await.ok().clone();
+    let before = crate::limits::counts(&app).await;
+    let mut probed = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let concrete = crate::limits::concrete(path);
+        for (method, op) in item.as_object().unwrap() {
+            if op.get("requestBody").is_some() {
+                continue;
+            }
+            let m: reqwest::Method = method.to_uppercase().parse().unwrap();
+            for (ct, body, status, problem) in [
+                ("application/json", &br#"{"reason": "x"}"#[..], 422, "validation_failed"),
+                ("application/json", b"{{{garbage", 400, "malformed_json"),
+                ("application/json", b" ", 400, "malformed_json"),
+                ("application/json", b"[]", 422, "validation_failed"),
+                ("text/plain", b"x", 415, "unsupported_media_type"),
+            ] {
+                let r = app.raw(m.clone(), &concrete, Some("admin"), ct, body.to_vec()).await;
+                let p = r.problem(status);
+                assert_eq!(p["type"], format!("/problems/{problem}"), "{method} {path}: {}", r.text);
+                if body.starts_with(b"{\"") {
+                    assert_eq!(p["errors"][0]["field"], "reason", "{method} {path}: {}", r.text);
+                }
+            }
+            probed += 1;
+        }
+    }
+    assert!(probed >= 40, "{probed} operations");
+    assert_eq!(crate::limits::counts(&app).await, before, "a refused body wrote nothing");
+    // the action itself: a body it does not read is refused and changes nothing; nothing, or
+    // `{}` (an object with no fields, as a generated client may send), acts
+    let part = app.part().stock_at("RC-HZ", 2).create().await;
+    let cancel = |id: i64, body: &[u8]| {
+        let path = format!("/api/v1/parts-requests/{id}/cancel");
+        let body = body.to_vec();
+        let app = &app;
+        async move {
+            app.raw(reqwest::Method::POST, &path, Some("station-st-tz-001"), "application/json", body).await
+        }
+    };
+    let id = app.request().line(&part, 1).create().await;
+    cancel(id, br#"{"reason": "customer went elsewhere"}"#).await.problem(422);
+    let seen = app.get(&format!("/api/v1/parts-requests/{id}"), Some("admin")).await;
+    assert_eq!(seen.ok()["status"], "allocated", "the refused cancel did nothing");
+    assert_eq!(cancel(id, b"").await.ok()["status"], "cancelled");
+    let other = app.request().line(&part, 1).create().await;
+    assert_eq!(cancel(other, b"{}").await.ok()["status"], "cancelled");
+});
