@@ -133,6 +133,27 @@ impl Scope {
         }
     }
 
+    /// The caller works at the location with this path itself (a role with no location works
+    /// everywhere its role lets it). Seeing a location's objects from above is not acting for
+    /// it: HQ's staff see every centre's allocations, tenders and transfers, and pick, ship,
+    /// award and release none of them.
+    pub fn stands_at(&self, path: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Under { path: own } => own == path,
+        }
+    }
+
+    /// The caller works at the location itself or at the one right above it: a station's own
+    /// users, or its regional centre's staff, who act on the station's side of its requests and
+    /// receive and count its stock.
+    pub fn stands_at_or_over(&self, path: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Under { path: own } => own == path || parent_path(path) == Some(own.as_str()),
+        }
+    }
+
     /// The location is visible: covered, or one of the caller's ancestors.
     pub fn sees(&self, path: &str) -> bool {
         match self {
@@ -142,9 +163,29 @@ impl Scope {
     }
 }
 
+/// The materialised path of a location's parent (`/1/5/` for `/1/5/42/`); none for a root.
+pub fn parent_path(path: &str) -> Option<&str> {
+    let trimmed = path.strip_suffix('/')?;
+    let (parent, _) = trimmed.rsplit_once('/')?;
+    (!parent.is_empty()).then(|| &path[..parent.len() + 1])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn standing_at_a_location_is_being_there_or_right_above_it() {
+        assert_eq!(parent_path("/1/5/42/"), Some("/1/5/"));
+        assert_eq!(parent_path("/1/"), None);
+        let centre = Scope::Under { path: "/1/5/".into() };
+        let hq = Scope::Under { path: "/1/".into() };
+        assert!(centre.stands_at("/1/5/") && !hq.stands_at("/1/5/"));
+        assert!(centre.stands_at_or_over("/1/5/42/") && centre.stands_at_or_over("/1/5/"));
+        assert!(!hq.stands_at_or_over("/1/5/42/"), "HQ sees a station but does not act for it");
+        assert!(!centre.stands_at_or_over("/1/6/42/") && !centre.stands_at_or_over("/1/"));
+        assert!(Scope::All.stands_at("/1/5/") && Scope::All.stands_at_or_over("/1/5/42/"));
+    }
 
     #[test]
     fn a_station_sees_its_chain_but_not_its_siblings() {

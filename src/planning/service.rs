@@ -337,7 +337,7 @@ pub fn release(
     } else {
         (row.source_id, "the shipping location")
     };
-    if !scope.covers(&network::by_id(conn, acting)?.path) {
+    if !scope.stands_at(&network::by_id(conn, acting)?.path) {
         return Err(AppError::forbidden(format!("only staff of {who} (or an admin) release this proposal")));
     }
     let reference = format!("proposal:{id}");

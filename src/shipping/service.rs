@@ -457,7 +457,9 @@ pub fn open_tender(
     let rows = store::shipments_by_ids(conn, &ids)?;
     let mut visible = Vec::new();
     for s in rows {
-        if scope.covers(&network::by_id(conn, s.origin_id)?.path) {
+        // the shipping location's own staff put its shipments out to tender, not a warehouse
+        // above it that sees them
+        if scope.stands_at(&network::by_id(conn, s.origin_id)?.path) {
             visible.push(s);
         }
     }

@@ -394,3 +394,60 @@ both!(every_operation_that_takes_no_body_reads_one_sent_as_strictly_as_any, |app
     let other = app.request().line(&part, 1).create().await;
     assert_eq!(cancel(other, b"{}").await.ok()["status"], "cancelled");
 });
+
+both!(hq_sees_a_centres_work_but_acts_for_none_of_it, |app| async {
+    // a request of ST-TZ-001 served from RC-HZ: HQ's staff see it (their scope covers the whole
+    // tree), but neither stand on the station's side of it nor hold its stock
+    let part = app.part().stock_at("RC-HZ", 4).create().await;
+    let id = app.request().line(&part, 1).create().await;
+    let action = |what: &'static str, user: &'static str| {
+        let app = &app;
+        async move { app.post(&format!("/api/v1/parts-requests/{id}/{what}"), user, json!({})).await }
+    };
+    assert_eq!(app.get(&format!("/api/v1/parts-requests/{id}"), Some("warehouse-hq")).await.status, 200);
+    let refused = action("cancel", "warehouse-hq").await;
+    assert!(refused.problem(403)["detail"].as_str().unwrap().contains("regional centre"), "{}", refused.text);
+    let refused = action("pick", "warehouse-hq").await;
+    assert_eq!(refused.problem(409)["type"], "/problems/nothing_to_pick", "none of it is HQ's stock");
+    let seen = app.get(&format!("/api/v1/parts-requests/{id}"), Some("admin")).await;
+    assert_eq!(seen.ok()["status"], "allocated", "HQ changed nothing");
+    assert_eq!(app.stock("RC-HZ", &part).await, (4, 1, 3));
+    // RC-HZ picks and ships its own allocation; the shipment is put out to tender by RC-HZ, not HQ
+    action("pick", "warehouse-rc-hz").await.ok();
+    action("ship", "warehouse-rc-hz").await.ok();
+    let shipment = app.shipments_of(id, "admin").await[0]["id"].clone();
+    let deadline = (app.state.clock.now() + chrono::Duration::hours(2)).to_rfc3339();
+    let tender = json!({"shipment_ids": [shipment], "bid_deadline": deadline});
+    app.post("/api/v1/tenders", "warehouse-hq", tender.clone()).await.problem(404);
+    let t = app.post("/api/v1/tenders", "warehouse-rc-hz", tender).await;
+    let tid = t.ok()["id"].as_i64().unwrap();
+    app.post(
+        &format!("/api/v1/tenders/{tid}/bids"),
+        "courier-1",
+        json!({"price": "30.00", "transit_hours": 12}),
+    )
+    .await
+    .ok();
+    let award = json!({"now": true});
+    app.post(&format!("/api/v1/tenders/{tid}/award"), "warehouse-hq", award.clone()).await.problem(403);
+    app.post(&format!("/api/v1/tenders/{tid}/award"), "warehouse-rc-hz", award).await.ok();
+    // stock is received and counted by the location's own staff or its centre's, not HQ's
+    let count = |user: &'static str, location: &'static str| {
+        let part = part.clone();
+        let app = &app;
+        async move {
+            let body =
+                json!({"location": location, "part_code": part, "counted_qty": 0, "reason": "cycle count"});
+            app.post("/api/v1/stock-counts", user, body).await
+        }
+    };
+    app.set_stock("ST-TZ-001", &part, 2).await;
+    count("warehouse-hq", "ST-TZ-001").await.problem(403);
+    count("warehouse-hq", "RC-HZ").await.problem(403);
+    assert_eq!(app.stock("ST-TZ-001", &part).await.0, 2, "HQ wrote off nothing");
+    assert_eq!(count("warehouse-rc-hz", "ST-TZ-001").await.status, 201);
+    assert_eq!(app.stock("ST-TZ-001", &part).await.0, 0, "the centre counts its station");
+    let receipt = json!({"location": "RC-HZ", "lines": [{"part_code": part, "qty": 1}]});
+    app.post("/api/v1/receipts", "warehouse-hq", receipt).await.problem(403);
+    app.audit().await;
+});

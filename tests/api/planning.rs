@@ -96,7 +96,10 @@ both!(a_planning_run_proposes_down_the_tree_and_releases_move_stock_through_the_
     assert_eq!(got.json["movements"], 1);
     let bought = units(&purchase);
     assert_eq!(app.stock("HQ", &part).await.0, bought);
+    // a release takes no body: `null` is not an object with no fields, and moves nothing
     let got = app.post(&format!("/api/v1/proposals/{c_id}/release"), "warehouse-hq", json!(null)).await;
+    assert_eq!(got.problem(422)["errors"][0]["field"], "(body)");
+    let got = app.post(&format!("/api/v1/proposals/{c_id}/release"), "warehouse-hq", json!({})).await;
     assert_eq!(got.ok()["movements"], 2);
     let moved = app.get(&format!("/api/v1/movements?reference=proposal:{c_id}"), Some("admin")).await;
     let mut reasons: Vec<String> = moved.ok()["items"]
@@ -110,6 +113,9 @@ both!(a_planning_run_proposes_down_the_tree_and_releases_move_stock_through_the_
     let to_c = units(&to_centre);
     assert_eq!(app.stock("HQ", &part).await.0, bought - to_c);
     assert_eq!(app.stock("RC-HZ", &part).await, (12 + to_c, 12, to_c));
+    // HQ sees RC-HZ's transfer to its station, but RC-HZ's stock leaves by RC-HZ's staff
+    let hq = app.post(&format!("/api/v1/proposals/{s_id}/release"), "warehouse-hq", json!({})).await;
+    assert!(hq.problem(403)["detail"].as_str().unwrap().contains("shipping location"), "{}", hq.text);
     let got = app.post(&format!("/api/v1/proposals/{s_id}/release"), "warehouse-rc-hz", json!({})).await;
     assert_eq!(got.ok()["proposal"]["released_by"], "warehouse-rc-hz");
     let to_s = units(&to_station);

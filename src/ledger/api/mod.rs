@@ -23,11 +23,20 @@ pub use movements::*;
 pub use receipts::*;
 pub use stock::*;
 
-/// A location the caller may act on (a stocking location in its scope), or 404.
+/// A location the caller may receive or count stock at: a stocking location it works at, or a
+/// station (which has no warehouse staff of its own) right under the centre it works at. 404
+/// for one it cannot see, 403 for one it sees from further up: HQ's staff neither count a
+/// centre's shelves nor write off a station's.
 pub fn stocking_location(conn: &mut DbConn, caller: &Caller, code: &str) -> Result<Place, AppError> {
     let scope = Scope::of(conn, caller)?;
     let row = network::by_code(conn, code)?.filter(|r| scope.covers(&r.path));
     let row = row.ok_or_else(|| AppError::not_found(format!("location {code} not found")))?;
+    let at_station = row.kind == LocationKind::Station && scope.stands_at_or_over(&row.path);
+    if !scope.stands_at(&row.path) && !at_station {
+        return Err(AppError::forbidden(format!(
+            "stock at {code} is received and counted by its own staff or its regional centre's (or an admin)"
+        )));
+    }
     let place = store::place_by_id(conn, row.id)?;
     if !matches!(
         place.kind,

@@ -16,7 +16,7 @@ use crate::requests::store::{self, AllocationRow, RequestRow};
 
 /// Who decides on, picks and ships a request (the supplying side).
 const SUPPLIERS: &[Role] = &[Role::Admin, Role::Warehouse];
-/// Who may cancel or close a request (its station, its centre chain or admin; see `station_side`).
+/// Who may cancel or close a request (its station, its regional centre or admin; see `station_side`).
 const PARTIES: &[Role] = &[Role::Admin, Role::Station, Role::Warehouse];
 
 /// Approve or reject a request waiting for approval (a warehouse user of the station's centre,

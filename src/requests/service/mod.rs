@@ -98,15 +98,16 @@ fn check(req: &RequestRow, action: Action) -> Result<Status, AppError> {
     }
 }
 
-/// Whether the caller acts for this source (a warehouse user: its own stock; admin: any).
+/// Whether the caller acts for this source (a warehouse user: its own stock, not a centre's
+/// below it; admin: any).
 fn acts_for(conn: &mut DbConn, scope: &Scope, source_id: i64) -> Result<bool, AppError> {
-    Ok(scope.covers(&network::by_id(conn, source_id)?.path))
+    Ok(scope.stands_at(&network::by_id(conn, source_id)?.path))
 }
 
 /// The request's station, when the caller stands on the station's side of it: the station's
-/// own users, the warehouse users of its regional centre chain (whose scope covers the station,
-/// HQ included) and admin. A warehouse that sees the request only because it supplies part of it
-/// is refused 403 with `refusal`: it acts on its own allocations (pick, ship) and nothing else.
+/// own users, the warehouse staff of its regional centre and admin. A warehouse that sees the
+/// request from further up (HQ) or only because it supplies part of it is refused 403 with
+/// `refusal`: it acts on its own allocations (pick, ship) and nothing else.
 fn station_side(
     conn: &mut DbConn,
     caller: &Caller,
@@ -114,7 +115,7 @@ fn station_side(
     refusal: &str,
 ) -> Result<network::LocationRow, AppError> {
     let station_row = network::by_id(conn, req.station_id)?;
-    if !Scope::of(conn, caller)?.covers(&station_row.path) {
+    if !Scope::of(conn, caller)?.stands_at_or_over(&station_row.path) {
         return Err(AppError::forbidden(refusal));
     }
     Ok(station_row)

@@ -368,7 +368,7 @@ pub async fn award(
             let t = service::visible_tender(conn, &caller, id)?;
             // seeing a tender (its lane ends in the caller's area) is not awarding it: the
             // shipping side, which put the shipments out to tender, awards
-            if !Scope::of(conn, &caller)?.covers(&network::by_id(conn, t.origin_id)?.path) {
+            if !Scope::of(conn, &caller)?.stands_at(&network::by_id(conn, t.origin_id)?.path) {
                 return Err(AppError::forbidden(
                     "only staff of the shipping location (or an admin) award its tender",
                 ));
