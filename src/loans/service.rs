@@ -29,7 +29,6 @@ use crate::ledger::rules::{check_serials, Reason};
 use crate::ledger::store::{self as ledger, Move, Place};
 use crate::network::rules::LocationKind;
 use crate::network::store::{self as network, LocationRow};
-use crate::tickets::Warranty;
 
 /// One line to lend.
 pub struct LendLine {
@@ -252,8 +251,20 @@ pub fn reconcile(
     let customer = ledger::virtual_place(conn, LocationKind::Customer)?;
     let reference = format!("loan:{loan_id}/{line_no}");
     let serials = serials_of(&line);
-    let warranty = crate::tickets::ticket_warranty(conn, loan.ticket_id)?;
+
     let (code, family, serialized, sale_price) = store::part_facts(conn, line.part_id)?;
+    // free under the ticket's warranty (core return) or paid by the customer (fee): the whole
+    // ticket's, or for a ticket one component's longer term covers, that component's family only
+    let (free, covers) =
+        crate::tickets::part_in_warranty(conn, loan.ticket_id, &family)?.unwrap_or((false, String::new()));
+    let paid_why = if covers == "unit" || covers.is_empty() {
+        format!("ticket {} is out of warranty", loan.ticket_id)
+    } else {
+        format!(
+            "{code} is outside ticket {}'s warranty, which covers its {covers} parts only",
+            loan.ticket_id
+        )
+    };
     // the line's units moved once, in the reconciliation's name
     let post = |conn: &mut DbConn, from: &Place, to: &Place, reason: Reason, serials: &[String]| {
         let (part_id, qty, actor) = (line.part_id, line.qty, Some(caller.username.as_str()));
@@ -282,10 +293,10 @@ pub fn reconcile(
     };
     match how {
         How::Core(old) => {
-            if warranty != Some(Warranty::InWarranty) {
+            if !free {
                 return Err(AppError::unprocessable(
                     Problem::NotInWarranty,
-                    format!("ticket {} is out of warranty: reconcile the line by fee", loan.ticket_id),
+                    format!("{paid_why}: reconcile the line by fee"),
                 ));
             }
             // the old part exists only once a technician has been on site
@@ -368,7 +379,7 @@ pub fn reconcile(
             }
         }
         How::Fee(amount) => {
-            if warranty == Some(Warranty::InWarranty) {
+            if free {
                 return Err(AppError::unprocessable(
                     Problem::InWarranty,
                     format!("ticket {} is in warranty: reconcile the line by core return", loan.ticket_id),

@@ -245,8 +245,9 @@ fn chunk_lines(
             (Some(t), Some(j)) => rates.get(&(t.clone(), j.clone())).copied(),
             _ => None,
         };
-        let (qty, cost, sale) = parts.get(&id).copied().unwrap_or_default();
-        let f = rules::ticket_figures(in_warranty, rate, cost, sale);
+        let used = parts.get(&id).copied().unwrap_or_default();
+        let (qty, cost) = (used.qty, used.cost);
+        let f = rules::ticket_figures(in_warranty, rate, &used);
         let mut l = base(station, LineKind::Ticket, id, date, format!("ticket:{id}"));
         l.note = late(date);
         if in_warranty && job_type.is_some() && rate.is_none() {

@@ -212,23 +212,35 @@ pub fn tier_on(history: &[Grading], date: NaiveDate) -> Option<&str> {
 
 /// What a ticket contributes: in warranty the company pays labour and bears the parts (shown
 /// at cost); out of warranty the station collected from the customer and owes the parts' sale
-/// price (labour was the station's to charge).
+/// price (labour was the station's to charge). On an in-warranty ticket whose warranty is one
+/// component's longer term, a part of another family was the customer's to pay: the station
+/// owes its sale price, as out of warranty.
 pub struct TicketFigures {
     pub labour: i64,
     pub parts_sold: i64,
     pub warranty_parts: i64,
 }
 
-pub fn ticket_figures(
-    in_warranty: bool,
-    rate: Option<i64>,
-    parts_cost: i64,
-    parts_sale: i64,
-) -> TicketFigures {
+/// The parts used on a ticket: at cost and at sale price, all of them and those outside the
+/// ticket's warranty (a family its component-only warranty does not cover).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UsedParts {
+    pub qty: i64,
+    pub cost: i64,
+    pub sale: i64,
+    pub outside_cost: i64,
+    pub outside_sale: i64,
+}
+
+pub fn ticket_figures(in_warranty: bool, rate: Option<i64>, parts: &UsedParts) -> TicketFigures {
     if in_warranty {
-        TicketFigures { labour: rate.unwrap_or(0), parts_sold: 0, warranty_parts: parts_cost }
+        TicketFigures {
+            labour: rate.unwrap_or(0),
+            parts_sold: parts.outside_sale,
+            warranty_parts: parts.cost.saturating_sub(parts.outside_cost),
+        }
     } else {
-        TicketFigures { labour: 0, parts_sold: parts_sale, warranty_parts: 0 }
+        TicketFigures { labour: 0, parts_sold: parts.sale, warranty_parts: 0 }
     }
 }
 

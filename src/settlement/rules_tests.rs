@@ -81,10 +81,16 @@ fn the_net_pays_labour_and_charges_parts_sold_and_overdue_cores() {
 
 #[test]
 fn in_warranty_tickets_earn_labour_and_out_of_warranty_ones_owe_the_sale_price() {
-    let iw = ticket_figures(true, Some(10_000), 43_000, 72_000);
+    let used = |cost, sale| UsedParts { qty: 1, cost, sale, ..UsedParts::default() };
+    let iw = ticket_figures(true, Some(10_000), &used(43_000, 72_000));
     assert_eq!((iw.labour, iw.parts_sold, iw.warranty_parts), (10_000, 0, 43_000));
-    let oow = ticket_figures(false, Some(10_000), 1_500, 2_500);
+    let oow = ticket_figures(false, Some(10_000), &used(1_500, 2_500));
     assert_eq!((oow.labour, oow.parts_sold, oow.warranty_parts), (0, 2_500, 0));
+    // a compressor (cost 365.20) under its own longer term and a gasket (cost 48.80, sale
+    // 73.00) outside it: the company bears the compressor, the station owes the gasket
+    let mixed = UsedParts { qty: 2, cost: 41_400, sale: 57_000, outside_cost: 4_880, outside_sale: 7_300 };
+    let f = ticket_figures(true, Some(10_000), &mixed);
+    assert_eq!((f.labour, f.parts_sold, f.warranty_parts), (10_000, 7_300, 36_520));
 }
 
 #[test]

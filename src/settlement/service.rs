@@ -17,9 +17,10 @@ use crate::reports::store::pairs;
 pub struct Sources {
     /// tickets completed in the window (not settled before)
     pub tickets: i64,
-    /// parts used on out-of-warranty tickets, at sale price
+    /// parts used on out-of-warranty tickets, or outside an in-warranty ticket's cover (a
+    /// family its component-only warranty does not cover), at sale price
     pub ticket_parts_sold: i64,
-    /// parts used on in-warranty tickets, at cost
+    /// parts used within an in-warranty ticket's cover, at cost
     pub ticket_warranty_parts: i64,
     /// every part used on those tickets, at cost
     pub ticket_parts_cost: i64,
@@ -88,11 +89,18 @@ pub fn sources(conn: &mut DbConn, spec: &Spec, last_closed: Option<Period>) -> R
     let used = pairs(
         conn,
         &format!(
-            "SELECT t.warranty AS k, CAST(COALESCE(SUM(tp.qty * tp.unit_cost_minor), 0) AS BIGINT) AS a, \
+            // a part is free when the ticket is in warranty and its warranty covers the part: the
+            // whole unit, or the one family whose longer term decided (tickets::rules::outside_cover)
+            "SELECT CASE WHEN t.warranty = 'in_warranty' AND (t.warranty_covers = 'unit' \
+             OR t.warranty_covers = pt.family) THEN 'in_warranty' ELSE 'out_of_warranty' END AS k, \
+             CAST(COALESCE(SUM(tp.qty * tp.unit_cost_minor), 0) AS BIGINT) AS a, \
              CAST(COALESCE(SUM(tp.qty * tp.sale_price_minor), 0) AS BIGINT) AS b \
-             {} GROUP BY t.warranty",
-            from.replacen("FROM tickets t", "FROM ticket_parts tp JOIN tickets t ON t.id = tp.ticket_id", 1)
-                + " AND tp.kind = 'used'"
+             {} GROUP BY 1",
+            from.replacen(
+                "FROM tickets t",
+                "FROM ticket_parts tp JOIN tickets t ON t.id = tp.ticket_id JOIN parts pt ON pt.id = tp.part_id",
+                1
+            ) + " AND tp.kind = 'used'"
         ),
         &times,
     )?;

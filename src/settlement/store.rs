@@ -111,15 +111,17 @@ pub fn tickets(
     q.order(tickets::id.asc()).load(conn)
 }
 
-/// Parts used on those tickets: ticket id -> (qty, value at cost, value at sale price).
+/// Parts used on those tickets, by ticket id: all of them and those outside the ticket's
+/// warranty (a family its component-only warranty does not cover), at cost and at sale price.
 pub fn parts_used(
     conn: &mut DbConn,
     ids: &[i64],
     lower: Option<NaiveDateTime>,
     upper: NaiveDateTime,
-) -> QueryResult<HashMap<i64, (i64, i64, i64)>> {
+) -> QueryResult<HashMap<i64, super::rules::UsedParts>> {
     let mut q = ticket_parts::table
         .inner_join(tickets::table)
+        .inner_join(parts::table)
         .filter(ticket_parts::kind.eq("used"))
         .filter(tickets::station_id.eq_any(ids))
         .filter(tickets::completed_at.lt(upper))
@@ -133,18 +135,26 @@ pub fn parts_used(
             ticket_parts::qty,
             ticket_parts::unit_cost_minor,
             ticket_parts::sale_price_minor,
+            tickets::warranty,
+            tickets::warranty_covers,
+            parts::family,
         ))
         .into_boxed();
     if let Some(l) = lower {
         q = q.filter(tickets::completed_at.ge(l));
     }
-    let rows: Vec<(i64, i64, i64, i64)> = q.load(conn)?;
-    let mut out: HashMap<i64, (i64, i64, i64)> = HashMap::new();
-    for (t, qty, cost, sale) in rows {
+    let rows: Vec<(i64, i64, i64, i64, crate::tickets::Warranty, String, String)> = q.load(conn)?;
+    let mut out: HashMap<i64, super::rules::UsedParts> = HashMap::new();
+    for (t, qty, cost, sale, warranty, covers, family) in rows {
         let e = out.entry(t).or_default();
-        e.0 = e.0.saturating_add(qty);
-        e.1 = e.1.saturating_add(qty.saturating_mul(cost));
-        e.2 = e.2.saturating_add(qty.saturating_mul(sale));
+        let (cost, sale) = (qty.saturating_mul(cost), qty.saturating_mul(sale));
+        e.qty = e.qty.saturating_add(qty);
+        e.cost = e.cost.saturating_add(cost);
+        e.sale = e.sale.saturating_add(sale);
+        if crate::tickets::rules::outside_cover(warranty, &covers, &family) {
+            e.outside_cost = e.outside_cost.saturating_add(cost);
+            e.outside_sale = e.outside_sale.saturating_add(sale);
+        }
     }
     Ok(out)
 }

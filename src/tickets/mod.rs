@@ -28,6 +28,19 @@ pub use audit::breaches as audit;
 pub use rules::{decide_warranty, Status, Warranty, WarrantyDecision};
 pub use store::{ticket_model, ticket_warranty};
 
+/// How a part of `family` used on ticket `id` is paid: `Some(true)` free under the ticket's
+/// warranty, `Some(false)` paid by the customer (an out-of-warranty ticket, or a part outside
+/// the one component a longer term covers, [`rules::outside_cover`]); `None` for no ticket.
+pub fn part_in_warranty(
+    conn: &mut crate::db::DbConn,
+    id: i64,
+    family: &str,
+) -> diesel::QueryResult<Option<(bool, String)>> {
+    Ok(store::ticket_cover(conn, id)?.map(|(warranty, covers)| {
+        (warranty == Warranty::InWarranty && !rules::outside_cover(warranty, &covers, family), covers)
+    }))
+}
+
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(api::tickets::create_ticket)
         .service(api::tickets::list_tickets)

@@ -259,7 +259,7 @@ pub fn family_name(family: &str) -> Option<&'static str> {
     })
 }
 
-fn family_label(family: &str) -> String {
+pub fn family_label(family: &str) -> String {
     match family_name(family) {
         Some(name) => format!("{name} ({family})"),
         None => format!("component {family}"),
@@ -289,9 +289,12 @@ pub fn decide_warranty(
     component_terms: &BTreeMap<String, i32>,
     family: Option<&str>,
 ) -> WarrantyDecision {
+    // while the unit's own term runs it covers every part, whatever the fault; a component's
+    // longer term decides only after it, and then covers that component's family alone
+    let unit_runs = warranty_until(ship_date, unit_months).is_some_and(|u| on <= u);
     let longer = family
         .and_then(|f| component_terms.get(f).map(|m| (f, *m)))
-        .filter(|(_, months)| *months > unit_months);
+        .filter(|(_, months)| *months > unit_months && !unit_runs);
     let (covers, label, months) = match longer {
         Some((f, m)) => (f.to_string(), family_label(f), m),
         None => ("unit".to_string(), "whole unit".to_string(), unit_months),
@@ -299,7 +302,9 @@ pub fn decide_warranty(
     let until = warranty_until(ship_date, months);
     let covered = until.is_some_and(|u| on <= u);
     let mut reason = match (longer, family) {
-        (None, Some(f)) => format!("{} has no longer term than the whole unit; ", family_label(f)),
+        (None, Some(f)) if !unit_runs => {
+            format!("{} has no longer term than the whole unit; ", family_label(f))
+        }
         _ => String::new(),
     };
     match until {
@@ -321,6 +326,13 @@ pub fn decide_warranty(
         until,
         reason,
     }
+}
+
+/// Whether a part of `family` is outside a ticket's warranty: on an in-warranty ticket that
+/// one component's longer term covers (the unit's own term had ended at intake), every other
+/// family is paid work, never free on that ticket.
+pub fn outside_cover(warranty: Warranty, covers: &str, family: &str) -> bool {
+    warranty == Warranty::InWarranty && covers != "unit" && covers != family
 }
 
 #[cfg(test)]
@@ -480,6 +492,15 @@ mod tests {
         // a shorter component term never cuts the unit's
         let pcb = decide_warranty(ship, d(2026, 5, 1), 12, &terms, Some("PCB"));
         assert_eq!((pcb.warranty, pcb.covers.as_str()), (Warranty::InWarranty, "unit"));
+        // while the unit's own term runs it covers every part, the compressor's fault included
+        let early = decide_warranty(ship, d(2026, 5, 1), 12, &terms, Some("CMP"));
+        assert_eq!((early.warranty, early.covers.as_str()), (Warranty::InWarranty, "unit"));
+        assert_eq!(early.reason, "whole unit covered 12 months from ship date 2025-10-23, until 2026-10-22");
+        // the compressor's longer term covers the compressor alone
+        assert!(outside_cover(cmp.warranty, &cmp.covers, "PCB"));
+        assert!(!outside_cover(cmp.warranty, &cmp.covers, "CMP"));
+        assert!(!outside_cover(early.warranty, &early.covers, "PCB"));
+        assert!(!outside_cover(gsk.warranty, &gsk.covers, "PCB"), "paid anyway: a quote decides");
         let none = decide_warranty(ship, d(2026, 5, 1), 12, &terms, None);
         assert_eq!(none.reason, "whole unit covered 12 months from ship date 2025-10-23, until 2026-10-22");
         assert!(decide_warranty(ship, on, 12, &terms, Some("XYZ")).reason.starts_with("component XYZ"));

@@ -688,3 +688,56 @@ both!(a_parts_cost_changed_after_its_use_leaves_the_ledger_check_ok, |app| async
         r.text
     );
 });
+
+both!(a_components_longer_term_covers_that_component_alone_and_the_customer_pays_the_rest, |app| async {
+    // RF00000001 is past its own 12 months, inside its compressor's 120: a compressor fault is in
+    // warranty for the compressor alone. The gasket the technician also fits is the customer's.
+    let first = next_month(&app);
+    app.set_stock(TZ, GSK, 2).await;
+    app.receipt(TZ).serials(CMP, &["NEWCMP0001"]).create().await;
+    move_to(&app, first, 2);
+    let t = worked(&app, TZ, TZ_TECH, true, "repair", json!([])).await;
+    let seen = app.get(&format!("/api/v1/tickets/{t}"), Some("agent")).await;
+    assert_eq!(
+        (&seen.ok()["warranty"], &seen.json["warranty_covers"]),
+        (&json!("in_warranty"), &json!("CMP"))
+    );
+    let loan = app
+        .loan()
+        .by("admin")
+        .technician(TZ_TECH)
+        .ticket(t)
+        .serials(CMP, &["NEWCMP0001"])
+        .line(GSK, 1)
+        .create()
+        .await;
+    let used = json!([{"part_code": CMP, "qty": 1}, {"part_code": GSK, "qty": 1}]);
+    finish(&app, t, TZ_TECH, "repair", used).await;
+    // the compressor comes back as a core; the gasket is not free: no core return, a fee
+    reconcile(&app, loan, "core-return", TZ_TECH, json!({"serial": CMP_SERIAL})).await;
+    let line2 = |how: &str, body: Value| {
+        let path = format!("/api/v1/loans/{loan}/lines/2/{how}");
+        let app = &app;
+        async move { app.post(&path, TZ_TECH, body).await }
+    };
+    let free = line2("core-return", json!({})).await;
+    let p = free.problem(422);
+    assert_eq!(p["type"], "/problems/not_in_warranty", "{}", free.text);
+    assert!(p["detail"].as_str().unwrap().contains("covers its CMP parts only"), "{}", free.text);
+    assert_eq!(line2("fee", json!({})).await.ok()["lines"][1]["status"], "fee_charged");
+    move_to(&app, first.checked_add_months(Months::new(1)).unwrap(), 2);
+
+    // the company pays the labour (tier B repair 100.00) and bears the compressor (365.20); the
+    // station collected the gasket (sale 73.00) from the customer and owes it
+    let r = app.get(&format!("/api/v1/settlements?period={}", period(first)), Some("finance")).await;
+    let out = r.ok();
+    let tz = station(out, TZ);
+    assert_eq!(
+        (&tz["labour"], &tz["warranty_parts"], &tz["parts_sold"], &tz["parts_at_cost"], &tz["net_payable"]),
+        (&json!("100.00"), &json!("365.20"), &json!("73.00"), &json!("414.00"), &json!("27.00")),
+        "{}",
+        r.text
+    );
+    assert!(out["reconciliation"].as_array().unwrap().iter().all(|c| c["ok"] == true), "{}", r.text);
+    app.audit().await;
+});

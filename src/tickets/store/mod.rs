@@ -220,6 +220,16 @@ pub fn ticket_warranty(conn: &mut DbConn, ticket_id: i64) -> QueryResult<Option<
     tickets::table.find(ticket_id).select(tickets::warranty).first(conn).optional()
 }
 
+/// A ticket's warranty and what it covers (`unit`, or the part family whose longer term
+/// decided).
+pub fn ticket_cover(conn: &mut DbConn, ticket_id: i64) -> QueryResult<Option<(Warranty, String)>> {
+    tickets::table
+        .find(ticket_id)
+        .select((tickets::warranty, tickets::warranty_covers))
+        .first(conn)
+        .optional()
+}
+
 /// (unit id, serial, model code) of the given units.
 pub fn units_of(conn: &mut DbConn, unit_ids: &[i64]) -> QueryResult<Vec<(i64, String, String)>> {
     product_units::table
