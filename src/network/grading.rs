@@ -109,7 +109,7 @@ pub struct RegradeIn {
     tag = "network",
     params(("code" = String, Path, description = "station code, e.g. ST-TZ-001")),
     request_body = RegradeIn,
-    responses((status = 200, description = "The station's tier history with the new grade", body = TierHistoryOut), E400, E401, E403, E404Station, E415, E422Regrade),
+    responses((status = 200, description = "The station's tier history with the new grade", body = TierHistoryOut), E400, E401, E403, E404Station, E409Regrade, E415, E422Regrade),
     security(("bearer" = []))
 )]
 #[put("/locations/{code}/tier")]
@@ -135,6 +135,17 @@ pub async fn regrade_station(
         .db
         .write(move |conn| {
             let row = station(conn, &caller, &code)?;
+            // a closed month's figures never change: its labour was priced at the tier then
+            if let Some(open) = store::first_unsettled_day(conn)?.filter(|open| from < *open) {
+                return Err(AppError::conflict(
+                    Problem::PeriodClosed,
+                    format!(
+                        "effective_from {from} falls in a month finance has closed; a regrading takes effect from {open} or later"
+                    ),
+                )
+                .with("field", "effective_from")
+                .with("earliest", open.to_string()));
+            }
             let reason = input.reason.trim();
             store::record_tier(
                 conn,
@@ -329,6 +340,10 @@ crate::problems!(E422Regrade, 422, "A field breaks a rule (`errors`), or the loc
     ValidationFailed => "effective_from: at most 366 days ahead"
         {"errors": [{"field": "effective_from", "message": "at most 366 days ahead"}]},
     NotAStation => "RC-HZ is a regional_centre; only stations have tiers",
+]);
+crate::problems!(E409Regrade, 409, "The regrading would take effect in a month finance has closed", [
+    PeriodClosed => "effective_from 2026-11-10 falls in a month finance has closed; a regrading takes effect from 2026-12-01 or later"
+        {"field": "effective_from", "earliest": "2026-12-01"},
 ]);
 crate::problems!(E404Tier, 404, "No tier of this name", [
     NotFound => "there is no tier \"E\"; tiers are A, B, C, D",

@@ -380,3 +380,19 @@ pub fn by_code_kind(conn: &mut DbConn, kind: &str) -> QueryResult<Option<i64>> {
         .first(conn)
         .optional()
 }
+
+/// The first day not yet settled: the day after the last month finance closed (its periods
+/// close in order, so every day before it is in a closed month), if any month is closed. A
+/// station's tier on those days priced labour that is settled and never changes.
+pub fn first_unsettled_day(conn: &mut DbConn) -> QueryResult<Option<chrono::NaiveDate>> {
+    use crate::db::schema::settlement_periods;
+    let last: Option<String> = settlement_periods::table
+        .select(settlement_periods::period)
+        .order(settlement_periods::period.desc())
+        .first(conn)
+        .optional()?;
+    Ok(last.and_then(|p| {
+        let first = chrono::NaiveDate::parse_from_str(&format!("{p}-01"), "%Y-%m-%d").ok()?;
+        first.checked_add_months(chrono::Months::new(1))
+    }))
+}

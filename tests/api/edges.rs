@@ -451,3 +451,23 @@ both!(hq_sees_a_centres_work_but_acts_for_none_of_it, |app| async {
     app.post("/api/v1/receipts", "warehouse-hq", receipt).await.problem(403);
     app.audit().await;
 });
+
+both!(a_ticket_with_a_parts_request_still_open_is_not_closed, |app| async {
+    // an urgent request for a ticket, backordered: closing the ticket would leave it at the
+    // head of the queue for work that is over
+    let part = app.part().fits_demo_unit().create().await;
+    let t = app.ticket().at("ST-TZ-001").create().await;
+    let rid = app.request().line(&part, 1).for_ticket(t).urgent().create().await;
+    let path = format!("/api/v1/tickets/{t}/close");
+    let r = app.post(&path, "agent", json!({})).await;
+    assert_eq!(r.problem(409)["type"], "/problems/parts_tied", "{}", r.text);
+    assert!(
+        r.json["tied"][0].as_str().unwrap().contains(&format!("parts request {rid} (backordered)")),
+        "{}",
+        r.text
+    );
+    let seen = app.get(&format!("/api/v1/tickets/{t}"), Some("agent")).await;
+    assert_eq!(seen.ok()["status"], "open");
+    app.on_request(rid, "cancel", "station-st-tz-001").await.ok();
+    assert_eq!(app.post(&path, "agent", json!({})).await.ok()["status"], "closed");
+});

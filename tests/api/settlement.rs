@@ -378,6 +378,16 @@ both!(a_closed_period_never_changes_and_a_late_adjustment_lands_in_the_next, |ap
     );
     let again = app.post(&format!("/api/v1/periods/{p}/close"), "finance", json!({})).await;
     assert_eq!(again.problem(409)["type"], "/problems/period_closed");
+    // a regrading dated inside the closed month would reprice its labour: refused, and the
+    // history keeps no trace of it; from the first open day it is taken
+    let back =
+        |day: NaiveDate| json!({"tier": "C", "effective_from": day.to_string(), "reason": "backdated"});
+    let r =
+        app.put(&format!("/api/v1/locations/{TZ}/tier"), "admin", back(first.with_day(10).unwrap())).await;
+    assert_eq!(r.problem(409)["type"], "/problems/period_closed", "{}", r.text);
+    assert_eq!(r.json["earliest"], next_first.to_string());
+    let history = app.get(&format!("/api/v1/locations/{TZ}/tier-history"), Some("admin")).await;
+    assert!(!history.text.contains("backdated"), "{}", history.text);
     let skip = period(next_first.checked_add_months(Months::new(2)).unwrap());
     let out_of_order = app.post(&format!("/api/v1/periods/{skip}/close"), "finance", json!({})).await;
     assert_eq!(out_of_order.problem(409)["next_to_close"], next);

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 
 use super::{one, PartLineIn, TicketOut};
 use super::{
-    E404Ticket, E409AcceptQuote, E409Dispatch, E409Quote, E409TicketAction, E422Dispatch, E422TicketParts,
+    E404Ticket, E409AcceptQuote, E409Close, E409Dispatch, E409Quote, E409TicketAction, E422Dispatch,
+    E422TicketParts,
 };
 use crate::auth::Caller;
 use crate::db::DbConn;
@@ -355,7 +356,7 @@ pub async fn confirm(
     operation_id = "close_ticket",
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note"),
-    responses((status = 200, description = "The ticket closed", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
+    responses((status = 200, description = "The ticket closed", body = TicketOut), E400, E401, E403, E404Ticket, E409Close, E415, E422),
     security(("bearer" = []))
 )]
 #[post("/tickets/{id}/close")]

@@ -425,6 +425,12 @@ crate::problems!(E409TicketAction, 409, "The ticket's status does not allow this
     InvalidTransition => "arrive is not allowed on a ticket that is open; allowed now: quote, dispatch, close"
         {"current_status": "open", "action": "arrive"},
 ]);
+crate::problems!(E409Close, 409, "The ticket's status does not allow closing it, or parts requests for it are still open", [
+    InvalidTransition => "close is not allowed on a ticket that is dispatched; allowed now: arrive, await_parts"
+        {"current_status": "dispatched", "action": "close"},
+    PartsTied => "ticket 7 has parts requests still open: parts request 74 (backordered); cancel them (or receive them) before closing it"
+        {"tied": ["parts request 74 (backordered)"]},
+]);
 crate::problems!(E409Quote, 409, "The ticket is in warranty (no quote needed), or past quoting", [
     QuoteNotNeeded => "ticket 7 is in warranty: the work is free and needs no quote (within 12 months of sale)"
         {"current_status": "open", "action": "quote"},

@@ -129,11 +129,7 @@ pub struct DispatchSpec {
 /// still open (a part in the first station's technician's custody), keeps it there (409
 /// `parts_tied`, naming them).
 fn parts_stay(conn: &mut DbConn, t: &TicketRow, from: i64) -> Result<(), AppError> {
-    let requests: Vec<String> = store::links::requests_of(conn, &[t.id])?
-        .into_iter()
-        .filter(|r| !matches!(r.2.as_str(), "cancelled" | "rejected" | "received" | "closed"))
-        .map(|r| format!("parts request {} ({})", r.1, r.2))
-        .collect();
+    let requests = open_requests(conn, t)?;
     let loans: Vec<String> = store::links::loans_of(conn, &[t.id])?
         .into_iter()
         .filter(|l| l.4 > 0)
@@ -154,6 +150,16 @@ fn parts_stay(conn: &mut DbConn, t: &TicketRow, from: i64) -> Result<(), AppErro
     )
     .with("station", code)
     .with("tied", tied))
+}
+
+/// The parts requests tied to the ticket that are still open (not cancelled, rejected,
+/// received or closed), in words.
+fn open_requests(conn: &mut DbConn, t: &TicketRow) -> Result<Vec<String>, AppError> {
+    Ok(store::links::requests_of(conn, &[t.id])?
+        .into_iter()
+        .filter(|r| !matches!(r.2.as_str(), "cancelled" | "rejected" | "received" | "closed"))
+        .map(|r| format!("parts request {} ({})", r.1, r.2))
+        .collect())
 }
 
 /// Sends a technician of a station, with the parts expected on the work order. A station
@@ -222,6 +228,20 @@ pub fn close(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let t = begin(conn, caller, id, Action::Close)?;
+    // a closed ticket takes no more parts: a request for it still open would keep its place
+    // (and an urgent one its priority) in the backorder queue for a ticket that is over
+    let open = open_requests(conn, &t)?;
+    if !open.is_empty() {
+        return Err(AppError::conflict(
+            Problem::PartsTied,
+            format!(
+                "ticket {} has parts requests still open: {}; cancel them (or receive them) before closing it",
+                t.id,
+                open.join(", ")
+            ),
+        )
+        .with("tied", open));
+    }
     let at = now.naive_utc();
     let changes = TicketChanges {
         closed_at: Some(Some(at)),
