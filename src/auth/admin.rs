@@ -175,6 +175,11 @@ pub fn change(
     } else {
         None
     };
+    if current_role == Role::Technician
+        && (role != current_role || location_id.is_some_and(|l| l != row.location_id))
+    {
+        technician_free(conn, &row)?;
+    }
     let bump = change.role.is_some()
         || change.location.is_some()
         || change.active.is_some()
@@ -192,6 +197,47 @@ pub fn change(
         },
     )?;
     get(conn, username)
+}
+
+/// A technician leaves its station (another station, another role) only with nothing of the
+/// station's in hand: no loan line still open (the parts are in its custody at that station)
+/// and no ticket of that station still dispatched to it, on site, awaiting parts or unresolved
+/// (409 naming them). Otherwise the new station would read the old one's loans through the
+/// custody, and the technician would go on working the old station's tickets.
+fn technician_free(conn: &mut DbConn, row: &UserRow) -> Result<(), AppError> {
+    use crate::db::schema::{loan_lines, loans, tickets};
+    use diesel::prelude::*;
+    let open_loans: Vec<i64> = loans::table
+        .inner_join(loan_lines::table.on(loan_lines::loan_id.eq(loans::id)))
+        .filter(loans::technician_id.eq(row.id))
+        .filter(loan_lines::status.eq("open"))
+        .select(loans::id)
+        .distinct()
+        .order(loans::id.asc())
+        .load(conn)?;
+    let active: Vec<i64> = tickets::table
+        .filter(tickets::technician_id.eq(row.id))
+        .filter(tickets::status.eq_any(["dispatched", "on_site", "awaiting_parts", "unresolved"]))
+        .select(tickets::id)
+        .order(tickets::id.asc())
+        .load(conn)?;
+    if open_loans.is_empty() && active.is_empty() {
+        return Ok(());
+    }
+    let held: Vec<String> = open_loans
+        .iter()
+        .map(|l| format!("loan {l} (open lines)"))
+        .chain(active.iter().map(|t| format!("ticket {t}")))
+        .collect();
+    Err(AppError::conflict(
+        Problem::Conflict,
+        format!(
+            "{} still holds work of its station: {}; reconcile the loans and hand the tickets to another technician first",
+            row.username,
+            held.join(", ")
+        ),
+    )
+    .with("held", held))
 }
 
 /// Adds a user in one write transaction (the demo loader's and the test builders' way): the

@@ -258,8 +258,10 @@ crate::problems!(E404UserOrLocation, 404, "No user of this name, or the location
 crate::problems!(E409NewUser, 409, "A user of this name exists already", [
     AlreadyExists => "a user named tech-li already exists",
 ]);
-crate::problems!(E409UserChange, 409, "An admin may not disable or demote their own account", [
-    Conflict => "an admin may not disable or demote their own account; ask another admin",
+crate::problems!(E409UserChange, 409, "An admin may not disable or demote their own account; a technician still holding work of its station (open loan lines, tickets dispatched to it) does not move to another station or role", [
+    Conflict "own" => "an admin may not disable or demote their own account; ask another admin",
+    Conflict "held" => "tech-li still holds work of its station: loan 12 (open lines), ticket 7; reconcile the loans and hand the tickets to another technician first"
+        {"held": ["loan 12 (open lines)", "ticket 7"]},
 ]);
 crate::problems!(E422User, 422, "A field breaks a rule (`errors`), or the location does not fit the role", [
     ValidationFailed => "username: may hold only ASCII letters, digits, '.', '_', '-' and '@', and must start with a letter or digit"

@@ -56,14 +56,18 @@ pub fn place_by_id(conn: &mut DbConn, id: i64) -> QueryResult<Place> {
 
 /// The first place of `kind` right under `parent`, if any (a centre's bin of returned cores).
 pub fn place_under(conn: &mut DbConn, parent_id: i64, kind: LocationKind) -> QueryResult<Option<Place>> {
-    let found: Option<(i64, String)> = locations::table
+    Ok(places_under(conn, parent_id, kind)?.into_iter().next())
+}
+
+/// The places of `kind` right under `parent`, oldest first (a station's technicians' custody).
+pub fn places_under(conn: &mut DbConn, parent_id: i64, kind: LocationKind) -> QueryResult<Vec<Place>> {
+    let found: Vec<(i64, String)> = locations::table
         .filter(locations::parent_id.eq(parent_id))
         .filter(locations::kind.eq(kind.as_str()))
         .select((locations::id, locations::code))
         .order(locations::id.asc())
-        .first(conn)
-        .optional()?;
-    Ok(found.map(|(id, code)| Place { id, code, kind }))
+        .load(conn)?;
+    Ok(found.into_iter().map(|(id, code)| Place { id, code, kind }).collect())
 }
 
 /// Makes a place of `kind` right under `parent` the first time it is needed (a technician's

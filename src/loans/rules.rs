@@ -77,7 +77,15 @@ pub fn due_at(at: NaiveDateTime, core_return_days: i32) -> NaiveDateTime {
 /// The custody location code of a technician: `TECH-<id>-<USERNAME>`, upper-case letters,
 /// digits and single dashes, at most 32 characters (a valid location code).
 pub fn custody_code(user_id: i64, username: &str) -> String {
-    let mut code = format!("TECH-{user_id}-");
+    code_of(format!("TECH-{user_id}-"), username)
+}
+
+/// The custody code of a technician at a station other than its first one.
+pub fn custody_code_at(user_id: i64, station_id: i64, username: &str) -> String {
+    code_of(format!("TECH-{user_id}-S{station_id}-"), username)
+}
+
+fn code_of(mut code: String, username: &str) -> String {
     let mut last_dash = true;
     for c in username.chars() {
         let c = c.to_ascii_uppercase();
@@ -151,6 +159,12 @@ mod tests {
         let long = custody_code(123456, "a.very_long..user__name-with-many-parts");
         assert!(crate::network::rules::valid_code(&long), "{long}");
         assert!(crate::network::rules::valid_code(&custody_code(1, "x")));
+        assert_eq!(custody_code_at(7, 42, "tech-st-tz-001"), "TECH-7-S42-TECH-ST-TZ-001");
+        assert!(crate::network::rules::valid_code(&custody_code_at(
+            123456,
+            987654,
+            "a.very_long..user__name"
+        )));
     }
 
     #[test]

@@ -37,17 +37,28 @@ pub struct LendLine {
     pub serials: Vec<String>,
 }
 
-/// The custody location of a technician, made under the station on first use.
+/// The custody location of a technician at a station, made under the station on first use. A
+/// technician moved to another station gets a custody of its own there (`TECH-<id>-S<station>-...`):
+/// the one under the old station keeps that station's history, which the new one never reads.
 pub fn custody(
     conn: &mut DbConn,
     station: &LocationRow,
     tech: &UserRow,
     at: DateTime<Utc>,
 ) -> Result<Place, AppError> {
-    let code = rules::custody_code(tech.id, &tech.username);
-    if let Some(place) = ledger::place_by_code(conn, &code)? {
+    let first = rules::custody_code(tech.id, &tech.username);
+    let here = ledger::places_under(conn, station.id, LocationKind::Technician)?;
+    let prefix = format!("TECH-{}-", tech.id);
+    if let Some(place) =
+        here.into_iter().find(|p| p.code == first || p.code.starts_with(&format!("{prefix}S{}-", station.id)))
+    {
         return Ok(place);
     }
+    let code = if ledger::place_by_code(conn, &first)?.is_none() {
+        first
+    } else {
+        rules::custody_code_at(tech.id, station.id, &tech.username)
+    };
     let name = format!("Custody of {}", tech.username);
     ledger::new_place_under(conn, station, LocationKind::Technician, &code, &name, at.naive_utc())
 }

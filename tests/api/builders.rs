@@ -25,7 +25,13 @@ impl TestApp {
     /// A new unserialized part (line RF, family TST), unit cost and sale price 10.00 unless
     /// told, with no stock unless counted in with `stock_at`.
     pub fn part(&self) -> PartBuilder<'_> {
-        PartBuilder { app: self, cost: "10.00".into(), stock: Vec::new(), fits: Vec::new() }
+        PartBuilder {
+            app: self,
+            family: "TST".into(),
+            cost: "10.00".into(),
+            stock: Vec::new(),
+            fits: Vec::new(),
+        }
     }
 
     /// A ticket of the demo unit's compressor, taken in by the agent (open, no station).
@@ -177,6 +183,7 @@ impl TestApp {
 
 pub struct PartBuilder<'a> {
     app: &'a TestApp,
+    family: String,
     cost: String,
     stock: Vec<(String, i64)>,
     fits: Vec<String>,
@@ -186,6 +193,13 @@ impl PartBuilder<'_> {
     /// Unit cost and sale price.
     pub fn cost(mut self, cost: &str) -> Self {
         self.cost = cost.into();
+        self
+    }
+
+    /// Of a family other than `TST` (the builder's in-warranty tickets are the compressor's
+    /// longer term, which covers family `CMP` alone).
+    pub fn family(mut self, family: &str) -> Self {
+        self.family = family.into();
         self
     }
 
@@ -214,7 +228,7 @@ impl PartBuilder<'_> {
             .post(
                 "/api/v1/parts",
                 "admin",
-                json!({"line": "RF", "family": "TST", "name": "Test part", "unit_of_measure": "pcs",
+                json!({"line": "RF", "family": self.family, "name": "Test part", "unit_of_measure": "pcs",
                     "unit_cost": self.cost, "sale_price": self.cost, "serialized": false,
                     "core_returnable": false, "weight_grams": 250}),
             )

@@ -471,3 +471,44 @@ both!(a_ticket_with_a_parts_request_still_open_is_not_closed, |app| async {
     app.on_request(rid, "cancel", "station-st-tz-001").await.ok();
     assert_eq!(app.post(&path, "agent", json!({})).await.ok()["status"], "closed");
 });
+
+both!(a_technician_moves_to_another_station_only_with_nothing_of_the_first_in_hand, |app| async {
+    use crate::builders::TECH;
+    let part = app.part().fits_demo_unit().stock_at("ST-TZ-001", 2).create().await;
+    let part_hz = app.part().fits_demo_unit().stock_at("ST-HZ-001", 2).create().await;
+    let t = app.ticket().at("ST-TZ-001").dispatched_to(TECH).create().await;
+    let loan = app.loan().ticket(t).line(&part, 1).create().await;
+    let seen = app.get(&format!("/api/v1/loans/{loan}"), Some("admin")).await;
+    let old_custody = seen.ok()["custody"].as_str().unwrap().to_string();
+    let move_to = json!({"location": "ST-HZ-001"});
+    let path = format!("/api/v1/users/{TECH}");
+    let r = app.patch(&path, "admin", move_to.clone()).await;
+    assert_eq!(
+        r.problem(409)["held"],
+        json!([format!("loan {loan} (open lines)"), format!("ticket {t}")]),
+        "{}",
+        r.text
+    );
+    let me = app.get(&path, Some("admin")).await;
+    assert_eq!(me.ok()["location"], "ST-TZ-001", "nothing changed");
+    // the loan reconciled and the ticket handed to another technician: free to go
+    app.post(&format!("/api/v1/loans/{loan}/lines/1/unused-return"), TECH, json!({})).await.ok();
+    app.technician("tech-edge-other", "ST-TZ-001").await;
+    app.post(&format!("/api/v1/tickets/{t}/dispatch"), "agent", json!({"technician": "tech-edge-other"}))
+        .await
+        .ok();
+    assert_eq!(app.patch(&path, "admin", move_to).await.ok()["location"], "ST-HZ-001");
+    // at the new station its loans go into a custody of its own there: the old station does not
+    // see it, and the new one does not see the old custody's history
+    let hz = app.station_user("ST-HZ-001").await;
+    let t2 = app.ticket().at("ST-HZ-001").dispatched_to(TECH).create().await;
+    let r = app.loan().by(&hz).ticket(t2).line(&part_hz, 1).send().await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let custody = r.json["custody"].as_str().unwrap().to_string();
+    assert_ne!(custody, old_custody);
+    let here = app.get(&format!("/api/v1/locations/{custody}"), Some("admin")).await;
+    assert_eq!(here.ok()["parent"], "ST-HZ-001");
+    app.get(&format!("/api/v1/stock?location={custody}"), Some("station-st-tz-001")).await.problem(404);
+    app.get(&format!("/api/v1/movements?location={old_custody}"), Some(&hz)).await.problem(404);
+    app.audit().await;
+});
