@@ -404,6 +404,17 @@ fn the_mixed_day_benchmark_refuses_a_rate_or_client_count_it_cannot_run() {
 }
 
 #[test]
+fn simulate_refuses_a_run_with_nothing_to_measure() {
+    // no days, no stations or no parts: no demand, so a fill of 100% would be a lie
+    for flag in ["--days", "--stations", "--parts"] {
+        let out = Command::new(BIN).args(["simulate", flag, "0"]).output().expect("run echelon");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {err}");
+        assert!(err.contains(flag) && err.lines().count() == 1 && out.stdout.is_empty(), "{flag}: {err}");
+    }
+}
+
+#[test]
 fn the_mixed_day_benchmark_says_in_one_line_when_no_server_answers() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = Command::new(BIN)

@@ -512,3 +512,12 @@ both!(a_technician_moves_to_another_station_only_with_nothing_of_the_first_in_ha
     app.get(&format!("/api/v1/movements?location={old_custody}"), Some(&hz)).await.problem(404);
     app.audit().await;
 });
+
+both!(a_unit_records_each_component_family_once, |app| async {
+    let today = app.state.clock.now().date_naive();
+    let unit = json!({"serial": "AUD-0001", "model": "BCD-539WT", "ship_date": today.to_string(), "region": "Zhejiang",
+        "components": [{"family": "CMP", "serial": "SER1"}, {"family": "CMP", "serial": "SER2"}]});
+    let r = app.post("/api/v1/units", "admin", unit).await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "components[1].family", "{}", r.text);
+    app.get("/api/v1/units/AUD-0001", Some("admin")).await.problem(404);
+});

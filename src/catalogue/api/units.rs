@@ -366,6 +366,14 @@ pub async fn create_unit(
                     }
                     None => (c.family.unwrap_or_default(), None),
                 };
+                // one record per component family: a core is checked against the unit's one
+                // record of its family, so a second would make a genuine core a mismatch
+                if components.iter().any(|k: &NewComponent| k.family == family) {
+                    return Err(AppError::invalid_fields(vec![FieldError::new(
+                        format!("components[{i}].family"),
+                        format!("the unit has a {family} component already; give each family once"),
+                    )]));
+                }
                 components.push(NewComponent {
                     unit_id: 0,
                     family,

@@ -48,16 +48,17 @@ pub struct SimArgs {
     /// baseline, multi-echelon, or both (the baseline tuned to the same measured fill)
     #[arg(long, default_value = "both")]
     pub policy: String,
-    #[arg(long, default_value_t = 365)]
+    /// days measured (at least one: a fill over no demand says nothing)
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..))]
     pub days: u32,
     /// days simulated before measuring, so the pipelines fill
     #[arg(long, default_value_t = 90)]
     pub warmup: u32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 300, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub stations: usize,
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub parts: usize,
     /// the multi-echelon policy's target station fill (immediate fill from the station's own
     /// shelf, by units)
