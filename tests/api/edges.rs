@@ -521,3 +521,36 @@ both!(a_unit_records_each_component_family_once, |app| async {
     assert_eq!(r.problem(422)["errors"][0]["field"], "components[1].family", "{}", r.text);
     app.get("/api/v1/units/AUD-0001", Some("admin")).await.problem(404);
 });
+
+both!(a_line_a_courier_has_is_received_while_another_sources_line_waits_for_its_tender, |app| async {
+    // line 1 from RC-HZ, line 2 from HQ (RC-HZ has none; tier B may order from HQ)
+    let near = app.part().stock_at("RC-HZ", 1).create().await;
+    let far = app.part().stock_at("HQ", 1).create().await;
+    let id = app.request().line(&near, 1).line(&far, 1).create().await;
+    app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+    app.dispatch(id).await;
+    app.on_request(id, "ship", "warehouse-hq").await.ok();
+    let waiting: Vec<_> = app
+        .shipments_of(id, "admin")
+        .await
+        .into_iter()
+        .filter(|s| s["status"] == "awaiting_tender")
+        .collect();
+    assert_eq!(waiting.len(), 1, "HQ's shipment waits for its tender");
+    let path = format!("/api/v1/parts-requests/{id}/receive");
+    // naming the waiting line is refused, and nothing moves
+    let r = app.post(&path, "station-st-tz-001", json!({"lines": [{"line_no": 2, "received_qty": 1}]})).await;
+    assert_eq!(r.problem(409)["shipment_id"], waiting[0]["id"], "{}", r.text);
+    assert_eq!(app.stock("ST-TZ-001", &near).await.0, 0);
+    // the line RC-HZ's courier brought is received; HQ's stays in transit
+    let r = app.post(&path, "station-st-tz-001", json!({"lines": [{"line_no": 1, "received_qty": 1}]})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!((app.stock("ST-TZ-001", &near).await.0, app.stock("ST-TZ-001", &far).await.0), (1, 0));
+    // with nothing else on its way, the waiting shipment is said
+    let r = app.post(&path, "station-st-tz-001", json!({})).await;
+    assert_eq!(r.problem(409)["type"], "/problems/not_dispatched");
+    app.dispatch(id).await;
+    app.post(&path, "station-st-tz-001", json!({})).await.ok();
+    assert_eq!(app.stock("ST-TZ-001", &far).await.0, 1);
+    app.audit().await;
+});

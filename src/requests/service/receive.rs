@@ -74,23 +74,46 @@ pub fn receive(
         return Err(AppError::conflict(Problem::NothingToReceive, "nothing of this request is in transit"));
     }
     // a shipment no courier has taken (awaiting its tender, or tendered) is still at its
-    // origin: receiving it would close what its award and tracking have yet to do
-    for a in &shipped {
-        if let Some(s) = crate::shipping::store::shipment_of_allocation(conn, a.id)? {
-            if matches!(s.status, ShipmentStatus::AwaitingTender | ShipmentStatus::Tendered) {
-                return Err(AppError::conflict(
-                    Problem::NotDispatched,
-                    format!(
-                        "shipment {} is {}: no courier has it yet; it is received once it is awarded and on its way",
-                        s.id,
-                        s.status.as_str()
-                    ),
-                )
-                .with("shipment_id", s.id)
-                .with("shipment_status", s.status.as_str()));
+    // origin: receiving it would close what its award and tracking have yet to do. The lines a
+    // courier has are received; those waiting for one are not, and a receipt of nothing else,
+    // or one naming a line that only waits, is 409 `not_dispatched` naming the shipment.
+    let mut waiting: BTreeMap<i64, crate::shipping::store::ShipmentRow> = BTreeMap::new();
+    let mut on_way = Vec::with_capacity(shipped.len());
+    for a in shipped {
+        match crate::shipping::store::shipment_of_allocation(conn, a.id)? {
+            Some(s) if matches!(s.status, ShipmentStatus::AwaitingTender | ShipmentStatus::Tendered) => {
+                waiting.entry(a.line_id).or_insert(s);
             }
+            _ => on_way.push(a),
         }
     }
+    let not_dispatched = |s: &crate::shipping::store::ShipmentRow| {
+        AppError::conflict(
+            Problem::NotDispatched,
+            format!(
+                "shipment {} is {}: no courier has it yet; it is received once it is awarded and on its way",
+                s.id,
+                s.status.as_str()
+            ),
+        )
+        .with("shipment_id", s.id)
+        .with("shipment_status", s.status.as_str())
+    };
+    let lines_now = store::lines(conn, &[id])?;
+    for s in said {
+        let line = lines_now.iter().find(|l| l.line_no == s.line_no);
+        if let Some(w) =
+            line.filter(|l| !on_way.iter().any(|a| a.line_id == l.id)).and_then(|l| waiting.get(&l.id))
+        {
+            return Err(not_dispatched(w));
+        }
+    }
+    if on_way.is_empty() {
+        if let Some(w) = waiting.values().next() {
+            return Err(not_dispatched(w));
+        }
+    }
+    let shipped = on_way;
     let lines = store::lines(conn, &[id])?;
     let mut per_line: BTreeMap<i64, Vec<AllocationRow>> = BTreeMap::new();
     for a in shipped {
