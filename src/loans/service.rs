@@ -353,8 +353,35 @@ pub fn reconcile(
                     )]))
                 }
             };
+            // the attempt is taken before the check, on the line's row (which waits for another
+            // attempt at once to end), and given back when the part is the right one: attempts
+            // made together are counted one by one, never more than the limit. A wrong part's
+            // count stays: the caller commits it with the refusal (`CoreMismatch`).
+            let taken = if caller.role == Role::Admin {
+                store::count_core_mismatch(conn, loan.id, line.line_no)?;
+                None
+            } else {
+                match store::take_core_attempt(conn, line.id, rules::CORE_ATTEMPTS)? {
+                    Some(n) => Some(n),
+                    None => {
+                        return Err(AppError::conflict(
+                            Problem::CoreAttemptsExhausted,
+                            format!(
+                                "{} wrong old parts were offered for loan line {}: an admin records its core return, having looked at the part",
+                                rules::CORE_ATTEMPTS, line.line_no
+                            ),
+                        )
+                        .with("attempts_left", 0))
+                    }
+                }
+            };
+            let left = taken.map_or(0, |n| (rules::CORE_ATTEMPTS - n).max(0));
             let (unit_id, old_serial, old_date) =
-                checked_core(conn, &loan, &line, (&code, &family, serialized), old)?;
+                checked_core(conn, &loan, &line, (&code, &family, serialized), old, left)?;
+            match taken {
+                Some(_) => store::give_back_core_attempt(conn, line.id)?,
+                None => store::uncount_core_mismatch(conn, line.id)?,
+            }
             rec.status = LineStatus::CoreReturned.as_str();
             rec.old_serial = old_serial.as_deref();
             rec.old_production_date = old_date;
@@ -432,6 +459,7 @@ fn checked_core(
     line: &LoanLineRow,
     (code, family, serialized): (&str, &str, bool),
     old: OldPart,
+    attempts_left: i32,
 ) -> Result<(i64, Option<String>, Option<NaiveDate>), AppError> {
     let (unit_id, _, _) = crate::tickets::ticket_model(conn, loan.ticket_id)?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("ticket {} has no unit", loan.ticket_id)))?;
@@ -443,8 +471,7 @@ fn checked_core(
     })?;
     if let Err((_, given)) = rules::check_core(rec_serial.as_deref(), rec_date, &old) {
         // the record is never revealed: whoever returns the part must bring the one it holds
-        // (the handler counts the wrong part on the line once this transaction is rolled back)
-        let left = (rules::CORE_ATTEMPTS - line.core_mismatches - 1).max(0);
+        let left = attempts_left;
         return Err(AppError::unprocessable(
             Problem::CoreMismatch,
             format!("the old {family} part ({given}) is not the one the unit's record holds; bring back the part taken out of the unit"),
@@ -463,12 +490,6 @@ fn checked_core(
         ));
     }
     Ok((unit_id, old_serial, old_date))
-}
-
-/// A wrong old part offered for loan `loan_id`'s line `line_no`, counted once the refused
-/// reconciliation has rolled back (see [`rules::CORE_ATTEMPTS`]).
-pub fn count_core_mismatch(conn: &mut DbConn, loan_id: i64, line_no: i32) -> Result<(), AppError> {
-    Ok(store::count_core_mismatch(conn, loan_id, line_no)?)
 }
 
 fn already(line: &LoanLineRow) -> AppError {

@@ -398,8 +398,31 @@ pub fn list_inspections(
     q.order(inspections::id.desc()).limit(limit).load(conn)
 }
 
-/// One more wrong old part offered for loan `loan_id`'s line `line_no` (counted apart from the
-/// refused reconciliation, which changes nothing).
+/// Takes one of a line's attempts at its core (`max` in all): the count after it, or none when
+/// they are all spent. Taken on the line's row, so attempts made at once are counted in turn.
+pub fn take_core_attempt(conn: &mut DbConn, line_id: i64, max: i32) -> QueryResult<Option<i32>> {
+    diesel::update(loan_lines::table.find(line_id).filter(loan_lines::core_mismatches.lt(max)))
+        .set(loan_lines::core_mismatches.eq(loan_lines::core_mismatches + 1))
+        .returning(loan_lines::core_mismatches)
+        .get_result(conn)
+        .optional()
+}
+
+/// Gives back the attempt taken for the right old part.
+pub fn give_back_core_attempt(conn: &mut DbConn, line_id: i64) -> QueryResult<()> {
+    uncount_core_mismatch(conn, line_id)
+}
+
+/// Takes back the count of an attempt that was not a wrong part after all.
+pub fn uncount_core_mismatch(conn: &mut DbConn, line_id: i64) -> QueryResult<()> {
+    diesel::update(loan_lines::table.find(line_id))
+        .set(loan_lines::core_mismatches.eq(loan_lines::core_mismatches - 1))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// One more wrong old part offered for loan `loan_id`'s line `line_no` (an admin's, who has no
+/// limit: counted all the same).
 pub fn count_core_mismatch(conn: &mut DbConn, loan_id: i64, line_no: i32) -> QueryResult<()> {
     diesel::update(
         loan_lines::table.filter(loan_lines::loan_id.eq(loan_id)).filter(loan_lines::line_no.eq(line_no)),

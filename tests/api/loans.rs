@@ -364,3 +364,32 @@ both!(a_part_without_a_core_is_booked_as_fitted_and_one_with_a_core_needs_it, |a
     assert_eq!(open.ok()["lines"][0]["status"], "open");
     app.audit().await;
 });
+
+both!(wrong_cores_offered_at_once_are_counted_one_by_one, |app| async {
+    let t = dispatched(&app, true).await;
+    app.receipt(STATION).serials(CMP, &["NEWCMP0009"]).create().await;
+    let r = app.loan().ticket(t).line(CMP, 1).send().await;
+    let loan = r.ok()["id"].as_i64().unwrap();
+    let sends = (0..12)
+        .map(|i| line(&app, loan, 1, "core-return", TECH, json!({"serial": format!("CMPGUESS{i:02}")})));
+    let answers = futures_util::future::join_all(sends).await;
+    let mut left: Vec<i64> = answers
+        .iter()
+        .filter(|a| a.status == 422)
+        .map(|a| {
+            assert_eq!(a.json["type"], "/problems/core_mismatch", "{}", a.text);
+            a.json["attempts_left"].as_i64().unwrap()
+        })
+        .collect();
+    left.sort_unstable();
+    assert_eq!(left, vec![0, 1, 2, 3, 4], "five wrong parts evaluated, each counted");
+    for a in answers.iter().filter(|a| a.status != 422) {
+        assert_eq!(a.problem(409)["type"], "/problems/core_attempts_exhausted", "{}", a.text);
+    }
+    // the right part from the technician now is refused too; an admin records it
+    let right = line(&app, loan, 1, "core-return", TECH, json!({"serial": CMP_SERIAL})).await;
+    assert_eq!(right.problem(409)["type"], "/problems/core_attempts_exhausted");
+    let admin = line(&app, loan, 1, "core-return", "admin", json!({"serial": CMP_SERIAL})).await;
+    assert_eq!(admin.ok()["lines"][0]["status"], "core_returned", "{}", admin.text);
+    app.audit().await;
+});

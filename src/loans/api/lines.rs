@@ -47,18 +47,15 @@ async fn reconcile(
     let now = state.clock.now();
     let out = state
         .db
-        .write_retrying(move |conn| {
-            service::reconcile(conn, &caller, id, line, how.clone(), now)?;
-            one(conn, &caller, id, now.naive_utc())
+        .write_retrying(move |conn| match service::reconcile(conn, &caller, id, line, how.clone(), now) {
+            Ok(()) => Ok(Ok(one(conn, &caller, id, now.naive_utc())?)),
+            // a wrong old part changes nothing of the loan, but it is counted on the line: the
+            // count commits with its check, and the refusal is answered after
+            Err(e) if e.kind == Problem::CoreMismatch => Ok(Err(e)),
+            Err(e) => Err(e),
         })
-        .await;
-    // a wrong old part changes nothing of the loan, but it is counted on the line
-    if let Err(e) = &out {
-        if e.kind == Problem::CoreMismatch {
-            state.db.write(move |conn| service::count_core_mismatch(conn, id, line)).await?;
-        }
-    }
-    Ok(web::Json(out?))
+        .await??;
+    Ok(web::Json(out))
 }
 
 /// Reconcile an in-warranty line by the old part
@@ -66,7 +63,8 @@ async fn reconcile(
 /// The ticket must have had its visit (a technician on site), else 409 `no_visit_yet`. The old
 /// part's serial (or production date) must match the unit's record of the part's family (the
 /// factory's, or the part a swap fitted since); then the new part is consumed (custody ->
-/// CUSTOMER) and the old one goes to DEFECTIVE (`core_return`) for defect analysis, and for a
+/// CUSTOMER) and the old one to the bin of returned cores of the station's regional centre
+/// (`core_return`) for defect analysis, and for a
 /// serialized part the unit's record takes the fitted part's serial, with the swap kept in its
 /// history. A mismatch is refused (422 `core_mismatch` with `given` and `attempts_left`; the
 /// recorded serial is never shown) and the line stays open. After five wrong old parts on a line
