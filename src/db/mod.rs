@@ -54,6 +54,13 @@ impl Backend {
                     "DATABASE_URL {url:?} names no file: use sqlite://FILE (say, sqlite://echelon.db)"
                 ));
             }
+            // the driver takes the whole rest as the file's name: `?mode=ro` would make a file
+            // called `x.db?mode=ro` rather than open x.db read-only
+            if sqlite_path(url).contains('?') {
+                return Err(format!(
+                    "DATABASE_URL {url:?}: an SQLite URL takes no options (`?...`); name the file alone"
+                ));
+            }
             Ok(Backend::Sqlite)
         } else {
             // a bare word is refused too: it would silently become an SQLite file of that name
@@ -71,6 +78,11 @@ impl Backend {
             Backend::Sqlite => "sqlite",
         }
     }
+}
+
+/// The SQLite file a URL names, when it names one (none for PostgreSQL).
+pub fn sqlite_file(url: &str) -> Option<&str> {
+    (Backend::of(url) == Ok(Backend::Sqlite)).then(|| sqlite_path(url))
 }
 
 /// The file path diesel's SQLite driver wants from `sqlite://echelon.db` or `sqlite:echelon.db`.
@@ -735,6 +747,9 @@ mod tests {
         assert_eq!(Backend::of("sqlite:echelon.db"), Ok(Backend::Sqlite));
         assert!(Backend::of("echelon.db").is_err(), "a bare word is no URL");
         assert!(Backend::of("sqlite://").is_err() && Backend::of("sqlite:").is_err(), "no file");
+        assert!(Backend::of("sqlite:///tmp/e.db?mode=ro").is_err(), "no options");
+        assert_eq!(sqlite_file("sqlite:///tmp/x.db"), Some("/tmp/x.db"));
+        assert_eq!(sqlite_file("postgres://u@h/d"), None);
         assert!(Backend::of("garbage").is_err());
         assert!(Backend::of("mysql://h/db").is_err());
         assert_eq!(sqlite_path("sqlite://echelon.db"), "echelon.db");

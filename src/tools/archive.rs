@@ -8,7 +8,7 @@ use echelon::config::Config;
 use echelon::db;
 use echelon::settlement::rules::Period;
 
-use super::commands::open;
+use super::commands::open_existing;
 
 fn month(s: &str, what: &str) -> Result<Period, String> {
     Period::parse(s).ok_or_else(|| format!("{what}: {s:?} is not a month (YYYY-MM)"))
@@ -27,7 +27,7 @@ fn sqlite_refusal(config: &Config) -> Result<(), String> {
 pub fn movements(config: &Config, before: &str) -> Result<ExitCode, String> {
     let cut = month(before, "--before")?;
     sqlite_refusal(config)?;
-    let db = open(config)?;
+    let db = open_existing(config)?;
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
     let now = chrono::Utc::now().naive_utc();
     let done = db::write_tx(&mut conn, |c| {
@@ -47,7 +47,7 @@ pub fn movements(config: &Config, before: &str) -> Result<ExitCode, String> {
 pub fn restore(config: &Config, which: &str) -> Result<ExitCode, String> {
     let m = month(which, "the month")?;
     sqlite_refusal(config)?;
-    let db = open(config)?;
+    let db = open_existing(config)?;
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
     let done = db::write_tx(&mut conn, |c| Ok::<_, ArchiveError>(echelon::audit::archive::restore(c, m)?))
         .map_err(|e| e.0)?;
@@ -65,7 +65,7 @@ fn audit_after(db: &db::Db) -> Result<ExitCode, String> {
 /// `echelon archive list`
 pub fn list(config: &Config) -> Result<ExitCode, String> {
     sqlite_refusal(config)?;
-    let db = open(config)?;
+    let db = open_existing(config)?;
     let mut conn = db.tool_read()?;
     let months = echelon::audit::archive::list(&mut conn)?;
     if months.is_empty() {

@@ -197,7 +197,7 @@ pub fn seed_history(
         Some(target_fill) => Replenish::Planned { target_fill },
         None => Replenish::OneForOne,
     };
-    let db = open(config)?;
+    let db = open_existing(config)?;
     let started = std::time::Instant::now();
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
     let progress = Rows::start("rows written");
@@ -232,7 +232,7 @@ pub fn seed_history(
 pub fn seed_settlement(config: &Config, period: &str, tickets: usize, seed: u64) -> Result<ExitCode, String> {
     let p = echelon::settlement::rules::Period::parse(period)
         .ok_or_else(|| format!("--period must be YYYY-MM, not {period:?}"))?;
-    let db = open(config)?;
+    let db = open_existing(config)?;
     let started = std::time::Instant::now();
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
     let progress = Rows::start("rows written");
@@ -284,7 +284,7 @@ pub fn replenish(config: &Config, r: Replenish) -> Result<ExitCode, String> {
         forecast_error: r.forecast_error.then_some(true),
     };
     let params = api::params_of(&input).map_err(|e| e.detail)?;
-    let db = open(config)?;
+    let db = open_existing(config)?;
     let started = std::time::Instant::now();
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
     let bar = planning_cli::progress("planning parts", false);
@@ -326,7 +326,7 @@ pub fn export_settlement(
     out: &Path,
     station: Option<&str>,
 ) -> Result<ExitCode, String> {
-    let db = open(config)?;
+    let db = open_existing(config)?;
     let now = chrono::Utc::now();
     let line = super::settlement::cli::export_command(&db, period, format, station, out, now)?;
     println!("{line}");
@@ -335,7 +335,7 @@ pub fn export_settlement(
 
 /// `echelon audit`: exit code 1 on any breach.
 pub fn audit(config: &Config) -> Result<ExitCode, String> {
-    let db = open(config)?;
+    let db = open_existing(config)?;
     print_audit(db.tool_read()?, "audit failed")
 }
 
@@ -363,7 +363,7 @@ pub fn followups(config: &Config, share: Option<&str>, seed: Option<u64>) -> Res
         Some(s) => echelon::tickets::sla::parse_share(s).map_err(|e| format!("--share: {e}"))?,
         None => config.followup_share_bp,
     };
-    let db = open(config)?;
+    let db = open_existing(config)?;
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
     let now = chrono::Utc::now();
     let run = db::write_tx(&mut conn, |c| {
@@ -377,6 +377,21 @@ pub fn followups(config: &Config, share: Option<&str>, seed: Option<u64>) -> Res
         f64::from(share_bp) / 100.0
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the configured database for a command that reads or changes what is in it (audit,
+/// exports, users, archives, planning): an SQLite file that does not exist is refused rather
+/// than made empty, so a mistyped path is said instead of "audit: clean" on nothing.
+pub fn open_existing(config: &Config) -> Result<Db, String> {
+    if let Some(file) = db::sqlite_file(&config.database_url) {
+        if !std::path::Path::new(file).exists() {
+            return Err(format!(
+                "there is no database at {file} (DATABASE_URL {}); `echelon migrate`, `serve` or `seed` makes one",
+                db::redact(&config.database_url)
+            ));
+        }
+    }
+    open(config)
 }
 
 /// Opens the configured database and applies pending migrations.

@@ -12,7 +12,7 @@ use echelon::config::Config;
 use echelon::db::write_tx;
 use echelon::error::AppError;
 
-use super::commands::open;
+use super::commands::{open, open_existing};
 
 /// The role named on the command line, or the list of roles.
 fn role(name: &str) -> Result<Role, String> {
@@ -85,7 +85,7 @@ pub fn list(config: &Config, role_name: Option<&str>, location: Option<&str>) ->
         location: location.map(String::from),
         active: None,
     };
-    let db = open(config)?;
+    let db = open_existing(config)?;
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
     let mut after: Option<String> = None;
     loop {
@@ -101,7 +101,7 @@ pub fn list(config: &Config, role_name: Option<&str>, location: Option<&str>) ->
 
 /// `echelon user show USERNAME`
 pub fn show(config: &Config, username: &str) -> Result<ExitCode, String> {
-    let db = open(config)?;
+    let db = open_existing(config)?;
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
     print(&admin::get(&mut conn, username).map_err(message)?);
     Ok(ExitCode::SUCCESS)
@@ -154,7 +154,7 @@ pub fn set(config: &Config, username: &str, s: Set) -> Result<ExitCode, String> 
                     --password or --display-name"
             .into());
     }
-    let db = open(config)?;
+    let db = open_existing(config)?;
     let mut conn = db.write.get().map_err(|e| e.to_string())?;
     let user = write_tx(&mut conn, |c| admin::change(c, username, change, None)).map_err(message)?;
     print(&user);

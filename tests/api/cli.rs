@@ -530,3 +530,41 @@ fn seed_settlement_takes_an_open_month_once_per_seed() {
     run_echelon(&url, &["seed", "settlement", "--period", &month, "--tickets", "1", "--seed", "8"], true);
     assert!(run_echelon(&url, &["audit"], true).contains("clean"));
 }
+
+#[test]
+fn commands_on_what_is_in_a_database_refuse_one_that_does_not_exist() {
+    // a mistyped path: not a new empty database audited "clean", exported as zeros or listed empty
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("typo.db");
+    let url = format!("sqlite://{}", typo.display());
+    for args in [
+        vec!["audit"],
+        vec!["user", "list"],
+        vec!["export", "settlement", "--period", "2026-11", "--out", "t.csv"],
+        vec!["followups"],
+    ] {
+        let out =
+            Command::new(BIN).args(&args).env("DATABASE_URL", &url).current_dir(dir.path()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("there is no database at") && err.lines().count() == 1, "{args:?}: {err}");
+        assert!(!typo.exists(), "{args:?} made the file");
+        assert!(!dir.path().join("t.csv").exists());
+    }
+    // options in an SQLite URL would become part of the file's name
+    let out = Command::new(BIN)
+        .arg("audit")
+        .env("DATABASE_URL", format!("{url}?mode=ro"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("takes no options"), "{err}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file made");
+    // migrate makes one; then the audit runs on it
+    let ok = Command::new(BIN).arg("migrate").env("DATABASE_URL", &url).output().unwrap();
+    assert!(ok.status.success());
+    let out = Command::new(BIN).arg("audit").env("DATABASE_URL", &url).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
