@@ -329,7 +329,9 @@ pub fn export_settlement(
     let db = open_existing(config)?;
     let now = chrono::Utc::now();
     let line = super::settlement::cli::export_command(&db, period, format, station, out, now)?;
-    println!("{line}");
+    if !line.is_empty() {
+        println!("{line}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 

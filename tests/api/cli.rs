@@ -1,6 +1,7 @@
 //! The `echelon` binary's data commands run as a user runs them: the generators live in the
 //! binary (`src/tools`), not in the library, so the tests drive them through it.
 
+use std::os::unix::fs::FileTypeExt;
 use std::process::Command;
 
 use crate::processes::BIN;
@@ -567,4 +568,42 @@ fn commands_on_what_is_in_a_database_refuse_one_that_does_not_exist() {
     assert!(ok.status.success());
     let out = Command::new(BIN).arg("audit").env("DATABASE_URL", &url).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn export_writes_a_regular_file_through_a_link_or_to_standard_output_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("e.db").display());
+    assert!(Command::new(BIN).arg("migrate").env("DATABASE_URL", &url).output().unwrap().status.success());
+    let export = |out: &str| {
+        Command::new(BIN)
+            .args(["export", "settlement", "--period", "2026-11", "--out", out])
+            .env("DATABASE_URL", &url)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    // a directory, a pipe: refused in one line, left as they were
+    std::fs::create_dir(dir.path().join("d.csv")).unwrap();
+    assert!(Command::new("mkfifo").arg(dir.path().join("p.csv")).status().unwrap().success());
+    for (out, says) in [("d.csv", "is a directory"), ("p.csv", "not a regular file")] {
+        let o = export(out);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{out}: {err}");
+        assert!(err.contains(says) && err.lines().count() == 1, "{out}: {err}");
+    }
+    assert!(dir.path().join("d.csv").is_dir());
+    assert!(std::fs::symlink_metadata(dir.path().join("p.csv")).unwrap().file_type().is_fifo());
+    // through a symbolic link: the file it points to is written, the link stays
+    std::os::unix::fs::symlink("target.csv", dir.path().join("link.csv")).unwrap();
+    assert!(export("link.csv").status.success());
+    assert!(std::fs::symlink_metadata(dir.path().join("link.csv")).unwrap().file_type().is_symlink());
+    let written = std::fs::read_to_string(dir.path().join("target.csv")).unwrap();
+    assert!(written.starts_with("\u{feff}period,"), "{written}");
+    // `-`: the CSV on standard output, the summary on standard error
+    let o = export("-");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), written);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("written to standard output"));
+    assert!(!dir.path().join("-").exists());
 }

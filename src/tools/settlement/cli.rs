@@ -18,14 +18,21 @@ pub fn export_command(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<String, String> {
     let period = Period::parse(period).ok_or_else(|| format!("--period must be YYYY-MM, not {period:?}"))?;
-    let format = file_format(format, out)?;
+    // `-` is standard output (CSV unless --format says otherwise); a file named through a
+    // symbolic link is written where the link points, and the link stays
+    let to_stdout = out == Path::new("-");
+    let format = if to_stdout && format.is_none() { FileFormat::Csv } else { file_format(format, out)? };
+    let target = if to_stdout { out.to_path_buf() } else { target_of(out)? };
+    let out = target.as_path();
     if period.first_day() > now.date_naive() {
         return Err(format!("{period} has not begun; nothing is settled before its month"));
     }
     // the output is checked before any work, and a failure said in the command's words; the
     // file is written beside it and put in its place only once whole, so a refusal or a
     // failure half-way leaves what was there (or nothing)
+    let temp_dir = std::env::temp_dir();
     let dir = match out.parent() {
+        _ if to_stdout => temp_dir.as_path(),
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
@@ -65,6 +72,20 @@ pub fn export_command(
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&written, std::fs::Permissions::from_mode(0o644));
     }
+    if to_stdout {
+        let mut file = partial.reopen().map_err(|e| format!("cannot read back the export: {e}"))?;
+        let mut stdout = std::io::stdout().lock();
+        let bytes = std::io::copy(&mut file, &mut stdout)
+            .map_err(|e| format!("cannot write to standard output: {e}"))?;
+        std::io::Write::flush(&mut stdout).map_err(|e| format!("cannot write to standard output: {e}"))?;
+        // the summary goes to standard error, so the standard output is the file alone
+        eprintln!(
+            "settlement {period} ({}) written to standard output: {bytes} bytes in {:.2} s",
+            station.unwrap_or("all stations"),
+            started.elapsed().as_secs_f64()
+        );
+        return Ok(String::new());
+    }
     partial.persist(out).map_err(|e| format!("cannot write {}: {}", out.display(), e.error))?;
     let bytes = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     Ok(format!(
@@ -73,6 +94,34 @@ pub fn export_command(
         out.display(),
         started.elapsed().as_secs_f64()
     ))
+}
+
+/// Where `--out` writes: the path itself, or where a symbolic link at it points (the link
+/// stays a link); a directory, a pipe, a device or anything else that is not a regular file is
+/// refused, since the export is put in place by renaming a whole file over it.
+fn target_of(out: &Path) -> Result<std::path::PathBuf, String> {
+    let mut path = out.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link =
+                    std::fs::read_link(&path).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+                path = match path.parent() {
+                    Some(dir) if link.is_relative() => dir.join(link),
+                    _ => link,
+                };
+            }
+            Ok(m) if m.is_file() => return Ok(path),
+            Ok(m) => {
+                let what =
+                    if m.is_dir() { "a directory" } else { "not a regular file (a pipe, a device, ...)" };
+                return Err(format!("--out {} is {what}: name a file to write", out.display()));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(path),
+            Err(e) => return Err(format!("cannot write {}: {e}", out.display())),
+        }
+    }
+    Err(format!("--out {}: too many symbolic links", out.display()))
 }
 
 /// The file's format: `--format` when given, else `--out`'s extension; the two must agree.
