@@ -273,6 +273,38 @@ impl Sink for XlsxSink<'_> {
     }
 }
 
+/// The widest amount of each money column, in characters as `#,##0.00` shows it: a pass over
+/// the lines that writes nothing.
+#[derive(Default)]
+struct Widths([usize; 7]);
+
+impl Widths {
+    fn take(&mut self, amounts: &[i64; 7]) {
+        for (w, m) in self.0.iter_mut().zip(amounts) {
+            *w = (*w).max(money_width(*m));
+        }
+    }
+}
+
+impl Sink for Widths {
+    fn line(&mut self, l: &Line) -> Result<(), AppError> {
+        self.take(&amounts(l));
+        Ok(())
+    }
+
+    fn station(&mut self, _: &str, _: &str, t: &Totals) -> Result<(), AppError> {
+        self.take(&total_amounts(t));
+        Ok(())
+    }
+}
+
+/// The characters an amount in minor units takes as `#,##0.00`: its sign, digits, thousands
+/// separators and two places.
+fn money_width(minor: i64) -> usize {
+    let digits = (minor / 100).unsigned_abs().to_string().len();
+    digits + (digits - 1) / 3 + 3 + usize::from(minor < 0)
+}
+
 fn excel_date(d: chrono::NaiveDate) -> Result<ExcelDateTime, AppError> {
     use chrono::Datelike;
     ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).map_err(internal)
@@ -299,9 +331,17 @@ pub fn write_xlsx(
         ws.set_name("Settlement").map_err(internal)?;
         // constant-memory mode cannot measure the cells, so each column gets the width its
         // contents take (codes, dates, amounts up to 999,999,999.99), never less than its
-        // header; set before the first row, which writes the sheet's column list
+        // header; set before the first row, which writes the sheet's column list. The amounts'
+        // columns are measured first, in a pass that writes nothing: a station's adjustments
+        // alone may reach 1,000,000,000,000.00, which a fixed width would show as `#######`
+        let mut measured = Widths::default();
+        let (first_totals, _) = service::export(conn, spec, &mut measured)?;
+        measured.take(&total_amounts(&first_totals));
         for (c, width) in COLUMN_WIDTHS.iter().enumerate() {
-            ws.set_column_width(c as u16, width.max(HEADER[c].len() as f64 + 2.0)).map_err(internal)?;
+            let amount =
+                c.checked_sub(TEXTS + 1).and_then(|i| measured.0.get(i)).map_or(0.0, |w| *w as f64 + 2.0);
+            ws.set_column_width(c as u16, width.max(HEADER[c].len() as f64 + 2.0).max(amount))
+                .map_err(internal)?;
         }
         for (c, h) in HEADER[..=NOTE as usize].iter().enumerate() {
             ws.write_string_with_format(0, c as u16, *h, &bold).map_err(internal)?;
@@ -317,7 +357,11 @@ pub fn write_xlsx(
     };
     let ws = wb.add_worksheet_with_constant_memory();
     ws.set_name("Reconciliation").map_err(internal)?;
-    for (c, width) in [22.0, 16.0, 16.0, 6.0].iter().enumerate() {
+    let checks = service::checks(&totals, &sources);
+    // the figures' columns as wide as their largest figure (with its separators)
+    let figure = |v: &str| v.parse::<f64>().map_or(v.len(), |_| v.len() + v.len() / 3) as f64 + 3.0;
+    let widest = checks.iter().flat_map(|c| [figure(&c.expected), figure(&c.actual)]).fold(16.0, f64::max);
+    for (c, width) in [22.0, widest, widest, 6.0].iter().enumerate() {
         ws.set_column_width(c as u16, *width).map_err(internal)?;
     }
     for (c, h) in ["check", "expected", "actual", "ok"].iter().enumerate() {
@@ -325,9 +369,7 @@ pub fn write_xlsx(
     }
     ws.set_freeze_panes(1, 0).map_err(internal)?;
     let money = Format::new().set_num_format("#,##0.00");
-    for (i, Check { name, expected, actual, ok }) in
-        service::checks(&totals, &sources).into_iter().enumerate()
-    {
+    for (i, Check { name, expected, actual, ok }) in checks.into_iter().enumerate() {
         let r = i as u32 + 1;
         ws.write_string(r, 0, name).map_err(internal)?;
         // counts and amounts are numbers in the sheet (amounts with two places)
@@ -346,4 +388,19 @@ pub fn write_xlsx(
 
 fn period_end_day(p: Period) -> chrono::NaiveDate {
     p.next().first_day().pred_opt().unwrap_or(p.first_day())
+}
+
+#[cfg(test)]
+mod width_tests {
+    use super::money_width;
+
+    #[test]
+    fn an_amount_is_as_wide_as_the_sheet_shows_it() {
+        assert_eq!(money_width(0), "0.00".len());
+        assert_eq!(money_width(99_999), "999.99".len());
+        assert_eq!(money_width(100_000), "1,000.00".len());
+        assert_eq!(money_width(-1_880), "-18.80".len());
+        assert_eq!(money_width(100_000_000_000_000), "1,000,000,000,000.00".len());
+        assert_eq!(money_width(i64::MIN), "-92,233,720,368,547,758.08".len());
+    }
 }

@@ -751,3 +751,27 @@ both!(a_components_longer_term_covers_that_component_alone_and_the_customer_pays
     assert!(out["reconciliation"].as_array().unwrap().iter().all(|c| c["ok"] == true), "{}", r.text);
     app.audit().await;
 });
+
+both!(an_xlsx_money_column_is_as_wide_as_its_largest_amount, |app| async {
+    // a station's adjustments may reach 1,000,000,000,000.00: the sheet shows the amount, not
+    // `#######`, in the summary, the total and the reconciliation alike
+    let p = app.state.clock.now().format("%Y-%m").to_string();
+    let adj = json!({"station": TZ, "period": p, "amount": "999999999900.00", "reason": "big"});
+    assert_eq!(app.post("/api/v1/settlements/adjustments", "finance", adj).await.status, 201);
+    let bytes = xlsx_bytes(&app, &format!("/api/v1/settlements?period={p}&format=xlsx")).await;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let widths = |zip: &mut zip::ZipArchive<std::io::Cursor<Vec<u8>>>, sheet: &str| {
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(sheet).unwrap(), &mut xml).unwrap();
+        column_widths(&xml)
+    };
+    let shown = "999,999,999,900.00".len() as f64;
+    let settlement = widths(&mut zip, "xl/worksheets/sheet1.xml");
+    // adjustments and net_payable: the 20th and 21st columns
+    for c in [20u32, 21] {
+        assert!(settlement[&c] >= shown, "column {c} is {} wide", settlement[&c]);
+    }
+    assert!(settlement[&14] < shown, "a column of small amounts stays narrow: {}", settlement[&14]);
+    let recon = widths(&mut zip, "xl/worksheets/sheet2.xml");
+    assert!(recon[&2] >= shown && recon[&3] >= shown, "{recon:?}");
+});
