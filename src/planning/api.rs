@@ -305,7 +305,8 @@ pub fn scope_location(
 /// failure rate x installed base, combined as a Gamma-Poisson posterior), computes stock levels for the
 /// whole tree under the policy, and proposes, within the given location's subtree, transfers
 /// down the tree and purchases from the supplier for review. Proposals of earlier runs still
-/// open for the same locations are superseded.
+/// open that this run could have made (into a location it covers, from a source it covers)
+/// are superseded; a centre's run leaves the warehouse's transfer into the centre alone.
 #[utoipa::path(
     tag = "planning",
     request_body = PlanningRunIn,

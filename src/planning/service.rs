@@ -278,8 +278,16 @@ pub fn run(
     }
     row.figures = Some(serde_json::to_string(&figures).unwrap_or_default());
     let levels_ms = started.elapsed().as_millis();
-    let destinations: Vec<i64> =
-        net.nodes.iter().zip(&covered).filter(|(_, c)| **c).map(|(n, _)| n.db_id).collect();
+    // what this run could have proposed gives way to it: orders into the locations it covers
+    // from a source it covers too (the warehouse's purchases when it covers the warehouse). A
+    // centre's run leaves the warehouse's transfer into the centre alone: it proposes none.
+    let destinations: Vec<i64> = net
+        .nodes
+        .iter()
+        .enumerate()
+        .filter(|(i, n)| covered[*i] && n.parent.is_none_or(|p| covered[p as usize]))
+        .map(|(_, n)| n.db_id)
+        .collect();
     store::supersede(conn, &destinations, row.id)?;
     let proposals: Vec<NewProposal> =
         proposals.into_iter().map(|p| NewProposal { run_id: row.id, ..p }).collect();

@@ -589,3 +589,25 @@ both!(bad_level_filters_get_a_problem_and_levels_keep_to_their_scope, |app| asyn
         .await;
     assert_eq!(refused.problem(422)["errors"][0]["field"], "forecast_error");
 });
+
+both!(a_centres_run_leaves_the_warehouses_transfer_into_the_centre_alone, |app| async {
+    let part = part_in_demand(&app).await;
+    let r = app.post("/api/v1/planning/runs", "warehouse-hq", json!({})).await;
+    let hq_run = r.ok()["id"].as_i64().unwrap();
+    let list = proposals(&app, "admin", &format!("run_id={hq_run}&part_code={part}")).await;
+    let to_centre = find(&list, "HQ", "RC-HZ")["id"].as_i64().unwrap();
+    let to_station = find(&list, "RC-HZ", "ST-TZ-001")["id"].as_i64().unwrap();
+    // RC-HZ plans its own stations: its new run replaces the old transfer to its station, and
+    // leaves HQ's transfer into RC-HZ, which it could not have proposed (nor release)
+    let r = app.post("/api/v1/planning/runs", "warehouse-rc-hz", json!({})).await;
+    assert_eq!(r.ok()["scope"], "RC-HZ", "{}", r.text);
+    let status = |id: i64| {
+        let app = &app;
+        async move { app.get(&format!("/api/v1/proposals/{id}"), Some("admin")).await.ok()["status"].clone() }
+    };
+    assert_eq!(status(to_centre).await, "proposed");
+    assert_eq!(status(to_station).await, "superseded");
+    // the warehouse's own next run does replace it
+    app.post("/api/v1/planning/runs", "warehouse-hq", json!({})).await.ok();
+    assert_eq!(status(to_centre).await, "superseded");
+});
