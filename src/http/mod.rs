@@ -199,6 +199,8 @@ pub struct Operation {
     pub query: Vec<String>,
     /// whether it takes a request body (optional or not)
     pub body: bool,
+    /// the header parameters it documents, in lower case
+    pub headers: Vec<String>,
 }
 
 impl RouteTable {
@@ -223,12 +225,19 @@ impl RouteTable {
                 if let Some(op) = op {
                     methods.push(m);
                     let names = op.parameters.iter().flatten().chain(item.parameters.iter().flatten());
+                    let names: Vec<_> = names.collect();
                     queries.push(Operation {
                         query: names
+                            .iter()
                             .filter(|p| p.parameter_in == ParameterIn::Query)
                             .map(|p| p.name.clone())
                             .collect(),
                         body: op.request_body.is_some(),
+                        headers: names
+                            .iter()
+                            .filter(|p| p.parameter_in == ParameterIn::Header)
+                            .map(|p| p.name.to_ascii_lowercase())
+                            .collect(),
                     });
                 }
             }
@@ -250,6 +259,8 @@ impl RouteTable {
 }
 
 /// Input an operation does not take is refused, on every operation:
+/// - an `Idempotency-Key` on a write that does not take one (400 `invalid_header`): a client
+///   that retries trusting it would write twice;
 /// - a query parameter it does not document (400 `invalid_query`, naming it and the ones it
 ///   takes): a misspelled `limt` or a `dry_run` the API does not have would otherwise be ignored
 ///   in silence, and a "dry run" would write;
@@ -264,9 +275,24 @@ pub async fn declared_input(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let op = req.app_data::<web::Data<RouteTable>>().and_then(|routes| {
         let op = routes.operation(req.method(), req.path())?;
-        Some((op.query.clone(), op.body))
+        Some((op.query.clone(), op.body, op.headers.iter().any(|h| h == "idempotency-key")))
     });
-    if let Some((known, takes_body)) = op {
+    if let Some((known, takes_body, idempotent)) = op {
+        // a write that does not take the key would run again on a retry that trusts it
+        let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+        if writes && !idempotent && req.headers().contains_key("idempotency-key") {
+            return Err(AppError::bad_request(
+                Problem::InvalidHeader,
+                format!(
+                    "{} {} does not take an Idempotency-Key: a retry of it would not be known as one \
+                     (POST /api/v1/parts-requests takes one); send it without the header",
+                    req.method(),
+                    req.path()
+                ),
+            )
+            .with("header", "Idempotency-Key")
+            .into());
+        }
         for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
             let raw = pair.split_once('=').map_or(pair, |(n, _)| n);
             let name =

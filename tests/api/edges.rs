@@ -554,3 +554,44 @@ both!(a_line_a_courier_has_is_received_while_another_sources_line_waits_for_its_
     assert_eq!(app.stock("ST-TZ-001", &far).await.0, 1);
     app.audit().await;
 });
+
+both!(a_write_that_takes_no_idempotency_key_refuses_one, |app| async {
+    // a retried receipt would book its stock twice: the key is refused, not ignored
+    let part = app.part().create().await;
+    let token = app.token("warehouse-rc-hz").await;
+    let receipt = json!({"location": "RC-HZ", "lines": [{"part_code": part, "qty": 1}]});
+    let r = app
+        .client
+        .post(format!("{}/api/v1/receipts", app.base))
+        .bearer_auth(&token)
+        .header("idempotency-key", "retry-1")
+        .json(&receipt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        (&body["type"], &body["header"]),
+        (&json!("/problems/invalid_header"), &json!("Idempotency-Key"))
+    );
+    assert_eq!(app.stock("RC-HZ", &part).await.0, 0, "nothing booked");
+    // reads and the parts request, which takes it, go on as before
+    let token = app.token("station-st-tz-001").await;
+    let get = app.client.get(format!("{}/api/v1/stock?location=ST-TZ-001", app.base)).bearer_auth(&token);
+    assert_eq!(get.header("idempotency-key", "x").send().await.unwrap().status(), 200);
+    let part = app.part().stock_at("RC-HZ", 2).create().await;
+    let body = json!({"lines": [{"part_code": part, "qty": 1}]});
+    let send = || {
+        app.client
+            .post(format!("{}/api/v1/parts-requests", app.base))
+            .bearer_auth(&token)
+            .header("idempotency-key", "order-7")
+            .json(&body)
+            .send()
+    };
+    let (a, b) = (send().await.unwrap(), send().await.unwrap());
+    assert_eq!(a.status(), 201);
+    let (a, b): (serde_json::Value, serde_json::Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+    assert_eq!(a["id"], b["id"]);
+});
