@@ -136,6 +136,10 @@ problems!(E401, 401, "No token, or an invalid or expired one", [
 problems!(E403, 403, "The caller's role may not do this", [
     Forbidden => "the station role may not do this; it needs one of: admin",
 ]);
+problems!(E406, 406, "The Accept header takes none of the media types this operation answers with (`available` lists them); `format=` picks one outright", [
+    NotAcceptable => "Accept: application/pdf takes none of what this answers: application/json, text/csv"
+        {"available": ["application/json", "text/csv"]},
+]);
 problems!(E413, 413, "The body is larger than the limit", [
     PayloadTooLarge => "the body is larger than the limit of 1048576 bytes",
 ]);

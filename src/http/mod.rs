@@ -34,6 +34,54 @@ pub use crate::db::replica::READ_AFTER_HEADER;
 #[schema(value_type = String, format = Binary)]
 pub struct FileBytes(pub Vec<u8>);
 
+/// Which of the `offered` media types (the first is the default) the request's `Accept` header
+/// prefers, by its quality values (`q=`; ties go to the earlier offered), an exact type before
+/// `type/*` before `*/*`. No header takes the default; a header that accepts none of them is
+/// 406 naming them.
+pub fn negotiate(req: &HttpRequest, offered: &[&str]) -> Result<usize, AppError> {
+    let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(0);
+    };
+    if accept.trim().is_empty() {
+        return Ok(0);
+    }
+    let ranges: Vec<(String, f32)> = accept
+        .split(',')
+        .filter_map(|r| {
+            let mut parts = r.split(';');
+            let media = parts.next()?.trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q=").or_else(|| p.trim().strip_prefix("Q=")))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (!media.is_empty()).then_some((media, q))
+        })
+        .collect();
+    // each offered type's quality: that of the most specific range naming it
+    let quality = |offer: &str| -> f32 {
+        let family = offer.split('/').next().unwrap_or("");
+        let exact = ranges.iter().find(|(m, _)| m == offer);
+        let wild = ranges.iter().find(|(m, _)| m.strip_suffix("/*") == Some(family));
+        let any = ranges.iter().find(|(m, _)| m == "*/*");
+        exact.or(wild).or(any).map_or(0.0, |(_, q)| *q)
+    };
+    let mut best: Option<(usize, f32)> = None;
+    for (i, offer) in offered.iter().enumerate() {
+        let q = quality(offer);
+        if q > 0.0 && best.is_none_or(|(_, b)| q > b) {
+            best = Some((i, q));
+        }
+    }
+    best.map(|(i, _)| i).ok_or_else(|| {
+        AppError::new(
+            StatusCode::NOT_ACCEPTABLE,
+            Problem::NotAcceptable,
+            format!("Accept: {accept} takes none of what this answers: {}", offered.join(", ")),
+        )
+        .with("available", offered)
+    })
+}
+
 /// Whether the request's `Accept` header names `media` (how the file exports pick CSV or XLSX
 /// when no `format=` is given).
 pub fn accepts(req: &HttpRequest, media: &str) -> bool {
@@ -369,4 +417,32 @@ where
     D: serde::Deserializer<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod negotiation_tests {
+    use super::negotiate;
+
+    fn pick(accept: Option<&str>) -> Result<usize, u16> {
+        let mut req = actix_web::test::TestRequest::default();
+        if let Some(a) = accept {
+            req = req.insert_header(("accept", a));
+        }
+        negotiate(&req.to_http_request(), &["application/json", "text/csv", "application/vnd.ms-excel"])
+            .map_err(|e| e.status.as_u16())
+    }
+
+    #[test]
+    fn the_accept_header_is_weighed_by_its_qualities() {
+        assert_eq!(pick(None), Ok(0), "no header: the default");
+        assert_eq!(pick(Some("text/csv")), Ok(1));
+        assert_eq!(pick(Some("text/csv;q=0.1, application/json")), Ok(0), "q weighs");
+        assert_eq!(pick(Some("application/json, text/csv")), Ok(0), "a tie goes to the first offered");
+        assert_eq!(pick(Some("text/*")), Ok(1));
+        assert_eq!(pick(Some("*/*")), Ok(0));
+        assert_eq!(pick(Some("*/*;q=0.1, text/csv")), Ok(1));
+        assert_eq!(pick(Some("application/json;q=0, */*")), Ok(1), "q=0 refuses a type");
+        assert_eq!(pick(Some("application/pdf")), Err(406));
+        assert_eq!(pick(Some("text/csv;q=0")), Err(406));
+    }
 }

@@ -20,7 +20,7 @@ use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::resolve_part_code;
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
-use crate::http::docs::{E400, E401, E403};
+use crate::http::docs::{E400, E401, E403, E406};
 use crate::http::{KeyPage, Page, Query};
 use crate::money::Money;
 use crate::network::rules::LocationKind;
@@ -349,17 +349,13 @@ fn resolve(
     Ok((f, weight))
 }
 
-fn wanted(req: &HttpRequest, format: Option<Format>) -> Format {
+/// `format=` when given, else what `Accept` prefers of JSON, CSV and XLSX (406 for none).
+fn wanted(req: &HttpRequest, format: Option<Format>) -> Result<Format, AppError> {
     if let Some(f) = format {
-        return f;
+        return Ok(f);
     }
-    if crate::http::accepts(req, "text/csv") {
-        Format::Csv
-    } else if crate::http::accepts(req, XLSX) {
-        Format::Xlsx
-    } else {
-        Format::Json
-    }
+    let i = crate::http::negotiate(req, &["application/json", "text/csv", XLSX])?;
+    Ok([Format::Json, Format::Csv, Format::Xlsx][i])
 }
 
 /// The columns of the files, the JSON's fields in their order.
@@ -549,7 +545,7 @@ pub fn write_xlsx(
             (String = "text/csv"),
             (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
-        E400, E401, E403, E404Run, E422Levels
+        E400, E401, E403, E404Run, E406, E422Levels
     ),
     security(("bearer" = []))
 )]
@@ -566,7 +562,7 @@ pub async fn list_levels(
     let q = query.into_inner();
     let page = q.page.request()?;
     let after = page.after.as_deref().map(parse_cursor).transpose()?;
-    let format = wanted(&req, q.format);
+    let format = wanted(&req, q.format)?;
     let (filter, weight) = {
         let q = LevelQuery { page: KeyPage::default(), ..q };
         state.db.read(move |conn| resolve(conn, &caller, id, &q)).await?

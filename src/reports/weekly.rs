@@ -13,7 +13,7 @@ use super::store::{self, Pair};
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
-use crate::http::docs::{E400, E401, E403};
+use crate::http::docs::{E400, E401, E403, E406};
 use crate::http::Query;
 use crate::network::rules::LocationKind;
 use crate::network::store::{self as network, LocationRow};
@@ -285,7 +285,7 @@ pub fn to_csv(r: &WeeklyReport) -> Result<String, AppError> {
             (WeeklyReport = "application/json"),
             (String = "text/csv")
         )),
-        E400, E401, E403, E422Weekly
+        E400, E401, E403, E406, E422Weekly
     ),
     security(("bearer" = []))
 )]
@@ -302,8 +302,10 @@ pub async fn weekly(
     let (monday, _) = rules::iso_week(&week).ok_or_else(|| {
         AppError::invalid_fields(vec![FieldError::new("week", "must be an ISO week such as 2026-W48")])
     })?;
-    let csv =
-        q.format == Some(ReportFormat::Csv) || (q.format.is_none() && crate::http::accepts(&req, "text/csv"));
+    let csv = match q.format {
+        Some(f) => f == ReportFormat::Csv,
+        None => crate::http::negotiate(&req, &["application/json", "text/csv"])? == 1,
+    };
     let report = state
         .db
         .read(move |conn| {

@@ -595,3 +595,24 @@ both!(a_write_that_takes_no_idempotency_key_refuses_one, |app| async {
     let (a, b): (serde_json::Value, serde_json::Value) = (a.json().await.unwrap(), b.json().await.unwrap());
     assert_eq!(a["id"], b["id"]);
 });
+
+both!(a_file_export_answers_what_accept_prefers_or_406, |app| async {
+    let p = app.state.clock.now().format("%Y-%m").to_string();
+    let token = app.token("finance").await;
+    let get = |accept: &'static str| {
+        let url = format!("{}/api/v1/settlements?period={p}", app.base);
+        let req = app.client.get(url).bearer_auth(&token).header("accept", accept);
+        async move { req.send().await.unwrap() }
+    };
+    let ct = |r: &reqwest::Response| r.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ct(&get("text/csv").await).starts_with("text/csv"));
+    assert!(ct(&get("text/csv;q=0.1, application/json").await).starts_with("application/json"));
+    let r = get("application/pdf").await;
+    assert_eq!(r.status(), 406);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["type"], "/problems/not_acceptable");
+    assert_eq!(body["available"][1], "text/csv");
+    // `format=` picks outright
+    let r = app.get(&format!("/api/v1/reports/weekly?format=csv"), Some("admin")).await;
+    assert!(r.content_type().starts_with("text/csv"));
+});

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Caller, Role};
 use crate::error::AppError;
-use crate::http::docs::{E400, E401, E403};
+use crate::http::docs::{E400, E401, E403, E406};
 use crate::http::Query;
 use crate::money::Money;
 use crate::settlement::export::Scope;
@@ -137,17 +137,13 @@ impl Sink for Collect {
     }
 }
 
-fn wanted(req: &HttpRequest, format: Option<Format>) -> Format {
+/// `format=` when given, else what `Accept` prefers of JSON, CSV and XLSX (406 for none).
+fn wanted(req: &HttpRequest, format: Option<Format>) -> Result<Format, AppError> {
     if let Some(f) = format {
-        return f;
+        return Ok(f);
     }
-    if crate::http::accepts(req, "text/csv") {
-        Format::Csv
-    } else if crate::http::accepts(req, XLSX) {
-        Format::Xlsx
-    } else {
-        Format::Json
-    }
+    let i = crate::http::negotiate(req, &["application/json", "text/csv", XLSX])?;
+    Ok([Format::Json, Format::Csv, Format::Xlsx][i])
 }
 
 /// A period's settlement (finance, admin; a station its own)
@@ -198,7 +194,7 @@ fn wanted(req: &HttpRequest, format: Option<Format>) -> Format {
             (String = "text/csv"),
             (XlsxFile = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         )),
-        E400, E401, E403, E404SettlementStation, E422Settlement
+        E400, E401, E403, E404SettlementStation, E406, E422Settlement
     ),
     security(("bearer" = []))
 )]
@@ -212,7 +208,7 @@ pub async fn settlements(
     caller.require(&[Role::Finance, Role::Admin, Role::Station])?;
     let q = query.into_inner();
     let period = parse_period(q.period.as_deref().unwrap_or(""), "period")?;
-    let format = wanted(&req, q.format);
+    let format = wanted(&req, q.format)?;
     let now = state.clock.now();
     // a month that has not begun has nothing to settle: an empty "open" file would pass for one
     if period.first_day() > now.date_naive() {
