@@ -193,6 +193,22 @@ async fn check_url(state: &AppState, url: String) -> Result<(), AppError> {
         .map_err(|e| AppError::internal(anyhow::anyhow!("{e}")))?
 }
 
+/// A location's subscription (a station's, a warehouse's) never receives a network-wide event:
+/// `period.closed` belongs to no station. Naming it there is refused rather than kept silent.
+fn receivable(types: &str, scope: Option<&str>) -> Result<(), AppError> {
+    match scope {
+        Some(_) if types.split(',').any(|t| t == "period.closed") => Err(AppError::field_problems(
+            Problem::ValidationFailed,
+            "",
+            vec![FieldError::new(
+                "event_types",
+                "period.closed is the whole network's: a location's subscription never receives it",
+            )],
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn types_text(types: &[EventType]) -> Result<String, AppError> {
     let mut names: Vec<&str> = types.iter().map(|t| t.as_str()).collect();
     let n = names.len();
@@ -234,6 +250,7 @@ pub async fn create_subscription(
         .db
         .write(move |conn| {
             let scope = service::scope_path(conn, &caller)?;
+            receivable(&types, scope.as_deref())?;
             let secret = super::rules::new_secret();
             let id = store::insert(
                 conn,
@@ -322,6 +339,9 @@ pub async fn patch_subscription(
         .db
         .write(move |conn| {
             let s = service::owned(conn, &caller, id)?;
+            if let Some(types) = &types {
+                receivable(types, s.scope_path.as_deref())?;
+            }
             let resumed = input.active == Some(true) && !s.active;
             store::change(
                 conn,

@@ -459,7 +459,25 @@ both!(a_closed_month_reaches_finance_and_no_station, |app| async {
             json!({"url": station.url, "event_types": ["period.closed"]}),
         )
         .await;
+    // a station's subscription could never receive it: refused, not kept silent
+    assert_eq!(r.problem(422)["errors"][0]["field"], "event_types", "{}", r.text);
+    let r = app
+        .post(
+            "/api/v1/webhooks/subscriptions",
+            "station-st-tz-001",
+            json!({"url": station.url, "event_types": ["ticket.state_changed"]}),
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
+    let sid = r.json["id"].as_i64().unwrap();
+    let r = app
+        .patch(
+            &format!("/api/v1/webhooks/subscriptions/{sid}"),
+            "station-st-tz-001",
+            json!({"event_types": ["period.closed", "ticket.state_changed"]}),
+        )
+        .await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "event_types", "{}", r.text);
     let today = app.state.clock.now().date_naive();
     let last_month = today.with_day(1).unwrap().pred_opt().unwrap().format("%Y-%m").to_string();
     app.post(&format!("/api/v1/periods/{last_month}/close"), "finance", json!({})).await.ok();
