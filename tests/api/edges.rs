@@ -616,3 +616,17 @@ both!(a_file_export_answers_what_accept_prefers_or_406, |app| async {
     let r = app.get(&format!("/api/v1/reports/weekly?format=csv"), Some("admin")).await;
     assert!(r.content_type().starts_with("text/csv"));
 });
+
+both!(a_ticket_filtered_on_is_checked_like_a_station, |app| async {
+    // another station's ticket, or none at all: 404, as `?station=` of another station is
+    let hz = app.station_user("ST-HZ-001").await;
+    let theirs = app.ticket().at("ST-HZ-001").create().await;
+    let ours = app.ticket().at("ST-TZ-001").create().await;
+    for id in [theirs, 424_242] {
+        let r = app.get(&format!("/api/v1/parts-requests?ticket_id={id}"), Some("station-st-tz-001")).await;
+        assert_eq!(r.problem(404)["field"], "ticket_id", "{}", r.text);
+    }
+    app.get(&format!("/api/v1/parts-requests?ticket_id={ours}"), Some("station-st-tz-001")).await.ok();
+    app.get(&format!("/api/v1/parts-requests?ticket_id={theirs}"), Some(&hz)).await.ok();
+    app.get(&format!("/api/v1/parts-requests?ticket_id={theirs}"), Some("admin")).await.ok();
+});

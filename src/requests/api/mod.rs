@@ -177,9 +177,10 @@ crate::problems!(E404Create, 404, "The station, the ticket or the source named i
     NotFound "station" => "station ST-TZ-009 not found",
     NotFound "ticket" => "ticket 7 not found" {"field": "ticket_id"},
 ]);
-crate::problems!(E404List, 404, "The station or source location filtered on is unknown or out of the caller's sight", [
+crate::problems!(E404List, 404, "The station, source location or ticket filtered on is unknown or out of the caller's sight", [
     NotFound "station" => "station ST-TZ-009 not found",
     NotFound "source" => "location RC-XX-999 not found",
+    NotFound "ticket" => "ticket 4242 not found" {"field": "ticket_id"},
 ]);
 crate::problems!(E409Create, 409, "The ticket named takes no more parts", [
     TicketTakesNoParts => "ticket 7: a ticket that is resolved takes no more parts"

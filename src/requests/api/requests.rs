@@ -270,6 +270,24 @@ pub async fn list_requests(
                     .ok_or_else(|| AppError::not_found(format!("location {code} not found")))?;
                 filter.from_source = Some(row.id);
             }
+            // a ticket filtered on is checked like a station: unknown or out of sight is 404
+            // (not an empty page that would say it has no requests)
+            if let Some(tid) = q.ticket_id {
+                let seen = match crate::tickets::store::ticket(conn, tid)? {
+                    None => false,
+                    Some(t) if caller.role == Role::Technician => t.technician_id == Some(caller.user_id),
+                    Some(t) => match (&scope, t.station_id) {
+                        (Scope::All, _) => true,
+                        (_, Some(sid)) => scope.covers(&network::by_id(conn, sid)?.path),
+                        (_, None) => false,
+                    },
+                };
+                if !seen {
+                    return Err(
+                        AppError::not_found(format!("ticket {tid} not found")).with("field", "ticket_id")
+                    );
+                }
+            }
             if let Some(code) = &q.station {
                 let row = network::by_code(conn, code)?
                     .filter(|r| scope.covers(&r.path))
