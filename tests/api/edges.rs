@@ -613,7 +613,7 @@ both!(a_file_export_answers_what_accept_prefers_or_406, |app| async {
     assert_eq!(body["type"], "/problems/not_acceptable");
     assert_eq!(body["available"][1], "text/csv");
     // `format=` picks outright
-    let r = app.get(&format!("/api/v1/reports/weekly?format=csv"), Some("admin")).await;
+    let r = app.get("/api/v1/reports/weekly?format=csv", Some("admin")).await;
     assert!(r.content_type().starts_with("text/csv"));
 });
 
