@@ -321,45 +321,52 @@ pub async fn declared_input(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let op = req.app_data::<web::Data<RouteTable>>().and_then(|routes| {
-        let op = routes.operation(req.method(), req.path())?;
-        Some((op.query.clone(), op.body, op.headers.iter().any(|h| h == "idempotency-key")))
-    });
-    if let Some((known, takes_body, idempotent)) = op {
-        // a write that does not take the key would run again on a retry that trusts it
-        let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
-        if writes && !idempotent && req.headers().contains_key("idempotency-key") {
-            return Err(AppError::bad_request(
-                Problem::InvalidHeader,
-                format!(
-                    "{} {} does not take an Idempotency-Key: a retry of it would not be known as one \
-                     (POST /api/v1/parts-requests takes one); send it without the header",
-                    req.method(),
-                    req.path()
-                ),
-            )
-            .with("header", "Idempotency-Key")
-            .into());
-        }
-        for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
-            let raw = pair.split_once('=').map_or(pair, |(n, _)| n);
-            let name =
-                percent_encoding::percent_decode_str(&raw.replace('+', " ")).decode_utf8_lossy().into_owned();
-            if !known.contains(&name) {
-                let takes = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                return Err(AppError::bad_request(
-                    Problem::InvalidQuery,
-                    format!("unknown query parameter {name:?}; the parameters this operation takes: {takes}"),
-                )
-                .with("parameter", name)
-                .into());
+    // the operation's checks read its entry in place; only whether it takes a body is kept
+    let takes_body =
+        match req.app_data::<web::Data<RouteTable>>().and_then(|r| r.operation(req.method(), req.path())) {
+            None => None,
+            Some(op) => {
+                // a write that does not take the key would run again on a retry that trusts it
+                let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+                let idempotent = op.headers.iter().any(|h| h == "idempotency-key");
+                if writes && !idempotent && req.headers().contains_key("idempotency-key") {
+                    return Err(AppError::bad_request(
+                        Problem::InvalidHeader,
+                        format!(
+                        "{} {} does not take an Idempotency-Key: a retry of it would not be known as one \
+                         (POST /api/v1/parts-requests takes one); send it without the header",
+                        req.method(),
+                        req.path()
+                    ),
+                    )
+                    .with("header", "Idempotency-Key")
+                    .into());
+                }
+                let known = &op.query;
+                for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
+                    let raw = pair.split_once('=').map_or(pair, |(n, _)| n);
+                    let name = percent_encoding::percent_decode_str(&raw.replace('+', " "))
+                        .decode_utf8_lossy()
+                        .into_owned();
+                    if !known.contains(&name) {
+                        let takes = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                        return Err(AppError::bad_request(
+                            Problem::InvalidQuery,
+                            format!(
+                            "unknown query parameter {name:?}; the parameters this operation takes: {takes}"
+                        ),
+                        )
+                        .with("parameter", name)
+                        .into());
+                    }
+                }
+                Some(op.body)
             }
-        }
-        if !takes_body {
-            let (http, mut payload) = req.into_parts();
-            <json::MaybeJson<NoFields> as actix_web::FromRequest>::from_request(&http, &mut payload).await?;
-            return next.call(ServiceRequest::from_parts(http, actix_web::dev::Payload::None)).await;
-        }
+        };
+    if takes_body == Some(false) {
+        let (http, mut payload) = req.into_parts();
+        <json::MaybeJson<NoFields> as actix_web::FromRequest>::from_request(&http, &mut payload).await?;
+        return next.call(ServiceRequest::from_parts(http, actix_web::dev::Payload::None)).await;
     }
     next.call(req).await
 }

@@ -378,10 +378,8 @@ pub fn reconcile(
             let left = taken.map_or(0, |n| (rules::CORE_ATTEMPTS - n).max(0));
             let (unit_id, old_serial, old_date) =
                 checked_core(conn, &loan, &line, (&code, &family, serialized), old, left)?;
-            match taken {
-                Some(_) => store::give_back_core_attempt(conn, line.id)?,
-                None => store::uncount_core_mismatch(conn, line.id)?,
-            }
+            // the right part: the attempt (or an admin's count) is given back
+            store::uncount_core_mismatch(conn, line.id)?;
             rec.status = LineStatus::CoreReturned.as_str();
             rec.old_serial = old_serial.as_deref();
             rec.old_production_date = old_date;

@@ -408,12 +408,7 @@ pub fn take_core_attempt(conn: &mut DbConn, line_id: i64, max: i32) -> QueryResu
         .optional()
 }
 
-/// Gives back the attempt taken for the right old part.
-pub fn give_back_core_attempt(conn: &mut DbConn, line_id: i64) -> QueryResult<()> {
-    uncount_core_mismatch(conn, line_id)
-}
-
-/// Takes back the count of an attempt that was not a wrong part after all.
+/// Gives back the attempt (or an admin's count) taken for what was the right old part.
 pub fn uncount_core_mismatch(conn: &mut DbConn, line_id: i64) -> QueryResult<()> {
     diesel::update(loan_lines::table.find(line_id))
         .set(loan_lines::core_mismatches.eq(loan_lines::core_mismatches - 1))

@@ -99,9 +99,9 @@ pub fn receive(
         .with("shipment_id", s.id)
         .with("shipment_status", s.status.as_str())
     };
-    let lines_now = store::lines(conn, &[id])?;
+    let lines = store::lines(conn, &[id])?;
     for s in said {
-        let line = lines_now.iter().find(|l| l.line_no == s.line_no);
+        let line = lines.iter().find(|l| l.line_no == s.line_no);
         if let Some(w) =
             line.filter(|l| !on_way.iter().any(|a| a.line_id == l.id)).and_then(|l| waiting.get(&l.id))
         {
@@ -114,7 +114,6 @@ pub fn receive(
         }
     }
     let shipped = on_way;
-    let lines = store::lines(conn, &[id])?;
     let mut per_line: BTreeMap<i64, Vec<AllocationRow>> = BTreeMap::new();
     for a in shipped {
         per_line.entry(a.line_id).or_default().push(a);
