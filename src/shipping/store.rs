@@ -107,6 +107,14 @@ pub fn shipment_of_allocation(conn: &mut DbConn, allocation_id: i64) -> QueryRes
         .optional()
 }
 
+/// Whether the courier carries a shipment of this parts request.
+pub fn courier_carries(conn: &mut DbConn, request_id: i64, courier_id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        shipments::table.filter(shipments::request_id.eq(request_id)).filter(shipments::courier_id.eq(courier_id)),
+    ))
+    .get_result(conn)
+}
+
 /// The technician of the ticket the shipment's request serves, if it serves one.
 pub fn technician_of(conn: &mut DbConn, shipment_id: i64) -> QueryResult<Option<i64>> {
     use crate::db::schema::{parts_requests, tickets};

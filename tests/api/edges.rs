@@ -522,6 +522,43 @@ both!(a_unit_records_each_component_family_once, |app| async {
     app.get("/api/v1/units/AUD-0001", Some("admin")).await.problem(404);
 });
 
+both!(a_request_filtered_on_in_the_shipment_list_is_checked_like_a_path_id, |app| async {
+    // RC-HZ ships to ST-TZ-001 (ours) and to ST-HZ-001 (another station's); a courier carries ours
+    let part = app.part().stock_at("RC-HZ", 2).create().await;
+    let ours = app.request().line(&part, 1).create().await;
+    let theirs = app.request().station("ST-HZ-001").line(&part, 1).create().await;
+    for id in [ours, theirs] {
+        app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+    }
+    app.dispatch(ours).await;
+    let courier = app.shipments_of(ours, "admin").await[0]["courier"].as_str().unwrap().to_string();
+    let app = &app;
+    let list = |id: i64, user: String| async move {
+        app.get(&format!("/api/v1/shipments?request_id={id}"), Some(&user)).await
+    };
+    // unknown, another station's, or (for a courier) one it carries nothing of: 404 naming the field
+    for (id, user) in [
+        (424_242, "station-st-tz-001".to_string()),
+        (theirs, "station-st-tz-001".to_string()),
+        (theirs, courier.clone()),
+        (424_242, courier.clone()),
+    ] {
+        let r = list(id, user.clone()).await;
+        assert_eq!(r.problem(404)["field"], "request_id", "{user} on {id}: {}", r.text);
+    }
+    // in sight: the request's shipments
+    for (id, user) in [
+        (ours, "station-st-tz-001".to_string()),
+        (ours, courier.clone()),
+        (theirs, "warehouse-rc-hz".to_string()),
+        (theirs, "admin".to_string()),
+    ] {
+        let r = list(id, user.clone()).await;
+        assert_eq!(r.ok()["items"].as_array().unwrap().len(), 1, "{user} on {id}: {}", r.text);
+    }
+    app.audit().await;
+});
+
 both!(a_line_a_courier_has_is_received_while_another_sources_line_waits_for_its_tender, |app| async {
     // line 1 from RC-HZ, line 2 from HQ (RC-HZ has none; tier B may order from HQ)
     let near = app.part().stock_at("RC-HZ", 1).create().await;

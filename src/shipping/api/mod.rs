@@ -17,6 +17,9 @@ const READERS: &[Role] = &[Role::Admin, Role::Warehouse, Role::Finance, Role::Co
 crate::problems!(E404Shipment, 404, "No shipment of this id in the caller's sight", [
     NotFound => "shipment 31 not found",
 ]);
+crate::problems!(E404ShipmentList, 404, "The parts request filtered on is unknown or out of the caller's sight", [
+    NotFound => "parts request 4242 not found" {"field": "request_id"},
+]);
 crate::problems!(E409Event, 409, "The event does not follow from the shipment's status", [
     InvalidTransition => "a shipment that is delivered cannot be picked up" {"current_status": "delivered"},
 ]);

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{E404Shipment, E409Event, E422Event};
+use super::{E404Shipment, E404ShipmentList, E409Event, E422Event};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
@@ -147,8 +147,10 @@ pub struct ShipmentQuery {
 /// List shipments, newest first
 ///
 /// A courier sees the shipments assigned to it; warehouse and station users those from or to
-/// their locations; admin, agents and finance all.
-#[utoipa::path(tag = "shipping", params(ShipmentQuery, IdPage), responses((status = 200, description = "The page of shipments in the caller's sight, newest first", body = Page<ShipmentOut>), E400, E401, E403, E422), security(("bearer" = [])))]
+/// their locations; admin, agents and finance all. A `request_id` is checked like a path id:
+/// a parts request that is unknown or out of the caller's sight is 404 (for a courier, one it
+/// carries nothing of), not an empty page.
+#[utoipa::path(tag = "shipping", params(ShipmentQuery, IdPage), responses((status = 200, description = "The page of shipments in the caller's sight, newest first", body = Page<ShipmentOut>), E400, E401, E403, E404ShipmentList, E422), security(("bearer" = [])))]
 #[get("/shipments")]
 pub async fn list_shipments(
     state: web::Data<AppState>,
@@ -169,6 +171,20 @@ pub async fn list_shipments(
     let out = state
         .db
         .read(move |conn| {
+            if let Some(rid) = q.request_id {
+                let seen = if caller.is(Role::Courier) {
+                    store::courier_carries(conn, rid, caller.user_id)?
+                } else {
+                    match crate::requests::service::visible(conn, &caller, rid) {
+                        Ok(_) => true,
+                        Err(e) if e.kind == Problem::NotFound => false,
+                        Err(e) => return Err(e),
+                    }
+                };
+                if !seen {
+                    return Err(AppError::not_found(format!("parts request {rid} not found")).with("field", "request_id"));
+                }
+            }
             let mut f =
                 ShipmentFilter { status: q.status.clone(), request_id: q.request_id, ..Default::default() };
             if caller.is(Role::Courier) {
