@@ -6,8 +6,15 @@
 # station is read by id rather than code, and the booking and COMMIT are two round trips where
 # echelon sends them as one batch. (pgbench reads `:name` as a variable even inside a quoted
 # literal, so the event's JSON is cut after each colon.)
+# VARIANT (second argument) takes statements away, to measure what a leaner request would reach:
+#   full      the statements echelon sends (the default)
+#   no-event  without the event's insert (an event written after the commit, from an outbox)
+#   one-row   no event, and the request's one insert writes the request row alone (a one-line
+#             request stored as one row, with its line and allocation in it)
+#   minimal   one-row, and without the token's user and the open loan lines (both cached): BEGIN,
+#             the station, the reservation, the row, the booking, COMMIT
 request_floor_script() {
-  local db="$1" user="admin"
+  local db="$1" variant="${2:-full}" user="admin"
   [ -n "${ONE_STATION:-}" ] && user="station-$(echo "$ONE_STATION" | tr 'A-Z' 'a-z')"
   psql_ -At -F' ' -c "SELECT id FROM users WHERE username = '$user'" "$db" >"$work/floor.user"
   if [ -n "${ONE_STATION:-}" ]; then
@@ -16,8 +23,10 @@ request_floor_script() {
     psql_ -At -F' ' -c "SELECT s.id, c.id, c.path FROM locations s JOIN locations c ON c.id = s.parent_id WHERE c.code = '$SPREAD' AND s.kind = 'station' ORDER BY s.id" "$db"
   fi >"$work/floor.stations"
   psql_ -At -F' ' -c "SELECT id, unit_cost_minor, code FROM parts WHERE code = ANY(string_to_array('$ECHELON_PARTS', ',')) ORDER BY id" "$db" >"$work/floor.parts"
-  python3 - "$work/floor.user" "$work/floor.stations" "$work/floor.parts" "$user" <<'PY'
+  python3 - "$work/floor.user" "$work/floor.stations" "$work/floor.parts" "$user" "$variant" <<'PY'
 import sys
+variant = sys.argv[5]
+assert variant in ("full", "no-event", "one-row", "minimal"), variant
 uid = open(sys.argv[1]).read().split()[0]
 stations = [l.split() for l in open(sys.argv[2]) if l.strip()]
 parts = [l.split() for l in open(sys.argv[3]) if l.strip()]
@@ -30,7 +39,7 @@ print(f"\\set part {case('k', [p[0] for p in parts])}")
 print(f"\\set cost {case('k', [p[1] for p in parts])}")
 print(f"\\set j random(1, {len(stations)})")
 print(f"\\set st {case('j', [s[0] for s in stations])}")
-print(f"""SELECT "users"."version", "users"."active" FROM "users" WHERE ("users"."id" = {uid}) LIMIT 1;
+statements = f"""SELECT "users"."version", "users"."active" FROM "users" WHERE ("users"."id" = {uid}) LIMIT 1;
 BEGIN;
 SELECT l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, l.tier, l.lead_time_days, l.active, (SELECT v.outstanding_minor FROM station_values v WHERE v.id = l.id) AS outstanding_minor, EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id WHERE lo.station_id = l.id AND lol.status = 'open') AS open_loans, (SELECT r.revision FROM master_revision r WHERE r.id = 1) AS revision FROM locations l WHERE l.id = :st;
 SELECT "loans"."created_at", "tiers"."core_return_days", "loan_lines"."qty", "loan_lines"."unit_cost_minor" FROM ((("loan_lines" INNER JOIN "loans" ON ("loan_lines"."loan_id" = "loans"."id")) INNER JOIN "locations" ON ("locations"."id" = "loans"."station_id")) INNER JOIN "tiers" ON ("locations"."tier" = "tiers"."tier")) WHERE (("loan_lines"."status" = 'open') AND ("loans"."station_id" = :st));
@@ -38,6 +47,18 @@ UPDATE "stock_balances" SET "reserved" = ("stock_balances"."reserved" + 1) WHERE
 WITH req AS (INSERT INTO parts_requests (station_id, ticket_id, urgency, status, source_id, value_minor, exceeds_by_minor, requested_by, created_at, updated_at, outstanding_minor) VALUES (:st, NULL, 'normal', 'allocated', NULL, :cost, NULL, '{user}', localtimestamp, localtimestamp, :cost) RETURNING id), l0 AS (INSERT INTO parts_request_lines (request_id, line_no, requested_code, part_id, qty, unit_cost_minor, backordered, first_source_id, first_filled, first_stockout, routed_at) SELECT req.id, 1, (SELECT code FROM parts WHERE id = :part), :part, 1, :cost, 0, {source}, 1, false, localtimestamp FROM req RETURNING id), a0 AS (INSERT INTO request_allocations (request_id, line_id, part_id, source_id, qty, status, created_at, updated_at) SELECT req.id, l0.id, :part, {source}, 1, 'reserved', localtimestamp, localtimestamp FROM req, l0 RETURNING id) SELECT req.id AS request_id, CAST(ARRAY[l0.id] AS BIGINT[]) AS line_ids, CAST(ARRAY[a0.id] AS BIGINT[]) AS allocation_ids FROM req, l0, a0 \\gset
 WITH e AS (INSERT INTO events (event_type, object_kind, object_id, sequence, station_id, scope_path, payload, created_at) SELECT 'parts_request.allocated', 'parts_request', CAST(:request_id AS BIGINT), COALESCE(MAX(sequence), 0) + 1, CAST(:st AS BIGINT), concat('{path}', CAST(:st AS BIGINT), '/'), concat('{{"backordered_units":', '0,"id":', CAST(:request_id AS BIGINT), ',"station":', '"S","status":', '"allocated","ticket_id":', 'null,"urgency":', '"normal"}}'), localtimestamp FROM events WHERE object_kind = 'parts_request' AND object_id = CAST(:request_id AS BIGINT) RETURNING id) SELECT e.id AS event_id, s.id AS subscription_id, s.scope_path AS subscription_scope, s.event_types AS subscription_types FROM e LEFT JOIN webhook_subscriptions s ON s.active ORDER BY s.id;
 SELECT echelon_station_value_add(CAST(:st AS BIGINT), CAST(:cost AS BIGINT), 9000000000000000);
-COMMIT;""")
+COMMIT;""".split("\n")
+user_read, begin, station, loans, reserve, insert, event, booking, commit = statements
+if variant in ("one-row", "minimal"):
+    insert = (f"INSERT INTO parts_requests (station_id, ticket_id, urgency, status, source_id, value_minor, exceeds_by_minor, "
+              f"requested_by, created_at, updated_at, outstanding_minor) VALUES (:st, NULL, 'normal', 'allocated', NULL, :cost, "
+              f"NULL, '{user}', localtimestamp, localtimestamp, :cost) RETURNING id;")
+keep = [user_read, begin, station, loans, reserve, insert, event, booking, commit]
+if variant != "full":
+    keep.remove(event)
+if variant == "minimal":
+    keep.remove(user_read)
+    keep.remove(loans)
+print("\n".join(keep))
 PY
 }

@@ -15,6 +15,9 @@
 # pgbench's TPC-B-like point right before: what PostgreSQL alone gives for these statements,
 # the most any service sending them could reach on this machine. FLOOR_CLIENTS="8 32" sets the
 # floor's connection counts (echelon's pool holds 8).
+# FLOOR_VARIANTS="full no-event one-row minimal": the floor for leaner requests too (the
+# statements each takes away: bench/request_floor.sh). HTTP_FLOOR=1: GET /healthz through wrk
+# (no token, no database) beside its pgbench point, the HTTP layer's own ceiling.
 # PG_STATS=1 loads pg_stat_statements (for pgbench and echelon alike) and prints, per engine,
 # the statements per transaction or request.
 set -euo pipefail
@@ -188,15 +191,28 @@ for procs in $procs_list; do
   done
   echo "   oversold units: $(oversold "$db"); $(audit "$pg/$db")"
   stats_show "$db"
+  # HTTP_FLOOR=1: the HTTP layer alone, GET /healthz (no token, no database) through the same
+  # wrk at the last client count, beside its own pgbench point: what no request can beat here
+  if [ "${HTTP_FLOOR:-0}" = 1 ]; then
+    read -r tps _ < <(pgbench_point "$CLIENTS")
+    e0=$(cpu_ticks "${pids[@]}")
+    wrk -t 2 -c "$CLIENTS" -d "${secs}s" "http://127.0.0.1:$p1/healthz" >"$work/wrk-healthz" 2>&1
+    e1=$(cpu_ticks "${pids[@]}")
+    hrps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk-healthz")
+    python3 -c "print(f'   HTTP floor (GET /healthz, wrk {$CLIENTS} connections) req/s={$hrps:.1f} pgbench_tps(clients=$CLIENTS)=$tps ratio={$hrps / $tps:.2f} echelon_cpu_ms={1000 * ($e1 - $e0) / $(getconf CLK_TCK) / ($hrps * $secs):.3f}')"
+  fi
   stop_pids
   sleep 1
   if [ "${FLOOR:-0}" = 1 ] && [ -n "${ONE_STATION:-}${SPREAD:-}" ]; then
     psql_ -c "CREATE DATABASE floor_$procs TEMPLATE $db" postgres
-    script="$work/floor.sql"
     source bench/request_floor.sh
-    request_floor_script "floor_$procs" >"$script"
-    # FLOOR_CLIENTS: pgbench's connections for the floor (say "8 32": echelon's pool holds 8),
-    # each beside the TPC-B-like point at the load's own client count
+    # FLOOR_VARIANTS: the request's statements as sent ("full", the default) and leaner sets
+    # (bench/request_floor.sh names them); FLOOR_CLIENTS: pgbench's connections for the floor
+    # (say "8 32": echelon's pool holds 8), each beside the TPC-B-like point at the load's own
+    # client count
+    for variant in ${FLOOR_VARIANTS:-full}; do
+    script="$work/floor-$variant.sql"
+    request_floor_script "floor_$procs" "$variant" >"$script"
     for fc in ${FLOOR_CLIENTS:-$clients_list}; do
       c=$CLIENTS
       read -r tps _ < <(pgbench_point "$c")
@@ -205,7 +221,8 @@ for procs in $procs_list; do
              | awk '/^tps/ {print $3; exit}' || true)
       p1=$(cpu_ticks "$(postmaster)")
       [ -n "$ftps" ] || { echo "floor script failed:"; tail -5 "$work/floor.err"; head -12 "$script"; exit 1; }
-      python3 -c "print(f'   floor (the request\'s statements in pgbench) connections=$fc tps={$ftps:.1f} pgbench_tps(clients=$c)=$tps ratio={$ftps / $tps:.2f} postgres_cpu_ms={1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($ftps * $secs):.2f}')"
+      python3 -c "print(f'   floor ($variant: the request\'s statements in pgbench) connections=$fc tps={$ftps:.1f} pgbench_tps(clients=$c)=$tps ratio={$ftps / $tps:.2f} postgres_cpu_ms={1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($ftps * $secs):.2f}')"
+    done
     done
     echo "   floor database: oversold units: $(oversold "floor_$procs"); $(audit "$pg/floor_$procs")"
   fi
