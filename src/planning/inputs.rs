@@ -313,3 +313,34 @@ pub fn on_order(conn: &mut DbConn, l: &Loaded) -> QueryResult<HashMap<(u32, u32)
     }
     Ok(out)
 }
+
+/// The units of waiting backorders (open requests' lines, for a shelf or a ticket) that will
+/// draw on a node's next arrival, per (part index, node): the source the request names if it
+/// names one, else the central warehouse when the station may order from it (a purchase arrives
+/// there first and serves them before anything moves on), else the station's own centre. A run
+/// counts them as that node's outflow, so that its orders, released in turn, each still find
+/// what they were planned to move.
+pub fn owed(conn: &mut DbConn, l: &Loaded) -> Result<HashMap<(u32, u32), i64>, crate::error::AppError> {
+    let mut serving: HashMap<(i64, Option<i64>), i64> = HashMap::new();
+    let mut out = HashMap::new();
+    for (part, station_id, named, qty) in crate::requests::store::waiting_backorders(conn)? {
+        let node = match serving.get(&(station_id, named)) {
+            Some(&n) => n,
+            None => {
+                let row = crate::network::store::by_id(conn, station_id)?;
+                let st = crate::requests::service::station(conn, row)?;
+                let n = match (named, st.central) {
+                    (Some(source), _) => source,
+                    (None, Some(hq)) if st.may_order_from_hq => hq,
+                    _ => st.centre,
+                };
+                serving.insert((station_id, named), n);
+                n
+            }
+        };
+        if let (Some(&p), Some(&n)) = (l.part_of.get(&part), l.node_of.get(&node)) {
+            *out.entry((p, n)).or_insert(0) += qty;
+        }
+    }
+    Ok(out)
+}

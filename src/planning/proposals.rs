@@ -99,7 +99,8 @@ pub struct ProposalLineOut {
     pub order_up_to: i64,
     /// the destination's position when planned: available, plus what is on order to a station
     /// (its open replenishment requests' units reserved, picked, shipped or backordered), less
-    /// what it sends on
+    /// what it sends on and, at a warehouse or centre, the waiting backorders its next arrival
+    /// serves
     pub position: i64,
 }
 

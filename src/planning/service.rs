@@ -10,6 +10,7 @@
 //! line). A proposal is one order: one per source and destination. Proposals of earlier runs
 //! still open for the same destinations are superseded.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -117,6 +118,10 @@ pub fn run(
     let planned_ms = started.elapsed().as_millis();
     let stock = super::inputs::stock(conn, &loaded)?;
     let on_order = super::inputs::on_order(conn, &loaded)?;
+    let mut owed: HashMap<u32, Vec<(u32, i64)>> = HashMap::new();
+    for ((p, n), q) in super::inputs::owed(conn, &loaded)? {
+        owed.entry(p).or_default().push((n, q));
+    }
     let covered: Vec<bool> = loaded.paths.iter().map(|p| p.starts_with(&scope.path)).collect();
     let supplier = ledger::virtual_place(conn, LocationKind::Supplier)?;
     let at = now.naive_utc();
@@ -127,8 +132,7 @@ pub fn run(
             stock.get(&(p as u32, n)).map(|s| s.1).unwrap_or(0)
                 + on_order.get(&(p as u32, n)).copied().unwrap_or(0)
         };
-        let levels: std::collections::HashMap<u32, Level> =
-            plan.levels[p].iter().map(|l| (l.node, *l)).collect();
+        let levels: HashMap<u32, Level> = plan.levels[p].iter().map(|l| (l.node, *l)).collect();
         let get = |n: u32| levels.get(&n).copied().unwrap_or(Level { node: n, reorder: -1, up_to: 0 });
         let part = &net.parts[p];
         let mut out = Vec::new();
@@ -138,7 +142,12 @@ pub fn run(
             let line = Line(part.db_id, qty, l.reorder as i64, l.up_to as i64, pos);
             out.push(((kind, from, net.nodes[to as usize].db_id, group), line, part.unit_cost_minor));
         };
+        // what leaves each node: the waiting backorders its next arrival serves, then the
+        // transfers proposed below it
         let mut outflow = vec![0i64; net.nodes.len()];
+        for &(n, q) in owed.get(&(p as u32)).map(Vec::as_slice).unwrap_or(&[]) {
+            outflow[n as usize] += q;
+        }
         let need = |n: u32, outflow: i64| -> (i64, Level, i64) {
             let l = get(n);
             let pos = avail(n) - outflow;

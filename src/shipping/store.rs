@@ -110,7 +110,9 @@ pub fn shipment_of_allocation(conn: &mut DbConn, allocation_id: i64) -> QueryRes
 /// Whether the courier carries a shipment of this parts request.
 pub fn courier_carries(conn: &mut DbConn, request_id: i64, courier_id: i64) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
-        shipments::table.filter(shipments::request_id.eq(request_id)).filter(shipments::courier_id.eq(courier_id)),
+        shipments::table
+            .filter(shipments::request_id.eq(request_id))
+            .filter(shipments::courier_id.eq(courier_id)),
     ))
     .get_result(conn)
 }

@@ -611,3 +611,40 @@ both!(a_centres_run_leaves_the_warehouses_transfer_into_the_centre_alone, |app| 
     app.post("/api/v1/planning/runs", "warehouse-hq", json!({})).await.ok();
     assert_eq!(status(to_centre).await, "superseded");
 });
+
+both!(a_runs_orders_released_in_turn_serve_the_backorders_waiting_upstream_first, |app| async {
+    // demand as above, and ST-TZ-001 waits for 40 more for its shelf: nothing is available at
+    // RC-HZ or HQ (tier B orders from both), so they wait as a backorder
+    let part = part_in_demand(&app).await;
+    let r = app.request().line(&part, 40).send().await;
+    assert_eq!(r.json["status"], "backordered", "{}", r.text);
+    let waiting = r.json["id"].as_i64().unwrap();
+    let run = app.post("/api/v1/planning/runs", "admin", json!({})).await;
+    let id = run.ok()["id"].as_i64().unwrap();
+    let list = proposals(&app, "admin", &format!("run_id={id}&part_code={part}")).await;
+    let ids: Vec<(i64, &str)> = [("SUPPLIER", "HQ", "warehouse-hq"), ("HQ", "RC-HZ", "warehouse-hq")]
+        .iter()
+        .map(|(from, to, user)| (find(&list, from, to)["id"].as_i64().unwrap(), *user))
+        .collect();
+    // the purchase arrives at HQ and serves the waiting line at once (HQ is one of its
+    // sources); the transfer to the centre still finds what it was planned to move
+    for (proposal, user) in ids {
+        let got = app.post(&format!("/api/v1/proposals/{proposal}/release"), user, json!({})).await;
+        assert_eq!(got.status, 200, "release of {proposal}: {}", got.text);
+    }
+    let served = app.get(&format!("/api/v1/parts-requests/{waiting}"), Some("admin")).await;
+    assert_eq!(served.ok()["lines"][0]["backordered"], 0, "{}", served.text);
+    // the next run does not propose again what could not move: whatever it proposes for the
+    // part moves too, released from the top down
+    let run = app.post("/api/v1/planning/runs", "admin", json!({})).await;
+    let id = run.ok()["id"].as_i64().unwrap();
+    for source in ["SUPPLIER", "HQ", "RC-HZ"] {
+        let list = proposals(&app, "admin", &format!("run_id={id}&part_code={part}")).await;
+        for p in list.iter().filter(|p| p["source"] == source) {
+            let user = if source == "RC-HZ" { "warehouse-rc-hz" } else { "warehouse-hq" };
+            let got = app.post(&format!("/api/v1/proposals/{}/release", p["id"]), user, json!({})).await;
+            assert_eq!(got.status, 200, "release of {p}: {}", got.text);
+        }
+    }
+    app.audit().await;
+});

@@ -373,6 +373,10 @@ pub fn list(
     q.order(r::id.desc()).limit(limit).load(conn)
 }
 
+/// The statuses of a request whose backordered lines wait for stock (and are served when it
+/// arrives at one of their sources).
+const WAITING: [&str; 5] = ["allocated", "backordered", "received_damaged", "picked", "shipped"];
+
 /// Lines waiting for a part, with what decides their turn:
 /// (line, request, urgency, ticket, station, tier priority).
 pub fn waiting_lines(conn: &mut DbConn, part_id: i64) -> QueryResult<Vec<(LineRow, RequestRow, i32)>> {
@@ -382,13 +386,25 @@ pub fn waiting_lines(conn: &mut DbConn, part_id: i64) -> QueryResult<Vec<(LineRo
         .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
         .filter(parts_request_lines::part_id.eq(part_id))
         .filter(parts_request_lines::backordered.gt(0))
-        .filter(parts_requests::status.eq_any([
-            "allocated",
-            "backordered",
-            "received_damaged",
-            "picked",
-            "shipped",
-        ]))
+        .filter(parts_requests::status.eq_any(WAITING))
         .select((LineRow::as_select(), RequestRow::as_select(), tiers::allocation_priority))
+        .load(conn)
+}
+
+/// A waiting backorder: (part, station, the source the request names, units).
+pub type Backorder = (i64, i64, Option<i64>, i64);
+
+/// Every waiting backorder, of every part.
+pub fn waiting_backorders(conn: &mut DbConn) -> QueryResult<Vec<Backorder>> {
+    parts_request_lines::table
+        .inner_join(parts_requests::table.on(parts_requests::id.eq(parts_request_lines::request_id)))
+        .filter(parts_request_lines::backordered.gt(0))
+        .filter(parts_requests::status.eq_any(WAITING))
+        .select((
+            parts_request_lines::part_id,
+            parts_requests::station_id,
+            parts_requests::source_id,
+            parts_request_lines::backordered,
+        ))
         .load(conn)
 }

@@ -182,7 +182,8 @@ pub async fn list_shipments(
                     }
                 };
                 if !seen {
-                    return Err(AppError::not_found(format!("parts request {rid} not found")).with("field", "request_id"));
+                    return Err(AppError::not_found(format!("parts request {rid} not found"))
+                        .with("field", "request_id"));
                 }
             }
             let mut f =
