@@ -61,6 +61,35 @@ pub trait Validate {
     }
 }
 
+/// The days a report reads: a date outside them is a mistake (a year 0 would print as
+/// `-0001-12-03`, a week of year 9999 end in year 10000, and a stored timestamp of year 10000
+/// sort before every other as text), said naming the field.
+pub fn date_out_of_range(d: NaiveDate) -> Option<String> {
+    use chrono::Datelike;
+    (!(1970..=2999).contains(&d.year())).then(|| "must be a date in the years 1970-2999".to_string())
+}
+
+/// The earliest day a report reads.
+pub fn first_report_day() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date")
+}
+
+/// A report's `from` and `to` as given: each a day a report reads, `from` not after `to`; a
+/// 422 naming the field otherwise.
+pub fn date_range(from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<(), AppError> {
+    for (field, date) in [("from", from), ("to", to)] {
+        if let Some(fault) = date.and_then(date_out_of_range) {
+            return Err(AppError::invalid_fields(vec![FieldError::new(field, fault)]));
+        }
+    }
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            return Err(AppError::invalid_fields(vec![FieldError::new("from", "must not be after `to`")]));
+        }
+    }
+    Ok(())
+}
+
 /// The path of a field inside `at`.
 pub fn join(at: &str, field: &str) -> String {
     if at.is_empty() {

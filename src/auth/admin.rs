@@ -169,6 +169,16 @@ pub fn change(
         ));
     }
     let role = change.role.unwrap_or(current_role);
+    // the network keeps an active admin: the last one is not disabled or demoted, from the
+    // console either
+    let leaves_admins =
+        current_role == Role::Admin && row.active && (role != Role::Admin || change.active == Some(false));
+    if leaves_admins && store::active_admins(conn)? <= 1 {
+        return Err(AppError::conflict(
+            Problem::Conflict,
+            format!("{username} is the last active admin; make another admin first"),
+        ));
+    }
     let location_id = if change.role.is_some() || change.location.is_some() {
         let location = change.location.clone().unwrap_or(current_location);
         Some(location_for(conn, role, location.as_deref())?)
@@ -180,9 +190,11 @@ pub fn change(
     {
         technician_free(conn, &row)?;
     }
-    let bump = change.role.is_some()
-        || change.location.is_some()
-        || change.active.is_some()
+    // a token names its user's version: only a real change of what it grants logs the user
+    // out (the same role, location or flag sent again does not); a password set always does
+    let bump = role != current_role
+        || location_id.is_some_and(|l| l != row.location_id)
+        || change.active.is_some_and(|a| a != row.active)
         || change.password_hash.is_some();
     store::update(
         conn,

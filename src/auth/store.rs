@@ -120,6 +120,11 @@ pub struct UserChanges {
     pub bump: bool,
 }
 
+/// How many admins are active.
+pub fn active_admins(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table.filter(users::role.eq("admin")).filter(users::active.eq(true)).count().get_result(conn)
+}
+
 pub fn update(conn: &mut DbConn, id: i64, c: &UserChanges) -> QueryResult<()> {
     #[derive(AsChangeset)]
     #[diesel(table_name = users)]

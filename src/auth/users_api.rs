@@ -198,9 +198,10 @@ fn user_patch_rules(p: &UserPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
 /// Change a user (admin)
 ///
 /// Changes the role, location, active flag, password or display name. A change of the role,
-/// location, active flag or password refuses every token the user holds (401 on its next
-/// request, on every process); the user logs in again. An admin may not disable or demote
-/// their own account (409).
+/// location or active flag, or a password set, refuses every token the user holds (401 on its
+/// next request, on every process); the user logs in again. The same value sent again changes
+/// nothing and keeps the tokens. An admin may not disable or demote their own account, nor
+/// anyone the last active admin (409).
 #[utoipa::path(
     tag = "users",
     params(("username" = String, Path, description = "the username, e.g. tech-st-tz-001")),
@@ -258,8 +259,9 @@ crate::problems!(E404UserOrLocation, 404, "No user of this name, or the location
 crate::problems!(E409NewUser, 409, "A user of this name exists already", [
     AlreadyExists => "a user named tech-li already exists",
 ]);
-crate::problems!(E409UserChange, 409, "An admin may not disable or demote their own account; a technician still holding work of its station (open loan lines, tickets dispatched to it) does not move to another station or role", [
+crate::problems!(E409UserChange, 409, "An admin may not disable or demote their own account, nor the last active admin; a technician still holding work of its station (open loan lines, tickets dispatched to it) does not move to another station or role", [
     Conflict "own" => "an admin may not disable or demote their own account; ask another admin",
+    Conflict "last" => "ops-admin is the last active admin; make another admin first",
     Conflict "held" => "tech-li still holds work of its station: loan 12 (open lines), ticket 7; reconcile the loans and hand the tickets to another technician first"
         {"held": ["loan 12 (open lines)", "ticket 7"]},
 ]);

@@ -79,8 +79,10 @@ pub struct PlanningRunOut {
     pub target_fill: Option<f64>,
     pub service_level: Option<f64>,
     pub budget: Option<Money>,
-    /// the model's expected station fill (multi-echelon, rounded to 4 places): of the units
-    /// demanded at the stations, the share served at once from the station's own shelf
+    /// the model's expected station fill (rounded to 4 places): of the units demanded at the
+    /// stations, the share served at once from the station's own shelf; for a baseline run, that
+    /// of its levels as the model reviews them (the station echelon's in `echelons`); `null`
+    /// only for a run with no figures
     pub expected_fill: Option<f64>,
     pub parts: i32,
     /// stocking locations in scope
@@ -143,7 +145,7 @@ pub struct TierFigures {
 
 fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
     let figures = figures_of(&r);
-    let echelons = figures
+    let echelons: Vec<EchelonFigures> = figures
         .as_ref()
         .map(|f| {
             f.echelons()
@@ -178,6 +180,13 @@ fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
         })
         .unwrap_or_default();
     let frac = |bp: Option<i32>| bp.map(|b| b as f64 / 10_000.0);
+    // a baseline run's levels are not chosen by the model, but the model reviews them all the
+    // same: its expected fill is the station echelon's, rounded as a multi-echelon run's is
+    let reviewed = echelons
+        .iter()
+        .find(|e| matches!(e.echelon, Echelon::Station))
+        .and_then(|e| e.expected_fill)
+        .map(|f| (f * 10_000.0).round() / 10_000.0);
     Ok(PlanningRunOut {
         id: r.id,
         policy: r.policy,
@@ -185,7 +194,7 @@ fn run_out(conn: &mut DbConn, r: RunRow) -> Result<PlanningRunOut, AppError> {
         target_fill: frac(r.target_fill_bp),
         service_level: frac(r.service_level_bp),
         budget: r.budget_minor.map(Money),
-        expected_fill: frac(r.expected_fill_bp),
+        expected_fill: frac(r.expected_fill_bp).or(reviewed),
         parts: r.parts,
         locations: r.locations,
         target_stock_value: Money(r.target_value_minor),

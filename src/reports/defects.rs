@@ -240,8 +240,10 @@ pub async fn defects(
 ) -> Result<web::Json<DefectReport>, AppError> {
     caller.require(&[Role::Admin, Role::Agent, Role::Finance, Role::Warehouse])?;
     let q = query.into_inner();
+    crate::validate::date_range(q.from, q.to)?;
     let to = q.to.unwrap_or_else(|| state.clock.now().date_naive());
-    let from = q.from.unwrap_or(to - Duration::days(364));
+    // a year by default, never before the first day a report reads
+    let from = q.from.unwrap_or((to - Duration::days(364)).max(crate::validate::first_report_day()));
     if from > to {
         return Err(AppError::invalid_fields(vec![FieldError::new("from", "must not be after `to`")]));
     }

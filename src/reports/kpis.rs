@@ -153,13 +153,10 @@ pub fn period(
     to: Option<NaiveDate>,
     today: NaiveDate,
 ) -> Result<(NaiveDate, NaiveDate), AppError> {
-    for (field, date) in [("from", from), ("to", to)] {
-        if let Some(fault) = date.and_then(rules::date_out_of_range) {
-            return Err(AppError::invalid_fields(vec![FieldError::new(field, fault)]));
-        }
-    }
+    crate::validate::date_range(from, to)?;
     let to = to.unwrap_or(today);
-    let from = from.unwrap_or(to - Duration::days(29));
+    // thirty days by default, never before the first day a report reads
+    let from = from.unwrap_or((to - Duration::days(29)).max(crate::validate::first_report_day()));
     if from > to {
         return Err(AppError::invalid_fields(vec![FieldError::new("from", "must not be after `to`")]));
     }

@@ -1,7 +1,7 @@
 //! KPI arithmetic: ratios that carry their numerator and denominator, percentiles, the
 //! levels figures are grouped by. No HTTP, no database.
 
-use crate::validate::Validate;
+use crate::validate::{date_out_of_range, Validate};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -27,13 +27,6 @@ impl Default for Ratio {
     fn default() -> Ratio {
         Ratio::new(0, 0)
     }
-}
-
-/// The days a report reads: a date outside them is a mistake (a year 0 would print as
-/// `-0001-12-03`, a week of year 9999 end in year 10000), said naming the field.
-pub fn date_out_of_range(d: chrono::NaiveDate) -> Option<String> {
-    use chrono::Datelike;
-    (!(1970..=2999).contains(&d.year())).then(|| "must be a date in the years 1970-2999".to_string())
 }
 
 /// How figures are grouped.
@@ -103,7 +96,7 @@ pub fn iso_week(s: &str) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
     }
     let monday = chrono::NaiveDate::from_isoywd_opt(y.parse().ok()?, w.parse().ok()?, chrono::Weekday::Mon)?;
     let next = monday + chrono::Duration::days(7);
-    // the weeks of the years a report reads (see `date_out_of_range`)
+    // the weeks of the years a report reads (see `crate::validate::date_out_of_range`)
     if date_out_of_range(monday).is_some() || date_out_of_range(next).is_some() {
         return None;
     }

@@ -117,6 +117,28 @@ pub fn courier_carries(conn: &mut DbConn, request_id: i64, courier_id: i64) -> Q
     .get_result(conn)
 }
 
+/// The location paths that decide who sees a parts request (shipping lists its shipments by
+/// it): its station's, and those of the sources it is allocated from; `None` for no such request.
+pub fn request_paths(conn: &mut DbConn, request_id: i64) -> QueryResult<Option<(String, Vec<String>)>> {
+    use crate::db::schema::{locations, parts_requests, request_allocations};
+    let Some(station) = parts_requests::table
+        .inner_join(locations::table.on(locations::id.eq(parts_requests::station_id)))
+        .filter(parts_requests::id.eq(request_id))
+        .select(locations::path)
+        .first::<String>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let sources = request_allocations::table
+        .inner_join(locations::table.on(locations::id.eq(request_allocations::source_id)))
+        .filter(request_allocations::request_id.eq(request_id))
+        .select(locations::path)
+        .distinct()
+        .load(conn)?;
+    Ok(Some((station, sources)))
+}
+
 /// The technician of the ticket the shipment's request serves, if it serves one.
 pub fn technician_of(conn: &mut DbConn, shipment_id: i64) -> QueryResult<Option<i64>> {
     use crate::db::schema::{parts_requests, tickets};

@@ -667,3 +667,24 @@ both!(a_ticket_filtered_on_is_checked_like_a_station, |app| async {
     app.get(&format!("/api/v1/parts-requests?ticket_id={theirs}"), Some(&hz)).await.ok();
     app.get(&format!("/api/v1/parts-requests?ticket_id={theirs}"), Some("admin")).await.ok();
 });
+
+both!(a_report_range_out_of_the_years_read_or_reversed_is_said_not_answered_empty, |app| async {
+    // a day past 9999-12-30 would be year 10000, whose stored timestamps sort before all others
+    for (path, field) in [
+        ("/api/v1/stations/ST-TZ-001/scorecard?to=9999-12-31", "to"),
+        ("/api/v1/stations/ST-TZ-001/scorecard?from=0001-01-01", "from"),
+        ("/api/v1/stations/ST-TZ-001/scorecard?from=2026-12-10&to=2026-12-01", "from"),
+        ("/api/v1/reports/defects?from=2026-01-01&to=9999-12-31", "to"),
+        ("/api/v1/reports/defects?from=0001-01-01", "from"),
+        ("/api/v1/reports/kpis?to=9999-12-31", "to"),
+    ] {
+        let r = app.get(path, Some("admin")).await;
+        assert_eq!(r.problem(422)["errors"][0]["field"], field, "{path}: {}", r.text);
+    }
+    // a default start never falls before the first day a report reads
+    let r = app.get("/api/v1/reports/kpis?to=1970-01-05", Some("admin")).await;
+    assert_eq!(r.ok()["from"], "1970-01-01", "{}", r.text);
+    let r = app.get("/api/v1/reports/defects?to=1970-03-01", Some("admin")).await;
+    assert_eq!(r.ok()["from"], "1970-01-01", "{}", r.text);
+    app.get("/api/v1/stations/ST-TZ-001/scorecard?from=2026-01-01&to=2999-12-31", Some("admin")).await.ok();
+});

@@ -561,7 +561,12 @@ both!(bad_level_filters_get_a_problem_and_levels_keep_to_their_scope, |app| asyn
     app.get(&format!("/api/v1/planning/runs/{hq}/levels"), Some("station-st-tz-001")).await.problem(403);
     // a baseline run's (s, S) levels: their figures are the levels' average under metric.rs
     let base = app.post("/api/v1/planning/runs", "admin", json!({"policy": "baseline"})).await;
-    let base = base.ok()["id"].as_i64().unwrap();
+    // its expected fill is its station echelon's, as the model reviews its levels
+    let station =
+        base.ok()["echelons"].as_array().unwrap().iter().find(|e| e["echelon"] == "station").cloned();
+    let station = f(&station.expect("a station echelon")["expected_fill"]);
+    assert!((f(&base.json["expected_fill"]) - station).abs() < 1e-4, "{}", base.text);
+    let base = base.json["id"].as_i64().unwrap();
     for l in all_levels(&app, "admin", base, "", 100).await {
         let b = model(&l);
         assert!(close(f(&l["expected_backorders"]), b.ebo) && close(f(&l["expected_fill"]), b.fill), "{l}");

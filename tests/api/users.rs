@@ -158,9 +158,17 @@ both!(a_disabled_or_changed_users_live_tokens_are_refused_at_the_next_request, |
     get_with(&app, "/api/v1/me", &agent).await.problem(401);
     assert_eq!(login(&app, "agent", "echelon-demo").await.status, 401);
     assert_eq!(login(&app, "agent", "a-reset-password-42").await.status, 200);
-    // a change of the display name only is not a change of what the token stands for
+    // a change of the display name only is not a change of what the token stands for, nor is
+    // the same role, location or flag sent again
     app.patch("/api/v1/users/finance", "admin", json!({"display_name": "Finance desk"})).await.ok();
     assert_eq!(get_with(&app, "/api/v1/me", &finance).await.ok()["display_name"], "Finance desk");
+    let rc = app.token("warehouse-rc-hz").await;
+    let same = json!({"role": "warehouse", "location": "RC-HZ", "active": true});
+    app.patch("/api/v1/users/warehouse-rc-hz", "admin", same).await.ok();
+    assert_eq!(get_with(&app, "/api/v1/locations/RC-HZ", &rc).await.status, 200);
+    let admin = app.token("admin").await;
+    app.patch("/api/v1/users/admin", "admin", json!({"role": "admin", "active": true})).await.ok();
+    assert_eq!(get_with(&app, "/api/v1/me", &admin).await.status, 200);
     // and the other users' tokens are untouched
     assert_eq!(app.get("/api/v1/locations/RC-HZ", Some("warehouse-rc-hz")).await.status, 200);
 });
@@ -183,6 +191,13 @@ both!(the_cli_lists_shows_and_changes_users_and_says_why_it_refuses, |app| async
     assert!(err.contains("location ST-XX-999 not found"), "{err}");
     let err = cli_error(&url, &["user", "set", "agent"]);
     assert!(err.contains("nothing to change"), "{err}");
+    // the console has no account of its own, but the last active admin stays one
+    let last: [&[&str]; 2] =
+        [&["user", "set", "admin", "--disable"], &["user", "set", "admin", "--role", "finance"]];
+    for args in last {
+        let err = cli_error(&url, args);
+        assert!(err.contains("admin is the last active admin"), "{err}");
+    }
     assert_eq!(get_with(&app, MEMBERS, &tech).await.status, 200, "refusals changed nothing");
     // disabled through the CLI: the live token is refused by the running server
     let out = run_echelon(&url, &["user", "set", "tech-st-tz-001", "--disable"], true);
@@ -195,6 +210,11 @@ both!(the_cli_lists_shows_and_changes_users_and_says_why_it_refuses, |app| async
     );
     let show = run_echelon(&url, &["user", "show", "tech-st-tz-001"], true);
     assert!(show.starts_with("tech-st-tz-001\tagent\t-\tactive"), "{show}");
+    // with a second admin, the first may go
+    let second = json!({"username": "second-admin", "role": "admin", "password": "a-second-admin-42"});
+    assert_eq!(app.post("/api/v1/users", "admin", second).await.status, 201);
+    let out = run_echelon(&url, &["user", "set", "admin", "--disable"], true);
+    assert!(out.contains("admin\tadmin\t-\tdisabled"), "{out}");
 });
 
 /// Runs a command that must fail; its standard error.

@@ -48,7 +48,7 @@ pub struct ScorecardOut {
     pub calls: CallSummary,
 }
 
-/// The period of the query; `from` after `to` is an empty period (everything counts zero).
+/// The period of the query (checked by [`crate::validate::date_range`] first).
 fn period(q: &PeriodQuery) -> Period {
     let midnight = |d: NaiveDate| d.and_time(chrono::NaiveTime::MIN);
     Period { from: q.from.map(midnight), to: q.to.and_then(|d| d.succ_opt()).map(midnight) }
@@ -72,6 +72,9 @@ pub async fn scorecard(
 ) -> Result<web::Json<ScorecardOut>, AppError> {
     caller.require(&[Role::Admin, Role::Agent, Role::Finance, Role::Station])?;
     let code = code.into_inner();
+    // days a report reads, `from` not after `to`: a reversed or far-off range is a mistake to
+    // say, not a period in which nothing happened
+    crate::validate::date_range(query.from, query.to)?;
     let period = period(&query);
     let now = state.clock.now().naive_utc();
     let result = state
