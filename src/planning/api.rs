@@ -296,9 +296,16 @@ pub fn scope_location(
                 AppError::unprocessable(Problem::NoNetwork, "the network has no central warehouse")
             })?,
     };
+    // a location the caller sees but does not stand over (the chain above its own) is one it
+    // may not plan for (403); one it does not see is not found
     let row = network::by_code(conn, &code)?
-        .filter(|r| scope.covers(&r.path))
+        .filter(|r| scope.sees(&r.path))
         .ok_or_else(|| AppError::not_found(format!("location {code} not found")))?;
+    if !scope.covers(&row.path) {
+        return Err(AppError::forbidden(format!(
+            "{code} lies above the caller's location: a run is made for one's own location or one below it"
+        )));
+    }
     if !service::plannable(row.kind) {
         return Err(AppError::unprocessable(
             Problem::NotAPlanningScope,

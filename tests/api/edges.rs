@@ -688,3 +688,18 @@ both!(a_report_range_out_of_the_years_read_or_reversed_is_said_not_answered_empt
     assert_eq!(r.ok()["from"], "1970-01-01", "{}", r.text);
     app.get("/api/v1/stations/ST-TZ-001/scorecard?from=2026-01-01&to=2999-12-31", Some("admin")).await.ok();
 });
+
+both!(a_loan_list_filtered_on_a_code_that_names_no_station_is_404_for_everyone, |app| async {
+    // a centre's code, or none at all: no station of that code, for finance as for a technician
+    for user in ["finance", "admin", "tech-st-tz-001"] {
+        for code in ["RC-HZ", "HQ", "ST-NO-999"] {
+            let r = app.get(&format!("/api/v1/loans?station={code}"), Some(user)).await;
+            assert!(
+                r.problem(404)["detail"].as_str().unwrap().contains(code),
+                "{user} on {code}: {}",
+                r.text
+            );
+        }
+    }
+    app.get("/api/v1/loans?station=ST-TZ-001", Some("finance")).await.ok();
+});

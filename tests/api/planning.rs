@@ -249,8 +249,11 @@ both!(a_centre_plans_its_own_subtree_and_stations_may_not_plan, |app| async {
     let list = proposals(&app, "warehouse-rc-hz", &format!("run_id={id}&part_code={part}")).await;
     assert!(list.iter().all(|p| p["source"] == "RC-HZ"), "{list:#?}");
     find(&list, "RC-HZ", "ST-TZ-001");
-    // the whole network is outside a centre's scope
-    app.post("/api/v1/planning/runs", "warehouse-rc-hz", json!({"location": "HQ"})).await.problem(404);
+    // the whole network is outside a centre's scope: HQ, which it sees above it, is 403; a
+    // sibling centre, which it does not see, is not found
+    let r = app.post("/api/v1/planning/runs", "warehouse-rc-hz", json!({"location": "HQ"})).await;
+    assert!(r.problem(403)["detail"].as_str().unwrap().contains("above"), "{}", r.text);
+    app.post("/api/v1/planning/runs", "warehouse-rc-hz", json!({"location": "RC-BJ"})).await.problem(404);
     let hq = app.post("/api/v1/planning/runs", "admin", json!({"target_fill": 0.9})).await;
     let hq_id = hq.ok()["id"].as_i64().unwrap();
     app.get(&format!("/api/v1/planning/runs/{hq_id}"), Some("warehouse-rc-hz")).await.problem(404);

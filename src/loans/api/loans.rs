@@ -136,8 +136,11 @@ pub async fn list_loans(
                 filter.technician_id = Some(caller.user_id);
             }
             if let Some(code) = &q.station {
+                // a code that names no station (a centre's among them) is no station found
                 let row = network::by_code(conn, code)?
-                    .filter(|r| scope.covers(&r.path))
+                    .filter(|r| {
+                        r.kind == crate::network::rules::LocationKind::Station && scope.covers(&r.path)
+                    })
                     .ok_or_else(|| AppError::not_found(format!("station {code} not found")))?;
                 filter.station_ids = Some(vec![row.id]);
             }
