@@ -26,16 +26,30 @@ pub struct UserQuery {
     pub active: Option<bool>,
     #[serde(flatten)]
     #[param(ignore)]
-    pub page: KeyPage,
+    pub page: UserPage,
+}
+
+/// The page parameters of the user list: its cursor is a username.
+#[derive(Debug, Default, Deserialize, IntoParams, Validate)]
+#[into_params(parameter_in = Query)]
+pub struct UserPage {
+    /// page size, 1-500 (default 50)
+    #[param(minimum = 1, maximum = 500)]
+    #[serde(default, deserialize_with = "crate::http::pagination::number")]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page: the last username on it
+    #[param(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")]
+    pub cursor: Option<String>,
 }
 
 /// List users (admin)
 ///
-/// Ordered by username; the cursor is the last username of the previous page. An unknown
+/// Ordered by username; the cursor is the last username of the previous page (a text that is
+/// no username's form is 400, as a cursor that is no id is in the other lists). An unknown
 /// `location` is 404, as everywhere a location is named.
 #[utoipa::path(
     tag = "users",
-    params(UserQuery, KeyPage),
+    params(UserQuery, UserPage),
     responses((status = 200, description = "The page of users, ordered by username", body = Page<UserOut>), E400, E401, E403, E404UserLocation),
     security(("bearer" = []))
 )]
@@ -47,12 +61,14 @@ pub async fn list_users(
 ) -> Result<web::Json<Page<UserOut>>, AppError> {
     caller.require(&[Role::Admin])?;
     let q = query.into_inner();
-    let page = q.page.request()?;
+    let page = KeyPage { limit: q.page.limit, cursor: q.page.cursor }.request()?;
+    // the cursor is a username: a text of another form was never a next_cursor
+    let after = page.after_key(|k| super::rules::username_fault(k).is_none())?.map(str::to_string);
     let filter = UserFilter { role: q.role, location: q.location, active: q.active };
     let result = state
         .db
         .read(move |conn| {
-            let rows = admin::list(conn, &filter, page.after.as_deref(), page.fetch())?;
+            let rows = admin::list(conn, &filter, after.as_deref(), page.fetch())?;
             Ok(page.page(rows, |u| u.username.clone()))
         })
         .await?;

@@ -59,7 +59,7 @@ impl KeyPage {
 /// A number from a query string. Inside a flattened struct serde hands the values on as the
 /// text they were (serde_urlencoded parses numbers only for fields it sees itself), so the
 /// number is parsed here, with the message the query parser gives.
-fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     let text: Option<Cow<'de, str>> = Option::deserialize(d)?;
     text.map(|t| t.parse::<i64>().map_err(serde::de::Error::custom)).transpose()
 }
@@ -92,6 +92,15 @@ impl PageRequest {
     /// Rows to fetch: one more than the page, to know whether another page follows.
     pub fn fetch(&self) -> i64 {
         self.limit + 1
+    }
+
+    /// The after-key, for lists keyed by text: 400 unless `is_key` takes it (a name of the
+    /// list's form), as an id list refuses a cursor that is not an id.
+    pub fn after_key(&self, is_key: impl Fn(&str) -> bool) -> Result<Option<&str>, AppError> {
+        match self.after.as_deref() {
+            Some(k) if !is_key(k) => Err(bad_cursor()),
+            after => Ok(after),
+        }
     }
 
     /// The after-key parsed as an id, for lists keyed by id.

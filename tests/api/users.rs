@@ -88,6 +88,11 @@ both!(an_admin_creates_lists_reads_and_changes_users, |app| async {
         .ok()
         .clone();
     assert!(second["items"][0]["username"].as_str() > first["items"][0]["username"].as_str());
+    // a cursor that is no username's form was never a next_cursor
+    for cursor in ["%20garbage%20", "-x", "a%2Fb", "%C3%A9t%C3%A9"] {
+        let r = app.get(&format!("/api/v1/users?cursor={cursor}"), Some("admin")).await;
+        assert_eq!(r.problem(400)["type"], "/problems/invalid_query", "{cursor}: {}", r.text);
+    }
     let one = app.get("/api/v1/users/tech-st-tz-009", Some("admin")).await.ok().clone();
     assert_eq!(one["display_name"], "Li Wei");
 
