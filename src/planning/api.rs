@@ -23,7 +23,7 @@ use crate::validate::Validate;
 /// for the baseline.
 #[derive(Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"policy": "multi_echelon", "target_fill": 0.98, "location": "HQ"}))]
+#[schema(example = json!({"policy": "multi_echelon", "target_fill": 0.98, "location": "RC-HZ"}))]
 pub struct PlanningRunIn {
     #[serde(default)]
     pub policy: Option<PolicyKind>,
