@@ -120,9 +120,17 @@ pub struct UserChanges {
     pub bump: bool,
 }
 
-/// How many admins are active.
+/// How many admins are active, their rows locked to the end of the transaction on PostgreSQL
+/// (SQLite's write transaction holds the whole database): two admins disabling each other at
+/// once are counted one after the other, and the second finds the first gone.
 pub fn active_admins(conn: &mut DbConn) -> QueryResult<i64> {
-    users::table.filter(users::role.eq("admin")).filter(users::active.eq(true)).count().get_result(conn)
+    let admins =
+        users::table.filter(users::role.eq("admin")).filter(users::active.eq(true)).select(users::id);
+    let ids: Vec<i64> = match conn {
+        DbConn::Pg(c) => admins.for_update().load(c)?,
+        _ => admins.load(conn)?,
+    };
+    Ok(ids.len() as i64)
 }
 
 pub fn update(conn: &mut DbConn, id: i64, c: &UserChanges) -> QueryResult<()> {

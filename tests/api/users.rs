@@ -414,3 +414,34 @@ fn a_user_changed_through_either_process_or_the_cli_is_refused_on_both_processes
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+both!(two_admins_disabling_each_other_at_once_leave_one_admin, |app| async {
+    let second = json!({"username": "second-admin", "role": "admin", "password": "a-second-admin-42"});
+    assert_eq!(app.post("/api/v1/users", "admin", second).await.status, 201);
+    let token = |user: &'static str, password: &'static str| {
+        let app = &app;
+        async move { login(app, user, password).await.ok()["access_token"].as_str().unwrap().to_string() }
+    };
+    for round in 0..6 {
+        let a = token("admin", "echelon-demo").await;
+        let b = token("second-admin", "a-second-admin-42").await;
+        let off = json!({"active": false});
+        let (x, y) = tokio::join!(
+            app.send(Method::PATCH, "/api/v1/users/second-admin", Some(&a), Some(off.clone())),
+            app.send(Method::PATCH, "/api/v1/users/admin", Some(&b), Some(off)),
+        );
+        let won = [x.status, y.status].iter().filter(|&&s| s == 200).count();
+        assert_eq!(won, 1, "round {round}: {} {} / {} {}", x.status, x.text, y.status, y.text);
+        // the one left enables the other again
+        let (left, other, password) = if x.status == 200 {
+            ("admin", "second-admin", "echelon-demo")
+        } else {
+            ("second-admin", "admin", "a-second-admin-42")
+        };
+        let t = token(left, password).await;
+        let on = app
+            .send(Method::PATCH, &format!("/api/v1/users/{other}"), Some(&t), Some(json!({"active": true})))
+            .await;
+        assert_eq!(on.status, 200, "{}", on.text);
+    }
+});
