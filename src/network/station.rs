@@ -42,3 +42,16 @@ pub fn lateral_days(conn: &mut DbConn, centre_id: i64, neighbour_id: i64) -> Que
         .first(conn)
         .optional()
 }
+
+/// The station a list filter names (`?station=`): one the scope covers, else 404 "station
+/// CODE not found". A code of another kind, a centre's among them, names no station, so a list
+/// filtered on it is not an empty page that would say the station has nothing.
+pub fn filtered_on(
+    conn: &mut DbConn,
+    code: &str,
+    scope: &crate::auth::Scope,
+) -> Result<super::store::LocationRow, crate::error::AppError> {
+    super::store::by_code(conn, code)?
+        .filter(|r| r.kind == super::rules::LocationKind::Station && scope.covers(&r.path))
+        .ok_or_else(|| crate::error::AppError::not_found(format!("station {code} not found")))
+}

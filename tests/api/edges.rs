@@ -689,17 +689,25 @@ both!(a_report_range_out_of_the_years_read_or_reversed_is_said_not_answered_empt
     app.get("/api/v1/stations/ST-TZ-001/scorecard?from=2026-01-01&to=2999-12-31", Some("admin")).await.ok();
 });
 
-both!(a_loan_list_filtered_on_a_code_that_names_no_station_is_404_for_everyone, |app| async {
-    // a centre's code, or none at all: no station of that code, for finance as for a technician
-    for user in ["finance", "admin", "tech-st-tz-001"] {
-        for code in ["RC-HZ", "HQ", "ST-NO-999"] {
-            let r = app.get(&format!("/api/v1/loans?station={code}"), Some(user)).await;
-            assert!(
-                r.problem(404)["detail"].as_str().unwrap().contains(code),
-                "{user} on {code}: {}",
-                r.text
-            );
+both!(a_list_filtered_on_a_code_that_names_no_station_is_404_for_everyone, |app| async {
+    // a centre's code, or none at all: no station of that code, for every reader of each list
+    // (finance got an empty page of loans where a technician got 404)
+    let lists: [(&str, &[&str]); 4] = [
+        ("loans", &["finance", "admin", "tech-st-tz-001"]),
+        ("parts-requests", &["admin", "warehouse-hq", "finance"]),
+        ("tickets", &["admin", "agent", "finance"]),
+        ("follow-ups", &["admin", "agent"]),
+    ];
+    for (list, users) in lists {
+        for user in users {
+            for code in ["RC-HZ", "HQ", "ST-NO-999"] {
+                let r = app.get(&format!("/api/v1/{list}?station={code}"), Some(user)).await;
+                let detail = r.problem(404)["detail"].as_str().unwrap().to_string();
+                assert!(detail.contains(code), "{list} as {user} on {code}: {}", r.text);
+            }
         }
     }
-    app.get("/api/v1/loans?station=ST-TZ-001", Some("finance")).await.ok();
+    for (list, user) in [("loans", "finance"), ("parts-requests", "warehouse-hq"), ("tickets", "agent")] {
+        app.get(&format!("/api/v1/{list}?station=ST-TZ-001"), Some(user)).await.ok();
+    }
 });

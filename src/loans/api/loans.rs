@@ -136,12 +136,7 @@ pub async fn list_loans(
                 filter.technician_id = Some(caller.user_id);
             }
             if let Some(code) = &q.station {
-                // a code that names no station (a centre's among them) is no station found
-                let row = network::by_code(conn, code)?
-                    .filter(|r| {
-                        r.kind == crate::network::rules::LocationKind::Station && scope.covers(&r.path)
-                    })
-                    .ok_or_else(|| AppError::not_found(format!("station {code} not found")))?;
+                let row = crate::network::station::filtered_on(conn, code, &scope)?;
                 filter.station_ids = Some(vec![row.id]);
             }
             let overdue = q.overdue.unwrap_or(false);

@@ -289,9 +289,7 @@ pub async fn list_requests(
                 }
             }
             if let Some(code) = &q.station {
-                let row = network::by_code(conn, code)?
-                    .filter(|r| scope.covers(&r.path))
-                    .ok_or_else(|| AppError::not_found(format!("station {code} not found")))?;
+                let row = crate::network::station::filtered_on(conn, code, &scope)?;
                 filter.station_ids = Some(vec![row.id]);
                 filter.source_ids = None;
             }

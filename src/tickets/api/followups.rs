@@ -186,8 +186,8 @@ pub async fn list_follow_ups(
         .read(move |conn| {
             let mut filter = FollowUpFilter { status: q.status, ..Default::default() };
             if let Some(code) = &q.station {
-                let not_found = || AppError::not_found(format!("station {code} not found"));
-                let row = network::by_code(conn, code)?.ok_or_else(not_found)?;
+                // agents and admin see the whole network
+                let row = crate::network::station::filtered_on(conn, code, &crate::auth::Scope::All)?;
                 filter.station_id = Some(row.id);
             }
             let rows = followups::list(conn, &filter, before, page.fetch())?;

@@ -188,9 +188,7 @@ pub async fn list_tickets(
                 _ => {}
             }
             if let Some(code) = &q.station {
-                let not_found = || AppError::not_found(format!("station {code} not found"));
-                let row =
-                    network::by_code(conn, code)?.filter(|r| scope.covers(&r.path)).ok_or_else(not_found)?;
+                let row = crate::network::station::filtered_on(conn, code, &scope)?;
                 filter.station_ids = Some(vec![row.id]);
             }
             let rows = store::list(conn, &filter, before, page.fetch())?;
