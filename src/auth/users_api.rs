@@ -9,7 +9,8 @@ use super::rules::{hash_password, username_fault, Role};
 use super::Caller;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E415};
-use crate::http::{double_option, not_null, Json, KeyPage, Page, Query};
+use crate::http::pagination::PageRequest;
+use crate::http::{double_option, not_null, Json, Page, Query};
 use crate::state::AppState;
 use crate::validate::{not_blank, Validate};
 
@@ -61,7 +62,7 @@ pub async fn list_users(
 ) -> Result<web::Json<Page<UserOut>>, AppError> {
     caller.require(&[Role::Admin])?;
     let q = query.into_inner();
-    let page = KeyPage { limit: q.page.limit, cursor: q.page.cursor }.request()?;
+    let page = PageRequest::new(q.page.limit, q.page.cursor.as_deref())?;
     // the cursor is a username: a text of another form was never a next_cursor
     let after = page.after_key(|k| super::rules::username_fault(k).is_none())?.map(str::to_string);
     let filter = UserFilter { role: q.role, location: q.location, active: q.active };
