@@ -8,8 +8,10 @@
 //! The mix (per 100 operations) follows the case's day at one centre: a station looks stock up
 //! before most requests, every request is picked, shipped, tracked twice and received once, a
 //! ticket is opened for about every three requests, and lists and reports are read throughout
-//! (`MIX`). The flow's steps take the requests made before them (queues shared by the clients),
-//! so a pick always finds a request to pick; when a queue is empty, the client asks for parts.
+//! (`MIX`). The flow's steps take the requests made before them (queues shared by the clients);
+//! a step whose queue is empty does the nearest step before it that has work (a receive with
+//! nothing delivered posts tracking, a pick with nothing to pick asks for parts), so the flow
+//! never starves at its end, however short the run.
 //!
 //! Two ways to drive it. A closed loop (the default): each of `--clients` starts its next
 //! operation when the last one answered, which measures what the machine can do. An open loop
@@ -306,8 +308,24 @@ fn choose() -> Op {
     Op::StockLookup
 }
 
+/// `op`, or the nearest step before it in the flow with a request waiting for it (a request
+/// when none has): a step with an empty queue moves the flow on instead.
+fn ready(s: &Shared, op: Op) -> Op {
+    let has = |q: &Mutex<VecDeque<i64>>| !q.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
+    let flow = [
+        (Op::Receive, has(&s.to_receive)),
+        (Op::Track, !s.to_track.lock().unwrap_or_else(|e| e.into_inner()).is_empty()),
+        (Op::PickShip, has(&s.to_pick)),
+    ];
+    match flow.iter().position(|(step, _)| *step == op) {
+        Some(at) => flow[at..].iter().find(|(_, has)| *has).map_or(Op::Request, |(step, _)| *step),
+        None => op,
+    }
+}
+
 async fn step(s: &Shared, base: &str, op: Op, due: Option<Instant>) {
     let at = &mut At { base, due };
+    let op = ready(s, op);
     use reqwest::Method as M;
     let pop = |q: &Mutex<VecDeque<i64>>| q.lock().unwrap_or_else(|e| e.into_inner()).pop_front();
     match op {
