@@ -111,6 +111,18 @@ fn webhooks(doc: &mut utoipa::openapi::OpenApi) {
         ("claim.opened", "A claim against the courier was opened for damaged units", "ClaimEvent", "claim"),
         ("ticket.state_changed", "A service ticket moved to another state", "TicketStateEvent", "ticket"),
         (
+            "ticket.deadline_missed",
+            "A service ticket passed a deadline it had not met (once per ticket)",
+            "TicketDeadlineEvent",
+            "ticket",
+        ),
+        (
+            "loan_line.overdue",
+            "A lent part's core (or the unused part) was not back within the return days",
+            "LoanLineOverdueEvent",
+            "loan",
+        ),
+        (
             "proposal.released",
             "A planned order was released into the ledger",
             "ProposalReleasedEvent",

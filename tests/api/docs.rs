@@ -268,3 +268,20 @@ fn every_fill_name_is_defined_in_the_readme_and_means_one_thing() {
     }
     assert!(faults.is_empty(), "{faults:#?}");
 }
+
+#[test]
+fn every_event_type_a_subscriber_may_choose_is_documented_with_its_payload() {
+    let doc = document();
+    let hooks = doc["webhooks"].as_object().expect("the document's webhooks");
+    for event in echelon::events::TYPES {
+        let message = &hooks.get(event).unwrap_or_else(|| panic!("{event} is not documented"))["post"]
+            ["requestBody"]["content"]["application/json"]["schema"];
+        assert_eq!(message["properties"]["type"]["const"], event, "{event}");
+        let data = message["properties"]["data"]["$ref"].as_str().unwrap();
+        let name = data.trim_start_matches("#/components/schemas/");
+        let schema = &doc["components"]["schemas"][name];
+        assert!(schema["properties"].is_object() && schema["example"].is_object(), "{event}: {name}");
+    }
+    // and nothing is documented that is never sent
+    assert_eq!(hooks.len(), echelon::events::TYPES.len(), "{:?}", hooks.keys().collect::<Vec<_>>());
+}
