@@ -127,6 +127,7 @@ problem_kinds! {
     NothingToShip => ("nothing_to_ship", CONFLICT, "Nothing to Ship"),
     PartsTied => ("parts_tied", CONFLICT, "Parts Tied"),
     PayloadTooLarge => ("payload_too_large", PAYLOAD_TOO_LARGE, "Payload Too Large"),
+    PartHeld => ("part_held", CONFLICT, "Part Held"),
     PeriodClosed => ("period_closed", CONFLICT, "Period Closed"),
     PeriodNotEnded => ("period_not_ended", UNPROCESSABLE_ENTITY, "Period Not Ended"),
     PeriodOutOfOrder => ("period_out_of_order", CONFLICT, "Period Out of Order"),

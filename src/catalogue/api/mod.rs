@@ -104,6 +104,9 @@ crate::problems!(E422ModelContext, 422, "The model filtered on is unknown", [
 crate::problems!(E409NewPart, 409, "No sequence number is left in the line and family", [
     SequenceExhausted => "no sequence number left in RF-CMP",
 ]);
+crate::problems!(E409PartChange, 409, "Whether the part is serialized cannot change while any of it is held", [
+    PartHeld => "RF-CMP-00130B is held (on hand or with serials recorded): whether it is serialized cannot change until none is" {"field": "serialized"},
+]);
 crate::problems!(
     E422NewPart,
     422,

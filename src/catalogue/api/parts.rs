@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{check_text, part_out, parts_out, PartOut};
-use super::{E409NewPart, E422ModelContext, E422NewPart, E422PartChange, E422PartCode};
+use super::{E409NewPart, E409PartChange, E422ModelContext, E422NewPart, E422PartChange, E422PartCode};
 use crate::auth::{Caller, Role};
 use crate::catalogue::codes::{self, PartCode};
 use crate::catalogue::resolve::{self, SuccessorOut};
@@ -344,15 +344,33 @@ pub struct PartPatchIn {
     pub interchangeability: Option<Option<Interchangeability>>,
 }
 
+/// 409 `part_held` when any of the part is held (on hand at a physical location, or a serial of
+/// it recorded): a serialized part's units on hand each have their serial there, so the flag
+/// cannot change under them.
+pub(crate) fn refuse_if_held(conn: &mut DbConn, row: &PartRow) -> Result<(), AppError> {
+    if store::held(conn, row.id)? {
+        return Err(AppError::conflict(
+            Problem::PartHeld,
+            format!(
+                "{} is held (on hand or with serials recorded): whether it is serialized cannot change until none is",
+                row.code
+            ),
+        )
+        .with("field", "serialized"));
+    }
+    Ok(())
+}
+
 /// Change a part (admin)
 ///
+/// Whether a part is `serialized` changes only while none of it is held (409 `part_held`).
 /// Setting `superseded_by` needs `interchangeability` (now or already); a successor that is
 /// (eventually) superseded by this part is refused (422 `supersession_cycle`).
 #[utoipa::path(
     tag = "catalogue",
     params(("code" = String, Path, description = "part code")),
     request_body = PartPatchIn,
-    responses((status = 200, description = "The part as changed", body = PartDetail), E400, E401, E403, E415, E422PartChange),
+    responses((status = 200, description = "The part as changed", body = PartDetail), E400, E401, E403, E409PartChange, E415, E422PartChange),
     security(("bearer" = []))
 )]
 #[patch("/parts/{code}")]
@@ -370,6 +388,9 @@ pub async fn patch_part(
         .db
         .write_retrying(move |conn| {
             let row = resolve::resolve_part_code(conn, &code, None)?;
+            if p.serialized.is_some_and(|s| s != row.serialized) {
+                refuse_if_held(conn, &row)?;
+            }
             let succ_id = match &p.superseded_by {
                 Some(Some(s)) => {
                     let s = successor(conn, s, &row.line, &row.family)?;

@@ -161,6 +161,17 @@ fn apply(
             ));
         }
     }
+    // whether a part is serialized changes only while none of it is held (as `PATCH /parts`)
+    for r in &rows {
+        let Some(old) = existing.get(r.record.code.as_str()) else { continue };
+        if old.serialized != r.record.serialized && store::held(conn, old.id)? {
+            errors.push(RowError::new(
+                r.line,
+                Some("serialized"),
+                format!("{} is held (on hand or with serials recorded): whether it is serialized cannot change until none is", old.code),
+            ));
+        }
+    }
     if !errors.is_empty() {
         return Err(rejected(errors));
     }

@@ -300,3 +300,17 @@ pub fn models_of(conn: &mut DbConn, part_id: i64) -> QueryResult<Vec<String>> {
         .order(product_models::code.asc())
         .load(conn)
 }
+
+/// Whether any of a part is held: units on hand at a physical location, or a serial of it
+/// recorded anywhere. While it is, whether the part is serialized cannot change: the ledger's
+/// rule that each serialized unit on hand has its serial there would break either way.
+pub fn held(conn: &mut DbConn, part_id: i64) -> QueryResult<bool> {
+    use crate::db::schema::{part_serials, stock_balances as b};
+    let on_hand = diesel::select(diesel::dsl::exists(
+        b::table.filter(b::part_id.eq(part_id)).filter(b::physical).filter(b::on_hand.ne(0)),
+    ))
+    .get_result::<bool>(conn)?;
+    Ok(on_hand
+        || diesel::select(diesel::dsl::exists(part_serials::table.filter(part_serials::part_id.eq(part_id))))
+            .get_result::<bool>(conn)?)
+}

@@ -115,3 +115,34 @@ both!(a_nul_or_a_byte_that_is_not_text_in_a_file_is_its_rows_error_and_nothing_i
     assert_eq!(export(&app, "admin").await, before);
     app.get(&format!("/api/v1/parts/{}", codes[0]), Some("admin")).await.problem(422);
 });
+
+both!(whether_a_part_is_serialized_cannot_change_while_any_of_it_is_held, |app| async {
+    let held = app.part().stock_at("RC-HZ", 5).create().await;
+    let empty = app.part().create().await;
+    let path = format!("/api/v1/parts/{held}");
+    // by PATCH: 409 naming the field, and the part stays as it was
+    let r = app.patch(&path, "admin", serde_json::json!({"serialized": true})).await;
+    assert_eq!(r.problem(409)["type"], "/problems/part_held", "{}", r.text);
+    assert_eq!(r.json["field"], "serialized");
+    assert_eq!(app.get(&path, Some("admin")).await.ok()["serialized"], false);
+    // sending the flag it already has changes nothing and is no fault
+    app.patch(&path, "admin", serde_json::json!({"serialized": false, "name": "Held fan"})).await.ok();
+    // by import: the file is refused naming its line and column, and nothing is written
+    let before = export(&app, "admin").await;
+    let row = before.lines().find(|l| l.starts_with(&held)).unwrap().to_string();
+    let flipped = row.replacen(",false,", ",true,", 1);
+    assert_ne!(row, flipped);
+    let file = format!("{}\n{flipped}\n", before.lines().next().unwrap());
+    let r = import(&app, "admin", &file).await;
+    let errors = r.problem(422)["errors"].as_array().unwrap().clone();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0]["line"].as_i64(), errors[0]["column"].as_str()), (Some(2), Some("serialized")));
+    assert_eq!(export(&app, "admin").await, before, "nothing was written");
+    // a part none of which is held may change it, both ways
+    for flag in [true, false] {
+        let r = app
+            .patch(&format!("/api/v1/parts/{empty}"), "admin", serde_json::json!({"serialized": flag}))
+            .await;
+        assert_eq!(r.ok()["serialized"], flag);
+    }
+});
