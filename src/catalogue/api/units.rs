@@ -97,13 +97,6 @@ pub struct SwapOut {
     pub by: String,
 }
 
-/// Whether the caller reads the serials and production dates of units' components: warehouse and
-/// admin users only. A core return is checked against them, so whoever brings the old part back
-/// (a technician, a station) must not be able to read what it should say.
-pub fn sees_component_serials(caller: &Caller) -> bool {
-    matches!(caller.role, Role::Admin | Role::Warehouse)
-}
-
 fn units_out(
     conn: &mut DbConn,
     rows: Vec<UnitRow>,
@@ -216,7 +209,7 @@ pub async fn list_units(
                 UnitFilter { model_id: model.map(|m| m.id), line: q.line.clone(), region: q.region.clone() };
             let rows = store::list(conn, &filter, page.after.as_deref(), page.fetch())?;
             let page = page.page(rows, |r| r.serial.clone());
-            let serials = sees_component_serials(&caller);
+            let serials = caller.sees_component_serials();
             Ok(Page { items: units_out(conn, page.items, today, serials)?, next_cursor: page.next_cursor })
         })
         .await?;
@@ -244,9 +237,9 @@ pub async fn get_unit(
     let out = state
         .db
         .read(move |conn| {
-            let row = store::by_serial(conn, &serial)?
+            let row = store::by_serial_typed(conn, &serial)?
                 .ok_or_else(|| AppError::not_found(format!("there is no unit {serial}")))?;
-            Ok(units_out(conn, vec![row], today, sees_component_serials(&caller))?.remove(0))
+            Ok(units_out(conn, vec![row], today, caller.sees_component_serials())?.remove(0))
         })
         .await?;
     Ok(web::Json(out))
@@ -261,7 +254,8 @@ pub async fn get_unit(
                    {"part_code": "RF-PCB-00001X", "production_date": "2026-10-01"}]
 }))]
 pub struct NewUnitIn {
-    /// 4-40 letters, digits and dashes
+    /// 4-40 letters, digits and dashes; recorded in capitals (`rf2611000001` is RF2611000001,
+    /// and is refused as a second unit when that exists)
     #[schema(min_length = 4, max_length = 40)]
     pub serial: String,
     #[schema(min_length = 1, max_length = 64)]
@@ -292,7 +286,9 @@ pub async fn create_unit(
     body: Json<NewUnitIn>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin, Role::Agent])?;
-    let input = body.0;
+    let mut input = body.0;
+    // units are recorded in capitals, so a serial differing only in case is the same unit
+    input.serial = input.serial.to_ascii_uppercase();
     let now = state.clock.now();
     let today = now.date_naive();
     let mut errors = Vec::new();
@@ -392,8 +388,8 @@ pub async fn create_unit(
             let (id, serial) = store::insert_many(conn, &[new])?.remove(0);
             components.iter_mut().for_each(|c| c.unit_id = id);
             store::insert_components(conn, &components)?;
-            let row = store::by_serial(conn, &serial)?.ok_or_else(|| AppError::not_found("unit"))?;
-            Ok(units_out(conn, vec![row], today, sees_component_serials(&caller))?.remove(0))
+            let row = store::by_serial_typed(conn, &serial)?.ok_or_else(|| AppError::not_found("unit"))?;
+            Ok(units_out(conn, vec![row], today, caller.sees_component_serials())?.remove(0))
         })
         .await?;
     Ok(HttpResponse::Created().insert_header(("Location", format!("/api/v1/units/{}", out.serial))).json(out))

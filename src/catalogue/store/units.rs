@@ -68,6 +68,18 @@ pub fn by_serial(conn: &mut DbConn, serial: &str) -> QueryResult<Option<UnitRow>
         .optional()
 }
 
+/// The unit of a serial as people type it: the stored serial, or the serial in capitals (the
+/// form units are recorded in), so `rf00000273` finds RF00000273.
+pub fn by_serial_typed(conn: &mut DbConn, serial: &str) -> QueryResult<Option<UnitRow>> {
+    match by_serial(conn, serial)? {
+        Some(u) => Ok(Some(u)),
+        None if serial.bytes().any(|b| b.is_ascii_lowercase()) => {
+            by_serial(conn, &serial.to_ascii_uppercase())
+        }
+        None => Ok(None),
+    }
+}
+
 /// One page of units in serial order, after `after` (exclusive).
 pub fn list(
     conn: &mut DbConn,

@@ -82,12 +82,9 @@ pub fn intake(
         (_, None) => None,
     };
     let serial = input.serial.trim();
-    let unit = match unit_store::by_serial(conn, serial)? {
+    let unit = match unit_store::by_serial_typed(conn, serial)? {
         Some(u) => u,
-        None => match unit_store::by_serial(conn, &serial.to_ascii_uppercase())? {
-            Some(u) => u,
-            None => return Err(unknown_unit(conn, serial)?),
-        },
+        None => return Err(unknown_unit(conn, serial)?),
     };
     let model = model_store::by_id(conn, unit.model_id)?;
     if input.model.as_ref().is_some_and(|m| *m != model.code) {

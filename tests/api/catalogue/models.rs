@@ -118,6 +118,23 @@ both!(models_compatibility_and_units_are_recorded, |app| async {
     assert_eq!(r.json["warranty"][1]["covers"], "CMP");
     assert_eq!(r.json["warranty"][1]["active"], true);
     app.post("/api/v1/units", "agent", unit.clone()).await.problem(409);
+    // a serial differing only in case is the same unit: no twin with another ship date (and so
+    // another warranty), and the unit is found as people type it
+    let mut twin = unit.clone();
+    twin["serial"] = json!("rfTEST0001");
+    twin["ship_date"] = json!(today());
+    twin["components"] = json!([]);
+    let r = app.post("/api/v1/units", "agent", twin).await;
+    assert_eq!(r.problem(409)["type"], "/problems/already_exists", "{}", r.text);
+    let found = app.get("/api/v1/units/rftest0001", Some("agent")).await;
+    assert_eq!(
+        (found.ok()["serial"].as_str(), found.json["ship_date"].as_str()),
+        (Some("RFTEST0001"), Some(&*ship.to_string()))
+    );
+    let lower =
+        json!({"serial": "rftest0005", "model": "BCD-999TEST", "ship_date": ship, "region": "Zhejiang"});
+    let r = app.post("/api/v1/units", "agent", lower).await;
+    assert_eq!((r.status, r.json["serial"].as_str()), (201, Some("RFTEST0005")), "{}", r.text);
     // a component that does not fit the model, a region outside the network, a future ship date
     let wrong = json!({"serial": "RFTEST0002", "model": "BCD-999TEST", "ship_date": ship, "region": "Zhejiang",
                        "components": [{"part_code": code_of(&rf[1]), "serial": "CMPTEST0002"}]});
@@ -131,7 +148,8 @@ both!(models_compatibility_and_units_are_recorded, |app| async {
     let wrong = json!({"serial": "RFTEST0004", "model": "BCD-999TEST", "ship_date": today().checked_add_days(Days::new(3)).unwrap(), "region": "Zhejiang"});
     app.post("/api/v1/units", "admin", wrong).await.problem(422);
     let base = app.get("/api/v1/installed-base?model=BCD-999TEST", Some("admin")).await;
-    assert_eq!(base.ok(), &json!([{"model": "BCD-999TEST", "region": "Zhejiang", "units": 1}]));
+    // RFTEST0001 and RFTEST0005 (its lower-case twin refused)
+    assert_eq!(base.ok(), &json!([{"model": "BCD-999TEST", "region": "Zhejiang", "units": 2}]));
     let base = app
         .get(
             &format!("/api/v1/installed-base?model=BCD-999TEST&on={}", ship.pred_opt().unwrap()),
