@@ -30,6 +30,14 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// Whether the caller reads the serials of parts (a unit's components, the serials a stock
+    /// movement carried) and components' production dates: warehouse and admin users only. A
+    /// core return is checked against them, so whoever brings the old part back (a technician,
+    /// a station) must not be able to read what it should say.
+    pub fn sees_component_serials(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Warehouse)
+    }
+
     /// 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
         if roles.contains(&self.role) {

@@ -389,6 +389,19 @@ both!(a_core_is_the_part_taken_out_and_the_unit_then_holds_the_new_one, |app| as
     assert_eq!(l.ok()["lines"][0]["status"], "open");
     let ok = core_return(&app, loan, CMP_SERIAL).await;
     assert_eq!(ok.ok()["lines"][0]["status"], "core_returned");
+    // nor can they read the fitted serial off the ledger's movements; warehouse and admin can
+    let moves = format!("/api/v1/movements?reference=loan:{loan}/1&limit=500");
+    let at_station = "/api/v1/movements?location=ST-TZ-001&limit=500";
+    for user in ["station-st-tz-001", "finance"] {
+        for path in [moves.as_str(), at_station] {
+            let m = app.get(path, Some(user)).await;
+            assert!(!m.ok()["items"].as_array().unwrap().is_empty(), "{user} {path}");
+            assert!(!m.text.contains("NEWCMP030001"), "{user} {path}: {}", m.text);
+        }
+    }
+    for user in ["warehouse-rc-hz", "admin"] {
+        assert!(app.get(&moves, Some(user)).await.ok().to_string().contains("NEWCMP030001"), "{user}");
+    }
 
     // the unit now holds the fitted compressor, and keeps the swap
     let u = app.get(unit, Some("admin")).await;

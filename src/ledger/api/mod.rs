@@ -65,13 +65,18 @@ pub struct MovementOut {
     pub reference: Option<String>,
     pub actor: Option<String>,
     pub at: chrono::DateTime<chrono::Utc>,
+    /// the serials of the units moved; shown to warehouse and admin users only (empty for
+    /// others), since a core return is checked against the serial a repair fitted
     pub serials: Vec<String>,
 }
 
+/// A movement as the caller reads it: its serials only for those who see parts' serials
+/// ([`Caller::sees_component_serials`](crate::auth::Caller::sees_component_serials)).
 pub fn movement_out(
     r: store::MovementRow,
     locs: &std::collections::BTreeMap<i64, String>,
     parts: &std::collections::BTreeMap<i64, String>,
+    serials_shown: bool,
 ) -> MovementOut {
     MovementOut {
         id: r.id,
@@ -83,7 +88,11 @@ pub fn movement_out(
         reference: r.reference,
         actor: r.actor,
         at: r.at.and_utc(),
-        serials: r.serials.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default(),
+        serials: r
+            .serials
+            .filter(|_| serials_shown)
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default(),
     }
 }
 

@@ -82,7 +82,8 @@ pub async fn list_movements(
             let part_ids: Vec<i64> = page.items.iter().map(|r| r.part_id).collect();
             let locs = network::codes_of(conn, &loc_ids)?;
             let parts = crate::catalogue::store::parts::codes_of(conn, &part_ids)?;
-            Ok(page.map(|r| movement_out(r, &locs, &parts)))
+            let serials_shown = caller.sees_component_serials();
+            Ok(page.map(|r| movement_out(r, &locs, &parts, serials_shown)))
         })
         .await?;
     Ok(web::Json(out))

@@ -76,7 +76,7 @@ fn view(
     rows: Vec<LoanRow>,
     now: chrono::NaiveDateTime,
 ) -> Result<Vec<LoanOut>, AppError> {
-    let serials_shown = crate::catalogue::api::units::sees_component_serials(caller);
+    let serials_shown = caller.sees_component_serials();
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
     let lines = store::lines(conn, &ids)?;
     let mut locs: Vec<i64> = rows.iter().flat_map(|r| [r.station_id, r.custody_id]).collect();
