@@ -114,3 +114,28 @@ both!(every_body_is_parsed_strictly_and_a_refused_one_changes_nothing, |app| asy
     assert!(probed.len() >= 39, "{} operations with a body: {probed:?}", probed.len());
     assert_eq!(counts(&app).await, before, "a refused body wrote nothing");
 });
+
+/// A field has one name, the one the document shows: a serde `alias` would take a second name
+/// the document never states (`unit_serial` for `serial`), so a misspelled body could pass.
+#[test]
+fn no_body_field_answers_to_a_name_the_document_does_not_show() {
+    fn scan(dir: &std::path::Path, found: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                scan(&path, found);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    let l = line.trim_start();
+                    if l.starts_with("#[serde(") && l.contains("alias") {
+                        found.push(format!("{}:{}: {l}", path.display(), n + 1));
+                    }
+                }
+            }
+        }
+    }
+    let mut found = Vec::new();
+    scan(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
+    assert!(found.is_empty(), "fields with a second name: {found:#?}");
+}

@@ -160,7 +160,7 @@ pub struct DispatchIn {
     pub technician: String,
     /// the parts the technician should take; each must fit the unit's model (422
     /// `incompatible_part` with the compatible alternatives)
-    #[serde(default, alias = "parts")]
+    #[serde(default)]
     #[schema(max_items = 50)]
     pub expected_parts: Vec<PartLineIn>,
     #[schema(max_length = 2000)]
@@ -259,7 +259,7 @@ pub struct ResolveIn {
     #[schema(min_length = 1, max_length = 2000)]
     pub cause: String,
     /// the parts actually fitted; each must fit the unit's model
-    #[serde(default, alias = "parts")]
+    #[serde(default)]
     #[schema(max_items = 50)]
     pub parts_used: Vec<PartLineIn>,
     #[schema(max_length = 2000)]

@@ -34,7 +34,6 @@ pub struct NewTicketIn {
     pub channel: Channel,
     pub customer: Customer,
     /// the product unit's serial (it must exist: an unknown one is 422 with the nearest serials)
-    #[serde(alias = "unit_serial", alias = "serial_number")]
     #[schema(min_length = 1, max_length = 40)]
     pub serial: String,
     /// the unit's product model as the customer reads it from the label; when given it must be
@@ -42,7 +41,6 @@ pub struct NewTicketIn {
     #[schema(max_length = 32)]
     pub model: Option<String>,
     /// the fault as the customer describes it
-    #[serde(alias = "fault_description")]
     #[schema(min_length = 1, max_length = 2000)]
     pub fault: String,
     /// the part family the fault lies in (e.g. CMP), when known: a longer component warranty
