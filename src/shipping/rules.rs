@@ -100,7 +100,8 @@ pub fn meets(now: NaiveDateTime, transit_hours: i32, deliver_by: NaiveDateTime) 
 
 /// Where a shipment stands: tendered to couriers (or assigned straight away when urgent), then
 /// moved by the courier's events, and received at its destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(rename_all = "snake_case")]
 pub enum ShipmentStatus {
     AwaitingTender,
     Tendered,
@@ -134,20 +135,24 @@ impl ShipmentStatus {
     }
 }
 
-/// Where a tender stands: open for bids until awarded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a tender stands: open for bids until awarded; lapsed when its bid deadline passed
+/// with no bid and its shipments were put out to tender again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Validate)]
+#[serde(rename_all = "snake_case")]
 pub enum TenderStatus {
     Open,
     Awarded,
+    Lapsed,
 }
 
 impl TenderStatus {
-    pub const ALL: [TenderStatus; 2] = [TenderStatus::Open, TenderStatus::Awarded];
+    pub const ALL: [TenderStatus; 3] = [TenderStatus::Open, TenderStatus::Awarded, TenderStatus::Lapsed];
 
     pub fn as_str(self) -> &'static str {
         match self {
             TenderStatus::Open => "open",
             TenderStatus::Awarded => "awarded",
+            TenderStatus::Lapsed => "lapsed",
         }
     }
 

@@ -369,7 +369,10 @@ pub fn award(
     }
     let scores = score_bids(conn, t, at)?;
     if scores.is_empty() {
-        return Err(AppError::unprocessable(Problem::NoValidBid, "no courier has bid on this tender"));
+        return Err(AppError::unprocessable(
+            Problem::NoValidBid,
+            "no courier has bid on this tender; once its deadline passed, put its shipments out to tender again",
+        ));
     }
     let best = scores
         .iter()
@@ -454,7 +457,30 @@ pub fn open_tender(
     let mut ids = shipment_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    let rows = store::shipments_by_ids(conn, &ids)?;
+    let mut rows = store::shipments_by_ids(conn, &ids)?;
+    // a shipment whose tender's bids closed with no bid at all is put out to tender again: that
+    // tender lapses (its other shipments await a tender again too)
+    let mut lapsed = Vec::new();
+    for tender_id in rows.iter().filter(|s| s.status == ShipmentStatus::Tendered).filter_map(|s| s.tender_id)
+    {
+        if lapsed.contains(&tender_id) {
+            continue;
+        }
+        let t = store::tender(conn, tender_id)?.ok_or_else(|| AppError::not_found("tender vanished"))?;
+        if t.status == TenderStatus::Open
+            && now.naive_utc() > t.bid_deadline
+            && store::bids_of(conn, t.id)?.is_empty()
+        {
+            lapsed.push(t.id);
+        }
+    }
+    // (the write is one transaction: a refusal below takes the lapse back too)
+    for t in &lapsed {
+        store::lapse(conn, *t)?;
+    }
+    if !lapsed.is_empty() {
+        rows = store::shipments_by_ids(conn, &ids)?;
+    }
     let mut visible = Vec::new();
     for s in rows {
         // the shipping location's own staff put its shipments out to tender, not a warehouse

@@ -538,6 +538,21 @@ pub fn attach_to_tender(conn: &mut DbConn, shipment_id: i64, tender_id: i64) -> 
         .map(|_| ())
 }
 
+/// Marks a tender lapsed (its bid deadline passed with no bid) and puts its shipments back to
+/// await a tender.
+pub fn lapse(conn: &mut DbConn, tender_id: i64) -> QueryResult<()> {
+    diesel::update(tenders::table.find(tender_id))
+        .set(tenders::status.eq(TenderStatus::Lapsed.as_str()))
+        .execute(conn)?;
+    diesel::update(shipments::table.filter(shipments::tender_id.eq(tender_id)))
+        .set((
+            shipments::tender_id.eq(None::<i64>),
+            shipments::status.eq(ShipmentStatus::AwaitingTender.as_str()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
 pub fn award(
     conn: &mut DbConn,
     tender_id: i64,

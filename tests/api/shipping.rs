@@ -392,3 +392,59 @@ both!(a_tender_over_several_shipments_shares_the_price_to_the_cent, |app| async 
     prices.sort();
     assert_eq!(prices, ["33.33", "33.33", "33.34"]);
 });
+
+both!(a_tender_that_got_no_bid_lapses_when_its_shipments_are_put_out_again, |app| async {
+    let (_, s) = shipped(&app, 1, "normal").await;
+    let (_, other) = shipped(&app, 1, "normal").await;
+    let sid = s["id"].as_i64().unwrap();
+    let tender = |ids: Value| {
+        let deadline = (app.state.clock.now() + Duration::hours(1)).to_rfc3339();
+        app.post("/api/v1/tenders", "warehouse-rc-hz", json!({"shipment_ids": ids, "bid_deadline": deadline}))
+    };
+    let first = tender(json!([sid])).await.ok()["id"].as_i64().unwrap();
+    let bid_on = tender(json!([other["id"]])).await.ok()["id"].as_i64().unwrap();
+    let bid = json!({"price": "30.00", "transit_hours": 12});
+    app.post(&format!("/api/v1/tenders/{bid_on}/bids"), "courier-1", bid.clone()).await.ok();
+    // while bids are open, a tendered shipment is not put out again
+    let r = tender(json!([sid])).await;
+    assert_eq!(r.problem(409)["type"], "/problems/not_awaiting_tender");
+    app.state.clock.advance(Duration::hours(2));
+    // no bid came: it cannot be awarded...
+    let none = app.post(&format!("/api/v1/tenders/{first}/award"), "warehouse-rc-hz", json!({})).await;
+    assert_eq!(none.problem(422)["type"], "/problems/no_valid_bid");
+    // ...but is not stranded: put out again, the old tender lapses and frees it
+    let again = tender(json!([sid])).await;
+    let second = again.ok()["id"].as_i64().unwrap();
+    assert_eq!(again.json["shipment_ids"], json!([sid]));
+    let old = app.get(&format!("/api/v1/tenders/{first}"), Some("warehouse-rc-hz")).await;
+    assert_eq!((old.ok()["status"].as_str(), &old.json["shipment_ids"]), (Some("lapsed"), &json!([])));
+    let listed = app.get("/api/v1/tenders?status=lapsed", Some("admin")).await;
+    let ids: Vec<i64> =
+        listed.ok()["items"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![first]);
+    let shipment = app.get(&format!("/api/v1/shipments/{sid}"), Some("warehouse-rc-hz")).await;
+    assert_eq!(
+        (shipment.ok()["status"].as_str(), shipment.json["tender_id"].as_i64()),
+        (Some("tendered"), Some(second))
+    );
+    // a tender that got a bid does not lapse: it is awarded (or overridden), not put out again
+    let r = tender(json!([other["id"]])).await;
+    assert_eq!(r.problem(409)["type"], "/problems/not_awaiting_tender");
+    // the new tender takes bids and is awarded as any
+    app.post(&format!("/api/v1/tenders/{second}/bids"), "courier-1", bid).await.ok();
+    let a =
+        app.post(&format!("/api/v1/tenders/{second}/award"), "warehouse-rc-hz", json!({"now": true})).await;
+    assert_eq!(a.ok()["status"], "awarded");
+    let shipment = app.get(&format!("/api/v1/shipments/{sid}"), Some("warehouse-rc-hz")).await;
+    assert_eq!(
+        (shipment.ok()["status"].as_str(), shipment.json["courier"].as_str()),
+        (Some("assigned"), Some("courier-1"))
+    );
+    // a status the lists do not know is a bad query, not an empty page
+    for path in
+        ["/api/v1/tenders?status=bogus", "/api/v1/shipments?status=RECEIVED", "/api/v1/shipments?status="]
+    {
+        let r = app.get(path, Some("admin")).await;
+        assert_eq!(r.problem(400)["type"], "/problems/invalid_query", "{path}");
+    }
+});

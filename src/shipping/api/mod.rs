@@ -41,7 +41,7 @@ crate::problems!(E404Tender, 404, "No tender of this id in the caller's sight", 
 crate::problems!(E404NewTender, 404, "A shipment named is not one the caller dispatches", [
     NotFound => "a shipment is not found among those you dispatch",
 ]);
-crate::problems!(E409NewTender, 409, "A shipment named does not await a tender", [
+crate::problems!(E409NewTender, 409, "A shipment named does not await a tender (a tendered one only once its tender's deadline passed with no bid)", [
     NotAwaitingTender => "shipment 31 is in_transit",
 ]);
 crate::problems!(E422NewTender, 422, "A field breaks a rule (`errors`), or the shipments are of different lanes", [

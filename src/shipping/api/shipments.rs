@@ -16,7 +16,7 @@ use crate::http::Query;
 use crate::http::{IdPage, Json, Page};
 use crate::money::Money;
 use crate::network::store as network;
-use crate::shipping::rules::EventKind;
+use crate::shipping::rules::{EventKind, ShipmentStatus};
 use crate::shipping::service;
 use crate::shipping::store::{self, EventRow, ShipmentFilter, ShipmentRow};
 use crate::state::AppState;
@@ -50,8 +50,7 @@ pub struct ShipmentOut {
     pub urgency: String,
     pub weight_grams: i64,
     pub deliver_by: DateTime<Utc>,
-    /// awaiting_tender, tendered, assigned, picked_up, in_transit, delivered, received
-    pub status: String,
+    pub status: ShipmentStatus,
     pub courier: Option<String>,
     pub tender_id: Option<i64>,
     pub price: Option<Money>,
@@ -100,7 +99,7 @@ pub fn shipments_out(conn: &mut DbConn, rows: Vec<ShipmentRow>) -> Result<Vec<Sh
             urgency: s.urgency,
             weight_grams: s.weight_grams,
             deliver_by: s.deliver_by.and_utc(),
-            status: s.status.as_str().to_string(),
+            status: s.status,
             courier: s.courier_id.and_then(|c| couriers.get(&c).cloned()),
             tender_id: s.tender_id,
             price: s.price_minor.map(Money),
@@ -137,7 +136,7 @@ pub fn shipment_out(conn: &mut DbConn, s: ShipmentRow) -> Result<ShipmentOut, Ap
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ShipmentQuery {
-    pub status: Option<String>,
+    pub status: Option<ShipmentStatus>,
     pub request_id: Option<i64>,
     #[serde(flatten)]
     #[param(ignore)]
@@ -191,8 +190,11 @@ pub async fn list_shipments(
                         .with("field", "request_id"));
                 }
             }
-            let mut f =
-                ShipmentFilter { status: q.status.clone(), request_id: q.request_id, ..Default::default() };
+            let mut f = ShipmentFilter {
+                status: q.status.map(|s| s.as_str().to_string()),
+                request_id: q.request_id,
+                ..Default::default()
+            };
             if caller.is(Role::Courier) {
                 f.courier_id = Some(caller.user_id);
             } else if let Scope::Under { path } = Scope::of(conn, &caller)? {

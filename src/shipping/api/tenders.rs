@@ -31,8 +31,7 @@ pub struct TenderOut {
     pub weight_grams: i64,
     pub deliver_by: DateTime<Utc>,
     pub bid_deadline: DateTime<Utc>,
-    /// open, awarded
-    pub status: String,
+    pub status: TenderStatus,
     pub shipment_ids: Vec<i64>,
     /// staff see every bid with its score; a courier only its own
     pub bids: Vec<BidScore>,
@@ -95,7 +94,7 @@ fn tenders_out(
             weight_grams: t.weight_grams,
             deliver_by: t.deliver_by.and_utc(),
             bid_deadline: t.bid_deadline.and_utc(),
-            status: t.status.as_str().to_string(),
+            status: t.status,
             shipment_ids: shipments.remove(&t.id).unwrap_or_default(),
             bids: bids_out,
             awarded_bid_id: t.awarded_bid_id,
@@ -161,8 +160,7 @@ impl Viewer {
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TenderQuery {
-    /// open or awarded
-    pub status: Option<String>,
+    pub status: Option<TenderStatus>,
     #[serde(flatten)]
     #[param(ignore)]
     pub page: IdPage,
@@ -195,7 +193,7 @@ pub async fn list_tenders(
             let mut cursor = before;
             let mut more = true;
             while items.len() < page.limit as usize && more {
-                let rows = store::list_tenders(conn, q.status.as_deref(), cursor, batch)?;
+                let rows = store::list_tenders(conn, q.status.map(TenderStatus::as_str), cursor, batch)?;
                 more = rows.len() as i64 == batch;
                 cursor = rows.last().map(|t| t.id).or(cursor);
                 items.extend(viewer.keep(conn, rows)?);
@@ -254,6 +252,10 @@ fn tender_rules(t: &TenderIn, _at: &str, errors: &mut Vec<FieldError>) {
 }
 
 /// Put shipments out to tender (warehouse of the origin)
+///
+/// Shipments awaiting a tender, all of one lane. A shipment whose tender got no bid by its
+/// deadline may be put out to tender again: that tender lapses (status `lapsed`, its shipments
+/// freed), so nothing is stranded when no courier bid.
 #[utoipa::path(tag = "shipping", request_body = TenderIn, responses((status = 201, description = "The tender opened for bids", body = TenderOut), E400, E401, E403, E404NewTender, E409NewTender, E415, E422NewTender), security(("bearer" = [])))]
 #[post("/tenders")]
 pub async fn create_tender(
