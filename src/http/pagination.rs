@@ -104,8 +104,16 @@ impl PageRequest {
     }
 
     /// The after-key parsed as an id, for lists keyed by id.
+    /// Only what the document's pattern takes (1-18 digits) and an id can be (1 or more): `-1`,
+    /// `+5` or `0` is no id this API issued, and a page after it would be silently empty.
     pub fn after_id(&self) -> Result<Option<i64>, AppError> {
-        self.after.as_deref().map(|s| s.parse::<i64>().map_err(|_| bad_cursor())).transpose()
+        self.after
+            .as_deref()
+            .map(|s| match s.parse::<i64>() {
+                Ok(id) if id >= 1 && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+                _ => Err(bad_cursor()),
+            })
+            .transpose()
     }
 
     /// Cuts the fetched rows to the page and computes the next cursor from the last key.
@@ -124,7 +132,7 @@ fn bad_cursor() -> AppError {
     )
 }
 
-/// One page of a list; `next_cursor` is absent on the last page.
+/// One page of a list; `next_cursor` is null on the last page.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,

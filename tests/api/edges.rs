@@ -711,3 +711,29 @@ both!(a_list_filtered_on_a_code_that_names_no_station_is_404_for_everyone, |app|
         app.get(&format!("/api/v1/{list}?station=ST-TZ-001"), Some(user)).await.ok();
     }
 });
+
+both!(a_cursor_that_is_no_key_of_its_list_is_a_bad_query_not_an_empty_page, |app| async {
+    for path in [
+        "/api/v1/tickets?cursor=-1",
+        "/api/v1/tickets?cursor=0",
+        "/api/v1/movements?cursor=%2B5",
+        "/api/v1/parts-requests?cursor=-7",
+        "/api/v1/parts?cursor=ZZZ",
+        "/api/v1/parts?cursor=RF-CMP-00130C",
+        "/api/v1/locations?cursor=not%20a%20code",
+        "/api/v1/models?cursor=%2A",
+        "/api/v1/units?cursor=a%20b",
+        "/api/v1/models/BCD-539WT/parts?cursor=ZZZ",
+    ] {
+        let r = app.get(path, Some("admin")).await;
+        assert_eq!(r.problem(400)["type"], "/problems/invalid_query", "{path}: {}", r.text);
+    }
+    // a cursor of the list's form is a position, as the next_cursor it gave
+    for path in ["/api/v1/parts?limit=2", "/api/v1/locations?limit=2"] {
+        let first = app.get(path, Some("admin")).await;
+        let cursor = first.ok()["next_cursor"].as_str().unwrap().to_string();
+        let next = app.get(&format!("{path}&cursor={cursor}"), Some("admin")).await;
+        assert_eq!(next.ok()["items"].as_array().unwrap().len(), 2, "{path}");
+        assert_ne!(next.json["items"][0], first.json["items"][0], "{path}");
+    }
+});
