@@ -8,8 +8,8 @@
 //!     NotFound => "parts request 12 not found",
 //! ]);
 //! problems!(E422Parts, 422, "A line names a part that is unknown or does not fit the ticket", [
-//!     UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
-//!         {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"]},
+//!     UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B?"
+//!         {"code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B"]},
 //!     NotFound "ticket" => "ticket 7 not found",   // a second example of one kind, named
 //! ]);
 //! ```

@@ -101,7 +101,7 @@ struct LevelPage {
 
 /// One (part, location) of a run: the levels it chose and what they give under its model.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"part_code": "RF-CMP-00417K", "location": "ST-TZ-001", "echelon": "station",
+#[schema(example = json!({"part_code": "RF-CMP-00417I", "location": "ST-TZ-001", "echelon": "station",
     "tier": "B", "reorder_point": 1, "order_up_to": 2, "on_hand": 0, "available": 0, "lead_days": 1,
     "unit_cost": "50.00", "stock_value": "100.00", "demand_rate": 0.0421, "history_rate": 0.0659,
     "causal_rate": 0.0303, "history_weight": 0.3327, "pipeline_mean": 0.0611, "pipeline_variance": 0.0733,
@@ -535,7 +535,7 @@ pub fn write_xlsx(
     params(("id" = i64, Path, description = "run id"), LevelQuery, LevelPage),
     responses(
         (status = 200, description = "The run's levels (a JSON page, or a CSV or XLSX file of them all)", content(
-            (Page<LevelOut> = "application/json", example = json!({"items": [{"part_code": "RF-CMP-00417K",
+            (Page<LevelOut> = "application/json", example = json!({"items": [{"part_code": "RF-CMP-00417I",
                 "location": "ST-TZ-001", "echelon": "station", "tier": "B", "reorder_point": 1,
                 "order_up_to": 2, "on_hand": 0, "available": 0, "lead_days": 1, "unit_cost": "50.00",
                 "stock_value": "100.00", "demand_rate": 0.0421, "history_rate": 0.0659,
@@ -624,8 +624,8 @@ crate::problems!(
     [
         ValidationFailed => "location: NO-SUCH is no stocking location in the caller's scope"
             {"errors": [{"field": "location", "message": "NO-SUCH is no stocking location in the caller's scope"}]},
-        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
-            {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"]},
+        UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B"]},
         InvalidPartCode => "\"RF-CMP-00130C\" fails its check character: a character is wrong or two are swapped; did you mean RF-CMP-00130B?"
             {"code": "RF-CMP-00130C", "suggestions": ["RF-CMP-00130B"], "reason": "check_failed"},
     ]

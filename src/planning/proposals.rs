@@ -109,7 +109,7 @@ pub struct ProposalLineOut {
 #[schema(example = json!({"id": 31, "run_id": 7, "kind": "transfer", "status": "proposed",
     "source": "RC-HZ", "destination": "ST-TZ-001", "line_count": 1, "units": 2, "value": "2560.00",
     "released_by": null, "released_at": null, "reference": null, "created_at": "2026-11-23T08:00:00Z",
-    "lines": [{"part_code": "RF-CMP-00417K", "qty": 2, "unit_cost": "1280.00", "reorder_point": 1,
+    "lines": [{"part_code": "RF-CMP-00417I", "qty": 2, "unit_cost": "1280.00", "reorder_point": 1,
                "order_up_to": 2, "position": 0}]}))]
 pub struct ProposalDetailOut {
     #[serde(flatten)]

@@ -285,3 +285,48 @@ fn every_event_type_a_subscriber_may_choose_is_documented_with_its_payload() {
     // and nothing is documented that is never sent
     assert_eq!(hooks.len(), echelon::events::TYPES.len(), "{:?}", hooks.keys().collect::<Vec<_>>());
 }
+
+/// Every part code the document shows passes its check character, except the ones its
+/// examples show refused for failing it (`invalid_part_code`): a client author copying an
+/// example of a part that exists (or is unknown) sends a code that is one.
+#[test]
+fn every_part_code_in_the_document_is_well_formed_unless_shown_refused_as_malformed() {
+    fn walk(v: &Value, malformed_context: bool, bad: &mut BTreeSet<String>, seen: &mut usize) {
+        match v {
+            Value::Object(m) => {
+                let here = malformed_context
+                    || m.get("type").and_then(Value::as_str) == Some("/problems/invalid_part_code")
+                    || m.get("reason").and_then(Value::as_str) == Some("check_failed");
+                for (k, x) in m {
+                    if k == "suggestions" {
+                        walk(x, false, bad, seen);
+                    } else {
+                        walk(x, here, bad, seen);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, malformed_context, bad, seen)),
+            Value::String(s) => {
+                for word in s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+                    let b = word.as_bytes();
+                    let shaped = b.len() == 13
+                        && b[2] == b'-'
+                        && b[6] == b'-'
+                        && b[..2].iter().chain(&b[3..6]).all(u8::is_ascii_uppercase)
+                        && b[7..12].iter().all(u8::is_ascii_digit);
+                    if shaped {
+                        *seen += 1;
+                        if PartCode::parse(word).is_err() && !malformed_context {
+                            bad.insert(word.to_string());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let (mut bad, mut seen) = (BTreeSet::new(), 0);
+    walk(&document(), false, &mut bad, &mut seen);
+    assert!(seen > 50, "{seen} part codes seen");
+    assert!(bad.is_empty(), "part codes failing their check character outside a refusal for it: {bad:?}");
+}

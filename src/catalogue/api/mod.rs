@@ -93,8 +93,8 @@ crate::problems!(
     [
         InvalidPartCode => "\"RF-CMP-00130C\" fails its check character: a character is wrong or two are swapped; did you mean RF-CMP-00130B?"
             {"code": "RF-CMP-00130C", "suggestions": ["RF-CMP-00130B"], "reason": "check_failed"},
-        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
-            {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B", "RF-CMP-00132X"]},
+        UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B", "RF-CMP-001327"]},
         UnknownModel => "there is no product model \"BCD-999\"" {"model": "BCD-999"},
     ]
 );
@@ -152,8 +152,8 @@ crate::problems!(
     422,
     "A field breaks a rule (`errors`); a part code is unknown or malformed (`suggestions`), or the part is of another product line",
     [
-        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
-            {"field": "parts[0].part_code", "code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"]},
+        UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B?"
+            {"field": "parts[0].part_code", "code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B"]},
         LineMismatch => "part AC-CAP-00122U is of line AC, model BCD-539WT of line RF" {"field": "parts[0].part_code"},
     ]
 );
@@ -171,10 +171,10 @@ crate::problems!(
         ValidationFailed => "region: not a region of the network; one of: East, North, South"
             {"errors": [{"field": "region", "message": "not a region of the network; one of: East, North, South"}]},
         UnknownModel => "there is no product model \"BCD-999\"" {"model": "BCD-999"},
-        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
-            {"field": "components[0].part_code", "code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
-        IncompatiblePart => "part RF-CMP-00417K does not fit model BCD-539WT"
-            {"field": "components[0].part_code", "code": "RF-CMP-00417K", "model": "BCD-539WT", "compatible_alternatives": ["RF-CMP-00130B"]},
+        UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
+            {"field": "components[0].part_code", "code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
+        IncompatiblePart => "part RF-CMP-00417I does not fit model BCD-539WT"
+            {"field": "components[0].part_code", "code": "RF-CMP-00417I", "model": "BCD-539WT", "compatible_alternatives": ["RF-CMP-00130B"]},
     ]
 );
 crate::problems!(E422Import, 422, "The CSV has faults (`errors`: line, column, message); nothing was imported", [

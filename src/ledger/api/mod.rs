@@ -115,8 +115,8 @@ crate::problems!(
     422,
     "The part filtered on is not a part code, or no part (`suggestions`)",
     [
-        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
-            {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"]},
+        UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B"]},
         InvalidPartCode => "\"RF-CMP-00130C\" fails its check character: a character is wrong or two are swapped; did you mean RF-CMP-00130B?"
             {"code": "RF-CMP-00130C", "suggestions": ["RF-CMP-00130B"], "reason": "check_failed"},
     ]
@@ -134,8 +134,8 @@ crate::problems!(
     [
         ValidationFailed => "lines[0].serials: a serialized part needs one serial per unit: 2 units, 1 serials"
             {"errors": [{"field": "lines[0].serials", "message": "a serialized part needs one serial per unit: 2 units, 1 serials"}]},
-        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
-            {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"], "line": 0},
+        UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B"], "line": 0},
         NotAStockingLocation => "IN-TRANSIT is a in_transit location; stock is received and counted at the warehouse, centres and stations",
     ]
 );
@@ -147,8 +147,8 @@ crate::problems!(
     422,
     "A field breaks a rule (`errors`); the part code is unknown (`suggestions`) or the part is serialized; the location does not hold stock",
     [
-        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
-            {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"]},
+        UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B"]},
         SerializedPart => "serialized parts are counted by serial; adjust them with a receipt or a scrap inspection",
         NotAStockingLocation => "IN-TRANSIT is a in_transit location; stock is received and counted at the warehouse, centres and stations",
     ]

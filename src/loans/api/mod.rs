@@ -167,10 +167,10 @@ crate::problems!(
         TicketNotDispatched => "ticket 8 is not dispatched to tech-li",
         TicketOfAnotherStation => "ticket 8 is of ST-TZ-002, not of ST-TZ-001: parts go to the station that does the work"
             {"field": "ticket_id"},
-        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
-            {"line": 0, "field": "lines[0].part_code", "code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
-        IncompatiblePart => "line 0: part RF-CMP-00417K does not fit model BCD-539WT of ticket 8; it takes RF-CMP-00130B"
-            {"line": 0, "field": "lines[0].part_code", "code": "RF-CMP-00417K", "model": "BCD-539WT", "ticket_id": 8,
+        UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
+            {"line": 0, "field": "lines[0].part_code", "code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
+        IncompatiblePart => "line 0: part RF-CMP-00417I does not fit model BCD-539WT of ticket 8; it takes RF-CMP-00130B"
+            {"line": 0, "field": "lines[0].part_code", "code": "RF-CMP-00417I", "model": "BCD-539WT", "ticket_id": 8,
              "compatible_alternatives": [{"code": "RF-CMP-00130B", "name": "Compressor 1/6 HP",
                  "served_by": null, "available": 2, "source": "ST-TZ-001"}]},
     ]

@@ -193,14 +193,14 @@ crate::problems!(
     [
         ValidationFailed => "ticket_id: a technician requests parts for a ticket of theirs: name it"
             {"errors": [{"field": "ticket_id", "message": "a technician requests parts for a ticket of theirs: name it"}]},
-        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B?"
-            {"code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B", "RF-CMP-00132X"], "line": 0,
+        UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B?"
+            {"code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B", "RF-CMP-001327"], "line": 0,
              "field": "lines[0].part_code", "model": "BCD-539WT"},
         InvalidPartCode => "\"RF-CMP-00130C\" fails its check character: a character is wrong or two are swapped; did you mean RF-CMP-00130B?"
             {"code": "RF-CMP-00130C", "suggestions": ["RF-CMP-00130B"], "reason": "check_failed", "line": 0,
              "field": "lines[0].part_code"},
-        IncompatiblePart => "line 0: part RF-CMP-00417K does not fit model BCD-539WT of ticket 7; it takes RF-CMP-00130B"
-            {"line": 0, "field": "lines[0].part_code", "code": "RF-CMP-00417K", "model": "BCD-539WT", "ticket_id": 7,
+        IncompatiblePart => "line 0: part RF-CMP-00417I does not fit model BCD-539WT of ticket 7; it takes RF-CMP-00130B"
+            {"line": 0, "field": "lines[0].part_code", "code": "RF-CMP-00417I", "model": "BCD-539WT", "ticket_id": 7,
              "compatible_alternatives": [{"code": "RF-CMP-00130B", "name": "Compressor 1/6 HP",
                  "served_by": null, "available": 4, "source": "RC-HZ"}]},
         TicketOfAnotherStation => "ticket 7 is of ST-TZ-002, not of ST-TZ-001: parts go to the station that does the work"

@@ -455,12 +455,12 @@ crate::problems!(
     422,
     "A field breaks a rule (`errors`), or a part code is unknown or malformed (`suggestions` among the model's parts) or does not fit the ticket's unit (`compatible_alternatives`)",
     [
-        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
-            {"field": "parts[0].part_code", "code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
+        UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
+            {"field": "parts[0].part_code", "code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
         InvalidPartCode => "\"RF-CMP-0013\" is not a part code: expected <LINE>-<FAMILY>-<SEQ><CHECK>, e.g. RF-CMP-00417I (2 letters, 3 letters, 5 digits and a check character); no part of model BCD-539WT is close"
             {"field": "parts[0].part_code", "code": "RF-CMP-0013", "suggestions": [], "reason": "malformed", "model": "BCD-539WT"},
-        IncompatiblePart => "part RF-CMP-00417K does not fit model BCD-539WT"
-            {"field": "parts[0].part_code", "code": "RF-CMP-00417K", "model": "BCD-539WT", "compatible_alternatives": ["RF-CMP-00130B"]},
+        IncompatiblePart => "part RF-CMP-00417I does not fit model BCD-539WT"
+            {"field": "parts[0].part_code", "code": "RF-CMP-00417I", "model": "BCD-539WT", "compatible_alternatives": ["RF-CMP-00130B"]},
     ]
 );
 crate::problems!(
@@ -471,10 +471,10 @@ crate::problems!(
         UnknownStation => "there is no station ST-TZ-009" {"field": "station"},
         InvalidTechnician => "\"tech-zhou\" is not an active technician of ST-TZ-001"
             {"field": "technician", "technicians": ["tech-li", "tech-wang"]},
-        UnknownPartCode => "there is no part RF-CMP-00131A; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
-            {"field": "expected_parts[0].part_code", "code": "RF-CMP-00131A", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
-        IncompatiblePart => "part RF-CMP-00417K does not fit model BCD-539WT"
-            {"field": "expected_parts[0].part_code", "code": "RF-CMP-00417K", "model": "BCD-539WT", "compatible_alternatives": ["RF-CMP-00130B"]},
+        UnknownPartCode => "there is no part RF-CMP-001319; did you mean RF-CMP-00130B? (parts of model BCD-539WT)"
+            {"field": "expected_parts[0].part_code", "code": "RF-CMP-001319", "suggestions": ["RF-CMP-00130B"], "model": "BCD-539WT"},
+        IncompatiblePart => "part RF-CMP-00417I does not fit model BCD-539WT"
+            {"field": "expected_parts[0].part_code", "code": "RF-CMP-00417I", "model": "BCD-539WT", "compatible_alternatives": ["RF-CMP-00130B"]},
     ]
 );
 crate::problems!(E404FollowUp, 404, "No follow-up call of this id", [
