@@ -379,14 +379,50 @@ both!(one_idempotency_key_creates_one_request_under_20_concurrent_retries, |app|
             .send()
     });
     let answers = futures_util::future::join_all(sends).await;
-    let mut ids = Vec::new();
+    let mut bodies = Vec::new();
     for a in answers {
         let r = crate::helpers::into_resp(a.unwrap()).await;
         assert_eq!(r.status, 201, "{}", r.text);
-        ids.push(r.json["id"].as_i64().unwrap());
+        bodies.push(r.json.clone());
     }
-    ids.dedup();
-    assert_eq!(ids.len(), 1, "one request for one key: {ids:?}");
+    // every retry gets the first answer, whole
+    bodies.dedup();
+    assert_eq!(bodies.len(), 1, "one request for one key: {bodies:#?}");
+    let first = bodies.remove(0);
+    assert_eq!(app.stock("RC-HZ", &part).await, (50, 1, 49));
+    let send = |user_token: String, key: &'static str| {
+        app.client
+            .post(format!("{}/api/v1/parts-requests", app.base))
+            .bearer_auth(user_token)
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+    };
+    // still the first answer once the request moved on (cancelled), and nothing done again
+    let id = first["id"].as_i64().unwrap();
+    app.on_request(id, "cancel", "station-st-tz-001").await.ok();
+    let late = crate::helpers::into_resp(send(token.clone(), "order-7f3a").await.unwrap()).await;
+    assert_eq!((late.status, &late.json), (201, &first));
+    assert_eq!(app.stock("RC-HZ", &part).await, (50, 0, 50));
+    // a key is the user's own: another station's same key makes that station's request
+    let other_station = app.station_user("ST-HZ-001").await;
+    let theirs =
+        crate::helpers::into_resp(send(app.token(&other_station).await, "order-7f3a").await.unwrap()).await;
+    assert_eq!((theirs.status, theirs.json["station"].as_str()), (201, Some("ST-HZ-001")), "{}", theirs.text);
+    assert_ne!(theirs.json["id"], first["id"]);
+    // two keys on one request: refused, not one of them taken
+    let two = app
+        .client
+        .post(format!("{}/api/v1/parts-requests", app.base))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "order-a1")
+        .header("Idempotency-Key", "order-a2")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let two = crate::helpers::into_resp(two).await;
+    assert_eq!(two.problem(400)["type"], "/problems/invalid_header", "{}", two.text);
     assert_eq!(app.stock("RC-HZ", &part).await, (50, 1, 49));
     // the same key with another body is refused
     let other = app

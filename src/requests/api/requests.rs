@@ -54,9 +54,14 @@ pub struct PartsRequestIn {
     pub source: Option<String>,
 }
 
-/// The `Idempotency-Key` header, if any: 1-200 visible ASCII characters.
+/// The `Idempotency-Key` header, if any: one, of 1-200 visible ASCII characters (two keys on
+/// one request are refused rather than one of them taken).
 fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
-    let Some(v) = req.headers().get("idempotency-key") else { return Ok(None) };
+    let mut keys = req.headers().get_all("idempotency-key");
+    let Some(v) = keys.next() else { return Ok(None) };
+    if keys.next().is_some() {
+        return Err(AppError::bad_request(Problem::InvalidHeader, "Idempotency-Key is sent once, not twice"));
+    }
     let s = v
         .to_str()
         .ok()
