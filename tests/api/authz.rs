@@ -104,7 +104,7 @@ POST /api/v1/tickets/{id}/confirm ASTG
 POST /api/v1/tickets/{id}/close ASG
 POST /api/v1/follow-ups/sample AG
 GET /api/v1/follow-ups/stats AGF
-GET /api/v1/follow-ups AG
+GET /api/v1/follow-ups AGF
 POST /api/v1/follow-ups/{id}/result AG
 GET /api/v1/stations/{code}/scorecard ASGF
 GET /api/v1/loans ASTF

@@ -205,8 +205,23 @@ both!(each_change_reaches_its_stations_receiver_once_signed_and_no_other_station
     let read =
         app.get(&format!("/api/v1/webhooks/subscriptions/{}", sub["id"]), Some("station-st-tz-001")).await;
     assert!(read.ok().get("secret").is_none(), "{}", read.text);
-    // another station cannot see it
-    app.get(&format!("/api/v1/webhooks/subscriptions/{}", sub["id"]), Some(&other)).await.problem(404);
+    // another station cannot see it, nor change, remove, re-key or read the log of it
+    let path = format!("/api/v1/webhooks/subscriptions/{}", sub["id"]);
+    app.get(&path, Some(&other)).await.problem(404);
+    // (to a URL of its own, which it may subscribe to)
+    app.patch(&path, &other, json!({"url": theirs.url})).await.problem(404);
+    app.send(reqwest::Method::DELETE, &path, Some(&app.token(&other).await), None).await.problem(404);
+    app.post(&format!("{path}/rotate-secret"), &other, json!({})).await.problem(404);
+    app.get(&format!("{path}/deliveries"), Some(&other)).await.problem(404);
+    let listed = app.get("/api/v1/webhooks/subscriptions", Some(&other)).await;
+    assert!(listed.ok()["items"].as_array().unwrap().iter().all(|s| s["id"] != sub["id"]), "{}", listed.text);
+    let unchanged = app.get(&path, Some("station-st-tz-001")).await;
+    assert_eq!(
+        (unchanged.ok()["url"].as_str(), unchanged.json["active"].as_bool()),
+        (sub["url"].as_str(), Some(true)),
+        "{}",
+        unchanged.text
+    );
 
     let (rid, _, _) = every_change(&app).await;
     deliver(&app).await;

@@ -24,6 +24,8 @@ use crate::validate::Validate;
 
 /// Who makes and records the follow-up calls.
 const CALLERS: &[Role] = &[Role::Agent, Role::Admin];
+/// Who reads them: the callers, and finance (which reads all).
+const READERS: &[Role] = &[Role::Agent, Role::Admin, Role::Finance];
 
 /// A follow-up call to make, or made.
 #[derive(Debug, Serialize, ToSchema)]
@@ -164,7 +166,7 @@ pub struct FollowUpQuery {
     pub page: IdPage,
 }
 
-/// List follow-up calls, newest first (agent, admin)
+/// List follow-up calls, newest first (agent, admin; finance reads them)
 #[utoipa::path(
     tag = "tickets",
     params(FollowUpQuery, IdPage),
@@ -177,7 +179,7 @@ pub async fn list_follow_ups(
     caller: Caller,
     query: Query<FollowUpQuery>,
 ) -> Result<web::Json<Page<FollowUpOut>>, AppError> {
-    caller.require(CALLERS)?;
+    caller.require(READERS)?;
     let q = query.into_inner();
     let page = q.page.request()?;
     let before = page.after_id()?;
@@ -186,7 +188,7 @@ pub async fn list_follow_ups(
         .read(move |conn| {
             let mut filter = FollowUpFilter { status: q.status, ..Default::default() };
             if let Some(code) = &q.station {
-                // agents and admin see the whole network
+                // agents, admin and finance see the whole network
                 let row = crate::network::station::filtered_on(conn, code, &crate::auth::Scope::All)?;
                 filter.station_id = Some(row.id);
             }
