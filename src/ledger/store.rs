@@ -274,7 +274,12 @@ fn move_serials(conn: &mut DbConn, m: &Move<'_>) -> Result<(), AppError> {
                 .set(part_serials::location_id.eq(m.to.id))
                 .execute(conn)?;
             }
-            None if m.from.kind.is_external() => {
+            // new to the ledger: from a customer's unit (a core taken out) it may be recorded
+            // as fitted; from a supplier or a count it must not be, or it would be in two places
+            None if m.from.kind == LocationKind::Customer
+                || (m.from.kind.is_external()
+                    && !crate::catalogue::store::units::fitted_in_unit(conn, serial)?) =>
+            {
                 diesel::insert_into(part_serials::table)
                     .values((
                         part_serials::part_id.eq(m.part_id),
@@ -287,6 +292,13 @@ fn move_serials(conn: &mut DbConn, m: &Move<'_>) -> Result<(), AppError> {
                 return Err(AppError::conflict(
                     Problem::SerialElsewhere,
                     format!("serial {serial} is not at {}", m.from.code),
+                )
+                .with("serial", serial))
+            }
+            None if m.from.kind.is_external() => {
+                return Err(AppError::conflict(
+                    Problem::SerialElsewhere,
+                    format!("serial {serial} is fitted in a unit sold, not at {}", m.from.code),
                 )
                 .with("serial", serial))
             }

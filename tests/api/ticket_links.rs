@@ -468,3 +468,46 @@ both!(a_ticket_awaits_every_request_tied_to_it_and_a_cancelled_one_no_longer, |a
     assert_eq!(statuses, vec!["received", "cancelled"]);
     app.audit().await;
 });
+
+both!(a_serial_is_in_one_place_a_unit_a_shelf_or_on_its_way_never_two, |app| async {
+    let receipt = |serials: Value| json!({"location": "RC-HZ", "lines": [{"part_code": CMP, "qty": 1, "serials": serials}]});
+    let before = app.stock("RC-HZ", CMP).await;
+    // the compressor fitted in RF00000001 is not received into stock as well
+    let r = app.post("/api/v1/receipts", "admin", receipt(json!([CMP_SERIAL]))).await;
+    assert_eq!(
+        (r.problem(409)["type"].as_str(), r.json["serial"].as_str()),
+        (Some("/problems/serial_elsewhere"), Some(CMP_SERIAL))
+    );
+    // a serial on a shelf already is not received twice
+    serials_in(&app, "RC-HZ", CMP, "ONEPLACE", 1).await;
+    let r = app.post("/api/v1/receipts", "admin", receipt(json!(["ONEPLACE0001"]))).await;
+    assert_eq!(r.problem(409)["type"], "/problems/serial_elsewhere");
+    assert_eq!(app.stock("RC-HZ", CMP).await.0, before.0 + 1, "only the first receipt counted");
+    // nor is a unit recorded with a component that is in another unit, or on a shelf
+    let ship = chrono::Utc::now().date_naive() - chrono::Duration::days(10);
+    let unit = |serial: &str, components: Value| json!({"serial": serial, "model": DEMO_MODEL, "ship_date": ship, "region": "Zhejiang", "components": components});
+    for (taken, why) in [(CMP_SERIAL, "fitted in RF00000001"), ("ONEPLACE0001", "on the shelf at RC-HZ")] {
+        let r = app
+            .post(
+                "/api/v1/units",
+                "agent",
+                unit("RFONEPLACE01", json!([{"part_code": CMP, "serial": taken}])),
+            )
+            .await;
+        assert_eq!(r.problem(409)["type"], "/problems/serial_elsewhere", "{why}: {}", r.text);
+        assert_eq!(r.json["field"], "components[0].serial", "{why}");
+    }
+    app.get("/api/v1/units/RFONEPLACE01", Some("agent")).await.problem(404);
+    // a serial of its own is recorded, and is then in that unit only
+    let r = app
+        .post(
+            "/api/v1/units",
+            "agent",
+            unit("RFONEPLACE01", json!([{"part_code": CMP, "serial": "CMPONEPLACE9"}])),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = app.post("/api/v1/receipts", "admin", receipt(json!(["CMPONEPLACE9"]))).await;
+    assert_eq!(r.problem(409)["type"], "/problems/serial_elsewhere");
+    app.audit().await;
+});

@@ -160,8 +160,10 @@ crate::problems!(
 crate::problems!(E404Unit, 404, "No unit of this serial", [
     NotFound => "there is no unit BCD539WT2405000999",
 ]);
-crate::problems!(E409NewUnit, 409, "A unit of this serial exists already", [
+crate::problems!(E409NewUnit, 409, "A unit of this serial exists already, or a component's serial is recorded elsewhere (in a unit, or held in stock)", [
     AlreadyExists => "unit BCD539WT2405000128 already exists",
+    SerialElsewhere => "serial CMP24083100457 is recorded elsewhere already (in a unit, or held in stock)"
+        {"field": "components[0].serial", "serial": "CMP24083100457"},
 ]);
 crate::problems!(
     E422Unit,

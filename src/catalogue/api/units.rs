@@ -370,6 +370,25 @@ pub async fn create_unit(
                         format!("the unit has a {family} component already; give each family once"),
                     )]));
                 }
+                // a serial is in one place: not in another unit, not on a shelf or on its way
+                if let Some(serial) = &c.serial {
+                    if store::fitted_in_unit(conn, serial)? || store::held_in_stock(conn, serial)? {
+                        return Err(AppError::conflict(
+                            Problem::SerialElsewhere,
+                            format!(
+                                "serial {serial} is recorded elsewhere already (in a unit, or held in stock)"
+                            ),
+                        )
+                        .with("field", format!("components[{i}].serial"))
+                        .with("serial", serial));
+                    }
+                    if components.iter().any(|k: &NewComponent| k.serial.as_ref() == Some(serial)) {
+                        return Err(AppError::invalid_fields(vec![FieldError::new(
+                            format!("components[{i}].serial"),
+                            "given twice",
+                        )]));
+                    }
+                }
                 components.push(NewComponent {
                     unit_id: 0,
                     family,

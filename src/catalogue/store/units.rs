@@ -310,3 +310,23 @@ pub fn swaps_of(conn: &mut DbConn, unit_ids: &[i64]) -> QueryResult<BTreeMap<i64
     }
     Ok(out)
 }
+
+/// Whether a serial is recorded as fitted in a unit sold (a factory component, or a part a
+/// swap fitted).
+pub fn fitted_in_unit(conn: &mut DbConn, serial: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(unit_components::table.filter(unit_components::serial.eq(serial))))
+        .get_result(conn)
+}
+
+/// Whether a part's serial is held in the ledger anywhere but with customers (in stock, in
+/// transit, lent out): such a part is not in a unit sold.
+pub fn held_in_stock(conn: &mut DbConn, serial: &str) -> QueryResult<bool> {
+    use crate::db::schema::{locations, part_serials};
+    diesel::select(diesel::dsl::exists(
+        part_serials::table
+            .inner_join(locations::table.on(locations::id.eq(part_serials::location_id)))
+            .filter(part_serials::serial.eq(serial))
+            .filter(locations::kind.ne("customer")),
+    ))
+    .get_result(conn)
+}
