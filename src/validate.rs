@@ -101,9 +101,19 @@ pub fn join(at: &str, field: &str) -> String {
 
 /// A rule beside the limits: a text that is sent must say something (not only spaces).
 pub fn not_blank(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>) {
-    if value.is_some_and(|v| v.trim().is_empty()) {
+    if value.is_some_and(|v| v.chars().all(invisible)) {
         errors.push(FieldError::new(field, "must not be blank"));
     }
+}
+
+/// A character that shows nothing: white space, a control character, or an invisible format
+/// character (zero-width spaces and joiners, direction marks and overrides, the byte-order
+/// mark). A text made of these alone reads as empty wherever it is shown.
+pub fn invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || matches!(c, '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
 }
 
 /// 422 naming every field at fault, if any.
@@ -292,6 +302,21 @@ impl Validate for serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_of_invisible_characters_alone_is_blank_and_one_visible_character_is_not() {
+        let blank = |v: &str| {
+            let mut errors = Vec::new();
+            not_blank(&mut errors, "name", Some(v));
+            !errors.is_empty()
+        };
+        for v in ["", "   ", "\u{200B}", "\u{1B}", "\u{202E}\u{200D}", " \u{FEFF}\t", "\u{2060}\u{00AD}"] {
+            assert!(blank(v), "{v:?}");
+        }
+        for v in ["a", " Wang Fang ", "\u{200B}x", "王芳", "\u{202E}abc"] {
+            assert!(!blank(v), "{v:?}");
+        }
+    }
 
     #[derive(serde::Deserialize, utoipa::ToSchema, Validate)]
     #[allow(dead_code)]

@@ -320,3 +320,22 @@ both!(an_urgent_safety_incident_unresolved_after_49_hours_is_overdue, |app| asyn
     assert_eq!(card.json["sla_decided"], 2);
     assert_eq!(card.json["sla_kept"], 0);
 });
+
+both!(a_customer_outside_the_networks_regions_or_with_an_invisible_name_is_refused, |app| async {
+    let count = || async {
+        app.get("/api/v1/tickets?limit=500", Some("admin")).await.ok()["items"].as_array().unwrap().len()
+    };
+    let before = count().await;
+    for (field, value) in
+        [("region", "Atlantis"), ("name", "\u{200B}"), ("name", "\u{1B}"), ("address", "\u{202E}\u{200D}")]
+    {
+        let mut body = ticket("RF00000001", None, "repair", "normal", Some("ST-TZ-001"));
+        body["customer"][field] = json!(value);
+        let r = app.post("/api/v1/tickets", "agent", body).await;
+        let p = r.problem(422);
+        let fields: Vec<&str> =
+            p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, vec![format!("customer.{field}").as_str()], "{value:?}: {}", r.text);
+    }
+    assert_eq!(count().await, before, "nothing was taken in");
+});

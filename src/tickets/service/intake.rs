@@ -8,7 +8,7 @@ use crate::auth::{Caller, Role};
 use crate::catalogue::store::models as model_store;
 use crate::catalogue::store::units as unit_store;
 use crate::db::DbConn;
-use crate::error::{AppError, Problem};
+use crate::error::{AppError, FieldError, Problem};
 use crate::tickets::rules::{self, Category, Channel, Status, Urgency};
 use crate::tickets::sla;
 use crate::tickets::store::{self, NewEvent, NewTicket};
@@ -110,6 +110,14 @@ pub fn intake(
             .with("field", "component_family")
             .with("families", families));
         }
+    }
+    // the customer's region is one of the network's, as a unit's is (reports group by it)
+    let regions = unit_store::regions(conn)?;
+    if !regions.contains(&input.customer_region) {
+        return Err(AppError::invalid_fields(vec![FieldError::new(
+            "customer.region",
+            format!("not a region of the network; one of: {}", regions.join(", ")),
+        )]));
     }
     let terms = model_store::warranties(conn, &[model.id])?.remove(&model.id).unwrap_or_default();
     let decision = rules::decide_warranty(
