@@ -120,6 +120,13 @@ both!(routing_goes_to_hq_only_when_the_tier_allows, |app| async {
         .len();
     let bad = request(&app, TIER_C, json!([{"part_code": part, "qty": 1}]), json!({"source": "HQ"})).await;
     assert_eq!(bad.problem(422)["type"], "/problems/source_not_allowed");
+    assert_eq!(bad.json["field"], "source");
+    let unknown =
+        request(&app, TIER_C, json!([{"part_code": part, "qty": 1}]), json!({"source": "RC-XX-999"})).await;
+    assert_eq!(
+        (unknown.problem(422)["type"].as_str(), unknown.json["field"].as_str()),
+        (Some("/problems/unknown_source"), Some("source"))
+    );
     let after = app.get("/api/v1/parts-requests?limit=500", Some("admin")).await.ok()["items"]
         .as_array()
         .unwrap()

@@ -206,8 +206,8 @@ crate::problems!(
         TicketOfAnotherStation => "ticket 7 is of ST-TZ-002, not of ST-TZ-001: parts go to the station that does the work"
             {"field": "ticket_id"},
         NotAStation => "RC-HZ is not a station",
-        UnknownSource => "there is no location RC-XX-999",
-        SourceNotAllowed => "this station may not be supplied from that source: its own regional centre, the central warehouse if its tier allows, or a configured lateral centre",
+        UnknownSource => "there is no location RC-XX-999" {"field": "source"},
+        SourceNotAllowed => "this station may not be supplied from that source: its own regional centre, the central warehouse if its tier allows, or a configured lateral centre" {"field": "source"},
         IdempotencyKeyReused => "this Idempotency-Key was used for a different request",
     ]
 );

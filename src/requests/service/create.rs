@@ -71,6 +71,7 @@ pub fn create(
         Some(code) => {
             let place = ledger::place_by_code(conn, code)?.ok_or_else(|| {
                 AppError::unprocessable(Problem::UnknownSource, format!("there is no location {code}"))
+                    .with("field", "source")
             })?;
             st.sources(Some(place.id))?;
             location_codes.insert(place.id, place.code);

@@ -160,7 +160,15 @@ impl Station {
     }
 
     pub fn sources(&self, requested: Option<i64>) -> Result<Vec<i64>, AppError> {
-        rules::sources(self.centre, self.central, self.may_order_from_hq, &self.laterals, requested)
-            .map_err(|m| AppError::unprocessable(Problem::SourceNotAllowed, m))
+        rules::sources(self.centre, self.central, self.may_order_from_hq, &self.laterals, requested).map_err(
+            |m| {
+                let e = AppError::unprocessable(Problem::SourceNotAllowed, m);
+                if requested.is_some() {
+                    e.with("field", "source")
+                } else {
+                    e
+                }
+            },
+        )
     }
 }
