@@ -448,3 +448,67 @@ both!(a_tender_that_got_no_bid_lapses_when_its_shipments_are_put_out_again, |app
         assert_eq!(r.problem(400)["type"], "/problems/invalid_query", "{path}");
     }
 });
+
+both!(the_award_passes_over_late_bids_and_an_override_names_its_bid_and_reason, |app| async {
+    let app = &app;
+    let open = |ids: Value| async move {
+        let deadline = (app.state.clock.now() + Duration::hours(1)).to_rfc3339();
+        app.post("/api/v1/tenders", "warehouse-rc-hz", json!({"shipment_ids": ids, "bid_deadline": deadline}))
+            .await
+    };
+    let bid = |tid: i64, courier: &'static str, price: &'static str, hours: i64| async move {
+        app.post(
+            &format!("/api/v1/tenders/{tid}/bids"),
+            courier,
+            json!({"price": price, "transit_hours": hours}),
+        )
+        .await
+    };
+    // the cheapest bid arrives after deliver_by: the award goes to the one that arrives in time
+    let (_, s) = shipped(app, 1, "normal").await;
+    let t = open(json!([s["id"]])).await.ok()["id"].as_i64().unwrap();
+    bid(t, "courier-1", "10.00", 700).await.ok();
+    bid(t, "courier-2", "40.00", 12).await.ok();
+    let a = app.post(&format!("/api/v1/tenders/{t}/award"), "warehouse-rc-hz", json!({"now": true})).await;
+    let tender = a.ok().clone();
+    assert_eq!(tender["awarded_bid_id"], bid_of(&tender, "courier-2")["bid_id"]);
+    let late = bid_of(&tender, "courier-1");
+    assert_eq!((late["meets_deadline"].as_bool(), late["score"].is_null()), (Some(false), true), "{late}");
+    // every bid late: no award by score, the bids shown scored...
+    let (_, s2) = shipped(app, 1, "normal").await;
+    let t2 = open(json!([s2["id"]])).await.ok()["id"].as_i64().unwrap();
+    bid(t2, "courier-1", "10.00", 700).await.ok();
+    bid(t2, "courier-2", "12.00", 720).await.ok();
+    let none =
+        app.post(&format!("/api/v1/tenders/{t2}/award"), "warehouse-rc-hz", json!({"now": true})).await;
+    assert_eq!(none.problem(422)["type"], "/problems/no_valid_bid");
+    assert_eq!(none.json["bids"].as_array().unwrap().len(), 2, "{}", none.text);
+    // ...but staff may choose one anyway, with a reason, which the tender keeps
+    let chosen = none.json["bids"].as_array().unwrap().iter().find(|b| b["courier"] == "courier-2").unwrap()
+        ["bid_id"]
+        .clone();
+    let body =
+        json!({"now": true, "bid_id": chosen, "reason": "the only courier with a truck free this week"});
+    let o = app.post(&format!("/api/v1/tenders/{t2}/award"), "warehouse-rc-hz", body).await;
+    assert_eq!(
+        (o.ok()["status"].as_str(), &o.json["awarded_bid_id"], o.json["override_reason"].as_str()),
+        (Some("awarded"), &chosen, Some("the only courier with a truck free this week"))
+    );
+    let shipment = app.get(&format!("/api/v1/shipments/{}", s2["id"]), Some("warehouse-rc-hz")).await;
+    assert_eq!(
+        (shipment.ok()["status"].as_str(), shipment.json["courier"].as_str()),
+        (Some("assigned"), Some("courier-2"))
+    );
+    // a tender is of one lane: shipments to two stations are refused together, and stay free
+    let (_, here) = shipped(app, 1, "normal").await;
+    let part = app.part().cost("20.00").stock_at("RC-HZ", 1).create().await;
+    let elsewhere = app.request().station("ST-HZ-001").line(&part, 1).create().await;
+    app.on_request(elsewhere, "ship", "warehouse-rc-hz").await.ok();
+    let there = app.shipments_of(elsewhere, "warehouse-rc-hz").await[0].clone();
+    let r = open(json!([here["id"], there["id"]])).await;
+    assert_eq!(r.problem(422)["type"], "/problems/mixed_lanes");
+    for s in [&here, &there] {
+        let seen = app.get(&format!("/api/v1/shipments/{}", s["id"]), Some("warehouse-rc-hz")).await;
+        assert_eq!(seen.ok()["status"], "awaiting_tender");
+    }
+});
