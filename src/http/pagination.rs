@@ -26,8 +26,8 @@ pub struct IdPage {
     #[param(minimum = 1, maximum = 500)]
     #[serde(default, deserialize_with = "number")]
     pub limit: Option<i64>,
-    /// `next_cursor` of the previous page: the id of its last item
-    #[param(pattern = "^[0-9]{1,18}$")]
+    /// `next_cursor` of the previous page: the id of its last item (an id: 1 or more)
+    #[param(pattern = "^[1-9][0-9]{0,17}$")]
     pub cursor: Option<String>,
 }
 
@@ -104,13 +104,21 @@ impl PageRequest {
     }
 
     /// The after-key parsed as an id, for lists keyed by id.
-    /// Only what the document's pattern takes (1-18 digits) and an id can be (1 or more): `-1`,
-    /// `+5` or `0` is no id this API issued, and a page after it would be silently empty.
+    /// Only what the document's pattern takes (an id: 1 or more, at most 18 digits): `-1`, `+5`
+    /// or `0` is no id this API issued (nor `007`, which no page gives), and a page after it
+    /// would be silently empty.
     pub fn after_id(&self) -> Result<Option<i64>, AppError> {
         self.after
             .as_deref()
             .map(|s| match s.parse::<i64>() {
-                Ok(id) if id >= 1 && s.len() <= 18 && s.bytes().all(|b| b.is_ascii_digit()) => Ok(id),
+                Ok(id)
+                    if id >= 1
+                        && s.len() <= 18
+                        && !s.starts_with('0')
+                        && s.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    Ok(id)
+                }
                 _ => Err(bad_cursor()),
             })
             .transpose()

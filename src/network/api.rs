@@ -126,8 +126,7 @@ pub async fn list_locations(
                 let ancestors = path.split('/').filter_map(|s| s.parse().ok()).collect();
                 filter.within = Some((path, ancestors));
             }
-            let rows =
-                store::list(conn, &filter, page.after_key(crate::network::rules::valid_code)?, page.fetch())?;
+            let rows = store::list(conn, &filter, page.after.as_deref(), page.fetch())?;
             let page = page.page(rows, |r| r.code.clone());
             let items = with_parents(conn, page.items)?;
             Ok(Page { items, next_cursor: page.next_cursor })

@@ -63,7 +63,7 @@ pub async fn model_parts(
                 conn,
                 model.id,
                 q.family.as_deref(),
-                page.after_key(|k| crate::catalogue::codes::PartCode::parse(k).is_ok())?,
+                page.after.as_deref(),
                 page.fetch(),
             )?;
             let page = page.page(rows, |(p, _)| p.code.clone());

@@ -97,7 +97,7 @@ pub async fn list_models(
         .read(move |conn| {
             let filter =
                 ModelFilter { line: q.line.clone(), q: q.q.clone().filter(|t| !t.trim().is_empty()) };
-            let rows = store::list(conn, &filter, page.after_key(rules::valid_model_code)?, page.fetch())?;
+            let rows = store::list(conn, &filter, page.after.as_deref(), page.fetch())?;
             let page = page.page(rows, |r| r.code.clone());
             Ok(Page { items: models_out(conn, page.items)?, next_cursor: page.next_cursor })
         })

@@ -68,8 +68,7 @@ pub async fn list_parts(
                 model_id: model.map(|m| m.id),
                 q: q.q.clone().filter(|t| !t.trim().is_empty()),
             };
-            let rows =
-                store::list(conn, &filter, page.after_key(|k| PartCode::parse(k).is_ok())?, page.fetch())?;
+            let rows = store::list(conn, &filter, page.after.as_deref(), page.fetch())?;
             let page = page.page(rows, |r| r.code.clone());
             Ok(Page { items: parts_out(conn, page.items)?, next_cursor: page.next_cursor })
         })

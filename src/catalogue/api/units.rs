@@ -207,7 +207,7 @@ pub async fn list_units(
             let model = resolve::model_context(conn, q.model.as_deref())?;
             let filter =
                 UnitFilter { model_id: model.map(|m| m.id), line: q.line.clone(), region: q.region.clone() };
-            let rows = store::list(conn, &filter, page.after_key(rules::valid_serial)?, page.fetch())?;
+            let rows = store::list(conn, &filter, page.after.as_deref(), page.fetch())?;
             let page = page.page(rows, |r| r.serial.clone());
             let serials = caller.sees_component_serials();
             Ok(Page { items: units_out(conn, page.items, today, serials)?, next_cursor: page.next_cursor })
