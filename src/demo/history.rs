@@ -999,7 +999,7 @@ impl Gen<'_> {
         let courier = s.courier_id.ok_or_else(|| AppError::internal(anyhow::anyhow!("no courier")))?;
         let name = self.callers.values().find(|c| c.user_id == courier).map(|c| c.username.clone());
         let name = name.ok_or_else(|| AppError::internal(anyhow::anyhow!("unknown courier {courier}")))?;
-        shipping::report(self.conn, &self.who(&name), shipment, kind, t, None)?;
+        shipping::report(self.conn, &self.who(&name), shipment, kind, Some(t), t, None)?;
         match kind {
             EventKind::PickedUp => {
                 let d = self.minutes(30, 90);

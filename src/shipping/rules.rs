@@ -93,6 +93,19 @@ pub fn score(price: i64, cheapest: i64, record: &Record, w: &Weights) -> Score {
     }
 }
 
+/// How long after a delivery its report may come once the shipment is overdue: a report after
+/// `deliver_by` dated earlier than this before it is refused, so a late delivery cannot be
+/// backdated into the on-time rate (a report before `deliver_by` is within time whatever it
+/// says).
+pub const LATE_REPORT_HOURS: i64 = 2;
+
+/// Whether a delivery dated `at`, reported at `now`, may stand for a shipment due by
+/// `deliver_by`: reported in time, or dated after the due time (late anyway), or reported
+/// within [`LATE_REPORT_HOURS`] of when it happened.
+pub fn delivery_report_stands(at: NaiveDateTime, now: NaiveDateTime, deliver_by: NaiveDateTime) -> bool {
+    now <= deliver_by || at > deliver_by || now - at <= Duration::hours(LATE_REPORT_HOURS)
+}
+
 /// Whether a bid promising `transit_hours` from `now` arrives by `deliver_by`.
 pub fn meets(now: NaiveDateTime, transit_hours: i32, deliver_by: NaiveDateTime) -> bool {
     now + Duration::hours(transit_hours as i64) <= deliver_by
@@ -310,5 +323,28 @@ mod tests {
         assert!(EventKind::Delivered.next(S::Assigned).is_err());
         assert!(EventKind::PickedUp.next(S::Delivered).is_err());
         assert!(EventKind::InTransit.next(S::AwaitingTender).is_err());
+    }
+
+    #[test]
+    fn a_late_delivery_is_not_backdated_into_time_by_a_late_report() {
+        let t = |h: i64| {
+            chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap().and_hms_opt(8, 0, 0).unwrap()
+                + Duration::hours(h)
+        };
+        let due = t(0);
+        // reported before the due time: stands, whatever its date
+        assert!(delivery_report_stands(t(-30), t(-1), due));
+        // reported after the due time, dated after it: late anyway, stands
+        assert!(delivery_report_stands(t(1), t(20), due));
+        // reported soon after it happened, just before the due time: stands (on time)
+        assert!(delivery_report_stands(t(-1), t(1), due));
+        assert!(delivery_report_stands(t(-1), t(-1) + Duration::hours(LATE_REPORT_HOURS), due));
+        // dated before the due time but reported long after it: refused
+        assert!(!delivery_report_stands(t(-1), t(6), due));
+        assert!(!delivery_report_stands(
+            t(-1),
+            t(-1) + Duration::hours(LATE_REPORT_HOURS) + Duration::seconds(1),
+            due
+        ));
     }
 }

@@ -165,13 +165,15 @@ pub fn visible_shipment(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<S
     }
 }
 
-/// Records a tracking event by the assigned courier.
+/// Records a tracking event by the assigned courier, dated `at` (none: `now`, or the last
+/// event's time when that is later, within the clock allowance).
 pub fn report(
     conn: &mut DbConn,
     caller: &Caller,
     id: i64,
     kind: EventKind,
-    at: DateTime<Utc>,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
     note: Option<&str>,
 ) -> Result<(), AppError> {
     caller.require(&[Role::Courier])?;
@@ -184,6 +186,9 @@ pub fn report(
     // count as on time in the courier's record
     let last = store::events_of(conn, &[id])?.last().map(|(_, e)| e.1);
     let earliest = last.map_or(s.created_at, |l| l.max(s.created_at));
+    // an event sent without a time follows the one before it, which the clock allowance may
+    // have dated a few seconds ahead of this server's clock
+    let at = at.unwrap_or_else(|| now.max(earliest.and_utc()));
     if at.naive_utc() < earliest {
         let after =
             if last.is_some() { "the event reported before it" } else { "the shipment was handed over" };
@@ -196,6 +201,23 @@ pub fn report(
             )],
         )
         .with("earliest", earliest.and_utc()));
+    }
+    if kind == EventKind::Delivered
+        && !rules::delivery_report_stands(at.naive_utc(), now.naive_utc(), s.deliver_by)
+    {
+        return Err(AppError::field_problems(
+            Problem::EventOutOfOrder,
+            "",
+            vec![crate::error::FieldError::new(
+                "at",
+                format!(
+                    "the shipment was due at {}Z and this delivery is reported after that: it is dated at most {} hours before its report, or after the due time",
+                    s.deliver_by.format("%Y-%m-%dT%H:%M:%S"),
+                    rules::LATE_REPORT_HOURS
+                ),
+            )],
+        )
+        .with("earliest", (now - chrono::Duration::hours(rules::LATE_REPORT_HOURS)).to_rfc3339()));
     }
     store::add_event(conn, id, kind.as_str(), at.naive_utc(), note, &caller.username)?;
     store::set_status(conn, id, next)?;

@@ -312,6 +312,15 @@ both!(tracking_events_keep_time_order_and_a_backdated_delivery_is_refused, |app|
     let shown = app.get(&format!("/api/v1/shipments/{sid}"), Some("admin")).await;
     assert_eq!(shown.ok()["status"], "picked_up");
     assert_eq!(shown.json["events"].as_array().unwrap().len(), 1);
+    // nor is one dated after the pick-up and before the due time but reported long after it
+    let late_report =
+        app.post(&events, "courier-1", json!({"kind": "delivered", "at": at(Duration::hours(3))})).await;
+    let p = late_report.problem(422);
+    assert_eq!(
+        (p["type"].as_str(), p["errors"][0]["field"].as_str()),
+        (Some("/problems/event_out_of_order"), Some("at"))
+    );
+    assert_eq!(app.get(&format!("/api/v1/shipments/{sid}"), Some("admin")).await.ok()["status"], "picked_up");
     assert_eq!(
         courier(app.get("/api/v1/couriers", Some("admin")).await.ok()),
         before,
@@ -511,4 +520,22 @@ both!(the_award_passes_over_late_bids_and_an_override_names_its_bid_and_reason, 
         let seen = app.get(&format!("/api/v1/shipments/{}", s["id"]), Some("warehouse-rc-hz")).await;
         assert_eq!(seen.ok()["status"], "awaiting_tender");
     }
+});
+
+both!(an_event_without_a_time_follows_one_dated_within_the_clock_allowance, |app| async {
+    let (_, s) = shipped(&app, 1, "urgent").await;
+    let events = format!("/api/v1/shipments/{}/events", s["id"]);
+    // the courier's clock runs 50 s ahead: allowed, and the next event, sent without a time,
+    // is dated after it rather than refused as out of order
+    let ahead = (app.state.clock.now() + Duration::seconds(50)).to_rfc3339();
+    app.post(&events, "courier-1", json!({"kind": "picked_up", "at": ahead})).await.ok();
+    let r = app.post(&events, "courier-1", json!({"kind": "in_transit"})).await;
+    let shown = r.ok()["events"].as_array().unwrap().clone();
+    assert_eq!(shown.len(), 2);
+    assert!(shown[1]["at"].as_str() >= shown[0]["at"].as_str(), "{shown:?}");
+    // a delivery reported soon after it happened, before the due time, counts on time
+    app.state.clock.advance(Duration::hours(3));
+    let when = (app.state.clock.now() - Duration::hours(1)).to_rfc3339();
+    let d = app.post(&events, "courier-1", json!({"kind": "delivered", "at": when})).await;
+    assert_eq!((d.ok()["status"].as_str(), d.json["on_time"].as_bool()), (Some("delivered"), Some(true)));
 });

@@ -257,8 +257,10 @@ pub struct EventIn {
 ///
 /// `picked_up` -> `in_transit` -> `delivered`, in time order: an event dated in the future,
 /// before the shipment was handed over or before the event reported last is 422
-/// `event_out_of_order` and changes nothing. The courier's on-time rate counts deliveries by
-/// the shipment's `deliver_by`.
+/// `event_out_of_order` and changes nothing; an event without `at` is dated now (or just after
+/// the event before it). The courier's on-time rate counts deliveries by the shipment's
+/// `deliver_by`: a delivery reported after `deliver_by` is dated at most 2 hours before its
+/// report (or after `deliver_by`), so a late one cannot be backdated into time.
 #[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id")), request_body = EventIn,
     responses((status = 200, description = "The shipment after the event", body = ShipmentOut), E400, E401, E403, E404Shipment, E409Event, E415, E422Event), security(("bearer" = [])))]
 #[post("/shipments/{id}/events")]
@@ -271,8 +273,7 @@ pub async fn report_event(
     let id = id.into_inner();
     let e = body.0;
     let now = state.clock.now();
-    let at = e.at.unwrap_or(now);
-    if at > now + chrono::Duration::minutes(1) {
+    if e.at.is_some_and(|at| at > now + chrono::Duration::minutes(1)) {
         // as the API says: every event out of time order is `event_out_of_order`
         return Err(AppError::field_problems(
             Problem::EventOutOfOrder,
@@ -284,7 +285,7 @@ pub async fn report_event(
     let out = state
         .db
         .write_retrying(move |conn| {
-            service::report(conn, &caller, id, e.kind, at, e.note.as_deref())?;
+            service::report(conn, &caller, id, e.kind, e.at, now, e.note.as_deref())?;
             let s = store::shipment(conn, id)?.ok_or_else(|| AppError::not_found("shipment vanished"))?;
             shipment_out(conn, s)
         })
