@@ -169,7 +169,12 @@ impl Totals {
     pub fn add(&mut self, l: &Line) {
         self.lines = self.lines.saturating_add(1);
         self.tickets = self.tickets.saturating_add(i64::from(l.kind == LineKind::Ticket));
-        self.parts_qty = self.parts_qty.saturating_add(l.parts_qty);
+        // the parts fitted on tickets: a core line's quantity says which loan line it charges
+        // or credits back, and is no part used (a charge and its credit would count one part
+        // twice)
+        if l.kind == LineKind::Ticket {
+            self.parts_qty = self.parts_qty.saturating_add(l.parts_qty);
+        }
         self.labour = self.labour.saturating_add(l.labour);
         self.parts_sold = self.parts_sold.saturating_add(l.parts_sold);
         self.warranty_parts = self.warranty_parts.saturating_add(l.warranty_parts);

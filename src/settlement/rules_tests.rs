@@ -77,6 +77,20 @@ fn the_net_pays_labour_and_charges_parts_sold_and_overdue_cores() {
     tot.add(&l);
     tot.add(&l);
     assert_eq!((tot.lines, tot.tickets, tot.net), (2, 2, 2 * l.net()));
+    assert_eq!(tot.parts_qty, 2);
+    // a core charged and credited back is no part used
+    for kind in [LineKind::CoreCharge, LineKind::CoreCredit] {
+        tot.add(&Line {
+            kind,
+            parts_qty: 1,
+            labour: 0,
+            parts_sold: 0,
+            warranty_parts: 0,
+            parts_cost: 0,
+            ..l.clone()
+        });
+    }
+    assert_eq!((tot.lines, tot.parts_qty), (4, 2));
 }
 
 #[test]

@@ -50,6 +50,8 @@ pub struct Summary {
     pub station_name: Option<String>,
     pub lines: i64,
     pub tickets: i64,
+    /// the parts fitted on the tickets (a core line's quantity, charged or credited back, is
+    /// no part used and is not counted here)
     pub parts_qty: i64,
     /// paid to the station: in-warranty labour at the tier rate in force on each completion date
     pub labour: Money,
