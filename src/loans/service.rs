@@ -302,6 +302,20 @@ pub fn reconcile(
         by: &caller.username,
         at,
     };
+    // fitted (a core return or a fee) for a ticket already settled: its parts used are final,
+    // and a part consumed for it now would be in no month's check against the ledger
+    if !matches!(how, How::Unused) {
+        if let Some(period) = store::ticket_settled_in(conn, loan.ticket_id)? {
+            return Err(AppError::conflict(
+                Problem::TicketTakesNoParts,
+                format!(
+                    "ticket {} was settled in {period}: its parts used are final, so no part is fitted for it now; return the part unused",
+                    loan.ticket_id
+                ),
+            )
+            .with("settled_in", period));
+        }
+    }
     match how {
         How::Core(old) => {
             if !free {

@@ -426,3 +426,14 @@ pub fn count_core_mismatch(conn: &mut DbConn, loan_id: i64, line_no: i32) -> Que
     .execute(conn)
     .map(|_| ())
 }
+
+/// The settlement month a ticket was settled in, if it was: its parts used are final then.
+pub fn ticket_settled_in(conn: &mut DbConn, ticket_id: i64) -> QueryResult<Option<String>> {
+    use crate::db::schema::settled_items;
+    settled_items::table
+        .filter(settled_items::kind.eq("ticket"))
+        .filter(settled_items::item_id.eq(ticket_id))
+        .select(settled_items::period)
+        .first(conn)
+        .optional()
+}

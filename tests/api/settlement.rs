@@ -775,3 +775,33 @@ both!(an_xlsx_money_column_is_as_wide_as_its_largest_amount, |app| async {
     let recon = widths(&mut zip, "xl/worksheets/sheet2.xml");
     assert!(recon[&2] >= shown && recon[&3] >= shown, "{recon:?}");
 });
+
+both!(a_part_is_not_fitted_for_a_ticket_already_settled_it_goes_back_unused, |app| async {
+    let first = next_month(&app);
+    let next = first.checked_add_months(Months::new(1)).unwrap();
+    app.set_stock(TZ, GSK, 10).await;
+    move_to(&app, first, 3);
+    // a ticket finished with no part used, a gasket still on loan for it
+    let t = worked(&app, TZ, TZ_TECH, false, "repair", json!([])).await;
+    let l = app.loan().by("admin").technician(TZ_TECH).ticket(t).line(GSK, 1).create().await;
+    finish(&app, t, TZ_TECH, "repair", json!([])).await;
+    move_to(&app, next, 2);
+    app.post(&format!("/api/v1/periods/{}/close", period(first)), "finance", json!({})).await.ok();
+    // the ticket is settled: the gasket is not consumed for it now (no month's check would see it)
+    let stock = app.stock(TZ, GSK).await;
+    for how in ["core-return", "fee"] {
+        let r = app.post(&format!("/api/v1/loans/{l}/lines/1/{how}"), TZ_TECH, json!({})).await;
+        assert_eq!(r.problem(409)["type"], "/problems/ticket_takes_no_parts", "{how}: {}", r.text);
+        assert_eq!(r.json["settled_in"], period(first));
+    }
+    let moves =
+        app.get(&format!("/api/v1/movements?reference=loan:{l}/1&reason=consume"), Some("admin")).await;
+    assert!(moves.ok()["items"].as_array().unwrap().is_empty(), "{}", moves.text);
+    // it goes back unused, and the open month's checks hold
+    reconcile(&app, l, "unused-return", TZ_TECH, json!({})).await;
+    assert_eq!(app.stock(TZ, GSK).await, stock);
+    let s = app.get(&format!("/api/v1/settlements?period={}", period(next)), Some("finance")).await;
+    let checks = s.ok()["reconciliation"].as_array().unwrap().clone();
+    assert!(checks.iter().all(|c| c["ok"] == true), "{checks:#?}");
+    app.audit().await;
+});

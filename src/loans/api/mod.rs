@@ -175,7 +175,9 @@ crate::problems!(
                  "served_by": null, "available": 2, "source": "ST-TZ-001"}]},
     ]
 );
-crate::problems!(E409CoreReturn, 409, "The line is reconciled already, the ticket has had no visit yet, or five wrong old parts were offered for the line (an admin records it)", [
+crate::problems!(E409CoreReturn, 409, "The line is reconciled already, the ticket has had no visit yet or was settled already (its parts are final), or five wrong old parts were offered for the line (an admin records it)", [
+    TicketTakesNoParts => "ticket 7 was settled in 2026-11: its parts used are final, so no part is fitted for it now; return the part unused"
+        {"settled_in": "2026-11"},
     AlreadyReconciled => "loan line 1 is reconciled already (core_returned)" {"current_status": "core_returned"},
     CoreAttemptsExhausted => "5 wrong old parts were offered for loan line 1: an admin records its core return, having looked at the part"
         {"attempts_left": 0},
@@ -196,8 +198,10 @@ crate::problems!(
         CoreQty => "a serialized part is core-returned one unit per loan line",
     ]
 );
-crate::problems!(E409Fee, 409, "The line is reconciled already", [
+crate::problems!(E409Fee, 409, "The line is reconciled already, or its ticket was settled already (its parts are final)", [
     AlreadyReconciled => "loan line 2 is reconciled already (fee_charged)" {"current_status": "fee_charged"},
+    TicketTakesNoParts => "ticket 7 was settled in 2026-11: its parts used are final, so no part is fitted for it now; return the part unused"
+        {"settled_in": "2026-11"},
 ]);
 crate::problems!(E422Fee, 422, "A field breaks a rule (`errors`), or the ticket is in warranty (reconcile by core return)", [
     ValidationFailed => "amount: must not be negative" {"errors": [{"field": "amount", "message": "must not be negative"}]},
