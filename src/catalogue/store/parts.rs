@@ -301,16 +301,27 @@ pub fn models_of(conn: &mut DbConn, part_id: i64) -> QueryResult<Vec<String>> {
         .load(conn)
 }
 
-/// Whether any of a part is held: units on hand at a physical location, or a serial of it
-/// recorded anywhere. While it is, whether the part is serialized cannot change: the ledger's
-/// rule that each serialized unit on hand has its serial there would break either way.
+/// Whether any of a part is held: units on hand anywhere but the outside world (suppliers,
+/// customers, count corrections: on a shelf, in transit, with a technician), or a serial of it
+/// recorded there. While it is, whether the part is serialized cannot change: the ledger's
+/// rule that each serialized unit held has its serial there would break either way.
 pub fn held(conn: &mut DbConn, part_id: i64) -> QueryResult<bool> {
-    use crate::db::schema::{part_serials, stock_balances as b};
+    use crate::db::schema::{locations, part_serials, stock_balances as b};
+    const OUTSIDE: [&str; 3] = ["supplier", "customer", "adjustment"];
     let on_hand = diesel::select(diesel::dsl::exists(
-        b::table.filter(b::part_id.eq(part_id)).filter(b::physical).filter(b::on_hand.ne(0)),
+        b::table
+            .inner_join(locations::table.on(locations::id.eq(b::location_id)))
+            .filter(b::part_id.eq(part_id))
+            .filter(b::on_hand.ne(0))
+            .filter(locations::kind.ne_all(OUTSIDE)),
     ))
     .get_result::<bool>(conn)?;
     Ok(on_hand
-        || diesel::select(diesel::dsl::exists(part_serials::table.filter(part_serials::part_id.eq(part_id))))
-            .get_result::<bool>(conn)?)
+        || diesel::select(diesel::dsl::exists(
+            part_serials::table
+                .inner_join(locations::table.on(locations::id.eq(part_serials::location_id)))
+                .filter(part_serials::part_id.eq(part_id))
+                .filter(locations::kind.ne_all(OUTSIDE)),
+        ))
+        .get_result::<bool>(conn)?)
 }
