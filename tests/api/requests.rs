@@ -660,3 +660,26 @@ both!(stock_a_cancelled_request_releases_serves_the_lines_waiting_for_it, |app| 
     let a = app.get(&format!("/api/v1/parts-requests/{}", a.json["id"]), Some("admin")).await;
     assert_eq!(allocations(&a.json), vec![("RC-HZ".to_string(), 2, "reserved".to_string())]);
 });
+
+both!(a_centre_that_is_no_configured_lateral_neighbour_never_serves, |app| async {
+    // RC-HZ's lateral neighbours are RC-NB and RC-SH; RC-BJ is none of them
+    let part = app.part().stock_at("RC-BJ", 10).create().await;
+    let c = request(&app, TIER_C, json!([{"part_code": part, "qty": 2}]), json!({})).await;
+    assert_eq!(
+        (c.ok()["status"].as_str(), c.json["lines"][0]["backordered"].as_i64()),
+        (Some("backordered"), Some(2))
+    );
+    assert!(allocations(&c.json).is_empty(), "{}", c.text);
+    // nor when the station names it
+    let named =
+        request(&app, TIER_C, json!([{"part_code": part, "qty": 1}]), json!({"source": "RC-BJ"})).await;
+    assert_eq!(
+        (named.problem(422)["type"].as_str(), named.json["field"].as_str()),
+        (Some("/problems/source_not_allowed"), Some("source"))
+    );
+    assert_eq!(app.stock("RC-BJ", &part).await, (10, 0, 10), "RC-BJ's stock untouched");
+    // a configured neighbour's stock serves the same station
+    app.set_stock("RC-SH", &part, 1).await;
+    let served = app.get(&format!("/api/v1/parts-requests/{}", c.json["id"]), Some("admin")).await;
+    assert_eq!(allocations(&served.json), vec![("RC-SH".to_string(), 1, "reserved".to_string())]);
+});
