@@ -344,9 +344,9 @@ pub struct PartPatchIn {
     pub interchangeability: Option<Option<Interchangeability>>,
 }
 
-/// 409 `part_held` when any of the part is held (on hand at a physical location, or a serial of
-/// it recorded): a serialized part's units on hand each have their serial there, so the flag
-/// cannot change under them.
+/// 409 `part_held` when any of the part is held (on hand, or a serial of it recorded, anywhere
+/// but the outside world: [`store::held`]): a serialized part's units held each have their
+/// serial there, so the flag cannot change under them.
 pub(crate) fn refuse_if_held(conn: &mut DbConn, row: &PartRow) -> Result<(), AppError> {
     if store::held(conn, row.id)? {
         return Err(AppError::conflict(
