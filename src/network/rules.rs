@@ -68,6 +68,10 @@ impl LocationKind {
         matches!(self, LocationKind::Supplier | LocationKind::Customer | LocationKind::Adjustment)
     }
 
+    /// The stored words of the external kinds ([`LocationKind::is_external`]), for queries
+    /// that leave the outside world out.
+    pub const EXTERNAL: [&'static str; 3] = ["supplier", "customer", "adjustment"];
+
     /// The kind a location of this kind must hang under (None: a root).
     pub fn parent_kind(self) -> Option<LocationKind> {
         match self {
@@ -188,6 +192,12 @@ pub fn check_placement(
 mod tests {
     use super::*;
     use LocationKind as K;
+
+    #[test]
+    fn the_external_words_are_the_external_kinds() {
+        let words: Vec<&str> = K::ALL.into_iter().filter(|k| k.is_external()).map(K::as_str).collect();
+        assert_eq!(words, K::EXTERNAL);
+    }
 
     #[test]
     fn location_kinds_and_tiers_read_back_from_their_text_and_refuse_an_unknown_one() {

@@ -311,12 +311,11 @@ fn choose() -> Op {
 /// `op`, or the nearest step before it in the flow with a request waiting for it (a request
 /// when none has): a step with an empty queue moves the flow on instead.
 fn ready(s: &Shared, op: Op) -> Op {
-    let has = |q: &Mutex<VecDeque<i64>>| !q.lock().unwrap_or_else(|e| e.into_inner()).is_empty();
-    let flow = [
-        (Op::Receive, has(&s.to_receive)),
-        (Op::Track, !s.to_track.lock().unwrap_or_else(|e| e.into_inner()).is_empty()),
-        (Op::PickShip, has(&s.to_pick)),
-    ];
+    fn has<T>(q: &Mutex<VecDeque<T>>) -> bool {
+        !q.lock().unwrap_or_else(|e| e.into_inner()).is_empty()
+    }
+    let flow =
+        [(Op::Receive, has(&s.to_receive)), (Op::Track, has(&s.to_track)), (Op::PickShip, has(&s.to_pick))];
     match flow.iter().position(|(step, _)| *step == op) {
         Some(at) => flow[at..].iter().find(|(_, has)| *has).map_or(Op::Request, |(step, _)| *step),
         None => op,

@@ -349,16 +349,16 @@ pub struct PartPatchIn {
 /// serial there, so the flag cannot change under them.
 pub(crate) fn refuse_if_held(conn: &mut DbConn, row: &PartRow) -> Result<(), AppError> {
     if store::held(conn, row.id)? {
-        return Err(AppError::conflict(
-            Problem::PartHeld,
-            format!(
-                "{} is held (on hand or with serials recorded): whether it is serialized cannot change until none is",
-                row.code
-            ),
-        )
-        .with("field", "serialized"));
+        return Err(
+            AppError::conflict(Problem::PartHeld, held_message(&row.code)).with("field", "serialized")
+        );
     }
     Ok(())
+}
+
+/// Why a held part's serialized flag stays (the PATCH's refusal, the import's row error).
+pub(crate) fn held_message(code: &str) -> String {
+    format!("{code} is held (on hand or with serials recorded): whether it is serialized cannot change until none is")
 }
 
 /// Change a part (admin)

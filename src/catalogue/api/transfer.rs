@@ -165,11 +165,7 @@ fn apply(
     for r in &rows {
         let Some(old) = existing.get(r.record.code.as_str()) else { continue };
         if old.serialized != r.record.serialized && store::held(conn, old.id)? {
-            errors.push(RowError::new(
-                r.line,
-                Some("serialized"),
-                format!("{} is held (on hand or with serials recorded): whether it is serialized cannot change until none is", old.code),
-            ));
+            errors.push(RowError::new(r.line, Some("serialized"), super::parts::held_message(&old.code)));
         }
     }
     if !errors.is_empty() {

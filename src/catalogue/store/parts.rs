@@ -307,13 +307,13 @@ pub fn models_of(conn: &mut DbConn, part_id: i64) -> QueryResult<Vec<String>> {
 /// rule that each serialized unit held has its serial there would break either way.
 pub fn held(conn: &mut DbConn, part_id: i64) -> QueryResult<bool> {
     use crate::db::schema::{locations, part_serials, stock_balances as b};
-    const OUTSIDE: [&str; 3] = ["supplier", "customer", "adjustment"];
+    use crate::network::rules::LocationKind;
     let on_hand = diesel::select(diesel::dsl::exists(
         b::table
             .inner_join(locations::table.on(locations::id.eq(b::location_id)))
             .filter(b::part_id.eq(part_id))
             .filter(b::on_hand.ne(0))
-            .filter(locations::kind.ne_all(OUTSIDE)),
+            .filter(locations::kind.ne_all(LocationKind::EXTERNAL)),
     ))
     .get_result::<bool>(conn)?;
     Ok(on_hand
@@ -321,7 +321,7 @@ pub fn held(conn: &mut DbConn, part_id: i64) -> QueryResult<bool> {
             part_serials::table
                 .inner_join(locations::table.on(locations::id.eq(part_serials::location_id)))
                 .filter(part_serials::part_id.eq(part_id))
-                .filter(locations::kind.ne_all(OUTSIDE)),
+                .filter(locations::kind.ne_all(LocationKind::EXTERNAL)),
         ))
         .get_result::<bool>(conn)?)
 }

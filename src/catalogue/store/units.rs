@@ -318,7 +318,7 @@ pub fn fitted_in_unit(conn: &mut DbConn, serial: &str) -> QueryResult<bool> {
         .get_result(conn)
 }
 
-/// Whether a part's serial is held in the ledger anywhere but with customers (in stock, in
+/// Whether a part's serial is held in the ledger anywhere but the outside world (in stock, in
 /// transit, lent out): such a part is not in a unit sold.
 pub fn held_in_stock(conn: &mut DbConn, serial: &str) -> QueryResult<bool> {
     use crate::db::schema::{locations, part_serials};
@@ -326,7 +326,7 @@ pub fn held_in_stock(conn: &mut DbConn, serial: &str) -> QueryResult<bool> {
         part_serials::table
             .inner_join(locations::table.on(locations::id.eq(part_serials::location_id)))
             .filter(part_serials::serial.eq(serial))
-            .filter(locations::kind.ne("customer")),
+            .filter(locations::kind.ne_all(crate::network::rules::LocationKind::EXTERNAL)),
     ))
     .get_result(conn)
 }
