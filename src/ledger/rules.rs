@@ -73,6 +73,14 @@ pub fn check_qty(qty: i64) -> Result<(), String> {
     }
 }
 
+/// Part serials are kept in capitals, as unit serials are: one typed in lower case is the same
+/// part, never a second one beside it.
+pub fn in_capitals(serials: &mut [String]) {
+    for s in serials {
+        s.make_ascii_uppercase();
+    }
+}
+
 /// The serials given for a movement of `qty` units of a part: exactly `qty` distinct, sane
 /// serials for a serialized part, none for another.
 pub fn check_serials(serialized: bool, qty: i64, serials: &[String]) -> Result<(), String> {

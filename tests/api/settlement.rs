@@ -6,6 +6,7 @@ use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
 use serde_json::{json, Value};
 
 use crate::both;
+use crate::builders::DEMO_MODEL;
 use crate::helpers::{Resp, TestApp};
 use crate::tickets::{act, CMP};
 
@@ -36,6 +37,12 @@ fn move_to(app: &TestApp, first: NaiveDate, day: u32) {
     let now = app.state.clock.now().naive_utc();
     assert!(target > now, "the clock only moves forward");
     app.state.clock.advance(target - now);
+}
+
+/// The demo unit's model takes two of the gasket here (its two doors), so that one repair fits two.
+async fn two_gaskets_per_unit(app: &TestApp) {
+    let parts = json!({"parts": [{"part_code": GSK, "qty_per_unit": 2}]});
+    app.post(&format!("/api/v1/models/{DEMO_MODEL}/parts"), "admin", parts).await.ok();
 }
 
 /// A ticket of `station` worked by `tech` up to the technician on site. In warranty: a
@@ -79,6 +86,7 @@ async fn reconcile(app: &TestApp, loan: i64, how: &str, tech: &str, body: Value)
 async fn build_month(app: &TestApp) -> NaiveDate {
     let first = next_month(app);
     app.technician(SX_TECH, SX).await;
+    two_gaskets_per_unit(app).await;
     app.set_stock(TZ, GSK, 10).await;
     app.set_stock(SX, GSK, 5).await;
     app.receipt(TZ).serials(CMP, &["NEWCMP0001"]).create().await;
@@ -617,6 +625,7 @@ both!(
         async {
             let first = next_month(&app);
             let next = first.checked_add_months(Months::new(1)).unwrap();
+            two_gaskets_per_unit(&app).await;
             app.set_stock(TZ, GSK, 10).await;
             // the gaskets go in (the loan line paid by fee: consumed) on the month's last day ...
             move_to(&app, first, (next - chrono::Duration::days(1)).day());

@@ -482,11 +482,25 @@ both!(a_serial_is_in_one_place_a_unit_a_shelf_or_on_its_way_never_two, |app| asy
     serials_in(&app, "RC-HZ", CMP, "ONEPLACE", 1).await;
     let r = app.post("/api/v1/receipts", "admin", receipt(json!(["ONEPLACE0001"]))).await;
     assert_eq!(r.problem(409)["type"], "/problems/serial_elsewhere");
-    assert_eq!(app.stock("RC-HZ", CMP).await.0, before.0 + 1, "only the first receipt counted");
+    // part serials are kept in capitals: the same serial typed in lower case is the same part
+    let r = app.post("/api/v1/receipts", "admin", receipt(json!(["oneplace0001"]))).await;
+    assert_eq!(
+        (r.problem(409)["type"].as_str(), r.json["serial"].as_str()),
+        (Some("/problems/serial_elsewhere"), Some("ONEPLACE0001"))
+    );
+    let r = app.post("/api/v1/receipts", "admin", receipt(json!(["oneplace0002"]))).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["movements"][0]["serials"], json!(["ONEPLACE0002"]));
+    assert_eq!(app.stock("RC-HZ", CMP).await.0, before.0 + 2, "the refused receipts counted nothing");
     // nor is a unit recorded with a component that is in another unit, or on a shelf
     let ship = chrono::Utc::now().date_naive() - chrono::Duration::days(10);
     let unit = |serial: &str, components: Value| json!({"serial": serial, "model": DEMO_MODEL, "ship_date": ship, "region": "Zhejiang", "components": components});
-    for (taken, why) in [(CMP_SERIAL, "fitted in RF00000001"), ("ONEPLACE0001", "on the shelf at RC-HZ")] {
+    let lower = CMP_SERIAL.to_ascii_lowercase();
+    for (taken, why) in [
+        (CMP_SERIAL, "fitted in RF00000001"),
+        (lower.as_str(), "fitted in RF00000001, typed in lower case"),
+        ("oneplace0001", "on the shelf at RC-HZ"),
+    ] {
         let r = app
             .post(
                 "/api/v1/units",

@@ -193,6 +193,22 @@ both!(a_ticket_runs_its_whole_lifecycle_and_refuses_illegal_transitions, |app| a
         (d.json["station"].as_str(), d.json["technician"].as_str()),
         (Some("ST-TZ-001"), Some("tech-st-tz-001"))
     );
+    // dispatched again before arrival: a new work order for the same, first visit
+    let d = act(
+        &app,
+        id,
+        "dispatch",
+        "agent",
+        json!({"station": "ST-TZ-001", "technician": "tech-st-tz-001",
+        "expected_parts": [{"part_code": GSK, "qty": 2}]}),
+    )
+    .await;
+    let expected = &d.ok()["expected_parts"];
+    assert_eq!(expected.as_array().map(Vec::len), Some(1), "{}", d.text);
+    assert_eq!(
+        (expected[0]["part_code"].as_str(), expected[0]["qty"].as_i64(), expected[0]["visit"].as_i64()),
+        (Some(GSK), Some(2), Some(1))
+    );
     let tech = "tech-st-tz-001";
     app.get(&format!("/api/v1/tickets/{id}"), Some(tech)).await.ok();
     assert_eq!(act(&app, id, "arrive", tech, json!({})).await.ok()["status"], "on_site");
@@ -206,6 +222,13 @@ both!(a_ticket_runs_its_whole_lifecycle_and_refuses_illegal_transitions, |app| a
     act(&app, id, "dispatch", tech, dispatch_to("ST-TZ-001", tech)).await.problem(403);
     act(&app, id, "dispatch", "station-st-tz-001", json!({"technician": tech})).await.ok();
     act(&app, id, "arrive", tech, json!({})).await.ok();
+    // one unit is repaired: no more of a part than the model holds (one compressor), whether
+    // on one line or spread over two
+    for used in [json!([{"part_code": CMP, "qty": 1000}]), json!([{"part_code": CMP, "qty": 1}, {"part_code": CMP, "qty": 1}])] {
+        let n = used.as_array().map_or(0, Vec::len) - 1;
+        let r = act(&app, id, "resolve", tech, json!({"job_type": "repair", "cause": "x", "parts_used": used})).await;
+        assert_eq!(r.problem(422)["errors"][0]["field"], format!("parts_used[{n}].qty"), "{}", r.text);
+    }
     let r = act(
         &app,
         id,
@@ -243,6 +266,7 @@ both!(a_ticket_runs_its_whole_lifecycle_and_refuses_illegal_transitions, |app| a
     let want = [
         ("intake", "agent"),
         ("dispatch", "agent"),
+        ("dispatch", "agent"),
         ("arrive", tech),
         ("escalate", tech),
         ("dispatch", "station-st-tz-001"),
@@ -252,8 +276,8 @@ both!(a_ticket_runs_its_whole_lifecycle_and_refuses_illegal_transitions, |app| a
         ("close", "agent"),
     ];
     assert_eq!(steps, want.map(|(a, b)| (a.to_string(), b.to_string())).to_vec());
-    assert_eq!(h.json["history"][3]["note"], "trips after 20 minutes; wiring suspected");
-    assert_eq!(h.json["history"][8]["from_status"], "confirmed");
+    assert_eq!(h.json["history"][4]["note"], "trips after 20 minutes; wiring suspected");
+    assert_eq!(h.json["history"][9]["from_status"], "confirmed");
     // other domains find the ticket's model
     let model = app.state.db.read(move |c| Ok(echelon::tickets::ticket_model(c, id)?)).await.unwrap();
     assert_eq!(model.map(|m| m.2), Some("BCD-539WT".to_string()));

@@ -289,6 +289,12 @@ pub async fn create_unit(
     let mut input = body.0;
     // units are recorded in capitals, so a serial differing only in case is the same unit
     input.serial = input.serial.to_ascii_uppercase();
+    // and so are the parts fitted in it, as every part serial in the ledger
+    for c in &mut input.components {
+        if let Some(s) = &mut c.serial {
+            s.make_ascii_uppercase();
+        }
+    }
     let now = state.clock.now();
     let today = now.date_naive();
     let mut errors = Vec::new();

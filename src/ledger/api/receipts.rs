@@ -71,7 +71,10 @@ pub async fn create_receipt(
     body: Json<ReceiptIn>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Admin, Role::Warehouse])?;
-    let input = body.0;
+    let mut input = body.0;
+    for l in &mut input.lines {
+        rules::in_capitals(&mut l.serials);
+    }
     let now = state.clock.now();
     let arrivals = **arrivals;
     let out = state

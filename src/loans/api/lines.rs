@@ -87,7 +87,8 @@ pub async fn core_return(
     body: Json<CoreReturnIn>,
 ) -> Result<web::Json<LoanOut>, AppError> {
     let old = match (body.0.serial, body.0.production_date) {
-        (Some(s), None) if !s.trim().is_empty() => Some(OldPart::Serial(s)),
+        // in capitals, as every part serial in the ledger
+        (Some(s), None) if !s.trim().is_empty() => Some(OldPart::Serial(s.to_ascii_uppercase())),
         (Some(_), None) => {
             return Err(AppError::invalid_fields(vec![FieldError::new("serial", "must not be blank")]))
         }

@@ -72,7 +72,10 @@ pub async fn create_loan(
     body: Json<LoanIn>,
 ) -> Result<HttpResponse, AppError> {
     caller.require(&[Role::Station, Role::Technician, Role::Admin])?;
-    let input = body.0;
+    let mut input = body.0;
+    for l in &mut input.lines {
+        crate::ledger::rules::in_capitals(&mut l.serials);
+    }
     let now = state.clock.now();
     let out = state
         .db

@@ -12,7 +12,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, Problem};
 use crate::money::Money;
 use crate::network::store as network;
-use crate::tickets::rules::{Action, JobType};
+use crate::tickets::rules::{Action, JobType, Status};
 use crate::tickets::store::{self, PartKind, TicketChanges, TicketRow};
 
 /// A quote as the desk writes it.
@@ -202,7 +202,11 @@ pub fn dispatch(
     };
     let model = model_of(conn, &t)?;
     let lines = resolve_lines(conn, &spec.expected_parts, &model, "expected_parts")?;
-    let visit = store::dispatch_count(conn, t.id)? as i32 + 1;
+    let visit = store::visits_made(conn, t.id)? as i32 + 1;
+    if t.status == Status::Dispatched {
+        // before arrival: the new work order replaces the one of the same visit
+        store::drop_expected(conn, t.id, visit)?;
+    }
     record_parts(conn, caller, &t, PartsOf { kind: PartKind::Expected, quote_id: None, visit }, &lines, now)?;
     let changes = TicketChanges {
         station_id: Some(Some(station.id)),

@@ -57,8 +57,8 @@ pub fn resolve(
 ) -> Result<(), AppError> {
     let t = begin(conn, caller, id, Action::Resolve)?;
     let model = model_of(conn, &t)?;
-    let lines = resolve_lines(conn, &spec.parts_used, &model, "parts_used")?;
-    let visit = store::dispatch_count(conn, t.id)? as i32;
+    let lines = resolve_lines(conn, &spec.parts_used, &model, super::USED)?;
+    let visit = store::visits_made(conn, t.id)? as i32;
     record_parts(conn, caller, &t, PartsOf { kind: PartKind::Used, quote_id: None, visit }, &lines, now)?;
     let changes = TicketChanges {
         job_type: Some(Some(spec.job_type.as_str().into())),

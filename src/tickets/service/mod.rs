@@ -194,18 +194,36 @@ fn model_of(conn: &mut DbConn, t: &TicketRow) -> Result<ModelRow, AppError> {
 
 /// Each line's part, checked like every part code (422 with suggestions among the model's
 /// parts) and for fit with the model (422 `incompatible_part` with alternatives).
+/// The field of the parts a resolving visit fitted.
+const USED: &str = "parts_used";
+
 fn resolve_lines(
     conn: &mut DbConn,
     lines: &[LineSpec],
     model: &ModelRow,
     field: &str,
 ) -> Result<Vec<(PartRow, i64, String)>, AppError> {
-    let mut out = Vec::with_capacity(lines.len());
+    let mut out: Vec<(PartRow, i64, String)> = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
         let f = format!("{field}[{i}].part_code");
         let part =
             resolve_part_code(conn, &l.part_code, Some(&model.code)).map_err(|e| e.with("field", &f))?;
-        check_compatible(conn, &part, model).map_err(|e| e.with("field", &f))?;
+        let per_unit = check_compatible(conn, &part, model).map_err(|e| e.with("field", &f))?;
+        // what a visit fitted is what settlement charges: one unit is repaired, so no more of a
+        // part than the model holds (its bill of service parts); a quote or a work order may
+        // name spares
+        let before: i64 = out.iter().filter(|(p, _, _)| p.id == part.id).map(|(_, q, _)| q).sum();
+        if field == USED && before + l.qty > i64::from(per_unit) {
+            return Err(AppError::invalid_fields(vec![FieldError::new(
+                format!("{field}[{i}].qty"),
+                format!(
+                    "model {} holds {per_unit} of {} per unit: at most {per_unit} for one repair, got {}",
+                    model.code,
+                    part.code,
+                    before + l.qty
+                ),
+            )]));
+        }
         out.push((part, l.qty, l.part_code.trim().to_string()));
     }
     Ok(out)

@@ -51,13 +51,27 @@ pub fn events(conn: &mut DbConn, ticket_id: i64) -> QueryResult<Vec<EventRow>> {
 }
 
 /// How many times a ticket was dispatched (the current visit's number).
-pub fn dispatch_count(conn: &mut DbConn, ticket_id: i64) -> QueryResult<i64> {
+/// The visits a technician made to the ticket: its arrivals. A dispatch plans visit
+/// `visits_made + 1`; a dispatch again before arrival (another technician) replans that same
+/// visit; a resolving visit is visit `visits_made`.
+pub fn visits_made(conn: &mut DbConn, ticket_id: i64) -> QueryResult<i64> {
     ticket_events::table
         .filter(ticket_events::ticket_id.eq(ticket_id))
-        // a return from `awaiting_parts` is a dispatch for the revisit
-        .filter(ticket_events::action.eq_any(["dispatch", "parts_arrived"]))
+        .filter(ticket_events::action.eq("arrive"))
         .count()
         .get_result(conn)
+}
+
+/// Drops the work order's expected parts of one visit: a dispatch again before arrival issues a
+/// new work order for it.
+pub fn drop_expected(conn: &mut DbConn, ticket_id: i64, visit: i32) -> QueryResult<usize> {
+    diesel::delete(
+        ticket_parts::table
+            .filter(ticket_parts::ticket_id.eq(ticket_id))
+            .filter(ticket_parts::kind.eq(PartKind::Expected.as_str()))
+            .filter(ticket_parts::visit.eq(visit)),
+    )
+    .execute(conn)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
