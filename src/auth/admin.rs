@@ -208,7 +208,45 @@ pub fn change(
             bump,
         },
     )?;
+    if role != current_role || location_id.is_some_and(|l| l != row.location_id) {
+        subscriptions_follow(conn, &row, role, location_id.flatten())?;
+    }
     get(conn, username)
+}
+
+/// A user's webhook subscriptions follow the user: moved, they receive the new location's
+/// events (a warehouse its subtree's, admin and finance the network's); in a role that receives
+/// none (a technician, a courier), or at a scope that never receives a type they take (the
+/// network's `period.closed` at a location), they are paused with the reason, for an admin to
+/// read or delete. Deliveries are checked against the owner again when sent.
+fn subscriptions_follow(conn: &mut DbConn, row: &UserRow, role: Role, location: Option<i64>) -> Result<(), AppError> {
+    use crate::db::schema::{locations, webhook_subscriptions as subs};
+    use diesel::prelude::*;
+    let scope: Option<String> = match location.filter(|_| role.is_location_scoped()) {
+        Some(id) => Some(locations::table.find(id).select(locations::path).first(conn)?),
+        None => None,
+    };
+    let mine = subs::table.filter(subs::owner_id.eq(row.id));
+    diesel::update(mine).set(subs::scope_path.eq(&scope)).execute(conn)?;
+    let pause = |conn: &mut DbConn, which: Vec<i64>, why: String| -> QueryResult<usize> {
+        diesel::update(subs::table.filter(subs::id.eq_any(which)).filter(subs::active.eq(true)))
+            .set((subs::active.eq(false), subs::paused_reason.eq(Some(why))))
+            .execute(conn)
+    };
+    let all: Vec<(i64, String)> = mine.select((subs::id, subs::event_types)).load(conn)?;
+    if !role.subscribes() {
+        let why = format!("paused: its owner {} is now a {role} user, who receives no events", row.username);
+        pause(conn, all.into_iter().map(|(id, _)| id).collect(), why)?;
+    } else if scope.is_some() {
+        let network: Vec<i64> =
+            all.into_iter().filter(|(_, t)| t.split(',').any(|t| t == "period.closed")).map(|(id, _)| id).collect();
+        let why = format!(
+            "paused: its owner {} now receives one location's events, and period.closed is the whole network's",
+            row.username
+        );
+        pause(conn, network, why)?;
+    }
+    Ok(())
 }
 
 /// A technician leaves its station (another station, another role) only with nothing of the

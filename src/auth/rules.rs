@@ -49,6 +49,12 @@ impl Role {
     }
 
     /// Roles whose every action is limited to one location (and what lies below it).
+    /// Whether the role receives events by webhook: admin and finance the whole network's, a
+    /// warehouse its subtree's, a station its own; a technician or a courier none.
+    pub fn subscribes(self) -> bool {
+        matches!(self, Role::Admin | Role::Finance | Role::Warehouse | Role::Station)
+    }
+
     pub fn is_location_scoped(self) -> bool {
         matches!(self, Role::Warehouse | Role::Station | Role::Technician)
     }

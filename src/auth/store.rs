@@ -78,14 +78,11 @@ pub fn scope_of_user(conn: &mut DbConn, id: i64) -> QueryResult<Option<Option<St
         .first(conn)
         .optional()?;
     Ok(match row {
-        Some((role, true, path)) => {
-            let scoped = role.parse::<crate::auth::Role>().map(|r| r.is_location_scoped()).unwrap_or(true);
-            match (scoped, path) {
-                (false, _) => Some(None),
-                (true, Some(p)) => Some(Some(p)),
-                (true, None) => None,
-            }
-        }
+        Some((role, true, path)) => match role.parse::<crate::auth::Role>() {
+            Ok(r) if !r.subscribes() => None,
+            Ok(r) if !r.is_location_scoped() => Some(None),
+            _ => path.map(Some),
+        },
         _ => None,
     })
 }

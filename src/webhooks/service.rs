@@ -12,6 +12,7 @@ use crate::error::{AppError, Problem};
 
 /// Who may subscribe: admin and finance to the whole network, a warehouse to its subtree, a
 /// station to its own events.
+/// (`Role::subscribes`; a user's subscriptions follow the user's changes, `auth::admin`).
 pub const SUBSCRIBERS: &[Role] = &[Role::Admin, Role::Finance, Role::Warehouse, Role::Station];
 
 /// How long a rotated-out secret still signs (beside the new one).
@@ -87,7 +88,7 @@ pub fn claim(
     for (delivery, event, subscription) in rows {
         let owner = crate::auth::store::scope_of_user(conn, subscription.owner_id)?;
         let refused = match owner {
-            None => Some("the subscription's owner is disabled or gone".to_string()),
+            None => Some("the subscription's owner is disabled, gone or no longer receives events".to_string()),
             Some(path)
                 if !crate::events::takes(
                     path.as_deref(),

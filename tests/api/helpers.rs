@@ -229,6 +229,12 @@ impl TestApp {
     }
 
     /// A bearer token for a demo user (logged in once per test).
+    /// Forgets `user`'s token, so that the next call logs in again (after a change that logs
+    /// the user out).
+    pub fn forget_token(&self, user: &str) {
+        self.tokens.lock().unwrap().remove(user);
+    }
+
     pub async fn token(&self, user: &str) -> String {
         if let Some(t) = self.tokens.lock().unwrap().get(user) {
             return t.clone();

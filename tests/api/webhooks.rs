@@ -276,6 +276,42 @@ both!(each_change_reaches_its_stations_receiver_once_signed_and_no_other_station
     assert!(items.iter().all(|d| d["status"] == "delivered" && d["attempts"] == 1), "{}", log.text);
 });
 
+both!(a_subscription_follows_its_owner_moved_or_made_a_role_that_receives_nothing, |app| async {
+    let hook = Receiver::start();
+    let owner = app.station_user("ST-NB-001").await;
+    let sub = subscribe(&app, &owner, &hook.url).await;
+    assert_eq!(sub["scope"], "ST-NB-001");
+    let path = format!("/api/v1/webhooks/subscriptions/{}", sub["id"]);
+    let user = format!("/api/v1/users/{owner}");
+    // moved to ST-TZ-001: that station's events come, ST-NB-001's no longer
+    app.patch(&user, "admin", json!({"location": "ST-TZ-001"})).await.ok();
+    app.forget_token(&owner);
+    assert_eq!(app.get(&path, Some(&owner)).await.ok()["scope"], "ST-TZ-001");
+    app.technician("tech-st-nb-001", "ST-NB-001").await;
+    let left = app.ticket().at("ST-NB-001").dispatched_to("tech-st-nb-001").create().await;
+    let joined = app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    deliver(&app).await;
+    let tickets = |hook: &Receiver| -> Vec<i64> {
+        hook.got().iter().filter_map(|r| r.json()["data"]["id"].as_i64()).collect()
+    };
+    let got = tickets(&hook);
+    assert!(got.contains(&joined) && !got.contains(&left), "{got:?}");
+    let log = app.get(&format!("{path}/deliveries"), Some("admin")).await;
+    let states: Vec<&str> = log.ok()["items"].as_array().unwrap().iter().filter_map(|d| d["status"].as_str()).collect();
+    assert!(states.iter().all(|s| *s == "delivered"), "no failed delivery of the old station's events: {states:?}");
+    // made a technician (who receives no events): paused with the reason, nothing more sent,
+    // and an admin reads why
+    app.patch(&user, "admin", json!({"role": "technician"})).await.ok();
+    let read = app.get(&path, Some("admin")).await;
+    assert_eq!(read.ok()["active"], false, "{}", read.text);
+    assert!(read.json["paused_reason"].as_str().unwrap_or("").contains("technician"), "{}", read.text);
+    let before = hook.got().len();
+    let later = app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    deliver(&app).await;
+    assert_eq!(hook.got().len(), before, "nothing after the owner became a technician (ticket {later})");
+    app.audit().await;
+});
+
 both!(a_failing_receiver_is_retried_with_backoff_until_it_answers, |app| async {
     let receiver = Receiver::start();
     receiver.plan.lock().unwrap().extend([500, 503, 502]);
