@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use echelon::config::Config;
 
-use tools::planning::cli::SimArgs;
+use tools::planning::cli::{SimArgs, MAX_DAYS};
 use tools::{commands, users};
 
 #[derive(Parser)]
@@ -101,19 +101,24 @@ enum Command {
     },
 }
 
+/// A count of at least one (a network of no stations or no parts plans nothing) and at most `max`.
+fn count(max: u64) -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..=max)
+}
+
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Sweep both policies on a generated network; write points.csv, curves.svg, summary.json
     Planning {
-        #[arg(long, default_value_t = 1500)]
+        #[arg(long, default_value_t = 1500, value_parser = count(100_000))]
         stations: usize,
-        #[arg(long, default_value_t = 10000)]
+        #[arg(long, default_value_t = 10000, value_parser = count(1_000_000))]
         parts: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        #[arg(long, default_value_t = 365)]
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=MAX_DAYS))]
         days: u32,
-        #[arg(long, default_value_t = 90)]
+        #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=MAX_DAYS))]
         warmup: u32,
         #[arg(long, default_value = "bench/planning")]
         out: std::path::PathBuf,
@@ -186,9 +191,9 @@ enum SeedCommand {
     Demo,
     /// Generate a reproducible synthetic network into an empty database (for benchmarks)
     Generate {
-        #[arg(long, default_value_t = 1500)]
+        #[arg(long, default_value_t = 1500, value_parser = count(100_000))]
         stations: usize,
-        #[arg(long, default_value_t = 10000)]
+        #[arg(long, default_value_t = 10000, value_parser = count(1_000_000))]
         parts: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,

@@ -424,6 +424,27 @@ fn simulate_refuses_a_run_with_nothing_to_measure() {
 }
 
 #[test]
+fn counts_beyond_what_a_run_can_hold_are_refused_in_one_line_not_a_panic() {
+    // ten years at most (every day of demand is held in memory), networks of at least one
+    // station and part, a service level strictly between 0 and 1
+    for args in [
+        &["simulate", "--days", "4294967295"][..],
+        &["simulate", "--warmup", "4294967295"],
+        &["simulate", "--days", "4294967295", "--warmup", "0"],
+        &["simulate", "--service", "0"],
+        &["bench", "planning", "--warmup", "4294967295"],
+        &["bench", "planning", "--days", "0"],
+        &["bench", "planning", "--stations", "0"],
+        &["seed", "generate", "--stations", "0", "--parts", "0"],
+    ] {
+        let out = Command::new(BIN).args(args).output().expect("run echelon");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("echelon: ") && err.lines().count() == 1 && out.stdout.is_empty(), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn the_mixed_day_benchmark_says_in_one_line_when_no_server_answers() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = Command::new(BIN)

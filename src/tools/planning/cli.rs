@@ -42,23 +42,27 @@ pub fn progress(label: &str, hidden: bool) -> Bar {
     Bar(bar)
 }
 
+/// The most days a simulation measures, or warms up for: ten years (every day of demand is
+/// held in memory).
+pub const MAX_DAYS: i64 = 3650;
+
 /// What `echelon simulate` runs (its command-line options).
 #[derive(Debug, Clone, clap::Args)]
 pub struct SimArgs {
     /// baseline, multi-echelon, or both (the baseline tuned to the same measured fill)
     #[arg(long, default_value = "both")]
     pub policy: String,
-    /// days measured (at least one: a fill over no demand says nothing)
-    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..))]
+    /// days measured (at least one: a fill over no demand says nothing; at most ten years)
+    #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=MAX_DAYS))]
     pub days: u32,
-    /// days simulated before measuring, so the pipelines fill
-    #[arg(long, default_value_t = 90)]
+    /// days simulated before measuring, so the pipelines fill (at most ten years)
+    #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=MAX_DAYS))]
     pub warmup: u32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    #[arg(long, default_value_t = 300, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, default_value_t = 300, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub stations: usize,
-    #[arg(long, default_value_t = 2000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, default_value_t = 2000, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1_000_000))]
     pub parts: usize,
     /// the multi-echelon policy's target station fill (immediate fill from the station's own
     /// shelf, by units)
@@ -218,7 +222,7 @@ pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
     if !matches!(a.demand.as_str(), "true" | "estimated" | "both") {
         return Err(format!("--demand must be true, estimated or both, not {:?}", a.demand));
     }
-    if !(0.5..1.0).contains(&a.target_fill) || !(0.0..1.0).contains(&a.service) {
+    if !(0.5..1.0).contains(&a.target_fill) || !(a.service > 0.0 && a.service < 1.0) {
         return Err("--target-fill must be in [0.5, 1) and --service in (0, 1)".into());
     }
     let w = world(a.stations, a.parts, a.seed, a.days + a.warmup, a.json);
