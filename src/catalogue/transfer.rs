@@ -194,7 +194,9 @@ fn parse_row<'r>(
             None
         }
     };
-    if let Some(m) = rules::check_name(field("name"), 200) {
+    // a name the export neutralised ('=...) reads back as it was
+    let name = crate::http::sheet::restored(field("name"));
+    if let Some(m) = rules::check_name(name, 200) {
         err("name", m);
     }
     if let Some(c) = &code {
@@ -293,7 +295,7 @@ fn parse_row<'r>(
     }
     Some(PartRecord {
         code: code?,
-        name: field("name").to_string(),
+        name: name.to_string(),
         unit_of_measure: uom.to_string(),
         unit_cost: unit_cost?,
         sale_price: sale_price?,
@@ -314,7 +316,7 @@ pub fn write(records: &[PartRecord]) -> String {
     for r in records {
         let _ = w.write_record([
             r.code.as_str(),
-            &r.name,
+            &crate::http::sheet::neutralised(&r.name),
             r.code.line(),
             r.code.family(),
             &r.unit_of_measure,

@@ -6,6 +6,7 @@ pub mod json;
 pub mod metrics;
 pub mod pagination;
 pub mod query;
+pub mod sheet;
 pub mod strict;
 
 use std::time::Instant;

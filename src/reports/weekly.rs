@@ -37,6 +37,9 @@ pub struct WeeklyQuery {
     /// `csv` for a CSV file (as does `Accept: text/csv`)
     #[param(inline)]
     pub format: Option<ReportFormat>,
+    /// `false` leaves out the CSV's UTF-8 byte-order mark (default `true`: Excel then reads
+    /// Chinese text right)
+    pub bom: Option<bool>,
 }
 
 /// A count under a name.
@@ -227,12 +230,16 @@ pub fn compute(
     })
 }
 
-/// The report as CSV: one row per figure (`section,name,value,numerator,denominator`).
-pub fn to_csv(r: &WeeklyReport) -> Result<String, AppError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+/// The report as CSV: one row per figure (`section,name,value,numerator,denominator`), after a
+/// byte-order mark when `bom`; a name (a fault as the customer told it, a model, a station) that a
+/// spreadsheet would run as a formula is neutralised.
+pub fn to_csv(r: &WeeklyReport, bom: bool) -> Result<String, AppError> {
+    let start = if bom { crate::http::sheet::BOM.as_bytes().to_vec() } else { Vec::new() };
+    let mut w = csv::Writer::from_writer(start);
     let err = |e: csv::Error| AppError::internal(anyhow::anyhow!(e));
     let mut row = |section: &str, name: &str, value: String, num: String, den: String| {
-        w.write_record([section, name, value.as_str(), num.as_str(), den.as_str()]).map_err(err)
+        let name = crate::http::sheet::neutralised(name);
+        w.write_record([section, &name, value.as_str(), num.as_str(), den.as_str()]).map_err(err)
     };
     row("section", "name", "value".into(), "numerator".into(), "denominator".into())?;
     row("week", &r.week, r.from.to_string(), String::new(), String::new())?;
@@ -302,6 +309,7 @@ pub async fn weekly(
     let (monday, _) = rules::iso_week(&week).ok_or_else(|| {
         AppError::invalid_fields(vec![FieldError::new("week", "must be an ISO week such as 2026-W48")])
     })?;
+    let bom = q.bom.unwrap_or(true);
     let csv = match q.format {
         Some(f) => f == ReportFormat::Csv,
         None => crate::http::negotiate(&req, &["application/json", "text/csv"])? == 1,
@@ -323,7 +331,7 @@ pub async fn weekly(
         })
         .await?;
     if csv {
-        Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(to_csv(&report)?))
+        Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(to_csv(&report, bom)?))
     } else {
         Ok(HttpResponse::Ok().json(report))
     }

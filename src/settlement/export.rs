@@ -77,21 +77,7 @@ fn total_amounts(t: &Totals) -> [i64; 7] {
     [t.labour, t.parts_sold, t.warranty_parts, t.parts_cost, t.overdue_cores, t.adjustments, t.net]
 }
 
-/// A text cell as a spreadsheet may safely open it: text starting with `=`, `+`, `-`, `@`, a
-/// tab or a carriage return would be read as a formula, so it gets a leading `'` (OWASP's
-/// advice against CSV injection). Only text columns go through it: amounts and quantities are
-/// numbers, and a negative one keeps its sign.
-pub fn neutralised(text: &str) -> std::borrow::Cow<'_, str> {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{text}"))
-    } else {
-        std::borrow::Cow::Borrowed(text)
-    }
-}
-
-/// The UTF-8 byte-order mark a CSV starts with by default, so Excel reads it as UTF-8 (a
-/// Chinese reason would otherwise show as mojibake).
-pub const BOM: &str = "\u{feff}";
+pub use crate::http::sheet::{neutralised, BOM};
 
 /// The text columns of a row, in `HEADER`'s order up to `posted_on`.
 type Texts<'a> = [&'a str; TEXTS];

@@ -48,7 +48,7 @@ pub async fn export(app: &TestApp, user: &str) -> String {
     let r = app.get("/api/v1/parts/export", Some(user)).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.content_type().starts_with("text/csv"), "{}", r.content_type());
-    r.text
+    r.text.strip_prefix('\u{feff}').expect("the file starts with a byte-order mark").to_string()
 }
 
 pub async fn import(app: &TestApp, user: &str, csv: &str) -> crate::helpers::Resp {

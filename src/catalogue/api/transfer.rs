@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::E422Import;
 use crate::auth::{Caller, Role};
@@ -17,7 +17,9 @@ use crate::catalogue::store::parts::{self as store, NewPart, PartChanges, PartRo
 use crate::catalogue::transfer::{self, ParsedRow, PartRecord, RowError};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
-use crate::http::docs::{E401, E403, E413, E415};
+use crate::http::docs::{E400, E401, E403, E413, E415};
+use crate::http::Query;
+use crate::validate::Validate;
 use crate::money::Money;
 use crate::state::AppState;
 
@@ -282,17 +284,34 @@ pub fn records(conn: &mut DbConn) -> Result<Vec<PartRecord>, AppError> {
 
 /// Export parts as CSV
 ///
-/// The whole catalogue in canonical form (see `POST /parts/import`), in code order.
+/// The whole catalogue in canonical form (see `POST /parts/import`), in code order, after a UTF-8
+/// byte-order mark (so Excel reads Chinese names right; `bom=false` leaves it out). A name a
+/// spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`) gets a leading `'`,
+/// which the import takes off again.
 #[utoipa::path(
     tag = "catalogue",
-    responses((status = 200, description = "The parts file (CSV), every part in code order", body = String, content_type = "text/csv"), E401),
+    params(ExportQuery),
+    responses((status = 200, description = "The parts file (CSV), every part in code order", body = String, content_type = "text/csv"), E400, E401),
     security(("bearer" = []))
 )]
 #[get("/parts/export")]
-pub async fn export_parts(state: web::Data<AppState>, _caller: Caller) -> Result<HttpResponse, AppError> {
+pub async fn export_parts(
+    state: web::Data<AppState>,
+    _caller: Caller,
+    query: Query<ExportQuery>,
+) -> Result<HttpResponse, AppError> {
+    let bom = if query.into_inner().bom.unwrap_or(true) { crate::http::sheet::BOM } else { "" };
     let text = state.db.read(|conn| Ok(transfer::write(&records(conn)?))).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"parts.csv\""))
-        .body(text))
+        .body(format!("{bom}{text}")))
+}
+
+#[derive(Debug, Deserialize, IntoParams, Validate)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `false` leaves out the UTF-8 byte-order mark (default `true`)
+    pub bom: Option<bool>,
 }
