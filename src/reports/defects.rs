@@ -269,6 +269,8 @@ pub async fn defects(
     let report = state
         .db
         .read(move |conn| {
+            // a model filtered on is one of the catalogue's, as everywhere a model is named
+            crate::catalogue::resolve::model_context(conn, filter.model.as_deref())?;
             let rows = failures(conn, from, to, &filter)?;
             let base = basis(conn, from, to, &filter)?;
             let mut models: Vec<ModelDefects> = Vec::new();
@@ -309,7 +311,8 @@ pub async fn defects(
     Ok(web::Json(report))
 }
 
-crate::problems!(E422Defects, 422, "A query parameter breaks a rule; `errors` names each", [
+crate::problems!(E422Defects, 422, "A query parameter breaks a rule (`errors` names each), or the model filtered on is not in the catalogue", [
     ValidationFailed => "model: a model code: letters, digits, '-', '_', '.', '/'"
         {"errors": [{"field": "model", "message": "a model code: letters, digits, '-', '_', '.', '/'"}]},
+    UnknownModel => "there is no product model \"BCD-999\"" {"model": "BCD-999"},
 ]);

@@ -98,6 +98,28 @@ both!(an_in_warranty_loan_is_reconciled_by_the_matching_old_compressor, |app| as
     app.audit().await;
 });
 
+both!(an_inspection_shows_the_returned_units_serials_to_admins_only_as_its_loan_does, |app| async {
+    let t = dispatched(&app, true).await;
+    app.receipt(STATION).serials(CMP, &["NEWCMP0003"]).create().await;
+    let r = app.loan().ticket(t).line(CMP, 1).send().await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let loan = r.json["id"].as_i64().unwrap();
+    line(&app, loan, 1, "unused-return", TECH, json!({})).await.ok();
+    let of_loan = |page: &Value| page["items"].as_array().unwrap().iter().find(|i| i["loan_id"] == loan).cloned();
+    for user in ["station-st-tz-001", "finance"] {
+        let list = app.get("/api/v1/inspections", Some(user)).await;
+        let mine = of_loan(list.ok()).unwrap_or_else(|| panic!("{user}: {}", list.text));
+        assert_eq!(mine["serials"], json!([]), "{user}");
+    }
+    let list = app.get("/api/v1/inspections", Some("admin")).await;
+    let mine = of_loan(list.ok()).unwrap();
+    assert_eq!(mine["serials"], json!(["NEWCMP0003"]));
+    let id = mine["id"].as_i64().unwrap();
+    let p = app.post(&format!("/api/v1/inspections/{id}/result"), "station-st-tz-001", json!({"passed": true})).await;
+    assert_eq!((p.ok()["status"].as_str(), &p.json["serials"]), (Some("passed"), &json!([])));
+    app.audit().await;
+});
+
 both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
     let t = dispatched(&app, true).await;
     app.receipt(STATION).serials(CMP, &["NEWCMP0002"]).create().await;

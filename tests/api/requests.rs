@@ -249,6 +249,10 @@ both!(pick_ship_receive_moves_stock_through_transit, |app| async {
         .get(&format!("/api/v1/movements?part_code={part}&reason=damaged_in_transit"), Some("admin"))
         .await;
     assert_eq!(q.ok()["items"][0]["to"], "QUARANTINE");
+    // lines sent are at least one: an empty list is not "everything arrived"
+    let empty = app.post(&path("receive"), "station-st-tz-001", json!({"lines": []})).await;
+    assert_eq!(empty.problem(422)["errors"][0]["field"], "lines", "{}", empty.text);
+    assert_eq!(app.stock("ST-TZ-001", &part).await, (2, 0, 2), "nothing moved");
     // the replacement arrives, then the request closes
     let done = app.post(&path("receive"), "station-st-tz-001", json!({})).await;
     assert_eq!(done.ok()["request"]["status"], "received");

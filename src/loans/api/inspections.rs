@@ -26,6 +26,8 @@ pub struct InspectionOut {
     pub line_no: i32,
     pub part_code: String,
     pub qty: i64,
+    /// the returned units' serials, shown to warehouse and admin users only (empty for the
+    /// other roles, as on a loan's lines)
     pub serials: Vec<String>,
     pub status: InspectionStatus,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -33,7 +35,14 @@ pub struct InspectionOut {
     pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-fn inspection_view(conn: &mut DbConn, rows: Vec<InspectionRow>) -> Result<Vec<InspectionOut>, AppError> {
+/// The inspections as the caller reads them: the units' serials to warehouse and admin users
+/// only, as a loan's lines show them.
+fn inspection_view(
+    conn: &mut DbConn,
+    caller: &Caller,
+    rows: Vec<InspectionRow>,
+) -> Result<Vec<InspectionOut>, AppError> {
+    let serials_shown = caller.sees_component_serials();
     use crate::db::schema::loan_lines;
     use diesel::prelude::*;
     let stations: Vec<i64> = rows.iter().map(|r| r.station_id).collect();
@@ -59,7 +68,12 @@ fn inspection_view(conn: &mut DbConn, rows: Vec<InspectionRow>) -> Result<Vec<In
                 line_no,
                 part_code: parts.get(&r.part_id).cloned().unwrap_or_default(),
                 qty: r.qty,
-                serials: r.serials.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default(),
+                serials: r
+                    .serials
+                    .as_deref()
+                    .filter(|_| serials_shown)
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .unwrap_or_default(),
                 status: r.status,
                 created_at: r.created_at.and_utc(),
                 decided_by: r.decided_by,
@@ -109,7 +123,7 @@ pub async fn list_inspections(
             let rows = store::list_inspections(conn, ids.as_deref(), status, before, page.fetch())?;
             let page = page.page(rows, |r| r.id.to_string());
             let next = page.next_cursor;
-            Ok(Page { items: inspection_view(conn, page.items)?, next_cursor: next })
+            Ok(Page { items: inspection_view(conn, &caller, page.items)?, next_cursor: next })
         })
         .await?;
     Ok(web::Json(out))
@@ -149,7 +163,7 @@ pub async fn inspection_result(
         .db
         .write_retrying(move |conn| {
             let row = service::inspect(conn, &caller, id, passed, now)?;
-            Ok(inspection_view(conn, vec![row])?.remove(0))
+            Ok(inspection_view(conn, &caller, vec![row])?.remove(0))
         })
         .await?;
     Ok(web::Json(out))

@@ -27,14 +27,15 @@ pub struct ReceivedLineIn {
     pub damaged_qty: i64,
 }
 
-/// What arrived. Without lines, everything in transit arrived in good order.
+/// What arrived. Without lines, everything in transit arrived in good order; lines sent are at
+/// least one (an empty list is not taken for "everything").
 #[derive(Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 1}]}))]
 pub struct ReceiveIn {
     #[serde(default)]
-    #[schema(max_items = 100)]
-    pub lines: Vec<ReceivedLineIn>,
+    #[schema(min_items = 1, max_items = 100)]
+    pub lines: Option<Vec<ReceivedLineIn>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -66,7 +67,8 @@ pub async fn receive(
     let id = id.into_inner();
     let lines: Vec<(i32, i64, i64)> = body
         .0
-        .map(|b| b.lines.iter().map(|l| (l.line_no, l.received_qty, l.damaged_qty)).collect())
+        .and_then(|b| b.lines)
+        .map(|lines| lines.iter().map(|l| (l.line_no, l.received_qty, l.damaged_qty)).collect())
         .unwrap_or_default();
     let now = state.clock.now();
     let out = state
