@@ -160,6 +160,9 @@ pub fn sparkline(values: &[Option<f64>], ratio: bool) -> String {
 const READERS: [Role; 4] = [Role::Admin, Role::Finance, Role::Agent, Role::Warehouse];
 
 /// Weekly history of the network KPIs
+///
+/// For those who see the whole network: admins, finance, agents and the central warehouse's
+/// staff (a centre's warehouse reads its own figures with `/reports/kpis`).
 #[utoipa::path(tag = "reports", params(HistoryQuery), responses((status = 200, description = "Each KPI week by week, oldest first", body = KpiHistory), E400Weeks, E401, E403, E422), security(("bearer" = [])))]
 #[get("/reports/kpis/history")]
 pub async fn kpi_history(
@@ -170,7 +173,13 @@ pub async fn kpi_history(
     caller.require(&READERS)?;
     let weeks = weeks_of(query.weeks)?;
     let today = state.clock.now().date_naive();
-    let weeks_out = state.db.read(move |conn| history(conn, today, weeks)).await?;
+    let weeks_out = state
+        .db
+        .read(move |conn| {
+            super::kpis::require_network(conn, &caller)?;
+            history(conn, today, weeks)
+        })
+        .await?;
     let sparklines = Kpi::ALL
         .iter()
         .map(|k| {
@@ -185,6 +194,7 @@ pub async fn kpi_history(
 
 /// A sparkline (SVG) of one KPI's weekly history
 ///
+/// Of the network's history, for the same readers as `/reports/kpis/history`.
 /// An `image/svg+xml` image, 120 x 30. A client that asks for `Accept:
 /// application/octet-stream` only (as generated clients that keep no image type do) gets the
 /// same SVG bytes under that type.
@@ -204,7 +214,13 @@ pub async fn kpi_sparkline(
     let q = query.into_inner();
     let weeks = weeks_of(q.weeks)?;
     let today = state.clock.now().date_naive();
-    let rows = state.db.read(move |conn| history(conn, today, weeks)).await?;
+    let rows = state
+        .db
+        .read(move |conn| {
+            super::kpis::require_network(conn, &caller)?;
+            history(conn, today, weeks)
+        })
+        .await?;
     let kpi = q.kpi.unwrap_or(Kpi::FillRateUnits);
     let values: Vec<Option<f64>> = rows.iter().map(|w| w.value(kpi)).collect();
     let svg = sparkline(&values, kpi != Kpi::RepairCycleMedianHours);

@@ -271,26 +271,50 @@ fn key_names(conn: &mut DbConn, level: Level, keys: &[String]) -> Result<BTreeMa
     Ok(network::codes_of(conn, &ids)?.into_iter().map(|(id, code)| (id.to_string(), code)).collect())
 }
 
-/// Which groups a caller may see: all for admin, finance and agents; a warehouse user its own
-/// centre and its stations; a station itself.
+/// Which groups a caller may see: all for admin, finance and agents, and for the central
+/// warehouse's staff, whose subtree is the whole network; a centre's warehouse user its own
+/// centre and its stations; a station itself. The network's and the tiers' figures (every
+/// station's) are for those who see the whole network.
 fn allowed(conn: &mut DbConn, caller: &Caller, level: Level) -> Result<Option<Vec<String>>, AppError> {
-    match Scope::of(conn, caller)? {
-        Scope::All => Ok(None),
-        Scope::Under { path } => {
-            let own = network::by_code(conn, caller.location.as_deref().unwrap_or_default())?
-                .ok_or_else(|| AppError::forbidden("this user belongs to no location"))?;
-            match (level, own.kind.as_str()) {
-                (Level::Station, _) => {
-                    let below = network::subtree_ids(conn, &path)?;
-                    let codes = network::codes_of(conn, &below)?;
-                    Ok(Some(codes.into_values().collect()))
-                }
-                (Level::Centre, "regional_centre") => Ok(Some(vec![own.code])),
-                _ => Err(AppError::forbidden(
-                    "your KPIs are those of your own location: use level=station (or centre for a centre)",
-                )),
-            }
+    if sees_network(conn, caller)? {
+        return Ok(None);
+    }
+    let Scope::Under { path } = Scope::of(conn, caller)? else { return Ok(None) };
+    let own = own_location(conn, caller)?;
+    match (level, own.kind) {
+        (Level::Station, _) | (Level::Centre, LocationKind::RegionalCentre) => {
+            let below = network::subtree_ids(conn, &path)?;
+            let codes = network::codes_of(conn, &below)?;
+            Ok(Some(codes.into_values().collect()))
         }
+        _ => Err(AppError::forbidden(
+            "your KPIs are those of your own location: use level=station (or centre for a centre)",
+        )),
+    }
+}
+
+fn own_location(conn: &mut DbConn, caller: &Caller) -> Result<network::LocationRow, AppError> {
+    network::by_code(conn, caller.location.as_deref().unwrap_or_default())?
+        .ok_or_else(|| AppError::forbidden("this user belongs to no location"))
+}
+
+/// Whether the caller sees the whole network's figures: admin, finance and agents, and the
+/// central warehouse's staff (its subtree is the network).
+pub fn sees_network(conn: &mut DbConn, caller: &Caller) -> Result<bool, AppError> {
+    Ok(match Scope::of(conn, caller)? {
+        Scope::All => true,
+        Scope::Under { .. } => own_location(conn, caller)?.kind == LocationKind::CentralWarehouse,
+    })
+}
+
+/// 403 unless the caller sees the whole network's figures ([`sees_network`]).
+pub fn require_network(conn: &mut DbConn, caller: &Caller) -> Result<(), AppError> {
+    if sees_network(conn, caller)? {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(
+            "the network's KPIs are for those who see the whole network: use /reports/kpis with level=centre or level=station",
+        ))
     }
 }
 
@@ -298,7 +322,8 @@ fn allowed(conn: &mut DbConn, caller: &Caller, level: Level) -> Result<Option<Ve
 ///
 /// Fill rate, stock-out rate, on-time delivery, stock value and turnover per echelon, for a
 /// period, grouped by network, centre, station or tier; every figure carries its numerator
-/// and denominator. A station sees its own figures only; admins and finance see all.
+/// and denominator. A station sees its own figures only, a centre's warehouse its centre and
+/// stations; admins, finance, agents and the central warehouse's staff see all.
 #[utoipa::path(
     tag = "reports",
     params(KpiQuery),

@@ -85,8 +85,8 @@ GET /api/v1/planning/runs/{id}/levels AWF
 GET /api/v1/proposals AWF
 GET /api/v1/proposals/{id} AWF
 POST /api/v1/proposals/{id}/release AW
-GET /api/v1/reports/kpis/history AWGF
-GET /api/v1/reports/kpis/sparkline AWGF
+GET /api/v1/reports/kpis/history AGF
+GET /api/v1/reports/kpis/sparkline AGF
 GET /api/v1/reports/weekly AWSGF
 GET /api/v1/reports/defects AWGF
 GET /api/v1/quality-alerts AWGF

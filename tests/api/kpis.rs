@@ -112,6 +112,28 @@ both!(a_station_sees_its_own_kpis_only, |app| async {
     }
     app.get(&kpis_at("ST-NB-001"), Some("warehouse-rc-hz")).await.problem(404);
     app.get(&kpis_at("ST-HZ-001"), Some("warehouse-rc-hz")).await.ok();
+    // a centre's warehouse reads its centre, not the network's figures or their history; the
+    // central warehouse's staff, whose subtree is the network, read them all as finance does
+    for path in ["/api/v1/reports/kpis?level=network", "/api/v1/reports/kpis/history", "/api/v1/reports/kpis/sparkline"] {
+        app.get(path, Some("warehouse-rc-hz")).await.problem(403);
+    }
+    let hq = app.warehouse_user("HQ").await;
+    for path in [
+        "/api/v1/reports/kpis",
+        "/api/v1/reports/kpis?level=network",
+        "/api/v1/reports/kpis?level=tier",
+        "/api/v1/reports/kpis/history",
+        "/api/v1/reports/kpis/sparkline",
+    ] {
+        let mine = app.get(path, Some(&hq)).await;
+        assert_eq!(mine.status, 200, "{path}: {}", mine.text);
+        if mine.content_type().starts_with("application/json") {
+            assert_eq!(mine.json, app.get(path, Some("finance")).await.json, "{path}");
+        }
+    }
+    let centres = app.get("/api/v1/reports/kpis?level=centre", Some(&hq)).await;
+    let all = app.get("/api/v1/reports/kpis?level=centre", Some("finance")).await;
+    assert_eq!(centres.ok()["groups"], all.json["groups"]);
     app.get(&kpis_at("ST-TZ-001"), Some("station-st-tz-001")).await.ok();
     app.get(&kpis_at("ST-HZ-001"), Some("finance")).await.ok();
     app.get("/api/v1/reports/kpis", Some("courier-1")).await.problem(403);
