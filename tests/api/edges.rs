@@ -300,6 +300,27 @@ both!(a_ticket_with_parts_tied_to_its_station_is_not_sent_to_another, |app| asyn
     assert_eq!(moved.ok()["station"], "ST-NB-001");
 });
 
+both!(a_ticket_whose_parts_a_technician_holds_goes_to_no_other_technician, |app| async {
+    let part = app.part().fits_demo_unit().stock_at("ST-TZ-001", 1).create().await;
+    let tech = crate::builders::TECH;
+    let t = app.ticket().at("ST-TZ-001").dispatched_to(tech).create().await;
+    let loan = app.loan().by("admin").technician(tech).ticket(t).line(&part, 1).create().await;
+    app.technician("tech-edge-hand", "ST-TZ-001").await;
+    let other = json!({"technician": "tech-edge-hand"});
+    let r = app.post(&format!("/api/v1/tickets/{t}/dispatch"), "agent", other.clone()).await;
+    assert_eq!(r.problem(409)["type"], "/problems/parts_tied", "{}", r.text);
+    assert_eq!(r.json["technician"], tech);
+    assert!(r.json["tied"][0].as_str().unwrap().contains(&format!("loan {loan}")), "{}", r.text);
+    let ticket = app.get(&format!("/api/v1/tickets/{t}"), Some("agent")).await;
+    assert_eq!(ticket.ok()["technician"], tech, "still the holder's");
+    // the holder may be sent again; the part returned unused, another technician may go
+    app.post(&format!("/api/v1/tickets/{t}/dispatch"), "agent", json!({"technician": tech})).await.ok();
+    app.post(&format!("/api/v1/loans/{loan}/lines/1/unused-return"), tech, json!({})).await.ok();
+    let moved = app.post(&format!("/api/v1/tickets/{t}/dispatch"), "agent", other).await;
+    assert_eq!(moved.ok()["technician"], "tech-edge-hand");
+    app.audit().await;
+});
+
 both!(an_adjustment_or_a_tracking_event_in_the_future_is_refused_as_documented, |app| async {
     let next = (app.state.clock.now() + Duration::days(40)).format("%Y-%m").to_string();
     let adj = json!({"station": "ST-TZ-001", "period": next, "amount": "5.00", "reason": "early"});

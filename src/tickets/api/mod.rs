@@ -442,13 +442,15 @@ crate::problems!(E409AcceptQuote, 409, "The ticket has no quote on offer", [
     InvalidTransition => "accept_quote is not allowed on a ticket that is open; allowed now: quote, dispatch, close"
         {"current_status": "open", "action": "accept_quote"},
 ]);
-crate::problems!(E409Dispatch, 409, "The ticket needs an accepted quote first, is past dispatching, or has parts tied to its station", [
+crate::problems!(E409Dispatch, 409, "The ticket needs an accepted quote first, is past dispatching, or has parts tied to its station or in another technician's hands", [
     QuoteRequired => "ticket 7 is out of warranty: the customer must accept a quote before dispatch (sold 30 months ago)"
         {"current_status": "quoted", "action": "dispatch"},
     InvalidTransition => "dispatch is not allowed on a ticket that is resolved; allowed now: confirm"
         {"current_status": "resolved", "action": "dispatch"},
     PartsTied => "ticket 7 has parts tied to ST-TZ-001: parts request 74 (allocated), loan 12 (1 open lines); receive or cancel the requests and reconcile the loans before sending it to another station"
         {"station": "ST-TZ-001", "tied": ["parts request 74 (allocated)", "loan 12 (1 open lines)"]},
+    PartsTied "in_hand" => "ticket 7 has parts in the hands of tech-st-tz-001: loan 12 (1 open lines); return or reconcile them before dispatching another technician"
+        {"technician": "tech-st-tz-001", "tied": ["loan 12 (1 open lines)"]},
 ]);
 crate::problems!(
     E422TicketParts,

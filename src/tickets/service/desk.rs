@@ -152,6 +152,30 @@ fn parts_stay(conn: &mut DbConn, t: &TicketRow, from: i64) -> Result<(), AppErro
     .with("tied", tied))
 }
 
+/// A ticket whose parts are in a technician's hands (a loan line for it still open) goes to
+/// that technician only: another would fit parts it does not hold, and the one holding them
+/// could no longer see the ticket it books them on. 409 `parts_tied` naming the loans; the
+/// parts come back (an unused return) first.
+fn parts_in_hand(conn: &mut DbConn, t: &TicketRow, technician: &str) -> Result<(), AppError> {
+    let held: Vec<(String, String)> = store::links::loans_of(conn, &[t.id])?
+        .into_iter()
+        .filter(|l| l.4 > 0 && l.2 != technician)
+        .map(|l| (format!("loan {} ({} open lines)", l.1, l.4), l.2))
+        .collect();
+    let Some((_, holder)) = held.first() else { return Ok(()) };
+    let tied: Vec<String> = held.iter().map(|(loan, _)| loan.clone()).collect();
+    Err(AppError::conflict(
+        Problem::PartsTied,
+        format!(
+            "ticket {} has parts in the hands of {holder}: {}; return or reconcile them before dispatching another technician",
+            t.id,
+            tied.join(", ")
+        ),
+    )
+    .with("technician", holder)
+    .with("tied", tied))
+}
+
 /// The parts requests tied to the ticket that are still open (not cancelled, rejected,
 /// received or closed), in words.
 fn open_requests(conn: &mut DbConn, t: &TicketRow) -> Result<Vec<String>, AppError> {
@@ -200,6 +224,7 @@ pub fn dispatch(
         .with("field", "technician")
         .with("technicians", names));
     };
+    parts_in_hand(conn, &t, &spec.technician)?;
     let model = model_of(conn, &t)?;
     let lines = resolve_lines(conn, &spec.expected_parts, &model, "expected_parts")?;
     let visit = store::visits_made(conn, t.id)? as i32 + 1;
