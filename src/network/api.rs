@@ -94,7 +94,7 @@ pub struct LocationQuery {
 #[utoipa::path(
     tag = "network",
     params(LocationQuery, KeyPage),
-    responses((status = 200, description = "The page of locations in the caller's sight, ordered by code", body = Page<LocationOut>), E400, E401, E403, E422),
+    responses((status = 200, description = "The page of locations in the caller's sight, ordered by code", body = Page<LocationOut>), E400, E401, E403, E404Location, E422),
     security(("bearer" = []))
 )]
 #[get("/locations")]
@@ -116,13 +116,22 @@ pub async fn list_locations(
                 q: q.q.clone(),
                 ..Default::default()
             };
+            let scope = Scope::of(conn, &caller)?;
             if let Some(parent) = &q.parent {
-                match store::by_code(conn, parent)? {
+                // a parent filtered on is checked like a path id: unknown or out of the caller's
+                // sight (below it, or the chain above it) is 404, never an empty page
+                let seen = |p: &LocationRow| match &scope {
+                    Scope::All => true,
+                    Scope::Under { path } => p.path.starts_with(path.as_str()) || path.starts_with(p.path.as_str()),
+                };
+                match store::by_code(conn, parent)?.filter(seen) {
                     Some(p) => filter.parent_id = Some(p.id),
-                    None => return Ok(Page { items: vec![], next_cursor: None }),
+                    None => {
+                        return Err(AppError::not_found(format!("location {parent} not found")).with("field", "parent"))
+                    }
                 }
             }
-            if let Scope::Under { path } = Scope::of(conn, &caller)? {
+            if let Scope::Under { path } = scope {
                 let ancestors = path.split('/').filter_map(|s| s.parse().ok()).collect();
                 filter.within = Some((path, ancestors));
             }

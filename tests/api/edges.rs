@@ -321,6 +321,19 @@ both!(a_ticket_whose_parts_a_technician_holds_goes_to_no_other_technician, |app|
     app.audit().await;
 });
 
+both!(a_parent_filtered_on_is_checked_like_a_path_id, |app| async {
+    let r = app.get("/api/v1/locations?parent=NOPE", Some("admin")).await;
+    assert_eq!(r.problem(404)["field"], "parent", "{}", r.text);
+    // a station sees the chain above it, not a sibling
+    let st = "station-st-tz-001";
+    app.get("/api/v1/locations?parent=ST-HZ-001", Some(st)).await.problem(404);
+    let r = app.get("/api/v1/locations?parent=RC-HZ", Some(st)).await;
+    let codes: Vec<&str> = r.ok()["items"].as_array().unwrap().iter().filter_map(|l| l["code"].as_str()).collect();
+    assert_eq!(codes, ["ST-TZ-001"]);
+    let r = app.get("/api/v1/locations?parent=RC-HZ", Some("admin")).await;
+    assert!(r.ok()["items"].as_array().unwrap().len() > 1, "{}", r.text);
+});
+
 both!(an_adjustment_or_a_tracking_event_in_the_future_is_refused_as_documented, |app| async {
     let next = (app.state.clock.now() + Duration::days(40)).format("%Y-%m").to_string();
     let adj = json!({"station": "ST-TZ-001", "period": next, "amount": "5.00", "reason": "early"});
