@@ -116,6 +116,23 @@ pub fn invisible(c: char) -> bool {
             | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
 }
 
+/// A character with no place in a one-line text (a name, a city, an address, a URL): a control
+/// character (a tab, a line break, a bell) or an invisible format character (a zero-width space,
+/// a direction override), which would break the lists that show it or hide what it says.
+pub fn hidden(c: char) -> bool {
+    c.is_control() || (invisible(c) && !c.is_whitespace())
+}
+
+/// A rule beside the limits: a one-line text that is sent holds no [`hidden`] character.
+pub fn one_line(errors: &mut Vec<FieldError>, field: &str, value: Option<&str>) {
+    if value.is_some_and(|v| v.chars().any(hidden)) {
+        errors.push(FieldError::new(
+            field,
+            "must be one line of visible text: no control characters (tabs, line breaks) or invisible ones (zero-width, direction marks)",
+        ));
+    }
+}
+
 /// 422 naming every field at fault, if any.
 pub fn fail_if_any(errors: Vec<FieldError>) -> Result<(), AppError> {
     if errors.is_empty() {

@@ -12,7 +12,7 @@ use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::pagination::PageRequest;
 use crate::http::{double_option, not_null, Json, Page, Query};
 use crate::state::AppState;
-use crate::validate::{not_blank, Validate};
+use crate::validate::{not_blank, one_line, Validate};
 
 #[derive(Debug, Deserialize, IntoParams, Validate)]
 #[into_params(parameter_in = Query)]
@@ -105,16 +105,7 @@ fn new_user_rules(u: &NewUserIn, _at: &str, errors: &mut Vec<FieldError>) {
         errors.push(FieldError::new("username", fault));
     }
     not_blank(errors, "display_name", u.display_name.as_deref());
-    one_line(errors, u.display_name.as_deref());
-}
-
-/// A display name is one line of text: a tab or a line break would break every list that shows
-/// it (the CLI's `user list` is tab-separated).
-fn one_line(errors: &mut Vec<FieldError>, name: Option<&str>) {
-    if name.is_some_and(|n| n.chars().any(char::is_control)) {
-        errors
-            .push(FieldError::new("display_name", "must not contain control characters (tabs, line breaks)"));
-    }
+    one_line(errors, "display_name", u.display_name.as_deref());
 }
 
 /// Argon2id on the blocking pool: it takes tens of milliseconds by design.
@@ -209,7 +200,7 @@ pub struct UserPatchIn {
 
 fn user_patch_rules(p: &UserPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
     not_blank(errors, "display_name", p.display_name.as_deref());
-    one_line(errors, p.display_name.as_deref());
+    one_line(errors, "display_name", p.display_name.as_deref());
 }
 
 /// Change a user (admin)

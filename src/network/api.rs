@@ -16,7 +16,7 @@ use crate::http::Query;
 use crate::http::{double_option, not_null, Json, KeyPage, Page};
 use crate::money::Money;
 use crate::state::AppState;
-use crate::validate::{not_blank, Validate};
+use crate::validate::{not_blank, one_line, Validate};
 
 /// A place in the network.
 #[derive(Debug, Serialize, ToSchema)]
@@ -224,6 +224,11 @@ fn new_location_rules(l: &NewLocationIn, _at: &str, errors: &mut Vec<FieldError>
     not_blank(errors, "region", l.region.as_deref());
     not_blank(errors, "city", l.city.as_deref());
     not_blank(errors, "address", l.address.as_deref());
+    for (field, value) in
+        [("name", Some(l.name.as_str())), ("region", l.region.as_deref()), ("city", l.city.as_deref()), ("address", l.address.as_deref())]
+    {
+        one_line(errors, field, value);
+    }
 }
 
 /// Create a location (admin)
@@ -329,6 +334,14 @@ fn location_patch_rules(p: &LocationPatchIn, _at: &str, errors: &mut Vec<FieldEr
     not_blank(errors, "region", p.region.as_ref().and_then(|r| r.as_deref()));
     not_blank(errors, "city", p.city.as_ref().and_then(|r| r.as_deref()));
     not_blank(errors, "address", p.address.as_ref().and_then(|r| r.as_deref()));
+    for (field, value) in [
+        ("name", p.name.as_deref()),
+        ("region", p.region.as_ref().and_then(|r| r.as_deref())),
+        ("city", p.city.as_ref().and_then(|r| r.as_deref())),
+        ("address", p.address.as_ref().and_then(|r| r.as_deref())),
+    ] {
+        one_line(errors, field, value);
+    }
 }
 
 /// Change a location (admin)

@@ -42,12 +42,22 @@ pub fn url_refusal(
     allow_hosts: &[String],
     resolve: impl Fn(&str, u16) -> Vec<IpAddr>,
 ) -> Option<String> {
+    // the URL is kept as sent: one that a parser would trim or clean up is refused, not stored
+    if url.chars().any(|c| c.is_whitespace() || crate::validate::hidden(c)) {
+        return Some("the URL must not contain spaces, control characters or invisible ones".into());
+    }
     let Ok(parsed) = url::Url::parse(url) else { return Some(format!("{url:?} is not a URL")) };
     if !matches!(parsed.scheme(), "http" | "https") {
         return Some(format!("the URL must be http or https, not {}", parsed.scheme()));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Some("the URL may not carry credentials; the signature authenticates echelon".into());
+    }
+    if parsed.fragment().is_some() {
+        return Some("the URL may not have a #fragment: a receiver never sees it".into());
+    }
+    if parsed.port() == Some(0) {
+        return Some("port 0 is no port a receiver listens on".into());
     }
     let Some(host) = parsed.host_str() else { return Some("the URL has no host".into()) };
     let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
@@ -111,6 +121,7 @@ pub fn is_public(ip: &IpAddr) -> bool {
                 // Teredo, ORCHID and other IETF protocol assignments; documentation
                 [0x2001, s1, ..] if s1 < 0x200 => false,
                 [0x2001, 0xdb8, ..] => false,
+                [0x3fff, s1, ..] if s1 < 0x1000 => false,
                 // discard-only, unique local, link-local, site-local, multicast
                 [0x100, 0, 0, 0, ..] => false,
                 [first, ..] => {
@@ -175,6 +186,8 @@ mod tests {
             "2002:a9fe:a9fe::1",
             "2001::1",
             "2001:db8::1",
+            "3fff::1",
+            "3fff:fff::1",
             "::127.0.0.1",
             "::ffff:10.0.0.1",
             "100::1",
@@ -192,6 +205,7 @@ mod tests {
             "64:ff9b::5db8:d822",
             "2002:5db8:d822::1",
             "2606:4700::1111",
+            "3fff:1000::1",
         ] {
             assert!(is_public(&ip.parse().unwrap()), "{ip} refused");
         }
@@ -215,7 +229,13 @@ mod tests {
             ("http://intranet.local/hook", "private"),
             ("http://nowhere.invalid/hook", "does not resolve"),
             ("https://user:pw@hooks.example.com/", "credentials"),
-            ("not a url", "not a URL"),
+            ("not a url", "spaces"),
+            ("nonsense", "not a URL"),
+            (" https://hooks.example.com/echelon", "spaces"),
+            ("https://hooks.example.com/echelon\t", "spaces"),
+            ("https://hooks.example.com/ech\u{200b}elon", "invisible"),
+            ("https://hooks.example.com/echelon#top", "fragment"),
+            ("https://hooks.example.com:0/echelon", "port 0"),
         ] {
             let refusal = url_refusal(url, &[], dns).unwrap_or_default();
             assert!(refusal.contains(why), "{url}: {refusal}");

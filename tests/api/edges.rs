@@ -3,7 +3,7 @@
 //! of range, sums that could not be counted, fields named when they are missing.
 
 use chrono::Duration;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::both;
 
@@ -332,6 +332,20 @@ both!(a_parent_filtered_on_is_checked_like_a_path_id, |app| async {
     assert_eq!(codes, ["ST-TZ-001"]);
     let r = app.get("/api/v1/locations?parent=RC-HZ", Some("admin")).await;
     assert!(r.ok()["items"].as_array().unwrap().len() > 1, "{}", r.text);
+});
+
+both!(a_name_city_or_address_is_one_line_of_visible_text, |app| async {
+    for (field, value) in [("name", "Taizhou\nstation"), ("city", "Tai\u{7}zhou"), ("address", "No. 1 \u{202e}Road")] {
+        let mut body = serde_json::Map::new();
+        body.insert(field.to_string(), json!(value));
+        let r = app.patch("/api/v1/locations/ST-TZ-001", "admin", Value::Object(body)).await;
+        assert_eq!(r.problem(422)["errors"][0]["field"], field, "{}", r.text);
+    }
+    let r = app.patch("/api/v1/users/tech-st-tz-001", "admin", json!({"display_name": "Li\u{200b}Wei"})).await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "display_name", "{}", r.text);
+    // an ideographic space is a space, not a hidden character
+    let r = app.patch("/api/v1/locations/ST-TZ-001", "admin", json!({"address": "台州市\u{3000}椒江区"})).await;
+    assert_eq!(r.ok()["address"], "台州市\u{3000}椒江区");
 });
 
 both!(an_adjustment_or_a_tracking_event_in_the_future_is_refused_as_documented, |app| async {
