@@ -1,6 +1,7 @@
 //! Shared HTTP pieces: the JSON extractor, pagination, request ids and access logs, metrics,
 //! and the handlers that turn every framework error into problem+json.
 
+pub mod date;
 pub mod docs;
 pub mod json;
 pub mod metrics;

@@ -120,11 +120,7 @@ pub async fn list_locations(
             if let Some(parent) = &q.parent {
                 // a parent filtered on is checked like a path id: unknown or out of the caller's
                 // sight (below it, or the chain above it) is 404, never an empty page
-                let seen = |p: &LocationRow| match &scope {
-                    Scope::All => true,
-                    Scope::Under { path } => p.path.starts_with(path.as_str()) || path.starts_with(p.path.as_str()),
-                };
-                match store::by_code(conn, parent)?.filter(seen) {
+                match store::by_code(conn, parent)?.filter(|p| scope.sees(&p.path)) {
                     Some(p) => filter.parent_id = Some(p.id),
                     None => {
                         return Err(AppError::not_found(format!("location {parent} not found")).with("field", "parent"))

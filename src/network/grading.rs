@@ -96,6 +96,7 @@ fn regrade_rules(r: &RegradeIn, _at: &str, errors: &mut Vec<FieldError>) {
 pub struct RegradeIn {
     pub tier: Tier,
     /// default today; a past date backdates the grading, a future one takes effect then
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub effective_from: Option<NaiveDate>,
     #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
@@ -194,6 +195,7 @@ pub async fn tier_history(
 #[serde(deny_unknown_fields)]
 pub struct TierOnQuery {
     /// the date (default today)
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub on: Option<NaiveDate>,
 }
 
@@ -299,7 +301,7 @@ pub async fn update_tier(
 ) -> Result<web::Json<TierOut>, AppError> {
     caller.require(&[Role::Admin])?;
     let tier = Tier::parse(&tier)
-        .ok_or_else(|| AppError::not_found(format!("there is no tier {tier:?}; tiers are A, B, C, D")))?;
+        .ok_or_else(|| AppError::not_found(format!("there is no tier {:?}; tiers are A, B, C, D", tier.as_str())))?;
     let t = body.0;
     let now = state.clock.now().naive_utc();
     let out = state

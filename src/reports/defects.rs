@@ -178,8 +178,10 @@ fn rates(
 #[serde(deny_unknown_fields)]
 pub struct DefectQuery {
     /// first day (default: 364 days before `to`)
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub from: Option<NaiveDate>,
     /// last day, inclusive (default: today)
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub to: Option<NaiveDate>,
     /// only models of this product line
     #[param(min_length = 1, max_length = 32)]

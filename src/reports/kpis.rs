@@ -27,8 +27,10 @@ use crate::validate::Validate;
 #[serde(deny_unknown_fields)]
 pub struct KpiQuery {
     /// first day (default: 30 days before `to`)
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub from: Option<NaiveDate>,
     /// last day, inclusive (default: today)
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub to: Option<NaiveDate>,
     /// how to group the figures (default `network`; for a station its own, for a centre's
     /// staff their centre)

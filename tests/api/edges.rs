@@ -348,6 +348,34 @@ both!(a_name_city_or_address_is_one_line_of_visible_text, |app| async {
     assert_eq!(r.ok()["address"], "台州市\u{3000}椒江区");
 });
 
+both!(a_date_is_yyyy_mm_dd_exactly_in_every_query_and_body, |app| async {
+    for odd in ["%2B002026-12-07", "%202026-12-07", "2026-12-07%20", "2026-12-07%0A"] {
+        for path in [
+            format!("/api/v1/reports/kpis?from={odd}"),
+            format!("/api/v1/reports/defects?to={odd}"),
+            format!("/api/v1/stations/ST-TZ-001/scorecard?from={odd}"),
+            format!("/api/v1/installed-base?on={odd}"),
+            format!("/api/v1/locations/ST-TZ-001/tier?on={odd}"),
+        ] {
+            let r = app.get(&path, Some("admin")).await;
+            assert!(r.problem(400)["detail"].as_str().unwrap_or("").contains("YYYY-MM-DD"), "{path}: {}", r.text);
+        }
+    }
+    for odd in ["+002026-12-07", " 2026-12-07", "2026-12-07\n"] {
+        let model = json!({"code": "BCD-ODD1", "line": "RF", "name": "Odd", "launch_date": odd, "warranty_months": 12});
+        let r = app.post("/api/v1/models", "admin", model).await;
+        assert!(r.status == 400 || r.status == 422, "{odd:?}: {}", r.text);
+        assert!(r.text.contains("YYYY-MM-DD"), "{odd:?}: {}", r.text);
+        let r = app.patch(&format!("/api/v1/models/{}", crate::builders::DEMO_MODEL), "admin", json!({"end_of_production": odd})).await;
+        assert!(r.text.contains("YYYY-MM-DD"), "{odd:?}: {}", r.text);
+    }
+    app.get("/api/v1/models/BCD-ODD1", Some("admin")).await.problem(404);
+    // the plain form still reads
+    app.get("/api/v1/reports/kpis?from=2026-11-01&to=2026-11-30", Some("admin")).await.ok();
+    let r = app.patch(&format!("/api/v1/models/{}", crate::builders::DEMO_MODEL), "admin", json!({"end_of_production": null})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+});
+
 both!(an_adjustment_or_a_tracking_event_in_the_future_is_refused_as_documented, |app| async {
     let next = (app.state.clock.now() + Duration::days(40)).format("%Y-%m").to_string();
     let adj = json!({"station": "ST-TZ-001", "period": next, "amount": "5.00", "reason": "early"});
@@ -497,6 +525,12 @@ both!(hq_sees_a_centres_work_but_acts_for_none_of_it, |app| async {
     assert_eq!(app.stock("ST-TZ-001", &part).await.0, 0, "the centre counts its station");
     let receipt = json!({"location": "RC-HZ", "lines": [{"part_code": part, "qty": 1}]});
     app.post("/api/v1/receipts", "warehouse-hq", receipt).await.problem(403);
+    // seeing is not owning: the centre sees HQ above it (403 there), not a sibling centre (404)
+    count("warehouse-rc-hz", "HQ").await.problem(403);
+    let receipt = |at: &str| json!({"location": at, "lines": [{"part_code": part, "qty": 1}]});
+    app.post("/api/v1/receipts", "warehouse-rc-hz", receipt("HQ")).await.problem(403);
+    app.post("/api/v1/receipts", "warehouse-rc-hz", receipt("RC-NB")).await.problem(404);
+    app.post("/api/v1/receipts", "warehouse-rc-hz", receipt("NOWHERE")).await.problem(404);
     app.audit().await;
 });
 

@@ -17,7 +17,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
-use crate::http::{double_option, not_null, Json, KeyPage, Page};
+use crate::http::{not_null, Json, KeyPage, Page};
 use crate::state::AppState;
 use crate::validate::{fail_if_any, Validate};
 
@@ -145,7 +145,9 @@ pub struct NewModelIn {
     pub line: String,
     #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[serde(deserialize_with = "crate::http::date::day")]
     pub launch_date: NaiveDate,
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub end_of_production: Option<NaiveDate>,
     #[schema(minimum = 0, maximum = 360)]
     pub warranty_months: i32,
@@ -245,7 +247,7 @@ pub struct ModelPatchIn {
     #[serde(default, deserialize_with = "not_null")]
     #[schema(nullable = false)]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::http::date::double_day")]
     pub end_of_production: Option<Option<NaiveDate>>,
     #[schema(minimum = 0, maximum = 360)]
     #[serde(default, deserialize_with = "not_null")]

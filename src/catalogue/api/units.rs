@@ -47,6 +47,7 @@ pub struct ComponentOut {
     /// the component's serial number
     #[schema(max_length = 40)]
     pub serial: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub production_date: Option<NaiveDate>,
 }
 
@@ -261,6 +262,7 @@ pub struct NewUnitIn {
     #[schema(min_length = 1, max_length = 64)]
     pub model: String,
     /// on or after the model's launch, not in the future
+    #[serde(deserialize_with = "crate::http::date::day")]
     pub ship_date: NaiveDate,
     /// a region of the network, e.g. Zhejiang
     #[schema(min_length = 1, max_length = 100)]
@@ -431,6 +433,7 @@ pub struct InstalledBaseQuery {
     #[param(max_length = 100)]
     pub region: Option<String>,
     /// units shipped on or before this date (default today)
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub on: Option<NaiveDate>,
 }
 

@@ -29,7 +29,9 @@ pub use stock::*;
 /// centre's shelves nor write off a station's.
 pub fn stocking_location(conn: &mut DbConn, caller: &Caller, code: &str) -> Result<Place, AppError> {
     let scope = Scope::of(conn, caller)?;
-    let row = network::by_code(conn, code)?.filter(|r| scope.covers(&r.path));
+    // seeing is not owning: a location in sight (below, or the chain above) that the caller may
+    // not stock is 403, an unknown one or one out of sight 404
+    let row = network::by_code(conn, code)?.filter(|r| scope.sees(&r.path));
     let row = row.ok_or_else(|| AppError::not_found(format!("location {code} not found")))?;
     let at_station = row.kind == LocationKind::Station && scope.stands_at_or_over(&row.path);
     if !scope.stands_at(&row.path) && !at_station {

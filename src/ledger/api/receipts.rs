@@ -34,7 +34,7 @@ pub struct ReceiptLineIn {
 /// Goods received from a supplier into a location.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"location": "HQ", "reference": "PO-2026-1187", "lines": [{"part_code": "AC-CAP-00122U", "qty": 20}]}))]
+#[schema(example = json!({"location": "RC-HZ", "reference": "PO-2026-1187", "lines": [{"part_code": "AC-CAP-00122U", "qty": 20}]}))]
 pub struct ReceiptIn {
     #[schema(min_length = 1, max_length = 64)]
     pub location: String,

@@ -24,6 +24,7 @@ use super::*;
 pub struct CoreReturnIn {
     #[schema(min_length = 1, max_length = 64)]
     pub serial: Option<String>,
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub production_date: Option<NaiveDate>,
 }
 

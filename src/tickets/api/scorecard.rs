@@ -22,8 +22,10 @@ use crate::validate::Validate;
 #[serde(deny_unknown_fields)]
 pub struct PeriodQuery {
     /// tickets taken in (and, for calls, completed) on or after this day
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub from: Option<NaiveDate>,
     /// ... and on or before this day
+    #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub to: Option<NaiveDate>,
 }
 
