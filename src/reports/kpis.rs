@@ -365,11 +365,14 @@ pub async fn kpis(
                 groups.retain(|g| v.contains(&g.key));
             }
             if let Some(loc) = &q.location {
+                // a location outside the caller's groups is answered like an unknown code (before
+                // its kind is weighed), so a caller cannot learn which codes exist
+                let hidden = level != Level::Tier && visible.as_ref().is_some_and(|v| !v.contains(loc));
+                if hidden {
+                    return Err(AppError::not_found(format!("location {loc} not found")));
+                }
                 fits_level(conn, level, loc)?;
                 groups.retain(|g| &g.key == loc);
-                // a location outside the caller's groups is answered like an unknown code, so a
-                // station cannot learn which codes exist
-                let hidden = visible.as_ref().is_some_and(|v| !v.contains(loc));
                 if groups.is_empty()
                     && level != Level::Tier
                     && (hidden || network::by_code(conn, loc)?.is_none())

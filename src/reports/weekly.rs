@@ -331,7 +331,11 @@ pub async fn weekly(
         })
         .await?;
     if csv {
-        Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(to_csv(&report, bom)?))
+        let name = format!("attachment; filename=\"weekly-{}.csv\"", report.week);
+        Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((actix_web::http::header::CONTENT_DISPOSITION, name))
+            .body(to_csv(&report, bom)?))
     } else {
         Ok(HttpResponse::Ok().json(report))
     }

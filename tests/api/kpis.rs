@@ -111,6 +111,11 @@ both!(a_station_sees_its_own_kpis_only, |app| async {
         );
     }
     app.get(&kpis_at("ST-NB-001"), Some("warehouse-rc-hz")).await.problem(404);
+    // out of sight is 404 before its kind is weighed (not "a station, not a centre")
+    let r = app.get("/api/v1/reports/kpis?level=centre&location=ST-NB-001", Some("warehouse-rc-hz")).await;
+    assert_eq!(r.problem(404)["detail"], "location ST-NB-001 not found");
+    let r = app.get("/api/v1/reports/kpis?level=centre&location=ST-HZ-001", Some("warehouse-rc-hz")).await;
+    assert_eq!(r.problem(422)["errors"][0]["field"], "location", "in sight, of the wrong kind");
     app.get(&kpis_at("ST-HZ-001"), Some("warehouse-rc-hz")).await.ok();
     // a centre's warehouse reads its centre, not the network's figures or their history; the
     // central warehouse's staff, whose subtree is the network, read them all as finance does

@@ -164,6 +164,8 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     assert_eq!(&with_bom[3..], &raw("&bom=false".into()).await[..], "the mark is the only difference");
     assert!(c.text.contains("tickets,opened,3,,\n"), "{}", c.text);
     assert!(c.text.contains("fault,'=noisy fan,1,,\n"), "neutralised: {}", c.text);
+    let disposition = c.headers.get("content-disposition").and_then(|v| v.to_str().ok());
+    assert_eq!(disposition, Some(format!("attachment; filename=\"weekly-{week}.csv\"").as_str()));
     assert!(c.text.contains("sla,answered_in_time,0.5,1,2\n"), "{}", c.text);
     assert!(c.text.contains(&format!("parts_consumed,{consumed},2,,\n")), "{}", c.text);
     let token = app.token("warehouse-rc-hz").await;
