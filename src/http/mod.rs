@@ -231,12 +231,18 @@ fn kind_for(status: StatusCode) -> Problem {
 
 /// Query strings that do not parse: 400 naming the parameter.
 pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
-    AppError::bad_request(Problem::InvalidQuery, format!("invalid query parameters: {err}")).into()
+    // the parser's own words, without the framework's name for its step
+    let why = match &err {
+        actix_web::error::QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    AppError::bad_request(Problem::InvalidQuery, format!("invalid query parameters: {why}")).into()
 }
 
-/// Path segments that do not parse (a non-numeric id, ...): nothing by that name exists.
-pub fn path_error(err: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
-    AppError::not_found(format!("no resource at {}: {err}", req.path())).into()
+/// Path segments that do not parse (an id that is no whole number, ...): nothing by that name
+/// exists.
+pub fn path_error(_: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    AppError::not_found(format!("no resource at {} (an id is a whole number)", req.path())).into()
 }
 
 /// The routes of the API with their methods, so that an unknown path is 404 and a known path

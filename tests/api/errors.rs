@@ -192,3 +192,12 @@ both!(a_settlement_of_a_month_that_has_not_begun_is_refused, |app| async {
         assert_eq!(r.problem(422)["errors"][0]["field"], "period", "{format}: {}", r.text);
     }
 });
+
+both!(an_id_or_a_query_that_does_not_parse_is_told_in_plain_words, |app| async {
+    let r = app.get("/api/v1/tickets/1.5", Some("admin")).await;
+    let detail = r.problem(404)["detail"].as_str().unwrap_or("").to_string();
+    assert_eq!(detail, "no resource at /api/v1/tickets/1.5 (an id is a whole number)");
+    let r = app.get("/api/v1/tickets?limit=abc", Some("admin")).await;
+    let detail = r.problem(400)["detail"].as_str().unwrap_or("").to_string();
+    assert!(detail.starts_with("invalid query parameters: ") && !detail.contains("deserialize"), "{detail}");
+});
