@@ -59,8 +59,8 @@ pub struct ComponentOut {
     "warranty": [{"covers": "unit", "months": 12, "until": "2025-09-11", "active": false},
                  {"covers": "CMP", "months": 120, "until": "2034-09-11", "active": true}],
     "swaps": [],
-    "components": [{"family": "CMP", "part_code": "RF-CMP-00002R", "serial": "CMP24083100457", "production_date": null},
-                   {"family": "PCB", "part_code": "RF-PCB-00001O", "serial": null, "production_date": "2024-08-20"}]
+    "components": [{"family": "CMP", "part_code": "RF-CMP-00130B", "serial": "CMP24083100457", "production_date": null},
+                   {"family": "PCB", "part_code": "RF-PCB-00172N", "serial": null, "production_date": "2024-08-20"}]
 }))]
 pub struct UnitOut {
     pub serial: String,
@@ -251,8 +251,8 @@ pub async fn get_unit(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "serial": "RF2611000001", "model": "BCD-539WT", "ship_date": "2026-11-02", "region": "Zhejiang",
-    "components": [{"part_code": "RF-CMP-00002R", "serial": "CMP26101500031"},
-                   {"part_code": "RF-PCB-00001O", "production_date": "2026-10-01"}]
+    "components": [{"part_code": "RF-CMP-00130B", "serial": "CMP26101500031"},
+                   {"part_code": "RF-PCB-00172N", "production_date": "2026-10-01"}]
 }))]
 pub struct NewUnitIn {
     /// 4-40 letters, digits and dashes; recorded in capitals (`rf2611000001` is RF2611000001,
