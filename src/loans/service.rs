@@ -115,6 +115,9 @@ pub fn lend(
     lines: &[LendLine],
     now: DateTime<Utc>,
 ) -> Result<i64, AppError> {
+    if caller.role == Role::Technician && technician != caller.username {
+        return Err(AppError::forbidden("a technician borrows parts for themselves only"));
+    }
     let scope = Scope::of(conn, caller)?;
     let (tech, station_code) = crate::auth::store::find_by_username(conn, technician)?
         .filter(|(u, _)| u.role == Role::Technician.as_str() && u.active)
@@ -133,13 +136,11 @@ pub fn lend(
         AppError::unprocessable(Problem::InvalidTechnician, format!("{technician} belongs to no station"))
     })?;
     if !scope.covers(&station.path) {
+        // answered as an unknown name, so that a station cannot learn another's usernames
         return Err(AppError::unprocessable(
             Problem::InvalidTechnician,
-            format!("{technician} is not a technician of your station"),
+            format!("there is no technician {technician}"),
         ));
-    }
-    if caller.role == Role::Technician && tech.id != caller.user_id {
-        return Err(AppError::forbidden("a technician borrows parts for themselves only"));
     }
     // checked like a path id: out of sight 404, past taking parts 409, another station's 422
     let fit = crate::tickets::service::for_parts(conn, caller, ticket_id, station.id)?;

@@ -120,6 +120,23 @@ both!(an_inspection_shows_the_returned_units_serials_to_admins_only_as_its_loan_
     app.audit().await;
 });
 
+both!(another_stations_technician_is_answered_as_an_unknown_name, |app| async {
+    let t = dispatched(&app, true).await;
+    app.technician("tech-loan-nb", "ST-NB-001").await;
+    let lend = |who: &str| json!({"technician": who, "ticket_id": t, "lines": [{"part_code": CMP, "qty": 1}]});
+    let theirs = app.post("/api/v1/loans", "station-st-tz-001", lend("tech-loan-nb")).await;
+    let nobody = app.post("/api/v1/loans", "station-st-tz-001", lend("tech-loan-none")).await;
+    assert_eq!(theirs.problem(422)["type"], "/problems/invalid_technician");
+    assert_eq!(
+        theirs.json["detail"].as_str().unwrap().replace("tech-loan-nb", "?"),
+        nobody.problem(422)["detail"].as_str().unwrap().replace("tech-loan-none", "?")
+    );
+    // a technician borrows for themselves only, whoever is named
+    let r = app.post("/api/v1/loans", TECH, lend("tech-loan-none")).await;
+    r.problem(403);
+    app.audit().await;
+});
+
 both!(a_wrong_old_serial_is_refused_and_the_loan_stays_open, |app| async {
     let t = dispatched(&app, true).await;
     app.receipt(STATION).serials(CMP, &["NEWCMP0002"]).create().await;

@@ -163,7 +163,7 @@ crate::problems!(
     422,
     "A field breaks a rule (`errors`); the technician is not the station's, or the ticket is not dispatched to them or is another station's; a part is unknown (`suggestions`) or does not fit the ticket's unit (`compatible_alternatives`)",
     [
-        InvalidTechnician => "tech-zhou is not a technician of your station",
+        InvalidTechnician => "there is no technician tech-zhou",
         TicketNotDispatched => "ticket 8 is not dispatched to tech-li",
         TicketOfAnotherStation => "ticket 8 is of ST-TZ-002, not of ST-TZ-001: parts go to the station that does the work"
             {"field": "ticket_id"},
