@@ -326,6 +326,7 @@ pub fn export_settlement(
     out: &Path,
     station: Option<&str>,
 ) -> Result<ExitCode, String> {
+    super::settlement::cli::check_args(period, format, out)?;
     let db = open_existing(config)?;
     let now = chrono::Utc::now();
     let line = super::settlement::cli::export_command(&db, period, format, station, out, now)?;

@@ -636,3 +636,28 @@ fn export_writes_a_regular_file_through_a_link_or_to_standard_output_and_nothing
     assert!(String::from_utf8_lossy(&o.stderr).contains("written to standard output"));
     assert!(!dir.path().join("-").exists());
 }
+
+#[test]
+fn an_export_with_a_wrong_period_or_format_names_its_help_before_opening_any_database() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["export", "settlement", "--period", "2026-13", "--out", "s.csv"][..],
+        &["export", "settlement", "--period", "2026-11", "--out", "s.pdf"],
+        &["export", "settlement", "--period", "2026-11", "--format", "pdf", "--out", "s.csv"],
+        &["export", "settlement", "--period", "2026-11", "--format", "xlsx", "--out", "s.csv"],
+    ] {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(dir.path())
+            .env("DATABASE_URL", "sqlite://nowhere.db")
+            .output()
+            .expect("run echelon");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.lines().count() == 1 && err.trim_end().ends_with("(see `echelon export settlement --help`)"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!dir.path().join("nowhere.db").exists(), "no database was made");
+}

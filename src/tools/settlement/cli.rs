@@ -8,6 +8,18 @@ use echelon::settlement::export::{self, FileFormat, Scope};
 use echelon::settlement::lines::Spec;
 use echelon::settlement::rules::Period;
 
+/// The command line's own faults, before any database is opened: a period that is no month, a
+/// format that is neither CSV nor XLSX or that the file's extension contradicts. Each names the
+/// help to read, as clap's own refusals do.
+pub fn check_args(period: &str, format: Option<&str>, out: &Path) -> Result<(), String> {
+    let hint = |why: String| format!("{why} (see `echelon export settlement --help`)");
+    Period::parse(period).ok_or_else(|| hint(format!("--period must be YYYY-MM, not {period:?}")))?;
+    if !(out == Path::new("-") && format.is_none()) {
+        file_format(format, out).map_err(hint)?;
+    }
+    Ok(())
+}
+
 /// Writes the settlement of `period` (one station or all) to `out`; returns a one-line summary.
 pub fn export_command(
     db: &Db,
