@@ -219,7 +219,12 @@ pub fn change(
 /// none (a technician, a courier), or at a scope that never receives a type they take (the
 /// network's `period.closed` at a location), they are paused with the reason, for an admin to
 /// read or delete. Deliveries are checked against the owner again when sent.
-fn subscriptions_follow(conn: &mut DbConn, row: &UserRow, role: Role, location: Option<i64>) -> Result<(), AppError> {
+fn subscriptions_follow(
+    conn: &mut DbConn,
+    row: &UserRow,
+    role: Role,
+    location: Option<i64>,
+) -> Result<(), AppError> {
     use crate::db::schema::{locations, webhook_subscriptions as subs};
     use diesel::prelude::*;
     let scope: Option<String> = match location.filter(|_| role.is_location_scoped()) {
@@ -238,8 +243,11 @@ fn subscriptions_follow(conn: &mut DbConn, row: &UserRow, role: Role, location: 
         let why = format!("paused: its owner {} is now a {role} user, who receives no events", row.username);
         pause(conn, all.into_iter().map(|(id, _)| id).collect(), why)?;
     } else if scope.is_some() {
-        let network: Vec<i64> =
-            all.into_iter().filter(|(_, t)| t.split(',').any(|t| t == "period.closed")).map(|(id, _)| id).collect();
+        let network: Vec<i64> = all
+            .into_iter()
+            .filter(|(_, t)| t.split(',').any(|t| t == "period.closed"))
+            .map(|(id, _)| id)
+            .collect();
         let why = format!(
             "paused: its owner {} now receives one location's events, and period.closed is the whole network's",
             row.username

@@ -39,7 +39,15 @@ mod tests {
     #[test]
     fn only_the_plain_form_of_a_real_day_is_a_date() {
         assert_eq!(parse("2026-12-07"), Ok(NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()));
-        for bad in ["+002026-12-07", " 2026-12-07", "2026-12-07 ", "2026-12-07\n", "2026-2-7", "2026-12-07T00:00", "２０２６-12-07"] {
+        for bad in [
+            "+002026-12-07",
+            " 2026-12-07",
+            "2026-12-07 ",
+            "2026-12-07\n",
+            "2026-2-7",
+            "2026-12-07T00:00",
+            "２０２６-12-07",
+        ] {
             assert!(parse(bad).unwrap_err().contains("not a date"), "{bad:?}");
         }
         assert!(parse("2026-02-30").unwrap_err().contains("no day"));

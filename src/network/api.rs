@@ -123,7 +123,8 @@ pub async fn list_locations(
                 match store::by_code(conn, parent)?.filter(|p| scope.sees(&p.path)) {
                     Some(p) => filter.parent_id = Some(p.id),
                     None => {
-                        return Err(AppError::not_found(format!("location {parent} not found")).with("field", "parent"))
+                        return Err(AppError::not_found(format!("location {parent} not found"))
+                            .with("field", "parent"))
                     }
                 }
             }
@@ -220,9 +221,12 @@ fn new_location_rules(l: &NewLocationIn, _at: &str, errors: &mut Vec<FieldError>
     not_blank(errors, "region", l.region.as_deref());
     not_blank(errors, "city", l.city.as_deref());
     not_blank(errors, "address", l.address.as_deref());
-    for (field, value) in
-        [("name", Some(l.name.as_str())), ("region", l.region.as_deref()), ("city", l.city.as_deref()), ("address", l.address.as_deref())]
-    {
+    for (field, value) in [
+        ("name", Some(l.name.as_str())),
+        ("region", l.region.as_deref()),
+        ("city", l.city.as_deref()),
+        ("address", l.address.as_deref()),
+    ] {
         one_line(errors, field, value);
     }
 }

@@ -300,8 +300,9 @@ pub async fn update_tier(
     body: Json<TierIn>,
 ) -> Result<web::Json<TierOut>, AppError> {
     caller.require(&[Role::Admin])?;
-    let tier = Tier::parse(&tier)
-        .ok_or_else(|| AppError::not_found(format!("there is no tier {:?}; tiers are A, B, C, D", tier.as_str())))?;
+    let tier = Tier::parse(&tier).ok_or_else(|| {
+        AppError::not_found(format!("there is no tier {:?}; tiers are A, B, C, D", tier.as_str()))
+    })?;
     let t = body.0;
     let now = state.clock.now().naive_utc();
     let out = state

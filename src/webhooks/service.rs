@@ -88,7 +88,9 @@ pub fn claim(
     for (delivery, event, subscription) in rows {
         let owner = crate::auth::store::scope_of_user(conn, subscription.owner_id)?;
         let refused = match owner {
-            None => Some("the subscription's owner is disabled, gone or no longer receives events".to_string()),
+            None => {
+                Some("the subscription's owner is disabled, gone or no longer receives events".to_string())
+            }
             Some(path)
                 if !crate::events::takes(
                     path.as_deref(),

@@ -440,7 +440,10 @@ fn counts_beyond_what_a_run_can_hold_are_refused_in_one_line_not_a_panic() {
         let out = Command::new(BIN).args(args).output().expect("run echelon");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.starts_with("echelon: ") && err.lines().count() == 1 && out.stdout.is_empty(), "{args:?}: {err}");
+        assert!(
+            err.starts_with("echelon: ") && err.lines().count() == 1 && out.stdout.is_empty(),
+            "{args:?}: {err}"
+        );
     }
 }
 

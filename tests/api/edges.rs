@@ -328,23 +328,28 @@ both!(a_parent_filtered_on_is_checked_like_a_path_id, |app| async {
     let st = "station-st-tz-001";
     app.get("/api/v1/locations?parent=ST-HZ-001", Some(st)).await.problem(404);
     let r = app.get("/api/v1/locations?parent=RC-HZ", Some(st)).await;
-    let codes: Vec<&str> = r.ok()["items"].as_array().unwrap().iter().filter_map(|l| l["code"].as_str()).collect();
+    let codes: Vec<&str> =
+        r.ok()["items"].as_array().unwrap().iter().filter_map(|l| l["code"].as_str()).collect();
     assert_eq!(codes, ["ST-TZ-001"]);
     let r = app.get("/api/v1/locations?parent=RC-HZ", Some("admin")).await;
     assert!(r.ok()["items"].as_array().unwrap().len() > 1, "{}", r.text);
 });
 
 both!(a_name_city_or_address_is_one_line_of_visible_text, |app| async {
-    for (field, value) in [("name", "Taizhou\nstation"), ("city", "Tai\u{7}zhou"), ("address", "No. 1 \u{202e}Road")] {
+    for (field, value) in
+        [("name", "Taizhou\nstation"), ("city", "Tai\u{7}zhou"), ("address", "No. 1 \u{202e}Road")]
+    {
         let mut body = serde_json::Map::new();
         body.insert(field.to_string(), json!(value));
         let r = app.patch("/api/v1/locations/ST-TZ-001", "admin", Value::Object(body)).await;
         assert_eq!(r.problem(422)["errors"][0]["field"], field, "{}", r.text);
     }
-    let r = app.patch("/api/v1/users/tech-st-tz-001", "admin", json!({"display_name": "Li\u{200b}Wei"})).await;
+    let r =
+        app.patch("/api/v1/users/tech-st-tz-001", "admin", json!({"display_name": "Li\u{200b}Wei"})).await;
     assert_eq!(r.problem(422)["errors"][0]["field"], "display_name", "{}", r.text);
     // an ideographic space is a space, not a hidden character
-    let r = app.patch("/api/v1/locations/ST-TZ-001", "admin", json!({"address": "台州市\u{3000}椒江区"})).await;
+    let r =
+        app.patch("/api/v1/locations/ST-TZ-001", "admin", json!({"address": "台州市\u{3000}椒江区"})).await;
     assert_eq!(r.ok()["address"], "台州市\u{3000}椒江区");
 });
 
@@ -358,7 +363,11 @@ both!(a_date_is_yyyy_mm_dd_exactly_in_every_query_and_body, |app| async {
             format!("/api/v1/locations/ST-TZ-001/tier?on={odd}"),
         ] {
             let r = app.get(&path, Some("admin")).await;
-            assert!(r.problem(400)["detail"].as_str().unwrap_or("").contains("YYYY-MM-DD"), "{path}: {}", r.text);
+            assert!(
+                r.problem(400)["detail"].as_str().unwrap_or("").contains("YYYY-MM-DD"),
+                "{path}: {}",
+                r.text
+            );
         }
     }
     for odd in ["+002026-12-07", " 2026-12-07", "2026-12-07\n"] {
@@ -366,13 +375,25 @@ both!(a_date_is_yyyy_mm_dd_exactly_in_every_query_and_body, |app| async {
         let r = app.post("/api/v1/models", "admin", model).await;
         assert!(r.status == 400 || r.status == 422, "{odd:?}: {}", r.text);
         assert!(r.text.contains("YYYY-MM-DD"), "{odd:?}: {}", r.text);
-        let r = app.patch(&format!("/api/v1/models/{}", crate::builders::DEMO_MODEL), "admin", json!({"end_of_production": odd})).await;
+        let r = app
+            .patch(
+                &format!("/api/v1/models/{}", crate::builders::DEMO_MODEL),
+                "admin",
+                json!({"end_of_production": odd}),
+            )
+            .await;
         assert!(r.text.contains("YYYY-MM-DD"), "{odd:?}: {}", r.text);
     }
     app.get("/api/v1/models/BCD-ODD1", Some("admin")).await.problem(404);
     // the plain form still reads
     app.get("/api/v1/reports/kpis?from=2026-11-01&to=2026-11-30", Some("admin")).await.ok();
-    let r = app.patch(&format!("/api/v1/models/{}", crate::builders::DEMO_MODEL), "admin", json!({"end_of_production": null})).await;
+    let r = app
+        .patch(
+            &format!("/api/v1/models/{}", crate::builders::DEMO_MODEL),
+            "admin",
+            json!({"end_of_production": null}),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
 });
 

@@ -119,7 +119,11 @@ both!(a_station_sees_its_own_kpis_only, |app| async {
     app.get(&kpis_at("ST-HZ-001"), Some("warehouse-rc-hz")).await.ok();
     // a centre's warehouse reads its centre, not the network's figures or their history; the
     // central warehouse's staff, whose subtree is the network, read them all as finance does
-    for path in ["/api/v1/reports/kpis?level=network", "/api/v1/reports/kpis/history", "/api/v1/reports/kpis/sparkline"] {
+    for path in [
+        "/api/v1/reports/kpis?level=network",
+        "/api/v1/reports/kpis/history",
+        "/api/v1/reports/kpis/sparkline",
+    ] {
         app.get(path, Some("warehouse-rc-hz")).await.problem(403);
     }
     let hq = app.warehouse_user("HQ").await;

@@ -105,7 +105,8 @@ both!(an_inspection_shows_the_returned_units_serials_to_admins_only_as_its_loan_
     assert_eq!(r.status, 201, "{}", r.text);
     let loan = r.json["id"].as_i64().unwrap();
     line(&app, loan, 1, "unused-return", TECH, json!({})).await.ok();
-    let of_loan = |page: &Value| page["items"].as_array().unwrap().iter().find(|i| i["loan_id"] == loan).cloned();
+    let of_loan =
+        |page: &Value| page["items"].as_array().unwrap().iter().find(|i| i["loan_id"] == loan).cloned();
     for user in ["station-st-tz-001", "finance"] {
         let list = app.get("/api/v1/inspections", Some(user)).await;
         let mine = of_loan(list.ok()).unwrap_or_else(|| panic!("{user}: {}", list.text));
@@ -115,7 +116,9 @@ both!(an_inspection_shows_the_returned_units_serials_to_admins_only_as_its_loan_
     let mine = of_loan(list.ok()).unwrap();
     assert_eq!(mine["serials"], json!(["NEWCMP0003"]));
     let id = mine["id"].as_i64().unwrap();
-    let p = app.post(&format!("/api/v1/inspections/{id}/result"), "station-st-tz-001", json!({"passed": true})).await;
+    let p = app
+        .post(&format!("/api/v1/inspections/{id}/result"), "station-st-tz-001", json!({"passed": true}))
+        .await;
     assert_eq!((p.ok()["status"].as_str(), &p.json["serials"]), (Some("passed"), &json!([])));
     app.audit().await;
 });
@@ -123,7 +126,8 @@ both!(an_inspection_shows_the_returned_units_serials_to_admins_only_as_its_loan_
 both!(another_stations_technician_is_answered_as_an_unknown_name, |app| async {
     let t = dispatched(&app, true).await;
     app.technician("tech-loan-nb", "ST-NB-001").await;
-    let lend = |who: &str| json!({"technician": who, "ticket_id": t, "lines": [{"part_code": CMP, "qty": 1}]});
+    let lend =
+        |who: &str| json!({"technician": who, "ticket_id": t, "lines": [{"part_code": CMP, "qty": 1}]});
     let theirs = app.post("/api/v1/loans", "station-st-tz-001", lend("tech-loan-nb")).await;
     let nobody = app.post("/api/v1/loans", "station-st-tz-001", lend("tech-loan-none")).await;
     assert_eq!(theirs.problem(422)["type"], "/problems/invalid_technician");

@@ -269,7 +269,10 @@ both!(failure_rates_on_a_small_installed_base_match_hand_figures, |app| async {
     assert_eq!(r.ok()["models"], json!([]));
     // a model filtered on is the catalogue's, as everywhere a model is named
     let r = app.get("/api/v1/reports/defects?model=BCD-NONE", Some("agent")).await;
-    assert_eq!((r.problem(422)["type"].as_str(), r.json["model"].as_str()), (Some("/problems/unknown_model"), Some("BCD-NONE")));
+    assert_eq!(
+        (r.problem(422)["type"].as_str(), r.json["model"].as_str()),
+        (Some("/problems/unknown_model"), Some("BCD-NONE"))
+    );
     // both filters are bound parameters, in order: line, then model
     let r = app.get("/api/v1/reports/defects?line=RF&model=BCD-DEF1", Some("agent")).await;
     assert_eq!(r.ok()["models"].as_array().unwrap().len(), 1, "{}", r.text);

@@ -224,9 +224,14 @@ both!(a_ticket_runs_its_whole_lifecycle_and_refuses_illegal_transitions, |app| a
     act(&app, id, "arrive", tech, json!({})).await.ok();
     // one unit is repaired: no more of a part than the model holds (one compressor), whether
     // on one line or spread over two
-    for used in [json!([{"part_code": CMP, "qty": 1000}]), json!([{"part_code": CMP, "qty": 1}, {"part_code": CMP, "qty": 1}])] {
+    for used in [
+        json!([{"part_code": CMP, "qty": 1000}]),
+        json!([{"part_code": CMP, "qty": 1}, {"part_code": CMP, "qty": 1}]),
+    ] {
         let n = used.as_array().map_or(0, Vec::len) - 1;
-        let r = act(&app, id, "resolve", tech, json!({"job_type": "repair", "cause": "x", "parts_used": used})).await;
+        let r =
+            act(&app, id, "resolve", tech, json!({"job_type": "repair", "cause": "x", "parts_used": used}))
+                .await;
         assert_eq!(r.problem(422)["errors"][0]["field"], format!("parts_used[{n}].qty"), "{}", r.text);
     }
     let r = act(

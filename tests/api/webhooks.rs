@@ -297,8 +297,12 @@ both!(a_subscription_follows_its_owner_moved_or_made_a_role_that_receives_nothin
     let got = tickets(&hook);
     assert!(got.contains(&joined) && !got.contains(&left), "{got:?}");
     let log = app.get(&format!("{path}/deliveries"), Some("admin")).await;
-    let states: Vec<&str> = log.ok()["items"].as_array().unwrap().iter().filter_map(|d| d["status"].as_str()).collect();
-    assert!(states.iter().all(|s| *s == "delivered"), "no failed delivery of the old station's events: {states:?}");
+    let states: Vec<&str> =
+        log.ok()["items"].as_array().unwrap().iter().filter_map(|d| d["status"].as_str()).collect();
+    assert!(
+        states.iter().all(|s| *s == "delivered"),
+        "no failed delivery of the old station's events: {states:?}"
+    );
     // made a technician (who receives no events): paused with the reason, nothing more sent,
     // and an admin reads why
     app.patch(&user, "admin", json!({"role": "technician"})).await.ok();

@@ -19,9 +19,9 @@ use crate::db::DbConn;
 use crate::error::{AppError, Problem};
 use crate::http::docs::{E400, E401, E403, E413, E415};
 use crate::http::Query;
-use crate::validate::Validate;
 use crate::money::Money;
 use crate::state::AppState;
+use crate::validate::Validate;
 
 /// Largest CSV file accepted (about 100,000 parts).
 pub const MAX_CSV_BYTES: usize = 16 * 1024 * 1024;

@@ -222,7 +222,8 @@ pub fn simulate_command(a: &SimArgs) -> Result<String, String> {
     if !matches!(a.demand.as_str(), "true" | "estimated" | "both") {
         return Err(format!("--demand must be true, estimated or both, not {:?}", a.demand));
     }
-    if !(0.5..1.0).contains(&a.target_fill) || !(a.service > 0.0 && a.service < 1.0) {
+    let service_inside = a.service > 0.0 && a.service < 1.0;
+    if !(0.5..1.0).contains(&a.target_fill) || !service_inside {
         return Err("--target-fill must be in [0.5, 1) and --service in (0, 1)".into());
     }
     let w = world(a.stations, a.parts, a.seed, a.days + a.warmup, a.json);
