@@ -387,9 +387,12 @@ pub fn followups(config: &Config, share: Option<&str>, seed: Option<u64>) -> Res
 /// than made empty, so a mistyped path is said instead of "audit: clean" on nothing.
 pub fn open_existing(config: &Config) -> Result<Db, String> {
     if let Some(file) = db::sqlite_file(&config.database_url) {
-        if !std::path::Path::new(file).exists() {
+        // an empty file is no database either: opening it would write the schema into it
+        let empty = std::fs::metadata(file).map(|m| m.len() == 0);
+        if !matches!(empty, Ok(false)) {
+            let what = if empty.is_ok() { "an empty file" } else { "no database" };
             return Err(format!(
-                "there is no database at {file} (DATABASE_URL {}); `echelon migrate`, `serve` or `seed` makes one",
+                "there is {what} at {file} (DATABASE_URL {}); `echelon migrate`, `serve` or `seed` makes one",
                 db::redact(&config.database_url)
             ));
         }

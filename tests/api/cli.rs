@@ -584,6 +584,17 @@ fn commands_on_what_is_in_a_database_refuse_one_that_does_not_exist() {
         assert!(!typo.exists(), "{args:?} made the file");
         assert!(!dir.path().join("t.csv").exists());
     }
+    // nor is an empty file (a `touch`ed name) taken for one and given the schema
+    std::fs::write(&typo, b"").unwrap();
+    for args in [vec!["audit"], vec!["user", "list"]] {
+        let out =
+            Command::new(BIN).args(&args).env("DATABASE_URL", &url).current_dir(dir.path()).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("there is an empty file at") && err.lines().count() == 1, "{args:?}: {err}");
+        assert_eq!(std::fs::metadata(&typo).unwrap().len(), 0, "{args:?} wrote into it");
+    }
+    std::fs::remove_file(&typo).unwrap();
     // options in an SQLite URL would become part of the file's name
     let out = Command::new(BIN)
         .arg("audit")
