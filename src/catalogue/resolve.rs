@@ -17,11 +17,12 @@ use crate::error::{AppError, Problem};
 /// Longest input that is still compared with the catalogue for suggestions.
 const MAX_INPUT: usize = 64;
 
-/// Reads a product model named as context (`?model=`), or 422 `unknown_model`.
+/// Reads a product model named as context (`?model=`, a new unit's model), as typed (model codes
+/// are in capitals, as the ticket desk takes them), or 422 `unknown_model`.
 pub fn model_context(conn: &mut DbConn, model: Option<&str>) -> Result<Option<ModelRow>, AppError> {
     match model {
         None => Ok(None),
-        Some(code) => models::by_code(conn, code.trim())?.map(Some).ok_or_else(|| {
+        Some(code) => models::by_code(conn, &code.trim().to_ascii_uppercase())?.map(Some).ok_or_else(|| {
             AppError::unprocessable(Problem::UnknownModel, format!("there is no product model {code:?}"))
                 .with("model", code)
         }),

@@ -272,7 +272,8 @@ pub async fn defects(
         .db
         .read(move |conn| {
             // a model filtered on is one of the catalogue's, as everywhere a model is named
-            crate::catalogue::resolve::model_context(conn, filter.model.as_deref())?;
+            let model = crate::catalogue::resolve::model_context(conn, filter.model.as_deref())?;
+            let filter = Filter { line: filter.line.clone(), model: model.map(|m| m.code) };
             let rows = failures(conn, from, to, &filter)?;
             let base = basis(conn, from, to, &filter)?;
             let mut models: Vec<ModelDefects> = Vec::new();

@@ -267,6 +267,9 @@ both!(failure_rates_on_a_small_installed_base_match_hand_figures, |app| async {
     assert!(r.ok()["models"].as_array().unwrap().iter().any(|m| m["model"] == "BCD-DEF1"));
     let r = app.get("/api/v1/reports/defects?line=XX", Some("agent")).await;
     assert_eq!(r.ok()["models"], json!([]));
+    // a model is found as typed (model codes are in capitals), as the ticket desk takes it
+    let r = app.get("/api/v1/reports/defects?model=bcd-def1", Some("agent")).await;
+    assert_eq!(r.ok()["models"][0]["model"], "BCD-DEF1", "{}", r.text);
     // a model filtered on is the catalogue's, as everywhere a model is named
     let r = app.get("/api/v1/reports/defects?model=BCD-NONE", Some("agent")).await;
     assert_eq!(

@@ -521,6 +521,11 @@ both!(a_serial_is_in_one_place_a_unit_a_shelf_or_on_its_way_never_two, |app| asy
         )
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
+    // a unit's model is found as typed, as the ticket desk finds it
+    let mut lower = unit("RFONEPLACE02", json!([{"part_code": CMP, "serial": "CMPONEPLACE8"}]));
+    lower["model"] = json!(DEMO_MODEL.to_ascii_lowercase());
+    let r = app.post("/api/v1/units", "agent", lower).await;
+    assert_eq!((r.status, r.json["model"].as_str()), (201, Some(DEMO_MODEL)), "{}", r.text);
     let r = app.post("/api/v1/receipts", "admin", receipt(json!(["CMPONEPLACE9"]))).await;
     assert_eq!(r.problem(409)["type"], "/problems/serial_elsewhere");
     app.audit().await;
