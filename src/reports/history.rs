@@ -159,6 +159,22 @@ pub fn sparkline(values: &[Option<f64>], ratio: bool) -> String {
 
 const READERS: [Role; 4] = [Role::Admin, Role::Finance, Role::Agent, Role::Warehouse];
 
+/// The network's weekly history, for a caller who sees the whole network (403 otherwise).
+async fn network_weeks(
+    state: &web::Data<AppState>,
+    caller: Caller,
+    today: NaiveDate,
+    weeks: u32,
+) -> Result<Vec<WeekKpis>, AppError> {
+    state
+        .db
+        .read(move |conn| {
+            super::kpis::require_network(conn, &caller)?;
+            history(conn, today, weeks)
+        })
+        .await
+}
+
 /// Weekly history of the network KPIs
 ///
 /// For those who see the whole network: admins, finance, agents and the central warehouse's
@@ -173,13 +189,7 @@ pub async fn kpi_history(
     caller.require(&READERS)?;
     let weeks = weeks_of(query.weeks)?;
     let today = state.clock.now().date_naive();
-    let weeks_out = state
-        .db
-        .read(move |conn| {
-            super::kpis::require_network(conn, &caller)?;
-            history(conn, today, weeks)
-        })
-        .await?;
+    let weeks_out = network_weeks(&state, caller, today, weeks).await?;
     let sparklines = Kpi::ALL
         .iter()
         .map(|k| {
@@ -214,13 +224,7 @@ pub async fn kpi_sparkline(
     let q = query.into_inner();
     let weeks = weeks_of(q.weeks)?;
     let today = state.clock.now().date_naive();
-    let rows = state
-        .db
-        .read(move |conn| {
-            super::kpis::require_network(conn, &caller)?;
-            history(conn, today, weeks)
-        })
-        .await?;
+    let rows = network_weeks(&state, caller, today, weeks).await?;
     let kpi = q.kpi.unwrap_or(Kpi::FillRateUnits);
     let values: Vec<Option<f64>> = rows.iter().map(|w| w.value(kpi)).collect();
     let svg = sparkline(&values, kpi != Kpi::RepairCycleMedianHours);

@@ -68,12 +68,7 @@ fn inspection_view(
                 line_no,
                 part_code: parts.get(&r.part_id).cloned().unwrap_or_default(),
                 qty: r.qty,
-                serials: r
-                    .serials
-                    .as_deref()
-                    .filter(|_| serials_shown)
-                    .and_then(|s| serde_json::from_str(s).ok())
-                    .unwrap_or_default(),
+                serials: super::shown_serials(r.serials.as_deref(), serials_shown),
                 status: r.status,
                 created_at: r.created_at.and_utc(),
                 decided_by: r.decided_by,

@@ -113,12 +113,7 @@ fn view(
                     part_code: parts.get(&l.part_id).cloned().unwrap_or_default(),
                     qty: l.qty,
                     unit_cost: Money(l.unit_cost_minor),
-                    serials: l
-                        .serials
-                        .as_deref()
-                        .filter(|_| serials_shown)
-                        .and_then(|s| serde_json::from_str(s).ok())
-                        .unwrap_or_default(),
+                    serials: shown_serials(l.serials.as_deref(), serials_shown),
                     status: l.status,
                     fee: l.fee_minor.map(Money),
                     old_serial: l.old_serial.clone(),
@@ -216,3 +211,9 @@ crate::problems!(E404Inspection, 404, "No inspection of this id in the caller's 
 crate::problems!(E409Inspection, 409, "The inspection is decided already", [
     AlreadyInspected => "inspection 6 is decided already (passed)" {"current_status": "passed"},
 ]);
+
+/// Serials stored with a loan line or an inspection (a JSON list), as the caller reads them:
+/// to warehouse and admin users only (`Caller::sees_component_serials`), else none.
+fn shown_serials(stored: Option<&str>, shown: bool) -> Vec<String> {
+    stored.filter(|_| shown).and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+}
