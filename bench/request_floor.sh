@@ -13,6 +13,14 @@
 #             request stored as one row, with its line and allocation in it)
 #   minimal   one-row, and without the token's user and the open loan lines (both cached): BEGIN,
 #             the station, the reservation, the row, the booking, COMMIT
+#   fused     the same rows as full, in fewer round trips: one read (the token's user, the
+#             station with its value and its open loan lines), BEGIN, one statement reserving and
+#             writing request, line, allocation and event (a new object's first event: sequence
+#             1) with the subscriptions, the booking, COMMIT
+#   single    fused with the booking in the same statement, sent outside a transaction (the
+#             statement is its own): two round trips, the same rows as full
+#   single3   single with the token's user read on its own: three round trips (what echelon's
+#             one-statement request sends)
 request_floor_script() {
   local db="$1" variant="${2:-full}" user="admin"
   [ -n "${ONE_STATION:-}" ] && user="station-$(echo "$ONE_STATION" | tr 'A-Z' 'a-z')"
@@ -26,7 +34,7 @@ request_floor_script() {
   python3 - "$work/floor.user" "$work/floor.stations" "$work/floor.parts" "$user" "$variant" <<'PY'
 import sys
 variant = sys.argv[5]
-assert variant in ("full", "no-event", "one-row", "minimal"), variant
+assert variant in ("full", "no-event", "one-row", "minimal", "fused", "single", "single3"), variant
 uid = open(sys.argv[1]).read().split()[0]
 stations = [l.split() for l in open(sys.argv[2]) if l.strip()]
 parts = [l.split() for l in open(sys.argv[3]) if l.strip()]
@@ -54,7 +62,29 @@ if variant in ("one-row", "minimal"):
               f"requested_by, created_at, updated_at, outstanding_minor) VALUES (:st, NULL, 'normal', 'allocated', NULL, :cost, "
               f"NULL, '{user}', localtimestamp, localtimestamp, :cost) RETURNING id;")
 keep = [user_read, begin, station, loans, reserve, insert, event, booking, commit]
-if variant != "full":
+if variant in ("fused", "single", "single3"):
+    read = (f"SELECT u.version, u.active, l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, l.tier, "
+            f"l.lead_time_days, l.active, (SELECT v.outstanding_minor FROM station_values v WHERE v.id = l.id) AS outstanding_minor, "
+            f"(SELECT json_agg(json_build_array(lo.created_at, t.core_return_days, lol.qty, lol.unit_cost_minor)) FROM loan_lines lol "
+            f"JOIN loans lo ON lol.loan_id = lo.id JOIN tiers t ON t.tier = l.tier WHERE lo.station_id = l.id AND lol.status = 'open') AS loans, "
+            f"(SELECT r.revision FROM master_revision r WHERE r.id = 1) AS revision FROM users u, locations l WHERE u.id = {uid} AND l.id = :st;")
+    booked = ", b AS (SELECT echelon_station_value_add(CAST(:st AS BIGINT), CAST(:cost AS BIGINT), 9000000000000000) FROM a0)" if variant != "fused" else ""
+    fused = (f"WITH r AS (UPDATE stock_balances SET reserved = reserved + 1 WHERE part_id = :part AND location_id = {source} AND on_hand - reserved >= 1 RETURNING reserved), "
+             f"req AS (INSERT INTO parts_requests (station_id, ticket_id, urgency, status, source_id, value_minor, exceeds_by_minor, requested_by, created_at, updated_at, outstanding_minor) "
+             f"SELECT :st, NULL, 'normal', 'allocated', NULL, :cost, NULL, '{user}', localtimestamp, localtimestamp, :cost FROM r RETURNING id), "
+             f"l0 AS (INSERT INTO parts_request_lines (request_id, line_no, requested_code, part_id, qty, unit_cost_minor, backordered, first_source_id, first_filled, first_stockout, routed_at) "
+             f"SELECT req.id, 1, (SELECT code FROM parts WHERE id = :part), :part, 1, :cost, 0, {source}, 1, false, localtimestamp FROM req RETURNING id), "
+             f"a0 AS (INSERT INTO request_allocations (request_id, line_id, part_id, source_id, qty, status, created_at, updated_at) "
+             f"SELECT req.id, l0.id, :part, {source}, 1, 'reserved', localtimestamp, localtimestamp FROM req, l0 RETURNING id), "
+             f"e AS (INSERT INTO events (event_type, object_kind, object_id, sequence, station_id, scope_path, payload, created_at) "
+             f"SELECT 'parts_request.allocated', 'parts_request', req.id, 1, CAST(:st AS BIGINT), concat('{path}', CAST(:st AS BIGINT), '/'), "
+             f"concat('{{\"backordered_units\":', '0,\"id\":', req.id, ',\"station\":', '\"S\",\"status\":', '\"allocated\",\"ticket_id\":', 'null,\"urgency\":', '\"normal\"}}'), localtimestamp FROM req RETURNING id)"
+             f"{booked} "
+             f"SELECT req.id, l0.id, a0.id, e.id, s.id, s.scope_path, s.event_types FROM req, l0, a0{', b' if booked else ''}, e LEFT JOIN webhook_subscriptions s ON s.active ORDER BY s.id;")
+    keep = [read, begin, fused, booking, commit] if variant == "fused" else [read, fused]
+    if variant == "single3":
+        keep = [user_read, read.replace("u.version, u.active, ", "").replace("FROM users u, locations l WHERE u.id = " + uid + " AND", "FROM locations l WHERE"), fused]
+if variant in ("no-event", "one-row", "minimal"):
     keep.remove(event)
 if variant == "minimal":
     keep.remove(user_read)

@@ -64,29 +64,68 @@ impl FromRequest for Caller {
         let claims = claims_of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
-            let claims = claims?;
+            let claimed = Claimed(claims?);
             let state = state.ok_or_else(|| AppError::internal(anyhow::anyhow!("app state missing")))?;
             // The signature check is cached (`verify_cached`); whether the user is still as the
             // token says is not: one primary-key read on the primary, outside any transaction,
             // so that a change made through any process refuses the token at its next request.
-            let uid = claims.uid;
+            let uid = claimed.user_id();
             let current = state.db.primary(move |conn| Ok(store::version_of(conn, uid)?)).await?;
-            match current {
-                Some((version, true)) if version == claims.ver => {
-                    // the request's reads see this user's own writes (db::replica)
-                    crate::db::replica::set_actor(claims.uid);
-                    Ok(Caller {
-                        user_id: claims.uid,
-                        username: claims.sub,
-                        role: claims.role,
-                        location: claims.loc,
-                    })
-                }
-                _ => Err(AppError::unauthorized(
-                    "this token's user has been disabled or changed since it was issued; log in again",
-                )),
-            }
+            let caller = claimed.confirm(current)?;
+            // the request's reads see this user's own writes (db::replica)
+            crate::db::replica::set_actor(caller.user_id);
+            Ok(caller)
         })
+    }
+}
+
+/// A bearer token whose signature and expiry are checked, and whose user is not read yet: for
+/// a handler that reads the user in the statement of its own first read, where the [`Caller`]
+/// extractor would spend a statement (and a trip to a blocking thread) of its own. Such a
+/// handler confirms the user ([`Claimed::confirm`] or [`Claimed::check`]) before anything
+/// else: a token whose user has changed is 401 before any other answer.
+#[derive(Debug, Clone)]
+pub struct Claimed(rules::Claims);
+
+impl FromRequest for Claimed {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Claimed, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(claims_of(req).map(Claimed))
+    }
+}
+
+impl Claimed {
+    pub fn user_id(&self) -> i64 {
+        self.0.uid
+    }
+
+    /// The caller as the token names it, its user not read: for decisions that are refused
+    /// anyway (after [`Claimed::check`]) or confirmed by the statement that reads the user.
+    pub fn unconfirmed(&self) -> Caller {
+        Caller {
+            user_id: self.0.uid,
+            username: self.0.sub.clone(),
+            role: self.0.role,
+            location: self.0.loc.clone(),
+        }
+    }
+
+    /// The caller, if its user as read now (`current`: version and whether active; None: no
+    /// such user) is still as the token says; else 401.
+    pub fn confirm(&self, current: Option<(i64, bool)>) -> Result<Caller, AppError> {
+        match current {
+            Some((version, true)) if version == self.0.ver => Ok(self.unconfirmed()),
+            _ => Err(AppError::unauthorized(
+                "this token's user has been disabled or changed since it was issued; log in again",
+            )),
+        }
+    }
+
+    /// [`Claimed::confirm`] with the user read now, on `conn`.
+    pub fn check(&self, conn: &mut crate::db::DbConn) -> Result<Caller, AppError> {
+        self.confirm(store::version_of(conn, self.0.uid)?)
     }
 }
 

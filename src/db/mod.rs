@@ -368,6 +368,20 @@ impl Db {
         F: Fn(&mut DbConn) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
+        self.write_whole_or_retrying(|_: &mut DbConn| Ok(None), f).await
+    }
+
+    /// Like `write_retrying`, trying `whole` first: a write made in one statement that is its
+    /// own transaction, sent outside any (one round trip where a transaction takes three:
+    /// `BEGIN`, the statement, `COMMIT`). `whole` gives None, having written nothing, when the
+    /// write is not one it makes so; `f` then runs in a transaction. Both are run again, as
+    /// `write_retrying` runs `f`, when they lose a race.
+    pub async fn write_whole_or_retrying<T, W, F>(&self, whole: W, f: F) -> Result<T, AppError>
+    where
+        W: Fn(&mut DbConn) -> Result<Option<T>, AppError> + Send + 'static,
+        F: Fn(&mut DbConn) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
         let pool = self.write.clone();
         let writer = self.writer.clone();
         let track = self.tracking();
@@ -377,7 +391,12 @@ impl Db {
             let mut attempt = 0;
             let result = loop {
                 attempt += 1;
-                match write_tx(&mut conn, &f) {
+                let once = match whole(&mut conn) {
+                    Ok(Some(v)) => Ok(v),
+                    Ok(None) => write_tx(&mut conn, &f),
+                    Err(e) => Err(e),
+                };
+                match once {
                     Err(e) if e.is_retryable() && attempt < 5 => {
                         std::thread::sleep(std::time::Duration::from_millis(2 * attempt));
                         continue;

@@ -747,7 +747,7 @@ impl Gen<'_> {
     ) -> Result<i64, AppError> {
         let caller = self.who(by);
         let scope = Scope::of(self.conn, &caller)?;
-        let st = requests::station_for_request(self.conn, &self.routing, &scope, STATION)?
+        let (st, _) = requests::station_for_request(self.conn, &self.routing, &scope, STATION, None)?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("no station {STATION}")))?;
         let specs: Vec<requests::LineSpec> =
             lines.iter().map(|(c, q)| requests::LineSpec { part_code: c.clone(), qty: *q }).collect();

@@ -96,6 +96,91 @@ pub fn record_at(
     Ok(id)
 }
 
+/// The id an object's first event names before the object has one: [`FirstEvent::new`] cuts
+/// the payload around it, and the statement that creates the object puts the real id there.
+pub const NOT_YET: i64 = i64::MIN;
+
+/// The first event of an object written by the PostgreSQL statement that creates the object:
+/// what [`record_at`] writes for it (sequence 1, a new object having no events yet, and one
+/// delivery for each active subscription whose types and scope take it, [`takes`] in SQL), in
+/// the same round trip as the object itself.
+pub struct FirstEvent<'a> {
+    event_type: &'static str,
+    kind: &'static str,
+    station_id: Option<i64>,
+    scope_path: &'a str,
+    /// the payload's text before and after the object's id
+    payload: (String, String),
+    at: NaiveDateTime,
+}
+
+impl<'a> FirstEvent<'a> {
+    /// The event of `payload`, whose object's id is [`NOT_YET`]; None when that id does not
+    /// appear in its text exactly once (the caller then records the event after the object).
+    pub fn new(
+        event_type: &'static str,
+        kind: &'static str,
+        station_id: Option<i64>,
+        scope_path: &'a str,
+        payload: impl serde::Serialize,
+        at: NaiveDateTime,
+    ) -> Option<Self> {
+        debug_assert!(TYPES.contains(&event_type), "{event_type} is not an event type");
+        let text = serde_json::to_value(payload).ok()?.to_string();
+        let marker = NOT_YET.to_string();
+        let (before, after) = text.split_once(&marker)?;
+        if after.contains(&marker) {
+            return None;
+        }
+        Some(FirstEvent {
+            event_type,
+            kind,
+            station_id,
+            scope_path,
+            payload: (before.to_string(), after.to_string()),
+            at,
+        })
+    }
+
+    /// The statement's `WITH` parts `e` (the event) and `d` (its deliveries) for the object whose
+    /// id the one-row `WITH` part `object` returns, with placeholders from `$first` on (seven,
+    /// bound by [`FirstEvent::bind`] in that order).
+    pub fn sql(object: &str, first: usize) -> String {
+        let p = |i: usize| format!("${}", first + i);
+        format!(
+            "e AS (INSERT INTO events (event_type, object_kind, object_id, sequence, station_id, scope_path, \
+             payload, created_at) SELECT {t}, {k}, {object}.id, 1, {st}, {sc}, concat({pre}, {object}.id, {post}), {at} \
+             FROM {object} RETURNING id), \
+             d AS (INSERT INTO webhook_deliveries (subscription_id, event_id, status, attempts, next_attempt_at, \
+             created_at) SELECT s.id, e.id, 'pending', 0, {at}, {at} FROM e, webhook_subscriptions s \
+             WHERE s.active AND {t} = ANY(string_to_array(s.event_types, ',')) \
+             AND (s.scope_path IS NULL OR starts_with({sc}, s.scope_path)) ORDER BY s.id RETURNING id)",
+            t = p(0),
+            k = p(1),
+            st = p(2),
+            sc = p(3),
+            pre = p(4),
+            post = p(5),
+            at = p(6),
+        )
+    }
+
+    /// Binds the seven values of [`FirstEvent::sql`].
+    pub fn bind<'q>(
+        &'q self,
+        q: diesel::query_builder::BoxedSqlQuery<'q, diesel::pg::Pg, diesel::query_builder::SqlQuery>,
+    ) -> diesel::query_builder::BoxedSqlQuery<'q, diesel::pg::Pg, diesel::query_builder::SqlQuery> {
+        use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+        q.bind::<Text, _>(self.event_type)
+            .bind::<Text, _>(self.kind)
+            .bind::<Nullable<BigInt>, _>(self.station_id)
+            .bind::<Text, _>(self.scope_path)
+            .bind::<Text, _>(&self.payload.0)
+            .bind::<Text, _>(&self.payload.1)
+            .bind::<Timestamp, _>(self.at)
+    }
+}
+
 /// Every active subscription: id, scope path, event types.
 type Subscriptions = Vec<(i64, Option<String>, String)>;
 

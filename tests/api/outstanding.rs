@@ -214,7 +214,8 @@ both!(requests_in_one_transaction_see_each_others_share_against_the_allowance, |
             let cache = std::sync::Arc::new(RoutingCache::default());
             let mut statuses = Vec::new();
             for _ in 0..24 {
-                let st = service::station_for_request(conn, &cache, &scope, TIER_D)?.expect("the station");
+                let (st, _) =
+                    service::station_for_request(conn, &cache, &scope, TIER_D, None)?.expect("the station");
                 let lines = [LineSpec { part_code: d.clone(), qty: 1 }];
                 let spec = RequestSpec { lines: &lines, urgency: "normal", ticket_id: None, source: None };
                 let made = service::create(conn, &caller, &st, &spec, chrono::Utc::now())?;

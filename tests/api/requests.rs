@@ -687,3 +687,177 @@ both!(a_centre_that_is_no_configured_lateral_neighbour_never_serves, |app| async
     let served = app.get(&format!("/api/v1/parts-requests/{}", c.json["id"]), Some("admin")).await;
     assert_eq!(allocations(&served.json), vec![("RC-SH".to_string(), 1, "reserved".to_string())]);
 });
+
+/// Each row a query gives, as the text of its one column `t`.
+async fn texts(app: &TestApp, sql: String) -> Vec<String> {
+    app.state
+        .db
+        .primary(move |conn| {
+            #[derive(diesel::QueryableByName)]
+            struct T {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                t: String,
+            }
+            use diesel::RunQueryDsl;
+            let rows: Vec<T> = echelon::on_backend!(conn, |c| diesel::sql_query(sql.as_str()).load(c))?;
+            Ok(rows.into_iter().map(|r| r.t).collect())
+        })
+        .await
+        .unwrap()
+}
+
+/// What a request wrote, without its ids and times: the request, its lines, its allocations,
+/// its events (the payload's id taken out) and, for each event, the subscriptions given a
+/// delivery.
+async fn written(app: &TestApp, id: i64) -> Vec<String> {
+    let c = |col: &str| format!("CAST({col} AS TEXT)");
+    let join = |cols: &[&str]| cols.iter().map(|x| c(x)).collect::<Vec<_>>().join(" || '|' || ");
+    let mut out = Vec::new();
+    let request = join(&[
+        "station_id",
+        "urgency",
+        "status",
+        "COALESCE(source_id, 0)",
+        "value_minor",
+        "COALESCE(exceeds_by_minor, 0)",
+        "requested_by",
+        "outstanding_minor",
+    ]);
+    out.extend(texts(app, format!("SELECT {request} AS t FROM parts_requests WHERE id = {id}")).await);
+    let line = join(&[
+        "line_no",
+        "requested_code",
+        "part_id",
+        "qty",
+        "unit_cost_minor",
+        "backordered",
+        "first_source_id",
+        "first_filled",
+        "first_stockout",
+        "routed_at IS NOT NULL",
+    ]);
+    out.extend(
+        texts(
+            app,
+            format!("SELECT {line} AS t FROM parts_request_lines WHERE request_id = {id} ORDER BY id"),
+        )
+        .await,
+    );
+    let allocation =
+        join(&["part_id", "source_id", "qty", "status", "from_backorder", "created_at = updated_at"]);
+    out.extend(
+        texts(
+            app,
+            format!("SELECT {allocation} AS t FROM request_allocations WHERE request_id = {id} ORDER BY id"),
+        )
+        .await,
+    );
+    let event = join(&[
+        "event_type",
+        "sequence",
+        "station_id",
+        "scope_path",
+        &format!("REPLACE(payload, '\"id\":{id}', '')"),
+    ]);
+    let where_ = format!("object_kind = 'parts_request' AND object_id = {id}");
+    out.extend(texts(app, format!("SELECT {event} AS t FROM events WHERE {where_} ORDER BY id")).await);
+    let deliveries = join(&["d.subscription_id", "d.status", "d.attempts"]);
+    out.extend(
+        texts(
+            app,
+            format!(
+                "SELECT {deliveries} AS t FROM webhook_deliveries d JOIN events e ON e.id = d.event_id \
+                 WHERE e.{where_} ORDER BY d.id"
+            ),
+        )
+        .await,
+    );
+    out
+}
+
+/// An answer without its ids and times.
+fn scrubbed(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| !(k.as_str() == "id" || k.ends_with("_id") || k.ends_with("_at")))
+                .map(|(k, v)| (k.clone(), scrubbed(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(scrubbed).collect()),
+        v => v.clone(),
+    }
+}
+
+/// On PostgreSQL, whether the request's rows and its event were written by one statement (one
+/// command of their transaction) rather than one statement after another.
+async fn one_command(app: &TestApp, id: i64) -> bool {
+    let commands = texts(
+        app,
+        format!(
+            "SELECT CAST(cmin AS TEXT) AS t FROM parts_requests WHERE id = {id} UNION ALL \
+             SELECT CAST(cmin AS TEXT) FROM events WHERE object_kind = 'parts_request' AND object_id = {id}"
+        ),
+    )
+    .await;
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    commands[0] == commands[1]
+}
+
+both!(a_one_line_request_in_one_statement_writes_what_its_transaction_writes, |app| async {
+    // on PostgreSQL the common request (one line, no ticket, no idempotency key) is one
+    // statement outside a transaction; with an idempotency key it is the transaction's
+    let part = app.part().stock_at("RC-HZ", 10).create().await;
+    let url = "http://127.0.0.1:9/hooks";
+    let mut taken = Vec::new();
+    let sibling = app.station_user("ST-HZ-001").await;
+    for (user, types, takes) in [
+        ("admin", vec!["parts_request.allocated"], true),
+        ("warehouse-rc-hz", vec!["shipment.delivered", "parts_request.allocated"], true),
+        (&format!("station-{}", TIER_B.to_lowercase()), vec!["parts_request.allocated"], true),
+        (&sibling, vec!["parts_request.allocated"], false),
+        ("admin", vec!["parts_request.backordered", "shipment.delivered"], false),
+    ] {
+        let r =
+            app.post("/api/v1/webhooks/subscriptions", user, json!({"url": url, "event_types": types})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        if takes {
+            taken.push(r.json["id"].as_i64().unwrap());
+        }
+    }
+    let body = json!({"station": TIER_B, "lines": [{"part_code": part, "qty": 2}], "urgency": "urgent"});
+    let whole = app.post("/api/v1/parts-requests", "admin", body.clone()).await;
+    assert_eq!(whole.status, 201, "{}", whole.text);
+    let keyed = app
+        .client
+        .post(format!("{}/api/v1/parts-requests", app.base))
+        .bearer_auth(app.token("admin").await)
+        .header("Idempotency-Key", "in-a-transaction")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let keyed = crate::helpers::into_resp(keyed).await;
+    assert_eq!(keyed.status, 201, "{}", keyed.text);
+    // the same answer but for ids
+    assert_eq!(scrubbed(&whole.json), scrubbed(&keyed.json));
+    assert_eq!(whole.json["status"], "allocated");
+    assert_eq!(allocations(&whole.json), vec![("RC-HZ".to_string(), 2, "reserved".to_string())]);
+    // the same rows, and a delivery for each subscription that takes the event, no other
+    let (w, k) = (whole.json["id"].as_i64().unwrap(), keyed.json["id"].as_i64().unwrap());
+    assert_eq!(written(&app, w).await, written(&app, k).await);
+    let delivered = texts(
+        &app,
+        format!(
+            "SELECT CAST(d.subscription_id AS TEXT) AS t FROM webhook_deliveries d JOIN events e ON e.id = d.event_id \
+             WHERE e.object_kind = 'parts_request' AND e.object_id = {w} ORDER BY d.subscription_id"
+        ),
+    )
+    .await;
+    assert_eq!(delivered, taken.iter().map(|t| t.to_string()).collect::<Vec<_>>());
+    assert_eq!(app.stock("RC-HZ", &part).await, (10, 4, 6));
+    if app.backend == echelon::db::Backend::Postgres {
+        assert!(one_command(&app, w).await, "the common request is one statement");
+        assert!(!one_command(&app, k).await, "a keyed request is its transaction's statements");
+    }
+});

@@ -178,6 +178,90 @@ both!(a_disabled_or_changed_users_live_tokens_are_refused_at_the_next_request, |
     assert_eq!(app.get("/api/v1/locations/RC-HZ", Some("warehouse-rc-hz")).await.status, 200);
 });
 
+/// POST /parts-requests with `token`, an optional Idempotency-Key and a raw body.
+async fn order_with(app: &TestApp, token: &str, key: Option<&str>, body: &str) -> Resp {
+    let mut r = app
+        .client
+        .post(format!("{}/api/v1/parts-requests", app.base))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(key) = key {
+        r = r.header("Idempotency-Key", key);
+    }
+    crate::helpers::into_resp(r.send().await.unwrap()).await
+}
+
+both!(a_changed_users_token_orders_nothing_and_is_401_before_any_other_answer, |app| async {
+    // a parts request reads the token's user with its station rather than on its own: every
+    // way through it still refuses a changed user first, and writes nothing
+    let part = app.part().stock_at("RC-HZ", 20).create().await;
+    let second = json!({"username": "second-admin", "role": "admin", "password": "echelon-demo"});
+    assert_eq!(app.post("/api/v1/users", "admin", second).await.status, 201);
+    let one = |station: Option<&str>| {
+        let mut b = json!({"lines": [{"part_code": part, "qty": 1}]});
+        if let Some(s) = station {
+            b["station"] = json!(s);
+        }
+        b.to_string()
+    };
+    let two = json!({"station": "ST-TZ-001", "lines": [{"part_code": part, "qty": 1}, {"part_code": part, "qty": 1}]})
+        .to_string();
+    let users = [
+        ("station-st-tz-001", json!({"active": false}), None),
+        ("warehouse-rc-hz", json!({"location": "RC-NB"}), Some("ST-TZ-001")),
+        ("second-admin", json!({"role": "finance"}), Some("ST-TZ-001")),
+    ];
+    let mut tokens = Vec::new();
+    for (user, _, station) in &users {
+        let token = app.token(user).await;
+        let r = order_with(&app, &token, None, &one(*station)).await;
+        assert_eq!(r.status, 201, "{user} orders while as the token says: {}", r.text);
+        tokens.push(token);
+    }
+    assert_eq!(app.stock("RC-HZ", &part).await, (20, 3, 17));
+    for (user, change, _) in &users {
+        app.patch(&format!("/api/v1/users/{user}"), "admin", change.clone()).await.ok();
+    }
+    for ((user, _, station), token) in users.iter().zip(&tokens) {
+        let cases: Vec<(Option<&str>, String)> = vec![
+            (None, one(*station)),
+            (None, two.clone()),
+            (Some("k-1"), one(*station)),
+            (None, json!({"lines": []}).to_string()),
+            (None, "{\"lines\": ".to_string()),
+            (None, json!({"lines": [{"part_code": part, "qty": 1}], "stashon": "ST-TZ-001"}).to_string()),
+            (None, one(Some("ST-HZ-001"))),
+            (None, one(Some("RC-HZ"))),
+            (None, one(Some("ST-XX-999"))),
+            (
+                None,
+                json!({"station": "ST-TZ-001", "lines": [{"part_code": "NO-SUCH-00001X", "qty": 1}]})
+                    .to_string(),
+            ),
+            (Some("not ascii é"), one(*station)),
+        ];
+        for (key, body) in cases {
+            let r = order_with(&app, token, key, &body).await;
+            assert!(
+                r.problem(401)["detail"].as_str().unwrap().contains("log in again"),
+                "{user} with {body}: {}",
+                r.text
+            );
+        }
+    }
+    // nothing reserved, nothing requested
+    assert_eq!(app.stock("RC-HZ", &part).await, (20, 3, 17));
+    let listed = app.get("/api/v1/parts-requests?station=ST-TZ-001&limit=500", Some("admin")).await;
+    let mine = listed.ok()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["lines"][0]["part_code"] == part)
+        .count();
+    assert_eq!(mine, 3);
+});
+
 both!(the_cli_lists_shows_and_changes_users_and_says_why_it_refuses, |app| async {
     let url = app.url.clone();
     let tech = app.token("tech-st-tz-001").await;

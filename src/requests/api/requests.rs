@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Caller, Role, Scope};
+use crate::auth::{Caller, Claimed, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E415, E422};
@@ -102,30 +102,62 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
 pub async fn create_request(
     state: web::Data<AppState>,
     routing: web::Data<RoutingCache>,
-    caller: Caller,
+    claimed: Claimed,
     req: HttpRequest,
-    body: Json<PartsRequestIn>,
+    body: Result<Json<PartsRequestIn>, AppError>,
 ) -> Result<HttpResponse, AppError> {
-    caller.require(&[Role::Station, Role::Technician, Role::Warehouse, Role::Admin])?;
-    let input = body.0;
+    // the token's user is read with the request's station (`create_whole`, `create_in`); a
+    // refusal before that reads it first, so that a changed user is 401 before anything else,
+    // and the refusals come in the order of the other operations': the body, the role, the rest
+    let refuse = |e: AppError| async {
+        let claimed = claimed.clone();
+        match state.db.primary(move |conn| claimed.check(conn)).await {
+            Ok(_) => e,
+            Err(stale) => stale,
+        }
+    };
+    let input = match body {
+        Ok(body) => body.0,
+        Err(e) => return Err(refuse(e).await),
+    };
+    let caller = claimed.unconfirmed();
+    if let Err(e) = caller.require(&[Role::Station, Role::Technician, Role::Warehouse, Role::Admin]) {
+        return Err(refuse(e).await);
+    }
     if caller.role == Role::Technician && input.ticket_id.is_none() {
-        return Err(AppError::invalid_fields(vec![FieldError::new(
+        let e = AppError::invalid_fields(vec![FieldError::new(
             "ticket_id",
             "a technician requests parts for a ticket of theirs: name it",
-        )]));
+        )]);
+        return Err(refuse(e).await);
     }
+    let key = match idempotency_key(&req) {
+        Ok(key) => key,
+        Err(e) => return Err(refuse(e).await),
+    };
+    // the request's reads see this user's own writes (db::replica)
+    crate::db::replica::set_actor(claimed.user_id());
     let asked = Asked {
-        key: idempotency_key(&req)?,
+        key,
         canonical: serde_json::to_string(&input).unwrap_or_default(),
         input,
         // the database keeps microseconds: the answer, rendered from memory, shows what it keeps
         now: chrono::SubsecRound::trunc_subsecs(state.clock.now(), 6),
-        caller,
+        claimed,
     };
+    let asked = Arc::new(asked);
     let cache = routing.into_inner();
-    // run again when it lost a race: a duplicate idempotency key, or the station's allowance
-    // taken by another request between its reading and its booking
-    let (status, body) = state.db.write_retrying(move |conn| create_in(conn, &asked, &cache)).await?;
+    let (whole_asked, whole_cache) = (asked.clone(), cache.clone());
+    // the common request in one statement, any other in a transaction; run again when it lost
+    // a race: a duplicate idempotency key, or the station's allowance taken by another request
+    // between its reading and its booking
+    let (status, body) = state
+        .db
+        .write_whole_or_retrying(
+            move |conn| create_whole(conn, &whole_asked, &whole_cache),
+            move |conn| create_in(conn, &asked, &cache),
+        )
+        .await?;
     Ok(HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED))
         .content_type("application/json")
         .body(body))
@@ -133,7 +165,8 @@ pub async fn create_request(
 
 /// A new request as the handler took it in.
 struct Asked {
-    caller: Caller,
+    /// the token, its user not read yet
+    claimed: Claimed,
     key: Option<String>,
     /// the body as JSON text, the idempotency key's fingerprint
     canonical: String,
@@ -141,10 +174,33 @@ struct Asked {
     now: DateTime<Utc>,
 }
 
+/// One attempt at the common request (one line, no ticket, no idempotency key) as one
+/// statement outside any transaction (`service::create_whole`): its answer, or None when the
+/// request is not that one (nothing written).
+fn create_whole(
+    conn: &mut DbConn,
+    asked: &Asked,
+    cache: &Arc<RoutingCache>,
+) -> Result<Option<(u16, String)>, AppError> {
+    let Asked { claimed, key, input, now, .. } = asked;
+    if key.is_some() || input.ticket_id.is_some() || input.lines.len() != 1 || !matches!(conn, DbConn::Pg(_))
+    {
+        return Ok(None);
+    }
+    let (caller, st) = requested_station(conn, claimed, input, cache)?;
+    let lines = line_specs(input);
+    match service::create_whole(conn, &caller, &st, &spec_of(input, &lines), *now)? {
+        Some(c) => Ok(Some((201, answer(c)?))),
+        None => Ok(None),
+    }
+}
+
 /// One attempt at a new request's transaction: the stored answer to a repeated idempotency key,
 /// or the request created; (status, body).
 fn create_in(conn: &mut DbConn, asked: &Asked, cache: &Arc<RoutingCache>) -> Result<(u16, String), AppError> {
-    let Asked { caller, key, canonical, input, now } = asked;
+    let Asked { claimed, key, canonical, input, now } = asked;
+    // the user first: a stored answer is given to its user only as long as the token is good
+    let caller = &claimed.check(conn)?;
     if let Some(key) = key {
         if let Some(stored) = store::idempotent_answer(conn, caller.user_id, key)? {
             if stored.request_hash != *canonical {
@@ -164,39 +220,91 @@ fn create_in(conn: &mut DbConn, asked: &Asked, cache: &Arc<RoutingCache>) -> Res
             e => e.into(),
         })?;
     }
-    let station_code = match (caller.role, &input.station) {
-        (Role::Station | Role::Technician, None) => caller.location.clone().unwrap_or_default(),
-        (Role::Station | Role::Technician, Some(s)) if Some(s) == caller.location.as_ref() => s.clone(),
-        (Role::Station | Role::Technician, Some(_)) => {
-            return Err(AppError::forbidden("a station requests parts for itself only"));
-        }
-        (_, Some(s)) => s.clone(),
-        (_, None) => {
-            return Err(AppError::invalid_fields(vec![FieldError::new(
-                "station",
-                "name the station you request for",
-            )]))
-        }
-    };
-    let scope = Scope::of(conn, caller)?;
-    let st = service::station_for_request(conn, cache, &scope, &station_code)?
-        .ok_or_else(|| AppError::not_found(format!("station {station_code} not found")))?;
-    let lines: Vec<LineSpec> =
-        input.lines.iter().map(|l| LineSpec { part_code: l.part_code.clone(), qty: l.qty }).collect();
-    let spec = RequestSpec {
-        lines: &lines,
-        urgency: input.urgency.as_str(),
-        ticket_id: input.ticket_id,
-        source: input.source.as_deref(),
-    };
+    let (_, st) = requested_station(conn, claimed, input, cache)?;
+    let lines = line_specs(input);
     // the answer from what the transaction wrote, not read back
-    let c = service::create(conn, caller, &st, &spec, *now)?;
-    let out = render(vec![c.request], &c.lines, &c.allocations, &c.location_codes, &c.part_codes).remove(0);
-    let body = serde_json::to_string(&out).map_err(|e| AppError::internal(e.into()))?;
+    let body = answer(service::create(conn, caller, &st, &spec_of(input, &lines), *now)?)?;
     if let Some(key) = key {
         store::store_answer(conn, caller.user_id, key, 201, &body)?;
     }
     Ok((201, body))
+}
+
+/// The station a request is for, and the caller: a station user's or technician's own station
+/// (naming another is 403), the one a warehouse or admin user names; 404 out of the caller's
+/// sight. The token's user is read in the statement that reads the station (401 when it
+/// changed), and on its own only where something is read or refused before it.
+fn requested_station(
+    conn: &mut DbConn,
+    claimed: &Claimed,
+    input: &PartsRequestIn,
+    cache: &Arc<RoutingCache>,
+) -> Result<(Caller, service::Station), AppError> {
+    let caller = claimed.unconfirmed();
+    let station_code = match (caller.role, &input.station) {
+        (Role::Station | Role::Technician, None) => caller.location.clone().unwrap_or_default(),
+        (Role::Station | Role::Technician, Some(s)) if Some(s) == caller.location.as_ref() => s.clone(),
+        (Role::Station | Role::Technician, Some(_)) => {
+            claimed.check(conn)?;
+            return Err(AppError::forbidden("a station requests parts for itself only"));
+        }
+        (_, Some(s)) => s.clone(),
+        (_, None) => {
+            claimed.check(conn)?;
+            return Err(AppError::invalid_fields(vec![FieldError::new(
+                "station",
+                "name the station you request for",
+            )]));
+        }
+    };
+    // a station's or technician's own station is in their sight, as everything is in an
+    // admin's: no read of their scope; a warehouse user's scope is read from their location,
+    // the user read first
+    let own = matches!(caller.role, Role::Station | Role::Technician);
+    let scope = match caller.role {
+        Role::Station | Role::Technician => Scope::All,
+        _ if !caller.role.is_location_scoped() => Scope::All,
+        _ => {
+            let checked = claimed.check(conn)?;
+            Scope::of(conn, &checked)?
+        }
+    };
+    match service::station_for_request(conn, cache, &scope, &station_code, Some(claimed.user_id())) {
+        Ok(Some((st, user))) => Ok((claimed.confirm(user.map(|version| (version, true)))?, st)),
+        Ok(None) => {
+            claimed.check(conn)?;
+            Err(match own {
+                // as `Scope::of` refuses a user whose location is gone
+                true => AppError::forbidden("this user's location no longer exists"),
+                false => AppError::not_found(format!("station {station_code} not found")),
+            })
+        }
+        // a refusal (not a station) goes to a user still as the token says
+        Err(e) if !matches!(e.kind, Problem::Internal | Problem::Unavailable) && !e.is_retryable() => {
+            claimed.check(conn)?;
+            Err(e)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn line_specs(input: &PartsRequestIn) -> Vec<LineSpec> {
+    input.lines.iter().map(|l| LineSpec { part_code: l.part_code.clone(), qty: l.qty }).collect()
+}
+
+fn spec_of<'a>(input: &'a PartsRequestIn, lines: &'a [LineSpec]) -> RequestSpec<'a> {
+    RequestSpec {
+        lines,
+        urgency: input.urgency.as_str(),
+        ticket_id: input.ticket_id,
+        source: input.source.as_deref(),
+    }
+}
+
+/// The answer's body, from what was written (not read back).
+fn answer(c: service::Created) -> Result<String, AppError> {
+    let out = render(vec![c.request], &c.lines, &c.allocations, &c.location_codes, &c.part_codes).remove(0);
+    serde_json::to_string(&out).map_err(|e| AppError::internal(e.into()))
 }
 
 #[derive(Debug, Deserialize, IntoParams, Validate)]

@@ -58,8 +58,135 @@ pub fn create(
     spec: &RequestSpec<'_>,
     at: DateTime<Utc>,
 ) -> Result<Created, AppError> {
-    let RequestSpec { lines, urgency, ticket_id, source } = *spec;
-    // the value as last committed, read without a lock (the booking checks it again, below),
+    let Plan { stored, source_id, location_codes, value, overdue, exceeds, part_codes, mut lines_out } =
+        plan(conn, caller, st, spec, at)?;
+    let ticket_id = spec.ticket_id;
+    // reserve line by line in part order, so that concurrent requests take row locks in one
+    // order, before anything is written: the request is then inserted in its final state
+    let sources = if exceeds.is_some() { Vec::new() } else { st.sources(source_id)? };
+    let mut order: Vec<usize> = (0..lines_out.len()).collect();
+    order.sort_by_key(|&i| lines_out[i].part_id);
+    let mut reserved: Vec<Option<Reserved>> = (0..lines_out.len()).map(|_| None).collect();
+    if exceeds.is_none() {
+        for &i in &order {
+            let line = &lines_out[i];
+            reserved[i] = Some(reserve_need(conn, line.part_id, line.qty, &sources)?);
+        }
+    }
+    let backlog: i64 = reserved.iter().flatten().map(|r| r.left).sum();
+    let status = match (exceeds, backlog) {
+        (Some(_), _) => Status::PendingApproval,
+        (None, 0) => Status::Allocated,
+        (None, _) => Status::Backordered,
+    };
+    // an open request owes what it reserved and what it backordered: all of its value
+    let share = if exceeds.is_some() { 0 } else { value };
+    // the station's running value must stay within 64 bits (a refusal rolls back the reservations)
+    crate::outstanding::checked(st.row.id, stored, Some(share))?;
+    let mut request = request_row(st, caller, spec, source_id, value, exceeds, status, at);
+    let new = new_request(&request, share);
+    let routed = if exceeds.is_some() { None } else { Some(routing_of(&reserved, &order, &sources)) };
+    let (id, allocations) = write(conn, &new, &mut lines_out, routed, at)?;
+    request.id = id;
+    // booked as the transaction's last statement, only if the station's value then still
+    // leaves room for it (else the request runs again and sees why); a request that waits for
+    // approval owes nothing yet
+    if share != 0 {
+        crate::outstanding::add_within(conn, st.row.id, share, st.allowance.saturating_sub(overdue))?;
+    }
+    if let Some(ticket) = ticket_id {
+        crate::rollup::ticket(conn, ticket)?;
+    }
+    super::routing::publish(conn, &request, &st.row, status, backlog, at)?;
+    Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
+}
+
+/// The common request, whole in one PostgreSQL statement sent outside any transaction (see
+/// [`store::write_whole`]): one line, no ticket, within the allowance, and the whole quantity
+/// free at the first source. It writes what [`create`] writes for that request. None, with
+/// nothing written, for any other request (or on SQLite): the caller then runs [`create`] in a
+/// transaction. Refusals (an unknown part, a source not allowed) are [`create`]'s.
+pub fn create_whole(
+    conn: &mut DbConn,
+    caller: &Caller,
+    st: &Station,
+    spec: &RequestSpec<'_>,
+    at: DateTime<Utc>,
+) -> Result<Option<Created>, AppError> {
+    if !matches!(conn, DbConn::Pg(_)) || spec.lines.len() != 1 || spec.ticket_id.is_some() {
+        return Ok(None);
+    }
+    let Plan { stored, source_id, location_codes, value, overdue, exceeds, part_codes, mut lines_out } =
+        plan(conn, caller, st, spec, at)?;
+    let sources = st.sources(source_id)?;
+    let (Some(&first), None) = (sources.first(), exceeds) else {
+        return Ok(None);
+    };
+    crate::outstanding::checked(st.row.id, stored, Some(value))?;
+    let mut request = request_row(st, caller, spec, source_id, value, None, Status::Allocated, at);
+    request.id = crate::events::NOT_YET;
+    let Some((event_type, payload)) = super::routing::event_of(&request, &st.row, Status::Allocated, 0)
+    else {
+        return Ok(None);
+    };
+    let Some(event) = crate::events::FirstEvent::new(
+        event_type,
+        super::routing::EVENT_KIND,
+        Some(st.row.id),
+        &st.row.path,
+        payload,
+        at.naive_utc(),
+    ) else {
+        return Ok(None);
+    };
+    let new = new_request(&request, value);
+    let line = &mut lines_out[0];
+    let routing = store::Routing { first_source_id: first, first_filled: line.qty, backordered: 0 };
+    // the booking's ceiling as `outstanding::add_within` sets it: the value as the booking
+    // finds it, with this share, within the allowance less what is overdue
+    let cap = st.allowance.saturating_sub(overdue).saturating_sub(value);
+    let DbConn::Pg(c) = conn else { return Ok(None) };
+    let Some(w) = store::write_whole(c, &new, line, &routing, &event, cap)? else {
+        return Ok(None);
+    };
+    request.id = w.request_id;
+    (line.request_id, line.id) = (w.request_id, w.line_ids.first().copied().unwrap_or_default());
+    let allocations = w
+        .allocation_ids
+        .iter()
+        .map(|&aid| allocation_row(aid, line, first, line.qty, AllocationStatus::Reserved))
+        .collect();
+    Ok(Some(Created { request, lines: lines_out, allocations, location_codes, part_codes }))
+}
+
+/// What a new request comes to before anything is written.
+struct Plan {
+    /// the station's value as last committed, with what this transaction changed on it
+    stored: i64,
+    /// the source the client named
+    source_id: Option<i64>,
+    location_codes: BTreeMap<i64, String>,
+    value: i64,
+    /// the value of the station's overdue loan lines
+    overdue: i64,
+    /// by how much the request passes the allowance
+    exceeds: Option<i64>,
+    part_codes: BTreeMap<i64, String>,
+    /// the lines as they will be written, before their ids and routing
+    lines_out: Vec<LineRow>,
+}
+
+/// Reads and checks what a new request needs: the source it names, the ticket (every line
+/// must fit its unit's model), each line's part and the value, and the allowance.
+fn plan(
+    conn: &mut DbConn,
+    caller: &Caller,
+    st: &Station,
+    spec: &RequestSpec<'_>,
+    at: DateTime<Utc>,
+) -> Result<Plan, AppError> {
+    let RequestSpec { lines, ticket_id, source, .. } = *spec;
+    // the value as last committed, read without a lock (the booking checks it again),
     // with what this transaction has changed on it so far
     let stored = match st.outstanding {
         Some(v) => v,
@@ -91,59 +218,29 @@ pub fn create(
     // station has open loan lines at all
     let overdue =
         if st.open_loans { crate::loans::overdue_value(conn, st.row.id, at.naive_utc())? } else { 0 };
-    let outstanding = stored.saturating_add(overdue);
-    let exceeds = rules::exceeds_by(outstanding, value, st.allowance);
-    let part_codes: BTreeMap<i64, String> = resolved.iter().map(|(_, p)| (p.id, p.code.clone())).collect();
-    let mut lines_out: Vec<LineRow> =
-        resolved.iter().enumerate().map(|(n, (l, part))| line_row(n, l, part)).collect();
-    // reserve line by line in part order, so that concurrent requests take row locks in one
-    // order, before anything is written: the request is then inserted in its final state
-    let sources = if exceeds.is_some() { Vec::new() } else { st.sources(source_id)? };
-    let mut order: Vec<usize> = (0..lines_out.len()).collect();
-    order.sort_by_key(|&i| lines_out[i].part_id);
-    let mut reserved: Vec<Option<Reserved>> = (0..lines_out.len()).map(|_| None).collect();
-    if exceeds.is_none() {
-        for &i in &order {
-            let line = &lines_out[i];
-            reserved[i] = Some(reserve_need(conn, line.part_id, line.qty, &sources)?);
-        }
-    }
-    let backlog: i64 = reserved.iter().flatten().map(|r| r.left).sum();
-    let status = match (exceeds, backlog) {
-        (Some(_), _) => Status::PendingApproval,
-        (None, 0) => Status::Allocated,
-        (None, _) => Status::Backordered,
-    };
-    // an open request owes what it reserved and what it backordered: all of its value
-    let share = if exceeds.is_some() { 0 } else { value };
-    // the station's running value must stay within 64 bits (a refusal rolls back the reservations)
-    crate::outstanding::checked(st.row.id, stored, Some(share))?;
-    let new = NewRequest {
+    let exceeds = rules::exceeds_by(stored.saturating_add(overdue), value, st.allowance);
+    let part_codes = resolved.iter().map(|(_, p)| (p.id, p.code.clone())).collect();
+    let lines_out = resolved.iter().enumerate().map(|(n, (l, part))| line_row(n, l, part)).collect();
+    Ok(Plan { stored, source_id, location_codes, value, overdue, exceeds, part_codes, lines_out })
+}
+
+/// The request as it will be written (id 0 until it is).
+#[allow(clippy::too_many_arguments)]
+fn request_row(
+    st: &Station,
+    caller: &Caller,
+    spec: &RequestSpec<'_>,
+    source_id: Option<i64>,
+    value: i64,
+    exceeds: Option<i64>,
+    status: Status,
+    at: DateTime<Utc>,
+) -> RequestRow {
+    RequestRow {
+        id: 0,
         station_id: st.row.id,
-        ticket_id,
-        urgency,
-        status: status.as_str(),
-        source_id,
-        value_minor: value,
-        exceeds_by_minor: exceeds,
-        requested_by: &caller.username,
-        created_at: at.naive_utc(),
-        updated_at: at.naive_utc(),
-        outstanding_minor: share,
-    };
-    let routed = if exceeds.is_some() { None } else { Some(routing_of(&reserved, &order, &sources)) };
-    let (id, allocations) = write(conn, &new, &mut lines_out, routed, at)?;
-    // booked as the transaction's last statement, only if the station's value then still
-    // leaves room for it (else the request runs again and sees why); a request that waits for
-    // approval owes nothing yet
-    if share != 0 {
-        crate::outstanding::add_within(conn, st.row.id, share, st.allowance.saturating_sub(overdue))?;
-    }
-    let request = RequestRow {
-        id,
-        station_id: new.station_id,
-        ticket_id,
-        urgency: urgency.to_string(),
+        ticket_id: spec.ticket_id,
+        urgency: spec.urgency.to_string(),
         status,
         source_id,
         value_minor: value,
@@ -151,14 +248,26 @@ pub fn create(
         requested_by: caller.username.clone(),
         decided_by: None,
         decision_note: None,
-        created_at: new.created_at,
-        updated_at: new.updated_at,
-    };
-    if let Some(ticket) = ticket_id {
-        crate::rollup::ticket(conn, ticket)?;
+        created_at: at.naive_utc(),
+        updated_at: at.naive_utc(),
     }
-    super::routing::publish(conn, &request, &st.row, status, backlog, at)?;
-    Ok(Created { request, lines: lines_out, allocations, location_codes, part_codes })
+}
+
+/// The row to insert for `r`, owing `share`.
+fn new_request(r: &RequestRow, share: i64) -> NewRequest<'_> {
+    NewRequest {
+        station_id: r.station_id,
+        ticket_id: r.ticket_id,
+        urgency: &r.urgency,
+        status: r.status.as_str(),
+        source_id: r.source_id,
+        value_minor: r.value_minor,
+        exceeds_by_minor: r.exceeds_by_minor,
+        requested_by: &r.requested_by,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+        outstanding_minor: share,
+    }
 }
 
 /// Each line with the part that serves it.

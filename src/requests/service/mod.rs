@@ -8,7 +8,7 @@ mod receive;
 mod routing;
 mod station;
 
-pub use create::{create, Created, LineSpec, RequestSpec};
+pub use create::{create, create_whole, Created, LineSpec, RequestSpec};
 pub use handling::{cancel, close, decide, pick, ship};
 pub use receive::{receive, DamageOut, ReceiptLine, ReplacementOut};
 pub use routing::{allocate_line, fill_backorders, refresh_status, route_line, BackorderFill, Routed};

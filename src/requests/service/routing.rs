@@ -161,6 +161,9 @@ pub fn refresh_status(
     Ok(status)
 }
 
+/// The kind of object a request's events are about.
+pub(super) const EVENT_KIND: &str = "parts_request";
+
 /// A request that became allocated or backordered (at creation or since) tells its
 /// subscribers, in the transaction of the change; `station` is the request's station.
 pub fn publish(
@@ -171,16 +174,35 @@ pub fn publish(
     backordered_units: i64,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let event = match status {
-        Status::Allocated => "parts_request.allocated",
-        Status::Backordered => "parts_request.backordered",
-        _ => return Ok(()),
+    let Some((event, payload)) = event_of(r, station, status, backordered_units) else {
+        return Ok(());
     };
     crate::events::record_at(
         conn,
         event,
-        crate::events::Subject { kind: "parts_request", id: r.id, station_id: Some(r.station_id) },
+        crate::events::Subject { kind: EVENT_KIND, id: r.id, station_id: Some(r.station_id) },
         &station.path,
+        payload,
+        at.naive_utc(),
+    )?;
+    Ok(())
+}
+
+/// The event a request in `status` raises, with its payload: none but for allocated and
+/// backordered.
+pub(super) fn event_of(
+    r: &RequestRow,
+    station: &network::LocationRow,
+    status: Status,
+    backordered_units: i64,
+) -> Option<(&'static str, crate::events::payloads::PartsRequestEvent)> {
+    let event = match status {
+        Status::Allocated => "parts_request.allocated",
+        Status::Backordered => "parts_request.backordered",
+        _ => return None,
+    };
+    Some((
+        event,
         crate::events::payloads::PartsRequestEvent {
             id: r.id,
             station: station.code.clone(),
@@ -189,9 +211,7 @@ pub fn publish(
             urgency: r.urgency.clone(),
             backordered_units,
         },
-        at.naive_utc(),
-    )?;
-    Ok(())
+    ))
 }
 
 pub use crate::ledger::arrivals::BackorderFill;

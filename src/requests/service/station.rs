@@ -126,15 +126,18 @@ impl RoutingCache {
 
 /// The station of a new request by code, with its running value as last committed (its row is
 /// not locked: see `outstanding`) and its terms (from `cache` while the master data is
-/// unchanged); `None` when there is no such location within the caller's scope.
+/// unchanged); `None` when there is no such location within the caller's scope. With `asker`
+/// (a user's id), also that user's version as the same statement read it, None when the user
+/// is inactive or gone (see `store::station_by_code`).
 pub fn station_for_request(
     conn: &mut DbConn,
     cache: &Arc<RoutingCache>,
     scope: &Scope,
     code: &str,
-) -> Result<Option<Station>, AppError> {
-    let Some(store::StationRead { row, outstanding, open_loans, revision }) =
-        store::station_by_code(conn, code)?.filter(|s| scope.covers(&s.row.path))
+    asker: Option<i64>,
+) -> Result<Option<(Station, Option<i64>)>, AppError> {
+    let Some(store::StationRead { row, outstanding, open_loans, revision, asker_version }) =
+        store::station_by_code(conn, code, asker)?.filter(|s| scope.covers(&s.row.path))
     else {
         return Ok(None);
     };
@@ -146,7 +149,7 @@ pub fn station_for_request(
     st.outstanding = Some(outstanding);
     st.open_loans = open_loans;
     st.kept = Some((cache.clone(), revision));
-    Ok(Some(st))
+    Ok(Some((st, asker_version)))
 }
 
 impl Station {

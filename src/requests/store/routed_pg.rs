@@ -160,6 +160,69 @@ pub fn write_routed(
     Ok(Written { request_id: out.request_id, line_ids: out.line_ids, allocation_ids: out.allocation_ids })
 }
 
+/// A one-line request served whole by one source, as one statement that is its own
+/// transaction (sent outside any): the reservation, the rows [`write_routed`] writes, the
+/// request's first event with its deliveries, and the station's share booked only if its value
+/// is then at most `cap` (else SQLSTATE 40001, `echelon_station_value_add`, and nothing is
+/// written). None, with nothing written, when the source has not the whole quantity free.
+///
+/// The station's row is taken after the stock row, as every transaction takes them
+/// (`db::deferred`), and held only to the statement's end.
+pub fn write_whole(
+    c: &mut PgConnection,
+    r: &NewRequest<'_>,
+    line: &LineRow,
+    routing: &Routing,
+    event: &crate::events::FirstEvent<'_>,
+    cap: i64,
+) -> QueryResult<Option<Written>> {
+    let text = format!(
+        "WITH r AS (UPDATE stock_balances SET reserved = reserved + $1 WHERE part_id = $2 AND location_id = $3 \
+         AND on_hand - reserved >= $1 RETURNING 1), \
+         req AS (INSERT INTO parts_requests (station_id, ticket_id, urgency, status, source_id, value_minor, \
+         exceeds_by_minor, requested_by, created_at, updated_at, outstanding_minor) \
+         SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM r RETURNING id), \
+         l0 AS (INSERT INTO parts_request_lines (request_id, line_no, requested_code, part_id, qty, \
+         unit_cost_minor, backordered, first_source_id, first_filled, first_stockout, routed_at) \
+         SELECT req.id, $15, $16, $2, $1, $17, 0, $3, $1, false, $12 FROM req RETURNING id), \
+         a0 AS (INSERT INTO request_allocations (request_id, line_id, part_id, source_id, qty, status, \
+         created_at, updated_at) SELECT req.id, l0.id, $2, $3, $1, $18, $12, $12 FROM req, l0 RETURNING id), \
+         {}, \
+         b AS (SELECT echelon_station_value_add($4, $14, $19) AS booked FROM a0) \
+         SELECT req.id AS request_id, CAST(ARRAY[l0.id] AS BIGINT[]) AS line_ids, \
+         CAST(ARRAY[a0.id] AS BIGINT[]) AS allocation_ids FROM req, l0, a0, e, b",
+        crate::events::FirstEvent::sql("req", 20)
+    );
+    debug_assert_eq!((routing.first_filled, routing.backordered), (line.qty, 0));
+    let q: BoxedSqlQuery<'_, Pg, SqlQuery> = diesel::sql_query(text)
+        .into_boxed()
+        .bind::<BigInt, _>(line.qty)
+        .bind::<BigInt, _>(line.part_id)
+        .bind::<BigInt, _>(routing.first_source_id)
+        .bind::<BigInt, _>(r.station_id)
+        .bind::<Nullable<BigInt>, _>(r.ticket_id)
+        .bind::<Text, _>(r.urgency)
+        .bind::<Text, _>(r.status)
+        .bind::<Nullable<BigInt>, _>(r.source_id)
+        .bind::<BigInt, _>(r.value_minor)
+        .bind::<Nullable<BigInt>, _>(r.exceeds_by_minor)
+        .bind::<Text, _>(r.requested_by)
+        .bind::<Timestamp, _>(r.created_at)
+        .bind::<Timestamp, _>(r.updated_at)
+        .bind::<BigInt, _>(r.outstanding_minor)
+        .bind::<Integer, _>(line.line_no)
+        .bind::<Text, _>(&line.requested_code)
+        .bind::<BigInt, _>(line.unit_cost_minor)
+        .bind::<Text, _>(crate::requests::rules::AllocationStatus::Reserved.as_str())
+        .bind::<BigInt, _>(cap);
+    let out: Option<Out> = event.bind(q).cached().get_result(c).optional()?;
+    Ok(out.map(|o| Written {
+        request_id: o.request_id,
+        line_ids: o.line_ids,
+        allocation_ids: o.allocation_ids,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::sql;

@@ -68,6 +68,8 @@ struct StationSqlRow {
     open_loans: bool,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     revision: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    asker_version: Option<i64>,
 }
 
 #[derive(QueryableByName)]
@@ -122,6 +124,8 @@ pub struct StationRead {
     /// the master data's revision (migration `000017`): [`station_terms_full`] read at the same
     /// revision still holds
     pub revision: i64,
+    /// the version of the user asked about, when active (see [`station_by_code`])
+    pub asker_version: Option<i64>,
 }
 
 /// A location by code, with its running outstanding value as last committed (read without a
@@ -129,8 +133,12 @@ pub struct StationRead {
 /// open loans, and the master data's revision. One statement of one table: its terms, a join
 /// of six, are read only when the revision says that the copy kept from before is stale (that
 /// join in the locking statement cost PostgreSQL about 0.09 ms a request: BENCHMARKS.md).
-pub fn station_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<StationRead>> {
-    use diesel::sql_types::Text;
+pub fn station_by_code(
+    conn: &mut DbConn,
+    code: &str,
+    asker: Option<i64>,
+) -> QueryResult<Option<StationRead>> {
+    use diesel::sql_types::{BigInt, Nullable, Text};
     let pg = matches!(conn, DbConn::Pg(_));
     let text = format!(
         "SELECT l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, \
@@ -138,12 +146,25 @@ pub fn station_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Stat
          (SELECT v.outstanding_minor FROM station_values v WHERE v.id = l.id) AS outstanding_minor, \
          EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
            WHERE lo.station_id = l.id AND lol.status = 'open') AS open_loans, \
-         (SELECT r.revision FROM master_revision r WHERE r.id = 1) AS revision \
+         (SELECT r.revision FROM master_revision r WHERE r.id = 1) AS revision, \
+         (SELECT u.version FROM users u WHERE u.id = {} AND u.active) AS asker_version \
          FROM locations l WHERE l.code = {}",
+        if pg { "$2" } else { "?" },
         if pg { "$1" } else { "?" },
     );
-    let rows: Vec<StationSqlRow> =
-        crate::on_backend!(conn, |c| diesel::sql_query(&text).bind::<Text, _>(code).cached().load(c))?;
+    let rows: Vec<StationSqlRow> = match conn {
+        // PostgreSQL numbers its placeholders; SQLite binds in the order they appear
+        DbConn::Pg(c) => diesel::sql_query(&text)
+            .bind::<Text, _>(code)
+            .bind::<Nullable<BigInt>, _>(asker)
+            .cached()
+            .load(c)?,
+        DbConn::Sqlite(c) => diesel::sql_query(&text)
+            .bind::<Nullable<BigInt>, _>(asker)
+            .bind::<Text, _>(code)
+            .cached()
+            .load(c)?,
+    };
     let Some(r) = rows.into_iter().next() else { return Ok(None) };
     let row = LocationRow {
         id: r.id,
@@ -164,6 +185,7 @@ pub fn station_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Stat
         outstanding: r.outstanding_minor,
         open_loans: r.open_loans,
         revision: r.revision,
+        asker_version: r.asker_version,
     }))
 }
 
