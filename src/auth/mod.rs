@@ -210,6 +210,27 @@ impl Scope {
     }
 }
 
+/// The answer to a scoped caller who names, in a body, a location other than its own where only
+/// its own is taken (a station's request or ticket for another): 403 when the caller can see
+/// that location (its centre, the central warehouse), else `unknown`, the answer a code that
+/// names nothing gets. A location out of the caller's sight is not told apart from one that does
+/// not exist, as with a path id.
+pub fn not_own(
+    conn: &mut crate::db::DbConn,
+    caller: &Caller,
+    code: &str,
+    forbidden: &str,
+    unknown: AppError,
+) -> AppError {
+    let seen = Scope::of(conn, caller)
+        .and_then(|scope| Ok(store::location_by_code(conn, code)?.is_some_and(|l| scope.sees(&l.path))));
+    match seen {
+        Ok(true) => AppError::forbidden(forbidden.to_string()),
+        Ok(false) => unknown,
+        Err(e) => e,
+    }
+}
+
 /// The materialised path of a location's parent (`/1/5/` for `/1/5/42/`); none for a root.
 pub fn parent_path(path: &str) -> Option<&str> {
     let trimmed = path.strip_suffix('/')?;

@@ -69,14 +69,18 @@ both!(a_station_cannot_see_or_touch_another_stations_request, |app| async {
     app.on_request(id, "cancel", "station-st-tz-001").await.problem(404);
     let list = app.get("/api/v1/parts-requests", Some("station-st-tz-001")).await;
     assert!(list.ok()["items"].as_array().unwrap().iter().all(|r| r["station"] == "ST-TZ-001"));
-    // a station may not request for another station
-    app.post(
-        "/api/v1/parts-requests",
-        "station-st-tz-001",
-        json!({"station": TIER_A, "lines": [{"part_code": part, "qty": 1}]}),
-    )
-    .await
-    .problem(403);
+    // a station may not request for another station, which is out of its sight (404, as a code
+    // that names none), nor for its centre, which it sees (403)
+    for (other, status) in [(TIER_A, 404), ("ST-XX-999", 404), ("RC-HZ", 403)] {
+        let r = app
+            .post(
+                "/api/v1/parts-requests",
+                "station-st-tz-001",
+                json!({"station": other, "lines": [{"part_code": part, "qty": 1}]}),
+            )
+            .await;
+        r.problem(status);
+    }
     // couriers and a centre outside the chain see nothing
     app.get(&format!("/api/v1/parts-requests/{id}"), Some("courier-1")).await.problem(403);
 });

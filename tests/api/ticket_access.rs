@@ -36,17 +36,21 @@ both!(a_technician_cannot_read_another_stations_ticket, |app| async {
     let theirs = app.get("/api/v1/tickets", Some("station-st-tz-001")).await;
     assert!(theirs.ok()["items"].as_array().unwrap().iter().all(|t| t["station"] == "ST-TZ-001"));
     app.get("/api/v1/tickets?station=ST-HZ-001", Some("station-st-tz-001")).await.problem(404);
-    // a station takes in and dispatches for itself only
-    app.post(
-        "/api/v1/tickets",
-        "station-st-tz-001",
-        ticket(UNIT, None, "repair", "normal", Some("ST-HZ-001")),
-    )
-    .await
-    .problem(403);
-    act(&app, tz, "dispatch", "station-st-tz-001", dispatch_to("ST-HZ-001", "tech-st-hz-001"))
+    // a station takes in and dispatches for itself only: another station is out of its sight,
+    // answered as a code that names no station; its own centre, which it sees, is 403
+    for other in ["ST-HZ-001", "ST-XX-999"] {
+        let r = app
+            .post("/api/v1/tickets", "station-st-tz-001", ticket(UNIT, None, "repair", "normal", Some(other)))
+            .await;
+        assert_eq!(r.problem(422)["type"], "/problems/unknown_station", "{}", r.text);
+        assert_eq!(r.json["field"], "station");
+        let r = act(&app, tz, "dispatch", "station-st-tz-001", dispatch_to(other, "tech-st-hz-001")).await;
+        assert_eq!(r.problem(422)["type"], "/problems/unknown_station", "{}", r.text);
+    }
+    app.post("/api/v1/tickets", "station-st-tz-001", ticket(UNIT, None, "repair", "normal", Some("RC-HZ")))
         .await
         .problem(403);
+    act(&app, tz, "dispatch", "station-st-tz-001", dispatch_to("RC-HZ", "tech-st-hz-001")).await.problem(403);
     app.get("/api/v1/stations/ST-HZ-001/scorecard", Some("station-st-tz-001")).await.problem(404);
 });
 

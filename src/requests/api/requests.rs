@@ -244,9 +244,16 @@ fn requested_station(
     let station_code = match (caller.role, &input.station) {
         (Role::Station | Role::Technician, None) => caller.location.clone().unwrap_or_default(),
         (Role::Station | Role::Technician, Some(s)) if Some(s) == caller.location.as_ref() => s.clone(),
-        (Role::Station | Role::Technician, Some(_)) => {
-            claimed.check(conn)?;
-            return Err(AppError::forbidden("a station requests parts for itself only"));
+        (Role::Station | Role::Technician, Some(other)) => {
+            let checked = claimed.check(conn)?;
+            let unknown = AppError::not_found(format!("station {other} not found"));
+            return Err(crate::auth::not_own(
+                conn,
+                &checked,
+                other,
+                "a station requests parts for itself only",
+                unknown,
+            ));
         }
         (_, Some(s)) => s.clone(),
         (_, None) => {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{
-    apply, begin, invalid, model_of, own_station, record_parts, resolve_lines, station_named, EventExtra,
+    apply, begin, invalid, model_of, own_named, record_parts, resolve_lines, station_named, EventExtra,
     LineSpec, PartsOf,
 };
 use crate::auth::{Caller, Role};
@@ -198,11 +198,7 @@ pub fn dispatch(
     let t = begin(conn, caller, id, Action::Dispatch)?;
     let station = match (caller.role, spec.station.as_deref()) {
         (Role::Station, named) => {
-            let own = own_station(conn, caller)?;
-            if named.is_some_and(|n| n != own.code) {
-                return Err(AppError::forbidden("a station dispatches its own technicians only"));
-            }
-            own
+            own_named(conn, caller, named, "a station dispatches its own technicians only")?
         }
         (_, Some(code)) => station_named(conn, code)?,
         (_, None) => match t.station_id {

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{own_station, station_named};
+use super::{own_named, station_named};
 use crate::auth::{Caller, Role};
 use crate::catalogue::store::models as model_store;
 use crate::catalogue::store::units as unit_store;
@@ -72,11 +72,7 @@ pub fn intake(
     caller.require(&[Role::Agent, Role::Station, Role::Admin])?;
     let station = match (caller.role, input.station.as_deref()) {
         (Role::Station, named) => {
-            let own = own_station(conn, caller)?;
-            if named.is_some_and(|n| n != own.code) {
-                return Err(AppError::forbidden("a station takes in tickets for itself only"));
-            }
-            Some(own)
+            Some(own_named(conn, caller, named, "a station takes in tickets for itself only")?)
         }
         (_, Some(code)) => Some(station_named(conn, code)?),
         (_, None) => None,

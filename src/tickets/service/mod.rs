@@ -44,6 +44,27 @@ fn station_named(conn: &mut DbConn, code: &str) -> Result<LocationRow, AppError>
     })
 }
 
+/// A station user's own station, where it may name only that one: another code is 403 when the
+/// station sees that location (its centre), else the unknown station's 422 (another station is
+/// out of its sight, like a path id).
+fn own_named(
+    conn: &mut DbConn,
+    caller: &Caller,
+    named: Option<&str>,
+    forbidden: &str,
+) -> Result<LocationRow, AppError> {
+    let own = own_station(conn, caller)?;
+    match named.filter(|n| *n != own.code) {
+        Some(other) => {
+            let unknown =
+                AppError::unprocessable(Problem::UnknownStation, format!("there is no station {other}"))
+                    .with("field", "station");
+            Err(crate::auth::not_own(conn, caller, other, forbidden, unknown))
+        }
+        None => Ok(own),
+    }
+}
+
 /// The caller's own station (station users).
 fn own_station(conn: &mut DbConn, caller: &Caller) -> Result<LocationRow, AppError> {
     let code =
