@@ -106,6 +106,7 @@ pub struct RegradeIn {
 ///
 /// Adds an entry to the station's tier history; the station's current tier changes when the
 /// entry is in force today. Earlier entries are kept: settlement uses the tier on each date.
+/// The same tier from the same day again adds nothing (a retried PUT), and answers the history.
 #[utoipa::path(
     tag = "network",
     params(("code" = String, Path, description = "station code, e.g. ST-TZ-001")),
@@ -146,6 +147,16 @@ pub async fn regrade_station(
                 )
                 .with("field", "effective_from")
                 .with("earliest", open.to_string()));
+            }
+            // the same grade from the same day again (a retried PUT) adds nothing: the history
+            // keeps one entry for it, with its first reason (the day's last entry decides the day)
+            let repeated = store::tier_history(conn, row.id)?
+                .iter()
+                .rev()
+                .find(|h| h.effective_from == from)
+                .is_some_and(|h| h.tier == input.tier);
+            if repeated {
+                return history_out(conn, &row, today);
             }
             let reason = input.reason.trim();
             store::record_tier(

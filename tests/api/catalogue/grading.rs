@@ -48,6 +48,20 @@ both!(station_regrading_keeps_history_and_answers_the_tier_on_a_date, |app| asyn
         history.ok()["history"].as_array().unwrap().iter().map(|h| h["tier"].as_str().unwrap()).collect();
     assert_eq!(tiers, vec!["B", "C", "A"]);
     assert_eq!(history.json["history"][1]["changed_by"], "admin");
+    // the same grade from the same day again (a retried PUT) adds no entry
+    let again = app
+        .put("/api/v1/locations/ST-TZ-001/tier", "admin", json!({"tier": "C", "reason": "sent twice"}))
+        .await;
+    assert_eq!(again.ok()["history"], history.json["history"], "{}", again.text);
+    assert_eq!(again.json["history"][1]["reason"], "service record");
+    // but back to B on the day C was given is a change, and so is C again after it
+    for (tier, entries) in [("B", 4), ("C", 5), ("C", 5)] {
+        let r = app
+            .put("/api/v1/locations/ST-TZ-001/tier", "admin", json!({"tier": tier, "reason": "review"}))
+            .await;
+        assert_eq!(r.ok()["tier"], tier);
+        assert_eq!(r.json["history"].as_array().unwrap().len(), entries, "{}", r.text);
+    }
 
     app.put("/api/v1/locations/RC-HZ/tier", "admin", json!({"tier": "A", "reason": "x"})).await.problem(422);
     app.put("/api/v1/locations/ST-TZ-001/tier", "admin", json!({"tier": "E", "reason": "x"}))
