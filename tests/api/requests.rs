@@ -865,3 +865,52 @@ both!(a_one_line_request_in_one_statement_writes_what_its_transaction_writes, |a
         assert!(!one_command(&app, k).await, "a keyed request is its transaction's statements");
     }
 });
+
+both!(a_waiting_line_is_filled_once_when_two_sources_free_stock_at_once, |app| async {
+    // six requests hold HQ's six units; six more for the same part wait (RC-HZ has none). Then
+    // at once: the six HQ requests are cancelled (HQ's units serve the waiting lines) and six
+    // single units arrive at RC-HZ (each serves a waiting line): every waiting line is served
+    // once, by one source or the other, never by both
+    let part = app.part().stock_at("HQ", 6).create().await;
+    let mut held = Vec::new();
+    for _ in 0..6 {
+        let r = app.request().station(TIER_A).line(&part, 1).with("source", json!("HQ")).send().await;
+        assert_eq!(r.ok()["status"], "allocated", "{}", r.text);
+        held.push(r.json["id"].as_i64().unwrap());
+    }
+    let mut waiting = Vec::new();
+    for _ in 0..6 {
+        let r = app.request().station(TIER_A).line(&part, 1).send().await;
+        assert_eq!(r.ok()["status"], "backordered", "{}", r.text);
+        waiting.push(r.json["id"].as_i64().unwrap());
+    }
+    let token = app.token("admin").await;
+    let post = |path: String, body: Value| {
+        app.client.post(format!("{}{path}", app.base)).bearer_auth(&token).json(&body).send()
+    };
+    let mut calls = Vec::new();
+    for (i, id) in held.iter().enumerate() {
+        calls.push(post(format!("/api/v1/parts-requests/{id}/cancel"), json!({})));
+        let receipt = json!({"location": "RC-HZ", "reference": format!("r{i}"), "lines": [{"part_code": part, "qty": 1}]});
+        calls.push(post("/api/v1/receipts".to_string(), receipt));
+    }
+    for a in futures_util::future::join_all(calls).await {
+        let r = crate::helpers::into_resp(a.unwrap()).await;
+        assert!(r.status < 300, "{}", r.text);
+    }
+    // 12 units freed for 6 waiting units: each line has one unit, and 6 stay free
+    for id in &waiting {
+        let r = app.get(&format!("/api/v1/parts-requests/{id}"), Some("admin")).await;
+        let held: i64 = r.ok()["lines"][0]["allocations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["status"] == "reserved")
+            .map(|a| a["qty"].as_i64().unwrap())
+            .sum();
+        assert_eq!((held, r.json["status"].as_str()), (1, Some("allocated")), "{}", r.text);
+    }
+    let (hq, rc) = (app.stock("HQ", &part).await, app.stock("RC-HZ", &part).await);
+    assert_eq!(hq.1 + rc.1, 6, "reserved: HQ {hq:?}, RC-HZ {rc:?}");
+    assert_eq!(hq.0 + rc.0, 12);
+});

@@ -245,6 +245,12 @@ pub fn fill_backorders(
         if !st.sources(req.source_id).map(|s| s.contains(&place.id)).unwrap_or(false) {
             continue;
         }
+        // what the line still waits for, its row locked: another source's fill may have served
+        // it since it was listed
+        let line = LineRow { backordered: store::lock_backordered(conn, line.id)?, ..line };
+        if line.backordered <= 0 {
+            continue;
+        }
         let left = allocate_line(conn, &line, line.backordered, &[place.id], at)?;
         if left < line.backordered {
             store::mark_from_backorder(conn, &line, place.id, at.naive_utc())?;

@@ -170,6 +170,17 @@ pub fn set_routed(
         .map(|_| ())
 }
 
+/// A waiting line's backorder as last committed, its row locked to the transaction's end (on
+/// PostgreSQL; SQLite's writers run one at a time): a fill from another source, running at the
+/// same time, may have served the line since the waiting lines were listed.
+pub fn lock_backordered(conn: &mut DbConn, line_id: i64) -> QueryResult<i64> {
+    let q = parts_request_lines::table.find(line_id).select(parts_request_lines::backordered);
+    match conn {
+        DbConn::Pg(c) => q.for_update().first(c),
+        c => q.first(c),
+    }
+}
+
 pub fn set_backordered(conn: &mut DbConn, line_id: i64, backordered: i64) -> QueryResult<()> {
     diesel::update(parts_request_lines::table.find(line_id))
         .set(parts_request_lines::backordered.eq(backordered))
