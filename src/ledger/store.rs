@@ -170,6 +170,21 @@ pub fn balance(conn: &mut DbConn, part_id: i64, location_id: i64) -> QueryResult
         .unwrap_or((0, 0)))
 }
 
+/// [`balance`], its row locked to the transaction's end (PostgreSQL; SQLite's writers run one
+/// at a time): for a change computed from it, such as a count's difference, so that two at once
+/// run one after the other.
+pub fn balance_locked(conn: &mut DbConn, part_id: i64, location_id: i64) -> QueryResult<(i64, i64)> {
+    let DbConn::Pg(c) = conn else { return balance(conn, part_id, location_id) };
+    Ok(stock_balances::table
+        .filter(stock_balances::part_id.eq(part_id))
+        .filter(stock_balances::location_id.eq(location_id))
+        .select((stock_balances::on_hand, stock_balances::reserved))
+        .for_update()
+        .first(c)
+        .optional()?
+        .unwrap_or((0, 0)))
+}
+
 pub fn available(conn: &mut DbConn, part_id: i64, location_id: i64) -> QueryResult<i64> {
     balance(conn, part_id, location_id).map(|(h, r)| h - r)
 }

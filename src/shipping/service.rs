@@ -177,6 +177,9 @@ pub fn report(
     note: Option<&str>,
 ) -> Result<(), AppError> {
     caller.require(&[Role::Courier])?;
+    // the shipment's row locked first: two reports of one event at once are one after the
+    // other, and the second is refused as a repeat
+    store::lock_shipment(conn, id)?;
     let s = visible_shipment(conn, caller, id)?;
     let next = kind.next(s.status).map_err(|m| {
         AppError::conflict(Problem::InvalidTransition, m).with("current_status", s.status.as_str())

@@ -47,6 +47,15 @@ pub struct NewShipment<'a> {
     pub created_at: NaiveDateTime,
 }
 
+/// Locks a shipment's row to the transaction's end (PostgreSQL; SQLite's writers run one at a
+/// time).
+pub fn lock_shipment(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        shipments::table.find(id).select(shipments::id).for_update().load::<i64>(c)?;
+    }
+    Ok(())
+}
+
 pub fn insert_shipment(conn: &mut DbConn, s: &NewShipment<'_>) -> QueryResult<i64> {
     diesel::insert_into(shipments::table)
         .values((

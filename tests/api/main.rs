@@ -29,6 +29,7 @@ mod pages;
 mod partitions;
 mod planning;
 mod processes;
+mod races;
 mod replica;
 mod reports;
 mod requests;

@@ -82,7 +82,8 @@ pub async fn create_stock_count(
                     "serialized parts are counted by serial; adjust them with a receipt or a scrap inspection",
                 ));
             }
-            let (on_hand, reserved) = store::balance(conn, part.id, place.id)?;
+            // locked: two counts at once each set the figure counted, not a difference from a stale one
+            let (on_hand, reserved) = store::balance_locked(conn, part.id, place.id)?;
             if input.counted_qty < reserved {
                 return Err(AppError::conflict(
                     Problem::CountBelowReserved,

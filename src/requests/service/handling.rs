@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::routing::{allocate_request, refresh_status};
-use super::{acts_for, check, station, station_side, tell_ticket, visible};
+use super::{acts_for, changing, check, station, station_side, tell_ticket};
 use crate::auth::{Caller, Role, Scope};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
@@ -30,7 +30,7 @@ pub fn decide(
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     caller.require(SUPPLIERS)?;
-    let req = visible(conn, caller, id)?;
+    let req = changing(conn, caller, id)?;
     let station_row = station_side(
         conn,
         caller,
@@ -54,7 +54,7 @@ pub fn decide(
 /// Picks the reserved allocations of the caller's stock.
 pub fn pick(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<(), AppError> {
     caller.require(SUPPLIERS)?;
-    let req = visible(conn, caller, id)?;
+    let req = changing(conn, caller, id)?;
     check(&req, Action::Pick)?;
     let scope = Scope::of(conn, caller)?;
     let mut picked = 0;
@@ -78,7 +78,7 @@ pub fn pick(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> R
 /// source's shelf and its reservation for `IN-TRANSIT`.
 pub fn ship(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<Vec<i64>, AppError> {
     caller.require(SUPPLIERS)?;
-    let req = visible(conn, caller, id)?;
+    let req = changing(conn, caller, id)?;
     check(&req, Action::Ship)?;
     let scope = Scope::of(conn, caller)?;
     let mut mine = Vec::new();
@@ -191,7 +191,7 @@ fn serials_for(conn: &mut DbConn, part_id: i64, at: &Place, qty: i64) -> Result<
 /// Cancels a request that has nothing in transit; every reservation is released.
 pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<(), AppError> {
     caller.require(PARTIES)?;
-    let req = visible(conn, caller, id)?;
+    let req = changing(conn, caller, id)?;
     station_side(
         conn,
         caller,
@@ -237,7 +237,7 @@ pub fn cancel(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) ->
 /// Closes a fully received request.
 pub fn close(conn: &mut DbConn, caller: &Caller, id: i64, at: DateTime<Utc>) -> Result<(), AppError> {
     caller.require(PARTIES)?;
-    let req = visible(conn, caller, id)?;
+    let req = changing(conn, caller, id)?;
     station_side(
         conn,
         caller,

@@ -21,6 +21,14 @@ use crate::db::DbConn;
 use crate::error::{AppError, Problem};
 use crate::network::store as network;
 
+/// [`visible`], its row locked first: for an action that changes the request, so that actions
+/// on one request at the same moment run one after the other, each checking the state the one
+/// before left.
+pub fn changing(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<RequestRow, AppError> {
+    store::lock_request(conn, id)?;
+    visible(conn, caller, id)
+}
+
 /// A request the caller may see, or 404: a station its own, a technician its station's, a
 /// warehouse those of its stations or supplied from its stock, others all.
 pub fn visible(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<RequestRow, AppError> {

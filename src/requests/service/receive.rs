@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::handling::dispatch;
 use super::routing::{allocate_line, refresh_status};
-use super::{check, station, station_side, tell_ticket, visible};
+use super::{changing, check, station, station_side, tell_ticket};
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
@@ -58,7 +58,7 @@ pub fn receive(
     at: DateTime<Utc>,
 ) -> Result<Vec<DamageOut>, AppError> {
     caller.require(&[Role::Admin, Role::Station, Role::Warehouse])?;
-    let req = visible(conn, caller, id)?;
+    let req = changing(conn, caller, id)?;
     let station_row = station_side(
         conn,
         caller,

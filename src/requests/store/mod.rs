@@ -278,6 +278,16 @@ pub fn split_allocation(
         .get_result(conn)
 }
 
+/// Locks a request's row to the transaction's end (on PostgreSQL; SQLite's writers run one at a
+/// time), so that two actions on one request (a cancel and a pick, two receipts) run one after
+/// the other, the second seeing what the first did.
+pub fn lock_request(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        parts_requests::table.find(id).select(parts_requests::id).for_update().load::<i64>(c)?;
+    }
+    Ok(())
+}
+
 pub fn request(conn: &mut DbConn, id: i64) -> QueryResult<Option<RequestRow>> {
     parts_requests::table.find(id).select(RequestRow::as_select()).first(conn).optional()
 }

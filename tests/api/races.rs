@@ -1,0 +1,132 @@
+//! Two actions on one object at the same moment, sent at once over the real HTTP stack (on
+//! PostgreSQL, where writers run side by side; SQLite's run one at a time): each object's row
+//! is locked by the action that changes it, so the second action sees what the first did. At
+//! most one of each competing action goes through, the others are 409, nothing is counted
+//! twice, and the audit (at the end of every `both!` test) is clean.
+
+use serde_json::{json, Value};
+
+use crate::both;
+use crate::helpers::{into_resp, Resp, TestApp};
+
+/// Sends every call at once: (path, user, body); the answers in the same order.
+async fn at_once(app: &TestApp, calls: Vec<(String, &str, Value)>) -> Vec<Resp> {
+    let mut sends = Vec::new();
+    for (path, user, body) in calls {
+        let token = app.token(user).await;
+        sends.push(app.client.post(format!("{}{path}", app.base)).bearer_auth(token).json(&body).send());
+    }
+    let mut out = Vec::new();
+    for a in futures_util::future::join_all(sends).await {
+        let r = into_resp(a.unwrap()).await;
+        assert!(r.status == 200 || r.status == 201 || r.status == 409, "{} {}", r.status, r.text);
+        out.push(r);
+    }
+    out
+}
+
+fn passed(rs: &[Resp], from: usize, step: usize) -> usize {
+    rs.iter().skip(from).step_by(step).filter(|r| r.status < 300).count()
+}
+
+both!(a_cancel_and_a_pick_of_one_request_at_once_leave_it_consistent, |app| async {
+    for _ in 0..3 {
+        let part = app.part().stock_at("RC-HZ", 1).create().await;
+        let id = app.request().line(&part, 1).create().await;
+        let path = |a: &str| format!("/api/v1/parts-requests/{id}/{a}");
+        let calls =
+            (0..12).map(|i| (path(if i % 2 == 0 { "cancel" } else { "pick" }), "warehouse-rc-hz", json!({})));
+        let rs = at_once(&app, calls.collect()).await;
+        // a pick may come before the cancel (a picked request may still be cancelled), never after
+        assert_eq!(passed(&rs, 0, 2), 1, "one cancel");
+        assert!(passed(&rs, 1, 2) <= 1, "at most one pick");
+        let r = app.get(&format!("/api/v1/parts-requests/{id}"), Some("admin")).await;
+        assert_eq!(r.ok()["status"], "cancelled", "{}", r.text);
+        assert_eq!(r.json["lines"][0]["allocations"][0]["status"], "cancelled", "{}", r.text);
+        assert_eq!(app.stock("RC-HZ", &part).await, (1, 0, 1));
+    }
+});
+
+both!(one_shipment_received_twice_at_once_is_received_once, |app| async {
+    let part = app.part().stock_at("RC-HZ", 1).create().await;
+    let id = app.request().line(&part, 1).create().await;
+    app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+    app.dispatch(id).await;
+    let calls =
+        (0..12).map(|_| (format!("/api/v1/parts-requests/{id}/receive"), "station-st-tz-001", json!({})));
+    let rs = at_once(&app, calls.collect()).await;
+    assert_eq!(passed(&rs, 0, 1), 1);
+    assert_eq!(app.stock("ST-TZ-001", &part).await.0, 1, "one unit shipped, one received");
+});
+
+both!(a_tracking_event_reported_twice_at_once_is_recorded_once, |app| async {
+    let part = app.part().stock_at("RC-HZ", 1).create().await;
+    let id = app.request().line(&part, 1).create().await;
+    app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+    app.dispatch(id).await;
+    let sid = app.shipments_of(id, "admin").await[0]["id"].as_i64().unwrap();
+    let events = format!("/api/v1/shipments/{sid}/events");
+    for kind in ["picked_up", "delivered"] {
+        let rs =
+            at_once(&app, (0..12).map(|_| (events.clone(), "courier-1", json!({"kind": kind}))).collect())
+                .await;
+        assert_eq!(passed(&rs, 0, 1), 1, "{kind}");
+    }
+    let s = app.get(&format!("/api/v1/shipments/{sid}"), Some("admin")).await;
+    let kinds: Vec<&str> =
+        s.ok()["events"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "delivered").count(), 1, "{}", s.text);
+    assert_eq!(kinds.iter().filter(|k| **k == "picked_up").count(), 1, "{}", s.text);
+});
+
+both!(two_counts_of_one_shelf_at_once_each_set_the_figure_counted, |app| async {
+    let part = app.part().stock_at("RC-HZ", 5).create().await;
+    let calls = (10..22).map(|n| {
+        let body = json!({"location": "RC-HZ", "part_code": part, "counted_qty": n, "reason": "recount"});
+        ("/api/v1/stock-counts".to_string(), "warehouse-rc-hz", body)
+    });
+    let rs = at_once(&app, calls.collect()).await;
+    assert!(rs.iter().all(|r| r.status == 201));
+    // each count applied in turn, from the figure the one before it set: the books went from 5
+    // through every count, and end at one of them
+    let on_hand = app.stock("RC-HZ", &part).await.0;
+    let mut before: Vec<i64> = rs.iter().map(|r| r.json["previous_on_hand"].as_i64().unwrap()).collect();
+    let mut chain: Vec<i64> = (10..22).filter(|n| *n != on_hand).chain([5]).collect();
+    before.sort();
+    chain.sort();
+    assert_eq!(before, chain, "on hand at the end: {on_hand}");
+});
+
+/// How many quotes of a ticket are in each status.
+async fn quotes(app: &TestApp, ticket: i64) -> Vec<(String, i64)> {
+    app.state
+        .db
+        .primary(move |conn| {
+            use diesel::prelude::*;
+            use echelon::db::schema::ticket_quotes as q;
+            let rows: Vec<(String, i64)> = q::table
+                .filter(q::ticket_id.eq(ticket))
+                .group_by(q::status)
+                .select((q::status, diesel::dsl::count_star()))
+                .order(q::status)
+                .load(conn)?;
+            Ok(rows)
+        })
+        .await
+        .unwrap()
+}
+
+both!(twelve_quotes_of_one_ticket_at_once_leave_one_offered_and_one_accepted, |app| async {
+    // out of warranty (the door gasket has only the unit's 12 months): quoted before the work
+    let id = app.ticket().at("ST-TZ-001").family(Some("GSK")).create().await;
+    let path = format!("/api/v1/tickets/{id}/quote");
+    let rs = at_once(&app, (0..12).map(|_| (path.clone(), "agent", json!({"job_type": "repair"}))).collect())
+        .await;
+    // a new quote replaces the one before it: each in turn
+    assert_eq!(passed(&rs, 0, 1), 12);
+    assert_eq!(quotes(&app, id).await, vec![("offered".to_string(), 1), ("superseded".to_string(), 11)]);
+    let accept = format!("/api/v1/tickets/{id}/accept-quote");
+    let rs = at_once(&app, (0..6).map(|_| (accept.clone(), "agent", json!({}))).collect()).await;
+    assert_eq!(passed(&rs, 0, 1), 1);
+    assert_eq!(quotes(&app, id).await, vec![("accepted".to_string(), 1), ("superseded".to_string(), 11)]);
+});
