@@ -108,6 +108,24 @@ fn sql(lines: usize, takes: &[usize]) -> String {
     s
 }
 
+/// Binds the request row's eleven values, in the column order both statements insert them.
+fn bind_request<'q>(
+    q: BoxedSqlQuery<'q, Pg, SqlQuery>,
+    r: &'q NewRequest<'_>,
+) -> BoxedSqlQuery<'q, Pg, SqlQuery> {
+    q.bind::<BigInt, _>(r.station_id)
+        .bind::<Nullable<BigInt>, _>(r.ticket_id)
+        .bind::<Text, _>(r.urgency)
+        .bind::<Text, _>(r.status)
+        .bind::<Nullable<BigInt>, _>(r.source_id)
+        .bind::<BigInt, _>(r.value_minor)
+        .bind::<Nullable<BigInt>, _>(r.exceeds_by_minor)
+        .bind::<Text, _>(r.requested_by)
+        .bind::<Timestamp, _>(r.created_at)
+        .bind::<Timestamp, _>(r.updated_at)
+        .bind::<BigInt, _>(r.outstanding_minor)
+}
+
 /// Writes a routed request: `r`, `lines` (their
 /// backorder and routing in `routing`, in the same order) and `takes` as allocations with status
 /// `status`, in the order given.
@@ -120,19 +138,7 @@ pub fn write_routed(
     status: &str,
 ) -> QueryResult<Written> {
     let text = sql(lines.len(), &takes.iter().map(|t| t.line).collect::<Vec<_>>());
-    let mut q: BoxedSqlQuery<'_, Pg, SqlQuery> = diesel::sql_query(text).into_boxed();
-    q = q
-        .bind::<BigInt, _>(r.station_id)
-        .bind::<Nullable<BigInt>, _>(r.ticket_id)
-        .bind::<Text, _>(r.urgency)
-        .bind::<Text, _>(r.status)
-        .bind::<Nullable<BigInt>, _>(r.source_id)
-        .bind::<BigInt, _>(r.value_minor)
-        .bind::<Nullable<BigInt>, _>(r.exceeds_by_minor)
-        .bind::<Text, _>(r.requested_by)
-        .bind::<Timestamp, _>(r.created_at)
-        .bind::<Timestamp, _>(r.updated_at)
-        .bind::<BigInt, _>(r.outstanding_minor);
+    let mut q = bind_request(diesel::sql_query(text).into_boxed(), r);
     for (l, routed) in lines.iter().zip(routing) {
         q = q
             .bind::<Integer, _>(l.line_no)
@@ -198,18 +204,8 @@ pub fn write_whole(
         .into_boxed()
         .bind::<BigInt, _>(line.qty)
         .bind::<BigInt, _>(line.part_id)
-        .bind::<BigInt, _>(routing.first_source_id)
-        .bind::<BigInt, _>(r.station_id)
-        .bind::<Nullable<BigInt>, _>(r.ticket_id)
-        .bind::<Text, _>(r.urgency)
-        .bind::<Text, _>(r.status)
-        .bind::<Nullable<BigInt>, _>(r.source_id)
-        .bind::<BigInt, _>(r.value_minor)
-        .bind::<Nullable<BigInt>, _>(r.exceeds_by_minor)
-        .bind::<Text, _>(r.requested_by)
-        .bind::<Timestamp, _>(r.created_at)
-        .bind::<Timestamp, _>(r.updated_at)
-        .bind::<BigInt, _>(r.outstanding_minor)
+        .bind::<BigInt, _>(routing.first_source_id);
+    let q = bind_request(q, r)
         .bind::<Integer, _>(line.line_no)
         .bind::<Text, _>(&line.requested_code)
         .bind::<BigInt, _>(line.unit_cost_minor)
