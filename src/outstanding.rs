@@ -6,9 +6,11 @@
 //! - `parts_requests.outstanding_minor`, one request's share, re-booked by [`sync_request`]
 //!   whenever a flow sets the request's state (`store::set_status`, where every flow of a
 //!   request ends) and written directly when a request is created;
-//! - `station_values.outstanding_minor`, for a station, its stock at current cost plus its
-//!   requests' shares (a narrow row of its own beside the station's `locations` row, which every
-//!   request and event naming the station share-locks for its foreign key): [`on_stock`] from
+//! - for a station, its stock at current cost plus its requests' shares, kept in a narrow row
+//!   of its own beside the station's `locations` row (which every request and event naming the
+//!   station share-locks for its foreign key), `station_values.outstanding_minor`, plus the used
+//!   values of its slots (`station_value_slots`, below; [`station_value!`] sums them):
+//!   [`on_stock`] from
 //!   `ledger::store::post` (every movement), [`on_cost_change`] from the catalogue,
 //!   [`sync_request`] for the requests' flows and [`add_within`] for a new request;
 //!   [`recompute_all`] after bulk loads.
@@ -27,6 +29,15 @@
 //! the request runs again (`retry_transaction`), now seeing the other request's share. So two
 //! requests of one station never pass its allowance together. `echelon audit` compares both
 //! columns with the sums recomputed from scratch ([`recomputed`] is the station's reference).
+//!
+//! On PostgreSQL a booking with a ceiling does not take the station's one row: the value is
+//! split into slots (escrow, migration `000053_station_value_slots`). A booking goes to its
+//! server process's slot, which holds a budget dealt out of the room left under the ceiling,
+//! and takes that slot's row alone while the budget lasts, the ceiling it was dealt under still
+//! holds and no increment without a ceiling has grown the base since; otherwise it locks the
+//! base and every slot, checks the whole sum against its ceiling as before, and deals the room
+//! left out again. So one station's requests book side by side, and still never pass the
+//! allowance together. Increments without a ceiling go to the base row.
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -34,6 +45,22 @@ use diesel::sql_types::{BigInt, Text};
 use crate::db::schema::parts_requests;
 use crate::db::{deferred, CachedExt, DbConn};
 use crate::error::{AppError, Problem};
+
+/// A station's value, for its `station_values` row aliased `$v`: the base and its slots' used
+/// values (see the module's documentation), as a `BIGINT`.
+#[macro_export]
+macro_rules! station_value {
+    ($v:literal) => {
+        concat!(
+            "CAST(",
+            $v,
+            ".outstanding_minor + COALESCE((SELECT SUM(vs.used_minor) FROM station_value_slots vs \
+             WHERE vs.station_id = ",
+            $v,
+            ".id), 0) AS BIGINT)"
+        )
+    };
+}
 
 /// One request's share, for a request aliased `r`: its open allocations and backorders at line
 /// cost while it is open, else 0.
@@ -66,6 +93,24 @@ pub fn add(conn: &mut DbConn, station_id: i64, delta: i64) -> QueryResult<()> {
 /// what the transaction has noted on it so far.
 pub fn as_left(station_id: i64, committed: i64) -> i64 {
     committed.saturating_add(deferred::noted(STATION_VALUE, station_id))
+}
+
+/// The station's running value as last committed (read without a lock: the booking checks the
+/// allowance again).
+pub fn stored(conn: &mut DbConn, station_id: i64) -> QueryResult<i64> {
+    #[derive(QueryableByName)]
+    struct Value {
+        #[diesel(sql_type = BigInt)]
+        value: i64,
+    }
+    const SQL: &str =
+        concat!("SELECT ", station_value!("v"), " AS value FROM station_values v WHERE v.id = $1");
+    let text = crate::db::dialect_sql(conn, SQL);
+    let v: Value = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
+        .bind::<BigInt, _>(station_id)
+        .cached()
+        .get_result(c))?;
+    Ok(v.value)
 }
 
 /// Adds a new request's share to its station's value only if the value, as its booking finds
@@ -147,9 +192,13 @@ pub fn on_stock(conn: &mut DbConn, place_id: i64, part_id: i64, qty: i64) -> Res
         return Ok(());
     }
     // a station's technicians hang right under it (network::rules::LocationKind::parent_kind)
-    const SQL: &str = "SELECT v.id AS station_id, v.outstanding_minor AS value, p.unit_cost_minor AS n \
+    const SQL: &str = concat!(
+        "SELECT v.id AS station_id, ",
+        station_value!("v"),
+        " AS value, p.unit_cost_minor AS n \
         FROM locations x JOIN station_values v ON v.id = CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
-        JOIN parts p ON p.id = $1 WHERE x.id = $2";
+        JOIN parts p ON p.id = $1 WHERE x.id = $2"
+    );
     let text = crate::db::dialect_sql(conn, SQL);
     let h: Holding = crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref())
         .bind::<BigInt, _>(part_id)
@@ -170,12 +219,15 @@ pub fn on_cost_change(conn: &mut DbConn, part_id: i64, new_cost: i64) -> Result<
         return Ok(());
     }
     // only the stations that hold the part are touched (and locked)
-    const SQL: &str =
-        "SELECT v.id AS station_id, v.outstanding_minor AS value, CAST(SUM(b.on_hand) AS BIGINT) AS n \
+    const SQL: &str = concat!(
+        "SELECT v.id AS station_id, ",
+        station_value!("v"),
+        " AS value, CAST(SUM(b.on_hand) AS BIGINT) AS n \
         FROM stock_balances b JOIN locations x ON x.id = b.location_id \
           JOIN station_values v ON v.id = CASE WHEN x.kind = 'station' THEN x.id ELSE x.parent_id END \
         WHERE b.part_id = $1 AND b.on_hand > 0 AND x.kind IN ('station', 'technician') \
-        GROUP BY v.id, v.outstanding_minor ORDER BY v.id";
+        GROUP BY v.id, v.outstanding_minor ORDER BY v.id"
+    );
     let text = crate::db::dialect_sql(conn, SQL);
     let held: Vec<Holding> =
         crate::on_backend!(conn, |c| diesel::sql_query(text.as_ref()).bind::<BigInt, _>(part_id).load(c))?;
@@ -236,6 +288,8 @@ pub fn recompute_all(conn: &mut DbConn) -> QueryResult<()> {
         AS BIGINT) ELSE 0 END";
     diesel::sql_query(SHARES).execute(conn)?;
     diesel::sql_query(STATIONS).execute(conn)?;
+    // the base now holds the whole value: the slots are dealt out again at the next booking
+    diesel::sql_query("DELETE FROM station_value_slots").execute(conn)?;
     Ok(())
 }
 
@@ -265,11 +319,12 @@ pub fn breaches(conn: &mut DbConn) -> QueryResult<Vec<String>> {
         computed: i64,
     }
     let mut out = Vec::new();
-    let rows: Vec<Station> = diesel::sql_query(
-        "SELECT l.id, l.code, l.kind, l.path, v.outstanding_minor AS stored \
-         FROM locations l LEFT JOIN station_values v ON v.id = l.id ORDER BY l.id",
-    )
-    .load(conn)?;
+    const STATIONS: &str = concat!(
+        "SELECT l.id, l.code, l.kind, l.path, CASE WHEN v.id IS NULL THEN NULL ELSE ",
+        station_value!("v"),
+        " END AS stored FROM locations l LEFT JOIN station_values v ON v.id = l.id ORDER BY l.id"
+    );
+    let rows: Vec<Station> = diesel::sql_query(STATIONS).load(conn)?;
     for s in rows {
         let Some(stored) = s.stored else {
             out.push(format!("location {} ({}): no outstanding value row", s.code, s.kind));

@@ -40,9 +40,10 @@ use super::{CachedExt, DbConn};
 pub struct Sum {
     pub table: &'static str,
     pub column: &'static str,
-    /// the PostgreSQL function `(id, delta, cap)` that adds `delta` to row `id`, raising
-    /// SQLSTATE 40001 when the row's sum is above `cap` (NULL: no ceiling) and P0002 when
-    /// there is no such row (what [`write`] does, as one call in a batch)
+    /// the PostgreSQL function `(id, delta, cap)` that adds `delta` to row `id`'s sum, raising
+    /// SQLSTATE 40001 when the sum is above `cap` (NULL: no ceiling) and P0002 when there is no
+    /// such row (what [`write`] does on SQLite, as one call in a batch; on PostgreSQL [`write`]
+    /// calls it for an increment with a ceiling)
     pub pg_add: &'static str,
 }
 
@@ -152,6 +153,17 @@ struct Written {
 }
 
 fn write(conn: &mut DbConn, (sum, id): Key, n: Noted) -> QueryResult<()> {
+    // on PostgreSQL an increment with a ceiling is the sum's function, as in the commit batch:
+    // it may keep the sum on more rows than this one (a station's value slots, `outstanding`)
+    if let (Some(cap), DbConn::Pg(c)) = (n.cap, &mut *conn) {
+        let text = format!("SELECT {}($1, $2, $3)", sum.pg_add);
+        diesel::sql_query(text)
+            .bind::<BigInt, _>(id)
+            .bind::<BigInt, _>(n.delta)
+            .bind::<BigInt, _>(cap)
+            .execute(c)?;
+        return Ok(());
+    }
     let Sum { table, column, .. } = sum;
     let check = if n.cap.is_some() { format!(" AND {column} <= $3") } else { String::new() };
     let text =

@@ -41,10 +41,23 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// a location's running outstanding value (0 but for a station; `outstanding`)
+    /// a location's running outstanding value (0 but for a station; `outstanding`): its base
     station_values (id) {
         id -> BigInt,
         outstanding_minor -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// a station's value slots, each with a budget of the room under its allowance
+    /// (PostgreSQL's escrow; `outstanding`)
+    station_value_slots (station_id, slot) {
+        station_id -> BigInt,
+        slot -> SmallInt,
+        used_minor -> BigInt,
+        budget_minor -> BigInt,
+        ceiling_minor -> BigInt,
+        base_minor -> BigInt,
     }
 }
 
@@ -909,6 +922,7 @@ diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(tier_labour_rates -> tiers (tier));
 diesel::joinable!(station_tier_history -> locations (location_id));
 diesel::joinable!(station_values -> locations (id));
+diesel::joinable!(station_value_slots -> station_values (station_id));
 diesel::joinable!(users -> locations (location_id));
 
 diesel::joinable!(model_component_warranties -> product_models (model_id));
@@ -972,6 +986,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tier_labour_rates,
     locations,
     station_values,
+    station_value_slots,
     station_tier_history,
     users,
     parts,

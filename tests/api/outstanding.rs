@@ -24,13 +24,12 @@ async fn value_of(app: &TestApp, code: &'static str) -> i64 {
         .db
         .read(move |conn| {
             use diesel::prelude::*;
-            use echelon::db::schema::{locations, station_values};
-            let (id, path, stored): (i64, String, i64) = locations::table
-                .inner_join(station_values::table)
+            use echelon::db::schema::locations;
+            let (id, path): (i64, String) = locations::table
                 .filter(locations::code.eq(code))
-                .select((locations::id, locations::path, station_values::outstanding_minor))
+                .select((locations::id, locations::path))
                 .first(conn)?;
-            Ok((stored, echelon::outstanding::recomputed(conn, id, &path)?))
+            Ok((echelon::outstanding::stored(conn, id)?, echelon::outstanding::recomputed(conn, id, &path)?))
         })
         .await
         .unwrap();
@@ -170,6 +169,147 @@ both!(concurrent_requests_of_one_station_never_pass_its_allowance_together, |app
     assert_eq!(app.stock("RC-HZ", &d).await, (100, room, 100 - room));
 });
 
+both!(one_stations_requests_from_many_connections_allocate_exactly_the_room_there_is, |app| async {
+    // tier D (10 000.00), 100.00 units: room for many, so on PostgreSQL the bookings go to the
+    // station's value slots side by side until their budgets run out and the slots are dealt
+    // again; 160 requests from 32 clients at once still allocate exactly the room there was
+    let d = app.part().cost("100.00").stock_at("RC-HZ", 1_000).create().await;
+    let owed = value_of(&app, TIER_D).await;
+    let room = (1_000_000 - owed) / 10_000;
+    assert!(room > 40 && room < 160, "the demo station has room for some: {owed}");
+    let token = app.token("admin").await;
+    let send = || {
+        app.client
+            .post(format!("{}/api/v1/parts-requests", app.base))
+            .bearer_auth(&token)
+            .json(&json!({"station": TIER_D, "lines": [{"part_code": d, "qty": 1}]}))
+            .send()
+    };
+    let mut allocated = 0;
+    for _ in 0..5 {
+        for a in futures_util::future::join_all((0..32).map(|_| send())).await {
+            let r = crate::helpers::into_resp(a.unwrap()).await;
+            assert_eq!(r.status, 201, "{}", r.text);
+            match r.json["status"].as_str() {
+                Some("allocated") => allocated += 1,
+                s => assert_eq!(s, Some("pending_approval"), "{}", r.text),
+            }
+        }
+    }
+    assert_eq!(allocated, room);
+    assert_eq!(app.stock("RC-HZ", &d).await, (1_000, room, 1_000 - room));
+    assert_eq!(value_of(&app, TIER_D).await, owed + room * 10_000);
+    if app.backend == echelon::db::Backend::Postgres {
+        let dealt: i64 = app
+            .state
+            .db
+            .read(|c| {
+                use diesel::prelude::*;
+                use echelon::db::schema::station_value_slots as s;
+                Ok(s::table.count().get_result(c)?)
+            })
+            .await
+            .unwrap();
+        assert!(dealt > 0, "the bookings went through the slots");
+    }
+});
+
+/// Runs `sql` on a connection of its own (one PostgreSQL server process, so one slot).
+fn on_own(url: &str, sql: &str) -> Result<(), String> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let mut c = diesel::PgConnection::establish(url).map_err(|e| e.to_string())?;
+    c.batch_execute(sql).map_err(|e| e.to_string())
+}
+
+#[actix_web::test]
+async fn a_slots_budget_holds_only_while_the_base_and_the_ceiling_it_was_dealt_on_hold() {
+    let Some(app) = crate::helpers::TestApp::spawn_pg().await else { return };
+    let url = app.url.clone();
+    let id: i64 = app
+        .state
+        .db
+        .read(move |c| {
+            use diesel::prelude::*;
+            use echelon::db::schema::locations;
+            Ok(locations::table.filter(locations::code.eq(TIER_D)).select(locations::id).first(c)?)
+        })
+        .await
+        .unwrap();
+    let state = app.state.clone();
+    let value = || {
+        let state = state.clone();
+        async move { state.db.read(move |c| Ok(echelon::outstanding::stored(c, id)?)).await.unwrap() }
+    };
+    let v0 = value().await;
+    let add = |delta: i64, cap: Option<i64>| {
+        let cap = cap.map_or("NULL".to_string(), |c| c.to_string());
+        format!("SELECT echelon_station_value_add({id}, {delta}, {cap})")
+    };
+    // one connection throughout: one slot. The first booking deals the slots out: 8 budgets
+    // of (v0 + 1000 - (v0 + 100)) / 8 = 112
+    let mut c = {
+        use diesel::Connection;
+        diesel::PgConnection::establish(&url).unwrap()
+    };
+    use diesel::connection::SimpleConnection;
+    c.batch_execute(&add(100, Some(v0 + 900))).unwrap();
+    assert_eq!(value().await, v0 + 100);
+    // the next books on the slot alone
+    c.batch_execute(&add(100, Some(v0 + 900))).unwrap();
+    assert_eq!(value().await, v0 + 200);
+    #[derive(diesel::QueryableByName, Debug, PartialEq)]
+    struct Slot {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        used_minor: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        budget_minor: i64,
+    }
+    let slot: Slot = {
+        use diesel::RunQueryDsl;
+        diesel::sql_query(format!(
+            "SELECT used_minor, budget_minor FROM station_value_slots \
+             WHERE station_id = {id} AND slot = pg_backend_pid() % 8"
+        ))
+        .get_result(&mut c)
+        .unwrap()
+    };
+    assert_eq!(slot, Slot { used_minor: 100, budget_minor: 112 }, "booked on this connection's slot");
+    // an increment without a ceiling grows the base: the slot's budget no longer holds (it
+    // would let the value reach v0 + 1010), so the booking sums everything and is refused
+    on_own(&url, &add(800, None)).unwrap();
+    let over = c.batch_execute(&add(10, Some(v0 + 990)));
+    assert!(over.as_ref().is_err_and(|e| e.to_string().contains("ceiling")), "{over:?}");
+    assert_eq!(value().await, v0 + 1000);
+    // the base shrinks again; a booking under a lower ceiling than the budgets were dealt under
+    // sums everything too, and holds
+    on_own(&url, &add(-800, None)).unwrap();
+    c.batch_execute(&add(10, Some(v0 + 500))).unwrap();
+    assert_eq!(value().await, v0 + 210);
+    // another connection (another slot, if its process number differs modulo 8) shares the room
+    // dealt out: bookings from several connections reach the ceiling and not a unit past it
+    let mut booked = 210;
+    for _ in 0..40 {
+        let mut conns: Vec<diesel::PgConnection> = (0..4)
+            .map(|_| {
+                use diesel::Connection;
+                diesel::PgConnection::establish(&url).unwrap()
+            })
+            .collect();
+        for k in &mut conns {
+            if k.batch_execute(&add(7, Some(v0 + 1000 - 7))).is_ok() {
+                booked += 7;
+            }
+        }
+    }
+    assert_eq!(booked, 210 + (1000 - 210) / 7 * 7, "every 7 that fitted under v0 + 1000, and no more");
+    assert_eq!(value().await, v0 + booked);
+    // the audit's sum is the base and the slots: put the value back as the rows say it is
+    on_own(&url, &add(-booked, None)).unwrap();
+    assert_eq!(value().await, v0);
+    app.finish().await;
+}
+
 both!(a_cost_that_would_overflow_a_stations_value_is_refused_and_changes_nothing, |app| async {
     let part = app.part().cost("1.00").stock_at(STATION, 100_000).create().await;
     let before = balance(&app).await;
@@ -290,7 +430,7 @@ fn a_transactions_bookings_commit_with_it_or_refuse_all_of_it() {
     use diesel::result::{DatabaseErrorKind, Error};
     use echelon::db::{self, deferred, write_tx, Backend};
     use echelon::outstanding;
-    use echelon::requests::store::station_outstanding;
+    use echelon::outstanding::stored as station_outstanding;
 
     for backend in [Backend::Sqlite, Backend::Postgres] {
         if backend == Backend::Postgres && crate::helpers::pg_or_skip().is_none() {

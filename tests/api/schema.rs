@@ -11,7 +11,16 @@ fn check(conn: &mut echelon::db::DbConn) -> Result<(), String> {
             $t::table.select($t::all_columns).limit(0).execute(conn).map_err(|e| format!("{}: {e}", stringify!($t)))?;
         )*};
     }
-    probe!(tiers, tier_labour_rates, locations, station_values, station_tier_history, users, login_failures);
+    probe!(
+        tiers,
+        tier_labour_rates,
+        locations,
+        station_values,
+        station_value_slots,
+        station_tier_history,
+        users,
+        login_failures
+    );
     probe!(parts, product_models, model_component_warranties, compatibility, product_units, unit_components);
     probe!(unit_swaps);
     probe!(lateral_lanes, stock_movements, stock_balances, part_serials, parts_requests, parts_request_lines);

@@ -190,7 +190,7 @@ fn plan(
     // with what this transaction has changed on it so far
     let stored = match st.outstanding {
         Some(v) => v,
-        None => store::station_outstanding(conn, st.row.id)?,
+        None => crate::outstanding::stored(conn, st.row.id)?,
     };
     let stored = crate::outstanding::as_left(st.row.id, stored);
     let mut location_codes = st.codes.clone();

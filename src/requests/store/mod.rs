@@ -6,9 +6,7 @@ mod station;
 
 pub use idempotency::{claim_key, idempotent_answer, store_answer, StoredAnswer};
 pub use routed_pg::{write_routed, write_whole, Take, Written};
-pub use station::{
-    station_by_code, station_outstanding, station_terms, station_terms_full, StationRead, StationTerms,
-};
+pub use station::{station_by_code, station_terms, station_terms_full, StationRead, StationTerms};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;

@@ -3,16 +3,10 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{locations, station_values, tiers};
+use crate::db::schema::{locations, tiers};
 use crate::db::{CachedExt, DbConn};
 use crate::network::rules::{LocationKind, Tier};
 use crate::network::store::LocationRow;
-
-/// The station's running outstanding value as last committed (read without a lock; see
-/// `outstanding`).
-pub fn station_outstanding(conn: &mut DbConn, station_id: i64) -> QueryResult<i64> {
-    station_values::table.find(station_id).select(station_values::outstanding_minor).first(conn)
-}
 
 /// What routes a station's lines: its tier's terms, its centre, the central warehouse and the
 /// lateral centres that may supply its centre, by priority (one statement).
@@ -143,12 +137,13 @@ pub fn station_by_code(
     let text = format!(
         "SELECT l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, \
          l.tier, l.lead_time_days, l.active, \
-         (SELECT v.outstanding_minor FROM station_values v WHERE v.id = l.id) AS outstanding_minor, \
+         (SELECT {} FROM station_values v WHERE v.id = l.id) AS outstanding_minor, \
          EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
            WHERE lo.station_id = l.id AND lol.status = 'open') AS open_loans, \
          (SELECT r.revision FROM master_revision r WHERE r.id = 1) AS revision, \
          (SELECT u.version FROM users u WHERE u.id = {} AND u.active) AS asker_version \
          FROM locations l WHERE l.code = {}",
+        crate::station_value!("v"),
         if pg { "$2" } else { "?" },
         if pg { "$1" } else { "?" },
     );

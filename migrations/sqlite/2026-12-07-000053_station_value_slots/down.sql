@@ -1,0 +1,1 @@
+DROP TABLE station_value_slots;
