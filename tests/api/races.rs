@@ -155,3 +155,111 @@ both!(a_count_of_a_part_never_stocked_there_counted_at_once_sets_each_figure_in_
     chain.sort();
     assert_eq!(before, chain, "on hand at the end: {on_hand}");
 });
+
+/// A shipment of one unit from RC-HZ to ST-TZ-001 awaiting its tender, put out to tender by
+/// RC-HZ with a bid of 30.00 from each courier named; the tender's id and the bids' ids.
+async fn tendered(app: &TestApp, couriers: &[&str]) -> (i64, i64, Vec<i64>) {
+    let part = app.part().stock_at("RC-HZ", 1).create().await;
+    let id = app.request().line(&part, 1).create().await;
+    app.on_request(id, "ship", "warehouse-rc-hz").await.ok();
+    let sid = app.shipments_of(id, "admin").await[0]["id"].as_i64().unwrap();
+    let deadline = (app.state.clock.now() + chrono::Duration::hours(2)).to_rfc3339();
+    let t = app
+        .post("/api/v1/tenders", "warehouse-rc-hz", json!({"shipment_ids": [sid], "bid_deadline": deadline}))
+        .await;
+    let tid = t.ok()["id"].as_i64().unwrap();
+    let mut bids = Vec::new();
+    for c in couriers {
+        let bid = json!({"price": "30.00", "transit_hours": 12});
+        let r = app.post(&format!("/api/v1/tenders/{tid}/bids"), c, bid).await;
+        bids.push(r.ok()["bids"][0]["bid_id"].as_i64().unwrap());
+    }
+    (sid, tid, bids)
+}
+
+fn statuses(rs: &[Resp]) -> Vec<(u16, String)> {
+    rs.iter().map(|r| (r.status, r.json["type"].as_str().unwrap_or_default().to_string())).collect()
+}
+
+both!(one_tender_awarded_by_many_at_once_is_awarded_once, |app| async {
+    for _ in 0..3 {
+        let (sid, tid, bids) = tendered(&app, &["courier-1", "courier-2", "courier-3"]).await;
+        // by score, or an override of each bid in turn: a second award would also change the
+        // courier, not only write the same one again
+        let calls = (0..12).map(|i| {
+            let body = match i % 4 {
+                0 => json!({"now": true}),
+                k => json!({"now": true, "bid_id": bids[k - 1], "reason": "the one we trust"}),
+            };
+            (format!("/api/v1/tenders/{tid}/award"), "warehouse-rc-hz", body)
+        });
+        let rs = at_once(&app, calls.collect()).await;
+        assert_eq!(passed(&rs, 0, 1), 1, "{:?}", statuses(&rs));
+        for r in rs.iter().filter(|r| r.status == 409) {
+            assert_eq!(r.json["type"], "/problems/tender_closed", "{}", r.text);
+        }
+        let won = rs.iter().find(|r| r.status == 200).unwrap();
+        let awarded = won.json["awarded_bid_id"].clone();
+        let courier = won.json["bids"].as_array().unwrap().iter().find(|b| b["bid_id"] == awarded).unwrap()
+            ["courier"]
+            .clone();
+        // what the winner was told is what stands
+        let t = app.get(&format!("/api/v1/tenders/{tid}"), Some("admin")).await;
+        assert_eq!(
+            (&t.ok()["awarded_bid_id"], &t.json["override_reason"]),
+            (&awarded, &won.json["override_reason"])
+        );
+        let s = app.get(&format!("/api/v1/shipments/{sid}"), Some("admin")).await;
+        assert_eq!((&s.ok()["courier"], &s.json["price"]), (&courier, &json!("30.00")), "{}", s.text);
+    }
+});
+
+/// How many bids a tender has on record.
+async fn bids_on_record(app: &TestApp, tender: i64) -> i64 {
+    app.state
+        .db
+        .primary(move |conn| {
+            use diesel::prelude::*;
+            use echelon::db::schema::bids;
+            Ok(bids::table.filter(bids::tender_id.eq(tender)).count().get_result(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+both!(bids_sent_as_their_tender_is_awarded_are_weighed_by_the_award_or_refused, |app| async {
+    for _ in 0..3 {
+        let (_, tid, _) = tendered(&app, &["courier-1"]).await;
+        let bids = format!("/api/v1/tenders/{tid}/bids");
+        let bid =
+            |c: &'static str, price: &str| (bids.clone(), c, json!({"price": price, "transit_hours": 12}));
+        let calls = vec![
+            bid("courier-2", "25.00"),
+            bid("courier-3", "26.00"),
+            (format!("/api/v1/tenders/{tid}/award"), "warehouse-rc-hz", json!({"now": true})),
+            bid("courier-2", "24.00"),
+            bid("courier-3", "23.00"),
+        ];
+        let rs = at_once(&app, calls).await;
+        let award = &rs[2];
+        assert_eq!(award.status, 200, "{}", award.text);
+        let weighed: Vec<i64> =
+            award.json["bids"].as_array().unwrap().iter().map(|b| b["bid_id"].as_i64().unwrap()).collect();
+        for (i, r) in rs.iter().enumerate().filter(|(i, _)| *i != 2) {
+            if r.status == 201 {
+                let id = r.json["bids"][0]["bid_id"].as_i64().unwrap();
+                assert!(weighed.contains(&id), "bid {id} taken but not weighed by the award: {}", award.text);
+            } else {
+                let kind = r.json["type"].as_str().unwrap();
+                assert!(
+                    matches!(kind, "/problems/tender_closed" | "/problems/already_bid"),
+                    "{i}: {}",
+                    r.text
+                );
+            }
+        }
+        // a courier bids once
+        assert!(passed(&rs, 0, 3) <= 1 && passed(&rs, 1, 3) <= 1, "{:?}", statuses(&rs));
+        assert_eq!(bids_on_record(&app, tid).await, weighed.len() as i64, "{}", award.text);
+    }
+});
