@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::helpers::{into_resp, Resp, TestApp};
+use crate::loans::{cores_at_centre, CMP_SERIAL};
+use crate::tickets::CMP;
 
 /// Sends every call at once: (path, user, body); the answers in the same order, whatever they are.
 async fn sent_at_once(app: &TestApp, calls: Vec<(String, &str, Value)>) -> Vec<Resp> {
@@ -261,5 +263,80 @@ both!(bids_sent_as_their_tender_is_awarded_are_weighed_by_the_award_or_refused, 
         // a courier bids once
         assert!(passed(&rs, 0, 3) <= 1 && passed(&rs, 1, 3) <= 1, "{:?}", statuses(&rs));
         assert_eq!(bids_on_record(&app, tid).await, weighed.len() as i64, "{}", award.text);
+    }
+});
+
+const STATION: &str = "ST-TZ-001";
+const TECH: &str = "tech-st-tz-001";
+
+/// A loan of one new compressor (serial `serial`) to ST-TZ-001's technician, for an in-warranty
+/// ticket with the technician on site; the loan's id and its custody.
+async fn lent_compressor(app: &TestApp, serial: &str) -> (i64, String) {
+    let ticket = app.ticket().at(STATION).on_site().dispatched_to(TECH).create().await;
+    app.receipt(STATION).serials(CMP, &[serial]).create().await;
+    let r = app.loan().ticket(ticket).serials(CMP, &[serial]).send().await;
+    (r.ok()["id"].as_i64().unwrap(), r.json["custody"].as_str().unwrap().to_string())
+}
+
+/// A loan line's (status, wrong old parts counted), and the swaps recorded for its ticket.
+async fn line_on_record(app: &TestApp, loan: i64) -> (String, i32, i64) {
+    app.state
+        .db
+        .primary(move |conn| {
+            use diesel::prelude::*;
+            use echelon::db::schema::{loan_lines as l, loans, unit_swaps as s};
+            let (status, wrong) = l::table
+                .filter(l::loan_id.eq(loan))
+                .filter(l::line_no.eq(1))
+                .select((l::status, l::core_mismatches))
+                .first::<(String, i32)>(conn)?;
+            let ticket: i64 = loans::table.find(loan).select(loans::ticket_id).first(conn)?;
+            let swaps = s::table.filter(s::ticket_id.eq(ticket)).count().get_result(conn)?;
+            Ok((status, wrong, swaps))
+        })
+        .await
+        .unwrap()
+}
+
+both!(one_loan_line_returned_unused_by_two_at_once_is_returned_once, |app| async {
+    for n in 0..3 {
+        let (loan, custody) = lent_compressor(&app, &format!("NEWCMP010{n}")).await;
+        let quarantine = app.stock("QUARANTINE", CMP).await.0;
+        let path = format!("/api/v1/loans/{loan}/lines/1/unused-return");
+        let calls =
+            (0..12).map(|i| (path.clone(), if i % 2 == 0 { TECH } else { "station-st-tz-001" }, json!({})));
+        let rs = at_once(&app, calls.collect()).await;
+        assert_eq!(passed(&rs, 0, 1), 1, "{:?}", statuses(&rs));
+        for r in rs.iter().filter(|r| r.status == 409) {
+            assert_eq!(r.json["type"], "/problems/already_reconciled", "{}", r.text);
+        }
+        assert_eq!(app.stock(&custody, CMP).await.0, 0);
+        assert_eq!(app.stock("QUARANTINE", CMP).await.0, quarantine + 1, "moved once");
+        assert_eq!(line_on_record(&app, loan).await, ("returned_unused".to_string(), 0, 0));
+    }
+});
+
+both!(the_right_core_returned_by_many_at_once_is_taken_once_and_counts_no_wrong_guess, |app| async {
+    for n in 0..3 {
+        let (loan, custody) = lent_compressor(&app, &format!("NEWCMP020{n}")).await;
+        // the unit's compressor: the factory's, then the one the swap before fitted
+        let old = if n == 0 { CMP_SERIAL.to_string() } else { format!("NEWCMP020{}", n - 1) };
+        let bin = cores_at_centre(&app, CMP).await;
+        let path = format!("/api/v1/loans/{loan}/lines/1/core-return");
+        let calls = (0..12).map(|i| {
+            (path.clone(), if i % 2 == 0 { TECH } else { "station-st-tz-001" }, json!({"serial": old}))
+        });
+        // the part is the right one for whichever comes first; the others find the line
+        // reconciled, not a wrong part (the unit's record holds the fitted part by then)
+        let rs = sent_at_once(&app, calls.collect()).await;
+        let all = statuses(&rs);
+        assert_eq!(rs.iter().filter(|r| r.status == 200).count(), 1, "{all:?}");
+        assert!(
+            rs.iter().all(|r| r.status == 200 || r.json["type"] == "/problems/already_reconciled"),
+            "{all:?}"
+        );
+        assert_eq!(app.stock(&custody, CMP).await.0, 0);
+        assert_eq!(cores_at_centre(&app, CMP).await, bin + 1, "one core");
+        assert_eq!(line_on_record(&app, loan).await, ("core_returned".to_string(), 0, 1));
     }
 });
