@@ -172,17 +172,19 @@ pub fn balance(conn: &mut DbConn, part_id: i64, location_id: i64) -> QueryResult
 
 /// [`balance`], its row locked to the transaction's end (PostgreSQL; SQLite's writers run one
 /// at a time): for a change computed from it, such as a count's difference, so that two at once
-/// run one after the other.
-pub fn balance_locked(conn: &mut DbConn, part_id: i64, location_id: i64) -> QueryResult<(i64, i64)> {
-    let DbConn::Pg(c) = conn else { return balance(conn, part_id, location_id) };
-    Ok(stock_balances::table
+/// run one after the other. A part never stocked at the place gets its (empty) row first, so
+/// that there is a row to lock: two first counts at once wait for each other at its insert
+/// rather than each computing from nothing, and every count takes the place's row before the
+/// `ADJUSTMENT` row its movement meets.
+pub fn balance_locked(conn: &mut DbConn, part_id: i64, place: &Place) -> QueryResult<(i64, i64)> {
+    ensure_balance(conn, part_id, place)?;
+    let DbConn::Pg(c) = conn else { return balance(conn, part_id, place.id) };
+    stock_balances::table
         .filter(stock_balances::part_id.eq(part_id))
-        .filter(stock_balances::location_id.eq(location_id))
+        .filter(stock_balances::location_id.eq(place.id))
         .select((stock_balances::on_hand, stock_balances::reserved))
         .for_update()
         .first(c)
-        .optional()?
-        .unwrap_or((0, 0)))
 }
 
 pub fn available(conn: &mut DbConn, part_id: i64, location_id: i64) -> QueryResult<i64> {

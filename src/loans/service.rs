@@ -252,6 +252,10 @@ pub fn reconcile(
     how: How,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    // the line's row locked first: a second return of the line at once waits for the first and
+    // finds it reconciled (409), rather than checking its old part against the unit's record
+    // the first one's swap has just changed, which would count as a wrong part
+    store::lock_line(conn, loan_id, line_no)?;
     let loan = visible(conn, caller, loan_id)?;
     let line = store::line(conn, loan_id, line_no)?
         .ok_or_else(|| AppError::not_found(format!("loan {loan_id} has no line {line_no}")))?;

@@ -119,6 +119,21 @@ pub fn lines(conn: &mut DbConn, loan_ids: &[i64]) -> QueryResult<Vec<LoanLineRow
         .load(conn)
 }
 
+/// Locks a loan line's row to the transaction's end (PostgreSQL; SQLite's writers run one at a
+/// time), so that two reconciliations of one line at once run one after the other, the second
+/// finding the line reconciled.
+pub fn lock_line(conn: &mut DbConn, loan_id: i64, line_no: i32) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        loan_lines::table
+            .filter(loan_lines::loan_id.eq(loan_id))
+            .filter(loan_lines::line_no.eq(line_no))
+            .select(loan_lines::id)
+            .for_update()
+            .load::<i64>(c)?;
+    }
+    Ok(())
+}
+
 pub fn line(conn: &mut DbConn, loan_id: i64, line_no: i32) -> QueryResult<Option<LoanLineRow>> {
     loan_lines::table
         .filter(loan_lines::loan_id.eq(loan_id))

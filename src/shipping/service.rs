@@ -441,6 +441,15 @@ pub fn award(
 /// Who puts shipments out to tender and awards them.
 pub const AWARDERS: &[Role] = &[Role::Admin, Role::Warehouse];
 
+/// [`visible_tender`], its row locked first: for an award or a bid, so that two awards at once
+/// (or a bid and an award) run one after the other, the second checking the state the first
+/// left: one award wins and the others find the tender awarded; a bid is weighed by the award
+/// or refused as too late, never taken after the award has chosen.
+pub fn changing_tender(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<TenderRow, AppError> {
+    store::lock_tender(conn, id)?;
+    visible_tender(conn, caller, id)
+}
+
 /// A tender the caller may see, or 404: a courier's when it serves both ends of the lane, a
 /// warehouse user's when either end is in its scope, admin and finance all.
 pub fn visible_tender(conn: &mut DbConn, caller: &Caller, id: i64) -> Result<TenderRow, AppError> {
@@ -567,7 +576,7 @@ pub fn bid(
     caller.require(&[Role::Courier])?;
     // a lane outside the courier's service area is answered like an unknown tender (as
     // `GET /tenders/{id}` does), naming none of its codes or regions
-    let t = visible_tender(conn, caller, id)?;
+    let t = changing_tender(conn, caller, id)?;
     if t.status != TenderStatus::Open || now.naive_utc() > t.bid_deadline {
         return Err(AppError::conflict(
             Problem::TenderClosed,

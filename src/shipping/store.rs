@@ -495,6 +495,16 @@ pub fn insert_tender(
         .get_result(conn)
 }
 
+/// Locks a tender's row to the transaction's end (PostgreSQL; SQLite's writers run one at a
+/// time), so that an award and another award or a bid of the same tender run one after the
+/// other, the second seeing what the first did.
+pub fn lock_tender(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        tenders::table.find(id).select(tenders::id).for_update().load::<i64>(c)?;
+    }
+    Ok(())
+}
+
 pub fn tender(conn: &mut DbConn, id: i64) -> QueryResult<Option<TenderRow>> {
     tenders::table.find(id).select(TenderRow::as_select()).first(conn).optional()
 }

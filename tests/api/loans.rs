@@ -13,7 +13,7 @@ const STATION: &str = "ST-TZ-001";
 const TECH: &str = "tech-st-tz-001";
 const GSK: &str = "RF-GSK-00221D";
 /// the factory record of RF00000001's compressor
-const CMP_SERIAL: &str = "CMP6165341773";
+pub const CMP_SERIAL: &str = "CMP6165341773";
 
 /// An in-warranty (compressor, the technician on site: the old part is out) or out-of-warranty
 /// (door gasket, quoted and accepted) ticket of the station, dispatched to its technician.
@@ -33,7 +33,7 @@ async fn dispatched(app: &TestApp, in_warranty: bool) -> i64 {
 const BIN: &str = "RC-HZ-DEFECTIVE";
 
 /// How many of `part` RC-HZ's bin of returned cores holds (none before its first core).
-async fn cores_at_centre(app: &TestApp, part: &str) -> i64 {
+pub async fn cores_at_centre(app: &TestApp, part: &str) -> i64 {
     let r = app.get(&format!("/api/v1/stock?location={BIN}&part_code={part}"), Some("admin")).await;
     if r.status == 404 {
         return 0;

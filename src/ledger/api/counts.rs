@@ -83,7 +83,7 @@ pub async fn create_stock_count(
                 ));
             }
             // locked: two counts at once each set the figure counted, not a difference from a stale one
-            let (on_hand, reserved) = store::balance_locked(conn, part.id, place.id)?;
+            let (on_hand, reserved) = store::balance_locked(conn, part.id, &place)?;
             if input.counted_qty < reserved {
                 return Err(AppError::conflict(
                     Problem::CountBelowReserved,

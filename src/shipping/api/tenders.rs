@@ -367,7 +367,7 @@ pub async fn award(
     let out = state
         .db
         .write(move |conn| {
-            let t = service::visible_tender(conn, &caller, id)?;
+            let t = service::changing_tender(conn, &caller, id)?;
             // seeing a tender (its lane ends in the caller's area) is not awarding it: the
             // shipping side, which put the shipments out to tender, awards
             if !Scope::of(conn, &caller)?.stands_at(&network::by_id(conn, t.origin_id)?.path) {
