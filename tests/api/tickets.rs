@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::helpers::{Resp, TestApp};
 
+mod parts_used;
+
 /// A demo unit of BCD-539WT (12 months on the unit, 120 on the compressor), shipped ~3 years ago.
 pub const UNIT: &str = "RF00000001";
 pub const CMP: &str = "RF-CMP-00130B";
