@@ -335,6 +335,38 @@ pub fn outside_cover(warranty: Warranty, covers: &str, family: &str) -> bool {
     warranty == Warranty::InWarranty && covers != "unit" && covers != family
 }
 
+/// A part a resolving visit used beyond what loans to the ticket brought: taken from the
+/// station's stock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BeyondLoans {
+    pub part_id: i64,
+    /// the first line of `parts_used` naming the part
+    pub line: usize,
+    /// used on the visit, over all its lines
+    pub used: i64,
+    /// lent for the ticket and not returned unused: consumed through the loan lines
+    pub lent: i64,
+    /// the rest, taken from the station: `used - lent`
+    pub take: i64,
+}
+
+/// What each part of a resolving visit's lines (`(part id, qty)` in line order) needs from the
+/// station beyond `lent` (part id -> qty lent for the ticket), in part order (the order a
+/// write takes a station's stock rows); parts the loans cover are left out.
+pub fn beyond_loans(used: &[(i64, i64)], lent: &BTreeMap<i64, i64>) -> Vec<BeyondLoans> {
+    let mut by_part: BTreeMap<i64, (usize, i64)> = BTreeMap::new();
+    for (i, (part, qty)) in used.iter().enumerate() {
+        by_part.entry(*part).or_insert((i, 0)).1 += qty;
+    }
+    by_part
+        .into_iter()
+        .filter_map(|(part_id, (line, used))| {
+            let lent = lent.get(&part_id).copied().unwrap_or(0);
+            (used > lent).then_some(BeyondLoans { part_id, line, used, lent, take: used - lent })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -550,5 +582,23 @@ mod tests {
         assert_eq!(Channel::parse("walk_in"), Some(Channel::WalkIn));
         assert_eq!(Category::parse("safety_incident"), Some(Category::SafetyIncident));
         assert!(JobType::parse("cleaning").is_none());
+    }
+
+    #[test]
+    fn a_visit_takes_from_the_station_only_what_its_loans_did_not_bring() {
+        let lent = BTreeMap::from([(7, 1), (9, 3)]);
+        // part 9 twice (3 lent, 2 + 2 used), part 7 as lent, part 5 never lent
+        let used = [(9, 2), (7, 1), (5, 1), (9, 2)];
+        assert_eq!(
+            beyond_loans(&used, &lent),
+            vec![
+                BeyondLoans { part_id: 5, line: 2, used: 1, lent: 0, take: 1 },
+                BeyondLoans { part_id: 9, line: 0, used: 4, lent: 3, take: 1 },
+            ]
+        );
+        assert!(beyond_loans(&[], &lent).is_empty());
+        assert!(beyond_loans(&[(7, 1)], &lent).is_empty(), "a lent part is consumed by its loan line");
+        // more lent than used: nothing from the station (what is left goes back unused)
+        assert!(beyond_loans(&[(9, 1)], &lent).is_empty());
     }
 }

@@ -16,7 +16,7 @@ use crate::tickets::CMP;
 
 const METHODS: [&str; 5] = ["get", "put", "post", "patch", "delete"];
 
-fn document() -> Value {
+pub(crate) fn document() -> Value {
     serde_json::from_str(&echelon::openapi::document_json()).unwrap()
 }
 
@@ -122,7 +122,7 @@ fn every_response_is_described_and_every_problem_example_is_the_operations_own()
 
 /// The problem `r` answered is among the examples `method path` documents for its status, with
 /// every member it carries (so the documentation and the behaviour cannot drift apart).
-fn documented(doc: &Value, method: &str, path: &str, r: &Resp) {
+pub(crate) fn documented(doc: &Value, method: &str, path: &str, r: &Resp) {
     let answered = &r.json;
     let status = r.status.to_string();
     let response = &doc["paths"][path][method]["responses"][&status];

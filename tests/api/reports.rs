@@ -26,11 +26,30 @@ fn ratio(v: &Value) -> (i64, i64) {
     (v["numerator"].as_i64().unwrap(), v["denominator"].as_i64().unwrap())
 }
 
+/// The parts a visit fits come off ST-TZ-001's shelf (no loan brings them): one of each is
+/// received there first.
+async fn shelve(app: &TestApp, parts: &[&str]) {
+    static SERIAL: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mut receipt = app.receipt("ST-TZ-001");
+    for p in parts {
+        receipt = if *p == CMP {
+            let serial = format!("RPTCMP{:06}", SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            receipt.serials(p, &[&serial])
+        } else {
+            receipt.line(p, 1)
+        };
+    }
+    if !parts.is_empty() {
+        receipt.create().await;
+    }
+}
+
 /// Dispatches to ST-TZ-001's technician, arrives and resolves with the parts used.
 async fn fix(app: &TestApp, id: i64, cause: &str, parts: &[&str]) {
     let tech = "tech-st-tz-001";
     act(app, id, "dispatch", "agent", json!({"station": "ST-TZ-001", "technician": tech})).await.ok();
     act(app, id, "arrive", tech, json!({})).await.ok();
+    shelve(app, parts).await;
     let used: Vec<Value> = parts.iter().map(|p| json!({"part_code": p, "qty": 1})).collect();
     let r = act(app, id, "resolve", tech, json!({"job_type": "repair", "cause": cause, "parts_used": used}))
         .await;
@@ -48,6 +67,7 @@ async fn model_with_units(app: &TestApp, code: &str, launch: NaiveDate, shipped:
 /// A ticket of a unit, taken in, dispatched to ST-TZ-001's technician and resolved with the
 /// parts used.
 async fn fixed(app: &TestApp, serial: &str, cause: &str, parts: &[&str]) -> i64 {
+    shelve(app, parts).await;
     let used: Vec<Value> = parts.iter().map(|p| json!({"part_code": p, "qty": 1})).collect();
     app.ticket()
         .serial(serial)
@@ -139,7 +159,8 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     // the two 24/48-hour tickets: the safety incident kept both clocks, the complaint neither
     assert_eq!(ratio(&j["sla"]["answered_in_time"]), (1, 2));
     assert_eq!(ratio(&j["sla"]["resolved_in_time"]), (1, 2));
-    assert_eq!(j["parts_consumed"], json!([{"part_code": consumed, "qty": 2}]));
+    // and the compressor the safety incident's visit took off the station's shelf
+    assert_eq!(j["parts_consumed"], json!([{"part_code": CMP, "qty": 1}, {"part_code": consumed, "qty": 2}]));
     assert_eq!(j["parts_returned_unused"], json!([]));
     assert_eq!(j["satisfaction"], json!({"average": null, "count": 0}));
 
@@ -184,7 +205,7 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     let own = app.get(&format!("/api/v1/reports/weekly?week={week}"), Some("station-st-tz-001")).await;
     assert_eq!(own.ok()["opened"], 2);
     assert_eq!(own.json["station"], "ST-TZ-001");
-    assert_eq!(own.json["parts_consumed"][0]["qty"], 2);
+    assert_eq!(own.json["parts_consumed"][1]["qty"], 2);
     app.state
         .db
         .write(|conn| {
@@ -201,7 +222,10 @@ both!(a_seeded_week_reports_the_tickets_opened_in_it, |app| async {
     let hz = app.get(&format!("/api/v1/reports/weekly?week={week}"), Some("warehouse-rc-hz")).await;
     assert_eq!(hz.ok()["opened"], 2, "{}", hz.text);
     assert_eq!(names(&hz.json["opened_by"]["by_station"]), pairs(&[("ST-TZ-001", 2)]));
-    assert_eq!(hz.json["parts_consumed"], json!([{"part_code": consumed, "qty": 2}]));
+    assert_eq!(
+        hz.json["parts_consumed"],
+        json!([{"part_code": CMP, "qty": 1}, {"part_code": consumed, "qty": 2}])
+    );
     assert!(hz.json["station"].is_null());
     app.state
         .db

@@ -22,17 +22,17 @@ const SX_NAME: &str = "Shaoxing service station 1";
 const CMP_SERIAL: &str = "CMP6165341773";
 
 /// The month after the clock's current one: every event of the test happens inside it.
-fn next_month(app: &TestApp) -> NaiveDate {
+pub(crate) fn next_month(app: &TestApp) -> NaiveDate {
     let today = app.state.clock.now().date_naive();
     today.with_day(1).unwrap().checked_add_months(Months::new(1)).unwrap()
 }
 
-fn period(first: NaiveDate) -> String {
+pub(crate) fn period(first: NaiveDate) -> String {
     format!("{:04}-{:02}", first.year(), first.month())
 }
 
 /// Moves the clock forward to 10:00 on `day` of the month starting `first`.
-fn move_to(app: &TestApp, first: NaiveDate, day: u32) {
+pub(crate) fn move_to(app: &TestApp, first: NaiveDate, day: u32) {
     let target: NaiveDateTime = first.with_day(day).unwrap().and_hms_opt(10, 0, 0).unwrap();
     let now = app.state.clock.now().naive_utc();
     assert!(target > now, "the clock only moves forward");
@@ -40,14 +40,21 @@ fn move_to(app: &TestApp, first: NaiveDate, day: u32) {
 }
 
 /// The demo unit's model takes two of the gasket here (its two doors), so that one repair fits two.
-async fn two_gaskets_per_unit(app: &TestApp) {
+pub(crate) async fn two_gaskets_per_unit(app: &TestApp) {
     let parts = json!({"parts": [{"part_code": GSK, "qty_per_unit": 2}]});
     app.post(&format!("/api/v1/models/{DEMO_MODEL}/parts"), "admin", parts).await.ok();
 }
 
 /// A ticket of `station` worked by `tech` up to the technician on site. In warranty: a
 /// compressor fault; out of warranty: a door gasket, quoted (with `parts`) and accepted.
-async fn worked(app: &TestApp, station: &str, tech: &str, in_warranty: bool, job: &str, parts: Value) -> i64 {
+pub(crate) async fn worked(
+    app: &TestApp,
+    station: &str,
+    tech: &str,
+    in_warranty: bool,
+    job: &str,
+    parts: Value,
+) -> i64 {
     let ticket = app.ticket().at(station);
     let ticket = if in_warranty {
         ticket
@@ -57,14 +64,14 @@ async fn worked(app: &TestApp, station: &str, tech: &str, in_warranty: bool, job
     ticket.dispatched_to(tech).on_site().create().await
 }
 
-async fn finish(app: &TestApp, id: i64, tech: &str, job: &str, parts: Value) {
+pub(crate) async fn finish(app: &TestApp, id: i64, tech: &str, job: &str, parts: Value) {
     let r =
         act(app, id, "resolve", tech, json!({"job_type": job, "cause": "worn", "parts_used": parts})).await;
     assert_eq!(r.ok()["status"], "resolved");
     assert_eq!(act(app, id, "confirm", tech, json!({"note": "signed"})).await.ok()["status"], "confirmed");
 }
 
-async fn reconcile(app: &TestApp, loan: i64, how: &str, tech: &str, body: Value) {
+pub(crate) async fn reconcile(app: &TestApp, loan: i64, how: &str, tech: &str, body: Value) {
     let r = app.post(&format!("/api/v1/loans/{loan}/lines/1/{how}"), tech, body).await;
     assert!(r.status == 200, "{how}: {}", r.text);
 }
@@ -122,7 +129,7 @@ async fn build_month(app: &TestApp) -> NaiveDate {
     first
 }
 
-fn station<'a>(out: &'a Value, code: &str) -> &'a Value {
+pub(crate) fn station<'a>(out: &'a Value, code: &str) -> &'a Value {
     out["stations"].as_array().unwrap().iter().find(|s| s["station"] == code).unwrap_or(&Value::Null)
 }
 

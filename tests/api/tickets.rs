@@ -7,6 +7,8 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::helpers::{Resp, TestApp};
 
+mod parts_used;
+
 /// A demo unit of BCD-539WT (12 months on the unit, 120 on the compressor), shipped ~3 years ago.
 pub const UNIT: &str = "RF00000001";
 pub const CMP: &str = "RF-CMP-00130B";
@@ -234,6 +236,8 @@ both!(a_ticket_runs_its_whole_lifecycle_and_refuses_illegal_transitions, |app| a
                 .await;
         assert_eq!(r.problem(422)["errors"][0]["field"], format!("parts_used[{n}].qty"), "{}", r.text);
     }
+    // the compressor fitted comes off the station's shelf (no loan brought it)
+    app.receipt("ST-TZ-001").serials(CMP, &["NEWCMP0001"]).create().await;
     let r = act(
         &app,
         id,
@@ -244,6 +248,7 @@ both!(a_ticket_runs_its_whole_lifecycle_and_refuses_illegal_transitions, |app| a
     )
     .await;
     assert_eq!(r.ok()["status"], "resolved");
+    assert_eq!(app.stock("ST-TZ-001", CMP).await, (0, 0, 0));
     assert_eq!(r.json["job_type"], "repair");
     assert_eq!(r.json["parts_used"][0]["part_code"], CMP);
     assert_eq!(r.json["parts_used"][0]["sale_price"], "620.50");

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use super::{one, PartLineIn, TicketOut};
 use super::{
-    E404Ticket, E409AcceptQuote, E409Close, E409Dispatch, E409Quote, E409TicketAction, E422Dispatch,
-    E422TicketParts,
+    E404Ticket, E409AcceptQuote, E409Close, E409Dispatch, E409Quote, E409Resolve, E409TicketAction,
+    E422Dispatch, E422TicketParts,
 };
 use crate::auth::Caller;
 use crate::db::DbConn;
@@ -258,7 +258,9 @@ pub struct ResolveIn {
     /// the cause of the fault, for defect analysis
     #[schema(min_length = 1, max_length = 2000)]
     pub cause: String,
-    /// the parts actually fitted; each must fit the unit's model
+    /// the parts actually fitted; each must fit the unit's model. A part lent for the ticket is
+    /// consumed when its loan line is reconciled; any other is taken from the station's free
+    /// stock now
     #[serde(default)]
     #[schema(max_items = 50)]
     pub parts_used: Vec<PartLineIn>,
@@ -267,11 +269,20 @@ pub struct ResolveIn {
 }
 
 /// The fault is fixed (technician, station, admin)
+///
+/// Records the job type, the cause and the parts used, which settlement charges at cost. Each
+/// part used must be consumed in the ledger for the ticket: what loans to the ticket brought
+/// (lines still open, or reconciled by core return or fee) is consumed through its loan lines;
+/// whatever the visit used beyond them is taken now from the ticket's station's free stock
+/// (`on_hand - reserved`) into the customer's unit, a `consume` movement referencing
+/// `ticket:<id>`. When the station has not got that much free, the resolve is refused with 409
+/// `insufficient_stock` (naming the line, the part, what is free and what was needed) and
+/// nothing changes.
 #[utoipa::path(
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
     request_body = ResolveIn,
-    responses((status = 200, description = "The ticket resolved, with the parts used", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422TicketParts),
+    responses((status = 200, description = "The ticket resolved, with the parts used", body = TicketOut), E400, E401, E403, E404Ticket, E409Resolve, E415, E422TicketParts),
     security(("bearer" = []))
 )]
 #[post("/tickets/{id}/resolve")]

@@ -425,6 +425,12 @@ crate::problems!(E409TicketAction, 409, "The ticket's status does not allow this
     InvalidTransition => "arrive is not allowed on a ticket that is open; allowed now: quote, dispatch, close"
         {"current_status": "open", "action": "arrive"},
 ]);
+crate::problems!(E409Resolve, 409, "The ticket's status does not allow resolving it, or the station has not got free a part used that no loan to the ticket brought", [
+    InvalidTransition => "resolve is not allowed on a ticket that is dispatched; allowed now: arrive, await_parts"
+        {"current_status": "dispatched", "action": "resolve"},
+    InsufficientStock => "parts_used[0]: RF-CMP-00130B x1 used; no loan for ticket 7 brought it, so it comes from ST-TZ-001's free stock, which holds 0 (0 on hand, 0 reserved); lend the part for the ticket or receive it at the station first"
+        {"field": "parts_used[0]", "part_code": "RF-CMP-00130B", "location": "ST-TZ-001", "available": 0, "requested": 1, "lent": 0},
+]);
 crate::problems!(E409Close, 409, "The ticket's status does not allow closing it, or parts requests for it are still open", [
     InvalidTransition => "close is not allowed on a ticket that is dispatched; allowed now: arrive, await_parts"
         {"current_status": "dispatched", "action": "close"},

@@ -47,7 +47,9 @@ pub struct ResolveSpec {
     pub note: Option<String>,
 }
 
-/// The fault is fixed: the job type (labour for settlement), the cause and the parts used.
+/// The fault is fixed: the job type (labour for settlement), the cause and the parts used. A
+/// part used that no loan to the ticket brought is taken from the station's free stock
+/// ([`super::stock`]), or the resolve is refused (409 `insufficient_stock`) and changes nothing.
 pub fn resolve(
     conn: &mut DbConn,
     caller: &Caller,
@@ -60,6 +62,7 @@ pub fn resolve(
     let lines = resolve_lines(conn, &spec.parts_used, &model, super::USED)?;
     let visit = store::visits_made(conn, t.id)? as i32;
     record_parts(conn, caller, &t, PartsOf { kind: PartKind::Used, quote_id: None, visit }, &lines, now)?;
+    super::stock::consume_unlent(conn, caller, &t, &lines, now.naive_utc())?;
     let changes = TicketChanges {
         job_type: Some(Some(spec.job_type.as_str().into())),
         cause: Some(Some(spec.cause.clone())),

@@ -1,12 +1,14 @@
 //! What happens to a ticket: intake with its warranty decision and SLA deadlines
 //! ([`intake`]), the desk's quote, acceptance, dispatch and closing ([`desk`]), the field work
-//! and sign-off ([`field`]). Every action is one checked transition kept in the history with
-//! its actor and time. Every function runs inside the caller's transaction.
+//! and sign-off ([`field`]), with the parts a resolving visit used that no loan brought taken
+//! from the station's stock ([`stock`]). Every action is one checked transition kept in the
+//! history with its actor and time. Every function runs inside the caller's transaction.
 
 mod desk;
 mod field;
 mod intake;
 mod parts;
+mod stock;
 
 use chrono::{DateTime, Utc};
 
