@@ -31,10 +31,9 @@
 //! columns with the sums recomputed from scratch ([`recomputed`] is the station's reference).
 //!
 //! On PostgreSQL a booking with a ceiling does not take the station's one row: the value is
-//! split into sixteen slots (escrow, migration `000053_station_value_slots`). A booking goes to
-//! its server process's slot, or the next one no other booking holds, which has a budget
-//! dealt out of the room left under the ceiling, and takes that slot's row alone while the
-//! budget lasts, the ceiling it was dealt under still
+//! split into eight slots (escrow, migration `000053_station_value_slots`). A booking goes to
+//! its server process's slot, which has a budget dealt out of the room left under the ceiling,
+//! and takes that slot's row alone while the budget lasts, the ceiling it was dealt under still
 //! holds and no increment without a ceiling has grown the base since; otherwise it locks the
 //! base and every slot, checks the whole sum against its ceiling as before, and deals the room
 //! left out again. So one station's requests book side by side, and still never pass the
