@@ -242,3 +242,47 @@ both!(one_stations_requests_ships_receipts_and_loans_at_once_never_deadlock, |ap
     assert_eq!(app.stock(STATION, &p).await.0, 40);
     assert_eq!(app.stock(STATION, &q).await.0, 40);
 });
+
+both!(a_ticket_resolved_as_its_parts_request_is_received_never_deadlocks, |app| async {
+    // the technician resolves a ticket, using a part from the station's shelf, at the moment
+    // the station receives the ticket's parts request of that part: the resolve takes the
+    // ticket's row and then the shelf's stock row, and the receipt takes the ticket's row
+    // before the stock rows too, so neither waits on the other in a circle
+    const TZ: &str = "ST-TZ-001";
+    const TECH: &str = "tech-st-tz-001";
+    const ROUNDS: usize = 8;
+    let part =
+        app.part().cost("1.00").stock_at("RC-HZ", 100).stock_at(TZ, 100).fits_demo_unit().create().await;
+    let mut pairs = Vec::new();
+    for _ in 0..ROUNDS {
+        let t = crate::settlement::worked(&app, TZ, TECH, true, "repair", json!([])).await;
+        let r = app.request().station(TZ).line(&part, 1).for_ticket(t).create().await;
+        for action in ["pick", "ship"] {
+            app.on_request(r, action, "admin").await.ok();
+        }
+        app.dispatch(r).await;
+        pairs.push((t, r));
+    }
+    let before = if app.backend == echelon::db::Backend::Postgres { deadlocks(&app).await } else { 0 };
+    let started = std::time::Instant::now();
+    let (app_ref, part_ref) = (&app, &part);
+    let both = pairs.iter().map(|&(t, r)| async move {
+        let (app, part) = (app_ref, part_ref);
+        let resolve =
+            json!({"job_type": "repair", "cause": "worn", "parts_used": [{"part_code": part, "qty": 1}]});
+        futures_util::future::join(
+            app.post(&format!("/api/v1/parts-requests/{r}/receive"), "admin", json!({})),
+            crate::tickets::act(app, t, "resolve", TECH, resolve),
+        )
+        .await
+    });
+    for (received, resolved) in futures_util::future::join_all(both).await {
+        assert_eq!(received.ok()["request"]["status"], "received", "{}", received.text);
+        assert_eq!(resolved.ok()["status"], "resolved", "{}", resolved.text);
+    }
+    let found =
+        if app.backend == echelon::db::Backend::Postgres { deadlocks(&app).await - before } else { 0 };
+    assert_eq!(found, 0, "deadlocks detected (in {:?})", started.elapsed());
+    // each round's unit arrived and one left for the customer: the shelf is where it began
+    assert_eq!(app.stock(TZ, &part).await.0, 100);
+});

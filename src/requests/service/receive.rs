@@ -59,6 +59,12 @@ pub fn receive(
 ) -> Result<Vec<DamageOut>, AppError> {
     caller.require(&[Role::Admin, Role::Station, Role::Warehouse])?;
     let req = changing(conn, caller, id)?;
+    // a ticket's request takes the ticket's row before any stock row, as the ticket's actions
+    // do: a resolve at the same moment consumes from the same station's shelf, and the receipt
+    // rolls the ticket up at its end (`rollup::ticket`)
+    if let Some(ticket) = req.ticket_id {
+        crate::tickets::store::lock_ticket(conn, ticket)?;
+    }
     let station_row = station_side(
         conn,
         caller,

@@ -120,12 +120,7 @@ fn begin(conn: &mut DbConn, caller: &Caller, id: i64, action: Action) -> Result<
     // the ticket's row locked first (PostgreSQL; SQLite's writers run one at a time): two
     // actions on one ticket at once (two quotes, two resolutions) run one after the other, the
     // second checking the state the first left
-    if let DbConn::Pg(c) = conn {
-        use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT id FROM tickets WHERE id = $1 FOR UPDATE")
-            .bind::<diesel::sql_types::BigInt, _>(id)
-            .execute(c)?;
-    }
+    store::lock_ticket(conn, id)?;
     let t = visible(conn, caller, id)?;
     let from = status_of(&t);
     let conflict = |kind: Problem, detail: String| {

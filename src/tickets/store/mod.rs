@@ -109,6 +109,17 @@ pub fn insert(conn: &mut DbConn, t: &NewTicket) -> QueryResult<i64> {
     diesel::insert_into(tickets::table).values(t).returning(tickets::id).get_result(conn)
 }
 
+/// Locks a ticket's row to the transaction's end (PostgreSQL; SQLite's writers run one at a
+/// time). Taken before any stock row: a ticket's action (a resolve consumes from its station's
+/// shelf) and a receipt of its parts request both take the ticket first, then the stock, so
+/// neither waits on the other in a circle.
+pub fn lock_ticket(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    if let DbConn::Pg(c) = conn {
+        tickets::table.find(id).select(tickets::id).for_update().load::<i64>(c)?;
+    }
+    Ok(())
+}
+
 pub fn ticket(conn: &mut DbConn, id: i64) -> QueryResult<Option<TicketRow>> {
     tickets::table.find(id).select(TicketRow::as_select()).first(conn).optional()
 }
