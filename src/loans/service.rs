@@ -252,9 +252,15 @@ pub fn reconcile(
     how: How,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    // the line's row locked first: a second return of the line at once waits for the first and
-    // finds it reconciled (409), rather than checking its old part against the unit's record
-    // the first one's swap has just changed, which would count as a wrong part
+    // the ticket's row locked first, then the line's. The ticket's: the resolve of the ticket
+    // takes it and then reads (share-locks) its loan lines, and a reconciliation's movement and
+    // swap name the ticket, so taking the line first waited on the resolve in a circle. The
+    // line's: a second return of the line at once waits for the first and finds it reconciled
+    // (409), rather than checking its old part against the unit's record the first one's swap
+    // has just changed, which would count as a wrong part
+    if let Some(l) = store::loan(conn, loan_id)? {
+        crate::tickets::store::lock_ticket(conn, l.ticket_id)?;
+    }
     store::lock_line(conn, loan_id, line_no)?;
     let loan = visible(conn, caller, loan_id)?;
     let line = store::line(conn, loan_id, line_no)?

@@ -18,7 +18,7 @@ const PAIRS: usize = 24;
 
 /// The deadlocks PostgreSQL counted in the test's database (after the backends of the pool
 /// have flushed their statistics: at most a second after they went idle).
-async fn deadlocks(app: &TestApp) -> i64 {
+pub(crate) async fn deadlocks(app: &TestApp) -> i64 {
     std::thread::sleep(std::time::Duration::from_millis(2500));
     app.state
         .db

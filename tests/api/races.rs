@@ -340,3 +340,40 @@ both!(the_right_core_returned_by_many_at_once_is_taken_once_and_counts_no_wrong_
         assert_eq!(line_on_record(&app, loan).await, ("core_returned".to_string(), 0, 1));
     }
 });
+
+both!(a_core_returned_as_its_ticket_is_resolved_never_deadlocks, |app| async {
+    // the technician resolves a ticket with the compressor a loan brought at the moment the
+    // old one is returned: the resolve takes the ticket's row and then reads the ticket's loan
+    // lines (share-locked), the core return takes the ticket's row before the line's too (its
+    // movement and swap name the ticket), so neither waits on the other in a circle
+    let before = if app.backend == echelon::db::Backend::Postgres {
+        crate::hot_rows::deadlocks(&app).await
+    } else {
+        0
+    };
+    for n in 0..4 {
+        let (loan, _) = lent_compressor(&app, &format!("NEWCMP030{n}")).await;
+        let ticket = app.get(&format!("/api/v1/loans/{loan}"), Some("admin")).await.ok()["ticket_id"]
+            .as_i64()
+            .unwrap();
+        let old = if n == 0 { CMP_SERIAL.to_string() } else { format!("NEWCMP030{}", n - 1) };
+        let resolve =
+            json!({"job_type": "repair", "cause": "worn", "parts_used": [{"part_code": CMP, "qty": 1}]});
+        let rs = sent_at_once(
+            &app,
+            vec![
+                (format!("/api/v1/loans/{loan}/lines/1/core-return"), TECH, json!({"serial": old})),
+                (format!("/api/v1/tickets/{ticket}/resolve"), TECH, resolve),
+            ],
+        )
+        .await;
+        assert!(rs.iter().all(|r| r.status == 200), "{:?}", statuses(&rs));
+        assert_eq!(line_on_record(&app, loan).await, ("core_returned".to_string(), 0, 1));
+    }
+    let found = if app.backend == echelon::db::Backend::Postgres {
+        crate::hot_rows::deadlocks(&app).await - before
+    } else {
+        0
+    };
+    assert_eq!(found, 0, "deadlocks detected");
+});
