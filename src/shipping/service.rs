@@ -491,6 +491,11 @@ pub fn open_tender(
     let mut ids = shipment_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
+    // the shipments' rows locked first, in id order: two tenders of one shipment at once run
+    // one after the other, the second finding it tendered (409) rather than taking it too
+    for id in &ids {
+        store::lock_shipment(conn, *id)?;
+    }
     let mut rows = store::shipments_by_ids(conn, &ids)?;
     // a shipment whose tender's bids closed with no bid at all is put out to tender again: that
     // tender lapses (its other shipments await a tender again too)

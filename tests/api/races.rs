@@ -377,3 +377,28 @@ both!(a_core_returned_as_its_ticket_is_resolved_never_deadlocks, |app| async {
     };
     assert_eq!(found, 0, "deadlocks detected");
 });
+
+both!(one_shipment_put_out_to_tender_by_many_at_once_is_tendered_once, |app| async {
+    let part = app.part().cost("1.00").stock_at("RC-HZ", 10).create().await;
+    let r = app.request().station("ST-HZ-001").line(&part, 1).create().await;
+    for action in ["pick", "ship"] {
+        app.on_request(r, action, "admin").await.ok();
+    }
+    let shipment = app.shipments_of(r, "admin").await[0]["id"].as_i64().unwrap();
+    let deadline = (app.state.clock.now() + chrono::Duration::hours(2)).to_rfc3339();
+    let body = json!({"shipment_ids": [shipment], "bid_deadline": deadline});
+    let calls = (0..12).map(|_| ("/api/v1/tenders".to_string(), "admin", body.clone())).collect();
+    let rs = sent_at_once(&app, calls).await;
+    let all = statuses(&rs);
+    // one tender takes the shipment; the others find it tendered already
+    let won: Vec<&Resp> = rs.iter().filter(|r| r.status == 201).collect();
+    assert_eq!(won.len(), 1, "{all:?}");
+    assert!(
+        rs.iter().all(|r| r.status == 201 || r.json["type"] == "/problems/not_awaiting_tender"),
+        "{all:?}"
+    );
+    let s = app.get(&format!("/api/v1/shipments/{shipment}"), Some("admin")).await;
+    assert_eq!(s.ok()["tender_id"], won[0].json["id"], "{}", s.text);
+    let tenders = app.get("/api/v1/tenders", Some("admin")).await;
+    assert_eq!(tenders.ok()["items"].as_array().map(Vec::len), Some(1), "{}", tenders.text);
+});
