@@ -4,6 +4,7 @@
 
 pub mod cached;
 pub mod deferred;
+pub mod gate;
 pub mod partitions;
 pub mod replica;
 pub mod schema;
@@ -213,6 +214,11 @@ pub struct Db {
     /// SQLite admits one writer at a time; writers of this process queue here in order rather
     /// than in SQLite's busy handler, whose sleep-and-retry gives long, unfair waits under load.
     writer: Option<std::sync::Arc<std::sync::Mutex<()>>>,
+    /// the turns in front of `write`, `read` and `fresh` (`gate`): waiters queue there in
+    /// order, on the async side, not as parked blocking threads in the pools
+    write_gate: gate::Gate,
+    read_gate: gate::Gate,
+    fresh_gate: gate::Gate,
 }
 
 /// The pool's own reports of failed connection attempts: one per attempt and retry, which
@@ -283,7 +289,7 @@ impl Db {
         let statements = StatementCounter::default();
         let write = build_pool(url, size, &statements)?;
         let read_size = read_size.max(1);
-        let (read, fresh, replica) = match read_url {
+        let (read, fresh, replica, shared) = match read_url {
             Some(r) if !r.is_empty() => {
                 if Backend::of(r)? != Backend::Postgres || backend != Backend::Postgres {
                     return Err("DATABASE_READ_URL names a streaming replica of a PostgreSQL DATABASE_URL: \
@@ -292,15 +298,20 @@ impl Db {
                 }
                 let read = build_replica_pool(r, read_size, &statements)?;
                 let replica = Arc::new(replica::Replica::new(read.clone()));
-                (read, build_pool(url, read_size, &statements)?, Some(replica))
+                (read, build_pool(url, read_size, &statements)?, Some(replica), false)
             }
             _ => {
                 let read = build_pool(url, read_size, &statements)?;
-                (read.clone(), read, None)
+                (read.clone(), read, None, true)
             }
         };
         let writer = (backend == Backend::Sqlite).then(|| std::sync::Arc::new(std::sync::Mutex::new(())));
-        Ok(Db { write, read, fresh, replica, backend, statements, writer })
+        // SQLite admits one writer: its writers take one turn, so that they queue in order here
+        let write_gate = gate::Gate::new(if backend == Backend::Sqlite { 1 } else { size });
+        let read_gate = gate::Gate::new(read_size);
+        // one pool, one queue: `fresh` is the read pool when reads go to the primary
+        let fresh_gate = if shared { read_gate.clone() } else { gate::Gate::new(read_size) };
+        Ok(Db { write, read, fresh, replica, backend, statements, writer, write_gate, read_gate, fresh_gate })
     }
 
     /// How long reads stay on the primary after the replica could not be reached (five
@@ -347,6 +358,7 @@ impl Db {
         let pool = self.write.clone();
         let writer = self.writer.clone();
         let track = self.tracking();
+        let _turn = self.write_gate.turn().await?;
         let (value, lsn) = blocking(move || {
             let mut conn = pool.get()?;
             let turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
@@ -385,6 +397,7 @@ impl Db {
         let pool = self.write.clone();
         let writer = self.writer.clone();
         let track = self.tracking();
+        let _turn = self.write_gate.turn().await?;
         let (value, lsn) = blocking(move || {
             let mut conn = pool.get()?;
             let turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
@@ -423,6 +436,7 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.fresh.clone();
+        let _turn = self.fresh_gate.turn().await?;
         blocking(move || {
             let mut conn = pool.get()?;
             // outside a transaction diesel never counts a connection whose server went away as
@@ -444,6 +458,7 @@ impl Db {
     {
         let Some(replica) = self.replica.clone() else {
             let pool = self.read.clone();
+            let _turn = self.read_gate.turn().await?;
             return blocking(move || {
                 let mut conn = pool.get()?;
                 let result = read_tx(&mut conn, f);

@@ -141,6 +141,28 @@ both!(the_running_outstanding_value_follows_every_flow_and_decides_the_allowance
     assert_eq!(balance(&app).await, b3);
 });
 
+/// Sends `n` requests of one unit of `part` for the tier D station at once: how many were
+/// allocated (each of the others must be waiting for approval).
+async fn allocated_at_once(app: &TestApp, token: &str, part: &str, n: usize) -> i64 {
+    let sends = (0..n).map(|_| {
+        app.client
+            .post(format!("{}/api/v1/parts-requests", app.base))
+            .bearer_auth(token)
+            .json(&json!({"station": TIER_D, "lines": [{"part_code": part, "qty": 1}]}))
+            .send()
+    });
+    let mut allocated = 0;
+    for a in futures_util::future::join_all(sends).await {
+        let r = crate::helpers::into_resp(a.unwrap()).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        match r.json["status"].as_str() {
+            Some("allocated") => allocated += 1,
+            s => assert_eq!(s, Some("pending_approval"), "{}", r.text),
+        }
+    }
+    allocated
+}
+
 both!(concurrent_requests_of_one_station_never_pass_its_allowance_together, |app| async {
     // tier D (10 000.00): each 1 000.00 request fits alone; together only what is left fits
     let d = app.part().cost("1000.00").stock_at("RC-HZ", 100).create().await;
@@ -148,24 +170,7 @@ both!(concurrent_requests_of_one_station_never_pass_its_allowance_together, |app
     let room = (1_000_000 - owed) / 100_000;
     assert!(room > 0 && room < 24, "the demo station has room for a few: {owed}");
     let token = app.token("admin").await;
-    let sends = (0..24).map(|_| {
-        app.client
-            .post(format!("{}/api/v1/parts-requests", app.base))
-            .bearer_auth(&token)
-            .json(&json!({"station": TIER_D, "lines": [{"part_code": d, "qty": 1}]}))
-            .send()
-    });
-    let mut allocated = 0;
-    for a in futures_util::future::join_all(sends).await {
-        let r = crate::helpers::into_resp(a.unwrap()).await;
-        assert_eq!(r.status, 201, "{}", r.text);
-        if r.json["status"] == "allocated" {
-            allocated += 1;
-        } else {
-            assert_eq!(r.json["status"], "pending_approval");
-        }
-    }
-    assert_eq!(allocated, room);
+    assert_eq!(allocated_at_once(&app, &token, &d, 24).await, room);
     assert_eq!(app.stock("RC-HZ", &d).await, (100, room, 100 - room));
 });
 
@@ -178,23 +183,9 @@ both!(one_stations_requests_from_many_connections_allocate_exactly_the_room_ther
     let room = (1_000_000 - owed) / 10_000;
     assert!(room > 40 && room < 160, "the demo station has room for some: {owed}");
     let token = app.token("admin").await;
-    let send = || {
-        app.client
-            .post(format!("{}/api/v1/parts-requests", app.base))
-            .bearer_auth(&token)
-            .json(&json!({"station": TIER_D, "lines": [{"part_code": d, "qty": 1}]}))
-            .send()
-    };
     let mut allocated = 0;
     for _ in 0..5 {
-        for a in futures_util::future::join_all((0..32).map(|_| send())).await {
-            let r = crate::helpers::into_resp(a.unwrap()).await;
-            assert_eq!(r.status, 201, "{}", r.text);
-            match r.json["status"].as_str() {
-                Some("allocated") => allocated += 1,
-                s => assert_eq!(s, Some("pending_approval"), "{}", r.text),
-            }
-        }
+        allocated += allocated_at_once(&app, &token, &d, 32).await;
     }
     assert_eq!(allocated, room);
     assert_eq!(app.stock("RC-HZ", &d).await, (1_000, room, 1_000 - room));
