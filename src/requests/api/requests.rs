@@ -107,8 +107,9 @@ pub async fn create_request(
     body: Result<Json<PartsRequestIn>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     // the token's user is read with the request's station (`create_whole`, `create_in`); a
-    // refusal before that reads it first, so that a changed user is 401 before anything else,
-    // and the refusals come in the order of the other operations': the body, the role, the rest
+    // refusal before that reads it first, so that a changed user is 401 before anything else.
+    // A role that may not request parts never gets here (`auth::gate`'s 403 comes before the
+    // body); then the refusals come in the order of the other operations': the body, the rest
     let refuse = |e: AppError| async {
         let claimed = claimed.clone();
         match state.db.primary(move |conn| claimed.check(conn)).await {
