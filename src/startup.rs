@@ -77,6 +77,8 @@ impl Application {
                 .route("/swagger-ui", web::get().to(crate::http::to_swagger_ui))
                 .default_service(web::to(crate::http::fallback))
                 .wrap(from_fn(crate::http::declared_input))
+                // the token and the role before any input is read (401, 403, then 400/415/422)
+                .wrap(from_fn(crate::auth::gate))
                 .wrap(from_fn(crate::http::clean_path))
                 .wrap(ErrorHandlers::new().default_handler(crate::http::problem_for_framework_errors))
                 .wrap(from_fn(crate::http::observe))

@@ -22,7 +22,7 @@ pub struct AuditOut {
 /// The same checks as `echelon audit`: balances equal their movements, every part sums to zero
 /// over all locations, no location holding goods is negative, reservations equal open
 /// allocations, serials are where their units are.
-#[utoipa::path(tag = "stock", responses((status = 200, description = "The invariants checked and any violation found", body = AuditOut), E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "stock", responses((status = 200, description = "The invariants checked and any violation found", body = AuditOut), E401, E403), security(("bearer" = ["admin"])))]
 #[get("/audit")]
 pub async fn audit(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<AuditOut>, AppError> {
     caller.require(&[Role::Admin])?;

@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod gate;
 pub mod rules;
 pub mod store;
 pub mod throttle;
@@ -14,6 +15,7 @@ use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
 use crate::error::AppError;
 use crate::state::AppState;
+pub use gate::gate;
 pub use rules::{Role, TokenKeys};
 
 /// The authenticated caller, from a valid bearer token whose user is still as the token says
@@ -63,6 +65,7 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let claims = claims_of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
+        let read = gate::UserRead::of(req);
         Box::pin(async move {
             let claimed = Claimed(claims?);
             let state = state.ok_or_else(|| AppError::internal(anyhow::anyhow!("app state missing")))?;
@@ -72,6 +75,10 @@ impl FromRequest for Caller {
             let uid = claimed.user_id();
             let current = state.db.primary(move |conn| Ok(store::version_of(conn, uid)?)).await?;
             let caller = claimed.confirm(current)?;
+            // a refusal from here on needs no second read of the user (`gate`)
+            if let Some(read) = read {
+                read.note();
+            }
             // the request's reads see this user's own writes (db::replica)
             crate::db::replica::set_actor(caller.user_id);
             Ok(caller)

@@ -52,7 +52,7 @@ pub struct UserPage {
     tag = "users",
     params(UserQuery, UserPage),
     responses((status = 200, description = "The page of users, ordered by username", body = Page<UserOut>), E400, E401, E403, E404UserLocation),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[get("/users")]
 pub async fn list_users(
@@ -121,7 +121,7 @@ async fn hash(password: String) -> Result<String, AppError> {
     tag = "users",
     request_body = NewUserIn,
     responses((status = 201, description = "The user created (without the password)", body = UserOut), E400, E401, E403, E404UserLocation, E409NewUser, E415, E422User),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[post("/users")]
 pub async fn create_user(
@@ -156,7 +156,7 @@ pub async fn create_user(
     tag = "users",
     params(("username" = String, Path, description = "the username, e.g. tech-st-tz-001")),
     responses((status = 200, description = "The user, with its role and location", body = UserOut), E401, E403, E404User),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[get("/users/{username}")]
 pub async fn get_user(
@@ -215,7 +215,7 @@ fn user_patch_rules(p: &UserPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
     params(("username" = String, Path, description = "the username, e.g. tech-st-tz-001")),
     request_body = UserPatchIn,
     responses((status = 200, description = "The user as changed", body = UserOut), E400, E401, E403, E404UserOrLocation, E409UserChange, E415, E422User),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[patch("/users/{username}")]
 pub async fn patch_user(

@@ -257,6 +257,9 @@ pub struct Operation {
     pub body: bool,
     /// the header parameters it documents, in lower case
     pub headers: Vec<String>,
+    /// who may call it: `None` when it needs no token (the operation states no security),
+    /// else the roles its bearer requirement names (none named: every role)
+    pub roles: Option<Vec<String>>,
 }
 
 impl RouteTable {
@@ -294,6 +297,7 @@ impl RouteTable {
                             .filter(|p| p.parameter_in == ParameterIn::Header)
                             .map(|p| p.name.to_ascii_lowercase())
                             .collect(),
+                        roles: roles_of(op),
                     });
                 }
             }
@@ -307,14 +311,32 @@ impl RouteTable {
     }
 
     /// The operation at `method` `path`, if it is a documented one.
-    fn operation(&self, method: &Method, path: &str) -> Option<&Operation> {
+    pub fn operation(&self, method: &Method, path: &str) -> Option<&Operation> {
         let (_, methods, ops) = self.0.iter().find(|(def, _, _)| def.is_match(path))?;
         let i = methods.iter().position(|m| m == method)?;
         ops.get(i)
     }
 }
 
-/// Input an operation does not take is refused, on every operation:
+/// The roles an operation's `bearer` requirement names (OpenAPI 3.1 lets a requirement of an
+/// HTTP scheme list "role names which are required for the execution"); `None` when it states
+/// no security at all.
+fn roles_of(op: &utoipa::openapi::path::Operation) -> Option<Vec<String>> {
+    let requirements = op.security.as_ref()?;
+    // the requirement's map is private to utoipa; its serialised form is `{"bearer": [...]}`
+    let value = serde_json::to_value(requirements).ok()?;
+    let roles = value
+        .as_array()?
+        .iter()
+        .filter_map(|r| r.get("bearer")?.as_array())
+        .flatten()
+        .filter_map(|r| r.as_str().map(str::to_string))
+        .collect();
+    Some(roles)
+}
+
+/// Input an operation does not take is refused, on every operation (after `auth::gate`: a
+/// caller without a valid token, or of a role the operation does not take, is refused before):
 /// - an `Idempotency-Key` on a write that does not take one (400 `invalid_header`): a client
 ///   that retries trusting it would write twice;
 /// - a query parameter it does not document (400 `invalid_query`, naming it and the ones it

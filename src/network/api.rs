@@ -95,7 +95,7 @@ pub struct LocationQuery {
     tag = "network",
     params(LocationQuery, KeyPage),
     responses((status = 200, description = "The page of locations in the caller's sight, ordered by code", body = Page<LocationOut>), E400, E401, E403, E404Location, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station", "technician", "agent", "finance"]))
 )]
 #[get("/locations")]
 pub async fn list_locations(
@@ -159,7 +159,7 @@ pub(crate) fn visible(
     tag = "network",
     params(("code" = String, Path, description = "location code, e.g. ST-TZ-001")),
     responses((status = 200, description = "The location, with its parent and tier", body = LocationOut), E401, E403, E404Location),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station", "technician", "agent", "finance"]))
 )]
 #[get("/locations/{code}")]
 pub async fn get_location(
@@ -236,7 +236,7 @@ fn new_location_rules(l: &NewLocationIn, _at: &str, errors: &mut Vec<FieldError>
     tag = "network",
     request_body = NewLocationIn,
     responses((status = 201, description = "The location created", body = LocationOut), E400, E401, E403, E409Location, E415, E422Location),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[post("/locations")]
 pub async fn create_location(
@@ -350,7 +350,7 @@ fn location_patch_rules(p: &LocationPatchIn, _at: &str, errors: &mut Vec<FieldEr
     params(("code" = String, Path, description = "location code")),
     request_body = LocationPatchIn,
     responses((status = 200, description = "The location as changed", body = LocationOut), E400, E401, E403, E404Location, E415, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[patch("/locations/{code}")]
 pub async fn patch_location(

@@ -112,7 +112,7 @@ pub struct RegradeIn {
     params(("code" = String, Path, description = "station code, e.g. ST-TZ-001")),
     request_body = RegradeIn,
     responses((status = 200, description = "The station's tier history with the new grade", body = TierHistoryOut), E400, E401, E403, E404Station, E409Regrade, E415, E422Regrade),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[put("/locations/{code}/tier")]
 pub async fn regrade_station(
@@ -180,7 +180,7 @@ pub async fn regrade_station(
     tag = "network",
     params(("code" = String, Path, description = "station code")),
     responses((status = 200, description = "The station's tier history, oldest first", body = TierHistoryOut), E401, E403, E404Station, E422Station),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station", "technician", "agent", "finance"]))
 )]
 #[get("/locations/{code}/tier-history")]
 pub async fn tier_history(
@@ -225,7 +225,7 @@ pub struct TierOnOut {
     tag = "network",
     params(("code" = String, Path, description = "station code"), TierOnQuery),
     responses((status = 200, description = "The station's tier on the date asked", body = TierOnOut), E400, E401, E403, E404Station, E422Station),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station", "technician", "agent", "finance"]))
 )]
 #[get("/locations/{code}/tier")]
 pub async fn tier_on_date(
@@ -301,7 +301,7 @@ fn tier_rules(t: &TierIn, _at: &str, errors: &mut Vec<FieldError>) {
     params(("tier" = Tier, Path, description = "A, B, C or D")),
     request_body = TierIn,
     responses((status = 200, description = "The tier as changed", body = TierOut), E400, E401, E403, E404Tier, E415, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[put("/tiers/{tier}")]
 pub async fn update_tier(

@@ -327,7 +327,7 @@ pub fn scope_location(
     tag = "planning",
     request_body = PlanningRunIn,
     responses((status = 201, description = "The planning run made, with its proposals", body = PlanningRunOut), E400, E401, E403, E404RunScope, E415, E422Run),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse"]))
 )]
 #[post("/planning/runs")]
 pub async fn create_run(
@@ -357,7 +357,7 @@ pub async fn create_run(
     tag = "planning",
     params(("id" = i64, Path, description = "run id")),
     responses((status = 200, description = "The planning run, with its proposals", body = PlanningRunOut), E401, E403, E404Run),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "finance"]))
 )]
 #[get("/planning/runs/{id}")]
 pub async fn get_run(

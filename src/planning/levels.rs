@@ -547,7 +547,7 @@ pub fn write_xlsx(
         )),
         E400, E401, E403, E404Run, E406, E422Levels
     ),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "finance"]))
 )]
 #[get("/planning/runs/{id}/levels")]
 pub async fn list_levels(

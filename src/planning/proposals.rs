@@ -204,7 +204,7 @@ pub struct ProposalQuery {
     tag = "planning",
     params(ProposalQuery, IdPage),
     responses((status = 200, description = "The page of proposals in the caller's scope, newest first", body = Page<ProposalOut>), E400, E401, E403, E404ProposalScope, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "finance"]))
 )]
 #[get("/proposals")]
 pub async fn list_proposals(
@@ -256,7 +256,7 @@ pub async fn list_proposals(
     tag = "planning",
     params(("id" = i64, Path, description = "proposal id")),
     responses((status = 200, description = "The proposal, with its lines", body = ProposalDetailOut), E401, E403, E404Proposal),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "finance"]))
 )]
 #[get("/proposals/{id}")]
 pub async fn get_proposal(
@@ -298,7 +298,7 @@ pub struct ReleaseOut {
     tag = "planning",
     params(("id" = i64, Path, description = "proposal id")),
     responses((status = 200, description = "The proposal released: the movements posted and the backorders they filled", body = ReleaseOut), E401, E403, E404Proposal, E409Release),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse"]))
 )]
 #[post("/proposals/{id}/release")]
 pub async fn release(

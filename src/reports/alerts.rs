@@ -127,7 +127,7 @@ pub fn evaluate(conn: &mut DbConn, today: NaiveDate, weeks: i64) -> Result<Quali
     tag = "reports",
     params(AlertQuery),
     responses((status = 200, description = "The quality alerts: part families failing above their usual rate", body = QualityAlerts), E400, E401, E403, E422Alerts),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "agent", "finance"]))
 )]
 #[get("/quality-alerts")]
 pub async fn quality_alerts(

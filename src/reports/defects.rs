@@ -232,7 +232,7 @@ pub struct DefectReport {
     tag = "reports",
     params(DefectQuery),
     responses((status = 200, description = "The defects report: failures per part family and model over the date range", body = DefectReport), E400, E401, E403, E422Defects),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "agent", "finance"]))
 )]
 #[get("/reports/defects")]
 pub async fn defects(

@@ -179,7 +179,7 @@ async fn network_weeks(
 ///
 /// For those who see the whole network: admins, finance, agents and the central warehouse's
 /// staff (a centre's warehouse reads its own figures with `/reports/kpis`).
-#[utoipa::path(tag = "reports", params(HistoryQuery), responses((status = 200, description = "Each KPI week by week, oldest first", body = KpiHistory), E400Weeks, E401, E403, E422), security(("bearer" = [])))]
+#[utoipa::path(tag = "reports", params(HistoryQuery), responses((status = 200, description = "Each KPI week by week, oldest first", body = KpiHistory), E400Weeks, E401, E403, E422), security(("bearer" = ["admin", "warehouse", "agent", "finance"])))]
 #[get("/reports/kpis/history")]
 pub async fn kpi_history(
     state: web::Data<AppState>,
@@ -212,7 +212,7 @@ pub async fn kpi_history(
     responses((status = 200, description = "A sparkline of the KPI over the weeks (SVG image)",
         content((String = "image/svg+xml"), (crate::http::FileBytes = "application/octet-stream"))),
         E400Weeks, E401, E403, E422),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "warehouse", "agent", "finance"])))]
 #[get("/reports/kpis/sparkline")]
 pub async fn kpi_sparkline(
     state: web::Data<AppState>,

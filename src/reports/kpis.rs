@@ -330,7 +330,7 @@ pub fn require_network(conn: &mut DbConn, caller: &Caller) -> Result<(), AppErro
     tag = "reports",
     params(KpiQuery),
     responses((status = 200, description = "The KPIs over the date range, per group of the level asked", body = KpiReport), E400, E401, E403, E404KpiLocation, E422KpiRange),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station", "agent", "finance"]))
 )]
 #[get("/reports/kpis")]
 pub async fn kpis(

@@ -294,7 +294,7 @@ pub fn to_csv(r: &WeeklyReport, bom: bool) -> Result<String, AppError> {
         )),
         E400, E401, E403, E406, E422Weekly
     ),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station", "agent", "finance"]))
 )]
 #[get("/reports/weekly")]
 pub async fn weekly(

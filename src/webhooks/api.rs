@@ -234,7 +234,7 @@ fn types_text(types: &[EventType]) -> Result<String, AppError> {
 #[utoipa::path(tag = "webhooks", request_body = SubscriptionIn,
     responses((status = 201, description = "The subscription, with its secret", body = SubscriptionOut),
         E400, E401, E403, E415, E422Subscription),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[post("/webhooks/subscriptions")]
 pub async fn create_subscription(
     state: web::Data<AppState>,
@@ -275,7 +275,7 @@ pub async fn create_subscription(
 #[utoipa::path(tag = "webhooks", params(IdPage),
     responses((status = 200, description = "A page of subscriptions, without their secrets", body = Page<SubscriptionOut>),
         E400, E401, E403),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[get("/webhooks/subscriptions")]
 pub async fn list_subscriptions(
     state: web::Data<AppState>,
@@ -300,7 +300,7 @@ pub async fn list_subscriptions(
 /// Read a subscription (its owner, or admin)
 #[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription")),
     responses((status = 200, description = "The subscription, without its secret", body = SubscriptionOut), E401, E403, E404Subscription),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[get("/webhooks/subscriptions/{id}")]
 pub async fn get_subscription(
     state: web::Data<AppState>,
@@ -320,7 +320,7 @@ pub async fn get_subscription(
     request_body = SubscriptionPatch,
     responses((status = 200, description = "The subscription as changed", body = SubscriptionOut),
         E400, E401, E403, E404Subscription, E415, E422Subscription),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[patch("/webhooks/subscriptions/{id}")]
 pub async fn patch_subscription(
     state: web::Data<AppState>,
@@ -365,7 +365,7 @@ pub async fn patch_subscription(
 /// Delete a subscription with its delivery log (its owner, or admin)
 #[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription")),
     responses((status = 204, description = "The subscription and its delivery log are gone; nothing more is sent to its URL"), E401, E403, E404Subscription),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[delete("/webhooks/subscriptions/{id}")]
 pub async fn delete_subscription(
     state: web::Data<AppState>,
@@ -389,7 +389,7 @@ pub async fn delete_subscription(
 /// `webhook-signature`), so a receiver can switch without losing an event.
 #[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription")),
     responses((status = 200, description = "The subscription with its new secret", body = SubscriptionOut), E401, E403, E404Subscription),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[post("/webhooks/subscriptions/{id}/rotate-secret")]
 pub async fn rotate_secret(
     state: web::Data<AppState>,
@@ -451,7 +451,7 @@ pub struct DeliveryOut {
 #[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription"), IdPage),
     responses((status = 200, description = "A page of deliveries, newest first", body = Page<DeliveryOut>),
         E400, E401, E403, E404Subscription),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[get("/webhooks/subscriptions/{id}/deliveries")]
 pub async fn list_deliveries(
     state: web::Data<AppState>,
@@ -510,7 +510,7 @@ pub async fn list_deliveries(
 /// the earlier attempts.
 #[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the delivery")),
     responses((status = 202, description = "Queued again"), E401, E403, E404Delivery),
-    security(("bearer" = [])))]
+    security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[post("/webhooks/deliveries/{id}/replay")]
 pub async fn replay_delivery(
     state: web::Data<AppState>,

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::helpers::TestApp;
 
-const MATRIX: &str = "
+pub const MATRIX: &str = "
 GET /healthz public
 GET /readyz public
 GET /metrics public
@@ -246,7 +246,19 @@ both!(a_reader_that_does_not_own_an_object_may_not_change_it, |app| async {
     assert_eq!((app.stock("RC-HZ", &part).await, app.stock("RC-NB", &part).await), stock);
 });
 
-fn user(role: char) -> &'static str {
+/// The matrix as (method, path) -> the letters of the roles that may call it, or `public`.
+pub fn matrix() -> BTreeMap<(String, String), String> {
+    MATRIX
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            ((f[0].to_string(), f[1].to_string()), f[2].to_string())
+        })
+        .collect()
+}
+
+pub fn user(role: char) -> &'static str {
     match role {
         'A' => "admin",
         'W' => "warehouse-rc-hz",
@@ -259,10 +271,10 @@ fn user(role: char) -> &'static str {
     }
 }
 
-const ROLES: [char; 7] = ['A', 'W', 'S', 'T', 'G', 'F', 'C'];
+pub const ROLES: [char; 7] = ['A', 'W', 'S', 'T', 'G', 'F', 'C'];
 
 /// The example of an operation's JSON request body, from the document.
-fn example_body(doc: &Value, op: &Value) -> Option<Value> {
+pub fn example_body(doc: &Value, op: &Value) -> Option<Value> {
     let content = op.get("requestBody")?.get("content")?;
     let schema = content.get("application/json")?.get("schema")?;
     let schema = match schema.get("$ref").and_then(Value::as_str) {
@@ -277,7 +289,7 @@ fn example_body(doc: &Value, op: &Value) -> Option<Value> {
 }
 
 /// Objects in scope of every test user (ST-TZ-001's) and outside the scoped ones' (ST-NB-001's).
-async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
+pub async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
     let part = app.part().stock_at("RC-HZ", 10).stock_at("RC-NB", 10).create().await;
     // the own shipment goes urgently to courier-1 by rate card; the other waits for a tender
     let mk = |station: &'static str, urgency: &'static str| {
@@ -332,7 +344,7 @@ async fn fixtures(app: &TestApp) -> BTreeMap<&'static str, String> {
 }
 
 /// The path of an operation with its parameters filled with in-scope objects.
-fn fill(path: &str, fx: &BTreeMap<&'static str, String>) -> String {
+pub fn fill(path: &str, fx: &BTreeMap<&'static str, String>) -> String {
     let get = |k: &str| fx[k].clone();
     let with = |p: &str, key: &str, val: String| p.replace(key, &val);
     let mut p = path.to_string();
@@ -373,14 +385,7 @@ fn fill(path: &str, fx: &BTreeMap<&'static str, String>) -> String {
 
 both!(every_operation_answers_every_role_as_the_matrix_says, |app| async {
     let doc: Value = app.get("/api-docs/openapi.json", None).await.ok().clone();
-    let table: BTreeMap<(String, String), String> = MATRIX
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            ((f[0].to_string(), f[1].to_string()), f[2].to_string())
-        })
-        .collect();
+    let table = matrix();
     let mut problems = Vec::new();
     let mut documented = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {

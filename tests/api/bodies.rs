@@ -38,8 +38,10 @@ both!(every_body_is_parsed_strictly_and_a_refused_one_changes_nothing, |app| asy
             let m: Method = method.to_uppercase().parse().unwrap();
             let example = example_of(&doc, content)
                 .unwrap_or_else(|| panic!("{method} {path}: a JSON body without an object example"));
+            // a caller the operation takes: another is refused before its body is read
+            let user = crate::limits::caller(op);
             let send = |content_type: &'static str, body: Vec<u8>| {
-                app.raw(m.clone(), &concrete, Some("admin"), content_type, body)
+                app.raw(m.clone(), &concrete, Some(user), content_type, body)
             };
             // truncated JSON
             let r = send("application/json", b"{\"".to_vec()).await;
@@ -95,7 +97,7 @@ both!(every_body_is_parsed_strictly_and_a_refused_one_changes_nothing, |app| asy
                 assert_eq!(r.problem(400)["type"], "/problems/malformed_json", "{method} {path}: {body:?}");
             }
             // a compressed body is refused as such, not read as bytes of JSON
-            let token = app.token("admin").await;
+            let token = app.token(user).await;
             let r = app
                 .client
                 .request(m.clone(), format!("{}{concrete}", app.base))

@@ -241,6 +241,19 @@ both!(the_served_openapi_document_is_the_committed_one, |app| async {
             if op.get("security").is_some() {
                 assert!(responses.contains_key("401"), "{method} {path} lacks its 401");
             }
+            // an operation that names the roles that may call it refuses the others
+            let names_roles = op["security"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|r| r["bearer"].as_array().is_some_and(|b| !b.is_empty())));
+            if names_roles {
+                assert!(responses.contains_key("403"), "{method} {path} lacks its 403");
+            }
+            // the gate refuses every role it does not find named: a misspelled one would be
+            let roles = op["security"].as_array().into_iter().flatten().flat_map(|r| r["bearer"].as_array());
+            for role in roles.flatten() {
+                let known = ["admin", "warehouse", "station", "technician", "agent", "finance", "courier"];
+                assert!(known.contains(&role.as_str().unwrap_or("")), "{method} {path}: no role {role}");
+            }
         }
     }
 });

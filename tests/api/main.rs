@@ -7,6 +7,7 @@ mod pg;
 
 mod architecture;
 mod authz;
+mod authz_order;
 mod bodies;
 mod catalogue;
 mod cli;

@@ -107,7 +107,7 @@ pub struct CompatibilityListIn {
     params(("code" = String, Path, description = "model code")),
     request_body = CompatibilityListIn,
     responses((status = 200, description = "The parts now compatible with the model, with their quantity per unit", body = Vec<CompatiblePartOut>), E400, E401, E403, E404Model, E415, E422ModelParts),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[post("/models/{code}/parts")]
 pub async fn add_model_parts(

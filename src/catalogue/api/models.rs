@@ -197,7 +197,7 @@ fn check_dates(errors: &mut Vec<FieldError>, launch: NaiveDate, end: Option<Naiv
     tag = "catalogue",
     request_body = NewModelIn,
     responses((status = 201, description = "The product model created", body = ModelOut), E400, E401, E403, E409NewModel, E415, E422Model),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[post("/models")]
 pub async fn create_model(
@@ -264,7 +264,7 @@ pub struct ModelPatchIn {
     params(("code" = String, Path, description = "model code")),
     request_body = ModelPatchIn,
     responses((status = 200, description = "The product model as changed", body = ModelOut), E400, E401, E403, E404Model, E415, E422Model),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[patch("/models/{code}")]
 pub async fn patch_model(

@@ -237,7 +237,7 @@ fn successor(conn: &mut DbConn, raw: &str, line: &str, family: &str) -> Result<P
     tag = "catalogue",
     request_body = NewPartIn,
     responses((status = 201, description = "The part created, with the code echelon issued", body = PartDetail), E400, E401, E403, E409NewPart, E415, E422NewPart),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[post("/parts")]
 pub async fn create_part(
@@ -371,7 +371,7 @@ pub(crate) fn held_message(code: &str) -> String {
     params(("code" = String, Path, description = "part code")),
     request_body = PartPatchIn,
     responses((status = 200, description = "The part as changed", body = PartDetail), E400, E401, E403, E409PartChange, E415, E422PartChange),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[patch("/parts/{code}")]
 pub async fn patch_part(

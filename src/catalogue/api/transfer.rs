@@ -97,7 +97,7 @@ fn rejected(errors: Vec<RowError>) -> AppError {
             example = "code,name,line,family,unit_of_measure,unit_cost,sale_price,serialized,core_returnable,weight_grams,lifecycle,superseded_by,interchangeability\nRF-CMP-00418G,Compressor 130 W R600a,RF,CMP,pcs,430.00,720.00,true,true,9900,active,,\n"),
         (crate::http::FileBytes = "application/octet-stream"))),
     responses((status = 200, description = "What was imported: parts created and updated", body = ImportResult), E401, E403, E413, E415, E422Import),
-    security(("bearer" = []))
+    security(("bearer" = ["admin"]))
 )]
 #[post("/parts/import")]
 pub async fn import_parts(

@@ -279,7 +279,7 @@ pub struct NewUnitIn {
     tag = "catalogue",
     request_body = NewUnitIn,
     responses((status = 201, description = "The unit recorded", body = UnitOut), E400, E401, E403, E409NewUnit, E415, E422Unit),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "agent"]))
 )]
 #[post("/units")]
 pub async fn create_unit(

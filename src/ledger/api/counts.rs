@@ -58,7 +58,7 @@ pub struct StockCountOut {
     tag = "stock",
     request_body = StockCountIn,
     responses((status = 201, description = "The count posted: the adjustment it made, and the backorders it filled", body = StockCountOut), E400, E401, E403, E404CountLocation, E409Count, E415, E422Count),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse"]))
 )]
 #[post("/stock-counts")]
 pub async fn create_stock_count(

@@ -40,7 +40,7 @@ pub struct MovementQuery {
     tag = "stock",
     params(MovementQuery, IdPage),
     responses((status = 200, description = "The page of stock movements, newest first", body = Page<MovementOut>), E400, E401, E403, E404MovementFilter, E422StockQuery),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station", "finance"]))
 )]
 #[get("/movements")]
 pub async fn list_movements(

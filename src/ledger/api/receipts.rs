@@ -61,7 +61,7 @@ pub struct ReceiptOut {
     tag = "stock",
     request_body = ReceiptIn,
     responses((status = 201, description = "The receipt posted: one movement per line from SUPPLIER into the location, and the backorders it filled", body = ReceiptOut), E400, E401, E403, E404ReceiptLocation, E409Receipt, E415, E422Receipt),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse"]))
 )]
 #[post("/receipts")]
 pub async fn create_receipt(

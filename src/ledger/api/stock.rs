@@ -53,7 +53,7 @@ pub struct StockOut {
     tag = "stock",
     params(StockQuery),
     responses((status = 200, description = "The page of stock balances (on hand, reserved, available) per part and location", body = Page<StockOut>), E400StockCursor, E401, E403, E404StockFilter, E422StockQuery),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station", "agent", "finance"]))
 )]
 #[get("/stock")]
 pub async fn list_stock(

@@ -95,7 +95,7 @@ pub struct InspectionQuery {
     tag = "loans",
     params(InspectionQuery, IdPage),
     responses((status = 200, description = "The page of inspections of returned parts, newest first", body = Page<InspectionOut>), E400, E401, E403, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "finance"]))
 )]
 #[get("/inspections")]
 pub async fn list_inspections(
@@ -141,7 +141,7 @@ pub struct InspectionResultIn {
     params(("id" = i64, Path, description = "inspection id")),
     request_body = InspectionResultIn,
     responses((status = 200, description = "The inspection decided: the part restocked or scrapped", body = InspectionOut), E400, E401, E403, E404Inspection, E409Inspection, E415, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station"]))
 )]
 #[post("/inspections/{id}/result")]
 pub async fn inspection_result(

@@ -78,7 +78,7 @@ async fn reconcile(
     params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),
     request_body = CoreReturnIn,
     responses((status = 200, description = "The loan with the line reconciled by the old part's return", body = LoanOut), E400, E401, E403, E404LoanLine, E409CoreReturn, E415, E422CoreReturn),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician"]))
 )]
 #[post("/loans/{id}/lines/{line}/core-return")]
 pub async fn core_return(
@@ -115,7 +115,7 @@ pub async fn core_return(
     params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),
     request_body(content = Option<FeeIn>, description = "the amount, when not the default"),
     responses((status = 200, description = "The loan with the line reconciled by a fee", body = LoanOut), E400, E401, E403, E404LoanLine, E409Fee, E415, E422Fee),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician"]))
 )]
 #[post("/loans/{id}/lines/{line}/fee")]
 pub async fn fee(
@@ -139,7 +139,7 @@ pub async fn fee(
     tag = "loans",
     params(("id" = i64, Path, description = "loan id"), ("line" = i32, Path, description = "line number")),
     responses((status = 200, description = "The loan with the line's part back on the station's shelf", body = LoanOut), E401, E403, E404LoanLine, E409Unused),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician"]))
 )]
 #[post("/loans/{id}/lines/{line}/unused-return")]
 pub async fn unused_return(

@@ -63,7 +63,7 @@ pub struct LoanIn {
     tag = "loans",
     request_body = LoanIn,
     responses((status = 201, description = "The loan made: the parts moved into the technician's custody", body = LoanOut), E400, E401, E403, E404NewLoan, E409NewLoan, E415, E422NewLoan),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician"]))
 )]
 #[post("/loans")]
 pub async fn create_loan(
@@ -114,7 +114,7 @@ pub struct LoanQuery {
     tag = "loans",
     params(LoanQuery, IdPage),
     responses((status = 200, description = "The page of loans in the caller's sight, newest first", body = Page<LoanOut>), E400, E401, E403, E404LoanStation, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician", "finance"]))
 )]
 #[get("/loans")]
 pub async fn list_loans(
@@ -164,7 +164,7 @@ pub async fn list_loans(
     tag = "loans",
     params(("id" = i64, Path, description = "loan id")),
     responses((status = 200, description = "The loan, with its lines and how each is reconciled", body = LoanOut), E401, E403, E404Loan),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician", "finance"]))
 )]
 #[get("/loans/{id}")]
 pub async fn get_loan(

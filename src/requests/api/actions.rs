@@ -49,7 +49,7 @@ fn note_of(body: MaybeJson<DecisionIn>) -> Result<Option<String>, AppError> {
     params(("id" = i64, Path, description = "request id")),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
     responses((status = 200, description = "The request approved, its lines reserved or backordered", body = PartsRequestOut), E401, E403, E404Request, E409Decide, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse"]))
 )]
 #[post("/parts-requests/{id}/approve")]
 pub async fn approve(
@@ -70,7 +70,7 @@ pub async fn approve(
     params(("id" = i64, Path, description = "request id")),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
     responses((status = 200, description = "The request rejected; nothing is reserved", body = PartsRequestOut), E401, E403, E404Request, E409Decide, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse"]))
 )]
 #[post("/parts-requests/{id}/reject")]
 pub async fn reject(
@@ -90,7 +90,7 @@ pub async fn reject(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
     responses((status = 200, description = "The request cancelled, every reservation released", body = PartsRequestOut), E401, E403, E404Request, E409Cancel),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station"]))
 )]
 #[post("/parts-requests/{id}/cancel")]
 pub async fn cancel(
@@ -107,7 +107,7 @@ pub async fn cancel(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
     responses((status = 200, description = "The request with the caller's reserved allocations picked", body = PartsRequestOut), E401, E403, E404Request, E409Pick),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse"]))
 )]
 #[post("/parts-requests/{id}/pick")]
 pub async fn pick(
@@ -156,7 +156,7 @@ pub struct ShipOut {
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
     responses((status = 200, description = "The request with the shipments this call made", body = ShipOut), E401, E403, E404Request, E409Ship),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse"]))
 )]
 #[post("/parts-requests/{id}/ship")]
 pub async fn ship(
@@ -199,7 +199,7 @@ pub async fn ship(
     operation_id = "close_parts_request",
     params(("id" = i64, Path, description = "request id")),
     responses((status = 200, description = "The request closed", body = PartsRequestOut), E401, E403, E404Request, E409Close),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station"]))
 )]
 #[post("/parts-requests/{id}/close")]
 pub async fn close(

@@ -55,7 +55,7 @@ pub struct ReceiveOut {
     params(("id" = i64, Path, description = "request id")),
     request_body(content = Option<ReceiveIn>, description = "what arrived; empty: all in good order"),
     responses((status = 200, description = "The request after the receipt, with any damage quarantined and its replacement", body = ReceiveOut), E400, E401, E403, E404Request, E409Receive, E422Receive),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station"]))
 )]
 #[post("/parts-requests/{id}/receive")]
 pub async fn receive(

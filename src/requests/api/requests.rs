@@ -96,7 +96,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
     request_body = PartsRequestIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried POST return the first answer: 1-200 visible ASCII characters", pattern = "^[!-~]{1,200}$")),
     responses((status = 201, description = "The request, routed and reserved (or pending approval, with exceeds_by), with its lines and allocations", body = PartsRequestOut), E400, E401, E403, E404Create, E409Create, E415, E422Create),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station", "technician"]))
 )]
 #[post("/parts-requests")]
 pub async fn create_request(
@@ -107,8 +107,9 @@ pub async fn create_request(
     body: Result<Json<PartsRequestIn>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     // the token's user is read with the request's station (`create_whole`, `create_in`); a
-    // refusal before that reads it first, so that a changed user is 401 before anything else,
-    // and the refusals come in the order of the other operations': the body, the role, the rest
+    // refusal before that reads it first, so that a changed user is 401 before anything else.
+    // A role that may not request parts never gets here (`auth::gate`'s 403 comes before the
+    // body); then the refusals come in the order of the other operations': the body, the rest
     let refuse = |e: AppError| async {
         let claimed = claimed.clone();
         match state.db.primary(move |conn| claimed.check(conn)).await {
@@ -344,7 +345,7 @@ pub struct RequestQuery {
     tag = "requests",
     params(RequestQuery, IdPage),
     responses((status = 200, description = "The page of parts requests in the caller's scope, newest first", body = Page<PartsRequestOut>), E400, E401, E403, E404List, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station", "technician", "agent", "finance"]))
 )]
 #[get("/parts-requests")]
 pub async fn list_requests(
@@ -427,7 +428,7 @@ pub async fn list_requests(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
     responses((status = 200, description = "The parts request, with its lines and allocations", body = PartsRequestOut), E401, E403, E404Request),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "warehouse", "station", "technician", "agent", "finance"]))
 )]
 #[get("/parts-requests/{id}")]
 pub async fn get_request(

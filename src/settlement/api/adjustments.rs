@@ -70,7 +70,7 @@ fn adjustment_rules(a: &AdjustmentIn, _at: &str, errors: &mut Vec<FieldError>) {
     tag = "finance",
     request_body = AdjustmentIn,
     responses((status = 201, description = "The adjustment posted, and the period it landed in", body = AdjustmentOut), E400, E401, E403, E404AdjustmentStation, E415, E422Adjustment),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "finance"]))
 )]
 #[post("/settlements/adjustments")]
 pub async fn post_adjustment(

@@ -24,7 +24,7 @@ use super::*;
     params(("period" = String, Path, description = "the month, `YYYY-MM`", example = "2026-11",
         pattern = r"^[2-9][0-9]{3}-(0[1-9]|1[0-2])$")),
     responses((status = 200, description = "The period closed, with its totals", body = Closed), E401, E403, E409Close, E422Close),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "finance"]))
 )]
 #[post("/periods/{period}/close")]
 pub async fn close_period(

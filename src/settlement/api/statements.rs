@@ -198,7 +198,7 @@ fn wanted(req: &HttpRequest, format: Option<Format>) -> Result<Format, AppError>
         )),
         E400, E401, E403, E404SettlementStation, E406, E422Settlement
     ),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "finance"]))
 )]
 #[get("/settlements")]
 pub async fn settlements(

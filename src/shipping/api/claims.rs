@@ -41,7 +41,7 @@ pub struct ClaimQuery {
 }
 
 /// Carrier claims, newest first
-#[utoipa::path(tag = "shipping", params(ClaimQuery, IdPage), responses((status = 200, description = "The page of carrier claims, newest first", body = Page<ClaimOut>), E400, E401, E403, E422), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(ClaimQuery, IdPage), responses((status = 200, description = "The page of carrier claims, newest first", body = Page<ClaimOut>), E400, E401, E403, E422), security(("bearer" = ["admin", "warehouse", "station", "finance", "courier"])))]
 #[get("/claims")]
 pub async fn list_claims(
     state: web::Data<AppState>,

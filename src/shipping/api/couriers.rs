@@ -27,7 +27,7 @@ pub struct CourierOut {
 }
 
 /// Couriers with their service areas and on-time and damage rates
-#[utoipa::path(tag = "shipping", responses((status = 200, description = "The couriers with their service area and record", body = Vec<CourierOut>), E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", responses((status = 200, description = "The couriers with their service area and record", body = Vec<CourierOut>), E401, E403), security(("bearer" = ["admin", "warehouse", "finance", "courier"])))]
 #[get("/couriers")]
 pub async fn list_couriers(
     state: web::Data<AppState>,
@@ -65,7 +65,7 @@ pub async fn list_couriers(
 }
 
 /// The weights of the tender score
-#[utoipa::path(tag = "shipping", responses((status = 200, description = "The weights that score tender bids", body = Weights), E401, E403), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", responses((status = 200, description = "The weights that score tender bids", body = Weights), E401, E403), security(("bearer" = ["admin", "warehouse", "finance", "courier"])))]
 #[get("/tender-weights")]
 pub async fn get_weights(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<Weights>, AppError> {
     caller.require(super::READERS)?;
@@ -73,7 +73,7 @@ pub async fn get_weights(state: web::Data<AppState>, caller: Caller) -> Result<w
 }
 
 /// Set the weights of the tender score (admin)
-#[utoipa::path(tag = "shipping", request_body = Weights, responses((status = 200, description = "The weights as set", body = Weights), E400, E401, E403, E415, E422Weights), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", request_body = Weights, responses((status = 200, description = "The weights as set", body = Weights), E400, E401, E403, E415, E422Weights), security(("bearer" = ["admin"])))]
 #[put("/tender-weights")]
 pub async fn put_weights(
     state: web::Data<AppState>,

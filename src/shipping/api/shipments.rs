@@ -149,7 +149,7 @@ pub struct ShipmentQuery {
 /// their locations; admin, agents and finance all. A `request_id` is checked like a path id:
 /// a parts request that is unknown or out of the caller's sight is 404 (for a courier, one it
 /// carries nothing of), not an empty page.
-#[utoipa::path(tag = "shipping", params(ShipmentQuery, IdPage), responses((status = 200, description = "The page of shipments in the caller's sight, newest first", body = Page<ShipmentOut>), E400, E401, E403, E404ShipmentList, E422), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(ShipmentQuery, IdPage), responses((status = 200, description = "The page of shipments in the caller's sight, newest first", body = Page<ShipmentOut>), E400, E401, E403, E404ShipmentList, E422), security(("bearer" = ["admin", "warehouse", "station", "agent", "finance", "courier"])))]
 #[get("/shipments")]
 pub async fn list_shipments(
     state: web::Data<AppState>,
@@ -262,7 +262,7 @@ pub struct EventIn {
 /// `deliver_by`: a delivery reported after `deliver_by` is dated at most 2 hours before its
 /// report (or after `deliver_by`), so a late one cannot be backdated into time.
 #[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id")), request_body = EventIn,
-    responses((status = 200, description = "The shipment after the event", body = ShipmentOut), E400, E401, E403, E404Shipment, E409Event, E415, E422Event), security(("bearer" = [])))]
+    responses((status = 200, description = "The shipment after the event", body = ShipmentOut), E400, E401, E403, E404Shipment, E409Event, E415, E422Event), security(("bearer" = ["courier"])))]
 #[post("/shipments/{id}/events")]
 pub async fn report_event(
     state: web::Data<AppState>,

@@ -170,7 +170,7 @@ pub struct TenderQuery {
 ///
 /// A courier sees the tenders on lanes it serves; warehouse users those from or to their
 /// locations.
-#[utoipa::path(tag = "shipping", params(TenderQuery, IdPage), responses((status = 200, description = "The page of tenders in the caller's sight, newest first", body = Page<TenderOut>), E400, E401, E403, E422), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(TenderQuery, IdPage), responses((status = 200, description = "The page of tenders in the caller's sight, newest first", body = Page<TenderOut>), E400, E401, E403, E422), security(("bearer" = ["admin", "warehouse", "finance", "courier"])))]
 #[get("/tenders")]
 pub async fn list_tenders(
     state: web::Data<AppState>,
@@ -208,7 +208,7 @@ pub async fn list_tenders(
 }
 
 /// Read a tender with its bids and their scores
-#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id")), responses((status = 200, description = "The tender, with its shipments and bids", body = TenderOut), E401, E403, E404Tender), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id")), responses((status = 200, description = "The tender, with its shipments and bids", body = TenderOut), E401, E403, E404Tender), security(("bearer" = ["admin", "warehouse", "finance", "courier"])))]
 #[get("/tenders/{id}")]
 pub async fn get_tender(
     state: web::Data<AppState>,
@@ -256,7 +256,7 @@ fn tender_rules(t: &TenderIn, _at: &str, errors: &mut Vec<FieldError>) {
 /// Shipments awaiting a tender, all of one lane. A shipment whose tender got no bid by its
 /// deadline may be put out to tender again: that tender lapses (status `lapsed`, its shipments
 /// freed), so nothing is stranded when no courier bid.
-#[utoipa::path(tag = "shipping", request_body = TenderIn, responses((status = 201, description = "The tender opened for bids", body = TenderOut), E400, E401, E403, E404NewTender, E409NewTender, E415, E422NewTender), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", request_body = TenderIn, responses((status = 201, description = "The tender opened for bids", body = TenderOut), E400, E401, E403, E404NewTender, E409NewTender, E415, E422NewTender), security(("bearer" = ["admin", "warehouse"])))]
 #[post("/tenders")]
 pub async fn create_tender(
     state: web::Data<AppState>,
@@ -294,7 +294,7 @@ pub struct BidIn {
 
 /// Bid on a tender (a courier serving the lane, before the deadline)
 #[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id")), request_body = BidIn,
-    responses((status = 201, description = "The tender with the courier's bid", body = TenderOut), E400, E401, E403, E404Tender, E409Bid, E415, E422Bid), security(("bearer" = [])))]
+    responses((status = 201, description = "The tender with the courier's bid", body = TenderOut), E400, E401, E403, E404Tender, E409Bid, E415, E422Bid), security(("bearer" = ["courier"])))]
 #[post("/tenders/{id}/bids")]
 pub async fn create_bid(
     state: web::Data<AppState>,
@@ -336,7 +336,7 @@ pub struct AwardIn {
 /// weights (`GET /tender-weights`). The answer shows every bid's score. Staff may award another
 /// bid with a mandatory reason. No valid bid is 422 with why.
 #[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id")), request_body(content = Option<AwardIn>, description = "optional override"),
-    responses((status = 200, description = "The tender awarded, its courier assigned to the shipments", body = TenderOut), E400, E401, E403, E404Tender, E409Award, E422Award), security(("bearer" = [])))]
+    responses((status = 200, description = "The tender awarded, its courier assigned to the shipments", body = TenderOut), E400, E401, E403, E404Tender, E409Award, E422Award), security(("bearer" = ["admin", "warehouse"])))]
 #[post("/tenders/{id}/award")]
 pub async fn award(
     state: web::Data<AppState>,

@@ -102,7 +102,7 @@ pub struct QuoteIn {
     params(("id" = i64, Path, description = "ticket id")),
     request_body = QuoteIn,
     responses((status = 200, description = "The ticket quoted, its quote on offer", body = TicketOut), E400, E401, E403, E404Ticket, E409Quote, E415, E422TicketParts),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "agent"]))
 )]
 #[post("/tickets/{id}/quote")]
 pub async fn quote(
@@ -128,7 +128,7 @@ pub async fn quote(
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket with its quote accepted", body = TicketOut), E400, E401, E403, E404Ticket, E409AcceptQuote, E415, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "agent"]))
 )]
 #[post("/tickets/{id}/accept-quote")]
 pub async fn accept_quote(
@@ -178,7 +178,7 @@ pub struct DispatchIn {
     params(("id" = i64, Path, description = "ticket id")),
     request_body = DispatchIn,
     responses((status = 200, description = "The ticket dispatched to the technician", body = TicketOut), E400, E401, E403, E404Ticket, E409Dispatch, E415, E422Dispatch),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "agent"]))
 )]
 #[post("/tickets/{id}/dispatch")]
 pub async fn dispatch(
@@ -204,7 +204,7 @@ pub async fn dispatch(
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket on site", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician"]))
 )]
 #[post("/tickets/{id}/arrive")]
 pub async fn arrive(
@@ -229,7 +229,7 @@ pub async fn arrive(
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note: what is missing"),
     responses((status = 200, description = "The ticket awaiting parts", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician"]))
 )]
 #[post("/tickets/{id}/await-parts")]
 pub async fn await_parts(
@@ -283,7 +283,7 @@ pub struct ResolveIn {
     params(("id" = i64, Path, description = "ticket id")),
     request_body = ResolveIn,
     responses((status = 200, description = "The ticket resolved, with the parts used", body = TicketOut), E400, E401, E403, E404Ticket, E409Resolve, E415, E422TicketParts),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician"]))
 )]
 #[post("/tickets/{id}/resolve")]
 pub async fn resolve(
@@ -322,7 +322,7 @@ pub struct EscalateIn {
     params(("id" = i64, Path, description = "ticket id")),
     request_body = EscalateIn,
     responses((status = 200, description = "The ticket unresolved, waiting for a revisit", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician"]))
 )]
 #[post("/tickets/{id}/escalate")]
 pub async fn escalate(
@@ -344,7 +344,7 @@ pub async fn escalate(
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket confirmed by the customer; its follow-up window starts", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician", "agent"]))
 )]
 #[post("/tickets/{id}/confirm")]
 pub async fn confirm(
@@ -368,7 +368,7 @@ pub async fn confirm(
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket closed", body = TicketOut), E400, E401, E403, E404Ticket, E409Close, E415, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "agent"]))
 )]
 #[post("/tickets/{id}/close")]
 pub async fn close(

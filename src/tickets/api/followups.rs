@@ -117,7 +117,7 @@ pub struct SampleOut {
     tag = "tickets",
     request_body(content = Option<SampleIn>, description = "the share and a seed; both optional"),
     responses((status = 201, description = "The calls drawn for the month", body = SampleOut), E400, E401, E403, E415, E422Sample),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "agent"]))
 )]
 #[post("/follow-ups/sample")]
 pub async fn sample(
@@ -171,7 +171,7 @@ pub struct FollowUpQuery {
     tag = "tickets",
     params(FollowUpQuery, IdPage),
     responses((status = 200, description = "The page of follow-up calls, newest first", body = Page<FollowUpOut>), E400, E401, E403, E404FollowUpStation, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "agent", "finance"]))
 )]
 #[get("/follow-ups")]
 pub async fn list_follow_ups(
@@ -224,7 +224,7 @@ pub struct ResultIn {
     params(("id" = i64, Path, description = "follow-up id")),
     request_body = ResultIn,
     responses((status = 200, description = "The follow-up with its result recorded", body = FollowUpOut), E400, E401, E403, E404FollowUp, E409FollowUp, E415, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "agent"]))
 )]
 #[post("/follow-ups/{id}/result")]
 pub async fn record_result(

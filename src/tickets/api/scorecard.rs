@@ -63,7 +63,7 @@ fn period(q: &PeriodQuery) -> Period {
     tag = "tickets",
     params(("code" = String, Path, description = "station code"), PeriodQuery),
     responses((status = 200, description = "The station's scorecard for the month", body = ScorecardOut), E400Month, E401, E403, E404Scorecard, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "agent", "finance"]))
 )]
 #[get("/stations/{code}/scorecard")]
 pub async fn scorecard(
@@ -149,7 +149,7 @@ pub struct MonthStatsOut {
     tag = "tickets",
     params(MonthQuery),
     responses((status = 200, description = "The month's follow-up figures, overall and per station", body = MonthStatsOut), E400Month, E401, E403, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "agent", "finance"]))
 )]
 #[get("/follow-ups/stats")]
 pub async fn stats(

@@ -93,7 +93,7 @@ fn new_ticket_rules(input: &NewTicketIn, _at: &str, errors: &mut Vec<FieldError>
     tag = "tickets",
     request_body = NewTicketIn,
     responses((status = 201, description = "The ticket opened, with its warranty decision and SLA deadlines", body = TicketOut), E400, E401, E403, E415, E422Intake),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "agent"]))
 )]
 #[post("/tickets")]
 pub async fn create_ticket(
@@ -153,7 +153,7 @@ pub struct TicketQuery {
     tag = "tickets",
     params(TicketQuery, IdPage),
     responses((status = 200, description = "The page of tickets in the caller's sight, newest first", body = Page<TicketOut>), E400, E401, E403, E404TicketStation, E422),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician", "agent", "finance"]))
 )]
 #[get("/tickets")]
 pub async fn list_tickets(
@@ -205,7 +205,7 @@ pub async fn list_tickets(
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
     responses((status = 200, description = "The ticket, with its history, quote, parts and SLA clocks", body = TicketOut), E401, E403, E404Ticket),
-    security(("bearer" = []))
+    security(("bearer" = ["admin", "station", "technician", "agent", "finance"]))
 )]
 #[get("/tickets/{id}")]
 pub async fn get_ticket(
