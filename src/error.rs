@@ -104,6 +104,7 @@ problem_kinds! {
     InvalidTransition => ("invalid_transition", CONFLICT, "Invalid Transition"),
     InvalidUrl => ("invalid_url", UNPROCESSABLE_ENTITY, "Invalid URL"),
     LineMismatch => ("line_mismatch", UNPROCESSABLE_ENTITY, "Line Mismatch"),
+    LocationInactive => ("location_inactive", CONFLICT, "Location Inactive"),
     MalformedJson => ("malformed_json", BAD_REQUEST, "Malformed JSON"),
     MethodNotAllowed => ("method_not_allowed", METHOD_NOT_ALLOWED, "Method Not Allowed"),
     MixedLanes => ("mixed_lanes", UNPROCESSABLE_ENTITY, "Mixed Lanes"),

@@ -44,6 +44,11 @@ fn note_of(body: MaybeJson<DecisionIn>) -> Result<Option<String>, AppError> {
 }
 
 /// Approve a request over the allowance (the station's centre or admin)
+///
+/// The lines are reserved among the station's active sources: a named source that is
+/// inactive, or no active source at all, is 409 `location_inactive` (reject it instead). A
+/// request of a station closed since it was raised may still be approved: it is work already
+/// under way.
 #[utoipa::path(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),

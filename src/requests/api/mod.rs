@@ -182,9 +182,12 @@ crate::problems!(E404List, 404, "The station, source location or ticket filtered
     NotFound "source" => "location RC-XX-999 not found",
     NotFound "ticket" => "ticket 4242 not found" {"field": "ticket_id"},
 ]);
-crate::problems!(E409Create, 409, "The ticket named takes no more parts", [
+crate::problems!(E409Create, 409, "The ticket named takes no more parts; the station, or the source named, is inactive (or every source of the station is)", [
     TicketTakesNoParts => "ticket 7: a ticket that is resolved takes no more parts"
         {"current_status": "resolved", "field": "ticket_id"},
+    LocationInactive => "ST-TZ-001 is inactive: it raises no new parts requests" {"location": "ST-TZ-001"},
+    LocationInactive "source" => "RC-NB is inactive: it supplies no new reservations"
+        {"location": "RC-NB", "field": "source"},
 ]);
 crate::problems!(
     E422Create,
@@ -211,8 +214,9 @@ crate::problems!(
         IdempotencyKeyReused => "this Idempotency-Key was used for a different request",
     ]
 );
-crate::problems!(E409Decide, 409, "The request does not wait for approval", [
+crate::problems!(E409Decide, 409, "The request does not wait for approval; approved, it would reserve at an inactive source", [
     InvalidTransition => "a request that is allocated cannot be approved" {"current_status": "allocated"},
+    LocationInactive => "RC-HZ is inactive: it supplies no new reservations" {"location": "RC-HZ"},
 ]);
 crate::problems!(E409Cancel, 409, "The request is past cancelling, or part of it is in transit", [
     InvalidTransition => "a request that is received cannot be cancelled" {"current_status": "received"},
