@@ -122,6 +122,7 @@ problem_kinds! {
     NotDispatched => ("not_dispatched", CONFLICT, "Not Dispatched"),
     NotEmpty => ("not_empty", CONFLICT, "Not Empty"),
     NotFound => ("not_found", NOT_FOUND, "Not Found"),
+    OwnRequest => ("own_request", FORBIDDEN, "Own Request"),
     NotInWarranty => ("not_in_warranty", UNPROCESSABLE_ENTITY, "Not in Warranty"),
     NothingToPick => ("nothing_to_pick", CONFLICT, "Nothing to Pick"),
     NothingToReceive => ("nothing_to_receive", CONFLICT, "Nothing to Receive"),

@@ -218,6 +218,14 @@ crate::problems!(E409Decide, 409, "The request does not wait for approval; appro
     InvalidTransition => "a request that is allocated cannot be approved" {"current_status": "allocated"},
     LocationInactive => "RC-HZ is inactive: it supplies no new reservations" {"location": "RC-HZ"},
 ]);
+crate::problems!(E409Reject, 409, "The request does not wait for approval", [
+    InvalidTransition => "a request that is allocated cannot be rejected" {"current_status": "allocated"},
+]);
+crate::problems!(E403Approve, 403, "The caller's role may not decide on requests, the caller is not on the station's side of it, or the caller raised the request (four eyes: another user approves it)", [
+    Forbidden => "only the station's regional centre (or an admin) decides on its requests",
+    OwnRequest => "warehouse-rc-hz raised parts request 42: another user approves it (a request is withdrawn with cancel)"
+        {"requested_by": "warehouse-rc-hz"},
+]);
 crate::problems!(E409Cancel, 409, "The request is past cancelling, or part of it is in transit", [
     InvalidTransition => "a request that is received cannot be cancelled" {"current_status": "received"},
     InTransit => "part of this request is in transit; receive it first",
