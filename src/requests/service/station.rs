@@ -78,8 +78,10 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
 /// master data's revision it was read at: each station's [`store::StationTerms`] and the parts by
 /// code. A request whose station statement reads the same revision uses the copies instead of
 /// reading the six-way join and each part again. Every change to tiers, lateral lanes, parts or
-/// the locations' codes, kinds, parents and tiers changes the revision (triggers of migration
-/// `000017`), in whichever process or tool it is made. One entry per station and part asked for;
+/// the locations' codes, kinds, parents, tiers and active flags changes the revision (triggers
+/// of migrations `000017` and `000054`: a closed centre stops being a source at once), in
+/// whichever process or tool it is made. The station's own active flag is not kept: it is read
+/// with the station on every request. One entry per station and part asked for;
 /// a stale station entry is replaced, and the parts are all dropped when the revision moves.
 #[derive(Default)]
 pub struct RoutingCache {
