@@ -154,7 +154,7 @@ fn webhooks(doc: &mut utoipa::openapi::OpenApi) {
         });
         hooks.insert(event.to_string(), json!({"post": {
             "summary": summary,
-            "description": format!("Posted to each active subscription to `{event}` whose scope holds the {object}                 (a station's own, a warehouse's subtree, admin and finance everything), at least once,                 retried with backoff for a day. Verify `webhook-signature` (Standard Webhooks: HMAC-SHA256                 of `webhook-id.webhook-timestamp.body` under the subscription's secret) before trusting                 the body; drop a repeated `webhook-id`, and a message whose `object.sequence` is older                 than one already seen."),
+            "description": format!("Posted to each active subscription of an enabled owner to `{event}` whose scope holds the {object}                 (a station's own, a warehouse's subtree, admin and finance everything), at least once,                 retried with backoff for a day. Verify `webhook-signature` (Standard Webhooks: HMAC-SHA256                 of `webhook-id.webhook-timestamp.body` under the subscription's secret) before trusting                 the body; drop a repeated `webhook-id`, and a message whose `object.sequence` is older                 than one already seen."),
             "operationId": format!("on_{}", event.replace('.', "_")),
             "tags": ["webhooks"],
             "parameters": [

@@ -209,7 +209,8 @@ fn user_patch_rules(p: &UserPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
 /// location or active flag, or a password set, refuses every token the user holds (401 on its
 /// next request, on every process); the user logs in again. The same value sent again changes
 /// nothing and keeps the tokens. An admin may not disable or demote their own account, nor
-/// anyone the last active admin (409).
+/// anyone the last active admin (409). A disabled user's webhook subscriptions take no event
+/// (and a delivery still waiting is not sent) until the user is enabled again.
 #[utoipa::path(
     tag = "users",
     params(("username" = String, Path, description = "the username, e.g. tech-st-tz-001")),

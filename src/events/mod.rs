@@ -1,6 +1,7 @@
 //! The transactional outbox: every change a client may subscribe to writes its event here, in
 //! the transaction of the change, and with it one delivery for every active webhook
-//! subscription whose event types and scope take it. A rolled-back change leaves neither, and
+//! subscription of an active owner whose event types and scope take it (a disabled user's
+//! subscriptions take nothing while the user is disabled). A rolled-back change leaves neither, and
 //! a committed one always has both; the delivery worker (`webhooks`) only reads what is here.
 //!
 //! It sits below the domains and takes plain ids and a payload, as the rollups do, so a domain
@@ -11,7 +12,7 @@ use diesel::prelude::*;
 
 pub mod payloads;
 
-use crate::db::schema::{events, locations, webhook_deliveries, webhook_subscriptions};
+use crate::db::schema::{events, locations, users, webhook_deliveries, webhook_subscriptions};
 use crate::db::DbConn;
 
 /// Every event type, in the order of the work. `ticket.deadline_missed` and
@@ -102,7 +103,8 @@ pub const NOT_YET: i64 = i64::MIN;
 
 /// The first event of an object written by the PostgreSQL statement that creates the object:
 /// what [`record_at`] writes for it (sequence 1, a new object having no events yet, and one
-/// delivery for each active subscription whose types and scope take it, [`takes`] in SQL), in
+/// delivery for each active subscription of an active owner whose types and scope take it,
+/// [`takes`] in SQL), in
 /// the same round trip as the object itself.
 pub struct FirstEvent<'a> {
     event_type: &'static str,
@@ -154,7 +156,8 @@ impl<'a> FirstEvent<'a> {
              d AS (INSERT INTO webhook_deliveries (subscription_id, event_id, status, attempts, next_attempt_at, \
              created_at) SELECT s.id, e.id, 'pending', 0, {at}, {at} FROM e, webhook_subscriptions s \
              WHERE s.active AND {t} = ANY(string_to_array(s.event_types, ',')) \
-             AND (s.scope_path IS NULL OR starts_with({sc}, s.scope_path)) ORDER BY s.id RETURNING id)",
+             AND (s.scope_path IS NULL OR starts_with({sc}, s.scope_path)) \
+             AND EXISTS (SELECT 1 FROM users u WHERE u.id = s.owner_id AND u.active) ORDER BY s.id RETURNING id)",
             t = p(0),
             k = p(1),
             st = p(2),
@@ -181,7 +184,7 @@ impl<'a> FirstEvent<'a> {
     }
 }
 
-/// Every active subscription: id, scope path, event types.
+/// Every active subscription of an active owner: id, scope path, event types.
 type Subscriptions = Vec<(i64, Option<String>, String)>;
 
 /// An event to write (its sequence is the next of its object's).
@@ -216,7 +219,8 @@ fn insert_pg(c: &mut diesel::PgConnection, e: &NewEvent<'_>) -> QueryResult<(i64
            WHERE object_kind = $2 AND object_id = $3 RETURNING id) \
          SELECT e.id AS event_id, s.id AS subscription_id, s.scope_path AS subscription_scope, \
            s.event_types AS subscription_types \
-         FROM e LEFT JOIN webhook_subscriptions s ON s.active ORDER BY s.id",
+         FROM e LEFT JOIN webhook_subscriptions s ON s.active \
+           AND EXISTS (SELECT 1 FROM users u WHERE u.id = s.owner_id AND u.active) ORDER BY s.id",
     )
     .bind::<Text, _>(e.event_type)
     .bind::<Text, _>(e.subject.kind)
@@ -256,8 +260,10 @@ fn insert_each(conn: &mut DbConn, e: &NewEvent<'_>) -> QueryResult<(i64, Subscri
         ))
         .returning(events::id)
         .get_result(conn)?;
+    let owners_active = users::table.filter(users::active.eq(true)).select(users::id);
     let subscriptions = webhook_subscriptions::table
         .filter(webhook_subscriptions::active.eq(true))
+        .filter(webhook_subscriptions::owner_id.eq_any(owners_active))
         .order(webhook_subscriptions::id)
         .select((
             webhook_subscriptions::id,
@@ -523,7 +529,9 @@ fn of_type(conn: &mut DbConn, t: &str, kind: &str, ids: &[i64]) -> QueryResult<V
 }
 
 /// Whether a subscription of `scope` (a location path; none: the whole network) and `types`
-/// (comma separated) takes an event of `event_type` whose object lies at `event_scope`.
+/// (comma separated) takes an event of `event_type` whose object lies at `event_scope`. Only
+/// active subscriptions of active owners are asked (the statements that load them, and
+/// [`FirstEvent::sql`], leave the others out).
 pub fn takes(scope: Option<&str>, types: &str, event_type: &str, event_scope: &str) -> bool {
     types.split(',').any(|t| t == event_type) && scope.is_none_or(|s| event_scope.starts_with(s))
 }

@@ -345,6 +345,12 @@ fn location_patch_rules(p: &LocationPatchIn, _at: &str, errors: &mut Vec<FieldEr
 }
 
 /// Change a location (admin)
+///
+/// `active: false` closes the location: it starts no new work (no parts request of a closed
+/// station, no reservation from a closed centre or warehouse, no ticket taken in or moved
+/// there, no purchase receipt into it: 409 `location_inactive`), while what is under way there
+/// finishes (requests already raised, shipments on their way, tickets already there, loans,
+/// core returns, stock counts). `active: true` reopens it.
 #[utoipa::path(
     tag = "network",
     params(("code" = String, Path, description = "location code")),

@@ -9,6 +9,8 @@ pub mod store;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::error::{AppError, Problem};
+
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(api::list_locations)
         .service(api::create_location)
@@ -19,4 +21,22 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(grading::tier_history)
         .service(grading::tier_on_date)
         .service(grading::update_tier);
+}
+
+/// The refusal of new work at a location that is not active (closed: `PATCH /locations/{code}`
+/// with `active: false`): 409 `location_inactive` naming it in `location`. What is already
+/// under way there (a request raised, a shipment sent, a ticket taken in, a loan out) goes on;
+/// reactivated, the location takes new work again.
+pub fn inactive(code: &str, refused: &str) -> AppError {
+    AppError::conflict(Problem::LocationInactive, format!("{code} is inactive: {refused}"))
+        .with("location", code)
+}
+
+/// [`inactive`] unless the location is active.
+pub fn require_active(row: &store::LocationRow, refused: &str) -> Result<(), AppError> {
+    if row.active {
+        Ok(())
+    } else {
+        Err(inactive(&row.code, refused))
+    }
 }

@@ -293,7 +293,9 @@ pub struct ReleaseOut {
 /// reference `proposal:<id>`. A transfer never takes more than is available at its source:
 /// 409 `insufficient_stock` lists the short lines and nothing moves. Waiting backorders are
 /// then served from the new stock. Staff of the shipping location (the receiving one for a
-/// purchase) or an admin release; the request has no body.
+/// purchase) or an admin release; the request has no body. A proposal whose source or
+/// destination is inactive (closed since the run) is 409 `location_inactive` naming it, and
+/// nothing moves.
 #[utoipa::path(
     tag = "planning",
     params(("id" = i64, Path, description = "proposal id")),
@@ -328,10 +330,11 @@ crate::problems!(E404ProposalScope, 404, "The location filtered on is unknown or
 crate::problems!(E404Proposal, 404, "No proposal of this id in the caller's scope", [
     NotFound => "proposal 9 not found",
 ]);
-crate::problems!(E409Release, 409, "The proposal is not `proposed` any more, or its source lacks the stock", [
+crate::problems!(E409Release, 409, "The proposal is not `proposed` any more, its source lacks the stock, or its source or destination is inactive", [
     InvalidTransition => "proposal 9 is released; only a proposed one can be released" {"current_status": "released"},
     InsufficientStock => "HQ-CW lacks available stock for 1 of the 3 lines; nothing was moved"
         {"location": "HQ-CW", "short": [{"part_code": "RF-CMP-00130B", "available": 2, "requested": 6}]},
+    LocationInactive => "ST-NB-004 is inactive: no released proposal moves stock there" {"location": "ST-NB-004"},
 ]);
 
 #[cfg(test)]

@@ -357,6 +357,13 @@ pub fn release(
     if !scope.stands_at(&network::by_id(conn, acting)?.path) {
         return Err(AppError::forbidden(format!("only staff of {who} (or an admin) release this proposal")));
     }
+    // a transfer or purchase is new work: neither end may be closed
+    for end in [row.source_id, row.destination_id] {
+        crate::network::require_active(
+            &network::by_id(conn, end)?,
+            "no released proposal moves stock there",
+        )?;
+    }
     let reference = format!("proposal:{id}");
     mark_released(conn, &row, &caller.username, now, &reference)?;
     let source = ledger::place_by_id(conn, row.source_id)?;

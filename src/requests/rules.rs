@@ -213,6 +213,21 @@ pub fn sources(
     }
 }
 
+/// The sources of [`sources`] that take new reservations: the inactive ones left out (a closed
+/// centre is no source). A named source that is inactive, or none left at all, is refused
+/// with the inactive location to name (`Err`): the named one, else the first one left out.
+pub fn active_sources(all: Vec<i64>, requested: Option<i64>, inactive: &[i64]) -> Result<Vec<i64>, i64> {
+    if let Some(s) = requested.filter(|s| inactive.contains(s)) {
+        return Err(s);
+    }
+    let first_out = all.iter().copied().find(|s| inactive.contains(s));
+    let left: Vec<i64> = all.into_iter().filter(|s| !inactive.contains(s)).collect();
+    match (left.is_empty(), first_out) {
+        (true, Some(s)) => Err(s),
+        _ => Ok(left),
+    }
+}
+
 /// By how much the outstanding value plus a request exceeds the allowance (None: it fits).
 pub fn exceeds_by(outstanding: i64, request_value: i64, allowance: i64) -> Option<i64> {
     let total = outstanding.saturating_add(request_value);
@@ -293,6 +308,19 @@ mod tests {
         assert_eq!(sources(5, Some(1), true, &[], Some(1)).unwrap(), vec![1]);
         assert!(sources(5, Some(1), false, &[], Some(1)).is_err());
         assert!(sources(5, Some(1), true, &[6], Some(9)).is_err());
+    }
+
+    #[test]
+    fn an_inactive_location_is_no_source_and_named_it_is_refused() {
+        // the centre closed: the central warehouse and the laterals still supply
+        assert_eq!(active_sources(vec![5, 1, 6], None, &[5]), Ok(vec![1, 6]));
+        assert_eq!(active_sources(vec![5, 1, 6], None, &[1, 6]), Ok(vec![5]));
+        assert_eq!(active_sources(vec![5, 1, 6], None, &[]), Ok(vec![5, 1, 6]));
+        // named, it is refused even when others could supply
+        assert_eq!(active_sources(vec![1], Some(1), &[1]), Err(1));
+        assert_eq!(active_sources(vec![5], Some(5), &[1]), Ok(vec![5]));
+        // nothing left: the first one left out is named
+        assert_eq!(active_sources(vec![5, 6], None, &[6, 5]), Err(5));
     }
 
     #[test]

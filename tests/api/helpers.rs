@@ -372,6 +372,33 @@ impl TestApp {
         assert_eq!(r.status, 201, "{}", r.text);
     }
 
+    /// The one number a `SELECT COUNT(*) AS n ...` answers, read on the primary.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let sql = sql.to_string();
+        self.state
+            .db
+            .primary(move |conn| {
+                #[derive(diesel::QueryableByName)]
+                struct N {
+                    #[diesel(sql_type = diesel::sql_types::BigInt)]
+                    n: i64,
+                }
+                use diesel::RunQueryDsl;
+                let n: N = echelon::on_backend!(conn, |c| diesel::sql_query(sql.as_str()).get_result(c))?;
+                Ok(n.n)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Sets whether a location is active (`PATCH /locations/{code}` as admin).
+    pub async fn set_active(&self, code: &str, active: bool) {
+        let r = self
+            .patch(&format!("/api/v1/locations/{code}"), "admin", serde_json::json!({"active": active}))
+            .await;
+        assert_eq!(r.ok()["active"], active, "{}", r.text);
+    }
+
     /// (on_hand, reserved, available) of a part at a location.
     pub async fn stock(&self, location: &str, part: &str) -> (i64, i64, i64) {
         let r = self.get(&format!("/api/v1/stock?location={location}&part_code={part}"), Some("admin")).await;

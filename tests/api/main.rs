@@ -20,6 +20,7 @@ mod follow_ups;
 mod foundation;
 mod history_seed;
 mod hot_rows;
+mod inactive_locations;
 mod kpi_rollup;
 mod kpis;
 mod ledger_props;

@@ -11,7 +11,7 @@ use crate::helpers::TestApp;
 /// from RC-HZ's shelf, so RC-HZ has nothing left available) and no other stock; returns its
 /// code. A ticket's parts are fitted on arrival, so none of them is on order to the station's
 /// shelf.
-async fn part_in_demand(app: &TestApp) -> String {
+pub(crate) async fn part_in_demand(app: &TestApp) -> String {
     let part = app.part().cost("50.00").stock_at("RC-HZ", 12).fits_demo_unit().create().await;
     let ticket = app.ticket().at("ST-TZ-001").dispatched_to(TECH).on_site().create().await;
     for _ in 0..3 {
@@ -22,7 +22,7 @@ async fn part_in_demand(app: &TestApp) -> String {
     part
 }
 
-async fn proposals(app: &TestApp, user: &str, query: &str) -> Vec<Value> {
+pub(crate) async fn proposals(app: &TestApp, user: &str, query: &str) -> Vec<Value> {
     let r = app.get(&format!("/api/v1/proposals?{query}"), Some(user)).await;
     r.ok()["items"].as_array().unwrap().clone()
 }

@@ -914,3 +914,45 @@ both!(a_waiting_line_is_filled_once_when_two_sources_free_stock_at_once, |app| a
     assert_eq!(hq.1 + rc.1, 6, "reserved: HQ {hq:?}, RC-HZ {rc:?}");
     assert_eq!(hq.0 + rc.0, 12);
 });
+
+both!(a_request_over_the_allowance_is_approved_by_another_user_than_the_one_who_raised_it, |app| async {
+    let doc = crate::docs::document();
+    // tier D: 10 000.00 allowance; 12 000.00 asked by the centre on the station's behalf
+    let part = app.part().cost("3000.00").stock_at("RC-HZ", 10).create().await;
+    let body = json!({"station": TIER_D, "lines": [{"part_code": part, "qty": 4}]});
+    let raised = app.post("/api/v1/parts-requests", "warehouse-rc-hz", body.clone()).await;
+    assert_eq!(raised.ok()["status"], "pending_approval");
+    let id = raised.json["id"].as_i64().unwrap();
+    // its raiser may not approve it: 403, and nothing changes
+    let own = app.on_request(id, "approve", "warehouse-rc-hz").await;
+    assert_eq!(own.problem(403)["type"], "/problems/own_request", "{}", own.text);
+    assert_eq!(own.json["requested_by"], "warehouse-rc-hz");
+    crate::docs::documented(&doc, "post", "/api/v1/parts-requests/{id}/approve", &own);
+    let still = app.get(&format!("/api/v1/parts-requests/{id}"), Some("admin")).await;
+    assert_eq!(
+        (still.ok()["status"].as_str(), still.json["decided_by"].as_str()),
+        (Some("pending_approval"), None)
+    );
+    assert_eq!(app.stock("RC-HZ", &part).await, (10, 0, 10));
+    // another user of the centre approves it
+    let colleague = "warehouse-rc-hz-2";
+    let user = json!({"username": colleague, "role": "warehouse", "location": "RC-HZ",
+        "password": crate::helpers::PASSWORD});
+    assert_eq!(app.post("/api/v1/users", "admin", user).await.status, 201);
+    let ok = app.on_request(id, "approve", colleague).await;
+    assert_eq!(
+        (ok.ok()["status"].as_str(), ok.json["decided_by"].as_str()),
+        (Some("allocated"), Some(colleague))
+    );
+    assert_eq!(app.stock("RC-HZ", &part).await, (10, 4, 6));
+    // admin too is held to it; its raiser may reject (withdraw) its own
+    let mine = app.post("/api/v1/parts-requests", "admin", body.clone()).await;
+    let mine = mine.ok()["id"].as_i64().unwrap();
+    let r = app.on_request(mine, "approve", "admin").await;
+    assert_eq!(r.problem(403)["type"], "/problems/own_request");
+    assert_eq!(app.on_request(mine, "approve", "warehouse-rc-hz").await.ok()["status"], "allocated");
+    let withdrawn = app.post("/api/v1/parts-requests", "warehouse-rc-hz", body).await;
+    let withdrawn = withdrawn.ok()["id"].as_i64().unwrap();
+    assert_eq!(app.on_request(withdrawn, "reject", "warehouse-rc-hz").await.ok()["status"], "rejected");
+    assert_eq!(app.stock("RC-HZ", &part).await, (10, 8, 2));
+});

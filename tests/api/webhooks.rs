@@ -858,3 +858,55 @@ mod an_https_receiver_is_reached_only_with_its_certificate_trusted {
         }
     }
 }
+
+/// The deliveries written for a subscription.
+async fn deliveries_of(app: &TestApp, subscription: &Value) -> i64 {
+    let id = subscription["id"].as_i64().unwrap();
+    app.count(&format!("SELECT COUNT(*) AS n FROM webhook_deliveries WHERE subscription_id = {id}")).await
+}
+
+both!(a_disabled_owners_subscriptions_take_no_event_until_the_owner_is_enabled_again, |app| async {
+    let hook = Receiver::start();
+    let owner = "station-st-tz-001";
+    let sub = subscribe(&app, owner, &hook.url).await;
+    let part = app.part().stock_at("RC-HZ", 20).create().await;
+    let other = app.part().stock_at("RC-HZ", 20).create().await;
+    let ask = |lines: Value, key: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut req = app
+                .client
+                .post(format!("{}/api/v1/parts-requests", app.base))
+                .bearer_auth(app.token("warehouse-rc-hz").await)
+                .json(&json!({"station": "ST-TZ-001", "lines": lines}));
+            if let Some(k) = key {
+                req = req.header("Idempotency-Key", k);
+            }
+            let r = crate::helpers::into_resp(req.send().await.unwrap()).await;
+            assert_eq!(r.status, 201, "{}", r.text);
+        }
+    };
+    // an event written while the owner is enabled, still waiting when it is disabled
+    ask(json!([{"part_code": part, "qty": 1}]), None).await;
+    assert_eq!(deliveries_of(&app, &sub).await, 1);
+    let user = format!("/api/v1/users/{owner}");
+    app.patch(&user, "admin", json!({"active": false})).await.ok();
+    app.forget_token(owner);
+    // disabled: the one statement (a one-line request), a transaction (two lines, a keyed
+    // request) and a ticket's change write no delivery for it
+    ask(json!([{"part_code": part, "qty": 1}]), None).await;
+    ask(json!([{"part_code": part, "qty": 1}, {"part_code": other, "qty": 1}]), None).await;
+    ask(json!([{"part_code": other, "qty": 1}]), Some("while-disabled")).await;
+    app.ticket().at("ST-TZ-001").dispatched_to("tech-st-tz-001").create().await;
+    assert_eq!(deliveries_of(&app, &sub).await, 1);
+    // and the waiting one is not sent
+    deliver(&app).await;
+    assert!(hook.got().is_empty(), "{:?}", hook.types());
+    // enabled again: new events are delivered
+    app.patch(&user, "admin", json!({"active": true})).await.ok();
+    ask(json!([{"part_code": part, "qty": 1}]), None).await;
+    ask(json!([{"part_code": part, "qty": 1}, {"part_code": other, "qty": 1}]), None).await;
+    assert_eq!(deliveries_of(&app, &sub).await, 3);
+    deliver(&app).await;
+    assert_eq!(hook.types(), vec!["parts_request.allocated", "parts_request.allocated"]);
+});

@@ -53,7 +53,9 @@ pub struct StockCountOut {
 /// The difference between the count and the books becomes a `count_adjustment` movement
 /// to or from `ADJUSTMENT`. A count below what is reserved for requests is 409. Warehouse staff
 /// count the locations in their scope (a station's too); a station does not write off the
-/// stock it holds on consignment (403).
+/// stock it holds on consignment (403). An inactive (closed) location is counted too, so that
+/// its books can be wound down; stock counted in there serves no waiting request (an inactive
+/// location is no source).
 #[utoipa::path(
     tag = "stock",
     request_body = StockCountIn,

@@ -126,8 +126,9 @@ crate::problems!(
 crate::problems!(E400StockCursor, 400, "A query parameter does not parse or is out of its limits, or the cursor is not one this API issued", [
     InvalidQuery => "cursor is not one this API issued",
 ]);
-crate::problems!(E409Receipt, 409, "A serial received is known at another location already, or is fitted in a unit sold", [
+crate::problems!(E409Receipt, 409, "A serial received is known at another location already, or is fitted in a unit sold; the location is inactive", [
     SerialElsewhere => "serial CMP2405000123 is not at SUPPLIER" {"serial": "CMP2405000123"},
+    LocationInactive => "RC-NB is inactive: it receives no purchased goods" {"location": "RC-NB"},
 ]);
 crate::problems!(
     E422Receipt,

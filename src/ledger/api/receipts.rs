@@ -56,7 +56,9 @@ pub struct ReceiptOut {
 /// Receive goods from a supplier (purchase receipt)
 ///
 /// Moves the units from `SUPPLIER` into the location, then serves waiting backorders that may
-/// be supplied from it (urgent ticket-linked first, then tier priority, then age).
+/// be supplied from it (urgent ticket-linked first, then tier priority, then age). An inactive
+/// (closed) location receives nothing: 409 `location_inactive` naming it, and nothing moves;
+/// stock counts there still correct its books.
 #[utoipa::path(
     tag = "stock",
     request_body = ReceiptIn,
@@ -81,6 +83,11 @@ pub async fn create_receipt(
         .db
         .write_retrying(move |conn| {
             let to = stocking_location(conn, &caller, &input.location)?;
+            // a closed location buys nothing in; a count there still corrects its books
+            crate::network::require_active(
+                &crate::network::store::by_id(conn, to.id)?,
+                "it receives no purchased goods",
+            )?;
             let supplier = store::virtual_place(conn, LocationKind::Supplier)?;
             let reference = input
                 .reference

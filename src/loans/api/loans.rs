@@ -58,7 +58,9 @@ pub struct LoanIn {
 /// 409 `ticket_takes_no_parts`; another station's ticket 422 `ticket_of_another_station`; it
 /// must be dispatched to the technician. Every line must fit the ticket unit's model: 422
 /// `incompatible_part` naming the line, with the compatible alternatives and their stock at the
-/// station. Not enough stock: 409.
+/// station. Not enough stock: 409. A station closed since (inactive) still lends for its
+/// tickets: each is work already under way there, since no ticket is taken in or sent to an
+/// inactive station.
 #[utoipa::path(
     tag = "loans",
     request_body = LoanIn,

@@ -44,11 +44,18 @@ fn note_of(body: MaybeJson<DecisionIn>) -> Result<Option<String>, AppError> {
 }
 
 /// Approve a request over the allowance (the station's centre or admin)
+///
+/// Four eyes: the user who raised the request (a warehouse or admin user requesting for a
+/// station) does not approve it (403 `own_request`, and nothing changes); another user of the
+/// station's centre, or an admin, does. The lines are reserved among the station's active
+/// sources: a named source that is inactive, or no active source at all, is 409
+/// `location_inactive` (reject it instead). A request of a station closed since it was raised
+/// may still be approved: it is work already under way.
 #[utoipa::path(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
-    responses((status = 200, description = "The request approved, its lines reserved or backordered", body = PartsRequestOut), E401, E403, E404Request, E409Decide, E422),
+    responses((status = 200, description = "The request approved, its lines reserved or backordered", body = PartsRequestOut), E401, E403Approve, E404Request, E409Decide, E422),
     security(("bearer" = ["admin", "warehouse"]))
 )]
 #[post("/parts-requests/{id}/approve")]
@@ -65,11 +72,14 @@ pub async fn approve(
 }
 
 /// Reject a request over the allowance (the station's centre or admin)
+///
+/// Its raiser may reject it too: rejecting grants nothing and reserves nothing, as
+/// withdrawing it (`cancel`) does not; only approving needs a second pair of eyes.
 #[utoipa::path(
     tag = "requests",
     params(("id" = i64, Path, description = "request id")),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
-    responses((status = 200, description = "The request rejected; nothing is reserved", body = PartsRequestOut), E401, E403, E404Request, E409Decide, E422),
+    responses((status = 200, description = "The request rejected; nothing is reserved", body = PartsRequestOut), E401, E403, E404Request, E409Reject, E422),
     security(("bearer" = ["admin", "warehouse"]))
 )]
 #[post("/parts-requests/{id}/reject")]

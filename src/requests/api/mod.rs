@@ -182,9 +182,12 @@ crate::problems!(E404List, 404, "The station, source location or ticket filtered
     NotFound "source" => "location RC-XX-999 not found",
     NotFound "ticket" => "ticket 4242 not found" {"field": "ticket_id"},
 ]);
-crate::problems!(E409Create, 409, "The ticket named takes no more parts", [
+crate::problems!(E409Create, 409, "The ticket named takes no more parts; the station, or the source named, is inactive (or every source of the station is)", [
     TicketTakesNoParts => "ticket 7: a ticket that is resolved takes no more parts"
         {"current_status": "resolved", "field": "ticket_id"},
+    LocationInactive => "ST-TZ-001 is inactive: it raises no new parts requests" {"location": "ST-TZ-001"},
+    LocationInactive "source" => "RC-NB is inactive: it supplies no new reservations"
+        {"location": "RC-NB", "field": "source"},
 ]);
 crate::problems!(
     E422Create,
@@ -211,8 +214,17 @@ crate::problems!(
         IdempotencyKeyReused => "this Idempotency-Key was used for a different request",
     ]
 );
-crate::problems!(E409Decide, 409, "The request does not wait for approval", [
+crate::problems!(E409Decide, 409, "The request does not wait for approval; approved, it would reserve at an inactive source", [
     InvalidTransition => "a request that is allocated cannot be approved" {"current_status": "allocated"},
+    LocationInactive => "RC-HZ is inactive: it supplies no new reservations" {"location": "RC-HZ"},
+]);
+crate::problems!(E409Reject, 409, "The request does not wait for approval", [
+    InvalidTransition => "a request that is allocated cannot be rejected" {"current_status": "allocated"},
+]);
+crate::problems!(E403Approve, 403, "The caller's role may not decide on requests, the caller is not on the station's side of it, or the caller raised the request (four eyes: another user approves it)", [
+    Forbidden => "only the station's regional centre (or an admin) decides on its requests",
+    OwnRequest => "warehouse-rc-hz raised parts request 42: another user approves it (a request is withdrawn with cancel)"
+        {"requested_by": "warehouse-rc-hz"},
 ]);
 crate::problems!(E409Cancel, 409, "The request is past cancelling, or part of it is in transit", [
     InvalidTransition => "a request that is received cannot be cancelled" {"current_status": "received"},

@@ -91,6 +91,10 @@ fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, AppError> {
 /// them when needed, and the rest is backordered. Otherwise the request waits for approval
 /// (`pending_approval`) and `exceeds_by` says by how much it is over. With an
 /// `Idempotency-Key` header a retried POST returns the first answer and does nothing twice.
+/// An inactive (closed) station raises no request, and an inactive centre or central
+/// warehouse is no source: routing skips it, and naming it as `source` (or leaving no active
+/// source at all) is refused; each is 409 `location_inactive` naming the `location`, with
+/// nothing written or reserved.
 #[utoipa::path(
     tag = "requests",
     request_body = PartsRequestIn,

@@ -38,6 +38,18 @@ pub fn decide(
         "only the station's regional centre (or an admin) decides on its requests",
     )?;
     check(&req, if approve { Action::Approve } else { Action::Reject })?;
+    // four eyes: credit beyond the allowance is granted by another user than the one who asked
+    // for it (rejecting grants nothing: a raiser may, as it may cancel)
+    if approve && req.requested_by == caller.username {
+        return Err(AppError::of(
+            Problem::OwnRequest,
+            format!(
+                "{} raised parts request {id}: another user approves it (a request is withdrawn with cancel)",
+                caller.username
+            ),
+        )
+        .with("requested_by", &caller.username));
+    }
     store::set_decision(conn, id, &caller.username, note)?;
     if approve {
         // the station's value changes: booked at the transaction's end, after the stock

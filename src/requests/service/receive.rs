@@ -230,8 +230,9 @@ pub fn receive(
         }
         if line_damaged > 0 {
             // the replacement: the damaged units are owed again and routed like the original
+            // among the active sources only; with none, the replacement waits (backordered)
             let st = station(conn, station_row.clone())?;
-            let sources = st.sources(req.source_id)?;
+            let sources = st.open_sources(req.source_id)?;
             let before = store::allocations(conn, &[id])?.iter().map(|a| a.id).max().unwrap_or(0);
             let left = allocate_line(conn, &line, line_damaged, &sources, at)?;
             store::set_backordered(conn, line.id, line.backordered + left)?;

@@ -242,7 +242,8 @@ pub fn fill_backorders(
     for (line, req, _) in waiting {
         let station_row = network::by_id(conn, req.station_id)?;
         let st = station(conn, station_row)?;
-        if !st.sources(req.source_id).map(|s| s.contains(&place.id)).unwrap_or(false) {
+        // an inactive place (a count at a closed centre) serves no waiting line
+        if !st.open_sources(req.source_id).map(|s| s.contains(&place.id)).unwrap_or(false) {
             continue;
         }
         // what the line still waits for, its row locked: another source's fill may have served

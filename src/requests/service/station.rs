@@ -22,6 +22,9 @@ pub struct Station {
     pub allocation_priority: i32,
     pub allowance: i64,
     pub laterals: Vec<i64>,
+    /// those of the centre, the central warehouse and the laterals that are not active: no
+    /// source of new reservations
+    pub inactive: Vec<i64>,
     /// codes of the station and of every location that may supply it
     pub codes: BTreeMap<i64, String>,
     /// the station's running outstanding value as last committed (see `store::station_by_code`;
@@ -63,6 +66,7 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
         allocation_priority: terms.allocation_priority,
         allowance: terms.allowance,
         laterals: terms.laterals.into_iter().map(|(id, _)| id).collect(),
+        inactive: terms.inactive,
         codes,
         outstanding: None,
         open_loans: true,
@@ -74,8 +78,10 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
 /// master data's revision it was read at: each station's [`store::StationTerms`] and the parts by
 /// code. A request whose station statement reads the same revision uses the copies instead of
 /// reading the six-way join and each part again. Every change to tiers, lateral lanes, parts or
-/// the locations' codes, kinds, parents and tiers changes the revision (triggers of migration
-/// `000017`), in whichever process or tool it is made. One entry per station and part asked for;
+/// the locations' codes, kinds, parents, tiers and active flags changes the revision (triggers
+/// of migrations `000017` and `000054`: a closed centre stops being a source at once), in
+/// whichever process or tool it is made. The station's own active flag is not kept: it is read
+/// with the station on every request. One entry per station and part asked for;
 /// a stale station entry is replaced, and the parts are all dropped when the revision moves.
 #[derive(Default)]
 pub struct RoutingCache {
@@ -144,6 +150,8 @@ pub fn station_for_request(
     if row.kind != LocationKind::Station {
         return Err(AppError::unprocessable(Problem::NotAStation, format!("{} is not a station", row.code)));
     }
+    // read now with the station, never kept: a station closed a moment ago raises nothing
+    crate::network::require_active(&row, "it raises no new parts requests")?;
     let terms = cache.terms(conn, row.id, revision)?;
     let mut st = station_with(row, terms)?;
     st.outstanding = Some(outstanding);
@@ -162,7 +170,32 @@ impl Station {
         }
     }
 
+    /// Where new reservations for the station are taken, in order (`requested`: the source the
+    /// request names): its sources that are active. A named source that is inactive, or none
+    /// left active, is 409 `location_inactive` naming the location (a new request, an approval).
     pub fn sources(&self, requested: Option<i64>) -> Result<Vec<i64>, AppError> {
+        let all = self.all_sources(requested)?;
+        rules::active_sources(all, requested, &self.inactive).map_err(|id| {
+            let code = self.codes.get(&id).cloned().unwrap_or_else(|| id.to_string());
+            let e = crate::network::inactive(&code, "it supplies no new reservations");
+            if requested.is_some() {
+                e.with("field", "source")
+            } else {
+                e
+            }
+        })
+    }
+
+    /// [`Station::sources`] for work already under way (a damaged receipt's replacement, a
+    /// waiting line served by new stock): the active sources, none when none is, never a
+    /// refusal for an inactive one (the line waits instead).
+    pub fn open_sources(&self, requested: Option<i64>) -> Result<Vec<i64>, AppError> {
+        let mut all = self.all_sources(requested)?;
+        all.retain(|s| !self.inactive.contains(s));
+        Ok(all)
+    }
+
+    fn all_sources(&self, requested: Option<i64>) -> Result<Vec<i64>, AppError> {
         rules::sources(self.centre, self.central, self.may_order_from_hq, &self.laterals, requested).map_err(
             |m| {
                 let e = AppError::unprocessable(Problem::SourceNotAllowed, m);

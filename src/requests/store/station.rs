@@ -19,11 +19,16 @@ pub struct StationTerms {
     pub central: Option<(i64, String)>,
     /// (id, code) by priority
     pub laterals: Vec<(i64, String)>,
+    /// those of the centre, the central warehouse and the laterals that are not active (a
+    /// change of `active` revises the master data too, migration `000054`)
+    pub inactive: Vec<i64>,
 }
 
 /// The columns after the tier terms in [`STATION_SQL`]'s answer.
-const STATION_TAIL: &str = "c.code AS centre_code, h.id AS central_id, h.code AS central_code, \
-      n.id AS lateral_id, n.code AS lateral_code \
+const STATION_TAIL: &str =
+    "c.id AS centre_id, c.code AS centre_code, c.active AS centre_active, h.id AS central_id, \
+      h.code AS central_code, h.active AS central_active, n.id AS lateral_id, n.code AS lateral_code, \
+      n.active AS lateral_active \
     FROM locations l LEFT JOIN tiers t ON t.tier = l.tier \
       LEFT JOIN locations c ON c.id = l.parent_id \
       LEFT JOIN locations h ON h.id = (SELECT MIN(x.id) FROM locations x WHERE x.kind = 'central_warehouse') \
@@ -74,16 +79,24 @@ struct TermsSqlRow {
     may_order_from_hq: Option<bool>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
     allocation_priority: Option<i32>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    centre_id: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     centre_code: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    centre_active: Option<bool>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
     central_id: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     central_code: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    central_active: Option<bool>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
     lateral_id: Option<i64>,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
     lateral_code: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+    lateral_active: Option<bool>,
 }
 
 /// The terms from the rows of [`STATION_TAIL`] (one per lateral lane); NotFound without a tier.
@@ -101,6 +114,13 @@ fn terms_of(rows: &[&TermsSqlRow]) -> QueryResult<StationTerms> {
         centre_code: first.centre_code.clone(),
         central: first.central_id.zip(first.central_code.clone()),
         laterals: rows.iter().filter_map(|r| r.lateral_id.zip(r.lateral_code.clone())).collect(),
+        inactive: first
+            .centre_id
+            .filter(|_| first.centre_active == Some(false))
+            .into_iter()
+            .chain(first.central_id.filter(|_| first.central_active == Some(false)))
+            .chain(rows.iter().filter(|r| r.lateral_active == Some(false)).filter_map(|r| r.lateral_id))
+            .collect(),
     })
 }
 

@@ -255,7 +255,9 @@ fn tender_rules(t: &TenderIn, _at: &str, errors: &mut Vec<FieldError>) {
 ///
 /// Shipments awaiting a tender, all of one lane. A shipment whose tender got no bid by its
 /// deadline may be put out to tender again: that tender lapses (status `lapsed`, its shipments
-/// freed), so nothing is stranded when no courier bid.
+/// freed), so nothing is stranded when no courier bid. A shipment from or to a location
+/// closed since (inactive) is still tendered: it carries work already under way (new
+/// shipments start only from reservations, which an inactive location no longer takes).
 #[utoipa::path(tag = "shipping", request_body = TenderIn, responses((status = 201, description = "The tender opened for bids", body = TenderOut), E400, E401, E403, E404NewTender, E409NewTender, E415, E422NewTender), security(("bearer" = ["admin", "warehouse"])))]
 #[post("/tenders")]
 pub async fn create_tender(

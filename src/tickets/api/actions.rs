@@ -172,7 +172,9 @@ pub struct DispatchIn {
 /// Also the revisit after an escalation, or a change of technician before arrival. An
 /// out-of-warranty ticket needs an accepted quote first (409 `quote_required`). An unknown
 /// technician, or one of another station, is 422 `invalid_technician` with the station's
-/// `technicians`.
+/// `technicians`. A ticket is not moved to (nor first sent to) an inactive station: 409
+/// `location_inactive` naming it; a ticket already at a station closed since is still
+/// dispatched there (its revisit), so that work under way finishes.
 #[utoipa::path(
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),

@@ -448,7 +448,11 @@ crate::problems!(E409AcceptQuote, 409, "The ticket has no quote on offer", [
     InvalidTransition => "accept_quote is not allowed on a ticket that is open; allowed now: quote, dispatch, close"
         {"current_status": "open", "action": "accept_quote"},
 ]);
-crate::problems!(E409Dispatch, 409, "The ticket needs an accepted quote first, is past dispatching, or has parts tied to its station or in another technician's hands", [
+crate::problems!(E409Intake, 409, "The station named (or the station user's own) is inactive", [
+    LocationInactive => "ST-NB-004 is inactive: it takes in no new tickets" {"location": "ST-NB-004"},
+]);
+crate::problems!(E409Dispatch, 409, "The ticket needs an accepted quote first, is past dispatching, has parts tied to its station or in another technician's hands, or would move to an inactive station", [
+    LocationInactive => "ST-NB-004 is inactive: no ticket is sent there" {"location": "ST-NB-004"},
     QuoteRequired => "ticket 7 is out of warranty: the customer must accept a quote before dispatch (sold 30 months ago)"
         {"current_status": "quoted", "action": "dispatch"},
     InvalidTransition => "dispatch is not allowed on a ticket that is resolved; allowed now: confirm"

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{one, view, Customer, TicketOut};
-use super::{E404Ticket, E404TicketStation, E422Intake};
+use super::{E404Ticket, E404TicketStation, E409Intake, E422Intake};
 use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::codes;
 use crate::error::{AppError, FieldError};
@@ -88,11 +88,12 @@ fn new_ticket_rules(input: &NewTicketIn, _at: &str, errors: &mut Vec<FieldError>
 /// urgent complaint or any safety incident is answered within 24 hours (`respond_by`) and
 /// resolved within 48 (`resolve_by`); anything else gets a handling decision within 5 days
 /// (`decide_by`). A station's ticket is its own; an agent may name a station or leave the
-/// ticket unassigned until dispatch.
+/// ticket unassigned until dispatch. An inactive (closed) station takes in no new ticket: 409
+/// `location_inactive` naming it, and nothing is written; its tickets already taken in go on.
 #[utoipa::path(
     tag = "tickets",
     request_body = NewTicketIn,
-    responses((status = 201, description = "The ticket opened, with its warranty decision and SLA deadlines", body = TicketOut), E400, E401, E403, E415, E422Intake),
+    responses((status = 201, description = "The ticket opened, with its warranty decision and SLA deadlines", body = TicketOut), E400, E401, E403, E409Intake, E415, E422Intake),
     security(("bearer" = ["admin", "station", "agent"]))
 )]
 #[post("/tickets")]

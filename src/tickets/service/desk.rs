@@ -206,6 +206,10 @@ pub fn dispatch(
             None => return Err(invalid("station", "the ticket has no station yet: name the station")),
         },
     };
+    // a ticket is not sent to a closed station; one already there is finished there
+    if t.station_id != Some(station.id) {
+        crate::network::require_active(&station, "no ticket is sent there")?;
+    }
     if let Some(from) = t.station_id.filter(|&s| s != station.id) {
         parts_stay(conn, &t, from)?;
     }

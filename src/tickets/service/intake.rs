@@ -77,6 +77,9 @@ pub fn intake(
         (_, Some(code)) => Some(station_named(conn, code)?),
         (_, None) => None,
     };
+    if let Some(st) = &station {
+        crate::network::require_active(st, "it takes in no new tickets")?;
+    }
     let serial = input.serial.trim();
     let unit = match unit_store::by_serial_typed(conn, serial)? {
         Some(u) => u,
