@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# API fuzzing: Schemathesis (v4, in a virtual environment made here) with all checks, as admin
-# and as a station user side by side, each against a locally served demo of its own; then each
-# demo's audit must be clean.
+# API fuzzing: Schemathesis (v4, in a virtual environment made here) with all checks, as admin,
+# as a station user and, on the operations only a courier may call, as a courier, side by side,
+# each against a locally served demo of its own; then each demo's audit must be clean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 examples="${ECHELON_FUZZ_EXAMPLES:-25}"
@@ -21,11 +21,13 @@ token() {
     -d "{\"username\": \"$1\", \"password\": \"echelon-demo\"}" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
 }
-# pass USER: a served demo of its own, fuzzed as USER, then that demo's audit. The two passes
-# run side by side, each on its own database, so neither sees what the other changed.
+# pass USER [OPTIONS...]: a served demo of its own, fuzzed as USER (OPTIONS narrow the
+# operations), then that demo's audit. The passes run side by side, each on its own database,
+# so none sees what another changed.
 pass() {
   serve_demo
   local user=$1 token status=0
+  shift
   # the token before any fuzzing: the fuzzer's failed logins are counted per client address
   # (all of them come from 127.0.0.1) and end in 429 until the window ends; the token itself
   # stays valid (the fuzzer cannot guess the username's paths, and an admin may not disable or
@@ -37,17 +39,24 @@ pass() {
   # about one run in two; the checks and the examples are the same (two processes share nothing)
   "$venv/bin/schemathesis" --config-file .ci/schemathesis.toml run "$base/api-docs/openapi.json" \
     --url "$base" -H "Authorization: Bearer $token" --checks all \
-    --max-examples "$examples" --workers 1 --seed 20261123 --no-color || status=1
+    --max-examples "$examples" --workers 1 --seed 20261123 --no-color "$@" || status=1
   echo "== audit after fuzzing as $user"
   (cd "$work" && "$bin" audit) || status=1
   return $status
 }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-users=(admin station-st-tz-001)
+users=(admin station-st-tz-001 courier-1)
+# an admin is refused (403) before its input is read where only a courier may act: a courier
+# fuzzes those operations' input
+courier_only='^/api/v1/(shipments/\{id\}/events|tenders/\{id\}/bids)$'
 pids=()
 for user in "${users[@]}"; do
-  (pass "$user") >"$out/$user" 2>&1 &
+  if [ "$user" = courier-1 ]; then
+    (pass "$user" --include-path-regex "$courier_only") >"$out/$user" 2>&1 &
+  else
+    (pass "$user") >"$out/$user" 2>&1 &
+  fi
   pids+=($!)
 done
 status=0
