@@ -1,5 +1,7 @@
 //! A fair queue in front of a pool: a request takes a turn here, on the async side, before its
 //! work goes to a blocking thread, and there are as many turns as the pool has connections.
+//! The blocking work holds the turn until it ends, even when the request is dropped meanwhile
+//! (its client went away), so a turn given always finds a connection free.
 //!
 //! Without it every request waiting for a connection holds a blocking thread parked in the
 //! pool's condition variable, and a thread that has just returned a connection can take it

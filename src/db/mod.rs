@@ -358,8 +358,10 @@ impl Db {
         let pool = self.write.clone();
         let writer = self.writer.clone();
         let track = self.tracking();
-        let _turn = self.write_gate.turn().await?;
+        let queued = self.write_gate.turn().await?;
         let (value, lsn) = blocking(move || {
+            // held until the work is done, even when the request is dropped while it runs
+            let _queued = queued;
             let mut conn = pool.get()?;
             let turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
             let result = write_tx(&mut conn, f);
@@ -397,8 +399,10 @@ impl Db {
         let pool = self.write.clone();
         let writer = self.writer.clone();
         let track = self.tracking();
-        let _turn = self.write_gate.turn().await?;
+        let queued = self.write_gate.turn().await?;
         let (value, lsn) = blocking(move || {
+            // held until the work is done, even when the request is dropped while it runs
+            let _queued = queued;
             let mut conn = pool.get()?;
             let turn = writer.as_ref().map(|w| w.lock().unwrap_or_else(|e| e.into_inner()));
             let mut attempt = 0;
@@ -436,8 +440,9 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.fresh.clone();
-        let _turn = self.fresh_gate.turn().await?;
+        let queued = self.fresh_gate.turn().await?;
         blocking(move || {
+            let _queued = queued;
             let mut conn = pool.get()?;
             // outside a transaction diesel never counts a connection whose server went away as
             // broken; `settled` drops it from the pool, as after a transaction
@@ -458,8 +463,9 @@ impl Db {
     {
         let Some(replica) = self.replica.clone() else {
             let pool = self.read.clone();
-            let _turn = self.read_gate.turn().await?;
+            let queued = self.read_gate.turn().await?;
             return blocking(move || {
+                let _queued = queued;
                 let mut conn = pool.get()?;
                 let result = read_tx(&mut conn, f);
                 settled(conn, result)
