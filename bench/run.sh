@@ -69,19 +69,21 @@ psql_ -c "CREATE DATABASE pgbench" postgres
 pgbench -q -i -s 10 -h 127.0.0.1 -p "$pgport" -U postgres pgbench >/dev/null 2>&1
 [ "${PG_STATS:-0}" = 1 ] && psql_ -c "CREATE EXTENSION pg_stat_statements" pgbench >/dev/null
 stats_reset pgbench
-pgbench_point() { # pgbench_point CLIENTS: one TPC-B-like point; prints "tps postgres_cpu_ms_per_tx"
-  local p0 p1 tps
+pgbench_point() { # pgbench_point CLIENTS: one TPC-B-like point; prints "tps postgres_cpu_ms_per_tx pgbench_cpu_ms_per_tx"
+  local p0 p1 tps c
   p0=$(cpu_ticks "$(postmaster)")
-  tps=$(pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$1" -j 2 -T "$secs" -M prepared pgbench 2>/dev/null \
+  tps=$(/usr/bin/time -f "CLIENTCPU %U %S" -o "$work/pgbench.cpu" \
+        pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$1" -j 2 -T "$secs" -M prepared pgbench 2>/dev/null \
         | awk '/^tps/ {print $3; exit}')
   p1=$(cpu_ticks "$(postmaster)")
-  python3 -c "print(f'{$tps:.1f} {1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($tps * $secs):.2f}')"
+  c=$(awk '/CLIENTCPU/ {print $2 + $3}' "$work/pgbench.cpu")
+  python3 -c "print(f'{$tps:.1f} {1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($tps * $secs):.2f} {1000 * $c / ($tps * $secs):.2f}')"
 }
 # the ceiling is measured again right before each echelon point (below), so that a ratio compares
 # two figures taken within seconds of each other on this shared, noisy machine
 for c in $clients_list; do
-  read -r tps pcpu < <(pgbench_point "$c")
-  echo "pgbench clients=$c tps=$tps postgres_cpu_ms_per_tx=$pcpu"
+  read -r tps pcpu ccpu < <(pgbench_point "$c")
+  echo "pgbench clients=$c tps=$tps postgres_cpu_ms_per_tx=$pcpu pgbench_cpu_ms_per_tx=$ccpu"
 done
 stats_show pgbench
 
@@ -143,7 +145,8 @@ load() { # load PORTS... : wrk against each port with CLIENTS/number-of-ports co
   local e0 p0; e0=$(cpu_ticks "${pids[@]}"); p0=$(cpu_ticks "$(postmaster)")
   for port in "$@"; do
     out="$work/wrk-$port-$CLIENTS"; outs+=("$out")
-    wrk -t 2 -c "$per" -d "${secs}s" --timeout 10s -s bench/post_request.lua "http://127.0.0.1:$port" >"$out" 2>&1 &
+    /usr/bin/time -f "CLIENTCPU %U %S" -o "$out.cpu" \
+      wrk -t 2 -c "$per" -d "${secs}s" --timeout 10s -s bench/post_request.lua "http://127.0.0.1:$port" >"$out" 2>&1 &
   done
   wait $(jobs -p | tail -n "$n") 2>/dev/null || true
   local e1 p1; e1=$(cpu_ticks "${pids[@]}"); p1=$(cpu_ticks "$(postmaster)")
@@ -158,8 +161,10 @@ rps = sum(float(r["rps"]) for r in rows)
 worst = lambda k: max(float(r[k]) for r in rows)
 done = sum(int(r["requests"]) for r in rows)
 cpu = lambda t: 1000.0 * t / hz / max(done, 1)
+# the load generator's own CPU (wrk and its Lua), from /usr/bin/time
+client_s = sum(float(a) + float(b) for f in sys.argv[4:] for a, b in re.findall(r"CLIENTCPU ([\d.]+) ([\d.]+)", open(f + ".cpu").read()))
 print(f"{rps:.1f} {worst('p50_ms'):.2f} {worst('p95_ms'):.2f} {worst('p99_ms'):.2f} {sum(int(r['errors']) for r in rows)} "
-      f"{cpu(echelon_ticks):.2f} {cpu(postgres_ticks):.2f}")
+      f"{cpu(echelon_ticks):.2f} {cpu(postgres_ticks):.2f} {1000.0 * client_s / max(done, 1):.2f}")
 PY
 }
 
@@ -172,7 +177,7 @@ oversold() { # units promised beyond stock: reserved > on_hand anywhere (the CHE
 echo
 echo "== echelon on PostgreSQL: POST /api/v1/parts-requests"
 echo "(pgbench_tps: the TPC-B-like point just before; *_cpu: CPU ms per request of echelon and of PostgreSQL)"
-printf "%-10s %-8s %-10s %-8s %-8s %-8s %-10s %-8s %-7s %-10s %-10s\n" processes clients req/s p50_ms p95_ms p99_ms pgbench_tps vs_pgbench errors echelon_cpu postgres_cpu
+printf "%-10s %-8s %-10s %-8s %-8s %-8s %-10s %-8s %-7s %-10s %-10s %-10s %s\n" processes clients req/s p50_ms p95_ms p99_ms pgbench_tps vs_pgbench errors echelon_cpu postgres_cpu wrk_cpu "pgbench_tx_cpu(postgres+pgbench)"
 for procs in $procs_list; do
   db="echelon_$procs"
   psql_ -c "CREATE DATABASE $db" postgres
@@ -184,10 +189,10 @@ for procs in $procs_list; do
   stats_reset "$db"
   for c in $clients_list; do
     CLIENTS=$c
-    read -r tps _ < <(pgbench_point "$c")
-    read -r rps p50 p95 p99 errors ecpu pcpu < <(load "${ports[@]}")
+    read -r tps tpcpu tccpu < <(pgbench_point "$c")
+    read -r rps p50 p95 p99 errors ecpu pcpu wcpu < <(load "${ports[@]}")
     ratio=$(python3 -c "print(f'{$rps / $tps:.2f}')")
-    printf "%-10s %-8s %-10s %-8s %-8s %-8s %-10s %-8s %-7s %-10s %-10s\n" "$procs" "$c" "$rps" "$p50" "$p95" "$p99" "$tps" "$ratio" "$errors" "$ecpu" "$pcpu"
+    printf "%-10s %-8s %-10s %-8s %-8s %-8s %-10s %-8s %-7s %-10s %-10s %-10s %s\n" "$procs" "$c" "$rps" "$p50" "$p95" "$p99" "$tps" "$ratio" "$errors" "$ecpu" "$pcpu" "$wcpu" "$tpcpu+$tccpu"
   done
   echo "   oversold units: $(oversold "$db"); $(audit "$pg/$db")"
   stats_show "$db"
