@@ -402,3 +402,62 @@ both!(one_shipment_put_out_to_tender_by_many_at_once_is_tendered_once, |app| asy
     let tenders = app.get("/api/v1/tenders", Some("admin")).await;
     assert_eq!(tenders.ok()["items"].as_array().map(Vec::len), Some(1), "{}", tenders.text);
 });
+
+/// A loan or a parts request asked for while its ticket is being resolved waits for the resolve
+/// and then finds the ticket resolved: 409 `ticket_takes_no_parts`, and no part leaves the shelf
+/// for a ticket that takes no more (PostgreSQL, where the two run side by side; SQLite's
+/// writers run one at a time). A transaction of the test's own holds the ticket's row first, as
+/// a resolve under way does, so that the resolve queues before the loan or request does.
+#[actix_web::test]
+async fn a_loan_or_request_asked_while_its_ticket_is_resolved_finds_it_resolved() {
+    let Some(app) = TestApp::spawn_pg().await else { return };
+    for user in [TECH, "station-st-tz-001"] {
+        app.token(user).await;
+    }
+    for (n, what) in ["loan", "request"].into_iter().enumerate() {
+        let ticket = app.ticket().at(STATION).on_site().dispatched_to(TECH).create().await;
+        let serial = format!("NEWCMP060{n}");
+        app.receipt(STATION).serials(CMP, &[serial.as_str()]).create().await;
+        let shelf = app.stock(STATION, CMP).await.0;
+        let (url, (release, released)) = (app.url.clone(), std::sync::mpsc::channel::<()>());
+        let (held, holding) = tokio::sync::oneshot::channel::<()>();
+        let holder = std::thread::spawn(move || {
+            use diesel::connection::SimpleConnection;
+            use diesel::Connection;
+            let mut c = diesel::PgConnection::establish(&url).unwrap();
+            c.batch_execute(&format!("BEGIN; SELECT id FROM tickets WHERE id = {ticket} FOR UPDATE"))
+                .unwrap();
+            held.send(()).unwrap();
+            released.recv().unwrap();
+            c.batch_execute("COMMIT").unwrap();
+        });
+        holding.await.unwrap();
+        let pause = || tokio::time::sleep(std::time::Duration::from_millis(400));
+        let (resolve, body) =
+            (format!("/api/v1/tickets/{ticket}/resolve"), json!({"job_type": "repair", "cause": "worn"}));
+        let (resolved, asked, _) = tokio::join!(
+            app.post(&resolve, TECH, body),
+            async {
+                pause().await;
+                match what {
+                    "loan" => app.loan().ticket(ticket).serials(CMP, &[serial.as_str()]).send().await,
+                    _ => app.request().for_ticket(ticket).line(CMP, 1).send().await,
+                }
+            },
+            async {
+                pause().await;
+                pause().await;
+                release.send(()).unwrap();
+            }
+        );
+        holder.join().unwrap();
+        assert_eq!(resolved.ok()["status"], "resolved", "{}", resolved.text);
+        assert_eq!(asked.problem(409)["type"], "/problems/ticket_takes_no_parts", "{what}: {}", asked.text);
+        assert_eq!(app.stock(STATION, CMP).await.0, shelf, "{what}: nothing left the shelf");
+        let loans = app.count(&format!("SELECT COUNT(*) AS n FROM loans WHERE ticket_id = {ticket}")).await;
+        let requests =
+            app.count(&format!("SELECT COUNT(*) AS n FROM parts_requests WHERE ticket_id = {ticket}")).await;
+        assert_eq!((loans, requests), (0, 0), "{what}");
+    }
+    app.finish().await;
+}

@@ -83,6 +83,10 @@ pub fn for_parts(
     station_id: i64,
 ) -> Result<PartsTicket, AppError> {
     let not_found = || AppError::not_found(format!("ticket {id} not found")).with("field", "ticket_id");
+    // the ticket's row first, as the ticket's own actions take it (PostgreSQL; SQLite's writers
+    // run one at a time): a resolve or cancel at the same moment either commits before this
+    // reads the ticket's state, or waits for this request's or loan's commit
+    store::lock_ticket(conn, id)?;
     let t = store::ticket(conn, id)?.ok_or_else(not_found)?;
     let seen = match caller.role {
         Role::Technician => t.technician_id == Some(caller.user_id),
