@@ -45,6 +45,11 @@ impl UserRead {
     }
 }
 
+/// The claims of the request's token as the gate verified them, so that the extractors do not
+/// look the token up again.
+#[derive(Clone)]
+pub(super) struct Verified(pub(super) super::rules::Claims);
+
 /// The middleware: see the module's documentation.
 pub async fn gate(
     req: ServiceRequest,
@@ -52,19 +57,23 @@ pub async fn gate(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let roles = req
         .app_data::<web::Data<RouteTable>>()
-        .and_then(|routes| routes.operation(req.method(), req.path()))
+        .and_then(|routes| routes.operation_of(&req))
         .and_then(|op| op.roles.clone());
     // a public operation, or no operation at all (the fallback's 404/405)
     let Some(roles) = roles else { return next.call(req).await };
     let claimed = Claimed(claims_of(req.request())?);
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    if !roles.is_empty() {
+    if !roles.is_empty() && !roles.iter().any(|r| r == claimed.0.role.as_str()) {
         let roles: Vec<Role> = roles.iter().filter_map(|r| Role::from_str(r).ok()).collect();
-        if let Err(forbidden) = claimed.unconfirmed().require(&roles) {
-            return Err(stale(state, claimed).await.unwrap_or(forbidden).into());
-        }
+        let forbidden =
+            claimed.unconfirmed().require(&roles).err().unwrap_or_else(|| {
+                AppError::forbidden(format!("the {} role may not do this", claimed.0.role))
+            });
+        return Err(stale(state, claimed).await.unwrap_or(forbidden).into());
     }
     let read = UserRead::default();
+    // the token verified here is the one the handler's extractors read (`claims_of`)
+    req.extensions_mut().insert(Verified(claimed.0.clone()));
     req.extensions_mut().insert(read.clone());
     let answer = next.call(req).await;
     let status = match &answer {

@@ -11,7 +11,7 @@ pub mod users_api;
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpMessage, HttpRequest};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -137,6 +137,9 @@ impl Claimed {
 }
 
 fn claims_of(req: &HttpRequest) -> Result<rules::Claims, AppError> {
+    if let Some(gate::Verified(claims)) = req.extensions().get::<gate::Verified>() {
+        return Ok(claims.clone());
+    }
     let keys = req
         .app_data::<web::Data<TokenKeys>>()
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("token keys missing")))?;

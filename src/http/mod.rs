@@ -17,7 +17,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, Next};
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse, ResponseError};
 use tracing::Instrument;
 
 use crate::error::{AppError, Problem, PROBLEM_JSON};
@@ -310,13 +310,33 @@ impl RouteTable {
         self.0.iter().find(|(def, _, _)| def.is_match(path)).map(|(_, m, _)| m.as_slice())
     }
 
-    /// The operation at `method` `path`, if it is a documented one.
-    pub fn operation(&self, method: &Method, path: &str) -> Option<&Operation> {
-        let (_, methods, ops) = self.0.iter().find(|(def, _, _)| def.is_match(path))?;
-        let i = methods.iter().position(|m| m == method)?;
-        ops.get(i)
+    /// The request's operation, if it is a documented one, looked up once per request: the first middleware that asks
+    /// (`auth::gate`) leaves where it found it in the request's extensions for the next
+    /// (`declared_input`), so the patterns are matched once, not once per middleware.
+    pub fn operation_of(&self, req: &ServiceRequest) -> Option<&Operation> {
+        let known = req.extensions().get::<Found>().copied();
+        let at = match known {
+            Some(Found(at)) => at,
+            None => {
+                let at = self.find(req.method(), req.path());
+                req.extensions_mut().insert(Found(at));
+                at
+            }
+        };
+        at.map(|(r, o)| &self.0[r].2[o])
+    }
+
+    /// (route, operation) indices of `method` `path`.
+    fn find(&self, method: &Method, path: &str) -> Option<(usize, usize)> {
+        let r = self.0.iter().position(|(def, _, _)| def.is_match(path))?;
+        let o = self.0[r].1.iter().position(|m| m == method)?;
+        Some((r, o))
     }
 }
+
+/// Where [`RouteTable::operation_of`] found a request's operation (None: not a documented one).
+#[derive(Clone, Copy)]
+struct Found(Option<(usize, usize)>);
 
 /// The roles an operation's `bearer` requirement names (OpenAPI 3.1 lets a requirement of an
 /// HTTP scheme list "role names which are required for the execution"); `None` when it states
@@ -352,47 +372,46 @@ pub async fn declared_input(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     // the operation's checks read its entry in place; only whether it takes a body is kept
-    let takes_body =
-        match req.app_data::<web::Data<RouteTable>>().and_then(|r| r.operation(req.method(), req.path())) {
-            None => None,
-            Some(op) => {
-                // a write that does not take the key would run again on a retry that trusts it
-                let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
-                let idempotent = op.headers.iter().any(|h| h == "idempotency-key");
-                if writes && !idempotent && req.headers().contains_key("idempotency-key") {
-                    return Err(AppError::bad_request(
-                        Problem::InvalidHeader,
-                        format!(
+    let takes_body = match req.app_data::<web::Data<RouteTable>>().and_then(|r| r.operation_of(&req)) {
+        None => None,
+        Some(op) => {
+            // a write that does not take the key would run again on a retry that trusts it
+            let writes = !matches!(*req.method(), Method::GET | Method::HEAD);
+            let idempotent = op.headers.iter().any(|h| h == "idempotency-key");
+            if writes && !idempotent && req.headers().contains_key("idempotency-key") {
+                return Err(AppError::bad_request(
+                    Problem::InvalidHeader,
+                    format!(
                         "{} {} does not take an Idempotency-Key: a retry of it would not be known as one \
                          (POST /api/v1/parts-requests takes one); send it without the header",
                         req.method(),
                         req.path()
                     ),
-                    )
-                    .with("header", "Idempotency-Key")
-                    .into());
-                }
-                let known = &op.query;
-                for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
-                    let raw = pair.split_once('=').map_or(pair, |(n, _)| n);
-                    let name = percent_encoding::percent_decode_str(&raw.replace('+', " "))
-                        .decode_utf8_lossy()
-                        .into_owned();
-                    if !known.contains(&name) {
-                        let takes = if known.is_empty() { "none".to_string() } else { known.join(", ") };
-                        return Err(AppError::bad_request(
-                            Problem::InvalidQuery,
-                            format!(
+                )
+                .with("header", "Idempotency-Key")
+                .into());
+            }
+            let known = &op.query;
+            for pair in req.query_string().split('&').filter(|p| !p.is_empty()) {
+                let raw = pair.split_once('=').map_or(pair, |(n, _)| n);
+                let name = percent_encoding::percent_decode_str(&raw.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned();
+                if !known.contains(&name) {
+                    let takes = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                    return Err(AppError::bad_request(
+                        Problem::InvalidQuery,
+                        format!(
                             "unknown query parameter {name:?}; the parameters this operation takes: {takes}"
                         ),
-                        )
-                        .with("parameter", name)
-                        .into());
-                    }
+                    )
+                    .with("parameter", name)
+                    .into());
                 }
-                Some(op.body)
             }
-        };
+            Some(op.body)
+        }
+    };
     if takes_body == Some(false) {
         let (http, mut payload) = req.into_parts();
         <json::MaybeJson<NoFields> as actix_web::FromRequest>::from_request(&http, &mut payload).await?;
