@@ -21,6 +21,12 @@
 #             statement is its own): two round trips, the same rows as full
 #   single3   single with the token's user read on its own: three round trips (what echelon's
 #             one-statement request sends)
+#   single1   single without the read: one round trip. The statement's reservation holds only
+#             while the token's user is as read before, the station active with no open loan
+#             line and the master data's revision unchanged (what a request would send if the
+#             service kept the station's terms between requests and let the statement check
+#             that they still hold; the guards are evaluated, none refuses, so that every
+#             request writes as echelon's would)
 request_floor_script() {
   local db="$1" variant="${2:-full}" user="admin"
   [ -n "${ONE_STATION:-}" ] && user="station-$(echo "$ONE_STATION" | tr 'A-Z' 'a-z')"
@@ -34,7 +40,7 @@ request_floor_script() {
   python3 - "$work/floor.user" "$work/floor.stations" "$work/floor.parts" "$user" "$variant" <<'PY'
 import sys
 variant = sys.argv[5]
-assert variant in ("full", "no-event", "one-row", "minimal", "fused", "single", "single3"), variant
+assert variant in ("full", "no-event", "one-row", "minimal", "fused", "single", "single3", "single1"), variant
 uid = open(sys.argv[1]).read().split()[0]
 stations = [l.split() for l in open(sys.argv[2]) if l.strip()]
 parts = [l.split() for l in open(sys.argv[3]) if l.strip()]
@@ -62,7 +68,7 @@ if variant in ("one-row", "minimal"):
               f"requested_by, created_at, updated_at, outstanding_minor) VALUES (:st, NULL, 'normal', 'allocated', NULL, :cost, "
               f"NULL, '{user}', localtimestamp, localtimestamp, :cost) RETURNING id;")
 keep = [user_read, begin, station, loans, reserve, insert, event, booking, commit]
-if variant in ("fused", "single", "single3"):
+if variant in ("fused", "single", "single3", "single1"):
     read = (f"SELECT u.version, u.active, l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, l.tier, "
             f"l.lead_time_days, l.active, (SELECT v.outstanding_minor FROM station_values v WHERE v.id = l.id) AS outstanding_minor, "
             f"(SELECT json_agg(json_build_array(lo.created_at, t.core_return_days, lol.qty, lol.unit_cost_minor)) FROM loan_lines lol "
@@ -82,6 +88,12 @@ if variant in ("fused", "single", "single3"):
              f"{booked} "
              f"SELECT req.id, l0.id, a0.id, e.id, s.id, s.scope_path, s.event_types FROM req, l0, a0{', b' if booked else ''}, e LEFT JOIN webhook_subscriptions s ON s.active ORDER BY s.id;")
     keep = [read, begin, fused, booking, commit] if variant == "fused" else [read, fused]
+    if variant == "single1":
+        guard = (f"AND EXISTS (SELECT 1 FROM users u WHERE u.id = {uid} AND u.active AND u.version >= 0) "
+                 f"AND EXISTS (SELECT 1 FROM locations l WHERE l.id = :st AND l.active) "
+                 f"AND (SELECT COUNT(*) FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id WHERE lo.station_id = :st AND lol.status = 'open') >= 0 "
+                 f"AND (SELECT r.revision FROM master_revision r WHERE r.id = 1) >= 0 RETURNING reserved), ")
+        keep = [fused.replace("RETURNING reserved), ", guard, 1)]
     if variant == "single3":
         keep = [user_read, read.replace("u.version, u.active, ", "").replace("FROM users u, locations l WHERE u.id = " + uid + " AND", "FROM locations l WHERE"), fused]
 if variant in ("no-event", "one-row", "minimal"):

@@ -222,11 +222,13 @@ for procs in $procs_list; do
       c=$CLIENTS
       read -r tps _ < <(pgbench_point "$c")
       p0=$(cpu_ticks "$(postmaster)")
+      r0=$(psql_ -At -c "SELECT COUNT(*) FROM parts_requests" "floor_$procs")
       ftps=$(pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$fc" -j 2 -T "$secs" -M prepared -n -f "$script" "floor_$procs" 2>"$work/floor.err" \
              | awk '/^tps/ {print $3; exit}' || true)
       p1=$(cpu_ticks "$(postmaster)")
+      r1=$(psql_ -At -c "SELECT COUNT(*) FROM parts_requests" "floor_$procs")
       [ -n "$ftps" ] || { echo "floor script failed:"; tail -5 "$work/floor.err"; head -12 "$script"; exit 1; }
-      python3 -c "print(f'   floor ($variant: the request\'s statements in pgbench) connections=$fc tps={$ftps:.1f} pgbench_tps(clients=$c)=$tps ratio={$ftps / $tps:.2f} postgres_cpu_ms={1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($ftps * $secs):.2f}')"
+      python3 -c "print(f'   floor ($variant: the request\'s statements in pgbench) connections=$fc tps={$ftps:.1f} pgbench_tps(clients=$c)=$tps ratio={$ftps / $tps:.2f} postgres_cpu_ms={1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($ftps * $secs):.2f} requests_written_per_transaction={($r1 - $r0) / ($ftps * $secs):.2f}')"
     done
     done
     echo "   floor database: oversold units: $(oversold "floor_$procs"); $(audit "$pg/floor_$procs")"
