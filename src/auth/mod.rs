@@ -108,6 +108,11 @@ impl Claimed {
         self.0.uid
     }
 
+    /// The user's version the token was issued at (see [`Claimed::confirm`]).
+    pub fn version(&self) -> i64 {
+        self.0.ver
+    }
+
     /// The caller as the token names it, its user not read: for decisions that are refused
     /// anyway (after [`Claimed::check`]) or confirmed by the statement that reads the user.
     pub fn unconfirmed(&self) -> Caller {

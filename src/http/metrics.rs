@@ -24,6 +24,9 @@ pub struct Metrics {
     pub webhook_attempts: IntCounterVec,
     /// how long receivers took to answer
     pub webhook_latency: prometheus::Histogram,
+    /// parts requests planned from the station as the process kept it and written in one
+    /// round trip (the others read the station first)
+    pub parts_requests_one_trip: prometheus::IntCounter,
     /// the read replica's gauges, registered at the first scrape of a process that has one
     /// (a process without a replica shows none, rather than a lag of 0)
     replica: std::sync::Arc<std::sync::OnceLock<ReplicaGauges>>,
@@ -81,8 +84,14 @@ impl Metrics {
             .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
         )
         .expect("valid metric");
+        let parts_requests_one_trip = prometheus::IntCounter::new(
+            "parts_requests_one_round_trip_total",
+            "parts requests written in one round trip, planned from the station as this process kept it",
+        )
+        .expect("valid metric");
         for c in [
             Box::new(kpis.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(parts_requests_one_trip.clone()),
             Box::new(webhook_pending.clone()),
             Box::new(webhook_attempts.clone()),
             Box::new(webhook_latency.clone()),
@@ -106,6 +115,7 @@ impl Metrics {
             webhook_pending,
             webhook_attempts,
             webhook_latency,
+            parts_requests_one_trip,
             replica: Default::default(),
         }
     }

@@ -956,3 +956,102 @@ both!(a_request_over_the_allowance_is_approved_by_another_user_than_the_one_who_
     assert_eq!(app.on_request(withdrawn, "reject", "warehouse-rc-hz").await.ok()["status"], "rejected");
     assert_eq!(app.stock("RC-HZ", &part).await, (10, 8, 2));
 });
+
+/// How many parts requests the server wrote in one round trip (its `/metrics`).
+async fn one_trips(app: &TestApp) -> i64 {
+    let r = app.get("/metrics", None).await;
+    r.text
+        .lines()
+        .find_map(|l| l.strip_prefix("echelon_parts_requests_one_round_trip_total "))
+        .map_or(0, |n| n.trim().parse().unwrap())
+}
+
+/// A station's running value (`outstanding`) as committed.
+async fn station_value(app: &TestApp, code: &'static str) -> i64 {
+    app.state
+        .db
+        .read(move |c| {
+            use diesel::prelude::*;
+            use echelon::db::schema::locations;
+            let id: i64 = echelon::on_backend!(c, |c| locations::table
+                .filter(locations::code.eq(code))
+                .select(locations::id)
+                .first(c))?;
+            Ok(echelon::outstanding::stored(c, id)?)
+        })
+        .await
+        .unwrap()
+}
+
+both!(a_request_planned_from_the_kept_station_is_written_only_while_what_it_kept_holds, |app| async {
+    // on PostgreSQL a station's common request is planned from the station as the process
+    // read it for the one before, and written in one round trip by a statement that checks
+    // what that copy assumed: the user as the token says, the station active with no open loan
+    // line, the master data unchanged; the booking checks the allowance on the value as it is
+    let pg = app.backend == echelon::db::Backend::Postgres;
+    let user = "station-st-tz-001";
+    let part = app.part().cost("10.00").stock_at("RC-HZ", 50).create().await;
+    let ask = || app.post("/api/v1/parts-requests", user, json!({"lines": [{"part_code": part, "qty": 1}]}));
+    let first = ask().await;
+    assert_eq!(first.ok()["status"], "allocated", "{}", first.text);
+    let before = one_trips(&app).await;
+    let kept = ask().await;
+    assert_eq!(kept.ok()["status"], "allocated", "{}", kept.text);
+    assert_eq!(one_trips(&app).await, before + i64::from(pg), "one round trip on PostgreSQL");
+    // the same answer and rows as the request that read the station
+    assert_eq!(scrubbed(&first.json), scrubbed(&kept.json));
+    let (f, k) = (first.json["id"].as_i64().unwrap(), kept.json["id"].as_i64().unwrap());
+    assert_eq!(written(&app, f).await, written(&app, k).await);
+
+    // the user disabled: 401, nothing written; enabled again (a new version), a new token
+    let requests = || app.count("SELECT COUNT(*) AS n FROM parts_requests");
+    let n = requests().await;
+    app.patch(&format!("/api/v1/users/{user}"), "admin", json!({"active": false})).await.ok();
+    assert_eq!(ask().await.status, 401);
+    app.patch(&format!("/api/v1/users/{user}"), "admin", json!({"active": true})).await.ok();
+    assert_eq!(ask().await.status, 401, "the old token's version is gone");
+    app.forget_token(user);
+    assert_eq!(requests().await, n, "nothing written");
+
+    // the station closed: 409, nothing written; open again, it requests again
+    app.set_active(TIER_B, false).await;
+    assert_eq!(ask().await.problem(409)["type"], "/problems/location_inactive");
+    assert_eq!(requests().await, n, "nothing written");
+    app.set_active(TIER_B, true).await;
+    for _ in 0..2 {
+        assert_eq!(ask().await.ok()["status"], "allocated");
+    }
+
+    // room for two more requests of 10.00: the kept value is older than the one the booking
+    // finds, and the request over the allowance waits for approval, exceeding it by 10.00
+    let value = station_value(&app, TIER_B).await + 2000;
+    let tiers = app.get("/api/v1/tiers", Some("admin")).await.ok().clone();
+    let mut b = tiers.as_array().unwrap().iter().find(|t| t["tier"] == "B").unwrap().clone();
+    let b = b.as_object_mut().unwrap();
+    b.remove("tier");
+    b.insert("credit_allowance".into(), json!(format!("{}.{:02}", value / 100, value % 100)));
+    app.put("/api/v1/tiers/B", "admin", json!(b)).await.ok();
+    let trips = one_trips(&app).await;
+    for _ in 0..2 {
+        assert_eq!(ask().await.ok()["status"], "allocated");
+    }
+    assert_eq!(one_trips(&app).await, trips + i64::from(pg), "the first read the new terms");
+    let over = ask().await;
+    assert_eq!(over.ok()["status"], "pending_approval", "{}", over.text);
+    assert_eq!(over.json["exceeds_by"], "10.00", "{}", over.text);
+    assert_eq!(station_value(&app, TIER_B).await, value, "booked up to the allowance, not past it");
+    assert_eq!(one_trips(&app).await, trips + i64::from(pg));
+
+    // an open loan line at the station: its overdue value counts, so the station is read again
+    let ticket = app.ticket().at(TIER_B).on_site().dispatched_to("tech-st-tz-001").create().await;
+    app.receipt(TIER_B).serials(crate::tickets::CMP, &["NEWCMP0700"]).create().await;
+    app.loan().ticket(ticket).serials(crate::tickets::CMP, &["NEWCMP0700"]).send().await.ok();
+    let trips = one_trips(&app).await;
+    let mut raised = b.clone();
+    raised.insert("credit_allowance".into(), json!("900000000.00"));
+    app.put("/api/v1/tiers/B", "admin", json!(raised)).await.ok();
+    for _ in 0..3 {
+        assert_eq!(ask().await.ok()["status"], "allocated");
+    }
+    assert_eq!(one_trips(&app).await, trips, "read each time while a loan line is open");
+});

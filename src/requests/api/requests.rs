@@ -13,7 +13,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
 use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
-use crate::http::{IdPage, Json, Page};
+use crate::http::{IdPage, Json, Metrics, Page};
 use crate::network::store as network;
 use crate::requests::rules::Status;
 use crate::requests::service::RoutingCache;
@@ -108,6 +108,7 @@ pub async fn create_request(
     routing: web::Data<RoutingCache>,
     claimed: Claimed,
     req: HttpRequest,
+    metrics: web::Data<Metrics>,
     body: Result<Json<PartsRequestIn>, AppError>,
 ) -> Result<HttpResponse, AppError> {
     // the token's user is read with the request's station (`create_whole`, `create_in`); a
@@ -156,13 +157,16 @@ pub async fn create_request(
     // the common request in one statement, any other in a transaction; run again when it lost
     // a race: a duplicate idempotency key, or the station's allowance taken by another request
     // between its reading and its booking
-    let (status, body) = state
+    let (status, body, one_trip) = state
         .db
         .write_whole_or_retrying(
             move |conn| create_whole(conn, &whole_asked, &whole_cache),
-            move |conn| create_in(conn, &asked, &cache),
+            move |conn| create_in(conn, &asked, &cache).map(|(status, body)| (status, body, false)),
         )
         .await?;
+    if one_trip {
+        metrics.parts_requests_one_trip.inc();
+    }
     Ok(HttpResponse::build(StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED))
         .content_type("application/json")
         .body(body))
@@ -180,23 +184,62 @@ struct Asked {
 }
 
 /// One attempt at the common request (one line, no ticket, no idempotency key) as one
-/// statement outside any transaction (`service::create_whole`): its answer, or None when the
-/// request is not that one (nothing written).
+/// statement outside any transaction (`service::create_whole`): its answer, and whether it was
+/// written in one round trip ([`create_assumed`]); None when the request is not that one
+/// (nothing written).
 fn create_whole(
     conn: &mut DbConn,
     asked: &Asked,
     cache: &Arc<RoutingCache>,
-) -> Result<Option<(u16, String)>, AppError> {
+) -> Result<Option<(u16, String, bool)>, AppError> {
     let Asked { claimed, key, input, now, .. } = asked;
     if key.is_some() || input.ticket_id.is_some() || input.lines.len() != 1 || !matches!(conn, DbConn::Pg(_))
     {
         return Ok(None);
     }
-    let (caller, st) = requested_station(conn, claimed, input, cache)?;
     let lines = line_specs(input);
-    match service::create_whole(conn, &caller, &st, &spec_of(input, &lines), *now)? {
-        Some(c) => Ok(Some((201, answer(c)?))),
+    let spec = spec_of(input, &lines);
+    if let Some((status, body)) = create_assumed(conn, claimed, input, cache, &spec, *now)? {
+        return Ok(Some((status, body, true)));
+    }
+    let (caller, st) = requested_station(conn, claimed, input, cache)?;
+    match service::create_whole(conn, &caller, &st, &spec, *now, None)? {
+        Some(c) => Ok(Some((201, answer(c)?, false))),
         None => Ok(None),
+    }
+}
+
+/// The common request in one round trip: planned from the station as this process last read
+/// it (`RoutingCache::kept_station`), and written by a statement that checks what that copy
+/// assumed (`store::Assumed`: the token's user as the token says, the station active with no
+/// open loan line, the master data unchanged). None when there is no copy, when the caller is
+/// one whose request reads more first (a warehouse user's scope, another station's code), or
+/// when anything does not hold or is refused: the request then reads the station and the user
+/// as any other does, and gives its refusals in their order.
+fn create_assumed(
+    conn: &mut DbConn,
+    claimed: &Claimed,
+    input: &PartsRequestIn,
+    cache: &Arc<RoutingCache>,
+    spec: &RequestSpec<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<(u16, String)>, AppError> {
+    let caller = claimed.unconfirmed();
+    let code = match (caller.role, &input.station, &caller.location) {
+        (Role::Station, None, Some(own)) => own,
+        (Role::Station, Some(named), Some(own)) if named == own => own,
+        (Role::Admin, Some(named), _) => named,
+        _ => return Ok(None),
+    };
+    let Some((st, revision)) = cache.kept_station(code) else { return Ok(None) };
+    let assumed = store::Assumed { user_id: claimed.user_id(), user_version: claimed.version(), revision };
+    match service::create_whole(conn, &caller, &st, spec, now, Some(&assumed)) {
+        Ok(Some(c)) => Ok(Some((201, answer(c)?))),
+        Ok(None) => Ok(None),
+        // a refusal, or the allowance taken meanwhile (the kept value is older than the
+        // booking's): the request reads the station and the user now, and decides again
+        Err(e) if !matches!(e.kind, Problem::Internal | Problem::Unavailable) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

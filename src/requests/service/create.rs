@@ -106,12 +106,17 @@ pub fn create(
 /// free at the first source. It writes what [`create`] writes for that request. None, with
 /// nothing written, for any other request (or on SQLite): the caller then runs [`create`] in a
 /// transaction. Refusals (an unknown part, a source not allowed) are [`create`]'s.
+///
+/// With `assumed`, `st` is the station as this process last read it (see
+/// [`RoutingCache::kept_station`](super::RoutingCache::kept_station)), and the statement writes
+/// only while what that copy assumed still holds ([`store::Assumed`]).
 pub fn create_whole(
     conn: &mut DbConn,
     caller: &Caller,
     st: &Station,
     spec: &RequestSpec<'_>,
     at: DateTime<Utc>,
+    assumed: Option<&store::Assumed>,
 ) -> Result<Option<Created>, AppError> {
     if !matches!(conn, DbConn::Pg(_)) || spec.lines.len() != 1 || spec.ticket_id.is_some() {
         return Ok(None);
@@ -146,7 +151,7 @@ pub fn create_whole(
     // finds it, with this share, within the allowance less what is overdue
     let cap = st.allowance.saturating_sub(overdue).saturating_sub(value);
     let DbConn::Pg(c) = conn else { return Ok(None) };
-    let Some(w) = store::write_whole(c, &new, line, &routing, &event, cap)? else {
+    let Some(w) = store::write_whole(c, &new, line, &routing, &event, cap, assumed)? else {
         return Ok(None);
     };
     request.id = w.request_id;

@@ -83,13 +83,40 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
 /// whichever process or tool it is made. The station's own active flag is not kept: it is read
 /// with the station on every request. One entry per station and part asked for;
 /// a stale station entry is replaced, and the parts are all dropped when the revision moves.
+///
+/// It also keeps each station's row and running value by code, as its last request read them
+/// ([`RoutingCache::kept_station`]): the common request is then planned from that copy and
+/// written in one statement that checks what the copy assumed ([`store::Assumed`]).
 #[derive(Default)]
 pub struct RoutingCache {
     terms: Mutex<HashMap<i64, (i64, store::StationTerms)>>,
     parts: Mutex<(i64, HashMap<String, PartRow>)>,
+    /// by code: (the revision it was read at, the row, its running value then)
+    stations: Mutex<HashMap<String, (i64, LocationRow, i64)>>,
 }
 
 impl RoutingCache {
+    /// The station of `code` as the last request of this process read it, with its terms kept
+    /// at the same revision, and that revision: None when either is not kept. Its value is the
+    /// one read then, and it is taken to have no open loan line; a request planned from it is
+    /// written only while the station is still active with no open loan line, the master data
+    /// at that revision and the token's user as the token says (`store::write_whole`), and
+    /// its booking checks the allowance against the value as it is then.
+    pub fn kept_station(self: &Arc<Self>, code: &str) -> Option<(Station, i64)> {
+        let (revision, row, outstanding) =
+            self.stations.lock().unwrap_or_else(|e| e.into_inner()).get(code).cloned()?;
+        let terms = {
+            let kept = self.terms.lock().unwrap_or_else(|e| e.into_inner());
+            let (at, terms) = kept.get(&row.id)?;
+            (*at == revision).then(|| terms.clone())?
+        };
+        let mut st = station_with(row, terms).ok()?;
+        st.outstanding = Some(outstanding);
+        st.open_loans = false;
+        st.kept = Some((self.clone(), revision));
+        Some((st, revision))
+    }
+
     /// The station's terms at `revision`: the copy when it was read at that revision, else
     /// read now (and kept).
     fn terms(
@@ -153,6 +180,8 @@ pub fn station_for_request(
     // read now with the station, never kept: a station closed a moment ago raises nothing
     crate::network::require_active(&row, "it raises no new parts requests")?;
     let terms = cache.terms(conn, row.id, revision)?;
+    let kept = (revision, row.clone(), outstanding);
+    cache.stations.lock().unwrap_or_else(|e| e.into_inner()).insert(row.code.clone(), kept);
     let mut st = station_with(row, terms)?;
     st.outstanding = Some(outstanding);
     st.open_loans = open_loans;

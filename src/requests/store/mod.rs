@@ -5,7 +5,7 @@ mod routed_pg;
 mod station;
 
 pub use idempotency::{claim_key, idempotent_answer, store_answer, StoredAnswer};
-pub use routed_pg::{write_routed, write_whole, Take, Written};
+pub use routed_pg::{write_routed, write_whole, Assumed, Take, Written};
 pub use station::{station_by_code, station_terms, station_terms_full, StationRead, StationTerms};
 
 use chrono::NaiveDateTime;

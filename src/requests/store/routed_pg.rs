@@ -166,6 +166,18 @@ pub fn write_routed(
     Ok(Written { request_id: out.request_id, line_ids: out.line_ids, allocation_ids: out.allocation_ids })
 }
 
+/// What a request planned from a station kept between requests assumed, checked by the
+/// statement that writes it ([`write_whole`]): the token's user is active at this version, the
+/// station is active and has no open loan line (so nothing overdue counts against its
+/// allowance), and the master data (the station's code, centre, tier and terms, its sources)
+/// is at this revision.
+#[derive(Clone, Copy, Debug)]
+pub struct Assumed {
+    pub user_id: i64,
+    pub user_version: i64,
+    pub revision: i64,
+}
+
 /// A one-line request served whole by one source, as one statement that is its own
 /// transaction (sent outside any): the reservation, the rows [`write_routed`] writes, the
 /// request's first event with its deliveries, and the station's share booked only if its value
@@ -174,6 +186,11 @@ pub fn write_routed(
 ///
 /// The station's row is taken after the stock row, as every transaction takes them
 /// (`db::deferred`), and held only to the statement's end.
+///
+/// With `assumed`, the request was planned from the station as this process last read it,
+/// without reading it again: the reservation, and so everything after it, is made only if what
+/// that plan assumed still holds when the statement runs (see [`Assumed`]); else None, and
+/// nothing is written.
 pub fn write_whole(
     c: &mut PgConnection,
     r: &NewRequest<'_>,
@@ -181,10 +198,22 @@ pub fn write_whole(
     routing: &Routing,
     event: &crate::events::FirstEvent<'_>,
     cap: i64,
+    assumed: Option<&Assumed>,
 ) -> QueryResult<Option<Written>> {
+    // the event's seven values are $20-$26; what the plan assumed follows them
+    let assumes = match assumed {
+        None => "",
+        Some(_) => {
+            " AND EXISTS (SELECT 1 FROM users u WHERE u.id = $27 AND u.active AND u.version = $28) \
+             AND EXISTS (SELECT 1 FROM locations s WHERE s.id = $4 AND s.active) \
+             AND NOT EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
+               WHERE lo.station_id = $4 AND lol.status = 'open') \
+             AND (SELECT m.revision FROM master_revision m WHERE m.id = 1) = $29"
+        }
+    };
     let text = format!(
         "WITH r AS (UPDATE stock_balances SET reserved = reserved + $1 WHERE part_id = $2 AND location_id = $3 \
-         AND on_hand - reserved >= $1 RETURNING 1), \
+         AND on_hand - reserved >= $1{assumes} RETURNING 1), \
          req AS (INSERT INTO parts_requests (station_id, ticket_id, urgency, status, source_id, value_minor, \
          exceeds_by_minor, requested_by, created_at, updated_at, outstanding_minor) \
          SELECT $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 FROM r RETURNING id), \
@@ -211,7 +240,11 @@ pub fn write_whole(
         .bind::<BigInt, _>(line.unit_cost_minor)
         .bind::<Text, _>(crate::requests::rules::AllocationStatus::Reserved.as_str())
         .bind::<BigInt, _>(cap);
-    let out: Option<Out> = event.bind(q).cached().get_result(c).optional()?;
+    let mut q = event.bind(q);
+    if let Some(a) = assumed {
+        q = q.bind::<BigInt, _>(a.user_id).bind::<BigInt, _>(a.user_version).bind::<BigInt, _>(a.revision);
+    }
+    let out: Option<Out> = q.cached().get_result(c).optional()?;
     Ok(out.map(|o| Written {
         request_id: o.request_id,
         line_ids: o.line_ids,
