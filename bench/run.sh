@@ -195,6 +195,10 @@ for procs in $procs_list; do
     printf "%-10s %-8s %-10s %-8s %-8s %-8s %-10s %-8s %-7s %-10s %-10s %-10s %s\n" "$procs" "$c" "$rps" "$p50" "$p95" "$p99" "$tps" "$ratio" "$errors" "$ecpu" "$pcpu" "$wcpu" "$tpcpu+$tccpu"
   done
   echo "   oversold units: $(oversold "$db"); $(audit "$pg/$db")"
+  # how many requests were written in one round trip (the station as the process kept it)
+  for port in "${ports[@]}"; do
+    echo "   port $port: $(curl -fs "http://127.0.0.1:$port/metrics" | grep -E '^echelon_parts_requests_one_round_trip_total' || echo 'no one-round-trip count'), of $(curl -fs "http://127.0.0.1:$port/metrics" | grep -E '^echelon_http_requests_total\{method="POST",route="/api/v1/parts-requests",status="201"\}' | awk '{print $2}') answered 201"
+  done
   stats_show "$db"
   # HTTP_FLOOR=1: the HTTP layer alone, GET /healthz (no token, no database) through the same
   # wrk at the last client count, beside its own pgbench point: what no request can beat here

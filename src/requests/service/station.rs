@@ -91,7 +91,8 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
 pub struct RoutingCache {
     terms: Mutex<HashMap<i64, (i64, store::StationTerms)>>,
     parts: Mutex<(i64, HashMap<String, PartRow>)>,
-    /// by code: (the revision it was read at, the row, its running value then)
+    /// by code: (the revision it was read at, the row, its running value then), for the
+    /// stations that had no open loan line then
     stations: Mutex<HashMap<String, (i64, LocationRow, i64)>>,
 }
 
@@ -180,8 +181,14 @@ pub fn station_for_request(
     // read now with the station, never kept: a station closed a moment ago raises nothing
     crate::network::require_active(&row, "it raises no new parts requests")?;
     let terms = cache.terms(conn, row.id, revision)?;
-    let kept = (revision, row.clone(), outstanding);
-    cache.stations.lock().unwrap_or_else(|e| e.into_inner()).insert(row.code.clone(), kept);
+    // kept for the next request unless loan lines are open (their overdue value is read each
+    // time, so a request of the station reads it first)
+    let mut stations = cache.stations.lock().unwrap_or_else(|e| e.into_inner());
+    match open_loans {
+        false => stations.insert(row.code.clone(), (revision, row.clone(), outstanding)),
+        true => stations.remove(&row.code),
+    };
+    drop(stations);
     let mut st = station_with(row, terms)?;
     st.outstanding = Some(outstanding);
     st.open_loans = open_loans;
