@@ -838,3 +838,32 @@ both!(an_id_cursor_that_is_no_id_is_a_bad_query_not_an_empty_page, |app| async {
         assert_ne!(next.json["items"][0], first.json["items"][0], "{path}");
     }
 });
+
+/// A unit the demo does not hold, of the demo model, shipped long ago.
+fn new_unit(serial: &str, model: &str) -> Value {
+    let shipped = chrono::Utc::now().date_naive() - Duration::days(400);
+    json!({"serial": serial, "model": model, "ship_date": shipped.to_string(), "region": "Zhejiang"})
+}
+
+both!(a_serial_typed_with_spaces_around_it_is_refused_by_intake_as_by_units, |app| async {
+    let tickets = "SELECT COUNT(*) AS n FROM tickets";
+    let units = "SELECT COUNT(*) AS n FROM product_units";
+    let before = (app.count(tickets).await, app.count(units).await);
+    for serial in [" RF00000001", "RF00000001 ", "\tRF00000001"] {
+        let r = app.post("/api/v1/tickets", "agent", app.ticket().serial(serial).body()).await;
+        assert_eq!(r.problem(422)["errors"][0]["field"], "serial", "intake {serial:?}: {}", r.text);
+        let r = app
+            .post("/api/v1/units", "admin", new_unit(&format!("{serial}9"), crate::builders::DEMO_MODEL))
+            .await;
+        assert_eq!(r.problem(422)["errors"][0]["field"], "serial", "unit {serial:?}: {}", r.text);
+    }
+    assert_eq!((app.count(tickets).await, app.count(units).await), before);
+    // as typed without them, each takes it
+    assert_eq!(
+        app.post("/api/v1/tickets", "agent", app.ticket().serial("RF00000001").body()).await.status,
+        201
+    );
+    let r = app.post("/api/v1/units", "admin", new_unit("RF000000019", crate::builders::DEMO_MODEL)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+});
+
