@@ -867,3 +867,12 @@ both!(a_serial_typed_with_spaces_around_it_is_refused_by_intake_as_by_units, |ap
     assert_eq!(r.status, 201, "{}", r.text);
 });
 
+both!(a_model_typed_in_lower_case_is_taken_by_units_as_by_tickets, |app| async {
+    let r = app.post("/api/v1/units", "admin", new_unit("RF2611000777", "bcd-539wt")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["model"], crate::builders::DEMO_MODEL);
+    let mut ticket = app.ticket().serial("RF2611000777").body();
+    ticket["model"] = json!("bcd-539wt");
+    assert_eq!(app.post("/api/v1/tickets", "agent", ticket).await.status, 201);
+});
+
