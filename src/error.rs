@@ -156,6 +156,7 @@ problem_kinds! {
     UnknownLine => ("unknown_line", UNPROCESSABLE_ENTITY, "Unknown Line"),
     UnknownModel => ("unknown_model", UNPROCESSABLE_ENTITY, "Unknown Model"),
     UnknownPartCode => ("unknown_part_code", UNPROCESSABLE_ENTITY | NOT_FOUND, "Unknown Part Code"),
+    UnknownProductLine => ("unknown_product_line", UNPROCESSABLE_ENTITY, "Unknown Product Line"),
     UnknownSerial => ("unknown_serial", UNPROCESSABLE_ENTITY, "Unknown Serial"),
     UnknownSource => ("unknown_source", UNPROCESSABLE_ENTITY, "Unknown Source"),
     UnknownStation => ("unknown_station", UNPROCESSABLE_ENTITY, "Unknown Station"),

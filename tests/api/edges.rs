@@ -876,3 +876,17 @@ both!(a_model_typed_in_lower_case_is_taken_by_units_as_by_tickets, |app| async {
     assert_eq!(app.post("/api/v1/tickets", "agent", ticket).await.status, 201);
 });
 
+both!(a_models_product_line_is_one_the_catalogue_knows, |app| async {
+    let models = "SELECT COUNT(*) AS n FROM product_models";
+    let before = app.count(models).await;
+    let model = |code: &str, line: &str| json!({"code": code, "line": line, "name": "a model", "launch_date": "2026-01-05", "warranty_months": 12});
+    let r = app.post("/api/v1/models", "admin", model("ZZ-100", "ZZ")).await;
+    assert_eq!(r.problem(422)["type"], "/problems/unknown_product_line", "{}", r.text);
+    assert_eq!(r.json["field"], "line");
+    assert_eq!(r.json["lines"], json!(["AC", "RF", "WM"]));
+    assert_eq!(app.count(models).await, before);
+    app.get("/api/v1/models/ZZ-100", Some("admin")).await.problem(404);
+    // a line of the catalogue's parts is taken
+    assert_eq!(app.post("/api/v1/models", "admin", model("WM-100", "WM")).await.status, 201);
+});
+
