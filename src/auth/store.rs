@@ -94,6 +94,9 @@ pub fn scope_of_user(conn: &mut DbConn, id: i64) -> QueryResult<Option<Option<St
 }
 
 pub fn location_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<UserLocation>> {
+    // codes are upper-case, and one typed in lower case names the same location (as
+    // `network::rules::canonical_code`, above this layer, reads it)
+    let code = code.to_ascii_uppercase();
     locations::table.filter(locations::code.eq(code)).select(UserLocation::as_select()).first(conn).optional()
 }
 

@@ -143,6 +143,13 @@ pub fn is_tier(s: &str) -> bool {
     TIERS.contains(&s)
 }
 
+/// A location code as a client may type it, in its one form: codes are upper-case (`valid_code`),
+/// so `st-tz-001` names ST-TZ-001 wherever a code is taken (a path, a query, a body), as part
+/// and model codes and serials are read in capitals too.
+pub fn canonical_code(code: &str) -> String {
+    code.to_ascii_uppercase()
+}
+
 /// Location codes: upper-case letters, digits and dashes, 2-32 characters, starting with a
 /// letter or digit (`HQ`, `RC-HZ`, `ST-TZ-001`).
 pub fn valid_code(code: &str) -> bool {

@@ -68,6 +68,7 @@ pub struct LocationFilter {
 }
 
 pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<LocationRow>> {
+    let code = super::rules::canonical_code(code);
     locations::table.filter(locations::code.eq(code)).select(LocationRow::as_select()).first(conn).optional()
 }
 

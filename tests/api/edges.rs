@@ -890,3 +890,31 @@ both!(a_models_product_line_is_one_the_catalogue_knows, |app| async {
     assert_eq!(app.post("/api/v1/models", "admin", model("WM-100", "WM")).await.status, 201);
 });
 
+both!(a_stations_own_code_in_lower_case_is_its_code, |app| async {
+    let user = "station-st-tz-001";
+    for path in [
+        "/api/v1/locations/{c}",
+        "/api/v1/locations/{c}/tier",
+        "/api/v1/locations/{c}/tier-history",
+        "/api/v1/stations/{c}/scorecard",
+        "/api/v1/stock?location={c}",
+        "/api/v1/movements?location={c}",
+        "/api/v1/parts-requests?station={c}",
+        "/api/v1/tickets?station={c}",
+        "/api/v1/follow-ups?station={c}",
+        "/api/v1/loans?station={c}",
+        "/api/v1/reports/kpis?location={c}",
+    ] {
+        let upper = app.get(&path.replace("{c}", "ST-TZ-001"), Some(user)).await;
+        let lower = app.get(&path.replace("{c}", "st-tz-001"), Some(user)).await;
+        assert_eq!((lower.status, &lower.json), (upper.status, &upper.json), "{path}: {}", lower.text);
+    }
+    // and named in a body
+    let part = app.part().stock_at("RC-HZ", 2).create().await;
+    let r = app.request().line(&part, 1).with("station", json!("st-tz-001")).send().await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["station"], "ST-TZ-001");
+    let r = app.post("/api/v1/tickets", user, app.ticket().at("st-tz-001").body()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+});
+
