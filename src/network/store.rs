@@ -251,6 +251,16 @@ pub fn record_tier(
         .map(|_| ())
 }
 
+/// Removes a station's tier history entries of one day (a regrading of that day replaces them).
+pub fn drop_tier_day(conn: &mut DbConn, location_id: i64, day: NaiveDate) -> QueryResult<usize> {
+    diesel::delete(
+        station_tier_history::table
+            .filter(station_tier_history::location_id.eq(location_id))
+            .filter(station_tier_history::effective_from.eq(day)),
+    )
+    .execute(conn)
+}
+
 /// One entry of a station's tier history.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = station_tier_history)]

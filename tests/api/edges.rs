@@ -918,3 +918,34 @@ both!(a_stations_own_code_in_lower_case_is_its_code, |app| async {
     assert_eq!(r.status, 201, "{}", r.text);
 });
 
+both!(a_regrading_to_the_tier_in_force_adds_nothing_and_a_day_keeps_one_entry, |app| async {
+    let path = "/api/v1/locations/ST-TZ-001/tier";
+    let before = app.get("/api/v1/locations/ST-TZ-001/tier-history", Some("admin")).await.ok().clone();
+    let tier = before["tier"].as_str().unwrap().to_string();
+    let entries = before["history"].as_array().unwrap().len();
+    let tomorrow = (chrono::Utc::now().date_naive() + Duration::days(1)).to_string();
+    let regrade =
+        |tier: &str, reason: &str| json!({"tier": tier, "effective_from": tomorrow, "reason": reason});
+    // to the tier it has, today or from tomorrow: nothing changes, and the answer is the
+    // history as it is
+    let r = app.put(path, "admin", json!({"tier": tier, "reason": "graded again"})).await;
+    assert_eq!(r.ok(), &before);
+    let r = app.put(path, "admin", regrade(&tier, "graded again")).await;
+    assert_eq!(r.ok(), &before);
+    // several regradings of one day: one entry for the day, the last one's
+    let other = if tier == "A" { ["C", "B"] } else { ["A", "C"] };
+    app.put(path, "admin", regrade(other[0], "new workshop")).await.ok();
+    let r = app.put(path, "admin", regrade(other[1], "the workshop closed again")).await;
+    let history = r.ok()["history"].as_array().unwrap().clone();
+    assert_eq!(history.len(), entries + 1, "{history:?}");
+    let last = &history[entries];
+    assert_eq!(
+        (&last["tier"], &last["reason"], &last["effective_from"]),
+        (&json!(other[1]), &json!("the workshop closed again"), &json!(tomorrow))
+    );
+    // and back to the tier in force before that day: the day has no regrading left
+    let r = app.put(path, "admin", regrade(&tier, "back as it was")).await;
+    assert_eq!(r.ok(), &before);
+    app.audit().await;
+});
+
