@@ -112,6 +112,7 @@ problem_kinds! {
     NoFactoryRecord => ("no_factory_record", UNPROCESSABLE_ENTITY, "No Factory Record"),
     NoVisitYet => ("no_visit_yet", CONFLICT, "No Visit Yet"),
     NoNetwork => ("no_network", UNPROCESSABLE_ENTITY | BAD_REQUEST, "No Network"),
+    NoPartsOnOrder => ("no_parts_on_order", CONFLICT, "No Parts On Order"),
     NoQuote => ("no_quote", CONFLICT, "No Quote"),
     NoValidBid => ("no_valid_bid", UNPROCESSABLE_ENTITY, "No Valid Bid"),
     NotAPlanningScope => ("not_a_planning_scope", UNPROCESSABLE_ENTITY, "Not a Planning Scope"),

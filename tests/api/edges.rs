@@ -264,8 +264,11 @@ both!(a_change_that_clears_what_cannot_be_cleared_is_refused_naming_it, |app| as
 both!(a_ticket_waiting_for_parts_is_sent_again_when_the_wait_is_given_up, |app| async {
     let t = app.ticket().at("ST-TZ-001").dispatched_to(crate::builders::TECH).on_site().create().await;
     let path = |action: &str| format!("/api/v1/tickets/{t}/{action}");
-    // nothing ordered (or everything already in): the wait has nothing to end it
+    // the part ordered for the ticket, then the order given up: the wait has nothing to end it
+    let part = app.part().fits_demo_unit().stock_at("RC-HZ", 1).create().await;
+    let rid = app.request().line(&part, 1).for_ticket(t).create().await;
     app.post(&path("await-parts"), crate::builders::TECH, json!({})).await.ok();
+    app.on_request(rid, "cancel", "station-st-tz-001").await.ok();
     let r = app.post(&path("close"), "agent", json!({})).await;
     let detail = r.problem(409)["detail"].as_str().unwrap().to_string();
     assert!(detail.ends_with("allowed now: dispatch"), "{detail}");
@@ -949,3 +952,27 @@ both!(a_regrading_to_the_tier_in_force_adds_nothing_and_a_day_keeps_one_entry, |
     app.audit().await;
 });
 
+both!(a_ticket_waits_for_parts_only_when_some_are_on_order, |app| async {
+    let tech = crate::builders::TECH;
+    let part = app.part().fits_demo_unit().stock_at("RC-HZ", 2).create().await;
+    let t = app.ticket().at("ST-TZ-001").dispatched_to(tech).on_site().create().await;
+    let path = |action: &str| format!("/api/v1/tickets/{t}/{action}");
+    let events = "SELECT COUNT(*) AS n FROM ticket_events";
+    // the visit finds a part missing, but nothing is on order for the ticket: nothing would end
+    // the wait, so it is refused and the ticket stays on site
+    let before = app.count(events).await;
+    let r = app.post(&path("await-parts"), tech, json!({})).await;
+    assert_eq!(r.problem(409)["type"], "/problems/no_parts_on_order", "{}", r.text);
+    assert_eq!(r.json["current_status"], "on_site");
+    assert_eq!(app.count(events).await, before);
+    let seen = app.get(&format!("/api/v1/tickets/{t}"), Some("agent")).await;
+    assert_eq!(seen.ok()["status"], "on_site");
+    // an order given up is none either
+    let cancelled = app.request().line(&part, 1).for_ticket(t).create().await;
+    app.on_request(cancelled, "cancel", "station-st-tz-001").await.ok();
+    let r = app.post(&path("await-parts"), tech, json!({})).await;
+    assert_eq!(r.problem(409)["type"], "/problems/no_parts_on_order", "{}", r.text);
+    // with the part on order for the ticket, the ticket waits for it
+    app.request().line(&part, 1).for_ticket(t).create().await;
+    assert_eq!(app.post(&path("await-parts"), tech, json!({})).await.ok()["status"], "awaiting_parts");
+});
