@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::rules::{username_fault, Role};
+use super::rules::{username_fault, username_key, Role};
 use super::store::{self, NewUser, UserChanges, UserRow};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError, Problem};
@@ -81,16 +81,19 @@ pub struct NewUserSpec<'a> {
     pub password_hash: &'a str,
 }
 
-/// Creates a user; 409 when the username is taken.
+/// Creates a user; 409 when the username is taken, in any case (`ST-TZ-001` is `st-tz-001`).
 pub fn create(conn: &mut DbConn, spec: &NewUserSpec<'_>, now: NaiveDateTime) -> Result<UserOut, AppError> {
     if let Some(fault) = username_fault(spec.username) {
         return Err(AppError::invalid_fields(vec![FieldError::new("username", fault)]));
     }
     let location_id = location_for(conn, spec.role, spec.location)?;
-    if store::find_by_username(conn, spec.username)?.is_some() {
+    if let Some((taken, _)) = store::find_by_username(conn, spec.username)? {
         return Err(AppError::conflict(
             Problem::AlreadyExists,
-            format!("a user named {} already exists", spec.username),
+            format!(
+                "a user named {} already exists (a username is one account whatever its case)",
+                taken.username
+            ),
         ));
     }
     store::insert(
@@ -161,8 +164,9 @@ pub fn change(
     let (row, current_location) =
         store::find_by_username(conn, username)?.ok_or_else(|| unknown(username))?;
     let current_role: Role = row.role.parse().map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;
-    if by == Some(username) && (change.active == Some(false) || change.role.is_some_and(|r| r != Role::Admin))
-    {
+    // the path may write the name in any case: the admin is who the row is
+    let by_self = by.is_some_and(|b| username_key(b) == username_key(&row.username));
+    if by_self && (change.active == Some(false) || change.role.is_some_and(|r| r != Role::Admin)) {
         return Err(AppError::conflict(
             Problem::Conflict,
             "an admin may not disable or demote their own account; ask another admin",

@@ -40,7 +40,9 @@ pub struct TokenResponse {
 /// Authorize button. Failed logins are counted per username and per client address: after a
 /// few in a row the answers are slowed, then refused with 429 and `Retry-After` until the
 /// window ends; the answers and their timing are the same whether the username exists or not.
-/// A successful login clears its username's count.
+/// A successful login clears its username's count. A username is one account whatever its
+/// case: `ST-TZ-001` logs in as `st-tz-001` when that is the name stored, and the token names
+/// the user as stored.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
@@ -54,6 +56,8 @@ pub async fn login(
     body: Json<LoginRequest>,
 ) -> Result<web::Json<TokenResponse>, AppError> {
     let LoginRequest { username, password } = body.0;
+    // a name in any case is the account's: looked up and its failures counted by one key
+    let username = super::rules::username_key(&username);
     // behind a trusted load balancer, the address it says it served (`throttle::client_address`)
     let forwarded: Vec<String> = req
         .headers()
@@ -114,7 +118,7 @@ pub async fn login(
         return Err(AppError::unauthorized("wrong username or password"));
     };
     if by_name.is_some() {
-        let name = user.username.clone();
+        let name = username.clone();
         state.db.write(move |conn| Ok(store::clear_login_failures(conn, &name)?)).await?;
     }
     let role: Role = user.role.parse().map_err(|e: String| AppError::internal(anyhow::anyhow!(e)))?;

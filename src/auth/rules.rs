@@ -94,6 +94,12 @@ pub const USERNAME_MAX: usize = 64;
 pub const PASSWORD_MIN: usize = 10;
 pub const PASSWORD_MAX: usize = 200;
 
+/// The key a username is one account by: names that differ only in case are the same account
+/// (`ST-TZ-001` is `st-tz-001`), so it is looked up, made unique and throttled by this form.
+pub fn username_key(name: &str) -> String {
+    name.to_ascii_lowercase()
+}
+
 /// Why a username is not acceptable, if it is not.
 pub fn username_fault(name: &str) -> Option<String> {
     let len = name.chars().count();

@@ -32,11 +32,17 @@ pub struct NewUser<'a> {
     pub created_at: NaiveDateTime,
 }
 
-/// The user and the code of its location.
+diesel::define_sql_function! {
+    /// SQL `lower()`, the same on SQLite and PostgreSQL for ASCII (every username is ASCII).
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// The user and the code of its location, by its name in any case (the unique index
+/// `users_username_any_case` of migration `000055` is on `lower(username)`).
 pub fn find_by_username(conn: &mut DbConn, name: &str) -> QueryResult<Option<(UserRow, Option<String>)>> {
     users::table
         .left_join(locations::table)
-        .filter(users::username.eq(name))
+        .filter(lower(users::username).eq(super::rules::username_key(name)))
         .select((UserRow::as_select(), locations::code.nullable()))
         .first(conn)
         .optional()
@@ -88,6 +94,9 @@ pub fn scope_of_user(conn: &mut DbConn, id: i64) -> QueryResult<Option<Option<St
 }
 
 pub fn location_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<UserLocation>> {
+    // codes are upper-case, and one typed in lower case names the same location (as
+    // `network::rules::canonical_code`, above this layer, reads it)
+    let code = code.to_ascii_uppercase();
     locations::table.filter(locations::code.eq(code)).select(UserLocation::as_select()).first(conn).optional()
 }
 

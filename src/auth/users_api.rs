@@ -116,7 +116,9 @@ async fn hash(password: String) -> Result<String, AppError> {
 /// Create a user (admin)
 ///
 /// An unknown location is 404; a location of the wrong kind for the role (or one for a role
-/// that has none) is 422 `invalid_location`; a username already taken is 409.
+/// that has none) is 422 `invalid_location`; a username already taken is 409, in any case: a
+/// username is one account whatever its case (`ST-TZ-001` is taken when `st-tz-001` exists),
+/// and is kept as it was written.
 #[utoipa::path(
     tag = "users",
     request_body = NewUserIn,
@@ -154,7 +156,7 @@ pub async fn create_user(
 /// Read a user (admin)
 #[utoipa::path(
     tag = "users",
-    params(("username" = String, Path, description = "the username, e.g. tech-st-tz-001")),
+    params(("username" = String, Path, description = "the username in any case, e.g. tech-st-tz-001")),
     responses((status = 200, description = "The user, with its role and location", body = UserOut), E401, E403, E404User),
     security(("bearer" = ["admin"]))
 )]
@@ -213,7 +215,7 @@ fn user_patch_rules(p: &UserPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
 /// (and a delivery still waiting is not sent) until the user is enabled again.
 #[utoipa::path(
     tag = "users",
-    params(("username" = String, Path, description = "the username, e.g. tech-st-tz-001")),
+    params(("username" = String, Path, description = "the username in any case, e.g. tech-st-tz-001")),
     request_body = UserPatchIn,
     responses((status = 200, description = "The user as changed", body = UserOut), E400, E401, E403, E404UserOrLocation, E409UserChange, E415, E422User),
     security(("bearer" = ["admin"]))
@@ -266,7 +268,7 @@ crate::problems!(E404UserOrLocation, 404, "No user of this name, or the location
     NotFound "location" => "location ST-XX-404 not found",
 ]);
 crate::problems!(E409NewUser, 409, "A user of this name exists already", [
-    AlreadyExists => "a user named tech-li already exists",
+    AlreadyExists => "a user named tech-li already exists (a username is one account whatever its case)",
 ]);
 crate::problems!(E409UserChange, 409, "An admin may not disable or demote their own account, nor the last active admin; a technician still holding work of its station (open loan lines, tickets dispatched to it) does not move to another station or role", [
     Conflict "own" => "an admin may not disable or demote their own account; ask another admin",

@@ -197,6 +197,13 @@ pub fn valid_model_code(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
 }
 
+/// A product model's line is one the catalogue knows (`known`: the lines of its parts and
+/// models), not any two letters: a model of a line without parts could be sold, ticketed and
+/// planned for with no part that fits it.
+pub fn line_known(line: &str, known: &[String]) -> bool {
+    known.iter().any(|l| l == line)
+}
+
 /// Unit serials and component serials: letters, digits and dashes, 4-40 characters.
 pub fn valid_serial(s: &str) -> bool {
     (4..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')

@@ -623,13 +623,15 @@ impl Gen<'_> {
             }
             Act::Arrive => tickets::arrive(self.conn, &self.who(TECH), id, None, t)?,
             Act::AwaitBoard => {
-                tickets::await_parts(self.conn, &self.who(TECH), id, Some("the main board is dead"), t)?;
+                // the part is ordered for the ticket, then the ticket waits for it
                 let board = self.board_for(self.runs[i].unit_id)?;
                 let request = self.request(t, TECH, &[(board, 1)], "urgent", Some(id))?;
+                tickets::await_parts(self.conn, &self.who(TECH), id, Some("the main board is dead"), t)?;
                 self.waiting.insert(request, i);
                 wait = true;
             }
             Act::AwaitPart(code) => {
+                let request = self.request(t, TECH, &[(code, 1)], "urgent", Some(id))?;
                 tickets::await_parts(
                     self.conn,
                     &self.who(TECH),
@@ -637,7 +639,6 @@ impl Gen<'_> {
                     Some("the part is not on the shelf"),
                     t,
                 )?;
-                let request = self.request(t, TECH, &[(code, 1)], "urgent", Some(id))?;
                 self.waiting.insert(request, i);
                 wait = true;
             }

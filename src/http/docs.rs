@@ -144,7 +144,7 @@ problems!(E413, 413, "The body is larger than the limit", [
     PayloadTooLarge => "the body is larger than the limit of 1048576 bytes",
 ]);
 problems!(E415, 415, "The body is not JSON", [
-    UnsupportedMediaType => "the body must be JSON, sent with Content-Type: application/json",
+    UnsupportedMediaType => "the body must be JSON in UTF-8, sent with Content-Type: application/json (a charset, if named, is utf-8)",
 ]);
 problems!(
     E429,

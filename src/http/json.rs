@@ -51,7 +51,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for Json<T> {
                 return Err(AppError::new(
                     actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     Problem::UnsupportedMediaType,
-                    "the body must be JSON, sent with Content-Type: application/json",
+                    "the body must be JSON in UTF-8, sent with Content-Type: application/json (a charset, if named, is utf-8)",
                 ));
             }
             if let Some(coding) = encoding {
@@ -121,7 +121,7 @@ impl<T: DeserializeOwned + Validate + 'static> FromRequest for MaybeJson<T> {
                 return Err(AppError::new(
                     actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     Problem::UnsupportedMediaType,
-                    "the body must be JSON, sent with Content-Type: application/json",
+                    "the body must be JSON in UTF-8, sent with Content-Type: application/json (a charset, if named, is utf-8)",
                 ));
             }
             if let Some(coding) = encoding {
@@ -156,7 +156,23 @@ fn is_json(req: &HttpRequest) -> bool {
         return false;
     };
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+    let json = mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
+    json && utf8_or_unnamed(ct)
+}
+
+/// The media type's `charset`, when it names one, is UTF-8 (in any case, quoted or not): a body
+/// is read as UTF-8, so one declared in another charset (`charset=latin1`) is refused (415)
+/// rather than read as something it is not (RFC 8259 section 8.1: JSON is UTF-8). The CSV
+/// import holds its files to the same rule.
+pub fn utf8_or_unnamed(content_type: &str) -> bool {
+    content_type.split(';').skip(1).all(|param| match param.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            let value = value.trim();
+            let value = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(value);
+            value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8")
+        }
+        _ => true,
+    })
 }
 
 /// Parses a JSON body into `T`, naming the field at fault.
@@ -256,6 +272,25 @@ mod tests {
     #[allow(dead_code)]
     struct Req {
         lines: Vec<Line>,
+    }
+
+    #[test]
+    fn a_charset_named_is_utf_8_or_refused() {
+        for ct in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "application/json;Charset=\"UTF-8\"",
+            "text/csv; header=present",
+        ] {
+            assert!(utf8_or_unnamed(ct), "{ct}");
+        }
+        for ct in [
+            "application/json; charset=latin1",
+            "application/json; charset=\"iso-8859-1\"",
+            "text/csv; charset=utf-16",
+        ] {
+            assert!(!utf8_or_unnamed(ct), "{ct}");
+        }
     }
 
     #[test]

@@ -41,7 +41,7 @@ impl Place {
 
 pub fn place_by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<Place>> {
     let row: Option<(i64, String, LocationKind)> = locations::table
-        .filter(locations::code.eq(code))
+        .filter(locations::code.eq(crate::network::rules::canonical_code(code)))
         .select((locations::id, locations::code, locations::kind))
         .first(conn)
         .optional()?;

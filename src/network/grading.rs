@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::api::{visible, Tier, TierOut};
-use super::rules::LocationKind;
+use super::rules::{self, LocationKind, Regrade};
 use super::store::{self, TierRow};
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
@@ -106,7 +106,10 @@ pub struct RegradeIn {
 ///
 /// Adds an entry to the station's tier history; the station's current tier changes when the
 /// entry is in force today. Earlier entries are kept: settlement uses the tier on each date.
-/// The same tier from the same day again adds nothing (a retried PUT), and answers the history.
+/// A regrading to the tier already in force on its date (a retried PUT among them) changes
+/// nothing and answers 200 with the history as it is. The history keeps one entry a day: a
+/// second regrading of a day replaces the day's entry (the day's last word decides it), and one
+/// back to the tier in force before that day removes it.
 #[utoipa::path(
     tag = "network",
     params(("code" = String, Path, description = "station code, e.g. ST-TZ-001")),
@@ -148,26 +151,27 @@ pub async fn regrade_station(
                 .with("field", "effective_from")
                 .with("earliest", open.to_string()));
             }
-            // the same grade from the same day again (a retried PUT) adds nothing: the history
-            // keeps one entry for it, with its first reason (the day's last entry decides the day)
-            let repeated = store::tier_history(conn, row.id)?
-                .iter()
-                .rev()
-                .find(|h| h.effective_from == from)
-                .is_some_and(|h| h.tier == input.tier);
-            if repeated {
+            // one entry a day at most, and none repeating the tier in force (`rules::regrade`)
+            let history: Vec<_> =
+                store::tier_history(conn, row.id)?.iter().map(|h| (h.effective_from, h.tier)).collect();
+            let effect = rules::regrade(&history, from, input.tier);
+            if effect == Regrade::Unchanged {
                 return history_out(conn, &row, today);
             }
-            let reason = input.reason.trim();
-            store::record_tier(
-                conn,
-                row.id,
-                input.tier,
-                from,
-                Some(reason),
-                Some(&caller.username),
-                now.naive_utc(),
-            )?;
+            if matches!(effect, Regrade::ReplaceDay | Regrade::DropDay) {
+                store::drop_tier_day(conn, row.id, from)?;
+            }
+            if effect != Regrade::DropDay {
+                store::record_tier(
+                    conn,
+                    row.id,
+                    input.tier,
+                    from,
+                    Some(input.reason.trim()),
+                    Some(&caller.username),
+                    now.naive_utc(),
+                )?;
+            }
             store::apply_due_tiers(conn, today)?;
             history_out(conn, &row, today)
         })

@@ -143,6 +143,13 @@ pub fn is_tier(s: &str) -> bool {
     TIERS.contains(&s)
 }
 
+/// A location code as a client may type it, in its one form: codes are upper-case (`valid_code`),
+/// so `st-tz-001` names ST-TZ-001 wherever a code is taken (a path, a query, a body), as part
+/// and model codes and serials are read in capitals too.
+pub fn canonical_code(code: &str) -> String {
+    code.to_ascii_uppercase()
+}
+
 /// Location codes: upper-case letters, digits and dashes, 2-32 characters, starting with a
 /// letter or digit (`HQ`, `RC-HZ`, `ST-TZ-001`).
 pub fn valid_code(code: &str) -> bool {
@@ -188,10 +195,48 @@ pub fn check_placement(
     }
 }
 
+/// What a regrading to `tier` from `from` does to a station's tier history (`history`: each
+/// entry's effective date and tier, oldest first). A history keeps at most one entry a day, and
+/// none that repeats the tier already in force: a regrading to the tier in force on `from`
+/// changes nothing (a retried PUT among them); another on a day that has an entry replaces it,
+/// or drops it when the tier goes back to the one in force before that day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Regrade {
+    Unchanged,
+    Record,
+    ReplaceDay,
+    DropDay,
+}
+
+pub fn regrade(history: &[(chrono::NaiveDate, Tier)], from: chrono::NaiveDate, tier: Tier) -> Regrade {
+    let before = history.iter().rev().find(|(d, _)| *d < from).map(|(_, t)| *t);
+    let on_day = history.iter().rev().find(|(d, _)| *d == from).map(|(_, t)| *t);
+    match on_day {
+        Some(t) if t == tier => Regrade::Unchanged,
+        Some(_) if before == Some(tier) => Regrade::DropDay,
+        Some(_) => Regrade::ReplaceDay,
+        None if before == Some(tier) => Regrade::Unchanged,
+        None => Regrade::Record,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use LocationKind as K;
+
+    #[test]
+    fn a_regrading_keeps_one_entry_a_day_and_none_that_repeats_the_tier_in_force() {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        let history = [(day(1), Tier::B), (day(5), Tier::A)];
+        assert_eq!(regrade(&history, day(3), Tier::B), Regrade::Unchanged);
+        assert_eq!(regrade(&history, day(7), Tier::A), Regrade::Unchanged);
+        assert_eq!(regrade(&history, day(5), Tier::A), Regrade::Unchanged);
+        assert_eq!(regrade(&history, day(5), Tier::C), Regrade::ReplaceDay);
+        assert_eq!(regrade(&history, day(5), Tier::B), Regrade::DropDay);
+        assert_eq!(regrade(&history, day(7), Tier::C), Regrade::Record);
+        assert_eq!(regrade(&[], day(7), Tier::C), Regrade::Record);
+    }
 
     #[test]
     fn the_external_words_are_the_external_kinds() {

@@ -68,6 +68,7 @@ pub struct LocationFilter {
 }
 
 pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<LocationRow>> {
+    let code = super::rules::canonical_code(code);
     locations::table.filter(locations::code.eq(code)).select(LocationRow::as_select()).first(conn).optional()
 }
 
@@ -248,6 +249,16 @@ pub fn record_tier(
         ))
         .execute(conn)
         .map(|_| ())
+}
+
+/// Removes a station's tier history entries of one day (a regrading of that day replaces them).
+pub fn drop_tier_day(conn: &mut DbConn, location_id: i64, day: NaiveDate) -> QueryResult<usize> {
+    diesel::delete(
+        station_tier_history::table
+            .filter(station_tier_history::location_id.eq(location_id))
+            .filter(station_tier_history::effective_from.eq(day)),
+    )
+    .execute(conn)
 }
 
 /// One entry of a station's tier history.

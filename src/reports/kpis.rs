@@ -364,7 +364,8 @@ pub async fn kpis(
             if let Some(v) = &visible {
                 groups.retain(|g| v.contains(&g.key));
             }
-            if let Some(loc) = &q.location {
+            // a code (or tier letter) in lower case is the same (`canonical_code`)
+            if let Some(loc) = &q.location.as_deref().map(crate::network::rules::canonical_code) {
                 // a location outside the caller's groups is answered like an unknown code (before
                 // its kind is weighed), so a caller cannot learn which codes exist
                 let hidden = level != Level::Tier && visible.as_ref().is_some_and(|v| !v.contains(loc));

@@ -200,6 +200,13 @@ pub fn takes_parts(status: Status, warranty: Warranty) -> Result<(), String> {
     }
 }
 
+/// Whether a ticket has parts on order that will end a wait for them (`statuses`: the statuses of
+/// the parts requests tied to it): one not yet in, as the receipt that ends the wait counts them
+/// (received, closed, cancelled and rejected ones are in or never will be).
+pub fn parts_on_order<'a>(statuses: impl IntoIterator<Item = &'a str>) -> bool {
+    statuses.into_iter().any(|s| !matches!(s, "received" | "closed" | "cancelled" | "rejected"))
+}
+
 /// Whether the ticket in `status` has had its visit, given whether a technician ever arrived:
 /// a core (the old part) exists only once the technician has been on site.
 pub fn had_visit(status: Status, arrived: bool) -> bool {

@@ -53,6 +53,24 @@ both!(every_body_is_parsed_strictly_and_a_refused_one_changes_nothing, |app| asy
                 "/problems/unsupported_media_type",
                 "{method} {path}: text/plain"
             );
+            // JSON in a charset other than UTF-8 is not read as UTF-8 (RFC 8259): 415
+            for ct in ["application/json; charset=latin1", "application/json; charset=\"ISO-8859-1\""] {
+                let r = send(ct, serde_json::to_vec(&example).unwrap()).await;
+                assert_eq!(
+                    r.problem(415)["type"],
+                    "/problems/unsupported_media_type",
+                    "{method} {path}: {ct}"
+                );
+            }
+            // UTF-8 named in any case is JSON: a truncated body is then malformed, not refused
+            for ct in [
+                "application/json; charset=utf-8",
+                "application/json;charset=UTF-8",
+                "Application/JSON; Charset=\"Utf-8\"",
+            ] {
+                let r = send(ct, b"{\"".to_vec()).await;
+                assert_eq!(r.problem(400)["type"], "/problems/malformed_json", "{method} {path}: {ct}");
+            }
             // a misspelled or unknown field beside valid ones
             let mut unknown = example.clone();
             unknown["colour_of_the_box"] = json!(1);

@@ -264,8 +264,11 @@ both!(a_change_that_clears_what_cannot_be_cleared_is_refused_naming_it, |app| as
 both!(a_ticket_waiting_for_parts_is_sent_again_when_the_wait_is_given_up, |app| async {
     let t = app.ticket().at("ST-TZ-001").dispatched_to(crate::builders::TECH).on_site().create().await;
     let path = |action: &str| format!("/api/v1/tickets/{t}/{action}");
-    // nothing ordered (or everything already in): the wait has nothing to end it
+    // the part ordered for the ticket, then the order given up: the wait has nothing to end it
+    let part = app.part().fits_demo_unit().stock_at("RC-HZ", 1).create().await;
+    let rid = app.request().line(&part, 1).for_ticket(t).create().await;
     app.post(&path("await-parts"), crate::builders::TECH, json!({})).await.ok();
+    app.on_request(rid, "cancel", "station-st-tz-001").await.ok();
     let r = app.post(&path("close"), "agent", json!({})).await;
     let detail = r.problem(409)["detail"].as_str().unwrap().to_string();
     assert!(detail.ends_with("allowed now: dispatch"), "{detail}");
@@ -837,4 +840,139 @@ both!(an_id_cursor_that_is_no_id_is_a_bad_query_not_an_empty_page, |app| async {
         assert_eq!(next.ok()["items"].as_array().unwrap().len(), 2, "{path}");
         assert_ne!(next.json["items"][0], first.json["items"][0], "{path}");
     }
+});
+
+/// A unit the demo does not hold, of the demo model, shipped long ago.
+fn new_unit(serial: &str, model: &str) -> Value {
+    let shipped = chrono::Utc::now().date_naive() - Duration::days(400);
+    json!({"serial": serial, "model": model, "ship_date": shipped.to_string(), "region": "Zhejiang"})
+}
+
+both!(a_serial_typed_with_spaces_around_it_is_refused_by_intake_as_by_units, |app| async {
+    let tickets = "SELECT COUNT(*) AS n FROM tickets";
+    let units = "SELECT COUNT(*) AS n FROM product_units";
+    let before = (app.count(tickets).await, app.count(units).await);
+    for serial in [" RF00000001", "RF00000001 ", "\tRF00000001"] {
+        let r = app.post("/api/v1/tickets", "agent", app.ticket().serial(serial).body()).await;
+        assert_eq!(r.problem(422)["errors"][0]["field"], "serial", "intake {serial:?}: {}", r.text);
+        let r = app
+            .post("/api/v1/units", "admin", new_unit(&format!("{serial}9"), crate::builders::DEMO_MODEL))
+            .await;
+        assert_eq!(r.problem(422)["errors"][0]["field"], "serial", "unit {serial:?}: {}", r.text);
+    }
+    assert_eq!((app.count(tickets).await, app.count(units).await), before);
+    // as typed without them, each takes it
+    assert_eq!(
+        app.post("/api/v1/tickets", "agent", app.ticket().serial("RF00000001").body()).await.status,
+        201
+    );
+    let r = app.post("/api/v1/units", "admin", new_unit("RF000000019", crate::builders::DEMO_MODEL)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+});
+
+both!(a_model_typed_in_lower_case_is_taken_by_units_as_by_tickets, |app| async {
+    let r = app.post("/api/v1/units", "admin", new_unit("RF2611000777", "bcd-539wt")).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["model"], crate::builders::DEMO_MODEL);
+    let mut ticket = app.ticket().serial("RF2611000777").body();
+    ticket["model"] = json!("bcd-539wt");
+    assert_eq!(app.post("/api/v1/tickets", "agent", ticket).await.status, 201);
+});
+
+both!(a_models_product_line_is_one_the_catalogue_knows, |app| async {
+    let models = "SELECT COUNT(*) AS n FROM product_models";
+    let before = app.count(models).await;
+    let model = |code: &str, line: &str| json!({"code": code, "line": line, "name": "a model", "launch_date": "2026-01-05", "warranty_months": 12});
+    let r = app.post("/api/v1/models", "admin", model("ZZ-100", "ZZ")).await;
+    assert_eq!(r.problem(422)["type"], "/problems/unknown_product_line", "{}", r.text);
+    assert_eq!(r.json["field"], "line");
+    assert_eq!(r.json["lines"], json!(["AC", "RF", "WM"]));
+    assert_eq!(app.count(models).await, before);
+    app.get("/api/v1/models/ZZ-100", Some("admin")).await.problem(404);
+    // a line of the catalogue's parts is taken
+    assert_eq!(app.post("/api/v1/models", "admin", model("WM-100", "WM")).await.status, 201);
+});
+
+both!(a_stations_own_code_in_lower_case_is_its_code, |app| async {
+    let user = "station-st-tz-001";
+    for path in [
+        "/api/v1/locations/{c}",
+        "/api/v1/locations/{c}/tier",
+        "/api/v1/locations/{c}/tier-history",
+        "/api/v1/stations/{c}/scorecard",
+        "/api/v1/stock?location={c}",
+        "/api/v1/movements?location={c}",
+        "/api/v1/parts-requests?station={c}",
+        "/api/v1/tickets?station={c}",
+        "/api/v1/follow-ups?station={c}",
+        "/api/v1/loans?station={c}",
+        "/api/v1/reports/kpis?location={c}",
+    ] {
+        let upper = app.get(&path.replace("{c}", "ST-TZ-001"), Some(user)).await;
+        let lower = app.get(&path.replace("{c}", "st-tz-001"), Some(user)).await;
+        assert_eq!((lower.status, &lower.json), (upper.status, &upper.json), "{path}: {}", lower.text);
+    }
+    // and named in a body
+    let part = app.part().stock_at("RC-HZ", 2).create().await;
+    let r = app.request().line(&part, 1).with("station", json!("st-tz-001")).send().await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.json["station"], "ST-TZ-001");
+    let r = app.post("/api/v1/tickets", user, app.ticket().at("st-tz-001").body()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+});
+
+both!(a_regrading_to_the_tier_in_force_adds_nothing_and_a_day_keeps_one_entry, |app| async {
+    let path = "/api/v1/locations/ST-TZ-001/tier";
+    let before = app.get("/api/v1/locations/ST-TZ-001/tier-history", Some("admin")).await.ok().clone();
+    let tier = before["tier"].as_str().unwrap().to_string();
+    let entries = before["history"].as_array().unwrap().len();
+    let tomorrow = (chrono::Utc::now().date_naive() + Duration::days(1)).to_string();
+    let regrade =
+        |tier: &str, reason: &str| json!({"tier": tier, "effective_from": tomorrow, "reason": reason});
+    // to the tier it has, today or from tomorrow: nothing changes, and the answer is the
+    // history as it is
+    let r = app.put(path, "admin", json!({"tier": tier, "reason": "graded again"})).await;
+    assert_eq!(r.ok(), &before);
+    let r = app.put(path, "admin", regrade(&tier, "graded again")).await;
+    assert_eq!(r.ok(), &before);
+    // several regradings of one day: one entry for the day, the last one's
+    let other = if tier == "A" { ["C", "B"] } else { ["A", "C"] };
+    app.put(path, "admin", regrade(other[0], "new workshop")).await.ok();
+    let r = app.put(path, "admin", regrade(other[1], "the workshop closed again")).await;
+    let history = r.ok()["history"].as_array().unwrap().clone();
+    assert_eq!(history.len(), entries + 1, "{history:?}");
+    let last = &history[entries];
+    assert_eq!(
+        (&last["tier"], &last["reason"], &last["effective_from"]),
+        (&json!(other[1]), &json!("the workshop closed again"), &json!(tomorrow))
+    );
+    // and back to the tier in force before that day: the day has no regrading left
+    let r = app.put(path, "admin", regrade(&tier, "back as it was")).await;
+    assert_eq!(r.ok(), &before);
+    app.audit().await;
+});
+
+both!(a_ticket_waits_for_parts_only_when_some_are_on_order, |app| async {
+    let tech = crate::builders::TECH;
+    let part = app.part().fits_demo_unit().stock_at("RC-HZ", 2).create().await;
+    let t = app.ticket().at("ST-TZ-001").dispatched_to(tech).on_site().create().await;
+    let path = |action: &str| format!("/api/v1/tickets/{t}/{action}");
+    let events = "SELECT COUNT(*) AS n FROM ticket_events";
+    // the visit finds a part missing, but nothing is on order for the ticket: nothing would end
+    // the wait, so it is refused and the ticket stays on site
+    let before = app.count(events).await;
+    let r = app.post(&path("await-parts"), tech, json!({})).await;
+    assert_eq!(r.problem(409)["type"], "/problems/no_parts_on_order", "{}", r.text);
+    assert_eq!(r.json["current_status"], "on_site");
+    assert_eq!(app.count(events).await, before);
+    let seen = app.get(&format!("/api/v1/tickets/{t}"), Some("agent")).await;
+    assert_eq!(seen.ok()["status"], "on_site");
+    // an order given up is none either
+    let cancelled = app.request().line(&part, 1).for_ticket(t).create().await;
+    app.on_request(cancelled, "cancel", "station-st-tz-001").await.ok();
+    let r = app.post(&path("await-parts"), tech, json!({})).await;
+    assert_eq!(r.problem(409)["type"], "/problems/no_parts_on_order", "{}", r.text);
+    // with the part on order for the ticket, the ticket waits for it
+    app.request().line(&part, 1).for_ticket(t).create().await;
+    assert_eq!(app.post(&path("await-parts"), tech, json!({})).await.ok()["status"], "awaiting_parts");
 });

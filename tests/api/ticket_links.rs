@@ -269,11 +269,11 @@ both!(a_ticket_waits_for_its_parts_and_shows_them_at_every_step, |app| async {
         .create()
         .await;
     let other = app.request().line(CMP, 1).create().await;
-    // the visit finds the compressor missing
+    // the visit finds the compressor missing: it is ordered for the ticket, which waits for it
+    let rid = app.request().urgent().line(CMP, 1).for_ticket(t).create().await;
     let r = act(&app, t, "await-parts", TECH, json!({"note": "compressor needed"})).await;
     assert_eq!(r.ok()["status"], "awaiting_parts");
     act(&app, t, "resolve", TECH, json!({"job_type": "repair", "cause": "x"})).await.problem(409);
-    let rid = app.request().urgent().line(CMP, 1).for_ticket(t).create().await;
     let loan = app.loan().ticket(t).line("RF-GSK-00221D", 1).create().await;
     let seen = ticket(&app, t).await;
     assert_eq!(
@@ -448,8 +448,8 @@ both!(a_core_is_the_part_taken_out_and_the_unit_then_holds_the_new_one, |app| as
 both!(a_ticket_awaits_every_request_tied_to_it_and_a_cancelled_one_no_longer, |app| async {
     serials_in(&app, "RC-HZ", CMP, "HZCMP", 1).await;
     let t = app.ticket().at(STATION).dispatched_to(TECH).on_site().create().await;
-    act(&app, t, "await-parts", TECH, json!({})).await.ok();
     let first = app.request().urgent().line(CMP, 1).for_ticket(t).create().await;
+    act(&app, t, "await-parts", TECH, json!({})).await.ok();
     // a second one, not shipped yet
     let second = app.request().line(CMP, 1).for_ticket(t).create().await;
     let shipped = app.on_request(first, "ship", "warehouse-rc-hz").await;

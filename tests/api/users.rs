@@ -531,3 +531,36 @@ both!(two_admins_disabling_each_other_at_once_leave_one_admin, |app| async {
         assert_eq!(on.status, 200, "{}", on.text);
     }
 });
+
+both!(usernames_differing_only_in_case_are_one_account, |app| async {
+    let new = json!({"username": "desk-tz-001", "password": "a-long-initial-password",
+                     "role": "agent", "location": null});
+    assert_eq!(app.post("/api/v1/users", "admin", new.clone()).await.status, 201);
+    let users = "SELECT COUNT(*) AS n FROM users";
+    let before = app.count(users).await;
+    // the same name in capitals is the same account: 409, nothing written
+    for name in ["DESK-TZ-001", "Desk-Tz-001"] {
+        let mut again = new.clone();
+        again["username"] = json!(name);
+        again["password"] = json!("another-long-password");
+        let r = app.post("/api/v1/users", "admin", again).await;
+        assert_eq!(r.problem(409)["type"], "/problems/already_exists", "{name}");
+        assert!(r.json["detail"].as_str().unwrap().contains("desk-tz-001"), "{}", r.text);
+    }
+    assert_eq!(app.count(users).await, before);
+    // login takes the name in any case; the account is the one stored, under its stored name
+    for name in ["desk-tz-001", "DESK-TZ-001"] {
+        let r = login(&app, name, "a-long-initial-password").await;
+        let token = r.ok()["access_token"].as_str().unwrap().to_string();
+        let me = get_with(&app, "/api/v1/me", &token).await;
+        assert_eq!(me.ok()["username"], "desk-tz-001", "{name}");
+    }
+    assert_eq!(login(&app, "DESK-TZ-001", "another-long-password").await.status, 401);
+    // read and changed by any case, answered under the stored name
+    let r = app.get("/api/v1/users/Desk-TZ-001", Some("admin")).await;
+    assert_eq!(r.ok()["username"], "desk-tz-001");
+    // an admin does not demote itself by writing its name in capitals
+    let r = app.patch("/api/v1/users/ADMIN", "admin", json!({"role": "agent"})).await;
+    assert_eq!(r.problem(409)["type"], "/problems/conflict", "{}", r.text);
+    assert_eq!(app.get("/api/v1/users/admin", Some("admin")).await.ok()["role"], "admin");
+});

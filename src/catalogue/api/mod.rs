@@ -147,6 +147,12 @@ crate::problems!(E422Model, 422, "A field breaks a rule; `errors` names each fie
     ValidationFailed => "end_of_production: must not be before launch_date"
         {"errors": [{"field": "end_of_production", "message": "must not be before launch_date"}]},
 ]);
+crate::problems!(E422NewModel, 422, "A field breaks a rule (`errors` names each field), or the product line is not one the catalogue knows (`lines`)", [
+    ValidationFailed => "end_of_production: must not be before launch_date"
+        {"errors": [{"field": "end_of_production", "message": "must not be before launch_date"}]},
+    UnknownProductLine => "the catalogue has no product line ZZ; its lines are AC, RF, WM"
+        {"field": "line", "line": "ZZ", "lines": ["AC", "RF", "WM"]},
+]);
 crate::problems!(
     E422ModelParts,
     422,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::check_text;
-use super::{E404Model, E409NewModel, E422Model};
+use super::{E404Model, E409NewModel, E422Model, E422NewModel};
 use crate::auth::{Caller, Role};
 use crate::catalogue::codes;
 use crate::catalogue::rules::{self, MAX_WARRANTY_MONTHS};
@@ -193,10 +193,14 @@ fn check_dates(errors: &mut Vec<FieldError>, launch: NaiveDate, end: Option<Naiv
 }
 
 /// Create a product model (admin)
+///
+/// The model's product line is one the catalogue knows (a line of its parts or models), else
+/// 422 `unknown_product_line` with the `lines` it knows: a line is a reference checked like one,
+/// not any two letters.
 #[utoipa::path(
     tag = "catalogue",
     request_body = NewModelIn,
-    responses((status = 201, description = "The product model created", body = ModelOut), E400, E401, E403, E409NewModel, E415, E422Model),
+    responses((status = 201, description = "The product model created", body = ModelOut), E400, E401, E403, E409NewModel, E415, E422NewModel),
     security(("bearer" = ["admin"]))
 )]
 #[post("/models")]
@@ -216,6 +220,20 @@ pub async fn create_model(
                     Problem::AlreadyExists,
                     format!("model {} already exists", input.code),
                 ));
+            }
+            let lines = store::known_lines(conn)?;
+            if !rules::line_known(&input.line, &lines) {
+                return Err(AppError::unprocessable(
+                    Problem::UnknownProductLine,
+                    format!(
+                        "the catalogue has no product line {}; its lines are {}",
+                        input.line,
+                        lines.join(", ")
+                    ),
+                )
+                .with("field", "line")
+                .with("line", &input.line)
+                .with("lines", lines));
             }
             let new = NewModel {
                 code: input.code,

@@ -39,11 +39,11 @@ pub struct ImportResult {
 async fn read_csv(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, AppError> {
     let ct = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if mime != "text/csv" && mime != "application/octet-stream" {
+    if (mime != "text/csv" && mime != "application/octet-stream") || !crate::http::json::utf8_or_unnamed(ct) {
         return Err(AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Problem::UnsupportedMediaType,
-            "the body must be a CSV file, sent with Content-Type: text/csv (or application/octet-stream)",
+            "the body must be a CSV file in UTF-8, sent with Content-Type: text/csv (or application/octet-stream; a charset, if named, is utf-8)",
         ));
     }
     let too_large = || {

@@ -53,6 +53,15 @@ pub struct ModelFilter {
     pub q: Option<String>,
 }
 
+/// The product lines the catalogue knows: those of its parts and of its models, in order.
+pub fn known_lines(conn: &mut DbConn) -> QueryResult<Vec<String>> {
+    let mut lines: Vec<String> = parts::table.select(parts::line).distinct().load(conn)?;
+    lines.extend(product_models::table.select(product_models::line).distinct().load::<String>(conn)?);
+    lines.sort();
+    lines.dedup();
+    Ok(lines)
+}
+
 pub fn by_code(conn: &mut DbConn, code: &str) -> QueryResult<Option<ModelRow>> {
     product_models::table
         .filter(product_models::code.eq(code))

@@ -291,7 +291,12 @@ fn requested_station(
     let caller = claimed.unconfirmed();
     let station_code = match (caller.role, &input.station) {
         (Role::Station | Role::Technician, None) => caller.location.clone().unwrap_or_default(),
-        (Role::Station | Role::Technician, Some(s)) if Some(s) == caller.location.as_ref() => s.clone(),
+        // its own code in any case is its own (codes are upper-case: `canonical_code`)
+        (Role::Station | Role::Technician, Some(s))
+            if caller.location.as_deref().is_some_and(|own| own.eq_ignore_ascii_case(s)) =>
+        {
+            crate::network::rules::canonical_code(s)
+        }
         (Role::Station | Role::Technician, Some(other)) => {
             let checked = claimed.check(conn)?;
             let unknown = AppError::not_found(format!("station {other} not found"));

@@ -153,6 +153,7 @@ pub fn station_by_code(
     asker: Option<i64>,
 ) -> QueryResult<Option<StationRead>> {
     use diesel::sql_types::{BigInt, Nullable, Text};
+    let code = crate::network::rules::canonical_code(code);
     let pg = matches!(conn, DbConn::Pg(_));
     let text = format!(
         "SELECT l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, \
@@ -170,13 +171,13 @@ pub fn station_by_code(
     let rows: Vec<StationSqlRow> = match conn {
         // PostgreSQL numbers its placeholders; SQLite binds in the order they appear
         DbConn::Pg(c) => diesel::sql_query(&text)
-            .bind::<Text, _>(code)
+            .bind::<Text, _>(code.as_str())
             .bind::<Nullable<BigInt>, _>(asker)
             .cached()
             .load(c)?,
         DbConn::Sqlite(c) => diesel::sql_query(&text)
             .bind::<Nullable<BigInt>, _>(asker)
-            .bind::<Text, _>(code)
+            .bind::<Text, _>(code.as_str())
             .cached()
             .load(c)?,
     };

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use super::{one, PartLineIn, TicketOut};
 use super::{
-    E404Ticket, E409AcceptQuote, E409Close, E409Dispatch, E409Quote, E409Resolve, E409TicketAction,
-    E422Dispatch, E422TicketParts,
+    E404Ticket, E409AcceptQuote, E409AwaitParts, E409Close, E409Dispatch, E409Quote, E409Resolve,
+    E409TicketAction, E422Dispatch, E422TicketParts,
 };
 use crate::auth::Caller;
 use crate::db::DbConn;
@@ -224,13 +224,15 @@ pub async fn arrive(
 ///
 /// The ticket waits in `awaiting_parts` (its SLA clocks keep running) until every parts request
 /// tied to it is received; echelon then moves it back to `dispatched` for the revisit
-/// (`parts_arrived` in its history). Order the parts with `POST /parts-requests` naming the
-/// ticket, before or after this.
+/// (`parts_arrived` in its history). Order the parts first, with `POST /parts-requests` naming
+/// the ticket: a ticket with no parts request on its way (none tied to it, or each received,
+/// closed, cancelled or rejected) has nothing to end the wait, and is refused with 409
+/// `no_parts_on_order`, staying on site.
 #[utoipa::path(
     tag = "tickets",
     params(("id" = i64, Path, description = "ticket id")),
     request_body(content = Option<NoteIn>, description = "an optional note: what is missing"),
-    responses((status = 200, description = "The ticket awaiting parts", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
+    responses((status = 200, description = "The ticket awaiting parts", body = TicketOut), E400, E401, E403, E404Ticket, E409AwaitParts, E415, E422),
     security(("bearer" = ["admin", "station", "technician"]))
 )]
 #[post("/tickets/{id}/await-parts")]

@@ -425,6 +425,12 @@ crate::problems!(E409TicketAction, 409, "The ticket's status does not allow this
     InvalidTransition => "arrive is not allowed on a ticket that is open; allowed now: quote, dispatch, close"
         {"current_status": "open", "action": "arrive"},
 ]);
+crate::problems!(E409AwaitParts, 409, "The ticket's status does not allow this action, or no parts request tied to it is on its way", [
+    InvalidTransition => "await_parts is not allowed on a ticket that is dispatched; allowed now: arrive, dispatch"
+        {"current_status": "dispatched", "action": "await_parts"},
+    NoPartsOnOrder => "ticket 7 has no parts request on its way, so nothing would end the wait: order the missing part for the ticket first (POST /parts-requests with ticket_id 7)"
+        {"current_status": "on_site"},
+]);
 crate::problems!(E409Resolve, 409, "The ticket's status does not allow resolving it, or the station has not got free a part used that no loan to the ticket brought", [
     InvalidTransition => "resolve is not allowed on a ticket that is dispatched; allowed now: arrive, await_parts"
         {"current_status": "dispatched", "action": "resolve"},

@@ -9,6 +9,7 @@ use super::{one, view, Customer, TicketOut};
 use super::{E404Ticket, E404TicketStation, E409Intake, E422Intake};
 use crate::auth::{Caller, Role, Scope};
 use crate::catalogue::codes;
+use crate::catalogue::rules as catalogue_rules;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E415, E422};
 use crate::http::Query;
@@ -33,7 +34,9 @@ use crate::validate::{not_blank, Validate};
 pub struct NewTicketIn {
     pub channel: Channel,
     pub customer: Customer,
-    /// the product unit's serial (it must exist: an unknown one is 422 with the nearest serials)
+    /// the product unit's serial: 4-40 letters, digits and dashes as `POST /units` takes it (a
+    /// space around it is refused, not trimmed), in any case; it must exist: an unknown one is
+    /// 422 with the nearest serials
     #[schema(min_length = 1, max_length = 40)]
     pub serial: String,
     /// the unit's product model as the customer reads it from the label; when given it must be
@@ -73,6 +76,10 @@ fn new_ticket_rules(input: &NewTicketIn, _at: &str, errors: &mut Vec<FieldError>
         errors.push(FieldError::new("customer.phone", "5-30 digits, spaces, +, - or parentheses"));
     }
     not_blank(errors, "fault", Some(&input.fault));
+    // the form `POST /units` holds a serial to, so the two agree on what a serial is
+    if !input.serial.trim().is_empty() && !catalogue_rules::valid_serial(&input.serial) {
+        errors.push(FieldError::new("serial", "4-40 letters, digits and dashes, nothing around them"));
+    }
     not_blank(errors, "serial", Some(&input.serial));
     if input.component_family.as_deref().is_some_and(|f| !codes::valid_family(f)) {
         errors.push(FieldError::new("component_family", "a part family: 3 upper-case letters, e.g. CMP"));

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use super::{apply, begin, model_of, record_parts, resolve_lines, EventExtra, LineSpec, PartsOf};
 use crate::auth::Caller;
 use crate::db::DbConn;
-use crate::error::AppError;
-use crate::tickets::rules::{Action, JobType};
+use crate::error::{AppError, Problem};
+use crate::tickets::rules::{self, Action, JobType};
 use crate::tickets::store::{self, PartKind, TicketChanges};
 
 /// The technician is on site.
@@ -24,7 +24,8 @@ pub fn arrive(
     Ok(())
 }
 
-/// The visit found a part missing: the ticket awaits the parts tied to it.
+/// The visit found a part missing: the ticket awaits the parts tied to it, which must be on
+/// order (409 `no_parts_on_order` otherwise: nothing would end the wait).
 pub fn await_parts(
     conn: &mut DbConn,
     caller: &Caller,
@@ -33,6 +34,16 @@ pub fn await_parts(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let t = begin(conn, caller, id, Action::AwaitParts)?;
+    let requests = store::links::requests_of(conn, &[t.id])?;
+    if !rules::parts_on_order(requests.iter().map(|r| r.2.as_str())) {
+        return Err(AppError::conflict(
+            Problem::NoPartsOnOrder,
+            format!(
+                "ticket {id} has no parts request on its way, so nothing would end the wait: order the missing part for the ticket first (POST /parts-requests with ticket_id {id})"
+            ),
+        )
+        .with("current_status", t.status.as_str()));
+    }
     let extra = EventExtra { technician_id: t.technician_id, note, ..Default::default() };
     apply(conn, caller, &t, Action::AwaitParts, TicketChanges::default(), extra, now)?;
     Ok(())

@@ -80,7 +80,7 @@ pub fn intake(
     if let Some(st) = &station {
         crate::network::require_active(st, "it takes in no new tickets")?;
     }
-    let serial = input.serial.trim();
+    let serial = input.serial.as_str();
     let unit = match unit_store::by_serial_typed(conn, serial)? {
         Some(u) => u,
         None => return Err(unknown_unit(conn, serial)?),

@@ -56,7 +56,8 @@ fn own_named(
     forbidden: &str,
 ) -> Result<LocationRow, AppError> {
     let own = own_station(conn, caller)?;
-    match named.filter(|n| *n != own.code) {
+    // its own code in any case is its own (codes are upper-case: `canonical_code`)
+    match named.filter(|n| !n.eq_ignore_ascii_case(&own.code)) {
         Some(other) => {
             let unknown =
                 AppError::unprocessable(Problem::UnknownStation, format!("there is no station {other}"))

@@ -112,6 +112,30 @@ both!(a_bad_row_rejects_the_whole_file_and_a_good_file_round_trips, |app| async 
         .raw(Method::POST, "/api/v1/parts/import", Some("admin"), "application/json", b"{}".to_vec())
         .await;
     r.problem(415);
+    // a file declared in a charset other than UTF-8 is not read as UTF-8 (nothing written);
+    // UTF-8 named, in any case, is read
+    let before = export(&app, "admin").await;
+    let latin1 = app
+        .raw(
+            Method::POST,
+            "/api/v1/parts/import",
+            Some("admin"),
+            "text/csv; charset=latin1",
+            good.clone().into_bytes(),
+        )
+        .await;
+    assert_eq!(latin1.problem(415)["type"], "/problems/unsupported_media_type");
+    assert_eq!(export(&app, "admin").await, before);
+    let utf8 = app
+        .raw(
+            Method::POST,
+            "/api/v1/parts/import",
+            Some("admin"),
+            "text/csv; charset=UTF-8",
+            before.into_bytes(),
+        )
+        .await;
+    assert_eq!(utf8.ok()["unchanged"], utf8.json["rows"], "{}", utf8.text);
     import(&app, "station-st-tz-001", &good).await.problem(403);
     import(&app, "admin", "").await.problem(422);
 });
