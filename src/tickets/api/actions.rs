@@ -99,7 +99,7 @@ pub struct QuoteIn {
 /// the one on offer. The first quote or dispatch answers the ticket (`responded_at`).
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id")),
+    params(("id" = i64, Path, description = "ticket id", example = 192)),
     request_body = QuoteIn,
     responses((status = 200, description = "The ticket quoted, its quote on offer", body = TicketOut), E400, E401, E403, E404Ticket, E409Quote, E415, E422TicketParts),
     security(("bearer" = ["admin", "station", "agent"]))
@@ -125,7 +125,7 @@ pub async fn quote(
 /// Record the customer's acceptance of the quote (agent, station, admin)
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id")),
+    params(("id" = i64, Path, description = "ticket id", example = 183)),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket with its quote accepted", body = TicketOut), E400, E401, E403, E404Ticket, E409AcceptQuote, E415, E422),
     security(("bearer" = ["admin", "station", "agent"]))
@@ -148,7 +148,7 @@ pub async fn accept_quote(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "station": "ST-TZ-001", "technician": "tech-st-tz-001",
-    "expected_parts": [{"part_code": "RF-CMP-00130B", "qty": 1}]
+    "expected_parts": [{"part_code": "RF-CMP-001255", "qty": 1}]
 }))]
 #[validate(rules = dispatch_rules)]
 pub struct DispatchIn {
@@ -177,7 +177,7 @@ pub struct DispatchIn {
 /// dispatched there (its revisit), so that work under way finishes.
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id")),
+    params(("id" = i64, Path, description = "ticket id", example = 184)),
     request_body = DispatchIn,
     responses((status = 200, description = "The ticket dispatched to the technician", body = TicketOut), E400, E401, E403, E404Ticket, E409Dispatch, E415, E422Dispatch),
     security(("bearer" = ["admin", "station", "agent"]))
@@ -203,7 +203,7 @@ pub async fn dispatch(
 /// The technician arrived on site (technician, station, admin)
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id")),
+    params(("id" = i64, Path, description = "ticket id", example = 185)),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket on site", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = ["admin", "station", "technician"]))
@@ -228,7 +228,7 @@ pub async fn arrive(
 /// ticket, before or after this.
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id")),
+    params(("id" = i64, Path, description = "ticket id", example = 186)),
     request_body(content = Option<NoteIn>, description = "an optional note: what is missing"),
     responses((status = 200, description = "The ticket awaiting parts", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = ["admin", "station", "technician"]))
@@ -250,8 +250,8 @@ pub async fn await_parts(
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "job_type": "repair", "cause": "compressor relay burnt out",
-    "parts_used": [{"part_code": "RF-CMP-00130B", "qty": 1}]
+    "job_type": "repair", "cause": "crisper drawer cracked at the rail",
+    "parts_used": [{"part_code": "RF-DRW-00333E", "qty": 1}]
 }))]
 #[validate(rules = resolve_rules)]
 pub struct ResolveIn {
@@ -282,7 +282,7 @@ pub struct ResolveIn {
 /// nothing changes.
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id")),
+    params(("id" = i64, Path, description = "ticket id", example = 190)),
     request_body = ResolveIn,
     responses((status = 200, description = "The ticket resolved, with the parts used", body = TicketOut), E400, E401, E403, E404Ticket, E409Resolve, E415, E422TicketParts),
     security(("bearer" = ["admin", "station", "technician"]))
@@ -321,7 +321,7 @@ pub struct EscalateIn {
 /// The ticket becomes `unresolved` until it is dispatched again (a revisit).
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id")),
+    params(("id" = i64, Path, description = "ticket id", example = 186)),
     request_body = EscalateIn,
     responses((status = 200, description = "The ticket unresolved, waiting for a revisit", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = ["admin", "station", "technician"]))
@@ -343,7 +343,7 @@ pub async fn escalate(
 /// The ticket is complete: its follow-up window of 7 days starts.
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id")),
+    params(("id" = i64, Path, description = "ticket id", example = 187)),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket confirmed by the customer; its follow-up window starts", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = ["admin", "station", "technician", "agent"]))
@@ -367,7 +367,7 @@ pub async fn confirm(
 #[utoipa::path(
     tag = "tickets",
     operation_id = "close_ticket",
-    params(("id" = i64, Path, description = "ticket id")),
+    params(("id" = i64, Path, description = "ticket id", example = 189)),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket closed", body = TicketOut), E400, E401, E403, E404Ticket, E409Close, E415, E422),
     security(("bearer" = ["admin", "station", "agent"]))
