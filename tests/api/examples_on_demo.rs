@@ -20,23 +20,13 @@ const EXCEPTIONS: &[(&str, &str)] = &[
     // months close in order and the demo closes each on the 3rd of the next, so the month next
     // to close depends on the day the demo is loaded: no fixed example names it
     ("POST /api/v1/periods/{period}/close", "the next month to close moves with the load day"),
-    // not yet in the demo: a request waiting for approval
-    ("POST /api/v1/parts-requests/{id}/approve", "no request waits for approval in the demo"),
-    ("POST /api/v1/parts-requests/{id}/reject", "no request waits for approval in the demo"),
-    // not yet in the demo: shipments waiting to be put out to tender
-    ("POST /api/v1/tenders", "no shipment waits for a tender in the demo"),
-    // not yet in the demo: an open ticket out of warranty
-    ("POST /api/v1/tickets/{id}/quote", "every open ticket of the demo is in warranty"),
+    // a bid deadline must lie between now and when the shipments are due, both of which move
+    // with the load day: the example names the demo's shipment awaiting its tender, and its
+    // deadline is to be set by the user
+    ("POST /api/v1/tenders", "the deadline must fall between now and the shipments' due date"),
     // not yet in the demo: an open loan line of a serialized core, and one out of warranty
     ("POST /api/v1/loans/{id}/lines/{line}/core-return", "no open loan line of a serialized core"),
     ("POST /api/v1/loans/{id}/lines/{line}/fee", "no open loan line out of warranty and unsettled"),
-    // not yet in the demo: a webhook subscription and a delivery
-    ("GET /api/v1/webhooks/subscriptions/{id}", "no subscription in the demo"),
-    ("PATCH /api/v1/webhooks/subscriptions/{id}", "no subscription in the demo"),
-    ("DELETE /api/v1/webhooks/subscriptions/{id}", "no subscription in the demo"),
-    ("POST /api/v1/webhooks/subscriptions/{id}/rotate-secret", "no subscription in the demo"),
-    ("GET /api/v1/webhooks/subscriptions/{id}/deliveries", "no subscription in the demo"),
-    ("POST /api/v1/webhooks/deliveries/{id}/replay", "no delivery in the demo"),
 ];
 
 /// The value a parameter documents as its example, as it goes into a URL.

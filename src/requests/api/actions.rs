@@ -53,7 +53,7 @@ fn note_of(body: MaybeJson<DecisionIn>) -> Result<Option<String>, AppError> {
 /// may still be approved: it is work already under way.
 #[utoipa::path(
     tag = "requests",
-    params(("id" = i64, Path, description = "request id", example = 61)),
+    params(("id" = i64, Path, description = "request id", example = 62)),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
     responses((status = 200, description = "The request approved, its lines reserved or backordered", body = PartsRequestOut), E401, E403Approve, E404Request, E409Decide, E422),
     security(("bearer" = ["admin", "warehouse"]))
@@ -77,7 +77,7 @@ pub async fn approve(
 /// withdrawing it (`cancel`) does not; only approving needs a second pair of eyes.
 #[utoipa::path(
     tag = "requests",
-    params(("id" = i64, Path, description = "request id", example = 61)),
+    params(("id" = i64, Path, description = "request id", example = 63)),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
     responses((status = 200, description = "The request rejected; nothing is reserved", body = PartsRequestOut), E401, E403, E404Request, E409Reject, E422),
     security(("bearer" = ["admin", "warehouse"]))

@@ -231,7 +231,7 @@ pub async fn get_tender(
 /// Shipments to put out to tender.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"shipment_ids": [7, 8], "bid_deadline": "2030-12-31T18:00:00Z"}))]
+#[schema(example = json!({"shipment_ids": [60], "bid_deadline": "2030-12-31T18:00:00Z"}))]
 #[validate(rules = tender_rules)]
 pub struct TenderIn {
     /// shipments awaiting a tender, all on one lane (same origin and destination)

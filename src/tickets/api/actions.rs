@@ -78,7 +78,7 @@ fn escalate_rules(e: &EscalateIn, _at: &str, errors: &mut Vec<FieldError>) {
 /// A quote for out-of-warranty work.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"job_type": "repair", "parts": [{"part_code": "RF-GSK-00221D", "qty": 1}], "note": "door gasket torn"}))]
+#[schema(example = json!({"job_type": "repair", "parts": [{"part_code": "RF-GSK-00237Y", "qty": 1}], "note": "door gasket torn"}))]
 #[validate(rules = quote_rules)]
 pub struct QuoteIn {
     pub job_type: JobType,
