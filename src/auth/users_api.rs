@@ -156,7 +156,7 @@ pub async fn create_user(
 /// Read a user (admin)
 #[utoipa::path(
     tag = "users",
-    params(("username" = String, Path, description = "the username in any case, e.g. tech-st-tz-001")),
+    params(("username" = String, Path, description = "the username in any case, e.g. tech-st-tz-001", example = "tech-st-tz-001")),
     responses((status = 200, description = "The user, with its role and location", body = UserOut), E401, E403, E404User),
     security(("bearer" = ["admin"]))
 )]
@@ -176,7 +176,7 @@ pub async fn get_user(
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[validate(rules = user_patch_rules)]
-#[schema(example = json!({"role": "station", "location": "ST-TZ-001", "active": true}))]
+#[schema(example = json!({"role": "technician", "location": "ST-TZ-001", "active": true}))]
 pub struct UserPatchIn {
     #[serde(default, deserialize_with = "not_null")]
     #[schema(nullable = false)]
@@ -215,7 +215,7 @@ fn user_patch_rules(p: &UserPatchIn, _at: &str, errors: &mut Vec<FieldError>) {
 /// (and a delivery still waiting is not sent) until the user is enabled again.
 #[utoipa::path(
     tag = "users",
-    params(("username" = String, Path, description = "the username in any case, e.g. tech-st-tz-001")),
+    params(("username" = String, Path, description = "the username in any case, e.g. tech-st-tz-001", example = "tech-st-tz-001")),
     request_body = UserPatchIn,
     responses((status = 200, description = "The user as changed", body = UserOut), E400, E401, E403, E404UserOrLocation, E409UserChange, E415, E422User),
     security(("bearer" = ["admin"]))

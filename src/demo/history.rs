@@ -62,6 +62,30 @@ const TARGET_FILL: f64 = 0.98;
 /// The follow-up share drawn each day (basis points).
 const FOLLOWUP_SHARE_BP: u32 = 1000;
 
+/// The station ERP's webhook receiver: on the demo's own machine (`serve --demo` allows
+/// `localhost`), where `nc -lk 9000` shows what arrives once the subscription is resumed.
+const RECEIVER: &str = "http://localhost:9000/echelon-hooks";
+
+/// The desk pauses its subscription at the load, so a fresh demo sends nothing until someone
+/// resumes it (`PATCH /webhooks/subscriptions/1` with `{"active": true}`); its deliveries wait.
+fn pause_receiver(conn: &mut DbConn, now: DateTime<Utc>) -> Result<(), AppError> {
+    use crate::db::schema::webhook_subscriptions;
+    use crate::webhooks::store::{self as hooks, SubscriptionChanges};
+    let ids: Vec<i64> = webhook_subscriptions::table.select(webhook_subscriptions::id).load(conn)?;
+    for id in ids {
+        hooks::change(
+            conn,
+            id,
+            &SubscriptionChanges {
+                active: Some(false),
+                updated_at: Some(now.naive_utc()),
+                ..Default::default()
+            },
+        )?;
+    }
+    Ok(())
+}
+
 /// What the history holds, counted as it was made.
 #[derive(Debug, Default, Clone)]
 pub struct HistorySummary {
@@ -165,6 +189,10 @@ enum Step {
     Sample(u64),
     CallBack(i64),
     CloseMonth(Period),
+    /// the station's desk subscribes its ERP to the station's deliveries
+    Subscribe,
+    /// the desk orders compressors for a campaign, over its allowance
+    Campaign,
 }
 
 type Unit = (i64, String, i64, NaiveDate, i32);
@@ -190,6 +218,8 @@ struct Gen<'a> {
     waiting: HashMap<i64, usize>,
     routing: Arc<RoutingCache>,
     damaged_once: bool,
+    /// a shipment is left awaiting its tender at the load
+    held_tender: bool,
     /// the shipments of each request, as they went out
     shipments: HashMap<i64, Vec<i64>>,
     station_id: i64,
@@ -258,12 +288,14 @@ pub fn load(conn: &mut DbConn, now: DateTime<Utc>) -> Result<HistorySummary, App
         waiting: HashMap::new(),
         routing: Arc::new(RoutingCache::default()),
         damaged_once: false,
+        held_tender: false,
         shipments: HashMap::new(),
         station_id,
         summary: HistorySummary::default(),
     };
     g.plan();
     g.run()?;
+    pause_receiver(g.conn, now)?;
     // the KPI rollups' days that are over, as `echelon serve` closes them
     let until = crate::rollup::closable(now.naive_utc());
     while crate::rollup::close_day(g.conn, until)? {}
@@ -327,7 +359,7 @@ impl Gen<'_> {
         let showcase: [(i64, Kind, bool, usize); 12] = [
             (150, Kind::Simple, false, 0),
             (30, Kind::Simple, false, 0),
-            (2, Kind::Simple, false, 0),
+            (2, Kind::Simple, true, 0),
             (10, Kind::Declined, true, 1),
             (10, Kind::Simple, true, 2),
             (10, Kind::Simple, false, 1),
@@ -351,6 +383,11 @@ impl Gen<'_> {
         self.at(self.now - Duration::hours(9), Step::Replenish { backorder: true });
         self.at(self.now - Duration::hours(1), Step::FromCentre);
         self.at(self.now - Duration::minutes(30), Step::Plan);
+        // the station's ERP took deliveries and damage for the last two weeks; it is paused at
+        // the load (see `pause_receiver`)
+        self.at(self.now - Duration::days(14), Step::Subscribe);
+        // a compressor campaign ordered beyond the station's allowance, waiting for approval
+        self.at(self.now - Duration::minutes(20), Step::Campaign);
     }
 
     fn run(&mut self) -> Result<(), AppError> {
@@ -383,12 +420,44 @@ impl Gen<'_> {
             Step::Receive { request, damaged } => self.receive(t, request, damaged),
             Step::Sample(seed) => self.sample(t, seed),
             Step::CallBack(id) => self.call_back(t, id),
+            Step::Subscribe => self.subscribe(t),
+            Step::Campaign => {
+                // two requests, each over the tier's allowance: one to approve, one to reject
+                for (code, qty) in [("RF-CMP-00130B", 250), ("RF-CMP-00137Y", 200)] {
+                    self.request(t, DESK, &[(code.to_string(), qty)], "normal", None)?;
+                }
+                Ok(())
+            }
             Step::CloseMonth(p) => {
                 crate::settlement::service::close(self.conn, p, FINANCE, t)?;
                 self.summary.periods_closed += 1;
                 Ok(())
             }
         }
+    }
+
+    /// The station's desk subscribes a receiver of its ERP to its shipments' deliveries, damage
+    /// and backorders filled, as `POST /webhooks/subscriptions` does: each such event of the
+    /// station from then on has its delivery.
+    fn subscribe(&mut self, t: DateTime<Utc>) -> Result<(), AppError> {
+        use crate::webhooks::store::{self as hooks, NewSubscription};
+        let desk = self.who(DESK);
+        let scope = crate::webhooks::service::scope_path(self.conn, &desk)?;
+        let secret = crate::webhooks::rules::new_secret();
+        hooks::insert(
+            self.conn,
+            &NewSubscription {
+                owner_id: desk.user_id,
+                scope_path: scope.as_deref(),
+                url: RECEIVER,
+                event_types: "backorder.filled,shipment.damaged,shipment.delivered",
+                secret: &secret,
+                active: true,
+                created_at: t.naive_utc(),
+                updated_at: t.naive_utc(),
+            },
+        )?;
+        Ok(())
     }
 
     /// A unit for a ticket at `t`: in warranty (shipped within ten months) or out of it
@@ -921,6 +990,12 @@ impl Gen<'_> {
         }
         if s.status == ShipmentStatus::AwaitingTender {
             let d = self.minutes(20, 60);
+            // the first shipment of the last twelve hours waits for the centre's staff to put
+            // it out to tender (at the load, a shipment awaiting its tender is on show)
+            if t > self.now - Duration::hours(12) && !self.held_tender {
+                self.held_tender = true;
+                return Ok(());
+            }
             self.at(t + d, Step::Tender(shipment));
         } else {
             let d = self.minutes(40, 150);

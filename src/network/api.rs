@@ -157,7 +157,7 @@ pub(crate) fn visible(
 /// Read a location
 #[utoipa::path(
     tag = "network",
-    params(("code" = String, Path, description = "location code, e.g. ST-TZ-001")),
+    params(("code" = String, Path, description = "location code, e.g. ST-TZ-001", example = "ST-TZ-001")),
     responses((status = 200, description = "The location, with its parent and tier", body = LocationOut), E401, E403, E404Location),
     security(("bearer" = ["admin", "warehouse", "station", "technician", "agent", "finance"]))
 )]
@@ -353,7 +353,7 @@ fn location_patch_rules(p: &LocationPatchIn, _at: &str, errors: &mut Vec<FieldEr
 /// core returns, stock counts). `active: true` reopens it.
 #[utoipa::path(
     tag = "network",
-    params(("code" = String, Path, description = "location code")),
+    params(("code" = String, Path, description = "location code", example = "ST-TZ-001")),
     request_body = LocationPatchIn,
     responses((status = 200, description = "The location as changed", body = LocationOut), E400, E401, E403, E404Location, E415, E422),
     security(("bearer" = ["admin"]))

@@ -112,7 +112,7 @@ pub struct RegradeIn {
 /// back to the tier in force before that day removes it.
 #[utoipa::path(
     tag = "network",
-    params(("code" = String, Path, description = "station code, e.g. ST-TZ-001")),
+    params(("code" = String, Path, description = "station code, e.g. ST-TZ-001", example = "ST-TZ-001")),
     request_body = RegradeIn,
     responses((status = 200, description = "The station's tier history with the new grade", body = TierHistoryOut), E400, E401, E403, E404Station, E409Regrade, E415, E422Regrade),
     security(("bearer" = ["admin"]))
@@ -182,7 +182,7 @@ pub async fn regrade_station(
 /// A station's tier history
 #[utoipa::path(
     tag = "network",
-    params(("code" = String, Path, description = "station code")),
+    params(("code" = String, Path, description = "station code", example = "ST-TZ-001")),
     responses((status = 200, description = "The station's tier history, oldest first", body = TierHistoryOut), E401, E403, E404Station, E422Station),
     security(("bearer" = ["admin", "warehouse", "station", "technician", "agent", "finance"]))
 )]
@@ -227,7 +227,7 @@ pub struct TierOnOut {
 /// The tier a station had on a date
 #[utoipa::path(
     tag = "network",
-    params(("code" = String, Path, description = "station code"), TierOnQuery),
+    params(("code" = String, Path, description = "station code", example = "ST-TZ-001"), TierOnQuery),
     responses((status = 200, description = "The station's tier on the date asked", body = TierOnOut), E400, E401, E403, E404Station, E422Station),
     security(("bearer" = ["admin", "warehouse", "station", "technician", "agent", "finance"]))
 )]
@@ -302,7 +302,7 @@ fn tier_rules(t: &TierIn, _at: &str, errors: &mut Vec<FieldError>) {
 /// Change what a tier allows (admin)
 #[utoipa::path(
     tag = "network",
-    params(("tier" = Tier, Path, description = "A, B, C or D")),
+    params(("tier" = Tier, Path, description = "A, B, C or D", example = "B")),
     request_body = TierIn,
     responses((status = 200, description = "The tier as changed", body = TierOut), E400, E401, E403, E404Tier, E415, E422),
     security(("bearer" = ["admin"]))

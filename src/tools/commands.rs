@@ -55,6 +55,7 @@ pub fn serve(mut config: Config, demo: bool, bind: Option<String>) -> Result<Exi
     }
     if demo {
         config.check_demo_allowed()?;
+        config.allow_demo_receiver();
     }
     // the address is taken before any other work, so a busy port is said at once and no demo
     // is loaded for a server that cannot start

@@ -83,7 +83,7 @@ impl EventType {
 /// A new subscription.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"url": "https://erp.st-tz-001.example/echelon-hooks",
+#[schema(example = json!({"url": "http://localhost:9000/echelon-hooks",
     "event_types": ["backorder.filled", "shipment.delivered", "shipment.damaged"]}))]
 pub struct SubscriptionIn {
     /// where events are posted: http or https; a private or loopback address only when the
@@ -298,7 +298,7 @@ pub async fn list_subscriptions(
 }
 
 /// Read a subscription (its owner, or admin)
-#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription")),
+#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription", example = 1)),
     responses((status = 200, description = "The subscription, without its secret", body = SubscriptionOut), E401, E403, E404Subscription),
     security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[get("/webhooks/subscriptions/{id}")]
@@ -316,7 +316,7 @@ pub async fn get_subscription(
 }
 
 /// Change a subscription's URL, event types, or pause and resume it (its owner, or admin)
-#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription")),
+#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription", example = 1)),
     request_body = SubscriptionPatch,
     responses((status = 200, description = "The subscription as changed", body = SubscriptionOut),
         E400, E401, E403, E404Subscription, E415, E422Subscription),
@@ -363,7 +363,7 @@ pub async fn patch_subscription(
 }
 
 /// Delete a subscription with its delivery log (its owner, or admin)
-#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription")),
+#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription", example = 1)),
     responses((status = 204, description = "The subscription and its delivery log are gone; nothing more is sent to its URL"), E401, E403, E404Subscription),
     security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[delete("/webhooks/subscriptions/{id}")]
@@ -387,7 +387,7 @@ pub async fn delete_subscription(
 ///
 /// For a day the old secret still signs beside the new one (two signatures in
 /// `webhook-signature`), so a receiver can switch without losing an event.
-#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription")),
+#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription", example = 1)),
     responses((status = 200, description = "The subscription with its new secret", body = SubscriptionOut), E401, E403, E404Subscription),
     security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[post("/webhooks/subscriptions/{id}/rotate-secret")]
@@ -448,7 +448,7 @@ pub struct DeliveryOut {
 }
 
 /// A subscription's deliveries, newest first, each with its attempts (its owner, or admin)
-#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription"), IdPage),
+#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the subscription", example = 1), IdPage),
     responses((status = 200, description = "A page of deliveries, newest first", body = Page<DeliveryOut>),
         E400, E401, E403, E404Subscription),
     security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
@@ -508,7 +508,7 @@ pub async fn list_deliveries(
 ///
 /// The delivery goes back in the queue, due now, with the same `webhook-id`; its log keeps
 /// the earlier attempts.
-#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the delivery")),
+#[utoipa::path(tag = "webhooks", params(("id" = i64, Path, description = "the delivery", example = 1)),
     responses((status = 202, description = "Queued again"), E401, E403, E404Delivery),
     security(("bearer" = ["admin", "warehouse", "station", "finance"])))]
 #[post("/webhooks/deliveries/{id}/replay")]

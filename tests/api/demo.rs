@@ -14,7 +14,7 @@ use crate::helpers::{empty_database, pg_or_skip, TestApp, PASSWORD};
 
 /// A database holding the demo loaded at `now` as `serve --demo` loads it (`demo::load` inside
 /// one write transaction).
-fn demo_database(backend: Backend, now: DateTime<Utc>) -> String {
+pub(crate) fn demo_database(backend: Backend, now: DateTime<Utc>) -> String {
     let url = empty_database(backend);
     let manager = db::Manager::new(&url).unwrap();
     let mut conn = manager.connect_now().expect("connect");

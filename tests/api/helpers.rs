@@ -110,7 +110,7 @@ pub fn scratch_dir() -> &'static std::path::Path {
     DIR.get_or_init(|| tempfile::Builder::new().prefix("echelon-test-").tempdir().unwrap()).path()
 }
 
-fn admin_sql(base: &str, sql: &str) {
+pub fn admin_sql(base: &str, sql: &str) {
     let manager = db::Manager::new(&format!("{base}/postgres")).unwrap();
     let mut conn = manager.connect_now().expect("connect to the test cluster");
     conn.batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));

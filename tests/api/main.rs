@@ -16,6 +16,7 @@ mod demo;
 mod docs;
 mod edges;
 mod errors;
+mod examples_on_demo;
 mod follow_ups;
 mod foundation;
 mod history_seed;

@@ -41,7 +41,7 @@ pub struct ModelPartsQuery {
 /// List the parts that fit a model (compatibility)
 #[utoipa::path(
     tag = "catalogue",
-    params(("code" = String, Path, description = "model code"), ModelPartsQuery, KeyPage),
+    params(("code" = String, Path, description = "model code", example = "BCD-539WT"), ModelPartsQuery, KeyPage),
     responses((status = 200, description = "The page of the model's compatible parts, in part code order", body = Page<CompatiblePartOut>), E400, E401, E404Model, E422),
     security(("bearer" = []))
 )]
@@ -92,7 +92,7 @@ pub struct CompatibilityIn {
 /// Parts to add to a model's bill of service parts (or whose quantity changes).
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"parts": [{"part_code": "RF-CMP-00418G", "qty_per_unit": 1}]}))]
+#[schema(example = json!({"parts": [{"part_code": "RF-CMP-001335", "qty_per_unit": 1}]}))]
 pub struct CompatibilityListIn {
     #[schema(min_items = 1, max_items = 500)]
     pub parts: Vec<CompatibilityIn>,
@@ -104,7 +104,7 @@ pub struct CompatibilityListIn {
 /// quantity. Answers the parts written.
 #[utoipa::path(
     tag = "catalogue",
-    params(("code" = String, Path, description = "model code")),
+    params(("code" = String, Path, description = "model code", example = "BCD-539WT")),
     request_body = CompatibilityListIn,
     responses((status = 200, description = "The parts now compatible with the model, with their quantity per unit", body = Vec<CompatiblePartOut>), E400, E401, E403, E404Model, E415, E422ModelParts),
     security(("bearer" = ["admin"]))

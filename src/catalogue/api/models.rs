@@ -108,7 +108,7 @@ pub async fn list_models(
 /// Read a product model
 #[utoipa::path(
     tag = "catalogue",
-    params(("code" = String, Path, description = "model code, e.g. BCD-539WT")),
+    params(("code" = String, Path, description = "model code, e.g. BCD-539WT", example = "BCD-539WT")),
     responses((status = 200, description = "The product model with its warranty terms", body = ModelOut), E401, E404Model),
     security(("bearer" = []))
 )]
@@ -279,7 +279,7 @@ pub struct ModelPatchIn {
 /// Change a product model (admin)
 #[utoipa::path(
     tag = "catalogue",
-    params(("code" = String, Path, description = "model code")),
+    params(("code" = String, Path, description = "model code", example = "BCD-539WT")),
     request_body = ModelPatchIn,
     responses((status = 200, description = "The product model as changed", body = ModelOut), E400, E401, E403, E404Model, E415, E422Model),
     security(("bearer" = ["admin"]))

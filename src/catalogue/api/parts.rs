@@ -109,7 +109,7 @@ pub struct PartContext {
 /// `suggestions`: the nearest existing codes (compatible with `model` when given), best first.
 #[utoipa::path(
     tag = "catalogue",
-    params(("code" = String, Path, description = "part code, e.g. RF-CMP-00417I"), PartContext),
+    params(("code" = String, Path, description = "part code, e.g. RF-CMP-00130B", example = "RF-CMP-00130B"), PartContext),
     responses((status = 200, description = "The part, with its successor chain and the models it fits", body = PartDetail), E400, E401, E422PartCode),
     security(("bearer" = []))
 )]
@@ -307,7 +307,7 @@ pub async fn create_part(
 /// never change.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"lifecycle": "phase_out", "superseded_by": "RF-CMP-00418G", "interchangeability": "one_way"}))]
+#[schema(example = json!({"lifecycle": "phase_out", "superseded_by": "RF-CMP-00149Q", "interchangeability": "one_way"}))]
 #[validate(rules = part_patch_rules)]
 pub struct PartPatchIn {
     #[schema(min_length = 1, max_length = 200)]
@@ -368,7 +368,7 @@ pub(crate) fn held_message(code: &str) -> String {
 /// (eventually) superseded by this part is refused (422 `supersession_cycle`).
 #[utoipa::path(
     tag = "catalogue",
-    params(("code" = String, Path, description = "part code")),
+    params(("code" = String, Path, description = "part code", example = "RF-CMP-00146W")),
     request_body = PartPatchIn,
     responses((status = 200, description = "The part as changed", body = PartDetail), E400, E401, E403, E409PartChange, E415, E422PartChange),
     security(("bearer" = ["admin"]))

@@ -89,12 +89,13 @@ fn rejected(errors: Vec<RowError>) -> AppError {
 /// `invalid_csv` with `errors: [{line, column, message}]`, the header being line 1) and nothing
 /// is written. An export imports back unchanged. The file is sent as `text/csv`, or as
 /// `application/octet-stream` (a file upload from Swagger UI or a generated client): the bytes
-/// are the same UTF-8 CSV either way.
+/// are the same UTF-8 CSV either way. The example is the demo's RF-CMP-00130B as the export
+/// gives it: trying it on the demo updates that part to what it already is, and creates none.
 #[utoipa::path(
     tag = "catalogue",
     request_body(description = "the parts file (UTF-8 CSV)", content(
         (String = "text/csv",
-            example = "code,name,line,family,unit_of_measure,unit_cost,sale_price,serialized,core_returnable,weight_grams,lifecycle,superseded_by,interchangeability\nRF-CMP-00418G,Compressor 130 W R600a,RF,CMP,pcs,430.00,720.00,true,true,9900,active,,\n"),
+            example = "code,name,line,family,unit_of_measure,unit_cost,sale_price,serialized,core_returnable,weight_grams,lifecycle,superseded_by,interchangeability\nRF-CMP-00130B,Compressor 110 W R600a,RF,CMP,pcs,365.20,620.50,true,true,8769,active,,\n"),
         (crate::http::FileBytes = "application/octet-stream"))),
     responses((status = 200, description = "What was imported: parts created and updated", body = ImportResult), E401, E403, E413, E415, E422Import),
     security(("bearer" = ["admin"]))

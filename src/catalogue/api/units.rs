@@ -223,7 +223,7 @@ pub async fn list_units(
 /// in them are shown to warehouse and admin users only (a core return is checked against them).
 #[utoipa::path(
     tag = "catalogue",
-    params(("serial" = String, Path, description = "unit serial number")),
+    params(("serial" = String, Path, description = "unit serial number", example = "RF00000001")),
     responses((status = 200, description = "The unit, with its model and its components' factory record", body = UnitOut), E401, E404Unit),
     security(("bearer" = []))
 )]

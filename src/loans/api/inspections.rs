@@ -138,7 +138,7 @@ pub struct InspectionResultIn {
 /// QUARANTINE -> SCRAP (`inspection_scrap`). Once only (409).
 #[utoipa::path(
     tag = "loans",
-    params(("id" = i64, Path, description = "inspection id")),
+    params(("id" = i64, Path, description = "inspection id", example = 1)),
     request_body = InspectionResultIn,
     responses((status = 200, description = "The inspection decided: the part restocked or scrapped", body = InspectionOut), E400, E401, E403, E404Inspection, E409Inspection, E415, E422),
     security(("bearer" = ["admin", "station"]))

@@ -36,8 +36,8 @@ pub struct LoanLineIn {
 /// Parts lent to a technician for a ticket.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"technician": "tech-st-tz-001", "ticket_id": 1,
-    "lines": [{"part_code": "RF-CMP-00130B", "qty": 1}]}))]
+#[schema(example = json!({"technician": "tech-st-tz-001", "ticket_id": 191,
+    "lines": [{"part_code": "RF-LMP-001045", "qty": 1}]}))]
 pub struct LoanIn {
     /// the technician's username (a technician of the station)
     #[schema(min_length = 1, max_length = 64)]
@@ -164,7 +164,7 @@ pub async fn list_loans(
 /// Read a loan
 #[utoipa::path(
     tag = "loans",
-    params(("id" = i64, Path, description = "loan id")),
+    params(("id" = i64, Path, description = "loan id", example = 1)),
     responses((status = 200, description = "The loan, with its lines and how each is reconciled", body = LoanOut), E401, E403, E404Loan),
     security(("bearer" = ["admin", "station", "technician", "finance"]))
 )]

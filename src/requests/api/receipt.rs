@@ -31,7 +31,7 @@ pub struct ReceivedLineIn {
 /// least one (an empty list is not taken for "everything").
 #[derive(Debug, Default, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 1}]}))]
+#[schema(example = json!({"lines": [{"line_no": 1, "received_qty": 1, "damaged_qty": 0}]}))]
 pub struct ReceiveIn {
     #[serde(default)]
     #[schema(min_items = 1, max_items = 100)]
@@ -52,7 +52,7 @@ pub struct ReceiveOut {
 /// through the same routing, without a new request.
 #[utoipa::path(
     tag = "requests",
-    params(("id" = i64, Path, description = "request id")),
+    params(("id" = i64, Path, description = "request id", example = 60)),
     request_body(content = Option<ReceiveIn>, description = "what arrived; empty: all in good order"),
     responses((status = 200, description = "The request after the receipt, with any damage quarantined and its replacement", body = ReceiveOut), E400, E401, E403, E404Request, E409Receive, E422Receive),
     security(("bearer" = ["admin", "warehouse", "station"]))

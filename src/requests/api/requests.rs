@@ -36,7 +36,7 @@ pub struct RequestLineIn {
 /// A request for parts.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"lines": [{"part_code": "AC-CAP-00122U", "qty": 1}], "urgency": "urgent"}))]
+#[schema(example = json!({"station": "ST-TZ-001", "lines": [{"part_code": "AC-CAP-00122U", "qty": 1}], "urgency": "urgent"}))]
 pub struct PartsRequestIn {
     /// the requesting station; a station user's own is the default (warehouse and admin users
     /// name the station they request for)
@@ -478,7 +478,7 @@ pub async fn list_requests(
 /// Read a parts request
 #[utoipa::path(
     tag = "requests",
-    params(("id" = i64, Path, description = "request id")),
+    params(("id" = i64, Path, description = "request id", example = 61)),
     responses((status = 200, description = "The parts request, with its lines and allocations", body = PartsRequestOut), E401, E403, E404Request),
     security(("bearer" = ["admin", "warehouse", "station", "technician", "agent", "finance"]))
 )]

@@ -61,7 +61,7 @@ fn period(q: &PeriodQuery) -> Period {
 /// The station itself, agents, finance and admin read it; another station's is 404.
 #[utoipa::path(
     tag = "tickets",
-    params(("code" = String, Path, description = "station code"), PeriodQuery),
+    params(("code" = String, Path, description = "station code", example = "ST-TZ-001"), PeriodQuery),
     responses((status = 200, description = "The station's scorecard for the month", body = ScorecardOut), E400Month, E401, E403, E404Scorecard, E422),
     security(("bearer" = ["admin", "station", "agent", "finance"]))
 )]
@@ -106,7 +106,7 @@ pub async fn scorecard(
 #[serde(deny_unknown_fields)]
 pub struct MonthQuery {
     /// `YYYY-MM`
-    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    #[param(pattern = "^[0-9]{4}-(0[1-9]|1[0-2])$", example = "2026-11")]
     pub month: String,
 }
 
