@@ -193,6 +193,8 @@ enum Step {
     Subscribe,
     /// the desk orders compressors for a campaign, over its allowance
     Campaign,
+    /// the desk orders a part for the first ticket on site, so that the ticket may wait for it
+    OrderForVisit,
 }
 
 type Unit = (i64, String, i64, NaiveDate, i32);
@@ -388,6 +390,9 @@ impl Gen<'_> {
         self.at(self.now - Duration::days(14), Step::Subscribe);
         // a compressor campaign ordered beyond the station's allowance, waiting for approval
         self.at(self.now - Duration::minutes(20), Step::Campaign);
+        // the visit on site found a part missing: it is on order for the ticket, which may then
+        // wait for it (`POST /tickets/{id}/await-parts` needs a request on its way)
+        self.at(self.now - Duration::minutes(1), Step::OrderForVisit);
     }
 
     fn run(&mut self) -> Result<(), AppError> {
@@ -428,12 +433,40 @@ impl Gen<'_> {
                 }
                 Ok(())
             }
+            Step::OrderForVisit => self.order_for_visit(t),
             Step::CloseMonth(p) => {
                 crate::settlement::service::close(self.conn, p, FINANCE, t)?;
                 self.summary.periods_closed += 1;
                 Ok(())
             }
         }
+    }
+
+    /// The desk orders, for the station's first ticket on site, the first active part (by code)
+    /// that fits the ticket's unit.
+    fn order_for_visit(&mut self, t: DateTime<Utc>) -> Result<(), AppError> {
+        use crate::db::schema::{compatibility, parts, product_units, tickets};
+        let ticket: Option<(i64, i64)> = tickets::table
+            .inner_join(product_units::table.on(product_units::id.eq(tickets::unit_id)))
+            .filter(tickets::status.eq("on_site"))
+            .order(tickets::id.asc())
+            .select((tickets::id, product_units::model_id))
+            .first(self.conn)
+            .optional()?;
+        let Some((ticket, model)) = ticket else { return Ok(()) };
+        let part: Option<String> = compatibility::table
+            .inner_join(parts::table.on(parts::id.eq(compatibility::part_id)))
+            .filter(compatibility::model_id.eq(model))
+            .filter(parts::lifecycle.eq("active"))
+            .filter(parts::superseded_by.is_null())
+            .order(parts::code.asc())
+            .select(parts::code)
+            .first(self.conn)
+            .optional()?;
+        if let Some(part) = part {
+            self.request(t, DESK, &[(part, 1)], "urgent", Some(ticket))?;
+        }
+        Ok(())
     }
 
     /// The station's desk subscribes a receiver of its ERP to its shipments' deliveries, damage
