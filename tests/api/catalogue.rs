@@ -52,7 +52,12 @@ pub async fn export(app: &TestApp, user: &str) -> String {
 }
 
 pub async fn import(app: &TestApp, user: &str, csv: &str) -> crate::helpers::Resp {
-    app.raw(Method::POST, "/api/v1/parts/import", Some(user), "text/csv", csv.as_bytes().to_vec()).await
+    import_as(app, user, "text/csv", csv.as_bytes().to_vec()).await
+}
+
+/// `POST /parts/import` of `body` sent as `content_type`.
+pub async fn import_as(app: &TestApp, user: &str, content_type: &str, body: Vec<u8>) -> crate::helpers::Resp {
+    app.raw(Method::POST, "/api/v1/parts/import", Some(user), content_type, body).await
 }
 
 both!(every_catalogue_column_exists_in_the_database, |app| async {

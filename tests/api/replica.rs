@@ -14,7 +14,7 @@ use crate::helpers::{Replicated, Resp, TestApp, REPLICA_RETRY};
 const STATION: &str = "station-st-tz-001";
 
 /// A metric's value on `/metrics` (the first series of that name and labels).
-async fn metric(app: &TestApp, series: &str) -> Option<f64> {
+pub async fn metric(app: &TestApp, series: &str) -> Option<f64> {
     let r = app.get("/metrics", None).await;
     assert_eq!(r.status, 200);
     r.text.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())

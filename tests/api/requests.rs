@@ -959,11 +959,7 @@ both!(a_request_over_the_allowance_is_approved_by_another_user_than_the_one_who_
 
 /// How many parts requests the server wrote in one round trip (its `/metrics`).
 async fn one_trips(app: &TestApp) -> i64 {
-    let r = app.get("/metrics", None).await;
-    r.text
-        .lines()
-        .find_map(|l| l.strip_prefix("echelon_parts_requests_one_round_trip_total "))
-        .map_or(0, |n| n.trim().parse().unwrap())
+    crate::replica::metric(app, "echelon_parts_requests_one_round_trip_total").await.map_or(0, |n| n as i64)
 }
 
 /// A station's running value (`outstanding`) as committed.

@@ -2,9 +2,8 @@
 //! round-trips byte for byte.
 
 use echelon::catalogue::PartCode;
-use reqwest::Method;
 
-use super::{export, import};
+use super::{export, import, import_as};
 use crate::both;
 
 /// A canonical import file of new parts in family `family` of RF, one superseding another.
@@ -96,45 +95,19 @@ both!(a_bad_row_rejects_the_whole_file_and_a_good_file_round_trips, |app| async 
 
     // a file upload (Swagger UI, generated clients) sends the same CSV as bytes
     let now = export(&app, "admin").await;
-    let r = app
-        .raw(
-            Method::POST,
-            "/api/v1/parts/import",
-            Some("admin"),
-            "application/octet-stream",
-            now.into_bytes(),
-        )
-        .await;
+    let r = import_as(&app, "admin", "application/octet-stream", now.into_bytes()).await;
     assert_eq!(r.ok()["unchanged"], r.json["rows"], "{}", r.text);
 
     // not CSV, or not an admin
-    let r = app
-        .raw(Method::POST, "/api/v1/parts/import", Some("admin"), "application/json", b"{}".to_vec())
-        .await;
+    let r = import_as(&app, "admin", "application/json", b"{}".to_vec()).await;
     r.problem(415);
     // a file declared in a charset other than UTF-8 is not read as UTF-8 (nothing written);
     // UTF-8 named, in any case, is read
     let before = export(&app, "admin").await;
-    let latin1 = app
-        .raw(
-            Method::POST,
-            "/api/v1/parts/import",
-            Some("admin"),
-            "text/csv; charset=latin1",
-            good.clone().into_bytes(),
-        )
-        .await;
+    let latin1 = import_as(&app, "admin", "text/csv; charset=latin1", good.clone().into_bytes()).await;
     assert_eq!(latin1.problem(415)["type"], "/problems/unsupported_media_type");
     assert_eq!(export(&app, "admin").await, before);
-    let utf8 = app
-        .raw(
-            Method::POST,
-            "/api/v1/parts/import",
-            Some("admin"),
-            "text/csv; charset=UTF-8",
-            before.into_bytes(),
-        )
-        .await;
+    let utf8 = import_as(&app, "admin", "text/csv; charset=UTF-8", before.into_bytes()).await;
     assert_eq!(utf8.ok()["unchanged"], utf8.json["rows"], "{}", utf8.text);
     import(&app, "station-st-tz-001", &good).await.problem(403);
     import(&app, "admin", "").await.problem(422);
@@ -155,7 +128,7 @@ both!(a_nul_or_a_byte_that_is_not_text_in_a_file_is_its_rows_error_and_nothing_i
     let mut bytes = good.clone().into_bytes();
     let at = good.find("Test fan A").unwrap();
     bytes[at + 4] = 0xFF;
-    let r = app.raw(Method::POST, "/api/v1/parts/import", Some("admin"), "text/csv", bytes).await;
+    let r = import_as(&app, "admin", "text/csv", bytes).await;
     assert_eq!(r.problem(422)["errors"][0]["line"], 2, "{}", r.text);
     // nothing of either file was written
     assert_eq!(export(&app, "admin").await, before);
