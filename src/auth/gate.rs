@@ -55,10 +55,9 @@ pub async fn gate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let roles = req
-        .app_data::<web::Data<RouteTable>>()
-        .and_then(|routes| routes.operation_of(&req))
-        .and_then(|op| op.roles.clone());
+    let routes = req.app_data::<web::Data<RouteTable>>().cloned();
+    let roles =
+        routes.as_ref().and_then(|routes| routes.operation_of(&req)).and_then(|op| op.roles.as_deref());
     // a public operation, or no operation at all (the fallback's 404/405)
     let Some(roles) = roles else { return next.call(req).await };
     let claimed = Claimed(claims_of(req.request())?);

@@ -310,9 +310,10 @@ impl RouteTable {
         self.0.iter().find(|(def, _, _)| def.is_match(path)).map(|(_, m, _)| m.as_slice())
     }
 
-    /// The request's operation, if it is a documented one, looked up once per request: the first middleware that asks
-    /// (`auth::gate`) leaves where it found it in the request's extensions for the next
-    /// (`declared_input`), so the patterns are matched once, not once per middleware.
+    /// The request's operation, if it is a documented one, looked up once per request: the
+    /// first middleware that asks (`auth::gate`) leaves where it found it in the request's
+    /// extensions for the next (`declared_input`), so the patterns are matched once, not once
+    /// per middleware.
     pub fn operation_of(&self, req: &ServiceRequest) -> Option<&Operation> {
         let known = req.extensions().get::<Found>().copied();
         let at = match known {
