@@ -74,7 +74,14 @@ if variant in ("fused", "single", "single3", "single1"):
             f"(SELECT json_agg(json_build_array(lo.created_at, t.core_return_days, lol.qty, lol.unit_cost_minor)) FROM loan_lines lol "
             f"JOIN loans lo ON lol.loan_id = lo.id JOIN tiers t ON t.tier = l.tier WHERE lo.station_id = l.id AND lol.status = 'open') AS loans, "
             f"(SELECT r.revision FROM master_revision r WHERE r.id = 1) AS revision FROM users u, locations l WHERE u.id = {uid} AND l.id = :st;")
-    booked = ", b AS (SELECT echelon_station_value_add(CAST(:st AS BIGINT), CAST(:cost AS BIGINT), 9000000000000000) FROM a0)" if variant != "fused" else ""
+    # the booking as echelon's statement makes it: the slot of this server process when its budget
+    # has room, the function only when not
+    booked = (", bf AS (UPDATE station_value_slots s SET used_minor = s.used_minor + :cost FROM a0 WHERE s.station_id = :st "
+              "AND s.slot = echelon_station_value_slot() AND s.used_minor::numeric + :cost <= s.budget_minor "
+              "AND s.ceiling_minor <= 9000000000000000::numeric + :cost "
+              "AND s.base_minor >= (SELECT v.outstanding_minor FROM station_values v WHERE v.id = :st) RETURNING 1), "
+              "b AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM bf) THEN NULL ELSE echelon_station_value_add(CAST(:st AS BIGINT), "
+              "CAST(:cost AS BIGINT), 9000000000000000) END FROM a0)") if variant != "fused" else ""
     fused = (f"WITH r AS (UPDATE stock_balances SET reserved = reserved + 1 WHERE part_id = :part AND location_id = {source} AND on_hand - reserved >= 1 RETURNING reserved), "
              f"req AS (INSERT INTO parts_requests (station_id, ticket_id, urgency, status, source_id, value_minor, exceeds_by_minor, requested_by, created_at, updated_at, outstanding_minor) "
              f"SELECT :st, NULL, 'normal', 'allocated', NULL, :cost, NULL, '{user}', localtimestamp, localtimestamp, :cost FROM r RETURNING id), "
@@ -89,10 +96,9 @@ if variant in ("fused", "single", "single3", "single1"):
              f"SELECT req.id, l0.id, a0.id, e.id, s.id, s.scope_path, s.event_types FROM req, l0, a0{', b' if booked else ''}, e LEFT JOIN webhook_subscriptions s ON s.active ORDER BY s.id;")
     keep = [read, begin, fused, booking, commit] if variant == "fused" else [read, fused]
     if variant == "single1":
-        guard = (f"AND EXISTS (SELECT 1 FROM users u WHERE u.id = {uid} AND u.active AND u.version >= 0) "
-                 f"AND EXISTS (SELECT 1 FROM locations l WHERE l.id = :st AND l.active) "
-                 f"AND (SELECT COUNT(*) FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id WHERE lo.station_id = :st AND lol.status = 'open') >= 0 "
-                 f"AND (SELECT r.revision FROM master_revision r WHERE r.id = 1) >= 0 RETURNING reserved), ")
+        guard = (f"AND EXISTS (SELECT 1 FROM users u, locations l, master_revision r WHERE u.id = {uid} AND u.active AND u.version >= 0 "
+                 f"AND l.id = :st AND l.active AND r.id = 1 AND r.revision >= 0 "
+                 f"AND (SELECT COUNT(*) FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id WHERE lo.station_id = :st AND lol.status = 'open') >= 0) RETURNING reserved), ")
         keep = [fused.replace("RETURNING reserved), ", guard, 1)]
     if variant == "single3":
         keep = [user_read, read.replace("u.version, u.active, ", "").replace("FROM users u, locations l WHERE u.id = " + uid + " AND", "FROM locations l WHERE"), fused]

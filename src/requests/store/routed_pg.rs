@@ -184,6 +184,11 @@ pub struct Assumed {
 /// is then at most `cap` (else SQLSTATE 40001, `echelon_station_value_add`, and nothing is
 /// written). None, with nothing written, when the source has not the whole quantity free.
 ///
+/// The booking is the function's first step written into the statement (`bf`: the slot of this
+/// server process, when its budget has room), so that the common booking costs no function call;
+/// only when that finds no room does the statement call `echelon_station_value_add`, which tries
+/// the slot again and then deals the slots out anew or refuses (migration 000056).
+///
 /// The station's row is taken after the stock row, as every transaction takes them
 /// (`db::deferred`), and held only to the statement's end.
 ///
@@ -204,11 +209,12 @@ pub fn write_whole(
     let assumes = match assumed {
         None => "",
         Some(_) => {
-            " AND EXISTS (SELECT 1 FROM users u WHERE u.id = $27 AND u.active AND u.version = $28) \
-             AND EXISTS (SELECT 1 FROM locations s WHERE s.id = $4 AND s.active) \
-             AND NOT EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
-               WHERE lo.station_id = $4 AND lol.status = 'open') \
-             AND (SELECT m.revision FROM master_revision m WHERE m.id = 1) = $29"
+            // one subquery for all of it: each of its own cost the statement an executor node
+            " AND EXISTS (SELECT 1 FROM users u, locations s, master_revision m \
+               WHERE u.id = $27 AND u.active AND u.version = $28 AND s.id = $4 AND s.active \
+               AND m.id = 1 AND m.revision = $29 \
+               AND NOT EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
+                 WHERE lo.station_id = $4 AND lol.status = 'open'))"
         }
     };
     let text = format!(
@@ -223,7 +229,12 @@ pub fn write_whole(
          a0 AS (INSERT INTO request_allocations (request_id, line_id, part_id, source_id, qty, status, \
          created_at, updated_at) SELECT req.id, l0.id, $2, $3, $1, $18, $12, $12 FROM req, l0 RETURNING id), \
          {}, \
-         b AS (SELECT echelon_station_value_add($4, $14, $19) AS booked FROM a0) \
+         bf AS (UPDATE station_value_slots s SET used_minor = s.used_minor + $14 FROM a0 \
+         WHERE s.station_id = $4 AND s.slot = echelon_station_value_slot() \
+         AND s.used_minor::numeric + $14 <= s.budget_minor AND s.ceiling_minor <= $19::numeric + $14 \
+         AND s.base_minor >= (SELECT v.outstanding_minor FROM station_values v WHERE v.id = $4) RETURNING 1), \
+         b AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM bf) THEN NULL \
+         ELSE echelon_station_value_add($4, $14, $19) END AS booked FROM a0) \
          SELECT req.id AS request_id, CAST(ARRAY[l0.id] AS BIGINT[]) AS line_ids, \
          CAST(ARRAY[a0.id] AS BIGINT[]) AS allocation_ids FROM req, l0, a0, e, b",
         crate::events::FirstEvent::sql("req", 20)
