@@ -9,7 +9,7 @@ pub mod store;
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
-pub use store::overdue_value;
+pub use store::{open_lines, overdue_of, overdue_value, OpenLine};
 
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(api::create_loan)

@@ -287,25 +287,64 @@ fn overdue_loan_ids(conn: &mut DbConn, station_id: Option<i64>, now: NaiveDateTi
     Ok(ids)
 }
 
-/// Value at cost of a station's loan lines still open past its tier's core-return days at
-/// `now`: what settlement charges, and what the allowance counts a second time on top of the
-/// custody stock (see `requests::service::create`).
-pub fn overdue_value(conn: &mut DbConn, station_id: i64, now: NaiveDateTime) -> QueryResult<i64> {
-    // every parts request asks: on the concrete connection, which does not render a prepared
-    // statement's SQL again at each execution as the multi-backend one does
-    let rows: Vec<(NaiveDateTime, i32, i64, i64)> = crate::on_backend!(conn, |c| loan_lines::table
+/// An open loan line of a station, as a new parts request weighs it: overdue once its tier's
+/// core-return days have passed since it was lent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenLine {
+    pub id: i64,
+    pub lent_at: NaiveDateTime,
+    pub core_return_days: i32,
+    /// quantity times unit cost
+    pub value: i64,
+}
+
+/// The station's open loan lines, in id order. While the same lines are open (and the tiers
+/// unchanged: the master data's revision) they weigh the same at any one time: an open line's
+/// quantity, cost and loan do not change.
+pub fn open_lines(conn: &mut DbConn, station_id: i64) -> QueryResult<Vec<OpenLine>> {
+    // every parts request of a station with open loans asks: on the concrete connection, which
+    // does not render a prepared statement's SQL again at each execution as the multi-backend
+    // one does
+    let rows: Vec<(i64, NaiveDateTime, i32, i64, i64)> = crate::on_backend!(conn, |c| loan_lines::table
         .inner_join(loans::table)
         .inner_join(locations::table.on(locations::id.eq(loans::station_id)))
         .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
         .filter(loan_lines::status.eq("open"))
         .filter(loans::station_id.eq(station_id))
-        .select((loans::created_at, tiers::core_return_days, loan_lines::qty, loan_lines::unit_cost_minor))
+        .order(loan_lines::id)
+        .select((
+            loan_lines::id,
+            loans::created_at,
+            tiers::core_return_days,
+            loan_lines::qty,
+            loan_lines::unit_cost_minor
+        ))
         .load(c))?;
     Ok(rows
         .into_iter()
-        .filter(|(at, days, _, _)| super::rules::is_overdue(*at, *days, now))
-        .map(|(_, _, qty, cost)| qty.saturating_mul(cost))
-        .sum())
+        .map(|(id, lent_at, core_return_days, qty, cost)| OpenLine {
+            id,
+            lent_at,
+            core_return_days,
+            value: qty.saturating_mul(cost),
+        })
+        .collect())
+}
+
+/// The value of those of `lines` overdue at `now`.
+pub fn overdue_of(lines: &[OpenLine], now: NaiveDateTime) -> i64 {
+    lines
+        .iter()
+        .filter(|l| super::rules::is_overdue(l.lent_at, l.core_return_days, now))
+        .map(|l| l.value)
+        .sum()
+}
+
+/// Value at cost of a station's loan lines still open past its tier's core-return days at
+/// `now`: what settlement charges, and what the allowance counts a second time on top of the
+/// custody stock (see `requests::service::create`).
+pub fn overdue_value(conn: &mut DbConn, station_id: i64, now: NaiveDateTime) -> QueryResult<i64> {
+    Ok(overdue_of(&open_lines(conn, station_id)?, now))
 }
 
 /// The core-return days of these stations' tiers, by station (a station without a tier is left

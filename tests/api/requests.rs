@@ -982,8 +982,8 @@ async fn station_value(app: &TestApp, code: &'static str) -> i64 {
 both!(a_request_planned_from_the_kept_station_is_written_only_while_what_it_kept_holds, |app| async {
     // on PostgreSQL a station's common request is planned from the station as the process
     // read it for the one before, and written in one round trip by a statement that checks
-    // what that copy assumed: the user as the token says, the station active with no open loan
-    // line, the master data unchanged; the booking checks the allowance on the value as it is
+    // what that copy assumed: the user as the token says, the station active with the same loan
+    // lines open, the master data unchanged; the booking checks the allowance on the value as it is
     let pg = app.backend == echelon::db::Backend::Postgres;
     let user = "station-st-tz-001";
     let part = app.part().cost("10.00").stock_at("RC-HZ", 50).create().await;
@@ -1038,10 +1038,14 @@ both!(a_request_planned_from_the_kept_station_is_written_only_while_what_it_kept
     assert_eq!(station_value(&app, TIER_B).await, value, "booked up to the allowance, not past it");
     assert_eq!(one_trips(&app).await, trips + i64::from(pg));
 
-    // an open loan line at the station: its overdue value counts, so the station is read again
+    // an open loan line at the station: the copy keeps the station's open lines (what of them
+    // is overdue counts at each request's time: `loans::an_overdue_loan_counts_against_the_
+    // allowance`), and the statement writes only while those are the open ones
     let ticket = app.ticket().at(TIER_B).on_site().dispatched_to("tech-st-tz-001").create().await;
     app.receipt(TIER_B).serials(crate::tickets::CMP, &["NEWCMP0700"]).create().await;
     app.loan().ticket(ticket).serials(crate::tickets::CMP, &["NEWCMP0700"]).send().await.ok();
+    // (a new part is new master data: made before the station is read again)
+    let spare = app.part().cost("5.00").fits_demo_unit().stock_at(TIER_B, 1).create().await;
     let trips = one_trips(&app).await;
     let mut raised = b.clone();
     raised.insert("credit_allowance".into(), json!("900000000.00"));
@@ -1049,5 +1053,15 @@ both!(a_request_planned_from_the_kept_station_is_written_only_while_what_it_kept
     for _ in 0..3 {
         assert_eq!(ask().await.ok()["status"], "allocated");
     }
-    assert_eq!(one_trips(&app).await, trips, "read each time while a loan line is open");
+    assert_eq!(one_trips(&app).await, trips + 2 * i64::from(pg), "read once, then kept with its open line");
+    // another line lent: the open lines are not the kept ones, so nothing is written in one
+    // round trip until the station is read again
+    app.loan().ticket(ticket).line(&spare, 1).send().await.ok();
+    let trips = one_trips(&app).await;
+    let n = requests().await;
+    for _ in 0..3 {
+        assert_eq!(ask().await.ok()["status"], "allocated");
+    }
+    assert_eq!(requests().await, n + 3, "each written once");
+    assert_eq!(one_trips(&app).await, trips + 2 * i64::from(pg), "the first read the new line");
 });

@@ -211,8 +211,8 @@ fn create_whole(
 
 /// The common request in one round trip: planned from the station as this process last read
 /// it (`RoutingCache::kept_station`), and written by a statement that checks what that copy
-/// assumed (`store::Assumed`: the token's user as the token says, the station active with no
-/// open loan line, the master data unchanged). None when there is no copy, when the caller is
+/// assumed (`store::Assumed`: the token's user as the token says, the station active with the
+/// same loan lines open, the master data unchanged). None when there is no copy, when the caller is
 /// one whose request reads more first (a warehouse user's scope, another station's code), or
 /// when anything does not hold or is refused: the request then reads the station and the user
 /// as any other does, and gives its refusals in their order.
@@ -232,7 +232,9 @@ fn create_assumed(
         _ => return Ok(None),
     };
     let Some((st, revision)) = cache.kept_station(code) else { return Ok(None) };
-    let assumed = store::Assumed { user_id: claimed.user_id(), user_version: claimed.version(), revision };
+    let open_lines = st.open_lines.as_deref().unwrap_or_default().iter().map(|l| l.id).collect();
+    let assumed =
+        store::Assumed { user_id: claimed.user_id(), user_version: claimed.version(), revision, open_lines };
     match service::create_whole(conn, &caller, &st, spec, now, Some(&assumed)) {
         Ok(Some(c)) => Ok(Some((201, answer(c)?))),
         Ok(None) => Ok(None),

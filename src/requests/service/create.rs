@@ -219,10 +219,12 @@ fn plan(
     let routing_source = source_id.unwrap_or(st.centre);
     let (resolved, value) = price_lines(conn, st, lines, ticket.as_ref(), routing_source)?;
     // overdue loan lines count a second time, on top of their value in the technician's
-    // custody (spec section 8: they count against the allowance); asked only when the
-    // station has open loan lines at all
-    let overdue =
-        if st.open_loans { crate::loans::overdue_value(conn, st.row.id, at.naive_utc())? } else { 0 };
+    // custody (spec section 8: they count against the allowance); from the open lines read
+    // (or kept) with the station
+    let overdue = match &st.open_lines {
+        Some(lines) => crate::loans::overdue_of(lines, at.naive_utc()),
+        None => crate::loans::overdue_value(conn, st.row.id, at.naive_utc())?,
+    };
     let exceeds = rules::exceeds_by(stored.saturating_add(overdue), value, st.allowance);
     let part_codes = resolved.iter().map(|(_, p)| (p.id, p.code.clone())).collect();
     let lines_out = resolved.iter().enumerate().map(|(n, (l, part))| line_row(n, l, part)).collect();

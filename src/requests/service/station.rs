@@ -8,6 +8,7 @@ use crate::auth::Scope;
 use crate::catalogue::{catalogue_code, resolve_part_code, PartRow};
 use crate::db::DbConn;
 use crate::error::{AppError, Problem};
+use crate::loans::OpenLine;
 use crate::network::rules::LocationKind;
 use crate::network::store::LocationRow;
 use crate::requests::rules;
@@ -30,8 +31,8 @@ pub struct Station {
     /// the station's running outstanding value as last committed (see `store::station_by_code`;
     /// a new request's booking checks the allowance again); `None` when not read yet
     pub outstanding: Option<i64>,
-    /// false only when the station is known to have no open loan lines (so none overdue)
-    pub open_loans: bool,
+    /// the station's open loan lines (what may be overdue), when known; None: read them
+    pub open_lines: Option<Arc<[OpenLine]>>,
     /// the master data copies kept between requests, and the revision the station was read at
     /// (see `station_for_request`)
     kept: Option<(Arc<RoutingCache>, i64)>,
@@ -69,7 +70,7 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
         inactive: terms.inactive,
         codes,
         outstanding: None,
-        open_loans: true,
+        open_lines: None,
         kept: None,
     })
 }
@@ -87,24 +88,27 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
 /// It also keeps each station's row and running value by code, as its last request read them
 /// ([`RoutingCache::kept_station`]): the common request is then planned from that copy and
 /// written in one statement that checks what the copy assumed ([`store::Assumed`]).
+/// A station as a request read it: the revision, the row, its running value, its open loan lines.
+type KeptStation = (i64, LocationRow, i64, Arc<[OpenLine]>);
+
 #[derive(Default)]
 pub struct RoutingCache {
     terms: Mutex<HashMap<i64, (i64, store::StationTerms)>>,
     parts: Mutex<(i64, HashMap<String, PartRow>)>,
-    /// by code: (the revision it was read at, the row, its running value then), for the
-    /// stations that had no open loan line then
-    stations: Mutex<HashMap<String, (i64, LocationRow, i64)>>,
+    /// by code: (the revision it was read at, the row, its running value and its open loan
+    /// lines then)
+    stations: Mutex<HashMap<String, KeptStation>>,
 }
 
 impl RoutingCache {
     /// The station of `code` as the last request of this process read it, with its terms kept
-    /// at the same revision, and that revision: None when either is not kept. Its value is the
-    /// one read then, and it is taken to have no open loan line; a request planned from it is
-    /// written only while the station is still active with no open loan line, the master data
-    /// at that revision and the token's user as the token says (`store::write_whole`), and
-    /// its booking checks the allowance against the value as it is then.
+    /// at the same revision, and that revision: None when either is not kept. Its value and its
+    /// open loan lines are the ones read then; a request planned from it is written only while
+    /// the station is still active with the same loan lines open, the master data at that
+    /// revision and the token's user as the token says (`store::write_whole`), and its booking
+    /// checks the allowance against the value as it is then.
     pub fn kept_station(self: &Arc<Self>, code: &str) -> Option<(Station, i64)> {
-        let (revision, row, outstanding) =
+        let (revision, row, outstanding, lines) =
             self.stations.lock().unwrap_or_else(|e| e.into_inner()).get(code).cloned()?;
         let terms = {
             let kept = self.terms.lock().unwrap_or_else(|e| e.into_inner());
@@ -113,7 +117,7 @@ impl RoutingCache {
         };
         let mut st = station_with(row, terms).ok()?;
         st.outstanding = Some(outstanding);
-        st.open_loans = false;
+        st.open_lines = Some(lines);
         st.kept = Some((self.clone(), revision));
         Some((st, revision))
     }
@@ -181,17 +185,20 @@ pub fn station_for_request(
     // read now with the station, never kept: a station closed a moment ago raises nothing
     crate::network::require_active(&row, "it raises no new parts requests")?;
     let terms = cache.terms(conn, row.id, revision)?;
-    // kept for the next request unless loan lines are open (their overdue value is read each
-    // time, so a request of the station reads it first)
-    let mut stations = cache.stations.lock().unwrap_or_else(|e| e.into_inner());
-    match open_loans {
-        false => stations.insert(row.code.clone(), (revision, row.clone(), outstanding)),
-        true => stations.remove(&row.code),
+    // its open loan lines, read only when it has some: what of them is overdue depends on the
+    // time of each request, so they are kept rather than their value
+    let lines: Arc<[OpenLine]> = match open_loans {
+        true => crate::loans::open_lines(conn, row.id)?.into(),
+        false => Arc::new([]),
     };
-    drop(stations);
+    cache
+        .stations
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(row.code.clone(), (revision, row.clone(), outstanding, lines.clone()));
     let mut st = station_with(row, terms)?;
     st.outstanding = Some(outstanding);
-    st.open_loans = open_loans;
+    st.open_lines = Some(lines);
     st.kept = Some((cache.clone(), revision));
     Ok(Some((st, asker_version)))
 }

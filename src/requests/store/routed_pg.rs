@@ -168,14 +168,16 @@ pub fn write_routed(
 
 /// What a request planned from a station kept between requests assumed, checked by the
 /// statement that writes it ([`write_whole`]): the token's user is active at this version, the
-/// station is active and has no open loan line (so nothing overdue counts against its
-/// allowance), and the master data (the station's code, centre, tier and terms, its sources)
-/// is at this revision.
-#[derive(Clone, Copy, Debug)]
+/// station is active and its open loan lines are these (so what of them is overdue counts
+/// against its allowance as planned), and the master data (the station's code, centre, tier
+/// and terms, its sources) is at this revision.
+#[derive(Clone, Debug)]
 pub struct Assumed {
     pub user_id: i64,
     pub user_version: i64,
     pub revision: i64,
+    /// the ids of the station's open loan lines, in id order
+    pub open_lines: Vec<i64>,
 }
 
 /// A one-line request served whole by one source, as one statement that is its own
@@ -213,8 +215,8 @@ pub fn write_whole(
             " AND EXISTS (SELECT 1 FROM users u, locations s, master_revision m \
                WHERE u.id = $27 AND u.active AND u.version = $28 AND s.id = $4 AND s.active \
                AND m.id = 1 AND m.revision = $29 \
-               AND NOT EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
-                 WHERE lo.station_id = $4 AND lol.status = 'open'))"
+               AND ARRAY(SELECT lol.id FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
+                 WHERE lo.station_id = $4 AND lol.status = 'open' ORDER BY lol.id) = $30)"
         }
     };
     let text = format!(
@@ -253,7 +255,11 @@ pub fn write_whole(
         .bind::<BigInt, _>(cap);
     let mut q = event.bind(q);
     if let Some(a) = assumed {
-        q = q.bind::<BigInt, _>(a.user_id).bind::<BigInt, _>(a.user_version).bind::<BigInt, _>(a.revision);
+        q = q
+            .bind::<BigInt, _>(a.user_id)
+            .bind::<BigInt, _>(a.user_version)
+            .bind::<BigInt, _>(a.revision)
+            .bind::<Array<BigInt>, _>(&a.open_lines);
     }
     let out: Option<Out> = q.cached().get_result(c).optional()?;
     Ok(out.map(|o| Written {
