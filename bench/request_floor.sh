@@ -22,8 +22,8 @@
 #   single3   single with the token's user read on its own: three round trips (what echelon's
 #             one-statement request sends)
 #   single1   single without the read: one round trip. The statement's reservation holds only
-#             while the token's user is as read before, the station active with no open loan
-#             line and the master data's revision unchanged (what a request would send if the
+#             while the token's user is as read before, the station active with the same open
+#             loan lines and the master data's revision unchanged (what a request would send if the
 #             service kept the station's terms between requests and let the statement check
 #             that they still hold; the guards are evaluated, none refuses, so that every
 #             request writes as echelon's would)
@@ -98,7 +98,7 @@ if variant in ("fused", "single", "single3", "single1"):
     if variant == "single1":
         guard = (f"AND EXISTS (SELECT 1 FROM users u, locations l, master_revision r WHERE u.id = {uid} AND u.active AND u.version >= 0 "
                  f"AND l.id = :st AND l.active AND r.id = 1 AND r.revision >= 0 "
-                 f"AND (SELECT COUNT(*) FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id WHERE lo.station_id = :st AND lol.status = 'open') >= 0) RETURNING reserved), ")
+                 f"AND ARRAY(SELECT lol.id FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id WHERE lo.station_id = :st AND lol.status = 'open' ORDER BY lol.id) IS NOT NULL) RETURNING reserved), ")
         keep = [fused.replace("RETURNING reserved), ", guard, 1)]
     if variant == "single3":
         keep = [user_read, read.replace("u.version, u.active, ", "").replace("FROM users u, locations l WHERE u.id = " + uid + " AND", "FROM locations l WHERE"), fused]

@@ -75,6 +75,9 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
     })
 }
 
+/// A station as a request read it: the revision, the row, its running value, its open loan lines.
+type KeptStation = (i64, LocationRow, i64, Arc<[OpenLine]>);
+
 /// What a parts request reads of the master data, as this process last read it, with the
 /// master data's revision it was read at: each station's [`store::StationTerms`] and the parts by
 /// code. A request whose station statement reads the same revision uses the copies instead of
@@ -85,12 +88,9 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
 /// with the station on every request. One entry per station and part asked for;
 /// a stale station entry is replaced, and the parts are all dropped when the revision moves.
 ///
-/// It also keeps each station's row and running value by code, as its last request read them
+/// It also keeps each station's row, running value and open loan lines by code, as its last request read them
 /// ([`RoutingCache::kept_station`]): the common request is then planned from that copy and
 /// written in one statement that checks what the copy assumed ([`store::Assumed`]).
-/// A station as a request read it: the revision, the row, its running value, its open loan lines.
-type KeptStation = (i64, LocationRow, i64, Arc<[OpenLine]>);
-
 #[derive(Default)]
 pub struct RoutingCache {
     terms: Mutex<HashMap<i64, (i64, store::StationTerms)>>,
