@@ -88,9 +88,10 @@ type KeptStation = (i64, LocationRow, i64, Arc<[OpenLine]>);
 /// with the station on every request. One entry per station and part asked for;
 /// a stale station entry is replaced, and the parts are all dropped when the revision moves.
 ///
-/// It also keeps each station's row, running value and open loan lines by code, as its last request read them
-/// ([`RoutingCache::kept_station`]): the common request is then planned from that copy and
-/// written in one statement that checks what the copy assumed ([`store::Assumed`]).
+/// It also keeps each station's row, running value and open loan lines by code, as its last
+/// request read them ([`RoutingCache::kept_station`]): the common request is then planned from
+/// that copy and written in one statement that checks what the copy assumed
+/// ([`store::Assumed`]).
 #[derive(Default)]
 pub struct RoutingCache {
     terms: Mutex<HashMap<i64, (i64, store::StationTerms)>>,
