@@ -148,22 +148,37 @@ impl<'a> FirstEvent<'a> {
     /// id the one-row `WITH` part `object` returns, with placeholders from `$first` on (seven,
     /// bound by [`FirstEvent::bind`] in that order).
     pub fn sql(object: &str, first: usize) -> String {
+        Self::sql_with(object, first, true)
+    }
+
+    /// [`FirstEvent::sql`], with `deliveries` false without the `d` part: for a statement that
+    /// holds only while no subscription is active (the event is written, no delivery is due).
+    pub fn sql_with(object: &str, first: usize, deliveries: bool) -> String {
         let p = |i: usize| format!("${}", first + i);
-        format!(
+        let event = format!(
             "e AS (INSERT INTO events (event_type, object_kind, object_id, sequence, station_id, scope_path, \
              payload, created_at) SELECT {t}, {k}, {object}.id, 1, {st}, {sc}, concat({pre}, {object}.id, {post}), {at} \
-             FROM {object} RETURNING id), \
-             d AS (INSERT INTO webhook_deliveries (subscription_id, event_id, status, attempts, next_attempt_at, \
-             created_at) SELECT s.id, e.id, 'pending', 0, {at}, {at} FROM e, webhook_subscriptions s \
-             WHERE s.active AND {t} = ANY(string_to_array(s.event_types, ',')) \
-             AND (s.scope_path IS NULL OR starts_with({sc}, s.scope_path)) \
-             AND EXISTS (SELECT 1 FROM users u WHERE u.id = s.owner_id AND u.active) ORDER BY s.id RETURNING id)",
+             FROM {object} RETURNING id)",
             t = p(0),
             k = p(1),
             st = p(2),
             sc = p(3),
             pre = p(4),
             post = p(5),
+            at = p(6),
+        );
+        if !deliveries {
+            return event;
+        }
+        format!(
+            "{event}, \
+             d AS (INSERT INTO webhook_deliveries (subscription_id, event_id, status, attempts, next_attempt_at, \
+             created_at) SELECT s.id, e.id, 'pending', 0, {at}, {at} FROM e, webhook_subscriptions s \
+             WHERE s.active AND {t} = ANY(string_to_array(s.event_types, ',')) \
+             AND (s.scope_path IS NULL OR starts_with({sc}, s.scope_path)) \
+             AND EXISTS (SELECT 1 FROM users u WHERE u.id = s.owner_id AND u.active) ORDER BY s.id RETURNING id)",
+            t = p(0),
+            sc = p(3),
             at = p(6),
         )
     }

@@ -1064,4 +1064,36 @@ both!(a_request_planned_from_the_kept_station_is_written_only_while_what_it_kept
     }
     assert_eq!(requests().await, n + 3, "each written once");
     assert_eq!(one_trips(&app).await, trips + 2 * i64::from(pg), "the first read the new line");
+
+    // no subscription active: the statement writes no deliveries; one subscribed meanwhile
+    // (the master data revised), every request after it has its delivery, in one round trip
+    // again from the second on; paused, none again
+    let deliveries = |id: i64| {
+        texts(
+            &app,
+            format!(
+                "SELECT CAST(d.id AS TEXT) AS t FROM webhook_deliveries d JOIN events e ON e.id = d.event_id \
+                 WHERE e.object_kind = 'parts_request' AND e.object_id = {id}"
+            ),
+        )
+    };
+    let quiet = ask().await.ok()["id"].as_i64().unwrap();
+    assert!(deliveries(quiet).await.is_empty());
+    let hook = json!({"url": "http://127.0.0.1:9/hooks", "event_types": ["parts_request.allocated"]});
+    let sub = app.post("/api/v1/webhooks/subscriptions", user, hook).await;
+    assert_eq!(sub.status, 201, "{}", sub.text);
+    let trips = one_trips(&app).await;
+    for _ in 0..3 {
+        let id = ask().await.ok()["id"].as_i64().unwrap();
+        assert_eq!(deliveries(id).await.len(), 1, "request {id} has its delivery");
+    }
+    assert_eq!(one_trips(&app).await, trips + 2 * i64::from(pg), "the first read the subscription");
+    let path = format!("/api/v1/webhooks/subscriptions/{}", sub.json["id"]);
+    app.patch(&path, user, json!({"active": false})).await.ok();
+    let trips = one_trips(&app).await;
+    for _ in 0..3 {
+        let id = ask().await.ok()["id"].as_i64().unwrap();
+        assert!(deliveries(id).await.is_empty(), "request {id}: its subscription is paused");
+    }
+    assert_eq!(one_trips(&app).await, trips + 2 * i64::from(pg), "the first read the pause");
 });

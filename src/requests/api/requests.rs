@@ -231,10 +231,14 @@ fn create_assumed(
         (Role::Admin, Some(named), _) => named,
         _ => return Ok(None),
     };
-    let Some((st, revision)) = cache.kept_station(code) else { return Ok(None) };
-    let open_lines = st.open_lines.as_deref().unwrap_or_default().iter().map(|l| l.id).collect();
-    let assumed =
-        store::Assumed { user_id: claimed.user_id(), user_version: claimed.version(), revision, open_lines };
+    let Some((st, at)) = cache.kept_station(code) else { return Ok(None) };
+    let assumed = store::Assumed {
+        user_id: claimed.user_id(),
+        user_version: claimed.version(),
+        revision: at.revision,
+        open_lines: st.open_lines.as_deref().unwrap_or_default().iter().map(|l| l.id).collect(),
+        subscribed: at.subscribed,
+    };
     match service::create_whole(conn, &caller, &st, spec, now, Some(&assumed)) {
         Ok(Some(c)) => Ok(Some((201, answer(c)?))),
         Ok(None) => Ok(None),

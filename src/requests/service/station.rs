@@ -75,8 +75,27 @@ fn station_with(row: LocationRow, terms: store::StationTerms) -> Result<Station,
     })
 }
 
-/// A station as a request read it: the revision, the row, its running value, its open loan lines.
-type KeptStation = (i64, LocationRow, i64, Arc<[OpenLine]>);
+/// A station as a request read it.
+#[derive(Clone)]
+struct KeptStation {
+    /// the master data's revision as it was read
+    revision: i64,
+    row: LocationRow,
+    /// its running value then
+    outstanding: i64,
+    lines: Arc<[OpenLine]>,
+    /// whether any webhook subscription was active then
+    subscribed: bool,
+}
+
+/// What a request planned from a kept station assumes of the database beyond the station: the
+/// master data's revision it was read at, and whether any webhook subscription was active then
+/// (a change of that changes the revision).
+#[derive(Clone, Copy, Debug)]
+pub struct KeptAt {
+    pub revision: i64,
+    pub subscribed: bool,
+}
 
 /// What a parts request reads of the master data, as this process last read it, with the
 /// master data's revision it was read at: each station's [`store::StationTerms`] and the parts by
@@ -96,8 +115,7 @@ type KeptStation = (i64, LocationRow, i64, Arc<[OpenLine]>);
 pub struct RoutingCache {
     terms: Mutex<HashMap<i64, (i64, store::StationTerms)>>,
     parts: Mutex<(i64, HashMap<String, PartRow>)>,
-    /// by code: (the revision it was read at, the row, its running value and its open loan
-    /// lines then)
+    /// by code
     stations: Mutex<HashMap<String, KeptStation>>,
 }
 
@@ -108,8 +126,8 @@ impl RoutingCache {
     /// the station is still active with the same loan lines open, the master data at that
     /// revision and the token's user as the token says (`store::write_whole`), and its booking
     /// checks the allowance against the value as it is then.
-    pub fn kept_station(self: &Arc<Self>, code: &str) -> Option<(Station, i64)> {
-        let (revision, row, outstanding, lines) =
+    pub fn kept_station(self: &Arc<Self>, code: &str) -> Option<(Station, KeptAt)> {
+        let KeptStation { revision, row, outstanding, lines, subscribed } =
             self.stations.lock().unwrap_or_else(|e| e.into_inner()).get(code).cloned()?;
         let terms = {
             let kept = self.terms.lock().unwrap_or_else(|e| e.into_inner());
@@ -120,7 +138,7 @@ impl RoutingCache {
         st.outstanding = Some(outstanding);
         st.open_lines = Some(lines);
         st.kept = Some((self.clone(), revision));
-        Some((st, revision))
+        Some((st, KeptAt { revision, subscribed }))
     }
 
     /// The station's terms at `revision`: the copy when it was read at that revision, else
@@ -175,7 +193,7 @@ pub fn station_for_request(
     code: &str,
     asker: Option<i64>,
 ) -> Result<Option<(Station, Option<i64>)>, AppError> {
-    let Some(store::StationRead { row, outstanding, open_loans, revision, asker_version }) =
+    let Some(store::StationRead { row, outstanding, open_loans, subscribed, revision, asker_version }) =
         store::station_by_code(conn, code, asker)?.filter(|s| scope.covers(&s.row.path))
     else {
         return Ok(None);
@@ -192,11 +210,10 @@ pub fn station_for_request(
         true => crate::loans::open_lines(conn, row.id)?.into(),
         false => Arc::new([]),
     };
-    cache
-        .stations
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(row.code.clone(), (revision, row.clone(), outstanding, lines.clone()));
+    cache.stations.lock().unwrap_or_else(|e| e.into_inner()).insert(
+        row.code.clone(),
+        KeptStation { revision, row: row.clone(), outstanding, lines: lines.clone(), subscribed },
+    );
     let mut st = station_with(row, terms)?;
     st.outstanding = Some(outstanding);
     st.open_lines = Some(lines);

@@ -170,7 +170,7 @@ pub fn write_routed(
 /// statement that writes it ([`write_whole`]): the token's user is active at this version, the
 /// station is active and its open loan lines are these (so what of them is overdue counts
 /// against its allowance as planned), and the master data (the station's code, centre, tier
-/// and terms, its sources) is at this revision.
+/// and terms, its sources, whether any webhook subscription is active) is at this revision.
 #[derive(Clone, Debug)]
 pub struct Assumed {
     pub user_id: i64,
@@ -178,11 +178,15 @@ pub struct Assumed {
     pub revision: i64,
     /// the ids of the station's open loan lines, in id order
     pub open_lines: Vec<i64>,
+    /// whether any webhook subscription was active at this revision: when not, the statement
+    /// writes the event and no deliveries
+    pub subscribed: bool,
 }
 
 /// A one-line request served whole by one source, as one statement that is its own
 /// transaction (sent outside any): the reservation, the rows [`write_routed`] writes, the
-/// request's first event with its deliveries, and the station's share booked only if its value
+/// request's first event with its deliveries (none, and no part of the statement looking for
+/// them, when `assumed` says no subscription is active), and the station's share booked only if its value
 /// is then at most `cap` (else SQLSTATE 40001, `echelon_station_value_add`, and nothing is
 /// written). None, with nothing written, when the source has not the whole quantity free.
 ///
@@ -239,7 +243,7 @@ pub fn write_whole(
          ELSE echelon_station_value_add($4, $14, $19) END AS booked FROM a0) \
          SELECT req.id AS request_id, CAST(ARRAY[l0.id] AS BIGINT[]) AS line_ids, \
          CAST(ARRAY[a0.id] AS BIGINT[]) AS allocation_ids FROM req, l0, a0, e, b",
-        crate::events::FirstEvent::sql("req", 20)
+        crate::events::FirstEvent::sql_with("req", 20, assumed.is_none_or(|a| a.subscribed))
     );
     debug_assert_eq!((routing.first_filled, routing.backordered), (line.qty, 0));
     let q: BoxedSqlQuery<'_, Pg, SqlQuery> = diesel::sql_query(text)

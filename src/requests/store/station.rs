@@ -65,6 +65,8 @@ struct StationSqlRow {
     outstanding_minor: i64,
     #[diesel(sql_type = diesel::sql_types::Bool)]
     open_loans: bool,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    subscribed: bool,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     revision: i64,
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
@@ -135,6 +137,9 @@ pub struct StationRead {
     pub outstanding: i64,
     /// whether the station has open loan lines (only then can some be overdue)
     pub open_loans: bool,
+    /// whether any webhook subscription is active (any change of that changes the revision:
+    /// migration `000057`)
+    pub subscribed: bool,
     /// the master data's revision (migration `000017`): [`station_terms_full`] read at the same
     /// revision still holds
     pub revision: i64,
@@ -161,6 +166,7 @@ pub fn station_by_code(
          (SELECT {} FROM station_values v WHERE v.id = l.id) AS outstanding_minor, \
          EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
            WHERE lo.station_id = l.id AND lol.status = 'open') AS open_loans, \
+         EXISTS (SELECT 1 FROM webhook_subscriptions ws WHERE ws.active) AS subscribed, \
          (SELECT r.revision FROM master_revision r WHERE r.id = 1) AS revision, \
          (SELECT u.version FROM users u WHERE u.id = {} AND u.active) AS asker_version \
          FROM locations l WHERE l.code = {}",
@@ -200,6 +206,7 @@ pub fn station_by_code(
         row,
         outstanding: r.outstanding_minor,
         open_loans: r.open_loans,
+        subscribed: r.subscribed,
         revision: r.revision,
         asker_version: r.asker_version,
     }))

@@ -1,0 +1,1 @@
+DROP TRIGGER webhook_subscriptions_revise ON webhook_subscriptions;

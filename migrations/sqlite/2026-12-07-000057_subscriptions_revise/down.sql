@@ -1,0 +1,3 @@
+DROP TRIGGER webhook_subscriptions_revise_insert;
+DROP TRIGGER webhook_subscriptions_revise_update;
+DROP TRIGGER webhook_subscriptions_revise_delete;
