@@ -17,8 +17,16 @@
 //! replacement), loans
 //! (reconciled by fee, by core return, returned unused, some cores still due or overdue), a
 //! daily follow-up sample with the calls' results, and the settlement months closed by finance
-//! on the third of the next month. A few tickets and a tender are started close to the load so
-//! that every state is on show.
+//! on the third of the next month.
+//!
+//! Then the showcase, so that every state is on show: tickets started close to the load, the
+//! last week's order with its tender and backorder, a request received, one to pick, two over
+//! the allowance, the last planning run, the last day's follow-up sample. These are the objects
+//! the API documentation's examples name, so they are made after the history, back-dated to
+//! their times, numbered from [`SHOWCASE_IDS_FROM`] in their tables and drawn from their own
+//! seed: their ids and states do not depend on what the history made before them, which moves
+//! with the time of day and the date of the load (calendar weeks and months, the day a unit's
+//! age is counted from). A month close falling among them is made with them.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -45,8 +53,32 @@ use crate::tickets::service::{self as tickets, DispatchSpec, Intake, LineSpec, Q
 
 /// The seed of every demo load.
 const SEED: u64 = 0x0ec4_e10d;
+/// The seed of the showcase's draws.
+const SHOWCASE_SEED: u64 = 0x5ca5_e001;
 /// Days of history.
 pub const DAYS: i64 = 90;
+/// The showcase makes what settles (a request received, loans, tickets resolved) within this
+/// span before the load: a month close that falls within it is made with the showcase, after
+/// what it settles of the month.
+const SHOWCASE_SPAN: Duration = Duration::hours(73);
+/// The showcase's objects (the ones the API documentation's examples name) are numbered from
+/// here in each of these tables, whatever the history before them made: the history makes far
+/// fewer of each.
+pub const SHOWCASE_IDS_FROM: i64 = 1001;
+/// The proposals of the showcase's last planning run are numbered from here (the run before it
+/// proposes fewer).
+pub const SHOWCASE_LAST_RUN_PROPOSALS_FROM: i64 = 1011;
+const SHOWCASE_TABLES: [&str; 9] = [
+    "tickets",
+    "parts_requests",
+    "shipments",
+    "tenders",
+    "follow_ups",
+    "planning_runs",
+    "planning_proposals",
+    "loans",
+    "inspections",
+];
 const STATION: &str = "ST-TZ-001";
 const DESK: &str = "station-st-tz-001";
 const TECH: &str = "tech-st-tz-001";
@@ -82,6 +114,52 @@ fn pause_receiver(conn: &mut DbConn, now: DateTime<Utc>) -> Result<(), AppError>
                 ..Default::default()
             },
         )?;
+    }
+    Ok(())
+}
+
+/// Sets the id sequences of the showcase's tables so that their next row is numbered
+/// [`SHOWCASE_IDS_FROM`].
+fn reserve_showcase_ids(conn: &mut DbConn) -> Result<(), AppError> {
+    for table in SHOWCASE_TABLES {
+        reserve_ids(conn, table, SHOWCASE_IDS_FROM)?;
+    }
+    Ok(())
+}
+
+/// Sets a table's id sequence so that its next row is numbered `from`, alike on both engines;
+/// an error if the table already holds that id or a later one.
+fn reserve_ids(conn: &mut DbConn, table: &str, from: i64) -> Result<(), AppError> {
+    use diesel::sql_types::{BigInt, Text};
+    #[derive(QueryableByName)]
+    struct Max {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let last = from - 1;
+    let sql = format!("SELECT COALESCE(MAX(id), 0) AS n FROM {table}");
+    let max = crate::on_backend!(conn, |c| diesel::sql_query(&sql).get_result::<Max>(c))?.n;
+    if max > last {
+        return Err(AppError::internal(anyhow::anyhow!(
+            "demo history: {table} already numbered up to {max}, the showcase's are from {from}"
+        )));
+    }
+    match conn {
+        DbConn::Pg(c) => {
+            diesel::sql_query("SELECT setval(pg_get_serial_sequence($1, 'id'), $2)")
+                .bind::<Text, _>(table)
+                .bind::<BigInt, _>(last)
+                .execute(c)?;
+        }
+        DbConn::Sqlite(c) => {
+            diesel::sql_query("DELETE FROM sqlite_sequence WHERE name = ?")
+                .bind::<Text, _>(table)
+                .execute(c)?;
+            diesel::sql_query("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)")
+                .bind::<Text, _>(table)
+                .bind::<BigInt, _>(last)
+                .execute(c)?;
+        }
     }
     Ok(())
 }
@@ -171,8 +249,11 @@ enum Step {
     Ticket(usize),
     /// the centre's stocking plan, proposed from the demand seen
     Plan,
-    /// a small request the centre has in stock, on its pick list at the load
-    FromCentre,
+    /// a small request the centre has in stock: normal, on its pick list at the load; urgent,
+    /// shipped by rate card and received before the load
+    FromCentre {
+        urgent: bool,
+    },
     Replenish {
         backorder: bool,
     },
@@ -222,6 +303,10 @@ struct Gen<'a> {
     damaged_once: bool,
     /// a shipment is left awaiting its tender at the load
     held_tender: bool,
+    /// making the showcase (after the history; see [`SHOWCASE_IDS_FROM`])
+    showcase: bool,
+    /// the month closes that fall within the showcase's span, made with it
+    closes_in_showcase: Vec<(DateTime<Utc>, Period)>,
     /// the shipments of each request, as they went out
     shipments: HashMap<i64, Vec<i64>>,
     station_id: i64,
@@ -291,11 +376,20 @@ pub fn load(conn: &mut DbConn, now: DateTime<Utc>) -> Result<HistorySummary, App
         routing: Arc::new(RoutingCache::default()),
         damaged_once: false,
         held_tender: false,
+        showcase: false,
+        closes_in_showcase: Vec::new(),
         shipments: HashMap::new(),
         station_id,
         summary: HistorySummary::default(),
     };
+    // the history, up to the load
     g.plan();
+    g.run()?;
+    // then the showcase, numbered from its reserved ids and drawn from its own seed
+    reserve_showcase_ids(g.conn)?;
+    g.showcase = true;
+    g.rng = ChaCha8Rng::seed_from_u64(SHOWCASE_SEED);
+    g.plan_showcase();
     g.run()?;
     pause_receiver(g.conn, now)?;
     // the KPI rollups' days that are over, as `echelon serve` closes them
@@ -345,16 +439,39 @@ impl Gen<'_> {
                 let t = morning + Duration::hours(2);
                 self.at(t, Step::Replenish { backorder: false });
             }
-            self.at(morning + Duration::hours(16), Step::Sample(SEED ^ day as u64));
+            // the last day's sample is the showcase's: its calls are still to make
+            if day < DAYS - 1 {
+                self.at(morning + Duration::hours(16), Step::Sample(SEED ^ day as u64));
+            }
         }
         // finance closes each month that ended within the history on the third of the next
         let mut p = Period::of(start.date_naive());
         while p.end() <= self.now.naive_utc() {
             let close = (p.end() + Duration::days(2) + Duration::hours(9)).and_utc();
             let close = close.min(self.now - Duration::minutes(5)).max(p.end().and_utc());
-            self.at(close, Step::CloseMonth(p));
+            if close >= self.now - SHOWCASE_SPAN {
+                self.closes_in_showcase.push((close, p));
+            } else {
+                self.at(close, Step::CloseMonth(p));
+            }
             p = p.next();
         }
+        // the station's ERP took deliveries and damage for the last two weeks; it is paused at
+        // the load (see `pause_receiver`)
+        self.at(self.now - Duration::days(14), Step::Subscribe);
+    }
+
+    /// The showcase: the objects the API documentation's examples name, made after the history
+    /// (back-dated to their times near the load), so that they are numbered alike and stand in
+    /// the same state whatever the time of day and the date of the load. A month close falling
+    /// among them is made with them, so that it sees what they settle.
+    fn plan_showcase(&mut self) {
+        for (close, p) in std::mem::take(&mut self.closes_in_showcase) {
+            self.at(close, Step::CloseMonth(p));
+        }
+        // a part the desk ordered urgently three days ago, delivered and received: the request
+        // is for the desk to close
+        self.at(self.now - Duration::hours(72), Step::FromCentre { urgent: true });
         // tickets started close to the load, so every state is on show: (hours before the
         // load, kind, out of warranty, steps taken); the first two are overdue: one past its
         // 5-day decision, an urgent complaint past its 24 hours
@@ -383,11 +500,12 @@ impl Gen<'_> {
         // a replenishment shipped this morning, its tender still taking bids and one line
         // waiting on a backorder; one of an hour ago still to pick at the centre
         self.at(self.now - Duration::hours(9), Step::Replenish { backorder: true });
-        self.at(self.now - Duration::hours(1), Step::FromCentre);
+        self.at(self.now - Duration::hours(1), Step::FromCentre { urgent: false });
         self.at(self.now - Duration::minutes(30), Step::Plan);
-        // the station's ERP took deliveries and damage for the last two weeks; it is paused at
-        // the load (see `pause_receiver`)
-        self.at(self.now - Duration::days(14), Step::Subscribe);
+        // the last day's follow-up sample, of the tickets completed since the day before's:
+        // its calls are still to make at the load
+        let last_morning = self.now - Duration::days(1) + Duration::hours(1);
+        self.at(last_morning + Duration::hours(16), Step::Sample(SEED ^ (DAYS - 1) as u64));
         // a compressor campaign ordered beyond the station's allowance, waiting for approval
         self.at(self.now - Duration::minutes(20), Step::Campaign);
         // the visit on site found a part missing: it is on order for the ticket, which may then
@@ -415,8 +533,15 @@ impl Gen<'_> {
             }
             Step::Ticket(i) => self.ticket_step(t, i),
             Step::Replenish { backorder } => self.replenish(t, backorder),
-            Step::FromCentre => self.ask_centre(t),
-            Step::Plan => self.plan_run(t).map(|_| ()),
+            Step::FromCentre { urgent } => self.ask_centre(t, urgent),
+            Step::Plan => {
+                if self.showcase {
+                    // the showcase's last run: its proposals numbered alike whatever the
+                    // history gave the run before it
+                    reserve_ids(self.conn, "planning_proposals", SHOWCASE_LAST_RUN_PROPOSALS_FROM)?;
+                }
+                self.plan_run(t).map(|_| ())
+            }
             Step::Ship(request) => self.ship(t, request),
             Step::Tender(shipment) => self.tender(t, shipment),
             Step::Bid(tender, courier) => self.bid(t, tender, courier),
@@ -442,13 +567,14 @@ impl Gen<'_> {
         }
     }
 
-    /// The desk orders, for the station's first ticket on site, the first active part (by code)
+    /// The desk orders, for the showcase's first ticket on site, the first active part (by code)
     /// that fits the ticket's unit.
     fn order_for_visit(&mut self, t: DateTime<Utc>) -> Result<(), AppError> {
         use crate::db::schema::{compatibility, parts, product_units, tickets};
         let ticket: Option<(i64, i64)> = tickets::table
             .inner_join(product_units::table.on(product_units::id.eq(tickets::unit_id)))
             .filter(tickets::status.eq("on_site"))
+            .filter(tickets::id.ge(SHOWCASE_IDS_FROM))
             .order(tickets::id.asc())
             .select((tickets::id, product_units::model_id))
             .first(self.conn)
@@ -497,7 +623,10 @@ impl Gen<'_> {
     /// (shipped a month or more past its model's warranty), of the RF line when parts are
     /// involved.
     fn unit(&mut self, t: DateTime<Utc>, rf: bool, in_warranty: bool) -> (i64, String, i64) {
-        let today = t.date_naive();
+        // ages in whole days since the catalogue was loaded (a day before the history), not by
+        // the calendar, so that the units on offer do not change with the time of day
+        let loaded = self.now - Duration::days(DAYS + 1);
+        let today = loaded.date_naive() + Duration::days((t - loaded).num_days());
         let fits = |u: &Unit| {
             let age = (today - u.3).num_days();
             if in_warranty {
@@ -656,7 +785,8 @@ impl Gen<'_> {
         if held.is_empty() {
             return Ok(None);
         }
-        let i = self.rng.random_range(0..held.len());
+        // the showcase's, the first by code: the same whatever else the history left there
+        let i = if self.showcase { 0 } else { self.rng.random_range(0..held.len()) };
         Ok(Some(held[i].clone()))
     }
 
@@ -956,7 +1086,7 @@ impl Gen<'_> {
     }
 
     /// One part the centre holds free, asked of it by name.
-    fn ask_centre(&mut self, t: DateTime<Utc>) -> Result<(), AppError> {
+    fn ask_centre(&mut self, t: DateTime<Utc>, urgent: bool) -> Result<(), AppError> {
         let centre = crate::network::store::by_code(self.conn, CENTRE)?
             .ok_or_else(|| AppError::internal(anyhow::anyhow!("no {CENTRE}")))?
             .id;
@@ -973,7 +1103,7 @@ impl Gen<'_> {
             .first(self.conn)
             .optional()?;
         if let Some(code) = held {
-            self.request(t, DESK, &[(code, 1)], "normal", None)?;
+            self.request(t, DESK, &[(code, 1)], if urgent { "urgent" } else { "normal" }, None)?;
         }
         Ok(())
     }
@@ -1023,9 +1153,9 @@ impl Gen<'_> {
         }
         if s.status == ShipmentStatus::AwaitingTender {
             let d = self.minutes(20, 60);
-            // the first shipment of the last twelve hours waits for the centre's staff to put
-            // it out to tender (at the load, a shipment awaiting its tender is on show)
-            if t > self.now - Duration::hours(12) && !self.held_tender {
+            // the showcase's first shipment waits for the centre's staff to put it out to
+            // tender (at the load, a shipment awaiting its tender is on show)
+            if self.showcase && !self.held_tender {
                 self.held_tender = true;
                 return Ok(());
             }

@@ -355,7 +355,7 @@ pub async fn create_run(
 /// Read a planning run
 #[utoipa::path(
     tag = "planning",
-    params(("id" = i64, Path, description = "run id", example = 15)),
+    params(("id" = i64, Path, description = "run id", example = 1002)),
     responses((status = 200, description = "The planning run, with its proposals", body = PlanningRunOut), E401, E403, E404Run),
     security(("bearer" = ["admin", "warehouse", "finance"]))
 )]

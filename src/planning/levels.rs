@@ -532,7 +532,7 @@ pub fn write_xlsx(
 /// leading `'`. A run made before levels were kept lists none.
 #[utoipa::path(
     tag = "planning",
-    params(("id" = i64, Path, description = "run id", example = 15), LevelQuery, LevelPage),
+    params(("id" = i64, Path, description = "run id", example = 1002), LevelQuery, LevelPage),
     responses(
         (status = 200, description = "The run's levels (a JSON page, or a CSV or XLSX file of them all)", content(
             (Page<LevelOut> = "application/json", example = json!({"items": [{"part_code": "RF-CMP-00417I",

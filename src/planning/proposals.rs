@@ -254,7 +254,7 @@ pub async fn list_proposals(
 /// Read a proposed order with its lines
 #[utoipa::path(
     tag = "planning",
-    params(("id" = i64, Path, description = "proposal id", example = 28)),
+    params(("id" = i64, Path, description = "proposal id", example = 1011)),
     responses((status = 200, description = "The proposal, with its lines", body = ProposalDetailOut), E401, E403, E404Proposal),
     security(("bearer" = ["admin", "warehouse", "finance"]))
 )]
@@ -298,7 +298,7 @@ pub struct ReleaseOut {
 /// nothing moves.
 #[utoipa::path(
     tag = "planning",
-    params(("id" = i64, Path, description = "proposal id", example = 28)),
+    params(("id" = i64, Path, description = "proposal id", example = 1011)),
     responses((status = 200, description = "The proposal released: the movements posted and the backorders they filled", body = ReleaseOut), E401, E403, E404Proposal, E409Release),
     security(("bearer" = ["admin", "warehouse"]))
 )]

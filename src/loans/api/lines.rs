@@ -75,7 +75,7 @@ async fn reconcile(
 /// its old part (422 naming `serial`). A line is reconciled once (409).
 #[utoipa::path(
     tag = "loans",
-    params(("id" = i64, Path, description = "loan id", example = 82), ("line" = i32, Path, description = "line number", example = 1)),
+    params(("id" = i64, Path, description = "loan id", example = 1001), ("line" = i32, Path, description = "line number", example = 1)),
     request_body = CoreReturnIn,
     responses((status = 200, description = "The loan with the line reconciled by the old part's return", body = LoanOut), E400, E401, E403, E404LoanLine, E409CoreReturn, E415, E422CoreReturn),
     security(("bearer" = ["admin", "station", "technician"]))
@@ -112,7 +112,7 @@ pub async fn core_return(
 /// reconciled once (409).
 #[utoipa::path(
     tag = "loans",
-    params(("id" = i64, Path, description = "loan id", example = 82), ("line" = i32, Path, description = "line number", example = 1)),
+    params(("id" = i64, Path, description = "loan id", example = 1001), ("line" = i32, Path, description = "line number", example = 1)),
     request_body(content = Option<FeeIn>, description = "the amount, when not the default"),
     responses((status = 200, description = "The loan with the line reconciled by a fee", body = LoanOut), E400, E401, E403, E404LoanLine, E409Fee, E415, E422Fee),
     security(("bearer" = ["admin", "station", "technician"]))
@@ -137,7 +137,7 @@ pub async fn fee(
 /// an inspection. A line is reconciled once (409).
 #[utoipa::path(
     tag = "loans",
-    params(("id" = i64, Path, description = "loan id", example = 64), ("line" = i32, Path, description = "line number", example = 1)),
+    params(("id" = i64, Path, description = "loan id", example = 1001), ("line" = i32, Path, description = "line number", example = 1)),
     responses((status = 200, description = "The loan with the line's part back on the station's shelf", body = LoanOut), E401, E403, E404LoanLine, E409Unused),
     security(("bearer" = ["admin", "station", "technician"]))
 )]

@@ -36,8 +36,8 @@ pub struct LoanLineIn {
 /// Parts lent to a technician for a ticket.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"technician": "tech-st-tz-001", "ticket_id": 191,
-    "lines": [{"part_code": "RF-LMP-001045", "qty": 1}]}))]
+#[schema(example = json!({"technician": "tech-st-tz-001", "ticket_id": 1011,
+    "lines": [{"part_code": "RF-HNG-00162E", "qty": 1}]}))]
 pub struct LoanIn {
     /// the technician's username (a technician of the station)
     #[schema(min_length = 1, max_length = 64)]

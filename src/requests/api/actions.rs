@@ -53,7 +53,7 @@ fn note_of(body: MaybeJson<DecisionIn>) -> Result<Option<String>, AppError> {
 /// may still be approved: it is work already under way.
 #[utoipa::path(
     tag = "requests",
-    params(("id" = i64, Path, description = "request id", example = 62)),
+    params(("id" = i64, Path, description = "request id", example = 1005)),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
     responses((status = 200, description = "The request approved, its lines reserved or backordered", body = PartsRequestOut), E401, E403Approve, E404Request, E409Decide, E422),
     security(("bearer" = ["admin", "warehouse"]))
@@ -77,7 +77,7 @@ pub async fn approve(
 /// withdrawing it (`cancel`) does not; only approving needs a second pair of eyes.
 #[utoipa::path(
     tag = "requests",
-    params(("id" = i64, Path, description = "request id", example = 63)),
+    params(("id" = i64, Path, description = "request id", example = 1006)),
     request_body(content = Option<DecisionIn>, description = "an optional note"),
     responses((status = 200, description = "The request rejected; nothing is reserved", body = PartsRequestOut), E401, E403, E404Request, E409Reject, E422),
     security(("bearer" = ["admin", "warehouse"]))
@@ -98,7 +98,7 @@ pub async fn reject(
 /// Cancel a request; every reservation is released
 #[utoipa::path(
     tag = "requests",
-    params(("id" = i64, Path, description = "request id", example = 61)),
+    params(("id" = i64, Path, description = "request id", example = 1004)),
     responses((status = 200, description = "The request cancelled, every reservation released", body = PartsRequestOut), E401, E403, E404Request, E409Cancel),
     security(("bearer" = ["admin", "warehouse", "station"]))
 )]
@@ -115,7 +115,7 @@ pub async fn cancel(
 /// Pick the reserved units of your stock (warehouse)
 #[utoipa::path(
     tag = "requests",
-    params(("id" = i64, Path, description = "request id", example = 61)),
+    params(("id" = i64, Path, description = "request id", example = 1004)),
     responses((status = 200, description = "The request with the caller's reserved allocations picked", body = PartsRequestOut), E401, E403, E404Request, E409Pick),
     security(("bearer" = ["admin", "warehouse"]))
 )]
@@ -164,7 +164,7 @@ pub struct ShipOut {
 /// promised delivery time.
 #[utoipa::path(
     tag = "requests",
-    params(("id" = i64, Path, description = "request id", example = 61)),
+    params(("id" = i64, Path, description = "request id", example = 1004)),
     responses((status = 200, description = "The request with the shipments this call made", body = ShipOut), E401, E403, E404Request, E409Ship),
     security(("bearer" = ["admin", "warehouse"]))
 )]
@@ -207,7 +207,7 @@ pub async fn ship(
 #[utoipa::path(
     tag = "requests",
     operation_id = "close_parts_request",
-    params(("id" = i64, Path, description = "request id", example = 58)),
+    params(("id" = i64, Path, description = "request id", example = 1001)),
     responses((status = 200, description = "The request closed", body = PartsRequestOut), E401, E403, E404Request, E409Close),
     security(("bearer" = ["admin", "warehouse", "station"]))
 )]

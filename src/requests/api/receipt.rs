@@ -52,7 +52,7 @@ pub struct ReceiveOut {
 /// through the same routing, without a new request.
 #[utoipa::path(
     tag = "requests",
-    params(("id" = i64, Path, description = "request id", example = 60)),
+    params(("id" = i64, Path, description = "request id", example = 1003)),
     request_body(content = Option<ReceiveIn>, description = "what arrived; empty: all in good order"),
     responses((status = 200, description = "The request after the receipt, with any damage quarantined and its replacement", body = ReceiveOut), E400, E401, E403, E404Request, E409Receive, E422Receive),
     security(("bearer" = ["admin", "warehouse", "station"]))

@@ -484,7 +484,7 @@ pub async fn list_requests(
 /// Read a parts request
 #[utoipa::path(
     tag = "requests",
-    params(("id" = i64, Path, description = "request id", example = 61)),
+    params(("id" = i64, Path, description = "request id", example = 1004)),
     responses((status = 200, description = "The parts request, with its lines and allocations", body = PartsRequestOut), E401, E403, E404Request),
     security(("bearer" = ["admin", "warehouse", "station", "technician", "agent", "finance"]))
 )]

@@ -213,7 +213,7 @@ pub async fn list_shipments(
 ///
 /// A courier reads the shipments it carries, a technician those of its own tickets' parts (the
 /// ticket's `tracking` link), the other roles those of their scope.
-#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id", example = 63)), responses((status = 200, description = "The shipment, with its tracking events", body = ShipmentOut), E401, E403, E404Shipment), security(("bearer" = [])))]
+#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id", example = 1005)), responses((status = 200, description = "The shipment, with its tracking events", body = ShipmentOut), E401, E403, E404Shipment), security(("bearer" = [])))]
 #[get("/shipments/{id}")]
 pub async fn get_shipment(
     state: web::Data<AppState>,
@@ -261,7 +261,7 @@ pub struct EventIn {
 /// the event before it). The courier's on-time rate counts deliveries by the shipment's
 /// `deliver_by`: a delivery reported after `deliver_by` is dated at most 2 hours before its
 /// report (or after `deliver_by`), so a late one cannot be backdated into time.
-#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id", example = 63)), request_body = EventIn,
+#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "shipment id", example = 1005)), request_body = EventIn,
     responses((status = 200, description = "The shipment after the event", body = ShipmentOut), E400, E401, E403, E404Shipment, E409Event, E415, E422Event), security(("bearer" = ["courier"])))]
 #[post("/shipments/{id}/events")]
 pub async fn report_event(

@@ -208,7 +208,7 @@ pub async fn list_tenders(
 }
 
 /// Read a tender with its bids and their scores
-#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id", example = 13)), responses((status = 200, description = "The tender, with its shipments and bids", body = TenderOut), E401, E403, E404Tender), security(("bearer" = ["admin", "warehouse", "finance", "courier"])))]
+#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id", example = 1002)), responses((status = 200, description = "The tender, with its shipments and bids", body = TenderOut), E401, E403, E404Tender), security(("bearer" = ["admin", "warehouse", "finance", "courier"])))]
 #[get("/tenders/{id}")]
 pub async fn get_tender(
     state: web::Data<AppState>,
@@ -231,7 +231,7 @@ pub async fn get_tender(
 /// Shipments to put out to tender.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"shipment_ids": [60], "bid_deadline": "2030-12-31T18:00:00Z"}))]
+#[schema(example = json!({"shipment_ids": [1002], "bid_deadline": "2030-12-31T18:00:00Z"}))]
 #[validate(rules = tender_rules)]
 pub struct TenderIn {
     /// shipments awaiting a tender, all on one lane (same origin and destination)
@@ -295,7 +295,7 @@ pub struct BidIn {
 }
 
 /// Bid on a tender (a courier serving the lane, before the deadline)
-#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id", example = 13)), request_body = BidIn,
+#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id", example = 1001)), request_body = BidIn,
     responses((status = 201, description = "The tender with the courier's bid", body = TenderOut), E400, E401, E403, E404Tender, E409Bid, E415, E422Bid), security(("bearer" = ["courier"])))]
 #[post("/tenders/{id}/bids")]
 pub async fn create_bid(
@@ -337,7 +337,7 @@ pub struct AwardIn {
 /// cheapest valid bid, the courier's late rate and damage rate, weighed by the admin-set
 /// weights (`GET /tender-weights`). The answer shows every bid's score. Staff may award another
 /// bid with a mandatory reason. No valid bid is 422 with why.
-#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id", example = 14)), request_body(content = Option<AwardIn>, description = "optional override"),
+#[utoipa::path(tag = "shipping", params(("id" = i64, Path, description = "tender id", example = 1002)), request_body(content = Option<AwardIn>, description = "optional override"),
     responses((status = 200, description = "The tender awarded, its courier assigned to the shipments", body = TenderOut), E400, E401, E403, E404Tender, E409Award, E422Award), security(("bearer" = ["admin", "warehouse"])))]
 #[post("/tenders/{id}/award")]
 pub async fn award(

@@ -78,7 +78,7 @@ fn escalate_rules(e: &EscalateIn, _at: &str, errors: &mut Vec<FieldError>) {
 /// A quote for out-of-warranty work.
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"job_type": "repair", "parts": [{"part_code": "RF-GSK-00237Y", "qty": 1}], "note": "door gasket torn"}))]
+#[schema(example = json!({"job_type": "repair", "parts": [{"part_code": "RF-GSK-00230B", "qty": 1}], "note": "door gasket torn"}))]
 #[validate(rules = quote_rules)]
 pub struct QuoteIn {
     pub job_type: JobType,
@@ -99,7 +99,7 @@ pub struct QuoteIn {
 /// the one on offer. The first quote or dispatch answers the ticket (`responded_at`).
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id", example = 192)),
+    params(("id" = i64, Path, description = "ticket id", example = 1012)),
     request_body = QuoteIn,
     responses((status = 200, description = "The ticket quoted, its quote on offer", body = TicketOut), E400, E401, E403, E404Ticket, E409Quote, E415, E422TicketParts),
     security(("bearer" = ["admin", "station", "agent"]))
@@ -125,7 +125,7 @@ pub async fn quote(
 /// Record the customer's acceptance of the quote (agent, station, admin)
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id", example = 183)),
+    params(("id" = i64, Path, description = "ticket id", example = 1003)),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket with its quote accepted", body = TicketOut), E400, E401, E403, E404Ticket, E409AcceptQuote, E415, E422),
     security(("bearer" = ["admin", "station", "agent"]))
@@ -148,7 +148,7 @@ pub async fn accept_quote(
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "station": "ST-TZ-001", "technician": "tech-st-tz-001",
-    "expected_parts": [{"part_code": "RF-CMP-001255", "qty": 1}]
+    "expected_parts": [{"part_code": "RF-CMP-00156S", "qty": 1}]
 }))]
 #[validate(rules = dispatch_rules)]
 pub struct DispatchIn {
@@ -177,7 +177,7 @@ pub struct DispatchIn {
 /// dispatched there (its revisit), so that work under way finishes.
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id", example = 184)),
+    params(("id" = i64, Path, description = "ticket id", example = 1004)),
     request_body = DispatchIn,
     responses((status = 200, description = "The ticket dispatched to the technician", body = TicketOut), E400, E401, E403, E404Ticket, E409Dispatch, E415, E422Dispatch),
     security(("bearer" = ["admin", "station", "agent"]))
@@ -203,7 +203,7 @@ pub async fn dispatch(
 /// The technician arrived on site (technician, station, admin)
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id", example = 185)),
+    params(("id" = i64, Path, description = "ticket id", example = 1005)),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket on site", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = ["admin", "station", "technician"]))
@@ -230,7 +230,7 @@ pub async fn arrive(
 /// `no_parts_on_order`, staying on site.
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id", example = 186)),
+    params(("id" = i64, Path, description = "ticket id", example = 1006)),
     request_body(content = Option<NoteIn>, description = "an optional note: what is missing"),
     responses((status = 200, description = "The ticket awaiting parts", body = TicketOut), E400, E401, E403, E404Ticket, E409AwaitParts, E415, E422),
     security(("bearer" = ["admin", "station", "technician"]))
@@ -252,8 +252,8 @@ pub async fn await_parts(
 #[derive(Debug, Deserialize, ToSchema, Validate)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
-    "job_type": "repair", "cause": "crisper drawer cracked at the rail",
-    "parts_used": [{"part_code": "RF-DRW-00333E", "qty": 1}]
+    "job_type": "repair", "cause": "evaporator fan seized",
+    "parts_used": [{"part_code": "RF-FAN-00347M", "qty": 1}]
 }))]
 #[validate(rules = resolve_rules)]
 pub struct ResolveIn {
@@ -284,7 +284,7 @@ pub struct ResolveIn {
 /// nothing changes.
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id", example = 190)),
+    params(("id" = i64, Path, description = "ticket id", example = 1010)),
     request_body = ResolveIn,
     responses((status = 200, description = "The ticket resolved, with the parts used", body = TicketOut), E400, E401, E403, E404Ticket, E409Resolve, E415, E422TicketParts),
     security(("bearer" = ["admin", "station", "technician"]))
@@ -323,7 +323,7 @@ pub struct EscalateIn {
 /// The ticket becomes `unresolved` until it is dispatched again (a revisit).
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id", example = 186)),
+    params(("id" = i64, Path, description = "ticket id", example = 1006)),
     request_body = EscalateIn,
     responses((status = 200, description = "The ticket unresolved, waiting for a revisit", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = ["admin", "station", "technician"]))
@@ -345,7 +345,7 @@ pub async fn escalate(
 /// The ticket is complete: its follow-up window of 7 days starts.
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id", example = 187)),
+    params(("id" = i64, Path, description = "ticket id", example = 1007)),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket confirmed by the customer; its follow-up window starts", body = TicketOut), E400, E401, E403, E404Ticket, E409TicketAction, E415, E422),
     security(("bearer" = ["admin", "station", "technician", "agent"]))
@@ -369,7 +369,7 @@ pub async fn confirm(
 #[utoipa::path(
     tag = "tickets",
     operation_id = "close_ticket",
-    params(("id" = i64, Path, description = "ticket id", example = 189)),
+    params(("id" = i64, Path, description = "ticket id", example = 1009)),
     request_body(content = Option<NoteIn>, description = "an optional note"),
     responses((status = 200, description = "The ticket closed", body = TicketOut), E400, E401, E403, E404Ticket, E409Close, E415, E422),
     security(("bearer" = ["admin", "station", "agent"]))

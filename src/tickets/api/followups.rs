@@ -221,7 +221,7 @@ pub struct ResultIn {
 /// Once per call: a second result is 409 `already_recorded`.
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "follow-up id", example = 75)),
+    params(("id" = i64, Path, description = "follow-up id", example = 1001)),
     request_body = ResultIn,
     responses((status = 200, description = "The follow-up with its result recorded", body = FollowUpOut), E400, E401, E403, E404FollowUp, E409FollowUp, E415, E422),
     security(("bearer" = ["admin", "agent"]))

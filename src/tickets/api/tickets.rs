@@ -211,7 +211,7 @@ pub async fn list_tickets(
 /// Every transition with its actor and time is in `history`.
 #[utoipa::path(
     tag = "tickets",
-    params(("id" = i64, Path, description = "ticket id", example = 183)),
+    params(("id" = i64, Path, description = "ticket id", example = 1003)),
     responses((status = 200, description = "The ticket, with its history, quote, parts and SLA clocks", body = TicketOut), E401, E403, E404Ticket),
     security(("bearer" = ["admin", "station", "technician", "agent", "finance"]))
 )]
