@@ -186,9 +186,10 @@ pub struct Assumed {
 /// A one-line request served whole by one source, as one statement that is its own
 /// transaction (sent outside any): the reservation, the rows [`write_routed`] writes, the
 /// request's first event with its deliveries (none, and no part of the statement looking for
-/// them, when `assumed` says no subscription is active), and the station's share booked only if its value
-/// is then at most `cap` (else SQLSTATE 40001, `echelon_station_value_add`, and nothing is
-/// written). None, with nothing written, when the source has not the whole quantity free.
+/// them, when `assumed` says no subscription is active), and the station's share booked only
+/// if its value is then at most `cap` (else SQLSTATE 40001, `echelon_station_value_add`, and
+/// nothing is written). None, with nothing written, when the source has not the whole quantity
+/// free.
 ///
 /// The booking is the function's first step written into the statement (`bf`: the slot of this
 /// server process, when its budget has room), so that the common booking costs no function call;
