@@ -1,5 +1,5 @@
 //! The OpenAPI document: metadata, the bearer scheme and the shared schemas. Paths are
-//! collected from the handlers by utoipa-actix-web as they are mounted (`routes::mount`).
+//! collected from the handlers by utoipa-actix-web as they are mounted (`routes::describe`).
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -70,7 +70,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let (_, mut doc) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(crate::routes::mount)
+        .configure(crate::routes::describe)
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_string();
     state_path_hygiene(&mut doc);

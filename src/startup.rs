@@ -6,7 +6,6 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
-use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::rules::TokenKeys;
@@ -49,14 +48,17 @@ impl Application {
         let state = web::Data::new(AppState::new(config, db));
         let doc = crate::openapi::document();
         let routes = web::Data::new(RouteTable::from_openapi(&doc));
+        // served as it is, not made again by each worker nor serialised again for each request
+        let doc_json = web::Data::new(crate::http::OpenApiJson(
+            serde_json::to_vec(&doc).map_err(std::io::Error::other)?.into(),
+        ));
         let limit = web::Data::new(BodyLimit(state.config.max_body_bytes));
         let app_state = state.clone();
         let beside = metrics.clone();
         let mut server = HttpServer::new(move || {
+            // the routes through actix alone: their description is the document above
             App::new()
-                .into_utoipa_app()
                 .configure(crate::routes::mount)
-                .into_app()
                 .app_data(app_state.clone())
                 .app_data(keys.clone())
                 .app_data(metrics.clone())
@@ -67,10 +69,17 @@ impl Application {
                 .app_data(web::QueryConfig::default().error_handler(crate::http::query_error))
                 .app_data(web::PathConfig::default().error_handler(crate::http::path_error))
                 .service(
-                    SwaggerUi::new("/swagger-ui/{_:.*}")
-                        .url("/api-docs/openapi.json", doc.clone())
-                        // the token pasted into Authorize survives a reload of the page
-                        .config(utoipa_swagger_ui::Config::default().persist_authorization(true)),
+                    web::resource(crate::http::OPENAPI_JSON)
+                        .guard(actix_web::guard::Get())
+                        .app_data(doc_json.clone())
+                        .to(crate::http::openapi_json),
+                )
+                .service(
+                    SwaggerUi::new("/swagger-ui/{_:.*}").config(
+                        utoipa_swagger_ui::Config::new([crate::http::OPENAPI_JSON])
+                            // the token pasted into Authorize survives a reload of the page
+                            .persist_authorization(true),
+                    ),
                 )
                 // the service's front door, and the UI's address typed without its slash
                 .route("/", web::get().to(crate::http::to_swagger_ui))

@@ -161,7 +161,7 @@ pub async fn me(state: web::Data<AppState>, caller: Caller) -> Result<web::Json<
     }
 }
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(login).service(me);
     super::users_api::routes(cfg);
 }

@@ -251,7 +251,7 @@ pub async fn patch_user(
     Ok(web::Json(out))
 }
 
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(list_users).service(create_user).service(get_user).service(patch_user);
 }
 

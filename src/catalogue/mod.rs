@@ -20,8 +20,6 @@ pub mod seed;
 pub mod store;
 pub mod transfer;
 
-use utoipa_actix_web::service_config::ServiceConfig;
-
 pub use audit::run as audit;
 pub use codes::PartCode;
 pub use resolve::{
@@ -31,7 +29,7 @@ pub use resolve::{
 pub use store::parts::PartRow;
 pub use store::units::{installed_base, InstalledBase};
 
-pub fn routes(cfg: &mut ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     // the fixed paths before `/parts/{code}`
     cfg.service(api::transfer::export_parts)
         .service(api::transfer::import_parts)

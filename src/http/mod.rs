@@ -5,6 +5,7 @@ pub mod date;
 pub mod docs;
 pub mod json;
 pub mod metrics;
+pub mod mount;
 pub mod pagination;
 pub mod query;
 pub mod sheet;
@@ -24,6 +25,7 @@ use crate::error::{AppError, Problem, PROBLEM_JSON};
 
 pub use json::{Json, MaybeJson};
 pub use metrics::Metrics;
+pub use mount::Mount;
 pub use pagination::{IdPage, KeyPage, Page, PageRequest};
 pub use query::Query;
 
@@ -136,6 +138,17 @@ pub async fn observe(
         res.headers_mut().insert(header::HeaderName::from_static(REQUEST_ID), v);
     }
     Ok(res)
+}
+
+/// Where the OpenAPI document is served (and where Swagger UI reads it).
+pub const OPENAPI_JSON: &str = "/api-docs/openapi.json";
+
+/// The OpenAPI document as JSON, serialised once when the server starts.
+pub struct OpenApiJson(pub web::Bytes);
+
+/// `GET /api-docs/openapi.json`: the document.
+pub async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok().content_type(header::ContentType::json()).body(doc.0.clone())
 }
 
 /// `/` and `/swagger-ui` lead to Swagger UI (308, so the method is kept).

@@ -8,9 +8,7 @@ pub mod rules;
 pub mod seed;
 pub mod store;
 
-use utoipa_actix_web::service_config::ServiceConfig;
-
-pub fn routes(cfg: &mut ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(api::create_receipt)
         .service(api::create_stock_count)
         .service(api::list_stock)

@@ -7,11 +7,9 @@ pub mod rules;
 pub mod service;
 pub mod store;
 
-use utoipa_actix_web::service_config::ServiceConfig;
-
 pub use store::{open_lines, overdue_of, overdue_value, OpenLine};
 
-pub fn routes(cfg: &mut ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(api::create_loan)
         .service(api::list_loans)
         .service(api::get_loan)

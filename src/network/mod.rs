@@ -7,11 +7,9 @@ pub mod rules;
 pub mod station;
 pub mod store;
 
-use utoipa_actix_web::service_config::ServiceConfig;
-
 use crate::error::{AppError, Problem};
 
-pub fn routes(cfg: &mut ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(api::list_locations)
         .service(api::create_location)
         .service(api::get_location)

@@ -17,9 +17,7 @@ pub mod review;
 pub mod service;
 pub mod store;
 
-use utoipa_actix_web::service_config::ServiceConfig;
-
-pub fn routes(cfg: &mut ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(api::create_run)
         .service(api::get_run)
         .service(levels::list_levels)

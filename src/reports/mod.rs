@@ -11,9 +11,7 @@ pub mod rules;
 pub mod store;
 pub mod weekly;
 
-use utoipa_actix_web::service_config::ServiceConfig;
-
-pub fn routes(cfg: &mut ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(kpis::kpis)
         .service(history::kpi_history)
         .service(history::kpi_sparkline)

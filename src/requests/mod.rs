@@ -6,11 +6,9 @@ pub mod rules;
 pub mod service;
 pub mod store;
 
-use utoipa_actix_web::service_config::ServiceConfig;
-
 pub use service::{fill_backorders, BackorderFill};
 
-pub fn routes(cfg: &mut ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(api::create_request)
         .service(api::list_requests)
         .service(api::get_request)

@@ -11,8 +11,6 @@ pub mod service;
 pub mod store;
 pub mod stream;
 
-use utoipa_actix_web::service_config::ServiceConfig;
-
-pub fn routes(cfg: &mut ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(api::settlements).service(api::post_adjustment).service(api::close_period);
 }

@@ -8,9 +8,7 @@ pub mod seed;
 pub mod service;
 pub mod store;
 
-use utoipa_actix_web::service_config::ServiceConfig;
-
-pub fn routes(cfg: &mut ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(api::shipments::list_shipments)
         .service(api::shipments::get_shipment)
         .service(api::shipments::report_event)

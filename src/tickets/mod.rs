@@ -22,8 +22,6 @@ pub mod service;
 pub mod sla;
 pub mod store;
 
-use utoipa_actix_web::service_config::ServiceConfig;
-
 pub use audit::breaches as audit;
 pub use rules::{decide_warranty, Status, Warranty, WarrantyDecision};
 pub use store::{ticket_model, ticket_warranty};
@@ -41,7 +39,7 @@ pub fn part_in_warranty(
     }))
 }
 
-pub fn routes(cfg: &mut ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(api::tickets::create_ticket)
         .service(api::tickets::list_tickets)
         .service(api::tickets::get_ticket)

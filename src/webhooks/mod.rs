@@ -8,9 +8,7 @@ pub mod rules;
 pub mod service;
 pub mod store;
 
-use utoipa_actix_web::service_config::ServiceConfig;
-
-pub fn routes(cfg: &mut ServiceConfig) {
+pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
     cfg.service(api::create_subscription)
         .service(api::list_subscriptions)
         .service(api::get_subscription)

@@ -6,7 +6,7 @@
 //! audit is clean after each.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 use echelon::db::Backend;
@@ -133,6 +133,20 @@ fn fresh_demo(backend: Backend) -> String {
     }
 }
 
+/// A token of the demo user `user` on `app`'s backend, logged in on the first copy that asks:
+/// every copy of a backend's demo holds the same users at the same versions, and a login costs
+/// the demo's real password hash (tens of milliseconds of CPU, a hundred times over).
+async fn demo_token(app: &TestApp, user: &'static str) -> String {
+    static TOKENS: Mutex<BTreeMap<(bool, &'static str), String>> = Mutex::new(BTreeMap::new());
+    let key = (matches!(app.backend, Backend::Postgres), user);
+    if let Some(t) = TOKENS.lock().unwrap().get(&key) {
+        return t.clone();
+    }
+    let token = app.token(user).await;
+    TOKENS.lock().unwrap().insert(key, token.clone());
+    token
+}
+
 /// One operation's example on a fresh demo: `Err` with what went wrong.
 async fn try_example(
     backend: Backend,
@@ -145,7 +159,7 @@ async fn try_example(
     // served as `serve --demo` serves it
     let app = TestApp::serve_with(fresh_demo(backend), backend, |c| c.allow_demo_receiver());
     let token = match op.get("security") {
-        Some(_) => Some(app.token(caller(op)).await),
+        Some(_) => Some(demo_token(&app, caller(op)).await),
         None => None,
     };
     let mut req =
