@@ -20,6 +20,9 @@
 # (no token, no database) beside its pgbench point, the HTTP layer's own ceiling.
 # PG_STATS=1 loads pg_stat_statements (for pgbench and echelon alike) and prints, per engine,
 # the statements per transaction or request.
+# WAITS=1 samples pg_stat_activity every 0.1 s during each echelon load and prints what its
+# backends were waiting on (wait_event_type:wait_event, or CPU when running), as shares of samples,
+# and the WAL written per request (and, beside each pgbench point, per TPC-B-like transaction).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in wrk pgbench curl python3; do
@@ -72,11 +75,15 @@ stats_reset pgbench
 pgbench_point() { # pgbench_point CLIENTS: one TPC-B-like point; prints "tps postgres_cpu_ms_per_tx pgbench_cpu_ms_per_tx"
   local p0 p1 tps c
   p0=$(cpu_ticks "$(postmaster)")
+  local wal0; wal0=$(psql_ -At -c "SELECT pg_current_wal_lsn()" postgres)
   tps=$(/usr/bin/time -f "CLIENTCPU %U %S" -o "$work/pgbench.cpu" \
         pgbench -h 127.0.0.1 -p "$pgport" -U postgres -c "$1" -j 2 -T "$secs" -M prepared pgbench 2>/dev/null \
         | awk '/^tps/ {print $3; exit}')
   p1=$(cpu_ticks "$(postmaster)")
   c=$(awk '/CLIENTCPU/ {print $2 + $3}' "$work/pgbench.cpu")
+  if [ "${WAITS:-0}" = 1 ]; then
+    python3 -c "print(f'WAL per TPC-B-like transaction: {$(psql_ -At -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0')" postgres) / ($tps * $secs):.0f} bytes')" >&2
+  fi
   python3 -c "print(f'{$tps:.1f} {1000 * ($p1 - $p0) / $(getconf CLK_TCK) / ($tps * $secs):.2f} {1000 * $c / ($tps * $secs):.2f}')"
 }
 # the ceiling is measured again right before each echelon point (below), so that a ratio compares
@@ -143,12 +150,36 @@ import json, sys; print(" ".join(l["code"] for l in json.load(sys.stdin)["items"
 load() { # load PORTS... : wrk against each port with CLIENTS/number-of-ports connections; prints the sums
   local n=$#; local per=$((CLIENTS / n)); local outs=()
   local e0 p0; e0=$(cpu_ticks "${pids[@]}"); p0=$(cpu_ticks "$(postmaster)")
+  local sampler="" wal0=""
+  if [ "${WAITS:-0}" = 1 ]; then
+    wal0=$(psql_ -At -c "SELECT pg_current_wal_lsn()" postgres)
+    printf '%s\n' "SELECT COALESCE(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity WHERE backend_type = 'client backend' AND state = 'active' AND pid <> pg_backend_pid() AND datname = current_database()" '\watch 0.1' >"$work/waits.sql"
+    psql_ -At -f "$work/waits.sql" "$db" >"$work/waits.out" 2>/dev/null &
+    sampler=$!
+  fi
   for port in "$@"; do
     out="$work/wrk-$port-$CLIENTS"; outs+=("$out")
     /usr/bin/time -f "CLIENTCPU %U %S" -o "$out.cpu" \
       wrk -t 2 -c "$per" -d "${secs}s" --timeout 10s -s bench/post_request.lua "http://127.0.0.1:$port" >"$out" 2>&1 &
   done
-  wait $(jobs -p | tail -n "$n") 2>/dev/null || true
+  local wrks; wrks=$(jobs -p | tail -n "$n")
+  # shellcheck disable=SC2086
+  wait $wrks 2>/dev/null || true
+  if [ -n "$sampler" ]; then
+    kill "$sampler" 2>/dev/null || true
+    local walb wal1; wal1=$(psql_ -At -c "SELECT pg_current_wal_lsn()" postgres)
+    walb=$(psql_ -At -c "SELECT pg_wal_lsn_diff('$wal1', '$wal0')" postgres)
+    # what the WAL holds, by record type (the largest first)
+    "$pgbin/pg_waldump" --stats=record -p "$work/pg/pg_wal" -s "$wal0" -e "$wal1" 2>/dev/null |
+      awk 'NR > 3 && $1 != "Total" {gsub(/[()]/, " "); $0 = $0; if ($2 > 100) printf "%s n=%s bytes=%s fpi=%s\n", $1, $2, $4, $6}' |
+        sort -t= -k3 -n -r | head -16 >&2 || true
+    python3 - "$walb" "$work"/wrk-*-"$CLIENTS" <<'PY' >&2
+import re, sys
+done = sum(int(re.search(r"requests=(\d+)", open(f).read()).group(1)) for f in sys.argv[2:])
+print(f"WAL per request: {float(sys.argv[1]) / max(done, 1):.0f} bytes")
+PY
+    grep -E '^(CPU|[A-Za-z]+:[A-Za-z0-9_]+)$' "$work/waits.out" | sort | uniq -c | sort -rn | awk '{n[NR]=$1; w[NR]=$2; t+=$1} END {for (i=1;i<=NR&&i<=8;i++) printf "%s %.1f%%, ", w[i], 100*n[i]/t; print ""}' >&2
+  fi
   local e1 p1; e1=$(cpu_ticks "${pids[@]}"); p1=$(cpu_ticks "$(postmaster)")
   python3 - "$((e1 - e0))" "$((p1 - p0))" "$(getconf CLK_TCK)" "${outs[@]}" <<'PY'
 import re, sys
