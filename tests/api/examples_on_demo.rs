@@ -274,9 +274,17 @@ const STATES: &[(&str, &str)] = &[
 const BODY_IDS: &[(&str, &str)] =
     &[("shipment_ids", "/api/v1/shipments/{id}"), ("ticket_id", "/api/v1/tickets/{id}")];
 
-/// The demo objects the document's examples name by id, each as the SQL reading its state.
+/// The stock a lending example lends: a row (`on the shelf`) only while the technician's
+/// station holds `{qty}` units of `{part}` free, so that the example's loan can be made.
+const LENT_STOCK: &str = "SELECT 'on the shelf' AS s FROM stock_balances b JOIN parts p ON p.id = b.part_id \
+     JOIN users u ON u.location_id = b.location_id \
+     WHERE p.code = '{part}' AND u.username = '{technician}' AND b.on_hand - b.reserved >= {qty}";
+
+/// The demo objects the document's examples name by id, each as the SQL reading its state,
+/// and the stock each lending example lends ([`LENT_STOCK`]).
 fn named_objects(doc: &Value) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
+    let mut lent = Vec::new();
     let mut name = |pattern: &str, values: &[(&str, String)]| {
         let (_, sql) = STATES
             .iter()
@@ -311,6 +319,21 @@ fn named_objects(doc: &Value) -> BTreeMap<String, String> {
                     continue;
                 }
                 let body: Value = serde_json::from_slice(&body).unwrap();
+                if let (Some(technician), Some(lines)) =
+                    (body["technician"].as_str(), body["lines"].as_array())
+                {
+                    for line in lines {
+                        let (part, qty) =
+                            (line["part_code"].as_str().unwrap(), line["qty"].as_i64().unwrap());
+                        lent.push((
+                            format!("{path}: {qty} x {part} at {technician}'s station"),
+                            LENT_STOCK
+                                .replace("{part}", part)
+                                .replace("{technician}", technician)
+                                .replace("{qty}", &qty.to_string()),
+                        ));
+                    }
+                }
                 for (field, pattern) in BODY_IDS {
                     let values = match &body[field] {
                         Value::Array(a) => a.clone(),
@@ -324,6 +347,8 @@ fn named_objects(doc: &Value) -> BTreeMap<String, String> {
             }
         }
     }
+    assert!(!lent.is_empty(), "no example lends stock");
+    out.extend(lent);
     out
 }
 
@@ -367,7 +392,8 @@ fn named_states_at(
 /// midnight, in the morning, in the afternoon or just before midnight, on the first or the third
 /// of a month (finance closes the month before on the third), or in another month and year
 /// (the showcase's first ticket opened in the month closed before it is made); and
-/// PostgreSQL numbers them as SQLite does. With the examples tried on a demo loaded now (above),
+/// PostgreSQL numbers them as SQLite does. The stock a lending example lends is on its
+/// station's shelf at every load too. With the examples tried on a demo loaded now (above),
 /// they hold whenever it loads.
 #[test]
 fn the_objects_the_examples_name_do_not_move_with_the_load_time() {
