@@ -19,6 +19,8 @@ pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
         .service(api::tenders::award)
         .service(api::claims::list_claims)
         .service(api::couriers::list_couriers)
+        .service(api::couriers::get_courier)
+        .service(api::couriers::put_courier)
         .service(api::couriers::get_weights)
         .service(api::couriers::put_weights);
 }

@@ -248,6 +248,22 @@ pub fn split_evenly(total: i64, n: usize) -> Vec<i64> {
     (0..count).map(|i| each + i64::from(i < rest)).collect()
 }
 
+/// Why a service area is refused: not a region of the network (`regions`, in order). Names the
+/// region it most likely meant (the same letters in another case, or at most two edits away),
+/// else lists the regions.
+pub fn unknown_region(area: &str, regions: &[String]) -> String {
+    let folded = area.trim().to_lowercase();
+    let nearest = regions
+        .iter()
+        .map(|r| (strsim::osa_distance(&folded, &r.to_lowercase()), r))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, r)| (*d, r.as_str()));
+    match nearest {
+        Some((_, r)) => format!("not a region of the network; did you mean {r}?"),
+        None => format!("not a region of the network; the regions are {}", regions.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,5 +362,26 @@ mod tests {
             t(-1) + Duration::hours(LATE_REPORT_HOURS) + Duration::seconds(1),
             due
         ));
+    }
+
+    #[test]
+    fn an_unknown_region_names_the_one_meant() {
+        let regions = vec!["Jiangsu".to_string(), "Shanghai".to_string(), "Zhejiang".to_string()];
+        assert_eq!(
+            unknown_region("zhejiang", &regions),
+            "not a region of the network; did you mean Zhejiang?"
+        );
+        assert_eq!(
+            unknown_region("Zhejaing", &regions),
+            "not a region of the network; did you mean Zhejiang?"
+        );
+        assert_eq!(
+            unknown_region(" Shanghai ", &regions),
+            "not a region of the network; did you mean Shanghai?"
+        );
+        assert_eq!(
+            unknown_region("Hainan", &regions),
+            "not a region of the network; the regions are Jiangsu, Shanghai, Zhejiang"
+        );
     }
 }

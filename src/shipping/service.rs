@@ -594,3 +594,43 @@ pub fn bid(
     store::insert_bid(conn, id, caller.user_id, price_minor, transit_hours, now.naive_utc())?;
     Ok(t)
 }
+
+/// A courier account: its id, username, display name and whether it is active.
+#[derive(Debug, Clone)]
+pub struct Courier {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub active: bool,
+}
+
+/// The courier of this username, in any case; 404 when there is no user of that name or the
+/// user is not a courier (`/couriers/{username}` names couriers only).
+pub fn courier(conn: &mut DbConn, username: &str) -> Result<Courier, AppError> {
+    match crate::auth::store::find_by_username(conn, username)? {
+        Some((u, _)) if u.role == Role::Courier.as_str() => {
+            Ok(Courier { id: u.id, username: u.username, name: u.display_name, active: u.active })
+        }
+        Some((u, _)) => {
+            Err(AppError::not_found(format!("{} is a {} account, not a courier", u.username, u.role)))
+        }
+        None => Err(AppError::not_found(format!("courier {username} not found"))),
+    }
+}
+
+/// Replaces a courier's service areas. Each must be a region of the network (where some
+/// location is), written as the network writes it; 422 names each one that is not, with the
+/// region it most likely meant.
+pub fn set_areas(conn: &mut DbConn, courier_id: i64, areas: &[String]) -> Result<(), AppError> {
+    let regions = crate::catalogue::store::units::regions(conn)?;
+    let errors: Vec<FieldError> = areas
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| !regions.contains(a))
+        .map(|(i, a)| FieldError::new(format!("service_areas[{i}]"), rules::unknown_region(a, &regions)))
+        .collect();
+    crate::validate::fail_if_any(errors)?;
+    let mut sorted = areas.to_vec();
+    sorted.sort();
+    Ok(store::set_areas(conn, courier_id, &sorted)?)
+}

@@ -394,6 +394,15 @@ pub fn areas_of(conn: &mut DbConn, courier_ids: &[i64]) -> QueryResult<HashMap<i
     Ok(out)
 }
 
+/// Replaces a courier's service areas with `regions` (inside the caller's transaction).
+pub fn set_areas(conn: &mut DbConn, courier_id: i64, regions: &[String]) -> QueryResult<()> {
+    diesel::delete(courier_areas::table.filter(courier_areas::courier_id.eq(courier_id))).execute(conn)?;
+    for r in regions {
+        add_area(conn, courier_id, r)?;
+    }
+    Ok(())
+}
+
 pub fn add_area(conn: &mut DbConn, courier_id: i64, region: &str) -> QueryResult<()> {
     diesel::insert_into(courier_areas::table)
         .values((courier_areas::courier_id.eq(courier_id), courier_areas::region.eq(region)))

@@ -76,6 +76,8 @@ POST /api/v1/tenders/{id}/bids C
 POST /api/v1/tenders/{id}/award AW
 GET /api/v1/claims AWSFC
 GET /api/v1/couriers AWFC
+GET /api/v1/couriers/{username} AWFC
+PUT /api/v1/couriers/{username} A
 GET /api/v1/tender-weights AWFC
 PUT /api/v1/tender-weights A
 GET /api/v1/reports/kpis AWSGF
@@ -350,6 +352,8 @@ pub fn fill(path: &str, fx: &BTreeMap<&'static str, String>) -> String {
     let mut p = path.to_string();
     // a demo user none of the matrix's callers is (a change of it refuses only its own tokens)
     p = with(&p, "/users/{username}", "/users/warehouse-hq".to_string());
+    // the matrix's courier itself (another courier's is 404 to it: `shipping`'s tests)
+    p = with(&p, "/couriers/{username}", "/couriers/courier-1".to_string());
     if p.contains("/locations/{code}") {
         p = with(&p, "{code}", get("{code}/loc"));
     }

@@ -539,3 +539,111 @@ both!(an_event_without_a_time_follows_one_dated_within_the_clock_allowance, |app
     let d = app.post(&events, "courier-1", json!({"kind": "delivered", "at": when})).await;
     assert_eq!((d.ok()["status"].as_str(), d.json["on_time"].as_bool()), (Some("delivered"), Some(true)));
 });
+
+both!(an_admin_gives_a_new_courier_its_service_areas_and_it_is_offered_their_tenders, |app| async {
+    // a courier account made through the API serves no lane until the admin gives it areas
+    let new = json!({"username": "courier-sf", "password": crate::helpers::PASSWORD, "role": "courier",
+                     "display_name": "SF Express"});
+    assert_eq!(app.post("/api/v1/users", "admin", new).await.status, 201);
+    let c = app.get("/api/v1/couriers/COURIER-SF", Some("admin")).await;
+    let c = c.ok();
+    assert_eq!((c["username"].as_str(), c["active"].as_bool()), (Some("courier-sf"), Some(true)));
+    assert_eq!(c["service_areas"], json!([]));
+    // a tender on RC-HZ -> ST-TZ-001 (Zhejiang to Zhejiang)
+    let (_, s) = shipped(&app, 1, "normal").await;
+    let deadline = (Utc::now() + Duration::hours(1)).to_rfc3339();
+    let t = app
+        .post(
+            "/api/v1/tenders",
+            "warehouse-rc-hz",
+            json!({"shipment_ids": [s["id"]], "bid_deadline": deadline}),
+        )
+        .await;
+    let tid = t.ok()["id"].as_i64().unwrap();
+    let bid = json!({"price": "25.00", "transit_hours": 10});
+    app.get(&format!("/api/v1/tenders/{tid}"), Some("courier-sf")).await.problem(404);
+    app.post(&format!("/api/v1/tenders/{tid}/bids"), "courier-sf", bid.clone()).await.problem(404);
+
+    // refused, each naming its field, and nothing changes: a region misspelt or in another
+    // case (with the one meant), a region the network has not, one listed twice, a blank one
+    let bad = app
+        .put(
+            "/api/v1/couriers/courier-sf",
+            "admin",
+            json!({"service_areas": ["Zhejaing", "zhejiang", "Atlantis", "Jiangsu", "Jiangsu", " "]}),
+        )
+        .await;
+    let p = bad.problem(422);
+    let errors: Vec<(String, String)> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap().to_string(), e["message"].as_str().unwrap().to_string()))
+        .collect();
+    assert!(
+        errors.contains(&("service_areas[4]".into(), "Jiangsu is listed already (service_areas[3])".into())),
+        "{errors:?}"
+    );
+    assert!(errors.contains(&("service_areas[5]".into(), "must not be blank".into())), "{errors:?}");
+    // the body's own faults are reported first, then (once they are mended) the network's
+    let bad = app
+        .put(
+            "/api/v1/couriers/courier-sf",
+            "admin",
+            json!({"service_areas": ["Zhejaing", "zhejiang", "Atlantis", "Jiangsu"]}),
+        )
+        .await;
+    let p = bad.problem(422);
+    assert_eq!(p["type"], "/problems/validation_failed");
+    let messages: Vec<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    let fields: Vec<&str> =
+        p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["service_areas[0]", "service_areas[1]", "service_areas[2]"], "{p}");
+    assert_eq!(messages[0], "not a region of the network; did you mean Zhejiang?");
+    assert_eq!(messages[1], "not a region of the network; did you mean Zhejiang?");
+    assert!(messages[2].starts_with("not a region of the network; the regions are "), "{p}");
+    assert_eq!(app.get("/api/v1/couriers/courier-sf", Some("admin")).await.ok()["service_areas"], json!([]));
+    // only the admin sets areas; a courier sees itself only; a user who is no courier is none
+    let areas = json!({"service_areas": ["Zhejiang", "Jiangsu"]});
+    app.put("/api/v1/couriers/courier-sf", "warehouse-rc-hz", areas.clone()).await.problem(403);
+    app.put("/api/v1/couriers/courier-sf", "courier-sf", areas.clone()).await.problem(403);
+    app.get("/api/v1/couriers/courier-1", Some("courier-sf")).await.problem(404);
+    app.get("/api/v1/couriers/courier-sf", Some("station-st-tz-001")).await.problem(403);
+    let other = app.put("/api/v1/couriers/tech-st-tz-001", "admin", areas.clone()).await;
+    assert_eq!(other.problem(404)["detail"], "tech-st-tz-001 is a technician account, not a courier");
+    let none = app.put("/api/v1/couriers/courier-9", "admin", areas.clone()).await;
+    assert_eq!(none.problem(404)["detail"], "courier courier-9 not found");
+
+    // set: the courier sees the tender on its lane at once and bids
+    let set = app.put("/api/v1/couriers/courier-sf", "admin", areas).await;
+    assert_eq!(set.ok()["service_areas"], json!(["Jiangsu", "Zhejiang"]));
+    assert_eq!(
+        app.get("/api/v1/couriers/courier-sf", Some("courier-sf")).await.ok()["service_areas"],
+        json!(["Jiangsu", "Zhejiang"])
+    );
+    let listed = app.get("/api/v1/couriers", Some("admin")).await;
+    assert!(listed
+        .ok()
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["username"] == "courier-sf" && c["service_areas"] == json!(["Jiangsu", "Zhejiang"])));
+    app.get(&format!("/api/v1/tenders/{tid}"), Some("courier-sf")).await.ok();
+    assert_eq!(app.post(&format!("/api/v1/tenders/{tid}/bids"), "courier-sf", bid.clone()).await.status, 201);
+    // emptied: off every lane again (its bid stays on the tender)
+    let off = app.put("/api/v1/couriers/courier-sf", "admin", json!({"service_areas": []})).await;
+    assert_eq!(off.ok()["service_areas"], json!([]));
+    app.get(&format!("/api/v1/tenders/{tid}"), Some("courier-sf")).await.problem(404);
+    let tender = app.get(&format!("/api/v1/tenders/{tid}"), Some("warehouse-rc-hz")).await;
+    assert_eq!(tender.ok()["bids"].as_array().map(Vec::len), Some(1), "{}", tender.text);
+    // a field of the wrong type or a misspelt one is named, as in every body
+    let wrong = app.put("/api/v1/couriers/courier-sf", "admin", json!({"service_areas": "Zhejiang"})).await;
+    assert_eq!(wrong.problem(422)["errors"][0]["field"], "service_areas");
+    let misspelt = app.put("/api/v1/couriers/courier-sf", "admin", json!({"areas": ["Zhejiang"]})).await;
+    assert!(
+        misspelt.problem(422)["detail"].as_str().unwrap().contains("unknown field `areas`"),
+        "{}",
+        misspelt.text
+    );
+});

@@ -1,23 +1,28 @@
 //! Couriers with their delivery records, and the weights that score their bids.
 
 use actix_web::{get, put, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::E422Weights;
 use crate::auth::{Caller, Role};
+use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::Json;
 use crate::shipping::rules::{Record, Weights};
+use crate::shipping::service::{self, Courier};
 use crate::shipping::store;
 use crate::state::AppState;
+use crate::validate::Validate;
 
 /// A courier and its delivery record.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CourierOut {
     pub username: String,
     pub name: String,
+    /// an inactive courier (a disabled user) is offered no tender
+    pub active: bool,
     pub service_areas: Vec<String>,
     pub record: Record,
     /// smoothed towards 90% while the record is short
@@ -27,7 +32,7 @@ pub struct CourierOut {
 }
 
 /// Couriers with their service areas and on-time and damage rates
-#[utoipa::path(tag = "shipping", responses((status = 200, description = "The couriers with their service area and record", body = Vec<CourierOut>), E401, E403), security(("bearer" = ["admin", "warehouse", "finance", "courier"])))]
+#[utoipa::path(tag = "shipping", responses((status = 200, description = "The active couriers with their service area and record, in username order (a courier itself only)", body = Vec<CourierOut>), E401, E403), security(("bearer" = ["admin", "warehouse", "finance", "courier"])))]
 #[get("/couriers")]
 pub async fn list_couriers(
     state: web::Data<AppState>,
@@ -37,32 +42,140 @@ pub async fn list_couriers(
     let out = state
         .db
         .read(move |conn| {
-            let couriers: Vec<(i64, String, String)> = store::couriers(conn)?
+            let couriers: Vec<Courier> = store::couriers(conn)?
                 .into_iter()
                 .filter(|(id, _, _)| !caller.is(Role::Courier) || *id == caller.user_id)
+                .map(|(id, username, name)| Courier { id, username, name, active: true })
                 .collect();
-            // each courier's record and areas, read once for all
-            let ids: Vec<i64> = couriers.iter().map(|c| c.0).collect();
-            let records = store::records(conn, &ids)?;
-            let mut areas = store::areas_of(conn, &ids)?;
-            Ok(couriers
-                .into_iter()
-                .map(|(id, username, name)| {
-                    let record = records.get(&id).copied().unwrap_or_default();
-                    CourierOut {
-                        username,
-                        name,
-                        service_areas: areas.remove(&id).unwrap_or_default(),
-                        on_time_rate: (record.on_time_rate() * 10_000.0).round() / 10_000.0,
-                        damage_rate: (record.damage_rate() * 10_000.0).round() / 10_000.0,
-                        record,
-                    }
-                })
-                .collect::<Vec<_>>())
+            couriers_out(conn, couriers)
         })
         .await?;
     Ok(web::Json(out))
 }
+
+/// The couriers with their records and areas, each read once for all.
+fn couriers_out(conn: &mut DbConn, couriers: Vec<Courier>) -> Result<Vec<CourierOut>, AppError> {
+    let ids: Vec<i64> = couriers.iter().map(|c| c.id).collect();
+    let records = store::records(conn, &ids)?;
+    let mut areas = store::areas_of(conn, &ids)?;
+    Ok(couriers
+        .into_iter()
+        .map(|c| {
+            let record = records.get(&c.id).copied().unwrap_or_default();
+            CourierOut {
+                service_areas: areas.remove(&c.id).unwrap_or_default(),
+                on_time_rate: (record.on_time_rate() * 10_000.0).round() / 10_000.0,
+                damage_rate: (record.damage_rate() * 10_000.0).round() / 10_000.0,
+                username: c.username,
+                name: c.name,
+                active: c.active,
+                record,
+            }
+        })
+        .collect())
+}
+
+/// One courier, as `courier` reads it inside the caller's transaction.
+fn courier_out(conn: &mut DbConn, c: Courier) -> Result<CourierOut, AppError> {
+    couriers_out(conn, vec![c])?.pop().ok_or_else(|| AppError::not_found("courier"))
+}
+
+/// A courier with its service areas and record (a courier itself only)
+#[utoipa::path(
+    tag = "shipping",
+    params(("username" = String, Path, description = "the courier's username, in any case", example = "courier-1")),
+    responses((status = 200, description = "The courier with its service areas and record", body = CourierOut), E401, E403, E404Courier),
+    security(("bearer" = ["admin", "warehouse", "finance", "courier"]))
+)]
+#[get("/couriers/{username}")]
+pub async fn get_courier(
+    state: web::Data<AppState>,
+    caller: Caller,
+    username: web::Path<String>,
+) -> Result<web::Json<CourierOut>, AppError> {
+    caller.require(super::READERS)?;
+    let username = username.into_inner();
+    let out = state
+        .db
+        .read(move |conn| {
+            let c = service::courier(conn, &username)?;
+            if caller.is(Role::Courier) && c.id != caller.user_id {
+                return Err(AppError::not_found(format!("courier {username} not found")));
+            }
+            courier_out(conn, c)
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// A courier's service areas: the whole list, which replaces the one before.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"service_areas": ["Anhui", "Jiangsu", "Shanghai", "Zhejiang"]}))]
+#[validate(rules = areas_rules)]
+pub struct CourierIn {
+    /// the regions the courier serves, each once, as the network writes them (the `region` of
+    /// its locations); a tender is offered to the couriers that serve both ends of its lane, and
+    /// an urgent shipment's rate cards are those of its lane. Empty takes the courier off every
+    /// lane; bids made and shipments assigned stay.
+    #[schema(max_items = 100, min_length = 1, max_length = 100)]
+    pub service_areas: Vec<String>,
+}
+
+/// What service areas allow beside their limits: each region once.
+fn areas_rules(c: &CourierIn, _at: &str, errors: &mut Vec<FieldError>) {
+    for (i, a) in c.service_areas.iter().enumerate() {
+        if a.trim().is_empty() {
+            errors.push(FieldError::new(format!("service_areas[{i}]"), "must not be blank"));
+        } else if let Some(first) = c.service_areas[..i].iter().position(|b| b == a) {
+            errors.push(FieldError::new(
+                format!("service_areas[{i}]"),
+                format!("{a} is listed already (service_areas[{first}])"),
+            ));
+        }
+    }
+}
+
+/// Set a courier's service areas (admin)
+///
+/// The courier is a user of role `courier` (made with `POST /users`); the areas replace the
+/// ones it had, in one transaction. Tenders it may see and bid on follow at once.
+#[utoipa::path(
+    tag = "shipping",
+    params(("username" = String, Path, description = "the courier's username, in any case", example = "courier-1")),
+    request_body = CourierIn,
+    responses((status = 200, description = "The courier with its new service areas", body = CourierOut), E400, E401, E403, E404Courier, E415, E422Areas),
+    security(("bearer" = ["admin"]))
+)]
+#[put("/couriers/{username}")]
+pub async fn put_courier(
+    state: web::Data<AppState>,
+    caller: Caller,
+    username: web::Path<String>,
+    body: Json<CourierIn>,
+) -> Result<web::Json<CourierOut>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let username = username.into_inner();
+    let areas = body.0.service_areas;
+    let out = state
+        .db
+        .write(move |conn| {
+            let c = service::courier(conn, &username)?;
+            service::set_areas(conn, c.id, &areas)?;
+            courier_out(conn, c)
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+crate::problems!(E404Courier, 404, "No courier of this username (in the caller's sight: a courier sees itself only)", [
+    NotFound => "courier courier-9 not found",
+    NotFound "another_role" => "tech-st-tz-001 is a technician account, not a courier",
+]);
+crate::problems!(E422Areas, 422, "A service area breaks a rule (`errors` names each): a region listed twice, or not a region of the network", [
+    ValidationFailed => "service_areas[1]: not a region of the network; did you mean Zhejiang?"
+        {"errors": [{"field": "service_areas[1]", "message": "not a region of the network; did you mean Zhejiang?"}]},
+]);
 
 /// The weights of the tender score
 #[utoipa::path(tag = "shipping", responses((status = 200, description = "The weights that score tender bids", body = Weights), E401, E403), security(("bearer" = ["admin", "warehouse", "finance", "courier"])))]
