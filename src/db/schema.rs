@@ -610,6 +610,7 @@ diesel::table! {
         reconciled_by -> Nullable<Text>,
         reconciled_at -> Nullable<Timestamp>,
         core_mismatches -> Integer,
+        station_id -> BigInt,
     }
 }
 

@@ -176,6 +176,7 @@ pub fn lend(
         store::insert_line(
             conn,
             loan_id,
+            station.id,
             i as i32 + 1,
             part.id,
             l.qty,

@@ -87,6 +87,7 @@ pub fn insert_loan(
 pub fn insert_line(
     conn: &mut DbConn,
     loan_id: i64,
+    station_id: i64,
     line_no: i32,
     part_id: i64,
     qty: i64,
@@ -96,6 +97,7 @@ pub fn insert_line(
     diesel::insert_into(loan_lines::table)
         .values((
             loan_lines::loan_id.eq(loan_id),
+            loan_lines::station_id.eq(station_id),
             loan_lines::line_no.eq(line_no),
             loan_lines::part_id.eq(part_id),
             loan_lines::qty.eq(qty),
@@ -218,7 +220,8 @@ fn overdue_lines(
         ))
         .into_boxed();
     if let Some(s) = station_id {
-        q = q.filter(loans::station_id.eq(s));
+        // the station's open lines through `loan_lines_open_by_station`, not its every loan
+        q = q.filter(loan_lines::station_id.eq(s));
     }
     let rows: Vec<(i64, NaiveDateTime, i32, i64, i64)> = q.load(conn)?;
     Ok(rows
@@ -310,7 +313,7 @@ pub fn open_lines(conn: &mut DbConn, station_id: i64) -> QueryResult<Vec<OpenLin
         .inner_join(locations::table.on(locations::id.eq(loans::station_id)))
         .inner_join(tiers::table.on(locations::tier.eq(tiers::tier.nullable())))
         .filter(loan_lines::status.eq("open"))
-        .filter(loans::station_id.eq(station_id))
+        .filter(loan_lines::station_id.eq(station_id))
         .order(loan_lines::id)
         .select((
             loan_lines::id,
@@ -329,6 +332,14 @@ pub fn open_lines(conn: &mut DbConn, station_id: i64) -> QueryResult<Vec<OpenLin
             value: qty.saturating_mul(cost),
         })
         .collect())
+}
+
+/// The SQL that selects the ids of a station's open loan lines, in id order, for statements
+/// written as text (`station`: the SQL of the station's id, a placeholder or a column). It reads
+/// the index of open lines by station alone (`loan_lines_open_by_station`): as many rows as the
+/// station has open lines, however many loans it had.
+pub fn open_line_ids_sql(station: &str) -> String {
+    format!("SELECT lol.id FROM loan_lines lol WHERE lol.station_id = {station} AND lol.status = 'open' ORDER BY lol.id")
 }
 
 /// The value of those of `lines` overdue at `now`.

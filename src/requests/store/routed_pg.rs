@@ -214,15 +214,14 @@ pub fn write_whole(
 ) -> QueryResult<Option<Written>> {
     // the event's seven values are $20-$26; what the plan assumed follows them
     let assumes = match assumed {
-        None => "",
-        Some(_) => {
-            // one subquery for all of it: each of its own cost the statement an executor node
+        None => String::new(),
+        // one subquery for all of it: each of its own cost the statement an executor node
+        Some(_) => format!(
             " AND EXISTS (SELECT 1 FROM users u, locations s, master_revision m \
                WHERE u.id = $27 AND u.active AND u.version = $28 AND s.id = $4 AND s.active \
-               AND m.id = 1 AND m.revision = $29 \
-               AND ARRAY(SELECT lol.id FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
-                 WHERE lo.station_id = $4 AND lol.status = 'open' ORDER BY lol.id) = $30)"
-        }
+               AND m.id = 1 AND m.revision = $29 AND ARRAY({}) = $30)",
+            crate::loans::store::open_line_ids_sql("$4")
+        ),
     };
     let text = format!(
         "WITH r AS (UPDATE stock_balances SET reserved = reserved + $1 WHERE part_id = $2 AND location_id = $3 \

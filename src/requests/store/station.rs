@@ -164,13 +164,13 @@ pub fn station_by_code(
         "SELECT l.id, l.code, l.name, l.kind, l.parent_id, l.path, l.region, l.city, l.address, \
          l.tier, l.lead_time_days, l.active, \
          (SELECT {} FROM station_values v WHERE v.id = l.id) AS outstanding_minor, \
-         EXISTS (SELECT 1 FROM loans lo JOIN loan_lines lol ON lol.loan_id = lo.id \
-           WHERE lo.station_id = l.id AND lol.status = 'open') AS open_loans, \
+         EXISTS ({}) AS open_loans, \
          EXISTS (SELECT 1 FROM webhook_subscriptions ws WHERE ws.active) AS subscribed, \
          (SELECT r.revision FROM master_revision r WHERE r.id = 1) AS revision, \
          (SELECT u.version FROM users u WHERE u.id = {} AND u.active) AS asker_version \
          FROM locations l WHERE l.code = {}",
         crate::station_value!("v"),
+        crate::loans::store::open_line_ids_sql("l.id"),
         if pg { "$2" } else { "?" },
         if pg { "$1" } else { "?" },
     );

@@ -268,12 +268,16 @@ pub fn generate(
                 Some(at) => ("'fee_charged'", (qty * sale).to_string(), "'bench'", ts(at)),
                 None => ("'open'", "NULL".into(), "NULL", "NULL".into()),
             };
-            line_rows.push(format!("({lid}, {}, {pid}, {qty}, {cost}, {status}, {fee}, {by}, {at})", n + 1));
+            let (sid, _) = &stations[p.station];
+            line_rows.push(format!(
+                "({lid}, {sid}, {}, {pid}, {qty}, {cost}, {status}, {fee}, {by}, {at})",
+                n + 1
+            ));
         }
     }
     exec(
         conn,
-        "INSERT INTO loan_lines (loan_id, line_no, part_id, qty, unit_cost_minor, status, fee_minor, reconciled_by, reconciled_at)",
+        "INSERT INTO loan_lines (loan_id, station_id, line_no, part_id, qty, unit_cost_minor, status, fee_minor, reconciled_by, reconciled_at)",
         &line_rows,
     )?;
     post_movements(conn, period, &stations, &custody, &part_rows, &loan_ids, &plans)?;
