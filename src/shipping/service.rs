@@ -2,8 +2,6 @@
 //! urgent assignment by rate card, tenders, bids and awards, tracking events, and carrier
 //! claims for damaged deliveries.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -345,12 +343,12 @@ pub fn score_bids_of(
         return Ok(Vec::new());
     }
     let weights = store::weights(conn)?;
-    let names: HashMap<i64, String> =
-        store::couriers(conn)?.into_iter().map(|(id, name, _)| (id, name)).collect();
     let mut bidders: Vec<i64> =
         tenders.iter().flat_map(|(_, bids)| bids.iter().map(|b| b.courier_id)).collect();
     bidders.sort_unstable();
     bidders.dedup();
+    // the bidders' names, a courier disabled since it bid included
+    let names = store::usernames(conn, &bidders)?;
     let records = store::records(conn, &bidders)?;
     Ok(tenders
         .iter()

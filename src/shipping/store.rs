@@ -411,13 +411,28 @@ pub fn add_area(conn: &mut DbConn, courier_id: i64, region: &str) -> QueryResult
 }
 
 /// Couriers: (id, username, display name).
-pub fn couriers(conn: &mut DbConn) -> QueryResult<Vec<(i64, String, String)>> {
-    users::table
+/// A page of the active couriers in username order: after `after`, at most `limit`, only `only`
+/// when given (a courier's own).
+pub fn couriers(
+    conn: &mut DbConn,
+    only: Option<i64>,
+    after: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<(i64, String, String)>> {
+    let mut q = users::table
         .filter(users::role.eq("courier"))
         .filter(users::active.eq(true))
         .select((users::id, users::username, users::display_name))
         .order(users::username.asc())
-        .load(conn)
+        .limit(limit)
+        .into_boxed();
+    if let Some(id) = only {
+        q = q.filter(users::id.eq(id));
+    }
+    if let Some(a) = after {
+        q = q.filter(users::username.gt(a.to_string()));
+    }
+    q.load(conn)
 }
 
 /// Rate cards of every courier for a lane: (courier, base, per kg, transit hours).

@@ -422,15 +422,28 @@ both!(the_tender_courier_and_unit_lists_run_as_many_statements_for_100_rows_as_f
         .write(move |conn| Ok(write_couriers(conn, 60, at)?))
         .await
         .expect("the couriers are written");
-    let (more, many) = list(&app, "admin", "/api/v1/couriers").await;
-    assert_eq!((three.as_array().map(Vec::len), more.as_array().map(Vec::len)), (Some(3), Some(63)));
+    let (more, many) = list(&app, "admin", "/api/v1/couriers?limit=500").await;
+    assert_eq!(
+        (three["items"].as_array().map(Vec::len), more["items"].as_array().map(Vec::len)),
+        (Some(3), Some(63))
+    );
     assert_eq!(few, many, "statements for 3 and for 63 couriers");
     counts.push(("couriers", many));
-    let one = more.as_array().unwrap().iter().find(|c| c["username"] == "courier-1").expect("courier-1");
+    let one =
+        more["items"].as_array().unwrap().iter().find(|c| c["username"] == "courier-1").expect("courier-1");
     assert_eq!(one["record"]["delivered"], 4);
     assert!(one["service_areas"].as_array().is_some_and(|a| a.len() > 1), "{one}");
+    // the default page of 50, then the rest after its cursor
+    let (first, _) = list(&app, "admin", "/api/v1/couriers").await;
+    let cursor = first["next_cursor"].as_str().expect("a second page").to_string();
+    let (rest, _) = list(&app, "admin", &format!("/api/v1/couriers?cursor={cursor}")).await;
+    assert_eq!(
+        (first["items"].as_array().map(Vec::len), rest["items"].as_array().map(Vec::len)),
+        (Some(50), Some(13))
+    );
+    assert!(rest["next_cursor"].is_null());
     let (me, _) = list(&app, "courier-1", "/api/v1/couriers").await;
-    assert_eq!(me.as_array().map(Vec::len), Some(1));
+    assert_eq!(me["items"].as_array().map(Vec::len), Some(1));
 
     // units: each of its own model
     let (small, few) = list(&app, "admin", &format!("/api/v1/units?limit={SMALL}")).await;
@@ -522,8 +535,9 @@ fn list_rows_sql(n: usize) -> Vec<String> {
             t = numbered("tickets")
         ),
         format!(
-            "INSERT INTO loan_lines (loan_id, line_no, part_id, qty, unit_cost_minor, status) \
-             SELECT l.id, 1, {part}, 1, 100, 'returned_unused' FROM loans l WHERE l.created_by = 'station-st-tz-001'"
+            "INSERT INTO loan_lines (loan_id, station_id, line_no, part_id, qty, unit_cost_minor, status) \
+             SELECT l.id, l.station_id, 1, {part}, 1, 100, 'returned_unused' FROM loans l \
+             WHERE l.created_by = 'station-st-tz-001'"
         ),
         format!(
             "INSERT INTO inspections (loan_line_id, station_id, part_id, qty, status, created_at) \

@@ -224,8 +224,9 @@ both!(a_delivery_with_one_of_two_units_damaged_is_claimed_and_replaced, |app| as
 both!(a_late_delivery_lowers_the_couriers_on_time_rate, |app| async {
     let (_, s) = shipped(&app, 1, "urgent").await;
     let sid = s["id"].as_i64().unwrap();
-    let rate =
-        |v: &Value| v.as_array().unwrap().iter().find(|c| c["username"] == "courier-1").unwrap().clone();
+    let rate = |v: &Value| {
+        v["items"].as_array().unwrap().iter().find(|c| c["username"] == "courier-1").unwrap().clone()
+    };
     let before = rate(app.get("/api/v1/couriers", Some("admin")).await.ok());
     // only the assigned courier reports; the order of events is kept
     app.post(&format!("/api/v1/shipments/{sid}/events"), "courier-2", json!({"kind": "picked_up"}))
@@ -251,7 +252,10 @@ both!(a_late_delivery_lowers_the_couriers_on_time_rate, |app| async {
     assert_eq!(after["record"]["on_time"], before["record"]["on_time"]);
     assert!(after["on_time_rate"].as_f64().unwrap() < before["on_time_rate"].as_f64().unwrap());
     // a courier sees only its own record
-    assert_eq!(app.get("/api/v1/couriers", Some("courier-1")).await.ok().as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get("/api/v1/couriers", Some("courier-1")).await.ok()["items"].as_array().unwrap().len(),
+        1
+    );
 });
 
 both!(tender_weights_are_admin_data, |app| async {
@@ -285,8 +289,9 @@ both!(tracking_events_keep_time_order_and_a_backdated_delivery_is_refused, |app|
     let (_, s) = shipped(&app, 1, "urgent").await;
     let sid = s["id"].as_i64().unwrap();
     let events = format!("/api/v1/shipments/{sid}/events");
-    let courier =
-        |v: &Value| v.as_array().unwrap().iter().find(|c| c["username"] == "courier-1").unwrap().clone();
+    let courier = |v: &Value| {
+        v["items"].as_array().unwrap().iter().find(|c| c["username"] == "courier-1").unwrap().clone()
+    };
     let before = courier(app.get("/api/v1/couriers", Some("admin")).await.ok());
     let now = app.state.clock.now();
     let at = |d: Duration| (now + d).to_rfc3339();
@@ -351,8 +356,9 @@ both!(a_replacement_after_a_damaged_delivery_goes_to_another_courier_that_arrive
     let first = app.shipments_of(rid, "admin").await[0].clone();
     assert_eq!(first["origin"], "HQ");
     let damaging = first["courier"].as_str().unwrap().to_string();
-    let record =
-        |v: &Value, who: &str| v.as_array().unwrap().iter().find(|c| c["username"] == who).unwrap().clone();
+    let record = |v: &Value, who: &str| {
+        v["items"].as_array().unwrap().iter().find(|c| c["username"] == who).unwrap().clone()
+    };
     let before = record(app.get("/api/v1/couriers", Some("admin")).await.ok(), &damaging);
     let r = app
         .post(
@@ -623,8 +629,7 @@ both!(an_admin_gives_a_new_courier_its_service_areas_and_it_is_offered_their_ten
         json!(["Jiangsu", "Zhejiang"])
     );
     let listed = app.get("/api/v1/couriers", Some("admin")).await;
-    assert!(listed
-        .ok()
+    assert!(listed.ok()["items"]
         .as_array()
         .unwrap()
         .iter()

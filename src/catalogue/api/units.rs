@@ -435,15 +435,33 @@ pub struct InstalledBaseQuery {
     /// units shipped on or before this date (default today)
     #[serde(default, deserialize_with = "crate::http::date::opt_day")]
     pub on: Option<NaiveDate>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: KeyPage,
+}
+
+/// The installed base's page parameters as the document shows them: those of every keyed list
+/// (`KeyPage`, which reads them), with the cursor's form, `model:region`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct InstalledBasePage {
+    /// page size, 1-500 (default 50)
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<i64>,
+    /// `next_cursor` of the previous page: its last row's `model:region`, e.g. `BCD-539WT:Zhejiang`
+    #[param(min_length = 3, max_length = 64)]
+    cursor: Option<String>,
 }
 
 /// Installed base: units in service per model per region
 ///
-/// Derived from the units sold; demand planning uses it.
+/// Derived from the units sold; demand planning uses it. A page of (model, region) rows in
+/// model then region order; the cursor is the last row's `model:region`.
 #[utoipa::path(
     tag = "catalogue",
-    params(InstalledBaseQuery),
-    responses((status = 200, description = "The installed base per model and region, in model then region order", body = Vec<InstalledBase>), E400, E401, E422ModelContext),
+    params(InstalledBaseQuery, InstalledBasePage),
+    responses((status = 200, description = "The page of the installed base per model and region, in model then region order", body = Page<InstalledBase>), E400, E401, E422ModelContext),
     security(("bearer" = []))
 )]
 #[get("/installed-base")]
@@ -451,14 +469,28 @@ pub async fn installed_base(
     state: web::Data<AppState>,
     _caller: Caller,
     query: Query<InstalledBaseQuery>,
-) -> Result<web::Json<Vec<InstalledBase>>, AppError> {
+) -> Result<web::Json<Page<InstalledBase>>, AppError> {
     let q = query.into_inner();
+    let page = q.page.request()?;
+    // a model code holds no colon: the cursor's first colon ends it
+    let after = page
+        .after_key(|k| k.split_once(':').is_some_and(|(m, r)| !m.is_empty() && !r.is_empty()))?
+        .and_then(|k| k.split_once(':'))
+        .map(|(m, r)| (m.to_string(), r.to_string()));
     let on = q.on.unwrap_or_else(|| state.clock.now().date_naive());
     let out = state
         .db
         .read(move |conn| {
             resolve::model_context(conn, q.model.as_deref())?;
-            Ok(store::installed_base(conn, q.model.as_deref(), q.region.as_deref(), on)?)
+            let rows = store::installed_base(conn, q.model.as_deref(), q.region.as_deref(), on)?;
+            // every row of the filters is one (model, region) of the network: a few thousand at
+            // most, read in two statements whatever the page
+            let rows: Vec<InstalledBase> = rows
+                .into_iter()
+                .filter(|r| after.as_ref().is_none_or(|(m, g)| (&r.model, &r.region) > (m, g)))
+                .take(page.fetch() as usize)
+                .collect();
+            Ok(page.page(rows, |r| format!("{}:{}", r.model, r.region)))
         })
         .await?;
     Ok(web::Json(out))

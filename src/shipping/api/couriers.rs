@@ -2,14 +2,14 @@
 
 use actix_web::{get, put, web};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::E422Weights;
 use crate::auth::{Caller, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E415};
-use crate::http::Json;
+use crate::http::{Json, KeyPage, Page, Query};
 use crate::shipping::rules::{Record, Weights};
 use crate::shipping::service::{self, Courier};
 use crate::shipping::store;
@@ -31,23 +31,47 @@ pub struct CourierOut {
     pub damage_rate: f64,
 }
 
+/// The couriers' list: its page parameters only.
+#[derive(Debug, Deserialize, IntoParams, Validate)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CourierQuery {
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub page: KeyPage,
+}
+
 /// Couriers with their service areas and on-time and damage rates
-#[utoipa::path(tag = "shipping", responses((status = 200, description = "The active couriers with their service area and record, in username order (a courier itself only)", body = Vec<CourierOut>), E401, E403), security(("bearer" = ["admin", "warehouse", "finance", "courier"])))]
+///
+/// The active couriers in username order; the cursor is the username of a page's last courier.
+/// A courier sees itself only.
+#[utoipa::path(
+    tag = "shipping",
+    params(CourierQuery, KeyPage),
+    responses((status = 200, description = "The page of active couriers with their service areas and records, in username order", body = Page<CourierOut>), E400, E401, E403),
+    security(("bearer" = ["admin", "warehouse", "finance", "courier"]))
+)]
 #[get("/couriers")]
 pub async fn list_couriers(
     state: web::Data<AppState>,
     caller: Caller,
-) -> Result<web::Json<Vec<CourierOut>>, AppError> {
+    query: Query<CourierQuery>,
+) -> Result<web::Json<Page<CourierOut>>, AppError> {
     caller.require(super::READERS)?;
+    let page = query.into_inner().page.request()?;
     let out = state
         .db
         .read(move |conn| {
-            let couriers: Vec<Courier> = store::couriers(conn)?
+            let only = caller.is(Role::Courier).then_some(caller.user_id);
+            let rows = store::couriers(conn, only, page.after.as_deref(), page.fetch())?;
+            let rows = page.page(rows, |(_, username, _)| username.clone());
+            let next_cursor = rows.next_cursor;
+            let couriers = rows
+                .items
                 .into_iter()
-                .filter(|(id, _, _)| !caller.is(Role::Courier) || *id == caller.user_id)
                 .map(|(id, username, name)| Courier { id, username, name, active: true })
                 .collect();
-            couriers_out(conn, couriers)
+            Ok(Page { items: couriers_out(conn, couriers)?, next_cursor })
         })
         .await?;
     Ok(web::Json(out))

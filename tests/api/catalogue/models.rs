@@ -149,14 +149,17 @@ both!(models_compatibility_and_units_are_recorded, |app| async {
     app.post("/api/v1/units", "admin", wrong).await.problem(422);
     let base = app.get("/api/v1/installed-base?model=BCD-999TEST", Some("admin")).await;
     // RFTEST0001 and RFTEST0005 (its lower-case twin refused)
-    assert_eq!(base.ok(), &json!([{"model": "BCD-999TEST", "region": "Zhejiang", "units": 2}]));
+    assert_eq!(
+        base.ok(),
+        &json!({"items": [{"model": "BCD-999TEST", "region": "Zhejiang", "units": 2}], "next_cursor": null})
+    );
     let base = app
         .get(
             &format!("/api/v1/installed-base?model=BCD-999TEST&on={}", ship.pred_opt().unwrap()),
             Some("admin"),
         )
         .await;
-    assert_eq!(base.ok(), &json!([]));
+    assert_eq!(base.ok(), &json!({"items": [], "next_cursor": null}));
     let r = app
         .patch(
             "/api/v1/models/BCD-999TEST",
