@@ -642,6 +642,13 @@ both!(an_admin_gives_a_new_courier_its_service_areas_and_it_is_offered_their_ten
     app.get(&format!("/api/v1/tenders/{tid}"), Some("courier-sf")).await.problem(404);
     let tender = app.get(&format!("/api/v1/tenders/{tid}"), Some("warehouse-rc-hz")).await;
     assert_eq!(tender.ok()["bids"].as_array().map(Vec::len), Some(1), "{}", tender.text);
+    // disabled: out of the list, still readable, and its bid still names it
+    app.patch("/api/v1/users/courier-sf", "admin", json!({"active": false})).await.ok();
+    let listed = app.get("/api/v1/couriers?limit=500", Some("admin")).await;
+    assert!(listed.ok()["items"].as_array().unwrap().iter().all(|c| c["username"] != "courier-sf"));
+    assert_eq!(app.get("/api/v1/couriers/courier-sf", Some("admin")).await.ok()["active"], false);
+    let tender = app.get(&format!("/api/v1/tenders/{tid}"), Some("warehouse-rc-hz")).await;
+    assert_eq!(tender.ok()["bids"][0]["courier"], "courier-sf", "{}", tender.text);
     // a field of the wrong type or a misspelt one is named, as in every body
     let wrong = app.put("/api/v1/couriers/courier-sf", "admin", json!({"service_areas": "Zhejiang"})).await;
     assert_eq!(wrong.problem(422)["errors"][0]["field"], "service_areas");
