@@ -435,15 +435,29 @@ pub fn couriers(
     q.load(conn)
 }
 
-/// Rate cards of every courier for a lane: (courier, base, per kg, transit hours).
+/// Rate cards for a lane: (courier, base, per kg, transit hours).
 pub fn rate_cards_for(
     conn: &mut DbConn,
     origin_region: &str,
     dest_region: &str,
 ) -> QueryResult<Vec<(i64, i64, i64, i32)>> {
+    // a card counts only while its courier is an active courier serving both ends of the lane:
+    // a disabled account, or one taken off a region, is assigned no urgent shipment there
+    let serves = |region: &str| {
+        diesel::dsl::exists(
+            courier_areas::table
+                .filter(courier_areas::courier_id.eq(rate_cards::courier_id))
+                .filter(courier_areas::region.eq(region.to_string())),
+        )
+    };
     rate_cards::table
+        .inner_join(users::table.on(users::id.eq(rate_cards::courier_id)))
+        .filter(users::active.eq(true))
+        .filter(users::role.eq("courier"))
         .filter(rate_cards::origin_region.eq(origin_region))
         .filter(rate_cards::dest_region.eq(dest_region))
+        .filter(serves(origin_region))
+        .filter(serves(dest_region))
         .select((
             rate_cards::courier_id,
             rate_cards::base_minor,

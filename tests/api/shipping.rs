@@ -659,3 +659,31 @@ both!(an_admin_gives_a_new_courier_its_service_areas_and_it_is_offered_their_ten
         misspelt.text
     );
 });
+
+/// Ships an urgent request of one `part` from RC-HZ to ST-TZ-001; the courier its shipment was
+/// assigned to by rate card.
+async fn urgent_courier(app: &TestApp, part: &str) -> String {
+    let rid = app.request().line(part, 1).urgency("urgent").create().await;
+    app.on_request(rid, "ship", "warehouse-rc-hz").await.ok();
+    let s = app.shipments_of(rid, "warehouse-rc-hz").await[0].clone();
+    assert_eq!(s["status"], "assigned", "{s}");
+    s["courier"].as_str().unwrap().to_string()
+}
+
+both!(an_urgent_shipment_goes_only_to_an_active_courier_that_serves_both_ends, |app| async {
+    // RC-HZ -> ST-TZ-001, Zhejiang to Zhejiang: every demo courier has a rate card for it
+    let part = app.part().cost("20.00").stock_at("RC-HZ", 10).create().await;
+    let chosen = urgent_courier(&app, &part).await;
+    // that courier disabled: the card of a disabled account is not used
+    app.patch(&format!("/api/v1/users/{chosen}"), "admin", json!({"active": false})).await.ok();
+    let next = urgent_courier(&app, &part).await;
+    assert_ne!(next, chosen);
+    app.patch(&format!("/api/v1/users/{chosen}"), "admin", json!({"active": true})).await.ok();
+    assert_eq!(urgent_courier(&app, &part).await, chosen, "back in service, it is chosen again");
+    // taken off Zhejiang: its Zhejiang card lies dormant
+    let c = app.get(&format!("/api/v1/couriers/{chosen}"), Some("admin")).await.ok().clone();
+    let kept: Vec<Value> =
+        c["service_areas"].as_array().unwrap().iter().filter(|a| *a != "Zhejiang").cloned().collect();
+    app.put(&format!("/api/v1/couriers/{chosen}"), "admin", json!({"service_areas": kept})).await.ok();
+    assert_ne!(urgent_courier(&app, &part).await, chosen);
+});
