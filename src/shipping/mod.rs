@@ -21,6 +21,8 @@ pub fn routes<C: crate::http::Mount>(cfg: &mut C) {
         .service(api::couriers::list_couriers)
         .service(api::couriers::get_courier)
         .service(api::couriers::put_courier)
+        .service(api::couriers::get_rate_cards)
+        .service(api::couriers::put_rate_cards)
         .service(api::couriers::get_weights)
         .service(api::couriers::put_weights);
 }

@@ -632,3 +632,60 @@ pub fn set_areas(conn: &mut DbConn, courier_id: i64, areas: &[String]) -> Result
     sorted.sort();
     Ok(store::set_areas(conn, courier_id, &sorted)?)
 }
+
+/// One standing rate of a courier for a lane, as the API gives and shows it (amounts in minor
+/// units).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rate {
+    pub origin_region: String,
+    pub dest_region: String,
+    pub base_minor: i64,
+    pub per_kg_minor: i64,
+    pub transit_hours: i32,
+}
+
+/// Replaces a courier's rate cards. Each lane's regions must be regions of the network; 422
+/// names each one that is not (`rate_cards[i].origin_region`), with the region it most likely
+/// meant. A card is used only while the courier serves both ends (`store::rate_cards_for`).
+pub fn set_rate_cards(conn: &mut DbConn, courier_id: i64, cards: &[Rate]) -> Result<Vec<Rate>, AppError> {
+    let regions = crate::catalogue::store::units::regions(conn)?;
+    let mut errors = Vec::new();
+    for (i, c) in cards.iter().enumerate() {
+        for (field, region) in [("origin_region", &c.origin_region), ("dest_region", &c.dest_region)] {
+            if !regions.contains(region) {
+                errors.push(FieldError::new(
+                    format!("rate_cards[{i}].{field}"),
+                    rules::unknown_region(region, &regions),
+                ));
+            }
+        }
+    }
+    crate::validate::fail_if_any(errors)?;
+    store::clear_rate_cards(conn, courier_id)?;
+    for c in cards {
+        store::add_rate_card(
+            conn,
+            courier_id,
+            &c.origin_region,
+            &c.dest_region,
+            c.base_minor,
+            c.per_kg_minor,
+            c.transit_hours,
+        )?;
+    }
+    rate_cards(conn, courier_id)
+}
+
+/// A courier's rate cards, in lane order.
+pub fn rate_cards(conn: &mut DbConn, courier_id: i64) -> Result<Vec<Rate>, AppError> {
+    Ok(store::rate_cards_of(conn, courier_id)?
+        .into_iter()
+        .map(|(origin_region, dest_region, base_minor, per_kg_minor, transit_hours)| Rate {
+            origin_region,
+            dest_region,
+            base_minor,
+            per_kg_minor,
+            transit_hours,
+        })
+        .collect())
+}

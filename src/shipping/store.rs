@@ -468,6 +468,29 @@ pub fn rate_cards_for(
         .load(conn)
 }
 
+/// A rate card as kept: (origin region, destination region, base, per kg, transit hours).
+pub type RateCardRow = (String, String, i64, i64, i32);
+
+/// A courier's rate cards, in lane order.
+pub fn rate_cards_of(conn: &mut DbConn, courier_id: i64) -> QueryResult<Vec<RateCardRow>> {
+    rate_cards::table
+        .filter(rate_cards::courier_id.eq(courier_id))
+        .select((
+            rate_cards::origin_region,
+            rate_cards::dest_region,
+            rate_cards::base_minor,
+            rate_cards::per_kg_minor,
+            rate_cards::transit_hours,
+        ))
+        .order((rate_cards::origin_region.asc(), rate_cards::dest_region.asc()))
+        .load(conn)
+}
+
+/// Removes a courier's rate cards (inside the caller's transaction, before it adds the new set).
+pub fn clear_rate_cards(conn: &mut DbConn, courier_id: i64) -> QueryResult<()> {
+    diesel::delete(rate_cards::table.filter(rate_cards::courier_id.eq(courier_id))).execute(conn).map(|_| ())
+}
+
 pub fn add_rate_card(
     conn: &mut DbConn,
     courier_id: i64,

@@ -78,6 +78,8 @@ GET /api/v1/claims AWSFC
 GET /api/v1/couriers AWFC
 GET /api/v1/couriers/{username} AWFC
 PUT /api/v1/couriers/{username} A
+GET /api/v1/couriers/{username}/rate-cards AWFC
+PUT /api/v1/couriers/{username}/rate-cards A
 GET /api/v1/tender-weights AWFC
 PUT /api/v1/tender-weights A
 GET /api/v1/reports/kpis AWSGF

@@ -687,3 +687,65 @@ both!(an_urgent_shipment_goes_only_to_an_active_courier_that_serves_both_ends, |
     app.put(&format!("/api/v1/couriers/{chosen}"), "admin", json!({"service_areas": kept})).await.ok();
     assert_ne!(urgent_courier(&app, &part).await, chosen);
 });
+
+both!(an_admin_sets_a_couriers_rate_cards_and_urgent_shipments_follow, |app| async {
+    let part = app.part().cost("20.00").stock_at("RC-HZ", 10).create().await;
+    let new = json!({"username": "courier-sf", "password": crate::helpers::PASSWORD, "role": "courier",
+                     "display_name": "SF Express"});
+    assert_eq!(app.post("/api/v1/users", "admin", new).await.status, 201);
+    let none = app.get("/api/v1/couriers/courier-sf/rate-cards", Some("admin")).await;
+    assert_eq!(none.ok()["rate_cards"], json!([]));
+    // refused, each naming its field, and nothing changes
+    let card = |o: &str, d: &str, base: &str| json!({"origin_region": o, "dest_region": d, "base": base, "per_kg": "0.10", "transit_hours": 12});
+    let bad = app
+        .put(
+            "/api/v1/couriers/courier-sf/rate-cards",
+            "admin",
+            json!({"rate_cards": [card("Zhejiang", "Zhejiang", "-1.00"), card("Zhejiang", "Zhejiang", "1.00")]}),
+        )
+        .await;
+    let fields: Vec<String> = bad.problem(422)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fields, ["rate_cards[0].base", "rate_cards[1]"], "{}", bad.text);
+    let bad = app
+        .put(
+            "/api/v1/couriers/courier-sf/rate-cards",
+            "admin",
+            json!({"rate_cards": [card("Zhejaing", "Atlantis", "1.00")]}),
+        )
+        .await;
+    let p = bad.problem(422);
+    assert_eq!(p["errors"][0]["field"], "rate_cards[0].origin_region");
+    assert_eq!(p["errors"][0]["message"], "not a region of the network; did you mean Zhejiang?");
+    assert_eq!(p["errors"][1]["field"], "rate_cards[0].dest_region");
+    let hours = json!({"rate_cards": [{"origin_region": "Zhejiang", "dest_region": "Zhejiang", "base": "1.00",
+                                       "per_kg": "0.10", "transit_hours": 0}]});
+    app.put("/api/v1/couriers/courier-sf/rate-cards", "admin", hours).await.problem(422);
+    assert_eq!(
+        app.get("/api/v1/couriers/courier-sf/rate-cards", Some("admin")).await.ok()["rate_cards"],
+        json!([])
+    );
+    let cheap = json!({"rate_cards": [card("Zhejiang", "Zhejiang", "1.00")]});
+    app.put("/api/v1/couriers/courier-sf/rate-cards", "warehouse-rc-hz", cheap.clone()).await.problem(403);
+    app.put("/api/v1/couriers/tech-st-tz-001/rate-cards", "admin", cheap.clone()).await.problem(404);
+    app.get("/api/v1/couriers/courier-sf/rate-cards", Some("courier-1")).await.problem(404);
+
+    // the cheapest, fastest card on the lane: yet not used while the courier serves no region
+    let set = app.put("/api/v1/couriers/courier-sf/rate-cards", "admin", cheap).await;
+    assert_eq!(set.ok()["rate_cards"], json!([card("Zhejiang", "Zhejiang", "1.00")]));
+    assert_ne!(urgent_courier(&app, &part).await, "courier-sf");
+    // with Zhejiang in its areas, it carries the next urgent shipment
+    app.put("/api/v1/couriers/courier-sf", "admin", json!({"service_areas": ["Zhejiang"]})).await.ok();
+    assert_eq!(urgent_courier(&app, &part).await, "courier-sf");
+    // its cards emptied, it carries none again
+    let off = app.put("/api/v1/couriers/courier-sf/rate-cards", "admin", json!({"rate_cards": []})).await;
+    assert_eq!(off.ok()["rate_cards"], json!([]));
+    assert_ne!(urgent_courier(&app, &part).await, "courier-sf");
+    // a courier reads its own
+    let mine = app.get("/api/v1/couriers/courier-1/rate-cards", Some("courier-1")).await;
+    assert!(mine.ok()["rate_cards"].as_array().is_some_and(|c| !c.is_empty()));
+});

@@ -450,7 +450,7 @@ struct InstalledBasePage {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page: its last row's `model:region`, e.g. `BCD-539WT:Zhejiang`
-    #[param(min_length = 3, max_length = 64)]
+    #[param(pattern = "^[^:]+:.+$", max_length = 64)]
     cursor: Option<String>,
 }
 

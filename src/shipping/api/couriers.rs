@@ -10,6 +10,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, FieldError};
 use crate::http::docs::{E400, E401, E403, E415};
 use crate::http::{Json, KeyPage, Page, Query};
+use crate::money::Money;
 use crate::shipping::rules::{Record, Weights};
 use crate::shipping::service::{self, Courier};
 use crate::shipping::store;
@@ -191,6 +192,169 @@ pub async fn put_courier(
         .await?;
     Ok(web::Json(out))
 }
+
+/// A courier's standing rate for one lane, region to region: what an urgent shipment on it costs
+/// and how long it takes.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"origin_region": "Zhejiang", "dest_region": "Jiangsu", "base": "18.00", "per_kg": "2.50", "transit_hours": 30}))]
+pub struct RateCardIn {
+    /// where the lane starts: a region of the network
+    #[schema(min_length = 1, max_length = 100)]
+    pub origin_region: String,
+    /// where it ends: a region of the network (the origin's own for a lane within a region)
+    #[schema(min_length = 1, max_length = 100)]
+    pub dest_region: String,
+    /// the price of a shipment, 0.00-100000.00
+    pub base: Money,
+    /// added for each started kilogram of its weight, 0.00-100000.00
+    pub per_kg: Money,
+    /// hours from pickup to delivery, 1-720
+    #[schema(minimum = 1, maximum = 720)]
+    pub transit_hours: i32,
+}
+
+/// A courier's rate cards: the whole set, which replaces the one before.
+#[derive(Debug, Deserialize, ToSchema, Validate)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"rate_cards": [
+    {"origin_region": "Zhejiang", "dest_region": "Zhejiang", "base": "15.00", "per_kg": "2.00", "transit_hours": 24},
+    {"origin_region": "Zhejiang", "dest_region": "Jiangsu", "base": "18.00", "per_kg": "2.50", "transit_hours": 30}
+]}))]
+#[validate(rules = rate_card_rules)]
+pub struct RateCardsIn {
+    /// at most one card a lane; empty removes them all
+    #[schema(max_items = 1000)]
+    pub rate_cards: Vec<RateCardIn>,
+}
+
+/// The most a card's amount may be: 100,000.00.
+const MAX_RATE_MINOR: i64 = 10_000_000;
+
+/// What rate cards allow beside their limits: amounts in range, each lane once.
+fn rate_card_rules(c: &RateCardsIn, _at: &str, errors: &mut Vec<FieldError>) {
+    for (i, card) in c.rate_cards.iter().enumerate() {
+        for (field, amount) in [("base", card.base), ("per_kg", card.per_kg)] {
+            if !(0..=MAX_RATE_MINOR).contains(&amount.0) {
+                errors.push(FieldError::new(
+                    format!("rate_cards[{i}].{field}"),
+                    "must be between 0.00 and 100000.00",
+                ));
+            }
+        }
+        let lane = |x: &RateCardIn| (x.origin_region.clone(), x.dest_region.clone());
+        if let Some(first) = c.rate_cards[..i].iter().position(|x| lane(x) == lane(card)) {
+            errors.push(FieldError::new(
+                format!("rate_cards[{i}]"),
+                format!(
+                    "the lane {} to {} has a card already (rate_cards[{first}])",
+                    card.origin_region, card.dest_region
+                ),
+            ));
+        }
+    }
+}
+
+/// A courier's rate cards, in lane order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RateCardsOut {
+    pub courier: String,
+    pub rate_cards: Vec<RateCardIn>,
+}
+
+fn rate_cards_out(courier: String, cards: Vec<service::Rate>) -> RateCardsOut {
+    RateCardsOut {
+        courier,
+        rate_cards: cards
+            .into_iter()
+            .map(|r| RateCardIn {
+                origin_region: r.origin_region,
+                dest_region: r.dest_region,
+                base: Money(r.base_minor),
+                per_kg: Money(r.per_kg_minor),
+                transit_hours: r.transit_hours,
+            })
+            .collect(),
+    }
+}
+
+/// A courier's standing rate cards (a courier its own only)
+///
+/// An urgent shipment skips the tender and goes by rate card: the cards of its lane whose
+/// couriers are active and serve both ends, scored as bids are.
+#[utoipa::path(
+    tag = "shipping",
+    params(("username" = String, Path, description = "the courier's username, in any case", example = "courier-1")),
+    responses((status = 200, description = "The courier's rate cards, in lane order", body = RateCardsOut), E401, E403, E404Courier),
+    security(("bearer" = ["admin", "warehouse", "finance", "courier"]))
+)]
+#[get("/couriers/{username}/rate-cards")]
+pub async fn get_rate_cards(
+    state: web::Data<AppState>,
+    caller: Caller,
+    username: web::Path<String>,
+) -> Result<web::Json<RateCardsOut>, AppError> {
+    caller.require(super::READERS)?;
+    let username = username.into_inner();
+    let out = state
+        .db
+        .read(move |conn| {
+            let c = service::courier(conn, &username)?;
+            if caller.is(Role::Courier) && c.id != caller.user_id {
+                return Err(AppError::not_found(format!("courier {username} not found")));
+            }
+            Ok(rate_cards_out(c.username, service::rate_cards(conn, c.id)?))
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+/// Set a courier's rate cards (admin)
+///
+/// The set replaces the courier's cards in one transaction. A card is used only while its
+/// courier is active and serves both regions of its lane (`PUT /couriers/{username}`).
+#[utoipa::path(
+    tag = "shipping",
+    params(("username" = String, Path, description = "the courier's username, in any case", example = "courier-1")),
+    request_body = RateCardsIn,
+    responses((status = 200, description = "The courier's rate cards as set, in lane order", body = RateCardsOut), E400, E401, E403, E404Courier, E415, E422RateCards),
+    security(("bearer" = ["admin"]))
+)]
+#[put("/couriers/{username}/rate-cards")]
+pub async fn put_rate_cards(
+    state: web::Data<AppState>,
+    caller: Caller,
+    username: web::Path<String>,
+    body: Json<RateCardsIn>,
+) -> Result<web::Json<RateCardsOut>, AppError> {
+    caller.require(&[Role::Admin])?;
+    let username = username.into_inner();
+    let cards: Vec<service::Rate> = body
+        .0
+        .rate_cards
+        .into_iter()
+        .map(|c| service::Rate {
+            origin_region: c.origin_region,
+            dest_region: c.dest_region,
+            base_minor: c.base.0,
+            per_kg_minor: c.per_kg.0,
+            transit_hours: c.transit_hours,
+        })
+        .collect();
+    let out = state
+        .db
+        .write(move |conn| {
+            let c = service::courier(conn, &username)?;
+            Ok(rate_cards_out(c.username, service::set_rate_cards(conn, c.id, &cards)?))
+        })
+        .await?;
+    Ok(web::Json(out))
+}
+
+crate::problems!(E422RateCards, 422, "A card breaks a rule (`errors` names each): an amount out of range, a lane given twice, a region not of the network", [
+    ValidationFailed => "rate_cards[0].dest_region: not a region of the network; did you mean Jiangsu?"
+        {"errors": [{"field": "rate_cards[0].dest_region", "message": "not a region of the network; did you mean Jiangsu?"}]},
+]);
 
 crate::problems!(E404Courier, 404, "No courier of this username (in the caller's sight: a courier sees itself only)", [
     NotFound => "courier courier-9 not found",
