@@ -233,6 +233,8 @@ const MAX_RATE_MINOR: i64 = 10_000_000;
 
 /// What rate cards allow beside their limits: amounts in range, each lane once.
 fn rate_card_rules(c: &RateCardsIn, _at: &str, errors: &mut Vec<FieldError>) {
+    // each lane's first card, by lane: one pass however many cards
+    let mut seen: std::collections::HashMap<(&str, &str), usize> = std::collections::HashMap::new();
     for (i, card) in c.rate_cards.iter().enumerate() {
         for (field, amount) in [("base", card.base), ("per_kg", card.per_kg)] {
             if !(0..=MAX_RATE_MINOR).contains(&amount.0) {
@@ -242,8 +244,8 @@ fn rate_card_rules(c: &RateCardsIn, _at: &str, errors: &mut Vec<FieldError>) {
                 ));
             }
         }
-        let lane = |x: &RateCardIn| (x.origin_region.clone(), x.dest_region.clone());
-        if let Some(first) = c.rate_cards[..i].iter().position(|x| lane(x) == lane(card)) {
+        let first = *seen.entry((card.origin_region.as_str(), card.dest_region.as_str())).or_insert(i);
+        if first != i {
             errors.push(FieldError::new(
                 format!("rate_cards[{i}]"),
                 format!(
