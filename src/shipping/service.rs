@@ -616,6 +616,16 @@ pub fn courier(conn: &mut DbConn, username: &str) -> Result<Courier, AppError> {
     }
 }
 
+/// The courier of this username as `caller` may read it: a courier itself only (another courier
+/// is 404 to it, as an unknown name is); other readers any.
+pub fn visible_courier(conn: &mut DbConn, caller: &Caller, username: &str) -> Result<Courier, AppError> {
+    let c = courier(conn, username)?;
+    if caller.is(Role::Courier) && c.id != caller.user_id {
+        return Err(AppError::not_found(format!("courier {username} not found")));
+    }
+    Ok(c)
+}
+
 /// Replaces a courier's service areas. Each must be a region of the network (where some
 /// location is), written as the network writes it; 422 names each one that is not, with the
 /// region it most likely meant.

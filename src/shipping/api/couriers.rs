@@ -123,10 +123,7 @@ pub async fn get_courier(
     let out = state
         .db
         .read(move |conn| {
-            let c = service::courier(conn, &username)?;
-            if caller.is(Role::Courier) && c.id != caller.user_id {
-                return Err(AppError::not_found(format!("courier {username} not found")));
-            }
+            let c = service::visible_courier(conn, &caller, &username)?;
             courier_out(conn, c)
         })
         .await?;
@@ -301,10 +298,7 @@ pub async fn get_rate_cards(
     let out = state
         .db
         .read(move |conn| {
-            let c = service::courier(conn, &username)?;
-            if caller.is(Role::Courier) && c.id != caller.user_id {
-                return Err(AppError::not_found(format!("courier {username} not found")));
-            }
+            let c = service::visible_courier(conn, &caller, &username)?;
             Ok(rate_cards_out(c.username, service::rate_cards(conn, c.id)?))
         })
         .await?;
