@@ -410,9 +410,8 @@ pub fn add_area(conn: &mut DbConn, courier_id: i64, region: &str) -> QueryResult
         .map(|_| ())
 }
 
-/// Couriers: (id, username, display name).
-/// A page of the active couriers in username order: after `after`, at most `limit`, only `only`
-/// when given (a courier's own).
+/// A page of the active couriers, (id, username, display name) in username order: after
+/// `after`, at most `limit`, only `only` when given (a courier's own).
 pub fn couriers(
     conn: &mut DbConn,
     only: Option<i64>,
