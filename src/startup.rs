@@ -2,6 +2,7 @@
 //! startup.rs). The routes come from `routes`, the state from `state`.
 
 use std::net::TcpListener;
+use std::sync::OnceLock;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, ErrorHandlers};
@@ -13,10 +14,23 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::http::json::BodyLimit;
 use crate::http::metrics::Metrics;
-use crate::http::RouteTable;
+use crate::http::{OpenApiJson, RouteTable};
 use crate::ledger::arrivals::Arrivals;
 use crate::requests::service::RoutingCache;
 use crate::state::AppState;
+
+/// The route table made from the OpenAPI document, and the document's JSON as served: made once
+/// per process, not by each worker nor for each request. Both are a function of the code alone,
+/// and making them costs 80 ms of a debug build's CPU, which a test suite building a server per
+/// test paid hundreds of times over.
+fn described() -> &'static (web::Data<RouteTable>, web::Data<OpenApiJson>) {
+    static DESCRIBED: OnceLock<(web::Data<RouteTable>, web::Data<OpenApiJson>)> = OnceLock::new();
+    DESCRIBED.get_or_init(|| {
+        let doc = crate::openapi::document();
+        let json = serde_json::to_vec(&doc).expect("the OpenAPI document serialises");
+        (web::Data::new(RouteTable::from_openapi(&doc)), web::Data::new(OpenApiJson(json.into())))
+    })
+}
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -46,12 +60,7 @@ impl Application {
         let routing = web::Data::new(RoutingCache::default());
         let arrivals = web::Data::new(Arrivals { fill_backorders: crate::requests::fill_backorders });
         let state = web::Data::new(AppState::new(config, db));
-        let doc = crate::openapi::document();
-        let routes = web::Data::new(RouteTable::from_openapi(&doc));
-        // served as it is, not made again by each worker nor serialised again for each request
-        let doc_json = web::Data::new(crate::http::OpenApiJson(
-            serde_json::to_vec(&doc).map_err(std::io::Error::other)?.into(),
-        ));
+        let (routes, doc_json) = described().clone();
         let limit = web::Data::new(BodyLimit(state.config.max_body_bytes));
         let app_state = state.clone();
         let beside = metrics.clone();
