@@ -125,7 +125,15 @@ both!(the_demo_catalogue_has_three_lines_of_models_parts_and_units, |app| async 
     let keys: Vec<(String, String)> =
         whole.iter().map(|b| (b["model"].to_string(), b["region"].to_string())).collect();
     assert!(keys.windows(2).all(|w| w[0] < w[1]), "in model then region order");
-    for bad in ["BCD-539WT", ":Zhejiang", "BCD-539WT:"] {
+    // a line break or a tab is in no model code or region (the document's pattern says so)
+    for bad in [
+        "BCD-539WT",
+        ":Zhejiang",
+        "BCD-539WT:",
+        "BCD-539WT:Zhe%0Ajiang",
+        "BCD-539WT%09:Zhejiang",
+        "BCD-539WT:Zhejiang%0D",
+    ] {
         let r = app.get(&format!("/api/v1/installed-base?cursor={bad}"), Some("finance")).await;
         assert_eq!(r.problem(400)["type"], "/problems/invalid_query", "{bad}");
     }

@@ -450,7 +450,8 @@ struct InstalledBasePage {
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
     /// `next_cursor` of the previous page: its last row's `model:region`, e.g. `BCD-539WT:Zhejiang`
-    #[param(pattern = "^[^:]+:.+$", max_length = 64)]
+    /// (one line: a model code and a region hold no control character)
+    #[param(pattern = r"^[^:\x00-\x1f\x7f-\x9f]+:[^\x00-\x1f\x7f-\x9f]+$", max_length = 64)]
     cursor: Option<String>,
 }
 
@@ -472,9 +473,13 @@ pub async fn installed_base(
 ) -> Result<web::Json<Page<InstalledBase>>, AppError> {
     let q = query.into_inner();
     let page = q.page.request()?;
-    // a model code holds no colon: the cursor's first colon ends it
+    // a model code holds no colon: the cursor's first colon ends it; neither it nor a region
+    // holds a control character (a line break, a tab), which the document's pattern refuses too
     let after = page
-        .after_key(|k| k.split_once(':').is_some_and(|(m, r)| !m.is_empty() && !r.is_empty()))?
+        .after_key(|k| {
+            !k.chars().any(char::is_control)
+                && k.split_once(':').is_some_and(|(m, r)| !m.is_empty() && !r.is_empty())
+        })?
         .and_then(|k| k.split_once(':'))
         .map(|(m, r)| (m.to_string(), r.to_string()));
     let on = q.on.unwrap_or_else(|| state.clock.now().date_naive());
