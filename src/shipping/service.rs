@@ -631,16 +631,23 @@ pub fn visible_courier(conn: &mut DbConn, caller: &Caller, username: &str) -> Re
 /// region it most likely meant.
 pub fn set_areas(conn: &mut DbConn, courier_id: i64, areas: &[String]) -> Result<(), AppError> {
     let regions = crate::catalogue::store::units::regions(conn)?;
-    let errors: Vec<FieldError> = areas
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| !regions.contains(a))
-        .map(|(i, a)| FieldError::new(format!("service_areas[{i}]"), rules::unknown_region(a, &regions)))
-        .collect();
-    crate::validate::fail_if_any(errors)?;
+    let named = areas.iter().enumerate().map(|(i, a)| (format!("service_areas[{i}]"), a));
+    crate::validate::fail_if_any(region_faults(named, &regions))?;
     let mut sorted = areas.to_vec();
     sorted.sort();
     Ok(store::set_areas(conn, courier_id, &sorted)?)
+}
+
+/// A field error for each named region that is not one of the network's `regions`, naming the
+/// region it most likely meant.
+fn region_faults<'a>(
+    named: impl Iterator<Item = (String, &'a String)>,
+    regions: &[String],
+) -> Vec<FieldError> {
+    named
+        .filter(|(_, region)| !regions.contains(region))
+        .map(|(field, region)| FieldError::new(field, rules::unknown_region(region, regions)))
+        .collect()
 }
 
 /// One standing rate of a courier for a lane, as the API gives and shows it (amounts in minor
@@ -659,18 +666,13 @@ pub struct Rate {
 /// meant. A card is used only while the courier serves both ends (`store::rate_cards_for`).
 pub fn set_rate_cards(conn: &mut DbConn, courier_id: i64, cards: &[Rate]) -> Result<Vec<Rate>, AppError> {
     let regions = crate::catalogue::store::units::regions(conn)?;
-    let mut errors = Vec::new();
-    for (i, c) in cards.iter().enumerate() {
-        for (field, region) in [("origin_region", &c.origin_region), ("dest_region", &c.dest_region)] {
-            if !regions.contains(region) {
-                errors.push(FieldError::new(
-                    format!("rate_cards[{i}].{field}"),
-                    rules::unknown_region(region, &regions),
-                ));
-            }
-        }
-    }
-    crate::validate::fail_if_any(errors)?;
+    let named = cards.iter().enumerate().flat_map(|(i, c)| {
+        [
+            (format!("rate_cards[{i}].origin_region"), &c.origin_region),
+            (format!("rate_cards[{i}].dest_region"), &c.dest_region),
+        ]
+    });
+    crate::validate::fail_if_any(region_faults(named, &regions))?;
     store::clear_rate_cards(conn, courier_id)?;
     for c in cards {
         store::add_rate_card(
