@@ -611,6 +611,7 @@ diesel::table! {
         reconciled_at -> Nullable<Timestamp>,
         core_mismatches -> Integer,
         station_id -> BigInt,
+        requested_part_id -> Nullable<BigInt>,
     }
 }
 

@@ -159,7 +159,12 @@ pub fn lend(
     let mut moves = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
         // every line must fit the ticket's unit; the alternatives' stock is the station's own
-        let part = fit.part(conn, i, &l.part_code, station.id)?;
+        let asked = fit.part(conn, i, &l.part_code, station.id)?;
+        // a superseded part is lent as its final successor, as a parts request is served with it,
+        // and the line says so
+        let part = crate::catalogue::resolve_successor(conn, asked)?;
+        let requested_part_id = (part.served.id != part.requested.id).then_some(part.requested.id);
+        let part = part.served;
         let serials = if part.serialized && l.serials.is_empty() {
             // the station's serials in order; too few means too little stock (409 below)
             ledger::serials_at(conn, part.id, station.id, l.qty)?
@@ -179,6 +184,7 @@ pub fn lend(
             station.id,
             i as i32 + 1,
             part.id,
+            requested_part_id,
             l.qty,
             part.unit_cost_minor,
             stored.as_deref(),

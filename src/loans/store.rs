@@ -39,6 +39,8 @@ pub struct LoanLineRow {
     pub reconciled_at: Option<NaiveDateTime>,
     /// wrong old parts offered for the line (see `rules::CORE_ATTEMPTS`)
     pub core_mismatches: i32,
+    /// the superseded part asked for, when its successor (`part_id`) was lent in its place
+    pub requested_part_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -90,6 +92,7 @@ pub fn insert_line(
     station_id: i64,
     line_no: i32,
     part_id: i64,
+    requested_part_id: Option<i64>,
     qty: i64,
     unit_cost_minor: i64,
     serials: Option<&str>,
@@ -100,6 +103,7 @@ pub fn insert_line(
             loan_lines::station_id.eq(station_id),
             loan_lines::line_no.eq(line_no),
             loan_lines::part_id.eq(part_id),
+            loan_lines::requested_part_id.eq(requested_part_id),
             loan_lines::qty.eq(qty),
             loan_lines::unit_cost_minor.eq(unit_cost_minor),
             loan_lines::serials.eq(serials),

@@ -536,3 +536,48 @@ both!(a_stations_open_loan_lines_are_read_without_its_settled_history, |app| asy
     // PostgreSQL: the one open line (read, then returned), not 5,000 loans nor 5,000 other lines
     assert!(touched <= 4, "{touched} rows touched:\n{text}");
 });
+
+both!(a_loan_of_a_superseded_part_lends_its_successor_and_says_so, |app| async {
+    let t = dispatched(&app, true).await;
+    let new = app.part().cost("12.00").fits_demo_unit().stock_at(STATION, 2).create().await;
+    let old = app.part().cost("11.00").fits_demo_unit().stock_at(STATION, 1).create().await;
+    let r = app
+        .patch(
+            &format!("/api/v1/parts/{old}"),
+            "admin",
+            json!({"superseded_by": new, "interchangeability": "one_way", "lifecycle": "phase_out"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app.loan().ticket(t).line(&old, 1).line(&new, 1).send().await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let loan = r.json["id"].as_i64().unwrap();
+    let custody = r.json["custody"].as_str().unwrap().to_string();
+    let lines = r.json["lines"].clone();
+    assert_eq!(lines[0]["requested_code"], old.as_str());
+    assert_eq!(lines[0]["part_code"], new.as_str());
+    assert_eq!(lines[0]["substituted"], true);
+    assert_eq!(lines[0]["unit_cost"], "12.00", "lent at the successor's cost");
+    assert_eq!((&lines[1]["requested_code"], &lines[1]["part_code"]), (&json!(new), &json!(new)));
+    assert_eq!(lines[1]["substituted"], false);
+    assert_eq!(r.json["open_value"], "24.00");
+    // both units lent are the successor's; the old part's unit stays on the shelf
+    assert_eq!(app.stock(STATION, &new).await.0, 0);
+    assert_eq!(app.stock(&custody, &new).await.0, 2);
+    assert_eq!(app.stock(STATION, &old).await.0, 1);
+    assert_eq!(app.stock(&custody, &old).await.0, 0);
+    // read back alike, by the station and by finance
+    for user in ["station-st-tz-001", "finance"] {
+        let read = app.get(&format!("/api/v1/loans/{loan}"), Some(user)).await;
+        assert_eq!(read.ok()["lines"], lines, "{user}");
+    }
+    // with none of the successor left, the old part is not lent in its place
+    let short = app.loan().ticket(t).line(&old, 1).send().await;
+    assert_eq!(short.problem(409)["type"], "/problems/insufficient_stock");
+    assert_eq!(app.stock(STATION, &old).await.0, 1);
+    // the substituted line goes back as what was lent
+    let u = line(&app, loan, 1, "unused-return", TECH, json!({})).await;
+    assert_eq!(u.ok()["lines"][0]["status"], "returned_unused", "{}", u.text);
+    assert_eq!(app.stock(&custody, &new).await.0, 1);
+    app.audit().await;
+});

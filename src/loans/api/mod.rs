@@ -26,7 +26,12 @@ pub use loans::*;
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoanLineOut {
     pub line_no: i32,
+    /// the part asked for
+    pub requested_code: String,
+    /// the part lent: the one asked for, or its final successor when that was superseded
     pub part_code: String,
+    /// true when a superseded part was lent as its successor
+    pub substituted: bool,
     pub qty: i64,
     pub unit_cost: Money,
     /// the lent units' serials, shown to warehouse and admin users only (empty for the other
@@ -49,7 +54,7 @@ pub struct LoanLineOut {
     "custody": "TECH-6-TECH-ST-TZ-001", "ticket_id": 1, "created_by": "station-st-tz-001",
     "created_at": "2026-11-23T08:00:00Z", "due_at": "2026-12-08T08:00:00Z", "overdue": false,
     "open_value": "365.20",
-    "lines": [{"line_no": 1, "part_code": "RF-CMP-00130B", "qty": 1, "unit_cost": "365.20",
+    "lines": [{"line_no": 1, "requested_code": "RF-CMP-00130B", "part_code": "RF-CMP-00130B", "substituted": false, "qty": 1, "unit_cost": "365.20",
         "serials": ["CMP0001"], "status": "open", "fee": null, "old_serial": null,
         "old_production_date": null, "reconciled_by": null, "reconciled_at": null}]}))]
 pub struct LoanOut {
@@ -85,7 +90,8 @@ fn view(
     let codes = network::codes_of(conn, &locs)?;
     let techs: Vec<i64> = rows.iter().map(|r| r.technician_id).collect();
     let names = service::usernames(conn, &techs)?;
-    let part_ids: Vec<i64> = lines.iter().map(|l| l.part_id).collect();
+    let part_ids: Vec<i64> =
+        lines.iter().flat_map(|l| std::iter::once(l.part_id).chain(l.requested_part_id)).collect();
     let parts = crate::catalogue::store::parts::codes_of(conn, &part_ids)?;
     let stations: Vec<i64> = rows.iter().map(|r| r.station_id).collect();
     let return_days = store::core_return_days_of(conn, &stations)?;
@@ -110,7 +116,12 @@ fn view(
                 .iter()
                 .map(|l| LoanLineOut {
                     line_no: l.line_no,
+                    requested_code: parts
+                        .get(&l.requested_part_id.unwrap_or(l.part_id))
+                        .cloned()
+                        .unwrap_or_default(),
                     part_code: parts.get(&l.part_id).cloned().unwrap_or_default(),
+                    substituted: l.requested_part_id.is_some(),
                     qty: l.qty,
                     unit_cost: Money(l.unit_cost_minor),
                     serials: shown_serials(l.serials.as_deref(), serials_shown),

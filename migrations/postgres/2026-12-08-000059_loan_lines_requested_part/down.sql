@@ -1,0 +1,1 @@
+ALTER TABLE loan_lines DROP COLUMN requested_part_id;
