@@ -358,13 +358,19 @@ pub struct BeyondLoans {
 }
 
 /// What each part of a resolving visit's lines (`(part id, qty)` in line order) needs from the
-/// station beyond `lent` (part id -> qty lent for the ticket), in part order (the order a
-/// write takes a station's stock rows); parts the loans cover are left out.
-pub fn beyond_loans(used: &[(i64, i64)], lent: &BTreeMap<i64, i64>) -> Vec<BeyondLoans> {
+/// station beyond the parts `lent` for the ticket, in part order (the order a write takes a
+/// station's stock rows); parts the loans cover are left out. A line lent covers the part it
+/// lent (what [`lent_in_place`] rewrote included).
+pub fn beyond_loans(used: &[(i64, i64)], lent: &[Lent]) -> Vec<BeyondLoans> {
     let mut by_part: BTreeMap<i64, (usize, i64)> = BTreeMap::new();
     for (i, (part, qty)) in used.iter().enumerate() {
         by_part.entry(*part).or_insert((i, 0)).1 += qty;
     }
+    let mut lent_of: BTreeMap<i64, i64> = BTreeMap::new();
+    for l in lent {
+        *lent_of.entry(l.part_id).or_insert(0) += l.qty;
+    }
+    let lent = lent_of;
     by_part
         .into_iter()
         .filter_map(|(part_id, (line, used))| {
@@ -372,6 +378,55 @@ pub fn beyond_loans(used: &[(i64, i64)], lent: &BTreeMap<i64, i64>) -> Vec<Beyon
             (used > lent).then_some(BeyondLoans { part_id, line, used, lent, take: used - lent })
         })
         .collect()
+}
+
+/// A loan line lent for a ticket and not returned unused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lent {
+    /// the part lent
+    pub part_id: i64,
+    /// the superseded part asked for, when `part_id` is its successor lent in its place
+    pub requested_part_id: Option<i64>,
+    pub qty: i64,
+}
+
+/// The units of a resolving visit's lines (`(part id, qty)` in line order) that a loan line
+/// lent as the part's successor in its place: `(line, successor's part id, qty)`, in line order.
+/// The technician recorded the code asked for, but the unit got what was lent, which the loan
+/// line consumes; so these units are recorded as the successor. A line lent covers, first, the
+/// part it lent wherever that is recorded (lines lent as asked before substituted ones), then,
+/// with what is left of a substituted line, the part it was asked as; no unit lent covers two
+/// units used.
+pub fn lent_in_place(used: &[(i64, i64)], lent: &[Lent]) -> Vec<(usize, i64, i64)> {
+    let mut left: Vec<i64> = lent.iter().map(|l| l.qty).collect();
+    let mut need: Vec<i64> = used.iter().map(|u| u.1).collect();
+    // the loan lines in the order they cover the part they lent: lent as asked first
+    let mut order: Vec<usize> = (0..lent.len()).collect();
+    order.sort_by_key(|&k| lent[k].requested_part_id.is_some());
+    for (i, (part, _)) in used.iter().enumerate() {
+        for &k in &order {
+            if lent[k].part_id == *part {
+                let take = need[i].min(left[k]);
+                need[i] -= take;
+                left[k] -= take;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (i, (part, _)) in used.iter().enumerate() {
+        for (k, l) in lent.iter().enumerate() {
+            if l.requested_part_id == Some(*part) && need[i] > 0 && left[k] > 0 {
+                let take = need[i].min(left[k]);
+                need[i] -= take;
+                left[k] -= take;
+                match out.last_mut() {
+                    Some((line, successor, qty)) if *line == i && *successor == l.part_id => *qty += take,
+                    _ => out.push((i, l.part_id, take)),
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -592,8 +647,33 @@ mod tests {
     }
 
     #[test]
+    fn a_part_recorded_as_asked_is_what_was_lent_in_its_place_once() {
+        // part 8 lent as its successor 9 (2 units), and 9 lent as itself (1 unit)
+        let lent = [
+            Lent { part_id: 9, requested_part_id: Some(8), qty: 2 },
+            Lent { part_id: 9, requested_part_id: None, qty: 1 },
+        ];
+        // the code asked for recorded: both its units were the successor
+        assert_eq!(lent_in_place(&[(8, 2)], &lent), vec![(0, 9, 2)]);
+        // a third unit of it was not lent: it stays part 8 (taken from the station)
+        assert_eq!(lent_in_place(&[(7, 1), (8, 3)], &lent), vec![(1, 9, 2)]);
+        // the successor recorded as itself: nothing to rewrite
+        assert!(lent_in_place(&[(9, 3)], &lent).is_empty());
+        // both recorded: the successor's units cover the successor first (the one lent as
+        // itself, then one of the substituted line), the other substituted unit the old code
+        assert_eq!(lent_in_place(&[(8, 2), (9, 2)], &lent), vec![(0, 9, 1)]);
+        assert_eq!(lent_in_place(&[(9, 2), (8, 2)], &lent), vec![(1, 9, 1)]);
+        // split over two lines of the old code
+        assert_eq!(lent_in_place(&[(8, 1), (8, 1)], &lent), vec![(0, 9, 1), (1, 9, 1)]);
+        // a part lent in place of another stands for no third
+        assert!(lent_in_place(&[(7, 1)], &lent).is_empty());
+        assert!(lent_in_place(&[(8, 1)], &[]).is_empty());
+    }
+
+    #[test]
     fn a_visit_takes_from_the_station_only_what_its_loans_did_not_bring() {
-        let lent = BTreeMap::from([(7, 1), (9, 3)]);
+        let line = |part_id, qty| Lent { part_id, requested_part_id: None, qty };
+        let lent = [line(7, 1), line(9, 2), line(9, 1)];
         // part 9 twice (3 lent, 2 + 2 used), part 7 as lent, part 5 never lent
         let used = [(9, 2), (7, 1), (5, 1), (9, 2)];
         assert_eq!(

@@ -575,9 +575,26 @@ both!(a_loan_of_a_superseded_part_lends_its_successor_and_says_so, |app| async {
     let short = app.loan().ticket(t).line(&old, 1).send().await;
     assert_eq!(short.problem(409)["type"], "/problems/insufficient_stock");
     assert_eq!(app.stock(STATION, &old).await.0, 1);
-    // the substituted line goes back as what was lent
-    let u = line(&app, loan, 1, "unused-return", TECH, json!({})).await;
-    assert_eq!(u.ok()["lines"][0]["status"], "returned_unused", "{}", u.text);
+    // the technician records the code asked for: the unit got the successor lent in its place,
+    // which its loan line consumes; the old part's unit stays on the station's shelf
+    let used = json!([{"part_code": old, "qty": 1}]);
+    let body = json!({"job_type": "repair", "cause": "worn", "parts_used": used});
+    let r = crate::tickets::act(&app, t, "resolve", TECH, body).await;
+    assert_eq!(r.ok()["status"], "resolved", "{}", r.text);
+    let parts: Vec<(&str, i64)> = r.json["parts_used"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["part_code"].as_str().unwrap(), p["qty"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(parts, vec![(new.as_str(), 1)], "recorded as fitted: {}", r.text);
+    assert_eq!(app.stock(STATION, &old).await.0, 1);
+    let consumed =
+        app.get(&format!("/api/v1/movements?reference=ticket:{t}&reason=consume"), Some("admin")).await;
+    assert_eq!(consumed.ok()["items"], json!([]), "nothing taken from the shelf");
+    // the other unit lent goes back as what was lent
+    let u = line(&app, loan, 2, "unused-return", TECH, json!({})).await;
+    assert_eq!(u.ok()["lines"][1]["status"], "returned_unused", "{}", u.text);
     assert_eq!(app.stock(&custody, &new).await.0, 1);
     app.audit().await;
 });

@@ -71,6 +71,7 @@ pub fn resolve(
     let t = begin(conn, caller, id, Action::Resolve)?;
     let model = model_of(conn, &t)?;
     let lines = resolve_lines(conn, &spec.parts_used, &model, super::USED)?;
+    let lines = super::stock::as_lent(conn, &t, lines)?;
     let visit = store::visits_made(conn, t.id)? as i32;
     record_parts(conn, caller, &t, PartsOf { kind: PartKind::Used, quote_id: None, visit }, &lines, now)?;
     super::stock::consume_unlent(conn, caller, &t, &lines, now.naive_utc())?;

@@ -16,8 +16,36 @@ use crate::error::{AppError, Problem};
 use crate::ledger::rules::Reason;
 use crate::ledger::store::{self as ledger, Move, Place};
 use crate::network::rules::LocationKind;
-use crate::tickets::rules::{beyond_loans, BeyondLoans};
+use crate::tickets::rules::{beyond_loans, lent_in_place, BeyondLoans};
 use crate::tickets::store::{links, TicketRow};
+
+/// The resolving visit's `lines` as fitted: the units of a superseded part recorded by the code
+/// asked for, where a loan for the ticket lent its successor in its place, are recorded as that
+/// successor (the unit got what was lent, and its loan line consumes it), each keeping the code
+/// the technician wrote (`rules::lent_in_place`). A line partly so covered is split in two.
+pub(super) fn as_lent(
+    conn: &mut DbConn,
+    t: &TicketRow,
+    lines: Vec<(PartRow, i64, String)>,
+) -> Result<Vec<(PartRow, i64, String)>, AppError> {
+    let used: Vec<(i64, i64)> = lines.iter().map(|(p, q, _)| (p.id, *q)).collect();
+    let in_place = lent_in_place(&used, &links::lent_for(conn, t.id)?);
+    if in_place.is_empty() {
+        return Ok(lines);
+    }
+    let mut out = Vec::with_capacity(lines.len() + in_place.len());
+    for (i, (part, qty, code)) in lines.into_iter().enumerate() {
+        let mut rest = qty;
+        for &(_, successor, n) in in_place.iter().filter(|(line, _, _)| *line == i) {
+            out.push((crate::catalogue::store::parts::by_id(conn, successor)?, n, code.clone()));
+            rest -= n;
+        }
+        if rest > 0 {
+            out.push((part, rest, code));
+        }
+    }
+    Ok(out)
+}
 
 /// Consumes from the ticket's station what `lines` used beyond the parts lent for the ticket.
 pub(super) fn consume_unlent(

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::{loan_lines, loans, parts_requests, shipments, users};
 use crate::db::DbConn;
+use crate::tickets::rules::Lent;
 
 /// A parts request tied to a ticket: (ticket, id, status, urgency, station, created).
 pub type RequestLink = (i64, i64, String, String, i64, NaiveDateTime);
@@ -107,25 +108,25 @@ pub fn loans_of(conn: &mut DbConn, tickets: &[i64]) -> QueryResult<Vec<LoanLink>
         .collect())
 }
 
-/// The parts lent for a ticket that did not come back unused (a line still open, or one
-/// consumed by its core return or fee): part id -> quantity. What a resolving visit used of
+/// The loan lines lent for a ticket that did not come back unused (a line still open, or one
+/// consumed by its core return or fee), in id order. What a resolving visit used of
 /// these is consumed through its loan line; what it used beyond them comes from the station's
 /// stock. The lines are read locked to the transaction's end (PostgreSQL; SQLite's writers run
 /// one at a time), so a line returned unused at the same time waits and the resolve sees it
 /// open, or the resolve sees it returned.
-pub fn lent_for(conn: &mut DbConn, ticket_id: i64) -> QueryResult<std::collections::BTreeMap<i64, i64>> {
+pub fn lent_for(conn: &mut DbConn, ticket_id: i64) -> QueryResult<Vec<Lent>> {
     let of_ticket = loans::table.filter(loans::ticket_id.eq(ticket_id)).select(loans::id);
     let lines = loan_lines::table
         .filter(loan_lines::loan_id.eq_any(of_ticket))
         .filter(loan_lines::status.ne("returned_unused"))
-        .select((loan_lines::part_id, loan_lines::qty));
-    let rows: Vec<(i64, i64)> = match conn {
+        .order(loan_lines::id.asc())
+        .select((loan_lines::part_id, loan_lines::requested_part_id, loan_lines::qty));
+    let rows: Vec<(i64, Option<i64>, i64)> = match conn {
         DbConn::Pg(c) => lines.for_share().load(c)?,
         other => lines.load(other)?,
     };
-    let mut out = std::collections::BTreeMap::new();
-    for (part, qty) in rows {
-        *out.entry(part).or_insert(0i64) += qty;
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|(part_id, requested_part_id, qty)| Lent { part_id, requested_part_id, qty })
+        .collect())
 }
