@@ -455,9 +455,16 @@ pub fn reconcile(
             }
             let fee = match amount {
                 Some(a) => a,
-                None => quoted_price(conn, loan.ticket_id, line.part_id)?
-                    .unwrap_or(sale_price)
-                    .saturating_mul(line.qty),
+                // the price the customer accepted: for a part lent as the successor of the one
+                // quoted, the quoted part's
+                None => {
+                    let asked = line.requested_part_id.unwrap_or(line.part_id);
+                    let quoted = match quoted_price(conn, loan.ticket_id, asked)? {
+                        None if asked != line.part_id => quoted_price(conn, loan.ticket_id, line.part_id)?,
+                        found => found,
+                    };
+                    quoted.unwrap_or(sale_price).saturating_mul(line.qty)
+                }
             };
             rec.status = LineStatus::FeeCharged.as_str();
             rec.fee_minor = Some(fee);

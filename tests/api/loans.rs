@@ -598,3 +598,24 @@ both!(a_loan_of_a_superseded_part_lends_its_successor_and_says_so, |app| async {
     assert_eq!(app.stock(&custody, &new).await.0, 1);
     app.audit().await;
 });
+
+both!(a_fee_for_a_successor_lent_in_place_of_the_quoted_part_is_the_quoted_price, |app| async {
+    let new = app.part().cost("12.00").fits_demo_unit().stock_at(STATION, 1).create().await;
+    let old = app.part().cost("11.00").fits_demo_unit().create().await;
+    let quote = json!({"job_type": "repair", "parts": [{"part_code": old, "qty": 1}]});
+    let t =
+        app.ticket().at(STATION).family(Some("GSK")).quote_accepted(quote).dispatched_to(TECH).create().await;
+    let body = json!({"superseded_by": new, "interchangeability": "one_way", "lifecycle": "phase_out"});
+    assert_eq!(app.patch(&format!("/api/v1/parts/{old}"), "admin", body).await.status, 200);
+    let r = app.loan().ticket(t).line(&old, 1).send().await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(
+        (&r.json["lines"][0]["part_code"], &r.json["lines"][0]["substituted"]),
+        (&json!(new), &json!(true))
+    );
+    let loan = r.json["id"].as_i64().unwrap();
+    // the customer accepted 11.00 for the old part; the successor's own price is 12.00
+    let fee = line(&app, loan, 1, "fee", TECH, json!({})).await;
+    assert_eq!(fee.ok()["lines"][0]["fee"], "11.00", "{}", fee.text);
+    app.audit().await;
+});
